@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Set up everything c11 needs on this machine, then run the server or the test suite.
+
+    python3 dev.py serve [ARGS...]   # venv + deps, then `c11 serve` on embedded defaults
+    python3 dev.py test  [PYTEST ARGS...]   # venv + deps + system packages + services, then pytest
+
+Only the Python standard library is used here, so it works on a fresh machine with Python 3.11+.
+System packages come from `deps/apt.txt` (installed with apt-get when run as root), Node packages
+from `package.json` (npm ci), Python packages from `pyproject.toml`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+PY = VENV / "bin" / "python"
+
+
+def say(msg: str) -> None:
+    print(f"[dev] {msg}", file=sys.stderr, flush=True)
+
+
+def run(cmd: list[str], **kw) -> None:
+    subprocess.run(cmd, check=True, **kw)
+
+
+def _stamp(name: str, *files: Path) -> tuple[Path, str]:
+    h = hashlib.sha256()
+    for f in files:
+        if f.exists():
+            h.update(f.read_bytes())
+    return VENV / f".stamp-{name}", h.hexdigest()
+
+
+def ensure_venv() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit("c11 needs Python 3.11 or newer")
+    if not PY.exists():
+        say(f"creating virtual environment in {VENV}")
+        run([sys.executable, "-m", "venv", str(VENV)])
+        run([str(PY), "-m", "pip", "install", "-q", "--upgrade", "pip"])
+    stamp, digest = _stamp("pip", ROOT / "pyproject.toml")
+    if not stamp.exists() or stamp.read_text() != digest:
+        say("installing Python packages (pyproject.toml)")
+        run([str(PY), "-m", "pip", "install", "-q", "-e", f"{ROOT}[test]"])
+        stamp.write_text(digest)
+
+
+def ensure_apt() -> None:
+    wanted = [
+        line.split("#", 1)[0].strip()
+        for line in (ROOT / "deps" / "apt.txt").read_text().splitlines()
+        if line.split("#", 1)[0].strip()
+    ]
+    if not wanted or not shutil.which("dpkg-query"):
+        return
+    missing = []
+    for pkg in wanted:
+        r = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Status}", pkg], capture_output=True, text=True
+        )
+        if "install ok installed" not in r.stdout:
+            missing.append(pkg)
+    if not missing:
+        return
+    if os.geteuid() != 0:
+        say(f"missing system packages (install them as root): {' '.join(missing)}")
+        return
+    say(f"installing system packages: {' '.join(missing)}")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run(["apt-get", "update", "-qq"], env=env)
+    run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], env=env,
+        stdout=subprocess.DEVNULL)
+
+
+def ensure_npm() -> None:
+    if not (ROOT / "package.json").exists() or not shutil.which("npm"):
+        return
+    stamp, digest = _stamp("npm", ROOT / "package.json", ROOT / "package-lock.json")
+    if (ROOT / "node_modules").exists() and stamp.exists() and stamp.read_text() == digest:
+        return
+    say("installing Node packages (package.json)")
+    lock = (ROOT / "package-lock.json").exists()
+    run(["npm", "ci" if lock else "install", "--no-audit", "--no-fund", "--silent"], cwd=ROOT)
+    stamp.write_text(digest)
+
+
+def ensure_postgres() -> None:
+    """Start the machine's PostgreSQL cluster if it is installed but stopped."""
+    if not shutil.which("pg_isready"):
+        return
+    if subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432"]).returncode == 0:
+        return
+    etc = Path("/etc/postgresql")
+    if etc.is_dir() and shutil.which("pg_ctlcluster"):
+        for version in sorted(p.name for p in etc.iterdir()):
+            say(f"starting PostgreSQL {version}")
+            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"])
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"serve", "test", "setup"}:
+        print(__doc__, file=sys.stderr)
+        return 2
+    cmd, rest = argv[0], argv[1:]
+    ensure_venv()
+    if cmd in {"test", "setup"}:
+        ensure_apt()
+        ensure_npm()
+        ensure_postgres()
+    if cmd == "setup":
+        return 0
+    bindir = VENV / "bin"
+    env = dict(os.environ, PATH=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}")
+    if cmd == "serve":
+        return subprocess.call([str(bindir / "c11"), "serve", *rest], env=env)
+    args = rest or ["-n", "2", "-q"]
+    return subprocess.call([str(PY), "-m", "pytest", *args], env=env, cwd=ROOT)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

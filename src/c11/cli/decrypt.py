@@ -1,0 +1,72 @@
+"""`c11 decrypt`: open a protected file, message or bundle, verifying the sender's signature."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.option("-i", "--identity", "identities", multiple=True, metavar="KEYFILE", help="Your key file. Repeatable. Default: C11_IDENTITY or your keys in the config folder.")
+@click.option("-o", "--output", metavar="OUT", help="Output file or folder ('-' for stdout). Default: INPUT without .c11, or stdout for stdin.")
+@click.option("--force", is_flag=True, help="Overwrite an existing output.")
+@click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON (on stderr when the plaintext goes to stdout).")
+@click.argument("input_path", metavar="[INPUT]", required=False)
+def decrypt(identities, output, force, as_json, input_path) -> None:
+    """Decrypt INPUT (a .c11 file, an armored message or a .c11.zip bundle).
+
+    The sender's signature is checked and the signer shown on stderr. An existing output is
+    never overwritten without --force, and nothing is left behind if anything fails.
+
+    \b
+    Examples:
+      c11 decrypt -i me.key report.pdf.c11          # writes report.pdf
+      c11 decrypt -i me.key -o out/ project.c11.zip  # restores the folder
+      pbpaste | c11 decrypt -i me.key                # an armored message
+    """
+    from c11 import protect
+    from c11.cli import _identity
+    from c11.cli._output import emit_json, progress
+
+    ids = _identity.load_many(identities)
+    if input_path in (None, "-"):
+        if output not in (None, "-"):
+            from c11._internal.atomic import atomic_output
+
+            with atomic_output(Path(output), force=force, mode=0o600) as dst:
+                info = protect.decrypt(_stdin(), dst, ids)
+            summary = {"output": output, **info.to_dict()}
+        else:
+            info = protect.decrypt(_stdin(), sys.stdout.buffer, ids)
+            sys.stdout.buffer.flush()
+            summary = {"output": None, **info.to_dict()}
+    elif output == "-":
+        if protect.sniff(Path(input_path)) == "bundle":
+            raise click.UsageError("a bundle decrypts to a folder: use -o DIR")
+        with open(input_path, "rb") as src:
+            info = protect.decrypt(src, sys.stdout.buffer, ids)
+        sys.stdout.buffer.flush()
+        summary = {"output": None, **info.to_dict()}
+    else:
+        p = Path(input_path)
+        with progress(p.stat().st_size if p.is_file() else None, "decrypting") as cb:
+            result = protect.decrypt_path(p, Path(output) if output else None, ids, force=force, progress=cb)
+        info = result.info
+        summary = {"output": str(result.output), **info.to_dict()}
+    if as_json:
+        emit_json(summary, err=summary["output"] is None)
+    else:
+        _show_signer(info, summary["output"])
+
+
+def _stdin():
+    return sys.stdin.buffer
+
+
+def _show_signer(info, output) -> None:
+    who = info.sender or "(no label)"
+    click.echo(f"c11: signature verified: signed by {who} (signing key {info.sender_fingerprint})", err=True)
+    if output:
+        click.echo(f"c11: wrote {output}", err=True)

@@ -1,0 +1,99 @@
+"""`c11 encrypt`: protect a file, a folder, several files or stdin for recipients (age-like)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.option("-r", "--recipient", "recipients", multiple=True, metavar="RECIPIENT", help="Public key line (c11:...) of a recipient. Repeatable.")
+@click.option("-R", "--recipients-file", "recipient_files", multiple=True, metavar="FILE", help="File of public key lines (or a key file). Repeatable.")
+@click.option("-i", "--identity", "identity", metavar="KEYFILE", help="Your key file: signs the file and makes you a recipient.")
+@click.option("--no-self", is_flag=True, help="Do not add yourself as a recipient.")
+@click.option("-a", "--armor", is_flag=True, help="Write ASCII armor (for messages pasted in email or chat).")
+@click.option("-o", "--output", metavar="OUT", help="Output file ('-' for stdout). Default: INPUT.c11, or stdout for stdin.")
+@click.option("--force", is_flag=True, help="Overwrite an existing output.")
+@click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON.")
+@click.argument("inputs", nargs=-1, metavar="[INPUT...]")
+def encrypt(recipients, recipient_files, identity, no_self, armor, output, force, as_json, inputs) -> None:
+    """Encrypt INPUT for recipients; you sign it with your key file (-i).
+
+    INPUT absent or '-' reads stdin. A folder, or several inputs, make one .c11.zip bundle.
+
+    \b
+    Examples:
+      c11 encrypt -i me.key -r c11:mlkem768x25519:... report.pdf       # report.pdf.c11
+      c11 encrypt -i me.key -R team.txt -o project.c11.zip project/
+      echo "meet at 5" | c11 encrypt -i me.key -r c11:... --armor
+    """
+    from c11 import protect
+    from c11.cli import _identity, _recipients
+    from c11.cli._output import emit_json, progress, refuse_binary_tty
+    from c11.errors import UsageError
+    from c11.format.envelope import Metadata
+
+    keys = _recipients.resolve(recipients, recipient_files)
+    sender = _identity.load_sender(identity)
+    if not keys and no_self:
+        raise UsageError("no recipients: give -r or -R (or drop --no-self)")
+    paths = [p for p in inputs if p != "-"]
+    if len(paths) != len(inputs) and paths:
+        raise UsageError("'-' (stdin) cannot be mixed with file inputs")
+    if not paths:
+        to_stdout = output in (None, "-")
+        if to_stdout:
+            refuse_binary_tty(armor)
+        summary = _encrypt_stdin(keys, sender, not no_self, armor, None if to_stdout else Path(output), force)
+    else:
+        src = [Path(p) for p in paths]
+        if output == "-":
+            if len(src) != 1 or not src[0].is_file():
+                raise UsageError("a bundle cannot be written to stdout: use -o NAME.c11.zip")
+            refuse_binary_tty(armor)
+            with open(src[0], "rb") as f:
+                summary = _encrypt_stream(f, sys.stdout.buffer, keys, sender, not no_self, armor,
+                                          Metadata(src[0].name, None, src[0].stat().st_size))
+        else:
+            out = Path(output) if output else protect.default_output(src, armor)
+            total = sum(p.stat().st_size for p in src if p.is_file()) or None
+            with progress(total, "encrypting") as cb:
+                info = protect.encrypt_paths(src, out, keys, sender, include_sender=not no_self,
+                                             armor=armor, force=force, progress=cb)
+            summary = {"output": str(out), **info.to_dict()}
+            if not as_json:
+                click.echo(f"c11: wrote {out} for {len(info.recipients)} recipient(s)", err=True)
+    if as_json:
+        emit_json(summary, err=summary.get("output") is None)
+
+
+def _encrypt_stream(src, dst, keys, sender, include_self, armor, meta) -> dict:
+    import io
+
+    from c11 import protect
+    from c11.format.armor import armor as do_armor
+
+    if armor:
+        buf = io.BytesIO()
+        info = protect.encrypt(src, buf, keys, sender, include_sender=include_self, metadata=meta)
+        dst.write(do_armor(buf.getvalue()).encode())
+    else:
+        info = protect.encrypt(src, dst, keys, sender, include_sender=include_self, metadata=meta)
+    dst.flush()
+    return {"output": None, **info.to_dict()}
+
+
+def _encrypt_stdin(keys, sender, include_self, armor, out: Path | None, force) -> dict:
+    from c11._internal.atomic import atomic_output
+    from c11.format.envelope import Metadata
+
+    meta = Metadata(kind="message" if armor else "file")
+    src = sys.stdin.buffer
+    if out is None:
+        return _encrypt_stream(src, sys.stdout.buffer, keys, sender, include_self, armor, meta)
+    with atomic_output(out, force=force) as dst:
+        summary = _encrypt_stream(src, dst, keys, sender, include_self, armor, meta)
+    summary["output"] = str(out)
+    return summary

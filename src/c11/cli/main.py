@@ -1,0 +1,74 @@
+"""Entry point of the `c11` command: a Click group whose subcommands are imported on first use.
+
+Each subcommand lives in its own module; `COMMANDS` maps the command name to "module:attribute",
+so adding a command is one line here and importing the CLI costs only Click.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from c11 import __version__
+
+#: name -> (module path, attribute, one-line help shown by `c11 --help`)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "keygen": ("c11.cli.keygen", "keygen", "Create an identity key file (encryption + signing keys)."),
+    "pubkey": ("c11.cli.keygen", "pubkey", "Print the public key line of a key file."),
+    "encrypt": ("c11.cli.encrypt", "encrypt", "Protect a file, folder or message for recipients."),
+    "decrypt": ("c11.cli.decrypt", "decrypt", "Open a protected file, bundle or message."),
+    "inspect": ("c11.cli.inspect", "inspect", "Show what can be known about a protected file without a key."),
+    "reencrypt": ("c11.cli.reencrypt", "reencrypt", "Change recipients of a protected file, or rotate its key."),
+    "serve": ("c11.cli.serve", "serve", "Run the c11 server (accounts, tokens)."),
+    "db": ("c11.cli.db", "db", "Manage the server database schema (upgrade, current)."),
+    "signup": ("c11.cli.account", "signup", "Create an account on a c11 server."),
+    "login": ("c11.cli.account", "login", "Log in to a c11 server."),
+    "logout": ("c11.cli.account", "logout", "Log out of the c11 server."),
+    "whoami": ("c11.cli.account", "whoami", "Show the account you are logged in as."),
+    "passwd": ("c11.cli.account", "passwd", "Change your account password."),
+    "tokens": ("c11.cli.tokens", "tokens", "Create, list and revoke machine tokens."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a subcommand's module only when that subcommand runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attr, _ = COMMANDS[name]
+        return getattr(importlib.import_module(module), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="c11")
+def cli() -> None:
+    """c11: end-to-end protection of documents.
+
+    \b
+    Quick start:
+      c11 keygen -o me.key                    # your identity (asks for a passphrase)
+      c11 encrypt -i me.key -r "$(c11 pubkey friend.key)" report.pdf
+      c11 decrypt -i friend.key report.pdf.c11
+    """
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; every c11 error becomes one line on stderr and a non-zero exit status."""
+    from c11.cli._errors import run
+
+    return run(cli, argv if argv is not None else sys.argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""`c11 reencrypt`: change who can open a protected file, or rotate its key, in place (F5)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.option("-i", "--identity", "identity", metavar="KEYFILE", help="Your key file (you must be a recipient); it re-signs the file.")
+@click.option("-r", "--recipient", "add", multiple=True, metavar="RECIPIENT", help="Public key line to add. Repeatable.")
+@click.option("-R", "--recipients-file", "add_files", multiple=True, metavar="FILE", help="File of public key lines to add.")
+@click.option("--remove", multiple=True, metavar="FINGERPRINT", help="Recipient to remove (fingerprint from `c11 inspect`, 8+ hex digits). Repeatable.")
+@click.option("--rotate", is_flag=True, help="Make a new file key and re-encrypt the whole payload.")
+@click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON.")
+@click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
+def reencrypt(identity, add, add_files, remove, rotate, as_json, path) -> None:
+    """Add or remove recipients of FILE without re-encrypting the payload, or --rotate the key.
+
+    The change is atomic: FILE is replaced only when the new version is complete.
+
+    \b
+    Examples:
+      c11 reencrypt -i me.key -r c11:x25519:... report.pdf.c11
+      c11 reencrypt -i me.key --remove 1a2b3c4d report.pdf.c11
+      c11 reencrypt -i me.key --rotate report.pdf.c11
+    """
+    from c11 import protect
+    from c11.cli import _identity, _recipients
+    from c11.cli._output import emit_json, progress
+    from c11.errors import UsageError
+
+    if not (add or add_files or remove or rotate):
+        raise UsageError("nothing to do: give -r/-R to add, --remove to remove, or --rotate")
+    keys = _recipients.resolve(add, add_files)
+    me = _identity.load_sender(identity)
+    p = Path(path)
+    with progress(p.stat().st_size if rotate else None, "re-encrypting") as cb:
+        info = protect.reencrypt(p, me, add=keys, remove=remove, rotate=rotate, progress=cb)
+    if as_json:
+        emit_json({"output": str(p), **info.to_dict()})
+    else:
+        what = "rotated the key of" if rotate else "updated"
+        click.echo(f"c11: {what} {p}: {len(info.recipients)} recipient(s)", err=True)

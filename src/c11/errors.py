@@ -1,0 +1,132 @@
+"""Typed errors for c11: one base class, one subclass per thing a caller may want to handle.
+
+Every message is a single line meant for a person, and never contains key material.
+"""
+
+from __future__ import annotations
+
+
+class C11Error(Exception):
+    """Base class of every error c11 raises on purpose."""
+
+    #: Exit status the CLI uses for this error.
+    exit_code: int = 1
+
+
+class UsageError(C11Error):
+    """The call itself is wrong (bad option, bad argument)."""
+
+    exit_code = 2
+
+
+class NotC11FileError(C11Error):
+    """The input is not a c11 protected file, bundle or message."""
+
+
+class UnsupportedVersionError(C11Error):
+    """The input is a c11 file of a format version this build cannot read."""
+
+
+class FormatError(C11Error):
+    """The input is a c11 file, but it is malformed."""
+
+
+class IntegrityError(C11Error):
+    """Authenticated data did not verify: the file was modified or damaged."""
+
+
+class TruncatedError(IntegrityError):
+    """The file ends early: it was cut short in transfer or on disk."""
+
+
+class BadSignatureError(C11Error):
+    """The sender's signature over the header does not verify."""
+
+
+class NoMatchingKeyError(C11Error):
+    """None of the caller's keys is a recipient of the file."""
+
+    def __init__(self, message: str, recipients: list[str] | None = None) -> None:
+        super().__init__(message)
+        #: Fingerprints of the file's recipients.
+        self.recipients = recipients or []
+
+
+class KeyFileError(C11Error):
+    """A key file cannot be read: missing, malformed or of an unknown kind."""
+
+
+class WrongPassphraseError(KeyFileError):
+    """The passphrase does not open the key file."""
+
+
+class RecipientError(C11Error):
+    """A recipient (public key line, recipients file entry) is not valid."""
+
+
+class OutputExistsError(C11Error):
+    """The output already exists and overwriting was not asked for."""
+
+
+class BundleError(FormatError):
+    """A .c11.zip bundle is malformed or hostile (unsafe paths, links, duplicates)."""
+
+
+class ProofError(C11Error):
+    """A Merkle inclusion or consistency proof, or a checkpoint, does not verify."""
+
+
+class ConfigError(C11Error):
+    """A setting (environment variable, config file, credentials file) is missing or invalid."""
+
+
+class ServerError(C11Error):
+    """A c11 server refused a request or could not be reached."""
+
+    def __init__(self, message: str, status: int = 0, problem: dict | None = None) -> None:
+        super().__init__(message)
+        #: HTTP status of the answer (0 when the server could not be reached).
+        self.status = status
+        #: The RFC 9457 problem document the server returned, if any.
+        self.problem = problem or {}
+
+
+class AuthError(ServerError):
+    """Not logged in, bad credentials, or not allowed: log in again or use another token."""
+
+
+class RateLimitError(ServerError):
+    """Too many attempts; `retry_after` says how many seconds to wait."""
+
+    def __init__(self, message: str, status: int = 429, problem: dict | None = None,
+                 retry_after: int = 0) -> None:
+        super().__init__(message, status, problem)
+        self.retry_after = retry_after
+
+
+class NotifyError(C11Error):
+    """Notifications (issue 5): a template, transport or Graph set-up problem."""
+
+
+class DeliveryError(NotifyError):
+    """A transport could not deliver a message; `explanation` says what an admin can do about it."""
+
+    def __init__(self, message: str, explanation: str = "", *, config: bool = False) -> None:
+        super().__init__(message)
+        #: Words an admin can act on (may be empty when the message says it all).
+        self.explanation = explanation
+        #: True when the cause is the set-up (credentials, consent, policy), not this one message.
+        self.config = config
+
+
+class TransientDeliveryError(DeliveryError):
+    """Try again later (server down, 4xx SMTP reply, throttled); `retry_after` in seconds if the server said."""
+
+    def __init__(self, message: str, explanation: str = "", *, retry_after: float | None = None,
+                 config: bool = False) -> None:
+        super().__init__(message, explanation, config=config)
+        self.retry_after = retry_after
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Trying again will not help until something changes (5xx SMTP reply, refused credentials, denied mailbox)."""

@@ -1,0 +1,236 @@
+"""`.c11.zip` bundles: many files or a folder protected under one header (F2).
+
+A stored (uncompressed) zip holding a marker, encrypted entries named by random IDs, and an
+encrypted manifest that maps IDs to paths; names inside the zip reveal nothing (docs/format.md §8).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import posixpath
+import re
+import stat
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Iterable
+
+from c11.crypto import keyschedule as ks
+from c11.errors import BundleError, NotC11FileError, UsageError
+from c11.format import envelope, stream
+from c11.format.header import Header, read_header
+
+MARKER_NAME = "c11-bundle"
+MARKER = b"c11-bundle/v1\n"
+MANIFEST_NAME = "manifest.c11"
+ENTRY_RE = re.compile(r"^e/[0-9a-f]{32}$")
+FORMAT = "c11-bundle/v1"
+MAX_MANIFEST = 64 << 20
+
+
+@dataclass
+class Entry:
+    path: str  # relative POSIX path inside the bundle
+    type: str  # "file" or "dir"
+    id: str = ""
+    size: int = 0
+    mode: int = 0o644
+    mtime: int = 0
+    source: Path | None = None
+
+
+def entry_key(header: Header, file_key: bytes, entry_id: str) -> bytes:
+    return ks.derive(file_key, header.nonce, ks.BUNDLE_ENTRY, bytes.fromhex(entry_id))
+
+
+def collect(inputs: Iterable[Path]) -> list[Entry]:
+    """List the entries for some files and folders; one folder alone becomes the bundle's root."""
+    inputs = [Path(p) for p in inputs]
+    entries: list[Entry] = []
+    single_dir = len(inputs) == 1 and inputs[0].is_dir()
+
+    def add(path: Path, rel: str) -> None:
+        st = path.lstat()
+        if stat.S_ISLNK(st.st_mode):
+            raise UsageError(f"{path}: symbolic links are not protected (copy the target instead)")
+        if stat.S_ISDIR(st.st_mode):
+            if rel:
+                entries.append(Entry(rel, "dir", mode=st.st_mode & 0o777, mtime=int(st.st_mtime)))
+            for child in sorted(path.iterdir()):
+                add(child, f"{rel}/{child.name}" if rel else child.name)
+        elif stat.S_ISREG(st.st_mode):
+            entries.append(
+                Entry(rel, "file", os.urandom(16).hex(), st.st_size, st.st_mode & 0o777, int(st.st_mtime), path)
+            )
+        else:
+            raise UsageError(f"{path}: only regular files and folders can be protected")
+
+    for p in inputs:
+        if not p.exists() and not p.is_symlink():
+            raise UsageError(f"{p}: no such file or folder")
+        add(p, "" if single_dir else p.name)
+    _check_paths(entries)
+    return entries
+
+
+def write(
+    dst: BinaryIO,
+    entries: list[Entry],
+    header: Header,
+    file_key: bytes,
+    progress: stream.Progress = None,
+) -> None:
+    """Write a bundle: marker, each entry's STREAM payload, then the encrypted manifest."""
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+        zf.writestr(_info(MARKER_NAME), MARKER)
+        for e in entries:
+            if e.type != "file":
+                continue
+            with open(e.source, "rb", buffering=0) as src, zf.open(_info(f"e/{e.id}"), "w", force_zip64=True) as out:
+                n = stream.encrypt(entry_key(header, file_key, e.id), src, out, header.segment_size, progress)
+            if n != e.size:
+                raise UsageError(f"{e.source}: changed while being protected; try again")
+        manifest = json.dumps(
+            {"format": FORMAT, "entries": [_entry_json(e) for e in entries]}, separators=(",", ":")
+        ).encode()
+        with zf.open(_info(MANIFEST_NAME), "w", force_zip64=True) as out:
+            out.write(header.encode())
+            stream.encrypt(envelope.payload_key(header, file_key), io.BytesIO(manifest), out, header.segment_size)
+
+
+def _info(name: str) -> zipfile.ZipInfo:
+    zi = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    zi.compress_type = zipfile.ZIP_STORED
+    zi.external_attr = 0o100644 << 16
+    return zi
+
+
+def _entry_json(e: Entry) -> dict:
+    d = {"path": e.path, "type": e.type, "mode": e.mode, "mtime": e.mtime}
+    if e.type == "file":
+        d.update(id=e.id, size=e.size)
+    return d
+
+
+class BundleReader:
+    """An opened bundle: header parsed, zip structure checked, nothing decrypted yet."""
+
+    def __init__(self, fileobj: BinaryIO) -> None:
+        try:
+            self.zf = zipfile.ZipFile(fileobj)
+        except (zipfile.BadZipFile, OSError, ValueError) as e:
+            raise NotC11FileError(f"not a c11 bundle ({e})") from None
+        infos = self.zf.infolist()
+        names = [i.filename for i in infos]
+        if MARKER_NAME not in names:
+            raise NotC11FileError("not a c11 bundle (a zip file without the c11-bundle marker)")
+        if len(set(names)) != len(names):
+            raise BundleError("hostile bundle: duplicate entry names in the zip")
+        for i in infos:
+            if i.filename not in (MARKER_NAME, MANIFEST_NAME) and not ENTRY_RE.match(i.filename):
+                raise BundleError(f"hostile bundle: unexpected zip entry {i.filename[:80]!r}")
+            if i.compress_type != zipfile.ZIP_STORED or stat.S_ISLNK(i.external_attr >> 16):
+                raise BundleError(f"hostile bundle: entry {i.filename[:80]!r} is compressed or a link")
+        if self.zf.read(MARKER_NAME) != MARKER:
+            raise BundleError("unsupported bundle marker (made by a newer c11?)")
+        if MANIFEST_NAME not in names:
+            raise BundleError("damaged bundle: the manifest is missing")
+        with self.zf.open(MANIFEST_NAME) as f:
+            self.header, self.header_bytes = read_header(f)
+        self.names = set(names)
+
+    def read_manifest(self, file_key: bytes) -> list[Entry]:
+        out = io.BytesIO()
+        with self.zf.open(MANIFEST_NAME) as f:
+            read_header(f)
+            stream.decrypt(envelope.payload_key(self.header, file_key), f, out, self.header.segment_size)
+        try:
+            doc = json.loads(out.getvalue())
+            if doc.get("format") != FORMAT:
+                raise BundleError("unsupported bundle manifest format")
+            entries = [
+                Entry(str(d["path"]), str(d["type"]), str(d.get("id", "")), int(d.get("size", 0)),
+                      int(d.get("mode", 0o644)), int(d.get("mtime", 0)))
+                for d in doc["entries"]
+            ]
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise BundleError("malformed bundle manifest") from None
+        _check_paths(entries)
+        ids = {f"e/{e.id}" for e in entries if e.type == "file"}
+        if ids != self.names - {MARKER_NAME, MANIFEST_NAME}:
+            raise BundleError("the bundle's entries do not match its manifest (entries added or removed)")
+        return entries
+
+    def extract(self, entries: list[Entry], file_key: bytes, root: Path, progress: stream.Progress = None) -> None:
+        """Decrypt every entry under `root` (a fresh folder); sizes are checked against the manifest."""
+        for e in entries:
+            target = root.joinpath(*e.path.split("/"))
+            if e.type == "dir":
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with self.zf.open(f"e/{e.id}") as src, open(target, "xb", buffering=0) as out:
+                n = stream.decrypt(entry_key(self.header, file_key, e.id), src, out, self.header.segment_size, progress)
+            if n != e.size:
+                raise BundleError(f"entry {e.path!r} has the wrong size: the bundle was modified")
+            os.chmod(target, e.mode & 0o777)
+            os.utime(target, (e.mtime, e.mtime))
+        for e in reversed(entries):
+            if e.type == "dir":
+                target = root.joinpath(*e.path.split("/"))
+                os.chmod(target, (e.mode & 0o777) | 0o700)
+                os.utime(target, (e.mtime, e.mtime))
+
+    def copy_with_header(self, dst: BinaryIO, header: Header) -> None:
+        """Rewrite the bundle with a new manifest header; entries and manifest payload unchanged."""
+        with zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED, allowZip64=True) as out:
+            for info in self.zf.infolist():
+                with self.zf.open(info) as src, out.open(_info(info.filename), "w", force_zip64=True) as w:
+                    if info.filename == MANIFEST_NAME:
+                        read_header(src)
+                        w.write(header.encode())
+                    _copy(src, w)
+
+
+def _copy(src: BinaryIO, dst: BinaryIO) -> None:
+    while chunk := src.read(1 << 20):
+        dst.write(chunk)
+
+
+def _check_paths(entries: list[Entry]) -> None:
+    """Refuse unsafe or duplicate paths: absolute, `..`, empty parts, backslashes, control chars."""
+    seen: set[str] = set()
+    dirs: set[str] = set()
+    files: set[str] = set()
+    for e in entries:
+        p = e.path
+        if e.type not in ("file", "dir"):
+            raise BundleError(f"hostile bundle: entry type {e.type!r} (links and devices are refused)")
+        if e.type == "file" and not re.fullmatch(r"[0-9a-f]{32}", e.id):
+            raise BundleError("hostile bundle: malformed entry ID")
+        if (
+            not p
+            or p.startswith("/")
+            or "\\" in p
+            or any(ord(c) < 0x20 or c == "\x7f" for c in p)
+            or re.match(r"^[A-Za-z]:", p)
+            or any(part in ("", ".", "..") for part in p.split("/"))
+            or posixpath.normpath(p) != p
+        ):
+            raise BundleError(f"hostile bundle: unsafe path {p[:80]!r}")
+        folded = unicodedata.normalize("NFC", p).casefold()
+        if folded in seen:
+            raise BundleError(f"hostile bundle: duplicate path {p[:80]!r}")
+        seen.add(folded)
+        (dirs if e.type == "dir" else files).add(folded)
+        if e.size < 0 or not 0 <= e.mode <= 0o7777:
+            raise BundleError("hostile bundle: invalid size or mode")
+    for f in files:
+        parent = f.rsplit("/", 1)[0] if "/" in f else None
+        while parent:
+            if parent in files:
+                raise BundleError(f"hostile bundle: {parent!r} is both a file and a folder")
+            parent = parent.rsplit("/", 1)[0] if "/" in parent else None

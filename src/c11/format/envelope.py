@@ -1,0 +1,224 @@
+"""Sealing and opening a header: wrap the file key for recipients, MAC it, sign it; and back.
+
+This is where a header meets keys. Stanza types other than recipient keys are handled by
+registered `StanzaHandler`s (later: online policy, recovery and temporary keys).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hmac as crypto_hmac
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from c11.crypto import keyschedule as ks
+from c11.crypto.kem import KEM_TYPES, kem_type
+from c11.errors import (
+    BadSignatureError,
+    FormatError,
+    IntegrityError,
+    NoMatchingKeyError,
+    UnsupportedVersionError,
+)
+from c11.format.header import Header, Stanza
+from c11.keys.identity import Identity
+from c11.keys.publickey import PublicKey, key_id
+from c11.format.stream import DEFAULT_SEGMENT
+
+KEY_ID_SIZE = 16
+
+
+def stanza_info(stanza_type: str, doc_id: bytes) -> bytes:
+    """HPKE `info` for a recipient stanza: binds the wrapped key to its type and document."""
+    return b"c11/v1 stanza\x00" + stanza_type.encode("ascii") + b"\x00" + doc_id
+
+
+def wrap(recipient: PublicKey, file_key: bytes, doc_id: bytes) -> Stanza:
+    """A recipient stanza: key ID (16 bytes) || HPKE enc || sealed file key."""
+    kt = kem_type(recipient.kem)
+    sealed = kt.seal(recipient.enc, file_key, stanza_info(recipient.kem, doc_id))
+    return Stanza(recipient.kem, recipient.key_id + sealed)
+
+
+def stanza_key_id(stanza: Stanza) -> bytes | None:
+    """The key ID of a recipient stanza, or None for other stanza types."""
+    if stanza.type in KEM_TYPES and len(stanza.body) >= KEY_ID_SIZE:
+        return stanza.body[:KEY_ID_SIZE]
+    return None
+
+
+def header_mac(file_key: bytes, header: Header) -> bytes:
+    h = crypto_hmac.HMAC(ks.derive(file_key, header.nonce, ks.HEADER), hashes.SHA256())
+    h.update(header.core())
+    return h.finalize()
+
+
+#: Unwrap hook for extension stanza types: (stanza, header, identities) -> file key or None.
+StanzaHandler = Callable[[Stanza, Header, list[Identity]], bytes | None]
+_HANDLERS: dict[str, StanzaHandler] = {}
+
+
+def register_stanza_type(name: str, handler: StanzaHandler) -> None:
+    """Teach the reader an extension stanza type (used by the servers' client code)."""
+    _HANDLERS[name] = handler
+
+
+def known_stanza_type(name: str) -> bool:
+    return name in KEM_TYPES or name in _HANDLERS
+
+
+@dataclass
+class Metadata:
+    """What the header keeps encrypted about the original: name, media type, size, mtime."""
+
+    name: str | None = None
+    type: str | None = None
+    size: int | None = None
+    mtime: int | None = None
+    kind: str = "file"  # "file", "bundle" or "message"
+
+    def to_json(self) -> bytes:
+        return json.dumps(self.__dict__, separators=(",", ":"), sort_keys=True).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> "Metadata":
+        try:
+            d = json.loads(data)
+            return cls(**{k: d.get(k) for k in ("name", "type", "size", "mtime")}, kind=d.get("kind", "file"))
+        except (ValueError, TypeError) as e:
+            raise FormatError("malformed metadata") from e
+
+
+_META_NONCE = bytes(12)
+
+
+def seal(
+    *,
+    recipients: Iterable[PublicKey],
+    sender: Identity,
+    metadata: Metadata | None = None,
+    segment_size: int = DEFAULT_SEGMENT,
+    file_key: bytes | None = None,
+    nonce: bytes | None = None,
+    doc_id: bytes | None = None,
+    created: int | None = None,
+    metadata_ct: bytes | None = None,
+    extra_stanzas: Iterable[Stanza] = (),
+) -> tuple[Header, bytes]:
+    """Build and sign a header; return it and the file key. Duplicated recipients are merged."""
+    file_key = file_key or os.urandom(ks.FILE_KEY_SIZE)
+    nonce = nonce or os.urandom(ks.NONCE_SIZE)
+    doc_id = doc_id or uuid.uuid4().bytes
+    unique: dict[bytes, PublicKey] = {}
+    for r in recipients:
+        unique.setdefault(r.key_id, r)
+    stanzas = [wrap(r, file_key, doc_id) for r in unique.values()] + list(extra_stanzas)
+    if not stanzas:
+        raise FormatError("no recipients")
+    if metadata_ct is None:
+        meta_key = ks.derive(file_key, nonce, ks.METADATA)
+        metadata_ct = AESGCM(meta_key).encrypt(_META_NONCE, (metadata or Metadata()).to_json(), doc_id)
+    header = Header(
+        doc_id=doc_id,
+        created=int(time.time()) if created is None else created,
+        segment_size=segment_size,
+        nonce=nonce,
+        sender_label=sender.label,
+        sender_key=sender.public.sig or b"",
+        metadata=metadata_ct,
+        stanzas=stanzas,
+    )
+    header.mac = header_mac(file_key, header)
+    header.signature = sender.sign(header.signed_message())
+    return header, file_key
+
+
+def check_critical(header: Header) -> None:
+    for s in header.stanzas:
+        if s.critical and not known_stanza_type(s.type):
+            raise UnsupportedVersionError(
+                f"the file needs a feature this c11 does not know (critical stanza {s.type!r}); "
+                "upgrade c11"
+            )
+
+
+def recipient_fingerprints(header: Header) -> list[str]:
+    return [kid.hex() for s in header.stanzas if (kid := stanza_key_id(s)) is not None]
+
+
+def unwrap(header: Header, identities: list[Identity]) -> bytes:
+    """Find the caller's stanza, unwrap the file key and check the header MAC with it."""
+    check_critical(header)
+    by_id = {i.public.key_id: i for i in identities}
+    for s in header.stanzas:
+        handler = _HANDLERS.get(s.type)
+        if handler is not None:
+            key = handler(s, header, identities)
+            if key is not None:
+                return _checked(header, key)
+            continue
+        kid = stanza_key_id(s)
+        ident = by_id.get(kid) if kid else None
+        if ident is None or ident.kem != s.type:
+            continue
+        kt = kem_type(s.type)
+        key = kt.open(ident.kem_private, s.body[KEY_ID_SIZE:], stanza_info(s.type, header.doc_id))
+        return _checked(header, key)
+    fps = recipient_fingerprints(header)
+    mine = ", ".join(i.fingerprint for i in identities) or "none"
+    raise NoMatchingKeyError(
+        f"none of your keys ({mine}) is a recipient; the file is for: {', '.join(fps) or 'no key'}",
+        fps,
+    )
+
+
+def _checked(header: Header, file_key: bytes) -> bytes:
+    if len(file_key) != ks.FILE_KEY_SIZE or not hmac.compare_digest(header_mac(file_key, header), header.mac):
+        raise IntegrityError("the header does not authenticate: the file was modified")
+    return file_key
+
+
+def verify_signature(header: Header) -> None:
+    """Check the sender's Ed25519 signature over the header; raise BadSignatureError if it fails."""
+    try:
+        ed25519.Ed25519PublicKey.from_public_bytes(header.sender_key).verify(
+            header.signature, header.signed_message()
+        )
+    except (InvalidSignature, ValueError):
+        raise BadSignatureError(
+            f"the sender's signature does not verify (claimed sender {header.sender_label!r}): "
+            "do not trust this file"
+        ) from None
+
+
+def signature_valid(header: Header) -> bool:
+    try:
+        verify_signature(header)
+        return True
+    except BadSignatureError:
+        return False
+
+
+def sender_fingerprint(header: Header) -> str:
+    return key_id("ed25519", header.sender_key).hex()
+
+
+def read_metadata(header: Header, file_key: bytes) -> Metadata:
+    meta_key = ks.derive(file_key, header.nonce, ks.METADATA)
+    try:
+        return Metadata.from_json(AESGCM(meta_key).decrypt(_META_NONCE, header.metadata, header.doc_id))
+    except InvalidTag:
+        raise IntegrityError("the encrypted metadata does not authenticate") from None
+
+
+def payload_key(header: Header, file_key: bytes) -> bytes:
+    return ks.derive(file_key, header.nonce, ks.PAYLOAD)

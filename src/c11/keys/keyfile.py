@@ -1,0 +1,153 @@
+"""Key files (`c11_key_<16 hex>.key`): an identity stored as JSON, its seeds sealed under scrypt.
+
+Format in docs/format.md §6. Writing is atomic and the file is created with mode 0600.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import calendar
+import json
+import os
+import time
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from c11._internal.atomic import atomic_write_bytes
+from c11.crypto.kem import SEED_SIZE
+from c11.errors import KeyFileError, RecipientError, WrongPassphraseError
+from c11.keys.identity import Identity
+from c11.keys.publickey import PublicKey
+
+FORMAT = "c11-key/v1"
+SCRYPT_LOG_N = 16  # 64 MiB of memory with r=8
+SCRYPT_R = 8
+SCRYPT_P = 2
+_MAX_LOG_N = 20
+
+
+def _aad(public_line: str) -> bytes:
+    return b"c11/v1 key file\x00" + public_line.encode()
+
+
+def _kek(passphrase: str, salt: bytes, log_n: int, r: int, p: int) -> bytes:
+    return Scrypt(salt=salt, length=32, n=1 << log_n, r=r, p=p).derive(passphrase.encode("utf-8"))
+
+
+def dumps(identity: Identity, passphrase: str | None) -> bytes:
+    """Serialize an identity; with a passphrase the seeds are sealed with scrypt + AES-256-GCM."""
+    line = identity.public.line()
+    seeds = identity.enc_seed + identity.sig_seed
+    if passphrase is None:
+        secret = {"protection": "none", "seeds": base64.b64encode(seeds).decode()}
+    else:
+        if not passphrase:
+            raise KeyFileError("the passphrase is empty")
+        salt, nonce = os.urandom(16), os.urandom(12)
+        kek = _kek(passphrase, salt, SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P)
+        ct = AESGCM(kek).encrypt(nonce, seeds, _aad(line))
+        secret = {
+            "protection": "scrypt",
+            "log_n": SCRYPT_LOG_N,
+            "r": SCRYPT_R,
+            "p": SCRYPT_P,
+            "salt": base64.b64encode(salt).decode(),
+            "nonce": base64.b64encode(nonce).decode(),
+            "ciphertext": base64.b64encode(ct).decode(),
+        }
+    doc = {
+        "format": FORMAT,
+        "label": identity.label,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(identity.created or time.time())),
+        "fingerprint": identity.fingerprint,
+        "public": line,
+        "secret": secret,
+    }
+    return (json.dumps(doc, indent=2) + "\n").encode()
+
+
+def write(path: str | Path, identity: Identity, passphrase: str | None, *, force: bool = False) -> Path:
+    """Write a key file atomically with mode 0600; refuse to replace one unless `force`."""
+    return atomic_write_bytes(Path(path), dumps(identity, passphrase), mode=0o600, force=force)
+
+
+class KeyFile:
+    """A parsed key file whose public part is readable without the passphrase."""
+
+    def __init__(self, doc: dict, source: str) -> None:
+        self.source = source
+        try:
+            self.label = str(doc.get("label", ""))
+            self.public = PublicKey.parse(doc["public"])
+            self.secret = dict(doc["secret"])
+            self.protection = self.secret["protection"]
+            created = doc.get("created")
+            self.created = (
+                calendar.timegm(time.strptime(created, "%Y-%m-%dT%H:%M:%SZ"))
+                if created
+                else 0
+            )
+        except (KeyError, TypeError, ValueError, RecipientError) as e:
+            raise KeyFileError(f"{source}: malformed key file ({e})") from None
+        if self.protection not in {"none", "scrypt"}:
+            raise KeyFileError(f"{source}: unknown key protection {self.protection!r}")
+
+    @property
+    def encrypted(self) -> bool:
+        return self.protection != "none"
+
+    def unlock(self, passphrase: str | None = None) -> Identity:
+        """Return the identity; raises WrongPassphraseError if the passphrase does not open it."""
+        s = self.secret
+        try:
+            if self.protection == "none":
+                seeds = base64.b64decode(s["seeds"], validate=True)
+            else:
+                if passphrase is None:
+                    raise WrongPassphraseError(f"{self.source}: a passphrase is needed")
+                log_n, r, p = int(s["log_n"]), int(s["r"]), int(s["p"])
+                if not (10 <= log_n <= _MAX_LOG_N and 1 <= r <= 32 and 1 <= p <= 16):
+                    raise KeyFileError(f"{self.source}: scrypt parameters out of range")
+                kek = _kek(passphrase, base64.b64decode(s["salt"], validate=True), log_n, r, p)
+                try:
+                    seeds = AESGCM(kek).decrypt(
+                        base64.b64decode(s["nonce"], validate=True),
+                        base64.b64decode(s["ciphertext"], validate=True),
+                        _aad(self.public.line()),
+                    )
+                except InvalidTag:
+                    raise WrongPassphraseError(
+                        f"{self.source}: wrong passphrase (or the key file was modified)"
+                    ) from None
+        except (KeyError, ValueError, binascii.Error) as e:
+            raise KeyFileError(f"{self.source}: malformed key file ({type(e).__name__})") from None
+        if len(seeds) != 2 * SEED_SIZE:
+            raise KeyFileError(f"{self.source}: malformed key file (seed length)")
+        identity = Identity(self.label, self.public.kem, seeds[:SEED_SIZE], seeds[SEED_SIZE:], self.created)
+        if identity.public != self.public:
+            raise KeyFileError(f"{self.source}: the private key does not match the public key")
+        return identity
+
+
+def load(path: str | Path) -> KeyFile:
+    """Read and parse a key file (without unlocking it)."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise KeyFileError(f"{p}: no such key file") from None
+    except IsADirectoryError:
+        raise KeyFileError(f"{p}: is a folder, not a key file") from None
+    if len(raw) > 1 << 20:
+        raise KeyFileError(f"{p}: not a c11 key file (too large)")
+    try:
+        doc = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise KeyFileError(f"{p}: not a c11 key file") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise KeyFileError(f"{p}: not a c11 key file (format {doc.get('format') if isinstance(doc, dict) else '?'!r})")
+    return KeyFile(doc, str(p))

@@ -1,0 +1,549 @@
+"""The c11 SDK for protected content: encrypt, decrypt, inspect and re-encrypt files, bundles and
+messages. The CLI is a thin layer over these functions; every failure is a `c11.errors` type.
+
+    >>> from c11.keys import Identity
+    >>> me, friend = Identity.generate("me@example.com"), Identity.generate("friend@example.com")
+    >>> blob = encrypt_bytes(b"hello", [friend.public], me)
+    >>> decrypt_bytes(blob, [friend]).plaintext
+    b'hello'
+"""
+
+from __future__ import annotations
+
+import io
+import mimetypes
+import os
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Iterable, Sequence
+
+from c11._internal.atomic import atomic_dir, atomic_output
+from c11.crypto import keyschedule as ks
+from c11.errors import (
+    FormatError,
+    NotC11FileError,
+    RecipientError,
+    UsageError,
+)
+from c11.format import armor as _armor
+from c11.format import bundle as _bundle
+from c11.format import envelope, stream
+from c11.format.envelope import Metadata
+from c11.format.header import MAGIC, Header, Stanza, read_header
+from c11.format.stream import DEFAULT_SEGMENT, Progress
+from c11.keys.identity import Identity
+from c11.keys.publickey import PublicKey
+
+__all__ = [
+    "FileInfo",
+    "Result",
+    "encrypt",
+    "decrypt",
+    "encrypt_bytes",
+    "decrypt_bytes",
+    "encrypt_message",
+    "decrypt_message",
+    "encrypt_paths",
+    "decrypt_path",
+    "inspect",
+    "reencrypt",
+]
+
+SUFFIX = ".c11"
+BUNDLE_SUFFIX = ".c11.zip"
+RECIPIENT_KEYS = "recipient-keys"
+MAX_ARMOR_INPUT = 16 << 20
+
+
+@dataclass
+class FileInfo:
+    """What a header tells: readable by anyone (no key), plus metadata once a key opened it."""
+
+    kind: str
+    version: int
+    doc_id: str
+    created: int
+    sender: str
+    sender_fingerprint: str
+    signature_valid: bool
+    segment_size: int
+    header_size: int
+    recipients: list[dict] = field(default_factory=list)
+    extensions: list[dict] = field(default_factory=list)
+    name: str | None = None
+    media_type: str | None = None
+    size: int | None = None
+    total_size: int | None = None
+    entries: int | None = None  # bundles: number of encrypted files
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Result:
+    """The outcome of decrypting: the verified header info and where the plaintext went."""
+
+    info: FileInfo
+    output: Path | None = None
+    plaintext: bytes | None = None
+
+
+def _info(header: Header, raw_len: int, kind: str) -> FileInfo:
+    recipients, extensions = [], []
+    for s in header.stanzas:
+        kid = envelope.stanza_key_id(s)
+        if kid is not None:
+            recipients.append({"fingerprint": kid.hex(), "type": s.type})
+        elif s.type != RECIPIENT_KEYS:
+            extensions.append({"type": s.type, "critical": s.critical})
+    return FileInfo(
+        kind=kind,
+        version=1,
+        doc_id=str(uuid.UUID(bytes=header.doc_id)),
+        created=header.created,
+        sender=header.sender_label,
+        sender_fingerprint=envelope.sender_fingerprint(header),
+        signature_valid=envelope.signature_valid(header),
+        segment_size=header.segment_size,
+        header_size=raw_len,
+        recipients=recipients,
+        extensions=extensions,
+    )
+
+
+def _with_meta(info: FileInfo, meta: Metadata) -> FileInfo:
+    info.name, info.media_type, info.size = meta.name, meta.type, meta.size
+    return info
+
+
+def _recipient_set(recipients: Iterable[PublicKey], sender: Identity, include_sender: bool) -> list[PublicKey]:
+    out = list(recipients)
+    if include_sender:
+        out.append(sender.public)
+    if not out:
+        raise RecipientError("no recipients: give at least one -r/-R, or let yourself be one")
+    return out
+
+
+def _keys_stanza(recipients: Sequence[PublicKey], header_nonce: bytes, file_key: bytes, doc_id: bytes) -> Stanza:
+    """Optional stanza listing the recipients' public keys, sealed under the file key (for --rotate)."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    nonce = os.urandom(12)
+    key = ks.derive(file_key, header_nonce, b"recipient keys")
+    lines = "\n".join(sorted({r.line() for r in recipients})).encode()
+    return Stanza(RECIPIENT_KEYS, nonce + AESGCM(key).encrypt(nonce, lines, doc_id))
+
+
+def _read_keys_stanza(header: Header, file_key: bytes) -> list[PublicKey]:
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    for s in header.stanzas:
+        if s.type == RECIPIENT_KEYS and len(s.body) > 12:
+            key = ks.derive(file_key, header.nonce, b"recipient keys")
+            try:
+                text = AESGCM(key).decrypt(s.body[:12], s.body[12:], header.doc_id).decode()
+            except (InvalidTag, UnicodeDecodeError):
+                raise FormatError("the recipient key list does not authenticate") from None
+            return [PublicKey.parse(line) for line in text.splitlines() if line]
+    return []
+
+
+def seal_header(recipients: list[PublicKey], sender: Identity, **kw) -> tuple[Header, bytes]:
+    """Seal a header that also records its recipients' public keys (so the key can be rotated)."""
+    file_key = kw.pop("file_key", None) or os.urandom(ks.FILE_KEY_SIZE)
+    nonce = kw.pop("nonce", None) or os.urandom(ks.NONCE_SIZE)
+    doc_id = kw.pop("doc_id", None) or uuid.uuid4().bytes
+    extra = list(kw.pop("extra_stanzas", ()))
+    extra.append(_keys_stanza(recipients, nonce, file_key, doc_id))
+    return envelope.seal(
+        recipients=recipients, sender=sender, file_key=file_key, nonce=nonce, doc_id=doc_id,
+        extra_stanzas=extra, **kw,
+    )
+
+
+# ---------------------------------------------------------------- streams and bytes
+
+
+def encrypt(
+    src: BinaryIO,
+    dst: BinaryIO,
+    recipients: Iterable[PublicKey],
+    sender: Identity,
+    *,
+    include_sender: bool = True,
+    metadata: Metadata | None = None,
+    segment_size: int = DEFAULT_SEGMENT,
+    progress: Progress = None,
+) -> FileInfo:
+    """Encrypt a stream into a .c11 file written to `dst`; the sender signs it."""
+    rs = _recipient_set(recipients, sender, include_sender)
+    header, file_key = seal_header(rs, sender, metadata=metadata, segment_size=segment_size)
+    raw = header.encode()
+    dst.write(raw)
+    stream.encrypt(envelope.payload_key(header, file_key), src, dst, segment_size, progress)
+    return _info(header, len(raw), (metadata or Metadata()).kind)
+
+
+def open_header(header: Header, identities: Sequence[Identity]) -> tuple[bytes, Metadata]:
+    """Unwrap the file key, check MAC and signature, and read the metadata."""
+    file_key = envelope.unwrap(header, list(identities))
+    envelope.verify_signature(header)
+    return file_key, envelope.read_metadata(header, file_key)
+
+
+def _peek(src: BinaryIO, n: int = 32) -> bytes:
+    if hasattr(src, "peek"):
+        return src.peek(n)[:n]
+    pos = src.tell()
+    head = src.read(n)
+    src.seek(pos)
+    return head
+
+
+def decrypt(src: BinaryIO, dst: BinaryIO, identities: Sequence[Identity], *, progress: Progress = None) -> FileInfo:
+    """Decrypt a .c11 file or armored message from `src` into `dst`, verifying everything."""
+    head = _peek(src)
+    if _armor.is_armored(head):
+        data = src.read(_armor.MAX_ARMORED + 1)
+        if len(data) > _armor.MAX_ARMORED:
+            raise FormatError("armored message too large")
+        src = io.BytesIO(_armor.dearmor(data))
+        head = _peek(src)
+    if head.startswith(b"PK\x03\x04"):
+        raise UsageError("this is a .c11.zip bundle: decrypt it to a folder with -o DIR")
+    header, raw = read_header(src)
+    file_key, meta = open_header(header, identities)
+    n = stream.decrypt(envelope.payload_key(header, file_key), src, dst, header.segment_size, progress)
+    if meta.size is not None and n != meta.size:
+        raise FormatError(f"decrypted size {n} differs from the recorded size {meta.size}")
+    return _with_meta(_info(header, len(raw), meta.kind), meta)
+
+
+def encrypt_bytes(
+    data: bytes,
+    recipients: Iterable[PublicKey],
+    sender: Identity,
+    *,
+    include_sender: bool = True,
+    name: str | None = None,
+    media_type: str | None = None,
+    kind: str = "file",
+) -> bytes:
+    """Encrypt bytes in memory into a .c11 file."""
+    out = io.BytesIO()
+    meta = Metadata(name=name, type=media_type, size=len(data), kind=kind)
+    encrypt(io.BytesIO(data), out, recipients, sender, include_sender=include_sender, metadata=meta)
+    return out.getvalue()
+
+
+def decrypt_bytes(blob: bytes, identities: Sequence[Identity]) -> Result:
+    """Decrypt a .c11 file or armored message held in memory."""
+    out = io.BytesIO()
+    info = decrypt(io.BytesIO(blob), out, identities)
+    return Result(info, plaintext=out.getvalue())
+
+
+def encrypt_message(text: str, recipients: Iterable[PublicKey], sender: Identity, *, include_sender: bool = True) -> str:
+    """Encrypt a short text to an ASCII-armored block for email or chat (F3)."""
+    return _armor.armor(
+        encrypt_bytes(text.encode("utf-8"), recipients, sender, include_sender=include_sender,
+                      media_type="text/plain; charset=utf-8", kind="message")
+    )
+
+
+def decrypt_message(block: str, identities: Sequence[Identity]) -> tuple[str, FileInfo]:
+    r = decrypt_bytes(block.encode("utf-8") if isinstance(block, str) else block, identities)
+    try:
+        return r.plaintext.decode("utf-8"), r.info
+    except UnicodeDecodeError:
+        raise FormatError("the message is not UTF-8 text (decrypt it as a file)") from None
+
+
+# ---------------------------------------------------------------- paths
+
+
+def default_output(inputs: Sequence[Path], armor: bool = False) -> Path:
+    if len(inputs) != 1:
+        raise UsageError("several inputs make one bundle: name it with -o NAME.c11.zip")
+    p = inputs[0]
+    if p.is_dir():
+        return p.with_name(p.resolve().name + BUNDLE_SUFFIX) if p.name else Path(p.resolve().name + BUNDLE_SUFFIX)
+    return p.with_name(p.name + SUFFIX)
+
+
+def encrypt_paths(
+    inputs: Sequence[Path],
+    output: Path,
+    recipients: Iterable[PublicKey],
+    sender: Identity,
+    *,
+    include_sender: bool = True,
+    armor: bool = False,
+    force: bool = False,
+    segment_size: int = DEFAULT_SEGMENT,
+    progress: Progress = None,
+) -> FileInfo:
+    """Protect one file into a .c11 file, or folders / several files into a .c11.zip bundle."""
+    inputs = [Path(p) for p in inputs]
+    if not inputs:
+        raise UsageError("nothing to encrypt")
+    for p in inputs:
+        if not p.exists():
+            raise UsageError(f"{p}: no such file or folder")
+    rs = _recipient_set(recipients, sender, include_sender)
+    if len(inputs) == 1 and inputs[0].is_file():
+        src_path = inputs[0]
+        st = src_path.stat()
+        meta = Metadata(src_path.name, mimetypes.guess_type(src_path.name)[0], st.st_size, int(st.st_mtime))
+        if armor:
+            if st.st_size > MAX_ARMOR_INPUT:
+                raise UsageError("--armor is for messages and small files (at most 16 MiB)")
+            out = io.BytesIO()
+            with open(src_path, "rb") as src:
+                info = encrypt(src, out, rs, sender, include_sender=False, metadata=meta, segment_size=segment_size)
+            with atomic_output(output, force=force) as f:
+                f.write(_armor.armor(out.getvalue()).encode())
+            return info
+        size_hint = stream.ciphertext_size(st.st_size, segment_size) + (64 << 10)
+        with open(src_path, "rb", buffering=0) as src, atomic_output(output, force=force, preallocate=size_hint) as dst:
+            info = encrypt(src, dst, rs, sender, include_sender=False, metadata=meta,
+                           segment_size=segment_size, progress=progress)
+        return info
+    if armor:
+        raise UsageError("--armor cannot be used for folders or several files")
+    entries = _bundle.collect(inputs)
+    name = inputs[0].resolve().name if len(inputs) == 1 else None
+    meta = Metadata(name, "application/vnd.c11.bundle", sum(e.size for e in entries), kind="bundle")
+    header, file_key = seal_header(rs, sender, metadata=meta, segment_size=segment_size)
+    with atomic_output(output, force=force) as dst:
+        _bundle.write(dst, entries, header, file_key, progress)
+    info = _info(header, len(header.encode()), "bundle")
+    info.entries = sum(e.type == "file" for e in entries)
+    return _with_meta(info, meta)
+
+
+def sniff(path: Path) -> str:
+    """'file', 'armor' or 'bundle' from the first bytes; NotC11FileError otherwise."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(32)
+    except IsADirectoryError:
+        raise UsageError(f"{path} is a folder, not a protected file") from None
+    if head.startswith(MAGIC[:4]):
+        return "file"
+    if head.startswith(b"PK\x03\x04"):
+        return "bundle"
+    if _armor.is_armored(head):
+        return "armor"
+    if not head:
+        raise NotC11FileError(f"{path}: empty file, not a c11 file")
+    raise NotC11FileError(f"{path}: not a c11 file")
+
+
+def decrypt_path(
+    path: Path,
+    output: Path | None,
+    identities: Sequence[Identity],
+    *,
+    force: bool = False,
+    progress: Progress = None,
+) -> Result:
+    """Decrypt a file, message or bundle to `output` (a folder for bundles), atomically."""
+    path = Path(path)
+    kind = sniff(path)
+    if output is None:
+        name = path.name
+        for suffix in (BUNDLE_SUFFIX, SUFFIX):
+            if name.endswith(suffix) and len(name) > len(suffix):
+                output = path.with_name(name[: -len(suffix)])
+                break
+        else:
+            raise UsageError(f"cannot choose an output name for {path} (it does not end in .c11): use -o")
+    if kind == "bundle":
+        with open(path, "rb") as f:
+            reader = _bundle.BundleReader(f)
+            file_key, meta = open_header(reader.header, identities)
+            entries = reader.read_manifest(file_key)
+            with atomic_dir(output, force=force) as tmp:
+                reader.extract(entries, file_key, tmp, progress)
+            info = _with_meta(_info(reader.header, len(reader.header_bytes), "bundle"), meta)
+            info.entries = sum(e.type == "file" for e in entries)
+            return Result(info, output=output)
+    size_hint = path.stat().st_size
+    with open(path, "rb") as src, atomic_output(output, force=force, mode=0o600, preallocate=size_hint) as dst:
+        info = decrypt(src, dst, identities, progress=progress)
+    return Result(info, output=output)
+
+
+def inspect(path: Path | BinaryIO) -> FileInfo:
+    """What anyone can learn from a protected file without a key (signature checked)."""
+    if isinstance(path, (str, Path)):
+        path = Path(path)
+        kind = sniff(path)
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            if kind == "bundle":
+                reader = _bundle.BundleReader(f)
+                info = _info(reader.header, len(reader.header_bytes), "bundle")
+                info.entries = len(reader.names) - 2
+            elif kind == "armor":
+                return _inspect_blob(_armor.dearmor(f.read(_armor.MAX_ARMORED)), "message")
+            else:
+                header, raw = read_header(f)
+                info = _info(header, len(raw), "file")
+        info.total_size = size
+        return info
+    head = _peek(path)
+    if _armor.is_armored(head):
+        return _inspect_blob(_armor.dearmor(path.read(_armor.MAX_ARMORED)), "message")
+    header, raw = read_header(path)
+    return _info(header, len(raw), "file")
+
+
+def _inspect_blob(blob: bytes, kind: str) -> FileInfo:
+    header, raw = read_header(io.BytesIO(blob))
+    info = _info(header, len(raw), kind)
+    info.total_size = len(blob)
+    return info
+
+
+def match_fingerprints(header: Header, wanted: Iterable[str]) -> set[bytes]:
+    """Key IDs of the header's recipient stanzas named by fingerprints (8+ hex digits each)."""
+    ids = [kid for s in header.stanzas if (kid := envelope.stanza_key_id(s)) is not None]
+    out: set[bytes] = set()
+    for fp in wanted:
+        clean = fp.replace(":", "").replace(" ", "").lower()
+        if len(clean) < 8 or any(c not in "0123456789abcdef" for c in clean):
+            raise UsageError(f"{fp!r} is not a fingerprint (at least 8 hex digits)")
+        hits = [k for k in ids if k.hex().startswith(clean)]
+        if not hits:
+            raise UsageError(
+                f"no recipient has fingerprint {fp} (recipients: {', '.join(k.hex() for k in ids)})"
+            )
+        if len(hits) > 1:
+            raise UsageError(f"fingerprint {fp} is ambiguous: give more digits")
+        out.add(hits[0])
+    return out
+
+
+def rewrap_header(
+    header: Header, file_key: bytes, identity: Identity, add: Sequence[PublicKey], remove: set[bytes], rotate: bool
+) -> tuple[Header, bytes]:
+    """The new header (and file key) after adding/removing recipients or rotating the key.
+
+    `remove` holds key IDs (see `match_fingerprints`). Used for files, bundles and documents.
+    """
+    known = {k.key_id: k for k in _read_keys_stanza(header, file_key)}
+    kept_stanzas = [
+        s for s in header.stanzas
+        if (kid := envelope.stanza_key_id(s)) is not None and kid not in remove
+    ]
+    extensions = [s for s in header.stanzas if envelope.stanza_key_id(s) is None and s.type != RECIPIENT_KEYS]
+    kept_ids = {envelope.stanza_key_id(s) for s in kept_stanzas}
+    new = [k for k in add if k.key_id not in kept_ids]
+    if not kept_stanzas and not new:
+        raise UsageError("this would leave the file with no recipients")
+    public = [known[k] for k in kept_ids if k in known] + list(add)
+    if identity.public.key_id in kept_ids:
+        public.append(identity.public)
+    if rotate:
+        missing = [k.hex() for k in kept_ids if k not in known and k != identity.public.key_id]
+        if missing:
+            raise UsageError(
+                "cannot rotate: the file does not record the public keys of recipients "
+                f"{', '.join(missing)}; give them with -r or remove them with --remove"
+            )
+        meta = envelope.read_metadata(header, file_key)
+        return seal_header(public, identity, metadata=meta, segment_size=header.segment_size,
+                     doc_id=header.doc_id, created=header.created, extra_stanzas=extensions)
+    nonce, doc_id = header.nonce, header.doc_id
+    stanzas = kept_stanzas + [envelope.wrap(k, file_key, doc_id) for k in new] + extensions
+    stanzas.append(_keys_stanza(public, nonce, file_key, doc_id))
+    new_header = Header(doc_id, header.created, header.segment_size, nonce, identity.label,
+                        identity.public.sig or b"", header.metadata, stanzas)
+    new_header.mac = envelope.header_mac(file_key, new_header)
+    new_header.signature = identity.sign(new_header.signed_message())
+    return new_header, file_key
+
+
+def reencrypt(
+    path: Path,
+    identity: Identity,
+    *,
+    add: Sequence[PublicKey] = (),
+    remove: Iterable[str] = (),
+    rotate: bool = False,
+    progress: Progress = None,
+) -> FileInfo:
+    """Change the recipients of a .c11 file or bundle in place, atomically (F5).
+
+    Without `rotate` only the header changes (the payload is copied as is); with `rotate` a new
+    file key is made and everything is re-encrypted. The file is re-signed by `identity`.
+    """
+    path = Path(path)
+    kind = sniff(path)
+    if kind == "armor":
+        with open(path, "rb") as f:
+            blob = _armor.dearmor(f.read(_armor.MAX_ARMORED))
+        out = io.BytesIO()
+        info = _reencrypt_stream(io.BytesIO(blob), out, identity, add, remove, rotate, None)
+        with atomic_output(path, force=True) as f:
+            f.write(_armor.armor(out.getvalue()).encode())
+        return info
+    with open(path, "rb") as src:
+        if kind == "bundle":
+            reader = _bundle.BundleReader(src)
+            file_key, _ = open_header(reader.header, [identity])
+            new_header, new_key = rewrap_header(reader.header, file_key, identity, add,
+                                          match_fingerprints(reader.header, remove), rotate)
+            entries = reader.read_manifest(file_key)
+            with atomic_output(path, force=True) as dst:
+                if rotate:
+                    _rotate_bundle(reader, entries, file_key, new_header, new_key, dst, progress)
+                else:
+                    reader.copy_with_header(dst, new_header)
+            info = _info(new_header, len(new_header.encode()), "bundle")
+            info.entries = sum(e.type == "file" for e in entries)
+            return info
+        with atomic_output(path, force=True) as dst:
+            return _reencrypt_stream(src, dst, identity, add, remove, rotate, progress)
+
+
+def _reencrypt_stream(src, dst, identity, add, remove, rotate, progress) -> FileInfo:
+    header, _ = read_header(src)
+    file_key, meta = open_header(header, [identity])
+    new_header, new_key = rewrap_header(header, file_key, identity, add, match_fingerprints(header, remove), rotate)
+    raw = new_header.encode()
+    dst.write(raw)
+    if rotate:
+        plain = stream.DecryptingReader(envelope.payload_key(header, file_key), src, header.segment_size)
+        stream.encrypt(envelope.payload_key(new_header, new_key), plain, dst, new_header.segment_size, progress)
+    else:
+        while chunk := src.read(1 << 20):
+            dst.write(chunk)
+            if progress:
+                progress(len(chunk))
+    return _with_meta(_info(new_header, len(raw), meta.kind), meta)
+
+
+def _rotate_bundle(reader, entries, old_key, header, new_key, dst, progress) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+        zf.writestr(_bundle._info(_bundle.MARKER_NAME), _bundle.MARKER)
+        for e in entries:
+            if e.type != "file":
+                continue
+            with reader.zf.open(f"e/{e.id}") as src, zf.open(_bundle._info(f"e/{e.id}"), "w", force_zip64=True) as out:
+                plain = stream.DecryptingReader(_bundle.entry_key(reader.header, old_key, e.id), src,
+                                                reader.header.segment_size)
+                stream.encrypt(_bundle.entry_key(header, new_key, e.id), plain, out, header.segment_size, progress)
+        with reader.zf.open(_bundle.MANIFEST_NAME) as src, zf.open(_bundle._info(_bundle.MANIFEST_NAME), "w") as out:
+            read_header(src)
+            out.write(header.encode())
+            plain = stream.DecryptingReader(envelope.payload_key(reader.header, old_key), src, reader.header.segment_size)
+            stream.encrypt(envelope.payload_key(header, new_key), plain, out, header.segment_size)

@@ -1,0 +1,86 @@
+"""Re-encryption (F5): add and remove recipients without touching the payload; rotate the key."""
+
+import io
+import os
+
+import pytest
+
+from c11 import protect
+from c11.errors import C11Error, NoMatchingKeyError, UsageError
+from c11.format.header import read_header
+
+
+def write(tmp_path, data, recipients, sender):
+    p = tmp_path / "f.c11"
+    p.write_bytes(protect.encrypt_bytes(data, [r.public for r in recipients], sender))
+    return p
+
+
+def test_add_and_remove_keeps_payload(tmp_path, alice, bob, carol):
+    data = os.urandom(200_000)
+    p = write(tmp_path, data, [bob], alice)
+    before = p.read_bytes()
+    _, raw = read_header(io.BytesIO(before))
+    protect.reencrypt(p, alice, add=[carol.public])
+    after = p.read_bytes()
+    _, raw2 = read_header(io.BytesIO(after))
+    assert after[len(raw2):] == before[len(raw):]  # payload untouched
+    assert protect.decrypt_bytes(after, [carol]).plaintext == data
+    protect.reencrypt(p, alice, remove=[bob.fingerprint])
+    with pytest.raises(NoMatchingKeyError):
+        protect.decrypt_bytes(p.read_bytes(), [bob])
+    assert protect.decrypt_bytes(p.read_bytes(), [carol]).plaintext == data
+
+
+def test_rotate_changes_everything(tmp_path, alice, bob):
+    data = os.urandom(100_000)
+    p = write(tmp_path, data, [bob], alice)
+    before = p.read_bytes()
+    info = protect.reencrypt(p, alice, rotate=True)
+    after = p.read_bytes()
+    assert after[-1000:] != before[-1000:]
+    assert len(info.recipients) == 2
+    assert protect.decrypt_bytes(after, [bob]).plaintext == data
+    assert protect.inspect(io.BytesIO(after)).doc_id == protect.inspect(io.BytesIO(before)).doc_id
+
+
+def test_reencrypt_needs_a_recipient_key(tmp_path, alice, bob, carol):
+    p = write(tmp_path, b"x", [bob], alice)
+    before = p.read_bytes()
+    with pytest.raises(NoMatchingKeyError):
+        protect.reencrypt(p, carol, add=[carol.public])
+    assert p.read_bytes() == before
+
+
+def test_remove_unknown_or_all(tmp_path, alice, bob):
+    p = write(tmp_path, b"x", [bob], alice)
+    with pytest.raises(UsageError, match="no recipient"):
+        protect.reencrypt(p, alice, remove=["deadbeefdeadbeef"])
+    with pytest.raises(UsageError, match="no recipients"):
+        protect.reencrypt(p, alice, remove=[bob.fingerprint, alice.fingerprint])
+
+
+def test_reencrypted_file_is_signed_by_reencryptor(tmp_path, alice, bob, carol):
+    p = write(tmp_path, b"x", [bob], alice)
+    protect.reencrypt(p, bob, add=[carol.public])
+    info = protect.inspect(p)
+    assert info.sender == "bob@example.com" and info.signature_valid
+
+
+def test_armored_reencrypt(tmp_path, alice, bob, carol):
+    p = tmp_path / "m.c11"
+    p.write_text(protect.encrypt_message("hi", [bob.public], alice))
+    protect.reencrypt(p, alice, add=[carol.public])
+    assert p.read_text().startswith("-----BEGIN C11 MESSAGE-----")
+    assert protect.decrypt_message(p.read_text(), [carol])[0] == "hi"
+
+
+def test_failed_rotation_leaves_original(tmp_path, alice, bob):
+    p = write(tmp_path, os.urandom(70_000), [bob], alice)
+    data = bytearray(p.read_bytes())
+    data[-5] ^= 1  # corrupt the payload: rotation must fail and leave the file as it was
+    p.write_bytes(bytes(data))
+    with pytest.raises(C11Error):
+        protect.reencrypt(p, alice, rotate=True)
+    assert p.read_bytes() == bytes(data)
+    assert [x.name for x in tmp_path.iterdir()] == ["f.c11"]
