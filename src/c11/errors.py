@@ -130,3 +130,19 @@ class TransientDeliveryError(DeliveryError):
 
 class PermanentDeliveryError(DeliveryError):
     """Trying again will not help until something changes (5xx SMTP reply, refused credentials, denied mailbox)."""
+
+
+class LogKeyChangedError(ProofError):
+    """The log server's key is not the one this client pinned on first use (registry, issue 3)."""
+
+
+class NoKeyPublishedError(ServerError):
+    """The registry has no key for this email address (registry, issue 3)."""
+
+
+class OnlinePolicyError(C11Error):
+    """A file with an online policy could not get the key server's part of its key (key server, issue 4)."""
+
+
+class AccessRefusedError(OnlinePolicyError, AuthError):
+    """The key server refused to release its part: not a recipient, revoked or expired (one answer for all)."""

@@ -29,6 +29,8 @@ from c11.errors import (
 from c11.format import armor as _armor
 from c11.format import bundle as _bundle
 from c11.format import envelope, stream
+from c11.format import online as _online  # registers the online-policy stanza (c11-online/v1)
+from c11.format import temporary as _temporary
 from c11.format.envelope import Metadata
 from c11.format.header import MAGIC, Header, Stanza, read_header
 from c11.format.stream import DEFAULT_SEGMENT, Progress
@@ -47,7 +49,7 @@ __all__ = [
     "encrypt_paths",
     "decrypt_path",
     "inspect",
-    "reencrypt",
+    "file_info",
 ]
 
 SUFFIX = ".c11"
@@ -90,12 +92,19 @@ class Result:
     plaintext: bytes | None = None
 
 
-def _info(header: Header, raw_len: int, kind: str) -> FileInfo:
+def file_info(header: Header, raw_len: int, kind: str) -> FileInfo:
+    """What the header tells anyone, as a FileInfo (signature checked, no key needed)."""
     recipients, extensions = [], []
+    temporary = _temporary.key_ids(header)
     for s in header.stanzas:
         kid = envelope.stanza_key_id(s)
         if kid is not None:
-            recipients.append({"fingerprint": kid.hex(), "type": s.type})
+            recipients.append({"fingerprint": kid.hex(), "type": s.type,
+                               **({"temporary": True, "zero_trust": False} if kid in temporary else {})})
+        elif s.type == _temporary.TEMPORARY:
+            continue
+        elif s.type == _online.ONLINE:
+            extensions.append({"type": s.type, "critical": s.critical, **_online.describe(s)})
         elif s.type != RECIPIENT_KEYS:
             extensions.append({"type": s.type, "critical": s.critical})
     return FileInfo(
@@ -178,14 +187,18 @@ def encrypt(
     metadata: Metadata | None = None,
     segment_size: int = DEFAULT_SEGMENT,
     progress: Progress = None,
+    header_kw: dict | None = None,
 ) -> FileInfo:
-    """Encrypt a stream into a .c11 file written to `dst`; the sender signs it."""
+    """Encrypt a stream into a .c11 file written to `dst`; the sender signs it.
+
+    `header_kw` goes to `seal_header` (e.g. an online policy's `OnlineSeal.header_kw()`).
+    """
     rs = _recipient_set(recipients, sender, include_sender)
-    header, file_key = seal_header(rs, sender, metadata=metadata, segment_size=segment_size)
+    header, file_key = seal_header(rs, sender, metadata=metadata, segment_size=segment_size, **(header_kw or {}))
     raw = header.encode()
     dst.write(raw)
     stream.encrypt(envelope.payload_key(header, file_key), src, dst, segment_size, progress)
-    return _info(header, len(raw), (metadata or Metadata()).kind)
+    return file_info(header, len(raw), (metadata or Metadata()).kind)
 
 
 def open_header(header: Header, identities: Sequence[Identity]) -> tuple[bytes, Metadata]:
@@ -220,7 +233,7 @@ def decrypt(src: BinaryIO, dst: BinaryIO, identities: Sequence[Identity], *, pro
     n = stream.decrypt(envelope.payload_key(header, file_key), src, dst, header.segment_size, progress)
     if meta.size is not None and n != meta.size:
         raise FormatError(f"decrypted size {n} differs from the recorded size {meta.size}")
-    return _with_meta(_info(header, len(raw), meta.kind), meta)
+    return _with_meta(file_info(header, len(raw), meta.kind), meta)
 
 
 def encrypt_bytes(
@@ -286,6 +299,7 @@ def encrypt_paths(
     force: bool = False,
     segment_size: int = DEFAULT_SEGMENT,
     progress: Progress = None,
+    header_kw: dict | None = None,
 ) -> FileInfo:
     """Protect one file into a .c11 file, or folders / several files into a .c11.zip bundle."""
     inputs = [Path(p) for p in inputs]
@@ -304,24 +318,25 @@ def encrypt_paths(
                 raise UsageError("--armor is for messages and small files (at most 16 MiB)")
             out = io.BytesIO()
             with open(src_path, "rb") as src:
-                info = encrypt(src, out, rs, sender, include_sender=False, metadata=meta, segment_size=segment_size)
+                info = encrypt(src, out, rs, sender, include_sender=False, metadata=meta, segment_size=segment_size,
+                               header_kw=header_kw)
             with atomic_output(output, force=force) as f:
                 f.write(_armor.armor(out.getvalue()).encode())
             return info
         size_hint = stream.ciphertext_size(st.st_size, segment_size) + (64 << 10)
         with open(src_path, "rb", buffering=0) as src, atomic_output(output, force=force, preallocate=size_hint) as dst:
             info = encrypt(src, dst, rs, sender, include_sender=False, metadata=meta,
-                           segment_size=segment_size, progress=progress)
+                           segment_size=segment_size, progress=progress, header_kw=header_kw)
         return info
     if armor:
         raise UsageError("--armor cannot be used for folders or several files")
     entries = _bundle.collect(inputs)
     name = inputs[0].resolve().name if len(inputs) == 1 else None
     meta = Metadata(name, "application/vnd.c11.bundle", sum(e.size for e in entries), kind="bundle")
-    header, file_key = seal_header(rs, sender, metadata=meta, segment_size=segment_size)
+    header, file_key = seal_header(rs, sender, metadata=meta, segment_size=segment_size, **(header_kw or {}))
     with atomic_output(output, force=force) as dst:
         _bundle.write(dst, entries, header, file_key, progress)
-    info = _info(header, len(header.encode()), "bundle")
+    info = file_info(header, len(header.encode()), "bundle")
     info.entries = sum(e.type == "file" for e in entries)
     return _with_meta(info, meta)
 
@@ -370,7 +385,7 @@ def decrypt_path(
             entries = reader.read_manifest(file_key)
             with atomic_dir(output, force=force) as tmp:
                 reader.extract(entries, file_key, tmp, progress)
-            info = _with_meta(_info(reader.header, len(reader.header_bytes), "bundle"), meta)
+            info = _with_meta(file_info(reader.header, len(reader.header_bytes), "bundle"), meta)
             info.entries = sum(e.type == "file" for e in entries)
             return Result(info, output=output)
     size_hint = path.stat().st_size
@@ -388,162 +403,33 @@ def inspect(path: Path | BinaryIO) -> FileInfo:
         with open(path, "rb") as f:
             if kind == "bundle":
                 reader = _bundle.BundleReader(f)
-                info = _info(reader.header, len(reader.header_bytes), "bundle")
+                info = file_info(reader.header, len(reader.header_bytes), "bundle")
                 info.entries = len(reader.names) - 2
             elif kind == "armor":
                 return _inspect_blob(_armor.dearmor(f.read(_armor.MAX_ARMORED)), "message")
             else:
                 header, raw = read_header(f)
-                info = _info(header, len(raw), "file")
+                info = file_info(header, len(raw), "file")
         info.total_size = size
         return info
     head = _peek(path)
     if _armor.is_armored(head):
         return _inspect_blob(_armor.dearmor(path.read(_armor.MAX_ARMORED)), "message")
     header, raw = read_header(path)
-    return _info(header, len(raw), "file")
+    return file_info(header, len(raw), "file")
 
 
 def _inspect_blob(blob: bytes, kind: str) -> FileInfo:
     header, raw = read_header(io.BytesIO(blob))
-    info = _info(header, len(raw), kind)
+    info = file_info(header, len(raw), kind)
     info.total_size = len(blob)
     return info
 
 
-def match_fingerprints(header: Header, wanted: Iterable[str]) -> set[bytes]:
-    """Key IDs of the header's recipient stanzas named by fingerprints (8+ hex digits each)."""
-    ids = [kid for s in header.stanzas if (kid := envelope.stanza_key_id(s)) is not None]
-    out: set[bytes] = set()
-    for fp in wanted:
-        clean = fp.replace(":", "").replace(" ", "").lower()
-        if len(clean) < 8 or any(c not in "0123456789abcdef" for c in clean):
-            raise UsageError(f"{fp!r} is not a fingerprint (at least 8 hex digits)")
-        hits = [k for k in ids if k.hex().startswith(clean)]
-        if not hits:
-            raise UsageError(
-                f"no recipient has fingerprint {fp} (recipients: {', '.join(k.hex() for k in ids)})"
-            )
-        if len(hits) > 1:
-            raise UsageError(f"fingerprint {fp} is ambiguous: give more digits")
-        out.add(hits[0])
-    return out
+def __getattr__(name: str):
+    # Re-encryption lives in c11.rewrap; these names stay importable from here.
+    if name in {"reencrypt", "rewrap_header", "match_fingerprints"}:
+        from c11 import rewrap
 
-
-def rewrap_header(
-    header: Header, file_key: bytes, identity: Identity, add: Sequence[PublicKey], remove: set[bytes], rotate: bool
-) -> tuple[Header, bytes]:
-    """The new header (and file key) after adding/removing recipients or rotating the key.
-
-    `remove` holds key IDs (see `match_fingerprints`). Used for files, bundles and documents.
-    """
-    known = {k.key_id: k for k in _read_keys_stanza(header, file_key)}
-    kept_stanzas = [
-        s for s in header.stanzas
-        if (kid := envelope.stanza_key_id(s)) is not None and kid not in remove
-    ]
-    extensions = [s for s in header.stanzas if envelope.stanza_key_id(s) is None and s.type != RECIPIENT_KEYS]
-    kept_ids = {envelope.stanza_key_id(s) for s in kept_stanzas}
-    new = [k for k in add if k.key_id not in kept_ids]
-    if not kept_stanzas and not new:
-        raise UsageError("this would leave the file with no recipients")
-    public = [known[k] for k in kept_ids if k in known] + list(add)
-    if identity.public.key_id in kept_ids:
-        public.append(identity.public)
-    if rotate:
-        missing = [k.hex() for k in kept_ids if k not in known and k != identity.public.key_id]
-        if missing:
-            raise UsageError(
-                "cannot rotate: the file does not record the public keys of recipients "
-                f"{', '.join(missing)}; give them with -r or remove them with --remove"
-            )
-        meta = envelope.read_metadata(header, file_key)
-        return seal_header(public, identity, metadata=meta, segment_size=header.segment_size,
-                     doc_id=header.doc_id, created=header.created, extra_stanzas=extensions)
-    nonce, doc_id = header.nonce, header.doc_id
-    stanzas = kept_stanzas + [envelope.wrap(k, file_key, doc_id) for k in new] + extensions
-    stanzas.append(_keys_stanza(public, nonce, file_key, doc_id))
-    new_header = Header(doc_id, header.created, header.segment_size, nonce, identity.label,
-                        identity.public.sig or b"", header.metadata, stanzas)
-    new_header.mac = envelope.header_mac(file_key, new_header)
-    new_header.signature = identity.sign(new_header.signed_message())
-    return new_header, file_key
-
-
-def reencrypt(
-    path: Path,
-    identity: Identity,
-    *,
-    add: Sequence[PublicKey] = (),
-    remove: Iterable[str] = (),
-    rotate: bool = False,
-    progress: Progress = None,
-) -> FileInfo:
-    """Change the recipients of a .c11 file or bundle in place, atomically (F5).
-
-    Without `rotate` only the header changes (the payload is copied as is); with `rotate` a new
-    file key is made and everything is re-encrypted. The file is re-signed by `identity`.
-    """
-    path = Path(path)
-    kind = sniff(path)
-    if kind == "armor":
-        with open(path, "rb") as f:
-            blob = _armor.dearmor(f.read(_armor.MAX_ARMORED))
-        out = io.BytesIO()
-        info = _reencrypt_stream(io.BytesIO(blob), out, identity, add, remove, rotate, None)
-        with atomic_output(path, force=True) as f:
-            f.write(_armor.armor(out.getvalue()).encode())
-        return info
-    with open(path, "rb") as src:
-        if kind == "bundle":
-            reader = _bundle.BundleReader(src)
-            file_key, _ = open_header(reader.header, [identity])
-            new_header, new_key = rewrap_header(reader.header, file_key, identity, add,
-                                          match_fingerprints(reader.header, remove), rotate)
-            entries = reader.read_manifest(file_key)
-            with atomic_output(path, force=True) as dst:
-                if rotate:
-                    _rotate_bundle(reader, entries, file_key, new_header, new_key, dst, progress)
-                else:
-                    reader.copy_with_header(dst, new_header)
-            info = _info(new_header, len(new_header.encode()), "bundle")
-            info.entries = sum(e.type == "file" for e in entries)
-            return info
-        with atomic_output(path, force=True) as dst:
-            return _reencrypt_stream(src, dst, identity, add, remove, rotate, progress)
-
-
-def _reencrypt_stream(src, dst, identity, add, remove, rotate, progress) -> FileInfo:
-    header, _ = read_header(src)
-    file_key, meta = open_header(header, [identity])
-    new_header, new_key = rewrap_header(header, file_key, identity, add, match_fingerprints(header, remove), rotate)
-    raw = new_header.encode()
-    dst.write(raw)
-    if rotate:
-        plain = stream.DecryptingReader(envelope.payload_key(header, file_key), src, header.segment_size)
-        stream.encrypt(envelope.payload_key(new_header, new_key), plain, dst, new_header.segment_size, progress)
-    else:
-        while chunk := src.read(1 << 20):
-            dst.write(chunk)
-            if progress:
-                progress(len(chunk))
-    return _with_meta(_info(new_header, len(raw), meta.kind), meta)
-
-
-def _rotate_bundle(reader, entries, old_key, header, new_key, dst, progress) -> None:
-    import zipfile
-
-    with zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
-        zf.writestr(_bundle._info(_bundle.MARKER_NAME), _bundle.MARKER)
-        for e in entries:
-            if e.type != "file":
-                continue
-            with reader.zf.open(f"e/{e.id}") as src, zf.open(_bundle._info(f"e/{e.id}"), "w", force_zip64=True) as out:
-                plain = stream.DecryptingReader(_bundle.entry_key(reader.header, old_key, e.id), src,
-                                                reader.header.segment_size)
-                stream.encrypt(_bundle.entry_key(header, new_key, e.id), plain, out, header.segment_size, progress)
-        with reader.zf.open(_bundle.MANIFEST_NAME) as src, zf.open(_bundle._info(_bundle.MANIFEST_NAME), "w") as out:
-            read_header(src)
-            out.write(header.encode())
-            plain = stream.DecryptingReader(envelope.payload_key(reader.header, old_key), src, reader.header.segment_size)
-            stream.encrypt(envelope.payload_key(header, new_key), plain, out, header.segment_size)
+        return getattr(rewrap, name)
+    raise AttributeError(f"module 'c11.protect' has no attribute {name!r}")

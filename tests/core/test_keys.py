@@ -51,6 +51,8 @@ def test_xwing_seed_expansion_matches_draft_vector():
     pk = kem_type(HYBRID).public_bytes(seed)
     assert len(pk) == 1216
     assert pk[:36].hex() == "e2236b35a8c24b39b10aa1323a96a919a2ced88400633a7b07131713fc14b2b5b19cfc3d"
+    # SHA-256 of the draft's whole 1,216-byte public key for that seed
+    assert hashlib.sha256(pk).hexdigest() == "2e816deebcd76c5c80d0cd2d174478871658e8e2ff42bc9d4a6e486372e856bb"
 
 
 def test_key_file_unprotected(tmp_path, alice):

@@ -84,7 +84,9 @@ def default_paths() -> list[Path]:
 
 def load_many(paths: list[str] | tuple[str, ...]) -> list[Identity]:
     """Identities for decrypting: the given paths, or the defaults."""
-    chosen = [Path(p) for p in paths] or default_paths()
+    from c11.cli.invites import temporary_paths  # temporary keys received at login (F9)
+
+    chosen = [Path(p) for p in paths] or (default_paths() + ([] if os.environ.get("C11_IDENTITY") else temporary_paths()))
     if not chosen:
         raise KeyFileError(
             "no key to decrypt with: pass -i KEYFILE (or set C11_IDENTITY, or log in with `c11 login`)"

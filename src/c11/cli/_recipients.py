@@ -15,10 +15,9 @@ def resolve(values: tuple[str, ...], files: tuple[str, ...]) -> list[PublicKey]:
         if v.startswith(PREFIX):
             keys.append(PublicKey.parse(v))
         elif "@" in v and "/" not in v:
-            raise RecipientError(
-                f"{v}: looking recipients up by email needs a c11 server (`c11 login`); "
-                "give their public key line (c11:...) or a recipients file with -R"
-            )
+            from c11.cli._registry import lookup_email  # verified through the registry's log
+
+            keys.append(lookup_email(v))
         else:
             raise RecipientError(f"{v!r} is not a public key line (c11:<type>:...); use -R for files")
     for f in files:

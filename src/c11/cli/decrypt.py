@@ -31,6 +31,9 @@ def decrypt(identities, output, force, as_json, input_path) -> None:
     from c11.cli._output import emit_json, progress
 
     ids = _identity.load_many(identities)
+    from c11.cli.online import releasing
+
+    click.get_current_context().with_resource(releasing(ids))  # online policy: ask the key server
     if input_path in (None, "-"):
         if output not in (None, "-"):
             from c11._internal.atomic import atomic_output
@@ -59,6 +62,9 @@ def decrypt(identities, output, force, as_json, input_path) -> None:
         emit_json(summary, err=summary["output"] is None)
     else:
         _show_signer(info, summary["output"])
+    from c11.cli.invites import hint_reencrypt
+
+    hint_reencrypt(input_path if input_path not in (None, "-") else None, ids)
 
 
 def _stdin():

@@ -9,7 +9,7 @@ import click
 
 
 @click.command()
-@click.option("-r", "--recipient", "recipients", multiple=True, metavar="RECIPIENT", help="Public key line (c11:...) of a recipient. Repeatable.")
+@click.option("-r", "--recipient", "recipients", multiple=True, metavar="RECIPIENT", help="Public key line (c11:...) or, when logged in, email of a recipient. Repeatable.")
 @click.option("-R", "--recipients-file", "recipient_files", multiple=True, metavar="FILE", help="File of public key lines (or a key file). Repeatable.")
 @click.option("-i", "--identity", "identity", metavar="KEYFILE", help="Your key file: signs the file and makes you a recipient.")
 @click.option("--no-self", is_flag=True, help="Do not add yourself as a recipient.")
@@ -17,8 +17,13 @@ import click
 @click.option("-o", "--output", metavar="OUT", help="Output file ('-' for stdout). Default: INPUT.c11, or stdout for stdin.")
 @click.option("--force", is_flag=True, help="Overwrite an existing output.")
 @click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON.")
+@click.option("--policy", "policy_id", metavar="ID", help="Encrypt for the recipients of a saved policy (see `c11 policies`).")
+@click.option("--invite", "invite", is_flag=True, help="Invite recipients (emails) who are not registered yet, without asking.")
+@click.option("--online", is_flag=True, help="Online policy: the key server holds part of the key, so you can revoke, expire and audit (needs a login).")
+@click.option("--expires", metavar="TIME", help="With --online: refuse access after TIME (2026-12-31, RFC 3339, or 30m/12h/7d/2w).")
 @click.argument("inputs", nargs=-1, metavar="[INPUT...]")
-def encrypt(recipients, recipient_files, identity, no_self, armor, output, force, as_json, inputs) -> None:
+def encrypt(recipients, recipient_files, identity, no_self, armor, output, force, as_json, policy_id, invite, online,
+            expires, inputs) -> None:
     """Encrypt INPUT for recipients; you sign it with your key file (-i).
 
     INPUT absent or '-' reads stdin. A folder, or several inputs, make one .c11.zip bundle.
@@ -28,25 +33,43 @@ def encrypt(recipients, recipient_files, identity, no_self, armor, output, force
       c11 encrypt -i me.key -r c11:mlkem768x25519:... report.pdf       # report.pdf.c11
       c11 encrypt -i me.key -R team.txt -o project.c11.zip project/
       echo "meet at 5" | c11 encrypt -i me.key -r c11:... --armor
+      c11 encrypt --online --expires 7d -r bob@example.com report.pdf   # revocable (c11 revoke)
     """
     from c11 import protect
-    from c11.cli import _identity, _recipients
+    from c11.cli import _identity
     from c11.cli._output import emit_json, progress, refuse_binary_tty
     from c11.errors import UsageError
     from c11.format.envelope import Metadata
 
-    keys = _recipients.resolve(recipients, recipient_files)
+    from c11.cli import _registry
+
+    from c11.cli import invites
+
+    invites.AUTO_INVITE = invite
+    plan = _registry.plan(recipients, recipient_files, policy_id)  # emails: verified registry lookups
+    keys = plan.keys
     sender = _identity.load_sender(identity)
     if not keys and no_self:
         raise UsageError("no recipients: give -r or -R (or drop --no-self)")
     paths = [p for p in inputs if p != "-"]
     if len(paths) != len(inputs) and paths:
         raise UsageError("'-' (stdin) cannot be mixed with file inputs")
+    if expires and not online:
+        raise UsageError("--expires needs --online (the key server enforces it)")
+    header_kw = None
+    if online:
+        from c11.cli.online import prepare_online
+
+        header_kw = prepare_online(plan, sender, not no_self, expires).header_kw()
+    temporary = invites.extra_stanzas(keys)  # marks temporary keys (not zero-trust) in the header
+    if temporary:
+        header_kw = {**(header_kw or {}), "extra_stanzas": [*(header_kw or {}).get("extra_stanzas", []), *temporary]}
     if not paths:
         to_stdout = output in (None, "-")
         if to_stdout:
             refuse_binary_tty(armor)
-        summary = _encrypt_stdin(keys, sender, not no_self, armor, None if to_stdout else Path(output), force)
+        summary = _encrypt_stdin(keys, sender, not no_self, armor, None if to_stdout else Path(output), force,
+                                 header_kw)
     else:
         src = [Path(p) for p in paths]
         if output == "-":
@@ -55,21 +78,22 @@ def encrypt(recipients, recipient_files, identity, no_self, armor, output, force
             refuse_binary_tty(armor)
             with open(src[0], "rb") as f:
                 summary = _encrypt_stream(f, sys.stdout.buffer, keys, sender, not no_self, armor,
-                                          Metadata(src[0].name, None, src[0].stat().st_size))
+                                          Metadata(src[0].name, None, src[0].stat().st_size), header_kw)
         else:
             out = Path(output) if output else protect.default_output(src, armor)
             total = sum(p.stat().st_size for p in src if p.is_file()) or None
             with progress(total, "encrypting") as cb:
                 info = protect.encrypt_paths(src, out, keys, sender, include_sender=not no_self,
-                                             armor=armor, force=force, progress=cb)
+                                             armor=armor, force=force, progress=cb, header_kw=header_kw)
             summary = {"output": str(out), **info.to_dict()}
             if not as_json:
                 click.echo(f"c11: wrote {out} for {len(info.recipients)} recipient(s)", err=True)
+    plan.record(sender)  # when logged in: save the recipient set as an encryption policy
     if as_json:
         emit_json(summary, err=summary.get("output") is None)
 
 
-def _encrypt_stream(src, dst, keys, sender, include_self, armor, meta) -> dict:
+def _encrypt_stream(src, dst, keys, sender, include_self, armor, meta, header_kw=None) -> dict:
     import io
 
     from c11 import protect
@@ -77,23 +101,25 @@ def _encrypt_stream(src, dst, keys, sender, include_self, armor, meta) -> dict:
 
     if armor:
         buf = io.BytesIO()
-        info = protect.encrypt(src, buf, keys, sender, include_sender=include_self, metadata=meta)
+        info = protect.encrypt(src, buf, keys, sender, include_sender=include_self, metadata=meta,
+                               header_kw=header_kw)
         dst.write(do_armor(buf.getvalue()).encode())
     else:
-        info = protect.encrypt(src, dst, keys, sender, include_sender=include_self, metadata=meta)
+        info = protect.encrypt(src, dst, keys, sender, include_sender=include_self, metadata=meta,
+                               header_kw=header_kw)
     dst.flush()
     return {"output": None, **info.to_dict()}
 
 
-def _encrypt_stdin(keys, sender, include_self, armor, out: Path | None, force) -> dict:
+def _encrypt_stdin(keys, sender, include_self, armor, out: Path | None, force, header_kw=None) -> dict:
     from c11._internal.atomic import atomic_output
     from c11.format.envelope import Metadata
 
     meta = Metadata(kind="message" if armor else "file")
     src = sys.stdin.buffer
     if out is None:
-        return _encrypt_stream(src, sys.stdout.buffer, keys, sender, include_self, armor, meta)
+        return _encrypt_stream(src, sys.stdout.buffer, keys, sender, include_self, armor, meta, header_kw)
     with atomic_output(out, force=force) as dst:
-        summary = _encrypt_stream(src, dst, keys, sender, include_self, armor, meta)
+        summary = _encrypt_stream(src, dst, keys, sender, include_self, armor, meta, header_kw)
     summary["output"] = str(out)
     return summary

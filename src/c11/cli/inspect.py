@@ -15,6 +15,8 @@ def inspect(path, as_json) -> None:
     from c11 import protect
     from c11.cli._output import emit_json, when
 
+    if path != "-" and _document(path, as_json):
+        return
     info = protect.inspect(sys.stdin.buffer if path == "-" else path)
     if as_json:
         emit_json(info.to_dict())
@@ -28,12 +30,54 @@ def inspect(path, as_json) -> None:
         f"  signature:    {sig}",
         f"  recipients:   {len(info.recipients)}",
     ]
-    lines += [f"    {r['fingerprint']}  {r['type']}" for r in info.recipients]
+    lines += [f"    {r['fingerprint']}  {r['type']}" + (
+        "  TEMPORARY KEY: not zero-trust (held by the key server until they register); "
+        "re-encrypt once they have: c11 reencrypt" if r.get("temporary") else "") for r in info.recipients]
     for ext in info.extensions:
         lines.append(f"  extension:    {ext['type']}{' (critical)' if ext['critical'] else ''}")
+        if ext.get("server"):  # online policy (docs/keyserver.md)
+            exp = when(ext["expires"]) if ext.get("expires") else "never (at encryption)"
+            lines.append(f"  online policy: key server {ext['server']}; expires {exp}; "
+                         "the author can revoke, expire and audit it (c11 revoke, c11 expire, c11 access)")
     if info.entries is not None:
         lines.append(f"  files:        {info.entries}")
     lines.append(f"  header:       {info.header_size} bytes; segments of {info.segment_size} bytes")
     if info.total_size is not None:
         lines.append(f"  file size:    {info.total_size} bytes")
     click.echo("\n".join(lines))
+
+
+def _document(path: str, as_json: bool) -> bool:
+    """A protected Word/Excel/... document (not a .c11 file): list its parts (docs/indoc.md)."""
+    from pathlib import Path
+
+    from c11 import protect
+    from c11.cli._output import emit_json
+    from c11.errors import NotC11FileError
+    from c11.indoc import api
+
+    if not api.supported(path):
+        return False
+    try:
+        if protect.sniff(Path(path)) in ("file", "armor"):
+            return False
+    except NotC11FileError:
+        pass
+    info = api.inspect_document(path)
+    if as_json:
+        emit_json(info)
+        return True
+    lines = [f"{path}: c11-protected {info['format']} document",
+             f"  document ID:  {info['doc_id']}",
+             f"  note:         {info['note'] or '(none)'}",
+             f"  parts:        {len(info['parts'])}"]
+    for g in info["groups"]:
+        sig = "valid" if g["signature_valid"] else "INVALID (do not trust this document)"
+        lines.append(f"  group {g['group']}: sender {g['sender'] or '(no label)'}, signature {sig}")
+        lines += [f"    recipient {r['fingerprint']}  {r['type']}" for r in g["recipients"]]
+        shown = g["locations"][:20]
+        lines += [f"    part      {loc if len(loc) <= 100 else loc[:97] + '...'}" for loc in shown]
+        if len(g["locations"]) > len(shown):
+            lines.append(f"    ... and {len(g['locations']) - len(shown)} more")
+    click.echo("\n".join(lines))
+    return True

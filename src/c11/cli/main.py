@@ -21,6 +21,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "decrypt": ("c11.cli.decrypt", "decrypt", "Open a protected file, bundle or message."),
     "inspect": ("c11.cli.inspect", "inspect", "Show what can be known about a protected file without a key."),
     "reencrypt": ("c11.cli.reencrypt", "reencrypt", "Change recipients of a protected file, or rotate its key."),
+    "protect": ("c11.cli.protect", "protect", "Encrypt chosen parts inside a document (Word, Excel, ...)."),
+    "unprotect": ("c11.cli.protect", "unprotect", "Decrypt the parts of a protected document you may open."),
     "serve": ("c11.cli.serve", "serve", "Run the c11 server (accounts, tokens)."),
     "db": ("c11.cli.db", "db", "Manage the server database schema (upgrade, current)."),
     "signup": ("c11.cli.account", "signup", "Create an account on a c11 server."),
@@ -29,6 +31,17 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "whoami": ("c11.cli.account", "whoami", "Show the account you are logged in as."),
     "passwd": ("c11.cli.account", "passwd", "Change your account password."),
     "tokens": ("c11.cli.tokens", "tokens", "Create, list and revoke machine tokens."),
+    "registry": ("c11.cli.registry", "registry", "Publish your key; look keys up by email (verified)."),
+    "log": ("c11.cli.logcmd", "log", "Check the transparency log: checkpoint, prove, verify."),
+    "policies": ("c11.cli.policies", "policies", "List your recent encryption policies (recipient sets)."),
+    "invite": ("c11.cli.invites", "invite", "Invite people by email (a temporary key lets others encrypt for them now)."),
+    "revoke": ("c11.cli.online", "revoke", "Revoke a document with an online policy (nobody can open it)."),
+    "restore": ("c11.cli.online", "restore", "Undo revoke: recipients can open the document again."),
+    "expire": ("c11.cli.online", "expire", "Set or clear the expiry of a document with an online policy."),
+    "allow": ("c11.cli.online", "allow", "Let more people get the key server's part of a document."),
+    "deny": ("c11.cli.online", "deny", "Stop releasing a document's key to some recipients."),
+    "access": ("c11.cli.online", "access", "List every access to a document, each proven in the log."),
+    "notify": ("c11.cli.notify", "notify", "Email notifications: status, retry, worker, test, Graph set-up."),
 }
 
 

@@ -35,7 +35,22 @@ def reencrypt(identity, add, add_files, remove, rotate, as_json, path) -> None:
         raise UsageError("nothing to do: give -r/-R to add, --remove to remove, or --rotate")
     keys = _recipients.resolve(add, add_files)
     me = _identity.load_sender(identity)
+    from c11.cli.online import releasing
+
+    click.get_current_context().with_resource(releasing([me]))  # online policy: ask the key server
     p = Path(path)
+    if _is_document(p):
+        from c11.indoc import api
+
+        if rotate:
+            raise UsageError("--rotate is not supported for protected documents: unprotect and protect again")
+        info = api.reencrypt_document(p, me, add=keys, remove=remove)
+        if as_json:
+            emit_json(info)
+        else:
+            n = len({r["fingerprint"] for g in info["groups"] for r in g["recipients"]})
+            click.echo(f"c11: updated {p}: {n} recipient(s) across {len(info['groups'])} group(s)", err=True)
+        return
     with progress(p.stat().st_size if rotate else None, "re-encrypting") as cb:
         info = protect.reencrypt(p, me, add=keys, remove=remove, rotate=rotate, progress=cb)
     if as_json:
@@ -43,3 +58,17 @@ def reencrypt(identity, add, add_files, remove, rotate, as_json, path) -> None:
     else:
         what = "rotated the key of" if rotate else "updated"
         click.echo(f"c11: {what} {p}: {len(info.recipients)} recipient(s)", err=True)
+
+
+def _is_document(p: Path) -> bool:
+    """A protected Word/Excel/... document rather than a .c11 file or bundle."""
+    from c11 import protect
+    from c11.errors import NotC11FileError
+    from c11.indoc import api
+
+    if not api.supported(p):
+        return False
+    try:
+        return protect.sniff(p) not in ("file", "armor")
+    except NotC11FileError:
+        return True

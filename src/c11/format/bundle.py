@@ -85,23 +85,24 @@ def write(
 ) -> None:
     """Write a bundle: marker, each entry's STREAM payload, then the encrypted manifest."""
     with zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
-        zf.writestr(_info(MARKER_NAME), MARKER)
+        zf.writestr(zip_info(MARKER_NAME), MARKER)
         for e in entries:
             if e.type != "file":
                 continue
-            with open(e.source, "rb", buffering=0) as src, zf.open(_info(f"e/{e.id}"), "w", force_zip64=True) as out:
+            with open(e.source, "rb", buffering=0) as src, zf.open(zip_info(f"e/{e.id}"), "w", force_zip64=True) as out:
                 n = stream.encrypt(entry_key(header, file_key, e.id), src, out, header.segment_size, progress)
             if n != e.size:
                 raise UsageError(f"{e.source}: changed while being protected; try again")
         manifest = json.dumps(
             {"format": FORMAT, "entries": [_entry_json(e) for e in entries]}, separators=(",", ":")
         ).encode()
-        with zf.open(_info(MANIFEST_NAME), "w", force_zip64=True) as out:
+        with zf.open(zip_info(MANIFEST_NAME), "w", force_zip64=True) as out:
             out.write(header.encode())
             stream.encrypt(envelope.payload_key(header, file_key), io.BytesIO(manifest), out, header.segment_size)
 
 
-def _info(name: str) -> zipfile.ZipInfo:
+def zip_info(name: str) -> zipfile.ZipInfo:
+    """A stored member with a fixed time stamp, as every bundle member is written."""
     zi = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
     zi.compress_type = zipfile.ZIP_STORED
     zi.external_attr = 0o100644 << 16
@@ -184,11 +185,28 @@ class BundleReader:
                 os.chmod(target, (e.mode & 0o777) | 0o700)
                 os.utime(target, (e.mtime, e.mtime))
 
+    def rotate(self, dst: BinaryIO, entries: list[Entry], old_key: bytes, header: Header, new_key: bytes,
+               progress: stream.Progress = None) -> None:
+        """Rewrite the bundle under a new header and file key, re-encrypting every entry."""
+        with zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+            zf.writestr(zip_info(MARKER_NAME), MARKER)
+            for e in entries:
+                if e.type != "file":
+                    continue
+                with self.zf.open(f"e/{e.id}") as src, zf.open(zip_info(f"e/{e.id}"), "w", force_zip64=True) as out:
+                    plain = stream.DecryptingReader(entry_key(self.header, old_key, e.id), src, self.header.segment_size)
+                    stream.encrypt(entry_key(header, new_key, e.id), plain, out, header.segment_size, progress)
+            with self.zf.open(MANIFEST_NAME) as src, zf.open(zip_info(MANIFEST_NAME), "w", force_zip64=True) as out:
+                read_header(src)
+                out.write(header.encode())
+                plain = stream.DecryptingReader(envelope.payload_key(self.header, old_key), src, self.header.segment_size)
+                stream.encrypt(envelope.payload_key(header, new_key), plain, out, header.segment_size)
+
     def copy_with_header(self, dst: BinaryIO, header: Header) -> None:
         """Rewrite the bundle with a new manifest header; entries and manifest payload unchanged."""
         with zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED, allowZip64=True) as out:
             for info in self.zf.infolist():
-                with self.zf.open(info) as src, out.open(_info(info.filename), "w", force_zip64=True) as w:
+                with self.zf.open(info) as src, out.open(zip_info(info.filename), "w", force_zip64=True) as w:
                     if info.filename == MANIFEST_NAME:
                         read_header(src)
                         w.write(header.encode())

@@ -62,18 +62,32 @@ def header_mac(file_key: bytes, header: Header) -> bytes:
     return h.finalize()
 
 
-#: Unwrap hook for extension stanza types: (stanza, header, identities) -> file key or None.
+#: Unwrap hook for extension recipient types: (stanza, header, identities) -> recipient key or None.
 StanzaHandler = Callable[[Stanza, Header, list[Identity]], bytes | None]
+#: Key transform for critical extension stanzas: (stanza, header, recipient key) -> key. Applied in
+#: stanza order after a recipient stanza was opened (e.g. the online policy's key-server share).
+KeyTransform = Callable[[Stanza, Header, bytes], bytes]
 _HANDLERS: dict[str, StanzaHandler] = {}
+_TRANSFORMS: dict[str, KeyTransform] = {}
 
 
 def register_stanza_type(name: str, handler: StanzaHandler) -> None:
-    """Teach the reader an extension stanza type (used by the servers' client code)."""
+    """Teach the reader an extension recipient stanza type (used by the servers' client code)."""
     _HANDLERS[name] = handler
 
 
+def register_key_transform(name: str, transform: KeyTransform) -> None:
+    """Teach the reader a critical stanza type that turns the recipient key into the file key."""
+    _TRANSFORMS[name] = transform
+
+
 def known_stanza_type(name: str) -> bool:
-    return name in KEM_TYPES or name in _HANDLERS
+    return name in KEM_TYPES or name in _HANDLERS or name in _TRANSFORMS
+
+
+def has_key_transform(name: str) -> bool:
+    """Whether `name` is a registered key-transform stanza type (recipients then hold another key)."""
+    return name in _TRANSFORMS
 
 
 @dataclass
@@ -113,15 +127,21 @@ def seal(
     created: int | None = None,
     metadata_ct: bytes | None = None,
     extra_stanzas: Iterable[Stanza] = (),
+    recipient_key: bytes | None = None,
 ) -> tuple[Header, bytes]:
-    """Build and sign a header; return it and the file key. Duplicated recipients are merged."""
+    """Build and sign a header; return it and the file key. Duplicated recipients are merged.
+
+    Recipient stanzas wrap `recipient_key` (default: the file key itself); a critical extension
+    stanza in `extra_stanzas` then says how readers turn it into the file key (§2.1).
+    """
     file_key = file_key or os.urandom(ks.FILE_KEY_SIZE)
     nonce = nonce or os.urandom(ks.NONCE_SIZE)
     doc_id = doc_id or uuid.uuid4().bytes
     unique: dict[bytes, PublicKey] = {}
     for r in recipients:
         unique.setdefault(r.key_id, r)
-    stanzas = [wrap(r, file_key, doc_id) for r in unique.values()] + list(extra_stanzas)
+    wrapped = recipient_key if recipient_key is not None else file_key
+    stanzas = [wrap(r, wrapped, doc_id) for r in unique.values()] + list(extra_stanzas)
     if not stanzas:
         raise FormatError("no recipients")
     if metadata_ct is None:
@@ -164,7 +184,7 @@ def unwrap(header: Header, identities: list[Identity]) -> bytes:
         if handler is not None:
             key = handler(s, header, identities)
             if key is not None:
-                return _checked(header, key)
+                return _checked(header, _transform(header, key))
             continue
         kid = stanza_key_id(s)
         ident = by_id.get(kid) if kid else None
@@ -172,13 +192,31 @@ def unwrap(header: Header, identities: list[Identity]) -> bytes:
             continue
         kt = kem_type(s.type)
         key = kt.open(ident.kem_private, s.body[KEY_ID_SIZE:], stanza_info(s.type, header.doc_id))
-        return _checked(header, key)
+        return _checked(header, _transform(header, key))
     fps = recipient_fingerprints(header)
     mine = ", ".join(i.fingerprint for i in identities) or "none"
     raise NoMatchingKeyError(
         f"none of your keys ({mine}) is a recipient; the file is for: {', '.join(fps) or 'no key'}",
         fps,
     )
+
+
+def unwrap_recipient_key(header: Header, identities: list[Identity]) -> bytes:
+    """The key the caller's recipient stanza carries, before any key transform (no MAC check)."""
+    by_id = {i.public.key_id: i for i in identities}
+    for s in header.stanzas:
+        kid = stanza_key_id(s)
+        ident = by_id.get(kid) if kid else None
+        if ident is not None and ident.kem == s.type:
+            return kem_type(s.type).open(ident.kem_private, s.body[KEY_ID_SIZE:], stanza_info(s.type, header.doc_id))
+    raise NoMatchingKeyError("none of your keys is a recipient", recipient_fingerprints(header))
+
+
+def _transform(header: Header, key: bytes) -> bytes:
+    for s in header.stanzas:
+        if s.critical and s.type in _TRANSFORMS:
+            key = _TRANSFORMS[s.type](s, header, key)
+    return key
 
 
 def _checked(header: Header, file_key: bytes) -> bytes:

@@ -6,7 +6,7 @@ reordering, duplication and appended data all fail authentication (docs/format.m
 
 from __future__ import annotations
 
-from typing import BinaryIO, Callable
+from typing import BinaryIO, Callable, Iterator
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -35,11 +35,6 @@ def _read_full(src: BinaryIO, buf: memoryview) -> int:
     return got
 
 
-def _read_bytes(src: BinaryIO, n: int) -> bytes:
-    buf = bytearray(n)
-    return bytes(buf[: _read_full(src, memoryview(buf))])
-
-
 def ciphertext_size(plaintext_size: int, segment_size: int) -> int:
     """Payload size for a plaintext size (an empty plaintext is one empty segment)."""
     segments = max(1, -(-plaintext_size // segment_size))
@@ -49,46 +44,60 @@ def ciphertext_size(plaintext_size: int, segment_size: int) -> int:
 BATCH = 1 << 20  # bytes read and written per system call (whole segments)
 
 
-def _batch(unit: int) -> int:
-    return max(1, BATCH // unit) * unit
+def _batches(src: BinaryIO, unit: int) -> Iterator[tuple[memoryview, bool]]:
+    """Yield (chunk, is_final) for batches of whole units read from `src`, using one batch of
+    look-ahead to know which is final. A chunk is only valid until the next one is requested."""
+    size = max(1, BATCH // unit) * unit
+    bufs = [memoryview(bytearray(size)), memoryview(bytearray(size))]
+    cur, flip = bufs[0], 0
+    n = _read_full(src, cur)
+    while True:
+        if n < size:
+            yield cur[:n], True
+            return
+        flip ^= 1
+        nxt = bufs[flip]
+        m = _read_full(src, nxt)
+        yield cur[:n], m == 0
+        if m == 0:
+            return
+        cur, n = nxt, m
+
+
+def _segments(chunk: memoryview, unit: int, final: bool) -> Iterator[tuple[memoryview, bool]]:
+    """Split a batch into segments of `unit` bytes; the very last one of the stream is flagged."""
+    count = max(1, -(-len(chunk) // unit))
+    for k in range(count):
+        yield chunk[k * unit : (k + 1) * unit], final and k == count - 1
 
 
 def encrypt(key: bytes, src: BinaryIO, dst: BinaryIO, segment_size: int, progress: Progress = None) -> int:
-    """Encrypt all of `src` into `dst`; return the number of plaintext bytes.
-
-    Reads and writes whole batches of segments, keeping one batch of lookahead to know which
-    segment is the last.
-    """
+    """Encrypt all of `src` into `dst`; return the number of plaintext bytes."""
     aead = AESGCM(key)
-    size = _batch(segment_size)
-    bufs = [bytearray(size), bytearray(size)]
-    out = memoryview(bytearray(size // segment_size * (segment_size + TAG_SIZE)))
-    cur = memoryview(bufs[0])
-    n = _read_full(src, cur)
-    index = total = flip = 0
-    while True:
-        if n < size:
-            final, nxt_n = True, 0
-        else:
-            flip ^= 1
-            nxt = memoryview(bufs[flip])
-            nxt_n = _read_full(src, nxt)
-            final = nxt_n == 0
-        count = max(1, -(-n // segment_size))
+    out = memoryview(bytearray(max(1, BATCH // segment_size) * (segment_size + TAG_SIZE)))
+    index = total = 0
+    for chunk, final in _batches(src, segment_size):
         o = 0
-        for k in range(count):
-            chunk = cur[k * segment_size : min(n, (k + 1) * segment_size)]
-            end = o + len(chunk) + TAG_SIZE
-            aead.encrypt_into(nonce(index, final and k == count - 1), chunk, None, out[o:end])
-            o = end
-            index += 1
+        for seg, last in _segments(chunk, segment_size, final):
+            end = o + len(seg) + TAG_SIZE
+            aead.encrypt_into(nonce(index, last), seg, None, out[o:end])
+            o, index = end, index + 1
         dst.write(out[:o])
-        total += n
+        total += len(chunk)
         if progress:
-            progress(n)
-        if final:
-            return total
-        cur, n = nxt, nxt_n
+            progress(len(chunk))
+    return total
+
+
+def _open_segment(aead: AESGCM, index: int, last: bool, seg: memoryview, out: memoryview) -> None:
+    if len(seg) < TAG_SIZE:
+        raise TruncatedError("the payload ends early (truncated file)")
+    try:
+        aead.decrypt_into(nonce(index, last), seg, None, out)
+    except InvalidTag:
+        raise _diagnose(aead, index, last, seg) from None
+    if last and len(seg) == TAG_SIZE and index > 0:
+        raise IntegrityError("the payload has an empty final segment (the file was modified)")
 
 
 def decrypt(key: bytes, src: BinaryIO, dst: BinaryIO, segment_size: int, progress: Progress = None) -> int:
@@ -98,43 +107,19 @@ def decrypt(key: bytes, src: BinaryIO, dst: BinaryIO, segment_size: int, progres
     """
     aead = AESGCM(key)
     full = segment_size + TAG_SIZE
-    size = _batch(full)
-    bufs = [bytearray(size), bytearray(size)]
-    out = memoryview(bytearray(size // full * segment_size))
-    cur = memoryview(bufs[0])
-    n = _read_full(src, cur)
-    index = total = flip = 0
-    while True:
-        if n < size:
-            final, nxt_n = True, 0
-        else:
-            flip ^= 1
-            nxt = memoryview(bufs[flip])
-            nxt_n = _read_full(src, nxt)
-            final = nxt_n == 0
-        count = max(1, -(-n // full))
+    out = memoryview(bytearray(max(1, BATCH // full) * segment_size))
+    index = total = 0
+    for chunk, final in _batches(src, full):
         o = 0
-        for k in range(count):
-            seg = cur[k * full : min(n, (k + 1) * full)]
-            last = final and k == count - 1
-            if len(seg) < TAG_SIZE:
-                raise TruncatedError("the payload ends early (truncated file)")
-            end = o + len(seg) - TAG_SIZE
-            try:
-                aead.decrypt_into(nonce(index, last), seg, None, out[o:end])
-            except InvalidTag:
-                raise _diagnose(aead, index, last, seg) from None
-            if last and len(seg) == TAG_SIZE and index > 0:
-                raise IntegrityError("the payload has an empty final segment (the file was modified)")
-            o = end
-            index += 1
+        for seg, last in _segments(chunk, full, final):
+            end = o + max(0, len(seg) - TAG_SIZE)
+            _open_segment(aead, index, last, seg, out[o:end])
+            o, index = end, index + 1
         dst.write(out[:o])
         total += o
         if progress:
-            progress(n)
-        if final:
-            return total
-        cur, n = nxt, nxt_n
+            progress(len(chunk))
+    return total
 
 
 def _diagnose(aead: AESGCM, index: int, last: bool, segment: memoryview) -> IntegrityError:
@@ -157,40 +142,28 @@ class DecryptingReader:
     """
 
     def __init__(self, key: bytes, src: BinaryIO, segment_size: int) -> None:
-        self._key, self._src, self._seg = key, src, segment_size
         self._pending = bytearray()
-        self._done = False
-        self._gen = self._segments()
+        self._gen = self._plaintext(AESGCM(key), src, segment_size)
 
-    def _segments(self):
-        full = self._seg + TAG_SIZE
-        aead = AESGCM(self._key)
-        cur = _read_bytes(self._src, full)
+    @staticmethod
+    def _plaintext(aead: AESGCM, src: BinaryIO, segment_size: int) -> Iterator[bytes]:
+        full = segment_size + TAG_SIZE
+        out = memoryview(bytearray(segment_size))
         index = 0
-        while True:
-            nxt = _read_bytes(self._src, full) if len(cur) == full else b""
-            last = not nxt
-            if len(cur) < TAG_SIZE:
-                raise TruncatedError("the payload ends early (truncated file)")
-            try:
-                plain = aead.decrypt(nonce(index, last), cur, None)
-            except InvalidTag:
-                raise _diagnose(aead, index, last, memoryview(cur)) from None
-            if last and not plain and index > 0:
-                raise IntegrityError("the payload has an empty final segment (the file was modified)")
-            yield plain
-            if last:
-                return
-            index += 1
-            cur = nxt
+        for chunk, final in _batches(src, full):
+            for seg, last in _segments(chunk, full, final):
+                n = max(0, len(seg) - TAG_SIZE)
+                _open_segment(aead, index, last, seg, out[:n])
+                index += 1
+                yield bytes(out[:n])
 
     def readinto(self, buf) -> int:
         mv = memoryview(buf)
-        while not self._pending and not self._done:
-            try:
-                self._pending += next(self._gen)
-            except StopIteration:
-                self._done = True
+        while not self._pending:
+            nxt = next(self._gen, None)
+            if nxt is None:
+                break
+            self._pending += nxt
         n = min(len(mv), len(self._pending))
         mv[:n] = self._pending[:n]
         del self._pending[:n]
@@ -203,5 +176,4 @@ class DecryptingReader:
                 chunks.append(chunk)
             return b"".join(chunks)
         buf = bytearray(n)
-        k = self.readinto(buf)
-        return bytes(buf[:k])
+        return bytes(buf[: self.readinto(buf)])

@@ -121,7 +121,7 @@ class Envelope:
         """Per group: recipient fingerprints and the locations it protects (for `inspect`)."""
         out = []
         for i, h in enumerate(self.headers):
-            info = protect._info(h, len(h.encode()), "parts")
+            info = protect.file_info(h, len(h.encode()), "parts")
             out.append({
                 "group": i,
                 "sender": info.sender,
@@ -213,7 +213,7 @@ def open_parts(
             continue
         if meta.size is not None and meta.size != sum(1 for p in env.parts if p.group == i):
             raise IntegrityError("protected parts were added to or removed from the document")
-        info = protect._info(h, 0, "parts")
+        info = protect.file_info(h, 0, "parts")
         senders.append({"group": i, "sender": info.sender, "fingerprint": info.sender_fingerprint})
     if not file_keys:
         fps = sorted({r["fingerprint"] for g in env.recipients() for r in g["recipients"]})

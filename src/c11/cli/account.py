@@ -1,0 +1,138 @@
+"""`c11 signup`, `c11 login`, `c11 logout`, `c11 whoami`, `c11 passwd`: accounts from the command line.
+
+Passwords come from a hidden prompt or `C11_PASSWORD`; the login is kept in the config dir (mode 0600).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+
+def _password(confirm: bool, prompt: str = "Password") -> str:
+    value = os.environ.get("C11_PASSWORD")
+    if value:
+        return value
+    return click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
+
+
+def _store():  # type: ignore[no-untyped-def]
+    from c11.client.credentials import CredentialsStore
+
+    return CredentialsStore()
+
+
+@click.command("signup")
+@click.option("--server", required=True, envvar="C11_SERVER", help="Server URL [C11_SERVER].")
+@click.option("--email", required=True, help="Your email address.")
+def signup(server: str, email: str) -> None:
+    """Create an account, then log in; a verification link is emailed."""
+    from c11.client import Client, Credentials
+
+    password = _password(confirm=True)
+    with Client(server) as c:
+        user = c.signup(email, password)
+        result = c.login(email, password)
+    _store().save(Credentials(server=c.server, email=result.user.email, token=result.token))
+    click.echo(f"Account created for {user.email}; check your email for the verification link.", err=True)
+    click.echo(f"Logged in to {c.server} as {user.email}.", err=True)
+
+
+@click.command("login")
+@click.option("--server", envvar="C11_SERVER", default=None, help="Server URL [C11_SERVER; default: last one].")
+@click.option("--email", default=None, help="Your email address (default: last one).")
+@click.option("--oidc", "provider", default=None, help="Log in through this identity provider in a browser.")
+@click.option("--no-browser", is_flag=True, help="With --oidc: print the URL instead of opening a browser.")
+def login(server: str | None, email: str | None, provider: str | None, no_browser: bool) -> None:
+    """Log in with email and password (or --oidc PROVIDER) and remember the login."""
+    from c11.client import Client, Credentials
+    from c11.errors import UsageError
+
+    store = _store()
+    stored = store.load()
+    server = server or (stored.server if stored else None)
+    if not server:
+        raise UsageError("no server: pass --server URL (or set C11_SERVER)")
+    with Client(server) as c:
+        if provider:
+            result = c.login_oidc(provider, _opener(no_browser))
+        else:
+            email = email or (stored.email if stored and stored.server == c.server else None) \
+                or click.prompt("Email", err=True)
+            result = c.login(email, _password(confirm=False))
+    store.save(Credentials(server=c.server, email=result.user.email, token=result.token))
+    click.echo(f"Logged in to {c.server} as {result.user.email}.", err=True)
+    from c11.cli._registry import after_login
+
+    after_login(c.server, result.token, result.user.email)  # first login: create and publish your key
+    from c11.cli.invites import claim_after_login
+
+    claim_after_login(c.server, result.token)  # invited before registering: receive the temporary key
+
+
+def _opener(no_browser: bool):  # type: ignore[no-untyped-def]
+    def open_url(url: str) -> None:
+        click.echo(f"Open this URL to log in:\n{url}", err=True)
+        if not no_browser:
+            import webbrowser
+
+            webbrowser.open(url)
+
+    return open_url
+
+
+@click.command("logout")
+def logout() -> None:
+    """End the stored login, on the server and on this device."""
+    from c11.client import Client
+    from c11.errors import ServerError
+
+    store = _store()
+    stored = store.load()
+    if stored is None:
+        click.echo("Not logged in.", err=True)
+        return
+    try:
+        with Client(stored.server, stored.token) as c:
+            c.logout()
+    except ServerError as e:
+        if e.status not in (0, 401):
+            raise
+    store.clear()
+    click.echo(f"Logged out of {stored.server}.", err=True)
+
+
+@click.command("whoami")
+@click.option("--server", default=None, help="Server URL [C11_SERVER; default: the stored login's].")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def whoami(server: str | None, as_json: bool) -> None:
+    """Show the account this device (or C11_TOKEN) acts as."""
+    from c11.client import Client
+    from c11.errors import AuthError
+
+    with Client.from_environment(server) as c:
+        if not c.token:
+            raise AuthError("not logged in: run `c11 login` or set C11_TOKEN", 401)
+        me = c.whoami()
+    if as_json:
+        click.echo(json.dumps({
+            "server": c.server, "id": me.user.id, "email": me.email, "email_verified": me.user.email_verified,
+            "auth": me.auth_kind, "credential_id": me.credential_id, "scopes": list(me.scopes)}, indent=2))
+        return
+    verified = "verified" if me.user.email_verified else "not verified"
+    click.echo(f"{me.email} ({verified}) on {c.server}, via {me.auth_kind}")
+
+
+@click.command("passwd")
+def passwd() -> None:
+    """Change your password (other sessions end; this one stays)."""
+    from c11.client import Client
+
+    with Client.from_environment() as c:
+        current = os.environ.get("C11_PASSWORD") or click.prompt("Current password", hide_input=True, err=True)
+        new = os.environ.get("C11_NEW_PASSWORD") or click.prompt(
+            "New password", hide_input=True, confirmation_prompt=True, err=True)
+        c.change_password(current, new)
+    click.echo("Password changed.", err=True)

@@ -1,0 +1,59 @@
+"""`c11 db upgrade` and `c11 db current`: manage the server database schema by hand.
+
+They act on the configured database (--data-dir, --config, C11_DATA_DIR, C11_DATABASE_URL).
+"""
+
+from __future__ import annotations
+
+import click
+
+_options = [
+    click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Data folder [C11_DATA_DIR]."),
+    click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
+                 help="TOML configuration file [C11_CONFIG_FILE]."),
+]
+
+
+def _with_options(f):  # type: ignore[no-untyped-def]
+    for opt in reversed(_options):
+        f = opt(f)
+    return f
+
+
+def _url(data_dir: str | None, config_file: str | None) -> str:
+    from c11.server.config import load_config
+
+    config = load_config({"data_dir": data_dir, "config_file": config_file})
+    if config.database_url.startswith("sqlite:"):
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+    return config.database_url
+
+
+@click.group("db")
+def db() -> None:
+    """Manage the server database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+@_with_options
+def upgrade(revision: str, data_dir: str | None, config_file: str | None) -> None:
+    """Apply migrations up to the newest revision (or --revision)."""
+    from c11.server import migrate
+
+    url = _url(data_dir, config_file)
+    before = migrate.current(url)
+    migrate.upgrade(url, revision)
+    after = migrate.current(url)
+    click.echo(f"database at revision {after}" + (f" (was {before or 'empty'})" if before != after else ""))
+
+
+@db.command("current")
+@_with_options
+def current(data_dir: str | None, config_file: str | None) -> None:
+    """Print the database's revision and whether it is the newest."""
+    from c11.server import migrate
+
+    rev, head = migrate.current(_url(data_dir, config_file)), migrate.head()
+    state = "up to date" if rev == head else f"behind (newest: {head}); run `c11 db upgrade`"
+    click.echo(f"{rev or 'empty'} ({state})")

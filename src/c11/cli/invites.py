@@ -1,0 +1,180 @@
+"""Invitations and temporary keys in the CLI (F9, F20): `c11 invite`, encrypting for people who are not
+registered yet (`c11 encrypt -r new@example.com` offers to invite them; `--invite` in scripts), receiving the
+temporary key at first login, and the hints to re-encrypt files made for it (docs/keyserver.md)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from c11.errors import RecipientError
+
+if TYPE_CHECKING:
+    from c11.client import Client
+    from c11.format.header import Stanza
+    from c11.keys.identity import Identity
+    from c11.keys.publickey import PublicKey
+
+#: `c11 encrypt --invite`: invite unknown emails without asking.
+AUTO_INVITE = False
+#: Key IDs of the temporary keys this command encrypts to (listed in the c11-temporary-keys/v1 stanza).
+USED: set[bytes] = set()
+TEMPORARY_LABEL = " (temporary)"
+
+
+def warn(message: str) -> None:
+    click.echo(f"c11: warning: {message}", err=True)
+
+
+def temporary_dir() -> Path:
+    from c11._internal.paths import keys_dir
+
+    return keys_dir() / "temporary"
+
+
+def temporary_paths() -> list[Path]:
+    """Temporary private keys received at login (they open files made before you registered)."""
+    d = temporary_dir()
+    return sorted(d.glob("*.key")) if d.is_dir() else []
+
+
+def key_for_unregistered(c: Client, email: str) -> PublicKey:
+    """For `-r EMAIL` when the registry has no key: the pending invitation's temporary key, or a new
+    invitation (asked on a terminal, or with --invite); otherwise a RecipientError."""
+    tk = c.invitations.temporary_key(email)
+    if tk is None:
+        ask = sys.stdin.isatty() and sys.stderr.isatty()
+        if not AUTO_INVITE and not (ask and click.confirm(
+                f"{email} has no c11 key yet. Invite them (they get an email; you can encrypt for them now)?",
+                default=True, err=True)):
+            raise RecipientError(f"{email} has no published key on {c.server}: invite them with `c11 invite "
+                                 f"{email}` (or `c11 encrypt --invite`), or give their public key line")
+        inv = c.invitations.invite([email])[0]
+        if inv.status == "registered":
+            raise RecipientError(f"{email} has an account but no published key yet: ask them to log in once with c11")
+        click.echo(f"c11: invited {email} (invitation email sent)", err=True)
+        tk = c.invitations.temporary_key(email)
+        if tk is None:
+            raise RecipientError(f"the server did not make a temporary key for {email}")
+    warn(f"{email} is not registered yet: encrypting to a temporary key the key server holds for them "
+         f"({tk.fingerprint}; not zero-trust). Re-encrypt once they have registered (`c11 inspect` shows it).")
+    USED.add(tk.public_key.key_id)
+    return tk.public_key
+
+
+def extra_stanzas(keys: list[PublicKey]) -> list[Stanza]:
+    """The temporary-keys stanza for the temporary keys among `keys` (none: no stanza)."""
+    from c11.format import temporary
+
+    ids = [k.key_id for k in keys if k.key_id in USED]
+    return [temporary.stanza(ids)] if ids else []
+
+
+def claim_after_login(server: str, token: str) -> None:
+    """After `c11 login`: receive the temporary key the key server held for you (once), if you were invited."""
+    from c11.cli import _identity
+    from c11.client import Client
+    from c11.errors import C11Error
+    from c11.keys import keyfile
+
+    paths = _identity.default_paths()
+    if not paths:
+        return
+    try:
+        me = _identity.load(paths[0])
+        with Client(server, token) as c:
+            temp = c.invitations.claim(me)
+    except C11Error as e:
+        # 403: email not verified, 409: key not published yet (after_login already said what to do)
+        if getattr(e, "status", 0) not in (403, 409):
+            warn(f"could not check for a temporary key held for you: {e}")
+        return
+    if temp is None:
+        return
+    folder = temporary_dir()
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = keyfile.write(folder / temp.file_stem, temp, None, force=True)
+    click.echo(f"c11: you were invited before you registered: received your temporary key {temp.fingerprint} "
+               f"({path}); files made for it open now. Re-encrypt them for your own key: "
+               f"c11 reencrypt -i {path} -r {me.public.line()[:24]}... --remove {temp.fingerprint} FILE", err=True)
+
+
+def hint_reencrypt(path: str | None, identities: list[Identity]) -> None:
+    """After decrypting with a temporary key: say how to re-encrypt the file for one's own key."""
+    if not path:
+        return
+    from c11 import protect
+    from c11.errors import C11Error
+
+    temps = {i.public.fingerprint: i for i in identities if i.label.endswith(TEMPORARY_LABEL)}
+    if not temps:
+        return
+    try:
+        info = protect.inspect(Path(path))
+    except (C11Error, OSError):
+        return
+    mine = [r["fingerprint"] for r in info.recipients if r["fingerprint"] in temps]
+    if mine:
+        warn(f"{path} was encrypted to your temporary key {mine[0]} (held by the key server until you "
+             f"registered; not zero-trust). Re-encrypt it for your own key: "
+             f"c11 reencrypt -i {_key_path(mine[0])} -r YOUR_PUBLIC_KEY --remove {mine[0]} {path}")
+
+
+def _key_path(fingerprint: str) -> str:
+    for p in temporary_paths():
+        if p.name == f"c11_key_{fingerprint[:16]}.key":
+            return str(p)
+    return "TEMPORARY_KEY_FILE"
+
+
+@click.command()
+@click.argument("emails", nargs=-1, metavar="EMAIL...")
+@click.option("--list", "show", is_flag=True, help="List the invitations you sent and their status.")
+@click.option("--resend", is_flag=True, help="Send the invitation email again to EMAIL... (pending ones).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def invite(emails, show, resend, as_json) -> None:
+    """Invite people by email: each one who is not registered gets an invitation email, and a temporary
+    key held by the key server so that anyone can encrypt for them at once (not zero-trust until they
+    register; then the key is handed to them and destroyed).
+
+    \b
+    Examples:
+      c11 invite carol@example.com dave@example.com
+      c11 invite --list
+      c11 invite --resend carol@example.com
+    """
+    from c11.cli._output import emit_json
+    from c11.cli.online import _client
+    from c11.errors import UsageError
+
+    if show == bool(emails) and not resend:
+        raise UsageError("give EMAIL... to invite, or --list")
+    with _client() as c:
+        if show:
+            items = c.invitations.list()
+        elif resend:
+            if not emails:
+                raise UsageError("--resend needs EMAIL...")
+            wanted = {e.strip().lower() for e in emails}
+            pending = {i.email: i for i in c.invitations.list() if i.status == "pending"}
+            missing = wanted - set(pending)
+            if missing:
+                raise UsageError(f"no pending invitation from you for {', '.join(sorted(missing))}")
+            items = [c.invitations.resend(pending[e].id) for e in sorted(wanted)]  # type: ignore[arg-type]
+        else:
+            items = c.invitations.invite(emails)
+    if as_json:
+        emit_json([{"id": i.id, "email": i.email, "status": i.status, "fingerprint": i.fingerprint,
+                    "expires_at": i.expires_at.isoformat() if i.expires_at else None, "sent": i.send_count}
+                   for i in items])
+        return
+    for i in items:
+        if i.status == "registered":
+            click.echo(f"{i.email}: already registered (nothing to do)")
+        else:
+            exp = i.expires_at.strftime("%Y-%m-%d") if i.expires_at else "-"
+            click.echo(f"{i.email}: {i.status}; temporary key {i.fingerprint} (not zero-trust); expires {exp}; "
+                       f"emails sent: {i.send_count}")

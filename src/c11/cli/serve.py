@@ -1,0 +1,68 @@
+"""`c11 serve`: run the c11 server (accounts, tokens, ...) on uvicorn.
+
+With no arguments it uses SQLite and folders under the user's data directory: nothing else to set up.
+"""
+
+from __future__ import annotations
+
+import click
+
+from c11.server.config import settings_help
+
+_EPILOG = "\b\nConfiguration (environment variables; the same keys, lower case, in a TOML --config file):\n" + \
+    "\n".join(settings_help().splitlines())
+
+
+@click.command("serve", epilog=_EPILOG, context_settings={"max_content_width": 200})
+@click.option("--host", default=None, help="Address to listen on [C11_HOST, default 127.0.0.1].")
+@click.option("--port", type=int, default=None, help="Port to listen on [C11_PORT, default 8000].")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Data folder [C11_DATA_DIR].")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
+              help="TOML configuration file [C11_CONFIG_FILE].")
+@click.option("--no-migrate", is_flag=True, default=False, help="Do not apply database migrations at start.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Server processes sharing the port and the database (use 2 or more in production).")
+def serve(host: str | None, port: int | None, data_dir: str | None, config_file: str | None,
+          no_migrate: bool, workers: int) -> None:
+    """Run the c11 server."""
+    import os
+
+    import uvicorn
+
+    from c11.server.app import create_app, tune_process
+    from c11.server.config import load_config
+    from c11.server.logs import configure
+
+    config = load_config({"host": host, "port": port, "data_dir": data_dir, "config_file": config_file,
+                          "migrate": False if no_migrate else None})
+    app = create_app(config)
+    click.echo(f"c11: serving on http://{config.host}:{config.port} with {workers} process(es) "
+               f"(data: {config.data_dir}, database: {_redact(config.database_url)})", err=True)
+    configure(config.log_level)
+    if workers == 1:
+        tune_process()
+        uv = uvicorn.Config(app, host=config.host, port=config.port, log_level=config.log_level,
+                            proxy_headers=False, server_header=False)
+        uvicorn.Server(uv).run()
+        return
+    # Several processes: do the first start (migrations, keys made once) here, then let each worker
+    # build the same app from the same settings, passed as C11_* variables.
+    import asyncio
+
+    async def first_start() -> None:
+        async with app.router.lifespan_context(app):
+            pass
+
+    asyncio.run(first_start())
+    os.environ.update(C11_HOST=config.host, C11_PORT=str(config.port), C11_DATA_DIR=str(config.data_dir),
+                      C11_DATABASE_URL=config.database_url, C11_MIGRATE="false")
+    if config_file:
+        os.environ["C11_CONFIG_FILE"] = config_file
+    uvicorn.run("c11.server.app:from_environment", factory=True, workers=workers, host=config.host,
+                port=config.port, log_level=config.log_level, proxy_headers=False, server_header=False)
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

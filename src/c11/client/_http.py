@@ -1,0 +1,55 @@
+"""The client's HTTP core: one httpx client, bearer auth, and problem details turned into c11 errors.
+
+401/403 become `AuthError`, 429 `RateLimitError`, anything else `ServerError` (status 0: unreachable).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from c11.errors import AuthError, RateLimitError, ServerError
+
+
+class HttpCore:
+    """Sends requests to one server, with an optional bearer token."""
+
+    def __init__(self, server: str, token: str | None = None, timeout: float = 30.0,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.server = server.rstrip("/")
+        self.token = token
+        self._http = httpx.Client(base_url=self.server, timeout=timeout, transport=transport,
+                                  headers={"accept": "application/json"})
+
+    def close(self) -> None:
+        self._http.close()
+
+    def request(self, method: str, path: str, json: Any = None, auth: bool = True,
+                params: dict[str, Any] | None = None) -> Any:
+        """Send a request; returns the decoded JSON body (None when empty) or raises a c11 error."""
+        headers = {"authorization": f"Bearer {self.token}"} if auth and self.token else {}
+        try:
+            r = self._http.request(method, path, json=json, headers=headers, params=params)
+        except httpx.HTTPError as e:
+            raise ServerError(f"cannot reach {self.server}: {type(e).__name__}", 0) from None
+        if r.is_success:
+            return r.json() if r.content else None
+        raise _error(r)
+
+
+def _error(r: httpx.Response) -> ServerError:
+    try:
+        problem = r.json() if r.content else {}
+    except ValueError:
+        problem = {}
+    if not isinstance(problem, dict):
+        problem = {}
+    text = problem.get("detail") or problem.get("title") or r.reason_phrase or "error"
+    message = f"server answered {r.status_code}: {text}"
+    if r.status_code in (401, 403):
+        return AuthError(message, r.status_code, problem)
+    if r.status_code == 429:
+        retry = int(r.headers.get("retry-after", "0") or 0) if r.headers.get("retry-after", "").isdigit() else 0
+        return RateLimitError(message + (f" (retry in {retry} s)" if retry else ""), 429, problem, retry)
+    return ServerError(message, r.status_code, problem)

@@ -1,0 +1,94 @@
+"""`Client`: typed access to a c11 server; account calls are methods, other services are attributes.
+
+Later services add an attribute (e.g. `client.registry`) built on the same `HttpCore`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import httpx
+
+from c11.client._http import HttpCore
+from c11.client.accounts import AccountsAPI
+from c11.client.credentials import CredentialsStore
+from c11.client.services import ServicesMixin
+from c11.client.tokens import TokensAPI
+from c11.client.types import LoginResult, User, WhoAmI
+from c11.errors import ConfigError
+
+
+class Client(ServicesMixin):
+    """A connection to one c11 server, authenticated with `token` (a login or a machine token)."""
+
+    def __init__(self, server: str, token: str | None = None, *, timeout: float = 30.0,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self._core = HttpCore(server, token, timeout, transport)
+        self._accounts = AccountsAPI(self._core)
+        #: Machine tokens: `create`, `list`, `revoke`.
+        self.tokens = TokensAPI(self._core)
+
+    @classmethod
+    def from_environment(cls, server: str | None = None, config: Path | None = None,
+                         env: Mapping[str, str] | None = None) -> Client:
+        """A client for automation or the CLI: `C11_TOKEN` (else the stored login) and
+        `server`, else `C11_SERVER`, else the stored login's server."""
+        env = os.environ if env is None else env
+        stored = CredentialsStore(config).load()
+        server = server or env.get("C11_SERVER") or (stored.server if stored else None)
+        if not server:
+            raise ConfigError("no server: pass --server URL, set C11_SERVER, or log in first")
+        token = env.get("C11_TOKEN") or (
+            stored.token if stored and stored.server.rstrip("/") == server.rstrip("/") else None)
+        return cls(server, token)
+
+    @property
+    def server(self) -> str:
+        return self._core.server
+
+    @property
+    def token(self) -> str | None:
+        return self._core.token
+
+    def close(self) -> None:
+        self._core.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def signup(self, email: str, password: str) -> User:
+        """Create an account (a verification email is sent)."""
+        return self._accounts.signup(email, password)
+
+    def verify_email(self, token: str) -> None:
+        """Confirm an email address with the token from the verification link."""
+        self._accounts.verify_email(token)
+
+    def login(self, email: str, password: str) -> LoginResult:
+        """Log in; the client then uses the new bearer token."""
+        return self._accounts.login(email, password)
+
+    def login_oidc(self, provider: str, open_url: Callable[[str], None], timeout: float = 300.0) -> LoginResult:
+        """Log in through an identity provider in a browser (`open_url` opens the page)."""
+        return self._accounts.oidc_login(provider, open_url, timeout)
+
+    def providers(self) -> list[dict]:
+        """The identity providers the server offers."""
+        return self._accounts.providers()
+
+    def logout(self) -> None:
+        """End this login session on the server."""
+        self._accounts.logout()
+
+    def whoami(self) -> WhoAmI:
+        """The account and credential this client uses."""
+        return self._accounts.whoami()
+
+    def change_password(self, current: str, new: str) -> None:
+        """Change the password (other sessions of the account end)."""
+        self._accounts.change_password(current, new)

@@ -1,0 +1,76 @@
+"""The registry, log and policies services of `Client` (mixed into it).
+
+`client.log`, `client.registry` and `client.policies` are built on the client's HTTP core;
+`client.lookup`, `client.publish` and `client.history` are shortcuts. Trust state (pinned log key, last
+checkpoint, keys published from this device) lives in `client.state_dir` (default: the config dir).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from c11.client._http import HttpCore
+from c11.client.policies import PoliciesAPI
+from c11.client.registry import HistoryItem, Published, RegistryAPI
+from c11.client.transparency import LogAPI
+from c11.keys.identity import Identity
+from c11.keys.publickey import PublicKey
+
+if TYPE_CHECKING:
+    from c11.client.keyserver import InvitationsAPI, KeyServerAPI
+
+
+class ServicesMixin:
+    """Adds `log`, `registry`, `policies` to `Client`."""
+
+    _core: HttpCore
+    #: Folder of the client's trust state; None: the config dir (C11_CONFIG_DIR...) at the time of use.
+    state_dir: Path | None = None
+
+    def _state_dir(self) -> Path:
+        from c11.client.credentials import config_dir
+
+        return self.state_dir or config_dir()
+
+    @cached_property
+    def log(self) -> LogAPI:
+        """The transparency log: `verify()`, `checkpoint()`, `prove(index)`, `entries()`."""
+        return LogAPI(self._core, self._state_dir)
+
+    @cached_property
+    def registry(self) -> RegistryAPI:
+        """The public key registry: `publish`, `lookup`, `lookup_record`, `history`, `remove`."""
+        return RegistryAPI(self._core, self.log)
+
+    @cached_property
+    def policies(self) -> PoliciesAPI:
+        """Encryption policies: `record`, `list`, `get`, `delete`."""
+        return PoliciesAPI(self._core)
+
+    @cached_property
+    def keyserver(self) -> KeyServerAPI:
+        """The key server (online policy): `server_key`, `register`, `release`, `revoke`, `accesses`..."""
+        from c11.client.keyserver import KeyServerAPI
+
+        return KeyServerAPI(self._core, self.log)
+
+    @cached_property
+    def invitations(self) -> InvitationsAPI:
+        """Invitations and temporary keys: `invite`, `list`, `resend`, `temporary_key`, `claim`."""
+        from c11.client.keyserver import InvitationsAPI
+
+        return InvitationsAPI(self._core, self.log)
+
+    def lookup(self, email: str) -> PublicKey:
+        """The verified public key of `email` (see `registry.lookup`)."""
+        return self.registry.lookup(email)
+
+    def publish(self, identity: Identity) -> Published:
+        """Publish `identity`'s public key for your email (see `registry.publish`)."""
+        return self.registry.publish(identity)
+
+    def history(self, email: str) -> list[HistoryItem]:
+        """The verified key history of `email` (see `registry.history`)."""
+        return self.registry.history(email)

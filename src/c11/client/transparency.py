@@ -1,0 +1,305 @@
+"""Client side of the transparency log: the pinned log key, the last checkpoint seen, and proof checks.
+
+Per server, the config dir holds `logs/<server>/log.pub` (the log's verifier key, pinned on first use)
+and `logs/<server>/checkpoint` (the last signed checkpoint this client accepted). Every checkpoint the
+server shows must verify with the pinned key and extend the stored one (consistency proof); every entry
+the client relies on must be included in it (inclusion proof). Any failure raises `ProofError`.
+
+    from c11.client import Client
+    with Client.from_environment() as c:
+        check = c.log.verify()            # fetch the newest checkpoint, prove it extends the stored one
+        print(check.current.size)
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from c11.client._http import HttpCore
+from c11.errors import LogKeyChangedError, ProofError, ServerError
+from c11.log.checkpoint import Checkpoint, NoteVerifier, open_checkpoint, verify_checkpoint_consistency
+from c11.log.merkle import leaf_hash, root_from_inclusion_proof, verify_consistency, verify_inclusion
+
+
+def server_slug(server: str) -> str:
+    """A folder name for a server URL: scheme_host_port[_path]."""
+    parts = urlsplit(server.rstrip("/"))
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    raw = f"{parts.scheme}_{parts.hostname or ''}_{port}{parts.path}"
+    return re.sub(r"[^A-Za-z0-9.-]+", "_", raw).strip("_")
+
+
+def decode_hashes(values: Any) -> list[bytes]:
+    """A JSON list of base64 hashes; ProofError if it is anything else."""
+    if not isinstance(values, list):
+        raise ProofError("proof is not a list")
+    try:
+        return [base64.b64decode(v, validate=True) for v in values]
+    except (binascii.Error, TypeError, ValueError):
+        raise ProofError("proof hash is not base64") from None
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+class TrustStore:
+    """The files that remember a server's log key and last checkpoint (and keys published from here)."""
+
+    _locks: dict[str, threading.Lock] = {}
+
+    def __init__(self, folder: Path, server: str) -> None:
+        self.folder = folder / "logs" / server_slug(server)
+        self.key_path = self.folder / "log.pub"
+        self.checkpoint_path = self.folder / "checkpoint"
+        self.published_path = self.folder / "published.json"
+        self._lock = self._locks.setdefault(str(self.folder), threading.Lock())
+
+    def pinned_key(self) -> str | None:
+        try:
+            return self.key_path.read_text("ascii").strip() or None
+        except FileNotFoundError:
+            return None
+
+    def pin_key(self, vkey: str) -> None:
+        _write_private(self.key_path, (vkey + "\n").encode("ascii"))
+
+    def stored_note(self) -> bytes | None:
+        try:
+            return self.checkpoint_path.read_bytes()
+        except FileNotFoundError:
+            return None
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Serialise checkpoint updates of this server (threads, and processes through a lock file)."""
+        import fcntl
+
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with self._lock, open(self.folder / ".lock", "a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    def store_note(self, note: bytes) -> None:
+        _write_private(self.checkpoint_path, note)
+
+    def published(self) -> list[dict[str, Any]]:
+        """Keys this device published to this server: [{fingerprint, public_key, email, log_index}]."""
+        try:
+            data = json.loads(self.published_path.read_text("utf-8"))
+            return [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
+        except (FileNotFoundError, ValueError):
+            return []
+
+    def remember_published(self, record: dict[str, Any]) -> None:
+        with self._lock:
+            items = [d for d in self.published() if d.get("fingerprint") != record.get("fingerprint")]
+            items.append(record)
+            _write_private(self.published_path, json.dumps(items, indent=2).encode())
+
+
+@dataclass(frozen=True)
+class LogCheck:
+    """Result of `LogAPI.verify()`: the checkpoint stored before (None at first use) and the new one."""
+
+    previous: Checkpoint | None
+    current: Checkpoint
+    note: bytes
+
+
+@dataclass(frozen=True)
+class InclusionCheck:
+    """A verified entry: its text, index, the tree size it was proven in and the proof."""
+
+    index: int
+    tree_size: int
+    entry: str
+    proof: list[bytes]
+
+
+class LogAPI:
+    """The /api/v1/log routes, with every answer checked against the pinned key and stored checkpoint."""
+
+    def __init__(self, core: HttpCore, state_dir: Callable[[], Path]) -> None:
+        self._core = core
+        self._state_dir = state_dir
+
+    @property
+    def trust(self) -> TrustStore:
+        return TrustStore(self._state_dir(), self._core.server)
+
+    # -- raw reads --------------------------------------------------------------------------------------
+
+    def _text(self, path: str, params: dict[str, Any] | None = None) -> bytes:
+        """GET a text/plain answer (the JSON-only `HttpCore.request` does not fit), errors mapped alike."""
+        import httpx
+
+        from c11.client._http import _error
+
+        try:
+            r = self._core._http.get(path, params=params)
+        except httpx.HTTPError as e:
+            raise ServerError(f"cannot reach {self._core.server}: {type(e).__name__}", 0) from None
+        if not r.is_success:
+            raise _error(r)
+        return r.content
+
+    def server_key(self) -> str:
+        """The verifier key the server announces now (not trusted by itself)."""
+        return self._text("/api/v1/log/key").decode("ascii", "replace").strip()
+
+    def verifier(self) -> NoteVerifier:
+        """The pinned verifier key; pinned now from the server on first use (trust on first use)."""
+        trust = self.trust
+        pinned = trust.pinned_key()
+        if pinned is None:
+            pinned = self.server_key()
+            try:
+                NoteVerifier.parse(pinned)
+            except (ProofError, ValueError):
+                raise ProofError(f"{self._core.server} announces a malformed log key") from None
+            trust.pin_key(pinned)
+        return NoteVerifier.parse(pinned)
+
+    def entries(self, start: int = 0, end: int | None = None) -> list[tuple[int, str]]:
+        """A page of raw entries `[start, end)` as (index, text); not verified by itself."""
+        d = self._core.request("GET", "/api/v1/log/entries", auth=False,
+                               params={"start": start, **({"end": end} if end is not None else {})})
+        return [(e["index"], e["data"]) for e in d["entries"]]
+
+    # -- verification -----------------------------------------------------------------------------------
+
+    def open(self, note: bytes) -> Checkpoint:
+        """Open a signed checkpoint with the pinned key; a changed server key is `LogKeyChangedError`."""
+        verifier = self.verifier()
+        try:
+            return open_checkpoint(note, verifier)
+        except ProofError as e:
+            try:
+                announced = self.server_key()
+            except Exception:
+                announced = None
+            if announced and announced != str(verifier):
+                raise LogKeyChangedError(
+                    f"the log key of {self._core.server} changed: pinned {_short(str(verifier))}, server now "
+                    f"shows {_short(announced)}; if its operator really replaced the key, delete "
+                    f"{self.trust.key_path} and run `c11 log verify`") from None
+            raise ProofError(f"bad checkpoint from {self._core.server}: {e}") from None
+
+    def accept(self, note: bytes, consistency: list[bytes] | None = None, known_size: int | None = None
+               ) -> LogCheck:
+        """Accept a signed checkpoint: it must verify and extend the stored one; then it is stored.
+
+        `consistency` is a proof from `known_size` (the stored size when it was asked) to the new size;
+        when it is missing or for another size, it is fetched.
+        """
+        new = self.open(note)
+        trust = self.trust
+        with trust.locked():
+            stored = trust.stored_note()
+            try:
+                old = self.open(stored) if stored is not None else None
+            except LogKeyChangedError:
+                raise
+            except ProofError as e:
+                raise ProofError(f"the checkpoint stored in {trust.checkpoint_path} does not verify ({e}); "
+                                 "if the file was damaged on this device, delete it") from None
+            if old is not None:
+                if new.size < old.size:
+                    raise ProofError(f"the log of {self._core.server} shrank from {old.size} to {new.size} "
+                                     "entries: it was rolled back or forked")
+                if consistency is None or known_size != old.size:
+                    consistency = self.consistency_proof(old.size, new.size)
+                verify_checkpoint_consistency(old, new, consistency)
+            if old is None or new.size > old.size:
+                trust.store_note(note)
+        return LogCheck(old, new, note)
+
+    def consistency_proof(self, first: int, second: int) -> list[bytes]:
+        if first == 0 or first == second:
+            return []
+        try:
+            d = self._core.request("GET", "/api/v1/log/proof/consistency", auth=False,
+                                   params={"from": first, "to": second})
+        except ServerError as e:
+            if e.status in (400, 404, 409, 422):
+                raise ProofError(f"the log cannot prove that its tree of {second} entries extends the tree of "
+                                 f"{first} entries ({e})") from None
+            raise
+        return decode_hashes(d.get("proof"))
+
+    def known_size(self) -> int | None:
+        """Size of the stored checkpoint (to ask the server for a consistency proof from it), if any."""
+        note = self.trust.stored_note()
+        if note is None:
+            return None
+        try:
+            return Checkpoint.from_text(note.split(b"\n\n", 1)[0] + b"\n").size
+        except ProofError:
+            return None
+
+    def checkpoint(self) -> LogCheck:
+        """The newest checkpoint, verified with the pinned key and against the stored one (then stored)."""
+        return self.accept(self._text("/api/v1/log/checkpoint"))
+
+    def verify(self) -> LogCheck:
+        """`c11 log verify`: fetch the newest checkpoint, prove it extends the stored one, store it."""
+        return self.checkpoint()
+
+    def check_inclusion(self, check: LogCheck, entry: str, index: int, proof: list[bytes]) -> None:
+        """Check that `entry` is entry `index` of the tree `check.current` commits to."""
+        verify_inclusion(leaf_hash(entry.encode("utf-8")), index, check.current.size, proof,
+                         check.current.root_hash)
+
+    def prove(self, index: int, size: int | None = None) -> InclusionCheck:
+        """Fetch entry `index` and prove it is in the log: in the newest verified tree, or in the tree of
+        `size` entries, itself proven to be a prefix of the newest verified tree."""
+        check = self.checkpoint()
+        current = check.current.size
+        size = current if size is None else size
+        if not 0 <= index < size <= current:
+            raise ProofError(f"need 0 <= index < size <= {current} (the verified tree size)")
+        found = [d for i, d in self.entries(index, index + 1) if i == index]
+        if not found:
+            raise ProofError(f"the server did not return entry {index}")
+        d = self._core.request("GET", "/api/v1/log/proof/inclusion", auth=False,
+                               params={"index": index, "size": size})
+        if d.get("index") != index or d.get("tree_size") != size:
+            raise ProofError("the server answered a proof for another entry or size")
+        proof = decode_hashes(d.get("proof"))
+        leaf = leaf_hash(found[0].encode("utf-8"))
+        if size == current:
+            verify_inclusion(leaf, index, size, proof, check.current.root_hash)
+        else:
+            root = root_from_inclusion_proof(leaf, index, size, proof)
+            verify_consistency(size, current, self.consistency_proof(size, current), root,
+                               check.current.root_hash)
+        return InclusionCheck(index, size, found[0], proof)
+
+
+def _short(vkey: str) -> str:
+    parts = vkey.split("+")
+    return "+".join(parts[:2]) if len(parts) >= 2 else vkey[:40]

@@ -1,0 +1,88 @@
+"""What c11's log entries contain, shared by the server that writes them and the clients that check them.
+
+* Entries are canonical JSON: sorted keys, no spaces, ASCII only (`canonical_json`).
+* People are named by `email_hash(email)`, never by a plain address.
+* A registry entry (`kind` "key") is `{"action", "email_hash", "kind", "public_key", "time"}`.
+* A registry publish carries a proof of possession: the identity's Ed25519 signature over
+  `publish_message(email, public line, timestamp)`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from c11.errors import ProofError
+
+PUBLISH_CONTEXT = b"c11/v1 registry publish\x00"
+EMAIL_CONTEXT = b"c11/v1 email\x00"
+#: How far a proof of possession's timestamp may be from the server's clock.
+PUBLISH_WINDOW_SECONDS = 600
+KEY_ACTIONS = ("publish", "change", "remove")
+
+
+def email_hash(email: str) -> str:
+    """SHA-256("c11/v1 email" 0x00 lowercased email), as 64 hex digits."""
+    return hashlib.sha256(EMAIL_CONTEXT + email.strip().lower().encode("utf-8")).hexdigest()
+
+
+def canonical_json(obj: Any) -> str:
+    """The one encoding of an entry: sorted keys, no spaces, ASCII only."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
+def rfc3339(t: datetime, precise: bool = False) -> str:
+    """UTC, whole seconds (2026-11-27T10:00:00Z) or, `precise`, microseconds (…T10:00:00.123456Z)."""
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ" if precise else "%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_rfc3339(text: str) -> datetime:
+    """A timezone-aware datetime from an RFC 3339 timestamp; ValueError otherwise."""
+    if not isinstance(text, str) or "T" not in text.upper():
+        raise ValueError("not an RFC 3339 timestamp")
+    t = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
+    if t.tzinfo is None:
+        raise ValueError("RFC 3339 timestamps need a time zone")
+    return t
+
+
+def publish_message(email: str, public_line: str, timestamp: str) -> bytes:
+    """What the identity's signing key signs to publish `public_line` for `email` (lowercased)."""
+    return (PUBLISH_CONTEXT + email.strip().lower().encode("utf-8") + b"\x00" + public_line.encode("ascii")
+            + b"\x00" + timestamp.encode("ascii"))
+
+
+@dataclass(frozen=True)
+class KeyEntry:
+    """A parsed registry entry of the log."""
+
+    action: str
+    email_hash: str
+    public_key: str | None
+    time: datetime
+    text: str
+
+    @classmethod
+    def parse(cls, text: str) -> KeyEntry:
+        """Parse and check a key entry's text (canonical JSON); raises ProofError."""
+        try:
+            d = json.loads(text)
+        except ValueError:
+            raise ProofError("log entry is not JSON") from None
+        if not isinstance(d, dict) or canonical_json(d) != text:
+            raise ProofError("log entry is not canonical JSON")
+        if d.get("kind") != "key" or set(d) != {"action", "email_hash", "kind", "public_key", "time"}:
+            raise ProofError("log entry is not a key entry")
+        if d["action"] not in KEY_ACTIONS or not isinstance(d["email_hash"], str):
+            raise ProofError("log entry has a bad action or email hash")
+        if (d["public_key"] is None) != (d["action"] == "remove") or not (
+                d["public_key"] is None or isinstance(d["public_key"], str)):
+            raise ProofError("log entry has a bad public key")
+        try:
+            t = parse_rfc3339(d["time"])
+        except (ValueError, TypeError):
+            raise ProofError("log entry has a bad time") from None
+        return cls(d["action"], d["email_hash"], d["public_key"], t, text)

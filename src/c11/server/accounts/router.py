@@ -1,0 +1,139 @@
+"""HTTP routes of accounts: sign-up, email verification, login/logout, whoami, password change.
+
+Public routes are on `public`; the rest on `router`, which requires a logged-in caller.
+"""
+
+from __future__ import annotations
+
+import html
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
+from fastapi.responses import HTMLResponse
+
+from c11.server.accounts import service
+from c11.server.accounts.models import User
+from c11.server.accounts.schemas import (
+    AuthInfo,
+    LoginIn,
+    PasswordChangeIn,
+    SessionOut,
+    SignupIn,
+    UserOut,
+    VerifiedOut,
+    VerifyIn,
+    WhoAmIOut,
+)
+from c11.server.auth import SESSION_COOKIE, CurrentUser, LoginUser, require_user
+from c11.server.context import Ctx, ServerContext
+from c11.server.outbox.delivery import deliver_pending
+from c11.server.problems import Problem, responses
+
+public = APIRouter(prefix="/api/v1", tags=["accounts"], responses=responses(400, 401, 409, 422, 429))
+router = APIRouter(prefix="/api/v1", tags=["accounts"], dependencies=[Depends(require_user)],
+                   responses=responses(401, 403, 409, 422))
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(id=user.id, email=user.email, email_verified=user.email_verified_at is not None,
+                   created_at=user.created_at)
+
+
+def deliver_later(tasks: BackgroundTasks, ctx: ServerContext) -> None:
+    """Run the outbox delivery step after the response (the rows are committed by then)."""
+    tasks.add_task(deliver_pending, ctx.db, ctx.transport, ctx.config.mail_from)
+
+
+def set_session_cookie(response: Response, ctx: ServerContext, token: str) -> None:
+    response.set_cookie(SESSION_COOKIE, token, max_age=ctx.config.session_ttl_hours * 3600, path="/",
+                        httponly=True, samesite="lax", secure=ctx.config.cookie_secure)
+
+
+@public.post("/accounts", status_code=201, response_model=UserOut, summary="Sign up")
+def signup(body: SignupIn, tasks: BackgroundTasks, ctx: Ctx) -> UserOut:
+    """Create an account; a verification link is emailed (through the outbox)."""
+    with ctx.db.session() as s:
+        user = service.create_user(ctx, s, body.email, body.password.get_secret_value())
+        service.send_verification(ctx, s, user)
+        out = user_out(user)
+    deliver_later(tasks, ctx)
+    return out
+
+
+@public.post("/accounts/verify", response_model=VerifiedOut, summary="Verify an email address")
+def verify(body: VerifyIn, ctx: Ctx) -> VerifiedOut:
+    with ctx.db.session() as s:
+        user = service.verify_email(s, body.token)
+        return VerifiedOut(email=user.email, email_verified=True)
+
+
+@public.get("/accounts/verify", response_class=HTMLResponse, summary="Verification link (HTML page)")
+def verify_page(token: str, ctx: Ctx) -> HTMLResponse:
+    """The page the emailed link opens."""
+    try:
+        with ctx.db.session() as s:
+            email = service.verify_email(s, token).email
+    except Problem as p:
+        return HTMLResponse(_page("Link not valid", p.detail or p.title), status_code=p.status)
+    return HTMLResponse(_page("Email confirmed", f"{email} is confirmed. You can close this page."))
+
+
+def _page(title: str, text: str) -> str:
+    return (f"<!doctype html><meta charset=utf-8><title>c11: {html.escape(title)}</title>"
+            f"<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>")
+
+
+@public.post("/sessions", status_code=201, response_model=SessionOut, summary="Log in")
+def login(body: LoginIn, request: Request, response: Response,
+          ctx: Ctx) -> SessionOut:
+    """Log in with email and password: a session cookie (web) or a bearer token (CLI, SDK)."""
+    ip = request.client.host if request.client else "unknown"
+    user = service.authenticate_password(ctx, body.email, body.password.get_secret_value(), ip)
+    with ctx.db.session() as s:
+        token, row = service.create_session(ctx, s, user.id, body.kind)
+    if body.kind == "cookie":
+        set_session_cookie(response, ctx, token)
+    return SessionOut(user=user_out(user), kind=body.kind, expires_at=row.expires_at,
+                      token=token if body.kind == "bearer" else None)
+
+
+@router.delete("/sessions/current", status_code=204, summary="Log out")
+def logout(response: Response, principal: CurrentUser,
+           ctx: Ctx) -> Response:
+    with ctx.db.session() as s:
+        service.logout(s, principal)
+    response.status_code = 204
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax",
+                           secure=ctx.config.cookie_secure)
+    return response
+
+
+@router.get("/account", response_model=WhoAmIOut, summary="Who am I")
+def whoami(principal: CurrentUser, ctx: Ctx) -> WhoAmIOut:
+    with ctx.db.session() as s:
+        user = s.get(User, principal.user_id)
+        assert user is not None
+        base = user_out(user)
+    return WhoAmIOut(**base.model_dump(), auth=AuthInfo(
+        kind=principal.kind, credential_id=principal.credential_id, scopes=sorted(principal.scopes)))
+
+
+@router.post("/account/password", status_code=204, summary="Change password")
+def change_password(body: PasswordChangeIn, principal: LoginUser,
+                    ctx: Ctx) -> Response:
+    """Change the password; every other session of the account ends."""
+    service.change_password(ctx, principal, body.current_password.get_secret_value(),
+                            body.new_password.get_secret_value())
+    return Response(status_code=204)
+
+
+@router.post("/account/verification", status_code=202, summary="Resend the verification email")
+def resend_verification(tasks: BackgroundTasks, principal: LoginUser,
+                        ctx: Ctx) -> Response:
+    with ctx.db.session() as s:
+        user = s.get(User, principal.user_id)
+        assert user is not None
+        if user.email_verified_at is not None:
+            raise Problem(409, "Conflict", "The email address is already verified.", "already-verified")
+        service.send_verification(ctx, s, user)
+    deliver_later(tasks, ctx)
+    return Response(status_code=202)

@@ -1,0 +1,110 @@
+"""The rules of accounts: sign-up, verification, login with limits, sessions, password change.
+
+Functions take an open SQLAlchemy session, so the caller decides the transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from c11.server.accounts import emails, limits
+from c11.server.accounts.models import EmailVerification, LoginSession, User
+from c11.server.auth import SESSION_PREFIX, Principal
+from c11.server.context import ServerContext
+from c11.server.credentials import digest, new_secret
+from c11.server.db import utcnow
+from c11.server.outbox.service import enqueue
+from c11.server.passwords import check_rules
+from c11.server.problems import Problem
+
+
+def create_user(ctx: ServerContext, s: Session, email: str, password: str | None,
+                verified: bool = False) -> User:
+    """A new user; with a password, it must follow the rules. 409 if the email is taken."""
+    if s.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Problem(409, "Conflict", "An account with this email already exists.", "email-taken")
+    if password is not None:
+        check_rules(password)
+    now = utcnow()
+    user = User(email=email, password_hash=ctx.passwords.hash(password) if password is not None else None,
+                created_at=now, email_verified_at=now if verified else None)
+    s.add(user)
+    s.flush()
+    return user
+
+
+def send_verification(ctx: ServerContext, s: Session, user: User) -> None:
+    """Queue a verification email with a fresh single-use link (in the caller's transaction)."""
+    token = new_secret("c11v")
+    ttl = ctx.config.verification_ttl_hours
+    s.add(EmailVerification(user_id=user.id, token_hash=digest(token), email=user.email,
+                            expires_at=utcnow() + timedelta(hours=ttl)))
+    subject, body = emails.verification(ctx.config.base_url, token, ttl)
+    enqueue(s, "email-verification", user.email, subject, body)
+
+
+def verify_email(s: Session, token: str) -> User:
+    """Mark the email of a verification link as verified; 400 if the link is unknown, used or old."""
+    now = utcnow()
+    row = s.scalar(select(EmailVerification).where(EmailVerification.token_hash == digest(token)))
+    user = s.get(User, row.user_id) if row is not None else None
+    if row is None or user is None or row.used_at is not None or row.expires_at <= now or row.email != user.email:
+        raise Problem(400, "Invalid link", "This verification link is invalid or has expired.",
+                      "invalid-verification-link")
+    row.used_at = now
+    if user.email_verified_at is None:
+        user.email_verified_at = now
+    return user
+
+
+def create_session(ctx: ServerContext, s: Session, user_id: str, kind: str) -> tuple[str, LoginSession]:
+    """A new login session; returns the secret (to hand out once) and the row."""
+    token = new_secret(SESSION_PREFIX)
+    s.execute(delete(LoginSession).where(LoginSession.user_id == user_id, LoginSession.expires_at <= utcnow()))
+    row = LoginSession(user_id=user_id, token_hash=digest(token), kind=kind,
+                       expires_at=utcnow() + timedelta(hours=ctx.config.session_ttl_hours))
+    s.add(row)
+    s.flush()
+    return token, row
+
+
+def authenticate_password(ctx: ServerContext, email: str, password: str, ip: str) -> User:
+    """The user whose password this is, within the login limits; 401 or 429 otherwise."""
+    with ctx.db.session() as s:
+        limits.check(s, ctx.config, email, ip)
+        user = s.scalar(select(User).where(User.email == email))
+        ok = ctx.passwords.verify(user.password_hash if user else None, password)
+        if ok and user is not None:
+            limits.clear_account(s, email)
+            return user
+        limits.record_failure(s, ctx.config, email, ip)
+    raise Problem(401, "Unauthorized", "Wrong email or password.", "bad-credentials",
+                  {"WWW-Authenticate": 'Bearer realm="c11"'})
+
+
+def logout(s: Session, principal: Principal) -> None:
+    """End the caller's login session."""
+    if principal.kind == "token":
+        raise Problem(400, "Bad Request", "A machine token is not a login; revoke it instead.",
+                      "not-a-session")
+    s.execute(delete(LoginSession).where(LoginSession.id == principal.credential_id))
+
+
+def change_password(ctx: ServerContext, principal: Principal, current: str, new: str) -> None:
+    """Replace the password after checking the current one; ends every other session."""
+    with ctx.db.session() as s:
+        user = s.get(User, principal.user_id)
+        assert user is not None
+        if not user.password_hash:
+            raise Problem(400, "Bad Request", "This account logs in through an identity provider.",
+                          "no-password")
+        if not ctx.passwords.verify(user.password_hash, current):
+            raise Problem(403, "Forbidden", "The current password is wrong.", "bad-credentials")
+        check_rules(new)
+        user.password_hash = ctx.passwords.hash(new)
+        user.password_changed_at = utcnow()
+        s.execute(delete(LoginSession).where(LoginSession.user_id == user.id,
+                                             LoginSession.id != principal.credential_id))

@@ -1,0 +1,110 @@
+"""The application factory: `create_app(config)` builds the FastAPI app from an explicit `Config`.
+
+Each service contributes routers (`SERVICES`); later services (registry, log) add one entry each.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
+
+from c11 import __version__
+from c11.server import migrate, problems
+from c11.server.config import Config
+from c11.server.context import ServerContext
+from c11.server.db import Database
+from c11.server.oidc import OidcClients
+from c11.server.outbox.delivery import deliver_pending, requeue_interrupted
+from c11.server.outbox.transport import make_transport
+from c11.server.passwords import Passwords
+
+#: service name -> routers ("module:attribute") it mounts.
+SERVICES: dict[str, tuple[str, ...]] = {
+    "accounts": ("c11.server.accounts.router:public", "c11.server.accounts.router:router",
+                 "c11.server.oidc:public"),
+    "tokens": ("c11.server.tokens.router:router",),
+    "log": ("c11.server.logsrv.router:public",),
+    "registry": ("c11.server.registry.router:reads", "c11.server.registry.router:router",
+                 "c11.server.policies.router:router"),
+    "keyserver": ("c11.server.keyserver.router:public", "c11.server.keyserver.router:releases",
+                  "c11.server.keyserver.router:router",
+                  "c11.server.keyserver.invites:router"),
+}
+
+_log = logging.getLogger("c11.server")
+_base = APIRouter(tags=["server"])
+
+
+@_base.get("/healthz", summary="Liveness check")
+def healthz() -> dict[str, str]:
+    return {"status": "ok", "version": __version__}
+
+
+@_base.get("/", response_class=HTMLResponse, include_in_schema=False)
+def index() -> str:
+    return ("<!doctype html><meta charset=utf-8><title>c11 server</title>"
+            "<h1>c11 server is running</h1>"
+            "<p>API documentation: <a href=/docs>/docs</a> · <a href=/openapi.json>/openapi.json</a></p>")
+
+
+def _router(spec: str) -> APIRouter:
+    module, attr = spec.split(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def create_app(config: Config, services: Iterable[str] | None = None) -> FastAPI:
+    """Build the app for `config`, mounting `services` (default: all of `SERVICES`)."""
+    ctx = ServerContext(config=config, db=Database(config.database_url),
+                        transport=make_transport(config.mail_transport, config.outbox_dir),
+                        passwords=Passwords(), oidc=OidcClients())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        if config.migrate:
+            await run_in_threadpool(migrate.upgrade, ctx.db.engine)
+        else:
+            rev, head = await run_in_threadpool(migrate.current, ctx.db.engine), migrate.head()
+            if rev != head:
+                _log.warning("database at revision %s, this server needs %s: run `c11 db upgrade`", rev, head)
+        await run_in_threadpool(requeue_interrupted, ctx.db)
+        sent = await run_in_threadpool(deliver_pending, ctx.db, ctx.transport, config.mail_from)
+        if sent:
+            _log.info("outbox: delivered %d waiting message(s)", sent)
+        try:
+            yield
+        finally:
+            ctx.db.dispose()
+
+    app = FastAPI(title="c11", version=__version__, lifespan=lifespan, openapi_url="/openapi.json",
+                  docs_url="/docs", redoc_url=None,
+                  description="c11 servers: accounts, machine tokens (and, later, the key registry and log).")
+    app.state.ctx = ctx
+    problems.install(app)
+    app.include_router(_base)
+    for name in services if services is not None else SERVICES:
+        for spec in SERVICES[name]:
+            app.include_router(_router(spec))
+    return app
+
+
+def tune_process() -> None:
+    """Process settings for serving: requests allocate many short-lived objects, and with the default
+    thresholds frequent full collections make the latency tail (bench/keyserver.py: p99 ~200 -> ~70 ms)."""
+    import gc
+
+    gc.set_threshold(50_000, 50, 1000)
+
+
+def from_environment() -> FastAPI:
+    """App factory for `c11 serve --workers N` (and `uvicorn --factory`): settings from C11_* variables."""
+    from c11.server.config import load_config
+
+    tune_process()
+    return create_app(load_config())

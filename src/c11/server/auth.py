@@ -1,0 +1,130 @@
+"""Who is calling: a web session cookie, a CLI session bearer token, or a machine token with scopes.
+
+`require_user` and `require_scope(...)` are the dependencies routers use; anything else is anonymous.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import select, update
+
+from c11.server.accounts.models import LoginSession, User
+from c11.server.context import Ctx, ServerContext
+from c11.server.credentials import digest
+from c11.server.db import utcnow
+from c11.server.problems import Problem, unauthorized
+from c11.server.scopes import SCOPES
+from c11.server.tokens.models import MachineToken
+
+SESSION_COOKIE = "c11_session"
+SESSION_PREFIX = "c11s"
+MACHINE_PREFIX = "c11t"
+_LAST_USED_GRANULARITY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller. `kind` is cookie, bearer (CLI login) or token (machine token)."""
+
+    user_id: str
+    email: str
+    email_verified: bool
+    kind: str
+    credential_id: str
+    scopes: frozenset[str]
+
+    def has(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def authenticate(request: Request, ctx: ServerContext) -> Principal | None:
+    """The caller, or None when no valid credential was sent."""
+    token = _bearer(request)
+    if token is not None:
+        if token.startswith(MACHINE_PREFIX + "_"):
+            return _machine(ctx, token)
+        return _session(ctx, token, "bearer")
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return _session(ctx, cookie, "cookie") if cookie else None
+
+
+def _session(ctx: ServerContext, token: str, kind: str) -> Principal | None:
+    now = utcnow()
+    with ctx.db.session() as s:
+        row = s.execute(
+            select(LoginSession, User).join(User, User.id == LoginSession.user_id)
+            .where(LoginSession.token_hash == digest(token), LoginSession.kind == kind)
+        ).first()
+        if row is None or row[0].expires_at <= now:
+            return None
+        sess, user = row
+        return Principal(user.id, user.email, user.email_verified_at is not None, kind, sess.id,
+                         frozenset(SCOPES))
+
+
+def _machine(ctx: ServerContext, token: str) -> Principal | None:
+    now = utcnow()
+    with ctx.db.session() as s:
+        row = s.execute(
+            select(MachineToken, User).join(User, User.id == MachineToken.user_id)
+            .where(MachineToken.token_hash == digest(token))
+        ).first()
+        if row is None or row[0].revoked_at is not None or row[0].expires_at <= now:
+            return None
+        tok, user = row
+        if tok.last_used_at is None or now - tok.last_used_at > _LAST_USED_GRANULARITY:
+            s.execute(update(MachineToken).where(MachineToken.id == tok.id).values(last_used_at=now))
+        return Principal(user.id, user.email, user.email_verified_at is not None, "token", tok.id,
+                         frozenset(tok.scopes.split()))
+
+
+def require_user(request: Request, ctx: Ctx) -> Principal:
+    """Dependency: the authenticated caller, or 401."""
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    principal = authenticate(request, ctx)
+    if principal is None:
+        raise unauthorized()
+    request.state.principal = principal
+    return principal
+
+
+#: Route parameter type: the authenticated caller (401 otherwise).
+CurrentUser = Annotated[Principal, Depends(require_user)]
+
+
+def require_scope(scope: str) -> Callable[..., Principal]:
+    """Dependency factory: the caller, who must hold `scope` (403 otherwise)."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r}")
+
+    def dependency(principal: CurrentUser) -> Principal:
+        if not principal.has(scope):
+            raise Problem(403, "Forbidden", f"This token lacks the scope {scope}.", "insufficient-scope",
+                          scope=scope)
+        return principal
+
+    return dependency
+
+
+def require_login_session(principal: CurrentUser) -> Principal:
+    """Dependency: the caller, logged in with a password or OIDC (not a machine token)."""
+    if principal.kind == "token":
+        raise Problem(403, "Forbidden", "Machine tokens cannot do this; log in.", "login-required")
+    return principal
+
+
+#: Route parameter type: the caller, logged in with a password or OIDC (403 for machine tokens).
+LoginUser = Annotated[Principal, Depends(require_login_session)]

@@ -1,0 +1,212 @@
+"""Server configuration: every setting, its `C11_*` variable, TOML key, default and meaning, in one table.
+
+Precedence (highest first): command-line flags, environment variables, the TOML file, defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from c11.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration value: TOML key `key`, environment variable `C11_<KEY>`."""
+
+    key: str
+    kind: type
+    default: Any
+    help: str
+
+    @property
+    def env(self) -> str:
+        return f"C11_{self.key.upper()}"
+
+
+#: Every setting of the server. `c11 serve --help` and docs/server.md list this table.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("config_file", str, None, "TOML file with any of these settings (keys in lower case, no C11_ prefix)."),
+    Setting("data_dir", str, None, "Data folder (SQLite database, outbox). Default: $XDG_DATA_HOME/c11 or ~/.local/share/c11."),
+    Setting("database_url", str, None, "SQLAlchemy URL. Default: sqlite:///<data-dir>/c11.db; PostgreSQL: postgresql+psycopg://user@host/db."),
+    Setting("host", str, "127.0.0.1", "Address to listen on."),
+    Setting("port", int, 8000, "TCP port to listen on."),
+    Setting("public_url", str, None, "External base URL used in links in emails and OIDC redirects. Default: http://<host>:<port>."),
+    Setting("migrate", bool, True, "Apply database migrations at start (false: run `c11 db upgrade` by hand)."),
+    Setting("session_ttl_hours", int, 24 * 14, "Lifetime of a login session (web cookie or CLI bearer token), in hours."),
+    Setting("cookie_secure", bool, None, "Mark the session cookie Secure. Default: true when public_url is https."),
+    Setting("mail_transport", str, "outbox-folder", "How outbox emails leave: outbox-folder writes <data-dir>/outbox/*.eml."),
+    Setting("mail_from", str, "c11 <no-reply@localhost>", "From address of emails the server sends."),
+    Setting("login_max_failures_account", int, 5, "Failed logins per account within login_window_seconds before it is locked."),
+    Setting("login_max_failures_ip", int, 50, "Failed logins per client IP within login_window_seconds before it is refused."),
+    Setting("login_window_seconds", int, 900, "Sliding window (and so the longest lockout) of the login limits, in seconds."),
+    Setting("verification_ttl_hours", int, 48, "Lifetime of an email verification link, in hours."),
+    Setting("oidc_name", str, "oidc", "Name of the OpenID Connect provider set by the C11_OIDC_* variables."),
+    Setting("oidc_issuer", str, None, "Issuer URL of an OpenID Connect provider (discovery at <issuer>/.well-known/openid-configuration)."),
+    Setting("oidc_client_id", str, None, "Client ID registered at that provider."),
+    Setting("oidc_client_secret", str, None, "Client secret registered at that provider."),
+    Setting("oidc_display_name", str, None, "Label of that provider on login pages. Default: the name."),
+    Setting("log_level", str, "info", "Server log level (debug, info, warning, error)."),
+    Setting("log_origin", str, None, "Origin (name) of the transparency log, fixed at first start. Default: <public-url host>/log."),
+    Setting("keyserver_release_limit", int, 600, "Key releases (online policy) per user per minute and server process; 0: no limit."),
+    Setting("invitation_ttl_days", int, 30, "Days an invitation (and its temporary key) stays valid unless resent or accepted."),
+)
+
+_BY_KEY = {s.key: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class OidcProvider:
+    """An outside OpenID Connect identity provider; TOML `[oidc.<name>]` or the C11_OIDC_* variables."""
+
+    name: str
+    issuer: str
+    client_id: str
+    client_secret: str
+    display_name: str = ""
+    scopes: tuple[str, ...] = ("openid", "email", "profile")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Resolved server settings; build it with `load_config` or directly in tests."""
+
+    data_dir: Path
+    database_url: str
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""
+    migrate: bool = True
+    session_ttl_hours: int = 24 * 14
+    cookie_secure: bool = False
+    mail_transport: str = "outbox-folder"
+    mail_from: str = "c11 <no-reply@localhost>"
+    login_max_failures_account: int = 5
+    login_max_failures_ip: int = 50
+    login_window_seconds: int = 900
+    verification_ttl_hours: int = 48
+    log_level: str = "info"
+    oidc_providers: tuple[OidcProvider, ...] = field(default_factory=tuple)
+    log_origin: str | None = None
+    keyserver_release_limit: int = 600
+    invitation_ttl_days: int = 30
+
+    @property
+    def base_url(self) -> str:
+        host = "localhost" if self.host in ("", "0.0.0.0", "::") else self.host
+        host = f"[{host}]" if ":" in host else host
+        return (self.public_url or f"http://{host}:{self.port}").rstrip("/")
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    def provider(self, name: str) -> OidcProvider | None:
+        return next((p for p in self.oidc_providers if p.name == name), None)
+
+
+def default_data_dir(env: Mapping[str, str]) -> Path:
+    """The user's data folder for c11, following the XDG base directory rules."""
+    base = env.get("XDG_DATA_HOME") or str(Path(env.get("HOME") or Path.home()) / ".local" / "share")
+    return Path(base) / "c11"
+
+
+def load_config(
+    overrides: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+) -> Config:
+    """Resolve the settings from defaults, the TOML file, `C11_*` variables and `overrides` (flags)."""
+    env = os.environ if env is None else env
+    flags = {k: v for k, v in (overrides or {}).items() if v is not None}
+    values: dict[str, Any] = {s.key: s.default for s in SETTINGS}
+    from_env = {s.key: _parse(s, env[s.env]) for s in SETTINGS if env.get(s.env, "") != ""}
+    config_file = flags.get("config_file") or from_env.get("config_file")
+    toml: dict[str, Any] = _read_toml(Path(config_file)) if config_file else {}
+    for key, raw in toml.items():
+        if key == "oidc":
+            continue
+        if key not in _BY_KEY:
+            raise ConfigError(f"unknown setting {key!r} in {config_file}")
+        values[key] = _parse(_BY_KEY[key], raw)
+    values.update(from_env)
+    values.update({k: _parse(_BY_KEY[k], v) for k, v in flags.items() if k in _BY_KEY})
+    return _build(values, toml.get("oidc", {}), env, config_file)
+
+
+def _build(values: dict[str, Any], oidc_tables: Any, env: Mapping[str, str], src: str | None) -> Config:
+    data_dir = Path(values["data_dir"]).expanduser() if values["data_dir"] else default_data_dir(env)
+    url = values["database_url"] or f"sqlite:///{data_dir / 'c11.db'}"
+    public = (values["public_url"] or "").rstrip("/")
+    secure = values["cookie_secure"]
+    if secure is None:
+        secure = public.startswith("https://")
+    if values["mail_transport"] != "outbox-folder":
+        raise ConfigError(f"unknown mail_transport {values['mail_transport']!r} (known: outbox-folder)")
+    plain = {f.name for f in dataclasses.fields(Config)} - {"data_dir", "database_url", "oidc_providers"}
+    kwargs = {k: values[k] for k in plain if k in values}
+    kwargs.update(public_url=public, cookie_secure=bool(secure))
+    return Config(
+        data_dir=data_dir, database_url=url, oidc_providers=_providers(values, oidc_tables, src), **kwargs
+    )
+
+
+def _providers(values: dict[str, Any], tables: Any, src: str | None) -> tuple[OidcProvider, ...]:
+    found: list[OidcProvider] = []
+    if not isinstance(tables, dict):
+        raise ConfigError(f"[oidc] in {src} must be a table of providers")
+    for name, t in tables.items():
+        try:
+            found.append(OidcProvider(
+                name=name, issuer=t["issuer"], client_id=t["client_id"], client_secret=t["client_secret"],
+                display_name=t.get("display_name", name), scopes=tuple(t.get("scopes", OidcProvider.scopes)),
+            ))
+        except (KeyError, TypeError) as e:
+            raise ConfigError(f"[oidc.{name}] in {src} needs issuer, client_id and client_secret") from e
+    if values.get("oidc_issuer"):
+        if not values.get("oidc_client_id") or values.get("oidc_client_secret") is None:
+            raise ConfigError("C11_OIDC_ISSUER needs C11_OIDC_CLIENT_ID and C11_OIDC_CLIENT_SECRET")
+        name = values["oidc_name"]
+        found = [p for p in found if p.name != name]
+        found.append(OidcProvider(
+            name=name, issuer=values["oidc_issuer"], client_id=values["oidc_client_id"],
+            client_secret=values["oidc_client_secret"], display_name=values.get("oidc_display_name") or name,
+        ))
+    return tuple(found)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError as e:
+        raise ConfigError(f"config file not found: {path}") from e
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"config file {path} is not valid TOML: {e}") from e
+
+
+def _parse(setting: Setting, raw: Any) -> Any:
+    if raw is None or setting.kind is str:
+        return raw if raw is None or isinstance(raw, str) else str(raw)
+    if setting.kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        low = str(raw).strip().lower()
+        if low in {"1", "true", "yes", "on"}:
+            return True
+        if low in {"0", "false", "no", "off"}:
+            return False
+        raise ConfigError(f"{setting.env} must be true or false, not {raw!r}")
+    try:
+        return int(raw)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"{setting.env} must be an integer, not {raw!r}") from e
+
+
+def settings_help() -> str:
+    """The settings table as plain text, for `c11 serve --help`."""
+    return "\n".join(f"{s.env:<32} {s.help}" for s in SETTINGS)

@@ -1,0 +1,139 @@
+"""HTTP routes of the log server: key, signed checkpoint, entries, inclusion and consistency proofs.
+
+All public (anonymous callers allowed): outside auditors must be able to check the log. Hashes are base64.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import APIRouter, FastAPI, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from c11.server.context import Ctx
+from c11.server.logsrv.models import LogEntry
+from c11.server.logsrv.service import MAX_PAGE, canonical_json, log_service
+from c11.server.problems import Problem, responses
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    svc = await run_in_threadpool(log_service, app.state.ctx)  # create the log key at first start
+    try:
+        yield
+    finally:
+        svc.close()
+
+
+public = APIRouter(prefix="/api/v1/log", tags=["log"], responses=responses(400, 422), lifespan=_lifespan)
+
+_TEXT = "text/plain; charset=utf-8"
+_JSON = "application/json"
+
+
+def b64(h: bytes) -> str:
+    return base64.b64encode(h).decode("ascii")
+
+
+class EntryOut(BaseModel):
+    index: int
+    data: str
+
+
+class EntriesOut(BaseModel):
+    start: int
+    end: int
+    tree_size: int
+    entries: list[EntryOut]
+
+
+class InclusionOut(BaseModel):
+    index: int
+    tree_size: int
+    proof: list[str]
+
+
+class ConsistencyOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    first: int = Field(alias="from")
+    second: int = Field(alias="to")
+    proof: list[str]
+
+
+def _json(obj: object) -> Response:
+    return Response(canonical_json(obj), media_type=_JSON)
+
+
+def _out_of_range(detail: str) -> Problem:
+    return Problem(400, "Out of range", detail, "log-range")
+
+
+@public.get("/key", response_class=Response, summary="The log's verifier key (signed-note key string)",
+            responses={200: {"content": {"text/plain": {}}}})
+def get_key(ctx: Ctx) -> Response:
+    """`<origin>+<key id>+<base64 key>`: pin it once, then every checkpoint must verify with it."""
+    return Response(log_service(ctx).verifier_key + "\n", media_type=_TEXT)
+
+
+@public.get("/checkpoint", response_class=Response, summary="The latest signed checkpoint",
+            responses={200: {"content": {"text/plain": {}}}})
+def get_checkpoint(ctx: Ctx) -> Response:
+    """A C2SP tlog-checkpoint (origin, size, root hash) in a signed note."""
+    svc = log_service(ctx)
+    with ctx.db.session() as s:
+        _, note = svc.current_checkpoint(s)
+    return Response(note, media_type=_TEXT)
+
+
+@public.get("/entries", response_model=EntriesOut, summary="A page of log entries")
+def get_entries(ctx: Ctx, start: Annotated[int, Query(ge=0)] = 0,
+                end: Annotated[int | None, Query(ge=0, description="Exclusive; default start + 100")] = None
+                ) -> Response:
+    """Entries `[start, end)`, at most 1000; each `data` is the exact entry text hashed into the tree."""
+    svc = log_service(ctx)
+    with ctx.db.session() as s:
+        size, _ = svc.state(s)
+        end = min(start + 100, size) if end is None else end
+        if end > size or start > end:
+            raise _out_of_range(f"the log has {size} entries; ask for 0 <= start <= end <= {size}")
+        end = min(end, start + MAX_PAGE)
+        rows = s.execute(select(LogEntry.idx, LogEntry.data).where(LogEntry.idx >= start, LogEntry.idx < end)
+                         .order_by(LogEntry.idx)).all()
+    return _json({"start": start, "end": end, "tree_size": size,
+                  "entries": [{"index": i, "data": d} for i, d in rows]})
+
+
+@public.get("/proof/inclusion", response_model=InclusionOut, summary="Inclusion proof of an entry")
+def get_inclusion(ctx: Ctx, index: Annotated[int, Query(ge=0)],
+                  size: Annotated[int | None, Query(ge=1, description="Tree size; default: now")] = None
+                  ) -> Response:
+    """RFC 9162 inclusion proof (bottom-up sibling hashes) of entry `index` in the tree of `size` entries."""
+    svc = log_service(ctx)
+    with ctx.db.session() as s:
+        current, _ = svc.state(s)
+        size = current if size is None else size
+        if size > current or index >= size:
+            raise _out_of_range(f"need index < size <= {current}")
+        proof = svc.inclusion_proof(s, index, size)
+    return _json({"index": index, "tree_size": size, "proof": [b64(h) for h in proof]})
+
+
+@public.get("/proof/consistency", response_model=ConsistencyOut, summary="Consistency proof between sizes")
+def get_consistency(ctx: Ctx, first: Annotated[int, Query(alias="from", ge=0)],
+                    second: Annotated[int | None, Query(alias="to", ge=0, description="default: now")] = None
+                    ) -> Response:
+    """RFC 9162 consistency proof that the tree of `to` entries extends the tree of `from` entries."""
+    svc = log_service(ctx)
+    with ctx.db.session() as s:
+        current, _ = svc.state(s)
+        second = current if second is None else second
+        if second > current or first > second:
+            raise _out_of_range(f"need from <= to <= {current}")
+        proof = svc.consistency_proof(s, first, second)
+    return _json({"from": first, "to": second, "proof": [b64(h) for h in proof]})

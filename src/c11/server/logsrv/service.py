@@ -1,0 +1,430 @@
+"""The log service: appends entries to the Merkle log (serialised, batched), signs checkpoints, serves proofs.
+
+Other services write to the log in two ways:
+
+* `append(ctx, kind, fields) -> index`: queue one entry; concurrent callers are committed together in one
+  transaction (group commit), so the log sustains thousands of appends per second;
+* `log_service(ctx).transaction()`: a database session in which the caller changes its own rows *and*
+  appends entries, all committed atomically (the registry does this).
+
+Appends are serialised by an in-process lock and, across processes, by a write lock on the state row
+(`SELECT ... FOR UPDATE` on PostgreSQL; an UPDATE, which takes SQLite's write lock, on SQLite).
+Entries are canonical JSON (sorted keys, no spaces, ASCII) and never contain a plain email address.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import Connection, Engine, create_engine, insert, select, update
+from sqlalchemy.orm import Session
+
+from c11.errors import ConfigError
+from c11.log.checkpoint import Checkpoint, NoteSigner, NoteVerifier, sign_checkpoint
+from c11.log.entries import canonical_json, email_hash, rfc3339
+from c11.log.merkle import EMPTY_ROOT, MerkleTree, leaf_hash
+from c11.server.context import ServerContext
+from c11.server.db import utcnow
+from c11.server.logsrv.models import LogEntry, LogNode, LogState
+
+_log = logging.getLogger("c11.server.log")
+__all__ = ["LogService", "LogWriter", "SqlHashStore", "append", "canonical_json", "email_hash", "log_service"]
+
+KEY_FILE = "log.key"
+#: Most entries one transaction of the append queue commits.
+MAX_BATCH = 2000
+#: Most entries one page of GET /log/entries returns.
+MAX_PAGE = 1000
+_EMAIL = re.compile(r"[^\s@\"<>]+@[^\s@\"<>]+\.[^\s@\"<>]+")
+_KIND = re.compile(r"[a-z][a-z0-9_.-]{0,31}")
+
+
+def encode_entry(kind: str, fields: Mapping[str, Any], at: datetime) -> str:
+    """The canonical entry text for `kind` and `fields` (plus `kind` and `time`)."""
+    if not _KIND.fullmatch(kind):
+        raise ValueError(f"bad entry kind {kind!r}")
+    if "kind" in fields or "time" in fields:
+        raise ValueError("entry fields may not be named kind or time")
+    _refuse_emails(fields)
+    return canonical_json({**fields, "kind": kind, "time": rfc3339(at)})
+
+
+def _refuse_emails(value: Any) -> None:
+    if isinstance(value, str):
+        if _EMAIL.search(value):
+            raise ValueError("log entries must not contain email addresses (use email_hash)")
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            _refuse_emails(k)
+            _refuse_emails(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _refuse_emails(v)
+
+
+class SqlHashStore:
+    """`HashStore` over the `log_nodes` table, inside one session."""
+
+    def __init__(self, session: Session | Connection) -> None:
+        self._s = session
+
+    def get_nodes(self, ids: Sequence[tuple[int, int]]) -> list[bytes]:
+        if not ids:
+            return []
+        by_level: dict[int, set[int]] = {}
+        for lv, ix in ids:
+            by_level.setdefault(lv, set()).add(ix)
+        # One query, an index lookup per node: (level = ? AND idx IN (...)) OR ... per level. SQLite scans
+        # the whole table for a row-value IN; and building this as an SQLAlchemy expression costs more
+        # than the query, so it is plain SQL (integers only, all as parameters).
+        conn = self._s.connection() if isinstance(self._s, Session) else self._s
+        ph = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        clauses, params = [], []
+        for lv, ixs in by_level.items():
+            clauses.append(f"(level = {ph} AND idx IN ({', '.join([ph] * len(ixs))}))")
+            params.append(lv)
+            params.extend(ixs)
+        sql = f"SELECT level, idx, hash FROM log_nodes WHERE {' OR '.join(clauses)}"
+        found = {(lv, ix): bytes(h) for lv, ix, h in conn.exec_driver_sql(sql, tuple(params))}
+        try:
+            return [found[(lv, ix)] for lv, ix in ids]
+        except KeyError as e:
+            raise KeyError(e.args[0]) from None
+
+    def put_nodes(self, nodes: Sequence[tuple[int, int, bytes]]) -> None:
+        if nodes:
+            self._s.execute(insert(LogNode), [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in nodes])
+
+
+class _Recorder:
+    """A stand-in store that notes which nodes a proof needs (first pass of `LogService.proofs`)."""
+
+    def __init__(self) -> None:
+        self.ids: list[tuple[int, int]] = []
+
+    def get_nodes(self, ids: Sequence[tuple[int, int]]) -> list[bytes]:
+        self.ids.extend(ids)
+        return [bytes(32)] * len(ids)
+
+    def put_nodes(self, nodes: Sequence[tuple[int, int, bytes]]) -> None:
+        raise NotImplementedError
+
+
+class _Prefetched:
+    """The nodes read by one query (second pass of `LogService.proofs`)."""
+
+    def __init__(self, hashes: list[bytes], ids: list[tuple[int, int]]) -> None:
+        self._d = dict(zip(ids, hashes, strict=True))
+
+    def get_nodes(self, ids: Sequence[tuple[int, int]]) -> list[bytes]:
+        return [self._d[i] for i in ids]
+
+    def put_nodes(self, nodes: Sequence[tuple[int, int, bytes]]) -> None:
+        raise NotImplementedError
+
+
+# -- the log key ------------------------------------------------------------------------------------------
+
+def default_origin(base_url: str) -> str:
+    """`<host[:port]>[/path]/log` of the server's public URL."""
+    parts = urlsplit(base_url)
+    return f"{parts.netloc}{parts.path.rstrip('/')}/log"
+
+
+def load_or_create_key(secrets_dir: Path, origin: str | None, base_url: str) -> NoteSigner:
+    """The log's note signer from `<secrets>/log.key`, created (mode 0600) at first start.
+
+    The origin is fixed by the key: a configured origin that differs from the stored key's name is an error.
+    """
+    path = secrets_dir / KEY_FILE
+    if not path.exists():
+        secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(secrets_dir, 0o700)
+        signer = NoteSigner.generate(origin or default_origin(base_url))
+        tmp = secrets_dir / f".{KEY_FILE}.{os.getpid()}.{threading.get_ident()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(signer.signer_key() + "\n")
+        try:
+            os.link(tmp, path)  # atomic; loses to a concurrent first start without clobbering it
+            _log.info("log: created the log signing key %s (origin %s)", path, signer.name)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    try:
+        signer = NoteSigner.parse(path.read_text("ascii").strip())
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"cannot read the log key {path}: {e}") from None
+    if origin and origin != signer.name:
+        raise ConfigError(f"C11_LOG_ORIGIN is {origin!r} but the log key {path} is for {signer.name!r}; "
+                          "a log's origin cannot change")
+    return signer
+
+
+# -- the service ------------------------------------------------------------------------------------------
+
+@dataclass
+class _Pending:
+    kind: str
+    data: str
+    subject: str | None
+    at: datetime
+    index: int = -1
+    error: BaseException | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class LogWriter:
+    """Appends entries inside one transaction; `LogService.transaction()` hands it out."""
+
+    service: LogService
+    session: Session
+    size: int
+    at: datetime = field(default_factory=utcnow)
+    _entries: list[dict[str, Any]] = field(default_factory=list)
+
+    def append(self, kind: str, fields: Mapping[str, Any], subject: str | None = None) -> int:
+        """Add an entry; returns its index (valid once the transaction commits)."""
+        return self._append_encoded(kind, encode_entry(kind, fields, self.at), subject, self.at)
+
+    def _append_encoded(self, kind: str, data: str, subject: str | None, at: datetime) -> int:
+        if subject is not None and len(subject) > 64:
+            raise ValueError("log entry subjects are at most 64 characters")
+        index = self.size + len(self._entries)
+        self._entries.append({"idx": index, "kind": kind, "subject": subject, "data": data,
+                              "leaf_hash": leaf_hash(data.encode("ascii")), "created_at": at})
+        return index
+
+    def _flush(self) -> None:
+        if not self._entries:
+            return
+        tree = MerkleTree(SqlHashStore(self.session), self.size)
+        tree.append_leaf_hashes([e["leaf_hash"] for e in self._entries])
+        self.session.execute(insert(LogEntry), self._entries)
+        self.session.execute(update(LogState).where(LogState.id == 1).values(
+            size=tree.size, root_hash=tree.root(), updated_at=self.at))
+        self.size = tree.size
+        self._entries = []
+
+
+class LogService:
+    """One per application (see `log_service(ctx)`): the key, the write lock, the queue, caches."""
+
+    def __init__(self, ctx: ServerContext) -> None:
+        cfg = ctx.config
+        self.db = ctx.db
+        self.signer = load_or_create_key(cfg.data_dir / "secrets", getattr(cfg, "log_origin", None) or None,
+                                         cfg.base_url)
+        self.verifier: NoteVerifier = self.signer.verifier
+        self.origin = self.signer.name
+        self._lock = threading.Lock()
+        self._inbox: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._writer_lock = threading.Lock()
+        self._signed: OrderedDict[tuple[int, bytes], bytes] = OrderedDict()
+        self._consistency: OrderedDict[tuple[int, int], list[bytes]] = OrderedDict()
+        self._postgres = self.db.engine.dialect.name == "postgresql"
+        self._read_engine: Engine | None = None
+        #: Hot reads run on the event loop when the database is near (SQLite, or PostgreSQL on this host: a
+        #: query costs less than a thread hop); with a remote database, in the thread pool.
+        host = self.db.engine.url.host
+        self.inline_reads = not self._postgres or not host or host in ("localhost", "127.0.0.1", "::1") \
+            or host.startswith("/")
+        self._init_state()
+
+    @property
+    def verifier_key(self) -> str:
+        return str(self.verifier)
+
+    def _init_state(self) -> None:
+        with self.db.session() as s:
+            state = s.get(LogState, 1)
+            if state is None:
+                s.add(LogState(id=1, size=0, root_hash=EMPTY_ROOT, origin=self.origin,
+                               verifier_key=self.verifier_key, updated_at=utcnow()))
+            elif state.verifier_key != self.verifier_key:
+                raise ConfigError(
+                    f"the database's log is signed by {state.verifier_key.split('+')[0]}+"
+                    f"{state.verifier_key.split('+')[1]}, not by the key in {KEY_FILE} of this data folder; "
+                    "copy the right secrets/log.key here")
+
+    # -- writing ------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[tuple[Session, LogWriter]]:
+        """A session whose changes and log appends commit together; appends are serialised."""
+        with self._lock, self.db.session() as s:
+            writer = LogWriter(self, s, self._lock_state(s))
+            yield s, writer
+            writer._flush()
+
+    def _lock_state(self, s: Session) -> int:
+        if self._postgres:
+            return s.execute(select(LogState.size).where(LogState.id == 1).with_for_update()).scalar_one()
+        # SQLite: a write first takes the database write lock (waiting for other processes), then read.
+        s.execute(update(LogState).where(LogState.id == 1).values(size=LogState.size))
+        return s.execute(select(LogState.size).where(LogState.id == 1)).scalar_one()
+
+    def append(self, kind: str, fields: Mapping[str, Any], subject: str | None = None) -> int:
+        """Append one entry and wait until it is committed; concurrent calls share a transaction.
+
+        The entry goes to a queue that one writer thread commits in batches (group commit).
+        """
+        at = utcnow()
+        item = _Pending(kind, encode_entry(kind, fields, at), subject, at)  # bad entries fail here
+        if subject is not None and len(subject) > 64:
+            raise ValueError("log entry subjects are at most 64 characters")
+        self._inbox.put(item)
+        self._start_writer()
+        item.done.wait()
+        if item.error is not None:
+            raise item.error
+        return item.index
+
+    def _start_writer(self) -> None:
+        if self._writer is None:
+            with self._writer_lock:
+                if self._writer is None:
+                    self._writer = threading.Thread(target=self._write_loop, name="c11-log-writer", daemon=True)
+                    self._writer.start()
+
+    def _write_loop(self) -> None:
+        while True:
+            batch = [self._inbox.get()]
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.append(self._inbox.get_nowait())
+                except queue.Empty:
+                    break
+            with self._lock:
+                self._commit_batch(batch)
+
+    def _commit_batch(self, batch: list[_Pending]) -> None:
+        """Commit queued entries in one transaction (the caller holds the lock); wake their callers."""
+        try:
+            with self.db.session() as s:
+                writer = LogWriter(self, s, self._lock_state(s))
+                for p in batch:
+                    p.index = writer._append_encoded(p.kind, p.data, p.subject, p.at)
+                writer._flush()
+        except BaseException as e:  # every waiter of this batch sees the failure
+            for p in batch:
+                p.error = e
+        finally:
+            for p in batch:
+                p.done.set()
+
+    # -- reading ------------------------------------------------------------------------------------------
+
+    @property
+    def read_engine(self) -> Engine:
+        """An engine for the hot read paths (lookups, proofs): autocommit, so no BEGIN/ROLLBACK round
+        trips, and on PostgreSQL its own pool without a ping at every checkout. Reads need no
+        transaction: the tree only grows and its nodes are written once."""
+        if self._read_engine is None:
+            url = self.db.engine.url
+            if self._postgres:
+                self._read_engine = create_engine(url, isolation_level="AUTOCOMMIT", pool_size=10,
+                                                  max_overflow=20, pool_recycle=600)
+            else:
+                self._read_engine = self.db.engine.execution_options(isolation_level="AUTOCOMMIT")
+        return self._read_engine
+
+    def close(self) -> None:
+        """Release the read engine's connections (at application shutdown)."""
+        if self._read_engine is not None and self._read_engine is not self.db.engine \
+                and self._postgres:
+            self._read_engine.dispose()
+        self._read_engine = None
+
+    def state(self, s: Session) -> tuple[int, bytes]:
+        """Current (size, root hash)."""
+        size, root = s.execute(select(LogState.size, LogState.root_hash).where(LogState.id == 1)).one()
+        return size, bytes(root)
+
+    def signed_checkpoint(self, size: int, root: bytes) -> bytes:
+        """The signed checkpoint of (size, root), cached (Ed25519 signatures are deterministic)."""
+        key = (size, root)
+        note = self._signed.get(key)
+        if note is None:
+            note = sign_checkpoint(Checkpoint(self.origin, size, root), self.signer)
+            self._signed[key] = note
+            while len(self._signed) > 64:
+                self._signed.popitem(last=False)
+        return note
+
+    def current_checkpoint(self, s: Session) -> tuple[int, bytes]:
+        """(size, signed checkpoint note) of the log now."""
+        size, root = self.state(s)
+        return size, self.signed_checkpoint(size, root)
+
+    def proofs(self, s: Session | Connection, size: int, indexes: Sequence[int] = (), known: int | None = None
+               ) -> tuple[list[list[bytes]], list[bytes] | None]:
+        """Inclusion proofs of `indexes` and a consistency proof from `known`, all in the tree of `size`
+        entries, read with one query.
+
+        Consistency proofs are cached per (known, size): every client that saw the same checkpoint asks
+        for the same one, and it depends only on committed, write-once nodes. Inclusion proofs are always
+        read from the database.
+        """
+        consistency = self._consistency.get((known, size)) if known is not None else None
+        plan = _Recorder()
+        tree = MerkleTree(plan, size)
+        for i in indexes:
+            tree.inclusion_proof(i)
+        if known is not None and consistency is None:
+            tree.consistency_proof(known)
+        store = _Prefetched(SqlHashStore(s).get_nodes(plan.ids) if plan.ids else [], plan.ids)
+        tree = MerkleTree(store, size)
+        if known is not None and consistency is None:
+            consistency = tree.consistency_proof(known)
+            self._consistency[(known, size)] = consistency
+            while len(self._consistency) > 256:
+                self._consistency.popitem(last=False)
+        return [tree.inclusion_proof(i) for i in indexes], consistency
+
+    @staticmethod
+    def inclusion_proof(s: Session, index: int, size: int) -> list[bytes]:
+        return MerkleTree(SqlHashStore(s), size).inclusion_proof(index)
+
+    @staticmethod
+    def consistency_proof(s: Session, size1: int, size2: int) -> list[bytes]:
+        return MerkleTree(SqlHashStore(s), size2).consistency_proof(size1)
+
+
+_create_lock = threading.Lock()
+
+
+def log_service(ctx: ServerContext) -> LogService:
+    """The application's log service (created, with its key, on first use or at start)."""
+    svc = getattr(ctx, "_log_service", None)
+    if svc is None:
+        with _create_lock:
+            svc = getattr(ctx, "_log_service", None)
+            if svc is None:
+                svc = LogService(ctx)
+                ctx._log_service = svc  # type: ignore[attr-defined]
+    return svc
+
+
+def append(ctx: ServerContext, kind: str, fields: Mapping[str, Any], subject: str | None = None) -> int:
+    """Append one entry of `kind` (e.g. "key", "release") to the log; returns its index once committed.
+
+    `fields` must be JSON values without plain email addresses (use `email_hash`); `subject` (optional,
+    at most 64 characters, e.g. an email hash) lets the entries about one thing be found again.
+    """
+    return log_service(ctx).append(kind, fields, subject)

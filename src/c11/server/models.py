@@ -1,0 +1,18 @@
+"""Imports every service's models so `Base.metadata` is complete (for migrations and checks).
+
+A new service adds one import line here.
+"""
+
+from __future__ import annotations
+
+from c11.server.accounts import models as accounts_models
+from c11.server.db import Base
+from c11.server.keyserver import models as keyserver_models
+from c11.server.logsrv import models as log_models
+from c11.server.outbox import models as outbox_models
+from c11.server.policies import models as policies_models
+from c11.server.registry import models as registry_models
+from c11.server.tokens import models as tokens_models
+
+__all__ = ["Base", "keyserver_models", "accounts_models", "log_models", "outbox_models", "policies_models", "registry_models",
+           "tokens_models"]

@@ -1,0 +1,180 @@
+"""Helpers of the server tests: start servers, PostgreSQL schemas, outbox reading, running the CLI.
+
+Imported by conftest.py and the test modules (named uniquely, as tests/*/ folders share sys.path).
+"""
+
+from __future__ import annotations
+
+import email
+import email.message
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+PG_ADMIN_URL = os.environ.get("C11_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+BACKENDS = ["sqlite", "postgresql"]
+PASSWORD = "correct horse battery staple"
+
+
+def pg_unreachable_reason() -> str | None:
+    """None if the test PostgreSQL answers, else why not."""
+    import sqlalchemy as sa
+
+    try:
+        engine = sa.create_engine(PG_ADMIN_URL)
+        with engine.connect() as c:
+            c.execute(sa.text("select 1"))
+        engine.dispose()
+        return None
+    except Exception as e:  # any connection problem
+        return f"{type(e).__name__}: {e}"
+
+
+class PgSchemas:
+    """Creates uniquely named schemas in the test database and drops them all at the end."""
+
+    def __init__(self) -> None:
+        import sqlalchemy as sa
+
+        self._engine = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        self.names: list[str] = []
+
+    def new(self) -> str:
+        """A fresh empty schema; returns a database URL whose search_path is that schema."""
+        import sqlalchemy as sa
+
+        name = f"c11_test_{uuid.uuid4().hex[:12]}"
+        with self._engine.connect() as c:
+            c.execute(sa.text(f'CREATE SCHEMA "{name}"'))
+        self.names.append(name)
+        return f"{PG_ADMIN_URL}?options=-csearch_path%3D{name}"
+
+    def drop_all(self) -> None:
+        import sqlalchemy as sa
+
+        with self._engine.connect() as c:
+            for name in self.names:
+                c.execute(sa.text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+        self._engine.dispose()
+
+
+@dataclass
+class RunningServer:
+    """A server listening on loopback, with its config and a way to stop it."""
+
+    url: str
+    config: Any
+    backend: str
+    _server: Any
+    _thread: threading.Thread
+
+    @property
+    def data_dir(self) -> Path:
+        return self.config.data_dir
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+
+def serve_in_thread(app: Any, sock: socket.socket) -> tuple[Any, threading.Thread]:
+    """Run an ASGI app on uvicorn in a daemon thread on a bound socket; return once it listens."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("test server did not start")
+        time.sleep(0.02)
+    return server, thread
+
+
+def loopback_socket() -> socket.socket:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def start_server(config: Any, backend: str = "sqlite") -> RunningServer:
+    """Start `create_app(config)` on a free loopback port (the port is chosen before the config is final)."""
+    from c11.server.app import create_app
+
+    sock = loopback_socket()
+    config = replace(config, port=sock.getsockname()[1])
+    server, thread = serve_in_thread(create_app(config), sock)
+    return RunningServer(f"http://127.0.0.1:{config.port}", config, backend, server, thread)
+
+
+def server_config(data_dir: Path, database_url: str, **kw: Any) -> Any:
+    from c11.server.config import Config
+
+    kw.setdefault("login_max_failures_ip", 10_000)
+    return Config(data_dir=data_dir, database_url=database_url, host="127.0.0.1", port=0, **kw)
+
+
+def new_email(tag: str = "user") -> str:
+    return f"{tag}-{uuid.uuid4().hex[:10]}@example.com"
+
+
+def outbox_messages(data_dir: Path, recipient: str, count: int = 1,
+                    timeout: float = 10.0) -> list[email.message.Message]:
+    """Wait until the outbox-folder transport has written `count` emails to `recipient`; return them."""
+    deadline = time.monotonic() + timeout
+    folder = data_dir / "outbox"
+    while True:
+        found = [email.message_from_bytes(p.read_bytes()) for p in sorted(folder.glob("*.eml"))] \
+            if folder.is_dir() else []
+        mine = [m for m in found if m["To"] == recipient]
+        if len(mine) >= count:
+            return mine
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{len(mine)} of {count} emails to {recipient} in {folder}")
+        time.sleep(0.05)
+
+
+def outbox_message(data_dir: Path, recipient: str, timeout: float = 10.0) -> email.message.Message:
+    """The (first) email to `recipient`, once the outbox-folder transport has written it."""
+    return outbox_messages(data_dir, recipient, 1, timeout)[0]
+
+
+def verification_link(msg: email.message.Message) -> str:
+    body = msg.get_payload(decode=True).decode()
+    found = re.search(r"(https?://\S+/api/v1/accounts/verify\?token=\S+)", body)
+    assert found, body
+    return found.group(1)
+
+
+def cli_env(config_dir: Path, env: dict[str, str] | None = None) -> dict[str, str]:
+    full = {k: v for k, v in os.environ.items() if not k.startswith("C11_")}
+    full.update(PYTHONPATH=f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+                C11_CONFIG_DIR=str(config_dir), **(env or {}))
+    return full
+
+
+def run_cli(args: list[str], config_dir: Path, env: dict[str, str] | None = None,
+            input: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI (`python -m c11.cli.main`) with its own config dir."""
+    return subprocess.run([sys.executable, "-m", "c11.cli.main", *args], env=cli_env(config_dir, env),
+                          input=input, capture_output=True, text=True, timeout=timeout)
+
+
+def anon(server: RunningServer) -> httpx.Client:
+    return httpx.Client(base_url=server.url, timeout=30)
+
+
+def authed(server: RunningServer, token: str) -> httpx.Client:
+    return httpx.Client(base_url=server.url, timeout=30, headers={"authorization": f"Bearer {token}"})

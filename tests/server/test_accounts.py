@@ -1,0 +1,184 @@
+"""Accounts over real HTTP: sign-up, verification email through the outbox, login, logout, password, limits."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from srvkit import PASSWORD, anon, authed, new_email, outbox_message, outbox_messages, verification_link
+
+from c11.client import Client
+from c11.errors import AuthError, RateLimitError, ServerError
+
+
+def test_signup_sends_verification_email_and_link_verifies(server):
+    addr = new_email()
+    with Client(server.url) as c:
+        user = c.signup(addr, PASSWORD)
+        assert user.email == addr and not user.email_verified
+        msg = outbox_message(server.data_dir, addr)
+        assert msg["Subject"] == "Confirm your c11 email address"
+        link = verification_link(msg)
+        assert link.startswith(server.url)
+        page = httpx.get(link)
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+        assert addr in page.text
+        c.login(addr, PASSWORD)
+        assert c.whoami().user.email_verified
+    again = httpx.get(link)  # single use
+    assert again.status_code == 400
+
+
+def test_verification_rejects_unknown_token(server):
+    with anon(server) as h:
+        r = h.post("/api/v1/accounts/verify", json={"token": "c11v_nope"})
+    assert r.status_code == 400
+    assert r.headers["content-type"] == "application/problem+json"
+
+
+def test_signup_twice_conflicts_and_email_is_normalized(server):
+    addr = new_email()
+    with Client(server.url) as c:
+        c.signup(addr.upper(), PASSWORD)
+        with pytest.raises(ServerError) as e:
+            c.signup(addr, PASSWORD)
+    assert e.value.status == 409
+
+
+def test_weak_password_refused(server):
+    with anon(server) as h:
+        r = h.post("/api/v1/accounts", json={"email": new_email(), "password": "short"})
+    assert r.status_code == 422
+    assert "short" not in r.text
+
+
+def test_login_whoami_logout(server, user):
+    with Client(server.url, user["token"]) as c:
+        me = c.whoami()
+        assert me.email == user["email"] and me.auth_kind == "bearer"
+        assert "tokens:manage" in me.scopes
+        c.logout()
+    with Client(server.url, user["token"]) as c, pytest.raises(AuthError):
+        c.whoami()
+
+
+def test_wrong_password_is_401_without_echo(server, user):
+    with anon(server) as h:
+        r = h.post("/api/v1/sessions", json={"email": user["email"], "password": "wrong-password-xyz"})
+    assert r.status_code == 401
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "wrong-password-xyz" not in r.text
+
+
+def test_cookie_session_for_the_web(server, user):
+    with anon(server) as h:
+        r = h.post("/api/v1/sessions", json={"email": user["email"], "password": PASSWORD, "kind": "cookie"})
+        assert r.status_code == 201 and r.json()["token"] is None
+        cookie = r.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=lax" in cookie
+        assert h.get("/api/v1/account").json()["auth"]["kind"] == "cookie"
+        assert h.delete("/api/v1/sessions/current").status_code == 204
+        assert h.get("/api/v1/account").status_code == 401
+
+
+def test_cookie_token_is_not_a_bearer_token(server, user):
+    with anon(server) as h:
+        h.post("/api/v1/sessions", json={"email": user["email"], "password": PASSWORD, "kind": "cookie"})
+        value = h.cookies["c11_session"]
+    with authed(server, value) as h:
+        assert h.get("/api/v1/account").status_code == 401
+
+
+def test_change_password_ends_other_sessions(server, user):
+    new = "another long password 42"
+    with Client(server.url) as other:
+        other.login(user["email"], PASSWORD)
+    with Client(server.url, user["token"]) as c:
+        with pytest.raises(AuthError):
+            c.change_password("not the password", new)
+        c.change_password(PASSWORD, new)
+        assert c.whoami().email == user["email"]  # this session stays
+    with Client(server.url, other.token) as o, pytest.raises(AuthError):
+        o.whoami()
+    with Client(server.url) as c:
+        with pytest.raises(AuthError):
+            c.login(user["email"], PASSWORD)
+        c.login(user["email"], new)
+
+
+def test_account_lockout_after_failures(server, user):
+    limit = server.config.login_max_failures_account
+    with Client(server.url) as c:
+        for _ in range(limit):
+            with pytest.raises(AuthError):
+                c.login(user["email"], "wrong password!!")
+        with pytest.raises(RateLimitError) as e:
+            c.login(user["email"], PASSWORD)  # locked, even with the right password
+    assert 0 < e.value.retry_after <= server.config.login_window_seconds
+    with anon(server) as h:
+        r = h.post("/api/v1/sessions", json={"email": user["email"], "password": PASSWORD})
+    assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+
+
+def test_lockout_ends_after_window_and_success_resets(fresh_server):
+    s = fresh_server(login_max_failures_account=2, login_window_seconds=2)
+    addr = new_email()
+    with Client(s.url) as c:
+        c.signup(addr, PASSWORD)
+        with pytest.raises(AuthError):
+            c.login(addr, "wrong password!!")
+        c.login(addr, PASSWORD)  # success clears the count
+        for _ in range(2):
+            with pytest.raises(AuthError):
+                c.login(addr, "wrong password!!")
+        with pytest.raises(RateLimitError):
+            c.login(addr, PASSWORD)
+        import time
+
+        time.sleep(2.2)
+        c.login(addr, PASSWORD)
+
+
+def test_ip_rate_limit(fresh_server):
+    s = fresh_server(login_max_failures_ip=3)
+    with Client(s.url) as c:
+        for i in range(3):
+            with pytest.raises(AuthError):
+                c.login(new_email(f"nobody{i}"), "whatever password")
+        with pytest.raises(RateLimitError):
+            c.login(new_email("someone"), "whatever password")
+
+
+def _past(server, sql: str, **params) -> None:
+    """Run an UPDATE on the server's database (to age rows without waiting)."""
+    import sqlalchemy as sa
+
+    from c11.server.db import make_engine
+
+    engine = make_engine(server.config.database_url)
+    try:
+        with engine.begin() as c:
+            c.execute(sa.text(sql), {"past": "2000-01-01 00:00:00+00:00", **params})
+    finally:
+        engine.dispose()
+
+
+def test_expired_session_is_refused(server, user):
+    with Client(server.url, user["token"]) as c:
+        session_id = c.whoami().credential_id
+        _past(server, "UPDATE login_sessions SET expires_at = :past WHERE id = :id", id=session_id)
+        with pytest.raises(AuthError):
+            c.whoami()
+
+
+def test_expired_verification_link_and_resend(server, user):
+    msg = outbox_message(server.data_dir, user["email"])
+    _past(server, "UPDATE email_verifications SET expires_at = :past WHERE email = :e", e=user["email"])
+    assert httpx.get(verification_link(msg)).status_code == 400
+    with authed(server, user["token"]) as h:
+        assert h.post("/api/v1/account/verification").status_code == 202
+    links = {verification_link(m) for m in outbox_messages(server.data_dir, user["email"], 2)}
+    assert len(links) == 2
+    fresh = (links - {verification_link(msg)}).pop()
+    assert httpx.get(fresh).status_code == 200
+    with authed(server, user["token"]) as h:
+        assert h.post("/api/v1/account/verification").status_code == 409

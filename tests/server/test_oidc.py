@@ -1,0 +1,142 @@
+"""OpenID Connect login against the fake identity provider: web (cookie) and CLI (loopback) flows,
+with state, nonce and PKCE checked."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+
+import httpx
+import pytest
+from srvkit import PASSWORD, anon, cli_env, run_cli
+
+from c11.client import Client
+from c11.errors import AuthError
+
+
+@pytest.fixture
+def idp_user(oidc_provider):
+    """Make the provider approve a new person; restore its knobs afterwards."""
+    sub = uuid.uuid4().hex
+    oidc_provider.user = {"sub": sub, "email": f"idp-{sub[:8]}@example.com", "email_verified": True}
+    yield oidc_provider.user
+    oidc_provider.wrong_nonce = False
+
+
+def _browser(server) -> httpx.Client:
+    return httpx.Client(base_url=server.url, follow_redirects=True, timeout=30)
+
+
+def test_providers_listed(server):
+    with anon(server) as h:
+        assert [p["name"] for p in h.get("/api/v1/auth/oidc/providers").json()] == ["test"]
+
+
+def test_web_login_creates_verified_user_and_session(server, oidc_provider, idp_user):
+    with _browser(server) as b:
+        r = b.get("/api/v1/auth/oidc/test/login", params={"return_to": "/"})
+        assert r.status_code == 200 and str(r.url).rstrip("/") == server.url
+        me = b.get("/api/v1/account").json()
+        assert me["email"] == idp_user["email"] and me["email_verified"] and me["auth"]["kind"] == "cookie"
+        first_id = me["id"]
+    with _browser(server) as b:  # second login: same account, linked by subject
+        b.get("/api/v1/auth/oidc/test/login")
+        assert b.get("/api/v1/account").json()["id"] == first_id
+    assert oidc_provider.pkce_failures == 0
+
+
+def test_callback_without_the_browser_binding_is_refused(server, idp_user):
+    with httpx.Client(base_url=server.url, timeout=30) as b:
+        r = b.get("/api/v1/auth/oidc/test/login")
+        authorize = r.headers["location"]
+        back = httpx.get(authorize).headers["location"]  # the provider approves
+    with httpx.Client(timeout=30) as attacker:  # another browser: no binding cookie
+        r = attacker.get(back)
+    assert r.status_code == 400 and r.json()["type"] == "urn:c11:problem:oidc-bad-state"
+
+
+def test_forged_state_is_refused(server, idp_user):
+    with _browser(server) as b:
+        b.get("/api/v1/auth/oidc/test/login", follow_redirects=False)
+        r = b.get("/api/v1/auth/oidc/test/callback", params={"state": "forged", "code": "x"})
+    assert r.status_code == 400
+
+
+def test_state_is_single_use(server, idp_user):
+    with httpx.Client(base_url=server.url, timeout=30) as b:
+        authorize = b.get("/api/v1/auth/oidc/test/login").headers["location"]
+        back = httpx.get(authorize).headers["location"]
+        assert b.get(back).status_code == 302
+        assert b.get(back).status_code == 400
+
+
+def test_wrong_nonce_is_refused(server, oidc_provider, idp_user):
+    oidc_provider.wrong_nonce = True
+    with _browser(server) as b:
+        r = b.get("/api/v1/auth/oidc/test/login")
+        assert r.status_code == 401 and r.json()["type"] == "urn:c11:problem:oidc-bad-id-token"
+        assert b.get("/api/v1/account").status_code == 401
+
+
+def test_unverified_idp_email_is_refused(server, oidc_provider, idp_user):
+    oidc_provider.user = {**idp_user, "email_verified": False}
+    with _browser(server) as b:
+        assert b.get("/api/v1/auth/oidc/test/login").status_code == 403
+
+
+def test_open_redirect_refused_and_unknown_provider(server):
+    with anon(server) as h:
+        assert h.get("/api/v1/auth/oidc/test/login", params={"return_to": "//evil.example"}).status_code == 400
+        assert h.get("/api/v1/auth/oidc/nope/login").status_code == 404
+
+
+def test_oidc_takes_over_unverified_password_signup(server, oidc_provider, idp_user):
+    """Someone pre-registered the address with a password but never verified it: OIDC login wins."""
+    with Client(server.url) as c:
+        c.signup(idp_user["email"], PASSWORD)
+        squatter = c.login(idp_user["email"], PASSWORD).token
+    with _browser(server) as b:
+        b.get("/api/v1/auth/oidc/test/login")
+        assert b.get("/api/v1/account").json()["email_verified"]
+    with Client(server.url, squatter) as c:
+        with pytest.raises(AuthError):
+            c.whoami()
+        with pytest.raises(AuthError):
+            c.login(idp_user["email"], PASSWORD)
+
+
+def test_cli_login_through_browser_flow(server, idp_user, tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "c11.cli.main", "login", "--server", server.url, "--oidc", "test",
+         "--no-browser"], env=cli_env(tmp_path), stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        url = ""
+        while not url.startswith("http"):
+            url = proc.stderr.readline().strip()
+            assert url or proc.poll() is None, "CLI ended without printing a login URL"
+        with httpx.Client(follow_redirects=True, timeout=30) as browser:
+            assert browser.get(url).status_code == 200  # ends at the CLI's loopback listener
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    who = run_cli(["whoami", "--json"], tmp_path)
+    assert who.returncode == 0, who.stderr
+    assert idp_user["email"] in who.stdout
+
+
+def test_cli_code_needs_the_verifier(server, idp_user):
+    """The one-time code alone (e.g. stolen from the loopback redirect) is useless without the verifier."""
+    challenge = "A" * 43
+    with httpx.Client(base_url=server.url, timeout=30) as b:
+        r = b.get("/api/v1/auth/oidc/test/login", params={"cli_port": 45678, "cli_challenge": challenge})
+        back = httpx.get(r.headers["location"]).headers["location"]
+        to_cli = b.get(back).headers["location"]
+    assert to_cli.startswith("http://127.0.0.1:45678/callback?code=")
+    code = to_cli.split("code=", 1)[1]
+    with anon(server) as h:
+        r = h.post("/api/v1/auth/oidc/token", json={"code": code, "verifier": "B" * 43})
+    assert r.status_code == 400
