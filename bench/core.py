@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -30,13 +31,22 @@ def sh(cmd: list[str], **kw) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, check=True, capture_output=True, **kw)
 
 
-def timed(cmd: list[str], cleanup: Path | None = None) -> float:
+USER_CPU: dict[str, list[float]] = {}
+
+
+def timed(cmd: list[str], cleanup: Path | None = None, name: str = "") -> float:
+    """Wall time of one command, started on a settled file system: its output removed beforehand,
+    dirty pages written back, and a pause for the file system's discards (this disk mounts -o discard)."""
     if cleanup and cleanup.exists():
         cleanup.unlink()
     os.sync()
+    time.sleep(1.0)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
     t = time.perf_counter()
     sh(cmd)
-    return time.perf_counter() - t
+    elapsed = time.perf_counter() - t
+    USER_CPU.setdefault(name, []).append(resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime - before)
+    return elapsed
 
 
 def peak_kib(cmd: list[str]) -> int:
@@ -80,26 +90,37 @@ def run(work: Path, args) -> int:
     sh(["age-keygen", "-o", str(work / "age.key")])
     age_pub = re.search(r"age1\w+", (work / "age.key").read_text()).group(0)
 
-    enc, dec = work / "out.c11", work / "out.plain"
-    aenc, adec = work / "out.age", work / "out.ageplain"
-    cpy = work / "copy.bin"
-    jobs = {
-        "cp": (["cp", str(src), str(cpy)], cpy),
-        "c11 encrypt": ([*C11, "encrypt", "-i", str(work / "me.key"), "-r", pub, "-o", str(enc), str(src)], enc),
-        "c11 decrypt": ([*C11, "decrypt", "-i", str(work / "friend.key"), "-o", str(dec), str(enc)], dec),
-        "age -e": (["age", "-r", age_pub, "-o", str(aenc), str(src)], aenc),
-        "age -d": (["age", "-d", "-i", str(work / "age.key"), "-o", str(adec), str(aenc)], adec),
-    }
-    times: dict[str, list[float]] = {k: [] for k in jobs}
-    for _ in range(args.runs):
-        for name, (cmd, out) in jobs.items():
-            times[name].append(timed(cmd, out))
+    def jobs(i: int) -> dict[str, tuple[list[str], Path]]:
+        """The commands of run i, each writing a fresh file (unlinking big files makes this disk,
+        mounted with discard, slow for a while, so nothing is deleted until all runs are done)."""
+        enc, dec = work / f"out{i}.c11", work / f"out{i}.plain"
+        aenc, adec = work / f"out{i}.age", work / f"out{i}.ageplain"
+        return {
+            "cp": (["cp", str(src), str(work / f"copy{i}.bin")], work / f"copy{i}.bin"),
+            "c11 encrypt": ([*C11, "encrypt", "-i", str(work / "me.key"), "-r", pub, "-o", str(enc), str(src)], enc),
+            "c11 decrypt": ([*C11, "decrypt", "-i", str(work / "friend.key"), "-o", str(dec), str(enc)], dec),
+            "age -e": (["age", "-r", age_pub, "-o", str(aenc), str(src)], aenc),
+            "age -d": (["age", "-d", "-i", str(work / "age.key"), "-o", str(adec), str(aenc)], adec),
+        }
+
+    times: dict[str, list[float]] = {k: [] for k in jobs(0)}
+    for i in range(args.runs):
+        for name, (cmd, out) in jobs(i).items():
+            times[name].append(timed(cmd, out, name))
+    enc, dec = jobs(0)["c11 encrypt"][1], jobs(0)["c11 decrypt"][1]
     assert dec.read_bytes() == src.read_bytes(), "c11 round trip differs"
+    for i in range(args.runs):
+        for _, out in jobs(i).values():
+            if i > 0:
+                out.unlink()
+    os.sync()
     med = {k: statistics.median(v) for k, v in times.items()}
-    print(f"## {args.size_mib} MiB file to file, median of {args.runs} interleaved runs (sync before each)\n")
-    print("| command | median s | min s | max s |\n|---|---|---|---|")
+    print(f"## {args.size_mib} MiB file to file, median of {args.runs} interleaved runs (sync and a 1 s pause "
+          "before each, every output a new file)\n")
+    user = {k: statistics.median(USER_CPU[k]) for k in times}
+    print("| command | median s | min s | max s | user CPU s (median) |\n|---|---|---|---|---|")
     for k, v in times.items():
-        print(f"| {k} | {med[k]:.3f} | {min(v):.3f} | {max(v):.3f} |")
+        print(f"| {k} | {med[k]:.3f} | {min(v):.3f} | {max(v):.3f} | {user[k]:.3f} |")
     checks = [
         ("c11 encrypt / cp", med["c11 encrypt"] / med["cp"], "<= 1.3"),
         ("c11 decrypt / cp", med["c11 decrypt"] / med["cp"], "<= 1.3"),
@@ -109,6 +130,8 @@ def run(work: Path, args) -> int:
     print("\n| ratio | value | target |\n|---|---|---|")
     for name, value, target in checks:
         print(f"| {name} | {value:.2f} | {target} |")
+    print(f"| age -e / c11 encrypt, user CPU | {user['age -e'] / user['c11 encrypt']:.2f} | (information) |")
+    print(f"| age -d / c11 decrypt, user CPU | {user['age -d'] / user['c11 decrypt']:.2f} | (information) |")
 
     print("\n## Peak memory (/usr/bin/time -v, maximum resident set size)\n")
     print("| input | c11 encrypt MiB | c11 decrypt MiB |\n|---|---|---|")

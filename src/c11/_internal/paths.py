@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 
-def config_dir() -> Path:
+CREDENTIALS_FILE = "credentials.json"
+
+
+def config_dir(env: Mapping[str, str] | None = None) -> Path:
     """C11_CONFIG_DIR, else $XDG_CONFIG_HOME/c11, else ~/.config/c11."""
-    env = os.environ.get("C11_CONFIG_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    env = os.environ if env is None else env
+    if env.get("C11_CONFIG_DIR"):
+        return Path(env["C11_CONFIG_DIR"]).expanduser()
+    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "c11"
+
+
+def credentials_path() -> Path:
+    """Where `c11 login` keeps the server, email and token (read by the client)."""
+    return config_dir() / CREDENTIALS_FILE
 
 
 def keys_dir() -> Path:

@@ -33,9 +33,9 @@ def warn(message: str) -> None:
 
 def logged_in() -> bool:
     """True when a login is stored or C11_TOKEN is set (then the CLI talks to the server)."""
-    from c11.client.credentials import CredentialsStore
+    from c11._internal.paths import credentials_path  # no client import: offline commands stay fast
 
-    return bool(os.environ.get("C11_TOKEN")) or CredentialsStore().path.exists()
+    return bool(os.environ.get("C11_TOKEN")) or credentials_path().exists()
 
 
 def client(purpose: str = "this") -> Client:

@@ -7,22 +7,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from c11.errors import ConfigError
 
-FILE_NAME = "credentials.json"
+from c11._internal.paths import CREDENTIALS_FILE as FILE_NAME
+from c11._internal.paths import config_dir
 
-
-def config_dir(env: Mapping[str, str] | None = None) -> Path:
-    """The user's c11 configuration folder."""
-    env = os.environ if env is None else env
-    if env.get("C11_CONFIG_DIR"):
-        return Path(env["C11_CONFIG_DIR"]).expanduser()
-    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "c11"
+__all__ = ["FILE_NAME", "Credentials", "CredentialsStore", "config_dir"]
 
 
 @dataclass(frozen=True)
