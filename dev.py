@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Set up everything c11 needs on this machine, then run the server or the test suite.
 
-    python3 dev.py serve [ARGS...]   # venv + deps, then `c11 serve` on embedded defaults
+    python3 dev.py serve [ARGS...]          # venv + deps, then `c11 serve` on embedded defaults
     python3 dev.py test  [PYTEST ARGS...]   # venv + deps + system packages + services, then pytest
+    python3 dev.py setup                    # only the set-up; then use .venv/bin/c11
 
 Only the Python standard library is used here, so it works on a fresh machine with Python 3.11+.
 System packages come from `deps/apt.txt` (installed with apt-get when run as root), Node packages
@@ -116,6 +117,7 @@ def main(argv: list[str]) -> int:
         ensure_npm()
         ensure_postgres()
     if cmd == "setup":
+        say(f"ready: {VENV / 'bin' / 'c11'}")
         return 0
     bindir = VENV / "bin"
     env = dict(os.environ, PATH=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}")

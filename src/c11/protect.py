@@ -226,6 +226,8 @@ def decrypt(src: BinaryIO, dst: BinaryIO, identities: Sequence[Identity], *, pro
             raise FormatError("armored message too large")
         src = io.BytesIO(_armor.dearmor(data))
         head = _peek(src)
+        if not head.startswith(MAGIC[:4]):
+            raise FormatError("the armored message is damaged: it does not hold a c11 file")
     if head.startswith(b"PK\x03\x04"):
         raise UsageError("this is a .c11.zip bundle: decrypt it to a folder with -o DIR")
     header, raw = read_header(src)

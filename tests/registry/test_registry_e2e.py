@@ -131,3 +131,19 @@ def test_unprotected_key_in_scripts_and_offline_encryption(reg_server, tmp_path)
     ok(erin.run("decrypt", "-o", str(tmp_path / "m.out"), str(tmp_path / "m.c11")))
     assert (tmp_path / "m.out").read_text() == "hi"
     assert PASSPHRASE  # (used by the other devices)
+
+
+def test_second_device_without_key_file_does_not_replace_the_published_key(reg_server, tmp_path):
+    dave = Device(reg_server, signup_verified(reg_server, "dave"), tmp_path / "dave")
+    dave.login()
+    first = keyfile.load(dave.keys()[0]).public.fingerprint
+    laptop = Device(reg_server, dave.email, tmp_path / "dave-laptop")
+    r = laptop.login()
+    assert "already has a key published from another device" in r.stderr and first in r.stderr
+    assert "--new-key" in r.stderr and not (laptop.cfg / "keys").exists()
+    lookup = json.loads(ok(dave.run("registry", "lookup", dave.email, "--json")).stdout)
+    assert lookup["fingerprint"] == first  # unchanged
+    r = ok(laptop.run("login", "--server", reg_server.url, "--email", dave.email, "--new-key"))
+    assert "created your key" in r.stderr and "published your key" in r.stderr
+    lookup = json.loads(ok(laptop.run("registry", "lookup", dave.email, "--json")).stdout)
+    assert lookup["fingerprint"] == keyfile.load(laptop.keys()[0]).public.fingerprint != first

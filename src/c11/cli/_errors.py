@@ -37,3 +37,20 @@ def run(group: click.Group, argv: list[str]) -> int:
         where = f": {e.filename}" if getattr(e, "filename", None) else ""
         click.echo(f"c11: error: {e.strerror or e}{where}", err=True)
         return 1
+    except Exception as e:  # a bug or an outside failure (database down...): one line, details on request
+        if os.environ.get("C11_DEBUG"):
+            raise
+        first = (str(e).strip().splitlines() or [""])[0][:300]
+        click.echo(f"c11: error: {_describe(e)}{': ' + first if first else ''} "
+                   "(set C11_DEBUG=1 to see the details)", err=True)
+        return 70
+
+
+def _describe(e: Exception) -> str:
+    """A short name for an unexpected error; database connection failures say so plainly."""
+    name = type(e).__name__
+    if name == "OperationalError" and type(e).__module__.startswith("sqlalchemy"):
+        return "cannot use the database (is it running and is C11_DATABASE_URL right?)"
+    if isinstance(e, ModuleNotFoundError) and e.name:
+        return f"missing Python module {e.name!r} (is the database URL's driver supported?)"
+    return f"unexpected {name}"

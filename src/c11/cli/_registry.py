@@ -77,12 +77,13 @@ def _new_passphrase() -> str | None:
     return pw or None
 
 
-def after_login(server: str, token: str, email: str) -> None:
+def after_login(server: str, token: str, email: str, new_key: bool = False) -> None:
     """After `c11 login`: make sure this device has an identity and the registry has a key for `email`.
 
     No key file in `<config>/keys/`: generate one (label = email, hybrid KEM), write it, publish it.
     Key files but no key in the registry: publish the first one. A registry key that is on no key file
-    here is reported (it was published from another device, or by someone else).
+    here is reported (it was published from another device, or by someone else). A second device with no
+    key file does not replace the account's published key unless `new_key` says so.
     """
     from c11._internal.paths import keys_dir
     from c11.cli import _identity
@@ -95,6 +96,16 @@ def after_login(server: str, token: str, email: str) -> None:
     paths = sorted(folder.glob("*.key")) if folder.is_dir() else []
     with Client(server, token) as c:
         identity: Identity | None = None
+        if not paths and not new_key:
+            try:
+                existing = c.registry.lookup(email)
+            except NoKeyPublishedError:
+                existing = None
+            if existing is not None:
+                warn(f"{email} already has a key published from another device ({existing.fingerprint}): "
+                     f"copy that key file into {folder} to use it here, or run `c11 login --new-key` to make "
+                     "and publish a new one (what was sent to the old key then opens only where it is)")
+                return
         if not paths:
             identity = Identity.generate(email, HYBRID, int(time.time()))
             passphrase = _new_passphrase()

@@ -7,14 +7,24 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 
 import click
 
 
-def _password(confirm: bool, prompt: str = "Password") -> str:
-    value = os.environ.get("C11_PASSWORD")
+def _password(confirm: bool, prompt: str = "Password", env: str = "C11_PASSWORD") -> str:
+    value = os.environ.get(env)
     if value:
         return value
+    if not sys.stdin.isatty():  # a pipe: one line per answer (no echo warnings from getpass)
+        from c11.errors import UsageError
+
+        answers = [sys.stdin.readline().rstrip("\r\n") for _ in range(2 if confirm else 1)]
+        if not answers[0]:
+            raise UsageError(f"no password: set {env}, pipe it on standard input, or run in a terminal")
+        if confirm and answers[1] != answers[0]:
+            raise UsageError("the two passwords given on standard input differ")
+        return answers[0]
     return click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
 
 
@@ -45,7 +55,9 @@ def signup(server: str, email: str) -> None:
 @click.option("--email", default=None, help="Your email address (default: last one).")
 @click.option("--oidc", "provider", default=None, help="Log in through this identity provider in a browser.")
 @click.option("--no-browser", is_flag=True, help="With --oidc: print the URL instead of opening a browser.")
-def login(server: str | None, email: str | None, provider: str | None, no_browser: bool) -> None:
+@click.option("--new-key", is_flag=True,
+              help="Make and publish a new key on this device even if your account already has one.")
+def login(server: str | None, email: str | None, provider: str | None, no_browser: bool, new_key: bool) -> None:
     """Log in with email and password (or --oidc PROVIDER) and remember the login."""
     from c11.client import Client, Credentials
     from c11.errors import UsageError
@@ -66,7 +78,7 @@ def login(server: str | None, email: str | None, provider: str | None, no_browse
     click.echo(f"Logged in to {c.server} as {result.user.email}.", err=True)
     from c11.cli._registry import after_login
 
-    after_login(c.server, result.token, result.user.email)  # first login: create and publish your key
+    after_login(c.server, result.token, result.user.email, new_key)  # first login: create and publish your key
     from c11.cli.invites import claim_after_login
 
     claim_after_login(c.server, result.token)  # invited before registering: receive the temporary key
@@ -127,12 +139,14 @@ def whoami(server: str | None, as_json: bool) -> None:
 
 @click.command("passwd")
 def passwd() -> None:
-    """Change your password (other sessions end; this one stays)."""
+    """Change your password (other sessions end; this one stays).
+
+    In scripts, C11_PASSWORD gives the current password and C11_NEW_PASSWORD the new one.
+    """
     from c11.client import Client
 
     with Client.from_environment() as c:
-        current = os.environ.get("C11_PASSWORD") or click.prompt("Current password", hide_input=True, err=True)
-        new = os.environ.get("C11_NEW_PASSWORD") or click.prompt(
-            "New password", hide_input=True, confirmation_prompt=True, err=True)
+        current = _password(confirm=False, prompt="Current password")
+        new = _password(confirm=True, prompt="New password", env="C11_NEW_PASSWORD")
         c.change_password(current, new)
     click.echo("Password changed.", err=True)

@@ -51,6 +51,8 @@ def encrypt(recipients, recipient_files, identity, no_self, armor, output, force
     sender = _identity.load_sender(identity)
     if not keys and no_self:
         raise UsageError("no recipients: give -r or -R (or drop --no-self)")
+    if not keys:
+        click.echo("c11: warning: no recipients given: only you will be able to open it", err=True)
     paths = [p for p in inputs if p != "-"]
     if len(paths) != len(inputs) and paths:
         raise UsageError("'-' (stdin) cannot be mixed with file inputs")

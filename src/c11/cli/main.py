@@ -23,7 +23,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "reencrypt": ("c11.cli.reencrypt", "reencrypt", "Change recipients of a protected file, or rotate its key."),
     "protect": ("c11.cli.protect", "protect", "Encrypt chosen parts inside a document (Word, Excel, ...)."),
     "unprotect": ("c11.cli.protect", "unprotect", "Decrypt the parts of a protected document you may open."),
-    "serve": ("c11.cli.serve", "serve", "Run the c11 server (accounts, tokens)."),
+    "serve": ("c11.cli.serve", "serve", "Run the c11 server (accounts, tokens, registry, log, key server)."),
     "db": ("c11.cli.db", "db", "Manage the server database schema (upgrade, current)."),
     "signup": ("c11.cli.account", "signup", "Create an account on a c11 server."),
     "login": ("c11.cli.account", "login", "Log in to a c11 server."),

@@ -36,6 +36,8 @@ def serve(host: str | None, port: int | None, data_dir: str | None, config_file:
     config = load_config({"host": host, "port": port, "data_dir": data_dir, "config_file": config_file,
                           "migrate": False if no_migrate else None})
     app = create_app(config)
+    with app.state.ctx.db.engine.connect():  # fail here, in one line, if the database is unreachable
+        pass
     click.echo(f"c11: serving on http://{config.host}:{config.port} with {workers} process(es) "
                f"(data: {config.data_dir}, database: {_redact(config.database_url)})", err=True)
     configure(config.log_level)
