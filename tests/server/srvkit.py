@@ -151,8 +151,16 @@ def outbox_message(data_dir: Path, recipient: str, timeout: float = 10.0) -> ema
     return outbox_messages(data_dir, recipient, 1, timeout)[0]
 
 
+def text_body(msg: email.message.Message) -> str:
+    """The plain-text body of an email, whether it is multipart/alternative or text only."""
+    for part in msg.walk():
+        if part.get_content_type() == "text/plain":
+            return part.get_payload(decode=True).decode()
+    raise AssertionError(f"no text/plain part in the email {msg['Subject']!r}")
+
+
 def verification_link(msg: email.message.Message) -> str:
-    body = msg.get_payload(decode=True).decode()
+    body = text_body(msg)
     found = re.search(r"(https?://\S+/api/v1/accounts/verify\?token=\S+)", body)
     assert found, body
     return found.group(1)

@@ -16,7 +16,9 @@ def test_signup_sends_verification_email_and_link_verifies(server):
         user = c.signup(addr, PASSWORD)
         assert user.email == addr and not user.email_verified
         msg = outbox_message(server.data_dir, addr)
-        assert msg["Subject"] == "Confirm your c11 email address"
+        assert msg["Subject"] == "Confirm your email address for c11"
+        # rendered from the notification templates: plain text and HTML
+        assert {p.get_content_type() for p in msg.walk()} >= {"text/plain", "text/html"}
         link = verification_link(msg)
         assert link.startswith(server.url)
         page = httpx.get(link)

@@ -7,7 +7,7 @@ import json
 import httpx
 import pytest
 import sqlalchemy as sa
-from srvkit import PASSWORD, new_email, outbox_message, outbox_messages, run_cli, verification_link
+from srvkit import PASSWORD, new_email, outbox_message, outbox_messages, run_cli, text_body, verification_link
 
 from c11.client import Client
 from c11.errors import ServerError
@@ -37,7 +37,7 @@ def test_invite_flow_end_to_end(server, tmp_path):
     r = run_cli(["invite", carol], acfg)
     assert r.returncode == 0 and f"{carol}: pending" in r.stdout and "not zero-trust" in r.stdout, r.stderr
     mail = outbox_message(server.data_dir, carol)
-    assert "invited you" in mail["Subject"] and server.url in mail.get_payload(decode=True).decode()
+    assert "invites you to c11" in mail["Subject"] and server.url in text_body(mail)
     # anyone logged in can encrypt for Carol at once, to the temporary key
     src = tmp_path / "plan.txt"
     src.write_text("for carol")
@@ -57,7 +57,7 @@ def test_invite_flow_end_to_end(server, tmp_path):
     # Carol registers: her own key is made and published, the temporary key is handed to her once
     with Client(server.url) as c:
         c.signup(carol, PASSWORD)
-    verify = [m for m in outbox_messages(server.data_dir, carol, 3) if "verify" in m.get_payload(decode=True).decode()]
+    verify = [m for m in outbox_messages(server.data_dir, carol, 3) if "verify" in text_body(m)]
     httpx.get(verification_link(verify[0]))
     ccfg = tmp_path / "carol"
     r = _login(server, ccfg, carol)

@@ -15,13 +15,12 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from c11 import __version__
+from c11.notify import service as notify_service
 from c11.server import migrate, problems
 from c11.server.config import Config
 from c11.server.context import ServerContext
 from c11.server.db import Database
 from c11.server.oidc import OidcClients
-from c11.server.outbox.delivery import deliver_pending, requeue_interrupted
-from c11.server.outbox.transport import make_transport
 from c11.server.passwords import Passwords
 
 #: service name -> routers ("module:attribute") it mounts.
@@ -61,7 +60,7 @@ def _router(spec: str) -> APIRouter:
 def create_app(config: Config, services: Iterable[str] | None = None) -> FastAPI:
     """Build the app for `config`, mounting `services` (default: all of `SERVICES`)."""
     ctx = ServerContext(config=config, db=Database(config.database_url),
-                        transport=make_transport(config.mail_transport, config.outbox_dir),
+                        transport=notify_service.legacy_transport(config),
                         passwords=Passwords(), oidc=OidcClients())
 
     @asynccontextmanager
@@ -73,13 +72,13 @@ def create_app(config: Config, services: Iterable[str] | None = None) -> FastAPI
             rev, head = await run_in_threadpool(migrate.current, ctx.db.engine), migrate.head()
             if rev != head:
                 _log.warning("database at revision %s, this server needs %s: run `c11 db upgrade`", rev, head)
-        await run_in_threadpool(requeue_interrupted, ctx.db)
-        sent = await run_in_threadpool(deliver_pending, ctx.db, ctx.transport, config.mail_from)
-        if sent:
-            _log.info("outbox: delivered %d waiting message(s)", sent)
+        notifier = await run_in_threadpool(notify_service.start_notifications, config, ctx.db)
+        notify_service.register(ctx, notifier)  # delivery worker in this process (C11_MAIL_WORKER)
         try:
             yield
         finally:
+            notify_service.unregister(ctx)
+            await run_in_threadpool(notifier.stop)
             ctx.db.dispose()
 
     app = FastAPI(title="c11", version=__version__, lifespan=lifespan, openapi_url="/openapi.json",

@@ -41,7 +41,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("migrate", bool, True, "Apply database migrations at start (false: run `c11 db upgrade` by hand)."),
     Setting("session_ttl_hours", int, 24 * 14, "Lifetime of a login session (web cookie or CLI bearer token), in hours."),
     Setting("cookie_secure", bool, None, "Mark the session cookie Secure. Default: true when public_url is https."),
-    Setting("mail_transport", str, "outbox-folder", "How outbox emails leave: outbox-folder writes <data-dir>/outbox/*.eml."),
+    Setting("mail_transport", str, "outbox-folder", "How outbox emails leave: outbox-folder writes <data-dir>/outbox/*.eml; smtp; graph (docs/notifications.md)."),
     Setting("mail_from", str, "c11 <no-reply@localhost>", "From address of emails the server sends."),
     Setting("login_max_failures_account", int, 5, "Failed logins per account within login_window_seconds before it is locked."),
     Setting("login_max_failures_ip", int, 50, "Failed logins per client IP within login_window_seconds before it is refused."),
@@ -93,6 +93,7 @@ class Config:
     verification_ttl_hours: int = 48
     log_level: str = "info"
     oidc_providers: tuple[OidcProvider, ...] = field(default_factory=tuple)
+    config_file: str | None = None  # notifications (c11.notify.config) read their keys from it too
     log_origin: str | None = None
     keyserver_release_limit: int = 600
     invitation_ttl_days: int = 30
@@ -128,7 +129,7 @@ def load_config(
     config_file = flags.get("config_file") or from_env.get("config_file")
     toml: dict[str, Any] = _read_toml(Path(config_file)) if config_file else {}
     for key, raw in toml.items():
-        if key == "oidc":
+        if key == "oidc" or key in _notify_keys():
             continue
         if key not in _BY_KEY:
             raise ConfigError(f"unknown setting {key!r} in {config_file}")
@@ -145,8 +146,8 @@ def _build(values: dict[str, Any], oidc_tables: Any, env: Mapping[str, str], src
     secure = values["cookie_secure"]
     if secure is None:
         secure = public.startswith("https://")
-    if values["mail_transport"] != "outbox-folder":
-        raise ConfigError(f"unknown mail_transport {values['mail_transport']!r} (known: outbox-folder)")
+    if values["mail_transport"] not in ("outbox-folder", "smtp", "graph"):
+        raise ConfigError(f"unknown mail_transport {values['mail_transport']!r} (known: outbox-folder, smtp, graph)")
     plain = {f.name for f in dataclasses.fields(Config)} - {"data_dir", "database_url", "oidc_providers"}
     kwargs = {k: values[k] for k in plain if k in values}
     kwargs.update(public_url=public, cookie_secure=bool(secure))
@@ -177,6 +178,13 @@ def _providers(values: dict[str, Any], tables: Any, src: str | None) -> tuple[Oi
             client_secret=values["oidc_client_secret"], display_name=values.get("oidc_display_name") or name,
         ))
     return tuple(found)
+
+
+def _notify_keys() -> set[str]:
+    """TOML keys of the notification settings that c11.notify.config reads (docs/notifications.md)."""
+    from c11.notify.config import NOTIFY_SETTINGS
+
+    return {s.key for s in NOTIFY_SETTINGS} - set(_BY_KEY)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

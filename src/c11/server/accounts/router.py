@@ -10,6 +10,7 @@ import html
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 
+from c11.notify.service import wake_delivery
 from c11.server.accounts import service
 from c11.server.accounts.models import User
 from c11.server.accounts.schemas import (
@@ -25,7 +26,6 @@ from c11.server.accounts.schemas import (
 )
 from c11.server.auth import SESSION_COOKIE, CurrentUser, LoginUser, require_user
 from c11.server.context import Ctx, ServerContext
-from c11.server.outbox.delivery import deliver_pending
 from c11.server.problems import Problem, responses
 
 public = APIRouter(prefix="/api/v1", tags=["accounts"], responses=responses(400, 401, 409, 422, 429))
@@ -39,8 +39,8 @@ def user_out(user: User) -> UserOut:
 
 
 def deliver_later(tasks: BackgroundTasks, ctx: ServerContext) -> None:
-    """Run the outbox delivery step after the response (the rows are committed by then)."""
-    tasks.add_task(deliver_pending, ctx.db, ctx.transport, ctx.config.mail_from)
+    """Wake the notification worker after the response (the rows are committed by then)."""
+    tasks.add_task(wake_delivery, ctx)
 
 
 def set_session_cookie(response: Response, ctx: ServerContext, token: str) -> None:

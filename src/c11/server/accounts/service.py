@@ -10,13 +10,13 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from c11.server.accounts import emails, limits
+from c11.server.accounts import limits
 from c11.server.accounts.models import EmailVerification, LoginSession, User
 from c11.server.auth import SESSION_PREFIX, Principal
 from c11.server.context import ServerContext
 from c11.server.credentials import digest, new_secret
 from c11.server.db import utcnow
-from c11.server.outbox.service import enqueue
+from c11.server.outbox.service import notify
 from c11.server.passwords import check_rules
 from c11.server.problems import Problem
 
@@ -42,8 +42,8 @@ def send_verification(ctx: ServerContext, s: Session, user: User) -> None:
     ttl = ctx.config.verification_ttl_hours
     s.add(EmailVerification(user_id=user.id, token_hash=digest(token), email=user.email,
                             expires_at=utcnow() + timedelta(hours=ttl)))
-    subject, body = emails.verification(ctx.config.base_url, token, ttl)
-    enqueue(s, "email-verification", user.email, subject, body)
+    link = f"{ctx.config.base_url}/api/v1/accounts/verify?token={token}"
+    notify(s, ctx.config.base_url, "email_verification", user.email, link=link, expires_hours=ttl)
 
 
 def verify_email(s: Session, token: str) -> User:

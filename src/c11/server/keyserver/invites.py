@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from c11.errors import C11Error, RecipientError
 from c11.keys.identity import Identity
@@ -31,7 +32,7 @@ from c11.server.keyserver.service import keyserver
 from c11.server.logsrv.models import LogEntry
 from c11.server.logsrv.router import b64
 from c11.server.logsrv.service import log_service
-from c11.server.outbox.service import enqueue
+from c11.server.outbox.service import notify
 from c11.server.problems import Problem, not_found, responses
 from c11.server.registry.models import RegistryKey
 
@@ -103,20 +104,11 @@ def _out(inv: Invitation) -> dict[str, Any]:
             "expires_at": rfc3339(inv.expires_at), "send_count": inv.send_count}
 
 
-def _email_text(ctx: ServerContext, inviter: str, to: str, inv_id: str, expires: Any) -> tuple[str, str]:
+def _invitation_email(s: Session, ctx: ServerContext, inviter: str, to: str, inv_id: str, expires: Any) -> None:
+    """Queue the invitation (rendered from its template) in the caller's transaction."""
     base = ctx.config.base_url
-    body = (
-        "Hello,\n\n"
-        f"{inviter} invited you to c11, to exchange protected documents with you.\n"
-        "They can already send you documents: they are encrypted to a temporary key the c11 server keeps\n"
-        "for you until you have your own. Create your account to open them:\n\n"
-        f"  {base}/?invitation={inv_id}\n\n"
-        f"or, with the c11 command-line tool:  c11 signup --server {base} --email {to}\n"
-        "then `c11 login`: your own key is made on your device, and the temporary key is handed to you once,\n"
-        "encrypted to your new key, then destroyed.\n\n"
-        f"This invitation expires on {rfc3339(expires)}.\n"
-    )
-    return f"{inviter} invited you to c11", body
+    notify(s, base, "invitation", to, inviter=inviter, link=f"{base}/?invitation={inv_id}",
+           signup_command=f"c11 signup --server {base} --email {to}", expires=expires)
 
 
 def expire_old(ctx: ServerContext) -> int:
@@ -171,8 +163,7 @@ def invite(body: InviteIn, principal: KeyWriter, ctx: Ctx, tasks: BackgroundTask
                                  send_count=1)
                 s.add(inv)
                 s.flush()
-                subject, text = _email_text(ctx, principal.email, email, inv.id, inv.expires_at)
-                enqueue(s, "invitation", email, subject, text)
+                _invitation_email(s, ctx, principal.email, email, inv.id, inv.expires_at)
             out.append(_out(inv))
     deliver_later(tasks, ctx)
     return _json(out)
@@ -199,8 +190,7 @@ def resend(invitation_id: str, principal: KeyWriter, ctx: Ctx, tasks: Background
             raise Problem(409, "Conflict", f"This invitation is {inv.status}.", "invitation-not-pending")
         now = utcnow()
         inv.last_sent_at, inv.send_count, inv.expires_at = now, inv.send_count + 1, now + _ttl(ctx)
-        subject, text = _email_text(ctx, principal.email, inv.email, inv.id, inv.expires_at)
-        enqueue(s, "invitation", inv.email, subject, text)
+        _invitation_email(s, ctx, principal.email, inv.email, inv.id, inv.expires_at)
         out = _out(inv)
     deliver_later(tasks, ctx)
     return _json(out)

@@ -1,6 +1,7 @@
 """Putting emails in the outbox, inside the caller's database transaction.
 
-Nothing is sent here; `delivery.deliver_pending` does that after the commit.
+Nothing is sent here; the delivery worker does that after the commit. `notify` renders a
+notification from its template (c11.notify); `enqueue` stores a plain text message as given.
 """
 
 from __future__ import annotations
@@ -16,3 +17,12 @@ def enqueue(s: Session, kind: str, recipient: str, subject: str, body_text: str)
                         status="pending", attempts=0)
     s.add(msg)
     return msg
+
+
+def notify(s: Session, base_url: str, kind: str, to: str, **context: object) -> str:
+    """Render notification `kind` (text and HTML, with the branding) and queue it; returns its ID."""
+    from c11.notify.branding import branding_from_env
+    from c11.notify.outbox import enqueue_rendered
+    from c11.notify.render import render
+
+    return enqueue_rendered(s, render(kind, to=to, brand=branding_from_env(base_url), **context))

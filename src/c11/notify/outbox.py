@@ -1,0 +1,178 @@
+"""The outbox table as the notification worker sees it, queuing a rendered notification, and admin queries.
+
+The table is the server's `outbox_messages` (created by migration 0001, owned by `c11.server.outbox`);
+migration `0003_notify_delivery` adds the delivery columns used here: `body_html`, `next_attempt_at`,
+`locked_until` and `claimed_by`. The table is described with SQLAlchemy Core in a metadata of its own,
+so this module neither changes the server's ORM model nor its Alembic metadata.
+
+Statuses: `pending` (queued, waiting for its next attempt), `sending` (claimed by a worker until
+`locked_until`), `sent`, and `dead` (dead letter: a permanent refusal, or `C11_MAIL_MAX_ATTEMPTS`
+attempts). `failed` is the dead-letter status older server code wrote; it is shown and retried as dead.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+
+from c11.errors import NotifyError
+from c11.notify.render import Rendered
+from c11.server.db import UTCDateTime
+
+QUEUED = "pending"
+SENDING = "sending"
+SENT = "sent"
+DEAD = "dead"
+LEGACY_DEAD = "failed"
+#: How `c11 notify status` names each stored status.
+LABELS = {QUEUED: "queued", SENDING: "sending", SENT: "sent", DEAD: "dead", LEGACY_DEAD: "dead"}
+
+metadata = MetaData()
+outbox = Table(
+    "outbox_messages", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("created_at", UTCDateTime()),
+    Column("kind", String(64)),
+    Column("recipient", String(320)),
+    Column("subject", String(998)),
+    Column("body_text", Text),
+    Column("status", String(16)),
+    Column("attempts", Integer),
+    Column("sent_at", UTCDateTime()),
+    Column("last_error", Text),
+    # added by 0003_notify_delivery
+    Column("body_html", Text),
+    Column("next_attempt_at", UTCDateTime()),
+    Column("locked_until", UTCDateTime()),
+    Column("claimed_by", String(32)),
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def enqueue_rendered(s: Session | Connection, r: Rendered, *, now: datetime | None = None) -> str:
+    """Queue a rendered notification in the caller's transaction (one INSERT); returns the outbox ID.
+
+    Nothing is sent here: the worker delivers it after the transaction commits. If the transaction
+    rolls back, the notification is gone with it.
+    """
+    mid = uuid.uuid4().hex
+    s.execute(insert(outbox).values(
+        id=mid, created_at=now or utcnow(), kind=r.kind, recipient=r.to, subject=r.subject,
+        body_text=r.text, body_html=r.html or None, status=QUEUED, attempts=0,
+    ))
+    return mid
+
+
+def message_for(row: Any, sender: str) -> EmailMessage:
+    """The RFC 5322 message of an outbox row: multipart/alternative when it has HTML.
+
+    The Message-ID is derived from the outbox ID, so a receiver can recognise a repeated delivery.
+    """
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = row.recipient
+    msg["Subject"] = row.subject
+    msg["Date"] = format_datetime(row.created_at or utcnow())
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "c11.local"
+    msg["Message-ID"] = f"<{row.id}@{domain}>"
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-C11-Kind"] = row.kind
+    msg["X-C11-Outbox-Id"] = row.id
+    msg.set_content(row.body_text or "")
+    html = getattr(row, "body_html", None)
+    if html:
+        msg.add_alternative(html, subtype="html")
+    return msg
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: str
+    created_at: datetime | None
+    kind: str
+    recipient: str
+    subject: str
+    status: str
+    attempts: int
+    sent_at: datetime | None
+    next_attempt_at: datetime | None
+    last_error: str | None
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "kind": self.kind, "recipient": self.recipient, "subject": self.subject,
+            "status": LABELS.get(self.status, self.status), "attempts": self.attempts,
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+            "sent_at": self.sent_at.isoformat() if self.sent_at else None,
+            "next_attempt_at": self.next_attempt_at.isoformat() if self.next_attempt_at else None,
+            "last_error": self.last_error,
+        }
+
+
+def counts(engine: Engine) -> dict[str, int]:
+    """Messages per status label (queued, sending, sent, dead)."""
+    out = {"queued": 0, "sending": 0, "sent": 0, "dead": 0}
+    with engine.connect() as c:
+        for status, n in c.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status)):
+            label = LABELS.get(status, status)
+            out[label] = out.get(label, 0) + n
+    return out
+
+
+def rows(engine: Engine, statuses: tuple[str, ...] = (QUEUED, SENDING, DEAD, LEGACY_DEAD), limit: int = 50) -> list[OutboxRow]:
+    cols = [outbox.c[k] for k in OutboxRow.__dataclass_fields__]
+    with engine.connect() as c:
+        found = c.execute(select(*cols).where(outbox.c.status.in_(statuses))
+                          .order_by(outbox.c.created_at.desc()).limit(limit)).all()
+    return [OutboxRow(**r._mapping) for r in found]
+
+
+def retry(engine: Engine, message_id: str) -> OutboxRow:
+    """Requeue a dead (or queued, waiting) message for an attempt now; attempts start again from zero."""
+    with engine.begin() as c:
+        row = c.execute(select(outbox.c.id, outbox.c.status).where(outbox.c.id == message_id)).first()
+        if row is None:
+            matches = c.execute(select(outbox.c.id).where(outbox.c.id.like(f"{message_id}%")).limit(2)).all()
+            if len(matches) != 1:
+                raise NotifyError(f"no outbox message {message_id}" if not matches
+                                  else f"{message_id} is ambiguous; give more characters")
+            message_id = matches[0].id
+            row = c.execute(select(outbox.c.id, outbox.c.status).where(outbox.c.id == message_id)).first()
+        assert row is not None
+        if row.status == SENT:
+            raise NotifyError(f"message {message_id} was already sent; it is not sent twice")
+        if row.status == SENDING:
+            raise NotifyError(f"message {message_id} is being sent right now")
+        c.execute(update(outbox).where(outbox.c.id == message_id).values(
+            status=QUEUED, attempts=0, next_attempt_at=None, locked_until=None, claimed_by=None))
+    return next(r for r in rows(engine, (QUEUED,), limit=10_000) if r.id == message_id)
+
+
+def retry_dead(engine: Engine) -> int:
+    """Requeue every dead message (after the cause was fixed); returns how many."""
+    with engine.begin() as c:
+        res = c.execute(update(outbox).where(outbox.c.status.in_((DEAD, LEGACY_DEAD))).values(
+            status=QUEUED, attempts=0, next_attempt_at=None, locked_until=None, claimed_by=None))
+        return res.rowcount or 0

@@ -1,0 +1,161 @@
+"""Notifications inside the server process: the in-process worker, queuing from request handlers, wake-ups.
+
+    notifier = start_notifications(server_config, db)     # app start-up (lifespan)
+    notifier.notify(session, "document_shared", to=..., sender="Alice", link=notifier.brand.link("/d/1"))
+    notifier.wake()                                       # after the transaction committed: deliver now
+    notifier.stop()                                       # app shutdown
+
+The settings come from the same sources as the server's (`C11_*` variables and the TOML file), plus the
+values `c11 notify graph configure` stored; `C11_MAIL_WORKER=false` leaves delivery to `c11 notify worker`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from email.message import EmailMessage
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from c11.notify.branding import Branding, branding_from_env
+from c11.notify.config import NotifyConfig, load_notify_config
+from c11.notify.outbox import QUEUED, SENDING, enqueue_rendered, outbox
+from c11.notify.render import render
+from c11.notify.transports import Transport, make_transport
+from c11.notify.worker import Worker, due_certificate_alerts
+
+_log = logging.getLogger("c11.notify")
+ALERT_CHECK_SECONDS = 3600.0
+
+
+def notify_config_for(server_config: Any) -> NotifyConfig:
+    """The notification settings of a server `Config`: its data dir, database, URL and config file; the
+    transport and sender too when they differ from the defaults (else `c11 notify graph configure` may
+    have chosen them: notify.json)."""
+    from c11.notify.config import NOTIFY_SETTINGS
+
+    defaults = {s.key: s.default for s in NOTIFY_SETTINGS}
+    overrides = {k: getattr(server_config, k, None) for k in ("mail_transport", "mail_from")}
+    cfg = load_notify_config(
+        {k: v for k, v in overrides.items() if v is not None and v != defaults[k]},
+        data_dir=server_config.data_dir, config_file=getattr(server_config, "config_file", None),
+        base_url=server_config.base_url,
+    )
+    from dataclasses import replace
+
+    return replace(cfg, database_url=server_config.database_url)
+
+
+class Notifier:
+    """Queues notifications and (optionally) runs the delivery worker in a background thread."""
+
+    def __init__(self, cfg: NotifyConfig, engine: Engine, *, transport: Transport | None = None,
+                 brand: Branding | None = None, **worker_options: Any) -> None:
+        self.cfg = cfg
+        self.engine = engine
+        self.brand = brand or branding_from_env(cfg.base_url)
+        self.transport = transport or make_transport(cfg)
+        sender = cfg.graph_sender if cfg.mail_transport == "graph" else cfg.mail_from
+        self._next_alert_check = 0.0
+        self._alert_lock = threading.Lock()
+        self.worker = Worker(engine, self.transport, sender=sender or cfg.mail_from,
+                             max_attempts=cfg.mail_max_attempts, on_tick=self._tick, **worker_options)
+
+    # -- queuing ---------------------------------------------------------------------------------------
+
+    def notify(self, s: Session, kind: str, *, to: str, **context: Any) -> str:
+        """Render and queue a notification in the caller's transaction; returns its outbox ID."""
+        return enqueue_rendered(s, render(kind, to=to, brand=self.brand, **context))
+
+    def wake(self) -> None:
+        """Deliver what is queued now (call after the transaction that queued it committed)."""
+        self.worker.wake()
+
+    # -- worker ----------------------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        if self.cfg.mail_transport != "graph" or now < self._next_alert_check:
+            return
+        with self._alert_lock:
+            self._next_alert_check = now + ALERT_CHECK_SECONDS
+            try:
+                if due_certificate_alerts(self.engine, self.cfg.data_dir, self.cfg.admins, self.brand):
+                    self.worker.wake()
+            except Exception:  # noqa: BLE001 - an alert must never stop delivery
+                _log.exception("notify: certificate expiry check failed")
+
+    def requeue_legacy_interrupted(self) -> int:
+        """Rows left `sending` without a lease (by older server code that crashed): queue them again."""
+        with self.engine.begin() as c:
+            res = c.execute(update(outbox).where(outbox.c.status == SENDING, outbox.c.locked_until.is_(None))
+                            .values(status=QUEUED))
+        return res.rowcount or 0
+
+    def start(self) -> Notifier:
+        self.requeue_legacy_interrupted()
+        self.worker.start()
+        _log.info("notify: delivery worker started (transport %s)", self.transport.name)
+        return self
+
+    def stop(self) -> None:
+        self.worker.stop()
+        try:
+            self.transport.close()
+        except Exception:  # noqa: BLE001 - closing is best effort
+            pass
+
+
+def start_notifications(server_config: Any, db: Any) -> Notifier:
+    """Build the app's notifier; start the in-process worker unless C11_MAIL_WORKER is false."""
+    cfg = notify_config_for(server_config)
+    n = Notifier(cfg, db.engine)
+    if cfg.mail_worker:
+        n.start()
+    else:
+        _log.info("notify: C11_MAIL_WORKER=false: run `c11 notify worker` to deliver")
+    return n
+
+
+_notifiers: dict[int, Notifier] = {}
+
+
+def register(ctx: Any, notifier: Notifier) -> None:
+    """Remember the notifier of an app context (so request handlers can wake it)."""
+    _notifiers[id(ctx)] = notifier
+
+
+def unregister(ctx: Any) -> None:
+    _notifiers.pop(id(ctx), None)
+
+
+def wake_delivery(ctx: Any) -> None:
+    """After a request queued emails: wake the app's notifier (which does nothing when C11_MAIL_WORKER=false,
+    as `c11 notify worker` delivers then). A context built without the app's start-up (some tests) has no
+    notifier: its emails are delivered right here, through its own transport, as before."""
+    n = _notifiers.get(id(ctx))
+    if n is not None:
+        n.wake()
+        return
+    from c11.server.outbox.delivery import deliver_pending
+
+    deliver_pending(ctx.db, ctx.transport, ctx.config.mail_from)
+
+
+class LegacyTransport:
+    """The server's older transport interface (`send(message, message_id)`) over a notification transport."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.inner = transport
+        self.name = transport.name
+
+    def send(self, message: EmailMessage, message_id: str) -> None:
+        self.inner.send(message)
+
+
+def legacy_transport(server_config: Any) -> LegacyTransport:
+    return LegacyTransport(make_transport(notify_config_for(server_config)))
