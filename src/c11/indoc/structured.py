@@ -10,6 +10,8 @@ elsewhere in the meantime are kept.
 
 from __future__ import annotations
 
+import abc
+
 import base64
 import json
 import re
@@ -57,27 +59,30 @@ class Found:
         return s[self.start:self.end]
 
 
-class _TextHandler:
+class _TextHandler(abc.ABC):
     name = "text"
     label = "text"
 
     # -- what each format provides -------------------------------------------------------------
+    @abc.abstractmethod
     def targets(self, text: str, selectors: list) -> list[Target]:
-        raise NotImplementedError
+        """Format-specific; every handler defines it."""
 
     def placeholder_text(self, n: int, text: str, t: Target) -> str:
         return placeholder(n)
 
+    @abc.abstractmethod
     def scan(self, text: str) -> list[Found]:
-        raise NotImplementedError
+        """Format-specific; every handler defines it."""
 
+    @abc.abstractmethod
     def insert_block(self, text: str, env: P.Envelope) -> str:
-        raise NotImplementedError
+        """Format-specific; every handler defines it."""
 
+    @abc.abstractmethod
     def split_block(self, text: str) -> tuple[str, P.Envelope] | None:
         """(text without the c11 block, envelope), or None when there is no block. Checks that the
         block is exactly what c11 writes for that envelope (the visible note was not edited)."""
-        raise NotImplementedError
 
     def validate(self, text: str) -> None:
         """Raise if `text` no longer parses as this format."""

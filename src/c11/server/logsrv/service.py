@@ -119,7 +119,7 @@ class _Recorder:
         return [bytes(32)] * len(ids)
 
     def put_nodes(self, nodes: Sequence[tuple[int, int, bytes]]) -> None:
-        raise NotImplementedError
+        raise TypeError("a proof-time node store is read-only: appends go through LogService")
 
 
 class _Prefetched:
@@ -132,7 +132,7 @@ class _Prefetched:
         return [self._d[i] for i in ids]
 
     def put_nodes(self, nodes: Sequence[tuple[int, int, bytes]]) -> None:
-        raise NotImplementedError
+        raise TypeError("a proof-time node store is read-only: appends go through LogService")
 
 
 # -- the log key ------------------------------------------------------------------------------------------
