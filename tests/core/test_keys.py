@@ -9,7 +9,7 @@ import pytest
 
 from c11.crypto.kem import HYBRID, kem_type
 from c11.errors import KeyFileError, RecipientError, WrongPassphraseError
-from c11.keys import Identity, PublicKey, keyfile, parse_recipients
+from c11.keys import PublicKey, keyfile, parse_recipients
 
 
 def test_public_line_round_trip_and_checksum(alice, bob):

@@ -40,8 +40,8 @@ def _entries(ctx) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_concurrent_appends_from_two_workers(backend, reg_db, tmp_path):
-    url = reg_db(backend)
+def test_concurrent_appends_from_two_workers(backend, empty_db, tmp_path):
+    url = empty_db(backend)
     a = _ctx(url, tmp_path / "data")
     b = _ctx(url, tmp_path / "data")  # a second "worker process": own service, same key and database
     assert log_service(a) is not log_service(b) and log_service(a).verifier_key == log_service(b).verifier_key
@@ -80,8 +80,8 @@ def test_concurrent_appends_from_two_workers(backend, reg_db, tmp_path):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_transaction_is_atomic(backend, reg_db, tmp_path):
-    ctx = _ctx(reg_db(backend), tmp_path / "data")
+def test_transaction_is_atomic(backend, empty_db, tmp_path):
+    ctx = _ctx(empty_db(backend), tmp_path / "data")
     svc = log_service(ctx)
     append(ctx, "test", {"n": 0})
     with pytest.raises(RuntimeError), svc.transaction() as (s, log):
@@ -93,8 +93,8 @@ def test_transaction_is_atomic(backend, reg_db, tmp_path):
     ctx.db.dispose()
 
 
-def test_entries_never_hold_emails_and_kinds_are_names(reg_db, tmp_path):
-    ctx = _ctx(reg_db("sqlite"), tmp_path / "data")
+def test_entries_never_hold_emails_and_kinds_are_names(empty_db, tmp_path):
+    ctx = _ctx(empty_db("sqlite"), tmp_path / "data")
     for fields in ({"who": "alice@example.com"}, {"x": ["a", {"y": "Bob <bob@example.org>"}]},
                    {"kind": "key"}, {"time": "now"}):
         with pytest.raises(ValueError):
@@ -108,8 +108,8 @@ def test_entries_never_hold_emails_and_kinds_are_names(reg_db, tmp_path):
     ctx.db.dispose()
 
 
-def test_log_key_file_origin_and_restart(reg_db, tmp_path):
-    url = reg_db("sqlite")
+def test_log_key_file_origin_and_restart(empty_db, tmp_path):
+    url = empty_db("sqlite")
     data = tmp_path / "data"
     ctx = _ctx(url, data)
     svc = log_service(ctx)
@@ -124,7 +124,7 @@ def test_log_key_file_origin_and_restart(reg_db, tmp_path):
     with pytest.raises(ConfigError):
         LogService(replace(ctx, config=replace(ctx.config, log_origin="other.example/log")))
     # an explicit origin at first start
-    other = _ctx(reg_db("sqlite"), tmp_path / "data2", log_origin="audit.example.org/c11")
+    other = _ctx(empty_db("sqlite"), tmp_path / "data2", log_origin="audit.example.org/c11")
     assert log_service(other).origin == "audit.example.org/c11"
     # a database logged under one key refuses a data dir with another key
     with pytest.raises(ConfigError):
@@ -134,8 +134,8 @@ def test_log_key_file_origin_and_restart(reg_db, tmp_path):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_upgrade_from_0002_keeps_data(backend, reg_db):
-    url = reg_db(backend)
+def test_upgrade_from_0002_keeps_data(backend, empty_db):
+    url = empty_db(backend)
     migrate.upgrade(url, "0002")
     engine = sa.create_engine(url)
     try:

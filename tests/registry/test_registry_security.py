@@ -152,8 +152,8 @@ def _two_users(server, tmp_path) -> tuple[Device, str, int]:
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_edited_entry_is_detected(backend, own_server, reg_db, tmp_path):
-    server = own_server(reg_db(backend))
+def test_edited_entry_is_detected(backend, own_server, empty_db, tmp_path):
+    server = own_server(empty_db(backend))
     alice, bob, index = _two_users(server, tmp_path)
     sql(server, "UPDATE log_entries SET data = REPLACE(data, '\"publish\"', '\"change\"') WHERE idx = :i", i=index)
     r = alice.run("registry", "lookup", bob)
@@ -166,8 +166,8 @@ def test_edited_entry_is_detected(backend, own_server, reg_db, tmp_path):
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_edited_node_hash_is_detected(backend, own_server, reg_db, tmp_path):
-    server = own_server(reg_db(backend))
+def test_edited_node_hash_is_detected(backend, own_server, empty_db, tmp_path):
+    server = own_server(empty_db(backend))
     alice, bob, index = _two_users(server, tmp_path)
     ok(alice.run("log", "verify"))
     sql(server, "UPDATE log_nodes SET hash = :h WHERE level = 0 AND idx = :i", h=b"\x07" * 32, i=index ^ 1)

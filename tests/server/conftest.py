@@ -5,7 +5,6 @@ PostgreSQL: a fresh schema in the `test` database per server, dropped afterwards
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,41 +14,13 @@ import pytest
 from srvkit import (
     BACKENDS,
     PASSWORD,
-    PG_ADMIN_URL,
-    PgSchemas,
     RunningServer,
     loopback_socket,
     new_email,
-    pg_unreachable_reason,
     serve_in_thread,
     server_config,
     start_server,
 )
-
-
-@pytest.fixture(scope="session")
-def pg_schemas() -> Iterator[PgSchemas]:
-    """Fresh PostgreSQL schemas; fails (not skips) when PostgreSQL is down and CI=true."""
-    why = pg_unreachable_reason()
-    if why is not None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"PostgreSQL at {PG_ADMIN_URL} is unreachable (CI=true): {why}")
-        pytest.skip(f"PostgreSQL unreachable: {why}")
-    schemas = PgSchemas()
-    yield schemas
-    schemas.drop_all()
-
-
-@pytest.fixture
-def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[str], str]:
-    """A factory: backend name -> URL of a new, empty database."""
-
-    def make(backend: str) -> str:
-        if backend == "sqlite":
-            return f"sqlite:///{tmp_path / f'{uuid.uuid4().hex}.db'}"
-        return request.getfixturevalue("pg_schemas").new()
-
-    return make
 
 
 @pytest.fixture(scope="session")
