@@ -42,6 +42,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "deny": ("c11.cli.online", "deny", "Stop releasing a document's key to some recipients."),
     "access": ("c11.cli.online", "access", "List every access to a document, each proven in the log."),
     "notify": ("c11.cli.notify", "notify", "Email notifications: status, retry, worker, test, Graph set-up."),
+    "keys": ("c11.cli.keys", "keys", "Your keys: cloud-stored (in shards) or on this device; replace them."),
+    "shard-store": ("c11.cli.shard_store", "shard_store", "Run a shard store that keeps one shard of cloud keys."),
+    "org": ("c11.cli.org", "org", "Organizations: members, admins, groups, policies, recovery keys, events."),
 }
 
 

@@ -19,7 +19,11 @@ from c11.keys.identity import Identity
 from c11.keys.publickey import PublicKey
 
 if TYPE_CHECKING:
+    from c11.client.events import EventsAPI
+    from c11.client.groups import GroupsAPI
     from c11.client.keyserver import InvitationsAPI, KeyServerAPI
+    from c11.client.orgs import OrgAPI
+    from c11.client.shards import ShardsAPI
 
 
 class ServicesMixin:
@@ -62,6 +66,34 @@ class ServicesMixin:
         from c11.client.keyserver import InvitationsAPI
 
         return InvitationsAPI(self._core, self.log)
+
+    @cached_property
+    def shards(self) -> ShardsAPI:
+        """Cloud-stored keys in shards (F7): create, fetch and rebuild, replace."""
+        from c11.client.shards import ShardsAPI
+
+        return ShardsAPI(self._core, self.log)
+
+    @cached_property
+    def org(self) -> OrgAPI:
+        """Your organization (F18/F19): members, admins, policies, recovery keys."""
+        from c11.client.orgs import OrgAPI
+
+        return OrgAPI(self._core, self.log)
+
+    @cached_property
+    def groups(self) -> GroupsAPI:
+        """Groups of your organization as recipients: create, members, group keys."""
+        from c11.client.groups import GroupsAPI
+
+        return GroupsAPI(self._core, self.log)
+
+    @cached_property
+    def events(self) -> EventsAPI:
+        """Usage events of your organization (F22): query, counts per day, CSV."""
+        from c11.client.events import EventsAPI
+
+        return EventsAPI(self._core)
 
     def lookup(self, email: str) -> PublicKey:
         """The verified public key of `email` (see `registry.lookup`)."""

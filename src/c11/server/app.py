@@ -34,6 +34,11 @@ SERVICES: dict[str, tuple[str, ...]] = {
     "keyserver": ("c11.server.keyserver.router:public", "c11.server.keyserver.router:releases",
                   "c11.server.keyserver.router:router",
                   "c11.server.keyserver.invites:router"),
+    "shards": ("c11.server.shards.router:router",),
+    "orgs": ("c11.server.orgs.router:router",),
+    "groups": ("c11.server.groups.router:router",),
+    "scim": ("c11.server.scim.router:router",),
+    "events": ("c11.server.events.router:router",),
 }
 
 _log = logging.getLogger("c11.server")

@@ -13,4 +13,5 @@ SCOPES: dict[str, str] = {
     "tokens:manage": "Create, list and revoke machine tokens.",
     "policies:read": "List own encryption policies (recent recipient sets).",
     "policies:write": "Record and forget own encryption policies.",
+    "org:admin": "Act as the owner in organization admin routes (within the owner's admin permissions).",
 }

@@ -1,0 +1,3 @@
+"""Tables of this service (none yet)."""
+
+from __future__ import annotations

@@ -1,0 +1,71 @@
+"""Tables of organizations: the organization (with its policies), members (admins hold permissions), groups.
+
+A person belongs to at most one organization, named by email (`org_members.email` is unique); an account
+is a member when its *verified* email has a row here. Nothing here is key material.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from c11.server.db import Base, UTCDateTime, new_id, utcnow
+
+
+class Organization(Base):
+    """An organization; `policies` is its JSON policy document (see `orgs.policies.OrgPolicies`)."""
+
+    __tablename__ = "organizations"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    policies: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class OrgMember(Base):
+    """A member (by email): `status` invited, active or deactivated; admins hold `permissions`.
+
+    `permissions` is a space-separated subset of `orgs.permissions.PERMISSIONS` (empty for non-admins).
+    `external_id` and `display_name` are what an identity provider sent through SCIM.
+    """
+
+    __tablename__ = "org_members"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="invited")
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    permissions: Mapped[str] = mapped_column(Text, default="")
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    added_by: Mapped[str | None] = mapped_column(String(320))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class OrgGroup(Base):
+    """A group of members; usable as a recipient once it has a group key (see the groups service)."""
+
+    __tablename__ = "org_groups"
+    __table_args__ = (UniqueConstraint("org_id", "name", name="uq_org_groups_org_id_name"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class OrgGroupMember(Base):
+    """Membership of a member in a group."""
+
+    __tablename__ = "org_group_members"
+
+    group_id: Mapped[str] = mapped_column(ForeignKey("org_groups.id", ondelete="CASCADE"), primary_key=True)
+    member_id: Mapped[str] = mapped_column(ForeignKey("org_members.id", ondelete="CASCADE"), primary_key=True,
+                                           index=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,39 @@
+"""Organization policies (SPEC F19): one JSON document per organization, read with defaults.
+
+Enforced by the server (lookups, member listing, key publishing, online-policy registration) and sent to
+clients (`GET /api/v1/org`), which apply `require_online` and `default_expiry_days` when encrypting.
+"""
+
+from __future__ import annotations
+
+import json
+
+from pydantic import BaseModel, Field
+
+
+class OrgPolicies(BaseModel):
+    """What an organization allows and requires; every field has the default a new organization gets."""
+
+    #: People outside the organization may look up members' keys (and members may look up outsiders).
+    allow_cross_org_lookup: bool = True
+    #: Members may list other members (the recipient picker); otherwise a full email is needed.
+    allow_member_listing: bool = False
+    #: Members may use device-stored keys (F8); otherwise only cloud-stored keys (F7).
+    allow_device_keys: bool = True
+    #: Everything members encrypt must carry an online policy (F6).
+    require_online: bool = False
+    #: Expiry, in days, given to members' online-policy documents that set none; None: no default.
+    default_expiry_days: int | None = Field(default=None, ge=1, le=36500)
+
+
+def load(text: str | None) -> OrgPolicies:
+    """The policies stored as `text` (unknown keys ignored, missing keys defaulted)."""
+    try:
+        data = json.loads(text or "{}")
+    except ValueError:
+        data = {}
+    return OrgPolicies.model_validate({k: v for k, v in data.items() if k in OrgPolicies.model_fields})
+
+
+def dump(policies: OrgPolicies) -> str:
+    return json.dumps(policies.model_dump(), sort_keys=True)
