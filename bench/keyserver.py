@@ -36,9 +36,7 @@ import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-PG_URL = os.environ.get("C11_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+from _bench import ROOT, bench_database, free_port, read_answer, stop_servers, wait_until_up
 
 def seed(data_dir: Path, url: str, n: int) -> list[dict]:
     """Migrate, create the key server key, and n verified users with a bearer token and an identity each."""
@@ -99,19 +97,7 @@ def start_server(data_dir: Path, url: str, port: int) -> subprocess.Popen:
            "C11_KEYSERVER_RELEASE_LIMIT": "0"}
     cmd = [sys.executable, "-m", "c11.cli.main", "serve"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    import httpx
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v1/keyserver/key").status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-        if proc.poll() is not None:
-            raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "server exited")
-    proc.kill()
-    raise RuntimeError("server did not start")
+    return wait_until_up(proc, f"http://127.0.0.1:{port}/api/v1/keyserver/key")
 
 
 # -- the load generator (its own process) ----------------------------------------------------------------
@@ -130,13 +116,7 @@ async def _connection(port: int, person: dict, bodies: list[bytes], stop: float,
                    str(len(body)).encode() + b"\r\n\r\n" + body)
             t = time.perf_counter()
             writer.write(req)
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head.split(b" ", 2)[1])
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line[:15].lower() == b"content-length:":
-                    length = int(line[15:])
-            answer = await reader.readexactly(length)
+            status, answer = await read_answer(reader)
             done = time.perf_counter()
             counts[status] = counts.get(status, 0) + 1
             if status != 200:
@@ -193,12 +173,6 @@ def load_main(spec: dict) -> None:
 
 # -- main -----------------------------------------------------------------------------------------------
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def count_releases(url: str) -> tuple[int, int, int]:
@@ -223,20 +197,9 @@ def count_releases(url: str) -> tuple[int, int, int]:
 
 
 def run_backend(backend: str, args: argparse.Namespace) -> dict:
-    import sqlalchemy as sa
-
     tmp = Path(tempfile.mkdtemp(prefix=f"c11-bench-ks-{backend}-"))
-    schema = None
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp / 'c11.db'}"
-    else:
-        schema = f"c11_bench_{uuid.uuid4().hex[:10]}"
-        admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
     result: dict = {"backend": backend}
-    try:
+    with bench_database(backend, tmp) as url:
         people = seed(tmp, url, args.concurrency)
         ports = [free_port() for _ in range(args.workers)]
         servers = [start_server(tmp, url, ports[0])]  # the first one makes the keys; then the others
@@ -253,24 +216,13 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict:
                 raise RuntimeError(proc.stderr)
             load = json.loads(proc.stdout)
         finally:
-            for server in servers:
-                server.terminate()
-            for server in servers:
-                try:
-                    server.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    server.kill()
+            stop_servers(*servers)
         allowed, denied, rows = count_releases(url)
         result["releases"] = {**load, "concurrency": args.concurrency, "workers": args.workers,
                               "documents": args.documents, "log_release_entries_allowed": allowed,
                               "log_release_entries_denied": denied, "access_rows": rows}
         assert allowed == load["ok"], f"log has {allowed} allowed release entries, {load['ok']} releases answered"
         assert rows == allowed + denied
-    finally:
-        if schema:
-            with admin.connect() as c:
-                c.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            admin.dispose()
     return result
 
 

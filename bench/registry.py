@@ -31,9 +31,7 @@ import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-PG_URL = os.environ.get("C11_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+from _bench import ROOT, bench_database, free_port, read_answer, stop_servers, wait_until_up
 
 
 # -- set-up ---------------------------------------------------------------------------------------------
@@ -154,19 +152,7 @@ def start_server(data_dir: Path, url: str, port: int, workers: int) -> subproces
     cmd = [sys.executable, "-m", "uvicorn", "--factory", "c11_bench_app:make", "--host", "127.0.0.1",
            "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    import httpx
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-        if proc.poll() is not None:
-            raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "server exited")
-    proc.kill()
-    raise RuntimeError("server did not start")
+    return wait_until_up(proc, f"http://127.0.0.1:{port}/healthz")
 
 
 # -- the load generator (run in its own process) -------------------------------------------------------------
@@ -186,13 +172,7 @@ async def _connection(port: int, token: str, emails: list[str], known: int, stop
                    f"Authorization: Bearer {token}\r\nAccept: application/json\r\n\r\n").encode()
             t = time.perf_counter()
             writer.write(req)
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head.split(b" ", 2)[1])
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line[:15].lower() == b"content-length:":
-                    length = int(line[15:])
-            body = await reader.readexactly(length)
+            status, body = await read_answer(reader)
             done = time.perf_counter()
             if status != 200:
                 raise RuntimeError(f"lookup answered {status}: {body[:200]!r}")
@@ -263,29 +243,12 @@ def proc_cpu(pid: int) -> float:
     return total
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run_backend(backend: str, args: argparse.Namespace) -> dict:
-    import sqlalchemy as sa
-
     tmp = Path(tempfile.mkdtemp(prefix=f"c11-bench-{backend}-"))
-    schema = None
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp / 'c11.db'}"
-    else:
-        schema = f"c11_bench_{uuid.uuid4().hex[:10]}"
-        admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
     result: dict = {"backend": backend}
-    try:
+    with bench_database(backend, tmp) as url:
         ctx = make_ctx(tmp, url)
         t = time.perf_counter()
         emails, token = seed_users(ctx, args.users)
@@ -317,16 +280,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict:
             result["lookups"] = {**load, "concurrency": args.concurrency, "workers": args.workers,
                                  "log_size": size}
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-    finally:
-        if schema:
-            with admin.connect() as c:
-                c.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            admin.dispose()
+            stop_servers(server)
     return result
 
 
