@@ -9,12 +9,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from c11._internal.settings import parse_value, read_toml
 from c11.errors import ConfigError
 
 TRANSPORTS = ("outbox-folder", "smtp", "graph")
@@ -107,33 +107,7 @@ class NotifyConfig:
 
 
 def _parse(s: NotifySetting, raw: Any) -> Any:
-    if raw is None:
-        return None
-    if s.kind is str:
-        return str(raw)
-    if s.kind is bool:
-        if isinstance(raw, bool):
-            return raw
-        low = str(raw).strip().lower()
-        if low in {"1", "true", "yes", "on"}:
-            return True
-        if low in {"0", "false", "no", "off"}:
-            return False
-        raise ConfigError(f"{s.env} must be true or false, not {raw!r}")
-    try:
-        return int(raw)
-    except (TypeError, ValueError) as e:
-        raise ConfigError(f"{s.env} must be an integer, not {raw!r}") from e
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
-    except FileNotFoundError as e:
-        raise ConfigError(f"config file not found: {path}") from e
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"config file {path} is not valid TOML: {e}") from e
+    return parse_value(s.env, s.kind, raw)
 
 
 def resolve_data_dir(data_dir: str | os.PathLike[str] | None, toml: Mapping[str, Any], env: Mapping[str, str]) -> Path:
@@ -155,7 +129,7 @@ def load_notify_config(
     """Resolve the notification settings from every source (see the module docstring)."""
     env = os.environ if env is None else env
     cfile = config_file or env.get("C11_CONFIG_FILE") or None
-    toml = _read_toml(Path(cfile)) if cfile else {}
+    toml = read_toml(Path(cfile)) if cfile else {}
     ddir = resolve_data_dir(data_dir, toml, env)
     values: dict[str, Any] = {s.key: s.default for s in NOTIFY_SETTINGS}
     stored = ddir / STORED_FILE

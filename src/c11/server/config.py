@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from c11._internal.settings import parse_value, read_toml
 from c11.errors import ConfigError
 
 
@@ -127,7 +127,7 @@ def load_config(
     values: dict[str, Any] = {s.key: s.default for s in SETTINGS}
     from_env = {s.key: _parse(s, env[s.env]) for s in SETTINGS if env.get(s.env, "") != ""}
     config_file = flags.get("config_file") or from_env.get("config_file")
-    toml: dict[str, Any] = _read_toml(Path(config_file)) if config_file else {}
+    toml: dict[str, Any] = read_toml(Path(config_file)) if config_file else {}
     for key, raw in toml.items():
         if key == "oidc" or key in _notify_keys():
             continue
@@ -187,32 +187,10 @@ def _notify_keys() -> set[str]:
     return {s.key for s in NOTIFY_SETTINGS} - set(_BY_KEY)
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
-    except FileNotFoundError as e:
-        raise ConfigError(f"config file not found: {path}") from e
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"config file {path} is not valid TOML: {e}") from e
 
 
 def _parse(setting: Setting, raw: Any) -> Any:
-    if raw is None or setting.kind is str:
-        return raw if raw is None or isinstance(raw, str) else str(raw)
-    if setting.kind is bool:
-        if isinstance(raw, bool):
-            return raw
-        low = str(raw).strip().lower()
-        if low in {"1", "true", "yes", "on"}:
-            return True
-        if low in {"0", "false", "no", "off"}:
-            return False
-        raise ConfigError(f"{setting.env} must be true or false, not {raw!r}")
-    try:
-        return int(raw)
-    except (TypeError, ValueError) as e:
-        raise ConfigError(f"{setting.env} must be an integer, not {raw!r}") from e
+    return parse_value(setting.env, setting.kind, raw)
 
 
 def settings_help() -> str:
