@@ -53,3 +53,17 @@ def test_openapi_documents_problem_details(server):
     op = doc["paths"]["/api/v1/tokens/{token_id}"]["delete"]
     assert "application/problem+json" in op["responses"]["404"]["content"]
     assert "ProblemDocument" in doc["components"]["schemas"]
+
+
+def test_client_errors_name_the_invalid_field(server):
+    """A validation problem reaches the user as which field is wrong, not only "the request is not valid"."""
+    import pytest
+
+    from c11.client import Client
+    from c11.errors import ServerError
+
+    with Client(server.url) as c, pytest.raises(ServerError) as err:
+        c.signup("x" * 400 + "@example.com", "a long enough password")
+    assert err.value.status == 422
+    assert "email" in str(err.value) and "320" in str(err.value)
+    assert "x" * 50 not in str(err.value)  # the input itself is never echoed

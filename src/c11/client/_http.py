@@ -46,6 +46,7 @@ def _error(r: httpx.Response) -> ServerError:
     if not isinstance(problem, dict):
         problem = {}
     text = problem.get("detail") or problem.get("title") or r.reason_phrase or "error"
+    text += _validation_summary(problem.get("errors"))
     message = f"server answered {r.status_code}: {text}"
     if r.status_code in (401, 403):
         return AuthError(message, r.status_code, problem)
@@ -53,3 +54,16 @@ def _error(r: httpx.Response) -> ServerError:
         retry = int(r.headers.get("retry-after", "0") or 0) if r.headers.get("retry-after", "").isdigit() else 0
         return RateLimitError(message + (f" (retry in {retry} s)" if retry else ""), 429, problem, retry)
     return ServerError(message, r.status_code, problem)
+
+
+def _validation_summary(errors: object, most: int = 3) -> str:
+    """' (field: what is wrong; ...)' from a validation problem's `errors`, so the user knows what to fix."""
+    if not isinstance(errors, list) or not errors:
+        return ""
+    parts = []
+    for e in errors[:most]:
+        if isinstance(e, dict):
+            loc = [str(x) for x in e.get("loc", []) if x not in ("body", "query", "path")]
+            parts.append(f"{'.'.join(loc) or 'request'}: {e.get('msg', 'invalid')}")
+    more = f"; and {len(errors) - most} more" if len(errors) > most else ""
+    return f" ({'; '.join(parts)}{more})" if parts else ""
