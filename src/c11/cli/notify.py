@@ -15,7 +15,6 @@ They act on --data-dir / C11_DATA_DIR and --config / C11_CONFIG_FILE, like `c11 
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,8 +27,6 @@ _options = [
                  help="TOML configuration file [C11_CONFIG_FILE]."),
 ]
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def _with_options(f):  # type: ignore[no-untyped-def]
@@ -76,27 +73,15 @@ def notify() -> None:
 @_with_options
 def status(as_json: bool, limit: int, data_dir: str | None, config_file: str | None) -> None:
     """Show queued, sending, sent and dead messages, and the transport in use."""
-    from c11.notify import outbox as ob
+    from c11.notify import admin
 
     cfg = _config(data_dir, config_file)
     engine = _engine(cfg)
     try:
-        counts = ob.counts(engine)
-        waiting = [r.public() for r in ob.rows(engine, limit=limit)]
+        report = admin.status(cfg, engine, limit)
     finally:
         engine.dispose()
-    transport: dict[str, Any] = {"name": cfg.mail_transport}
-    if cfg.mail_transport == "smtp":
-        transport.update(host=cfg.smtp_host, port=cfg.port, security=cfg.smtp_security,
-                         login=bool(cfg.smtp_username), sender=cfg.mail_from)
-    elif cfg.mail_transport == "graph":
-        from c11.notify.graph_certificate import CertificateStore
-
-        transport.update(sender=cfg.graph_sender, tenant_id=cfg.graph_tenant_id, client_id=cfg.graph_client_id,
-                         login_host=cfg.graph_login_host, api_host=cfg.graph_api_host,
-                         certificates=[c.info() for c in CertificateStore(cfg.data_dir).live()])
-    else:
-        transport.update(folder=str(cfg.outbox_dir), sender=cfg.mail_from)
+    counts, transport, waiting = report["counts"], report["transport"], report["messages"]
     if as_json:
         click.echo(json.dumps({"counts": counts, "transport": transport, "messages": waiting}, indent=2))
         return
@@ -179,42 +164,19 @@ def worker(once: bool, data_dir: str | None, config_file: str | None) -> None:
 @_with_options
 def test(to: str, denied: str | None, data_dir: str | None, config_file: str | None) -> None:
     """Send a test message through the configured transport and explain any failure."""
-    from c11.errors import NotifyError, PermanentDeliveryError, UsageError
-    from c11.notify.render import build_message, render
-    from c11.notify.transports import DeliveryError, make_transport
+    from c11.errors import NotifyError
+    from c11.notify import admin
 
-    cfg = _config(data_dir, config_file)
-    if denied and cfg.mail_transport != "graph":
-        raise UsageError("--also-check-denied applies to the graph transport only")
-    brand = _brand(cfg)
-    sender = cfg.graph_sender if cfg.mail_transport == "graph" else cfg.mail_from
-    r = render("admin_alert", to=to, brand=brand, title="Test message",
-               detail=f"This is a test of {brand.product_name} notifications through the {cfg.mail_transport} "
-                      "transport. If you can read it, delivery works.", severity="info")
-    transport = make_transport(cfg)
     try:
-        try:
-            transport.send(build_message(r, sender or cfg.mail_from))
-        except DeliveryError as e:
-            if e.explanation:
-                click.echo(e.explanation, err=True)
-            raise NotifyError(f"test message not sent: {e}") from None
-        click.echo(f"sent a test message to {to} via {cfg.mail_transport}"
-                   + (f" as {sender}" if cfg.mail_transport == "graph" else ""))
-        if denied:
-            try:
-                transport.send_as(build_message(r, denied), denied)  # type: ignore[attr-defined]
-            except PermanentDeliveryError as e:
-                if "AccessPolicy" in str(e) or "RAOP" in str(e) or "403" in str(e):
-                    click.echo(f"sending as {denied} is refused, as it should be: {e}")
-                    return
-                click.echo(e.explanation, err=True)
-                raise NotifyError(f"sending as {denied} failed, but not because of the access policy: {e}") from None
-            raise NotifyError(f"the app could send as {denied}: the application access policy does not restrict it "
-                              "to the sender mailbox (see `c11 notify graph guide`, step 4; changes can take more "
-                              "than an hour to reach Graph)")
-    finally:
-        transport.close()
+        result = admin.send_test(_config(data_dir, config_file), to, denied)
+    except NotifyError as e:
+        if getattr(e, "explanation", None):
+            click.echo(e.explanation, err=True)  # type: ignore[attr-defined]
+        raise
+    click.echo(f"sent a test message to {to} via {result.transport}"
+               + (f" as {result.sender}" if result.transport == "graph" else ""))
+    for note in result.notes:
+        click.echo(note)
 
 
 @notify.group("graph")
@@ -278,23 +240,12 @@ def certificate_list(data_dir: str | None, config_file: str | None) -> None:
 def configure(sender: str, tenant_id: str, client_id: str, login_host: str | None, api_host: str | None,
               data_dir: str | None, config_file: str | None) -> None:
     """Store the customer's three values and switch notifications to the graph transport."""
-    from c11.errors import UsageError
-    from c11.notify.config import store_values
-    from c11.notify.graph_certificate import CertificateStore
+    from c11.notify import admin
 
-    if not _EMAIL.match(sender):
-        raise UsageError(f"--sender must be an email address, not {sender!r}")
-    if not (_GUID.match(tenant_id) or re.match(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$", tenant_id)):
-        raise UsageError(f"--tenant-id must be the directory (tenant) ID GUID or the tenant's domain, not {tenant_id!r}")
-    if not _GUID.match(client_id):
-        raise UsageError(f"--client-id must be the application (client) ID, a GUID, not {client_id!r}")
-    cfg = _config(data_dir, config_file)
-    path = store_values(cfg.data_dir, {
-        "mail_transport": "graph", "graph_sender": sender, "graph_tenant_id": tenant_id,
-        "graph_client_id": client_id, "graph_login_host": login_host, "graph_api_host": api_host,
-    })
-    click.echo(f"stored in {path}: sender {sender}, tenant {tenant_id}, client {client_id}; transport graph")
-    if not CertificateStore(cfg.data_dir).live():
+    done = admin.configure_graph(_config(data_dir, config_file), sender, tenant_id, client_id, login_host, api_host,
+                                 {"sender": "--sender", "tenant_id": "--tenant-id", "client_id": "--client-id"})
+    click.echo(f"stored in {done['stored']}: sender {sender}, tenant {tenant_id}, client {client_id}; transport graph")
+    if not done["certificate"]:
         click.echo("no certificate yet: run `c11 notify graph certificate create --out c11-graph.cer`", err=True)
     click.echo("check it with: c11 notify test --to <your address>")
 
@@ -305,17 +256,6 @@ def configure(sender: str, tenant_id: str, client_id: str, login_host: str | Non
 @_with_options
 def guide(group: str | None, other_mailbox: str | None, data_dir: str | None, config_file: str | None) -> None:
     """Print the customer's set-up steps with their values filled in."""
-    from c11.notify.graph_certificate import CertificateStore
-    from c11.notify.graph_guide import GuideValues
-    from c11.notify.graph_guide import guide as make_guide
+    from c11.notify.admin import guide_for
 
-    cfg = _config(data_dir, config_file)
-    live = CertificateStore(cfg.data_dir).live()
-    cert = live[0] if live else None
-    sys.stdout.write(make_guide(GuideValues(
-        sender=cfg.graph_sender or "", tenant_id=cfg.graph_tenant_id or "", client_id=cfg.graph_client_id or "",
-        thumbprint=cert.sha1_thumbprint if cert else "",
-        not_after=f"{cert.not_after:%Y-%m-%d}" if cert else "", group_address=group or "",
-        login_host=cfg.graph_login_host, api_host=cfg.graph_api_host, other_mailbox=other_mailbox or "",
-        product=_brand(cfg).product_name,
-    )))
+    sys.stdout.write(guide_for(_config(data_dir, config_file), group, other_mailbox))

@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from email.message import EmailMessage
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import update
@@ -22,7 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from c11.notify.branding import Branding, branding_from_env
-from c11.notify.config import NotifyConfig, load_notify_config
+from c11.notify.config import STORED_FILE, NotifyConfig, load_notify_config
 from c11.notify.outbox import QUEUED, SENDING, enqueue_rendered, outbox
 from c11.notify.render import render
 from c11.notify.transports import Transport, make_transport
@@ -54,7 +55,8 @@ class Notifier:
     """Queues notifications and (optionally) runs the delivery worker in a background thread."""
 
     def __init__(self, cfg: NotifyConfig, engine: Engine, *, transport: Transport | None = None,
-                 brand: Branding | None = None, **worker_options: Any) -> None:
+                 brand: Branding | None = None, reload: Callable[[], NotifyConfig] | None = None,
+                 **worker_options: Any) -> None:
         self.cfg = cfg
         self.engine = engine
         self.brand = brand or branding_from_env(cfg.base_url)
@@ -62,6 +64,9 @@ class Notifier:
         sender = cfg.graph_sender if cfg.mail_transport == "graph" else cfg.mail_from
         self._next_alert_check = 0.0
         self._alert_lock = threading.Lock()
+        #: Re-reads the settings when notify.json changes (the admin API or `c11 notify graph configure`).
+        self._reload = reload
+        self._stored_stamp = self._stamp()
         self.worker = Worker(engine, self.transport, sender=sender or cfg.mail_from,
                              max_attempts=cfg.mail_max_attempts, on_tick=self._tick, **worker_options)
 
@@ -77,7 +82,32 @@ class Notifier:
 
     # -- worker ----------------------------------------------------------------------------------------
 
+    def _stamp(self) -> int | None:
+        try:
+            return (self.cfg.data_dir / STORED_FILE).stat().st_mtime_ns
+        except OSError:
+            return None
+
+    def reconfigure(self, cfg: NotifyConfig) -> None:
+        """Deliver with the transport `cfg` names from now on (the old one is closed)."""
+        old, self.transport = self.transport, make_transport(cfg)
+        self.cfg = cfg
+        self.worker.transport = self.transport
+        self.worker.sender = (cfg.graph_sender if cfg.mail_transport == "graph" else cfg.mail_from) or cfg.mail_from
+        try:
+            old.close()
+        except Exception:  # noqa: BLE001 - closing is best effort
+            pass
+        _log.info("notify: settings changed; delivering via %s", self.transport.name)
+
     def _tick(self) -> None:
+        stamp = self._stamp()
+        if self._reload is not None and stamp != self._stored_stamp:
+            self._stored_stamp = stamp
+            try:
+                self.reconfigure(self._reload())
+            except Exception:  # noqa: BLE001 - a bad edit must not stop delivery with the old settings
+                _log.exception("notify: new settings not applied")
         now = time.monotonic()
         if self.cfg.mail_transport != "graph" or now < self._next_alert_check:
             return
@@ -113,7 +143,7 @@ class Notifier:
 def start_notifications(server_config: Any, db: Any) -> Notifier:
     """Build the app's notifier; start the in-process worker unless C11_MAIL_WORKER is false."""
     cfg = notify_config_for(server_config)
-    n = Notifier(cfg, db.engine)
+    n = Notifier(cfg, db.engine, reload=lambda: notify_config_for(server_config))
     if cfg.mail_worker:
         n.start()
     else:
@@ -131,6 +161,11 @@ def register(ctx: Any, notifier: Notifier) -> None:
 
 def unregister(ctx: Any) -> None:
     _notifiers.pop(id(ctx), None)
+
+
+def notifier_of(ctx: Any) -> Notifier | None:
+    """The notifier of an app context, if it has one."""
+    return _notifiers.get(id(ctx))
 
 
 def wake_delivery(ctx: Any) -> None:

@@ -39,6 +39,7 @@ SERVICES: dict[str, tuple[str, ...]] = {
     "groups": ("c11.server.groups.router:router",),
     "scim": ("c11.server.scim.router:router",),
     "events": ("c11.server.events.router:router",),
+    "notifications": ("c11.server.notifications.router:router",),
 }
 
 _log = logging.getLogger("c11.server")

@@ -56,6 +56,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("log_origin", str, None, "Origin (name) of the transparency log, fixed at first start. Default: <public-url host>/log."),
     Setting("keyserver_release_limit", int, 600, "Key releases (online policy) per user per minute and server process; 0: no limit."),
     Setting("invitation_ttl_days", int, 30, "Days an invitation (and its temporary key) stays valid unless resent or accepted."),
+    Setting("operator_org", str, None, "Organization whose admins (crud:config-org) may change server-wide settings such as notifications through the API. Default: the first organization created."),
+    Setting("shard_stores", str, None, "Comma-separated URLs of the shard stores (`c11 shard-store serve`) that keep the other shards of cloud-stored keys; announced to clients (docs/shards.md)."),
+    Setting("shard_token_ttl_seconds", int, 300, "Lifetime of a shard store token (bound to one user and one store, single use), in seconds."),
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}
@@ -97,6 +100,9 @@ class Config:
     log_origin: str | None = None
     keyserver_release_limit: int = 600
     invitation_ttl_days: int = 30
+    operator_org: str | None = None
+    shard_stores: str | None = None
+    shard_token_ttl_seconds: int = 300
 
     @property
     def base_url(self) -> str:
