@@ -323,7 +323,10 @@ def test_slow_batch_puts_back_what_it_cannot_send_within_the_lease(engine):
     ids = _queue(engine, 4)
     t = Recording(delay=0.15)
     w = Worker(engine, t, sender=SENDER, lease_seconds=0.4, batch=4)
-    assert w.run_once() == 2  # half the lease (0.2 s) is over after two sends
-    rest = [_status(engine, mid) for mid in ids[2:]]
+    # half the lease (0.2 s) is over after two sends (one when the machine is busy): the rest goes back
+    sent = w.run_once()
+    assert 1 <= sent <= 2 and len(t.sent) == sent
+    rest = [_status(engine, mid) for mid in ids if mid not in t.sent]
+    assert len(rest) == 4 - sent
     assert all(r.status == "pending" and r.attempts == 0 and r.claimed_by is None for r in rest)
-    assert w.drain() == 2 and sorted(t.sent) == sorted(ids)
+    assert w.drain() == 4 - sent and sorted(t.sent) == sorted(ids)
