@@ -146,3 +146,8 @@ class OnlinePolicyError(C11Error):
 
 class AccessRefusedError(OnlinePolicyError, AuthError):
     """The key server refused to release its part: not a recipient, revoked or expired (one answer for all)."""
+
+
+class CloudKeyError(C11Error):
+    """A cloud-stored key (F7) could not be made, fetched or rebuilt: no shard stores, no cloud key, too few
+    shards reachable (shards, issue 4)."""

@@ -30,6 +30,9 @@ PUBLIC_ROUTES = {
     ("GET", "/api/v1/log/proof/consistency"),
     # the key server's public key: authors seal online-policy shares to it (docs/keyserver.md)
     ("GET", "/api/v1/keyserver/key"),
+    # the key shard stores verify store tokens with (docs/shards.md); POST /api/v1/shards/uses is not public:
+    # it needs a store token and answers 401 without one
+    ("GET", "/api/v1/shards/token-key"),
 }
 _DUMMY_ID = "0" * 32
 
@@ -57,7 +60,9 @@ def test_every_other_route_refuses_anonymous_callers(server):
         for method, path in routes:
             r = h.request(method, _concrete(path))
             assert r.status_code == 401, (method, path, r.status_code)
-            assert r.headers["content-type"] == "application/problem+json"
+            # SCIM answers RFC 7644 error bodies, as identity providers expect (docs/organizations.md#scim)
+            assert r.headers["content-type"] == ("application/scim+json" if path.startswith("/scim/v2/")
+                                                 else "application/problem+json")
             assert r.headers.get("www-authenticate", "").startswith("Bearer")
 
 
@@ -90,7 +95,11 @@ def test_routes_with_object_ids_refuse_other_users(server, user):
         objects = {"token_id": a.tokens.create("mine", ["keys:read"], 1).info.id,
                    "policy_id": a.policies.record([{"email": "someone@example.com"}]).id,
                    "invitation_id": _invitation(server, a, user["email"]),  # verifies the email first
-                   "doc_id": _online_document(a, user["email"])}
+                   "doc_id": _online_document(a, user["email"]),
+                   # groups and recovery keys of an organization: refused to anyone not in it (tests/groups)
+                   "name": "finance", "key_id": "0" * 32,
+                   # SCIM: a login session is no SCIM token (401); organizations' isolation: tests/scim
+                   "member_id": "0" * 32, "group_id": "0" * 32, "rid": "User"}
     other = new_email("eve")
     with Client(server.url) as e:
         e.signup(other, PASSWORD)
@@ -103,7 +112,8 @@ def test_routes_with_object_ids_refuse_other_users(server, user):
                 continue
             assert all(n in objects for n in names), f"add an object for {path} to this test"
             url = path.format(**objects)
-            assert h.request(method, url).status_code in (403, 404), (method, path)
+            refused = (401,) if path.startswith("/scim/v2/") else (403, 404)
+            assert h.request(method, url).status_code in refused, (method, path)
             checked += 1
     assert checked >= 1
 

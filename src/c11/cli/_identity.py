@@ -100,6 +100,11 @@ def load_sender(path: str | None) -> Identity:
         return load(path)
     defaults = default_paths()
     if not defaults:
+        from c11.cli.keys import cloud_sender  # logged in with a cloud-stored key (F7)
+
+        cloud = cloud_sender()
+        if cloud is not None:
+            return cloud
         raise KeyFileError(
             "c11 signs what it encrypts: pass -i KEYFILE (create one with `c11 keygen`) or set C11_IDENTITY"
         )

@@ -14,6 +14,10 @@ def resolve(values: tuple[str, ...], files: tuple[str, ...]) -> list[PublicKey]:
     for v in values:
         if v.startswith(PREFIX):
             keys.append(PublicKey.parse(v))
+        elif v.startswith("group:"):
+            from c11.cli._registry import lookup_group  # a group of your organization (its current key)
+
+            keys.append(lookup_group(v))
         elif "@" in v and "/" not in v:
             from c11.cli._registry import lookup_email  # verified through the registry's log
 

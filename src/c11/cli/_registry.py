@@ -3,6 +3,8 @@
 * `lookup_email`: `-r alice@example.com` becomes her public key, verified against the transparency log.
 * `after_login`: at first login, generate the device's identity in `<config>/keys/` and publish it.
 * `plan` / `RecipientPlan.record`: `c11 encrypt --policy ID`, and saving each recipient set as a policy.
+* `lookup_group`, `org_rules`, `opening_groups`: groups as recipients (`-r group:NAME`), the recovery keys
+  and policies of your organization and of recipients' organizations (docs/organizations.md).
 
 Key lines and key files never need a server: without a login, encryption stays fully offline.
 """
@@ -21,10 +23,14 @@ from c11.errors import AuthError, C11Error, NoKeyPublishedError, RecipientError,
 
 if TYPE_CHECKING:
     from c11.client import Client
+    from c11.client.recovery import OrgInfo
     from c11.keys.identity import Identity
     from c11.keys.publickey import PublicKey
 
 _client: Client | None = None
+#: Organizations of the recipients looked up by email in this command (name -> rules the server stated).
+_seen_orgs: dict[str, OrgInfo] = {}
+GROUP_PREFIX = "group:"
 
 
 def warn(message: str) -> None:
@@ -57,11 +63,75 @@ def lookup_email(email: str) -> PublicKey:
     """The verified registry key of `email`."""
     c = client(f"{email}: looking a recipient up by email")
     try:
-        return c.registry.lookup(email)
+        record = c.registry.lookup_record(email)
     except NoKeyPublishedError:
         from c11.cli.invites import key_for_unregistered  # temporary key, or an invitation (F9, F20)
 
         return key_for_unregistered(c, email)
+    from c11.client.recovery import OrgInfo
+
+    org = OrgInfo.from_lookup(record.org)
+    if org is not None:
+        _seen_orgs[org.name] = org
+    return record.public_key
+
+
+def lookup_group(value: str) -> PublicKey:
+    """`-r group:NAME`: the current key of a group of your organization (reaches all of its members)."""
+    name = value[len(GROUP_PREFIX):].strip()
+    if not name:
+        raise RecipientError("give a group name: -r group:NAME (see `c11 org groups list`)")
+    return client(f"{value}: a group recipient").groups.group_key(name)
+
+
+@dataclass
+class OrgRules:
+    """What organizations ask of this encryption: recovery keys to add, online policy, default expiry."""
+
+    recovery_keys: list[PublicKey] = field(default_factory=list)
+    require_online: list[str] = field(default_factory=list)  # names of the organizations requiring it
+    default_expiry_days: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def org_rules(own: bool = True) -> OrgRules:
+    """The rules of your organization (when logged in as a member, `own`) and of the organizations of the
+    recipients looked up by email so far: recovery keys (F11) and policies (F19)."""
+    orgs: dict[str, OrgInfo] = {}
+    if own and logged_in():
+        try:
+            mine = client("organization policies").groups.recovery.org_context()
+        except ServerError as e:
+            if e.status != 0:
+                raise
+            warn(f"your organization's recovery keys and policies could not be read ({e})")
+            mine = None
+        if mine is not None:
+            orgs[mine.name] = mine
+    for name, info in _seen_orgs.items():
+        orgs.setdefault(name, info)
+    rules = OrgRules()
+    seen: set[str] = set()
+    for name, info in orgs.items():
+        for k in info.recovery_keys:
+            if k.fingerprint not in seen:
+                seen.add(k.fingerprint)
+                rules.recovery_keys.append(k)
+                rules.notes.append(f"added recovery key of {name} ({k.fingerprint[:16]})")
+        if info.require_online:
+            rules.require_online.append(name)
+        if info.default_expiry_days and (rules.default_expiry_days is None
+                                         or info.default_expiry_days < rules.default_expiry_days):
+            rules.default_expiry_days = info.default_expiry_days
+    return rules
+
+
+def opening_groups(identities: list[Identity]) -> Any:
+    """For `c11 decrypt` / `reencrypt`: a file for a group you are in opens with the group key wrapped for
+    you (fetched only when none of your keys is a recipient, and only when logged in)."""
+    from c11.client.groups import opening_groups as _opening
+
+    return _opening(lambda: client("opening a group's file") if logged_in() else None, identities, close=False)
 
 
 # -- first login ----------------------------------------------------------------------------------------
@@ -192,6 +262,8 @@ def plan(values: tuple[str, ...], files: tuple[str, ...], policy_id: str | None)
     for v in values:
         if v.startswith(PREFIX):
             add_key(PublicKey.parse(v))
+        elif v.startswith(GROUP_PREFIX):
+            add_key(lookup_group(v))
         elif "@" in v and "/" not in v:
             add_email(v)
         else:

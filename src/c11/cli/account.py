@@ -57,8 +57,15 @@ def signup(server: str, email: str) -> None:
 @click.option("--no-browser", is_flag=True, help="With --oidc: print the URL instead of opening a browser.")
 @click.option("--new-key", is_flag=True,
               help="Make and publish a new key on this device even if your account already has one.")
-def login(server: str | None, email: str | None, provider: str | None, no_browser: bool, new_key: bool) -> None:
-    """Log in with email and password (or --oidc PROVIDER) and remember the login."""
+@click.option("--device", is_flag=True,
+              help="First login: keep your new key in a key file on this device instead of cloud-stored shards.")
+def login(server: str | None, email: str | None, provider: str | None, no_browser: bool, new_key: bool,
+          device: bool) -> None:
+    """Log in with email and password (or --oidc PROVIDER) and remember the login.
+
+    At the first login your key is made on this device and, by default, cloud-stored in shards (any two of
+    three rebuild it, no single store can); --device keeps it in a key file instead (docs/shards.md).
+    """
     from c11.client import Client, Credentials
     from c11.errors import UsageError
 
@@ -76,9 +83,9 @@ def login(server: str | None, email: str | None, provider: str | None, no_browse
             result = c.login(email, _password(confirm=False))
     store.save(Credentials(server=c.server, email=result.user.email, token=result.token))
     click.echo(f"Logged in to {c.server} as {result.user.email}.", err=True)
-    from c11.cli._registry import after_login
+    from c11.cli.keys import after_login
 
-    after_login(c.server, result.token, result.user.email, new_key)  # first login: create and publish your key
+    after_login(c.server, result.token, result.user.email, new_key, device)  # first login: create, publish your key
     from c11.cli.invites import claim_after_login
 
     claim_after_login(c.server, result.token)  # invited before registering: receive the temporary key

@@ -27,13 +27,16 @@ def decrypt(identities, output, force, as_json, input_path) -> None:
       pbpaste | c11 decrypt -i me.key                # an armored message
     """
     from c11 import protect
-    from c11.cli import _identity
     from c11.cli._output import emit_json, progress
+    from c11.cli.keys import decrypting_identities  # no -i: also your cloud-stored and archived keys
 
-    ids = _identity.load_many(identities)
+    ids = decrypting_identities(identities, input_path)
     from c11.cli.online import releasing
 
     click.get_current_context().with_resource(releasing(ids))  # online policy: ask the key server
+    from c11.cli._registry import opening_groups
+
+    click.get_current_context().with_resource(opening_groups(ids))  # files for a group you are in
     if input_path in (None, "-"):
         if output not in (None, "-"):
             from c11._internal.atomic import atomic_output

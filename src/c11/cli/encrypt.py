@@ -9,7 +9,7 @@ import click
 
 
 @click.command()
-@click.option("-r", "--recipient", "recipients", multiple=True, metavar="RECIPIENT", help="Public key line (c11:...) or, when logged in, email of a recipient. Repeatable.")
+@click.option("-r", "--recipient", "recipients", multiple=True, metavar="RECIPIENT", help="Public key line (c11:...) or, when logged in, email of a recipient or group:NAME (a group of your organization). Repeatable.")
 @click.option("-R", "--recipients-file", "recipient_files", multiple=True, metavar="FILE", help="File of public key lines (or a key file). Repeatable.")
 @click.option("-i", "--identity", "identity", metavar="KEYFILE", help="Your key file: signs the file and makes you a recipient.")
 @click.option("--no-self", is_flag=True, help="Do not add yourself as a recipient.")
@@ -34,6 +34,10 @@ def encrypt(recipients, recipient_files, identity, no_self, armor, output, force
       c11 encrypt -i me.key -R team.txt -o project.c11.zip project/
       echo "meet at 5" | c11 encrypt -i me.key -r c11:... --armor
       c11 encrypt --online --expires 7d -r bob@example.com report.pdf   # revocable (c11 revoke)
+      c11 encrypt -r group:finance q3.xlsx                               # every member, also later ones
+
+    Logged in as a member of an organization, its recovery keys are added as recipients and its policies
+    applied (require online, default expiry); so are those of recipients' organizations.
     """
     from c11 import protect
     from c11.cli import _identity
@@ -56,13 +60,15 @@ def encrypt(recipients, recipient_files, identity, no_self, armor, output, force
     paths = [p for p in inputs if p != "-"]
     if len(paths) != len(inputs) and paths:
         raise UsageError("'-' (stdin) cannot be mixed with file inputs")
+    sealing, online, expires = _apply_org_rules(plan, online, expires)  # recovery keys, org policies
+    keys = sealing.keys
     if expires and not online:
         raise UsageError("--expires needs --online (the key server enforces it)")
     header_kw = None
     if online:
         from c11.cli.online import prepare_online
 
-        header_kw = prepare_online(plan, sender, not no_self, expires).header_kw()
+        header_kw = prepare_online(sealing, sender, not no_self, expires).header_kw()
     temporary = invites.extra_stanzas(keys)  # marks temporary keys (not zero-trust) in the header
     if temporary:
         header_kw = {**(header_kw or {}), "extra_stanzas": [*(header_kw or {}).get("extra_stanzas", []), *temporary]}
@@ -93,6 +99,27 @@ def encrypt(recipients, recipient_files, identity, no_self, armor, output, force
     plan.record(sender)  # when logged in: save the recipient set as an encryption policy
     if as_json:
         emit_json(summary, err=summary.get("output") is None)
+
+
+def _apply_org_rules(plan, online: bool, expires: str | None):
+    """Your organization's and the recipients' organizations' rules: their current recovery keys become
+    recipients, `require_online` acts as --online, `default_expiry_days` as --expires; each is shown."""
+    from c11.cli import _registry
+
+    rules = _registry.org_rules()
+    have = {k.fingerprint for k in plan.keys}
+    extra = [k for k in rules.recovery_keys if k.fingerprint not in have]
+    for note in rules.notes:
+        click.echo(f"c11: {note}", err=True)
+    if rules.require_online and not online:
+        online = True
+        click.echo(f"c11: online policy required by {', '.join(rules.require_online)}", err=True)
+    if online and not expires and rules.default_expiry_days:
+        expires = f"{rules.default_expiry_days}d"
+        click.echo(f"c11: expires in {rules.default_expiry_days} days (organization default expiry)", err=True)
+    sealing = _registry.RecipientPlan([*plan.keys, *extra],
+                                      [*plan.members, *({"public_key": k.line()} for k in extra)], plan.policy_id)
+    return sealing, online, expires
 
 
 def _encrypt_stream(src, dst, keys, sender, include_self, armor, meta, header_kw=None) -> dict:

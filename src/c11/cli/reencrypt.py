@@ -13,9 +13,10 @@ import click
 @click.option("-R", "--recipients-file", "add_files", multiple=True, metavar="FILE", help="File of public key lines to add.")
 @click.option("--remove", multiple=True, metavar="FINGERPRINT", help="Recipient to remove (fingerprint from `c11 inspect`, 8+ hex digits). Repeatable.")
 @click.option("--rotate", is_flag=True, help="Make a new file key and re-encrypt the whole payload.")
+@click.option("--add-recovery", is_flag=True, help="Bring the file up to your organization's current recovery keys: add them, remove retired ones (after `c11 org recovery-key rotate`).")
 @click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON.")
 @click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
-def reencrypt(identity, add, add_files, remove, rotate, as_json, path) -> None:
+def reencrypt(identity, add, add_files, remove, rotate, add_recovery, as_json, path) -> None:
     """Add or remove recipients of FILE without re-encrypting the payload, or --rotate the key.
 
     The change is atomic: FILE is replaced only when the new version is complete.
@@ -25,20 +26,28 @@ def reencrypt(identity, add, add_files, remove, rotate, as_json, path) -> None:
       c11 reencrypt -i me.key -r c11:x25519:... report.pdf.c11
       c11 reencrypt -i me.key --remove 1a2b3c4d report.pdf.c11
       c11 reencrypt -i me.key --rotate report.pdf.c11
+      c11 reencrypt --add-recovery report.pdf.c11          # after a recovery key rotation
+
+    Adding recipients also adds the current recovery keys of your organization and of theirs.
     """
     from c11 import protect
     from c11.cli import _identity, _recipients
     from c11.cli._output import emit_json, progress
     from c11.errors import UsageError
 
-    if not (add or add_files or remove or rotate):
-        raise UsageError("nothing to do: give -r/-R to add, --remove to remove, or --rotate")
+    if not (add or add_files or remove or rotate or add_recovery):
+        raise UsageError("nothing to do: give -r/-R to add, --remove to remove, --rotate, or --add-recovery")
     keys = _recipients.resolve(add, add_files)
     me = _identity.load_sender(identity)
+    from c11.cli import _registry
     from c11.cli.online import releasing
 
-    click.get_current_context().with_resource(releasing([me]))  # online policy: ask the key server
+    ids = [me]
+    click.get_current_context().with_resource(releasing(ids))  # online policy: ask the key server
+    click.get_current_context().with_resource(_registry.opening_groups(ids))  # files for your groups
     p = Path(path)
+    if keys or add_recovery:
+        keys, remove = _recovery(keys, list(remove), add_recovery, p)
     if _is_document(p):
         from c11.indoc import api
 
@@ -58,6 +67,35 @@ def reencrypt(identity, add, add_files, remove, rotate, as_json, path) -> None:
     else:
         what = "rotated the key of" if rotate else "updated"
         click.echo(f"c11: {what} {p}: {len(info.recipients)} recipient(s)", err=True)
+
+
+def _recovery(keys: list, remove: list[str], add_recovery: bool, p: Path) -> tuple[list, list[str]]:
+    """Add the current recovery keys (yours, and the added recipients' organizations'); with
+    --add-recovery, also remove your organization's retired recovery keys that FILE has as recipients."""
+    from c11.cli import _registry
+    from c11.errors import UsageError
+
+    if add_recovery and not _registry.logged_in():
+        raise UsageError("--add-recovery needs your organization's recovery keys: log in with `c11 login`")
+    rules = _registry.org_rules()
+    have = {k.fingerprint for k in keys}
+    for k, note in zip(rules.recovery_keys, rules.notes):
+        if k.fingerprint not in have:
+            keys.append(k)
+            click.echo(f"c11: {note}", err=True)
+    if add_recovery:
+        if not rules.recovery_keys and not keys:
+            raise UsageError("your organization has no current recovery key (see `c11 org recovery-key list`)")
+        if not _is_document(p):
+            from c11 import protect
+
+            present = {r["fingerprint"] for r in protect.inspect(p).recipients}
+            retired = [r for r in _registry.client().groups.recovery.list() if r.status == "retired"]
+            for r in retired:
+                if r.fingerprint in present and r.fingerprint not in remove:
+                    remove.append(r.fingerprint)
+                    click.echo(f"c11: removed retired recovery key {r.name} ({r.fingerprint[:16]})", err=True)
+    return keys, remove
 
 
 def _is_document(p: Path) -> bool:

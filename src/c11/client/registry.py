@@ -36,6 +36,9 @@ class KeyRecord:
     log_index: int
     tree_size: int
     published_at: datetime
+    #: The person's organization as the server states it (not covered by the log proof), or None:
+    #: `{"name", "recovery_keys", "require_online", "default_expiry_days"}` (docs/organizations.md).
+    org: dict[str, Any] | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -73,8 +76,9 @@ class RegistryAPI:
         self._core = core
         self._log = log
 
-    def publish(self, identity: Identity, email: str | None = None) -> Published:
-        """Publish `identity`'s public key for your account's email (proof of possession signed here)."""
+    def publish(self, identity: Identity, email: str | None = None, storage: str = "device") -> Published:
+        """Publish `identity`'s public key for your account's email (proof of possession signed here);
+        `storage`: "cloud" for a cloud-stored key (organizations may refuse "device" keys)."""
         if identity.public.sig is None:
             raise RecipientError("this identity has no signing key")
         if email is None:
@@ -84,7 +88,7 @@ class RegistryAPI:
         sig = identity.sign(publish_message(email, line, stamp))
         d = self._core.request("POST", "/api/v1/keys", {
             "email": email, "public_key": line, "timestamp": stamp,
-            "signature": base64.b64encode(sig).decode("ascii")})
+            "signature": base64.b64encode(sig).decode("ascii"), "storage": storage})
         if d.get("public_key") != line:
             raise ProofError("the registry answered with another key than the one published")
         self._log.trust.remember_published({"fingerprint": identity.public.fingerprint, "public_key": line,
@@ -132,7 +136,8 @@ class RegistryAPI:
             key = PublicKey.parse(entry.public_key)
         except RecipientError as e:
             raise ProofError(f"the logged key of {email} is malformed: {e}") from None
-        return KeyRecord(email, key, index, check.current.size, entry.time)
+        org = d.get("org") if isinstance(d.get("org"), dict) else None
+        return KeyRecord(email, key, index, check.current.size, entry.time, org)
 
     def history(self, email: str) -> list[HistoryItem]:
         """Every logged key change of `email`, oldest first, each proven to be in the verified log."""

@@ -12,7 +12,9 @@ import os
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Callable, Iterable, Iterator
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -79,6 +81,34 @@ def register_stanza_type(name: str, handler: StanzaHandler) -> None:
 def register_key_transform(name: str, transform: KeyTransform) -> None:
     """Teach the reader a critical stanza type that turns the recipient key into the file key."""
     _TRANSFORMS[name] = transform
+
+
+#: Identity sources: asked when none of the caller's keys is a recipient (e.g. group keys the caller's
+#: organization wraps for them): (header, recipient key IDs) -> more identities. Set with `identity_source`.
+IdentitySource = Callable[[Header, list[bytes]], list[Identity]]
+_SOURCES: ContextVar[tuple[IdentitySource, ...]] = ContextVar("c11_identity_sources", default=())
+
+
+@contextmanager
+def identity_source(source: IdentitySource) -> Iterator[None]:
+    """Within this block, `unwrap` asks `source` for more identities before answering "no matching key"."""
+    token = _SOURCES.set((*_SOURCES.get(), source))
+    try:
+        yield
+    finally:
+        _SOURCES.reset(token)
+
+
+def _more_identities(header: Header, identities: list[Identity]) -> list[Identity]:
+    sources = _SOURCES.get()
+    if not sources:
+        return []
+    wanted = [kid for s in header.stanzas if (kid := stanza_key_id(s)) is not None]
+    token = _SOURCES.set(())  # a source that decrypts (its own wraps) does not recurse
+    try:
+        return [i for src in sources for i in src(header, wanted)]
+    finally:
+        _SOURCES.reset(token)
 
 
 def known_stanza_type(name: str) -> bool:
@@ -193,6 +223,13 @@ def unwrap(header: Header, identities: list[Identity]) -> bytes:
         kt = kem_type(s.type)
         key = kt.open(ident.kem_private, s.body[KEY_ID_SIZE:], stanza_info(s.type, header.doc_id))
         return _checked(header, _transform(header, key))
+    more = [i for i in _more_identities(header, identities) if i.public.key_id not in by_id]
+    if more:
+        token = _SOURCES.set(())
+        try:
+            return unwrap(header, [*identities, *more])
+        finally:
+            _SOURCES.reset(token)
     fps = recipient_fingerprints(header)
     mine = ", ".join(i.fingerprint for i in identities) or "none"
     raise NoMatchingKeyError(

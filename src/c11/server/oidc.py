@@ -38,6 +38,7 @@ from c11.server.config import OidcProvider
 from c11.server.context import Ctx, ServerContext
 from c11.server.credentials import digest
 from c11.server.db import utcnow
+from c11.server.orgs import service as org_service
 from c11.server.problems import Problem, not_found, responses
 
 public = APIRouter(prefix="/api/v1/auth/oidc", tags=["oidc"],
@@ -245,6 +246,7 @@ def _user_for(ctx: ServerContext, s: Any, prov: OidcProvider, claims: dict[str, 
     if link is not None:
         user = s.get(User, link.user_id)
         assert user is not None
+        org_service.activate(s, user.email)
         return user
     email = normalize_email(str(claims.get("email") or ""))
     if not email or claims.get("email_verified") is not True:
@@ -259,4 +261,5 @@ def _user_for(ctx: ServerContext, s: Any, prov: OidcProvider, claims: dict[str, 
         s.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
     s.add(OidcIdentity(user_id=user.id, provider=prov.name, subject=subject, email=email))
     s.flush()
+    org_service.activate(s, email)  # members pre-added by an admin or SCIM are active at their first login
     return user

@@ -16,6 +16,7 @@ from c11.server.auth import SESSION_PREFIX, Principal
 from c11.server.context import ServerContext
 from c11.server.credentials import digest, new_secret
 from c11.server.db import utcnow
+from c11.server.orgs import service as org_service
 from c11.server.outbox.service import notify
 from c11.server.passwords import check_rules
 from c11.server.problems import Problem
@@ -57,6 +58,7 @@ def verify_email(s: Session, token: str) -> User:
     row.used_at = now
     if user.email_verified_at is None:
         user.email_verified_at = now
+    org_service.activate(s, user.email)  # an invited organization member becomes active
     return user
 
 
@@ -79,6 +81,8 @@ def authenticate_password(ctx: ServerContext, email: str, password: str, ip: str
         ok = ctx.passwords.verify(user.password_hash if user else None, password)
         if ok and user is not None:
             limits.clear_account(s, email)
+            if user.email_verified_at is not None:
+                org_service.activate(s, user.email)
             return user
         limits.record_failure(s, ctx.config, email, ip)
     raise Problem(401, "Unauthorized", "Wrong email or password.", "bad-credentials",

@@ -32,6 +32,7 @@ from c11.server.keyserver.service import keyserver
 from c11.server.logsrv.models import LogEntry
 from c11.server.logsrv.router import b64
 from c11.server.logsrv.service import log_service
+from c11.server.orgs import lookup as org_lookup
 from c11.server.outbox.service import notify
 from c11.server.problems import Problem, not_found, responses
 from c11.server.registry.models import RegistryKey
@@ -80,6 +81,7 @@ class TemporaryKeyOut(BaseModel):
     tree_size: int
     checkpoint: str
     inclusion_proof: list[str]
+    org: dict[str, Any] | None = None
 
 
 class ClaimIn(BaseModel):
@@ -128,6 +130,50 @@ def expire_old(ctx: ServerContext) -> int:
     return len(ids)
 
 
+def create_invitations(ctx: ServerContext, s: Session, log: Any, inviter_id: str, inviter_email: str,
+                       emails: list[str], *, send: bool = True) -> list[dict[str, Any]]:
+    """In the caller's log transaction: for each email without an account or key, a temporary key and (with
+    `send`) an invitation email; a pending invitation is reused; registered people get status `registered`.
+    Also used by organization admins (members added, or pre-loaded with keys and no email)."""
+    ks = keyserver(ctx)
+    out = []
+    now = utcnow()
+    for email in dict.fromkeys(e.strip().lower() for e in emails):
+        ehash = email_hash(email)
+        registered = s.execute(select(RegistryKey.user_id).where(RegistryKey.email_hash == ehash)).first()
+        if registered is not None or s.execute(select(User.id).where(User.email == email)).first():
+            out.append({"id": None, "email": email, "status": "registered", "public_key": None,
+                        "fingerprint": None, "created_at": None, "expires_at": None, "send_count": 0})
+            continue
+        inv = s.execute(select(Invitation).where(Invitation.email_hash == ehash,
+                                                 Invitation.status == "pending")).scalar()
+        if inv is None:
+            temp = Identity.generate(f"{email} (temporary)", created=int(time.time()))
+            sealed = ks.public_seal(temp.enc_seed + temp.sig_seed, _SECRET_INFO + ehash.encode())
+            line = temp.public.line()
+            index = log.append("tempkey", {"action": "create", "email_hash": ehash, "public_key": line,
+                                           "by": email_hash(inviter_email)},  # the inviter, for F22 events
+                               subject=ehash)
+            inv = Invitation(email=email, email_hash=ehash, inviter_id=inviter_id, status="pending",
+                             public_key=line, fingerprint=temp.fingerprint, sealed_secret=sealed,
+                             log_index=index, created_at=now, expires_at=now + _ttl(ctx), last_sent_at=now,
+                             send_count=1 if send else 0)
+            s.add(inv)
+            s.flush()
+            if send:
+                _invitation_email(s, ctx, inviter_email, email, inv.id, inv.expires_at)
+        out.append(_out(inv))
+    return out
+
+
+def send_again(ctx: ServerContext, s: Session, inv: Invitation, inviter_email: str) -> dict[str, Any]:
+    """Email a pending invitation again and extend its expiry (in the caller's transaction)."""
+    now = utcnow()
+    inv.last_sent_at, inv.send_count, inv.expires_at = now, inv.send_count + 1, now + _ttl(ctx)
+    _invitation_email(s, ctx, inviter_email, inv.email, inv.id, inv.expires_at)
+    return _out(inv)
+
+
 @router.post("", response_model=list[InvitationOut], summary="Invite people by email")
 def invite(body: InviteIn, principal: KeyWriter, ctx: Ctx, tasks: BackgroundTasks) -> Response:
     """For each email without an account or key: a temporary key (held by the key server) and an
@@ -137,34 +183,8 @@ def invite(body: InviteIn, principal: KeyWriter, ctx: Ctx, tasks: BackgroundTask
         raise Problem(403, "Email not verified", "Verify your email address before inviting people.",
                       "email-unverified")
     expire_old(ctx)
-    ks = keyserver(ctx)
-    out = []
-    emails = list(dict.fromkeys(e.strip().lower() for e in body.emails))
     with log_service(ctx).transaction() as (s, log):
-        now = utcnow()
-        for email in emails:
-            ehash = email_hash(email)
-            registered = s.execute(select(RegistryKey.user_id).where(RegistryKey.email_hash == ehash)).first()
-            if registered is not None or s.execute(select(User.id).where(User.email == email)).first():
-                out.append({"id": None, "email": email, "status": "registered", "public_key": None,
-                            "fingerprint": None, "created_at": None, "expires_at": None, "send_count": 0})
-                continue
-            inv = s.execute(select(Invitation).where(Invitation.email_hash == ehash,
-                                                     Invitation.status == "pending")).scalar()
-            if inv is None:
-                temp = Identity.generate(f"{email} (temporary)", created=int(time.time()))
-                sealed = ks.public_seal(temp.enc_seed + temp.sig_seed, _SECRET_INFO + ehash.encode())
-                line = temp.public.line()
-                index = log.append("tempkey", {"action": "create", "email_hash": ehash, "public_key": line},
-                                   subject=ehash)
-                inv = Invitation(email=email, email_hash=ehash, inviter_id=principal.user_id, status="pending",
-                                 public_key=line, fingerprint=temp.fingerprint, sealed_secret=sealed,
-                                 log_index=index, created_at=now, expires_at=now + _ttl(ctx), last_sent_at=now,
-                                 send_count=1)
-                s.add(inv)
-                s.flush()
-                _invitation_email(s, ctx, principal.email, email, inv.id, inv.expires_at)
-            out.append(_out(inv))
+        out = create_invitations(ctx, s, log, principal.user_id, principal.email, body.emails)
     deliver_later(tasks, ctx)
     return _json(out)
 
@@ -188,10 +208,7 @@ def resend(invitation_id: str, principal: KeyWriter, ctx: Ctx, tasks: Background
             raise not_found("invitation")
         if inv.status != "pending":
             raise Problem(409, "Conflict", f"This invitation is {inv.status}.", "invitation-not-pending")
-        now = utcnow()
-        inv.last_sent_at, inv.send_count, inv.expires_at = now, inv.send_count + 1, now + _ttl(ctx)
-        _invitation_email(s, ctx, principal.email, inv.email, inv.id, inv.expires_at)
-        out = _out(inv)
+        out = send_again(ctx, s, inv, principal.email)
     deliver_later(tasks, ctx)
     return _json(out)
 
@@ -207,6 +224,7 @@ def temporary_key(principal: KeyReader, ctx: Ctx, email: Annotated[str, Query(ma
     with ctx.db.session() as s:
         if s.execute(select(RegistryKey.user_id).where(RegistryKey.email_hash == ehash)).first() is not None:
             raise Problem(404, "Not Found", "This person has their own key: look it up in the registry.", "no-key")
+        org = org_lookup.check(s, principal, email)  # deactivated members, cross-organization policy
         row = s.execute(select(Invitation, LogEntry.data).join(LogEntry, LogEntry.idx == Invitation.log_index)
                         .where(Invitation.email_hash == ehash, Invitation.status == "pending")).first()
         if row is None:
@@ -217,7 +235,8 @@ def temporary_key(principal: KeyReader, ctx: Ctx, email: Annotated[str, Query(ma
     return _json({"email": inv.email, "public_key": inv.public_key, "fingerprint": inv.fingerprint,
                   "temporary": True, "zero_trust": False, "expires_at": rfc3339(inv.expires_at),
                   "log_index": inv.log_index, "entry": data, "tree_size": size,
-                  "checkpoint": svc.signed_checkpoint(size, root).decode(), "inclusion_proof": [b64(h) for h in proof]})
+                  "checkpoint": svc.signed_checkpoint(size, root).decode(), "inclusion_proof": [b64(h) for h in proof],
+                  **({"org": org} if org is not None else {})})
 
 
 @router.post("/claim", response_model=ClaimOut, summary="Receive your temporary private key, once")

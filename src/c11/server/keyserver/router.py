@@ -33,6 +33,7 @@ from c11.server.keyserver.service import ReleaseRequest, keyserver
 from c11.server.logsrv.models import LogEntry
 from c11.server.logsrv.router import b64
 from c11.server.logsrv.service import log_service
+from c11.server.orgs import policies as org_policies
 from c11.server.problems import Problem, not_found, responses, unauthorized
 
 
@@ -286,6 +287,8 @@ def register(body: RegisterIn, principal: Writer, ctx: Ctx) -> Response:
                 return _json(_document_json(s, found))  # the same registration again
             raise Problem(409, "Conflict", "This document ID is already registered.", "document-exists")
         now = utcnow()
+        if expires is None:  # the author's organization may give a default expiry (policy default_expiry_days)
+            expires = org_policies.default_expiry(s, principal.email, now)
         row = OnlineDocument(doc_id=doc, author_id=principal.user_id, policy_digest=digest,
                              server_key=ks.fingerprint, expires_at=expires, created_at=now, updated_at=now)
         s.add(row)

@@ -7,8 +7,12 @@ clients (`GET /api/v1/org`), which apply `require_online` and `default_expiry_da
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from c11.server.problems import Problem
 
 
 class OrgPolicies(BaseModel):
@@ -37,3 +41,27 @@ def load(text: str | None) -> OrgPolicies:
 
 def dump(policies: OrgPolicies) -> str:
     return json.dumps(policies.model_dump(), sort_keys=True)
+
+
+def of_member(s: Session, email: str) -> OrgPolicies | None:
+    """The policies of the organization `email` is a (not deactivated) member of, or None."""
+    from c11.server.orgs.permissions import membership
+
+    found = membership(s, email)
+    return load(found[1].policies) if found is not None else None
+
+
+def refuse_device_key(s: Session, email: str) -> None:
+    """403 when `email`'s organization forbids device-stored keys (publishing a key not marked cloud)."""
+    p = of_member(s, email)
+    if p is not None and not p.allow_device_keys:
+        raise Problem(403, "Forbidden", "Your organization allows only cloud-stored keys (policy "
+                      "allow_device_keys is false): use a cloud-stored key (see `c11 keys --help`), which is "
+                      "published with storage \"cloud\".", "device-keys-forbidden")
+
+
+def default_expiry(s: Session, email: str, now: datetime) -> datetime | None:
+    """When an online-policy document registered by `email` without an expiry expires: `now` plus its
+    organization's default_expiry_days, or None (no organization, or no default)."""
+    p = of_member(s, email)
+    return now + timedelta(days=p.default_expiry_days) if p is not None and p.default_expiry_days else None

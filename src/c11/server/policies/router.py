@@ -17,11 +17,12 @@ from sqlalchemy.exc import IntegrityError
 
 from c11.errors import RecipientError
 from c11.keys.publickey import PublicKey
-from c11.log.entries import canonical_json
+from c11.log.entries import canonical_json, email_hash
 from c11.server.accounts.schemas import normalize_email
 from c11.server.auth import Principal, require_scope, require_user
 from c11.server.context import Ctx
 from c11.server.db import utcnow
+from c11.server.logsrv.service import append
 from c11.server.policies.models import EncryptionPolicy
 from c11.server.problems import Problem, not_found, responses
 
@@ -108,7 +109,11 @@ def record(body: PolicyIn, principal: Writer, ctx: Ctx, response: Response) -> d
                     p.name = body.name or p.name
                 s.flush()
                 response.status_code = 201 if new else 200
-                return _out(p, new)
+                out = _out(p, new)
+            # one `encrypt` log entry per recorded encryption: usage events (F22) read it as "protect"
+            append(ctx, "encrypt", {"author": email_hash(principal.email), "policy": out["id"],
+                                    "recipients": len(members), "new": new}, subject=email_hash(principal.email))
+            return out
         except IntegrityError:  # the same new set recorded concurrently: bump it instead
             continue
     raise Problem(409, "Conflict", "The policy changed concurrently; try again.", "conflict")

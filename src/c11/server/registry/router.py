@@ -11,7 +11,7 @@ import base64
 import binascii
 import hashlib
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -38,6 +38,8 @@ from c11.server.db import utcnow
 from c11.server.logsrv.models import LogEntry
 from c11.server.logsrv.router import b64
 from c11.server.logsrv.service import log_service
+from c11.server.orgs import lookup as org_lookup
+from c11.server.orgs import policies as org_policies
 from c11.server.problems import Problem, responses, unauthorized
 from c11.server.registry.models import RegistryKey, UsedProof
 from c11.server.scopes import SCOPES
@@ -59,6 +61,9 @@ class PublishIn(BaseModel):
     public_key: str = Field(max_length=8192, description="Public key line c11:<type>:..., with a signing key")
     timestamp: str = Field(max_length=64, description="RFC 3339 time of the signature (within 10 minutes)")
     signature: str = Field(max_length=200, description="base64 Ed25519 signature over the publish message")
+    storage: Literal["cloud", "device"] = Field(default="device", description="Where the private key lives: "
+                                                "cloud (in shards, F7) or device (F8); organizations may "
+                                                "forbid device keys (docs/organizations.md)")
 
 
 class PublishedOut(BaseModel):
@@ -82,6 +87,8 @@ class KeyOut(BaseModel):
     inclusion_proof: list[str]
     known_size: int | None = None
     consistency_proof: list[str] | None = None
+    org: dict[str, Any] | None = Field(default=None, description="For a member of an organization: name, "
+                                       "recovery_keys, require_online, default_expiry_days (docs/organizations.md)")
 
 
 class HistoryItem(BaseModel):
@@ -138,6 +145,9 @@ def _check_proof(body: PublishIn, principal: Principal) -> tuple[PublicKey, str]
 def publish(body: PublishIn, principal: Writer, ctx: Ctx) -> Response:
     """Publish your key line (proof of possession required); a new or changed key is logged."""
     key, sig_hash = _check_proof(body, principal)
+    if body.storage != "cloud":
+        with ctx.db.session() as s:
+            org_policies.refuse_device_key(s, principal.email)
     ehash = email_hash(principal.email)
     now = utcnow()
     svc = log_service(ctx)
@@ -190,8 +200,10 @@ def _proofs(known: int | None, size: int) -> dict[str, Any]:
 
 
 #: One query: the key, its entry and the log's current state (plain SQL: the hot path).
-_LOOKUP = ("SELECT r.public_key, r.fingerprint, r.log_index, e.data, s.size, s.root_hash FROM registry_keys r "
-           "JOIN log_entries e ON e.idx = r.log_index JOIN log_state s ON s.id = 1 WHERE r.email_hash = {}")
+#: With the organization rules' LEFT JOINs on unique indexes (`orgs.lookup`): still one query.
+_LOOKUP = ("SELECT r.public_key, r.fingerprint, r.log_index, e.data, s.size, s.root_hash" + org_lookup.COLUMNS +
+           " FROM registry_keys r JOIN log_entries e ON e.idx = r.log_index JOIN log_state s ON s.id = 1" +
+           org_lookup.JOINS + " WHERE r.email_hash = {ph}")
 
 
 #: A CLI/SDK login session by its token hash (what `c11.server.auth._session` reads, as one Core query).
@@ -225,6 +237,7 @@ def _reader(request: Request) -> tuple[Principal, ServerContext]:
     if not principal.has("keys:read"):
         raise Problem(403, "Forbidden", "This token lacks the scope keys:read.", "insufficient-scope",
                       scope="keys:read")
+    request.state.principal = principal
     return principal, ctx
 
 
@@ -245,20 +258,26 @@ ReadCtx = Annotated[ServerContext, Depends(_read_access)]
 
 
 @reads.get("", response_model=KeyOut, summary="Look a person's key up by exact email")
-async def lookup(ctx: ReadCtx, email: Annotated[str, Query(max_length=320)],
+async def lookup(ctx: ReadCtx, request: Request, email: Annotated[str, Query(max_length=320)],
                  known_size: Annotated[int | None, Query(ge=0, description="Tree size you trust; adds a "
                                                          "consistency proof to it")] = None) -> Response:
-    """The current key of `email` with its log entry, inclusion proof and the signed checkpoint."""
-    return await _run(ctx, _lookup, ctx, email, known_size)
+    """The current key of `email` with its log entry, inclusion proof and the signed checkpoint; for a member
+    of an organization, its `org` rules (recovery keys, require_online, default_expiry_days)."""
+    return await _run(ctx, _lookup, ctx, request.state.principal, email, known_size)
 
 
-def _lookup(ctx: ServerContext, email: str, known_size: int | None) -> Response:
+def _lookup(ctx: ServerContext, principal: Principal, email: str, known_size: int | None) -> Response:
     svc = log_service(ctx)
     with svc.read_engine.connect() as conn:  # two queries: the key with the log state, then the proof nodes
         ph = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        row = conn.exec_driver_sql(_LOOKUP.format(ph), (email_hash(email),)).first()
+        row = conn.exec_driver_sql(_LOOKUP.format(ph=ph), (*org_lookup.join_params(principal, email),
+                                                            email_hash(email))).first()
         if row is None:
             raise Problem(404, "Not Found", "No key is published for this email address.", "no-key")
+        if org_lookup.decide(row.t_status, row.t_org, row.t_policies, row.c_org, row.c_policies):
+            extra_org = {"org": org_lookup.org_field(conn, row.t_org, row.t_name, row.t_policies)}
+        else:
+            extra_org = {}
         size = row.size
         if known_size is not None and known_size > size:
             raise Problem(409, "Log rolled back", f"You saw a tree of {known_size} entries; this log has "
@@ -269,20 +288,21 @@ def _lookup(ctx: ServerContext, email: str, known_size: int | None) -> Response:
     return _json({"email": email.strip().lower(), "public_key": row.public_key, "fingerprint": row.fingerprint,
                   "log_index": row.log_index, "entry": row.data, "tree_size": size,
                   "checkpoint": svc.signed_checkpoint(size, bytes(row.root_hash)).decode("utf-8"),
-                  "inclusion_proof": [b64(h) for h in proof], **extra})
+                  "inclusion_proof": [b64(h) for h in proof], **extra, **extra_org})
 
 
 @reads.get("/history", response_model=HistoryOut, summary="Every logged key change of an email")
-async def history(ctx: ReadCtx, email: Annotated[str, Query(max_length=320)],
+async def history(ctx: ReadCtx, request: Request, email: Annotated[str, Query(max_length=320)],
                   known_size: Annotated[int | None, Query(ge=0)] = None) -> Response:
     """All `key` entries of `email`, oldest first, each with its inclusion proof in the current tree."""
-    return await _run(ctx, _history, ctx, email, known_size)
+    return await _run(ctx, _history, ctx, request.state.principal, email, known_size)
 
 
-def _history(ctx: ServerContext, email: str, known_size: int | None) -> Response:
+def _history(ctx: ServerContext, principal: Principal, email: str, known_size: int | None) -> Response:
     svc = log_service(ctx)
     ehash = email_hash(email)
     with ctx.db.session() as s:
+        org_lookup.check(s, principal, email)  # same organization rules as a lookup
         size, root = svc.state(s)
         rows = s.execute(select(LogEntry.idx, LogEntry.data).where(
             LogEntry.subject == ehash, LogEntry.kind == "key", LogEntry.idx < size).order_by(LogEntry.idx)).all()

@@ -1,0 +1,357 @@
+"""`c11 keys ...`: which kind of key you have (cloud-stored in shards, or a key file on this device), where its
+shards are, and switching between the two (docs/shards.md). Also the CLI glue for cloud keys:
+
+* `after_login`: at first login, make a cloud-stored key by default (`c11 login --device`: a key file);
+* `decrypting_identities`: `c11 decrypt` without -i also uses your cloud key and your archived old keys.
+
+A cloud key is rebuilt in memory for the command that needs it and never written to disk.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from c11.errors import AuthError, C11Error, CloudKeyError, NoKeyPublishedError, ServerError, UsageError
+
+if TYPE_CHECKING:
+    from c11.client import Client
+    from c11.keys.cloudkey import Shard
+    from c11.keys.identity import Identity
+
+
+def _warn(message: str) -> None:
+    click.echo(f"c11: warning: {message}", err=True)
+
+
+def _client() -> Client:
+    from c11.cli._registry import client
+
+    return client("cloud-stored keys")
+
+
+def recovery_shard() -> Shard | None:
+    """The recovery shard named by C11_RECOVERY_SHARD (a file), if any."""
+    from c11.keys.cloudkey import dearmor
+
+    path = os.environ.get("C11_RECOVERY_SHARD")
+    if not path:
+        return None
+    try:
+        return dearmor(Path(path).read_text("ascii"))
+    except OSError as e:
+        raise UsageError(f"cannot read the recovery shard {path}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not a c11 recovery shard file") from None
+
+
+def write_recovery(shard: Shard, path: Path | None = None) -> Path:
+    """Write the recovery shard file (mode 0600); default: `<config>/recovery/c11_recovery_<16 hex>.shard`."""
+    from c11._internal.atomic import atomic_write_bytes
+    from c11._internal.paths import config_dir
+    from c11.keys.cloudkey import armor
+
+    if path is None:
+        folder = config_dir() / "recovery"
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = folder / f"c11_recovery_{shard.fingerprint[:16]}.shard"
+    return atomic_write_bytes(path, armor(shard).encode("ascii"), mode=0o600, force=False)
+
+
+def _say_created(created, path_hint: Path | None = None) -> None:  # type: ignore[no-untyped-def]
+    where = ", ".join(p.url or p.where for p in created.placements if p.where != "recovery")
+    click.echo(f"c11: created your cloud-stored key {created.fingerprint}; its shards are at {where}", err=True)
+    if created.recovery is not None:
+        path = write_recovery(created.recovery, path_hint)
+        click.echo(f"c11: wrote your recovery shard to {path}: move it OFFLINE (a USB stick, a printout). With "
+                   "it and one other shard your key rebuilds; if a shard store is gone, decrypt with "
+                   f"C11_RECOVERY_SHARD={path}", err=True)
+
+
+# -- first login ----------------------------------------------------------------------------------------
+
+def after_login(server: str, token: str, email: str, new_key: bool = False, device: bool = False) -> None:
+    """After `c11 login`: by default a first login makes a cloud-stored key (generated here, published,
+    sealed and split into shards); `device` or key files in the config folder keep the key-file behaviour."""
+    from c11._internal.paths import keys_dir
+    from c11.cli import _registry
+    from c11.client import Client
+    from c11.client.shards import env_stores
+    from c11.crypto.kem import HYBRID
+    from c11.keys.identity import Identity
+
+    folder = keys_dir()
+    if device or (folder.is_dir() and any(folder.glob("*.key"))):
+        _registry.after_login(server, token, email, new_key)
+        return
+    with Client(server, token) as c:
+        try:
+            st = c.shards.status()
+        except ServerError as e:
+            if e.status in (404, 405):  # a server without cloud keys
+                _registry.after_login(server, token, email, new_key)
+                return
+            raise
+        if st.fingerprint and not new_key:
+            try:
+                c.registry.lookup(email)
+            except NoKeyPublishedError:
+                _publish(c, c.shards.fetch_identity(recovery_shard()), email)
+            click.echo(f"c11: your key is cloud-stored ({st.fingerprint}); c11 decrypt fetches two of its shards",
+                       err=True)
+            return
+        if st.fingerprint:
+            raise UsageError("you have a cloud-stored key: replace it with `c11 keys replace`, not --new-key")
+        if not new_key:
+            try:
+                c.registry.lookup(email)
+                _registry.after_login(server, token, email, new_key)  # a key from another device: say so
+                return
+            except NoKeyPublishedError:
+                pass
+        stores = list(st.stores) or env_stores()
+        if not stores:
+            click.echo("c11: the server announces no shard store (C11_SHARD_STORES): your key is kept on this "
+                       "device", err=True)
+            _registry.after_login(server, token, email, new_key)
+            return
+        identity = Identity.generate(email, HYBRID, int(time.time()))
+        _say_created(c.shards.create(identity, stores))
+        _publish(c, identity, email)
+
+
+def _publish(c: Client, identity: Identity, email: str) -> None:
+    try:
+        done = c.registry.publish(identity, email, storage="cloud")
+    except AuthError as e:
+        if e.problem.get("type", "").endswith("email-unverified"):
+            _warn("your key is not published yet: verify your email address (see the link we sent), then run "
+                  "`c11 keys publish`")
+            return
+        raise
+    click.echo(f"c11: published your key in the registry (log entry {done.log_index})", err=True)
+
+
+# -- decrypting -----------------------------------------------------------------------------------------
+
+def _recipients(input_path: str | None) -> set[str] | None:
+    if not input_path or input_path == "-":
+        return None
+    from c11 import protect
+
+    try:
+        return {r["fingerprint"] for r in protect.inspect(Path(input_path)).recipients}
+    except (C11Error, OSError):
+        return None
+
+
+def decrypting_identities(paths: tuple[str, ...], input_path: str | None) -> list[Identity]:
+    """The identities `c11 decrypt` tries: -i / C11_IDENTITY as before; otherwise the key files of the config
+    folder, and, when logged in and they do not open INPUT (or there are none), your cloud-stored key and the
+    old keys archived for your current key."""
+    from c11.cli import _identity
+    from c11.cli._registry import logged_in
+    from c11.cli.invites import temporary_paths
+
+    if paths or os.environ.get("C11_IDENTITY"):
+        return _identity.load_many(paths)
+    ids = [_identity.load(p) for p in _identity.default_paths() + temporary_paths()]
+    wanted = _recipients(input_path)
+    if logged_in() and (not ids or (wanted is not None and not wanted & {i.fingerprint for i in ids})):
+        try:
+            ids += cloud_identities(ids)
+        except C11Error as e:
+            if not ids:
+                raise
+            _warn(f"your cloud-stored or archived keys were not fetched: {e}")
+    if not ids:
+        from c11.errors import KeyFileError
+
+        raise KeyFileError("no key to decrypt with: pass -i KEYFILE (or set C11_IDENTITY, or log in with "
+                           "`c11 login`)")
+    return ids
+
+
+def cloud_identities(local: list[Identity]) -> list[Identity]:
+    """Your cloud-stored identity (if you have one) and the keys archived for your current key."""
+    c = _client()
+    try:
+        st = c.shards.status()
+    except ServerError as e:
+        if e.status in (404, 405) and local:  # a server without cloud keys
+            return []
+        raise
+    found: list[Identity] = []
+    if st.fingerprint:
+        found.append(c.shards.fetch_identity(recovery_shard()))
+    if st.archive_fingerprint:
+        for current in [*local, *found]:
+            if current.fingerprint == st.archive_fingerprint:
+                found += c.shards.archived(current)
+                break
+    if not found and not local:
+        raise CloudKeyError(f"your account on {c.server} has no cloud-stored key: pass -i KEYFILE")
+    return found
+
+
+# -- commands -------------------------------------------------------------------------------------------
+
+@click.group("keys")
+def keys() -> None:
+    """Your keys: cloud-stored in shards (the default) or a key file on this device.
+
+    \b
+    Examples:
+      c11 keys status                 # which kind of key, where the shards are
+      c11 keys replace --device       # move to a key file on this device
+      c11 keys replace --cloud        # move back to a cloud-stored key
+    """
+
+
+def _local_keys() -> list[Path]:
+    from c11.cli import _identity
+
+    return _identity.default_paths()
+
+
+@keys.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def status(as_json: bool) -> None:
+    """Show which kind of key you have and where its shards are."""
+    from c11.cli._output import emit_json
+    from c11.keys import keyfile
+
+    c = _client()
+    st = c.shards.status()
+    local = []
+    for p in _local_keys():
+        try:
+            local.append({"path": str(p), "fingerprint": keyfile.load(p).public.fingerprint})
+        except C11Error:
+            continue
+    try:
+        published = c.registry.lookup(c.whoami().email).fingerprint
+    except NoKeyPublishedError:
+        published = None
+    kind = "cloud" if st.fingerprint else ("device" if local else "none")
+    doc = {**st.to_dict(), "kind": kind, "published": published, "device_keys": local}
+    if as_json:
+        emit_json(doc)
+        return
+    if kind == "cloud":
+        click.echo(f"Your key {st.fingerprint} is cloud-stored: any {2} of its {3} shards rebuild it.")
+        for p in st.placements:
+            where = {"server": f"the c11 server {st.server}", "store": f"the shard store {p.url}",
+                     "recovery": "your recovery shard file (offline)"}[p.where]
+            click.echo(f"  shard {p.index}: {where}")
+    elif kind == "device":
+        click.echo("Your key is kept on this device: " + ", ".join(f"{k['path']} ({k['fingerprint']})"
+                                                                   for k in local))
+    else:
+        click.echo("You have no key here: `c11 login` makes one (cloud-stored by default).")
+    click.echo(f"Published key: {published or 'none'}")
+    if st.archive_fingerprint:
+        click.echo(f"Old keys are archived for key {st.archive_fingerprint} (older files still open).")
+    if st.stores:
+        click.echo("Shard stores of this server: " + ", ".join(st.stores))
+
+
+keys.add_command(status, "show")
+
+
+@keys.command("publish")
+def publish() -> None:
+    """Publish your cloud-stored key in the registry (after verifying your email)."""
+    c = _client()
+    email = c.whoami().email
+    _publish(c, c.shards.fetch_identity(recovery_shard()), email)
+
+
+@keys.command("replace")
+@click.option("--device", "to_device", is_flag=True, help="Move to a new key file on this device.")
+@click.option("--cloud", "to_cloud", is_flag=True, help="Move to a new cloud-stored key.")
+@click.option("-i", "--identity", "current_path", metavar="KEYFILE",
+              help="Your current key file (default: the one in the config folder).")
+@click.option("-o", "--output", metavar="PATH", help="With --device: where to write the new key file "
+              "(default: the config folder's keys/). With --cloud: the recovery shard file, if there is one.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def replace(to_device: bool, to_cloud: bool, current_path: str | None, output: str | None, as_json: bool) -> None:
+    """Replace your key by a new one of the other kind, and publish it.
+
+    Your old private keys are kept, encrypted to the new key (the key archive on the server), so files
+    encrypted to them still open with `c11 decrypt` until you re-encrypt them.
+    --device writes c11_key_<16 hex>.key and deletes your shards; --cloud makes a cloud-stored key. An old
+    key file in the config folder moves to keys/replaced/, so that it no longer signs.
+    """
+    from c11._internal.paths import keys_dir
+    from c11.cli import _identity
+    from c11.cli._output import emit_json
+    from c11.cli._registry import _new_passphrase
+    from c11.crypto.kem import HYBRID
+    from c11.keys import keyfile
+    from c11.keys.identity import Identity
+
+    if to_device == to_cloud:
+        raise UsageError("say which kind of key to move to: --device or --cloud")
+    c = _client()
+    email = c.whoami().email
+    st = c.shards.status()
+    local = [Path(current_path)] if current_path else _local_keys()
+    if st.fingerprint:
+        current = c.shards.fetch_identity(recovery_shard())
+    elif local:
+        current = _identity.load(local[0])
+    else:
+        raise UsageError("you have no key to replace: `c11 login` makes one")
+    if to_cloud and st.fingerprint:
+        raise UsageError(f"your key {st.fingerprint} is already cloud-stored")
+    new = Identity.generate(email, HYBRID, int(time.time()))
+    result: dict[str, object] = {"old": current.fingerprint, "new": new.fingerprint,
+                                 "kind": "device" if to_device else "cloud"}
+    if to_device:
+        folder = keys_dir()
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        target = Path(output) if output else folder / new.file_stem
+        passphrase = _new_passphrase()
+        path = keyfile.write(target, new, passphrase)  # first: the new key is safe before anything changes
+        click.echo(f"c11: wrote your new key {path}", err=True)
+        c.shards.replace(current, new, cloud=False, email=email)
+        result["key_file"] = str(path)
+    else:
+        created = c.shards.replace(current, new, cloud=True, email=email)
+        assert created is not None
+        _say_created(created, Path(output) if output else None)
+        result["shards"] = [p.to_dict() for p in created.placements]
+    if not current_path:  # old key files would still sign: out of the way (their keys are archived)
+        moved = keys_dir() / "replaced"
+        for p in local:
+            if p.parent == keys_dir() and p.exists() and str(p) != result.get("key_file"):
+                moved.mkdir(parents=True, exist_ok=True, mode=0o700)
+                os.replace(p, moved / p.name)
+                click.echo(f"c11: moved your old key file to {moved / p.name} (its key is archived on the "
+                           "server too)", err=True)
+    click.echo(f"c11: replaced your key {current.fingerprint} by {new.fingerprint} ({result['kind']}); older "
+               "files still open (the old key is archived, encrypted to the new one)", err=True)
+    if as_json:
+        emit_json(result)
+
+
+def cloud_sender() -> Identity | None:
+    """The key that signs when there is no key file: your cloud-stored key, when logged in and you have one."""
+    from c11.cli._registry import logged_in
+
+    if os.environ.get("C11_IDENTITY") or not logged_in():
+        return None
+    c = _client()
+    try:
+        if not c.shards.status().fingerprint:
+            return None
+    except ServerError as e:
+        if e.status in (404, 405):  # a server without cloud keys
+            return None
+        raise
+    return c.shards.fetch_identity(recovery_shard())

@@ -1,0 +1,293 @@
+"""Client side of cloud-stored keys in shards (F7, docs/shards.md): reached as `Client.shards`.
+
+The identity is made on this device, sealed and split 2 of 3 (`c11.keys.cloudkey`): one shard goes to the c11
+server, one to a shard store, the third to a second store or back to the caller as a recovery shard to keep
+offline. `fetch_identity()` gets two shards (each fetch logged, its log entry proven) and rebuilds the identity
+in memory only.
+
+    from c11.client import Client
+    with Client.from_environment() as c:
+        me = c.shards.fetch_identity()                 # an Identity, never written to disk
+        old = c.shards.archived(me)                    # keys replaced before, to open older files
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from c11.client._http import HttpCore, _error
+from c11.client.transparency import LogAPI
+from c11.errors import C11Error, CloudKeyError, ProofError, ServerError, UsageError
+from c11.keys import cloudkey
+from c11.keys.cloudkey import Shard
+from c11.keys.identity import Identity
+from c11.server.shards.tokens import normalize_url
+
+ARCHIVE_FORMAT = "c11-key-archive/v1"
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one shard of a cloud-stored key is: on the c11 server, at a store (`url`), or with the user."""
+
+    index: int
+    where: str
+    url: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "where": self.where, **({"url": self.url} if self.url else {})}
+
+
+@dataclass(frozen=True)
+class KeyStatus:
+    """What the server knows of your keys: your cloud key (None: none), the stores, your key archive."""
+
+    user_id: str
+    server: str
+    stores: tuple[str, ...]
+    fingerprint: str | None
+    placements: tuple[Placement, ...]
+    created_at: str | None
+    archive_fingerprint: str | None
+
+    @property
+    def kind(self) -> str:
+        return "cloud" if self.fingerprint else "none"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "fingerprint": self.fingerprint, "server": self.server,
+                "stores": list(self.stores), "shards": [p.to_dict() for p in self.placements],
+                "created_at": self.created_at, "archive": self.archive_fingerprint}
+
+
+@dataclass(frozen=True)
+class Created:
+    """A cloud key just stored: where its shards are, the recovery shard if one is the user's, log entries."""
+
+    fingerprint: str
+    placements: tuple[Placement, ...]
+    recovery: Shard | None
+    log_indexes: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A rebuilt identity and the log entries of the fetches that gave its shards."""
+
+    identity: Identity = field(repr=False)
+    log_indexes: tuple[int, ...]
+    sources: tuple[str, ...]
+
+
+def env_stores() -> list[str]:
+    """C11_SHARD_STORES as a list of URLs (the client may read it when the server announces none)."""
+    return [normalize_url(u) for u in os.environ.get("C11_SHARD_STORES", "").split(",") if u.strip()]
+
+
+class ShardsAPI:
+    """The /api/v1/shards routes and the shard stores they name."""
+
+    def __init__(self, core: HttpCore, log: LogAPI) -> None:
+        self._core = core
+        self._log = log
+
+    # -- state --------------------------------------------------------------------------------------------
+
+    def status(self) -> KeyStatus:
+        d = self._core.request("GET", "/api/v1/shards")
+        ck = d.get("cloud_key") or {}
+        return KeyStatus(d["user_id"], d["server"], tuple(d.get("stores") or ()), ck.get("fingerprint"),
+                         tuple(Placement(p["index"], p["where"], p.get("url")) for p in ck.get("placements", [])),
+                         ck.get("created_at"), (d.get("archive") or {}).get("fingerprint"))
+
+    def stores(self) -> list[str]:
+        """The shard stores the server announces, else those in C11_SHARD_STORES."""
+        return list(self.status().stores) or env_stores()
+
+    # -- store calls --------------------------------------------------------------------------------------
+
+    def _token(self, store: str, action: str) -> str:
+        return self._core.request("POST", "/api/v1/shards/tokens", {"store": store, "action": action})["token"]
+
+    def _store(self, store: str, method: str, action: str, body: Any = None) -> dict[str, Any]:
+        token = self._token(store, action)
+        try:
+            with httpx.Client(base_url=store, timeout=30) as h:
+                r = h.request(method, "/v1/shard", json=body, headers={"authorization": f"Bearer {token}"})
+        except httpx.HTTPError as e:
+            raise ServerError(f"cannot reach the shard store {store}: {type(e).__name__}", 0) from None
+        if not r.is_success:
+            err = _error(r)
+            raise type(err)(f"shard store {store}: {err}", err.status, err.problem)
+        return r.json()
+
+    # -- create, fetch, delete ----------------------------------------------------------------------------
+
+    def create(self, identity: Identity, stores: list[str] | None = None) -> Created:
+        """Seal `identity`, split it 2 of 3 and store the shards: 1 on the server, 2 (and 3) at the stores.
+
+        With one store the third shard is returned as `recovery` (keep it offline: with it and either other
+        shard the key rebuilds). CloudKeyError when no store is known."""
+        st = self.status()
+        if st.fingerprint and st.fingerprint != identity.fingerprint:
+            raise CloudKeyError(f"you already have a cloud-stored key ({st.fingerprint}); replace it with "
+                                "`c11 keys replace`")
+        try:
+            stores = [normalize_url(s) for s in (stores or list(st.stores) or env_stores())]
+        except ValueError as e:
+            raise CloudKeyError(f"bad shard store URL: {e}") from None
+        if not stores:
+            raise CloudKeyError("no shard store is configured (the server's C11_SHARD_STORES, or yours): a "
+                                "cloud-stored key needs at least one; use a key on this device instead")
+        shards = cloudkey.make_shards(identity, st.user_id)
+        places = [Placement(1, "server"), Placement(2, "store", stores[0]),
+                  Placement(3, "store", stores[1]) if len(stores) > 1 else Placement(3, "recovery")]
+        indexes = []
+        for p in places:
+            if p.where == "store":
+                indexes.append(self._store(p.url, "PUT", "put", {"shard": shards[p.index - 1].b64()})["log_index"])
+        d = self._core.request("PUT", "/api/v1/shards/shard", {
+            "shard": shards[0].b64(), "placements": [p.to_dict() for p in places]})
+        indexes.append(d["log_index"])
+        recovery = shards[2] if places[2].where == "recovery" else None
+        return Created(identity.fingerprint, tuple(places), recovery, tuple(indexes))
+
+    def fetch(self, recovery: Shard | None = None, verify_log: bool = True) -> Fetched:
+        """Fetch two shards (the server's, then a store's, else `recovery`) and rebuild the identity in memory.
+
+        With `verify_log`, each fetch's log entry is proven to be in the verified transparency log."""
+        st = self.status()
+        if not st.fingerprint:
+            raise CloudKeyError(f"your account on {self._core.server} has no cloud-stored key")
+        found: list[Shard] = []
+        indexes: list[tuple[int, str]] = []
+        problems: list[str] = []
+        sources: list[str] = []
+
+        def take(text: str, index: int | None, source: str) -> None:
+            try:
+                shard = Shard.from_b64(text)
+            except C11Error as e:
+                problems.append(f"{source}: {e}")
+                return
+            if shard.fingerprint != st.fingerprint:
+                problems.append(f"{source}: a shard of another key")
+                return
+            found.append(shard)
+            sources.append(source)
+            if index is not None:
+                indexes.append((index, source))
+
+        try:
+            d = self._core.request("GET", "/api/v1/shards/shard")
+            take(d["shard"], d["log_index"], st.server)
+        except ServerError as e:
+            problems.append(f"{st.server}: {e}")
+        for p in st.placements:
+            if len(found) >= cloudkey.THRESHOLD:
+                break
+            if p.where == "store" and p.url:
+                try:
+                    d = self._store(p.url, "GET", "get")
+                    take(d["shard"], d["log_index"], p.url)
+                except (ServerError, KeyError, TypeError) as e:
+                    problems.append(f"{p.url}: {e}")
+        if len(found) < cloudkey.THRESHOLD and recovery is not None:
+            take(recovery.b64(), None, "recovery shard")
+        if len(found) < cloudkey.THRESHOLD:
+            raise CloudKeyError("cannot rebuild your cloud-stored key: fewer than two shards reachable ("
+                                + "; ".join(problems) + "); a recovery shard file helps: C11_RECOVERY_SHARD=FILE")
+        identity = cloudkey.rebuild(found[:cloudkey.THRESHOLD], st.user_id)
+        if verify_log:
+            self._prove(indexes)
+        return Fetched(identity, tuple(i for i, _ in indexes), tuple(sources))
+
+    def _prove(self, indexes: list[tuple[int, str]]) -> None:
+        for index, source in indexes:
+            entry = json.loads(self._log.prove(index).entry)
+            if entry.get("kind") != "shard" or entry.get("action") != "fetch" or entry.get("store") != source:
+                raise ProofError(f"log entry {index} does not record the shard fetch from {source}")
+
+    def fetch_identity(self, recovery: Shard | None = None) -> Identity:
+        """Your cloud-stored identity, rebuilt in memory from two shards (see `fetch`)."""
+        return self.fetch(recovery).identity
+
+    def delete(self) -> list[int]:
+        """Delete every shard of your cloud-stored key (stores first, then the server's); log indexes."""
+        st = self.status()
+        if not st.fingerprint:
+            return []
+        indexes = []
+        for p in st.placements:
+            if p.where == "store" and p.url:
+                try:
+                    indexes.append(self._store(p.url, "DELETE", "delete")["log_index"])
+                except ServerError as e:
+                    if e.status != 404:
+                        raise
+        indexes.append(self._core.request("DELETE", "/api/v1/shards/shard")["log_index"])
+        return indexes
+
+    # -- archive of old keys ------------------------------------------------------------------------------
+
+    def archived(self, current: Identity) -> list[Identity]:
+        """Your old private keys, from the archive encrypted to `current` ([] if none or not for it)."""
+        from c11 import protect
+        from c11.keys.keyfile import KeyFile
+
+        try:
+            d = self._core.request("GET", "/api/v1/shards/archive")
+        except ServerError as e:
+            if e.status == 404:
+                return []
+            raise
+        if d.get("fingerprint") != current.fingerprint:
+            return []
+        try:
+            blob = base64.b64decode(d["archive"], validate=True)
+            doc = json.loads(protect.decrypt_bytes(blob, [current]).plaintext)
+            if doc.get("format") != ARCHIVE_FORMAT:
+                raise ValueError("format")
+            return [KeyFile(k, "key archive").unlock() for k in doc["keys"]]
+        except (binascii.Error, ValueError, KeyError, TypeError) as e:
+            raise CloudKeyError(f"your key archive is damaged ({type(e).__name__})") from None
+
+    def store_archive(self, keys: list[Identity], to: Identity) -> int:
+        """Replace the archive with `keys`, encrypted to (and signed by) `to`; the log index."""
+        from c11 import protect
+        from c11.keys import keyfile
+
+        unique = {k.fingerprint: k for k in keys if k.fingerprint != to.fingerprint}
+        doc = {"format": ARCHIVE_FORMAT, "keys": [json.loads(keyfile.dumps(k, None)) for k in unique.values()]}
+        blob = protect.encrypt_bytes(json.dumps(doc).encode(), [to.public], to, name="c11-key-archive.json")
+        return self._core.request("PUT", "/api/v1/shards/archive", {
+            "archive": base64.b64encode(blob).decode(), "fingerprint": to.fingerprint})["log_index"]
+
+    # -- switching key type -------------------------------------------------------------------------------
+
+    def replace(self, current: Identity, new: Identity, cloud: bool, email: str | None = None,
+                stores: list[str] | None = None) -> Created | None:
+        """Move to `new` (cloud-stored if `cloud`, else kept by the caller, e.g. in a key file written first).
+
+        `current` and the keys archived for it are archived for `new`, so older files still open; the
+        registry then publishes `new`; a device key's old shards are deleted. Returns the new cloud key."""
+        from c11.client.registry import RegistryAPI
+
+        st = self.status()
+        if cloud and st.fingerprint:
+            raise UsageError("your key is already cloud-stored")
+        old = self.archived(current)
+        created = self.create(new, stores) if cloud else None
+        self.store_archive([*old, current], new)
+        RegistryAPI(self._core, self._log).publish(new, email, storage="cloud" if cloud else "device")
+        if not cloud and st.fingerprint:
+            self.delete()
+        return created
+

@@ -1,0 +1,97 @@
+"""The shards service's state per application: the token key, the configured stores, and the log entries.
+
+Every shard action becomes one `shard` log entry: `{"action", "who" (email hash), "store" (URL), "key"
+(fingerprint or null), "jti" (store token ID or null)}` with subject = the email hash. The server writes the
+entries of its own shard directly, and those of the stores when a store reports a token it accepted
+(`record_use`, once per token ID, in the same transaction as the `shard_token_uses` row).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from joserfc.jwk import OKPKey
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from c11.log.entries import email_hash
+from c11.server.accounts.models import User
+from c11.server.context import ServerContext
+from c11.server.db import utcnow
+from c11.server.logsrv.service import LogWriter, log_service
+from c11.server.shards import tokens
+from c11.server.shards.models import CloudKey, ShardTokenUse
+
+#: store token action -> log entry action
+LOGGED_ACTION = {"get": "fetch", "put": "store", "delete": "delete"}
+
+
+def shard_entry(action: str, who_email: str, store: str, key: str | None, jti: str | None = None
+                ) -> dict[str, Any]:
+    """The fields of a `shard` log entry (no email: its hash)."""
+    return {"action": action, "who": email_hash(who_email), "store": store, "key": key, "jti": jti}
+
+
+class ShardService:
+    """One per application (`shard_service(ctx)`)."""
+
+    def __init__(self, ctx: ServerContext) -> None:
+        self.ctx = ctx
+        self.key: OKPKey = tokens.load_or_create_key(ctx.config.data_dir / "secrets")
+        self.issuer = tokens.normalize_url(ctx.config.base_url)
+        self.ttl = max(10, int(getattr(ctx.config, "shard_token_ttl_seconds", 300)))
+        raw = getattr(ctx.config, "shard_stores", None) or ""
+        self.stores = [tokens.normalize_url(u) for u in raw.split(",") if u.strip()]
+
+    def issue(self, user_id: str, store: str, action: str) -> tokens.Issued:
+        return tokens.issue(self.key, issuer=self.issuer, user_id=user_id, store=store, action=action,
+                            ttl=self.ttl)
+
+    def log(self, log: LogWriter, action: str, email: str, store: str, key: str | None,
+            jti: str | None = None) -> int:
+        who = email_hash(email)
+        return log.append("shard", shard_entry(action, email, store, key, jti), subject=who)
+
+    def record_use(self, token: str) -> tuple[int, dict[str, Any]]:
+        """Log a store token a shard store accepted (once per token ID); returns (log index, claims).
+
+        TokenError if the token is not one of this server's (signature, issuer, expiry with 60 s leeway for
+        the report's trip) or its user is gone."""
+        claims = tokens.verify(token, self.key, issuer=self.issuer, audience=None, leeway=60)
+        jti = claims["jti"]
+        with self.ctx.db.session() as s:
+            done = s.get(ShardTokenUse, jti)
+        if done is not None:
+            return done.log_index, claims
+        try:
+            with log_service(self.ctx).transaction() as (s, log):
+                user = s.get(User, claims["sub"])
+                if user is None:
+                    raise tokens.TokenError("no such user")
+                key = s.execute(select(CloudKey.fingerprint).where(CloudKey.user_id == user.id)).scalar()
+                index = self.log(log, LOGGED_ACTION[claims["act"]], user.email, claims["aud"], key, jti)
+                s.add(ShardTokenUse(jti=jti, user_id=user.id, store=claims["aud"], action=claims["act"],
+                                    log_index=index, at=utcnow()))
+        except IntegrityError:  # reported twice at once (another server process won)
+            with self.ctx.db.session() as s:
+                done = s.get(ShardTokenUse, jti)
+            if done is None:
+                raise
+            return done.log_index, claims
+        return index, claims
+
+
+_create_lock = threading.Lock()
+
+
+def shard_service(ctx: ServerContext) -> ShardService:
+    """The application's shards service (created, with its token key, at start or on first use)."""
+    svc = getattr(ctx, "_shard_service", None)
+    if svc is None:
+        with _create_lock:
+            svc = getattr(ctx, "_shard_service", None)
+            if svc is None:
+                svc = ShardService(ctx)
+                ctx._shard_service = svc  # type: ignore[attr-defined]
+    return svc

@@ -1,0 +1,44 @@
+"""Settings of a shard store: where it keeps its data, which c11 server it trusts, its own public URL."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from c11.server.shards.tokens import normalize_url
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "c11-shard-store"
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """`server`: the c11 server whose tokens this store trusts; `public_url`: this store's URL as clients
+    and tokens name it (the audience); `server_key`: the thumbprint (kid) of the server's token key to pin
+    (None: trust on first use)."""
+
+    data_dir: Path
+    server: str
+    host: str = "127.0.0.1"
+    port: int = 8100
+    public_url: str = ""
+    server_key: str | None = None
+
+    @property
+    def url(self) -> str:
+        if self.public_url:
+            return normalize_url(self.public_url)
+        host = "localhost" if self.host in ("", "0.0.0.0", "::") else self.host
+        host = f"[{host}]" if ":" in host else host
+        return normalize_url(f"http://{host}:{self.port}")
+
+    @property
+    def server_url(self) -> str:
+        return normalize_url(self.server)
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite:///{self.data_dir / 'shard-store.db'}"

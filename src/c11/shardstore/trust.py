@@ -1,0 +1,111 @@
+"""What a shard store trusts of its c11 server: the token key (pinned in `<data-dir>/server-key.json`, at first
+use or from `--server-key KID`) and the server's transparency log (pinned log key and last checkpoint in
+`<data-dir>/trust/`, as any c11 client keeps them)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from typing import Any
+
+import httpx
+from joserfc.jwk import OKPKey
+
+from c11.errors import C11Error
+from c11.log.entries import canonical_json
+from c11.server.shards import tokens
+from c11.shardstore.config import StoreConfig
+
+_log = logging.getLogger("c11.shardstore")
+
+
+class ServerTrust:
+    """The pinned token key and the log checks of one store's c11 server."""
+
+    def __init__(self, config: StoreConfig) -> None:
+        self.config = config
+        self.path = config.data_dir / "server-key.json"
+        self._key: OKPKey | None = None
+        self._lock = threading.Lock()
+        self.http = httpx.Client(base_url=config.server_url, timeout=15)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def key(self) -> OKPKey:
+        """The pinned key (fetched and pinned now on first use); TokenError if it cannot be had."""
+        with self._lock:
+            if self._key is None:
+                self._key = self._load_or_pin()
+            return self._key
+
+    def _load_or_pin(self) -> OKPKey:
+        want = self.config.server_key
+        if self.path.exists():
+            d = json.loads(self.path.read_text("utf-8"))
+            key = tokens.import_public(d["jwk"])
+            if d.get("server") != self.config.server_url:
+                raise tokens.TokenError(f"{self.path} pins the key of {d.get('server')}, not of "
+                                        f"{self.config.server_url}")
+            if want and key.thumbprint() != want:
+                raise tokens.TokenError(f"{self.path} pins key {key.thumbprint()}, not --server-key {want}")
+            return key
+        try:
+            r = self.http.get("/api/v1/shards/token-key")
+            r.raise_for_status()
+            announced = r.json()
+            key = tokens.import_public(announced["jwk"])
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as e:
+            raise tokens.TokenError(f"cannot fetch the token key of {self.config.server_url}: "
+                                    f"{type(e).__name__}") from None
+        if want and key.thumbprint() != want:
+            raise tokens.TokenError(f"{self.config.server_url} announces token key {key.thumbprint()}, not the "
+                                    f"--server-key {want}")
+        self.config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"server": self.config.server_url, "jwk": tokens.public_jwk(key)}, indent=2))
+        os.replace(tmp, self.path)
+        _log.info("shard store: pinned the token key %s of %s", key.thumbprint(), self.config.server_url)
+        return key
+
+    def verify(self, token: str, action: str) -> dict[str, Any]:
+        """The claims of a store token for `action` at this store (not yet checked for reuse)."""
+        return tokens.verify(token, self.key(), issuer=self.config.server_url, audience=self.config.url,
+                             action=action)
+
+    def report(self, token: str) -> int:
+        """Report the use of `token` to the server and prove its log entry; the log index, or TokenError
+        (the store then refuses: fail closed)."""
+        try:
+            r = self.http.post("/api/v1/shards/uses", headers={"authorization": f"Bearer {token}"})
+        except httpx.HTTPError as e:
+            raise tokens.TokenError(f"the c11 server did not log this ({type(e).__name__})") from None
+        if r.status_code != 200:
+            raise tokens.TokenError(f"the c11 server did not log this (HTTP {r.status_code})")
+        try:
+            index = int(r.json()["log_index"])
+        except (ValueError, KeyError, TypeError):
+            raise tokens.TokenError("the c11 server answered no log index") from None
+        return index
+
+    def prove(self, index: int, claims: dict[str, Any], action: str) -> None:
+        """Check that log entry `index` of the server's verified log records this token's use."""
+        from c11.client import Client
+
+        try:
+            with Client(self.config.server_url) as c:
+                c.state_dir = self.config.data_dir / "trust"
+                found = c.log.prove(index)
+        except C11Error as e:
+            raise tokens.TokenError(f"the c11 server's log does not prove the entry ({e})") from None
+        try:
+            entry = json.loads(found.entry)
+        except ValueError:
+            raise tokens.TokenError("the logged entry is not JSON") from None
+        if not (isinstance(entry, dict) and canonical_json(entry) == found.entry and entry.get("kind") == "shard"
+                and entry.get("jti") == claims["jti"] and entry.get("store") == self.config.url
+                and entry.get("action") == action):
+            raise tokens.TokenError("the logged entry does not record this use")
+

@@ -1,0 +1,33 @@
+"""Fixtures of the SCIM tests: one real server per database backend (SQLite, PostgreSQL) for the session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from srvkit import BACKENDS, RunningServer, server_config, start_server
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def scim_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    tmp = tmp_path_factory.mktemp(f"scim-{request.param}")
+    url = f"sqlite:///{tmp / 'c11.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_schemas").new()
+    running = start_server(server_config(tmp / "data", url), request.param)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def org(scim_server: RunningServer):  # type: ignore[no-untyped-def]
+    """A fresh organization (admin + SCIM token) on the shared server."""
+    from scimkit import new_org
+
+    return new_org(scim_server)
+
+
+@pytest.fixture(scope="session")
+def shared_org(scim_server: RunningServer):  # type: ignore[no-untyped-def]
+    """One organization per server for tests that only read or make uniquely named resources."""
+    from scimkit import new_org
+
+    return new_org(scim_server)
