@@ -74,26 +74,71 @@ def extra_stanzas(keys: list[PublicKey]) -> list[Stanza]:
 
 
 def claim_after_login(server: str, token: str) -> None:
-    """After `c11 login`: receive the temporary key the key server held for you (once), if you were invited."""
+    """After `c11 login`: receive the temporary key the key server held for you (once), if you were invited.
+
+    It is kept next to your own key: a key file in the temporary keys folder for a device-stored key, the
+    key archive (encrypted to your key, on the server) for a cloud-stored one, so `c11 decrypt` finds it."""
     from c11.cli import _identity
     from c11.client import Client
     from c11.errors import C11Error
-    from c11.keys import keyfile
 
     paths = _identity.default_paths()
-    if not paths:
-        return
     try:
-        me = _identity.load(paths[0])
         with Client(server, token) as c:
+            me, cloud = _claiming_identity(c, paths)
+            if me is None:
+                return
             temp = c.invitations.claim(me)
+            if temp is None:
+                return
+            if cloud and _archive(c, me, temp):
+                click.echo(f"c11: you were invited before you registered: received your temporary key "
+                           f"{temp.fingerprint}, kept with your cloud-stored key; files made for it open with "
+                           f"`c11 decrypt` now. Re-encrypt them for your own key: c11 reencrypt -r "
+                           f"{me.public.line()[:24]}... --remove {temp.fingerprint} FILE", err=True)
+                return
     except C11Error as e:
         # 403: email not verified, 409: key not published yet (after_login already said what to do)
         if getattr(e, "status", 0) not in (403, 409):
             warn(f"could not check for a temporary key held for you: {e}")
         return
-    if temp is None:
-        return
+    _keep_on_device(temp, me)
+
+
+def _claiming_identity(c: Client, paths: list[Path]) -> tuple[Identity | None, bool]:
+    """(your key, whether it is cloud-stored): the first device key file, else the cloud-stored key."""
+    from c11.cli import _identity
+    from c11.errors import ServerError
+
+    if paths:
+        return _identity.load(paths[0]), False
+    try:
+        if not c.shards.status().fingerprint:
+            return None, False
+    except ServerError as e:
+        if e.status in (404, 405):  # a server without cloud-stored keys
+            return None, False
+        raise
+    from c11.cli.keys import recovery_shard
+
+    return c.shards.fetch_identity(recovery_shard()), True
+
+
+def _archive(c: Client, me: Identity, temp: Identity) -> bool:
+    """Add `temp` to the key archive of the cloud-stored key `me`; False (and a warning) if that failed."""
+    from c11.errors import C11Error
+
+    try:
+        c.shards.store_archive([*c.shards.archived(me), temp], me)
+        return True
+    except C11Error as e:
+        warn(f"could not keep your temporary key with your cloud-stored key ({e}); keeping it on this device")
+        return False
+
+
+def _keep_on_device(temp: Identity, me: Identity) -> None:
+    from c11.keys import keyfile
+
     folder = temporary_dir()
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = keyfile.write(folder / temp.file_stem, temp, None, force=True)

@@ -31,7 +31,7 @@ def _warn(message: str) -> None:
 def _client() -> Client:
     from c11.cli._registry import client
 
-    return client("cloud-stored keys")
+    return client("`c11 keys`")
 
 
 def recovery_shard() -> Shard | None:
@@ -63,7 +63,8 @@ def write_recovery(shard: Shard, path: Path | None = None) -> Path:
 
 
 def _say_created(created, path_hint: Path | None = None) -> None:  # type: ignore[no-untyped-def]
-    where = ", ".join(p.url or p.where for p in created.placements if p.where != "recovery")
+    where = ", ".join(f"the shard store {p.url}" if p.where == "store" else "the c11 server"
+                      for p in created.placements if p.where != "recovery")
     click.echo(f"c11: created your cloud-stored key {created.fingerprint}; its shards are at {where}", err=True)
     if created.recovery is not None:
         path = write_recovery(created.recovery, path_hint)
@@ -85,7 +86,17 @@ def after_login(server: str, token: str, email: str, new_key: bool = False, devi
     from c11.keys.identity import Identity
 
     folder = keys_dir()
-    if device or (folder.is_dir() and any(folder.glob("*.key"))):
+    has_files = folder.is_dir() and any(folder.glob("*.key"))
+    if device and not has_files:  # the registry would refuse the new key file's publication: say it first
+        with Client(server, token) as c:
+            try:
+                org = c.org.info()
+            except ServerError:  # e.g. email not verified yet: the publication says what to do
+                org = None
+        if org is not None and org.policies.get("allow_device_keys") is False:
+            raise UsageError(f"{org.name} allows only cloud-stored keys (policy allow_device_keys is false): "
+                             "log in without --device")
+    if device or has_files:
         _registry.after_login(server, token, email, new_key)
         return
     with Client(server, token) as c:
@@ -124,11 +135,14 @@ def after_login(server: str, token: str, email: str, new_key: bool = False, devi
         _publish(c, identity, email)
 
 
-def _publish(c: Client, identity: Identity, email: str) -> None:
+def _publish(c: Client, identity: Identity, email: str, strict: bool = False) -> None:
     try:
         done = c.registry.publish(identity, email, storage="cloud")
     except AuthError as e:
         if e.problem.get("type", "").endswith("email-unverified"):
+            if strict:  # `c11 keys publish`: not publishing is a failure
+                raise AuthError(f"{email} is not verified yet: open the link we emailed you, then run "
+                                "`c11 keys publish` again", 403) from None
             _warn("your key is not published yet: verify your email address (see the link we sent), then run "
                   "`c11 keys publish`")
             return
@@ -187,7 +201,15 @@ def cloud_identities(local: list[Identity]) -> list[Identity]:
         raise
     found: list[Identity] = []
     if st.fingerprint:
-        found.append(c.shards.fetch_identity(recovery_shard()))
+        try:
+            found.append(c.shards.fetch_identity(recovery_shard()))
+        except CloudKeyError as e:
+            from c11._internal.paths import config_dir
+
+            kept = config_dir() / "recovery" / f"c11_recovery_{st.fingerprint[:16]}.shard"
+            if os.environ.get("C11_RECOVERY_SHARD") or not kept.is_file():
+                raise
+            raise CloudKeyError(f"{e} (yours is still here: C11_RECOVERY_SHARD={kept})") from None
     if st.archive_fingerprint:
         for current in [*local, *found]:
             if current.fingerprint == st.archive_fingerprint:
@@ -253,7 +275,8 @@ def status(as_json: bool) -> None:
                                                                    for k in local))
     else:
         click.echo("You have no key here: `c11 login` makes one (cloud-stored by default).")
-    click.echo(f"Published key: {published or 'none'}")
+    hint = " (verify your email address, then run `c11 keys publish`)" if kind == "cloud" and not published else ""
+    click.echo(f"Published key: {published or 'none'}{hint}")
     if st.archive_fingerprint:
         click.echo(f"Old keys are archived for key {st.archive_fingerprint} (older files still open).")
     if st.stores:
@@ -268,7 +291,7 @@ def publish() -> None:
     """Publish your cloud-stored key in the registry (after verifying your email)."""
     c = _client()
     email = c.whoami().email
-    _publish(c, c.shards.fetch_identity(recovery_shard()), email)
+    _publish(c, c.shards.fetch_identity(recovery_shard()), email, strict=True)
 
 
 @keys.command("replace")
@@ -309,6 +332,14 @@ def replace(to_device: bool, to_cloud: bool, current_path: str | None, output: s
         raise UsageError("you have no key to replace: `c11 login` makes one")
     if to_cloud and st.fingerprint:
         raise UsageError(f"your key {st.fingerprint} is already cloud-stored")
+    if to_device:  # refused at publication, after the archive moved: say it before anything changes
+        try:
+            org = c.org.info()
+        except ServerError:  # e.g. email not verified: the publication says what to do
+            org = None
+        if org is not None and org.policies.get("allow_device_keys") is False:
+            raise UsageError(f"{org.name} allows only cloud-stored keys (policy allow_device_keys is false): "
+                             "keep your cloud-stored key")
     new = Identity.generate(email, HYBRID, int(time.time()))
     result: dict[str, object] = {"old": current.fingerprint, "new": new.fingerprint,
                                  "kind": "device" if to_device else "cloud"}
