@@ -13,6 +13,7 @@ ORG_COMMANDS: dict[str, tuple[str, str, str]] = {
     "policies": ("c11.cli.org_members", "policies", "Show or change the organization's policies."),
     "members": ("c11.cli.org_members", "members", "Add, list, deactivate and reactivate members."),
     "admins": ("c11.cli.org_members", "admins", "Designate and demote admins and their permissions."),
+    "signature-keys": ("c11.cli.org_members", "signature_keys", "Members' signature keys: list, withdraw."),
     "groups": ("c11.cli.org_groups", "groups", "Groups as recipients: create, add and remove members."),
     "recovery-key": ("c11.cli.org_recovery", "recovery_key", "Create, rotate and list recovery keys."),
     "scim-tokens": ("c11.cli.org_scim", "scim_tokens", "Create, list and revoke SCIM provisioning tokens."),

@@ -21,9 +21,12 @@ _TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
 
 
 def _client() -> Client:
+    from c11.cli._registry import logged_in
     from c11.client import Client
     from c11.errors import AuthError
 
+    if not logged_in():
+        raise AuthError("not logged in: run `c11 login` (or set C11_TOKEN and C11_SERVER)", 401)
     c = Client.from_environment()
     if not c.token:
         raise AuthError("not logged in: run `c11 login` (or set C11_TOKEN and C11_SERVER)", 401)
@@ -35,8 +38,9 @@ def _info(c: Client) -> Any:
 
     info = c.org.info()
     if info is None:
-        raise UsageError(f"you are not a member of an organization on {c.server} (an operator creates one with "
-                         "`c11 org create`; an admin adds members)")
+        raise UsageError(f"you are not a member of an organization on {c.server}, or your membership is "
+                         "deactivated: an admin adds members (`c11 org members add`); an operator creates an "
+                         "organization (`c11 org create`)")
     return info
 
 
@@ -147,7 +151,7 @@ def read_csv(path: Path) -> tuple[list[str], list[str]]:
 @click.option("--generate-keys", is_flag=True,
               help="Pre-load: make their temporary keys now and send no email (with an identity provider, members "
                    "get them at first login). Needs crud:encryption-keys-org too.")
-@click.option("--skip-invalid", is_flag=True, help="With --csv: add the good lines even if some are bad.")
+@click.option("--skip-invalid", is_flag=True, help="Add the good emails even if some lines or arguments are bad.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def add(emails: tuple[str, ...], csv_file: Path | None, generate_keys: bool, skip_invalid: bool,
         as_json: bool) -> None:
@@ -163,9 +167,11 @@ def add(emails: tuple[str, ...], csv_file: Path | None, generate_keys: bool, ski
     from c11.cli._output import emit_json
     from c11.errors import UsageError
 
-    wanted, errors = [e.strip().lower() for e in emails], []
-    for e in wanted:
-        if not _EMAIL.match(e):
+    wanted, errors = [], []
+    for e in (e.strip().lower() for e in emails):
+        if _EMAIL.match(e):
+            wanted.append(e)
+        else:
             errors.append(f"argument {e!r} is not an email address")
     if csv_file is not None:
         found, bad = read_csv(csv_file)
@@ -174,8 +180,10 @@ def add(emails: tuple[str, ...], csv_file: Path | None, generate_keys: bool, ski
     if errors:
         for err in errors:
             click.echo(f"c11: {err}", err=True)
-        if not skip_invalid or not wanted:
-            raise UsageError(f"{len(errors)} bad line(s), nothing added: fix them, or pass --skip-invalid")
+        if not wanted:
+            raise UsageError(f"{len(errors)} bad email(s) and no good one: nothing added")
+        if not skip_invalid:
+            raise UsageError(f"{len(errors)} bad email(s), nothing added: fix them, or pass --skip-invalid")
     wanted = list(dict.fromkeys(wanted))
     if not wanted:
         raise UsageError("give EMAIL... or --csv FILE")
@@ -198,7 +206,7 @@ def add(emails: tuple[str, ...], csv_file: Path | None, generate_keys: bool, ski
         else:
             click.echo(f"{r.email}: added, {r.status} (has an account)")
     added = sum(r.result == "added" for r in results)
-    click.echo(f"c11: {added} member(s) added, {len(results) - added} not", err=True)
+    click.echo(f"c11: {added} member(s) added, {len(results) - added} not added", err=True)
 
 
 @members.command("list")
@@ -298,3 +306,33 @@ def admins_list(as_json: bool) -> None:
         return
     for m in rows:
         click.echo(f"{m.email:<40} {m.status:<12} {' '.join(m.permissions)}")
+
+
+@click.group("signature-keys")
+def signature_keys() -> None:
+    """Members' signature keys (crud:signature-keys-org): who signs as whom, and withdrawing a lost one."""
+
+
+@signature_keys.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def signature_keys_list(as_json: bool) -> None:
+    """List members with the key ID of their signing key (the verified sender recipients see)."""
+    from c11.cli._output import emit_json
+
+    with _client() as c:
+        rows = c.org.signature_keys()
+    if as_json:
+        emit_json(rows)
+        return
+    for r in rows:
+        click.echo(f"{r['email']:<40} {r['status']:<12} {r['signing_key_id'] or '(no published key)'}")
+
+
+@signature_keys.command("withdraw")
+@click.argument("email")
+def signature_keys_withdraw(email: str) -> None:
+    """Withdraw EMAIL's published key (lost or compromised device); they publish a new one at next login."""
+    with _client() as c:
+        c.org.withdraw_key(email)
+    click.echo(f"{email}: published key withdrawn (logged); they must make and publish a new one "
+               "(`c11 keys replace --device`, or `c11 login --new-key` with a key file)")

@@ -146,6 +146,15 @@ class OrgAPI:
     def resend_invitation(self, email: str) -> dict[str, Any]:
         return self._core.request("POST", "/api/v1/org/invitations/resend", {"email": email})
 
+    def signature_keys(self) -> list[dict[str, Any]]:
+        """Members' signature keys (crud:signature-keys-org): [{"email", "status", "signing_key_id",
+        "fingerprint", "log_index", "published_at"}]."""
+        return self._core.request("GET", "/api/v1/org/signature-keys")
+
+    def withdraw_key(self, email: str) -> dict[str, Any]:
+        """Withdraw a member's published key, signing half included (a lost or compromised device); logged."""
+        return self._core.request("POST", "/api/v1/org/signature-keys/withdraw", {"email": email})
+
     def directory(self, query: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """Members for the recipient picker: [{"email", "display_name"}] (403 unless allow_member_listing)."""
         params: dict[str, Any] = {"limit": limit}

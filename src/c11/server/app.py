@@ -35,7 +35,7 @@ SERVICES: dict[str, tuple[str, ...]] = {
                   "c11.server.keyserver.router:router",
                   "c11.server.keyserver.invites:router"),
     "shards": ("c11.server.shards.router:router",),
-    "orgs": ("c11.server.orgs.router:router",),
+    "orgs": ("c11.server.orgs.router:router", "c11.server.orgs.signature_keys:router"),
     "groups": ("c11.server.groups.router:router",),
     "scim": ("c11.server.scim.router:router",),
     "events": ("c11.server.events.router:router",),
