@@ -5,8 +5,10 @@ One `ServerContext` per app, kept on `app.state.ctx`; routes reach it through th
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 
@@ -18,6 +20,8 @@ from c11.server.passwords import Passwords
 if TYPE_CHECKING:
     from c11.server.oidc import OidcClients
 
+T = TypeVar("T")
+
 
 @dataclass
 class ServerContext:
@@ -28,6 +32,19 @@ class ServerContext:
     transport: Transport
     passwords: Passwords
     oidc: OidcClients = field(default=None)  # type: ignore[assignment]
+    _services: dict[str, Any] = field(default_factory=dict, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    def service(self, name: str, factory: Callable[[ServerContext], T]) -> T:
+        """The app's one `name` service, made by `factory(self)` on first use (thread-safe; a factory may
+        ask for other services)."""
+        svc = self._services.get(name)
+        if svc is None:
+            with self._lock:
+                svc = self._services.get(name)
+                if svc is None:
+                    svc = self._services[name] = factory(self)
+        return svc
 
 
 def get_ctx(request: Request) -> ServerContext:

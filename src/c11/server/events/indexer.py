@@ -332,16 +332,6 @@ def _last_protect(s: Session, org: str, actor: str | None, before: int) -> dict[
     return dict(row._mapping) if row is not None else None
 
 
-_create_lock = threading.Lock()
-
-
 def indexer(ctx: ServerContext) -> Indexer:
     """The application's events indexer (created on first use)."""
-    svc = getattr(ctx, "_events_indexer", None)
-    if svc is None:
-        with _create_lock:
-            svc = getattr(ctx, "_events_indexer", None)
-            if svc is None:
-                svc = Indexer(ctx)
-                ctx._events_indexer = svc  # type: ignore[attr-defined]
-    return svc
+    return ctx.service("events_indexer", Indexer)

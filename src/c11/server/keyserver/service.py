@@ -217,16 +217,6 @@ class KeyServer:
         return kem_type(self.public.kem).open(self.identity.kem_private, sealed, info)
 
 
-_create_lock = threading.Lock()
-
-
 def keyserver(ctx: ServerContext) -> KeyServer:
     """The application's key server state (created, with its key, at start or on first use)."""
-    svc = getattr(ctx, "_keyserver", None)
-    if svc is None:
-        with _create_lock:
-            svc = getattr(ctx, "_keyserver", None)
-            if svc is None:
-                svc = KeyServer(ctx)
-                ctx._keyserver = svc  # type: ignore[attr-defined]
-    return svc
+    return ctx.service("keyserver", KeyServer)

@@ -406,19 +406,9 @@ class LogService:
         return MerkleTree(SqlHashStore(s), size2).consistency_proof(size1)
 
 
-_create_lock = threading.Lock()
-
-
 def log_service(ctx: ServerContext) -> LogService:
     """The application's log service (created, with its key, on first use or at start)."""
-    svc = getattr(ctx, "_log_service", None)
-    if svc is None:
-        with _create_lock:
-            svc = getattr(ctx, "_log_service", None)
-            if svc is None:
-                svc = LogService(ctx)
-                ctx._log_service = svc  # type: ignore[attr-defined]
-    return svc
+    return ctx.service("log_service", LogService)
 
 
 def append(ctx: ServerContext, kind: str, fields: Mapping[str, Any], subject: str | None = None) -> int:

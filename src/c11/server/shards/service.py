@@ -8,7 +8,6 @@ entries of its own shard directly, and those of the stores when a store reports 
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from joserfc.jwk import OKPKey
@@ -82,16 +81,6 @@ class ShardService:
         return index, claims
 
 
-_create_lock = threading.Lock()
-
-
 def shard_service(ctx: ServerContext) -> ShardService:
     """The application's shards service (created, with its token key, at start or on first use)."""
-    svc = getattr(ctx, "_shard_service", None)
-    if svc is None:
-        with _create_lock:
-            svc = getattr(ctx, "_shard_service", None)
-            if svc is None:
-                svc = ShardService(ctx)
-                ctx._shard_service = svc  # type: ignore[attr-defined]
-    return svc
+    return ctx.service("shard_service", ShardService)
