@@ -56,6 +56,20 @@ def not_found(what: str = "resource") -> Problem:
     return Problem(404, "Not Found", f"No such {what}.", "not-found")
 
 
+def base64_field(text: str, what: str, limit: int) -> bytes:
+    """Decode a base64 request field, or 422 naming `what` (not base64, or longer than `limit` bytes)."""
+    import base64
+    import binascii
+
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise Problem(422, "Bad request", f"{what} is not base64.", "validation") from None
+    if len(data) > limit:
+        raise Problem(422, "Bad request", f"{what} is too large.", "validation")
+    return data
+
+
 def problem_response(request: Request | None, status: int, title: str, detail: str | None = None,
                      slug: str | None = None, headers: dict[str, str] | None = None,
                      **extra: Any) -> JSONResponse:

@@ -8,7 +8,6 @@ revoked, expired, unknown, or its stanza does not match: the key server is no or
 from __future__ import annotations
 
 import base64
-import binascii
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -34,7 +33,7 @@ from c11.server.logsrv.models import LogEntry
 from c11.server.logsrv.router import b64
 from c11.server.logsrv.service import log_service
 from c11.server.orgs import policies as org_policies
-from c11.server.problems import Problem, not_found, responses, unauthorized
+from c11.server.problems import Problem, base64_field, not_found, responses, unauthorized
 
 
 @asynccontextmanager
@@ -63,19 +62,10 @@ def _refused() -> Problem:
                    "are not a recipient, or the author revoked the document, or it expired.", "access-refused")
 
 
-def _b64(text: str, what: str, limit: int) -> bytes:
-    try:
-        data = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise Problem(422, "Bad request", f"{what} is not base64.", "validation") from None
-    if len(data) > limit:
-        raise Problem(422, "Bad request", f"{what} is too large.", "validation")
-    return data
-
 
 def _parse_stanza(text: str) -> tuple[online.Policy, bytes, bytes]:
     try:
-        return online.parse_body(_b64(text, "stanza", MAX_STANZA))
+        return online.parse_body(base64_field(text, "stanza", MAX_STANZA))
     except C11Error as e:
         raise Problem(422, "Bad stanza", str(e), "bad-stanza") from None
 
@@ -264,7 +254,7 @@ def register(body: RegisterIn, principal: Writer, ctx: Ctx) -> Response:
         raise Problem(403, "Email not verified", "Verify your email address before protecting documents with an "
                       "online policy.", "email-unverified")
     ks = keyserver(ctx)
-    stanza = _b64(body.stanza, "stanza", MAX_STANZA)
+    stanza = base64_field(body.stanza, "stanza", MAX_STANZA)
     try:
         policy, _b = online.open_share(ks.identity.kem_private, stanza)
     except C11Error as e:

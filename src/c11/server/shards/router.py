@@ -8,7 +8,6 @@ stored, fetched or deleted, here or at a store, is a `shard` entry in the transp
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,7 +26,7 @@ from c11.server.auth import LoginUser, _bearer, require_user
 from c11.server.context import Ctx
 from c11.server.db import utcnow
 from c11.server.logsrv.service import log_service
-from c11.server.problems import Problem, not_found, responses, unauthorized
+from c11.server.problems import Problem, base64_field, not_found, responses, unauthorized
 from c11.server.shards import tokens
 from c11.server.shards.models import CloudKey, KeyArchive
 from c11.server.shards.service import shard_service
@@ -52,15 +51,6 @@ private = APIRouter(prefix="/api/v1/shards", tags=["shards"], dependencies=[Depe
 def _json(obj: object, status: int = 200) -> Response:
     return Response(canonical_json(obj), status_code=status, media_type=_JSON)
 
-
-def _b64(text: str, what: str, limit: int) -> bytes:
-    try:
-        data = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise Problem(422, "Bad request", f"{what} is not base64.", "validation") from None
-    if len(data) > limit:
-        raise Problem(422, "Bad request", f"{what} is too large.", "validation")
-    return data
 
 
 # -- public ------------------------------------------------------------------------------------------------
@@ -229,7 +219,7 @@ def get_archive(ctx: Ctx, principal: LoginUser) -> Response:
 
 @private.put("/archive", summary="Replace your archive of old private keys")
 def put_archive(body: ArchiveIn, ctx: Ctx, principal: LoginUser) -> Response:
-    data = _b64(body.archive, "archive", MAX_ARCHIVE)
+    data = base64_field(body.archive, "archive", MAX_ARCHIVE)
     if not data.startswith(MAGIC):
         raise Problem(422, "Bad archive", "The archive must be a c11 file.", "bad-archive")
     svc = shard_service(ctx)
