@@ -44,15 +44,17 @@ def logged_in() -> bool:
     return bool(os.environ.get("C11_TOKEN")) or credentials_path().exists()
 
 
-def client(purpose: str = "this") -> Client:
-    """The logged-in client (one per command), or a RecipientError saying how to log in."""
+def client(purpose: str = "this", recipients: bool = False) -> Client:
+    """The logged-in client (one per command), or a RecipientError saying how to log in (and, for a
+    recipient, how to do without)."""
     global _client
     if _client is None:
         from c11.client import Client
 
         if not logged_in():
+            alt = "; or give public key lines (c11:...) or files with -R" if recipients else ""
             raise RecipientError(f"{purpose} needs a c11 server: run `c11 login` (or set C11_TOKEN and "
-                                 "C11_SERVER); or give public key lines (c11:...) or files with -R")
+                                 f"C11_SERVER){alt}")
         _client = Client.from_environment()
         if not _client.token:
             raise AuthError("not logged in to this server: run `c11 login`", 401)
@@ -61,7 +63,7 @@ def client(purpose: str = "this") -> Client:
 
 def lookup_email(email: str) -> PublicKey:
     """The verified registry key of `email`."""
-    c = client(f"{email}: looking a recipient up by email")
+    c = client(f"{email}: looking a recipient up by email", recipients=True)
     try:
         record = c.registry.lookup_record(email)
     except NoKeyPublishedError:
@@ -81,7 +83,7 @@ def lookup_group(value: str) -> PublicKey:
     name = value[len(GROUP_PREFIX):].strip()
     if not name:
         raise RecipientError("give a group name: -r group:NAME (see `c11 org groups list`)")
-    return client(f"{value}: a group recipient").groups.group_key(name)
+    return client(f"{value}: a group recipient", recipients=True).groups.group_key(name)
 
 
 @dataclass

@@ -38,7 +38,14 @@ def _store():  # type: ignore[no-untyped-def]
 @click.option("--server", required=True, envvar="C11_SERVER", help="Server URL [C11_SERVER].")
 @click.option("--email", required=True, help="Your email address.")
 def signup(server: str, email: str) -> None:
-    """Create an account, then log in; a verification link is emailed."""
+    """Create an account, then log in; a verification link is emailed.
+
+    You have no key yet: after opening the link, `c11 login` makes your key and publishes it.
+
+    \b
+    Example:
+      c11 signup --server https://c11.example.com --email alice@example.com
+    """
     from c11.client import Client, Credentials
 
     password = _password(confirm=True)
@@ -48,6 +55,7 @@ def signup(server: str, email: str) -> None:
     _store().save(Credentials(server=c.server, email=result.user.email, token=result.token))
     click.echo(f"Account created for {user.email}; check your email for the verification link.", err=True)
     click.echo(f"Logged in to {c.server} as {user.email}.", err=True)
+    click.echo("Next: open the link, then run `c11 login`: it makes your key and publishes it.", err=True)
 
 
 @click.command("login")

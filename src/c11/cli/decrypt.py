@@ -9,7 +9,7 @@ import click
 
 
 @click.command()
-@click.option("-i", "--identity", "identities", multiple=True, metavar="KEYFILE", help="Your key file. Repeatable. Default: C11_IDENTITY or your keys in the config folder.")
+@click.option("-i", "--identity", "identities", multiple=True, metavar="KEYFILE", help="Your key file. Repeatable. Default: C11_IDENTITY, or your keys in the config folder and (logged in) your cloud-stored, archived and group keys.")
 @click.option("-o", "--output", metavar="OUT", help="Output file or folder ('-' for stdout). Default: INPUT without .c11, or stdout for stdin.")
 @click.option("--force", is_flag=True, help="Overwrite an existing output.")
 @click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON (on stderr when the plaintext goes to stdout).")
@@ -22,6 +22,7 @@ def decrypt(identities, output, force, as_json, input_path) -> None:
 
     \b
     Examples:
+      c11 decrypt report.pdf.c11                    # logged in: your own keys (cloud-stored too)
       c11 decrypt -i me.key report.pdf.c11          # writes report.pdf
       c11 decrypt -i me.key -o out/ project.c11.zip  # restores the folder
       pbpaste | c11 decrypt -i me.key                # an armored message
@@ -37,30 +38,35 @@ def decrypt(identities, output, force, as_json, input_path) -> None:
     from c11.cli._registry import opening_groups
 
     click.get_current_context().with_resource(opening_groups(ids))  # files for a group you are in
-    if input_path in (None, "-"):
-        if output not in (None, "-"):
-            from c11._internal.atomic import atomic_output
+    from c11.errors import NoMatchingKeyError
 
-            with atomic_output(Path(output), force=force, mode=0o600) as dst:
-                info = protect.decrypt(_stdin(), dst, ids)
-            summary = {"output": output, **info.to_dict()}
-        else:
-            info = protect.decrypt(_stdin(), sys.stdout.buffer, ids)
+    try:
+        if input_path in (None, "-"):
+            if output not in (None, "-"):
+                from c11._internal.atomic import atomic_output
+
+                with atomic_output(Path(output), force=force, mode=0o600) as dst:
+                    info = protect.decrypt(_stdin(), dst, ids)
+                summary = {"output": output, **info.to_dict()}
+            else:
+                info = protect.decrypt(_stdin(), sys.stdout.buffer, ids)
+                sys.stdout.buffer.flush()
+                summary = {"output": None, **info.to_dict()}
+        elif output == "-":
+            if protect.sniff(Path(input_path)) == "bundle":
+                raise click.UsageError("a bundle decrypts to a folder: use -o DIR")
+            with open(input_path, "rb") as src:
+                info = protect.decrypt(src, sys.stdout.buffer, ids)
             sys.stdout.buffer.flush()
             summary = {"output": None, **info.to_dict()}
-    elif output == "-":
-        if protect.sniff(Path(input_path)) == "bundle":
-            raise click.UsageError("a bundle decrypts to a folder: use -o DIR")
-        with open(input_path, "rb") as src:
-            info = protect.decrypt(src, sys.stdout.buffer, ids)
-        sys.stdout.buffer.flush()
-        summary = {"output": None, **info.to_dict()}
-    else:
-        p = Path(input_path)
-        with progress(p.stat().st_size if p.is_file() else None, "decrypting") as cb:
-            result = protect.decrypt_path(p, Path(output) if output else None, ids, force=force, progress=cb)
-        info = result.info
-        summary = {"output": str(result.output), **info.to_dict()}
+        else:
+            p = Path(input_path)
+            with progress(p.stat().st_size if p.is_file() else None, "decrypting") as cb:
+                result = protect.decrypt_path(p, Path(output) if output else None, ids, force=force, progress=cb)
+            info = result.info
+            summary = {"output": str(result.output), **info.to_dict()}
+    except NoMatchingKeyError as e:
+        raise _group_hint(e) from None
     if as_json:
         emit_json(summary, err=summary["output"] is None)
     else:
@@ -68,6 +74,24 @@ def decrypt(identities, output, force, as_json, input_path) -> None:
     from c11.cli.invites import hint_reencrypt
 
     hint_reencrypt(input_path if input_path not in (None, "-") else None, ids)
+
+
+def _group_hint(e):  # noqa: ANN001, ANN202
+    """A file for a group whose key was not wrapped for you yet: say who can give it to you."""
+    from c11.cli._registry import client, logged_in
+    from c11.errors import C11Error, NoMatchingKeyError
+
+    if not logged_in() or not e.recipients:
+        return e
+    try:
+        groups = client("groups").groups.list()
+    except C11Error:
+        return e
+    names = [g.name for g in groups if g.key is not None and g.key.fingerprint in e.recipients]
+    if not names:
+        return e
+    return NoMatchingKeyError(f"{e} (group {', '.join(names)}: if you are in it, its key has not been given to you "
+                              "yet; a member holding it runs `c11 org groups sync`)", e.recipients)
 
 
 def _stdin():

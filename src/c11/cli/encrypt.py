@@ -11,7 +11,8 @@ import click
 @click.command()
 @click.option("-r", "--recipient", "recipients", multiple=True, metavar="RECIPIENT", help="Public key line (c11:...) or, when logged in, email of a recipient or group:NAME (a group of your organization). Repeatable.")
 @click.option("-R", "--recipients-file", "recipient_files", multiple=True, metavar="FILE", help="File of public key lines (or a key file). Repeatable.")
-@click.option("-i", "--identity", "identity", metavar="KEYFILE", help="Your key file: signs the file and makes you a recipient.")
+@click.option("-i", "--identity", "identity", metavar="KEYFILE", help="Your key file: signs the file and makes you a recipient. Default: C11_IDENTITY, your key "
+              "file in the config folder, else (logged in) your cloud-stored key.")
 @click.option("--no-self", is_flag=True, help="Do not add yourself as a recipient.")
 @click.option("-a", "--armor", is_flag=True, help="Write ASCII armor (for messages pasted in email or chat).")
 @click.option("-o", "--output", metavar="OUT", help="Output file ('-' for stdout). Default: INPUT.c11, or stdout for stdin.")
@@ -24,7 +25,7 @@ import click
 @click.argument("inputs", nargs=-1, metavar="[INPUT...]")
 def encrypt(recipients, recipient_files, identity, no_self, armor, output, force, as_json, policy_id, invite, online,
             expires, inputs) -> None:
-    """Encrypt INPUT for recipients; you sign it with your key file (-i).
+    """Encrypt INPUT for recipients; you sign it with your key (-i KEYFILE, or your own key by default).
 
     INPUT absent or '-' reads stdin. A folder, or several inputs, make one .c11.zip bundle.
 

@@ -350,6 +350,8 @@ def replace(to_device: bool, to_cloud: bool, current_path: str | None, output: s
         passphrase = _new_passphrase()
         path = keyfile.write(target, new, passphrase)  # first: the new key is safe before anything changes
         click.echo(f"c11: wrote your new key {path}", err=True)
+        if passphrase is None:
+            _warn(f"{path} is not protected by a passphrase (set C11_PASSPHRASE to protect new keys)")
         c.shards.replace(current, new, cloud=False, email=email)
         result["key_file"] = str(path)
     else:

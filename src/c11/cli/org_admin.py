@@ -37,8 +37,11 @@ def create(name: str, admin_email: str, data_dir: str | None, config_file: str |
 
     config = load_config({"data_dir": data_dir, "config_file": config_file})
     rev, head = migrate.current(config.database_url), migrate.head()
+    if rev is None:
+        raise ConfigError(f"no c11 database for the data folder {config.data_dir}: pass the server's --data-dir "
+                          "(or C11_DATA_DIR / --config, as for `c11 serve`); a new database: `c11 db upgrade` first")
     if rev != head:
-        raise ConfigError(f"the database is at revision {rev or 'empty'}, not {head}: run `c11 db upgrade` "
+        raise ConfigError(f"the database is at revision {rev}, not {head}: run `c11 db upgrade` "
                           "(with the same --data-dir/--config) first")
     db = Database(config.database_url)
     ctx = ServerContext(config=config, db=db, transport=None, passwords=None)  # type: ignore[arg-type]

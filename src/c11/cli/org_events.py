@@ -66,7 +66,18 @@ def _time(value: str, option: str) -> str:
 def _who(e) -> str:  # noqa: ANN001
     if e.actor:
         return e.actor
-    return f"(outside) {e.actor_hash[:12]}…" if e.actor_hash else "-"
+    if not e.actor_hash:
+        return "-"
+    if e.actor_hash == "operator":  # an operator command (`c11 org create`)
+        return "(operator)"
+    if e.actor_hash.startswith("scim-token:"):  # provisioning by an identity provider
+        return f"(SCIM token {e.actor_hash.split(':', 1)[1][:12]}…)"
+    return f"(outside) {e.actor_hash[:12]}…"
+
+
+def _action(e) -> str:  # noqa: ANN001
+    op = (e.detail or {}).get("op") if e.action in ("admin", "shard", "key_change", "invite") else None
+    return f"{e.action} {op}" if op else e.action
 
 
 def _target(e) -> str:  # noqa: ANN001
@@ -81,7 +92,7 @@ def _table(items: list) -> None:
     if not items:
         click.echo("c11: no events match", err=True)
         return
-    rows = [(f"{e.time:%Y-%m-%d %H:%M:%S}", e.action, _who(e), e.doc_id or "", _target(e), str(e.index))
+    rows = [(f"{e.time:%Y-%m-%d %H:%M:%S}", _action(e), _who(e), e.doc_id or "", _target(e), str(e.index))
             for e in items]
     head = ("TIME (UTC)", "ACTION", "WHO", "DOCUMENT", "TARGET", "LOG")
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
@@ -125,7 +136,7 @@ def events(since, until, user, actions, doc, limit, daily, as_csv, output, as_js
                "doc": doc}
     from c11.cli._registry import client
 
-    api = client("reading usage events").events
+    api = client("`c11 org events`").events
     if as_csv:
         _write_csv(api.csv(**filters), output)
     elif daily:

@@ -146,8 +146,17 @@ def remove(name: str, emails: tuple[str, ...], identity: str | None, no_rotate: 
     """
     from c11.cli import _identity
 
+    c = _client()
+    current = {m["email"] for m in c.groups.members(name)}
+    wanted = list(dict.fromkeys(e.strip().lower() for e in emails))
+    absent = [e for e in wanted if e not in current]
+    if absent:
+        click.echo(f"c11: not in {name}: {', '.join(absent)}", err=True)
+    if len(absent) == len(wanted):
+        click.echo("c11: nobody removed; the key was not rotated", err=True)
+        return
     me = None if no_rotate else _identity.load_sender(identity)
-    g = _client().groups.remove_members(name, list(emails), identity=me)
+    g = c.groups.remove_members(name, [e for e in wanted if e in current], identity=me)
     _show(g)
     if me is not None:
         click.echo(f"c11: rotated the key of {name} (v{g.key.version if g.key else '?'}); content sent before "

@@ -39,6 +39,7 @@ def serve(server: str, host: str, port: int, data_dir: Path | None, public_url: 
     \b
     Example:
       c11 shard-store serve --server https://c11.example.com --port 8100 --data-dir /var/lib/c11-shards
+    The c11 server announces the store to clients: start it with C11_SHARD_STORES=<this store's URL>.
     """
     import uvicorn
 

@@ -32,7 +32,8 @@ class HttpCore:
         try:
             r = self._http.request(method, path, json=json, headers=headers, params=params)
         except httpx.HTTPError as e:
-            raise ServerError(f"cannot reach {self.server}: {type(e).__name__}", 0) from None
+            raise ServerError(f"cannot reach {self.server} ({type(e).__name__}): is the server running, "
+                              "and is the URL right?", 0) from None
         if r.is_success:
             return r.json() if r.content else None
         raise _error(r)
@@ -48,6 +49,8 @@ def _error(r: httpx.Response) -> ServerError:
     text = problem.get("detail") or problem.get("title") or r.reason_phrase or "error"
     text += _validation_summary(problem.get("errors"))
     message = f"server answered {r.status_code}: {text}"
+    if str(problem.get("type", "")).endswith(":missing-permission"):
+        message += " Ask an admin who holds it to grant it (`c11 org admins add`) or to do this."
     if r.status_code in (401, 403):
         return AuthError(message, r.status_code, problem)
     if r.status_code == 429:

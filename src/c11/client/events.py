@@ -123,4 +123,5 @@ class EventsAPI:
                     raise _error(r)
                 yield from r.iter_bytes()
         except httpx.HTTPError as e:
-            raise ServerError(f"cannot reach {core.server}: {type(e).__name__}", 0) from None
+            raise ServerError(f"cannot reach {core.server} ({type(e).__name__}): is the server running, "
+                              "and is the URL right?", 0) from None

@@ -162,7 +162,8 @@ class LogAPI:
         try:
             r = self._core._http.get(path, params=params)
         except httpx.HTTPError as e:
-            raise ServerError(f"cannot reach {self._core.server}: {type(e).__name__}", 0) from None
+            raise ServerError(f"cannot reach {self._core.server} ({type(e).__name__}): is the server running, "
+                              "and is the URL right?", 0) from None
         if not r.is_success:
             raise _error(r)
         return r.content
