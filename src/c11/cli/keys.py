@@ -352,7 +352,11 @@ def replace(to_device: bool, to_cloud: bool, current_path: str | None, output: s
         click.echo(f"c11: wrote your new key {path}", err=True)
         if passphrase is None:
             _warn(f"{path} is not protected by a passphrase (set C11_PASSPHRASE to protect new keys)")
-        c.shards.replace(current, new, cloud=False, email=email)
+        try:
+            c.shards.replace(current, new, cloud=False, email=email)
+        except BaseException:
+            path.unlink(missing_ok=True)  # never published, nothing encrypted to it: not a key to keep
+            raise
         result["key_file"] = str(path)
     else:
         created = c.shards.replace(current, new, cloud=True, email=email)

@@ -277,7 +277,8 @@ class ShardsAPI:
         """Move to `new` (cloud-stored if `cloud`, else kept by the caller, e.g. in a key file written first).
 
         `current` and the keys archived for it are archived for `new`, so older files still open; the
-        registry then publishes `new`; a device key's old shards are deleted. Returns the new cloud key."""
+        registry then publishes `new`; a device key's old shards are deleted. Returns the new cloud key.
+        If publishing fails, the archive is put back for `current` and new shards are deleted."""
         from c11.client.registry import RegistryAPI
 
         st = self.status()
@@ -285,8 +286,15 @@ class ShardsAPI:
             raise UsageError("your key is already cloud-stored")
         old = self.archived(current)
         created = self.create(new, stores) if cloud else None
-        self.store_archive([*old, current], new)
-        RegistryAPI(self._core, self._log).publish(new, email, storage="cloud" if cloud else "device")
+        try:
+            self.store_archive([*old, current], new)
+            RegistryAPI(self._core, self._log).publish(new, email, storage="cloud" if cloud else "device")
+        except BaseException:
+            # nothing was published: put the archive back for the current key, drop the new shards
+            self.store_archive(old, current)
+            if created is not None:
+                self.delete()
+            raise
         if not cloud and st.fingerprint:
             self.delete()
         return created
