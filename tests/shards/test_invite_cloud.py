@@ -43,6 +43,7 @@ def test_invited_cloud_user_receives_the_temporary_key_in_the_archive(shard_env,
     r = _ok(["login", "--server", server.url, "--email", carol], ccfg)
     assert "created your cloud-stored key" in r.stderr and "received your temporary key" in r.stderr, r.stderr
     assert "kept with your cloud-stored key" in r.stderr
+    assert f"c11 reencrypt -r {carol} --remove {temp_fp} FILE" in r.stderr  # a command one can paste
     assert not list(ccfg.rglob("*.key")), "neither the cloud key nor the temporary key is written to disk"
     status = json.loads(_ok(["keys", "status", "--json"], ccfg).stdout)
     assert status["kind"] == "cloud" and status["archive"] == status["fingerprint"]

@@ -96,7 +96,7 @@ def login(server: str | None, email: str | None, provider: str | None, no_browse
     after_login(c.server, result.token, result.user.email, new_key, device)  # first login: create, publish your key
     from c11.cli.invites import claim_after_login
 
-    claim_after_login(c.server, result.token)  # invited before registering: receive the temporary key
+    claim_after_login(c.server, result.token, result.user.email)  # invited before registering: receive the temporary key
 
 
 def _opener(no_browser: bool):  # type: ignore[no-untyped-def]

@@ -73,7 +73,7 @@ def extra_stanzas(keys: list[PublicKey]) -> list[Stanza]:
     return [temporary.stanza(ids)] if ids else []
 
 
-def claim_after_login(server: str, token: str) -> None:
+def claim_after_login(server: str, token: str, email: str) -> None:
     """After `c11 login`: receive the temporary key the key server held for you (once), if you were invited.
 
     It is kept next to your own key: a key file in the temporary keys folder for a device-stored key, the
@@ -95,14 +95,14 @@ def claim_after_login(server: str, token: str) -> None:
                 click.echo(f"c11: you were invited before you registered: received your temporary key "
                            f"{temp.fingerprint}, kept with your cloud-stored key; files made for it open with "
                            f"`c11 decrypt` now. Re-encrypt them for your own key: c11 reencrypt -r "
-                           f"{me.public.line()[:24]}... --remove {temp.fingerprint} FILE", err=True)
+                           f"{email} --remove {temp.fingerprint} FILE", err=True)
                 return
     except C11Error as e:
         # 403: email not verified, 409: key not published yet (after_login already said what to do)
         if getattr(e, "status", 0) not in (403, 409):
             warn(f"could not check for a temporary key held for you: {e}")
         return
-    _keep_on_device(temp, me)
+    _keep_on_device(temp, email)
 
 
 def _claiming_identity(c: Client, paths: list[Path]) -> tuple[Identity | None, bool]:
@@ -136,7 +136,7 @@ def _archive(c: Client, me: Identity, temp: Identity) -> bool:
         return False
 
 
-def _keep_on_device(temp: Identity, me: Identity) -> None:
+def _keep_on_device(temp: Identity, email: str) -> None:
     from c11.keys import keyfile
 
     folder = temporary_dir()
@@ -144,7 +144,7 @@ def _keep_on_device(temp: Identity, me: Identity) -> None:
     path = keyfile.write(folder / temp.file_stem, temp, None, force=True)
     click.echo(f"c11: you were invited before you registered: received your temporary key {temp.fingerprint} "
                f"({path}); files made for it open now. Re-encrypt them for your own key: "
-               f"c11 reencrypt -i {path} -r {me.public.line()[:24]}... --remove {temp.fingerprint} FILE", err=True)
+               f"c11 reencrypt -i {path} -r {email} --remove {temp.fingerprint} FILE", err=True)
 
 
 def hint_reencrypt(path: str | None, identities: list[Identity]) -> None:

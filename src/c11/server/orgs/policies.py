@@ -56,8 +56,8 @@ def refuse_device_key(s: Session, email: str) -> None:
     p = of_member(s, email)
     if p is not None and not p.allow_device_keys:
         raise Problem(403, "Forbidden", "Your organization allows only cloud-stored keys (policy "
-                      "allow_device_keys is false): use a cloud-stored key (see `c11 keys --help`), which is "
-                      "published with storage \"cloud\".", "device-keys-forbidden")
+                      "allow_device_keys is false): move to one with `c11 keys replace --cloud` (the SDK publishes "
+                      "it with storage \"cloud\").", "device-keys-forbidden")
 
 
 def default_expiry(s: Session, email: str, now: datetime) -> datetime | None:
