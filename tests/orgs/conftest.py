@@ -8,17 +8,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from srvkit import BACKENDS, RunningServer, server_config, start_server
+from srvkit import BACKENDS, RunningServer, backend_server, server_config, start_server
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def org_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """A running server on SQLite and on PostgreSQL."""
-    tmp = tmp_path_factory.mktemp(f"orgs-{request.param}")
-    url = f"sqlite:///{tmp / 'c11.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_schemas").new()
-    running = start_server(server_config(tmp / "data", url), request.param)
-    yield running
-    running.stop()
+    with backend_server(request, tmp_path_factory, "orgs") as running:
+        yield running
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
 from srvkit import (  # noqa: E402
     BACKENDS,
     RunningServer,
+    backend_server,
     server_config,
     start_server,
 )
@@ -23,11 +24,8 @@ from srvkit import (  # noqa: E402
 @pytest.fixture(scope="session", params=BACKENDS)
 def reg_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """The shared server of the registry tests, once per database backend."""
-    tmp = tmp_path_factory.mktemp(f"registry-{request.param}")
-    url = f"sqlite:///{tmp / 'c11.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_schemas").new()
-    running = start_server(server_config(tmp / "data", url), request.param)
-    yield running
-    running.stop()
+    with backend_server(request, tmp_path_factory, "registry") as running:
+        yield running
 
 
 @pytest.fixture

@@ -5,16 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from srvkit import BACKENDS, RunningServer, server_config, start_server
+from srvkit import BACKENDS, RunningServer, backend_server
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def scim_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    tmp = tmp_path_factory.mktemp(f"scim-{request.param}")
-    url = f"sqlite:///{tmp / 'c11.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_schemas").new()
-    running = start_server(server_config(tmp / "data", url), request.param)
-    yield running
-    running.stop()
+    with backend_server(request, tmp_path_factory, "scim") as running:
+        yield running
 
 
 @pytest.fixture

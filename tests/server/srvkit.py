@@ -15,6 +15,8 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -117,6 +119,19 @@ def start_server(config: Any, backend: str = "sqlite") -> RunningServer:
     config = replace(config, port=sock.getsockname()[1])
     server, thread = serve_in_thread(create_app(config), sock)
     return RunningServer(f"http://127.0.0.1:{config.port}", config, backend, server, thread)
+
+
+@contextmanager
+def backend_server(request: Any, tmp_path_factory: Any, tag: str, **kw: Any) -> Iterator[RunningServer]:
+    """A running server on the backend `request.param` (a fresh SQLite file or PostgreSQL schema); for the
+    per-backend fixtures of the test folders."""
+    tmp = tmp_path_factory.mktemp(f"{tag}-{request.param}")
+    url = f"sqlite:///{tmp / 'c11.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_schemas").new()
+    running = start_server(server_config(tmp / "data", url, **kw), request.param)
+    try:
+        yield running
+    finally:
+        running.stop()
 
 
 def server_config(data_dir: Path, database_url: str, **kw: Any) -> Any:
