@@ -7,17 +7,7 @@ from __future__ import annotations
 
 import click
 
-_options = [
-    click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Data folder [C11_DATA_DIR]."),
-    click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
-                 help="TOML configuration file [C11_CONFIG_FILE]."),
-]
-
-
-def _with_options(f):  # type: ignore[no-untyped-def]
-    for opt in reversed(_options):
-        f = opt(f)
-    return f
+from c11.cli._server_options import server_options
 
 
 def _url(data_dir: str | None, config_file: str | None) -> str:
@@ -36,7 +26,7 @@ def db() -> None:
 
 @db.command("upgrade")
 @click.option("--revision", default="head", show_default=True, help="Target revision.")
-@_with_options
+@server_options
 def upgrade(revision: str, data_dir: str | None, config_file: str | None) -> None:
     """Apply migrations up to the newest revision (or --revision)."""
     from c11.server import migrate
@@ -49,7 +39,7 @@ def upgrade(revision: str, data_dir: str | None, config_file: str | None) -> Non
 
 
 @db.command("current")
-@_with_options
+@server_options
 def current(data_dir: str | None, config_file: str | None) -> None:
     """Print the database's revision and whether it is the newest."""
     from c11.server import migrate

@@ -21,18 +21,7 @@ from typing import Any
 
 import click
 
-_options = [
-    click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Data folder [C11_DATA_DIR]."),
-    click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
-                 help="TOML configuration file [C11_CONFIG_FILE]."),
-]
-
-
-
-def _with_options(f):  # type: ignore[no-untyped-def]
-    for opt in reversed(_options):
-        f = opt(f)
-    return f
+from c11.cli._server_options import server_options
 
 
 def _config(data_dir: str | None, config_file: str | None) -> Any:
@@ -70,7 +59,7 @@ def notify() -> None:
 @notify.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--limit", default=20, show_default=True, help="How many waiting or dead messages to list.")
-@_with_options
+@server_options
 def status(as_json: bool, limit: int, data_dir: str | None, config_file: str | None) -> None:
     """Show queued, sending, sent and dead messages, and the transport in use."""
     from c11.notify import admin
@@ -100,7 +89,7 @@ def status(as_json: bool, limit: int, data_dir: str | None, config_file: str | N
 @notify.command("retry")
 @click.argument("message_id", required=False)
 @click.option("--all-dead", is_flag=True, help="Requeue every dead message.")
-@_with_options
+@server_options
 def retry(message_id: str | None, all_dead: bool, data_dir: str | None, config_file: str | None) -> None:
     """Requeue a dead message (by ID or unique ID prefix) for delivery now."""
     from c11.errors import UsageError
@@ -121,7 +110,7 @@ def retry(message_id: str | None, all_dead: bool, data_dir: str | None, config_f
 
 @notify.command("worker")
 @click.option("--once", is_flag=True, help="Deliver what is due, then exit.")
-@_with_options
+@server_options
 def worker(once: bool, data_dir: str | None, config_file: str | None) -> None:
     """Run the delivery worker (set C11_MAIL_WORKER=false on the server so it does not run one too)."""
     import signal
@@ -161,7 +150,7 @@ def worker(once: bool, data_dir: str | None, config_file: str | None) -> None:
 @click.option("--to", "to", required=True, help="Address that receives the test message.")
 @click.option("--also-check-denied", "denied", default=None, metavar="ADDRESS",
               help="Graph: also check that sending as this other mailbox is refused by the access policy.")
-@_with_options
+@server_options
 def test(to: str, denied: str | None, data_dir: str | None, config_file: str | None) -> None:
     """Send a test message through the configured transport and explain any failure."""
     from c11.errors import NotifyError
@@ -195,7 +184,7 @@ def certificate() -> None:
                    "Default: <data-dir>/c11-graph.cer.")
 @click.option("--days", default=730, show_default=True, help="Validity in days.")
 @click.option("--name", "common_name", default="c11 notifications", show_default=True, help="Subject common name.")
-@_with_options
+@server_options
 def certificate_create(out: str | None, days: int, common_name: str, data_dir: str | None,
                        config_file: str | None) -> None:
     """Generate an RSA 2048 key pair and self-signed certificate; keep the key in the secret store."""
@@ -217,7 +206,7 @@ def certificate_create(out: str | None, days: int, common_name: str, data_dir: s
 
 
 @certificate.command("list")
-@_with_options
+@server_options
 def certificate_list(data_dir: str | None, config_file: str | None) -> None:
     """List stored certificates, newest first (the first valid one is used)."""
     from datetime import datetime, timezone
@@ -236,7 +225,7 @@ def certificate_list(data_dir: str | None, config_file: str | None) -> None:
 @click.option("--client-id", required=True, help="Application (client) ID of their app registration.")
 @click.option("--login-host", default=None, help="National clouds: e.g. login.microsoftonline.us.")
 @click.option("--api-host", default=None, help="National clouds: e.g. graph.microsoft.us.")
-@_with_options
+@server_options
 def configure(sender: str, tenant_id: str, client_id: str, login_host: str | None, api_host: str | None,
               data_dir: str | None, config_file: str | None) -> None:
     """Store the customer's three values and switch notifications to the graph transport."""
@@ -253,7 +242,7 @@ def configure(sender: str, tenant_id: str, client_id: str, login_host: str | Non
 @graph.command("guide")
 @click.option("--group", "group", default=None, help="Address of the mail-enabled security group.")
 @click.option("--other-mailbox", default=None, help="A mailbox that must be refused, for the tests in the guide.")
-@_with_options
+@server_options
 def guide(group: str | None, other_mailbox: str | None, data_dir: str | None, config_file: str | None) -> None:
     """Print the customer's set-up steps with their values filled in."""
     from c11.notify.admin import guide_for

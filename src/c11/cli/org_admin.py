@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import click
 
-from c11.cli.db import _with_options
+from c11.cli._server_options import server_options
 
 
 @click.command("create")
 @click.argument("name")
 @click.option("--admin", "admin_email", required=True, metavar="EMAIL",
               help="Email of the root admin (holds every permission; active once they have a verified account).")
-@_with_options
+@server_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def create(name: str, admin_email: str, data_dir: str | None, config_file: str | None, as_json: bool) -> None:
     """Create an organization NAME with its root admin (operator command, on the server's data folder).
