@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import HTMLResponse
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
 from c11 import __version__
@@ -41,6 +42,12 @@ SERVICES: dict[str, tuple[str, ...]] = {
     "events": ("c11.server.events.router:router",),
     "notifications": ("c11.server.notifications.router:router",),
 }
+
+#: where the API documentation's assets (Swagger UI) are served from, same origin as /docs.
+DOCS_ASSETS = "/docs/assets"
+DESCRIPTION = ("c11 servers: accounts and machine tokens, the public key registry on a transparency log, "
+               "the key server, cloud-stored keys in shards, organizations with groups, SCIM provisioning "
+               "and usage events, and email notifications. Errors are RFC 9457 problem documents.")
 
 _log = logging.getLogger("c11.server")
 _base = APIRouter(tags=["server"])
@@ -87,9 +94,11 @@ def create_app(config: Config, services: Iterable[str] | None = None) -> FastAPI
             await run_in_threadpool(notifier.stop)
             ctx.db.dispose()
 
-    app = FastAPI(title="c11", version=__version__, lifespan=lifespan, openapi_url="/openapi.json",
-                  docs_url="/docs", redoc_url=None,
-                  description="c11 servers: accounts, machine tokens (and, later, the key registry and log).")
+    # Swagger UI's script, style and icon come from the fastapi-offline package at DOCS_ASSETS, never
+    # from a CDN: air-gapped and on-premises servers show their API documentation too.
+    app = FastAPIOffline(title="c11", version=__version__, lifespan=lifespan, openapi_url="/openapi.json",
+                         docs_url="/docs", redoc_url=None, static_url=DOCS_ASSETS, description=DESCRIPTION,
+                         swagger_ui_parameters={"validatorUrl": None})
     app.state.ctx = ctx
     problems.install(app)
     app.include_router(_base)
