@@ -78,6 +78,9 @@ class FileInfo:
     size: int | None = None
     total_size: int | None = None
     entries: int | None = None  # bundles: number of encrypted files
+    #: Who the signer verifiably is (`sender` is only a self-asserted label): set by
+    #: `c11.client.sender.SenderVerifier.annotate` (SenderCheck.to_dict()); None when not checked.
+    verified_sender: dict | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -7,18 +7,23 @@ from pathlib import Path
 
 import click
 
+from c11.cli._signer import trust_option
+
 
 @click.command()
 @click.option("-i", "--identity", "identities", multiple=True, metavar="KEYFILE", help="Your key file. Repeatable. Default: C11_IDENTITY, or your keys in the config folder and (logged in) your cloud-stored, archived and group keys.")
 @click.option("-o", "--output", metavar="OUT", help="Output file or folder ('-' for stdout). Default: INPUT without .c11, or stdout for stdin.")
 @click.option("--force", is_flag=True, help="Overwrite an existing output.")
 @click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON (on stderr when the plaintext goes to stdout).")
+@trust_option
 @click.argument("input_path", metavar="[INPUT]", required=False)
-def decrypt(identities, output, force, as_json, input_path) -> None:
+def decrypt(identities, output, force, as_json, trust_files, input_path) -> None:
     """Decrypt INPUT (a .c11 file, an armored message or a .c11.zip bundle).
 
-    The sender's signature is checked and the signer shown on stderr. An existing output is
-    never overwritten without --force, and nothing is left behind if anything fails.
+    The sender's signature is checked and the signer shown on stderr: verified through your trusted
+    keys or the registry's log (logged in), else marked UNVERIFIED (the label in a file is
+    self-asserted). An existing output is never overwritten without --force, and nothing is left
+    behind if anything fails.
 
     \b
     Examples:
@@ -67,10 +72,14 @@ def decrypt(identities, output, force, as_json, input_path) -> None:
             summary = {"output": str(result.output), **info.to_dict()}
     except NoMatchingKeyError as e:
         raise _group_hint(e) from None
+    from c11.cli import _signer
+
+    check = _signer.verifier(trust_files).annotate(info)  # who signed, from what is verifiable
+    summary["verified_sender"] = info.verified_sender
     if as_json:
         emit_json(summary, err=summary["output"] is None)
     else:
-        _show_signer(info, summary["output"])
+        _show_signer(check, summary["output"])
     from c11.cli.invites import hint_reencrypt
 
     hint_reencrypt(input_path if input_path not in (None, "-") else None, ids)
@@ -98,8 +107,9 @@ def _stdin():
     return sys.stdin.buffer
 
 
-def _show_signer(info, output) -> None:
-    who = info.sender or "(no label)"
-    click.echo(f"c11: signature verified: signed by {who} (signing key {info.sender_fingerprint})", err=True)
+def _show_signer(check, output) -> None:
+    from c11.cli._signer import line
+
+    click.echo(line(check), err=True)
     if output:
         click.echo(f"c11: wrote {output}", err=True)

@@ -6,18 +6,27 @@ import sys
 
 import click
 
+from c11.cli._signer import trust_option
+
 
 @click.command()
 @click.argument("path", metavar="FILE")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def inspect(path, as_json) -> None:
-    """Show version, document ID, sender (and whether the signature verifies), recipients, sizes."""
+@trust_option
+def inspect(path, as_json, trust_files) -> None:
+    """Show version, document ID, sender (and whether the signature verifies), recipients, sizes.
+
+    The sender is shown as verified only through your trusted keys or the registry's log (when logged
+    in: the registry learns the sender's email you look up); else its label is marked UNVERIFIED."""
     from c11 import protect
+    from c11.cli import _signer
+    from c11._internal.display import safe_text
     from c11.cli._output import emit_json, when
 
-    if path != "-" and _document(path, as_json):
+    if path != "-" and _document(path, as_json, trust_files):
         return
     info = protect.inspect(sys.stdin.buffer if path == "-" else path)
+    check = _signer.verifier(trust_files).annotate(info)
     if as_json:
         emit_json(info.to_dict())
         return
@@ -26,18 +35,19 @@ def inspect(path, as_json) -> None:
         f"{path}: c11 {info.kind}, format version {info.version}",
         f"  document ID:  {info.doc_id}",
         f"  created:      {when(info.created)}",
-        f"  sender:       {info.sender or '(no label)'} (signing key {info.sender_fingerprint})",
+        f"  sender:       {_signer.who(check)}",
+        f"  signing key:  {info.sender_fingerprint}",
         f"  signature:    {sig}",
         f"  recipients:   {len(info.recipients)}",
     ]
-    lines += [f"    {r['fingerprint']}  {r['type']}" + (
+    lines += [f"    {r['fingerprint']}  {safe_text(r['type'])}" + (
         "  TEMPORARY KEY: not zero-trust (held by the key server until they register); "
         "re-encrypt once they have: c11 reencrypt" if r.get("temporary") else "") for r in info.recipients]
     for ext in info.extensions:
-        lines.append(f"  extension:    {ext['type']}{' (critical)' if ext['critical'] else ''}")
+        lines.append(f"  extension:    {safe_text(ext['type'])}{' (critical)' if ext['critical'] else ''}")
         if ext.get("server"):  # online policy (docs/keyserver.md)
             exp = when(ext["expires"]) if ext.get("expires") else "never (at encryption)"
-            lines.append(f"  online policy: key server {ext['server']}; expires {exp}; "
+            lines.append(f"  online policy: key server {safe_text(ext['server'])}; expires {exp}; "
                          "the author can revoke, expire and audit it (c11 revoke, c11 expire, c11 access)")
     if info.entries is not None:
         lines.append(f"  files:        {info.entries}")
@@ -47,11 +57,12 @@ def inspect(path, as_json) -> None:
     click.echo("\n".join(lines))
 
 
-def _document(path: str, as_json: bool) -> bool:
+def _document(path: str, as_json: bool, trust_files: tuple[str, ...] = ()) -> bool:
     """A protected Word/Excel/... document (not a .c11 file): list its parts (docs/indoc.md)."""
     from pathlib import Path
 
     from c11 import protect
+    from c11._internal.display import safe_text
     from c11.cli._output import emit_json
     from c11.errors import NotC11FileError
     from c11.indoc import api
@@ -64,19 +75,26 @@ def _document(path: str, as_json: bool) -> bool:
     except NotC11FileError:
         pass
     info = api.inspect_document(path)
+    from c11.cli import _signer
+
+    verifier = _signer.verifier(trust_files)
+    checks = [verifier.verify(g["sender"], g["sender_fingerprint"], g["signature_valid"]) for g in info["groups"]]
+    for g, check in zip(info["groups"], checks, strict=True):
+        g["verified_sender"] = check.to_dict()
     if as_json:
         emit_json(info)
         return True
     lines = [f"{path}: c11-protected {info['format']} document",
              f"  document ID:  {info['doc_id']}",
-             f"  note:         {info['note'] or '(none)'}",
+             f"  note:         {safe_text(info['note']) if info['note'] else '(none)'}",
              f"  parts:        {len(info['parts'])}"]
-    for g in info["groups"]:
+    for g, check in zip(info["groups"], checks, strict=True):
         sig = "valid" if g["signature_valid"] else "INVALID (do not trust this document)"
-        lines.append(f"  group {g['group']}: sender {g['sender'] or '(no label)'}, signature {sig}")
-        lines += [f"    recipient {r['fingerprint']}  {r['type']}" for r in g["recipients"]]
+        lines.append(f"  group {g['group']}: signature {sig}; signed by {_signer.who(check)} "
+                     f"(signing key {check.fingerprint})")
+        lines += [f"    recipient {r['fingerprint']}  {safe_text(r['type'])}" for r in g["recipients"]]
         shown = g["locations"][:20]
-        lines += [f"    part      {loc if len(loc) <= 100 else loc[:97] + '...'}" for loc in shown]
+        lines += [f"    part      {safe_text(loc, 100)}" for loc in shown]
         if len(g["locations"]) > len(shown):
             lines.append(f"    ... and {len(g['locations']) - len(shown)} more")
     click.echo("\n".join(lines))

@@ -45,6 +45,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "keys": ("c11.cli.keys", "keys", "Your keys: cloud-stored (in shards) or on this device; replace them."),
     "shard-store": ("c11.cli.shard_store", "shard_store", "Run a shard store that keeps one shard of cloud keys."),
     "org": ("c11.cli.org", "org", "Organizations: members, admins, groups, policies, recovery keys, events."),
+    "trust": ("c11.cli.trust", "trust", "Keys you trust: signers shown as verified without a server."),
 }
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import click
 
+from c11.cli._signer import trust_option
+
 
 @click.command()
 @click.argument("path", metavar="FILE", type=click.Path(dir_okay=False))
@@ -67,9 +69,11 @@ def protect(path, parts, matches, recipients, recipient_files, identity, note, o
 @click.option("-o", "--output", metavar="OUT", help="Output file. Default: NAME.EXT for NAME.protected.EXT, else NAME.unprotected.EXT.")
 @click.option("--force", is_flag=True, help="Overwrite an existing output.")
 @click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON.")
-def unprotect(path, identities, output, force, as_json) -> None:
+@trust_option
+def unprotect(path, identities, output, force, as_json, trust_files) -> None:
     """Decrypt every protected part of FILE that your keys can open; parts for others stay
-    protected (and the document keeps their envelope).
+    protected (and the document keeps their envelope). Who signed the opened parts is shown
+    as `c11 decrypt` shows it (verified, or an UNVERIFIED label).
 
     \b
     Examples:
@@ -97,9 +101,17 @@ def unprotect(path, identities, output, force, as_json) -> None:
 
     click.get_current_context().with_resource(releasing(ids))  # online policy, as `c11 decrypt`
     res = api.unprotect_document(src, ids, output=out, force=force)
+    from c11.cli import _signer
+
+    verifier = _signer.verifier(trust_files)
+    checks = [verifier.verify(s["sender"], s["fingerprint"]) for s in res.senders]  # signatures checked on open
+    for s, check in zip(res.senders, checks, strict=True):
+        s["verified_sender"] = check.to_dict()
     if as_json:
         emit_json(res.to_dict())
     else:
+        for s, check in zip(res.senders, checks, strict=True):
+            click.echo(f"c11: parts of group {s['group']}: " + _signer.line(check).removeprefix("c11: "), err=True)
         msg = f"c11: wrote {out}: opened {len(res.opened)} part(s)"
         if res.closed:
             msg += f"; {len(res.closed)} part(s) stay protected (not for your keys)"

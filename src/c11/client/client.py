@@ -32,9 +32,9 @@ class Client(ServicesMixin):
 
     @classmethod
     def from_environment(cls, server: str | None = None, config: Path | None = None,
-                         env: Mapping[str, str] | None = None) -> Client:
+                         env: Mapping[str, str] | None = None, timeout: float = 30.0) -> Client:
         """A client for automation or the CLI: `C11_TOKEN` (else the stored login) and
-        `server`, else `C11_SERVER`, else the stored login's server."""
+        `server`, else `C11_SERVER`, else the stored login's server; `timeout` in seconds per request."""
         env = os.environ if env is None else env
         stored = CredentialsStore(config).load()
         server = server or env.get("C11_SERVER") or (stored.server if stored else None)
@@ -42,7 +42,7 @@ class Client(ServicesMixin):
             raise ConfigError("no server: pass --server URL, set C11_SERVER, or log in first")
         token = env.get("C11_TOKEN") or (
             stored.token if stored and stored.server.rstrip("/") == server.rstrip("/") else None)
-        return cls(server, token)
+        return cls(server, token, timeout=timeout)
 
     @property
     def server(self) -> str:

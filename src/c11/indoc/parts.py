@@ -125,6 +125,7 @@ class Envelope:
             out.append({
                 "group": i,
                 "sender": info.sender,
+                "sender_fingerprint": info.sender_fingerprint,
                 "signature_valid": info.signature_valid,
                 "recipients": info.recipients,
                 "locations": [p.location for p in self.parts if p.group == i],
