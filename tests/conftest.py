@@ -3,12 +3,17 @@
 * Under CI=true a missing dependency (a tool "is not installed", a service "unreachable") fails the test
   instead of skipping it: `python3 dev.py test` installs and starts everything, so a skip there hides a bug.
 * `pg_schemas` / `empty_db`: fresh PostgreSQL schemas and empty databases for any test folder.
+* No test touches the real home: each pytest process points HOME and XDG_* at a temporary folder of its
+  own (subprocesses inherit it), and a test after which the real ~/.config/c11 or ~/.local/share/c11*
+  changed fails.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +23,52 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent / "server"))  # srvkit: the server test helpers
 
 _MISSING = ("is not installed", "unreachable")
+_REAL_HOME_VAR = "C11_TEST_REAL_HOME"  # the real home, kept for xdist workers that inherit the fake HOME
+_XDG = {"XDG_CONFIG_HOME": ".config", "XDG_DATA_HOME": ".local/share", "XDG_CACHE_HOME": ".cache",
+        "XDG_STATE_HOME": ".local/state"}
+_WATCHED = (".config/c11", ".local/share/c11", ".local/share/c11-shard-store")
+_fake_home: Path | None = None
+_real_home_key = pytest.StashKey[tuple[Path, dict[str, tuple[int, int]]]]()
+
+
+def _snapshot(home: Path) -> dict[str, tuple[int, int]]:
+    """(size, mtime) of every file and folder under the watched c11 folders of `home`."""
+    seen: dict[str, tuple[int, int]] = {}
+    for rel in _WATCHED:
+        for path in [home / rel, *(home / rel).rglob("*")] if (home / rel).exists() else []:
+            st = path.lstat()
+            seen[str(path)] = (st.st_size, st.st_mtime_ns)
+    return seen
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point HOME and XDG_* at a fresh temporary folder for this process, before any test module loads."""
+    global _fake_home
+    real = os.environ.setdefault(_REAL_HOME_VAR, os.path.expanduser("~"))
+    _fake_home = Path(tempfile.mkdtemp(prefix="c11-test-home-"))
+    os.environ["HOME"] = str(_fake_home)
+    for var, rel in _XDG.items():
+        os.environ[var] = str(_fake_home / rel)
+    for var in ("C11_CONFIG_DIR", "C11_DATA_DIR", "C11_IDENTITY", "C11_TOKEN", "C11_SERVER"):
+        os.environ.pop(var, None)  # an operator's own settings must not steer the tests
+    config.stash[_real_home_key] = (Path(real), _snapshot(Path(real)))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _fake_home is not None:
+        shutil.rmtree(_fake_home, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _real_home_untouched(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail the test if it created, changed or removed anything in the real home's c11 folders."""
+    yield
+    real, before = request.config.stash[_real_home_key]
+    after = _snapshot(real)
+    if after != before:
+        changed = sorted(set(after.items()) ^ set(before.items()))
+        request.config.stash[_real_home_key] = (real, after)  # report each change once
+        pytest.fail(f"test touched the real home {real}: {[p for p, _ in changed][:5]}", pytrace=False)
 
 
 @pytest.hookimpl(hookwrapper=True)

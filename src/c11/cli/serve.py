@@ -5,8 +5,12 @@ With no arguments it uses SQLite and folders under the user's data directory: no
 
 from __future__ import annotations
 
+import errno
+import socket
+
 import click
 
+from c11.errors import ConfigError
 from c11.server.config import settings_help
 
 _EPILOG = "\b\nConfiguration (environment variables; the same keys, lower case, in a TOML --config file):\n" + \
@@ -35,6 +39,7 @@ def serve(host: str | None, port: int | None, data_dir: str | None, config_file:
 
     config = load_config({"host": host, "port": port, "data_dir": data_dir, "config_file": config_file,
                           "migrate": False if no_migrate else None})
+    sock = _listen(config.host, config.port)  # first: a busy port fails before keys, migrations or mail
     app = create_app(config)
     with app.state.ctx.db.engine.connect():  # fail here, in one line, if the database is unreachable
         pass
@@ -45,7 +50,7 @@ def serve(host: str | None, port: int | None, data_dir: str | None, config_file:
         tune_process()
         uv = uvicorn.Config(app, host=config.host, port=config.port, log_level=config.log_level,
                             proxy_headers=False, server_header=False)
-        uvicorn.Server(uv).run()
+        uvicorn.Server(uv).run(sockets=[sock])
         return
     # Several processes: do the first start (migrations, keys made once) here, then let each worker
     # build the same app from the same settings, passed as C11_* variables.
@@ -60,8 +65,29 @@ def serve(host: str | None, port: int | None, data_dir: str | None, config_file:
                       C11_DATABASE_URL=config.database_url, C11_MIGRATE="false")
     if config_file:
         os.environ["C11_CONFIG_FILE"] = config_file
-    uvicorn.run("c11.server.app:from_environment", factory=True, workers=workers, host=config.host,
-                port=config.port, log_level=config.log_level, proxy_headers=False, server_header=False)
+    from uvicorn.supervisors import Multiprocess
+
+    uv = uvicorn.Config("c11.server.app:from_environment", factory=True, workers=workers, host=config.host,
+                        port=config.port, log_level=config.log_level, proxy_headers=False, server_header=False)
+    Multiprocess(uv, sockets=[sock]).run()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port for uvicorn to serve on; ConfigError in one line if it cannot be had."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: restart over TIME_WAIT
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        if e.errno == errno.EADDRINUSE:
+            raise ConfigError(f"port {port} on {host} is already in use (another c11 serve?): "
+                              "stop it or choose another port with --port or C11_PORT") from None
+        raise ConfigError(f"cannot listen on {host}:{port}: {e.strerror or e} "
+                          "(check --host/C11_HOST and --port/C11_PORT)") from None
+    sock.set_inheritable(True)  # the worker processes of --workers serve on it too
+    return sock
 
 
 def _redact(url: str) -> str:
