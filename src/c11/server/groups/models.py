@@ -31,6 +31,8 @@ class OrgGroupKey(Base):
     rotation_due: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Member ID of the admin whose client made this version (may wrap it later, like group admins).
+    created_by: Mapped[str | None] = mapped_column(String(32))
 
 
 class OrgGroupKeyWrap(Base):
@@ -43,6 +45,8 @@ class OrgGroupKeyWrap(Base):
                                            index=True)
     wrapped: Mapped[str] = mapped_column(Text)
     member_key: Mapped[str] = mapped_column(String(32))
+    #: Member ID of who signed the wrap (an authorized wrapper: a group admin or the version's creator).
+    wrapped_by: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -45,6 +45,31 @@ class OrgMember(Base):
     added_by: Mapped[str | None] = mapped_column(String(320))
     added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Why the person is a member: `domain` (a verified domain of the organization), `accepted` (they
+    #: accepted the invitation), `operator` (made by the server operator); None: invited, not consented.
+    consent: Mapped[str | None] = mapped_column(String(16))
+
+
+class OrgDomain(Base):
+    """An email domain an organization claims: `status` pending until proven, then verified.
+
+    `method` is `email` (a confirmation link mailed to `mailbox`, postmaster@ or admin@ the domain; only the
+    SHA-256 of the link's token is kept) or `operator` (set by the server operator with `c11 org create`).
+    """
+
+    __tablename__ = "org_domains"
+    __table_args__ = (UniqueConstraint("org_id", "domain", name="uq_org_domains_org_id_domain"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    domain: Mapped[str] = mapped_column(String(253), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    method: Mapped[str] = mapped_column(String(16))
+    mailbox: Mapped[str | None] = mapped_column(String(320))
+    token_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    created_by: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class OrgGroup(Base):
