@@ -80,6 +80,10 @@ class ConfigError(C11Error):
     """A setting (environment variable, config file, credentials file) is missing or invalid."""
 
 
+class EmailAddressError(C11Error, ValueError):
+    """An email address is malformed or holds invisible, control or look-alike characters."""
+
+
 class ServerError(C11Error):
     """A c11 server refused a request or could not be reached."""
 

@@ -4,6 +4,7 @@ temporary key at first login, and the hints to re-encrypt files made for it (doc
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -144,7 +145,8 @@ def _keep_on_device(temp: Identity, email: str) -> None:
     path = keyfile.write(folder / temp.file_stem, temp, None, force=True)
     click.echo(f"c11: you were invited before you registered: received your temporary key {temp.fingerprint} "
                f"({path}); files made for it open now. Re-encrypt them for your own key: "
-               f"c11 reencrypt -i {path} -r {email} --remove {temp.fingerprint} FILE", err=True)
+               f"c11 reencrypt -i {shlex.quote(str(path))} -r {shlex.quote(email)} --remove {temp.fingerprint} FILE",
+               err=True)
 
 
 def hint_reencrypt(path: str | None, identities: list[Identity]) -> None:
@@ -165,7 +167,8 @@ def hint_reencrypt(path: str | None, identities: list[Identity]) -> None:
     if mine:
         warn(f"{path} was encrypted to your temporary key {mine[0]} (held by the key server until you "
              f"registered; not zero-trust). Re-encrypt it for your own key: "
-             f"c11 reencrypt -i {_key_path(mine[0])} -r YOUR_PUBLIC_KEY --remove {mine[0]} {path}")
+             f"c11 reencrypt -i {shlex.quote(_key_path(mine[0]))} -r YOUR_PUBLIC_KEY --remove {mine[0]} "
+             f"{shlex.quote(path)}")
 
 
 def _key_path(fingerprint: str) -> str:

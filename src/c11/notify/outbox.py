@@ -8,6 +8,12 @@ so this module neither changes the server's ORM model nor its Alembic metadata.
 Statuses: `pending` (queued, waiting for its next attempt), `sending` (claimed by a worker until
 `locked_until`), `sent`, and `dead` (dead letter: a permanent refusal, or `C11_MAIL_MAX_ATTEMPTS`
 attempts). `failed` is the dead-letter status older server code wrote; it is shown and retried as dead.
+
+Secrets (migration 0070): a notification whose link holds a single-use secret (an email verification, a
+password reset, an invitation) is stored with `SECRET_PLACEHOLDER` in its bodies and the secret in the `secret`
+column; the message is completed at send time and `secret` is set to NULL once the message is sent or dead,
+so a delivered (or given up) row holds no usable link. Such a dead message cannot be retried: the person asks
+for a new link.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
-from c11.errors import NotifyError
+from c11.errors import NotifyError, PermanentDeliveryError
 from c11.notify.render import Rendered
 from c11.server.db import UTCDateTime
 
@@ -64,25 +70,53 @@ outbox = Table(
     Column("next_attempt_at", UTCDateTime()),
     Column("locked_until", UTCDateTime()),
     Column("claimed_by", String(32)),
+    # added by 0070_account_safety
+    Column("secret", Text),
 )
+#: What the stored bodies hold instead of a message's secret (filled in at send time, see `fill_secret`).
+SECRET_PLACEHOLDER = "{c11-secret}"
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def enqueue_rendered(s: Session | Connection, r: Rendered, *, now: datetime | None = None) -> str:
+def enqueue_rendered(s: Session | Connection, r: Rendered, *, now: datetime | None = None,
+                     secret: str | None = None) -> str:
     """Queue a rendered notification in the caller's transaction (one INSERT); returns the outbox ID.
 
     Nothing is sent here: the worker delivers it after the transaction commits. If the transaction
-    rolls back, the notification is gone with it.
+    rolls back, the notification is gone with it. `secret` (the single-use part of a link in the message)
+    is kept apart from the bodies and erased after delivery.
     """
+    text, html = r.text, r.html or None
+    if secret is not None:
+        if len(secret) < 16 or secret not in text or secret in r.subject:
+            raise NotifyError(f"notification {r.kind}: the secret must be a long token that appears in the body")
+        text = text.replace(secret, SECRET_PLACEHOLDER)
+        html = html.replace(secret, SECRET_PLACEHOLDER) if html else None
     mid = uuid.uuid4().hex
     s.execute(insert(outbox).values(
         id=mid, created_at=now or utcnow(), kind=r.kind, recipient=r.to, subject=r.subject,
-        body_text=r.text, body_html=r.html or None, status=QUEUED, attempts=0,
+        body_text=text, body_html=html, status=QUEUED, attempts=0, secret=secret,
     ))
     return mid
+
+
+def fill_secret(body: str | None, secret: str | None) -> str:
+    """A stored body with its secret put back; `PermanentDeliveryError` when the secret was already erased."""
+    body = body or ""
+    if SECRET_PLACEHOLDER not in body:
+        return body
+    if not secret:
+        raise PermanentDeliveryError("the single-use link of this message was erased after its delivery or "
+                                     "final failure; ask for a new link")
+    return body.replace(SECRET_PLACEHOLDER, secret)
+
+
+def _purged(row: Any) -> bool:
+    """Was this row's secret erased (so the message can no longer be sent)?"""
+    return row.secret is None and SECRET_PLACEHOLDER in (row.body_text or "")
 
 
 def message_for(row: Any, sender: str) -> EmailMessage:
@@ -100,10 +134,11 @@ def message_for(row: Any, sender: str) -> EmailMessage:
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-C11-Kind"] = row.kind
     msg["X-C11-Outbox-Id"] = row.id
-    msg.set_content(row.body_text or "")
+    secret = getattr(row, "secret", None)
+    msg.set_content(fill_secret(row.body_text, secret))
     html = getattr(row, "body_html", None)
     if html:
-        msg.add_alternative(html, subtype="html")
+        msg.add_alternative(fill_secret(html, secret), subtype="html")
     return msg
 
 
@@ -152,15 +187,19 @@ def rows(engine: Engine, statuses: tuple[str, ...] = (QUEUED, SENDING, DEAD, LEG
 def retry(engine: Engine, message_id: str) -> OutboxRow:
     """Requeue a dead (or queued, waiting) message for an attempt now; attempts start again from zero."""
     with engine.begin() as c:
-        row = c.execute(select(outbox.c.id, outbox.c.status).where(outbox.c.id == message_id)).first()
+        cols = (outbox.c.id, outbox.c.status, outbox.c.secret, outbox.c.body_text)
+        row = c.execute(select(*cols).where(outbox.c.id == message_id)).first()
         if row is None:
             matches = c.execute(select(outbox.c.id).where(outbox.c.id.like(f"{message_id}%")).limit(2)).all()
             if len(matches) != 1:
                 raise NotifyError(f"no outbox message {message_id}" if not matches
                                   else f"{message_id} is ambiguous; give more characters")
             message_id = matches[0].id
-            row = c.execute(select(outbox.c.id, outbox.c.status).where(outbox.c.id == message_id)).first()
+            row = c.execute(select(*cols).where(outbox.c.id == message_id)).first()
         assert row is not None
+        if _purged(row):
+            raise NotifyError(f"message {message_id} carried a single-use link that was erased at its final "
+                              "failure; the person asks for a new one (resend the verification or invitation)")
         if row.status == SENT:
             raise NotifyError(f"message {message_id} was already sent; it is not sent twice")
         if row.status == SENDING:
@@ -173,6 +212,7 @@ def retry(engine: Engine, message_id: str) -> OutboxRow:
 def retry_dead(engine: Engine) -> int:
     """Requeue every dead message (after the cause was fixed); returns how many."""
     with engine.begin() as c:
-        res = c.execute(update(outbox).where(outbox.c.status.in_((DEAD, LEGACY_DEAD))).values(
+        resendable = ~(outbox.c.secret.is_(None) & outbox.c.body_text.contains(SECRET_PLACEHOLDER, autoescape=True))
+        res = c.execute(update(outbox).where(outbox.c.status.in_((DEAD, LEGACY_DEAD)), resendable).values(
             status=QUEUED, attempts=0, next_attempt_at=None, locked_until=None, claimed_by=None))
         return res.rowcount or 0

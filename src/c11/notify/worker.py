@@ -116,7 +116,7 @@ class Worker:
         stmt = (update(t).where(t.c.id.in_(pick.scalar_subquery()))
                 .values(status=SENDING, locked_until=now + self.lease, claimed_by=token, attempts=t.c.attempts + 1)
                 .returning(t.c.id, t.c.created_at, t.c.kind, t.c.recipient, t.c.subject, t.c.body_text,
-                           t.c.body_html, t.c.attempts))
+                           t.c.body_html, t.c.attempts, t.c.secret))
         with self.engine.begin() as c:
             claimed = c.execute(stmt).all()
         claimed.sort(key=lambda r: (r.created_at, r.id))
@@ -171,7 +171,8 @@ class Worker:
                 _log.exception("notify: unexpected error delivering %s", row.id)
                 self._failed(token, row, TransientDeliveryError(f"{type(e).__name__}: {e}"))
                 continue
-            if self._finish(token, row.id, status=SENT, sent_at=utcnow(), last_error=None, next_attempt_at=None):
+            if self._finish(token, row.id, status=SENT, sent_at=utcnow(), last_error=None, next_attempt_at=None,
+                            secret=None):  # the link's secret is erased once delivered
                 sent += 1
                 self.stats.sent += 1
             else:
@@ -184,7 +185,7 @@ class Worker:
         retry_after = getattr(e, "retry_after", None)
         message_level_permanent = isinstance(e, PermanentDeliveryError) and not e.config
         if message_level_permanent or row.attempts >= self.max_attempts:
-            self._finish(token, row.id, status=DEAD, last_error=text[:2000], next_attempt_at=None)
+            self._finish(token, row.id, status=DEAD, last_error=text[:2000], next_attempt_at=None, secret=None)
             self.stats.dead += 1
             _log.warning("notify: %s is dead after %d attempt(s): %s", row.id, row.attempts, e)
             return None

@@ -248,7 +248,10 @@ def _user_for(ctx: ServerContext, s: Any, prov: OidcProvider, claims: dict[str, 
         assert user is not None
         org_service.activate(s, user.email)
         return user
-    email = normalize_email(str(claims.get("email") or ""))
+    try:
+        email = normalize_email(str(claims.get("email") or ""))
+    except ValueError:
+        email = ""
     if not email or claims.get("email_verified") is not True:
         raise Problem(403, "Login failed", "The identity provider gave no verified email address.",
                       "oidc-no-verified-email")

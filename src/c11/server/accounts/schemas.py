@@ -6,37 +6,46 @@ Passwords are `SecretStr`, so they never show in reprs or logs.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, SecretStr
 
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+from c11._internal.emails import normalize_email
+
+from c11.server.problems import Problem
+
+__all__ = ["EmailAddress", "canonical_email", "normalize_email"]
 
 
-def normalize_email(value: str) -> str:
-    return value.strip().lower()
+def canonical_email(value: str) -> str:
+    """`normalize_email` for route code: 422 `bad-email` (a one-line reason) when the address is refused."""
+    try:
+        return normalize_email(value)
+    except ValueError as e:
+        raise Problem(422, "Bad email", str(e), "bad-email") from None
+
+
+def _email(value: object) -> object:
+    return normalize_email(value) if isinstance(value, str) else value
+
+
+#: A request field holding an email address: normalised (c11._internal.emails), 422 when refused.
+EmailAddress = Annotated[str, BeforeValidator(_email), Field(max_length=320, examples=["alice@example.com"])]
 
 
 class SignupIn(BaseModel):
-    email: str = Field(max_length=320, pattern=EMAIL_PATTERN, examples=["alice@example.com"])
-    password: SecretStr
-
-    @field_validator("email", mode="before")
-    @classmethod
-    def _normalize(cls, v: object) -> object:
-        return normalize_email(v) if isinstance(v, str) else v
+    email: EmailAddress
+    password: SecretStr = Field(max_length=4096)
 
 
 class LoginIn(BaseModel):
-    email: str = Field(max_length=320)
+    email: EmailAddress
     password: SecretStr = Field(max_length=4096)
     kind: Literal["cookie", "bearer"] = Field(
         "bearer", description="cookie: a web session cookie; bearer: a token for the CLI or SDK.")
-
-    @field_validator("email", mode="before")
-    @classmethod
-    def _normalize(cls, v: object) -> object:
-        return normalize_email(v) if isinstance(v, str) else v
+    device_token: SecretStr | None = Field(
+        None, max_length=200, description="The known-device token a previous login on this device received: "
+        "with the right password it passes the login backoff.")
 
 
 class PasswordChangeIn(BaseModel):

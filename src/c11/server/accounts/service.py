@@ -44,7 +44,7 @@ def send_verification(ctx: ServerContext, s: Session, user: User) -> None:
     s.add(EmailVerification(user_id=user.id, token_hash=digest(token), email=user.email,
                             expires_at=utcnow() + timedelta(hours=ttl)))
     link = f"{ctx.config.base_url}/api/v1/accounts/verify?token={token}"
-    notify(s, ctx.config.base_url, "email_verification", user.email, link=link, expires_hours=ttl)
+    notify(s, ctx.config.base_url, "email_verification", user.email, link=link, expires_hours=ttl, secret=token)
 
 
 def verify_email(s: Session, token: str) -> User:

@@ -24,6 +24,7 @@ from c11.keys.publickey import PublicKey
 from c11.log.entries import canonical_json, email_hash, rfc3339
 from c11.server.accounts.models import User
 from c11.server.accounts.router import deliver_later
+from c11.server.accounts.schemas import EmailAddress, canonical_email
 from c11.server.auth import Principal, require_scope, require_user
 from c11.server.context import Ctx, ServerContext
 from c11.server.db import utcnow
@@ -41,7 +42,6 @@ router = APIRouter(prefix="/api/v1/invitations", tags=["invitations"], dependenc
                    responses=responses(401, 403, 404, 409, 422))
 KeyReader = Annotated[Principal, Depends(require_scope("keys:read"))]
 KeyWriter = Annotated[Principal, Depends(require_scope("keys:write"))]
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 MAX_EMAILS = 100
 _SECRET_INFO = b"c11/v1 temporary key\x00"
 _RELEASE_INFO = b"c11/v1 temporary key release\x00"
@@ -52,8 +52,7 @@ def _json(obj: object, status: int = 200) -> Response:
 
 
 class InviteIn(BaseModel):
-    emails: list[Annotated[str, Field(max_length=320, pattern=EMAIL_PATTERN)]] = Field(min_length=1,
-                                                                                       max_length=MAX_EMAILS)
+    emails: list[EmailAddress] = Field(min_length=1, max_length=MAX_EMAILS)
 
 
 class InvitationOut(BaseModel):
@@ -110,7 +109,8 @@ def _invitation_email(s: Session, ctx: ServerContext, inviter: str, to: str, inv
     """Queue the invitation (rendered from its template) in the caller's transaction."""
     base = ctx.config.base_url
     notify(s, base, "invitation", to, inviter=inviter, link=f"{base}/?invitation={inv_id}",
-           signup_command=f"c11 signup --server {base} --email {to}", expires=expires)
+           signup_command=f"c11 signup --server {base} --email {to}", expires=expires,
+           secret=inv_id)  # the link is erased from the outbox once delivered
 
 
 def expire_old(ctx: ServerContext) -> int:
@@ -138,7 +138,7 @@ def create_invitations(ctx: ServerContext, s: Session, log: Any, inviter_id: str
     ks = keyserver(ctx)
     out = []
     now = utcnow()
-    for email in dict.fromkeys(e.strip().lower() for e in emails):
+    for email in dict.fromkeys(canonical_email(e) for e in emails):
         ehash = email_hash(email)
         registered = s.execute(select(RegistryKey.user_id).where(RegistryKey.email_hash == ehash)).first()
         if registered is not None or s.execute(select(User.id).where(User.email == email)).first():
@@ -219,6 +219,7 @@ def temporary_key(principal: KeyReader, ctx: Ctx, email: Annotated[str, Query(ma
     with its `tempkey` log entry, inclusion proof and the signed checkpoint. Not zero-trust: the key server
     holds its private key until the person registers."""
     expire_old(ctx)
+    email = canonical_email(email)
     ehash = email_hash(email)
     svc = log_service(ctx)
     with ctx.db.session() as s:

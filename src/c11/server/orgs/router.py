@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from c11.server.accounts.router import deliver_later
 from c11.server.context import Ctx
-from c11.server.keyserver.invites import EMAIL_PATTERN, create_invitations, expire_old, send_again
+from c11.server.accounts.schemas import EmailAddress
+from c11.server.keyserver.invites import create_invitations, expire_old, send_again
 from c11.server.keyserver.models import Invitation
 from c11.server.logsrv.service import log_service
 from c11.server.orgs import service
@@ -32,7 +33,7 @@ Invitations = Annotated[OrgCaller, Depends(require_org_permission("crud:invitati
 #: Pre-loading members with keys needs both permissions (two dependencies).
 KeyMaker = Annotated[OrgCaller, Depends(require_org_permission("crud:encryption-keys-org"))]
 MAX_EMAILS = 1000
-Email = Annotated[str, Field(max_length=320, pattern=EMAIL_PATTERN)]
+Email = EmailAddress  # normalised; invisible and look-alike characters refused (c11._internal.emails)
 
 
 class YouOut(BaseModel):

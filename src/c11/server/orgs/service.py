@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from c11._internal.emails import normalize_email
 from c11.log.entries import email_hash
 from c11.server.accounts.models import User
 from c11.server.db import utcnow
@@ -23,10 +24,11 @@ MANAGE = "crud:members-org"
 
 
 def normalize(email: str) -> str:
-    e = email.strip().lower()
-    if "@" not in e or len(e) > 320 or any(c.isspace() for c in e):
-        raise Problem(422, "Bad email", f"{email!r} is not an email address.", "bad-email")
-    return e
+    """The canonical form of a member's email (c11._internal.emails); 422 bad-email when refused."""
+    try:
+        return normalize_email(email)
+    except ValueError as e:
+        raise Problem(422, "Bad email", str(e), "bad-email") from None
 
 
 def create_organization(s: Session, name: str, admin_email: str) -> tuple[Organization, OrgMember]:

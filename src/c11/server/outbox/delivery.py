@@ -12,6 +12,9 @@ from typing import cast
 
 from sqlalchemy import CursorResult, select, update
 
+from c11.errors import PermanentDeliveryError
+
+from c11.notify.outbox import fill_secret
 from c11.server.db import Database, utcnow
 from c11.server.outbox.models import OutboxMessage
 from c11.server.outbox.transport import Transport
@@ -29,8 +32,9 @@ def build_email(row: OutboxMessage, sender: str) -> EmailMessage:
     msg["Date"] = format_datetime(row.created_at)
     msg["Message-ID"] = make_msgid(idstring=row.id, domain="c11.local")
     msg["X-C11-Kind"] = row.kind
-    plain = row.body_text.isascii() and all(len(line) < 990 for line in row.body_text.splitlines())
-    msg.set_content(row.body_text, cte="7bit" if plain else "quoted-printable")
+    body = fill_secret(row.body_text, row.secret)  # the link's secret is kept apart until delivery
+    plain = body.isascii() and all(len(line) < 990 for line in body.splitlines())
+    msg.set_content(body, cte="7bit" if plain else "quoted-printable")
     return msg
 
 
@@ -59,17 +63,23 @@ def _deliver_one(db: Database, transport: Transport, sender: str, mid: str) -> b
             return False
         row = s.get(OutboxMessage, mid)
         assert row is not None
-        email, attempts = build_email(row, sender), row.attempts
+        attempts = row.attempts
+        try:
+            email = build_email(row, sender)
+        except PermanentDeliveryError as e:  # its secret was erased already: it can never be sent
+            row.status, row.last_error = "failed", str(e)
+            return False
     try:
         transport.send(email, mid)
     except Exception as e:  # any transport failure: keep the row for a later try
         _log.warning("outbox: delivery of %s via %s failed: %s", mid, transport.name, type(e).__name__)
-        status = "failed" if attempts >= MAX_ATTEMPTS else "pending"
+        final = attempts >= MAX_ATTEMPTS
         with db.session() as s:
             s.execute(update(OutboxMessage).where(OutboxMessage.id == mid)
-                      .values(status=status, last_error=f"{type(e).__name__}: {e}"[:2000]))
+                      .values(status="failed" if final else "pending", last_error=f"{type(e).__name__}: {e}"[:2000],
+                              **({"secret": None} if final else {})))  # a dead letter keeps no usable link
         return False
     with db.session() as s:
         s.execute(update(OutboxMessage).where(OutboxMessage.id == mid)
-                  .values(status="sent", sent_at=utcnow(), last_error=None))
+                  .values(status="sent", sent_at=utcnow(), last_error=None, secret=None))
     return True

@@ -33,3 +33,5 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     claimed_by: Mapped[str | None] = mapped_column(String(32))
+    # the single-use part of a link (migration 0070): the body holds SECRET_PLACEHOLDER; NULL after delivery
+    secret: Mapped[str | None] = mapped_column(Text)

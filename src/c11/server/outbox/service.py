@@ -19,10 +19,12 @@ def enqueue(s: Session, kind: str, recipient: str, subject: str, body_text: str)
     return msg
 
 
-def notify(s: Session, base_url: str, kind: str, to: str, **context: object) -> str:
-    """Render notification `kind` (text and HTML, with the branding) and queue it; returns its ID."""
+def notify(s: Session, base_url: str, kind: str, to: str, *, secret: str | None = None, **context: object) -> str:
+    """Render notification `kind` (text and HTML, with the branding) and queue it; returns its ID.
+
+    `secret`: the single-use token inside a link of the message; stored apart and erased after delivery."""
     from c11.notify.branding import branding_from_env
     from c11.notify.outbox import enqueue_rendered
     from c11.notify.render import render
 
-    return enqueue_rendered(s, render(kind, to=to, brand=branding_from_env(base_url), **context))
+    return enqueue_rendered(s, render(kind, to=to, brand=branding_from_env(base_url), **context), secret=secret)

@@ -66,9 +66,10 @@ def canonical_members(recipients: list[MemberIn], author: str) -> list[dict[str,
     found: dict[tuple[int, str], dict[str, str]] = {(0, author): {"email": author}}
     for m in recipients:
         if m.email:
-            e = normalize_email(m.email)
-            if "@" not in e:
-                raise Problem(422, "Bad member", f"{m.email!r} is not an email address.", "bad-member")
+            try:
+                e = normalize_email(m.email)
+            except ValueError as err:
+                raise Problem(422, "Bad member", str(err), "bad-member") from None
             found[(0, e)] = {"email": e}
         elif m.public_key:
             try:

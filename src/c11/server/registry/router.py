@@ -31,6 +31,7 @@ from c11.log.entries import (
     publish_message,
 )
 from c11.server.accounts.models import LoginSession, User
+from c11.server.accounts.schemas import canonical_email
 from c11.server.auth import MACHINE_PREFIX, Principal, _bearer, authenticate, require_scope, require_user
 from c11.server.context import Ctx, ServerContext
 from c11.server.credentials import digest
@@ -115,7 +116,7 @@ def _check_proof(body: PublishIn, principal: Principal) -> tuple[PublicKey, str]
     if not principal.email_verified:
         raise Problem(403, "Email not verified", "Verify your email address before publishing a key.",
                       "email-unverified")
-    if body.email.strip().lower() != principal.email.lower():
+    if canonical_email(body.email) != principal.email:
         raise Problem(403, "Forbidden", "You can only publish a key for your own email address.",
                       "not-your-email")
     try:
@@ -267,6 +268,7 @@ async def lookup(ctx: ReadCtx, request: Request, email: Annotated[str, Query(max
 
 
 def _lookup(ctx: ServerContext, principal: Principal, email: str, known_size: int | None) -> Response:
+    email = canonical_email(email)  # one normal form; look-alike and invisible characters refused (422)
     svc = log_service(ctx)
     with svc.read_engine.connect() as conn:  # two queries: the key with the log state, then the proof nodes
         ph = "?" if conn.dialect.paramstyle == "qmark" else "%s"
@@ -299,6 +301,7 @@ async def history(ctx: ReadCtx, request: Request, email: Annotated[str, Query(ma
 
 
 def _history(ctx: ServerContext, principal: Principal, email: str, known_size: int | None) -> Response:
+    email = canonical_email(email)
     svc = log_service(ctx)
     ehash = email_hash(email)
     with ctx.db.session() as s:

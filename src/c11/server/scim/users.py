@@ -66,8 +66,8 @@ def parse(doc: Any) -> _Fields:
         raise ScimError(400, "userName (the member's email) is required.", "invalidValue")
     try:
         user_name = orgs.normalize(user_name)
-    except Problem:
-        raise ScimError(400, "userName must be an email address.", "invalidValue") from None
+    except Problem as p:
+        raise ScimError(400, f"userName must be an email address: {p.detail}", "invalidValue") from None
     active = get_ci(doc, "active")
     extra = {k: v for k, v in doc.items() if k.lower() not in _NOT_EXTRA and v is not None}
     if len(json.dumps(extra, ensure_ascii=False)) > MAX_ATTRIBUTES:
