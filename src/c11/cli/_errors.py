@@ -33,9 +33,14 @@ def run(group: click.Group, argv: list[str]) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+    except FileNotFoundError as e:
+        # the same words as `c11 encrypt` and `c11 protect` use for a missing input
+        click.echo(f"c11: error: {e.filename or 'input'}: no such file or folder", err=True)
+        return 2
     except OSError as e:
-        where = f": {e.filename}" if getattr(e, "filename", None) else ""
-        click.echo(f"c11: error: {e.strerror or e}{where}", err=True)
+        what = (e.strerror or str(e)).strip()
+        what = what[:1].lower() + what[1:]
+        click.echo(f"c11: error: {e.filename}: {what}" if e.filename else f"c11: error: {what}", err=True)
         return 1
     except Exception as e:  # a bug or an outside failure (database down...): one line, details on request
         if os.environ.get("C11_DEBUG"):

@@ -137,8 +137,11 @@ def logout() -> None:
 def whoami(server: str | None, as_json: bool) -> None:
     """Show the account this device (or C11_TOKEN) acts as."""
     from c11.client import Client
+    from c11.client.credentials import CredentialsStore
     from c11.errors import AuthError
 
+    if not (server or os.environ.get("C11_SERVER") or CredentialsStore().load()):
+        raise AuthError("not logged in: run `c11 login --server URL` (or set C11_SERVER and C11_TOKEN)", 401)
     with Client.from_environment(server) as c:
         if not c.token:
             raise AuthError("not logged in: run `c11 login` or set C11_TOKEN", 401)

@@ -36,6 +36,7 @@ def decrypt(identities, output, force, as_json, trust_files, input_path) -> None
     from c11.cli._output import emit_json, progress
     from c11.cli.keys import decrypting_identities  # no -i: also your cloud-stored and archived keys
 
+    _refuse_document(input_path)  # a .docx/.pdf/... with protected parts: `c11 unprotect` opens it
     ids = decrypting_identities(identities, input_path)
     from c11.cli.online import releasing
 
@@ -83,6 +84,24 @@ def decrypt(identities, output, force, as_json, trust_files, input_path) -> None
     from c11.cli.invites import hint_reencrypt
 
     hint_reencrypt(input_path if input_path not in (None, "-") else None, ids)
+
+
+def _refuse_document(input_path: str | None) -> None:
+    """UsageError for a Word/Excel/PDF/... file with c11-protected parts: `c11 unprotect` opens those."""
+    from c11 import protect
+    from c11.errors import UsageError
+    from c11.indoc import api
+
+    if input_path in (None, "-") or not api.supported(input_path) or not Path(input_path).is_file():
+        return
+    try:
+        if protect.sniff(Path(input_path)) in ("file", "armor"):
+            return
+        api.read_envelope(input_path)
+    except Exception:  # noqa: BLE001 - not a protected document: decrypt reports what it is
+        return
+    raise UsageError(f"{input_path} is a document with c11-protected parts, not a .c11 file: "
+                     f"open it with `c11 unprotect {input_path}`")
 
 
 def _group_hint(e):  # noqa: ANN001, ANN202

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -31,15 +32,18 @@ class HttpCore:
         headers = {"authorization": f"Bearer {self.token}"} if auth and self.token else {}
         try:
             r = self._http.request(method, path, json=json, headers=headers, params=params)
+        except httpx.UnsupportedProtocol:
+            raise ServerError(f"{self.server} is not a server URL: it starts with http:// or https:// "
+                              f"(for example http://{self.server.split('://')[-1]})", 0) from None
         except httpx.HTTPError as e:
             raise ServerError(f"cannot reach {self.server} ({type(e).__name__}): is the server running, "
                               "and is the URL right?", 0) from None
         if r.is_success:
             return r.json() if r.content else None
-        raise _error(r)
+        raise _error(r, self.server)
 
 
-def _error(r: httpx.Response) -> ServerError:
+def _error(r: httpx.Response, server: str = "") -> ServerError:
     try:
         problem = r.json() if r.content else {}
     except ValueError:
@@ -47,16 +51,38 @@ def _error(r: httpx.Response) -> ServerError:
     if not isinstance(problem, dict):
         problem = {}
     text = problem.get("detail") or problem.get("title") or r.reason_phrase or "error"
-    text += _validation_summary(problem.get("errors"))
+    summary = _validation_summary(problem.get("errors"))
+    text = text.rstrip(".") + summary if summary else text
     message = f"server answered {r.status_code}: {text}"
     if str(problem.get("type", "")).endswith(":missing-permission"):
         message += " Ask an admin who holds it to grant it (`c11 org admins add`) or to do this."
+    if str(problem.get("type", "")).endswith(":not-a-member"):
+        message += " An admin of your organization adds you (`c11 org members add YOUR-EMAIL`)."
+    if r.status_code == 404 and problem.get("type", "about:blank") == "about:blank" and not problem.get("detail"):
+        message += _not_found_hint(server)
     if r.status_code in (401, 403):
         return AuthError(message, r.status_code, problem)
     if r.status_code == 429:
         retry = int(r.headers.get("retry-after", "0") or 0) if r.headers.get("retry-after", "").isdigit() else 0
         return RateLimitError(message + (f" (retry in {retry} s)" if retry else ""), 429, problem, retry)
     return ServerError(message, r.status_code, problem)
+
+
+def _not_found_hint(server: str) -> str:
+    """Why a whole API can be missing: a server URL with a path, or not a c11 server (of this version)."""
+    parts = urlsplit(server)
+    if parts.path.strip("/"):
+        return (f" ({server} has a path: give the server's address alone, "
+                f"for example {parts.scheme}://{parts.netloc})")
+    return f" (is {server} a c11 server of this version?)" if server else ""
+
+
+def _field_message(e: dict[str, Any]) -> str:
+    """A validation error's message in plain words: no "Value error," prefix, no regular expression."""
+    if e.get("type") == "string_pattern_mismatch":
+        return "is not in the expected form"
+    msg = str(e.get("msg", "invalid"))
+    return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
 def _validation_summary(errors: object, most: int = 3) -> str:
@@ -67,6 +93,6 @@ def _validation_summary(errors: object, most: int = 3) -> str:
     for e in errors[:most]:
         if isinstance(e, dict):
             loc = [str(x) for x in e.get("loc", []) if x not in ("body", "query", "path")]
-            parts.append(f"{'.'.join(loc) or 'request'}: {e.get('msg', 'invalid')}")
+            parts.append(f"{'.'.join(loc) or 'request'}: {_field_message(e)}")
     more = f"; and {len(errors) - most} more" if len(errors) > most else ""
     return f" ({'; '.join(parts)}{more})" if parts else ""
