@@ -23,6 +23,7 @@ def test_create_fetch_rebuild_in_memory(shard_env, tmp_path):
     store = env.stores[0].url
     with Client(env.server.url, user["token"]) as c:
         c.state_dir = tmp_path / "device1"
+        c.shards.password = user["password"]
         assert c.shards.stores() == [store]
         me = Identity.generate(user["email"])
         created = c.shards.create(me)
@@ -33,9 +34,10 @@ def test_create_fetch_rebuild_in_memory(shard_env, tmp_path):
         st = c.shards.status()
         assert st.kind == "cloud" and st.fingerprint == me.fingerprint
         blob = protect.encrypt_bytes(b"for me", [me.public], Identity.generate("sender@example.com"))
-    # a second device: a fresh client state, only the login
+    # a second device: a fresh client state, only the login and the password (the store's OPAQUE login)
     with Client(env.server.url, user["token"]) as c2:
         c2.state_dir = tmp_path / "device2"
+        c2.shards.password = user["password"]
         fetched = c2.shards.fetch()
         assert fetched.identity.enc_seed == me.enc_seed and fetched.identity.sig_seed == me.sig_seed
         assert fetched.sources == (env.server.url, store)
@@ -45,8 +47,11 @@ def test_create_fetch_rebuild_in_memory(shard_env, tmp_path):
             proven = c2.log.prove(index)
             entry = json.loads(proven.entry)
             assert entry["kind"] == "shard" and entry["action"] == "fetch" and entry["store"] == source
-            assert entry["who"] == email_hash(user["email"]) and user["email"] not in proven.entry
-            assert entry["key"] == me.fingerprint
+            # v2 (docs/log.md section 8): the person and key are hidden; the user's own opening names them
+            assert "who" not in entry and email_hash(user["email"]) not in proven.entry
+            assert user["email"] not in proven.entry and me.fingerprint not in proven.entry
+            opened = {o.index: o for o in c2.log.openings(user["email"])}[index]
+            assert opened.person == email_hash(user["email"]) and opened.fields["key"] == me.fingerprint
         # with a recovery shard but no store, the key rebuilds too; the recovery shard alone does not
         assert c2.shards.fetch(recovery=created.recovery).identity.fingerprint == me.fingerprint
 
@@ -56,6 +61,7 @@ def test_second_key_is_refused_and_delete_removes_every_shard(shard_env, tmp_pat
     user = verified_user(env.server)
     with Client(env.server.url, user["token"]) as c:
         c.state_dir = tmp_path
+        c.shards.password = user["password"]
         me = Identity.generate(user["email"])
         c.shards.create(me)
         with pytest.raises(CloudKeyError):
@@ -71,6 +77,7 @@ def test_machine_tokens_never_reach_shards(shard_env, tmp_path):
     user = verified_user(env.server)
     with Client(env.server.url, user["token"]) as c:
         c.state_dir = tmp_path
+        c.shards.password = user["password"]
         c.shards.create(Identity.generate(user["email"]))
         machine = c.tokens.create("robot", ["keys:read", "keys:write", "documents:read"], 1).token
     with Client(env.server.url, machine) as m:

@@ -57,6 +57,7 @@ def test_invited_cloud_user_receives_the_temporary_key_in_the_archive(shard_env,
     # released once: a second claim gets nothing, and the server no longer holds the secret
     with Client(server.url, json.loads((other / "credentials.json").read_text())["token"]) as c:
         c.state_dir = tmp_path / "sdk"
+        c.shards.password = PASSWORD
         me = c.shards.fetch_identity()
         assert c.invitations.claim(me) is None
         assert temp_fp in {k.fingerprint for k in c.shards.archived(me)}

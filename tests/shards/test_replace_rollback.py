@@ -32,6 +32,7 @@ def test_replace_rolls_back_when_publishing_is_refused(shard_env, tmp_path):
     user = verified_user(server, "rollback")
     with Client(server.url, user["token"]) as c:
         c.state_dir = tmp_path / "state"
+        c.shards.password = user["password"]
         old = Identity.generate(user["email"])
         current = Identity.generate(user["email"])
         c.shards.create(current)

@@ -61,6 +61,7 @@ def test_database_alone_cannot_rebuild_cloud_keys(shard_env, tmp_path):
         user = verified_user(env.server, f"victim{n}")
         with Client(env.server.url, user["token"]) as c:
             c.state_dir = tmp_path / str(n)
+            c.shards.password = user["password"]
             me = Identity.generate(user["email"])
             c.shards.create(me)
             c.shards.fetch()  # fetches and store tokens leave rows and log entries too

@@ -72,7 +72,7 @@ class ServicesMixin:
         """Cloud-stored keys in shards (F7): create, fetch and rebuild, replace."""
         from c11.client.shards import ShardsAPI
 
-        return ShardsAPI(self._core, self.log)
+        return ShardsAPI(self._core, self.log, self._state_dir)
 
     @cached_property
     def org(self) -> OrgAPI:

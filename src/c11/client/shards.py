@@ -3,10 +3,12 @@
 The identity is made on this device, sealed and split 2 of 3 (`c11.keys.cloudkey`): one shard goes to the c11
 server, one to a shard store, the third to a second store or back to the caller as a recovery shard to keep
 offline. `fetch_identity()` gets two shards (each fetch logged, its log entry proven) and rebuilds the identity
-in memory only.
+in memory only. A store hands out a shard only to a session got by logging in there with OPAQUE (your password
+never leaves this device; `shards.password` gives it, `shards.sessions` keeps the sessions).
 
     from c11.client import Client
     with Client.from_environment() as c:
+        c.shards.password = "your account password"    # or a callable asked only when a store needs it
         me = c.shards.fetch_identity()                 # an Identity, never written to disk
         old = c.shards.archived(me)                    # keys replaced before, to open older files
 """
@@ -17,18 +19,24 @@ import base64
 import binascii
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from c11.client._http import HttpCore, _error
+from c11.client.store_sessions import FILE_NAME as STORE_SESSIONS
+from c11.client.store_sessions import StoreSessions
 from c11.client.transparency import LogAPI
 from c11.errors import C11Error, CloudKeyError, ProofError, ServerError, UsageError
 from c11.keys import cloudkey
 from c11.keys.cloudkey import Shard
 from c11.keys.identity import Identity
 from c11.server.shards.tokens import normalize_url
+from c11.shardstore import pake
+from c11.shardstore.logins import SESSION_HEADER
 
 ARCHIVE_FORMAT = "c11-key-archive/v1"
 
@@ -94,9 +102,22 @@ def env_stores() -> list[str]:
 class ShardsAPI:
     """The /api/v1/shards routes and the shard stores they name."""
 
-    def __init__(self, core: HttpCore, log: LogAPI) -> None:
+    def __init__(self, core: HttpCore, log: LogAPI, state_dir: Callable[[], Path] | None = None) -> None:
         self._core = core
         self._log = log
+        #: Your account password for the stores' OPAQUE logins (or a callable asked when one is needed);
+        #: None: C11_PASSWORD, else no store login.
+        self.password: str | Callable[[], str] | None = None
+        self._state_dir = state_dir
+        self._sessions: StoreSessions | None = None
+
+    @property
+    def sessions(self) -> StoreSessions:
+        """This device's store sessions (`<state dir>/store-sessions.json`, mode 0600; in memory without one)."""
+        if self._sessions is None:
+            path = self._state_dir() / STORE_SESSIONS if self._state_dir else None
+            self._sessions = StoreSessions(path)
+        return self._sessions
 
     # -- state --------------------------------------------------------------------------------------------
 
@@ -116,17 +137,102 @@ class ShardsAPI:
     def _token(self, store: str, action: str) -> str:
         return self._core.request("POST", "/api/v1/shards/tokens", {"store": store, "action": action})["token"]
 
-    def _store(self, store: str, method: str, action: str, body: Any = None) -> dict[str, Any]:
-        token = self._token(store, action)
+    @staticmethod
+    def _call(store: str, method: str, path: str, body: Any = None,
+              headers: dict[str, str] | None = None) -> httpx.Response:
         try:
             with httpx.Client(base_url=store, timeout=30) as h:
-                r = h.request(method, "/v1/shard", json=body, headers={"authorization": f"Bearer {token}"})
+                return h.request(method, path, json=body, headers=headers or {})
         except httpx.HTTPError as e:
             raise ServerError(f"cannot reach the shard store {store}: {type(e).__name__}", 0) from None
+
+    @staticmethod
+    def _ok(store: str, r: httpx.Response) -> dict[str, Any]:
         if not r.is_success:
             err = _error(r)
             raise type(err)(f"shard store {store}: {err}", err.status, err.problem)
         return r.json()
+
+    def _store(self, store: str, method: str, action: str, body: Any = None, user_id: str = "") -> dict[str, Any]:
+        """A shard call with a fresh store token and this device's store session (logging in when it has none
+        or the store refused it)."""
+        session = self.sessions.get(store, user_id)
+        fresh = session is None
+        session = session or self.login_store(store, user_id)
+        r = self._call(store, method, "/v1/shard", body, {"authorization": f"Bearer {self._token(store, action)}",
+                                                          SESSION_HEADER: session})
+        if r.status_code == 401 and not fresh and \
+                str(_problem(r).get("type", "")).endswith(":store-login-required"):  # the store forgot it
+            self.sessions.drop(store, user_id)
+            r = self._call(store, method, "/v1/shard", body, {
+                "authorization": f"Bearer {self._token(store, action)}",
+                SESSION_HEADER: self.login_store(store, user_id)})
+        return self._ok(store, r)
+
+    # -- logging in at a store (OPAQUE) -------------------------------------------------------------------
+
+    def _password(self, store: str) -> str:
+        pw = self.password() if callable(self.password) else self.password or os.environ.get("C11_PASSWORD")
+        if not pw:
+            raise CloudKeyError(f"the shard store {store} needs your password: it logs you in itself (OPAQUE), "
+                                "so the c11 server alone cannot fetch your shard")
+        return pw
+
+    def login_store(self, store: str, user_id: str) -> str:
+        """Log in at `store` with OPAQUE (your password never leaves this device); the session, also kept in
+        `sessions`. CloudKeyError if you are not registered there, AuthError for a wrong password."""
+        login = pake.ClientLogin.start(self._password(store))
+        d = self._ok(store, self._call(store, "POST", "/v1/opaque/login/start",
+                                       {"user_id": user_id, "request": pake.b64u(login.request)}))
+        final, _ = login.finish(pake.unb64u(str(d["response"])))
+        done = self._ok(store, self._call(store, "POST", "/v1/opaque/login/finish",
+                                          {"login_id": d["login_id"], "finalization": pake.b64u(final)}))
+        self.sessions.put(store, user_id, done["session"], int(done["expires"]))
+        return str(done["session"])
+
+    def _registered(self, store: str, user_id: str) -> bool:
+        """True once this device has a session at `store` (logging in now if needed); False if you have no
+        registration there yet."""
+        if self.sessions.get(store, user_id):
+            return True
+        try:
+            self.login_store(store, user_id)
+        except ServerError as e:
+            if e.status == 404 and str((e.problem or {}).get("type", "")).endswith(":not-registered"):
+                return False
+            raise
+        return True
+
+    def _register_put(self, store: str, user_id: str, shard: Shard) -> int:
+        """Register at `store` (OPAQUE) and keep the first shard there, in one store token; the log index."""
+        reg = pake.ClientRegistration.start(self._password(store))
+        headers = {"authorization": f"Bearer {self._token(store, 'put')}"}
+        d = self._ok(store, self._call(store, "POST", "/v1/opaque/register", {"request": pake.b64u(reg.request)},
+                                       headers))
+        upload = reg.finish(pake.unb64u(str(d["response"])))
+        put = self._ok(store, self._call(store, "PUT", "/v1/shard", {"shard": shard.b64(),
+                                                                       "registration": pake.b64u(upload)}, headers))
+        self.login_store(store, user_id)
+        return int(put["log_index"])
+
+    def change_store_password(self, new_password: str) -> list[str]:
+        """Register `new_password` at every store holding your shard (log in with the current one first);
+        the stores updated. Other sessions there end."""
+        st = self.status()
+        done = []
+        for p in st.placements:
+            if p.where != "store" or not p.url:
+                continue
+            session = self.sessions.get(p.url, st.user_id) or self.login_store(p.url, st.user_id)
+            reg = pake.ClientRegistration.start(new_password)
+            h = {SESSION_HEADER: session}
+            d = self._ok(p.url, self._call(p.url, "POST", "/v1/opaque/register", {"request": pake.b64u(reg.request)},
+                                           h))
+            upload = reg.finish(pake.unb64u(str(d["response"])))
+            self._ok(p.url, self._call(p.url, "PUT", "/v1/opaque/record", {"registration": pake.b64u(upload)}, h))
+            self.sessions.drop(p.url, st.user_id)
+            done.append(p.url)
+        return done
 
     # -- create, fetch, delete ----------------------------------------------------------------------------
 
@@ -151,8 +257,12 @@ class ShardsAPI:
                   Placement(3, "store", stores[1]) if len(stores) > 1 else Placement(3, "recovery")]
         indexes = []
         for p in places:
-            if p.where == "store":
-                indexes.append(self._store(p.url, "PUT", "put", {"shard": shards[p.index - 1].b64()})["log_index"])
+            if p.where == "store" and p.url:
+                shard = shards[p.index - 1]
+                if self._registered(p.url, st.user_id):
+                    indexes.append(self._store(p.url, "PUT", "put", {"shard": shard.b64()}, st.user_id)["log_index"])
+                else:
+                    indexes.append(self._register_put(p.url, st.user_id, shard))
         d = self._core.request("PUT", "/api/v1/shards/shard", {
             "shard": shards[0].b64(), "placements": [p.to_dict() for p in places]})
         indexes.append(d["log_index"])
@@ -195,9 +305,9 @@ class ShardsAPI:
                 break
             if p.where == "store" and p.url:
                 try:
-                    d = self._store(p.url, "GET", "get")
+                    d = self._store(p.url, "GET", "get", user_id=st.user_id)
                     take(d["shard"], d["log_index"], p.url)
-                except (ServerError, KeyError, TypeError) as e:
+                except (ServerError, CloudKeyError, KeyError, TypeError) as e:
                     problems.append(f"{p.url}: {e}")
         if len(found) < cloudkey.THRESHOLD and recovery is not None:
             take(recovery.b64(), None, "recovery shard")
@@ -228,7 +338,7 @@ class ShardsAPI:
         for p in st.placements:
             if p.where == "store" and p.url:
                 try:
-                    indexes.append(self._store(p.url, "DELETE", "delete")["log_index"])
+                    indexes.append(self._store(p.url, "DELETE", "delete", user_id=st.user_id)["log_index"])
                 except ServerError as e:
                     if e.status != 404:
                         raise
@@ -299,3 +409,11 @@ class ShardsAPI:
             self.delete()
         return created
 
+
+
+def _problem(r: httpx.Response) -> dict[str, Any]:
+    try:
+        d = r.json()
+    except ValueError:
+        return {}
+    return d if isinstance(d, dict) else {}

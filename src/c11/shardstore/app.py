@@ -1,8 +1,10 @@
-"""The shard store's HTTP API (docs/shards.md §6): keep, hand out and delete one user's shard.
+"""The shard store's HTTP API (docs/shards.md §6, §8): keep, hand out and delete one user's shard.
 
-Each call carries a store token (Authorization: Bearer) that the trusted c11 server issued for this user, this
-store and this action. The store checks signature, issuer, audience, action, expiry and single use, then reports
-the use to the server and proves its log entry before it answers: no log entry, no shard (fail closed).
+Each shard call carries a store token (Authorization: Bearer) that the trusted c11 server issued for this user,
+this store and this action, AND a session the user got by logging in here with OPAQUE (header
+C11-Store-Session): the c11 server's token alone releases nothing. The store checks the token's signature,
+issuer, audience, action, expiry and single use, then reports the use to the server and proves its log entry
+before it answers: no log entry, no shard (fail closed).
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ from c11 import __version__
 from c11.errors import C11Error
 from c11.keys.cloudkey import Shard
 from c11.log.entries import canonical_json
-from c11.server import problems
+from c11.server import _limits, problems
 from c11.server.db import Database, utcnow
 from c11.server.problems import Problem, not_found, unauthorized
 from c11.server.shards.service import LOGGED_ACTION
 from c11.server.shards.tokens import TokenError
+from c11.shardstore import pake
 from c11.shardstore.config import StoreConfig
+from c11.shardstore.logins import SESSION_HEADER, Logins
 from c11.shardstore.models import StoreBase, StoredShard, UsedToken
 from c11.shardstore.trust import ServerTrust
 
@@ -43,6 +47,38 @@ def _json(obj: object, status: int = 200) -> Response:
 
 class ShardIn(BaseModel):
     shard: str = Field(max_length=24_000, description="base64 of your shard")
+    registration: str | None = Field(None, max_length=6_000, description="first shard: your OPAQUE "
+                                     "registration upload (base64url), kept as your login record here")
+
+
+class RegisterIn(BaseModel):
+    request: str = Field(max_length=6_000, description="OPAQUE registration request (base64url)")
+
+
+class RecordIn(BaseModel):
+    registration: str = Field(max_length=6_000, description="OPAQUE registration upload (base64url)")
+
+
+class LoginStartIn(BaseModel):
+    user_id: str = Field(max_length=64, description="your user ID at the c11 server")
+    request: str = Field(max_length=6_000, description="OPAQUE KE1 (base64url)")
+
+
+class LoginFinishIn(BaseModel):
+    login_id: str = Field(max_length=100)
+    finalization: str = Field(max_length=6_000, description="OPAQUE KE3 (base64url)")
+
+
+def _bytes(text: str, what: str) -> bytes:
+    try:
+        return pake.unb64u(text, what)
+    except C11Error as e:
+        raise Problem(422, "Bad OPAQUE message", str(e), "bad-opaque") from None
+
+
+def _login_required(detail: str) -> Problem:
+    return Problem(401, "Store login required", detail, "store-login-required",
+                   {"WWW-Authenticate": 'Bearer realm="c11-shard-store"'})
 
 
 class Store:
@@ -54,22 +90,37 @@ class Store:
         self.db = Database(config.database_url)
         StoreBase.metadata.create_all(self.db.engine)
         self.trust = ServerTrust(config)
+        self.logins = Logins(self.db, config.data_dir / "opaque-setup.key", config.session_ttl)
 
     def close(self) -> None:
         self.trust.close()
         self.db.dispose()
 
-    def accept(self, request: Request, action: str) -> tuple[str, dict[str, Any]]:
-        """(token, claims) of a valid, unused token for `action`; marks it used. 401 otherwise."""
+    def peek(self, request: Request, action: str) -> tuple[str, dict[str, Any]]:
+        """(token, claims) of a valid token for `action`, not yet marked used. 401 otherwise."""
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise unauthorized("Send a store token from your c11 server (POST /api/v1/shards/tokens).")
         token = token.strip()
         try:
-            claims = self.trust.verify(token, action)
+            return token, self.trust.verify(token, action)
         except TokenError as e:
             raise unauthorized(f"Store token refused: {e}.") from None
+
+    def session_user(self, request: Request) -> str | None:
+        """The user of the request's store session (header C11-Store-Session), if it is valid."""
+        return self.logins.session_user(self.config.server_url, request.headers.get(SESSION_HEADER, "").strip())
+
+    def require_session(self, request: Request, user_id: str) -> None:
+        """401 store-login-required unless the request carries a valid store session of `user_id`."""
+        if self.session_user(request) != user_id:
+            raise _login_required("Log in to this shard store first (OPAQUE, POST /v1/opaque/login/start): "
+                                  "the c11 server's token alone releases nothing.")
+
+    def accept(self, request: Request, action: str) -> tuple[str, dict[str, Any]]:
+        """(token, claims) of a valid, unused token for `action`; marks it used. 401 otherwise."""
+        token, claims = self.peek(request, action)
         now = int(time.time())
         try:
             with self.db.session() as s:
@@ -110,6 +161,7 @@ def create_app(config: StoreConfig) -> FastAPI:
                   redoc_url=None, description="Keeps one shard of cloud-stored c11 keys (docs/shards.md).")
     app.state.store = store
     problems.install(app)
+    _limits.install(app)  # 64 KiB bodies: a shard is at most 16 KiB (24,000 base64 characters)
     api = APIRouter(prefix="/v1", tags=["shard store"])
 
     @app.get("/healthz")
@@ -118,6 +170,12 @@ def create_app(config: StoreConfig) -> FastAPI:
 
     @api.put("/shard", summary="Keep your shard (replaces the one kept before)")
     def put_shard(body: ShardIn, request: Request) -> Response:
+        _, claims = store.peek(request, "put")
+        user = claims["sub"]
+        upload = _bytes(body.registration, "registration upload") if body.registration else None
+        first = upload is not None and not store.logins.has_record(config.server_url, user)
+        if not first:
+            store.require_session(request, user)
         token, claims = store.accept(request, "put")
         try:
             shard = Shard.from_b64(body.shard)
@@ -125,7 +183,14 @@ def create_app(config: StoreConfig) -> FastAPI:
             raise Problem(422, "Bad shard", str(e), "bad-shard") from None
         if shard.user_id != claims["sub"]:
             raise Problem(422, "Bad shard", "The shard is bound to another account.", "bad-shard")
+        if first and upload is not None:
+            try:
+                pake.registration_record(upload)
+            except C11Error as e:
+                raise Problem(422, "Bad OPAQUE message", str(e), "bad-opaque") from None
         index = store.logged(token, claims)
+        if first and upload is not None:
+            store.logins.save_record(config.server_url, user, upload)
         with store.db.session() as s:
             s.execute(delete(StoredShard).where(StoredShard.server == config.server_url,
                                                 StoredShard.user_id == claims["sub"]))
@@ -135,6 +200,7 @@ def create_app(config: StoreConfig) -> FastAPI:
 
     @api.get("/shard", summary="Your shard (the fetch is logged first)")
     def get_shard(request: Request) -> Response:
+        store.require_session(request, store.peek(request, "get")[1]["sub"])
         token, claims = store.accept(request, "get")
         with store.db.session() as s:
             found = s.get(StoredShard, (config.server_url, claims["sub"]))
@@ -145,6 +211,7 @@ def create_app(config: StoreConfig) -> FastAPI:
 
     @api.delete("/shard", summary="Delete your shard")
     def delete_shard(request: Request) -> Response:
+        store.require_session(request, store.peek(request, "delete")[1]["sub"])
         token, claims = store.accept(request, "delete")
         with store.db.session() as s:
             found = s.get(StoredShard, (config.server_url, claims["sub"]))
@@ -156,5 +223,55 @@ def create_app(config: StoreConfig) -> FastAPI:
                                                 StoredShard.user_id == claims["sub"]))
         return _json({"log_index": index})
 
+    _opaque_routes(api, store)
     app.include_router(api)
     return app
+
+
+def _opaque_routes(api: APIRouter, store: Store) -> None:
+    """The store's own login (docs/shards.md §8): OPAQUE registration and login, sessions."""
+    server = store.config.server_url
+
+    @api.post("/opaque/register", summary="OPAQUE registration, first message")
+    def register(body: RegisterIn, request: Request) -> Response:
+        user = store.session_user(request)
+        if user is None:  # a first registration: the c11 server's put token names the user
+            user = store.peek(request, "put")[1]["sub"]
+            if store.logins.has_record(server, user):
+                raise _login_required("You are registered here already: log in to change your registration.")
+        response = store.logins.registration_response(server, user, _bytes(body.request, "registration request"))
+        return _json({"response": pake.b64u(response), "user_id": user})
+
+    @api.put("/opaque/record", summary="Replace your OPAQUE registration (a new password); ends your sessions")
+    def new_record(body: RecordIn, request: Request) -> Response:
+        user = store.session_user(request)
+        if user is None:
+            raise _login_required("Log in to this shard store to change your registration.")
+        try:
+            store.logins.save_record(server, user, _bytes(body.registration, "registration upload"))
+        except C11Error as e:
+            raise Problem(422, "Bad OPAQUE message", str(e), "bad-opaque") from None
+        store.logins.end_sessions(server, user)
+        return _json({"status": "registered"})
+
+    @api.post("/opaque/login/start", summary="OPAQUE login, KE1 to KE2")
+    def login_start(body: LoginStartIn) -> Response:
+        try:
+            started = store.logins.start(server, body.user_id, _bytes(body.request, "KE1"))
+        except C11Error as e:
+            status = getattr(e, "status", 422) or 422
+            raise Problem(status, "Login refused", str(e), "too-many-failures" if status == 429 else
+                          "bad-opaque") from None
+        if started is None:
+            raise Problem(404, "Not registered", "No OPAQUE registration for this account at this store.",
+                          "not-registered")
+        response, login_id = started
+        return _json({"response": pake.b64u(response), "login_id": login_id})
+
+    @api.post("/opaque/login/finish", summary="OPAQUE login, KE3: a store session")
+    def login_finish(body: LoginFinishIn) -> Response:
+        try:
+            value, user, expires = store.logins.finish(body.login_id, _bytes(body.finalization, "KE3"))
+        except C11Error as e:
+            raise unauthorized(f"Store login refused: {e}.") from None
+        return _json({"session": value, "user_id": user, "expires": expires})

@@ -18,7 +18,7 @@ def default_data_dir() -> Path:
 class StoreConfig:
     """`server`: the c11 server whose tokens this store trusts; `public_url`: this store's URL as clients
     and tokens name it (the audience); `server_key`: the thumbprint (kid) of the server's token key to pin
-    (None: trust on first use)."""
+    (None: trust on first use); `session_ttl`: how long a session from an OPAQUE login here lasts."""
 
     data_dir: Path
     server: str
@@ -26,6 +26,7 @@ class StoreConfig:
     port: int = 8100
     public_url: str = ""
     server_key: str | None = None
+    session_ttl: int = 30 * 86400  # seconds a store session (got by an OPAQUE login here) lasts
 
     @property
     def url(self) -> str:

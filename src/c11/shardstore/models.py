@@ -36,3 +36,25 @@ class UsedToken(StoreBase):
 
     jti: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class OpaqueRecord(StoreBase):
+    """A user's OPAQUE registration record at this store (RFC 9807 §5.1.1.3): no password, no hash of it."""
+
+    __tablename__ = "opaque_records"
+
+    server: Mapped[str] = mapped_column(String(500), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    record: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class StoreSession(StoreBase):
+    """A session a user got by an OPAQUE login here: only the SHA-256 of its bearer value is kept."""
+
+    __tablename__ = "store_sessions"
+
+    digest: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    server: Mapped[str] = mapped_column(String(500))
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    expires: Mapped[int] = mapped_column(BigInteger, index=True)
