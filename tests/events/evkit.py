@@ -45,6 +45,13 @@ def database(server: RunningServer) -> Iterator[Database]:
         db.dispose()
 
 
+def _consented() -> dict[str, str]:
+    """Members made by the operator have consented (when the model records consent)."""
+    from c11.server.orgs.models import OrgMember
+
+    return {"consent": "operator"} if hasattr(OrgMember, "consent") else {}
+
+
 def make_org(server: RunningServer, name: str, admin: str, members: list[str] = (),  # type: ignore[assignment]
              admin_permissions: str | None = None) -> str:
     """An organization with `admin` (every permission unless `admin_permissions`) and active `members`."""
@@ -56,9 +63,11 @@ def make_org(server: RunningServer, name: str, admin: str, members: list[str] = 
         org = Organization(name=name, policies="{}")
         s.add(org)
         s.flush()
-        s.add(OrgMember(org_id=org.id, email=admin.lower(), status="active", is_admin=True, permissions=perms))
+        s.add(OrgMember(org_id=org.id, email=admin.lower(), status="active", is_admin=True, permissions=perms,
+                        **_consented()))
         for m in members:
-            s.add(OrgMember(org_id=org.id, email=m.lower(), status="active", is_admin=False, permissions=""))
+            s.add(OrgMember(org_id=org.id, email=m.lower(), status="active", is_admin=False, permissions="",
+                            **_consented()))
         return org.id
 
 
@@ -67,7 +76,7 @@ def add_member(server: RunningServer, org_id: str, email: str, *, admin_permissi
 
     with database(server) as db, db.session() as s:
         s.add(OrgMember(org_id=org_id, email=email.lower(), status="active", is_admin=admin_permissions is not None,
-                        permissions=admin_permissions or ""))
+                        permissions=admin_permissions or "", **_consented()))
 
 
 def server_ctx(server: RunningServer) -> Any:

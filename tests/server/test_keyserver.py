@@ -172,7 +172,9 @@ def test_every_release_is_logged_and_proven(server, people):
     # the log entries themselves hold no email and no address
     for a in items:
         entry = json.loads(a.entry)
-        assert entry["kind"] == "release" and entry["who"] == email_hash(people["bob"]["email"])
+        assert entry["kind"] == "release" and entry["v"] == 2 and a.by == "account"
+        assert "who" not in entry and "key" not in entry  # v2: who and which key are in the actor commitment
+        assert email_hash(people["bob"]["email"]) not in a.entry and people["bob"]["id"].fingerprint not in a.entry
         assert "@" not in a.entry and "127.0.0.1" not in a.entry
     # a forged access record is caught
     ks = people["alice"]["client"].keyserver

@@ -80,3 +80,30 @@ def verify(server: str | None, as_json: bool) -> None:
     else:
         click.echo(f"c11: log {check.current.origin}: {old} -> {check.current.size} entries, consistent",
                    err=True)
+
+
+@log.command("mine")
+@click.option("--org", "org", is_flag=True,
+              help="Your organization's members' entries instead of yours (needs read:events-org).")
+@_SERVER
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def mine(org: bool, server: str | None, as_json: bool) -> None:
+    """List the log entries about you (releases, shard actions, policy changes...), each proven in the log.
+
+    The public log names nobody in these entries: each carries a commitment that only you (and your
+    organization's admins) can open. Every entry is checked: inclusion proof in a checkpoint signed by the
+    pinned log key, and the opening against the entry's commitment.
+    """
+    with _client(server) as c:
+        me = None if org else c.whoami().email
+        got = c.log.openings(me, org=org)
+    if as_json:
+        click.echo(json.dumps([g.to_dict() for g in got], indent=2))
+        return
+    for g in got:
+        detail = " ".join(f"{k}={v}" for k, v in sorted(g.fields.items())
+                          if k not in ("kind", "time", "person") and v is not None and not isinstance(v, list))
+        who = f"  person {g.person[:12]}…" if org and g.person else ""
+        click.echo(f"#{g.index}  {g.fields.get('time')}  {g.kind:<8} {detail}{who}")
+    click.echo(f"c11: {len(got)} entries, each proven in the log of {got[-1].tree_size if got else 0} entries "
+               "and opened", err=True)

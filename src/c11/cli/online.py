@@ -229,5 +229,6 @@ def access(target, as_json) -> None:
         return
     click.echo(f"document {doc}\n{_describe(info)}\n  accesses:    {len(items)} (each verified in the log)")
     for a in items:
-        click.echo(f"    {a.time.strftime('%Y-%m-%d %H:%M:%S')}  {a.result:<7}  {a.email}  key {a.key}  "
+        who = a.email if a.by == "account" else "(key holder)" if a.email is None else f"{a.email} (unverified)"
+        click.echo(f"    {a.time.strftime('%Y-%m-%d %H:%M:%S')}  {a.result:<7}  {who}  key {a.key}  "
                    f"from {a.address}  log #{a.index}")

@@ -28,6 +28,7 @@ from c11.format.header import Stanza
 from c11.keys.identity import Identity
 from c11.keys.publickey import PublicKey
 from c11.log.entries import email_hash, parse_rfc3339, rfc3339
+from c11.log.openings import verify_opening
 
 
 def doc_uuid(doc_id: str | bytes) -> str:
@@ -73,26 +74,46 @@ class OnlineDocument:
 
 @dataclass(frozen=True)
 class Access:
-    """One release request (allowed or denied), verified against its log entry and inclusion proof."""
+    """One release request (allowed or denied), verified against its log entry and inclusion proof.
+
+    `by` is whom the log attributes it to: "account" (`email`, the account that asked), "key-holder" (released
+    because the key sent is a recipient key: `email` is None) or "unverified-account"."""
 
     index: int
     time: datetime
-    email: str
+    email: str | None
     key: str
     result: str
     address: str
     entry: str
     tree_size: int
     proof: tuple[bytes, ...]
+    by: str = "account"
 
     @property
     def allowed(self) -> bool:
         return self.result == "allowed"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"index": self.index, "time": rfc3339(self.time), "email": self.email, "key": self.key,
+        return {"index": self.index, "time": rfc3339(self.time), "email": self.email, "by": self.by, "key": self.key,
                 "result": self.result, "from": self.address, "entry": self.entry, "tree_size": self.tree_size,
                 "inclusion_proof": [base64.b64encode(h).decode() for h in self.proof]}
+
+
+def _check_release_opening(index: int, text: str, item: dict[str, Any], email: Any, key: Any) -> str:
+    """Check a v2 release entry's opening against the access record; returns its attribution (`by`)."""
+    try:
+        nonce = base64.b64decode(item["nonce"], validate=True)
+        opened = verify_opening(text, nonce, item["private"])
+    except (KeyError, TypeError, ValueError, binascii.Error):
+        raise ProofError(f"access record {index} has a malformed opening") from None
+    by, person = opened.private.get("by"), opened.person
+    fits = {"account": isinstance(email, str) and person == email_hash(email),
+            "key-holder": email is None and person is None,
+            "unverified-account": isinstance(email, str) and person is None}.get(by, False)
+    if not fits or opened.private.get("key") != key:
+        raise ProofError(f"access record {index} does not match its log entry")
+    return str(by)
 
 
 def _member(m: str | PublicKey | PolicyMember) -> dict[str, Any]:
@@ -197,12 +218,17 @@ class KeyServerAPI:
         except (KeyError, TypeError, ValueError):
             raise ProofError("malformed access record") from None
         self._log.check_inclusion(check, text, index, proof)
-        expected = {"doc": doc, "result": result, "who": email_hash(email), "key": key,
+        expected = {"doc": doc, "result": result,
                     "from": hashlib.sha256(salt + address.encode("utf-8")).hexdigest()}
+        by = "account"
+        if item.get("nonce") is None:  # a v1 entry: the email hash and key are public
+            expected.update({"who": email_hash(email) if isinstance(email, str) else None, "key": key})
+        else:
+            by = _check_release_opening(index, text, item, email, key)
         if entry.get("kind") != "release" or any(entry.get(k) != v for k, v in expected.items()):
             raise ProofError(f"access record {index} does not match its log entry")
         return Access(index, parse_rfc3339(entry["time"]), email, key, result, address, text,
-                      check.current.size, tuple(proof))
+                      check.current.size, tuple(proof), by)
 
     # -- reader side ------------------------------------------------------------------------------------
 

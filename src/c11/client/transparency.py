@@ -29,7 +29,9 @@ from urllib.parse import urlsplit
 from c11.client._http import HttpCore
 from c11.errors import LogKeyChangedError, ProofError, ServerError
 from c11.log.checkpoint import Checkpoint, NoteVerifier, open_checkpoint, verify_checkpoint_consistency
+from c11.log.entries import email_hash
 from c11.log.merkle import leaf_hash, root_from_inclusion_proof, verify_consistency, verify_inclusion
+from c11.log.openings import verify_opening
 
 
 def server_slug(server: str) -> str:
@@ -138,6 +140,27 @@ class InclusionCheck:
     tree_size: int
     entry: str
     proof: list[bytes]
+
+
+@dataclass(frozen=True)
+class OpenedEntry:
+    """A v2 log entry about a person, proven in the log and opened: `fields` is the entry with its private
+    fields (what its `actor` commits to) merged in; `person` the email hash it names (None: nobody)."""
+
+    index: int
+    kind: str
+    person: str | None
+    fields: dict[str, Any]
+    entry: str
+    tree_size: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "kind": self.kind, "person": self.person, "fields": self.fields,
+                "entry": self.entry, "tree_size": self.tree_size}
+
+
+#: Most openings pages `LogAPI.openings` reads (500 each).
+MAX_OPENING_PAGES = 200
 
 
 class LogAPI:
@@ -299,6 +322,52 @@ class LogAPI:
             verify_consistency(size, current, self.consistency_proof(size, current), root,
                                check.current.root_hash)
         return InclusionCheck(index, size, found[0], proof)
+
+
+    # -- openings of v2 entries (docs/log.md section 8) -------------------------------------------------
+
+    def openings(self, email: str | None = None, *, org: bool = False) -> list[OpenedEntry]:
+        """The v2 entries about you (`email`: your account's verified email) or, with `org`, about your
+        organization's members (you need read:events-org), each proven in a checkpoint signed by the pinned
+        key that extends the stored one and opened against its `actor` commitment; ProofError otherwise."""
+        want = email_hash(email) if email is not None else None
+        path = "/api/v1/log/openings/org" if org else "/api/v1/log/openings"
+        out: list[OpenedEntry] = []
+        after = -1
+        for _ in range(MAX_OPENING_PAGES):
+            d = self._core.request("GET", path, params={"after": after})
+            note = d.get("checkpoint") if isinstance(d, dict) else None
+            if not isinstance(note, str):
+                raise ProofError("openings page has no checkpoint")
+            check = self.accept(note.encode("utf-8"))
+            if d.get("tree_size") != check.current.size:
+                raise ProofError("openings page's tree size differs from its checkpoint")
+            for item in d.get("openings") or []:
+                got = self._open(check, item)
+                if (want is not None and got.person != want) or (want is None and got.person is None):
+                    raise ProofError(f"log entry {got.index} is not about {'you' if want else 'a person'}")
+                if out and got.index <= out[-1].index:
+                    raise ProofError("openings pages are out of order")
+                out.append(got)
+            after = d.get("next_after")
+            if after is None:
+                return out
+            if not isinstance(after, int) or after < (out[-1].index if out else -1):
+                raise ProofError("openings pages are out of order")
+        raise ProofError(f"more than {MAX_OPENING_PAGES} pages of openings")
+
+    def _open(self, check: LogCheck, item: Any) -> OpenedEntry:
+        try:
+            index, text = int(item["index"]), str(item["entry"])
+            nonce = base64.b64decode(item["nonce"], validate=True)
+            proof = decode_hashes(item["inclusion_proof"])
+            private = item["private"]
+        except (KeyError, TypeError, ValueError, binascii.Error):
+            raise ProofError("malformed opening") from None
+        self.check_inclusion(check, text, index, proof)
+        opened = verify_opening(text, nonce, private)
+        fields = {**{k: v for k, v in opened.entry.items() if k not in ("actor", "v")}, **opened.private}
+        return OpenedEntry(index, opened.kind, opened.person, fields, text, check.current.size)
 
 
 def _short(vkey: str) -> str:

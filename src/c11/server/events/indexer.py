@@ -8,6 +8,9 @@ inserted with "on conflict do nothing", so re-reading entries (after resetting t
 Which organization an event belongs to: the actor's, when the actor's email hash is the hash of a member's
 email and the member was added before the entry; and, for document events (open, refused open, revoke,
 share...), the organization that protected the document (its `protect` event). Admin entries name theirs.
+
+v2 entries (docs/log.md section 8) name nobody publicly: the indexer reads their openings (`log_openings`,
+one query per batch) and sees them as the v1 entry they replace (`_v1_view`).
 """
 
 from __future__ import annotations
@@ -24,10 +27,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from c11.log.entries import email_hash
+from c11.log.openings import is_v2
 from c11.server.context import ServerContext
 from c11.server.db import utcnow
 from c11.server.events.models import UsageEvent, UsageIndexState
-from c11.server.logsrv.models import LogEntry, LogState
+from c11.server.logsrv.models import LogEntry, LogOpening, LogState
 from c11.server.orgs.models import Organization, OrgMember
 
 #: Log entries read (and committed with their events) per transaction.
@@ -156,6 +160,11 @@ class Indexer:
             parsed.append((e, d))
             if isinstance(d.get("doc"), str):
                 docs.add(d["doc"])
+        sealed = [e.idx for e, d in parsed if is_v2(d)]
+        if sealed:
+            openings = dict(s.execute(select(LogOpening.log_index, LogOpening.private).where(
+                LogOpening.log_index >= sealed[0], LogOpening.log_index <= sealed[-1])).all())
+            parsed = [(e, _v1_view(e.kind, d, openings.get(e.idx)) if is_v2(d) else d) for e, d in parsed]
         if docs:
             for doc, org in s.execute(select(UsageEvent.doc_id, UsageEvent.org_id).where(
                     UsageEvent.doc_id.in_(sorted(docs)), UsageEvent.action == "protect")):
@@ -164,6 +173,23 @@ class Indexer:
             _derive(s, batch, e.idx, e.kind, d, e.created_at)
         if batch.rows:
             s.execute(self._insert_ignore(UsageEvent), list(batch.rows.values()))
+
+
+#: Where a v1 entry of each kind named the person a v2 entry's opening names (`person`).
+_PERSON_FIELD = {"release": "who", "shard": "who", "policy": "author", "encrypt": "author"}
+
+
+def _v1_view(kind: str, d: dict[str, Any], private: str | None) -> dict[str, Any]:
+    """A v2 entry with its opening merged in, as the v1 entry it replaces (no opening: nobody named)."""
+    try:
+        hidden = json.loads(private) if private is not None else {}
+    except ValueError:
+        hidden = {}
+    if not isinstance(hidden, dict):
+        hidden = {}
+    person = hidden.pop("person", None)
+    field = _PERSON_FIELD.get(kind) or ("by" if d.get("action") == "create" else "email_hash")
+    return {**{k: v for k, v in d.items() if k not in ("actor", "v")}, **hidden, field: person}
 
 
 def _small(v: Any) -> bool:

@@ -151,9 +151,10 @@ def create_invitations(ctx: ServerContext, s: Session, log: Any, inviter_id: str
             temp = Identity.generate(f"{email} (temporary)", created=int(time.time()))
             sealed = ks.public_seal(temp.enc_seed + temp.sig_seed, _SECRET_INFO + ehash.encode())
             line = temp.public.line()
-            index = log.append("tempkey", {"action": "create", "email_hash": ehash, "public_key": line,
-                                           "by": email_hash(inviter_email)},  # the inviter, for F22 events
-                               subject=ehash)
+            # v2: the invitee's hash and key stay public (anyone encrypting to them must verify them); the
+            # inviter is hidden in the actor commitment (their opening; F22 events read it)
+            index = log.append("tempkey", {"action": "create", "email_hash": ehash, "public_key": line},
+                               subject=ehash, person=email_hash(inviter_email), private={})
             inv = Invitation(email=email, email_hash=ehash, inviter_id=inviter_id, status="pending",
                              public_key=line, fingerprint=temp.fingerprint, sealed_secret=sealed,
                              log_index=index, created_at=now, expires_at=now + _ttl(ctx), last_sent_at=now,
@@ -269,8 +270,8 @@ def claim(body: ClaimIn, principal: KeyWriter, ctx: Ctx) -> Response:
             raise Problem(500, "Internal Server Error", "The temporary key does not open.") from None
         sealed = ks.public_seal(seeds, _RELEASE_INFO + ehash.encode() + key.key_id, to=key)
         inv.sealed_secret, inv.status, inv.accepted_at = None, "accepted", utcnow()
-        log.append("tempkey", {"action": "release", "email_hash": ehash, "fingerprint": inv.fingerprint,
-                               "to": key.fingerprint}, subject=ehash)
+        log.append("tempkey", {"action": "release"}, person=ehash,
+                   private={"fingerprint": inv.fingerprint, "to": key.fingerprint})
         out = {"email": inv.email, "public_key": inv.public_key, "fingerprint": inv.fingerprint,
                "sealed": base64.b64encode(sealed).decode()}
     return _json(out)

@@ -29,7 +29,7 @@ from c11.server.context import Ctx
 from c11.server.db import utcnow
 from c11.server.keyserver.models import OnlineAccess, OnlineDocument, OnlineRecipient
 from c11.server.keyserver.service import ReleaseRequest, keyserver
-from c11.server.logsrv.models import LogEntry
+from c11.server.logsrv.models import LogEntry, LogOpening
 from c11.server.logsrv.router import b64
 from c11.server.logsrv.service import log_service
 from c11.server.orgs import policies as org_policies
@@ -204,12 +204,14 @@ class DocumentOut(BaseModel):
 class AccessOut(BaseModel):
     index: int
     time: str
-    email: str
+    email: str | None = Field(description="The account that asked; null for a release to the key holder")
     key: str
     result: str
     address: str
     salt: str
     entry: str
+    nonce: str | None = Field(description="base64 of the entry's actor nonce (v2 entries; null for v1)")
+    private: str | None = Field(description="The private object the actor commits to (v2 entries)")
     inclusion_proof: list[str]
 
 
@@ -286,7 +288,8 @@ def register(body: RegisterIn, principal: Writer, ctx: Ctx) -> Response:
         for r in policy.recipients:
             s.add(OnlineRecipient(doc_id=doc, email_hash=r.email, email=labels.get(r.email) if r.email else None,
                                   key_fp=r.key, added_at=now))
-        log.append("policy", {"doc": doc, "action": "register", "author": ehash, "policy": digest}, subject=doc)
+        log.append("policy", {"doc": doc, "action": "register"}, subject=doc, person=ehash,
+                   private={"policy": digest})
         s.flush()
         out = _document_json(s, row)
     return _json(out, 201)
@@ -311,13 +314,18 @@ def get_document(doc: Authored, principal: Reader, ctx: Ctx) -> Response:
         return _json(_document_json(s, s.get(OnlineDocument, doc)))
 
 
+def _person(principal: Principal) -> str | None:
+    """The email hash a v2 entry names for the caller: only a verified email names a person."""
+    return email_hash(principal.email) if principal.email_verified else None
+
+
 def _change(ctx: Any, doc: str, principal: Principal, action: str, values: dict[str, Any],
             extra: dict[str, Any] | None = None) -> Response:
     with log_service(ctx).transaction() as (s, log):
         now = utcnow()
         s.execute(update(OnlineDocument).where(OnlineDocument.doc_id == doc).values(updated_at=now, **values))
-        log.append("policy", {"doc": doc, "action": action, "author": email_hash(principal.email), **(extra or {})},
-                   subject=doc)
+        log.append("policy", {"doc": doc, "action": action, **(extra or {})}, subject=doc,
+                   person=_person(principal), private={})
         out = _document_json(s, s.get(OnlineDocument, doc))
     return _json(out)
 
@@ -364,9 +372,9 @@ def change_recipients(doc: Authored, body: RecipientsIn, principal: Writer, ctx:
                 s.add(OnlineRecipient(doc_id=doc, email_hash=ehash, email=email, key_fp=key, added_at=now))
                 existing.add((ehash, key))
         s.execute(update(OnlineDocument).where(OnlineDocument.doc_id == doc).values(updated_at=now))
-        log.append("policy", {"doc": doc, "action": "recipients", "author": email_hash(principal.email),
-                              "add": [{"email": h, "key": k} for _, h, k in adds],
-                              "remove": [{"email": h, "key": k} for _, h, k in removes]}, subject=doc)
+        log.append("policy", {"doc": doc, "action": "recipients"}, subject=doc, person=_person(principal),
+                   private={"add": [{"email": h, "key": k} for _, h, k in adds],
+                            "remove": [{"email": h, "key": k} for _, h, k in removes]})
         s.flush()
         out = _document_json(s, s.get(OnlineDocument, doc))
     return _json(out)
@@ -381,13 +389,16 @@ def accesses(doc: Authored, principal: Reader, ctx: Ctx,
     svc = log_service(ctx)
     with ctx.db.session() as s:
         rows = s.execute(
-            select(OnlineAccess, LogEntry.data).join(LogEntry, LogEntry.idx == OnlineAccess.log_index)
+            select(OnlineAccess, LogEntry.data, LogOpening.nonce, LogOpening.private)
+            .join(LogEntry, LogEntry.idx == OnlineAccess.log_index)
+            .outerjoin(LogOpening, LogOpening.log_index == OnlineAccess.log_index)
             .where(OnlineAccess.doc_id == doc, OnlineAccess.log_index > after)
             .order_by(OnlineAccess.log_index).limit(limit)).all()
         size, root = svc.state(s)  # read after the rows: every row's entry is in this tree
-        items = [{"index": a.log_index, "time": _ts(a.at), "email": a.email, "key": a.key_fp, "result": a.result,
-                  "address": a.address, "salt": a.salt, "entry": data,
+        items = [{"index": a.log_index, "time": _ts(a.at), "email": a.email or None, "key": a.key_fp,
+                  "result": a.result, "address": a.address, "salt": a.salt, "entry": data,
+                  "nonce": b64(bytes(nonce)) if nonce is not None else None, "private": private,
                   "inclusion_proof": [b64(h) for h in svc.inclusion_proof(s, a.log_index, size)]}
-                 for a, data in rows]
+                 for a, data, nonce, private in rows]
     return _json({"doc_id": doc, "tree_size": size, "checkpoint": svc.signed_checkpoint(size, root).decode(),
                   "accesses": items, "next_after": items[-1]["index"] if len(items) == limit else None})

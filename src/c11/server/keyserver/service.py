@@ -5,6 +5,9 @@
 * Every release request, allowed or denied, becomes a `release` log entry and an `online_accesses` row in one
   transaction. Concurrent requests share that transaction (group commit), so the log keeps up with the load
   and the number of `release` entries marked allowed equals the number of keys released.
+* The entry is v2 (docs/log.md section 8): who asked and with which key are hidden in its `actor`
+  commitment. A release allowed only because the key sent is a recipient key is attributed to the key's
+  holder (`by: key-holder`, no person), never to the account that asked (docs/keyserver.md).
 """
 
 from __future__ import annotations
@@ -170,18 +173,21 @@ class AccessRecorder:
                 rows = []
                 for p in batch:
                     d = docs.get(p.doc)
+                    by_email = p.email_verified and (p.doc, "e", p.email_hash) in members
                     allowed = (p.usable and d is not None and d[0] == p.policy_digest
                                and d[1] is None and (d[2] is None or d[2] > now)
-                               and ((p.doc, "k", p.key_fp) in members
-                                    or (p.email_verified and (p.doc, "e", p.email_hash) in members)))
+                               and (by_email or (p.doc, "k", p.key_fp) in members))
                     p.result = "allowed" if allowed else "denied"
+                    by = attribution(allowed, by_email, p.email_verified)
                     salt = os.urandom(16)
-                    p.index = log.append("release", {
-                        "doc": p.doc, "result": p.result, "who": p.email_hash, "key": p.key_fp,
-                        "from": from_commitment(salt, p.address)}, subject=p.doc)
-                    rows.append({"log_index": p.index, "doc_id": p.doc, "user_id": p.user_id, "email": p.email,
-                                 "key_fp": p.key_fp, "result": p.result, "address": p.address,
-                                 "salt": salt.hex(), "at": log.at})
+                    p.index = log.append(
+                        "release", {"doc": p.doc, "result": p.result, "from": from_commitment(salt, p.address)},
+                        subject=p.doc, person=p.email_hash if by == "account" else None,
+                        private={"by": by, "key": p.key_fp})
+                    holder = by == "key-holder"
+                    rows.append({"log_index": p.index, "doc_id": p.doc, "user_id": None if holder else p.user_id,
+                                 "email": "" if holder else p.email, "key_fp": p.key_fp, "result": p.result,
+                                 "address": p.address, "salt": salt.hex(), "at": log.at})
                 s.execute(insert(OnlineAccess), rows)
         except BaseException as e:  # every waiter of the batch sees the failure
             for p in batch:
@@ -190,6 +196,15 @@ class AccessRecorder:
             for p in batch:
                 p.done = True
                 p.wake.set()
+
+
+def attribution(allowed: bool, by_email: bool, email_verified: bool) -> str:
+    """Whom a release entry is about: "account" (the verified account that asked; every refusal of a
+    verified account too), "key-holder" (released only because the key sent is a recipient key: whoever
+    holds it opens the answer, not necessarily the account that asked), "unverified-account"."""
+    if allowed and not by_email:
+        return "key-holder"
+    return "account" if email_verified else "unverified-account"
 
 
 def from_commitment(salt: bytes, address: str) -> str:

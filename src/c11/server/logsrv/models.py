@@ -48,3 +48,20 @@ class LogState(Base):
     origin: Mapped[str] = mapped_column(String(255))
     verifier_key: Mapped[str] = mapped_column(String(255))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LogOpening(Base):
+    """The opening of a v2 entry's `actor` commitment (docs/log.md section 8): never public.
+
+    Readable through the API only by `person` (verified email hash), their organization's admins, and for a
+    `release` entry the document's author; the server operator can read it and so link entries to people.
+    """
+
+    __tablename__ = "log_openings"
+
+    log_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    #: The email hash the entry is about (None: nobody's, e.g. a release "by key holder").
+    person: Mapped[str | None] = mapped_column(String(64), index=True)
+    nonce: Mapped[bytes] = mapped_column(LargeBinary(32))
+    #: The canonical private JSON object committed to (with `person`).
+    private: Mapped[str] = mapped_column(Text)

@@ -1,6 +1,8 @@
 """HTTP routes of the log server: key, signed checkpoint, entries, inclusion and consistency proofs.
 
 All public (anonymous callers allowed): outside auditors must be able to check the log. Hashes are base64.
+Except the openings of v2 entries (docs/log.md section 8): a person's own (`/openings`, verified email) and
+an organization admin's members' (`/openings/org`, permission read:events-org).
 """
 
 from __future__ import annotations
@@ -10,14 +12,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Query, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from c11.server.auth import Principal, require_scope
 from c11.server.context import Ctx
+from c11.server.logsrv import openings
 from c11.server.logsrv.models import LogEntry
 from c11.server.logsrv.service import MAX_PAGE, canonical_json, log_service
+from c11.server.orgs.permissions import OrgCaller, require_org_permission
 from c11.server.problems import Problem, responses
 
 
@@ -137,3 +142,45 @@ def get_consistency(ctx: Ctx, first: Annotated[int, Query(alias="from", ge=0)],
             raise _out_of_range(f"need from <= to <= {current}")
         proof = svc.consistency_proof(s, first, second)
     return _json({"from": first, "to": second, "proof": [b64(h) for h in proof]})
+
+
+# -- openings of v2 entries (not public) ------------------------------------------------------------------
+
+class OpeningOut(BaseModel):
+    index: int
+    kind: str
+    entry: str
+    nonce: str = Field(description="base64 of the 32-byte actor nonce")
+    private: str = Field(description="The canonical private JSON object the entry's actor commits to")
+    inclusion_proof: list[str]
+
+
+class OpeningsOut(BaseModel):
+    tree_size: int
+    checkpoint: str
+    openings: list[OpeningOut]
+    next_after: int | None
+
+
+_After = Annotated[int, Query(ge=-1, description="Only entries with a larger log index")]
+_Limit = Annotated[int, Query(ge=1, le=openings.MAX_PAGE)]
+
+
+@public.get("/openings", response_model=OpeningsOut, responses=responses(401, 403),
+            summary="Openings of the log entries about you")
+def own_openings(ctx: Ctx, principal: Annotated[Principal, Depends(require_scope("documents:read"))],
+                 after: _After = -1, limit: _Limit = openings.MAX_PAGE) -> Response:
+    """Every v2 entry naming your verified email (releases, shard actions, policy changes...), oldest first,
+    with its opening and inclusion proof in the signed checkpoint."""
+    if not principal.email_verified:
+        raise Problem(403, "Email not verified", "Verify your email address to read the log entries about you.",
+                      "email-unverified")
+    return _json(openings.own(log_service(ctx), principal.email, after, limit))
+
+
+@public.get("/openings/org", response_model=OpeningsOut, responses=responses(401, 403),
+            summary="Openings of the log entries about your organization's members")
+def org_openings(ctx: Ctx, caller: Annotated[OrgCaller, Depends(require_org_permission("read:events-org"))],
+                 after: _After = -1, limit: _Limit = openings.MAX_PAGE) -> Response:
+    """Every v2 entry naming a member of your organization, written after they were added."""
+    return _json(openings.of_org(log_service(ctx), caller.org_id, after, limit))

@@ -7,6 +7,11 @@ Other services write to the log in two ways:
 * `log_service(ctx).transaction()`: a database session in which the caller changes its own rows *and*
   appends entries, all committed atomically (the registry does this).
 
+An entry about a person (a release, a shard action, a policy change...) is written in v2 form: pass
+`person=` (their email hash, or None) and `private=` (the fields that would name them); the entry then
+carries only the hiding commitment `actor` and the opening goes to `log_openings`, in the same transaction
+(docs/log.md section 8). Registry key entries stay v1: anyone asking about an email must verify them.
+
 Appends are serialised by an in-process lock and, across processes, by a write lock on the state row
 (`SELECT ... FOR UPDATE` on PostgreSQL; an UPDATE, which takes SQLite's write lock, on SQLite).
 Entries are canonical JSON (sorted keys, no spaces, ASCII) and never contain a plain email address.
@@ -34,10 +39,11 @@ from sqlalchemy.orm import Session
 from c11.errors import ConfigError
 from c11.log.checkpoint import Checkpoint, NoteSigner, NoteVerifier, sign_checkpoint
 from c11.log.entries import canonical_json, email_hash, rfc3339
+from c11.log.openings import ENTRY_VERSION, NONCE_SIZE, actor_commitment, private_text
 from c11.log.merkle import EMPTY_ROOT, MerkleTree, leaf_hash
 from c11.server.context import ServerContext
 from c11.server.db import utcnow
-from c11.server.logsrv.models import LogEntry, LogNode, LogState
+from c11.server.logsrv.models import LogEntry, LogNode, LogOpening, LogState
 
 _log = logging.getLogger("c11.server.log")
 __all__ = ["LogService", "LogWriter", "SqlHashStore", "append", "canonical_json", "email_hash", "log_service"]
@@ -59,6 +65,22 @@ def encode_entry(kind: str, fields: Mapping[str, Any], at: datetime) -> str:
         raise ValueError("entry fields may not be named kind or time")
     _refuse_emails(fields)
     return canonical_json({**fields, "kind": kind, "time": rfc3339(at)})
+
+
+def seal_entry(kind: str, fields: Mapping[str, Any], at: datetime, person: str | None,
+               private: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The v2 entry text of `kind` (public `fields` + the `actor` commitment to `private`) and its opening
+    row (without `log_index`): {"person", "nonce", "private"}."""
+    _refuse_emails(private)
+    overlap = set(private) & (set(fields) | {"kind", "time", "v", "actor"})
+    if overlap:
+        raise ValueError(f"private fields may not also be public: {sorted(overlap)}")
+    if "v" in fields or "actor" in fields:
+        raise ValueError("entry fields may not be named v or actor")
+    secret = private_text(person, dict(private))
+    nonce = os.urandom(NONCE_SIZE)
+    data = encode_entry(kind, {**fields, "v": ENTRY_VERSION, "actor": actor_commitment(nonce, secret)}, at)
+    return data, {"person": person, "nonce": nonce, "private": secret}
 
 
 def _refuse_emails(value: Any) -> None:
@@ -182,6 +204,7 @@ class _Pending:
     data: str
     subject: str | None
     at: datetime
+    opening: dict[str, Any] | None = None
     index: int = -1
     error: BaseException | None = None
     done: threading.Event = field(default_factory=threading.Event)
@@ -196,17 +219,27 @@ class LogWriter:
     size: int
     at: datetime = field(default_factory=utcnow)
     _entries: list[dict[str, Any]] = field(default_factory=list)
+    _openings: list[dict[str, Any]] = field(default_factory=list)
 
-    def append(self, kind: str, fields: Mapping[str, Any], subject: str | None = None) -> int:
-        """Add an entry; returns its index (valid once the transaction commits)."""
-        return self._append_encoded(kind, encode_entry(kind, fields, self.at), subject, self.at)
+    def append(self, kind: str, fields: Mapping[str, Any], subject: str | None = None, *,
+               person: str | None = None, private: Mapping[str, Any] | None = None) -> int:
+        """Add an entry; returns its index (valid once the transaction commits).
 
-    def _append_encoded(self, kind: str, data: str, subject: str | None, at: datetime) -> int:
+        With `private` (and `person`, an email hash or None), a v2 entry whose `actor` commits to them."""
+        if private is None:
+            return self._append_encoded(kind, encode_entry(kind, fields, self.at), subject, self.at)
+        data, opening = seal_entry(kind, fields, self.at, person, private)
+        return self._append_encoded(kind, data, subject, self.at, opening)
+
+    def _append_encoded(self, kind: str, data: str, subject: str | None, at: datetime,
+                        opening: dict[str, Any] | None = None) -> int:
         if subject is not None and len(subject) > 64:
             raise ValueError("log entry subjects are at most 64 characters")
         index = self.size + len(self._entries)
         self._entries.append({"idx": index, "kind": kind, "subject": subject, "data": data,
                               "leaf_hash": leaf_hash(data.encode("ascii")), "created_at": at})
+        if opening is not None:
+            self._openings.append({**opening, "log_index": index})
         return index
 
     def _flush(self) -> None:
@@ -215,10 +248,12 @@ class LogWriter:
         tree = MerkleTree(SqlHashStore(self.session), self.size)
         tree.append_leaf_hashes([e["leaf_hash"] for e in self._entries])
         self.session.execute(insert(LogEntry), self._entries)
+        if self._openings:
+            self.session.execute(insert(LogOpening), self._openings)
         self.session.execute(update(LogState).where(LogState.id == 1).values(
             size=tree.size, root_hash=tree.root(), updated_at=self.at))
         self.size = tree.size
-        self._entries = []
+        self._entries, self._openings = [], []
 
 
 class LogService:
@@ -279,13 +314,19 @@ class LogService:
         s.execute(update(LogState).where(LogState.id == 1).values(size=LogState.size))
         return s.execute(select(LogState.size).where(LogState.id == 1)).scalar_one()
 
-    def append(self, kind: str, fields: Mapping[str, Any], subject: str | None = None) -> int:
+    def append(self, kind: str, fields: Mapping[str, Any], subject: str | None = None, *,
+               person: str | None = None, private: Mapping[str, Any] | None = None) -> int:
         """Append one entry and wait until it is committed; concurrent calls share a transaction.
 
-        The entry goes to a queue that one writer thread commits in batches (group commit).
+        The entry goes to a queue that one writer thread commits in batches (group commit). `person` and
+        `private` make it a v2 entry, as in `LogWriter.append`.
         """
         at = utcnow()
-        item = _Pending(kind, encode_entry(kind, fields, at), subject, at)  # bad entries fail here
+        if private is None:
+            item = _Pending(kind, encode_entry(kind, fields, at), subject, at)  # bad entries fail here
+        else:
+            data, opening = seal_entry(kind, fields, at, person, private)
+            item = _Pending(kind, data, subject, at, opening)
         if subject is not None and len(subject) > 64:
             raise ValueError("log entry subjects are at most 64 characters")
         self._inbox.put(item)
@@ -319,7 +360,7 @@ class LogService:
             with self.db.session() as s:
                 writer = LogWriter(self, s, self._lock_state(s))
                 for p in batch:
-                    p.index = writer._append_encoded(p.kind, p.data, p.subject, p.at)
+                    p.index = writer._append_encoded(p.kind, p.data, p.subject, p.at, p.opening)
                 writer._flush()
         except BaseException as e:  # every waiter of this batch sees the failure
             for p in batch:
@@ -411,10 +452,12 @@ def log_service(ctx: ServerContext) -> LogService:
     return ctx.service("log_service", LogService)
 
 
-def append(ctx: ServerContext, kind: str, fields: Mapping[str, Any], subject: str | None = None) -> int:
+def append(ctx: ServerContext, kind: str, fields: Mapping[str, Any], subject: str | None = None, *,
+           person: str | None = None, private: Mapping[str, Any] | None = None) -> int:
     """Append one entry of `kind` (e.g. "key", "release") to the log; returns its index once committed.
 
     `fields` must be JSON values without plain email addresses (use `email_hash`); `subject` (optional,
-    at most 64 characters, e.g. an email hash) lets the entries about one thing be found again.
+    at most 64 characters, e.g. a document ID) lets the entries about one thing be found again. An entry
+    about a person passes `person` (email hash) and `private` (what names them): a v2 entry (section 8).
     """
-    return log_service(ctx).append(kind, fields, subject)
+    return log_service(ctx).append(kind, fields, subject, person=person, private=private)

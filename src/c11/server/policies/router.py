@@ -112,8 +112,8 @@ def record(body: PolicyIn, principal: Writer, ctx: Ctx, response: Response) -> d
                 response.status_code = 201 if new else 200
                 out = _out(p, new)
             # one `encrypt` log entry per recorded encryption: usage events (F22) read it as "protect"
-            append(ctx, "encrypt", {"author": email_hash(principal.email), "policy": out["id"],
-                                    "recipients": len(members), "new": new}, subject=email_hash(principal.email))
+            append(ctx, "encrypt", {"policy": out["id"], "recipients": len(members), "new": new},
+                   person=email_hash(principal.email), private={})  # v2: the author in the actor commitment
             return out
         except IntegrityError:  # the same new set recorded concurrently: bump it instead
             continue

@@ -1,7 +1,8 @@
 """The shards service's state per application: the token key, the configured stores, and the log entries.
 
-Every shard action becomes one `shard` log entry: `{"action", "who" (email hash), "store" (URL), "key"
-(fingerprint or null), "jti" (store token ID or null)}` with subject = the email hash. The server writes the
+Every shard action becomes one v2 `shard` log entry (docs/log.md section 8): public `{"action", "store"
+(URL), "jti" (store token ID or null), "actor"}`, the actor committing to the person (email hash) and
+`{"key": fingerprint or null}`, opened only for that person and their organization's admins. The server writes the
 entries of its own shard directly, and those of the stores when a store reports a token it accepted
 (`record_use`, once per token ID, in the same transaction as the `shard_token_uses` row).
 """
@@ -26,10 +27,9 @@ from c11.server.shards.models import CloudKey, ShardTokenUse
 LOGGED_ACTION = {"get": "fetch", "put": "store", "delete": "delete"}
 
 
-def shard_entry(action: str, who_email: str, store: str, key: str | None, jti: str | None = None
-                ) -> dict[str, Any]:
-    """The fields of a `shard` log entry (no email: its hash)."""
-    return {"action": action, "who": email_hash(who_email), "store": store, "key": key, "jti": jti}
+def shard_entry(action: str, store: str, jti: str | None = None) -> dict[str, Any]:
+    """The public fields of a `shard` log entry (who and which key are in its actor commitment)."""
+    return {"action": action, "store": store, "jti": jti}
 
 
 class ShardService:
@@ -49,8 +49,7 @@ class ShardService:
 
     def log(self, log: LogWriter, action: str, email: str, store: str, key: str | None,
             jti: str | None = None) -> int:
-        who = email_hash(email)
-        return log.append("shard", shard_entry(action, email, store, key, jti), subject=who)
+        return log.append("shard", shard_entry(action, store, jti), person=email_hash(email), private={"key": key})
 
     def record_use(self, token: str) -> tuple[int, dict[str, Any]]:
         """Log a store token a shard store accepted (once per token ID); returns (log index, claims).

@@ -1,0 +1,128 @@
+"""The public log names nobody by a guessable email hash (issue 12 items 9 and 12), on SQLite and PostgreSQL.
+
+An attacker who knows alice's address reads every entry through the public API and finds her only in
+registry key entries (which must stay verifiable by anyone asking about her). Alice gets the openings of
+the entries about her and verifies each (inclusion proof, commitment); her organization's admin gets
+them too; another user does not. A release to a recipient named by key fingerprint is attributed to the
+key holder, never to the account that asked.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+
+import httpx
+import pytest
+from evkit import Person, make_org, verified
+
+from c11 import online, protect
+from c11.errors import AccessRefusedError, AuthError
+from c11.format import online as fmt
+from c11.format.header import read_header
+from c11.log.entries import email_hash
+
+
+def _online(author: Person, recipients: list[tuple[str | None, object]]) -> bytes:
+    seal = online.prepare(author.client, author.identity, recipients)
+    out = io.BytesIO()
+    keys = [k for _, k in recipients] + [author.identity.public]
+    protect.encrypt(io.BytesIO(b"board minutes"), out, keys, author.identity, header_kw=seal.header_kw())
+    return out.getvalue()
+
+
+def _doc(blob: bytes) -> str:
+    return str(uuid.UUID(bytes=read_header(io.BytesIO(blob))[0].doc_id))
+
+
+def _stanza(blob: bytes):  # type: ignore[no-untyped-def]
+    return fmt.find_stanza(read_header(io.BytesIO(blob))[0])
+
+
+@pytest.fixture(scope="module")
+def scene(ev_server, tmp_path_factory):
+    """alice (member of an organization whose admin is `admin`), bob (author, no organization), carol (another
+    user); bob shares a document with alice by email and one with alice's key by fingerprint only."""
+    tmp = tmp_path_factory.mktemp("privacy")
+    p = {n: verified(ev_server, n, tmp) for n in ("alice", "bob", "carol", "admin")}
+    make_org(ev_server, f"P-{uuid.uuid4().hex[:6]}", p["admin"].email, [p["alice"].email])
+    alice, bob, carol = p["alice"], p["bob"], p["carol"]
+    alice.client.registry.publish(alice.identity)  # a registry key entry: stays verifiable by email
+    by_email = _online(bob, [(alice.email, alice.identity.public)])
+    with online.releasing(alice.client, [alice.identity]):
+        assert protect.decrypt_bytes(by_email, [alice.identity]).plaintext == b"board minutes"  # release
+    own = _online(alice, [(bob.email, bob.identity.public)])  # policy register (alice is the author)
+    alice.client.policies.record([{"email": bob.email}])  # encrypt entry (usage)
+    alice.client.keyserver.revoke(_doc(own))  # policy revoke
+    # item 12: a recipient named by key fingerprint only (alice's key); carol's account asks with that key
+    by_key = _online(bob, [(None, alice.identity.public)])
+    assert carol.client.keyserver.release(_stanza(by_key), alice.identity)  # allowed: the key is a recipient
+    with pytest.raises(AccessRefusedError):  # carol with her own key: refused, and that is carol's attempt
+        carol.client.keyserver.release(_stanza(by_key), carol.identity)
+    yield {"p": p, "by_key": _doc(by_key), "by_email": _doc(by_email)}
+    for person in p.values():
+        person.client.close()
+
+
+def _public_log(server) -> list[tuple[int, str]]:
+    """Every entry, as an anonymous reader of the public API gets it."""
+    out: list[tuple[int, str]] = []
+    with httpx.Client(base_url=server.url, timeout=30) as h:
+        size = h.get("/api/v1/log/entries", params={"start": 0, "end": 0}).json()["tree_size"]
+        while len(out) < size:
+            page = h.get("/api/v1/log/entries", params={"start": len(out), "end": min(size, len(out) + 1000)})
+            out += [(e["index"], e["data"]) for e in page.json()["entries"]]
+    return out
+
+
+def test_attacker_knowing_the_address_finds_only_registry_entries(ev_server, scene):
+    alice = scene["p"]["alice"]
+    needles = (email_hash(alice.email), alice.identity.fingerprint, alice.email)
+    log = _public_log(ev_server)
+    hits = {i: json.loads(d)["kind"] for i, d in log for n in needles if n in d}
+    assert set(hits.values()) == {"key"}  # her registry entry, and nothing else
+    # her release, policy and encrypt entries are there, but say nothing the attacker can match
+    mine = alice.client.log.openings(alice.email)
+    assert {o.kind for o in mine} >= {"release", "policy", "encrypt"}
+    text = dict(log)
+    for o in mine:
+        assert text[o.index] == o.entry and o.index not in hits and json.loads(o.entry)["v"] == 2
+
+
+def test_alice_verifies_her_entries_the_admin_his_members_nobody_else(ev_server, scene):
+    p = scene["p"]
+    alice, carol, admin = p["alice"], p["carol"], p["admin"]
+    mine = alice.client.log.openings(alice.email)  # each checked: inclusion proof + commitment
+    assert mine and {o.person for o in mine} == {email_hash(alice.email)}
+    release = [o for o in mine if o.kind == "release"]
+    assert [(o.fields["doc"], o.fields["by"], o.fields["key"]) for o in release] == [
+        (scene["by_email"], "account", alice.identity.fingerprint)]
+    members = admin.client.log.openings(org=True)
+    assert {o.index for o in mine} <= {o.index for o in members}
+    assert {o.person for o in members} <= {email_hash(alice.email), email_hash(admin.email)}
+    theirs = carol.client.log.openings(carol.email)
+    assert not {o.index for o in theirs} & {o.index for o in mine}
+    with pytest.raises(AuthError) as e:
+        carol.client.log.openings(org=True)
+    assert e.value.status == 403
+    assert httpx.get(f"{ev_server.url}/api/v1/log/openings").status_code == 401
+
+
+def test_release_by_key_is_attributed_to_the_key_holder_not_the_account_that_asked(ev_server, scene):
+    p = scene["p"]
+    alice, bob, carol = p["alice"], p["bob"], p["carol"]
+    accesses = bob.client.keyserver.accesses(scene["by_key"])  # verified against entries and openings
+    assert [(a.result, a.by, a.email) for a in accesses] == [("allowed", "key-holder", None),
+                                                            ("denied", "account", carol.email)]
+    allowed = accesses[0]
+    assert carol.email not in json.dumps(allowed.to_dict()) and email_hash(carol.email) not in allowed.entry
+    # nobody's opening names it: not carol's (she did not open it as herself), not anyone's by guess
+    assert allowed.index not in {o.index for o in carol.client.log.openings(carol.email)}
+    assert allowed.index not in {o.index for o in alice.client.log.openings(alice.email)}
+    # a forged record naming carol as the reader does not verify against the entry
+    check = bob.client.log.checkpoint()
+    d = bob.client._core.request("GET", f"/api/v1/documents/{scene['by_key']}/accesses")
+    item = d["accesses"][0]
+    with pytest.raises(Exception, match="does not match"):
+        bob.client.keyserver._verify_access(scene["by_key"], {**item, "email": carol.email}, check)
