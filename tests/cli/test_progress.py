@@ -37,5 +37,5 @@ def test_progress_bar_on_terminal_only(tmp_path):
     err = _run(["encrypt", "-i", "me.key", "-o", "big.c11", "big.bin"], tmp_path, tty=True)
     assert b"encrypting" in err
     err = _run(["decrypt", "-i", "me.key", "-o", "big.out", "big.c11"], tmp_path, tty=False)
-    assert b"decrypting" not in err and b"signature verified" in err
+    assert b"decrypting" not in err and b"signature valid" in err
     assert (tmp_path / "big.out").read_bytes() == (tmp_path / "big.bin").read_bytes()

@@ -69,6 +69,8 @@ def who(check: SenderCheck) -> str:
     elif check.status == TRUSTED:
         text = f"{email} (trusted keys: {where})" if email else f"a key you trust ({where}; no email given)"
     else:
+        if not check.label.strip():
+            return f"UNVERIFIED ({check.reason})"
         state = "FALSE" if check.conflict else "self-asserted"
         return f"UNVERIFIED: label {quoted(check.label)} is {state} ({check.reason})"
     if not check.label_matches:

@@ -90,7 +90,7 @@ def _document(path: str, as_json: bool, trust_files: tuple[str, ...] = ()) -> bo
              f"  parts:        {len(info['parts'])}"]
     for g, check in zip(info["groups"], checks, strict=True):
         sig = "valid" if g["signature_valid"] else "INVALID (do not trust this document)"
-        lines.append(f"  group {g['group']}: signature {sig}; signed by {_signer.who(check)} "
+        lines.append(f"  group {g['group']}: signature {sig}; signer: {_signer.who(check)} "
                      f"(signing key {check.fingerprint})")
         lines += [f"    recipient {r['fingerprint']}  {safe_text(r['type'])}" for r in g["recipients"]]
         shown = g["locations"][:20]

@@ -4,7 +4,8 @@ A file's sender label is self-asserted: anyone can make a key labelled "alice@ex
 key is what counts, and `SenderVerifier.verify(label, fingerprint)` says whose it is:
 
 1. a trusted-keys file (`c11.client.trusted`) that lists this signing key: "trusted", with the email
-   the file gives it (checked first: offline, and the server learns nothing);
+   the file gives it (checked first: offline, and the server learns nothing). A label whose email the
+   file lists with another key is false, unless the registry proves this key is that email's;
 2. else, when the label is an email and a registry is reachable: that email's published key, proven in
    the transparency log. The current key gives "registry"; a key the email published earlier and has
    since changed or removed gives "registry-former" (older files stay verifiable after a key rotation,
@@ -71,7 +72,12 @@ class SenderCheck:
     @property
     def label_matches(self) -> bool:
         """True when the file's label is the verified email (case-insensitive)."""
-        return self.email is not None and self.label.strip().lower() == self.email
+        if self.email is None:
+            return False
+        try:
+            return normalize_email(self.label) == self.email
+        except RecipientError:
+            return False
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "verified": self.verified, "label_matches": self.label_matches}
@@ -102,9 +108,15 @@ class SenderVerifier:
         try:
             email = normalize_email(label)
         except RecipientError:
-            return SenderCheck(UNVERIFIED, fingerprint, label, reason="the label is not an email address and the "
-                               "signing key is in no trusted-keys file")
-        return self._from_registry(email, fingerprint, label)
+            what = "the label is not an email address" if label.strip() else "the file has no sender label"
+            return SenderCheck(UNVERIFIED, fingerprint, label, reason=f"{what}, and the signing key is in no "
+                               "trusted-keys file")
+        check = self._from_registry(email, fingerprint, label)
+        pinned = self.trusted.of_email(email)
+        if check.verified or not pinned:
+            return check
+        return SenderCheck(UNVERIFIED, fingerprint, label, source=pinned[0].source, conflict=True,
+                           reason=f"your trusted key of {email} ({pinned[0].source}) is a DIFFERENT key; {check.reason}")
 
     def annotate(self, info: Any) -> SenderCheck:
         """Verify a `c11.protect.FileInfo`'s sender and store the answer in `info.verified_sender`."""

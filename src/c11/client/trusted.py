@@ -12,10 +12,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from c11._internal import emails as _emails
 from c11._internal.atomic import atomic_write_bytes
-from c11._internal.display import is_safe, safe_text
 from c11._internal.paths import config_dir
-from c11.errors import RecipientError
+from c11.errors import EmailAddressError, RecipientError
 from c11.keys.publickey import PublicKey
 
 FILE_NAME = "trusted-keys"
@@ -30,13 +30,11 @@ def default_path() -> Path:
 
 
 def normalize_email(email: str, where: str = "email") -> str:
-    """A lowercased email of one `@`, no space, no control or bidi character; RecipientError otherwise."""
-    email = email.strip().lower()
-    local, at, domain = email.partition("@")
-    if not at or not local or not domain or "@" in domain or " " in email or not is_safe(email) \
-            or len(email) > 254:
-        raise RecipientError(f"{where}: not an email address: {safe_text(email, 80)}")
-    return email
+    """The email's one normal form (`c11._internal.emails`: what the registry uses), or RecipientError."""
+    try:
+        return _emails.normalize_email(email)
+    except EmailAddressError as e:
+        raise RecipientError(f"{where}: {e}") from None
 
 
 @dataclass(frozen=True)
@@ -68,6 +66,10 @@ class TrustedKeys:
         for p in paths:
             out.entries.extend(read(Path(p), missing_ok=missing_ok))
         return out
+
+    def of_email(self, email: str) -> list[TrustedKey]:
+        """The entries listed as `email`'s."""
+        return [e for e in self.entries if e.email == email]
 
     def find(self, sig_fingerprint: str) -> TrustedKey | None:
         """The first entry whose signing key has this fingerprint."""
