@@ -21,6 +21,7 @@ from typing import BinaryIO, Iterable, Sequence
 from c11._internal.atomic import atomic_dir, atomic_output
 from c11.crypto import keyschedule as ks
 from c11.errors import (
+    C11Error,
     FormatError,
     NotC11FileError,
     RecipientError,
@@ -28,11 +29,12 @@ from c11.errors import (
 )
 from c11.format import armor as _armor
 from c11.format import bundle as _bundle
-from c11.format import envelope, stream
+from c11.format import content, envelope, stream
 from c11.format import online as _online  # registers the online-policy stanza (c11-online/v1)
 from c11.format import temporary as _temporary
 from c11.format.envelope import Metadata
-from c11.format.header import MAGIC, Header, Stanza, read_header
+from c11.format.header import MAGIC, ORIGIN_ROTATED, V1, Header, Stanza, read_header
+from c11.keys.publickey import key_id
 from c11.format.stream import DEFAULT_SEGMENT, Progress
 from c11.keys.identity import Identity
 from c11.keys.publickey import PublicKey
@@ -60,7 +62,13 @@ MAX_ARMOR_INPUT = 16 << 20
 
 @dataclass
 class FileInfo:
-    """What a header tells: readable by anyone (no key), plus metadata once a key opened it."""
+    """What a header tells: readable by anyone (no key), plus metadata once a key opened it.
+
+    `sender` is who vouches for what you read: the author in format version 2 (content signed),
+    the header signer in version 1 (content not signed). `resharer` is set when someone other than
+    the author changed the recipients; `rotated` when the author re-encrypted an earlier version.
+    Signing keys are hex of the raw 32-byte Ed25519 keys; fingerprints as in docs/format.md §3.
+    """
 
     kind: str
     version: int
@@ -78,6 +86,15 @@ class FileInfo:
     size: int | None = None
     total_size: int | None = None
     entries: int | None = None  # bundles: number of encrypted files
+    sender_key: str = ""
+    content_signed: bool = False  # version 2 and the author's content signature verified
+    author: str | None = None
+    author_key: str | None = None
+    author_fingerprint: str | None = None
+    resharer: str | None = None
+    resharer_key: str | None = None
+    resharer_fingerprint: str | None = None
+    rotated: bool = False
     #: Who the signer verifiably is (`sender` is only a self-asserted label): set by
     #: `c11.client.sender.SenderVerifier.annotate` (SenderCheck.to_dict()); None when not checked.
     verified_sender: dict | None = None
@@ -110,19 +127,33 @@ def file_info(header: Header, raw_len: int, kind: str) -> FileInfo:
             extensions.append({"type": s.type, "critical": s.critical, **_online.describe(s)})
         elif s.type != RECIPIENT_KEYS:
             extensions.append({"type": s.type, "critical": s.critical})
-    return FileInfo(
+    v2 = header.version != V1
+    info = FileInfo(
         kind=kind,
-        version=1,
+        version=header.version,
         doc_id=str(uuid.UUID(bytes=header.doc_id)),
         created=header.created,
-        sender=header.sender_label,
-        sender_fingerprint=envelope.sender_fingerprint(header),
+        sender=header.author_label if v2 else header.sender_label,
+        sender_fingerprint=key_id("ed25519", header.author_key if v2 else header.sender_key).hex(),
         signature_valid=envelope.signature_valid(header),
         segment_size=header.segment_size,
         header_size=raw_len,
         recipients=recipients,
         extensions=extensions,
+        sender_key=(header.author_key if v2 else header.sender_key).hex(),
     )
+    if v2:
+        info.author, info.author_key = header.author_label, header.author_key.hex()
+        info.author_fingerprint, info.rotated = info.sender_fingerprint, header.origin == ORIGIN_ROTATED
+        if header.reshared:
+            info.resharer, info.resharer_key = header.sender_label, header.sender_key.hex()
+            info.resharer_fingerprint = envelope.sender_fingerprint(header)
+    return info
+
+
+def _content_verified(info: FileInfo) -> FileInfo:
+    info.content_signed = info.version != V1 and info.signature_valid
+    return info
 
 
 def _with_meta(info: FileInfo, meta: Metadata) -> FileInfo:
@@ -200,8 +231,34 @@ def encrypt(
     header, file_key = seal_header(rs, sender, metadata=metadata, segment_size=segment_size, **(header_kw or {}))
     raw = header.encode()
     dst.write(raw)
-    stream.encrypt(envelope.payload_key(header, file_key), src, dst, segment_size, progress)
-    return file_info(header, len(raw), (metadata or Metadata()).kind)
+    write_payload(header, file_key, sender, src, dst, progress)
+    return _content_verified(file_info(header, len(raw), (metadata or Metadata()).kind))
+
+
+def write_payload(header: Header, file_key: bytes, author: Identity, src: BinaryIO, dst: BinaryIO,
+                  progress: Progress = None) -> int:
+    """Write the STREAM payload of `src` and the trailer with `author`'s content signature (§5, §5.1)."""
+    hashes = bytearray()
+    n = stream.encrypt(envelope.payload_key(header, file_key), src, dst, header.segment_size, progress, hashes)
+    dst.write(content.trailer(header, bytes(hashes), author))
+    return n
+
+
+def read_payload(header: Header, file_key: bytes, src: BinaryIO, dst: BinaryIO, progress: Progress = None) -> int:
+    """Decrypt the payload into `dst`: version 2 checks the author's content signature (§2.5), version 1
+    only the STREAM authentication."""
+    key = envelope.payload_key(header, file_key)
+    if header.version == V1:
+        return stream.decrypt(key, src, dst, header.segment_size, progress)
+    return stream.decrypt_signed(key, src, dst, header.segment_size, envelope.content_check(header), progress)
+
+
+def payload_reader(header: Header, file_key: bytes, src: BinaryIO) -> BinaryIO:
+    """A file object of the verified plaintext of a payload (to re-encrypt it without plaintext on disk)."""
+    key = envelope.payload_key(header, file_key)
+    if header.version == V1:
+        return stream.DecryptingReader(key, src, header.segment_size)
+    return stream.signed_reader(key, src, header.segment_size, envelope.content_check(header))
 
 
 def open_header(header: Header, identities: Sequence[Identity]) -> tuple[bytes, Metadata]:
@@ -235,10 +292,10 @@ def decrypt(src: BinaryIO, dst: BinaryIO, identities: Sequence[Identity], *, pro
         raise UsageError("this is a .c11.zip bundle: decrypt it to a folder with -o DIR")
     header, raw = read_header(src)
     file_key, meta = open_header(header, identities)
-    n = stream.decrypt(envelope.payload_key(header, file_key), src, dst, header.segment_size, progress)
+    n = read_payload(header, file_key, src, dst, progress)
     if meta.size is not None and n != meta.size:
         raise FormatError(f"decrypted size {n} differs from the recorded size {meta.size}")
-    return _with_meta(file_info(header, len(raw), meta.kind), meta)
+    return _content_verified(_with_meta(file_info(header, len(raw), meta.kind), meta))
 
 
 def encrypt_bytes(
@@ -340,8 +397,8 @@ def encrypt_paths(
     meta = Metadata(name, "application/vnd.c11.bundle", sum(e.size for e in entries), kind="bundle")
     header, file_key = seal_header(rs, sender, metadata=meta, segment_size=segment_size, **(header_kw or {}))
     with atomic_output(output, force=force) as dst:
-        _bundle.write(dst, entries, header, file_key, progress)
-    info = file_info(header, len(header.encode()), "bundle")
+        _bundle.write(dst, entries, header, file_key, progress, sender)
+    info = _content_verified(file_info(header, len(header.encode()), "bundle"))
     info.entries = sum(e.type == "file" for e in entries)
     return _with_meta(info, meta)
 
@@ -390,7 +447,7 @@ def decrypt_path(
             entries = reader.read_manifest(file_key)
             with atomic_dir(output, force=force) as tmp:
                 reader.extract(entries, file_key, tmp, progress)
-            info = _with_meta(file_info(reader.header, len(reader.header_bytes), "bundle"), meta)
+            info = _content_verified(_with_meta(file_info(reader.header, len(reader.header_bytes), "bundle"), meta))
             info.entries = sum(e.type == "file" for e in entries)
             return Result(info, output=output)
     size_hint = path.stat().st_size
@@ -400,7 +457,13 @@ def decrypt_path(
 
 
 def inspect(path: Path | BinaryIO) -> FileInfo:
-    """What anyone can learn from a protected file without a key (signature checked)."""
+    """What anyone can learn from a protected file without a key.
+
+    Both signatures are checked: the header signature, and in version 2 the author's content
+    signature against the hashes of the payload (for a bundle: of its manifest; entries are checked
+    against the signed manifest when decrypting). `content_signed` says whether that held; input that
+    cannot be read twice (a pipe) only has its header checked.
+    """
     if isinstance(path, (str, Path)):
         path = Path(path)
         kind = sniff(path)
@@ -410,23 +473,39 @@ def inspect(path: Path | BinaryIO) -> FileInfo:
                 reader = _bundle.BundleReader(f)
                 info = file_info(reader.header, len(reader.header_bytes), "bundle")
                 info.entries = len(reader.names) - 2
+                manifest = reader.manifest_file()
+                read_header(manifest)
+                _check_content(reader.header, manifest, info)
             elif kind == "armor":
                 return _inspect_blob(_armor.dearmor(f.read(_armor.MAX_ARMORED)), "message")
             else:
                 header, raw = read_header(f)
-                info = file_info(header, len(raw), "file")
+                info = _check_content(header, f, file_info(header, len(raw), "file"))
         info.total_size = size
         return info
     head = _peek(path)
     if _armor.is_armored(head):
         return _inspect_blob(_armor.dearmor(path.read(_armor.MAX_ARMORED)), "message")
     header, raw = read_header(path)
-    return file_info(header, len(raw), "file")
+    return _check_content(header, path, file_info(header, len(raw), "file"))
+
+
+def _check_content(header: Header, src: BinaryIO, info: FileInfo) -> FileInfo:
+    """Version 2, seekable input: verify the author's signature over the payload's segment hashes."""
+    if header.version == V1 or not stream._seekable(src):
+        return info
+    try:
+        stream.verify_hashes(src, header.segment_size, envelope.content_check(header))
+    except C11Error:
+        info.signature_valid = False
+        return info
+    return _content_verified(info)
 
 
 def _inspect_blob(blob: bytes, kind: str) -> FileInfo:
-    header, raw = read_header(io.BytesIO(blob))
-    info = file_info(header, len(raw), kind)
+    src = io.BytesIO(blob)
+    header, raw = read_header(src)
+    info = _check_content(header, src, file_info(header, len(raw), kind))
     info.total_size = len(blob)
     return info
 

@@ -15,7 +15,7 @@ from c11.errors import UsageError
 from c11.format import armor as _armor
 from c11.format import bundle as _bundle
 from c11.format import envelope, stream
-from c11.format.header import Header, read_header
+from c11.format.header import ORIGIN_ROTATED, V1, Header, read_header
 from c11.format.stream import Progress
 from c11.keys.identity import Identity
 from c11.keys.publickey import PublicKey
@@ -23,12 +23,15 @@ from c11.protect import (
     RECIPIENT_KEYS,
     FileInfo,
     _keys_stanza,
+    _content_verified,
     _read_keys_stanza,
     _with_meta,
     file_info,
     open_header,
+    payload_reader,
     seal_header,
     sniff,
+    write_payload,
 )
 
 
@@ -85,16 +88,18 @@ def rewrap_header(
             )
         meta = envelope.read_metadata(header, file_key)
         return seal_header(public, identity, metadata=meta, segment_size=header.segment_size,
-                     doc_id=header.doc_id, created=header.created, extra_stanzas=extensions)
+                           doc_id=header.doc_id, created=header.created, extra_stanzas=extensions,
+                           origin=ORIGIN_ROTATED)
     nonce, doc_id = header.nonce, header.doc_id
     wrapped = envelope.unwrap_recipient_key(header, [identity]) if transformed and new else file_key
     stanzas = kept_stanzas + [envelope.wrap(k, wrapped, doc_id) for k in new] + extensions
     stanzas.append(_keys_stanza(public, nonce, file_key, doc_id))
-    new_header = Header(doc_id, header.created, header.segment_size, nonce, identity.label,
-                        identity.public.sig or b"", header.metadata, stanzas)
-    new_header.mac = envelope.header_mac(file_key, new_header)
-    new_header.signature = identity.sign(new_header.signed_message())
-    return new_header, file_key
+    return envelope.reshare(header, file_key, identity, stanzas), file_key
+
+
+def removes_self(header: Header, identity: Identity, remove: Iterable[str]) -> bool:
+    """Whether `remove` names the caller's own recipient stanza (they could no longer open the file)."""
+    return identity.public.key_id in match_fingerprints(header, remove)
 
 
 def reencrypt(
@@ -105,19 +110,23 @@ def reencrypt(
     remove: Iterable[str] = (),
     rotate: bool = False,
     progress: Progress = None,
+    remove_self: bool = False,
 ) -> FileInfo:
     """Change the recipients of a .c11 file or bundle in place, atomically (F5).
 
-    Without `rotate` only the header changes (the payload is copied as is); with `rotate` a new
-    file key is made and everything is re-encrypted. The file is re-signed by `identity`.
+    Without `rotate` only the header changes (the payload and the author's content signature are
+    kept; `identity` signs the new header as re-sharer); with `rotate` a new file key is made,
+    everything is re-encrypted and `identity` signs it as the rotating author. Removing the caller's
+    own key needs `remove_self=True` (UsageError otherwise).
     """
     path = Path(path)
     kind = sniff(path)
+    remove = list(remove)
     if kind == "armor":
         with open(path, "rb") as f:
             blob = _armor.dearmor(f.read(_armor.MAX_ARMORED))
         out = io.BytesIO()
-        info = _reencrypt_stream(io.BytesIO(blob), out, identity, add, remove, rotate, None)
+        info = _reencrypt_stream(io.BytesIO(blob), out, identity, add, remove, rotate, None, remove_self)
         with atomic_output(path, force=True) as f:
             f.write(_armor.armor(out.getvalue()).encode())
         return info
@@ -125,33 +134,45 @@ def reencrypt(
         if kind == "bundle":
             reader = _bundle.BundleReader(src)
             file_key, _ = open_header(reader.header, [identity])
+            _confirm_self(reader.header, identity, remove, remove_self)
             new_header, new_key = rewrap_header(reader.header, file_key, identity, add,
-                                          match_fingerprints(reader.header, remove), rotate)
+                                                match_fingerprints(reader.header, remove), rotate)
             entries = reader.read_manifest(file_key)
             with atomic_output(path, force=True) as dst:
                 if rotate:
-                    reader.rotate(dst, entries, file_key, new_header, new_key, progress)
+                    reader.rotate(dst, entries, file_key, new_header, new_key, progress, identity)
                 else:
                     reader.copy_with_header(dst, new_header)
-            info = file_info(new_header, len(new_header.encode()), "bundle")
+            info = _content_verified(file_info(new_header, len(new_header.encode()), "bundle"))
             info.entries = sum(e.type == "file" for e in entries)
             return info
         with atomic_output(path, force=True) as dst:
-            return _reencrypt_stream(src, dst, identity, add, remove, rotate, progress)
+            return _reencrypt_stream(src, dst, identity, add, remove, rotate, progress, remove_self)
 
 
-def _reencrypt_stream(src, dst, identity, add, remove, rotate, progress) -> FileInfo:
+def _confirm_self(header: Header, identity: Identity, remove: list[str], remove_self: bool) -> None:
+    if not remove_self and removes_self(header, identity, remove):
+        raise UsageError("you are removing your own key: you will no longer be able to open this file "
+                         "(confirm to go on)")
+
+
+def _reencrypt_stream(src, dst, identity, add, remove, rotate, progress, remove_self) -> FileInfo:
     header, _ = read_header(src)
     file_key, meta = open_header(header, [identity])
+    _confirm_self(header, identity, remove, remove_self)
     new_header, new_key = rewrap_header(header, file_key, identity, add, match_fingerprints(header, remove), rotate)
     raw = new_header.encode()
-    dst.write(raw)
     if rotate:
-        plain = stream.DecryptingReader(envelope.payload_key(header, file_key), src, header.segment_size)
-        stream.encrypt(envelope.payload_key(new_header, new_key), plain, dst, new_header.segment_size, progress)
+        dst.write(raw)
+        write_payload(new_header, new_key, identity, payload_reader(header, file_key, src), dst, progress)
     else:
+        if header.version != V1:  # the author's signature must hold before it is passed on
+            pos = src.tell()
+            stream.verify_hashes(src, header.segment_size, envelope.content_check(header))
+            src.seek(pos)
+        dst.write(raw)
         while chunk := src.read(1 << 20):
             dst.write(chunk)
             if progress:
                 progress(len(chunk))
-    return _with_meta(file_info(new_header, len(raw), meta.kind), meta)
+    return _content_verified(_with_meta(file_info(new_header, len(raw), meta.kind), meta))

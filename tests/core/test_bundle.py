@@ -1,16 +1,18 @@
 """Bundles: folders and several files in one .c11.zip; hostile bundles refused."""
 
+import hashlib
 import io
 import json
 import os
+import struct
 import zipfile
 
 import pytest
 
 from c11 import protect
-from c11.errors import BundleError, C11Error, IntegrityError, OutputExistsError
+from c11.errors import BadSignatureError, BundleError, C11Error, IntegrityError, OutputExistsError
 from c11.format import bundle as B
-from c11.format import stream
+from c11.format import content, stream
 
 
 def make_tree(root):
@@ -64,8 +66,12 @@ def _rebuild(src, dst, mutate_members=None, manifest=None, identity=None):
         fk, _ = protect.open_header(reader.header, [identity])
         body = io.BytesIO()
         body.write(reader.header.encode())
+        hashes = bytearray()
         stream.encrypt(protect.envelope.payload_key(reader.header, fk), io.BytesIO(json.dumps(manifest).encode()), body,
-                       reader.header.segment_size)
+                       reader.header.segment_size, hashes=hashes)
+        # signed by `identity` as if it were the author (a co-recipient's signature does not verify)
+        body.write(bytes(hashes) + struct.pack(">Q", len(hashes) // 32)
+                   + identity.sign(content.statement(reader.header, len(hashes) // 32, hashlib.sha256(hashes).digest())))
         members["manifest.c11"] = body.getvalue()
     if mutate_members:
         mutate_members(members)
@@ -91,7 +97,7 @@ def test_hostile_paths_refused(tmp_path, alice, bob, evil):
     _, entries = _manifest(out, bob)
     m = {"format": B.FORMAT, "entries": [B._entry_json(e) for e in entries]}
     m["entries"][0]["path"] = evil
-    bad = _rebuild(out, tmp_path / "bad.c11.zip", manifest=m, identity=bob)
+    bad = _rebuild(out, tmp_path / "bad.c11.zip", manifest=m, identity=alice)  # a hostile author
     with pytest.raises(BundleError):
         protect.decrypt_path(bad, tmp_path / "o", [bob])
     assert not (tmp_path / "o").exists()
@@ -111,7 +117,7 @@ def test_links_and_duplicates_refused(tmp_path, alice, bob):
     dup[1]["path"] = dup[0]["path"]
     link = [dict(base[0], type="link"), base[1]]
     for m in (dup, link):
-        bad = _rebuild(out, tmp_path / "bad.c11.zip", manifest={"format": B.FORMAT, "entries": m}, identity=bob)
+        bad = _rebuild(out, tmp_path / "bad.c11.zip", manifest={"format": B.FORMAT, "entries": m}, identity=alice)
         with pytest.raises(BundleError):
             protect.decrypt_path(bad, tmp_path / "o", [bob])
     # a symlink attribute on a zip member is refused before anything is decrypted

@@ -57,14 +57,38 @@ def test_remove_unknown_or_all(tmp_path, alice, bob):
     with pytest.raises(UsageError, match="no recipient"):
         protect.reencrypt(p, alice, remove=["deadbeefdeadbeef"])
     with pytest.raises(UsageError, match="no recipients"):
-        protect.reencrypt(p, alice, remove=[bob.fingerprint, alice.fingerprint])
+        protect.reencrypt(p, alice, remove=[bob.fingerprint, alice.fingerprint], remove_self=True)
 
 
-def test_reencrypted_file_is_signed_by_reencryptor(tmp_path, alice, bob, carol):
+def test_removing_yourself_needs_confirmation(tmp_path, alice, bob):
+    p = write(tmp_path, b"x", [bob], alice)
+    before = p.read_bytes()
+    with pytest.raises(UsageError, match="your own key"):
+        protect.reencrypt(p, bob, remove=[bob.fingerprint])
+    assert p.read_bytes() == before
+    protect.reencrypt(p, bob, remove=[bob.fingerprint], remove_self=True)
+    with pytest.raises(NoMatchingKeyError):
+        protect.decrypt_bytes(p.read_bytes(), [bob])
+
+
+def test_reshared_file_keeps_the_author_and_names_the_resharer(tmp_path, alice, bob, carol):
     p = write(tmp_path, b"x", [bob], alice)
     protect.reencrypt(p, bob, add=[carol.public])
     info = protect.inspect(p)
-    assert info.sender == "bob@example.com" and info.signature_valid
+    assert info.sender == info.author == "alice@example.com" and info.signature_valid and info.content_signed
+    assert info.resharer == "bob@example.com" and info.resharer_fingerprint == bob.public.sig_fingerprint
+    assert info.author_fingerprint == alice.public.sig_fingerprint and not info.rotated
+    got = protect.decrypt_bytes(p.read_bytes(), [carol])
+    assert got.plaintext == b"x" and got.info.content_signed and got.info.resharer == "bob@example.com"
+
+
+def test_rotation_is_signed_by_the_rotator(tmp_path, alice, bob):
+    p = write(tmp_path, b"rotate me" * 1000, [bob], alice)
+    protect.reencrypt(p, bob, rotate=True)
+    got = protect.decrypt_bytes(p.read_bytes(), [alice])
+    assert got.plaintext == b"rotate me" * 1000
+    assert got.info.rotated and got.info.author == got.info.sender == "bob@example.com" and got.info.content_signed
+    assert got.info.resharer is None
 
 
 def test_armored_reencrypt(tmp_path, alice, bob, carol):

@@ -12,6 +12,7 @@ HEADER = b"header"
 PAYLOAD = b"payload"
 METADATA = b"metadata"
 BUNDLE_ENTRY = b"bundle entry"
+COMMITMENT = b"commitment"
 
 
 def derive(file_key: bytes, salt: bytes, label: bytes, context: bytes = b"") -> bytes:

@@ -6,6 +6,7 @@ encrypted manifest that maps IDs to paths; names inside the zip reveal nothing (
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -18,16 +19,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterable
 
+import hashlib
+import hmac
+
 from c11.crypto import keyschedule as ks
-from c11.errors import BundleError, NotC11FileError, UsageError
-from c11.format import envelope, stream
-from c11.format.header import Header, read_header
+from c11.errors import BadSignatureError, BundleError, NotC11FileError, UsageError
+from c11.format import content, envelope, stream
+from c11.format.header import V1, Header, read_header
 
 MARKER_NAME = "c11-bundle"
 MARKER = b"c11-bundle/v1\n"
 MANIFEST_NAME = "manifest.c11"
 ENTRY_RE = re.compile(r"^e/[0-9a-f]{32}$")
-FORMAT = "c11-bundle/v1"
+FORMAT = "c11-bundle/v2"  # manifest of a version 2 bundle: file entries carry their `digest`
+FORMAT_V1 = "c11-bundle/v1"
 MAX_MANIFEST = 64 << 20
 
 
@@ -40,6 +45,7 @@ class Entry:
     mode: int = 0o644
     mtime: int = 0
     source: Path | None = None
+    digest: str = ""  # version 2: hex SHA-256 of the entry's segment hash list (docs/format.md §8)
 
 
 def entry_key(header: Header, file_key: bytes, entry_id: str) -> bytes:
@@ -82,23 +88,35 @@ def write(
     header: Header,
     file_key: bytes,
     progress: stream.Progress = None,
+    author=None,
+    sources: dict[str, BinaryIO] | None = None,
 ) -> None:
-    """Write a bundle: marker, each entry's STREAM payload, then the encrypted manifest."""
+    """Write a bundle: marker, each entry's STREAM payload, then the manifest signed by `author`.
+
+    Entries are read from their `source` path, or from `sources[entry id]` (rotation).
+    """
     with zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
         zf.writestr(zip_info(MARKER_NAME), MARKER)
         for e in entries:
             if e.type != "file":
                 continue
-            with open(e.source, "rb", buffering=0) as src, zf.open(zip_info(f"e/{e.id}"), "w", force_zip64=True) as out:
-                n = stream.encrypt(entry_key(header, file_key, e.id), src, out, header.segment_size, progress)
+            hashes = bytearray()
+            with contextlib.ExitStack() as stack:
+                src = sources[e.id] if sources is not None else stack.enter_context(open(e.source, "rb", buffering=0))
+                out = stack.enter_context(zf.open(zip_info(f"e/{e.id}"), "w", force_zip64=True))
+                n = stream.encrypt(entry_key(header, file_key, e.id), src, out, header.segment_size, progress, hashes)
             if n != e.size:
                 raise UsageError(f"{e.source}: changed while being protected; try again")
+            e.digest = hashlib.sha256(hashes).hexdigest()
         manifest = json.dumps(
             {"format": FORMAT, "entries": [_entry_json(e) for e in entries]}, separators=(",", ":")
         ).encode()
+        hashes = bytearray()
         with zf.open(zip_info(MANIFEST_NAME), "w", force_zip64=True) as out:
             out.write(header.encode())
-            stream.encrypt(envelope.payload_key(header, file_key), io.BytesIO(manifest), out, header.segment_size)
+            stream.encrypt(envelope.payload_key(header, file_key), io.BytesIO(manifest), out, header.segment_size,
+                           hashes=hashes)
+            out.write(content.trailer(header, bytes(hashes), author))
 
 
 def zip_info(name: str) -> zipfile.ZipInfo:
@@ -112,7 +130,7 @@ def zip_info(name: str) -> zipfile.ZipInfo:
 def _entry_json(e: Entry) -> dict:
     d = {"path": e.path, "type": e.type, "mode": e.mode, "mtime": e.mtime}
     if e.type == "file":
-        d.update(id=e.id, size=e.size)
+        d.update(id=e.id, size=e.size, digest=e.digest)
     return d
 
 
@@ -143,27 +161,54 @@ class BundleReader:
             self.header, self.header_bytes = read_header(f)
         self.names = set(names)
 
+    def manifest_file(self) -> io.BytesIO:
+        info = self.zf.getinfo(MANIFEST_NAME)
+        if info.file_size > MAX_MANIFEST + len(self.header_bytes) + (4 << 20):
+            raise BundleError("the bundle manifest is too large")
+        return io.BytesIO(self.zf.read(MANIFEST_NAME))
+
     def read_manifest(self, file_key: bytes) -> list[Entry]:
+        """Decrypt and check the manifest (version 2: the author's content signature first)."""
         out = io.BytesIO()
-        with self.zf.open(MANIFEST_NAME) as f:
-            read_header(f)
-            stream.decrypt(envelope.payload_key(self.header, file_key), f, out, self.header.segment_size)
+        f = self.manifest_file()
+        read_header(f)
+        key = envelope.payload_key(self.header, file_key)
+        if self.header.version == V1:
+            stream.decrypt(key, f, out, self.header.segment_size)
+        else:
+            stream.decrypt_signed(key, f, out, self.header.segment_size, envelope.content_check(self.header))
+        want = FORMAT_V1 if self.header.version == V1 else FORMAT
         try:
             doc = json.loads(out.getvalue())
-            if doc.get("format") != FORMAT:
+            if not isinstance(doc, dict) or doc.get("format") != want:
                 raise BundleError("unsupported bundle manifest format")
             entries = [
                 Entry(str(d["path"]), str(d["type"]), str(d.get("id", "")), int(d.get("size", 0)),
-                      int(d.get("mode", 0o644)), int(d.get("mtime", 0)))
+                      int(d.get("mode", 0o644)), int(d.get("mtime", 0)), digest=str(d.get("digest", "")))
                 for d in doc["entries"]
             ]
         except (ValueError, KeyError, TypeError, AttributeError):
             raise BundleError("malformed bundle manifest") from None
         _check_paths(entries)
+        if want == FORMAT and any(e.type == "file" and not re.fullmatch(r"[0-9a-f]{64}", e.digest) for e in entries):
+            raise BundleError("malformed bundle manifest (an entry has no digest)")
         ids = {f"e/{e.id}" for e in entries if e.type == "file"}
         if ids != self.names - {MARKER_NAME, MANIFEST_NAME}:
             raise BundleError("the bundle's entries do not match its manifest (entries added or removed)")
         return entries
+
+    def entry_plaintext(self, e: Entry, file_key: bytes, dst: BinaryIO, progress: stream.Progress = None) -> int:
+        """Decrypt one entry into `dst`, checking its digest against the signed manifest (version 2)."""
+        digest = hashlib.sha256() if self.header.version != V1 else None
+        with self.zf.open(f"e/{e.id}") as src:
+            n = stream.decrypt(entry_key(self.header, file_key, e.id), src, dst, self.header.segment_size, progress,
+                               digest)
+        if digest is not None and not hmac.compare_digest(digest.hexdigest(), e.digest):
+            raise BadSignatureError(f"entry {e.path!r} is not the content the author signed: someone holding the "
+                                    "file key replaced it; do not trust this bundle")
+        if n != e.size:
+            raise BundleError(f"entry {e.path!r} has the wrong size: the bundle was modified")
+        return n
 
     def extract(self, entries: list[Entry], file_key: bytes, root: Path, progress: stream.Progress = None) -> None:
         """Decrypt every entry under `root` (a fresh folder); sizes are checked against the manifest."""
@@ -173,10 +218,8 @@ class BundleReader:
                 target.mkdir(parents=True, exist_ok=True)
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
-            with self.zf.open(f"e/{e.id}") as src, open(target, "xb", buffering=0) as out:
-                n = stream.decrypt(entry_key(self.header, file_key, e.id), src, out, self.header.segment_size, progress)
-            if n != e.size:
-                raise BundleError(f"entry {e.path!r} has the wrong size: the bundle was modified")
+            with open(target, "xb", buffering=0) as out:
+                self.entry_plaintext(e, file_key, out, progress)
             os.chmod(target, e.mode & 0o777)
             os.utime(target, (e.mtime, e.mtime))
         for e in reversed(entries):
@@ -186,21 +229,24 @@ class BundleReader:
                 os.utime(target, (e.mtime, e.mtime))
 
     def rotate(self, dst: BinaryIO, entries: list[Entry], old_key: bytes, header: Header, new_key: bytes,
-               progress: stream.Progress = None) -> None:
-        """Rewrite the bundle under a new header and file key, re-encrypting every entry."""
-        with zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
-            zf.writestr(zip_info(MARKER_NAME), MARKER)
-            for e in entries:
-                if e.type != "file":
-                    continue
-                with self.zf.open(f"e/{e.id}") as src, zf.open(zip_info(f"e/{e.id}"), "w", force_zip64=True) as out:
-                    plain = stream.DecryptingReader(entry_key(self.header, old_key, e.id), src, self.header.segment_size)
-                    stream.encrypt(entry_key(header, new_key, e.id), plain, out, header.segment_size, progress)
-            with self.zf.open(MANIFEST_NAME) as src, zf.open(zip_info(MANIFEST_NAME), "w", force_zip64=True) as out:
-                read_header(src)
-                out.write(header.encode())
-                plain = stream.DecryptingReader(envelope.payload_key(self.header, old_key), src, self.header.segment_size)
-                stream.encrypt(envelope.payload_key(header, new_key), plain, out, header.segment_size)
+               progress: stream.Progress = None, author=None) -> None:
+        """Rewrite the bundle under a new header and file key, re-encrypting every entry (signed by `author`).
+
+        Entries are decrypted as they are re-encrypted (no plaintext on disk); an entry that is not what
+        the manifest's author signed fails at its end, before the new bundle is published.
+        """
+        with contextlib.ExitStack() as stack:
+            sources = {e.id: stack.enter_context(self._verified_entry(e, old_key)) for e in entries if e.type == "file"}
+            write(dst, entries, header, new_key, progress, author, sources)
+
+    @contextlib.contextmanager
+    def _verified_entry(self, e: Entry, key: bytes):
+        """A reader of entry `e`'s plaintext that raises at its end if the entry is not what was signed."""
+        src = self.zf.open(f"e/{e.id}")
+        try:
+            yield _CheckedEntry(self, e, key, src)
+        finally:
+            src.close()
 
     def copy_with_header(self, dst: BinaryIO, header: Header) -> None:
         """Rewrite the bundle with a new manifest header; entries and manifest payload unchanged."""
@@ -211,6 +257,33 @@ class BundleReader:
                         read_header(src)
                         w.write(header.encode())
                     _copy(src, w)
+
+
+class _CheckedEntry(io.RawIOBase):
+    """Plaintext of one entry for rotation: decrypted as read; its digest and size are checked at the end."""
+
+    def __init__(self, reader: BundleReader, e: Entry, key: bytes, src: BinaryIO) -> None:
+        self._e, self._reader = e, reader
+        self._digest = hashlib.sha256() if reader.header.version != V1 else None
+        self._inner = stream.DecryptingReader(entry_key(reader.header, key, e.id), src, reader.header.segment_size,
+                                              self._digest)
+        self._n = 0
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        n = self._inner.readinto(buf)
+        self._n += n
+        if n == 0 and not self._done:
+            self._done = True
+            if self._digest is not None:
+                if not hmac.compare_digest(self._digest.hexdigest(), self._e.digest):
+                    raise BadSignatureError(f"entry {self._e.path!r} is not the content the author signed")
+            if self._n != self._e.size:
+                raise BundleError(f"entry {self._e.path!r} has the wrong size: the bundle was modified")
+        return n
 
 
 def _copy(src: BinaryIO, dst: BinaryIO) -> None:

@@ -31,7 +31,9 @@ from c11.errors import (
     NoMatchingKeyError,
     UnsupportedVersionError,
 )
-from c11.format.header import Header, Stanza
+from c11.format import content
+from c11.format.header import ORIGIN_WRITTEN, V1, Header, Stanza
+from c11.format.labels import check_label
 from c11.keys.identity import Identity
 from c11.keys.publickey import PublicKey, key_id
 from c11.format.stream import DEFAULT_SEGMENT
@@ -158,11 +160,13 @@ def seal(
     metadata_ct: bytes | None = None,
     extra_stanzas: Iterable[Stanza] = (),
     recipient_key: bytes | None = None,
+    origin: int = ORIGIN_WRITTEN,
 ) -> tuple[Header, bytes]:
-    """Build and sign a header; return it and the file key. Duplicated recipients are merged.
+    """Build and sign a version 2 header; return it and the file key. Duplicated recipients are merged.
 
-    Recipient stanzas wrap `recipient_key` (default: the file key itself); a critical extension
-    stanza in `extra_stanzas` then says how readers turn it into the file key (§2.1).
+    `sender` is author and header signer; the content signature goes into the trailer
+    (`content.trailer`). Recipient stanzas wrap `recipient_key` (default: the file key itself); a
+    critical extension stanza in `extra_stanzas` then says how readers turn it into the file key (§2.1).
     """
     file_key = file_key or os.urandom(ks.FILE_KEY_SIZE)
     nonce = nonce or os.urandom(ks.NONCE_SIZE)
@@ -182,14 +186,49 @@ def seal(
         created=int(time.time()) if created is None else created,
         segment_size=segment_size,
         nonce=nonce,
-        sender_label=sender.label,
+        sender_label=_label(sender.label),
         sender_key=sender.public.sig or b"",
         metadata=metadata_ct,
         stanzas=stanzas,
+        commitment=commitment(file_key, nonce),
+        origin=origin,
+        author_label=sender.label,
+        author_key=sender.public.sig or b"",
     )
     header.mac = header_mac(file_key, header)
     header.signature = sender.sign(header.signed_message())
     return header, file_key
+
+
+def _label(label: str) -> str:
+    try:
+        return check_label(label)
+    except ValueError as e:
+        raise FormatError(f"the identity label {label[:40]!r} {e}: choose a plain label (an email address)") from None
+
+
+def commitment(file_key: bytes, nonce: bytes) -> bytes:
+    """The key commitment of a version 2 header (docs/format.md §2.3)."""
+    return ks.derive(file_key, nonce, ks.COMMITMENT)
+
+
+def reshare(header: Header, file_key: bytes, signer: Identity, stanzas: list[Stanza]) -> Header:
+    """A new header with other recipient stanzas, signed by `signer`; author fields and content kept.
+
+    Version 2 keeps the author's content signature valid; version 1 stays version 1 (§9).
+    """
+    new = Header(header.doc_id, header.created, header.segment_size, header.nonce, _label(signer.label),
+                 signer.public.sig or b"", header.metadata, stanzas, version=header.version,
+                 commitment=header.commitment, origin=header.origin, author_label=header.author_label,
+                 author_key=header.author_key, content_signature=header.content_signature)
+    new.mac = header_mac(file_key, new)
+    new.signature = signer.sign(new.signed_message())
+    return new
+
+
+def content_check(header: Header) -> Callable[[int, bytes, bytes], None]:
+    """The trailer check of a version 2 header: the author's signature over the segment hashes."""
+    return lambda count, digest, signature: content.verify(header, count, digest, signature)
 
 
 def check_critical(header: Header) -> None:
@@ -259,18 +298,21 @@ def _transform(header: Header, key: bytes) -> bytes:
 def _checked(header: Header, file_key: bytes) -> bytes:
     if len(file_key) != ks.FILE_KEY_SIZE or not hmac.compare_digest(header_mac(file_key, header), header.mac):
         raise IntegrityError("the header does not authenticate: the file was modified")
+    if header.version != V1 and not hmac.compare_digest(commitment(file_key, header.nonce), header.commitment):
+        raise IntegrityError("the header's key commitment does not match its file key: the file was modified")
     return file_key
 
 
 def verify_signature(header: Header) -> None:
-    """Check the sender's Ed25519 signature over the header; raise BadSignatureError if it fails."""
+    """Check the header signer's Ed25519 signature over the header; raise BadSignatureError if it fails."""
     try:
         ed25519.Ed25519PublicKey.from_public_bytes(header.sender_key).verify(
             header.signature, header.signed_message()
         )
     except (InvalidSignature, ValueError):
+        who = "header signer" if header.version != V1 else "sender"
         raise BadSignatureError(
-            f"the sender's signature does not verify (claimed sender {header.sender_label!r}): "
+            f"the {who}'s signature does not verify (claimed {who} {header.sender_label!r}): "
             "do not trust this file"
         ) from None
 

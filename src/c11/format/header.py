@@ -1,7 +1,7 @@
 """The binary header of a .c11 file: parse and serialize, nothing cryptographic.
 
-Layout (docs/format.md §2): magic, version, length, body fields, stanzas, then a 32-byte MAC and a
-64-byte Ed25519 signature. All integers are big-endian.
+Layout (docs/format.md §2; version 1 in §13): magic, version, length, body fields, stanzas, then a
+32-byte MAC and a 64-byte Ed25519 signature by the header signer. All integers are big-endian.
 """
 
 from __future__ import annotations
@@ -11,9 +11,15 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from c11.errors import FormatError, NotC11FileError, TruncatedError, UnsupportedVersionError
+from c11.format.labels import check_label
 
 MAGIC = b"\x89C11\r\n\x1a\n"
-VERSION = 1
+VERSION = 2  # what c11 writes
+V1 = 1
+READABLE = (V1, VERSION)
+ORIGIN_WRITTEN = 0
+ORIGIN_ROTATED = 1
+COMMITMENT_SIZE = 32
 PREFIX_SIZE = len(MAGIC) + 1 + 4
 MAC_SIZE = 32
 SIG_SIZE = 64
@@ -34,6 +40,11 @@ class Stanza:
 
 @dataclass
 class Header:
+    """A parsed header. `sender_*` is the header signer; `author_*` the content signer (version 2).
+
+    In a version 1 header there is no author: `author_label`/`author_key` stay empty.
+    """
+
     doc_id: bytes
     created: int
     segment_size: int
@@ -44,15 +55,33 @@ class Header:
     stanzas: list[Stanza] = field(default_factory=list)
     mac: bytes = b""
     signature: bytes = b""
+    version: int = VERSION
+    commitment: bytes = b""
+    origin: int = ORIGIN_WRITTEN
+    author_label: str = ""
+    author_key: bytes = b""
+    #: In-document groups only: the author's content signature, carried next to the header (indoc.md).
+    content_signature: bytes = field(default=b"", compare=False)
 
     def core(self) -> bytes:
         """Magic, version, length and body: the bytes the MAC covers."""
         body = self._body()
-        return MAGIC + bytes([VERSION]) + struct.pack(">I", len(body)) + body
+        return MAGIC + bytes([self.version]) + struct.pack(">I", len(body)) + body
 
     def signed_message(self) -> bytes:
-        """What the sender signs: a context string, the core and the MAC."""
-        return b"c11/v1 signature\x00" + self.core() + self.mac
+        """What the header signer signs: a context string, the core and the MAC."""
+        context = b"c11/v1 signature\x00" if self.version == V1 else b"c11/v2 header\x00"
+        return context + self.core() + self.mac
+
+    @property
+    def content_signed(self) -> bool:
+        """Whether the format has an author signature over the content (version 2)."""
+        return self.version >= 2
+
+    @property
+    def reshared(self) -> bool:
+        """Version 2: the header was written by someone other than the author (recipients changed)."""
+        return self.version >= 2 and (self.sender_key != self.author_key or self.sender_label != self.author_label)
 
     def encode(self) -> bytes:
         if len(self.mac) != MAC_SIZE or len(self.signature) != SIG_SIZE:
@@ -61,10 +90,11 @@ class Header:
 
     def _body(self) -> bytes:
         label = self.sender_label.encode("utf-8")
-        out = [
-            self.doc_id,
-            struct.pack(">QI", self.created, self.segment_size),
-            self.nonce,
+        out = [self.doc_id, struct.pack(">QI", self.created, self.segment_size), self.nonce]
+        if self.version != V1:
+            author = self.author_label.encode("utf-8")
+            out += [self.commitment, bytes([self.origin]), struct.pack(">H", len(author)), author, self.author_key]
+        out += [
             struct.pack(">H", len(label)),
             label,
             self.sender_key,
@@ -118,9 +148,9 @@ def check_prefix(prefix: bytes) -> int:
         raise NotC11FileError("not a c11 file (no c11 header)")
     if len(prefix) < len(MAGIC) + 1:
         raise TruncatedError("the file ends inside its header (truncated)")
-    if prefix[len(MAGIC)] != VERSION:
+    if prefix[len(MAGIC)] not in READABLE:
         raise UnsupportedVersionError(
-            f"unsupported c11 format version {prefix[len(MAGIC)]} (this c11 reads version {VERSION}; "
+            f"unsupported c11 format version {prefix[len(MAGIC)]} (this c11 reads versions 1 and {VERSION}; "
             "upgrade c11)"
         )
     if len(prefix) < PREFIX_SIZE:
@@ -138,7 +168,7 @@ def read_header(src: BinaryIO) -> tuple[Header, bytes]:
     rest = _read_exact(src, length + MAC_SIZE + SIG_SIZE)
     if len(rest) < length + MAC_SIZE + SIG_SIZE:
         raise TruncatedError("the file ends inside its header (truncated)")
-    header = parse_body(rest[:length])
+    header = parse_body(rest[:length], prefix[len(MAGIC)])
     header.mac = rest[length : length + MAC_SIZE]
     header.signature = rest[length + MAC_SIZE :]
     raw = prefix + rest
@@ -147,7 +177,16 @@ def read_header(src: BinaryIO) -> tuple[Header, bytes]:
     return header, raw
 
 
-def parse_body(body: bytes) -> Header:
+def _label(r: _Reader, what: str) -> str:
+    try:
+        return check_label(r.take(r.uint(">H")).decode("utf-8"))
+    except UnicodeDecodeError:
+        raise FormatError(f"malformed header: the {what} label is not UTF-8") from None
+    except ValueError as e:
+        raise FormatError(f"malformed header: the {what} label {e}") from None
+
+
+def parse_body(body: bytes, version: int = VERSION) -> Header:
     r = _Reader(body)
     doc_id = r.take(16)
     created = r.uint(">Q")
@@ -155,10 +194,14 @@ def parse_body(body: bytes) -> Header:
     if not MIN_SEGMENT <= segment_size <= MAX_SEGMENT:
         raise FormatError(f"malformed header: segment size {segment_size} out of range")
     nonce = r.take(16)
-    try:
-        label = r.take(r.uint(">H")).decode("utf-8")
-    except UnicodeDecodeError:
-        raise FormatError("malformed header: sender label is not UTF-8") from None
+    v2: dict = {}
+    if version != V1:
+        commitment, origin = r.take(COMMITMENT_SIZE), r.uint(">B")
+        if origin not in (ORIGIN_WRITTEN, ORIGIN_ROTATED):
+            raise FormatError(f"malformed header: unknown origin {origin}")
+        author = _label(r, "author")
+        v2 = dict(commitment=commitment, origin=origin, author_label=author, author_key=r.take(32))
+    label = _label(r, "signer" if version != V1 else "sender")
     sender_key = r.take(32)
     metadata = r.take(r.uint(">I"))
     count = r.uint(">H")
@@ -175,4 +218,4 @@ def parse_body(body: bytes) -> Header:
         stanzas.append(Stanza(t.decode("ascii"), r.take(r.uint(">I")), bool(flags & FLAG_CRITICAL)))
     if r.pos != len(body):
         raise FormatError("malformed header: trailing bytes after the stanzas")
-    return Header(doc_id, created, segment_size, nonce, label, sender_key, metadata, stanzas)
+    return Header(doc_id, created, segment_size, nonce, label, sender_key, metadata, stanzas, version=version, **v2)

@@ -1,17 +1,23 @@
 """STREAM payload: AES-256-GCM over fixed-size segments, in constant memory for any input size.
 
 Segment i is sealed with nonce = i (11 bytes, big-endian) || last-flag (1 byte), so truncation,
-reordering, duplication and appended data all fail authentication (docs/format.md §5).
+reordering, duplication and appended data all fail authentication (docs/format.md §5). In format
+version 2 a trailer follows the payload: the SHA-256 of every sealed segment and the author's
+signature over them (§5.1); `decrypt_signed` checks it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import io
+import os
 from typing import BinaryIO, Callable, Iterator
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from c11.errors import IntegrityError, TruncatedError
+from c11.errors import BadSignatureError, IntegrityError, TruncatedError
 
 TAG_SIZE = 16
 DEFAULT_SEGMENT = 1 << 16
@@ -71,8 +77,12 @@ def _segments(chunk: memoryview, unit: int, final: bool) -> Iterator[tuple[memor
         yield chunk[k * unit : (k + 1) * unit], final and k == count - 1
 
 
-def encrypt(key: bytes, src: BinaryIO, dst: BinaryIO, segment_size: int, progress: Progress = None) -> int:
-    """Encrypt all of `src` into `dst`; return the number of plaintext bytes."""
+def encrypt(key: bytes, src: BinaryIO, dst: BinaryIO, segment_size: int, progress: Progress = None,
+            hashes: bytearray | None = None) -> int:
+    """Encrypt all of `src` into `dst`; return the number of plaintext bytes.
+
+    With `hashes`, the SHA-256 of every sealed segment is appended to it (the version 2 hash list).
+    """
     aead = AESGCM(key)
     out = memoryview(bytearray(max(1, BATCH // segment_size) * (segment_size + TAG_SIZE)))
     index = total = 0
@@ -81,6 +91,8 @@ def encrypt(key: bytes, src: BinaryIO, dst: BinaryIO, segment_size: int, progres
         for seg, last in _segments(chunk, segment_size, final):
             end = o + len(seg) + TAG_SIZE
             aead.encrypt_into(nonce(index, last), seg, None, out[o:end])
+            if hashes is not None:
+                hashes += hashlib.sha256(out[o:end]).digest()
             o, index = end, index + 1
         dst.write(out[:o])
         total += len(chunk)
@@ -100,10 +112,12 @@ def _open_segment(aead: AESGCM, index: int, last: bool, seg: memoryview, out: me
         raise IntegrityError("the payload has an empty final segment (the file was modified)")
 
 
-def decrypt(key: bytes, src: BinaryIO, dst: BinaryIO, segment_size: int, progress: Progress = None) -> int:
+def decrypt(key: bytes, src: BinaryIO, dst: BinaryIO, segment_size: int, progress: Progress = None,
+            digest=None) -> int:
     """Decrypt and authenticate the payload in `src` into `dst`; return plaintext bytes written.
 
-    Raises TruncatedError if the payload ends early and IntegrityError for any other change.
+    Raises TruncatedError if the payload ends early and IntegrityError for any other change. With
+    `digest` (a hashlib SHA-256 object), the SHA-256 of every sealed segment is fed to it.
     """
     aead = AESGCM(key)
     full = segment_size + TAG_SIZE
@@ -114,6 +128,8 @@ def decrypt(key: bytes, src: BinaryIO, dst: BinaryIO, segment_size: int, progres
         for seg, last in _segments(chunk, full, final):
             end = o + max(0, len(seg) - TAG_SIZE)
             _open_segment(aead, index, last, seg, out[o:end])
+            if digest is not None:
+                digest.update(hashlib.sha256(seg).digest())
             o, index = end, index + 1
         dst.write(out[:o])
         total += o
@@ -141,12 +157,12 @@ class DecryptingReader:
     Used to re-encrypt (key rotation) without ever writing plaintext to disk.
     """
 
-    def __init__(self, key: bytes, src: BinaryIO, segment_size: int) -> None:
+    def __init__(self, key: bytes, src: BinaryIO, segment_size: int, digest=None) -> None:
         self._pending = bytearray()
-        self._gen = self._plaintext(AESGCM(key), src, segment_size)
+        self._gen = self._plaintext(AESGCM(key), src, segment_size, digest)
 
     @staticmethod
-    def _plaintext(aead: AESGCM, src: BinaryIO, segment_size: int) -> Iterator[bytes]:
+    def _plaintext(aead: AESGCM, src: BinaryIO, segment_size: int, digest=None) -> Iterator[bytes]:
         full = segment_size + TAG_SIZE
         out = memoryview(bytearray(segment_size))
         index = 0
@@ -154,6 +170,8 @@ class DecryptingReader:
             for seg, last in _segments(chunk, full, final):
                 n = max(0, len(seg) - TAG_SIZE)
                 _open_segment(aead, index, last, seg, out[:n])
+                if digest is not None:
+                    digest.update(hashlib.sha256(seg).digest())
                 index += 1
                 yield bytes(out[:n])
 
@@ -177,3 +195,212 @@ class DecryptingReader:
             return b"".join(chunks)
         buf = bytearray(n)
         return bytes(buf[: self.readinto(buf)])
+
+
+# -- format version 2: payload followed by the trailer (docs/format.md §5.1) ------------------------
+
+HASH_SIZE = 32
+FOOTER_SIZE = 8 + 64
+#: check(segment count, SHA-256 of the hash list, signature): raises BadSignatureError if it fails.
+Check = Callable[[int, bytes, bytes], None]
+
+
+def _seekable(src: BinaryIO) -> bool:
+    try:
+        return bool(src.seekable())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def _mismatch(index: int) -> BadSignatureError:
+    return BadSignatureError(
+        f"payload segment {index} is not the one the author signed: someone holding the file key replaced the "
+        "content; do not trust this file")
+
+
+def _check_layout(payload: int, count: int, full: int) -> None:
+    if count < 1 or payload < 0:
+        raise IntegrityError("the payload and its trailer do not fit together: the file was truncated or modified")
+    last = payload - (count - 1) * full
+    if not TAG_SIZE <= last <= full:
+        raise IntegrityError("the payload and its trailer do not fit together: the file was truncated or modified")
+    if last == TAG_SIZE and count > 1:
+        raise IntegrityError("the payload has an empty final segment (the file was modified)")
+
+
+def _pread(src: BinaryIO, pos: int, n: int) -> bytes:
+    src.seek(pos)
+    data = src.read(n)
+    if len(data) != n:
+        raise TruncatedError("the file ends early (truncated)")
+    return data
+
+
+def _seek_plaintext(aead: AESGCM, src: BinaryIO, segment_size: int, check: Check) -> Iterator[memoryview]:
+    """Seekable input: check the signature over the stored hash list first, then each segment."""
+    full = segment_size + TAG_SIZE
+    start = src.tell()
+    end = src.seek(0, os.SEEK_END)
+    if end - start < TAG_SIZE + HASH_SIZE + FOOTER_SIZE:
+        raise TruncatedError("the file ends inside its payload or trailer (truncated)")
+    footer = _pread(src, end - FOOTER_SIZE, FOOTER_SIZE)
+    count, signature = int.from_bytes(footer[:8], "big"), footer[8:]
+    if count < 1 or count > (end - start) // (TAG_SIZE + HASH_SIZE):
+        raise IntegrityError("the payload and its trailer do not fit together: the file was truncated or modified")
+    list_start = end - FOOTER_SIZE - HASH_SIZE * count
+    _check_layout(list_start - start, count, full)
+    digest = hashlib.sha256()
+    src.seek(list_start)
+    left = HASH_SIZE * count
+    while left:
+        chunk = src.read(min(left, BATCH))
+        if not chunk:
+            raise TruncatedError("the file ends early (truncated)")
+        digest.update(chunk)
+        left -= len(chunk)
+    check(count, digest.digest(), signature)  # before any plaintext is released
+    per_batch = max(1, BATCH // full)
+    out = memoryview(bytearray(per_batch * segment_size))
+    index = 0
+    while index < count:
+        k = min(per_batch, count - index)
+        pos = start + index * full
+        size = min(k * full, list_start - pos)
+        data = memoryview(_pread(src, pos, size))
+        stored = _pread(src, list_start + index * HASH_SIZE, k * HASH_SIZE)
+        o = 0
+        for j in range(k):
+            seg = data[j * full:(j + 1) * full]
+            n = len(seg) - TAG_SIZE
+            _open_segment(aead, index + j, index + j == count - 1, seg, out[o:o + n])
+            if not hmac.compare_digest(hashlib.sha256(seg).digest(), stored[j * HASH_SIZE:(j + 1) * HASH_SIZE]):
+                raise _mismatch(index + j)
+            o += n
+        index += k
+        yield out[:o]
+    src.seek(end)
+
+
+def _stream_plaintext(aead: AESGCM, src: BinaryIO, segment_size: int, check: Check) -> Iterator[memoryview]:
+    """Non-seekable input: release segments that authenticate, check the signature at the end.
+
+    The first piece that does not open with the non-last nonce starts the final region (last segment,
+    hash list, footer); the stored list is only counted, the signature is checked over the hashes of
+    the segments actually decrypted.
+    """
+    full = segment_size + TAG_SIZE
+    piece = memoryview(bytearray(full))
+    out = memoryview(bytearray(segment_size))
+    running = hashlib.sha256()
+    index = 0
+    while True:
+        n = _read_full(src, piece)
+        if n == full:
+            try:
+                aead.decrypt_into(nonce(index, False), piece, None, out)
+            except InvalidTag:
+                pass
+            else:
+                running.update(hashlib.sha256(piece).digest())
+                index += 1
+                yield out
+                continue
+        break
+    count = index + 1
+    trailer = HASH_SIZE * count + FOOTER_SIZE
+    tail = bytearray(piece[:n][-FOOTER_SIZE:])
+    rest = 0
+    while chunk := src.read(min(BATCH, trailer + 1 - rest)):
+        rest += len(chunk)
+        tail = (tail + chunk)[-FOOTER_SIZE:]
+        if rest > trailer:
+            raise IntegrityError("unexpected data after the end of the file (the file was modified)")
+    last = n + rest - trailer
+    if last < TAG_SIZE:
+        raise TruncatedError("the file ends inside its payload or trailer (truncated)")
+    seg = piece[:last]
+    _open_segment(aead, index, True, seg, out[:last - TAG_SIZE])
+    running.update(hashlib.sha256(seg).digest())
+    if int.from_bytes(tail[:8], "big") != count:
+        raise IntegrityError("the trailer's segment count does not match the payload (the file was modified)")
+    check(count, running.digest(), bytes(tail[8:]))
+    yield out[:last - TAG_SIZE]
+
+
+def signed_plaintext(key: bytes, src: BinaryIO, segment_size: int, check: Check) -> Iterator[memoryview]:
+    """Authenticated plaintext of a version 2 payload and trailer, piece by piece (each valid until the next).
+
+    Seekable input is fully checked against the author's signature before the first piece.
+    """
+    aead = AESGCM(key)
+    if _seekable(src):
+        return _seek_plaintext(aead, src, segment_size, check)
+    return _stream_plaintext(aead, src, segment_size, check)
+
+
+def decrypt_signed(key: bytes, src: BinaryIO, dst: BinaryIO, segment_size: int, check: Check,
+                   progress: Progress = None) -> int:
+    """Decrypt a version 2 payload and check its trailer; return the plaintext size."""
+    total = 0
+    for piece in signed_plaintext(key, src, segment_size, check):
+        dst.write(piece)
+        total += len(piece)
+        if progress:
+            progress(len(piece))
+    return total
+
+
+def verify_hashes(src: BinaryIO, segment_size: int, check: Check) -> None:
+    """Without the key (inspect): check the author's signature and every segment's hash (seekable input)."""
+    full = segment_size + TAG_SIZE
+    start = src.tell()
+    end = src.seek(0, os.SEEK_END)
+    if end - start < TAG_SIZE + HASH_SIZE + FOOTER_SIZE:
+        raise TruncatedError("the file ends inside its payload or trailer (truncated)")
+    count, signature = (lambda f: (int.from_bytes(f[:8], "big"), f[8:]))(_pread(src, end - FOOTER_SIZE, FOOTER_SIZE))
+    if count < 1 or count > (end - start) // (TAG_SIZE + HASH_SIZE):
+        raise IntegrityError("the payload and its trailer do not fit together: the file was truncated or modified")
+    list_start = end - FOOTER_SIZE - HASH_SIZE * count
+    _check_layout(list_start - start, count, full)
+    stored = hashlib.sha256()
+    per_batch = max(1, BATCH // full)
+    index = 0
+    while index < count:
+        k = min(per_batch, count - index)
+        pos = start + index * full
+        data = memoryview(_pread(src, pos, min(k * full, list_start - pos)))
+        listed = _pread(src, list_start + index * HASH_SIZE, k * HASH_SIZE)
+        stored.update(listed)
+        for j in range(k):
+            h = hashlib.sha256(data[j * full:(j + 1) * full]).digest()
+            if h != listed[j * HASH_SIZE:(j + 1) * HASH_SIZE]:
+                raise _mismatch(index + j)
+        index += k
+    check(count, stored.digest(), signature)
+
+
+class _IterReader(io.RawIOBase):
+    """A readable file object over an iterator of byte pieces."""
+
+    def __init__(self, pieces: Iterator) -> None:
+        self._pieces, self._pending = pieces, b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        mv = memoryview(buf)
+        while not self._pending:
+            nxt = next(self._pieces, None)
+            if nxt is None:
+                return 0
+            self._pending = bytes(nxt)
+        n = min(len(mv), len(self._pending))
+        mv[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+
+def signed_reader(key: bytes, src: BinaryIO, segment_size: int, check: Check) -> BinaryIO:
+    """A readable file object of verified plaintext (version 2), e.g. to rotate without plaintext on disk."""
+    return io.BufferedReader(_IterReader(signed_plaintext(key, src, segment_size, check)), BATCH)

@@ -3,7 +3,9 @@
 Parts that share a recipient set share one signed c11 header (a "group"). Each part is sealed with
 AES-256-GCM under a key derived from its group's file key; the associated data binds it to the
 document ID, its location, its placeholder and the cleartext note, so a part moved, duplicated,
-swapped, or a placeholder or note edited, is refused (docs/indoc.md §2).
+swapped, or a placeholder or note edited, is refused (docs/indoc.md §2). The group's author signs
+the parts' ciphertexts (format version 2), so a co-recipient cannot replace them under the
+author's name.
 """
 
 from __future__ import annotations
@@ -22,13 +24,15 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from c11 import protect
 from c11.crypto import keyschedule as ks
-from c11.errors import C11Error, FormatError, IntegrityError, NoMatchingKeyError
+from c11.errors import BadSignatureError, C11Error, FormatError, IntegrityError, NoMatchingKeyError
+from c11.format import content
 from c11.format.envelope import Metadata
-from c11.format.header import Header, read_header
+from c11.format.header import V1, Header, read_header
 from c11.keys.identity import Identity
 from c11.keys.publickey import PublicKey
 
-FORMAT = "c11-parts/v1"
+FORMAT = "c11-parts/v2"  # groups have version 2 headers and the author's content signatures
+FORMAT_V1 = "c11-parts/v1"
 PART_LABEL = b"part"
 MEDIA_TYPE = "application/vnd.c11.parts"
 
@@ -63,12 +67,14 @@ class Envelope:
     header_bytes: list[bytes] = field(default_factory=list)
 
     def to_json(self) -> bytes:
+        v1 = any(h.version == V1 for h in self.headers)
         return json.dumps(
             {
-                "format": FORMAT,
+                "format": FORMAT_V1 if v1 else FORMAT,
                 "doc_id": str(uuid.UUID(bytes=self.doc_id)),
                 "note": self.note,
                 "groups": [_b64(h.encode()) for h in self.headers],
+                **({} if v1 else {"content": [_b64(h.content_signature) for h in self.headers]}),
                 "parts": [
                     {
                         "loc": p.location,
@@ -87,11 +93,20 @@ class Envelope:
     def from_json(cls, data: bytes) -> "Envelope":
         try:
             d = json.loads(data)
-            if d.get("format") != FORMAT:
+            if d.get("format") not in (FORMAT, FORMAT_V1):
                 raise FormatError(f"unsupported protected-parts format {d.get('format')!r}")
             doc_id = uuid.UUID(d["doc_id"]).bytes
             raws = [base64.b64decode(g, validate=True) for g in d["groups"]]
             headers = [read_header(io.BytesIO(r))[0] for r in raws]
+            want = V1 if d["format"] == FORMAT_V1 else 2
+            if any(h.version != want for h in headers):
+                raise FormatError("malformed protected-parts envelope (header version)")
+            if want != V1:
+                sigs = [base64.b64decode(c, validate=True) for c in d["content"]]
+                if len(sigs) != len(headers) or any(len(c) != content.SIG_SIZE for c in sigs):
+                    raise FormatError("malformed protected-parts envelope (content signatures)")
+                for h, c in zip(headers, sigs):
+                    h.content_signature = c
             parts = [
                 SealedPart(str(p["loc"]), int(p["group"]), base64.b64decode(p["nonce"], validate=True),
                            base64.b64decode(p["ct"], validate=True), bytes.fromhex(p["ph"]))
@@ -122,15 +137,42 @@ class Envelope:
         out = []
         for i, h in enumerate(self.headers):
             info = protect.file_info(h, len(h.encode()), "parts")
+            signed = h.version != V1 and info.signature_valid and _content_valid(self, i)
             out.append({
                 "group": i,
                 "sender": info.sender,
                 "sender_fingerprint": info.sender_fingerprint,
-                "signature_valid": info.signature_valid,
+                "signature_valid": info.signature_valid and (h.version == V1 or signed),
+                "content_signed": signed,
+                "author": info.author,
+                "resharer": info.resharer,
+                "resharer_fingerprint": info.resharer_fingerprint,
                 "recipients": info.recipients,
                 "locations": [p.location for p in self.parts if p.group == i],
             })
         return out
+
+
+def part_hashes(env: Envelope, group: int) -> bytes:
+    """The hash list the author signs for a group: SHA-256(nonce || ciphertext) per part, in envelope order."""
+    return b"".join(hashlib.sha256(p.nonce + p.ciphertext).digest() for p in env.parts if p.group == group)
+
+
+def _check_content(env: Envelope, group: int) -> None:
+    """Version 2: the author's signature over the group's parts (BadSignatureError if it fails)."""
+    h = env.headers[group]
+    hashes = part_hashes(env, group)
+    if len(h.content_signature) != content.SIG_SIZE:
+        raise BadSignatureError("a protected group has no content signature: do not trust this document")
+    content.verify(h, len(hashes) // content.HASH_SIZE, hashlib.sha256(hashes).digest(), h.content_signature)
+
+
+def _content_valid(env: Envelope, group: int) -> bool:
+    try:
+        _check_content(env, group)
+        return True
+    except C11Error:
+        return False
 
 
 def _b64(b: bytes) -> str:
@@ -186,7 +228,10 @@ def seal(
         sealed.append(SealedPart(part.location, g, nonce, ct, ph))
     if len({p.location for p in sealed}) != len(sealed):
         raise FormatError("two parts share one location")
-    return Envelope(doc_id, headers, sealed, note, [h.encode() for h in headers])
+    env = Envelope(doc_id, headers, sealed, note, [h.encode() for h in headers])
+    for g, h in enumerate(headers):
+        h.content_signature = content.sign(h, part_hashes(env, g), sender)
+    return env
 
 
 @dataclass
@@ -215,7 +260,9 @@ def open_parts(
         if meta.size is not None and meta.size != sum(1 for p in env.parts if p.group == i):
             raise IntegrityError("protected parts were added to or removed from the document")
         info = protect.file_info(h, 0, "parts")
-        senders.append({"group": i, "sender": info.sender, "fingerprint": info.sender_fingerprint})
+        senders.append({"group": i, "sender": info.sender, "fingerprint": info.sender_fingerprint,
+                        "content_signed": h.version != V1, "author": info.author, "resharer": info.resharer,
+                        "resharer_fingerprint": info.resharer_fingerprint})
     if not file_keys:
         fps = sorted({r["fingerprint"] for g in env.recipients() for r in g["recipients"]})
         raise NoMatchingKeyError(
@@ -247,6 +294,9 @@ def open_parts(
         extra = set(placeholders) - {p.location for p in env.parts}
         if extra:
             raise IntegrityError(f"the document has placeholders with no protected part: {sorted(extra)[:3]}")
+    for i in file_keys:  # version 2: the parts must be the ones the group's author signed
+        if env.headers[i].version != V1:
+            _check_content(env, i)
     return Opened(out, closed, senders)
 
 
