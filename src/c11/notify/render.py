@@ -40,7 +40,7 @@ class Kind:
 KINDS: dict[str, Kind] = {
     "email_verification": Kind("Confirm your email address for {{ brand.product_name }}", ("link", "expires_hours")),
     "invitation": Kind("{{ inviter }} invites you to {{ brand.product_name }}", ("inviter", "link"),
-                       ("organization", "signup_command", "expires")),
+                       ("organization", "signup_command", "expires", "shard_stores")),
     "document_shared": Kind("{{ sender }} shared a protected document with you", ("sender", "link")),
     "document_request": Kind("{{ requester }} asks you to upload documents securely", ("requester", "link"),
                              ("note", "due")),

@@ -107,9 +107,12 @@ def _out(inv: Invitation) -> dict[str, Any]:
 
 def _invitation_email(s: Session, ctx: ServerContext, inviter: str, to: str, inv_id: str, expires: Any) -> None:
     """Queue the invitation (rendered from its template) in the caller's transaction."""
+    from c11.server.shards.service import shard_service
+
     base = ctx.config.base_url
     notify(s, base, "invitation", to, inviter=inviter, link=f"{base}/?invitation={inv_id}",
            signup_command=f"c11 signup --server {base} --email {to}", expires=expires,
+           shard_stores=len(shard_service(ctx).stores),  # the key storage this server really offers
            secret=inv_id)  # the link is erased from the outbox once delivered
 
 
