@@ -13,6 +13,8 @@ from pathlib import Path
 
 import click
 
+from c11._internal.display import safe_text  # names from servers: never printed raw
+
 _DURATION = re.compile(r"(\d{1,5})([hdw])")
 _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
 
@@ -92,8 +94,8 @@ def _table(items: list) -> None:
     if not items:
         click.echo("c11: no events match", err=True)
         return
-    rows = [(f"{e.time:%Y-%m-%d %H:%M:%S}", _action(e), _who(e), e.doc_id or "", _target(e), str(e.index))
-            for e in items]
+    rows = [(f"{e.time:%Y-%m-%d %H:%M:%S}", safe_text(_action(e)), safe_text(_who(e)), safe_text(e.doc_id or ""),
+             safe_text(_target(e)), str(e.index)) for e in items]
     head = ("TIME (UTC)", "ACTION", "WHO", "DOCUMENT", "TARGET", "LOG")
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     for r in [head, *rows]:

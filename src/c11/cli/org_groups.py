@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from c11._internal.display import safe_text  # names from servers: never printed raw
+
 if TYPE_CHECKING:
     from c11.client import Client
 
@@ -37,7 +39,7 @@ def _show(group: Any) -> None:
     state = (f"key v{key.version} {key.fingerprint}" if key else "no key yet (an admin runs `c11 org groups sync`)")
     flags = (", rotation due" if group.rotation_due else "") + (
         f", {group.pending_wraps} pending wrap(s)" if group.pending_wraps else "")
-    click.echo(f"{group.name}: {group.member_count} member(s), {state}{flags}")
+    click.echo(f"{safe_text(group.name)}: {group.member_count} member(s), {state}{flags}")
 
 
 def _group_dict(g: Any) -> dict[str, Any]:
@@ -90,7 +92,7 @@ def show(name: str, as_json: bool) -> None:
         return
     _show(g)
     for m in g.members:
-        click.echo(f"  {m['email']}{'' if m['has_key'] else '  (waiting for the key: `c11 org groups sync`)'}")
+        click.echo(f"  {safe_text(m['email'])}{'' if m['has_key'] else '  (waiting for the key: `c11 org groups sync`)'}")
 
 
 @groups.command("key")

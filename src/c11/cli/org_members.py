@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from c11._internal.display import safe_text  # names from servers: never printed raw
+
 if TYPE_CHECKING:
     from c11.client import Client
 
@@ -59,7 +61,7 @@ def show(as_json: bool) -> None:
     if as_json:
         emit_json(info.raw)
         return
-    click.echo(f"organization: {info.name} ({info.id})")
+    click.echo(f"organization: {safe_text(info.name)} ({info.id})")
     click.echo(f"you: {info.email}" + (f", admin: {' '.join(info.permissions)}" if info.is_admin else ", member"))
     click.echo("policies:")
     for line in _policy_lines(info.policies):
@@ -305,7 +307,7 @@ def admins_list(as_json: bool) -> None:
         emit_json([m.to_dict() for m in rows])
         return
     for m in rows:
-        click.echo(f"{m.email:<40} {m.status:<12} {' '.join(m.permissions)}")
+        click.echo(f"{safe_text(m.email):<40} {m.status:<12} {' '.join(m.permissions)}")
 
 
 @click.group("signature-keys")
@@ -325,7 +327,7 @@ def signature_keys_list(as_json: bool) -> None:
         emit_json(rows)
         return
     for r in rows:
-        click.echo(f"{r['email']:<40} {r['status']:<12} {r['signing_key_id'] or '(no published key)'}")
+        click.echo(f"{safe_text(r['email']):<40} {r['status']:<12} {r['signing_key_id'] or '(no published key)'}")
 
 
 @signature_keys.command("withdraw")

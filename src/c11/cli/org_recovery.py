@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from c11._internal.display import safe_text  # names from servers: never printed raw
+
 if TYPE_CHECKING:
     from c11.client.recovery import RecoveryAPI
 
@@ -123,7 +125,7 @@ def list_keys(as_json: bool) -> None:
     if not keys:
         click.echo("no recovery keys (an admin creates one with `c11 org recovery-key create -o FILE`)")
     for k in keys:
-        click.echo(f"{k.id}  {k.status:8}  {k.fingerprint}  {k.name}  created {k.created_at[:10]}"
+        click.echo(f"{k.id}  {k.status:8}  {k.fingerprint}  {safe_text(k.name)}  created {k.created_at[:10]}"
                    + (f", retired {k.retired_at[:10]}" if k.retired_at else ""))
 
 
