@@ -126,3 +126,23 @@ def test_release_by_key_is_attributed_to_the_key_holder_not_the_account_that_ask
     item = d["accesses"][0]
     with pytest.raises(Exception, match="does not match"):
         bob.client.keyserver._verify_access(scene["by_key"], {**item, "email": carol.email}, check)
+
+
+def test_cli_log_mine_lists_verified_entries(ev_server, scene, tmp_path):
+    from srvkit import run_cli
+
+    p = scene["p"]
+    alice, carol = p["alice"], p["carol"]
+    env = {"C11_SERVER": ev_server.url}
+    r = run_cli(["log", "mine", "--json"], tmp_path / "a", {**env, "C11_TOKEN": alice.token})
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)
+    assert {g["kind"] for g in got} >= {"release", "policy", "encrypt"}
+    assert {g["person"] for g in got} == {email_hash(alice.email)}
+    r = run_cli(["log", "mine"], tmp_path / "a", {**env, "C11_TOKEN": alice.token})
+    assert r.returncode == 0 and "release" in r.stdout and "proven in the log" in r.stderr
+    r = run_cli(["log", "mine", "--org"], tmp_path / "c", {**env, "C11_TOKEN": carol.token})
+    assert r.returncode != 0 and "Traceback" not in r.stderr and "read:events-org" in r.stderr
+    r = run_cli(["log", "mine", "--org", "--json"], tmp_path / "d", {**env, "C11_TOKEN": p["admin"].token})
+    assert r.returncode == 0, r.stderr
+    assert {g["index"] for g in got} <= {g["index"] for g in json.loads(r.stdout)}

@@ -1,4 +1,4 @@
-"""The committed vectors of v2 actor commitments (tests/vectors/log-actor, docs/log.md section 8): the
+"""The committed vectors of v2 actor commitments (tests/vectors/log-actor, docs/log.md section 7): the
 commitment, the entry's leaf hash and the opening check, and every way a forged opening is refused."""
 
 from __future__ import annotations

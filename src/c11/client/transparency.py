@@ -324,7 +324,7 @@ class LogAPI:
         return InclusionCheck(index, size, found[0], proof)
 
 
-    # -- openings of v2 entries (docs/log.md section 8) -------------------------------------------------
+    # -- openings of v2 entries (docs/log.md section 7) -------------------------------------------------
 
     def openings(self, email: str | None = None, *, org: bool = False) -> list[OpenedEntry]:
         """The v2 entries about you (`email`: your account's verified email) or, with `org`, about your

@@ -1,7 +1,7 @@
 """Actor commitments of v2 log entries: who did something, hidden from the public log's readers.
 
 A v2 entry (`"v": 2`) keeps its public fields and replaces the fields that name a person (an email hash, a
-key fingerprint, a policy digest...) by one hiding commitment, `actor` (docs/log.md section 8):
+key fingerprint, a policy digest...) by one hiding commitment, `actor` (docs/log.md section 7):
 
     actor = hex(SHA-256("c11-log-actor/v2" || 0x00 || nonce || canonical_json(private)))
 

@@ -9,7 +9,7 @@ Which organization an event belongs to: the actor's, when the actor's email hash
 email and the member was added before the entry; and, for document events (open, refused open, revoke,
 share...), the organization that protected the document (its `protect` event). Admin entries name theirs.
 
-v2 entries (docs/log.md section 8) name nobody publicly: the indexer reads their openings (`log_openings`,
+v2 entries (docs/log.md section 7) name nobody publicly: the indexer reads their openings (`log_openings`,
 one query per batch) and sees them as the v1 entry they replace (`_v1_view`).
 """
 

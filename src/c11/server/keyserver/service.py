@@ -5,7 +5,7 @@
 * Every release request, allowed or denied, becomes a `release` log entry and an `online_accesses` row in one
   transaction. Concurrent requests share that transaction (group commit), so the log keeps up with the load
   and the number of `release` entries marked allowed equals the number of keys released.
-* The entry is v2 (docs/log.md section 8): who asked and with which key are hidden in its `actor`
+* The entry is v2 (docs/log.md section 7): who asked and with which key are hidden in its `actor`
   commitment. A release allowed only because the key sent is a recipient key is attributed to the key's
   holder (`by: key-holder`, no person), never to the account that asked (docs/keyserver.md).
 """

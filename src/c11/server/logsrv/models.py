@@ -51,7 +51,7 @@ class LogState(Base):
 
 
 class LogOpening(Base):
-    """The opening of a v2 entry's `actor` commitment (docs/log.md section 8): never public.
+    """The opening of a v2 entry's `actor` commitment (docs/log.md section 7): never public.
 
     Readable through the API only by `person` (verified email hash), their organization's admins, and for a
     `release` entry the document's author; the server operator can read it and so link entries to people.

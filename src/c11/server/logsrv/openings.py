@@ -1,4 +1,4 @@
-"""Reading the openings of v2 log entries (docs/log.md section 8): a person's own, an admin's members'.
+"""Reading the openings of v2 log entries (docs/log.md section 7): a person's own, an admin's members'.
 
 Each page comes with the signed checkpoint it was read in and one inclusion proof per entry, so the
 reader checks everything against the public log: the entry is in the tree, and the opening matches its

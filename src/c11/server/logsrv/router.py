@@ -1,7 +1,7 @@
 """HTTP routes of the log server: key, signed checkpoint, entries, inclusion and consistency proofs.
 
 All public (anonymous callers allowed): outside auditors must be able to check the log. Hashes are base64.
-Except the openings of v2 entries (docs/log.md section 8): a person's own (`/openings`, verified email) and
+Except the openings of v2 entries (docs/log.md section 7): a person's own (`/openings`, verified email) and
 an organization admin's members' (`/openings/org`, permission read:events-org).
 """
 

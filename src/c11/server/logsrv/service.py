@@ -10,7 +10,7 @@ Other services write to the log in two ways:
 An entry about a person (a release, a shard action, a policy change...) is written in v2 form: pass
 `person=` (their email hash, or None) and `private=` (the fields that would name them); the entry then
 carries only the hiding commitment `actor` and the opening goes to `log_openings`, in the same transaction
-(docs/log.md section 8). Registry key entries stay v1: anyone asking about an email must verify them.
+(docs/log.md section 7). Registry key entries stay v1: anyone asking about an email must verify them.
 
 Appends are serialised by an in-process lock and, across processes, by a write lock on the state row
 (`SELECT ... FOR UPDATE` on PostgreSQL; an UPDATE, which takes SQLite's write lock, on SQLite).
@@ -458,6 +458,6 @@ def append(ctx: ServerContext, kind: str, fields: Mapping[str, Any], subject: st
 
     `fields` must be JSON values without plain email addresses (use `email_hash`); `subject` (optional,
     at most 64 characters, e.g. a document ID) lets the entries about one thing be found again. An entry
-    about a person passes `person` (email hash) and `private` (what names them): a v2 entry (section 8).
+    about a person passes `person` (email hash) and `private` (what names them): a v2 entry (section 7).
     """
     return log_service(ctx).append(kind, fields, subject, person=person, private=private)

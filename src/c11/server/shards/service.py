@@ -1,6 +1,6 @@
 """The shards service's state per application: the token key, the configured stores, and the log entries.
 
-Every shard action becomes one v2 `shard` log entry (docs/log.md section 8): public `{"action", "store"
+Every shard action becomes one v2 `shard` log entry (docs/log.md section 7): public `{"action", "store"
 (URL), "jti" (store token ID or null), "actor"}`, the actor committing to the person (email hash) and
 `{"key": fingerprint or null}`, opened only for that person and their organization's admins. The server writes the
 entries of its own shard directly, and those of the stores when a store reports a token it accepted
