@@ -72,6 +72,14 @@ class BundleError(FormatError):
     """A .c11.zip bundle is malformed or hostile (unsafe paths, links, duplicates)."""
 
 
+class TooLargeError(FormatError):
+    """An input declares or expands to more than c11 accepts (a decompression bomb, an oversized part)."""
+
+
+class DocumentError(FormatError):
+    """A document protected in place (Word, Excel, PDF, image, JSON...) is malformed or cannot be read."""
+
+
 class ProofError(C11Error):
     """A Merkle inclusion or consistency proof, or a checkpoint, does not verify."""
 
@@ -82,6 +90,10 @@ class ConfigError(C11Error):
 
 class EmailAddressError(C11Error, ValueError):
     """An email address is malformed or holds invisible, control or look-alike characters."""
+
+
+class LogKeyError(ConfigError, ValueError):
+    """A transparency log's signing key string is malformed (a ValueError too, as it always was)."""
 
 
 class ServerError(C11Error):

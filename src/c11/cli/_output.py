@@ -18,7 +18,10 @@ def emit_json(obj: object, err: bool = False) -> None:
 
 
 def when(ts: int) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
+    try:
+        return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
+    except (OverflowError, OSError, ValueError):  # a time no calendar holds (a hostile or damaged file)
+        return f"{ts} (out of range)"
 
 
 @contextlib.contextmanager

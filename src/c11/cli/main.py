@@ -12,6 +12,7 @@ import sys
 import click
 
 from c11 import __version__
+from c11.errors import TruncatedError
 
 #: name -> (module path, attribute, one-line help shown by `c11 --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -60,6 +61,15 @@ class LazyGroup(click.Group):
             return None
         module, attr, _ = COMMANDS[name]
         return getattr(importlib.import_module(module), attr)
+
+    def invoke(self, ctx: click.Context):
+        """Run the subcommand; an EOFError (a reader or a prompt meeting the end of its input) is an error,
+        not the "aborted" click would make of it."""
+        try:
+            return super().invoke(ctx)
+        except EOFError:
+            raise TruncatedError("unexpected end of input: the file is truncated, or stdin was closed "
+                                 "while c11 was reading it") from None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]

@@ -35,6 +35,8 @@ from c11.keys.publickey import PublicKey, key_id
 ONLINE = "c11-online/v1"
 KEY_SIZE = 32
 MAX_POLICY = 1 << 16
+#: Latest expiry a policy may name (year 9999), so every reader can turn it into a date.
+MAX_EXPIRES = 253402300799
 _HEX = set("0123456789abcdef")
 
 
@@ -96,7 +98,8 @@ class Policy:
                 if recips[-1].email is None and recips[-1].key is None:
                     raise ValueError("empty recipient")
             expires = d["expires"]
-            if expires is not None and (not isinstance(expires, int) or isinstance(expires, bool) or expires < 0):
+            if expires is not None and (not isinstance(expires, int) or isinstance(expires, bool)
+                                        or not 0 <= expires <= MAX_EXPIRES):
                 raise ValueError("expires")
             if not isinstance(d["server"], str) or not d["server"].startswith(("http://", "https://")):
                 raise ValueError("server")

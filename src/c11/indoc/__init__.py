@@ -2,6 +2,7 @@
 
 Each file type has a handler module exposing the `Handler` protocol below; `HANDLERS` maps a file
 extension to "module:attribute" so handlers load lazily. The shared envelope is `c11.indoc.parts`.
+`handler_for` wraps each handler so its methods raise only typed c11 errors (`c11.indoc._limits`).
 """
 
 from __future__ import annotations
@@ -59,4 +60,21 @@ def handler_for(path: str | Path) -> Handler:
         known = ", ".join(sorted(HANDLERS)) or "none"
         raise UsageError(f"{Path(path).name}: in-document protection does not support {ext or 'this'} files (supported: {known})")
     module, attr = target.split(":")
-    return getattr(importlib.import_module(module), attr)
+    return _Guarded(getattr(importlib.import_module(module), attr), ext)
+
+
+class _Guarded:
+    """A handler whose reading methods raise only typed c11 errors (library errors -> DocumentError)."""
+
+    _METHODS = ("protect", "unprotect", "read_envelope", "write_envelope")
+
+    def __init__(self, handler: Handler, ext: str) -> None:
+        from c11.indoc._limits import typed_errors
+
+        self._handler = handler
+        self.name = getattr(handler, "name", ext)
+        for m in self._METHODS:
+            setattr(self, m, typed_errors(getattr(handler, m), f"this {ext} file"))
+
+    def __getattr__(self, attr: str):
+        return getattr(self._handler, attr)

@@ -27,7 +27,8 @@ from typing import Iterable
 
 from lxml import etree
 
-from c11.errors import FormatError, IntegrityError, UsageError
+from c11.errors import FormatError, IntegrityError, TooLargeError, UsageError
+from c11.indoc import _limits
 from c11.indoc.parts import Envelope
 
 NS_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
@@ -49,7 +50,7 @@ PLACEHOLDER = "Protected with c11: open it with c11 to read this part"
 SHORT_PLACEHOLDER = "Protected with c11"
 BANNER = "Parts of this document are protected with c11: open it with c11 to read them."
 
-MAX_MEMBER = 512 << 20  # refuse zip members that inflate beyond this (zip bombs)
+MAX_MEMBER = _limits.MAX_MEMBER  # zip members that inflate beyond this are refused (zip bombs)
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True,
                           remove_blank_text=False, load_dtd=False)
@@ -72,7 +73,7 @@ class Package:
         try:
             zf = zipfile.ZipFile(io.BytesIO(data))
             infos = zf.infolist()
-        except (zipfile.BadZipFile, ValueError, OSError):
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError, struct.error):
             raise UsageError(f"{label}: not a valid Office document (not a zip package)") from None
         self.infos: dict[str, zipfile.ZipInfo] = {}
         for info in infos:
@@ -83,6 +84,7 @@ class Package:
             self.infos[info.filename] = info
         self._zf = zf
         self._changed: dict[str, bytes | None] = {}
+        self._inflated: dict[str, int] = {}  # declared size of every member read so far
         if "[Content_Types].xml" not in self.infos:
             raise UsageError(f"{label}: not an Office Open XML document (no [Content_Types].xml)")
 
@@ -103,23 +105,32 @@ class Package:
             if v is None:
                 raise KeyError(name)
             return v
-        info = self.infos[name]
-        if info.file_size > MAX_MEMBER:
-            raise FormatError(f"{self.label}: member {name} is too large")
-        try:
-            return self._zf.read(info)
-        except (zipfile.BadZipFile, zlib.error, NotImplementedError, EOFError):
-            raise FormatError(f"{self.label}: member {name} is damaged") from None
+        return self._read_member(self.infos[name])
 
     def original(self, name: str) -> bytes | None:
         """A member as it was in the input (None if it was not there)."""
         if name not in self.infos:
             return None
-        info = self.infos[name]
+        return self._read_member(self.infos[name])
+
+    def _read_member(self, info: zipfile.ZipInfo) -> bytes:
+        """A member's bytes, bounded (declared size and ratio, `_limits.check_member`) before inflating."""
+        name = info.filename
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise FormatError(f"{self.label}: member {name} uses a compression Office documents do not use")
+        _limits.check_member(name, info.file_size, info.compress_size, self.label)
+        if name not in self._inflated:
+            self._inflated[name] = info.file_size
+            if sum(self._inflated.values()) > _limits.MAX_INFLATED:
+                raise TooLargeError(f"{self.label}: its members expand to more than "
+                                    f"{_limits.MAX_INFLATED >> 20} MiB together (a zip bomb?)")
         try:
-            return self._zf.read(info)
-        except (zipfile.BadZipFile, zlib.error, NotImplementedError, EOFError):
+            data = self._zf.read(info)
+        except (zipfile.BadZipFile, zlib.error, NotImplementedError, EOFError, ValueError, OSError):
             raise FormatError(f"{self.label}: member {name} is damaged") from None
+        if len(data) != info.file_size:
+            raise FormatError(f"{self.label}: member {name} is damaged (size differs from the declared one)")
+        return data
 
     # writing
     def set(self, name: str, data: bytes) -> None:

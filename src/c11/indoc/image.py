@@ -22,7 +22,8 @@ import struct
 import zlib
 from typing import Sequence
 
-from c11.errors import FormatError, IntegrityError, UsageError
+from c11.errors import DocumentError, FormatError, IntegrityError, TooLargeError, UsageError
+from c11.indoc import _limits
 from c11.indoc import parts as P
 from c11.indoc._mediacommon import (
     ORIGINAL,
@@ -107,9 +108,11 @@ def _read_itxt(body: bytes) -> tuple[bytes, str] | None:
         _lang, rest = rest[2:].split(b"\x00", 1)
         _tkey, text = rest.split(b"\x00", 1)
         if comp_flag:
-            text = zlib.decompress(text)
+            if keyword != NOTE_KEYWORD:
+                return None  # not ours: never inflated (a compressed text chunk may be a bomb)
+            text = _limits.inflate(text, _limits.MAX_TEXT_CHUNK, "a compressed PNG text chunk")
         return keyword, text.decode("utf-8")
-    except (ValueError, IndexError, zlib.error, UnicodeDecodeError):
+    except (ValueError, IndexError, UnicodeDecodeError, DocumentError, TooLargeError):
         return None
 
 
@@ -199,7 +202,10 @@ class ImageHandler:
                             raise IntegrityError("the c11 segments of this JPEG file are inconsistent")
                         pieces[idx], total = body[4:], cnt
                     else:
-                        text = seg[4:].decode("utf-8")
+                        try:
+                            text = seg[4:].decode("utf-8")
+                        except UnicodeDecodeError:
+                            raise FormatError("the c11 note of this JPEG file is not UTF-8") from None
                 else:
                     rest.append(seg)
             env_raw = None
@@ -241,8 +247,13 @@ class ImageHandler:
 
         try:
             im = Image.open(io.BytesIO(data))
+            if im.size[0] * im.size[1] > _limits.MAX_PIXELS:
+                raise TooLargeError(f"this {self.kind.upper()} image has {im.size[0]}x{im.size[1]} pixels "
+                                    f"(the limit is {_limits.MAX_PIXELS:,} pixels)")
             im.load()
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        except Image.DecompressionBombError as e:
+            raise TooLargeError(f"this {self.kind.upper()} image is too large: {e}") from None
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as e:
             raise FormatError(f"cannot read this {self.kind.upper()} image: {e}") from None
         if getattr(im, "n_frames", 1) > 1:
             raise UsageError("animated images are not supported for in-document protection")
@@ -409,8 +420,10 @@ def _unpack_pixels(data: bytes):
         if magic != b"c11px1":
             raise ValueError
         mode, w, h = head.decode().split(" ")
-        return Image.frombytes(mode, (int(w), int(h)), zlib.decompress(body))
-    except (ValueError, zlib.error):
+        if int(w) * int(h) > _limits.MAX_PIXELS:
+            raise ValueError("too many pixels")
+        return Image.frombytes(mode, (int(w), int(h)), _limits.inflate(body, 8 * _limits.MAX_PIXELS, "a region"))
+    except (ValueError, DocumentError):
         raise FormatError("a protected image region is malformed") from None
 
 

@@ -31,7 +31,8 @@ import warnings
 import zlib
 from typing import Sequence
 
-from c11.errors import FormatError, IntegrityError, UsageError
+from c11.errors import FormatError, IntegrityError, TooLargeError, UsageError
+from c11.indoc import _limits
 from c11.indoc import parts as P
 from c11.indoc._mediacommon import (
     ORIGINAL,
@@ -768,11 +769,56 @@ def _parse_spec(spec: str):
 def _open(data: bytes):
     pk = _pikepdf()
     try:
-        return pk.Pdf.open(io.BytesIO(data))
+        pdf = pk.Pdf.open(io.BytesIO(data))
+        _check_streams(pdf)
+        return pdf
     except pk.PasswordError:
         raise UsageError("this PDF is password-protected; remove its password first") from None
     except pk.PdfError as e:
         raise FormatError(f"cannot read this PDF: {' '.join(str(e).split())[:200]}") from None
+
+
+#: Filters qpdf decodes when c11 reads a stream, and how much each can expand its input at most.
+_EXPANDING = {"/FlateDecode": None, "/Fl": None, "/LZWDecode": 4096, "/LZW": 4096, "/RunLengthDecode": 128,
+              "/RL": 128, "/ASCIIHexDecode": 1, "/AHx": 1, "/ASCII85Decode": 1, "/A85": 1}
+
+
+def _check_streams(pdf) -> None:
+    """Refuse a PDF whose streams decode to more than `_limits.MAX_PDF_STREAM` each or `MAX_PDF_TOTAL`
+    together, measured before any stream is decoded: deflate is inflated in steps and counted (never
+    held), other filters are bounded by their worst expansion (docs/indoc-media.md, Limits)."""
+    pk = _pikepdf()
+    total = 0
+    for obj in pdf.objects:
+        if not isinstance(obj, pk.Stream):
+            continue
+        size = _decoded_bound(pk, obj)
+        if size > _limits.MAX_PDF_STREAM:
+            raise TooLargeError(f"this PDF has a stream (object {obj.objgen[0]}) that decodes to more than "
+                                f"{_limits.MAX_PDF_STREAM >> 20} MiB (a decompression bomb?)")
+        total += size
+        if total > _limits.MAX_PDF_TOTAL:
+            raise TooLargeError(f"this PDF's streams decode to more than {_limits.MAX_PDF_TOTAL >> 20} MiB together")
+
+
+def _decoded_bound(pk, stream) -> int:
+    """An upper bound of a stream's decoded size (exact for a first FlateDecode filter)."""
+    filters = stream.stream_dict.get("/Filter")
+    names = [str(f) for f in (filters if isinstance(filters, pk.Array) else [filters] if filters is not None else [])]
+    raw = stream.read_raw_bytes()
+    size = len(raw)
+    for i, name in enumerate(names):
+        if name not in _EXPANDING:
+            break  # an image codec (DCT, JPX...) qpdf leaves encoded: decoded by Pillow, bounded there
+        ratio = _EXPANDING[name]
+        if ratio is None:
+            if i == 0:
+                size = _limits.inflated_size(raw, _limits.MAX_PDF_STREAM, "a PDF stream", lenient=True)
+            else:
+                size *= 1032  # deflate's largest ratio
+        else:
+            size *= ratio
+    return size
 
 
 def _save(pdf, **kw) -> bytes:

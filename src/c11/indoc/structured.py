@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from json.decoder import scanstring
 from typing import Sequence
 
-from c11.errors import C11Error, FormatError, IntegrityError, UsageError
+from c11.errors import C11Error, FormatError, IntegrityError, TooLargeError, UsageError
+from c11.indoc import _limits
 from c11.indoc import parts as P
 from c11.indoc._mediacommon import (
     PLACEHOLDER_RE,
@@ -398,6 +399,25 @@ class JsonHandler(_TextHandler):
 # YAML (PyYAML's composer gives each node's exact position in the text; nothing is re-serialised,
 # so comments, anchors, quoting and key order stay as they were)
 
+def _check_yaml_depth(text: str) -> None:
+    """Refuse YAML nested deeper than `_limits.MAX_DEPTH` or with more than `MAX_YAML_NODES` nodes, from its
+    parse events (iterative), before the recursive composer and walkers see it."""
+    import yaml
+
+    depth = nodes = 0
+    for ev in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(ev, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > _limits.MAX_DEPTH:
+                raise TooLargeError(f"this YAML file is nested more than {_limits.MAX_DEPTH} levels deep")
+        elif isinstance(ev, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+        if isinstance(ev, yaml.NodeEvent):
+            nodes += 1
+            if nodes > _limits.MAX_YAML_NODES:
+                raise TooLargeError(f"this YAML file has more than {_limits.MAX_YAML_NODES:,} nodes")
+
+
 class YamlHandler(_TextHandler):
     name = "yaml"
     label = "YAML"
@@ -408,6 +428,7 @@ class YamlHandler(_TextHandler):
         import yaml
 
         try:
+            _check_yaml_depth(text)
             return yaml.compose(text, Loader=yaml.SafeLoader)
         except yaml.YAMLError as e:
             msg = " ".join(str(e).split())

@@ -16,7 +16,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from c11.errors import ProofError
+from c11.errors import LogKeyError, ProofError
 
 #: Signature type byte of Ed25519 note signatures.
 ALG_ED25519 = 0x01
@@ -121,22 +121,22 @@ class NoteSigner:
 
     @classmethod
     def parse(cls, skey: str) -> NoteSigner:
-        """Parse a signer key string; raise ValueError if it is malformed or its key ID is wrong."""
+        """Parse a signer key string; raise LogKeyError (a ValueError) if it is malformed or its key ID is wrong."""
         parts = skey.split("+", 4) if isinstance(skey, str) else []
         if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
-            raise ValueError("malformed note signer key")
+            raise LogKeyError("malformed note signer key")
         _, _, name, hash16, key64 = parts
         try:
             key = _b64decode(key64)
         except ProofError:
             key = b""
         if not is_valid_key_name(name) or not _HEX8.fullmatch(hash16) or len(key) != 33:
-            raise ValueError("malformed note signer key")
+            raise LogKeyError("malformed note signer key")
         if key[0] != ALG_ED25519:
-            raise ValueError("note signer key uses an unknown signature algorithm")
+            raise LogKeyError("note signer key uses an unknown signature algorithm")
         signer = cls(name, key[1:])
         if signer.key_id != int(hash16, 16):
-            raise ValueError("note signer key has a wrong key ID")
+            raise LogKeyError("note signer key has a wrong key ID")
         return signer
 
     @property

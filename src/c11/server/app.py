@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from c11 import __version__
 from c11.notify import service as notify_service
-from c11.server import migrate, problems
+from c11.server import _limits, migrate, problems
 from c11.server.config import Config
 from c11.server.context import ServerContext
 from c11.server.db import Database
@@ -27,7 +27,8 @@ from c11.server.passwords import Passwords
 #: service name -> routers ("module:attribute") it mounts.
 SERVICES: dict[str, tuple[str, ...]] = {
     "accounts": ("c11.server.accounts.router:public", "c11.server.accounts.router:router",
-                 "c11.server.oidc:public"),
+                 "c11.server.oidc:public", "c11.server.accounts.opaque:public",
+                 "c11.server.accounts.opaque:router"),
     "tokens": ("c11.server.tokens.router:router",),
     "log": ("c11.server.logsrv.router:public",),
     "registry": ("c11.server.registry.router:reads", "c11.server.registry.router:router",
@@ -101,6 +102,7 @@ def create_app(config: Config, services: Iterable[str] | None = None) -> FastAPI
                          swagger_ui_parameters={"validatorUrl": None})
     app.state.ctx = ctx
     problems.install(app)
+    _limits.install(app)  # every request body capped per route, before it is read
     app.include_router(_base)
     for name in services if services is not None else SERVICES:
         for spec in SERVICES[name]:
