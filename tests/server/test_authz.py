@@ -18,6 +18,13 @@ PUBLIC_ROUTES = {
     ("GET", "/api/v1/accounts/verify"),
     ("POST", "/api/v1/accounts/verify"),
     ("POST", "/api/v1/sessions"),
+    # password reset by email: ask for a link (same answer for any address), the link's page, use the link
+    ("POST", "/api/v1/accounts/password-reset"),
+    ("GET", "/api/v1/accounts/password-reset"),
+    ("POST", "/api/v1/accounts/password-reset/complete"),
+    # the OPAQUE login, a second way to POST /api/v1/sessions (docs/shards.md §8)
+    ("POST", "/api/v1/sessions/opaque/start"),
+    ("POST", "/api/v1/sessions/opaque/finish"),
     ("GET", "/api/v1/auth/oidc/providers"),
     ("GET", "/api/v1/auth/oidc/{provider}/login"),
     ("GET", "/api/v1/auth/oidc/{provider}/callback"),

@@ -10,6 +10,7 @@ A cloud key is rebuilt in memory for the command that needs it and never written
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,7 +32,27 @@ def _warn(message: str) -> None:
 def _client() -> Client:
     from c11.cli._registry import client
 
-    return client("`c11 keys`")
+    c = client("`c11 keys`")
+    c.shards.password = store_password
+    return c
+
+
+_asked: dict[str, str] = {}
+
+
+def store_password() -> str:
+    """Your account password for the shard stores' own (OPAQUE) logins: C11_PASSWORD, else asked once per
+    command, saying what it is for. It never leaves this device."""
+    pw = os.environ.get("C11_PASSWORD") or _asked.get("password")
+    if pw:
+        return pw
+    if not sys.stdin.isatty():
+        raise UsageError("your shard store logs you in itself: set C11_PASSWORD (your c11 password) or run in a "
+                         "terminal (the c11 server alone cannot fetch your key)")
+    pw = click.prompt("Your c11 password (logs you in at your shard store; never sent to any server)",
+                      hide_input=True, err=True)
+    _asked["password"] = pw
+    return pw
 
 
 def recovery_shard() -> Shard | None:
@@ -75,9 +96,12 @@ def _say_created(created, path_hint: Path | None = None) -> None:  # type: ignor
 
 # -- first login ----------------------------------------------------------------------------------------
 
-def after_login(server: str, token: str, email: str, new_key: bool = False, device: bool = False) -> None:
+def after_login(server: str, token: str, email: str, new_key: bool = False, device: bool = False,
+                password: str | None = None, oidc: bool = False) -> None:
     """After `c11 login`: by default a first login makes a cloud-stored key (generated here, published,
-    sealed and split into shards); `device` or key files in the config folder keep the key-file behaviour."""
+    sealed and split into shards); `device` or key files in the config folder keep the key-file behaviour.
+    `password` (the one just typed) logs in at the shard stores (OPAQUE); an `oidc` login has none, so its key
+    stays on this device until stores check identity-provider logins."""
     from c11._internal.paths import keys_dir
     from c11.cli import _registry
     from c11.client import Client
@@ -100,6 +124,7 @@ def after_login(server: str, token: str, email: str, new_key: bool = False, devi
         _registry.after_login(server, token, email, new_key)
         return
     with Client(server, token) as c:
+        c.shards.password = password or store_password
         try:
             st = c.shards.status()
         except ServerError as e:
@@ -125,6 +150,11 @@ def after_login(server: str, token: str, email: str, new_key: bool = False, devi
             except NoKeyPublishedError:
                 pass
         stores = list(st.stores) or env_stores()
+        if stores and oidc and not password:
+            click.echo("c11: your shard store logs you in with your c11 password, and an identity-provider "
+                       "account has none: your key is kept on this device (docs/shards.md §8)", err=True)
+            _registry.after_login(server, token, email, new_key)
+            return
         if not stores:
             click.echo("c11: the server announces no shard store (C11_SHARD_STORES): your key is kept on this "
                        "device", err=True)

@@ -6,6 +6,7 @@ A new service adds one import line here.
 from __future__ import annotations
 
 from c11.server.accounts import models as accounts_models
+from c11.server.accounts import opaque_models as accounts_opaque_models
 from c11.server.db import Base
 from c11.server.events import models as events_models
 from c11.server.groups import models as groups_models
@@ -19,5 +20,5 @@ from c11.server.scim import models as scim_models
 from c11.server.shards import models as shards_models
 from c11.server.tokens import models as tokens_models
 
-__all__ = ["Base", "events_models", "groups_models", "orgs_models", "scim_models", "shards_models", "keyserver_models", "accounts_models", "log_models", "outbox_models", "policies_models", "registry_models",
+__all__ = ["Base", "accounts_opaque_models", "events_models", "groups_models", "orgs_models", "scim_models", "shards_models", "keyserver_models", "accounts_models", "log_models", "outbox_models", "policies_models", "registry_models",
            "tokens_models"]

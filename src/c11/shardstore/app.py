@@ -239,7 +239,10 @@ def _opaque_routes(api: APIRouter, store: Store) -> None:
             user = store.peek(request, "put")[1]["sub"]
             if store.logins.has_record(server, user):
                 raise _login_required("You are registered here already: log in to change your registration.")
-        response = store.logins.registration_response(server, user, _bytes(body.request, "registration request"))
+        try:
+            response = store.logins.registration_response(server, user, _bytes(body.request, "registration request"))
+        except C11Error as e:
+            raise Problem(422, "Bad OPAQUE message", str(e), "bad-opaque") from None
         return _json({"response": pake.b64u(response), "user_id": user})
 
     @api.put("/opaque/record", summary="Replace your OPAQUE registration (a new password); ends your sessions")

@@ -24,7 +24,7 @@ from c11.shardstore.models import OpaqueRecord, StoreSession
 
 LOGIN_TTL = 120  # seconds between KE2 and KE3
 MAX_PENDING = 10_000  # logins in progress kept at once (older ones are dropped first)
-FAILURES_ALLOWED = 10  # wrong passwords per user per FAILURE_WINDOW before the store answers 429
+FAILURES_ALLOWED = 10  # logins not finished (wrong passwords) per user per FAILURE_WINDOW before a 429
 FAILURE_WINDOW = 900
 SESSION_HEADER = "c11-store-session"
 
@@ -96,6 +96,7 @@ class Logins:
         if found is None:
             return None
         response, state = self.setup.login_start(found.record, request, pake.credential_id(server, user_id))
+        self._failed(server, user_id)  # a wrong password shows only on the client: count until KE3 proves it
         login_id = secrets.token_urlsafe(24)
         now = time.monotonic()
         with self._lock:
@@ -115,8 +116,9 @@ class Logins:
         try:
             pake.login_finish(pending.state, finalization)
         except (AuthError, FormatError):
-            self._failed(pending.server, pending.user_id)
             raise AuthError("wrong password", 401) from None
+        with self._lock:
+            self._failures.pop((pending.server, pending.user_id), None)
         value = secrets.token_urlsafe(32)
         expires = int(time.time()) + self.session_ttl
         with self.db.session() as s:

@@ -28,7 +28,7 @@ def unb64u(text: str, what: str = "OPAQUE message") -> bytes:
     if not isinstance(text, str) or len(text) > MAX_MESSAGE * 4 // 3 + 4:
         raise FormatError(f"bad {what}: too long or not text")
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):
         raise FormatError(f"bad {what}: not base64url") from None
 

@@ -1,0 +1,162 @@
+"""OPAQUE logins (docs/shards.md §8): at the c11 server (a parallel path to the password login) and at the shard
+store, with separate registrations. A stolen record of one server helps neither to log in there nor at the
+other; with a strong password an offline guess against one's own record fails."""
+
+from __future__ import annotations
+
+import secrets
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from srvkit import new_email, outbox_message, verification_link
+
+from c11.client import Client, opaque_login
+from c11.errors import AuthError, ServerError
+from c11.keys.identity import Identity
+from c11.shardstore import pake
+
+_GUESSES = ["123456", "password", "qwerty", "letmein", "correct horse battery staple", "Password1!",
+            "iloveyou", "admin", "welcome", "monkey", "dragon", "111111"]
+
+
+def _strong_user(server_url: str, data_dir) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    email, password = new_email("opaque"), secrets.token_urlsafe(18)
+    with Client(server_url) as c:
+        c.signup(email, password)
+        httpx.get(verification_link(outbox_message(data_dir, email)))
+        token = c.login(email, password).token
+    return {"email": email, "password": password, "token": token}
+
+
+def _offline(setup: bytes, record: bytes, cred: bytes, guess: str) -> bool:
+    """The attacker's offline test of one guess against a stolen record and the setup of its server."""
+    login = pake.ClientLogin.start(guess)
+    ke2, state = pake.ServerSetup(setup).login_start(record, login.request, cred)
+    try:
+        final, _ = login.finish(ke2)
+        pake.login_finish(state, final)
+        return True
+    except AuthError:
+        return False
+
+
+def _rows(url: str, sql: str) -> list[tuple]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as c:
+            return [tuple(r) for r in c.execute(sa.text(sql))]
+    finally:
+        engine.dispose()
+
+
+def test_c11_server_opaque_login(shard_env):
+    env = shard_env
+    user = _strong_user(env.server.url, env.server.data_dir)
+    with Client(env.server.url) as c:
+        assert opaque_login.login(c, user["email"], user["password"]) is None  # not registered yet
+    with Client(env.server.url, user["token"]) as c:
+        opaque_login.register(c, user["password"])
+    with Client(env.server.url) as c:
+        result = opaque_login.login(c, user["email"], user["password"])
+        assert result is not None and result.user.email == user["email"]
+        assert c.whoami().email == user["email"]
+        with pytest.raises(AuthError):
+            opaque_login.login(c, user["email"], user["password"] + "x")
+    # the login state is single use and gone once the login finished
+    with Client(env.server.url) as c:
+        attempt = pake.ClientLogin.start(user["password"])
+        d = c._core.request("POST", "/api/v1/sessions/opaque/start",
+                            {"email": user["email"], "request": pake.b64u(attempt.request)}, auth=False)
+        final, _ = attempt.finish(pake.unb64u(d["response"]))
+        body = {"login_id": d["login_id"], "finalization": pake.b64u(final)}
+        with httpx.Client(base_url=env.server.url) as h:
+            assert h.post("/api/v1/sessions/opaque/finish", json=body).status_code == 201
+            assert h.post("/api/v1/sessions/opaque/finish", json=body).status_code == 401
+            assert h.post("/api/v1/sessions/opaque/start", json={"email": user["email"], "request": "!!"}
+                          ).status_code == 422
+    assert _rows(env.server.config.database_url,
+                 f"SELECT count(*) FROM opaque_logins WHERE id = '{d['login_id']}'")[0][0] == 0
+    # registering needs a login session, not a machine token
+    with Client(env.server.url, user["token"]) as c:
+        machine = c.tokens.create("robot", ["keys:read"], 1).token
+    with Client(env.server.url, machine) as m, pytest.raises(AuthError):
+        opaque_login.register(m, "another password")
+
+
+def test_stolen_records_help_neither_server(shard_env, tmp_path):
+    env = shard_env
+    store = env.stores[0]
+    user = _strong_user(env.server.url, env.server.data_dir)
+    with Client(env.server.url, user["token"]) as c:
+        c.state_dir = tmp_path
+        c.shards.password = user["password"]
+        user_id = c.shards.status().user_id
+        c.shards.create(Identity.generate(user["email"]))
+        opaque_login.register(c, user["password"])
+
+    # what a breach of each server gives: its database row and its OPAQUE setup
+    c11_record = _rows(env.server.config.database_url,
+                       f"SELECT record FROM opaque_credentials WHERE user_id = '{user_id}'")[0][0]
+    c11_setup = (env.server.data_dir / "secrets" / "opaque-setup.key").read_bytes()
+    store_db = f"sqlite:///{store.data_dir / 'shard-store.db'}"
+    store_record = _rows(store_db, f"SELECT record FROM opaque_records WHERE user_id = '{user_id}'")[0][0]
+    store_setup = (store.data_dir / "opaque-setup.key").read_bytes()
+    c11_cred, store_cred = pake.credential_id("c11", user_id), pake.credential_id(env.server.url, user_id)
+    assert bytes(c11_record) != bytes(store_record) and c11_setup != store_setup
+    password_hash = _rows(env.server.config.database_url,
+                          f"SELECT password_hash FROM users WHERE id = '{user_id}'")[0][0]
+    for blob in (c11_record, store_record, c11_setup, store_setup, password_hash.encode()):
+        assert user["password"].encode() not in bytes(blob)
+
+    # control: the attack code works, with the password (each record opens only with its own server's setup)
+    assert _offline(c11_setup, c11_record, c11_cred, user["password"])
+    assert _offline(store_setup, store_record, store_cred, user["password"])
+    assert not _offline(c11_setup, store_record, store_cred, user["password"])
+    assert not _offline(store_setup, c11_record, c11_cred, user["password"])
+
+    # an offline guess against one's own record fails for a strong password: at the c11 server, at the store,
+    # and against the c11 server's Argon2id hash (the password login's)
+    from argon2 import PasswordHasher
+    from argon2.exceptions import VerificationError
+
+    guesses = [*_GUESSES, user["email"], user["email"].split("@")[0], pake.b64u(bytes(store_record))[:64]]
+    for guess in guesses:
+        assert not _offline(c11_setup, c11_record, c11_cred, guess)
+        assert not _offline(store_setup, store_record, store_cred, guess)
+        with pytest.raises(VerificationError):
+            PasswordHasher().verify(password_hash, guess)
+
+    # the stolen store row is no password at the c11 server; the c11 server's row none at the store
+    with Client(env.server.url) as c:
+        for stolen in (bytes(store_record), bytes(c11_record)):
+            with pytest.raises(AuthError):
+                opaque_login.login(c, user["email"], pake.b64u(stolen))
+            with pytest.raises(AuthError):
+                c.login(user["email"], pake.b64u(stolen))
+    with Client(env.server.url, user["token"]) as c:
+        c.state_dir = tmp_path / "thief"
+        c.shards.password = pake.b64u(bytes(c11_record))
+        with pytest.raises(AuthError):
+            c.shards.login_store(store.url, user_id)
+
+
+def test_store_limits_online_guessing(shard_env, tmp_path):
+    env = shard_env
+    user = _strong_user(env.server.url, env.server.data_dir)
+    with Client(env.server.url, user["token"]) as c:
+        c.state_dir = tmp_path
+        c.shards.password = user["password"]
+        user_id = c.shards.status().user_id
+        c.shards.create(Identity.generate(user["email"]))
+        c.shards.password = "wrong guess"
+        from c11.shardstore.logins import FAILURES_ALLOWED
+
+        for _ in range(FAILURES_ALLOWED):
+            with pytest.raises(AuthError) as e:
+                c.shards.login_store(env.stores[0].url, user_id)
+            assert e.value.status == 401
+        c.shards.password = user["password"]  # even the right password waits now
+        with pytest.raises(ServerError) as e:
+            c.shards.login_store(env.stores[0].url, user_id)
+        assert e.value.status == 429
