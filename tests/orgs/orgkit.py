@@ -27,11 +27,14 @@ def operator_env(server: RunningServer) -> dict[str, str]:
     return {"C11_DATABASE_URL": server.config.database_url}
 
 
-def create_org(server: RunningServer, admin: str, cfg: Path, name: str | None = None) -> dict:
-    """`c11 org create NAME --admin EMAIL --data-dir DIR --json`: the new organization."""
+def create_org(server: RunningServer, admin: str, cfg: Path, name: str | None = None,
+               domain: str | None = "example.com") -> dict:
+    """`c11 org create NAME --admin EMAIL --domain example.com --verified --data-dir DIR --json` (the domain
+    every test address uses, verified by the operator; `domain=None`: no verified domain)."""
     name = name or f"Org {uuid.uuid4().hex[:8]}"
-    r = ok(run_cli(["org", "create", name, "--admin", admin, "--data-dir", str(server.data_dir), "--json"], cfg,
-                   operator_env(server)))
+    extra = ["--domain", domain, "--verified"] if domain else []
+    r = ok(run_cli(["org", "create", name, "--admin", admin, *extra, "--data-dir", str(server.data_dir), "--json"],
+                   cfg, operator_env(server)))
     return json.loads(r.stdout)
 
 

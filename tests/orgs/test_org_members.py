@@ -175,9 +175,15 @@ def test_machine_token_needs_org_admin_scope(org_server, tmp_path):
     with authed(server, plain) as h:
         r = h.get("/api/v1/org/members")
         assert r.status_code == 403 and r.json()["type"].endswith("insufficient-scope")
-        assert h.get("/api/v1/org").status_code == 200  # members read their organization with any token
+        r = h.get("/api/v1/org")  # member routes check scopes too (issue 12 item 8): org:read
+        assert r.status_code == 403 and r.json()["scope"] == "org:read"
     with authed(server, admin) as h:
         assert h.get("/api/v1/org/members").status_code == 200
+    with client(server, root) as a:
+        reader = a.tokens.create("reader", ["org:read"], 1).token
+    with authed(server, reader) as h:
+        assert h.get("/api/v1/org").status_code == 200
+        assert h.get("/api/v1/org/members").json()["scope"] == "org:admin"
     # and the CLI with C11_TOKEN
     r = cli(tmp_path / "tok", "org", "members", "list", C11_TOKEN=plain, C11_SERVER=server.url)
     assert r.returncode != 0 and "org:admin" in r.stderr

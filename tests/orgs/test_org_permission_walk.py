@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute
 from orgkit import client, create_org, signup
 from srvkit import authed
 
-from c11.server.orgs.permissions import PERMISSIONS, ROUTE_PERMISSION, require_member
+from c11.server.orgs.permissions import ADMIN_SCOPE, MEMBER_SCOPE, PERMISSIONS, READ_SCOPE, ROUTE_PERMISSION
 
 #: Routes of the organization core that the walk must find (others add theirs).
 KNOWN = {
@@ -135,7 +135,44 @@ def test_org_routes_are_all_guarded(org_server):
     assert len(paths) > 10
     for path, dependant in paths:
         calls = _calls(dependant)
-        assert require_member in calls or any(c in ROUTE_PERMISSION for c in calls), path
+        assert any(c in MEMBER_SCOPE or c in ROUTE_PERMISSION for c in calls), path
+
+
+def _scope_routes(app) -> list[tuple[str, str, str | None]]:  # type: ignore[no-untyped-def]
+    """(method, path, scope) of every organization route (also /api/v1/memberships); scope: the token scope
+    its organization dependency checks (org:read or org:admin), None for the invitation routes."""
+    out = []
+    for path, methods, dependant in api_routes(app):
+        if not path.startswith(("/api/v1/org", "/api/v1/memberships")):
+            continue
+        calls = _calls(dependant)
+        scope = ADMIN_SCOPE if any(c in ROUTE_PERMISSION for c in calls) else next(
+            (MEMBER_SCOPE[c] for c in calls if c in MEMBER_SCOPE), None)
+        out += [(m, path, scope) for m in sorted(set(methods) - {"HEAD", "OPTIONS"})]
+    return sorted(out)
+
+
+def test_every_org_route_checks_token_scopes(org_server, tmp_path):
+    """Issue 12 item 8: the root admin's own machine token without org scopes is refused on every organization
+    route (member routes too); with org:read only, refused wherever org:admin is needed."""
+    server = org_server
+    routes = _scope_routes(_app(server))
+    assert len(routes) > 30 and {s for _, _, s in routes} == {ADMIN_SCOPE, READ_SCOPE, None}
+    root = signup(server, "root")
+    create_org(server, root, tmp_path / "op")
+    with client(server, root) as r:
+        none = r.tokens.create("none", ["keys:read", "keys:write", "documents:read", "documents:write"], 1).token
+        reader = r.tokens.create("reader", [READ_SCOPE], 1).token
+    with authed(server, none) as h0, authed(server, reader) as h1:
+        for method, path, scope in routes:
+            res = _call(h0, method, path)
+            assert res.status_code == 403 and res.json()["type"].endswith("insufficient-scope"), (method, path)
+            res = _call(h1, method, path)
+            refused = res.status_code == 403 and res.json()["type"].endswith("insufficient-scope")
+            if scope == ADMIN_SCOPE:
+                assert refused and res.json()["scope"] == ADMIN_SCOPE, (method, path, res.text)
+            elif scope == READ_SCOPE:
+                assert not refused, (method, path, res.text)
 
 
 @pytest.mark.parametrize("perm", ["crud:config-org"])

@@ -55,9 +55,14 @@ def verified_account(server: RunningServer, tag: str = "admin") -> tuple[str, st
         return email, c.login(email, PASSWORD).token
 
 
+#: The email domains the tests' identity provider sends, verified for every test organization.
+DOMAINS = ("example.com",)
+
+
 def create_org(server: RunningServer, admin: str) -> tuple[str, str]:
     """Create an organization with root admin `admin` as the operator does (on the server's database)."""
     from c11.server.db import Database
+    from c11.server.orgs.domains import set_verified
     from c11.server.orgs.service import create_organization
 
     name = f"org-{uuid.uuid4().hex[:10]}"
@@ -65,6 +70,8 @@ def create_org(server: RunningServer, admin: str) -> tuple[str, str]:
     try:
         with db.session() as s:
             org, _ = create_organization(s, name, admin)
+            for domain in DOMAINS:  # what the operator's `c11 org create --domain D --verified` does
+                set_verified(s, org, domain, by=None)
             return org.id, name
     finally:
         db.dispose()

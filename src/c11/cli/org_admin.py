@@ -15,15 +15,22 @@ from c11.cli._server_options import server_options
 @click.argument("name")
 @click.option("--admin", "admin_email", required=True, metavar="EMAIL",
               help="Email of the root admin (holds every permission; active once they have a verified account).")
+@click.option("--domain", "domains_", multiple=True, metavar="DOMAIN",
+              help="An email domain of the organization, verified by you, the operator (needs --verified). "
+                   "Repeatable. Admins verify other domains with `c11 org domains add`.")
+@click.option("--verified", is_flag=True, help="Confirm that the --domain(s) belong to this organization.")
 @server_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def create(name: str, admin_email: str, data_dir: str | None, config_file: str | None, as_json: bool) -> None:
+def create(name: str, admin_email: str, domains_: tuple[str, ...], verified: bool, data_dir: str | None,
+           config_file: str | None, as_json: bool) -> None:
     """Create an organization NAME with its root admin (operator command, on the server's data folder).
 
     \b
     Example:
-      c11 org create "Example Corp" --admin alice@example.com --data-dir /var/lib/c11
+      c11 org create "Example Corp" --admin alice@example.com --domain example.com --verified \\
+        --data-dir /var/lib/c11
     Then the admin logs in and manages it: c11 org members add ..., c11 org policies --set ...
+    Addresses of a verified domain join when an admin adds them; anyone else must accept an invitation.
     """
     from c11.cli._output import emit_json
     from c11.errors import ConfigError, UsageError
@@ -32,9 +39,14 @@ def create(name: str, admin_email: str, data_dir: str | None, config_file: str |
     from c11.server.context import ServerContext
     from c11.server.db import Database
     from c11.server.logsrv.service import log_service
-    from c11.server.orgs import service
+    from c11.server.orgs import domains, service
     from c11.server.problems import Problem
 
+    if domains_ and not verified:
+        raise UsageError("--domain needs --verified: you, the operator, confirm the organization controls it "
+                         "(or its admin proves it later with `c11 org domains add DOMAIN`)")
+    if verified and not domains_:
+        raise UsageError("--verified confirms the --domain(s): name at least one")
     config = load_config({"data_dir": data_dir, "config_file": config_file})
     rev, head = migrate.current(config.database_url), migrate.head()
     if rev is None:
@@ -50,8 +62,14 @@ def create(name: str, admin_email: str, data_dir: str | None, config_file: str |
         with svc.transaction() as (s, log):
             org, admin = service.create_organization(s, name, admin_email)
             index = log.append("admin", service.admin_entry("org.create", None, org.id, admin.email), subject=org.id)
+            verified_domains = []
+            for d in domains_:
+                row = domains.set_verified(s, org, d, by=None)
+                log.append("admin", {**service.admin_entry("domain.verify", None, org.id, org.id),
+                                     "domain": row.domain}, subject=org.id)
+                verified_domains.append(row.domain)
             out = {"id": org.id, "name": org.name, "admin": admin.email, "admin_status": admin.status,
-                   "permissions": admin.permissions.split(), "log_index": index}
+                   "permissions": admin.permissions.split(), "domains": verified_domains, "log_index": index}
         svc.close()
     except Problem as p:
         raise UsageError(p.detail or p.title) from None
@@ -61,4 +79,5 @@ def create(name: str, admin_email: str, data_dir: str | None, config_file: str |
         emit_json(out)
         return
     click.echo(f"organization {out['name']!r} created (id {out['id']}); root admin {out['admin']} "
-               f"({out['admin_status']}), holding every permission")
+               f"({out['admin_status']}), holding every permission"
+               + (f"; verified domain(s): {', '.join(out['domains'])}" if out["domains"] else ""))

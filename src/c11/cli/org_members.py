@@ -157,8 +157,9 @@ def read_csv(path: Path) -> tuple[list[str], list[str]]:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def add(emails: tuple[str, ...], csv_file: Path | None, generate_keys: bool, skip_invalid: bool,
         as_json: bool) -> None:
-    """Add members by email: each one without an account is invited (an email and a temporary key, so
-    anyone can encrypt for them at once); people with an account are members at once.
+    """Add members by email. Addresses of your organization's verified domains join at once: each one without
+    an account is invited (an email and a temporary key, so anyone can encrypt for them at once). Anyone else
+    gets an invitation to join and is a member only once they accept it (`c11 org join`).
 
     \b
     Examples:
@@ -202,6 +203,11 @@ def add(emails: tuple[str, ...], csv_file: Path | None, generate_keys: bool, ski
             click.echo(f"{r.email}: NOT added, a member of another organization")
         elif r.result == "already-member":
             click.echo(f"{r.email}: already a member ({r.status})")
+        elif r.result == "invited-to-join":
+            click.echo(f"{r.email}: invited to join (not a verified domain of the organization): a member once "
+                       "they accept (`c11 org join`)")
+        elif r.result == "domain-not-verified":
+            click.echo(f"{r.email}: NOT added, pre-loading is for verified domains only (`c11 org domains add`)")
         elif inv.get("status") == "pending":
             how = "key made, no email (pre-loaded)" if generate_keys else "invitation sent"
             click.echo(f"{r.email}: added, {r.status}; {how}; temporary key {inv.get('fingerprint')}")
@@ -225,7 +231,8 @@ def list_(status: str | None, as_json: bool) -> None:
         return
     for m in rows:
         admin = f"  admin: {' '.join(m.permissions)}" if m.is_admin else ""
-        click.echo(f"{m.email:<40} {m.status:<12}{admin}")
+        pending = "" if m.consent else "  (invited to join: not accepted yet)"
+        click.echo(f"{safe_text(m.email):<40} {m.status:<12}{admin}{pending}")
 
 
 @members.command("deactivate")

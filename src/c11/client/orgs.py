@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from c11.client._http import HttpCore
 from c11.client.transparency import LogAPI
@@ -59,22 +60,27 @@ class Member:
     external_id: str | None = None
     added_at: str | None = None
     deactivated_at: str | None = None
+    #: domain, accepted or operator; None: invited to join, not accepted yet (not a member until then).
+    consent: str | None = None
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Member:
         return cls(d["email"], d["status"], bool(d.get("is_admin")), tuple(d.get("permissions") or ()),
-                   d.get("display_name"), d.get("external_id"), d.get("added_at"), d.get("deactivated_at"))
+                   d.get("display_name"), d.get("external_id"), d.get("added_at"), d.get("deactivated_at"),
+                   d.get("consent"))
 
     def to_dict(self) -> dict[str, Any]:
         return {"email": self.email, "status": self.status, "is_admin": self.is_admin,
                 "permissions": list(self.permissions), "display_name": self.display_name,
-                "external_id": self.external_id, "added_at": self.added_at, "deactivated_at": self.deactivated_at}
+                "external_id": self.external_id, "added_at": self.added_at, "deactivated_at": self.deactivated_at,
+                "consent": self.consent}
 
 
 @dataclass(frozen=True)
 class Added:
-    """One email of `add_members`: `result` added, already-member or in-another-org; the invitation made
-    (status pending, or registered when the person has an account: no temporary key), if any."""
+    """One email of `add_members`: `result` added (a verified domain), invited-to-join (must accept),
+    domain-not-verified (pre-loading refused), already-member or in-another-org; the invitation made (status
+    pending, or registered when the person has an account: no temporary key), if any."""
 
     email: str
     result: str
@@ -154,6 +160,35 @@ class OrgAPI:
     def withdraw_key(self, email: str) -> dict[str, Any]:
         """Withdraw a member's published key, signing half included (a lost or compromised device); logged."""
         return self._core.request("POST", "/api/v1/org/signature-keys/withdraw", {"email": email})
+
+    # -- domains (crud:config-org) -------------------------------------------------------------------------
+
+    def domains(self) -> list[dict[str, Any]]:
+        """The organization's domains: [{"domain", "status" pending|verified, "method", "mailbox", ...}]."""
+        return self._core.request("GET", "/api/v1/org/domains")
+
+    def claim_domain(self, domain: str, mailbox: str = "postmaster") -> dict[str, Any]:
+        """Claim `domain`: a confirmation link goes to `mailbox@domain` (postmaster or admin); verified once
+        someone reading it confirms. Then addresses of it join without their acceptance."""
+        return self._core.request("POST", "/api/v1/org/domains", {"domain": domain, "mailbox": mailbox})
+
+    def remove_domain(self, domain: str) -> None:
+        self._core.request("DELETE", f"/api/v1/org/domains/{quote(domain.strip(), safe='')}")
+
+    # -- invitations to join (the invited person) -----------------------------------------------------------
+
+    def join_invitations(self) -> list[dict[str, Any]]:
+        """Organizations inviting you: [{"org_id", "org", "invited_by", "recovery_keys": [{"name",
+        "fingerprint", "public_key"}], "policies"}]: the recovery keys apply to you once you accept."""
+        return self._core.request("GET", "/api/v1/memberships/invitations")
+
+    def accept(self, org_id: str, recovery_fingerprints: Iterable[str]) -> Member:
+        """Join `org_id`, naming the recovery keys you were shown (refused, 409, if they changed since)."""
+        return Member.from_json(self._core.request("POST", "/api/v1/memberships/accept", {
+            "org_id": org_id, "recovery_keys": sorted(recovery_fingerprints)}))
+
+    def decline(self, org_id: str) -> None:
+        self._core.request("POST", "/api/v1/memberships/decline", {"org_id": org_id})
 
     def directory(self, query: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """Members for the recipient picker: [{"email", "display_name"}] (403 unless allow_member_listing)."""

@@ -136,7 +136,11 @@ def org_context(core: HttpCore) -> OrgInfo | None:
     """
     try:
         d = core.request("GET", "/api/v1/org")
-    except AuthError:
+    except AuthError as e:
+        if str((e.problem or {}).get("type", "")).endswith("insufficient-scope"):
+            raise AuthError("this token lacks the scope org:read: your organization's recovery keys and policies "
+                            "cannot be read, so nothing is encrypted; add the scope to the token", 403,
+                            e.problem) from None
         return None
     except ServerError as e:
         if e.status != 404:

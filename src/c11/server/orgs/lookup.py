@@ -1,5 +1,7 @@
 """Organization rules of key lookups (SPEC F18, F19): deactivated members' keys are not served, and an
-organization that forbids cross-organization lookups is closed both ways.
+organization that forbids cross-organization lookups is closed both ways. Only consented memberships count
+(`OrgMember.consent`: a verified domain, an accepted invitation, the operator): a person merely invited by an
+organization gets no recovery key of it in their lookups, and its admins cannot hide their key (issue 12).
 
 The registry's hot lookup joins `JOINS` (four LEFT JOINs on unique indexes: no extra query) and calls
 `org_field`; slower paths (history, temporary keys) call `check` with a session.
@@ -21,8 +23,9 @@ from c11.server.problems import Problem
 COLUMNS = (", tm.status AS t_status, tm.org_id AS t_org, t.name AS t_name, t.policies AS t_policies, "
            "cm.org_id AS c_org, c.policies AS c_policies")
 #: Joins added to it; two placeholders `{ph}`: the looked-up email, then the caller's verified email.
-JOINS = (" LEFT JOIN org_members tm ON tm.email = {ph} LEFT JOIN organizations t ON t.id = tm.org_id"
-         " LEFT JOIN org_members cm ON cm.email = {ph} AND cm.status <> 'deactivated'"
+JOINS = (" LEFT JOIN org_members tm ON tm.email = {ph} AND tm.consent IS NOT NULL"
+         " LEFT JOIN organizations t ON t.id = tm.org_id"
+         " LEFT JOIN org_members cm ON cm.email = {ph} AND cm.status <> 'deactivated' AND cm.consent IS NOT NULL"
          " LEFT JOIN organizations c ON c.id = cm.org_id")
 
 
@@ -73,9 +76,10 @@ def check(s: Session, principal: Principal, email: str) -> dict[str, Any] | None
     tm, cm = aliased(OrgMember), aliased(OrgMember)
     t, c = aliased(Organization), aliased(Organization)
     trow = s.execute(select(tm.status, tm.org_id, t.name, t.policies).join(t, t.id == tm.org_id)
-                     .where(tm.email == target)).first()
+                     .where(tm.email == target, tm.consent.is_not(None))).first()
     crow = s.execute(select(cm.org_id, c.policies).join(c, c.id == cm.org_id)
-                     .where(cm.email == caller, cm.status != "deactivated")).first() if caller else None
+                     .where(cm.email == caller, cm.status != "deactivated", cm.consent.is_not(None))).first() \
+        if caller else None
     member = decide(trow.status if trow else None, trow.org_id if trow else None, trow.policies if trow else None,
                     crow.org_id if crow else None, crow.policies if crow else None)
     return org_field(s, trow.org_id, trow.name, trow.policies) if member and trow else None

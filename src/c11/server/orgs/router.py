@@ -19,7 +19,7 @@ from c11.server.accounts.schemas import EmailAddress
 from c11.server.keyserver.invites import create_invitations, expire_old, send_again
 from c11.server.keyserver.models import Invitation
 from c11.server.logsrv.service import log_service
-from c11.server.orgs import service
+from c11.server.orgs import domains, joining, service
 from c11.server.orgs.models import Organization, OrgMember
 from c11.server.orgs.permissions import PERMISSIONS, OrgCaller, require_member, require_org_permission
 from c11.server.orgs.policies import OrgPolicies, dump, load
@@ -83,6 +83,8 @@ class MemberOut(BaseModel):
     permissions: list[str]
     display_name: str | None
     external_id: str | None
+    consent: str | None = Field(default=None, description="domain, accepted or operator; null: invited to join, "
+                                "not accepted yet (not a member until then)")
     added_at: str | None
     deactivated_at: str | None
 
@@ -96,7 +98,9 @@ class InvitationOut(BaseModel):
 
 class AddedOut(BaseModel):
     email: str
-    result: str = Field(description="added, already-member (of this organization), in-another-org")
+    result: str = Field(description="added (a verified domain of the organization), invited-to-join (another "
+                        "domain: a member once they accept), domain-not-verified (pre-loading outside the verified "
+                        "domains: refused), already-member (of this organization), in-another-org")
     status: str | None = Field(description="The member's status (null: not a member here)")
     invitation: InvitationOut | None
 
@@ -167,26 +171,47 @@ def _invitation(d: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _add(ctx: Any, caller: OrgCaller, emails: list[str], *, send: bool, action: str) -> list[dict[str, Any]]:
+    """Add members: addresses of the organization's verified domains at once (consent by domain); anyone
+    else is invited to join and becomes a member only by accepting (`orgs.joining`); pre-loading (no email)
+    is refused outside the verified domains. A member of another organization is never taken."""
     expire_old(ctx)
     wanted = list(dict.fromkeys(e.strip().lower() for e in emails))
     out = []
     with log_service(ctx).transaction() as (s, log):
         org = _org(s, caller)
         existing = {m.email: m for m in s.scalars(select(OrgMember).where(OrgMember.email.in_(wanted)))}
-        new = [e for e in wanted if e not in existing]
-        for e in new:
-            service.add_member(s, org, e, added_by=caller.principal.email)
+        by_domain, outsiders, refused = [], [], []
+        for e in wanted:
+            m = existing.get(e)
+            covered = domains.covers(s, org.id, e)
+            if m is not None and (m.consent is not None or m.org_id == org.id or not covered):
+                continue
+            (by_domain if covered else refused if not send else outsiders).append(e)
+        for e in by_domain:
+            service.add_member(s, org, e, added_by=caller.principal.email, consent="domain")
             log.append("admin", service.admin_entry(action, caller.principal.email, org.id, e), subject=org.id)
+        for e in outsiders:
+            service.add_member(s, org, e, added_by=caller.principal.email, consent=None)
+            joining.invite_email(ctx, s, org, e, caller.principal.email)
+            log.append("admin", service.admin_entry("member.invite", caller.principal.email, org.id, e),
+                       subject=org.id)
         invites = {d["email"]: d for d in create_invitations(ctx, s, log, caller.principal.user_id,
-                                                             caller.principal.email, new, send=send)}
+                                                             caller.principal.email, by_domain, send=send)}
         members = {m.email: m for m in s.scalars(select(OrgMember).where(OrgMember.email.in_(wanted)))}
         for e in wanted:
-            m = members[e]
-            if e in existing:
-                result = "already-member" if m.org_id == org.id else "in-another-org"
-            else:
+            m = members.get(e)
+            if e in by_domain:
                 result = "added"
-            out.append({"email": e, "result": result, "status": m.status if m.org_id == org.id else None,
+            elif e in outsiders:
+                result = "invited-to-join"
+            elif e in refused:
+                result = "domain-not-verified"
+            elif m is not None and m.org_id == org.id:
+                result = "already-member" if m.consent is not None else "invited-to-join"
+            else:
+                result = "in-another-org"
+            here = m is not None and m.org_id == org.id
+            out.append({"email": e, "result": result, "status": m.status if here else None,
                         "invitation": _invitation(invites.get(e))})
     return out
 
@@ -297,7 +322,8 @@ def list_invitations(caller: Invitations, ctx: Ctx) -> list[dict[str, Any]]:
     expire_old(ctx)
     with ctx.db.session() as s:
         rows = s.scalars(select(Invitation).join(OrgMember, OrgMember.email == Invitation.email)
-                         .where(OrgMember.org_id == caller.org_id).order_by(Invitation.email, Invitation.created_at))
+                         .where(OrgMember.org_id == caller.org_id, OrgMember.consent.is_not(None))
+                         .order_by(Invitation.email, Invitation.created_at))
         return [_inv_json(i) for i in rows]
 
 
@@ -333,7 +359,7 @@ def directory(caller: Member, ctx: Ctx,
                           "admin must allow it (policy allow_member_listing), or type the full email address.",
                           "member-listing-forbidden")
         query = select(OrgMember.email, OrgMember.display_name).where(
-            OrgMember.org_id == caller.org_id, OrgMember.status != "deactivated")
+            OrgMember.org_id == caller.org_id, OrgMember.status != "deactivated", OrgMember.consent.is_not(None))
         if q:
             like = f"%{q.strip().lower().replace('%', '').replace('_', '')}%"
             query = query.where(OrgMember.email.like(like) | OrgMember.display_name.ilike(like))

@@ -41,23 +41,32 @@ def create_organization(s: Session, name: str, admin_email: str) -> tuple[Organi
     org = Organization(name=name, policies=dump(OrgPolicies()))
     s.add(org)
     s.flush()
-    admin = add_member(s, org, admin_email, added_by=None)
+    admin = add_member(s, org, admin_email, added_by=None, consent="operator")
     admin.is_admin = True
     admin.permissions = " ".join(sorted(PERMISSIONS))
     return org, admin
 
 
 def add_member(s: Session, org: Organization, email: str, added_by: str | None, *,
-               display_name: str | None = None, external_id: str | None = None) -> OrgMember:
+               display_name: str | None = None, external_id: str | None = None,
+               consent: str | None = "operator") -> OrgMember:
     """Add `email` to `org`: active when the person has an account with a verified email, else invited.
-    409 if the person is in an organization already."""
+
+    `consent` says why the person may be a member (see `OrgMember.consent`; the default `operator` is for
+    the operator's own tools): routes pass `domain` after `domains.covers`, or None for an invitation the
+    person must accept. A consented member of another organization is never taken (409); a not-consented
+    invitation of another organization gives way to a consented membership.
+    """
     email = normalize(email)
     existing = s.scalar(select(OrgMember).where(OrgMember.email == email))
     if existing is not None:
-        raise Problem(409, "Conflict", f"{email} is already a member of an organization.", "member-exists")
+        if existing.consent is not None or consent is None or existing.org_id == org.id:
+            raise Problem(409, "Conflict", f"{email} is already a member of an organization.", "member-exists")
+        s.delete(existing)
+        s.flush()
     status = "active" if _verified_account(s, email) else "invited"
     m = OrgMember(org_id=org.id, email=email, status=status, is_admin=False, permissions="",
-                  display_name=display_name, external_id=external_id, added_by=added_by)
+                  display_name=display_name, external_id=external_id, added_by=added_by, consent=consent)
     s.add(m)
     s.flush()
     return m
@@ -90,12 +99,14 @@ def refresh_status(s: Session, member: OrgMember) -> None:
         member.status = "active"
 
 
-def member_in(s: Session, org_id: str, email: str) -> OrgMember:
-    """The member `email` of `org_id` (404 otherwise, also for members of other organizations)."""
-    m = s.scalar(select(OrgMember).where(OrgMember.email == normalize(email), OrgMember.org_id == org_id))
+def member_in(s: Session, org_id: str, email: str, *, pending: bool = False) -> OrgMember:
+    """The member `email` of `org_id` (404 otherwise, also for members of other organizations and, unless
+    `pending`, for people invited who have not accepted: no admin action reaches them)."""
+    q = select(OrgMember).where(OrgMember.email == normalize(email), OrgMember.org_id == org_id)
+    m = s.scalar(q if pending else q.where(OrgMember.consent.is_not(None)))
     if m is None:
-        raise Problem(404, "Not Found", f"{email.strip().lower()} is not a member of your organization.",
-                      "not-a-member")
+        raise Problem(404, "Not Found", f"{email.strip().lower()} is not a member of your organization (or has "
+                      "not accepted the invitation yet).", "not-a-member")
     return m
 
 
@@ -130,7 +141,7 @@ def check_no_lockout(s: Session, org_id: str) -> None:
 def member_json(m: OrgMember) -> dict[str, Any]:
     return {"email": m.email, "status": m.status, "is_admin": m.is_admin,
             "permissions": sorted(parse_permissions(m.permissions)), "display_name": m.display_name,
-            "external_id": m.external_id, "added_at": m.added_at.isoformat() if m.added_at else None,
+            "external_id": m.external_id, "consent": m.consent, "added_at": m.added_at.isoformat() if m.added_at else None,
             "deactivated_at": m.deactivated_at.isoformat() if m.deactivated_at else None}
 
 

@@ -51,7 +51,7 @@ def list_keys(caller: SignatureKeys, ctx: Ctx) -> list[SignatureKeyOut]:
             select(OrgMember.email, OrgMember.status, RegistryKey)
             .outerjoin(User, User.email == OrgMember.email)
             .outerjoin(RegistryKey, RegistryKey.user_id == User.id)
-            .where(OrgMember.org_id == caller.org_id).order_by(OrgMember.email)
+            .where(OrgMember.org_id == caller.org_id, OrgMember.consent.is_not(None)).order_by(OrgMember.email)
         ).all()
         return [SignatureKeyOut(email=email, status=status,
                                 signing_key_id=PublicKey.parse(key.public_key).sig_fingerprint if key else None,
@@ -66,7 +66,8 @@ def withdraw(body: WithdrawIn, caller: SignatureKeys, ctx: Ctx) -> SignatureKeyO
     """For a lost or compromised device: the key (and its signing half) is no longer served; logged."""
     email = service.normalize(body.email)
     with log_service(ctx).transaction() as (s, log):
-        member = s.scalar(select(OrgMember).where(OrgMember.email == email, OrgMember.org_id == caller.org_id))
+        member = s.scalar(select(OrgMember).where(OrgMember.email == email, OrgMember.org_id == caller.org_id,
+                                                  OrgMember.consent.is_not(None)))  # never an invitee's key
         row = s.execute(select(RegistryKey).join(User, User.id == RegistryKey.user_id)
                         .where(User.email == email)).scalar_one_or_none() if member else None
         if row is None:

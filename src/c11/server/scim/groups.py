@@ -132,7 +132,7 @@ def _parse(s: Session, caller: ScimCaller, doc: Any) -> tuple[str, str | None, l
     for i in range(0, len(ids), 500):
         known |= set(s.scalars(select(OrgMember.id).outerjoin(ScimUser, ScimUser.member_id == OrgMember.id)
                                .where(OrgMember.id.in_(ids[i:i + 500]), OrgMember.org_id == caller.org_id,
-                                      ScimUser.deleted_at.is_(None))))
+                                      OrgMember.consent.is_not(None), ScimUser.deleted_at.is_(None))))
     unknown = [i for i in ids if i not in known]
     if unknown:
         raise ScimError(400, f"No User {unknown[0]} in this organization.", "invalidValue")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from c11.log.entries import email_hash
 from c11.server.db import utcnow
 from c11.server.logsrv.service import LogWriter
+from c11.server.orgs import domains
 from c11.server.orgs import service as orgs
 from c11.server.orgs.models import Organization, OrgGroup, OrgGroupMember, OrgMember
 from c11.server.problems import Problem
@@ -112,7 +113,7 @@ def _groups_of(s: Session, member_ids: list[str]) -> dict[str, list[tuple[str, s
 
 def _visible(caller: ScimCaller):  # type: ignore[no-untyped-def]
     return (select(OrgMember, ScimUser).outerjoin(ScimUser, ScimUser.member_id == OrgMember.id)
-            .where(OrgMember.org_id == caller.org_id, ScimUser.deleted_at.is_(None)))
+            .where(OrgMember.org_id == caller.org_id, OrgMember.consent.is_not(None), ScimUser.deleted_at.is_(None)))
 
 
 def _find(s: Session, caller: ScimCaller, member_id: str) -> tuple[OrgMember, ScimUser | None]:
@@ -194,8 +195,16 @@ def _store(s: Session, m: OrgMember, su: ScimUser | None, f: _Fields) -> ScimUse
     return su
 
 
+def _in_domains(s: Session, org_id: str, user_name: str) -> None:
+    """SCIM adds and renames only addresses of the organization's verified domains (issue 12)."""
+    if not domains.covers(s, org_id, user_name):
+        raise ScimError(403, f"{domains.domain_of(user_name)} is not a verified domain of this organization: "
+                        "an admin verifies it first (`c11 org domains add`), or invites the person by hand.")
+
+
 def _rename(s: Session, m: OrgMember, user_name: str) -> None:
     if user_name != m.email:
+        _in_domains(s, m.org_id, user_name)
         if s.scalar(select(OrgMember.id).where(OrgMember.email == user_name)) is not None:
             raise ScimError(409, f"The userName {user_name} is taken.", "uniqueness")
         m.email = user_name
@@ -216,6 +225,8 @@ def create(s: Session, w: LogWriter, caller: ScimCaller, doc: Any) -> dict:
     """POST /Users: a new member (status invited), or one deleted through SCIM revived; 409 when taken."""
     f = parse(doc)
     existing = s.scalar(select(OrgMember).where(OrgMember.email == f.user_name))
+    if existing is not None and existing.consent is None and existing.org_id != caller.org_id:
+        existing = None  # another organization's invitation, not accepted: a verified domain takes precedence
     if existing is not None:
         su = s.get(ScimUser, existing.id)
         if existing.org_id != caller.org_id or su is None or su.deleted_at is None:
@@ -227,8 +238,9 @@ def create(s: Session, w: LogWriter, caller: ScimCaller, doc: Any) -> dict:
         log_change(w, caller, "member.reactivate", email_hash(m.email))
     else:
         org = s.get(Organization, caller.org_id)
+        _in_domains(s, org.id, f.user_name)
         m = orgs.add_member(s, org, f.user_name, added_by=caller.actor, display_name=f.display_name,
-                            external_id=f.external_id)
+                            external_id=f.external_id, consent="domain")
         su = None
         log_change(w, caller, "member.add", email_hash(m.email))
     su = _store(s, m, su, f)
