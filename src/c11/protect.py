@@ -98,6 +98,8 @@ class FileInfo:
     #: Who the signer verifiably is (`sender` is only a self-asserted label): set by
     #: `c11.client.sender.SenderVerifier.annotate` (SenderCheck.to_dict()); None when not checked.
     verified_sender: dict | None = None
+    #: The same for `resharer` (who changed the recipients), when there is one.
+    verified_resharer: dict | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -123,3 +123,26 @@ def test_protected_document_shows_its_signer(files, tmp_path):
     [g] = info["groups"]
     assert g["verified_sender"]["status"] == "trusted" and g["verified_sender"]["email"] == ALICE
     assert g["sender_fingerprint"] == alice.public.sig_fingerprint
+
+
+def test_resharer_is_verified_apart_from_the_author(files, tmp_path):
+    """Bob adds Carol to Alice's file: Alice stays the author (content signed), Bob is shown as the
+    re-sharer, each verified on their own (here Alice is trusted, Bob is not)."""
+    from c11 import rewrap
+
+    d, alice, bob = files["dir"], files["alice"], files["bob"]
+    carol = Identity.generate("carol@example.com")
+    path = tmp_path / "shared.c11"
+    path.write_bytes((d / "real.c11").read_bytes())
+    rewrap.reencrypt(path, bob, add=[carol.public])
+    (tmp_path / "t.txt").write_text(f"{alice.public.line()} {ALICE}\n")
+    r = ok(run_cli(["decrypt", "-i", str(d / "bob.key"), "--trust", str(tmp_path / "t.txt"),
+                    "-o", str(tmp_path / "s.txt"), str(path)], tmp_path / "cfg"))
+    author, resharer = signer_lines(r)
+    assert author.startswith(f"c11: signature verified: signed by {ALICE} (trusted keys:")
+    assert resharer.startswith("c11: recipients changed (re-shared) by UNVERIFIED: label 'bob@example.com' is "
+                               "self-asserted") and bob.public.sig_fingerprint in resharer
+    info = json.loads(ok(run_cli(["inspect", "--json", "--trust", str(tmp_path / "t.txt"), str(path)],
+                                 tmp_path / "cfg")).stdout)
+    assert info["verified_sender"]["email"] == ALICE and info["verified_resharer"]["status"] == "unverified"
+    assert info["verified_resharer"]["fingerprint"] == bob.public.sig_fingerprint

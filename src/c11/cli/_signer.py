@@ -85,3 +85,8 @@ def line(check: SenderCheck) -> str:
     if check.verified:
         return f"c11: signature verified: signed by {who(check)} (signing key {fp})"
     return f"c11: signature valid, but the signer is {who(check)} (signing key {fp})"
+
+
+def resharer_line(check: SenderCheck) -> str:
+    """The line for who changed a file's recipients (format version 2), verified or not."""
+    return f"c11: recipients changed (re-shared) by {who(check)} (signing key {check.fingerprint})"

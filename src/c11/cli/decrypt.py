@@ -75,12 +75,13 @@ def decrypt(identities, output, force, as_json, trust_files, input_path) -> None
         raise _group_hint(e) from None
     from c11.cli import _signer
 
-    check = _signer.verifier(trust_files).annotate(info)  # who signed, from what is verifiable
-    summary["verified_sender"] = info.verified_sender
+    verifier = _signer.verifier(trust_files)
+    check = verifier.annotate(info)  # who signed, from what is verifiable
+    summary.update(verified_sender=info.verified_sender, verified_resharer=info.verified_resharer)
     if as_json:
         emit_json(summary, err=summary["output"] is None)
     else:
-        _show_signer(check, summary["output"])
+        _show_signer(check, verifier.resharer(info), summary["output"])
     from c11.cli.invites import hint_reencrypt
 
     hint_reencrypt(input_path if input_path not in (None, "-") else None, ids)
@@ -126,9 +127,11 @@ def _stdin():
     return sys.stdin.buffer
 
 
-def _show_signer(check, output) -> None:
-    from c11.cli._signer import line
+def _show_signer(check, resharer, output) -> None:
+    from c11.cli._signer import line, resharer_line
 
     click.echo(line(check), err=True)
+    if resharer is not None:
+        click.echo(resharer_line(resharer), err=True)
     if output:
         click.echo(f"c11: wrote {output}", err=True)

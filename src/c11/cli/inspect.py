@@ -26,7 +26,9 @@ def inspect(path, as_json, trust_files) -> None:
     if path != "-" and _document(path, as_json, trust_files):
         return
     info = protect.inspect(sys.stdin.buffer if path == "-" else path)
-    check = _signer.verifier(trust_files).annotate(info)
+    verifier = _signer.verifier(trust_files)
+    check = verifier.annotate(info)
+    resharer = verifier.resharer(info)
     if as_json:
         emit_json(info.to_dict())
         return
@@ -37,6 +39,7 @@ def inspect(path, as_json, trust_files) -> None:
         f"  created:      {when(info.created)}",
         f"  sender:       {_signer.who(check)}",
         f"  signing key:  {info.sender_fingerprint}",
+        *([f"  re-shared by: {_signer.who(resharer)} (signing key {resharer.fingerprint})"] if resharer else []),
         f"  signature:    {sig}",
         f"  recipients:   {len(info.recipients)}",
     ]
@@ -81,6 +84,8 @@ def _document(path: str, as_json: bool, trust_files: tuple[str, ...] = ()) -> bo
     checks = [verifier.verify(g["sender"], g["sender_fingerprint"], g["signature_valid"]) for g in info["groups"]]
     for g, check in zip(info["groups"], checks, strict=True):
         g["verified_sender"] = check.to_dict()
+        resharer = verifier.resharer(g)
+        g["verified_resharer"] = resharer.to_dict() if resharer else None
     if as_json:
         emit_json(info)
         return True
@@ -92,6 +97,9 @@ def _document(path: str, as_json: bool, trust_files: tuple[str, ...] = ()) -> bo
         sig = "valid" if g["signature_valid"] else "INVALID (do not trust this document)"
         lines.append(f"  group {g['group']}: signature {sig}; signer: {_signer.who(check)} "
                      f"(signing key {check.fingerprint})")
+        if g["verified_resharer"]:
+            r = verifier.resharer(g)
+            lines.append(f"    re-shared by {_signer.who(r)} (signing key {r.fingerprint})")
         lines += [f"    recipient {r['fingerprint']}  {safe_text(r['type'])}" for r in g["recipients"]]
         shown = g["locations"][:20]
         lines += [f"    part      {safe_text(loc, 100)}" for loc in shown]

@@ -107,11 +107,16 @@ def unprotect(path, identities, output, force, as_json, trust_files) -> None:
     checks = [verifier.verify(s["sender"], s["fingerprint"]) for s in res.senders]  # signatures checked on open
     for s, check in zip(res.senders, checks, strict=True):
         s["verified_sender"] = check.to_dict()
+        resharer = verifier.resharer(s)
+        s["verified_resharer"] = resharer.to_dict() if resharer else None
     if as_json:
         emit_json(res.to_dict())
     else:
         for s, check in zip(res.senders, checks, strict=True):
             click.echo(f"c11: parts of group {s['group']}: " + _signer.line(check).removeprefix("c11: "), err=True)
+            if s["verified_resharer"]:
+                click.echo(f"c11: parts of group {s['group']}: "
+                           + _signer.resharer_line(verifier.resharer(s)).removeprefix("c11: "), err=True)
         msg = f"c11: wrote {out}: opened {len(res.opened)} part(s)"
         if res.closed:
             msg += f"; {len(res.closed)} part(s) stay protected (not for your keys)"

@@ -119,10 +119,22 @@ class SenderVerifier:
                            reason=f"your trusted key of {email} ({pinned[0].source}) is a DIFFERENT key; {check.reason}")
 
     def annotate(self, info: Any) -> SenderCheck:
-        """Verify a `c11.protect.FileInfo`'s sender and store the answer in `info.verified_sender`."""
+        """Verify a `c11.protect.FileInfo`'s sender (the author) and store the answer in
+        `info.verified_sender`; a re-sharer's (who changed the recipients) goes to `info.verified_resharer`."""
         check = self.verify(info.sender, info.sender_fingerprint, info.signature_valid)
         info.verified_sender = check.to_dict()
+        resharer = self.resharer(info)
+        info.verified_resharer = resharer.to_dict() if resharer else None
         return check
+
+    def resharer(self, info: Any) -> SenderCheck | None:
+        """The verified identity of who changed the recipients (format version 2), or None if nobody did.
+        `info`: a FileInfo, or a dict with `resharer`, `resharer_fingerprint` (in-document groups)."""
+        get = info.get if isinstance(info, dict) else lambda k, d=None: getattr(info, k, d)
+        fp = get("resharer_fingerprint")
+        if not fp:
+            return None
+        return self.verify(get("resharer") or "", fp, get("signature_valid", True))
 
     # -- the registry ----------------------------------------------------------------------------------
 
