@@ -8,18 +8,22 @@ import click
 
 
 @click.command()
-@click.option("-i", "--identity", "identity", metavar="KEYFILE", help="Your key file (you must be a recipient); it re-signs the file.")
+@click.option("-i", "--identity", "identity", metavar="KEYFILE", help="Your key file (you must be a recipient); it signs the new header as re-sharer (or, with --rotate, the content as its author).")
 @click.option("-r", "--recipient", "add", multiple=True, metavar="RECIPIENT", help="Public key line to add. Repeatable.")
 @click.option("-R", "--recipients-file", "add_files", multiple=True, metavar="FILE", help="File of public key lines to add.")
 @click.option("--remove", multiple=True, metavar="FINGERPRINT", help="Recipient to remove (fingerprint from `c11 inspect`, 8+ hex digits). Repeatable.")
 @click.option("--rotate", is_flag=True, help="Make a new file key and re-encrypt the whole payload.")
 @click.option("--add-recovery", is_flag=True, help="Bring the file up to your organization's current recovery keys: add them, remove retired ones (after `c11 org recovery-key rotate`).")
+@click.option("--yes", "-y", "yes", is_flag=True, help="Do not ask before removing your own key.")
 @click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON.")
 @click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
-def reencrypt(identity, add, add_files, remove, rotate, add_recovery, as_json, path) -> None:
+def reencrypt(identity, add, add_files, remove, rotate, add_recovery, yes, as_json, path) -> None:
     """Add or remove recipients of FILE without re-encrypting the payload, or --rotate the key.
 
-    The change is atomic: FILE is replaced only when the new version is complete.
+    The change is atomic: FILE is replaced only when the new version is complete. Changing the
+    recipients keeps the author's signature over the content and adds yours as re-sharer
+    ("re-shared by you, written by the author"); --rotate re-encrypts the content, which you then
+    sign as its author ("rotated by you"). Removing your own key asks first (or give --yes).
 
     \b
     Examples:
@@ -60,13 +64,58 @@ def reencrypt(identity, add, add_files, remove, rotate, add_recovery, as_json, p
             n = len({r["fingerprint"] for g in info["groups"] for r in g["recipients"]})
             click.echo(f"c11: updated {p}: {n} recipient(s) across {len(info['groups'])} group(s)", err=True)
         return
+    remove_self = yes or _confirm_self_removal(p, me, remove)
     with progress(p.stat().st_size if rotate else None, "re-encrypting") as cb:
-        info = protect.reencrypt(p, me, add=keys, remove=remove, rotate=rotate, progress=cb)
+        info = protect.reencrypt(p, me, add=keys, remove=remove, rotate=rotate, progress=cb, remove_self=remove_self)
     if as_json:
         emit_json({"output": str(p), **info.to_dict()})
+    elif rotate:
+        click.echo(f"c11: rotated the key of {p}: {len(info.recipients)} recipient(s); you signed the new content "
+                   "as its author", err=True)
     else:
-        what = "rotated the key of" if rotate else "updated"
-        click.echo(f"c11: {what} {p}: {len(info.recipients)} recipient(s)", err=True)
+        by = "" if info.version == 1 or info.resharer is None else "; signed by you as re-sharer, written by the author"
+        click.echo(f"c11: updated {p}: {len(info.recipients)} recipient(s){by}", err=True)
+
+
+def _confirm_self_removal(p: Path, me, remove: list[str]) -> bool:  # noqa: ANN001 - an Identity
+    """Whether the caller agreed to remove their own key (asked only when `remove` names it)."""
+    import sys
+
+    from c11 import protect, rewrap
+    from c11.errors import C11Error, UsageError
+    from c11.format.header import read_header
+
+    if not remove or _is_document(p):
+        return False
+    try:
+        if protect.sniff(p) == "bundle":
+            from c11.format.bundle import BundleReader
+
+            with open(p, "rb") as f:
+                header = BundleReader(f).header
+        elif protect.sniff(p) == "armor":
+            import io
+
+            from c11.format import armor
+
+            header = read_header(io.BytesIO(armor.dearmor(p.read_bytes())))[0]
+        else:
+            with open(p, "rb") as f:
+                header = read_header(f)[0]
+        mine = rewrap.removes_self(header, me, remove)
+    except C11Error:
+        return False  # reencrypt reports the problem
+    if not mine:
+        return False
+    if not sys.stdin.isatty():
+        raise UsageError("you are removing your own key: you will no longer be able to open this file; "
+                         "give --yes to confirm")
+    return click.confirm("c11: you are removing your own key: you will no longer be able to open this file. "
+                         "Continue?", default=False, err=True) or _abort()
+
+
+def _abort() -> bool:
+    raise click.Abort()
 
 
 def _recovery(keys: list, remove: list[str], add_recovery: bool, p: Path) -> tuple[list, list[str]]:
