@@ -7,12 +7,14 @@ encrypted manifest that maps IDs to paths; names inside the zip reveal nothing (
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import os
 import posixpath
 import re
 import stat
+import struct
 import unicodedata
 import zipfile
 from dataclasses import dataclass
@@ -31,6 +33,7 @@ MARKER_NAME = "c11-bundle"
 MARKER = b"c11-bundle/v1\n"
 MANIFEST_NAME = "manifest.c11"
 ENTRY_RE = re.compile(r"^e/[0-9a-f]{32}$")
+MAX_MTIME = 1 << 33  # entry times (seconds) a file system can set: about the years 1698 to 2242
 FORMAT = "c11-bundle/v2"  # manifest of a version 2 bundle: file entries carry their `digest`
 FORMAT_V1 = "c11-bundle/v1"
 MAX_MANIFEST = 64 << 20
@@ -134,9 +137,23 @@ def _entry_json(e: Entry) -> dict:
     return d
 
 
+def _zip_errors(fn):
+    """Method decorator: errors of the zip layer (bad CRC, truncated or unsupported zip) are BundleErrors."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kw):
+        try:
+            return fn(*args, **kw)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, struct.error, NotImplementedError) as e:
+            raise BundleError(f"damaged bundle: {' '.join(str(e).split())[:200] or type(e).__name__}") from None
+
+    return wrapper
+
+
 class BundleReader:
     """An opened bundle: header parsed, zip structure checked, nothing decrypted yet."""
 
+    @_zip_errors
     def __init__(self, fileobj: BinaryIO) -> None:
         try:
             self.zf = zipfile.ZipFile(fileobj)
@@ -161,6 +178,7 @@ class BundleReader:
             self.header, self.header_bytes = read_header(f)
         self.names = set(names)
 
+    @_zip_errors
     def manifest_file(self) -> io.BytesIO:
         info = self.zf.getinfo(MANIFEST_NAME)
         if info.file_size > MAX_MANIFEST + len(self.header_bytes) + (4 << 20):
@@ -187,7 +205,7 @@ class BundleReader:
                       int(d.get("mode", 0o644)), int(d.get("mtime", 0)), digest=str(d.get("digest", "")))
                 for d in doc["entries"]
             ]
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             raise BundleError("malformed bundle manifest") from None
         _check_paths(entries)
         if want == FORMAT and any(e.type == "file" and not re.fullmatch(r"[0-9a-f]{64}", e.digest) for e in entries):
@@ -197,6 +215,7 @@ class BundleReader:
             raise BundleError("the bundle's entries do not match its manifest (entries added or removed)")
         return entries
 
+    @_zip_errors
     def entry_plaintext(self, e: Entry, file_key: bytes, dst: BinaryIO, progress: stream.Progress = None) -> int:
         """Decrypt one entry into `dst`, checking its digest against the signed manifest (version 2)."""
         digest = hashlib.sha256() if self.header.version != V1 else None
@@ -248,6 +267,7 @@ class BundleReader:
         finally:
             src.close()
 
+    @_zip_errors
     def copy_with_header(self, dst: BinaryIO, header: Header) -> None:
         """Rewrite the bundle with a new manifest header; entries and manifest payload unchanged."""
         with zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED, allowZip64=True) as out:
@@ -273,6 +293,7 @@ class _CheckedEntry(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    @_zip_errors
     def readinto(self, buf) -> int:
         n = self._inner.readinto(buf)
         self._n += n
@@ -317,8 +338,8 @@ def _check_paths(entries: list[Entry]) -> None:
             raise BundleError(f"hostile bundle: duplicate path {p[:80]!r}")
         seen.add(folded)
         (dirs if e.type == "dir" else files).add(folded)
-        if e.size < 0 or not 0 <= e.mode <= 0o7777:
-            raise BundleError("hostile bundle: invalid size or mode")
+        if e.size < 0 or not 0 <= e.mode <= 0o7777 or not -MAX_MTIME <= e.mtime <= MAX_MTIME:
+            raise BundleError("hostile bundle: invalid size, mode or time")
     for f in files:
         parent = f.rsplit("/", 1)[0] if "/" in f else None
         while parent:

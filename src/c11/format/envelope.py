@@ -140,7 +140,7 @@ class Metadata:
         try:
             d = json.loads(data)
             return cls(**{k: d.get(k) for k in ("name", "type", "size", "mtime")}, kind=d.get("kind", "file"))
-        except (ValueError, TypeError) as e:
+        except (ValueError, TypeError, AttributeError, RecursionError) as e:
             raise FormatError("malformed metadata") from e
 
 

@@ -53,7 +53,7 @@ def decode(plaintext: bytes, ref: GroupKeyRef, expected: PublicKey | None = None
     """The group identity in a wrap's plaintext, checked against `ref` and the served public key."""
     try:
         doc = json.loads(plaintext)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise FormatError("the group key wrap is not JSON") from None
     if not isinstance(doc, dict) or set(doc) != _FIELDS or doc.get("format") != FORMAT:
         raise FormatError("the group key wrap is not a c11-group-key/v1 document")

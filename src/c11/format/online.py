@@ -105,7 +105,7 @@ class Policy:
                 raise ValueError("server")
             policy = cls(uuid.UUID(d["doc"]).bytes, d["server"], _opt_hex(d["server_key"], 32) or "",
                          _opt_hex(d["author"], 64) or "", tuple(recips), expires)
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError, AttributeError) as e:
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError, AttributeError, RecursionError) as e:
             raise FormatError(f"malformed online-policy stanza ({e})") from None
         if not policy.server_key or not policy.author or not recips or policy.encode() != data:
             raise FormatError("malformed online-policy stanza (not canonical)")

@@ -114,7 +114,7 @@ class Envelope:
             ]
         except C11Error:
             raise
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             raise FormatError("malformed protected-parts envelope") from None
         env = cls(doc_id, headers, parts, str(d.get("note", "")), raws)
         env._check()

@@ -404,6 +404,11 @@ def _check_yaml_depth(text: str) -> None:
     parse events (iterative), before the recursive composer and walkers see it."""
     import yaml
 
+    depth = 0
+    for m in re.finditer(r"[\[\]{}]", text):  # flow brackets first: PyYAML's scanner is quadratic in their depth
+        depth = depth + 1 if m.group() in "[{" else max(depth - 1, 0)
+        if depth > _limits.MAX_DEPTH:
+            raise TooLargeError(f"this YAML file is nested more than {_limits.MAX_DEPTH} levels deep")
     depth = nodes = 0
     for ev in yaml.parse(text, Loader=yaml.SafeLoader):
         if isinstance(ev, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):

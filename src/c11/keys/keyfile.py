@@ -148,7 +148,7 @@ def load(path: str | Path) -> KeyFile:
         raise KeyFileError(f"{p} holds a public key line; -i needs your own key file (c11_key_<hex>.key)")
     try:
         doc = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise KeyFileError(f"{p}: not a c11 key file") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise KeyFileError(f"{p}: not a c11 key file (format {doc.get('format') if isinstance(doc, dict) else '?'!r})")

@@ -70,7 +70,7 @@ class KeyEntry:
         """Parse and check a key entry's text (canonical JSON); raises ProofError."""
         try:
             d = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ProofError("log entry is not JSON") from None
         if not isinstance(d, dict) or canonical_json(d) != text:
             raise ProofError("log entry is not canonical JSON")

@@ -66,7 +66,7 @@ class Opened:
 def _canonical_object(text: str, what: str) -> dict[str, Any]:
     try:
         d = json.loads(text)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         raise ProofError(f"{what} is not JSON") from None
     if not isinstance(d, dict) or canonical_json(d) != text:
         raise ProofError(f"{what} is not a canonical JSON object")
