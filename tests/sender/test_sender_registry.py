@@ -118,6 +118,22 @@ def test_offline_decrypt_still_works_and_says_unverified_quickly(world, tmp_path
     assert took < 20, f"decrypt took {took:.1f} s offline (the lookup timeout is 3 s)"
 
 
+def test_trust_add_email_pins_the_registry_key(world, tmp_path):
+    """`c11 trust add EMAIL` pins the key the registry proves for that email now: the pinned key then
+    verifies offline (here: on a copy of Bob's config whose login was removed)."""
+    bob, alice, tmp = world["bob"], world["alice"], world["tmp"]
+    cfg = tmp_path / "bob-pins"
+    shutil.copytree(bob.cfg, cfg)
+    pinner = Device(bob.server, bob.email, cfg)
+    ok(pinner.run("trust", "add", alice.email.upper()))
+    [entry] = json.loads(ok(pinner.run("trust", "list", "--json")).stdout)
+    with bob.client() as c:
+        assert entry == {**entry, "email": alice.email, "public_key": c.registry.lookup(alice.email).line()}
+    (cfg / "credentials.json").unlink()
+    r = ok(pinner.run("decrypt", "-o", str(tmp_path / "p.txt"), str(tmp / "real.c11")))
+    assert f"signature verified: signed by {alice.email} (trusted keys: {cfg / 'trusted-keys'})" in r.stderr
+
+
 def test_rotated_key_still_verifies_old_files_as_former(world):
     """Run last: Alice replaces her key. Her old file is shown as signed with her FORMER key (logged)."""
     bob, alice, tmp = world["bob"], world["alice"], world["tmp"]
