@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import io
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO, Callable, Iterator
 
 from cryptography.exceptions import InvalidTag
@@ -77,27 +78,53 @@ def _segments(chunk: memoryview, unit: int, final: bool) -> Iterator[tuple[memor
         yield chunk[k * unit : (k + 1) * unit], final and k == count - 1
 
 
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _hash_segments(segments: list[memoryview]) -> bytes:
+    """SHA-256 of each segment, concatenated (hashlib releases the GIL on these buffers)."""
+    return b"".join(hashlib.sha256(s).digest() for s in segments)
+
+
+def _hash_later(segments: list[memoryview]) -> Future:
+    """Hash segments on a worker thread, alongside AES-GCM on the caller's thread."""
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="c11-hash")
+    return _POOL.submit(_hash_segments, segments)
+
+
 def encrypt(key: bytes, src: BinaryIO, dst: BinaryIO, segment_size: int, progress: Progress = None,
             hashes: bytearray | None = None) -> int:
     """Encrypt all of `src` into `dst`; return the number of plaintext bytes.
 
-    With `hashes`, the SHA-256 of every sealed segment is appended to it (the version 2 hash list).
+    With `hashes`, the SHA-256 of every sealed segment is appended to it (the version 2 hash list);
+    each batch is hashed on a worker thread while the next one is encrypted.
     """
     aead = AESGCM(key)
-    out = memoryview(bytearray(max(1, BATCH // segment_size) * (segment_size + TAG_SIZE)))
-    index = total = 0
+    size = max(1, BATCH // segment_size) * (segment_size + TAG_SIZE)
+    outs = [memoryview(bytearray(size)), memoryview(bytearray(size))]
+    pending: Future | None = None
+    index = total = flip = 0
     for chunk, final in _batches(src, segment_size):
+        out, flip = outs[flip], flip ^ 1
         o = 0
+        sealed = []
         for seg, last in _segments(chunk, segment_size, final):
             end = o + len(seg) + TAG_SIZE
             aead.encrypt_into(nonce(index, last), seg, None, out[o:end])
-            if hashes is not None:
-                hashes += hashlib.sha256(out[o:end]).digest()
+            sealed.append(out[o:end])
             o, index = end, index + 1
+        if hashes is not None:
+            if pending is not None:
+                hashes += pending.result()
+            pending = _hash_later(sealed)  # reads `out`, which is not reused before the next wait
         dst.write(out[:o])
         total += len(chunk)
         if progress:
             progress(len(chunk))
+    if pending is not None:
+        hashes += pending.result()
     return total
 
 
@@ -268,14 +295,17 @@ def _seek_plaintext(aead: AESGCM, src: BinaryIO, segment_size: int, check: Check
         size = min(k * full, list_start - pos)
         data = memoryview(_pread(src, pos, size))
         stored = _pread(src, list_start + index * HASH_SIZE, k * HASH_SIZE)
+        segments = [data[j * full:(j + 1) * full] for j in range(k)]
+        hashed = _hash_later(segments) if k > 1 else None
         o = 0
-        for j in range(k):
-            seg = data[j * full:(j + 1) * full]
+        for j, seg in enumerate(segments):
             n = len(seg) - TAG_SIZE
             _open_segment(aead, index + j, index + j == count - 1, seg, out[o:o + n])
-            if not hmac.compare_digest(hashlib.sha256(seg).digest(), stored[j * HASH_SIZE:(j + 1) * HASH_SIZE]):
-                raise _mismatch(index + j)
             o += n
+        got = hashed.result() if hashed is not None else _hash_segments(segments)
+        for j in range(k):  # nothing of this batch is released unless every hash is the signed one
+            if not hmac.compare_digest(got[j * HASH_SIZE:(j + 1) * HASH_SIZE], stored[j * HASH_SIZE:(j + 1) * HASH_SIZE]):
+                raise _mismatch(index + j)
         index += k
         yield out[:o]
     src.seek(end)
