@@ -66,3 +66,28 @@ def test_trusted_keys_file_errors_name_the_line():
         parse(f"{alice.public.line()} a@exa\u202emple.com", "t")
     with pytest.raises(RecipientError, match="t, line 1: not a c11 public key"):
         parse("alice@example.com c11:nope", "t")
+
+
+def test_an_unreachable_registry_is_asked_once():
+    """A registry that does not answer (a socket that never accepts) costs one timeout per command, not one
+    per signer: later signers are unverified at once, with the same reason."""
+    import socket
+    import time
+
+    from c11.client import Client
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)
+    try:
+        with Client(f"http://127.0.0.1:{silent.getsockname()[1]}", "token", timeout=0.5) as c:
+            c.state_dir = None
+            v = SenderVerifier(None, c)
+            first = v.verify("alice@example.com", "00" * 16)
+            start = time.monotonic()
+            second = v.verify("bob@example.com", "11" * 16)
+            took = time.monotonic() - start
+    finally:
+        silent.close()
+    assert not first.verified and "could not be reached" in first.reason
+    assert not second.verified and "could not be reached" in second.reason and took < 0.3

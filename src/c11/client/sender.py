@@ -96,6 +96,7 @@ class SenderVerifier:
         self.server: str | None = None
         self._why_none = no_registry_reason or "no registry was asked (not logged in)"
         self._cache: dict[str, tuple[Any, Any]] = {}
+        self._unreachable: C11Error | None = None  # once the registry cannot be reached, it is not asked again
 
     def verify(self, label: str, fingerprint: str, signature_valid: bool = True) -> SenderCheck:
         """Whose is the signing key with this fingerprint, for a file labelled `label` (a signature that
@@ -157,6 +158,8 @@ class SenderVerifier:
             return unverified(f"the registry was not asked ({e})")
         if api is None:
             return unverified(self._why_none)
+        if self._unreachable is not None:
+            return unverified(_failure(email, self._unreachable))
         current, history = self._answers(api, email)
         if isinstance(current, C11Error) and not isinstance(current, NoKeyPublishedError):
             return unverified(_failure(email, current))
@@ -182,7 +185,7 @@ class SenderVerifier:
             try:
                 current: Any = api.lookup_record(email)
             except C11Error as e:
-                current = e
+                current = self._note(e)
             self._cache[email] = (current, None)
         return self._cache[email]
 
@@ -190,9 +193,15 @@ class SenderVerifier:
         try:
             history: Any = api.history(email)
         except C11Error as e:
-            history = e
+            history = self._note(e)
         self._cache[email] = (self._cache[email][0], history)
         return history
+
+
+    def _note(self, e: C11Error) -> C11Error:
+        if isinstance(e, ServerError) and e.status == 0:
+            self._unreachable = e
+        return e
 
 
 def _former(history: list[HistoryItem], fp: str) -> tuple[HistoryItem, HistoryItem | None] | None:
