@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 import click
 
+from c11._internal.display import safe_text  # names from servers: never printed raw
 from c11.errors import AuthError, ConfigError, UsageError
 
 if TYPE_CHECKING:
@@ -117,7 +118,8 @@ def _describe(doc: Any) -> str:
     state = "REVOKED" if doc.revoked else "active"
     exp = doc.expires_at.strftime("%Y-%m-%d %H:%M:%S UTC") if doc.expires_at else "never"
     lines = [f"  state:       {state}", f"  expires:     {exp}", f"  recipients:  {len(doc.recipients)}"]
-    lines += [f"    {r.email or '(by key)'}  {r.key or ''}".rstrip() for r in doc.recipients]
+    lines += [f"    {safe_text(r.email) if r.email else '(by key)'}  {safe_text(r.key or '')}".rstrip()
+              for r in doc.recipients]
     return "\n".join(lines)
 
 
@@ -229,6 +231,7 @@ def access(target, as_json) -> None:
         return
     click.echo(f"document {doc}\n{_describe(info)}\n  accesses:    {len(items)} (each verified in the log)")
     for a in items:
-        who = a.email if a.by == "account" else "(key holder)" if a.email is None else f"{a.email} (unverified)"
-        click.echo(f"    {a.time.strftime('%Y-%m-%d %H:%M:%S')}  {a.result:<7}  {who}  key {a.key}  "
-                   f"from {a.address}  log #{a.index}")
+        email = safe_text(a.email) if a.email is not None else None
+        who = email if a.by == "account" else "(key holder)" if email is None else f"{email} (unverified)"
+        click.echo(f"    {a.time.strftime('%Y-%m-%d %H:%M:%S')}  {safe_text(str(a.result)):<7}  {who}  "
+                   f"key {safe_text(str(a.key))}  from {safe_text(str(a.address))}  log #{a.index}")
