@@ -106,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     _load()
     failed = 0
     for name in names:
+        for stale in [*work.glob(f"{name}-crash-*"), *work.glob(f"{name}-timeout-*"), *work.glob(f"{name}-oom-*")]:
+            stale.unlink()  # findings of an earlier run in the same folder
         started = time.monotonic()
         sys.stdout.flush()
         sys.stderr.flush()

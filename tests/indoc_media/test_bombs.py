@@ -68,7 +68,7 @@ CASES = {
     "deep.yaml": (lambda: b"x: " + b"[" * 50_000 + b"]" * 50_000 + b"\n",
                   {"inspect": "nested more than 200 levels", "unprotect": "nested more than 200 levels"}),
     "laughs.yaml": (_yaml_laughs, {"inspect": "no part of it is protected", "unprotect": "no c11 protected parts"}),
-    "bomb.c11.zip": (_bundle_bomb, {"inspect": "compressed or a link", "decrypt": "compressed or a link"}),
+    "bomb.c11.zip": (_bundle_bomb, {"inspect": "is compressed, encrypted", "decrypt": "is compressed, encrypted"}),
 }
 
 

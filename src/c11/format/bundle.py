@@ -144,7 +144,8 @@ def _zip_errors(fn):
     def wrapper(*args, **kw):
         try:
             return fn(*args, **kw)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, struct.error, NotImplementedError) as e:
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, struct.error, NotImplementedError,
+                ValueError) as e:  # ValueError: zipfile's "negative seek value" on a damaged offset
             raise BundleError(f"damaged bundle: {' '.join(str(e).split())[:200] or type(e).__name__}") from None
 
     return wrapper
@@ -168,8 +169,8 @@ class BundleReader:
         for i in infos:
             if i.filename not in (MARKER_NAME, MANIFEST_NAME) and not ENTRY_RE.match(i.filename):
                 raise BundleError(f"hostile bundle: unexpected zip entry {i.filename[:80]!r}")
-            if i.compress_type != zipfile.ZIP_STORED or stat.S_ISLNK(i.external_attr >> 16):
-                raise BundleError(f"hostile bundle: entry {i.filename[:80]!r} is compressed or a link")
+            if i.compress_type != zipfile.ZIP_STORED or stat.S_ISLNK(i.external_attr >> 16) or i.flag_bits & 0x1:
+                raise BundleError(f"hostile bundle: entry {i.filename[:80]!r} is compressed, encrypted or a link")
         if self.zf.read(MARKER_NAME) != MARKER:
             raise BundleError("unsupported bundle marker (made by a newer c11?)")
         if MANIFEST_NAME not in names:
