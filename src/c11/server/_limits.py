@@ -3,7 +3,9 @@
 `BodyLimit` is a pure ASGI middleware. A request whose Content-Length is over its route's cap is
 answered 413 at once, unread; a chunked body (or one longer than it said) is counted as it streams
 and the route fails with 413 as soon as the count passes the cap, so the server never holds more
-than the cap of any request. Caps are small (64 KiB) unless a route needs more (`ROUTE_CAPS`).
+than the cap of any request. Caps are small (64 KiB) unless a route needs more (`ROUTE_CAPS`); such a
+larger cap applies only once the caller's credentials are checked valid (`_for_caller`), so nobody
+without an account makes the server hold more than 64 KiB.
 """
 
 from __future__ import annotations
@@ -73,21 +75,41 @@ class BodyLimit:
             return
         cap = self.caps(scope["method"], scope["path"])
         declared = _content_length(scope)
+        if declared is not None and declared > DEFAULT_CAP:
+            cap = await _for_caller(scope, cap)
         if declared is not None and declared > cap:
             await _too_large(scope, send, cap)
             return
-        seen = 0
+        seen, checked = 0, declared is not None
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, cap, checked
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
+                if seen > DEFAULT_CAP and not checked:
+                    cap, checked = await _for_caller(scope, cap), True
                 if seen > cap:
                     raise BodyTooLarge(cap)
             return message
 
         await self.app(scope, counted, send)
+
+
+async def _for_caller(scope: Scope, cap: int) -> int:
+    """A route's cap above the default holds only for a caller with valid credentials (checked here, before
+    the body is read: routes read their body before their own login check), else the default cap."""
+    if cap <= DEFAULT_CAP or not scope["path"].startswith("/api/"):
+        return cap
+    ctx = getattr(getattr(scope.get("app"), "state", None), "ctx", None)
+    if ctx is None:
+        return DEFAULT_CAP
+    from starlette.concurrency import run_in_threadpool
+
+    from c11.server.auth import authenticate
+
+    principal = await run_in_threadpool(authenticate, Request(scope), ctx)
+    return cap if principal is not None else DEFAULT_CAP
 
 
 def _content_length(scope: Scope) -> int | None:
