@@ -24,6 +24,7 @@ BRAND = Branding(base_url="https://c11.example.com", product_name="Acme Protect"
 
 CONTEXTS = {
     "email_verification": dict(link=BRAND.link("/verify?t=abc"), expires_hours=48),
+    "password_reset": dict(link=BRAND.link("/reset?t=abc"), expires_minutes=60, server=BRAND.base_url),
     "invitation": dict(inviter="Alice", link=BRAND.link("/invite/1"), organization="Acme"),
     "document_shared": dict(sender="Alice", link=BRAND.link("/d/1")),
     "document_request": dict(requester="Bob", link=BRAND.link("/r/1"), note="Your 2025 <tax> forms", due="1 Dec"),

@@ -73,11 +73,26 @@ def fresh_server(tmp_path: Path) -> Iterator[Callable[..., RunningServer]]:
 
 @pytest.fixture
 def user(server: RunningServer) -> dict[str, str]:
-    """A signed-up user with a bearer token on the shared server."""
+    """A signed-up user with a verified email and a bearer token on the shared server."""
+    import httpx
+    from srvkit import outbox_message, verification_link
+
+    found = _signed_up(server)
+    assert httpx.get(verification_link(outbox_message(server.data_dir, found["email"]))).status_code == 200
+    return found
+
+
+@pytest.fixture
+def unverified_user(server: RunningServer) -> dict[str, str]:
+    """A signed-up user who never opened the verification link, with a bearer token."""
+    return _signed_up(server)
+
+
+def _signed_up(server: RunningServer) -> dict[str, str]:
     from c11.client import Client
 
     addr = new_email()
     with Client(server.url) as c:
         c.signup(addr, PASSWORD)
-        token = c.login(addr, PASSWORD).token
-    return {"email": addr, "password": PASSWORD, "token": token}
+        result = c.login(addr, PASSWORD)
+    return {"email": addr, "password": PASSWORD, "token": result.token, "device": result.device_token or ""}

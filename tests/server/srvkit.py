@@ -94,7 +94,8 @@ def serve_in_thread(app: Any, sock: socket.socket) -> tuple[Any, threading.Threa
     """Run an ASGI app on uvicorn in a daemon thread on a bound socket; return once it listens."""
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    # as `c11 serve`: no proxy headers at the uvicorn level (the server's trusted_proxies setting decides)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", proxy_headers=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

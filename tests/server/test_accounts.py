@@ -37,12 +37,10 @@ def test_verification_rejects_unknown_token(server):
     assert r.headers["content-type"] == "application/problem+json"
 
 
-def test_signup_twice_conflicts_and_email_is_normalized(server):
-    addr = new_email()
+def test_signup_twice_conflicts_once_verified_and_email_is_normalized(server, user):
     with Client(server.url) as c:
-        c.signup(addr.upper(), PASSWORD)
         with pytest.raises(ServerError) as e:
-            c.signup(addr, PASSWORD)
+            c.signup(user["email"].upper(), PASSWORD)
     assert e.value.status == 409
 
 
@@ -107,37 +105,60 @@ def test_change_password_ends_other_sessions(server, user):
         c.login(user["email"], new)
 
 
-def test_account_lockout_after_failures(server, user):
+def test_account_backoff_after_failures(server, user):
     limit = server.config.login_max_failures_account
     with Client(server.url) as c:
         for _ in range(limit):
             with pytest.raises(AuthError):
                 c.login(user["email"], "wrong password!!")
         with pytest.raises(RateLimitError) as e:
-            c.login(user["email"], PASSWORD)  # locked, even with the right password
+            c.login(user["email"], PASSWORD)  # held back, even with the right password, from a new device
     assert 0 < e.value.retry_after <= server.config.login_window_seconds
     with anon(server) as h:
         r = h.post("/api/v1/sessions", json={"email": user["email"], "password": PASSWORD})
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+    with Client(server.url) as c:  # the owner's known device passes, and success clears the count
+        c.login(user["email"], PASSWORD, user["device"])
+        c.login(user["email"], PASSWORD)
 
 
-def test_lockout_ends_after_window_and_success_resets(fresh_server):
-    s = fresh_server(login_max_failures_account=2, login_window_seconds=2)
+def test_backoff_doubles_and_ends_when_failures_age(fresh_server):
+    s = fresh_server(login_max_failures_account=2, login_backoff_seconds=100, login_window_seconds=900)
     addr = new_email()
     with Client(s.url) as c:
         c.signup(addr, PASSWORD)
-        with pytest.raises(AuthError):
-            c.login(addr, "wrong password!!")
-        c.login(addr, PASSWORD)  # success clears the count
         for _ in range(2):
             with pytest.raises(AuthError):
                 c.login(addr, "wrong password!!")
-        with pytest.raises(RateLimitError):
+        with pytest.raises(RateLimitError) as first:
             c.login(addr, PASSWORD)
-        import time
-
-        time.sleep(2.2)
+        assert 90 < first.value.retry_after <= 100  # 2 failures free, then 100 s
+        _age_attempts(s, addr, 150)  # the wait is over: one more wrong password doubles it
+        with pytest.raises(AuthError):
+            c.login(addr, "wrong password!!")
+        with pytest.raises(RateLimitError) as second:
+            c.login(addr, PASSWORD)
+        assert 190 < second.value.retry_after <= 200
+        _age_attempts(s, addr, 1000)  # the failures leave the window
         c.login(addr, PASSWORD)
+
+
+def _age_attempts(server, key: str, seconds: int) -> None:
+    """Move the failed logins counted for `key` back in time (instead of waiting)."""
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    from c11.server.accounts.models import LoginAttempt
+    from c11.server.db import Database
+
+    db = Database(server.config.database_url)
+    try:
+        with db.session() as s:
+            for row_id, at in s.execute(select(LoginAttempt.id, LoginAttempt.at).where(LoginAttempt.key == key)).all():
+                s.execute(update(LoginAttempt).where(LoginAttempt.id == row_id).values(at=at - timedelta(seconds=seconds)))
+    finally:
+        db.dispose()
 
 
 def test_ip_rate_limit(fresh_server):
@@ -172,15 +193,15 @@ def test_expired_session_is_refused(server, user):
             c.whoami()
 
 
-def test_expired_verification_link_and_resend(server, user):
-    msg = outbox_message(server.data_dir, user["email"])
-    _past(server, "UPDATE email_verifications SET expires_at = :past WHERE email = :e", e=user["email"])
+def test_expired_verification_link_and_resend(server, unverified_user):
+    msg = outbox_message(server.data_dir, unverified_user["email"])
+    _past(server, "UPDATE email_verifications SET expires_at = :past WHERE email = :e", e=unverified_user["email"])
     assert httpx.get(verification_link(msg)).status_code == 400
-    with authed(server, user["token"]) as h:
+    with authed(server, unverified_user["token"]) as h:
         assert h.post("/api/v1/account/verification").status_code == 202
-    links = {verification_link(m) for m in outbox_messages(server.data_dir, user["email"], 2)}
+    links = {verification_link(m) for m in outbox_messages(server.data_dir, unverified_user["email"], 2)}
     assert len(links) == 2
     fresh = (links - {verification_link(msg)}).pop()
     assert httpx.get(fresh).status_code == 200
-    with authed(server, user["token"]) as h:
+    with authed(server, unverified_user["token"]) as h:
         assert h.post("/api/v1/account/verification").status_code == 409

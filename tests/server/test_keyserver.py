@@ -208,10 +208,10 @@ def test_database_never_holds_key_parts(server, people):
         engine.dispose()
 
 
-def test_register_requires_authorship_and_a_valid_stanza(server, people, user):
-    with Client(server.url, user["token"]) as unverified:
+def test_register_requires_authorship_and_a_valid_stanza(server, people, unverified_user):
+    with Client(server.url, unverified_user["token"]) as unverified:
         with pytest.raises(ServerError) as e:
-            unverified.keyserver.register(unverified.keyserver.prepare(user["email"], []))
+            unverified.keyserver.register(unverified.keyserver.prepare(unverified_user["email"], []))
         assert e.value.status == 403 and e.value.problem["type"].endswith("email-unverified")
     a, eve = people["alice"], people["eve"]
     seal = a["client"].keyserver.prepare(a["email"], [(None, a["id"].public)])

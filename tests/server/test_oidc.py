@@ -92,18 +92,48 @@ def test_open_redirect_refused_and_unknown_provider(server):
 
 
 def test_oidc_takes_over_unverified_password_signup(server, oidc_provider, idp_user):
-    """Someone pre-registered the address with a password but never verified it: OIDC login wins."""
+    """Someone pre-registered the address with a password but never verified it: OIDC login wins, and nothing
+    of the squatter's account survives (sessions, machine tokens, known devices: the account is replaced)."""
     with Client(server.url) as c:
         c.signup(idp_user["email"], PASSWORD)
-        squatter = c.login(idp_user["email"], PASSWORD).token
+        login = c.login(idp_user["email"], PASSWORD)
+        squatter_id = c.whoami().user.id
+        with pytest.raises(AuthError) as refused:  # an unverified account mints no token
+            c.tokens.create("squat", ["keys:write"], 30)
+        assert refused.value.problem["type"].endswith("email-unverified")
+    machine = _legacy_machine_token(server, squatter_id)  # as one made before unverified accounts were held
+    with Client(server.url, machine) as m:
+        assert m.whoami().user.id == squatter_id
     with _browser(server) as b:
         b.get("/api/v1/auth/oidc/test/login")
-        assert b.get("/api/v1/account").json()["email_verified"]
-    with Client(server.url, squatter) as c:
-        with pytest.raises(AuthError):
+        owner = b.get("/api/v1/account").json()
+        assert owner["email_verified"] and owner["id"] != squatter_id
+    for token in (login.token, machine):
+        with Client(server.url, token) as c, pytest.raises(AuthError):
             c.whoami()
-        with pytest.raises(AuthError):
-            c.login(idp_user["email"], PASSWORD)
+    with Client(server.url) as c, pytest.raises(AuthError):
+        c.login(idp_user["email"], PASSWORD, login.device_token)
+
+
+def _legacy_machine_token(server, user_id: str) -> str:
+    """A machine token with every scope written straight into the database for `user_id`."""
+    from datetime import timedelta
+
+    from c11.server.auth import MACHINE_PREFIX
+    from c11.server.credentials import digest, new_secret
+    from c11.server.db import Database, utcnow
+    from c11.server.scopes import SCOPES
+    from c11.server.tokens.models import MachineToken
+
+    secret = new_secret(MACHINE_PREFIX)
+    db = Database(server.config.database_url)
+    try:
+        with db.session() as s:
+            s.add(MachineToken(user_id=user_id, name="squat", token_hash=digest(secret), scopes=" ".join(SCOPES),
+                               created_at=utcnow(), expires_at=utcnow() + timedelta(days=30)))
+    finally:
+        db.dispose()
+    return secret
 
 
 def test_cli_login_through_browser_flow(server, idp_user, tmp_path):

@@ -11,8 +11,9 @@ import idna
 
 from c11.errors import EmailAddressError
 
-MAX_LENGTH = 254  # RFC 5321: a path is at most 256 octets including the angle brackets
+MAX_LENGTH = 320  # what the database columns hold (RFC 5321 paths are shorter: 254)
 MAX_LOCAL = 64
+_SHOWN = 40  # an address is quoted in errors only up to this length (never a long input back)
 #: Characters a dot-atom local part may hold besides letters and digits (RFC 5322 atext).
 _ATEXT = set("!#$%&'*+-/=?^_`{|}~")
 #: Refused categories: controls (NUL...), format characters (zero-width, bidi overrides, BOM, soft hyphen),
@@ -28,7 +29,7 @@ def normalize_email(value: str) -> str:
     text = value.strip(" \t\r\n")
     if not text:
         raise EmailAddressError("the email address is empty")
-    if len(text) > MAX_LENGTH * 4:
+    if len(text) > MAX_LENGTH:
         raise EmailAddressError(f"the email address is longer than {MAX_LENGTH} characters")
     _refuse_invisible(text)
     if unicodedata.normalize("NFKC", text) != unicodedata.normalize("NFC", text):
@@ -100,5 +101,5 @@ def _single_script(part: str, whole: str) -> None:
 
 
 def _shown(text: str) -> str:
-    """An address as it may be shown in an error: ASCII-escaped (no raw look-alikes)."""
-    return ascii(text[:MAX_LENGTH])
+    """An address as it may be shown in an error: ASCII-escaped (no raw look-alikes), short ones only."""
+    return ascii(text) if len(text) <= _SHOWN else "the email address"

@@ -1,6 +1,7 @@
-"""`c11 signup`, `c11 login`, `c11 logout`, `c11 whoami`, `c11 passwd`: accounts from the command line.
+"""`c11 signup`, `c11 login`, `c11 logout`, `c11 whoami`, `c11 passwd`, `c11 password reset`: accounts.
 
-Passwords come from a hidden prompt or `C11_PASSWORD`; the login is kept in the config dir (mode 0600).
+Passwords come from a hidden prompt or `C11_PASSWORD`; the login is kept in the config dir (mode 0600), and
+so is this device's known-device token (c11.client.devices), sent with each password login.
 """
 
 from __future__ import annotations
@@ -28,6 +29,18 @@ def _password(confirm: bool, prompt: str = "Password", env: str = "C11_PASSWORD"
     return click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
 
 
+def _devices():  # type: ignore[no-untyped-def]
+    from c11.client.devices import DeviceTokens
+
+    return DeviceTokens()
+
+
+def _remember_device(server: str, result) -> None:  # type: ignore[no-untyped-def]
+    """Keep the known-device token a login handed to this device (it passes the login backoff later)."""
+    if result.device_token:
+        _devices().put(server, result.user.email, result.device_token)
+
+
 def _store():  # type: ignore[no-untyped-def]
     from c11.client.credentials import CredentialsStore
 
@@ -51,7 +64,8 @@ def signup(server: str, email: str) -> None:
     password = _password(confirm=True)
     with Client(server) as c:
         user = c.signup(email, password)
-        result = c.login(email, password)
+        result = c.login(email, password, _devices().get(c.server, user.email))
+    _remember_device(c.server, result)
     _store().save(Credentials(server=c.server, email=result.user.email, token=result.token))
     click.echo(f"Account created for {user.email}; check your email for the verification link.", err=True)
     click.echo(f"Logged in to {c.server} as {user.email}.", err=True)
@@ -88,7 +102,8 @@ def login(server: str | None, email: str | None, provider: str | None, no_browse
         else:
             email = email or (stored.email if stored and stored.server == c.server else None) \
                 or click.prompt("Email", err=True)
-            result = c.login(email, _password(confirm=False))
+            result = c.login(email, _password(confirm=False), _devices().get(c.server, email))
+            _remember_device(c.server, result)
     store.save(Credentials(server=c.server, email=result.user.email, token=result.token))
     click.echo(f"Logged in to {c.server} as {result.user.email}.", err=True)
     from c11.cli.keys import after_login
@@ -168,3 +183,69 @@ def passwd() -> None:
         new = _password(confirm=True, prompt="New password", env="C11_NEW_PASSWORD")
         c.change_password(current, new)
     click.echo("Password changed.", err=True)
+
+
+@click.group("password")
+def password() -> None:
+    """Reset a forgotten password by email (`c11 passwd` changes a known one)."""
+
+
+@password.command("reset")
+@click.option("--server", envvar="C11_SERVER", default=None, help="Server URL [C11_SERVER; default: last one].")
+@click.option("--email", default=None, help="Your email address (default: last one).")
+@click.option("--have-link", is_flag=True, help="Do not ask for a new email: you already have a reset link.")
+def password_reset(server: str | None, email: str | None, have_link: bool) -> None:
+    """Email yourself a reset link, paste it here, choose a new password.
+
+    Every session of the account ends. The reset gives your account back, not your cloud-stored key: that
+    comes back with your recovery shard, another device, or your organization's recovery key.
+    In scripts: the link from C11_RESET_LINK (or the first line of standard input), the new password from
+    C11_NEW_PASSWORD (or the next lines).
+
+    \b
+    Example:
+      c11 password reset --server https://c11.example.com --email alice@example.com
+    """
+    from c11.client import Client
+    from c11.errors import UsageError
+
+    stored = _store().load()
+    server = server or (stored.server if stored else None)
+    if not server:
+        raise UsageError("no server: pass --server URL (or set C11_SERVER)")
+    with Client(server) as c:
+        email = email or (stored.email if stored and stored.server == c.server else None) \
+            or click.prompt("Email", err=True)
+        if not have_link:
+            c.request_password_reset(email)
+            click.echo(f"If {email} has a verified account on {c.server}, a reset link is on its way.", err=True)
+        token = _reset_token(_secret_line("C11_RESET_LINK", "Paste the link from the email"))
+        done = c.reset_password(token, _password(confirm=True, prompt="New password", env="C11_NEW_PASSWORD"))
+    click.echo(f"Password reset for {done['email']}; every session ended: log in again with `c11 login`.", err=True)
+    click.echo(done.get("not_restored", ""), err=True)
+
+
+def _secret_line(env: str, prompt: str) -> str:
+    value = os.environ.get(env)
+    if value:
+        return value.strip()
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline(4096).strip()
+        if not line:
+            from c11.errors import UsageError
+
+            raise UsageError(f"no reset link: set {env} or pipe it on standard input")
+        return line
+    return str(click.prompt(prompt, hide_input=True, err=True)).strip()
+
+
+def _reset_token(link: str) -> str:
+    """The token of a reset link (or the token itself, pasted alone)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from c11.errors import UsageError
+
+    token = parse_qs(urlsplit(link).query).get("token", [""])[0] if "token=" in link else link
+    if not token.startswith("c11r_") or len(token) > 200:
+        raise UsageError("that is not a c11 password reset link: paste the whole link from the email")
+    return token

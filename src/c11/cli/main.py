@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "logout": ("c11.cli.account", "logout", "Log out of the c11 server."),
     "whoami": ("c11.cli.account", "whoami", "Show the account you are logged in as."),
     "passwd": ("c11.cli.account", "passwd", "Change your account password."),
+    "password": ("c11.cli.account", "password", "Reset a forgotten password by email."),
     "tokens": ("c11.cli.tokens", "tokens", "Create, list and revoke machine tokens."),
     "registry": ("c11.cli.registry", "registry", "Publish your key; look keys up by email (verified)."),
     "log": ("c11.cli.logcmd", "log", "Check the transparency log: checkpoint, prove, verify."),

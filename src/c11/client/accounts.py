@@ -32,11 +32,25 @@ class AccountsAPI:
         self._core.request("POST", "/api/v1/accounts/verify", {"token": token}, auth=False)
         return None
 
-    def login(self, email: str, password: str) -> LoginResult:
-        d = self._core.request("POST", "/api/v1/sessions",
-                               {"email": email, "password": password, "kind": "bearer"}, auth=False)
+    def login(self, email: str, password: str, device_token: str | None = None) -> LoginResult:
+        """Log in; `device_token` (from an earlier login on this device) passes the login backoff."""
+        body = {"email": email, "password": password, "kind": "bearer"}
+        if device_token:
+            body["device_token"] = device_token
+        d = self._core.request("POST", "/api/v1/sessions", body, auth=False)
         self._core.token = d["token"]
-        return LoginResult(User.from_json(d["user"]), d["token"], datetime.fromisoformat(d["expires_at"]))
+        return LoginResult(User.from_json(d["user"]), d["token"], datetime.fromisoformat(d["expires_at"]),
+                           d.get("device_token"))
+
+    def request_password_reset(self, email: str) -> str:
+        """Ask for a reset link by email; returns what a reset does not restore (the server says it)."""
+        d = self._core.request("POST", "/api/v1/accounts/password-reset", {"email": email}, auth=False)
+        return str(d.get("not_restored", ""))
+
+    def reset_password(self, token: str, new_password: str) -> dict[str, Any]:
+        """Set a new password with the token of a reset link; every session of the account ends."""
+        return dict(self._core.request("POST", "/api/v1/accounts/password-reset/complete",
+                                       {"token": token, "new_password": new_password}, auth=False))
 
     def logout(self) -> None:
         self._core.request("DELETE", "/api/v1/sessions/current")

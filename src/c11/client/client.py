@@ -69,9 +69,18 @@ class Client(ServicesMixin):
         """Confirm an email address with the token from the verification link."""
         self._accounts.verify_email(token)
 
-    def login(self, email: str, password: str) -> LoginResult:
-        """Log in; the client then uses the new bearer token."""
-        return self._accounts.login(email, password)
+    def login(self, email: str, password: str, device_token: str | None = None) -> LoginResult:
+        """Log in; the client then uses the new bearer token. `device_token`: this device's known-device
+        token (c11.client.devices), which passes the login backoff with the right password."""
+        return self._accounts.login(email, password, device_token)
+
+    def request_password_reset(self, email: str) -> str:
+        """Ask for a password reset link by email; returns what a reset does not restore."""
+        return self._accounts.request_password_reset(email)
+
+    def reset_password(self, token: str, new_password: str) -> dict:
+        """Set a new password with the token of an emailed reset link (every session ends)."""
+        return self._accounts.reset_password(token, new_password)
 
     def login_oidc(self, provider: str, open_url: Callable[[str], None], timeout: float = 300.0) -> LoginResult:
         """Log in through an identity provider in a browser (`open_url` opens the page)."""

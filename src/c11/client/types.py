@@ -48,6 +48,7 @@ class LoginResult:
     user: User
     token: str
     expires_at: datetime
+    device_token: str | None = None  # a new known-device token (password logins from a new device)
 
     def __repr__(self) -> str:  # never show the token
         return f"LoginResult(user={self.user!r}, expires_at={self.expires_at!r})"

@@ -39,6 +39,7 @@ class Kind:
 
 KINDS: dict[str, Kind] = {
     "email_verification": Kind("Confirm your email address for {{ brand.product_name }}", ("link", "expires_hours")),
+    "password_reset": Kind("Reset your {{ brand.product_name }} password", ("link", "expires_minutes", "server")),
     "invitation": Kind("{{ inviter }} invites you to {{ brand.product_name }}", ("inviter", "link"),
                        ("organization", "signup_command", "expires", "shard_stores")),
     "document_shared": Kind("{{ sender }} shared a protected document with you", ("sender", "link")),

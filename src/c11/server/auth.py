@@ -1,13 +1,15 @@
 """Who is calling: a web session cookie, a CLI session bearer token, or a machine token with scopes.
 
 `require_user` and `require_scope(...)` are the dependencies routers use; anything else is anonymous.
+An account whose email is not verified may read but change nothing (no tokens, keys, claims, shards...): only
+the account routes (`require_account`: verify, resend, log out, password) accept it for a change (issue 12).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -66,7 +68,7 @@ def _session(ctx: ServerContext, token: str, kind: str) -> Principal | None:
             select(LoginSession, User).join(User, User.id == LoginSession.user_id)
             .where(LoginSession.token_hash == digest(token), LoginSession.kind == kind)
         ).first()
-        if row is None or row[0].expires_at <= now:
+        if row is None or row[0].expires_at <= now or _unverified_expired(ctx, row[1], now):
             return None
         sess, user = row
         return Principal(user.id, user.email, user.email_verified_at is not None, kind, sess.id,
@@ -80,7 +82,8 @@ def _machine(ctx: ServerContext, token: str) -> Principal | None:
             select(MachineToken, User).join(User, User.id == MachineToken.user_id)
             .where(MachineToken.token_hash == digest(token))
         ).first()
-        if row is None or row[0].revoked_at is not None or row[0].expires_at <= now:
+        if row is None or row[0].revoked_at is not None or row[0].expires_at <= now \
+                or _unverified_expired(ctx, row[1], now):
             return None
         tok, user = row
         if tok.last_used_at is None or now - tok.last_used_at > _LAST_USED_GRANULARITY:
@@ -89,8 +92,17 @@ def _machine(ctx: ServerContext, token: str) -> Principal | None:
                          frozenset(tok.scopes.split()))
 
 
-def require_user(request: Request, ctx: Ctx) -> Principal:
-    """Dependency: the authenticated caller, or 401."""
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _unverified_expired(ctx: ServerContext, user: User, now: datetime) -> bool:
+    """An account never verified within `unverified_account_hours` logs in no more (it is purged later)."""
+    return user.email_verified_at is None and \
+        user.created_at <= now - timedelta(hours=ctx.config.unverified_account_hours)
+
+
+def require_account(request: Request, ctx: Ctx) -> Principal:
+    """Dependency: the authenticated caller, verified or not, or 401 (the account routes only)."""
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
@@ -101,8 +113,20 @@ def require_user(request: Request, ctx: Ctx) -> Principal:
     return principal
 
 
-#: Route parameter type: the authenticated caller (401 otherwise).
+def require_user(request: Request, ctx: Ctx) -> Principal:
+    """Dependency: the authenticated caller, or 401; 403 `email-unverified` for a change by an account whose
+    email is not verified (it may only read until it verifies)."""
+    principal = require_account(request, ctx)
+    if not principal.email_verified and request.method not in _SAFE_METHODS:
+        raise Problem(403, "Email not verified", "Verify your email address first: open the link we emailed "
+                      "(signing up again with the same address sends a new one).", "email-unverified")
+    return principal
+
+
+#: Route parameter type: the authenticated caller (401 otherwise; 403 for changes until the email is verified).
 CurrentUser = Annotated[Principal, Depends(require_user)]
+#: Route parameter type: the authenticated caller, verified or not (account routes).
+AccountUser = Annotated[Principal, Depends(require_account)]
 
 
 def require_scope(scope: str) -> Callable[..., Principal]:
@@ -128,3 +152,13 @@ def require_login_session(principal: CurrentUser) -> Principal:
 
 #: Route parameter type: the caller, logged in with a password or OIDC (403 for machine tokens).
 LoginUser = Annotated[Principal, Depends(require_login_session)]
+
+
+def _require_account_login(principal: AccountUser) -> Principal:
+    if principal.kind == "token":
+        raise Problem(403, "Forbidden", "Machine tokens cannot do this; log in.", "login-required")
+    return principal
+
+
+#: Route parameter type: a login session, verified or not (account routes: password change, resend, log out).
+AccountLogin = Annotated[Principal, Depends(_require_account_login)]

@@ -6,6 +6,8 @@ Precedence (highest first): command-line flags, environment variables, the TOML 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -43,10 +45,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("cookie_secure", bool, None, "Mark the session cookie Secure. Default: true when public_url is https."),
     Setting("mail_transport", str, "outbox-folder", "How outbox emails leave: outbox-folder writes <data-dir>/outbox/*.eml; smtp; graph (docs/notifications.md)."),
     Setting("mail_from", str, "c11 <no-reply@localhost>", "From address of emails the server sends."),
-    Setting("login_max_failures_account", int, 5, "Failed logins per account within login_window_seconds before it is locked."),
-    Setting("login_max_failures_ip", int, 50, "Failed logins per client IP within login_window_seconds before it is refused."),
-    Setting("login_window_seconds", int, 900, "Sliding window (and so the longest lockout) of the login limits, in seconds."),
+    Setting("login_max_failures_account", int, 5, "Failed logins per account within login_window_seconds before further attempts wait (exponential backoff; the right password from a known device passes)."),
+    Setting("login_backoff_seconds", int, 2, "First wait of the per-account login backoff; it doubles with each further failure, up to login_window_seconds."),
+    Setting("login_max_failures_ip", int, 50, "Failed logins per client address within login_window_seconds before it is refused (a known device with the right password passes)."),
+    Setting("login_window_seconds", int, 900, "Sliding window of the login limits (and the longest backoff), in seconds."),
+    Setting("trusted_proxies", str, None, "Comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed (the rightmost address not in them is the client). Default: none; the TCP peer is the client."),
+    Setting("known_device_days", int, 180, "Days a known device (a token issued at a password login, sent back at the next ones) stays known without a login."),
     Setting("verification_ttl_hours", int, 48, "Lifetime of an email verification link, in hours."),
+    Setting("unverified_account_hours", int, 72, "Hours an account whose email was never verified is kept; a new sign-up with the same email replaces it at any time."),
+    Setting("password_reset_minutes", int, 60, "Lifetime of a password reset link, in minutes."),
     Setting("oidc_name", str, "oidc", "Name of the OpenID Connect provider set by the C11_OIDC_* variables."),
     Setting("oidc_issuer", str, None, "Issuer URL of an OpenID Connect provider (discovery at <issuer>/.well-known/openid-configuration)."),
     Setting("oidc_client_id", str, None, "Client ID registered at that provider."),
@@ -91,9 +98,14 @@ class Config:
     mail_transport: str = "outbox-folder"
     mail_from: str = "c11 <no-reply@localhost>"
     login_max_failures_account: int = 5
+    login_backoff_seconds: int = 2
     login_max_failures_ip: int = 50
     login_window_seconds: int = 900
+    trusted_proxies: str | None = None
+    known_device_days: int = 180
     verification_ttl_hours: int = 48
+    unverified_account_hours: int = 72
+    password_reset_minutes: int = 60
     log_level: str = "info"
     oidc_providers: tuple[OidcProvider, ...] = field(default_factory=tuple)
     config_file: str | None = None  # notifications (c11.notify.config) read their keys from it too
@@ -114,8 +126,25 @@ class Config:
     def outbox_dir(self) -> Path:
         return self.data_dir / "outbox"
 
+    @functools.cached_property
+    def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """The `trusted_proxies` setting, parsed."""
+        return parse_networks(self.trusted_proxies)
+
     def provider(self, name: str) -> OidcProvider | None:
         return next((p for p in self.oidc_providers if p.name == name), None)
+
+
+def parse_networks(text: str | None) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma-separated CIDRs (or single addresses) as networks; `ConfigError` naming a bad one."""
+    found = []
+    for part in (text or "").split(","):
+        if part.strip():
+            try:
+                found.append(ipaddress.ip_network(part.strip(), strict=False))
+            except ValueError:
+                raise ConfigError(f"trusted_proxies: {part.strip()!r} is not an address or CIDR") from None
+    return tuple(found)
 
 
 def default_data_dir(env: Mapping[str, str]) -> Path:
@@ -154,6 +183,7 @@ def _build(values: dict[str, Any], oidc_tables: Any, env: Mapping[str, str], src
         secure = public.startswith("https://")
     if values["mail_transport"] not in ("outbox-folder", "smtp", "graph"):
         raise ConfigError(f"unknown mail_transport {values['mail_transport']!r} (known: outbox-folder, smtp, graph)")
+    parse_networks(values.get("trusted_proxies"))  # refuse a bad CIDR at start
     plain = {f.name for f in dataclasses.fields(Config)} - {"data_dir", "database_url", "oidc_providers"}
     kwargs = {k: values[k] for k in plain if k in values}
     kwargs.update(public_url=public, cookie_secure=bool(secure))

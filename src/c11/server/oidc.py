@@ -31,7 +31,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import delete, select
 
 from c11.server.accounts import service
-from c11.server.accounts.models import LoginSession, OidcIdentity, OidcLoginCode, OidcState, User
+from c11.server.accounts.models import OidcIdentity, OidcLoginCode, OidcState, User
 from c11.server.accounts.router import set_session_cookie, user_out
 from c11.server.accounts.schemas import SessionOut, normalize_email
 from c11.server.config import OidcProvider
@@ -256,12 +256,13 @@ def _user_for(ctx: ServerContext, s: Any, prov: OidcProvider, claims: dict[str, 
         raise Problem(403, "Login failed", "The identity provider gave no verified email address.",
                       "oidc-no-verified-email")
     user = s.scalar(select(User).where(User.email == email))
+    if user is not None and user.email_verified_at is None:
+        # Someone signed up with this address but never proved it: that account goes with everything it had
+        # (password, sessions, machine tokens, devices, keys, shards); the owner gets a fresh one.
+        service.drop_user(s, user.id)
+        user = None
     if user is None:
         user = service.create_user(ctx, s, email, None, verified=True)
-    elif user.email_verified_at is None:
-        # Someone signed up with this address but never proved it: their password and sessions go.
-        user.email_verified_at, user.password_hash = utcnow(), None
-        s.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
     s.add(OidcIdentity(user_id=user.id, provider=prov.name, subject=subject, email=email))
     s.flush()
     org_service.activate(s, email)  # members pre-added by an admin or SCIM are active at their first login

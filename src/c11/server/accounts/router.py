@@ -11,12 +11,18 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 
 from c11.notify.service import wake_delivery
-from c11.server.accounts import service
+from c11.server.accounts import reset, service
+from c11.server.accounts.client_address import client_address
+from c11.server.accounts.limits import DEVICE_COOKIE
 from c11.server.accounts.models import User
 from c11.server.accounts.schemas import (
     AuthInfo,
     LoginIn,
     PasswordChangeIn,
+    ResetCompleteIn,
+    ResetDoneOut,
+    ResetRequestedOut,
+    ResetRequestIn,
     SessionOut,
     SignupIn,
     UserOut,
@@ -24,12 +30,12 @@ from c11.server.accounts.schemas import (
     VerifyIn,
     WhoAmIOut,
 )
-from c11.server.auth import SESSION_COOKIE, CurrentUser, LoginUser, require_user
+from c11.server.auth import SESSION_COOKIE, AccountLogin, AccountUser, require_account
 from c11.server.context import Ctx, ServerContext
 from c11.server.problems import Problem, responses
 
 public = APIRouter(prefix="/api/v1", tags=["accounts"], responses=responses(400, 401, 409, 422, 429))
-router = APIRouter(prefix="/api/v1", tags=["accounts"], dependencies=[Depends(require_user)],
+router = APIRouter(prefix="/api/v1", tags=["accounts"], dependencies=[Depends(require_account)],
                    responses=responses(401, 403, 409, 422))
 
 
@@ -85,19 +91,51 @@ def _page(title: str, text: str) -> str:
 @public.post("/sessions", status_code=201, response_model=SessionOut, summary="Log in")
 def login(body: LoginIn, request: Request, response: Response,
           ctx: Ctx) -> SessionOut:
-    """Log in with email and password: a session cookie (web) or a bearer token (CLI, SDK)."""
-    ip = request.client.host if request.client else "unknown"
-    user = service.authenticate_password(ctx, body.email, body.password.get_secret_value(), ip)
+    """Log in with email and password: a session cookie (web) or a bearer token (CLI, SDK). The known-device
+    token (body `device_token`, or the `c11_device` cookie) lets the right password pass the login backoff."""
+    device = body.device_token.get_secret_value() if body.device_token else request.cookies.get(DEVICE_COOKIE)
+    user, new_device = service.authenticate_password(ctx, body.email, body.password.get_secret_value(),
+                                                     client_address(request, ctx.config), device)
     with ctx.db.session() as s:
         token, row = service.create_session(ctx, s, user.id, body.kind)
     if body.kind == "cookie":
         set_session_cookie(response, ctx, token)
+        if new_device:
+            response.set_cookie(DEVICE_COOKIE, new_device, max_age=ctx.config.known_device_days * 86400,
+                                path="/api/v1/sessions", httponly=True, samesite="strict",
+                                secure=ctx.config.cookie_secure)
+    bearer = body.kind == "bearer"
     return SessionOut(user=user_out(user), kind=body.kind, expires_at=row.expires_at,
-                      token=token if body.kind == "bearer" else None)
+                      token=token if bearer else None, device_token=new_device if bearer else None)
+
+
+@public.post("/accounts/password-reset", status_code=202, summary="Ask for a password reset link")
+def request_password_reset(body: ResetRequestIn, tasks: BackgroundTasks, ctx: Ctx) -> ResetRequestedOut:
+    """Email a single-use reset link to the account of this address, if it has a verified one; the answer
+    is the same either way (it does not tell whether an account exists)."""
+    with ctx.db.session() as s:
+        reset.request_reset(ctx, s, body.email)
+    deliver_later(tasks, ctx)
+    return ResetRequestedOut(not_restored=reset.NOT_RESTORED)
+
+
+@public.post("/accounts/password-reset/complete", response_model=ResetDoneOut, summary="Set a new password")
+def complete_password_reset(body: ResetCompleteIn, ctx: Ctx) -> ResetDoneOut:
+    """With the token of a reset link: a new password; every session of the account ends."""
+    user = reset.complete_reset(ctx, body.token, body.new_password.get_secret_value())
+    return ResetDoneOut(email=user.email, sessions_ended=True, not_restored=reset.NOT_RESTORED)
+
+
+@public.get("/accounts/password-reset", response_class=HTMLResponse, summary="Reset link (HTML page)")
+def reset_page(ctx: Ctx) -> HTMLResponse:
+    """The page the emailed link opens: how to choose the new password (the link itself stays unused)."""
+    return HTMLResponse(_page("Choose a new password", f"Run `c11 password reset --server {ctx.config.base_url}` "
+                              "and paste the link from the email when it asks. "
+                              + reset.NOT_RESTORED))
 
 
 @router.delete("/sessions/current", status_code=204, summary="Log out")
-def logout(response: Response, principal: CurrentUser,
+def logout(response: Response, principal: AccountUser,
            ctx: Ctx) -> Response:
     with ctx.db.session() as s:
         service.logout(s, principal)
@@ -108,7 +146,7 @@ def logout(response: Response, principal: CurrentUser,
 
 
 @router.get("/account", response_model=WhoAmIOut, summary="Who am I")
-def whoami(principal: CurrentUser, ctx: Ctx) -> WhoAmIOut:
+def whoami(principal: AccountUser, ctx: Ctx) -> WhoAmIOut:
     with ctx.db.session() as s:
         user = s.get(User, principal.user_id)
         assert user is not None
@@ -118,7 +156,7 @@ def whoami(principal: CurrentUser, ctx: Ctx) -> WhoAmIOut:
 
 
 @router.post("/account/password", status_code=204, summary="Change password")
-def change_password(body: PasswordChangeIn, principal: LoginUser,
+def change_password(body: PasswordChangeIn, principal: AccountLogin,
                     ctx: Ctx) -> Response:
     """Change the password; every other session of the account ends."""
     service.change_password(ctx, principal, body.current_password.get_secret_value(),
@@ -127,7 +165,7 @@ def change_password(body: PasswordChangeIn, principal: LoginUser,
 
 
 @router.post("/account/verification", status_code=202, summary="Resend the verification email")
-def resend_verification(tasks: BackgroundTasks, principal: LoginUser,
+def resend_verification(tasks: BackgroundTasks, principal: AccountLogin,
                         ctx: Ctx) -> Response:
     with ctx.db.session() as s:
         user = s.get(User, principal.user_id)

@@ -49,8 +49,28 @@ class LoginIn(BaseModel):
 
 
 class PasswordChangeIn(BaseModel):
-    current_password: SecretStr
-    new_password: SecretStr
+    current_password: SecretStr = Field(max_length=4096)
+    new_password: SecretStr = Field(max_length=4096)
+
+
+class ResetRequestIn(BaseModel):
+    email: EmailAddress
+
+
+class ResetRequestedOut(BaseModel):
+    sent: str = Field("A reset link was emailed if this address has a verified account.")
+    not_restored: str
+
+
+class ResetCompleteIn(BaseModel):
+    token: str = Field(min_length=16, max_length=200, description="The token of the emailed reset link.")
+    new_password: SecretStr = Field(max_length=4096)
+
+
+class ResetDoneOut(BaseModel):
+    email: str
+    sessions_ended: bool
+    not_restored: str = Field(description="What a reset does not give back (the cloud-stored key).")
 
 
 class VerifyIn(BaseModel):
@@ -79,6 +99,8 @@ class SessionOut(BaseModel):
     kind: Literal["cookie", "bearer"]
     expires_at: datetime
     token: str | None = Field(None, description="The bearer token (kind bearer only); shown once.")
+    device_token: str | None = Field(None, description="A new known-device token (bearer logins from a device "
+                                     "not known yet): send it with later logins; shown once.")
 
 
 class VerifiedOut(BaseModel):

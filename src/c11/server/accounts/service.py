@@ -24,17 +24,40 @@ from c11.server.problems import Problem
 
 def create_user(ctx: ServerContext, s: Session, email: str, password: str | None,
                 verified: bool = False) -> User:
-    """A new user; with a password, it must follow the rules. 409 if the email is taken."""
-    if s.scalar(select(User.id).where(User.email == email)) is not None:
-        raise Problem(409, "Conflict", "An account with this email already exists.", "email-taken")
+    """A new user; with a password, it must follow the rules. 409 if a verified account has the email; an
+    unverified one is replaced (with all it had): an unproven sign-up never blocks the address's owner."""
     if password is not None:
         check_rules(password)
+    purge_unverified(ctx, s)
+    existing = s.scalar(select(User).where(User.email == email))
+    if existing is not None and existing.email_verified_at is not None:
+        raise Problem(409, "Conflict", "An account with this email already exists.", "email-taken")
+    if existing is not None:
+        drop_user(s, existing.id)
     now = utcnow()
     user = User(email=email, password_hash=ctx.passwords.hash(password) if password is not None else None,
                 created_at=now, email_verified_at=now if verified else None)
     s.add(user)
     s.flush()
     return user
+
+
+def drop_user(s: Session, user_id: str) -> None:
+    """Delete an account and, through the foreign keys, every session, token, device, key row and shard of it."""
+    s.execute(delete(User).where(User.id == user_id))
+    s.flush()
+
+
+def unverified_expired(ctx: ServerContext, user: User) -> bool:
+    """Is this an account whose email was never verified, past `unverified_account_hours`?"""
+    limit = utcnow() - timedelta(hours=ctx.config.unverified_account_hours)
+    return user.email_verified_at is None and user.created_at <= limit
+
+
+def purge_unverified(ctx: ServerContext, s: Session) -> None:
+    """Delete the accounts whose email was never verified within `unverified_account_hours`."""
+    limit = utcnow() - timedelta(hours=ctx.config.unverified_account_hours)
+    s.execute(delete(User).where(User.email_verified_at.is_(None), User.created_at <= limit))
 
 
 def send_verification(ctx: ServerContext, s: Session, user: User) -> None:
@@ -73,17 +96,27 @@ def create_session(ctx: ServerContext, s: Session, user_id: str, kind: str) -> t
     return token, row
 
 
-def authenticate_password(ctx: ServerContext, email: str, password: str, ip: str) -> User:
-    """The user whose password this is, within the login limits; 401 or 429 otherwise."""
+def authenticate_password(ctx: ServerContext, email: str, password: str, ip: str,
+                          device_token: str | None = None) -> tuple[User, str | None]:
+    """The user whose password this is, within the login limits (which a known device passes); 401 or 429
+    otherwise. Also returns a new known-device token when this device was not known yet."""
     with ctx.db.session() as s:
-        limits.check(s, ctx.config, email, ip)
         user = s.scalar(select(User).where(User.email == email))
+        if user is not None and unverified_expired(ctx, user):
+            drop_user(s, user.id)
+            user = None
+        device = limits.known_device(s, ctx.config, user.id, device_token) if user is not None else None
+        if device is None:
+            limits.check(s, ctx.config, email, ip)
         ok = ctx.passwords.verify(user.password_hash if user else None, password)
         if ok and user is not None:
             limits.clear_account(s, email)
+            new_device = limits.remember_device(s, user.id, device)
             if user.email_verified_at is not None:
                 org_service.activate(s, user.email)
-            return user
+            s.flush()
+            s.expunge(user)
+            return user, new_device
         limits.record_failure(s, ctx.config, email, ip)
     raise Problem(401, "Unauthorized", "Wrong email or password.", "bad-credentials",
                   {"WWW-Authenticate": 'Bearer realm="c11"'})

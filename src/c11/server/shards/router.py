@@ -22,6 +22,7 @@ from c11.errors import C11Error
 from c11.format.header import MAGIC
 from c11.keys.cloudkey import Shard
 from c11.log.entries import canonical_json, rfc3339
+from c11.server.accounts.reset import NOT_RESTORED, store_fetch_allowed
 from c11.server.auth import LoginUser, _bearer, require_user
 from c11.server.context import Ctx
 from c11.server.db import utcnow
@@ -196,6 +197,11 @@ def new_token(body: TokenIn, ctx: Ctx, principal: LoginUser) -> Response:
         store = tokens.normalize_url(body.store)
     except ValueError as e:
         raise Problem(422, "Bad store", str(e), "bad-store") from None
+    if body.action == "get":  # after a password reset the stores release nothing until the key is stored again
+        with ctx.db.session() as s:
+            key = s.get(CloudKey, principal.user_id)
+            if not store_fetch_allowed(s, principal.user_id, key.created_at if key is not None else None):
+                raise Problem(403, "Forbidden", NOT_RESTORED, "reset-needs-recovery")
     issued = shard_service(ctx).issue(principal.user_id, store, body.action)
     return _json({"token": issued.token, "store": store, "action": body.action, "expires_at": issued.expires_at})
 
