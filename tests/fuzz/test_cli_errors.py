@@ -81,6 +81,8 @@ CASES = [
     ("key file not JSON", "k2.key", lambda: b"\xff\xfe garbage", ["pubkey", "FILE"], "key file"),
     ("recipients garbage", "r.txt", lambda: b"c11:x25519:AAAA\n", ["encrypt", "-R", "FILE", "-o", "OUT.c11", "KEY"],
      "line 1"),
+    ("recipients nested JSON", "r.json", lambda: b"{" + b"[" * 100_000, ["encrypt", "-R", "FILE", "-o", "OUT.c11", "KEY"],
+     "not a recipients file"),
     ("empty stdin", "-", lambda: b"", ["decrypt", "-i", "KEY", "-o", "-"], None),
 ]
 

@@ -40,7 +40,7 @@ def read_recipients_file(path: Path) -> list[PublicKey]:
     if text.lstrip().startswith("{"):
         try:
             return [PublicKey.parse(json.loads(text)["public"])]
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             raise RecipientError(f"{path}: not a recipients file or key file") from None
     keys = parse_recipients(text, str(path))
     if not keys:

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Sequence
 
 from c11._internal.atomic import atomic_write_bytes
-from c11.errors import UsageError
+from c11.errors import TooLargeError, UsageError
 from c11.indoc import HANDLERS, handler_for
+from c11.indoc._limits import MAX_DOCUMENT
 from c11.indoc import parts as P
 from c11.keys.identity import Identity
 from c11.keys.publickey import PublicKey
@@ -48,9 +49,13 @@ def _load(src, fmt: str | None) -> tuple[bytes, str, str]:
         if not fmt:
             raise UsageError("give format='.docx' (or another extension) when passing bytes")
         ext = fmt if fmt.startswith(".") else "." + fmt
+        if len(src) > MAX_DOCUMENT:
+            raise TooLargeError(f"the document is larger than {MAX_DOCUMENT >> 30} GiB")
         return bytes(src), ext.lower(), f"document{ext}"
     p = Path(src)
     try:
+        if p.stat().st_size > MAX_DOCUMENT:
+            raise TooLargeError(f"{p.name} is larger than {MAX_DOCUMENT >> 30} GiB, the most c11 protects in place")
         data = p.read_bytes()
     except FileNotFoundError:
         raise UsageError(f"{p}: no such file") from None
