@@ -553,6 +553,8 @@ class Redactor:
         if inv is None:
             return None
         try:
+            if int(xobj.get("/Width", 0)) * int(xobj.get("/Height", 0)) > _limits.MAX_PIXELS:
+                return None  # too large to decode: dropped like an image we cannot decode
             pil = pk.PdfImage(xobj).as_pil_image()
         except Exception:  # noqa: BLE001 - a format we cannot decode: drop the image
             return None
