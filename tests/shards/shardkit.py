@@ -127,13 +127,13 @@ def start_env(tmp: Path, database_url: str, backend: str, stores: int = 1, threa
     return env
 
 
-def verified_user(server: RunningServer, tag: str = "user") -> dict[str, str]:
+def verified_user(server: RunningServer, tag: str = "user", password: str = PASSWORD) -> dict[str, str]:
     """A signed-up user whose email is verified, with a login token."""
     from c11.client import Client
 
     addr = new_email(tag)
     with Client(server.url) as c:
-        c.signup(addr, PASSWORD)
+        c.signup(addr, password)
         httpx.get(verification_link(outbox_message(server.data_dir, addr)))
-        token = c.login(addr, PASSWORD).token
-    return {"email": addr, "password": PASSWORD, "token": token}
+        token = c.login(addr, password).token
+    return {"email": addr, "password": password, "token": token}

@@ -1,12 +1,15 @@
-"""The c11 server's database alone (every row of every table) cannot rebuild any cloud-stored private key;
-nor can it with the server's secrets folder, short of asking a shard store (which logs every fetch)."""
+"""The c11 server's database alone (every row of every table) cannot rebuild any cloud-stored private key; nor
+can it with the server's secrets folder and signing keys: the store tokens it mints release no shard, since a
+store hands a shard only to a session got by the person's own OPAQUE login there (docs/shards.md §7, §8)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import itertools
+import secrets
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from shardkit import verified_user
@@ -57,8 +60,9 @@ def _shards(values: list[bytes]) -> list[Shard]:
 def test_database_alone_cannot_rebuild_cloud_keys(shard_env, tmp_path):
     env = shard_env
     keys: dict[str, Identity] = {}
+    passwords: list[str] = []
     for n in range(3):
-        user = verified_user(env.server, f"victim{n}")
+        user = verified_user(env.server, f"victim{n}", secrets.token_urlsafe(18))  # strong passwords
         with Client(env.server.url, user["token"]) as c:
             c.state_dir = tmp_path / str(n)
             c.shards.password = user["password"]
@@ -68,6 +72,7 @@ def test_database_alone_cannot_rebuild_cloud_keys(shard_env, tmp_path):
             if n == 0:  # an archive of an old key, encrypted to the current one
                 c.shards.store_archive([Identity.generate(user["email"])], me)
             keys[me.fingerprint] = me
+            passwords.append(user["password"])
     values = _dump(env.server.config.database_url)
     shards = _shards(values)
     assert {s.fingerprint for s in shards} >= set(keys)
@@ -91,15 +96,54 @@ def test_database_alone_cannot_rebuild_cloud_keys(shard_env, tmp_path):
                 tried += 1
     assert tried > 100
 
-    # the secrets folder holds the key server's key and two signing keys: none opens the archive
-    secrets = env.server.data_dir / "secrets"
-    assert sorted(p.name for p in secrets.iterdir()) == ["keyserver.key", "log.key", "shard-token.key"]
-    server_identity = keyfile.load(secrets / "keyserver.key").unlock()
+    # the secrets folder holds the key server's key and two signing keys (and the server's own OPAQUE setup once
+    # someone used the OPAQUE login): none opens the archive
+    secrets_dir = env.server.data_dir / "secrets"
+    names = sorted(p.name for p in secrets_dir.iterdir())
+    assert {"keyserver.key", "log.key", "shard-token.key"} <= set(names) <= {
+        "keyserver.key", "log.key", "shard-token.key", "opaque-setup.key"}
+    server_identity = keyfile.load(secrets_dir / "keyserver.key").unlock()
     archives = [v for v in values if v.startswith(b"\x89C11")]
     assert archives
     for blob in archives:
         with pytest.raises(C11Error):
             protect.decrypt_bytes(blob, [server_identity])
+
+    # with the token signing key the attacker mints store tokens for every victim, and asks the store for the
+    # missing shard, or registers its own password there (the victim has one): nothing is released
+    from c11.server.shards import tokens as store_tokens
+
+    key = store_tokens.load_or_create_key(secrets_dir)
+    store = env.stores[0].url
+    for me in keys.values():
+        held = next(s for s in shards if s.fingerprint == me.fingerprint)  # the server's shard names the user
+        for action, method, body in (("get", "GET", None), ("delete", "DELETE", None),
+                                     ("put", "PUT", {"shard": held.b64(), "registration": "AAAA"})):
+            minted = store_tokens.issue(key, issuer=env.server.url, user_id=held.user_id, store=store,
+                                        action=action, ttl=60)
+            r = httpx.request(method, store + "/v1/shard", json=body, timeout=30,
+                              headers={"authorization": f"Bearer {minted.token}"})
+            assert r.status_code == 401 and "shard" not in r.json(), (action, r.text)
+            assert r.json()["type"].endswith(":store-login-required")
+        minted = store_tokens.issue(key, issuer=env.server.url, user_id=held.user_id, store=store, action="put",
+                                    ttl=60)
+        r = httpx.post(store + "/v1/opaque/register", json={"request": "AAAA"}, timeout=30,
+                       headers={"authorization": f"Bearer {minted.token}"})
+        assert r.status_code == 401
+
+    # the store's login needs the password, which no row holds; the server's Argon2id hashes (its password
+    # login's) allow only an offline guess, which fails for strong passwords
+    from argon2 import PasswordHasher
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    hashes = [v.decode() for v in values if v.startswith(b"$argon2id$")]
+    assert len(hashes) >= 3
+    for v in values:
+        assert not any(pw.encode() in v for pw in passwords)
+    for h in hashes:
+        for guess in ("correct horse battery staple", "password", "123456", "letmein"):
+            with pytest.raises((VerificationError, InvalidHashError)):
+                PasswordHasher().verify(h, guess)
 
     # control: with the store's shard (not in the server's database) the same code does rebuild the key
     store_db = sa.create_engine(f"sqlite:///{env.stores[0].data_dir / 'shard-store.db'}")
