@@ -96,22 +96,42 @@ def login(server: str | None, email: str | None, provider: str | None, no_browse
     server = server or (stored.server if stored else None)
     if not server:
         raise UsageError("no server: pass --server URL (or set C11_SERVER)")
+    password: str | None = None
     with Client(server) as c:
         if provider:
             result = c.login_oidc(provider, _opener(no_browser))
         else:
             email = email or (stored.email if stored and stored.server == c.server else None) \
                 or click.prompt("Email", err=True)
-            result = c.login(email, _password(confirm=False), _devices().get(c.server, email))
-            _remember_device(c.server, result)
+            password = _password(confirm=False)
+            result = _login(c, email, password)
     store.save(Credentials(server=c.server, email=result.user.email, token=result.token))
     click.echo(f"Logged in to {c.server} as {result.user.email}.", err=True)
     from c11.cli.keys import after_login
 
-    after_login(c.server, result.token, result.user.email, new_key, device)  # first login: create, publish your key
+    after_login(c.server, result.token, result.user.email, new_key, device,  # first login: create, publish your key
+                password=password, oidc=bool(provider))  # the password typed once also logs in at the shard store
     from c11.cli.invites import claim_after_login
 
     claim_after_login(c.server, result.token, result.user.email)  # invited before registering: receive the temporary key
+
+
+def _login(c, email: str, password: str):  # type: ignore[no-untyped-def]
+    """OPAQUE login when the account has an OPAQUE registration (the password never leaves this device); else
+    the password login once, then an OPAQUE registration so that the next logins use OPAQUE."""
+    from c11.client import opaque_login
+    from c11.errors import ServerError
+
+    result = opaque_login.login(c, email, password)
+    if result is not None:
+        return result
+    result = c.login(email, password, _devices().get(c.server, email))
+    _remember_device(c.server, result)
+    try:
+        opaque_login.register(c, password)
+    except ServerError:  # e.g. the email is not verified yet: the next login registers
+        pass
+    return result
 
 
 def _opener(no_browser: bool):  # type: ignore[no-untyped-def]
@@ -182,7 +202,23 @@ def passwd() -> None:
         current = _password(confirm=False, prompt="Current password")
         new = _password(confirm=True, prompt="New password", env="C11_NEW_PASSWORD")
         c.change_password(current, new)
+        _new_store_password(c, current, new)
     click.echo("Password changed.", err=True)
+
+
+def _new_store_password(c, current: str, new: str) -> None:  # type: ignore[no-untyped-def]
+    """Register the new password at the shard stores holding your shard (they log you in themselves)."""
+    from c11.errors import C11Error, ServerError
+
+    c.shards.password = current
+    try:
+        if c.shards.status().fingerprint:
+            c.shards.change_store_password(new)
+    except ServerError as e:
+        if e.status not in (404, 405):  # 404/405: a server without cloud-stored keys
+            click.echo(f"c11: warning: your shard store still takes your old password ({e})", err=True)
+    except C11Error as e:
+        click.echo(f"c11: warning: your shard store still takes your old password ({e})", err=True)
 
 
 @click.group("password")

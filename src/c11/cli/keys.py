@@ -134,6 +134,10 @@ def after_login(server: str, token: str, email: str, new_key: bool = False, devi
             raise
         if st.fingerprint and not new_key:
             try:
+                c.shards.login_stores()  # with the password just typed: later commands need none
+            except C11Error as e:
+                _warn(f"could not log in at your shard store now ({e}); c11 decrypt will ask again")
+            try:
                 c.registry.lookup(email)
             except NoKeyPublishedError:
                 _publish(c, c.shards.fetch_identity(recovery_shard()), email)

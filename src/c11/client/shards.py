@@ -190,6 +190,17 @@ class ShardsAPI:
         self.sessions.put(store, user_id, done["session"], int(done["expires"]))
         return str(done["session"])
 
+    def login_stores(self) -> list[str]:
+        """Log in now at every store holding your shard that this device has no session with (so later
+        fetches need no password); the stores logged in to."""
+        st = self.status()
+        done = []
+        for p in st.placements:
+            if p.where == "store" and p.url and not self.sessions.get(p.url, st.user_id):
+                self.login_store(p.url, st.user_id)
+                done.append(p.url)
+        return done
+
     def _registered(self, store: str, user_id: str) -> bool:
         """True once this device has a session at `store` (logging in now if needed); False if you have no
         registration there yet."""

@@ -24,6 +24,7 @@ from sqlalchemy import delete, select
 
 from c11.errors import C11Error
 from c11.server.accounts import limits, service
+from c11.server.accounts.client_address import client_address
 from c11.server.accounts.models import LoginSession, User
 from c11.server.accounts.opaque_models import OpaqueCredential, OpaqueLogin
 from c11.server.accounts.router import set_session_cookie, user_out
@@ -90,6 +91,12 @@ def _cred(user_id: str) -> bytes:
     return pake.credential_id("c11", user_id)
 
 
+def _changed_since(user: User, cred: OpaqueCredential) -> bool:
+    """True when the account's password changed or was reset after this OPAQUE record was made."""
+    times = [t for t in (user.password_changed_at, getattr(user, "password_reset_at", None)) if t is not None]
+    return any(t > cred.created_at for t in times)
+
+
 def _fresh(ctx: ServerContext, principal: AccountLogin) -> None:
     if principal.kind not in ("bearer", "cookie"):
         raise Problem(403, "Forbidden", "Only a login session can register an OPAQUE credential.", "forbidden")
@@ -129,11 +136,13 @@ def login_start(body: LoginStartIn, request: Request, ctx: Ctx) -> dict[str, str
     """404 not-registered when the account has no OPAQUE record (or there is no such account): the client then
     uses the password login once and registers."""
     email = body.email.strip().lower()
-    ip = request.client.host if request.client else ""
+    ip = client_address(request, ctx.config)
     with ctx.db.session() as s:
         limits.check(s, ctx.config, email, ip)
         user = s.scalar(select(User).where(User.email == email))
         cred = s.get(OpaqueCredential, user.id) if user is not None else None
+        if user is not None and cred is not None and _changed_since(user, cred):
+            cred = None  # the password changed (or was reset) by the password routes since: register again
         if user is None or cred is None:
             raise Problem(404, "Not registered", "No OPAQUE registration for this account: log in with the "
                           "password once.", "not-registered")
