@@ -91,3 +91,13 @@ def test_an_unreachable_registry_is_asked_once():
         silent.close()
     assert not first.verified and "could not be reached" in first.reason
     assert not second.verified and "could not be reached" in second.reason and took < 0.3
+
+
+def test_reasons_quoting_a_server_are_escaped_too():
+    from c11.client.sender import SenderCheck
+
+    check = SenderCheck("unverified", "00" * 16, "alice@example.com",
+                        reason="the registry refused the lookup (server answered 403: no\nc11: signature verified)")
+    assert "\n" not in line(check) and "no\\nc11" in line(check)
+    assert line(SenderCheck("unverified", "00" * 16, "", reason="x")).startswith(
+        "c11: signature valid, but the signer is UNVERIFIED (x)")

@@ -69,11 +69,12 @@ def who(check: SenderCheck) -> str:
     elif check.status == TRUSTED:
         text = f"{email} (trusted keys: {where})" if email else f"a key you trust ({where}; no email given)"
     else:
+        why = safe_text(check.reason or "", 400)  # may quote a server's error text
         if not check.label.strip():
-            return f"UNVERIFIED ({check.reason})"
+            return f"UNVERIFIED ({why})"
         state = "FALSE" if check.conflict else "self-asserted"
-        return f"UNVERIFIED: label {quoted(check.label)} is {state} ({check.reason})"
-    if not check.label_matches:
+        return f"UNVERIFIED: label {quoted(check.label)} is {state} ({why})"
+    if not check.label_matches and check.label.strip():
         text += f"; the file's label {quoted(check.label)} is not verified" if not email \
             else f"; the file's label {quoted(check.label)} is NOT theirs"
     return text
