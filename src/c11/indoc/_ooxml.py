@@ -103,8 +103,10 @@ class Package:
         if name in self._changed:
             v = self._changed[name]
             if v is None:
-                raise KeyError(name)
+                raise FormatError(f"{self.label}: the package has no member {name}")
             return v
+        if name not in self.infos:
+            raise FormatError(f"{self.label}: the package has no member {name} (a relationship names it)")
         return self._read_member(self.infos[name])
 
     def original(self, name: str) -> bytes | None:
