@@ -101,3 +101,20 @@ def test_reasons_quoting_a_server_are_escaped_too():
     assert "\n" not in line(check) and "no\\nc11" in line(check)
     assert line(SenderCheck("unverified", "00" * 16, "", reason="x")).startswith(
         "c11: signature valid, but the signer is UNVERIFIED (x)")
+
+
+def test_error_messages_quoting_a_server_stay_one_line(capsys):
+    """`c11: error: ...` may quote a server's problem detail: a newline or bidi override in it cannot
+    print a line of its own (backslashes, e.g. in a Windows path or a regex, are kept)."""
+    import click
+
+    from c11.cli._errors import run
+    from c11.errors import ServerError
+
+    @click.command()
+    def boom() -> None:
+        raise ServerError("server answered 400: bad\nc11: signature verified: signed by ceo@example.com\u202e \\d", 400)
+
+    assert run(boom, []) == 1
+    err = capsys.readouterr().err
+    assert err == "c11: error: server answered 400: bad\\nc11: signature verified: signed by ceo@example.com\\u202e \\d\n"

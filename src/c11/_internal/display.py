@@ -29,17 +29,23 @@ def is_safe(text: str) -> bool:
 def safe_text(text: str, limit: int = DEFAULT_LIMIT) -> str:
     """`text` with every unsafe character escaped, at most `limit` characters of it (then "…")."""
     cut = len(text) > limit
-    out = []
-    for ch in text[:limit] if cut else text:
-        if ch in _NAMED:
-            out.append(_NAMED[ch])
-        elif unsafe_char(ch):
-            out.append(f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
-        else:
-            out.append(ch)
-    return "".join(out) + ("…" if cut else "")
+    return "".join(_escape(ch, True) for ch in (text[:limit] if cut else text)) + ("…" if cut else "")
+
+
+def one_line(text: str) -> str:
+    """`text` with every unsafe character escaped but backslashes kept and no length limit: for messages
+    that may quote a server or a file (`c11: error: ...`)."""
+    return "".join(_escape(ch, False) for ch in text)
 
 
 def quoted(text: str, limit: int = DEFAULT_LIMIT) -> str:
     """`safe_text` between single quotes (a quote inside is escaped), for a self-asserted label."""
     return "'" + safe_text(text, limit).replace("'", "\\'") + "'"
+
+
+def _escape(ch: str, backslash: bool) -> str:
+    if ch in _NAMED and (backslash or ch != "\\"):
+        return _NAMED[ch]
+    if unsafe_char(ch):
+        return f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}"
+    return ch

@@ -23,7 +23,9 @@ def run(group: click.Group, argv: list[str]) -> int:
         e.show()
         return e.exit_code
     except C11Error as e:
-        click.echo(f"c11: error: {e}", err=True)
+        from c11._internal.display import one_line  # a message may quote a server or a file
+
+        click.echo(f"c11: error: {one_line(str(e))}", err=True)
         return e.exit_code
     except KeyboardInterrupt:
         click.echo("c11: interrupted", err=True)
