@@ -104,7 +104,7 @@ def t_pubkey(data: bytes) -> None:
 
 
 def t_checkpoint(data: bytes) -> None:
-    from c11.log.checkpoint import Checkpoint, open_checkpoint
+    from c11.log.checkpoint import Checkpoint
 
     Checkpoint.from_text(data)
 

@@ -8,7 +8,6 @@ Pillow, YAML and JSON recursion, struct errors, EOF inside a file, times no cale
 from __future__ import annotations
 
 import io
-import json
 import os
 import subprocess
 import sys
