@@ -57,6 +57,8 @@ __all__ = [
 SUFFIX = ".c11"
 BUNDLE_SUFFIX = ".c11.zip"
 RECIPIENT_KEYS = "recipient-keys"
+envelope.register_flag(RECIPIENT_KEYS, False)
+envelope.register_flag(_temporary.TEMPORARY, False)
 MAX_ARMOR_INPUT = 16 << 20
 
 
@@ -294,6 +296,8 @@ def decrypt(src: BinaryIO, dst: BinaryIO, identities: Sequence[Identity], *, pro
         raise UsageError("this is a .c11.zip bundle: decrypt it to a folder with -o DIR")
     header, raw = read_header(src)
     file_key, meta = open_header(header, identities)
+    if meta.kind not in ("file", "message"):
+        raise FormatError(f"this is the header of a {meta.kind!r}, not of a protected file or message")
     n = read_payload(header, file_key, src, dst, progress)
     if meta.size is not None and n != meta.size:
         raise FormatError(f"decrypted size {n} differs from the recorded size {meta.size}")
@@ -396,13 +400,26 @@ def encrypt_paths(
         raise UsageError("--armor cannot be used for folders or several files")
     entries = _bundle.collect(inputs)
     name = inputs[0].resolve().name if len(inputs) == 1 else None
-    meta = Metadata(name, "application/vnd.c11.bundle", sum(e.size for e in entries), kind="bundle")
+    meta = Metadata(name, BUNDLE_TYPE, sum(e.size for e in entries), kind="bundle")
     header, file_key = seal_header(rs, sender, metadata=meta, segment_size=segment_size, **(header_kw or {}))
     with atomic_output(output, force=force) as dst:
         _bundle.write(dst, entries, header, file_key, progress, sender)
     info = _content_verified(file_info(header, len(header.encode()), "bundle"))
     info.entries = sum(e.type == "file" for e in entries)
     return _with_meta(info, meta)
+
+
+BUNDLE_TYPE = "application/vnd.c11.bundle"
+
+
+def _check_bundle_meta(meta: Metadata, entries: list) -> None:
+    """A bundle's header metadata (docs/format.md §8): kind "bundle", its media type, and `size` the total
+    of its files' sizes (not the manifest's), when given."""
+    if meta.kind != "bundle" or meta.type != BUNDLE_TYPE:
+        raise FormatError("the bundle's metadata does not describe a bundle (kind or type)")
+    total = sum(e.size for e in entries if e.type == "file")
+    if meta.size is not None and meta.size != total:
+        raise FormatError(f"the bundle's recorded size {meta.size} differs from its files' total {total}")
 
 
 def sniff(path: Path) -> str:
@@ -447,6 +464,7 @@ def decrypt_path(
             reader = _bundle.BundleReader(f)
             file_key, meta = open_header(reader.header, identities)
             entries = reader.read_manifest(file_key)
+            _check_bundle_meta(meta, entries)
             with atomic_dir(output, force=force) as tmp:
                 reader.extract(entries, file_key, tmp, progress)
             info = _content_verified(_with_meta(file_info(reader.header, len(reader.header_bytes), "bundle"), meta))

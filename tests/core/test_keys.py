@@ -90,6 +90,9 @@ def test_key_file_tampering(tmp_path, alice, bob):
     path = keyfile.write(tmp_path / "a.key", alice, "pw")
     doc = json.loads(path.read_text())
     doc["public"] = bob.public.line()  # swap the public key: the AEAD binds it
+    with pytest.raises(KeyFileError, match="fingerprint"):
+        keyfile.KeyFile(doc, "a.key")  # the fingerprint no longer matches the public line
+    doc["fingerprint"] = bob.fingerprint
     path.write_text(json.dumps(doc))
     with pytest.raises(WrongPassphraseError):
         keyfile.load(path).unlock("pw")

@@ -70,9 +70,23 @@ class KemType:
         except ValueError as e:
             raise RecipientError(f"invalid {self.name} public key") from e
 
+    def validate(self, raw: bytes) -> None:
+        """Refuse a public key that cannot make a shared secret (docs/format.md §3): the X25519 part must not
+        be a low-order point (all-zero included)."""
+        point = raw if self.name == CLASSIC else raw[-32:]
+        try:
+            _PROBE.exchange(x25519.X25519PublicKey.from_public_bytes(point))
+        except ValueError:
+            raise RecipientError(f"invalid {self.name} public key (a low-order X25519 point)") from None
+        self.public_key(raw)
+
     def seal(self, public_raw: bytes, plaintext: bytes, info: bytes) -> bytes:
-        """HPKE single-shot seal: returns enc || ciphertext."""
-        return self.suite.encrypt(plaintext, _public_cached(self.name, public_raw), info=info)
+        """HPKE single-shot seal: returns enc || ciphertext. A public key that makes no shared secret (an
+        all-zero or low-order X25519 point) is a RecipientError."""
+        try:
+            return self.suite.encrypt(plaintext, _public_cached(self.name, public_raw), info=info)
+        except ValueError:
+            raise RecipientError(f"invalid {self.name} public key (it cannot make a shared secret)") from None
 
     def open(self, private_key, sealed: bytes, info: bytes) -> bytes:
         """HPKE single-shot open; raises IntegrityError if the ciphertext does not verify."""
@@ -80,6 +94,9 @@ class KemType:
             return self.suite.decrypt(sealed, private_key, info=info)
         except (InvalidTag, ValueError) as e:
             raise IntegrityError("a recipient stanza does not decrypt: the header was modified") from e
+
+
+_PROBE = x25519.X25519PrivateKey.from_private_bytes(bytes([9]) * 32)
 
 
 @lru_cache(maxsize=None)

@@ -28,22 +28,29 @@ def is_armored(head: bytes) -> bool:
 
 
 def dearmor(text: str | bytes) -> bytes:
-    """Decode armor; whitespace around lines and CRLF line ends are tolerated, nothing else."""
+    """Decode armor (docs/format.md §7): spaces, tabs and CR around lines and blank lines around the block
+    are tolerated; blank lines inside, text after END and non-canonical base64 are refused."""
     if isinstance(text, bytes):
         try:
             text = text.decode("ascii")
         except UnicodeDecodeError:
             raise FormatError("armored message contains non-ASCII characters") from None
-    lines = [line.strip() for line in text.strip().splitlines()]
+    lines = [line.strip(" \t\r") for line in text.strip(" \t\r\n").split("\n")]
     if not lines or lines[0] != BEGIN:
         raise FormatError(f"not an armored c11 message (expected {BEGIN})")
+    if END in lines[:-1]:
+        raise FormatError(f"the armored message has text after its {END} line")
     if lines[-1] != END:
         raise TruncatedError(f"the armored message is incomplete (no {END} line)")
     body = lines[1:-1]
     for i, line in enumerate(body):
         if len(line) > COLUMNS or (len(line) < COLUMNS and i != len(body) - 1) or not line:
             raise FormatError("armored message has a malformed line (was it re-wrapped or cut?)")
+    joined = "".join(body)
     try:
-        return base64.b64decode("".join(body), validate=True)
+        data = base64.b64decode(joined, validate=True)
     except (binascii.Error, ValueError):
         raise FormatError("armored message has invalid base64") from None
+    if base64.b64encode(data).decode("ascii") != joined:
+        raise FormatError("armored message has non-canonical base64 (padding bits set)")
+    return data

@@ -313,6 +313,10 @@ def _copy(src: BinaryIO, dst: BinaryIO) -> None:
         dst.write(chunk)
 
 
+#: Bidirectional controls: they make a name display as another (docs/format.md §8).
+_BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def _check_paths(entries: list[Entry]) -> None:
     """Refuse unsafe or duplicate paths: absolute, `..`, empty parts, backslashes, control chars."""
     seen: set[str] = set()
@@ -328,7 +332,7 @@ def _check_paths(entries: list[Entry]) -> None:
             not p
             or p.startswith("/")
             or "\\" in p
-            or any(ord(c) < 0x20 or c == "\x7f" for c in p)
+            or any(unicodedata.category(c) == "Cc" or c in _BIDI for c in p)
             or re.match(r"^[A-Za-z]:", p)
             or any(part in ("", ".", "..") for part in p.split("/"))
             or posixpath.normpath(p) != p

@@ -137,13 +137,27 @@ class Metadata:
 
     @classmethod
     def from_json(cls, data: bytes) -> "Metadata":
+        """Parse the metadata JSON (docs/format.md §2.2): a UTF-8 object with members of the right types."""
         try:
-            d = json.loads(data)
-            return cls(**{k: d.get(k) for k in ("name", "type", "size", "mtime")}, kind=d.get("kind", "file"))
-        except (ValueError, TypeError, AttributeError, RecursionError) as e:
-            raise FormatError("malformed metadata") from e
+            d = json.loads(data.decode("utf-8"))
+        except (ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError: UTF-16 is refused
+            raise FormatError("malformed metadata (not a UTF-8 JSON object)") from e
+        if not isinstance(d, dict):
+            raise FormatError("malformed metadata (not a JSON object)")
+        meta = cls(**{k: d.get(k) for k in ("name", "type", "size", "mtime")}, kind=d.get("kind", "file"))
+        for k in ("name", "type"):
+            if getattr(meta, k) is not None and not isinstance(getattr(meta, k), str):
+                raise FormatError(f"malformed metadata ({k} is not a string or null)")
+        for k in ("size", "mtime"):
+            v = getattr(meta, k)
+            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < 1 << 63):
+                raise FormatError(f"malformed metadata ({k} is not an integer from 0 to 2^63-1 or null)")
+        if meta.kind not in KINDS:
+            raise FormatError(f"malformed metadata (unknown kind {str(meta.kind)[:20]!r})")
+        return meta
 
 
+KINDS = ("file", "message", "bundle", "parts")
 _META_NONCE = bytes(12)
 
 
@@ -231,8 +245,28 @@ def content_check(header: Header) -> Callable[[int, bytes, bytes], None]:
     return lambda count, digest, signature: content.verify(header, count, digest, signature)
 
 
+_FLAGS: dict[str, bool] = {}
+
+
+def register_flag(name: str, critical: bool) -> None:
+    """Declare the critical flag a known stanza type must carry (docs/format.md §2.1)."""
+    _FLAGS[name] = critical
+
+
+def _expected_flag(name: str) -> bool | None:
+    if name in KEM_TYPES:
+        return False
+    if name in _TRANSFORMS:
+        return True
+    return _FLAGS.get(name)
+
+
 def check_critical(header: Header) -> None:
+    """Refuse unknown critical stanzas (UnsupportedVersionError) and known ones with the wrong flag (FormatError)."""
     for s in header.stanzas:
+        expected = _expected_flag(s.type)
+        if expected is not None and s.critical != expected:
+            raise FormatError(f"malformed header: a {s.type!r} stanza must {'' if expected else 'not '}be critical")
         if s.critical and not known_stanza_type(s.type):
             raise UnsupportedVersionError(
                 f"the file needs a feature this c11 does not know (critical stanza {s.type!r}); "

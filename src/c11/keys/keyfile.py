@@ -10,7 +10,9 @@ import binascii
 import calendar
 import json
 import os
+import re
 import time
+import unicodedata
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -20,6 +22,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from c11._internal.atomic import atomic_write_bytes
 from c11.crypto.kem import SEED_SIZE
 from c11.errors import KeyFileError, RecipientError, WrongPassphraseError
+from c11.format.labels import check_label, label_ok
 from c11.keys.identity import Identity
 from c11.keys.publickey import PublicKey
 
@@ -28,19 +31,36 @@ SCRYPT_LOG_N = 16  # 64 MiB of memory with r=8
 SCRYPT_R = 8
 SCRYPT_P = 2
 _MAX_LOG_N = 20
+MAX_SCRYPT_MEMORY = 256 << 20  # 128 * r * 2^log_n bytes (docs/format.md §6)
+_CREATED = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+_FINGERPRINT = re.compile(r"[0-9a-f]{32}")
+
+
+def scrypt_params_ok(log_n: int, r: int, p: int) -> bool:
+    """Whether scrypt parameters are allowed: RFC 7914's N < 2^(16 r), and at most 256 MiB of memory."""
+    return (10 <= log_n <= _MAX_LOG_N and 1 <= r <= 32 and 1 <= p <= 16 and log_n < 16 * r
+            and 128 * r * (1 << log_n) <= MAX_SCRYPT_MEMORY)
+
+
+def _passphrase_bytes(passphrase: str) -> bytes:
+    """The passphrase as scrypt input: UTF-8 of its NFC form (the same bytes on every system)."""
+    return unicodedata.normalize("NFC", passphrase).encode("utf-8")
 
 
 def _aad(public_line: str) -> bytes:
     return b"c11/v1 key file\x00" + public_line.encode()
 
 
-def _kek(passphrase: str, salt: bytes, log_n: int, r: int, p: int) -> bytes:
-    return Scrypt(salt=salt, length=32, n=1 << log_n, r=r, p=p).derive(passphrase.encode("utf-8"))
+def _kek(passphrase: str | bytes, salt: bytes, log_n: int, r: int, p: int) -> bytes:
+    raw = passphrase if isinstance(passphrase, bytes) else _passphrase_bytes(passphrase)
+    return Scrypt(salt=salt, length=32, n=1 << log_n, r=r, p=p).derive(raw)
 
 
 def dumps(identity: Identity, passphrase: str | None) -> bytes:
     """Serialize an identity; with a passphrase the seeds are sealed with scrypt + AES-256-GCM."""
     line = identity.public.line()
+    if not label_ok(identity.label):
+        raise KeyFileError("the label may not hold control or formatting characters or exceed 256 bytes")
     seeds = identity.enc_seed + identity.sig_seed
     if passphrase is None:
         secret = {"protection": "none", "seeds": base64.b64encode(seeds).decode()}
@@ -81,20 +101,37 @@ class KeyFile:
     def __init__(self, doc: dict, source: str) -> None:
         self.source = source
         try:
-            self.label = str(doc.get("label", ""))
-            self.public = PublicKey.parse(doc["public"])
+            label, public, created, fp = doc.get("label", ""), doc["public"], doc.get("created"), doc.get("fingerprint")
+            if not isinstance(label, str) or not isinstance(public, str) or not isinstance(doc["secret"], dict):
+                raise ValueError("label, public and secret must be a string, a string and an object")
+            self.label = check_label(label)
+            self.public = PublicKey.parse(public)
+            if self.public.sig is None:
+                raise ValueError("the public line of a key file must include the signing key")
+            if fp is not None and (not isinstance(fp, str) or not _FINGERPRINT.fullmatch(fp)
+                                   or fp != self.public.fingerprint):
+                raise ValueError("fingerprint is not the public key's (32 lowercase hex digits)")
             self.secret = dict(doc["secret"])
             self.protection = self.secret["protection"]
-            created = doc.get("created")
-            self.created = (
-                calendar.timegm(time.strptime(created, "%Y-%m-%dT%H:%M:%SZ"))
-                if created
-                else 0
-            )
+            if created is not None and (not isinstance(created, str) or not _CREATED.fullmatch(created)):
+                raise ValueError("created is not YYYY-MM-DDTHH:MM:SSZ")
+            self.created = calendar.timegm(time.strptime(created, "%Y-%m-%dT%H:%M:%SZ")) if created else 0
         except (KeyError, TypeError, ValueError, RecipientError) as e:
             raise KeyFileError(f"{source}: malformed key file ({e})") from None
         if self.protection not in {"none", "scrypt"}:
             raise KeyFileError(f"{source}: unknown key protection {self.protection!r}")
+
+    def _open(self, passphrase: str, salt: bytes, nonce: bytes, ct: bytes, log_n: int, r: int, p: int) -> bytes:
+        """Seeds from the sealed secret; a passphrase written before NFC normalisation is tried as typed too."""
+        tries = [_passphrase_bytes(passphrase)]
+        if passphrase.encode("utf-8") != tries[0]:
+            tries.append(passphrase.encode("utf-8"))
+        for raw in tries:
+            try:
+                return AESGCM(_kek(raw, salt, log_n, r, p)).decrypt(nonce, ct, _aad(self.public.line()))
+            except InvalidTag:
+                continue
+        raise WrongPassphraseError(f"{self.source}: wrong passphrase (or the key file was modified)")
 
     @property
     def encrypted(self) -> bool:
@@ -105,24 +142,20 @@ class KeyFile:
         s = self.secret
         try:
             if self.protection == "none":
-                seeds = base64.b64decode(s["seeds"], validate=True)
+                seeds = _b64(s["seeds"])
             else:
                 if passphrase is None:
                     raise WrongPassphraseError(f"{self.source}: a passphrase is needed")
-                log_n, r, p = int(s["log_n"]), int(s["r"]), int(s["p"])
-                if not (10 <= log_n <= _MAX_LOG_N and 1 <= r <= 32 and 1 <= p <= 16):
-                    raise KeyFileError(f"{self.source}: scrypt parameters out of range")
-                kek = _kek(passphrase, base64.b64decode(s["salt"], validate=True), log_n, r, p)
-                try:
-                    seeds = AESGCM(kek).decrypt(
-                        base64.b64decode(s["nonce"], validate=True),
-                        base64.b64decode(s["ciphertext"], validate=True),
-                        _aad(self.public.line()),
-                    )
-                except InvalidTag:
-                    raise WrongPassphraseError(
-                        f"{self.source}: wrong passphrase (or the key file was modified)"
-                    ) from None
+                log_n, r, p = s["log_n"], s["r"], s["p"]
+                if not all(isinstance(v, int) and not isinstance(v, bool) for v in (log_n, r, p)):
+                    raise KeyFileError(f"{self.source}: malformed key file (scrypt parameters are not integers)")
+                if not scrypt_params_ok(log_n, r, p):
+                    raise KeyFileError(f"{self.source}: scrypt parameters out of range (10 <= log_n <= 20, "
+                                       "1 <= r <= 32, 1 <= p <= 16, log_n < 16 r, at most 256 MiB)")
+                salt, nonce = _b64(s["salt"]), _b64(s["nonce"])
+                if len(salt) != 16 or len(nonce) != 12:
+                    raise KeyFileError(f"{self.source}: malformed key file (salt or nonce length)")
+                seeds = self._open(passphrase, salt, nonce, _b64(s["ciphertext"]), log_n, r, p)
         except (KeyError, ValueError, binascii.Error) as e:
             raise KeyFileError(f"{self.source}: malformed key file ({type(e).__name__})") from None
         if len(seeds) != 2 * SEED_SIZE:
@@ -131,6 +164,16 @@ class KeyFile:
         if identity.public != self.public:
             raise KeyFileError(f"{self.source}: the private key does not match the public key")
         return identity
+
+
+def _b64(value: object) -> bytes:
+    """Standard base64 with padding (RFC 4648 §4), canonical: what re-encodes to the same text."""
+    if not isinstance(value, str):
+        raise ValueError("base64 value is not a string")
+    data = base64.b64decode(value, validate=True)
+    if base64.b64encode(data).decode("ascii") != value:
+        raise ValueError("non-canonical base64")
+    return data
 
 
 def load(path: str | Path) -> KeyFile:

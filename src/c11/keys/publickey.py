@@ -88,11 +88,10 @@ class PublicKey:
         body, check = data[:-CHECKSUM_SIZE], data[-CHECKSUM_SIZE:]
         if len(data) < CHECKSUM_SIZE or _checksum(kem, body) != check:
             raise RecipientError(f"public key checksum mismatch (copied incompletely?): {_short(text)}")
-        if len(body) == kt.public_size:
-            return cls(kem, body)
-        if len(body) == kt.public_size + SIG_SIZE:
-            return cls(kem, body[: kt.public_size], body[kt.public_size :])
-        raise RecipientError(f"public key has the wrong length for {kem}: {_short(text)}")
+        if len(body) not in (kt.public_size, kt.public_size + SIG_SIZE):
+            raise RecipientError(f"public key has the wrong length for {kem}: {_short(text)}")
+        kt.validate(body[: kt.public_size])
+        return cls(kem, body[: kt.public_size], body[kt.public_size :] or None)
 
 
 def _short(text: str) -> str:
