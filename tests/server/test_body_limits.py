@@ -151,6 +151,14 @@ def test_routes_that_need_more_get_more_once_logged_in(server):
     assert r.status_code in (401, 422)  # a normal body is read as before
 
 
+def test_scim_bodies_over_the_cap_get_a_scim_error(server):
+    host, port, _ = server
+    r = httpx.post(f"http://127.0.0.1:{port}/scim/v2/Users", content=b"{" + b" " * (2 << 20) + b"}",
+                   headers={"content-type": "application/scim+json", "authorization": "Bearer x"})
+    assert r.status_code == 413
+    assert r.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"] and r.json()["scimType"] == "tooMany"
+
+
 def test_caps_are_listed_per_route():
     assert _limits.cap_for("POST", "/api/v1/sessions") == 64 << 10
     assert _limits.cap_for("POST", "/api/v1/org/groups/finance/wraps") == 32 << 20

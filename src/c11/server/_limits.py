@@ -123,7 +123,12 @@ def _content_length(scope: Scope) -> int | None:
 
 
 async def _too_large(scope: Scope, send: Send, cap: int) -> None:
-    response = _problem(Request(scope), cap)
+    if scope["path"].startswith("/scim/"):  # SCIM clients read SCIM error bodies (RFC 7644 §3.12)
+        from c11.server.scim.errors import ScimError, error_response
+
+        response = error_response(ScimError(413, f"The request is larger than {cap:,} bytes.", "tooMany"))
+    else:
+        response = _problem(Request(scope), cap)
     await response(scope, _no_body, send)
 
 
