@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+import sys
 import time
 
 from pathlib import Path
@@ -48,7 +49,7 @@ def world(sender_server, tmp_path_factory):
     (tmp / "real.c11").write_bytes(protect.encrypt_bytes(b"quarterly numbers\n", [bob_id.public], alice_id))
     mallory = Identity.generate(alice.email)  # anyone can label a key with any email
     (tmp / "forged.c11").write_bytes(protect.encrypt_bytes(b"send the money", [bob_id.public], mallory))
-    return {"alice": alice, "bob": bob, "tmp": tmp, "mallory": mallory}
+    return {"alice": alice, "bob": bob, "tmp": tmp, "mallory": mallory, "alice_id": alice_id}
 
 
 def _signer_lines(r) -> list[str]:
@@ -132,6 +133,24 @@ def test_trust_add_email_pins_the_registry_key(world, tmp_path):
     (cfg / "credentials.json").unlink()
     r = ok(pinner.run("decrypt", "-o", str(tmp_path / "p.txt"), str(tmp / "real.c11")))
     assert f"signature verified: signed by {alice.email} (trusted keys: {cfg / 'trusted-keys'})" in r.stderr
+
+
+def test_protected_document_signer_is_verified_through_the_registry(world, tmp_path):
+    """In-document protection (.docx): `unprotect` and `inspect` show the parts' signer as `decrypt` does."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "indoc_office"))
+    from officekit import make_docx
+
+    from c11.indoc import api
+
+    bob, alice = world["bob"], world["alice"]
+    (tmp_path / "orig").mkdir()
+    src = make_docx(tmp_path / "orig" / "report.docx")
+    bob_key = keyfile.load(bob.keys()[0]).public
+    api.protect_document(src, ["table:1"], [bob_key], world["alice_id"], output=tmp_path / "report.protected.docx")
+    r = ok(bob.run("unprotect", str(tmp_path / "report.protected.docx")))
+    assert f"c11: parts of group 0: signature verified: signed by {alice.email} (registry, log-proven" in r.stderr
+    [g] = json.loads(ok(bob.run("inspect", "--json", str(tmp_path / "report.protected.docx"))).stdout)["groups"]
+    assert g["verified_sender"]["status"] == "registry" and g["verified_sender"]["email"] == alice.email
 
 
 def test_rotated_key_still_verifies_old_files_as_former(world):
