@@ -110,7 +110,8 @@ def login(server: str | None, email: str | None, provider: str | None, no_browse
     from c11.cli.keys import after_login
 
     after_login(c.server, result.token, result.user.email, new_key, device,  # first login: create, publish your key
-                password=password, oidc=bool(provider))  # the password typed once also logs in at the shard store
+                password=password, oidc=bool(provider),  # the password typed once also logs in at the store
+                oidc_open=_opener(no_browser) if provider else None)
     from c11.cli.invites import claim_after_login
 
     claim_after_login(c.server, result.token, result.user.email)  # invited before registering: receive the temporary key

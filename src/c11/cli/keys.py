@@ -97,11 +97,12 @@ def _say_created(created, path_hint: Path | None = None) -> None:  # type: ignor
 # -- first login ----------------------------------------------------------------------------------------
 
 def after_login(server: str, token: str, email: str, new_key: bool = False, device: bool = False,
-                password: str | None = None, oidc: bool = False) -> None:
+                password: str | None = None, oidc: bool = False, oidc_open=None) -> None:  # type: ignore[no-untyped-def]
     """After `c11 login`: by default a first login makes a cloud-stored key (generated here, published,
     sealed and split into shards); `device` or key files in the config folder keep the key-file behaviour.
-    `password` (the one just typed) logs in at the shard stores (OPAQUE); an `oidc` login has none, so its key
-    stays on this device until stores check identity-provider logins."""
+    `password` (the one just typed) logs in at the shard stores (OPAQUE); an `oidc` login has none: the stores
+    log the person in through their own identity-provider client (`oidc_open` shows its page), and a store
+    that cannot means the key stays on this device."""
     from c11._internal.paths import keys_dir
     from c11.cli import _registry
     from c11.client import Client
@@ -125,6 +126,8 @@ def after_login(server: str, token: str, email: str, new_key: bool = False, devi
         return
     with Client(server, token) as c:
         c.shards.password = password or store_password
+        if oidc and not password:
+            c.shards.password, c.shards.oidc_open = None, oidc_open
         try:
             st = c.shards.status()
         except ServerError as e:
@@ -154,7 +157,7 @@ def after_login(server: str, token: str, email: str, new_key: bool = False, devi
             except NoKeyPublishedError:
                 pass
         stores = list(st.stores) or env_stores()
-        if stores and oidc and not password:
+        if stores and oidc and not password and not _stores_take_oidc(stores):
             click.echo("c11: your shard store logs you in with your c11 password, and an identity-provider "
                        "account has none: your key is kept on this device (docs/shards.md §8)", err=True)
             _registry.after_login(server, token, email, new_key)
@@ -167,6 +170,19 @@ def after_login(server: str, token: str, email: str, new_key: bool = False, devi
         identity = Identity.generate(email, HYBRID, int(time.time()))
         _say_created(c.shards.create(identity, stores))
         _publish(c, identity, email)
+
+
+def _stores_take_oidc(stores: list[str]) -> bool:
+    """True when every store logs people in through its own identity-provider client (GET /v1/oidc)."""
+    import httpx
+
+    for url in stores:
+        try:
+            if httpx.get(f"{url}/v1/oidc", timeout=15).status_code != 200:
+                return False
+        except httpx.HTTPError:
+            return False
+    return True
 
 
 def _publish(c: Client, identity: Identity, email: str, strict: bool = False) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -31,15 +32,20 @@ def shard_store() -> None:
 @click.option("--server-key", default=None, envvar="C11_SHARD_STORE_SERVER_KEY",
               help="Thumbprint (kid) of the server's token key to pin; default: trust the key announced at "
                    "first use (GET /api/v1/shards/token-key).")
+@click.option("--oidc-issuer", default=None, envvar="C11_SHARD_STORE_OIDC_ISSUER",
+              help="Identity provider of accounts without a password; this store checks their ID tokens itself.")
+@click.option("--oidc-client-id", default=None, envvar="C11_SHARD_STORE_OIDC_CLIENT_ID",
+              help="This store's own client ID at that provider (not the c11 server's).")
 @click.option("--log-level", default="info", show_default=True, help="debug, info, warning or error.")
 def serve(server: str, host: str, port: int, data_dir: Path | None, public_url: str | None,
-          server_key: str | None, log_level: str) -> None:
+          server_key: str | None, oidc_issuer: str | None, oidc_client_id: str | None, log_level: str) -> None:
     """Serve the shard store until interrupted.
 
     \b
     Example:
       c11 shard-store serve --server https://c11.example.com --port 8100 --data-dir /var/lib/c11-shards
     The c11 server announces the store to clients: start it with C11_SHARD_STORES=<this store's URL>.
+    With --oidc-issuer and --oidc-client-id, the client secret comes from C11_SHARD_STORE_OIDC_CLIENT_SECRET.
     """
     import uvicorn
 
@@ -49,8 +55,12 @@ def serve(server: str, host: str, port: int, data_dir: Path | None, public_url: 
     from c11.shardstore.config import StoreConfig, default_data_dir
 
     try:
+        if bool(oidc_issuer) != bool(oidc_client_id):
+            raise ValueError("--oidc-issuer and --oidc-client-id go together")
         config = StoreConfig(data_dir=(data_dir or default_data_dir()).expanduser(), server=server, host=host,
-                             port=port, public_url=public_url or "", server_key=server_key)
+                             port=port, public_url=public_url or "", server_key=server_key,
+                             oidc_issuer=oidc_issuer or "", oidc_client_id=oidc_client_id or "",
+                             oidc_client_secret=os.environ.get("C11_SHARD_STORE_OIDC_CLIENT_SECRET", ""))
         config.url, config.server_url  # noqa: B018 - both must be http(s) URLs
     except ValueError as e:
         raise ConfigError(str(e)) from None

@@ -108,6 +108,8 @@ class ShardsAPI:
         #: Your account password for the stores' OPAQUE logins (or a callable asked when one is needed);
         #: None: C11_PASSWORD, else no store login.
         self.password: str | Callable[[], str] | None = None
+        #: Accounts without a password: opens the store's identity-provider login page in a browser (§8.5).
+        self.oidc_open: Callable[[str], None] | None = None
         self._state_dir = state_dir
         self._sessions: StoreSessions | None = None
 
@@ -178,9 +180,34 @@ class ShardsAPI:
                                 "so the c11 server alone cannot fetch your shard")
         return pw
 
+    def _use_oidc(self) -> bool:
+        return self.oidc_open is not None and not (self.password or os.environ.get("C11_PASSWORD"))
+
+    def _oidc_login(self, store: str, user_id: str, bind: bool = False) -> str:
+        """Log in at `store` through its own identity-provider client (a browser page); `bind`: send a put store
+        token, so that a first login binds the provider account to you there. The session."""
+        from c11.client._loopback import LoopbackReceiver
+
+        assert self.oidc_open is not None
+        with LoopbackReceiver() as receiver:
+            d = self._ok(store, self._call(store, "POST", "/v1/oidc/start",
+                                           {"redirect_uri": f"http://127.0.0.1:{receiver.port}/callback"}))
+            self.oidc_open(str(d["url"]))
+            code = receiver.wait(300)
+        if not code:
+            raise CloudKeyError(f"no login code arrived from the browser for the shard store {store}")
+        headers = {"authorization": f"Bearer {self._token(store, 'put')}"} if bind else {}
+        done = self._ok(store, self._call(store, "POST", "/v1/oidc/finish", {"state": d["state"], "code": code},
+                                          headers))
+        self.sessions.put(store, user_id, done["session"], int(done["expires"]))
+        return str(done["session"])
+
     def login_store(self, store: str, user_id: str) -> str:
-        """Log in at `store` with OPAQUE (your password never leaves this device); the session, also kept in
+        """Log in at `store` with OPAQUE (your password never leaves this device), or through the store's
+        identity-provider login when `oidc_open` is set and no password is; the session, also kept in
         `sessions`. CloudKeyError if you are not registered there, AuthError for a wrong password."""
+        if self._use_oidc():
+            return self._oidc_login(store, user_id)
         login = pake.ClientLogin.start(self._password(store))
         d = self._ok(store, self._call(store, "POST", "/v1/opaque/login/start",
                                        {"user_id": user_id, "request": pake.b64u(login.request)}))
@@ -205,6 +232,9 @@ class ShardsAPI:
         """True once this device has a session at `store` (logging in now if needed); False if you have no
         registration there yet."""
         if self.sessions.get(store, user_id):
+            return True
+        if self._use_oidc():
+            self._oidc_login(store, user_id, bind=True)  # binds your provider account at a first registration
             return True
         try:
             self.login_store(store, user_id)

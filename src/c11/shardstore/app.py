@@ -35,6 +35,7 @@ from c11.shardstore import pake
 from c11.shardstore.config import StoreConfig
 from c11.shardstore.logins import SESSION_HEADER, Logins
 from c11.shardstore.models import StoreBase, StoredShard, UsedToken
+from c11.shardstore.oidc import StoreOidc, loopback_redirect
 from c11.shardstore.trust import ServerTrust
 
 _log = logging.getLogger("c11.shardstore")
@@ -64,6 +65,15 @@ class LoginStartIn(BaseModel):
     request: str = Field(max_length=6_000, description="OPAQUE KE1 (base64url)")
 
 
+class OidcStartIn(BaseModel):
+    redirect_uri: str = Field(max_length=200, description="http://127.0.0.1:<port>/callback")
+
+
+class OidcFinishIn(BaseModel):
+    state: str = Field(max_length=100)
+    code: str = Field(max_length=2_000)
+
+
 class LoginFinishIn(BaseModel):
     login_id: str = Field(max_length=100)
     finalization: str = Field(max_length=6_000, description="OPAQUE KE3 (base64url)")
@@ -91,6 +101,13 @@ class Store:
         StoreBase.metadata.create_all(self.db.engine)
         self.trust = ServerTrust(config)
         self.logins = Logins(self.db, config.data_dir / "opaque-setup.key", config.session_ttl)
+        self.oidc = StoreOidc(config.oidc_issuer, config.oidc_client_id, config.oidc_client_secret) \
+            if config.oidc_issuer and config.oidc_client_id else None
+
+    def registered(self, user_id: str) -> bool:
+        """True once the user registered here (an OPAQUE record or an identity-provider binding)."""
+        server = self.config.server_url
+        return self.logins.has_record(server, user_id) or self.logins.has_binding(server, user_id)
 
     def close(self) -> None:
         self.trust.close()
@@ -173,7 +190,7 @@ def create_app(config: StoreConfig) -> FastAPI:
         _, claims = store.peek(request, "put")
         user = claims["sub"]
         upload = _bytes(body.registration, "registration upload") if body.registration else None
-        first = upload is not None and not store.logins.has_record(config.server_url, user)
+        first = upload is not None and not store.registered(user)
         if not first:
             store.require_session(request, user)
         token, claims = store.accept(request, "put")
@@ -237,7 +254,7 @@ def _opaque_routes(api: APIRouter, store: Store) -> None:
         user = store.session_user(request)
         if user is None:  # a first registration: the c11 server's put token names the user
             user = store.peek(request, "put")[1]["sub"]
-            if store.logins.has_record(server, user):
+            if store.registered(user):
                 raise _login_required("You are registered here already: log in to change your registration.")
         try:
             response = store.logins.registration_response(server, user, _bytes(body.request, "registration request"))
@@ -277,4 +294,47 @@ def _opaque_routes(api: APIRouter, store: Store) -> None:
             value, user, expires = store.logins.finish(body.login_id, _bytes(body.finalization, "KE3"))
         except C11Error as e:
             raise unauthorized(f"Store login refused: {e}.") from None
+        return _json({"session": value, "user_id": user, "expires": expires})
+
+    def _oidc() -> StoreOidc:
+        if store.oidc is None:
+            raise Problem(404, "No identity provider", "This store logs people in with OPAQUE only.",
+                          "oidc-not-configured")
+        return store.oidc
+
+    @api.get("/oidc", summary="The identity provider this store logs accounts without a password in with")
+    def oidc_info() -> Response:
+        o = _oidc()
+        return _json({"issuer": o.issuer, "client_id": o.client_id})
+
+    @api.post("/oidc/start", summary="Start a login at the identity provider (this store's own client)")
+    def oidc_start(body: OidcStartIn) -> Response:
+        if not loopback_redirect(body.redirect_uri):
+            raise Problem(422, "Bad redirect", "Only http://127.0.0.1:<port>/callback is allowed.", "bad-redirect")
+        try:
+            url, state = _oidc().start(body.redirect_uri)
+        except C11Error as e:
+            raise Problem(502, "Identity provider unreachable", str(e), "oidc-provider-error") from None
+        return _json({"url": url, "state": state})
+
+    @api.post("/oidc/finish", summary="Finish it: a store session (the first time, with a put store token, "
+              "binds the provider account to you)")
+    def oidc_finish(body: OidcFinishIn, request: Request) -> Response:
+        try:
+            issuer, subject = _oidc().finish(body.state, body.code)
+        except C11Error as e:
+            raise unauthorized(f"Store login refused: {e}.") from None
+        user = store.logins.bound_user(server, issuer, subject)
+        if user is None:
+            if not request.headers.get("authorization"):
+                raise Problem(404, "Not registered", "This identity-provider account is bound to no account "
+                              "here.", "not-registered")
+            user = store.peek(request, "put")[1]["sub"]
+            if store.registered(user):
+                raise _login_required("You are registered here with another login.")
+            try:
+                store.logins.bind(server, user, issuer, subject)
+            except IntegrityError:
+                raise _login_required("That identity-provider account is bound to another account.") from None
+        value, expires = store.logins.new_session(server, user)
         return _json({"session": value, "user_id": user, "expires": expires})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from c11.server.shards.tokens import normalize_url
@@ -18,7 +18,9 @@ def default_data_dir() -> Path:
 class StoreConfig:
     """`server`: the c11 server whose tokens this store trusts; `public_url`: this store's URL as clients
     and tokens name it (the audience); `server_key`: the thumbprint (kid) of the server's token key to pin
-    (None: trust on first use); `session_ttl`: how long a session from an OPAQUE login here lasts."""
+    (None: trust on first use); `session_ttl`: how long a session from a login here lasts; `oidc_*`: the
+    store's own client registration at the identity provider of accounts without a password (docs/shards.md
+    §8.5)."""
 
     data_dir: Path
     server: str
@@ -27,6 +29,9 @@ class StoreConfig:
     public_url: str = ""
     server_key: str | None = None
     session_ttl: int = 30 * 86400  # seconds a store session (got by an OPAQUE login here) lasts
+    oidc_issuer: str = ""  # the identity provider whose ID tokens log in accounts without a password
+    oidc_client_id: str = ""  # this store's own registration there (the ID tokens' audience)
+    oidc_client_secret: str = field(default="", repr=False)
 
     @property
     def url(self) -> str:

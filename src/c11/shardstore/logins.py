@@ -20,7 +20,7 @@ from sqlalchemy import delete, select
 from c11.errors import AuthError, FormatError
 from c11.server.db import Database, utcnow
 from c11.shardstore import pake
-from c11.shardstore.models import OpaqueRecord, StoreSession
+from c11.shardstore.models import OidcBinding, OpaqueRecord, StoreSession
 
 LOGIN_TTL = 120  # seconds between KE2 and KE3
 MAX_PENDING = 10_000  # logins in progress kept at once (older ones are dropped first)
@@ -119,13 +119,32 @@ class Logins:
             raise AuthError("wrong password", 401) from None
         with self._lock:
             self._failures.pop((pending.server, pending.user_id), None)
+        value, expires = self.new_session(pending.server, pending.user_id)
+        return value, pending.user_id, expires
+
+    def new_session(self, server: str, user_id: str) -> tuple[str, int]:
+        """(bearer value, expiry in Unix seconds) of a new session of `user_id`; only its SHA-256 is kept."""
         value = secrets.token_urlsafe(32)
         expires = int(time.time()) + self.session_ttl
         with self.db.session() as s:
             s.execute(delete(StoreSession).where(StoreSession.expires < int(time.time())))
-            s.add(StoreSession(digest=_digest(value), server=pending.server, user_id=pending.user_id,
-                               expires=expires))
-        return value, pending.user_id, expires
+            s.add(StoreSession(digest=_digest(value), server=server, user_id=user_id, expires=expires))
+        return value, expires
+
+    def bound_user(self, server: str, issuer: str, subject: str) -> str | None:
+        """The user this identity-provider account is bound to here, if any."""
+        with self.db.session() as s:
+            found = s.execute(select(OidcBinding).where(OidcBinding.server == server, OidcBinding.issuer == issuer,
+                                                        OidcBinding.subject == subject)).scalar_one_or_none()
+        return found.user_id if found is not None else None
+
+    def has_binding(self, server: str, user_id: str) -> bool:
+        with self.db.session() as s:
+            return s.get(OidcBinding, (server, user_id)) is not None
+
+    def bind(self, server: str, user_id: str, issuer: str, subject: str) -> None:
+        with self.db.session() as s:
+            s.add(OidcBinding(server=server, user_id=user_id, issuer=issuer, subject=subject))
 
     def session_user(self, server: str, value: str) -> str | None:
         """The user whose unexpired session `value` is (for this server), else None."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, LargeBinary, MetaData, String
+from sqlalchemy import BigInteger, Integer, LargeBinary, MetaData, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from c11.server.db import UTCDateTime, utcnow
@@ -58,3 +58,16 @@ class StoreSession(StoreBase):
     server: Mapped[str] = mapped_column(String(500))
     user_id: Mapped[str] = mapped_column(String(64), index=True)
     expires: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class OidcBinding(StoreBase):
+    """The identity-provider account (issuer, subject) whose ID tokens log this user in here (bound at the
+    user's first registration at this store)."""
+
+    __tablename__ = "oidc_bindings"
+    __table_args__ = (UniqueConstraint("server", "issuer", "subject"),)
+
+    server: Mapped[str] = mapped_column(String(500), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(500))
+    subject: Mapped[str] = mapped_column(String(255))
