@@ -19,7 +19,6 @@ from c11.format.header import Header
 
 HASH_SIZE = 32
 SIG_SIZE = 64
-FOOTER_SIZE = 8 + SIG_SIZE
 CONTEXT = b"c11/v2 content\x00"
 
 
@@ -56,9 +55,3 @@ def verify(header: Header, count: int, list_digest: bytes, signature: bytes) -> 
         raise BadSignatureError(
             f"the author's signature over the content does not verify (claimed author {header.author_label!r}): "
             "the content is not what the author signed; do not trust this file") from None
-
-
-def parse_footer(footer: bytes) -> tuple[int, bytes]:
-    """(segment count, signature) of the last 72 bytes of a file."""
-    (count,) = struct.unpack(">Q", footer[:8])
-    return count, footer[8:]

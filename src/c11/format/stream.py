@@ -263,9 +263,8 @@ def _pread(src: BinaryIO, pos: int, n: int) -> bytes:
     return data
 
 
-def _seek_plaintext(aead: AESGCM, src: BinaryIO, segment_size: int, check: Check) -> Iterator[memoryview]:
-    """Seekable input: check the signature over the stored hash list first, then each segment."""
-    full = segment_size + TAG_SIZE
+def _layout(src: BinaryIO, segment_size: int) -> tuple[int, int, int, int, bytes]:
+    """(payload start, hash list start, end, segment count, signature) of a seekable version 2 payload."""
     start = src.tell()
     end = src.seek(0, os.SEEK_END)
     if end - start < TAG_SIZE + HASH_SIZE + FOOTER_SIZE:
@@ -275,7 +274,14 @@ def _seek_plaintext(aead: AESGCM, src: BinaryIO, segment_size: int, check: Check
     if count < 1 or count > (end - start) // (TAG_SIZE + HASH_SIZE):
         raise IntegrityError("the payload and its trailer do not fit together: the file was truncated or modified")
     list_start = end - FOOTER_SIZE - HASH_SIZE * count
-    _check_layout(list_start - start, count, full)
+    _check_layout(list_start - start, count, segment_size + TAG_SIZE)
+    return start, list_start, end, count, signature
+
+
+def _seek_plaintext(aead: AESGCM, src: BinaryIO, segment_size: int, check: Check) -> Iterator[memoryview]:
+    """Seekable input: check the signature over the stored hash list first, then each segment."""
+    full = segment_size + TAG_SIZE
+    start, list_start, end, count, signature = _layout(src, segment_size)
     digest = hashlib.sha256()
     src.seek(list_start)
     left = HASH_SIZE * count
@@ -383,15 +389,7 @@ def decrypt_signed(key: bytes, src: BinaryIO, dst: BinaryIO, segment_size: int, 
 def verify_hashes(src: BinaryIO, segment_size: int, check: Check) -> None:
     """Without the key (inspect): check the author's signature and every segment's hash (seekable input)."""
     full = segment_size + TAG_SIZE
-    start = src.tell()
-    end = src.seek(0, os.SEEK_END)
-    if end - start < TAG_SIZE + HASH_SIZE + FOOTER_SIZE:
-        raise TruncatedError("the file ends inside its payload or trailer (truncated)")
-    count, signature = (lambda f: (int.from_bytes(f[:8], "big"), f[8:]))(_pread(src, end - FOOTER_SIZE, FOOTER_SIZE))
-    if count < 1 or count > (end - start) // (TAG_SIZE + HASH_SIZE):
-        raise IntegrityError("the payload and its trailer do not fit together: the file was truncated or modified")
-    list_start = end - FOOTER_SIZE - HASH_SIZE * count
-    _check_layout(list_start - start, count, full)
+    start, list_start, _, count, signature = _layout(src, segment_size)
     stored = hashlib.sha256()
     per_batch = max(1, BATCH // full)
     index = 0
