@@ -62,6 +62,11 @@ def test_trusted_keys_file_verifies_offline(files, tmp_path):
     r = ok(run_cli(["decrypt", "-i", str(d / "bob.key"), "-o", str(tmp_path / "c.txt"), str(d / "forged.c11")], cfg))
     [line] = signer_lines(r)
     assert f"label '{ALICE}' is FALSE (your trusted key of {ALICE}" in line and "signature verified" not in line
+    # a trusted-keys file other users may write is refused (they could make any key "verified")
+    (cfg / "trusted-keys").chmod(0o664)
+    r = run_cli(["inspect", str(d / "real.c11")], cfg)
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "may be written by other users: `chmod 600" in r.stderr
+    (cfg / "trusted-keys").chmod(0o600)
     ok(run_cli(["trust", "remove", ALICE], cfg))
     assert "no trusted keys" in ok(run_cli(["trust", "list"], cfg)).stderr
 

@@ -33,9 +33,9 @@ def verifier(trust_files: tuple[str, ...] = ()) -> SenderVerifier:
     """Trusted keys (default file, then `trust_files`), then the logged-in registry on first need."""
     from c11.cli._registry import logged_in
     from c11.client.sender import SenderVerifier
-    from c11.client.trusted import TrustedKeys, default_path
+    from c11.client.trusted import TrustedKeys, load_default
 
-    trusted = TrustedKeys.load([default_path()], missing_ok=True)
+    trusted = load_default()
     trusted.entries.extend(TrustedKeys.load([Path(f) for f in trust_files]).entries)
     if not logged_in():
         return SenderVerifier(trusted, None, no_registry_reason="not logged in, so the registry was not asked; "

@@ -29,6 +29,20 @@ def default_path() -> Path:
     return config_dir() / FILE_NAME
 
 
+def load_default() -> TrustedKeys:
+    """The entries of `default_path()` (none if it does not exist). Like ssh's known files, a file that
+    others may write is refused: whoever can add a line there can make any key "verified"."""
+    path = default_path()
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return TrustedKeys()
+    if mode & 0o022:
+        raise RecipientError(f"{path} may be written by other users: `chmod 600 {path}` (then check its entries "
+                             "with `c11 trust list`)")
+    return TrustedKeys.load([path])
+
+
 def normalize_email(email: str, where: str = "email") -> str:
     """The email's one normal form (`c11._internal.emails`: what the registry uses), or RecipientError."""
     try:
