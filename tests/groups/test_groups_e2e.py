@@ -1,5 +1,6 @@
 """Groups as recipients on a real server (SQLite and PostgreSQL), through the CLI and the SDK: every member
-opens what is sent to the group, a member added later opens older content after a holder's sync, a removed
+opens what is sent to the group, a member added later opens older content once the key's custodian (the admin
+who made it) or a group admin wraps it, a removed
 member cannot open new content after the rotation, a non-member never can; admin actions are logged."""
 
 from __future__ import annotations
@@ -61,15 +62,18 @@ def test_group_recipients_lifecycle(team, grp_server):
         c.groups.group_key("finance")
     fails(mallory.run("encrypt", "-r", "group:finance", "-o", str(root / "m.c11"), str(before)))
 
-    # dave is added later by the admin (who holds no wrap): pending until a member's client syncs
-    ok(alice.run("org", "groups", "add", "finance", dave.email))
-    fails(dave.run("decrypt", "-o", str(root / "x"), str(root / "before.c11")))
+    # dave is added later by the admin, not in the group: she keeps custody of the key she made, so her
+    # client wraps it for him at once; members cannot wrap (nothing pending for them)
+    r = ok(alice.run("org", "groups", "add", "finance", dave.email))
+    assert f"wrapped finance key v1 for {dave.email}" in r.stderr and "waits" not in r.stderr
     with bob.client() as c:
-        assert [p["email"] for p in c._core.request("GET", "/api/v1/org/group-pending")["wraps"]] == [dave.email]
-    r = ok(bob.run("org", "groups", "sync"))
-    assert f"wrapped finance key v1 for {dave.email}" in r.stderr
+        assert c._core.request("GET", "/api/v1/org/group-pending")["wraps"] == []
     _opens(dave, root / "before.c11", before.read_text(), root / "out-dave")  # no re-encryption of the file
     assert "nothing to do" in ok(carol.run("org", "groups", "sync")).stderr
+    with alice.client() as c:
+        assert c.groups.get("finance").key_holders == [alice.email]
+        with pytest.raises(UsageError):
+            c.groups.open_group_identity("finance", alice.identity())  # custody is not membership
 
     # carol leaves: her wraps go and the key rotates at once; new content is for the new key only
     r = ok(alice.run("org", "groups", "remove", "finance", carol.email))
@@ -106,11 +110,15 @@ def test_group_sdk_and_member_added_by_scim_like_path(team, grp_server):
         blob2 = protect.encrypt_bytes(b"ops v2", [v2], me, include_sender=False)
         admin.groups.add_members("ops", [dave.email])  # no identity: nobody wraps yet (as for SCIM adds)
         assert admin.groups.get("ops").pending_wraps == 2  # both versions, for dave
+        assert [w["reason"] for w in admin.groups.get("ops").waiting] == ["not-wrapped"]
         with pytest.raises(UsageError):
-            admin.groups.open_group_identity("ops", me)  # she is not in the group: holds no wrap
-    with bob.client() as c:
-        report = c.groups.sync(bob.identity())
+            admin.groups.open_group_identity("ops", me)  # she is not in the group: only custody wraps
+    with bob.client() as c:  # a member holding both versions may not wrap them
+        assert c.groups.sync(bob.identity()).wrapped == []
+    with alice.client() as admin:  # the creator (custodian of both versions) does
+        report = admin.groups.sync(me)
         assert sorted((g, v, e) for g, v, e in report.wrapped) == [("ops", 1, dave.email), ("ops", 2, dave.email)]
+    with bob.client() as c:
         ident = c.groups.open_group_identity("ops", bob.identity())
         assert ident.public == v2 and ident.label == "group:ops"
         old = c.groups.open_group_identity("ops", bob.identity(), version=1)
@@ -159,10 +167,15 @@ def test_group_routes_refuse(team, grp_server):
                             alice.identity())
     r = authed(grp_server, token).post("/api/v1/org/groups/legal/wraps",
                                        json={"wraps": [{"email": bob.email, "version": 1, "wrapped": bad}]})
-    assert r.status_code == 422 and r.json()["type"].endswith("bad-wrap")
-    r = h.post("/api/v1/org/groups/legal/wraps", json={"wraps": [{"email": bob.email, "version": 1,
-                                                                  "wrapped": "bm90IGEgZmlsZQ=="}]})
-    assert r.status_code == 422
+    assert r.status_code == 403 and r.json()["type"].endswith("not-an-authorized-wrapper")  # bob: a member
+    with alice.client() as admin:
+        ha = authed(grp_server, admin.token)
+        r = ha.post("/api/v1/org/groups/legal/wraps", json={"wraps": [{"email": bob.email, "version": 1,
+                                                                       "wrapped": bad}]})
+        assert r.status_code == 422 and r.json()["type"].endswith("bad-wrap")
+        r = ha.post("/api/v1/org/groups/legal/wraps", json={"wraps": [{"email": bob.email, "version": 1,
+                                                                       "wrapped": "bm90IGEgZmlsZQ=="}]})
+        assert r.status_code == 422
     r = h.post("/api/v1/org/groups", json={"name": "a/b"})
     assert r.status_code == 403  # permission is checked before the body
     with alice.client() as admin:

@@ -1,7 +1,8 @@
 """`c11 org groups ...`: groups of your organization as recipients (`c11 encrypt -r group:NAME`).
 
 Group keys are made on this device and wrapped to each member's registry key; the server keeps only public
-keys and wraps. `sync` completes wraps for members added since (any member holding the key may run it).
+keys and wraps. `sync` completes wraps for members added since: run by an admin holding crud:groups-org or
+the key's creator (who keeps custody of each key they make); other members' wraps are refused.
 """
 
 from __future__ import annotations
@@ -121,7 +122,8 @@ def create(name: str, members: tuple[str, ...], identity: str | None) -> None:
 @click.argument("emails", nargs=-1, required=True)
 @_IDENTITY
 def add(name: str, emails: tuple[str, ...], identities: tuple[str, ...]) -> None:
-    """Add members; if you hold the group key they get it now (every version: they open older content)."""
+    """Add members; if you hold the group key (you made it, or wrap as a group admin) they get it now (every
+    version you hold: they open older content). Who still waits, and why, is printed."""
     from c11.errors import C11Error
 
     c = _client()
@@ -129,7 +131,7 @@ def add(name: str, emails: tuple[str, ...], identities: tuple[str, ...]) -> None
     try:
         report = c.groups.sync(_mine(identities), only=name, admin_work=False)
     except C11Error as e:  # the members were added; only the wrapping is left to a sync
-        click.echo(f"c11: added; the key is not wrapped for them yet ({e}): a member runs `c11 org groups sync`",
+        click.echo(f"c11: added; the key is not wrapped for them yet ({e}): a key holder runs `c11 org groups sync`",
                    err=True)
         return
     _report(report)
@@ -184,13 +186,17 @@ def sync(identities: tuple[str, ...], as_json: bool) -> None:
     without one (e.g. created by SCIM) and rotate those a member left."""
     from c11.cli._output import emit_json
 
-    report = _client().groups.sync(_mine(identities))
+    c = _client()
+    report = c.groups.sync(_mine(identities))
     if as_json:
         emit_json(report.to_dict())
         return
     _report(report)
-    if not (report.wrapped or report.created or report.rotated or report.skipped):
-        click.echo("c11: nothing to do", err=True)
+    left = [g for g in c.groups.list() if g.waiting or g.key is None]
+    for g in left:
+        _waiting(g)
+    if not (report.wrapped or report.created or report.rotated or report.skipped or left):
+        click.echo("c11: nothing to do: every member holds the key of every group", err=True)
 
 
 @groups.command("delete")
@@ -216,7 +222,15 @@ def _report(report: Any) -> None:
 
 
 def _waiting(g: Any) -> None:
-    waiting = [m["email"] for m in g.members if not m.get("has_key")]
-    if waiting:
-        click.echo(f"c11: waiting for the key (no published key yet, or not wrapped yet): {', '.join(waiting)}; "
-                   "`c11 org groups sync` completes it", err=True)
+    """Say who does not have the group's current key yet, why, and what completes it."""
+    if g.key is None:
+        click.echo(f"c11: {g.name} has no key yet: a group admin runs `c11 org groups sync` (it makes one)", err=True)
+        return
+    holders = ", ".join(g.key_holders) or "nobody (a group admin's `c11 org groups sync` makes a new key)"
+    for w in g.waiting:
+        if w["reason"] == "no-published-key":
+            click.echo(f"c11: {w['email']} waits for the {g.name} key: no published key yet; once they publish "
+                       f"one, `c11 org groups sync` by a key holder ({holders}) wraps it", err=True)
+        else:
+            click.echo(f"c11: {w['email']} waits for the {g.name} key: `c11 org groups sync` by a key holder "
+                       f"({holders}) wraps it", err=True)

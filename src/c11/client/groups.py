@@ -2,8 +2,10 @@
 
 A group has an X-Wing key pair made on an admin's device; the server keeps its public line and, per member,
 the private key wrapped to that member's registry key (docs/format.md §12). Encrypting to a group is one
-ordinary recipient stanza; a member opens it with the group identity unwrapped in memory. A member added
-later gets every key version once a holder's client runs `sync()`; removing a member rotates the key.
+ordinary recipient stanza; a member opens it with the group identity unwrapped in memory, after checking the
+wrap is signed by the published key of who the server says wrapped it. Only group admins and a version's
+creator wrap (the server refuses anyone else's wraps); the creator keeps a custody wrap, so a member added
+later gets every key version once such a holder's client runs `sync()`; removing a member rotates the key.
 
     with Client.from_environment() as c:
         c.groups.create("finance", ["ann@acme.example", "bob@acme.example"], identity=me)  # admin
@@ -24,7 +26,8 @@ from urllib.parse import quote
 from c11.client._http import HttpCore
 from c11.client.registry import RegistryAPI
 from c11.client.transparency import LogAPI
-from c11.errors import C11Error, NoKeyPublishedError, NoMatchingKeyError, ProofError, UsageError
+from c11.errors import (C11Error, FormatError, NoKeyPublishedError, NoMatchingKeyError, ProofError, ServerError,
+                        UsageError)
 from c11.format import groupkey
 from c11.format.groupkey import GroupKeyRef
 from c11.keys.identity import Identity
@@ -62,12 +65,17 @@ class Group:
     rotation_due: bool
     pending_wraps: int
     members: list[dict[str, Any]] = field(default_factory=list)
+    #: Members without the current key: [{"email", "reason": no-published-key | not-wrapped}].
+    waiting: list[dict[str, Any]] = field(default_factory=list)
+    #: Who holds the current key and may wrap it for members (group admins, the key's creator).
+    key_holders: list[str] = field(default_factory=list)
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Group:
         return cls(d["id"], d["name"], int(d.get("member_count", 0)),
                    GroupKey.from_json(d["key"]) if d.get("key") else None, bool(d.get("rotation_due")),
-                   int(d.get("pending_wraps", 0)), list(d.get("members") or []))
+                   int(d.get("pending_wraps", 0)), list(d.get("members") or []), list(d.get("waiting") or []),
+                   list(d.get("key_holders") or []))
 
 
 @dataclass
@@ -96,6 +104,7 @@ class GroupsAPI:
         self._core = core
         self._log = log
         self._registry = RegistryAPI(core, log)
+        self._signers: dict[str, frozenset[str]] = {}
 
     @cached_property
     def recovery(self) -> RecoveryAPI:
@@ -161,20 +170,23 @@ class GroupsAPI:
         return self.rotate_key(name, identity) if identity is not None else self.get(name)
 
     def rotate_key(self, name: str, identity: Identity) -> Group:
-        """Make a new group key here (the first, or a rotation) and wrap it to every member with a key.
+        """Make a new group key here (the first, or a rotation) and wrap it to every member with a key, and to
+        you: you keep custody of this version (also outside the group) so you can wrap it for members added
+        later, even before any member has it.
 
-        `identity` signs the wraps. Old versions stay with their holders: old content still opens for them.
+        `identity` signs the wraps: it must be your published key. Old versions stay with their holders.
         """
         d = self._core.request("GET", self._path(name))
+        me = str((self._core.request("GET", _BASE).get("you") or {}).get("email", ""))
         org_id, group = d["org_id"], d["name"]
         version = (d["key"]["version"] + 1) if d.get("key") else 1
         new = groupkey.generate(group)
         ref = GroupKeyRef(org_id, group, version)
         wraps = []
-        for m in d.get("members") or []:
-            member = self._member_key(m["email"])
+        for email in dict.fromkeys([*(m["email"] for m in d.get("members") or []), me]):
+            member = self._member_key(email) if email else None
             if member is not None:
-                wraps.append({"email": m["email"], "wrapped": groupkey.wrap(new, ref, member, identity)})
+                wraps.append({"email": email, "wrapped": groupkey.wrap(new, ref, member, identity)})
         out = self._core.request("PUT", self._path(group, "/key"), {"public_key": new.public.line(), "wraps": wraps})
         got = Group.from_json(out)
         if got.key is None or got.key.version != version or got.key.public_key != new.public:
@@ -195,8 +207,28 @@ class GroupsAPI:
         return self._open(d["org_id"], rows[0], my_identity)
 
     def _open(self, org_id: str, w: dict[str, Any], mine: Identity | Sequence[Identity]) -> Identity:
+        """Open a wrap after checking it was signed by a key `wrapped_by` published in the verified log (the
+        server stores only authorized wrappers' wraps; this catches a wrap swapped behind its back)."""
         ref = GroupKeyRef(org_id, w["group"], int(w["version"]))
-        return groupkey.unwrap(w["wrapped"], ref, _ids(mine), PublicKey.parse(w["public_key"]))
+        return groupkey.unwrap(w["wrapped"], ref, _ids(mine), PublicKey.parse(w["public_key"]),
+                               signers=self._signer_ids(str(w.get("wrapped_by") or "")))
+
+    def _signer_ids(self, email: str) -> frozenset[str]:
+        """Ed25519 key IDs `email` has published (current and earlier, from the verified log)."""
+        if email not in self._signers:
+            found: set[str] = set()
+            if email:
+                try:
+                    found = {k.sig_fingerprint for k in [self._registry.lookup(email)] if k.sig_fingerprint}
+                except NoKeyPublishedError:
+                    pass
+                try:
+                    found |= {h.public_key.sig_fingerprint for h in self._registry.history(email)
+                              if h.public_key is not None and h.public_key.sig_fingerprint}
+                except (ProofError, ServerError):  # no history served: the current key alone decides
+                    pass
+            self._signers[email] = frozenset(found)
+        return self._signers[email]
 
     def identities_for(self, key_ids: Sequence[bytes], mine: Identity | Sequence[Identity]) -> list[Identity]:
         """The group identities you hold whose keys are among `key_ids` (a file's recipients)."""
@@ -209,16 +241,20 @@ class GroupsAPI:
                     out.append(self._open(d["org_id"], w, mine))
                 except NoMatchingKeyError:  # wrapped to a key you replaced since: a holder's sync renews it
                     continue
+                except FormatError:  # not signed by who the server names as its wrapper: never used
+                    continue
         return out
 
     def sync(self, identity: Identity | Sequence[Identity], *, only: str | None = None,
              admin_work: bool = True) -> SyncReport:
-        """Complete pending wraps with the keys you hold; as a group admin, also make keys for groups that
-        have none and rotate those a member left. `identity`: your key(s), the first signs the wraps."""
+        """Complete pending wraps with the keys you hold and may wrap (as a group admin, or their creator); as a
+        group admin, also make keys for groups that have none and rotate those a member left or that no
+        authorized holder holds any more. `identity`: your key(s), the first signs the wraps."""
         mine = _ids(identity)
         report = SyncReport()
         d = self._core.request("GET", f"{_BASE}/group-pending")
-        held = {(w["group"], w["version"]): w for w in self.wraps()["wraps"]} if d["wraps"] else {}
+        held = {(w["group"], w["version"]): w for w in self._core.request("GET", f"{_BASE}/held-wraps")["wraps"]} \
+            if d["wraps"] else {}
         opened: dict[tuple[str, int], Identity] = {}
         todo: dict[str, list[dict[str, Any]]] = {}
         for p in d["wraps"]:

@@ -87,8 +87,10 @@ def wrap(identity: Identity, ref: GroupKeyRef, member: PublicKey, wrapper: Ident
     return base64.b64encode(blob).decode("ascii")
 
 
-def unwrap(wrapped: str, ref: GroupKeyRef, mine: list[Identity], expected: PublicKey | None = None) -> Identity:
-    """Open a wrap with the member's own identities; checks signature, media type, reference and key."""
+def unwrap(wrapped: str, ref: GroupKeyRef, mine: list[Identity], expected: PublicKey | None = None,
+           signers: frozenset[str] | None = None) -> Identity:
+    """Open a wrap with the member's own identities; checks signature, media type, reference and key, and
+    with `signers` (Ed25519 key IDs, hex) that one of those keys signed it (the authorized wrapper's)."""
     from c11 import protect
 
     try:
@@ -96,6 +98,9 @@ def unwrap(wrapped: str, ref: GroupKeyRef, mine: list[Identity], expected: Publi
     except (binascii.Error, ValueError):
         raise FormatError("the group key wrap is not base64") from None
     result = protect.decrypt_bytes(blob, mine)
+    if signers is not None and (result.info.sender_fingerprint not in signers
+                                or getattr(result.info, "resharer_fingerprint", None) not in (None, *signers)):
+        raise FormatError("the group key wrap is not signed by the key of who the server says wrapped it")
     if result.info.media_type != MEDIA_TYPE:
         raise FormatError("this c11 file is not a group key wrap")
     return decode(result.plaintext or b"", ref, expected)

@@ -16,12 +16,13 @@ from c11.server.groups import recovery, service
 from c11.server.groups.models import OrgGroupKey
 from c11.server.logsrv.service import LogWriter, log_service
 from c11.server.orgs.models import OrgGroup, OrgGroupMember
-from c11.server.orgs.permissions import OrgCaller, require_member, require_org_permission
+from c11.server.orgs.permissions import OrgCaller, require_member, require_member_writer, require_org_permission
 from c11.server.orgs.service import admin_entry, member_in
 from c11.server.problems import Problem, responses
 
 router = APIRouter(prefix="/api/v1/org", tags=["groups"], responses=responses(401, 403, 404, 409, 422))
 Member = Annotated[OrgCaller, Depends(require_member)]
+Writer = Annotated[OrgCaller, Depends(require_member_writer)]
 GroupAdmin = Annotated[OrgCaller, Depends(require_org_permission("crud:groups-org"))]
 RecoveryAdmin = Annotated[OrgCaller, Depends(require_org_permission("crud:recovery-keys-org"))]
 GROUPS = "crud:groups-org"
@@ -67,18 +68,32 @@ def _can_see(s: Any, caller: OrgCaller, group: OrgGroup) -> None:
         raise Problem(403, "Forbidden", f"You are not in the group {group.name!r}.", "not-in-group")
 
 
-def _store_wraps(s: Any, group: OrgGroup, key_for: Any, wraps: list[WrapIn]) -> int:
-    """Check and store wraps: each for a current member of `group` with a published key."""
+def _signer(s: Any, caller: OrgCaller) -> bytes:
+    """The Ed25519 key every wrap the caller stores must be signed with: their registry key's."""
+    key = service.registry_key(s, caller.principal.email)
+    if key is None or not key.sig:
+        raise Problem(409, "Conflict", "Publish your key first: wraps are signed with it.", "no-own-key")
+    return key.sig
+
+
+def _store_wraps(s: Any, group: OrgGroup, key_for: Any, wraps: list[WrapIn], caller: OrgCaller) -> int:
+    """Check and store wraps, each signed by the caller: for a current member of `group` with a published
+    key, or for the caller themself (custody of a version they may wrap, also outside the group)."""
+    from c11.server.orgs.models import OrgMember
+
     members = {m.email: m for m in service.members_of(s, group.id)}
-    fps = service.registry_fingerprints(s, members)
+    me = s.get(OrgMember, caller.member_id)
+    fps = service.registry_fingerprints(s, [*members, me.email])
+    signer = _signer(s, caller) if wraps else b""
     for w in wraps:
         email = w.email.strip().lower()
-        m = members.get(email)
+        m = members.get(email) or (me if email == me.email else None)
         if m is None:
             raise Problem(422, "Not in group", f"{email} is not a member of the group {group.name!r}.",
                           "not-in-group")
-        service.check_wrap(w.wrapped, fps.get(email))
-        service.store_wrap(s, key_for(w), m, w.wrapped, fps[email])
+        key = key_for(w)  # authorization first: only then is the wrap itself looked at
+        service.check_wrap(w.wrapped, fps.get(email), signer)
+        service.store_wrap(s, key, m, w.wrapped, fps[email], caller.member_id)
     return len(wraps)
 
 
@@ -175,7 +190,8 @@ def set_key(name: str, body: KeyIn, caller: GroupAdmin, ctx: Ctx) -> dict[str, A
         g = service.group_named(s, caller.org_id, name)
         rotating = service.current_key(s, g.id) is not None
         key = service.add_key(s, g, body.public_key)
-        _store_wraps(s, g, lambda w: key, body.wraps)
+        key.created_by = caller.member_id
+        _store_wraps(s, g, lambda w: key, body.wraps, caller)
         _admin(log, caller, "group.key.rotate" if rotating else "group.key.create", g.id,
                fingerprint=key.fingerprint, version=key.version)
         s.flush()
@@ -202,8 +218,9 @@ def group_wraps(name: str, caller: Member, ctx: Ctx) -> dict[str, Any]:
 
 
 @router.post("/groups/{name}/wraps", summary="Store wraps for members (complete pending wraps)")
-def post_wraps(name: str, body: WrapsIn, caller: Member, ctx: Ctx) -> dict[str, Any]:
-    """By a holder of each key version (a member with a wrap of it) or an admin holding crud:groups-org."""
+def post_wraps(name: str, body: WrapsIn, caller: Writer, ctx: Ctx) -> dict[str, Any]:
+    """By an authorized wrapper of each key version: an admin holding crud:groups-org or the version's
+    creator; each wrap signed by the caller's published key (other members cannot replace anyone's wrap)."""
     from sqlalchemy import select
 
     with ctx.db.session() as s:
@@ -215,11 +232,12 @@ def post_wraps(name: str, body: WrapsIn, caller: Member, ctx: Ctx) -> dict[str, 
             if key is None:
                 raise Problem(422, "Bad version", f"The group {g.name!r} has no key version {w.version}.",
                               "bad-version")
-            if not (caller.can(GROUPS) or service.holds(s, key.id, caller.member_id)):
-                raise Problem(403, "Forbidden", "Only holders of this key version wrap it.", "not-a-holder")
+            if not service.may_wrap(key, caller.member_id, caller.can(GROUPS)):
+                raise Problem(403, "Forbidden", "Only an admin holding crud:groups-org or the key's creator wraps "
+                              "a group key.", "not-an-authorized-wrapper")
             return key
 
-        return {"stored": _store_wraps(s, g, key_for, body.wraps)}
+        return {"stored": _store_wraps(s, g, key_for, body.wraps, caller)}
 
 
 @router.get("/group-wraps", summary="Your wraps of every group you are in")
@@ -227,6 +245,13 @@ def all_wraps(caller: Member, ctx: Ctx) -> dict[str, Any]:
     """Each wrap opens, with your key, one version of a group key (`c11 decrypt` finds them here)."""
     with ctx.db.session() as s:
         return {"org_id": caller.org_id, "wraps": service.my_wraps(s, caller.member_id, caller.org_id)}
+
+
+@router.get("/held-wraps", summary="Every wrap you hold, also as custodian of a group you are not in")
+def held_wraps(caller: Member, ctx: Ctx) -> dict[str, Any]:
+    """What your client opens to wrap group keys for members (`sync`); decrypting uses /group-wraps."""
+    with ctx.db.session() as s:
+        return {"org_id": caller.org_id, "wraps": service.held_wraps(s, caller.member_id, caller.org_id)}
 
 
 @router.get("/group-pending", summary="Work your client can do for groups")
@@ -241,13 +266,17 @@ def group_pending(caller: Member, ctx: Ctx) -> dict[str, Any]:
         rotate: list[str] = []
         admin = caller.can(GROUPS)
         for g in s.scalars(select(OrgGroup).where(OrgGroup.org_id == caller.org_id).order_by(OrgGroup.name)):
-            wraps += service.pending(s, g, only_holder=caller.member_id)
+            mine = {k.version for k in s.scalars(select(OrgGroupKey).where(OrgGroupKey.group_id == g.id))
+                    if service.may_wrap(k, caller.member_id, admin)}
+            wraps += [p for p in service.pending(s, g, only_holder=caller.member_id) if p["version"] in mine]
             if admin:
                 key = service.current_key(s, g.id)
                 if key is None:
                     keyless.append(g.name)
-                elif service.rotation_due(s, g, key):
-                    rotate.append(g.name)
+                elif service.rotation_due(s, g, key) or (
+                        any(w["reason"] == "not-wrapped" for w in service.waiting(s, g, key))
+                        and not service.authorized_holders(s, key)):
+                    rotate.append(g.name)  # a member left, or nobody who may wrap the key still holds it
         return {"org_id": caller.org_id, "wraps": wraps, "keyless": keyless, "rotate": rotate}
 
 

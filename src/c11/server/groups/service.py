@@ -97,9 +97,18 @@ def add_key(s: Session, group: OrgGroup, public_line: str) -> OrgGroupKey:
     return row
 
 
-def check_wrap(wrapped: str, member_fp: str | None) -> None:
-    """A wrap is base64 of a c11 file whose one recipient is the member's registry key."""
-    from c11.format.envelope import stanza_key_id
+def registry_key(s: Session, email: str) -> PublicKey | None:
+    """The key `email` has published in the registry, or None."""
+    line = s.scalar(select(RegistryKey.public_key).join(User, User.id == RegistryKey.user_id)
+                    .where(User.email == email.strip().lower()))
+    return PublicKey.parse(line) if line else None
+
+
+def check_wrap(wrapped: str, member_fp: str | None, signer: bytes) -> None:
+    """A wrap is base64 of a c11 file whose one recipient is the member's registry key, signed (header signature
+    valid) by `signer`, the Ed25519 key of the authorized wrapper's registry key (issue 12: nobody else's wrap
+    is stored, and the recipient checks the signer again before using it)."""
+    from c11.format.envelope import signature_valid, stanza_key_id
     from c11.format.header import read_header
 
     if len(wrapped) > MAX_WRAP * 4 // 3 + 4:
@@ -115,14 +124,25 @@ def check_wrap(wrapped: str, member_fp: str | None) -> None:
     if kids != [member_fp]:
         raise Problem(422, "Bad wrap", "The wrapped key must be encrypted to the member's registry key only.",
                       "bad-wrap", expected=member_fp)
+    author = getattr(header, "author_key", b"") or header.sender_key
+    if header.sender_key != signer or author != signer or not signature_valid(header):
+        raise Problem(422, "Unsigned wrap", "A wrap must be signed by your published key (you wrap it).",
+                      "wrap-not-signed-by-you")
 
 
-def store_wrap(s: Session, key: OrgGroupKey, member: OrgMember, wrapped: str, member_fp: str) -> None:
+def store_wrap(s: Session, key: OrgGroupKey, member: OrgMember, wrapped: str, member_fp: str,
+               wrapped_by: str) -> None:
     row = s.get(OrgGroupKeyWrap, (key.id, member.id))
     if row is None:
-        s.add(OrgGroupKeyWrap(key_id=key.id, member_id=member.id, wrapped=wrapped, member_key=member_fp))
+        s.add(OrgGroupKeyWrap(key_id=key.id, member_id=member.id, wrapped=wrapped, member_key=member_fp,
+                              wrapped_by=wrapped_by))
     else:
-        row.wrapped, row.member_key, row.created_at = wrapped, member_fp, utcnow()
+        row.wrapped, row.member_key, row.wrapped_by, row.created_at = wrapped, member_fp, wrapped_by, utcnow()
+
+
+def may_wrap(key: OrgGroupKey, member_id: str, group_admin: bool) -> bool:
+    """Authorized wrappers of a key version: admins holding crud:groups-org, and the version's creator."""
+    return group_admin or (key.created_by is not None and key.created_by == member_id)
 
 
 def drop_wraps(s: Session, group_id: str, member_id: str) -> int:
@@ -137,26 +157,32 @@ def holds(s: Session, key_id: str, member_id: str) -> bool:
 
 
 def rotation_due(s: Session, group: OrgGroup, key: OrgGroupKey | None) -> bool:
-    """A member left since this key was made: flagged, or a wrap of it belongs to someone no longer in."""
+    """A member left since this key was made: flagged, or a wrap of it belongs to someone no longer in (a
+    deactivated member, or a deactivated custodian)."""
     if key is None:
         return False
     if key.rotation_due:
         return True
     active = {m.id for m in members_of(s, group.id)}
-    holders = set(s.scalars(select(OrgGroupKeyWrap.member_id).where(OrgGroupKeyWrap.key_id == key.id)))
-    return bool(holders - active)
+    rows = s.execute(select(OrgGroupKeyWrap.member_id, OrgGroupKeyWrap.wrapped_by, OrgMember.status)
+                     .join(OrgMember, OrgMember.id == OrgGroupKeyWrap.member_id)
+                     .where(OrgGroupKeyWrap.key_id == key.id)).all()
+    # custodians (an authorized wrapper's wrap to themselves, outside the group) are not members who left,
+    # unless deactivated since
+    return any(mid not in active and not (by == mid and status != "deactivated") for mid, by, status in rows)
 
 
 def pending(s: Session, group: OrgGroup, only_holder: str | None = None) -> list[dict[str, Any]]:
-    """Wraps still to be made: (key version, member) with no wrap, or a wrap to a key the member replaced.
+    """Wraps still to be made: (key version, member) with no wrap, a wrap to a key the member replaced, or a
+    wrap nobody is recorded to have signed (made before wraps were authorized: re-wrapped once).
 
     Members without a published key are left out (nobody can wrap for them yet). With `only_holder`, only
-    versions that member holds (they can open those versions, so they can wrap them).
+    versions that member holds (a wrap of it, as a member or as its custodian), so they can wrap them.
     """
     members = members_of(s, group.id)
     fps = registry_fingerprints(s, [m.email for m in members])
     keys = list(s.scalars(select(OrgGroupKey).where(OrgGroupKey.group_id == group.id).order_by(OrgGroupKey.version)))
-    wraps = {(w.key_id, w.member_id): w.member_key for w in s.scalars(
+    wraps = {(w.key_id, w.member_id): (w.member_key if w.wrapped_by else None) for w in s.scalars(
         select(OrgGroupKeyWrap).where(OrgGroupKeyWrap.key_id.in_([k.id for k in keys])))} if keys else {}
     out = []
     for k in keys:
@@ -168,6 +194,36 @@ def pending(s: Session, group: OrgGroup, only_holder: str | None = None) -> list
                 out.append({"group": group.name, "version": k.version, "fingerprint": k.fingerprint,
                             "email": m.email, "member_key": fp})
     return out
+
+
+def waiting(s: Session, group: OrgGroup, key: OrgGroupKey | None) -> list[dict[str, Any]]:
+    """Members without the current key, and why: `no-published-key`, or `not-wrapped` (an authorized holder's
+    client wraps it at its next sync)."""
+    if key is None:
+        return []
+    members = members_of(s, group.id)
+    fps = registry_fingerprints(s, [m.email for m in members])
+    held = {w.member_id: w for w in s.scalars(select(OrgGroupKeyWrap).where(OrgGroupKeyWrap.key_id == key.id))}
+    out = []
+    for m in members:
+        w = held.get(m.id)
+        if fps.get(m.email) is None:
+            if w is None:
+                out.append({"email": m.email, "reason": "no-published-key"})
+        elif w is None or w.wrapped_by is None or w.member_key != fps[m.email]:
+            out.append({"email": m.email, "reason": "not-wrapped"})
+    return out
+
+
+def authorized_holders(s: Session, key: OrgGroupKey) -> list[str]:
+    """Emails of active members holding `key` who may wrap it (group admins, its creator)."""
+    from c11.server.orgs.permissions import parse_permissions
+
+    rows = s.execute(select(OrgMember).join(OrgGroupKeyWrap, OrgGroupKeyWrap.member_id == OrgMember.id)
+                     .where(OrgGroupKeyWrap.key_id == key.id, OrgMember.status != "deactivated",
+                            OrgMember.consent.is_not(None))).scalars()
+    return sorted(m.email for m in rows if m.id == key.created_by or (
+        m.is_admin and "crud:groups-org" in parse_permissions(m.permissions)))
 
 
 def key_json(k: OrgGroupKey | None) -> dict[str, Any] | None:
@@ -182,7 +238,8 @@ def group_json(s: Session, g: OrgGroup, detail: bool = False) -> dict[str, Any]:
     members = members_of(s, g.id)
     out: dict[str, Any] = {"id": g.id, "name": g.name, "external_id": g.external_id, "member_count": len(members),
                            "key": key_json(key), "rotation_due": rotation_due(s, g, key),
-                           "pending_wraps": len(pending(s, g))}
+                           "pending_wraps": len(pending(s, g)), "waiting": waiting(s, g, key),
+                           "key_holders": authorized_holders(s, key) if key else []}
     if detail:
         held = set(s.scalars(select(OrgGroupKeyWrap.member_id).where(OrgGroupKeyWrap.key_id == key.id))) \
             if key else set()
@@ -191,15 +248,38 @@ def group_json(s: Session, g: OrgGroup, detail: bool = False) -> dict[str, Any]:
 
 
 def my_wraps(s: Session, member_id: str, org_id: str, group: OrgGroup | None = None) -> list[dict[str, Any]]:
-    """The caller's wraps of every group they are in now (or of `group`), every key version."""
-    q = (select(OrgGroup.name, OrgGroupKey, OrgGroupKeyWrap.wrapped)
+    """The caller's wraps of every group they are in now (or of `group`), every key version, each with who
+    signed it (`wrapped_by`, an email: the client checks the wrap's signature against that person's key)."""
+    from sqlalchemy.orm import aliased
+
+    wrapper = aliased(OrgMember)
+    q = (select(OrgGroup.name, OrgGroupKey, OrgGroupKeyWrap.wrapped, wrapper.email)
          .join(OrgGroupKey, OrgGroupKey.group_id == OrgGroup.id)
          .join(OrgGroupKeyWrap, OrgGroupKeyWrap.key_id == OrgGroupKey.id)
          .join(OrgGroupMember, (OrgGroupMember.group_id == OrgGroup.id)
                & (OrgGroupMember.member_id == OrgGroupKeyWrap.member_id))
+         .join(wrapper, wrapper.id == OrgGroupKeyWrap.wrapped_by)
          .where(OrgGroupKeyWrap.member_id == member_id, OrgGroup.org_id == org_id)
          .order_by(OrgGroup.name, OrgGroupKey.version))
     if group is not None:
         q = q.where(OrgGroup.id == group.id)
     return [{"group": name, "version": k.version, "fingerprint": k.fingerprint, "public_key": k.public_key,
-             "current": k.retired_at is None, "wrapped": wrapped} for name, k, wrapped in s.execute(q)]
+             "current": k.retired_at is None, "wrapped": wrapped, "wrapped_by": by}
+            for name, k, wrapped, by in s.execute(q)]
+
+
+def held_wraps(s: Session, member_id: str, org_id: str) -> list[dict[str, Any]]:
+    """Every wrap the caller holds, also as custodian of a group they are not in (the key versions they made or
+    wrap as a group admin): what their client opens to wrap the key for members, never to decrypt."""
+    from sqlalchemy.orm import aliased
+
+    wrapper = aliased(OrgMember)
+    q = (select(OrgGroup.name, OrgGroupKey, OrgGroupKeyWrap.wrapped, wrapper.email)
+         .join(OrgGroupKey, OrgGroupKey.group_id == OrgGroup.id)
+         .join(OrgGroupKeyWrap, OrgGroupKeyWrap.key_id == OrgGroupKey.id)
+         .join(wrapper, wrapper.id == OrgGroupKeyWrap.wrapped_by)
+         .where(OrgGroupKeyWrap.member_id == member_id, OrgGroup.org_id == org_id)
+         .order_by(OrgGroup.name, OrgGroupKey.version))
+    return [{"group": name, "version": k.version, "fingerprint": k.fingerprint, "public_key": k.public_key,
+             "current": k.retired_at is None, "wrapped": wrapped, "wrapped_by": by}
+            for name, k, wrapped, by in s.execute(q)]
