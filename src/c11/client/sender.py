@@ -14,9 +14,9 @@ key is what counts, and `SenderVerifier.verify(label, fingerprint)` says whose i
 
     from c11.client import Client
     from c11.client.sender import SenderVerifier
-    from c11.client.trusted import TrustedKeys, default_path
+    from c11.client.trusted import load_default
     with Client.from_environment(timeout=3) as c:
-        v = SenderVerifier(TrustedKeys.load([default_path()], missing_ok=True), c)
+        v = SenderVerifier(load_default(), c)
         info = c11.protect.inspect("report.pdf.c11")
         check = v.annotate(info)     # also sets info.verified_sender = check.to_dict()
         check.verified, check.email, check.status, check.reason
