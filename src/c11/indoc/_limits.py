@@ -105,7 +105,8 @@ def _library_errors() -> tuple[type[BaseException], ...]:
     try:
         import pikepdf
 
-        found.append(pikepdf.PdfError)
+        found += [pikepdf.PdfError, getattr(pikepdf, "PikepdfError", pikepdf.PdfError),
+                  getattr(pikepdf, "QpdfRuntimeError", pikepdf.PdfError)]
     except ImportError:  # pragma: no cover
         pass
     try:

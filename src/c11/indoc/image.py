@@ -136,8 +136,10 @@ def _jpeg_segments(data: bytes) -> tuple[list[tuple[int, bytes]], int]:
     while True:
         if i + 4 > len(data) or data[i] != 0xFF:
             raise FormatError("JPEG file is malformed (bad marker)")
-        while data[i + 1] == 0xFF:  # fill bytes
+        while i + 1 < len(data) and data[i + 1] == 0xFF:  # fill bytes
             i += 1
+        if i + 4 > len(data):
+            raise FormatError("JPEG file is truncated")
         marker = data[i + 1]
         if marker == 0xDA:  # SOS: entropy-coded data follows
             return segs, i

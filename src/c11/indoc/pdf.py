@@ -776,7 +776,7 @@ def _open(data: bytes):
         return pdf
     except pk.PasswordError:
         raise UsageError("this PDF is password-protected; remove its password first") from None
-    except pk.PdfError as e:
+    except (pk.PdfError, RuntimeError) as e:  # RuntimeError: qpdf's QpdfRuntimeError (a damaged page tree)
         raise FormatError(f"cannot read this PDF: {' '.join(str(e).split())[:200]}") from None
 
 
