@@ -82,6 +82,10 @@ def decrypt(identities, output, force, as_json, trust_files, input_path) -> None
         emit_json(summary, err=summary["output"] is None)
     else:
         _show_signer(check, verifier.resharer(info), summary["output"])
+        from c11.cli._content import decrypt_lines
+
+        for text in decrypt_lines(info):  # format version 1: content not signed; rotation
+            click.echo(text, err=True)
     from c11.cli.invites import hint_reencrypt
 
     hint_reencrypt(input_path if input_path not in (None, "-") else None, ids)

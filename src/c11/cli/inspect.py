@@ -21,6 +21,7 @@ def inspect(path, as_json, trust_files) -> None:
     from c11 import protect
     from c11.cli import _signer
     from c11._internal.display import safe_text
+    from c11.cli import _content
     from c11.cli._output import emit_json, when
 
     if path != "-" and _document(path, as_json, trust_files):
@@ -41,6 +42,7 @@ def inspect(path, as_json, trust_files) -> None:
         f"  signing key:  {info.sender_fingerprint}",
         *([f"  re-shared by: {_signer.who(resharer)} (signing key {resharer.fingerprint})"] if resharer else []),
         f"  signature:    {sig}",
+        f"  content:      {_content.inspect_value(info)}",
         f"  recipients:   {len(info.recipients)}",
     ]
     lines += [f"    {r['fingerprint']}  {safe_text(r['type'])}" + (
