@@ -6,6 +6,7 @@ files (seekable and streamed), armor, bundles and in-document parts; version 1 f
 their content is not signed.
 """
 
+import functools
 import hashlib
 import io
 import json
@@ -209,13 +210,19 @@ def test_version_1_reshare_stays_v1_and_rotation_upgrades(tmp_path, carol):
 _FILES = json.loads((VECTORS / "files.json").read_text())
 
 
+@functools.lru_cache(maxsize=None)
+def _identity(name):
+    from c11.keys import keyfile
+
+    return keyfile.load(VECTORS / "keys" / name).unlock(_FILES["passphrases"].get(name))  # scrypt once per key
+
+
 @pytest.mark.parametrize("case", _FILES["cases"], ids=[c["file"] for c in _FILES["cases"]])
 def test_file_vectors_through_a_pipe(case):
     """The streaming reader (non-seekable input) reaches the same verdict as the seeking one on every vector."""
     from c11 import errors
-    from c11.keys import keyfile
 
-    ids = [keyfile.load(VECTORS / "keys" / n).unlock(_FILES["passphrases"].get(n)) for n in case["identities"]]
+    ids = [_identity(n) for n in case["identities"]]
     src = io.BufferedReader(Pipe((VECTORS / case["file"]).read_bytes()))
     out = io.BytesIO()
     if case["expect"] == "ok":
