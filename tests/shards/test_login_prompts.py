@@ -27,13 +27,13 @@ def _signup(server) -> str:  # type: ignore[no-untyped-def]
     return email
 
 
-def _in_terminal(args: list[str], cfg, answers: list[str], timeout: float = 90) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+def _in_terminal(args: list[str], cfg, answers: list[str], timeout: float = 60) -> tuple[int, str]:  # type: ignore[no-untyped-def]
     """Run the CLI in a pseudo-terminal, answering each hidden prompt with the next answer; (code, output)."""
     main, sub = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "c11.cli.main", *args], env=cli_env(cfg), stdin=sub,
                             stdout=sub, stderr=sub, close_fds=True)
     os.close(sub)
-    out, pending = b"", list(answers)
+    out, pending, answered = b"", list(answers), 0
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         ready, _, _ = select.select([main], [], [], 0.5)
@@ -45,10 +45,13 @@ def _in_terminal(args: list[str], cfg, answers: list[str], timeout: float = 90) 
             if not chunk:
                 break
             out += chunk
-            if out.rstrip().endswith(b":") and pending:
+            if pending and out[answered:].strip() and out.rstrip().endswith(b":"):  # a new prompt
                 os.write(main, pending.pop(0).encode() + b"\n")
+                answered = len(out)
         elif proc.poll() is not None:
             break
+    if proc.poll() is None:  # still waiting (an unanswered prompt): stop it, the output tells why
+        proc.kill()
     proc.wait(10)
     os.close(main)
     return proc.returncode, out.decode(errors="replace")
@@ -89,3 +92,21 @@ def test_first_login_asks_once_and_later_commands_not_at_all(shard_env, tmp_path
     (dev2 / "store-sessions.json").unlink()
     r = run_cli(["decrypt", "-o", str(tmp_path / "third.txt"), str(tmp_path / "note.txt.c11")], dev2)
     assert r.returncode != 0 and "Traceback" not in r.stderr and "C11_PASSWORD" in r.stderr, r.stderr
+
+
+def test_device_key_first_login_asks_each_secret_once(shard_env, tmp_path):
+    env = shard_env
+    email = _signup(env.server)
+    dev = tmp_path / "dev"
+    code, out = _in_terminal(["login", "--server", env.server.url, "--email", email, "--device"], dev,
+                             [PASSWORD, "key passphrase 1", "key passphrase 1"])
+    assert code == 0, out
+    assert out.count("Password") == 1, out
+    # the new key file's passphrase: asked once (and confirmed), saying what it is for; not again to check
+    # for a temporary key held for you
+    assert out.count("Passphrase for your new key file (protects it on this device") == 1, out
+    assert "Passphrase for " + str(dev) not in out, out
+    assert "warning" not in out.lower(), out
+    # later logins in a script (no C11_PASSPHRASE): no warning each time
+    r = run_cli(["login", "--server", env.server.url, "--email", email], dev, {"C11_PASSWORD": PASSWORD})
+    assert r.returncode == 0 and "warning" not in r.stderr.lower(), r.stderr

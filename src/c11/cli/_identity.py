@@ -49,8 +49,19 @@ def _prompt(prompt: str) -> str | None:
         return None
 
 
+_UNLOCKED: dict[Path, Identity] = {}  # key files this command already opened (or made): asked once
+
+
+def remember(path: str | Path, identity: Identity) -> None:
+    """Note that this command holds `path`'s identity (e.g. just made), so `load` asks no passphrase again."""
+    _UNLOCKED[Path(path).resolve()] = identity
+
+
 def load(path: str | Path) -> Identity:
-    """Open one key file, asking for its passphrase if it has one."""
+    """Open one key file, asking for its passphrase if it has one (once per command)."""
+    known = _UNLOCKED.get(Path(path).resolve())
+    if known is not None:
+        return known
     kf = keyfile.load(path)
     if not kf.encrypted:
         return kf.unlock()
@@ -65,7 +76,9 @@ def load(path: str | Path) -> Identity:
                 "or run in a terminal"
             )
         try:
-            return kf.unlock(pw)
+            identity = kf.unlock(pw)
+            remember(path, identity)
+            return identity
         except WrongPassphraseError:
             if attempt == 2:
                 raise

@@ -144,8 +144,8 @@ def _new_passphrase() -> str | None:
     pw = passphrase_from_env()
     if pw is not None or not sys.stdin.isatty():
         return pw
-    pw = click.prompt("Passphrase for your new key (empty: none)", hide_input=True, default="",
-                      show_default=False, confirmation_prompt=True, err=True)
+    pw = click.prompt("Passphrase for your new key file (protects it on this device; empty: none)",
+                      hide_input=True, default="", show_default=False, confirmation_prompt=True, err=True)
     return pw or None
 
 
@@ -183,6 +183,7 @@ def after_login(server: str, token: str, email: str, new_key: bool = False) -> N
             passphrase = _new_passphrase()
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
             path = keyfile.write(folder / identity.file_stem, identity, passphrase)
+            _identity.remember(path, identity)  # this login needs it again: no second passphrase prompt
             click.echo(f"c11: created your key {path} (fingerprint {identity.fingerprint})", err=True)
             if passphrase is None:
                 warn(f"{path} is not protected by a passphrase (set C11_PASSPHRASE to protect new keys)")

@@ -109,10 +109,13 @@ def claim_after_login(server: str, token: str, email: str) -> None:
 def _claiming_identity(c: Client, paths: list[Path]) -> tuple[Identity | None, bool]:
     """(your key, whether it is cloud-stored): the first device key file, else the cloud-stored key."""
     from c11.cli import _identity
-    from c11.errors import ServerError
+    from c11.errors import ServerError, WrongPassphraseError
 
     if paths:
-        return _identity.load(paths[0]), False
+        try:
+            return _identity.load(paths[0]), False
+        except WrongPassphraseError:  # a script without C11_PASSPHRASE: check at an interactive login instead
+            return None, False
     try:
         if not c.shards.status().fingerprint:
             return None, False
