@@ -23,7 +23,9 @@ def decrypt(identities, output, force, as_json, trust_files, input_path) -> None
     The sender's signature is checked and the signer shown on stderr: verified through your trusted
     keys or the registry's log (logged in), else marked UNVERIFIED (the label in a file is
     self-asserted). An existing output is never overwritten without --force, and nothing is left
-    behind if anything fails.
+    behind if anything fails: a file output appears only after every signature verified. Read from
+    a pipe and written to stdout, the plaintext streams before the author's signature over the
+    content is checked at the end; trust it only when the exit status is 0.
 
     \b
     Examples:
