@@ -56,7 +56,8 @@ def verified_account(server: RunningServer, tag: str = "admin") -> tuple[str, st
 
 
 #: The email domains the tests' identity provider sends, verified for every test organization.
-DOMAINS = ("example.com",)
+DOMAINS = ("example.com", "okta.local", "testuser.com", "microsoft.com", "home.example", "x.example", "x.com",
+           "paging.example", "a.example", "b.example")
 
 
 def create_org(server: RunningServer, admin: str) -> tuple[str, str]:

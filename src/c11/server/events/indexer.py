@@ -143,7 +143,8 @@ class Indexer:
     def _members(self, s: Session) -> dict[str, _Member]:
         return {self._hash(email): _Member(mid, org, added)
                 for mid, org, email, added in s.execute(
-                    select(OrgMember.id, OrgMember.org_id, OrgMember.email, OrgMember.added_at))}
+                    select(OrgMember.id, OrgMember.org_id, OrgMember.email, OrgMember.added_at)
+                    .where(OrgMember.consent.is_not(None)))}  # invited, not accepted: not the org's to see
 
     def _index(self, s: Session, entries: Iterable[Any]) -> None:
         entries = list(entries)
