@@ -216,3 +216,20 @@ def test_email_normal_form(server):
         with pytest.raises(ServerError) as e:
             c.login(f"{local}@b\u00fccher.example", "wrong password!!")
         assert e.value.status == 401  # the same account, found in either form
+
+
+def test_cli_password_reset(server, user, tmp_path):
+    from srvkit import run_cli
+
+    r = run_cli(["password", "reset", "--server", server.url, "--email", user["email"]], tmp_path,
+                env={"C11_RESET_LINK": f"{server.url}/api/v1/accounts/password-reset?token=nope"})
+    assert r.returncode != 0 and "not a c11 password reset link" in r.stderr and "Traceback" not in r.stderr
+    assert "a reset link is on its way" in r.stderr
+    mail = [m for m in outbox_messages(server.data_dir, user["email"], 2) if "Reset" in m["Subject"]][0]
+    link = next(w for w in text_body(mail).split() if "password-reset?token=" in w)
+    r = run_cli(["password", "reset", "--server", server.url, "--email", user["email"], "--have-link"], tmp_path,
+                input=f"{link}\n{NEW_PASSWORD}\n{NEW_PASSWORD}\n")
+    assert r.returncode == 0, r.stderr
+    assert "every session ended" in r.stderr and "recovery shard" in r.stderr and link not in r.stderr
+    with Client(server.url) as c:
+        c.login(user["email"], NEW_PASSWORD)

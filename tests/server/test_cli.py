@@ -28,6 +28,8 @@ def test_cli_account_and_tokens(server, tmp_path):
     creds = cfg / "credentials.json"
     assert stat.S_IMODE(creds.stat().st_mode) == 0o600
     assert PASSWORD not in creds.read_text()
+    devices = cfg / "known_devices.json"  # the known-device token of this login (passes the login backoff)
+    assert stat.S_IMODE(devices.stat().st_mode) == 0o600 and "c11d_" in devices.read_text()
     me = json.loads(_ok(run_cli(["whoami", "--json"], cfg)).stdout)
     assert me["email"] == addr and me["auth"] == "bearer" and not me["email_verified"]
     httpx.get(verification_link(outbox_message(server.data_dir, addr)))
