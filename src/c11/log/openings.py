@@ -86,8 +86,8 @@ def verify_opening(entry_text: str, nonce: bytes, private: str) -> Opened:
     if not is_v2(entry) or not _HEX64.fullmatch(entry["actor"]):
         raise ProofError("log entry has no actor commitment")
     fields = _canonical_object(private, "opening")
-    person = fields.get("person", ProofError)
-    if person is ProofError or not (person is None or (isinstance(person, str) and _HEX64.fullmatch(person))):
+    person = fields.get("person")
+    if "person" not in fields or not (person is None or (isinstance(person, str) and _HEX64.fullmatch(person))):
         raise ProofError("opening names no person")
     if set(fields) & set(entry):
         raise ProofError("opening repeats a public field")

@@ -8,6 +8,7 @@ organization's members written after each member was added (the rule of the even
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -25,8 +26,6 @@ MAX_PAGE = 500
 
 
 def _b64(h: bytes) -> str:
-    import base64
-
     return base64.b64encode(h).decode("ascii")
 
 

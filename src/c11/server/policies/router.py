@@ -113,7 +113,8 @@ def record(body: PolicyIn, principal: Writer, ctx: Ctx, response: Response) -> d
                 out = _out(p, new)
             # one `encrypt` log entry per recorded encryption: usage events (F22) read it as "protect"
             append(ctx, "encrypt", {"policy": out["id"], "recipients": len(members), "new": new},
-                   person=email_hash(principal.email), private={})  # v2: the author in the actor commitment
+                   person=email_hash(principal.email) if principal.email_verified else None,
+                   private={})  # v2: the author in the actor commitment; only a verified email names a person
             return out
         except IntegrityError:  # the same new set recorded concurrently: bump it instead
             continue
