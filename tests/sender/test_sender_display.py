@@ -118,3 +118,11 @@ def test_error_messages_quoting_a_server_stay_one_line(capsys):
     assert run(boom, []) == 1
     err = capsys.readouterr().err
     assert err == "c11: error: server answered 400: bad\\nc11: signature verified: signed by ceo@example.com\\u202e \\d\n"
+
+
+def test_look_alike_label_is_not_looked_up_and_says_why():
+    """A label mixing Cyrillic and Latin letters is refused as an email (docs: c11._internal.emails): it is
+    never looked up, and the reason says so (escaped)."""
+    check = SenderVerifier().verify("\u0430lice@example.com", "00" * 16)
+    assert not check.verified and "not a valid email address (look-alike" in check.reason
+    assert "label 'аlice@example.com' is self-asserted (the label is not a valid email" in line(check)

@@ -109,7 +109,9 @@ class SenderVerifier:
         try:
             email = normalize_email(label)
         except RecipientError:
-            what = "the label is not an email address" if label.strip() else "the file has no sender label"
+            what = ("the file has no sender label" if not label.strip() else "the label is not an email address"
+                    if "@" not in label else "the label is not a valid email address (look-alike, invisible or "
+                    "unusual characters), so no registry can vouch for it")
             return SenderCheck(UNVERIFIED, fingerprint, label, reason=f"{what}, and the signing key is in no "
                                "trusted-keys file")
         check = self._from_registry(email, fingerprint, label)
