@@ -146,3 +146,29 @@ def test_cli_log_mine_lists_verified_entries(ev_server, scene, tmp_path):
     r = run_cli(["log", "mine", "--org", "--json"], tmp_path / "d", {**env, "C11_TOKEN": p["admin"].token})
     assert r.returncode == 0, r.stderr
     assert {g["index"] for g in got} <= {g["index"] for g in json.loads(r.stdout)}
+
+
+def test_v1_entries_written_before_stay_verifiable(ev_server, scene):
+    """An access logged in the v1 form (before migration 0090) is still checked against its entry."""
+    import hashlib
+    import os
+
+    from evkit import database, server_ctx
+
+    from c11.server.db import utcnow
+    from c11.server.keyserver.models import OnlineAccess
+    from c11.server.logsrv.service import append
+
+    p = scene["p"]
+    bob, carol = p["bob"], p["carol"]
+    doc, salt = scene["by_email"], os.urandom(16)
+    index = append(server_ctx(ev_server), "release", {
+        "doc": doc, "result": "denied", "who": email_hash(carol.email), "key": carol.identity.fingerprint,
+        "from": hashlib.sha256(salt + b"10.0.0.9").hexdigest()}, subject=doc)
+    with database(ev_server) as db, db.session() as s:
+        s.add(OnlineAccess(log_index=index, doc_id=doc, user_id=None, email=carol.email,
+                           key_fp=carol.identity.fingerprint, result="denied", address="10.0.0.9", salt=salt.hex(),
+                           at=utcnow()))
+    got = {a.index: a for a in bob.client.keyserver.accesses(doc)}
+    assert got[index].email == carol.email and got[index].by == "account" and "v" not in json.loads(got[index].entry)
+    assert any(json.loads(a.entry).get("v") == 2 for a in got.values())  # alice's release, v2
