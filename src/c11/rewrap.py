@@ -151,6 +151,7 @@ def reencrypt(
 
 
 def _confirm_self(header: Header, identity: Identity, remove: list[str], remove_self: bool) -> None:
+    """UsageError when `remove` names the caller's own key and they did not confirm it."""
     if not remove_self and removes_self(header, identity, remove):
         raise UsageError("you are removing your own key: you will no longer be able to open this file "
                          "(confirm to go on)")

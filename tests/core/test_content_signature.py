@@ -231,3 +231,13 @@ def test_file_vectors_through_a_pipe(case):
     else:
         with pytest.raises(getattr(errors, case["expect"])):
             protect.decrypt(src, out, ids)
+
+
+def test_a_forgery_is_not_passed_on_by_resharing_or_rotation(shared, alice, bob, carol, tmp_path):
+    p = tmp_path / "f.c11"
+    p.write_bytes(forge(shared, bob, b"pay 999 EUR to bob!!" * 5000))
+    before = p.read_bytes()
+    for kw in ({"add": [alice.public]}, {"rotate": True}):
+        with pytest.raises(BadSignatureError):
+            protect.reencrypt(p, carol, **kw)
+        assert p.read_bytes() == before
