@@ -15,6 +15,7 @@ import time
 from srvkit import PASSWORD, cli_env, new_email, outbox_message, run_cli, verification_link
 
 import httpx
+import pytest
 
 from c11.client import Client
 
@@ -57,6 +58,7 @@ def _in_terminal(args: list[str], cfg, answers: list[str], timeout: float = 60) 
     return proc.returncode, out.decode(errors="replace")
 
 
+@pytest.mark.parametrize("shard_env", ["sqlite"], indirect=True)  # no database at stake: once
 def test_first_login_asks_once_and_later_commands_not_at_all(shard_env, tmp_path):
     env = shard_env
     email = _signup(env.server)
@@ -94,6 +96,7 @@ def test_first_login_asks_once_and_later_commands_not_at_all(shard_env, tmp_path
     assert r.returncode != 0 and "Traceback" not in r.stderr and "C11_PASSWORD" in r.stderr, r.stderr
 
 
+@pytest.mark.parametrize("shard_env", ["sqlite"], indirect=True)  # no database at stake: once
 def test_device_key_first_login_asks_each_secret_once(shard_env, tmp_path):
     env = shard_env
     email = _signup(env.server)

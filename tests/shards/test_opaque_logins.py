@@ -141,6 +141,7 @@ def test_stolen_records_help_neither_server(shard_env, tmp_path):
             c.shards.login_store(store.url, user_id)
 
 
+@pytest.mark.parametrize("shard_env", ["sqlite"], indirect=True)  # no database at stake: once
 def test_store_limits_online_guessing(shard_env, tmp_path):
     env = shard_env
     user = _strong_user(env.server.url, env.server.data_dir)

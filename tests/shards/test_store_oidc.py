@@ -52,6 +52,7 @@ def _browser(url: str) -> None:
     httpx.get(url, follow_redirects=True, timeout=30)
 
 
+@pytest.mark.parametrize("shard_env", ["sqlite"], indirect=True)  # no database at stake: once
 def test_store_logs_in_with_its_own_idp_client(shard_env, idp, oidc_store, tmp_path, monkeypatch):
     monkeypatch.delenv("C11_PASSWORD", raising=False)
     env = shard_env
