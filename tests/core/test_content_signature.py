@@ -241,3 +241,16 @@ def test_a_forgery_is_not_passed_on_by_resharing_or_rotation(shared, alice, bob,
         with pytest.raises(BadSignatureError):
             protect.reencrypt(p, carol, **kw)
         assert p.read_bytes() == before
+
+
+def test_version_1_bundle_and_parts_open_as_not_signed(tmp_path):
+    """Emulated version 1 bundle and in-document envelope (tests/vectors/files/v1/) still open."""
+    bob = _identity("bob.key")
+    res = protect.decrypt_path(VECTORS / "files" / "v1" / "bundle.c11.zip", tmp_path / "b", [bob])
+    assert res.info.version == 1 and not res.info.content_signed and res.info.sender == "alice@example.com"
+    assert (tmp_path / "b" / "sub" / "b.txt").read_bytes() == b"bravo\n" * 300
+    assert protect.inspect(VECTORS / "files" / "v1" / "bundle.c11.zip").content_signed is False
+    env = P.Envelope.from_json((VECTORS / "files" / "v1" / "parts.json").read_bytes())
+    opened = P.open_parts(env, [bob])
+    assert opened.plaintexts == {"p1": b"salary: 100"} and opened.senders[0]["content_signed"] is False
+    assert json.loads(env.to_json())["format"] == "c11-parts/v1"

@@ -7,6 +7,7 @@ with the recorded error. The payload, key schedule and public key vectors are de
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -65,6 +66,54 @@ def _with_label(blob: bytes, signer: Identity, key_holder: Identity, label: str)
     n = len(hashes) // 32
     return h.encode() + body + hashes + struct.pack(">Q", n) + signer.sign(
         content.statement(h, n, hashlib.sha256(hashes).digest()))
+
+
+def _v1_header(sender: Identity, recipients: list, meta: Metadata, fk: bytes, nonce: bytes, doc: bytes) -> Header:
+    """A version 1 header as c11 wrote it before version 2 (no author fields, one signature, §13)."""
+    meta_ct = AESGCM(ks.derive(fk, nonce, ks.METADATA)).encrypt(bytes(12), meta.to_json(), doc)
+    h = Header(doc, 1795000000, 1024, nonce, sender.label, sender.public.sig, meta_ct,
+               [envelope.wrap(r.public, fk, doc) for r in recipients], version=1)
+    h.mac = envelope.header_mac(fk, h)
+    h.signature = sender.sign(h.signed_message())
+    return h
+
+
+def v1_bundle_and_parts(out: Path, alice: Identity, bob: Identity) -> None:
+    """Emulated version 1 bundle and in-document envelope (files/v1/bundle.c11.zip, files/v1/parts.json):
+    they must still open, reporting their content as not signed."""
+    import zipfile
+
+    from c11.format import bundle as B
+    from c11.indoc import parts as P
+
+    fk, nonce, doc = hashlib.sha256(b"v1 bundle").digest(), bytes(range(16)), bytes(range(16, 32))
+    data = {"a.txt": b"alpha\n", "sub/b.txt": b"bravo\n" * 300}
+    ids = {name: hashlib.sha256(name.encode()).hexdigest()[:32] for name in data}
+    manifest = {"format": "c11-bundle/v1", "entries": [{"path": "sub", "type": "dir", "mode": 0o755, "mtime": 0}] + [
+        {"path": n, "type": "file", "mode": 0o644, "mtime": 1795000000, "id": ids[n], "size": len(d)}
+        for n, d in data.items()]}
+    h = _v1_header(alice, [bob, alice], Metadata("v1", "application/vnd.c11.bundle", sum(map(len, data.values())),
+                                                 kind="bundle"), fk, nonce, doc)
+    with zipfile.ZipFile(out / "bundle.c11.zip", "w") as z:
+        z.writestr(B.zip_info(B.MARKER_NAME), B.MARKER)
+        for n, d in data.items():
+            body = io.BytesIO()
+            stream.encrypt(B.entry_key(h, fk, ids[n]), io.BytesIO(d), body, 1024)
+            z.writestr(B.zip_info(f"e/{ids[n]}"), body.getvalue())
+        body = io.BytesIO(h.encode())
+        body.seek(0, 2)
+        stream.encrypt(envelope.payload_key(h, fk), io.BytesIO(json.dumps(manifest).encode()), body, 1024)
+        z.writestr(B.zip_info(B.MANIFEST_NAME), body.getvalue())
+    ph = hashlib.sha256(b"[protected]").digest()
+    pfk = hashlib.sha256(b"v1 parts").digest()
+    ph_h = _v1_header(alice, [bob, alice], Metadata(type=P.MEDIA_TYPE, size=1, kind="parts"), pfk, nonce, doc)
+    part_nonce = bytes(12)
+    ct = AESGCM(ks.derive(pfk, nonce, P.PART_LABEL)).encrypt(part_nonce, b"salary: 100", P._aad(doc, "p1", ph, "HR"))
+    env = {"format": "c11-parts/v1", "doc_id": str(__import__("uuid").UUID(bytes=doc)), "note": "HR",
+           "groups": [base64.b64encode(ph_h.encode()).decode()],
+           "parts": [{"loc": "p1", "group": 0, "nonce": base64.b64encode(part_nonce).decode(),
+                      "ct": base64.b64encode(ct).decode(), "ph": ph.hex()}]}
+    (out / "parts.json").write_text(json.dumps(env, separators=(",", ":")) + "\n")
 
 
 def main() -> None:
@@ -172,6 +221,7 @@ def main() -> None:
         ["bob.key"], "FormatError")
     add("label-bidi.c11", _with_label(good, alice, bob, "alice\u202e@example.com"), ["bob.key"], "FormatError")
 
+    v1_bundle_and_parts(files / "v1", alice, bob)
     v1 = json.loads((HERE / "v1-cases.json").read_text())["cases"]
     (HERE / "files.json").write_text(json.dumps({"passphrases": {"carol-passphrase.key": "vector passphrase"},
                                                  "cases": cases + v1}, indent=2) + "\n")
