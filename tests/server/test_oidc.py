@@ -102,6 +102,9 @@ def test_oidc_takes_over_unverified_password_signup(server, oidc_provider, idp_u
             c.tokens.create("squat", ["keys:write"], 30)
         assert refused.value.problem["type"].endswith("email-unverified")
     machine = _legacy_machine_token(server, squatter_id)  # as one made before unverified accounts were held
+    _sql(server, "INSERT INTO cloud_keys (user_id, fingerprint, split_id, shard, placements, created_at) "
+         "VALUES (:u, :f, :f, :b, '[]', :t)", u=squatter_id, f="0" * 32, b=b"squatter's shard",
+         t="2001-01-01 00:00:00+00:00")  # a shard stored before, too
     with Client(server.url, machine) as m:
         assert m.whoami().user.id == squatter_id
     with _browser(server) as b:
@@ -113,6 +116,21 @@ def test_oidc_takes_over_unverified_password_signup(server, oidc_provider, idp_u
             c.whoami()
     with Client(server.url) as c, pytest.raises(AuthError):
         c.login(idp_user["email"], PASSWORD, login.device_token)
+    assert _sql(server, "SELECT user_id FROM cloud_keys WHERE user_id = :u", u=squatter_id) == []
+
+
+def _sql(server, sql: str, **params):  # type: ignore[no-untyped-def]
+    import sqlalchemy as sa
+
+    from c11.server.db import make_engine
+
+    engine = make_engine(server.config.database_url)
+    try:
+        with engine.begin() as c:
+            result = c.execute(sa.text(sql), params)
+            return result.all() if result.returns_rows else None
+    finally:
+        engine.dispose()
 
 
 def _legacy_machine_token(server, user_id: str) -> str:

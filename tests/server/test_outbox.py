@@ -64,3 +64,22 @@ def test_interrupted_delivery_is_requeued(db, tmp_path):
         enqueue(s, "test", "b@example.com", "Hi", "body").status = "sending"
     assert requeue_interrupted(db) == 1
     assert deliver_pending(db, FolderTransport(tmp_path / "out"), "c11@localhost") == 1
+
+
+def test_link_secret_is_erased_after_delivery(db, tmp_path):
+    from c11.notify.branding import Branding
+    from c11.notify.outbox import SECRET_PLACEHOLDER, enqueue_rendered
+    from c11.notify.render import render
+
+    secret = "c11r_" + "x" * 43
+    brand = Branding(base_url="https://c11.example.com")
+    with db.session() as s:
+        enqueue_rendered(s, render("password_reset", to="c@example.com", brand=brand, server=brand.base_url,
+                                   link=brand.link(f"/api/v1/accounts/password-reset?token={secret}"),
+                                   expires_minutes=60), secret=secret)
+    assert deliver_pending(db, FolderTransport(tmp_path / "out"), "c11@localhost") == 1
+    [row] = _rows(db)
+    assert row.status == "sent" and row.secret is None and SECRET_PLACEHOLDER in row.body_text
+    assert secret not in row.body_text + (row.body_html or "")
+    [path] = (tmp_path / "out").glob("*.eml")
+    assert secret in email.message_from_bytes(path.read_bytes()).get_payload(decode=True).decode()
