@@ -294,13 +294,17 @@ def _seek_plaintext(aead: AESGCM, src: BinaryIO, segment_size: int, check: Check
     check(count, digest.digest(), signature)  # before any plaintext is released
     per_batch = max(1, BATCH // full)
     out = memoryview(bytearray(per_batch * segment_size))
+    buf = memoryview(bytearray(per_batch * full))  # reused: the hashing of a batch ends before the next read
     index = 0
     while index < count:
         k = min(per_batch, count - index)
         pos = start + index * full
         size = min(k * full, list_start - pos)
-        data = memoryview(_pread(src, pos, size))
         stored = _pread(src, list_start + index * HASH_SIZE, k * HASH_SIZE)
+        src.seek(pos)
+        if _read_full(src, buf[:size]) != size:
+            raise TruncatedError("the file ends early (truncated)")
+        data = buf[:size]
         segments = [data[j * full:(j + 1) * full] for j in range(k)]
         hashed = _hash_later(segments) if k > 1 else None
         o = 0
