@@ -233,3 +233,19 @@ def test_cli_password_reset(server, user, tmp_path):
     assert "every session ended" in r.stderr and "recovery shard" in r.stderr and link not in r.stderr
     with Client(server.url) as c:
         c.login(user["email"], NEW_PASSWORD)
+
+
+def test_known_device_passes_the_backoff_on_the_opaque_login_too(server, user):
+    from c11.client import opaque_login
+
+    with Client(server.url, user["token"]) as c:
+        opaque_login.register(c, PASSWORD)
+    with Client(server.url) as attacker:
+        for _ in range(server.config.login_max_failures_account):
+            with pytest.raises(AuthError):
+                attacker.login(user["email"], "guessing away!!")
+    with Client(server.url) as other, pytest.raises(RateLimitError):
+        opaque_login.login(other, user["email"], PASSWORD)  # a device not known is held back
+    with Client(server.url) as owner:
+        result = opaque_login.login(owner, user["email"], PASSWORD, user["device"])
+        assert result is not None and owner.whoami().email == user["email"]

@@ -123,8 +123,9 @@ def _login(c, email: str, password: str):  # type: ignore[no-untyped-def]
     from c11.client import opaque_login
     from c11.errors import ServerError
 
-    result = opaque_login.login(c, email, password)
+    result = opaque_login.login(c, email, password, _devices().get(c.server, email))
     if result is not None:
+        _remember_device(c.server, result)
         return result
     result = c.login(email, password, _devices().get(c.server, email))
     _remember_device(c.server, result)

@@ -22,14 +22,15 @@ if TYPE_CHECKING:
     from c11.client import Client
 
 
-def login(client: Client, email: str, password: str) -> LoginResult | None:
+def login(client: Client, email: str, password: str, device_token: str | None = None) -> LoginResult | None:
     """Log in with OPAQUE (the client then uses the new token); None when the account has no OPAQUE
     registration. AuthError for a wrong password (or a server that is not the one you registered with)."""
     core = client._core
     attempt = pake.ClientLogin.start(password)
     try:
         d = core.request("POST", "/api/v1/sessions/opaque/start",
-                         {"email": email, "request": pake.b64u(attempt.request)}, auth=False)
+                         {"email": email, "request": pake.b64u(attempt.request), "device_token": device_token},
+                         auth=False)
     except ServerError as e:
         not_registered = e.status == 404 and str((e.problem or {}).get("type", "")).endswith(":not-registered")
         if not_registered or e.status == 405:  # 405: a server without OPAQUE logins
@@ -37,9 +38,11 @@ def login(client: Client, email: str, password: str) -> LoginResult | None:
         raise
     final, _ = attempt.finish(pake.unb64u(str(d["response"])))
     done = core.request("POST", "/api/v1/sessions/opaque/finish",
-                        {"login_id": d["login_id"], "finalization": pake.b64u(final), "kind": "bearer"}, auth=False)
+                        {"login_id": d["login_id"], "finalization": pake.b64u(final), "kind": "bearer",
+                         "device_token": device_token}, auth=False)
     core.token = done["token"]
-    return LoginResult(User.from_json(done["user"]), done["token"], datetime.fromisoformat(done["expires_at"]))
+    return LoginResult(User.from_json(done["user"]), done["token"], datetime.fromisoformat(done["expires_at"]),
+                       done.get("device_token"))
 
 
 def register(client: Client, password: str) -> None:

@@ -58,12 +58,16 @@ class RegisterIn(BaseModel):
 class LoginStartIn(BaseModel):
     email: str = Field(max_length=320)
     request: str = Field(max_length=6_000, description="OPAQUE KE1 (base64url)")
+    device_token: str | None = Field(None, max_length=200, description="This device's known-device token: "
+                                     "not held back by the login backoff (docs/server.md)")
 
 
 class LoginFinishIn(BaseModel):
     login_id: str = Field(max_length=64)
     finalization: str = Field(max_length=6_000, description="OPAQUE KE3 (base64url)")
     kind: Literal["cookie", "bearer"] = "bearer"
+    device_token: str | None = Field(None, max_length=200, description="This device's known-device token (a new "
+                                     "one is answered when it has none)")
 
 
 def _setup(ctx: ServerContext) -> pake.ServerSetup:
@@ -138,8 +142,9 @@ def login_start(body: LoginStartIn, request: Request, ctx: Ctx) -> dict[str, str
     email = body.email.strip().lower()
     ip = client_address(request, ctx.config)
     with ctx.db.session() as s:
-        limits.check(s, ctx.config, email, ip)
         user = s.scalar(select(User).where(User.email == email))
+        if user is None or limits.known_device(s, ctx.config, user.id, body.device_token) is None:
+            limits.check(s, ctx.config, email, ip)  # a known device is not held back by others' failures
         cred = s.get(OpaqueCredential, user.id) if user is not None else None
         if user is not None and cred is not None and _changed_since(user, cred):
             cred = None  # the password changed (or was reset) by the password routes since: register again
@@ -180,6 +185,7 @@ def login_finish(body: LoginFinishIn, response: Response, ctx: Ctx) -> SessionOu
         if user is None:
             raise Problem(401, "Unauthorized", "Wrong email or password.", "bad-credentials")
         limits.clear_account(s, user.email)
+        device = limits.remember_device(s, user.id, limits.known_device(s, ctx.config, user.id, body.device_token))
         token, session = service.create_session(ctx, s, user.id, body.kind)
         s.flush()
         out_user = user_out(user)
@@ -187,4 +193,5 @@ def login_finish(body: LoginFinishIn, response: Response, ctx: Ctx) -> SessionOu
     if body.kind == "cookie":
         set_session_cookie(response, ctx, token)
     return SessionOut(user=out_user, kind=body.kind, expires_at=expires,
-                      token=token if body.kind == "bearer" else None)
+                      token=token if body.kind == "bearer" else None,
+                      device_token=device if body.kind == "bearer" else None)
