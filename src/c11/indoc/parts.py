@@ -125,6 +125,8 @@ class Envelope:
         for p in self.parts:
             if not 0 <= p.group < len(self.headers):
                 raise FormatError("malformed protected-parts envelope (group index)")
+            if len(p.nonce) != 12 or len(p.placeholder_sha256) != 32:
+                raise FormatError("malformed protected-parts envelope (nonce or placeholder hash length)")
             if p.location in seen:
                 raise IntegrityError(f"protected part {p.location!r} appears twice (duplicated part)")
             seen.add(p.location)
