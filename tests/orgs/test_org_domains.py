@@ -66,6 +66,9 @@ def test_outsider_joins_only_by_accepting(org_server, tmp_path):
         assert o.org.info() is None  # not a member: their own client adds no recovery key either
     msg = [m for m in outbox_messages(server.data_dir, outsider, 2) if "invites you" in m["Subject"]][0]
     assert org["id"] in text_body(msg) and "recovery keys" in text_body(msg)
+    with client(server, root) as r:  # adding them again sends the invitation again, still no membership
+        assert r.org.add_members([outsider])[0].result == "invited-to-join"
+    assert len([m for m in outbox_messages(server.data_dir, outsider, 3) if "invites you" in m["Subject"]]) == 2
 
     # the invitation shows the recovery keys; accepting names them, and a change meanwhile is refused
     ocfg = login_cli(server, outsider, tmp_path / "o")

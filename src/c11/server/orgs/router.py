@@ -180,10 +180,12 @@ def _add(ctx: Any, caller: OrgCaller, emails: list[str], *, send: bool, action: 
     with log_service(ctx).transaction() as (s, log):
         org = _org(s, caller)
         existing = {m.email: m for m in s.scalars(select(OrgMember).where(OrgMember.email.in_(wanted)))}
-        by_domain, outsiders, refused = [], [], []
+        by_domain, outsiders, refused, again = [], [], [], []
         for e in wanted:
             m = existing.get(e)
             covered = domains.covers(s, org.id, e)
+            if m is not None and m.org_id == org.id and m.consent is None and send:
+                again.append(m)  # invited before and not accepted (or recorded before consent existed)
             if m is not None and (m.consent is not None or m.org_id == org.id or not covered):
                 continue
             (by_domain if covered else refused if not send else outsiders).append(e)
@@ -194,6 +196,10 @@ def _add(ctx: Any, caller: OrgCaller, emails: list[str], *, send: bool, action: 
             service.add_member(s, org, e, added_by=caller.principal.email, consent=None)
             joining.invite_email(ctx, s, org, e, caller.principal.email)
             log.append("admin", service.admin_entry("member.invite", caller.principal.email, org.id, e),
+                       subject=org.id)
+        for m in again:
+            joining.invite_email(ctx, s, org, m.email, caller.principal.email)
+            log.append("admin", service.admin_entry("member.invite", caller.principal.email, org.id, m.email),
                        subject=org.id)
         invites = {d["email"]: d for d in create_invitations(ctx, s, log, caller.principal.user_id,
                                                              caller.principal.email, by_domain, send=send)}
