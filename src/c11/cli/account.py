@@ -103,7 +103,8 @@ def login(server: str | None, email: str | None, provider: str | None, no_browse
         else:
             email = email or (stored.email if stored and stored.server == c.server else None) \
                 or click.prompt("Email", err=True)
-            password = _password(confirm=False)
+            password = _password(confirm=False, prompt="Password (of your c11 account; it also logs you in at "
+                                 "your shard store)")
             result = _login(c, email, password)
     store.save(Credentials(server=c.server, email=result.user.email, token=result.token))
     click.echo(f"Logged in to {c.server} as {result.user.email}.", err=True)
@@ -212,6 +213,12 @@ def _new_store_password(c, current: str, new: str) -> None:  # type: ignore[no-u
     """Register the new password at the shard stores holding your shard (they log you in themselves)."""
     from c11.errors import C11Error, ServerError
 
+    from c11.client import opaque_login
+
+    try:
+        opaque_login.register(c, new)  # the next logins use OPAQUE with the new password
+    except ServerError:  # e.g. a login older than 10 minutes: the next login registers
+        pass
     c.shards.password = current
     try:
         if c.shards.status().fingerprint:
