@@ -82,6 +82,16 @@ def test_c11_server_opaque_login(shard_env):
         machine = c.tokens.create("robot", ["keys:read"], 1).token
     with Client(env.server.url, machine) as m, pytest.raises(AuthError):
         opaque_login.register(m, "another password")
+    # a password changed by the password route makes the record stale: not registered until the next password
+    # login registers the new one
+    new = secrets.token_urlsafe(18)
+    with Client(env.server.url, user["token"]) as c:
+        c.change_password(user["password"], new)
+        assert opaque_login.login(c, user["email"], user["password"]) is None
+        assert opaque_login.login(c, user["email"], new) is None
+        c.login(user["email"], new)
+        opaque_login.register(c, new)
+        assert opaque_login.login(c, user["email"], new) is not None
 
 
 def test_stolen_records_help_neither_server(shard_env, tmp_path):
@@ -139,6 +149,17 @@ def test_stolen_records_help_neither_server(shard_env, tmp_path):
         c.shards.password = pake.b64u(bytes(c11_record))
         with pytest.raises(AuthError):
             c.shards.login_store(store.url, user_id)
+
+    # a new password at the store (c11 passwd does this): the old one no longer logs in there
+    new = secrets.token_urlsafe(18)
+    with Client(env.server.url, user["token"]) as c:
+        c.state_dir = tmp_path / "owner"
+        c.shards.password = user["password"]
+        assert c.shards.change_store_password(new) == [store.url]
+        with pytest.raises(AuthError):
+            c.shards.login_store(store.url, user_id)
+        c.shards.password = new
+        assert c.shards.login_store(store.url, user_id)
 
 
 @pytest.mark.parametrize("shard_env", ["sqlite"], indirect=True)  # no database at stake: once
