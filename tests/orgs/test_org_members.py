@@ -177,8 +177,6 @@ def test_machine_token_needs_org_admin_scope(org_server, tmp_path):
         assert r.status_code == 403 and r.json()["type"].endswith("insufficient-scope")
         r = h.get("/api/v1/org")  # member routes check scopes too (issue 12 item 8): org:read
         assert r.status_code == 403 and r.json()["scope"] == "org:read"
-    from c11.client import Client
-
     with Client(server.url, plain) as c, pytest.raises(AuthError, match="org:read"):
         c.groups.recovery.org_context()  # an encrypting client stops rather than leave the recovery keys out
     with authed(server, admin) as h:
