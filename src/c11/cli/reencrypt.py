@@ -64,7 +64,7 @@ def reencrypt(identity, add, add_files, remove, rotate, add_recovery, yes, as_js
             n = len({r["fingerprint"] for g in info["groups"] for r in g["recipients"]})
             click.echo(f"c11: updated {p}: {n} recipient(s) across {len(info['groups'])} group(s)", err=True)
         return
-    remove_self = yes or _confirm_self_removal(p, me, remove)
+    remove_self = yes or _keeps_own_key(keys) or _confirm_self_removal(p, me, remove)
     with progress(p.stat().st_size if rotate else None, "re-encrypting") as cb:
         info = protect.reencrypt(p, me, add=keys, remove=remove, rotate=rotate, progress=cb, remove_self=remove_self)
     if as_json:
@@ -75,6 +75,22 @@ def reencrypt(identity, add, add_files, remove, rotate, add_recovery, yes, as_js
     else:
         by = "" if info.version == 1 or info.resharer is None else "; signed by you as re-sharer, written by the author"
         click.echo(f"c11: updated {p}: {len(info.recipients)} recipient(s){by}", err=True)
+
+
+def _keeps_own_key(keys: list) -> bool:
+    """Whether a key being added is one of your own key files (replacing a temporary key by yours, say)."""
+    from c11.cli import _identity
+    from c11.errors import C11Error
+    from c11.keys import keyfile
+
+    added = {k.key_id for k in keys}
+    for path in _identity.default_paths():
+        try:
+            if keyfile.load(path).public.key_id in added:
+                return True
+        except (C11Error, OSError):
+            continue
+    return False
 
 
 def _confirm_self_removal(p: Path, me, remove: list[str]) -> bool:  # noqa: ANN001 - an Identity
