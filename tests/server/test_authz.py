@@ -40,6 +40,10 @@ PUBLIC_ROUTES = {
     # the key shard stores verify store tokens with (docs/shards.md); POST /api/v1/shards/uses is not public:
     # it needs a store token and answers 401 without one
     ("GET", "/api/v1/shards/token-key"),
+    # a domain's confirmation link mailed to postmaster@/admin@ (the token is the credential): its page and
+    # its button (docs/organizations.md#domains-and-consent)
+    ("GET", "/api/v1/domain-confirmations"),
+    ("POST", "/api/v1/domain-confirmations"),
 }
 _DUMMY_ID = "0" * 32
 
@@ -106,7 +110,9 @@ def test_routes_with_object_ids_refuse_other_users(server, user):
                    # groups and recovery keys of an organization: refused to anyone not in it (tests/groups)
                    "name": "finance", "key_id": "0" * 32,
                    # SCIM: a login session is no SCIM token (401); organizations' isolation: tests/scim
-                   "member_id": "0" * 32, "group_id": "0" * 32, "rid": "User"}
+                   "member_id": "0" * 32, "group_id": "0" * 32, "rid": "User",
+                   # an organization's domains: refused to anyone who is not its admin (tests/orgs)
+                   "domain": "example.com"}
     other = new_email("eve")
     with Client(server.url) as e:
         e.signup(other, PASSWORD)
