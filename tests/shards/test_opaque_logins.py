@@ -182,3 +182,81 @@ def test_store_limits_online_guessing(shard_env, tmp_path):
         with pytest.raises(ServerError) as e:
             c.shards.login_store(env.stores[0].url, user_id)
         assert e.value.status == 429
+
+
+@pytest.mark.parametrize("shard_env", ["sqlite"], indirect=True)  # the store's own database: once
+def test_first_registration_race_gives_the_operator_no_shard(shard_env, tmp_path):
+    """A malicious c11 operator holds the victim's first put at its log report, registers its own password
+    for the victim meanwhile and logs in: the victim's put is now refused, and the operator's session (ended
+    by any later record change) gets only its own dummy shard."""
+    from srvkit import loopback_socket, serve_in_thread
+
+    from c11.keys import cloudkey
+    from c11.server.shards import tokens as store_tokens
+    from c11.shardstore.app import create_app
+    from c11.shardstore.config import StoreConfig
+
+    env = shard_env
+    sock = loopback_socket()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    app = create_app(StoreConfig(data_dir=tmp_path / "race-store", server=env.server.url,
+                                 port=sock.getsockname()[1]))
+    server, thread = serve_in_thread(app, sock)
+    store = app.state.store
+    key = store_tokens.load_or_create_key(env.server.data_dir / "secrets")
+    victim = _strong_user(env.server.url, env.server.data_dir)
+    attacker_pw = secrets.token_urlsafe(18)
+    got: dict[str, str] = {}
+
+    def mint(user_id: str, action: str) -> dict[str, str]:
+        t = store_tokens.issue(key, issuer=env.server.url, user_id=user_id, store=url, action=action, ttl=60)
+        return {"authorization": f"Bearer {t.token}"}
+
+    def attack(user_id: str) -> None:  # between the victim's registration check and its save
+        h = mint(user_id, "put")
+        reg = pake.ClientRegistration.start(attacker_pw)
+        d = httpx.post(url + "/v1/opaque/register", json={"request": pake.b64u(reg.request)}, headers=h).json()
+        dummy = cloudkey.make_shards(Identity.generate("x@example.com"), user_id)[1]
+        r = httpx.put(url + "/v1/shard", headers=h, timeout=30, json={
+            "shard": dummy.b64(), "registration": pake.b64u(reg.finish(pake.unb64u(d["response"])))})
+        assert r.status_code == 200, r.text
+        login = pake.ClientLogin.start(attacker_pw)
+        d = httpx.post(url + "/v1/opaque/login/start", json={"user_id": user_id, "request": pake.b64u(login.request)},
+                       timeout=30).json()
+        final, _ = login.finish(pake.unb64u(d["response"]))
+        got["session"] = httpx.post(url + "/v1/opaque/login/finish", timeout=30, json={
+            "login_id": d["login_id"], "finalization": pake.b64u(final)}).json()["session"]
+        got["dummy"] = dummy.b64()
+
+    real_logged = store.logged
+
+    def held_logged(token, claims):  # type: ignore[no-untyped-def]
+        if claims["act"] == "put" and not got:
+            got["held"] = "yes"
+            attack(claims["sub"])
+        return real_logged(token, claims)
+
+    store.logged = held_logged
+    try:
+        with Client(env.server.url, victim["token"]) as c:
+            c.state_dir = tmp_path / "victim"
+            c.shards.password = victim["password"]
+            user_id = c.shards.status().user_id
+            with pytest.raises(ServerError) as e:
+                c.shards.create(Identity.generate(victim["email"]), stores=[url])
+            assert e.value.status == 409 and str(e.value.problem["type"]).endswith(":already-registered")
+        # the operator's session gets its own dummy shard at most, never the victim's
+        r = httpx.get(url + "/v1/shard", headers={**mint(user_id, "get"), "c11-store-session": got["session"]},
+                      timeout=30)
+        assert r.status_code == 200 and r.json()["shard"] == got["dummy"]
+        # and any record change (a victim's new registration) ends every session of the user
+        reg = pake.ClientRegistration.start(victim["password"])
+        resp = store.logins.registration_response(env.server.url, user_id, reg.request)
+        store.logins.save_record(env.server.url, user_id, reg.finish(resp))
+        r = httpx.get(url + "/v1/shard", headers={**mint(user_id, "get"), "c11-store-session": got["session"]},
+                      timeout=30)
+        assert r.status_code == 401 and "shard" not in r.json()
+    finally:
+        store.logged = real_logged
+        server.should_exit = True
+        thread.join(timeout=10)

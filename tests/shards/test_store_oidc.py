@@ -115,3 +115,45 @@ def test_store_logs_in_with_its_own_idp_client(shard_env, idp, oidc_store, tmp_p
             idp.wrong_nonce = False
         assert h.post(oidc_store + "/v1/oidc/start", json={"redirect_uri": "https://evil.example/callback"}
                       ).status_code == 422
+
+
+@pytest.mark.parametrize("shard_env", ["sqlite"], indirect=True)
+def test_operator_cannot_bind_its_idp_account_to_an_old_shard(shard_env, idp, oidc_store, tmp_path):
+    """A shard stored before store logins existed (no record, no binding): the c11 server mints a put token for
+    its owner and finishes a store OIDC login with its own provider account. No binding, no session, no shard;
+    the put token is single use and logged."""
+    import sqlalchemy as sa
+
+    env = shard_env
+    user = verified_user(env.server, "legacy")
+    with Client(env.server.url, user["token"]) as c:
+        user_id = c.shards.status().user_id
+    db = sa.create_engine(f"sqlite:///{tmp_path / 'oidc-store' / 'shard-store.db'}")
+    with db.begin() as conn:
+        conn.execute(sa.text("INSERT INTO shards (server, user_id, fingerprint, shard_index, shard, updated_at) "
+                             "VALUES (:s, :u, 'f', 2, :b, '2026-01-01 00:00:00')"),
+                     {"s": env.server.url, "u": user_id, "b": b"old shard"})
+    key = store_tokens.load_or_create_key(env.server.data_dir / "secrets")
+    put = store_tokens.issue(key, issuer=env.server.url, user_id=user_id, store=oidc_store, action="put", ttl=60)
+    idp.user = {"sub": "idp-operator", "email": "operator@example.com", "email_verified": True}
+    with httpx.Client(timeout=30) as h:
+        def finish(token: str) -> httpx.Response:
+            started = h.post(oidc_store + "/v1/oidc/start", json={"redirect_uri": "http://127.0.0.1:9/callback"})
+            code = parse_qs(urlsplit(h.get(started.json()["url"]).headers["location"]).query)["code"][0]
+            return h.post(oidc_store + "/v1/oidc/finish", json={"state": started.json()["state"], "code": code},
+                          headers={"authorization": f"Bearer {token}"})
+
+        r = finish(put.token)
+        assert r.status_code == 409 and "session" not in r.json()
+        assert r.json()["type"].endswith(":unprotected-shard") and "store the key again" in r.json()["detail"]
+        r = finish(put.token)  # the token was used (and logged) by the first try
+        assert r.status_code == 401 and "already used" in r.json()["detail"]
+    with db.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM oidc_bindings WHERE user_id = :u"), {"u": user_id}
+                            ).scalar() == 0
+    db.dispose()
+    uses = sa.create_engine(env.server.config.database_url)
+    with uses.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM shard_token_uses WHERE jti = :j"), {"j": put.jti}
+                            ).scalar() == 1
+    uses.dispose()

@@ -33,7 +33,7 @@ from c11.server.shards.service import LOGGED_ACTION
 from c11.server.shards.tokens import TokenError
 from c11.shardstore import pake
 from c11.shardstore.config import StoreConfig
-from c11.shardstore.logins import SESSION_HEADER, Logins
+from c11.shardstore.logins import SESSION_HEADER, AlreadyRegistered, Logins, UnprotectedShard
 from c11.shardstore.models import StoreBase, StoredShard, UsedToken
 from c11.shardstore.oidc import StoreOidc, loopback_redirect
 from c11.shardstore.trust import ServerTrust
@@ -206,13 +206,18 @@ def create_app(config: StoreConfig) -> FastAPI:
             except C11Error as e:
                 raise Problem(422, "Bad OPAQUE message", str(e), "bad-opaque") from None
         index = store.logged(token, claims)
-        if first and upload is not None:
-            store.logins.save_record(config.server_url, user, upload)
-        with store.db.session() as s:
-            s.execute(delete(StoredShard).where(StoredShard.server == config.server_url,
-                                                StoredShard.user_id == claims["sub"]))
-            s.add(StoredShard(server=config.server_url, user_id=claims["sub"], fingerprint=shard.fingerprint,
-                              shard_index=shard.index, shard=shard.encode(), updated_at=utcnow()))
+        try:  # a first registration and its shard in one transaction, refused if anyone registered meanwhile
+            with store.db.session() as s:
+                if first and upload is not None:
+                    store.logins.add_first_record(s, config.server_url, user, upload)
+                s.execute(delete(StoredShard).where(StoredShard.server == config.server_url,
+                                                    StoredShard.user_id == claims["sub"]))
+                s.add(StoredShard(server=config.server_url, user_id=claims["sub"], fingerprint=shard.fingerprint,
+                                  shard_index=shard.index, shard=shard.encode(), updated_at=utcnow()))
+        except AlreadyRegistered as e:
+            raise Problem(409, "Already registered", f"Refused: {e} (someone registered while this first put "
+                          "was in progress). Nothing was stored; log in here to replace your shard.",
+                          "already-registered") from None
         return _json({"log_index": index, "index": shard.index, "fingerprint": shard.fingerprint})
 
     @api.get("/shard", summary="Your shard (the fetch is logged first)")
@@ -332,9 +337,18 @@ def _opaque_routes(api: APIRouter, store: Store) -> None:
             user = store.peek(request, "put")[1]["sub"]
             if store.registered(user):
                 raise _login_required("You are registered here with another login.")
+            token, claims = store.accept(request, "put")  # single use, and logged before anything is bound
+            store.logged(token, claims)
             try:
                 store.logins.bind(server, user, issuer, subject)
-            except IntegrityError:
-                raise _login_required("That identity-provider account is bound to another account.") from None
+            except AlreadyRegistered:
+                raise _login_required("You are registered here with another login, or that identity-provider "
+                                      "account is bound to another account.") from None
+            except UnprotectedShard:
+                raise Problem(409, "Shard without a login", "A shard stored here before store logins existed is "
+                              "kept for this account, and no login protects it: binding an identity-provider "
+                              "account now is refused. The owner must store the key again with a password "
+                              "registration (a first put with an OPAQUE registration replaces that shard).",
+                              "unprotected-shard") from None
         value, expires = store.logins.new_session(server, user)
         return _json({"session": value, "user_id": user, "expires": expires})

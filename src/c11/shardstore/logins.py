@@ -15,12 +15,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from c11.errors import AuthError, FormatError
 from c11.server.db import Database, utcnow
 from c11.shardstore import pake
-from c11.shardstore.models import OidcBinding, OpaqueRecord, StoreSession
+from c11.shardstore.models import OidcBinding, OpaqueRecord, StoredShard, StoreSession
 
 LOGIN_TTL = 120  # seconds between KE2 and KE3
 MAX_PENDING = 10_000  # logins in progress kept at once (older ones are dropped first)
@@ -31,6 +33,14 @@ SESSION_HEADER = "c11-store-session"
 
 class TooManyFailures(AuthError):
     """Too many wrong passwords for this user lately (online guessing is bounded)."""
+
+
+class AlreadyRegistered(AuthError):
+    """A first registration or binding for a user who has a record or binding here already."""
+
+
+class UnprotectedShard(AuthError):
+    """A first binding for a user whose shard was stored here before logins existed (no record, no binding)."""
 
 
 @dataclass(frozen=True)
@@ -80,11 +90,26 @@ class Logins:
         return self.setup.registration_response(request, pake.credential_id(server, user_id))
 
     def save_record(self, server: str, user_id: str, upload: bytes) -> None:
-        """Keep (or replace) the user's record made from a registration upload."""
+        """Replace the user's record made from a registration upload; ends all the user's sessions."""
         record = pake.registration_record(upload)
         with self.db.session() as s:
             s.execute(delete(OpaqueRecord).where(OpaqueRecord.server == server, OpaqueRecord.user_id == user_id))
             s.add(OpaqueRecord(server=server, user_id=user_id, record=record, updated_at=utcnow()))
+            s.execute(delete(StoreSession).where(StoreSession.server == server, StoreSession.user_id == user_id))
+
+    def add_first_record(self, s: Session, server: str, user_id: str, upload: bytes) -> None:
+        """In the caller's transaction `s`: the user's first record (AlreadyRegistered if a record or an
+        identity-provider binding exists; inserted first, then checked, so two first registrations never
+        both succeed); ends all the user's sessions."""
+        record = pake.registration_record(upload)
+        try:
+            s.execute(insert(OpaqueRecord).values(server=server, user_id=user_id, record=record,
+                                                  updated_at=utcnow()))
+        except IntegrityError:
+            raise AlreadyRegistered("this account is registered here already") from None
+        if s.get(OidcBinding, (server, user_id)) is not None:
+            raise AlreadyRegistered("this account is registered here already (an identity-provider login)")
+        s.execute(delete(StoreSession).where(StoreSession.server == server, StoreSession.user_id == user_id))
 
     # -- login --------------------------------------------------------------------------------------------
 
@@ -143,8 +168,20 @@ class Logins:
             return s.get(OidcBinding, (server, user_id)) is not None
 
     def bind(self, server: str, user_id: str, issuer: str, subject: str) -> None:
+        """The user's first login: bind this identity-provider account (inserted first, then checked).
+        AlreadyRegistered if the user has a record or a binding (or the account is bound to another user),
+        UnprotectedShard if a shard stored before logins existed is kept for the user; ends all the user's
+        sessions."""
         with self.db.session() as s:
-            s.add(OidcBinding(server=server, user_id=user_id, issuer=issuer, subject=subject))
+            try:
+                s.execute(insert(OidcBinding).values(server=server, user_id=user_id, issuer=issuer, subject=subject))
+            except IntegrityError:
+                raise AlreadyRegistered("this account or that identity-provider account is bound already") from None
+            if s.get(OpaqueRecord, (server, user_id)) is not None:
+                raise AlreadyRegistered("this account is registered here already (a password login)")
+            if s.get(StoredShard, (server, user_id)) is not None:
+                raise UnprotectedShard("a shard stored here before logins existed is kept for this account")
+            s.execute(delete(StoreSession).where(StoreSession.server == server, StoreSession.user_id == user_id))
 
     def session_user(self, server: str, value: str) -> str | None:
         """The user whose unexpired session `value` is (for this server), else None."""
