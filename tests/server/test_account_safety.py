@@ -121,6 +121,22 @@ def test_password_reset_restores_the_account_not_the_key(server, user):
     assert not any("c11v_" in (r.body_text + (r.body_html or "")) for r in rows)
 
 
+def test_password_reset_revokes_machine_tokens(server, user):
+    with Client(server.url, user["token"]) as c:  # minted by whoever held the account before the reset
+        squat = c.tokens.create("squat", ["keys:write"], expires_in_days=7).token
+    with authed(server, squat) as h:
+        assert h.get("/api/v1/account").status_code == 200
+    with anon(server) as h:
+        assert h.post("/api/v1/accounts/password-reset", json={"email": user["email"]}).status_code == 202
+    mail = [m for m in outbox_messages(server.data_dir, user["email"], 2) if "Reset" in m["Subject"]][0]
+    token = next(w for w in text_body(mail).split() if "password-reset?token=" in w).split("token=")[1]
+    with anon(server) as h:
+        assert h.post("/api/v1/accounts/password-reset/complete",
+                      json={"token": token, "new_password": NEW_PASSWORD}).status_code == 200
+    with authed(server, squat) as h:
+        _problem(h.get("/api/v1/account"), 401)
+
+
 def test_reset_keeps_shard_stores_closed_until_the_key_is_stored_again(server, user):
     from c11.server.accounts.reset import store_fetch_allowed
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from c11.server.accounts import limits
@@ -26,6 +26,7 @@ from c11.server.db import utcnow
 from c11.server.outbox.service import notify
 from c11.server.passwords import check_rules
 from c11.server.problems import Problem
+from c11.server.tokens.models import MachineToken
 
 RESET_PREFIX = "c11r"
 #: What a reset does not give back; the API answer and the CLI say it.
@@ -59,7 +60,8 @@ def request_reset(ctx: ServerContext, s: Session, email: str) -> bool:
 
 
 def complete_reset(ctx: ServerContext, token: str, new_password: str) -> User:
-    """Set a new password with a reset link's token: every session ends, the login backoff is cleared."""
+    """Set a new password with a reset link's token: every session ends, every machine token is revoked (whoever
+    held the account before must not keep acting with theirs), the login backoff is cleared."""
     check_rules(new_password)
     now = utcnow()
     with ctx.db.session() as s:
@@ -74,6 +76,8 @@ def complete_reset(ctx: ServerContext, token: str, new_password: str) -> User:
         s.execute(delete(PasswordReset).where(PasswordReset.user_id == user.id, PasswordReset.id != row.id))
         s.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
         s.execute(delete(KnownDevice).where(KnownDevice.user_id == user.id))
+        s.execute(update(MachineToken).where(MachineToken.user_id == user.id, MachineToken.revoked_at.is_(None))
+                  .values(revoked_at=now))
         limits.clear_account(s, user.email)
         after_reset(s, user)
         s.flush()
