@@ -74,6 +74,12 @@ def test_new_signup_replaces_an_unverified_one(server):
         assert c.whoami().user.email_verified
 
 
+def test_unverified_signup_does_not_block_invitations(server, user, unverified_user):
+    with authed(server, user["token"]) as h:  # a squatter's unproven sign-up is not "registered"
+        inv = h.post("/api/v1/invitations", json={"emails": [unverified_user["email"]]}).json()[0]
+    assert inv["status"] == "pending" and inv["public_key"] is not None
+
+
 def test_unverified_accounts_expire(server, unverified_user):
     _sql(server, "UPDATE users SET created_at = :past WHERE email = :e", past="2000-01-01 00:00:00+00:00",
          e=unverified_user["email"])

@@ -144,7 +144,8 @@ def create_invitations(ctx: ServerContext, s: Session, log: Any, inviter_id: str
     for email in dict.fromkeys(canonical_email(e) for e in emails):
         ehash = email_hash(email)
         registered = s.execute(select(RegistryKey.user_id).where(RegistryKey.email_hash == ehash)).first()
-        if registered is not None or s.execute(select(User.id).where(User.email == email)).first():
+        if registered is not None or s.execute(select(User.id).where(  # an unverified sign-up may be a squatter's
+                User.email == email, User.email_verified_at.is_not(None))).first():
             out.append({"id": None, "email": email, "status": "registered", "public_key": None,
                         "fingerprint": None, "created_at": None, "expires_at": None, "send_count": 0})
             continue
