@@ -8,9 +8,11 @@ claimed by another; a domain is proven by the link mailed to postmaster@ (read f
 from __future__ import annotations
 
 import re
+import time
 import uuid
 
 import httpx
+import sqlalchemy as sa
 from orgkit import cli, client, create_org, login_cli, ok, signup
 from srvkit import authed, outbox_message, outbox_messages, text_body
 
@@ -109,6 +111,17 @@ def test_domain_link_and_no_claiming_across_orgs(org_server, tmp_path):
         assert cb.org.claim_domain(domain)["status"] == "pending"
         link = re.search(r"https?://\S+/api/v1/domain-confirmations\?token=\S+",
                          text_body(outbox_message(server.data_dir, f"postmaster@{domain}"))).group(0)
+        token = link.split("token=")[1]
+        engine = sa.create_engine(server.config.database_url)  # delivered: the stored row keeps no token
+        for _ in range(50):  # the row is marked sent just after the file is written
+            with engine.connect() as conn:
+                rows = conn.execute(sa.text("SELECT body_text, secret, status FROM outbox_messages "
+                                            "WHERE recipient = :r"), {"r": f"postmaster@{domain}"}).all()
+            if rows and all(r.status == "sent" for r in rows):
+                break
+            time.sleep(0.1)
+        engine.dispose()
+        assert rows and all(r.status == "sent" and r.secret is None and token not in r.body_text for r in rows)
         page = httpx.get(link)
         assert page.status_code == 200 and b["name"] in page.text and "<form method=post" in page.text
         assert [d["status"] for d in cb.org.domains()] == ["pending"]

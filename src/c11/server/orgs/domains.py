@@ -18,6 +18,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from c11.notify.outbox import SECRET_PLACEHOLDER
 from c11.server.db import utcnow
 from c11.server.orgs.models import Organization, OrgDomain, OrgMember
 from c11.server.outbox.service import enqueue
@@ -102,14 +103,16 @@ def start_email(s: Session, org: Organization, domain: str, mailbox: str, by: st
     row.status, row.method, row.mailbox, row.created_by = "pending", "email", f"{mailbox}@{domain}", by
     row.token_hash, row.created_at = _hash(token), utcnow()
     s.flush()
-    link = f"{base_url.rstrip('/')}{CONFIRM_PATH}?token={token}"
-    enqueue(s, "domain-confirmation", row.mailbox, f"Confirm that {org.name} may manage addresses @{domain}",
+    # the token is kept apart from the stored body and erased once the message is delivered (c11.notify.outbox)
+    link = f"{base_url.rstrip('/')}{CONFIRM_PATH}?token={SECRET_PLACEHOLDER}"
+    msg = enqueue(s, "domain-confirmation", row.mailbox, f"Confirm that {org.name} may manage addresses @{domain}",
             f"{by} asked that the organization {org.name!r} on {base_url} prove it controls {domain}.\n\n"
             f"If you confirm, this organization can add any address @{domain} as a member without asking the "
             "person: their organization's recovery keys are then added whenever someone encrypts for them, and "
             "its admins can deactivate them and withdraw their keys.\n\n"
             f"To confirm, open this link and press the button (valid for {LINK_TTL.days} days):\n{link}\n\n"
             "If you do not know about this, ignore this email: nothing happens.\n")
+    msg.secret = token
     return row
 
 
