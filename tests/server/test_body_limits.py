@@ -55,6 +55,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int,
             proc.kill()
             raise RuntimeError(f"server did not start: {proc.stderr.read().decode(errors='replace')}")
         time.sleep(0.2)
+    proc.data_dir = tmp / "data"  # type: ignore[attr-defined]  # its outbox folder holds the emails
     yield "127.0.0.1", port, proc
     proc.terminate()
     _, err = proc.communicate(timeout=30)
@@ -127,7 +128,9 @@ def test_chunked_body_over_the_cap_is_413_while_streaming(server):
 
 
 def test_routes_that_need_more_get_more_once_logged_in(server):
-    host, port, _ = server
+    from srvkit import outbox_message, verification_link
+
+    host, port, proc = server
     base = f"http://127.0.0.1:{port}"
     emails = [f"member{i:05d}@example.com" for i in range(900)]
     body = json.dumps({"emails": emails * 3}).encode()  # ~80 KB: over the default cap, under the route's 1 MiB
@@ -141,6 +144,11 @@ def test_routes_that_need_more_get_more_once_logged_in(server):
     password = "correct horse battery staple"
     assert httpx.post(base + "/api/v1/accounts", json={"email": email, "password": password}).status_code == 201
     token = httpx.post(base + "/api/v1/sessions", json={"email": email, "password": password}).json()["token"]
+    # an unverified sign-up (anyone can make one) gets the default cap only
+    r = httpx.post(base + "/api/v1/org/members", content=body, headers={**json_type, "authorization": f"Bearer {token}"})
+    assert r.status_code == 413 and r.json()["limit"] == _limits.DEFAULT_CAP, r.text
+    link = verification_link(outbox_message(proc.data_dir, email))
+    assert httpx.get(base + "/api/v1/accounts/verify?token=" + link.split("token=")[1]).status_code == 200
     r = httpx.post(base + "/api/v1/org/members", content=body, headers={**json_type, "authorization": f"Bearer {token}"})
     assert r.status_code not in (413, 401), r.text  # read, and refused only for not being an organization admin
     # chunked, logged in: the larger cap holds as it streams; past it, 413 with the route's cap
@@ -157,6 +165,10 @@ def test_scim_bodies_over_the_cap_get_a_scim_error(server):
                    headers={"content-type": "application/scim+json", "authorization": "Bearer x"})
     assert r.status_code == 413
     assert r.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"] and r.json()["scimType"] == "tooMany"
+    # without a valid SCIM token, 64 KiB: the 1 MiB SCIM cap is not granted to any bearer
+    r = httpx.post(f"http://127.0.0.1:{port}/scim/v2/Users", content=b"{" + b" " * (100 << 10) + b"}",
+                   headers={"content-type": "application/scim+json", "authorization": "Bearer c11scim_made-up"})
+    assert r.status_code == 413 and "65,536" in r.json()["detail"], r.text
 
 
 def test_caps_are_listed_per_route():

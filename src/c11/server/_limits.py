@@ -4,8 +4,8 @@
 answered 413 at once, unread; a chunked body (or one longer than it said) is counted as it streams
 and the route fails with 413 as soon as the count passes the cap, so the server never holds more
 than the cap of any request. Caps are small (64 KiB) unless a route needs more (`ROUTE_CAPS`); such a
-larger cap applies only once the caller's credentials are checked valid (`_for_caller`), so nobody
-without an account makes the server hold more than 64 KiB.
+larger cap applies only once the caller's credentials are checked valid (`_for_caller`: a verified account,
+or a valid SCIM token under `/scim/`), so nobody without one makes the server hold more than 64 KiB.
 """
 
 from __future__ import annotations
@@ -98,18 +98,28 @@ class BodyLimit:
 
 async def _for_caller(scope: Scope, cap: int) -> int:
     """A route's cap above the default holds only for a caller with valid credentials (checked here, before
-    the body is read: routes read their body before their own login check), else the default cap."""
-    if cap <= DEFAULT_CAP or not scope["path"].startswith("/api/"):
+    the body is read: routes read their body before their own login check), else the default cap: under
+    `/api/` a verified account (an unverified sign-up costs nothing), under `/scim/` a valid SCIM token."""
+    if cap <= DEFAULT_CAP or not scope["path"].startswith(("/api/", "/scim/")):
         return cap
     ctx = getattr(getattr(scope.get("app"), "state", None), "ctx", None)
     if ctx is None:
         return DEFAULT_CAP
     from starlette.concurrency import run_in_threadpool
 
+    if scope["path"].startswith("/scim/"):
+        from c11.server.scim.errors import ScimError
+        from c11.server.scim.service import authenticate as scim_authenticate
+
+        try:
+            await run_in_threadpool(scim_authenticate, Request(scope), ctx)
+        except ScimError:
+            return DEFAULT_CAP
+        return cap
     from c11.server.auth import authenticate
 
     principal = await run_in_threadpool(authenticate, Request(scope), ctx)
-    return cap if principal is not None else DEFAULT_CAP
+    return cap if principal is not None and principal.email_verified else DEFAULT_CAP
 
 
 def _content_length(scope: Scope) -> int | None:
