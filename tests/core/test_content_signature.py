@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from c11 import protect
-from c11.errors import BadSignatureError, C11Error
+from c11.errors import BadSignatureError, C11Error, IntegrityError
 from c11.format import bundle as B
 from c11.format import content, envelope, stream
 from c11.format.header import read_header
@@ -83,6 +83,53 @@ def test_seekable_input_releases_nothing_before_the_check(shared, bob, carol):
     with pytest.raises(BadSignatureError):
         protect.decrypt(io.BytesIO(forged), out, [carol])
     assert out.getvalue() == b""
+
+
+class SwapsList(io.BytesIO):
+    """Storage that changes under the reader: after the hash-list region [lo, hi) has been read once in
+    full, it holds other bytes (a writable share, a FUSE or network file system)."""
+
+    def __init__(self, data: bytes, lo: int, hi: int, swap: bytes) -> None:
+        super().__init__(data)
+        self._lo, self._hi, self._swap, self._seen = lo, hi, swap, set()
+
+    def _note(self, pos: int, n: int) -> None:
+        if self._swap is not None:
+            self._seen.update(range(max(pos, self._lo), min(pos + n, self._hi)))
+            if len(self._seen) == self._hi - self._lo:
+                self.getbuffer()[self._lo:self._hi] = self._swap
+                self._swap = None
+
+    def read(self, n=-1):
+        pos = self.tell()
+        data = super().read(n)
+        self._note(pos, len(data))
+        return data
+
+    def readinto(self, buf):
+        pos = self.tell()
+        n = super().readinto(buf)
+        self._note(pos, n)
+        return n
+
+
+@pytest.mark.parametrize("chunk", [stream.LIST_CHUNK, 32], ids=["list-kept", "list-re-read"])
+def test_hash_list_rewritten_after_the_check_releases_nothing(shared, bob, carol, chunk, monkeypatch):
+    """Forged segments under the author's signed list; the list is rewritten to match them after the check."""
+    monkeypatch.setattr(stream, "LIST_CHUNK", chunk)
+    forged = forge(shared, bob, b"pay 999 EUR to bob!!" * 5000)
+    n = struct.unpack(">Q", shared[-72:-64])[0]
+    lo, hi = len(shared) - 72 - 32 * n, len(shared) - 72
+    assert n > 1 and len(forged) == len(shared)
+    src = SwapsList(forged[:lo] + shared[lo:hi] + shared[hi:], lo, hi, forged[lo:hi])
+    out = io.BytesIO()
+    # kept: the list is never read again, the forged segments fail against it; re-read: the change is caught
+    with pytest.raises(BadSignatureError if chunk != 32 else IntegrityError):
+        protect.decrypt(src, out, [carol])
+    assert src._swap is None and out.getvalue() == b""
+    out = io.BytesIO()  # an unchanged file still opens, whether the list is kept or re-read in chunks
+    assert protect.decrypt(io.BytesIO(shared), out, [carol]).content_signed
+    assert out.getvalue() == b"pay 100 EUR to alice" * 5000
 
 
 def test_streamed_input_fails_at_the_end(shared, alice, bob, carol):

@@ -278,20 +278,64 @@ def _layout(src: BinaryIO, segment_size: int) -> tuple[int, int, int, int, bytes
     return start, list_start, end, count, signature
 
 
+#: the hash list is read in chunks of this size; a list of one chunk is kept, a longer one is re-read
+#: chunk by chunk and each chunk checked against its SHA-256 from the verifying pass (32 bytes per chunk).
+LIST_CHUNK = BATCH
+
+
+class _SignedList:
+    """The hash list as it was when the signature was checked: a list of one chunk is kept; a longer one
+    is re-read chunk by chunk, each checked against its digest from the verifying pass (docs/format.md §2.5)."""
+
+    def __init__(self, src: BinaryIO, list_start: int, count: int) -> None:
+        self._src, self._start, self._size = src, list_start, HASH_SIZE * count
+        self._chunk = max(HASH_SIZE, LIST_CHUNK - LIST_CHUNK % HASH_SIZE)
+        self.digest = hashlib.sha256()
+        self._digests: list[bytes] = []
+        src.seek(list_start)
+        pos = 0
+        while pos < self._size:
+            n = min(self._chunk, self._size - pos)
+            data = src.read(n)
+            if len(data) != n:
+                raise TruncatedError("the file ends early (truncated)")
+            self.digest.update(data)
+            self._digests.append(hashlib.sha256(data).digest())
+            pos += n
+        self._cur, self._data = len(self._digests) - 1, data  # the last chunk read (the whole list if one)
+
+    def _load(self, c: int) -> bytes:
+        if c != self._cur:
+            pos = c * self._chunk
+            data = _pread(self._src, self._start + pos, min(self._chunk, self._size - pos))
+            if not hmac.compare_digest(hashlib.sha256(data).digest(), self._digests[c]):
+                raise IntegrityError("the trailer's hash list changed while the file was being read (the file "
+                                     "was modified during reading); do not trust this file")
+            self._cur, self._data = c, data
+        return self._data
+
+    def hashes(self, index: int, k: int) -> bytes:
+        """The signed hashes of segments index .. index + k - 1."""
+        lo, hi = index * HASH_SIZE, (index + k) * HASH_SIZE
+        parts = []
+        while lo < hi:
+            c, off = divmod(lo, self._chunk)
+            data = self._load(c)[off:off + hi - lo]
+            parts.append(data)
+            lo += len(data)
+        return b"".join(parts)
+
+
 def _seek_plaintext(aead: AESGCM, src: BinaryIO, segment_size: int, check: Check) -> Iterator[memoryview]:
-    """Seekable input: check the signature over the stored hash list first, then each segment."""
+    """Seekable input: check the signature over the stored hash list first, then each segment.
+
+    Each batch is compared against the hash list as it was read for the signature check (`_SignedList`),
+    never against a later read of the file that its storage could have changed in between.
+    """
     full = segment_size + TAG_SIZE
     start, list_start, end, count, signature = _layout(src, segment_size)
-    digest = hashlib.sha256()
-    src.seek(list_start)
-    left = HASH_SIZE * count
-    while left:
-        chunk = src.read(min(left, BATCH))
-        if not chunk:
-            raise TruncatedError("the file ends early (truncated)")
-        digest.update(chunk)
-        left -= len(chunk)
-    check(count, digest.digest(), signature)  # before any plaintext is released
+    signed = _SignedList(src, list_start, count)
+    check(count, signed.digest.digest(), signature)  # before any plaintext is released
     per_batch = max(1, BATCH // full)
     out = memoryview(bytearray(per_batch * segment_size))
     buf = memoryview(bytearray(per_batch * full))  # reused: the hashing of a batch ends before the next read
@@ -300,7 +344,7 @@ def _seek_plaintext(aead: AESGCM, src: BinaryIO, segment_size: int, check: Check
         k = min(per_batch, count - index)
         pos = start + index * full
         size = min(k * full, list_start - pos)
-        stored = _pread(src, list_start + index * HASH_SIZE, k * HASH_SIZE)
+        stored = signed.hashes(index, k)
         src.seek(pos)
         if _read_full(src, buf[:size]) != size:
             raise TruncatedError("the file ends early (truncated)")
