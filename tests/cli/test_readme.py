@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from srvkit import SRC, outbox_message, verification_link
+from srvkit import SRC, confirm_email, outbox_message, verification_link
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -158,7 +158,7 @@ def test_readme_shell_examples_run_in_order(tmp_path):
                 f"--- stdout\n{r.stdout[-2000:]}\n--- stderr\n{r.stderr[-3000:]}")
             for address in _SIGNUP.findall(block.code):  # the reader opens the link in the email
                 link = verification_link(outbox_message(data, address))
-                assert httpx.get(link, timeout=10).status_code == 200
+                assert confirm_email(link).status_code == 200
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from srvkit import PASSWORD, RunningServer, new_email, outbox_message, verification_link
+from srvkit import PASSWORD, RunningServer, new_email, outbox_message, confirm_email, verification_link
 
 from c11.client import Client
 from c11.keys.identity import Identity
@@ -29,7 +29,7 @@ def verified(server: RunningServer, tag: str, state_dir: Any) -> Person:
     addr = new_email(tag)
     with Client(server.url) as c:
         c.signup(addr, PASSWORD)
-        assert httpx.get(verification_link(outbox_message(server.data_dir, addr))).status_code == 200
+        assert confirm_email(verification_link(outbox_message(server.data_dir, addr))).status_code == 200
         token = c.login(addr, PASSWORD).token
     client = Client(server.url, token)
     client.state_dir = state_dir / f"state-{tag}-{addr[:16]}"

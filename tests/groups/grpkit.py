@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from srvkit import PASSWORD, RunningServer, new_email, outbox_message, run_cli, verification_link
+from srvkit import PASSWORD, RunningServer, new_email, outbox_message, run_cli, confirm_email, verification_link
 
 from c11.client import Client
 
@@ -61,7 +61,7 @@ def person(server: RunningServer, root: Path, tag: str) -> Person:
     addr = new_email(tag)
     with Client(server.url) as c:
         c.signup(addr, PASSWORD)
-    assert httpx.get(verification_link(outbox_message(server.data_dir, addr))).status_code == 200
+    assert confirm_email(verification_link(outbox_message(server.data_dir, addr))).status_code == 200
     p = Person(server, addr, root / tag)
     ok(p.run("login", "--server", server.url, "--email", addr))
     return p

@@ -92,7 +92,7 @@ def test_readme_group_flow(crew, grp_server, tmp_path):
 
     # someone without a published key waits, and the CLI says why and what completes it
     import httpx
-    from srvkit import PASSWORD, new_email, outbox_message, verification_link
+    from srvkit import PASSWORD, new_email, outbox_message, confirm_email, verification_link
 
     from c11.client import Client
     from c11.server.orgs import service
@@ -101,7 +101,7 @@ def test_readme_group_flow(crew, grp_server, tmp_path):
     late = new_email("late")
     with Client(grp_server.url) as c:
         c.signup(late, PASSWORD)
-    assert httpx.get(verification_link(outbox_message(grp_server.data_dir, late))).status_code == 200
+    assert confirm_email(verification_link(outbox_message(grp_server.data_dir, late))).status_code == 200
     db = db_session(grp_server)
     try:
         with db.session() as s:

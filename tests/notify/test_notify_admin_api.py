@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import httpx
-from srvkit import PASSWORD, authed, new_email, outbox_message, server_config, start_server, verification_link
+from srvkit import PASSWORD, authed, new_email, outbox_message, server_config, start_server, confirm_email, verification_link
 
 from c11.client import Client
 
@@ -17,7 +17,7 @@ CLIENT = "8a3c7f2e-1b4d-4e5f-9a6b-0c1d2e3f4a5b"
 def _verified_token(server, email: str) -> str:
     with Client(server.url) as c:
         c.signup(email, PASSWORD)
-        httpx.get(verification_link(outbox_message(server.config.data_dir, email))).raise_for_status()
+        confirm_email(verification_link(outbox_message(server.config.data_dir, email))).raise_for_status()
         return c.login(email, PASSWORD).token
 
 

@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 
 import httpx
-from srvkit import PASSWORD, RunningServer, new_email, outbox_message, run_cli, text_body, \
+from srvkit import PASSWORD, RunningServer, confirm_email, new_email, outbox_message, run_cli, text_body, \
     verification_link
 
 from c11.client import Client
@@ -49,7 +49,7 @@ def verify(server: RunningServer, addr: str) -> None:
             break
         assert time.monotonic() < deadline, f"no verification email to {addr}"
         time.sleep(0.05)
-    assert httpx.get(verification_link(msgs[0])).status_code == 200
+    assert confirm_email(verification_link(msgs[0])).status_code == 200
 
 
 def signup(server: RunningServer, tag: str = "user", addr: str | None = None, verified: bool = True) -> str:
@@ -57,7 +57,7 @@ def signup(server: RunningServer, tag: str = "user", addr: str | None = None, ve
     with Client(server.url) as c:
         c.signup(addr, PASSWORD)
     if verified:
-        assert httpx.get(verification_link(outbox_message(server.data_dir, addr))).status_code == 200
+        assert confirm_email(verification_link(outbox_message(server.data_dir, addr))).status_code == 200
     return addr
 
 

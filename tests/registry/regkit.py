@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from srvkit import PASSWORD, RunningServer, new_email, outbox_message, run_cli, verification_link
+from srvkit import PASSWORD, RunningServer, new_email, outbox_message, run_cli, confirm_email, verification_link
 
 PASSPHRASE = "a passphrase for the key"
 
@@ -24,7 +24,7 @@ def signup_verified(server: RunningServer, tag: str = "user") -> str:
     addr = new_email(tag)
     with Client(server.url) as c:
         c.signup(addr, PASSWORD)
-    assert httpx.get(verification_link(outbox_message(server.data_dir, addr))).status_code == 200
+    assert confirm_email(verification_link(outbox_message(server.data_dir, addr))).status_code == 200
     return addr
 
 

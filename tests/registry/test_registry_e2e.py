@@ -8,7 +8,7 @@ import json
 import shutil
 
 from regkit import PASSPHRASE, Device, ok, signup_verified
-from srvkit import PASSWORD, new_email, outbox_message, verification_link
+from srvkit import PASSWORD, new_email, outbox_message, confirm_email, verification_link
 
 from c11.keys import keyfile
 
@@ -107,7 +107,7 @@ def test_first_login_before_verification_publishes_later(reg_server, tmp_path):
     assert "c11: error" in dave.run("registry", "lookup", addr).stderr
     import httpx
 
-    httpx.get(verification_link(outbox_message(reg_server.data_dir, addr)))
+    confirm_email(verification_link(outbox_message(reg_server.data_dir, addr)))
     r = dave.login()  # the next login publishes the key made at the first one
     assert "published your key" in r.stderr and "created" not in r.stderr
 

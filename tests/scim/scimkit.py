@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from srvkit import PASSWORD, RunningServer, new_email, outbox_message, verification_link
+from srvkit import PASSWORD, RunningServer, new_email, outbox_message, confirm_email, verification_link
 
 from c11.client import Client
 
@@ -50,7 +50,7 @@ def verified_account(server: RunningServer, tag: str = "admin") -> tuple[str, st
     email = new_email(tag)
     with Client(server.url) as c:
         c.signup(email, PASSWORD)
-    httpx.get(verification_link(outbox_message(server.data_dir, email)))
+    confirm_email(verification_link(outbox_message(server.data_dir, email)))
     with Client(server.url) as c:
         return email, c.login(email, PASSWORD).token
 

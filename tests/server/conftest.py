@@ -75,10 +75,10 @@ def fresh_server(tmp_path: Path) -> Iterator[Callable[..., RunningServer]]:
 def user(server: RunningServer) -> dict[str, str]:
     """A signed-up user with a verified email and a bearer token on the shared server."""
     import httpx
-    from srvkit import outbox_message, verification_link
+    from srvkit import outbox_message, confirm_email, verification_link
 
     found = _signed_up(server)
-    assert httpx.get(verification_link(outbox_message(server.data_dir, found["email"]))).status_code == 200
+    assert confirm_email(verification_link(outbox_message(server.data_dir, found["email"]))).status_code == 200
     return found
 
 

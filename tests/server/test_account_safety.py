@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 import pytest
 import sqlalchemy as sa
-from srvkit import PASSWORD, anon, authed, new_email, outbox_message, outbox_messages, text_body, verification_link
+from srvkit import PASSWORD, anon, authed, new_email, outbox_message, outbox_messages, text_body, verification_link, confirm_email
 
 from c11.client import Client
 from c11.errors import AuthError, RateLimitError, ServerError
@@ -54,6 +54,25 @@ def test_unverified_account_may_only_read_and_verify(server, unverified_user):
         assert h.post("/api/v1/account/verification").status_code == 202  # asking for a new link is allowed
 
 
+def test_the_owner_opening_a_squatters_link_confirms_nothing(server):
+    """Someone signs up with the owner's address; the link reaches the owner, who opens it (or a mail scanner
+    does) and even submits the form with their own password: the squatter's account stays unverified."""
+    addr = new_email("owner")
+    with Client(server.url) as squatter:
+        squatter.signup(addr, "the squatter's password")
+        squat = squatter.login(addr, "the squatter's password").token
+    link = verification_link(outbox_message(server.data_dir, addr))
+    assert httpx.get(link).status_code == 200  # the page: nothing confirmed by opening it
+    assert confirm_email(link, PASSWORD).status_code == 403  # the owner's password is not the account's
+    token = link.split("token=", 1)[1]
+    with anon(server) as h:
+        r = h.post("/api/v1/accounts/verify", json={"token": token, "password": PASSWORD})
+    assert r.status_code == 403 and r.json()["type"].endswith("wrong-password")
+    with Client(server.url, squat) as c:
+        assert not c.whoami().user.email_verified
+    assert confirm_email(link, "the squatter's password").status_code == 200  # only the one who signed up
+
+
 def test_new_signup_replaces_an_unverified_one(server):
     addr = new_email("owner")
     with Client(server.url) as squatter:
@@ -66,7 +85,7 @@ def test_new_signup_replaces_an_unverified_one(server):
         c.whoami()
     assert httpx.get(squat_link).status_code == 400  # the squatter's link died with the account
     links = {verification_link(m) for m in outbox_messages(server.data_dir, addr, 2)} - {squat_link}
-    assert httpx.get(links.pop()).status_code == 200
+    assert confirm_email(links.pop()).status_code == 200
     with Client(server.url) as c:
         with pytest.raises(AuthError):
             c.login(addr, "the squatter's password")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from srvkit import PASSWORD, anon, authed, new_email, outbox_message, outbox_messages, verification_link
+from srvkit import PASSWORD, anon, authed, new_email, outbox_message, outbox_messages, confirm_email, verification_link
 
 from c11.client import Client
 from c11.errors import AuthError, RateLimitError, ServerError
@@ -23,8 +23,10 @@ def test_signup_sends_verification_email_and_link_verifies(server):
         assert link.startswith(server.url)
         page = httpx.get(link)
         assert page.status_code == 200 and "text/html" in page.headers["content-type"]
-        assert addr in page.text
+        assert addr in page.text and 'type="password"' in page.text
         c.login(addr, PASSWORD)
+        assert not c.whoami().user.email_verified  # opening the link (as mail scanners do) confirms nothing
+        assert confirm_email(link).status_code == 200
         assert c.whoami().user.email_verified
     again = httpx.get(link)  # single use
     assert again.status_code == 400
@@ -32,7 +34,7 @@ def test_signup_sends_verification_email_and_link_verifies(server):
 
 def test_verification_rejects_unknown_token(server):
     with anon(server) as h:
-        r = h.post("/api/v1/accounts/verify", json={"token": "c11v_nope"})
+        r = h.post("/api/v1/accounts/verify", json={"token": "c11v_nope", "password": PASSWORD})
     assert r.status_code == 400
     assert r.headers["content-type"] == "application/problem+json"
 
@@ -196,12 +198,12 @@ def test_expired_session_is_refused(server, user):
 def test_expired_verification_link_and_resend(server, unverified_user):
     msg = outbox_message(server.data_dir, unverified_user["email"])
     _past(server, "UPDATE email_verifications SET expires_at = :past WHERE email = :e", e=unverified_user["email"])
-    assert httpx.get(verification_link(msg)).status_code == 400
+    assert confirm_email(verification_link(msg)).status_code == 400
     with authed(server, unverified_user["token"]) as h:
         assert h.post("/api/v1/account/verification").status_code == 202
     links = {verification_link(m) for m in outbox_messages(server.data_dir, unverified_user["email"], 2)}
     assert len(links) == 2
     fresh = (links - {verification_link(msg)}).pop()
-    assert httpx.get(fresh).status_code == 200
+    assert confirm_email(fresh).status_code == 200
     with authed(server, unverified_user["token"]) as h:
         assert h.post("/api/v1/account/verification").status_code == 409

@@ -17,6 +17,7 @@ PUBLIC_ROUTES = {
     ("POST", "/api/v1/accounts"),
     ("GET", "/api/v1/accounts/verify"),
     ("POST", "/api/v1/accounts/verify"),
+    ("POST", "/api/v1/accounts/verify/confirm"),  # the verification page's form (token + sign-up password)
     ("POST", "/api/v1/sessions"),
     # password reset by email: ask for a link (same answer for any address), the link's page, use the link
     ("POST", "/api/v1/accounts/password-reset"),
@@ -143,7 +144,7 @@ def _online_document(client, email: str) -> str:
 def _invitation(server, client, email: str) -> str:
     """An invitation sent by `client` (whose email gets verified first: only verified users invite)."""
     import httpx
-    from srvkit import outbox_message, verification_link
+    from srvkit import outbox_message, confirm_email, verification_link
 
-    httpx.get(verification_link(outbox_message(server.data_dir, email)))
+    confirm_email(verification_link(outbox_message(server.data_dir, email)))
     return client.invitations.invite([new_email("invitee")])[0].id

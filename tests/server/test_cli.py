@@ -12,7 +12,7 @@ import sys
 import time
 
 import httpx
-from srvkit import PASSWORD, cli_env, new_email, outbox_message, run_cli, verification_link
+from srvkit import PASSWORD, cli_env, confirm_email, new_email, outbox_message, run_cli, verification_link
 
 
 def _ok(r: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
@@ -32,7 +32,7 @@ def test_cli_account_and_tokens(server, tmp_path):
     assert stat.S_IMODE(devices.stat().st_mode) == 0o600 and "c11d_" in devices.read_text()
     me = json.loads(_ok(run_cli(["whoami", "--json"], cfg)).stdout)
     assert me["email"] == addr and me["auth"] == "bearer" and not me["email_verified"]
-    httpx.get(verification_link(outbox_message(server.data_dir, addr)))
+    confirm_email(verification_link(outbox_message(server.data_dir, addr)))
     assert "(verified)" in _ok(run_cli(["whoami"], cfg)).stdout
 
     created = json.loads(_ok(run_cli(["tokens", "create", "--name", "ci", "--scope", "keys:read",
@@ -115,7 +115,7 @@ def test_serve_with_no_arguments_on_a_fresh_machine(tmp_path):
         addr = new_email("fresh")
         _ok(run_cli(["signup", "--server", url, "--email", addr], tmp_path / "cfg", {"C11_PASSWORD": PASSWORD}))
         link = verification_link(outbox_message(data, addr))
-        assert httpx.get(link).status_code == 200
+        assert confirm_email(link).status_code == 200
         token = json.loads((tmp_path / "cfg" / "credentials.json").read_text())["token"]
     finally:
         proc.terminate()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from srvkit import PASSWORD, new_email, outbox_message, text_body, verification_link
+from srvkit import PASSWORD, new_email, outbox_message, text_body, confirm_email, verification_link
 
 from c11.client import Client
 
@@ -15,7 +15,7 @@ def _invitation_text(server) -> str:
     inviter, invitee = new_email("inviter"), new_email("invitee")
     with Client(server.url) as c:
         c.signup(inviter, PASSWORD)
-        httpx.get(verification_link(outbox_message(server.data_dir, inviter)))
+        confirm_email(verification_link(outbox_message(server.data_dir, inviter)))
         c.login(inviter, PASSWORD)
         c.invitations.invite([invitee])
     return " ".join(text_body(outbox_message(server.data_dir, invitee)).split())

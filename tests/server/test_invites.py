@@ -7,7 +7,7 @@ import json
 import httpx
 import pytest
 import sqlalchemy as sa
-from srvkit import PASSWORD, new_email, outbox_message, outbox_messages, run_cli, text_body, verification_link
+from srvkit import PASSWORD, new_email, outbox_message, outbox_messages, run_cli, text_body, confirm_email, verification_link
 
 from c11.client import Client
 from c11.errors import ServerError
@@ -19,7 +19,7 @@ def _signup(server, tag):
     addr = new_email(tag)
     with Client(server.url) as c:
         c.signup(addr, PASSWORD)
-    httpx.get(verification_link(outbox_message(server.data_dir, addr)))
+    confirm_email(verification_link(outbox_message(server.data_dir, addr)))
     return addr
 
 
@@ -58,7 +58,7 @@ def test_invite_flow_end_to_end(server, tmp_path):
     with Client(server.url) as c:
         c.signup(carol, PASSWORD)
     verify = [m for m in outbox_messages(server.data_dir, carol, 3) if "verify" in text_body(m)]
-    httpx.get(verification_link(verify[0]))
+    confirm_email(verification_link(verify[0]))
     ccfg = tmp_path / "carol"
     r = _login(server, ccfg, carol)
     assert "received your temporary key" in r.stderr, r.stderr

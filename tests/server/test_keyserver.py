@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from srvkit import PASSWORD, authed, new_email, outbox_message, run_cli, verification_link
+from srvkit import PASSWORD, authed, new_email, outbox_message, run_cli, confirm_email, verification_link
 
 from c11 import online, protect
 from c11.client import Client
@@ -29,7 +29,7 @@ def verified_user(server, tag: str = "user") -> tuple[str, str]:
     addr = new_email(tag)
     with Client(server.url) as c:
         c.signup(addr, PASSWORD)
-        httpx.get(verification_link(outbox_message(server.data_dir, addr)))
+        confirm_email(verification_link(outbox_message(server.data_dir, addr)))
         return addr, c.login(addr, PASSWORD).token
 
 

@@ -21,6 +21,7 @@ from srvkit import (
     outbox_message,
     serve_in_thread,
     server_config,
+    confirm_email,
     verification_link,
 )
 
@@ -134,6 +135,6 @@ def verified_user(server: RunningServer, tag: str = "user", password: str = PASS
     addr = new_email(tag)
     with Client(server.url) as c:
         c.signup(addr, password)
-        httpx.get(verification_link(outbox_message(server.data_dir, addr)))
+        confirm_email(verification_link(outbox_message(server.data_dir, addr)), password)
         token = c.login(addr, password).token
     return {"email": addr, "password": password, "token": token}

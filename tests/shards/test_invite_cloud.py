@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import httpx
-from srvkit import PASSWORD, new_email, outbox_messages, run_cli, text_body, verification_link
+from srvkit import PASSWORD, new_email, outbox_messages, run_cli, text_body, confirm_email, verification_link
 
 from c11.client import Client
 
@@ -23,7 +23,7 @@ def test_invited_cloud_user_receives_the_temporary_key_in_the_archive(shard_env,
     alice, carol = new_email("alice"), new_email("carol")
     with Client(server.url) as c:
         c.signup(alice, PASSWORD)
-    httpx.get(verification_link(outbox_messages(server.data_dir, alice)[0]))
+    confirm_email(verification_link(outbox_messages(server.data_dir, alice)[0]))
     acfg = tmp_path / "alice"
     _ok(["login", "--server", server.url, "--email", alice], acfg)
     _ok(["invite", carol], acfg)
@@ -38,7 +38,7 @@ def test_invited_cloud_user_receives_the_temporary_key_in_the_archive(shard_env,
     with Client(server.url) as c:
         c.signup(carol, PASSWORD)
     verify = [m for m in outbox_messages(server.data_dir, carol, 2) if "verify" in text_body(m)]
-    httpx.get(verification_link(verify[0]))
+    confirm_email(verification_link(verify[0]))
     ccfg = tmp_path / "carol"
     r = _ok(["login", "--server", server.url, "--email", carol], ccfg)
     assert "created your cloud-stored key" in r.stderr and "received your temporary key" in r.stderr, r.stderr

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
-from srvkit import PASSWORD, new_email, outbox_message, run_cli, verification_link
+from srvkit import PASSWORD, new_email, outbox_message, run_cli, confirm_email, verification_link
 
 from c11.client import Client
 
@@ -18,7 +18,7 @@ def _signup(server) -> str:
     email = new_email("cli")
     with Client(server.url) as c:
         c.signup(email, PASSWORD)
-    httpx.get(verification_link(outbox_message(server.data_dir, email)))
+    confirm_email(verification_link(outbox_message(server.data_dir, email)))
     return email
 
 

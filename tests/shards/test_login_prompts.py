@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from srvkit import PASSWORD, cli_env, new_email, outbox_message, run_cli, verification_link
+from srvkit import PASSWORD, cli_env, new_email, outbox_message, run_cli, confirm_email, verification_link
 
 import httpx
 import pytest
@@ -24,7 +24,7 @@ def _signup(server) -> str:  # type: ignore[no-untyped-def]
     email = new_email("prompts")
     with Client(server.url) as c:
         c.signup(email, PASSWORD)
-    httpx.get(verification_link(outbox_message(server.data_dir, email)))
+    confirm_email(verification_link(outbox_message(server.data_dir, email)))
     return email
 
 

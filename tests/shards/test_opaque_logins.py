@@ -9,7 +9,7 @@ import secrets
 import httpx
 import pytest
 import sqlalchemy as sa
-from srvkit import new_email, outbox_message, verification_link
+from srvkit import new_email, outbox_message, confirm_email, verification_link
 
 from c11.client import Client, opaque_login
 from c11.errors import AuthError, ServerError
@@ -24,7 +24,7 @@ def _strong_user(server_url: str, data_dir) -> dict[str, str]:  # type: ignore[n
     email, password = new_email("opaque"), secrets.token_urlsafe(18)
     with Client(server_url) as c:
         c.signup(email, password)
-        httpx.get(verification_link(outbox_message(data_dir, email)))
+        confirm_email(verification_link(outbox_message(data_dir, email)), password)
         token = c.login(email, password).token
     return {"email": email, "password": password, "token": token}
 

@@ -28,8 +28,8 @@ class AccountsAPI:
         return User.from_json(self._core.request("POST", "/api/v1/accounts",
                                                  {"email": email, "password": password}, auth=False))
 
-    def verify_email(self, token: str) -> User | None:
-        self._core.request("POST", "/api/v1/accounts/verify", {"token": token}, auth=False)
+    def verify_email(self, token: str, password: str) -> User | None:
+        self._core.request("POST", "/api/v1/accounts/verify", {"token": token, "password": password}, auth=False)
         return None
 
     def login(self, email: str, password: str, device_token: str | None = None) -> LoginResult:

@@ -65,9 +65,9 @@ class Client(ServicesMixin):
         """Create an account (a verification email is sent)."""
         return self._accounts.signup(email, password)
 
-    def verify_email(self, token: str) -> None:
-        """Confirm an email address with the token from the verification link."""
-        self._accounts.verify_email(token)
+    def verify_email(self, token: str, password: str) -> None:
+        """Confirm an email address with the token from the verification link and the sign-up password."""
+        self._accounts.verify_email(token, password)
 
     def login(self, email: str, password: str, device_token: str | None = None) -> LoginResult:
         """Log in; the client then uses the new bearer token. `device_token`: this device's known-device

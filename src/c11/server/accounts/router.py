@@ -9,6 +9,7 @@ import html
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
 from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
 
 from c11.notify.service import wake_delivery
 from c11.server.accounts import reset, service
@@ -67,19 +68,48 @@ def signup(body: SignupIn, tasks: BackgroundTasks, ctx: Ctx) -> UserOut:
 
 @public.post("/accounts/verify", response_model=VerifiedOut, summary="Verify an email address")
 def verify(body: VerifyIn, ctx: Ctx) -> VerifiedOut:
+    """The token of the emailed link and the password chosen at sign-up (403 `wrong-password` otherwise)."""
     with ctx.db.session() as s:
-        user = service.verify_email(s, body.token)
+        user = service.verify_email(ctx, s, body.token, body.password.get_secret_value())
         return VerifiedOut(email=user.email, email_verified=True)
+
+
+VERIFY_FORM = "/api/v1/accounts/verify/confirm"
 
 
 @public.get("/accounts/verify", response_class=HTMLResponse, summary="Verification link (HTML page)")
 def verify_page(token: str, ctx: Ctx) -> HTMLResponse:
-    """The page the emailed link opens."""
+    """The page the emailed link opens: a form that asks for the account's password (opening the link, as
+    mail scanners do, confirms nothing)."""
     try:
         with ctx.db.session() as s:
-            email = service.verify_email(s, token).email
+            email = service.pending_verification(s, token)[1].email
     except Problem as p:
         return HTMLResponse(_page("Link not valid", p.detail or p.title), status_code=p.status)
+    form = (f'<form method="post" action="{VERIFY_FORM}"><input type="hidden" name="token" '
+            f'value="{html.escape(token[:200], quote=True)}"><label>Password chosen at sign-up '
+            '<input type="password" name="password" autocomplete="current-password" required></label> '
+            '<button type="submit">Confirm my address</button></form>')
+    return HTMLResponse(_page(f"Confirm {email}", "Enter the password you chose when you signed up. "
+                              "If you did not sign up, close this page: the account expires unconfirmed.") + form)
+
+
+@public.post("/accounts/verify/confirm", response_class=HTMLResponse, summary="Verification form (HTML page)")
+async def verify_form(request: Request, ctx: Ctx) -> HTMLResponse:
+    """The verification page's form (application/x-www-form-urlencoded: token, password)."""
+    from urllib.parse import parse_qs
+
+    fields = parse_qs((await request.body()).decode("utf-8", "replace"), max_num_fields=4)
+    token, password = (fields.get(k, [""])[0] for k in ("token", "password"))
+    return await run_in_threadpool(_confirm_page, ctx, token[:200], password[:1024])
+
+
+def _confirm_page(ctx: ServerContext, token: str, password: str) -> HTMLResponse:
+    try:
+        with ctx.db.session() as s:
+            email = service.verify_email(ctx, s, token, password).email
+    except Problem as p:
+        return HTMLResponse(_page(p.title or "Not confirmed", p.detail or ""), status_code=p.status)
     return HTMLResponse(_page("Email confirmed", f"{email} is confirmed. You can close this page."))
 
 

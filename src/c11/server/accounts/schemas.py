@@ -75,6 +75,7 @@ class ResetDoneOut(BaseModel):
 
 class VerifyIn(BaseModel):
     token: str = Field(max_length=200)
+    password: SecretStr = Field(max_length=1024)
 
 
 class UserOut(BaseModel):

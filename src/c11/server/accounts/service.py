@@ -70,14 +70,27 @@ def send_verification(ctx: ServerContext, s: Session, user: User) -> None:
     notify(s, ctx.config.base_url, "email_verification", user.email, link=link, expires_hours=ttl, secret=token)
 
 
-def verify_email(s: Session, token: str) -> User:
-    """Mark the email of a verification link as verified; 400 if the link is unknown, used or old."""
-    now = utcnow()
+def pending_verification(s: Session, token: str) -> tuple[EmailVerification, User]:
+    """The unused, current verification of a link and its account; 400 if unknown, used or old."""
     row = s.scalar(select(EmailVerification).where(EmailVerification.token_hash == digest(token)))
     user = s.get(User, row.user_id) if row is not None else None
-    if row is None or user is None or row.used_at is not None or row.expires_at <= now or row.email != user.email:
-        raise Problem(400, "Invalid link", "This verification link is invalid or has expired.",
+    if row is None or user is None or row.used_at is not None or row.expires_at <= utcnow() or row.email != user.email:
+        raise Problem(400, "Invalid link", "This verification link is invalid, used or expired.",
                       "invalid-verification-link")
+    return row, user
+
+
+def verify_email(ctx: ServerContext, s: Session, token: str, password: str) -> User:
+    """Mark the email of a verification link as verified; 400 if the link is unknown, used or old.
+
+    The account's password is needed too: a link mailed to the real owner must not confirm an account
+    that someone else signed up with their address (403 `wrong-password`, the link stays usable)."""
+    now = utcnow()
+    row, user = pending_verification(s, token)
+    if not ctx.passwords.verify(user.password_hash, password):
+        raise Problem(403, "Wrong password", "Confirming an address needs the password chosen at sign-up. "
+                      "If you did not sign up with this address, ignore the email: the account expires unconfirmed.",
+                      "wrong-password")
     row.used_at = now
     if user.email_verified_at is None:
         user.email_verified_at = now
