@@ -1,0 +1,121 @@
+"""Organization rules: what organizations add to a protected item, as one pure function (no I/O).
+
+Every client (CLI, SDK, browser, Office add-in) computes the plan itself from policies it verified, so a
+server cannot slip keys in; docs/organizations.md "Organization rules" is the spec, with vectors in
+tests/vectors/orgrules/.
+
+    from c11.orgrules import OrgPolicy, SendOptions, apply
+    plan = apply([OrgPolicy("ACME", (recovery_key,), require_online=True, default_expiry_days=30)],
+                 [bob_key], SendOptions(online=False, expires=None))
+    plan.recipients      # bob_key, then recovery_key
+    plan.online, plan.expires                                        # True, "30d"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from c11.errors import FormatError, UsageError
+from c11.keys.publickey import PublicKey
+
+#: Bounds of `default_expiry_days` (the server refuses other values).
+MAX_EXPIRY_DAYS = 36500
+
+
+@dataclass(frozen=True)
+class OrgPolicy:
+    """What one organization asks of clients: its current recovery keys, `require_online`, a default expiry.
+
+    `name` identifies the organization in notes and in `online_required_by`."""
+
+    name: str
+    recovery_keys: tuple[PublicKey, ...] = ()
+    require_online: bool = False
+    default_expiry_days: int | None = None
+
+    @classmethod
+    def from_json(cls, d: Any) -> OrgPolicy:
+        """Strictly from `{"name", "recovery_keys": [lines], "require_online", "default_expiry_days"}`."""
+        if not isinstance(d, dict) or set(d) != {"name", "recovery_keys", "require_online", "default_expiry_days"}:
+            raise FormatError("an organization policy needs exactly name, recovery_keys, require_online and "
+                              "default_expiry_days")
+        name, keys, online, days = d["name"], d["recovery_keys"], d["require_online"], d["default_expiry_days"]
+        if not isinstance(name, str) or not isinstance(keys, list) or not isinstance(online, bool):
+            raise FormatError("malformed organization policy")
+        if days is not None and (isinstance(days, bool) or not isinstance(days, int)
+                                 or not 1 <= days <= MAX_EXPIRY_DAYS):
+            raise FormatError(f"default_expiry_days must be null or 1 to {MAX_EXPIRY_DAYS}")
+        if not all(isinstance(k, str) for k in keys):
+            raise FormatError("recovery_keys must be public key lines")
+        return cls(name, tuple(PublicKey.parse(k) for k in keys), online, days)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "recovery_keys": [k.line() for k in self.recovery_keys],
+                "require_online": self.require_online, "default_expiry_days": self.default_expiry_days}
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    """What the sender asked for: an online policy, and an expiry as given (a time or a duration)."""
+
+    online: bool = False
+    expires: str | None = None
+
+
+@dataclass(frozen=True)
+class AddedKey:
+    """A recovery key the rules added, and the organization it is for."""
+
+    org: str
+    key: PublicKey
+
+
+@dataclass(frozen=True)
+class RulesPlan:
+    """The outcome: every recipient (given ones first, then added recovery keys), online, expiry."""
+
+    recipients: tuple[PublicKey, ...]
+    added: tuple[AddedKey, ...]
+    online: bool
+    online_required_by: tuple[str, ...]
+    expires: str | None
+    default_expiry_days: int | None  # the organization default that set `expires`, if one did
+
+    def to_json(self) -> dict[str, Any]:
+        """The form the vectors compare (key lines and fingerprints)."""
+        return {"recipients": [k.fingerprint for k in self.recipients],
+                "added_recovery_keys": [{"org": a.org, "fingerprint": a.key.fingerprint} for a in self.added],
+                "online": self.online, "online_required_by": list(self.online_required_by),
+                "expires": self.expires, "default_expiry_days": self.default_expiry_days}
+
+
+def apply(policies: Sequence[OrgPolicy], recipients: Sequence[PublicKey], options: SendOptions) -> RulesPlan:
+    """The plan for `recipients` under `policies` (the sender's organization first, then the recipients'
+    in the order they were looked up); raises UsageError when an expiry is asked for without online."""
+    seen_orgs: set[str] = set()
+    ordered = [p for p in policies if not (p.name in seen_orgs or seen_orgs.add(p.name))]
+    out: list[PublicKey] = []
+    have: set[str] = set()
+    for k in recipients:
+        if k.fingerprint not in have:
+            have.add(k.fingerprint)
+            out.append(k)
+    added: list[AddedKey] = []
+    for p in ordered:
+        for k in p.recovery_keys:
+            if k.fingerprint not in have:
+                have.add(k.fingerprint)
+                out.append(k)
+                added.append(AddedKey(p.name, k))
+    required_by = tuple(p.name for p in ordered if p.require_online)
+    online = options.online or bool(required_by)
+    expires, default_days = options.expires, None
+    if expires is not None and not online:
+        raise UsageError("an expiry needs an online policy (the key server enforces it)")
+    days = [p.default_expiry_days for p in ordered if p.default_expiry_days]
+    if online and expires is None and days:
+        default_days = min(days)
+        expires = f"{default_days}d"
+    return RulesPlan(tuple(out), tuple(added), online, required_by, expires, default_days)
