@@ -167,3 +167,16 @@ class AccessRefusedError(OnlinePolicyError, AuthError):
 class CloudKeyError(C11Error):
     """A cloud-stored key (F7) could not be made, fetched or rebuilt: no shard stores, no cloud key, too few
     shards reachable (shards, issue 4)."""
+
+
+class OrgPolicyUnavailableError(C11Error):
+    """An organization member is encrypting but their organization's policy can be neither read from the server
+    nor found cached on the device (docs/organizations.md, Organization rules)."""
+
+
+class UnregisteredRecipientError(RecipientError):
+    """An email recipient has no published key and no temporary key, and was not invited."""
+
+    def __init__(self, message: str, email: str) -> None:
+        super().__init__(message)
+        self.email = email
