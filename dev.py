@@ -7,7 +7,7 @@
 
 Only the Python standard library is used here, so it works on a fresh machine with Python 3.11+.
 System packages come from `deps/apt.txt` (installed with apt-get when run as root), Node packages
-from `package.json` (npm ci), Python packages from `pyproject.toml`.
+from `web/package-lock.json` (npm ci, then `npm run build` into web/dist), Python packages from `pyproject.toml`.
 """
 
 from __future__ import annotations
@@ -81,16 +81,39 @@ def ensure_apt() -> None:
         stdout=subprocess.DEVNULL)
 
 
+WEB = ROOT / "web"
+#: what the browser app's build reads; a change to any of these rebuilds web/dist (docs/web.md).
+_WEB_INPUTS = ("src", "index.html", "harness.html", "vite.config.ts", "vite.harness.config.ts", "tsconfig.json",
+               "package.json", "package-lock.json", "public")
+
+
+def _web_sources() -> list[Path]:
+    files: list[Path] = []
+    for name in _WEB_INPUTS:
+        path = WEB / name
+        files.extend(sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path])
+    return files
+
+
 def ensure_npm() -> None:
-    if not (ROOT / "package.json").exists() or not shutil.which("npm"):
+    """Install the browser app's Node packages (`npm ci`, web/package-lock.json) and build it into web/dist."""
+    if not (WEB / "package.json").exists():
         return
-    stamp, digest = _stamp("npm", ROOT / "package.json", ROOT / "package-lock.json")
-    if (ROOT / "node_modules").exists() and stamp.exists() and stamp.read_text() == digest:
+    if not shutil.which("npm"):
+        say("npm not found: the browser app is not built (c11 serve's start page says how)")
         return
-    say("installing Node packages (package.json)")
-    lock = (ROOT / "package-lock.json").exists()
-    run(["npm", "ci" if lock else "install", "--no-audit", "--no-fund", "--silent"], cwd=ROOT)
-    stamp.write_text(digest)
+    stamp, digest = _stamp("npm", WEB / "package.json", WEB / "package-lock.json")
+    if not (WEB / "node_modules").exists() or not stamp.exists() or stamp.read_text() != digest:
+        say("installing Node packages (web/package-lock.json)")
+        run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=WEB)
+        stamp.write_text(digest)
+    sources = _web_sources()
+    stamp, digest = _stamp("web-build", *sources)
+    digest = hashlib.sha256((digest + "\n".join(str(p) for p in sources)).encode()).hexdigest()
+    if not (WEB / "dist" / "index.html").exists() or not stamp.exists() or stamp.read_text() != digest:
+        say("building the browser app (web/dist)")
+        run(["npm", "run", "--silent", "build"], cwd=WEB, stdout=subprocess.DEVNULL)
+        stamp.write_text(digest)
 
 
 def ensure_postgres() -> None:
@@ -114,7 +137,8 @@ def main(argv: list[str]) -> int:
     ensure_venv()
     if cmd in {"test", "setup"}:
         ensure_apt()
-        ensure_npm()
+    ensure_npm()
+    if cmd in {"test", "setup"}:
         ensure_postgres()
     if cmd == "setup":
         say(f"ready: {VENV / 'bin' / 'c11'}")

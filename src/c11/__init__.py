@@ -1,7 +1,7 @@
 """c11: end-to-end protection of documents.
 
 The public API lives in a few modules: `c11.errors` (typed errors), `c11.keys` (identities and
-public keys), `c11.protect` (encrypt, decrypt, inspect, re-encrypt files, bundles and messages) and
+public keys), `c11.files` (encrypt, decrypt, inspect, re-encrypt files, bundles and messages) and
 `c11.Client` (the server side: accounts, tokens, registry). Imports are lazy to keep start-up fast.
 """
 

@@ -1,14 +1,14 @@
 """Online policy in the SDK (SPEC F6): encrypt with a key-server part, and open such files.
 
-    from c11 import online, protect
+    from c11 import files, online
     from c11.client import Client
 
     with Client.from_environment() as c:
         seal = online.prepare(c, me, [(None, friend.public)], expires=None)   # registers the policy
-        protect.encrypt_paths([Path("a.pdf")], Path("a.pdf.c11"), [friend.public], me,
+        files.encrypt_paths([Path("a.pdf")], Path("a.pdf.c11"), [friend.public], me,
                               header_kw=seal.header_kw())
         with online.releasing(c, [friend]):                                   # asks the key server for B
-            protect.decrypt_path(Path("a.pdf.c11"), Path("a.pdf"), [friend])
+            files.decrypt_path(Path("a.pdf.c11"), Path("a.pdf"), [friend])
 
 See docs/keyserver.md for the protocol and docs/format.md §2.6 for the stanza.
 """

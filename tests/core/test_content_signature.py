@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from c11 import protect
+from c11 import files
 from c11.errors import BadSignatureError, C11Error, IntegrityError
 from c11.format import bundle as B
 from c11.format import content, envelope, stream
@@ -58,7 +58,7 @@ def forge(blob: bytes, holder, plaintext: bytes, resign=None) -> bytes:
 
 @pytest.fixture(scope="module")
 def shared(alice, bob, carol):
-    return protect.encrypt_bytes(b"pay 100 EUR to alice" * 5000, [bob.public, carol.public], alice)
+    return files.encrypt_bytes(b"pay 100 EUR to alice" * 5000, [bob.public, carol.public], alice)
 
 
 @pytest.mark.parametrize("resign", [False, True], ids=["author-trailer", "forger-trailer"])
@@ -66,14 +66,14 @@ def test_co_recipient_cannot_replace_the_content(shared, alice, bob, carol, resi
     forged = forge(shared, bob, b"pay 999 EUR to bob!!" * 5000, bob if resign else None)
     assert len(forged) == len(shared) and forged[:200] == shared[:200]
     with pytest.raises(BadSignatureError):
-        protect.decrypt_bytes(forged, [carol])
+        files.decrypt_bytes(forged, [carol])
     # a file output is never published; inspect (no key) says the content signature fails
     src = tmp_path / "f.c11"
     src.write_bytes(forged)
     with pytest.raises(BadSignatureError):
-        protect.decrypt_path(src, tmp_path / "out", [carol])
+        files.decrypt_path(src, tmp_path / "out", [carol])
     assert not (tmp_path / "out").exists() and [p.name for p in tmp_path.iterdir()] == ["f.c11"]
-    info = protect.inspect(src)
+    info = files.inspect(src)
     assert not info.signature_valid and not info.content_signed
 
 
@@ -81,7 +81,7 @@ def test_seekable_input_releases_nothing_before_the_check(shared, bob, carol):
     forged = forge(shared, bob, b"pay 999 EUR to bob!!" * 5000)
     out = io.BytesIO()
     with pytest.raises(BadSignatureError):
-        protect.decrypt(io.BytesIO(forged), out, [carol])
+        files.decrypt(io.BytesIO(forged), out, [carol])
     assert out.getvalue() == b""
 
 
@@ -125,21 +125,21 @@ def test_hash_list_rewritten_after_the_check_releases_nothing(shared, bob, carol
     out = io.BytesIO()
     # kept: the list is never read again, the forged segments fail against it; re-read: the change is caught
     with pytest.raises(BadSignatureError if chunk != 32 else IntegrityError):
-        protect.decrypt(src, out, [carol])
+        files.decrypt(src, out, [carol])
     assert src._swap is None and out.getvalue() == b""
     out = io.BytesIO()  # an unchanged file still opens, whether the list is kept or re-read in chunks
-    assert protect.decrypt(io.BytesIO(shared), out, [carol]).content_signed
+    assert files.decrypt(io.BytesIO(shared), out, [carol]).content_signed
     assert out.getvalue() == b"pay 100 EUR to alice" * 5000
 
 
 def test_streamed_input_fails_at_the_end(shared, alice, bob, carol):
     out = io.BytesIO()
-    info = protect.decrypt(io.BufferedReader(Pipe(shared)), out, [carol])
+    info = files.decrypt(io.BufferedReader(Pipe(shared)), out, [carol])
     assert out.getvalue() == b"pay 100 EUR to alice" * 5000 and info.content_signed
     forged = forge(shared, bob, b"pay 999 EUR to bob!!" * 5000)
     out = io.BytesIO()
     with pytest.raises(BadSignatureError):
-        protect.decrypt(io.BufferedReader(Pipe(forged)), out, [carol])
+        files.decrypt(io.BufferedReader(Pipe(forged)), out, [carol])
     # what was released before the final check authenticated under the file key (documented in §2.5)
     assert out.getvalue() == (b"pay 999 EUR to bob!!" * 5000)[:len(out.getvalue())]
 
@@ -147,18 +147,18 @@ def test_streamed_input_fails_at_the_end(shared, alice, bob, carol):
 @pytest.mark.parametrize("cut", [1, 40, 72, 73, 104, 200, 65_600])
 def test_streamed_truncation_and_appending_fail(shared, carol, cut):
     with pytest.raises(C11Error):
-        protect.decrypt(io.BufferedReader(Pipe(shared[:-cut])), io.BytesIO(), [carol])
+        files.decrypt(io.BufferedReader(Pipe(shared[:-cut])), io.BytesIO(), [carol])
     with pytest.raises(C11Error):
-        protect.decrypt(io.BufferedReader(Pipe(shared + b"\x00" * cut)), io.BytesIO(), [carol])
+        files.decrypt(io.BufferedReader(Pipe(shared + b"\x00" * cut)), io.BytesIO(), [carol])
 
 
 def test_armored_message_forgery_fails(alice, bob, carol):
-    block = protect.encrypt_message("meet at 5", [bob.public, carol.public], alice)
-    blob = protect._armor.dearmor(block)
-    forged = protect._armor.armor(forge(blob, bob, b"meet at 6"))
+    block = files.encrypt_message("meet at 5", [bob.public, carol.public], alice)
+    blob = files._armor.dearmor(block)
+    forged = files._armor.armor(forge(blob, bob, b"meet at 6"))
     with pytest.raises(BadSignatureError):
-        protect.decrypt_message(forged, [carol])
-    assert protect.decrypt_message(block, [carol])[1].content_signed
+        files.decrypt_message(forged, [carol])
+    assert files.decrypt_message(block, [carol])[1].content_signed
 
 
 def test_bundle_entry_forgery_fails(tmp_path, alice, bob, carol):
@@ -166,9 +166,9 @@ def test_bundle_entry_forgery_fails(tmp_path, alice, bob, carol):
     src.mkdir()
     (src / "contract.txt").write_bytes(b"pay 100 EUR to alice")
     out = tmp_path / "p.c11.zip"
-    protect.encrypt_paths([src], out, [bob.public, carol.public], alice)
+    files.encrypt_paths([src], out, [bob.public, carol.public], alice)
     reader = B.BundleReader(open(out, "rb"))
-    fk, _ = protect.open_header(reader.header, [bob])
+    fk, _ = files.open_header(reader.header, [bob])
     entry = next(e for e in reader.read_manifest(fk) if e.type == "file")
     fake = io.BytesIO()
     stream.encrypt(B.entry_key(reader.header, fk, entry.id), io.BytesIO(b"pay 999 EUR to bob!!"), fake,
@@ -180,9 +180,9 @@ def test_bundle_entry_forgery_fails(tmp_path, alice, bob, carol):
         for name, data in members.items():
             z.writestr(name, data)
     with pytest.raises(BadSignatureError):
-        protect.decrypt_path(bad, tmp_path / "o", [carol])
+        files.decrypt_path(bad, tmp_path / "o", [carol])
     assert not (tmp_path / "o").exists()
-    res = protect.decrypt_path(out, tmp_path / "ok", [carol])
+    res = files.decrypt_path(out, tmp_path / "ok", [carol])
     assert res.info.content_signed and (tmp_path / "ok" / "contract.txt").read_bytes() == b"pay 100 EUR to alice"
 
 
@@ -191,12 +191,12 @@ def test_bundle_reshare_and_rotation_keep_signatures(tmp_path, alice, bob, carol
     src.mkdir()
     (src / "a.txt").write_bytes(b"A" * 70_000)
     out = tmp_path / "p.c11.zip"
-    protect.encrypt_paths([src], out, [bob.public], alice)
-    protect.reencrypt(out, bob, add=[carol.public])
-    info = protect.decrypt_path(out, tmp_path / "r1", [carol]).info
+    files.encrypt_paths([src], out, [bob.public], alice)
+    files.reencrypt(out, bob, add=[carol.public])
+    info = files.decrypt_path(out, tmp_path / "r1", [carol]).info
     assert (info.author, info.resharer, info.content_signed) == ("alice@example.com", "bob@example.com", True)
-    protect.reencrypt(out, carol, rotate=True)
-    info = protect.decrypt_path(out, tmp_path / "r2", [bob]).info
+    files.reencrypt(out, carol, rotate=True)
+    info = files.decrypt_path(out, tmp_path / "r2", [bob]).info
     assert (info.author, info.rotated, info.resharer) == ("carol@example.com", True, None)
     assert (tmp_path / "r2" / "a.txt").read_bytes() == b"A" * 70_000
 
@@ -205,8 +205,8 @@ def test_in_document_part_forgery_fails(alice, bob, carol):
     env = P.seal([P.Part("p1", b"salary: 100", b"[protected]")], [bob.public, carol.public], alice, note="HR")
     assert P.open_parts(env, [carol]).senders[0]["content_signed"]
     forged = P.Envelope.from_json(env.to_json())
-    fk, _ = protect.open_header(forged.headers[0], [bob])
-    key = protect.ks.derive(fk, forged.headers[0].nonce, P.PART_LABEL)
+    fk, _ = files.open_header(forged.headers[0], [bob])
+    key = files.ks.derive(fk, forged.headers[0].nonce, P.PART_LABEL)
     part = forged.parts[0]
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -229,13 +229,13 @@ def test_version_1_file_opens_and_says_content_not_signed(tmp_path):
 
     bob = keyfile.load(VECTORS / "keys" / "bob.key").unlock()
     blob = (VECTORS / "files" / "v1" / "hello-x25519.c11").read_bytes()
-    r = protect.decrypt_bytes(blob, [bob])
+    r = files.decrypt_bytes(blob, [bob])
     assert r.info.version == 1 and not r.info.content_signed and r.info.author is None
     h, raw = read_header(io.BytesIO(blob))
     fk = envelope.unwrap(h, [bob])
     out = io.BytesIO()
     stream.encrypt(envelope.payload_key(h, fk), io.BytesIO(b"Hello, c12!\n"), out, h.segment_size)
-    forged = protect.decrypt_bytes(raw + out.getvalue(), [bob])
+    forged = files.decrypt_bytes(raw + out.getvalue(), [bob])
     assert forged.plaintext == b"Hello, c12!\n" and not forged.info.content_signed
     assert json.loads(json.dumps(forged.info.to_dict()))["content_signed"] is False
 
@@ -246,11 +246,11 @@ def test_version_1_reshare_stays_v1_and_rotation_upgrades(tmp_path, carol):
     bob = keyfile.load(VECTORS / "keys" / "bob.key").unlock()
     p = tmp_path / "v1.c11"
     p.write_bytes((VECTORS / "files" / "v1" / "hello-x25519.c11").read_bytes())
-    protect.reencrypt(p, bob, add=[carol.public])
-    got = protect.decrypt_bytes(p.read_bytes(), [carol])
+    files.reencrypt(p, bob, add=[carol.public])
+    got = files.decrypt_bytes(p.read_bytes(), [carol])
     assert got.info.version == 1 and not got.info.content_signed and got.plaintext == b"Hello, c11!\n"
-    protect.reencrypt(p, bob, rotate=True)
-    got = protect.decrypt_bytes(p.read_bytes(), [carol])
+    files.reencrypt(p, bob, rotate=True)
+    got = files.decrypt_bytes(p.read_bytes(), [carol])
     assert got.info.version == 2 and got.info.content_signed and got.info.rotated and got.info.author == bob.label
 
 
@@ -273,11 +273,11 @@ def test_file_vectors_through_a_pipe(case):
     src = io.BufferedReader(Pipe((VECTORS / case["file"]).read_bytes()))
     out = io.BytesIO()
     if case["expect"] == "ok":
-        protect.decrypt(src, out, ids)
+        files.decrypt(src, out, ids)
         assert hashlib.sha256(out.getvalue()).hexdigest() == case["plaintext_sha256"]
     else:
         with pytest.raises(getattr(errors, case["expect"])):
-            protect.decrypt(src, out, ids)
+            files.decrypt(src, out, ids)
 
 
 def test_a_forgery_is_not_passed_on_by_resharing_or_rotation(shared, alice, bob, carol, tmp_path):
@@ -286,17 +286,17 @@ def test_a_forgery_is_not_passed_on_by_resharing_or_rotation(shared, alice, bob,
     before = p.read_bytes()
     for kw in ({"add": [alice.public]}, {"rotate": True}):
         with pytest.raises(BadSignatureError):
-            protect.reencrypt(p, carol, **kw)
+            files.reencrypt(p, carol, **kw)
         assert p.read_bytes() == before
 
 
 def test_version_1_bundle_and_parts_open_as_not_signed(tmp_path):
     """Emulated version 1 bundle and in-document envelope (tests/vectors/files/v1/) still open."""
     bob = _identity("bob.key")
-    res = protect.decrypt_path(VECTORS / "files" / "v1" / "bundle.c11.zip", tmp_path / "b", [bob])
+    res = files.decrypt_path(VECTORS / "files" / "v1" / "bundle.c11.zip", tmp_path / "b", [bob])
     assert res.info.version == 1 and not res.info.content_signed and res.info.sender == "alice@example.com"
     assert (tmp_path / "b" / "sub" / "b.txt").read_bytes() == b"bravo\n" * 300
-    assert protect.inspect(VECTORS / "files" / "v1" / "bundle.c11.zip").content_signed is False
+    assert files.inspect(VECTORS / "files" / "v1" / "bundle.c11.zip").content_signed is False
     env = P.Envelope.from_json((VECTORS / "files" / "v1" / "parts.json").read_bytes())
     opened = P.open_parts(env, [bob])
     assert opened.plaintexts == {"p1": b"salary: 100"} and opened.senders[0]["content_signed"] is False

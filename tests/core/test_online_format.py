@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from c11 import protect
+from c11 import files
 from c11.errors import FormatError, IntegrityError, OnlinePolicyError, UsageError
 from c11.format import online
 from c11.format.header import read_header
@@ -31,7 +31,7 @@ def _make(recipients, sender, data=b"payload", expires=None):
     seal = online.make("https://ks.example", SERVER.public, "ab" * 32,
                        [online.PolicyRecipient(None, r.public.fingerprint) for r in recipients], expires)
     out = io.BytesIO()
-    protect.encrypt(io.BytesIO(data), out, [r.public for r in recipients], sender, include_sender=False,
+    files.encrypt(io.BytesIO(data), out, [r.public for r in recipients], sender, include_sender=False,
                     header_kw=seal.header_kw())
     return seal, out.getvalue()
 
@@ -48,12 +48,12 @@ def test_round_trip_needs_both_parts():
     alice, bob = Identity.generate("alice"), Identity.generate("bob")
     seal, blob = _make([bob], alice)
     with pytest.raises(OnlinePolicyError, match="online policy"):
-        protect.decrypt_bytes(blob, [bob])
+        files.decrypt_bytes(blob, [bob])
     with online.releasing(_server_release):
-        assert protect.decrypt_bytes(blob, [bob]).plaintext == b"payload"
+        assert files.decrypt_bytes(blob, [bob]).plaintext == b"payload"
     with online.releasing(lambda s, h, p: bytes(32)), pytest.raises(IntegrityError):
-        protect.decrypt_bytes(blob, [bob])  # a wrong B fails the header MAC
-    info = protect.inspect(io.BytesIO(blob))
+        files.decrypt_bytes(blob, [bob])  # a wrong B fails the header MAC
+    info = files.inspect(io.BytesIO(blob))
     assert info.extensions == [{"type": "c11-online/v1", "critical": True, "server": "https://ks.example",
                                 "server_key": SERVER.fingerprint, "expires": None, "policy_recipients": 1}]
 
@@ -97,7 +97,7 @@ def test_share_moved_to_another_document_is_refused():
     header, _ = read_header(io.BytesIO(other))
     header.stanzas = [seal.stanza if s.type == online.ONLINE else s for s in header.stanzas]
     with online.releasing(_server_release), pytest.raises(IntegrityError, match="another document"):
-        protect.open_header(header, [bob])
+        files.open_header(header, [bob])
 
 
 def test_reencrypt_wraps_the_recipient_part_for_new_recipients(tmp_path):
@@ -107,9 +107,9 @@ def test_reencrypt_wraps_the_recipient_part_for_new_recipients(tmp_path):
     path = tmp_path / "f.c11"
     path.write_bytes(blob)
     with online.releasing(_server_release):
-        protect.reencrypt(path, alice, add=[carol.public], remove=[bob.fingerprint])
-        assert protect.decrypt_bytes(path.read_bytes(), [carol]).plaintext == b"payload"
+        files.reencrypt(path, alice, add=[carol.public], remove=[bob.fingerprint])
+        assert files.decrypt_bytes(path.read_bytes(), [carol]).plaintext == b"payload"
         with pytest.raises(Exception):
-            protect.decrypt_bytes(path.read_bytes(), [bob])
+            files.decrypt_bytes(path.read_bytes(), [bob])
         with pytest.raises(UsageError, match="online policy"):
-            protect.reencrypt(path, alice, rotate=True)
+            files.reencrypt(path, alice, rotate=True)

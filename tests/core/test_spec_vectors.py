@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from c11 import errors, protect
+from c11 import errors, files
 from c11.keys import PublicKey, keyfile
 from c11.log.entries import canonical_json, email_hash
 
@@ -25,10 +25,10 @@ def _open(case, tmp_path):
     ids = [identity(n) for n in case.get("identities", [])]
     kind = case["kind"]
     if kind in ("file", "armor"):
-        r = protect.decrypt_bytes(path.read_bytes(), ids)
+        r = files.decrypt_bytes(path.read_bytes(), ids)
         assert hashlib.sha256(r.plaintext).hexdigest() == case["plaintext_sha256"]
     elif kind == "bundle":
-        protect.decrypt_path(path, tmp_path / "out", ids)
+        files.decrypt_path(path, tmp_path / "out", ids)
         got = {str(p.relative_to(tmp_path / "out")): hashlib.sha256(p.read_bytes()).hexdigest()
                for p in (tmp_path / "out").rglob("*") if p.is_file()}
         assert got == case["tree"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from c11 import errors, protect
+from c11 import errors, files
 from c11.crypto import keyschedule as ks
 from c11.format import content, envelope, stream
 from c11.format.header import read_header
@@ -30,7 +30,7 @@ def test_file_vector(case):
     blob = (VECTORS / case["file"]).read_bytes()
     ids = [identity(n) for n in case["identities"]]
     if case["expect"] == "ok":
-        r = protect.decrypt_bytes(blob, ids)
+        r = files.decrypt_bytes(blob, ids)
         assert hashlib.sha256(r.plaintext).hexdigest() == case["plaintext_sha256"]
         assert r.info.signature_valid and r.info.version == case["version"]
         assert r.info.sender == case.get("author", "alice@example.com")
@@ -43,7 +43,7 @@ def test_file_vector(case):
             assert getattr(r.info, {"type": "media_type"}.get(k, k)) == v
     else:
         with pytest.raises(getattr(errors, case["expect"])):
-            protect.decrypt_bytes(blob, ids)
+            files.decrypt_bytes(blob, ids)
 
 
 def test_key_schedule_vector():

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from evkit import Person, add_member, append_admin, database, make_org, server_ctx, verified
 
-from c11 import online, protect
+from c11 import files, online
 from c11.errors import AccessRefusedError, AuthError, ServerError
 from c11.format import online as fmt
 from c11.format.header import read_header
@@ -28,7 +28,7 @@ def _encrypt(author: Person, to: list[Person]) -> bytes:
     recips = [(p.email, p.identity.public) for p in to]
     seal = online.prepare(author.client, author.identity, recips)
     out = io.BytesIO()
-    protect.encrypt(io.BytesIO(b"quarterly numbers"), out, [k for _, k in recips], author.identity,
+    files.encrypt(io.BytesIO(b"quarterly numbers"), out, [k for _, k in recips], author.identity,
                     header_kw=seal.header_kw())
     # what `c11 encrypt` does next when logged in: record the recipient set (F21)
     author.client.policies.record([{"email": p.email} for p in to])
@@ -41,7 +41,7 @@ def _doc(blob: bytes) -> str:
 
 def _release(person: Person, blob: bytes) -> bytes:
     with online.releasing(person.client, [person.identity]):
-        return protect.decrypt_bytes(blob, [person.identity]).plaintext
+        return files.decrypt_bytes(blob, [person.identity]).plaintext
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from evkit import Person, make_org, verified
 
-from c11 import online, protect
+from c11 import files, online
 from c11.errors import AccessRefusedError, AuthError
 from c11.format import online as fmt
 from c11.format.header import read_header
@@ -28,7 +28,7 @@ def _online(author: Person, recipients: list[tuple[str | None, object]]) -> byte
     seal = online.prepare(author.client, author.identity, recipients)
     out = io.BytesIO()
     keys = [k for _, k in recipients] + [author.identity.public]
-    protect.encrypt(io.BytesIO(b"board minutes"), out, keys, author.identity, header_kw=seal.header_kw())
+    files.encrypt(io.BytesIO(b"board minutes"), out, keys, author.identity, header_kw=seal.header_kw())
     return out.getvalue()
 
 
@@ -51,7 +51,7 @@ def scene(ev_server, tmp_path_factory):
     alice.client.registry.publish(alice.identity)  # a registry key entry: stays verifiable by email
     by_email = _online(bob, [(alice.email, alice.identity.public)])
     with online.releasing(alice.client, [alice.identity]):
-        assert protect.decrypt_bytes(by_email, [alice.identity]).plaintext == b"board minutes"  # release
+        assert files.decrypt_bytes(by_email, [alice.identity]).plaintext == b"board minutes"  # release
     own = _online(alice, [(bob.email, bob.identity.public)])  # policy register (alice is the author)
     alice.client.policies.record([{"email": bob.email}])  # encrypt entry (usage)
     alice.client.keyserver.revoke(_doc(own))  # policy revoke

@@ -32,15 +32,15 @@ def _write(name: str, files: dict[str, bytes]) -> None:
 
 
 def _core(me, snd) -> None:
-    from c11 import protect
+    from c11 import files
     from c11.format import armor, groupkey, online
     from c11.keys import cloudkey, keyfile
     from c11.keys.identity import Identity
     from c11.log.checkpoint import Checkpoint, sign_checkpoint
     from c11.log.entries import canonical_json, email_hash
 
-    small = protect.encrypt_bytes(b"hello fuzz", [me.public], snd, name="a.txt", media_type="text/plain")
-    message = protect.encrypt_message("meet at 5", [me.public], snd)
+    small = files.encrypt_bytes(b"hello fuzz", [me.public], snd, name="a.txt", media_type="text/plain")
+    message = files.encrypt_message("meet at 5", [me.public], snd)
     _write("header", {"file.c11": small, "message.c11": armor.dearmor(message)})
     _write("file", {"file.c11": small, "message.asc": message.encode()})
     _write("armor", {"message.asc": message.encode(), "crlf.asc": message.replace("\n", "\r\n").encode()})
@@ -50,7 +50,7 @@ def _core(me, snd) -> None:
         (root / "a.txt").write_text("alpha")
         (root / "sub" / "b.txt").write_text("beta")
         out = Path(tmp) / "proj.c11.zip"
-        protect.encrypt_paths([root], out, [me.public], snd)
+        files.encrypt_paths([root], out, [me.public], snd)
         _write("bundle", {"proj.c11.zip": out.read_bytes()})
     _write("keyfile", {"plain.key": keyfile.dumps(me, None), "public.txt": me.public.line().encode()})
     lines = f"# team\n{me.public.line()}\n\n{snd.public.line()}\n"

@@ -61,9 +61,9 @@ def t_header(data: bytes) -> None:
 
 def t_file(data: bytes) -> None:
     """A whole .c11 file or armored message: header, stanzas, MAC, signature, metadata, payload."""
-    from c11 import protect
+    from c11 import files
 
-    protect.decrypt_bytes(data, [identity()])
+    files.decrypt_bytes(data, [identity()])
 
 
 def t_armor(data: bytes) -> None:
@@ -75,11 +75,11 @@ def t_armor(data: bytes) -> None:
 
 def t_bundle(data: bytes) -> None:
     """A .c11.zip bundle: zip structure, marker, manifest header, then (with the key) manifest and entries."""
-    from c11 import protect
+    from c11 import files
     from c11.format.bundle import BundleReader
 
     reader = BundleReader(io.BytesIO(data))
-    file_key, _ = protect.open_header(reader.header, [identity()])
+    file_key, _ = files.open_header(reader.header, [identity()])
     entries = reader.read_manifest(file_key)
     with tempfile.TemporaryDirectory() as tmp:
         reader.extract(entries, file_key, Path(tmp) / "out")

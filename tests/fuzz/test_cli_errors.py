@@ -37,10 +37,10 @@ def _flip_in_member(zip_bytes: bytes, member: str) -> bytes:
 
 
 def _far_future_file() -> bytes:
-    from c11 import protect
+    from c11 import files
 
     out = io.BytesIO()
-    protect.encrypt(io.BytesIO(b"hi"), out, [targets.identity().public], targets.sender(),
+    files.encrypt(io.BytesIO(b"hi"), out, [targets.identity().public], targets.sender(),
                     header_kw={"created": (1 << 64) - 1})
     return out.getvalue()
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from c11 import errors, protect
+from c11 import errors, files
 from c11.format import groupkey
 from c11.format.groupkey import GroupKeyRef
 from c11.keys import keyfile
@@ -43,7 +43,7 @@ def test_wrap_vectors(case):
     if case["expect"] == "ok":
         ident = groupkey.unwrap(case["wrapped"], ref, [_member()], expected)
         assert ident.public.line() == VECTORS["group"]["public"] and ident.label == "group:finance"
-        info = protect.inspect(io.BytesIO(base64.b64decode(case["wrapped"])))
+        info = files.inspect(io.BytesIO(base64.b64decode(case["wrapped"])))
         assert info.sender_fingerprint == VECTORS["wrapper_signing_fingerprint"] and info.signature_valid
         assert [r["fingerprint"] for r in info.recipients] == [_member().fingerprint]
     else:
@@ -62,9 +62,9 @@ def test_wrap_round_trip_and_served_key_check():
     with pytest.raises(errors.FormatError):
         groupkey.unwrap("not base64!", ref, [member])
     # a file to the group is an ordinary recipient stanza: the unwrapped identity opens it
-    blob = protect.encrypt_bytes(b"to the group", [group.public], wrapper, include_sender=False)
+    blob = files.encrypt_bytes(b"to the group", [group.public], wrapper, include_sender=False)
     opened = groupkey.unwrap(wrapped, ref, [member])
-    assert protect.decrypt_bytes(blob, [opened]).plaintext == b"to the group"
+    assert files.decrypt_bytes(blob, [opened]).plaintext == b"to the group"
 
 
 def test_identity_source_hook_is_used_only_when_needed():
@@ -79,12 +79,12 @@ def test_identity_source_hook_is_used_only_when_needed():
         calls.append(wanted)
         return [group]
 
-    mine = protect.encrypt_bytes(b"mine", [me.public], sender, include_sender=False)
-    to_group = protect.encrypt_bytes(b"group", [group.public], sender, include_sender=False)
+    mine = files.encrypt_bytes(b"mine", [me.public], sender, include_sender=False)
+    to_group = files.encrypt_bytes(b"group", [group.public], sender, include_sender=False)
     with identity_source(source):
-        assert protect.decrypt_bytes(mine, [me]).plaintext == b"mine"
+        assert files.decrypt_bytes(mine, [me]).plaintext == b"mine"
         assert calls == []
-        assert protect.decrypt_bytes(to_group, [me]).plaintext == b"group"
+        assert files.decrypt_bytes(to_group, [me]).plaintext == b"group"
         assert calls == [[group.public.key_id]]
     with pytest.raises(errors.NoMatchingKeyError):
-        protect.decrypt_bytes(to_group, [me])
+        files.decrypt_bytes(to_group, [me])

@@ -13,7 +13,7 @@ import pytest
 from grpkit import db_session, make_org, ok, person
 from srvkit import authed
 
-from c11 import protect
+from c11 import files
 from c11.errors import FormatError
 from c11.format import groupkey
 
@@ -62,7 +62,7 @@ def test_member_cannot_replace_a_wrap(crew, grp_server):
             row.wrapped = forged
     finally:
         db.dispose()
-    blob = protect.encrypt_bytes(b"for the vault", [group_key], admin.identity(), include_sender=False)
+    blob = files.encrypt_bytes(b"for the vault", [group_key], admin.identity(), include_sender=False)
     with bob.client() as b:
         with pytest.raises(FormatError, match="not signed by"):
             b.groups.open_group_identity("vault", bob.identity())
@@ -72,7 +72,7 @@ def test_member_cannot_replace_a_wrap(crew, grp_server):
         new_key = a.groups.group_key("vault")
     with bob.client() as b:
         assert b.groups.open_group_identity("vault", bob.identity()).public == new_key
-    assert protect.decrypt_bytes(blob, [mine]).plaintext == b"for the vault"
+    assert files.decrypt_bytes(blob, [mine]).plaintext == b"for the vault"
 
 
 def test_readme_group_flow(crew, grp_server, tmp_path):

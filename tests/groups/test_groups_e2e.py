@@ -12,7 +12,7 @@ import pytest
 from grpkit import Person, admin_actions, fails, make_org, ok, person
 from srvkit import authed
 
-from c11 import protect
+from c11 import files
 from c11.errors import AuthError, NoMatchingKeyError, UsageError
 
 
@@ -50,7 +50,7 @@ def test_group_recipients_lifecycle(team, grp_server):
     before = _plain(root, "before.txt", "sent to finance before dave joined")
     ok(alice.run("encrypt", "-r", "group:finance", "-o", str(root / "before.c11"), str(before)))
     group_fp = alice.client().groups.group_key("finance").fingerprint
-    assert group_fp in [x["fingerprint"] for x in protect.inspect(root / "before.c11").recipients]
+    assert group_fp in [x["fingerprint"] for x in files.inspect(root / "before.c11").recipients]
     for who in (bob, carol, erin):
         _opens(who, root / "before.c11", before.read_text(), root / f"out-{who.email}")
 
@@ -104,10 +104,10 @@ def test_group_sdk_and_member_added_by_scim_like_path(team, grp_server):
         g = admin.groups.create("ops", [bob.email], identity=me)
         assert g.key is not None and g.key.version == 1 and g.members[0]["has_key"]
         v1 = admin.groups.group_key("ops")
-        blob = protect.encrypt_bytes(b"ops v1", [v1], me, include_sender=False)
+        blob = files.encrypt_bytes(b"ops v1", [v1], me, include_sender=False)
         admin.groups.rotate_key("ops", me)
         v2 = admin.groups.group_key("ops")
-        blob2 = protect.encrypt_bytes(b"ops v2", [v2], me, include_sender=False)
+        blob2 = files.encrypt_bytes(b"ops v2", [v2], me, include_sender=False)
         admin.groups.add_members("ops", [dave.email])  # no identity: nobody wraps yet (as for SCIM adds)
         assert admin.groups.get("ops").pending_wraps == 2  # both versions, for dave
         assert [w["reason"] for w in admin.groups.get("ops").waiting] == ["not-wrapped"]
@@ -125,8 +125,8 @@ def test_group_sdk_and_member_added_by_scim_like_path(team, grp_server):
         assert old.public == v1
     with dave.client() as c:
         ids = c.groups.identities_for([v1.key_id, v2.key_id], dave.identity())
-        assert protect.decrypt_bytes(blob, ids).plaintext == b"ops v1"
-        assert protect.decrypt_bytes(blob2, ids).plaintext == b"ops v2"
+        assert files.decrypt_bytes(blob, ids).plaintext == b"ops v1"
+        assert files.decrypt_bytes(blob2, ids).plaintext == b"ops v2"
         with pytest.raises(UsageError):
             c.groups.open_group_identity("ops", dave.identity(), version=7)
     # a non-member's identity cannot open a member's wrap, and a mallory client is refused the wraps

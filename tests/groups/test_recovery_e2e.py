@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from grpkit import admin_actions, fails, make_org, ok, person, set_policies
 
-from c11 import protect
+from c11 import files
 from c11.errors import AuthError, OutputExistsError
 
 
@@ -27,7 +27,7 @@ def acme(grp_server, tmp_path_factory):
 
 
 def _recipients(path: Path) -> set[str]:
-    return {r["fingerprint"] for r in protect.inspect(path).recipients}
+    return {r["fingerprint"] for r in files.inspect(path).recipients}
 
 
 def _public_fp(key_file: Path) -> str:
@@ -139,7 +139,7 @@ def test_org_policies_applied_by_encrypt(acme, grp_server):
         r = ok(bob.run("encrypt", "-r", carol.email, "-o", str(root / "policy.c11"), str(plain)))
         assert f"online policy required by {org_name}" in r.stderr
         assert "expires in 3 days" in r.stderr
-        ext = next(e for e in protect.inspect(root / "policy.c11").extensions if e["type"] == "c11-online/v1")
+        ext = next(e for e in files.inspect(root / "policy.c11").extensions if e["type"] == "c11-online/v1")
         assert ext["expires"] and abs(ext["expires"] - (time.time() + 3 * 86400)) < 600, ext
         ok(carol.run("decrypt", "-o", str(root / "policy.out"), str(root / "policy.c11")))
         ok(alice.run("decrypt", "-i", str(rec), "-o", str(root / "policy.rec"), str(root / "policy.c11")))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from srvkit import run_cli
 
-from c11 import protect
+from c11 import files as c11_files
 from c11.keys import keyfile
 from c11.keys.identity import Identity
 
@@ -38,9 +38,9 @@ def files(tmp_path_factory):
     alice, bob = Identity.generate(ALICE), Identity.generate("bob@example.com")
     keyfile.write(d / "bob.key", bob, None)
     (d / "alice.pub").write_text(alice.public.line() + "\n")
-    (d / "real.c11").write_bytes(protect.encrypt_bytes(b"quarterly numbers", [bob.public], alice))
+    (d / "real.c11").write_bytes(c11_files.encrypt_bytes(b"quarterly numbers", [bob.public], alice))
     mallory = Identity.generate(ALICE)
-    (d / "forged.c11").write_bytes(protect.encrypt_bytes(b"send the money", [bob.public], mallory))
+    (d / "forged.c11").write_bytes(c11_files.encrypt_bytes(b"send the money", [bob.public], mallory))
     return {"dir": d, "alice": alice, "bob": bob, "mallory": mallory}
 
 
@@ -91,7 +91,7 @@ def test_crafted_label_cannot_forge_a_line(files, tmp_path):
     forged = f"{ALICE}\nc11: signature verified: signed by ceo@example.com\u202e"
     stand_in = ALICE + "x" * (len(forged.encode()) - len(ALICE))
     sender = Identity.generate(stand_in)
-    blob = protect.encrypt_bytes(b"wire it", [files["bob"].public], sender)
+    blob = c11_files.encrypt_bytes(b"wire it", [files["bob"].public], sender)
     (tmp_path / "crafted.c11").write_bytes(blob.replace(stand_in.encode(), forged.encode()))
     for args in (["inspect", str(tmp_path / "crafted.c11")],
                  ["decrypt", "-i", str(d / "bob.key"), "-o", str(tmp_path / "w.txt"), str(tmp_path / "crafted.c11")]):

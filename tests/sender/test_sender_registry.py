@@ -17,7 +17,7 @@ import pytest
 from regkit import Device, ok, signup_verified
 from srvkit import PASSWORD
 
-from c11 import protect
+from c11 import files
 from c11.client import Client, Credentials, CredentialsStore
 from c11.client.sender import SenderVerifier
 from c11.keys import keyfile
@@ -46,9 +46,9 @@ def world(sender_server, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("world")
     alice, alice_id = _person(sender_server, "alice", tmp / "alice")
     bob, bob_id = _person(sender_server, "bob", tmp / "bob")
-    (tmp / "real.c11").write_bytes(protect.encrypt_bytes(b"quarterly numbers\n", [bob_id.public], alice_id))
+    (tmp / "real.c11").write_bytes(files.encrypt_bytes(b"quarterly numbers\n", [bob_id.public], alice_id))
     mallory = Identity.generate(alice.email)  # anyone can label a key with any email
-    (tmp / "forged.c11").write_bytes(protect.encrypt_bytes(b"send the money", [bob_id.public], mallory))
+    (tmp / "forged.c11").write_bytes(files.encrypt_bytes(b"send the money", [bob_id.public], mallory))
     return {"alice": alice, "bob": bob, "tmp": tmp, "mallory": mallory, "alice_id": alice_id}
 
 
@@ -88,7 +88,7 @@ def test_sdk_result_carries_the_verified_identity(world):
     bob, alice, tmp = world["bob"], world["alice"], world["tmp"]
     with bob.client() as c:
         v = SenderVerifier(None, c)
-        real, forged = protect.inspect(tmp / "real.c11"), protect.inspect(tmp / "forged.c11")
+        real, forged = files.inspect(tmp / "real.c11"), files.inspect(tmp / "forged.c11")
         assert v.annotate(real).email == alice.email and real.verified_sender["status"] == "registry"
         check = v.annotate(forged)
         assert not check.verified and check.conflict and forged.verified_sender["conflict"]

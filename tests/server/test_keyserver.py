@@ -15,7 +15,7 @@ import httpx
 import pytest
 from srvkit import PASSWORD, authed, new_email, outbox_message, run_cli, confirm_email, verification_link
 
-from c11 import online, protect
+from c11 import files, online
 from c11.client import Client
 from c11.errors import AccessRefusedError, IntegrityError, OnlinePolicyError, ServerError
 from c11.format import online as fmt
@@ -52,13 +52,13 @@ def _encrypt(people, data: bytes = b"secret plans", expires: int | None = None, 
     recips = [(people[n]["email"], people[n]["id"].public) for n in to]
     seal = online.prepare(a["client"], a["id"], recips, expires=expires)
     out = io.BytesIO()
-    protect.encrypt(io.BytesIO(data), out, [k for _, k in recips], a["id"], header_kw=seal.header_kw())
+    files.encrypt(io.BytesIO(data), out, [k for _, k in recips], a["id"], header_kw=seal.header_kw())
     return out.getvalue()
 
 
 def _decrypt(person, blob: bytes) -> bytes:
     with online.releasing(person["client"], [person["id"]]):
-        return protect.decrypt_bytes(blob, [person["id"]]).plaintext
+        return files.decrypt_bytes(blob, [person["id"]]).plaintext
 
 
 def _doc(blob: bytes) -> str:
@@ -79,7 +79,7 @@ def test_release_revoke_restore_and_refusals_are_identical(server, people):
     assert _decrypt(people["alice"], blob) == b"secret plans"  # the author is a recipient
     # a recipient cannot open it without the key server
     with pytest.raises(OnlinePolicyError, match="online policy"):
-        protect.decrypt_bytes(blob, [people["bob"]["id"]])
+        files.decrypt_bytes(blob, [people["bob"]["id"]])
     # Eve has Bob's file but is no recipient: even with Bob's client she has no recipient key
     problems = []
     with pytest.raises(AccessRefusedError) as e:
@@ -154,7 +154,7 @@ def test_moved_or_edited_share_is_refused(server, people):
     oh, _ = read_header(io.BytesIO(other))
     oh.stanzas = [stanza if s.type == fmt.ONLINE else s for s in oh.stanzas]
     with online.releasing(bob["client"], [bob["id"]]), pytest.raises(IntegrityError):
-        protect.open_header(oh, [bob["id"]])
+        files.open_header(oh, [bob["id"]])
 
 
 def test_every_release_is_logged_and_proven(server, people):
@@ -253,13 +253,13 @@ def test_reencrypt_adds_a_recipient_to_an_online_file(server, people, tmp_path):
     path.write_bytes(blob)
     a, eve = people["alice"], people["eve"]
     with online.releasing(a["client"], [a["id"]]):
-        protect.reencrypt(path, a["id"], add=[eve["id"].public])
+        files.reencrypt(path, a["id"], add=[eve["id"].public])
     with pytest.raises(AccessRefusedError):
         _decrypt(eve, path.read_bytes())  # in the file, but not yet allowed by the key server
     a["client"].keyserver.change_recipients(_doc(blob), add=[eve["email"]])
     assert _decrypt(eve, path.read_bytes()) == b"secret plans"
     with online.releasing(a["client"], [a["id"]]), pytest.raises(Exception, match="online policy"):
-        protect.reencrypt(path, a["id"], rotate=True)
+        files.reencrypt(path, a["id"], rotate=True)
 
 
 # -- the CLI ---------------------------------------------------------------------------------------------

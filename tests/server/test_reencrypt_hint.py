@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 import time
 
-from c11 import protect
+from c11 import files
 from c11.cli.invites import hint_reencrypt
 from c11.keys.identity import Identity
 
@@ -15,7 +15,7 @@ def test_hint_quotes_a_path_with_spaces_and_quotes(tmp_path, capsys):
     folder = tmp_path / "my docs; rm -rf ~"
     folder.mkdir()
     path = folder / "it's $HOME.txt.c11"
-    path.write_bytes(protect.encrypt_bytes(b"hello", [temp.public], temp))
+    path.write_bytes(files.encrypt_bytes(b"hello", [temp.public], temp))
     hint_reencrypt(str(path), [temp])
     err = capsys.readouterr().err
     command = err[err.index("c11 reencrypt"):].strip()

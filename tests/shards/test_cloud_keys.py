@@ -9,7 +9,7 @@ import json
 import pytest
 from shardkit import verified_user
 
-from c11 import protect
+from c11 import files
 from c11.client import Client
 from c11.errors import AuthError, CloudKeyError, ServerError
 from c11.keys.cloudkey import Shard
@@ -33,7 +33,7 @@ def test_create_fetch_rebuild_in_memory(shard_env, tmp_path):
         c.registry.publish(me, user["email"])
         st = c.shards.status()
         assert st.kind == "cloud" and st.fingerprint == me.fingerprint
-        blob = protect.encrypt_bytes(b"for me", [me.public], Identity.generate("sender@example.com"))
+        blob = files.encrypt_bytes(b"for me", [me.public], Identity.generate("sender@example.com"))
     # a second device: a fresh client state, only the login and the password (the store's OPAQUE login)
     with Client(env.server.url, user["token"]) as c2:
         c2.state_dir = tmp_path / "device2"
@@ -41,7 +41,7 @@ def test_create_fetch_rebuild_in_memory(shard_env, tmp_path):
         fetched = c2.shards.fetch()
         assert fetched.identity.enc_seed == me.enc_seed and fetched.identity.sig_seed == me.sig_seed
         assert fetched.sources == (env.server.url, store)
-        assert protect.decrypt_bytes(blob, [fetched.identity]).plaintext == b"for me"
+        assert files.decrypt_bytes(blob, [fetched.identity]).plaintext == b"for me"
         # every fetch is in the log, proven against the pinned log key
         for index, source in zip(fetched.log_indexes, fetched.sources, strict=True):
             proven = c2.log.prove(index)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from shardkit import verified_user
 
-from c11 import protect
+from c11 import files
 from c11.client import Client
 from c11.errors import AuthError
 from c11.keys.identity import Identity
@@ -38,7 +38,7 @@ def test_replace_rolls_back_when_publishing_is_refused(shard_env, tmp_path):
         c.shards.create(current)
         c.registry.publish(current, user["email"], storage="cloud")
         c.shards.store_archive([old], current)  # a key replaced earlier
-        blob = protect.encrypt_bytes(b"to the old key", [old.public], old)
+        blob = files.encrypt_bytes(b"to the old key", [old.public], old)
         _forbid_device_keys(server, f"admin-{user['email']}", user["email"])
 
         with pytest.raises(AuthError):
@@ -48,4 +48,4 @@ def test_replace_rolls_back_when_publishing_is_refused(shard_env, tmp_path):
         assert c.registry.lookup(user["email"]).fingerprint == current.fingerprint
         restored = c.shards.archived(c.shards.fetch_identity())
         assert [k.fingerprint for k in restored] == [old.fingerprint]
-        assert protect.decrypt_bytes(blob, restored).plaintext == b"to the old key"
+        assert files.decrypt_bytes(blob, restored).plaintext == b"to the old key"

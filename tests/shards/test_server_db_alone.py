@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from shardkit import verified_user
 
-from c11 import protect
+from c11 import files
 from c11.client import Client
 from c11.errors import C11Error, FormatError, IntegrityError
 from c11.keys import cloudkey, keyfile
@@ -107,7 +107,7 @@ def test_database_alone_cannot_rebuild_cloud_keys(shard_env, tmp_path):
     assert archives
     for blob in archives:
         with pytest.raises(C11Error):
-            protect.decrypt_bytes(blob, [server_identity])
+            files.decrypt_bytes(blob, [server_identity])
 
     # with the token signing key the attacker mints store tokens for every victim, and asks the store for the
     # missing shard, or registers its own password there (the victim has one): nothing is released

@@ -20,7 +20,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1] / "src"))
 
-from c11 import protect, rewrap  # noqa: E402
+from c11 import files as c11_files, rewrap  # noqa: E402
 from c11.crypto import keyschedule as ks  # noqa: E402
 from c11.format import content, envelope, stream  # noqa: E402
 from c11.format.envelope import Metadata  # noqa: E402
@@ -146,11 +146,11 @@ def main() -> None:
         cases.append(case)
 
     def file(data, recipients, sender, seg=stream.DEFAULT_SEGMENT, meta=None, extra=()):
-        header, fk = protect.seal_header([r.public for r in recipients], sender, metadata=meta or Metadata(size=len(data)),
+        header, fk = c11_files.seal_header([r.public for r in recipients], sender, metadata=meta or Metadata(size=len(data)),
                                          segment_size=seg, extra_stanzas=extra)
         out = io.BytesIO()
         out.write(header.encode())
-        protect.write_payload(header, fk, sender, io.BytesIO(data), out)
+        c11_files.write_payload(header, fk, sender, io.BytesIO(data), out)
         return out.getvalue()
 
     written = {"author": "alice@example.com", "resharer": None, "rotated": False, "content_signed": True}
@@ -164,7 +164,7 @@ def main() -> None:
     add("multi-segment-partial.c11", file(multi + b"tail", [bob], alice, seg=1024), ["bob.key"], "ok", multi + b"tail",
         **written)
     add("not-for-me.c11", file(hello, [carol], alice), ["bob.key"], "NoMatchingKeyError")
-    add("message.txt", protect._armor.armor(file(b"meet at 5", [bob], alice, meta=Metadata(kind="message", size=9))).encode(),
+    add("message.txt", c11_files._armor.armor(file(b"meet at 5", [bob], alice, meta=Metadata(kind="message", size=9))).encode(),
         ["bob.key"], "ok", b"meet at 5", **written)
 
     good = file(hello * 100, [bob], alice)
@@ -213,7 +213,7 @@ def main() -> None:
     rot_h, rot_k = rewrap.rewrap_header(hf, fk, bob, [], set(), True)
     out = io.BytesIO()
     out.write(rot_h.encode())
-    protect.write_payload(rot_h, rot_k, bob, protect.payload_reader(hf, fk, io.BytesIO(shared[len(raw_shared):])), out)
+    c11_files.write_payload(rot_h, rot_k, bob, c11_files.payload_reader(hf, fk, io.BytesIO(shared[len(raw_shared):])), out)
     add("rotated.c11", out.getvalue(), ["carol-passphrase.key"], "ok", b"pay 100 EUR to alice\n",
         author="bob@example.com", resharer=None, rotated=True, content_signed=True)
     # Issue 12 item 20: a label with a line break (a forged second output line) is refused.

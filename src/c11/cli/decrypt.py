@@ -34,7 +34,7 @@ def decrypt(identities, output, force, as_json, trust_files, input_path) -> None
       c11 decrypt -i me.key -o out/ project.c11.zip  # restores the folder
       pbpaste | c11 decrypt -i me.key                # an armored message
     """
-    from c11 import protect
+    from c11 import files
     from c11.cli._output import emit_json, progress
     from c11.cli.keys import decrypting_identities  # no -i: also your cloud-stored and archived keys
 
@@ -54,23 +54,23 @@ def decrypt(identities, output, force, as_json, trust_files, input_path) -> None
                 from c11._internal.atomic import atomic_output
 
                 with atomic_output(Path(output), force=force, mode=0o600) as dst:
-                    info = protect.decrypt(_stdin(), dst, ids)
+                    info = files.decrypt(_stdin(), dst, ids)
                 summary = {"output": output, **info.to_dict()}
             else:
-                info = protect.decrypt(_stdin(), sys.stdout.buffer, ids)
+                info = files.decrypt(_stdin(), sys.stdout.buffer, ids)
                 sys.stdout.buffer.flush()
                 summary = {"output": None, **info.to_dict()}
         elif output == "-":
-            if protect.sniff(Path(input_path)) == "bundle":
+            if files.sniff(Path(input_path)) == "bundle":
                 raise click.UsageError("a bundle decrypts to a folder: use -o DIR")
             with open(input_path, "rb") as src:
-                info = protect.decrypt(src, sys.stdout.buffer, ids)
+                info = files.decrypt(src, sys.stdout.buffer, ids)
             sys.stdout.buffer.flush()
             summary = {"output": None, **info.to_dict()}
         else:
             p = Path(input_path)
             with progress(p.stat().st_size if p.is_file() else None, "decrypting") as cb:
-                result = protect.decrypt_path(p, Path(output) if output else None, ids, force=force, progress=cb)
+                result = files.decrypt_path(p, Path(output) if output else None, ids, force=force, progress=cb)
             info = result.info
             summary = {"output": str(result.output), **info.to_dict()}
     except NoMatchingKeyError as e:
@@ -95,14 +95,14 @@ def decrypt(identities, output, force, as_json, trust_files, input_path) -> None
 
 def _refuse_document(input_path: str | None) -> None:
     """UsageError for a Word/Excel/PDF/... file with c11-protected parts: `c11 unprotect` opens those."""
-    from c11 import protect
+    from c11 import files
     from c11.errors import UsageError
     from c11.indoc import api
 
     if input_path in (None, "-") or not api.supported(input_path) or not Path(input_path).is_file():
         return
     try:
-        if protect.sniff(Path(input_path)) in ("file", "armor"):
+        if files.sniff(Path(input_path)) in ("file", "armor"):
             return
         api.read_envelope(input_path)
     except Exception:  # noqa: BLE001 - not a protected document: decrypt reports what it is

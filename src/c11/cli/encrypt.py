@@ -40,7 +40,7 @@ def encrypt(recipients, recipient_files, identity, no_self, armor, output, force
     Logged in as a member of an organization, its recovery keys are added as recipients and its policies
     applied (require online, default expiry); so are those of recipients' organizations.
     """
-    from c11 import protect
+    from c11 import files
     from c11.cli import _identity
     from c11.cli._output import emit_json, progress, refuse_binary_tty
     from c11.errors import UsageError
@@ -89,10 +89,10 @@ def encrypt(recipients, recipient_files, identity, no_self, armor, output, force
                 summary = _encrypt_stream(f, sys.stdout.buffer, keys, sender, not no_self, armor,
                                           Metadata(src[0].name, None, src[0].stat().st_size), header_kw)
         else:
-            out = Path(output) if output else protect.default_output(src, armor)
+            out = Path(output) if output else files.default_output(src, armor)
             total = sum(p.stat().st_size for p in src if p.is_file()) or None
             with progress(total, "encrypting") as cb:
-                info = protect.encrypt_paths(src, out, keys, sender, include_sender=not no_self,
+                info = files.encrypt_paths(src, out, keys, sender, include_sender=not no_self,
                                              armor=armor, force=force, progress=cb, header_kw=header_kw)
             summary = {"output": str(out), **info.to_dict()}
             if not as_json:
@@ -126,16 +126,16 @@ def _apply_org_rules(plan, online: bool, expires: str | None):
 def _encrypt_stream(src, dst, keys, sender, include_self, armor, meta, header_kw=None) -> dict:
     import io
 
-    from c11 import protect
+    from c11 import files
     from c11.format.armor import armor as do_armor
 
     if armor:
         buf = io.BytesIO()
-        info = protect.encrypt(src, buf, keys, sender, include_sender=include_self, metadata=meta,
+        info = files.encrypt(src, buf, keys, sender, include_sender=include_self, metadata=meta,
                                header_kw=header_kw)
         dst.write(do_armor(buf.getvalue()).encode())
     else:
-        info = protect.encrypt(src, dst, keys, sender, include_sender=include_self, metadata=meta,
+        info = files.encrypt(src, dst, keys, sender, include_sender=include_self, metadata=meta,
                                header_kw=header_kw)
     dst.flush()
     return {"output": None, **info.to_dict()}

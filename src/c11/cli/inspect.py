@@ -18,7 +18,7 @@ def inspect(path, as_json, trust_files) -> None:
 
     The sender is shown as verified only through your trusted keys or the registry's log (when logged
     in: the registry learns the sender's email you look up); else its label is marked UNVERIFIED."""
-    from c11 import protect
+    from c11 import files
     from c11.cli import _signer
     from c11._internal.display import safe_text
     from c11.cli import _content
@@ -26,7 +26,7 @@ def inspect(path, as_json, trust_files) -> None:
 
     if path != "-" and _document(path, as_json, trust_files):
         return
-    info = protect.inspect(sys.stdin.buffer if path == "-" else path)
+    info = files.inspect(sys.stdin.buffer if path == "-" else path)
     verifier = _signer.verifier(trust_files)
     check = verifier.annotate(info)
     resharer = verifier.resharer(info)
@@ -66,7 +66,7 @@ def _document(path: str, as_json: bool, trust_files: tuple[str, ...] = ()) -> bo
     """A protected Word/Excel/... document (not a .c11 file): list its parts (docs/indoc.md)."""
     from pathlib import Path
 
-    from c11 import protect
+    from c11 import files
     from c11._internal.display import safe_text
     from c11.cli._output import emit_json
     from c11.errors import NotC11FileError
@@ -75,7 +75,7 @@ def _document(path: str, as_json: bool, trust_files: tuple[str, ...] = ()) -> bo
     if not api.supported(path):
         return False
     try:
-        if protect.sniff(Path(path)) in ("file", "armor"):
+        if files.sniff(Path(path)) in ("file", "armor"):
             return False
     except NotC11FileError:
         pass

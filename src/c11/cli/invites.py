@@ -156,14 +156,14 @@ def hint_reencrypt(path: str | None, identities: list[Identity]) -> None:
     """After decrypting with a temporary key: say how to re-encrypt the file for one's own key."""
     if not path:
         return
-    from c11 import protect
+    from c11 import files
     from c11.errors import C11Error
 
     temps = {i.public.fingerprint: i for i in identities if i.label.endswith(TEMPORARY_LABEL)}
     if not temps:
         return
     try:
-        info = protect.inspect(Path(path))
+        info = files.inspect(Path(path))
     except (C11Error, OSError):
         return
     mine = [r["fingerprint"] for r in info.recipients if r["fingerprint"] in temps]

@@ -205,10 +205,10 @@ def _publish(c: Client, identity: Identity, email: str, strict: bool = False) ->
 def _recipients(input_path: str | None) -> set[str] | None:
     if not input_path or input_path == "-":
         return None
-    from c11 import protect
+    from c11 import files
 
     try:
-        return {r["fingerprint"] for r in protect.inspect(Path(input_path)).recipients}
+        return {r["fingerprint"] for r in files.inspect(Path(input_path)).recipients}
     except (C11Error, OSError):
         return None
 

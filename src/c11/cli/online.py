@@ -72,13 +72,13 @@ def releasing(identities: list) -> Iterator[None]:
 
 def _target(target: str) -> tuple[str, str | None]:
     """(document ID, key server URL or None) of a protected FILE or a DOCID."""
-    from c11 import protect
+    from c11 import files
     from c11.client.keyserver import doc_uuid
     from c11.format.online import ONLINE
 
     p = Path(target)
     if p.exists():
-        info = protect.inspect(p)
+        info = files.inspect(p)
         ext = next((e for e in info.extensions if e["type"] == ONLINE), None)
         if ext is None:
             raise UsageError(f"{target} has no online policy (encrypt with --online to revoke, expire or audit)")

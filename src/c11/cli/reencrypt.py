@@ -34,7 +34,7 @@ def reencrypt(identity, add, add_files, remove, rotate, add_recovery, yes, as_js
 
     Adding recipients also adds the current recovery keys of your organization and of theirs.
     """
-    from c11 import protect
+    from c11 import files
     from c11.cli import _identity, _recipients
     from c11.cli._output import emit_json, progress
     from c11.errors import UsageError
@@ -66,7 +66,7 @@ def reencrypt(identity, add, add_files, remove, rotate, add_recovery, yes, as_js
         return
     remove_self = yes or _keeps_own_key(keys) or _confirm_self_removal(p, me, remove)
     with progress(p.stat().st_size if rotate else None, "re-encrypting") as cb:
-        info = protect.reencrypt(p, me, add=keys, remove=remove, rotate=rotate, progress=cb, remove_self=remove_self)
+        info = files.reencrypt(p, me, add=keys, remove=remove, rotate=rotate, progress=cb, remove_self=remove_self)
     if as_json:
         emit_json({"output": str(p), **info.to_dict()})
     elif rotate:
@@ -97,19 +97,19 @@ def _confirm_self_removal(p: Path, me, remove: list[str]) -> bool:  # noqa: ANN0
     """Whether the caller agreed to remove their own key (asked only when `remove` names it)."""
     import sys
 
-    from c11 import protect, rewrap
+    from c11 import files, rewrap
     from c11.errors import C11Error, UsageError
     from c11.format.header import read_header
 
     if not remove or _is_document(p):
         return False
     try:
-        if protect.sniff(p) == "bundle":
+        if files.sniff(p) == "bundle":
             from c11.format.bundle import BundleReader
 
             with open(p, "rb") as f:
                 header = BundleReader(f).header
-        elif protect.sniff(p) == "armor":
+        elif files.sniff(p) == "armor":
             import io
 
             from c11.format import armor
@@ -152,9 +152,9 @@ def _recovery(keys: list, remove: list[str], add_recovery: bool, p: Path) -> tup
         if not rules.recovery_keys and not keys:
             raise UsageError("your organization has no current recovery key (see `c11 org recovery-key list`)")
         if not _is_document(p):
-            from c11 import protect
+            from c11 import files
 
-            present = {r["fingerprint"] for r in protect.inspect(p).recipients}
+            present = {r["fingerprint"] for r in files.inspect(p).recipients}
             retired = [r for r in _registry.client().groups.recovery.list() if r.status == "retired"]
             for r in retired:
                 if r.fingerprint in present and r.fingerprint not in remove:
@@ -165,13 +165,13 @@ def _recovery(keys: list, remove: list[str], add_recovery: bool, p: Path) -> tup
 
 def _is_document(p: Path) -> bool:
     """A protected Word/Excel/... document rather than a .c11 file or bundle."""
-    from c11 import protect
+    from c11 import files
     from c11.errors import NotC11FileError
     from c11.indoc import api
 
     if not api.supported(p):
         return False
     try:
-        return protect.sniff(p) not in ("file", "armor")
+        return files.sniff(p) not in ("file", "armor")
     except NotC11FileError:
         return True

@@ -17,7 +17,7 @@ key is what counts, and `SenderVerifier.verify(label, fingerprint)` says whose i
     from c11.client.trusted import load_default
     with Client.from_environment(timeout=3) as c:
         v = SenderVerifier(load_default(), c)
-        info = c11.protect.inspect("report.pdf.c11")
+        info = c11.files.inspect("report.pdf.c11")
         check = v.annotate(info)     # also sets info.verified_sender = check.to_dict()
         check.verified, check.email, check.status, check.reason
 
@@ -122,7 +122,7 @@ class SenderVerifier:
                            reason=f"your trusted key of {email} ({pinned[0].source}) is a DIFFERENT key; {check.reason}")
 
     def annotate(self, info: Any) -> SenderCheck:
-        """Verify a `c11.protect.FileInfo`'s sender (the author) and store the answer in
+        """Verify a `c11.files.FileInfo`'s sender (the author) and store the answer in
         `info.verified_sender`; a re-sharer's (who changed the recipients) goes to `info.verified_resharer`."""
         check = self.verify(info.sender, info.sender_fingerprint, info.signature_valid)
         info.verified_sender = check.to_dict()

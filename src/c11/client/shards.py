@@ -390,7 +390,7 @@ class ShardsAPI:
 
     def archived(self, current: Identity) -> list[Identity]:
         """Your old private keys, from the archive encrypted to `current` ([] if none or not for it)."""
-        from c11 import protect
+        from c11 import files
         from c11.keys.keyfile import KeyFile
 
         try:
@@ -403,7 +403,7 @@ class ShardsAPI:
             return []
         try:
             blob = base64.b64decode(d["archive"], validate=True)
-            doc = json.loads(protect.decrypt_bytes(blob, [current]).plaintext)
+            doc = json.loads(files.decrypt_bytes(blob, [current]).plaintext)
             if doc.get("format") != ARCHIVE_FORMAT:
                 raise ValueError("format")
             return [KeyFile(k, "key archive").unlock() for k in doc["keys"]]
@@ -412,12 +412,12 @@ class ShardsAPI:
 
     def store_archive(self, keys: list[Identity], to: Identity) -> int:
         """Replace the archive with `keys`, encrypted to (and signed by) `to`; the log index."""
-        from c11 import protect
+        from c11 import files
         from c11.keys import keyfile
 
         unique = {k.fingerprint: k for k in keys if k.fingerprint != to.fingerprint}
         doc = {"format": ARCHIVE_FORMAT, "keys": [json.loads(keyfile.dumps(k, None)) for k in unique.values()]}
-        blob = protect.encrypt_bytes(json.dumps(doc).encode(), [to.public], to, name="c11-key-archive.json")
+        blob = files.encrypt_bytes(json.dumps(doc).encode(), [to.public], to, name="c11-key-archive.json")
         return self._core.request("PUT", "/api/v1/shards/archive", {
             "archive": base64.b64encode(blob).decode(), "fingerprint": to.fingerprint})["log_index"]
 

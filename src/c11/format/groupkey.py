@@ -80,9 +80,9 @@ def decode(plaintext: bytes, ref: GroupKeyRef, expected: PublicKey | None = None
 
 def wrap(identity: Identity, ref: GroupKeyRef, member: PublicKey, wrapper: Identity) -> str:
     """The wrap for `member`: base64 of a .c11 file to `member` only, signed by `wrapper`."""
-    from c11 import protect
+    from c11 import files
 
-    blob = protect.encrypt_bytes(encode(identity, ref), [member], wrapper, include_sender=False,
+    blob = files.encrypt_bytes(encode(identity, ref), [member], wrapper, include_sender=False,
                                  media_type=MEDIA_TYPE)
     return base64.b64encode(blob).decode("ascii")
 
@@ -91,13 +91,13 @@ def unwrap(wrapped: str, ref: GroupKeyRef, mine: list[Identity], expected: Publi
            signers: frozenset[str] | None = None) -> Identity:
     """Open a wrap with the member's own identities; checks signature, media type, reference and key, and
     with `signers` (Ed25519 key IDs, hex) that one of those keys signed it (the authorized wrapper's)."""
-    from c11 import protect
+    from c11 import files
 
     try:
         blob = base64.b64decode(wrapped, validate=True)
     except (binascii.Error, ValueError):
         raise FormatError("the group key wrap is not base64") from None
-    result = protect.decrypt_bytes(blob, mine)
+    result = files.decrypt_bytes(blob, mine)
     if signers is not None and (result.info.sender_fingerprint not in signers
                                 or getattr(result.info, "resharer_fingerprint", None) not in (None, *signers)):
         raise FormatError("the group key wrap is not signed by the key of who the server says wrapped it")

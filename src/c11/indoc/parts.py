@@ -22,7 +22,7 @@ from typing import Iterable, Sequence
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from c11 import protect
+from c11 import files
 from c11.crypto import keyschedule as ks
 from c11.errors import BadSignatureError, C11Error, FormatError, IntegrityError, NoMatchingKeyError
 from c11.format import content
@@ -138,7 +138,7 @@ class Envelope:
         """Per group: recipient fingerprints and the locations it protects (for `inspect`)."""
         out = []
         for i, h in enumerate(self.headers):
-            info = protect.file_info(h, len(h.encode()), "parts")
+            info = files.file_info(h, len(h.encode()), "parts")
             signed = h.version != V1 and info.signature_valid and _content_valid(self, i)
             out.append({
                 "group": i,
@@ -218,7 +218,7 @@ def seal(
         k = frozenset(r.key_id for r in rs)
         if k not in groups:
             meta = Metadata(type=MEDIA_TYPE, size=counts[k], kind="parts")
-            h, fk = protect.seal_header(rs, sender, metadata=meta, doc_id=doc_id)
+            h, fk = files.seal_header(rs, sender, metadata=meta, doc_id=doc_id)
             groups[k] = len(headers)
             headers.append(h)
             keys.append(fk)
@@ -256,12 +256,12 @@ def open_parts(
     senders = []
     for i, h in enumerate(env.headers):
         try:
-            file_keys[i], meta = protect.open_header(h, identities)
+            file_keys[i], meta = files.open_header(h, identities)
         except NoMatchingKeyError:
             continue
         if meta.size is not None and meta.size != sum(1 for p in env.parts if p.group == i):
             raise IntegrityError("protected parts were added to or removed from the document")
-        info = protect.file_info(h, 0, "parts")
+        info = files.file_info(h, 0, "parts")
         senders.append({"group": i, "sender": info.sender, "fingerprint": info.sender_fingerprint,
                         "content_signed": h.version != V1, "author": info.author, "resharer": info.resharer,
                         "resharer_fingerprint": info.resharer_fingerprint})
@@ -315,12 +315,12 @@ def reencrypt(
     changed = False
     for h in env.headers:
         try:
-            file_key, _ = protect.open_header(h, [identity])
+            file_key, _ = files.open_header(h, [identity])
         except NoMatchingKeyError:
             new_headers.append(h)
             continue
-        ids = protect.match_fingerprints(h, [f for f in remove if _in_header(h, f)])
-        nh, _ = protect.rewrap_header(h, file_key, identity, add, ids, False)
+        ids = files.match_fingerprints(h, [f for f in remove if _in_header(h, f)])
+        nh, _ = files.rewrap_header(h, file_key, identity, add, ids, False)
         new_headers.append(nh)
         changed = True
     if not changed:
@@ -330,4 +330,4 @@ def reencrypt(
 
 def _in_header(h: Header, fp: str) -> bool:
     clean = fp.replace(":", "").replace(" ", "").lower()
-    return any(kid.hex().startswith(clean) for s in h.stanzas if (kid := protect.envelope.stanza_key_id(s)))
+    return any(kid.hex().startswith(clean) for s in h.stanzas if (kid := files.envelope.stanza_key_id(s)))

@@ -16,7 +16,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2] / "src"))
 
-from c11 import protect  # noqa: E402
+from c11 import files  # noqa: E402
 from c11.format import groupkey  # noqa: E402
 from c11.format.groupkey import GroupKeyRef  # noqa: E402
 from c11.keys import keyfile  # noqa: E402
@@ -40,7 +40,7 @@ def main() -> None:
     plaintext = groupkey.encode(group, ref)
 
     def sealed(data: bytes, to: Identity = member, media_type: str = groupkey.MEDIA_TYPE) -> str:
-        blob = protect.encrypt_bytes(data, [to.public], wrapper, include_sender=False, media_type=media_type)
+        blob = files.encrypt_bytes(data, [to.public], wrapper, include_sender=False, media_type=media_type)
         return base64.b64encode(blob).decode("ascii")
 
     doc = json.loads(plaintext)

@@ -24,7 +24,7 @@ sys.path.insert(0, str(VECTORS.parents[1] / "src"))
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: E402
 
-from c11 import protect  # noqa: E402
+from c11 import files as c11_files  # noqa: E402
 from c11.crypto import keyschedule as ks  # noqa: E402
 from c11.format import bundle as B  # noqa: E402
 from c11.format import content, envelope, stream  # noqa: E402
@@ -75,8 +75,8 @@ def bundle(path: Path, author: Identity, recipients: list, files: dict[str, byte
     entries = [B.Entry(name, "file", hashlib.sha256(name.encode()).hexdigest()[:32], len(data), 0o644, 1795000000)
                for name, data in files.items()]
     total = sum(len(d) for d in files.values()) if meta_size is None else meta_size
-    header, fk = protect.seal_header([r.public for r in recipients], author,
-                                     metadata=Metadata(None, protect.BUNDLE_TYPE, total, kind="bundle"))
+    header, fk = c11_files.seal_header([r.public for r in recipients], author,
+                                     metadata=Metadata(None, c11_files.BUNDLE_TYPE, total, kind="bundle"))
     sources = {e.id: io.BytesIO(files[e.path]) for e in entries}
     with open(path, "wb") as f:
         B.write(f, entries, header, fk, author=author, sources=sources)
@@ -218,7 +218,7 @@ def main() -> None:
     (out / "keyfile-passphrase-nfc.key").write_bytes(keyfile.dumps(alice, nfc))
     add("21", "keyfile-passphrase-nfc.key", None, "keyfile", "ok", "§6 the passphrase is normalised to NFC",
         passphrase=unicodedata.normalize("NFD", nfc), fingerprint=alice.fingerprint)
-    block = protect._armor.armor(craft(alice, [bob.public], hello)).encode()
+    block = c11_files._armor.armor(craft(alice, [bob.public], hello)).encode()
     lines = block.split(b"\n")
     add("21", "armor-ok.txt", b"\r\n".join(b"  " + x for x in lines), "armor", "ok", "§7 CRLF and indentation",
         identities=["bob.key"], plaintext_sha256=hashlib.sha256(hello).hexdigest())
@@ -229,7 +229,7 @@ def main() -> None:
     extra = b""
     while len(craft(alice, [bob.public], hello + extra)) % 3 == 0:  # base64 with padding
         extra += b"!"
-    padded = protect._armor.armor(craft(alice, [bob.public], hello + extra)).encode().split(b"\n")
+    padded = c11_files._armor.armor(craft(alice, [bob.public], hello + extra)).encode().split(b"\n")
     last = padded[-3]
     pad = last.rstrip(b"=")
     alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"

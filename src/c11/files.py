@@ -536,4 +536,4 @@ def __getattr__(name: str):
         from c11 import rewrap
 
         return getattr(rewrap, name)
-    raise AttributeError(f"module 'c11.protect' has no attribute {name!r}")
+    raise AttributeError(f"module 'c11.files' has no attribute {name!r}")
