@@ -302,6 +302,24 @@ def open_parts(
     return Opened(out, closed, senders)
 
 
+def remaining(env: Envelope, opened: Opened) -> Envelope | None:
+    """The envelope left after the groups the caller opened were restored (None: nothing left).
+
+    Opening is per group (all of a group's parts or none), so the groups kept are those with no
+    opened part, renumbered in order; their header bytes are kept exactly as they were.
+    """
+    opened_groups = {p.group for p in env.parts if p.location in opened.plaintexts}
+    keep = [i for i in range(len(env.headers)) if i not in opened_groups]
+    if not keep:
+        return None
+    remap = {old: new for new, old in enumerate(keep)}
+    parts = [SealedPart(p.location, remap[p.group], p.nonce, p.ciphertext, p.placeholder_sha256)
+             for p in env.parts if p.group in remap]
+    headers = [env.headers[i] for i in keep]
+    raws = [env.header_bytes[i] if i < len(env.header_bytes) else env.headers[i].encode() for i in keep]
+    return Envelope(env.doc_id, headers, parts, env.note, raws)
+
+
 def reencrypt(
     env: Envelope,
     identity: Identity,
