@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from srvkit import BACKENDS, RunningServer, backend_server, server_config, start_server
+from srvkit import E2E_BACKENDS, RunningServer, backend_server, server_config, start_server
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="module", params=E2E_BACKENDS)
 def org_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """A running server on SQLite and on PostgreSQL."""
     with backend_server(request, tmp_path_factory, "orgs") as running:

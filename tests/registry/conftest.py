@@ -13,7 +13,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
 
 from srvkit import (  # noqa: E402
-    BACKENDS,
+    E2E_BACKENDS,
     RunningServer,
     backend_server,
     server_config,
@@ -21,7 +21,7 @@ from srvkit import (  # noqa: E402
 )
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
+@pytest.fixture(scope="session", params=E2E_BACKENDS)
 def reg_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """The shared server of the registry tests, once per database backend."""
     with backend_server(request, tmp_path_factory, "registry") as running:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from srvkit import BACKENDS, RunningServer, backend_server
+from srvkit import E2E_BACKENDS, RunningServer, backend_server
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
+@pytest.fixture(scope="session", params=E2E_BACKENDS)
 def scim_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     with backend_server(request, tmp_path_factory, "scim") as running:
         yield running

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from srvkit import (
-    BACKENDS,
+    E2E_BACKENDS,
     PASSWORD,
     RunningServer,
     loopback_socket,
@@ -37,7 +37,7 @@ def oidc_provider() -> Iterator[Any]:
     thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
+@pytest.fixture(scope="session", params=E2E_BACKENDS)
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
            oidc_provider: Any) -> Iterator[RunningServer]:
     """The shared server of a test session, once per database backend."""

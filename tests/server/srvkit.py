@@ -25,7 +25,10 @@ import httpx
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 PG_ADMIN_URL = os.environ.get("C11_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-BACKENDS = ["sqlite", "postgresql"]
+BACKENDS = ["sqlite", "postgresql"]  # storage and migration tests: every database the server supports
+# Live-server (end-to-end) fixtures: PostgreSQL only; SQLite keeps its end-to-end check in
+# tests/server/test_sqlite_smoke.py and its storage checks through BACKENDS.
+E2E_BACKENDS = ["postgresql"]
 PASSWORD = "correct horse battery staple"
 
 
@@ -136,9 +139,12 @@ def backend_server(request: Any, tmp_path_factory: Any, tag: str, **kw: Any) -> 
 
 
 def server_config(data_dir: Path, database_url: str, **kw: Any) -> Any:
-    from c11.server.config import Config
+    """A loopback server's Config with test-only Argon2id costs (pass `password_hashing=PasswordHashing()`
+    for production ones)."""
+    from c11.server.config import Config, PasswordHashing
 
     kw.setdefault("login_max_failures_ip", 10_000)
+    kw.setdefault("password_hashing", PasswordHashing.test_only())
     return Config(data_dir=data_dir, database_url=database_url, host="127.0.0.1", port=0, **kw)
 
 

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 from shardkit import ShardEnv, start_env
-from srvkit import BACKENDS
+from srvkit import E2E_BACKENDS
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
+@pytest.fixture(scope="session", params=E2E_BACKENDS)
 def shard_env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShardEnv]:
     tmp = tmp_path_factory.mktemp(f"shards-{request.param}")
     url = f"sqlite:///{tmp / 'c11.db'}" if request.param == "sqlite" \

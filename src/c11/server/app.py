@@ -77,7 +77,7 @@ def create_app(config: Config, services: Iterable[str] | None = None) -> FastAPI
     """Build the app for `config`, mounting `services` (default: all of `SERVICES`)."""
     ctx = ServerContext(config=config, db=Database(config.database_url),
                         transport=notify_service.legacy_transport(config),
-                        passwords=Passwords(), oidc=OidcClients())
+                        passwords=Passwords(config.password_hashing), oidc=OidcClients())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from argon2 import profiles
+
 from c11._internal.settings import parse_value, read_toml
 from c11.errors import ConfigError
 
@@ -69,6 +71,31 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+@dataclass(frozen=True)
+class PasswordHashing:
+    """Argon2id cost of new password hashes; the default is argon2-cffi's RFC 9106 low-memory profile.
+
+    No setting or variable changes it: only code builds a `Config` with `PasswordHashing.test_only()`.
+    """
+
+    time_cost: int = profiles.RFC_9106_LOW_MEMORY.time_cost
+    memory_kib: int = profiles.RFC_9106_LOW_MEMORY.memory_cost
+    parallelism: int = profiles.RFC_9106_LOW_MEMORY.parallelism
+
+    @classmethod
+    def test_only(cls) -> PasswordHashing:
+        """The cheapest Argon2id parameters (t=1, 8 KiB, p=1): for test servers on loopback, never production."""
+        return cls(time_cost=1, memory_kib=8, parallelism=1)
+
+    @property
+    def is_production(self) -> bool:
+        """Whether these are at least the production defaults."""
+        d = PasswordHashing()
+        return (self.time_cost >= d.time_cost and self.memory_kib >= d.memory_kib
+                and self.parallelism >= d.parallelism)
 
 
 @dataclass(frozen=True)
@@ -115,6 +142,11 @@ class Config:
     operator_org: str | None = None
     shard_stores: str | None = None
     shard_token_ttl_seconds: int = 300
+    password_hashing: PasswordHashing = field(default_factory=PasswordHashing)  # code only: no C11_* variable
+
+    def __post_init__(self) -> None:
+        if not self.password_hashing.is_production and self.host not in _LOOPBACK:
+            raise ConfigError("test-only password hashing parameters are refused on a non-loopback address")
 
     @property
     def base_url(self) -> str:

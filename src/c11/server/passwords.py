@@ -5,20 +5,30 @@
 
 from __future__ import annotations
 
+import logging
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from c11.server.config import PasswordHashing
 from c11.server.problems import Problem
 
 MIN_LENGTH = 10
 MAX_LENGTH = 1024
+_log = logging.getLogger(__name__)
 
 
 class Passwords:
-    """Argon2id hashing (argon2-cffi's RFC 9106 low-memory profile)."""
+    """Argon2id hashing with `PasswordHashing` parameters (default: RFC 9106 low-memory profile)."""
 
-    def __init__(self) -> None:
-        self._hasher = PasswordHasher()
+    def __init__(self, params: PasswordHashing | None = None) -> None:
+        params = params or PasswordHashing()
+        if not params.is_production:
+            _log.warning("TEST-ONLY Argon2id parameters (t=%d, m=%d KiB, p=%d): password hashes are cheap to "
+                         "guess; never run a real server like this", params.time_cost, params.memory_kib,
+                         params.parallelism)
+        self._hasher = PasswordHasher(time_cost=params.time_cost, memory_cost=params.memory_kib,
+                                      parallelism=params.parallelism)
         self._dummy = self._hasher.hash("c11 dummy password for timing")
 
     def hash(self, password: str) -> str:
