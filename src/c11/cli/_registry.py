@@ -1,10 +1,10 @@
-"""CLI glue for the registry: email recipients, first-login keys, and encryption policies.
+"""CLI glue for the servers: the logged-in client, the SDK's sending planner with CLI prompts and hints,
+groups for opening files, and the first-login key.
 
-* `lookup_email`: `-r alice@example.com` becomes her public key, verified against the transparency log.
+* `sending` / `hints` / `show`: recipients (emails through the registry, groups, invitations) and the
+  organization rules, planned by `c11.client.sending` (the CLI only adds prompts, hints and printing).
 * `after_login`: at first login, generate the device's identity in `<config>/keys/` and publish it.
-* `plan` / `RecipientPlan.record`: `c11 encrypt --policy ID`, and saving each recipient set as a policy.
-* `lookup_group`, `org_rules`, `opening_groups`: groups as recipients (`-r group:NAME`), the recovery keys
-  and policies of your organization and of recipients' organizations (docs/organizations.md).
+* `opening_groups`: files for a group you are in (`c11 decrypt`, `reencrypt`).
 
 Key lines and key files never need a server: without a login, encryption stays fully offline.
 """
@@ -14,7 +14,8 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -23,14 +24,10 @@ from c11.errors import AuthError, C11Error, NoKeyPublishedError, RecipientError,
 
 if TYPE_CHECKING:
     from c11.client import Client
-    from c11.client.recovery import OrgInfo
+    from c11.client.sending import SendPlan, Sending
     from c11.keys.identity import Identity
-    from c11.keys.publickey import PublicKey
 
 _client: Client | None = None
-#: Organizations of the recipients looked up by email in this command (name -> rules the server stated).
-_seen_orgs: dict[str, OrgInfo] = {}
-GROUP_PREFIX = "group:"
 
 
 def warn(message: str) -> None:
@@ -61,71 +58,66 @@ def client(purpose: str = "this", recipients: bool = False) -> Client:
     return _client
 
 
-def lookup_email(email: str) -> PublicKey:
-    """The verified registry key of `email`."""
-    c = client(f"{email}: looking a recipient up by email", recipients=True)
+def account() -> str | None:
+    """The email of the stored login when its token is the one used (None with C11_TOKEN)."""
+    if os.environ.get("C11_TOKEN"):
+        return None
+    from c11.client.credentials import CredentialsStore
+
+    stored = CredentialsStore().load()
+    return stored.email if stored else None
+
+
+def sending() -> Sending:
+    """The SDK's sending planner for this command: the logged-in client when there is a login (else offline),
+    your organization's policy cached in the config folder."""
+    from c11._internal.paths import config_dir
+    from c11.client.org_policy import OrgPolicyStore
+    from c11.client.sending import Sending
+
+    return Sending(lambda: client("this") if logged_in() else None, store=OrgPolicyStore(config_dir()),
+                   account=account() if logged_in() else None)
+
+
+def invite_prompt(auto: bool) -> Callable[[str], bool]:
+    """Whether to invite an email that has no key: yes with --invite, else asked on a terminal."""
+    def ask(email: str) -> bool:
+        if auto:
+            return True
+        if not (sys.stdin.isatty() and sys.stderr.isatty()):
+            return False
+        return click.confirm(f"{email} has no c11 key yet. Invite them (they get an email; you can encrypt for "
+                             "them now)?", default=True, err=True)
+    return ask
+
+
+@contextmanager
+def hints(command: str = "encrypt") -> Iterator[None]:
+    """Add the CLI's hints (commands and flags) to the SDK's errors about recipients and policies."""
+    from c11.errors import OrgPolicyUnavailableError, UnregisteredRecipientError
+
     try:
-        record = c.registry.lookup_record(email)
-    except NoKeyPublishedError:
-        from c11.cli.invites import key_for_unregistered  # temporary key, or an invitation (F9, F20)
-
-        return key_for_unregistered(c, email)
-    from c11.client.recovery import OrgInfo
-
-    org = OrgInfo.from_lookup(record.org)
-    if org is not None:
-        _seen_orgs[org.name] = org
-    return record.public_key
-
-
-def lookup_group(value: str) -> PublicKey:
-    """`-r group:NAME`: the current key of a group of your organization (reaches all of its members)."""
-    name = value[len(GROUP_PREFIX):].strip()
-    if not name:
-        raise RecipientError("give a group name: -r group:NAME (see `c11 org groups list`)")
-    return client(f"{value}: a group recipient", recipients=True).groups.group_key(name)
+        yield
+    except UnregisteredRecipientError as e:
+        e.args = (f"{e}: `c11 invite {e.email}` (or `c11 {command} --invite`)",)
+        raise
+    except OrgPolicyUnavailableError as e:
+        e.args = (f"{e} (give --allow-missing-org-policy)",)
+        raise
+    except RecipientError as e:
+        if "needs a c11 server" in str(e) and not logged_in():
+            e.args = (f"{e} (run `c11 login`, or set C11_TOKEN and C11_SERVER; key lines: -r c11:..., files: -R)",)
+        raise
 
 
-@dataclass
-class OrgRules:
-    """What organizations ask of this encryption: recovery keys to add, online policy, default expiry."""
-
-    recovery_keys: list[PublicKey] = field(default_factory=list)
-    require_online: list[str] = field(default_factory=list)  # names of the organizations requiring it
-    default_expiry_days: int | None = None
-    notes: list[str] = field(default_factory=list)
-
-
-def org_rules(own: bool = True) -> OrgRules:
-    """The rules of your organization (when logged in as a member, `own`) and of the organizations of the
-    recipients looked up by email so far: recovery keys (F11) and policies (F19)."""
-    orgs: dict[str, OrgInfo] = {}
-    if own and logged_in():
-        try:
-            mine = client("organization policies").groups.recovery.org_context()
-        except ServerError as e:
-            if e.status != 0:
-                raise
-            warn(f"your organization's recovery keys and policies could not be read ({e})")
-            mine = None
-        if mine is not None:
-            orgs[mine.name] = mine
-    for name, info in _seen_orgs.items():
-        orgs.setdefault(name, info)
-    rules = OrgRules()
-    seen: set[str] = set()
-    for name, info in orgs.items():
-        for k in info.recovery_keys:
-            if k.fingerprint not in seen:
-                seen.add(k.fingerprint)
-                rules.recovery_keys.append(k)
-                rules.notes.append(f"added recovery key of {name} ({k.fingerprint[:16]})")
-        if info.require_online:
-            rules.require_online.append(name)
-        if info.default_expiry_days and (rules.default_expiry_days is None
-                                         or info.default_expiry_days < rules.default_expiry_days):
-            rules.default_expiry_days = info.default_expiry_days
-    return rules
+def show(plan: SendPlan) -> None:
+    """Print what the plan added or changed, one line each."""
+    for email in plan.invited:
+        click.echo(f"c11: invited {email} (invitation email sent)", err=True)
+    for w in plan.warnings:
+        warn(w)
+    for note in plan.notes:
+        click.echo(f"c11: {note}", err=True)
 
 
 def opening_groups(identities: list[Identity]) -> Any:
@@ -219,71 +211,11 @@ def after_login(server: str, token: str, email: str, new_key: bool = False) -> N
 
 # -- encryption policies --------------------------------------------------------------------------------
 
-@dataclass
-class RecipientPlan:
-    """The keys `c11 encrypt` encrypts to, and the policy members they came from."""
-
-    keys: list[PublicKey]
-    members: list[dict[str, str]] = field(default_factory=list)
-    policy_id: str | None = None
-
-    def record(self, sender: Identity) -> None:
-        """Save the recipient set (you included) as a policy, when logged in; never fails the command."""
-        if not logged_in():
-            return
-        try:
-            c = client("saving the encryption policy")
-            me = c.whoami().email
-            c.policies.record([*self.members, {"email": me, "public_key": sender.public.line()}])
-        except (C11Error, OSError) as e:
-            warn(f"the recipient set was not saved as a policy: {e}")
-
-
-def plan(values: tuple[str, ...], files: tuple[str, ...], policy_id: str | None) -> RecipientPlan:
-    """Resolve -r / -R (emails through the registry) and --policy into keys and policy members."""
-    from c11.cli._recipients import read_recipients_file
-    from c11.keys.publickey import PREFIX, PublicKey
-
-    keys: list[PublicKey] = []
-    members: list[dict[str, Any]] = []
-
-    def add_email(email: str) -> None:
-        keys.append(lookup_email(email))
-        members.append({"email": email.strip().lower()})
-
-    def add_key(key: PublicKey) -> None:
-        keys.append(key)
-        members.append({"public_key": key.line()})
-
-    if policy_id:
-        policy = client("--policy").policies.get(policy_id)
-        for m in policy.members:
-            if m.email:
-                add_email(m.email)
-            elif m.public_key:
-                add_key(PublicKey.parse(m.public_key))
-    for v in values:
-        if v.startswith(PREFIX):
-            add_key(PublicKey.parse(v))
-        elif v.startswith(GROUP_PREFIX):
-            add_key(lookup_group(v))
-        elif "@" in v and "/" not in v:
-            add_email(v)
-        else:
-            raise RecipientError(f"{v!r} is not a public key line (c11:<type>:...) or an email; use -R for files")
-    for f in files:
-        from pathlib import Path
-
-        for key in read_recipients_file(Path(f)):
-            add_key(key)
-    return RecipientPlan(_unique(keys), members, policy_id)
-
-
-def _unique(keys: list[PublicKey]) -> list[PublicKey]:
-    seen: set[str] = set()
-    out = []
-    for k in keys:
-        if k.fingerprint not in seen:
-            seen.add(k.fingerprint)
-            out.append(k)
-    return out
+def record(planner: Sending, plan: SendPlan, sender: Identity) -> None:
+    """Save the recipient set (you included) as a policy, when logged in; never fails the command."""
+    if not logged_in():
+        return
+    try:
+        planner.record(plan, sender)
+    except (C11Error, OSError) as e:
+        warn(f"the recipient set was not saved as a policy: {e}")

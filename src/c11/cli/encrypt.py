@@ -22,9 +22,12 @@ import click
 @click.option("--invite", "invite", is_flag=True, help="Invite recipients (emails) who are not registered yet, without asking.")
 @click.option("--online", is_flag=True, help="Online policy: the key server holds part of the key, so you can revoke, expire and audit (needs a login).")
 @click.option("--expires", metavar="TIME", help="With --online: refuse access after TIME (2026-12-31, RFC 3339, or 30m/12h/7d/2w).")
+@click.option("--allow-missing-org-policy", "allow_missing", is_flag=True,
+              help="Logged in but the server is unreachable and no copy of your organization's policy is on this "
+                   "device: encrypt anyway, without its recovery keys and online policy (otherwise refused).")
 @click.argument("inputs", nargs=-1, metavar="[INPUT...]")
 def encrypt(recipients, recipient_files, identity, no_self, armor, output, force, as_json, policy_id, invite, online,
-            expires, inputs) -> None:
+            expires, allow_missing, inputs) -> None:
     """Encrypt INPUT for recipients; you sign it with your key (-i KEYFILE, or your own key by default).
 
     INPUT absent or '-' reads stdin. A folder, or several inputs, make one .c11.zip bundle.
@@ -38,41 +41,43 @@ def encrypt(recipients, recipient_files, identity, no_self, armor, output, force
       c11 encrypt -r group:finance q3.xlsx                               # every member, also later ones
 
     Logged in as a member of an organization, its recovery keys are added as recipients and its policies
-    applied (require online, default expiry); so are those of recipients' organizations.
+    applied (require online, default expiry); so are those of recipients' organizations. With the server
+    unreachable, the copy of your organization's policy kept on this device applies; without one, encrypting
+    is refused unless --allow-missing-org-policy.
     """
     from c11 import files
-    from c11.cli import _identity
+    from c11.cli import _identity, _registry
     from c11.cli._output import emit_json, progress, refuse_binary_tty
+    from c11.client.sending import SendRequest
     from c11.errors import UsageError
     from c11.format.envelope import Metadata
 
-    from c11.cli import _registry
-
-    from c11.cli import invites
-
-    invites.AUTO_INVITE = invite
-    plan = _registry.plan(recipients, recipient_files, policy_id)  # emails: verified registry lookups
-    keys = plan.keys
-    sender = _identity.load_sender(identity)
-    if not keys and no_self:
-        raise UsageError("no recipients: give -r or -R (or drop --no-self)")
-    if not keys:
-        click.echo("c11: warning: no recipients given: only you will be able to open it", err=True)
     paths = [p for p in inputs if p != "-"]
     if len(paths) != len(inputs) and paths:
         raise UsageError("'-' (stdin) cannot be mixed with file inputs")
-    sealing, online, expires = _apply_org_rules(plan, online, expires)  # recovery keys, org policies
-    keys = sealing.keys
-    if expires and not online:
-        raise UsageError("--expires needs --online (the key server enforces it)")
-    header_kw = None
-    if online:
-        from c11.cli.online import prepare_online
-
-        header_kw = prepare_online(sealing, sender, not no_self, expires).header_kw()
-    temporary = invites.extra_stanzas(keys)  # marks temporary keys (not zero-trust) in the header
-    if temporary:
-        header_kw = {**(header_kw or {}), "extra_stanzas": [*(header_kw or {}).get("extra_stanzas", []), *temporary]}
+    planner = _registry.sending()
+    request = SendRequest(recipients, recipient_files, policy_id=policy_id, online=online, expires=expires,
+                          invite=_registry.invite_prompt(invite), allow_missing_org_policy=allow_missing)
+    try:
+        with _registry.hints():
+            plan = planner.plan(request)  # emails: verified registry lookups; organization rules
+    except UsageError:
+        if expires and not online:
+            raise UsageError("--expires needs --online (the key server enforces it)") from None
+        raise
+    given = len(plan.keys) - len(plan.rules.added)
+    if not given and no_self:
+        raise UsageError("no recipients: give -r or -R (or drop --no-self)")
+    sender = _identity.load_sender(identity)
+    if not given:
+        click.echo("c11: warning: no recipients given: only you will be able to open it", err=True)
+    _registry.show(plan)
+    keys = plan.keys
+    header_kw, seal = planner.header_options(plan, sender, not no_self)
+    if seal is not None:
+        when = seal.policy.expires
+        click.echo(f"c11: online policy registered with {seal.policy.server} (document {seal.policy.doc_uuid}"
+                   f"{', expires ' + _utc(when) if when else ''})", err=True)
     if not paths:
         to_stdout = output in (None, "-")
         if to_stdout:
@@ -97,30 +102,15 @@ def encrypt(recipients, recipient_files, identity, no_self, armor, output, force
             summary = {"output": str(out), **info.to_dict()}
             if not as_json:
                 click.echo(f"c11: wrote {out} for {len(info.recipients)} recipient(s)", err=True)
-    plan.record(sender)  # when logged in: save the recipient set as an encryption policy
+    _registry.record(planner, plan, sender)  # when logged in: save the recipient set as an encryption policy
     if as_json:
         emit_json(summary, err=summary.get("output") is None)
 
 
-def _apply_org_rules(plan, online: bool, expires: str | None):
-    """Your organization's and the recipients' organizations' rules: their current recovery keys become
-    recipients, `require_online` acts as --online, `default_expiry_days` as --expires; each is shown."""
-    from c11.cli import _registry
+def _utc(ts: int) -> str:
+    import time
 
-    rules = _registry.org_rules()
-    have = {k.fingerprint for k in plan.keys}
-    extra = [k for k in rules.recovery_keys if k.fingerprint not in have]
-    for note in rules.notes:
-        click.echo(f"c11: {note}", err=True)
-    if rules.require_online and not online:
-        online = True
-        click.echo(f"c11: online policy required by {', '.join(rules.require_online)}", err=True)
-    if online and not expires and rules.default_expiry_days:
-        expires = f"{rules.default_expiry_days}d"
-        click.echo(f"c11: expires in {rules.default_expiry_days} days (organization default expiry)", err=True)
-    sealing = _registry.RecipientPlan([*plan.keys, *extra],
-                                      [*plan.members, *({"public_key": k.line()} for k in extra)], plan.policy_id)
-    return sealing, online, expires
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts))
 
 
 def _encrypt_stream(src, dst, keys, sender, include_self, armor, meta, header_kw=None) -> dict:

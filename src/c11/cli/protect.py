@@ -16,14 +16,19 @@ from c11.cli._signer import trust_option
                    "path:/patients/*/ssn. Append =>c11:...,@FILE for this part's own recipients. Repeatable.")
 @click.option("-m", "--match", "matches", multiple=True, metavar="REGEX",
               help="Protect text matching a regular expression (each match a part). Repeatable.")
-@click.option("-r", "--recipient", "recipients", multiple=True, metavar="RECIPIENT", help="Public key line (c11:...) of a recipient. Repeatable.")
+@click.option("-r", "--recipient", "recipients", multiple=True, metavar="RECIPIENT", help="Public key line (c11:...) or, when logged in, email of a recipient or group:NAME. Repeatable.")
 @click.option("-R", "--recipients-file", "recipient_files", multiple=True, metavar="FILE", help="File of public key lines (or a key file). Repeatable.")
 @click.option("-i", "--identity", "identity", metavar="KEYFILE", help="Your key file: signs the parts and makes you a recipient.")
 @click.option("--note", default="", metavar="TEXT", help="A cleartext note shown to every reader in the document.")
 @click.option("-o", "--output", metavar="OUT", help="Output file. Default: NAME.protected.EXT beside FILE.")
 @click.option("--force", is_flag=True, help="Overwrite an existing output.")
 @click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON.")
-def protect(path, parts, matches, recipients, recipient_files, identity, note, output, force, as_json) -> None:
+@click.option("--invite", "invite", is_flag=True, help="Invite recipients (emails) who are not registered yet, without asking.")
+@click.option("--allow-missing-org-policy", "allow_missing", is_flag=True,
+              help="Logged in but the server is unreachable and no copy of your organization's policy is on this "
+                   "device: protect anyway, without its recovery keys (otherwise refused).")
+def protect(path, parts, matches, recipients, recipient_files, identity, note, output, force, as_json, invite,
+            allow_missing) -> None:
     """Encrypt chosen parts of FILE inside the document; it still opens in its usual application,
     showing a placeholder for each protected part and your --note.
 
@@ -32,12 +37,17 @@ def protect(path, parts, matches, recipients, recipient_files, identity, note, o
       c11 protect report.docx -i me.key -R team.txt --part table:2 --part 'heading:"Salary"'
       c11 protect report.docx -i me.key -r c11:... --match '\\d{3}-\\d{2}-\\d{4}' --note "SSNs hidden"
       c11 protect pay.xlsx -i me.key -r c11:... --part column:Salary --part 'sheet:Bonus=>@hr.txt'
+
+    Logged in as a member of an organization, its recovery keys are added to every part, as `c11 encrypt`
+    adds them (and the recipients' organizations' to the document's recipients); an organization that
+    requires an online policy stops it (in-document protection carries none yet: use `c11 encrypt`).
     """
     from pathlib import Path
 
-    from c11.cli import _identity, _recipients
+    from c11.cli import _identity, _registry
     from c11.cli._output import emit_json
-    from c11.errors import UsageError
+    from c11.client.sending import SendRequest
+    from c11.errors import OnlinePolicyError, UsageError
     from c11.indoc import api, selectors
 
     src = Path(path)
@@ -47,14 +57,22 @@ def protect(path, parts, matches, recipients, recipient_files, identity, note, o
         raise UsageError("nothing to protect: give --part SELECTOR or --match REGEX")
     api.handler_for(src)  # unsupported formats fail before asking for a passphrase
     sels = [selectors.parse_part(p) for p in parts]
-    keys = _recipients.resolve(recipients, recipient_files)
-    sender = _identity.load_sender(identity)
     out = Path(output) if output else api.default_output(src, "protect")
     if out.resolve() == src.resolve():
         raise UsageError("the output would overwrite the input: choose another -o")
     if out.exists() and not force:
         raise UsageError(f"{out} already exists (use --force to overwrite)")
-    api.protect_document(src, sels, keys, sender, note=note, matches=matches, output=out, force=force)
+    planner = _registry.sending()
+    request = SendRequest(recipients, recipient_files, invite=_registry.invite_prompt(invite),
+                          allow_missing_org_policy=allow_missing)
+    sender = _identity.load_sender(identity)
+    try:
+        with _registry.hints("protect"):
+            plan, _ = planner.protect_document(request, src, sels, sender, note=note, matches=matches, output=out,
+                                               force=force)
+    except OnlinePolicyError as e:
+        raise OnlinePolicyError(f"{e} with `c11 encrypt`") from None
+    _registry.show(plan)
     info = api.inspect_document(out)
     if as_json:
         emit_json({"output": str(out), **info})

@@ -35,23 +35,30 @@ def reencrypt(identity, add, add_files, remove, rotate, add_recovery, yes, as_js
     Adding recipients also adds the current recovery keys of your organization and of theirs.
     """
     from c11 import files
-    from c11.cli import _identity, _recipients
+    from c11.cli import _identity, _registry
     from c11.cli._output import emit_json, progress
+    from c11.cli.online import releasing
     from c11.errors import UsageError
 
     if not (add or add_files or remove or rotate or add_recovery):
         raise UsageError("nothing to do: give -r/-R to add, --remove to remove, --rotate, or --add-recovery")
-    keys = _recipients.resolve(add, add_files)
+    if add_recovery and not _registry.logged_in():
+        raise UsageError("--add-recovery needs your organization's recovery keys: log in with `c11 login`")
+    planner = _registry.sending()
+    keys: list = []
+    if add or add_files or add_recovery:
+        keys = _added(planner, add, add_files, add_recovery)
     me = _identity.load_sender(identity)
-    from c11.cli import _registry
-    from c11.cli.online import releasing
 
     ids = [me]
     click.get_current_context().with_resource(releasing(ids))  # online policy: ask the key server
     click.get_current_context().with_resource(_registry.opening_groups(ids))  # files for your groups
     p = Path(path)
-    if keys or add_recovery:
-        keys, remove = _recovery(keys, list(remove), add_recovery, p)
+    remove = list(remove)
+    if add_recovery:
+        if not keys:
+            raise UsageError("your organization has no current recovery key (see `c11 org recovery-key list`)")
+        remove = _retired(planner, remove, p)
     if _is_document(p):
         from c11.indoc import api
 
@@ -134,33 +141,42 @@ def _abort() -> bool:
     raise click.Abort()
 
 
-def _recovery(keys: list, remove: list[str], add_recovery: bool, p: Path) -> tuple[list, list[str]]:
-    """Add the current recovery keys (yours, and the added recipients' organizations'); with
-    --add-recovery, also remove your organization's retired recovery keys that FILE has as recipients."""
+def _added(planner, add: tuple[str, ...], add_files: tuple[str, ...], add_recovery: bool) -> list:  # noqa: ANN001
+    """The keys to add: -r/-R, with the current recovery keys of your organization and of theirs (the SDK's
+    organization rules; an online requirement does not apply to an existing file)."""
+    from c11.client.sending import SendRequest
+
+    with _registry_hints():
+        plan = planner.plan(SendRequest(add, add_files, allow_missing_org_policy=not add_recovery))
+    _show(plan)
+    return plan.keys
+
+
+def _registry_hints():  # noqa: ANN202 - a context manager
     from c11.cli import _registry
-    from c11.errors import UsageError
 
-    if add_recovery and not _registry.logged_in():
-        raise UsageError("--add-recovery needs your organization's recovery keys: log in with `c11 login`")
-    rules = _registry.org_rules()
-    have = {k.fingerprint for k in keys}
-    for k, note in zip(rules.recovery_keys, rules.notes):
-        if k.fingerprint not in have:
-            keys.append(k)
-            click.echo(f"c11: {note}", err=True)
-    if add_recovery:
-        if not rules.recovery_keys and not keys:
-            raise UsageError("your organization has no current recovery key (see `c11 org recovery-key list`)")
-        if not _is_document(p):
-            from c11 import files
+    return _registry.hints("reencrypt")
 
-            present = {r["fingerprint"] for r in files.inspect(p).recipients}
-            retired = [r for r in _registry.client().groups.recovery.list() if r.status == "retired"]
-            for r in retired:
-                if r.fingerprint in present and r.fingerprint not in remove:
-                    remove.append(r.fingerprint)
-                    click.echo(f"c11: removed retired recovery key {r.name} ({r.fingerprint[:16]})", err=True)
-    return keys, remove
+
+def _show(plan) -> None:  # noqa: ANN001 - a SendPlan
+    from c11.cli import _registry
+
+    plan.notes = [n for n in plan.notes if not n.startswith(("online policy required", "expires in"))]
+    _registry.show(plan)
+
+
+def _retired(planner, remove: list[str], p: Path) -> list[str]:  # noqa: ANN001 - a Sending
+    """With --add-recovery: also remove your organization's retired recovery keys that FILE has."""
+    if _is_document(p):
+        return remove
+    from c11 import files
+
+    present = {r["fingerprint"] for r in files.inspect(p).recipients}
+    for r in planner.retired_recovery_keys():
+        if r.fingerprint in present and r.fingerprint not in remove:
+            remove.append(r.fingerprint)
+            click.echo(f"c11: removed retired recovery key {r.name} ({r.fingerprint[:16]})", err=True)
+    return remove
 
 
 def _is_document(p: Path) -> bool:

@@ -181,7 +181,7 @@ def split_recipients(text: str) -> tuple[str, list[str]]:
 
 def parse_part(text: str, base: Path | None = None) -> Selector:
     """Parse `SELECTOR[=>RECIPIENTS]`, reading `@FILE` recipients files."""
-    from c11.cli._recipients import read_recipients_file
+    from c11.keys.recipients_file import read_recipients_file
     from c11.keys.publickey import PublicKey
 
     spec, items = split_recipients(text)
