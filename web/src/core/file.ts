@@ -1,0 +1,157 @@
+/** Whole .c11 files (docs/format.md §2.5, §5, §5.1): streaming encryption, and decryption that releases nothing
+ *  before both signatures verified (a Blob is seekable: the signed hash list is read and checked first). */
+
+import { concat, equal, hex, type Bytes } from "./bytes";
+import { BadSignatureError, FormatError, IntegrityError, TruncatedError } from "./errors";
+import { encodeHeader, isReshared, readHeader, type Header } from "./header";
+import type { Identity } from "./identity";
+import { contentStatement, openHeader, sealHeader, type OpenOptions, type SealOptions } from "./envelope";
+import { derive } from "./keyschedule";
+import type { Metadata } from "./metadata";
+import { aesKey, ed25519Verify, sha256 } from "./primitives";
+import { TAG, fromGenerator, openSegment, sealSegment, segments } from "./stream";
+
+/** What a reader shows about an opened file. */
+export interface FileInfo {
+  version: 1 | 2;
+  metadata: Metadata;
+  author: string;
+  authorKey: string;
+  /** The header signer's label when someone else changed the recipients (§9), else null. */
+  resharer: string | null;
+  rotated: boolean;
+  contentSigned: boolean;
+  docId: string;
+  recipientKeyId: string;
+  temporaryKeyIds: string[];
+}
+
+function info(h: Header, meta: Metadata, identity: Identity, temporaryKeyIds: string[]): FileInfo {
+  const v2 = h.version === 2;
+  return {
+    version: h.version,
+    metadata: meta,
+    author: v2 ? h.authorLabel : h.signerLabel,
+    authorKey: hex(v2 ? h.authorKey : h.signerKey),
+    resharer: isReshared(h) ? h.signerLabel : null,
+    rotated: v2 && h.origin === 1,
+    contentSigned: v2,
+    docId: hex(h.docId),
+    recipientKeyId: identity.public.fingerprint,
+    temporaryKeyIds,
+  };
+}
+
+/** Encrypt a byte stream to a .c11 file stream: header ‖ STREAM payload ‖ trailer (the author's content signature). */
+export async function encryptStream(input: ReadableStream<Uint8Array>, o: SealOptions): Promise<ReadableStream<Uint8Array>> {
+  const { header, fileKey } = await sealHeader(o);
+  const key = await aesKey(await derive(fileKey, header.nonce, "payload"));
+  return fromGenerator(sealedPieces(input, header, key, o.sender));
+}
+
+async function* sealedPieces(input: ReadableStream<Uint8Array>, header: Header, key: CryptoKey, sender: Identity): AsyncGenerator<Uint8Array> {
+  yield encodeHeader(header);
+  const hashes: Uint8Array[] = [];
+  let i = 0;
+  for await (const [pt, last] of segments(input, header.segmentSize)) {
+    const ct = await sealSegment(key, i++, last, pt);
+    hashes.push(await sha256(ct));
+    yield ct;
+  }
+  const list = concat(...hashes);
+  const statement = await contentStatement(header, hashes.length, await sha256(list));
+  const n = new Uint8Array(8);
+  new DataView(n.buffer).setBigUint64(0, BigInt(hashes.length));
+  yield concat(list, n, await sender.signer.sign(statement));
+}
+
+/** An opened file: what it is, and its plaintext as a stream that errors (nothing more) if a segment fails. */
+export interface Decrypted {
+  info: FileInfo;
+  plaintext: ReadableStream<Uint8Array>;
+}
+
+const slice = async (b: Blob, from: number, to: number): Promise<Bytes> => new Uint8Array(await b.slice(from, to).arrayBuffer());
+
+/** Open a .c11 file held as a Blob/File. Both signatures (and the whole signed hash list) are verified before this
+ *  returns; each segment is released only after it authenticated and its hash matched the signed list. */
+export async function decryptBlob(blob: Blob, identities: Identity[], opts: OpenOptions = {}): Promise<Decrypted> {
+  const { header: h, length: hlen } = await readHeader(blob);
+  const opened = await openHeader(h, identities, opts);
+  const key = await aesKey(await derive(opened.fileKey, h.nonce, "payload"));
+  const fi = info(h, opened.metadata, opened.identity, opened.temporaryKeyIds);
+  const s = h.segmentSize;
+  if (h.version === 1) return { info: fi, plaintext: fromGenerator(v1Segments(blob, hlen, s, key, opened.metadata)) };
+  const rest = blob.size - hlen;
+  if (rest < 120) throw new TruncatedError("the file is truncated (nothing or too little after the header)");
+  const tail = await slice(blob, blob.size - 72, blob.size);
+  const n = Number(new DataView(tail.buffer).getBigUint64(0));
+  const listAt = blob.size - 72 - 32 * n;
+  const p = listAt - hlen;
+  if (n < 1 || !Number.isSafeInteger(listAt) || p < (n - 1) * (s + TAG) + TAG || p > n * (s + TAG))
+    throw new IntegrityError("the file was modified or damaged (payload and trailer do not fit)");
+  const list = await slice(blob, listAt, blob.size - 72);
+  const statement = await contentStatement(h, n, await sha256(list));
+  if (!(await ed25519Verify(h.authorKey, tail.subarray(8), statement)))
+    throw new BadSignatureError("the content signature does not verify: the content is not what the author signed");
+  return { info: fi, plaintext: fromGenerator(v2Segments(blob, hlen, s, n, list, key, opened.metadata)) };
+}
+
+async function* v2Segments(blob: Blob, start: number, s: number, n: number, list: Uint8Array, key: CryptoKey, meta: Metadata): AsyncGenerator<Uint8Array> {
+  let off = start;
+  let total = 0;
+  const end = start + (blob.size - 72 - 32 * n - start);
+  for (let i = 0; i < n; i++) {
+    const last = i === n - 1;
+    const next = last ? end : off + s + TAG;
+    const ct = await slice(blob, off, next);
+    if (last && n > 1 && ct.length === TAG) throw new IntegrityError("the file was modified or damaged (an empty last segment)");
+    const pt = await openSegment(key, i, last, ct);
+    if (!pt) throw await segmentError(key, i, last, ct, 2);
+    if (!equal(await sha256(ct), list.subarray(32 * i, 32 * i + 32)))
+      throw new BadSignatureError("the content is not what the author signed (a segment differs from the signed list)");
+    total += pt.length;
+    off = next;
+    yield pt;
+  }
+  if (meta.size !== null && meta.kind !== "bundle" && total !== meta.size) throw new FormatError("the decrypted size differs from the metadata");
+}
+
+async function segmentError(key: CryptoKey, i: number, last: boolean, ct: Uint8Array, version: number): Promise<Error> {
+  if (last && (await openSegment(key, i, false, ct))) {
+    return version === 1 ? new TruncatedError("the file is truncated") : new IntegrityError("the file was modified or damaged (truncated)");
+  }
+  if (!last && (await openSegment(key, i, true, ct))) return new IntegrityError("the file was modified or damaged (data after the end)");
+  return new IntegrityError("the file was modified or damaged");
+}
+
+async function* v1Segments(blob: Blob, start: number, s: number, key: CryptoKey, meta: Metadata): AsyncGenerator<Uint8Array> {
+  const p = blob.size - start;
+  if (p === 0) throw new TruncatedError("the file is truncated (nothing after the header)");
+  const n = Math.ceil(p / (s + TAG));
+  if (p - (n - 1) * (s + TAG) < TAG) throw new TruncatedError("the file is truncated (a final piece shorter than a tag)");
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const last = i === n - 1;
+    const off = start + i * (s + TAG);
+    const ct = await slice(blob, off, last ? blob.size : off + s + TAG);
+    if (last && n > 1 && ct.length === TAG) throw new IntegrityError("the file was modified or damaged (an empty last segment)");
+    const pt = await openSegment(key, i, last, ct);
+    if (!pt) throw await segmentError(key, i, last, ct, 1);
+    total += pt.length;
+    yield pt;
+  }
+  if (meta.size !== null && meta.kind !== "bundle" && total !== meta.size) throw new FormatError("the decrypted size differs from the metadata");
+}
+
+/** Read a whole stream into one Blob (what a page does before publishing a download). */
+export async function collect(stream: ReadableStream<Uint8Array>): Promise<Bytes> {
+  const parts: Uint8Array[] = [];
+  const r = stream.getReader();
+  for (;;) {
+    const { value, done } = await r.read();
+    if (done) break;
+    parts.push(value);
+  }
+  return concat(...parts);
+}
