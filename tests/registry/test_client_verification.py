@@ -46,9 +46,11 @@ class Rewriting(httpx.BaseTransport):
         return httpx.Response(r.status_code, headers=headers, content=new)
 
 
-@pytest.fixture
-def world(reg_server, tmp_path):
-    """Two users with published keys, and a viewer whose client goes through a rewriting transport."""
+@pytest.fixture(scope="module")
+def _world(reg_server, tmp_path_factory):
+    """Two users with published keys, and a viewer whose client goes through a rewriting transport (built once
+    per module: every test leaves the server and the viewer's verified state as they were, or only advanced)."""
+    tmp_path = tmp_path_factory.mktemp("verification")
     out: dict[str, Any] = {}
     for name in ("target", "other"):
         addr = signup_verified(reg_server, name)
@@ -67,6 +69,14 @@ def world(reg_server, tmp_path):
     assert client.registry.lookup(out["target"])  # pins the key, stores a checkpoint
     yield out
     client.close()
+
+
+@pytest.fixture
+def world(_world):
+    """The module's world with an honest transport at the start of each test."""
+    _world["transport"].mutate = None
+    _world["transport"].text = None
+    return _world
 
 
 def _on_lookup(world, change: Callable[[dict[str, Any]], None]) -> None:
