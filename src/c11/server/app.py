@@ -11,13 +11,12 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import HTMLResponse
 from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
 from c11 import __version__
 from c11.notify import service as notify_service
-from c11.server import _limits, migrate, problems
+from c11.server import _limits, migrate, problems, webapp
 from c11.server.config import Config
 from c11.server.context import ServerContext
 from c11.server.db import Database
@@ -61,13 +60,6 @@ def healthz() -> dict[str, str]:
     return {"status": "ok", "version": __version__}
 
 
-@_base.get("/", response_class=HTMLResponse, include_in_schema=False)
-def index() -> str:
-    return ("<!doctype html><meta charset=utf-8><title>c11 server</title>"
-            "<h1>c11 server is running</h1>"
-            "<p>API documentation: <a href=/docs>/docs</a> · <a href=/openapi.json>/openapi.json</a></p>")
-
-
 def _router(spec: str) -> APIRouter:
     module, attr = spec.split(":")
     return getattr(importlib.import_module(module), attr)
@@ -106,6 +98,7 @@ def create_app(config: Config, services: Iterable[str] | None = None) -> FastAPI
     problems.install(app)
     _limits.install(app)  # every request body capped per route, before it is read
     app.include_router(_base)
+    webapp.install(app, webapp.WebAssets.default())  # the browser app at / (web/dist; docs/web.md)
     for name in services if services is not None else SERVICES:
         for spec in SERVICES[name]:
             app.include_router(_router(spec))
