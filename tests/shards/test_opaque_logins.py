@@ -14,7 +14,7 @@ from srvkit import new_email, outbox_message, confirm_email, verification_link
 from c11.client import Client, opaque_login
 from c11.errors import AuthError, ServerError
 from c11.keys.identity import Identity
-from c11.shardstore import pake
+from c11._web import pake
 
 _GUESSES = ["123456", "password", "qwerty", "letmein", "correct horse battery staple", "Password1!",
             "iloveyou", "admin", "welcome", "monkey", "dragon", "111111"]
@@ -192,7 +192,7 @@ def test_first_registration_race_gives_the_operator_no_shard(shard_env, tmp_path
     from srvkit import loopback_socket, serve_in_thread
 
     from c11.keys import cloudkey
-    from c11.server.shards import tokens as store_tokens
+    from c11._web import shard_tokens as store_tokens
     from c11.shardstore.app import create_app
     from c11.shardstore.config import StoreConfig
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from c11.errors import AuthError, FormatError
-from c11.shardstore import pake
+from c11._web import pake
 
 _VECTORS = json.loads((Path(__file__).parents[1] / "vectors" / "opaque" / "serenity.json").read_text())
 

@@ -111,7 +111,7 @@ def test_database_alone_cannot_rebuild_cloud_keys(shard_env, tmp_path):
 
     # with the token signing key the attacker mints store tokens for every victim, and asks the store for the
     # missing shard, or registers its own password there (the victim has one): nothing is released
-    from c11.server.shards import tokens as store_tokens
+    from c11._web import shard_tokens as store_tokens
 
     key = store_tokens.load_or_create_key(secrets_dir)
     store = env.stores[0].url

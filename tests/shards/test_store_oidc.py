@@ -15,7 +15,7 @@ from srvkit import loopback_socket, serve_in_thread
 from c11.client import Client
 from c11.errors import CloudKeyError, ServerError
 from c11.keys.identity import Identity
-from c11.server.shards import tokens as store_tokens
+from c11._web import shard_tokens as store_tokens
 
 
 @pytest.fixture(scope="module")

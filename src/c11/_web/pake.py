@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import opaque_ke_py as _ok
 
@@ -128,3 +130,17 @@ class ClientLogin:
             raise AuthError("OPAQUE login failed: wrong password (or not the server you registered with)",
                             401) from None
         return bytes(r.get_message()), bytes(r.get_session_key())
+
+
+def load_setup(path: Path) -> ServerSetup:
+    """The OPAQUE server setup kept in `path`, made there (mode 0600) at first use."""
+    if path.exists():
+        return ServerSetup(path.read_bytes())
+    setup = ServerSetup()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(setup.to_bytes())
+    os.replace(tmp, path)
+    return setup

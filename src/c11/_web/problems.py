@@ -1,4 +1,4 @@
-"""RFC 9457 problem details for every error the server returns (application/problem+json).
+"""RFC 9457 problem details for every error a c11 service returns (application/problem+json).
 
 Raise `Problem` in routes; `install(app)` turns it, HTTP errors, validation errors and crashes into problems.
 """

@@ -26,6 +26,10 @@ from c11.errors import ConfigError
 ALG = "Ed25519"
 KEY_FILE = "shard-token.key"
 ACTIONS = ("get", "put", "delete")
+#: How the transparency log names each action (the server logs it, the store checks the proof of it).
+LOGGED_ACTION = {"get": "fetch", "put": "store", "delete": "delete"}
+#: The header in which a client sends its shard-store session (docs/shards.md §8).
+SESSION_HEADER = "c11-store-session"
 #: A store refuses tokens meant to live longer than this (whatever the server's TTL setting).
 MAX_LIFETIME = 3600
 _log = logging.getLogger("c11.server.shards")

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from c11.client.types import LoginResult, User
 from c11.errors import ServerError
-from c11.shardstore import pake
+from c11._web import pake
 
 if TYPE_CHECKING:
     from c11.client import Client

@@ -34,9 +34,9 @@ from c11.errors import C11Error, CloudKeyError, ProofError, ServerError, UsageEr
 from c11.keys import cloudkey
 from c11.keys.cloudkey import Shard
 from c11.keys.identity import Identity
-from c11.server.shards.tokens import normalize_url
-from c11.shardstore import pake
-from c11.shardstore.logins import SESSION_HEADER
+from c11._web.shard_tokens import normalize_url
+from c11._web import pake
+from c11._web.shard_tokens import SESSION_HEADER
 
 ARCHIVE_FORMAT = "c11-key-archive/v1"
 

@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 
 from c11.errors import NotifyError, PermanentDeliveryError
 from c11.notify.render import Rendered
-from c11.server.db import UTCDateTime
+from c11._web.db import UTCDateTime
 
 QUEUED = "pending"
 SENDING = "sending"

@@ -1,33 +1,20 @@
-"""Request body limits: every route gets a cap, checked before the body is read (docs/server.md, Limits).
+"""The server's request body caps (docs/server.md, Limits), enforced by `c11._web.body_limits` before a body is read.
 
-`BodyLimit` is a pure ASGI middleware. A request whose Content-Length is over its route's cap is
-answered 413 at once, unread; a chunked body (or one longer than it said) is counted as it streams
-and the route fails with 413 as soon as the count passes the cap, so the server never holds more
-than the cap of any request. Caps are small (64 KiB) unless a route needs more (`ROUTE_CAPS`); such a
-larger cap applies only once the caller's credentials are checked valid (`_for_caller`: a verified account,
-or a valid SCIM token under `/scim/`), so nobody without one makes the server hold more than 64 KiB.
+Caps are small (64 KiB) unless a route needs more (`ROUTE_CAPS`); such a larger cap applies only once the
+caller's credentials are checked valid (`_for_caller`: a verified account, or a valid SCIM token under
+`/scim/`), so nobody without one makes the server hold more than 64 KiB.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException
+from starlette.responses import Response
 
-from c11.server import problems
+from c11._web import body_limits
+from c11._web.body_limits import DEFAULT_CAP, KiB, MiB, Scope
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-
-KiB, MiB = 1 << 10, 1 << 20
-#: The cap of every route not listed below: accounts, sessions, tokens, keys, invitations...
-DEFAULT_CAP = 64 * KiB
 #: (method, path pattern, cap): the routes that take larger bodies, first match wins.
 ROUTE_CAPS: tuple[tuple[str, re.Pattern[str], int], ...] = tuple(
     (m, re.compile(p), cap) for m, p, cap in [
@@ -46,54 +33,12 @@ ROUTE_CAPS: tuple[tuple[str, re.Pattern[str], int], ...] = tuple(
 )
 
 
-class BodyTooLarge(HTTPException):
-    """Raised while reading a body that passed its route's cap (answered as a 413 problem)."""
-
-    def __init__(self, cap: int) -> None:
-        super().__init__(413, f"The request body is larger than this route accepts ({cap:,} bytes).")
-        self.cap = cap
-
-
 def cap_for(method: str, path: str) -> int:
     """The body cap of a request (bytes)."""
     for m, pattern, cap in ROUTE_CAPS:
         if (m == "*" or m == method) and pattern.fullmatch(path):
             return cap
     return DEFAULT_CAP
-
-
-class BodyLimit:
-    """ASGI middleware enforcing `cap_for` on every HTTP request body, before and while it is read."""
-
-    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]],
-                 caps: Callable[[str, str], int] = cap_for) -> None:
-        self.app, self.caps = app, caps
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        cap = self.caps(scope["method"], scope["path"])
-        declared = _content_length(scope)
-        if declared is not None and declared > DEFAULT_CAP:
-            cap = await _for_caller(scope, cap)
-        if declared is not None and declared > cap:
-            await _too_large(scope, send, cap)
-            return
-        seen, checked = 0, declared is not None
-
-        async def counted() -> Message:
-            nonlocal seen, cap, checked
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > DEFAULT_CAP and not checked:
-                    cap, checked = await _for_caller(scope, cap), True
-                if seen > cap:
-                    raise BodyTooLarge(cap)
-            return message
-
-        await self.app(scope, counted, send)
 
 
 async def _for_caller(scope: Scope, cap: int) -> int:
@@ -122,42 +67,15 @@ async def _for_caller(scope: Scope, cap: int) -> int:
     return cap if principal is not None and principal.email_verified else DEFAULT_CAP
 
 
-def _content_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", ()):
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
+def _scim_too_large(scope: Scope, cap: int) -> Response | None:
+    """SCIM clients read SCIM error bodies (RFC 7644 §3.12); other paths get the 413 problem."""
+    if not scope["path"].startswith("/scim/"):
+        return None
+    from c11.server.scim.errors import ScimError, error_response
+
+    return error_response(ScimError(413, f"The request is larger than {cap:,} bytes.", "tooMany"))
 
 
-async def _too_large(scope: Scope, send: Send, cap: int) -> None:
-    if scope["path"].startswith("/scim/"):  # SCIM clients read SCIM error bodies (RFC 7644 §3.12)
-        from c11.server.scim.errors import ScimError, error_response
-
-        response = error_response(ScimError(413, f"The request is larger than {cap:,} bytes.", "tooMany"))
-    else:
-        response = _problem(Request(scope), cap)
-    await response(scope, _no_body, send)
-
-
-async def _no_body() -> Message:
-    return {"type": "http.disconnect"}
-
-
-def _problem(request: Request, cap: int) -> JSONResponse:
-    return problems.problem_response(request, 413, "Content Too Large",
-                                     f"The request body is larger than this route accepts ({cap:,} bytes).",
-                                     "body-too-large", {"Connection": "close"}, limit=cap)
-
-
-async def _on_too_large(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, BodyTooLarge)
-    return _problem(request, exc.cap)
-
-
-def install(app: FastAPI, caps: Callable[[str, str], int] = cap_for) -> None:
+def install(app: FastAPI) -> None:
     """Cap every request body of `app` (and answer a body over its cap with a 413 problem)."""
-    app.add_middleware(BodyLimit, caps=caps)
-    app.add_exception_handler(BodyTooLarge, _on_too_large)
+    body_limits.install(app, cap_for, default_cap=DEFAULT_CAP, for_caller=_for_caller, too_large=_scim_too_large)

@@ -1,20 +1,16 @@
-"""SQLAlchemy 2 engine, sessions and the declarative base every service's models share.
+"""The declarative base every server table shares; the engine, sessions and column types are `c11._web.db`'s.
 
 One `Database` per application (no module-level engine); SQLite gets WAL, foreign keys and a busy timeout.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
-from typing import Any
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
-from sqlalchemy.engine import make_url
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.types import TypeDecorator
+from c11._web.db import Database, UTCDateTime, make_engine, new_id, utcnow
+
+__all__ = ["Base", "Database", "UTCDateTime", "make_engine", "new_id", "utcnow"]
 
 _NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -29,73 +25,3 @@ class Base(DeclarativeBase):
     """Declarative base of all server tables (one metadata, so one migration history)."""
 
     metadata = MetaData(naming_convention=_NAMING)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """A timestamp stored in UTC and always read back timezone-aware (SQLite keeps no zone)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def new_id() -> str:
-    """A random, unguessable object ID (32 hex characters)."""
-    return uuid.uuid4().hex
-
-
-class Database:
-    """Engine and session factory for one database URL."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.engine: Engine = make_engine(url)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session in a transaction: committed on success, rolled back on any error."""
-        with self._sessions() as s, s.begin():
-            yield s
-
-    def dispose(self) -> None:
-        self.engine.dispose()
-
-
-def make_engine(url: str) -> Engine:
-    """Create an engine; for SQLite, make the folder and set pragmas on every connection."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        # Enough pooled connections for the request thread pool (40 threads): overflow connections are
-        # closed on return, so a small pool under load means a new PostgreSQL connection per request.
-        return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=30)
-    if parsed.database and parsed.database != ":memory:":
-        from pathlib import Path
-
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-    event.listen(engine, "connect", _sqlite_pragmas)
-    return engine
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
-    cur.close()

@@ -23,15 +23,13 @@ from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from c11 import __version__
+from c11._web import body_limits, pake, problems
+from c11._web.db import Database, utcnow
+from c11._web.problems import Problem, not_found, unauthorized
+from c11._web.shard_tokens import LOGGED_ACTION, TokenError
 from c11.errors import C11Error
 from c11.keys.cloudkey import Shard
 from c11.log.entries import canonical_json
-from c11.server import _limits, problems
-from c11.server.db import Database, utcnow
-from c11.server.problems import Problem, not_found, unauthorized
-from c11.server.shards.service import LOGGED_ACTION
-from c11.server.shards.tokens import TokenError
-from c11.shardstore import pake
 from c11.shardstore.config import StoreConfig
 from c11.shardstore.logins import SESSION_HEADER, AlreadyRegistered, Logins, UnprotectedShard
 from c11.shardstore.models import StoreBase, StoredShard, UsedToken
@@ -178,7 +176,7 @@ def create_app(config: StoreConfig) -> FastAPI:
                   redoc_url=None, description="Keeps one shard of cloud-stored c11 keys (docs/shards.md).")
     app.state.store = store
     problems.install(app)
-    _limits.install(app)  # 64 KiB bodies: a shard is at most 16 KiB (24,000 base64 characters)
+    body_limits.install(app)  # 64 KiB bodies: a shard is at most 16 KiB (24,000 base64 characters)
     api = APIRouter(prefix="/v1", tags=["shard store"])
 
     @app.get("/healthz")

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from c11.server.shards.tokens import normalize_url
+from c11._web.shard_tokens import normalize_url
 
 
 def default_data_dir() -> Path:

@@ -8,7 +8,6 @@ process's memory for two minutes; a session is a random bearer value of which th
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 import threading
 import time
@@ -20,15 +19,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from c11.errors import AuthError, FormatError
-from c11.server.db import Database, utcnow
-from c11.shardstore import pake
+from c11._web.db import Database, utcnow
+from c11._web import pake
+from c11._web.pake import load_setup
+from c11._web.shard_tokens import SESSION_HEADER
 from c11.shardstore.models import OidcBinding, OpaqueRecord, StoredShard, StoreSession
 
 LOGIN_TTL = 120  # seconds between KE2 and KE3
 MAX_PENDING = 10_000  # logins in progress kept at once (older ones are dropped first)
 FAILURES_ALLOWED = 10  # logins not finished (wrong passwords) per user per FAILURE_WINDOW before a 429
 FAILURE_WINDOW = 900
-SESSION_HEADER = "c11-store-session"
 
 
 class TooManyFailures(AuthError):
@@ -49,20 +49,6 @@ class _Pending:
     server: str
     user_id: str
     expires: float
-
-
-def load_setup(path: Path) -> pake.ServerSetup:
-    """The store's OPAQUE server setup from `path`, made there (mode 0600) at first use."""
-    if path.exists():
-        return pake.ServerSetup(path.read_bytes())
-    setup = pake.ServerSetup()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(setup.to_bytes())
-    os.replace(tmp, path)
-    return setup
 
 
 def _digest(value: str) -> bytes:

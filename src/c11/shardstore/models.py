@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Integer, LargeBinary, MetaData, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from c11.server.db import UTCDateTime, utcnow
+from c11._web.db import UTCDateTime, utcnow
 
 
 class StoreBase(DeclarativeBase):

@@ -15,7 +15,7 @@ from joserfc.jwk import OKPKey
 
 from c11.errors import C11Error
 from c11.log.entries import canonical_json
-from c11.server.shards import tokens
+from c11._web import shard_tokens as tokens
 from c11.shardstore.config import StoreConfig
 
 _log = logging.getLogger("c11.shardstore")

@@ -1,6 +1,6 @@
 import sys, json
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[3] / "src"))
-from c11.shardstore import pake
+from c11._web import pake
 cmd = sys.argv[1]; arg = json.loads(sys.argv[2])
 if cmd == "setup":
     s = pake.ServerSetup(); print(json.dumps({"setup": pake.b64u(s.to_bytes())}))

@@ -33,8 +33,8 @@ from c11.server.auth import AccountLogin
 from c11.server.context import Ctx, ServerContext
 from c11.server.db import utcnow
 from c11.server.problems import Problem, responses
-from c11.shardstore import pake
-from c11.shardstore.logins import load_setup
+from c11._web import pake
+from c11._web.pake import load_setup
 
 SETUP_FILE = "opaque-setup.key"
 LOGIN_TTL = timedelta(minutes=2)

@@ -28,7 +28,7 @@ from c11.server.context import Ctx
 from c11.server.db import utcnow
 from c11.server.logsrv.service import log_service
 from c11.server.problems import Problem, base64_field, not_found, responses, unauthorized
-from c11.server.shards import tokens
+from c11._web import shard_tokens as tokens
 from c11.server.shards.models import CloudKey, KeyArchive
 from c11.server.shards.service import shard_service
 

@@ -20,11 +20,11 @@ from c11.server.accounts.models import User
 from c11.server.context import ServerContext
 from c11.server.db import utcnow
 from c11.server.logsrv.service import LogWriter, log_service
-from c11.server.shards import tokens
+from c11._web import shard_tokens as tokens
 from c11.server.shards.models import CloudKey, ShardTokenUse
 
 #: store token action -> log entry action
-LOGGED_ACTION = {"get": "fetch", "put": "store", "delete": "delete"}
+LOGGED_ACTION = tokens.LOGGED_ACTION
 
 
 def shard_entry(action: str, store: str, jti: str | None = None) -> dict[str, Any]:
