@@ -21,11 +21,11 @@ HANDLERS: dict[str, str] = {
     ".png": "c11.indoc.image:PNG_HANDLER",
     ".jpg": "c11.indoc.image:JPEG_HANDLER",
     ".jpeg": "c11.indoc.image:JPEG_HANDLER",
-    ".json": "c11.indoc.structured:JSON_HANDLER",
-    ".yaml": "c11.indoc.structured:YAML_HANDLER",
-    ".yml": "c11.indoc.structured:YAML_HANDLER",
-    ".csv": "c11.indoc.structured:CSV_HANDLER",
-    ".md": "c11.indoc.structured:MARKDOWN_HANDLER",
+    ".json": "c11.indoc.structured.jsondoc:HANDLER",
+    ".yaml": "c11.indoc.structured.yamldoc:HANDLER",
+    ".yml": "c11.indoc.structured.yamldoc:HANDLER",
+    ".csv": "c11.indoc.structured.csvdoc:HANDLER",
+    ".md": "c11.indoc.structured.markdown:HANDLER",
 }
 
 
