@@ -45,8 +45,13 @@ function info(h: Header, meta: Metadata, identity: Identity, temporaryKeyIds: st
 /** Encrypt a byte stream to a .c11 file stream: header ‖ STREAM payload ‖ trailer (the author's content signature). */
 export async function encryptStream(input: ReadableStream<Uint8Array>, o: SealOptions): Promise<ReadableStream<Uint8Array>> {
   const { header, fileKey } = await sealHeader(o);
+  return encryptWithHeader(input, header, fileKey, o.sender);
+}
+
+/** The payload and trailer after an already sealed header (bundles seal the manifest header first). */
+export async function encryptWithHeader(input: ReadableStream<Uint8Array>, header: Header, fileKey: Uint8Array, sender: Identity): Promise<ReadableStream<Uint8Array>> {
   const key = await aesKey(await derive(fileKey, header.nonce, "payload"));
-  return fromGenerator(sealedPieces(input, header, key, o.sender));
+  return fromGenerator(sealedPieces(input, header, key, sender));
 }
 
 async function* sealedPieces(input: ReadableStream<Uint8Array>, header: Header, key: CryptoKey, sender: Identity): AsyncGenerator<Uint8Array> {

@@ -1,0 +1,224 @@
+/** Runs the committed vectors under tests/vectors/ (served at `base`) with the browser core; one result per case.
+ *  A case passes only when the outcome (plaintext hash, metadata, signer, or error class) is the recorded one. */
+
+import { errorNames } from "../core/errors";
+import { fromHex, hex, fromB64, concat, utf8, type Bytes } from "../core/bytes";
+import { parseKeyFile } from "../core/keyfile";
+import type { Identity } from "../core/identity";
+import { makeIdentity } from "../core/identity";
+import { collect, decryptBlob } from "../core/file";
+import { dearmor, isArmored } from "../core/armor";
+import { parsePublicKey } from "../core/publickey";
+import { derive } from "../core/keyschedule";
+import { aesKey, sha256 } from "../core/primitives";
+import { sealSegment } from "../core/stream";
+import { contentStatement, headerMac } from "../core/envelope";
+import { encodeHeader, headerSignedMessage, parseHeader } from "../core/header";
+import { canonicalJson, type Json } from "../core/canonicaljson";
+import { emailHash } from "../core/emailhash";
+import { verifyInclusion, verifyConsistency } from "../core/merkle";
+import { openBundle } from "../core/bundle";
+import type { KemName } from "../core/kem";
+
+export interface Result {
+  group: string;
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+type Case = Record<string, unknown>;
+
+async function get(base: string, path: string): Promise<Bytes> {
+  const r = await fetch(base + path);
+  if (!r.ok) throw new Error(`fetch ${path}: ${r.status}`);
+  return new Uint8Array(await r.arrayBuffer());
+}
+const json = async (base: string, path: string) => JSON.parse(new TextDecoder().decode(await get(base, path)));
+
+class Keys {
+  private cache = new Map<string, Promise<Identity>>();
+  constructor(private base: string, private passphrases: Record<string, string>, private dir: string) {}
+  load(name: string): Promise<Identity> {
+    if (!this.cache.has(name))
+      this.cache.set(name, (async () => (await parseKeyFile(await get(this.base, this.dir + name), name)).unlock(this.passphrases[name]))());
+    return this.cache.get(name)!;
+  }
+}
+
+/** Decrypt one file (armored or binary) fully; returns info and the plaintext's SHA-256. */
+async function open(data: Bytes, ids: Identity[]) {
+  const bytes = isArmored(data.subarray(0, 64)) ? dearmor(new TextDecoder().decode(data)) : data;
+  const { info, plaintext } = await decryptBlob(new Blob([bytes]), ids);
+  const pt = await collect(plaintext);
+  return { info, pt, sha: hex(await sha256(pt)) };
+}
+
+function outcome(expect: string, e: unknown): [boolean, string] {
+  const names = errorNames(e);
+  return [names.includes(expect), `expected ${expect}, got ${names.join("<")}: ${(e as Error).message}`];
+}
+
+async function check(results: Result[], group: string, name: string, fn: () => Promise<[boolean, string]>) {
+  try {
+    const [ok, detail] = await fn();
+    results.push({ group, name, ok, detail });
+  } catch (e) {
+    results.push({ group, name, ok: false, detail: `unexpected ${errorNames(e).join("<")}: ${(e as Error).message}` });
+  }
+}
+
+async function fileCase(base: string, dir: string, keys: Keys, c: Case): Promise<[boolean, string]> {
+  const data = await get(base, dir + (c.file as string));
+  const expect = c.expect as string;
+  try {
+    const ids = await Promise.all((c.identities as string[]).map((k) => keys.load(k)));
+    const { info, pt, sha } = await open(data, ids);
+    if (expect !== "ok") return [false, `expected ${expect}, got success`];
+    const bad: string[] = [];
+    if (c.plaintext_sha256 && sha !== c.plaintext_sha256) bad.push("plaintext");
+    if (c.plaintext_size !== undefined && pt.length !== c.plaintext_size) bad.push("size");
+    const m = c.metadata as Record<string, unknown> | undefined;
+    if (m) for (const [k, v] of Object.entries(m)) if ((info.metadata as unknown as Record<string, unknown>)[k] !== v) bad.push(`metadata.${k}`);
+    if (c.author !== undefined && info.author !== c.author) bad.push("author");
+    if (c.resharer !== undefined && info.resharer !== c.resharer) bad.push("resharer");
+    if (c.rotated !== undefined && info.rotated !== c.rotated) bad.push("rotated");
+    if (c.content_signed !== undefined && info.contentSigned !== c.content_signed) bad.push("content_signed");
+    if (c.version === 1 && info.contentSigned) bad.push("v1 reported as content signed");
+    return [bad.length === 0, bad.length ? `mismatch: ${bad.join(", ")}` : "ok"];
+  } catch (e) {
+    return outcome(expect, e);
+  }
+}
+
+export async function runFiles(base: string, results: Result[]) {
+  const d = await json(base, "files.json");
+  const keys = new Keys(base, d.passphrases, "keys/");
+  for (const c of d.cases as Case[]) await check(results, "files", c.file as string, () => fileCase(base, "", keys, c));
+}
+
+export async function runSpec(base: string, results: Result[]) {
+  const d = await json(base, "spec/spec.json");
+  const keys = new Keys(base, { ...d.passphrases, "carol-passphrase.key": "vector passphrase" }, "keys/");
+  for (const c of d.cases as Case[]) {
+    const name = `${c.file} (${c.rule})`;
+    await check(results, "spec", name, async () => {
+      const expect = c.expect as string;
+      const data = await get(base, "spec/" + (c.file as string));
+      if (c.kind === "file" || c.kind === "armor") return fileCase(base, "spec/", keys, c);
+      try {
+        if (c.kind === "keyfile") {
+          const kf = await parseKeyFile(data, c.file as string);
+          const id = await kf.unlock(c.passphrase as string | undefined);
+          if (expect !== "ok") return [false, "expected " + expect + ", got success"];
+          return [!c.fingerprint || id.public.fingerprint === c.fingerprint, id.public.fingerprint];
+        }
+        if (c.kind === "publickey") {
+          const pk = await parsePublicKey(new TextDecoder().decode(data));
+          if (expect !== "ok") return [false, "expected " + expect + ", got success"];
+          return [!c.fingerprint || pk.fingerprint === c.fingerprint, pk.fingerprint];
+        }
+        if (c.kind === "bundle") {
+          const ids = await Promise.all((c.identities as string[]).map((k) => keys.load(k)));
+          const b = await openBundle(new Blob([data]), ids);
+          const tree: Record<string, string> = {};
+          for (const f of b.files) tree[f.path] = hex(await sha256(await collect(await f.open())));
+          if (expect !== "ok") return [false, "expected " + expect + ", got success"];
+          const want = c.tree as Record<string, string>;
+          const same = JSON.stringify(Object.entries(tree).sort()) === JSON.stringify(Object.entries(want).sort());
+          return [same, same ? "ok" : `tree ${JSON.stringify(tree)}`];
+        }
+        return [false, `unknown kind ${c.kind}`];
+      } catch (e) {
+        return outcome(expect, e);
+      }
+    });
+  }
+  for (const e of d.email_hash as { email: string; email_hash: string }[])
+    await check(results, "spec", `email_hash ${JSON.stringify(e.email)}`, async () => {
+      const h = await emailHash(e.email);
+      return [h === e.email_hash, h];
+    });
+  for (const e of d.canonical_json as { object: Json; encoding: string }[])
+    await check(results, "spec", `canonical_json ${e.encoding}`, async () => {
+      const s = canonicalJson(e.object);
+      return [s === e.encoding, s];
+    });
+}
+
+export async function runDeterministic(base: string, results: Result[]) {
+  const d = await json(base, "deterministic.json");
+  const ks = d.key_schedule;
+  const fk = fromHex(ks.file_key), nonce = fromHex(ks.nonce);
+  const labels: [string, Promise<Bytes>][] = [
+    ["header_key", derive(fk, nonce, "header")],
+    ["payload_key", derive(fk, nonce, "payload")],
+    ["metadata_key", derive(fk, nonce, "metadata")],
+    ["bundle_entry_key(entry_id=00..0f)", derive(fk, nonce, "bundle entry", Uint8Array.from({ length: 16 }, (_, i) => i))],
+    ["commitment", derive(fk, nonce, "commitment")],
+  ];
+  for (const [k, p] of labels) await check(results, "deterministic", `key_schedule ${k}`, async () => [hex(await p) === ks[k], hex(await p)]);
+  for (const [i, p] of (d.payloads as Case[]).entries())
+    await check(results, "deterministic", `payload ${i} (${(p.plaintext as string).length / 2} bytes)`, async () => {
+      const key = await aesKey(fromHex(p.key as string));
+      const pt = fromHex(p.plaintext as string);
+      const s = p.segment_size as number;
+      const segs: Bytes[] = [];
+      const n = Math.max(1, Math.ceil(pt.length / s));
+      for (let j = 0; j < n; j++) segs.push(await sealSegment(key, j, j === n - 1, pt.subarray(j * s, (j + 1) * s)));
+      const hashes = await Promise.all(segs.map((x) => sha256(x).then(hex)));
+      const ok = hex(concat(...segs)) === p.payload && JSON.stringify(hashes) === JSON.stringify(p.segment_hashes);
+      return [ok, ok ? "ok" : "payload or hashes differ"];
+    });
+  for (const k of d.public_keys as Case[])
+    await check(results, "deterministic", `public key ${k.kem}`, async () => {
+      const id = await makeIdentity("", k.kem as KemName, fromHex(k.enc_seed as string), fromHex(k.sig_seed as string));
+      const parsed = await parsePublicKey(k.public as string);
+      const sigFp = hex((await sha256(concat(utf8("c11/v1 key id\x00ed25519\x00"), id.public.sig!))).slice(0, 16));
+      const ok = id.public.line === k.public && id.public.fingerprint === k.fingerprint && parsed.fingerprint === k.fingerprint && sigFp === k.signing_fingerprint;
+      return [ok, ok ? "ok" : `line/fingerprint differ: ${id.public.fingerprint}`];
+    });
+  const sh = d.signed_header;
+  await check(results, "deterministic", "signed header (encoding, MAC, signature, statement, trailer)", async () => {
+    const raw = fromHex(sh.header);
+    const { header } = parseHeader(raw);
+    const author = await makeIdentity("alice@example.com", "x25519", new Uint8Array(32), fromHex(sh.author_seed));
+    const mac = hex(await headerMac(fromHex(sh.file_key), header));
+    const sig = hex(await author.signer.sign(headerSignedMessage(header)));
+    const last = (d.payloads as Case[])[4]!;
+    const list = concat(...(last.segment_hashes as string[]).map(fromHex));
+    const st = await contentStatement(header, list.length / 32, await sha256(list));
+    const n = new Uint8Array(8);
+    new DataView(n.buffer).setBigUint64(0, BigInt(list.length / 32));
+    const trailer = hex(concat(list, n, await author.signer.sign(st)));
+    const bad = [
+      hex(encodeHeader(header)) !== sh.header && "encoding",
+      mac !== sh.mac && "mac",
+      sig !== sh.header_signature && "header signature",
+      hex(st) !== sh.content_statement && "content statement",
+      trailer !== sh.trailer && "trailer",
+    ].filter(Boolean);
+    return [bad.length === 0, bad.length ? bad.join(", ") : "ok"];
+  });
+}
+
+export async function runMerkle(base: string, results: Result[], files: string[]) {
+  const b64 = (s: string | null) => (s === null ? new Uint8Array() : fromB64(s));
+  for (const f of files) {
+    await check(results, "merkle-rfc6962", f, async () => {
+      const c = await json(base, f);
+      let ok: boolean;
+      try {
+        if (f.includes("/inclusion/"))
+          await verifyInclusion(c.leafIdx, c.treeSize, b64(c.leafHash), (c.proof ?? []).map(b64), b64(c.root));
+        else await verifyConsistency(c.size1, c.size2, (c.proof ?? []).map(b64), b64(c.root1), b64(c.root2));
+        ok = !c.wantErr;
+      } catch (e) {
+        ok = !!c.wantErr;
+        if (!ok) return [false, `refused a good proof: ${(e as Error).message}`];
+      }
+      return [ok, ok ? "ok" : "accepted a bad proof"];
+    });
+  }
+}
+

@@ -1,0 +1,43 @@
+/** The page's side of the crypto worker: `call(op, args)` returns a promise of the typed result.
+ *  A worker error becomes a WorkerError carrying the core's error class names. */
+
+import type { Op, Reply, Requests } from "./protocol";
+
+export class WorkerError extends Error {
+  constructor(
+    message: string,
+    readonly names: string[],
+  ) {
+    super(message);
+    this.name = names[0] ?? "Error";
+  }
+}
+
+export interface CoreWorker {
+  call<O extends Op>(op: O, args: Requests[O]["args"]): Promise<Requests[O]["result"]>;
+  terminate(): void;
+}
+
+export function startWorker(): CoreWorker {
+  const w = new Worker(new URL("./core.worker.ts", import.meta.url), { type: "module" });
+  const pending = new Map<number, [(v: unknown) => void, (e: unknown) => void]>();
+  let id = 0;
+  w.onmessage = (ev: MessageEvent<Reply>) => {
+    const r = ev.data;
+    const p = pending.get(r.id);
+    if (!p) return;
+    pending.delete(r.id);
+    if (r.ok) p[0](r.result);
+    else p[1](new WorkerError(r.error.message, r.error.names));
+  };
+  return {
+    call(op, args) {
+      const n = ++id;
+      return new Promise((resolve, reject) => {
+        pending.set(n, [resolve as (v: unknown) => void, reject]);
+        w.postMessage({ id: n, op, args });
+      });
+    },
+    terminate: () => w.terminate(),
+  };
+}

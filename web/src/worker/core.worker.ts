@@ -1,0 +1,101 @@
+/** The crypto worker: runs every heavy operation of the browser core off the page's thread.
+ *  Holds unlocked identities in memory only (by handle); replies with results or a typed one-line error. */
+
+import { armor } from "../core/armor";
+import { fromHex } from "../core/bytes";
+import { errorNames } from "../core/errors";
+import { collect, decryptBlob, encryptStream } from "../core/file";
+import { generateIdentity, makeIdentity, type Identity } from "../core/identity";
+import { parseKeyFile, writeKeyFile } from "../core/keyfile";
+import { parsePublicKey } from "../core/publickey";
+import { openBundle, writeBundle } from "../core/bundle";
+import type { KeySummary, Op, Reply, Request, Requests } from "./protocol";
+
+const identities = new Map<number, Identity>();
+let next = 1;
+
+function summary(handle: number, id: Identity): KeySummary {
+  return { handle, label: id.label, kem: id.kem, fingerprint: id.public.fingerprint, publicLine: id.public.line };
+}
+function keep(id: Identity): KeySummary {
+  const h = next++;
+  identities.set(h, id);
+  return summary(h, id);
+}
+function identity(h: number): Identity {
+  const id = identities.get(h);
+  if (!id) throw new Error("unknown key handle");
+  return id;
+}
+async function blobOf(stream: ReadableStream<Uint8Array>): Promise<Blob> {
+  const parts: BlobPart[] = [];
+  const r = stream.getReader();
+  for (;;) {
+    const { value, done } = await r.read();
+    if (done) break;
+    parts.push(value as Uint8Array<ArrayBuffer>);
+  }
+  return new Blob(parts);
+}
+
+type Handlers = { [O in Op]: (a: Requests[O]["args"]) => Promise<Requests[O]["result"]> };
+const handlers: Handlers = {
+  async loadKeyFile({ text, passphrase }) {
+    return keep(await (await parseKeyFile(text)).unlock(passphrase));
+  },
+  async generateKey({ label, kem }) {
+    return keep(await generateIdentity(label, kem));
+  },
+  async exportKeyFile({ handle, passphrase }) {
+    return writeKeyFile(identity(handle), passphrase);
+  },
+  async forget({ handle }) {
+    identities.delete(handle);
+    return null;
+  },
+  async encrypt({ data, recipients, sender, metadata, segmentSize, temporary, armor: asArmor }) {
+    const me = identity(sender);
+    const keys = await Promise.all(recipients.map(parsePublicKey));
+    const out = await encryptStream(data.stream(), {
+      recipients: [me.public, ...keys],
+      sender: me,
+      metadata,
+      segmentSize,
+      temporaryKeyIds: (temporary ?? []).map(fromHex),
+    });
+    if (asArmor) return new Blob([armor(await collect(out))]);
+    return blobOf(out);
+  },
+  async decrypt({ data, keys }) {
+    const { info, plaintext } = await decryptBlob(data, keys.map(identity));
+    // Collected to the end before it is returned: a failure releases nothing.
+    return { info, plaintext: await blobOf(plaintext) };
+  },
+  async bundle({ files, recipients, sender, name }) {
+    const me = identity(sender);
+    const keys = await Promise.all(recipients.map(parsePublicKey));
+    return new Blob([await writeBundle(files, { recipients: [me.public, ...keys], sender: me }, name)]);
+  },
+  async openBundle({ data, keys }) {
+    const b = await openBundle(data, keys.map(identity));
+    const files = [];
+    for (const f of b.files) files.push({ path: f.path, data: await blobOf(await f.open()) });
+    return { info: b.info, files };
+  },
+  async publicKeyOfSeed({ kem, encSeed, sigSeed }) {
+    return (await makeIdentity("", kem, fromHex(encSeed), fromHex(sigSeed))).public.line;
+  },
+};
+
+self.onmessage = async (ev: MessageEvent<Request>) => {
+  const { id, op, args } = ev.data;
+  let reply: Reply;
+  try {
+    const result = await (handlers[op] as (a: unknown) => Promise<unknown>)(args);
+    reply = { id, ok: true, result };
+  } catch (e) {
+    const names = errorNames(e);
+    reply = { id, ok: false, error: { name: names[0] ?? "Error", names, message: e instanceof Error ? e.message : String(e) } };
+  }
+  (self as unknown as Worker).postMessage(reply);
+};
