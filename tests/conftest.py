@@ -3,6 +3,9 @@
 * Under CI=true a missing dependency (a tool "is not installed", a service "unreachable") fails the test
   instead of skipping it: `python3 dev.py test` installs and starts everything, so a skip there hides a bug.
 * `pg_schemas` / `empty_db`: fresh PostgreSQL schemas and empty databases for any test folder.
+* Key files written by the tests (in-process and by CLI subprocesses) use the test-only scrypt cost
+  (C11_TEST_ONLY_INSECURE_SCRYPT_LOG_N=10); Argon2id of test servers is lowered through their Config
+  (srvkit.server_config); tests/server/test_work_factors.py shows the production defaults.
 * No test touches the real home: each pytest process points HOME and XDG_* at a temporary folder of its
   own (subprocesses inherit it), and a test after which the real ~/.config/c11 or ~/.local/share/c11*
   changed fails.
@@ -51,6 +54,9 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ[var] = str(_fake_home / rel)
     for var in ("C11_CONFIG_DIR", "C11_DATA_DIR", "C11_IDENTITY", "C11_TOKEN", "C11_SERVER"):
         os.environ.pop(var, None)  # an operator's own settings must not steer the tests
+    from srvkit import TEST_SCRYPT_ENV, TEST_SCRYPT_LOG_N
+
+    os.environ[TEST_SCRYPT_ENV] = TEST_SCRYPT_LOG_N  # cheap key files (c11.keys.keyfile.ScryptCost.default)
     config.stash[_real_home_key] = (Path(real), _snapshot(Path(real)))
 
 

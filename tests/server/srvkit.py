@@ -30,6 +30,10 @@ BACKENDS = ["sqlite", "postgresql"]  # storage and migration tests: every databa
 # tests/server/test_sqlite_smoke.py and its storage checks through BACKENDS.
 E2E_BACKENDS = ["postgresql"]
 PASSWORD = "correct horse battery staple"
+# Test-only scrypt cost of key files written by the CLI runs and in-process (tests/conftest.py sets it for the
+# whole test process); pass env={TEST_SCRYPT_ENV: ""} for the production cost.
+TEST_SCRYPT_ENV = "C11_TEST_ONLY_INSECURE_SCRYPT_LOG_N"
+TEST_SCRYPT_LOG_N = "10"
 
 
 def pg_unreachable_reason() -> str | None:
@@ -202,8 +206,8 @@ def confirm_email(link: str, password: str = PASSWORD) -> httpx.Response:
 
 def cli_env(config_dir: Path, env: dict[str, str] | None = None) -> dict[str, str]:
     full = {k: v for k, v in os.environ.items() if not k.startswith("C11_")}
-    full.update(PYTHONPATH=f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
-                C11_CONFIG_DIR=str(config_dir), **(env or {}))
+    full.update({"PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+                 "C11_CONFIG_DIR": str(config_dir), TEST_SCRYPT_ENV: TEST_SCRYPT_LOG_N, **(env or {})})
     return full
 
 

@@ -9,10 +9,13 @@ import base64
 import binascii
 import calendar
 import json
+import logging
 import os
 import re
 import time
 import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -34,6 +37,39 @@ _MAX_LOG_N = 20
 MAX_SCRYPT_MEMORY = 256 << 20  # 128 * r * 2^log_n bytes (docs/format.md §6)
 _CREATED = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 _FINGERPRINT = re.compile(r"[0-9a-f]{32}")
+#: Test suites only: a lower scrypt log_n for key files written without an explicit `ScryptCost` (a CLI run in a
+#: subprocess has no other way to get one). Logged as a warning at each use; docs/security.md.
+TEST_ONLY_SCRYPT_ENV = "C11_TEST_ONLY_INSECURE_SCRYPT_LOG_N"
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ScryptCost:
+    """scrypt parameters of a new key file's passphrase seal (docs/format.md §6).
+
+    The default is the production cost; `ScryptCost.test_only()` is the lowest any reader accepts.
+    """
+
+    log_n: int = SCRYPT_LOG_N
+    r: int = SCRYPT_R
+    p: int = SCRYPT_P
+
+    @classmethod
+    def test_only(cls) -> ScryptCost:
+        """log_n 10 (1 MiB): for tests only, never for a real person's key."""
+        return cls(log_n=10)
+
+    @classmethod
+    def default(cls, env: Mapping[str, str] | None = None) -> ScryptCost:
+        """The production cost, unless `C11_TEST_ONLY_INSECURE_SCRYPT_LOG_N` (10..16) asks for a lower log_n."""
+        raw = (os.environ if env is None else env).get(TEST_ONLY_SCRYPT_ENV, "")
+        if not raw:
+            return cls()
+        if not raw.isdigit() or not 10 <= int(raw) <= SCRYPT_LOG_N:
+            raise KeyFileError(f"{TEST_ONLY_SCRYPT_ENV} must be an integer from 10 to {SCRYPT_LOG_N}")
+        _log.warning("%s=%s: TEST-ONLY scrypt cost for a new key file; never use it for a real key",
+                     TEST_ONLY_SCRYPT_ENV, raw)
+        return cls(log_n=int(raw))
 
 
 def scrypt_params_ok(log_n: int, r: int, p: int) -> bool:
@@ -56,8 +92,9 @@ def _kek(passphrase: str | bytes, salt: bytes, log_n: int, r: int, p: int) -> by
     return Scrypt(salt=salt, length=32, n=1 << log_n, r=r, p=p).derive(raw)
 
 
-def dumps(identity: Identity, passphrase: str | None) -> bytes:
-    """Serialize an identity; with a passphrase the seeds are sealed with scrypt + AES-256-GCM."""
+def dumps(identity: Identity, passphrase: str | None, cost: ScryptCost | None = None) -> bytes:
+    """Serialize an identity; with a passphrase the seeds are sealed with scrypt (`cost`, default
+    `ScryptCost.default()`) + AES-256-GCM."""
     line = identity.public.line()
     if not label_ok(identity.label):
         raise KeyFileError("the label may not hold control or formatting characters or exceed 256 bytes")
@@ -67,14 +104,17 @@ def dumps(identity: Identity, passphrase: str | None) -> bytes:
     else:
         if not passphrase:
             raise KeyFileError("the passphrase is empty")
+        cost = cost or ScryptCost.default()
+        if not scrypt_params_ok(cost.log_n, cost.r, cost.p):
+            raise KeyFileError("scrypt parameters out of range (docs/format.md §6)")
         salt, nonce = os.urandom(16), os.urandom(12)
-        kek = _kek(passphrase, salt, SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P)
+        kek = _kek(passphrase, salt, cost.log_n, cost.r, cost.p)
         ct = AESGCM(kek).encrypt(nonce, seeds, _aad(line))
         secret = {
             "protection": "scrypt",
-            "log_n": SCRYPT_LOG_N,
-            "r": SCRYPT_R,
-            "p": SCRYPT_P,
+            "log_n": cost.log_n,
+            "r": cost.r,
+            "p": cost.p,
             "salt": base64.b64encode(salt).decode(),
             "nonce": base64.b64encode(nonce).decode(),
             "ciphertext": base64.b64encode(ct).decode(),
@@ -90,9 +130,10 @@ def dumps(identity: Identity, passphrase: str | None) -> bytes:
     return (json.dumps(doc, indent=2) + "\n").encode()
 
 
-def write(path: str | Path, identity: Identity, passphrase: str | None, *, force: bool = False) -> Path:
+def write(path: str | Path, identity: Identity, passphrase: str | None, *, force: bool = False,
+          cost: ScryptCost | None = None) -> Path:
     """Write a key file atomically with mode 0600; refuse to replace one unless `force`."""
-    return atomic_write_bytes(Path(path), dumps(identity, passphrase), mode=0o600, force=force)
+    return atomic_write_bytes(Path(path), dumps(identity, passphrase, cost), mode=0o600, force=force)
 
 
 class KeyFile:
