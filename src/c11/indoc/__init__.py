@@ -1,6 +1,6 @@
 """In-document (selective) encryption: chosen parts of a document encrypted inside it (F4).
 
-Each file type has a handler module exposing the `Handler` protocol below; `HANDLERS` maps a file
+Each file type has a handler implementing `Handler` (`c11.indoc._handler`); `HANDLERS` maps a file
 extension to "module:attribute" so handlers load lazily. The shared envelope is `c11.indoc.parts`.
 `handler_for` wraps each handler so its methods raise only typed c11 errors (`c11.indoc._limits`).
 """
@@ -8,10 +8,18 @@ extension to "module:attribute" so handlers load lazily. The shared envelope is 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import cast
 
 from c11.errors import UsageError
+from c11.indoc import parts as P
+from c11.indoc._handler import Handler, PartRecipients, SelectorArg
+from c11.indoc._limits import typed_errors
+from c11.keys.identity import Identity
+from c11.keys.publickey import PublicKey
+
+__all__ = ["HANDLERS", "Handler", "handler_for"]
 
 #: extension (lower case, with dot) -> "module:attribute" of a Handler instance
 HANDLERS: dict[str, str] = {
@@ -29,29 +37,6 @@ HANDLERS: dict[str, str] = {
 }
 
 
-class Handler(Protocol):
-    """What every in-document format offers; `data` is always the whole file as bytes.
-
-    `selectors` are strings (`c11.indoc.selectors` syntax, optionally `SELECTOR=>RECIPIENTS`) or
-    parsed `Selector`s; `selectors.parse_all(selectors, matches, part_recipients)` turns all three
-    arguments into Selectors. `unprotect` returns the new bytes and the `parts.Opened` result
-    (parts it could not open stay protected in the output). `read_envelope` returns None for a
-    file that is not protected. A handler may accept an optional `label=` keyword (the file name,
-    for error messages); `c11.indoc.api` passes it when the signature has it.
-    """
-
-    name: str
-
-    def protect(self, data: bytes, selectors: Sequence[str], recipients, sender, *, note: str = "",
-                part_recipients: dict | None = None, matches: Sequence[str] = ()) -> bytes: ...
-
-    def unprotect(self, data: bytes, identities) -> tuple[bytes, object]: ...
-
-    def read_envelope(self, data: bytes): ...
-
-    def write_envelope(self, data: bytes, envelope) -> bytes: ...
-
-
 def handler_for(path: str | Path) -> Handler:
     """The handler for a file, chosen by its extension."""
     ext = Path(path).suffix.lower()
@@ -60,21 +45,38 @@ def handler_for(path: str | Path) -> Handler:
         known = ", ".join(sorted(HANDLERS)) or "none"
         raise UsageError(f"{Path(path).name}: in-document protection does not support {ext or 'this'} files (supported: {known})")
     module, attr = target.split(":")
-    return _Guarded(getattr(importlib.import_module(module), attr), ext)
+    return _Guarded(cast(Handler, getattr(importlib.import_module(module), attr)), ext)
 
 
 class _Guarded:
-    """A handler whose reading methods raise only typed c11 errors (library errors -> DocumentError)."""
+    """A handler whose methods raise only typed c11 errors (library errors -> DocumentError).
 
-    _METHODS = ("protect", "unprotect", "read_envelope", "write_envelope")
+    `label` (the file's name in error messages) is passed on only when given: each handler has its
+    own default ("document", "workbook"), and errors then name "this .EXT file".
+    """
 
     def __init__(self, handler: Handler, ext: str) -> None:
-        from c11.indoc._limits import typed_errors
-
         self._handler = handler
-        self.name = getattr(handler, "name", ext)
-        for m in self._METHODS:
-            setattr(self, m, typed_errors(getattr(handler, m), f"this {ext} file"))
+        self._what = f"this {ext} file"
+        self.name = handler.name
 
-    def __getattr__(self, attr: str):
-        return getattr(self._handler, attr)
+    def protect(self, data: bytes, selectors: Sequence[SelectorArg], recipients: Sequence[PublicKey],
+                sender: Identity, *, note: str = "", part_recipients: PartRecipients | None = None,
+                matches: Sequence[str] = (), label: str | None = None) -> bytes:
+        return typed_errors(self._handler.protect, self._what)(
+            data, selectors, recipients, sender, note=note, part_recipients=part_recipients, matches=matches,
+            **_label(label))
+
+    def unprotect(self, data: bytes, identities: Sequence[Identity], *,
+                  label: str | None = None) -> tuple[bytes, P.Opened]:
+        return typed_errors(self._handler.unprotect, self._what)(data, identities, **_label(label))
+
+    def read_envelope(self, data: bytes, *, label: str | None = None) -> P.Envelope | None:
+        return typed_errors(self._handler.read_envelope, self._what)(data, **_label(label))
+
+    def write_envelope(self, data: bytes, envelope: P.Envelope, *, label: str | None = None) -> bytes:
+        return typed_errors(self._handler.write_envelope, self._what)(data, envelope, **_label(label))
+
+
+def _label(label: str | None) -> dict[str, str]:
+    return {} if label is None else {"label": label}

@@ -29,7 +29,7 @@ from lxml import etree
 
 from c11.errors import FormatError, IntegrityError, TooLargeError, UsageError
 from c11.indoc import _limits
-from c11.indoc.parts import Envelope
+from c11.indoc.parts import Envelope, Opened, remaining
 
 NS_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
 NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -564,6 +564,14 @@ def restore_structure(pkg: Package, prot: Protection, where: str, main: str) -> 
 def check_not_protected(pkg: Package) -> None:
     if find_protection(pkg) is not None:
         raise UsageError(f"{pkg.label} is already protected with c11: unprotect it first")
+
+
+def envelope_left(env: Envelope, opened: Opened) -> Envelope:
+    """The envelope of the parts still closed (an Office document keeps it while any part is)."""
+    rest = remaining(env, opened)
+    if rest is None:
+        raise FormatError("internal error: parts stayed closed but no envelope is left for them")
+    return rest
 
 
 def require_protection(pkg: Package) -> tuple[str, Protection]:

@@ -11,31 +11,37 @@ The format follows the file extension (or `format=".docx"` for bytes); see `c11.
 
 from __future__ import annotations
 
-import inspect as _inspect
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any
 
 from c11._internal.atomic import atomic_write_bytes
-from c11.errors import TooLargeError, UsageError
+from c11.errors import NotC11FileError, TooLargeError, UsageError
 from c11.indoc import HANDLERS, handler_for
+from c11.indoc._handler import Handler, PartRecipients, SelectorArg
 from c11.indoc._limits import MAX_DOCUMENT
 from c11.indoc import parts as P
 from c11.keys.identity import Identity
 from c11.keys.publickey import PublicKey
 
+#: a document: its path, or its bytes (then give `format`)
+Source = str | Path | bytes | bytearray | memoryview
 
 
 @dataclass
 class UnprotectResult:
+    """What `unprotect_document` did: the new bytes, the locations opened and left closed, and who
+    signed each group opened."""
+
     data: bytes
     opened: list[str]
     closed: list[str]
-    senders: list[dict] = field(default_factory=list)
+    senders: list[dict[str, Any]] = field(default_factory=list)
     output: str | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"output": self.output, "opened": self.opened, "closed": self.closed, "senders": self.senders}
 
 
@@ -44,7 +50,7 @@ def supported(path: str | Path) -> bool:
     return Path(path).suffix.lower() in HANDLERS
 
 
-def _load(src, fmt: str | None) -> tuple[bytes, str, str]:
+def _load(src: Source, fmt: str | None) -> tuple[bytes, str, str]:
     if isinstance(src, (bytes, bytearray, memoryview)):
         if not fmt:
             raise UsageError("give format='.docx' (or another extension) when passing bytes")
@@ -65,16 +71,6 @@ def _load(src, fmt: str | None) -> tuple[bytes, str, str]:
     return data, ext.lower(), p.name
 
 
-def _call(fn, *args, label: str, **kw):
-    try:
-        params = _inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        params = {}
-    if "label" in params:
-        kw["label"] = label
-    return fn(*args, **kw)
-
-
 def default_output(path: str | Path, mode: str) -> Path:
     """report.docx -> report.protected.docx (protect); report.protected.docx -> report.docx,
     other names -> report.unprotected.docx (unprotect)."""
@@ -88,14 +84,14 @@ def default_output(path: str | Path, mode: str) -> Path:
 
 
 def protect_document(
-    src,
-    selectors: Sequence,
+    src: Source,
+    selectors: Sequence[SelectorArg],
     recipients: Sequence[PublicKey],
     sender: Identity,
     *,
     note: str = "",
     matches: Sequence[str] = (),
-    part_recipients: dict | None = None,
+    part_recipients: PartRecipients | None = None,
     output: str | Path | None = None,
     force: bool = False,
     format: str | None = None,
@@ -105,45 +101,43 @@ def protect_document(
     parsed `Selector`s, optionally with `=>RECIPIENTS`."""
     data, ext, label = _load(src, format)
     handler = handler_for("x" + ext)
-    out = _call(handler.protect, data, list(selectors), list(recipients), sender, label=label,
-                note=note, part_recipients=part_recipients, matches=list(matches))
+    out = handler.protect(data, list(selectors), list(recipients), sender, label=label,
+                          note=note, part_recipients=part_recipients, matches=list(matches))
     if output is not None:
         atomic_write_bytes(Path(output), out, force=force)
     return out
 
 
-def unprotect_document(src, identities: Sequence[Identity], *, output: str | Path | None = None,
+def unprotect_document(src: Source, identities: Sequence[Identity], *, output: str | Path | None = None,
                        force: bool = False, format: str | None = None) -> UnprotectResult:
     """Decrypt every part the identities may open; the others stay protected."""
     data, ext, label = _load(src, format)
     handler = handler_for("x" + ext)
-    out, opened = _call(handler.unprotect, data, list(identities), label=label)
-    res = UnprotectResult(out, sorted(getattr(opened, "plaintexts", {}) or {}),
-                          list(getattr(opened, "closed", []) or []), list(getattr(opened, "senders", []) or []))
+    out, opened = handler.unprotect(data, list(identities), label=label)
+    res = UnprotectResult(out, sorted(opened.plaintexts), list(opened.closed), list(opened.senders))
     if output is not None:
         atomic_write_bytes(Path(output), out, force=force)
         res.output = str(output)
     return res
 
 
-def read_envelope(src, format: str | None = None) -> P.Envelope:
+def read_envelope(src: Source, format: str | None = None) -> P.Envelope:
+    """The document's envelope; NotC11FileError when no part of it is protected."""
     data, ext, label = _load(src, format)
-    env = _call(handler_for("x" + ext).read_envelope, data, label=label)
-    if env is None:
-        from c11.errors import NotC11FileError
+    return _envelope(handler_for("x" + ext), data, label)
 
+
+def _envelope(handler: Handler, data: bytes, label: str) -> P.Envelope:
+    env = handler.read_envelope(data, label=label)
+    if env is None:
         raise NotC11FileError(f"{label}: no part of it is protected with c11")
     return env
 
 
-def inspect_document(src, format: str | None = None) -> dict:
+def inspect_document(src: Source, format: str | None = None) -> dict[str, Any]:
     """What anyone can learn without a key: parts, their recipients (per group), the note."""
     data, ext, label = _load(src, format)
-    env = _call(handler_for("x" + ext).read_envelope, data, label=label)
-    if env is None:
-        from c11.errors import NotC11FileError
-
-        raise NotC11FileError(f"{label}: no part of it is protected with c11")
+    env = _envelope(handler_for("x" + ext), data, label)
     groups = env.recipients()
     return {
         "kind": "document",
@@ -158,19 +152,15 @@ def inspect_document(src, format: str | None = None) -> dict:
 
 def reencrypt_document(path: str | Path, identity: Identity, *, add: Sequence[PublicKey] = (),
                        remove: Sequence[str] = (), output: str | Path | None = None,
-                       force: bool = False) -> dict:
+                       force: bool = False) -> dict[str, Any]:
     """Add or remove recipients of every group of parts the identity can open, in place (or to
     `output`), without touching the parts themselves."""
     p = Path(path)
     data, ext, label = _load(p, None)
     handler = handler_for(p)
-    env = _call(handler.read_envelope, data, label=label)
-    if env is None:
-        from c11.errors import NotC11FileError
-
-        raise NotC11FileError(f"{label}: no part of it is protected with c11")
+    env = _envelope(handler, data, label)
     new = P.reencrypt(env, identity, add=list(add), remove=list(remove))
-    out = _call(handler.write_envelope, data, new, label=label)
+    out = handler.write_envelope(data, new, label=label)
     target = Path(output) if output is not None else p
     atomic_write_bytes(target, out, force=force or output is None)
     return {"output": str(target), "groups": new.recipients()}

@@ -22,6 +22,9 @@ from c11.errors import FormatError, IntegrityError, UsageError
 from c11.indoc import _ooxml as ox
 from c11.indoc import parts as P
 from c11.indoc import selectors as S
+from c11.indoc._handler import PartRecipients, SelectorArg, chosen_selectors
+from c11.keys.identity import Identity
+from c11.keys.publickey import PublicKey
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 NS_R = ox.NS_R
@@ -591,12 +594,10 @@ def _locate(pkg: ox.Package, env: P.Envelope, ctx: _Ctx):
 class DocxHandler:
     name = "docx"
 
-    def protect(self, data: bytes, selectors: Sequence, recipients, sender, *, note: str = "",
-                part_recipients: dict | None = None, matches: Sequence[str] = (),
-                label: str = "document") -> bytes:
-        sels = S.parse_all(selectors, matches, part_recipients)
-        if not sels:
-            raise UsageError("nothing to protect: give --part SELECTOR or --match REGEX")
+    def protect(self, data: bytes, selectors: Sequence[SelectorArg], recipients: Sequence[PublicKey],
+                sender: Identity, *, note: str = "", part_recipients: PartRecipients | None = None,
+                matches: Sequence[str] = (), label: str = "document") -> bytes:
+        sels = chosen_selectors(selectors, matches, part_recipients)
         pkg = ox.Package(data, label)
         ox.check_not_protected(pkg)
         ctx = _Ctx(pkg)
@@ -618,19 +619,20 @@ class DocxHandler:
         _attach(ctx)
         return _seal(ctx, recipients, sender, note)
 
-    def read_envelope(self, data: bytes, label: str = "document"):
+    def read_envelope(self, data: bytes, *, label: str = "document") -> P.Envelope | None:
         pkg = ox.Package(data, label)
         found = ox.find_protection(pkg)
         return None if found is None else found[1].envelope
 
-    def write_envelope(self, data: bytes, envelope, label: str = "document") -> bytes:
+    def write_envelope(self, data: bytes, envelope: P.Envelope, *, label: str = "document") -> bytes:
         pkg = ox.Package(data, label)
         where, prot = ox.require_protection(pkg)
         prot.envelope = envelope
         pkg.set(where, prot.to_xml())
         return pkg.to_bytes()
 
-    def unprotect(self, data: bytes, identities, label: str = "document"):
+    def unprotect(self, data: bytes, identities: Sequence[Identity], *,
+                  label: str = "document") -> tuple[bytes, P.Opened]:
         pkg = ox.Package(data, label)
         where, prot = ox.require_protection(pkg)
         ctx = _Ctx(pkg)
@@ -665,19 +667,9 @@ class DocxHandler:
         if all_open:
             ox.restore_structure(pkg, prot, where, ctx.main)
         else:
-            prot.envelope = _remaining(env, opened)
+            prot.envelope = ox.envelope_left(env, opened)
             pkg.set(where, prot.to_xml())
         return pkg.to_bytes(), opened
-
-
-def _remaining(env: P.Envelope, opened: P.Opened) -> P.Envelope:
-    keep_groups = sorted({p.group for p in env.parts if p.location in set(opened.closed)})
-    remap = {g: i for i, g in enumerate(keep_groups)}
-    parts = [P.SealedPart(p.location, remap[p.group], p.nonce, p.ciphertext, p.placeholder_sha256)
-             for p in env.parts if p.group in remap]
-    headers = [env.headers[g] for g in keep_groups]
-    raws = [env.header_bytes[g] if g < len(env.header_bytes) else env.headers[g].encode() for g in keep_groups]
-    return P.Envelope(env.doc_id, headers, parts, env.note, raws)
 
 
 def _seal(ctx: _Ctx, recipients, sender, note: str) -> bytes:

@@ -25,13 +25,10 @@ from typing import Sequence
 from c11.errors import DocumentError, FormatError, IntegrityError, TooLargeError, UsageError
 from c11.indoc import _limits
 from c11.indoc import parts as P
-from c11.indoc._mediacommon import (
-    ORIGINAL,
-    check_placeholders,
-    intersection,
-    parse_selectors,
-    remaining,
-)
+from c11.indoc._handler import PartRecipients, SelectorArg, chosen_selectors
+from c11.indoc._mediacommon import ORIGINAL, check_placeholders, intersection
+from c11.keys.identity import Identity
+from c11.keys.publickey import PublicKey
 
 PNG_SIG = b"\x89PNG\r\n\x1a\n"
 ENV_CHUNK = b"cyPh"  # ancillary (c), private (y), reserved bit clear (P), safe to copy (h)
@@ -311,8 +308,6 @@ class ImageHandler:
             if box[2] <= box[0] or box[3] <= box[1]:
                 raise UsageError(f"{sel.text!r} lies outside the {w}x{h} image")
             out.append((box, sel))
-        if not out:
-            raise UsageError("choose the regions to protect (--part region:1:x0,y0,x1,y1)")
         return out
 
     def _redact(self, im, box) -> None:
@@ -329,9 +324,10 @@ class ImageHandler:
                 pass
 
     # -- protocol ---------------------------------------------------------------------------------
-    def protect(self, data: bytes, selectors: Sequence[str], recipients, sender, *, note: str = "",
-                part_recipients: dict | None = None, matches: Sequence[str] = ()) -> bytes:
-        sels = parse_selectors(selectors, matches, part_recipients)
+    def protect(self, data: bytes, selectors: Sequence[SelectorArg], recipients: Sequence[PublicKey],
+                sender: Identity, *, note: str = "", part_recipients: PartRecipients | None = None,
+                matches: Sequence[str] = (), label: str = "document") -> bytes:
+        sels = chosen_selectors(selectors, matches, part_recipients)
         clean, env, _ = self._split(data)
         if env is not None:
             raise UsageError("this image is already protected with c11; unprotect it first")
@@ -356,7 +352,8 @@ class ImageHandler:
         self._open(out)
         return out
 
-    def unprotect(self, data: bytes, identities) -> tuple[bytes, P.Opened]:
+    def unprotect(self, data: bytes, identities: Sequence[Identity], *,
+                  label: str = "document") -> tuple[bytes, P.Opened]:
         clean, env, text = self._split(data)
         if env is None:
             raise FormatError(f"this {self.kind.upper()} image has no c11 protected parts")
@@ -391,17 +388,17 @@ class ImageHandler:
                     raise IntegrityError(f"protected region {box} does not fit the image")
                 im.paste(piece, box[:2])
         out = self._encode(im, clean)
-        rest = remaining(env, opened)
+        rest = P.remaining(env, opened)
         if rest is None:
             return out, opened
         left = [(n, b) for n, b in regions if _location(b) not in opened.plaintexts]
         text = "\n".join([notice(env.note)] + [_region_line(n, b) for n, b in left])
         return self._join(out, rest, text), opened
 
-    def read_envelope(self, data: bytes) -> P.Envelope | None:
+    def read_envelope(self, data: bytes, *, label: str = "document") -> P.Envelope | None:
         return self._split(data)[1]
 
-    def write_envelope(self, data: bytes, envelope: P.Envelope) -> bytes:
+    def write_envelope(self, data: bytes, envelope: P.Envelope, *, label: str = "document") -> bytes:
         clean, env, text = self._split(data)
         if env is None or text is None:
             raise FormatError(f"this {self.kind.upper()} image has no c11 protected parts")

@@ -21,6 +21,9 @@ from c11.errors import FormatError, IntegrityError, UsageError
 from c11.indoc import _ooxml as ox
 from c11.indoc import parts as P
 from c11.indoc import selectors as S
+from c11.indoc._handler import PartRecipients, SelectorArg, chosen_selectors
+from c11.keys.identity import Identity
+from c11.keys.publickey import PublicKey
 
 NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 MAX_ROW, MAX_COL = 1048576, 16384
@@ -379,12 +382,10 @@ def _parse_location(loc: str) -> tuple[str, str]:
 class XlsxHandler:
     name = "xlsx"
 
-    def protect(self, data: bytes, selectors: Sequence, recipients, sender, *, note: str = "",
-                part_recipients: dict | None = None, matches: Sequence[str] = (),
-                label: str = "workbook") -> bytes:
-        sels = S.parse_all(selectors, matches, part_recipients)
-        if not sels:
-            raise UsageError("nothing to protect: give --part SELECTOR or --match REGEX")
+    def protect(self, data: bytes, selectors: Sequence[SelectorArg], recipients: Sequence[PublicKey],
+                sender: Identity, *, note: str = "", part_recipients: PartRecipients | None = None,
+                matches: Sequence[str] = (), label: str = "workbook") -> bytes:
+        sels = chosen_selectors(selectors, matches, part_recipients)
         pkg = ox.Package(data, label)
         ox.check_not_protected(pkg)
         book = _Book(pkg)
@@ -454,21 +455,20 @@ class XlsxHandler:
         ox.write_protection(pkg, prot, book.main)
         return pkg.to_bytes()
 
-    def read_envelope(self, data: bytes, label: str = "workbook"):
+    def read_envelope(self, data: bytes, *, label: str = "workbook") -> P.Envelope | None:
         pkg = ox.Package(data, label)
         found = ox.find_protection(pkg)
         return None if found is None else found[1].envelope
 
-    def write_envelope(self, data: bytes, envelope, label: str = "workbook") -> bytes:
+    def write_envelope(self, data: bytes, envelope: P.Envelope, *, label: str = "workbook") -> bytes:
         pkg = ox.Package(data, label)
         where, prot = ox.require_protection(pkg)
         prot.envelope = envelope
         pkg.set(where, prot.to_xml())
         return pkg.to_bytes()
 
-    def unprotect(self, data: bytes, identities, label: str = "workbook"):
-        from c11.indoc.docx import _remaining
-
+    def unprotect(self, data: bytes, identities: Sequence[Identity], *,
+                  label: str = "workbook") -> tuple[bytes, P.Opened]:
         pkg = ox.Package(data, label)
         where, prot = ox.require_protection(pkg)
         env = prot.envelope
@@ -521,7 +521,7 @@ class XlsxHandler:
             ox.restore_structure(pkg, prot, where, book.main)
             _remove_note_sheet_leftovers(pkg, book)
         else:
-            prot.envelope = _remaining(env, opened)
+            prot.envelope = ox.envelope_left(env, opened)
             if sst_edits:
                 prot.written[book.sst_member] = hashlib.sha256(pkg.read(book.sst_member)).hexdigest()
             pkg.set(where, prot.to_xml())
