@@ -1,7 +1,7 @@
 /** The harness page: runs every committed vector in this browser and exposes the worker to the interop tests.
  *  Driven by tests/web/test_core_*.py through `window.c11harness`; nothing here is part of the app. */
 
-import { runDeterministic, runFiles, runMerkle, runSpec, type Result } from "./vectors";
+import { runDeterministic, runFiles, runGroups, runMerkle, runSpec, type Result } from "./vectors";
 import { startWorker } from "../worker/client";
 import type { Op, Requests } from "../worker/protocol";
 import { b64, fromB64 } from "../core/bytes";
@@ -15,6 +15,7 @@ async function runAll(base: string, merkleFiles: string[]): Promise<Result[]> {
     ["deterministic", () => runDeterministic(base, results)],
     ["files", () => runFiles(base, results)],
     ["spec", () => runSpec(base, results)],
+    ["groups", () => runGroups(base, results)],
     ["merkle", () => runMerkle(base, results, merkleFiles)],
   ] as const) {
     status.textContent = `running ${name}`;

@@ -19,6 +19,7 @@ import { emailHash } from "../core/emailhash";
 import { verifyInclusion, verifyConsistency } from "../core/merkle";
 import { openBundle } from "../core/bundle";
 import type { KemName } from "../core/kem";
+import { unwrapGroupKey, type GroupKeyRef } from "../core/groupkey";
 
 export interface Result {
   group: string;
@@ -222,3 +223,21 @@ export async function runMerkle(base: string, results: Result[], files: string[]
   }
 }
 
+
+export async function runGroups(base: string, results: Result[]) {
+  const d = await json(base, "groups/groups.json");
+  const keys = new Keys(base, {}, "groups/");
+  for (const c of d.cases as Case[])
+    await check(results, "groups", c.name as string, async () => {
+      const expect = c.expect as string;
+      try {
+        const member = await keys.load(d.member_key);
+        const id = await unwrapGroupKey(c.wrapped as string, c.ref as GroupKeyRef, [member], await parsePublicKey(d.group.public));
+        if (expect !== "ok") return [false, `expected ${expect}, got success`];
+        const ok = id.public.fingerprint === d.group.fingerprint && hex(id.encSeed) === d.group.enc_seed && hex(id.sigSeed) === d.group.sig_seed;
+        return [ok, ok ? "ok" : "another identity"];
+      } catch (e) {
+        return outcome(expect, e);
+      }
+    });
+}
