@@ -41,13 +41,11 @@ def make_ctx(data_dir: Path, url: str):  # type: ignore[no-untyped-def]
     from c11.server.config import Config
     from c11.server.context import ServerContext
     from c11.server.db import Database
-    from c11.server.outbox.transport import make_transport
     from c11.server.passwords import Passwords
 
     config = Config(data_dir=data_dir, database_url=url, public_url="http://127.0.0.1:0")
     migrate.upgrade(url)
-    return ServerContext(config=config, db=Database(url), transport=make_transport("outbox-folder", data_dir),
-                         passwords=Passwords())
+    return ServerContext(config=config, db=Database(url), passwords=Passwords())
 
 
 def seed_users(ctx, n: int) -> tuple[list[str], str]:  # type: ignore[no-untyped-def]

@@ -33,7 +33,6 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
     # upward or sideways
     ("c11.format.groupkey", "c11.files"): "H3: group-key wraps are c11 files; the core seals them itself",
     ("c11.online", "c11.client"): "H3: type of the client argument (TYPE_CHECKING only)",
-    ("c11.notify.service", "c11.server.outbox.delivery"): "H4: one outbox below both",
     # one edge per cycle
     ("c11.files", "c11.rewrap"): "H3: files <-> rewrap (rewrapping a header lives in one of them)",
     ("c11.cli._identity", "c11.cli.invites"): "H3: cli/_identity <-> invites, keys, _registry",

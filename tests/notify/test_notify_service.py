@@ -13,14 +13,7 @@ from sqlalchemy.orm import Session
 
 from c11.notify import outbox as ob
 from c11.notify.graph_certificate import CertificateStore
-from c11.notify.service import (
-    Notifier,
-    notify_config_for,
-    register,
-    start_notifications,
-    unregister,
-    wake_delivery,
-)
+from c11.notify.service import Notifier, notify_config_for, start_notifications
 from c11.server.db import Database
 
 TENANT = "9d1c2f3e-0a4b-4c5d-8e6f-7a8b9c0d1e2f"
@@ -61,19 +54,16 @@ def test_in_process_worker_delivers_after_wake(tmp_path, monkeypatch):
     with SmtpServer("none") as smtp:
         monkeypatch.setenv("C11_SMTP_PORT", str(smtp.port))
         db = Database(sqlite_url(tmp_path))
-        ctx = object()
         n = start_notifications(_server_config(tmp_path, mail_transport="smtp"), db)
         n.worker.poll_interval = 30  # only a wake-up can make it deliver quickly
-        register(ctx, n)
         try:
             with Session(db.engine) as s, s.begin():
                 n.notify(s, "invitation", to="bob@example.org", inviter="Alice", link=n.brand.link("/i/1"))
             time.sleep(0.2)
-            wake_delivery(ctx)
+            n.wake()
             assert _wait(lambda: len(smtp.received) == 1)
             assert smtp.received[0].message["X-C11-Kind"] == "invitation"
         finally:
-            unregister(ctx)
             n.stop()
             db.dispose()
         assert not n.worker.running

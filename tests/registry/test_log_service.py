@@ -25,13 +25,11 @@ def _ctx(url: str, data_dir: Path, **kw):  # type: ignore[no-untyped-def]
     from c11.server.config import Config
     from c11.server.context import ServerContext
     from c11.server.db import Database
-    from c11.server.outbox.transport import make_transport
     from c11.server.passwords import Passwords
 
     migrate.upgrade(url)
     config = Config(data_dir=data_dir, database_url=url, public_url="https://c11.example.com", **kw)
-    return ServerContext(config=config, db=Database(url), transport=make_transport("outbox-folder", data_dir),
-                         passwords=Passwords())
+    return ServerContext(config=config, db=Database(url), passwords=Passwords())
 
 
 def _entries(ctx) -> list[str]:  # type: ignore[no-untyped-def]

@@ -56,7 +56,7 @@ def create(name: str, admin_email: str, domains_: tuple[str, ...], verified: boo
         raise ConfigError(f"the database is at revision {rev}, not {head}: run `c11 db upgrade` "
                           "(with the same --data-dir/--config) first")
     db = Database(config.database_url)
-    ctx = ServerContext(config=config, db=db, transport=None, passwords=None)  # type: ignore[arg-type]
+    ctx = ServerContext(config=config, db=db, passwords=None)  # type: ignore[arg-type]
     try:
         svc = log_service(ctx)
         with svc.transaction() as (s, log):

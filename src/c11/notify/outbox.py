@@ -1,13 +1,13 @@
 """The outbox table as the notification worker sees it, queuing a rendered notification, and admin queries.
 
-The table is the server's `outbox_messages` (created by migration 0001, owned by `c11.server.outbox`);
-migration `0003_notify_delivery` adds the delivery columns used here: `body_html`, `next_attempt_at`,
-`locked_until` and `claimed_by`. The table is described with SQLAlchemy Core in a metadata of its own,
-so this module neither changes the server's ORM model nor its Alembic metadata.
+This is the one outbox (docs/notifications.md, "The outbox"): the table is the server's `outbox_messages`
+(migration 0001; 0030 adds the delivery columns `body_html`, `next_attempt_at`, `locked_until` and `claimed_by`;
+docs/server.md, "Migrations"), described here with SQLAlchemy Core in a metadata of its own, so this module
+needs nothing of the server; the server maps the same table for its migrations (`c11.server.outbox.models`).
 
 Statuses: `pending` (queued, waiting for its next attempt), `sending` (claimed by a worker until
 `locked_until`), `sent`, and `dead` (dead letter: a permanent refusal, or `C11_MAIL_MAX_ATTEMPTS`
-attempts). `failed` is the dead-letter status older server code wrote; it is shown and retried as dead.
+attempts). Migration 0100 turned the `failed` rows of older servers into `dead`.
 
 Secrets (migration 0070): a notification whose link holds a single-use secret (an email verification, a
 password reset, an invitation) is stored with `SECRET_PLACEHOLDER` in its bodies and the secret in the `secret`
@@ -48,9 +48,8 @@ QUEUED = "pending"
 SENDING = "sending"
 SENT = "sent"
 DEAD = "dead"
-LEGACY_DEAD = "failed"
-#: How `c11 notify status` names each stored status.
-LABELS = {QUEUED: "queued", SENDING: "sending", SENT: "sent", DEAD: "dead", LEGACY_DEAD: "dead"}
+#: Every stored status, and how `c11 notify status` names it.
+LABELS = {QUEUED: "queued", SENDING: "sending", SENT: "sent", DEAD: "dead"}
 
 metadata = MetaData()
 outbox = Table(
@@ -65,7 +64,7 @@ outbox = Table(
     Column("attempts", Integer),
     Column("sent_at", UTCDateTime()),
     Column("last_error", Text),
-    # added by 0003_notify_delivery
+    # added by 0030_notify_delivery
     Column("body_html", Text),
     Column("next_attempt_at", UTCDateTime()),
     Column("locked_until", UTCDateTime()),
@@ -176,7 +175,7 @@ def counts(engine: Engine) -> dict[str, int]:
     return out
 
 
-def rows(engine: Engine, statuses: tuple[str, ...] = (QUEUED, SENDING, DEAD, LEGACY_DEAD), limit: int = 50) -> list[OutboxRow]:
+def rows(engine: Engine, statuses: tuple[str, ...] = (QUEUED, SENDING, DEAD), limit: int = 50) -> list[OutboxRow]:
     cols = [outbox.c[k] for k in OutboxRow.__dataclass_fields__]
     with engine.connect() as c:
         found = c.execute(select(*cols).where(outbox.c.status.in_(statuses))
@@ -213,6 +212,6 @@ def retry_dead(engine: Engine) -> int:
     """Requeue every dead message (after the cause was fixed); returns how many."""
     with engine.begin() as c:
         resendable = ~(outbox.c.secret.is_(None) & outbox.c.body_text.contains(SECRET_PLACEHOLDER, autoescape=True))
-        res = c.execute(update(outbox).where(outbox.c.status.in_((DEAD, LEGACY_DEAD)), resendable).values(
+        res = c.execute(update(outbox).where(outbox.c.status == DEAD, resendable).values(
             status=QUEUED, attempts=0, next_attempt_at=None, locked_until=None, claimed_by=None))
         return res.rowcount or 0

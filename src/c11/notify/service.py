@@ -1,6 +1,7 @@
 """Notifications inside the server process: the in-process worker, queuing from request handlers, wake-ups.
 
-    notifier = start_notifications(server_config, db)     # app start-up (lifespan)
+    notifier = notifier_for(server_config, db.engine)      # app creation (kept on the server's context)
+    start_configured(notifier)                             # app start-up (lifespan)
     notifier.notify(session, "document_shared", to=..., sender="Alice", link=notifier.brand.link("/d/1"))
     notifier.wake()                                       # after the transaction committed: deliver now
     notifier.stop()                                       # app shutdown
@@ -14,17 +15,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from email.message import EmailMessage
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from c11.notify.branding import Branding, branding_from_env
 from c11.notify.config import STORED_FILE, NotifyConfig, load_notify_config
-from c11.notify.outbox import QUEUED, SENDING, enqueue_rendered, outbox
+from c11.notify.outbox import enqueue_rendered
 from c11.notify.render import render
 from c11.notify.transports import Transport, make_transport
 from c11.notify.worker import Worker, due_certificate_alerts
@@ -119,15 +118,7 @@ class Notifier:
             except Exception:  # noqa: BLE001 - an alert must never stop delivery
                 _log.exception("notify: certificate expiry check failed")
 
-    def requeue_legacy_interrupted(self) -> int:
-        """Rows left `sending` without a lease (by older server code that crashed): queue them again."""
-        with self.engine.begin() as c:
-            res = c.execute(update(outbox).where(outbox.c.status == SENDING, outbox.c.locked_until.is_(None))
-                            .values(status=QUEUED))
-        return res.rowcount or 0
-
     def start(self) -> Notifier:
-        self.requeue_legacy_interrupted()
         self.worker.start()
         _log.info("notify: delivery worker started (transport %s)", self.transport.name)
         return self
@@ -140,57 +131,20 @@ class Notifier:
             pass
 
 
-def start_notifications(server_config: Any, db: Any) -> Notifier:
-    """Build the app's notifier; start the in-process worker unless C11_MAIL_WORKER is false."""
-    cfg = notify_config_for(server_config)
-    n = Notifier(cfg, db.engine, reload=lambda: notify_config_for(server_config))
-    if cfg.mail_worker:
-        n.start()
+def notifier_for(server_config: Any, engine: Engine) -> Notifier:
+    """The notifier of a server `Config` (not started): its settings re-read when notify.json changes."""
+    return Notifier(notify_config_for(server_config), engine, reload=lambda: notify_config_for(server_config))
+
+
+def start_configured(notifier: Notifier) -> Notifier:
+    """Start the in-process worker unless C11_MAIL_WORKER is false (then `c11 notify worker` delivers)."""
+    if notifier.cfg.mail_worker:
+        notifier.start()
     else:
         _log.info("notify: C11_MAIL_WORKER=false: run `c11 notify worker` to deliver")
-    return n
+    return notifier
 
 
-_notifiers: dict[int, Notifier] = {}
-
-
-def register(ctx: Any, notifier: Notifier) -> None:
-    """Remember the notifier of an app context (so request handlers can wake it)."""
-    _notifiers[id(ctx)] = notifier
-
-
-def unregister(ctx: Any) -> None:
-    _notifiers.pop(id(ctx), None)
-
-
-def notifier_of(ctx: Any) -> Notifier | None:
-    """The notifier of an app context, if it has one."""
-    return _notifiers.get(id(ctx))
-
-
-def wake_delivery(ctx: Any) -> None:
-    """After a request queued emails: wake the app's notifier (which does nothing when C11_MAIL_WORKER=false,
-    as `c11 notify worker` delivers then). A context built without the app's start-up (some tests) has no
-    notifier: its emails are delivered right here, through its own transport, as before."""
-    n = _notifiers.get(id(ctx))
-    if n is not None:
-        n.wake()
-        return
-    from c11.server.outbox.delivery import deliver_pending
-
-    deliver_pending(ctx.db, ctx.transport, ctx.config.mail_from)
-
-
-class LegacyTransport:
-    """The server's older transport interface (`send(message, message_id)`) over a notification transport."""
-
-    def __init__(self, transport: Transport) -> None:
-        self.inner = transport
-        self.name = transport.name
-
-    def send(self, message: EmailMessage, message_id: str) -> None:
-        self.inner.send(message)
-
-
-def legacy_transport(server_config: Any) -> LegacyTransport:
-    return LegacyTransport(make_transport(notify_config_for(server_config)))
+def start_notifications(server_config: Any, db: Any) -> Notifier:
+    """Build the notifier of a server `Config` and start it as configured."""
+    return start_configured(notifier_for(server_config, db.engine))

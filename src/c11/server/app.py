@@ -67,8 +67,9 @@ def _router(spec: str) -> APIRouter:
 
 def create_app(config: Config, services: Iterable[str] | None = None) -> FastAPI:
     """Build the app for `config`, mounting `services` (default: all of `SERVICES`)."""
-    ctx = ServerContext(config=config, db=Database(config.database_url),
-                        transport=notify_service.legacy_transport(config),
+    db = Database(config.database_url)
+    notifier = notify_service.notifier_for(config, db.engine)  # started by the lifespan (C11_MAIL_WORKER)
+    ctx = ServerContext(config=config, db=db, notifier=notifier,
                         passwords=Passwords(config.password_hashing), oidc=OidcClients())
 
     @asynccontextmanager
@@ -80,12 +81,10 @@ def create_app(config: Config, services: Iterable[str] | None = None) -> FastAPI
             rev, head = await run_in_threadpool(migrate.current, ctx.db.engine), migrate.head()
             if rev != head:
                 _log.warning("database at revision %s, this server needs %s: run `c11 db upgrade`", rev, head)
-        notifier = await run_in_threadpool(notify_service.start_notifications, config, ctx.db)
-        notify_service.register(ctx, notifier)  # delivery worker in this process (C11_MAIL_WORKER)
+        notify_service.start_configured(notifier)  # delivery worker in this process (C11_MAIL_WORKER)
         try:
             yield
         finally:
-            notify_service.unregister(ctx)
             await run_in_threadpool(notifier.stop)
             ctx.db.dispose()
 

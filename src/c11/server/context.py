@@ -1,4 +1,4 @@
-"""What a running application holds: config, database, mail transport, password hasher.
+"""What a running application holds: config, database, password hasher, notifier (the outbox's delivery).
 
 One `ServerContext` per app, kept on `app.state.ctx`; routes reach it through the `get_ctx` dependency.
 """
@@ -14,10 +14,10 @@ from fastapi import Depends, Request
 
 from c11.server.config import Config
 from c11.server.db import Database
-from c11.server.outbox.transport import Transport
 from c11.server.passwords import Passwords
 
 if TYPE_CHECKING:
+    from c11.notify.service import Notifier
     from c11.server.oidc import OidcClients
 
 T = TypeVar("T")
@@ -29,11 +29,17 @@ class ServerContext:
 
     config: Config
     db: Database
-    transport: Transport
     passwords: Passwords
     oidc: OidcClients = field(default=None)  # type: ignore[assignment]
+    #: Delivers the outbox (`create_app` makes it); without one (`c11 org create`), a running server's worker does.
+    notifier: Notifier | None = None
     _services: dict[str, Any] = field(default_factory=dict, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    def wake_delivery(self) -> None:
+        """After a transaction that queued emails committed: let the notifier deliver them now."""
+        if self.notifier is not None:
+            self.notifier.wake()
 
     def service(self, name: str, factory: Callable[[ServerContext], T]) -> T:
         """The app's one `name` service, made by `factory(self)` on first use (thread-safe; a factory may

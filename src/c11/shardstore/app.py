@@ -26,12 +26,12 @@ from c11 import __version__
 from c11._web import body_limits, pake, problems
 from c11._web.db import Database, utcnow
 from c11._web.problems import Problem, not_found, unauthorized
-from c11._web.shard_tokens import LOGGED_ACTION, TokenError
+from c11._web.shard_tokens import LOGGED_ACTION, SESSION_HEADER, TokenError
 from c11.errors import C11Error
 from c11.keys.cloudkey import Shard
 from c11.log.entries import canonical_json
 from c11.shardstore.config import StoreConfig
-from c11.shardstore.logins import SESSION_HEADER, AlreadyRegistered, Logins, UnprotectedShard
+from c11.shardstore.logins import AlreadyRegistered, Logins, UnprotectedShard
 from c11.shardstore.models import StoreBase, StoredShard, UsedToken
 from c11.shardstore.oidc import StoreOidc, loopback_redirect
 from c11.shardstore.trust import ServerTrust

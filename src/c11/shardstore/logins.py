@@ -22,7 +22,6 @@ from c11.errors import AuthError, FormatError
 from c11._web.db import Database, utcnow
 from c11._web import pake
 from c11._web.pake import load_setup
-from c11._web.shard_tokens import SESSION_HEADER
 from c11.shardstore.models import OidcBinding, OpaqueRecord, StoredShard, StoreSession
 
 LOGIN_TTL = 120  # seconds between KE2 and KE3

@@ -11,7 +11,6 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from c11.notify.service import wake_delivery
 from c11.server.accounts import reset, service
 from c11.server.accounts.client_address import client_address
 from c11.server.accounts.limits import DEVICE_COOKIE
@@ -47,7 +46,7 @@ def user_out(user: User) -> UserOut:
 
 def deliver_later(tasks: BackgroundTasks, ctx: ServerContext) -> None:
     """Wake the notification worker after the response (the rows are committed by then)."""
-    tasks.add_task(wake_delivery, ctx)
+    tasks.add_task(ctx.wake_delivery)
 
 
 def set_session_cookie(response: Response, ctx: ServerContext, token: str) -> None:

@@ -140,12 +140,12 @@ def retry(body: RetryIn, _: Operator, ctx: Ctx) -> dict[str, Any]:
         except NotifyError as e:
             raise Problem(404, "Not found", str(e), "not-found") from None
         count = 1
-    notify_service.wake_delivery(ctx)
+    ctx.wake_delivery()
     return {"requeued": count}
 
 
 def _apply(ctx: ServerContext) -> None:
     """Use the new settings in this process now (other processes notice notify.json at their next tick)."""
-    n = notify_service.notifier_of(ctx)
+    n = ctx.notifier
     if n is not None:
         n.reconfigure(_cfg(ctx))

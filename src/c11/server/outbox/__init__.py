@@ -1,4 +1,3 @@
-"""Notification outbox: emails are rows written in the same transaction as the change that causes them.
-
-A delivery step (`delivery.deliver_pending`) hands pending rows to a pluggable `Transport`.
+"""The server's side of the one outbox (docs/notifications.md, "The outbox"): emails are rows written in the
+same transaction as the change that causes them; `c11.notify`'s worker delivers them.
 """

@@ -1,6 +1,6 @@
-"""The outbox table: one row per email, pending until a transport has taken it.
+"""The outbox table in the server's metadata (for its migrations): one row per email, pending until sent.
 
-`status` is pending, sending, sent or failed; `attempts` and `last_error` record delivery tries.
+`status` is one of `c11.notify.outbox.LABELS` (pending, sending, sent, dead); `c11.notify.worker` delivers.
 """
 
 from __future__ import annotations
