@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from c11.errors import AuthError, C11Error, NoKeyPublishedError, RecipientError, ServerError
+from c11.errors import AuthError, C11Error, RecipientError
 
 if TYPE_CHECKING:
     from c11.client import Client
@@ -142,71 +141,42 @@ def _new_passphrase() -> str | None:
 
 
 def after_login(server: str, token: str, email: str, new_key: bool = False) -> None:
-    """After `c11 login`: make sure this device has an identity and the registry has a key for `email`.
-
-    No key file in `<config>/keys/`: generate one (label = email, hybrid KEM), write it, publish it.
-    Key files but no key in the registry: publish the first one. A registry key that is on no key file
-    here is reported (it was published from another device, or by someone else). A second device with no
-    key file does not replace the account's published key unless `new_key` says so.
-    """
+    """After `c11 login`: make sure this device has a key file and the registry a key for `email`
+    (`c11.client.key_lifecycle.ensure_device_key`); say what happened and what to do next."""
     from c11._internal.paths import keys_dir
     from c11.cli import _identity
     from c11.client import Client
-    from c11.crypto.kem import HYBRID
-    from c11.keys import keyfile
-    from c11.keys.identity import Identity
+    from c11.client import key_lifecycle as kl
 
     folder = keys_dir()
-    paths = sorted(folder.glob("*.key")) if folder.is_dir() else []
     with Client(server, token) as c:
-        identity: Identity | None = None
-        if not paths and not new_key:
-            try:
-                existing = c.registry.lookup(email)
-            except NoKeyPublishedError:
-                existing = None
-            if existing is not None:
-                warn(f"{email} already has a key published from another device ({existing.fingerprint}): "
-                     f"copy that key file into {folder} to use it here, or run `c11 login --new-key` to make "
-                     "and publish a new one (what was sent to the old key then opens only where it is)")
-                return
-        if not paths:
-            identity = Identity.generate(email, HYBRID, int(time.time()))
-            passphrase = _new_passphrase()
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            path = keyfile.write(folder / identity.file_stem, identity, passphrase)
-            _identity.remember(path, identity)  # this login needs it again: no second passphrase prompt
-            click.echo(f"c11: created your key {path} (fingerprint {identity.fingerprint})", err=True)
-            if passphrase is None:
-                warn(f"{path} is not protected by a passphrase (set C11_PASSPHRASE to protect new keys)")
-        else:
-            local = {keyfile.load(p).public.fingerprint for p in paths}
-            try:
-                current = c.registry.lookup(email)
-            except NoKeyPublishedError:
-                current = None
-            if current is not None:
-                if current.fingerprint not in local:
-                    warn(f"the registry key of {email} ({current.fingerprint}) is not one of the keys in "
-                         f"{folder}; check `c11 registry history`")
-                return
-            try:
-                identity = _identity.load(paths[0])
-            except C11Error as e:  # e.g. a passphrase-protected key in a script without C11_PASSPHRASE
-                warn(f"your key is not published yet ({e}); run `c11 registry publish`")
-                return
-        try:
-            done = c.registry.publish(identity, email)
-        except AuthError as e:
-            if e.problem.get("type", "").endswith("email-unverified"):
-                warn("your key is not published yet: verify your email address (see the link we sent), "
-                     "then run `c11 registry publish`")
-                return
-            raise
-        except ServerError as e:
-            warn(f"your key is not published yet ({e}); run `c11 registry publish` later")
-            return
-        click.echo(f"c11: published your key in the registry (log entry {done.log_index})", err=True)
+        out = kl.ensure_device_key(c, email, folder, new_key=new_key, passphrase=_new_passphrase, load=_identity.load)
+    if out.status == kl.ELSEWHERE:
+        warn(f"{email} already has a key published from another device ({out.registry_fingerprint}): "
+             f"copy that key file into {folder} to use it here, or run `c11 login --new-key` to make "
+             "and publish a new one (what was sent to the old key then opens only where it is)")
+        return
+    if out.status == kl.FOREIGN:
+        warn(f"the registry key of {email} ({out.registry_fingerprint}) is not one of the keys in "
+             f"{folder}; check `c11 registry history`")
+        return
+    if out.status == kl.CURRENT:
+        return
+    if out.status == kl.UNOPENED:
+        warn(f"your key is not published yet ({out.error}); run `c11 registry publish`")
+        return
+    if out.status == kl.CREATED and out.path is not None and out.identity is not None:
+        _identity.remember(out.path, out.identity)  # this login needs it again: no second passphrase prompt
+        click.echo(f"c11: created your key {out.path} (fingerprint {out.identity.fingerprint})", err=True)
+        if out.unprotected:
+            warn(f"{out.path} is not protected by a passphrase (set C11_PASSPHRASE to protect new keys)")
+    if out.unverified:
+        warn("your key is not published yet: verify your email address (see the link we sent), "
+             "then run `c11 registry publish`")
+    elif out.error is not None:
+        warn(f"your key is not published yet ({out.error}); run `c11 registry publish` later")
+    else:
+        click.echo(f"c11: published your key in the registry (log entry {out.log_index})", err=True)
 
 
 # -- encryption policies --------------------------------------------------------------------------------

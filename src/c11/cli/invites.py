@@ -1,109 +1,68 @@
-"""Invitations and temporary keys in the CLI (F9, F20): `c11 invite`, encrypting for people who are not
-registered yet (`c11 encrypt -r new@example.com` offers to invite them; `--invite` in scripts), receiving the
-temporary key at first login, and the hints to re-encrypt files made for it (docs/keyserver.md)."""
+"""Invitations and temporary keys in the CLI (docs/keyserver.md, Invitations): `c11 invite`, receiving the temporary key at first
+login, and the hints to re-encrypt files made for it (docs/keyserver.md). Encrypting for people who are not
+registered yet (`c11 encrypt -r new@example.com`, `--invite`) is planned by `c11.client.sending`."""
 
 from __future__ import annotations
 
 import shlex
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from c11.errors import RecipientError
-
 if TYPE_CHECKING:
     from c11.client import Client
-    from c11.format.header import Stanza
     from c11.keys.identity import Identity
-    from c11.keys.publickey import PublicKey
-
-#: `c11 encrypt --invite`: invite unknown emails without asking.
-AUTO_INVITE = False
-#: Key IDs of the temporary keys this command encrypts to (listed in the c11-temporary-keys/v1 stanza).
-USED: set[bytes] = set()
-TEMPORARY_LABEL = " (temporary)"
 
 
 def warn(message: str) -> None:
     click.echo(f"c11: warning: {message}", err=True)
 
 
-def temporary_dir() -> Path:
-    from c11._internal.paths import keys_dir
-
-    return keys_dir() / "temporary"
-
-
 def temporary_paths() -> list[Path]:
     """Temporary private keys received at login (they open files made before you registered)."""
-    d = temporary_dir()
-    return sorted(d.glob("*.key")) if d.is_dir() else []
+    from c11._internal.paths import keys_dir
+    from c11.client.key_lifecycle import temporary_paths as _paths
 
-
-def key_for_unregistered(c: Client, email: str) -> PublicKey:
-    """For `-r EMAIL` when the registry has no key: the pending invitation's temporary key, or a new
-    invitation (asked on a terminal, or with --invite); otherwise a RecipientError."""
-    tk = c.invitations.temporary_key(email)
-    if tk is None:
-        ask = sys.stdin.isatty() and sys.stderr.isatty()
-        if not AUTO_INVITE and not (ask and click.confirm(
-                f"{email} has no c11 key yet. Invite them (they get an email; you can encrypt for them now)?",
-                default=True, err=True)):
-            raise RecipientError(f"{email} has no published key on {c.server}: invite them with `c11 invite "
-                                 f"{email}` (or `c11 encrypt --invite`), or give their public key line")
-        inv = c.invitations.invite([email])[0]
-        if inv.status == "registered":
-            raise RecipientError(f"{email} has an account but no published key yet: ask them to log in once with c11")
-        click.echo(f"c11: invited {email} (invitation email sent)", err=True)
-        tk = c.invitations.temporary_key(email)
-        if tk is None:
-            raise RecipientError(f"the server did not make a temporary key for {email}")
-    warn(f"{email} is not registered yet: encrypting to a temporary key the key server holds for them "
-         f"({tk.fingerprint}; not zero-trust). Re-encrypt once they have registered (`c11 inspect` shows it).")
-    USED.add(tk.public_key.key_id)
-    return tk.public_key
-
-
-def extra_stanzas(keys: list[PublicKey]) -> list[Stanza]:
-    """The temporary-keys stanza for the temporary keys among `keys` (none: no stanza)."""
-    from c11.format import temporary
-
-    ids = [k.key_id for k in keys if k.key_id in USED]
-    return [temporary.stanza(ids)] if ids else []
+    return _paths(keys_dir())
 
 
 def claim_after_login(server: str, token: str, email: str) -> None:
-    """After `c11 login`: receive the temporary key the key server held for you (once), if you were invited.
-
-    It is kept next to your own key: a key file in the temporary keys folder for a device-stored key, the
-    key archive (encrypted to your key, on the server) for a cloud-stored one, so `c11 decrypt` finds it."""
+    """After `c11 login`: receive the temporary key the key server held for you (once), if you were invited
+    (`c11.client.key_lifecycle.claim_temporary_key`): kept with your cloud-stored key (its archive), else in
+    the temporary keys folder, so `c11 decrypt` finds it."""
+    from c11._internal.paths import keys_dir
     from c11.cli import _identity
     from c11.client import Client
+    from c11.client.key_lifecycle import claim_temporary_key
     from c11.errors import C11Error
 
-    paths = _identity.default_paths()
     try:
         with Client(server, token) as c:
-            me, cloud = _claiming_identity(c, paths)
+            me, cloud = _claiming_identity(c, _identity.default_paths())
             if me is None:
                 return
-            temp = c.invitations.claim(me)
-            if temp is None:
-                return
-            if cloud and _archive(c, me, temp):
-                click.echo(f"c11: you were invited before you registered: received your temporary key "
-                           f"{temp.fingerprint}, kept with your cloud-stored key; files made for it open with "
-                           f"`c11 decrypt` now. Re-encrypt them for your own key: c11 reencrypt -r "
-                           f"{email} --remove {temp.fingerprint} FILE", err=True)
-                return
+            got = claim_temporary_key(c, me, cloud=cloud, keys_folder=keys_dir())
     except C11Error as e:
         # 403: email not verified, 409: key not published yet (after_login already said what to do)
         if getattr(e, "status", 0) not in (403, 409):
             warn(f"could not check for a temporary key held for you: {e}")
         return
-    _keep_on_device(temp, email)
+    if got is None:
+        return
+    fp = got.key.fingerprint
+    if got.cloud:
+        click.echo(f"c11: you were invited before you registered: received your temporary key {fp}, kept with your "
+                   f"cloud-stored key; files made for it open with `c11 decrypt` now. Re-encrypt them for your own "
+                   f"key: c11 reencrypt -r {email} --remove {fp} FILE", err=True)
+        return
+    if got.archive_error:
+        warn(f"could not keep your temporary key with your cloud-stored key ({got.archive_error}); keeping it on "
+             "this device")
+    click.echo(f"c11: you were invited before you registered: received your temporary key {fp} "
+               f"({got.path}); files made for it open now. Re-encrypt them for your own key: "
+               f"c11 reencrypt -i {shlex.quote(str(got.path))} -r {shlex.quote(email)} --remove {fp} FILE",
+               err=True)
 
 
 def _claiming_identity(c: Client, paths: list[Path]) -> tuple[Identity | None, bool]:
@@ -128,36 +87,14 @@ def _claiming_identity(c: Client, paths: list[Path]) -> tuple[Identity | None, b
     return c.shards.fetch_identity(recovery_shard()), True
 
 
-def _archive(c: Client, me: Identity, temp: Identity) -> bool:
-    """Add `temp` to the key archive of the cloud-stored key `me`; False (and a warning) if that failed."""
-    from c11.errors import C11Error
-
-    try:
-        c.shards.store_archive([*c.shards.archived(me), temp], me)
-        return True
-    except C11Error as e:
-        warn(f"could not keep your temporary key with your cloud-stored key ({e}); keeping it on this device")
-        return False
-
-
-def _keep_on_device(temp: Identity, email: str) -> None:
-    from c11.keys import keyfile
-
-    folder = temporary_dir()
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = keyfile.write(folder / temp.file_stem, temp, None, force=True)
-    click.echo(f"c11: you were invited before you registered: received your temporary key {temp.fingerprint} "
-               f"({path}); files made for it open now. Re-encrypt them for your own key: "
-               f"c11 reencrypt -i {shlex.quote(str(path))} -r {shlex.quote(email)} --remove {temp.fingerprint} FILE",
-               err=True)
-
-
 def hint_reencrypt(path: str | None, identities: list[Identity]) -> None:
     """After decrypting with a temporary key: say how to re-encrypt the file for one's own key."""
     if not path:
         return
     from c11 import files
     from c11.errors import C11Error
+
+    from c11.client.key_lifecycle import TEMPORARY_LABEL
 
     temps = {i.public.fingerprint: i for i in identities if i.label.endswith(TEMPORARY_LABEL)}
     if not temps:

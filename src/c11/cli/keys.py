@@ -217,13 +217,14 @@ def decrypting_identities(paths: tuple[str, ...], input_path: str | None) -> lis
     """The identities `c11 decrypt` tries: -i / C11_IDENTITY as before; otherwise the key files of the config
     folder, and, when logged in and they do not open INPUT (or there are none), your cloud-stored key and the
     old keys archived for your current key."""
+    from c11._internal.paths import keys_dir
     from c11.cli import _identity
     from c11.cli._registry import logged_in
-    from c11.cli.invites import temporary_paths
+    from c11.client.key_lifecycle import temporary_paths
 
     if paths or os.environ.get("C11_IDENTITY"):
         return _identity.load_many(paths)
-    ids = [_identity.load(p) for p in _identity.default_paths() + temporary_paths()]
+    ids = [_identity.load(p) for p in _identity.default_paths() + temporary_paths(keys_dir())]
     wanted = _recipients(input_path)
     if logged_in() and (not ids or (wanted is not None and not wanted & {i.fingerprint for i in ids})):
         try:
@@ -364,9 +365,7 @@ def replace(to_device: bool, to_cloud: bool, current_path: str | None, output: s
     from c11.cli import _identity
     from c11.cli._output import emit_json
     from c11.cli._registry import _new_passphrase
-    from c11.crypto.kem import HYBRID
-    from c11.keys import keyfile
-    from c11.keys.identity import Identity
+    from c11.client.key_lifecycle import replace_key
 
     if to_device == to_cloud:
         raise UsageError("say which kind of key to move to: --device or --cloud")
@@ -382,46 +381,29 @@ def replace(to_device: bool, to_cloud: bool, current_path: str | None, output: s
         raise UsageError("you have no key to replace: `c11 login` makes one")
     if to_cloud and st.fingerprint:
         raise UsageError(f"your key {st.fingerprint} is already cloud-stored")
-    if to_device:  # refused at publication, after the archive moved: say it before anything changes
-        try:
-            org = c.org.info()
-        except ServerError:  # e.g. email not verified: the publication says what to do
-            org = None
-        if org is not None and org.policies.get("allow_device_keys") is False:
-            raise UsageError(f"{org.name} allows only cloud-stored keys (policy allow_device_keys is false): "
-                             "keep your cloud-stored key")
-    new = Identity.generate(email, HYBRID, int(time.time()))
-    result: dict[str, object] = {"old": current.fingerprint, "new": new.fingerprint,
-                                 "kind": "device" if to_device else "cloud"}
-    if to_device:
-        folder = keys_dir()
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        target = Path(output) if output else folder / new.file_stem
-        passphrase = _new_passphrase()
-        path = keyfile.write(target, new, passphrase)  # first: the new key is safe before anything changes
-        click.echo(f"c11: wrote your new key {path}", err=True)
-        if passphrase is None:
-            _warn(f"{path} is not protected by a passphrase (set C11_PASSPHRASE to protect new keys)")
-        try:
-            c.shards.replace(current, new, cloud=False, email=email)
-        except BaseException:
-            path.unlink(missing_ok=True)  # never published, nothing encrypted to it: not a key to keep
-            raise
-        result["key_file"] = str(path)
-    else:
-        created = c.shards.replace(current, new, cloud=True, email=email)
-        assert created is not None
-        _say_created(created, Path(output) if output else None)
-        result["shards"] = [p.to_dict() for p in created.placements]
-    if not current_path:  # old key files would still sign: out of the way (their keys are archived)
-        moved = keys_dir() / "replaced"
-        for p in local:
-            if p.parent == keys_dir() and p.exists() and str(p) != result.get("key_file"):
-                moved.mkdir(parents=True, exist_ok=True, mode=0o700)
-                os.replace(p, moved / p.name)
-                click.echo(f"c11: moved your old key file to {moved / p.name} (its key is archived on the "
-                           "server too)", err=True)
-    click.echo(f"c11: replaced your key {current.fingerprint} by {new.fingerprint} ({result['kind']}); older "
+    unprotected: list[bool] = []
+
+    def passphrase() -> str | None:
+        pw = _new_passphrase()
+        unprotected.append(pw is None)
+        return pw
+
+    folder = keys_dir()
+    aside = None if current_path else (folder / "replaced", [p for p in local if p.parent == folder])
+    done = replace_key(c, current, email, to_device=to_device, passphrase=passphrase, move_aside=aside,
+                       target=Path(output) if output and to_device else None, keys_folder=folder)
+    result: dict[str, object] = {"old": done.old, "new": done.new, "kind": done.kind}
+    if done.key_file is not None:
+        click.echo(f"c11: wrote your new key {done.key_file}", err=True)
+        if unprotected and unprotected[0]:
+            _warn(f"{done.key_file} is not protected by a passphrase (set C11_PASSPHRASE to protect new keys)")
+        result["key_file"] = str(done.key_file)
+    if done.created is not None:
+        _say_created(done.created, Path(output) if output else None)
+        result["shards"] = [p.to_dict() for p in done.created.placements]
+    for moved in done.moved:
+        click.echo(f"c11: moved your old key file to {moved} (its key is archived on the server too)", err=True)
+    click.echo(f"c11: replaced your key {done.old} by {done.new} ({done.kind}); older "
                "files still open (the old key is archived, encrypted to the new one)", err=True)
     if as_json:
         emit_json(result)
