@@ -121,7 +121,7 @@ class RateLimitError(ServerError):
 
 
 class NotifyError(C11Error):
-    """Notifications (issue 5): a template, transport or Graph set-up problem."""
+    """Notifications (docs/notifications.md): a template, transport or Graph set-up problem."""
 
 
 class DeliveryError(NotifyError):
@@ -149,15 +149,15 @@ class PermanentDeliveryError(DeliveryError):
 
 
 class LogKeyChangedError(ProofError):
-    """The log server's key is not the one this client pinned on first use (registry, issue 3)."""
+    """The log server's key is not the one this client pinned on first use (docs/registry.md §4)."""
 
 
 class NoKeyPublishedError(ServerError):
-    """The registry has no key for this email address (registry, issue 3)."""
+    """The registry has no key for this email address (docs/registry.md §2)."""
 
 
 class OnlinePolicyError(C11Error):
-    """A file with an online policy could not get the key server's part of its key (key server, issue 4)."""
+    """A file with an online policy could not get the key server's part of its key (docs/keyserver.md, Release)."""
 
 
 class AccessRefusedError(OnlinePolicyError, AuthError):
@@ -165,8 +165,8 @@ class AccessRefusedError(OnlinePolicyError, AuthError):
 
 
 class CloudKeyError(C11Error):
-    """A cloud-stored key (F7) could not be made, fetched or rebuilt: no shard stores, no cloud key, too few
-    shards reachable (shards, issue 4)."""
+    """A cloud-stored key (docs/shards.md) could not be made, fetched or rebuilt: no shard stores, no cloud key, too few
+    shards reachable (docs/shards.md)."""
 
 
 class OrgPolicyUnavailableError(C11Error):

@@ -329,7 +329,7 @@ def decrypt_bytes(blob: bytes, identities: Sequence[Identity]) -> Result:
 
 
 def encrypt_message(text: str, recipients: Iterable[PublicKey], sender: Identity, *, include_sender: bool = True) -> str:
-    """Encrypt a short text to an ASCII-armored block for email or chat (F3)."""
+    """Encrypt a short text to an ASCII-armored block for email or chat (docs/format.md §7)."""
     return _armor.armor(
         encrypt_bytes(text.encode("utf-8"), recipients, sender, include_sender=include_sender,
                       media_type="text/plain; charset=utf-8", kind="message")

@@ -1,4 +1,4 @@
-"""Online policy in the SDK (SPEC F6): encrypt with a key-server part, and open such files.
+"""Online policy in the SDK (docs/keyserver.md, Online policy): encrypt with a key-server part, and open such files.
 
     from c11 import files, online
     from c11.client import Client

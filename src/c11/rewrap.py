@@ -1,4 +1,4 @@
-"""Re-encryption (F5): change who can open a protected file, or rotate its file key.
+"""Re-encryption (docs/format.md §9): change who can open a protected file, or rotate its file key.
 
 Adding or removing recipients rewrites only the header; rotation re-encrypts the payload
 streaming, never writing plaintext to disk. Both replace the file atomically.
@@ -112,7 +112,7 @@ def reencrypt(
     progress: Progress = None,
     remove_self: bool = False,
 ) -> FileInfo:
-    """Change the recipients of a .c11 file or bundle in place, atomically (F5).
+    """Change the recipients of a .c11 file or bundle in place, atomically (docs/format.md §9).
 
     Without `rotate` only the header changes (the payload and the author's content signature are
     kept; `identity` signs the new header as re-sharer); with `rotate` a new file key is made,

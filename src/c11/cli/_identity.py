@@ -97,7 +97,7 @@ def default_paths() -> list[Path]:
 
 def load_many(paths: list[str] | tuple[str, ...]) -> list[Identity]:
     """Identities for decrypting: the given paths, or the defaults."""
-    from c11.cli.invites import temporary_paths  # temporary keys received at login (F9)
+    from c11.cli.invites import temporary_paths  # temporary keys received at login (docs/keyserver.md)
 
     chosen = [Path(p) for p in paths] or (default_paths() + ([] if os.environ.get("C11_IDENTITY") else temporary_paths()))
     if not chosen:
@@ -113,7 +113,7 @@ def load_sender(path: str | None) -> Identity:
         return load(path)
     defaults = default_paths()
     if not defaults:
-        from c11.cli.keys import cloud_sender  # logged in with a cloud-stored key (F7)
+        from c11.cli.keys import cloud_sender  # logged in with a cloud-stored key (docs/shards.md)
 
         cloud = cloud_sender()
         if cloud is not None:

@@ -1,4 +1,4 @@
-"""Invitations and temporary keys in the CLI (docs/keyserver.md, Invitations): `c11 invite`, receiving the temporary key at first
+"""Invitations and temporary keys in the CLI (docs/keyserver.md): `c11 invite`, receiving the temporary key at first
 login, and the hints to re-encrypt files made for it (docs/keyserver.md). Encrypting for people who are not
 registered yet (`c11 encrypt -r new@example.com`, `--invite`) is planned by `c11.client.sending`."""
 

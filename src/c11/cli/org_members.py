@@ -1,4 +1,4 @@
-"""`c11 org show|policies|members|admins`: your organization, its policies, members and admins (SPEC F18, F19).
+"""`c11 org show|policies|members|admins`: your organization, its policies, members and admins (docs/organizations.md).
 
 They act as the logged-in person (or C11_TOKEN, a machine token with the scope org:admin for admin commands);
 the server checks each admin permission. docs/organizations.md describes the rules.

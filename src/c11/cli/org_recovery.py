@@ -1,4 +1,4 @@
-"""`c11 org recovery-key ...`: the organization's recovery keys (SPEC F11).
+"""`c11 org recovery-key ...`: the organization's recovery keys (docs/organizations.md, Recovery keys).
 
 The key pair is made on this device; the private key file is written once (never over an existing file)
 and only the public key is uploaded. Every member's client then adds the current recovery keys as

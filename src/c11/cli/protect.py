@@ -1,5 +1,5 @@
 """`c11 protect` and `c11 unprotect`: in-document (selective) encryption of Word, Excel and other
-documents, which stay in their own format (F4, docs/indoc.md)."""
+documents, which stay in their own format (docs/indoc.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`c11 reencrypt`: change who can open a protected file, or rotate its key, in place (F5)."""
+"""`c11 reencrypt`: change who can open a protected file, or rotate its key, in place (docs/format.md §9)."""
 
 from __future__ import annotations
 

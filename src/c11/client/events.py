@@ -1,4 +1,4 @@
-"""Client side of usage monitoring (SPEC F22): your organization's events, counts per day, CSV export.
+"""Client side of usage monitoring (docs/organizations.md): your organization's events, counts per day, CSV export.
 
     with Client.from_environment() as c:
         for e in c.events.iterate(user="bob@example.com", since="2026-11-01"):

@@ -1,4 +1,4 @@
-"""Groups of your organization as recipients (issue 7): group keys made here, wrapped to each member.
+"""Groups of your organization as recipients (docs/organizations.md): group keys made here, wrapped to each member.
 
 A group has an X-Wing key pair made on an admin's device; the server keeps its public line and, per member,
 the private key wrapped to that member's registry key (docs/format.md §12). Encrypting to a group is one
@@ -108,7 +108,7 @@ class GroupsAPI:
 
     @cached_property
     def recovery(self) -> RecoveryAPI:
-        """Recovery keys of your organization (F11): create, list, rotate, remove."""
+        """Recovery keys of your organization (docs/organizations.md): create, list, rotate, remove."""
         from c11.client.recovery import RecoveryAPI
 
         return RecoveryAPI(self._core)

@@ -295,7 +295,7 @@ class TemporaryKey:
 
 
 class InvitationsAPI:
-    """The /api/v1/invitations routes (temporary keys, F9/F20); reached as `Client.invitations`."""
+    """The /api/v1/invitations routes (temporary keys, docs/keyserver.md); reached as `Client.invitations`."""
 
     def __init__(self, core: HttpCore, log: LogAPI) -> None:
         self._core = core

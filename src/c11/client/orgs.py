@@ -1,4 +1,4 @@
-"""Client side of organizations (SPEC F18, F19): reached as `Client.org`.
+"""Client side of organizations (docs/organizations.md): reached as `Client.org`.
 
     with Client.from_environment() as c:
         org = c.org.info()                        # None when you are not a member of an organization

@@ -1,4 +1,4 @@
-"""Client side of encryption policies (SPEC F21): record the recipient set of an encryption, list, reuse.
+"""Client side of encryption policies (docs/registry.md §3): record the recipient set of an encryption, list, reuse.
 
     with Client.from_environment() as c:
         for p in c.policies.list():

@@ -1,4 +1,4 @@
-"""Organization recovery keys (SPEC F11) and what an organization asks of its members' clients.
+"""Organization recovery keys (docs/organizations.md) and what an organization asks of its members' clients.
 
 `RecoveryAPI` makes a recovery key pair on this device, writes the private key file once and uploads only
 the public line. `org_context` tells an encrypting client its organization's current recovery keys and

@@ -69,14 +69,14 @@ class ServicesMixin:
 
     @cached_property
     def shards(self) -> ShardsAPI:
-        """Cloud-stored keys in shards (F7): create, fetch and rebuild, replace."""
+        """Cloud-stored keys in shards (docs/shards.md): create, fetch and rebuild, replace."""
         from c11.client.shards import ShardsAPI
 
         return ShardsAPI(self._core, self.log, self._state_dir)
 
     @cached_property
     def org(self) -> OrgAPI:
-        """Your organization (F18/F19): members, admins, policies, recovery keys."""
+        """Your organization (docs/organizations.md): members, admins, policies, recovery keys."""
         from c11.client.orgs import OrgAPI
 
         return OrgAPI(self._core, self.log)
@@ -90,7 +90,7 @@ class ServicesMixin:
 
     @cached_property
     def events(self) -> EventsAPI:
-        """Usage events of your organization (F22): query, counts per day, CSV."""
+        """Usage events of your organization (docs/organizations.md): query, counts per day, CSV."""
         from c11.client.events import EventsAPI
 
         return EventsAPI(self._core)

@@ -1,4 +1,4 @@
-"""Client side of cloud-stored keys in shards (F7, docs/shards.md): reached as `Client.shards`.
+"""Client side of cloud-stored keys in shards (docs/shards.md): reached as `Client.shards`.
 
 The identity is made on this device, sealed and split 2 of 3 (`c11.keys.cloudkey`): one shard goes to the c11
 server, one to a shard store, the third to a second store or back to the caller as a recovery shard to keep

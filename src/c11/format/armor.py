@@ -1,4 +1,4 @@
-"""ASCII armor: a protected file as PEM-style base64 text that survives email and chat (F3).
+"""ASCII armor: a protected file as PEM-style base64 text that survives email and chat (docs/format.md §7).
 
 The body is the standard base64 of the binary file in lines of 64 columns (docs/format.md §7).
 """

@@ -1,4 +1,4 @@
-"""`.c11.zip` bundles: many files or a folder protected under one header (F2).
+"""`.c11.zip` bundles: many files or a folder protected under one header (docs/format.md §8).
 
 A stored (uncompressed) zip holding a marker, encrypted entries named by random IDs, and an
 encrypted manifest that maps IDs to paths; names inside the zip reveal nothing (docs/format.md §8).

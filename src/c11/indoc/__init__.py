@@ -1,4 +1,4 @@
-"""In-document (selective) encryption: chosen parts of a document encrypted inside it (F4).
+"""In-document (selective) encryption: chosen parts of a document encrypted inside it (docs/indoc.md).
 
 Each file type has a handler implementing `Handler` (`c11.indoc._handler`); `HANDLERS` maps a file
 extension to "module:attribute" so handlers load lazily. The shared envelope is `c11.indoc.parts`.

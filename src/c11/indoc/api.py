@@ -1,4 +1,4 @@
-"""SDK for in-document protection (F4): protect, unprotect, inspect and re-encrypt documents.
+"""SDK for in-document protection (docs/indoc.md): protect, unprotect, inspect and re-encrypt documents.
 
     from c11.indoc import api
     api.protect_document("report.docx", ["table:2", "heading:Salary"], [bob.public], me,

@@ -1,4 +1,4 @@
-"""Word (.docx) in-document protection (F4): body, paragraphs, heading sections, tables, images,
+"""Word (.docx) in-document protection (docs/indoc.md): body, paragraphs, heading sections, tables, images,
 and text matching a pattern, each replaced by a locked content control showing a placeholder.
 
 Every protected part is the exact original bytes of an XML span (a run of body blocks, a few runs

@@ -1,4 +1,4 @@
-"""Excel (.xlsx) in-document protection (F4): cells, ranges, whole columns (by header), whole
+"""Excel (.xlsx) in-document protection (docs/indoc.md): cells, ranges, whole columns (by header), whole
 sheets and cells matching a pattern.
 
 Each protected cell's `<c>` element (value, formula and cached value alike) is cut out byte for byte

@@ -1,4 +1,4 @@
-"""Cloud-stored keys (F7): an identity sealed under a random shard key K, and K split 2 of 3 into shards.
+"""Cloud-stored keys (docs/shards.md): an identity sealed under a random shard key K, and K split 2 of 3 into shards.
 
 * `make_shards(identity, user_id)`: K (32 random bytes) seals the identity's seeds with AES-256-GCM under
   HKDF-SHA256(K, salt=split ID, info "c11/v1 cloud key"); the AAD binds the user ID, public key line, label

@@ -2,7 +2,7 @@
 
 `require_user` and `require_scope(...)` are the dependencies routers use; anything else is anonymous.
 An account whose email is not verified may read but change nothing (no tokens, keys, claims, shards...): only
-the account routes (`require_account`: verify, resend, log out, password) accept it for a change (issue 12).
+the account routes (`require_account`: verify, resend, log out, password) accept it for a change (docs/server.md).
 """
 
 from __future__ import annotations

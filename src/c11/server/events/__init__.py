@@ -1,1 +1,1 @@
-"""Usage monitoring (SPEC F22): events of an organization, indexed from the log, for admins."""
+"""Usage monitoring (docs/organizations.md): events of an organization, indexed from the log, for admins."""

@@ -1,4 +1,4 @@
-"""HTTP routes of usage monitoring (SPEC F22), for admins holding `read:events-org`: events of their own
+"""HTTP routes of usage monitoring (docs/organizations.md), for admins holding `read:events-org`: events of their own
 organization with filters and keyset pagination, counts per day, and a streamed CSV export.
 
 Before answering, each route indexes the log entries appended since the last query (`indexer.run`).

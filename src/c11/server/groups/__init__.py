@@ -1,1 +1,1 @@
-"""Groups as recipients (issue 7): group key pairs whose private key is wrapped to each member; recovery keys."""
+"""Groups as recipients (docs/organizations.md): group keys wrapped to each member; recovery keys."""

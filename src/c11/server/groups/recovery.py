@@ -1,4 +1,4 @@
-"""Recovery keys of an organization (SPEC F11): only public halves, uploaded by admins.
+"""Recovery keys of an organization (docs/organizations.md, Recovery keys): only public halves, uploaded by admins.
 
 Every client adds an organization's current recovery keys as recipients of what its members encrypt and of
 what is encrypted for them; rotation makes a new key current and keeps the old one listed as retired.

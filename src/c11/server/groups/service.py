@@ -106,8 +106,8 @@ def registry_key(s: Session, email: str) -> PublicKey | None:
 
 def check_wrap(wrapped: str, member_fp: str | None, signer: bytes) -> None:
     """A wrap is base64 of a c11 file whose one recipient is the member's registry key, signed (header signature
-    valid) by `signer`, the Ed25519 key of the authorized wrapper's registry key (issue 12: nobody else's wrap
-    is stored, and the recipient checks the signer again before using it)."""
+    valid) by `signer`, the Ed25519 key of the authorized wrapper's registry key (docs/organizations.md: nobody
+    else's wrap is stored, and the recipient checks the signer again before using it)."""
     from c11.format.envelope import signature_valid, stanza_key_id
     from c11.format.header import read_header
 

@@ -1,4 +1,4 @@
-"""Invitations and temporary keys (SPEC F9, F20): invite people who have no account, so that anyone can
+"""Invitations and temporary keys (docs/keyserver.md): invite people who have no account, so that anyone can
 encrypt for them at once; hand the temporary private key to them, once, when they have their own key.
 
 The temporary identity's seeds are sealed (HPKE) to the key server's own key before they reach the database,
@@ -156,7 +156,7 @@ def create_invitations(ctx: ServerContext, s: Session, log: Any, inviter_id: str
             sealed = ks.public_seal(temp.enc_seed + temp.sig_seed, _SECRET_INFO + ehash.encode())
             line = temp.public.line()
             # v2: the invitee's hash and key stay public (anyone encrypting to them must verify them); the
-            # inviter is hidden in the actor commitment (their opening; F22 events read it)
+            # inviter is hidden in the actor commitment (their opening; usage events read it, docs/organizations.md)
             index = log.append("tempkey", {"action": "create", "email_hash": ehash, "public_key": line},
                                subject=ehash, person=email_hash(inviter_email), private={})
             inv = Invitation(email=email, email_hash=ehash, inviter_id=inviter_id, status="pending",

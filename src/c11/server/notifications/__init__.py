@@ -1,1 +1,4 @@
-"""Admin API of notifications (issue 5): the transport, status, Graph set-up and test, for the operator organization."""
+"""Admin API of notifications (docs/notifications.md): transport, status, Graph set-up and test.
+
+For the admins of the operator organization only.
+"""

@@ -1,1 +1,1 @@
-"""Organizations (SPEC F18, F19): members, admins and their permissions, groups, organization policies."""
+"""Organizations (docs/organizations.md): members, admins and their permissions, groups, organization policies."""

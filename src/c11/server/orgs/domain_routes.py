@@ -1,5 +1,5 @@
-"""HTTP routes of organization domains (issue 12): admins claim a domain (crud:config-org), and whoever reads
-postmaster@ or admin@ that domain confirms it through the mailed link (no account needed).
+"""HTTP routes of organization domains (docs/organizations.md): admins claim a domain (crud:config-org), and whoever
+reads postmaster@ or admin@ that domain confirms it through the mailed link (no account needed).
 
 The link's GET answers a small page with a button; only its POST confirms, so mail scanners that fetch
 links do not confirm anything. See docs/organizations.md#domains.

@@ -1,4 +1,4 @@
-"""Email domains an organization has proven it controls (issue 12): what counts as consent to membership.
+"""Email domains an organization has proven it controls (docs/organizations.md): what counts as consent to membership.
 
 A domain is verified by a confirmation link mailed to `postmaster@` or `admin@` the domain (RFC 2142
 mailboxes only its operator reads), or by the server operator (`c11 org create --domain D --verified`).

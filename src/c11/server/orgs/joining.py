@@ -1,5 +1,5 @@
-"""Invitations to join an organization, from the invited person's side (issue 12): see them, with the recovery
-keys that would apply, then accept or decline.
+"""Invitations to join an organization, from the invited person's side (docs/organizations.md): see them, with the
+recovery keys that would apply, then accept or decline.
 
 An admin adding an address outside the organization's verified domains makes a not-consented membership row
 (`OrgMember.consent` None): it gives the organization nothing (no recovery key in the person's lookups, no

@@ -1,7 +1,7 @@
-"""Organization rules of key lookups (SPEC F18, F19): deactivated members' keys are not served, and an
+"""Organization rules of key lookups (docs/organizations.md, Members): deactivated members' keys are not served, and an
 organization that forbids cross-organization lookups is closed both ways. Only consented memberships count
 (`OrgMember.consent`: a verified domain, an accepted invitation, the operator): a person merely invited by an
-organization gets no recovery key of it in their lookups, and its admins cannot hide their key (issue 12).
+organization gets no recovery key of it in their lookups, and its admins cannot hide their key (docs/organizations.md).
 
 The registry's hot lookup joins `JOINS` (four LEFT JOINs on unique indexes: no extra query) and calls
 `org_field`; slower paths (history, temporary keys) call `check` with a session.

@@ -1,4 +1,4 @@
-"""Admin permissions of an organization (SPEC F18) and the dependency every admin route uses.
+"""Admin permissions of an organization (docs/organizations.md) and the dependency every admin route uses.
 
 `require_org_permission(p)` resolves the caller's organization from their verified email and refuses
 (403, type `missing-permission`) an admin without `p`, or anyone not an active admin. `ROUTE_PERMISSION`

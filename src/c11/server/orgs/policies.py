@@ -1,4 +1,4 @@
-"""Organization policies (SPEC F19): one JSON document per organization, read with defaults.
+"""Organization policies (docs/organizations.md, Policies): one JSON document per organization, read with defaults.
 
 Enforced by the server (lookups, member listing, key publishing, online-policy registration) and sent to
 clients (`GET /api/v1/org`), which apply `require_online` and `default_expiry_days` when encrypting.
@@ -22,9 +22,9 @@ class OrgPolicies(BaseModel):
     allow_cross_org_lookup: bool = True
     #: Members may list other members (the recipient picker); otherwise a full email is needed.
     allow_member_listing: bool = False
-    #: Members may use device-stored keys (F8); otherwise only cloud-stored keys (F7).
+    #: Members may use device-stored keys (docs/format.md §6); otherwise only cloud-stored keys (docs/shards.md).
     allow_device_keys: bool = True
-    #: Everything members encrypt must carry an online policy (F6).
+    #: Everything members encrypt must carry an online policy (docs/keyserver.md).
     require_online: bool = False
     #: Expiry, in days, given to members' online-policy documents that set none; None: no default.
     default_expiry_days: int | None = Field(default=None, ge=1, le=36500)

@@ -1,4 +1,4 @@
-"""HTTP routes of the caller's organization (SPEC F18, F19, F20) under /api/v1/org: what it is and its
+"""HTTP routes of the caller's organization (docs/organizations.md) under /api/v1/org: what it is and its
 policies, members (add, pre-load with keys, list, deactivate, reactivate), admins, invitations, directory.
 
 Admin routes depend on `require_org_permission(...)` (the test in tests/orgs walks them all); every admin
@@ -224,8 +224,8 @@ def _add(ctx: Any, caller: OrgCaller, emails: list[str], *, send: bool, action: 
 
 @router.post("/members", response_model=list[AddedOut], summary="Add members (invited with temporary keys)")
 def add_members(body: EmailsIn, caller: Members, ctx: Ctx, tasks: BackgroundTasks) -> list[dict[str, Any]]:
-    """Each new member without an account gets an invitation email and a temporary key (F20), so anyone can
-    encrypt for them at once; people with an account are active members at once (verified email)."""
+    """Each new member without an account gets an invitation email and a temporary key (docs/keyserver.md), so anyone
+    can encrypt for them at once; people with an account are active members at once (verified email)."""
     out = _add(ctx, caller, body.emails, send=True, action="member.add")
     deliver_later(tasks, ctx)
     return out

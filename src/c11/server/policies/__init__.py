@@ -1,2 +1,2 @@
-"""Encryption policies (SPEC F21): recent recipient sets, offered again. See docs/registry.md.
+"""Encryption policies (docs/registry.md §3): recent recipient sets, offered again.
 """

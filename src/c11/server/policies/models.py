@@ -1,4 +1,4 @@
-"""Table of encryption policies (SPEC F21): recipient sets a user encrypted for, offered again later.
+"""Table of encryption policies (docs/registry.md §3): recipient sets a user encrypted for, offered again later.
 
 One row per (user, canonical digest of the set); reusing a set bumps `last_used_at` and `use_count`.
 """

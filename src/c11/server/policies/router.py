@@ -1,4 +1,4 @@
-"""HTTP routes of encryption policies (SPEC F21): record a recipient set, list recent ones, get, delete.
+"""HTTP routes of encryption policies (docs/registry.md §3): record a recipient set, list recent ones, get, delete.
 
 A member is an email (resolved through the registry when the policy is reused) or a public key
 (fingerprint and key line). The author is always a member. Equal sets are one policy (canonical digest).
@@ -111,7 +111,7 @@ def record(body: PolicyIn, principal: Writer, ctx: Ctx, response: Response) -> d
                 s.flush()
                 response.status_code = 201 if new else 200
                 out = _out(p, new)
-            # one `encrypt` log entry per recorded encryption: usage events (F22) read it as "protect"
+            # one `encrypt` log entry per recorded encryption: usage events (docs/organizations.md) read it as "protect"
             append(ctx, "encrypt", {"policy": out["id"], "recipients": len(members), "new": new},
                    person=email_hash(principal.email) if principal.email_verified else None,
                    private={})  # v2: the author in the actor commitment; only a verified email names a person

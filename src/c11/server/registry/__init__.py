@@ -1,4 +1,4 @@
-"""The public key registry (SPEC F13): publish with proof of possession, verified lookups, history.
+"""The public key registry (docs/registry.md §2): publish with proof of possession, verified lookups, history.
 
 Every change is logged through `c11.server.logsrv`. See docs/registry.md.
 """

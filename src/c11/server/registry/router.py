@@ -63,7 +63,7 @@ class PublishIn(BaseModel):
     timestamp: str = Field(max_length=64, description="RFC 3339 time of the signature (within 10 minutes)")
     signature: str = Field(max_length=200, description="base64 Ed25519 signature over the publish message")
     storage: Literal["cloud", "device"] = Field(default="device", description="Where the private key lives: "
-                                                "cloud (in shards, F7) or device (F8); organizations may "
+                                                "cloud (in shards) or device (a key file); organizations may "
                                                 "forbid device keys (docs/organizations.md)")
 
 

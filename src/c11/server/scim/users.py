@@ -196,7 +196,7 @@ def _store(s: Session, m: OrgMember, su: ScimUser | None, f: _Fields) -> ScimUse
 
 
 def _in_domains(s: Session, org_id: str, user_name: str) -> None:
-    """SCIM adds and renames only addresses of the organization's verified domains (issue 12)."""
+    """SCIM adds and renames only addresses of the organization's verified domains (docs/organizations.md)."""
     if not domains.covers(s, org_id, user_name):
         raise ScimError(403, f"{domains.domain_of(user_name)} is not a verified domain of this organization: "
                         "an admin verifies it first (`c11 org domains add`), or invites the person by hand.")

@@ -1,4 +1,4 @@
-"""HTTP routes of the shards service (F7, docs/shards.md §5): the server's own shard of each cloud-stored
+"""HTTP routes of the shards service (docs/shards.md §5): the server's own shard of each cloud-stored
 key, store tokens, the token verification key, store reports of used tokens, and the key archive.
 
 Shards and archives are only for login sessions (a machine token never reaches a private key). Every shard
