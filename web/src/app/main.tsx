@@ -1,16 +1,8 @@
 /** Entry point of the c11 browser app.
- * Mounts the shell into #app; pages live beside this file. */
+ * Mounts the shell into #app (docs/web.md). */
 import { render } from "preact";
+import { App } from "./App";
 import "./app.css";
-
-function App() {
-  return (
-    <main>
-      <h1>c11</h1>
-      <p>Documents protected end to end.</p>
-    </main>
-  );
-}
 
 const root = document.getElementById("app");
 if (root) render(<App />, root);

@@ -1,0 +1,64 @@
+/** The app's shell: a header with the main links, the current page, and the session (memory only). */
+import type { ComponentChildren } from "preact";
+import { useState } from "preact/hooks";
+import type { Session } from "./api";
+import { navigate, useRoute, type Route } from "./router";
+import { OpenPage } from "./pages/Open";
+import { AccountPage, LoginPage, SignupPage, VerifyPage } from "./pages/Account";
+
+function Link({ to, current, children }: { to: Route; current: Route; children: ComponentChildren }) {
+  return (
+    <a href={to} aria-current={to === current ? "page" : undefined}
+      onClick={(e) => { if (!e.ctrlKey && !e.metaKey && !e.shiftKey) { e.preventDefault(); navigate(to); } }}>
+      {children}
+    </a>
+  );
+}
+
+function Home() {
+  return (
+    <section aria-labelledby="home-title">
+      <h1 id="home-title">c11</h1>
+      <p>Documents protected end to end: files are encrypted on your device for the people you choose. The server
+        never sees a document, a file name or a private key.</p>
+      <ul class="actions">
+        <li><a href="/open" onClick={(e) => { e.preventDefault(); navigate("/open"); }}>Open a protected file</a></li>
+        <li><a href="/signup" onClick={(e) => { e.preventDefault(); navigate("/signup"); }}>Create an account</a></li>
+      </ul>
+      <p class="hint">This page's code comes from this server. If you do not trust the server, use the c11
+        command line instead: it opens the same files.</p>
+    </section>
+  );
+}
+
+export function App() {
+  const route = useRoute();
+  const [session, setSession] = useState<Session | null>(null);
+  let page;
+  switch (route) {
+    case "/open": page = <OpenPage />; break;
+    case "/signup": page = <SignupPage />; break;
+    case "/login": page = <LoginPage setSession={setSession} />; break;
+    case "/verify": page = <VerifyPage session={session} setSession={setSession} />; break;
+    case "/account": page = <AccountPage session={session} setSession={setSession} />; break;
+    default: page = <Home />;
+  }
+  return (
+    <>
+      <a class="skip" href="#main">Skip to content</a>
+      <header>
+        <nav aria-label="Main">
+          <Link to="/" current={route}>c11</Link>
+          <Link to="/open" current={route}>Open</Link>
+          {session ? <Link to="/account" current={route}>Account</Link> : (
+            <>
+              <Link to="/login" current={route}>Log in</Link>
+              <Link to="/signup" current={route}>Sign up</Link>
+            </>
+          )}
+        </nav>
+      </header>
+      <main id="main" tabIndex={-1}>{page}</main>
+    </>
+  );
+}

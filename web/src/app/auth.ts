@@ -1,0 +1,79 @@
+/** Accounts in the browser: sign-up, OPAQUE login (RFC 9807: the password stays in the browser), email
+ *  confirmation, logout. Sessions are bearer tokens kept in memory by the caller (docs/web.md §2). */
+import { ApiError, api, type Session } from "./api";
+
+interface UserOut {
+  email: string;
+  email_verified: boolean;
+}
+interface SessionOut {
+  user: UserOut;
+  token: string | null;
+}
+
+const normal = (email: string) => email.trim().toLowerCase();
+
+/** The OPAQUE client (WebAssembly), loaded on the first login only. */
+async function opaqueClient() {
+  const opaque = await import("@serenity-kit/opaque");
+  await opaque.ready;
+  return opaque.client;
+}
+
+/** Create an account; the server emails a verification link. */
+export async function signUp(email: string, password: string): Promise<void> {
+  await api("POST", "/api/v1/accounts", { email: normal(email), password });
+}
+
+/** Log in with OPAQUE. An account without an OPAQUE record yet (made before OPAQUE) logs in with the password
+ *  once and registers one, as the CLI does (docs/server.md). */
+export async function logIn(email: string, password: string): Promise<Session> {
+  const client = await opaqueClient();
+  const addr = normal(email);
+  const { clientLoginState, startLoginRequest } = client.startLogin({ password });
+  let start: { response: string; login_id: string };
+  try {
+    start = await api("POST", "/api/v1/sessions/opaque/start", { email: addr, request: startLoginRequest });
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) return registerAfterPasswordLogin(addr, password, client);
+    throw e;
+  }
+  const finished = client.finishLogin({ clientLoginState, loginResponse: start.response, password });
+  if (!finished) throw new ApiError(401, "bad-credentials", "Wrong email or password.");
+  const out = await api<SessionOut>("POST", "/api/v1/sessions/opaque/finish",
+    { login_id: start.login_id, finalization: finished.finishLoginRequest, kind: "bearer" });
+  return session(out);
+}
+
+type OpaqueClient = Awaited<ReturnType<typeof opaqueClient>>;
+
+async function registerAfterPasswordLogin(email: string, password: string, client: OpaqueClient): Promise<Session> {
+  const out = await api<SessionOut>("POST", "/api/v1/sessions", { email, password, kind: "bearer" });
+  const s = session(out);
+  const { clientRegistrationState, registrationRequest } = client.startRegistration({ password });
+  const started = await api<{ response: string }>("POST", "/api/v1/account/opaque/start", { request: registrationRequest }, s);
+  const { registrationRecord } = client.finishRegistration({ clientRegistrationState, registrationResponse: started.response, password });
+  await api("PUT", "/api/v1/account/opaque", { registration: registrationRecord }, s);
+  return s;
+}
+
+function session(out: SessionOut): Session {
+  if (!out.token) throw new ApiError(500, "no-token", "The server answered no session token.");
+  return { token: out.token, email: out.user.email, emailVerified: out.user.email_verified };
+}
+
+/** Confirm the email of a verification link's token (the account's password proves it is the owner's). */
+export async function confirmEmail(token: string, password: string): Promise<void> {
+  await api("POST", "/api/v1/accounts/verify", { token, password });
+}
+
+/** Whether the session's account has a verified email now. */
+export async function refresh(s: Session): Promise<Session> {
+  const me = await api<UserOut>("GET", "/api/v1/account", undefined, s);
+  return { ...s, email: me.email, emailVerified: me.email_verified };
+}
+
+/** End the session at the server (the caller forgets the token either way). */
+export async function logOut(s: Session): Promise<void> {
+  await api("DELETE", "/api/v1/sessions/current", undefined, s);
+}

@@ -1,0 +1,153 @@
+/** Open a .c11 file: pick or drop it, load a key file (+ passphrase), see who signed it, save the content.
+ *  Nothing is offered for download unless the whole file authenticated and every signature verified. */
+import { useEffect, useRef, useState } from "preact/hooks";
+import { decryptBlob, type FileInfo } from "../../core/file";
+import { parseKeyFile } from "../../core/keyfile";
+import { hex } from "../../core/bytes";
+import { message } from "../api";
+import { safeName, toBlob } from "../download";
+
+interface Result {
+  info: FileInfo;
+  name: string;
+  url: string;
+  size: number;
+  ownKey: boolean;
+}
+
+export function OpenPage() {
+  const [file, setFile] = useState<File | null>(null);
+  const [keyFile, setKeyFile] = useState<File | null>(null);
+  const [needsPass, setNeedsPass] = useState(false);
+  const [passphrase, setPassphrase] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [result, setResult] = useState<Result | null>(null);
+  const [dragging, setDragging] = useState(false);
+  const fileInput = useRef<HTMLInputElement>(null);
+
+  useEffect(() => () => { if (result) URL.revokeObjectURL(result.url); }, [result]);
+
+  const clearResult = () => {
+    setResult(null);
+    setError(null);
+  };
+
+  const pickKey = async (f: File | null) => {
+    clearResult();
+    setKeyFile(f);
+    setNeedsPass(false);
+    if (!f) return;
+    try {
+      setNeedsPass((await parseKeyFile(await f.text(), f.name)).encrypted);
+    } catch (e) {
+      setError(message(e));
+    }
+  };
+
+  const onDrop = (e: DragEvent) => {
+    e.preventDefault();
+    setDragging(false);
+    const f = e.dataTransfer?.files?.[0];
+    if (f) {
+      clearResult();
+      setFile(f);
+    }
+  };
+
+  const open = async (e: Event) => {
+    e.preventDefault();
+    clearResult();
+    if (!file || !keyFile) {
+      setError(!file ? "Choose the protected file (.c11) to open." : "Choose your key file.");
+      return;
+    }
+    setBusy(true);
+    try {
+      const kf = await parseKeyFile(await keyFile.text(), keyFile.name);
+      const identity = await kf.unlock(kf.encrypted ? passphrase : undefined);
+      const opened = await decryptBlob(file, [identity]);
+      const meta = opened.info.metadata;
+      const blob = await toBlob(opened.plaintext, "application/octet-stream");
+      const fallback = file.name.replace(/\.c11$/i, "") || "decrypted";
+      setResult({
+        info: opened.info,
+        name: safeName(meta.name, fallback),
+        url: URL.createObjectURL(blob),
+        size: blob.size,
+        ownKey: identity.public.sig !== null && hex(identity.public.sig) === opened.info.authorKey,
+      });
+    } catch (err) {
+      setError(message(err));
+    } finally {
+      setPassphrase("");
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section aria-labelledby="open-title">
+      <h1 id="open-title">Open a protected file</h1>
+      <p>The file is opened in this browser: neither the file nor your key is sent to the server.</p>
+      <form onSubmit={open} class="stack">
+        <div
+          class={dragging ? "dropzone dragging" : "dropzone"}
+          onDragOver={(e) => { e.preventDefault(); setDragging(true); }}
+          onDragLeave={() => setDragging(false)}
+          onDrop={onDrop}
+          data-testid="dropzone"
+        >
+          <label for="open-file">Protected file (.c11)</label>
+          <input id="open-file" ref={fileInput} type="file" accept=".c11,application/octet-stream"
+            onChange={(e) => { clearResult(); setFile((e.currentTarget as HTMLInputElement).files?.[0] ?? null); }} />
+          <p class="hint">{file ? <>Chosen: <span class="filename">{file.name}</span></> : "Or drop it here."}</p>
+        </div>
+        <div>
+          <label for="open-key">Your key file (.key)</label>
+          <input id="open-key" type="file" accept=".key,application/json"
+            onChange={(e) => void pickKey((e.currentTarget as HTMLInputElement).files?.[0] ?? null)} />
+        </div>
+        {needsPass && (
+          <div>
+            <label for="open-pass">Passphrase of the key file</label>
+            <input id="open-pass" type="password" autocomplete="off" value={passphrase}
+              onInput={(e) => setPassphrase((e.currentTarget as HTMLInputElement).value)} />
+          </div>
+        )}
+        <div>
+          <button type="submit" disabled={busy}>{busy ? "Opening…" : "Open"}</button>
+        </div>
+      </form>
+      {error && <p role="alert" class="error">Not opened: {error}</p>}
+      {result && <Opened result={result} />}
+    </section>
+  );
+}
+
+function Opened({ result }: { result: Result }) {
+  const { info } = result;
+  return (
+    <section aria-labelledby="opened-title" class="result">
+      <h2 id="opened-title">Opened</h2>
+      <div class={result.ownKey ? "signer verified" : "signer unverified"} role="status">
+        {result.ownKey ? (
+          <p><strong>Signed by you</strong> (<span class="label">{info.author}</span>): the signature is by your own key.</p>
+        ) : (
+          <p>
+            <strong>UNVERIFIED:</strong> signed by the key of <span class="label">'{info.author}'</span>, a
+            self-asserted label. The signature is valid, but this page has not checked that the key belongs to
+            that person (the command line's <code>c11 trust</code> or a registry lookup does).
+          </p>
+        )}
+        <p class="fingerprint">Signing key: <code>{info.authorKey}</code></p>
+        {info.resharer !== null && <p>Re-shared by <span class="label">{info.resharer}</span>, written by <span class="label">{info.author}</span>.</p>}
+        {info.rotated && <p>The content was re-encrypted by its rotator.</p>}
+        {!info.contentSigned && <p class="warning">Version 1 file: its content is not signed by the author.</p>}
+      </div>
+      <p>
+        <a class="button" href={result.url} download={result.name}>Save {result.name}</a>{" "}
+        <span class="hint">({result.size.toLocaleString("en")} bytes)</span>
+      </p>
+    </section>
+  );
+}

@@ -1,0 +1,34 @@
+/** The app's own page routing: `location.pathname` names the page, links use history.pushState.
+ *  The server answers index.html for each of these paths (src/c11/server/webapp.py APP_ROUTES). */
+import { useEffect, useState } from "preact/hooks";
+
+export type Route = "/" | "/open" | "/encrypt" | "/signup" | "/login" | "/verify" | "/account";
+const ROUTES: readonly Route[] = ["/", "/open", "/encrypt", "/signup", "/login", "/verify", "/account"];
+
+function current(): Route {
+  const p = location.pathname.replace(/\/+$/, "") || "/";
+  return (ROUTES as readonly string[]).includes(p) ? (p as Route) : "/";
+}
+
+const listeners = new Set<() => void>();
+
+/** Go to an app page without reloading (keeps the in-memory session and keys). */
+export function navigate(to: Route): void {
+  if (to !== current()) history.pushState(null, "", to);
+  listeners.forEach((f) => f());
+}
+
+/** The current page, updated on navigate() and the browser's back/forward. */
+export function useRoute(): Route {
+  const [route, setRoute] = useState<Route>(current);
+  useEffect(() => {
+    const update = () => setRoute(current());
+    listeners.add(update);
+    window.addEventListener("popstate", update);
+    return () => {
+      listeners.delete(update);
+      window.removeEventListener("popstate", update);
+    };
+  }, []);
+  return route;
+}
