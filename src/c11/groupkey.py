@@ -13,6 +13,7 @@ import binascii
 import json
 from dataclasses import dataclass
 
+from c11 import files
 from c11.crypto.kem import HYBRID, SEED_SIZE, kem_type
 from c11.errors import FormatError, RecipientError
 from c11.keys.identity import Identity
@@ -80,8 +81,6 @@ def decode(plaintext: bytes, ref: GroupKeyRef, expected: PublicKey | None = None
 
 def wrap(identity: Identity, ref: GroupKeyRef, member: PublicKey, wrapper: Identity) -> str:
     """The wrap for `member`: base64 of a .c11 file to `member` only, signed by `wrapper`."""
-    from c11 import files
-
     blob = files.encrypt_bytes(encode(identity, ref), [member], wrapper, include_sender=False,
                                  media_type=MEDIA_TYPE)
     return base64.b64encode(blob).decode("ascii")
@@ -91,8 +90,6 @@ def unwrap(wrapped: str, ref: GroupKeyRef, mine: list[Identity], expected: Publi
            signers: frozenset[str] | None = None) -> Identity:
     """Open a wrap with the member's own identities; checks signature, media type, reference and key, and
     with `signers` (Ed25519 key IDs, hex) that one of those keys signed it (the authorized wrapper's)."""
-    from c11 import files
-
     try:
         blob = base64.b64decode(wrapped, validate=True)
     except (binascii.Error, ValueError):

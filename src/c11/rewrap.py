@@ -19,7 +19,7 @@ from c11.format.header import ORIGIN_ROTATED, V1, Header, read_header
 from c11.format.stream import Progress
 from c11.keys.identity import Identity
 from c11.keys.publickey import PublicKey
-from c11.files import (
+from c11._container import (
     RECIPIENT_KEYS,
     FileInfo,
     _keys_stanza,

@@ -12,7 +12,7 @@ import pytest
 from c11 import files
 from c11.errors import BadSignatureError, BundleError, C11Error, IntegrityError, OutputExistsError
 from c11.format import bundle as B
-from c11.format import content, stream
+from c11.format import content, envelope, stream
 
 
 def make_tree(root):
@@ -67,7 +67,7 @@ def _rebuild(src, dst, mutate_members=None, manifest=None, identity=None):
         body = io.BytesIO()
         body.write(reader.header.encode())
         hashes = bytearray()
-        stream.encrypt(files.envelope.payload_key(reader.header, fk), io.BytesIO(json.dumps(manifest).encode()), body,
+        stream.encrypt(envelope.payload_key(reader.header, fk), io.BytesIO(json.dumps(manifest).encode()), body,
                        reader.header.segment_size, hashes=hashes)
         # signed by `identity` as if it were the author (a co-recipient's signature does not verify)
         body.write(bytes(hashes) + struct.pack(">Q", len(hashes) // 32)

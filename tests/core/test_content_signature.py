@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from c11 import files
+from c11.crypto import keyschedule as ks
 from c11.errors import BadSignatureError, C11Error, IntegrityError
 from c11.format import bundle as B
 from c11.format import content, envelope, stream
@@ -206,7 +207,7 @@ def test_in_document_part_forgery_fails(alice, bob, carol):
     assert P.open_parts(env, [carol]).senders[0]["content_signed"]
     forged = P.Envelope.from_json(env.to_json())
     fk, _ = files.open_header(forged.headers[0], [bob])
-    key = files.ks.derive(fk, forged.headers[0].nonce, P.PART_LABEL)
+    key = ks.derive(fk, forged.headers[0].nonce, P.PART_LABEL)
     part = forged.parts[0]
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 

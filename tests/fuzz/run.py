@@ -27,7 +27,7 @@ sys.path.insert(0, str(HERE))
 
 #: Modules the targets reach, imported (and instrumented) before forking.
 _MODULES = ["c11.files", "c11.format.header", "c11.format.armor", "c11.format.bundle", "c11.format.envelope",
-            "c11.format.groupkey", "c11.format.online", "c11.format.stream", "c11.keys.keyfile", "c11.keys.publickey",
+            "c11.groupkey", "c11.format.online", "c11.format.stream", "c11.keys.keyfile", "c11.keys.publickey",
             "c11.keys.cloudkey", "c11.log.checkpoint", "c11.log.entries", "c11.log._note", "c11.indoc.parts",
             "c11.indoc.api", "c11.indoc.docx", "c11.indoc.xlsx", "c11.indoc.pdf", "c11.indoc.image",
             "c11.indoc.structured", "c11.indoc._ooxml", "c11.indoc.selectors", "c11.indoc._mediacommon"]

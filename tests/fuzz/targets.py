@@ -143,7 +143,7 @@ def t_shard(data: bytes) -> None:
 
 
 def t_group_key(data: bytes) -> None:
-    from c11.format import groupkey
+    from c11 import groupkey
 
     groupkey.decode(data, groupkey.GroupKeyRef(*GROUP_REF))
 

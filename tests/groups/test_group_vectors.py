@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from c11 import errors, files
-from c11.format import groupkey
-from c11.format.groupkey import GroupKeyRef
+from c11 import groupkey
+from c11.groupkey import GroupKeyRef
 from c11.keys import keyfile
 from c11.keys.identity import Identity
 from c11.keys.publickey import PublicKey

@@ -15,7 +15,7 @@ from srvkit import authed
 
 from c11 import files
 from c11.errors import FormatError
-from c11.format import groupkey
+from c11 import groupkey
 
 
 @pytest.fixture(scope="module")

@@ -132,7 +132,7 @@ def test_group_sdk_and_member_added_by_scim_like_path(team, grp_server):
     # a non-member's identity cannot open a member's wrap, and a mallory client is refused the wraps
     with bob.client() as c:
         wrap = c.groups.wraps("ops")["wraps"][0]
-    from c11.format import groupkey
+    from c11 import groupkey
 
     with pytest.raises(NoMatchingKeyError):
         groupkey.unwrap(wrap["wrapped"], groupkey.GroupKeyRef(org_id, "ops", wrap["version"]), [mallory.identity()])
@@ -153,7 +153,7 @@ def test_group_routes_refuse(team, grp_server):
     assert h.post("/api/v1/org/groups/finance/members", json={"emails": [carol.email]}).status_code == 403
     assert h.get("/api/v1/org/groups/nope/key").status_code == 404
     # a wrap encrypted to another key than the member's registry key is refused
-    from c11.format import groupkey
+    from c11 import groupkey
 
     with alice.client() as admin:
         admin.groups.create("legal", [bob.email])  # no key yet: admin sync makes it

@@ -28,8 +28,8 @@ from c11.client.registry import RegistryAPI
 from c11.client.transparency import LogAPI
 from c11.errors import (C11Error, FormatError, NoKeyPublishedError, NoMatchingKeyError, ProofError, ServerError,
                         UsageError)
-from c11.format import groupkey
-from c11.format.groupkey import GroupKeyRef
+from c11 import groupkey
+from c11.groupkey import GroupKeyRef
 from c11.keys.identity import Identity
 from c11.keys.publickey import PublicKey
 

@@ -26,7 +26,7 @@ from c11 import files
 from c11.crypto import keyschedule as ks
 from c11.errors import BadSignatureError, C11Error, FormatError, IntegrityError, NoMatchingKeyError
 from c11.format import content
-from c11.format.envelope import Metadata
+from c11.format.envelope import Metadata, stanza_key_id
 from c11.format.header import V1, Header, read_header
 from c11.keys.identity import Identity
 from c11.keys.publickey import PublicKey
@@ -348,4 +348,4 @@ def reencrypt(
 
 def _in_header(h: Header, fp: str) -> bool:
     clean = fp.replace(":", "").replace(" ", "").lower()
-    return any(kid.hex().startswith(clean) for s in h.stanzas if (kid := files.envelope.stanza_key_id(s)))
+    return any(kid.hex().startswith(clean) for s in h.stanzas if (kid := stanza_key_id(s)))

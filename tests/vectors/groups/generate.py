@@ -17,8 +17,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2] / "src"))
 
 from c11 import files  # noqa: E402
-from c11.format import groupkey  # noqa: E402
-from c11.format.groupkey import GroupKeyRef  # noqa: E402
+from c11 import groupkey  # noqa: E402
+from c11.groupkey import GroupKeyRef  # noqa: E402
 from c11.keys import keyfile  # noqa: E402
 from c11.keys.identity import Identity  # noqa: E402
 
