@@ -1,4 +1,4 @@
-"""Notification delivery (issue 5): HTML body, retry schedule and worker lease on the outbox.
+"""Notification delivery (docs/notifications.md): HTML body, retry schedule and worker lease on the outbox.
 
 Revision 0030, after 0020; only adds nullable columns, so it is safe on a live database.
 `body_html` holds the HTML alternative; `next_attempt_at` is when a queued row is due again (NULL: now);

@@ -1,4 +1,4 @@
-"""Cloud-stored keys in shards (issue 4, F7): the c11 server's own shard, used store tokens, key archives.
+"""Cloud-stored keys in shards (docs/shards.md): the c11 server's own shard, used store tokens, key archives.
 
 Revision 0040, after 0030; only adds tables.
 """

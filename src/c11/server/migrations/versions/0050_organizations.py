@@ -1,4 +1,4 @@
-"""Organizations (issue 7, F18/F19): organizations with their policies, members and admins, groups.
+"""Organizations (docs/organizations.md): organizations with their policies, members and admins, groups.
 
 Revision 0050, after 0040; only adds tables.
 """

@@ -1,4 +1,4 @@
-"""Group keys wrapped to members and organization recovery keys (issue 7).
+"""Group keys wrapped to members and organization recovery keys (docs/organizations.md).
 
 Revision 0051, after 0050; only adds tables.
 """

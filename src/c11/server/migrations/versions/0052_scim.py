@@ -1,4 +1,4 @@
-"""SCIM provisioning (issue 7, F14): SCIM tokens, SCIM attributes of members, last change of groups.
+"""SCIM provisioning (docs/organizations.md, SCIM): SCIM tokens, SCIM attributes of members, last change of groups.
 
 Revision 0052, after 0051; only adds tables.
 """

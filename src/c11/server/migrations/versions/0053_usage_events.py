@@ -1,4 +1,4 @@
-"""Usage events indexed from the log (issue 7, F22).
+"""Usage events indexed from the log (docs/organizations.md, Usage events).
 
 Revision 0053, after 0052.
 """

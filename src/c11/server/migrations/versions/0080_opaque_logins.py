@@ -1,4 +1,4 @@
-"""OPAQUE logins at the c11 server (issue 12 item 5): registration records and logins in progress.
+"""OPAQUE logins at the c11 server (docs/shards.md §8): registration records and logins in progress.
 
 Revision 0080, after 0070; only adds tables.
 """

@@ -1,4 +1,4 @@
-"""Openings of the actor commitments of v2 log entries (issue 12 item 9, docs/log.md section 7).
+"""Openings of the actor commitments of v2 log entries (docs/log.md section 7).
 
 Revision 0090, after 0060.
 """
