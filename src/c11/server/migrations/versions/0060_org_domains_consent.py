@@ -1,4 +1,4 @@
-"""Organizations prove their email domains; members' consent; who made and who wrapped group keys (docs/organizations.md).
+"""Organizations prove their email domains; members' consent; who made, who wrapped group keys (organizations.md).
 
 Revision 0060, after 0053. Existing members get `consent` NULL (not consented: no recovery key is served
 with their lookups and no admin action reaches them) except root admins made by the operator (`operator`);

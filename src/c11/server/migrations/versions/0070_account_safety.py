@@ -1,4 +1,4 @@
-"""Account safety (docs/server.md, Accounts): password resets, known devices, and outbox secrets kept apart from the body.
+"""Account safety (docs/server.md): password resets, known devices, and outbox secrets kept apart from the body.
 
 Revision 0070, after 0090. `outbox_messages.secret` holds the single-use part of a link until delivery (the
 body holds a placeholder); `users.password_reset_at` records the last reset by email.
