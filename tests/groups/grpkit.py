@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-from srvkit import PASSWORD, RunningServer, new_email, outbox_message, run_cli, confirm_email, verification_link
+import accountkit
+from srvkit import PASSWORD, RunningServer, run_cli
 
 from c11.client import Client
 
@@ -58,10 +58,7 @@ class Person:
 
 def person(server: RunningServer, root: Path, tag: str) -> Person:
     """Sign up (email verified through the outbox), log in with the CLI (makes and publishes the key)."""
-    addr = new_email(tag)
-    with Client(server.url) as c:
-        c.signup(addr, PASSWORD)
-    assert confirm_email(verification_link(outbox_message(server.data_dir, addr))).status_code == 200
+    addr = accountkit.signup(server, tag).email
     p = Person(server, addr, root / tag)
     ok(p.run("login", "--server", server.url, "--email", addr))
     return p
@@ -76,21 +73,7 @@ def db_session(server: RunningServer) -> Any:
 def make_org(server: RunningServer, name: str, admin: Person, members: list[Person],
              policies: dict[str, Any] | None = None) -> str:
     """An organization with `admin` (every permission) and `members`, set up like `c11 org create` does."""
-    from c11.server.orgs import service
-    from c11.server.orgs.models import Organization
-    from c11.server.orgs.policies import OrgPolicies, dump
-
-    db = db_session(server)
-    try:
-        with db.session() as s:
-            org, _ = service.create_organization(s, name, admin.email)
-            for m in members:
-                service.add_member(s, org, m.email, added_by=admin.email)
-            if policies:
-                s.get(Organization, org.id).policies = dump(OrgPolicies(**policies))
-            return org.id
-    finally:
-        db.dispose()
+    return accountkit.make_org(server, admin.email, [m.email for m in members], name=name, policies=policies)
 
 
 def set_policies(server: RunningServer, org_id: str, **policies: Any) -> None:

@@ -3,16 +3,14 @@ an organization with the operator command on the server's data folder."""
 
 from __future__ import annotations
 
-import email
 import json
-import time
 import subprocess
 import uuid
 from pathlib import Path
 
+import accountkit
 import httpx
-from srvkit import PASSWORD, RunningServer, confirm_email, new_email, outbox_message, run_cli, text_body, \
-    verification_link
+from srvkit import PASSWORD, RunningServer, run_cli
 
 from c11.client import Client
 
@@ -40,34 +38,16 @@ def create_org(server: RunningServer, admin: str, cfg: Path, name: str | None = 
 
 def verify(server: RunningServer, addr: str) -> None:
     """Open the verification link of the first email to `addr` that has one (waiting for it)."""
-    deadline = time.monotonic() + 10
-    while True:
-        found = list((server.data_dir / "outbox").glob("*.eml"))
-        msgs = [m for m in (email.message_from_bytes(p.read_bytes()) for p in found)
-                if m["To"] == addr and "/accounts/verify" in text_body(m)]
-        if msgs:
-            break
-        assert time.monotonic() < deadline, f"no verification email to {addr}"
-        time.sleep(0.05)
-    assert confirm_email(verification_link(msgs[0])).status_code == 200
+    accountkit.verify_email(server, addr)
 
 
 def signup(server: RunningServer, tag: str = "user", addr: str | None = None, verified: bool = True) -> str:
-    addr = addr or new_email(tag)
-    with Client(server.url) as c:
-        c.signup(addr, PASSWORD)
-    if verified:
-        assert confirm_email(verification_link(outbox_message(server.data_dir, addr))).status_code == 200
-    return addr
+    return accountkit.signup(server, tag, addr=addr, verified=verified).email
 
 
 def client(server: RunningServer, addr: str, state_dir: Path | None = None) -> Client:
     """A logged-in SDK client of `addr`."""
-    c = Client(server.url)
-    c.login(addr, PASSWORD)
-    if state_dir is not None:
-        c.state_dir = state_dir
-    return c
+    return accountkit.client(server, addr, state_dir=state_dir)
 
 
 def login_cli(server: RunningServer, addr: str, cfg: Path) -> Path:

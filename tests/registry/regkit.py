@@ -6,8 +6,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-from srvkit import PASSWORD, RunningServer, new_email, outbox_message, run_cli, confirm_email, verification_link
+import accountkit
+from srvkit import PASSWORD, RunningServer, run_cli
 
 PASSPHRASE = "a passphrase for the key"
 
@@ -19,13 +19,7 @@ def ok(r: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
 
 def signup_verified(server: RunningServer, tag: str = "user") -> str:
     """A new account whose email is verified through the link in the outbox .eml."""
-    from c11.client import Client
-
-    addr = new_email(tag)
-    with Client(server.url) as c:
-        c.signup(addr, PASSWORD)
-    assert confirm_email(verification_link(outbox_message(server.data_dir, addr))).status_code == 200
-    return addr
+    return accountkit.signup(server, tag).email
 
 
 @dataclass

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import accountkit
 import httpx
-from srvkit import PASSWORD, RunningServer, new_email, outbox_message, confirm_email, verification_link
-
-from c11.client import Client
+from srvkit import RunningServer
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SCIM_JSON = "application/scim+json"
@@ -47,12 +46,8 @@ class Org:
 
 def verified_account(server: RunningServer, tag: str = "admin") -> tuple[str, str]:
     """Sign up, verify the email and log in: (email, bearer token)."""
-    email = new_email(tag)
-    with Client(server.url) as c:
-        c.signup(email, PASSWORD)
-    confirm_email(verification_link(outbox_message(server.data_dir, email)))
-    with Client(server.url) as c:
-        return email, c.login(email, PASSWORD).token
+    account = accountkit.signup(server, tag, login=True)
+    return account.email, account.token
 
 
 #: The email domains the tests' identity provider sends, verified for every test organization.
@@ -61,21 +56,10 @@ DOMAINS = ("example.com", "okta.local", "testuser.com", "microsoft.com", "home.e
 
 
 def create_org(server: RunningServer, admin: str) -> tuple[str, str]:
-    """Create an organization with root admin `admin` as the operator does (on the server's database)."""
-    from c11.server.db import Database
-    from c11.server.orgs.domains import set_verified
-    from c11.server.orgs.service import create_organization
-
+    """Create an organization with root admin `admin` as the operator does (on the server's database), with
+    DOMAINS verified (what the operator's `c11 org create --domain D --verified` does)."""
     name = f"org-{uuid.uuid4().hex[:10]}"
-    db = Database(server.config.database_url)
-    try:
-        with db.session() as s:
-            org, _ = create_organization(s, name, admin)
-            for domain in DOMAINS:  # what the operator's `c11 org create --domain D --verified` does
-                set_verified(s, org, domain, by=None)
-            return org.id, name
-    finally:
-        db.dispose()
+    return accountkit.make_org(server, admin, name=name, domains=DOMAINS), name
 
 
 def new_org(server: RunningServer) -> Org:

@@ -13,10 +13,8 @@ from typing import Any
 import pytest
 from srvkit import (
     E2E_BACKENDS,
-    PASSWORD,
     RunningServer,
     loopback_socket,
-    new_email,
     serve_in_thread,
     server_config,
     start_server,
@@ -74,11 +72,10 @@ def fresh_server(tmp_path: Path) -> Iterator[Callable[..., RunningServer]]:
 @pytest.fixture
 def user(server: RunningServer) -> dict[str, str]:
     """A signed-up user with a verified email and a bearer token on the shared server."""
-    import httpx
-    from srvkit import outbox_message, confirm_email, verification_link
+    import accountkit
 
     found = _signed_up(server)
-    assert confirm_email(verification_link(outbox_message(server.data_dir, found["email"]))).status_code == 200
+    accountkit.verify_email(server, found["email"])
     return found
 
 
@@ -89,10 +86,6 @@ def unverified_user(server: RunningServer) -> dict[str, str]:
 
 
 def _signed_up(server: RunningServer) -> dict[str, str]:
-    from c11.client import Client
+    import accountkit
 
-    addr = new_email()
-    with Client(server.url) as c:
-        c.signup(addr, PASSWORD)
-        result = c.login(addr, PASSWORD)
-    return {"email": addr, "password": PASSWORD, "token": result.token, "device": result.device_token or ""}
+    return accountkit.signup(server, verified=False, login=True).as_dict()

@@ -11,19 +11,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import accountkit
 import httpx
-from srvkit import (
-    PASSWORD,
-    RunningServer,
-    cli_env,
-    loopback_socket,
-    new_email,
-    outbox_message,
-    serve_in_thread,
-    server_config,
-    confirm_email,
-    verification_link,
-)
+from srvkit import PASSWORD, RunningServer, cli_env, loopback_socket, serve_in_thread, server_config
 
 
 def free_port() -> int:
@@ -130,11 +120,5 @@ def start_env(tmp: Path, database_url: str, backend: str, stores: int = 1, threa
 
 def verified_user(server: RunningServer, tag: str = "user", password: str = PASSWORD) -> dict[str, str]:
     """A signed-up user whose email is verified, with a login token."""
-    from c11.client import Client
-
-    addr = new_email(tag)
-    with Client(server.url) as c:
-        c.signup(addr, password)
-        confirm_email(verification_link(outbox_message(server.data_dir, addr)), password)
-        token = c.login(addr, password).token
-    return {"email": addr, "password": password, "token": token}
+    account = accountkit.signup(server, tag, password=password, login=True)
+    return {"email": account.email, "password": password, "token": account.token}
