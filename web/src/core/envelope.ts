@@ -65,10 +65,35 @@ export function parseOnline(s: Stanza, docId: Uint8Array): OnlineShare {
   } catch {
     throw new FormatError("malformed online policy (not its canonical JSON)");
   }
+  if (!policyShapeOk(policy)) throw new FormatError("malformed online-policy stanza (members)");
   const uuid = hex(docId).replace(/^(.{8})(.{4})(.{4})(.{4})/, "$1-$2-$3-$4-");
   if (policy.doc !== uuid) throw new IntegrityError("the online-policy stanza belongs to another document: the file was modified");
   return { policy, raw, sealed: s.body.slice(4 + n) };
 }
+const hexOf = (v: Json, n: number) => typeof v === "string" && new RegExp(`^[0-9a-f]{${n}}$`).test(v);
+/** The members of docs/format.md §2.6, each of its type (canonical order is checked by re-encoding). */
+function policyShapeOk(p: Record<string, Json>): boolean {
+  if (typeof p !== "object" || p === null || Array.isArray(p)) return false;
+  if (Object.keys(p).sort().join() !== "author,doc,expires,recipients,server,server_key,v" || p.v !== 1) return false;
+  const e = p.expires;
+  if (e !== null && !(typeof e === "number" && Number.isInteger(e) && e >= 0 && e <= 253402300799)) return false;
+  if (typeof p.server !== "string" || !/^https?:\/\//.test(p.server) || !hexOf(p.server_key!, 32) || !hexOf(p.author!, 64)) return false;
+  const rs = p.recipients;
+  if (!Array.isArray(rs) || rs.length === 0) return false;
+  const keys = rs.map((r) => {
+    if (typeof r !== "object" || r === null || Array.isArray(r) || Object.keys(r).sort().join() !== "email,key") return null;
+    if ((r.email !== null && !hexOf(r.email!, 64)) || (r.key !== null && !hexOf(r.key!, 32)) || (r.email === null && r.key === null)) return null;
+    return `${r.email ?? ""}\u0000${r.key ?? ""}`;
+  });
+  return keys.every((k, i) => k !== null && (i === 0 || keys[i - 1]! <= k));
+}
+
+/** Sort a policy's recipients as §2.6 requires: by (email, key), null as "". */
+export function sortPolicyRecipients(rs: { email: string | null; key: string | null }[]) {
+  const k = (r: { email: string | null; key: string | null }) => `${r.email ?? ""}\u0000${r.key ?? ""}`;
+  return [...rs].sort((a, b) => (k(a) < k(b) ? -1 : k(a) > k(b) ? 1 : 0));
+}
+
 export async function onlineSealInfo(docId: Uint8Array, raw: Uint8Array): Promise<Bytes> {
   return concat(utf8("c11/v1 online\x00"), docId, await sha256(raw));
 }
@@ -170,7 +195,8 @@ export async function sealHeader(o: SealOptions): Promise<{ header: Header; file
   let fileKey: Bytes;
   let wrapped: Bytes;
   if (o.online) {
-    const policy = { ...o.online.policy, doc: hex(docId).replace(/^(.{8})(.{4})(.{4})(.{4})/, "$1-$2-$3-$4-") };
+    const rs = o.online.policy.recipients as { email: string | null; key: string | null }[];
+    const policy = { ...o.online.policy, recipients: sortPolicyRecipients(rs), doc: hex(docId).replace(/^(.{8})(.{4})(.{4})(.{4})/, "$1-$2-$3-$4-") };
     const raw = utf8(canonicalJson(policy));
     const a = o.fixed?.a ?? randomBytes(32);
     const b = o.fixed?.b ?? randomBytes(32);

@@ -1,6 +1,7 @@
 /** Whole .c11 files (docs/format.md §2.5, §5, §5.1): streaming encryption, and decryption that releases nothing
  *  before both signatures verified (a Blob is seekable: the signed hash list is read and checked first). */
 
+import { dearmor, isArmored } from "./armor";
 import { concat, equal, hex, type Bytes } from "./bytes";
 import { BadSignatureError, FormatError, IntegrityError, TruncatedError } from "./errors";
 import { encodeHeader, isReshared, readHeader, type Header } from "./header";
@@ -159,4 +160,12 @@ export async function collect(stream: ReadableStream<Uint8Array>): Promise<Bytes
     parts.push(value);
   }
   return concat(...parts);
+}
+
+/** A Blob as a binary .c11 file: armored text (§7, at most 64 MiB) is decoded, anything else returned as it is. */
+export async function dearmorBlob(blob: Blob): Promise<Blob> {
+  const head = new Uint8Array(await blob.slice(0, 64).arrayBuffer());
+  if (!isArmored(head)) return blob;
+  if (blob.size > 64 << 20) throw new FormatError("armored message too large");
+  return new Blob([dearmor(await blob.text())]);
 }

@@ -2,9 +2,12 @@
  *  Holds unlocked identities in memory only (by handle); replies with results or a typed one-line error. */
 
 import { armor } from "../core/armor";
-import { fromHex } from "../core/bytes";
+import { fromB64, fromHex, hex } from "../core/bytes";
+import { ONLINE, onlineReleaseInfo, parseOnline, recipientFingerprints, type Releaser } from "../core/envelope";
+import { unwrapGroupKey } from "../core/groupkey";
+import { readHeader } from "../core/header";
 import { errorNames } from "../core/errors";
-import { collect, decryptBlob, encryptStream } from "../core/file";
+import { collect, dearmorBlob, decryptBlob, encryptStream } from "../core/file";
 import { generateIdentity, makeIdentity, type Identity } from "../core/identity";
 import { parseKeyFile, writeKeyFile } from "../core/keyfile";
 import { parsePublicKey } from "../core/publickey";
@@ -53,7 +56,7 @@ const handlers: Handlers = {
     identities.delete(handle);
     return null;
   },
-  async encrypt({ data, recipients, sender, metadata, segmentSize, temporary, armor: asArmor }) {
+  async encrypt({ data, recipients, sender, metadata, segmentSize, temporary, armor: asArmor, online }) {
     const me = identity(sender);
     const keys = await Promise.all(recipients.map(parsePublicKey));
     const out = await encryptStream(data.stream(), {
@@ -62,12 +65,16 @@ const handlers: Handlers = {
       metadata,
       segmentSize,
       temporaryKeyIds: (temporary ?? []).map(fromHex),
+      online: online ? { policy: online.policy, serverKey: await parsePublicKey(online.serverKey) } : undefined,
     });
     if (asArmor) return new Blob([armor(await collect(out))]);
     return blobOf(out);
   },
-  async decrypt({ data, keys }) {
-    const { info, plaintext } = await decryptBlob(data, keys.map(identity));
+  async decrypt({ data, keys, release }) {
+    const releaser: Releaser | undefined = release
+      ? (_share, header, id) => id.open(fromB64(release), onlineReleaseInfo(header.docId, id.public.keyId))
+      : undefined;
+    const { info, plaintext } = await decryptBlob(await dearmorBlob(data), keys.map(identity), { release: releaser });
     // Collected to the end before it is returned: a failure releases nothing.
     return { info, plaintext: await blobOf(plaintext) };
   },
@@ -81,6 +88,23 @@ const handlers: Handlers = {
     const files = [];
     for (const f of b.files) files.push({ path: f.path, data: await blobOf(await f.open()) });
     return { info: b.info, files };
+  },
+  async inspect({ data }) {
+    const { header: h } = await readHeader(await dearmorBlob(data));
+    const online = h.stanzas.find((s) => s.type === ONLINE);
+    return {
+      version: h.version,
+      docId: hex(h.docId),
+      author: h.version === 2 ? h.authorLabel : h.signerLabel,
+      signer: h.signerLabel,
+      recipients: recipientFingerprints(h),
+      stanzaTypes: h.stanzas.map((s) => s.type),
+      online: online ? parseOnline(online, h.docId).policy : null,
+    };
+  },
+  async unwrapGroupKey({ wrapped, ref, keys, expected, signers }) {
+    const exp = expected ? await parsePublicKey(expected) : undefined;
+    return keep(await unwrapGroupKey(wrapped, ref, keys.map(identity), exp, signers ? new Set(signers) : undefined));
   },
   async publicKeyOfSeed({ kem, encSeed, sigSeed }) {
     return (await makeIdentity("", kem, fromHex(encSeed), fromHex(sigSeed))).public.line;

@@ -3,6 +3,19 @@
 
 import type { FileInfo } from "../core/file";
 import type { Metadata } from "../core/metadata";
+import type { Json } from "../core/canonicaljson";
+import type { GroupKeyRef } from "../core/groupkey";
+
+/** What anyone can read in a header without a key (`c11 inspect`): no signature is verified by this. */
+export interface HeaderSummary {
+  version: number;
+  docId: string;
+  author: string;
+  signer: string;
+  recipients: string[];
+  stanzaTypes: string[];
+  online: Record<string, Json> | null;
+}
 
 export interface KeySummary {
   handle: number;
@@ -18,10 +31,24 @@ export interface Requests {
   exportKeyFile: { args: { handle: number; passphrase: string | null }; result: string };
   forget: { args: { handle: number }; result: null };
   encrypt: {
-    args: { data: Blob; recipients: string[]; sender: number; metadata: Metadata; segmentSize?: number; temporary?: string[]; armor?: boolean };
+    args: {
+      data: Blob;
+      recipients: string[];
+      sender: number;
+      metadata: Metadata;
+      segmentSize?: number;
+      /** Key IDs (hex) of recipients whose keys are temporary keys (§2.7). */
+      temporary?: string[];
+      armor?: boolean;
+      /** An online policy (§2.6): its members without `doc`, and the key server's public key line. */
+      online?: { policy: Record<string, Json>; serverKey: string };
+    };
     result: Blob;
   };
-  decrypt: { args: { data: Blob; keys: number[] }; result: { info: FileInfo; plaintext: Blob } };
+  /** `release`: the key server's answer for an online file (base64 of B sealed to the recipient key). */
+  decrypt: { args: { data: Blob; keys: number[]; release?: string }; result: { info: FileInfo; plaintext: Blob } };
+  inspect: { args: { data: Blob }; result: HeaderSummary };
+  unwrapGroupKey: { args: { wrapped: string; ref: GroupKeyRef; keys: number[]; expected?: string; signers?: string[] }; result: KeySummary };
   bundle: { args: { files: { path: string; data: Blob }[]; recipients: string[]; sender: number; name: string | null }; result: Blob };
   openBundle: { args: { data: Blob; keys: number[] }; result: { info: FileInfo; files: { path: string; data: Blob }[] } };
   publicKeyOfSeed: { args: { kem: "mlkem768x25519" | "x25519"; encSeed: string; sigSeed: string }; result: string };

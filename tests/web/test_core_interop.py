@@ -1,0 +1,266 @@
+"""Interoperability of the browser core (web/src/core, run in its worker inside Chromium) with the Python c11:
+files made in the page open with `c11 decrypt` byte for byte, CLI-made files open in the page, for every stanza
+type (X-Wing, X25519, temporary keys, group keys, online policy, re-shared); key files go both ways; the
+browser's X-Wing key derivation and HPKE agree with pyca/cryptography on the same seeds."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _harness import VECTORS, harness_page, serve_harness
+
+from c11 import files
+from c11.crypto.kem import CLASSIC, HYBRID
+from c11.format import online, temporary
+from c11.format.header import read_header
+from c11.keys import keyfile
+from c11.keys.identity import Identity
+from c11.keys.publickey import PublicKey
+
+C11 = str(Path(sys.executable).with_name("c11"))
+PASS = "interop passphrase"
+
+
+@pytest.fixture(scope="module")
+def page(chromium):  # type: ignore[no-untyped-def]
+    with serve_harness() as base, harness_page(chromium, base) as p:
+        yield p
+
+
+def call(page: Any, op: str, **args: Any) -> Any:
+    """One worker call through the harness; Blobs travel as {"b64": ...}."""
+    r = page.evaluate("([op, args]) => window.c11harness.call(op, args)", [op, args])
+    if not r["ok"]:
+        raise AssertionError(f"{op}: {r['error']}: {r['message']}")
+    return r["result"]
+
+
+def call_error(page: Any, op: str, **args: Any) -> dict:
+    r = page.evaluate("([op, args]) => window.c11harness.call(op, args)", [op, args])
+    assert not r["ok"], f"{op} unexpectedly succeeded"
+    return r
+
+
+def blob(data: bytes) -> dict:
+    return {"b64": base64.b64encode(data).decode()}
+
+
+def unblob(v: dict) -> bytes:
+    return base64.b64decode(v["b64"])
+
+
+def meta(size: int, name: str | None = "doc.bin") -> dict:
+    return {"name": name, "type": "application/octet-stream", "size": size, "mtime": None, "kind": "file"}
+
+
+class Cli:
+    """`c11` in a fresh config folder (no login, no registry): only the key files given with -i."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.env = {**os.environ, "C11_CONFIG_DIR": str(tmp / "config"), "C11_PASSPHRASE": PASS}
+
+    def __call__(self, *args: str, input: bytes | None = None, ok: bool = True) -> subprocess.CompletedProcess:
+        r = subprocess.run([C11, *args], env=self.env, cwd=self.tmp, input=input, capture_output=True, timeout=120)
+        if ok:
+            assert r.returncode == 0, r.stderr.decode()
+        return r
+
+    def keygen(self, name: str, *extra: str) -> tuple[Path, str]:
+        path = self.tmp / f"{name}.key"
+        self("keygen", "-o", str(path), "--label", f"{name}@example.com", *extra)
+        return path, keyfile.load(path).public.line()
+
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory: pytest.TempPathFactory) -> Cli:
+    return Cli(tmp_path_factory.mktemp("interop"))
+
+
+@pytest.fixture(scope="module")
+def people(cli: Cli, page: Any) -> dict:
+    """alice: CLI X-Wing key with a passphrase; bob: CLI X25519 key; carol: made in the page (X-Wing)."""
+    alice, alice_line = cli.keygen("alice")
+    bob, bob_line = cli.keygen("bob", "--classic", "--no-passphrase")
+    a = call(page, "loadKeyFile", text=alice.read_text(), passphrase=PASS)
+    b = call(page, "loadKeyFile", text=bob.read_text())
+    carol = call(page, "generateKey", label="carol@example.com", kem="mlkem768x25519")
+    assert (a["publicLine"], b["publicLine"]) == (alice_line, bob_line)
+    return {"alice": (alice, alice_line, a), "bob": (bob, bob_line, b), "carol": carol}
+
+
+def test_browser_key_derivation_matches_pyca_on_the_same_seeds(page: Any) -> None:
+    for kem in (HYBRID, CLASSIC, HYBRID):
+        enc, sig = os.urandom(32), os.urandom(32)
+        py = Identity("", kem, enc, sig).public.line()
+        assert call(page, "publicKeyOfSeed", kem=kem, encSeed=enc.hex(), sigSeed=sig.hex()) == py
+
+
+@pytest.mark.parametrize("who", ["alice", "bob"])
+@pytest.mark.parametrize("size", [0, 1, 65536, 200_003])
+def test_page_made_files_open_with_c11_decrypt(page: Any, cli: Cli, people: dict, who: str, size: int) -> None:
+    """X-Wing (alice) and X25519 (bob) recipient stanzas written by the browser, signed by a browser-made key."""
+    path, line, _ = people[who]
+    data = os.urandom(size)
+    out = call(page, "encrypt", data=blob(data), recipients=[line], sender=people["carol"]["handle"], metadata=meta(size))
+    enc = cli.tmp / f"page-{who}-{size}.c11"
+    enc.write_bytes(unblob(out))
+    plain = cli.tmp / f"page-{who}-{size}.out"
+    r = cli("decrypt", "-i", str(path), "-o", str(plain), "--json", str(enc))
+    assert plain.read_bytes() == data
+    assert "carol@example.com" in r.stdout.decode() + r.stderr.decode()
+
+
+def test_page_made_armored_message_opens_with_c11_decrypt(page: Any, cli: Cli, people: dict) -> None:
+    path, line, _ = people["bob"]
+    text = "meet at 5 — ünïcode ✓\n".encode()
+    m = {"name": None, "type": "text/plain; charset=utf-8", "size": len(text), "mtime": None, "kind": "message"}
+    out = unblob(call(page, "encrypt", data=blob(text), recipients=[line], sender=people["carol"]["handle"], metadata=m, armor=True))
+    assert out.startswith(b"-----BEGIN C11 MESSAGE-----\n")
+    r = cli("decrypt", "-i", str(path), "-o", "-", input=out)
+    assert r.stdout == text
+
+
+@pytest.mark.parametrize("who", ["alice", "bob"])
+@pytest.mark.parametrize("armor", [False, True])
+def test_cli_made_files_open_in_the_page(page: Any, cli: Cli, people: dict, who: str, armor: bool) -> None:
+    path, line, handle = people[who]
+    other = "bob" if who == "alice" else "alice"
+    data = os.urandom(150_000)
+    src = cli.tmp / f"cli-{who}-{armor}.bin"
+    src.write_bytes(data)
+    enc = cli.tmp / f"cli-{who}-{armor}.c11"
+    cli("encrypt", "-i", str(people[other][0]), "-r", line, "-o", str(enc), *(["--armor"] if armor else []), str(src))
+    res = call(page, "decrypt", data=blob(enc.read_bytes()), keys=[handle["handle"]])
+    assert unblob(res["plaintext"]) == data
+    info = res["info"]
+    assert (info["author"], info["contentSigned"], info["resharer"], info["metadata"]["name"]) == (
+        f"{other}@example.com", True, None, src.name)
+
+
+def test_a_cli_made_bundle_opens_in_the_page_and_a_page_made_one_with_the_cli(page: Any, cli: Cli, people: dict) -> None:
+    path, line, handle = people["bob"]
+    folder = cli.tmp / "project"
+    (folder / "sub").mkdir(parents=True)
+    tree = {"a.txt": b"alpha\n", "sub/b.bin": os.urandom(70_000)}
+    for rel, data in tree.items():
+        (folder / rel).write_bytes(data)
+    enc = cli.tmp / "project.c11.zip"
+    cli("encrypt", "-i", str(people["alice"][0]), "-r", line, "-o", str(enc), str(folder))
+    res = call(page, "openBundle", data=blob(enc.read_bytes()), keys=[handle["handle"]])
+    assert {f["path"]: unblob(f["data"]) for f in res["files"]} == tree
+    assert res["info"]["author"] == "alice@example.com" and res["info"]["metadata"]["kind"] == "bundle"
+    made = unblob(call(page, "bundle", files=[{"path": k, "data": blob(v)} for k, v in tree.items()],
+                       recipients=[line], sender=people["carol"]["handle"], name="project"))
+    (cli.tmp / "page.c11.zip").write_bytes(made)
+    cli("decrypt", "-i", str(path), "-o", str(cli.tmp / "page-out"), str(cli.tmp / "page.c11.zip"))
+    out = cli.tmp / "page-out"
+    got = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert got == tree, sorted(got)
+
+
+def test_key_files_made_in_the_page_work_in_the_cli_and_back(page: Any, cli: Cli, people: dict) -> None:
+    text = call(page, "exportKeyFile", handle=people["carol"]["handle"], passphrase=PASS)
+    carol = cli.tmp / "carol.key"
+    carol.write_text(text)
+    assert keyfile.load(carol).public.line() == people["carol"]["publicLine"]
+    # The CLI signs with the page's key file, the page opens it with the same key reloaded from that file.
+    src = cli.tmp / "from-carol.txt"
+    src.write_bytes(b"signed by a browser-made key\n")
+    cli("encrypt", "-i", str(carol), "-r", people["bob"][1], "-o", str(cli.tmp / "from-carol.c11"), str(src))
+    reloaded = call(page, "loadKeyFile", text=text, passphrase=PASS)
+    res = call(page, "decrypt", data=blob((cli.tmp / "from-carol.c11").read_bytes()), keys=[reloaded["handle"]])
+    assert unblob(res["plaintext"]) == src.read_bytes() and res["info"]["author"] == "carol@example.com"
+    assert call_error(page, "loadKeyFile", text=text, passphrase="wrong")["error"] == "WrongPassphraseError"
+
+
+def test_temporary_key_stanza_round_trips(page: Any, cli: Cli, people: dict) -> None:
+    """A recipient marked as a temporary key (§2.7): the CLI opens the file and reads the marker."""
+    path, line, handle = people["bob"]
+    out = unblob(call(page, "encrypt", data=blob(b"invite"), recipients=[line], sender=people["carol"]["handle"],
+                      metadata=meta(6), temporary=[handle["fingerprint"]]))
+    header, _ = read_header(io.BytesIO(out))
+
+    assert temporary.key_ids(header) == {bytes.fromhex(handle["fingerprint"])}
+    bob = keyfile.load(path).unlock(None)
+    assert files.decrypt_bytes(out, [bob]).plaintext == b"invite"
+    res = call(page, "decrypt", data=blob(out), keys=[handle["handle"]])
+    assert res["info"]["temporaryKeyIds"] == [handle["fingerprint"]]
+
+
+def test_group_key_from_a_wrap_opens_and_makes_group_files(page: Any, cli: Cli) -> None:
+    """The page opens a group key wrap (vector) with the member key, then encrypts to the group; a key file of the
+    group identity opens it in the CLI, and a CLI file for the group opens in the page with the unwrapped key."""
+    g = json.loads((VECTORS / "groups" / "groups.json").read_text())
+    member = call(page, "loadKeyFile", text=(VECTORS / "groups" / "member.key").read_text())
+    valid = next(c for c in g["cases"] if c["expect"] == "ok")
+    group = call(page, "unwrapGroupKey", wrapped=valid["wrapped"], ref=valid["ref"], keys=[member["handle"]],
+                 expected=g["group"]["public"])
+    assert group["fingerprint"] == g["group"]["fingerprint"] and group["label"] == "group:finance"
+    ident = Identity("group:finance", HYBRID, bytes.fromhex(g["group"]["enc_seed"]), bytes.fromhex(g["group"]["sig_seed"]))
+    gkey = cli.tmp / "group.key"
+    keyfile.write(gkey, ident, None)
+    sender = call(page, "generateKey", label="dora@example.com", kem="x25519")
+    enc = cli.tmp / "to-group.c11"
+    enc.write_bytes(unblob(call(page, "encrypt", data=blob(b"q3 numbers"), recipients=[g["group"]["public"]],
+                                sender=sender["handle"], metadata=meta(10))))
+    assert cli("decrypt", "-i", str(gkey), "-o", "-", str(enc)).stdout == b"q3 numbers"
+    src = cli.tmp / "q4.txt"
+    src.write_bytes(b"q4 numbers")
+    cli("encrypt", "-i", str(gkey), "--no-self", "-r", g["group"]["public"], "-o", str(cli.tmp / "q4.c11"), str(src))
+    res = call(page, "decrypt", data=blob((cli.tmp / "q4.c11").read_bytes()), keys=[group["handle"]])
+    assert unblob(res["plaintext"]) == b"q4 numbers"
+    wrong = next(c for c in g["cases"] if c["expect"] == "FormatError")
+    err = call_error(page, "unwrapGroupKey", wrapped=wrong["wrapped"], ref=wrong["ref"], keys=[member["handle"]])
+    assert "FormatError" in err["names"]
+
+
+def test_online_policy_files_interoperate(page: Any, people: dict) -> None:
+    """The page writes an online-policy file (§2.6): the key server (pyca, here in-process) opens its sealed share,
+    Python opens the file with that release; the page opens it with a release sealed to the recipient by Python."""
+    server = Identity("keyserver", HYBRID, os.urandom(32), os.urandom(32))
+    path, line, handle = people["alice"]
+    alice = keyfile.load(path).unlock(PASS)
+    policy = {"v": 1, "server": "https://keys.example", "server_key": server.public.fingerprint,
+              "author": "ab" * 32, "recipients": [{"email": None, "key": alice.fingerprint}, {"email": "cd" * 32, "key": None}],
+              "expires": 253402300799}
+    data = os.urandom(5000)
+    out = unblob(call(page, "encrypt", data=blob(data), recipients=[line], sender=people["carol"]["handle"],
+                      metadata=meta(5000), online={"policy": policy, "serverKey": server.public.line()}))
+    header, _ = read_header(io.BytesIO(out))
+    stanza = online.find_stanza(header)
+    assert stanza is not None and stanza.critical
+    pol, raw, sealed = online.parse_body(stanza.body)
+    assert pol.doc_id == header.doc_id and pol.server == "https://keys.example" and pol.expires == 253402300799
+    b = online.open_sealed_share(server.kem_private, header.doc_id, raw, sealed)
+    with online.releasing(lambda s, h, p: b):
+        assert files.decrypt_bytes(out, [alice]).plaintext == data
+    summary = call(page, "inspect", data=blob(out))
+    assert summary["online"]["server_key"] == server.public.fingerprint and "c11-online/v1" in summary["stanzaTypes"]
+    release = online.seal_release(alice.public, header.doc_id, b)
+    res = call(page, "decrypt", data=blob(out), keys=[handle["handle"]], release=base64.b64encode(release).decode())
+    assert unblob(res["plaintext"]) == data
+    bad = online.seal_release(alice.public, header.doc_id, os.urandom(32))
+    err = call_error(page, "decrypt", data=blob(out), keys=[handle["handle"]], release=base64.b64encode(bad).decode())
+    assert err["error"] == "IntegrityError"
+    assert "UnsupportedVersionError" in call_error(page, "decrypt", data=blob(out), keys=[handle["handle"]])["names"]
+
+
+def test_tampering_with_a_page_made_file_is_refused_by_both(page: Any, cli: Cli, people: dict) -> None:
+    path, line, handle = people["bob"]
+    out = bytearray(unblob(call(page, "encrypt", data=blob(os.urandom(3000)), recipients=[line],
+                                sender=people["carol"]["handle"], metadata=meta(3000))))
+    out[-100] ^= 1  # inside the segment hash list: the content signature no longer verifies
+    bad = cli.tmp / "tampered.c11"
+    bad.write_bytes(bytes(out))
+    r = cli("decrypt", "-i", str(path), "-o", str(cli.tmp / "tampered.out"), str(bad), ok=False)
+    assert r.returncode != 0 and not (cli.tmp / "tampered.out").exists()
+    assert call_error(page, "decrypt", data=blob(bytes(out)), keys=[handle["handle"]])["error"] == "BadSignatureError"
