@@ -61,7 +61,7 @@ export function SignupPage() {
       <form class="stack" onSubmit={(e) => run(e, async () => { await signUp(email, password); setDone(email.trim()); })}>
         <Field id="signup-email" label="Email" type="email" value={email} set={setEmail} autocomplete="email" />
         <Field id="signup-password" label="Password" type="password" value={password} set={setPassword}
-          autocomplete="new-password" hint="At least 12 characters. It also protects the keys stored for you." />
+          autocomplete="new-password" hint="A long password you use nowhere else." />
         <div><button type="submit" disabled={busy}>{busy ? "Creating…" : "Create account"}</button></div>
       </form>
       {error && <p role="alert" class="error">{error}</p>}

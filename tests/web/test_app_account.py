@@ -1,0 +1,100 @@
+"""Accounts in the browser, end to end in Chromium: sign up, confirm the email from the emailed token on the app's
+/verify page (opening it confirms nothing; a second visit says "already confirmed"), log in with OPAQUE, log
+out (the session ends at the server). The app keeps its session in memory: no cookie, nothing in web storage."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from srvkit import new_email, outbox_message, verification_link
+
+PASSWORD = "a browser password of some length"
+
+
+def _token(web_server, email: str) -> str:
+    link = verification_link(outbox_message(web_server.data_dir, email))
+    found = re.search(r"token=([^&\s]+)", link)
+    assert found, link
+    return found.group(1)
+
+
+def _bearer_of(page) -> list[str]:
+    """The bearer tokens the page sends (collected as it sends them)."""
+    seen: list[str] = []
+    page.on("request", lambda r: seen.append(r.headers["authorization"][7:])
+            if r.headers.get("authorization", "").startswith("Bearer ") else None)
+    return seen
+
+
+def test_sign_up_confirm_log_out_and_log_in(new_page, web_server, axe, narrow, screenshot):
+    email = new_email("web")
+    page = new_page()
+    page.goto("/")
+    page.get_by_role("navigation").get_by_role("link", name="Sign up").click()
+    page.get_by_label("Email", exact=True).fill(email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    axe(page)
+    narrow(page, "signup")
+    page.get_by_role("button", name="Create account").click()
+    page.get_by_role("heading", name="Check your email").wait_for()
+    assert email in page.get_by_role("status").inner_text()
+
+    token = _token(web_server, email)
+    page.goto(f"/verify#token={token}")  # the token stays in the fragment: never sent to the server
+    page.get_by_role("heading", name="Confirm your email").wait_for()
+    axe(page)
+    narrow(page, "verify")
+    page.get_by_label("Email", exact=True).fill(email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Confirm my address").click()
+    page.get_by_role("heading", name="Email confirmed").wait_for(timeout=30_000)
+    screenshot(page, "confirmed")
+
+    # a second visit of the same link: already confirmed (after logging in), and nothing else happens
+    other = new_page()
+    other.goto(f"/verify#token={token}")
+    other.get_by_label("Email", exact=True).fill(email)
+    other.get_by_label("Password", exact=True).fill(PASSWORD)
+    other.get_by_role("button", name="Confirm my address").click()
+    other.get_by_role("heading", name="Already confirmed").wait_for(timeout=30_000)
+    screenshot(other, "already")
+
+    # the account page, then log out: the session the page held no longer works at the server
+    sent = _bearer_of(page)
+    page.get_by_role("navigation").get_by_role("link", name="Account").click()
+    page.get_by_text("Your email is confirmed.").wait_for()
+    axe(page)
+    narrow(page, "account")
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("navigation").get_by_role("link", name="Log in").wait_for()
+    assert sent, "the logout request carried the session"
+    assert httpx.get(f"{web_server.url}/api/v1/account",
+                     headers={"authorization": f"Bearer {sent[-1]}"}).status_code == 401
+
+    # log in again (OPAQUE now: the password is not in any request), wrong password first
+    bodies: list[str] = []
+    page.on("request", lambda r: bodies.append(r.post_data or "") if r.method != "GET" else None)
+    page.get_by_role("navigation").get_by_role("link", name="Log in").click()
+    page.get_by_label("Email", exact=True).fill(email)
+    page.get_by_label("Password", exact=True).fill("not the password at all")
+    page.get_by_role("button", name="Log in").click()
+    assert "Wrong email or password" in page.get_by_role("alert").inner_text()
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    axe(page)
+    narrow(page, "login")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_text(f"Logged in as {email}").wait_for(timeout=30_000)
+    assert bodies and not any(PASSWORD in b or "not the password" in b for b in bodies), bodies
+    assert any("finalization" in b for b in bodies)  # OPAQUE KE3
+    screenshot(page, "account")
+
+    # nothing kept by the browser: no cookie, no web storage
+    assert page.context.cookies() == []
+    assert page.evaluate("() => localStorage.length + sessionStorage.length") == 0
+
+
+def test_verify_page_without_a_token_says_so(page, axe):
+    page.goto("/verify")
+    assert "no confirmation code" in page.get_by_role("alert").inner_text()
+    axe(page)
