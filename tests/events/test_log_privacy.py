@@ -172,3 +172,26 @@ def test_v1_entries_written_before_stay_verifiable(ev_server, scene):
     got = {a.index: a for a in bob.client.keyserver.accesses(doc)}
     assert got[index].email == carol.email and got[index].by == "account" and "v" not in json.loads(got[index].entry)
     assert any(json.loads(a.entry).get("v") == 2 for a in got.values())  # alice's release, v2
+
+
+def test_admin_gets_openings_only_from_consent_not_from_invitation(ev_server, scene, tmp_path):
+    """dave, invited by an admin (no verified domain covers him), acts before accepting: those entries stay
+    his alone; after he accepts, the admin gets the openings of his new entries (issue 12: consent time)."""
+    admin2, dave = verified(ev_server, "admin2", tmp_path), verified(ev_server, "dave", tmp_path)
+    bob = scene["p"]["bob"]
+    make_org(ev_server, f"C-{uuid.uuid4().hex[:6]}", admin2.email)
+    try:
+        assert [a.result for a in admin2.client.org.add_members([dave.email])] == ["invited-to-join"]
+        dave.client.policies.record([{"email": bob.email}])  # an entry between invitation and acceptance
+        before = {o.index for o in dave.client.log.openings(dave.email)}
+        assert before and not before & {o.index for o in admin2.client.log.openings(org=True)}
+        (inv,) = dave.client.org.join_invitations()
+        dave.client.org.accept(inv["org_id"], [k["fingerprint"] for k in inv["recovery_keys"]])
+        dave.client.policies.record([{"email": bob.email}])  # after acceptance
+        after = {o.index for o in dave.client.log.openings(dave.email)} - before
+        seen = {o.index: o for o in admin2.client.log.openings(org=True)}  # each verified by the client
+        assert after and after <= set(seen) and not before & set(seen)
+        assert {seen[i].person for i in after} == {email_hash(dave.email)}
+    finally:
+        admin2.client.close()
+        dave.client.close()

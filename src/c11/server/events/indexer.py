@@ -6,8 +6,9 @@ on PostgreSQL, SQLite's write lock), so two server processes never index an entr
 inserted with "on conflict do nothing", so re-reading entries (after resetting the state) changes nothing.
 
 Which organization an event belongs to: the actor's, when the actor's email hash is the hash of a member's
-email and the member was added before the entry; and, for document events (open, refused open, revoke,
-share...), the organization that protected the document (its `protect` event). Admin entries name theirs.
+email and the member consented (`consented_at`; an invitation is not consent) before the entry; and, for
+document events (open, refused open, revoke, share...), the organization that protected the document (its
+`protect` event). Admin entries name theirs.
 
 v2 entries (docs/log.md section 7) name nobody publicly: the indexer reads their openings (`log_openings`,
 one query per batch) and sees them as the v1 entry they replace (`_v1_view`).
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -143,7 +144,8 @@ class Indexer:
     def _members(self, s: Session) -> dict[str, _Member]:
         return {self._hash(email): _Member(mid, org, added)
                 for mid, org, email, added in s.execute(
-                    select(OrgMember.id, OrgMember.org_id, OrgMember.email, OrgMember.added_at)
+                    select(OrgMember.id, OrgMember.org_id, OrgMember.email,
+                           func.coalesce(OrgMember.consented_at, OrgMember.added_at))
                     .where(OrgMember.consent.is_not(None)))}  # invited, not accepted: not the org's to see
 
     def _index(self, s: Session, entries: Iterable[Any]) -> None:

@@ -3,7 +3,7 @@
 Each page comes with the signed checkpoint it was read in and one inclusion proof per entry, so the
 reader checks everything against the public log: the entry is in the tree, and the opening matches its
 `actor` commitment. Only a *verified* email names a person; an admin sees the entries of their
-organization's members written after each member was added (the rule of the events indexer).
+organization's members written after each member consented (the rule of the events indexer).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from c11.log.entries import email_hash
@@ -56,12 +56,12 @@ def own(svc: LogService, email: str, after: int, limit: int) -> dict[str, Any]:
 
 
 def of_org(svc: LogService, org_id: str, after: int, limit: int) -> dict[str, Any]:
-    """The openings naming members of `org_id`, each written after that member was added."""
+    """The openings naming members of `org_id`, each written after that member consented (not invited)."""
     with svc.db.session() as s:
         added: dict[str, datetime] = {}
-        for mail, at in s.execute(select(OrgMember.email, OrgMember.added_at).where(
-                OrgMember.org_id == org_id, OrgMember.consent.is_not(None))):  # invitees who did not accept: none
-            h = email_hash(mail)
+        for mail, at in s.execute(select(OrgMember.email, func.coalesce(OrgMember.consented_at, OrgMember.added_at))
+                                  .where(OrgMember.org_id == org_id, OrgMember.consent.is_not(None))):
+            h = email_hash(mail)  # invitees who did not accept: none; those who did: from their acceptance on
             added[h] = min(at, added.get(h, at))
         if not added:
             return _page(svc, s, [], -1, limit)

@@ -70,7 +70,7 @@ def _confirm_members(s: Session, org_id: str, domain: str) -> int:
     """The organization's not-consented members at `domain` are now members by domain; returns how many."""
     return s.execute(update(OrgMember).where(OrgMember.org_id == org_id, OrgMember.consent.is_(None),
                                              OrgMember.email.like(f"%@{domain}"))
-                     .values(consent="domain")).rowcount or 0
+                     .values(consent="domain", consented_at=utcnow())).rowcount or 0
 
 
 def set_verified(s: Session, org: Organization, domain: str, by: str | None, method: str = "operator") -> OrgDomain:

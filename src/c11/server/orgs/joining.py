@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from c11.server.auth import Principal, require_scope
 from c11.server.context import Ctx, ServerContext
+from c11.server.db import utcnow
 from c11.server.logsrv.service import log_service
 from c11.server.orgs import service
 from c11.server.orgs.models import Organization, OrgMember
@@ -112,7 +113,7 @@ def accept(body: AcceptIn, principal: Joiner, ctx: Ctx) -> dict[str, Any]:
         if sorted(set(body.recovery_keys)) != current:
             raise Problem(409, "Conflict", "The organization's recovery keys are not the ones you were shown; "
                           "look at the invitation again.", "recovery-keys-changed", recovery_keys=current)
-        m.consent = "accepted"
+        m.consent, m.consented_at = "accepted", utcnow()
         service.refresh_status(s, m)
         log.append("admin", service.admin_entry("member.accept", m.email, m.org_id, m.email), subject=m.org_id)
         return service.member_json(m)

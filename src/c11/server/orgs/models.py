@@ -48,6 +48,9 @@ class OrgMember(Base):
     #: Why the person is a member: `domain` (a verified domain of the organization), `accepted` (they
     #: accepted the invitation), `operator` (made by the server operator); None: invited, not consented.
     consent: Mapped[str | None] = mapped_column(String(16))
+    #: When `consent` was given (accepted, covered by a verified domain, made by the operator): admins get
+    #: the log openings of the person's entries written from then on only (docs/log.md section 7).
+    consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class OrgDomain(Base):

@@ -66,7 +66,8 @@ def add_member(s: Session, org: Organization, email: str, added_by: str | None, 
         s.flush()
     status = "active" if _verified_account(s, email) else "invited"
     m = OrgMember(org_id=org.id, email=email, status=status, is_admin=False, permissions="",
-                  display_name=display_name, external_id=external_id, added_by=added_by, consent=consent)
+                  display_name=display_name, external_id=external_id, added_by=added_by, consent=consent,
+                  consented_at=utcnow() if consent is not None else None)
     s.add(m)
     s.flush()
     return m
