@@ -16,6 +16,7 @@ import targets
 
 HERE = Path(__file__).resolve().parent
 SECONDS = 1  # of fuzzing per target, after its seeds ran (libFuzzer counts whole seconds)
+LONG_SECONDS = 15  # the slow-marked run (not in the default run)
 
 
 def test_every_target_has_seeds():
@@ -41,11 +42,14 @@ def test_protected_seeds_open():
         assert res.opened and not res.closed, kind
 
 
-@pytest.mark.slow
-def test_short_atheris_run_finds_nothing(tmp_path: Path):
+@pytest.mark.parametrize("seconds", [
+    SECONDS,  # the short run of the default suite
+    pytest.param(LONG_SECONDS, marks=pytest.mark.slow),  # `pytest -m slow tests/fuzz`; longer: bench/fuzz.py
+])
+def test_short_atheris_run_finds_nothing(tmp_path: Path, seconds: int):
     pytest.importorskip("atheris", reason="atheris is not installed (pip install -e '.[test]')")
-    p = subprocess.run([sys.executable, str(HERE / "run.py"), "--seconds", str(SECONDS), "--workdir", str(tmp_path)],
-                       capture_output=True, text=True, timeout=60 * 10)
+    p = subprocess.run([sys.executable, str(HERE / "run.py"), "--seconds", str(seconds), "--workdir", str(tmp_path)],
+                       capture_output=True, text=True, timeout=60 * 10 + seconds * len(targets.TARGETS))
     results = [json.loads(line) for line in p.stdout.splitlines() if line.startswith("{")]
     per_target = {r["target"]: r for r in results if "target" in r}
     assert set(per_target) == set(targets.TARGETS), p.stdout + p.stderr

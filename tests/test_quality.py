@@ -1,0 +1,41 @@
+"""Quality gates: mypy in strict mode ([tool.mypy] in pyproject.toml) on the typed packages.
+
+The packages listed in `STRICT` must type-check with no error; a new untyped function, a missing
+generic parameter or an unchecked `Any` return in them fails the suite. mypy keeps its cache under
+.mypy_cache, so a run after the first takes a few seconds.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: the packages held to `mypy --strict` (issue 13 item 8): the core, and the in-document SDK
+STRICT = [
+    "c11.log",
+    "c11._internal",
+    "c11.indoc",
+]
+
+
+def _mypy(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mypy", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=900)
+
+
+def test_mypy_strict_core_and_indoc() -> None:
+    args = [a for pkg in STRICT for a in ("-p", pkg)]
+    r = _mypy("--config-file", str(ROOT / "pyproject.toml"), *args)
+    assert r.returncode == 0, f"mypy --strict found errors:\n{r.stdout}{r.stderr}"
+    assert "Success: no issues found" in r.stdout
+
+
+def test_mypy_config_is_strict() -> None:
+    """The gate is real: the same configuration reports an untyped function."""
+    r = _mypy("--config-file", str(ROOT / "pyproject.toml"), "--no-incremental",
+              "-c", "def untyped(x):\n    return x\n")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "no-untyped-def" in r.stdout
