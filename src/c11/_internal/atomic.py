@@ -64,7 +64,7 @@ def atomic_output(
         if preallocate > 0:
             _preallocate(fd, preallocate)
         with os.fdopen(fd, "wb", buffering=0) as f:
-            yield f  # type: ignore[misc]
+            yield f
             if preallocate > 0:
                 f.truncate(f.tell())
         publish(tmp, path, force=force)

@@ -143,7 +143,7 @@ def typed_errors(fn: Callable[..., T], what: str) -> Callable[..., T]:
     """`fn` with every library error turned into a one-line DocumentError (c11 errors pass through)."""
 
     @functools.wraps(fn)
-    def wrapper(*args, **kw):
+    def wrapper(*args: object, **kw: object) -> T:
         try:
             return fn(*args, **kw)
         except C11Error:

@@ -23,13 +23,15 @@ import struct
 import uuid
 import zipfile
 import zlib
-from typing import Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from lxml import etree
 
 from c11.errors import FormatError, IntegrityError, TooLargeError, UsageError
 from c11.indoc import _limits
-from c11.indoc.parts import Envelope, Opened, remaining
+from c11.indoc._mediacommon import intersection
+from c11.indoc.parts import Envelope, Opened, Part, remaining
+from c11.keys.publickey import PublicKey
 
 NS_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
 NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -291,27 +293,27 @@ class XmlDoc:
                 if selfc:
                     ends[pop()] = m.end()
         self.starts, self.oends, self.ends = starts, oends, ends
-        self._index: dict | None = None
-        self._elements: list | None = None
+        self._index: dict[etree._Element, int] | None = None
+        self._elements: list[etree._Element] | None = None
 
     @property
-    def elements(self) -> list:
+    def elements(self) -> list[etree._Element]:
         if self._elements is None:
             self._elements = list(self.root.iter(etree.Element))
             if len(self._elements) != len(self.starts) or stack_mismatch(self.ends):
                 raise FormatError(f"{self.name}: XML c11 cannot map (unusual markup)")
         return self._elements
 
-    def index(self, el) -> int:
+    def index(self, el: etree._Element) -> int:
         if self._index is None:
             self._index = {e: i for i, e in enumerate(self.elements)}
         return self._index[el]
 
-    def span(self, el) -> tuple[int, int]:
+    def span(self, el: etree._Element) -> tuple[int, int]:
         i = self.index(el)
         return self.starts[i], self.ends[i]
 
-    def inner(self, el) -> tuple[int, int]:
+    def inner(self, el: etree._Element) -> tuple[int, int]:
         """Bytes between the start and end tags (empty span for a self-closed element)."""
         i = self.index(el)
         end = self.ends[i]
@@ -319,7 +321,7 @@ class XmlDoc:
             return end, end
         return self.oends[i], self.data.rindex(b"</", 0, end)
 
-    def bytes_of(self, el) -> bytes:
+    def bytes_of(self, el: etree._Element) -> bytes:
         s, e = self.span(el)
         return self.data[s:e]
 
@@ -470,12 +472,13 @@ def add_relationship(pkg: Package, prot: Protection, source: str, rid: str, typ:
     if pkg.has(rn):
         root = parse_xml(pkg.read(rn), rn)
     else:
-        root = etree.Element(f"{{{NS_PKG_REL}}}Relationships", nsmap={None: NS_PKG_REL})
+        root = etree.Element(f"{{{NS_PKG_REL}}}Relationships", nsmap={None: NS_PKG_REL})  # type: ignore[dict-item]  # lxml-stubs: the default namespace's key is None
     etree.SubElement(root, f"{{{NS_PKG_REL}}}Relationship", Id=rid, Type=typ, Target=target)
     pkg.set(rn, _ser(root))
 
 
-def remove_relationships(pkg: Package, prot: Protection, source: str, pred) -> list[str]:
+def remove_relationships(pkg: Package, prot: Protection, source: str,
+                         pred: Callable[[etree._Element], bool]) -> list[str]:
     rn = pkg.rels_name(source)
     if not pkg.has(rn):
         return []
@@ -489,7 +492,7 @@ def remove_relationships(pkg: Package, prot: Protection, source: str, pred) -> l
     return [r.get("Id", "") for r in gone]
 
 
-def _ser(root) -> bytes:
+def _ser(root: etree._Element) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
@@ -518,8 +521,8 @@ def write_protection(pkg: Package, prot: Protection, main: str) -> None:
     pkg.set(ENVELOPE_PART, prot.to_xml())
 
 
-def _rels_root(rels):
-    root = etree.Element(f"{{{NS_PKG_REL}}}Relationships", nsmap={None: NS_PKG_REL})
+def _rels_root(rels: list[tuple[str, str, str]]) -> etree._Element:
+    root = etree.Element(f"{{{NS_PKG_REL}}}Relationships", nsmap={None: NS_PKG_REL})  # type: ignore[dict-item]  # lxml-stubs: the default namespace's key is None
     for rid, typ, target in rels:
         etree.SubElement(root, f"{{{NS_PKG_REL}}}Relationship", Id=rid, Type=typ, Target=target)
     return root
@@ -594,11 +597,9 @@ PLACEHOLDER_PNG = base64.b64decode(
 THUMB_PREFIX = "thumbnail:"
 
 
-def take_thumbnail(pkg: Package, parts: list, default: list) -> None:
+def take_thumbnail(pkg: Package, parts: list[Part], default: list[PublicKey]) -> None:
     """A saved preview picture shows the first page as it was, protected parts included: it
     becomes a part of its own (for the readers of every part) and a grey picture replaces it."""
-    from c11.indoc import parts as P
-
     for _, typ, target, mode in pkg.relationships(""):
         if typ.endswith("/metadata/thumbnail") and mode != "External" and pkg.has(target):
             original = pkg.read(target)
@@ -606,22 +607,19 @@ def take_thumbnail(pkg: Package, parts: list, default: list) -> None:
                 return
             readers = _common_readers([p.recipients for p in parts], default)
             pkg.set(target, PLACEHOLDER_PNG)
-            parts.append(P.Part(THUMB_PREFIX + target, original, PLACEHOLDER_PNG, readers))
+            parts.append(Part(THUMB_PREFIX + target, original, PLACEHOLDER_PNG, readers))
             return
 
 
-def _common_readers(sets, default):
+def _common_readers(sets: list[Sequence[PublicKey] | None], default: list[PublicKey]) -> list[PublicKey] | None:
     """None (the document's recipients) when every part uses them; else the keys every part has."""
     if all(s is None for s in sets):
         return None
-    result = None
-    for s in sets:
-        d = {k.key_id: k for k in (default if s is None else s)}
-        result = d if result is None else {k: v for k, v in result.items() if k in d}
-    return list((result or {}).values())
+    return intersection(sets, default)
 
 
-def thumbnail_placeholders(pkg: Package, envelope) -> dict[str, bytes]:
+def thumbnail_placeholders(pkg: Package, envelope: Envelope) -> dict[str, bytes]:
+    """The preview pictures c11 replaced, by location (their placeholders)."""
     out = {}
     for p in envelope.parts:
         if p.location.startswith(THUMB_PREFIX):

@@ -14,9 +14,10 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass, field
-from typing import Sequence
+from collections.abc import Sequence
 
 from lxml import etree
+from lxml.etree import _Element as Element
 
 from c11.errors import FormatError, IntegrityError, UsageError
 from c11.indoc import _ooxml as ox
@@ -43,7 +44,7 @@ def w(tag: str) -> str:
     return f"{{{W}}}{tag}"
 
 
-def _text(el) -> str:
+def _text(el: Element) -> str:
     return "".join(t.text or "" for t in el.iter(w("t"), w("delText")))
 
 
@@ -54,9 +55,9 @@ class Claim:
     end: int
     kind: str                     # "block", "inline", "inner", "leaf"
     replacement: bytes = b""
-    recipients: list | None = None
-    elements: list = field(default_factory=list)
-    extra: list = field(default_factory=list)   # (key, bytes) added to the plaintext
+    recipients: list[PublicKey] | None = None
+    elements: list[Element] = field(default_factory=list)
+    extra: list[tuple[str, bytes]] = field(default_factory=list)   # added to the plaintext
     leaf_name: str = ""
     location: str = ""
 
@@ -129,7 +130,7 @@ def _para(pfx: str, runs: bytes) -> bytes:
 # ---------------------------------------------------------------- selection
 
 
-def _blocks(doc: ox.XmlDoc):
+def _blocks(doc: ox.XmlDoc) -> tuple[Element, list[Element]]:
     body = doc.root.find(w("body"))
     if body is None:
         raise FormatError(f"{doc.name}: the document has no body")
@@ -148,8 +149,9 @@ def _heading_levels(ctx: _Ctx) -> dict[str, int]:
         name_el = st.find(w("name"))
         name = (name_el.get(w("val"), "") if name_el is not None else "").strip().lower()
         lvl = st.find(f"{w('pPr')}/{w('outlineLvl')}")
-        if lvl is not None and (lvl.get(w("val")) or "").isdigit() and int(lvl.get(w("val"))) < 9:
-            levels[sid] = int(lvl.get(w("val"))) + 1
+        lvl_val = (lvl.get(w("val")) or "") if lvl is not None else ""
+        if lvl_val.isdigit() and int(lvl_val) < 9:
+            levels[sid] = int(lvl_val) + 1
         else:
             m = re.fullmatch(r"heading\s*(\d)", name)
             if m:
@@ -169,22 +171,23 @@ def _heading_levels(ctx: _Ctx) -> dict[str, int]:
     return levels
 
 
-def _level(p, levels: dict[str, int]) -> int | None:
+def _level(p: Element, levels: dict[str, int]) -> int | None:
     if p.tag != w("p"):
         return None
     ppr = p.find(w("pPr"))
     if ppr is None:
         return None
     lvl = ppr.find(w("outlineLvl"))
-    if lvl is not None and (lvl.get(w("val")) or "").isdigit() and int(lvl.get(w("val"))) < 9:
-        return int(lvl.get(w("val"))) + 1
+    lvl_val = (lvl.get(w("val")) or "") if lvl is not None else ""
+    if lvl_val.isdigit() and int(lvl_val) < 9:
+        return int(lvl_val) + 1
     ps = ppr.find(w("pStyle"))
     if ps is not None:
         return levels.get(ps.get(w("val"), ""))
     return None
 
 
-def _block_runs(ctx: _Ctx, doc: ox.XmlDoc, blocks: list, chosen: list[int], sel: S.Selector) -> int:
+def _block_runs(ctx: _Ctx, doc: ox.XmlDoc, blocks: list[Element], chosen: list[int], sel: S.Selector) -> int:
     n = 0
     chosen = sorted(set(chosen))
     groups: list[list[int]] = []
@@ -195,11 +198,11 @@ def _block_runs(ctx: _Ctx, doc: ox.XmlDoc, blocks: list, chosen: list[int], sel:
             groups.append([i])
     for g in groups:
         free: list[int] = []
-        for i in g + [None]:  # split around already-claimed blocks
-            if i is not None:
-                s, e = doc.span(blocks[i])
+        for k in [*g, None]:  # split around already-claimed blocks
+            if k is not None:
+                s, e = doc.span(blocks[k])
                 if not ctx.claimed(doc.name, s, e):
-                    free.append(i)
+                    free.append(k)
                     continue
             if free:
                 s = doc.span(blocks[free[0]])[0]
@@ -224,8 +227,7 @@ def _select_blocks(ctx: _Ctx, sel: S.Selector) -> int:
         chosen = [i for n, i in enumerate(tables, 1) if sel.covers(n)]
     elif sel.kind == "heading":
         levels = _heading_levels(ctx)
-        heads = [(i, _level(b, levels)) for i, b in enumerate(blocks)]
-        heads = [(i, lv) for i, lv in heads if lv is not None]
+        heads = [(i, lv) for i, b in enumerate(blocks) if (lv := _level(b, levels)) is not None]
         want = sel.name.strip().casefold()
         hit = [(i, lv) for i, lv in heads if _text(blocks[i]).strip().casefold() == want]
         hit = hit or [(i, lv) for i, lv in heads if want in _text(blocks[i]).casefold()]
@@ -247,7 +249,7 @@ def _select_blocks(ctx: _Ctx, sel: S.Selector) -> int:
     return _block_runs(ctx, doc, blocks, chosen, sel)
 
 
-def _is_c11(el) -> bool:
+def _is_c11(el: Element) -> bool:
     if el.tag != w("sdt"):
         return False
     tag = el.find(f"{w('sdtPr')}/{w('tag')}")
@@ -259,7 +261,7 @@ NS_V = "urn:schemas-microsoft-com:vml"
 NS_MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
 
 
-def _is_picture(el) -> bool:
+def _is_picture(el: Element) -> bool:
     """A picture (DrawingML pic:pic or VML imagedata), not a shape, chart or text box, and not
     the VML fallback copy of a DrawingML picture."""
     p = el.getparent()
@@ -274,7 +276,7 @@ def _is_picture(el) -> bool:
 
 def _select_images(ctx: _Ctx, sel: S.Selector) -> int:
     doc = ctx.doc(ctx.main)
-    body = doc.root.find(w("body"))
+    body, _ = _blocks(doc)
     pics = [el for el in body.iter(w("drawing"), w("pict"), w("object")) if _is_picture(el)]
     n = 0
     for k, pic in enumerate(pics, 1):
@@ -290,7 +292,7 @@ def _select_images(ctx: _Ctx, sel: S.Selector) -> int:
             s, e = doc.span(run)
             n += ctx.add(Claim(doc.name, s, e, "inline", recipients=sel.recipients, elements=[run]))
         else:
-            para = run
+            para: Element | None = run
             while para is not None and para.tag != w("p"):
                 para = para.getparent()
             if para is not None:
@@ -308,7 +310,7 @@ def _select_matches(ctx: _Ctx, sels: list[S.Selector]) -> int:
         doc = ctx.doc(member)
         if member == comments:
             for cm in doc.root.iter(w("comment")):
-                hit = next((sel for sel in sels if sel.pattern.search(_text(cm))), None)
+                hit = next((sel for sel in sels if sel.pattern and sel.pattern.search(_text(cm))), None)
                 if hit is not None:
                     n += ctx.add(_note_claim(doc, cm, "comment", hit.recipients))
             continue
@@ -328,7 +330,7 @@ def _select_matches(ctx: _Ctx, sels: list[S.Selector]) -> int:
             if len(el) or not el.text:
                 continue
             for sel in sels:
-                if sel.pattern.search(el.text):
+                if sel.pattern and sel.pattern.search(el.text):
                     s, e = doc.inner(el)
                     c = Claim(member, s, e, "leaf", ox.esc(ox.SHORT_PLACEHOLDER), sel.recipients,
                               leaf_name=f"{local}[{counts[local]}]")
@@ -337,7 +339,7 @@ def _select_matches(ctx: _Ctx, sels: list[S.Selector]) -> int:
     return n
 
 
-def _inside_c11(el) -> bool:
+def _inside_c11(el: Element) -> bool:
     p = el.getparent()
     while p is not None:
         if _is_c11(p):
@@ -346,52 +348,57 @@ def _inside_c11(el) -> bool:
     return False
 
 
-def _match_paragraph(ctx: _Ctx, doc: ox.XmlDoc, para, sels: list[S.Selector]) -> int:
-    segs = []  # (t element, run, start offset in paragraph text)
+def _match_paragraph(ctx: _Ctx, doc: ox.XmlDoc, para: Element, sels: list[S.Selector]) -> int:
+    segs: list[_Seg] = []
     pos = 0
     texts = []
     for t in para.iter(w("t"), w("delText")):
         tx = t.text or ""
-        segs.append((t, t.getparent(), pos, pos + len(tx)))
+        run = t.getparent()
+        if run is None:
+            continue
+        segs.append((t, run, pos, pos + len(tx)))
         texts.append(tx)
         pos += len(tx)
     full = "".join(texts)
     if not full:
         return 0
-    hits: list[list] = []  # [start, end, recipients]
+    hits: list[tuple[int, int, list[PublicKey] | None]] = []
     for sel in sels:
+        if sel.pattern is None:
+            continue
         for m in sel.pattern.finditer(full):
             if m.end() > m.start():
-                hits.append([m.start(), m.end(), sel.recipients])
+                hits.append((m.start(), m.end(), sel.recipients))
     if not hits:
         return 0
     # the runs each match touches; matches sharing a run merge into one span
-    groups: list[dict] = []
+    groups: list[_Match] = []
     for s, e, rec in sorted(hits, key=lambda h: h[0]):
         runs = [seg[1] for seg in segs if seg[2] < e and seg[3] > s]
         if not runs:
             continue
-        if groups and (groups[-1]["runs"][-1] is runs[0] or runs[0] in groups[-1]["runs"] or s < groups[-1]["end"]):
+        if groups and (groups[-1].runs[-1] is runs[0] or runs[0] in groups[-1].runs or s < groups[-1].end):
             g = groups[-1]
-            g["end"] = max(g["end"], e)
+            g.end = max(g.end, e)
             for r in runs:
-                if r not in g["runs"]:
-                    g["runs"].append(r)
+                if r not in g.runs:
+                    g.runs.append(r)
         else:
-            groups.append({"start": s, "end": e, "runs": runs, "rec": rec})
+            groups.append(_Match(s, e, runs, rec))
     pfx, _ = doc.prefix(W, "w")
     inline: list[Claim] = []
     for g in groups:
         c = _inline_claim(doc, para, segs, g, pfx)
         if c is None:
             s, e = doc.span(para)
-            return int(ctx.add(Claim(doc.name, s, e, "block", recipients=groups[0]["rec"], elements=[para])))
+            return int(ctx.add(Claim(doc.name, s, e, "block", recipients=groups[0].recipients, elements=[para])))
         inline.append(c)
     return sum(ctx.add(c) for c in inline)
 
 
-def _inline_claim(doc: ox.XmlDoc, para, segs, g, pfx: str) -> Claim | None:
-    runs = g["runs"]
+def _inline_claim(doc: ox.XmlDoc, para: Element, segs: list[_Seg], g: _Match, pfx: str) -> Claim | None:
+    runs = g.runs
     parent = runs[0].getparent()
     if parent is not para or any(r.tag != w("r") or r.getparent() is not parent for r in runs):
         return None
@@ -412,8 +419,8 @@ def _inline_claim(doc: ox.XmlDoc, para, segs, g, pfx: str) -> Claim | None:
         t1 = last.find(w("t"))
         seg0 = next(sg for sg in segs if sg[0] is t0)
         seg1 = next(sg for sg in segs if sg[0] is t1)
-        prefix = (t0.text or "")[: max(0, g["start"] - seg0[2])]
-        suffix = (t1.text or "")[max(0, g["end"] - seg1[2]):]
+        prefix = ((t0.text if t0 is not None else None) or "")[: max(0, g.start - seg0[2])]
+        suffix = ((t1.text if t1 is not None else None) or "")[max(0, g.end - seg1[2]):]
     content = b""
     if prefix:
         content += _run(pfx, prefix, rpr)
@@ -423,7 +430,21 @@ def _inline_claim(doc: ox.XmlDoc, para, segs, g, pfx: str) -> Claim | None:
         content += _run(pfx, suffix, doc.bytes_of(last_rpr_el) if last_rpr_el is not None else b"")
     s = doc.span(first)[0]
     e = doc.span(last)[1]
-    return Claim(doc.name, s, e, "inline", content, g["rec"], elements=span_runs)
+    return Claim(doc.name, s, e, "inline", content, g.recipients, elements=span_runs)
+
+
+#: a text element of a paragraph, its run, and where its text starts and ends in the paragraph's text
+_Seg = tuple[Element, Element, int, int]
+
+
+@dataclass
+class _Match:
+    """Matches of one paragraph that share runs, merged into one span."""
+
+    start: int
+    end: int
+    runs: list[Element]
+    recipients: list[PublicKey] | None
 
 
 # ---------------------------------------------------------------- notes, comments and media
@@ -451,7 +472,7 @@ def _attach(ctx: _Ctx) -> None:
         _attach_media(ctx, member)
 
 
-def _note_claim(doc: ox.XmlDoc, note, item: str, recipients) -> Claim:
+def _note_claim(doc: ox.XmlDoc, note: Element, item: str, recipients: list[PublicKey] | None) -> Claim:
     """The whole content of a footnote, endnote or comment. Comments get a plain placeholder
     paragraph (LibreOffice cannot load content controls inside comments); they are found again
     by their w:id."""
@@ -462,12 +483,12 @@ def _note_claim(doc: ox.XmlDoc, note, item: str, recipients) -> Claim:
     return Claim(doc.name, s, e, "inner", recipients=recipients, elements=list(note))
 
 
-def _rel_refs(doc: ox.XmlDoc):
+def _rel_refs(doc: ox.XmlDoc) -> list[tuple[Element, str]]:
     out = []
     for el in doc.root.iter(etree.Element):
         for k, v in el.attrib.items():
-            if k.startswith(f"{{{NS_R}}}"):
-                out.append((el, v))
+            if str(k).startswith(f"{{{NS_R}}}"):
+                out.append((el, str(v)))
     return out
 
 
@@ -513,7 +534,7 @@ def _attach_media(ctx: _Ctx, member: str) -> None:
 # ---------------------------------------------------------------- finding placeholders
 
 
-def _scan(doc: ox.XmlDoc) -> list[tuple[str, object]]:
+def _scan(doc: ox.XmlDoc) -> list[tuple[str, Element]]:
     """(tag value, sdt element) of c11 content controls, in document order."""
     out = []
     for sdt in doc.root.iter(w("sdt")):
@@ -526,12 +547,12 @@ def _scan(doc: ox.XmlDoc) -> list[tuple[str, object]]:
     return out
 
 
-def _placeholder(sdt) -> bytes:
+def _placeholder(sdt: Element) -> bytes:
     content = sdt.find(w("sdtContent"))
     return ("" if content is None else _text(content)).encode("utf-8")
 
 
-def _leaf(doc: ox.XmlDoc, name: str):
+def _leaf(doc: ox.XmlDoc, name: str) -> Element | None:
     m = re.fullmatch(r"(.+)\[(\d+)\]", name)
     if not m:
         return None
@@ -545,11 +566,12 @@ def _leaf(doc: ox.XmlDoc, name: str):
     return None
 
 
-def _locate(pkg: ox.Package, env: P.Envelope, ctx: _Ctx):
+def _locate(pkg: ox.Package, env: P.Envelope,
+            ctx: _Ctx) -> tuple[dict[str, bytes], dict[str, tuple[str, Element, str]], list[tuple[str, Element]]]:
     """Current placeholders by location, and where each sits (member, element, kind)."""
     placeholders: dict[str, bytes] = {}
-    where: dict[str, tuple[str, object, str]] = {}
-    notes: list[tuple[str, object]] = []
+    where: dict[str, tuple[str, Element, str]] = {}
+    notes: list[tuple[str, Element]] = []
     for member in ctx.stories():
         doc = ctx.doc(member)
         last = 0
@@ -640,7 +662,7 @@ class DocxHandler:
         placeholders, located, notes = _locate(pkg, env, ctx)
         placeholders.update(ox.thumbnail_placeholders(pkg, env))
         opened = P.open_parts(env, identities, placeholders)
-        edits: dict[str, list] = {}
+        edits: dict[str, list[tuple[int, int, bytes]]] = {}
         for loc, plain in opened.plaintexts.items():
             if ox.restore_thumbnail(pkg, loc, plain):
                 continue
@@ -672,7 +694,7 @@ class DocxHandler:
         return pkg.to_bytes(), opened
 
 
-def _seal(ctx: _Ctx, recipients, sender, note: str) -> bytes:
+def _seal(ctx: _Ctx, recipients: Sequence[PublicKey], sender: Identity, note: str) -> bytes:
     import uuid
 
     pkg = ctx.pkg
@@ -703,7 +725,7 @@ def _seal(ctx: _Ctx, recipients, sender, note: str) -> bytes:
             edits.append((c.start, c.end, rep))
             plain.append((c, ox.pack([("xml", doc.data[c.start:c.end])] + c.extra)))
         if member == ctx.main:
-            body = doc.root.find(w("body"))
+            body, _ = _blocks(doc)
             at = doc.oends[doc.index(body)]
             runs = _run(pfx, ox.BANNER, grey=True)
             banner = _para(pfx, runs)

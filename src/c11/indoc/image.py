@@ -20,15 +20,25 @@ import io
 import re
 import struct
 import zlib
-from typing import Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from c11.errors import DocumentError, FormatError, IntegrityError, TooLargeError, UsageError
 from c11.indoc import _limits
 from c11.indoc import parts as P
 from c11.indoc._handler import PartRecipients, SelectorArg, chosen_selectors
 from c11.indoc._mediacommon import ORIGINAL, check_placeholders, intersection
+from c11.indoc.selectors import Selector
 from c11.keys.identity import Identity
 from c11.keys.publickey import PublicKey
+
+if TYPE_CHECKING:
+    from PIL import Image as _PIL
+    from PIL.Image import Image
+
+Box = tuple[int, int, int, int]
+#: a fill colour in some image mode: an index, a level, or a tuple of channels
+Colour = float | tuple[int, ...]
 
 PNG_SIG = b"\x89PNG\r\n\x1a\n"
 ENV_CHUNK = b"cyPh"  # ancillary (c), private (y), reserved bit clear (P), safe to copy (h)
@@ -52,7 +62,7 @@ def _region_line(n: int, box: tuple[int, int, int, int]) -> str:
     return f"c11 protected region {n}: {box[0]},{box[1]},{box[2]},{box[3]}"
 
 
-def _location(box) -> str:
+def _location(box: Box) -> str:
     return f"region:1:{box[0]},{box[1]},{box[2]},{box[3]}"
 
 
@@ -62,9 +72,10 @@ def _visible_text(note: str, boxes: Sequence[tuple[int, int, int, int]]) -> str:
 
 def _parse_visible(text: str) -> tuple[str, list[tuple[int, tuple[int, int, int, int]]]]:
     lines = text.split("\n")
-    regions = []
+    regions: list[tuple[int, Box]] = []
     while len(lines) > 1 and (m := REGION_LINE.match(lines[-1])):
-        regions.insert(0, (int(m.group(1)), tuple(int(m.group(i)) for i in range(2, 6))))
+        x0, y0, x1, y1 = (int(m.group(i)) for i in range(2, 6))
+        regions.insert(0, (int(m.group(1)), (x0, y0, x1, y1)))
         lines.pop()
     return "\n".join(lines), regions
 
@@ -129,7 +140,8 @@ def _jpeg_segments(data: bytes) -> tuple[list[tuple[int, bytes]], int]:
     """Marker segments before the first SOS as (marker, whole segment bytes), and the SOS offset."""
     if not data.startswith(b"\xff\xd8"):
         raise FormatError("not a JPEG file")
-    segs, i = [], 2
+    segs: list[tuple[int, bytes]] = []
+    i = 2
     while True:
         if i + 4 > len(data) or data[i] != 0xFF:
             raise FormatError("JPEG file is malformed (bad marker)")
@@ -184,7 +196,8 @@ class ImageHandler:
                         raise IntegrityError("this PNG file carries two c11 envelopes")
                     env_raw = body
                 elif _is_ours_png(ctype, body):
-                    text = _read_itxt(body)[1]
+                    itxt = _read_itxt(body)
+                    text = itxt[1] if itxt is not None else None
                 else:
                     rest.append(_chunk(ctype, body))
             clean = PNG_SIG + b"".join(rest)
@@ -208,7 +221,7 @@ class ImageHandler:
                 else:
                     rest.append(seg)
             env_raw = None
-            if pieces:
+            if pieces and total is not None:
                 if sorted(pieces) != list(range(total)):
                     raise IntegrityError("some c11 segments of this JPEG file are missing")
                 env_raw = b"".join(pieces[i] for i in range(total))
@@ -241,7 +254,7 @@ class ImageHandler:
         return b"\xff\xd8" + b"".join(seg_bytes[:at] + ours + seg_bytes[at:]) + clean[sos:]
 
     # -- pixels ---------------------------------------------------------------------------------
-    def _open(self, data: bytes):
+    def _open(self, data: bytes) -> Image:
         from PIL import Image, UnidentifiedImageError
 
         try:
@@ -258,7 +271,7 @@ class ImageHandler:
             raise UsageError("animated images are not supported for in-document protection")
         return im
 
-    def _encode(self, im, template: bytes) -> bytes:
+    def _encode(self, im: Image, template: bytes) -> bytes:
         """Encode pixels like `template` (the file they came from), keeping safe metadata only."""
         buf = io.BytesIO()
         if self.kind == "png":
@@ -279,8 +292,8 @@ class ImageHandler:
         params = {"quality": "keep"} if im.format == "JPEG" and im.mode != "P" else {"quality": 95}
         if im.info.get("progressive") or im.info.get("progression"):
             params["progressive"] = True
-        exif = im.getexif()
-        if len(exif):
+        exif: _PIL.Exif | None = im.getexif()
+        if exif is not None and len(exif):
             try:
                 ifd = exif.get_ifd(0x8769)
                 ifd.pop(0x927C, None)  # MakerNote: may hold a preview of the whole image
@@ -295,13 +308,13 @@ class ImageHandler:
         im.save(buf, "JPEG", **params)
         return buf.getvalue()
 
-    def _boxes(self, sels, size: tuple[int, int]) -> list[tuple[tuple[int, int, int, int], object]]:
-        out = []
+    def _boxes(self, sels: list[Selector], size: tuple[int, int]) -> list[tuple[Box, Selector]]:
+        out: list[tuple[Box, Selector]] = []
         w, h = size
         for sel in sels:
             if sel.kind != "region":
                 raise UsageError(f"images take region:1:x0,y0,x1,y1 selectors (pixels), not {sel.text!r}")
-            if sel.page != 1:
+            if sel.page != 1 or sel.box is None:
                 raise UsageError(f"{sel.text!r}: an image has one page (write region:1:x0,y0,x1,y1)")
             x0, y0, x1, y1 = (int(round(v)) for v in sel.box)
             box = (max(0, x0), max(0, y0), min(w, x1), min(h, y1))
@@ -310,7 +323,7 @@ class ImageHandler:
             out.append((box, sel))
         return out
 
-    def _redact(self, im, box) -> None:
+    def _redact(self, im: Image, box: Box) -> None:
         from PIL import ImageDraw
 
         dark, light = _colours(im)
@@ -405,13 +418,13 @@ class ImageHandler:
         return self._join(clean, envelope, text)
 
 
-def _pack_pixels(im) -> bytes:
+def _pack_pixels(im: Image) -> bytes:
     """Lossless bytes of decoded pixels: mode and size, then the raw pixels deflated."""
     head = f"{im.mode} {im.size[0]} {im.size[1]}".encode()
     return b"c11px1\x00" + head + b"\x00" + zlib.compress(im.tobytes(), 6)
 
 
-def _unpack_pixels(data: bytes):
+def _unpack_pixels(data: bytes) -> Image:
     from PIL import Image
 
     try:
@@ -426,7 +439,8 @@ def _unpack_pixels(data: bytes):
         raise FormatError("a protected image region is malformed") from None
 
 
-def _colours(im):
+def _colours(im: Image) -> tuple[Colour, Colour]:
+    """A dark and a light colour of the image's mode (palette entries for a palette image)."""
     mode = im.mode
     if mode == "P":
         pal = im.getpalette() or []
@@ -440,7 +454,7 @@ def _colours(im):
         dark = min(opaque, key=lambda i: sum(entries[i]))
         light = max(opaque, key=lambda i: sum(entries[i]))
         return dark, light
-    table = {
+    table: dict[str, tuple[Colour, Colour]] = {
         "1": (0, 1), "L": (60, 230), "LA": ((60, 255), (230, 255)), "RGB": ((60, 60, 60), (230, 230, 230)),
         "RGBA": ((60, 60, 60, 255), (230, 230, 230, 255)), "CMYK": ((0, 0, 0, 200), (0, 0, 0, 10)),
         "YCbCr": ((60, 128, 128), (230, 128, 128)), "I;16": (15000, 60000), "I": (15000, 60000),

@@ -17,7 +17,7 @@ import json
 import os
 import uuid
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -134,7 +134,7 @@ class Envelope:
             if h.doc_id != self.doc_id:
                 raise IntegrityError("a protected part's header belongs to another document")
 
-    def recipients(self) -> list[dict]:
+    def recipients(self) -> list[dict[str, Any]]:
         """Per group: recipient fingerprints and the locations it protects (for `inspect`)."""
         out = []
         for i, h in enumerate(self.headers):
@@ -199,12 +199,12 @@ def seal(
 ) -> Envelope:
     """Encrypt parts, grouping those with the same recipients under one signed header."""
     doc_id = doc_id or uuid.uuid4().bytes
-    groups: dict[frozenset, int] = {}
+    groups: dict[frozenset[bytes], int] = {}
     headers: list[Header] = []
     keys: list[bytes] = []
     sealed: list[SealedPart] = []
     parts = list(parts)
-    counts: dict[frozenset, int] = {}
+    counts: dict[frozenset[bytes], int] = {}
     for part in parts:
         rs = list(part.recipients if part.recipients is not None else recipients)
         if include_sender:
@@ -242,7 +242,7 @@ class Opened:
 
     plaintexts: dict[str, bytes]
     closed: list[str]
-    senders: list[dict]
+    senders: list[dict[str, Any]]
 
 
 def open_parts(

@@ -30,9 +30,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Mapping, Sequence
 
 from c11.errors import UsageError
+from c11.keys.publickey import PublicKey
 
 KINDS = ("body", "paragraph", "heading", "table", "image", "match", "cells", "sheet", "column",
          "page", "region", "path", "key")
@@ -52,9 +53,9 @@ class Selector:
     ref: str = ""                               # A1 reference for cells
     page: int = 0                               # region
     box: tuple[float, float, float, float] | None = None
-    pattern: re.Pattern | None = None           # match, key
+    pattern: re.Pattern[str] | None = None      # match, key
     path: list[str] = field(default_factory=list)
-    recipients: list | None = None              # list[PublicKey] or None: the document's
+    recipients: list[PublicKey] | None = None   # None: the document's
 
     def covers(self, n: int) -> bool:
         """Whether the 1-based number n is in this selector's ranges."""
@@ -86,7 +87,7 @@ def _unquote(s: str) -> str:
     return s
 
 
-def _regex(arg: str, text: str) -> re.Pattern:
+def _regex(arg: str, text: str) -> re.Pattern[str]:
     if not arg:
         raise UsageError(f"selector {text!r}: empty regular expression")
     try:
@@ -182,12 +183,11 @@ def split_recipients(text: str) -> tuple[str, list[str]]:
 def parse_part(text: str, base: Path | None = None) -> Selector:
     """Parse `SELECTOR[=>RECIPIENTS]`, reading `@FILE` recipients files."""
     from c11.keys.recipients_file import read_recipients_file
-    from c11.keys.publickey import PublicKey
 
     spec, items = split_recipients(text)
     sel = parse(spec)
     if items:
-        keys = []
+        keys: list[PublicKey] = []
         for item in items:
             if item.startswith("@"):
                 p = Path(item[1:])
@@ -199,7 +199,7 @@ def parse_part(text: str, base: Path | None = None) -> Selector:
 
 
 def parse_all(texts: Sequence[str | Selector], matches: Sequence[str] = (),
-              part_recipients: dict | None = None) -> list[Selector]:
+              part_recipients: Mapping[str, Sequence[PublicKey]] | None = None) -> list[Selector]:
     """Selectors from strings (or already parsed), `--match` patterns, and a mapping
     selector text -> recipients (the Handler protocol's `part_recipients`)."""
     out: list[Selector] = []

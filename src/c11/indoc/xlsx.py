@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from typing import Sequence
+from collections.abc import Callable, Sequence
 
 from lxml import etree
 
@@ -82,7 +82,7 @@ def rects(refs: str) -> list[tuple[int, int, int, int]]:
     return out
 
 
-def _in(rs, col: int, row: int) -> bool:
+def _in(rs: list[tuple[int, int, int, int]], col: int, row: int) -> bool:
     return any(c0 <= col <= c1 and r0 <= row <= r1 for c0, r0, c1, r1 in rs)
 
 
@@ -112,7 +112,7 @@ def _unescape(b: bytes) -> str:
     if b"&" not in b:
         return b.decode("utf-8")
 
-    def rep(m):
+    def rep(m: re.Match[bytes]) -> bytes:
         e = m.group(1)
         if e.startswith(b"#x"):
             return chr(int(e[2:], 16)).encode()
@@ -123,7 +123,7 @@ def _unescape(b: bytes) -> str:
     return _ENT.sub(rep, b).decode("utf-8")
 
 
-_ATTR_RE: dict[bytes, re.Pattern] = {}
+_ATTR_RE: dict[bytes, re.Pattern[bytes]] = {}
 _CELL_R = re.compile(rb'(?:^|\s)r="\$?([A-Za-z]{1,3})\$?(\d+)"')
 
 
@@ -147,7 +147,7 @@ class Cell:
 
     __slots__ = ("col", "row", "start", "end", "attrs", "body")
 
-    def __init__(self, col, row, start, end, attrs, body):
+    def __init__(self, col: int, row: int, start: int, end: int, attrs: bytes, body: bytes) -> None:
         self.col, self.row, self.start, self.end, self.attrs, self.body = col, row, start, end, attrs, body
 
     def get(self, name: str) -> str | None:
@@ -159,7 +159,7 @@ class Cell:
             return None
         return self.get("t")
 
-    def formula(self) -> dict | None:
+    def formula(self) -> dict[str, str | None] | None:
         if b"f" not in self.body:
             return None
         m = _F.search(self.body)
@@ -264,7 +264,7 @@ class _Part:
         self.cells: list[Cell] = []
 
 
-def _inside(refs: str):
+def _inside(refs: str) -> Callable[[int, int], bool]:
     """A fast predicate (col, row) -> bool for A1 references."""
     rs = rects(refs)
     if len(rs) == 1:
@@ -274,7 +274,7 @@ def _inside(refs: str):
 
 
 def _select(book: _Book, sels: list[S.Selector]) -> list[_Part]:
-    taken: dict[str, set] = {}
+    taken: dict[str, set[tuple[int, int]]] = {}
     out: list[_Part] = []
     for sel in sels:
         targets: list[tuple[Sheet, str]] = []
@@ -316,7 +316,7 @@ def _select(book: _Book, sels: list[S.Selector]) -> list[_Part]:
                 if (c.col, c.row) in tk:
                     all_in_range = False
                     continue
-                if inside is None and not sel.pattern.search(v):
+                if inside is None and not (sel.pattern and sel.pattern.search(v)):
                     continue
                 part.cells.append(c)
                 tk.add((c.col, c.row))
@@ -331,7 +331,7 @@ def _select(book: _Book, sels: list[S.Selector]) -> list[_Part]:
     return out
 
 
-def _shared_formulas(sh: Sheet, part: _Part, taken: set) -> bool:
+def _shared_formulas(sh: Sheet, part: _Part, taken: set[tuple[int, int]]) -> bool:
     """A protected cell holding a shared formula's master takes the cells sharing it along."""
     masters = set()
     for c in part.cells:
@@ -361,7 +361,7 @@ def _is_placeholder(sh: Sheet, c: Cell) -> bool:
     return c.type in ("inlineStr", "s", "str") and sh.value(c) == PH
 
 
-def _placeholder_of(sh: Sheet, refs: str, claimed: set | None = None) -> bytes:
+def _placeholder_of(sh: Sheet, refs: str, claimed: set[tuple[int, int]] | None = None) -> bytes:
     """The cells showing the placeholder inside a part's references ("B2\nB3..."). With
     `claimed` (at protect time, on the original sheet) claimed cells count as placeholders."""
     inside = _inside(refs)
@@ -394,7 +394,7 @@ class XlsxHandler:
         parts = _select(book, sels)
         doc_id = uuid.uuid4().bytes
         prot = ox.Protection(P.Envelope(doc_id, [], [], note), "xlsx")
-        claimed: dict[str, set] = {}
+        claimed: dict[str, set[tuple[int, int]]] = {}
         for part in parts:
             claimed.setdefault(part.sheet.member, set()).update((c.col, c.row) for c in part.cells)
         # shared strings referenced by cells that stay readable
@@ -407,10 +407,10 @@ class XlsxHandler:
                         v = c.v()
                         if v is not None and v.strip().isdigit():
                             sst_refs.add(int(v))
-        sst_edits = {}
+        sst_edits: dict[int, tuple[int, int, bytes]] = {}
         has_formula = False
-        sealed: list = []
-        by_sheet: dict[str, list] = {}
+        sealed: list[tuple[_Part, bytes]] = []
+        by_sheet: dict[str, list[tuple[int, int, bytes]]] = {}
         for part in parts:
             sh = part.sheet
             pfx = _prefix(sh.data)
@@ -427,8 +427,8 @@ class XlsxHandler:
                         ss, se, sp = book.sst_items[idx]
                         items.append((f"si:{idx}", book.sst_data[ss:se]))
                         if idx not in sst_edits:
-                            sp = sp.decode()
-                            sst_edits[idx] = (ss, se, f"<{sp}si><{sp}t/></{sp}si>".encode())
+                            sps = sp.decode()
+                            sst_edits[idx] = (ss, se, f"<{sps}si><{sps}t/></{sps}si>".encode())
                 style = c.get("s") if b"s=" in c.attrs else None
                 edits.append((c.start, c.end, (
                     f'<{pfx}c r="{col_letters(c.col)}{c.row}"' + (f' s="{style}"' if style is not None else "")
@@ -443,14 +443,14 @@ class XlsxHandler:
             raise UsageError("two selectors protect the same cells on one sheet; merge them")
         for member, edits in by_sheet.items():
             pkg.set(member, ox.splice(book._sheets[member].data, edits))
-        if sst_edits:
+        if sst_edits and book.sst_member:
             pkg.set(book.sst_member, ox.splice(book.sst_data, sst_edits.values()))
         if has_formula:
             _drop_calc_chain(pkg, prot, book)
         ox.take_thumbnail(pkg, out_parts, list(recipients))
         prot.envelope = P.seal(out_parts, recipients, sender, note=note, doc_id=doc_id)
         _add_note_sheet(pkg, prot, book, note)
-        if sst_edits:
+        if sst_edits and book.sst_member:
             prot.written[book.sst_member] = hashlib.sha256(pkg.read(book.sst_member)).hexdigest()
         ox.write_protection(pkg, prot, book.main)
         return pkg.to_bytes()
@@ -487,9 +487,9 @@ class XlsxHandler:
         opened = P.open_parts(env, identities, placeholders)
         sst_same = (book.sst_member is not None and
                     hashlib.sha256(book.sst_data).hexdigest() == prot.written.get(book.sst_member))
-        edits: dict[str, list] = {}
-        sst_edits: dict[int, tuple] = {}
-        maps: dict[str, dict] = {}
+        edits: dict[str, list[tuple[int, int, bytes]]] = {}
+        sst_edits: dict[int, tuple[int, int, bytes]] = {}
+        maps: dict[str, dict[tuple[int, int], Cell]] = {}
         for loc, plain in opened.plaintexts.items():
             if ox.restore_thumbnail(pkg, loc, plain):
                 continue
@@ -515,14 +515,14 @@ class XlsxHandler:
                         sst_edits[idx] = (ss, se, value)
         for member, ed in edits.items():
             pkg.set(member, ox.splice(book._sheets[member].data, ed))
-        if sst_edits:
+        if sst_edits and book.sst_member:
             pkg.set(book.sst_member, ox.splice(book.sst_data, sst_edits.values()))
         if not opened.closed:
             ox.restore_structure(pkg, prot, where, book.main)
             _remove_note_sheet_leftovers(pkg, book)
         else:
             prot.envelope = ox.envelope_left(env, opened)
-            if sst_edits:
+            if sst_edits and book.sst_member:
                 prot.written[book.sst_member] = hashlib.sha256(pkg.read(book.sst_member)).hexdigest()
             pkg.set(where, prot.to_xml())
         return pkg.to_bytes(), opened
@@ -583,7 +583,9 @@ def _add_note_sheet(pkg: ox.Package, prot: ox.Protection, book: _Book, note: str
     prot.stash.setdefault(book.main, pkg.original(book.main))
     root = ox.parse_xml(pkg.read(book.main), book.main)
     sheets = root.find(s("sheets"))
-    ids = [int(x.get("sheetId")) for x in sheets.iter(s("sheet")) if (x.get("sheetId") or "").isdigit()]
+    if sheets is None:
+        raise FormatError(f"{book.main}: the workbook lists no sheets")
+    ids = [int(x.get("sheetId") or "") for x in sheets.iter(s("sheet")) if (x.get("sheetId") or "").isdigit()]
     el = etree.SubElement(sheets, s("sheet"))
     el.set("name", name)
     el.set("sheetId", str(max(ids, default=0) + 1))
@@ -596,7 +598,7 @@ def _remove_note_sheet_leftovers(pkg: ox.Package, book: _Book) -> None:
     root = ox.parse_xml(pkg.read(book.main), book.main)
     sheets = root.find(s("sheets"))
     gone = [x for x in ([] if sheets is None else sheets.iter(s("sheet"))) if x.get(f"{{{ox.NS_R}}}id") == NOTE_REL_ID]
-    if gone:
+    if gone and sheets is not None:
         for x in gone:
             sheets.remove(x)
         pkg.set(book.main, etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True))
