@@ -1,6 +1,6 @@
 """The vector harness of the browser core (web/harness.html) served on loopback, for tests/web/test_core_*.py.
 
-Serves web/dist-harness at / and tests/vectors at /vectors/; builds the harness first when its sources changed.
+Serves web/dist-harness at /, tests/vectors at /vectors/ and tests/log/vectors at /logvectors/; builds the harness first when its sources changed.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
 DIST = WEB / "dist-harness"
 VECTORS = ROOT / "tests" / "vectors"
+LOG_VECTORS = ROOT / "tests" / "log" / "vectors"  # C2SP signed-note and checkpoint vectors (docs/log.md §4-§5)
 _SOURCES = ("src/core", "src/worker", "src/harness", "harness.html", "vite.harness.config.ts", "package-lock.json")
 
 
@@ -52,6 +53,8 @@ class _Handler(SimpleHTTPRequestHandler):
         clean = path.split("?", 1)[0].split("#", 1)[0]
         if clean.startswith("/vectors/"):
             return str(VECTORS / clean[len("/vectors/"):])
+        if clean.startswith("/logvectors/"):
+            return str(LOG_VECTORS / clean[len("/logvectors/"):])
         return super().translate_path(path)
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet test server

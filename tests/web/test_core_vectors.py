@@ -1,4 +1,5 @@
-"""Every committed vector under tests/vectors/ (format, spec, deterministic, group key wraps, Merkle RFC 6962) run by the browser core
+"""Every committed vector under tests/vectors/ (format, spec, deterministic, group key wraps, Merkle RFC 6962)
+and the C2SP signed-note/checkpoint vectors of tests/log/vectors/ run by the browser core
 inside Debian's Chromium: each case must give its recorded outcome (plaintext hash, signer, or error class)."""
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ def test_every_vector_passes_in_the_browser(results) -> None:  # type: ignore[no
     assert not failed, "\n".join(failed)
 
 
-@pytest.mark.parametrize("group", ["deterministic", "files", "spec", "groups", "merkle-rfc6962"])
+@pytest.mark.parametrize("group", ["deterministic", "files", "spec", "groups", "merkle-rfc6962", "checkpoints"])
 def test_each_vector_group_ran(results, group: str) -> None:  # type: ignore[no-untyped-def]
     assert sum(r["group"] == group for r in results) >= 5
 

@@ -2,7 +2,7 @@
  *  A case passes only when the outcome (plaintext hash, metadata, signer, or error class) is the recorded one. */
 
 import { errorNames } from "../core/errors";
-import { fromHex, hex, fromB64, concat, utf8, type Bytes } from "../core/bytes";
+import { b64, fromHex, hex, fromB64, concat, utf8, type Bytes } from "../core/bytes";
 import { parseKeyFile } from "../core/keyfile";
 import type { Identity } from "../core/identity";
 import { makeIdentity } from "../core/identity";
@@ -10,7 +10,8 @@ import { collect, decryptBlob } from "../core/file";
 import { dearmor, isArmored } from "../core/armor";
 import { parsePublicKey } from "../core/publickey";
 import { derive } from "../core/keyschedule";
-import { aesKey, sha256 } from "../core/primitives";
+import { aesKey, ed25519Signer, sha256 } from "../core/primitives";
+import { openCheckpoint, openNote, parseVerifierKey } from "../core/checkpoint";
 import { sealSegment } from "../core/stream";
 import { contentStatement, headerMac } from "../core/envelope";
 import { encodeHeader, headerSignedMessage, parseHeader } from "../core/header";
@@ -240,4 +241,66 @@ export async function runGroups(base: string, results: Result[]) {
         return outcome(expect, e);
       }
     });
+}
+
+/** Sign a note with a `PRIVATE+KEY+…` signer key string (test-only: the browser never holds a log key). */
+async function signNote(text: string, signerKeys: string[]): Promise<string> {
+  let out = text + "\n";
+  for (const sk of signerKeys) {
+    const [, , name, hash] = sk.split("+") as [string, string, string, string];
+    const seed = fromB64(sk.slice(sk.indexOf(`+${hash}+`) + 10));
+    const signer = await ed25519Signer(seed.subarray(1));
+    const id = Uint8Array.from(hash.match(/../g)!.map((x) => parseInt(x, 16)));
+    out += `\u2014 ${name} ${b64(concat(id, await signer.sign(utf8(text))))}\n`;
+  }
+  return out;
+}
+
+export async function runCheckpoints(base: string, results: Result[]) {
+  const g = await json(base, "go-sumdb-note.json");
+  const peter = await parseVerifierKey(g.peter_verifier_key);
+  const enoch = await parseVerifierKey(g.enoch_verifier_key);
+  const refused = async (fn: () => Promise<unknown>): Promise<[boolean, string]> => {
+    try {
+      await fn();
+      return [false, "accepted"];
+    } catch (e) {
+      return outcome("ProofError", e);
+    }
+  };
+  await check(results, "checkpoints", "go note: peter signs deterministically", async () => {
+    const s = await signNote(g.text, [g.peter_signer_key]);
+    return [s === g.peter_signed, s];
+  });
+  await check(results, "checkpoints", "go note: opens with peter's key", async () => {
+    const n = await openNote(g.peter_signed, [peter]);
+    return [n.text === g.text && n.signatures.length === 1, "ok"];
+  });
+  await check(results, "checkpoints", "go note: two signers, both known", async () => {
+    const n = await openNote(g.text + "\n" + g.peter_signature_line + g.enoch_signature_line, [peter, enoch]);
+    return [n.signatures.length === 2, String(n.signatures.length)];
+  });
+  await check(results, "checkpoints", "go note: only an unknown key signed", () => refused(() => openNote(g.peter_signed, [enoch])));
+  for (const [i, k] of (g.bad_verifier_keys as string[]).entries())
+    await check(results, "checkpoints", `go note: bad verifier key ${i}`, () => refused(() => parseVerifierKey(k)));
+  for (const [i, m] of (g.malformed_notes as string[]).entries())
+    await check(results, "checkpoints", `go note: malformed note ${i}`, () => refused(() => openNote(m, [peter])));
+  await check(results, "checkpoints", "go note: invalid UTF-8", () => refused(() => openNote(concat(Uint8Array.of(0xff), utf8(g.peter_signed)), [peter])));
+  const t = await json(base, "trillian-examples-checkpoint.json");
+  await check(results, "checkpoints", "sum.golang.org checkpoint", async () => {
+    const cp = await openCheckpoint(t.sumdb_checkpoint, t.sumdb_verifier_key, t.sumdb_origin);
+    return [cp.size === BigInt(t.sumdb_size), String(cp.size)];
+  });
+  await check(results, "checkpoints", "sum.golang.org checkpoint: origin must match", () => refused(() => openCheckpoint(t.sumdb_checkpoint, t.sumdb_verifier_key)));
+  const k = t.keys;
+  const body = "Log\n5\n" + b64(new Uint8Array(32).fill(7)) + "\n";
+  await check(results, "checkpoints", "log checkpoint signed by the log key, cosigned", async () => {
+    const cp = await openCheckpoint(await signNote(body, [k.log_signer, k.known1_signer, k.unknown_signer]), k.log_verifier, undefined, [k.known1_verifier]);
+    return [cp.size === 5n && cp.origin === "Log", "ok"];
+  });
+  await check(results, "checkpoints", "log checkpoint signed by another key", () => refused(async () => openCheckpoint(await signNote(body, [k.unknown_signer]), k.log_verifier)));
+  await check(results, "checkpoints", "log checkpoint with a bad cosignature", () =>
+    refused(async () => openCheckpoint((await signNote(body, [k.log_signer])) + (await signNote(body + "x\n", [k.known1_signer])).split("\n\n")[1], k.log_verifier, undefined, [k.known1_verifier])),
+  );
+  await check(results, "checkpoints", "checkpoint with a non-canonical size", () => refused(async () => openCheckpoint(await signNote("Log\n05\n" + b64(new Uint8Array(32)) + "\n", [k.log_signer]), k.log_verifier)));
 }
