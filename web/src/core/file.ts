@@ -4,13 +4,13 @@
 import { dearmor, isArmored } from "./armor";
 import { concat, equal, hex, type Bytes } from "./bytes";
 import { BadSignatureError, FormatError, IntegrityError, TruncatedError } from "./errors";
-import { encodeHeader, isReshared, readHeader, type Header } from "./header";
+import { PREFIX_SIZE, checkPrefix, encodeHeader, isReshared, parseHeader, readHeader, type Header } from "./header";
 import type { Identity } from "./identity";
 import { contentStatement, openHeader, sealHeader, type OpenOptions, type SealOptions } from "./envelope";
 import { derive } from "./keyschedule";
 import type { Metadata } from "./metadata";
 import { aesKey, ed25519Verify, sha256 } from "./primitives";
-import { TAG, fromGenerator, openSegment, sealSegment, segments } from "./stream";
+import { ByteReader, TAG, fromGenerator, openSegment, sealSegment, segments } from "./stream";
 
 /** What a reader shows about an opened file. */
 export interface FileInfo {
@@ -168,4 +168,81 @@ export async function dearmorBlob(blob: Blob): Promise<Blob> {
   if (!isArmored(head)) return blob;
   if (blob.size > 64 << 20) throw new FormatError("armored message too large");
   return new Blob([dearmor(await blob.text())]);
+}
+
+/** Open a .c11 file arriving as a stream (no seeking, docs/format.md §2.5 "non-seekable input"). Segments are released
+ *  once they authenticate under the file key; the author's content signature is checked at the end, and the
+ *  plaintext stream errors (BadSignatureError) if it fails — a caller publishes its output only after the stream
+ *  closed without error. Constant memory apart from 32 bytes of hash per segment. */
+export async function decryptStream(input: ReadableStream<Uint8Array>, identities: Identity[], opts: OpenOptions = {}): Promise<Decrypted> {
+  const r = new ByteReader(input);
+  const prefix = await r.read(PREFIX_SIZE);
+  const total = checkPrefix(prefix);
+  const rest = await r.read(total - PREFIX_SIZE);
+  if (rest.length < total - PREFIX_SIZE) throw new TruncatedError("the file ends inside its header (truncated)");
+  const { header: h } = parseHeader(concat(prefix, rest));
+  const opened = await openHeader(h, identities, opts);
+  const key = await aesKey(await derive(opened.fileKey, h.nonce, "payload"));
+  const fi = info(h, opened.metadata, opened.identity, opened.temporaryKeyIds);
+  const gen = h.version === 1 ? streamV1(r, h.segmentSize, key, opened.metadata) : streamV2(r, h, key, opened.metadata);
+  return { info: fi, plaintext: fromGenerator(gen) };
+}
+
+async function* streamV1(r: ByteReader, s: number, key: CryptoKey, meta: Metadata): AsyncGenerator<Uint8Array> {
+  let piece = await r.read(s + TAG);
+  if (piece.length === 0) throw new TruncatedError("the file is truncated (nothing after the header)");
+  let total = 0;
+  for (let i = 0; ; i++) {
+    const next = piece.length === s + TAG ? await r.read(s + TAG) : new Uint8Array();
+    const last = next.length === 0;
+    if (piece.length < TAG) throw new TruncatedError("the file is truncated (a final piece shorter than a tag)");
+    if (last && i > 0 && piece.length === TAG) throw new IntegrityError("the file was modified or damaged (an empty last segment)");
+    const pt = await openSegment(key, i, last, piece);
+    if (!pt) throw await segmentError(key, i, last, piece, 1);
+    total += pt.length;
+    yield pt;
+    if (last) break;
+    piece = next;
+  }
+  if (meta.size !== null && total !== meta.size) throw new FormatError("the decrypted size differs from the metadata");
+}
+
+async function* streamV2(r: ByteReader, h: Header, key: CryptoKey, meta: Metadata): AsyncGenerator<Uint8Array> {
+  const s = h.segmentSize;
+  const hashes: Uint8Array[] = [];
+  let total = 0;
+  let i = 0;
+  let region: Bytes;
+  for (;;) {
+    const piece = await r.read(s + TAG);
+    if (i === 0 && piece.length < 120 && (await r.atEnd())) throw new TruncatedError("the file is truncated (nothing or too little after the header)");
+    const pt = piece.length === s + TAG ? await openSegment(key, i, false, piece) : null;
+    if (!pt) {
+      // The final region: last segment ‖ hash list ‖ n ‖ signature, at most s + 16 + 32 n + 72 bytes.
+      const limit = s + TAG + 32 * (i + 1) + 72;
+      const more = await r.read(limit - piece.length + 1);
+      region = concat(piece, more);
+      if (region.length > limit) throw new IntegrityError("the file was modified or damaged (data after the end)");
+      break;
+    }
+    hashes.push(await sha256(piece));
+    total += pt.length;
+    i++;
+    yield pt;
+  }
+  const n = i + 1;
+  const lastLen = region.length - 32 * n - 72;
+  if (lastLen < TAG || lastLen > s + TAG || (n > 1 && lastLen === TAG)) throw new IntegrityError("the file was modified or damaged (payload and trailer do not fit)");
+  const seg = region.subarray(0, lastLen);
+  const tail = region.subarray(region.length - 72);
+  if (Number(new DataView(tail.buffer, tail.byteOffset, 8).getBigUint64(0)) !== n) throw new IntegrityError("the file was modified or damaged (segment count)");
+  const pt = await openSegment(key, i, true, seg);
+  if (!pt) throw await segmentError(key, i, true, seg, 2);
+  hashes.push(await sha256(seg));
+  total += pt.length;
+  const statement = await contentStatement(h, n, await sha256(concat(...hashes)));
+  if (!(await ed25519Verify(h.authorKey, tail.subarray(8), statement)))
+    throw new BadSignatureError("the content signature does not verify: the content is not what the author signed");
+  if (meta.size !== null && meta.kind !== "bundle" && total !== meta.size) throw new FormatError("the decrypted size differs from the metadata");
+  yield pt;
 }

@@ -74,3 +74,48 @@ export function fromGenerator(gen: AsyncGenerator<Uint8Array>): ReadableStream<U
 }
 
 export { concat };
+
+/** Exact-size reads over a ReadableStream (a network download, a pipe): `read(n)` gives n bytes, fewer only at the end. */
+export class ByteReader {
+  private chunks: Uint8Array[] = [];
+  private have = 0;
+  private done = false;
+  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+  constructor(stream: ReadableStream<Uint8Array>) {
+    this.reader = stream.getReader();
+  }
+  private async fill(n: number): Promise<void> {
+    while (this.have < n && !this.done) {
+      const { value, done } = await this.reader.read();
+      if (done) this.done = true;
+      else if (value.length) {
+        this.chunks.push(value);
+        this.have += value.length;
+      }
+    }
+  }
+  async read(n: number): Promise<Bytes> {
+    await this.fill(n);
+    const k = Math.min(n, this.have);
+    const out = new Uint8Array(k);
+    let o = 0;
+    while (o < k) {
+      const c = this.chunks[0]!;
+      const m = Math.min(c.length, k - o);
+      out.set(c.subarray(0, m), o);
+      o += m;
+      if (m === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(m);
+    }
+    this.have -= k;
+    return out;
+  }
+  /** Whether the input has ended with nothing left to read. */
+  async atEnd(): Promise<boolean> {
+    await this.fill(1);
+    return this.have === 0;
+  }
+  cancel(reason?: unknown): Promise<void> {
+    return this.reader.cancel(reason);
+  }
+}
