@@ -264,3 +264,30 @@ def test_tampering_with_a_page_made_file_is_refused_by_both(page: Any, cli: Cli,
     r = cli("decrypt", "-i", str(path), "-o", str(cli.tmp / "tampered.out"), str(bad), ok=False)
     assert r.returncode != 0 and not (cli.tmp / "tampered.out").exists()
     assert call_error(page, "decrypt", data=blob(bytes(out)), keys=[handle["handle"]])["error"] == "BadSignatureError"
+
+
+def test_a_file_reshared_in_the_page_keeps_the_authors_signature_for_the_cli(page: Any, cli: Cli, people: dict) -> None:
+    """§9: the page adds bob and removes alice, signing the new header with carol's key; the payload and the author's
+    trailer are kept byte for byte, so the CLI shows it as written by alice and re-shared by carol."""
+    carol = people["carol"]
+    src = cli.tmp / "report.txt"
+    src.write_bytes(os.urandom(70_000))
+    enc = cli.tmp / "report.txt.c11"
+    cli("encrypt", "-i", str(people["alice"][0]), "-r", carol["publicLine"], "-o", str(enc), str(src))
+    original = enc.read_bytes()
+    out = unblob(call(page, "reshare", data=blob(original), keys=[carol["handle"]], signer=carol["handle"],
+                      add=[people["bob"][1]], remove=[people["alice"][2]["fingerprint"]]))
+    _, old_raw = read_header(io.BytesIO(original))
+    new_header, new_raw = read_header(io.BytesIO(out))
+    assert out[len(new_raw):] == original[len(old_raw):]
+    assert (new_header.author_label, new_header.sender_label) == ("alice@example.com", "carol@example.com")
+    resh = cli.tmp / "reshared.c11"
+    resh.write_bytes(out)
+    r = cli("decrypt", "-i", str(people["bob"][0]), "-o", str(cli.tmp / "reshared.txt"), str(resh))
+    assert (cli.tmp / "reshared.txt").read_bytes() == src.read_bytes()
+    said = r.stderr.decode()
+    assert "alice@example.com" in said and "carol@example.com" in said
+    gone = cli("decrypt", "-i", str(people["alice"][0]), "-o", str(cli.tmp / "alice-gone.txt"), str(resh), ok=False)
+    assert gone.returncode != 0 and not (cli.tmp / "alice-gone.txt").exists()
+    res = call(page, "decrypt", data=blob(out), keys=[people["bob"][2]["handle"]])
+    assert (res["info"]["author"], res["info"]["resharer"]) == ("alice@example.com", "carol@example.com")

@@ -10,7 +10,7 @@ import { CLASSIC, ENC_SIZE, HYBRID, hpkeSeal, isKemName } from "./kem";
 import { derive, onlineFileKey } from "./keyschedule";
 import { labelProblem } from "./labels";
 import { encodeMetadata, parseMetadata, type Metadata } from "./metadata";
-import type { PublicKey } from "./publickey";
+import { parsePublicKey, type PublicKey } from "./publickey";
 import { aesKey, aesOpen, aesSeal, ed25519Verify, hmacSha256, randomBytes, sha256 } from "./primitives";
 import { DEFAULT_SEGMENT } from "./stream";
 
@@ -234,11 +234,34 @@ export async function sealHeader(o: SealOptions): Promise<{ header: Header; file
   return { header, fileKey };
 }
 
-/** Re-share (§9): the same header with other recipient stanzas, signed by `signer`; author fields and content kept. */
-export async function reshareHeader(h: Header, fileKey: Uint8Array, signer: Identity, add: PublicKey[]): Promise<Header> {
-  const have = new Set(recipientFingerprints(h));
-  const stanzas = h.stanzas.filter((s) => s.type !== RECIPIENT_KEYS);
-  for (const r of add) if (!have.has(r.fingerprint)) stanzas.push(await wrap(r, fileKey, h.docId));
+/** The recipients' public key lines of a `recipient-keys` stanza (§4.3), or [] when there is none. */
+export async function recipientKeyLines(h: Header, fileKey: Uint8Array): Promise<string[]> {
+  const s = h.stanzas.find((x) => x.type === RECIPIENT_KEYS);
+  if (!s || s.body.length < 28) return [];
+  const k = await aesKey(await derive(fileKey, h.nonce, "recipient keys"));
+  const pt = await aesOpen(k, s.body.subarray(0, 12), s.body.subarray(12), h.docId);
+  if (!pt) throw new IntegrityError("the recipient-keys stanza does not authenticate: the file was modified");
+  return fromUtf8(pt).split("\n").filter(Boolean);
+}
+
+/** Re-share (§9): the same header with recipients added and/or removed (by fingerprint), a fresh recipient-keys
+ *  stanza, signed by `signer`; author fields, metadata, payload and trailer stay valid byte for byte. */
+export async function reshareHeader(h: Header, fileKey: Uint8Array, signer: Identity, add: PublicKey[], remove: string[] = []): Promise<Header> {
+  if (h.stanzas.some((s) => s.type === ONLINE)) throw new FormatError("an online-policy file is re-shared through its key server's policy, not by rewrapping");
+  const drop = new Set(remove);
+  const stanzas = h.stanzas.filter((s) => s.type !== RECIPIENT_KEYS && !(stanzaKeyId(s) && drop.has(hex(stanzaKeyId(s)!))));
+  const have = new Set(stanzas.map(stanzaKeyId).filter((k): k is Bytes => k !== null).map(hex));
+  for (const r of add) if (!have.has(r.fingerprint)) stanzas.push(await wrap(r, fileKey, h.docId)), have.add(r.fingerprint);
+  if (!stanzas.some((s) => stanzaKeyId(s))) throw new FormatError("no recipients left");
+  const old = await recipientKeyLines(h, fileKey);
+  const lines = new Set(add.map((r) => r.line));
+  for (const l of old) if (!drop.has((await parsePublicKey(l)).fingerprint)) lines.add(l);
+  const kept = [...lines];
+  if (h.version !== 1) {
+    const rn = randomBytes(12);
+    const rk = await aesSeal(await aesKey(await derive(fileKey, h.nonce, "recipient keys")), rn, utf8(kept.sort().join("\n")), h.docId);
+    stanzas.splice(stanzas.filter((s) => stanzaKeyId(s)).length, 0, { type: RECIPIENT_KEYS, critical: false, body: concat(rn, rk) });
+  }
   const out: Header = { ...h, stanzas, signerLabel: signer.label, signerKey: signer.public.sig!, mac: new Uint8Array(), signature: new Uint8Array() };
   out.mac = await headerMac(fileKey, out);
   out.signature = await signer.signer.sign(headerSignedMessage(out));

@@ -6,7 +6,8 @@ import { concat, equal, hex, type Bytes } from "./bytes";
 import { BadSignatureError, FormatError, IntegrityError, TruncatedError } from "./errors";
 import { PREFIX_SIZE, checkPrefix, encodeHeader, isReshared, parseHeader, readHeader, type Header } from "./header";
 import type { Identity } from "./identity";
-import { contentStatement, openHeader, sealHeader, type OpenOptions, type SealOptions } from "./envelope";
+import { contentStatement, openHeader, reshareHeader, sealHeader, type OpenOptions, type SealOptions } from "./envelope";
+import type { PublicKey } from "./publickey";
 import { derive } from "./keyschedule";
 import type { Metadata } from "./metadata";
 import { aesKey, ed25519Verify, sha256 } from "./primitives";
@@ -245,4 +246,13 @@ async function* streamV2(r: ByteReader, h: Header, key: CryptoKey, meta: Metadat
     throw new BadSignatureError("the content signature does not verify: the content is not what the author signed");
   if (meta.size !== null && meta.kind !== "bundle" && total !== meta.size) throw new FormatError("the decrypted size differs from the metadata");
   yield pt;
+}
+
+/** Re-share a file (§9): a new header (recipients added/removed, signed by `signer`) followed by the original
+ *  payload and trailer as they are (a Blob slice: nothing is decrypted or held in memory). */
+export async function reshareBlob(blob: Blob, identities: Identity[], signer: Identity, add: PublicKey[], remove: string[] = []): Promise<Blob> {
+  const { header, length } = await readHeader(blob);
+  const opened = await openHeader(header, identities);
+  const h = await reshareHeader(header, opened.fileKey, signer, add, remove);
+  return new Blob([encodeHeader(h), blob.slice(length)]);
 }

@@ -7,7 +7,7 @@ import { ONLINE, onlineReleaseInfo, parseOnline, recipientFingerprints, type Rel
 import { unwrapGroupKey } from "../core/groupkey";
 import { readHeader } from "../core/header";
 import { errorNames } from "../core/errors";
-import { collect, dearmorBlob, decryptBlob, encryptStream } from "../core/file";
+import { collect, dearmorBlob, decryptBlob, encryptStream, reshareBlob } from "../core/file";
 import { generateIdentity, makeIdentity, type Identity } from "../core/identity";
 import { parseKeyFile, writeKeyFile } from "../core/keyfile";
 import { parsePublicKey } from "../core/publickey";
@@ -88,6 +88,9 @@ const handlers: Handlers = {
     const files = [];
     for (const f of b.files) files.push({ path: f.path, data: await blobOf(await f.open()) });
     return { info: b.info, files };
+  },
+  async reshare({ data, keys, signer, add, remove }) {
+    return reshareBlob(await dearmorBlob(data), keys.map(identity), identity(signer), await Promise.all(add.map(parsePublicKey)), remove);
   },
   async inspect({ data }) {
     const { header: h } = await readHeader(await dearmorBlob(data));

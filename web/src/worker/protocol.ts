@@ -47,6 +47,8 @@ export interface Requests {
   };
   /** `release`: the key server's answer for an online file (base64 of B sealed to the recipient key). */
   decrypt: { args: { data: Blob; keys: number[]; release?: string }; result: { info: FileInfo; plaintext: Blob } };
+  /** Add and/or remove recipients (fingerprints) of a file the caller can open; `signer` signs the new header. */
+  reshare: { args: { data: Blob; keys: number[]; signer: number; add: string[]; remove?: string[] }; result: Blob };
   inspect: { args: { data: Blob }; result: HeaderSummary };
   unwrapGroupKey: { args: { wrapped: string; ref: GroupKeyRef; keys: number[]; expected?: string; signers?: string[] }; result: KeySummary };
   bundle: { args: { files: { path: string; data: Blob }[]; recipients: string[]; sender: number; name: string | null }; result: Blob };
