@@ -17,7 +17,8 @@ import { contentStatement, headerMac } from "../core/envelope";
 import { encodeHeader, headerSignedMessage, parseHeader } from "../core/header";
 import { canonicalJson, type Json } from "../core/canonicaljson";
 import { emailHash } from "../core/emailhash";
-import { verifyInclusion, verifyConsistency } from "../core/merkle";
+import { leafHash, verifyInclusion, verifyConsistency } from "../core/merkle";
+import { actorCommitment, checkOpening } from "../core/logentry";
 import { openBundle } from "../core/bundle";
 import type { KemName } from "../core/kem";
 import { unwrapGroupKey, type GroupKeyRef } from "../core/groupkey";
@@ -305,4 +306,24 @@ export async function runCheckpoints(base: string, results: Result[]) {
     refused(async () => openCheckpoint((await signNote(body, [k.log_signer])) + (await signNote(body + "x\n", [k.known1_signer])).split("\n\n")[1], k.log_verifier, undefined, [k.known1_verifier])),
   );
   await check(results, "checkpoints", "checkpoint with a non-canonical size", () => refused(async () => openCheckpoint(await signNote("Log\n05\n" + b64(new Uint8Array(32)) + "\n", [k.log_signer]), k.log_verifier)));
+}
+
+export async function runLogActor(base: string, results: Result[]) {
+  const d = await json(base, "log-actor/vectors.json");
+  for (const c of d.cases as Case[])
+    await check(results, "log-actor", c.name as string, async () => {
+      const nonce = fromHex(c.nonce as string);
+      const actor = await actorCommitment(nonce, c.private as string);
+      const person = c.email === null ? null : await emailHash(c.email as string);
+      await checkOpening(utf8(c.entry as string), nonce, c.private as string, person);
+      const leaf = hex(await leafHash(utf8(c.entry as string)));
+      const ok = actor === c.actor && person === c.person && leaf === c.leaf_hash;
+      let refused = false;
+      try {
+        await checkOpening(utf8(c.entry as string), fromHex((c.nonce as string).replace(/^../, (x) => (x === "00" ? "01" : "00"))), c.private as string, person);
+      } catch {
+        refused = true;
+      }
+      return [ok && refused, ok ? (refused ? "ok" : "a wrong nonce was accepted") : "actor, person or leaf hash differ"];
+    });
 }
