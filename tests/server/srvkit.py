@@ -195,13 +195,15 @@ def verification_link(msg: email.message.Message) -> str:
 def confirm_email(link: str, password: str = PASSWORD) -> httpx.Response:
     """Confirm an address as its owner does: open the emailed link's page, then send its form with the
     sign-up password. Returns the form's answer (200 when confirmed)."""
-    page = httpx.get(link)
-    if page.status_code != 200:
-        return page
-    token = re.search(r'name="token" value="([^"]+)"', page.text)
-    assert token, page.text
-    base = link.split("/api/v1/", 1)[0]
-    return httpx.post(f"{base}/api/v1/accounts/verify/confirm", data={"token": token.group(1), "password": password})
+    with httpx.Client(timeout=30) as http:  # one client: each new one loads the CA bundle
+        page = http.get(link)
+        if page.status_code != 200:
+            return page
+        token = re.search(r'name="token" value="([^"]+)"', page.text)
+        assert token, page.text
+        base = link.split("/api/v1/", 1)[0]
+        return http.post(f"{base}/api/v1/accounts/verify/confirm",
+                         data={"token": token.group(1), "password": password})
 
 
 def cli_env(config_dir: Path, env: dict[str, str] | None = None) -> dict[str, str]:
