@@ -30,7 +30,9 @@ class Handler(Protocol):
     with no protected part; `write_envelope` the file with its envelope replaced (re-encryption).
     """
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The format's short name ("pdf", "docx"...)."""
 
     def protect(self, data: bytes, selectors: Sequence[SelectorArg], recipients: Sequence[PublicKey],
                 sender: Identity, *, note: str = "", part_recipients: PartRecipients | None = None,

@@ -23,7 +23,7 @@ from c11.errors import FormatError, IntegrityError, UsageError
 from c11.indoc import _ooxml as ox
 from c11.indoc import parts as P
 from c11.indoc import selectors as S
-from c11.indoc._handler import PartRecipients, SelectorArg, chosen_selectors
+from c11.indoc._handler import Handler, PartRecipients, SelectorArg, chosen_selectors
 from c11.keys.identity import Identity
 from c11.keys.publickey import PublicKey
 
@@ -754,4 +754,4 @@ def _seal(ctx: _Ctx, recipients: Sequence[PublicKey], sender: Identity, note: st
     return pkg.to_bytes()
 
 
-HANDLER = DocxHandler()
+HANDLER: Handler = DocxHandler()

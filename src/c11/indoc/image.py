@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from c11.errors import DocumentError, FormatError, IntegrityError, TooLargeError, UsageError
 from c11.indoc import _limits
 from c11.indoc import parts as P
-from c11.indoc._handler import PartRecipients, SelectorArg, chosen_selectors
+from c11.indoc._handler import Handler, PartRecipients, SelectorArg, chosen_selectors
 from c11.indoc._mediacommon import ORIGINAL, check_placeholders, intersection
 from c11.indoc.selectors import Selector
 from c11.keys.identity import Identity
@@ -463,5 +463,5 @@ def _colours(im: Image) -> tuple[Colour, Colour]:
     return table.get(mode, (0, 0))
 
 
-PNG_HANDLER = ImageHandler("png")
-JPEG_HANDLER = ImageHandler("jpeg")
+PNG_HANDLER: Handler = ImageHandler("png")
+JPEG_HANDLER: Handler = ImageHandler("jpeg")

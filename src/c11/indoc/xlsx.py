@@ -21,7 +21,7 @@ from c11.errors import FormatError, IntegrityError, UsageError
 from c11.indoc import _ooxml as ox
 from c11.indoc import parts as P
 from c11.indoc import selectors as S
-from c11.indoc._handler import PartRecipients, SelectorArg, chosen_selectors
+from c11.indoc._handler import Handler, PartRecipients, SelectorArg, chosen_selectors
 from c11.keys.identity import Identity
 from c11.keys.publickey import PublicKey
 
@@ -604,4 +604,4 @@ def _remove_note_sheet_leftovers(pkg: ox.Package, book: _Book) -> None:
         pkg.set(book.main, etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True))
 
 
-HANDLER = XlsxHandler()
+HANDLER: Handler = XlsxHandler()

@@ -28,8 +28,9 @@ writing, digest).
 
 from __future__ import annotations
 
+from c11.indoc._handler import Handler
 from c11.indoc.pdf.handler import PdfHandler
 
-HANDLER = PdfHandler()
+HANDLER: Handler = PdfHandler()
 
 __all__ = ["HANDLER", "PdfHandler"]

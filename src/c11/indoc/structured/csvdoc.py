@@ -18,6 +18,7 @@ from c11.errors import FormatError, IntegrityError, UsageError
 from c11.indoc import parts as P
 from c11.indoc._mediacommon import PLACEHOLDER_RE, placeholder
 from c11.indoc.selectors import Selector
+from c11.indoc._handler import Handler
 from c11.indoc.structured._text import Found, Target, TextHandler, eol, notice
 
 
@@ -216,4 +217,4 @@ def _csv_field(value: str, delim: str) -> str:
     return value
 
 
-HANDLER = CsvHandler()
+HANDLER: Handler = CsvHandler()

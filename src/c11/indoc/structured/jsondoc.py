@@ -17,6 +17,7 @@ from c11.errors import FormatError, IntegrityError, UsageError
 from c11.indoc import parts as P
 from c11.indoc._mediacommon import PLACEHOLDER_RE, placeholder
 from c11.indoc.selectors import Selector
+from c11.indoc._handler import Handler
 from c11.indoc.structured._text import Found, Target, TextHandler, TreeNode, notice, pointer, tree_targets
 
 _WS = re.compile(r"[ \t\n\r\ufeff]*")
@@ -199,4 +200,4 @@ class JsonHandler(TextHandler):
         return base, env
 
 
-HANDLER = JsonHandler()
+HANDLER: Handler = JsonHandler()

@@ -12,6 +12,7 @@ from c11.errors import FormatError, IntegrityError, UsageError
 from c11.indoc import parts as P
 from c11.indoc._mediacommon import PLACEHOLDER_RE, numbers
 from c11.indoc.selectors import Selector
+from c11.indoc._handler import Handler
 from c11.indoc.structured._text import Found, Target, TextHandler, eol, notice
 
 
@@ -153,4 +154,4 @@ class MarkdownHandler(TextHandler):
         return base, env
 
 
-HANDLER = MarkdownHandler()
+HANDLER: Handler = MarkdownHandler()

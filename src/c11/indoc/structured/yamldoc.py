@@ -17,6 +17,7 @@ from c11.indoc import _limits
 from c11.indoc import parts as P
 from c11.indoc._mediacommon import PLACEHOLDER_RE, placeholder
 from c11.indoc.selectors import Selector
+from c11.indoc._handler import Handler
 from c11.indoc.structured._text import Found, Target, TextHandler, TreeNode, eol, notice, pointer, tree_targets
 
 
@@ -175,4 +176,4 @@ class YamlHandler(TextHandler):
         return base, env
 
 
-HANDLER = YamlHandler()
+HANDLER: Handler = YamlHandler()
