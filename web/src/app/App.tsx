@@ -4,6 +4,7 @@ import { useState } from "preact/hooks";
 import type { Session } from "./api";
 import { navigate, useRoute, type Route } from "./router";
 import { OpenPage } from "./pages/Open";
+import { EncryptPage } from "./pages/Encrypt";
 import { AccountPage, LoginPage, SignupPage, VerifyPage } from "./pages/Account";
 
 function Link({ to, current, children }: { to: Route; current: Route; children: ComponentChildren }) {
@@ -37,6 +38,7 @@ export function App() {
   let page;
   switch (route) {
     case "/open": page = <OpenPage />; break;
+    case "/encrypt": page = <EncryptPage session={session} />; break;
     case "/signup": page = <SignupPage />; break;
     case "/login": page = <LoginPage setSession={setSession} />; break;
     case "/verify": page = <VerifyPage session={session} setSession={setSession} />; break;
@@ -50,6 +52,7 @@ export function App() {
         <nav aria-label="Main">
           <Link to="/" current={route}>c11</Link>
           <Link to="/open" current={route}>Open</Link>
+          <Link to="/encrypt" current={route}>Encrypt</Link>
           {session ? <Link to="/account" current={route}>Account</Link> : (
             <>
               <Link to="/login" current={route}>Log in</Link>

@@ -13,6 +13,9 @@ interface SessionOut {
 
 const normal = (email: string) => email.trim().toLowerCase();
 
+/** c11's OPAQUE key stretching (docs/shards.md §8): Argon2id m = 19456 KiB, t = 2, p = 1, as the CLI's. */
+const KSF = { "argon2id-custom": { memory: 19456, iterations: 2, parallelism: 1 } } as const;
+
 /** The OPAQUE client (WebAssembly), loaded on the first login only. */
 async function opaqueClient() {
   const opaque = await import("@serenity-kit/opaque");
@@ -38,7 +41,7 @@ export async function logIn(email: string, password: string): Promise<Session> {
     if (e instanceof ApiError && e.status === 404) return registerAfterPasswordLogin(addr, password, client);
     throw e;
   }
-  const finished = client.finishLogin({ clientLoginState, loginResponse: start.response, password });
+  const finished = client.finishLogin({ clientLoginState, loginResponse: start.response, password, keyStretching: KSF });
   if (!finished) throw new ApiError(401, "bad-credentials", "Wrong email or password.");
   const out = await api<SessionOut>("POST", "/api/v1/sessions/opaque/finish",
     { login_id: start.login_id, finalization: finished.finishLoginRequest, kind: "bearer" });
@@ -52,7 +55,7 @@ async function registerAfterPasswordLogin(email: string, password: string, clien
   const s = session(out);
   const { clientRegistrationState, registrationRequest } = client.startRegistration({ password });
   const started = await api<{ response: string }>("POST", "/api/v1/account/opaque/start", { request: registrationRequest }, s);
-  const { registrationRecord } = client.finishRegistration({ clientRegistrationState, registrationResponse: started.response, password });
+  const { registrationRecord } = client.finishRegistration({ clientRegistrationState, registrationResponse: started.response, password, keyStretching: KSF });
   await api("PUT", "/api/v1/account/opaque", { registration: registrationRecord }, s);
   return s;
 }

@@ -1,0 +1,124 @@
+/** Encrypt a file for people by email: each person's key comes from the registry with its log proofs verified
+ *  in this browser (a failed proof is a refusal); you sign and are a recipient too. The result is a .c11 file. */
+import { useEffect, useRef, useState } from "preact/hooks";
+import { encryptStream } from "../../core/file";
+import { parseKeyFile } from "../../core/keyfile";
+import type { PublicKey } from "../../core/publickey";
+import { message, type Session } from "../api";
+import { safeName, toBlob } from "../download";
+import { lookup, newTrust } from "../registry";
+import { navigate } from "../router";
+
+interface Made {
+  name: string;
+  url: string;
+  size: number;
+  recipients: { email: string; fingerprint: string }[];
+}
+
+const emails = (text: string): string[] =>
+  [...new Set(text.split(/[\s,;]+/).map((e) => e.trim().toLowerCase()).filter(Boolean))];
+
+export function EncryptPage({ session }: { session: Session | null }) {
+  const [file, setFile] = useState<File | null>(null);
+  const [keyFile, setKeyFile] = useState<File | null>(null);
+  const [passphrase, setPassphrase] = useState("");
+  const [to, setTo] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [made, setMade] = useState<Made | null>(null);
+  const trust = useRef(newTrust());
+
+  useEffect(() => () => { if (made) URL.revokeObjectURL(made.url); }, [made]);
+
+  if (!session) {
+    return (
+      <section aria-labelledby="encrypt-title">
+        <h1 id="encrypt-title">Encrypt for people</h1>
+        <p>Finding people's keys needs an account. <a href="/login" onClick={(e) => { e.preventDefault(); navigate("/login"); }}>Log in</a> first.</p>
+      </section>
+    );
+  }
+
+  const encrypt = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    setMade(null);
+    const people = emails(to);
+    if (!file || !keyFile || people.length === 0) {
+      setError(!file ? "Choose the file to protect." : !keyFile ? "Choose your key file (it signs the file)." : "Enter at least one email address.");
+      return;
+    }
+    setBusy(true);
+    try {
+      const found: { email: string; key: PublicKey }[] = [];
+      for (const person of people) found.push({ email: person, key: await lookup(trust.current, session, person) });
+      const kf = await parseKeyFile(await keyFile.text(), keyFile.name);
+      const sender = await kf.unlock(kf.encrypted ? passphrase : undefined);
+      const out = await encryptStream(file.stream(), {
+        sender,
+        recipients: [sender.public, ...found.map((f) => f.key)],
+        metadata: { name: file.name, type: file.type || null, size: file.size, mtime: Math.floor(file.lastModified / 1000), kind: "file" },
+      });
+      const blob = await toBlob(out, "application/octet-stream");
+      setMade({
+        name: `${safeName(file.name, "file")}.c11`,
+        url: URL.createObjectURL(blob),
+        size: blob.size,
+        recipients: found.map((f) => ({ email: f.email, fingerprint: f.key.fingerprint })),
+      });
+    } catch (err) {
+      setError(message(err));
+    } finally {
+      setPassphrase("");
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section aria-labelledby="encrypt-title">
+      <h1 id="encrypt-title">Encrypt for people</h1>
+      <p>The file is encrypted in this browser; the server only helps find the keys, and every key it gives is
+        checked against its public log here. You sign the file and can open it too.</p>
+      <form class="stack" onSubmit={encrypt}>
+        <div>
+          <label for="enc-to">People (email addresses)</label>
+          <textarea id="enc-to" rows={2} value={to} aria-describedby="enc-to-hint"
+            onInput={(e) => setTo((e.currentTarget as HTMLTextAreaElement).value)} />
+          <p id="enc-to-hint" class="hint">Separate addresses with commas or new lines.</p>
+        </div>
+        <div>
+          <label for="enc-file">File to protect</label>
+          <input id="enc-file" type="file" onChange={(e) => { setMade(null); setFile((e.currentTarget as HTMLInputElement).files?.[0] ?? null); }} />
+        </div>
+        <div>
+          <label for="enc-key">Your key file (.key)</label>
+          <input id="enc-key" type="file" accept=".key,application/json"
+            onChange={(e) => setKeyFile((e.currentTarget as HTMLInputElement).files?.[0] ?? null)} />
+        </div>
+        <div>
+          <label for="enc-pass">Passphrase of your key file</label>
+          <input id="enc-pass" type="password" autocomplete="off" value={passphrase}
+            onInput={(e) => setPassphrase((e.currentTarget as HTMLInputElement).value)} />
+        </div>
+        <div><button type="submit" disabled={busy}>{busy ? "Encrypting…" : "Encrypt"}</button></div>
+      </form>
+      {error && <p role="alert" class="error">Not encrypted: {error}</p>}
+      {made && (
+        <section aria-labelledby="made-title" class="result">
+          <h2 id="made-title">Encrypted</h2>
+          <p role="status">For you and:</p>
+          <ul>
+            {made.recipients.map((r) => (
+              <li key={r.email}><span class="label">{r.email}</span> — key <code class="fp">{r.fingerprint}</code> (verified in the log)</li>
+            ))}
+          </ul>
+          <p>
+            <a class="button" href={made.url} download={made.name}>Save {made.name}</a>{" "}
+            <span class="hint">({made.size.toLocaleString("en")} bytes)</span>
+          </p>
+        </section>
+      )}
+    </section>
+  );
+}
