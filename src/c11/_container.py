@@ -13,17 +13,14 @@ from c11.crypto import keyschedule as ks
 from c11.errors import FormatError, NotC11FileError, UsageError
 from c11.format import armor as _armor
 from c11.format import content, envelope, stream
-from c11.format import online as _online  # registers the online-policy stanza (c11-online/v1)
+from c11.format import online as _online
 from c11.format import temporary as _temporary
-from c11.format.envelope import Metadata
+from c11.format.envelope import RECIPIENT_KEYS, Capability, Metadata
 from c11.format.header import MAGIC, ORIGIN_ROTATED, V1, Header, Stanza
 from c11.format.stream import Progress
 from c11.keys.identity import Identity
 from c11.keys.publickey import PublicKey, key_id
 
-RECIPIENT_KEYS = "recipient-keys"
-envelope.register_flag(RECIPIENT_KEYS, False)
-envelope.register_flag(_temporary.TEMPORARY, False)
 
 
 @dataclass
@@ -193,7 +190,7 @@ def payload_reader(header: Header, file_key: bytes, src: BinaryIO) -> BinaryIO:
     return stream.signed_reader(key, src, header.segment_size, envelope.content_check(header))
 
 
-def open_header(header: Header, identities: Sequence[Identity]) -> tuple[bytes, Metadata]:
+def open_header(header: Header, identities: Sequence[Capability]) -> tuple[bytes, Metadata]:
     """Unwrap the file key, check MAC and signature, and read the metadata."""
     file_key = envelope.unwrap(header, list(identities))
     envelope.verify_signature(header)

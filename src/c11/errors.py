@@ -157,7 +157,12 @@ class NoKeyPublishedError(ServerError):
 
 
 class OnlinePolicyError(C11Error):
-    """A file with an online policy could not get the key server's part of its key (docs/keyserver.md, Release)."""
+    """A file with an online policy could not get the key server's part of its key (docs/keyserver.md, Release).
+    `server` is that key server, when known."""
+
+    def __init__(self, message: str = "", *args: object, server: str | None = None) -> None:
+        super().__init__(message, *args)
+        self.server = server
 
 
 class AccessRefusedError(OnlinePolicyError, AuthError):

@@ -34,7 +34,7 @@ from c11.errors import C11Error, FormatError, RecipientError, UsageError
 from c11.format import armor as _armor
 from c11.format import bundle as _bundle
 from c11.format import envelope, stream
-from c11.format.envelope import Metadata
+from c11.format.envelope import Capability, Metadata
 from c11.format.header import MAGIC, V1, Header, read_header
 from c11.format.stream import DEFAULT_SEGMENT, Progress
 from c11.keys.identity import Identity
@@ -116,7 +116,7 @@ def _peek(src: BinaryIO, n: int = 32) -> bytes:
     return head
 
 
-def decrypt(src: BinaryIO, dst: BinaryIO, identities: Sequence[Identity], *, progress: Progress = None) -> FileInfo:
+def decrypt(src: BinaryIO, dst: BinaryIO, identities: Sequence[Capability], *, progress: Progress = None) -> FileInfo:
     """Decrypt a .c11 file or armored message from `src` into `dst`, verifying everything."""
     head = _peek(src)
     if _armor.is_armored(head):
@@ -156,7 +156,7 @@ def encrypt_bytes(
     return out.getvalue()
 
 
-def decrypt_bytes(blob: bytes, identities: Sequence[Identity]) -> Result:
+def decrypt_bytes(blob: bytes, identities: Sequence[Capability]) -> Result:
     """Decrypt a .c11 file or armored message held in memory."""
     out = io.BytesIO()
     info = decrypt(io.BytesIO(blob), out, identities)
@@ -171,7 +171,7 @@ def encrypt_message(text: str, recipients: Iterable[PublicKey], sender: Identity
     )
 
 
-def decrypt_message(block: str, identities: Sequence[Identity]) -> tuple[str, FileInfo]:
+def decrypt_message(block: str, identities: Sequence[Capability]) -> tuple[str, FileInfo]:
     r = decrypt_bytes(block.encode("utf-8") if isinstance(block, str) else block, identities)
     try:
         return r.plaintext.decode("utf-8"), r.info
@@ -260,7 +260,7 @@ def _check_bundle_meta(meta: Metadata, entries: list) -> None:
 def decrypt_path(
     path: Path,
     output: Path | None,
-    identities: Sequence[Identity],
+    identities: Sequence[Capability],
     *,
     force: bool = False,
     progress: Progress = None,

@@ -7,8 +7,8 @@
         seal = online.prepare(c, me, [(None, friend.public)], expires=None)   # registers the policy
         files.encrypt_paths([Path("a.pdf")], Path("a.pdf.c11"), [friend.public], me,
                               header_kw=seal.header_kw())
-        with online.releasing(c, [friend]):                                   # asks the key server for B
-            files.decrypt_path(Path("a.pdf.c11"), Path("a.pdf"), [friend])
+        with online.releasing(c) as release:                                  # asks the key server for B
+            files.decrypt_path(Path("a.pdf.c11"), Path("a.pdf"), [friend, release])
 
 See docs/keyserver.md for the protocol and docs/format.md §2.6 for the stanza.
 """
@@ -19,16 +19,25 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-from c11.errors import NoMatchingKeyError, UsageError
+from c11.errors import OnlinePolicyError, UsageError
 from c11.format import online as _fmt
+from c11.format.header import Header, Stanza
 from c11.format.online import ONLINE, OnlineSeal, find_stanza
 from c11.keys.identity import Identity
 from c11.keys.publickey import PublicKey
 
-if TYPE_CHECKING:
-    from c11.client import Client
+
+class Client(Protocol):
+    """What the online policy needs of a client: a logged-in `c11.Client` (passed in, never imported here)."""
+
+    server: str
+    keyserver: Any
+
+    def whoami(self) -> Any: ...
+
+    def close(self) -> None: ...
 
 __all__ = ["ONLINE", "OnlineSeal", "find_stanza", "parse_time", "prepare", "releasing"]
 
@@ -48,29 +57,23 @@ def prepare(client: Client, sender: Identity, recipients: Sequence[tuple[str | N
 
 
 @contextmanager
-def releasing(client: Client | Callable[[], Client], identities: Sequence[Identity]) -> Iterator[None]:
-    """Within this block, opening a file with an online policy asks the key server of `client` (or of the
-    client the factory makes, on first need) for its part, sealed to the caller's recipient key."""
+def releasing(client: Client | Callable[[], Client]) -> Iterator[_fmt.Release]:
+    """A release to pass to decryption next to the identities: opening a file with an online policy asks the
+    key server of `client` (or of the client the factory makes, on first need) for its part, sealed to the
+    recipient key that opened the file. A client made by the factory is closed at the end of the block."""
     made: list[Client] = []
 
-    def get() -> Client:
+    def fetch(stanza: Stanza, header: Header, policy: _fmt.Policy, identity: Identity) -> bytes:
         if not made:
             made.append(client() if callable(client) else client)
-        return made[0]
-
-    def release(stanza, header, policy) -> bytes:
-        ident = _fmt.stanza_key_id_for(header, list(identities))
-        if ident is None:
-            raise NoMatchingKeyError("none of your keys is a recipient")
-        c = get()
+        c = made[0]
         if c.server.rstrip("/") != policy.server.rstrip("/"):
-            raise UsageError(f"this file's key server is {policy.server}, but you are logged in to {c.server}: "
-                             f"log in to {policy.server}")
-        return c.keyserver.release(stanza, ident)
+            raise OnlinePolicyError(f"this file's key server is {policy.server}, but the client is for {c.server}",
+                                    server=policy.server)
+        return c.keyserver.release(stanza, identity)
 
     try:
-        with _fmt.releasing(release):
-            yield
+        yield _fmt.Release(fetch)
     finally:
         if made and made[0] is not client:
             made[0].close()

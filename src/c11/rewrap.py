@@ -15,6 +15,7 @@ from c11.errors import UsageError
 from c11.format import armor as _armor
 from c11.format import bundle as _bundle
 from c11.format import envelope, stream
+from c11.format.envelope import Capability
 from c11.format.header import ORIGIN_ROTATED, V1, Header, read_header
 from c11.format.stream import Progress
 from c11.keys.identity import Identity
@@ -111,13 +112,15 @@ def reencrypt(
     rotate: bool = False,
     progress: Progress = None,
     remove_self: bool = False,
+    using: Sequence[Capability] = (),
 ) -> FileInfo:
     """Change the recipients of a .c11 file or bundle in place, atomically (docs/format.md §9).
 
     Without `rotate` only the header changes (the payload and the author's content signature are
     kept; `identity` signs the new header as re-sharer); with `rotate` a new file key is made,
     everything is re-encrypted and `identity` signs it as the rotating author. Removing the caller's
-    own key needs `remove_self=True` (UsageError otherwise).
+    own key needs `remove_self=True` (UsageError otherwise). `using` is what opening the file may use besides
+    `identity` (group keys, a key server's release: see `c11.format.envelope.Capability`).
     """
     path = Path(path)
     kind = sniff(path)
@@ -126,14 +129,14 @@ def reencrypt(
         with open(path, "rb") as f:
             blob = _armor.dearmor(f.read(_armor.MAX_ARMORED))
         out = io.BytesIO()
-        info = _reencrypt_stream(io.BytesIO(blob), out, identity, add, remove, rotate, None, remove_self)
+        info = _reencrypt_stream(io.BytesIO(blob), out, identity, add, remove, rotate, None, remove_self, using)
         with atomic_output(path, force=True) as f:
             f.write(_armor.armor(out.getvalue()).encode())
         return info
     with open(path, "rb") as src:
         if kind == "bundle":
             reader = _bundle.BundleReader(src)
-            file_key, _ = open_header(reader.header, [identity])
+            file_key, _ = open_header(reader.header, [identity, *using])
             _confirm_self(reader.header, identity, remove, remove_self)
             new_header, new_key = rewrap_header(reader.header, file_key, identity, add,
                                                 match_fingerprints(reader.header, remove), rotate)
@@ -147,7 +150,7 @@ def reencrypt(
             info.entries = sum(e.type == "file" for e in entries)
             return info
         with atomic_output(path, force=True) as dst:
-            return _reencrypt_stream(src, dst, identity, add, remove, rotate, progress, remove_self)
+            return _reencrypt_stream(src, dst, identity, add, remove, rotate, progress, remove_self, using)
 
 
 def _confirm_self(header: Header, identity: Identity, remove: list[str], remove_self: bool) -> None:
@@ -157,9 +160,9 @@ def _confirm_self(header: Header, identity: Identity, remove: list[str], remove_
                          "(confirm to go on)")
 
 
-def _reencrypt_stream(src, dst, identity, add, remove, rotate, progress, remove_self) -> FileInfo:
+def _reencrypt_stream(src, dst, identity, add, remove, rotate, progress, remove_self, using) -> FileInfo:
     header, _ = read_header(src)
-    file_key, meta = open_header(header, [identity])
+    file_key, meta = open_header(header, [identity, *using])
     _confirm_self(header, identity, remove, remove_self)
     new_header, new_key = rewrap_header(header, file_key, identity, add, match_fingerprints(header, remove), rotate)
     raw = new_header.encode()

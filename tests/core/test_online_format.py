@@ -21,10 +21,13 @@ from c11.keys.identity import Identity
 SERVER = Identity.generate("key server")
 
 
-def _server_release(stanza, header, policy):
+def _server_release(stanza, header, policy, identity):
     """What the key server and the client do together, in memory (no policy checks)."""
     _, b = online.open_share(SERVER.kem_private, stanza.body)
     return b
+
+
+RELEASE = online.Release(_server_release)
 
 
 def _make(recipients, sender, data=b"payload", expires=None):
@@ -49,10 +52,9 @@ def test_round_trip_needs_both_parts():
     seal, blob = _make([bob], alice)
     with pytest.raises(OnlinePolicyError, match="online policy"):
         files.decrypt_bytes(blob, [bob])
-    with online.releasing(_server_release):
-        assert files.decrypt_bytes(blob, [bob]).plaintext == b"payload"
-    with online.releasing(lambda s, h, p: bytes(32)), pytest.raises(IntegrityError):
-        files.decrypt_bytes(blob, [bob])  # a wrong B fails the header MAC
+    assert files.decrypt_bytes(blob, [bob, RELEASE]).plaintext == b"payload"
+    with pytest.raises(IntegrityError):
+        files.decrypt_bytes(blob, [bob, online.Release(lambda s, h, p, i: bytes(32))])  # a wrong B fails the MAC
     info = files.inspect(io.BytesIO(blob))
     assert info.extensions == [{"type": "c11-online/v1", "critical": True, "server": "https://ks.example",
                                 "server_key": SERVER.fingerprint, "expires": None, "policy_recipients": 1}]
@@ -96,8 +98,8 @@ def test_share_moved_to_another_document_is_refused():
     _, other = _make([bob], bob)
     header, _ = read_header(io.BytesIO(other))
     header.stanzas = [seal.stanza if s.type == online.ONLINE else s for s in header.stanzas]
-    with online.releasing(_server_release), pytest.raises(IntegrityError, match="another document"):
-        files.open_header(header, [bob])
+    with pytest.raises(IntegrityError, match="another document"):
+        files.open_header(header, [bob, RELEASE])
 
 
 def test_reencrypt_wraps_the_recipient_part_for_new_recipients(tmp_path):
@@ -106,10 +108,9 @@ def test_reencrypt_wraps_the_recipient_part_for_new_recipients(tmp_path):
     _, blob = _make([alice, bob], alice)
     path = tmp_path / "f.c11"
     path.write_bytes(blob)
-    with online.releasing(_server_release):
-        files.reencrypt(path, alice, add=[carol.public], remove=[bob.fingerprint])
-        assert files.decrypt_bytes(path.read_bytes(), [carol]).plaintext == b"payload"
-        with pytest.raises(Exception):
-            files.decrypt_bytes(path.read_bytes(), [bob])
-        with pytest.raises(UsageError, match="online policy"):
-            files.reencrypt(path, alice, rotate=True)
+    files.reencrypt(path, alice, add=[carol.public], remove=[bob.fingerprint], using=[RELEASE])
+    assert files.decrypt_bytes(path.read_bytes(), [carol, RELEASE]).plaintext == b"payload"
+    with pytest.raises(Exception):
+        files.decrypt_bytes(path.read_bytes(), [bob, RELEASE])
+    with pytest.raises(UsageError, match="online policy"):
+        files.reencrypt(path, alice, rotate=True, using=[RELEASE])

@@ -40,8 +40,8 @@ def _doc(blob: bytes) -> str:
 
 
 def _release(person: Person, blob: bytes) -> bytes:
-    with online.releasing(person.client, [person.identity]):
-        return files.decrypt_bytes(blob, [person.identity]).plaintext
+    with online.releasing(person.client) as release:
+        return files.decrypt_bytes(blob, [person.identity, release]).plaintext
 
 
 @pytest.fixture(scope="module")

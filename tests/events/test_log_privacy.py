@@ -50,8 +50,8 @@ def scene(ev_server, tmp_path_factory):
     alice, bob, carol = p["alice"], p["bob"], p["carol"]
     alice.client.registry.publish(alice.identity)  # a registry key entry: stays verifiable by email
     by_email = _online(bob, [(alice.email, alice.identity.public)])
-    with online.releasing(alice.client, [alice.identity]):
-        assert files.decrypt_bytes(by_email, [alice.identity]).plaintext == b"board minutes"  # release
+    with online.releasing(alice.client) as release:
+        assert files.decrypt_bytes(by_email, [alice.identity, release]).plaintext == b"board minutes"  # release
     own = _online(alice, [(bob.email, bob.identity.public)])  # policy register (alice is the author)
     alice.client.policies.record([{"email": bob.email}])  # encrypt entry (usage)
     alice.client.keyserver.revoke(_doc(own))  # policy revoke

@@ -68,23 +68,24 @@ def test_wrap_round_trip_and_served_key_check():
 
 
 def test_identity_source_hook_is_used_only_when_needed():
-    """`envelope.identity_source`: asked only when none of the caller's keys is a recipient, not recursively."""
-    from c11.format.envelope import identity_source
+    """An `envelope.IdentitySource` passed with the identities: asked only when none of the caller's keys is a
+    recipient, once."""
+    from c11.format.envelope import IdentitySource
 
     me, group = Identity.generate("me@example.com"), groupkey.generate("g")
     sender = Identity.generate("s@example.com")
     calls: list[list[bytes]] = []
 
-    def source(header, wanted):
-        calls.append(wanted)
-        return [group]
+    class Source(IdentitySource):
+        def identities_for(self, header, wanted):
+            calls.append(wanted)
+            return [group]
 
     mine = files.encrypt_bytes(b"mine", [me.public], sender, include_sender=False)
     to_group = files.encrypt_bytes(b"group", [group.public], sender, include_sender=False)
-    with identity_source(source):
-        assert files.decrypt_bytes(mine, [me]).plaintext == b"mine"
-        assert calls == []
-        assert files.decrypt_bytes(to_group, [me]).plaintext == b"group"
-        assert calls == [[group.public.key_id]]
+    assert files.decrypt_bytes(mine, [me, Source()]).plaintext == b"mine"
+    assert calls == []
+    assert files.decrypt_bytes(to_group, [me, Source()]).plaintext == b"group"
+    assert calls == [[group.public.key_id]]
     with pytest.raises(errors.NoMatchingKeyError):
         files.decrypt_bytes(to_group, [me])

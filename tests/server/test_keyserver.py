@@ -57,8 +57,8 @@ def _encrypt(people, data: bytes = b"secret plans", expires: int | None = None, 
 
 
 def _decrypt(person, blob: bytes) -> bytes:
-    with online.releasing(person["client"], [person["id"]]):
-        return files.decrypt_bytes(blob, [person["id"]]).plaintext
+    with online.releasing(person["client"]) as release:
+        return files.decrypt_bytes(blob, [person["id"], release]).plaintext
 
 
 def _doc(blob: bytes) -> str:
@@ -153,8 +153,8 @@ def test_moved_or_edited_share_is_refused(server, people):
     other = _encrypt(people, b"other")
     oh, _ = read_header(io.BytesIO(other))
     oh.stanzas = [stanza if s.type == fmt.ONLINE else s for s in oh.stanzas]
-    with online.releasing(bob["client"], [bob["id"]]), pytest.raises(IntegrityError):
-        files.open_header(oh, [bob["id"]])
+    with online.releasing(bob["client"]) as release, pytest.raises(IntegrityError):
+        files.open_header(oh, [bob["id"], release])
 
 
 def test_every_release_is_logged_and_proven(server, people):
@@ -252,14 +252,14 @@ def test_reencrypt_adds_a_recipient_to_an_online_file(server, people, tmp_path):
     path = tmp_path / "doc.c11"
     path.write_bytes(blob)
     a, eve = people["alice"], people["eve"]
-    with online.releasing(a["client"], [a["id"]]):
-        files.reencrypt(path, a["id"], add=[eve["id"].public])
+    with online.releasing(a["client"]) as release:
+        files.reencrypt(path, a["id"], add=[eve["id"].public], using=[release])
     with pytest.raises(AccessRefusedError):
         _decrypt(eve, path.read_bytes())  # in the file, but not yet allowed by the key server
     a["client"].keyserver.change_recipients(_doc(blob), add=[eve["email"]])
     assert _decrypt(eve, path.read_bytes()) == b"secret plans"
-    with online.releasing(a["client"], [a["id"]]), pytest.raises(Exception, match="online policy"):
-        files.reencrypt(path, a["id"], rotate=True)
+    with online.releasing(a["client"]) as release, pytest.raises(Exception, match="online policy"):
+        files.reencrypt(path, a["id"], rotate=True, using=[release])
 
 
 # -- the CLI ---------------------------------------------------------------------------------------------

@@ -47,13 +47,13 @@ def test_sqlite_end_to_end_smoke(fresh_server, tmp_path):
         blob = out.getvalue()
         with pytest.raises(OnlinePolicyError):
             files.decrypt_bytes(blob, [bob["id"]])  # the file alone does not open
-        with online.releasing(bob["client"], [bob["id"]]):
-            assert files.decrypt_bytes(blob, [bob["id"]]).plaintext == b"smoke on sqlite"
+        with online.releasing(bob["client"]) as release:
+            assert files.decrypt_bytes(blob, [bob["id"], release]).plaintext == b"smoke on sqlite"
 
         doc = str(uuid.UUID(bytes=read_header(io.BytesIO(blob))[0].doc_id))
         alice["client"].keyserver.revoke(doc)
-        with pytest.raises(AccessRefusedError), online.releasing(bob["client"], [bob["id"]]):
-            files.decrypt_bytes(blob, [bob["id"]])
+        with pytest.raises(AccessRefusedError), online.releasing(bob["client"]) as release:
+            files.decrypt_bytes(blob, [bob["id"], release])
         assert [a.result for a in alice["client"].keyserver.accesses(doc)] == ["allowed", "denied"]
     finally:
         for p in (alice, bob):

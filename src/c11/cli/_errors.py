@@ -25,7 +25,7 @@ def run(group: click.Group, argv: list[str]) -> int:
     except C11Error as e:
         from c11._internal.display import one_line  # a message may quote a server or a file
 
-        click.echo(f"c11: error: {one_line(str(e))}", err=True)
+        click.echo(f"c11: error: {one_line(str(e) + _hint(e))}", err=True)
         return e.exit_code
     except KeyboardInterrupt:
         click.echo("c11: interrupted", err=True)
@@ -51,6 +51,15 @@ def run(group: click.Group, argv: list[str]) -> int:
         click.echo(f"c11: error: {_describe(e)}{': ' + first if first else ''} "
                    "(set C11_DEBUG=1 to see the details)", err=True)
         return 70
+
+
+def _hint(e: C11Error) -> str:
+    """What to run about an SDK error, in the CLI's words (SDK messages name no command or flag)."""
+    from c11.errors import AccessRefusedError, OnlinePolicyError
+
+    if isinstance(e, OnlinePolicyError) and not isinstance(e, AccessRefusedError) and e.server:
+        return f" (log in to it: `c11 login --server {e.server}`)"
+    return ""
 
 
 def _describe(e: Exception) -> str:

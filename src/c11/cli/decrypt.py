@@ -40,12 +40,13 @@ def decrypt(identities, output, force, as_json, trust_files, input_path) -> None
 
     _refuse_document(input_path)  # a .docx/.pdf/... with protected parts: `c11 unprotect` opens it
     ids = decrypting_identities(identities, input_path)
+    from c11.cli._registry import opening_groups
     from c11.cli.online import releasing
 
-    click.get_current_context().with_resource(releasing(ids))  # online policy: ask the key server
-    from c11.cli._registry import opening_groups
-
-    click.get_current_context().with_resource(opening_groups(ids))  # files for a group you are in
+    ctx = click.get_current_context()
+    release = ctx.with_resource(releasing())  # online policy: ask the key server
+    groups = ctx.with_resource(opening_groups(ids))  # files for a group you are in
+    caps = [*ids, groups, release]
     from c11.errors import NoMatchingKeyError
 
     try:
@@ -54,23 +55,23 @@ def decrypt(identities, output, force, as_json, trust_files, input_path) -> None
                 from c11._internal.atomic import atomic_output
 
                 with atomic_output(Path(output), force=force, mode=0o600) as dst:
-                    info = files.decrypt(_stdin(), dst, ids)
+                    info = files.decrypt(_stdin(), dst, caps)
                 summary = {"output": output, **info.to_dict()}
             else:
-                info = files.decrypt(_stdin(), sys.stdout.buffer, ids)
+                info = files.decrypt(_stdin(), sys.stdout.buffer, caps)
                 sys.stdout.buffer.flush()
                 summary = {"output": None, **info.to_dict()}
         elif output == "-":
             if files.sniff(Path(input_path)) == "bundle":
                 raise click.UsageError("a bundle decrypts to a folder: use -o DIR")
             with open(input_path, "rb") as src:
-                info = files.decrypt(src, sys.stdout.buffer, ids)
+                info = files.decrypt(src, sys.stdout.buffer, caps)
             sys.stdout.buffer.flush()
             summary = {"output": None, **info.to_dict()}
         else:
             p = Path(input_path)
             with progress(p.stat().st_size if p.is_file() else None, "decrypting") as cb:
-                result = files.decrypt_path(p, Path(output) if output else None, ids, force=force, progress=cb)
+                result = files.decrypt_path(p, Path(output) if output else None, caps, force=force, progress=cb)
             info = result.info
             summary = {"output": str(result.output), **info.to_dict()}
     except NoMatchingKeyError as e:

@@ -62,12 +62,12 @@ def prepare_online(plan: Any, sender: Identity, include_self: bool, expires: str
 
 
 @contextmanager
-def releasing(identities: list) -> Iterator[None]:
-    """For `c11 decrypt` / `reencrypt`: files with an online policy ask the logged-in key server."""
+def releasing() -> Iterator[Any]:
+    """For `c11 decrypt` / `reencrypt`: a release (passed with the identities) asking the logged-in key server."""
     from c11 import online
 
-    with online.releasing(_client, identities):
-        yield
+    with online.releasing(_client) as release:
+        yield release
 
 
 def _target(target: str) -> tuple[str, str | None]:

@@ -117,8 +117,8 @@ def unprotect(path, identities, output, force, as_json, trust_files) -> None:
     ids = _identity.load_many(identities)
     from c11.cli.online import releasing
 
-    click.get_current_context().with_resource(releasing(ids))  # online policy, as `c11 decrypt`
-    res = api.unprotect_document(src, ids, output=out, force=force)
+    release = click.get_current_context().with_resource(releasing())  # online policy, as `c11 decrypt`
+    res = api.unprotect_document(src, [*ids, release], output=out, force=force)
     from c11.cli import _signer
 
     verifier = _signer.verifier(trust_files)

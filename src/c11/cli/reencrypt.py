@@ -50,9 +50,9 @@ def reencrypt(identity, add, add_files, remove, rotate, add_recovery, yes, as_js
         keys = _added(planner, add, add_files, add_recovery)
     me = _identity.load_sender(identity)
 
-    ids = [me]
-    click.get_current_context().with_resource(releasing(ids))  # online policy: ask the key server
-    click.get_current_context().with_resource(_registry.opening_groups(ids))  # files for your groups
+    ctx = click.get_current_context()
+    release = ctx.with_resource(releasing())  # online policy: ask the key server
+    groups = ctx.with_resource(_registry.opening_groups([me]))  # files for your groups
     p = Path(path)
     remove = list(remove)
     if add_recovery:
@@ -73,7 +73,8 @@ def reencrypt(identity, add, add_files, remove, rotate, add_recovery, yes, as_js
         return
     remove_self = yes or _keeps_own_key(keys) or _confirm_self_removal(p, me, remove)
     with progress(p.stat().st_size if rotate else None, "re-encrypting") as cb:
-        info = files.reencrypt(p, me, add=keys, remove=remove, rotate=rotate, progress=cb, remove_self=remove_self)
+        info = files.reencrypt(p, me, add=keys, remove=remove, rotate=rotate, progress=cb, remove_self=remove_self,
+                               using=[groups, release])
     if as_json:
         emit_json({"output": str(p), **info.to_dict()})
     elif rotate:

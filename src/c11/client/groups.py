@@ -29,6 +29,7 @@ from c11.client.transparency import LogAPI
 from c11.errors import (C11Error, FormatError, NoKeyPublishedError, NoMatchingKeyError, ProofError, ServerError,
                         UsageError)
 from c11 import groupkey
+from c11.format.envelope import IdentitySource
 from c11.groupkey import GroupKeyRef
 from c11.keys.identity import Identity
 from c11.keys.publickey import PublicKey
@@ -296,34 +297,45 @@ class GroupsAPI:
             return None
 
 
-@contextmanager
-def opening_groups(client: Client | Callable[[], Client | None], identities: list[Identity], *,
-                   close: bool = True) -> Iterator[None]:
-    """Within this block, a file none of `identities` opens is tried with the group keys you hold whose
-    keys are among its recipients (fetched and opened on first need; added to `identities`, so an online
-    policy's release and re-encryption see them). A client made by the factory is closed after, if `close`."""
-    from c11.format.envelope import identity_source
+class GroupKeys(IdentitySource):
+    """The group keys you hold, as an identity source to pass to decryption next to your identities: a file
+    none of them opens is tried with the group keys whose keys are among its recipients (fetched and opened
+    with `identities` on first need, and added to that list, so re-encryption sees them)."""
 
-    made: list[Client | None] = []
+    def __init__(self, client: Client | Callable[[], Client | None], identities: list[Identity]) -> None:
+        self._client = client
+        self._identities = identities
+        self._made: list[Client | None] = []
 
-    def source(header: Any, wanted: list[bytes]) -> list[Identity]:
-        if not made:
-            made.append(client() if callable(client) else client)
-        c = made[0]
+    def identities_for(self, header: Any, wanted: list[bytes]) -> list[Identity]:
+        if not self._made:
+            self._made.append(self._client() if callable(self._client) else self._client)
+        c = self._made[0]
         if c is None:
             return []
         try:
-            found = c.groups.identities_for(wanted, identities)
+            found = c.groups.identities_for(wanted, self._identities)
         except C11Error as e:
             if getattr(e, "status", None) in (401, 403, 404):  # not logged in as a member, or no groups
                 return []
             raise
-        identities.extend(found)
+        self._identities.extend(found)
         return found
 
+    def close(self) -> None:
+        """Close the client the factory made, if any."""
+        if self._made and self._made[0] is not None and self._made[0] is not self._client:
+            self._made[0].close()
+
+
+@contextmanager
+def opening_groups(client: Client | Callable[[], Client | None], identities: list[Identity], *,
+                   close: bool = True) -> Iterator[GroupKeys]:
+    """The group keys you hold (`GroupKeys`) for this block; a client made by the factory is closed after,
+    if `close`."""
+    source = GroupKeys(client, identities)
     try:
-        with identity_source(source):
-            yield
+        yield source
     finally:
-        if close and made and made[0] is not None and made[0] is not client:
-            made[0].close()
+        if close:
+            source.close()

@@ -1,7 +1,8 @@
 """Sealing and opening a header: wrap the file key for recipients, MAC it, sign it; and back.
 
-This is where a header meets keys. Stanza types other than recipient keys are handled by
-registered `StanzaHandler`s (later: online policy, recovery and temporary keys).
+This is where a header meets keys. Decryption takes what it may use as arguments (as age's identities):
+identities, `IdentitySource`s asked for more of them, and the key server's `online.Release`. Every stanza
+type it knows is listed here; nothing is registered by importing a module.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ import json
 import os
 import time
 import uuid
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from contextlib import contextmanager
-from contextvars import ContextVar
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Sequence
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -30,8 +30,11 @@ from c11.errors import (
     IntegrityError,
     NoMatchingKeyError,
     UnsupportedVersionError,
+    UsageError,
 )
 from c11.format import content
+from c11.format import online as _online
+from c11.format import temporary as _temporary
 from c11.format.header import ORIGIN_WRITTEN, V1, Header, Stanza
 from c11.format.labels import check_label
 from c11.keys.identity import Identity
@@ -39,6 +42,12 @@ from c11.keys.publickey import PublicKey, key_id
 from c11.format.stream import DEFAULT_SEGMENT
 
 KEY_ID_SIZE = 16
+#: The stanza listing the recipients' public keys, sealed under the file key (docs/format.md §2.1).
+RECIPIENT_KEYS = "recipient-keys"
+#: Critical stanza types that turn the recipient key into the file key (docs/format.md §2.1, §2.6).
+KEY_TRANSFORMS = frozenset({_online.ONLINE})
+#: The critical flag of each known non-recipient, non-transform stanza type.
+_FLAGS = {RECIPIENT_KEYS: False, _temporary.TEMPORARY: False}
 
 
 def stanza_info(stanza_type: str, doc_id: bytes) -> bytes:
@@ -66,60 +75,27 @@ def header_mac(file_key: bytes, header: Header) -> bytes:
     return h.finalize()
 
 
-#: Unwrap hook for extension recipient types: (stanza, header, identities) -> recipient key or None.
-StanzaHandler = Callable[[Stanza, Header, list[Identity]], bytes | None]
-#: Key transform for critical extension stanzas: (stanza, header, recipient key) -> key. Applied in
-#: stanza order after a recipient stanza was opened (e.g. the online policy's key-server share).
-KeyTransform = Callable[[Stanza, Header, bytes], bytes]
-_HANDLERS: dict[str, StanzaHandler] = {}
-_TRANSFORMS: dict[str, KeyTransform] = {}
+class IdentitySource(ABC):
+    """More identities on demand (e.g. the group keys wrapped for the caller), passed to `unwrap` next to the
+    identities: asked only when none of those is a recipient."""
+
+    @abstractmethod
+    def identities_for(self, header: Header, wanted: list[bytes]) -> list[Identity]:
+        """The identities this source can give among `wanted` (the header's recipient key IDs)."""
 
 
-def register_stanza_type(name: str, handler: StanzaHandler) -> None:
-    """Teach the reader an extension recipient stanza type (used by the servers' client code)."""
-    _HANDLERS[name] = handler
-
-
-def register_key_transform(name: str, transform: KeyTransform) -> None:
-    """Teach the reader a critical stanza type that turns the recipient key into the file key."""
-    _TRANSFORMS[name] = transform
-
-
-#: Identity sources: asked when none of the caller's keys is a recipient (e.g. group keys the caller's
-#: organization wraps for them): (header, recipient key IDs) -> more identities. Set with `identity_source`.
-IdentitySource = Callable[[Header, list[bytes]], list[Identity]]
-_SOURCES: ContextVar[tuple[IdentitySource, ...]] = ContextVar("c11_identity_sources", default=())
-
-
-@contextmanager
-def identity_source(source: IdentitySource) -> Iterator[None]:
-    """Within this block, `unwrap` asks `source` for more identities before answering "no matching key"."""
-    token = _SOURCES.set((*_SOURCES.get(), source))
-    try:
-        yield
-    finally:
-        _SOURCES.reset(token)
-
-
-def _more_identities(header: Header, identities: list[Identity]) -> list[Identity]:
-    sources = _SOURCES.get()
-    if not sources:
-        return []
-    wanted = [kid for s in header.stanzas if (kid := stanza_key_id(s)) is not None]
-    token = _SOURCES.set(())  # a source that decrypts (its own wraps) does not recurse
-    try:
-        return [i for src in sources for i in src(header, wanted)]
-    finally:
-        _SOURCES.reset(token)
+#: What decryption may use, always passed as an argument: identities (key files, cloud-stored, archived,
+#: group, recovery and temporary keys), sources of more identities, and a key server's release.
+Capability = Identity | IdentitySource | _online.Release
 
 
 def known_stanza_type(name: str) -> bool:
-    return name in KEM_TYPES or name in _HANDLERS or name in _TRANSFORMS
+    return name in KEM_TYPES or name in KEY_TRANSFORMS or name in _FLAGS
 
 
 def has_key_transform(name: str) -> bool:
-    """Whether `name` is a registered key-transform stanza type (recipients then hold another key)."""
-    return name in _TRANSFORMS
+    """Whether `name` is a key-transform stanza type (recipients then hold another key than the file key)."""
+    return name in KEY_TRANSFORMS
 
 
 @dataclass
@@ -245,18 +221,10 @@ def content_check(header: Header) -> Callable[[int, bytes, bytes], None]:
     return lambda count, digest, signature: content.verify(header, count, digest, signature)
 
 
-_FLAGS: dict[str, bool] = {}
-
-
-def register_flag(name: str, critical: bool) -> None:
-    """Declare the critical flag a known stanza type must carry (docs/format.md §2.1)."""
-    _FLAGS[name] = critical
-
-
 def _expected_flag(name: str) -> bool | None:
     if name in KEM_TYPES:
         return False
-    if name in _TRANSFORMS:
+    if name in KEY_TRANSFORMS:
         return True
     return _FLAGS.get(name)
 
@@ -278,37 +246,47 @@ def recipient_fingerprints(header: Header) -> list[str]:
     return [kid.hex() for s in header.stanzas if (kid := stanza_key_id(s)) is not None]
 
 
-def unwrap(header: Header, identities: list[Identity]) -> bytes:
-    """Find the caller's stanza, unwrap the file key and check the header MAC with it."""
+def unwrap(header: Header, identities: Sequence[Capability]) -> bytes:
+    """Find the caller's stanza, unwrap the file key and check the header MAC with it. `identities` holds
+    what the caller may use (`Capability`): sources are asked only when no identity is a recipient."""
     check_critical(header)
+    keys = [c for c in identities if isinstance(c, Identity)]
+    sources = [c for c in identities if isinstance(c, IdentitySource)]
+    releases = [c for c in identities if isinstance(c, _online.Release)]
+    if len(keys) + len(sources) + len(releases) != len(identities):
+        odd = next(c for c in identities if not isinstance(c, (Identity, IdentitySource, _online.Release)))
+        raise UsageError(f"cannot decrypt with a {type(odd).__name__}: pass identities, identity sources or a release")
+    opened = _open_stanza(header, keys)
+    if opened is None and sources:
+        wanted = [kid for s in header.stanzas if (kid := stanza_key_id(s)) is not None]
+        held = {i.public.key_id for i in keys}
+        more = [i for src in sources for i in src.identities_for(header, wanted) if i.public.key_id not in held]
+        opened = _open_stanza(header, more)
+    if opened is None:
+        fps = recipient_fingerprints(header)
+        mine = ", ".join(i.fingerprint for i in keys) or "none"
+        raise NoMatchingKeyError(
+            f"none of your keys ({mine}) is a recipient; the file is for: {', '.join(fps) or 'no key'}",
+            fps,
+        )
+    identity, key = opened
+    for s in header.stanzas:
+        if s.critical and s.type == _online.ONLINE:
+            key = _online.file_key(s, header, key, identity, releases)
+    return _checked(header, key)
+
+
+def _open_stanza(header: Header, identities: list[Identity]) -> tuple[Identity, bytes] | None:
+    """The first recipient stanza (in header order) one of `identities` opens: that identity and the key."""
     by_id = {i.public.key_id: i for i in identities}
     for s in header.stanzas:
-        handler = _HANDLERS.get(s.type)
-        if handler is not None:
-            key = handler(s, header, identities)
-            if key is not None:
-                return _checked(header, _transform(header, key))
-            continue
         kid = stanza_key_id(s)
         ident = by_id.get(kid) if kid else None
         if ident is None or ident.kem != s.type:
             continue
         kt = kem_type(s.type)
-        key = kt.open(ident.kem_private, s.body[KEY_ID_SIZE:], stanza_info(s.type, header.doc_id))
-        return _checked(header, _transform(header, key))
-    more = [i for i in _more_identities(header, identities) if i.public.key_id not in by_id]
-    if more:
-        token = _SOURCES.set(())
-        try:
-            return unwrap(header, [*identities, *more])
-        finally:
-            _SOURCES.reset(token)
-    fps = recipient_fingerprints(header)
-    mine = ", ".join(i.fingerprint for i in identities) or "none"
-    raise NoMatchingKeyError(
-        f"none of your keys ({mine}) is a recipient; the file is for: {', '.join(fps) or 'no key'}",
-        fps,
-    )
+        return ident, kt.open(ident.kem_private, s.body[KEY_ID_SIZE:], stanza_info(s.type, header.doc_id))
+    return None
 
 
 def unwrap_recipient_key(header: Header, identities: list[Identity]) -> bytes:
@@ -320,13 +298,6 @@ def unwrap_recipient_key(header: Header, identities: list[Identity]) -> bytes:
         if ident is not None and ident.kem == s.type:
             return kem_type(s.type).open(ident.kem_private, s.body[KEY_ID_SIZE:], stanza_info(s.type, header.doc_id))
     raise NoMatchingKeyError("none of your keys is a recipient", recipient_fingerprints(header))
-
-
-def _transform(header: Header, key: bytes) -> bytes:
-    for s in header.stanzas:
-        if s.critical and s.type in _TRANSFORMS:
-            key = _TRANSFORMS[s.type](s, header, key)
-    return key
 
 
 def _checked(header: Header, file_key: bytes) -> bytes:

@@ -6,8 +6,8 @@ to the policy written next to it. Readers need both:
 
     file key = HKDF-SHA256(IKM = A || B, salt = document ID, info = "c11/v1 online file key", L = 32)
 
-B is obtained from the key server (`releasing`), which checks that the caller is still allowed.
-Importing this module teaches the reader the stanza type.
+B is obtained from the key server, which checks that the caller is still allowed: the caller passes a
+`Release` to decryption next to its identities (`c11.online.releasing` makes one for a logged-in client).
 """
 
 from __future__ import annotations
@@ -17,9 +17,7 @@ import json
 import os
 import struct
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -27,9 +25,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from c11.crypto.kem import HYBRID, kem_type
-from c11.errors import FormatError, IntegrityError
-from c11.format import envelope
-from c11.format.header import Stanza
+from c11.errors import FormatError, IntegrityError, OnlinePolicyError
+from c11.format.header import Header, Stanza
+from c11.keys.identity import Identity
 from c11.keys.publickey import PublicKey, key_id
 
 ONLINE = "c11-online/v1"
@@ -237,49 +235,28 @@ def describe(stanza: Stanza) -> dict:
             "policy_recipients": len(p.recipients)}
 
 
-# -- reading: B comes from a releaser the caller installs --------------------------------------------
-
-#: (stanza, header, policy) -> B. Installed by `releasing` (the client SDK / CLI).
-Releaser = Callable[[Stanza, object, Policy], bytes]
-_releaser: ContextVar[Releaser | None] = ContextVar("c11_online_releaser", default=None)
+# -- reading: B comes from a release the caller passes -----------------------------------------------
 
 
-@contextmanager
-def releasing(releaser: Releaser) -> Iterator[None]:
-    """Within this block, files with an online policy ask `releaser` for the key server's part."""
-    token = _releaser.set(releaser)
-    try:
-        yield
-    finally:
-        _releaser.reset(token)
+@dataclass(frozen=True)
+class Release:
+    """The key server's part B of an online-policy file, passed to decryption next to the identities:
+    `fetch(stanza, header, policy, identity)` returns B for `identity`, the recipient whose stanza opened."""
+
+    fetch: Callable[[Stanza, Header, Policy, Identity], bytes]
 
 
-def _transform(stanza: Stanza, header, a: bytes) -> bytes:
-    from c11.errors import OnlinePolicyError
-
+def file_key(stanza: Stanza, header: Header, a: bytes, identity: Identity, releases: Sequence[Release]) -> bytes:
+    """The file key of a file with this online-policy stanza, from the recipient key A and the first
+    release's B; OnlinePolicyError (with `server`) when the caller passed no release."""
     policy, _, _ = parse_body(stanza.body)
     if policy.doc_id != header.doc_id:
         raise IntegrityError("the online-policy stanza belongs to another document: the file was modified")
-    releaser = _releaser.get()
-    if releaser is None:
-        raise OnlinePolicyError(
-            f"this file has an online policy: its key server {policy.server} must release part of the key; "
-            f"log in to it (`c11 login --server {policy.server}`) and try again")
-    return combine(a, releaser(stanza, header, policy), header.doc_id)
+    if not releases:
+        raise OnlinePolicyError(f"this file has an online policy: its key server {policy.server} must release "
+                                "part of the key, and no release from it was given", server=policy.server)
+    return combine(a, releases[0].fetch(stanza, header, policy, identity), header.doc_id)
 
 
-def stanza_key_id_for(header, identities) -> object | None:
-    """The identity whose recipient stanza the reader opens (the first match in stanza order)."""
-    by_id = {i.public.key_id: i for i in identities}
-    for s in header.stanzas:
-        kid = envelope.stanza_key_id(s)
-        ident = by_id.get(kid) if kid else None
-        if ident is not None and ident.kem == s.type:
-            return ident
-    return None
-
-
-envelope.register_key_transform(ONLINE, _transform)
-
-__all__ = ["ONLINE", "OnlineSeal", "Policy", "PolicyRecipient", "combine", "key_id", "make", "open_release",
-           "open_share", "releasing", "seal_release"]
+__all__ = ["ONLINE", "OnlineSeal", "Policy", "PolicyRecipient", "Release", "combine", "file_key", "key_id", "make",
+           "open_release", "open_share", "seal_release"]
