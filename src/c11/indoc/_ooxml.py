@@ -472,7 +472,7 @@ def add_relationship(pkg: Package, prot: Protection, source: str, rid: str, typ:
     if pkg.has(rn):
         root = parse_xml(pkg.read(rn), rn)
     else:
-        root = etree.Element(f"{{{NS_PKG_REL}}}Relationships", nsmap={None: NS_PKG_REL})  # type: ignore[dict-item]  # lxml-stubs: the default namespace's key is None
+        root = etree.Element(f"{{{NS_PKG_REL}}}Relationships", nsmap={None: NS_PKG_REL})  # type: ignore[dict-item]  # lxml-stubs: key None
     etree.SubElement(root, f"{{{NS_PKG_REL}}}Relationship", Id=rid, Type=typ, Target=target)
     pkg.set(rn, _ser(root))
 
@@ -522,7 +522,7 @@ def write_protection(pkg: Package, prot: Protection, main: str) -> None:
 
 
 def _rels_root(rels: list[tuple[str, str, str]]) -> etree._Element:
-    root = etree.Element(f"{{{NS_PKG_REL}}}Relationships", nsmap={None: NS_PKG_REL})  # type: ignore[dict-item]  # lxml-stubs: the default namespace's key is None
+    root = etree.Element(f"{{{NS_PKG_REL}}}Relationships", nsmap={None: NS_PKG_REL})  # type: ignore[dict-item]  # lxml-stubs: key None
     for rid, typ, target in rels:
         etree.SubElement(root, f"{{{NS_PKG_REL}}}Relationship", Id=rid, Type=typ, Target=target)
     return root

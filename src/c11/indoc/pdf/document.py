@@ -34,8 +34,9 @@ def open_pdf(data: bytes) -> PdfObject:
 
 
 #: Filters qpdf decodes when c11 reads a stream, and how much each can expand its input at most.
-_EXPANDING: dict[str, int | None] = {"/FlateDecode": None, "/Fl": None, "/LZWDecode": 4096, "/LZW": 4096, "/RunLengthDecode": 128,
-              "/RL": 128, "/ASCIIHexDecode": 1, "/AHx": 1, "/ASCII85Decode": 1, "/A85": 1}
+_EXPANDING: dict[str, int | None] = {"/FlateDecode": None, "/Fl": None, "/LZWDecode": 4096, "/LZW": 4096,
+                                     "/RunLengthDecode": 128, "/RL": 128, "/ASCIIHexDecode": 1, "/AHx": 1,
+                                     "/ASCII85Decode": 1, "/A85": 1}
 
 
 def _check_streams(pdf: PdfObject) -> None:

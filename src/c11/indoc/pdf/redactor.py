@@ -166,7 +166,8 @@ class Redactor:
                     new_items.append(pk.String(bytes(buf)))
                     buf = bytearray()
                 _adjust(new_items, n)
-                text.advance((1, 0, 0, 1, 0, -n / 1000 * tfs) if font.vertical else (1, 0, 0, 1, -n / 1000 * tfs * th, 0))
+                shift = -n / 1000 * tfs
+                text.advance((1, 0, 0, 1, 0, shift) if font.vertical else (1, 0, 0, 1, shift * th, 0))
                 trm = mul(text.tm, gs.ctm)
         if buf:
             new_items.append(pk.String(bytes(buf)))
@@ -251,7 +252,9 @@ class Redactor:
             return None
         if pil.mode not in ("L", "RGB", "CMYK"):
             pil = pil.convert("RGB")
-        grey: int | tuple[int, ...] = 128 if pil.mode == "L" else (128, 128, 128) if pil.mode == "RGB" else (0, 0, 0, 128)
+        grey: int | tuple[int, ...] = (0, 0, 0, 128)  # CMYK
+        if pil.mode in ("L", "RGB"):
+            grey = 128 if pil.mode == "L" else (128, 128, 128)
         pil = self.paint(pil, inv, grey)
         cs = {"L": "/DeviceGray", "RGB": "/DeviceRGB", "CMYK": "/DeviceCMYK"}[pil.mode]
         if str(xobj.get("/Filter", "")) == "/DCTDecode" and pil.mode != "CMYK":
