@@ -18,6 +18,8 @@ STRICT = [
     "c11.log",
     "c11._internal",
     "c11.indoc",
+    "c11._web",
+    "c11.notify",
 ]
 
 

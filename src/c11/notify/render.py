@@ -108,7 +108,7 @@ def render(kind: str, *, to: str, brand: Branding, **context: Any) -> Rendered:
     _, addr = parseaddr(to)
     if "@" not in addr:
         raise NotifyError(f"not an email address: {to!r}")
-    values = {k: None for k in spec.optional}
+    values: dict[str, object] = {k: None for k in spec.optional}
     values.update({k: _check_value(kind, k, v, brand) for k, v in context.items()})
     if kind == "upload_received" and values.get("count") is None:
         values["count"] = 1

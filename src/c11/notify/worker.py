@@ -49,12 +49,12 @@ def backoff(attempts: int, *, base: float, cap: float, retry_after: float | None
             rng: random.Random | None = None) -> float:
     """Seconds before the next attempt: base * 2^(attempts-1), capped, with jitter in [50%, 100%];
     never less than the server's Retry-After."""
-    rng = rng or random
+    draw = rng.random if rng is not None else random.random
     delay = min(cap, base * (2 ** max(0, attempts - 1)))
-    delay = delay * (0.5 + rng.random() / 2)
+    delay = delay * (0.5 + draw() / 2)
     if retry_after is not None:
-        delay = max(delay, retry_after + rng.random() * min(1.0, retry_after * 0.1))
-    return delay
+        delay = max(delay, retry_after + draw() * min(1.0, retry_after * 0.1))
+    return float(delay)
 
 
 def _transport_wide(exc: DeliveryError) -> bool:
@@ -118,8 +118,7 @@ class Worker:
                 .returning(t.c.id, t.c.created_at, t.c.kind, t.c.recipient, t.c.subject, t.c.body_text,
                            t.c.body_html, t.c.attempts, t.c.secret))
         with self.engine.begin() as c:
-            claimed = c.execute(stmt).all()
-        claimed.sort(key=lambda r: (r.created_at, r.id))
+            claimed = sorted(c.execute(stmt).all(), key=lambda r: (r.created_at, r.id))
         self.stats.claimed += len(claimed)
         return token, claimed
 

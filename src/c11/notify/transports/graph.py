@@ -62,7 +62,8 @@ def token_claims(token: str) -> dict[str, Any]:
     """The (unverified) claims of a JWT access token, for diagnosis only."""
     try:
         payload = token.split(".")[1]
-        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return claims if isinstance(claims, dict) else {}
     except (IndexError, ValueError):
         return {}
 
@@ -151,7 +152,7 @@ class GraphTransport:
                       key=lambda c: (c.not_before, c.not_after), reverse=True)
 
     def _app(self, cert: GraphCertificate) -> Any:
-        import msal
+        import msal  # type: ignore[import-untyped]
 
         key = cert.sha1_thumbprint
         app = self._apps.get(key)
@@ -183,7 +184,8 @@ class GraphTransport:
 
         try:
             app = self._app(cert)
-            return app.acquire_token_for_client(scopes=[self.scope])
+            result: dict[str, Any] = app.acquire_token_for_client(scopes=[self.scope])
+            return result
         except ValueError as e:  # MSAL: authority / tenant discovery failed (the cause holds Entra's answer)
             text = str(e)
             cause = e.__context__
