@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import email
 import email.message
+import functools
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -125,8 +128,32 @@ def start_server(config: Any, backend: str = "sqlite") -> RunningServer:
 
     sock = loopback_socket()
     config = replace(config, port=sock.getsockname()[1])
+    _sqlite_from_template(config)
     server, thread = serve_in_thread(create_app(config), sock)
     return RunningServer(f"http://127.0.0.1:{config.port}", config, backend, server, thread)
+
+
+def _sqlite_from_template(config: Any) -> None:
+    """A new SQLite database of a migrating server starts as a copy of one migrated once per process (the
+    migrations cost seconds each time; tests/server/test_migrations.py runs them for real)."""
+    url = config.database_url
+    if not config.migrate or not url.startswith("sqlite:///"):
+        return
+    path = Path(url.removeprefix("sqlite:///"))
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(_migrated_sqlite(), path)
+
+
+@functools.cache
+def _migrated_sqlite() -> Path:
+    """An empty SQLite database at the newest revision, in this test process's temporary home."""
+    from c11.server import migrate
+
+    home = os.environ.get("HOME") if os.environ.get("C11_TEST_REAL_HOME") else None  # tests/conftest.py
+    path = Path(tempfile.mkdtemp(prefix="c11-sqlite-template-", dir=home)) / "c11.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
 
 
 @contextmanager
