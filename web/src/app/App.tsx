@@ -2,6 +2,7 @@
 import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 import type { Session } from "./api";
+import { startWorker } from "../worker/client";
 import { navigate, useRoute, type Route } from "./router";
 import { OpenPage } from "./pages/Open";
 import { EncryptPage } from "./pages/Encrypt";
@@ -35,10 +36,11 @@ function Home() {
 export function App() {
   const route = useRoute();
   const [session, setSession] = useState<Session | null>(null);
+  const [worker] = useState(startWorker);  // heavy crypto off the page's thread; keys stay inside it
   let page;
   switch (route) {
-    case "/open": page = <OpenPage />; break;
-    case "/encrypt": page = <EncryptPage session={session} />; break;
+    case "/open": page = <OpenPage worker={worker} />; break;
+    case "/encrypt": page = <EncryptPage session={session} worker={worker} />; break;
     case "/signup": page = <SignupPage />; break;
     case "/login": page = <LoginPage setSession={setSession} />; break;
     case "/verify": page = <VerifyPage session={session} setSession={setSession} />; break;

@@ -1,11 +1,11 @@
 /** Encrypt a file for people by email: each person's key comes from the registry with its log proofs verified
  *  in this browser (a failed proof is a refusal); you sign and are a recipient too. The result is a .c11 file. */
 import { useEffect, useRef, useState } from "preact/hooks";
-import { encryptStream } from "../../core/file";
 import { parseKeyFile } from "../../core/keyfile";
 import type { PublicKey } from "../../core/publickey";
 import { message, type Session } from "../api";
-import { safeName, toBlob } from "../download";
+import type { CoreWorker } from "../../worker/client";
+import { safeName } from "../download";
 import { lookup, newTrust } from "../registry";
 import { navigate } from "../router";
 
@@ -19,7 +19,7 @@ interface Made {
 const emails = (text: string): string[] =>
   [...new Set(text.split(/[\s,;]+/).map((e) => e.trim().toLowerCase()).filter(Boolean))];
 
-export function EncryptPage({ session }: { session: Session | null }) {
+export function EncryptPage({ session, worker }: { session: Session | null; worker: CoreWorker }) {
   const [file, setFile] = useState<File | null>(null);
   const [keyFile, setKeyFile] = useState<File | null>(null);
   const [passphrase, setPassphrase] = useState("");
@@ -53,14 +53,20 @@ export function EncryptPage({ session }: { session: Session | null }) {
     try {
       const found: { email: string; key: PublicKey }[] = [];
       for (const person of people) found.push({ email: person, key: await lookup(trust.current, session, person) });
-      const kf = await parseKeyFile(await keyFile.text(), keyFile.name);
-      const sender = await kf.unlock(kf.encrypted ? passphrase : undefined);
-      const out = await encryptStream(file.stream(), {
-        sender,
-        recipients: [sender.public, ...found.map((f) => f.key)],
-        metadata: { name: file.name, type: file.type || null, size: file.size, mtime: Math.floor(file.lastModified / 1000), kind: "file" },
-      });
-      const blob = await toBlob(out, "application/octet-stream");
+      const text = await keyFile.text();
+      const kf = await parseKeyFile(text, keyFile.name);
+      const sender = await worker.call("loadKeyFile", { text, passphrase: kf.encrypted ? passphrase : undefined });
+      let blob: Blob;
+      try {
+        blob = await worker.call("encrypt", {  // the worker adds the sender as a recipient and signs
+          data: file,
+          sender: sender.handle,
+          recipients: found.map((f) => f.key.line),
+          metadata: { name: file.name, type: file.type || null, size: file.size, mtime: Math.floor(file.lastModified / 1000), kind: "file" },
+        });
+      } finally {
+        await worker.call("forget", { handle: sender.handle });
+      }
       setMade({
         name: `${safeName(file.name, "file")}.c11`,
         url: URL.createObjectURL(blob),

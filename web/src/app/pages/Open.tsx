@@ -1,11 +1,13 @@
 /** Open a .c11 file: pick or drop it, load a key file (+ passphrase), see who signed it, save the content.
  *  Nothing is offered for download unless the whole file authenticated and every signature verified. */
 import { useEffect, useRef, useState } from "preact/hooks";
-import { decryptBlob, type FileInfo } from "../../core/file";
+import type { FileInfo } from "../../core/file";
 import { parseKeyFile } from "../../core/keyfile";
+import { parsePublicKey } from "../../core/publickey";
 import { hex } from "../../core/bytes";
+import type { CoreWorker } from "../../worker/client";
 import { message } from "../api";
-import { safeName, toBlob } from "../download";
+import { safeName } from "../download";
 
 interface Result {
   info: FileInfo;
@@ -15,7 +17,7 @@ interface Result {
   ownKey: boolean;
 }
 
-export function OpenPage() {
+export function OpenPage({ worker }: { worker: CoreWorker }) {
   const [file, setFile] = useState<File | null>(null);
   const [keyFile, setKeyFile] = useState<File | null>(null);
   const [needsPass, setNeedsPass] = useState(false);
@@ -64,19 +66,24 @@ export function OpenPage() {
     }
     setBusy(true);
     try {
-      const kf = await parseKeyFile(await keyFile.text(), keyFile.name);
-      const identity = await kf.unlock(kf.encrypted ? passphrase : undefined);
-      const opened = await decryptBlob(file, [identity]);
-      const meta = opened.info.metadata;
-      const blob = await toBlob(opened.plaintext, "application/octet-stream");
-      const fallback = file.name.replace(/\.c11$/i, "") || "decrypted";
-      setResult({
-        info: opened.info,
-        name: safeName(meta.name, fallback),
-        url: URL.createObjectURL(blob),
-        size: blob.size,
-        ownKey: identity.public.sig !== null && hex(identity.public.sig) === opened.info.authorKey,
-      });
+      const text = await keyFile.text();
+      const kf = await parseKeyFile(text, keyFile.name);
+      const key = await worker.call("loadKeyFile", { text, passphrase: kf.encrypted ? passphrase : undefined });
+      try {
+        // the worker answers only once every signature verified and every segment authenticated
+        const { info, plaintext } = await worker.call("decrypt", { data: file, keys: [key.handle] });
+        const own = (await parsePublicKey(key.publicLine)).sig;
+        const fallback = file.name.replace(/\.c11$/i, "") || "decrypted";
+        setResult({
+          info,
+          name: safeName(info.metadata.name, fallback),
+          url: URL.createObjectURL(plaintext),
+          size: plaintext.size,
+          ownKey: own !== null && hex(own) === info.authorKey,
+        });
+      } finally {
+        await worker.call("forget", { handle: key.handle });
+      }
     } catch (err) {
       setError(message(err));
     } finally {
