@@ -11,10 +11,10 @@ import pytest
 import sqlalchemy as sa
 from srvkit import new_email, outbox_message, confirm_email, verification_link
 
+from c11._web import pake
 from c11.client import Client, opaque_login
 from c11.errors import AuthError, ServerError
 from c11.keys.identity import Identity
-from c11._web import pake
 
 _GUESSES = ["123456", "password", "qwerty", "letmein", "correct horse battery staple", "Password1!",
             "iloveyou", "admin", "welcome", "monkey", "dragon", "111111"]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from c11.errors import AuthError, FormatError
 from c11._web import pake
+from c11.errors import AuthError, FormatError
 
 _VECTORS = json.loads((Path(__file__).parents[1] / "vectors" / "opaque" / "serenity.json").read_text())
 

@@ -10,9 +10,9 @@ import json
 import httpx
 from shardkit import start_env, start_store_thread, verified_user
 
+from c11._web import shard_tokens as tokens
 from c11.client import Client
 from c11.keys.identity import Identity
-from c11._web import shard_tokens as tokens
 
 
 def _get(store: str, token: str | None, method: str = "GET", body: dict | None = None,

@@ -12,10 +12,10 @@ import pytest
 from shardkit import verified_user
 from srvkit import loopback_socket, serve_in_thread
 
+from c11._web import shard_tokens as store_tokens
 from c11.client import Client
 from c11.errors import CloudKeyError, ServerError
 from c11.keys.identity import Identity
-from c11._web import shard_tokens as store_tokens
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from c11._web import pake
 from c11.client.types import LoginResult, User
 from c11.errors import ServerError
-from c11._web import pake
 
 if TYPE_CHECKING:
     from c11.client import Client

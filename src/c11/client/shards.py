@@ -26,6 +26,9 @@ from typing import Any
 
 import httpx
 
+from c11._web import pake
+from c11._web.shard_tokens import normalize_url
+from c11._web.shard_tokens import SESSION_HEADER
 from c11.client._http import HttpCore, _error
 from c11.client.store_sessions import FILE_NAME as STORE_SESSIONS
 from c11.client.store_sessions import StoreSessions
@@ -34,9 +37,6 @@ from c11.errors import C11Error, CloudKeyError, ProofError, ServerError, UsageEr
 from c11.keys import cloudkey
 from c11.keys.cloudkey import Shard
 from c11.keys.identity import Identity
-from c11._web.shard_tokens import normalize_url
-from c11._web import pake
-from c11._web.shard_tokens import SESSION_HEADER
 
 ARCHIVE_FORMAT = "c11-key-archive/v1"
 

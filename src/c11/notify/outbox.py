@@ -40,9 +40,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
+from c11._web.db import UTCDateTime
 from c11.errors import NotifyError, PermanentDeliveryError
 from c11.notify.render import Rendered
-from c11._web.db import UTCDateTime
 
 QUEUED = "pending"
 SENDING = "sending"

@@ -18,10 +18,10 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from c11.errors import AuthError, FormatError
-from c11._web.db import Database, utcnow
 from c11._web import pake
+from c11._web.db import Database, utcnow
 from c11._web.pake import load_setup
+from c11.errors import AuthError, FormatError
 from c11.shardstore.models import OidcBinding, OpaqueRecord, StoredShard, StoreSession
 
 LOGIN_TTL = 120  # seconds between KE2 and KE3

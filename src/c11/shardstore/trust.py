@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 from joserfc.jwk import OKPKey
 
+from c11._web import shard_tokens as tokens
 from c11.errors import C11Error
 from c11.log.entries import canonical_json
-from c11._web import shard_tokens as tokens
 from c11.shardstore.config import StoreConfig
 
 _log = logging.getLogger("c11.shardstore")

@@ -22,6 +22,8 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, select
 
+from c11._web import pake
+from c11._web.pake import load_setup
 from c11.errors import C11Error
 from c11.server.accounts import limits, service
 from c11.server.accounts.client_address import client_address
@@ -33,8 +35,6 @@ from c11.server.auth import AccountLogin
 from c11.server.context import Ctx, ServerContext
 from c11.server.db import utcnow
 from c11.server.problems import Problem, responses
-from c11._web import pake
-from c11._web.pake import load_setup
 
 SETUP_FILE = "opaque-setup.key"
 LOGIN_TTL = timedelta(minutes=2)

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import delete
 from starlette.concurrency import run_in_threadpool
 
+from c11._web import shard_tokens as tokens
 from c11.errors import C11Error
 from c11.format.header import MAGIC
 from c11.keys.cloudkey import Shard
@@ -28,7 +29,6 @@ from c11.server.context import Ctx
 from c11.server.db import utcnow
 from c11.server.logsrv.service import log_service
 from c11.server.problems import Problem, base64_field, not_found, responses, unauthorized
-from c11._web import shard_tokens as tokens
 from c11.server.shards.models import CloudKey, KeyArchive
 from c11.server.shards.service import shard_service
 

@@ -15,12 +15,12 @@ from joserfc.jwk import OKPKey
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from c11._web import shard_tokens as tokens
 from c11.log.entries import email_hash
 from c11.server.accounts.models import User
 from c11.server.context import ServerContext
 from c11.server.db import utcnow
 from c11.server.logsrv.service import LogWriter, log_service
-from c11._web import shard_tokens as tokens
 from c11.server.shards.models import CloudKey, ShardTokenUse
 
 #: store token action -> log entry action
