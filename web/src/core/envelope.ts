@@ -3,7 +3,7 @@
 
 import { Reader, concat, equal, fromUtf8, hex, u32, u64, u16, u8, utf8, type Bytes } from "./bytes";
 import { canonicalJson, type Json } from "./canonicaljson";
-import { BadSignatureError, FormatError, IntegrityError, NoMatchingKeyError, UnsupportedVersionError } from "./errors";
+import { BadSignatureError, FormatError, IntegrityError, NoMatchingKeyError, OnlinePolicyError, UnsupportedVersionError } from "./errors";
 import { headerCore, headerSignedMessage, type Header, type Stanza } from "./header";
 import type { Identity } from "./identity";
 import { CLASSIC, ENC_SIZE, HYBRID, hpkeSeal, isKemName } from "./kem";
@@ -138,7 +138,7 @@ export async function openHeader(h: Header, identities: Identity[], opts: OpenOp
   const online = h.stanzas.find((s) => s.type === ONLINE);
   if (online) {
     const share = parseOnline(online, h.docId);
-    if (!opts.release) throw new UnsupportedVersionError(`this file has an online policy: its key server ${String(share.policy.server)} must release part of the key`);
+    if (!opts.release) throw new OnlinePolicyError(`this file has an online policy: its key server ${String(share.policy.server)} must release part of the key, and no release from it was given`);
     key = await onlineFileKey(key, await opts.release(share, h, identity), h.docId);
   }
   if (!equal(await headerMac(key, h), h.mac)) throw new IntegrityError("the header does not authenticate (MAC): the file was modified or the key is wrong");

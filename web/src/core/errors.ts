@@ -41,6 +41,9 @@ export class RecipientError extends C11Error {
 export class BundleError extends FormatError {
   static override readonly c11name: string = "BundleError";
 }
+export class OnlinePolicyError extends C11Error {
+  static override readonly c11name: string = "OnlinePolicyError";
+}
 export class ProofError extends C11Error {
   static override readonly c11name: string = "ProofError";
 }

@@ -60,11 +60,20 @@ async function* sealedPieces(input: ReadableStream<Uint8Array>, header: Header, 
   yield encodeHeader(header);
   const hashes: Uint8Array[] = [];
   let i = 0;
-  for await (const [pt, last] of segments(input, header.segmentSize)) {
-    const ct = await sealSegment(key, i++, last, pt);
-    hashes.push(await sha256(ct));
-    yield ct;
+  const B = batchOf(header.segmentSize);
+  let batch: [Uint8Array, boolean][] = [];
+  const flush = async (): Promise<Uint8Array> => {
+    const sealed = await Promise.all(batch.map(([pt, last], j) => sealSegment(key, i + j, last, pt)));
+    hashes.push(...(await Promise.all(sealed.map(sha256))));
+    i += batch.length;
+    batch = [];
+    return sealed.length === 1 ? sealed[0]! : concat(...sealed);
+  };
+  for await (const piece of segments(input, header.segmentSize)) {
+    batch.push(piece);
+    if (batch.length === B) yield await flush();
   }
+  if (batch.length) yield await flush();
   const list = concat(...hashes);
   const statement = await contentStatement(header, hashes.length, await sha256(list));
   const n = new Uint8Array(8);
@@ -104,22 +113,30 @@ export async function decryptBlob(blob: Blob, identities: Identity[], opts: Open
   return { info: fi, plaintext: fromGenerator(v2Segments(blob, hlen, s, n, list, key, opened.metadata)) };
 }
 
+/** Segments per read: about 1 MiB is fetched with one Blob.slice and its segments decrypted and hashed concurrently. */
+const batchOf = (s: number) => Math.max(1, Math.floor((1 << 20) / (s + TAG)));
+
 async function* v2Segments(blob: Blob, start: number, s: number, n: number, list: Uint8Array, key: CryptoKey, meta: Metadata): AsyncGenerator<Uint8Array> {
-  let off = start;
+  const end = blob.size - 72 - 32 * n;
+  const B = batchOf(s);
   let total = 0;
-  const end = start + (blob.size - 72 - 32 * n - start);
-  for (let i = 0; i < n; i++) {
-    const last = i === n - 1;
-    const next = last ? end : off + s + TAG;
-    const ct = await slice(blob, off, next);
-    if (last && n > 1 && ct.length === TAG) throw new IntegrityError("the file was modified or damaged (an empty last segment)");
-    const pt = await openSegment(key, i, last, ct);
-    if (!pt) throw await segmentError(key, i, last, ct, 2);
-    if (!equal(await sha256(ct), list.subarray(32 * i, 32 * i + 32)))
-      throw new BadSignatureError("the content is not what the author signed (a segment differs from the signed list)");
-    total += pt.length;
-    off = next;
-    yield pt;
+  for (let b = 0; b < n; b += B) {
+    const k = Math.min(B, n - b);
+    const from = start + b * (s + TAG);
+    const to = b + k === n ? end : from + k * (s + TAG);
+    const data = await slice(blob, from, to);
+    const segs = Array.from({ length: k }, (_, j) => data.subarray(j * (s + TAG), Math.min(data.length, (j + 1) * (s + TAG))));
+    const done = await Promise.all(segs.map((ct, j) => Promise.all([openSegment(key, b + j, b + j === n - 1, ct), sha256(ct)])));
+    for (let j = 0; j < k; j++) {
+      const i = b + j, last = i === n - 1, ct = segs[j]!;
+      const [pt, h] = done[j]!;
+      if (last && n > 1 && ct.length === TAG) throw new IntegrityError("the file was modified or damaged (an empty last segment)");
+      if (!pt) throw await segmentError(key, i, last, ct, 2);
+      if (!equal(h, list.subarray(32 * i, 32 * i + 32)))
+        throw new BadSignatureError("the content is not what the author signed (a segment differs from the signed list)");
+      total += pt.length;
+    }
+    yield k === 1 ? done[0]![0]! : concat(...done.map((d) => d[0]!));
   }
   if (meta.size !== null && meta.kind !== "bundle" && total !== meta.size) throw new FormatError("the decrypted size differs from the metadata");
 }
@@ -137,16 +154,21 @@ async function* v1Segments(blob: Blob, start: number, s: number, key: CryptoKey,
   if (p === 0) throw new TruncatedError("the file is truncated (nothing after the header)");
   const n = Math.ceil(p / (s + TAG));
   if (p - (n - 1) * (s + TAG) < TAG) throw new TruncatedError("the file is truncated (a final piece shorter than a tag)");
+  const B = batchOf(s);
   let total = 0;
-  for (let i = 0; i < n; i++) {
-    const last = i === n - 1;
-    const off = start + i * (s + TAG);
-    const ct = await slice(blob, off, last ? blob.size : off + s + TAG);
-    if (last && n > 1 && ct.length === TAG) throw new IntegrityError("the file was modified or damaged (an empty last segment)");
-    const pt = await openSegment(key, i, last, ct);
-    if (!pt) throw await segmentError(key, i, last, ct, 1);
-    total += pt.length;
-    yield pt;
+  for (let b = 0; b < n; b += B) {
+    const k = Math.min(B, n - b);
+    const from = start + b * (s + TAG);
+    const data = await slice(blob, from, b + k === n ? blob.size : from + k * (s + TAG));
+    const segs = Array.from({ length: k }, (_, j) => data.subarray(j * (s + TAG), Math.min(data.length, (j + 1) * (s + TAG))));
+    const pts = await Promise.all(segs.map((ct, j) => openSegment(key, b + j, b + j === n - 1, ct)));
+    for (let j = 0; j < k; j++) {
+      const i = b + j, last = i === n - 1, ct = segs[j]!;
+      if (last && n > 1 && ct.length === TAG) throw new IntegrityError("the file was modified or damaged (an empty last segment)");
+      if (!pts[j]) throw await segmentError(key, i, last, ct, 1);
+      total += pts[j]!.length;
+    }
+    yield concat(...pts.map((x) => x!));
   }
   if (meta.size !== null && meta.kind !== "bundle" && total !== meta.size) throw new FormatError("the decrypted size differs from the metadata");
 }

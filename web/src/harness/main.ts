@@ -3,6 +3,7 @@
 
 import { runCheckpoints, runDeterministic, runFiles, runGroups, runLogActor, runMerkle, runSpec, type Result } from "./vectors";
 import { startWorker } from "../worker/client";
+import { bench } from "./bench";
 import type { Op, Requests } from "../worker/protocol";
 import { b64, fromB64 } from "../core/bytes";
 
@@ -46,4 +47,4 @@ async function call(op: Op, args: Record<string, unknown>): Promise<unknown> {
   }
 }
 
-(window as unknown as { c11harness: object }).c11harness = { runAll, call, ready: true };
+(window as unknown as { c11harness: object }).c11harness = { runAll, call, bench, ready: true };
