@@ -1,10 +1,10 @@
 """Notifications inside the server process: the in-process worker, queuing from request handlers, wake-ups.
 
-    notifier = notifier_for(server_config, db.engine)      # app creation (kept on the server's context)
-    start_configured(notifier)                             # app start-up (lifespan)
+    notifier = notifier_for(server_config, db.engine)  # app creation (kept on the server's context)
+    start_configured(notifier)                         # app start-up (lifespan)
     notifier.notify(session, "document_shared", to=..., sender="Alice", link=notifier.brand.link("/d/1"))
-    notifier.wake()                                       # after the transaction committed: deliver now
-    notifier.stop()                                       # app shutdown
+    notifier.wake()                                    # after the transaction committed: deliver now
+    notifier.stop()                                    # app shutdown
 
 The settings come from the same sources as the server's (`C11_*` variables and the TOML file), plus the
 values `c11 notify graph configure` stored; `C11_MAIL_WORKER=false` leaves delivery to `c11 notify worker`.
