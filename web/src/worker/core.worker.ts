@@ -30,13 +30,21 @@ function identity(h: number): Identity {
   if (!id) throw new Error("unknown key handle");
   return id;
 }
+/** Collect a stream into a Blob, folding every 16 MiB into a Blob so the browser's blob storage (which can page to
+ *  disk) holds the data rather than the worker's heap; returned only when the stream closed without error. */
 async function blobOf(stream: ReadableStream<Uint8Array>): Promise<Blob> {
-  const parts: BlobPart[] = [];
+  let parts: BlobPart[] = [];
+  let pending = 0;
   const r = stream.getReader();
   for (;;) {
     const { value, done } = await r.read();
     if (done) break;
     parts.push(value as Uint8Array<ArrayBuffer>);
+    pending += value.length;
+    if (pending >= 16 << 20) {
+      parts = [new Blob(parts)];
+      pending = 0;
+    }
   }
   return new Blob(parts);
 }
