@@ -57,9 +57,15 @@ def chromium() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def web_server(tmp_path_factory: pytest.TempPathFactory, pg_schemas: Any) -> Iterator[RunningServer]:
-    """A live `c11 serve` app (uvicorn on loopback) on a fresh PostgreSQL schema, serving web/dist at /."""
+def web_dist() -> Path:
+    """web/dist, built from the current sources."""
     _ensure_built()
+    return WEB / "dist"
+
+
+@pytest.fixture(scope="session")
+def web_server(tmp_path_factory: pytest.TempPathFactory, pg_schemas: Any, web_dist: Path) -> Iterator[RunningServer]:
+    """A live `c11 serve` app (uvicorn on loopback) on a fresh PostgreSQL schema, serving web/dist at /."""
     tmp = tmp_path_factory.mktemp("web-server")
     running = start_server(server_config(tmp / "data", pg_schemas.new()), "postgresql")
     yield running

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import re
 
+import accountkit
 import httpx
-from srvkit import new_email, outbox_message, verification_link
+from srvkit import new_email, outbox_message, server_config, start_server, verification_link
 
 PASSWORD = "a browser password of some length"
 
@@ -98,3 +99,44 @@ def test_verify_page_without_a_token_says_so(page, axe):
     page.goto("/verify")
     assert "no confirmation code" in page.get_by_role("alert").inner_text()
     axe(page)
+
+
+def test_log_in_with_the_keyboard_only(new_page, web_server):
+    account = accountkit.signup(web_server, "keys")
+    page = new_page()
+    page.goto("/login")
+    page.keyboard.press("Tab")  # the skip link first
+    assert page.evaluate("() => document.activeElement.textContent") == "Skip to content"
+    while page.evaluate("() => document.activeElement.id") != "login-email":
+        page.keyboard.press("Tab")
+    page.keyboard.type(account.email)
+    page.keyboard.press("Tab")
+    page.keyboard.type(account.password)
+    page.keyboard.press("Enter")
+    page.get_by_text(f"Logged in as {account.email}").wait_for(timeout=30_000)
+    while page.evaluate("() => document.activeElement.textContent") != "Log out":
+        page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.get_by_role("navigation").get_by_role("link", name="Log in").wait_for()
+
+
+def test_sqlite_smoke_sign_up_and_confirm(chromium, web_dist, tmp_path):
+    """The one browser flow on SQLite (the rest run on PostgreSQL): sign up, confirm, see the account."""
+    server = start_server(server_config(tmp_path / "data", f"sqlite:///{tmp_path / 'c11.db'}"))
+    context = chromium.new_context(base_url=server.url)
+    try:
+        page = context.new_page()
+        email = new_email("sqlite")
+        page.goto("/signup")
+        page.get_by_label("Email", exact=True).fill(email)
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Create account").click()
+        page.get_by_role("heading", name="Check your email").wait_for()
+        page.goto(f"/verify#token={_token(server, email)}")
+        page.get_by_label("Email", exact=True).fill(email)
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Confirm my address").click()
+        page.get_by_role("heading", name="Email confirmed").wait_for(timeout=30_000)
+    finally:
+        context.close()
+        server.stop()
