@@ -183,15 +183,49 @@ def test_admin_gets_openings_only_from_consent_not_from_invitation(ev_server, sc
     try:
         assert [a.result for a in admin2.client.org.add_members([dave.email])] == ["invited-to-join"]
         dave.client.policies.record([{"email": bob.email}])  # an entry between invitation and acceptance
-        before = {o.index for o in dave.client.log.openings(dave.email)}
+        before = {o.index for o in dave.client.log.openings(dave.email) if o.kind != "admin"}  # his own acts
         assert before and not before & {o.index for o in admin2.client.log.openings(org=True)}
         (inv,) = dave.client.org.join_invitations()
         dave.client.org.accept(inv["org_id"], [k["fingerprint"] for k in inv["recovery_keys"]])
         dave.client.policies.record([{"email": bob.email}])  # after acceptance
-        after = {o.index for o in dave.client.log.openings(dave.email)} - before
+        after = {o.index for o in dave.client.log.openings(dave.email) if o.kind != "admin"} - before
         seen = {o.index: o for o in admin2.client.log.openings(org=True)}  # each verified by the client
         assert after and after <= set(seen) and not before & set(seen)
         assert {seen[i].person for i in after} == {email_hash(dave.email)}
     finally:
         admin2.client.close()
         dave.client.close()
+
+
+def test_admin_entries_name_nobody_publicly_and_open_for_admins_and_the_person(ev_server, scene, tmp_path):
+    """member.invite / accept / decline (and every other `admin` entry) are v2: the acting admin and the
+    member acted on are in the opening, not in the public entry, so guessing an address links nothing."""
+    admin3, erin, fay = (verified(ev_server, t, tmp_path) for t in ("admin3", "erin", "fay"))
+    org = make_org(ev_server, f"A-{uuid.uuid4().hex[:6]}", admin3.email)
+    try:
+        assert {a.result for a in admin3.client.org.add_members([erin.email, fay.email])} == {"invited-to-join"}
+        (inv,) = erin.client.org.join_invitations()
+        erin.client.org.accept(inv["org_id"], [k["fingerprint"] for k in inv["recovery_keys"]])
+        fay.client.org.decline(org)
+        ours = [(i, json.loads(d)) for i, d in _public_log(ev_server)]
+        ours = [(i, d) for i, d in ours if d["kind"] == "admin" and d.get("org") == org]
+        assert {d["action"] for _, d in ours} == {"member.invite", "member.accept", "member.decline"}
+        needles = [email_hash(p.email) for p in (admin3, erin, fay)] + [p.email for p in (admin3, erin, fay)]
+        for _, d in ours:  # public: action, org, time, the commitment; nobody's hash
+            assert d["v"] == 2 and set(d) == {"action", "actor", "kind", "org", "time", "v"}
+            assert not any(n in json.dumps(d) for n in needles)
+        seen = {o.index: o for o in admin3.client.log.openings(org=True) if o.kind == "admin"}
+        assert {i for i, _ in ours} <= set(seen)  # the admin opens them all, each verified
+        got = sorted((seen[i].fields["action"], seen[i].person, seen[i].fields["by"]) for i, _ in ours)
+        h = email_hash
+        assert got == sorted([("member.invite", h(erin.email), h(admin3.email)),
+                              ("member.invite", h(fay.email), h(admin3.email)),
+                              ("member.accept", h(erin.email), h(erin.email)),
+                              ("member.decline", h(fay.email), h(fay.email))])
+        assert {o.fields["action"] for o in erin.client.log.openings(erin.email) if o.kind == "admin"} == {
+            "member.invite", "member.accept"}  # the person opens the entries about them
+        assert not {i for i, _ in ours} & {o.index for o in scene["p"]["carol"].client.log.openings(
+            scene["p"]["carol"].email)}
+    finally:
+        for p in (admin3, erin, fay):
+            p.client.close()

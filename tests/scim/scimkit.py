@@ -168,14 +168,27 @@ def member_row(server: RunningServer, email: str) -> dict[str, Any] | None:
 
 
 def admin_entries(server: RunningServer, org_id: str) -> list[dict[str, Any]]:
-    """The `admin` log entries about `org_id`, oldest first."""
+    """The `admin` log entries about `org_id`, oldest first, as their admins read them: each v2 entry with
+    its opening's private fields merged in (`by` back as `actor`; docs/log.md section 7)."""
     from sqlalchemy import select
 
-    from c11.server.logsrv.models import LogEntry
+    from c11.server.logsrv.models import LogEntry, LogOpening
 
-    rows = db_query(server, lambda s: list(s.scalars(select(LogEntry.data).where(
-        LogEntry.kind == "admin", LogEntry.subject == org_id).order_by(LogEntry.idx))))
-    return [json.loads(d) for d in rows]
+    rows = db_query(server, lambda s: list(s.execute(
+        select(LogEntry.data, LogOpening.private).outerjoin(LogOpening, LogOpening.log_index == LogEntry.idx)
+        .where(LogEntry.kind == "admin", LogEntry.subject == org_id).order_by(LogEntry.idx))))
+    return [opened_admin_entry(d, p) for d, p in rows]
+
+
+def opened_admin_entry(data: str, private: str | None) -> dict[str, Any]:
+    """A public `admin` entry with its opening (if any) merged in, as in the v1 form."""
+    e = json.loads(data)
+    if private is not None:
+        hidden = json.loads(private)
+        hidden.pop("person", None)
+        e = {**{k: v for k, v in e.items() if k not in ("actor", "v")}, **hidden}
+        e["actor"] = e.pop("by")
+    return e
 
 
 def add_admin(org: Org, permissions: set[str]) -> tuple[str, str]:

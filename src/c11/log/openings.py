@@ -47,6 +47,31 @@ def private_text(person: str | None, details: dict[str, Any]) -> str:
     return canonical_json({**details, "person": person})
 
 
+#: Public fields of an `admin` entry that are never moved to its private part.
+_ADMIN_PUBLIC = frozenset({"action", "org"})
+#: Where an `admin` entry's person is found, first match wins (the admin who acted comes last).
+_ADMIN_PERSON = ("target", "member", "renamed_to", "by")
+
+
+def admin_parts(fields: dict[str, Any]) -> tuple[dict[str, Any], str | None, dict[str, Any]]:
+    """An `admin` entry's v1 fields split into (public fields, person, private fields) (docs/log.md 7).
+
+    The actor (renamed `by`) and every other value that is an email hash go private; `person` is the
+    person acted on (`target`, `member`, `renamed_to`) when one is named, else the acting admin, else None."""
+    public: dict[str, Any] = {}
+    private: dict[str, Any] = {}
+    for k, v in fields.items():
+        if k == "actor":
+            private["by"] = v
+        elif k not in _ADMIN_PUBLIC and isinstance(v, str) and _HEX64.fullmatch(v):
+            private[k] = v
+        else:
+            public[k] = v
+    person = next((private[k] for k in _ADMIN_PERSON
+                   if isinstance(private.get(k), str) and _HEX64.fullmatch(private[k])), None)
+    return public, person, private
+
+
 @dataclass(frozen=True)
 class Opened:
     """A v2 entry checked against its opening: public fields, private fields and the person."""

@@ -191,6 +191,9 @@ def _v1_view(kind: str, d: dict[str, Any], private: str | None) -> dict[str, Any
     if not isinstance(hidden, dict):
         hidden = {}
     person = hidden.pop("person", None)
+    if kind == "admin":  # the actor is `by` in the opening (log.openings.admin_parts)
+        actor = hidden.pop("by", None)
+        return {**{k: v for k, v in d.items() if k not in ("actor", "v")}, **hidden, "actor": actor}
     field = _PERSON_FIELD.get(kind) or ("by" if d.get("action") == "create" else "email_hash")
     return {**{k: v for k, v in d.items() if k not in ("actor", "v")}, **hidden, field: person}
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from c11.log.entries import email_hash
@@ -40,11 +40,12 @@ def _page(svc: LogService, s: Session, rows: list[Any], scanned: int, limit: int
             "next_after": scanned if scanned >= 0 else None}
 
 
-def _select(persons: Iterable[str], after: int, limit: int) -> Any:
+def _select(persons: Iterable[str], after: int, limit: int, also: Any = None) -> Any:
+    named = LogOpening.person.in_(list(persons))
     return (select(LogOpening.log_index, LogOpening.person, LogOpening.nonce, LogOpening.private, LogEntry.kind,
-                   LogEntry.data, LogEntry.created_at)
+                   LogEntry.data, LogEntry.created_at, LogEntry.subject)
             .join(LogEntry, LogEntry.idx == LogOpening.log_index)
-            .where(LogOpening.person.in_(list(persons)), LogOpening.log_index > after)
+            .where(named if also is None else or_(named, also), LogOpening.log_index > after)
             .order_by(LogOpening.log_index).limit(limit))
 
 
@@ -56,15 +57,16 @@ def own(svc: LogService, email: str, after: int, limit: int) -> dict[str, Any]:
 
 
 def of_org(svc: LogService, org_id: str, after: int, limit: int) -> dict[str, Any]:
-    """The openings naming members of `org_id`, each written after that member consented (not invited)."""
+    """The openings naming members of `org_id`, each written after that member consented (not invited), and
+    those of the organization's `admin` entries (subject `org_id`)."""
     with svc.db.session() as s:
         added: dict[str, datetime] = {}
         for mail, at in s.execute(select(OrgMember.email, func.coalesce(OrgMember.consented_at, OrgMember.added_at))
                                   .where(OrgMember.org_id == org_id, OrgMember.consent.is_not(None))):
             h = email_hash(mail)  # invitees who did not accept: none; those who did: from their acceptance on
             added[h] = min(at, added.get(h, at))
-        if not added:
-            return _page(svc, s, [], -1, limit)
-        rows = s.execute(_select(added, after, limit)).all()
-        kept = [r for r in rows if r.created_at >= added[r.person]]
+        ours = and_(LogEntry.kind == "admin", LogEntry.subject == org_id)  # its admins' actions, by anyone
+        rows = s.execute(_select(added, after, limit, also=ours)).all()
+        kept = [r for r in rows if (r.kind == "admin" and r.subject == org_id)
+                or (r.person in added and r.created_at >= added[r.person])]
         return _page(svc, s, kept, rows[-1].log_index if len(rows) == limit else -1, limit)

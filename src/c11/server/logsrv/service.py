@@ -10,7 +10,9 @@ Other services write to the log in two ways:
 An entry about a person (a release, a shard action, a policy change...) is written in v2 form: pass
 `person=` (their email hash, or None) and `private=` (the fields that would name them); the entry then
 carries only the hiding commitment `actor` and the opening goes to `log_openings`, in the same transaction
-(docs/log.md section 7). Registry key entries stay v1: anyone asking about an email must verify them.
+(docs/log.md section 7). `admin` entries are sealed here whatever the caller passes (`admin_parts`: the
+actor and every email hash go private). Registry key entries stay v1: anyone asking about an email must
+verify them.
 
 Appends are serialised by an in-process lock and, across processes, by a write lock on the state row
 (`SELECT ... FOR UPDATE` on PostgreSQL; an UPDATE, which takes SQLite's write lock, on SQLite).
@@ -39,7 +41,7 @@ from sqlalchemy.orm import Session
 from c11.errors import ConfigError
 from c11.log.checkpoint import Checkpoint, NoteSigner, NoteVerifier, sign_checkpoint
 from c11.log.entries import canonical_json, email_hash, rfc3339
-from c11.log.openings import ENTRY_VERSION, NONCE_SIZE, actor_commitment, private_text
+from c11.log.openings import ENTRY_VERSION, NONCE_SIZE, actor_commitment, admin_parts, private_text
 from c11.log.merkle import EMPTY_ROOT, MerkleTree, leaf_hash
 from c11.server.context import ServerContext
 from c11.server.db import utcnow
@@ -226,6 +228,8 @@ class LogWriter:
         """Add an entry; returns its index (valid once the transaction commits).
 
         With `private` (and `person`, an email hash or None), a v2 entry whose `actor` commits to them."""
+        if private is None and kind == "admin":
+            fields, person, private = admin_parts(dict(fields))
         if private is None:
             return self._append_encoded(kind, encode_entry(kind, fields, self.at), subject, self.at)
         data, opening = seal_entry(kind, fields, self.at, person, private)
@@ -322,6 +326,8 @@ class LogService:
         `private` make it a v2 entry, as in `LogWriter.append`.
         """
         at = utcnow()
+        if private is None and kind == "admin":
+            fields, person, private = admin_parts(dict(fields))
         if private is None:
             item = _Pending(kind, encode_entry(kind, fields, at), subject, at)  # bad entries fail here
         else:
