@@ -10,14 +10,16 @@ from __future__ import annotations
 import importlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from c11.errors import UsageError
-from c11.indoc import parts as P
 from c11.indoc._handler import Handler, PartRecipients, SelectorArg
 from c11.indoc._limits import typed_errors
-from c11.keys.identity import Identity
-from c11.keys.publickey import PublicKey
+
+if TYPE_CHECKING:  # annotations only: `import c11.indoc` stays light
+    from c11.indoc import parts as P
+    from c11.keys.identity import Identity
+    from c11.keys.publickey import PublicKey
 
 __all__ = ["HANDLERS", "Handler", "handler_for"]
 

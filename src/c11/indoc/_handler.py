@@ -7,13 +7,15 @@ one "nothing to protect" check; `c11.indoc.parts.remaining` is the one "envelope
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from c11.errors import UsageError
-from c11.indoc import parts as P
 from c11.indoc.selectors import Selector, parse_all
-from c11.keys.identity import Identity
 from c11.keys.publickey import PublicKey
+
+if TYPE_CHECKING:  # annotations only: `import c11.indoc` stays light
+    from c11.indoc import parts as P
+    from c11.keys.identity import Identity
 
 #: what a caller passes as selectors: text (`c11.indoc.selectors` syntax, optionally with
 #: `=>RECIPIENTS`) or already parsed
