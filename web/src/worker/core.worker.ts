@@ -6,6 +6,7 @@ import { fromB64, fromHex, hex } from "../core/bytes";
 import { ONLINE, onlineReleaseInfo, parseOnline, recipientFingerprints, type Releaser } from "../core/envelope";
 import { unwrapGroupKey } from "../core/groupkey";
 import { readHeader } from "../core/header";
+import { verifyKeyLookup } from "../core/registry";
 import { errorNames } from "../core/errors";
 import { collect, dearmorBlob, decryptBlob, encryptStream, reshareBlob } from "../core/file";
 import { generateIdentity, makeIdentity, type Identity } from "../core/identity";
@@ -99,6 +100,10 @@ const handlers: Handlers = {
   },
   async reshare({ data, keys, signer, add, remove }) {
     return reshareBlob(await dearmorBlob(data), keys.map(identity), identity(signer), await Promise.all(add.map(parsePublicKey)), remove);
+  },
+  async verifyKeyLookup({ answer, email, logKey, storedNote }) {
+    const v = await verifyKeyLookup(answer, email, { logKey, storedNote });
+    return { publicLine: v.publicKey.line, fingerprint: v.publicKey.fingerprint, logIndex: v.logIndex, treeSize: String(v.accepted.current.size), note: v.accepted.note };
   },
   async inspect({ data }) {
     const { header: h } = await readHeader(await dearmorBlob(data));

@@ -49,6 +49,11 @@ export interface Requests {
   decrypt: { args: { data: Blob; keys: number[]; release?: string }; result: { info: FileInfo; plaintext: Blob } };
   /** Add and/or remove recipients (fingerprints) of a file the caller can open; `signer` signs the new header. */
   reshare: { args: { data: Blob; keys: number[]; signer: number; add: string[]; remove?: string[] }; result: Blob };
+  /** Verify a registry lookup answer against the pinned log key and the stored checkpoint (docs/registry.md §4). */
+  verifyKeyLookup: {
+    args: { answer: Record<string, unknown>; email: string; logKey: string; storedNote: string | null };
+    result: { publicLine: string; fingerprint: string; logIndex: number; treeSize: string; note: string };
+  };
   inspect: { args: { data: Blob }; result: HeaderSummary };
   unwrapGroupKey: { args: { wrapped: string; ref: GroupKeyRef; keys: number[]; expected?: string; signers?: string[] }; result: KeySummary };
   bundle: { args: { files: { path: string; data: Blob }[]; recipients: string[]; sender: number; name: string | null }; result: Blob };
