@@ -7,10 +7,15 @@ from __future__ import annotations
 
 
 class C11Error(Exception):
-    """Base class of every error c11 raises on purpose."""
+    """Base class of every error c11 raises on purpose. `reason`, when set, names the case for front ends
+    (which add their own hint: the CLI names its options, so SDK messages do not)."""
 
     #: Exit status the CLI uses for this error.
     exit_code: int = 1
+
+    def __init__(self, *args: object, reason: str | None = None) -> None:
+        super().__init__(*args)
+        self.reason = reason
 
 
 class UsageError(C11Error):

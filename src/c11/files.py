@@ -76,7 +76,7 @@ def _recipient_set(recipients: Iterable[PublicKey], sender: Identity, include_se
     if include_sender:
         out.append(sender.public)
     if not out:
-        raise RecipientError("no recipients: give at least one -r/-R, or let yourself be one")
+        raise RecipientError("no recipients: give at least one, or include the sender", reason="no-recipients")
     return out
 
 
@@ -128,7 +128,7 @@ def decrypt(src: BinaryIO, dst: BinaryIO, identities: Sequence[Capability], *, p
         if not head.startswith(MAGIC[:4]):
             raise FormatError("the armored message is damaged: it does not hold a c11 file")
     if head.startswith(b"PK\x03\x04"):
-        raise UsageError("this is a .c11.zip bundle: decrypt it to a folder with -o DIR")
+        raise UsageError("this is a .c11.zip bundle: decrypt it to a folder", reason="bundle-to-folder")
     header, raw = read_header(src)
     file_key, meta = open_header(header, identities)
     if meta.kind not in ("file", "message"):
@@ -184,7 +184,7 @@ def decrypt_message(block: str, identities: Sequence[Capability]) -> tuple[str, 
 
 def default_output(inputs: Sequence[Path], armor: bool = False) -> Path:
     if len(inputs) != 1:
-        raise UsageError("several inputs make one bundle: name it with -o NAME.c11.zip")
+        raise UsageError("several inputs make one bundle: name it", reason="name-the-bundle")
     p = inputs[0]
     if p.is_dir():
         return p.with_name(p.resolve().name + BUNDLE_SUFFIX) if p.name else Path(p.resolve().name + BUNDLE_SUFFIX)
@@ -218,7 +218,7 @@ def encrypt_paths(
         meta = Metadata(src_path.name, mimetypes.guess_type(src_path.name)[0], st.st_size, int(st.st_mtime))
         if armor:
             if st.st_size > MAX_ARMOR_INPUT:
-                raise UsageError("--armor is for messages and small files (at most 16 MiB)")
+                raise UsageError("armored output is for messages and small files (at most 16 MiB)")
             out = io.BytesIO()
             with open(src_path, "rb") as src:
                 info = encrypt(src, out, rs, sender, include_sender=False, metadata=meta, segment_size=segment_size,
@@ -232,7 +232,7 @@ def encrypt_paths(
                            segment_size=segment_size, progress=progress, header_kw=header_kw)
         return info
     if armor:
-        raise UsageError("--armor cannot be used for folders or several files")
+        raise UsageError("armored output cannot be used for folders or several files")
     entries = _bundle.collect(inputs)
     name = inputs[0].resolve().name if len(inputs) == 1 else None
     meta = Metadata(name, BUNDLE_TYPE, sum(e.size for e in entries), kind="bundle")
@@ -275,7 +275,7 @@ def decrypt_path(
                 output = path.with_name(name[: -len(suffix)])
                 break
         else:
-            raise UsageError(f"cannot choose an output name for {path} (it does not end in .c11): use -o")
+            raise UsageError(f"cannot choose an output name for {path} (it does not end in .c11)", reason="name-the-output")
     if kind == "bundle":
         with open(path, "rb") as f:
             reader = _bundle.BundleReader(f)

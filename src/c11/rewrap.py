@@ -80,12 +80,12 @@ def rewrap_header(
     if rotate:
         if transformed:
             raise UsageError("cannot rotate the key of a file with an online policy: decrypt it and encrypt it "
-                             "again (with --online)")
+                             "again with an online policy", reason="rotate-online")
         missing = [k.hex() for k in kept_ids if k not in known and k != identity.public.key_id]
         if missing:
             raise UsageError(
                 "cannot rotate: the file does not record the public keys of recipients "
-                f"{', '.join(missing)}; give them with -r or remove them with --remove"
+                f"{', '.join(missing)}; add their keys again or remove them", reason="rotate-missing-keys"
             )
         meta = envelope.read_metadata(header, file_key)
         return seal_header(public, identity, metadata=meta, segment_size=header.segment_size,

@@ -17,7 +17,7 @@ from c11.errors import OutputExistsError
 
 
 def _refuse_existing(path: Path) -> None:
-    raise OutputExistsError(f"{path} already exists (use --force to overwrite)")
+    raise OutputExistsError(f"{path} already exists", reason="output-exists")
 
 
 def publish(tmp: Path, path: Path, *, force: bool) -> None:

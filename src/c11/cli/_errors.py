@@ -59,7 +59,18 @@ def _hint(e: C11Error) -> str:
 
     if isinstance(e, OnlinePolicyError) and not isinstance(e, AccessRefusedError) and e.server:
         return f" (log in to it: `c11 login --server {e.server}`)"
-    return ""
+    return _HINTS.get(getattr(e, "reason", None) or "", "")
+
+
+_HINTS = {
+    "output-exists": " (use --force to overwrite)",
+    "no-recipients": " (-r/-R; yourself unless --no-self)",
+    "bundle-to-folder": " with -o DIR",
+    "name-the-bundle": " with -o NAME.c11.zip",
+    "name-the-output": ": use -o",
+    "rotate-online": " (--online)",
+    "rotate-missing-keys": " (with -r, or --remove)",
+}
 
 
 def _describe(e: Exception) -> str:
