@@ -6,6 +6,7 @@ browser's X-Wing key derivation and HPKE agree with pyca/cryptography on the sam
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import os
@@ -102,6 +103,15 @@ def test_browser_key_derivation_matches_pyca_on_the_same_seeds(page: Any) -> Non
         enc, sig = os.urandom(32), os.urandom(32)
         py = Identity("", kem, enc, sig).public.line()
         assert call(page, "publicKeyOfSeed", kem=kem, encSeed=enc.hex(), sigSeed=sig.hex()) == py
+
+
+def test_browser_xwing_matches_the_pinned_draft_vector(page: Any) -> None:
+    """draft-connolly-cfrg-xwing-kem-08, Appendix C, first vector (the one tests/core/test_keys.py pins)."""
+    seed = "7f9c2ba4e88f827d616045507605853ed73b8093f6efbc88eb1a6eacfa66ef26"
+    line = call(page, "publicKeyOfSeed", kem=HYBRID, encSeed=seed, sigSeed="00" * 32)
+    pk = PublicKey.parse(line).enc
+    assert pk[:36].hex() == "e2236b35a8c24b39b10aa1323a96a919a2ced88400633a7b07131713fc14b2b5b19cfc3d"
+    assert hashlib.sha256(pk).hexdigest() == "2e816deebcd76c5c80d0cd2d174478871658e8e2ff42bc9d4a6e486372e856bb"
 
 
 @pytest.mark.parametrize("who", ["alice", "bob"])
