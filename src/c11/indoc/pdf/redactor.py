@@ -399,13 +399,35 @@ def _font(red: Redactor, run: Pass, ins: PdfObject, args: list[Any]) -> bool:
     return False
 
 
-def _text_param(attr: str, scale: float = 1.0) -> OpHandler:
+def _text_param(set_param: Callable[[GraphicsState, float], None]) -> OpHandler:
+    """The handler of a one-operand text-state operator (Tc, Tw, Tz, TL, Ts)."""
+
     def handler(red: Redactor, run: Pass, ins: PdfObject, args: list[Any]) -> bool:
         if args:
-            setattr(run.gs, attr, num(args[0]) / scale)
+            set_param(run.gs, num(args[0]))
         return False
 
     return handler
+
+
+def _set_char_spacing(gs: GraphicsState, v: float) -> None:
+    gs.char_spacing = v
+
+
+def _set_word_spacing(gs: GraphicsState, v: float) -> None:
+    gs.word_spacing = v
+
+
+def _set_h_scale(gs: GraphicsState, v: float) -> None:
+    gs.h_scale = v / 100
+
+
+def _set_leading(gs: GraphicsState, v: float) -> None:
+    gs.leading = v
+
+
+def _set_rise(gs: GraphicsState, v: float) -> None:
+    gs.rise = v
 
 
 def _move(red: Redactor, run: Pass, ins: PdfObject, args: list[Any]) -> bool:
@@ -508,8 +530,8 @@ OPERATORS: dict[str, OpHandler] = {
     **{op: _paint for op in PAINT_OPS},
     "q": _save, "Q": _restore, "cm": _concat, "w": _line_width, "gs": _ext_gstate,
     "BT": _begin_text, "Tf": _font,
-    "Tc": _text_param("char_spacing"), "Tw": _text_param("word_spacing"), "Tz": _text_param("h_scale", 100),
-    "TL": _text_param("leading"), "Ts": _text_param("rise"),
+    "Tc": _text_param(_set_char_spacing), "Tw": _text_param(_set_word_spacing), "Tz": _text_param(_set_h_scale),
+    "TL": _text_param(_set_leading), "Ts": _text_param(_set_rise),
     "Td": _move, "TD": _move, "Tm": _text_matrix, "T*": _next_line,
     "Tj": _show, "TJ": _show, "'": _show, '"': _show,
     "Do": _xobject,
