@@ -35,7 +35,7 @@ from c11.format import armor as _armor
 from c11.format import bundle as _bundle
 from c11.format import envelope, stream
 from c11.format.envelope import Capability, Metadata
-from c11.format.header import MAGIC, V1, Header, read_header
+from c11.format.header import MAGIC, V1, Header, HeaderOptions, read_header
 from c11.format.stream import DEFAULT_SEGMENT, Progress
 from c11.keys.identity import Identity
 from c11.keys.publickey import PublicKey
@@ -43,6 +43,7 @@ from c11.rewrap import match_fingerprints, reencrypt, rewrap_header
 
 __all__ = [
     "FileInfo",
+    "HeaderOptions",
     "Result",
     "encrypt",
     "decrypt",
@@ -93,18 +94,27 @@ def encrypt(
     metadata: Metadata | None = None,
     segment_size: int = DEFAULT_SEGMENT,
     progress: Progress = None,
+    options: HeaderOptions | None = None,
     header_kw: dict | None = None,
 ) -> FileInfo:
     """Encrypt a stream into a .c11 file written to `dst`; the sender signs it.
 
-    `header_kw` goes to `seal_header` (e.g. an online policy's `OnlineSeal.header_kw()`).
+    `options` fixes more of the header (e.g. an online policy's `OnlineSeal.options()`); `header_kw` is the
+    former dict form of the same.
     """
     rs = _recipient_set(recipients, sender, include_sender)
-    header, file_key = seal_header(rs, sender, metadata=metadata, segment_size=segment_size, **(header_kw or {}))
+    opts = _options(options, header_kw)
+    header, file_key = seal_header(rs, sender, metadata=metadata, segment_size=segment_size, **opts.seal_kw())
     raw = header.encode()
     dst.write(raw)
     write_payload(header, file_key, sender, src, dst, progress)
     return _content_verified(file_info(header, len(raw), (metadata or Metadata()).kind))
+
+
+def _options(options: HeaderOptions | None, header_kw: dict | None) -> HeaderOptions:
+    if options is not None and header_kw is not None:
+        raise UsageError("give the header options once (options or header_kw)")
+    return options if options is not None else HeaderOptions.from_kw(header_kw)
 
 
 def _peek(src: BinaryIO, n: int = 32) -> bytes:
@@ -202,9 +212,12 @@ def encrypt_paths(
     force: bool = False,
     segment_size: int = DEFAULT_SEGMENT,
     progress: Progress = None,
+    options: HeaderOptions | None = None,
     header_kw: dict | None = None,
 ) -> FileInfo:
-    """Protect one file into a .c11 file, or folders / several files into a .c11.zip bundle."""
+    """Protect one file into a .c11 file, or folders / several files into a .c11.zip bundle (`options` as for
+    `encrypt`)."""
+    options = _options(options, header_kw)
     inputs = [Path(p) for p in inputs]
     if not inputs:
         raise UsageError("nothing to encrypt")
@@ -222,21 +235,21 @@ def encrypt_paths(
             out = io.BytesIO()
             with open(src_path, "rb") as src:
                 info = encrypt(src, out, rs, sender, include_sender=False, metadata=meta, segment_size=segment_size,
-                               header_kw=header_kw)
+                               options=options)
             with atomic_output(output, force=force) as f:
                 f.write(_armor.armor(out.getvalue()).encode())
             return info
         size_hint = stream.ciphertext_size(st.st_size, segment_size) + (64 << 10)
         with open(src_path, "rb", buffering=0) as src, atomic_output(output, force=force, preallocate=size_hint) as dst:
             info = encrypt(src, dst, rs, sender, include_sender=False, metadata=meta,
-                           segment_size=segment_size, progress=progress, header_kw=header_kw)
+                           segment_size=segment_size, progress=progress, options=options)
         return info
     if armor:
         raise UsageError("armored output cannot be used for folders or several files")
     entries = _bundle.collect(inputs)
     name = inputs[0].resolve().name if len(inputs) == 1 else None
     meta = Metadata(name, BUNDLE_TYPE, sum(e.size for e in entries), kind="bundle")
-    header, file_key = seal_header(rs, sender, metadata=meta, segment_size=segment_size, **(header_kw or {}))
+    header, file_key = seal_header(rs, sender, metadata=meta, segment_size=segment_size, **options.seal_kw())
     with atomic_output(output, force=force) as dst:
         _bundle.write(dst, entries, header, file_key, progress, sender)
     info = _content_verified(file_info(header, len(header.encode()), "bundle"))

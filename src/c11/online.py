@@ -6,7 +6,7 @@
     with Client.from_environment() as c:
         seal = online.prepare(c, me, [(None, friend.public)], expires=None)   # registers the policy
         files.encrypt_paths([Path("a.pdf")], Path("a.pdf.c11"), [friend.public], me,
-                              header_kw=seal.header_kw())
+                              options=seal.options())
         with online.releasing(c) as release:                                  # asks the key server for B
             files.decrypt_path(Path("a.pdf.c11"), Path("a.pdf"), [friend, release])
 
@@ -46,7 +46,7 @@ def prepare(client: Client, sender: Identity, recipients: Sequence[tuple[str | N
             *, expires: int | None = None, include_sender: bool = True, author_email: str | None = None
             ) -> OnlineSeal:
     """Draw the key parts of a new document for `recipients` ((email or None, key) pairs) and register
-    its policy with the key server (the logged-in user is the author). Pass `seal.header_kw()` on."""
+    its policy with the key server (the logged-in user is the author). Pass `seal.options()` on."""
     author = author_email or client.whoami().email
     members: list[tuple[str | None, PublicKey | None]] = list(recipients)
     if include_sender:

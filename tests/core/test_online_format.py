@@ -35,7 +35,7 @@ def _make(recipients, sender, data=b"payload", expires=None):
                        [online.PolicyRecipient(None, r.public.fingerprint) for r in recipients], expires)
     out = io.BytesIO()
     files.encrypt(io.BytesIO(data), out, [r.public for r in recipients], sender, include_sender=False,
-                    header_kw=seal.header_kw())
+                    options=seal.options())
     return seal, out.getvalue()
 
 
@@ -114,3 +114,16 @@ def test_reencrypt_wraps_the_recipient_part_for_new_recipients(tmp_path):
         files.decrypt_bytes(path.read_bytes(), [bob, RELEASE])
     with pytest.raises(UsageError, match="online policy"):
         files.reencrypt(path, alice, rotate=True, using=[RELEASE])
+
+
+def test_header_options_are_typed():
+    """`options` is a HeaderOptions; the former `header_kw` dict maps onto it, and a key that is no option fails."""
+    from c11.format.header import HeaderOptions
+
+    alice = Identity.generate("alice")
+    seal = online.make("https://ks.example", SERVER.public, "ab" * 32, [], None)
+    assert HeaderOptions.from_kw(seal.header_kw()) == seal.options()
+    with pytest.raises(UsageError, match="not a header option: surprise"):
+        HeaderOptions.from_kw({"surprise": 1})
+    with pytest.raises(UsageError, match="once"):
+        files.encrypt(io.BytesIO(b"x"), io.BytesIO(), [], alice, options=seal.options(), header_kw={})

@@ -29,7 +29,7 @@ def _encrypt(author: Person, to: list[Person]) -> bytes:
     seal = online.prepare(author.client, author.identity, recips)
     out = io.BytesIO()
     files.encrypt(io.BytesIO(b"quarterly numbers"), out, [k for _, k in recips], author.identity,
-                    header_kw=seal.header_kw())
+                    options=seal.options())
     # what `c11 encrypt` does next when logged in: record the recipient set (F21)
     author.client.policies.record([{"email": p.email} for p in to])
     return out.getvalue()

@@ -28,7 +28,7 @@ def _online(author: Person, recipients: list[tuple[str | None, object]]) -> byte
     seal = online.prepare(author.client, author.identity, recipients)
     out = io.BytesIO()
     keys = [k for _, k in recipients] + [author.identity.public]
-    files.encrypt(io.BytesIO(b"board minutes"), out, keys, author.identity, header_kw=seal.header_kw())
+    files.encrypt(io.BytesIO(b"board minutes"), out, keys, author.identity, options=seal.options())
     return out.getvalue()
 
 

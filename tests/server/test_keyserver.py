@@ -52,7 +52,7 @@ def _encrypt(people, data: bytes = b"secret plans", expires: int | None = None, 
     recips = [(people[n]["email"], people[n]["id"].public) for n in to]
     seal = online.prepare(a["client"], a["id"], recips, expires=expires)
     out = io.BytesIO()
-    files.encrypt(io.BytesIO(data), out, [k for _, k in recips], a["id"], header_kw=seal.header_kw())
+    files.encrypt(io.BytesIO(data), out, [k for _, k in recips], a["id"], options=seal.options())
     return out.getvalue()
 
 

@@ -43,7 +43,7 @@ def test_sqlite_end_to_end_smoke(fresh_server, tmp_path):
         recips = [(bob["email"], found)]
         seal = online.prepare(alice["client"], alice["id"], recips)
         out = io.BytesIO()
-        files.encrypt(io.BytesIO(b"smoke on sqlite"), out, [found], alice["id"], header_kw=seal.header_kw())
+        files.encrypt(io.BytesIO(b"smoke on sqlite"), out, [found], alice["id"], options=seal.options())
         blob = out.getvalue()
         with pytest.raises(OnlinePolicyError):
             files.decrypt_bytes(blob, [bob["id"]])  # the file alone does not open

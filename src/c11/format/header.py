@@ -7,10 +7,11 @@ Layout (docs/format.md §2; version 1 in §13): magic, version, length, body fie
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
-from typing import BinaryIO
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, BinaryIO
 
-from c11.errors import FormatError, NotC11FileError, TruncatedError, UnsupportedVersionError
+from c11.errors import FormatError, NotC11FileError, TruncatedError, UnsupportedVersionError, UsageError
 from c11.format.labels import check_label
 
 MAGIC = b"\x89C11\r\n\x1a\n"
@@ -36,6 +37,41 @@ class Stanza:
     type: str
     body: bytes
     critical: bool = False
+
+
+@dataclass(frozen=True)
+class HeaderOptions:
+    """What a writer may fix in a new header besides recipients and metadata (`c11.files.encrypt(options=...)`):
+    extension stanzas (an online policy, the temporary-keys list), the key recipient stanzas wrap instead of the
+    file key (an online policy's A) with that file key and the document ID, and the creation time."""
+
+    extra_stanzas: tuple[Stanza, ...] = ()
+    recipient_key: bytes | None = None
+    file_key: bytes | None = None
+    doc_id: bytes | None = None
+    created: int | None = None
+
+    def with_stanzas(self, stanzas: Iterable[Stanza]) -> HeaderOptions:
+        """These options with more extension stanzas."""
+        return replace(self, extra_stanzas=(*self.extra_stanzas, *stanzas))
+
+    def seal_kw(self) -> dict[str, Any]:
+        """The keyword arguments of sealing a header, for the options set."""
+        kw = {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) not in (None, ())}
+        if "extra_stanzas" in kw:
+            kw["extra_stanzas"] = list(self.extra_stanzas)
+        return kw
+
+    @classmethod
+    def from_kw(cls, kw: Mapping[str, Any] | None) -> HeaderOptions:
+        """The options of a `header_kw` dict (the former form); UsageError for a key that is no option."""
+        d = dict(kw or {})
+        unknown = sorted(set(d) - {f.name for f in fields(cls)})
+        if unknown:
+            raise UsageError(f"not a header option: {', '.join(unknown)}")
+        if "extra_stanzas" in d:
+            d["extra_stanzas"] = tuple(d["extra_stanzas"])
+        return cls(**d)
 
 
 @dataclass

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from c11.crypto.kem import HYBRID, kem_type
 from c11.errors import FormatError, IntegrityError, OnlinePolicyError
-from c11.format.header import Header, Stanza
+from c11.format.header import Header, HeaderOptions, Stanza
 from c11.keys.identity import Identity
 from c11.keys.publickey import PublicKey, key_id
 
@@ -167,14 +167,20 @@ def _parse_cached(raw: bytes) -> Policy:
 
 @dataclass(frozen=True)
 class OnlineSeal:
-    """What an author needs to write a header with an online policy (`protect.seal_header(**kw)`)."""
+    """What an author needs to write a header with an online policy (`c11.files.encrypt(options=seal.options())`)."""
 
     policy: Policy
     stanza: Stanza
     recipient_key: bytes  # A
     file_key: bytes
 
+    def options(self) -> HeaderOptions:
+        """The header options of a file with this policy."""
+        return HeaderOptions(extra_stanzas=(self.stanza,), recipient_key=self.recipient_key, file_key=self.file_key,
+                             doc_id=self.policy.doc_id)
+
     def header_kw(self) -> dict:
+        """The same as a dict (the former form of `options`)."""
         return {"doc_id": self.policy.doc_id, "file_key": self.file_key, "recipient_key": self.recipient_key,
                 "extra_stanzas": [self.stanza]}
 
