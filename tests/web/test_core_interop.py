@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +169,9 @@ def test_a_cli_made_bundle_opens_in_the_page_and_a_page_made_one_with_the_cli(pa
     res = call(page, "openBundle", data=blob(enc.read_bytes()), keys=[handle["handle"]])
     assert {f["path"]: unblob(f["data"]) for f in res["files"]} == tree
     assert res["info"]["author"] == "alice@example.com" and res["info"]["metadata"]["kind"] == "bundle"
+    with zipfile.ZipFile(enc) as z:  # a bundle's manifest is not a protected file: refused as one, as by c11 decrypt
+        manifest = z.read("manifest.c11")
+    assert call_error(page, "decrypt", data=blob(manifest), keys=[handle["handle"]])["error"] == "FormatError"
     made = unblob(call(page, "bundle", files=[{"path": k, "data": blob(v)} for k, v in tree.items()],
                        recipients=[line], sender=people["carol"]["handle"], name="project"))
     (cli.tmp / "page.c11.zip").write_bytes(made)

@@ -77,7 +77,7 @@ export async function openBundle(blob: Blob, identities: Identity[], opts: OpenO
   if (!members[MARKER] || fromUtf8(members[MARKER]) !== MARKER_BODY) throw new BundleError("not a c11 bundle (no c11-bundle marker)");
   if (!members[MANIFEST]) throw new BundleError("not a c11 bundle (no manifest)");
   const manifestBlob = new Blob([members[MANIFEST] as Uint8Array<ArrayBuffer>]);
-  const { info, plaintext } = await decryptBlob(manifestBlob, identities, opts);
+  const { info, plaintext } = await decryptBlob(manifestBlob, identities, { ...opts, kinds: ["bundle"] });
   const doc = JSON.parse(fromUtf8(await collect(plaintext)));
   const v2 = info.version === 2;
   if (info.metadata.kind !== "bundle" || typeof doc !== "object" || doc?.format !== (v2 ? "c11-bundle/v2" : "c11-bundle/v1") || !Array.isArray(doc.entries))
@@ -91,7 +91,7 @@ export async function openBundle(blob: Blob, identities: Identity[], opts: OpenO
   if (info.metadata.size !== null && info.metadata.size !== total) throw new FormatError("the bundle's metadata size differs from its files' total");
   // The manifest's file key is needed for the entries: re-open its header (already verified above).
   const { header } = await readHeader(manifestBlob);
-  const opened = await openHeader(header, identities, opts);
+  const opened = await openHeader(header, identities, { ...opts, kinds: ["bundle"] });
   const files = entries
     .filter((e) => e.type === "file")
     .map((e) => ({

@@ -106,6 +106,8 @@ export type Releaser = (share: OnlineShare, header: Header, identity: Identity) 
 
 export interface OpenOptions {
   release?: Releaser;
+  /** Metadata kinds accepted (default: a protected file or message, as `c11 decrypt`; bundles pass "bundle"). */
+  kinds?: Metadata["kind"][];
 }
 
 /** The result of opening a header: the file key, the metadata and who signed what. */
@@ -152,7 +154,10 @@ export async function openHeader(h: Header, identities: Identity[], opts: OpenOp
   const temp = h.stanzas.find((s) => s.type === TEMPORARY);
   const temporaryKeyIds: string[] = [];
   if (temp && temp.body.length % 16 === 0) for (let i = 0; i < temp.body.length; i += 16) temporaryKeyIds.push(hex(temp.body.subarray(i, i + 16)));
-  return { fileKey: key, metadata: parseMetadata(meta), identity, temporaryKeyIds };
+  const metadata = parseMetadata(meta);
+  if (!(opts.kinds ?? ["file", "message"]).includes(metadata.kind))
+    throw new FormatError(`this is the header of a '${metadata.kind}', not of a protected ${(opts.kinds ?? ["file", "message"]).join(" or ")}`);
+  return { fileKey: key, metadata, identity, temporaryKeyIds };
 }
 
 /** The author's content statement (docs/format.md §5.1) for n segments whose hash list digests to `listDigest`. */
