@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import doctest
 import importlib
+import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 PUBLIC = ["c11", "c11.files", "c11.documents"]
+README = Path(__file__).resolve().parents[2] / "README.md"
+_PYTHON = re.compile(r"^```python\n(.*?)^```", re.M | re.S)
 
 
 @pytest.mark.parametrize("name", PUBLIC)
@@ -42,3 +47,26 @@ def test_import_c11_stays_light():
             "assert c11.Client.__module__ == 'c11.client.client'\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_readme_python_blocks_run(tmp_path):
+    """README's "Using c11 from Python" blocks run in order in one namespace, in an empty folder; a block that
+    needs a server is marked `<!-- readme-test: skip: REASON -->` just above it (as tests/cli/test_readme.py reads)."""
+    text = README.read_text(encoding="utf-8")
+    ran = skipped = 0
+    namespace: dict = {"__name__": "readme"}
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        for m in _PYTHON.finditer(text):
+            above = text[: m.start()].rstrip("\n").rsplit("\n", 1)[-1]
+            if re.search(r"<!--\s*readme-test:\s*skip:\s*\S.*-->", above):
+                skipped += 1
+                compile(m.group(1), "README.md", "exec")  # still valid Python
+                continue
+            line = text.count("\n", 0, m.start()) + 2
+            exec(compile("\n" * (line - 1) + m.group(1), str(README), "exec"), namespace)
+            ran += 1
+    finally:
+        os.chdir(cwd)
+    assert ran >= 2 and skipped <= ran
