@@ -256,8 +256,9 @@ def test_online_policy_files_interoperate(page: Any, people: dict) -> None:
     assert pol.doc_id == header.doc_id and pol.server == "https://keys.example" and pol.expires == 253402300799
     b = online.open_sealed_share(server.kem_private, header.doc_id, raw, sealed)
     assert files.decrypt_bytes(out, [alice, online.Release(lambda s, h, p, i: b)]).plaintext == data
-    summary = call(page, "inspect", data=blob(out))
+    summary = call(page, "inspect", data=blob(out), keys=[people["bob"][2]["handle"], handle["handle"]])
     assert summary["online"]["server_key"] == server.public.fingerprint and "c11-online/v1" in summary["stanzaTypes"]
+    assert summary["openingKey"] == alice.fingerprint  # the key to ask the key server's release for
     release = online.seal_release(alice.public, header.doc_id, b)
     res = call(page, "decrypt", data=blob(out), keys=[handle["handle"]], release=base64.b64encode(release).decode())
     assert unblob(res["plaintext"]) == data
@@ -304,3 +305,19 @@ def test_a_file_reshared_in_the_page_keeps_the_authors_signature_for_the_cli(pag
     assert gone.returncode != 0 and not (cli.tmp / "alice-gone.txt").exists()
     res = call(page, "decrypt", data=blob(out), keys=[people["bob"][2]["handle"]])
     assert (res["info"]["author"], res["info"]["resharer"]) == ("alice@example.com", "carol@example.com")
+
+
+def test_a_downloaded_stream_opens_in_the_worker_and_a_tampered_one_fails_at_the_end(page: Any, cli: Cli, people: dict) -> None:
+    """decryptStream (no seeking: a download transferred to the worker) on a CLI-made file; with the author's
+    content signature damaged the worker answers BadSignatureError and hands back no plaintext."""
+    path, line, handle = people["bob"]
+    src = cli.tmp / "download.bin"
+    src.write_bytes(os.urandom(300_000))
+    enc = cli.tmp / "download.bin.c11"
+    cli("encrypt", "-i", str(people["alice"][0]), "-r", line, "-o", str(enc), str(src))
+    res = call(page, "decryptStream", stream=blob(enc.read_bytes()), keys=[handle["handle"]])
+    assert unblob(res["plaintext"]) == src.read_bytes() and res["info"]["author"] == "alice@example.com"
+    bad = bytearray(enc.read_bytes())
+    bad[-1] ^= 1
+    err = call_error(page, "decryptStream", stream=blob(bytes(bad)), keys=[handle["handle"]])
+    assert err["error"] == "BadSignatureError" and "result" not in err

@@ -40,8 +40,14 @@ async function call(op: Op, args: Record<string, unknown>): Promise<unknown> {
     if (typeof v === "object" && v !== null) return Object.fromEntries(await Promise.all(Object.entries(v).map(async ([k, x]) => [k, await back(x)])));
     return v;
   };
+  const converted = conv(args) as Record<string, unknown>;
+  const transfer: Transferable[] = [];
+  if (converted.stream instanceof Blob) {
+    converted.stream = converted.stream.stream();
+    transfer.push(converted.stream as ReadableStream);
+  }
   try {
-    return { ok: true, result: await back(await worker.call(op, conv(args) as Requests[typeof op]["args"])) };
+    return { ok: true, result: await back(await worker.call(op, converted as Requests[typeof op]["args"], transfer)) };
   } catch (e) {
     return { ok: false, error: (e as Error).name, names: (e as { names?: string[] }).names ?? [], message: (e as Error).message };
   }

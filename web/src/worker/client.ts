@@ -14,7 +14,8 @@ export class WorkerError extends Error {
 }
 
 export interface CoreWorker {
-  call<O extends Op>(op: O, args: Requests[O]["args"]): Promise<Requests[O]["result"]>;
+  /** `transfer`: objects moved to the worker (a ReadableStream of a download, ArrayBuffers). */
+  call<O extends Op>(op: O, args: Requests[O]["args"], transfer?: Transferable[]): Promise<Requests[O]["result"]>;
   terminate(): void;
 }
 
@@ -31,11 +32,11 @@ export function startWorker(): CoreWorker {
     else p[1](new WorkerError(r.error.message, r.error.names));
   };
   return {
-    call(op, args) {
+    call(op, args, transfer = []) {
       const n = ++id;
       return new Promise((resolve, reject) => {
         pending.set(n, [resolve as (v: unknown) => void, reject]);
-        w.postMessage({ id: n, op, args });
+        w.postMessage({ id: n, op, args }, transfer);
       });
     },
     terminate: () => w.terminate(),

@@ -2,13 +2,13 @@
  *  Holds unlocked identities in memory only (by handle); replies with results or a typed one-line error. */
 
 import { armor } from "../core/armor";
-import { fromB64, fromHex, hex } from "../core/bytes";
-import { ONLINE, onlineReleaseInfo, parseOnline, recipientFingerprints, type Releaser } from "../core/envelope";
+import { equal, fromB64, fromHex, hex } from "../core/bytes";
+import { ONLINE, onlineReleaseInfo, parseOnline, recipientFingerprints, stanzaKeyId, type Releaser } from "../core/envelope";
 import { unwrapGroupKey } from "../core/groupkey";
 import { readHeader } from "../core/header";
 import { verifyKeyLookup } from "../core/registry";
 import { errorNames } from "../core/errors";
-import { collect, dearmorBlob, decryptBlob, encryptStream, reshareBlob } from "../core/file";
+import { collect, dearmorBlob, decryptBlob, decryptStream, encryptStream, reshareBlob } from "../core/file";
 import { generateIdentity, makeIdentity, type Identity } from "../core/identity";
 import { parseKeyFile, writeKeyFile } from "../core/keyfile";
 import { parsePublicKey } from "../core/publickey";
@@ -50,6 +50,11 @@ async function blobOf(stream: ReadableStream<Uint8Array>): Promise<Blob> {
   return new Blob(parts);
 }
 
+/** The key server's release (B sealed to the recipient key, keyserver.md) as the core's Releaser. */
+function releaserOf(release?: string): Releaser | undefined {
+  return release ? (_share, header, id) => id.open(fromB64(release), onlineReleaseInfo(header.docId, id.public.keyId)) : undefined;
+}
+
 type Handlers = { [O in Op]: (a: Requests[O]["args"]) => Promise<Requests[O]["result"]> };
 const handlers: Handlers = {
   async loadKeyFile({ text, passphrase }) {
@@ -80,9 +85,7 @@ const handlers: Handlers = {
     return blobOf(out);
   },
   async decrypt({ data, keys, release }) {
-    const releaser: Releaser | undefined = release
-      ? (_share, header, id) => id.open(fromB64(release), onlineReleaseInfo(header.docId, id.public.keyId))
-      : undefined;
+    const releaser = releaserOf(release);
     const { info, plaintext } = await decryptBlob(await dearmorBlob(data), keys.map(identity), { release: releaser });
     // Collected to the end before it is returned: a failure releases nothing.
     return { info, plaintext: await blobOf(plaintext) };
@@ -105,8 +108,17 @@ const handlers: Handlers = {
     const v = await verifyKeyLookup(answer, email, { logKey, storedNote });
     return { publicLine: v.publicKey.line, fingerprint: v.publicKey.fingerprint, logIndex: v.logIndex, treeSize: String(v.accepted.current.size), note: v.accepted.note };
   },
-  async inspect({ data }) {
+  async decryptStream({ stream, keys, release }) {
+    const { info, plaintext } = await decryptStream(stream, keys.map(identity), { release: releaserOf(release) });
+    return { info, plaintext: await blobOf(plaintext) };
+  },
+  async inspect({ data, keys }) {
     const { header: h } = await readHeader(await dearmorBlob(data));
+    const mine = (keys ?? []).map(identity);
+    const opening = h.stanzas
+      .map((s) => [s, stanzaKeyId(s)] as const)
+      .map(([s, kid]) => (kid ? mine.find((i) => i.kem === s.type && equal(i.public.keyId, kid)) : undefined))
+      .find((i) => i !== undefined);
     const online = h.stanzas.find((s) => s.type === ONLINE);
     return {
       version: h.version,
@@ -116,6 +128,7 @@ const handlers: Handlers = {
       recipients: recipientFingerprints(h),
       stanzaTypes: h.stanzas.map((s) => s.type),
       online: online ? parseOnline(online, h.docId).policy : null,
+      openingKey: opening ? opening.public.fingerprint : null,
     };
   },
   async unwrapGroupKey({ wrapped, ref, keys, expected, signers }) {

@@ -15,6 +15,8 @@ export interface HeaderSummary {
   recipients: string[];
   stanzaTypes: string[];
   online: Record<string, Json> | null;
+  /** Fingerprint of the first of the given keys with a stanza in the file (what `decrypt` will open), or null. */
+  openingKey: string | null;
 }
 
 export interface KeySummary {
@@ -54,7 +56,10 @@ export interface Requests {
     args: { answer: Record<string, unknown>; email: string; logKey: string; storedNote: string | null };
     result: { publicLine: string; fingerprint: string; logIndex: number; treeSize: string; note: string };
   };
-  inspect: { args: { data: Blob }; result: HeaderSummary };
+  /** `keys`: also say which of these keys' stanzas opens the file (the one to ask a key server's release for). */
+  inspect: { args: { data: Blob; keys?: number[] }; result: HeaderSummary };
+  /** A file arriving as a stream (a download): transferred to the worker; the trailer is checked at the end. */
+  decryptStream: { args: { stream: ReadableStream<Uint8Array>; keys: number[]; release?: string }; result: { info: FileInfo; plaintext: Blob } };
   unwrapGroupKey: { args: { wrapped: string; ref: GroupKeyRef; keys: number[]; expected?: string; signers?: string[] }; result: KeySummary };
   bundle: { args: { files: { path: string; data: Blob }[]; recipients: string[]; sender: number; name: string | null }; result: Blob };
   openBundle: { args: { data: Blob; keys: number[] }; result: { info: FileInfo; files: { path: string; data: Blob }[] } };
