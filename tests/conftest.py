@@ -6,6 +6,8 @@
 * Key files written by the tests (in-process and by CLI subprocesses) use the test-only scrypt cost
   (C11_TEST_ONLY_INSECURE_SCRYPT_LOG_N=10); Argon2id of test servers is lowered through their Config
   (srvkit.server_config); tests/server/test_work_factors.py shows the production defaults.
+* httpx loads the CA bundle again for every new client (tens of milliseconds; the suite makes thousands of
+  clients): in the test process, clients with the default TLS settings share one verifying context.
 * No test touches the real home: each pytest process points HOME and XDG_* at a temporary folder of its
   own (subprocesses inherit it), and a test after which the real ~/.config/c11 or ~/.local/share/c11*
   changed fails.
@@ -20,6 +22,7 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,7 +60,29 @@ def pytest_configure(config: pytest.Config) -> None:
     from srvkit import TEST_SCRYPT_ENV, TEST_SCRYPT_LOG_N
 
     os.environ[TEST_SCRYPT_ENV] = TEST_SCRYPT_LOG_N  # cheap key files (c11.keys.keyfile.ScryptCost.default)
+    _share_default_ssl_context()
     config.stash[_real_home_key] = (Path(real), _snapshot(Path(real)))
+
+
+def _share_default_ssl_context() -> None:
+    """Make httpx clients of this process with default TLS settings (verify=True, no client certificate) share
+    one context, built by httpx itself for the same SSL_CERT_FILE/SSL_CERT_DIR (rebuilt if those change)."""
+    try:
+        from httpx._transports import default
+    except ImportError:
+        return
+    build = default.create_ssl_context
+    built: dict[tuple[bool, str | None, str | None], Any] = {}
+
+    def create_ssl_context(verify: Any = True, cert: Any = None, trust_env: bool = True) -> Any:
+        if verify is not True or cert is not None:
+            return build(verify=verify, cert=cert, trust_env=trust_env)
+        key = (trust_env, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+        if key not in built:
+            built[key] = build(verify=True, trust_env=trust_env)
+        return built[key]
+
+    default.create_ssl_context = create_ssl_context
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
