@@ -22,6 +22,7 @@ import { actorCommitment, checkOpening } from "../core/logentry";
 import { openBundle } from "../core/bundle";
 import type { KemName } from "../core/kem";
 import { unwrapGroupKey, type GroupKeyRef } from "../core/groupkey";
+import { dearmorRecoveryShard, openShards, shardFromB64 } from "../core/cloudkey";
 
 export interface Result {
   group: string;
@@ -326,4 +327,44 @@ export async function runLogActor(base: string, results: Result[]) {
       }
       return [ok && refused, ok ? (refused ? "ok" : "a wrong nonce was accepted") : "actor, person or leaf hash differ"];
     });
+}
+
+/** shares/shares.json: every cloud key's shards parse, open with the recorded K to the recorded identity, the
+ *  recovery file is one of them, and a tampered shard fails. (The Shamir cases need §2.1's field: not in the browser.) */
+export async function runShares(base: string, results: Result[]) {
+  const d = await json(base, "shares/shares.json");
+  for (const [i, c] of (d.cloud_keys as Case[]).entries()) {
+    await check(results, "shares", `cloud key ${i} (${c.kem}): shards open with K`, async () => {
+      const shards = await Promise.all((c.shards as string[]).map(shardFromB64));
+      const id = await openShards(shards.slice(0, 2), fromHex(c.k as string), c.user_id as string);
+      const ok = id.public.fingerprint === c.fingerprint && hex(id.encSeed) === c.enc_seed && hex(id.sigSeed) === c.sig_seed
+        && id.public.line === c.public_key && id.label === c.label && shards.map((s) => s.index).join() === "1,2,3" && hex(shards[0]!.splitId) === c.split_id;
+      return [ok, ok ? "ok" : "another identity"];
+    });
+    await check(results, "shares", `cloud key ${i}: recovery shard file`, async () => {
+      const r = await dearmorRecoveryShard(c.recovery_armor as string);
+      const all = await Promise.all((c.shards as string[]).map(shardFromB64));
+      return [all.some((s) => s.index === r.index && hex(s.share) === hex(r.share)), `index ${r.index}`];
+    });
+    await check(results, "shares", `cloud key ${i}: wrong K, another account, tampered seal`, async () => {
+      const shards = await Promise.all((c.shards as string[]).map(shardFromB64));
+      const k = fromHex(c.k as string);
+      const bad = fromHex(c.k as string);
+      bad[0]! ^= 1;
+      const outcomes: string[] = [];
+      for (const [s, key, user] of [
+        [shards, bad, undefined],
+        [shards, k, "someone-else"],
+        [[{ ...shards[0]!, sealed: Uint8Array.from(shards[0]!.sealed, (x, j) => (j === 5 ? x ^ 1 : x)) }, shards[1]!], k, undefined],
+      ] as const) {
+        try {
+          await openShards([...s], key, user);
+          outcomes.push("accepted");
+        } catch (e) {
+          outcomes.push(errorNames(e)[0]!);
+        }
+      }
+      return [outcomes.every((o) => o === "IntegrityError"), outcomes.join(",")];
+    });
+  }
 }
