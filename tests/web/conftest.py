@@ -16,8 +16,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import accountkit
 import pytest
-from srvkit import RunningServer, server_config, start_server
+from srvkit import PASSWORD, RunningServer, run_cli, server_config, start_server
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
@@ -26,6 +27,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 AXE = WEB / "node_modules" / "axe-core" / "axe.min.js"
 NARROW = {"width": 375, "height": 740}  # the smallest phone width the app must be usable at
+KEY_PASSPHRASE = "a passphrase for the key"  # of the key files of `people`
 
 
 def _ensure_built() -> None:
@@ -176,3 +178,42 @@ def narrow(screenshot: Callable[[Any, str], Path]) -> Callable[[Any, str], Path]
                 page.set_viewport_size(before)
 
     return check
+
+
+class Person:
+    """A verified account whose CLI login made and published a key (its config dir holds the key file)."""
+
+    def __init__(self, server: RunningServer, tag: str, root: Path) -> None:
+        self.email = accountkit.signup(server, tag).email
+        self.cfg = root / tag
+        self.env = {"C11_PASSWORD": PASSWORD, "C11_PASSPHRASE": KEY_PASSPHRASE}
+        r = self.cli("login", "--server", server.url, "--email", self.email)
+        assert r.returncode == 0, r.stderr
+        keys = sorted((self.cfg / "keys").glob("*.key"))
+        assert len(keys) == 1, keys
+        self.key = keys[0]
+
+    def cli(self, *args: str, input: str | None = None) -> Any:
+        return run_cli(list(args), self.cfg, self.env, input=input)
+
+
+@pytest.fixture(scope="module")
+def people(web_server: RunningServer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Person]:
+    """alice, bob and mallory, each registered with a published key (per test module)."""
+    root = tmp_path_factory.mktemp("people")
+    return {tag: Person(web_server, tag, root) for tag in ("alice", "bob", "mallory")}
+
+
+@pytest.fixture
+def log_in() -> Callable[[Any, str], None]:
+    """Log a page in through the app's login page (the `people` and accountkit password)."""
+
+    def login(page: Any, email: str) -> None:
+        page.goto("/login")
+        page.get_by_label("Email", exact=True).fill(email)
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_text(f"Logged in as {email}").or_(page.get_by_role("alert")).wait_for(timeout=30_000)
+        assert page.get_by_role("alert").count() == 0, page.get_by_role("alert").inner_text()
+
+    return login

@@ -31,6 +31,11 @@ def _bearer_of(page) -> list[str]:
 def test_sign_up_confirm_log_out_and_log_in(new_page, web_server, axe, narrow, screenshot):
     email = new_email("web")
     page = new_page()
+    every: list[tuple[str, str]] = []  # (url, body) of each request that sends a body
+    page.on("request", lambda r: every.append((r.url, r.post_data or "")) if r.method != "GET" else None)
+    opaque_signup: list[int] = []  # the server's answer to the OPAQUE sign-up (404 on a server without it)
+    page.on("response", lambda r: opaque_signup.append(r.status)
+            if r.url.endswith("/api/v1/accounts/signup/start") else None)
     page.goto("/")
     page.get_by_role("navigation").get_by_role("link", name="Sign up").click()
     page.get_by_label("Email", exact=True).fill(email)
@@ -89,6 +94,10 @@ def test_sign_up_confirm_log_out_and_log_in(new_page, web_server, axe, narrow, s
     assert bodies and not any(PASSWORD in b or "not the password" in b for b in bodies), bodies
     assert any("finalization" in b for b in bodies)  # OPAQUE KE3
     screenshot(page, "account")
+
+    # with the server's OPAQUE sign-up, the password reached the server in no request of this whole flow
+    if opaque_signup == [200]:
+        assert not any(PASSWORD in body for _, body in every), [u for u, b in every if PASSWORD in b]
 
     # nothing kept by the browser: no cookie, no web storage
     assert page.context.cookies() == []

@@ -9,43 +9,7 @@ import json
 import os
 from pathlib import Path
 
-import accountkit
-import pytest
-from srvkit import PASSWORD, run_cli
-
-PASSPHRASE = "a passphrase for the key"
-
-
-class Person:
-    """A verified account whose CLI login made and published a key (its config dir holds the key file)."""
-
-    def __init__(self, server, tag: str, root: Path) -> None:
-        self.email = accountkit.signup(server, tag).email
-        self.cfg = root / tag
-        self.env = {"C11_PASSWORD": PASSWORD, "C11_PASSPHRASE": PASSPHRASE}
-        r = self.cli("login", "--server", server.url, "--email", self.email)
-        assert r.returncode == 0, r.stderr
-        keys = sorted((self.cfg / "keys").glob("*.key"))
-        assert len(keys) == 1, keys
-        self.key = keys[0]
-
-    def cli(self, *args: str):  # noqa: ANN201
-        return run_cli(list(args), self.cfg, self.env)
-
-
-@pytest.fixture(scope="module")
-def people(web_server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Person]:
-    root = tmp_path_factory.mktemp("people")
-    return {tag: Person(web_server, tag, root) for tag in ("alice", "bob", "mallory")}
-
-
-def _log_in(page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Email", exact=True).fill(email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_text(f"Logged in as {email}").or_(page.get_by_role("alert")).wait_for(timeout=30_000)
-    assert page.get_by_role("alert").count() == 0, page.get_by_role("alert").inner_text()
+PASSPHRASE = "a passphrase for the key"  # the `people` fixture's key files (tests/web/conftest.py)
 
 
 def _fill(page, to: str, file: Path, key: Path) -> None:
@@ -56,11 +20,11 @@ def _fill(page, to: str, file: Path, key: Path) -> None:
     page.get_by_label("Passphrase of your key file").fill(PASSPHRASE)
 
 
-def test_encrypt_for_an_email_opens_with_the_cli(page, people, tmp_path, axe, narrow, screenshot):
+def test_encrypt_for_an_email_opens_with_the_cli(page, people, log_in, tmp_path, axe, narrow, screenshot):
     alice, bob = people["alice"], people["bob"]
     plain = tmp_path / "plan.pdf"
     plain.write_bytes(b"%PDF-1.7 not really\n" + os.urandom(150_000))
-    _log_in(page, alice.email)
+    log_in(page, alice.email)
     _fill(page, bob.email, plain, alice.key)
     axe(page)
     page.get_by_role("button", name="Encrypt").click()
@@ -84,7 +48,7 @@ def test_encrypt_for_an_email_opens_with_the_cli(page, people, tmp_path, axe, na
     assert len(json.loads(r.stdout)["recipients"]) == 2
 
 
-def test_a_forged_registry_answer_is_refused(page, people, tmp_path, axe, screenshot):
+def test_a_forged_registry_answer_is_refused(page, people, log_in, tmp_path, axe, screenshot):
     alice, bob, mallory = people["alice"], people["bob"], people["mallory"]
     mallory_line = mallory.cli("pubkey", str(mallory.key)).stdout.strip()
     assert mallory_line.startswith("c11")
@@ -101,7 +65,7 @@ def test_a_forged_registry_answer_is_refused(page, people, tmp_path, axe, screen
     page.route("**/api/v1/keys?*", forge)
     plain = tmp_path / "secret.txt"
     plain.write_text("for bob only")
-    _log_in(page, alice.email)
+    log_in(page, alice.email)
     _fill(page, bob.email, plain, alice.key)
     page.get_by_role("button", name="Encrypt").click()
     alert = page.get_by_role("alert")

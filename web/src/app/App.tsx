@@ -6,6 +6,7 @@ import { startWorker } from "../worker/client";
 import { navigate, useRoute, type Route } from "./router";
 import { OpenPage } from "./pages/Open";
 import { EncryptPage } from "./pages/Encrypt";
+import { MessagesPage } from "./pages/Messages";
 import { AccountPage, LoginPage, SignupPage, VerifyPage } from "./pages/Account";
 
 function Link({ to, current, children }: { to: Route; current: Route; children: ComponentChildren }) {
@@ -41,6 +42,7 @@ export function App() {
   switch (route) {
     case "/open": page = <OpenPage worker={worker} />; break;
     case "/encrypt": page = <EncryptPage session={session} worker={worker} />; break;
+    case "/messages": page = <MessagesPage session={session} worker={worker} />; break;
     case "/signup": page = <SignupPage />; break;
     case "/login": page = <LoginPage setSession={setSession} />; break;
     case "/verify": page = <VerifyPage session={session} setSession={setSession} />; break;
@@ -55,6 +57,7 @@ export function App() {
           <Link to="/" current={route}>c11</Link>
           <Link to="/open" current={route}>Open</Link>
           <Link to="/encrypt" current={route}>Encrypt</Link>
+          <Link to="/messages" current={route}>Messages</Link>
           {session ? <Link to="/account" current={route}>Account</Link> : (
             <>
               <Link to="/login" current={route}>Log in</Link>

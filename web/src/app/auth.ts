@@ -23,9 +23,24 @@ async function opaqueClient() {
   return opaque.client;
 }
 
-/** Create an account; the server emails a verification link. */
+/** Create an account with an OPAQUE registration (the password stays here); the server emails a verification
+ *  link. A server from before OPAQUE sign-up (no /accounts/signup/start) takes the password instead. */
 export async function signUp(email: string, password: string): Promise<void> {
-  await api("POST", "/api/v1/accounts", { email: normal(email), password });
+  const addr = normal(email);
+  const client = await opaqueClient();
+  const { clientRegistrationState, registrationRequest } = client.startRegistration({ password });
+  let start: { response: string; signup_id: string };
+  try {
+    start = await api("POST", "/api/v1/accounts/signup/start", { email: addr, request: registrationRequest });
+  } catch (e) {
+    if (e instanceof ApiError && (e.status === 404 || e.status === 405)) {
+      await api("POST", "/api/v1/accounts", { email: addr, password });
+      return;
+    }
+    throw e;
+  }
+  const { registrationRecord } = client.finishRegistration({ clientRegistrationState, registrationResponse: start.response, password, keyStretching: KSF });
+  await api("POST", "/api/v1/accounts", { email: addr, signup_id: start.signup_id, registration: registrationRecord });
 }
 
 /** Log in with OPAQUE. An account without an OPAQUE record yet (made before OPAQUE) logs in with the password
@@ -65,9 +80,18 @@ function session(out: SessionOut): Session {
   return { token: out.token, email: out.user.email, emailVerified: out.user.email_verified };
 }
 
-/** Confirm the email of a verification link's token (the account's password proves it is the owner's). */
-export async function confirmEmail(token: string, password: string): Promise<void> {
-  await api("POST", "/api/v1/accounts/verify", { token, password });
+/** Confirm the email of a verification link's token under a login session of that account (a server from
+ *  before OPAQUE sign-up takes the token with the sign-up password instead). */
+export async function confirmEmail(token: string, s: Session, password: string): Promise<void> {
+  try {
+    await api("POST", "/api/v1/account/verify", { token }, s);
+  } catch (e) {
+    if (e instanceof ApiError && (e.status === 404 || e.status === 405)) {
+      await api("POST", "/api/v1/accounts/verify", { token, password });
+      return;
+    }
+    throw e;
+  }
 }
 
 /** Whether the session's account has a verified email now. */

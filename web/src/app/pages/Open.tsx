@@ -8,6 +8,7 @@ import { hex } from "../../core/bytes";
 import type { CoreWorker } from "../../worker/client";
 import { message } from "../api";
 import { safeName } from "../download";
+import { Signer } from "../Signer";
 
 interface Result {
   info: FileInfo;
@@ -136,21 +137,7 @@ function Opened({ result }: { result: Result }) {
   return (
     <section aria-labelledby="opened-title" class="result">
       <h2 id="opened-title">Opened</h2>
-      <div class={result.ownKey ? "signer verified" : "signer unverified"} role="status">
-        {result.ownKey ? (
-          <p><strong>Signed by you</strong> (<span class="label">{info.author}</span>): the signature is by your own key.</p>
-        ) : (
-          <p>
-            <strong>UNVERIFIED:</strong> signed by the key of <span class="label">'{info.author}'</span>, a
-            self-asserted label. The signature is valid, but this page has not checked that the key belongs to
-            that person (the command line's <code>c11 trust</code> or a registry lookup does).
-          </p>
-        )}
-        <p class="fingerprint">Signing key: <code>{info.authorKey}</code></p>
-        {info.resharer !== null && <p>Re-shared by <span class="label">{info.resharer}</span>, written by <span class="label">{info.author}</span>.</p>}
-        {info.rotated && <p>The content was re-encrypted by its rotator.</p>}
-        {!info.contentSigned && <p class="warning">Version 1 file: its content is not signed by the author.</p>}
-      </div>
+      <Signer info={info} ownKey={result.ownKey} />
       <p>
         <a class="button" href={result.url} download={result.name}>Save {result.name}</a>{" "}
         <span class="hint">({result.size.toLocaleString("en")} bytes)</span>

@@ -1,0 +1,185 @@
+/** Secure messages (F3): write a message for people by email and copy the armored block; paste an armored
+ *  block to read it. The message is shown as text, never as HTML. Crypto runs in the worker. */
+import { useRef, useState } from "preact/hooks";
+import { hex } from "../../core/bytes";
+import type { FileInfo } from "../../core/file";
+import { parseKeyFile } from "../../core/keyfile";
+import { parsePublicKey } from "../../core/publickey";
+import type { CoreWorker } from "../../worker/client";
+import type { KeySummary } from "../../worker/protocol";
+import { message, type Session } from "../api";
+import { lookup, newTrust } from "../registry";
+import { Signer } from "../Signer";
+
+/** Unlock a picked key file into the worker for one operation, then forget it. */
+async function withKey<T>(worker: CoreWorker, file: File, passphrase: string, work: (k: KeySummary) => Promise<T>): Promise<T> {
+  const text = await file.text();
+  const kf = await parseKeyFile(text, file.name);
+  const key = await worker.call("loadKeyFile", { text, passphrase: kf.encrypted ? passphrase : undefined });
+  try {
+    return await work(key);
+  } finally {
+    await worker.call("forget", { handle: key.handle });
+  }
+}
+
+function KeyFields({ prefix, onKey, passphrase, setPassphrase }: {
+  prefix: string; onKey: (f: File | null) => void; passphrase: string; setPassphrase: (p: string) => void;
+}) {
+  return (
+    <>
+      <div>
+        <label for={`${prefix}-key`}>Your key file (.key)</label>
+        <input id={`${prefix}-key`} type="file" accept=".key,application/json"
+          onChange={(e) => onKey((e.currentTarget as HTMLInputElement).files?.[0] ?? null)} />
+      </div>
+      <div>
+        <label for={`${prefix}-pass`}>Passphrase of your key file</label>
+        <input id={`${prefix}-pass`} type="password" autocomplete="off" value={passphrase}
+          onInput={(e) => setPassphrase((e.currentTarget as HTMLInputElement).value)} />
+      </div>
+    </>
+  );
+}
+
+function Read({ worker }: { worker: CoreWorker }) {
+  const [armored, setArmored] = useState("");
+  const [key, setKey] = useState<File | null>(null);
+  const [passphrase, setPassphrase] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [read, setRead] = useState<{ info: FileInfo; text: string; ownKey: boolean } | null>(null);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    setRead(null);
+    if (!armored.trim() || !key) {
+      setError(!key ? "Choose your key file." : "Paste the message block.");
+      return;
+    }
+    setBusy(true);
+    try {
+      setRead(await withKey(worker, key, passphrase, async (k) => {
+        const { info, plaintext } = await worker.call("decrypt", { data: new Blob([armored]), keys: [k.handle] });
+        const own = (await parsePublicKey(k.publicLine)).sig;
+        return { info, text: new TextDecoder().decode(await plaintext.arrayBuffer()), ownKey: own !== null && hex(own) === info.authorKey };
+      }));
+    } catch (err) {
+      setError(message(err));
+    } finally {
+      setPassphrase("");
+      setBusy(false);
+    }
+  };
+  return (
+    <section aria-labelledby="read-title">
+      <h2 id="read-title">Read a message</h2>
+      <form class="stack" onSubmit={submit}>
+        <div>
+          <label for="read-armored">Protected message (paste the whole block)</label>
+          <textarea id="read-armored" rows={6} value={armored} spellcheck={false}
+            onInput={(e) => setArmored((e.currentTarget as HTMLTextAreaElement).value)} />
+        </div>
+        <KeyFields prefix="read" onKey={setKey} passphrase={passphrase} setPassphrase={setPassphrase} />
+        <div><button type="submit" disabled={busy}>{busy ? "Reading…" : "Read"}</button></div>
+      </form>
+      {error && <p role="alert" class="error">Not read: {error}</p>}
+      {read && (
+        <div class="result">
+          <Signer info={read.info} ownKey={read.ownKey} />
+          <h3>Message</h3>
+          <pre class="message" data-testid="message-text">{read.text}</pre>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function Write({ worker, session }: { worker: CoreWorker; session: Session | null }) {
+  const [text, setText] = useState("");
+  const [to, setTo] = useState("");
+  const [key, setKey] = useState<File | null>(null);
+  const [passphrase, setPassphrase] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [armored, setArmored] = useState<string | null>(null);
+  const [copied, setCopied] = useState(false);
+  const trust = useRef(newTrust());
+  if (!session) return <section aria-labelledby="write-title"><h2 id="write-title">Write a message</h2><p>Log in to write a message for people by email.</p></section>;
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    setArmored(null);
+    setCopied(false);
+    const people = [...new Set(to.split(/[\s,;]+/).map((x) => x.trim().toLowerCase()).filter(Boolean))];
+    if (!text || !key || people.length === 0) {
+      setError(!text ? "Write the message." : !key ? "Choose your key file (it signs the message)." : "Enter at least one email address.");
+      return;
+    }
+    setBusy(true);
+    try {
+      const keys: string[] = [];
+      for (const p of people) keys.push((await lookup(trust.current, session, p)).line);
+      const blob = await withKey(worker, key, passphrase, (k) => worker.call("encrypt", {
+        data: new Blob([text]), sender: k.handle, recipients: keys, armor: true,
+        metadata: { name: null, type: null, size: null, mtime: null, kind: "message" },
+      }));
+      setArmored(await blob.text());
+    } catch (err) {
+      setError(message(err));
+    } finally {
+      setPassphrase("");
+      setBusy(false);
+    }
+  };
+  const copy = async () => {
+    if (armored === null) return;
+    try {
+      await navigator.clipboard.writeText(armored);
+      setCopied(true);
+    } catch {
+      setError("Copying was not allowed: select the block and copy it.");
+    }
+  };
+  return (
+    <section aria-labelledby="write-title">
+      <h2 id="write-title">Write a message</h2>
+      <form class="stack" onSubmit={submit}>
+        <div>
+          <label for="write-text">Message</label>
+          <textarea id="write-text" rows={5} value={text} onInput={(e) => setText((e.currentTarget as HTMLTextAreaElement).value)} />
+        </div>
+        <div>
+          <label for="write-to">People (email addresses)</label>
+          <input id="write-to" type="text" value={to} onInput={(e) => setTo((e.currentTarget as HTMLInputElement).value)} />
+        </div>
+        <KeyFields prefix="write" onKey={setKey} passphrase={passphrase} setPassphrase={setPassphrase} />
+        <div><button type="submit" disabled={busy}>{busy ? "Encrypting…" : "Encrypt message"}</button></div>
+      </form>
+      {error && <p role="alert" class="error">Not encrypted: {error}</p>}
+      {armored !== null && (
+        <div class="result stack">
+          <div>
+            <label for="write-out">Protected message (send this block)</label>
+            <textarea id="write-out" rows={8} readOnly value={armored} spellcheck={false} />
+          </div>
+          <div>
+            <button type="button" onClick={copy}>Copy</button>{" "}
+            {copied && <span role="status">Copied.</span>}
+          </div>
+        </div>
+      )}
+    </section>
+  );
+}
+
+export function MessagesPage({ worker, session }: { worker: CoreWorker; session: Session | null }) {
+  return (
+    <section aria-labelledby="messages-title">
+      <h1 id="messages-title">Secure messages</h1>
+      <p>Messages are encrypted and read in this browser; paste the protected block into any chat or email.</p>
+      <Read worker={worker} />
+      <Write worker={worker} session={session} />
+    </section>
+  );
+}
