@@ -136,11 +136,14 @@ def start_server(config: Any, backend: str = "sqlite") -> RunningServer:
 def _sqlite_from_template(config: Any) -> None:
     """A new SQLite database of a migrating server starts as a copy of one migrated once per process (the
     migrations cost seconds each time; tests/server/test_migrations.py runs them for real)."""
-    url = config.database_url
-    if not config.migrate or not url.startswith("sqlite:///"):
-        return
-    path = Path(url.removeprefix("sqlite:///"))
-    if not path.exists():
+    if config.migrate:
+        sqlite_from_template(config.database_url)
+
+
+def sqlite_from_template(url: str) -> None:
+    """If `url` names a SQLite file that does not exist yet, create it as a copy of an empty database at the
+    newest revision (migrated once per test process)."""
+    if url.startswith("sqlite:///") and not (path := Path(url.removeprefix("sqlite:///"))).exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(_migrated_sqlite(), path)
 
@@ -219,18 +222,29 @@ def verification_link(msg: email.message.Message) -> str:
     return found.group(1)
 
 
-def confirm_email(link: str, password: str = PASSWORD) -> httpx.Response:
-    """Confirm an address as its owner does: open the emailed link's page, then send its form with the
-    sign-up password. Returns the form's answer (200 when confirmed)."""
+def confirm_email(link: str, password: str = PASSWORD, email: str | None = None) -> httpx.Response:
+    """Confirm an address as its owner does: open the emailed link's page (it names the address), log in to
+    that account by OPAQUE with `password` (the password is never sent), then send the link's token under
+    that session. Returns the confirmation's answer (200 when confirmed; the page's answer when the link is
+    not valid); a wrong password raises AuthError at the login."""
+    from html import unescape
+    from urllib.parse import parse_qs, urlsplit
+
+    from c11.client import Client
+
     with httpx.Client(timeout=30) as http:  # one client: each new one loads the CA bundle
         page = http.get(link)
         if page.status_code != 200:
             return page
-        token = re.search(r'name="token" value="([^"]+)"', page.text)
-        assert token, page.text
+        found = re.search(r'data-email="([^"]+)"', page.text)
+        assert found or email, page.text
+        addr = email or unescape(found.group(1))
         base = link.split("/api/v1/", 1)[0]
-        return http.post(f"{base}/api/v1/accounts/verify/confirm",
-                         data={"token": token.group(1), "password": password})
+        token = parse_qs(urlsplit(link).query)["token"][0]
+        with Client(base) as c:
+            session = c.login(addr, password).token
+        return http.post(f"{base}/api/v1/account/verify", json={"token": token},
+                         headers={"Authorization": f"Bearer {session}"})
 
 
 def cli_env(config_dir: Path, env: dict[str, str] | None = None) -> dict[str, str]:
