@@ -49,17 +49,25 @@ def _prompt(prompt: str) -> str | None:
         return None
 
 
-_UNLOCKED: dict[Path, Identity] = {}  # key files this command already opened (or made): asked once
+def _unlocked() -> dict[Path, Identity]:
+    """The key files this command already opened (or made), kept on the command's click context: asked once."""
+    import click
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return {}  # outside a command: nothing is remembered
+    unlocked: dict[Path, Identity] = ctx.find_root().meta.setdefault("c11.unlocked", {})
+    return unlocked
 
 
 def remember(path: str | Path, identity: Identity) -> None:
     """Note that this command holds `path`'s identity (e.g. just made), so `load` asks no passphrase again."""
-    _UNLOCKED[Path(path).resolve()] = identity
+    _unlocked()[Path(path).resolve()] = identity
 
 
 def load(path: str | Path) -> Identity:
     """Open one key file, asking for its passphrase if it has one (once per command)."""
-    known = _UNLOCKED.get(Path(path).resolve())
+    known = _unlocked().get(Path(path).resolve())
     if known is not None:
         return known
     kf = keyfile.load(path)
@@ -97,9 +105,10 @@ def default_paths() -> list[Path]:
 
 def load_many(paths: list[str] | tuple[str, ...]) -> list[Identity]:
     """Identities for decrypting: the given paths, or the defaults."""
-    from c11.cli.invites import temporary_paths  # temporary keys received at login (docs/keyserver.md)
+    from c11._internal.paths import keys_dir
+    from c11.client.key_lifecycle import temporary_paths  # temporary keys received at login (docs/keyserver.md)
 
-    chosen = [Path(p) for p in paths] or (default_paths() + ([] if os.environ.get("C11_IDENTITY") else temporary_paths()))
+    chosen = [Path(p) for p in paths] or (default_paths() + ([] if os.environ.get("C11_IDENTITY") else temporary_paths(keys_dir())))
     if not chosen:
         raise KeyFileError(
             "no key to decrypt with: pass -i KEYFILE (or set C11_IDENTITY, or log in with `c11 login`)"
@@ -113,7 +122,7 @@ def load_sender(path: str | None) -> Identity:
         return load(path)
     defaults = default_paths()
     if not defaults:
-        from c11.cli.keys import cloud_sender  # logged in with a cloud-stored key (docs/shards.md)
+        from c11.cli._cloud import cloud_sender  # logged in with a cloud-stored key (docs/shards.md)
 
         cloud = cloud_sender()
         if cloud is not None:

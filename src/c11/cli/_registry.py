@@ -3,7 +3,6 @@ groups for opening files, and the first-login key.
 
 * `sending` / `hints` / `show`: recipients (emails through the registry, groups, invitations) and the
   organization rules, planned by `c11.client.sending` (the CLI only adds prompts, hints and printing).
-* `after_login`: at first login, generate the device's identity in `<config>/keys/` and publish it.
 * `opening_groups`: files for a group you are in (`c11 decrypt`, `reencrypt`).
 
 Key lines and key files never need a server: without a login, encryption stays fully offline.
@@ -26,7 +25,7 @@ if TYPE_CHECKING:
     from c11.client.sending import SendPlan, Sending
     from c11.keys.identity import Identity
 
-_client: Client | None = None
+_CLIENT = "c11.client"  # key of this command's client in the click context's meta
 
 
 def warn(message: str) -> None:
@@ -41,20 +40,25 @@ def logged_in() -> bool:
 
 
 def client(purpose: str = "this", recipients: bool = False) -> Client:
-    """The logged-in client (one per command), or a RecipientError saying how to log in (and, for a
-    recipient, how to do without)."""
-    global _client
-    if _client is None:
-        from c11.client import Client
+    """The logged-in client (one per command, kept in the click context and closed with it), or a
+    RecipientError saying how to log in (and, for a recipient, how to do without)."""
+    ctx = click.get_current_context(silent=True)
+    known = ctx.meta.get(_CLIENT) if ctx is not None else None
+    if known is not None:
+        return known
+    from c11.client import Client
 
-        if not logged_in():
-            alt = "; or give public key lines (c11:...) or files with -R" if recipients else ""
-            raise RecipientError(f"{purpose} needs a c11 server: run `c11 login` (or set C11_TOKEN and "
-                                 f"C11_SERVER){alt}")
-        _client = Client.from_environment()
-        if not _client.token:
-            raise AuthError("not logged in to this server: run `c11 login`", 401)
-    return _client
+    if not logged_in():
+        alt = "; or give public key lines (c11:...) or files with -R" if recipients else ""
+        raise RecipientError(f"{purpose} needs a c11 server: run `c11 login` (or set C11_TOKEN and "
+                             f"C11_SERVER){alt}")
+    c = Client.from_environment()
+    if not c.token:
+        raise AuthError("not logged in to this server: run `c11 login`", 401)
+    if ctx is not None:
+        ctx.meta[_CLIENT] = c
+        ctx.call_on_close(c.close)
+    return c
 
 
 def account() -> str | None:
@@ -125,58 +129,6 @@ def opening_groups(identities: list[Identity]) -> Any:
     from c11.client.groups import opening_groups as _opening
 
     return _opening(lambda: client("opening a group's file") if logged_in() else None, identities, close=False)
-
-
-# -- first login ----------------------------------------------------------------------------------------
-
-def _new_passphrase() -> str | None:
-    from c11.cli._identity import passphrase_from_env
-
-    pw = passphrase_from_env()
-    if pw is not None or not sys.stdin.isatty():
-        return pw
-    pw = click.prompt("Passphrase for your new key file (protects it on this device; empty: none)",
-                      hide_input=True, default="", show_default=False, confirmation_prompt=True, err=True)
-    return pw or None
-
-
-def after_login(server: str, token: str, email: str, new_key: bool = False) -> None:
-    """After `c11 login`: make sure this device has a key file and the registry a key for `email`
-    (`c11.client.key_lifecycle.ensure_device_key`); say what happened and what to do next."""
-    from c11._internal.paths import keys_dir
-    from c11.cli import _identity
-    from c11.client import Client
-    from c11.client import key_lifecycle as kl
-
-    folder = keys_dir()
-    with Client(server, token) as c:
-        out = kl.ensure_device_key(c, email, folder, new_key=new_key, passphrase=_new_passphrase, load=_identity.load)
-    if out.status == kl.ELSEWHERE:
-        warn(f"{email} already has a key published from another device ({out.registry_fingerprint}): "
-             f"copy that key file into {folder} to use it here, or run `c11 login --new-key` to make "
-             "and publish a new one (what was sent to the old key then opens only where it is)")
-        return
-    if out.status == kl.FOREIGN:
-        warn(f"the registry key of {email} ({out.registry_fingerprint}) is not one of the keys in "
-             f"{folder}; check `c11 registry history`")
-        return
-    if out.status == kl.CURRENT:
-        return
-    if out.status == kl.UNOPENED:
-        warn(f"your key is not published yet ({out.error}); run `c11 registry publish`")
-        return
-    if out.status == kl.CREATED and out.path is not None and out.identity is not None:
-        _identity.remember(out.path, out.identity)  # this login needs it again: no second passphrase prompt
-        click.echo(f"c11: created your key {out.path} (fingerprint {out.identity.fingerprint})", err=True)
-        if out.unprotected:
-            warn(f"{out.path} is not protected by a passphrase (set C11_PASSPHRASE to protect new keys)")
-    if out.unverified:
-        warn("your key is not published yet: verify your email address (see the link we sent), "
-             "then run `c11 registry publish`")
-    elif out.error is not None:
-        warn(f"your key is not published yet ({out.error}); run `c11 registry publish` later")
-    else:
-        click.echo(f"c11: published your key in the registry (log entry {out.log_index})", err=True)
 
 
 # -- encryption policies --------------------------------------------------------------------------------

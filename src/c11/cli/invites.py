@@ -82,7 +82,7 @@ def _claiming_identity(c: Client, paths: list[Path]) -> tuple[Identity | None, b
         if e.status in (404, 405):  # a server without cloud-stored keys
             return None, False
         raise
-    from c11.cli.keys import recovery_shard
+    from c11.cli._cloud import recovery_shard
 
     return c.shards.fetch_identity(recovery_shard()), True
 

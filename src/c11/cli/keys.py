@@ -4,6 +4,9 @@ shards are, and switching between the two (docs/shards.md). Also the CLI glue fo
 * `after_login`: at first login, make a cloud-stored key by default (`c11 login --device`: a key file);
 * `decrypting_identities`: `c11 decrypt` without -i also uses your cloud key and your archived old keys.
 
+The cloud client, the shard stores' password, the recovery shard and `cloud_sender` live in `_cloud`
+(re-exported here).
+
 A cloud key is rebuilt in memory for the command that needs it and never written to disk.
 """
 
@@ -17,57 +20,21 @@ from typing import TYPE_CHECKING
 
 import click
 
+from c11.cli import _identity
+from c11.cli._cloud import cloud_client as _client
+from c11.cli._cloud import cloud_sender, recovery_shard, store_password
 from c11.errors import AuthError, C11Error, CloudKeyError, NoKeyPublishedError, ServerError, UsageError
+
+__all__ = ["after_login", "cloud_identities", "cloud_sender", "decrypting_identities", "keys", "recovery_shard",
+           "store_password", "write_recovery"]
 
 if TYPE_CHECKING:
     from c11.client import Client
-    from c11.keys.cloudkey import Shard
     from c11.keys.identity import Identity
 
 
 def _warn(message: str) -> None:
     click.echo(f"c11: warning: {message}", err=True)
-
-
-def _client() -> Client:
-    from c11.cli._registry import client
-
-    c = client("`c11 keys`")
-    c.shards.password = store_password
-    return c
-
-
-_asked: dict[str, str] = {}
-
-
-def store_password() -> str:
-    """Your account password for the shard stores' own (OPAQUE) logins: C11_PASSWORD, else asked once per
-    command, saying what it is for. It never leaves this device."""
-    pw = os.environ.get("C11_PASSWORD") or _asked.get("password")
-    if pw:
-        return pw
-    if not sys.stdin.isatty():
-        raise UsageError("your shard store logs you in itself: set C11_PASSWORD (your c11 password) or run in a "
-                         "terminal (the c11 server alone cannot fetch your key)")
-    pw = click.prompt("Your c11 password (logs you in at your shard store; never sent to any server)",
-                      hide_input=True, err=True)
-    _asked["password"] = pw
-    return pw
-
-
-def recovery_shard() -> Shard | None:
-    """The recovery shard named by C11_RECOVERY_SHARD (a file), if any."""
-    from c11.keys.cloudkey import dearmor
-
-    path = os.environ.get("C11_RECOVERY_SHARD")
-    if not path:
-        return None
-    try:
-        return dearmor(Path(path).read_text("ascii"))
-    except OSError as e:
-        raise UsageError(f"cannot read the recovery shard {path}: {e.strerror}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{path} is not a c11 recovery shard file") from None
 
 
 def write_recovery(shard: Shard, path: Path | None = None) -> Path:
@@ -94,6 +61,55 @@ def _say_created(created, path_hint: Path | None = None) -> None:  # type: ignor
                    f"C11_RECOVERY_SHARD={path}", err=True)
 
 
+# -- first login: a key file ----------------------------------------------------------------------------------------
+
+def _new_passphrase() -> str | None:
+    pw = _identity.passphrase_from_env()
+    if pw is not None or not sys.stdin.isatty():
+        return pw
+    pw = click.prompt("Passphrase for your new key file (protects it on this device; empty: none)",
+                      hide_input=True, default="", show_default=False, confirmation_prompt=True, err=True)
+    return pw or None
+
+
+def _device_after_login(server: str, token: str, email: str, new_key: bool = False) -> None:
+    """After `c11 login`: make sure this device has a key file and the registry a key for `email`
+    (`c11.client.key_lifecycle.ensure_device_key`); say what happened and what to do next."""
+    from c11._internal.paths import keys_dir
+    from c11.client import Client
+    from c11.client import key_lifecycle as kl
+
+    folder = keys_dir()
+    with Client(server, token) as c:
+        out = kl.ensure_device_key(c, email, folder, new_key=new_key, passphrase=_new_passphrase, load=_identity.load)
+    if out.status == kl.ELSEWHERE:
+        _warn(f"{email} already has a key published from another device ({out.registry_fingerprint}): "
+             f"copy that key file into {folder} to use it here, or run `c11 login --new-key` to make "
+             "and publish a new one (what was sent to the old key then opens only where it is)")
+        return
+    if out.status == kl.FOREIGN:
+        _warn(f"the registry key of {email} ({out.registry_fingerprint}) is not one of the keys in "
+             f"{folder}; check `c11 registry history`")
+        return
+    if out.status == kl.CURRENT:
+        return
+    if out.status == kl.UNOPENED:
+        _warn(f"your key is not published yet ({out.error}); run `c11 registry publish`")
+        return
+    if out.status == kl.CREATED and out.path is not None and out.identity is not None:
+        _identity.remember(out.path, out.identity)  # this login needs it again: no second passphrase prompt
+        click.echo(f"c11: created your key {out.path} (fingerprint {out.identity.fingerprint})", err=True)
+        if out.unprotected:
+            _warn(f"{out.path} is not protected by a passphrase (set C11_PASSPHRASE to protect new keys)")
+    if out.unverified:
+        _warn("your key is not published yet: verify your email address (see the link we sent), "
+             "then run `c11 registry publish`")
+    elif out.error is not None:
+        _warn(f"your key is not published yet ({out.error}); run `c11 registry publish` later")
+    else:
+        click.echo(f"c11: published your key in the registry (log entry {out.log_index})", err=True)
+
+
 # -- first login ----------------------------------------------------------------------------------------
 
 def after_login(server: str, token: str, email: str, new_key: bool = False, device: bool = False,
@@ -104,7 +120,6 @@ def after_login(server: str, token: str, email: str, new_key: bool = False, devi
     log the person in through their own identity-provider client (`oidc_open` shows its page), and a store
     that cannot means the key stays on this device."""
     from c11._internal.paths import keys_dir
-    from c11.cli import _registry
     from c11.client import Client
     from c11.client.shards import env_stores
     from c11.crypto.kem import HYBRID
@@ -122,7 +137,7 @@ def after_login(server: str, token: str, email: str, new_key: bool = False, devi
             raise UsageError(f"{org.name} allows only cloud-stored keys (policy allow_device_keys is false): "
                              "log in without --device")
     if device or has_files:
-        _registry.after_login(server, token, email, new_key)
+        _device_after_login(server, token, email, new_key)
         return
     with Client(server, token) as c:
         c.shards.password = password or store_password
@@ -132,7 +147,7 @@ def after_login(server: str, token: str, email: str, new_key: bool = False, devi
             st = c.shards.status()
         except ServerError as e:
             if e.status in (404, 405):  # a server without cloud keys
-                _registry.after_login(server, token, email, new_key)
+                _device_after_login(server, token, email, new_key)
                 return
             raise
         if st.fingerprint and not new_key:
@@ -152,7 +167,7 @@ def after_login(server: str, token: str, email: str, new_key: bool = False, devi
         if not new_key:
             try:
                 c.registry.lookup(email)
-                _registry.after_login(server, token, email, new_key)  # a key from another device: say so
+                _device_after_login(server, token, email, new_key)  # a key from another device: say so
                 return
             except NoKeyPublishedError:
                 pass
@@ -160,12 +175,12 @@ def after_login(server: str, token: str, email: str, new_key: bool = False, devi
         if stores and oidc and not password and not _stores_take_oidc(stores):
             click.echo("c11: your shard store logs you in with your c11 password, and an identity-provider "
                        "account has none: your key is kept on this device (docs/shards.md §8)", err=True)
-            _registry.after_login(server, token, email, new_key)
+            _device_after_login(server, token, email, new_key)
             return
         if not stores:
             click.echo("c11: the server announces no shard store (C11_SHARD_STORES): your key is kept on this "
                        "device", err=True)
-            _registry.after_login(server, token, email, new_key)
+            _device_after_login(server, token, email, new_key)
             return
         identity = Identity.generate(email, HYBRID, int(time.time()))
         _say_created(c.shards.create(identity, stores))
@@ -218,7 +233,6 @@ def decrypting_identities(paths: tuple[str, ...], input_path: str | None) -> lis
     folder, and, when logged in and they do not open INPUT (or there are none), your cloud-stored key and the
     old keys archived for your current key."""
     from c11._internal.paths import keys_dir
-    from c11.cli import _identity
     from c11.cli._registry import logged_in
     from c11.client.key_lifecycle import temporary_paths
 
@@ -286,8 +300,6 @@ def keys() -> None:
 
 
 def _local_keys() -> list[Path]:
-    from c11.cli import _identity
-
     return _identity.default_paths()
 
 
@@ -362,9 +374,7 @@ def replace(to_device: bool, to_cloud: bool, current_path: str | None, output: s
     key file in the config folder moves to keys/replaced/, so that it no longer signs.
     """
     from c11._internal.paths import keys_dir
-    from c11.cli import _identity
     from c11.cli._output import emit_json
-    from c11.cli._registry import _new_passphrase
     from c11.client.key_lifecycle import replace_key
 
     if to_device == to_cloud:
@@ -407,20 +417,3 @@ def replace(to_device: bool, to_cloud: bool, current_path: str | None, output: s
                "files still open (the old key is archived, encrypted to the new one)", err=True)
     if as_json:
         emit_json(result)
-
-
-def cloud_sender() -> Identity | None:
-    """The key that signs when there is no key file: your cloud-stored key, when logged in and you have one."""
-    from c11.cli._registry import logged_in
-
-    if os.environ.get("C11_IDENTITY") or not logged_in():
-        return None
-    c = _client()
-    try:
-        if not c.shards.status().fingerprint:
-            return None
-    except ServerError as e:
-        if e.status in (404, 405):  # a server without cloud keys
-            return None
-        raise
-    return c.shards.fetch_identity(recovery_shard())
