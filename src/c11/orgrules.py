@@ -94,8 +94,10 @@ class RulesPlan:
 def apply(policies: Sequence[OrgPolicy], recipients: Sequence[PublicKey], options: SendOptions) -> RulesPlan:
     """The plan for `recipients` under `policies` (the sender's organization first, then the recipients'
     in the order they were looked up); raises UsageError when an expiry is asked for without online."""
-    seen_orgs: set[str] = set()
-    ordered = [p for p in policies if not (p.name in seen_orgs or seen_orgs.add(p.name))]
+    ordered: list[OrgPolicy] = []
+    for p in policies:
+        if p.name not in {o.name for o in ordered}:
+            ordered.append(p)
     out: list[PublicKey] = []
     have: set[str] = set()
     for k in recipients:

@@ -36,7 +36,7 @@ def store_password() -> str:
     """Your account password for the shard stores' own (OPAQUE) logins: C11_PASSWORD, else asked once per
     command (kept in the command's click context), saying what it is for. It never leaves this device."""
     ctx = click.get_current_context(silent=True)
-    meta: dict = ctx.meta if ctx is not None else {}
+    meta: dict[str, str] = ctx.meta if ctx is not None else {}
     pw = os.environ.get("C11_PASSWORD") or meta.get(_ASKED)
     if pw:
         return pw

@@ -271,11 +271,11 @@ class Sending:
             if (email, k.fingerprint) not in seen:
                 seen.add((email, k.fingerprint))
                 pairs.append((email, k))
-        return online.prepare(c, sender, pairs, expires=int(when.timestamp()) if when else None,
-                              include_sender=include_sender)
+        return online.prepare(c, sender, pairs,  # type: ignore[arg-type]  # c11.online's Client protocol
+                              expires=int(when.timestamp()) if when else None, include_sender=include_sender)
 
-    def header_options(self, plan: SendPlan, sender: Identity, include_sender: bool) -> tuple[dict | None,
-                                                                                              OnlineSeal | None]:
+    def header_options(self, plan: SendPlan, sender: Identity, include_sender: bool
+                       ) -> tuple[dict[str, Any] | None, OnlineSeal | None]:
         """The header options of `c11.files.encrypt` for this plan (online policy, temporary keys), and
         the online seal registered (None: offline)."""
         seal = self.online_seal(plan, sender, include_sender)
