@@ -1,9 +1,9 @@
 """The outbox table as the notification worker sees it, queuing a rendered notification, and admin queries.
 
-This is the one outbox (docs/notifications.md, "The outbox"): the table is the server's `outbox_messages`
-(migration 0001; 0030 adds the delivery columns `body_html`, `next_attempt_at`, `locked_until` and `claimed_by`;
-docs/server.md, "Migrations"), described here with SQLAlchemy Core in a metadata of its own, so this module
-needs nothing of the server; the server maps the same table for its migrations (`c11.server.outbox.models`).
+This is the one outbox (docs/notifications.md, "The outbox"): the table `outbox_messages` (migration 0001; 0030 adds
+the delivery columns `body_html`, `next_attempt_at`, `locked_until` and `claimed_by`; docs/server.md, "Migrations")
+is defined once, here, with SQLAlchemy Core in a metadata of its own, so this module needs nothing of the server;
+the server maps a copy of it into its own metadata for its migrations (`c11.server.outbox.models`).
 
 Statuses: `pending` (queued, waiting for its next attempt), `sending` (claimed by a worker until
 `locked_until`), `sent`, and `dead` (dead letter: a permanent refusal, or `C11_MAIL_MAX_ATTEMPTS`
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from typing import Any
@@ -40,7 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
-from c11._web.db import UTCDateTime
+from c11._web.db import UTCDateTime, new_id, utcnow
 from c11.errors import NotifyError, PermanentDeliveryError
 from c11.notify.render import Rendered
 
@@ -54,14 +54,14 @@ LABELS = {QUEUED: "queued", SENDING: "sending", SENT: "sent", DEAD: "dead"}
 metadata = MetaData()
 outbox = Table(
     "outbox_messages", metadata,
-    Column("id", String(32), primary_key=True),
-    Column("created_at", UTCDateTime()),
-    Column("kind", String(64)),
-    Column("recipient", String(320)),
-    Column("subject", String(998)),
-    Column("body_text", Text),
-    Column("status", String(16)),
-    Column("attempts", Integer),
+    Column("id", String(32), primary_key=True, default=new_id),
+    Column("created_at", UTCDateTime(), nullable=False, index=True, default=utcnow),
+    Column("kind", String(64), nullable=False),
+    Column("recipient", String(320), nullable=False),
+    Column("subject", String(998), nullable=False),
+    Column("body_text", Text, nullable=False),
+    Column("status", String(16), nullable=False, index=True, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
     Column("sent_at", UTCDateTime()),
     Column("last_error", Text),
     # added by 0030_notify_delivery
@@ -74,10 +74,6 @@ outbox = Table(
 )
 #: What the stored bodies hold instead of a message's secret (filled in at send time, see `fill_secret`).
 SECRET_PLACEHOLDER = "{c11-secret}"
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def enqueue_rendered(s: Session | Connection, r: Rendered, *, now: datetime | None = None,

@@ -30,8 +30,9 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Engine
 
+from c11._web.db import utcnow
 from c11.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
-from c11.notify.outbox import DEAD, QUEUED, SENDING, SENT, message_for, outbox, utcnow
+from c11.notify.outbox import DEAD, QUEUED, SENDING, SENT, message_for, outbox
 from c11.notify.transports import Transport
 
 _log = logging.getLogger("c11.notify.worker")
