@@ -321,3 +321,15 @@ def test_a_downloaded_stream_opens_in_the_worker_and_a_tampered_one_fails_at_the
     bad[-1] ^= 1
     err = call_error(page, "decryptStream", stream=blob(bytes(bad)), keys=[handle["handle"]])
     assert err["error"] == "BadSignatureError" and "result" not in err
+
+
+def test_the_worker_reports_progress_and_can_be_cancelled(page: Any, people: dict) -> None:
+    """64 MiB made in the page: progress covers the whole output; cancelled after 1 MiB, the request stops with
+    CancelledError and returns nothing."""
+    size = 64 << 20
+    args = {"data": {"randomMiB": 64}, "recipients": [people["bob"][1]], "sender": people["carol"]["handle"],
+            "metadata": meta(size)}
+    r = page.evaluate("([a]) => window.c11harness.call('encrypt', a).then((x) => ({...x, result: null}))", [args])
+    assert r["ok"] and r["progress"] > size  # header, segments and trailer
+    r = page.evaluate("([a]) => window.c11harness.call('encrypt', a)", [{**args, "cancelAfterBytes": 1 << 20}])
+    assert not r["ok"] and r["error"] == "CancelledError" and "result" not in r

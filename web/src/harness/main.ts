@@ -6,6 +6,7 @@ import { startWorker } from "../worker/client";
 import { bench } from "./bench";
 import type { Op, Requests } from "../worker/protocol";
 import { b64, fromB64 } from "../core/bytes";
+import { randomBytes } from "../core/primitives";
 
 const worker = startWorker();
 
@@ -34,7 +35,9 @@ async function runAll(base: string, merkleFiles: string[]): Promise<Result[]> {
 /** Worker calls with Blobs as base64 strings, so that Playwright can pass them in and out. */
 async function call(op: Op, args: Record<string, unknown>): Promise<unknown> {
   const conv = (v: unknown): unknown =>
-    typeof v === "object" && v !== null && "b64" in v ? new Blob([fromB64((v as { b64: string }).b64)]) : Array.isArray(v) ? v.map(conv) : typeof v === "object" && v !== null && !(v instanceof Blob) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, conv(x)])) : v;
+    typeof v === "object" && v !== null && "randomMiB" in v
+      ? new Blob(Array.from({ length: (v as { randomMiB: number }).randomMiB }, () => randomBytes(1 << 20)))
+      : typeof v === "object" && v !== null && "b64" in v ? new Blob([fromB64((v as { b64: string }).b64)]) : Array.isArray(v) ? v.map(conv) : typeof v === "object" && v !== null && !(v instanceof Blob) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, conv(x)])) : v;
   const back = async (v: unknown): Promise<unknown> => {
     if (v instanceof Blob) return { b64: b64(new Uint8Array(await v.arrayBuffer())) };
     if (Array.isArray(v)) return Promise.all(v.map(back));
@@ -48,9 +51,21 @@ async function call(op: Op, args: Record<string, unknown>): Promise<unknown> {
     transfer.push(converted.stream as ReadableStream);
   }
   try {
-    return { ok: true, result: await back(await worker.call(op, converted as Requests[typeof op]["args"], transfer)) };
+    let progress = 0;
+    const abort = new AbortController();
+    const cancelAt = typeof converted.cancelAfterBytes === "number" ? converted.cancelAfterBytes : Infinity;
+    delete converted.cancelAfterBytes;
+    const result = await worker.call(op, converted as Requests[typeof op]["args"], {
+      transfer,
+      signal: abort.signal,
+      onProgress: (b) => {
+        progress = b;
+        if (b >= cancelAt) abort.abort();
+      },
+    });
+    return { ok: true, result: await back(result), progress };
   } catch (e) {
-    return { ok: false, error: (e as Error).name, names: (e as { names?: string[] }).names ?? [], message: (e as Error).message };
+    return { ok: false, error: (e as Error).name, names: (e as { names?: string[] }).names ?? [], message: (e as Error).message, progress: 0 };
   }
 }
 

@@ -1,7 +1,7 @@
 /** The page's side of the crypto worker: `call(op, args)` returns a promise of the typed result.
  *  A worker error becomes a WorkerError carrying the core's error class names. */
 
-import type { Op, Reply, Requests } from "./protocol";
+import type { Op, Progress, Reply, Requests } from "./protocol";
 
 export class WorkerError extends Error {
   constructor(
@@ -13,30 +13,42 @@ export class WorkerError extends Error {
   }
 }
 
+export interface CallOptions {
+  transfer?: Transferable[];
+  onProgress?: (bytes: number) => void;
+  signal?: AbortSignal;
+}
+
 export interface CoreWorker {
-  /** `transfer`: objects moved to the worker (a ReadableStream of a download, ArrayBuffers). */
-  call<O extends Op>(op: O, args: Requests[O]["args"], transfer?: Transferable[]): Promise<Requests[O]["result"]>;
+  /** `transfer`: objects moved to the worker (a ReadableStream of a download, ArrayBuffers); `onProgress` gets the
+   *  bytes produced so far; aborting `signal` cancels the request (it then rejects with a CancelledError). */
+  call<O extends Op>(op: O, args: Requests[O]["args"], opts?: CallOptions): Promise<Requests[O]["result"]>;
   terminate(): void;
 }
 
 export function startWorker(): CoreWorker {
   const w = new Worker(new URL("./core.worker.ts", import.meta.url), { type: "module" });
-  const pending = new Map<number, [(v: unknown) => void, (e: unknown) => void]>();
+  const pending = new Map<number, [(v: unknown) => void, (e: unknown) => void, ((b: number) => void)?]>();
   let id = 0;
-  w.onmessage = (ev: MessageEvent<Reply>) => {
+  w.onmessage = (ev: MessageEvent<Reply | Progress>) => {
     const r = ev.data;
     const p = pending.get(r.id);
     if (!p) return;
+    if ("progress" in r) {
+      p[2]?.(r.progress);
+      return;
+    }
     pending.delete(r.id);
     if (r.ok) p[0](r.result);
     else p[1](new WorkerError(r.error.message, r.error.names));
   };
   return {
-    call(op, args, transfer = []) {
+    call(op, args, opts = {}) {
       const n = ++id;
       return new Promise((resolve, reject) => {
-        pending.set(n, [resolve as (v: unknown) => void, reject]);
-        w.postMessage({ id: n, op, args }, transfer);
+        pending.set(n, [resolve as (v: unknown) => void, reject, opts.onProgress]);
+        opts.signal?.addEventListener("abort", () => w.postMessage({ cancel: n }), { once: true });
+        w.postMessage({ id: n, op, args }, opts.transfer ?? []);
       });
     },
     terminate: () => w.terminate(),

@@ -13,7 +13,7 @@ import { generateIdentity, makeIdentity, type Identity } from "../core/identity"
 import { parseKeyFile, writeKeyFile } from "../core/keyfile";
 import { parsePublicKey } from "../core/publickey";
 import { openBundle, writeBundle } from "../core/bundle";
-import type { KeySummary, Op, Reply, Request, Requests } from "./protocol";
+import type { KeySummary, Op, Progress, Reply, Request, Requests } from "./protocol";
 
 const identities = new Map<number, Identity>();
 let next = 1;
@@ -31,23 +31,44 @@ function identity(h: number): Identity {
   if (!id) throw new Error("unknown key handle");
   return id;
 }
+/** One request's controls: its cancel signal and a progress callback (bytes produced so far). */
+interface Ctx {
+  signal: AbortSignal;
+  progress(bytes: number): void;
+}
+
 /** Collect a stream into a Blob, folding every 16 MiB into a Blob so the browser's blob storage (which can page to
- *  disk) holds the data rather than the worker's heap; returned only when the stream closed without error. */
-async function blobOf(stream: ReadableStream<Uint8Array>): Promise<Blob> {
+ *  disk) holds the data rather than the worker's heap; returned only when the stream closed without error.
+ *  Reports progress about every MiB and stops (cancelling the stream) when the request is cancelled. */
+async function blobOf(stream: ReadableStream<Uint8Array>, ctx: Ctx): Promise<Blob> {
   let parts: BlobPart[] = [];
-  let pending = 0;
+  let pending = 0, total = 0, reported = 0;
   const r = stream.getReader();
   for (;;) {
+    if (ctx.signal.aborted) {
+      await r.cancel("cancelled");
+      throw new CancelledError("cancelled");
+    }
     const { value, done } = await r.read();
     if (done) break;
     parts.push(value as Uint8Array<ArrayBuffer>);
     pending += value.length;
+    total += value.length;
+    if (total - reported >= 1 << 20) {
+      ctx.progress(total);
+      reported = total;
+    }
     if (pending >= 16 << 20) {
       parts = [new Blob(parts)];
       pending = 0;
     }
   }
+  ctx.progress(total);
   return new Blob(parts);
+}
+
+class CancelledError extends Error {
+  override name = "CancelledError";
 }
 
 /** The key server's release (B sealed to the recipient key, keyserver.md) as the core's Releaser. */
@@ -55,7 +76,7 @@ function releaserOf(release?: string): Releaser | undefined {
   return release ? (_share, header, id) => id.open(fromB64(release), onlineReleaseInfo(header.docId, id.public.keyId)) : undefined;
 }
 
-type Handlers = { [O in Op]: (a: Requests[O]["args"]) => Promise<Requests[O]["result"]> };
+type Handlers = { [O in Op]: (a: Requests[O]["args"], ctx: Ctx) => Promise<Requests[O]["result"]> };
 const handlers: Handlers = {
   async loadKeyFile({ text, passphrase }) {
     return keep(await (await parseKeyFile(text)).unlock(passphrase));
@@ -70,7 +91,7 @@ const handlers: Handlers = {
     identities.delete(handle);
     return null;
   },
-  async encrypt({ data, recipients, sender, metadata, segmentSize, temporary, armor: asArmor, online }) {
+  async encrypt({ data, recipients, sender, metadata, segmentSize, temporary, armor: asArmor, online }, ctx) {
     const me = identity(sender);
     const keys = await Promise.all(recipients.map(parsePublicKey));
     const out = await encryptStream(data.stream(), {
@@ -82,23 +103,23 @@ const handlers: Handlers = {
       online: online ? { policy: online.policy, serverKey: await parsePublicKey(online.serverKey) } : undefined,
     });
     if (asArmor) return new Blob([armor(await collect(out))]);
-    return blobOf(out);
+    return blobOf(out, ctx);
   },
-  async decrypt({ data, keys, release }) {
+  async decrypt({ data, keys, release }, ctx) {
     const releaser = releaserOf(release);
     const { info, plaintext } = await decryptBlob(await dearmorBlob(data), keys.map(identity), { release: releaser });
     // Collected to the end before it is returned: a failure releases nothing.
-    return { info, plaintext: await blobOf(plaintext) };
+    return { info, plaintext: await blobOf(plaintext, ctx) };
   },
   async bundle({ files, recipients, sender, name }) {
     const me = identity(sender);
     const keys = await Promise.all(recipients.map(parsePublicKey));
     return new Blob([await writeBundle(files, { recipients: [me.public, ...keys], sender: me }, name)]);
   },
-  async openBundle({ data, keys }) {
+  async openBundle({ data, keys }, ctx) {
     const b = await openBundle(data, keys.map(identity));
     const files = [];
-    for (const f of b.files) files.push({ path: f.path, data: await blobOf(await f.open()) });
+    for (const f of b.files) files.push({ path: f.path, data: await blobOf(await f.open(), ctx) });
     return { info: b.info, files };
   },
   async reshare({ data, keys, signer, add, remove }) {
@@ -108,9 +129,9 @@ const handlers: Handlers = {
     const v = await verifyKeyLookup(answer, email, { logKey, storedNote });
     return { publicLine: v.publicKey.line, fingerprint: v.publicKey.fingerprint, logIndex: v.logIndex, treeSize: String(v.accepted.current.size), note: v.accepted.note };
   },
-  async decryptStream({ stream, keys, release }) {
+  async decryptStream({ stream, keys, release }, ctx) {
     const { info, plaintext } = await decryptStream(stream, keys.map(identity), { release: releaserOf(release) });
-    return { info, plaintext: await blobOf(plaintext) };
+    return { info, plaintext: await blobOf(plaintext, ctx) };
   },
   async inspect({ data, keys }) {
     const { header: h } = await readHeader(await dearmorBlob(data));
@@ -140,15 +161,27 @@ const handlers: Handlers = {
   },
 };
 
-self.onmessage = async (ev: MessageEvent<Request>) => {
+const running = new Map<number, AbortController>();
+
+self.onmessage = async (ev: MessageEvent<Request | { cancel: number }>) => {
+  if ("cancel" in ev.data) {
+    running.get(ev.data.cancel)?.abort();
+    return;
+  }
   const { id, op, args } = ev.data;
+  const abort = new AbortController();
+  running.set(id, abort);
+  const post = (m: Reply | Progress) => (self as unknown as Worker).postMessage(m);
+  const ctx: Ctx = { signal: abort.signal, progress: (bytes) => post({ id, progress: bytes }) };
   let reply: Reply;
   try {
-    const result = await (handlers[op] as (a: unknown) => Promise<unknown>)(args);
+    const result = await (handlers[op] as (a: unknown, c: Ctx) => Promise<unknown>)(args, ctx);
     reply = { id, ok: true, result };
   } catch (e) {
-    const names = errorNames(e);
+    const names = e instanceof CancelledError ? ["CancelledError"] : errorNames(e);
     reply = { id, ok: false, error: { name: names[0] ?? "Error", names, message: e instanceof Error ? e.message : String(e) } };
+  } finally {
+    running.delete(id);
   }
-  (self as unknown as Worker).postMessage(reply);
+  post(reply);
 };

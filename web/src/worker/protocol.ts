@@ -71,4 +71,9 @@ export interface Request<O extends Op = Op> {
   op: O;
   args: Requests[O]["args"];
 }
+/** Sent while a request runs: bytes produced so far (encrypt, decrypt, bundles). */
+export interface Progress {
+  id: number;
+  progress: number;
+}
 export type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: { name: string; names: string[]; message: string } };
