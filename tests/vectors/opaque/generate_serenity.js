@@ -1,5 +1,5 @@
 // Makes tests/vectors/opaque/serenity.json: an OPAQUE registration made by the browser library
-// @serenity-kit/opaque 1.1.0 (npm) against a server setup of c11's Python side (c11.shardstore.pake), then a
+// @serenity-kit/opaque 1.1.0 (npm) against a server setup of c11's Python side (c11._web.pake), then a
 // login by the browser library against that record. Run by hand (needs the npm package and the venv):
 //   npm pack @serenity-kit/opaque@1.1.0 && tar xzf serenity-kit-opaque-1.1.0.tgz
 //   node generate_serenity.js ./package/cjs/index.js /path/to/venv/bin/python > serenity.json
