@@ -141,6 +141,8 @@ def org_context(core: HttpCore) -> OrgInfo | None:
             raise AuthError("this token lacks the scope org:read: your organization's recovery keys and policies "
                             "cannot be read, so nothing is encrypted; add the scope to the token", 403,
                             e.problem) from None
+        if e.status == 401:  # not logged in (any more): "not a member" would be a guess, and would be cached
+            raise
         return None
     except ServerError as e:
         if e.status != 404:
