@@ -161,7 +161,7 @@ def test_a_cli_made_bundle_opens_in_the_page_and_a_page_made_one_with_the_cli(pa
     path, line, handle = people["bob"]
     folder = cli.tmp / "project"
     (folder / "sub").mkdir(parents=True)
-    tree = {"a.txt": b"alpha\n", "sub/b.bin": os.urandom(70_000)}
+    tree = {"a.txt": b"alpha\n", "empty.txt": b"", "sub/b.bin": os.urandom(70_000)}
     for rel, data in tree.items():
         (folder / rel).write_bytes(data)
     enc = cli.tmp / "project.c11.zip"
@@ -175,6 +175,12 @@ def test_a_cli_made_bundle_opens_in_the_page_and_a_page_made_one_with_the_cli(pa
     made = unblob(call(page, "bundle", files=[{"path": k, "data": blob(v)} for k, v in tree.items()],
                        recipients=[line], sender=people["carol"]["handle"], name="project"))
     (cli.tmp / "page.c11.zip").write_bytes(made)
+    again = call(page, "openBundle", data=blob(made), keys=[handle["handle"]])
+    assert {f["path"]: unblob(f["data"]) for f in again["files"]} == tree and again["info"]["author"] == "carol@example.com"
+    with zipfile.ZipFile(io.BytesIO(made)) as z:  # stored members, regular-file attributes, marker first
+        infos = z.infolist()
+        assert infos[0].filename == "c11-bundle" and infos[-1].filename == "manifest.c11"
+        assert all(i.compress_type == zipfile.ZIP_STORED and i.external_attr == 0o100644 << 16 for i in infos)
     cli("decrypt", "-i", str(path), "-o", str(cli.tmp / "page-out"), str(cli.tmp / "page.c11.zip"))
     out = cli.tmp / "page-out"
     got = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}

@@ -1,7 +1,7 @@
 /** Bundles (`.c11.zip`, docs/format.md §8): a stored-only ZIP of a marker, STREAM entries and a manifest `.c11`.
  *  ZIP is fflate; each entry is checked against the signed manifest (digest of its segment hashes, size). */
 
-import { unzipSync, zipSync, type Zippable } from "fflate";
+import { Zip, ZipPassThrough, unzipSync } from "fflate";
 import { concat, fromUtf8, hex, utf8, type Bytes } from "./bytes";
 import { BadSignatureError, BundleError, FormatError, IntegrityError } from "./errors";
 import type { Identity } from "./identity";
@@ -9,9 +9,9 @@ import { collect, decryptBlob, encryptWithHeader, type FileInfo } from "./file";
 import type { OpenOptions, SealOptions } from "./envelope";
 import { derive } from "./keyschedule";
 import { aesKey, randomBytes, sha256 } from "./primitives";
-import { TAG, openSegment, sealSegment } from "./stream";
+import { TAG, fromGenerator, openSegment, sealSegment, segments } from "./stream";
 import { openHeader, sealHeader } from "./envelope";
-import { readHeader } from "./header";
+import { readHeader, type Header } from "./header";
 
 const MARKER = "c11-bundle";
 const MARKER_BODY = "c11-bundle/v1\n";
@@ -143,8 +143,36 @@ export interface BundleInput {
   mode?: number;
 }
 
-/** Write a version 2 bundle of files (folders implied by paths) for the recipients of `o`; returns the zip bytes. */
-export async function writeBundle(inputs: BundleInput[], o: Omit<SealOptions, "metadata">, name: string | null): Promise<Bytes> {
+/** Write a version 2 bundle of files (folders implied by paths) for the recipients of `o`, as a stream of ZIP bytes:
+ *  each file is read, sealed and hashed segment by segment (never whole in memory); the manifest, signed by the
+ *  sender, comes last with every entry's digest. ZIP members are stored (fflate `ZipPassThrough`). */
+export async function writeBundleStream(inputs: BundleInput[], o: Omit<SealOptions, "metadata">, name: string | null): Promise<ReadableStream<Uint8Array>> {
+  const total = inputs.reduce((t, f) => t + f.data.size, 0);
+  const { header, fileKey } = await sealHeader({ ...o, metadata: { name, type: "application/vnd.c11.bundle", size: total, mtime: null, kind: "bundle" } });
+  return fromGenerator(bundleChunks(inputs, header, fileKey, o.sender));
+}
+
+async function* bundleChunks(inputs: BundleInput[], header: Header, fileKey: Bytes, sender: Identity): AsyncGenerator<Uint8Array> {
+  const out: Uint8Array[] = [];
+  let failure: unknown = null;
+  const zip = new Zip((err, chunk) => {
+    if (err) failure = err;
+    else out.push(chunk);
+  });
+  const drain = function* () {
+    if (failure) throw new BundleError("the bundle could not be written");
+    while (out.length) yield out.shift()!;
+  };
+  const member = (name: string) => {
+    const m = new ZipPassThrough(name);
+    m.mtime = new Date(1980, 0, 1);
+    m.os = 3;
+    m.attrs = 0o100644 << 16;
+    zip.add(m);
+    return m;
+  };
+  member(MARKER).push(utf8(MARKER_BODY), true);
+  yield* drain();
   const entries: BundleEntry[] = [];
   const dirs = new Set<string>();
   for (const f of inputs) {
@@ -152,28 +180,30 @@ export async function writeBundle(inputs: BundleInput[], o: Omit<SealOptions, "m
     for (let k = 1; k < parts.length; k++) dirs.add(parts.slice(0, k).join("/"));
   }
   for (const d of [...dirs].sort()) entries.push({ path: d, type: "dir", mode: 0o755, mtime: 0 });
-  const zip: Zippable = {};
-  const opt = { level: 0 as const, mtime: new Date(1980, 0, 1) };
-  zip[MARKER] = [utf8(MARKER_BODY), opt];
-  // The manifest's header determines the entry keys: seal it first with the total size, then encrypt entries.
-  const total = inputs.reduce((t, f) => t + f.data.size, 0);
-  const { header, fileKey } = await sealHeader({ ...o, metadata: { name, type: "application/vnd.c11.bundle", size: total, mtime: null, kind: "bundle" } });
-  const s = header.segmentSize;
+  const files: BundleEntry[] = [];
   for (const f of inputs) {
     const id = randomBytes(16);
     const key = await aesKey(await derive(fileKey, header.nonce, "bundle entry", id));
-    const pt = new Uint8Array(await f.data.arrayBuffer());
-    const n = Math.max(1, Math.ceil(pt.length / s));
-    const segs: Uint8Array[] = [], hashes: Uint8Array[] = [];
-    for (let i = 0; i < n; i++) {
-      const seg = await sealSegment(key, i, i === n - 1, pt.subarray(i * s, (i + 1) * s));
-      segs.push(seg);
-      hashes.push(await sha256(seg));
+    const m = member(`e/${hex(id)}`);
+    const hashes: Uint8Array[] = [];
+    let i = 0;
+    for await (const [pt, last] of segments(f.data.stream(), header.segmentSize)) {
+      const ct = await sealSegment(key, i++, last, pt);
+      hashes.push(await sha256(ct));
+      m.push(ct, last);
+      yield* drain();
     }
-    zip[`e/${hex(id)}`] = [concat(...segs), opt];
-    entries.push({ path: f.path, type: "file", id: hex(id), size: pt.length, mode: f.mode ?? 0o644, mtime: f.mtime ?? 0, digest: hex(await sha256(concat(...hashes))) });
+    files.push({ path: f.path, type: "file", id: hex(id), size: f.data.size, mode: f.mode ?? 0o644, mtime: f.mtime ?? 0, digest: hex(await sha256(concat(...hashes))) });
   }
-  const manifest = utf8(JSON.stringify({ format: "c11-bundle/v2", entries }));
-  zip[MANIFEST] = [await collect(await encryptWithHeader(new Blob([manifest]).stream(), header, fileKey, o.sender)), opt];
-  return zipSync(zip) as Bytes;
+  checkPaths([...entries, ...files]);
+  const manifest = utf8(JSON.stringify({ format: "c11-bundle/v2", entries: [...entries, ...files] }));
+  const sealed = await collect(await encryptWithHeader(new Blob([manifest]).stream(), header, fileKey, sender));
+  member(MANIFEST).push(sealed, true);
+  zip.end();
+  yield* drain();
+}
+
+/** `writeBundleStream` collected into bytes (small bundles, tests). */
+export async function writeBundle(inputs: BundleInput[], o: Omit<SealOptions, "metadata">, name: string | null): Promise<Bytes> {
+  return collect(await writeBundleStream(inputs, o, name));
 }

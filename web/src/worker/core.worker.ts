@@ -12,7 +12,7 @@ import { collect, dearmorBlob, decryptBlob, decryptStream, encryptStream, reshar
 import { generateIdentity, makeIdentity, type Identity } from "../core/identity";
 import { parseKeyFile, writeKeyFile } from "../core/keyfile";
 import { parsePublicKey } from "../core/publickey";
-import { openBundle, writeBundle } from "../core/bundle";
+import { openBundle, writeBundleStream } from "../core/bundle";
 import type { KeySummary, Op, Progress, Reply, Request, Requests } from "./protocol";
 
 const identities = new Map<number, Identity>();
@@ -111,10 +111,10 @@ const handlers: Handlers = {
     // Collected to the end before it is returned: a failure releases nothing.
     return { info, plaintext: await blobOf(plaintext, ctx) };
   },
-  async bundle({ files, recipients, sender, name }) {
+  async bundle({ files, recipients, sender, name }, ctx) {
     const me = identity(sender);
     const keys = await Promise.all(recipients.map(parsePublicKey));
-    return new Blob([await writeBundle(files, { recipients: [me.public, ...keys], sender: me }, name)]);
+    return blobOf(await writeBundleStream(files, { recipients: [me.public, ...keys], sender: me }, name), ctx);
   },
   async openBundle({ data, keys }, ctx) {
     const b = await openBundle(data, keys.map(identity));
