@@ -127,7 +127,7 @@ def _with_meta(info: FileInfo, meta: Metadata) -> FileInfo:
 
 
 def _keys_stanza(recipients: Sequence[PublicKey], header_nonce: bytes, file_key: bytes, doc_id: bytes) -> Stanza:
-    """Optional stanza listing the recipients' public keys, sealed under the file key (for --rotate)."""
+    """Optional stanza listing the recipients' public keys, sealed under the file key (so the key can be rotated)."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     nonce = os.urandom(12)
