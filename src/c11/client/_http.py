@@ -96,3 +96,17 @@ def _validation_summary(errors: object, most: int = 3) -> str:
             parts.append(f"{'.'.join(loc) or 'request'}: {_field_message(e)}")
     more = f"; and {len(errors) - most} more" if len(errors) > most else ""
     return f" ({'; '.join(parts)}{more})" if parts else ""
+
+
+def json_object(value: Any) -> dict[str, Any]:
+    """A server answer that must be a JSON object (ServerError when it is not)."""
+    if not isinstance(value, dict):
+        raise ServerError("the server sent a malformed answer (expected a JSON object)")
+    return value
+
+
+def json_objects(value: Any) -> list[dict[str, Any]]:
+    """A server answer that must be a JSON array of objects (ServerError when it is not)."""
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ServerError("the server sent a malformed answer (expected a list of JSON objects)")
+    return value

@@ -66,9 +66,11 @@ class OnlineDocument:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> OnlineDocument:
-        ts = lambda v: parse_rfc3339(v) if v else None  # noqa: E731
-        return cls(d["doc_id"], ts(d.get("expires_at")), ts(d.get("revoked_at")), ts(d["created_at"]),
-                   ts(d["updated_at"]), tuple(PolicyMember(r.get("email"), r.get("email_hash"), r.get("key"))
+        def ts(v: str | None) -> datetime | None:
+            return parse_rfc3339(v) if v else None
+
+        return cls(d["doc_id"], ts(d.get("expires_at")), ts(d.get("revoked_at")), parse_rfc3339(d["created_at"]),
+                   parse_rfc3339(d["updated_at"]), tuple(PolicyMember(r.get("email"), r.get("email_hash"), r.get("key"))
                                                for r in d.get("recipients", [])), d["policy_digest"])
 
 
@@ -110,7 +112,7 @@ def _check_release_opening(index: int, text: str, item: dict[str, Any], email: A
     by, person = opened.private.get("by"), opened.person
     fits = {"account": isinstance(email, str) and person == email_hash(email),
             "key-holder": email is None and person is None,
-            "unverified-account": isinstance(email, str) and person is None}.get(by, False)
+            "unverified-account": isinstance(email, str) and person is None}.get(str(by), False)
     if not fits or opened.private.get("key") != key:
         raise ProofError(f"access record {index} does not match its log entry")
     return str(by)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from c11.client._http import HttpCore
+from c11.client._http import HttpCore, json_object, json_objects
 from c11.client.transparency import LogAPI
 from c11.errors import AuthError
 
@@ -147,30 +147,30 @@ class OrgAPI:
 
     def invitations(self) -> list[dict[str, Any]]:
         """Invitations of the members (needs crud:invitations-org)."""
-        return self._core.request("GET", "/api/v1/org/invitations")
+        return json_objects(self._core.request("GET", "/api/v1/org/invitations"))
 
     def resend_invitation(self, email: str) -> dict[str, Any]:
-        return self._core.request("POST", "/api/v1/org/invitations/resend", {"email": email})
+        return json_object(self._core.request("POST", "/api/v1/org/invitations/resend", {"email": email}))
 
     def signature_keys(self) -> list[dict[str, Any]]:
         """Members' signature keys (crud:signature-keys-org): [{"email", "status", "signing_key_id",
         "fingerprint", "log_index", "published_at"}]."""
-        return self._core.request("GET", "/api/v1/org/signature-keys")
+        return json_objects(self._core.request("GET", "/api/v1/org/signature-keys"))
 
     def withdraw_key(self, email: str) -> dict[str, Any]:
         """Withdraw a member's published key, signing half included (a lost or compromised device); logged."""
-        return self._core.request("POST", "/api/v1/org/signature-keys/withdraw", {"email": email})
+        return json_object(self._core.request("POST", "/api/v1/org/signature-keys/withdraw", {"email": email}))
 
     # -- domains (crud:config-org) -------------------------------------------------------------------------
 
     def domains(self) -> list[dict[str, Any]]:
         """The organization's domains: [{"domain", "status" pending|verified, "method", "mailbox", ...}]."""
-        return self._core.request("GET", "/api/v1/org/domains")
+        return json_objects(self._core.request("GET", "/api/v1/org/domains"))
 
     def claim_domain(self, domain: str, mailbox: str = "postmaster") -> dict[str, Any]:
         """Claim `domain`: a confirmation link goes to `mailbox@domain` (postmaster or admin); verified once
         someone reading it confirms. Then addresses of it join without their acceptance."""
-        return self._core.request("POST", "/api/v1/org/domains", {"domain": domain, "mailbox": mailbox})
+        return json_object(self._core.request("POST", "/api/v1/org/domains", {"domain": domain, "mailbox": mailbox}))
 
     def remove_domain(self, domain: str) -> None:
         self._core.request("DELETE", f"/api/v1/org/domains/{quote(domain.strip(), safe='')}")
@@ -180,7 +180,7 @@ class OrgAPI:
     def join_invitations(self) -> list[dict[str, Any]]:
         """Organizations inviting you: [{"org_id", "org", "invited_by", "recovery_keys": [{"name",
         "fingerprint", "public_key"}], "policies"}]: the recovery keys apply to you once you accept."""
-        return self._core.request("GET", "/api/v1/memberships/invitations")
+        return json_objects(self._core.request("GET", "/api/v1/memberships/invitations"))
 
     def accept(self, org_id: str, recovery_fingerprints: Iterable[str]) -> Member:
         """Join `org_id`, naming the recovery keys you were shown (refused, 409, if they changed since)."""
@@ -195,4 +195,4 @@ class OrgAPI:
         params: dict[str, Any] = {"limit": limit}
         if query:
             params["q"] = query
-        return self._core.request("GET", "/api/v1/org/directory", params=params)
+        return json_objects(self._core.request("GET", "/api/v1/org/directory", params=params))

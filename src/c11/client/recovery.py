@@ -7,6 +7,7 @@ policies (require online, default expiry); `OrgInfo.from_lookup` reads the same 
 
 from __future__ import annotations
 
+import builtins
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,6 +70,8 @@ def _keys(items: Any) -> list[PublicKey]:
         if isinstance(item, dict) and item.get("status", "current") != "current":
             continue
         try:
+            if not isinstance(line, str):
+                raise TypeError(line)
             out.append(PublicKey.parse(line))
         except (RecipientError, AttributeError, TypeError):
             raise RecipientError("the server sent a malformed organization recovery key") from None
@@ -89,7 +92,7 @@ class RecoveryAPI:
         """Every recovery key of your organization, current and retired (any member may read them)."""
         return [RecoveryKey.from_json(d) for d in self._core.request("GET", _BASE)["recovery_keys"]]
 
-    def current(self) -> list[PublicKey]:
+    def current(self) -> builtins.list[PublicKey]:
         """The current recovery keys (what clients add as recipients)."""
         return [k.public_key for k in self.list() if k.status == "current"]
 

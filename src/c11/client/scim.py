@@ -35,7 +35,9 @@ class ScimToken:
                    _ts(d.get("expires_at")), _ts(d.get("last_used_at")), bool(d["revoked"]))
 
     def as_json(self) -> dict[str, Any]:
-        iso = lambda t: t.isoformat() if t else None  # noqa: E731
+        def iso(t: datetime | None) -> str | None:
+            return t.isoformat() if t else None
+
         return {"id": self.id, "name": self.name, "created_by": self.created_by,
                 "created_at": iso(self.created_at), "expires_at": iso(self.expires_at),
                 "last_used_at": iso(self.last_used_at), "revoked": self.revoked}

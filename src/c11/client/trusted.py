@@ -164,7 +164,8 @@ def remove(path: Path, what: str) -> list[TrustedKey]:
     """Remove entries matching `what` (a key line, an encryption or signing fingerprint or a prefix of
     at least 8 hex digits, or an email); returns the removed entries."""
     entries = read(path, missing_ok=True)
-    keep, gone = [], []
+    keep: list[TrustedKey] = []
+    gone: list[TrustedKey] = []
     for e in entries:
         (gone if _matches(e, what.strip()) else keep).append(e)
     if gone:
