@@ -21,16 +21,16 @@ def _fill(page, to: str, file: Path, key: Path) -> None:
 
 
 def test_encrypt_for_an_email_opens_with_the_cli(page, people, log_in, tmp_path, axe, narrow, screenshot):
-    alice, bob = people["alice"], people["bob"]
+    alice, bob, mallory = people["alice"], people["bob"], people["mallory"]
     plain = tmp_path / "plan.pdf"
     plain.write_bytes(b"%PDF-1.7 not really\n" + os.urandom(150_000))
     log_in(page, alice.email)
-    _fill(page, bob.email, plain, alice.key)
+    _fill(page, f"{bob.email}, {mallory.email}", plain, alice.key)  # the second lookup proves consistency
     axe(page)
     page.get_by_role("button", name="Encrypt").click()
     save = page.get_by_role("link", name="Save plan.pdf.c11")
     save.wait_for(timeout=60_000)
-    assert bob.email in page.locator(".result").inner_text()
+    assert bob.email in page.locator(".result").inner_text() and mallory.email in page.locator(".result").inner_text()
     screenshot(page, "encrypted")
     narrow(page, "encrypted")
     with page.expect_download() as dl:
@@ -45,7 +45,7 @@ def test_encrypt_for_an_email_opens_with_the_cli(page, people, log_in, tmp_path,
     assert alice.email in r.stderr and "UNVERIFIED" not in r.stderr, r.stderr  # verified through the registry
     r = alice.cli("inspect", str(made), "--json")  # alice is a recipient of what she sent
     assert r.returncode == 0, r.stderr
-    assert len(json.loads(r.stdout)["recipients"]) == 2
+    assert len(json.loads(r.stdout)["recipients"]) == 3
 
 
 def test_a_forged_registry_answer_is_refused(page, people, log_in, tmp_path, axe, screenshot):
