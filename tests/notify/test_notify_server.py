@@ -13,6 +13,7 @@ import httpx
 import pytest
 from smtpkit import PASSWORD as SMTP_PASSWORD
 from smtpkit import USER, SmtpServer
+from srvkit import http_signup
 
 PASSWORD = "correct horse battery staple"
 
@@ -60,7 +61,8 @@ def test_signup_verification_email_through_smtp(tmp_path, pki, monkeypatch):
         url, server, thread = _start(_config(tmp_path, mail_transport="smtp", mail_from="c11 <c11@example.com>"))
         try:
             email = f"new-{uuid.uuid4().hex[:8]}@example.com"
-            r = httpx.post(f"{url}/api/v1/accounts", json={"email": email, "password": PASSWORD}, timeout=30)
+            with httpx.Client(base_url=url, timeout=30) as h:
+                r = http_signup(h, email, PASSWORD)
             assert r.status_code == 201, r.text
             assert _wait(lambda: any(m.rcpt_tos == [email] for m in smtp.received))
             [m] = [m for m in smtp.received if m.rcpt_tos == [email]]
@@ -76,7 +78,8 @@ def test_signup_verification_email_in_outbox_folder(tmp_path):
     url, server, thread = _start(_config(tmp_path))
     try:
         email = f"new-{uuid.uuid4().hex[:8]}@example.com"
-        r = httpx.post(f"{url}/api/v1/accounts", json={"email": email, "password": PASSWORD}, timeout=30)
+        with httpx.Client(base_url=url, timeout=30) as h:
+            r = http_signup(h, email, PASSWORD)
         assert r.status_code == 201, r.text
         assert _wait(lambda: len(list((tmp_path / "outbox").glob("*.eml"))) == 1)
     finally:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from regkit import Device, ok, signup_verified, sql
-from srvkit import PASSWORD, anon, authed, new_email
+from srvkit import PASSWORD, anon, authed, http_login, new_email
 
 from c11.client import Client
 from c11.errors import AuthError, LogKeyChangedError, NoKeyPublishedError, ProofError, ServerError
@@ -249,7 +249,7 @@ def test_lookup_authentication_matches_the_server_rules(reg_server, tmp_path):
         assert h.get("/api/v1/keys", params={"email": me}).status_code == 401
     # a web session cookie is not a bearer token, and the other way round
     with anon(reg_server) as h:
-        r = h.post("/api/v1/sessions", json={"email": me, "password": PASSWORD, "kind": "cookie"})
+        r = http_login(h, me, PASSWORD, kind="cookie")
         assert r.status_code == 201
         assert h.get("/api/v1/keys", params={"email": me}).status_code == 200  # the cookie works
         cookie = h.cookies.get("c11_session")

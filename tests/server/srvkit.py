@@ -222,6 +222,33 @@ def verification_link(msg: email.message.Message) -> str:
     return found.group(1)
 
 
+def http_signup(h: httpx.Client, email: str, password: str = PASSWORD) -> httpx.Response:
+    """Sign up over raw HTTP as a client does: an OPAQUE registration (the password is never sent). `h` has the
+    server as base_url. Returns the answer of `POST /api/v1/accounts` (201 when made)."""
+    from c11._web import pake
+
+    reg = pake.ClientRegistration.start(password)
+    start = h.post("/api/v1/accounts/signup/start", json={"email": email, "request": pake.b64u(reg.request)})
+    if start.status_code != 200:
+        return start
+    upload = reg.finish(pake.unb64u(start.json()["response"]))
+    return h.post("/api/v1/accounts", json={"email": email, "signup_id": start.json()["signup_id"],
+                                            "registration": pake.b64u(upload)})
+
+
+def http_login(h: httpx.Client, email: str, password: str = PASSWORD, kind: str = "bearer") -> httpx.Response:
+    """Log in over raw HTTP by OPAQUE (`kind` bearer or cookie); the answer of `/sessions/opaque/finish`."""
+    from c11._web import pake
+
+    attempt = pake.ClientLogin.start(password)
+    start = h.post("/api/v1/sessions/opaque/start", json={"email": email, "request": pake.b64u(attempt.request)})
+    if start.status_code != 200:
+        return start
+    final, _ = attempt.finish(pake.unb64u(start.json()["response"]))
+    return h.post("/api/v1/sessions/opaque/finish", json={"login_id": start.json()["login_id"],
+                                                          "finalization": pake.b64u(final), "kind": kind})
+
+
 def confirm_email(link: str, password: str = PASSWORD, email: str | None = None) -> httpx.Response:
     """Confirm an address as its owner does: open the emailed link's page (it names the address), log in to
     that account by OPAQUE with `password` (the password is never sent), then send the link's token under

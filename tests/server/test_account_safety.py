@@ -37,6 +37,18 @@ def _problem(r: httpx.Response, status: int) -> dict:
     return r.json()
 
 
+def _reset(h: httpx.Client, token: str, password: str) -> httpx.Response:
+    """Complete a reset as a client does: a new OPAQUE registration under the link's token (no password sent)."""
+    from c11._web import pake
+
+    reg = pake.ClientRegistration.start(password)
+    start = h.post("/api/v1/accounts/password-reset/start", json={"token": token, "request": pake.b64u(reg.request)})
+    if start.status_code != 200:
+        return start
+    upload = reg.finish(pake.unb64u(start.json()["response"]))
+    return h.post("/api/v1/accounts/password-reset/complete", json={"token": token, "registration": pake.b64u(upload)})
+
+
 # -- item 4: account pre-hijacking ---------------------------------------------------------------------------
 
 def test_unverified_account_may_only_read_and_verify(server, unverified_user):
@@ -63,11 +75,18 @@ def test_the_owner_opening_a_squatters_link_confirms_nothing(server):
         squat = squatter.login(addr, "the squatter's password").token
     link = verification_link(outbox_message(server.data_dir, addr))
     assert httpx.get(link).status_code == 200  # the page: nothing confirmed by opening it
-    assert confirm_email(link, PASSWORD).status_code == 403  # the owner's password is not the account's
+    with pytest.raises(AuthError):
+        confirm_email(link, PASSWORD)  # the owner's password does not log in to the squatter's account
     token = link.split("token=", 1)[1]
-    with anon(server) as h:
-        r = h.post("/api/v1/accounts/verify", json={"token": token, "password": PASSWORD})
-    assert r.status_code == 403 and r.json()["type"].endswith("wrong-password")
+    with anon(server) as h:  # the token alone: no
+        assert h.post("/api/v1/account/verify", json={"token": token}).status_code == 401
+    other_addr = new_email("other")
+    with Client(server.url) as other:  # the token under another account's login: no
+        other.signup(other_addr, PASSWORD)
+        other_session = other.login(other_addr, PASSWORD).token
+    with authed(server, other_session) as h:
+        r = h.post("/api/v1/account/verify", json={"token": token})
+    assert r.status_code == 403 and r.json()["type"].endswith("wrong-account")
     with Client(server.url, squat) as c:
         assert not c.whoami().user.email_verified
     assert confirm_email(link, "the squatter's password").status_code == 200  # only the one who signed up
@@ -123,14 +142,15 @@ def test_password_reset_restores_the_account_not_the_key(server, user):
     token = link.split("token=")[1]
     assert "recovery shard" in body and "c11 password reset" in body
     assert httpx.get(link).status_code == 200  # the page says what to do; the link stays unused
+    from c11.errors import UsageError
+
+    with Client(server.url) as c, pytest.raises(UsageError):
+        c.reset_password(token, "short")  # the rules are the client's: the server never sees the password
     with anon(server) as h:
-        _problem(h.post("/api/v1/accounts/password-reset/complete", json={"token": token, "new_password": "short"}),
-                 422)
-        done = h.post("/api/v1/accounts/password-reset/complete", json={"token": token, "new_password": NEW_PASSWORD})
+        done = _reset(h, token, NEW_PASSWORD)
         assert done.status_code == 200 and done.json()["sessions_ended"] is True
         assert "recovery shard" in done.json()["not_restored"]
-        p = _problem(h.post("/api/v1/accounts/password-reset/complete",
-                            json={"token": token, "new_password": NEW_PASSWORD}), 400)  # single use
+        p = _problem(_reset(h, token, NEW_PASSWORD), 400)  # single use
         assert p["type"].endswith("invalid-reset-link")
     with Client(server.url, user["token"]) as c, pytest.raises(AuthError):
         c.whoami()  # every session ended
@@ -156,8 +176,7 @@ def test_password_reset_revokes_machine_tokens(server, user):
     mail = [m for m in outbox_messages(server.data_dir, user["email"], 2) if "Reset" in m["Subject"]][0]
     token = next(w for w in text_body(mail).split() if "password-reset?token=" in w).split("token=")[1]
     with anon(server) as h:
-        assert h.post("/api/v1/accounts/password-reset/complete",
-                      json={"token": token, "new_password": NEW_PASSWORD}).status_code == 200
+        assert _reset(h, token, NEW_PASSWORD).status_code == 200
     with authed(server, squat) as h:
         _problem(h.get("/api/v1/account"), 401)
 

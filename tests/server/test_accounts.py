@@ -23,7 +23,7 @@ def test_signup_sends_verification_email_and_link_verifies(server):
         assert link.startswith(server.url)
         page = httpx.get(link)
         assert page.status_code == 200 and "text/html" in page.headers["content-type"]
-        assert addr in page.text and 'type="password"' in page.text
+        assert addr in page.text and 'type="password"' not in page.text and "c11 verify" in page.text
         c.login(addr, PASSWORD)
         assert not c.whoami().user.email_verified  # opening the link (as mail scanners do) confirms nothing
         assert confirm_email(link).status_code == 200
@@ -32,11 +32,14 @@ def test_signup_sends_verification_email_and_link_verifies(server):
     assert again.status_code == 400
 
 
-def test_verification_rejects_unknown_token(server):
-    with anon(server) as h:
-        r = h.post("/api/v1/accounts/verify", json={"token": "c11v_nope", "password": PASSWORD})
+def test_verification_rejects_unknown_token_and_needs_a_login(server, unverified_user):
+    with authed(server, unverified_user["token"]) as h:
+        r = h.post("/api/v1/account/verify", json={"token": "c11v_nope"})
     assert r.status_code == 400
     assert r.headers["content-type"] == "application/problem+json"
+    link = verification_link(outbox_message(server.data_dir, unverified_user["email"]))
+    with anon(server) as h:  # the link's token alone confirms nothing
+        assert h.post("/api/v1/account/verify", json={"token": link.split("token=")[1]}).status_code == 401
 
 
 def test_signup_twice_conflicts_once_verified_and_email_is_normalized(server, user):
@@ -46,11 +49,16 @@ def test_signup_twice_conflicts_once_verified_and_email_is_normalized(server, us
     assert e.value.status == 409
 
 
-def test_weak_password_refused(server):
-    with anon(server) as h:
-        r = h.post("/api/v1/accounts", json={"email": new_email(), "password": "short"})
-    assert r.status_code == 422
-    assert "short" not in r.text
+def test_weak_password_refused_on_the_client(server):
+    """The server never sees the password (OPAQUE), so the client applies the rules before any request."""
+    from c11.errors import UsageError
+
+    with Client(server.url) as c, pytest.raises(UsageError) as e:
+        c.signup(new_email(), "short")
+    assert "10 characters" in str(e.value) and "short" not in str(e.value)
+    with anon(server) as h:  # and the password sign-up is gone
+        r = h.post("/api/v1/accounts", json={"email": new_email(), "password": PASSWORD})
+    assert r.status_code == 422 and PASSWORD not in r.text
 
 
 def test_login_whoami_logout(server, user):
@@ -71,9 +79,20 @@ def test_wrong_password_is_401_without_echo(server, user):
     assert "wrong-password-xyz" not in r.text
 
 
+def _opaque_cookie_login(h: httpx.Client, email: str, password: str = PASSWORD) -> httpx.Response:
+    """A browser's OPAQUE login asking for a cookie session (what the web app does)."""
+    from c11._web import pake
+
+    attempt = pake.ClientLogin.start(password)
+    start = h.post("/api/v1/sessions/opaque/start", json={"email": email, "request": pake.b64u(attempt.request)})
+    final, _ = attempt.finish(pake.unb64u(start.json()["response"]))
+    return h.post("/api/v1/sessions/opaque/finish", json={"login_id": start.json()["login_id"],
+                                                          "finalization": pake.b64u(final), "kind": "cookie"})
+
+
 def test_cookie_session_for_the_web(server, user):
     with anon(server) as h:
-        r = h.post("/api/v1/sessions", json={"email": user["email"], "password": PASSWORD, "kind": "cookie"})
+        r = _opaque_cookie_login(h, user["email"])
         assert r.status_code == 201 and r.json()["token"] is None
         cookie = r.headers["set-cookie"].lower()
         assert "httponly" in cookie and "samesite=lax" in cookie
@@ -84,7 +103,7 @@ def test_cookie_session_for_the_web(server, user):
 
 def test_cookie_token_is_not_a_bearer_token(server, user):
     with anon(server) as h:
-        h.post("/api/v1/sessions", json={"email": user["email"], "password": PASSWORD, "kind": "cookie"})
+        _opaque_cookie_login(h, user["email"])
         value = h.cookies["c11_session"]
     with authed(server, value) as h:
         assert h.get("/api/v1/account").status_code == 401
@@ -98,7 +117,7 @@ def test_change_password_ends_other_sessions(server, user):
         with pytest.raises(AuthError):
             c.change_password("not the password", new)
         c.change_password(PASSWORD, new)
-        assert c.whoami().email == user["email"]  # this session stays
+        assert c.whoami().email == user["email"]  # this client holds the new login
     with Client(server.url, other.token) as o, pytest.raises(AuthError):
         o.whoami()
     with Client(server.url) as c:

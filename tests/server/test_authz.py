@@ -14,16 +14,18 @@ from c11.errors import ServerError
 #: The only routes an anonymous caller may use. Adding one here is a security decision.
 PUBLIC_ROUTES = {
     ("GET", "/healthz"),
+    # sign-up is an OPAQUE registration (docs/server.md "Password flows (OPAQUE)"): start, then the account
+    ("POST", "/api/v1/accounts/signup/start"),
     ("POST", "/api/v1/accounts"),
-    ("GET", "/api/v1/accounts/verify"),
-    ("POST", "/api/v1/accounts/verify"),
-    ("POST", "/api/v1/accounts/verify/confirm"),  # the verification page's form (token + sign-up password)
-    ("POST", "/api/v1/sessions"),
+    ("GET", "/api/v1/accounts/verify"),  # the link's page: says how to confirm (a login + the token)
+    ("POST", "/api/v1/sessions"),  # the password login of accounts made before OPAQUE, once
     # password reset by email: ask for a link (same answer for any address), the link's page, use the link
+    # (a new OPAQUE registration under the link's token)
     ("POST", "/api/v1/accounts/password-reset"),
     ("GET", "/api/v1/accounts/password-reset"),
+    ("POST", "/api/v1/accounts/password-reset/start"),
     ("POST", "/api/v1/accounts/password-reset/complete"),
-    # the OPAQUE login, a second way to POST /api/v1/sessions (docs/shards.md §8)
+    # the OPAQUE login (docs/shards.md §8)
     ("POST", "/api/v1/sessions/opaque/start"),
     ("POST", "/api/v1/sessions/opaque/finish"),
     ("GET", "/api/v1/auth/oidc/providers"),

@@ -128,7 +128,7 @@ def test_chunked_body_over_the_cap_is_413_while_streaming(server):
 
 
 def test_routes_that_need_more_get_more_once_logged_in(server):
-    from srvkit import confirm_email, outbox_message, verification_link
+    from srvkit import confirm_email, http_login, http_signup, outbox_message, verification_link
 
     host, port, proc = server
     base = f"http://127.0.0.1:{port}"
@@ -142,8 +142,9 @@ def test_routes_that_need_more_get_more_once_logged_in(server):
         assert r.status_code == 413 and r.json()["limit"] == _limits.DEFAULT_CAP, r.text
     email = f"limits-{time.monotonic_ns()}@example.com"
     password = "correct horse battery staple"
-    assert httpx.post(base + "/api/v1/accounts", json={"email": email, "password": password}).status_code == 201
-    token = httpx.post(base + "/api/v1/sessions", json={"email": email, "password": password}).json()["token"]
+    with httpx.Client(base_url=base, timeout=30) as h:  # OPAQUE sign-up and login (no password sent)
+        assert http_signup(h, email, password).status_code == 201
+        token = http_login(h, email, password).json()["token"]
     # an unverified sign-up (anyone can make one) gets the default cap only
     r = httpx.post(base + "/api/v1/org/members", content=body, headers={**json_type, "authorization": f"Bearer {token}"})
     assert r.status_code == 413 and r.json()["limit"] == _limits.DEFAULT_CAP, r.text

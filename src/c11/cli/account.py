@@ -1,7 +1,8 @@
-"""`c11 signup`, `c11 login`, `c11 logout`, `c11 whoami`, `c11 passwd`, `c11 password reset`: accounts.
+"""`c11 signup`, `c11 verify`, `c11 login`, `c11 logout`, `c11 whoami`, `c11 passwd`, `c11 password reset`.
 
-Passwords come from a hidden prompt or `C11_PASSWORD`; the login is kept in the config dir (mode 0600), and
-so is this device's known-device token (c11.client.devices), sent with each password login.
+Passwords come from a hidden prompt or `C11_PASSWORD` and never leave this device (OPAQUE, docs/server.md
+"Password flows (OPAQUE)"); the login is kept in the config dir (mode 0600), and so is this device's
+known-device token (c11.client.devices), sent with each login.
 """
 
 from __future__ import annotations
@@ -63,13 +64,49 @@ def signup(server: str, email: str) -> None:
 
     password = _password(confirm=True)
     with Client(server) as c:
-        user = c.signup(email, password)
+        user = c.signup(email, password)  # OPAQUE registration: the password never leaves this device
         result = c.login(email, password, _devices().get(c.server, user.email))
     _remember_device(c.server, result)
     _store().save(Credentials(server=c.server, email=result.user.email, token=result.token))
     click.echo(f"Account created for {user.email}; check your email for the verification link.", err=True)
     click.echo(f"Logged in to {c.server} as {user.email}.", err=True)
-    click.echo("Next: open the link, then run `c11 login`: it makes your key and publishes it.", err=True)
+    click.echo("Next: run `c11 verify LINK` with the link, then `c11 login`: it makes your key and publishes it.",
+               err=True)
+
+
+@click.command("verify")
+@click.argument("link")
+@click.option("--server", envvar="C11_SERVER", default=None, help="Server URL [C11_SERVER; default: the link's].")
+@click.option("--email", default=None, help="Your email address (default: the stored login's).")
+def verify(link: str, server: str | None, email: str | None) -> None:
+    """Confirm your email address: log in (OPAQUE; the password never leaves this device), then send the
+    emailed link's token. The link alone confirms nothing, nor does a login alone.
+
+    \b
+    Example:
+      c11 verify 'https://c11.example.com/api/v1/accounts/verify?token=c11v_...'
+    """
+    from urllib.parse import parse_qs, urlsplit
+
+    from c11.client import Client, Credentials
+    from c11.errors import UsageError
+
+    parts = urlsplit(link.strip())
+    token = (parse_qs(parts.query).get("token") or parse_qs(parts.fragment).get("token") or [""])[0]
+    if not token.startswith("c11v_"):
+        raise UsageError("that is not a c11 verification link: paste the whole link from the email")
+    server = server or (f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None)
+    if not server:
+        raise UsageError("no server: pass --server URL (or paste the whole link)")
+    stored = _store().load()
+    with Client(server) as c:
+        email = email or (stored.email if stored and stored.server == c.server else None) \
+            or click.prompt("Email", err=True)
+        result = c.login(email, _password(confirm=False), _devices().get(c.server, email))
+        _remember_device(c.server, result)
+        c.verify_email(token)
+    _store().save(Credentials(server=c.server, email=result.user.email, token=result.token))
+    click.echo(f"{result.user.email} is confirmed. Next: `c11 login` makes your key and publishes it.", err=True)
 
 
 @click.command("login")
@@ -119,21 +156,10 @@ def login(server: str | None, email: str | None, provider: str | None, no_browse
 
 
 def _login(c, email: str, password: str):  # type: ignore[no-untyped-def]
-    """OPAQUE login when the account has an OPAQUE registration (the password never leaves this device); else
-    the password login once, then an OPAQUE registration so that the next logins use OPAQUE."""
-    from c11.client import opaque_login
-    from c11.errors import ServerError
-
-    result = opaque_login.login(c, email, password, _devices().get(c.server, email))
-    if result is not None:
-        _remember_device(c.server, result)
-        return result
+    """OPAQUE login (the password never leaves this device); an account made before OPAQUE logs in with its
+    password this last time and registers OPAQUE at once (c11.client.accounts)."""
     result = c.login(email, password, _devices().get(c.server, email))
     _remember_device(c.server, result)
-    try:
-        opaque_login.register(c, password)
-    except ServerError:  # e.g. the email is not verified yet: the next login registers
-        pass
     return result
 
 
@@ -199,12 +225,16 @@ def passwd() -> None:
 
     In scripts, C11_PASSWORD gives the current password and C11_NEW_PASSWORD the new one.
     """
-    from c11.client import Client
+    from c11.client import Client, Credentials
 
     with Client.from_environment() as c:
         current = _password(confirm=False, prompt="Current password")
         new = _password(confirm=True, prompt="New password", env="C11_NEW_PASSWORD")
-        c.change_password(current, new)
+        email = c.whoami().email
+        c.change_password(current, new)  # OPAQUE login with the current one, registration of the new one
+        stored = _store().load()
+        if stored is not None and stored.server == c.server and stored.email == email and c.token:
+            _store().save(Credentials(server=c.server, email=email, token=c.token))  # the old session ended
         _new_store_password(c, current, new)
     click.echo("Password changed.", err=True)
 
@@ -213,12 +243,6 @@ def _new_store_password(c, current: str, new: str) -> None:  # type: ignore[no-u
     """Register the new password at the shard stores holding your shard (they log you in themselves)."""
     from c11.errors import C11Error, ServerError
 
-    from c11.client import opaque_login
-
-    try:
-        opaque_login.register(c, new)  # the next logins use OPAQUE with the new password
-    except ServerError:  # e.g. a login older than 10 minutes: the next login registers
-        pass
     c.shards.password = current
     try:
         if c.shards.status().fingerprint:

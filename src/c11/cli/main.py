@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "serve": ("c11.cli.serve", "serve", "Run the c11 server (accounts, tokens, registry, log, key server)."),
     "db": ("c11.cli.db", "db", "Manage the server database schema (upgrade, current)."),
     "signup": ("c11.cli.account", "signup", "Create an account on a c11 server."),
+    "verify": ("c11.cli.account", "verify", "Confirm your email address with the emailed link."),
     "login": ("c11.cli.account", "login", "Log in to a c11 server."),
     "logout": ("c11.cli.account", "logout", "Log out of the c11 server."),
     "whoami": ("c11.cli.account", "whoami", "Show the account you are logged in as."),

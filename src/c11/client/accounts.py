@@ -1,4 +1,7 @@
-"""Account calls: sign up, verify, log in (password or OIDC browser flow), log out, whoami, password.
+"""Account calls: sign up, verify, log in (OPAQUE or OIDC browser flow), log out, whoami, password.
+
+Every password flow is OPAQUE (RFC 9807, c11._web.pake): the password never leaves this device, except the
+one last password login of an account made before OPAQUE, which registers OPAQUE at once.
 
 Used through `Client`; a successful login sets the client's token.
 """
@@ -13,9 +16,20 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from c11._web import pake
 from c11.client._http import HttpCore
 from c11.client.types import LoginResult, User, WhoAmI
-from c11.errors import ServerError
+from c11.errors import ServerError, UsageError
+
+#: The password rules the server can no longer check (it never sees the password): at least 10 characters.
+MIN_PASSWORD, MAX_PASSWORD = 10, 1024
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise UsageError(f"passwords need at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise UsageError(f"passwords have at most {MAX_PASSWORD} characters")
 
 
 class AccountsAPI:
@@ -25,22 +39,61 @@ class AccountsAPI:
         self._core = core
 
     def signup(self, email: str, password: str) -> User:
-        return User.from_json(self._core.request("POST", "/api/v1/accounts",
-                                                 {"email": email, "password": password}, auth=False))
+        """Create an account by OPAQUE registration (the password never leaves this device)."""
+        _check_password(password)
+        reg = pake.ClientRegistration.start(password)
+        d = self._core.request("POST", "/api/v1/accounts/signup/start",
+                               {"email": email, "request": pake.b64u(reg.request)}, auth=False)
+        upload = reg.finish(pake.unb64u(str(d["response"])))
+        return User.from_json(self._core.request("POST", "/api/v1/accounts", {
+            "email": email, "signup_id": d["signup_id"], "registration": pake.b64u(upload)}, auth=False))
 
-    def verify_email(self, token: str, password: str) -> User | None:
-        self._core.request("POST", "/api/v1/accounts/verify", {"token": token, "password": password}, auth=False)
+    def verify_email(self, token: str) -> User | None:
+        """Confirm the email with a verification link's token, under this client's login to that account."""
+        self._core.request("POST", "/api/v1/account/verify", {"token": token})
         return None
 
     def login(self, email: str, password: str, device_token: str | None = None) -> LoginResult:
-        """Log in; `device_token` (from an earlier login on this device) passes the login backoff."""
+        """Log in by OPAQUE; an account made before OPAQUE logs in with its password this last time and
+        registers OPAQUE at once (the server then deletes its Argon2 hash). `device_token` (from an earlier
+        login on this device) passes the login backoff."""
+        result = self._opaque_login(email, password, device_token)
+        if result is not None:
+            return result
         body = {"email": email, "password": password, "kind": "bearer"}
         if device_token:
             body["device_token"] = device_token
         d = self._core.request("POST", "/api/v1/sessions", body, auth=False)
         self._core.token = d["token"]
+        self.register_opaque(password)
         return LoginResult(User.from_json(d["user"]), d["token"], datetime.fromisoformat(d["expires_at"]),
                            d.get("device_token"))
+
+    def _opaque_login(self, email: str, password: str, device_token: str | None) -> LoginResult | None:
+        attempt = pake.ClientLogin.start(password)
+        try:
+            d = self._core.request("POST", "/api/v1/sessions/opaque/start", {
+                "email": email, "request": pake.b64u(attempt.request), "device_token": device_token}, auth=False)
+        except ServerError as e:
+            if e.status == 404 and str((e.problem or {}).get("type", "")).endswith(":not-registered"):
+                return None
+            raise
+        final, _ = attempt.finish(pake.unb64u(str(d["response"])))  # AuthError: a wrong password, seen here
+        done = self._core.request("POST", "/api/v1/sessions/opaque/finish", {
+            "login_id": d["login_id"], "finalization": pake.b64u(final), "kind": "bearer",
+            "device_token": device_token}, auth=False)
+        self._core.token = done["token"]
+        return LoginResult(User.from_json(done["user"]), done["token"],
+                           datetime.fromisoformat(done["expires_at"]), done.get("device_token"))
+
+    def register_opaque(self, password: str) -> None:
+        """Register (or replace: a password change) this account's OPAQUE record; needs a login at most ten
+        minutes old. Replacing it ends the account's other sessions."""
+        _check_password(password)
+        reg = pake.ClientRegistration.start(password)
+        d = self._core.request("POST", "/api/v1/account/opaque/start", {"request": pake.b64u(reg.request)})
+        upload = reg.finish(pake.unb64u(str(d["response"])))
+        self._core.request("PUT", "/api/v1/account/opaque", {"registration": pake.b64u(upload)})
 
     def request_password_reset(self, email: str) -> str:
         """Ask for a reset link by email; returns what a reset does not restore (the server says it)."""
@@ -48,9 +101,15 @@ class AccountsAPI:
         return str(d.get("not_restored", ""))
 
     def reset_password(self, token: str, new_password: str) -> dict[str, Any]:
-        """Set a new password with the token of a reset link; every session of the account ends."""
+        """Set a new password with the token of a reset link, by a new OPAQUE registration (the password
+        never leaves this device); every session of the account ends."""
+        _check_password(new_password)
+        reg = pake.ClientRegistration.start(new_password)
+        d = self._core.request("POST", "/api/v1/accounts/password-reset/start",
+                               {"token": token, "request": pake.b64u(reg.request)}, auth=False)
+        upload = reg.finish(pake.unb64u(str(d["response"])))
         return dict(self._core.request("POST", "/api/v1/accounts/password-reset/complete",
-                                       {"token": token, "new_password": new_password}, auth=False))
+                                       {"token": token, "registration": pake.b64u(upload)}, auth=False))
 
     def logout(self) -> None:
         self._core.request("DELETE", "/api/v1/sessions/current")
@@ -59,9 +118,11 @@ class AccountsAPI:
     def whoami(self) -> WhoAmI:
         return WhoAmI.from_json(self._core.request("GET", "/api/v1/account"))
 
-    def change_password(self, current: str, new: str) -> None:
-        self._core.request("POST", "/api/v1/account/password",
-                           {"current_password": current, "new_password": new})
+    def change_password(self, email: str, current: str, new: str) -> None:
+        """Log in again with `current` (OPAQUE: proves it without sending it), then register `new`; the
+        account's other sessions end."""
+        self.login(email, current)
+        self.register_opaque(new)
 
     def providers(self) -> list[dict[str, Any]]:
         return list(self._core.request("GET", "/api/v1/auth/oidc/providers", auth=False))

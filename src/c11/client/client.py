@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -62,23 +63,26 @@ class Client(ServicesMixin):
         self.close()
 
     def signup(self, email: str, password: str) -> User:
-        """Create an account (a verification email is sent)."""
+        """Create an account by OPAQUE registration (the password never leaves this device); a verification
+        email is sent. Log in, then `verify_email` with the link's token."""
         return self._accounts.signup(email, password)
 
-    def verify_email(self, token: str, password: str) -> None:
-        """Confirm an email address with the token from the verification link and the sign-up password."""
-        self._accounts.verify_email(token, password)
+    def verify_email(self, token: str) -> None:
+        """Confirm your email address with the token from the verification link (needs this client logged in
+        to the account that signed up)."""
+        self._accounts.verify_email(token)
 
     def login(self, email: str, password: str, device_token: str | None = None) -> LoginResult:
-        """Log in; the client then uses the new bearer token. `device_token`: this device's known-device
-        token (c11.client.devices), which passes the login backoff with the right password."""
+        """Log in by OPAQUE (an account made before OPAQUE: by password this last time, then it registers
+        OPAQUE); the client then uses the new bearer token. `device_token`: this device's known-device token
+        (c11.client.devices), which passes the login backoff with the right password."""
         return self._accounts.login(email, password, device_token)
 
     def request_password_reset(self, email: str) -> str:
         """Ask for a password reset link by email; returns what a reset does not restore."""
         return self._accounts.request_password_reset(email)
 
-    def reset_password(self, token: str, new_password: str) -> dict:
+    def reset_password(self, token: str, new_password: str) -> dict[str, Any]:
         """Set a new password with the token of an emailed reset link (every session ends)."""
         return self._accounts.reset_password(token, new_password)
 
@@ -86,7 +90,7 @@ class Client(ServicesMixin):
         """Log in through an identity provider in a browser (`open_url` opens the page)."""
         return self._accounts.oidc_login(provider, open_url, timeout)
 
-    def providers(self) -> list[dict]:
+    def providers(self) -> list[dict[str, Any]]:
         """The identity providers the server offers."""
         return self._accounts.providers()
 
@@ -99,5 +103,6 @@ class Client(ServicesMixin):
         return self._accounts.whoami()
 
     def change_password(self, current: str, new: str) -> None:
-        """Change the password (other sessions of the account end)."""
-        self._accounts.change_password(current, new)
+        """Change the password: an OPAQUE login with `current`, then a new OPAQUE registration of `new` (neither
+        is sent); the account's other sessions end and this client holds the new login."""
+        self._accounts.change_password(self.whoami().email, current, new)

@@ -1,7 +1,11 @@
-"""OPAQUE (RFC 9807) login at the c11 server, a parallel path to the Argon2 password login (docs/shards.md §8).
+"""OPAQUE (RFC 9807) at the c11 server: sign-up, login, password change and reset (docs/server.md, "Password
+flows (OPAQUE)"); the password never reaches the server.
 
-A logged-in user registers once (`/account/opaque`); later logins (`/sessions/opaque/start`, `/finish`) never
-send the password. The server's OPAQUE setup is made at first use in `<data-dir>/secrets/opaque-setup.key`
+Sign-up (`/accounts/signup/start`, `POST /accounts`) registers the new account's OPAQUE record; logins
+(`/sessions/opaque/start`, `/finish`) never send the password; `PUT /account/opaque` after a fresh login
+replaces the record (`c11 passwd`) or, for an account made before OPAQUE that just logged in with its
+password (`POST /sessions`, the last time the password reaches the server), registers it and deletes the
+Argon2 hash; a reset registers the new password under the emailed link's token. The server's OPAQUE setup is made at first use in `<data-dir>/secrets/opaque-setup.key`
 (mode 0600); it is not the shard stores' (each store has its own, so neither's records help at the other).
 Between KE2 and KE3 the server state is kept sealed (AES-256-GCM, key HKDF'd from the setup) in `opaque_logins`,
 so any worker can finish a login and the database alone never holds a usable state.
@@ -9,6 +13,7 @@ so any worker can finish a login and the database alone never holds a usable sta
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 from datetime import timedelta
@@ -18,26 +23,35 @@ from typing import Literal
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, select
 
 from c11._web import pake
 from c11._web.pake import load_setup
 from c11.errors import C11Error
-from c11.server.accounts import limits, service
+from c11.server.accounts import limits, reset, service
 from c11.server.accounts.client_address import client_address
 from c11.server.accounts.models import LoginSession, User
 from c11.server.accounts.opaque_models import OpaqueCredential, OpaqueLogin
-from c11.server.accounts.router import set_session_cookie, user_out
-from c11.server.accounts.schemas import SessionOut
+from c11.server.accounts.router import deliver_later, set_session_cookie, user_out
+from c11.server.accounts.schemas import (
+    ResetCompleteIn,
+    ResetDoneOut,
+    ResetStartIn,
+    SessionOut,
+    SignupIn,
+    SignupStartIn,
+    UserOut,
+)
 from c11.server.auth import AccountLogin
 from c11.server.context import Ctx, ServerContext
-from c11.server.db import utcnow
+from c11.server.db import new_id, utcnow
 from c11.server.problems import Problem, responses
 
 SETUP_FILE = "opaque-setup.key"
 LOGIN_TTL = timedelta(minutes=2)
+SIGNUP_TTL = timedelta(minutes=10)
 FRESH_LOGIN = timedelta(minutes=10)  # registering needs a login session at most this old
 _AAD = b"c11/v1 opaque login state"
 
@@ -114,25 +128,116 @@ def _fresh(ctx: ServerContext, principal: AccountLogin) -> None:
 @router.post("/account/opaque/start", summary="OPAQUE registration, first message")
 def register_start(body: RegisterStartIn, principal: AccountLogin, ctx: Ctx) -> dict[str, str]:
     _fresh(ctx, principal)
-    try:
-        response = _setup(ctx).registration_response(_bytes(body.request, "registration request"),
-                                                      _cred(principal.user_id))
-    except C11Error as e:
-        raise Problem(422, "Bad OPAQUE message", str(e), "bad-opaque") from None
-    return {"response": pake.b64u(response)}
+    return {"response": _respond(ctx, body.request, principal.user_id)}
 
 
 @router.put("/account/opaque", summary="Keep (or replace) your OPAQUE registration record")
 def register(body: RegisterIn, principal: AccountLogin, ctx: Ctx) -> dict[str, bool]:
+    """After a login at most 10 minutes old. The account's Argon2 hash (an account made before OPAQUE, just
+    logged in with the password once) is deleted; replacing an OPAQUE record is a password change
+    (`c11 passwd`): every other session of the account ends."""
     _fresh(ctx, principal)
+    record = _record(body.registration)
+    now = utcnow()
+    with ctx.db.session() as s:
+        user = s.get(User, principal.user_id)
+        if user is None:
+            raise Problem(401, "Unauthorized", "No such account.", "bad-credentials")
+        changed = s.get(OpaqueCredential, principal.user_id) is not None
+        s.execute(delete(OpaqueCredential).where(OpaqueCredential.user_id == principal.user_id))
+        s.execute(delete(OpaqueLogin).where(OpaqueLogin.user_id == principal.user_id))
+        if changed or user.password_hash is not None:
+            user.password_changed_at = now  # not newer than the record: it stays valid (`_changed_since`)
+        user.password_hash = None
+        if changed:
+            s.execute(delete(LoginSession).where(LoginSession.user_id == user.id,
+                                                 LoginSession.id != principal.credential_id))
+        s.flush()
+        s.add(OpaqueCredential(user_id=principal.user_id, record=record, created_at=now))
+    return {"registered": True}
+
+
+def _record(upload: str) -> bytes:
     try:
-        record = pake.registration_record(_bytes(body.registration, "registration upload"))
+        return pake.registration_record(_bytes(upload, "registration upload"))
     except C11Error as e:
         raise Problem(422, "Bad OPAQUE message", str(e), "bad-opaque") from None
+
+
+def _respond(ctx: ServerContext, request: str, user_id: str) -> str:
+    try:
+        return pake.b64u(_setup(ctx).registration_response(_bytes(request, "registration request"), _cred(user_id)))
+    except C11Error as e:
+        raise Problem(422, "Bad OPAQUE message", str(e), "bad-opaque") from None
+
+
+# -- sign-up: an OPAQUE registration of a new account (the password never leaves the client) -------------------
+
+_SIGNUP_AAD = b"c11/v1 opaque signup"
+
+
+def _seal_signup(ctx: ServerContext, user_id: str, email: str) -> str:
+    expires = int((utcnow() + SIGNUP_TTL).timestamp())
+    nonce = secrets.token_bytes(12)
+    plain = json.dumps({"u": user_id, "e": email, "x": expires}).encode()
+    return pake.b64u(nonce + _aead(ctx).encrypt(nonce, plain, _SIGNUP_AAD))
+
+
+def _open_signup(ctx: ServerContext, signup_id: str, email: str) -> str:
+    """The account ID a sign-up started for `email` (409 `signup-expired` when too old or not this one's)."""
+    try:
+        raw = pake.unb64u(signup_id, "signup_id")
+        d = json.loads(_aead(ctx).decrypt(raw[:12], raw[12:], _SIGNUP_AAD))
+        ok = d["e"] == email and d["x"] >= utcnow().timestamp()
+        user_id = str(d["u"])
+    except Exception:  # noqa: BLE001 - forged, truncated or another server's: the same answer
+        ok, user_id = False, ""
+    if not ok:
+        raise Problem(409, "Sign-up expired", "Start the sign-up again (it lasts ten minutes).", "signup-expired")
+    return user_id
+
+
+@public.post("/accounts/signup/start", summary="Sign up, first step: OPAQUE registration request")
+def signup_start(body: SignupStartIn, ctx: Ctx) -> dict[str, str]:
+    """Answers the OPAQUE registration response for a new account ID and `signup_id` (sealed: the ID, the
+    email and a ten-minute expiry), which `POST /accounts` sends back. Nothing is stored yet."""
+    user_id = new_id()
+    return {"response": _respond(ctx, body.request, user_id), "signup_id": _seal_signup(ctx, user_id, body.email)}
+
+
+@public.post("/accounts", status_code=201, response_model=UserOut, summary="Sign up")
+def signup(body: SignupIn, tasks: BackgroundTasks, ctx: Ctx) -> UserOut:
+    """Create the account with its OPAQUE registration record (no password is sent); a verification link is
+    emailed. The account may log in (OPAQUE) but do nothing else until it confirms the link."""
+    user_id = _open_signup(ctx, body.signup_id, body.email)
+    record = _record(body.registration)
     with ctx.db.session() as s:
-        s.execute(delete(OpaqueCredential).where(OpaqueCredential.user_id == principal.user_id))
-        s.add(OpaqueCredential(user_id=principal.user_id, record=record, created_at=utcnow()))
-    return {"registered": True}
+        if s.get(User, user_id) is not None:
+            raise Problem(409, "Sign-up expired", "This sign-up was used; start again.", "signup-expired")
+        user = service.create_user(ctx, s, body.email, None, user_id=user_id)
+        s.add(OpaqueCredential(user_id=user.id, record=record, created_at=utcnow()))
+        service.send_verification(ctx, s, user)
+        out = user_out(user)
+    deliver_later(tasks, ctx)
+    return out
+
+
+# -- password reset: a new OPAQUE registration under the emailed link's token ----------------------------------
+
+@public.post("/accounts/password-reset/start", summary="Password reset, first step: OPAQUE registration request")
+def reset_start(body: ResetStartIn, ctx: Ctx) -> dict[str, str]:
+    """With the token of a reset link (checked, not used up): the registration response for the new password."""
+    with ctx.db.session() as s:
+        user_id = reset.pending_reset(s, body.token)[1].id
+    return {"response": _respond(ctx, body.request, user_id)}
+
+
+@public.post("/accounts/password-reset/complete", response_model=ResetDoneOut, summary="Set a new password")
+def reset_complete(body: ResetCompleteIn, ctx: Ctx) -> ResetDoneOut:
+    """With the token of a reset link: the OPAQUE registration upload of the new password; every session and
+    machine token of the account ends."""
+    user = reset.complete_reset(ctx, body.token, _record(body.registration))
+    return ResetDoneOut(email=user.email, sessions_ended=True, not_restored=reset.NOT_RESTORED)
 
 
 @public.post("/sessions/opaque/start", summary="Log in with OPAQUE: KE1 to KE2")
@@ -143,6 +248,9 @@ def login_start(body: LoginStartIn, request: Request, ctx: Ctx) -> dict[str, str
     ip = client_address(request, ctx.config)
     with ctx.db.session() as s:
         user = s.scalar(select(User).where(User.email == email))
+        if user is not None and service.unverified_expired(ctx, user):
+            service.drop_user(s, user.id)  # never verified in time: gone, as at a password login
+            user = None
         if user is None or limits.known_device(s, ctx.config, user.id, body.device_token) is None:
             limits.check(s, ctx.config, email, ip)  # a known device is not held back by others' failures
         cred = s.get(OpaqueCredential, user.id) if user is not None else None

@@ -5,9 +5,9 @@ Until the person stores their key's shards again, `store_fetch_allowed` refuses 
 a shard, so an attacker who controls the mailbox gets one shard at most (the server's), never two: the key
 comes back only with the recovery shard, another device or an organization recovery key (docs/server.md).
 
-OPAQUE: the shard stores' own OPAQUE registrations (item 5) are not derived from the account password and are
-left as they are here. The c11 server's OPAQUE record of the account password (`opaque_credentials`) would
-still accept the old password, so `after_reset` deletes it; the client registers again at its next login.
+OPAQUE: the new password is a new OPAQUE registration (`/password-reset/start`, `/complete` in
+accounts.opaque): the server never sees it. `after_reset` deletes the record of the old one. The shard stores'
+own OPAQUE registrations are not derived from the c11 record and are left as they are here.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from c11.server.context import ServerContext
 from c11.server.credentials import digest, new_secret
 from c11.server.db import utcnow
 from c11.server.outbox.service import notify
-from c11.server.passwords import check_rules
 from c11.server.problems import Problem
 from c11.server.tokens.models import MachineToken
 
@@ -59,19 +58,26 @@ def request_reset(ctx: ServerContext, s: Session, email: str) -> bool:
     return True
 
 
-def complete_reset(ctx: ServerContext, token: str, new_password: str) -> User:
-    """Set a new password with a reset link's token: every session ends, every machine token is revoked (whoever
-    held the account before must not keep acting with theirs), the login backoff is cleared."""
-    check_rules(new_password)
+def pending_reset(s: Session, token: str) -> tuple[PasswordReset, User]:
+    """The unused, current reset of a link's token and its account; 400 `invalid-reset-link` otherwise."""
+    row = s.scalar(select(PasswordReset).where(PasswordReset.token_hash == digest(token)))
+    user = s.get(User, row.user_id) if row is not None else None
+    if row is None or user is None or row.used_at is not None or row.expires_at <= utcnow():
+        raise Problem(400, "Invalid link", "This password reset link is invalid, used or expired; ask for a "
+                      "new one.", "invalid-reset-link")
+    return row, user
+
+
+def complete_reset(ctx: ServerContext, token: str, record: bytes) -> User:
+    """Set a new password with a reset link's token: `record` is the new OPAQUE registration record (the
+    password never reaches the server; any old Argon2 hash is deleted). Every session ends, every machine
+    token is revoked (whoever held the account before must not keep acting with theirs), the login backoff
+    is cleared."""
     now = utcnow()
     with ctx.db.session() as s:
-        row = s.scalar(select(PasswordReset).where(PasswordReset.token_hash == digest(token)))
-        user = s.get(User, row.user_id) if row is not None else None
-        if row is None or user is None or row.used_at is not None or row.expires_at <= now:
-            raise Problem(400, "Invalid link", "This password reset link is invalid, used or expired; ask for a "
-                          "new one.", "invalid-reset-link")
+        row, user = pending_reset(s, token)
         row.used_at = now
-        user.password_hash = ctx.passwords.hash(new_password)
+        user.password_hash = None
         user.password_changed_at = user.password_reset_at = now
         s.execute(delete(PasswordReset).where(PasswordReset.user_id == user.id, PasswordReset.id != row.id))
         s.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
@@ -80,6 +86,8 @@ def complete_reset(ctx: ServerContext, token: str, new_password: str) -> User:
                   .values(revoked_at=now))
         limits.clear_account(s, user.email)
         after_reset(s, user)
+        s.flush()
+        s.add(OpaqueCredential(user_id=user.id, record=record, created_at=now))  # not newer than the reset
         s.flush()
         s.expunge(user)
     return user

@@ -1,4 +1,8 @@
-"""HTTP routes of accounts: sign-up, email verification, login/logout, whoami, password change.
+"""HTTP routes of accounts: email verification, the (legacy) password login, logout, whoami, reset request.
+
+Sign-up, OPAQUE login, password change and reset completion are OPAQUE flows (accounts.opaque): the
+password never reaches the server. `POST /sessions` with a password is only for accounts made before
+OPAQUE (an Argon2 hash, no OPAQUE record): the client registers OPAQUE right after (docs/server.md).
 
 Public routes are on `public`; the rest on `router`, which requires a logged-in caller.
 """
@@ -9,7 +13,6 @@ import html
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
 from fastapi.responses import HTMLResponse
-from starlette.concurrency import run_in_threadpool
 
 from c11.server.accounts import reset, service
 from c11.server.accounts.client_address import client_address
@@ -18,13 +21,9 @@ from c11.server.accounts.models import User
 from c11.server.accounts.schemas import (
     AuthInfo,
     LoginIn,
-    PasswordChangeIn,
-    ResetCompleteIn,
-    ResetDoneOut,
     ResetRequestedOut,
     ResetRequestIn,
     SessionOut,
-    SignupIn,
     UserOut,
     VerifiedOut,
     VerifyIn,
@@ -54,62 +53,30 @@ def set_session_cookie(response: Response, ctx: ServerContext, token: str) -> No
                         httponly=True, samesite="lax", secure=ctx.config.cookie_secure)
 
 
-@public.post("/accounts", status_code=201, response_model=UserOut, summary="Sign up")
-def signup(body: SignupIn, tasks: BackgroundTasks, ctx: Ctx) -> UserOut:
-    """Create an account; a verification link is emailed (through the outbox)."""
+@router.post("/account/verify", response_model=VerifiedOut, summary="Confirm your email address")
+def verify(body: VerifyIn, principal: AccountLogin, ctx: Ctx) -> VerifiedOut:
+    """The token of the emailed link, sent under a login session of the account that signed up (403
+    `wrong-account` otherwise): the link alone, or a login alone, confirms nothing."""
     with ctx.db.session() as s:
-        user = service.create_user(ctx, s, body.email, body.password.get_secret_value())
-        service.send_verification(ctx, s, user)
-        out = user_out(user)
-    deliver_later(tasks, ctx)
-    return out
-
-
-@public.post("/accounts/verify", response_model=VerifiedOut, summary="Verify an email address")
-def verify(body: VerifyIn, ctx: Ctx) -> VerifiedOut:
-    """The token of the emailed link and the password chosen at sign-up (403 `wrong-password` otherwise)."""
-    with ctx.db.session() as s:
-        user = service.verify_email(ctx, s, body.token, body.password.get_secret_value())
+        user = service.verify_email(s, body.token, principal.user_id)
         return VerifiedOut(email=user.email, email_verified=True)
-
-
-VERIFY_FORM = "/api/v1/accounts/verify/confirm"
 
 
 @public.get("/accounts/verify", response_class=HTMLResponse, summary="Verification link (HTML page)")
 def verify_page(token: str, ctx: Ctx) -> HTMLResponse:
-    """The page the emailed link opens: a form that asks for the account's password (opening the link, as
-    mail scanners do, confirms nothing)."""
+    """The page the emailed link opens: says how to confirm (opening the link, as mail scanners do, confirms
+    nothing; the owner logs in, by OPAQUE, and sends the token: the browser app or `c11 verify LINK`)."""
     try:
         with ctx.db.session() as s:
             email = service.pending_verification(s, token)[1].email
     except Problem as p:
         return HTMLResponse(_page("Link not valid", p.detail or p.title), status_code=p.status)
-    form = (f'<form method="post" action="{VERIFY_FORM}"><input type="hidden" name="token" '
-            f'value="{html.escape(token[:200], quote=True)}"><label>Password chosen at sign-up '
-            '<input type="password" name="password" autocomplete="current-password" required></label> '
-            '<button type="submit">Confirm my address</button></form>')
-    return HTMLResponse(_page(f"Confirm {email}", "Enter the password you chose when you signed up. "
-                              "If you did not sign up, close this page: the account expires unconfirmed.") + form)
-
-
-@public.post("/accounts/verify/confirm", response_class=HTMLResponse, summary="Verification form (HTML page)")
-async def verify_form(request: Request, ctx: Ctx) -> HTMLResponse:
-    """The verification page's form (application/x-www-form-urlencoded: token, password)."""
-    from urllib.parse import parse_qs
-
-    fields = parse_qs((await request.body()).decode("utf-8", "replace"), max_num_fields=4)
-    token, password = (fields.get(k, [""])[0] for k in ("token", "password"))
-    return await run_in_threadpool(_confirm_page, ctx, token[:200], password[:1024])
-
-
-def _confirm_page(ctx: ServerContext, token: str, password: str) -> HTMLResponse:
-    try:
-        with ctx.db.session() as s:
-            email = service.verify_email(ctx, s, token, password).email
-    except Problem as p:
-        return HTMLResponse(_page(p.title or "Not confirmed", p.detail or ""), status_code=p.status)
-    return HTMLResponse(_page("Email confirmed", f"{email} is confirmed. You can close this page."))
+    base = ctx.config.base_url
+    return HTMLResponse(_page(f"Confirm {email}", "To confirm this address, log in to the account you signed up "
+                              f"with: open {base}/verify#token=... (this page's link in the c11 app), or run "
+                              f"`c11 verify --server {base} LINK` with this page's address as LINK. If you did not "
+                              "sign up with this address, close this page: the account expires unconfirmed.")
+                        + f'<p data-email="{html.escape(email, quote=True)}"></p>')
 
 
 def _page(title: str, text: str) -> str:
@@ -148,13 +115,6 @@ def request_password_reset(body: ResetRequestIn, tasks: BackgroundTasks, ctx: Ct
     return ResetRequestedOut(not_restored=reset.NOT_RESTORED)
 
 
-@public.post("/accounts/password-reset/complete", response_model=ResetDoneOut, summary="Set a new password")
-def complete_password_reset(body: ResetCompleteIn, ctx: Ctx) -> ResetDoneOut:
-    """With the token of a reset link: a new password; every session of the account ends."""
-    user = reset.complete_reset(ctx, body.token, body.new_password.get_secret_value())
-    return ResetDoneOut(email=user.email, sessions_ended=True, not_restored=reset.NOT_RESTORED)
-
-
 @public.get("/accounts/password-reset", response_class=HTMLResponse, summary="Reset link (HTML page)")
 def reset_page(ctx: Ctx) -> HTMLResponse:
     """The page the emailed link opens: how to choose the new password (the link itself stays unused)."""
@@ -182,15 +142,6 @@ def whoami(principal: AccountUser, ctx: Ctx) -> WhoAmIOut:
         base = user_out(user)
     return WhoAmIOut(**base.model_dump(), auth=AuthInfo(
         kind=principal.kind, credential_id=principal.credential_id, scopes=sorted(principal.scopes)))
-
-
-@router.post("/account/password", status_code=204, summary="Change password")
-def change_password(body: PasswordChangeIn, principal: AccountLogin,
-                    ctx: Ctx) -> Response:
-    """Change the password; every other session of the account ends."""
-    service.change_password(ctx, principal, body.current_password.get_secret_value(),
-                            body.new_password.get_secret_value())
-    return Response(status_code=204)
 
 
 @router.post("/account/verification", status_code=202, summary="Resend the verification email")

@@ -33,9 +33,15 @@ def _email(value: object) -> object:
 EmailAddress = Annotated[str, BeforeValidator(_email), Field(max_length=320, examples=["alice@example.com"])]
 
 
+class SignupStartIn(BaseModel):
+    email: EmailAddress
+    request: str = Field(max_length=6_000, description="OPAQUE registration request (base64url)")
+
+
 class SignupIn(BaseModel):
     email: EmailAddress
-    password: SecretStr = Field(max_length=4096)
+    signup_id: str = Field(max_length=1_000, description="From /accounts/signup/start (valid 10 minutes)")
+    registration: str = Field(max_length=6_000, description="OPAQUE registration upload (base64url)")
 
 
 class LoginIn(BaseModel):
@@ -48,9 +54,6 @@ class LoginIn(BaseModel):
         "with the right password it passes the login backoff.")
 
 
-class PasswordChangeIn(BaseModel):
-    current_password: SecretStr = Field(max_length=4096)
-    new_password: SecretStr = Field(max_length=4096)
 
 
 class ResetRequestIn(BaseModel):
@@ -62,9 +65,14 @@ class ResetRequestedOut(BaseModel):
     not_restored: str
 
 
+class ResetStartIn(BaseModel):
+    token: str = Field(min_length=16, max_length=200, description="The token of the emailed reset link.")
+    request: str = Field(max_length=6_000, description="OPAQUE registration request of the new password")
+
+
 class ResetCompleteIn(BaseModel):
     token: str = Field(min_length=16, max_length=200, description="The token of the emailed reset link.")
-    new_password: SecretStr = Field(max_length=4096)
+    registration: str = Field(max_length=6_000, description="OPAQUE registration upload of the new password")
 
 
 class ResetDoneOut(BaseModel):
@@ -74,8 +82,7 @@ class ResetDoneOut(BaseModel):
 
 
 class VerifyIn(BaseModel):
-    token: str = Field(max_length=200)
-    password: SecretStr = Field(max_length=1024)
+    token: str = Field(max_length=200, description="The token of the emailed verification link")
 
 
 class UserOut(BaseModel):

@@ -23,9 +23,10 @@ from c11.server.problems import Problem
 
 
 def create_user(ctx: ServerContext, s: Session, email: str, password: str | None,
-                verified: bool = False) -> User:
-    """A new user; with a password, it must follow the rules. 409 if a verified account has the email; an
-    unverified one is replaced (with all it had): an unproven sign-up never blocks the address's owner."""
+                verified: bool = False, user_id: str | None = None) -> User:
+    """A new user (`password`: an Argon2 login, for the operator's tools only; sign-up registers OPAQUE, see
+    accounts.opaque). 409 if a verified account has the email; an unverified one is replaced (with all it
+    had): an unproven sign-up never blocks the address's owner."""
     if password is not None:
         check_rules(password)
     purge_unverified(ctx, s)
@@ -36,7 +37,7 @@ def create_user(ctx: ServerContext, s: Session, email: str, password: str | None
         drop_user(s, existing.id)
     now = utcnow()
     user = User(email=email, password_hash=ctx.passwords.hash(password) if password is not None else None,
-                created_at=now, email_verified_at=now if verified else None)
+                created_at=now, email_verified_at=now if verified else None, **({"id": user_id} if user_id else {}))
     s.add(user)
     s.flush()
     return user
@@ -80,17 +81,18 @@ def pending_verification(s: Session, token: str) -> tuple[EmailVerification, Use
     return row, user
 
 
-def verify_email(ctx: ServerContext, s: Session, token: str, password: str) -> User:
+def verify_email(s: Session, token: str, user_id: str) -> User:
     """Mark the email of a verification link as verified; 400 if the link is unknown, used or old.
 
-    The account's password is needed too: a link mailed to the real owner must not confirm an account
-    that someone else signed up with their address (403 `wrong-password`, the link stays usable)."""
+    The caller must be logged in to the account of the link (`user_id`, its session): a link mailed to the
+    real owner must not confirm an account that someone else signed up with their address (403
+    `wrong-account`, the link stays usable)."""
     now = utcnow()
     row, user = pending_verification(s, token)
-    if not ctx.passwords.verify(user.password_hash, password):
-        raise Problem(403, "Wrong password", "Confirming an address needs the password chosen at sign-up. "
-                      "If you did not sign up with this address, ignore the email: the account expires unconfirmed.",
-                      "wrong-password")
+    if user.id != user_id:
+        raise Problem(403, "Wrong account", "Confirming an address needs a login to the account that signed up "
+                      "with it. If you did not sign up with this address, ignore the email: the account expires "
+                      "unconfirmed.", "wrong-account")
     row.used_at = now
     if user.email_verified_at is None:
         user.email_verified_at = now
@@ -141,20 +143,3 @@ def logout(s: Session, principal: Principal) -> None:
         raise Problem(400, "Bad Request", "A machine token is not a login; revoke it instead.",
                       "not-a-session")
     s.execute(delete(LoginSession).where(LoginSession.id == principal.credential_id))
-
-
-def change_password(ctx: ServerContext, principal: Principal, current: str, new: str) -> None:
-    """Replace the password after checking the current one; ends every other session."""
-    with ctx.db.session() as s:
-        user = s.get(User, principal.user_id)
-        assert user is not None
-        if not user.password_hash:
-            raise Problem(400, "Bad Request", "This account logs in through an identity provider.",
-                          "no-password")
-        if not ctx.passwords.verify(user.password_hash, current):
-            raise Problem(403, "Forbidden", "The current password is wrong.", "bad-credentials")
-        check_rules(new)
-        user.password_hash = ctx.passwords.hash(new)
-        user.password_changed_at = utcnow()
-        s.execute(delete(LoginSession).where(LoginSession.user_id == user.id,
-                                             LoginSession.id != principal.credential_id))

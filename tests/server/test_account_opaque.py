@@ -1,0 +1,152 @@
+"""The c11 server never sees a password (issue 12, docs/server.md "Password flows (OPAQUE)"): every request body
+of sign-up, confirmation, login, `c11 passwd` and reset is captured on the wire and holds neither the password
+nor a simple encoding of it; a new account has no Argon2 hash. An account made before OPAQUE sends its password
+once, at its next login, which registers OPAQUE and deletes the hash."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import urllib.parse
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from srvkit import anon, new_email, outbox_message, outbox_messages, text_body, verification_link
+
+from c11.client import Client, opaque_login
+from c11.errors import AuthError
+
+SECRET = "Tr0ub4dor&3 wire-check passphrase"
+NEW_SECRET = "another wire-check passphrase 77"
+
+
+def _encodings(password: str) -> set[bytes]:
+    """The password and simple encodings of it: UTF-8, UTF-16, hex, URL and JSON escapes, base64 and base64url
+    at each of the three alignments (the middle part, which any base64 text containing it holds)."""
+    raw = password.encode()
+    out = {raw, password.encode("utf-16-le"), raw.hex().encode(), raw.hex().upper().encode(),
+           urllib.parse.quote(password).encode(), urllib.parse.quote_plus(password).encode(),
+           json.dumps(password).encode()[1:-1], password[::-1].encode()}
+    for pad in range(3):
+        for enc in (base64.b64encode, base64.urlsafe_b64encode):
+            text = enc(b"\0" * pad + raw)
+            out.add(text[4:-4])  # skip the groups that mix in padding or neighbours
+    return {e for e in out if len(e) >= 8}
+
+
+class _Wire:
+    """Every request a client sends: method, URL and body, as they leave the process."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str, bytes]] = []
+
+    def attach(self, c: Client) -> Client:
+        c._core._http.event_hooks["request"].append(self._hook)
+        return c
+
+    def _hook(self, request: httpx.Request) -> None:
+        self.seen.append((request.method, str(request.url), request.read()))
+
+    def paths(self) -> set[str]:
+        return {f"{m} {urllib.parse.urlsplit(u).path}" for m, u, _ in self.seen}
+
+    def assert_never(self, *passwords: str) -> None:
+        needles = set().union(*(_encodings(p) for p in passwords))
+        for method, url, body in self.seen:
+            blob = url.encode() + b"\n" + body
+            for n in needles:
+                assert n not in blob, (method, url)
+
+
+def _db(server, sql: str, **params):  # type: ignore[no-untyped-def]
+    from c11.server.db import make_engine
+
+    engine = make_engine(server.config.database_url)
+    try:
+        with engine.begin() as c:
+            r = c.execute(sa.text(sql), params)
+            return r.all() if r.returns_rows else None
+    finally:
+        engine.dispose()
+
+
+def test_no_request_of_any_password_flow_carries_the_password(server):
+    wire = _Wire()
+    addr = new_email("wire")
+    with wire.attach(Client(server.url)) as c:
+        c.signup(addr, SECRET)  # sign-up: an OPAQUE registration
+        c.login(addr, SECRET)  # login (unverified: it may log in, then only verify)
+        token = verification_link(outbox_message(server.data_dir, addr)).split("token=")[1]
+        c.verify_email(token)  # confirm: the link's token under that session
+        assert c.whoami().user.email_verified
+        c.change_password(SECRET, NEW_SECRET)  # c11 passwd: OPAQUE login + new registration
+        c.request_password_reset(addr)
+    mail = [m for m in outbox_messages(server.data_dir, addr, 2) if "Reset" in m["Subject"]][0]
+    reset_token = text_body(mail).split("token=")[1].split()[0]
+    final = "the reset wire-check passphrase"
+    with wire.attach(Client(server.url)) as c:
+        c.reset_password(reset_token, final)  # reset: a new registration under the link's token
+        c.login(addr, final)
+    assert wire.paths() >= {
+        "POST /api/v1/accounts/signup/start", "POST /api/v1/accounts", "POST /api/v1/sessions/opaque/start",
+        "POST /api/v1/sessions/opaque/finish", "POST /api/v1/account/verify", "POST /api/v1/account/opaque/start",
+        "PUT /api/v1/account/opaque", "POST /api/v1/accounts/password-reset/start",
+        "POST /api/v1/accounts/password-reset/complete"}
+    assert "POST /api/v1/sessions" not in wire.paths()  # the password login is never used
+    wire.assert_never(SECRET, NEW_SECRET, final)
+    # the control: the same check finds a password when one is sent (the old password login's body)
+    probe = _Wire()
+    with probe.attach(Client(server.url)) as c, pytest.raises(AuthError):
+        c._core.request("POST", "/api/v1/sessions", {"email": addr, "password": SECRET}, auth=False)
+    with pytest.raises(AssertionError):
+        probe.assert_never(SECRET)
+    # the server holds an OPAQUE record and no Argon2 hash
+    [(pw_hash, records)] = _db(server, "SELECT u.password_hash, (SELECT count(*) FROM opaque_credentials o "
+                               "WHERE o.user_id = u.id) FROM users u WHERE u.email = :e", e=addr)
+    assert pw_hash is None and records == 1
+    with anon(server) as h:  # and the password login finds nothing to check
+        assert h.post("/api/v1/sessions", json={"email": addr, "password": final}).status_code == 401
+
+
+def test_encodings_cover_base64_at_every_alignment():
+    for pad in range(3):
+        wrapped = base64.b64encode(b"x" * pad + SECRET.encode() + b"y")
+        assert any(e in wrapped for e in _encodings(SECRET)), pad
+    assert any(e in binascii.hexlify(SECRET.encode()) for e in _encodings(SECRET))
+
+
+def test_an_account_made_before_opaque_sends_its_password_once_then_never(server):
+    """A legacy account (Argon2 hash, no OPAQUE record): its next login uses the password login this last time
+    and registers OPAQUE; the server deletes the hash; from then on only OPAQUE logs in."""
+    from c11.server.accounts.service import create_user
+    from c11.server.context import ServerContext
+    from c11.server.db import Database
+    from c11.server.passwords import Passwords
+
+    addr = new_email("legacy")
+    db = Database(server.config.database_url)
+    try:
+        ctx = ServerContext(server.config, db, Passwords(server.config.password_hashing))
+        with db.session() as s:
+            create_user(ctx, s, addr, SECRET, verified=True)  # as sign-up did before OPAQUE
+    finally:
+        db.dispose()
+    [(before,)] = _db(server, "SELECT password_hash FROM users WHERE email = :e", e=addr)
+    assert before and before.startswith("$argon2id$")
+    wire = _Wire()
+    with wire.attach(Client(server.url)) as c:
+        assert opaque_login.login(c, addr, SECRET) is None  # no OPAQUE record yet
+        c.login(addr, SECRET)
+    assert {"POST /api/v1/sessions", "PUT /api/v1/account/opaque"} <= wire.paths()
+    [(after,)] = _db(server, "SELECT password_hash FROM users WHERE email = :e", e=addr)
+    assert after is None
+    again = _Wire()
+    with again.attach(Client(server.url)) as c:
+        c.login(addr, SECRET)
+        assert c.whoami().email == addr
+    assert "POST /api/v1/sessions" not in again.paths()
+    again.assert_never(SECRET)
+    with anon(server) as h:
+        assert h.post("/api/v1/sessions", json={"email": addr, "password": SECRET}).status_code == 401
