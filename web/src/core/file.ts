@@ -120,11 +120,18 @@ async function* v2Segments(blob: Blob, start: number, s: number, n: number, list
   const end = blob.size - 72 - 32 * n;
   const B = batchOf(s);
   let total = 0;
+  const read = (b: number) => {
+    const from = start + b * (s + TAG);
+    return slice(blob, from, b + Math.min(B, n - b) === n ? end : from + Math.min(B, n - b) * (s + TAG));
+  };
+  let next = read(0);
   for (let b = 0; b < n; b += B) {
     const k = Math.min(B, n - b);
-    const from = start + b * (s + TAG);
-    const to = b + k === n ? end : from + k * (s + TAG);
-    const data = await slice(blob, from, to);
+    const data = await next;
+    if (b + B < n) {
+      next = read(b + B); // the next batch is read while this one is decrypted
+      next.catch(() => {}); // awaited in the next round; no unhandled rejection if this one fails first
+    }
     const segs = Array.from({ length: k }, (_, j) => data.subarray(j * (s + TAG), Math.min(data.length, (j + 1) * (s + TAG))));
     const done = await Promise.all(segs.map((ct, j) => Promise.all([openSegment(key, b + j, b + j === n - 1, ct), sha256(ct)])));
     for (let j = 0; j < k; j++) {
