@@ -33,6 +33,8 @@ export interface Result {
 
 type Case = Record<string, unknown>;
 
+const fromUtf8Loose = (b: Uint8Array) => new TextDecoder().decode(b);
+
 async function get(base: string, path: string): Promise<Bytes> {
   const r = await fetch(base + path);
   if (!r.ok) throw new Error(`fetch ${path}: ${r.status}`);
@@ -99,6 +101,14 @@ export async function runFiles(base: string, results: Result[]) {
   const d = await json(base, "files.json");
   const keys = new Keys(base, d.passphrases, "keys/");
   for (const c of d.cases as Case[]) await check(results, "files", c.file as string, () => fileCase(base, "", keys, c));
+  // The version 1 bundle (format.md §10: written the way version 1 did): opens, content not signed.
+  await check(results, "files", "files/v1/bundle.c11.zip", async () => {
+    const b = await openBundle(new Blob([await get(base, "files/v1/bundle.c11.zip")]), [await keys.load("bob.key")]);
+    const tree: Record<string, string> = {};
+    for (const f of b.files) tree[f.path] = fromUtf8Loose(await collect(await f.open()));
+    const ok = !b.info.contentSigned && b.info.version === 1 && tree["a.txt"] === "alpha\n" && tree["sub/b.txt"] === "bravo\n".repeat(300);
+    return [ok, ok ? "ok" : JSON.stringify(Object.keys(tree))];
+  });
   // The same vectors read as a stream (no seeking): the trailer is checked at the end.
   for (const c of d.cases as Case[]) await check(results, "files-stream", c.file as string, () => fileCase(base, "", keys, c, true));
 }
