@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -121,70 +120,44 @@ def after_login(server: str, token: str, email: str, new_key: bool = False, devi
     that cannot means the key stays on this device."""
     from c11._internal.paths import keys_dir
     from c11.client import Client
-    from c11.client.shards import env_stores
-    from c11.crypto.kem import HYBRID
-    from c11.keys.identity import Identity
+    from c11.client import key_lifecycle as kl
 
-    folder = keys_dir()
-    has_files = folder.is_dir() and any(folder.glob("*.key"))
-    if device and not has_files:  # the registry would refuse the new key file's publication: say it first
-        with Client(server, token) as c:
-            try:
-                org = c.org.info()
-            except ServerError:  # e.g. email not verified yet: the publication says what to do
-                org = None
-        if org is not None and org.policies.get("allow_device_keys") is False:
-            raise UsageError(f"{org.name} allows only cloud-stored keys (policy allow_device_keys is false): "
-                             "log in without --device")
-    if device or has_files:
-        _device_after_login(server, token, email, new_key)
-        return
     with Client(server, token) as c:
         c.shards.password = password or store_password
-        if oidc and not password:
+        oidc_only = oidc and not password
+        if oidc_only:
             c.shards.password, c.shards.oidc_open = None, oidc_open
         try:
-            st = c.shards.status()
-        except ServerError as e:
-            if e.status in (404, 405):  # a server without cloud keys
-                _device_after_login(server, token, email, new_key)
-                return
+            out = kl.first_login(c, email, keys_dir(), device=device, new_key=new_key,
+                                 fetch_identity=lambda: c.shards.fetch_identity(recovery_shard()),
+                                 stores_take_oidc=_stores_take_oidc if oidc_only else None)
+        except UsageError as e:
+            if "allows only cloud-stored keys" in str(e):
+                raise UsageError(f"{e}: log in without --device") from None
+            if "cloud-stored key already" in str(e):
+                raise UsageError("you have a cloud-stored key: replace it with `c11 keys replace`, not --new-key"
+                                 ) from None
             raise
-        if st.fingerprint and not new_key:
-            try:
-                c.shards.login_stores()  # with the password just typed: later commands need none
-            except C11Error as e:
-                _warn(f"could not log in at your shard store now ({e}); c11 decrypt will ask again")
-            try:
-                c.registry.lookup(email)
-            except NoKeyPublishedError:
-                _publish(c, c.shards.fetch_identity(recovery_shard()), email)
-            click.echo(f"c11: your key is cloud-stored ({st.fingerprint}); c11 decrypt fetches two of its shards",
+        if out.kind == kl.CLOUD_EXISTING:
+            if out.store_login_error:
+                _warn(f"could not log in at your shard store now ({out.store_login_error}); c11 decrypt will ask "
+                      "again")
+            if out.identity is not None:
+                _publish(c, out.identity, email)
+            click.echo(f"c11: your key is cloud-stored ({out.fingerprint}); c11 decrypt fetches two of its shards",
                        err=True)
             return
-        if st.fingerprint:
-            raise UsageError("you have a cloud-stored key: replace it with `c11 keys replace`, not --new-key")
-        if not new_key:
-            try:
-                c.registry.lookup(email)
-                _device_after_login(server, token, email, new_key)  # a key from another device: say so
-                return
-            except NoKeyPublishedError:
-                pass
-        stores = list(st.stores) or env_stores()
-        if stores and oidc and not password and not _stores_take_oidc(stores):
-            click.echo("c11: your shard store logs you in with your c11 password, and an identity-provider "
-                       "account has none: your key is kept on this device (docs/shards.md §8)", err=True)
-            _device_after_login(server, token, email, new_key)
+        if out.kind == kl.CLOUD_CREATED and out.created is not None and out.identity is not None:
+            _say_created(out.created)
+            _publish(c, out.identity, email)
             return
-        if not stores:
-            click.echo("c11: the server announces no shard store (C11_SHARD_STORES): your key is kept on this "
-                       "device", err=True)
-            _device_after_login(server, token, email, new_key)
-            return
-        identity = Identity.generate(email, HYBRID, int(time.time()))
-        _say_created(c.shards.create(identity, stores))
-        _publish(c, identity, email)
+    if out.reason == "stores-need-password":
+        click.echo("c11: your shard store logs you in with your c11 password, and an identity-provider "
+                   "account has none: your key is kept on this device (docs/shards.md §8)", err=True)
+    elif out.reason == "no-stores":
+        click.echo("c11: the server announces no shard store (C11_SHARD_STORES): your key is kept on this "
+                   "device", err=True)
+    _device_after_login(server, token, email, new_key)
 
 
 def _stores_take_oidc(stores: list[str]) -> bool:

@@ -207,3 +207,75 @@ def claim_temporary_key(client: Client, me: Identity, *, cloud: bool, keys_folde
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = keyfile.write(folder / temp.file_stem, temp, None, force=True)
     return Claimed(temp, False, path, error)
+
+
+# -- first login: which key, and a cloud-stored one --------------------------------------------------------------
+
+DEVICE = "device"            # keep (or make) a key file on this device: `ensure_device_key` does the rest
+CLOUD_EXISTING = "cloud-existing"  # the account already has a cloud-stored key (published if it was not)
+CLOUD_CREATED = "cloud-created"    # a cloud-stored key was made here, sealed, split into shards, published
+
+
+@dataclass
+class FirstLogin:
+    """What a first login on this device did. `kind` DEVICE comes with `reason`: "asked", "key-files",
+    "no-cloud-keys" (the server has none), "published-elsewhere", "stores-need-password", "no-stores"."""
+
+    kind: str
+    reason: str | None = None
+    fingerprint: str | None = None
+    created: Created | None = None
+    identity: Identity | None = None  # a key to publish (CLOUD_CREATED, or CLOUD_EXISTING not yet published)
+    store_login_error: str | None = None
+
+
+def first_login(client: Client, email: str, keys_folder: Path, *, device: bool, new_key: bool,
+                fetch_identity: Callable[[], Identity], stores_take_oidc: Callable[[list[str]], bool] | None = None
+                ) -> FirstLogin:
+    """Decide, and for a cloud-stored key do, what a first login makes (docs/shards.md): by default a
+    cloud-stored key; a key file when asked (`device`), when key files are here already, when the server has
+    no cloud keys or shard stores, when the registry has a key from another device (unless `new_key`), or when
+    the stores need a password this login does not have (`stores_take_oidc` given: an identity-provider login).
+    `client.shards.password` must be set by the caller. Publishing is left to the caller (`identity`)."""
+    from c11.client.shards import env_stores
+    from c11.crypto.kem import HYBRID
+    from c11.errors import UsageError
+    from c11.keys.identity import Identity
+
+    has_files = keys_folder.is_dir() and any(keys_folder.glob("*.key"))
+    if device and not has_files:  # the registry would refuse the new key file's publication: say it first
+        try:
+            org = client.org.info()
+        except ServerError:  # e.g. email not verified yet: the publication says what to do
+            org = None
+        if org is not None and org.policies.get("allow_device_keys") is False:
+            raise UsageError(f"{org.name} allows only cloud-stored keys (policy allow_device_keys is false)")
+    if device or has_files:
+        return FirstLogin(DEVICE, "asked" if device else "key-files")
+    try:
+        st = client.shards.status()
+    except ServerError as e:
+        if e.status in (404, 405):  # a server without cloud keys
+            return FirstLogin(DEVICE, "no-cloud-keys")
+        raise
+    if st.fingerprint and not new_key:
+        out = FirstLogin(CLOUD_EXISTING, fingerprint=st.fingerprint)
+        try:
+            client.shards.login_stores()  # with the password just typed: later commands need none
+        except C11Error as e:
+            out.store_login_error = str(e)
+        if _registry_key(client, email) is None:
+            out.identity = fetch_identity()
+        return out
+    if st.fingerprint:
+        raise UsageError("you have a cloud-stored key already: replace it rather than make a new one")
+    if not new_key and _registry_key(client, email) is not None:
+        return FirstLogin(DEVICE, "published-elsewhere")
+    stores = list(st.stores) or env_stores()
+    if stores and stores_take_oidc is not None and not stores_take_oidc(stores):
+        return FirstLogin(DEVICE, "stores-need-password")
+    if not stores:
+        return FirstLogin(DEVICE, "no-stores")
+    identity = Identity.generate(email, HYBRID, int(time.time()))
+    created = client.shards.create(identity, stores)
+    return FirstLogin(CLOUD_CREATED, fingerprint=identity.fingerprint, created=created, identity=identity)
