@@ -134,3 +134,26 @@ def test_a_forged_answer_is_refused(page: Any, log: Log, case: str) -> None:
     answer, stored, email = forged(log)[case]
     r = verify(page, answer, email, log, stored)
     assert not r["ok"] and r["error"] == "ProofError", r
+
+
+def _history(log: Log, email: str, indices: list[int]) -> dict[str, Any]:
+    size = log.tree.size
+    return {"checkpoint": log.note(), "tree_size": size, "entries": [
+        {"index": i, "entry": log.entries[i],
+         "inclusion_proof": [base64.b64encode(h).decode() for h in log.tree.inclusion_proof(i, size)]} for i in indices]}
+
+
+def test_a_key_history_is_verified_entry_by_entry(page: Any, log: Log) -> None:
+    """Every published key of bob, in log order, each proven; another person's entry or a reordering is refused."""
+    new = Identity.generate("bob@example.com").public.line()
+    change = log.add(_entry("bob@example.com", new, "change"))
+    args = {"answer": _history(log, "bob@example.com", [log.bob, change]), "email": "bob@example.com",  # type: ignore[attr-defined]
+            "logKey": str(log.signer.verifier), "storedNote": None}
+    r = page.evaluate("([a]) => window.c11harness.call('verifyKeyHistory', a)", [args])
+    assert r["ok"], r
+    assert [(i["action"], i["publicLine"]) for i in r["result"]["items"]] == [
+        ("publish", log.keys["bob@example.com"]), ("change", new)]
+    for bad in ([0, change], [change, log.bob]):  # type: ignore[attr-defined]
+        r = page.evaluate("([a]) => window.c11harness.call('verifyKeyHistory', a)",
+                          [{**args, "answer": _history(log, "bob@example.com", bad)}])
+        assert not r["ok"] and r["error"] == "ProofError", r

@@ -108,3 +108,46 @@ export async function verifyKeyLookup(answer: Record<string, unknown>, email: st
     throw new ProofError(`the registry's answer for ${e} does not verify: ${(err as Error).message}`);
   }
 }
+
+/** One verified item of an email's key history (`GET /api/v1/keys/history`). */
+export interface HistoryItem {
+  index: number;
+  action: "publish" | "change" | "remove";
+  publicKey: PublicKey | null;
+  time: string;
+}
+
+/** Verify a history answer: the checkpoint as in `verifyKeyLookup`, then every entry in log order, included in it and
+ *  about `email`. A page flags items whose key this device did not publish (registry.md §4). */
+export async function verifyKeyHistory(answer: Record<string, unknown>, email: string, trust: LogTrust, fetch?: ConsistencyFetcher): Promise<{ items: HistoryItem[]; accepted: Accepted }> {
+  const e = email.trim().toLowerCase();
+  try {
+    if (typeof answer.checkpoint !== "string") throw new ProofError("registry answer has no checkpoint");
+    const accepted = await acceptCheckpoint(answer.checkpoint, trust, answer.consistency_proof, answer.known_size, fetch);
+    if (answer.tree_size === undefined || BigInt(answer.tree_size as number) !== accepted.current.size) throw new ProofError("registry answer's tree size differs from its checkpoint");
+    const want = await emailHash(e);
+    const items: HistoryItem[] = [];
+    let last = -1;
+    for (const raw of (Array.isArray(answer.entries) ? answer.entries : []) as Record<string, unknown>[]) {
+      const entry = keyEntry(raw?.entry);
+      const index = raw?.index;
+      if (typeof index !== "number" || !Number.isInteger(index) || index <= last) throw new ProofError("registry history is not in log order");
+      last = index;
+      await verifyCheckpointInclusion(accepted.current, await leafHash(utf8(entry.text)), index, hashes(raw.inclusion_proof));
+      if (entry.email_hash !== want) throw new ProofError(`the registry history of ${e} holds another person's entry`);
+      let publicKey: PublicKey | null = null;
+      if (entry.public_key !== null) {
+        try {
+          publicKey = await parsePublicKey(entry.public_key);
+        } catch {
+          throw new ProofError(`entry ${index} holds a malformed key`);
+        }
+      }
+      items.push({ index, action: entry.action, publicKey, time: entry.time });
+    }
+    return { items, accepted };
+  } catch (err) {
+    if (err instanceof ProofError) throw new ProofError(`the registry's history of ${e} does not verify: ${err.message}`);
+    throw err;
+  }
+}

@@ -6,7 +6,7 @@ import { equal, fromB64, fromHex, hex } from "../core/bytes";
 import { ONLINE, onlineReleaseInfo, parseOnline, recipientFingerprints, stanzaKeyId, type Releaser } from "../core/envelope";
 import { unwrapGroupKey } from "../core/groupkey";
 import { readHeader } from "../core/header";
-import { verifyKeyLookup } from "../core/registry";
+import { verifyKeyHistory, verifyKeyLookup } from "../core/registry";
 import { errorNames } from "../core/errors";
 import { collect, dearmorBlob, decryptBlob, decryptStream, encryptStream, reshareBlob } from "../core/file";
 import { generateIdentity, makeIdentity, type Identity } from "../core/identity";
@@ -132,6 +132,14 @@ const handlers: Handlers = {
   async decryptStream({ stream, keys, release }, ctx) {
     const { info, plaintext } = await decryptStream(stream, keys.map(identity), { release: releaserOf(release) });
     return { info, plaintext: await blobOf(plaintext, ctx) };
+  },
+  async verifyKeyHistory({ answer, email, logKey, storedNote }) {
+    const { items, accepted } = await verifyKeyHistory(answer, email, { logKey, storedNote });
+    return {
+      items: items.map((i) => ({ index: i.index, action: i.action, publicLine: i.publicKey?.line ?? null, fingerprint: i.publicKey?.fingerprint ?? null, time: i.time })),
+      treeSize: String(accepted.current.size),
+      note: accepted.note,
+    };
   },
   async inspect({ data, keys }) {
     const { header: h } = await readHeader(await dearmorBlob(data));

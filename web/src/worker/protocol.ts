@@ -57,6 +57,10 @@ export interface Requests {
     result: { publicLine: string; fingerprint: string; logIndex: number; treeSize: string; note: string };
   };
   /** `keys`: also say which of these keys' stanzas opens the file (the one to ask a key server's release for). */
+  verifyKeyHistory: {
+    args: { answer: Record<string, unknown>; email: string; logKey: string; storedNote: string | null };
+    result: { items: { index: number; action: string; publicLine: string | null; fingerprint: string | null; time: string }[]; treeSize: string; note: string };
+  };
   inspect: { args: { data: Blob; keys?: number[] }; result: HeaderSummary };
   /** A file arriving as a stream (a download): transferred to the worker; the trailer is checked at the end. */
   decryptStream: { args: { stream: ReadableStream<Uint8Array>; keys: number[]; release?: string }; result: { info: FileInfo; plaintext: Blob } };
