@@ -339,3 +339,21 @@ def test_the_worker_reports_progress_and_can_be_cancelled(page: Any, people: dic
     assert r["ok"] and r["progress"] > size  # header, segments and trailer
     r = page.evaluate("([a]) => window.c11harness.call('encrypt', a)", [{**args, "cancelAfterBytes": 1 << 20}])
     assert not r["ok"] and r["error"] == "CancelledError" and "result" not in r
+
+
+def test_key_archives_go_both_ways(page: Any, people: dict) -> None:
+    """shards.md §2.4: an archive made as c11.client.shards does opens in the page, and one made in the page opens
+    with the Python code path (decrypt to the current key, then each key file)."""
+    from c11.keys.keyfile import KeyFile
+
+    path, _, handle = people["alice"]
+    current = keyfile.load(path).unlock(PASS)
+    old = [Identity.generate("alice@example.com"), Identity.generate("alice@example.com", CLASSIC)]
+    doc = {"format": "c11-key-archive/v1", "keys": [json.loads(keyfile.dumps(k, None)) for k in old]}
+    blob_ = files.encrypt_bytes(json.dumps(doc).encode(), [current.public], current, name="c11-key-archive.json")
+    opened = call(page, "openKeyArchive", archive=base64.b64encode(blob_).decode(), current=handle["handle"])
+    assert [k["fingerprint"] for k in opened] == [k.fingerprint for k in old]
+    made = call(page, "makeKeyArchive", keys=[k["handle"] for k in opened] + [handle["handle"]], to=handle["handle"])
+    back = json.loads(files.decrypt_bytes(base64.b64decode(made), [current]).plaintext)
+    assert back["format"] == "c11-key-archive/v1"
+    assert [KeyFile(k, "archive").unlock().fingerprint for k in back["keys"]] == [k.fingerprint for k in old]

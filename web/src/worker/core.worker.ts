@@ -7,6 +7,7 @@ import { ONLINE, onlineReleaseInfo, parseOnline, recipientFingerprints, stanzaKe
 import { unwrapGroupKey } from "../core/groupkey";
 import { readHeader } from "../core/header";
 import { verifyKeyHistory, verifyKeyLookup } from "../core/registry";
+import { makeKeyArchive, openKeyArchive } from "../core/keyarchive";
 import { errorNames } from "../core/errors";
 import { collect, dearmorBlob, decryptBlob, decryptStream, encryptStream, reshareBlob } from "../core/file";
 import { generateIdentity, makeIdentity, type Identity } from "../core/identity";
@@ -140,6 +141,12 @@ const handlers: Handlers = {
       treeSize: String(accepted.current.size),
       note: accepted.note,
     };
+  },
+  async openKeyArchive({ archive, current }) {
+    return (await openKeyArchive(archive, identity(current))).map(keep);
+  },
+  async makeKeyArchive({ keys, to }) {
+    return makeKeyArchive(keys.map(identity), identity(to));
   },
   async inspect({ data, keys }) {
     const { header: h } = await readHeader(await dearmorBlob(data));

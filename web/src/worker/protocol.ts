@@ -61,6 +61,9 @@ export interface Requests {
     args: { answer: Record<string, unknown>; email: string; logKey: string; storedNote: string | null };
     result: { items: { index: number; action: string; publicLine: string | null; fingerprint: string | null; time: string }[]; treeSize: string; note: string };
   };
+  /** The key archive (shards.md §2.4): opened keys stay in the worker (handles); a new one is made from handles. */
+  openKeyArchive: { args: { archive: string; current: number }; result: KeySummary[] };
+  makeKeyArchive: { args: { keys: number[]; to: number }; result: string };
   inspect: { args: { data: Blob; keys?: number[] }; result: HeaderSummary };
   /** A file arriving as a stream (a download): transferred to the worker; the trailer is checked at the end. */
   decryptStream: { args: { stream: ReadableStream<Uint8Array>; keys: number[]; release?: string }; result: { info: FileInfo; plaintext: Blob } };
