@@ -12,6 +12,7 @@ import pytest
 from _harness import harness_page, serve_harness
 
 from c11.keys.identity import Identity
+from c11.keys.publickey import PublicKey
 from c11.log.checkpoint import Checkpoint, NoteSigner, sign_checkpoint
 from c11.log.entries import canonical_json, email_hash
 from c11.log.merkle import MemoryHashStore, MerkleTree
@@ -157,3 +158,31 @@ def test_a_key_history_is_verified_entry_by_entry(page: Any, log: Log) -> None:
         r = page.evaluate("([a]) => window.c11harness.call('verifyKeyHistory', a)",
                           [{**args, "answer": _history(log, "bob@example.com", bad)}])
         assert not r["ok"] and r["error"] == "ProofError", r
+
+
+def test_a_temporary_key_lookup_is_verified_and_a_claimed_key_opens(page: Any, log: Log) -> None:
+    """keyserver.md, invitations: the tempkey create entry proves the temporary key served; the claim answer (seeds
+    sealed to the invitee's published key) opens in the worker to that temporary identity; a wrong one does not."""
+    from c11.crypto.kem import kem_type
+
+    temp = Identity.generate("carol@example.com (temporary)")
+    text = canonical_json({"action": "create", "email_hash": email_hash("carol@example.com"), "kind": "tempkey",
+                           "public_key": temp.public.line(), "time": "2026-12-03T10:00:00Z", "v": 1})
+    index = log.add(text)
+    answer = {**log.answer(index), "expires_at": "2027-01-02T10:00:00Z"}
+    args = {"answer": answer, "email": "carol@example.com", "logKey": str(log.signer.verifier), "storedNote": None}
+    r = page.evaluate("([a]) => window.c11harness.call('verifyTemporaryKeyLookup', a)", [args])
+    assert r["ok"] and r["result"]["fingerprint"] == temp.fingerprint, r
+    forged = {**args, "answer": {**answer, "public_key": log.keys["eve@example.com"]}}
+    r = page.evaluate("([a]) => window.c11harness.call('verifyTemporaryKeyLookup', a)", [forged])
+    assert not r["ok"] and r["error"] == "ProofError"
+    me = page.evaluate("() => window.c11harness.call('generateKey', {label: 'carol@example.com', kem: 'mlkem768x25519'})")
+    mine = PublicKey.parse(me["result"]["publicLine"])
+    info = b"c11/v1 temporary key release\x00" + email_hash("carol@example.com").encode() + mine.key_id
+    sealed = kem_type(mine.kem).seal(mine.enc, temp.enc_seed + temp.sig_seed, info)
+    claim = {"email": "carol@example.com", "sealed": base64.b64encode(sealed).decode(), "public_key": temp.public.line()}
+    r = page.evaluate("([a]) => window.c11harness.call('claimTemporaryKey', a)", [{"answer": claim, "me": me["result"]["handle"]}])
+    assert r["ok"] and r["result"]["fingerprint"] == temp.fingerprint, r
+    wrong = {**claim, "public_key": Identity.generate("x").public.line()}
+    r = page.evaluate("([a]) => window.c11harness.call('claimTemporaryKey', a)", [{"answer": wrong, "me": me["result"]["handle"]}])
+    assert not r["ok"] and r["error"] == "IntegrityError"

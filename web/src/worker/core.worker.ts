@@ -8,6 +8,7 @@ import { unwrapGroupKey } from "../core/groupkey";
 import { readHeader } from "../core/header";
 import { verifyKeyHistory, verifyKeyLookup } from "../core/registry";
 import { makeKeyArchive, openKeyArchive } from "../core/keyarchive";
+import { openTemporaryKeyRelease, verifyTemporaryKeyLookup } from "../core/temporarykey";
 import { errorNames } from "../core/errors";
 import { collect, dearmorBlob, decryptBlob, decryptStream, encryptStream, reshareBlob } from "../core/file";
 import { generateIdentity, makeIdentity, type Identity } from "../core/identity";
@@ -147,6 +148,13 @@ const handlers: Handlers = {
   },
   async makeKeyArchive({ keys, to }) {
     return makeKeyArchive(keys.map(identity), identity(to));
+  },
+  async verifyTemporaryKeyLookup({ answer, email, logKey, storedNote }) {
+    const v = await verifyTemporaryKeyLookup(answer, email, { logKey, storedNote });
+    return { publicLine: v.publicKey.line, fingerprint: v.publicKey.fingerprint, expiresAt: v.expiresAt, logIndex: v.logIndex, note: v.accepted.note };
+  },
+  async claimTemporaryKey({ answer, me }) {
+    return keep(await openTemporaryKeyRelease(answer, identity(me)));
   },
   async inspect({ data, keys }) {
     const { header: h } = await readHeader(await dearmorBlob(data));

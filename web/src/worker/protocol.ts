@@ -64,6 +64,12 @@ export interface Requests {
   /** The key archive (shards.md §2.4): opened keys stay in the worker (handles); a new one is made from handles. */
   openKeyArchive: { args: { archive: string; current: number }; result: KeySummary[] };
   makeKeyArchive: { args: { keys: number[]; to: number }; result: string };
+  /** Invitations: a temporary key lookup verified in the log; a claimed temporary key opened with `me`. */
+  verifyTemporaryKeyLookup: {
+    args: { answer: Record<string, unknown>; email: string; logKey: string; storedNote: string | null };
+    result: { publicLine: string; fingerprint: string; expiresAt: string; logIndex: number; note: string };
+  };
+  claimTemporaryKey: { args: { answer: { email: string; sealed: string; public_key: string }; me: number }; result: KeySummary };
   inspect: { args: { data: Blob; keys?: number[] }; result: HeaderSummary };
   /** A file arriving as a stream (a download): transferred to the worker; the trailer is checked at the end. */
   decryptStream: { args: { stream: ReadableStream<Uint8Array>; keys: number[]; release?: string }; result: { info: FileInfo; plaintext: Blob } };
