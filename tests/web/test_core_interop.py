@@ -265,6 +265,7 @@ def test_online_policy_files_interoperate(page: Any, people: dict) -> None:
     summary = call(page, "inspect", data=blob(out), keys=[people["bob"][2]["handle"], handle["handle"]])
     assert summary["online"]["server_key"] == server.public.fingerprint and "c11-online/v1" in summary["stanzaTypes"]
     assert summary["openingKey"] == alice.fingerprint  # the key to ask the key server's release for
+    assert summary["releaseRequest"] == {"stanza": base64.b64encode(stanza.body).decode(), "public_key": alice.public.line()}
     release = online.seal_release(alice.public, header.doc_id, b)
     res = call(page, "decrypt", data=blob(out), keys=[handle["handle"]], release=base64.b64encode(release).decode())
     assert unblob(res["plaintext"]) == data

@@ -2,7 +2,7 @@
  *  Holds unlocked identities in memory only (by handle); replies with results or a typed one-line error. */
 
 import { armor } from "../core/armor";
-import { equal, fromB64, fromHex, hex } from "../core/bytes";
+import { b64, equal, fromB64, fromHex, hex } from "../core/bytes";
 import { ONLINE, onlineReleaseInfo, parseOnline, recipientFingerprints, stanzaKeyId, type Releaser } from "../core/envelope";
 import { unwrapGroupKey } from "../core/groupkey";
 import { readHeader } from "../core/header";
@@ -173,6 +173,7 @@ const handlers: Handlers = {
       stanzaTypes: h.stanzas.map((s) => s.type),
       online: online ? parseOnline(online, h.docId).policy : null,
       openingKey: opening ? opening.public.fingerprint : null,
+      releaseRequest: online && opening ? { stanza: b64(online.body), public_key: opening.public.line } : null,
     };
   },
   async unwrapGroupKey({ wrapped, ref, keys, expected, signers }) {

@@ -17,6 +17,9 @@ export interface HeaderSummary {
   online: Record<string, Json> | null;
   /** Fingerprint of the first of the given keys with a stanza in the file (what `decrypt` will open), or null. */
   openingKey: string | null;
+  /** For an online file: the release request body of keyserver.md (`POST /api/v1/keyserver/release`):
+   *  the stanza body (base64) and the opening key's public line; null otherwise or without an opening key. */
+  releaseRequest: { stanza: string; public_key: string } | null;
 }
 
 export interface KeySummary {
