@@ -13,10 +13,9 @@ from __future__ import annotations
 import io
 import mimetypes
 from pathlib import Path
-from typing import BinaryIO, Iterable, Sequence
+from typing import Any, BinaryIO, Iterable, Sequence
 
 from c11._container import (
-    RECIPIENT_KEYS,
     FileInfo,
     Result,
     _content_verified,
@@ -34,7 +33,7 @@ from c11.errors import C11Error, FormatError, RecipientError, UsageError
 from c11.format import armor as _armor
 from c11.format import bundle as _bundle
 from c11.format import envelope, stream
-from c11.format.envelope import Capability, Metadata
+from c11.format.envelope import RECIPIENT_KEYS, Capability, Metadata
 from c11.format.header import MAGIC, V1, Header, HeaderOptions, read_header
 from c11.format.stream import DEFAULT_SEGMENT, Progress
 from c11.keys.identity import Identity
@@ -95,7 +94,7 @@ def encrypt(
     segment_size: int = DEFAULT_SEGMENT,
     progress: Progress = None,
     options: HeaderOptions | None = None,
-    header_kw: dict | None = None,
+    header_kw: dict[str, Any] | None = None,
 ) -> FileInfo:
     """Encrypt a stream into a .c11 file written to `dst`; the sender signs it.
 
@@ -111,7 +110,7 @@ def encrypt(
     return _content_verified(file_info(header, len(raw), (metadata or Metadata()).kind))
 
 
-def _options(options: HeaderOptions | None, header_kw: dict | None) -> HeaderOptions:
+def _options(options: HeaderOptions | None, header_kw: dict[str, Any] | None) -> HeaderOptions:
     if options is not None and header_kw is not None:
         raise UsageError("give the header options once (options or header_kw)")
     return options if options is not None else HeaderOptions.from_kw(header_kw)
@@ -213,7 +212,7 @@ def encrypt_paths(
     segment_size: int = DEFAULT_SEGMENT,
     progress: Progress = None,
     options: HeaderOptions | None = None,
-    header_kw: dict | None = None,
+    header_kw: dict[str, Any] | None = None,
 ) -> FileInfo:
     """Protect one file into a .c11 file, or folders / several files into a .c11.zip bundle (`options` as for
     `encrypt`)."""

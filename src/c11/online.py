@@ -51,7 +51,7 @@ def prepare(client: Client, sender: Identity, recipients: Sequence[tuple[str | N
     members: list[tuple[str | None, PublicKey | None]] = list(recipients)
     if include_sender:
         members.append((author, sender.public))
-    seal = client.keyserver.prepare(author, members, expires)
+    seal: OnlineSeal = client.keyserver.prepare(author, members, expires)
     client.keyserver.register(seal, sorted({e for e, _ in members if e}))
     return seal
 
@@ -70,7 +70,8 @@ def releasing(client: Client | Callable[[], Client]) -> Iterator[_fmt.Release]:
         if c.server.rstrip("/") != policy.server.rstrip("/"):
             raise OnlinePolicyError(f"this file's key server is {policy.server}, but the client is for {c.server}",
                                     server=policy.server)
-        return c.keyserver.release(stanza, identity)
+        part: bytes = c.keyserver.release(stanza, identity)
+        return part
 
     try:
         yield _fmt.Release(fetch)

@@ -15,13 +15,12 @@ from c11.errors import UsageError
 from c11.format import armor as _armor
 from c11.format import bundle as _bundle
 from c11.format import envelope, stream
-from c11.format.envelope import Capability
+from c11.format.envelope import RECIPIENT_KEYS, Capability
 from c11.format.header import ORIGIN_ROTATED, V1, Header, read_header
 from c11.format.stream import Progress
 from c11.keys.identity import Identity
 from c11.keys.publickey import PublicKey
 from c11._container import (
-    RECIPIENT_KEYS,
     FileInfo,
     _keys_stanza,
     _content_verified,

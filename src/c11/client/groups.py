@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 from c11.client._http import HttpCore
@@ -35,7 +35,6 @@ from c11.keys.identity import Identity
 from c11.keys.publickey import PublicKey
 
 if TYPE_CHECKING:
-    from c11.client import Client
     from c11.client.recovery import RecoveryAPI
 
 _BASE = "/api/v1/org"
@@ -295,6 +294,14 @@ class GroupsAPI:
             return self._registry.lookup(email)
         except NoKeyPublishedError:
             return None
+
+
+class Client(Protocol):
+    """What `GroupKeys` needs of a client (a logged-in `c11.Client`)."""
+
+    groups: GroupsAPI
+
+    def close(self) -> None: ...
 
 
 class GroupKeys(IdentitySource):
