@@ -64,6 +64,8 @@ def _hint(e: C11Error) -> str:
 
 _HINTS = {
     "output-exists": " (use --force to overwrite)",
+    "no-server": " (--server URL)",
+    "public-key-line": ": -i needs your own key file",
     "no-recipients": " (-r/-R; yourself unless --no-self)",
     "bundle-to-folder": " with -o DIR",
     "name-the-bundle": " with -o NAME.c11.zip",

@@ -40,7 +40,7 @@ class Client(ServicesMixin):
         stored = CredentialsStore(config).load()
         server = server or env.get("C11_SERVER") or (stored.server if stored else None)
         if not server:
-            raise ConfigError("no server: pass --server URL, set C11_SERVER, or log in first")
+            raise ConfigError("no server: give one, set C11_SERVER, or log in first", reason="no-server")
         token = env.get("C11_TOKEN") or (
             stored.token if stored and stored.server.rstrip("/") == server.rstrip("/") else None)
         return cls(server, token, timeout=timeout)

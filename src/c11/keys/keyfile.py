@@ -229,7 +229,8 @@ def load(path: str | Path) -> KeyFile:
     if len(raw) > 1 << 20:
         raise KeyFileError(f"{p}: not a c11 key file (too large)")
     if raw.lstrip().startswith(b"c11:"):
-        raise KeyFileError(f"{p} holds a public key line; -i needs your own key file (c11_key_<hex>.key)")
+        raise KeyFileError(f"{p} holds a public key line, not your own key file (c11_key_<hex>.key)",
+                           reason="public-key-line")
     try:
         doc = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
