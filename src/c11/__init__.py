@@ -19,8 +19,8 @@ release (`c11.online.releasing`). Imports are lazy: `import c11` loads no HTTP o
     >>> text, info = files.decrypt_message(block, [bob])
     >>> text, info.sender, info.content_signed
     ('meet at 5', 'me@example.com', True)
-    >>> c11.Client.__name__                      # loaded on first use
-    'Client'
+    >>> c11.Client.__name__, c11.documents.__name__   # loaded on first use
+    ('Client', 'c11.documents')
 """
 
 from __future__ import annotations
@@ -28,12 +28,18 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["Client", "__version__"]
+__all__ = ["Client", "__version__", "documents", "errors", "files", "keys", "online"]
+_MODULES = frozenset({"documents", "errors", "files", "keys", "online"})
 
 
 def __getattr__(name: str) -> Any:
+    """`c11.Client` and the SDK's entry modules, imported on first use."""
     if name == "Client":
         from c11.client import Client
 
         return Client
+    if name in _MODULES:
+        import importlib
+
+        return importlib.import_module(f"c11.{name}")
     raise AttributeError(f"module 'c11' has no attribute {name!r}")
