@@ -81,6 +81,9 @@ def test_failures_offer_nothing_to_save(page, files, case, axe, screenshot):
 
 
 def test_open_with_the_keyboard_only(page, files):
+    # a listener turns Playwright's file chooser interception on now: it is enabled without waiting for an
+    # answer, so enabling it only inside expect_file_chooser could lose a race with the key press under load
+    page.on("filechooser", lambda _: None)
     page.goto("/open")
     page.keyboard.press("Tab")  # skip link
     page.keyboard.press("Tab")  # nav: c11
