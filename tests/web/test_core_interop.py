@@ -1,6 +1,6 @@
 """Interoperability of the browser core (web/src/core, run in its worker inside Chromium) with the Python c11:
 files made in the page open with `c11 decrypt` byte for byte, CLI-made files open in the page, for every stanza
-type (X-Wing, X25519, temporary keys, group keys, online policy, re-shared); key files go both ways; the
+type (X-Wing, X25519, temporary keys, group keys, recovery keys, online policy, re-shared); key files go both ways; the
 browser's X-Wing key derivation and HPKE agree with pyca/cryptography on the same seeds."""
 
 from __future__ import annotations
@@ -358,3 +358,22 @@ def test_key_archives_go_both_ways(page: Any, people: dict) -> None:
     back = json.loads(files.decrypt_bytes(base64.b64decode(made), [current]).plaintext)
     assert back["format"] == "c11-key-archive/v1"
     assert [KeyFile(k, "archive").unlock().fingerprint for k in back["keys"]] == [k.fingerprint for k in old]
+
+
+def test_an_organization_recovery_key_opens_what_a_member_encrypts_in_the_page(page: Any, cli: Cli, people: dict) -> None:
+    """Recovery keys (docs/organizations.md) are ordinary X-Wing recipients added to everything a member encrypts:
+    the page adds one next to the recipient, the recovery key file opens the file in the CLI, and a CLI file with
+    a recovery recipient opens in the page with the recovery key."""
+    recovery, recovery_line = cli.keygen("recovery", "--no-passphrase")
+    data = os.urandom(10_000)
+    out = cli.tmp / "member.c11"
+    out.write_bytes(unblob(call(page, "encrypt", data=blob(data), recipients=[people["bob"][1], recovery_line],
+                                sender=people["carol"]["handle"], metadata=meta(len(data)))))
+    assert cli("decrypt", "-i", str(recovery), "-o", "-", str(out)).stdout == data
+    src = cli.tmp / "member.txt"
+    src.write_bytes(b"recoverable")
+    cli("encrypt", "-i", str(people["alice"][0]), "-r", people["bob"][1], "-r", recovery_line, "-o",
+        str(cli.tmp / "member-cli.c11"), str(src))
+    rk = call(page, "loadKeyFile", text=recovery.read_text())
+    res = call(page, "decrypt", data=blob((cli.tmp / "member-cli.c11").read_bytes()), keys=[rk["handle"]])
+    assert unblob(res["plaintext"]) == b"recoverable"
