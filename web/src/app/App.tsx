@@ -46,7 +46,7 @@ export function App() {
     case "/signup": page = <SignupPage />; break;
     case "/login": page = <LoginPage setSession={setSession} />; break;
     case "/verify": page = <VerifyPage session={session} setSession={setSession} />; break;
-    case "/account": page = <AccountPage session={session} setSession={setSession} />; break;
+    case "/account": page = <AccountPage session={session} setSession={setSession} worker={worker} />; break;
     default: page = <Home />;
   }
   return (

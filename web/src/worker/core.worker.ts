@@ -2,7 +2,7 @@
  *  Holds unlocked identities in memory only (by handle); replies with results or a typed one-line error. */
 
 import { armor } from "../core/armor";
-import { b64, equal, fromB64, fromHex, hex } from "../core/bytes";
+import { b64, equal, fromB64, fromHex, hex, utf8 } from "../core/bytes";
 import { ONLINE, onlineReleaseInfo, parseOnline, recipientFingerprints, stanzaKeyId, type Releaser } from "../core/envelope";
 import { unwrapGroupKey } from "../core/groupkey";
 import { readHeader } from "../core/header";
@@ -92,6 +92,11 @@ const handlers: Handlers = {
   async forget({ handle }) {
     identities.delete(handle);
     return null;
+  },
+  async publishProof({ handle, email, timestamp }) {
+    const id = identity(handle);
+    const message = utf8(`c11/v1 registry publish\x00${email.trim().toLowerCase()}\x00${id.public.line}\x00${timestamp}`);
+    return { publicKey: id.public.line, signature: b64(await id.signer.sign(message)) };
   },
   async encrypt({ data, recipients, sender, metadata, segmentSize, temporary, armor: asArmor, online }, ctx) {
     const me = identity(sender);

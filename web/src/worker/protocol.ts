@@ -35,6 +35,8 @@ export interface Requests {
   generateKey: { args: { label: string; kem: "mlkem768x25519" | "x25519" }; result: KeySummary };
   exportKeyFile: { args: { handle: number; passphrase: string | null }; result: string };
   forget: { args: { handle: number }; result: null };
+  /** The registry's proof of possession (docs/registry.md): Ed25519 over the publish message, base64. Signs only that. */
+  publishProof: { args: { handle: number; email: string; timestamp: string }; result: { publicKey: string; signature: string } };
   encrypt: {
     args: {
       data: Blob;

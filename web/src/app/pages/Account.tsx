@@ -4,6 +4,8 @@ import type { Session } from "../api";
 import { message } from "../api";
 import { confirmEmail, logIn, logOut, refresh, signUp } from "../auth";
 import { navigate } from "../router";
+import type { CoreWorker } from "../../worker/client";
+import { KeySection } from "./Keys";
 
 type SetSession = (s: Session | null) => void;
 
@@ -145,7 +147,7 @@ export function VerifyPage({ session, setSession }: { session: Session | null; s
   );
 }
 
-export function AccountPage({ session, setSession }: { session: Session | null; setSession: SetSession }) {
+export function AccountPage({ session, setSession, worker }: { session: Session | null; setSession: SetSession; worker: CoreWorker }) {
   const { busy, error, run } = useForm();
   if (!session) {
     return (
@@ -160,7 +162,8 @@ export function AccountPage({ session, setSession }: { session: Session | null; 
       <h1 id="account-title">Account</h1>
       <p>Logged in as <span class="label">{session.email}</span>.</p>
       <p>{session.emailVerified ? "Your email is confirmed." : "Your email is not confirmed yet: open the link we emailed you."}</p>
-      <form onSubmit={(e) => run(e, async () => {
+      {session.emailVerified && <KeySection session={session} worker={worker} />}
+      <form class="logout" onSubmit={(e) => run(e, async () => {
         try {
           await logOut(session);
         } finally {
