@@ -59,21 +59,32 @@ export async function encryptWithHeader(input: ReadableStream<Uint8Array>, heade
 async function* sealedPieces(input: ReadableStream<Uint8Array>, header: Header, key: CryptoKey, sender: Identity): AsyncGenerator<Uint8Array> {
   yield encodeHeader(header);
   const hashes: Uint8Array[] = [];
-  let i = 0;
   const B = batchOf(header.segmentSize);
-  let batch: [Uint8Array, boolean][] = [];
-  const flush = async (): Promise<Uint8Array> => {
-    const sealed = await Promise.all(batch.map(([pt, last], j) => sealSegment(key, i + j, last, pt)));
+  const it = segments(input, header.segmentSize)[Symbol.asyncIterator]();
+  // ~1 MiB of segments per batch; the next batch is read while the current one is sealed and hashed.
+  const gather = async (): Promise<[Uint8Array, boolean][]> => {
+    const batch: [Uint8Array, boolean][] = [];
+    while (batch.length < B) {
+      const r = await it.next();
+      if (r.done) break;
+      batch.push(r.value);
+      if (r.value[1]) break;
+    }
+    return batch;
+  };
+  let i = 0;
+  let batch = await gather();
+  while (batch.length) {
+    const first = i;
+    const sealing = Promise.all(batch.map(([pt, last], j) => sealSegment(key, first + j, last, pt)));
+    const next = batch[batch.length - 1]![1] ? Promise.resolve([]) : gather();
+    next.catch(() => {});
+    const sealed = await sealing;
     hashes.push(...(await Promise.all(sealed.map(sha256))));
     i += batch.length;
-    batch = [];
-    return sealed.length === 1 ? sealed[0]! : concat(...sealed);
-  };
-  for await (const piece of segments(input, header.segmentSize)) {
-    batch.push(piece);
-    if (batch.length === B) yield await flush();
+    yield sealed.length === 1 ? sealed[0]! : concat(...sealed);
+    batch = await next;
   }
-  if (batch.length) yield await flush();
   const list = concat(...hashes);
   const statement = await contentStatement(header, hashes.length, await sha256(list));
   const n = new Uint8Array(8);
