@@ -149,3 +149,32 @@ def test_sqlite_smoke_sign_up_and_confirm(chromium, web_dist, tmp_path):
     finally:
         context.close()
         server.stop()
+
+
+def test_change_the_password(new_page, web_server, log_in, axe):
+    """Log in again with the current password, register the new one (OPAQUE): neither password is in any
+    request; afterwards the old password no longer logs in and the new one does."""
+    account = accountkit.signup(web_server, "pw")
+    page = new_page()
+    log_in(page, account.email)
+    bodies: list[str] = []
+    page.on("request", lambda r: bodies.append(r.post_data or "") if r.method != "GET" else None)
+    new = "a brand new browser password"
+    page.get_by_label("Current password").fill(account.password)
+    page.get_by_label("New password", exact=True).fill(new)
+    page.get_by_label("New password again").fill(new)
+    axe(page)
+    page.get_by_role("button", name="Change password").click()
+    page.get_by_text("Password changed.").wait_for(timeout=60_000)
+    assert bodies and not any(account.password in b or new in b for b in bodies)
+    page.get_by_role("button", name="Log out").click()
+
+    other = new_page()
+    other.goto("/login")
+    other.get_by_label("Email", exact=True).fill(account.email)
+    other.get_by_label("Password", exact=True).fill(account.password)
+    other.get_by_role("button", name="Log in").click()
+    assert "Wrong email or password" in other.get_by_role("alert").inner_text()
+    other.get_by_label("Password", exact=True).fill(new)
+    other.get_by_role("button", name="Log in").click()
+    other.get_by_text(f"Logged in as {account.email}").wait_for(timeout=30_000)

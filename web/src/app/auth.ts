@@ -104,3 +104,16 @@ export async function refresh(s: Session): Promise<Session> {
 export async function logOut(s: Session): Promise<void> {
   await api("DELETE", "/api/v1/sessions/current", undefined, s);
 }
+
+/** Change the password: log in again with the current one (OPAQUE, a fresh session), then register the new one
+ *  under that session; neither password is sent. The server ends the account's other sessions, so the fresh
+ *  session is the one to keep. */
+export async function changePassword(email: string, current: string, next: string): Promise<Session> {
+  const s = await logIn(email, current);
+  const client = await opaqueClient();
+  const { clientRegistrationState, registrationRequest } = client.startRegistration({ password: next });
+  const started = await api<{ response: string }>("POST", "/api/v1/account/opaque/start", { request: registrationRequest }, s);
+  const { registrationRecord } = client.finishRegistration({ clientRegistrationState, registrationResponse: started.response, password: next, keyStretching: KSF });
+  await api("PUT", "/api/v1/account/opaque", { registration: registrationRecord }, s);
+  return s;
+}

@@ -2,7 +2,7 @@
 import { useState } from "preact/hooks";
 import type { Session } from "../api";
 import { message } from "../api";
-import { confirmEmail, logIn, logOut, refresh, signUp } from "../auth";
+import { changePassword, confirmEmail, logIn, logOut, refresh, signUp } from "../auth";
 import { navigate } from "../router";
 import type { CoreWorker } from "../../worker/client";
 import { KeySection } from "./Keys";
@@ -163,6 +163,7 @@ export function AccountPage({ session, setSession, worker }: { session: Session 
       <p>Logged in as <span class="label">{session.email}</span>.</p>
       <p>{session.emailVerified ? "Your email is confirmed." : "Your email is not confirmed yet: open the link we emailed you."}</p>
       {session.emailVerified && <KeySection session={session} worker={worker} />}
+      <PasswordSection session={session} setSession={setSession} />
       <form class="logout" onSubmit={(e) => run(e, async () => {
         try {
           await logOut(session);
@@ -173,6 +174,36 @@ export function AccountPage({ session, setSession, worker }: { session: Session 
       })}>
         <button type="submit" disabled={busy}>Log out</button>
       </form>
+      {error && <p role="alert" class="error">{error}</p>}
+    </section>
+  );
+}
+
+function PasswordSection({ session, setSession }: { session: Session; setSession: SetSession }) {
+  const [current, setCurrent] = useState("");
+  const [next, setNext] = useState("");
+  const [again, setAgain] = useState("");
+  const [done, setDone] = useState(false);
+  const { busy, error, run } = useForm();
+  return (
+    <section aria-labelledby="password-title">
+      <h2 id="password-title">Change your password</h2>
+      <form class="stack" onSubmit={(e) => run(e, async () => {
+        setDone(false);
+        if (next !== again) throw new Error("The two new passwords differ.");
+        const s = await changePassword(session.email, current, next);
+        setCurrent("");
+        setNext("");
+        setAgain("");
+        setSession(s);
+        setDone(true);
+      })}>
+        <Field id="pw-current" label="Current password" type="password" value={current} set={setCurrent} autocomplete="current-password" />
+        <Field id="pw-new" label="New password" type="password" value={next} set={setNext} autocomplete="new-password" />
+        <Field id="pw-again" label="New password again" type="password" value={again} set={setAgain} autocomplete="new-password" />
+        <div><button type="submit" disabled={busy}>{busy ? "Changing…" : "Change password"}</button></div>
+      </form>
+      {done && <p role="status">Password changed.</p>}
       {error && <p role="alert" class="error">{error}</p>}
     </section>
   );
