@@ -5,6 +5,8 @@ Every message is a single line meant for a person, and never contains key materi
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class C11Error(Exception):
     """Base class of every error c11 raises on purpose. `reason`, when set, names the case for front ends
@@ -104,7 +106,7 @@ class LogKeyError(ConfigError, ValueError):
 class ServerError(C11Error):
     """A c11 server refused a request or could not be reached."""
 
-    def __init__(self, message: str, status: int = 0, problem: dict | None = None) -> None:
+    def __init__(self, message: str, status: int = 0, problem: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         #: HTTP status of the answer (0 when the server could not be reached).
         self.status = status
@@ -119,7 +121,7 @@ class AuthError(ServerError):
 class RateLimitError(ServerError):
     """Too many attempts; `retry_after` says how many seconds to wait."""
 
-    def __init__(self, message: str, status: int = 429, problem: dict | None = None,
+    def __init__(self, message: str, status: int = 429, problem: dict[str, Any] | None = None,
                  retry_after: int = 0) -> None:
         super().__init__(message, status, problem)
         self.retry_after = retry_after

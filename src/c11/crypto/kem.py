@@ -16,6 +16,11 @@ from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
 
 from c11.errors import IntegrityError, RecipientError
 
+#: an HPKE private key object of either KEM
+PrivateKey = x25519.X25519PrivateKey | hpke.MLKEM768X25519PrivateKey
+#: an HPKE public key object of either KEM
+PublicKeyObject = x25519.X25519PublicKey | hpke.MLKEM768X25519PublicKey
+
 HYBRID = "mlkem768x25519"
 CLASSIC = "x25519"
 SEED_SIZE = 32
@@ -33,7 +38,7 @@ class KemType:
     def suite(self) -> hpke.Suite:
         return _suite(self.name)
 
-    def private_key(self, seed: bytes):
+    def private_key(self, seed: bytes) -> PrivateKey:
         """The HPKE private key object for a 32-byte seed."""
         if len(seed) != SEED_SIZE:
             raise RecipientError(f"a {self.name} private seed must be {SEED_SIZE} bytes")
@@ -50,13 +55,13 @@ class KemType:
     def public_bytes(self, seed: bytes) -> bytes:
         """The encoded public key for a seed: X25519 32 bytes; hybrid ML-KEM ek (1184) || X25519 (32)."""
         if self.name == CLASSIC:
-            return self.private_key(seed).public_key().public_bytes_raw()
+            return x25519.X25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
         expanded = hashlib.shake_256(seed).digest(96)
         m = mlkem.MLKEM768PrivateKey.from_seed_bytes(expanded[:64])
         x = x25519.X25519PrivateKey.from_private_bytes(expanded[64:])
         return m.public_key().public_bytes_raw() + x.public_key().public_bytes_raw()
 
-    def public_key(self, raw: bytes):
+    def public_key(self, raw: bytes) -> PublicKeyObject:
         """The HPKE public key object for encoded public key bytes."""
         if len(raw) != self.public_size:
             raise RecipientError(f"a {self.name} public key must be {self.public_size} bytes")
@@ -88,7 +93,7 @@ class KemType:
         except ValueError:
             raise RecipientError(f"invalid {self.name} public key (it cannot make a shared secret)") from None
 
-    def open(self, private_key, sealed: bytes, info: bytes) -> bytes:
+    def open(self, private_key: PrivateKey, sealed: bytes, info: bytes) -> bytes:
         """HPKE single-shot open; raises IntegrityError if the ciphertext does not verify."""
         try:
             return self.suite.decrypt(sealed, private_key, info=info)
@@ -106,7 +111,7 @@ def _suite(name: str) -> hpke.Suite:
 
 
 @lru_cache(maxsize=4096)
-def _public_cached(name: str, raw: bytes):
+def _public_cached(name: str, raw: bytes) -> PublicKeyObject:
     return KEM_TYPES[name].public_key(raw)
 
 

@@ -19,7 +19,8 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterable
+from collections.abc import Callable, Iterator
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, Iterable, ParamSpec, TypeVar, cast
 
 import hashlib
 import hmac
@@ -28,6 +29,14 @@ from c11.crypto import keyschedule as ks
 from c11.errors import BadSignatureError, BundleError, NotC11FileError, UsageError
 from c11.format import content, envelope, stream
 from c11.format.header import V1, Header, read_header
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
+    from c11.keys.identity import Identity
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 MARKER_NAME = "c11-bundle"
 MARKER = b"c11-bundle/v1\n"
@@ -91,13 +100,15 @@ def write(
     header: Header,
     file_key: bytes,
     progress: stream.Progress = None,
-    author=None,
-    sources: dict[str, BinaryIO] | None = None,
+    author: Identity | None = None,
+    sources: dict[str, IO[bytes]] | None = None,
 ) -> None:
     """Write a bundle: marker, each entry's STREAM payload, then the manifest signed by `author`.
 
     Entries are read from their `source` path, or from `sources[entry id]` (rotation).
     """
+    if author is None:
+        raise UsageError("a bundle is signed by its author: give the author's identity")
     with zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
         zf.writestr(zip_info(MARKER_NAME), MARKER)
         for e in entries:
@@ -105,7 +116,7 @@ def write(
                 continue
             hashes = bytearray()
             with contextlib.ExitStack() as stack:
-                src = sources[e.id] if sources is not None else stack.enter_context(open(e.source, "rb", buffering=0))
+                src = sources[e.id] if sources is not None else stack.enter_context(open(_source(e), "rb", buffering=0))
                 out = stack.enter_context(zf.open(zip_info(f"e/{e.id}"), "w", force_zip64=True))
                 n = stream.encrypt(entry_key(header, file_key, e.id), src, out, header.segment_size, progress, hashes)
             if n != e.size:
@@ -130,18 +141,24 @@ def zip_info(name: str) -> zipfile.ZipInfo:
     return zi
 
 
-def _entry_json(e: Entry) -> dict:
-    d = {"path": e.path, "type": e.type, "mode": e.mode, "mtime": e.mtime}
+def _source(e: Entry) -> Path:
+    if e.source is None:
+        raise UsageError(f"{e.path}: no file to read this entry from")
+    return e.source
+
+
+def _entry_json(e: Entry) -> dict[str, Any]:
+    d: dict[str, Any] = {"path": e.path, "type": e.type, "mode": e.mode, "mtime": e.mtime}
     if e.type == "file":
         d.update(id=e.id, size=e.size, digest=e.digest)
     return d
 
 
-def _zip_errors(fn):
+def _zip_errors(fn: Callable[_P, _R]) -> Callable[_P, _R]:
     """Method decorator: errors of the zip layer (bad CRC, truncated or unsupported zip) are BundleErrors."""
 
     @functools.wraps(fn)
-    def wrapper(*args, **kw):
+    def wrapper(*args: _P.args, **kw: _P.kwargs) -> _R:
         try:
             return fn(*args, **kw)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, struct.error, NotImplementedError,
@@ -249,7 +266,7 @@ class BundleReader:
                 os.utime(target, (e.mtime, e.mtime))
 
     def rotate(self, dst: BinaryIO, entries: list[Entry], old_key: bytes, header: Header, new_key: bytes,
-               progress: stream.Progress = None, author=None) -> None:
+               progress: stream.Progress = None, author: Identity | None = None) -> None:
         """Rewrite the bundle under a new header and file key, re-encrypting every entry (signed by `author`).
 
         Entries are decrypted as they are re-encrypted (no plaintext on disk); an entry that is not what
@@ -260,11 +277,11 @@ class BundleReader:
             write(dst, entries, header, new_key, progress, author, sources)
 
     @contextlib.contextmanager
-    def _verified_entry(self, e: Entry, key: bytes):
+    def _verified_entry(self, e: Entry, key: bytes) -> Iterator[IO[bytes]]:
         """A reader of entry `e`'s plaintext that raises at its end if the entry is not what was signed."""
         src = self.zf.open(f"e/{e.id}")
         try:
-            yield _CheckedEntry(self, e, key, src)
+            yield cast(IO[bytes], _CheckedEntry(self, e, key, src))  # a raw binary file: typeshed's IO is narrower
         finally:
             src.close()
 
@@ -283,7 +300,7 @@ class BundleReader:
 class _CheckedEntry(io.RawIOBase):
     """Plaintext of one entry for rotation: decrypted as read; its digest and size are checked at the end."""
 
-    def __init__(self, reader: BundleReader, e: Entry, key: bytes, src: BinaryIO) -> None:
+    def __init__(self, reader: BundleReader, e: Entry, key: bytes, src: IO[bytes]) -> None:
         self._e, self._reader = e, reader
         self._digest = hashlib.sha256() if reader.header.version != V1 else None
         self._inner = stream.DecryptingReader(entry_key(reader.header, key, e.id), src, reader.header.segment_size,
@@ -295,7 +312,7 @@ class _CheckedEntry(io.RawIOBase):
         return True
 
     @_zip_errors
-    def readinto(self, buf) -> int:
+    def readinto(self, buf: WriteableBuffer) -> int:
         n = self._inner.readinto(buf)
         self._n += n
         if n == 0 and not self._done:
@@ -308,7 +325,7 @@ class _CheckedEntry(io.RawIOBase):
         return n
 
 
-def _copy(src: BinaryIO, dst: BinaryIO) -> None:
+def _copy(src: IO[bytes], dst: IO[bytes]) -> None:
     while chunk := src.read(1 << 20):
         dst.write(chunk)
 

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import struct
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from c11.errors import BadSignatureError, FormatError
 from c11.format.header import Header
+
+if TYPE_CHECKING:
+    from c11.keys.identity import Identity
 
 HASH_SIZE = 32
 SIG_SIZE = 64
@@ -34,14 +38,14 @@ def statement(header: Header, count: int, list_digest: bytes) -> bytes:
     ])
 
 
-def sign(header: Header, hashes: bytes, signer) -> bytes:
+def sign(header: Header, hashes: bytes, signer: Identity) -> bytes:
     """The author's signature (`signer` is an Identity) over a complete hash list."""
     if signer.public.sig != header.author_key:
         raise FormatError("the content must be signed with the author signing key of the header")
     return signer.sign(statement(header, len(hashes) // HASH_SIZE, hashlib.sha256(hashes).digest()))
 
 
-def trailer(header: Header, hashes: bytes, signer) -> bytes:
+def trailer(header: Header, hashes: bytes, signer: Identity) -> bytes:
     """The whole trailer for a hash list, signed by the author."""
     return hashes + struct.pack(">Q", len(hashes) // HASH_SIZE) + sign(header, hashes, signer)
 

@@ -13,16 +13,25 @@ import hmac
 import io
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import BinaryIO, Callable, Iterator
+from typing import IO, TYPE_CHECKING, BinaryIO, Callable, Iterator, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from c11.errors import BadSignatureError, IntegrityError, TruncatedError
 
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
 TAG_SIZE = 16
 DEFAULT_SEGMENT = 1 << 16
 Progress = Callable[[int], None] | None
+
+
+class Digest(Protocol):
+    """A running hash (hashlib's objects): what the hashes of the sealed segments are fed to."""
+
+    def update(self, data: bytes, /) -> None: ...
 
 
 def nonce(index: int, last: bool) -> bytes:
@@ -30,12 +39,12 @@ def nonce(index: int, last: bool) -> bytes:
     return index.to_bytes(11, "big") + (b"\x01" if last else b"\x00")
 
 
-def _read_full(src: BinaryIO, buf: memoryview) -> int:
+def _read_full(src: IO[bytes], buf: memoryview) -> int:
     """Fill `buf` from `src` unless EOF comes first; return the number of bytes read."""
     got = 0
     n = len(buf)
     while got < n:
-        k = src.readinto(buf[got:])
+        k = src.readinto(buf[got:])  # type: ignore[attr-defined]  # typeshed's IO lacks it; binary files have it
         if not k:
             break
         got += k
@@ -51,7 +60,7 @@ def ciphertext_size(plaintext_size: int, segment_size: int) -> int:
 BATCH = 1 << 20  # bytes read and written per system call (whole segments)
 
 
-def _batches(src: BinaryIO, unit: int) -> Iterator[tuple[memoryview, bool]]:
+def _batches(src: IO[bytes], unit: int) -> Iterator[tuple[memoryview, bool]]:
     """Yield (chunk, is_final) for batches of whole units read from `src`, using one batch of
     look-ahead to know which is final. A chunk is only valid until the next one is requested."""
     size = max(1, BATCH // unit) * unit
@@ -86,7 +95,7 @@ def _hash_segments(segments: list[memoryview]) -> bytes:
     return b"".join(hashlib.sha256(s).digest() for s in segments)
 
 
-def _hash_later(segments: list[memoryview]) -> Future:
+def _hash_later(segments: list[memoryview]) -> Future[bytes]:
     """Hash segments on a worker thread, alongside AES-GCM on the caller's thread."""
     global _POOL
     if _POOL is None:
@@ -94,7 +103,7 @@ def _hash_later(segments: list[memoryview]) -> Future:
     return _POOL.submit(_hash_segments, segments)
 
 
-def encrypt(key: bytes, src: BinaryIO, dst: BinaryIO, segment_size: int, progress: Progress = None,
+def encrypt(key: bytes, src: IO[bytes], dst: IO[bytes], segment_size: int, progress: Progress = None,
             hashes: bytearray | None = None) -> int:
     """Encrypt all of `src` into `dst`; return the number of plaintext bytes.
 
@@ -104,7 +113,7 @@ def encrypt(key: bytes, src: BinaryIO, dst: BinaryIO, segment_size: int, progres
     aead = AESGCM(key)
     size = max(1, BATCH // segment_size) * (segment_size + TAG_SIZE)
     outs = [memoryview(bytearray(size)), memoryview(bytearray(size))]
-    pending: Future | None = None
+    pending: Future[bytes] | None = None
     index = total = flip = 0
     for chunk, final in _batches(src, segment_size):
         out, flip = outs[flip], flip ^ 1
@@ -123,7 +132,7 @@ def encrypt(key: bytes, src: BinaryIO, dst: BinaryIO, segment_size: int, progres
         total += len(chunk)
         if progress:
             progress(len(chunk))
-    if pending is not None:
+    if pending is not None and hashes is not None:
         hashes += pending.result()
     return total
 
@@ -139,8 +148,8 @@ def _open_segment(aead: AESGCM, index: int, last: bool, seg: memoryview, out: me
         raise IntegrityError("the payload has an empty final segment (the file was modified)")
 
 
-def decrypt(key: bytes, src: BinaryIO, dst: BinaryIO, segment_size: int, progress: Progress = None,
-            digest=None) -> int:
+def decrypt(key: bytes, src: IO[bytes], dst: IO[bytes], segment_size: int, progress: Progress = None,
+            digest: Digest | None = None) -> int:
     """Decrypt and authenticate the payload in `src` into `dst`; return plaintext bytes written.
 
     Raises TruncatedError if the payload ends early and IntegrityError for any other change. With
@@ -184,12 +193,12 @@ class DecryptingReader:
     Used to re-encrypt (key rotation) without ever writing plaintext to disk.
     """
 
-    def __init__(self, key: bytes, src: BinaryIO, segment_size: int, digest=None) -> None:
+    def __init__(self, key: bytes, src: IO[bytes], segment_size: int, digest: Digest | None = None) -> None:
         self._pending = bytearray()
         self._gen = self._plaintext(AESGCM(key), src, segment_size, digest)
 
     @staticmethod
-    def _plaintext(aead: AESGCM, src: BinaryIO, segment_size: int, digest=None) -> Iterator[bytes]:
+    def _plaintext(aead: AESGCM, src: IO[bytes], segment_size: int, digest: Digest | None = None) -> Iterator[bytes]:
         full = segment_size + TAG_SIZE
         out = memoryview(bytearray(segment_size))
         index = 0
@@ -202,7 +211,7 @@ class DecryptingReader:
                 index += 1
                 yield bytes(out[:n])
 
-    def readinto(self, buf) -> int:
+    def readinto(self, buf: WriteableBuffer) -> int:
         mv = memoryview(buf)
         while not self._pending:
             nxt = next(self._gen, None)
@@ -232,7 +241,7 @@ FOOTER_SIZE = 8 + 64
 Check = Callable[[int, bytes, bytes], None]
 
 
-def _seekable(src: BinaryIO) -> bool:
+def _seekable(src: IO[bytes]) -> bool:
     try:
         return bool(src.seekable())
     except (AttributeError, ValueError, OSError):
@@ -255,7 +264,7 @@ def _check_layout(payload: int, count: int, full: int) -> None:
         raise IntegrityError("the payload has an empty final segment (the file was modified)")
 
 
-def _pread(src: BinaryIO, pos: int, n: int) -> bytes:
+def _pread(src: IO[bytes], pos: int, n: int) -> bytes:
     src.seek(pos)
     data = src.read(n)
     if len(data) != n:
@@ -263,7 +272,7 @@ def _pread(src: BinaryIO, pos: int, n: int) -> bytes:
     return data
 
 
-def _layout(src: BinaryIO, segment_size: int) -> tuple[int, int, int, int, bytes]:
+def _layout(src: IO[bytes], segment_size: int) -> tuple[int, int, int, int, bytes]:
     """(payload start, hash list start, end, segment count, signature) of a seekable version 2 payload."""
     start = src.tell()
     end = src.seek(0, os.SEEK_END)
@@ -287,7 +296,7 @@ class _SignedList:
     """The hash list as it was when the signature was checked: a list of one chunk is kept; a longer one
     is re-read chunk by chunk, each checked against its digest from the verifying pass (docs/format.md §2.5)."""
 
-    def __init__(self, src: BinaryIO, list_start: int, count: int) -> None:
+    def __init__(self, src: IO[bytes], list_start: int, count: int) -> None:
         self._src, self._start, self._size = src, list_start, HASH_SIZE * count
         self._chunk = max(HASH_SIZE, LIST_CHUNK - LIST_CHUNK % HASH_SIZE)
         self.digest = hashlib.sha256()
@@ -326,7 +335,7 @@ class _SignedList:
         return b"".join(parts)
 
 
-def _seek_plaintext(aead: AESGCM, src: BinaryIO, segment_size: int, check: Check) -> Iterator[memoryview]:
+def _seek_plaintext(aead: AESGCM, src: IO[bytes], segment_size: int, check: Check) -> Iterator[memoryview]:
     """Seekable input: check the signature over the stored hash list first, then each segment.
 
     Each batch is compared against the hash list as it was read for the signature check (`_SignedList`),
@@ -365,7 +374,7 @@ def _seek_plaintext(aead: AESGCM, src: BinaryIO, segment_size: int, check: Check
     src.seek(end)
 
 
-def _stream_plaintext(aead: AESGCM, src: BinaryIO, segment_size: int, check: Check) -> Iterator[memoryview]:
+def _stream_plaintext(aead: AESGCM, src: IO[bytes], segment_size: int, check: Check) -> Iterator[memoryview]:
     """Non-seekable input: release segments that authenticate, check the signature at the end.
 
     The first piece that does not open with the non-last nonce starts the final region (last segment,
@@ -411,7 +420,7 @@ def _stream_plaintext(aead: AESGCM, src: BinaryIO, segment_size: int, check: Che
     yield out[:last - TAG_SIZE]
 
 
-def signed_plaintext(key: bytes, src: BinaryIO, segment_size: int, check: Check) -> Iterator[memoryview]:
+def signed_plaintext(key: bytes, src: IO[bytes], segment_size: int, check: Check) -> Iterator[memoryview]:
     """Authenticated plaintext of a version 2 payload and trailer, piece by piece (each valid until the next).
 
     Seekable input is fully checked against the author's signature before the first piece.
@@ -422,7 +431,7 @@ def signed_plaintext(key: bytes, src: BinaryIO, segment_size: int, check: Check)
     return _stream_plaintext(aead, src, segment_size, check)
 
 
-def decrypt_signed(key: bytes, src: BinaryIO, dst: BinaryIO, segment_size: int, check: Check,
+def decrypt_signed(key: bytes, src: IO[bytes], dst: IO[bytes], segment_size: int, check: Check,
                    progress: Progress = None) -> int:
     """Decrypt a version 2 payload and check its trailer; return the plaintext size."""
     total = 0
@@ -434,7 +443,7 @@ def decrypt_signed(key: bytes, src: BinaryIO, dst: BinaryIO, segment_size: int, 
     return total
 
 
-def verify_hashes(src: BinaryIO, segment_size: int, check: Check) -> None:
+def verify_hashes(src: IO[bytes], segment_size: int, check: Check) -> None:
     """Without the key (inspect): check the author's signature and every segment's hash (seekable input)."""
     full = segment_size + TAG_SIZE
     start, list_start, _, count, signature = _layout(src, segment_size)
@@ -458,13 +467,13 @@ def verify_hashes(src: BinaryIO, segment_size: int, check: Check) -> None:
 class _IterReader(io.RawIOBase):
     """A readable file object over an iterator of byte pieces."""
 
-    def __init__(self, pieces: Iterator) -> None:
+    def __init__(self, pieces: Iterator[bytes | memoryview]) -> None:
         self._pieces, self._pending = pieces, b""
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buf) -> int:
+    def readinto(self, buf: WriteableBuffer) -> int:
         mv = memoryview(buf)
         while not self._pending:
             nxt = next(self._pieces, None)
@@ -477,6 +486,6 @@ class _IterReader(io.RawIOBase):
         return n
 
 
-def signed_reader(key: bytes, src: BinaryIO, segment_size: int, check: Check) -> BinaryIO:
+def signed_reader(key: bytes, src: IO[bytes], segment_size: int, check: Check) -> BinaryIO:
     """A readable file object of verified plaintext (version 2), e.g. to rotate without plaintext on disk."""
     return io.BufferedReader(_IterReader(signed_plaintext(key, src, segment_size, check)), BATCH)

@@ -11,7 +11,7 @@ from functools import cached_property
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from c11.crypto.kem import HYBRID, SEED_SIZE, kem_type
+from c11.crypto.kem import HYBRID, SEED_SIZE, PrivateKey, kem_type
 from c11.keys.publickey import PublicKey
 
 
@@ -44,7 +44,7 @@ class Identity:
         return self.public.fingerprint
 
     @cached_property
-    def kem_private(self):
+    def kem_private(self) -> PrivateKey:
         return kem_type(self.kem).private_key(self.enc_seed)
 
     @cached_property

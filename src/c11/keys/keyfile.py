@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -99,6 +100,7 @@ def dumps(identity: Identity, passphrase: str | None, cost: ScryptCost | None = 
     if not label_ok(identity.label):
         raise KeyFileError("the label may not hold control or formatting characters or exceed 256 bytes")
     seeds = identity.enc_seed + identity.sig_seed
+    secret: dict[str, str | int]
     if passphrase is None:
         secret = {"protection": "none", "seeds": base64.b64encode(seeds).decode()}
     else:
@@ -139,7 +141,7 @@ def write(path: str | Path, identity: Identity, passphrase: str | None, *, force
 class KeyFile:
     """A parsed key file whose public part is readable without the passphrase."""
 
-    def __init__(self, doc: dict, source: str) -> None:
+    def __init__(self, doc: dict[str, Any], source: str) -> None:
         self.source = source
         try:
             label, public, created, fp = doc.get("label", ""), doc["public"], doc.get("created"), doc.get("fingerprint")
@@ -153,7 +155,7 @@ class KeyFile:
                                    or fp != self.public.fingerprint):
                 raise ValueError("fingerprint is not the public key's (32 lowercase hex digits)")
             self.secret = dict(doc["secret"])
-            self.protection = self.secret["protection"]
+            self.protection = str(self.secret["protection"])
             if created is not None and (not isinstance(created, str) or not _CREATED.fullmatch(created)):
                 raise ValueError("created is not YYYY-MM-DDTHH:MM:SSZ")
             self.created = calendar.timegm(time.strptime(created, "%Y-%m-%dT%H:%M:%SZ")) if created else 0
