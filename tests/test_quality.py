@@ -15,8 +15,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: the packages held to `mypy --strict` (issue 13 item 8): the core, and the in-document SDK
 STRICT = [
+    "c11.crypto",
+    "c11.keys",
     "c11.log",
     "c11._internal",
+    "c11.errors",
     "c11.indoc",
     "c11._web",
     "c11.notify",
