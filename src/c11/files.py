@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import mimetypes
 from pathlib import Path
-from typing import Any, BinaryIO, Iterable, Sequence
+from typing import BinaryIO, Iterable, Sequence
 
 from c11._container import (
     FileInfo,
@@ -94,26 +94,16 @@ def encrypt(
     segment_size: int = DEFAULT_SEGMENT,
     progress: Progress = None,
     options: HeaderOptions | None = None,
-    header_kw: dict[str, Any] | None = None,
 ) -> FileInfo:
-    """Encrypt a stream into a .c11 file written to `dst`; the sender signs it.
-
-    `options` fixes more of the header (e.g. an online policy's `OnlineSeal.options()`); `header_kw` is the
-    former dict form of the same.
-    """
+    """Encrypt a stream into a .c11 file written to `dst`; the sender signs it. `options` fixes more of the
+    header (e.g. an online policy's `OnlineSeal.options()`)."""
     rs = _recipient_set(recipients, sender, include_sender)
-    opts = _options(options, header_kw)
+    opts = options or HeaderOptions()
     header, file_key = seal_header(rs, sender, metadata=metadata, segment_size=segment_size, **opts.seal_kw())
     raw = header.encode()
     dst.write(raw)
     write_payload(header, file_key, sender, src, dst, progress)
     return _content_verified(file_info(header, len(raw), (metadata or Metadata()).kind))
-
-
-def _options(options: HeaderOptions | None, header_kw: dict[str, Any] | None) -> HeaderOptions:
-    if options is not None and header_kw is not None:
-        raise UsageError("give the header options once (options or header_kw)")
-    return options if options is not None else HeaderOptions.from_kw(header_kw)
 
 
 def _peek(src: BinaryIO, n: int = 32) -> bytes:
@@ -212,11 +202,10 @@ def encrypt_paths(
     segment_size: int = DEFAULT_SEGMENT,
     progress: Progress = None,
     options: HeaderOptions | None = None,
-    header_kw: dict[str, Any] | None = None,
 ) -> FileInfo:
     """Protect one file into a .c11 file, or folders / several files into a .c11.zip bundle (`options` as for
     `encrypt`)."""
-    options = _options(options, header_kw)
+    options = options or HeaderOptions()
     inputs = [Path(p) for p in inputs]
     if not inputs:
         raise UsageError("nothing to encrypt")

@@ -117,13 +117,13 @@ def test_reencrypt_wraps_the_recipient_part_for_new_recipients(tmp_path):
 
 
 def test_header_options_are_typed():
-    """`options` is a HeaderOptions; the former `header_kw` dict maps onto it, and a key that is no option fails."""
+    """An online seal's header options: its stanza, A as the recipient key, its file key and document ID."""
     from c11.format.header import HeaderOptions
 
-    alice = Identity.generate("alice")
     seal = online.make("https://ks.example", SERVER.public, "ab" * 32, [], None)
-    assert HeaderOptions.from_kw(seal.header_kw()) == seal.options()
-    with pytest.raises(UsageError, match="not a header option: surprise"):
-        HeaderOptions.from_kw({"surprise": 1})
-    with pytest.raises(UsageError, match="once"):
-        files.encrypt(io.BytesIO(b"x"), io.BytesIO(), [], alice, options=seal.options(), header_kw={})
+    opts = seal.options()
+    assert isinstance(opts, HeaderOptions) and opts.extra_stanzas == (seal.stanza,)
+    assert opts.seal_kw() == {"extra_stanzas": [seal.stanza], "recipient_key": seal.recipient_key,
+                              "file_key": seal.file_key, "doc_id": seal.policy.doc_id}
+    assert HeaderOptions(created=5).with_stanzas([seal.stanza]).seal_kw() == {"extra_stanzas": [seal.stanza],
+                                                                              "created": 5}

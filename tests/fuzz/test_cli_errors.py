@@ -41,7 +41,7 @@ def _far_future_file() -> bytes:
 
     out = io.BytesIO()
     files.encrypt(io.BytesIO(b"hi"), out, [targets.identity().public], targets.sender(),
-                    header_kw={"created": (1 << 64) - 1})
+                  options=files.HeaderOptions(created=(1 << 64) - 1))
     return out.getvalue()
 
 

@@ -119,10 +119,10 @@ def test_encrypt_protect_and_sdk_apply_the_same_rules(world, grp_server):
         plan = s.plan(SendRequest([carol.email]))
         assert rec_fp in {k.fingerprint for k in plan.keys} and not plan.online and plan.expires is None
         assert [a.org for a in plan.rules.added] == [org_name]
-        header_kw, seal = s.header_options(plan, bob.identity(), include_sender=True)
-        assert seal is None and header_kw is None
+        options, seal = s.header_options(plan, bob.identity(), include_sender=True)
+        assert seal is None and options is None
         with open(plain, "rb") as src, open(root / "sdk.c11", "wb") as dst:
-            files.encrypt(src, dst, plan.keys, bob.identity(), header_kw=header_kw)
+            files.encrypt(src, dst, plan.keys, bob.identity(), options=options)
         assert rec_fp in {x["fingerprint"] for x in files.inspect(root / "sdk.c11").recipients}
         # a part with its own recipients gets the organization's recovery key too
         own = f"paragraph:1=>{c.registry.lookup(carol.email).line()}"
@@ -145,10 +145,10 @@ def test_encrypt_protect_and_sdk_apply_the_same_rules(world, grp_server):
             plan = s.plan(SendRequest([carol.email]))
             assert plan.online and plan.rules.online_required_by == (org_name,) and plan.expires == "3d"
             assert rec_fp in {k.fingerprint for k in plan.keys}
-            header_kw, seal = s.header_options(plan, bob.identity(), include_sender=True)
+            options, seal = s.header_options(plan, bob.identity(), include_sender=True)
             assert seal is not None and abs(seal.policy.expires - (time.time() + 3 * 86400)) < 600
             with open(plain, "rb") as src, open(root / "sdk-online.c11", "wb") as dst:
-                files.encrypt(src, dst, plan.keys, bob.identity(), header_kw=header_kw)
+                files.encrypt(src, dst, plan.keys, bob.identity(), options=options)
             assert any(e["type"] == "c11-online/v1" for e in files.inspect(root / "sdk-online.c11").extensions)
             with pytest.raises(OnlinePolicyError):
                 s.protect_document(SendRequest([carol.email]), docx, ["paragraph:1"], bob.identity())

@@ -73,7 +73,7 @@ def encrypt(recipients, recipient_files, identity, no_self, armor, output, force
         click.echo("c11: warning: no recipients given: only you will be able to open it", err=True)
     _registry.show(plan)
     keys = plan.keys
-    header_kw, seal = planner.header_options(plan, sender, not no_self)
+    options, seal = planner.header_options(plan, sender, not no_self)
     if seal is not None:
         when = seal.policy.expires
         click.echo(f"c11: online policy registered with {seal.policy.server} (document {seal.policy.doc_uuid}"
@@ -83,7 +83,7 @@ def encrypt(recipients, recipient_files, identity, no_self, armor, output, force
         if to_stdout:
             refuse_binary_tty(armor)
         summary = _encrypt_stdin(keys, sender, not no_self, armor, None if to_stdout else Path(output), force,
-                                 header_kw)
+                                 options)
     else:
         src = [Path(p) for p in paths]
         if output == "-":
@@ -92,13 +92,13 @@ def encrypt(recipients, recipient_files, identity, no_self, armor, output, force
             refuse_binary_tty(armor)
             with open(src[0], "rb") as f:
                 summary = _encrypt_stream(f, sys.stdout.buffer, keys, sender, not no_self, armor,
-                                          Metadata(src[0].name, None, src[0].stat().st_size), header_kw)
+                                          Metadata(src[0].name, None, src[0].stat().st_size), options)
         else:
             out = Path(output) if output else files.default_output(src, armor)
             total = sum(p.stat().st_size for p in src if p.is_file()) or None
             with progress(total, "encrypting") as cb:
                 info = files.encrypt_paths(src, out, keys, sender, include_sender=not no_self,
-                                             armor=armor, force=force, progress=cb, header_kw=header_kw)
+                                             armor=armor, force=force, progress=cb, options=options)
             summary = {"output": str(out), **info.to_dict()}
             if not as_json:
                 click.echo(f"c11: wrote {out} for {len(info.recipients)} recipient(s)", err=True)
@@ -113,7 +113,7 @@ def _utc(ts: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts))
 
 
-def _encrypt_stream(src, dst, keys, sender, include_self, armor, meta, header_kw=None) -> dict:
+def _encrypt_stream(src, dst, keys, sender, include_self, armor, meta, options=None) -> dict:
     import io
 
     from c11 import files
@@ -122,24 +122,24 @@ def _encrypt_stream(src, dst, keys, sender, include_self, armor, meta, header_kw
     if armor:
         buf = io.BytesIO()
         info = files.encrypt(src, buf, keys, sender, include_sender=include_self, metadata=meta,
-                               header_kw=header_kw)
+                               options=options)
         dst.write(do_armor(buf.getvalue()).encode())
     else:
         info = files.encrypt(src, dst, keys, sender, include_sender=include_self, metadata=meta,
-                               header_kw=header_kw)
+                               options=options)
     dst.flush()
     return {"output": None, **info.to_dict()}
 
 
-def _encrypt_stdin(keys, sender, include_self, armor, out: Path | None, force, header_kw=None) -> dict:
+def _encrypt_stdin(keys, sender, include_self, armor, out: Path | None, force, options=None) -> dict:
     from c11._internal.atomic import atomic_output
     from c11.format.envelope import Metadata
 
     meta = Metadata(kind="message" if armor else "file")
     src = sys.stdin.buffer
     if out is None:
-        return _encrypt_stream(src, sys.stdout.buffer, keys, sender, include_self, armor, meta, header_kw)
+        return _encrypt_stream(src, sys.stdout.buffer, keys, sender, include_self, armor, meta, options)
     with atomic_output(out, force=force) as dst:
-        summary = _encrypt_stream(src, dst, keys, sender, include_self, armor, meta, header_kw)
+        summary = _encrypt_stream(src, dst, keys, sender, include_self, armor, meta, options)
     summary["output"] = str(out)
     return summary

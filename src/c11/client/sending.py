@@ -9,8 +9,8 @@ organizations, the online policy and the expiry. `encrypt`, `protect` (in-docume
     s = Sending(client, store=OrgPolicyStore(config_dir()), account="bob@example.com")
     plan = s.plan(SendRequest(recipients=["carol@example.com"], online=False))
     plan.keys, plan.online, plan.expires, plan.notes
-    header_kw = s.header_options(plan, sender_identity, include_sender=True)   # online policy, temporary keys
-    c11.files.encrypt(src, dst, plan.keys, sender_identity, header_kw=header_kw)
+    options, seal = s.header_options(plan, sender_identity, include_sender=True)   # online policy, temporary keys
+    c11.files.encrypt(src, dst, plan.keys, sender_identity, options=options)
 
 Without a client (not logged in), only key lines and files resolve, and no organization applies.
 """
@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from c11.client.org_policy import NONE, OrgPolicyStore, OwnPolicy, from_info, own_policy
 from c11.client.recovery import OrgInfo
 from c11.errors import NoKeyPublishedError, OnlinePolicyError, RecipientError, UnregisteredRecipientError, UsageError
+from c11.format.header import HeaderOptions
 from c11.keys.publickey import PREFIX, PublicKey
 from c11.keys.recipients_file import read_recipients_file
 from c11.orgrules import OrgPolicy, RulesPlan, SendOptions, apply
@@ -275,15 +276,12 @@ class Sending:
                               expires=int(when.timestamp()) if when else None, include_sender=include_sender)
 
     def header_options(self, plan: SendPlan, sender: Identity, include_sender: bool
-                       ) -> tuple[dict[str, Any] | None, OnlineSeal | None]:
-        """The header options of `c11.files.encrypt` for this plan (online policy, temporary keys), and
-        the online seal registered (None: offline)."""
+                       ) -> tuple[HeaderOptions | None, OnlineSeal | None]:
+        """The header options of `c11.files.encrypt` for this plan (online policy, temporary keys; None: none),
+        and the online seal registered (None: offline)."""
         seal = self.online_seal(plan, sender, include_sender)
-        kw: dict[str, Any] = seal.header_kw() if seal is not None else {}
-        extra = plan.extra_stanzas()
-        if extra:
-            kw["extra_stanzas"] = [*kw.get("extra_stanzas", []), *extra]
-        return kw or None, seal
+        options = (seal.options() if seal is not None else HeaderOptions()).with_stanzas(plan.extra_stanzas())
+        return (None if options == HeaderOptions() else options), seal
 
     def record(self, plan: SendPlan, sender: Identity) -> None:
         """Save the recipient set (the sender included) as an encryption policy (needs a login)."""

@@ -7,11 +7,11 @@ Layout (docs/format.md §2; version 1 in §13): magic, version, length, body fie
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, BinaryIO
 
-from c11.errors import FormatError, NotC11FileError, TruncatedError, UnsupportedVersionError, UsageError
+from c11.errors import FormatError, NotC11FileError, TruncatedError, UnsupportedVersionError
 from c11.format.labels import check_label
 
 MAGIC = b"\x89C11\r\n\x1a\n"
@@ -61,17 +61,6 @@ class HeaderOptions:
         if "extra_stanzas" in kw:
             kw["extra_stanzas"] = list(self.extra_stanzas)
         return kw
-
-    @classmethod
-    def from_kw(cls, kw: Mapping[str, Any] | None) -> HeaderOptions:
-        """The options of a `header_kw` dict (the former form); UsageError for a key that is no option."""
-        d = dict(kw or {})
-        unknown = sorted(set(d) - {f.name for f in fields(cls)})
-        if unknown:
-            raise UsageError(f"not a header option: {', '.join(unknown)}")
-        if "extra_stanzas" in d:
-            d["extra_stanzas"] = tuple(d["extra_stanzas"])
-        return cls(**d)
 
 
 @dataclass

@@ -179,10 +179,6 @@ class OnlineSeal:
         return HeaderOptions(extra_stanzas=(self.stanza,), recipient_key=self.recipient_key, file_key=self.file_key,
                              doc_id=self.policy.doc_id)
 
-    def header_kw(self) -> dict:
-        """The same as a dict (the former form of `options`)."""
-        return {"doc_id": self.policy.doc_id, "file_key": self.file_key, "recipient_key": self.recipient_key,
-                "extra_stanzas": [self.stanza]}
 
 
 def make(server: str, server_key: PublicKey, author_hash: str, recipients: Sequence[PolicyRecipient],
