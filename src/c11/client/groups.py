@@ -16,6 +16,7 @@ later gets every key version once such a holder's client runs `sync()`; removing
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
-from c11.client._http import HttpCore
+from c11.client._http import HttpCore, json_object
 from c11.client.registry import RegistryAPI
 from c11.client.transparency import LogAPI
 from c11.errors import (C11Error, FormatError, NoKeyPublishedError, NoMatchingKeyError, ProofError, ServerError,
@@ -126,7 +127,7 @@ class GroupsAPI:
         """A group with its members (for its members and group admins)."""
         return Group.from_json(self._core.request("GET", self._path(name)))
 
-    def members(self, name: str) -> list[dict[str, Any]]:
+    def members(self, name: str) -> builtins.list[dict[str, Any]]:
         """The group's members: `{"email", "status", "has_key"}` (has_key: holds the current key)."""
         return self.get(name).members
 
@@ -137,7 +138,7 @@ class GroupsAPI:
 
     def wraps(self, name: str | None = None) -> dict[str, Any]:
         """Your wraps (`{"org_id", "wraps": [...]}`) of one group or of every group you are in."""
-        return self._core.request("GET", self._path(name, "/wraps") if name else f"{_BASE}/group-wraps")
+        return json_object(self._core.request("GET", self._path(name, "/wraps") if name else f"{_BASE}/group-wraps"))
 
     # -- admin ---------------------------------------------------------------------------------------------
 
@@ -230,7 +231,7 @@ class GroupsAPI:
             self._signers[email] = frozenset(found)
         return self._signers[email]
 
-    def identities_for(self, key_ids: Sequence[bytes], mine: Identity | Sequence[Identity]) -> list[Identity]:
+    def identities_for(self, key_ids: Sequence[bytes], mine: Identity | Sequence[Identity]) -> builtins.list[Identity]:
         """The group identities you hold whose keys are among `key_ids` (a file's recipients)."""
         wanted = {k.hex() for k in key_ids}
         d = self.wraps()

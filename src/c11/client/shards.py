@@ -29,7 +29,7 @@ import httpx
 from c11._web import pake
 from c11._web.shard_tokens import normalize_url
 from c11._web.shard_tokens import SESSION_HEADER
-from c11.client._http import HttpCore, _error
+from c11.client._http import HttpCore, _error, json_object
 from c11.client.store_sessions import FILE_NAME as STORE_SESSIONS
 from c11.client.store_sessions import StoreSessions
 from c11.client.transparency import LogAPI
@@ -137,7 +137,7 @@ class ShardsAPI:
     # -- store calls --------------------------------------------------------------------------------------
 
     def _token(self, store: str, action: str) -> str:
-        return self._core.request("POST", "/api/v1/shards/tokens", {"store": store, "action": action})["token"]
+        return str(self._core.request("POST", "/api/v1/shards/tokens", {"store": store, "action": action})["token"])
 
     @staticmethod
     def _call(store: str, method: str, path: str, body: Any = None,
@@ -153,7 +153,7 @@ class ShardsAPI:
         if not r.is_success:
             err = _error(r)
             raise type(err)(f"shard store {store}: {err}", err.status, err.problem)
-        return r.json()
+        return json_object(r.json())
 
     def _store(self, store: str, method: str, action: str, body: Any = None, user_id: str = "") -> dict[str, Any]:
         """A shard call with a fresh store token and this device's store session (logging in when it has none
@@ -403,7 +403,10 @@ class ShardsAPI:
             return []
         try:
             blob = base64.b64decode(d["archive"], validate=True)
-            doc = json.loads(files.decrypt_bytes(blob, [current]).plaintext)
+            plaintext = files.decrypt_bytes(blob, [current]).plaintext
+            if plaintext is None:
+                raise ValueError("not a file")
+            doc = json.loads(plaintext)
             if doc.get("format") != ARCHIVE_FORMAT:
                 raise ValueError("format")
             return [KeyFile(k, "key archive").unlock() for k in doc["keys"]]
@@ -418,8 +421,8 @@ class ShardsAPI:
         unique = {k.fingerprint: k for k in keys if k.fingerprint != to.fingerprint}
         doc = {"format": ARCHIVE_FORMAT, "keys": [json.loads(keyfile.dumps(k, None)) for k in unique.values()]}
         blob = files.encrypt_bytes(json.dumps(doc).encode(), [to.public], to, name="c11-key-archive.json")
-        return self._core.request("PUT", "/api/v1/shards/archive", {
-            "archive": base64.b64encode(blob).decode(), "fingerprint": to.fingerprint})["log_index"]
+        return int(self._core.request("PUT", "/api/v1/shards/archive", {
+            "archive": base64.b64encode(blob).decode(), "fingerprint": to.fingerprint})["log_index"])
 
     # -- switching key type -------------------------------------------------------------------------------
 
