@@ -13,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: the packages held to `mypy --strict` (issue 13 item 8): the core, and the in-document SDK
+#: the packages held to `mypy --strict` (issue 13 item 8): the core, the in-document SDK, the clients
 STRICT = [
     "c11.crypto",
     "c11.keys",
@@ -21,6 +21,7 @@ STRICT = [
     "c11._internal",
     "c11.errors",
     "c11.indoc",
+    "c11.client",
     "c11._web",
     "c11.notify",
 ]
