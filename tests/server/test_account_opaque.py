@@ -150,3 +150,38 @@ def test_an_account_made_before_opaque_sends_its_password_once_then_never(server
     again.assert_never(SECRET)
     with anon(server) as h:
         assert h.post("/api/v1/sessions", json={"email": addr, "password": SECRET}).status_code == 401
+
+
+def test_cli_signup_verify_passwd_and_reset(server, tmp_path):
+    """The CLI: `c11 signup`, `c11 verify LINK` (an OPAQUE login, then the token), `c11 passwd`, and
+    `c11 password reset`; a wrong password confirms nothing; bad links are one-line errors."""
+    from srvkit import PASSWORD, run_cli
+
+    addr, cfg = new_email("cliv"), tmp_path / "cfg"
+    env = {"C11_PASSWORD": PASSWORD, "C11_SERVER": server.url}
+    assert run_cli(["signup", "--email", addr], cfg, env).returncode == 0
+    link = verification_link(outbox_message(server.data_dir, addr))
+    wrong = run_cli(["verify", link, "--email", addr], cfg, {**env, "C11_PASSWORD": "not the password at all"})
+    assert wrong.returncode != 0 and "Traceback" not in wrong.stderr
+    bad = run_cli(["verify", server.url + "/api/v1/accounts/verify?token=nope"], cfg, env)
+    assert bad.returncode != 0 and "verification link" in bad.stderr and "Traceback" not in bad.stderr
+    r = run_cli(["verify", link], cfg, env)
+    assert r.returncode == 0 and "is confirmed" in r.stderr, r.stderr
+    assert "(verified)" in run_cli(["whoami"], cfg, env).stdout
+    r = run_cli(["passwd"], cfg, {**env, "C11_NEW_PASSWORD": NEW_SECRET})
+    assert r.returncode == 0, r.stderr
+    assert "(verified)" in run_cli(["whoami"], cfg, env).stdout  # the stored login is the new session
+    with Client(server.url) as c:
+        with pytest.raises(AuthError):
+            c.login(addr, PASSWORD)
+        c.login(addr, NEW_SECRET)
+        c.request_password_reset(addr)
+    mail = [m for m in outbox_messages(server.data_dir, addr, 2) if "Reset" in m["Subject"]][0]
+    reset_link = next(w for w in text_body(mail).split() if "password-reset?token=" in w)
+    r = run_cli(["password", "reset", "--email", addr, "--have-link"], cfg,
+                {**env, "C11_RESET_LINK": reset_link, "C11_NEW_PASSWORD": SECRET})
+    assert r.returncode == 0, r.stderr
+    with Client(server.url) as c:
+        c.login(addr, SECRET)
+    [(pw_hash,)] = _db(server, "SELECT password_hash FROM users WHERE email = :e", e=addr)
+    assert pw_hash is None
