@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: the packages held to `mypy --strict` (issue 13 item 8): the core, the in-document SDK, the clients
 STRICT = [
+    "c11.format",
     "c11.crypto",
     "c11.keys",
     "c11.log",

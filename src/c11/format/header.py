@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from c11.errors import FormatError, NotC11FileError, TruncatedError, UnsupportedVersionError
 from c11.format.labels import check_label
@@ -151,10 +151,11 @@ class _Reader:
         return chunk
 
     def uint(self, fmt: str) -> int:
-        return struct.unpack(fmt, self.take(struct.calcsize(fmt)))[0]
+        value: int = struct.unpack(fmt, self.take(struct.calcsize(fmt)))[0]
+        return value
 
 
-def _read_exact(src: BinaryIO, n: int) -> bytes:
+def _read_exact(src: IO[bytes], n: int) -> bytes:
     chunks, got = [], 0
     while got < n:
         b = src.read(n - got)
@@ -180,13 +181,13 @@ def check_prefix(prefix: bytes) -> int:
         )
     if len(prefix) < PREFIX_SIZE:
         raise TruncatedError("the file ends inside its header (truncated)")
-    (length,) = struct.unpack(">I", prefix[len(MAGIC) + 1 : PREFIX_SIZE])
+    length: int = struct.unpack(">I", prefix[len(MAGIC) + 1 : PREFIX_SIZE])[0]
     if length > MAX_BODY:
         raise FormatError(f"malformed header: declared size {length} exceeds the limit")
     return length
 
 
-def read_header(src: BinaryIO) -> tuple[Header, bytes]:
+def read_header(src: IO[bytes]) -> tuple[Header, bytes]:
     """Read one header from a stream; return it and its exact encoded bytes."""
     prefix = _read_exact(src, PREFIX_SIZE)
     length = check_prefix(prefix)
@@ -219,7 +220,7 @@ def parse_body(body: bytes, version: int = VERSION) -> Header:
     if not MIN_SEGMENT <= segment_size <= MAX_SEGMENT:
         raise FormatError(f"malformed header: segment size {segment_size} out of range")
     nonce = r.take(16)
-    v2: dict = {}
+    v2: dict[str, Any] = {}
     if version != V1:
         commitment, origin = r.take(COMMITMENT_SIZE), r.uint(">B")
         if origin not in (ORIGIN_WRITTEN, ORIGIN_ROTATED):

@@ -20,11 +20,12 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from c11.crypto.kem import HYBRID, kem_type
+from c11.crypto.kem import HYBRID, PrivateKey, kem_type
 from c11.errors import FormatError, IntegrityError, OnlinePolicyError
 from c11.format.header import Header, HeaderOptions, Stanza
 from c11.keys.identity import Identity
@@ -45,7 +46,7 @@ class PolicyRecipient:
     email: str | None = None
     key: str | None = None
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, str | None]:
         return {"email": self.email, "key": self.key}
 
 
@@ -196,13 +197,13 @@ def make(server: str, server_key: PublicKey, author_hash: str, recipients: Seque
     return OnlineSeal(policy, stanza, a, combine(a, b, doc_id))
 
 
-def open_share(private_key, body: bytes) -> tuple[Policy, bytes]:
+def open_share(private_key: PrivateKey, body: bytes) -> tuple[Policy, bytes]:
     """Key server side: the policy and B of a stanza body (IntegrityError if it does not open)."""
     policy, raw, sealed = parse_body(body)
     return policy, open_sealed_share(private_key, policy.doc_id, raw, sealed)
 
 
-def open_sealed_share(private_key, doc_id: bytes, policy_bytes: bytes, sealed: bytes) -> bytes:
+def open_sealed_share(private_key: PrivateKey, doc_id: bytes, policy_bytes: bytes, sealed: bytes) -> bytes:
     """Key server side: B from the sealed part of a stanza whose policy bytes were parsed already."""
     b = kem_type(HYBRID).open(private_key, sealed, seal_info(doc_id, policy_bytes))
     if len(b) != KEY_SIZE:
@@ -215,7 +216,7 @@ def seal_release(recipient: PublicKey, doc_id: bytes, b: bytes) -> bytes:
     return kem_type(recipient.kem).seal(recipient.enc, b, release_info(doc_id, recipient.key_id))
 
 
-def open_release(identity, doc_id: bytes, sealed: bytes) -> bytes:
+def open_release(identity: Identity, doc_id: bytes, sealed: bytes) -> bytes:
     """Client side: B from the key server's answer."""
     b = kem_type(identity.kem).open(identity.kem_private, sealed, release_info(doc_id, identity.public.key_id))
     if len(b) != KEY_SIZE:
@@ -223,11 +224,11 @@ def open_release(identity, doc_id: bytes, sealed: bytes) -> bytes:
     return b
 
 
-def find_stanza(header) -> Stanza | None:
+def find_stanza(header: Header) -> Stanza | None:
     return next((s for s in header.stanzas if s.type == ONLINE), None)
 
 
-def describe(stanza: Stanza) -> dict:
+def describe(stanza: Stanza) -> dict[str, Any]:
     """What `inspect` shows of an online-policy stanza (anyone can read the policy)."""
     try:
         p, _, _ = parse_body(stanza.body)
