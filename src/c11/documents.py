@@ -79,10 +79,11 @@ def inspect(src: Source, format: str | None = None) -> DocumentInfo:
 
 
 def reencrypt(path: str | Path, identity: Identity, *, add: Sequence[PublicKey] = (), remove: Sequence[str] = (),
-              output: str | Path | None = None, force: bool = False) -> DocumentInfo:
-    """Add recipients to, or remove them (by fingerprint) from, every group of parts `identity` opens, in place
-    (or to `output`); the parts themselves are not re-encrypted."""
-    d = api.reencrypt_document(path, identity, add=add, remove=remove, output=output, force=force)
+              output: str | Path | None = None, force: bool = False,
+              using: Sequence[Capability] = ()) -> DocumentInfo:
+    """Add recipients to, or remove them (by fingerprint) from, every group of parts `identity` (or what `using`
+    gives: group keys) opens, in place (or to `output`); the parts themselves are not re-encrypted."""
+    d = api.reencrypt_document(path, identity, add=add, remove=remove, output=output, force=force, using=using)
     info = inspect(d["output"])
     info.output = d["output"]
     return info

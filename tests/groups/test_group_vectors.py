@@ -89,3 +89,28 @@ def test_identity_source_hook_is_used_only_when_needed():
     assert calls == [[group.public.key_id]]
     with pytest.raises(errors.NoMatchingKeyError):
         files.decrypt_bytes(to_group, [me])
+
+
+def test_document_reencrypt_opens_with_what_it_is_given(tmp_path):
+    """`c11.documents.reencrypt(using=...)`: a document for a group is re-shared by a member through the group
+    key an identity source gives; without it, the member is not a recipient."""
+    import json
+
+    from c11 import documents
+    from c11.format.envelope import IdentitySource
+
+    me, bob, sender, group = (Identity.generate("me@example.com"), Identity.generate("bob@example.com"),
+                              Identity.generate("s@example.com"), groupkey.generate("g"))
+
+    class Source(IdentitySource):
+        def identities_for(self, header, wanted):
+            return [group] if group.public.key_id in wanted else []
+
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps({"name": "Ada", "ssn": "078-05-1120"}))
+    documents.protect(path, ["key:ssn"], [group.public], sender, output=path, force=True)
+    with pytest.raises(errors.NoMatchingKeyError):
+        documents.reencrypt(path, me, add=[bob.public])
+    info = documents.reencrypt(path, me, add=[bob.public], using=[Source()])
+    assert bob.public.fingerprint in {r["fingerprint"] for g in info.groups for r in g["recipients"]}
+    assert json.loads(documents.unprotect(path, [bob]).data)["ssn"] == "078-05-1120"

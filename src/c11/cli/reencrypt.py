@@ -64,7 +64,7 @@ def reencrypt(identity, add, add_files, remove, rotate, add_recovery, yes, as_js
 
         if rotate:
             raise UsageError("--rotate is not supported for protected documents: unprotect and protect again")
-        info = api.reencrypt_document(p, me, add=keys, remove=remove)
+        info = api.reencrypt_document(p, me, add=keys, remove=remove, using=[groups, release])
         if as_json:
             emit_json(info)
         else:

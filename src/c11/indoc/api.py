@@ -19,6 +19,7 @@ from typing import Any
 
 from c11._internal.atomic import atomic_write_bytes
 from c11.errors import NotC11FileError, TooLargeError, UsageError
+from c11.format.envelope import Capability
 from c11.indoc import HANDLERS, handler_for
 from c11.indoc._handler import Handler, PartRecipients, SelectorArg
 from c11.indoc._limits import MAX_DOCUMENT
@@ -152,14 +153,14 @@ def inspect_document(src: Source, format: str | None = None) -> dict[str, Any]:
 
 def reencrypt_document(path: str | Path, identity: Identity, *, add: Sequence[PublicKey] = (),
                        remove: Sequence[str] = (), output: str | Path | None = None,
-                       force: bool = False) -> dict[str, Any]:
+                       force: bool = False, using: Sequence[Capability] = ()) -> dict[str, Any]:
     """Add or remove recipients of every group of parts the identity can open, in place (or to
     `output`), without touching the parts themselves."""
     p = Path(path)
     data, ext, label = _load(p, None)
     handler = handler_for(p)
     env = _envelope(handler, data, label)
-    new = P.reencrypt(env, identity, add=list(add), remove=list(remove))
+    new = P.reencrypt(env, identity, add=list(add), remove=list(remove), using=using)
     out = handler.write_envelope(data, new, label=label)
     target = Path(output) if output is not None else p
     atomic_write_bytes(target, out, force=force or output is None)

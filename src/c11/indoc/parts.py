@@ -26,7 +26,7 @@ from c11 import files
 from c11.crypto import keyschedule as ks
 from c11.errors import BadSignatureError, C11Error, FormatError, IntegrityError, NoMatchingKeyError
 from c11.format import content
-from c11.format.envelope import Metadata, stanza_key_id
+from c11.format.envelope import Capability, Metadata, stanza_key_id
 from c11.format.header import V1, Header, read_header
 from c11.keys.identity import Identity
 from c11.keys.publickey import PublicKey
@@ -326,14 +326,16 @@ def reencrypt(
     *,
     add: Sequence[PublicKey] = (),
     remove: Iterable[str] = (),
+    using: Sequence[Capability] = (),
 ) -> Envelope:
-    """Add or remove recipients in every group the caller can open (parts unchanged)."""
+    """Add or remove recipients in every group the caller can open (parts unchanged); `using` is what opening
+    may use besides `identity` (group keys: see `c11.format.envelope.Capability`)."""
     remove = list(remove)
     new_headers = []
     changed = False
     for h in env.headers:
         try:
-            file_key, _ = files.open_header(h, [identity])
+            file_key, _ = files.open_header(h, [identity, *using])
         except NoMatchingKeyError:
             new_headers.append(h)
             continue
