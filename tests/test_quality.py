@@ -7,6 +7,7 @@ generic parameter or an unchecked `Any` return in them fails the suite. mypy kee
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -42,7 +43,7 @@ def test_mypy_strict_core_and_indoc() -> None:
 
 def test_mypy_config_is_strict() -> None:
     """The gate is real: the same configuration reports an untyped function."""
-    r = _mypy("--config-file", str(ROOT / "pyproject.toml"), "--no-incremental",
+    r = _mypy("--config-file", str(ROOT / "pyproject.toml"), "--cache-dir", os.devnull,
               "-c", "def untyped(x):\n    return x\n")
     assert r.returncode == 1, r.stdout + r.stderr
     assert "no-untyped-def" in r.stdout
