@@ -247,3 +247,63 @@ def test_first_registration_race_gives_the_operator_no_shard(shard_env, tmp_path
         store.logged = real_logged
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_store_reregistration_after_a_forgotten_password_needs_the_key(shard_env, tmp_path):
+    """After a c11 password reset the store's record still takes the old password. The person re-registers
+    there with a signature by the key whose shard the store holds (back from the recovery shard): the c11
+    server, which holds neither that key nor the store's shard, cannot make one; nor can another store replay
+    one; and a signature is single use (docs/shards.md §8.4)."""
+    import time
+
+    from srvkit import outbox_messages, text_body
+
+    from c11._web.shard_tokens import key_login_message, normalize_url
+
+    env = shard_env
+    store = env.stores[0]
+    user = _strong_user(env.server.url, env.server.data_dir)
+    me = Identity.generate(user["email"])
+    with Client(env.server.url, user["token"]) as c:
+        c.state_dir = tmp_path / "first"
+        c.shards.password = user["password"]
+        user_id = c.shards.status().user_id
+        recovery = c.shards.create(me).recovery
+        c.request_password_reset(user["email"])
+    assert recovery is not None  # one store: the person keeps the recovery shard
+    mail = [m for m in outbox_messages(env.server.data_dir, user["email"], 2) if "Reset" in m["Subject"]][0]
+    new = secrets.token_urlsafe(18)
+    with Client(env.server.url) as c:
+        c.reset_password(text_body(mail).split("token=")[1].split()[0], new)
+        c.login(user["email"], new)
+        c.state_dir = tmp_path / "after"
+        c.shards.password = new
+        with pytest.raises(AuthError):  # the store still has the old password's record
+            c.shards.login_store(store.url, user_id)
+
+        # what the c11 server (or anyone without the key) can try: sign with another key; replay for another
+        # store; all refused
+        def key_login(signer: Identity, store_url: str, at: int | None = None) -> httpx.Response:
+            at, nonce = int(time.time()) if at is None else at, secrets.token_bytes(16)
+            sig = signer.sign(key_login_message(store_url, normalize_url(env.server.url), user_id, at, nonce))
+            return httpx.post(f"{store.url}/v1/opaque/key-login", timeout=30, json={
+                "user_id": user_id, "time": at, "nonce": pake.b64u(nonce), "signature": pake.b64u(sig)})
+
+        assert key_login(Identity.generate(user["email"]), normalize_url(store.url)).status_code == 401
+        assert key_login(me, "https://another-store.example").status_code == 401
+        assert key_login(me, normalize_url(store.url), int(time.time()) - 3600).status_code == 401
+        at, nonce = int(time.time()), secrets.token_bytes(16)
+        sig = me.sign(key_login_message(normalize_url(store.url), normalize_url(env.server.url), user_id, at, nonce))
+        body = {"user_id": user_id, "time": at, "nonce": pake.b64u(nonce), "signature": pake.b64u(sig)}
+        assert httpx.post(f"{store.url}/v1/opaque/key-login", json=body, timeout=30).status_code == 200  # control
+        assert httpx.post(f"{store.url}/v1/opaque/key-login", json=body, timeout=30).status_code == 401  # replay
+
+        # the person: the key comes back from the recovery shard and the c11 server's shard, then re-registers
+        rebuilt = c.shards.fetch(recovery).identity  # the store refuses after the reset: server + recovery
+        assert rebuilt.fingerprint == me.fingerprint
+        assert c.shards.reregister_with_key(rebuilt, new) == [normalize_url(store.url)]
+        assert c.shards.login_store(store.url, user_id)  # the new password logs in at the store
+        c.shards.password = user["password"]
+        c.shards.sessions.drop(store.url, user_id)
+        with pytest.raises(AuthError):
+            c.shards.login_store(store.url, user_id)  # the old one no longer does

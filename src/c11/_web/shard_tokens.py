@@ -139,3 +139,18 @@ def verify(token: str, key: OKPKey, *, issuer: str, audience: str | None, action
     if not 16 <= len(claims["jti"]) <= 64 or len(claims["sub"]) > 64:
         raise TokenError("token has a bad jti or subject")
     return claims
+
+
+#: How far a key login's time may be from the store's clock, in seconds (docs/shards.md §8.4).
+KEY_LOGIN_SKEW = 300
+
+
+def key_login_message(store_url: str, server_url: str, user_id: str, at: int, nonce: bytes) -> bytes:
+    """What the key's Ed25519 signing key signs to log in at a store without the password (docs/shards.md
+    §8.4): "c11-store-key-login/v1" 0x00 store URL 0x00 c11 server URL 0x00 user ID 0x00 time (8 bytes,
+    big-endian Unix seconds) nonce (16 random bytes). The store URL binds it to one store: another store
+    cannot replay it; the nonce makes each attempt's signature new (the store takes each once)."""
+    if not 0 <= at < 2**63 or len(nonce) != 16:
+        raise ValueError("time out of range or nonce not 16 bytes")
+    return b"\x00".join([b"c11-store-key-login/v1", store_url.encode(), server_url.encode(), user_id.encode(),
+                         at.to_bytes(8, "big") + nonce])

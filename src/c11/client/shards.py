@@ -275,6 +275,36 @@ class ShardsAPI:
             done.append(p.url)
         return done
 
+    def reregister_with_key(self, identity: Identity, new_password: str) -> list[str]:
+        """After a forgotten password (a c11 reset): at every store holding your shard, log in with a signature
+        by `identity` (the key those shards hold; back from the recovery shard or another device) instead of
+        the old password, and register `new_password` there (docs/shards.md §8.4). The stores updated."""
+        import time
+
+        from c11._web.shard_tokens import key_login_message
+
+        st = self.status()
+        if st.fingerprint and st.fingerprint != identity.fingerprint:
+            raise CloudKeyError(f"this is not your cloud-stored key ({st.fingerprint})")
+        done = []
+        for p in st.placements:
+            if p.where != "store" or not p.url:
+                continue
+            at, nonce = int(time.time()), os.urandom(16)
+            sig = identity.sign(key_login_message(normalize_url(p.url), normalize_url(self._core.server),
+                                                  st.user_id, at, nonce))
+            d = self._ok(p.url, self._call(p.url, "POST", "/v1/opaque/key-login", {
+                "user_id": st.user_id, "time": at, "nonce": pake.b64u(nonce), "signature": pake.b64u(sig)}))
+            h = {SESSION_HEADER: str(d["session"])}
+            reg = pake.ClientRegistration.start(new_password)
+            r = self._ok(p.url, self._call(p.url, "POST", "/v1/opaque/register", {"request": pake.b64u(reg.request)},
+                                           h))
+            upload = reg.finish(pake.unb64u(str(r["response"])))
+            self._ok(p.url, self._call(p.url, "PUT", "/v1/opaque/record", {"registration": pake.b64u(upload)}, h))
+            self.sessions.drop(p.url, st.user_id)
+            done.append(p.url)
+        return done
+
     # -- create, fetch, delete ----------------------------------------------------------------------------
 
     def create(self, identity: Identity, stores: list[str] | None = None) -> Created:

@@ -10,12 +10,15 @@ before it answers: no log entry, no shard (fail closed).
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import APIRouter, FastAPI, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, insert
@@ -26,7 +29,7 @@ from c11 import __version__
 from c11._web import body_limits, pake, problems
 from c11._web.db import Database, utcnow
 from c11._web.problems import Problem, not_found, unauthorized
-from c11._web.shard_tokens import LOGGED_ACTION, SESSION_HEADER, TokenError
+from c11._web.shard_tokens import KEY_LOGIN_SKEW, LOGGED_ACTION, SESSION_HEADER, TokenError, key_login_message
 from c11.errors import C11Error
 from c11.keys.cloudkey import Shard
 from c11.log.entries import canonical_json
@@ -56,6 +59,13 @@ class RegisterIn(BaseModel):
 
 class RecordIn(BaseModel):
     registration: str = Field(max_length=6_000, description="OPAQUE registration upload (base64url)")
+
+
+class KeyLoginIn(BaseModel):
+    user_id: str = Field(max_length=64, description="your user ID at the c11 server")
+    time: int = Field(ge=0, le=2**62, description="Unix seconds, within 5 minutes of the store's clock")
+    nonce: str = Field(max_length=40, description="16 random bytes (base64url), new for each attempt")
+    signature: str = Field(max_length=200, description="Ed25519 signature of the key login message (base64url)")
 
 
 class LoginStartIn(BaseModel):
@@ -276,6 +286,39 @@ def _opaque_routes(api: APIRouter, store: Store) -> None:
             raise Problem(422, "Bad OPAQUE message", str(e), "bad-opaque") from None
         store.logins.end_sessions(server, user)
         return _json({"status": "registered"})
+
+    @api.post("/opaque/key-login", summary="A store session proven by the key whose shard is stored here")
+    def key_login(body: KeyLoginIn) -> Response:
+        """For a person who forgot the password (their store record still takes the old one): a signature by
+        the signing key named in the shard stored here (`key_login_message`), which neither the c11 server nor
+        another store can make. Single use, within 5 minutes; the session may then replace the record."""
+        now = int(time.time())
+        refused = unauthorized("Key login refused: not signed by the key whose shard is stored here (or too old).")
+        if abs(now - body.time) > KEY_LOGIN_SKEW:
+            raise refused
+        with store.db.session() as s:
+            row = s.get(StoredShard, (server, body.user_id))
+            stored = bytes(row.shard) if row is not None else None
+        if stored is None:
+            raise refused
+        try:
+            sig_key = Shard.parse(stored).public.sig
+            signature = pake.unb64u(body.signature, "signature")
+            nonce = pake.unb64u(body.nonce, "nonce")
+            if sig_key is None:
+                raise refused
+            Ed25519PublicKey.from_public_bytes(sig_key).verify(
+                signature, key_login_message(store.config.url, server, body.user_id, body.time, nonce))
+        except (C11Error, InvalidSignature, ValueError):
+            raise refused from None
+        try:
+            with store.db.session() as s:
+                s.execute(insert(UsedToken).values(jti=hashlib.sha256(signature).hexdigest(),
+                                                   expires=body.time + KEY_LOGIN_SKEW))
+        except IntegrityError:
+            raise refused from None
+        value, expires = store.logins.new_session(server, body.user_id)
+        return _json({"session": value, "user_id": body.user_id, "expires": expires})
 
     @api.post("/opaque/login/start", summary="OPAQUE login, KE1 to KE2")
     def login_start(body: LoginStartIn) -> Response:
