@@ -54,7 +54,8 @@ def _store():  # type: ignore[no-untyped-def]
 def signup(server: str, email: str) -> None:
     """Create an account, then log in; a verification link is emailed.
 
-    You have no key yet: after opening the link, `c11 login` makes your key and publishes it.
+    The password never leaves this device (OPAQUE). You have no key yet: after `c11 verify LINK` with the
+    emailed link, `c11 login` makes your key and publishes it.
 
     \b
     Example:

@@ -179,8 +179,8 @@ def _publish(c: Client, identity: Identity, email: str, strict: bool = False) ->
     except AuthError as e:
         if e.problem.get("type", "").endswith("email-unverified"):
             if strict:  # `c11 keys publish`: not publishing is a failure
-                raise AuthError(f"{email} is not verified yet: open the link we emailed you, then run "
-                                "`c11 keys publish` again", 403) from None
+                raise AuthError(f"{email} is not verified yet: run `c11 verify LINK` with the link we emailed "
+                                "you, then run `c11 keys publish` again", 403) from None
             _warn("your key is not published yet: verify your email address (see the link we sent), then run "
                   "`c11 keys publish`")
             return
