@@ -66,7 +66,7 @@ def test_signup_verification_email_through_smtp(tmp_path, pki, monkeypatch):
             assert r.status_code == 201, r.text
             assert _wait(lambda: any(m.rcpt_tos == [email] for m in smtp.received))
             [m] = [m for m in smtp.received if m.rcpt_tos == [email]]
-            assert m.login == USER and "/api/v1/accounts/verify?token=" in m.data.decode()
+            assert m.login == USER and "/verify#token=" in m.data.decode()
             time.sleep(0.3)
             assert len([m for m in smtp.received if m.rcpt_tos == [email]]) == 1
         finally:

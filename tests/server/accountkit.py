@@ -38,7 +38,7 @@ def verification_email(server: RunningServer, addr: str, timeout: float = 10.0) 
     while True:
         found = sorted(folder.glob("*.eml")) if folder.is_dir() else []
         for m in (email.message_from_bytes(p.read_bytes()) for p in found):
-            if m["To"] == addr and "/accounts/verify" in text_body(m):
+            if m["To"] == addr and "/verify#token=" in text_body(m):
                 return m
         if time.monotonic() > deadline:
             raise AssertionError(f"no verification email to {addr} in {folder}")

@@ -85,7 +85,7 @@ def verify(link: str, server: str | None, email: str | None) -> None:
 
     \b
     Example:
-      c11 verify 'https://c11.example.com/api/v1/accounts/verify?token=c11v_...'
+      c11 verify 'https://c11.example.com/verify#token=c11v_...'
     """
     from urllib.parse import parse_qs, urlsplit
 

@@ -67,7 +67,8 @@ def send_verification(ctx: ServerContext, s: Session, user: User) -> None:
     ttl = ctx.config.verification_ttl_hours
     s.add(EmailVerification(user_id=user.id, token_hash=digest(token), email=user.email,
                             expires_at=utcnow() + timedelta(hours=ttl)))
-    link = f"{ctx.config.base_url}/api/v1/accounts/verify?token={token}"
+    # the browser app's page; the token stays in the fragment, which browsers never send to a server
+    link = f"{ctx.config.base_url}/verify#token={token}"
     notify(s, ctx.config.base_url, "email_verification", user.email, link=link, expires_hours=ttl, secret=token)
 
 
