@@ -105,9 +105,10 @@ def default_paths() -> list[Path]:
 
 def load_many(paths: list[str] | tuple[str, ...]) -> list[Identity]:
     """Identities for decrypting: the given paths, or the defaults."""
-    from c11.cli.invites import temporary_paths  # temporary keys received at login (docs/keyserver.md)
+    from c11._internal.paths import keys_dir
+    from c11.client.key_lifecycle import temporary_paths  # temporary keys received at login (docs/keyserver.md)
 
-    chosen = [Path(p) for p in paths] or (default_paths() + ([] if os.environ.get("C11_IDENTITY") else temporary_paths()))
+    chosen = [Path(p) for p in paths] or (default_paths() + ([] if os.environ.get("C11_IDENTITY") else temporary_paths(keys_dir())))
     if not chosen:
         raise KeyFileError(
             "no key to decrypt with: pass -i KEYFILE (or set C11_IDENTITY, or log in with `c11 login`)"
@@ -121,7 +122,7 @@ def load_sender(path: str | None) -> Identity:
         return load(path)
     defaults = default_paths()
     if not defaults:
-        from c11.cli.keys import cloud_sender  # logged in with a cloud-stored key (docs/shards.md)
+        from c11.cli._cloud import cloud_sender  # logged in with a cloud-stored key (docs/shards.md)
 
         cloud = cloud_sender()
         if cloud is not None:
