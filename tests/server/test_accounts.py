@@ -99,7 +99,10 @@ def test_cookie_session_for_the_web(server, user):
         cookie = r.headers["set-cookie"].lower()
         assert "httponly" in cookie and "samesite=lax" in cookie
         assert h.get("/api/v1/account").json()["auth"]["kind"] == "cookie"
-        assert h.delete("/api/v1/sessions/current").status_code == 204
+        forged = h.delete("/api/v1/sessions/current")  # what a cross-site form could send: the cookie, no header
+        assert forged.status_code == 403 and forged.json()["type"].endswith("csrf-header-required")
+        assert h.get("/api/v1/account").status_code == 200  # nothing changed
+        assert h.delete("/api/v1/sessions/current", headers={"X-C11-CSRF": "1"}).status_code == 204
         assert h.get("/api/v1/account").status_code == 401
 
 

@@ -24,6 +24,10 @@ from c11.server.scopes import SCOPES
 from c11.server.tokens.models import MachineToken
 
 SESSION_COOKIE = "c11_session"
+#: a cookie session's state-changing request must carry this header: a cross-site form or a simple request cannot
+#: set it, and a cross-site fetch that does is stopped by CORS preflight (the server allows no other origin)
+CSRF_HEADER = "x-c11-csrf"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SESSION_PREFIX = "c11s"
 MACHINE_PREFIX = "c11t"
 _LAST_USED_GRANULARITY = timedelta(minutes=1)
@@ -58,7 +62,11 @@ def authenticate(request: Request, ctx: ServerContext) -> Principal | None:
             return _machine(ctx, token)
         return _session(ctx, token, "bearer")
     cookie = request.cookies.get(SESSION_COOKIE)
-    return _session(ctx, cookie, "cookie") if cookie else None
+    principal = _session(ctx, cookie, "cookie") if cookie else None
+    if principal is not None and request.method not in _SAFE_METHODS and not request.headers.get(CSRF_HEADER):
+        raise Problem(403, "Missing CSRF header", f"A request that changes something with a session cookie must "
+                      f"send the header {CSRF_HEADER.upper()}: 1 (the c11 web app does).", "csrf-header-required")
+    return principal
 
 
 def _session(ctx: ServerContext, token: str, kind: str) -> Principal | None:
