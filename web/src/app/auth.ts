@@ -24,21 +24,13 @@ async function opaqueClient() {
 }
 
 /** Create an account with an OPAQUE registration (the password stays here); the server emails a verification
- *  link. A server from before OPAQUE sign-up (no /accounts/signup/start) takes the password instead. */
+ *  link. */
 export async function signUp(email: string, password: string): Promise<void> {
   const addr = normal(email);
   const client = await opaqueClient();
   const { clientRegistrationState, registrationRequest } = client.startRegistration({ password });
-  let start: { response: string; signup_id: string };
-  try {
-    start = await api("POST", "/api/v1/accounts/signup/start", { email: addr, request: registrationRequest });
-  } catch (e) {
-    if (e instanceof ApiError && (e.status === 404 || e.status === 405)) {
-      await api("POST", "/api/v1/accounts", { email: addr, password });
-      return;
-    }
-    throw e;
-  }
+  const start = await api<{ response: string; signup_id: string }>("POST", "/api/v1/accounts/signup/start",
+    { email: addr, request: registrationRequest });
   const { registrationRecord } = client.finishRegistration({ clientRegistrationState, registrationResponse: start.response, password, keyStretching: KSF });
   await api("POST", "/api/v1/accounts", { email: addr, signup_id: start.signup_id, registration: registrationRecord });
 }
@@ -80,18 +72,10 @@ function session(out: SessionOut): Session {
   return { token: out.token, email: out.user.email, emailVerified: out.user.email_verified };
 }
 
-/** Confirm the email of a verification link's token under a login session of that account (a server from
- *  before OPAQUE sign-up takes the token with the sign-up password instead). */
-export async function confirmEmail(token: string, s: Session, password: string): Promise<void> {
-  try {
-    await api("POST", "/api/v1/account/verify", { token }, s);
-  } catch (e) {
-    if (e instanceof ApiError && (e.status === 404 || e.status === 405)) {
-      await api("POST", "/api/v1/accounts/verify", { token, password });
-      return;
-    }
-    throw e;
-  }
+/** Confirm the email of a verification link's token under a login session of that account (the token alone,
+ *  or the session alone, confirms nothing). */
+export async function confirmEmail(token: string, s: Session): Promise<void> {
+  await api("POST", "/api/v1/account/verify", { token }, s);
 }
 
 /** Whether the session's account has a verified email now. */

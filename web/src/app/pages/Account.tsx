@@ -129,7 +129,7 @@ export function VerifyPage({ session, setSession }: { session: Session | null; s
       <form class="stack" onSubmit={(e) => run(e, async () => {
         let s = await logIn(email, password);
         if (!s.emailVerified) {
-          await confirmEmail(token, s, password);
+          await confirmEmail(token, s);
           s = await refresh(s);
           setOutcome("confirmed");
         } else {
