@@ -10,6 +10,14 @@ import click
 from c11.errors import C11Error
 
 
+#: the top-level module of each optional dependency -> the extra of pyproject.toml that installs it
+_OPTIONAL = {
+    **dict.fromkeys(("fastapi", "starlette", "pydantic", "uvicorn", "sqlalchemy", "alembic", "psycopg", "argon2",
+                     "authlib", "fastapi_offline", "httptools", "uvloop", "msal", "jinja2"), "server"),
+    **dict.fromkeys(("lxml", "pikepdf", "PIL", "yaml"), "documents"),
+}
+
+
 def run(group: click.Group, argv: list[str]) -> int:
     try:
         group.main(args=argv, prog_name="c11", standalone_mode=False)
@@ -35,6 +43,13 @@ def run(group: click.Group, argv: list[str]) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+    except ModuleNotFoundError as e:
+        extra = _OPTIONAL.get((e.name or "").split(".")[0])
+        if extra is None:
+            raise
+        click.echo(f"c11: error: this command needs c11's optional '{extra}' dependencies ({e.name} is not "
+                   f"installed): pip install 'c11[{extra}]'", err=True)
+        return 2
     except FileNotFoundError as e:
         # the same words as `c11 encrypt` and `c11 protect` use for a missing input
         click.echo(f"c11: error: {e.filename or 'input'}: no such file or folder", err=True)
