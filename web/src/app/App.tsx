@@ -7,6 +7,7 @@ import { navigate, useRoute, type Route } from "./router";
 import { OpenPage } from "./pages/Open";
 import { EncryptPage } from "./pages/Encrypt";
 import { MessagesPage } from "./pages/Messages";
+import { DocumentsPage } from "./pages/Documents";
 import { AccountPage, LoginPage, SignupPage, VerifyPage } from "./pages/Account";
 
 function Link({ to, current, children }: { to: Route; current: Route; children: ComponentChildren }) {
@@ -43,6 +44,7 @@ export function App() {
     case "/open": page = <OpenPage worker={worker} />; break;
     case "/encrypt": page = <EncryptPage session={session} worker={worker} />; break;
     case "/messages": page = <MessagesPage session={session} worker={worker} />; break;
+    case "/documents": page = <DocumentsPage session={session} />; break;
     case "/signup": page = <SignupPage />; break;
     case "/login": page = <LoginPage setSession={setSession} />; break;
     case "/verify": page = <VerifyPage session={session} setSession={setSession} />; break;
@@ -58,6 +60,7 @@ export function App() {
           <Link to="/open" current={route}>Open</Link>
           <Link to="/encrypt" current={route}>Encrypt</Link>
           <Link to="/messages" current={route}>Messages</Link>
+          {session && <Link to="/documents" current={route}>My documents</Link>}
           {session ? <Link to="/account" current={route}>Account</Link> : (
             <>
               <Link to="/login" current={route}>Log in</Link>

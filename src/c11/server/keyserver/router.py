@@ -308,6 +308,20 @@ def authored_doc(doc_id: str, principal: Annotated[Principal, Depends(require_us
 Authored = Annotated[str, Depends(authored_doc)]
 
 
+class DocumentsOut(BaseModel):
+    documents: list[DocumentOut]
+
+
+@router.get("/documents", response_model=DocumentsOut, summary="Your online-policy documents")
+def list_documents(principal: Reader, ctx: Ctx,
+                   limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = MAX_PAGE) -> Response:
+    """The documents you registered, newest first (at most `limit`): state, expiry and recipients."""
+    with ctx.db.session() as s:
+        docs = s.execute(select(OnlineDocument).where(OnlineDocument.author_id == principal.user_id)
+                         .order_by(OnlineDocument.created_at.desc(), OnlineDocument.doc_id).limit(limit)).scalars()
+        return _json({"documents": [_document_json(s, d) for d in docs]})
+
+
 @router.get("/documents/{doc_id}", response_model=DocumentOut, summary="An online-policy document's state")
 def get_document(doc: Authored, principal: Reader, ctx: Ctx) -> Response:
     with ctx.db.session() as s:
