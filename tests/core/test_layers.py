@@ -32,7 +32,6 @@ SIDEWAYS = {
 EXCEPTIONS: dict[tuple[str, str], str] = {
     # upward or sideways
     # one edge per cycle
-    ("c11.server.context", "c11.server.oidc"): "unassigned: server context <-> oidc, accounts, orgs (TYPE_CHECKING)",
 }
 
 

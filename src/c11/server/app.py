@@ -20,7 +20,7 @@ from c11.server import _limits, migrate, problems, webapp
 from c11.server.config import Config
 from c11.server.context import ServerContext
 from c11.server.db import Database
-from c11.server.oidc import OidcClients
+from c11.server.oidc_discovery import OidcClients
 from c11.server.passwords import Passwords
 
 #: service name -> routers ("module:attribute") it mounts.

@@ -18,7 +18,7 @@ from c11.server.passwords import Passwords
 
 if TYPE_CHECKING:
     from c11.notify.service import Notifier
-    from c11.server.oidc import OidcClients
+    from c11.server.oidc_discovery import OidcClients
 
 T = TypeVar("T")
 

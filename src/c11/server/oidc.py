@@ -9,15 +9,12 @@ import base64
 import hashlib
 import hmac
 import secrets
-import time
 import warnings
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 import authlib.deprecate  # noqa: F401  (sets its own warning filter; the block below overrides it)
-import httpx
 
 with warnings.catch_warnings():  # authlib announces a future switch of HTTP library
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -26,7 +23,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, select
 
@@ -46,41 +42,7 @@ public = APIRouter(prefix="/api/v1/auth/oidc", tags=["oidc"],
 BROWSER_COOKIE = "c11_oidc_browser"
 STATE_TTL = timedelta(minutes=10)
 CODE_TTL = timedelta(minutes=2)
-_METADATA_TTL = 3600.0
 _ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"]
-
-
-@dataclass
-class _Discovered:
-    metadata: dict[str, Any]
-    keys: KeySet
-    fetched: float
-
-
-@dataclass
-class OidcClients:
-    """Per-app cache of each provider's discovery document and keys (no module-level state)."""
-
-    timeout: float = 10.0
-    _cache: dict[str, _Discovered] = field(default_factory=dict)
-
-    def discover(self, provider: OidcProvider, refresh_keys: bool = False) -> _Discovered:
-        hit = self._cache.get(provider.name)
-        if hit and not refresh_keys and time.monotonic() - hit.fetched < _METADATA_TTL:
-            return hit
-        try:
-            url = provider.issuer.rstrip("/") + "/.well-known/openid-configuration"
-            meta = httpx.get(url, timeout=self.timeout).raise_for_status().json()
-            if meta.get("issuer") != provider.issuer:
-                raise Problem(502, "Bad Gateway", "The identity provider's issuer does not match.",
-                              "oidc-provider-error")
-            jwks = httpx.get(meta["jwks_uri"], timeout=self.timeout).raise_for_status().json()
-            found = _Discovered(meta, KeySet.import_key_set(jwks), time.monotonic())
-        except (httpx.HTTPError, KeyError, ValueError, JoseError) as e:
-            raise Problem(502, "Bad Gateway", f"The identity provider is unavailable ({type(e).__name__}).",
-                          "oidc-provider-error") from e
-        self._cache[provider.name] = found
-        return found
 
 
 class ProviderOut(BaseModel):
