@@ -67,3 +67,34 @@ def test_my_documents_needs_a_login(page, axe):
     page.goto("/documents")
     page.get_by_text("Your documents with an online policy are listed after you").wait_for()
     axe(page)
+
+
+def test_a_forged_access_record_is_flagged_and_others_see_nothing(page, new_page, people, log_in, tmp_path):
+    alice, bob = people["alice"], people["bob"]
+    src = tmp_path / "plan.txt"
+    src.write_text("the plan")
+    made = tmp_path / "plan.txt.c11"
+    assert alice.cli("encrypt", "--online", "-r", bob.email, "-o", str(made), str(src)).returncode == 0
+    assert bob.cli("decrypt", "-i", str(bob.key), "-o", str(tmp_path / "p.txt"), str(made)).returncode == 0
+    doc = _access(alice, made)["doc_id"]
+
+    def forge(route):  # noqa: ANN001 - the server claims bob's allowed access was denied
+        answer = route.fetch()
+        d = answer.json()
+        for a in d["accesses"]:
+            a["result"] = "denied"
+        route.fulfill(response=answer, body=json.dumps(d))
+
+    log_in(page, alice.email)
+    page.route(f"**/api/v1/documents/{doc}/accesses*", forge)
+    page.get_by_role("navigation").get_by_role("link", name="My documents").click()
+    item = page.get_by_role("article", name=f"Document {doc}")
+    item.get_by_role("button", name="Show access history").click()
+    item.get_by_text("NOT verify against the transparency log").wait_for(timeout=30_000)
+    assert "log proof FAILED" in item.inner_text() and "does not match its log entry" in item.inner_text()
+
+    other = new_page()
+    log_in(other, bob.email)
+    other.get_by_role("navigation").get_by_role("link", name="My documents").click()
+    other.get_by_text("You have no documents with an online policy yet.").wait_for(timeout=30_000)
+    assert other.get_by_role("article").count() == 0

@@ -120,8 +120,8 @@ function History({ session, doc, trust }: { session: Session; doc: string; trust
   return (
     <>
       <p role="status" class={bad ? "error" : undefined}>
-        {bad ? `${bad} of ${items.length} accesses do NOT verify against the transparency log.`
-          : `${items.length} accesses, each verified in this browser against the transparency log.`}
+        {bad ? `${bad} of ${items.length} ${items.length === 1 ? "access does" : "accesses do"} NOT verify against the transparency log.`
+          : `${items.length} ${items.length === 1 ? "access" : "accesses"}, each verified in this browser against the transparency log.`}
       </p>
       <ul class="accesses">
         {items.map((a) => (
