@@ -146,20 +146,17 @@ def org_context(core: HttpCore) -> OrgInfo | None:
                             e.problem) from None
         if e.status == 401:  # not logged in (any more): "not a member" would be a guess, and would be cached
             raise
-        return None
-    except ServerError as e:
-        if e.status != 404:
-            raise
-        d = None
-    policies = (d or {}).get("policies") or {}
-    if d is not None and "recovery_keys" in d:
+        if str((e.problem or {}).get("type", "")).endswith("not-a-member"):
+            return None
+        # any other refusal (a proxy, a half-upgraded server, an attacker on the path) is not "no organization":
+        # taken as one, it would be cached and drop the recovery keys from every later encryption
+        raise
+    policies = d.get("policies") or {}
+    if "recovery_keys" in d:
         keys = _keys(d.get("recovery_keys"))
         name = d.get("name") or ""
     else:
-        try:
-            r = core.request("GET", _BASE)
-        except AuthError:
-            return None
+        r = core.request("GET", _BASE)
         keys = _keys(r.get("recovery_keys"))
-        name = (d or {}).get("name") or r.get("org") or ""
+        name = d.get("name") or r.get("org") or ""
     return OrgInfo(name, keys, bool(policies.get("require_online")), _days(policies.get("default_expiry_days")))
