@@ -84,3 +84,22 @@ def test_the_shell_loads_under_the_csp(page, axe, narrow, screenshot):
     axe(page)
     screenshot(page, "home")
     narrow(page, "home")
+
+
+def test_server_html_pages_carry_the_security_headers(web_server):
+    """The server's own pages (the old-style verification link, the reset link's page) are as locked down as the app's."""
+    from srvkit import http_signup, new_email, outbox_message, verification_link
+
+    with httpx.Client(base_url=web_server.url) as h:
+        addr = new_email("hdr")
+        assert http_signup(h, addr).status_code == 201
+        token = verification_link(outbox_message(web_server.data_dir, addr)).split("#token=", 1)[1]
+        good = h.get("/api/v1/accounts/verify", params={"token": token})
+        bad = h.get("/api/v1/accounts/verify", params={"token": "c11v_not-a-token"})
+        reset = h.get("/api/v1/accounts/password-reset")
+        assert good.status_code == 200 and addr in good.text
+        assert bad.status_code >= 400 and reset.status_code == 200
+        for page in (good, bad, reset):
+            assert page.headers["content-type"].startswith("text/html")
+            _assert_secure(page)
+            assert page.headers["x-frame-options"] == "DENY"

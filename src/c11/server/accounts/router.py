@@ -32,6 +32,7 @@ from c11.server.accounts.schemas import (
 from c11.server.auth import SESSION_COOKIE, AccountLogin, AccountUser, require_account
 from c11.server.context import Ctx, ServerContext
 from c11.server.problems import Problem, responses
+from c11.server.webapp import SECURITY_HEADERS
 
 public = APIRouter(prefix="/api/v1", tags=["accounts"], responses=responses(400, 401, 409, 422, 429))
 router = APIRouter(prefix="/api/v1", tags=["accounts"], dependencies=[Depends(require_account)],
@@ -70,13 +71,14 @@ def verify_page(token: str, ctx: Ctx) -> HTMLResponse:
         with ctx.db.session() as s:
             email = service.pending_verification(s, token)[1].email
     except Problem as p:
-        return HTMLResponse(_page("Link not valid", p.detail or p.title), status_code=p.status)
+        return HTMLResponse(_page("Link not valid", p.detail or p.title), status_code=p.status,
+                            headers=SECURITY_HEADERS)
     base = ctx.config.base_url
     return HTMLResponse(_page(f"Confirm {email}", "To confirm this address, log in to the account you signed up "
                               f"with: open {base}/verify#token=... (this page's link in the c11 app), or run "
                               f"`c11 verify --server {base} LINK` with this page's address as LINK. If you did not "
                               "sign up with this address, close this page: the account expires unconfirmed.")
-                        + f'<p data-email="{html.escape(email, quote=True)}"></p>')
+                        + f'<p data-email="{html.escape(email, quote=True)}"></p>', headers=SECURITY_HEADERS)
 
 
 def _page(title: str, text: str) -> str:
@@ -120,7 +122,7 @@ def reset_page(ctx: Ctx) -> HTMLResponse:
     """The page the emailed link opens: how to choose the new password (the link itself stays unused)."""
     return HTMLResponse(_page("Choose a new password", f"Run `c11 password reset --server {ctx.config.base_url}` "
                               "and paste the link from the email when it asks. "
-                              + reset.NOT_RESTORED))
+                              + reset.NOT_RESTORED), headers=SECURITY_HEADERS)
 
 
 @router.delete("/sessions/current", status_code=204, summary="Log out")

@@ -1,5 +1,5 @@
 /** Sign up, log in, confirm the email of a verification link, log out. */
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import type { Session } from "../api";
 import { message } from "../api";
 import { changePassword, confirmEmail, logIn, logOut, refresh, signUp } from "../auth";
@@ -97,7 +97,8 @@ export function LoginPage({ setSession }: { setSession: SetSession }) {
 /** The verification link's page (`/verify#token=...`: the token stays in the fragment, never sent in a URL).
  *  Opening it confirms nothing (mail scanners prefetch links): the owner logs in and presses the button. */
 export function VerifyPage({ session, setSession }: { session: Session | null; setSession: SetSession }) {
-  const token = new URLSearchParams(location.hash.slice(1)).get("token") ?? "";
+  const [token] = useState(() => new URLSearchParams(location.hash.slice(1)).get("token") ?? "");
+  useEffect(() => { if (location.hash) history.replaceState(null, "", "/verify"); }, []);  // the token leaves the address bar and history
   const [email, setEmail] = useState(session?.email ?? "");
   const [password, setPassword] = useState("");
   const [outcome, setOutcome] = useState<"confirmed" | "already" | null>(null);
