@@ -41,7 +41,7 @@ def _stamp(name: str, *files: Path) -> tuple[Path, str]:
 
 
 def ensure_venv() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs under any python3 to say this
         sys.exit("c11 needs Python 3.11 or newer")
     if not PY.exists():
         say(f"creating virtual environment in {VENV}")
@@ -64,9 +64,7 @@ def ensure_apt() -> None:
         return
     missing = []
     for pkg in wanted:
-        r = subprocess.run(
-            ["dpkg-query", "-W", "-f=${Status}", pkg], capture_output=True, text=True
-        )
+        r = subprocess.run(["dpkg-query", "-W", "-f=${Status}", pkg], capture_output=True, text=True)
         if "install ok installed" not in r.stdout:
             missing.append(pkg)
     if not missing:
@@ -77,14 +75,22 @@ def ensure_apt() -> None:
     say(f"installing system packages: {' '.join(missing)}")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     run(["apt-get", "update", "-qq"], env=env)
-    run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], env=env,
-        stdout=subprocess.DEVNULL)
+    run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], env=env, stdout=subprocess.DEVNULL)
 
 
 WEB = ROOT / "web"
 #: what the browser app's build reads; a change to any of these rebuilds web/dist (docs/web.md).
-_WEB_INPUTS = ("src", "index.html", "harness.html", "vite.config.ts", "vite.harness.config.ts", "tsconfig.json",
-               "package.json", "package-lock.json", "public")
+_WEB_INPUTS = (
+    "src",
+    "index.html",
+    "harness.html",
+    "vite.config.ts",
+    "vite.harness.config.ts",
+    "tsconfig.json",
+    "package.json",
+    "package-lock.json",
+    "public",
+)
 
 
 def _web_sources() -> list[Path]:

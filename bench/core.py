@@ -115,8 +115,10 @@ def run(work: Path, args) -> int:
                 out.unlink()
     os.sync()
     med = {k: statistics.median(v) for k, v in times.items()}
-    print(f"## {args.size_mib} MiB file to file, median of {args.runs} interleaved runs (sync and a 1 s pause "
-          "before each, every output a new file)\n")
+    print(
+        f"## {args.size_mib} MiB file to file, median of {args.runs} interleaved runs (sync and a 1 s pause "
+        "before each, every output a new file)\n"
+    )
     user = {k: statistics.median(USER_CPU[k]) for k in times}
     print("| command | median s | min s | max s | user CPU s (median) |\n|---|---|---|---|---|")
     for k, v in times.items():
@@ -158,8 +160,20 @@ def run(work: Path, args) -> int:
     (work / "small.bin").write_bytes(os.urandom(1024))
     small_out = work / "small.c11"
     t1000 = statistics.median(
-        timed([*C11, "encrypt", "-i", str(work / "me.key"), "-R", str(work / "recipients.txt"), "-o",
-               str(small_out), str(work / "small.bin")], small_out)
+        timed(
+            [
+                *C11,
+                "encrypt",
+                "-i",
+                str(work / "me.key"),
+                "-R",
+                str(work / "recipients.txt"),
+                "-o",
+                str(small_out),
+                str(work / "small.bin"),
+            ],
+            small_out,
+        )
         for _ in range(3)
     )
     helps = [timed([*C11, "--help"]) for _ in range(5)]

@@ -33,8 +33,16 @@ from pathlib import Path
 
 from _bench import ROOT, bench_database, free_port, stop_servers, wait_until_up
 
-ACTION_WEIGHTS = {"open": 50, "protect": 20, "share": 8, "refused_open": 5, "revoke": 3, "invite": 5,
-                  "key_change": 2, "admin": 7}
+ACTION_WEIGHTS = {
+    "open": 50,
+    "protect": 20,
+    "share": 8,
+    "refused_open": 5,
+    "revoke": 3,
+    "invite": 5,
+    "key_change": 2,
+    "admin": 7,
+}
 DOC_ACTIONS = {"open", "protect", "share", "refused_open", "revoke"}
 
 
@@ -58,17 +66,38 @@ def seed(url: str, members: int) -> dict:
         s.add(user)
         s.flush()
         token = new_secret(SESSION_PREFIX)
-        s.add(LoginSession(user_id=user.id, token_hash=digest(token), kind="bearer", created_at=now,
-                           expires_at=now + timedelta(days=1)))
+        s.add(
+            LoginSession(
+                user_id=user.id,
+                token_hash=digest(token),
+                kind="bearer",
+                created_at=now,
+                expires_at=now + timedelta(days=1),
+            )
+        )
         org = Organization(name="Bench Org", policies="{}")
         s.add(org)
         s.flush()
-        s.add(OrgMember(org_id=org.id, email=admin, status="active", is_admin=True,
-                        permissions=" ".join(sorted(PERMISSIONS)), added_at=now - timedelta(days=3650)))
+        s.add(
+            OrgMember(
+                org_id=org.id,
+                email=admin,
+                status="active",
+                is_admin=True,
+                permissions=" ".join(sorted(PERMISSIONS)),
+                added_at=now - timedelta(days=3650),
+            )
+        )
         people = []
         for i in range(members):
-            m = OrgMember(org_id=org.id, email=f"member{i}@example.com", status="active", is_admin=False,
-                          permissions="", added_at=now - timedelta(days=3650))
+            m = OrgMember(
+                org_id=org.id,
+                email=f"member{i}@example.com",
+                status="active",
+                is_admin=False,
+                permissions="",
+                added_at=now - timedelta(days=3650),
+            )
             s.add(m)
             people.append(m)
         s.flush()
@@ -98,11 +127,14 @@ def load_events(url: str, world: dict, n: int, days: int, heavy: float) -> float
     engine = make_engine(url)
     with engine.begin() as c:
         c.execute(text("CREATE TEMP TABLE bench_members (n int PRIMARY KEY, id text, actor text) ON COMMIT DROP"))
-        c.execute(text("INSERT INTO bench_members VALUES (:n, :id, :actor)"),
-                  [{"n": i, "id": mid, "actor": h} for i, (mid, _, h) in enumerate(members)])
+        c.execute(
+            text("INSERT INTO bench_members VALUES (:n, :id, :actor)"),
+            [{"n": i, "id": mid, "actor": h} for i, (mid, _, h) in enumerate(members)],
+        )
         for lo in range(0, n, 250_000):
             hi = min(n, lo + 250_000)
-            c.execute(text(f"""
+            c.execute(
+                text(f"""
                 INSERT INTO usage_events (org_id, log_index, at, action, actor, member_id, doc_id, target,
                                           target_member_id, detail)
                 SELECT :org, g.i, :start + (g.i * :step) * interval '1 microsecond', g.action, m.actor, m.id,
@@ -119,9 +151,19 @@ def load_events(url: str, world: dict, n: int, days: int, heavy: float) -> float
                             FROM generate_series(:lo, :hi - 1) AS s(i)) x) g
                 JOIN bench_members m ON m.n = g.mn
                 JOIN bench_members t ON t.n = g.tn"""),
-                {"org": world["org"], "start": start, "step": (end - start) / timedelta(microseconds=1) / n,
-                 "heavy": heavy, "members": len(members), "lo": lo, "hi": hi, "d_admin": '{"op":"member.add"}',
-                 "d_share": '{"added":1,"removed":0}', "d_protect": '{"new_set":false,"online":true,"recipients":3}'})
+                {
+                    "org": world["org"],
+                    "start": start,
+                    "step": (end - start) / timedelta(microseconds=1) / n,
+                    "heavy": heavy,
+                    "members": len(members),
+                    "lo": lo,
+                    "hi": hi,
+                    "d_admin": '{"op":"member.add"}',
+                    "d_share": '{"added":1,"removed":0}',
+                    "d_protect": '{"new_set":false,"online":true,"recipients":3}',
+                },
+            )
     with engine.begin() as c:
         c.execute(text("ANALYZE usage_events"))
         loaded = c.execute(text("SELECT count(*) FROM usage_events")).scalar_one()
@@ -132,10 +174,18 @@ def load_events(url: str, world: dict, n: int, days: int, heavy: float) -> float
 
 def start_server(data_dir: Path, url: str, port: int) -> subprocess.Popen:
     """`c11 serve` (the real server command) on `port`."""
-    env = {**os.environ, "C11_DATA_DIR": str(data_dir), "C11_DATABASE_URL": url, "C11_PORT": str(port),
-           "C11_HOST": "127.0.0.1", "PYTHONPATH": str(ROOT / "src"), "C11_LOG_LEVEL": "warning"}
-    proc = subprocess.Popen([sys.executable, "-m", "c11.cli.main", "serve"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    env = {
+        **os.environ,
+        "C11_DATA_DIR": str(data_dir),
+        "C11_DATABASE_URL": url,
+        "C11_PORT": str(port),
+        "C11_HOST": "127.0.0.1",
+        "PYTHONPATH": str(ROOT / "src"),
+        "C11_LOG_LEVEL": "warning",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "c11.cli.main", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     return wait_until_up(proc, f"http://127.0.0.1:{port}/healthz")
 
 
@@ -153,13 +203,15 @@ def _windows(rnd: random.Random, world: dict, days: int, runs: int, heavy: bool)
     return out
 
 
-def bench_http(port: int, world: dict, windows: list[tuple[str, datetime]], path: str = "/api/v1/org/events",
-               limit: int = 100) -> tuple[list[float], list[int]]:
+def bench_http(
+    port: int, world: dict, windows: list[tuple[str, datetime]], path: str = "/api/v1/org/events", limit: int = 100
+) -> tuple[list[float], list[int]]:
     import httpx
 
     out, counts = [], []
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60,
-                      headers={"authorization": f"Bearer {world['token']}"}) as c:
+    with httpx.Client(
+        base_url=f"http://127.0.0.1:{port}", timeout=60, headers={"authorization": f"Bearer {world['token']}"}
+    ) as c:
         for i, (email, since) in enumerate([*windows[:3], *windows]):  # three warm-up requests
             params = {"user": email, "since": since.isoformat(), "until": (since + timedelta(days=30)).isoformat()}
             if path.endswith("events"):
@@ -180,8 +232,9 @@ def bench_baseline(port: int, world: dict, runs: int) -> list[float]:
     import httpx
 
     out = []
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60,
-                      headers={"authorization": f"Bearer {world['token']}"}) as c:
+    with httpx.Client(
+        base_url=f"http://127.0.0.1:{port}", timeout=60, headers={"authorization": f"Bearer {world['token']}"}
+    ) as c:
         for i in range(runs + 3):
             t0 = time.perf_counter()
             assert c.get("/api/v1/account").status_code == 200
@@ -191,9 +244,7 @@ def bench_baseline(port: int, world: dict, runs: int) -> list[float]:
 
 
 def bench_sql(url: str, world: dict, windows: list[tuple[str, datetime]], limit: int = 100) -> tuple[list[float], str]:
-    from sqlalchemy import text
-
-    from sqlalchemy import create_engine
+    from sqlalchemy import create_engine, text
     from sqlalchemy.orm import Session
 
     from c11.log.entries import email_hash
@@ -211,12 +262,23 @@ def bench_sql(url: str, world: dict, windows: list[tuple[str, datetime]], limit:
                 out.append((time.perf_counter() - t0) * 1000)
         email, since = windows[0]
         with Session(engine) as s:
-            plan = "\n".join(r[0] for r in s.execute(text(
-                "EXPLAIN (ANALYZE, BUFFERS) SELECT log_index, at, action, actor, member_id, doc_id, target, "
-                "target_member_id, detail FROM usage_events WHERE org_id = :org AND actor = :actor AND at >= :since "
-                "AND at < :until ORDER BY at DESC, log_index DESC LIMIT :limit"),
-                {"org": world["org"], "actor": email_hash(email), "since": since, "until": since + timedelta(days=30),
-                 "limit": limit + 1}))
+            plan = "\n".join(
+                r[0]
+                for r in s.execute(
+                    text(
+                        "EXPLAIN (ANALYZE, BUFFERS) SELECT log_index, at, action, actor, member_id, doc_id, target, "
+                        "target_member_id, detail FROM usage_events WHERE org_id = :org AND actor = :actor AND at >= :since "
+                        "AND at < :until ORDER BY at DESC, log_index DESC LIMIT :limit"
+                    ),
+                    {
+                        "org": world["org"],
+                        "actor": email_hash(email),
+                        "since": since,
+                        "until": since + timedelta(days=30),
+                        "limit": limit + 1,
+                    },
+                )
+            )
     finally:
         engine.dispose()
     return out, plan
@@ -242,15 +304,21 @@ def main() -> None:
             typical = _windows(rnd, world, args.days, args.runs, heavy=False)
             heavy = _windows(rnd, world, args.days, args.runs, heavy=True)
             results, plans = {}, []
-            print(f"\nbaseline GET /api/v1/account (authentication + one lookup) [{args.runs} runs]\n  "
-                  + _stats(bench_baseline(port, world, args.runs)))
+            print(
+                f"\nbaseline GET /api/v1/account (authentication + one lookup) [{args.runs} runs]\n  "
+                + _stats(bench_baseline(port, world, args.runs))
+            )
             for name, windows in (("one member, one month", typical), ("the heavy member, one month", heavy)):
                 ms, counts = bench_http(port, world, windows)
-                print(f"\nHTTP GET /api/v1/org/events?user=&since=&until=&limit=100  [{name}; "
-                      f"{statistics.mean(counts):.0f} events per answer on average, {args.runs} runs]")
+                print(
+                    f"\nHTTP GET /api/v1/org/events?user=&since=&until=&limit=100  [{name}; "
+                    f"{statistics.mean(counts):.0f} events per answer on average, {args.runs} runs]"
+                )
                 print("  " + _stats(ms))
-                results[name] = {"http_median_ms": statistics.median(ms),
-                                 "http_p99_ms": statistics.quantiles(ms, n=100, method="inclusive")[98]}
+                results[name] = {
+                    "http_median_ms": statistics.median(ms),
+                    "http_p99_ms": statistics.quantiles(ms, n=100, method="inclusive")[98],
+                }
                 sql_ms, plan = bench_sql(url, world, windows)
                 plans.append(f"EXPLAIN ANALYZE ({name}):\n{plan}")
                 print(f"  SQL alone (same filter, page + member emails): {_stats(sql_ms)}")

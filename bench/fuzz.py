@@ -33,8 +33,17 @@ def main() -> int:
     ap.add_argument("--timeout", type=int, default=10, help="seconds one input may take")
     ap.add_argument("--rss-mb", type=int, default=1024, help="memory (MB) one input may use")
     args = ap.parse_args()
-    argv = [*args.targets, "--seconds", str(args.seconds), "--workdir", str(args.workdir),
-            "--timeout", str(args.timeout), "--rss-mb", str(args.rss_mb)]
+    argv = [
+        *args.targets,
+        "--seconds",
+        str(args.seconds),
+        "--workdir",
+        str(args.workdir),
+        "--timeout",
+        str(args.timeout),
+        "--rss-mb",
+        str(args.rss_mb),
+    ]
     out = io.StringIO()
     with redirect_stdout(out):
         status = run.main(argv)
@@ -44,8 +53,10 @@ def main() -> int:
         if "target" not in r:
             continue
         rate = r["runs"] / r["seconds"] if r["seconds"] else 0
-        print(f"{r['target']:<16} {r['runs']:>10,} {rate:>8,.0f} {r['seconds']:>6.0f}  "
-              f"{'ok' if r['ok'] else 'FINDING: ' + r['finding']}{' ' + ' '.join(r['artifacts']) if r['artifacts'] else ''}")
+        print(
+            f"{r['target']:<16} {r['runs']:>10,} {rate:>8,.0f} {r['seconds']:>6.0f}  "
+            f"{'ok' if r['ok'] else 'FINDING: ' + r['finding']}{' ' + ' '.join(r['artifacts']) if r['artifacts'] else ''}"
+        )
     total = sum(r.get("runs", 0) for r in rows)
     print(f"{total:,} executions; workdir {args.workdir}")
     (args.workdir / "summary.json").write_text(json.dumps(rows, indent=1))

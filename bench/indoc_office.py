@@ -21,8 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from c11.indoc import api  # noqa: E402
 from c11.keys.identity import Identity  # noqa: E402
 
-LOREM = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut "
-         "labore et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud exercitation ullamco.")
+LOREM = (
+    "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut "
+    "labore et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud exercitation ullamco."
+)
 
 
 def big_docx(paragraphs: int = 6000) -> bytes:
@@ -38,11 +40,15 @@ def big_docx(paragraphs: int = 6000) -> bytes:
     body = []
     for i in range(paragraphs):
         if i % 100 == 99:
-            body.append('<w:tbl><w:tblPr><w:tblW w:w="0" w:type="auto"/></w:tblPr><w:tblGrid><w:gridCol/></w:tblGrid>'
-                        f'<w:tr><w:tc><w:p><w:r><w:t>cell {i}</w:t></w:r></w:p></w:tc></w:tr></w:tbl>')
-        body.append(f'<w:p><w:pPr><w:jc w:val="both"/></w:pPr><w:r><w:t xml:space="preserve">Paragraph {i}. </w:t></w:r>'
-                    f'<w:r><w:rPr><w:b/></w:rPr><w:t>Account {i:08d}</w:t></w:r>'
-                    f'<w:r><w:t xml:space="preserve"> {LOREM}</w:t></w:r></w:p>')
+            body.append(
+                '<w:tbl><w:tblPr><w:tblW w:w="0" w:type="auto"/></w:tblPr><w:tblGrid><w:gridCol/></w:tblGrid>'
+                f"<w:tr><w:tc><w:p><w:r><w:t>cell {i}</w:t></w:r></w:p></w:tc></w:tr></w:tbl>"
+            )
+        body.append(
+            f'<w:p><w:pPr><w:jc w:val="both"/></w:pPr><w:r><w:t xml:space="preserve">Paragraph {i}. </w:t></w:r>'
+            f"<w:r><w:rPr><w:b/></w:rPr><w:t>Account {i:08d}</w:t></w:r>"
+            f'<w:r><w:t xml:space="preserve"> {LOREM}</w:t></w:r></w:p>'
+        )
     start = xml.index("<w:body>") + len("<w:body>")
     end = xml.index("<w:sectPr")
     xml = xml[:start] + "".join(body) + xml[end:]
@@ -84,24 +90,38 @@ def main() -> int:
 
     print(".docx")
     every = ",".join(str(1 + 6 * i) for i in range(1000))  # 1,000 separate paragraphs = 1,000 parts
-    prot = timed("protect 1,000 separate paragraphs (1,000 parts)",
-                 lambda: api.protect_document(docx_bytes, [f"paragraph:{every}"], [], me, format=".docx"), 2)
+    prot = timed(
+        "protect 1,000 separate paragraphs (1,000 parts)",
+        lambda: api.protect_document(docx_bytes, [f"paragraph:{every}"], [], me, format=".docx"),
+        2,
+    )
     timed("unprotect them", lambda: api.unprotect_document(prot, [me], format=".docx"), 2)
-    prot = timed("protect paragraphs 1-1000 (one part)",
-                 lambda: api.protect_document(docx_bytes, ["paragraph:1-1000"], [], me, format=".docx"), 2)
+    prot = timed(
+        "protect paragraphs 1-1000 (one part)",
+        lambda: api.protect_document(docx_bytes, ["paragraph:1-1000"], [], me, format=".docx"),
+        2,
+    )
     timed("unprotect it", lambda: api.unprotect_document(prot, [me], format=".docx"), 2)
-    prot = timed("protect 1,000 regex matches (Account 0000xxxx)",
-                 lambda: api.protect_document(docx_bytes, [], [], me, matches=[r"Account 00000\d\d\d\b"],
-                                              format=".docx"), 2)
+    prot = timed(
+        "protect 1,000 regex matches (Account 0000xxxx)",
+        lambda: api.protect_document(docx_bytes, [], [], me, matches=[r"Account 00000\d\d\d\b"], format=".docx"),
+        2,
+    )
     timed("unprotect them", lambda: api.unprotect_document(prot, [me], format=".docx"), 2)
 
     print(".xlsx")
-    prot = timed("protect 100,000 cells (Data!A2:J10001, one part)",
-                 lambda: api.protect_document(xlsx_bytes, ["Data!A2:J10001"], [], me, format=".xlsx"), 5)
+    prot = timed(
+        "protect 100,000 cells (Data!A2:J10001, one part)",
+        lambda: api.protect_document(xlsx_bytes, ["Data!A2:J10001"], [], me, format=".xlsx"),
+        5,
+    )
     timed("unprotect them", lambda: api.unprotect_document(prot, [me], format=".xlsx"), 5)
     cols = [f"column:Col{c}" for c in range(10)]
-    prot = timed("protect 100,000 cells (10 columns by header, 10 parts)",
-                 lambda: api.protect_document(xlsx_bytes, cols, [], me, format=".xlsx"), 5)
+    prot = timed(
+        "protect 100,000 cells (10 columns by header, 10 parts)",
+        lambda: api.protect_document(xlsx_bytes, cols, [], me, format=".xlsx"),
+        5,
+    )
     timed("unprotect them", lambda: api.unprotect_document(prot, [me], format=".xlsx"), 5)
     return 0
 

@@ -38,6 +38,7 @@ from pathlib import Path
 
 from _bench import ROOT, bench_database, free_port, read_answer, stop_servers, wait_until_up
 
+
 def seed(data_dir: Path, url: str, n: int) -> list[dict]:
     """Migrate, create the key server key, and n verified users with a bearer token and an identity each."""
     from datetime import timedelta
@@ -60,8 +61,15 @@ def seed(data_dir: Path, url: str, n: int) -> list[dict]:
             s.add(user)
             s.flush()
             token = new_secret(SESSION_PREFIX)
-            s.add(LoginSession(user_id=user.id, token_hash=digest(token), kind="bearer", created_at=now,
-                               expires_at=now + timedelta(days=1)))
+            s.add(
+                LoginSession(
+                    user_id=user.id,
+                    token_hash=digest(token),
+                    kind="bearer",
+                    created_at=now,
+                    expires_at=now + timedelta(days=1),
+                )
+            )
             ident = Identity.generate(email)
             people.append({"email": email, "token": token, "seeds": (ident.enc_seed + ident.sig_seed).hex()})
     db.dispose()
@@ -85,16 +93,29 @@ def register_documents(url: str, people: list[dict], count: int) -> list[dict]:
         for _ in range(count):
             seal = c.keyserver.prepare(people[0]["email"], recips)
             c.keyserver.register(seal, [p["email"] for p in people])
-            docs.append({"doc": seal.policy.doc_uuid, "stanza": base64.b64encode(seal.stanza.body).decode(),
-                         "a": seal.recipient_key.hex(), "file_key": seal.file_key.hex()})
+            docs.append(
+                {
+                    "doc": seal.policy.doc_uuid,
+                    "stanza": base64.b64encode(seal.stanza.body).decode(),
+                    "a": seal.recipient_key.hex(),
+                    "file_key": seal.file_key.hex(),
+                }
+            )
     return docs
 
 
 def start_server(data_dir: Path, url: str, port: int) -> subprocess.Popen:
     """`c11 serve` (the real server command) on `port`."""
-    env = {**os.environ, "C11_DATA_DIR": str(data_dir), "C11_DATABASE_URL": url, "C11_PORT": str(port),
-           "C11_HOST": "127.0.0.1", "PYTHONPATH": str(ROOT / "src"), "C11_LOG_LEVEL": "warning",
-           "C11_KEYSERVER_RELEASE_LIMIT": "0"}
+    env = {
+        **os.environ,
+        "C11_DATA_DIR": str(data_dir),
+        "C11_DATABASE_URL": url,
+        "C11_PORT": str(port),
+        "C11_HOST": "127.0.0.1",
+        "PYTHONPATH": str(ROOT / "src"),
+        "C11_LOG_LEVEL": "warning",
+        "C11_KEYSERVER_RELEASE_LIMIT": "0",
+    }
     cmd = [sys.executable, "-m", "c11.cli.main", "serve"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     return wait_until_up(proc, f"http://127.0.0.1:{port}/api/v1/keyserver/key")
@@ -102,8 +123,17 @@ def start_server(data_dir: Path, url: str, port: int) -> subprocess.Popen:
 
 # -- the load generator (its own process) ----------------------------------------------------------------
 
-async def _connection(port: int, person: dict, bodies: list[bytes], stop: float, warm: float,
-                      lat: list[float], samples: list[tuple[int, bytes]], counts: dict) -> None:
+
+async def _connection(
+    port: int,
+    person: dict,
+    bodies: list[bytes],
+    stop: float,
+    warm: float,
+    lat: list[float],
+    samples: list[tuple[int, bytes]],
+    counts: dict,
+) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     rnd = random.Random()
     auth = f"Authorization: Bearer {person['token']}\r\n".encode()
@@ -111,9 +141,14 @@ async def _connection(port: int, person: dict, bodies: list[bytes], stop: float,
         while time.perf_counter() < stop:
             k = rnd.randrange(len(bodies))
             body = bodies[k]
-            req = (b"POST /api/v1/keyserver/release HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth +
-                   b"Content-Type: application/json\r\nAccept: application/json\r\nContent-Length: " +
-                   str(len(body)).encode() + b"\r\n\r\n" + body)
+            req = (
+                b"POST /api/v1/keyserver/release HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                + auth
+                + b"Content-Type: application/json\r\nAccept: application/json\r\nContent-Length: "
+                + str(len(body)).encode()
+                + b"\r\n\r\n"
+                + body
+            )
             t = time.perf_counter()
             writer.write(req)
             status, answer = await read_answer(reader)
@@ -141,8 +176,9 @@ def load_main(spec: dict) -> None:
         tasks = []
         for i in range(spec["concurrency"]):
             p = people[i % len(people)]
-            bodies = [json.dumps({"stanza": d["stanza"], "public_key": identity(p).public.line()}).encode()
-                      for d in docs]
+            bodies = [
+                json.dumps({"stanza": d["stanza"], "public_key": identity(p).public.line()}).encode() for d in docs
+            ]
             samples: list[tuple[int, bytes]] = []
             per_person.append((p, samples))
             port = spec["ports"][i % len(spec["ports"])]
@@ -164,15 +200,25 @@ def load_main(spec: dict) -> None:
             assert online.combine(bytes.fromhex(doc["a"]), b, uuid.UUID(doc["doc"]).bytes).hex() == doc["file_key"]
             verified += 1
     measured = len(lat)
-    print(json.dumps({"ok": counts.get(200, 0), "statuses": counts, "measured": measured,
-                      "seconds": spec["seconds"], "per_second": round(measured / spec["seconds"]),
-                      "p50_ms": round(lat[len(lat) // 2] * 1000, 2), "p90_ms": round(lat[int(len(lat) * .9)] * 1000, 2),
-                      "p99_ms": round(lat[int(len(lat) * .99)] * 1000, 2), "max_ms": round(lat[-1] * 1000, 2),
-                      "verified_samples": verified}))
+    print(
+        json.dumps(
+            {
+                "ok": counts.get(200, 0),
+                "statuses": counts,
+                "measured": measured,
+                "seconds": spec["seconds"],
+                "per_second": round(measured / spec["seconds"]),
+                "p50_ms": round(lat[len(lat) // 2] * 1000, 2),
+                "p90_ms": round(lat[int(len(lat) * 0.9)] * 1000, 2),
+                "p99_ms": round(lat[int(len(lat) * 0.99)] * 1000, 2),
+                "max_ms": round(lat[-1] * 1000, 2),
+                "verified_samples": verified,
+            }
+        )
+    )
 
 
 # -- main -----------------------------------------------------------------------------------------------
-
 
 
 def count_releases(url: str) -> tuple[int, int, int]:
@@ -206,21 +252,37 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict:
         servers += [start_server(tmp, url, port) for port in ports[1:]]
         try:
             docs = register_documents(f"http://127.0.0.1:{ports[0]}", people, args.documents)
-            spec = {"ports": ports, "people": people, "docs": docs, "concurrency": args.concurrency,
-                    "seconds": args.duration, "warmup": args.warmup}
+            spec = {
+                "ports": ports,
+                "people": people,
+                "docs": docs,
+                "concurrency": args.concurrency,
+                "seconds": args.duration,
+                "warmup": args.warmup,
+            }
             spec_file = tmp / "load.json"
             spec_file.write_text(json.dumps(spec))
-            proc = subprocess.run([sys.executable, __file__, "--load", str(spec_file)], capture_output=True,
-                                  text=True, timeout=args.duration + args.warmup + 180)
+            proc = subprocess.run(
+                [sys.executable, __file__, "--load", str(spec_file)],
+                capture_output=True,
+                text=True,
+                timeout=args.duration + args.warmup + 180,
+            )
             if proc.returncode != 0:
                 raise RuntimeError(proc.stderr)
             load = json.loads(proc.stdout)
         finally:
             stop_servers(*servers)
         allowed, denied, rows = count_releases(url)
-        result["releases"] = {**load, "concurrency": args.concurrency, "workers": args.workers,
-                              "documents": args.documents, "log_release_entries_allowed": allowed,
-                              "log_release_entries_denied": denied, "access_rows": rows}
+        result["releases"] = {
+            **load,
+            "concurrency": args.concurrency,
+            "workers": args.workers,
+            "documents": args.documents,
+            "log_release_entries_allowed": allowed,
+            "log_release_entries_denied": denied,
+            "access_rows": rows,
+        }
         assert allowed == load["ok"], f"log has {allowed} allowed release entries, {load['ok']} releases answered"
         assert rows == allowed + denied
     return result
@@ -244,13 +306,17 @@ def main() -> None:
     for backend in backends:
         r = run_backend(backend, args)["releases"]
         ok = "PASS" if r["per_second"] >= 500 and r["p99_ms"] < 100 else "below target"
-        print(f"\n[{backend}] key releases ({r['concurrency']} concurrent clients, {r['workers']} server process(es), "
-              f"{r['documents']} documents, {r['seconds']} s after {args.warmup} s warm-up): {r['per_second']}/s, "
-              f"p50 {r['p50_ms']} ms, p90 {r['p90_ms']} ms, p99 {r['p99_ms']} ms, max {r['max_ms']} ms "
-              f"[target >= 500/s, p99 < 100 ms: {ok}]")
-        print(f"[{backend}] releases answered 200: {r['ok']}; allowed release entries in the log: "
-              f"{r['log_release_entries_allowed']} (equal: {r['ok'] == r['log_release_entries_allowed']}); "
-              f"access rows: {r['access_rows']}; {r['verified_samples']} sampled answers opened and checked")
+        print(
+            f"\n[{backend}] key releases ({r['concurrency']} concurrent clients, {r['workers']} server process(es), "
+            f"{r['documents']} documents, {r['seconds']} s after {args.warmup} s warm-up): {r['per_second']}/s, "
+            f"p50 {r['p50_ms']} ms, p90 {r['p90_ms']} ms, p99 {r['p99_ms']} ms, max {r['max_ms']} ms "
+            f"[target >= 500/s, p99 < 100 ms: {ok}]"
+        )
+        print(
+            f"[{backend}] releases answered 200: {r['ok']}; allowed release entries in the log: "
+            f"{r['log_release_entries_allowed']} (equal: {r['ok'] == r['log_release_entries_allowed']}); "
+            f"access rows: {r['access_rows']}; {r['verified_samples']} sampled answers opened and checked"
+        )
         print(json.dumps(r))
 
 

@@ -68,17 +68,33 @@ def main() -> None:
             total_time += dt
             batch_rates.append(n / dt)
         rows.append((target, *_proof_row(tree, store, target)))
-    print(f"appended {tree.size:,} entries in batches of {args.batch:,}: {total_time:.2f} s, "
-          f"{tree.size / total_time:,.0f} appends/s overall "
-          f"(batches: median {statistics.median(batch_rates):,.0f}/s, slowest {min(batch_rates):,.0f}/s)")
+    print(
+        f"appended {tree.size:,} entries in batches of {args.batch:,}: {total_time:.2f} s, "
+        f"{tree.size / total_time:,.0f} appends/s overall "
+        f"(batches: median {statistics.median(batch_rates):,.0f}/s, slowest {min(batch_rates):,.0f}/s)"
+    )
     print()
-    header = ("tree size", "log2", "inclusion hashes", "consistency hashes", "store reads/proof",
-              "prove (us)", "verify (us)")
+    header = (
+        "tree size",
+        "log2",
+        "inclusion hashes",
+        "consistency hashes",
+        "store reads/proof",
+        "prove (us)",
+        "verify (us)",
+    )
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("-" * (len(h) + 2) for h in header) + "|")
     for size, imin, imax, cmin, cmax, tg, tv, reads in rows:
-        cells = (f"{size:,}", f"{math.log2(size):.1f}", f"{imin}-{imax}", f"{cmin}-{cmax}", f"<= {reads}",
-                 f"{tg * 1e6:.0f}", f"{tv * 1e6:.0f}")
+        cells = (
+            f"{size:,}",
+            f"{math.log2(size):.1f}",
+            f"{imin}-{imax}",
+            f"{cmin}-{cmax}",
+            f"<= {reads}",
+            f"{tg * 1e6:.0f}",
+            f"{tv * 1e6:.0f}",
+        )
         print("| " + " | ".join(c.rjust(len(h)) for c, h in zip(cells, header, strict=True)) + " |")
     print()
     print("inclusion: sampled indices 0, n/3, n/2, n-2, n-1; consistency: from sizes 1, n/3, n/2, n-1 to n.")

@@ -73,8 +73,9 @@ def main() -> int:
     for i in range(n):
         with engine.begin() as c:
             t0 = time.perf_counter()
-            r = render("document_shared", to=f"user{i}@example.org", brand=brand, sender="Alice",
-                       link=brand.link(f"/d/{i}"))
+            r = render(
+                "document_shared", to=f"user{i}@example.org", brand=brand, sender="Alice", link=brand.link(f"/d/{i}")
+            )
             t1 = time.perf_counter()
             enqueue_rendered(c, r)
             t2 = time.perf_counter()
@@ -85,10 +86,14 @@ def main() -> int:
         return sorted(values)[min(len(values) - 1, int(q * len(values)))]
 
     print(f"database: {engine.dialect.name}")
-    print(f"queue (render + INSERT in the caller's transaction): median {statistics.median(full):.3f} ms, "
-          f"p99 {p(full, 0.99):.3f} ms  (target < 2 ms)")
-    print(f"queue (INSERT only):                                 median {statistics.median(insert_only):.3f} ms, "
-          f"p99 {p(insert_only, 0.99):.3f} ms")
+    print(
+        f"queue (render + INSERT in the caller's transaction): median {statistics.median(full):.3f} ms, "
+        f"p99 {p(full, 0.99):.3f} ms  (target < 2 ms)"
+    )
+    print(
+        f"queue (INSERT only):                                 median {statistics.median(insert_only):.3f} ms, "
+        f"p99 {p(insert_only, 0.99):.3f} ms"
+    )
 
     # -- 2. delivery to a local SMTP server --------------------------------------------------------------
     received = [0]
@@ -117,8 +122,10 @@ def main() -> int:
     with engine.connect() as c:
         sent = c.execute(select(func.count()).select_from(outbox).where(outbox.c.status == "sent")).scalar()
     rate = total / elapsed
-    print(f"delivery: {sent}/{total} sent, {received[0]} received by SMTP, {elapsed:.2f} s, "
-          f"{rate:.0f} messages/s  (target >= 200/s)")
+    print(
+        f"delivery: {sent}/{total} sent, {received[0]} received by SMTP, {elapsed:.2f} s, "
+        f"{rate:.0f} messages/s  (target >= 200/s)"
+    )
     ok = statistics.median(full) < 2.0 and rate >= 200 and sent == total == received[0]
     print("PASS" if ok else "FAIL")
     engine.dispose()

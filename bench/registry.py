@@ -33,8 +33,8 @@ from pathlib import Path
 
 from _bench import ROOT, bench_database, free_port, read_answer, stop_servers, wait_until_up
 
-
 # -- set-up ---------------------------------------------------------------------------------------------
+
 
 def make_ctx(data_dir: Path, url: str):  # type: ignore[no-untyped-def]
     from c11.server import migrate
@@ -71,16 +71,32 @@ def seed_users(ctx, n: int) -> tuple[list[str], str]:  # type: ignore[no-untyped
     svc = log_service(ctx)
     for start in range(0, n, 500):
         with svc.transaction() as (s, log):
-            for u, e, pk in zip(users[start:start + 500], emails[start:start + 500], lines[start:start + 500],
-                                strict=True):
+            for u, e, pk in zip(
+                users[start : start + 500], emails[start : start + 500], lines[start : start + 500], strict=True
+            ):
                 h = email_hash(e)
                 idx = log.append("key", {"action": "publish", "email_hash": h, "public_key": pk.line()}, subject=h)
-                s.add(RegistryKey(user_id=u.id, email_hash=h, public_key=pk.line(), fingerprint=pk.fingerprint,
-                                  log_index=idx, published_at=now))
+                s.add(
+                    RegistryKey(
+                        user_id=u.id,
+                        email_hash=h,
+                        public_key=pk.line(),
+                        fingerprint=pk.fingerprint,
+                        log_index=idx,
+                        published_at=now,
+                    )
+                )
     token = new_secret(SESSION_PREFIX)
     with ctx.db.session() as s:
-        s.add(LoginSession(user_id=users[0].id, token_hash=digest(token), kind="bearer", created_at=now,
-                           expires_at=now + timedelta(days=1)))
+        s.add(
+            LoginSession(
+                user_id=users[0].id,
+                token_hash=digest(token),
+                kind="bearer",
+                created_at=now,
+                expires_at=now + timedelta(days=1),
+            )
+        )
     return emails, token
 
 
@@ -124,39 +140,74 @@ def bench_appends(ctx, seconds: float, threads: int) -> dict:  # type: ignore[no
     with ctx.db.session() as s:
         assert MerkleTree(SqlHashStore(s), end_size).root() == root
     lat.sort()
-    return {"appends": total, "seconds": round(elapsed, 2), "per_second": round(total / elapsed),
-            "threads": threads, "p50_ms": round(lat[len(lat) // 2] * 1000, 2),
-            "p99_ms": round(lat[int(len(lat) * 0.99)] * 1000, 2), "log_size": end_size}
+    return {
+        "appends": total,
+        "seconds": round(elapsed, 2),
+        "per_second": round(total / elapsed),
+        "threads": threads,
+        "p50_ms": round(lat[len(lat) // 2] * 1000, 2),
+        "p99_ms": round(lat[int(len(lat) * 0.99)] * 1000, 2),
+        "log_size": end_size,
+    }
 
 
 # -- the server ------------------------------------------------------------------------------------------
 
-APP_MODULE = '''
+APP_MODULE = """
 from c11.server.app import create_app
 from c11.server.config import load_config
 
 def make():
     return create_app(load_config())
-'''
+"""
 
 
 def start_server(data_dir: Path, url: str, port: int, workers: int) -> subprocess.Popen:
     app_dir = data_dir / "app"
     app_dir.mkdir(parents=True, exist_ok=True)
     (app_dir / "c11_bench_app.py").write_text(APP_MODULE)
-    env = {**os.environ, "C11_DATA_DIR": str(data_dir), "C11_DATABASE_URL": url, "C11_PORT": str(port),
-           "C11_PUBLIC_URL": "http://127.0.0.1:0", "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{app_dir}",
-           "C11_LOG_LEVEL": "warning"}
-    cmd = [sys.executable, "-m", "uvicorn", "--factory", "c11_bench_app:make", "--host", "127.0.0.1",
-           "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
+    env = {
+        **os.environ,
+        "C11_DATA_DIR": str(data_dir),
+        "C11_DATABASE_URL": url,
+        "C11_PORT": str(port),
+        "C11_PUBLIC_URL": "http://127.0.0.1:0",
+        "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{app_dir}",
+        "C11_LOG_LEVEL": "warning",
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "c11_bench_app:make",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     return wait_until_up(proc, f"http://127.0.0.1:{port}/healthz")
 
 
 # -- the load generator (run in its own process) -------------------------------------------------------------
 
-async def _connection(port: int, token: str, emails: list[str], known: int, stop: float, warm: float,
-                      lat: list[float], samples: list[bytes]) -> int:
+
+async def _connection(
+    port: int,
+    token: str,
+    emails: list[str],
+    known: int,
+    stop: float,
+    warm: float,
+    lat: list[float],
+    samples: list[bytes],
+) -> int:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     n = 0
     rnd = random.Random()
@@ -166,8 +217,10 @@ async def _connection(port: int, token: str, emails: list[str], known: int, stop
             if now >= stop:
                 return n
             email = rnd.choice(emails)
-            req = (f"GET /api/v1/keys?email={email}&known_size={known} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                   f"Authorization: Bearer {token}\r\nAccept: application/json\r\n\r\n").encode()
+            req = (
+                f"GET /api/v1/keys?email={email}&known_size={known} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Authorization: Bearer {token}\r\nAccept: application/json\r\n\r\n"
+            ).encode()
             t = time.perf_counter()
             writer.write(req)
             status, body = await read_answer(reader)
@@ -183,23 +236,35 @@ async def _connection(port: int, token: str, emails: list[str], known: int, stop
         writer.close()
 
 
-def load_main(port: int, token: str, emails: list[str], known: int, concurrency: int, seconds: float,
-              warmup: float) -> None:
+def load_main(
+    port: int, token: str, emails: list[str], known: int, concurrency: int, seconds: float, warmup: float
+) -> None:
     lat: list[float] = []
     samples: list[bytes] = []
 
     async def run() -> list[int]:
         start = time.perf_counter()
         warm, stop = start + warmup, start + warmup + seconds
-        return await asyncio.gather(*[_connection(port, token, emails, known, stop, warm, lat, samples)
-                                      for _ in range(concurrency)])
+        return await asyncio.gather(
+            *[_connection(port, token, emails, known, stop, warm, lat, samples) for _ in range(concurrency)]
+        )
 
     counts = asyncio.run(run())
     lat.sort()
-    print(json.dumps({"lookups": sum(counts), "seconds": seconds, "per_second": round(sum(counts) / seconds),
-                      "p50_ms": round(lat[len(lat) // 2] * 1000, 2), "p90_ms": round(lat[int(len(lat) * .9)] * 1000, 2),
-                      "p99_ms": round(lat[int(len(lat) * .99)] * 1000, 2), "max_ms": round(lat[-1] * 1000, 2),
-                      "samples": [s.decode() for s in samples]}))
+    print(
+        json.dumps(
+            {
+                "lookups": sum(counts),
+                "seconds": seconds,
+                "per_second": round(sum(counts) / seconds),
+                "p50_ms": round(lat[len(lat) // 2] * 1000, 2),
+                "p90_ms": round(lat[int(len(lat) * 0.9)] * 1000, 2),
+                "p99_ms": round(lat[int(len(lat) * 0.99)] * 1000, 2),
+                "max_ms": round(lat[-1] * 1000, 2),
+                "samples": [s.decode() for s in samples],
+            }
+        )
+    )
 
 
 def verify_samples(url: str, samples: list[str], emails: list[str], state: Path) -> int:
@@ -218,13 +283,19 @@ def verify_samples(url: str, samples: list[str], emails: list[str], state: Path)
             from c11.log.merkle import leaf_hash, verify_inclusion
 
             check = c.log.open(d["checkpoint"].encode())
-            verify_inclusion(leaf_hash(d["entry"].encode()), d["log_index"], check.size,
-                             decode_hashes(d["inclusion_proof"]), check.root_hash)
+            verify_inclusion(
+                leaf_hash(d["entry"].encode()),
+                d["log_index"],
+                check.size,
+                decode_hashes(d["inclusion_proof"]),
+                check.root_hash,
+            )
             assert d["email"] == email
     return len(samples)
 
 
 # -- main -----------------------------------------------------------------------------------------------
+
 
 def proc_cpu(pid: int) -> float:
     """CPU seconds (user + system) used by a process and its children so far (Linux /proc)."""
@@ -239,8 +310,6 @@ def proc_cpu(pid: int) -> float:
     except (OSError, IndexError, ValueError):
         pass
     return total
-
-
 
 
 def run_backend(backend: str, args: argparse.Namespace) -> dict:
@@ -262,21 +331,37 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict:
         try:
             cpu0 = proc_cpu(server.pid)
             proc = subprocess.run(
-                [sys.executable, __file__, "--load", json.dumps({
-                    "port": port, "token": token, "emails": emails, "known": size - 1000,
-                    "concurrency": args.concurrency, "seconds": args.duration, "warmup": args.warmup})],
-                capture_output=True, text=True, timeout=args.duration + args.warmup + 120)
+                [
+                    sys.executable,
+                    __file__,
+                    "--load",
+                    json.dumps(
+                        {
+                            "port": port,
+                            "token": token,
+                            "emails": emails,
+                            "known": size - 1000,
+                            "concurrency": args.concurrency,
+                            "seconds": args.duration,
+                            "warmup": args.warmup,
+                        }
+                    ),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=args.duration + args.warmup + 120,
+            )
             if proc.returncode != 0:
                 raise RuntimeError(proc.stderr)
             server_cpu = proc_cpu(server.pid) - cpu0
             load = json.loads(proc.stdout)
             # CPU the server spent per lookup (warm-up included in both counts, approximately)
             load["server_cpu_ms_per_lookup"] = round(
-                server_cpu * 1000 / (load["lookups"] * (1 + args.warmup / args.duration)), 3)
+                server_cpu * 1000 / (load["lookups"] * (1 + args.warmup / args.duration)), 3
+            )
             samples = load.pop("samples")
             load["verified_samples"] = verify_samples(f"http://127.0.0.1:{port}", samples, emails, tmp / "client")
-            result["lookups"] = {**load, "concurrency": args.concurrency, "workers": args.workers,
-                                 "log_size": size}
+            result["lookups"] = {**load, "concurrency": args.concurrency, "workers": args.workers, "log_size": size}
         finally:
             stop_servers(server)
     return result
@@ -303,15 +388,21 @@ def main() -> None:
     for backend in backends:
         r = run_backend(backend, args)
         a, lk = r["appends"], r["lookups"]
-        print(f"\n[{backend}] seeded {r['seed_users']['users']} users with published keys in "
-              f"{r['seed_users']['seconds']} s")
-        print(f"[{backend}] log appends (append service, {a['threads']} threads, {a['seconds']} s): "
-              f"{a['per_second']}/s sustained, p50 {a['p50_ms']} ms, p99 {a['p99_ms']} ms; log size {a['log_size']}")
-        print(f"[{backend}] registry lookups with proofs ({lk['concurrency']} connections, {lk['workers']} "
-              f"worker(s), log of {lk['log_size']}): {lk['per_second']}/s, p50 {lk['p50_ms']} ms, "
-              f"p90 {lk['p90_ms']} ms, p99 {lk['p99_ms']} ms, max {lk['max_ms']} ms; "
-              f"{lk['verified_samples']} sampled answers verified; server CPU {lk['server_cpu_ms_per_lookup']} ms "
-              f"per lookup")
+        print(
+            f"\n[{backend}] seeded {r['seed_users']['users']} users with published keys in "
+            f"{r['seed_users']['seconds']} s"
+        )
+        print(
+            f"[{backend}] log appends (append service, {a['threads']} threads, {a['seconds']} s): "
+            f"{a['per_second']}/s sustained, p50 {a['p50_ms']} ms, p99 {a['p99_ms']} ms; log size {a['log_size']}"
+        )
+        print(
+            f"[{backend}] registry lookups with proofs ({lk['concurrency']} connections, {lk['workers']} "
+            f"worker(s), log of {lk['log_size']}): {lk['per_second']}/s, p50 {lk['p50_ms']} ms, "
+            f"p90 {lk['p90_ms']} ms, p99 {lk['p99_ms']} ms, max {lk['max_ms']} ms; "
+            f"{lk['verified_samples']} sampled answers verified; server CPU {lk['server_cpu_ms_per_lookup']} ms "
+            f"per lookup"
+        )
         print(json.dumps(r))
 
 

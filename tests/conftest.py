@@ -30,8 +30,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "server"))  # srvkit: t
 
 _MISSING = ("is not installed", "unreachable")
 _REAL_HOME_VAR = "C11_TEST_REAL_HOME"  # the real home, kept for xdist workers that inherit the fake HOME
-_XDG = {"XDG_CONFIG_HOME": ".config", "XDG_DATA_HOME": ".local/share", "XDG_CACHE_HOME": ".cache",
-        "XDG_STATE_HOME": ".local/state"}
+_XDG = {
+    "XDG_CONFIG_HOME": ".config",
+    "XDG_DATA_HOME": ".local/share",
+    "XDG_CACHE_HOME": ".cache",
+    "XDG_STATE_HOME": ".local/state",
+}
 _WATCHED = (".config/c11", ".local/share/c11", ".local/share/c11-shard-store")
 _fake_home: Path | None = None
 _real_home_key = pytest.StashKey[tuple[Path, dict[str, tuple[int, int]]]]()

@@ -30,8 +30,7 @@ STRICT = [
 
 
 def _mypy(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mypy", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=900)
+    return subprocess.run([sys.executable, "-m", "mypy", *args], cwd=ROOT, capture_output=True, text=True, timeout=900)
 
 
 def test_mypy_strict_core_and_indoc() -> None:
@@ -43,7 +42,35 @@ def test_mypy_strict_core_and_indoc() -> None:
 
 def test_mypy_config_is_strict() -> None:
     """The gate is real: the same configuration reports an untyped function."""
-    r = _mypy("--config-file", str(ROOT / "pyproject.toml"), "--cache-dir", os.devnull,
-              "-c", "def untyped(x):\n    return x\n")
+    r = _mypy(
+        "--config-file",
+        str(ROOT / "pyproject.toml"),
+        "--cache-dir",
+        os.devnull,
+        "-c",
+        "def untyped(x):\n    return x\n",
+    )
     assert r.returncode == 1, r.stdout + r.stderr
     assert "no-untyped-def" in r.stdout
+
+
+def _ruff(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "ruff", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_ruff_format_and_lint() -> None:
+    """`ruff format` leaves every Python file as it is, and `ruff check` ([tool.ruff] in pyproject.toml) finds
+    nothing: run `ruff format . && ruff check --fix .` before committing."""
+    fmt = _ruff("format", "--check", "--no-cache", ".")
+    assert fmt.returncode == 0, f"ruff format would change these files:\n{fmt.stdout}{fmt.stderr}"
+    lint = _ruff("check", "--no-cache", "--output-format", "concise", ".")
+    assert lint.returncode == 0, f"ruff check:\n{lint.stdout}{lint.stderr}"
+
+
+def test_ruff_gate_is_real(tmp_path: Path) -> None:
+    """The same configuration flags an unused import and a badly formatted line."""
+    bad = tmp_path / "bad.py"
+    bad.write_text("import os\nx = {  'a':1 }\n")
+    cfg = ("--config", str(ROOT / "pyproject.toml"))
+    assert _ruff("check", "--no-cache", *cfg, str(bad)).returncode == 1
+    assert _ruff("format", "--check", "--no-cache", *cfg, str(bad)).returncode == 1

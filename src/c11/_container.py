@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Sequence
+from typing import BinaryIO
 
 from c11.crypto import keyschedule as ks
 from c11.errors import FormatError, NotC11FileError, UsageError
@@ -20,7 +21,6 @@ from c11.format.header import MAGIC, ORIGIN_ROTATED, V1, Header, Stanza
 from c11.format.stream import Progress
 from c11.keys.identity import Identity
 from c11.keys.publickey import PublicKey, key_id
-
 
 
 @dataclass
@@ -84,8 +84,13 @@ def file_info(header: Header, raw_len: int, kind: str) -> FileInfo:
     for s in header.stanzas:
         kid = envelope.stanza_key_id(s)
         if kid is not None:
-            recipients.append({"fingerprint": kid.hex(), "type": s.type,
-                               **({"temporary": True, "zero_trust": False} if kid in temporary else {})})
+            recipients.append(
+                {
+                    "fingerprint": kid.hex(),
+                    "type": s.type,
+                    **({"temporary": True, "zero_trust": False} if kid in temporary else {}),
+                }
+            )
         elif s.type == _temporary.TEMPORARY:
             continue
         elif s.type == _online.ONLINE:
@@ -159,13 +164,19 @@ def seal_header(recipients: list[PublicKey], sender: Identity, **kw) -> tuple[He
     extra = list(kw.pop("extra_stanzas", ()))
     extra.append(_keys_stanza(recipients, nonce, file_key, doc_id))
     return envelope.seal(
-        recipients=recipients, sender=sender, file_key=file_key, nonce=nonce, doc_id=doc_id,
-        extra_stanzas=extra, **kw,
+        recipients=recipients,
+        sender=sender,
+        file_key=file_key,
+        nonce=nonce,
+        doc_id=doc_id,
+        extra_stanzas=extra,
+        **kw,
     )
 
 
-def write_payload(header: Header, file_key: bytes, author: Identity, src: BinaryIO, dst: BinaryIO,
-                  progress: Progress = None) -> int:
+def write_payload(
+    header: Header, file_key: bytes, author: Identity, src: BinaryIO, dst: BinaryIO, progress: Progress = None
+) -> int:
     """Write the STREAM payload of `src` and the trailer with `author`'s content signature (§5, §5.1)."""
     hashes = bytearray()
     n = stream.encrypt(envelope.payload_key(header, file_key), src, dst, header.segment_size, progress, hashes)

@@ -56,17 +56,41 @@ class DocumentInfo:
         return asdict(self)
 
 
-def protect(src: Source, selectors: Sequence[SelectorArg], recipients: Sequence[PublicKey], sender: Identity, *,
-            note: str = "", part_recipients: PartRecipients | None = None, output: str | Path | None = None,
-            force: bool = False, format: str | None = None) -> bytes:
+def protect(
+    src: Source,
+    selectors: Sequence[SelectorArg],
+    recipients: Sequence[PublicKey],
+    sender: Identity,
+    *,
+    note: str = "",
+    part_recipients: PartRecipients | None = None,
+    output: str | Path | None = None,
+    force: bool = False,
+    format: str | None = None,
+) -> bytes:
     """Protect the parts `selectors` choose for `recipients`, signed by `sender`; returns the document's bytes
     (also written to `output`, atomically, when given; an existing one only with `force`)."""
-    return api.protect_document(src, selectors, recipients, sender, note=note, part_recipients=part_recipients,
-                                output=output, force=force, format=format)
+    return api.protect_document(
+        src,
+        selectors,
+        recipients,
+        sender,
+        note=note,
+        part_recipients=part_recipients,
+        output=output,
+        force=force,
+        format=format,
+    )
 
 
-def unprotect(src: Source, identities: Sequence[Capability], *, output: str | Path | None = None,
-              force: bool = False, format: str | None = None) -> UnprotectResult:
+def unprotect(
+    src: Source,
+    identities: Sequence[Capability],
+    *,
+    output: str | Path | None = None,
+    force: bool = False,
+    format: str | None = None,
+) -> UnprotectResult:
     """Open every part `identities` may open (the others stay protected): the new bytes, the locations
     opened and left closed, and who signed each group opened."""
     return api.unprotect_document(src, identities, output=output, force=force, format=format)  # type: ignore[arg-type]
@@ -78,9 +102,16 @@ def inspect(src: Source, format: str | None = None) -> DocumentInfo:
     return DocumentInfo(d["format"], d["doc_id"], d["note"], d["parts"], d["groups"], d["signature_valid"])
 
 
-def reencrypt(path: str | Path, identity: Identity, *, add: Sequence[PublicKey] = (), remove: Sequence[str] = (),
-              output: str | Path | None = None, force: bool = False,
-              using: Sequence[Capability] = ()) -> DocumentInfo:
+def reencrypt(
+    path: str | Path,
+    identity: Identity,
+    *,
+    add: Sequence[PublicKey] = (),
+    remove: Sequence[str] = (),
+    output: str | Path | None = None,
+    force: bool = False,
+    using: Sequence[Capability] = (),
+) -> DocumentInfo:
     """Add recipients to, or remove them (by fingerprint) from, every group of parts `identity` (or what `using`
     gives: group keys) opens, in place (or to `output`); the parts themselves are not re-encrypted."""
     d = api.reencrypt_document(path, identity, add=add, remove=remove, output=output, force=force, using=using)

@@ -121,8 +121,9 @@ class AuthError(ServerError):
 class RateLimitError(ServerError):
     """Too many attempts; `retry_after` says how many seconds to wait."""
 
-    def __init__(self, message: str, status: int = 429, problem: dict[str, Any] | None = None,
-                 retry_after: int = 0) -> None:
+    def __init__(
+        self, message: str, status: int = 429, problem: dict[str, Any] | None = None, retry_after: int = 0
+    ) -> None:
         super().__init__(message, status, problem)
         self.retry_after = retry_after
 
@@ -145,8 +146,9 @@ class DeliveryError(NotifyError):
 class TransientDeliveryError(DeliveryError):
     """Try again later (server down, 4xx SMTP reply, throttled); `retry_after` in seconds if the server said."""
 
-    def __init__(self, message: str, explanation: str = "", *, retry_after: float | None = None,
-                 config: bool = False) -> None:
+    def __init__(
+        self, message: str, explanation: str = "", *, retry_after: float | None = None, config: bool = False
+    ) -> None:
         super().__init__(message, explanation, config=config)
         self.retry_after = retry_after
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import io
 import mimetypes
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import BinaryIO, Iterable, Sequence
+from typing import BinaryIO
 
 from c11._container import (
     FileInfo,
@@ -162,11 +163,19 @@ def decrypt_bytes(blob: bytes, identities: Sequence[Capability]) -> Result:
     return Result(info, plaintext=out.getvalue())
 
 
-def encrypt_message(text: str, recipients: Iterable[PublicKey], sender: Identity, *, include_sender: bool = True) -> str:
+def encrypt_message(
+    text: str, recipients: Iterable[PublicKey], sender: Identity, *, include_sender: bool = True
+) -> str:
     """Encrypt a short text to an ASCII-armored block for email or chat (docs/format.md §7)."""
     return _armor.armor(
-        encrypt_bytes(text.encode("utf-8"), recipients, sender, include_sender=include_sender,
-                      media_type="text/plain; charset=utf-8", kind="message")
+        encrypt_bytes(
+            text.encode("utf-8"),
+            recipients,
+            sender,
+            include_sender=include_sender,
+            media_type="text/plain; charset=utf-8",
+            kind="message",
+        )
     )
 
 
@@ -222,15 +231,32 @@ def encrypt_paths(
                 raise UsageError("armored output is for messages and small files (at most 16 MiB)")
             out = io.BytesIO()
             with open(src_path, "rb") as src:
-                info = encrypt(src, out, rs, sender, include_sender=False, metadata=meta, segment_size=segment_size,
-                               options=options)
+                info = encrypt(
+                    src,
+                    out,
+                    rs,
+                    sender,
+                    include_sender=False,
+                    metadata=meta,
+                    segment_size=segment_size,
+                    options=options,
+                )
             with atomic_output(output, force=force) as f:
                 f.write(_armor.armor(out.getvalue()).encode())
             return info
         size_hint = stream.ciphertext_size(st.st_size, segment_size) + (64 << 10)
         with open(src_path, "rb", buffering=0) as src, atomic_output(output, force=force, preallocate=size_hint) as dst:
-            info = encrypt(src, dst, rs, sender, include_sender=False, metadata=meta,
-                           segment_size=segment_size, progress=progress, options=options)
+            info = encrypt(
+                src,
+                dst,
+                rs,
+                sender,
+                include_sender=False,
+                metadata=meta,
+                segment_size=segment_size,
+                progress=progress,
+                options=options,
+            )
         return info
     if armor:
         raise UsageError("armored output cannot be used for folders or several files")
@@ -276,7 +302,9 @@ def decrypt_path(
                 output = path.with_name(name[: -len(suffix)])
                 break
         else:
-            raise UsageError(f"cannot choose an output name for {path} (it does not end in .c11)", reason="name-the-output")
+            raise UsageError(
+                f"cannot choose an output name for {path} (it does not end in .c11)", reason="name-the-output"
+            )
     if kind == "bundle":
         with open(path, "rb") as f:
             reader = _bundle.BundleReader(f)

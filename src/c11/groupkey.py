@@ -45,8 +45,14 @@ class GroupKeyRef:
 
 def encode(identity: Identity, ref: GroupKeyRef) -> bytes:
     """The plaintext of a wrap: canonical JSON (sorted keys, no spaces, ASCII)."""
-    doc = {"format": FORMAT, "group": ref.group, "org": ref.org, "public": identity.public.line(),
-           "seeds": base64.b64encode(identity.enc_seed + identity.sig_seed).decode("ascii"), "version": ref.version}
+    doc = {
+        "format": FORMAT,
+        "group": ref.group,
+        "org": ref.org,
+        "public": identity.public.line(),
+        "seeds": base64.b64encode(identity.enc_seed + identity.sig_seed).decode("ascii"),
+        "version": ref.version,
+    }
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 
@@ -61,8 +67,9 @@ def decode(plaintext: bytes, ref: GroupKeyRef, expected: PublicKey | None = None
     if json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii") != plaintext:
         raise FormatError("the group key wrap is not canonical JSON")
     if (doc["org"], doc["group"], doc["version"]) != (ref.org, ref.group, ref.version):
-        raise FormatError(f"the wrap holds {doc['group']!r} version {doc['version']}, not {ref.group!r} "
-                          f"version {ref.version}")
+        raise FormatError(
+            f"the wrap holds {doc['group']!r} version {doc['version']}, not {ref.group!r} version {ref.version}"
+        )
     try:
         public = PublicKey.parse(doc["public"])
         seeds = base64.b64decode(doc["seeds"], validate=True)
@@ -81,13 +88,17 @@ def decode(plaintext: bytes, ref: GroupKeyRef, expected: PublicKey | None = None
 
 def wrap(identity: Identity, ref: GroupKeyRef, member: PublicKey, wrapper: Identity) -> str:
     """The wrap for `member`: base64 of a .c11 file to `member` only, signed by `wrapper`."""
-    blob = files.encrypt_bytes(encode(identity, ref), [member], wrapper, include_sender=False,
-                                 media_type=MEDIA_TYPE)
+    blob = files.encrypt_bytes(encode(identity, ref), [member], wrapper, include_sender=False, media_type=MEDIA_TYPE)
     return base64.b64encode(blob).decode("ascii")
 
 
-def unwrap(wrapped: str, ref: GroupKeyRef, mine: list[Identity], expected: PublicKey | None = None,
-           signers: frozenset[str] | None = None) -> Identity:
+def unwrap(
+    wrapped: str,
+    ref: GroupKeyRef,
+    mine: list[Identity],
+    expected: PublicKey | None = None,
+    signers: frozenset[str] | None = None,
+) -> Identity:
     """Open a wrap with the member's own identities; checks signature, media type, reference and key, and
     with `signers` (Ed25519 key IDs, hex) that one of those keys signed it (the authorized wrapper's)."""
     try:
@@ -95,8 +106,10 @@ def unwrap(wrapped: str, ref: GroupKeyRef, mine: list[Identity], expected: Publi
     except (binascii.Error, ValueError):
         raise FormatError("the group key wrap is not base64") from None
     result = files.decrypt_bytes(blob, mine)
-    if signers is not None and (result.info.sender_fingerprint not in signers
-                                or getattr(result.info, "resharer_fingerprint", None) not in (None, *signers)):
+    if signers is not None and (
+        result.info.sender_fingerprint not in signers
+        or getattr(result.info, "resharer_fingerprint", None) not in (None, *signers)
+    ):
         raise FormatError("the group key wrap is not signed by the key of who the server says wrapped it")
     if result.info.media_type != MEDIA_TYPE:
         raise FormatError("this c11 file is not a group key wrap")

@@ -39,12 +39,19 @@ class Client(Protocol):
 
     def close(self) -> None: ...
 
+
 __all__ = ["ONLINE", "OnlineSeal", "find_stanza", "parse_time", "prepare", "releasing"]
 
 
-def prepare(client: Client, sender: Identity, recipients: Sequence[tuple[str | None, PublicKey]],
-            *, expires: int | None = None, include_sender: bool = True, author_email: str | None = None
-            ) -> OnlineSeal:
+def prepare(
+    client: Client,
+    sender: Identity,
+    recipients: Sequence[tuple[str | None, PublicKey]],
+    *,
+    expires: int | None = None,
+    include_sender: bool = True,
+    author_email: str | None = None,
+) -> OnlineSeal:
     """Draw the key parts of a new document for `recipients` ((email or None, key) pairs) and register
     its policy with the key server (the logged-in user is the author). Pass `seal.options()` on."""
     author = author_email or client.whoami().email
@@ -68,8 +75,9 @@ def releasing(client: Client | Callable[[], Client]) -> Iterator[_fmt.Release]:
             made.append(client() if callable(client) else client)
         c = made[0]
         if c.server.rstrip("/") != policy.server.rstrip("/"):
-            raise OnlinePolicyError(f"this file's key server is {policy.server}, but the client is for {c.server}",
-                                    server=policy.server)
+            raise OnlinePolicyError(
+                f"this file's key server is {policy.server}, but the client is for {c.server}", server=policy.server
+            )
         part: bytes = c.keyserver.release(stanza, identity)
         return part
 

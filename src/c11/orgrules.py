@@ -39,21 +39,27 @@ class OrgPolicy:
     def from_json(cls, d: Any) -> OrgPolicy:
         """Strictly from `{"name", "recovery_keys": [lines], "require_online", "default_expiry_days"}`."""
         if not isinstance(d, dict) or set(d) != {"name", "recovery_keys", "require_online", "default_expiry_days"}:
-            raise FormatError("an organization policy needs exactly name, recovery_keys, require_online and "
-                              "default_expiry_days")
+            raise FormatError(
+                "an organization policy needs exactly name, recovery_keys, require_online and default_expiry_days"
+            )
         name, keys, online, days = d["name"], d["recovery_keys"], d["require_online"], d["default_expiry_days"]
         if not isinstance(name, str) or not isinstance(keys, list) or not isinstance(online, bool):
             raise FormatError("malformed organization policy")
-        if days is not None and (isinstance(days, bool) or not isinstance(days, int)
-                                 or not 1 <= days <= MAX_EXPIRY_DAYS):
+        if days is not None and (
+            isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_EXPIRY_DAYS
+        ):
             raise FormatError(f"default_expiry_days must be null or 1 to {MAX_EXPIRY_DAYS}")
         if not all(isinstance(k, str) for k in keys):
             raise FormatError("recovery_keys must be public key lines")
         return cls(name, tuple(PublicKey.parse(k) for k in keys), online, days)
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "recovery_keys": [k.line() for k in self.recovery_keys],
-                "require_online": self.require_online, "default_expiry_days": self.default_expiry_days}
+        return {
+            "name": self.name,
+            "recovery_keys": [k.line() for k in self.recovery_keys],
+            "require_online": self.require_online,
+            "default_expiry_days": self.default_expiry_days,
+        }
 
 
 @dataclass(frozen=True)
@@ -85,10 +91,14 @@ class RulesPlan:
 
     def to_json(self) -> dict[str, Any]:
         """The form the vectors compare (key lines and fingerprints)."""
-        return {"recipients": [k.fingerprint for k in self.recipients],
-                "added_recovery_keys": [{"org": a.org, "fingerprint": a.key.fingerprint} for a in self.added],
-                "online": self.online, "online_required_by": list(self.online_required_by),
-                "expires": self.expires, "default_expiry_days": self.default_expiry_days}
+        return {
+            "recipients": [k.fingerprint for k in self.recipients],
+            "added_recovery_keys": [{"org": a.org, "fingerprint": a.key.fingerprint} for a in self.added],
+            "online": self.online,
+            "online_required_by": list(self.online_required_by),
+            "expires": self.expires,
+            "default_expiry_days": self.default_expiry_days,
+        }
 
 
 def apply(policies: Sequence[OrgPolicy], recipients: Sequence[PublicKey], options: SendOptions) -> RulesPlan:

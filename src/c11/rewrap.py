@@ -7,9 +7,22 @@ streaming, never writing plaintext to disk. Both replace the file atomically.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
+from c11._container import (
+    FileInfo,
+    _content_verified,
+    _keys_stanza,
+    _read_keys_stanza,
+    _with_meta,
+    file_info,
+    open_header,
+    payload_reader,
+    seal_header,
+    sniff,
+    write_payload,
+)
 from c11._internal.atomic import atomic_output
 from c11.errors import UsageError
 from c11.format import armor as _armor
@@ -20,19 +33,6 @@ from c11.format.header import ORIGIN_ROTATED, V1, Header, read_header
 from c11.format.stream import Progress
 from c11.keys.identity import Identity
 from c11.keys.publickey import PublicKey
-from c11._container import (
-    FileInfo,
-    _keys_stanza,
-    _content_verified,
-    _read_keys_stanza,
-    _with_meta,
-    file_info,
-    open_header,
-    payload_reader,
-    seal_header,
-    sniff,
-    write_payload,
-)
 
 
 def match_fingerprints(header: Header, wanted: Iterable[str]) -> set[bytes]:
@@ -45,9 +45,7 @@ def match_fingerprints(header: Header, wanted: Iterable[str]) -> set[bytes]:
             raise UsageError(f"{fp!r} is not a fingerprint (at least 8 hex digits)")
         hits = [k for k in ids if k.hex().startswith(clean)]
         if not hits:
-            raise UsageError(
-                f"no recipient has fingerprint {fp} (recipients: {', '.join(k.hex() for k in ids)})"
-            )
+            raise UsageError(f"no recipient has fingerprint {fp} (recipients: {', '.join(k.hex() for k in ids)})")
         if len(hits) > 1:
             raise UsageError(f"fingerprint {fp} is ambiguous: give more digits")
         out.add(hits[0])
@@ -62,10 +60,7 @@ def rewrap_header(
     `remove` holds key IDs (see `match_fingerprints`). Used for files, bundles and documents.
     """
     known = {k.key_id: k for k in _read_keys_stanza(header, file_key)}
-    kept_stanzas = [
-        s for s in header.stanzas
-        if (kid := envelope.stanza_key_id(s)) is not None and kid not in remove
-    ]
+    kept_stanzas = [s for s in header.stanzas if (kid := envelope.stanza_key_id(s)) is not None and kid not in remove]
     extensions = [s for s in header.stanzas if envelope.stanza_key_id(s) is None and s.type != RECIPIENT_KEYS]
     kept_ids = {envelope.stanza_key_id(s) for s in kept_stanzas}
     new = [k for k in add if k.key_id not in kept_ids]
@@ -78,18 +73,29 @@ def rewrap_header(
     transformed = any(s.critical and envelope.has_key_transform(s.type) for s in header.stanzas)
     if rotate:
         if transformed:
-            raise UsageError("cannot rotate the key of a file with an online policy: decrypt it and encrypt it "
-                             "again with an online policy", reason="rotate-online")
+            raise UsageError(
+                "cannot rotate the key of a file with an online policy: decrypt it and encrypt it "
+                "again with an online policy",
+                reason="rotate-online",
+            )
         missing = [k.hex() for k in kept_ids if k not in known and k != identity.public.key_id]
         if missing:
             raise UsageError(
                 "cannot rotate: the file does not record the public keys of recipients "
-                f"{', '.join(missing)}; add their keys again or remove them", reason="rotate-missing-keys"
+                f"{', '.join(missing)}; add their keys again or remove them",
+                reason="rotate-missing-keys",
             )
         meta = envelope.read_metadata(header, file_key)
-        return seal_header(public, identity, metadata=meta, segment_size=header.segment_size,
-                           doc_id=header.doc_id, created=header.created, extra_stanzas=extensions,
-                           origin=ORIGIN_ROTATED)
+        return seal_header(
+            public,
+            identity,
+            metadata=meta,
+            segment_size=header.segment_size,
+            doc_id=header.doc_id,
+            created=header.created,
+            extra_stanzas=extensions,
+            origin=ORIGIN_ROTATED,
+        )
     nonce, doc_id = header.nonce, header.doc_id
     wrapped = envelope.unwrap_recipient_key(header, [identity]) if transformed and new else file_key
     stanzas = kept_stanzas + [envelope.wrap(k, wrapped, doc_id) for k in new] + extensions
@@ -137,8 +143,9 @@ def reencrypt(
             reader = _bundle.BundleReader(src)
             file_key, _ = open_header(reader.header, [identity, *using])
             _confirm_self(reader.header, identity, remove, remove_self)
-            new_header, new_key = rewrap_header(reader.header, file_key, identity, add,
-                                                match_fingerprints(reader.header, remove), rotate)
+            new_header, new_key = rewrap_header(
+                reader.header, file_key, identity, add, match_fingerprints(reader.header, remove), rotate
+            )
             entries = reader.read_manifest(file_key)
             with atomic_output(path, force=True) as dst:
                 if rotate:
@@ -155,8 +162,9 @@ def reencrypt(
 def _confirm_self(header: Header, identity: Identity, remove: list[str], remove_self: bool) -> None:
     """UsageError when `remove` names the caller's own key and they did not confirm it."""
     if not remove_self and removes_self(header, identity, remove):
-        raise UsageError("you are removing your own key: you will no longer be able to open this file "
-                         "(confirm to go on)")
+        raise UsageError(
+            "you are removing your own key: you will no longer be able to open this file (confirm to go on)"
+        )
 
 
 def _reencrypt_stream(src, dst, identity, add, remove, rotate, progress, remove_self, using) -> FileInfo:

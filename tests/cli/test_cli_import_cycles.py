@@ -7,8 +7,18 @@ import ast
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "c11"
-GLUE = ("_recipients", "_registry", "_cloud", "_identity", "invites", "keys", "encrypt", "protect", "reencrypt",
-        "account")
+GLUE = (
+    "_recipients",
+    "_registry",
+    "_cloud",
+    "_identity",
+    "invites",
+    "keys",
+    "encrypt",
+    "protect",
+    "reencrypt",
+    "account",
+)
 
 
 def _imports(path: Path) -> set[str]:
@@ -24,8 +34,15 @@ def _imports(path: Path) -> set[str]:
 
 
 def test_cli_glue_has_no_import_cycle():
-    graph = {m: {i.split(".")[2] for i in _imports(SRC / "cli" / f"{m}.py")
-                 if i.startswith("c11.cli.") and i.split(".")[2] in GLUE} - {m} for m in GLUE}
+    graph = {
+        m: {
+            i.split(".")[2]
+            for i in _imports(SRC / "cli" / f"{m}.py")
+            if i.startswith("c11.cli.") and i.split(".")[2] in GLUE
+        }
+        - {m}
+        for m in GLUE
+    }
     done: set[str] = set()
 
     def visit(m: str, path: list[str]) -> None:
@@ -41,9 +58,17 @@ def test_cli_glue_has_no_import_cycle():
 
 
 def test_sdk_modules_import_no_front_end():
-    for rel in ("orgrules.py", "client/sending.py", "client/org_policy.py", "client/key_lifecycle.py",
-                "keys/recipients_file.py"):
-        bad = sorted(i for i in _imports(SRC / rel)
-                     if i in ("c11.cli", "c11.server") or i.startswith(("c11.cli.", "c11.server.")))
+    for rel in (
+        "orgrules.py",
+        "client/sending.py",
+        "client/org_policy.py",
+        "client/key_lifecycle.py",
+        "keys/recipients_file.py",
+    ):
+        bad = sorted(
+            i
+            for i in _imports(SRC / rel)
+            if i in ("c11.cli", "c11.server") or i.startswith(("c11.cli.", "c11.server."))
+        )
         assert not bad, f"{rel} imports {bad}"
     assert not {i for i in _imports(SRC / "orgrules.py") if i.startswith("c11.client")}  # pure: core only

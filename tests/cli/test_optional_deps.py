@@ -15,18 +15,46 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 #: top-level modules of the packages in the `server` and `documents` extras (pyproject.toml)
-ABSENT = ("fastapi", "starlette", "pydantic", "uvicorn", "sqlalchemy", "alembic", "psycopg", "argon2", "authlib",
-          "fastapi_offline", "httptools", "uvloop", "msal", "jinja2", "lxml", "pikepdf", "PIL", "yaml")
-_RUN = ("import sys; sys.modules.update(dict.fromkeys({absent!r})); "
-        "from c11.cli.main import main; sys.exit(main(sys.argv[1:]))")
+ABSENT = (
+    "fastapi",
+    "starlette",
+    "pydantic",
+    "uvicorn",
+    "sqlalchemy",
+    "alembic",
+    "psycopg",
+    "argon2",
+    "authlib",
+    "fastapi_offline",
+    "httptools",
+    "uvloop",
+    "msal",
+    "jinja2",
+    "lxml",
+    "pikepdf",
+    "PIL",
+    "yaml",
+)
+_RUN = (
+    "import sys; sys.modules.update(dict.fromkeys({absent!r})); "
+    "from c11.cli.main import main; sys.exit(main(sys.argv[1:]))"
+)
 
 
 def c11_without_extras(args: list[str], cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("C11_")}
-    env.update(C11_PASSPHRASE="correct horse battery staple", C11_CONFIG_DIR=str(cwd / "cfg"),
-               PYTHONPATH=str(ROOT / "src"))
-    return subprocess.run([sys.executable, "-c", _RUN.format(absent=ABSENT), *args], cwd=cwd, env=env,
-                          input=stdin, capture_output=True, text=True, timeout=120)
+    env.update(
+        C11_PASSPHRASE="correct horse battery staple", C11_CONFIG_DIR=str(cwd / "cfg"), PYTHONPATH=str(ROOT / "src")
+    )
+    return subprocess.run(
+        [sys.executable, "-c", _RUN.format(absent=ABSENT), *args],
+        cwd=cwd,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_extras_are_declared_and_base_installs_none_of_them():

@@ -9,11 +9,18 @@ import sys
 def _run(args, cwd, tty: bool):
     env = dict(os.environ, COLUMNS="100", TERM="xterm")
     if not tty:
-        return subprocess.run([sys.executable, "-m", "c11.cli.main", *args], cwd=cwd, env=env,
-                              capture_output=True, timeout=120).stderr
+        return subprocess.run(
+            [sys.executable, "-m", "c11.cli.main", *args], cwd=cwd, env=env, capture_output=True, timeout=120
+        ).stderr
     master, slave = pty.openpty()
-    p = subprocess.Popen([sys.executable, "-m", "c11.cli.main", *args], cwd=cwd, env=env,
-                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "c11.cli.main", *args],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=slave,
+    )
     os.close(slave)
     out = b""
     while True:
@@ -31,8 +38,12 @@ def _run(args, cwd, tty: bool):
 
 
 def test_progress_bar_on_terminal_only(tmp_path):
-    subprocess.run([sys.executable, "-m", "c11.cli.main", "keygen", "--no-passphrase", "-o", "me.key"],
-                   cwd=tmp_path, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "c11.cli.main", "keygen", "--no-passphrase", "-o", "me.key"],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
     (tmp_path / "big.bin").write_bytes(os.urandom(24 << 20))
     err = _run(["encrypt", "-i", "me.key", "-o", "big.c11", "big.bin"], tmp_path, tty=True)
     assert b"encrypting" in err

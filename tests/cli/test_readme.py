@@ -54,8 +54,9 @@ def readme_blocks(text: str) -> list[Block]:
         directive = _DIRECTIVE.search(above)
         if directive:
             kind, _, reason = directive.group(1).strip().partition(":")
-            assert kind.strip() == "skip" and reason.strip(), \
+            assert kind.strip() == "skip" and reason.strip(), (
                 f"README.md line {line - 1}: write <!-- readme-test: skip: REASON -->, not {above!r}"
+            )
             skip = reason.strip()
         blocks.append(Block(m.group(1), m.group(2), line + 1, skip))
     return blocks
@@ -97,8 +98,9 @@ def _reader_documents(work: Path) -> None:
     ws.append(["Ann", 51234])
     wb.create_sheet("Bonus").append(["Ann", 5000])
     wb.save(work / "payroll.xlsx")
-    (work / "patients.json").write_text(json.dumps({"patients": [{"name": "Ann", "ssn": "123-45-6789"},
-                                                                 {"name": "Bob", "ssn": "987-65-4321"}]}))
+    (work / "patients.json").write_text(
+        json.dumps({"patients": [{"name": "Ann", "ssn": "123-45-6789"}, {"name": "Bob", "ssn": "987-65-4321"}]})
+    )
 
 
 def _environment(tmp: Path, data: Path) -> dict[str, str]:
@@ -110,17 +112,23 @@ def _environment(tmp: Path, data: Path) -> dict[str, str]:
     shim.chmod(0o755)
     home = tmp / "home"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("C11_", "XDG_"))}
-    env.update(PATH=f"{bindir}{os.pathsep}{env.get('PATH', '')}", HOME=str(home), NO_COLOR="1",
-               PYTHONPATH=f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
-               C11_PASSPHRASE="a passphrase for the README", C11_PASSWORD="correct horse battery staple",
-               C11_DATA_DIR=str(data))
+    env.update(
+        PATH=f"{bindir}{os.pathsep}{env.get('PATH', '')}",
+        HOME=str(home),
+        NO_COLOR="1",
+        PYTHONPATH=f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+        C11_PASSPHRASE="a passphrase for the README",
+        C11_PASSWORD="correct horse battery staple",
+        C11_DATA_DIR=str(data),
+    )
     return env
 
 
 def _start_server(env: dict[str, str], data: Path, log: Path) -> tuple[subprocess.Popen, str]:
     port = _free_port()
-    proc = subprocess.Popen(["c11", "serve", "--port", str(port)], env=env, stdout=log.open("wb"),
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        ["c11", "serve", "--port", str(port)], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -156,11 +164,18 @@ def test_readme_shell_examples_run_in_order(tmp_path):
             while _VERIFY_PLACEHOLDER in code:  # `c11 verify 'LINK'`: the reader pastes the link from the email
                 assert links, f"README.md line {block.line}: c11 verify before any sign-up"
                 code = code.replace(_VERIFY_PLACEHOLDER, links.pop(0).split("/verify#token=", 1)[1], 1)
-            r = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", code], cwd=work, env=env,
-                               capture_output=True, text=True, timeout=120)
+            r = subprocess.run(
+                ["bash", "-e", "-o", "pipefail", "-c", code],
+                cwd=work,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
             assert r.returncode == 0 and "Traceback" not in r.stderr, (
                 f"README.md block at line {block.line} failed (exit {r.returncode}):\n{block.code}\n"
-                f"--- stdout\n{r.stdout[-2000:]}\n--- stderr\n{r.stderr[-3000:]}")
+                f"--- stdout\n{r.stdout[-2000:]}\n--- stderr\n{r.stderr[-3000:]}"
+            )
             for address in _SIGNUP.findall(block.code):
                 links.append(verification_link(outbox_message(data, address)))
         for link in links:  # sign-ups the README does not confirm with c11 verify: the reader opens the link

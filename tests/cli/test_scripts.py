@@ -29,9 +29,14 @@ def test_script(script: Path, tmp_path: Path) -> None:
 
 def run_script(script: Path, work: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("C11_")}
-    env.update(C11_CONFIG_DIR=str(work / ".config"), HOME=str(work), WORK=str(work), NO_COLOR="1",
-               VECTORS=str(Path(__file__).resolve().parents[1] / "vectors"),
-               PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]))
+    env.update(
+        C11_CONFIG_DIR=str(work / ".config"),
+        HOME=str(work),
+        WORK=str(work),
+        NO_COLOR="1",
+        VECTORS=str(Path(__file__).resolve().parents[1] / "vectors"),
+        PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
+    )
     last: subprocess.CompletedProcess | None = None
     stdin_file: Path | None = None
     for n, raw in enumerate(script.read_text().splitlines(), 1):

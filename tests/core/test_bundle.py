@@ -10,7 +10,7 @@ import zipfile
 import pytest
 
 from c11 import files
-from c11.errors import BadSignatureError, BundleError, C11Error, IntegrityError, OutputExistsError
+from c11.errors import BundleError, C11Error, IntegrityError, OutputExistsError
 from c11.format import bundle as B
 from c11.format import content, envelope, stream
 
@@ -26,10 +26,7 @@ def make_tree(root):
 
 
 def tree(root):
-    return {
-        str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None)
-        for p in sorted(root.rglob("*"))
-    }
+    return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None) for p in sorted(root.rglob("*"))}
 
 
 def test_folder_round_trip(tmp_path, alice, bob):
@@ -67,11 +64,19 @@ def _rebuild(src, dst, mutate_members=None, manifest=None, identity=None):
         body = io.BytesIO()
         body.write(reader.header.encode())
         hashes = bytearray()
-        stream.encrypt(envelope.payload_key(reader.header, fk), io.BytesIO(json.dumps(manifest).encode()), body,
-                       reader.header.segment_size, hashes=hashes)
+        stream.encrypt(
+            envelope.payload_key(reader.header, fk),
+            io.BytesIO(json.dumps(manifest).encode()),
+            body,
+            reader.header.segment_size,
+            hashes=hashes,
+        )
         # signed by `identity` as if it were the author (a co-recipient's signature does not verify)
-        body.write(bytes(hashes) + struct.pack(">Q", len(hashes) // 32)
-                   + identity.sign(content.statement(reader.header, len(hashes) // 32, hashlib.sha256(hashes).digest())))
+        body.write(
+            bytes(hashes)
+            + struct.pack(">Q", len(hashes) // 32)
+            + identity.sign(content.statement(reader.header, len(hashes) // 32, hashlib.sha256(hashes).digest()))
+        )
         members["manifest.c11"] = body.getvalue()
     if mutate_members:
         mutate_members(members)
@@ -120,9 +125,11 @@ def test_links_and_duplicates_refused(tmp_path, alice, bob):
         bad = _rebuild(out, tmp_path / "bad.c11.zip", manifest={"format": B.FORMAT, "entries": m}, identity=alice)
         with pytest.raises(BundleError):
             files.decrypt_path(bad, tmp_path / "o", [bob])
+
     # a symlink attribute on a zip member is refused before anything is decrypted
     def add_link(members):
         members["e/" + "0" * 32] = b"x"
+
     bad = _rebuild(out, tmp_path / "bad2.c11.zip", add_link)
     with pytest.raises(BundleError):
         files.decrypt_path(bad, tmp_path / "o", [bob])

@@ -41,7 +41,7 @@ class Pipe(io.RawIOBase):
 
     def readinto(self, buf) -> int:
         data = self._src.read(len(buf))
-        buf[:len(data)] = data
+        buf[: len(data)] = data
         return len(data)
 
 
@@ -53,7 +53,7 @@ def forge(blob: bytes, holder, plaintext: bytes, resign=None) -> bytes:
     out, hashes = io.BytesIO(), bytearray()
     stream.encrypt(envelope.payload_key(h, fk), io.BytesIO(plaintext), out, h.segment_size, hashes=hashes)
     n = len(hashes) // 32
-    sig = (resign.sign(content.statement(h, n, hashlib.sha256(hashes).digest())) if resign else blob[-64:])
+    sig = resign.sign(content.statement(h, n, hashlib.sha256(hashes).digest())) if resign else blob[-64:]
     return raw + out.getvalue() + bytes(hashes) + struct.pack(">Q", n) + sig
 
 
@@ -98,7 +98,7 @@ class SwapsList(io.BytesIO):
         if self._swap is not None:
             self._seen.update(range(max(pos, self._lo), min(pos + n, self._hi)))
             if len(self._seen) == self._hi - self._lo:
-                self.getbuffer()[self._lo:self._hi] = self._swap
+                self.getbuffer()[self._lo : self._hi] = self._swap
                 self._swap = None
 
     def read(self, n=-1):
@@ -142,7 +142,7 @@ def test_streamed_input_fails_at_the_end(shared, alice, bob, carol):
     with pytest.raises(BadSignatureError):
         files.decrypt(io.BufferedReader(Pipe(forged)), out, [carol])
     # what was released before the final check authenticated under the file key (documented in §2.5)
-    assert out.getvalue() == (b"pay 999 EUR to bob!!" * 5000)[:len(out.getvalue())]
+    assert out.getvalue() == (b"pay 999 EUR to bob!!" * 5000)[: len(out.getvalue())]
 
 
 @pytest.mark.parametrize("cut", [1, 40, 72, 73, 104, 200, 65_600])
@@ -172,8 +172,9 @@ def test_bundle_entry_forgery_fails(tmp_path, alice, bob, carol):
     fk, _ = files.open_header(reader.header, [bob])
     entry = next(e for e in reader.read_manifest(fk) if e.type == "file")
     fake = io.BytesIO()
-    stream.encrypt(B.entry_key(reader.header, fk, entry.id), io.BytesIO(b"pay 999 EUR to bob!!"), fake,
-                   reader.header.segment_size)
+    stream.encrypt(
+        B.entry_key(reader.header, fk, entry.id), io.BytesIO(b"pay 999 EUR to bob!!"), fake, reader.header.segment_size
+    )
     members = {i.filename: reader.zf.read(i) for i in reader.zf.infolist()}
     members[f"e/{entry.id}"] = fake.getvalue()
     bad = tmp_path / "bad.c11.zip"
@@ -211,8 +212,9 @@ def test_in_document_part_forgery_fails(alice, bob, carol):
     part = forged.parts[0]
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-    part.ciphertext = AESGCM(key).encrypt(part.nonce, b"salary: 999", P._aad(forged.doc_id, part.location,
-                                                                             part.placeholder_sha256, forged.note))
+    part.ciphertext = AESGCM(key).encrypt(
+        part.nonce, b"salary: 999", P._aad(forged.doc_id, part.location, part.placeholder_sha256, forged.note)
+    )
     with pytest.raises(BadSignatureError):
         P.open_parts(P.Envelope.from_json(forged.to_json()), [carol])
     assert not P.Envelope.from_json(forged.to_json()).recipients()[0]["content_signed"]
@@ -258,7 +260,7 @@ def test_version_1_reshare_stays_v1_and_rotation_upgrades(tmp_path, carol):
 _FILES = json.loads((VECTORS / "files.json").read_text())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _identity(name):
     from c11.keys import keyfile
 

@@ -29,9 +29,7 @@ def enc(data, recipients, sender, **kw):
     return files.encrypt_bytes(data, [r.public for r in recipients], sender, **kw)
 
 
-@pytest.mark.parametrize(
-    "size", [0, 1, DEFAULT_SEGMENT - 1, DEFAULT_SEGMENT, DEFAULT_SEGMENT + 1, 3 * (1 << 20) + 5]
-)
+@pytest.mark.parametrize("size", [0, 1, DEFAULT_SEGMENT - 1, DEFAULT_SEGMENT, DEFAULT_SEGMENT + 1, 3 * (1 << 20) + 5])
 def test_round_trip_sizes(size, alice, bob):
     data = os.urandom(size)
     blob = enc(data, [bob], alice)
@@ -42,7 +40,9 @@ def test_round_trip_sizes(size, alice, bob):
 @pytest.mark.parametrize("count,kem", [(1, "x25519"), (1, "mlkem768x25519"), (5, "mixed"), (40, "x25519")])
 def test_round_trip_recipient_counts_and_types(count, kem, alice):
     people = [
-        Identity.generate(f"u{i}@x", kem=("x25519" if (kem == "x25519" or (kem == "mixed" and i % 2)) else "mlkem768x25519"))
+        Identity.generate(
+            f"u{i}@x", kem=("x25519" if (kem == "x25519" or (kem == "mixed" and i % 2)) else "mlkem768x25519")
+        )
         for i in range(count)
     ]
     blob = enc(b"to many", people, alice, include_sender=False)
@@ -106,7 +106,7 @@ def test_header_spliced_onto_another_payload_is_refused(alice, bob):
     ha, ra = read_header(io.BytesIO(a))
     hb, rb = read_header(io.BytesIO(b))
     with pytest.raises((IntegrityError, BadSignatureError)):
-        files.decrypt_bytes(ra + b[len(rb):], [bob])
+        files.decrypt_bytes(ra + b[len(rb) :], [bob])
 
 
 def test_stanza_moved_between_files_is_refused(alice, bob):
@@ -117,20 +117,20 @@ def test_stanza_moved_between_files_is_refused(alice, bob):
     hb.stanzas[0] = ha.stanzas[0]
     hb.signature = alice.sign(hb.signed_message())
     with pytest.raises(IntegrityError):
-        files.decrypt_bytes(hb.encode() + b[len(rb):], [bob])
+        files.decrypt_bytes(hb.encode() + b[len(rb) :], [bob])
 
 
 def _resign(blob, mutate, signer):
     h, raw = read_header(io.BytesIO(blob))
     mutate(h)
     h.signature = signer.sign(h.signed_message())
-    return h.encode() + blob[len(raw):]
+    return h.encode() + blob[len(raw) :]
 
 
 def test_bad_signature_is_distinct(alice, bob):
     blob = enc(b"x", [bob], alice)
     h, raw = read_header(io.BytesIO(blob))
-    forged = h.encode()[:-64] + bytes(64) + blob[len(raw):]
+    forged = h.encode()[:-64] + bytes(64) + blob[len(raw) :]
     with pytest.raises(BadSignatureError):
         files.decrypt_bytes(forged, [bob])
     assert files.inspect(io.BytesIO(forged)).signature_valid is False
@@ -146,7 +146,7 @@ def test_signature_by_another_key_is_refused(alice, bob, carol):
     h.mac = envelope.header_mac(fk, h)
     h.signature = carol.sign(h.signed_message())
     with pytest.raises(BadSignatureError):
-        files.decrypt_bytes(h.encode() + blob[len(raw):], [bob])
+        files.decrypt_bytes(h.encode() + blob[len(raw) :], [bob])
 
 
 def test_unknown_critical_stanza_is_refused_and_optional_ignored(alice, bob):

@@ -96,13 +96,18 @@ def test_key_file_tampering(tmp_path, alice, bob):
     path.write_text(json.dumps(doc))
     with pytest.raises(WrongPassphraseError):
         keyfile.load(path).unlock("pw")
-    doc["secret"] = {"protection": "none", "seeds": __import__("base64").b64encode(alice.enc_seed + alice.sig_seed).decode()}
+    doc["secret"] = {
+        "protection": "none",
+        "seeds": __import__("base64").b64encode(alice.enc_seed + alice.sig_seed).decode(),
+    }
     path.write_text(json.dumps(doc))
     with pytest.raises(KeyFileError, match="does not match"):
         keyfile.load(path).unlock()
 
 
-@pytest.mark.parametrize("content", [b"", b"not json", b"[]", b'{"format": "other"}', b'{"format": "c11-key/v1"}', bytes(range(64))])
+@pytest.mark.parametrize(
+    "content", [b"", b"not json", b"[]", b'{"format": "other"}', b'{"format": "c11-key/v1"}', bytes(range(64))]
+)
 def test_malformed_key_files(tmp_path, content):
     p = tmp_path / "bad.key"
     p.write_bytes(content)

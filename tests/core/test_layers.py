@@ -15,7 +15,11 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 # Lowest first: (layer, top-level components of c11, whether the components must not import each other).
 LAYERS: list[tuple[str, frozenset[str], bool]] = [
     ("core", frozenset({"errors", "_internal", "crypto", "keys", "format", "log"}), False),
-    ("local SDK", frozenset({"files", "_container", "rewrap", "groupkey", "indoc", "online", "orgrules", "documents"}), False),
+    (
+        "local SDK",
+        frozenset({"files", "_container", "rewrap", "groupkey", "indoc", "online", "orgrules", "documents"}),
+        False,
+    ),
     ("web plumbing", frozenset({"_web"}), False),
     ("clients and services", frozenset({"client", "server", "shardstore", "notify"}), True),
     ("front ends", frozenset({"cli"}), False),
@@ -173,18 +177,21 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> dict[str, dict[str, int]]:
 
 
 def test_contract_sees_imports_hidden_in_functions(tmp_path):
-    g = _tree(tmp_path, {
-        "__init__.py": "",
-        "format/__init__.py": "",
-        "format/header.py": "def f():\n    from c11 import files\n",
-        "files.py": "from .format import header\n",
-        "cli/__init__.py": "",
-        "cli/main.py": "",
-        "server/__init__.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from c11.client import x\n",
-        "client/__init__.py": "",
-        "client/x.py": "",
-        "orphan.py": "",
-    })
+    g = _tree(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "format/__init__.py": "",
+            "format/header.py": "def f():\n    from c11 import files\n",
+            "files.py": "from .format import header\n",
+            "cli/__init__.py": "",
+            "cli/main.py": "",
+            "server/__init__.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from c11.client import x\n",
+            "client/__init__.py": "",
+            "client/x.py": "",
+            "orphan.py": "",
+        },
+    )
     assert g["c11.format.header"] == {"c11.files": 2}
     assert g["c11.files"] == {"c11.format.header": 1}
     assert violations(g, {}) == [

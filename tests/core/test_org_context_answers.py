@@ -17,9 +17,12 @@ PROBLEM = "application/problem+json"
 
 def _core(status: int, body: dict) -> HttpCore:
     """A client whose every request gets this answer: what someone on the path could send."""
+
     def answer(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(status, json=body, headers={"content-type": PROBLEM if status >= 400 else
-                                                            "application/json"})
+        return httpx.Response(
+            status, json=body, headers={"content-type": PROBLEM if status >= 400 else "application/json"}
+        )
+
     return HttpCore("https://c11.example.com", "c11s_token", transport=httpx.MockTransport(answer))
 
 
@@ -28,8 +31,10 @@ def test_only_the_servers_not_a_member_means_no_organization():
     assert org_context(core) is None
 
 
-@pytest.mark.parametrize("status,kind", [(403, "forbidden"), (403, "about:blank"), (404, "not-found"),
-                                         (404, "about:blank"), (502, "bad-gateway")])
+@pytest.mark.parametrize(
+    "status,kind",
+    [(403, "forbidden"), (403, "about:blank"), (404, "not-found"), (404, "about:blank"), (502, "bad-gateway")],
+)
 def test_any_other_refusal_is_an_error(status: int, kind: str):
     core = _core(status, {"type": kind, "title": "No", "status": status})
     with pytest.raises((AuthError, ServerError)):

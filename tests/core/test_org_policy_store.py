@@ -35,13 +35,16 @@ def test_saved_policy_loads_for_its_server_and_account_only(tmp_path):
     assert left is not None and left.policy is None
 
 
-@pytest.mark.parametrize("damage", [
-    lambda d: "not json",
-    lambda d: json.dumps({**d, "version": 2}),
-    lambda d: json.dumps({**d, "fetched_at": "yesterday"}),
-    lambda d: json.dumps({**d, "policy": {**d["policy"], "recovery_keys": ["c11:x25519:AAAA"]}}),
-    lambda d: json.dumps({**d, "policy": {**d["policy"], "extra": True}}),
-])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda d: "not json",
+        lambda d: json.dumps({**d, "version": 2}),
+        lambda d: json.dumps({**d, "fetched_at": "yesterday"}),
+        lambda d: json.dumps({**d, "policy": {**d["policy"], "recovery_keys": ["c11:x25519:AAAA"]}}),
+        lambda d: json.dumps({**d, "policy": {**d["policy"], "extra": True}}),
+    ],
+)
 def test_damaged_copy_is_an_error(tmp_path, damage):
     store = OrgPolicyStore(tmp_path)
     store.save(SERVER, "bob@example.com", OrgPolicy("ACME", (KEY,)))

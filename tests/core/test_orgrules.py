@@ -41,8 +41,14 @@ def test_policy_round_trip_and_strictness():
     key = PublicKey.parse(VECTORS["keys"]["rec_acme"]["public_key"])
     p = OrgPolicy("ACME", (key,), True, 30)
     assert OrgPolicy.from_json(p.to_json()) == p
-    for bad in ({**p.to_json(), "extra": 1}, {**p.to_json(), "default_expiry_days": 0},
-                {**p.to_json(), "default_expiry_days": True}, {**p.to_json(), "require_online": "yes"},
-                {**p.to_json(), "recovery_keys": [7]}, [], None):
+    for bad in (
+        {**p.to_json(), "extra": 1},
+        {**p.to_json(), "default_expiry_days": 0},
+        {**p.to_json(), "default_expiry_days": True},
+        {**p.to_json(), "require_online": "yes"},
+        {**p.to_json(), "recovery_keys": [7]},
+        [],
+        None,
+    ):
         with pytest.raises(FormatError):
             OrgPolicy.from_json(bad)

@@ -24,7 +24,7 @@ def test_add_and_remove_keeps_payload(tmp_path, alice, bob, carol):
     files.reencrypt(p, alice, add=[carol.public])
     after = p.read_bytes()
     _, raw2 = read_header(io.BytesIO(after))
-    assert after[len(raw2):] == before[len(raw):]  # payload untouched
+    assert after[len(raw2) :] == before[len(raw) :]  # payload untouched
     assert files.decrypt_bytes(after, [carol]).plaintext == data
     files.reencrypt(p, alice, remove=[bob.fingerprint])
     with pytest.raises(NoMatchingKeyError):

@@ -41,10 +41,12 @@ def test_a_wrong_example_would_fail():
 
 
 def test_import_c11_stays_light():
-    code = ("import sys, c11\n"
-            "heavy = [m for m in ('httpx', 'fastapi', 'sqlalchemy', 'c11.client', 'c11.indoc') if m in sys.modules]\n"
-            "assert not heavy, heavy\n"
-            "assert c11.Client.__module__ == 'c11.client.client'\n")
+    code = (
+        "import sys, c11\n"
+        "heavy = [m for m in ('httpx', 'fastapi', 'sqlalchemy', 'c11.client', 'c11.indoc') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "assert c11.Client.__module__ == 'c11.client.client'\n"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
 

@@ -29,8 +29,11 @@ def _open(case, tmp_path):
         assert hashlib.sha256(r.plaintext).hexdigest() == case["plaintext_sha256"]
     elif kind == "bundle":
         files.decrypt_path(path, tmp_path / "out", ids)
-        got = {str(p.relative_to(tmp_path / "out")): hashlib.sha256(p.read_bytes()).hexdigest()
-               for p in (tmp_path / "out").rglob("*") if p.is_file()}
+        got = {
+            str(p.relative_to(tmp_path / "out")): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in (tmp_path / "out").rglob("*")
+            if p.is_file()
+        }
         assert got == case["tree"]
     elif kind == "keyfile":
         ident = keyfile.load(path).unlock(case.get("passphrase"))

@@ -68,7 +68,7 @@ def test_payload_vector(v):
 
 
 def _segments(payload: bytes, size: int) -> list[bytes]:
-    return [payload[i:i + size + 16] for i in range(0, len(payload), size + 16)] or [b""]
+    return [payload[i : i + size + 16] for i in range(0, len(payload), size + 16)] or [b""]
 
 
 @pytest.mark.parametrize("v", DET["public_keys"], ids=lambda v: v["kem"])

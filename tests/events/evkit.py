@@ -34,11 +34,17 @@ def database(server: RunningServer) -> AbstractContextManager[Database]:
     return accountkit.database(server)
 
 
-def make_org(server: RunningServer, name: str, admin: str, members: list[str] = (),  # type: ignore[assignment]
-             admin_permissions: str | None = None) -> str:
+def make_org(
+    server: RunningServer,
+    name: str,
+    admin: str,
+    members: list[str] = (),  # type: ignore[assignment]
+    admin_permissions: str | None = None,
+) -> str:
     """An organization with `admin` (every permission unless `admin_permissions`) and active `members`."""
-    return accountkit.make_org(server, admin, members, name=name, admin_permissions=admin_permissions,
-                               member_status="active")
+    return accountkit.make_org(
+        server, admin, members, name=name, admin_permissions=admin_permissions, member_status="active"
+    )
 
 
 def add_member(server: RunningServer, org_id: str, email: str, *, admin_permissions: str | None = None) -> None:
@@ -54,5 +60,9 @@ def append_admin(server: RunningServer, org_id: str, action: str, actor_hash: st
     """Append an `admin` entry as the admin routes do (their code may not exist yet): its log index."""
     from c11.server.logsrv.service import append
 
-    return append(server_ctx(server), "admin", {"action": action, "actor": actor_hash, "org": org_id,
-                                                "target": target}, subject=org_id)
+    return append(
+        server_ctx(server),
+        "admin",
+        {"action": action, "actor": actor_hash, "org": org_id, "target": target},
+        subject=org_id,
+    )

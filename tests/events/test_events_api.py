@@ -28,8 +28,9 @@ def _encrypt(author: Person, to: list[Person]) -> bytes:
     recips = [(p.email, p.identity.public) for p in to]
     seal = online.prepare(author.client, author.identity, recips)
     out = io.BytesIO()
-    files.encrypt(io.BytesIO(b"quarterly numbers"), out, [k for _, k in recips], author.identity,
-                    options=seal.options())
+    files.encrypt(
+        io.BytesIO(b"quarterly numbers"), out, [k for _, k in recips], author.identity, options=seal.options()
+    )
     # what `c11 encrypt` does next when logged in: record the recipient set (F21)
     author.client.policies.record([{"email": p.email} for p in to])
     return out.getvalue()
@@ -70,14 +71,29 @@ def world(ev_server, tmp_path_factory):
         _release(p["bob"], blob)  # refused open (revoked)
     invitee = f"invitee-{uuid.uuid4().hex[:8]}@example.com"
     p["alice"].client.invitations.invite([invitee])  # invite
-    admin_index = append_admin(ev_server, org_a, "member.add", email_hash(p["alice"].email),
-                               email_hash(p["bob"].email))
+    admin_index = append_admin(ev_server, org_a, "member.add", email_hash(p["alice"].email), email_hash(p["bob"].email))
     append_admin(ev_server, org_b, "member.add", email_hash(p["dave"].email), email_hash(p["frank"].email))
     # a shard fetch, as the shards service logs it: {"action", "who", "store", "key", "jti"}
-    append(server_ctx(ev_server), "shard", {"action": "fetch", "who": email_hash(p["bob"].email),
-                                            "store": "https://shards-1.example.net", "key": None, "jti": "j1"})
-    yield {"p": p, "org_a": org_a, "org_b": org_b, "doc": doc, "invitee": invitee, "start": start,
-           "admin_index": admin_index}
+    append(
+        server_ctx(ev_server),
+        "shard",
+        {
+            "action": "fetch",
+            "who": email_hash(p["bob"].email),
+            "store": "https://shards-1.example.net",
+            "key": None,
+            "jti": "j1",
+        },
+    )
+    yield {
+        "p": p,
+        "org_a": org_a,
+        "org_b": org_b,
+        "doc": doc,
+        "invitee": invitee,
+        "start": start,
+        "admin_index": admin_index,
+    }
     for person in p.values():
         person.client.close()
 
@@ -94,13 +110,25 @@ def test_members_actions_are_events_of_their_admin(world):
     p, doc = world["p"], world["doc"]
     alice, bob, eve, frank = p["alice"], p["bob"], p["eve"], p["frank"]
     ev = _all(alice)
-    assert {e.action for e in ev} >= {"protect", "open", "refused_open", "share", "revoke", "invite", "key_change",
-                                      "admin"}
+    assert {e.action for e in ev} >= {
+        "protect",
+        "open",
+        "refused_open",
+        "share",
+        "revoke",
+        "invite",
+        "key_change",
+        "admin",
+    }
     online_protect = _by(ev, "protect", doc_id=doc)
     assert len(online_protect) == 1 and online_protect[0].actor == alice.email
     # merged with the recorded recipient set (the `encrypt` entry after it): one event, not two
-    assert online_protect[0].detail == {"online": True, "recipients": 2, "new_set": True,
-                                        "policy_entry": online_protect[0].index + 1}
+    assert online_protect[0].detail == {
+        "online": True,
+        "recipients": 2,
+        "new_set": True,
+        "policy_entry": online_protect[0].index + 1,
+    }
     offline = [e for e in _by(ev, "protect", actor=alice.email) if e.doc_id is None]
     assert len(offline) == 1 and offline[0].detail["online"] is False
     assert [e.actor for e in _by(ev, "open", doc_id=doc)] == [bob.email]
@@ -113,7 +141,9 @@ def test_members_actions_are_events_of_their_admin(world):
     assert share[0].detail["added"] == 1
     assert len(_by(ev, "revoke", doc_id=doc, actor=alice.email)) == 1
     invite = _by(ev, "invite", actor=alice.email)
-    assert len(invite) == 1 and invite[0].target == email_hash(world["invitee"]) and invite[0].detail == {"op": "create"}
+    assert (
+        len(invite) == 1 and invite[0].target == email_hash(world["invitee"]) and invite[0].detail == {"op": "create"}
+    )
     assert {e.actor for e in _by(ev, "key_change")} == {alice.email, bob.email}
     admin = _by(ev, "admin")
     assert len(admin) == 1 and admin[0].actor == alice.email and admin[0].target_email == bob.email
@@ -124,7 +154,8 @@ def test_members_actions_are_events_of_their_admin(world):
     # newest first, and no plain email of anyone outside the organization anywhere
     assert [(e.time, e.index) for e in ev] == sorted(((e.time, e.index) for e in ev), reverse=True)
     assert eve.email not in json.dumps([e.to_json() for e in ev]) and world["invitee"] not in json.dumps(
-        [e.to_json() for e in ev])
+        [e.to_json() for e in ev]
+    )
 
 
 def test_each_event_is_proven_by_its_log_entry(world):
@@ -208,8 +239,9 @@ def test_csv_export(world):
     assert [int(r[0]) for r in rows[1:]] == [e.index for e in everything]
     for r, e in zip(rows[1:], everything, strict=True):
         assert r[2] == e.action and r[3] == (e.actor or "") and json.loads(r[8]) == e.detail
-    bob_rows = list(csv.reader(io.StringIO(b"".join(alice.client.events.csv(user=world["p"]["bob"].email))
-                                           .decode(), newline="")))
+    bob_rows = list(
+        csv.reader(io.StringIO(b"".join(alice.client.events.csv(user=world["p"]["bob"].email)).decode(), newline=""))
+    )
     assert {r[3] for r in bob_rows[1:]} == {world["p"]["bob"].email}
 
 
@@ -222,7 +254,7 @@ def test_csv_cells_are_quoted_and_formula_safe(ev_server, tmp_path):
     assert '"a,""b""\nc"' in raw  # RFC 4180: quoted, quotes doubled, the line break kept inside quotes
     rows = list(csv.reader(io.StringIO(raw, newline="")))
     assert len(rows) == 3
-    assert rows[1][3] == "'-minus@example.com" and rows[1][6] == "'=HYPERLINK(\"x\",\"y\")"
+    assert rows[1][3] == "'-minus@example.com" and rows[1][6] == '\'=HYPERLINK("x","y")'
     assert rows[2][3] == "'=eq@example.com" and rows[2][6] == 'a,"b"\nc'
     assert json.loads(rows[2][8]) == {"op": "+cmd"}  # the JSON cell starts with "{"
     # the JSON API gives the values as they are
@@ -265,8 +297,13 @@ def test_without_read_events_permission_403(world, ev_server):
 
 def test_bad_parameters_are_422(world):
     c = world["p"]["alice"].client
-    for kw in ({"action": "teleport"}, {"since": "yesterday"}, {"user": "not-an-email"}, {"cursor": "xyz"},
-               {"since": "2026-11-02", "until": "2026-11-01"}):
+    for kw in (
+        {"action": "teleport"},
+        {"since": "yesterday"},
+        {"user": "not-an-email"},
+        {"cursor": "xyz"},
+        {"since": "2026-11-02", "until": "2026-11-01"},
+    ):
         with pytest.raises(ServerError) as e:
             c.events.query(**kw)
         assert e.value.status == 422, kw
@@ -282,10 +319,23 @@ def test_indexer_is_incremental_and_idempotent(world, ev_server, monkeypatch):
 
     def rows():
         with database(ev_server) as db, db.session() as s:
-            return sorted(tuple(r) for r in s.execute(select(
-                UsageEvent.org_id, UsageEvent.log_index, UsageEvent.at, UsageEvent.action, UsageEvent.actor,
-                UsageEvent.member_id, UsageEvent.doc_id, UsageEvent.target, UsageEvent.target_member_id,
-                UsageEvent.detail)))
+            return sorted(
+                tuple(r)
+                for r in s.execute(
+                    select(
+                        UsageEvent.org_id,
+                        UsageEvent.log_index,
+                        UsageEvent.at,
+                        UsageEvent.action,
+                        UsageEvent.actor,
+                        UsageEvent.member_id,
+                        UsageEvent.doc_id,
+                        UsageEvent.target,
+                        UsageEvent.target_member_id,
+                        UsageEvent.detail,
+                    )
+                )
+            )
 
     ix = Indexer(ctx)  # a second indexer, as another server process would have
     ix.run()

@@ -30,8 +30,7 @@ def setup(ev_server, tmp_path_factory):
 
 
 def _run(ev_server, person, tmp, *args):
-    return run_cli(["org", "events", *args], tmp / "cfg",
-                   {"C11_SERVER": ev_server.url, "C11_TOKEN": person.token})
+    return run_cli(["org", "events", *args], tmp / "cfg", {"C11_SERVER": ev_server.url, "C11_TOKEN": person.token})
 
 
 def test_table_json_and_filters(ev_server, setup):
@@ -58,8 +57,7 @@ def test_daily_and_csv(ev_server, setup):
     r = _run(ev_server, admin, tmp, "--daily", "--json")
     assert r.returncode == 0, r.stderr
     days = json.loads(r.stdout)
-    assert len(days) == 1 and days[0]["total"] == 5 and days[0]["counts"] == {"admin": 3, "key_change": 1,
-                                                                             "protect": 1}
+    assert len(days) == 1 and days[0]["total"] == 5 and days[0]["counts"] == {"admin": 3, "key_change": 1, "protect": 1}
     r = _run(ev_server, admin, tmp, "--daily")
     assert r.returncode == 0 and "admin 3, key_change 1, protect 1" in r.stdout
     r = _run(ev_server, admin, tmp, "--csv")
@@ -77,8 +75,12 @@ def test_errors_are_one_line(ev_server, setup):
     r = _run(ev_server, bob, tmp)
     assert r.returncode != 0 and "read:events-org" in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
-    for args, needle in ((["--since", "last week"], "--since"), (["--until", "soon"], "--until"),
-                         (["-o", "x.csv"], "--csv"), (["--action", "fly"], "fly")):
+    for args, needle in (
+        (["--since", "last week"], "--since"),
+        (["--until", "soon"], "--until"),
+        (["-o", "x.csv"], "--csv"),
+        (["--action", "fly"], "fly"),
+    ):
         r = _run(ev_server, admin, tmp, *args)
         assert r.returncode != 0 and needle in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
     r = run_cli(["org", "events", "--help"], tmp / "cfg")

@@ -97,7 +97,8 @@ def test_alice_verifies_her_entries_the_admin_his_members_nobody_else(ev_server,
     assert mine and {o.person for o in mine} == {email_hash(alice.email)}
     release = [o for o in mine if o.kind == "release"]
     assert [(o.fields["doc"], o.fields["by"], o.fields["key"]) for o in release] == [
-        (scene["by_email"], "account", alice.identity.fingerprint)]
+        (scene["by_email"], "account", alice.identity.fingerprint)
+    ]
     members = admin.client.log.openings(org=True)
     assert {o.index for o in mine} <= {o.index for o in members}
     assert {o.person for o in members} <= {email_hash(alice.email), email_hash(admin.email)}
@@ -113,8 +114,10 @@ def test_release_by_key_is_attributed_to_the_key_holder_not_the_account_that_ask
     p = scene["p"]
     alice, bob, carol = p["alice"], p["bob"], p["carol"]
     accesses = bob.client.keyserver.accesses(scene["by_key"])  # verified against entries and openings
-    assert [(a.result, a.by, a.email) for a in accesses] == [("allowed", "key-holder", None),
-                                                            ("denied", "account", carol.email)]
+    assert [(a.result, a.by, a.email) for a in accesses] == [
+        ("allowed", "key-holder", None),
+        ("denied", "account", carol.email),
+    ]
     allowed = accesses[0]
     assert carol.email not in json.dumps(allowed.to_dict()) and email_hash(carol.email) not in allowed.entry
     # nobody's opening names it: not carol's (she did not open it as herself), not anyone's by guess
@@ -162,13 +165,32 @@ def test_v1_entries_written_before_stay_verifiable(ev_server, scene):
     p = scene["p"]
     bob, carol = p["bob"], p["carol"]
     doc, salt = scene["by_email"], os.urandom(16)
-    index = append(server_ctx(ev_server), "release", {
-        "doc": doc, "result": "denied", "who": email_hash(carol.email), "key": carol.identity.fingerprint,
-        "from": hashlib.sha256(salt + b"10.0.0.9").hexdigest()}, subject=doc)
+    index = append(
+        server_ctx(ev_server),
+        "release",
+        {
+            "doc": doc,
+            "result": "denied",
+            "who": email_hash(carol.email),
+            "key": carol.identity.fingerprint,
+            "from": hashlib.sha256(salt + b"10.0.0.9").hexdigest(),
+        },
+        subject=doc,
+    )
     with database(ev_server) as db, db.session() as s:
-        s.add(OnlineAccess(log_index=index, doc_id=doc, user_id=None, email=carol.email,
-                           key_fp=carol.identity.fingerprint, result="denied", address="10.0.0.9", salt=salt.hex(),
-                           at=utcnow()))
+        s.add(
+            OnlineAccess(
+                log_index=index,
+                doc_id=doc,
+                user_id=None,
+                email=carol.email,
+                key_fp=carol.identity.fingerprint,
+                result="denied",
+                address="10.0.0.9",
+                salt=salt.hex(),
+                at=utcnow(),
+            )
+        )
     got = {a.index: a for a in bob.client.keyserver.accesses(doc)}
     assert got[index].email == carol.email and got[index].by == "account" and "v" not in json.loads(got[index].entry)
     assert any(json.loads(a.entry).get("v") == 2 for a in got.values())  # alice's release, v2
@@ -218,14 +240,21 @@ def test_admin_entries_name_nobody_publicly_and_open_for_admins_and_the_person(e
         assert {i for i, _ in ours} <= set(seen)  # the admin opens them all, each verified
         got = sorted((seen[i].fields["action"], seen[i].person, seen[i].fields["by"]) for i, _ in ours)
         h = email_hash
-        assert got == sorted([("member.invite", h(erin.email), h(admin3.email)),
-                              ("member.invite", h(fay.email), h(admin3.email)),
-                              ("member.accept", h(erin.email), h(erin.email)),
-                              ("member.decline", h(fay.email), h(fay.email))])
+        assert got == sorted(
+            [
+                ("member.invite", h(erin.email), h(admin3.email)),
+                ("member.invite", h(fay.email), h(admin3.email)),
+                ("member.accept", h(erin.email), h(erin.email)),
+                ("member.decline", h(fay.email), h(fay.email)),
+            ]
+        )
         assert {o.fields["action"] for o in erin.client.log.openings(erin.email) if o.kind == "admin"} == {
-            "member.invite", "member.accept"}  # the person opens the entries about them
-        assert not {i for i, _ in ours} & {o.index for o in scene["p"]["carol"].client.log.openings(
-            scene["p"]["carol"].email)}
+            "member.invite",
+            "member.accept",
+        }  # the person opens the entries about them
+        assert not {i for i, _ in ours} & {
+            o.index for o in scene["p"]["carol"].client.log.openings(scene["p"]["carol"].email)
+        }
     finally:
         for p in (admin3, erin, fay):
             p.client.close()

@@ -59,18 +59,33 @@ def _core(me, snd) -> None:
     _write("checkpoint", {"cp.txt": cp.to_text().encode()})
     _write("note", {"signed.txt": sign_checkpoint(cp, targets.LOG_SIGNER)})
     _write("note_key", {"vkey.txt": targets.LOG_VERIFIER.encode(), "skey.txt": targets.LOG_SIGNER.encode()})
-    entry = {"action": "publish", "email_hash": email_hash("a@example.com"), "kind": "key",
-             "public_key": me.public.line(), "time": "2026-11-27T10:00:00Z"}
-    _write("log_entry", {"publish.json": canonical_json(entry).encode(),
-                         "remove.json": canonical_json({**entry, "action": "remove", "public_key": None}).encode()})
+    entry = {
+        "action": "publish",
+        "email_hash": email_hash("a@example.com"),
+        "kind": "key",
+        "public_key": me.public.line(),
+        "time": "2026-11-27T10:00:00Z",
+    }
+    _write(
+        "log_entry",
+        {
+            "publish.json": canonical_json(entry).encode(),
+            "remove.json": canonical_json({**entry, "action": "remove", "public_key": None}).encode(),
+        },
+    )
     shards = cloudkey.make_shards(me, "user-fuzz", 2, 3)
     _write("shard", {"shard.bin": shards[0].encode(), "shard.txt": cloudkey.armor(shards[1]).encode()})
     group = Identity("group:finance", "x25519", bytes(32), bytes([1]) * 32)
     _write("group_key", {"wrap.json": groupkey.encode(group, groupkey.GroupKeyRef(*targets.GROUP_REF))})
     server_key = Identity.generate("keyserver").public
-    seal = online.make("https://keys.example", server_key, email_hash("a@example.com"),
-                       [online.PolicyRecipient(email_hash("b@example.com"), me.public.fingerprint)], 1_900_000_000,
-                       doc_id=uuid.UUID(int=7).bytes)
+    seal = online.make(
+        "https://keys.example",
+        server_key,
+        email_hash("a@example.com"),
+        [online.PolicyRecipient(email_hash("b@example.com"), me.public.fingerprint)],
+        1_900_000_000,
+        doc_id=uuid.UUID(int=7).bytes,
+    )
     _write("online_policy", {"stanza.bin": seal.stanza.body})
 
 
@@ -85,9 +100,10 @@ def _image(fmt: str) -> bytes:
 
 
 def _indoc(me, snd) -> None:
-    from c11.indoc import api
     from media_corpus import reportlab_pdf
     from officekit import make_docx, make_xlsx
+
+    from c11.indoc import api
 
     docs: dict[str, tuple[bytes, list[str]]] = {
         "json": (json.dumps({"name": "a", "ssn": "123", "list": [1, {"x": "y"}]}, indent=2).encode(), ["path:/ssn"]),

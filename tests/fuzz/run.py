@@ -26,11 +26,32 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 #: Modules the targets reach, imported (and instrumented) before forking.
-_MODULES = ["c11.files", "c11.format.header", "c11.format.armor", "c11.format.bundle", "c11.format.envelope",
-            "c11.groupkey", "c11.format.online", "c11.format.stream", "c11.keys.keyfile", "c11.keys.publickey",
-            "c11.keys.cloudkey", "c11.log.checkpoint", "c11.log.entries", "c11.log._note", "c11.indoc.parts",
-            "c11.indoc.api", "c11.indoc.docx", "c11.indoc.xlsx", "c11.indoc.pdf", "c11.indoc.image",
-            "c11.indoc.structured", "c11.indoc._ooxml", "c11.indoc.selectors", "c11.indoc._mediacommon"]
+_MODULES = [
+    "c11.files",
+    "c11.format.header",
+    "c11.format.armor",
+    "c11.format.bundle",
+    "c11.format.envelope",
+    "c11.groupkey",
+    "c11.format.online",
+    "c11.format.stream",
+    "c11.keys.keyfile",
+    "c11.keys.publickey",
+    "c11.keys.cloudkey",
+    "c11.log.checkpoint",
+    "c11.log.entries",
+    "c11.log._note",
+    "c11.indoc.parts",
+    "c11.indoc.api",
+    "c11.indoc.docx",
+    "c11.indoc.xlsx",
+    "c11.indoc.pdf",
+    "c11.indoc.image",
+    "c11.indoc.structured",
+    "c11.indoc._ooxml",
+    "c11.indoc.selectors",
+    "c11.indoc._mediacommon",
+]
 
 
 def _load() -> None:
@@ -45,7 +66,6 @@ def _load() -> None:
 
 def _child(name: str, seconds: float, work: Path, args: argparse.Namespace) -> None:
     import atheris
-
     import targets
 
     fd = os.open(work / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -64,9 +84,17 @@ def _child(name: str, seconds: float, work: Path, args: argparse.Namespace) -> N
             (work / f"{name}-crash-{digest}").write_bytes(data)
             raise
 
-    argv = [sys.argv[0], f"-max_total_time={max(1, round(seconds))}", f"-timeout={args.timeout}",
-            f"-rss_limit_mb={args.rss_mb}", f"-max_len={args.max_len}", "-print_final_stats=1",
-            f"-artifact_prefix={work}/{name}-", str(scratch), str(seeds)]
+    argv = [
+        sys.argv[0],
+        f"-max_total_time={max(1, round(seconds))}",
+        f"-timeout={args.timeout}",
+        f"-rss_limit_mb={args.rss_mb}",
+        f"-max_len={args.max_len}",
+        "-print_final_stats=1",
+        f"-artifact_prefix={work}/{name}-",
+        str(scratch),
+        str(seeds),
+    ]
     atheris.Setup(argv, one)
     atheris.Fuzz()
 
@@ -74,15 +102,26 @@ def _child(name: str, seconds: float, work: Path, args: argparse.Namespace) -> N
 def _summary(name: str, status: int, log: Path, work: Path, took: float) -> dict:
     text = log.read_text(errors="replace") if log.exists() else ""
     runs = re.findall(r"stat::number_of_executed_units:\s*(\d+)", text) or re.findall(r"Done (\d+) runs", text)
-    crashes = sorted(str(p) for p in work.glob(f"{name}-crash-*")) + sorted(str(p) for p in work.glob(f"{name}-timeout-*")) \
+    crashes = (
+        sorted(str(p) for p in work.glob(f"{name}-crash-*"))
+        + sorted(str(p) for p in work.glob(f"{name}-timeout-*"))
         + sorted(str(p) for p in work.glob(f"{name}-oom-*"))
+    )
     error = ""
     if status != 0:
-        found = re.findall(r"^(?:=== Uncaught Python exception: ===\n)?((?:\w+\.)*\w+(?:Error|Exception|Warning)\b.*)$",
-                           text, re.M)
+        found = re.findall(
+            r"^(?:=== Uncaught Python exception: ===\n)?((?:\w+\.)*\w+(?:Error|Exception|Warning)\b.*)$", text, re.M
+        )
         error = found[-1][:300] if found else (text.strip().splitlines() or [""])[-1][:300]
-    return {"target": name, "ok": status == 0, "runs": int(runs[-1]) if runs else 0, "seconds": round(took, 1),
-            "finding": error, "artifacts": crashes, "log": str(log)}
+    return {
+        "target": name,
+        "ok": status == 0,
+        "runs": int(runs[-1]) if runs else 0,
+        "seconds": round(took, 1),
+        "finding": error,
+        "artifacts": crashes,
+        "log": str(log),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 import targets
 
 HERE = Path(__file__).resolve().parent
@@ -37,19 +36,29 @@ def test_protected_seeds_open():
     from c11.indoc import api
 
     for kind in ("docx", "xlsx", "pdf", "png", "jpeg", "json", "yaml", "csv", "md"):
-        res = api.unprotect_document((targets.CORPUS / f"indoc_{kind}" / f"protected.{kind}").read_bytes(),
-                                     [targets.identity()], format="." + kind)
+        res = api.unprotect_document(
+            (targets.CORPUS / f"indoc_{kind}" / f"protected.{kind}").read_bytes(),
+            [targets.identity()],
+            format="." + kind,
+        )
         assert res.opened and not res.closed, kind
 
 
-@pytest.mark.parametrize("seconds", [
-    SECONDS,  # the short run of the default suite
-    pytest.param(LONG_SECONDS, marks=pytest.mark.slow),  # `pytest -m slow tests/fuzz`; longer: bench/fuzz.py
-])
+@pytest.mark.parametrize(
+    "seconds",
+    [
+        SECONDS,  # the short run of the default suite
+        pytest.param(LONG_SECONDS, marks=pytest.mark.slow),  # `pytest -m slow tests/fuzz`; longer: bench/fuzz.py
+    ],
+)
 def test_short_atheris_run_finds_nothing(tmp_path: Path, seconds: int):
     pytest.importorskip("atheris", reason="atheris is not installed (pip install -e '.[test]')")
-    p = subprocess.run([sys.executable, str(HERE / "run.py"), "--seconds", str(seconds), "--workdir", str(tmp_path)],
-                       capture_output=True, text=True, timeout=60 * 10 + seconds * len(targets.TARGETS))
+    p = subprocess.run(
+        [sys.executable, str(HERE / "run.py"), "--seconds", str(seconds), "--workdir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60 * 10 + seconds * len(targets.TARGETS),
+    )
     results = [json.loads(line) for line in p.stdout.splitlines() if line.startswith("{")]
     per_target = {r["target"]: r for r in results if "target" in r}
     assert set(per_target) == set(targets.TARGETS), p.stdout + p.stderr

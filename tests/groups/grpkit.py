@@ -70,8 +70,9 @@ def db_session(server: RunningServer) -> Any:
     return Database(server.config.database_url)
 
 
-def make_org(server: RunningServer, name: str, admin: Person, members: list[Person],
-             policies: dict[str, Any] | None = None) -> str:
+def make_org(
+    server: RunningServer, name: str, admin: Person, members: list[Person], policies: dict[str, Any] | None = None
+) -> str:
     """An organization with `admin` (every permission) and `members`, set up like `c11 org create` does."""
     return accountkit.make_org(server, admin.email, [m.email for m in members], name=name, policies=policies)
 
@@ -97,8 +98,9 @@ def admin_actions(server: RunningServer, org_id: str) -> list[str]:
     db = db_session(server)
     try:
         with db.session() as s:
-            rows = s.scalars(select(LogEntry.data).where(LogEntry.kind == "admin", LogEntry.subject == org_id)
-                             .order_by(LogEntry.idx))
+            rows = s.scalars(
+                select(LogEntry.data).where(LogEntry.kind == "admin", LogEntry.subject == org_id).order_by(LogEntry.idx)
+            )
             return [json.loads(d)["action"] for d in rows]
     finally:
         db.dispose()

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from c11 import errors, files
-from c11 import groupkey
+from c11 import errors, files, groupkey
 from c11.groupkey import GroupKeyRef
 from c11.keys import keyfile
 from c11.keys.identity import Identity
@@ -99,8 +98,12 @@ def test_document_reencrypt_opens_with_what_it_is_given(tmp_path):
     from c11 import documents
     from c11.format.envelope import IdentitySource
 
-    me, bob, sender, group = (Identity.generate("me@example.com"), Identity.generate("bob@example.com"),
-                              Identity.generate("s@example.com"), groupkey.generate("g"))
+    me, bob, sender, group = (
+        Identity.generate("me@example.com"),
+        Identity.generate("bob@example.com"),
+        Identity.generate("s@example.com"),
+        groupkey.generate("g"),
+    )
 
     class Source(IdentitySource):
         def identities_for(self, header, wanted):

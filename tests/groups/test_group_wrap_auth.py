@@ -13,9 +13,8 @@ import pytest
 from grpkit import db_session, make_org, ok, person
 from srvkit import authed
 
-from c11 import files
+from c11 import files, groupkey
 from c11.errors import FormatError
-from c11 import groupkey
 
 
 @pytest.fixture(scope="module")
@@ -35,15 +34,16 @@ def test_member_cannot_replace_a_wrap(crew, grp_server):
         group_key = m.groups.group_key("vault")
         mine = m.groups.open_group_identity("vault", mel.identity())  # mel holds v1
         # the attack: mel (a holder of v1) replaces bob's wrap with one she made and signed
-        forged = groupkey.wrap(mine, groupkey.GroupKeyRef(org_id, "vault", 1), bob.identity().public,
-                               mel.identity())
-        res = authed(grp_server, m.token).post("/api/v1/org/groups/vault/wraps",
-                                               json={"wraps": [{"email": bob.email, "version": 1, "wrapped": forged}]})
+        forged = groupkey.wrap(mine, groupkey.GroupKeyRef(org_id, "vault", 1), bob.identity().public, mel.identity())
+        res = authed(grp_server, m.token).post(
+            "/api/v1/org/groups/vault/wraps", json={"wraps": [{"email": bob.email, "version": 1, "wrapped": forged}]}
+        )
         assert res.status_code == 403 and res.json()["type"].endswith("not-an-authorized-wrapper")
     # an admin may wrap, but only under her own signature: a wrap signed by someone else is refused
     with admin.client() as a:
-        res = authed(grp_server, a.token).post("/api/v1/org/groups/vault/wraps",
-                                               json={"wraps": [{"email": bob.email, "version": 1, "wrapped": forged}]})
+        res = authed(grp_server, a.token).post(
+            "/api/v1/org/groups/vault/wraps", json={"wraps": [{"email": bob.email, "version": 1, "wrapped": forged}]}
+        )
         assert res.status_code == 422 and res.json()["type"].endswith("wrap-not-signed-by-you")
     with bob.client() as b:
         assert b.groups.open_group_identity("vault", bob.identity()).public == group_key
@@ -91,8 +91,7 @@ def test_readme_group_flow(crew, grp_server, tmp_path):
     assert (tmp_path / "out.txt").read_text() == "salaries"
 
     # someone without a published key waits, and the CLI says why and what completes it
-    import httpx
-    from srvkit import PASSWORD, new_email, outbox_message, confirm_email, verification_link
+    from srvkit import PASSWORD, confirm_email, new_email, outbox_message, verification_link
 
     from c11.client import Client
     from c11.server.orgs import service

@@ -20,8 +20,9 @@ from c11.errors import AuthError, NoMatchingKeyError, UsageError
 def team(grp_server, tmp_path_factory):
     root = tmp_path_factory.mktemp("team")
     people = {t: person(grp_server, root, t) for t in ("alice", "bob", "carol", "dave", "erin", "mallory")}
-    org_id = make_org(grp_server, f"ACME {root.name}", people["alice"],
-                      [people[t] for t in ("bob", "carol", "dave", "erin")])
+    org_id = make_org(
+        grp_server, f"ACME {root.name}", people["alice"], [people[t] for t in ("bob", "carol", "dave", "erin")]
+    )
     return people, org_id, root
 
 
@@ -38,8 +39,7 @@ def _opens(p: Person, file: Path, expected: str, out: Path) -> None:
 
 def test_group_recipients_lifecycle(team, grp_server):
     people, org_id, root = team
-    alice, bob, carol, dave, erin, mallory = (people[t] for t in ("alice", "bob", "carol", "dave", "erin",
-                                                                  "mallory"))
+    alice, bob, carol, dave, erin, mallory = (people[t] for t in ("alice", "bob", "carol", "dave", "erin", "mallory"))
     # the admin (not in the group herself) creates it; the key is made on her device and wrapped to members
     r = ok(alice.run("org", "groups", "create", "finance", "-m", bob.email, "-m", carol.email, "-m", erin.email))
     assert "finance: 3 member(s), key v1" in r.stdout
@@ -90,8 +90,9 @@ def test_group_recipients_lifecycle(team, grp_server):
     with carol.client() as c:
         assert c.groups.wraps()["wraps"] == []  # the server no longer gives her any version
 
-    assert {"group.create", "group.member.add", "group.key.create", "group.member.remove",
-            "group.key.rotate"} <= set(admin_actions(grp_server, org_id))
+    assert {"group.create", "group.member.add", "group.key.create", "group.member.remove", "group.key.rotate"} <= set(
+        admin_actions(grp_server, org_id)
+    )
 
 
 def test_group_sdk_and_member_added_by_scim_like_path(team, grp_server):
@@ -163,18 +164,21 @@ def test_group_routes_refuse(team, grp_server):
         report = admin.groups.sync(alice.identity())
         assert "legal" in report.created
         ident = groupkey.generate("legal")
-        bad = groupkey.wrap(ident, groupkey.GroupKeyRef(org_id, "legal", 1), carol.identity().public,
-                            alice.identity())
-    r = authed(grp_server, token).post("/api/v1/org/groups/legal/wraps",
-                                       json={"wraps": [{"email": bob.email, "version": 1, "wrapped": bad}]})
+        bad = groupkey.wrap(ident, groupkey.GroupKeyRef(org_id, "legal", 1), carol.identity().public, alice.identity())
+    r = authed(grp_server, token).post(
+        "/api/v1/org/groups/legal/wraps", json={"wraps": [{"email": bob.email, "version": 1, "wrapped": bad}]}
+    )
     assert r.status_code == 403 and r.json()["type"].endswith("not-an-authorized-wrapper")  # bob: a member
     with alice.client() as admin:
         ha = authed(grp_server, admin.token)
-        r = ha.post("/api/v1/org/groups/legal/wraps", json={"wraps": [{"email": bob.email, "version": 1,
-                                                                       "wrapped": bad}]})
+        r = ha.post(
+            "/api/v1/org/groups/legal/wraps", json={"wraps": [{"email": bob.email, "version": 1, "wrapped": bad}]}
+        )
         assert r.status_code == 422 and r.json()["type"].endswith("bad-wrap")
-        r = ha.post("/api/v1/org/groups/legal/wraps", json={"wraps": [{"email": bob.email, "version": 1,
-                                                                       "wrapped": "bm90IGEgZmlsZQ=="}]})
+        r = ha.post(
+            "/api/v1/org/groups/legal/wraps",
+            json={"wraps": [{"email": bob.email, "version": 1, "wrapped": "bm90IGEgZmlsZQ=="}]},
+        )
         assert r.status_code == 422
     r = h.post("/api/v1/org/groups", json={"name": "a/b"})
     assert r.status_code == 403  # permission is checked before the body

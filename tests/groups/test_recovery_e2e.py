@@ -80,16 +80,31 @@ def test_recovery_keys_lifecycle(acme, grp_server):
     assert listed == {rec1_id: "retired", rec2_id: "current"}
     ok(bob.run("encrypt", "-r", carol.email, "-o", str(root / "new.c11"), str(plain)))
     assert _recipients(root / "new.c11") >= {_public_fp(rec2)} and _public_fp(rec1) not in _recipients(root / "new.c11")
-    ok(alice.run("decrypt", "-i", str(rec2), "-o", str(root / "new.out"), str(root / "new.c11"),
-                 C11_PASSPHRASE="vault words"))
-    fails(alice.run("decrypt", "-i", str(rec2), "-o", str(root / "x"), str(root / "memo.c11"),
-                    C11_PASSPHRASE="vault words"))
+    ok(
+        alice.run(
+            "decrypt", "-i", str(rec2), "-o", str(root / "new.out"), str(root / "new.c11"), C11_PASSPHRASE="vault words"
+        )
+    )
+    fails(
+        alice.run(
+            "decrypt", "-i", str(rec2), "-o", str(root / "x"), str(root / "memo.c11"), C11_PASSPHRASE="vault words"
+        )
+    )
     # reencrypt --add-recovery brings old content along (and drops the retired key)
     r = ok(bob.run("reencrypt", "--add-recovery", str(root / "memo.c11")))
     assert "removed retired recovery key" in r.stderr
     assert _public_fp(rec2) in _recipients(root / "memo.c11") and _public_fp(rec1) not in _recipients(root / "memo.c11")
-    ok(alice.run("decrypt", "-i", str(rec2), "-o", str(root / "memo.out"), str(root / "memo.c11"),
-                 C11_PASSPHRASE="vault words"))
+    ok(
+        alice.run(
+            "decrypt",
+            "-i",
+            str(rec2),
+            "-o",
+            str(root / "memo.out"),
+            str(root / "memo.c11"),
+            C11_PASSPHRASE="vault words",
+        )
+    )
     assert (root / "memo.out").read_text() == "quarterly numbers"
     ok(carol.run("decrypt", "-o", str(root / "memo.carol"), str(root / "memo.c11")))  # recipients kept
 
@@ -98,7 +113,9 @@ def test_recovery_keys_lifecycle(acme, grp_server):
     ok(alice.run("org", "recovery-key", "remove", rec1_id))
     r = ok(bob.run("encrypt", "-r", carol.email, "-o", str(root / "late.c11"), str(plain)))
     assert "recovery" not in r.stderr
-    assert {"recovery-key.create", "recovery-key.rotate", "recovery-key.remove"} <= set(admin_actions(grp_server, org_id))
+    assert {"recovery-key.create", "recovery-key.rotate", "recovery-key.remove"} <= set(
+        admin_actions(grp_server, org_id)
+    )
 
 
 def test_recovery_sdk(acme, grp_server, tmp_path):

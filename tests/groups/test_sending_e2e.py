@@ -104,12 +104,18 @@ def test_encrypt_protect_and_sdk_apply_the_same_rules(world, grp_server):
     assert f"added recovery key of {org_name}" in r.stderr
     assert rec_fp in {x["fingerprint"] for x in files.inspect(root / "memo.c11").recipients}
     # c11 protect (in-document): the same recovery key, on the document's parts and on a part's own recipients
-    r = ok(bob.run("protect", str(docx), "-r", carol.email, "--match", "SECRET\\d+", "-o",
-                   str(root / "memo.protected.docx")))
+    r = ok(
+        bob.run(
+            "protect", str(docx), "-r", carol.email, "--match", "SECRET\\d+", "-o", str(root / "memo.protected.docx")
+        )
+    )
     assert f"added recovery key of {org_name}" in r.stderr
     assert rec_fp in _doc_recipients(root / "memo.protected.docx")
-    ok(people["alice"].run("unprotect", "-i", str(rec), "-o", str(root / "memo.rec.docx"),
-                           str(root / "memo.protected.docx")))
+    ok(
+        people["alice"].run(
+            "unprotect", "-i", str(rec), "-o", str(root / "memo.rec.docx"), str(root / "memo.protected.docx")
+        )
+    )
     import docx as python_docx
 
     assert "SECRET42" in "\n".join(p.text for p in python_docx.Document(str(root / "memo.rec.docx")).paragraphs)
@@ -152,8 +158,9 @@ def test_encrypt_protect_and_sdk_apply_the_same_rules(world, grp_server):
             assert any(e["type"] == "c11-online/v1" for e in files.inspect(root / "sdk-online.c11").extensions)
             with pytest.raises(OnlinePolicyError):
                 s.protect_document(SendRequest([carol.email]), docx, ["paragraph:1"], bob.identity())
-        r = fails(bob.run("protect", str(docx), "-r", carol.email, "--part", "paragraph:1", "-o",
-                          str(root / "refused.docx")))
+        r = fails(
+            bob.run("protect", str(docx), "-r", carol.email, "--part", "paragraph:1", "-o", str(root / "refused.docx"))
+        )
         assert f"{org_name} requires an online policy" in r.stderr and len(r.stderr.strip().splitlines()) == 1
         assert not (root / "refused.docx").exists()
     finally:
@@ -190,8 +197,10 @@ def test_offline_cached_policy_refusal_and_override(world, grp_server, tmp_path)
     assert _fp(rec) in _doc_recipients(tmp_path / "b.docx")
     # no cached policy: refused, one line naming what to do; the override encrypts without it, with a warning
     cached.unlink()
-    for args in (("encrypt", "-r", key_line, "-o", str(tmp_path / "c.c11"), str(plain)),
-                 ("protect", str(docx), "-r", key_line, "--part", "paragraph:1", "-o", str(tmp_path / "c.docx"))):
+    for args in (
+        ("encrypt", "-r", key_line, "-o", str(tmp_path / "c.c11"), str(plain)),
+        ("protect", str(docx), "-r", key_line, "--part", "paragraph:1", "-o", str(tmp_path / "c.docx")),
+    ):
         r = fails(run(*args))
         assert "none is cached on this device" in r.stderr and "--allow-missing-org-policy" in r.stderr
         assert len(r.stderr.strip().splitlines()) == 1

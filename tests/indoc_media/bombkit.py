@@ -77,10 +77,12 @@ def png_ztxt_bomb(base_png: bytes, size: int = GIB) -> bytes:
 def pdf_stream_bomb(size: int = GIB) -> bytes:
     """A one-page PDF whose content stream is FlateDecode of `size` bytes."""
     data = zeros_deflated(size)
-    objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
-            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
-            b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(data) + data + b"\nendstream"]
+    objs = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(data) + data + b"\nendstream",
+    ]
     out = io.BytesIO()
     out.write(b"%PDF-1.7\n")
     offsets = []
@@ -111,8 +113,29 @@ def zip_member_bomb(base: bytes, member: str, size: int) -> bytes:
         fname, offset = name.encode(), out.tell()
         out.write(struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 8, 0, 0x21, crc, len(data), usize, len(fname), 0))
         out.write(fname + data)
-        central.append(struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, 8, 0, 0x21, crc, len(data), usize,
-                                   len(fname), 0, 0, 0, 0, 0, offset) + fname)
+        central.append(
+            struct.pack(
+                "<4s6H3L5H2L",
+                b"PK\x01\x02",
+                20,
+                20,
+                0,
+                8,
+                0,
+                0x21,
+                crc,
+                len(data),
+                usize,
+                len(fname),
+                0,
+                0,
+                0,
+                0,
+                0,
+                offset,
+            )
+            + fname
+        )
     start = out.tell()
     out.write(b"".join(central))
     out.write(struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(central), len(central), out.tell() - start, start, 0))
@@ -123,7 +146,12 @@ def run_measured(args: list[str], env: dict[str, str] | None = None, limit: int 
     """Run `c11 ARGS`; its exit status, output, seconds and peak RSS (MB)."""
     full = {k: v for k, v in os.environ.items() if not k.startswith("C11_")}
     full.update(PYTHONPATH=f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}", **(env or {}))
-    p = subprocess.run([sys.executable, "-c", _WRAPPER, str(limit), sys.executable, "-m", "c11.cli.main", *args],
-                       capture_output=True, text=True, env=full, timeout=180)
+    p = subprocess.run(
+        [sys.executable, "-c", _WRAPPER, str(limit), sys.executable, "-m", "c11.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env=full,
+        timeout=180,
+    )
     assert p.returncode == 0, p.stderr
     return json.loads(p.stdout)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from media_corpus import handmade_pdf, libreoffice_pdf, objstreams_pdf, reportlab_pdf
 
 from c11.keys import Identity
-
-from media_corpus import handmade_pdf, libreoffice_pdf, objstreams_pdf, reportlab_pdf
 
 
 @pytest.fixture(scope="session")
@@ -38,5 +37,3 @@ def pdf_corpus(tmp_path_factory):
     if lo:
         corpus["libreoffice"] = lo
     return corpus
-
-

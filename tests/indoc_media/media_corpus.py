@@ -7,9 +7,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-
 # ------------------------------------------------------------------------------------------------
 # PDF corpus
+
 
 def reportlab_pdf() -> bytes:
     """Three pages: standard and embedded TrueType fonts, an image, vector art, a link, a bookmark,
@@ -70,27 +70,43 @@ def handmade_pdf() -> bytes:
     pdf = pikepdf.Pdf.new()
     text = "Form SECRETZETA text"
     tounicode = (
-        "/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CMapName /C11Test def\n"
-        "1 begincodespacerange <0000> <FFFF> endcodespacerange\n"
-        "1 beginbfrange <0020> <007E> <0020> endbfrange\nendcmap CMapName currentdict /CMap defineresource pop end end\n"
-    ).encode()
-    cid = Dictionary(Type=Name.Font, Subtype=Name.CIDFontType2, BaseFont=Name("/Arial"),
-                     CIDSystemInfo=Dictionary(Registry=pikepdf.String("Adobe"), Ordering=pikepdf.String("Identity"),
-                                              Supplement=0),
-                     DW=600, W=Array([32, Array([278]), 65, 90, 667]))
-    t0 = pdf.make_indirect(Dictionary(Type=Name.Font, Subtype=Name.Type0, BaseFont=Name("/Arial"),
-                                      Encoding=Name("/Identity-H"), DescendantFonts=Array([pdf.make_indirect(cid)]),
-                                      ToUnicode=pdf.make_indirect(Stream(pdf, tounicode))))
-    helv = pdf.make_indirect(Dictionary(Type=Name.Font, Subtype=Name.Type1, BaseFont=Name.Helvetica,
-                                        Encoding=Name.WinAnsiEncoding))
+        b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CMapName /C11Test def\n"
+        b"1 begincodespacerange <0000> <FFFF> endcodespacerange\n"
+        b"1 beginbfrange <0020> <007E> <0020> endbfrange\nendcmap CMapName currentdict /CMap defineresource pop end end\n"
+    )
+    cid = Dictionary(
+        Type=Name.Font,
+        Subtype=Name.CIDFontType2,
+        BaseFont=Name("/Arial"),
+        CIDSystemInfo=Dictionary(Registry=pikepdf.String("Adobe"), Ordering=pikepdf.String("Identity"), Supplement=0),
+        DW=600,
+        W=Array([32, Array([278]), 65, 90, 667]),
+    )
+    t0 = pdf.make_indirect(
+        Dictionary(
+            Type=Name.Font,
+            Subtype=Name.Type0,
+            BaseFont=Name("/Arial"),
+            Encoding=Name("/Identity-H"),
+            DescendantFonts=Array([pdf.make_indirect(cid)]),
+            ToUnicode=pdf.make_indirect(Stream(pdf, tounicode)),
+        )
+    )
+    helv = pdf.make_indirect(
+        Dictionary(Type=Name.Font, Subtype=Name.Type1, BaseFont=Name.Helvetica, Encoding=Name.WinAnsiEncoding)
+    )
     hexstr = "".join(f"{ord(ch):04X}" for ch in "Wide SECRETETA glyphs")
     form = Stream(pdf, f"BT /F1 12 Tf 0 0 Td ({text}) Tj ET".encode())
     form.Type, form.Subtype = Name.XObject, Name.Form
     form.BBox = Array([0, 0, 300, 50])
     form.Resources = Dictionary(Font=Dictionary(F1=helv))
-    resources = pdf.make_indirect(Dictionary(Font=Dictionary(F1=helv, F2=t0),
-                                             XObject=Dictionary(Fm1=pdf.make_indirect(form)),
-                                             Properties=Dictionary(MC0=Dictionary(ActualText=pikepdf.String("SECRETKAPPA")))))
+    resources = pdf.make_indirect(
+        Dictionary(
+            Font=Dictionary(F1=helv, F2=t0),
+            XObject=Dictionary(Fm1=pdf.make_indirect(form)),
+            Properties=Dictionary(MC0=Dictionary(ActualText=pikepdf.String("SECRETKAPPA"))),
+        )
+    )
     content = (
         f"BT /F1 12 Tf 72 700 Td (Handmade public line) Tj ET\n"
         f"BT /F2 12 Tf 72 650 Td <{hexstr}> Tj ET\n"
@@ -101,8 +117,12 @@ def handmade_pdf() -> bytes:
         f"/Span /MC0 BDC BT /F1 12 Tf 72 230 Td (def) Tj ET EMC\n"
     ).encode("latin-1")
     for body in (content, b"BT /F1 12 Tf 72 700 Td (Second page public) Tj ET"):
-        page = Dictionary(Type=Name.Page, MediaBox=Array([0, 0, 612, 792]), Resources=resources,
-                          Contents=pdf.make_indirect(Stream(pdf, body)))
+        page = Dictionary(
+            Type=Name.Page,
+            MediaBox=Array([0, 0, 612, 792]),
+            Resources=resources,
+            Contents=pdf.make_indirect(Stream(pdf, body)),
+        )
         pdf.pages.append(pikepdf.Page(page))
     buf = io.BytesIO()
     pdf.save(buf)
@@ -124,14 +144,28 @@ def libreoffice_pdf(tmp: Path) -> bytes | None:
     if not soffice:
         return None
     src = tmp / "lo.html"
-    src.write_text("<html><body><h1>LibreOffice corpus</h1><p>Public paragraph.</p>"
-                   "<p>Confidential SECRETIOTA paragraph.</p><table border=1><tr><td>cell</td>"
-                   "<td>SECRETKAPPA</td></tr></table><p style='page-break-before: always'>Second page"
-                   " SECRETLAMBDA.</p></body></html>")
+    src.write_text(
+        "<html><body><h1>LibreOffice corpus</h1><p>Public paragraph.</p>"
+        "<p>Confidential SECRETIOTA paragraph.</p><table border=1><tr><td>cell</td>"
+        "<td>SECRETKAPPA</td></tr></table><p style='page-break-before: always'>Second page"
+        " SECRETLAMBDA.</p></body></html>"
+    )
     try:
-        subprocess.run([soffice, f"-env:UserInstallation=file://{tmp}/lo-profile", "--headless",
-                        "--convert-to", "pdf:writer_pdf_Export", "--outdir", str(tmp), str(src)],
-                       check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [
+                soffice,
+                f"-env:UserInstallation=file://{tmp}/lo-profile",
+                "--headless",
+                "--convert-to",
+                "pdf:writer_pdf_Export",
+                "--outdir",
+                str(tmp),
+                str(src),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
     except (subprocess.SubprocessError, OSError):
         return None
     out = tmp / "lo.pdf"
@@ -140,6 +174,7 @@ def libreoffice_pdf(tmp: Path) -> bytes | None:
 
 # ------------------------------------------------------------------------------------------------
 # image corpus
+
 
 def _picture(mode: str = "RGB"):
     from PIL import Image, ImageDraw
@@ -208,13 +243,21 @@ def _add_exif_thumbnail(jpeg: bytes, thumb: bytes) -> bytes:
     ifd0_off = 8
     ifd0 = struct.pack("<H", 1) + struct.pack("<HHII", 0x010F, 2, len(make), 0) + struct.pack("<I", 0)
     ifd1_off = ifd0_off + len(ifd0)
-    ifd1 = struct.pack("<H", 2) + struct.pack("<HHII", 0x0201, 4, 1, 0) + struct.pack("<HHII", 0x0202, 4, 1, len(thumb)) \
+    ifd1 = (
+        struct.pack("<H", 2)
+        + struct.pack("<HHII", 0x0201, 4, 1, 0)
+        + struct.pack("<HHII", 0x0202, 4, 1, len(thumb))
         + struct.pack("<I", 0)
+    )
     make_off = ifd1_off + len(ifd1)
     thumb_off = make_off + len(make)
     ifd0 = ifd0[:2] + struct.pack("<HHII", 0x010F, 2, len(make), make_off) + struct.pack("<I", ifd1_off)
-    ifd1 = ifd1[:2] + struct.pack("<HHII", 0x0201, 4, 1, thumb_off) + struct.pack("<HHII", 0x0202, 4, 1, len(thumb)) \
+    ifd1 = (
+        ifd1[:2]
+        + struct.pack("<HHII", 0x0201, 4, 1, thumb_off)
+        + struct.pack("<HHII", 0x0202, 4, 1, len(thumb))
         + struct.pack("<I", 0)
+    )
     tiff = b"II*\x00" + struct.pack("<I", ifd0_off) + ifd0 + ifd1 + make + thumb
     body = b"Exif\x00\x00" + tiff
     seg = b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body
@@ -226,16 +269,25 @@ def _add_exif_thumbnail(jpeg: bytes, thumb: bytes) -> bytes:
     return b"\xff\xd8" + kept[0] + seg + b"".join(kept[1:]) + jpeg[sos:]
 
 
-IMAGE_KINDS = ["png-rgba", "png-palette", "png-gray", "png-gray16", "png-text-dpi",
-               "jpeg-progressive", "jpeg-exif", "jpeg-gray", "jpeg-cmyk"]
+IMAGE_KINDS = [
+    "png-rgba",
+    "png-palette",
+    "png-gray",
+    "png-gray16",
+    "png-text-dpi",
+    "jpeg-progressive",
+    "jpeg-exif",
+    "jpeg-gray",
+    "jpeg-cmyk",
+]
 
 
 def scanned_pdf() -> bytes:
     """A 'scanned' page: one JPEG covering the page and an invisible OCR text layer (3 Tr) on it,
     and a Type3 font with its own glyph procedures and FontMatrix."""
     import pikepdf
-    from PIL import Image, ImageDraw
     from pikepdf import Array, Dictionary, Name, Stream
+    from PIL import Image, ImageDraw
 
     pdf = pikepdf.Pdf.new()
     scan = Image.new("RGB", (612, 792), (245, 245, 235))
@@ -248,26 +300,39 @@ def scanned_pdf() -> bytes:
     img.Type, img.Subtype = Name.XObject, Name.Image
     img.Width, img.Height, img.ColorSpace, img.BitsPerComponent = 612, 792, Name.DeviceRGB, 8
     img.Filter = Name.DCTDecode
-    helv = pdf.make_indirect(Dictionary(Type=Name.Font, Subtype=Name.Type1, BaseFont=Name.Helvetica,
-                                        Encoding=Name.WinAnsiEncoding))
+    helv = pdf.make_indirect(
+        Dictionary(Type=Name.Font, Subtype=Name.Type1, BaseFont=Name.Helvetica, Encoding=Name.WinAnsiEncoding)
+    )
     glyph = pdf.make_indirect(Stream(pdf, b"500 0 0 0 500 700 d1 0 0 500 700 re f"))
     names = [Name("/" + ch) for ch in "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"]
-    names[26:] = [Name(n) for n in ("/zero", "/one", "/two", "/three", "/four", "/five", "/six", "/seven",
-                                    "/eight", "/nine")]
-    t3 = pdf.make_indirect(Dictionary(
-        Type=Name.Font, Subtype=Name.Type3, FontBBox=Array([0, 0, 500, 700]),
-        FontMatrix=Array([0.001, 0, 0, 0.001, 0, 0]),
-        CharProcs=Dictionary({str(n): glyph for n in names}),
-        Encoding=Dictionary(Type=Name.Encoding, Differences=Array([65] + names[:26] + [48] + names[26:])),
-        FirstChar=48, LastChar=90, Widths=Array([500] * 43), Resources=Dictionary()))
+    names[26:] = [
+        Name(n) for n in ("/zero", "/one", "/two", "/three", "/four", "/five", "/six", "/seven", "/eight", "/nine")
+    ]
+    t3 = pdf.make_indirect(
+        Dictionary(
+            Type=Name.Font,
+            Subtype=Name.Type3,
+            FontBBox=Array([0, 0, 500, 700]),
+            FontMatrix=Array([0.001, 0, 0, 0.001, 0, 0]),
+            CharProcs=Dictionary({str(n): glyph for n in names}),
+            Encoding=Dictionary(Type=Name.Encoding, Differences=Array([65] + names[:26] + [48] + names[26:])),
+            FirstChar=48,
+            LastChar=90,
+            Widths=Array([500] * 43),
+            Resources=Dictionary(),
+        )
+    )
     content = (
         b"q 612 0 0 792 0 0 cm /Im0 Do Q\n"
         b"BT 3 Tr /F1 12 Tf 60 700 Td (OCR line SECRETOCR visible) Tj ET\n"
         b"BT /T3 10 Tf 60 200 Td (AAAA SECRETTYPE3 BBBB) Tj ET\n"
     )
-    page = Dictionary(Type=Name.Page, MediaBox=Array([0, 0, 612, 792]),
-                      Resources=Dictionary(XObject=Dictionary(Im0=img), Font=Dictionary(F1=helv, T3=t3)),
-                      Contents=pdf.make_indirect(Stream(pdf, content)))
+    page = Dictionary(
+        Type=Name.Page,
+        MediaBox=Array([0, 0, 612, 792]),
+        Resources=Dictionary(XObject=Dictionary(Im0=img), Font=Dictionary(F1=helv, T3=t3)),
+        Contents=pdf.make_indirect(Stream(pdf, content)),
+    )
     pdf.pages.append(pikepdf.Page(page))
     out = io.BytesIO()
     pdf.save(out)

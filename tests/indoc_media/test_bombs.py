@@ -14,8 +14,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
-from bombkit import GIB, png_itxt_bomb, png_ztxt_bomb, pdf_stream_bomb, run_measured
+from bombkit import GIB, pdf_stream_bomb, png_itxt_bomb, png_ztxt_bomb, run_measured
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fuzz"))
 import targets  # noqa: E402  (the fuzz seed corpus: small protected documents for a fixed key)
@@ -58,15 +57,23 @@ def _bundle_bomb() -> bytes:
 
 #: name -> (builder, {command: expected words in the error, or None: reads fine without inflating})
 CASES = {
-    "itxt.png": (lambda: png_itxt_bomb(_seed("indoc_png/protected.png")),
-                 {"inspect": None, "unprotect": "Decompressed data too large"}),
-    "ztxt.png": (lambda: png_ztxt_bomb(_seed("indoc_png/protected.png")),
-                 {"inspect": None, "unprotect": "Decompressed data too large"}),
+    "itxt.png": (
+        lambda: png_itxt_bomb(_seed("indoc_png/protected.png")),
+        {"inspect": None, "unprotect": "Decompressed data too large"},
+    ),
+    "ztxt.png": (
+        lambda: png_ztxt_bomb(_seed("indoc_png/protected.png")),
+        {"inspect": None, "unprotect": "Decompressed data too large"},
+    ),
     "stream.pdf": (lambda: pdf_stream_bomb(GIB), {"inspect": "decompression bomb", "unprotect": "decompression bomb"}),
-    "deep.json": (lambda: b'{"x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
-                  {"inspect": "nested too deeply", "unprotect": "nested too deeply"}),
-    "deep.yaml": (lambda: b"x: " + b"[" * 50_000 + b"]" * 50_000 + b"\n",
-                  {"inspect": "nested more than 200 levels", "unprotect": "nested more than 200 levels"}),
+    "deep.json": (
+        lambda: b'{"x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        {"inspect": "nested too deeply", "unprotect": "nested too deeply"},
+    ),
+    "deep.yaml": (
+        lambda: b"x: " + b"[" * 50_000 + b"]" * 50_000 + b"\n",
+        {"inspect": "nested more than 200 levels", "unprotect": "nested more than 200 levels"},
+    ),
     "laughs.yaml": (_yaml_laughs, {"inspect": "no part of it is protected", "unprotect": "no c11 protected parts"}),
     "bomb.c11.zip": (_bundle_bomb, {"inspect": "is compressed, encrypted", "decrypt": "is compressed, encrypted"}),
 }
@@ -106,7 +113,20 @@ def test_yaml_aliases_are_protected_without_expanding(keyfile_path: Path) -> Non
     path.write_bytes(_yaml_laughs())
     pub = keyfile_path.parent / "me.pub"
     pub.write_text(targets.identity().public.line() + "\n")
-    r = run_measured(["protect", "-i", str(keyfile_path), "-R", str(pub), "--part", "path:/ssn", "--json",
-                      "-o", str(path.with_name("laughs.protected.yaml")), str(path)])
+    r = run_measured(
+        [
+            "protect",
+            "-i",
+            str(keyfile_path),
+            "-R",
+            str(pub),
+            "--part",
+            "path:/ssn",
+            "--json",
+            "-o",
+            str(path.with_name("laughs.protected.yaml")),
+            str(path),
+        ]
+    )
     assert r["rc"] == 0 and r["peak_mb"] < PEAK_MB and r["seconds"] < 30, r
     assert json.loads(r["stdout"])

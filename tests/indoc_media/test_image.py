@@ -6,16 +6,15 @@ import io
 import json
 
 import pytest
+from media_corpus import IMAGE_KINDS, image_bytes
 from PIL import Image
 
 from c11.errors import FormatError, IntegrityError, NoMatchingKeyError, UsageError
 from c11.indoc import image as I
 from c11.indoc.image import JPEG_HANDLER, PNG_HANDLER
 
-from media_corpus import IMAGE_KINDS, image_bytes
-
-REGION = "region:1:5,5,80,30"      # the "SECRET 42" text
-DISC = "region:1:88,38,152,97"     # the red disc
+REGION = "region:1:5,5,80,30"  # the "SECRET 42" text
+DISC = "region:1:88,38,152,97"  # the red disc
 
 
 def handler(kind):
@@ -134,6 +133,7 @@ def test_tampering_refused(alice, bob):
             if t == b"iTXt" and old.encode() in b:
                 return t, b.replace(old.encode(), new.encode())
             return t, b
+
         return fn
 
     def edit_env(change):
@@ -143,6 +143,7 @@ def test_tampering_refused(alice, bob):
                 change(env)
                 return t, json.dumps(env).encode()
             return t, b
+
         return fn
 
     def swap(env):
@@ -154,12 +155,12 @@ def test_tampering_refused(alice, bob):
         env["parts"][0]["loc"] = "region:1:6,5,81,30"
 
     cases = [
-        edit_text("Note from the author: note", "Note from the author: other"),   # note edited
-        edit_text("region 1: 5,5,80,30", "region 1: 6,5,81,30"),                  # placeholder moved
+        edit_text("Note from the author: note", "Note from the author: other"),  # note edited
+        edit_text("region 1: 5,5,80,30", "region 1: 6,5,81,30"),  # placeholder moved
         edit_text("region 1: 5,5,80,30\nc11 protected region 2", "region 2: 5,5,80,30\nc11 protected region 1"),
         edit_env(swap),
         edit_env(move),
-        edit_env(lambda env: env["parts"].append(dict(env["parts"][0]))),        # duplicated
+        edit_env(lambda env: env["parts"].append(dict(env["parts"][0]))),  # duplicated
         edit_env(lambda env: env.__setitem__("note", "other")),
     ]
     for fn in cases:
@@ -194,10 +195,11 @@ def test_jpeg_tampering_refused(alice, bob):
                 body = s[4:].replace(old.encode(), new.encode())
                 return I._segment(0xFE, body)
             return s
+
         return fn
 
     def drop_second_app15(m, s):
-        return b"" if m == I.APP15 and s[4 + len(I.APP_TAG):4 + len(I.APP_TAG) + 2] == b"\x00\x01" else s
+        return b"" if m == I.APP15 and s[4 + len(I.APP_TAG) : 4 + len(I.APP_TAG) + 2] == b"\x00\x01" else s
 
     cases = [
         com("region 1: 5,5,80,30", "region 1: 5,6,80,31"),

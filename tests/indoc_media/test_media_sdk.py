@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from media_corpus import image_bytes, reportlab_pdf
 
 from c11.errors import NoMatchingKeyError
 from c11.indoc import HANDLERS, api, handler_for
-
-from media_corpus import image_bytes, reportlab_pdf
 
 DOCS = {
     ".json": (b'{"name": "x", "ssn": "123-45-6789"}\n', ["key:ssn"]),

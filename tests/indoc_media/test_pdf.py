@@ -90,11 +90,11 @@ def test_region_removes_only_what_is_under_it(pdf_corpus, alice, bob):
     x1 = x0 + sw("SECRETALPHA")
     v0 = 72 + sw("Vera line with ", "Vera", 14)
     regions = [
-        R(1, x0 - 0.5, 695, x1 + 0.5, 711),           # one word of a line
-        R(1, v0 - 0.5, 645, v0 + 95, 662),            # a word in an embedded TrueType font
-        R(1, 290, 490, 350, 570),                     # half an image
-        R(1, 60, 455, 280, 485),                      # a form field
-        R(1, 60, 612, 300, 632),                      # character-spaced text
+        R(1, x0 - 0.5, 695, x1 + 0.5, 711),  # one word of a line
+        R(1, v0 - 0.5, 645, v0 + 95, 662),  # a word in an embedded TrueType font
+        R(1, 290, 490, 350, 570),  # half an image
+        R(1, 60, 455, 280, 485),  # a form field
+        R(1, 60, 612, 300, 632),  # character-spaced text
     ]
     out = H.protect(data, regions, [bob.public], alice, note="regions")
     assert_gone(out, ["SECRETALPHA", "SECRETBETA", "SECRETFIELD", "SECRETDELTA"])
@@ -107,8 +107,8 @@ def test_region_removes_only_what_is_under_it(pdf_corpus, alice, bob):
     imgs = [pikepdf.PdfImage(v).as_pil_image().convert("RGB") for _, v in pdf.pages[0].get_images().items()]
     assert len(imgs) == 1
     im = imgs[0]
-    assert im.getpixel((20, 30)) == (128, 128, 128)     # under the region: painted grey
-    assert im.getpixel((80, 30)) == (200, 0, 0)          # outside the region: untouched
+    assert im.getpixel((20, 30)) == (128, 128, 128)  # under the region: painted grey
+    assert im.getpixel((80, 30)) == (200, 0, 0)  # outside the region: untouched
     assert "/AcroForm" not in pdf.Root or len(pdf.Root.AcroForm.get("/Fields", [])) == 0
     back, _ = H.unprotect(out, [bob])
     assert back == data
@@ -117,8 +117,13 @@ def test_region_removes_only_what_is_under_it(pdf_corpus, alice, bob):
 def test_regions_in_composite_font_form_xobject_inline_image_and_tj(pdf_corpus, alice, bob):
     data = pdf_corpus["handmade"]
     assert "SECRETIOTA" in text_of(data) and b"SECRETKAPPA" in all_bytes(data)
-    regions = [R(1, 104, 645, 178, 662), R(1, 60, 495, 300, 515), R(1, 390, 390, 450, 450), R(1, 100, 296, 186, 310),
-               R(1, 60, 225, 200, 265)]
+    regions = [
+        R(1, 104, 645, 178, 662),
+        R(1, 60, 495, 300, 515),
+        R(1, 390, 390, 450, 450),
+        R(1, 100, 296, 186, 310),
+        R(1, 60, 225, 200, 265),
+    ]
     out = H.protect(data, regions, [bob.public], alice)
     assert_gone(out, ["SECRETETA", "SECRETZETA", "SECRETTHETA", "SECRETTHET", "SECRETIOTA", "SECRETKAPPA"])
     text = pdftotext(out)
@@ -137,8 +142,11 @@ def test_vector_art_in_region_removed(pdf_corpus, alice, bob):
     data = pdf_corpus["reportlab"]
     out = H.protect(data, [R(1, 90, 370, 260, 460)], [bob.public], alice)
     pdf = pikepdf.Pdf.open(io.BytesIO(out))
-    ops = [str(i.operator) for i in pikepdf.parse_content_stream(pdf.pages[0].obj.Contents[0])
-           if not isinstance(i, pikepdf.ContentStreamInlineImage)]
+    ops = [
+        str(i.operator)
+        for i in pikepdf.parse_content_stream(pdf.pages[0].obj.Contents[0])
+        if not isinstance(i, pikepdf.ContentStreamInlineImage)
+    ]
     assert "c" not in ops  # the Bézier curve is gone
     assert "re" in ops  # the frame rectangle (not under the region) stays
 
@@ -155,8 +163,9 @@ def test_rotated_page_and_whole_document(pdf_corpus, alice, bob):
 
 def test_different_recipients_per_part(pdf_corpus, alice, bob, carol):
     data = pdf_corpus["reportlab"]
-    out = H.protect(data, ["page:2", R(1, 60, 612, 300, 632)], [bob.public], alice,
-                    part_recipients={"page:2": [carol.public]})
+    out = H.protect(
+        data, ["page:2", R(1, 60, 612, 300, 632)], [bob.public], alice, part_recipients={"page:2": [carol.public]}
+    )
     b_view, opened = H.unprotect(out, [bob])
     assert "page:2" in opened.closed and "original" in opened.closed
     text = pdftotext(b_view)
@@ -206,6 +215,7 @@ def test_moved_duplicated_swapped_edited_parts_refused(pdf_corpus, alice, bob):
             elif field == "dup":
                 env["parts"].append(dict(env["parts"][0]))
             pdf.Root.C11Parts.write(json.dumps(env).encode())
+
         return fn
 
     for fn in (move, duplicate, swap, edit_placeholder, edit_env("swap"), edit_env("note"), edit_env("dup")):
@@ -242,8 +252,13 @@ def test_bad_selectors(pdf_corpus, alice, bob):
         with pytest.raises(UsageError):
             H.protect(data, sel, [bob.public], alice)
     with pytest.raises(UsageError):
-        H.protect(data, ["region:1:0,0,10,10", "region:1:20,20,30,30"], [bob.public], alice,
-                  part_recipients={"region:1:0,0,10,10": [alice.public]})
+        H.protect(
+            data,
+            ["region:1:0,0,10,10", "region:1:20,20,30,30"],
+            [bob.public],
+            alice,
+            part_recipients={"region:1:0,0,10,10": [alice.public]},
+        )
     out = H.protect(data, ["page:1"], [bob.public], alice)
     with pytest.raises(UsageError):
         H.protect(out, ["page:2"], [bob.public], alice)
@@ -289,8 +304,14 @@ def test_sdk_and_selector_recipients(pdf_corpus, alice, bob, carol, tmp_path):
 
     src = tmp_path / "doc.pdf"
     src.write_bytes(pdf_corpus["reportlab"])
-    out = api.protect_document(src, ["page:1", f"page:2=>{carol.public.line()}"],
-                               [bob.public], alice, note="sdk", output=tmp_path / "doc.protected.pdf")
+    out = api.protect_document(
+        src,
+        ["page:1", f"page:2=>{carol.public.line()}"],
+        [bob.public],
+        alice,
+        note="sdk",
+        output=tmp_path / "doc.protected.pdf",
+    )
     assert (tmp_path / "doc.protected.pdf").read_bytes() == out
     res = api.unprotect_document(tmp_path / "doc.protected.pdf", [bob])
     assert "page:2" in res.closed and "page:1" in res.opened
@@ -358,8 +379,12 @@ def test_random_regions_remove_exactly_the_words_under_them(pdf_corpus, alice, b
 
 def test_protected_pdfs_are_structurally_sound(pdf_corpus, alice, bob):
     for name, data in pdf_corpus.items():
-        out = H.protect(data, ["page:1"] + (["region:2:0,0,300,300"] if len(pikepdf.Pdf.open(io.BytesIO(data)).pages) > 1 else []),
-                        [bob.public], alice)
+        out = H.protect(
+            data,
+            ["page:1"] + (["region:2:0,0,300,300"] if len(pikepdf.Pdf.open(io.BytesIO(data)).pages) > 1 else []),
+            [bob.public],
+            alice,
+        )
         with pikepdf.Pdf.open(io.BytesIO(out)) as pdf:
             assert pdf.check_pdf_syntax() == [], name
         if shutil.which("pdftoppm"):
@@ -372,16 +397,21 @@ def test_only_the_subpaths_under_a_region_go(alice, bob):
     pdf = pikepdf.Pdf.new()
     grid = b"".join(b"72 %d m 540 %d l\n" % (y, y) for y in range(100, 700, 100)) + b"1 w S\n"
     grid += b"0.9 g 0 0 612 792 re f\n"  # a background under everything
-    page = pikepdf.Dictionary(Type=pikepdf.Name.Page, MediaBox=pikepdf.Array([0, 0, 612, 792]),
-                              Contents=pdf.make_indirect(pikepdf.Stream(pdf, grid)))
+    page = pikepdf.Dictionary(
+        Type=pikepdf.Name.Page,
+        MediaBox=pikepdf.Array([0, 0, 612, 792]),
+        Contents=pdf.make_indirect(pikepdf.Stream(pdf, grid)),
+    )
     pdf.pages.append(pikepdf.Page(page))
     buf = io.BytesIO()
     pdf.save(buf)
     data = buf.getvalue()
     out = H.protect(data, [R(1, 100, 280, 200, 320)], [bob.public], alice)  # around the line y=300
     with pikepdf.Pdf.open(io.BytesIO(out)) as res:
-        ops = [(str(i.operator), [float(v) for v in i.operands])
-               for i in pikepdf.parse_content_stream(res.pages[0].obj.Contents[0])]
+        ops = [
+            (str(i.operator), [float(v) for v in i.operands])
+            for i in pikepdf.parse_content_stream(res.pages[0].obj.Contents[0])
+        ]
     lines = sorted(args[1] for op, args in ops if op == "m")
     assert lines == [100.0, 200.0, 400.0, 500.0, 600.0]
     assert ("re", [0.0, 0.0, 612.0, 792.0]) in ops
@@ -392,9 +422,11 @@ def test_exact_restore_survives_an_unchanged_resave(pdf_corpus, alice, bob):
     """Another tool saving the protected file again, unchanged, must not cost the exact restore."""
     data = pdf_corpus["reportlab"]
     out = H.protect(data, ["page:2", R(1, 60, 612, 300, 632)], [bob.public], alice)
-    for kw in ({"object_stream_mode": pikepdf.ObjectStreamMode.generate},
-               {"compress_streams": False, "stream_decode_level": pikepdf.StreamDecodeLevel.generalized},
-               {"qdf": True}):
+    for kw in (
+        {"object_stream_mode": pikepdf.ObjectStreamMode.generate},
+        {"compress_streams": False, "stream_decode_level": pikepdf.StreamDecodeLevel.generalized},
+        {"qdf": True},
+    ):
         with pikepdf.Pdf.open(io.BytesIO(out)) as pdf:
             buf = io.BytesIO()
             pdf.save(buf, **kw)
@@ -433,8 +465,7 @@ def _system_pdfs(limit: int = 3) -> list:
     import glob
     import os
 
-    found = sorted(p for p in glob.glob("/usr/share/doc/**/*.pdf", recursive=True)
-                   if os.path.getsize(p) < 3_000_000)
+    found = sorted(p for p in glob.glob("/usr/share/doc/**/*.pdf", recursive=True) if os.path.getsize(p) < 3_000_000)
     return found[:limit]
 
 
@@ -450,11 +481,12 @@ def test_real_world_pdf_paragraph_region(path, alice, bob):
     words = [(w, b) for p, w, b in word_boxes(data) if p == page]
     if len(words) < 40:
         pytest.skip("too little text on the page")
-    ws = words[len(words) // 3: len(words) // 3 + 15]
+    ws = words[len(words) // 3 : len(words) // 3 + 15]
     x0, y0 = min(b[0] for _, b in ws), min(b[1] for _, b in ws)
     x1, y1 = max(b[2] for _, b in ws), max(b[3] for _, b in ws)
-    out = H.protect(data, [f"region:{page}:{x0:.2f},{y0 + 0.5:.2f},{x1:.2f},{y1 - 0.5:.2f}", "page:1"],
-                    [bob.public], alice)
+    out = H.protect(
+        data, [f"region:{page}:{x0:.2f},{y0 + 0.5:.2f},{x1:.2f},{y1 - 0.5:.2f}", "page:1"], [bob.public], alice
+    )
     after = {(w, round(b[1])) for p, w, b in word_boxes(out) if p == page}
     for w, b in words:
         if x0 <= b[0] and b[2] <= x1 and y0 <= b[1] and b[3] <= y1:

@@ -28,8 +28,7 @@ JSON_DOCS = {
 def test_json_roundtrip_and_secrecy(alice, bob):
     for name, text in JSON_DOCS.items():
         data = text.encode()
-        out = JSON_HANDLER.protect(data, ["key:password|api_key|ssn"], [bob.public],
-                                   alice, note="Ask HR")
+        out = JSON_HANDLER.protect(data, ["key:password|api_key|ssn"], [bob.public], alice, note="Ask HR")
         doc = json.loads(out)
         for secret in ("SECRET", "111-22", "444-55", "777-88", "123-45"):
             assert secret.encode() not in out, (name, secret)
@@ -91,8 +90,9 @@ def test_json_part_from_another_document_refused(alice, bob):
 
 def test_json_per_part_recipients(alice, bob, carol):
     data = JSON_DOCS["nested"].encode()
-    out = JSON_HANDLER.protect(data, ["key:ssn", "key:password"], [bob.public], alice,
-                               part_recipients={"key:password": [carol.public]})
+    out = JSON_HANDLER.protect(
+        data, ["key:ssn", "key:password"], [bob.public], alice, part_recipients={"key:password": [carol.public]}
+    )
     b_view, opened = JSON_HANDLER.unprotect(out, [bob])
     assert opened.closed == ["json:/nested/deep/password"]
     doc = json.loads(b_view)
@@ -143,8 +143,9 @@ count: !!int 7
 
 def test_yaml_roundtrip_comments_and_anchors(alice, bob):
     data = YAML_DOC.encode()
-    out = YAML_HANDLER.protect(data, ["key:password|key|pass", "path:/prod/token", "path:/count"], [bob.public],
-                               alice, note="see vault")
+    out = YAML_HANDLER.protect(
+        data, ["key:password|key|pass", "path:/prod/token", "path:/count"], [bob.public], alice, note="see vault"
+    )
     assert b"SECRET" not in out
     text = out.decode()
     assert "# service settings (comments stay)" in text and "# inline comment" in text
@@ -164,10 +165,10 @@ def test_yaml_tampering_refused(alice, bob):
     out = YAML_HANDLER.protect(YAML_DOC.encode(), ["path:/defaults/port", "path:/list/0"], [bob.public], alice).decode()
     p1, p2 = json.dumps(PH.format(1)), json.dumps(PH.format(2))
     cases = [
-        out.replace(f"port: {p1}", "port: 1").replace("empty:", f"empty: {p1}"),      # moved
-        out.replace(p1, "@@").replace(p2, p1).replace("@@", p2),                    # swapped
-        out.replace(p2, json.dumps(PH.format(2)).replace("part", "Part")),          # edited... no longer a placeholder
-        out.replace("_c11_note: \"Parts", "_c11_note: \"parts"),                    # note edited
+        out.replace(f"port: {p1}", "port: 1").replace("empty:", f"empty: {p1}"),  # moved
+        out.replace(p1, "@@").replace(p2, p1).replace("@@", p2),  # swapped
+        out.replace(p2, json.dumps(PH.format(2)).replace("part", "Part")),  # edited... no longer a placeholder
+        out.replace('_c11_note: "Parts', '_c11_note: "parts'),  # note edited
     ]
     for tampered in cases:
         with pytest.raises(IntegrityError):
@@ -183,8 +184,10 @@ def test_yaml_errors(alice, bob):
         YAML_HANDLER.protect(b"- 1\n- 2\n", ["path:/0"], [bob.public], alice)
 
 
-CSV_DOC = ('id,name,ssn,notes\r\n1,Ann,111-22-3333,"multi\r\nline, with ""quotes"""\r\n'
-           '2,"Bob, Jr.",444-55-6666,plain\r\n3,Cy,,"x"\r\n')
+CSV_DOC = (
+    'id,name,ssn,notes\r\n1,Ann,111-22-3333,"multi\r\nline, with ""quotes"""\r\n'
+    '2,"Bob, Jr.",444-55-6666,plain\r\n3,Cy,,"x"\r\n'
+)
 
 
 def test_csv_roundtrip_and_parse(alice, bob):
@@ -198,7 +201,7 @@ def test_csv_roundtrip_and_parse(alice, bob):
     assert rows[-2][0] == "#c11-note" and "HR, only" in rows[-2][1]
     assert rows[-1][0] == "#c11-envelope"
     assert CSV_HANDLER.unprotect(out, [bob])[0] == data
-    semi = "a;b\n1;geheim\n2;x".encode()
+    semi = b"a;b\n1;geheim\n2;x"
     out = CSV_HANDLER.protect(semi, ["column:b"], [bob.public], alice)
     assert out.decode().splitlines()[1] == "1;" + PH.format(1)
     assert CSV_HANDLER.unprotect(out, [bob])[0] == semi
@@ -206,8 +209,13 @@ def test_csv_roundtrip_and_parse(alice, bob):
 
 def test_csv_rows_cells_and_tampering(alice, bob, carol):
     data = CSV_DOC.encode()
-    out = CSV_HANDLER.protect(data, ["3:3", "C2"], [bob.public], alice,  # A1 references, row 1 = header
-                              part_recipients={"C2": [carol.public]})
+    out = CSV_HANDLER.protect(
+        data,
+        ["3:3", "C2"],
+        [bob.public],
+        alice,  # A1 references, row 1 = header
+        part_recipients={"C2": [carol.public]},
+    )
     b_view, opened = CSV_HANDLER.unprotect(out, [bob])
     assert opened.closed == ["csv:r1c2"]
     assert "Bob, Jr." in b_view.decode()
@@ -246,8 +254,9 @@ Nothing secret here. ~~~ not a fence
 
 def test_markdown_sections_code_and_matches(alice, bob):
     data = MD_DOC.encode()
-    out = MARKDOWN_HANDLER.protect(data, ["heading:Salary"], [bob.public], alice, note="ask Ann",
-                                   matches=[r"\d{4}-\d{4}-\d{4}-\d{4}"])
+    out = MARKDOWN_HANDLER.protect(
+        data, ["heading:Salary"], [bob.public], alice, note="ask Ann", matches=[r"\d{4}-\d{4}-\d{4}-\d{4}"]
+    )
     text = out.decode()
     assert "4111" not in text and "100k" not in text and "sk-SECRET" not in text
     assert "## Salary\n\n" + PH.format(2) + "\n\n## Public" in text
@@ -277,15 +286,18 @@ def test_text_must_be_utf8(alice, bob):
         MARKDOWN_HANDLER.protect("caf\u00e9".encode("latin-1"), ["match:caf"], [bob.public], alice)
 
 
-@pytest.mark.parametrize("handler,doc,sel", [
-    (YAML_HANDLER, "a: 1\r\nb:\r\n  c: secret-x\r\n", "path:/b/c"),
-    (YAML_HANDLER, "a: 1\nb: secret-x", "key:b"),
-    (MARKDOWN_HANDLER, "# T\r\n\r\nsecret-x here\r\n", "match:secret-x"),
-    (MARKDOWN_HANDLER, "no final newline secret-x", "match:secret-x"),
-    (CSV_HANDLER, "a,b\r\n1,secret-x", "column:b"),
-    (JSON_HANDLER, '\ufeff{"b": "secret-x"}', "key:b"),
-    (JSON_HANDLER, '{}', "match:x"),
-])
+@pytest.mark.parametrize(
+    "handler,doc,sel",
+    [
+        (YAML_HANDLER, "a: 1\r\nb:\r\n  c: secret-x\r\n", "path:/b/c"),
+        (YAML_HANDLER, "a: 1\nb: secret-x", "key:b"),
+        (MARKDOWN_HANDLER, "# T\r\n\r\nsecret-x here\r\n", "match:secret-x"),
+        (MARKDOWN_HANDLER, "no final newline secret-x", "match:secret-x"),
+        (CSV_HANDLER, "a,b\r\n1,secret-x", "column:b"),
+        (JSON_HANDLER, '\ufeff{"b": "secret-x"}', "key:b"),
+        (JSON_HANDLER, "{}", "match:x"),
+    ],
+)
 def test_line_endings_and_edges(handler, doc, sel, alice, bob):
     data = doc.encode()
     if doc == "{}":

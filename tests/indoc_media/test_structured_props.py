@@ -20,15 +20,19 @@ KEY = Identity.generate("prop@example.com", kem="x25519")
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12)
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6),
-                    st.floats(allow_nan=False, allow_infinity=False), text)
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-(10**6), 10**6), st.floats(allow_nan=False, allow_infinity=False), text
+)
 values = st.recursive(scalars, lambda c: st.lists(c, max_size=4) | st.dictionaries(text, c, max_size=4), max_leaves=12)
 
 
 @SETTINGS
-@given(doc=st.dictionaries(text.filter(lambda k: not k.startswith("_c11")), values, min_size=1, max_size=5),
-       indent=st.sampled_from([None, 0, 1, 2, 4, "\t"]), ascii_only=st.booleans(),
-       selector=st.sampled_from(["path:/*", "match:."]))
+@given(
+    doc=st.dictionaries(text.filter(lambda k: not k.startswith("_c11")), values, min_size=1, max_size=5),
+    indent=st.sampled_from([None, 0, 1, 2, 4, "\t"]),
+    ascii_only=st.booleans(),
+    selector=st.sampled_from(["path:/*", "match:."]),
+)
 def test_json_any_document(doc, indent, ascii_only, selector):
     data = json.dumps(doc, indent=indent, ensure_ascii=ascii_only).encode()
     try:
@@ -44,13 +48,18 @@ def test_json_any_document(doc, indent, ascii_only, selector):
 yaml_keys = st.text(st.characters(whitelist_categories=("Ll", "Lu", "Nd")), min_size=1, max_size=8)
 yaml_values = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(-1000, 1000), text),
-    lambda c: st.lists(c, max_size=3) | st.dictionaries(yaml_keys, c, max_size=3), max_leaves=10)
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(yaml_keys, c, max_size=3),
+    max_leaves=10,
+)
 
 
 @SETTINGS
-@given(doc=st.dictionaries(yaml_keys, yaml_values, min_size=1, max_size=5),
-       flow=st.sampled_from([False, None]), width=st.sampled_from([20, 80]),
-       selector=st.sampled_from(["path:/*", "match:."]))
+@given(
+    doc=st.dictionaries(yaml_keys, yaml_values, min_size=1, max_size=5),
+    flow=st.sampled_from([False, None]),
+    width=st.sampled_from([20, 80]),
+    selector=st.sampled_from(["path:/*", "match:."]),
+)
 def test_yaml_any_document(doc, flow, width, selector):
     data = yaml.safe_dump(doc, default_flow_style=flow, width=width, allow_unicode=True).encode()
     if data.startswith(b"{"):  # a flow mapping at the top level cannot carry the c11 keys
@@ -63,16 +72,24 @@ def test_yaml_any_document(doc, flow, width, selector):
         assert "matches" in str(e) and selector == "match:."
         return
     parsed = yaml.safe_load(out)
-    assert set(parsed) == {str(k) if not isinstance(k, str) else k for k in yaml.safe_load(data)} | {"_c11", "_c11_note"}
+    assert set(parsed) == {str(k) if not isinstance(k, str) else k for k in yaml.safe_load(data)} | {
+        "_c11",
+        "_c11_note",
+    }
     assert YAML_HANDLER.unprotect(out, [KEY])[0] == data
 
 
-cells = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r"), max_size=10)  # csv.writer leaves a lone \r unquoted
+cells = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r"), max_size=10
+)  # csv.writer leaves a lone \r unquoted
 
 
 @SETTINGS
-@given(rows=st.lists(st.lists(cells, min_size=3, max_size=3), min_size=1, max_size=6),
-       delimiter=st.sampled_from([",", ";", "\t"]), eol=st.sampled_from(["\n", "\r\n"]))
+@given(
+    rows=st.lists(st.lists(cells, min_size=3, max_size=3), min_size=1, max_size=6),
+    delimiter=st.sampled_from([",", ";", "\t"]),
+    eol=st.sampled_from(["\n", "\r\n"]),
+)
 def test_csv_any_table(rows, delimiter, eol):
     buf = io.StringIO()
     w = csv.writer(buf, delimiter=delimiter, lineterminator=eol)
@@ -90,15 +107,23 @@ def test_csv_any_table(rows, delimiter, eol):
 
 
 @SETTINGS
-@given(paras=st.lists(st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r"),
-                              min_size=1, max_size=30), min_size=1, max_size=6),
-       final_newline=st.booleans())
+@given(
+    paras=st.lists(
+        st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r"), min_size=1, max_size=30),
+        min_size=1,
+        max_size=6,
+    ),
+    final_newline=st.booleans(),
+)
 def test_markdown_any_text(paras, final_newline):
     doc = "# Title\n\n" + "\n\nsecret 1234\n\n".join(paras) + ("\n" if final_newline else "")
     data = doc.encode()
     if "Protected with c11" in doc:
         return
-    out = MARKDOWN_HANDLER.protect(data, [], [KEY.public], KEY, matches=[r"secret \d+"]) if "secret 1" in doc \
+    out = (
+        MARKDOWN_HANDLER.protect(data, [], [KEY.public], KEY, matches=[r"secret \d+"])
+        if "secret 1" in doc
         else MARKDOWN_HANDLER.protect(data, ["paragraph:1"], [KEY.public], KEY)
+    )
     assert b"secret 1234" not in out
     assert MARKDOWN_HANDLER.unprotect(out, [KEY])[0] == data

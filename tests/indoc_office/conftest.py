@@ -17,7 +17,6 @@ from officekit import SOFFICE, make_docx, make_xlsx, soffice_convert, write_fods
 
 from c11.keys.identity import Identity
 
-
 # ---------------------------------------------------------------- keys
 
 
@@ -70,8 +69,8 @@ def lo_docs(workdir, lo_profile) -> dict[str, Path]:
     fodt = write_fodt(src / "minutes.fodt")
     fods = write_fods(src / "payroll.fods")
     out = workdir / "lo"
-    soffice_convert([fodt], 'docx:MS Word 2007 XML', out, lo_profile)
-    soffice_convert([fods], 'xlsx:Calc MS Excel 2007 XML', out, lo_profile)
+    soffice_convert([fodt], "docx:MS Word 2007 XML", out, lo_profile)
+    soffice_convert([fods], "xlsx:Calc MS Excel 2007 XML", out, lo_profile)
     docs = {"docx": out / "minutes.docx", "xlsx": out / "payroll.xlsx"}
     for p in docs.values():
         assert p.exists(), p

@@ -37,8 +37,12 @@ def png(seed: int, size: int = 24) -> bytes:
     def chunk(t, d):
         return struct.pack(">L", len(d)) + t + d + struct.pack(">L", zlib.crc32(t + d))
 
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">LLBBBBB", size, size, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">LLBBBBB", size, size, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 def members(data: bytes) -> dict[str, bytes]:
@@ -60,14 +64,22 @@ def soffice_convert(files: list[Path], fmt: str, outdir: Path, profile: Path) ->
     outdir.mkdir(parents=True, exist_ok=True)
     if not files:
         return
-    cmd = [SOFFICE, "--headless", "--norestore", f"-env:UserInstallation=file://{profile}",
-           "--convert-to", fmt, "--outdir", str(outdir), *map(str, files)]
+    cmd = [
+        SOFFICE,
+        "--headless",
+        "--norestore",
+        f"-env:UserInstallation=file://{profile}",
+        "--convert-to",
+        fmt,
+        "--outdir",
+        str(outdir),
+        *map(str, files),
+    ]
     subprocess.run(cmd, check=True, capture_output=True, timeout=240)
 
 
 def pdf_text(pdf: Path) -> str:
-    return subprocess.run([PDFTOTEXT, "-layout", str(pdf), "-"], check=True, capture_output=True,
-                          text=True).stdout
+    return subprocess.run([PDFTOTEXT, "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
 
 
 def run_cli(*args, env=None, cwd=None) -> subprocess.CompletedProcess:
@@ -75,8 +87,14 @@ def run_cli(*args, env=None, cwd=None) -> subprocess.CompletedProcess:
     e.pop("C11_IDENTITY", None)
     e["C11_PASSPHRASE"] = "pw"
     e.update(env or {})
-    return subprocess.run([sys.executable, "-m", "c11.cli.main", *map(str, args)], capture_output=True,
-                          text=True, env=e, cwd=cwd, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "c11.cli.main", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=e,
+        cwd=cwd,
+        timeout=120,
+    )
 
 
 # ---------------------------------------------------------------- generated documents
@@ -225,8 +243,10 @@ def _n(v):
 
 
 def _f(formula, v):
-    return (f'<table:table-cell table:formula="of:={formula}" office:value-type="float" office:value="{v}">'
-            f"<text:p>{v}</text:p></table:table-cell>")
+    return (
+        f'<table:table-cell table:formula="of:={formula}" office:value-type="float" office:value="{v}">'
+        f"<text:p>{v}</text:p></table:table-cell>"
+    )
 
 
 def write_fods(path: Path) -> Path:
@@ -241,5 +261,3 @@ def write_fods(path: Path) -> Path:
 def write_fodt(path: Path) -> Path:
     path.write_text(FODT.format(png=base64.b64encode(png(7, 32)).decode()))
     return path
-
-

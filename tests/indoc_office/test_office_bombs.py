@@ -20,12 +20,27 @@ PEAK_MB = 300
 
 #: name -> (seed, member made a bomb, its size, command, expected words)
 CASES = {
-    "document-480mb.docx": ("indoc_docx/protected.docx", "word/document.xml", 480 << 20, "unprotect",
-                            "member word/document.xml declares 480 MiB (the limit is 128 MiB)"),
-    "envelope-480mb.docx": ("indoc_docx/protected.docx", "customXml/c11-protection.xml", 480 << 20, "inspect",
-                            "declares 480 MiB"),
-    "sheet-100mb.xlsx": ("indoc_xlsx/protected.xlsx", "xl/worksheets/sheet1.xml", 100 << 20, "unprotect",
-                         "(more than 100:1, a zip bomb?)"),
+    "document-480mb.docx": (
+        "indoc_docx/protected.docx",
+        "word/document.xml",
+        480 << 20,
+        "unprotect",
+        "member word/document.xml declares 480 MiB (the limit is 128 MiB)",
+    ),
+    "envelope-480mb.docx": (
+        "indoc_docx/protected.docx",
+        "customXml/c11-protection.xml",
+        480 << 20,
+        "inspect",
+        "declares 480 MiB",
+    ),
+    "sheet-100mb.xlsx": (
+        "indoc_xlsx/protected.xlsx",
+        "xl/worksheets/sheet1.xml",
+        100 << 20,
+        "unprotect",
+        "(more than 100:1, a zip bomb?)",
+    ),
 }
 
 
@@ -44,8 +59,11 @@ def test_zip_bomb_member_is_refused_before_inflating(name: str, keyfile_path: Pa
     path = keyfile_path.parent / name
     path.write_bytes(zip_member_bomb((targets.CORPUS / seed).read_bytes(), member, size))
     assert path.stat().st_size < 2 << 20
-    args = ["inspect", str(path)] if cmd == "inspect" else \
-        [cmd, "-i", str(keyfile_path), "-o", str(path.with_name("out-" + name)), "--force", str(path)]
+    args = (
+        ["inspect", str(path)]
+        if cmd == "inspect"
+        else [cmd, "-i", str(keyfile_path), "-o", str(path.with_name("out-" + name)), "--force", str(path)]
+    )
     r = run_measured(args)
     assert r["rc"] == 1 and "Traceback" not in r["stderr"], r
     lines = r["stderr"].strip().splitlines()

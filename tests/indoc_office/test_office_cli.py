@@ -40,9 +40,24 @@ def fails(r, code=None, needle=""):
 
 
 def test_protect_unprotect_docx(env, alice, bob):
-    r = ok(run_cli("protect", "report.docx", "-i", "alice.key", "--part", "table:1",
-                   "--part", 'heading:"Salary"=>@bob.txt', "--match", r"\d{3}-\d\d-\d{4}",
-                   "--note", "ask HR", "--json", cwd=env))
+    r = ok(
+        run_cli(
+            "protect",
+            "report.docx",
+            "-i",
+            "alice.key",
+            "--part",
+            "table:1",
+            "--part",
+            'heading:"Salary"=>@bob.txt',
+            "--match",
+            r"\d{3}-\d\d-\d{4}",
+            "--note",
+            "ask HR",
+            "--json",
+            cwd=env,
+        )
+    )
     info = json.loads(r.stdout)
     assert info["output"] == "report.protected.docx" and info["note"] == "ask HR"
     assert len(info["parts"]) == 4 and len(info["groups"]) == 2  # 3 + the preview thumbnail
@@ -65,32 +80,44 @@ def test_protect_unprotect_docx(env, alice, bob):
 def test_protect_xlsx_and_reencrypt(env, bob):
     ok(run_cli("protect", "pay.xlsx", "-i", "alice.key", "-p", "column:Salary", "-p", "Payroll!A6", cwd=env))
     assert (env / "pay.protected.xlsx").exists()
-    fails(run_cli("unprotect", "pay.protected.xlsx", "-i", "bob.key", "-o", "x.xlsx", cwd=env), needle="none of your keys")
+    fails(
+        run_cli("unprotect", "pay.protected.xlsx", "-i", "bob.key", "-o", "x.xlsx", cwd=env), needle="none of your keys"
+    )
     assert not (env / "x.xlsx").exists()
     r = ok(run_cli("reencrypt", "-i", "alice.key", "-R", "bob.txt", "pay.protected.xlsx", cwd=env))
     assert "updated" in r.stderr
     ok(run_cli("unprotect", "pay.protected.xlsx", "-i", "bob.key", "-o", "x.xlsx", cwd=env))
     assert members((env / "x.xlsx").read_bytes()) == members((env / "pay.xlsx").read_bytes())
-    r = ok(run_cli("reencrypt", "-i", "alice.key", "--remove", bob.fingerprint[:10], "--json", "pay.protected.xlsx", cwd=env))
+    r = ok(
+        run_cli(
+            "reencrypt", "-i", "alice.key", "--remove", bob.fingerprint[:10], "--json", "pay.protected.xlsx", cwd=env
+        )
+    )
     assert bob.fingerprint not in r.stdout
     fails(run_cli("reencrypt", "-i", "alice.key", "--rotate", "pay.protected.xlsx", cwd=env), needle="--rotate")
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["protect", "report.docx", "-i", "alice.key"], "nothing to protect"),
-    (["protect", "report.docx", "-i", "alice.key", "-p", "bogus:1", "-o", "e1.docx"], "unknown selector"),
-    (["protect", "report.docx", "-i", "alice.key", "-p", "table:99", "-o", "e2.docx"], "matches nothing"),
-    (["protect", "report.docx", "-i", "alice.key", "-p", "sheet:X", "-o", "e3.docx"], "does not apply"),
-    (["protect", "report.docx", "-i", "alice.key", "-p", "table:1=>c11:x25519:AAAA", "-o", "e4.docx"], "public key"),
-    (["protect", "missing.docx", "-i", "alice.key", "-p", "body"], "no such file"),
-    (["protect", "alice.key", "-i", "alice.key", "-p", "body"], "does not support"),
-    (["protect", "report.docx", "-i", "nokey.key", "-p", "body", "-o", "e5.docx"], "nokey.key"),
-    (["protect", "report.docx", "-i", "alice.key", "-p", "body", "-o", "report.docx"], "overwrite the input"),
-    (["protect", "report.docx", "-i", "alice.key", "-p", "Sheet1!A1", "-o", "e6.docx"], "does not apply"),
-    (["unprotect", "report.docx", "-i", "alice.key", "-o", "e7.docx"], "no c11 protection"),
-    (["unprotect", "pay.xlsx", "-i", "alice.key", "-o", "e8.xlsx"], "no c11 protection"),
-    (["inspect", "pay.xlsx"], "no part of it is protected"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["protect", "report.docx", "-i", "alice.key"], "nothing to protect"),
+        (["protect", "report.docx", "-i", "alice.key", "-p", "bogus:1", "-o", "e1.docx"], "unknown selector"),
+        (["protect", "report.docx", "-i", "alice.key", "-p", "table:99", "-o", "e2.docx"], "matches nothing"),
+        (["protect", "report.docx", "-i", "alice.key", "-p", "sheet:X", "-o", "e3.docx"], "does not apply"),
+        (
+            ["protect", "report.docx", "-i", "alice.key", "-p", "table:1=>c11:x25519:AAAA", "-o", "e4.docx"],
+            "public key",
+        ),
+        (["protect", "missing.docx", "-i", "alice.key", "-p", "body"], "no such file"),
+        (["protect", "alice.key", "-i", "alice.key", "-p", "body"], "does not support"),
+        (["protect", "report.docx", "-i", "nokey.key", "-p", "body", "-o", "e5.docx"], "nokey.key"),
+        (["protect", "report.docx", "-i", "alice.key", "-p", "body", "-o", "report.docx"], "overwrite the input"),
+        (["protect", "report.docx", "-i", "alice.key", "-p", "Sheet1!A1", "-o", "e6.docx"], "does not apply"),
+        (["unprotect", "report.docx", "-i", "alice.key", "-o", "e7.docx"], "no c11 protection"),
+        (["unprotect", "pay.xlsx", "-i", "alice.key", "-o", "e8.xlsx"], "no c11 protection"),
+        (["inspect", "pay.xlsx"], "no part of it is protected"),
+    ],
+)
 def test_cli_errors(env, args, needle):
     before = set(p.name for p in env.iterdir())
     fails(run_cli(*args, cwd=env), needle=needle)
@@ -100,8 +127,10 @@ def test_cli_errors(env, args, needle):
 
 def test_refuses_to_overwrite(env):
     (env / "exists.docx").write_bytes(b"keep me")
-    fails(run_cli("protect", "report.docx", "-i", "alice.key", "-p", "body", "-o", "exists.docx", cwd=env),
-          needle="already exists")
+    fails(
+        run_cli("protect", "report.docx", "-i", "alice.key", "-p", "body", "-o", "exists.docx", cwd=env),
+        needle="already exists",
+    )
     assert (env / "exists.docx").read_bytes() == b"keep me"
     ok(run_cli("protect", "report.docx", "-i", "alice.key", "-p", "body", "-o", "exists.docx", "--force", cwd=env))
     assert (env / "exists.docx").read_bytes() != b"keep me"

@@ -8,8 +8,8 @@ import json
 import zipfile
 
 import pytest
-from officekit import leaks, members, png
 from lxml import etree
+from officekit import leaks, members, png
 
 from c11.errors import IntegrityError, NoMatchingKeyError, UsageError
 from c11.indoc import _ooxml as ox
@@ -55,16 +55,34 @@ def c11_sdts(root):
     return out
 
 
-@pytest.mark.parametrize("sels,matches,gone,kept", [
-    (["body"], [], ["SALARYSECRET", "TABLESECRET", "INLINESECRET", "123-45-6789", "Appendix line"], ["HEADERSECRET"]),
-    (["paragraph:3-4"], [], ["123-45-6789", "Salary<"], ["Intro paragraph", "SALARYSECRET"]),
-    (['heading:"Salary"'], [], ["SALARYSECRET", "SALARYSECRET2", "TABLESECRET"], ["Salary<", "Other<", "Appendix line"]),
-    (["table:2"], [], ["TABLE2SECRET"], ["TABLESECRET", "Second table"]),
-    (["table:1-2"], [], ["TABLE2SECRET", "TABLESECRET"], ["Second table"]),
-    (["image:1"], [], [], ["INLINESECRET"]),
-    ([], ["INLINESECRET", r"\d{3}-\d\d-\d{4}"], ["INLINESECRET", "123-45-6789"], ["Public words and ", "bold ", " text", "phone 555-0100"]),
-    (["paragraph:2", "match:HEADERSECRET"], [], ["HEADERSECRET", "Intro paragraph"], ["Footer public"]),
-])
+@pytest.mark.parametrize(
+    "sels,matches,gone,kept",
+    [
+        (
+            ["body"],
+            [],
+            ["SALARYSECRET", "TABLESECRET", "INLINESECRET", "123-45-6789", "Appendix line"],
+            ["HEADERSECRET"],
+        ),
+        (["paragraph:3-4"], [], ["123-45-6789", "Salary<"], ["Intro paragraph", "SALARYSECRET"]),
+        (
+            ['heading:"Salary"'],
+            [],
+            ["SALARYSECRET", "SALARYSECRET2", "TABLESECRET"],
+            ["Salary<", "Other<", "Appendix line"],
+        ),
+        (["table:2"], [], ["TABLE2SECRET"], ["TABLESECRET", "Second table"]),
+        (["table:1-2"], [], ["TABLE2SECRET", "TABLESECRET"], ["Second table"]),
+        (["image:1"], [], [], ["INLINESECRET"]),
+        (
+            [],
+            ["INLINESECRET", r"\d{3}-\d\d-\d{4}"],
+            ["INLINESECRET", "123-45-6789"],
+            ["Public words and ", "bold ", " text", "phone 555-0100"],
+        ),
+        (["paragraph:2", "match:HEADERSECRET"], [], ["HEADERSECRET", "Intro paragraph"], ["Footer public"]),
+    ],
+)
 def test_roundtrip(gen_docx, alice, sels, matches, gone, kept):
     original = gen_docx.read_bytes()
     out = protect(original, sels, alice, matches=matches, note="Ask HR")
@@ -98,20 +116,25 @@ def test_docprops_and_every_story(gen_docx, alice):
 
 
 def test_inspect(gen_docx, alice, bob):
-    out = protect(gen_docx.read_bytes(), ["table:1", f"table:2=>{bob.public.line()}"], alice,
-                  recipients=[], note="for HR")
+    out = protect(
+        gen_docx.read_bytes(), ["table:1", f"table:2=>{bob.public.line()}"], alice, recipients=[], note="for HR"
+    )
     info = api.inspect_document(out, format=".docx")
     assert info["note"] == "for HR" and info["format"] == "docx" and info["signature_valid"]
-    assert [p["location"] for p in info["parts"]] == ["word/document.xml#1", "word/document.xml#2",
-                                                      "thumbnail:docProps/thumbnail.jpeg"]
+    assert [p["location"] for p in info["parts"]] == [
+        "word/document.xml#1",
+        "word/document.xml#2",
+        "thumbnail:docProps/thumbnail.jpeg",
+    ]
     fps = [sorted(r["fingerprint"] for r in g["recipients"]) for g in info["groups"]]
     assert sorted(fps) == sorted([[alice.fingerprint], sorted([alice.fingerprint, bob.fingerprint])])
 
 
 def test_parts_with_their_own_recipients(gen_docx, alice, bob, carol):
     original = gen_docx.read_bytes()
-    out = protect(original, ['heading:"Salary"', f"table:2=>{bob.public.line()}"], alice,
-                  recipients=[carol.public], note="n")
+    out = protect(
+        original, ['heading:"Salary"', f"table:2=>{bob.public.line()}"], alice, recipients=[carol.public], note="n"
+    )
     # bob may open only table 2
     res = unprotect(out, [bob])
     assert res.opened == ["word/document.xml#2"]
@@ -255,6 +278,7 @@ def test_part_from_another_document(gen_docx, two_parts, alice):
 
     with pytest.raises(IntegrityError, match="does not authenticate"):
         unprotect(_envelope_edit(two_parts, transplant), [alice])
+
     # the other document's whole envelope does not fit either
     def whole(env):
         env.clear()
@@ -327,7 +351,7 @@ def test_random_runs_and_matches(tmp_path, alice, seed):
         pos = 0
         while pos < len(text):  # cut the text into runs at random places
             n = rnd.randrange(1, 12)
-            r = target.add_run(text[pos:pos + n])
+            r = target.add_run(text[pos : pos + n])
             r.bold, r.italic = rnd.random() < 0.3, rnd.random() < 0.3
             pos += n
     p = tmp_path / "r.docx"
@@ -343,12 +367,19 @@ def test_random_runs_and_matches(tmp_path, alice, seed):
     assert_same_package(original, unprotect(out, [alice]).data)
 
 
-@pytest.mark.parametrize("sels,gone,kept", [
-    (['heading:"Salary"'], ["SALARYSECRET", "TABLESECRET", "COMMENTSECRET"], ["Appendix", "FOOTSECRET"]),
-    (["paragraph:3"], ["123-45-6789", "FOOTSECRET"], ["SALARYSECRET", "COMMENTSECRET"]),
-    (["paragraph:2"], ["INSERTEDSECRET", "DELETEDSECRET"], ["123-45-6789"]),
-    (["body"], ["SALARYSECRET", "FOOTSECRET", "COMMENTSECRET", "DELETEDSECRET", "INSERTEDSECRET"], ["HEADERSECRET"]),
-])
+@pytest.mark.parametrize(
+    "sels,gone,kept",
+    [
+        (['heading:"Salary"'], ["SALARYSECRET", "TABLESECRET", "COMMENTSECRET"], ["Appendix", "FOOTSECRET"]),
+        (["paragraph:3"], ["123-45-6789", "FOOTSECRET"], ["SALARYSECRET", "COMMENTSECRET"]),
+        (["paragraph:2"], ["INSERTEDSECRET", "DELETEDSECRET"], ["123-45-6789"]),
+        (
+            ["body"],
+            ["SALARYSECRET", "FOOTSECRET", "COMMENTSECRET", "DELETEDSECRET", "INSERTEDSECRET"],
+            ["HEADERSECRET"],
+        ),
+    ],
+)
 def test_libreoffice_document(lo_docs, alice, sels, gone, kept):
     """A document LibreOffice wrote: footnotes and comments referenced from a protected span are
     protected with it; tracked insertions and deletions are covered."""
@@ -366,8 +397,9 @@ def test_thumbnail(gen_docx, alice, bob, carol):
     part (here only the sender and carol, who can read both), and restored."""
     original = gen_docx.read_bytes()
     thumb = members(original)["docProps/thumbnail.jpeg"]
-    out = protect(original, ["table:1", f"table:2=>{bob.public.line()},{carol.public.line()}"], alice,
-                  recipients=[carol.public])
+    out = protect(
+        original, ["table:1", f"table:2=>{bob.public.line()},{carol.public.line()}"], alice, recipients=[carol.public]
+    )
     assert members(out)["docProps/thumbnail.jpeg"] == ox.PLACEHOLDER_PNG
     res = unprotect(out, [bob])
     assert "thumbnail:docProps/thumbnail.jpeg" in res.closed

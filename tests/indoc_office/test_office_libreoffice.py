@@ -14,12 +14,27 @@ pytestmark = needs_lo
 
 NOTE = "Salaries are confidential; ask HR"
 
-SECRETS = ["SALARYSECRET", "TABLESECRET", "INLINESECRET", "HEADERSECRET", "FOOTSECRET", "COMMENTSECRET",
-           "DELETEDSECRET", "INSERTEDSECRET", "MERGEDSECRET", "SHEETSECRET", "123-45-6789"]
+SECRETS = [
+    "SALARYSECRET",
+    "TABLESECRET",
+    "INLINESECRET",
+    "HEADERSECRET",
+    "FOOTSECRET",
+    "COMMENTSECRET",
+    "DELETEDSECRET",
+    "INSERTEDSECRET",
+    "MERGEDSECRET",
+    "SHEETSECRET",
+    "123-45-6789",
+]
 
 CASES = {
     # name: (corpus key, selectors, matches)
-    "gen-mixed.docx": ("gen_docx", ['heading:"Salary"', "image:1", "table:2"], ["INLINESECRET", "HEADERSECRET", r"\d{3}-\d\d-\d{4}"]),
+    "gen-mixed.docx": (
+        "gen_docx",
+        ['heading:"Salary"', "image:1", "table:2"],
+        ["INLINESECRET", "HEADERSECRET", r"\d{3}-\d\d-\d{4}"],
+    ),
     "gen-body.docx": ("gen_docx", ["body"], ["HEADERSECRET"]),
     "lo-mixed.docx": ("lo_docx", ["image:1", "table:1"], [r"[A-Z]+SECRET", r"\d{3}-\d\d-\d{4}"]),
     "lo-body.docx": ("lo_docx", ["body"], ["HEADERSECRET"]),
@@ -111,8 +126,10 @@ def test_partial_unprotect_renders(workdir, lo_profile, gen_docx, gen_xlsx, alic
     d = workdir / "partial"
     d.mkdir(exist_ok=True)
     outs = []
-    for src, sels in ((gen_docx, ["table:1", f"table:2=>{bob.public.line()}"]),
-                      (gen_xlsx, ["column:Salary", f"sheet:Secret Sheet=>{bob.public.line()}"])):
+    for src, sels in (
+        (gen_docx, ["table:1", f"table:2=>{bob.public.line()}"]),
+        (gen_xlsx, ["column:Salary", f"sheet:Secret Sheet=>{bob.public.line()}"]),
+    ):
         protected = api.protect_document(src, sels, [], alice, note=NOTE)
         res = api.unprotect_document(protected, [bob], format=src.suffix)
         assert len(res.opened) == 1 and len(res.closed) >= 1

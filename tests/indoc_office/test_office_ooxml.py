@@ -39,7 +39,7 @@ def test_random_documents():
     for _ in range(30):
         root = etree.Element("{urn:x}r", nsmap={"x": "urn:x"})
         nodes = [root]
-        for i in range(rnd.randrange(1, 60)):
+        for _i in range(rnd.randrange(1, 60)):
             parent = rnd.choice(nodes)
             el = etree.SubElement(parent, rnd.choice(["{urn:x}a", "b", "{urn:x}c"]))
             if rnd.random() < 0.5:

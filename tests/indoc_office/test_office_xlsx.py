@@ -7,8 +7,8 @@ import io
 import zipfile
 
 import pytest
-from officekit import leaks, members
 from lxml import etree
+from officekit import leaks, members
 
 from c11.errors import IntegrityError, NoMatchingKeyError, UsageError
 from c11.indoc import _ooxml as ox
@@ -45,16 +45,19 @@ def cell(root, ref):
     return next(c for c in root.iter(S + "c") if c.get("r") == ref)
 
 
-@pytest.mark.parametrize("sels,matches,gone,kept", [
-    (["Payroll!C2:C4"], [], ["51234", "62345", "73456"], ["Alice", "Salary"]),
-    (["column:Salary"], [], ["51234", "62345", "73456"], ["Salary"]),
-    (["Payroll!A6"], [], ["MERGEDSECRET"], ["Alice"]),
-    (["sheet:Secret Sheet"], [], ["SHEETSECRET", "42424242"], ["Everyone can read this"]),
-    (["Payroll!D2:D4"], [], ["C2*0.1", "C3*0.1"], ["51234"]),
-    (["B2"], [], [], ["Alice"]),
-    ([], ["SECRET"], ["MERGEDSECRET", "SHEETSECRET"], ["Alice"]),
-    (["Payroll!C:C", "'Secret Sheet'!A1:B2"], [], ["51234", "SHEETSECRET", "42424242"], ["Alice"]),
-])
+@pytest.mark.parametrize(
+    "sels,matches,gone,kept",
+    [
+        (["Payroll!C2:C4"], [], ["51234", "62345", "73456"], ["Alice", "Salary"]),
+        (["column:Salary"], [], ["51234", "62345", "73456"], ["Salary"]),
+        (["Payroll!A6"], [], ["MERGEDSECRET"], ["Alice"]),
+        (["sheet:Secret Sheet"], [], ["SHEETSECRET", "42424242"], ["Everyone can read this"]),
+        (["Payroll!D2:D4"], [], ["C2*0.1", "C3*0.1"], ["51234"]),
+        (["B2"], [], [], ["Alice"]),
+        ([], ["SECRET"], ["MERGEDSECRET", "SHEETSECRET"], ["Alice"]),
+        (["Payroll!C:C", "'Secret Sheet'!A1:B2"], [], ["51234", "SHEETSECRET", "42424242"], ["Alice"]),
+    ],
+)
 def test_roundtrip_generated(gen_xlsx, alice, sels, matches, gone, kept):
     original = gen_xlsx.read_bytes()
     out = protect(original, sels, alice, matches=matches, note="Ask payroll")
@@ -68,12 +71,15 @@ def test_roundtrip_generated(gen_xlsx, alice, sels, matches, gone, kept):
     assert_same_package(original, res.data)
 
 
-@pytest.mark.parametrize("sels,matches,gone", [
-    (["column:Salary"], [], ["51234", "62345", "73456"]),
-    (["Payroll!A5", "sheet:Secret Sheet"], [], ["MERGEDSECRET", "SHEETSECRET"]),
-    (["Payroll!D2:D4"], [], ["C2*2", "102468"]),
-    ([], ["SECRET"], ["MERGEDSECRET", "SHEETSECRET"]),
-])
+@pytest.mark.parametrize(
+    "sels,matches,gone",
+    [
+        (["column:Salary"], [], ["51234", "62345", "73456"]),
+        (["Payroll!A5", "sheet:Secret Sheet"], [], ["MERGEDSECRET", "SHEETSECRET"]),
+        (["Payroll!D2:D4"], [], ["C2*2", "102468"]),
+        ([], ["SECRET"], ["MERGEDSECRET", "SHEETSECRET"]),
+    ],
+)
 def test_roundtrip_libreoffice(lo_docs, alice, sels, matches, gone):
     """A workbook LibreOffice wrote: shared strings, formulas, merged cells."""
     original = lo_docs["xlsx"].read_bytes()
@@ -114,12 +120,19 @@ def test_formula_cells_drop_calc_chain(gen_xlsx, alice):
     original = buf.getvalue()
     # give the workbook a calculation chain, as Excel writes one
     pkg = ox.Package(original)
-    pkg.set("xl/calcChain.xml", f'<?xml version="1.0"?><calcChain xmlns="{NS}"><c r="D2" i="1"/><c r="D3"/></calcChain>'.encode())
+    pkg.set(
+        "xl/calcChain.xml",
+        f'<?xml version="1.0"?><calcChain xmlns="{NS}"><c r="D2" i="1"/><c r="D3"/></calcChain>'.encode(),
+    )
     ct = pkg.read("[Content_Types].xml").replace(
-        b"</Types>", b'<Override PartName="/xl/calcChain.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.calcChain+xml"/></Types>')
+        b"</Types>",
+        b'<Override PartName="/xl/calcChain.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.calcChain+xml"/></Types>',
+    )
     pkg.set("[Content_Types].xml", ct)
     rels = pkg.read("xl/_rels/workbook.xml.rels").replace(
-        b"</Relationships>", b'<Relationship Id="rId99" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/calcChain" Target="calcChain.xml"/></Relationships>')
+        b"</Relationships>",
+        b'<Relationship Id="rId99" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/calcChain" Target="calcChain.xml"/></Relationships>',
+    )
     pkg.set("xl/_rels/workbook.xml.rels", rels)
     original = pkg.to_bytes()
     out = protect(original, ["Payroll!D2:D4"], alice)
@@ -130,8 +143,7 @@ def test_formula_cells_drop_calc_chain(gen_xlsx, alice):
 
 def test_parts_with_their_own_recipients(lo_docs, alice, bob):
     original = lo_docs["xlsx"].read_bytes()
-    out = protect(original, ["column:Salary", f"sheet:Secret Sheet=>{bob.public.line()}"], alice,
-                  recipients=[])
+    out = protect(original, ["column:Salary", f"sheet:Secret Sheet=>{bob.public.line()}"], alice, recipients=[])
     res = unprotect(out, [bob])
     assert res.opened == ["'Secret Sheet'!A1:XFD1048576"] and res.closed == ["Payroll!C2:C1048576"]
     m = members(res.data)

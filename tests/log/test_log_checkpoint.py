@@ -34,6 +34,7 @@ ORIGIN = "c11.example/log"
 
 # --- Go sumdb/note vectors ---
 
+
 def test_go_keys_parse_and_match() -> None:
     signer = NoteSigner.parse(NOTE["peter_signer_key"])
     verifier = NoteVerifier.parse(NOTE["peter_verifier_key"])
@@ -62,8 +63,11 @@ def test_go_open_one_known_one_unknown() -> None:
         open_note(msg, [])
 
 
-@pytest.mark.parametrize("msg", [m.encode() for m in NOTE["malformed_notes"]]
-                         + [b"\xff" + (NOTE["text"] + "\n" + NOTE["peter_signature_line"]).encode()])
+@pytest.mark.parametrize(
+    "msg",
+    [m.encode() for m in NOTE["malformed_notes"]]
+    + [b"\xff" + (NOTE["text"] + "\n" + NOTE["peter_signature_line"]).encode()],
+)
 def test_go_malformed_notes(msg: bytes) -> None:
     peter = NoteVerifier.parse(NOTE["peter_verifier_key"])
     with pytest.raises(ProofError, match="malformed note"):
@@ -88,8 +92,10 @@ def test_go_bad_verifier_keys(key: str) -> None:
 
 def test_go_key_manglings_are_refused() -> None:
     """As the Go tests do: every proper substring and every single-byte change must be refused."""
-    for key, parse, err in [(NOTE["peter_verifier_key"], NoteVerifier.parse, ProofError),
-                            (NOTE["peter_signer_key"], NoteSigner.parse, ValueError)]:
+    for key, parse, err in [
+        (NOTE["peter_verifier_key"], NoteVerifier.parse, ProofError),
+        (NOTE["peter_signer_key"], NoteSigner.parse, ValueError),
+    ]:
         b = key.encode()
         for i in range(len(b) + 1):
             for j in range(i + 1, len(b) + 1):
@@ -104,6 +110,7 @@ def test_go_key_manglings_are_refused() -> None:
 
 # --- real checkpoints signed by Go code ---
 
+
 def test_sum_golang_org_checkpoint() -> None:
     cp = open_checkpoint(CP["sumdb_checkpoint"].encode(), CP["sumdb_verifier_key"], origin=CP["sumdb_origin"])
     assert cp.size == CP["sumdb_size"] and cp.origin == "go.sum database tree"
@@ -111,15 +118,19 @@ def test_sum_golang_org_checkpoint() -> None:
     with pytest.raises(ProofError, match="origin"):
         open_checkpoint(CP["sumdb_checkpoint"].encode(), CP["sumdb_verifier_key"])  # origin != key name
     with pytest.raises(ProofError):
-        open_checkpoint(CP["sumdb_checkpoint"].replace("6476701", "6476702").encode(), CP["sumdb_verifier_key"],
-                        origin=CP["sumdb_origin"])
+        open_checkpoint(
+            CP["sumdb_checkpoint"].replace("6476701", "6476702").encode(),
+            CP["sumdb_verifier_key"],
+            origin=CP["sumdb_origin"],
+        )
 
 
 def test_go_keys_sign_checkpoints_with_witnesses() -> None:
     keys = CP["keys"]
     cp = Checkpoint("Log", 42, leaf_hash(b"x"))
-    msg = sign_checkpoint(cp, keys["log_signer"], NoteSigner.parse(keys["known1_signer"]),
-                          NoteSigner.parse(keys["unknown_signer"]))
+    msg = sign_checkpoint(
+        cp, keys["log_signer"], NoteSigner.parse(keys["known1_signer"]), NoteSigner.parse(keys["unknown_signer"])
+    )
     assert open_checkpoint(msg, keys["log_verifier"]) == cp
     assert open_checkpoint(msg, keys["log_verifier"], others=[NoteVerifier.parse(keys["known1_verifier"])]) == cp
     only_witness = sign_checkpoint(cp, keys["known1_signer"])
@@ -128,6 +139,7 @@ def test_go_keys_sign_checkpoints_with_witnesses() -> None:
 
 
 # --- c11 checkpoints ---
+
 
 @pytest.fixture(scope="module")
 def log_key() -> NoteSigner:
@@ -189,17 +201,17 @@ def test_open_checkpoint_refusals(log_key: NoteSigner) -> None:
 def test_signed_bad_bodies_are_refused(log_key: NoteSigner) -> None:
     root = base64.b64encode(EMPTY_ROOT).decode()
     bodies = [
-        f"{ORIGIN}\n0\n",                              # too few lines
-        f"{ORIGIN}\n007\n{root}\n",                    # leading zeros
+        f"{ORIGIN}\n0\n",  # too few lines
+        f"{ORIGIN}\n007\n{root}\n",  # leading zeros
         f"{ORIGIN}\n-1\n{root}\n",
         f"{ORIGIN}\n+1\n{root}\n",
         f"{ORIGIN}\n1_0\n{root}\n",
-        f"{ORIGIN}\n\u0661\n{root}\n",                # non-ASCII digit
-        f"{ORIGIN}\n{2**64}\n{root}\n",               # beyond uint64
-        f"{ORIGIN}\n1\n{root[:-1]}\n",                 # bad padding
+        f"{ORIGIN}\n\u0661\n{root}\n",  # non-ASCII digit
+        f"{ORIGIN}\n{2**64}\n{root}\n",  # beyond uint64
+        f"{ORIGIN}\n1\n{root[:-1]}\n",  # bad padding
         f"{ORIGIN}\n1\n{base64.b64encode(b'short').decode()}\n",
         f"{ORIGIN}\n1\n{root}\n\nextension after an empty line\n",
-        f"\n1\n{root}\n",                              # empty origin
+        f"\n1\n{root}\n",  # empty origin
         f"{ORIGIN}\n1\n {root}\n",
     ]
     for body in bodies:
@@ -216,8 +228,13 @@ def test_from_text_refusals(text: object) -> None:
 
 
 def test_signing_argument_errors(log_key: NoteSigner) -> None:
-    for bad in [Checkpoint("", 1, EMPTY_ROOT), Checkpoint(ORIGIN, -1, EMPTY_ROOT), Checkpoint(ORIGIN, 1, b"x"),
-                Checkpoint(ORIGIN, 1, EMPTY_ROOT, ("",)), Checkpoint("a\nb", 1, EMPTY_ROOT)]:
+    for bad in [
+        Checkpoint("", 1, EMPTY_ROOT),
+        Checkpoint(ORIGIN, -1, EMPTY_ROOT),
+        Checkpoint(ORIGIN, 1, b"x"),
+        Checkpoint(ORIGIN, 1, EMPTY_ROOT, ("",)),
+        Checkpoint("a\nb", 1, EMPTY_ROOT),
+    ]:
         with pytest.raises(ValueError):
             sign_checkpoint(bad, log_key)
     for text in ["no newline", "tab\t\n"]:
@@ -242,6 +259,7 @@ def test_duplicate_and_ambiguous_verifiers(log_key: NoteSigner) -> None:
 
 # --- checkpoints and proofs together ---
 
+
 def test_checkpoint_consistency_and_inclusion(log_key: NoteSigner) -> None:
     tree = MerkleTree(MemoryHashStore())
     tree.append(f"e{i}".encode() for i in range(10))
@@ -255,8 +273,9 @@ def test_checkpoint_consistency_and_inclusion(log_key: NoteSigner) -> None:
     with pytest.raises(ProofError):
         verify_checkpoint_consistency(new, old, tree.consistency_proof(10, 25))
     with pytest.raises(ProofError):
-        verify_checkpoint_consistency(old, Checkpoint("c11.other/log", new.size, new.root_hash),
-                                      tree.consistency_proof(10, 25))
+        verify_checkpoint_consistency(
+            old, Checkpoint("c11.other/log", new.size, new.root_hash), tree.consistency_proof(10, 25)
+        )
     forked = Checkpoint(ORIGIN, 25, leaf_hash(b"fork"))
     with pytest.raises(ProofError):
         verify_checkpoint_consistency(old, forked, tree.consistency_proof(10, 25))

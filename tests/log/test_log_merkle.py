@@ -27,8 +27,16 @@ from c11.log.merkle import (
 )
 
 # The test data of RFC 6962 implementations (certificate-transparency, transparency-dev/merkle).
-LEAVES = [b"", b"\x00", b"\x10", b"\x20\x21", b"\x30\x31", b"\x40\x41\x42\x43",
-          bytes(range(0x50, 0x58)), bytes(range(0x60, 0x70))]
+LEAVES = [
+    b"",
+    b"\x00",
+    b"\x10",
+    b"\x20\x21",
+    b"\x30\x31",
+    b"\x40\x41\x42\x43",
+    bytes(range(0x50, 0x58)),
+    bytes(range(0x60, 0x70)),
+]
 ROOTS = [
     "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
     "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
@@ -44,6 +52,7 @@ BIG = 4099  # leaves in the shared tree: historical sizes 0..BIG are all exercis
 
 
 # --- a literal transcription of RFC 9162 section 2.1, used as the reference ---
+
 
 def _k(n: int) -> int:
     """Largest power of two smaller than n (n > 1)."""
@@ -84,6 +93,7 @@ def ref_proof(m: int, d: list[bytes]) -> list[bytes]:
 
 # --- fixtures ---
 
+
 def _entry(i: int) -> bytes:
     return f"entry {i}".encode()
 
@@ -101,6 +111,7 @@ def big() -> tuple[MerkleTree, list[bytes]]:
 
 
 # --- hashing ---
+
 
 def test_hashing_primitives() -> None:
     assert EMPTY_ROOT.hex() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -137,6 +148,7 @@ def test_small_trees_match_reference_exhaustively() -> None:
 
 # --- property tests on a tree of a few thousand leaves, at every historical size ---
 
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_inclusion_proofs_verify(big: tuple[MerkleTree, list[bytes]], data: st.DataObject) -> None:
@@ -152,8 +164,9 @@ def test_inclusion_proofs_verify(big: tuple[MerkleTree, list[bytes]], data: st.D
     _assert_inclusion_tampering_fails(lh, index, size, proof, root, data)
 
 
-def _assert_inclusion_tampering_fails(lh: bytes, index: int, size: int, proof: list[bytes], root: bytes,
-                                      data: st.DataObject) -> None:
+def _assert_inclusion_tampering_fails(
+    lh: bytes, index: int, size: int, proof: list[bytes], root: bytes, data: st.DataObject
+) -> None:
     with pytest.raises(ProofError):
         verify_inclusion(lh, index, size, proof + [root], root)
     with pytest.raises(ProofError):
@@ -221,6 +234,7 @@ def test_batch_boundaries_do_not_matter(batches: list[int]) -> None:
 
 # --- store access pattern: O(log n) reads, batched writes ---
 
+
 class CountingStore(MemoryHashStore):
     def __init__(self) -> None:
         super().__init__()
@@ -240,9 +254,13 @@ def test_reads_are_logarithmic_and_writes_batched() -> None:
     assert store.level_size(0) == n
     fresh = MerkleTree(store, n)  # no cached frontier
     bound = 2 * n.bit_length()
-    for call, args in [(fresh.root, (n - 5,)), (fresh.inclusion_proof, (12345, n)),
-                       (fresh.inclusion_proof, (n - 1, n)), (fresh.consistency_proof, (1000, n)),
-                       (fresh.consistency_proof, (n - 3, n))]:
+    for call, args in [
+        (fresh.root, (n - 5,)),
+        (fresh.inclusion_proof, (12345, n)),
+        (fresh.inclusion_proof, (n - 1, n)),
+        (fresh.consistency_proof, (1000, n)),
+        (fresh.consistency_proof, (n - 3, n)),
+    ]:
         before_calls, before_reads = store.read_calls, store.reads
         call(*args)
         assert store.read_calls - before_calls == 1
@@ -254,10 +272,15 @@ def test_generation_argument_errors() -> None:
     assert tree.root() == EMPTY_ROOT
     assert tree.consistency_proof(0, 0) == []
     tree.append([b"a", b"b", b"c"])
-    for call in (lambda: tree.inclusion_proof(3), lambda: tree.inclusion_proof(0, 4),
-                 lambda: tree.inclusion_proof(-1), lambda: tree.root(4),
-                 lambda: tree.consistency_proof(3, 2), lambda: tree.leaf_hash(3),
-                 lambda: tree.append_leaf_hashes([b"short"])):
+    for call in (
+        lambda: tree.inclusion_proof(3),
+        lambda: tree.inclusion_proof(0, 4),
+        lambda: tree.inclusion_proof(-1),
+        lambda: tree.root(4),
+        lambda: tree.consistency_proof(3, 2),
+        lambda: tree.leaf_hash(3),
+        lambda: tree.append_leaf_hashes([b"short"]),
+    ):
         with pytest.raises(ValueError):
             call()
     assert tree.leaf_hash(1) == leaf_hash(b"b")
@@ -287,29 +310,32 @@ H = bytes(32)
 GOOD_INCLUSION = (leaf_hash(b"x"), 0, 1, [], leaf_hash(b"x"))
 
 
-@pytest.mark.parametrize("args", [
-    (H[:31], 0, 1, [], H),                 # short leaf hash
-    (H + b"\x00", 0, 1, [], H),            # long leaf hash
-    ("00" * 32, 0, 1, [], H),              # str leaf hash
-    (None, 0, 1, [], H),
-    (H, -1, 1, [], H),                     # negative index
-    (H, 0, -1, [], H),
-    (H, 0, 0, [], H),                      # empty tree
-    (H, 1, 1, [], H),                      # index == size
-    (H, True, 2, [H], H),                  # bool is not an index
-    (H, 0, 2**64, [H] * 64, H),            # beyond uint64
-    (H, 0.0, 1, [], H),
-    (H, "0", 1, [], H),
-    (H, 0, 2, None, H),                    # proof not a list
-    (H, 0, 2, H, H),                       # proof is bytes, not a list of bytes
-    (H, 0, 2, ["00" * 32], H),             # wrong item type
-    (H, 0, 2, [H[:16]], H),                # short item
-    (H, 0, 2, [1], H),
-    (H, 0, 2, [H, H], H),                  # trailing hash
-    (H, 0, 2, [], H),                      # missing hash
-    (H, 0, 1, [], None),                   # root not bytes
-    (H, 0, 1, [], H[:5]),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        (H[:31], 0, 1, [], H),  # short leaf hash
+        (H + b"\x00", 0, 1, [], H),  # long leaf hash
+        ("00" * 32, 0, 1, [], H),  # str leaf hash
+        (None, 0, 1, [], H),
+        (H, -1, 1, [], H),  # negative index
+        (H, 0, -1, [], H),
+        (H, 0, 0, [], H),  # empty tree
+        (H, 1, 1, [], H),  # index == size
+        (H, True, 2, [H], H),  # bool is not an index
+        (H, 0, 2**64, [H] * 64, H),  # beyond uint64
+        (H, 0.0, 1, [], H),
+        (H, "0", 1, [], H),
+        (H, 0, 2, None, H),  # proof not a list
+        (H, 0, 2, H, H),  # proof is bytes, not a list of bytes
+        (H, 0, 2, ["00" * 32], H),  # wrong item type
+        (H, 0, 2, [H[:16]], H),  # short item
+        (H, 0, 2, [1], H),
+        (H, 0, 2, [H, H], H),  # trailing hash
+        (H, 0, 2, [], H),  # missing hash
+        (H, 0, 1, [], None),  # root not bytes
+        (H, 0, 1, [], H[:5]),
+    ],
+)
 def test_inclusion_bad_input(args: tuple) -> None:  # type: ignore[type-arg]
     with pytest.raises(ProofError):
         verify_inclusion(*args)
@@ -324,31 +350,34 @@ def test_inclusion_accepts_bytes_like_and_tuples() -> None:
     assert root_from_inclusion_proof(leaf_hash(LEAVES[5]), 5, 8, proof) == tree.root()
 
 
-@pytest.mark.parametrize("args", [
-    (2, 1, [], H, H),                      # size1 > size2
-    (-1, 1, [], EMPTY_ROOT, H),
-    (1, -1, [], H, H),
-    (1, 2**64, [H], H, H),
-    (True, 2, [H], H, H),
-    (1, 2.0, [H], H, H),
-    (0, 0, [], H, H),                      # size 0 must have the empty root
-    (0, 0, [H], EMPTY_ROOT, EMPTY_ROOT),   # proof between equal sizes
-    (3, 3, [H], H, H),
-    (3, 3, [], H, b"\x01" * 32),           # equal sizes, different roots
-    (0, 5, [H], EMPTY_ROOT, H),            # proof from the empty tree
-    (0, 5, [], H, H),                      # root1 is not the empty root
-    (0, 5, [], EMPTY_ROOT, H[:7]),         # root2 is not a hash
-    (1, 2, [], H, H),                      # empty proof
-    (1, 2, [H, H], H, H),                  # trailing hash
-    (3, 4, [H], H, H),                     # missing hashes
-    (3, 4, None, H, H),
-    (3, 4, [H, H, "x"], H, H),
-    (3, 4, [H, H, H[:31]], H, H),
-    (3, 4, [H, H, H], "root", H),
-    (3, 4, [H, H, H], H, None),
-    (3, 4, [H, H, H], H[:31], H),
-    (3, 4, [H, H, H], H, H),               # right shape, wrong hashes
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        (2, 1, [], H, H),  # size1 > size2
+        (-1, 1, [], EMPTY_ROOT, H),
+        (1, -1, [], H, H),
+        (1, 2**64, [H], H, H),
+        (True, 2, [H], H, H),
+        (1, 2.0, [H], H, H),
+        (0, 0, [], H, H),  # size 0 must have the empty root
+        (0, 0, [H], EMPTY_ROOT, EMPTY_ROOT),  # proof between equal sizes
+        (3, 3, [H], H, H),
+        (3, 3, [], H, b"\x01" * 32),  # equal sizes, different roots
+        (0, 5, [H], EMPTY_ROOT, H),  # proof from the empty tree
+        (0, 5, [], H, H),  # root1 is not the empty root
+        (0, 5, [], EMPTY_ROOT, H[:7]),  # root2 is not a hash
+        (1, 2, [], H, H),  # empty proof
+        (1, 2, [H, H], H, H),  # trailing hash
+        (3, 4, [H], H, H),  # missing hashes
+        (3, 4, None, H, H),
+        (3, 4, [H, H, "x"], H, H),
+        (3, 4, [H, H, H[:31]], H, H),
+        (3, 4, [H, H, H], "root", H),
+        (3, 4, [H, H, H], H, None),
+        (3, 4, [H, H, H], H[:31], H),
+        (3, 4, [H, H, H], H, H),  # right shape, wrong hashes
+    ],
+)
 def test_consistency_bad_input(args: tuple) -> None:  # type: ignore[type-arg]
     with pytest.raises(ProofError):
         verify_consistency(*args)

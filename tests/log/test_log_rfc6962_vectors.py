@@ -14,7 +14,6 @@ import pytest
 from c11.errors import ProofError
 from c11.log.merkle import verify_consistency, verify_inclusion
 
-
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "merkle-rfc6962"
 
 

@@ -99,7 +99,8 @@ def test_inclusion_agrees_with_rfc(tree: MerkleTree, data: st.DataObject) -> Non
     root, leaf = tree.root(size), leaf_hash(b"%d" % index)
     for proof in _mutations(tree.inclusion_proof(index, size), tree.root(size // 2)):
         assert _accepts(verify_inclusion, leaf, claimed, size, proof, root) == rfc_inclusion(
-            leaf, claimed, size, proof, root)
+            leaf, claimed, size, proof, root
+        )
 
 
 @settings(max_examples=200, deadline=None)

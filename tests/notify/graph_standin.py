@@ -31,7 +31,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from ipaddress import IPv4Address
 from pathlib import Path
@@ -52,6 +52,7 @@ SKEW = 300
 
 # -- test PKI -----------------------------------------------------------------------------------------
 
+
 @dataclass
 class Pki:
     ca_pem: Path
@@ -62,38 +63,62 @@ class Pki:
 def make_pki(folder: Path, hosts: tuple[str, ...] = ("localhost",)) -> Pki:
     """A throw-away CA and a server certificate for `hosts` and 127.0.0.1, written as PEM files."""
     folder.mkdir(parents=True, exist_ok=True)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "c11 test CA")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(hours=1))
-          .not_valid_after(now + timedelta(days=2))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                                       data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                                       crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-          .sign(ca_key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     sans = [x509.DNSName(h) for h in hosts] + [x509.IPAddress(IPv4Address("127.0.0.1"))]
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])]))
-            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(hours=1)).not_valid_after(now + timedelta(days=2))
-            .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(days=2))
+        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
     pki = Pki(folder / "ca.pem", folder / "server.pem", folder / "server.key")
     pki.ca_pem.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     pki.cert_pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    pki.key_pem.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                              serialization.NoEncryption()))
+    pki.key_pem.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return pki
 
 
 # -- the directory ------------------------------------------------------------------------------------
+
 
 @dataclass
 class KeyCredential:
@@ -161,12 +186,12 @@ class EntraError(Exception):
         self.status, self.error, self.code, self.text = status, error, code, text
 
     def body(self) -> dict[str, Any]:
-        now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+        now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
         trace = str(uuid.uuid4())
         return {
             "error": self.error,
             "error_description": f"AADSTS{self.code}: {self.text} Trace ID: {trace} Correlation ID: "
-                                 f"{uuid.uuid4()} Timestamp: {now}",
+            f"{uuid.uuid4()} Timestamp: {now}",
             "error_codes": [self.code],
             "timestamp": now,
             "trace_id": trace,
@@ -181,9 +206,16 @@ class GraphError(Exception):
         self.status, self.code, self.message, self.headers = status, code, message, headers or {}
 
     def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message,
-                          "innerError": {"date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
-                                         "request-id": str(uuid.uuid4())}}}
+        return {
+            "error": {
+                "code": self.code,
+                "message": self.message,
+                "innerError": {
+                    "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+                    "request-id": str(uuid.uuid4()),
+                },
+            }
+        }
 
 
 class GraphStandIn:
@@ -200,8 +232,13 @@ class GraphStandIn:
         self._retry_after = "1"
         self._lock = threading.Lock()
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self._kid = _b64u(hashlib.sha256(self._key.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)).digest()[:15])
+        self._kid = _b64u(
+            hashlib.sha256(
+                self._key.public_key().public_bytes(
+                    serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+                )
+            ).digest()[:15]
+        )
         self._api_host_override = api_host
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -270,10 +307,14 @@ class GraphStandIn:
 
     def openid_configuration(self, tenant: str) -> dict[str, Any]:
         if tenant not in self.tenants:
-            raise EntraError(400, "invalid_tenant", 90002,
-                             f"Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and "
-                             "are signing into the correct cloud. Check with your subscription administrator, this "
-                             "may happen if there are no active subscriptions for the tenant.")
+            raise EntraError(
+                400,
+                "invalid_tenant",
+                90002,
+                f"Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and "
+                "are signing into the correct cloud. Check with your subscription administrator, this "
+                "may happen if there are no active subscriptions for the tenant.",
+            )
         base = f"https://{self.host}/{tenant}"
         return {
             "token_endpoint": f"{base}/oauth2/v2.0/token",
@@ -304,52 +345,80 @@ class GraphStandIn:
     def issue_token(self, tenant_id: str, form: dict[str, str]) -> dict[str, Any]:
         tenant = self.tenants.get(tenant_id)
         if tenant is None:
-            raise EntraError(400, "invalid_request", 90002,
-                             f"Tenant '{tenant_id}' not found. Check to make sure you have the correct tenant ID "
-                             "and are signing into the correct cloud.")
+            raise EntraError(
+                400,
+                "invalid_request",
+                90002,
+                f"Tenant '{tenant_id}' not found. Check to make sure you have the correct tenant ID "
+                "and are signing into the correct cloud.",
+            )
         if form.get("grant_type") != "client_credentials":
-            raise EntraError(400, "unsupported_grant_type", 70003,
-                             "The app requested an unsupported grant type.")
+            raise EntraError(400, "unsupported_grant_type", 70003, "The app requested an unsupported grant type.")
         client_id = form.get("client_id", "")
         app = tenant.apps.get(client_id)
         if app is None:
-            raise EntraError(400, "unauthorized_client", 700016,
-                             f"Application with identifier '{client_id}' was not found in the directory "
-                             f"'{tenant_id}'. This can happen if the application has not been installed by the "
-                             "administrator of the tenant or consented to by any user in the tenant. You may have "
-                             "sent your authentication request to the wrong tenant.")
+            raise EntraError(
+                400,
+                "unauthorized_client",
+                700016,
+                f"Application with identifier '{client_id}' was not found in the directory "
+                f"'{tenant_id}'. This can happen if the application has not been installed by the "
+                "administrator of the tenant or consented to by any user in the tenant. You may have "
+                "sent your authentication request to the wrong tenant.",
+            )
         if form.get("client_assertion_type") != ASSERTION_TYPE or not form.get("client_assertion"):
-            raise EntraError(401, "invalid_client", 7000216,
-                             "'client_assertion', 'client_secret' or 'request' is required for the "
-                             "'client_credentials' grant type.")
+            raise EntraError(
+                401,
+                "invalid_client",
+                7000216,
+                "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.",
+            )
         claims = self._check_assertion(tenant, app, form["client_assertion"])
         scope = form.get("scope", "")
         expected = f"https://{self.api_host}/.default"
         if scope != expected:
             if scope.endswith("/.default"):
-                raise EntraError(400, "invalid_resource", 500011,
-                                 f"The resource principal named {scope[:-len('/.default')]} was not found in the "
-                                 f"tenant named {tenant_id}.")
-            raise EntraError(400, "invalid_scope", 70011,
-                             f"The provided value for the input parameter 'scope' is not valid. The scope {scope} "
-                             "is not valid.")
+                raise EntraError(
+                    400,
+                    "invalid_resource",
+                    500011,
+                    f"The resource principal named {scope[: -len('/.default')]} was not found in the "
+                    f"tenant named {tenant_id}.",
+                )
+            raise EntraError(
+                400,
+                "invalid_scope",
+                70011,
+                f"The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid.",
+            )
         with self._lock:
             if claims["jti"] in self.seen_jti:
-                raise EntraError(401, "invalid_client", 50027,
-                                 "JWT token is invalid or malformed. [Reason - the client assertion's jti was "
-                                 "already used (replay).]")
+                raise EntraError(
+                    401,
+                    "invalid_client",
+                    50027,
+                    "JWT token is invalid or malformed. [Reason - the client assertion's jti was "
+                    "already used (replay).]",
+                )
             self.seen_jti.add(claims["jti"])
         now = int(time.time())
         payload: dict[str, Any] = {
-            "aud": f"https://{self.api_host}", "iss": f"https://sts.windows.net/{tenant_id}/", "iat": now,
-            "nbf": now, "exp": now + 3599, "appid": client_id, "azp": client_id, "tid": tenant_id,
-            "idtyp": "app", "oid": str(uuid.uuid5(uuid.NAMESPACE_URL, client_id)), "ver": "1.0",
+            "aud": f"https://{self.api_host}",
+            "iss": f"https://sts.windows.net/{tenant_id}/",
+            "iat": now,
+            "nbf": now,
+            "exp": now + 3599,
+            "appid": client_id,
+            "azp": client_id,
+            "tid": tenant_id,
+            "idtyp": "app",
+            "oid": str(uuid.uuid5(uuid.NAMESPACE_URL, client_id)),
+            "ver": "1.0",
             "sub": str(uuid.uuid5(uuid.NAMESPACE_URL, client_id)),
         }
         if app.roles:
             payload["roles"] = sorted(app.roles)
-        return {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
-                "access_token": self._sign(payload)}
+        return {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": self._sign(payload)}
 
     def _check_assertion(self, tenant: Tenant, app: App, assertion: str) -> dict[str, Any]:
         try:
@@ -361,12 +430,17 @@ class GraphStandIn:
             raise EntraError(401, "invalid_client", 50027, "JWT token is invalid or malformed.") from None
         alg = header.get("alg")
         if alg not in ("RS256", "PS256"):
-            raise EntraError(401, "invalid_client", 5002738,
-                             f"Invalid JWT token. '{alg}' is not a supported signature algorithm.")
+            raise EntraError(
+                401, "invalid_client", 5002738, f"Invalid JWT token. '{alg}' is not a supported signature algorithm."
+            )
         x5t, x5t256 = header.get("x5t"), header.get("x5t#S256")
         if not x5t and not x5t256:
-            raise EntraError(401, "invalid_client", 700027,
-                             "Client assertion contains an invalid signature. [Reason - The key was not found.]")
+            raise EntraError(
+                401,
+                "invalid_client",
+                700027,
+                "Client assertion contains an invalid signature. [Reason - The key was not found.]",
+            )
         try:
             wanted = _unb64u(x5t256) if x5t256 else _unb64u(x5t)
         except ValueError:
@@ -374,42 +448,69 @@ class GraphStandIn:
         key = next((k for k in app.keys if (k.sha256 if x5t256 else k.sha1) == wanted), None)
         used = wanted.hex().upper()
         if key is None:
-            raise EntraError(401, "invalid_client", 700027,
-                             "The certificate with identifier used to sign the client assertion is not registered "
-                             f"on application. [Reason - The key was not found., Thumbprint of key used by client: "
-                             f"'{used}', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to "
-                             f"see configured keys for app Id '{app.client_id}'.]")
-        now = datetime.now(timezone.utc)
+            raise EntraError(
+                401,
+                "invalid_client",
+                700027,
+                "The certificate with identifier used to sign the client assertion is not registered "
+                f"on application. [Reason - The key was not found., Thumbprint of key used by client: "
+                f"'{used}', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to "
+                f"see configured keys for app Id '{app.client_id}'.]",
+            )
+        now = datetime.now(UTC)
         fmt = "%m/%d/%Y %H:%M:%S"
         if not (key.start <= now < key.end):
-            raise EntraError(401, "invalid_client", 700027,
-                             "Client assertion contains an invalid signature. [Reason - The key used is expired., "
-                             f"Thumbprint of key used by client: '{used}', Found key 'Start="
-                             f"{key.start.strftime(fmt)}, End={key.end.strftime(fmt)}']")
+            raise EntraError(
+                401,
+                "invalid_client",
+                700027,
+                "Client assertion contains an invalid signature. [Reason - The key used is expired., "
+                f"Thumbprint of key used by client: '{used}', Found key 'Start="
+                f"{key.start.strftime(fmt)}, End={key.end.strftime(fmt)}']",
+            )
         public = key.cert.public_key()
-        pad: Any = (padding.PKCS1v15() if alg == "RS256" else
-                    padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH))
+        pad: Any = (
+            padding.PKCS1v15()
+            if alg == "RS256"
+            else padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH)
+        )
         try:
             public.verify(signature, f"{h64}.{p64}".encode(), pad, hashes.SHA256())  # type: ignore[union-attr]
         except InvalidSignature:
-            raise EntraError(401, "invalid_client", 700027,
-                             "Client assertion failed signature validation. [Reason - The provided signature "
-                             f"value did not match the expected signature value., Thumbprint of key used by client: "
-                             f"'{used}']") from None
+            raise EntraError(
+                401,
+                "invalid_client",
+                700027,
+                "Client assertion failed signature validation. [Reason - The provided signature "
+                f"value did not match the expected signature value., Thumbprint of key used by client: "
+                f"'{used}']",
+            ) from None
         if claims.get("aud") != self.token_endpoint(tenant.tenant_id):
-            raise EntraError(401, "invalid_client", 700212,
-                             f"The client assertion audience '{claims.get('aud')}' is not the token endpoint "
-                             f"{self.token_endpoint(tenant.tenant_id)}.")
+            raise EntraError(
+                401,
+                "invalid_client",
+                700212,
+                f"The client assertion audience '{claims.get('aud')}' is not the token endpoint "
+                f"{self.token_endpoint(tenant.tenant_id)}.",
+            )
         if claims.get("iss") != app.client_id or claims.get("sub") != app.client_id:
-            raise EntraError(401, "invalid_client", 700021,
-                             "Client assertion application identifier doesn't match 'client_id' parameter.")
+            raise EntraError(
+                401,
+                "invalid_client",
+                700021,
+                "Client assertion application identifier doesn't match 'client_id' parameter.",
+            )
         t = time.time()
         exp, nbf = claims.get("exp"), claims.get("nbf", claims.get("iat"))
         if not isinstance(exp, (int, float)) or exp + SKEW < t or (isinstance(nbf, (int, float)) and nbf - SKEW > t):
-            raise EntraError(401, "invalid_client", 700024,
-                             f"Client assertion is not within its valid time range. Current time: "
-                             f"{datetime.fromtimestamp(t, timezone.utc):%Y-%m-%dT%H:%M:%S.0000000Z}, assertion valid "
-                             f"from {nbf}, expiry time of assertion {exp}.")
+            raise EntraError(
+                401,
+                "invalid_client",
+                700024,
+                f"Client assertion is not within its valid time range. Current time: "
+                f"{datetime.fromtimestamp(t, UTC):%Y-%m-%dT%H:%M:%S.0000000Z}, assertion valid "
+                f"from {nbf}, expiry time of assertion {exp}.",
+            )
         if not claims.get("jti"):
             raise EntraError(401, "invalid_client", 50027, "JWT token is invalid or malformed. [Reason - no jti.]")
         return claims
@@ -426,15 +527,15 @@ class GraphStandIn:
     def _check_bearer(self, auth: str | None) -> dict[str, Any]:
         if not auth or not auth.startswith("Bearer "):
             raise GraphError(401, "InvalidAuthenticationToken", "Access token is empty.")
-        token = auth[len("Bearer "):]
+        token = auth[len("Bearer ") :]
         try:
             h64, p64, s64 = token.split(".")
-            self._key.public_key().verify(_unb64u(s64), f"{h64}.{p64}".encode(), padding.PKCS1v15(),
-                                          hashes.SHA256())
+            self._key.public_key().verify(_unb64u(s64), f"{h64}.{p64}".encode(), padding.PKCS1v15(), hashes.SHA256())
             claims = json.loads(_unb64u(p64))
         except (ValueError, InvalidSignature):
-            raise GraphError(401, "InvalidAuthenticationToken",
-                             "Access token validation failure. Invalid signature.") from None
+            raise GraphError(
+                401, "InvalidAuthenticationToken", "Access token validation failure. Invalid signature."
+            ) from None
         if claims.get("aud") not in (f"https://{self.api_host}", f"https://{self.api_host}/", GRAPH_APP_ID):
             raise GraphError(401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.")
         if claims.get("exp", 0) < time.time():
@@ -446,8 +547,12 @@ class GraphStandIn:
         with self._lock:
             if self._throttle > 0:
                 self._throttle -= 1
-                raise GraphError(429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.",
-                                 {"Retry-After": self._retry_after})
+                raise GraphError(
+                    429,
+                    "ApplicationThrottled",
+                    "Application is over its MailboxConcurrency limit.",
+                    {"Retry-After": self._retry_after},
+                )
         tenant = self.tenants.get(claims.get("tid", ""))
         if tenant is None:
             raise GraphError(401, "InvalidAuthenticationToken", "Access token validation failure.")
@@ -460,8 +565,9 @@ class GraphStandIn:
             raise GraphError(403, "ErrorAccessDenied", RAOP_MESSAGE)
         body = self._check_body(raw)
         with self._lock:
-            self.delivered.append({"mailbox": mailbox, "client_id": claims.get("appid"), "body": body,
-                                   "at": time.time()})
+            self.delivered.append(
+                {"mailbox": mailbox, "client_id": claims.get("appid"), "body": body, "at": time.time()}
+            )
 
     @staticmethod
     def _check_body(raw: bytes) -> dict[str, Any]:
@@ -480,8 +586,19 @@ class GraphStandIn:
         if "saveToSentItems" in body and not isinstance(body["saveToSentItems"], bool):
             raise bad("Cannot convert the literal to the expected type 'Edm.Boolean'.", "RequestBodyRead")
         msg = body["message"]
-        allowed = {"subject", "body", "toRecipients", "ccRecipients", "bccRecipients", "replyTo", "from",
-                   "internetMessageHeaders", "attachments", "importance", "categories"}
+        allowed = {
+            "subject",
+            "body",
+            "toRecipients",
+            "ccRecipients",
+            "bccRecipients",
+            "replyTo",
+            "from",
+            "internetMessageHeaders",
+            "attachments",
+            "importance",
+            "categories",
+        }
         for k in msg:
             if k not in allowed:
                 raise bad(f"The property '{k}' does not exist on type 'microsoft.graph.message'.", "RequestBodyRead")
@@ -489,8 +606,11 @@ class GraphStandIn:
             raise bad("Invalid subject.", "RequestBodyRead")
         b = msg.get("body")
         if b is not None:
-            if not isinstance(b, dict) or str(b.get("contentType", "")).lower() not in ("text", "html") \
-                    or not isinstance(b.get("content"), str):
+            if (
+                not isinstance(b, dict)
+                or str(b.get("contentType", "")).lower() not in ("text", "html")
+                or not isinstance(b.get("content"), str)
+            ):
                 raise bad("The body must have contentType Text or HTML and a string content.", "RequestBodyRead")
         total = 0
         for key in ("toRecipients", "ccRecipients", "bccRecipients", "replyTo"):
@@ -500,16 +620,18 @@ class GraphStandIn:
             for r in value:
                 addr = r.get("emailAddress", {}).get("address") if isinstance(r, dict) else None
                 if not isinstance(addr, str) or "@" not in addr:
-                    raise bad("At least one recipient is not valid., Recipient is not resolved.",
-                              "ErrorInvalidRecipients")
+                    raise bad(
+                        "At least one recipient is not valid., Recipient is not resolved.", "ErrorInvalidRecipients"
+                    )
             if key != "replyTo":
                 total += len(value)
         if total == 0:
             raise bad("At least one recipient is required, but none were found.", "ErrorInvalidRecipients")
         for h in msg.get("internetMessageHeaders", []):
             if not isinstance(h, dict) or not str(h.get("name", "")).lower().startswith("x-"):
-                raise bad("The internet message header name should start with 'x-' or 'X-'.",
-                          "InvalidInternetMessageHeader")
+                raise bad(
+                    "The internet message header name should start with 'x-' or 'X-'.", "InvalidInternetMessageHeader"
+                )
         return body
 
 

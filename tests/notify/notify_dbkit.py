@@ -8,9 +8,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 # srvkit (tests/server) is on the path through tests/conftest.py.
-from srvkit import PG_ADMIN_URL, pg_unreachable_reason  # noqa: F401
+from srvkit import PG_ADMIN_URL, pg_unreachable_reason, sqlite_from_template  # noqa: F401
 from srvkit import PgSchemas as Schemas  # noqa: F401
-from srvkit import sqlite_from_template
 
 
 def migrated_engine(url: str) -> sa.Engine:
@@ -26,4 +25,3 @@ def migrated_engine(url: str) -> sa.Engine:
 
 def sqlite_url(folder: Path) -> str:
     return f"sqlite:///{folder / 'c11.db'}"
-

@@ -58,8 +58,11 @@ class Handler:
 
 
 def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
-    if isinstance(auth_data, LoginPassword) and auth_data.login == USER.encode() \
-            and auth_data.password == PASSWORD.encode():
+    if (
+        isinstance(auth_data, LoginPassword)
+        and auth_data.login == USER.encode()
+        and auth_data.password == PASSWORD.encode()
+    ):
         return AuthResult(success=True, auth_data=USER)
     return AuthResult(success=False, handled=False)
 
@@ -67,8 +70,16 @@ def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, aut
 class SmtpServer:
     """mode: "none" (plain, AUTH allowed without TLS only if auth is off), "starttls" or "tls"."""
 
-    def __init__(self, mode: str = "none", *, cert: Path | None = None, key: Path | None = None,
-                 auth: bool = False, port: int | None = None, exclude_auth: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        mode: str = "none",
+        *,
+        cert: Path | None = None,
+        key: Path | None = None,
+        auth: bool = False,
+        port: int | None = None,
+        exclude_auth: tuple[str, ...] = (),
+    ) -> None:
         self.mode = mode
         self.cert, self.key = cert, key
         self.auth = auth
@@ -101,8 +112,12 @@ class SmtpServer:
         if self.auth:
             # AUTH needs TLS first (aiosmtpd's default, auth_require_tls=True). aiosmtpd only knows about
             # STARTTLS, so with implicit TLS (the socket is already encrypted) the check is turned off.
-            kw.update(authenticator=self._authenticate, auth_required=True,
-                      auth_require_tls=self.mode != "tls", auth_exclude_mechanism=list(self.exclude_auth))
+            kw.update(
+                authenticator=self._authenticate,
+                auth_required=True,
+                auth_require_tls=self.mode != "tls",
+                auth_exclude_mechanism=list(self.exclude_auth),
+            )
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS")
             self._controller = Controller(self.handler, **kw)

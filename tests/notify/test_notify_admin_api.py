@@ -5,8 +5,16 @@ from __future__ import annotations
 
 import time
 
-import httpx
-from srvkit import PASSWORD, authed, new_email, outbox_message, server_config, start_server, confirm_email, verification_link
+from srvkit import (
+    PASSWORD,
+    authed,
+    confirm_email,
+    new_email,
+    outbox_message,
+    server_config,
+    start_server,
+    verification_link,
+)
 
 from c11.client import Client
 
@@ -62,20 +70,27 @@ def test_operator_admins_run_notifications_over_http(tmp_path):
             r = h.post("/api/v1/org/notifications/test", json={"to": "ops@example.com"})
             assert r.status_code == 200 and r.json()["sent"] is True, r.text
             assert outbox_message(server.config.data_dir, "ops@example.com")["Subject"]
-            r = h.post("/api/v1/org/notifications/test", json={"to": "ops@example.com",
-                                                               "also_check_denied": "x@example.com"})
+            r = h.post(
+                "/api/v1/org/notifications/test", json={"to": "ops@example.com", "also_check_denied": "x@example.com"}
+            )
             assert r.status_code == 422 and "graph" in r.json()["detail"]
 
-            r = h.put("/api/v1/org/notifications/graph", json={"sender": "c11@contoso.com", "tenant_id": TENANT,
-                                                               "client_id": "not-a-guid"})
+            r = h.put(
+                "/api/v1/org/notifications/graph",
+                json={"sender": "c11@contoso.com", "tenant_id": TENANT, "client_id": "not-a-guid"},
+            )
             assert r.status_code == 422 and "client_id" in r.json()["detail"]
-            r = h.put("/api/v1/org/notifications/graph", json={"sender": "c11@contoso.com", "tenant_id": TENANT,
-                                                               "client_id": CLIENT})
+            r = h.put(
+                "/api/v1/org/notifications/graph",
+                json={"sender": "c11@contoso.com", "tenant_id": TENANT, "client_id": CLIENT},
+            )
             assert r.status_code == 200 and r.json()["certificate"] is False and "stored" not in r.json()
             r = h.post("/api/v1/org/notifications/graph/certificates", json={"days": 30})
             assert r.status_code == 201 and r.json()["pem"].startswith("-----BEGIN CERTIFICATE-----")
             thumb = r.json()["thumbprint_sha1"]
-            assert [c["thumbprint_sha1"] for c in h.get("/api/v1/org/notifications/graph/certificates").json()] == [thumb]
+            assert [c["thumbprint_sha1"] for c in h.get("/api/v1/org/notifications/graph/certificates").json()] == [
+                thumb
+            ]
             g = h.get("/api/v1/org/notifications/graph/guide")
             assert g.status_code == 200 and thumb in g.text and TENANT in g.text and CLIENT in g.text
             status = h.get("/api/v1/org/notifications").json()["transport"]
@@ -87,8 +102,9 @@ def test_operator_admins_run_notifications_over_http(tmp_path):
             with Client(server.url) as c:
                 c.signup(late, PASSWORD)
             time.sleep(1.0)
-            assert not any(late in p.read_text(errors="replace")
-                           for p in (server.config.data_dir / "outbox").glob("*.eml"))
+            assert not any(
+                late in p.read_text(errors="replace") for p in (server.config.data_dir / "outbox").glob("*.eml")
+            )
 
             assert h.post("/api/v1/org/notifications/retry", json={}).status_code == 422
             r = h.post("/api/v1/org/notifications/retry", json={"all_dead": True})

@@ -27,8 +27,9 @@ def c11(args: list[str], data_dir: Path, env: dict[str, str] | None = None) -> s
     full = {k: v for k, v in os.environ.items() if not k.startswith("C11_")}
     full.update({"C11_DATA_DIR": str(data_dir), "HOME": str(data_dir.parent)})
     full.update(env or {})
-    return subprocess.run([sys.executable, "-m", "c11.cli.main", "notify", *args], env=full, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "c11.cli.main", "notify", *args], env=full, capture_output=True, text=True, timeout=120
+    )
 
 
 def _one_line_error(p: subprocess.CompletedProcess[str]) -> str:
@@ -62,8 +63,10 @@ def test_certificate_create_configure_guide(tmp_path):
     assert stored["graph_sender"] == SENDER and stored["mail_transport"] == "graph"
 
     g = c11(["graph", "guide", "--other-mailbox", OTHER], data).stdout
-    assert f"New-ApplicationAccessPolicy -AppId {CLIENT} -PolicyScopeGroupId c11-notifications@contoso.example " \
-           "-AccessRight RestrictAccess -Description" in g
+    assert (
+        f"New-ApplicationAccessPolicy -AppId {CLIENT} -PolicyScopeGroupId c11-notifications@contoso.example "
+        "-AccessRight RestrictAccess -Description" in g
+    )
     assert f"Test-ApplicationAccessPolicy -Identity {SENDER} -AppId {CLIENT}" in g
     assert f"Test-ApplicationAccessPolicy -Identity {OTHER} -AppId {CLIENT}" in g
     assert "AccessCheckResult : Granted" in g and "AccessCheckResult : Denied" in g
@@ -73,8 +76,10 @@ def test_certificate_create_configure_guide(tmp_path):
     assert "Application permissions" in g
     # the newest certificate's thumbprint is the one shown
     newest = x509.load_pem_x509_certificate(pem.read_bytes())
-    assert newest.fingerprint(__import__("cryptography.hazmat.primitives.hashes",
-                                         fromlist=["SHA1"]).SHA1()).hex().upper() in g
+    assert (
+        newest.fingerprint(__import__("cryptography.hazmat.primitives.hashes", fromlist=["SHA1"]).SHA1()).hex().upper()
+        in g
+    )
 
 
 def test_configure_refuses_bad_values_in_one_line(tmp_path):
@@ -90,10 +95,13 @@ def test_status_retry_worker_once(tmp_path):
     engine = migrated_engine(sqlite_url(data))
     brand = Branding(base_url="https://c11.example.com")
     with engine.begin() as c:
-        ids = [enqueue_rendered(c, render("access_revoked", to=f"u{i}@example.org", brand=brand, owner="Alice"))
-               for i in range(3)]
-        c.exec_driver_sql(f"UPDATE outbox_messages SET status='dead', attempts=10, last_error='550 no' "
-                          f"WHERE id='{ids[0]}'")
+        ids = [
+            enqueue_rendered(c, render("access_revoked", to=f"u{i}@example.org", brand=brand, owner="Alice"))
+            for i in range(3)
+        ]
+        c.exec_driver_sql(
+            f"UPDATE outbox_messages SET status='dead', attempts=10, last_error='550 no' WHERE id='{ids[0]}'"
+        )
     engine.dispose()
     st = json.loads(c11(["status", "--json"], data).stdout)
     assert st["counts"] == {"queued": 2, "sending": 0, "sent": 0, "dead": 1}
@@ -115,9 +123,15 @@ def test_status_on_old_schema_says_upgrade(tmp_path):
 
 
 def _graph_env(standin: GraphStandIn, pki, **extra: str) -> dict[str, str]:
-    env = {"C11_MAIL_TRANSPORT": "graph", "C11_GRAPH_SENDER": SENDER, "C11_GRAPH_TENANT_ID": TENANT,
-           "C11_GRAPH_CLIENT_ID": CLIENT, "C11_GRAPH_LOGIN_HOST": standin.host,
-           "C11_GRAPH_API_HOST": standin.api_host, "C11_GRAPH_CA_BUNDLE": str(pki.ca_pem)}
+    env = {
+        "C11_MAIL_TRANSPORT": "graph",
+        "C11_GRAPH_SENDER": SENDER,
+        "C11_GRAPH_TENANT_ID": TENANT,
+        "C11_GRAPH_CLIENT_ID": CLIENT,
+        "C11_GRAPH_LOGIN_HOST": standin.host,
+        "C11_GRAPH_API_HOST": standin.api_host,
+        "C11_GRAPH_CA_BUNDLE": str(pki.ca_pem),
+    }
     env.update(extra)
     return env
 
@@ -152,18 +166,33 @@ def test_notify_test_graph_failures_are_explained(standin, pki, tmp_path):
     app.upload((data / "c11-graph.cer").read_bytes())
     err = _one_line_error(c11(["test", "--to", "a@contoso.example"], data, _graph_env(standin, pki)))
     assert "Mail.Send application permission" in err and "Grant admin consent" in err
-    err = _one_line_error(c11(["test", "--to", "a@contoso.example"], data,
-                              _graph_env(standin, pki, C11_GRAPH_TENANT_ID="11111111-2222-3333-4444-555555555555")))
+    err = _one_line_error(
+        c11(
+            ["test", "--to", "a@contoso.example"],
+            data,
+            _graph_env(standin, pki, C11_GRAPH_TENANT_ID="11111111-2222-3333-4444-555555555555"),
+        )
+    )
     assert "C11_GRAPH_TENANT_ID" in err
-    err = _one_line_error(c11(["test", "--to", "a@contoso.example"], data,
-                              _graph_env(standin, pki, C11_GRAPH_CLIENT_ID="11111111-2222-3333-4444-555555555555")))
+    err = _one_line_error(
+        c11(
+            ["test", "--to", "a@contoso.example"],
+            data,
+            _graph_env(standin, pki, C11_GRAPH_CLIENT_ID="11111111-2222-3333-4444-555555555555"),
+        )
+    )
     assert "AADSTS700016" in err and "C11_GRAPH_CLIENT_ID" in err
 
 
 def test_notify_test_smtp(tmp_path):
     with SmtpServer("none") as s:
-        env = {"C11_MAIL_TRANSPORT": "smtp", "C11_SMTP_HOST": "127.0.0.1", "C11_SMTP_PORT": str(s.port),
-               "C11_SMTP_SECURITY": "none", "C11_MAIL_FROM": "c11 <c11@example.com>"}
+        env = {
+            "C11_MAIL_TRANSPORT": "smtp",
+            "C11_SMTP_HOST": "127.0.0.1",
+            "C11_SMTP_PORT": str(s.port),
+            "C11_SMTP_SECURITY": "none",
+            "C11_MAIL_FROM": "c11 <c11@example.com>",
+        }
         p = c11(["test", "--to", "ops@example.com"], tmp_path / "d", env)
         assert p.returncode == 0, p.stderr
         assert s.received[0].rcpt_tos == ["ops@example.com"]
@@ -182,8 +211,13 @@ def test_worker_runs_apart_and_stops_on_sigterm(tmp_path):
     engine = migrated_engine(sqlite_url(data))
     env = {k: v for k, v in os.environ.items() if not k.startswith("C11_")}
     env.update({"C11_DATA_DIR": str(data), "HOME": str(tmp_path)})
-    proc = subprocess.Popen([sys.executable, "-m", "c11.cli.main", "notify", "worker"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "c11.cli.main", "notify", "worker"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         brand = Branding(base_url="https://c11.example.com")
         with engine.begin() as c:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -27,8 +27,9 @@ def _message(to: str = "bob@example.org"):
     return build_message(r, f"Contoso <{SENDER}>")
 
 
-def _setup(standin: GraphStandIn, data_dir: Path, *, roles: set[str] | None = None, upload: bool = True,
-           policy: bool = True):
+def _setup(
+    standin: GraphStandIn, data_dir: Path, *, roles: set[str] | None = None, upload: bool = True, policy: bool = True
+):
     tenant = standin.add_tenant(TENANT, mailboxes={SENDER, OTHER})
     app = tenant.add_app(CLIENT, roles={"Mail.Send"} if roles is None else roles)
     if policy:
@@ -41,8 +42,16 @@ def _setup(standin: GraphStandIn, data_dir: Path, *, roles: set[str] | None = No
 
 
 def _transport(standin: GraphStandIn, pki: Pki, store, **kw) -> GraphTransport:
-    args = dict(sender=SENDER, tenant_id=TENANT, client_id=CLIENT, certificates=store, login_host=standin.host,
-                api_host=standin.api_host, ca_bundle=str(pki.ca_pem), timeout=10)
+    args = dict(
+        sender=SENDER,
+        tenant_id=TENANT,
+        client_id=CLIENT,
+        certificates=store,
+        login_host=standin.host,
+        api_host=standin.api_host,
+        ca_bundle=str(pki.ca_pem),
+        timeout=10,
+    )
     args.update(kw)
     return GraphTransport(**args)
 
@@ -125,7 +134,7 @@ def test_certificate_not_uploaded(standin, pki, tmp_path):
 def test_certificate_expired_in_entra(standin, pki, tmp_path):
     """The key credential in the app registration has expired (Entra: 'The key used is expired')."""
     _, app, store, cert = _setup(standin, tmp_path, upload=False)
-    app.upload(cert.der, end=datetime.now(timezone.utc) - timedelta(days=1))
+    app.upload(cert.der, end=datetime.now(UTC) - timedelta(days=1))
     t = _transport(standin, pki, store)
     with pytest.raises(PermanentDeliveryError) as e:
         t.send(_message())
@@ -137,7 +146,7 @@ def test_certificate_expired_locally(standin, pki, tmp_path):
     _setup(standin, tmp_path, upload=False)
     old = tmp_path / "old"
     store = CertificateStore(old)
-    store.create(days=1, now=datetime.now(timezone.utc) - timedelta(days=3))
+    store.create(days=1, now=datetime.now(UTC) - timedelta(days=3))
     t = _transport(standin, pki, store)
     with pytest.raises(PermanentDeliveryError) as e:
         t.send(_message())
@@ -184,7 +193,7 @@ def test_429_is_transient_with_retry_after(standin, pki, tmp_path):
 
 def test_rotation_two_live_newest_used_with_fallback(standin, pki, tmp_path):
     tenant, app, store, old = _setup(standin, tmp_path)
-    new = store.create(now=datetime.now(timezone.utc) + timedelta(seconds=1))
+    new = store.create(now=datetime.now(UTC) + timedelta(seconds=1))
     assert store.active().sha1_thumbprint == new.sha1_thumbprint
     # the new certificate is not uploaded yet: the old one keeps mail flowing
     t = _transport(standin, pki, store)
@@ -212,8 +221,15 @@ def _assertion(cert, aud: str, *, alg: str = "PS256", jti: str | None = None, ex
     now = int(time.time())
     digest = bytes.fromhex(cert.sha256_thumbprint if alg == "PS256" else cert.sha1_thumbprint)
     header = {"x5t#S256" if alg == "PS256" else "x5t": base64.urlsafe_b64encode(digest).decode().rstrip("=")}
-    claims = {"aud": aud, "iss": CLIENT, "sub": CLIENT, "iat": now, "nbf": now, "exp": now + exp_in,
-              "jti": jti or str(uuid.uuid4())}
+    claims = {
+        "aud": aud,
+        "iss": CLIENT,
+        "sub": CLIENT,
+        "iat": now,
+        "nbf": now,
+        "exp": now + exp_in,
+        "jti": jti or str(uuid.uuid4()),
+    }
     return jwt.encode(claims, cert.private_key_pem(), algorithm=alg, headers=header)
 
 
@@ -228,9 +244,16 @@ def test_standin_checks_assertion_claims_and_refuses_replay(standin, pki, tmp_pa
 
     def post(assertion: str, scope: str = scope) -> httpx.Response:
         with httpx.Client(verify=ssl.create_default_context(cafile=str(pki.ca_pem))) as c:
-            return c.post(url, data={"grant_type": "client_credentials", "client_id": CLIENT, "scope": scope,
-                                     "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                                     "client_assertion": assertion})
+            return c.post(
+                url,
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": CLIENT,
+                    "scope": scope,
+                    "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    "client_assertion": assertion,
+                },
+            )
 
     a = _assertion(cert, url)
     assert post(a).status_code == 200
@@ -264,10 +287,12 @@ def test_msal_instance_discovery_endpoint_of_standin(standin, pki, tmp_path):
 
     _, _, store, cert = _setup(standin, tmp_path)
     app = msal.ConfidentialClientApplication(
-        CLIENT, authority=f"https://{standin.host}/{TENANT}",
+        CLIENT,
+        authority=f"https://{standin.host}/{TENANT}",
         instance_discovery=f"https://{standin.host}/common/discovery/instance",
         client_credential={"private_key": cert.private_key_pem().decode(), "thumbprint": cert.sha1_thumbprint},
-        http_client=_session(str(pki.ca_pem)))
+        http_client=_session(str(pki.ca_pem)),
+    )
     assert "access_token" in app.acquire_token_for_client(scopes=[f"https://{standin.api_host}/.default"])
     assert ("GET", "/common/discovery/instance") in standin.requests
 
@@ -290,8 +315,9 @@ def test_body_shape_refused_by_standin(standin, pki, tmp_path):
     token = t.token()
     url = f"https://{standin.host}/v1.0/users/{SENDER}/sendMail"
     with httpx.Client(verify=__import__("ssl").create_default_context(cafile=str(pki.ca_pem))) as c:
-        r = c.post(url, json={"message": {"subject": "x", "toRecipients": []}},
-                   headers={"Authorization": f"Bearer {token}"})
+        r = c.post(
+            url, json={"message": {"subject": "x", "toRecipients": []}}, headers={"Authorization": f"Bearer {token}"}
+        )
         assert r.status_code == 400 and r.json()["error"]["code"] == "ErrorInvalidRecipients"
         r = c.post(url, json={"subject": "x"}, headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 400

@@ -44,8 +44,13 @@ def engine(request, tmp_path):
 
 def _queue(engine) -> str:
     with engine.begin() as c:
-        r = render("email_verification", to="a@example.org", brand=BRAND,
-                   link=BRAND.link(f"/api/v1/accounts/verify?token={SECRET}"), expires_hours=48)
+        r = render(
+            "email_verification",
+            to="a@example.org",
+            brand=BRAND,
+            link=BRAND.link(f"/api/v1/accounts/verify?token={SECRET}"),
+            expires_hours=48,
+        )
         return enqueue_rendered(c, r, secret=SECRET)
 
 
@@ -84,7 +89,6 @@ def test_dead_letter_keeps_no_secret_and_is_not_retried(engine):
 
 
 def test_secret_must_be_in_the_body(engine):
-    r = render("email_verification", to="a@example.org", brand=BRAND, link=BRAND.link("/verify?t=1"),
-               expires_hours=48)
+    r = render("email_verification", to="a@example.org", brand=BRAND, link=BRAND.link("/verify?t=1"), expires_hours=48)
     with pytest.raises(NotifyError), engine.begin() as c:
         enqueue_rendered(c, r, secret=SECRET)

@@ -39,8 +39,7 @@ def _start(config):
 def _config(tmp_path, **kw):
     from c11.server.config import Config
 
-    return Config(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'c11.db'}", host="127.0.0.1", port=0,
-                  **kw)
+    return Config(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'c11.db'}", host="127.0.0.1", port=0, **kw)
 
 
 def _wait(pred, timeout=15.0):
@@ -54,9 +53,14 @@ def _wait(pred, timeout=15.0):
 
 def test_signup_verification_email_through_smtp(tmp_path, pki, monkeypatch):
     with SmtpServer("starttls", cert=pki.cert_pem, key=pki.key_pem, auth=True) as smtp:
-        for k, v in {"C11_SMTP_HOST": "localhost", "C11_SMTP_PORT": str(smtp.port),
-                     "C11_SMTP_SECURITY": "starttls", "C11_SMTP_USERNAME": USER,
-                     "C11_SMTP_PASSWORD": SMTP_PASSWORD, "C11_SMTP_CA_BUNDLE": str(pki.ca_pem)}.items():
+        for k, v in {
+            "C11_SMTP_HOST": "localhost",
+            "C11_SMTP_PORT": str(smtp.port),
+            "C11_SMTP_SECURITY": "starttls",
+            "C11_SMTP_USERNAME": USER,
+            "C11_SMTP_PASSWORD": SMTP_PASSWORD,
+            "C11_SMTP_CA_BUNDLE": str(pki.ca_pem),
+        }.items():
             monkeypatch.setenv(k, v)
         url, server, thread = _start(_config(tmp_path, mail_transport="smtp", mail_from="c11 <c11@example.com>"))
         try:
@@ -102,8 +106,10 @@ def test_server_accepts_notification_keys_in_its_toml(tmp_path):
     from c11.server.config import load_config
 
     toml = tmp_path / "c11.toml"
-    toml.write_text('mail_transport = "smtp"\nsmtp_host = "mail.internal"\nsmtp_security = "tls"\n'
-                    'graph_login_host = "login.microsoftonline.us"\n')
+    toml.write_text(
+        'mail_transport = "smtp"\nsmtp_host = "mail.internal"\nsmtp_security = "tls"\n'
+        'graph_login_host = "login.microsoftonline.us"\n'
+    )
     cfg = load_config({"config_file": str(toml)}, env={"C11_DATA_DIR": str(tmp_path)})
     assert cfg.mail_transport == "smtp"
     n = notify_config_for(cfg)

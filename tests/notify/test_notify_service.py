@@ -4,7 +4,7 @@ and the certificate expiry alert delivered end to end through Graph."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 from notify_dbkit import migrated_engine, sqlite_url
@@ -22,8 +22,14 @@ SENDER = "notifications@contoso.example"
 
 
 def _server_config(tmp_path, **kw):
-    base = dict(data_dir=tmp_path, database_url=sqlite_url(tmp_path), base_url="https://c11.example.com",
-                mail_transport="outbox-folder", mail_from="c11 <no-reply@c11.example.com>", config_file=None)
+    base = dict(
+        data_dir=tmp_path,
+        database_url=sqlite_url(tmp_path),
+        base_url="https://c11.example.com",
+        mail_transport="outbox-folder",
+        mail_from="c11 <no-reply@c11.example.com>",
+        config_file=None,
+    )
     base.update(kw)
     return SimpleNamespace(**base)
 
@@ -84,11 +90,17 @@ def test_certificate_expiry_alert_goes_out_through_graph(standin, pki, tmp_path,
     app = tenant.add_app(CLIENT, roles={"Mail.Send"})
     tenant.restrict(CLIENT, {SENDER})
     store = CertificateStore(tmp_path)
-    cert = store.create(days=40, now=datetime.now(timezone.utc) - timedelta(days=20))  # 20 days left
+    cert = store.create(days=40, now=datetime.now(UTC) - timedelta(days=20))  # 20 days left
     app.upload(cert.der)
-    for k, v in {"C11_GRAPH_SENDER": SENDER, "C11_GRAPH_TENANT_ID": TENANT, "C11_GRAPH_CLIENT_ID": CLIENT,
-                 "C11_GRAPH_LOGIN_HOST": standin.host, "C11_GRAPH_API_HOST": standin.api_host,
-                 "C11_GRAPH_CA_BUNDLE": str(pki.ca_pem), "C11_MAIL_ADMINS": "admin@contoso.example"}.items():
+    for k, v in {
+        "C11_GRAPH_SENDER": SENDER,
+        "C11_GRAPH_TENANT_ID": TENANT,
+        "C11_GRAPH_CLIENT_ID": CLIENT,
+        "C11_GRAPH_LOGIN_HOST": standin.host,
+        "C11_GRAPH_API_HOST": standin.api_host,
+        "C11_GRAPH_CA_BUNDLE": str(pki.ca_pem),
+        "C11_MAIL_ADMINS": "admin@contoso.example",
+    }.items():
         monkeypatch.setenv(k, v)
     engine = migrated_engine(sqlite_url(tmp_path))
     cfg = notify_config_for(_server_config(tmp_path, mail_transport="graph"))

@@ -37,8 +37,9 @@ def test_plain_delivery_multipart(smtp_plain: SmtpServer):
 def test_starttls_with_login(pki, mechanism):
     other = "LOGIN" if mechanism == "PLAIN" else "PLAIN"
     with SmtpServer("starttls", cert=pki.cert_pem, key=pki.key_pem, auth=True, exclude_auth=(other,)) as server:
-        t = SmtpTransport("localhost", server.port, security="starttls", username=USER, password=PASSWORD,
-                          ca_bundle=str(pki.ca_pem))
+        t = SmtpTransport(
+            "localhost", server.port, security="starttls", username=USER, password=PASSWORD, ca_bundle=str(pki.ca_pem)
+        )
         t.send(_message())
         t.close()
         assert len(server.received) == 1
@@ -47,16 +48,23 @@ def test_starttls_with_login(pki, mechanism):
 
 
 def test_implicit_tls_with_login(smtp_tls_auth: SmtpServer, pki):
-    t = SmtpTransport("localhost", smtp_tls_auth.port, security="tls", username=USER, password=PASSWORD,
-                      ca_bundle=str(pki.ca_pem))
+    t = SmtpTransport(
+        "localhost", smtp_tls_auth.port, security="tls", username=USER, password=PASSWORD, ca_bundle=str(pki.ca_pem)
+    )
     t.send(_message())
     t.close()
     assert smtp_tls_auth.received[0].login == USER
 
 
 def test_wrong_password_is_permanent_config_error(smtp_starttls_auth: SmtpServer, pki):
-    t = SmtpTransport("localhost", smtp_starttls_auth.port, security="starttls", username=USER, password="nope",
-                      ca_bundle=str(pki.ca_pem))
+    t = SmtpTransport(
+        "localhost",
+        smtp_starttls_auth.port,
+        security="starttls",
+        username=USER,
+        password="nope",
+        ca_bundle=str(pki.ca_pem),
+    )
     with pytest.raises(PermanentDeliveryError) as e:
         t.send(_message())
     assert "535" in str(e.value) and "C11_SMTP_PASSWORD" in e.value.explanation and e.value.config

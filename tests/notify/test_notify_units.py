@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import smtplib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -52,8 +52,14 @@ def test_every_kind_renders_text_and_html_with_branding(kind):
 
 
 def test_html_escapes_user_text_and_subject_is_single_line():
-    r = render("document_request", to="x@example.org", brand=BRAND, requester="Eve\r\nBcc: all@example.org",
-               link=BRAND.link("/r/1"), note="<script>alert(1)</script>")
+    r = render(
+        "document_request",
+        to="x@example.org",
+        brand=BRAND,
+        requester="Eve\r\nBcc: all@example.org",
+        link=BRAND.link("/r/1"),
+        note="<script>alert(1)</script>",
+    )
     assert "<script>" not in r.html and "&lt;script&gt;" in r.html
     assert "\n" not in r.subject and "\r" not in r.subject
     build_message(r, "a@b.example")  # header injection impossible: subject was flattened
@@ -63,15 +69,15 @@ def test_messages_carry_links_never_documents_or_foreign_links():
     with pytest.raises(NotifyError, match="binary"):
         render("document_shared", to="x@example.org", brand=BRAND, sender=b"%PDF-1.7", link=BRAND.link("/d"))
     with pytest.raises(NotifyError, match="characters long"):
-        render("document_request", to="x@example.org", brand=BRAND, requester="B", link=BRAND.link("/r"),
-               note="A" * 5000)
+        render(
+            "document_request", to="x@example.org", brand=BRAND, requester="B", link=BRAND.link("/r"), note="A" * 5000
+        )
     with pytest.raises(NotifyError, match="does not point at this server"):
         render("document_shared", to="x@example.org", brand=BRAND, sender="A", link="https://evil.example/d")
     with pytest.raises(NotifyError, match="missing link"):
         render("document_shared", to="x@example.org", brand=BRAND, sender="A")
     with pytest.raises(NotifyError, match="unexpected attachment"):
-        render("document_shared", to="x@example.org", brand=BRAND, sender="A", link=BRAND.link("/d"),
-               attachment="x")
+        render("document_shared", to="x@example.org", brand=BRAND, sender="A", link=BRAND.link("/d"), attachment="x")
     with pytest.raises(NotifyError, match="unknown notification kind"):
         render("nope", to="x@example.org", brand=BRAND)
 
@@ -83,7 +89,7 @@ def test_branding_from_env():
 
 def test_certificate_store_rotation_and_alerts(tmp_path):
     store = CertificateStore(tmp_path)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     old = store.create(days=40, now=now - timedelta(days=20))  # 20 days left
     assert store.active().sha1_thumbprint == old.sha1_thumbprint
     assert (store.folder.stat().st_mode & 0o777) == 0o700
@@ -115,27 +121,41 @@ def test_no_certificate_is_a_clear_error(tmp_path):
 CTX = GraphContext(sender="n@contoso.example", tenant_id="t-id", client_id="c-id")
 
 
-@pytest.mark.parametrize(("code", "text", "needle"), [
-    (90002, "Tenant 't-id' not found.", "C11_GRAPH_TENANT_ID"),
-    (700016, "Application with identifier 'c-id' was not found in the directory", "C11_GRAPH_CLIENT_ID"),
-    (700027, "The certificate ... is not registered on application. [Reason - The key was not found.]", "not uploaded"),
-    (700027, "Client assertion contains an invalid signature. [Reason - The key used is expired.]", "has expired"),
-    (7000274, "Client assertion contains an invalid signature.", "Upload the current certificate"),
-    (700024, "Client assertion is not within its valid time range.", "clock"),
-    (70011, "The provided value for the input parameter 'scope' is not valid.", "C11_GRAPH_API_HOST"),
-    (500011, "The resource principal named x was not found", "C11_GRAPH_API_HOST"),
-    (7000215, "Invalid client secret provided.", "certificate"),
-])
+@pytest.mark.parametrize(
+    ("code", "text", "needle"),
+    [
+        (90002, "Tenant 't-id' not found.", "C11_GRAPH_TENANT_ID"),
+        (700016, "Application with identifier 'c-id' was not found in the directory", "C11_GRAPH_CLIENT_ID"),
+        (
+            700027,
+            "The certificate ... is not registered on application. [Reason - The key was not found.]",
+            "not uploaded",
+        ),
+        (700027, "Client assertion contains an invalid signature. [Reason - The key used is expired.]", "has expired"),
+        (7000274, "Client assertion contains an invalid signature.", "Upload the current certificate"),
+        (700024, "Client assertion is not within its valid time range.", "clock"),
+        (70011, "The provided value for the input parameter 'scope' is not valid.", "C11_GRAPH_API_HOST"),
+        (500011, "The resource principal named x was not found", "C11_GRAPH_API_HOST"),
+        (7000215, "Invalid client secret provided.", "certificate"),
+    ],
+)
 def test_token_error_explanations(code, text, needle):
-    d = explain_token_error({"error": "invalid_client", "error_description": f"AADSTS{code}: {text} Trace ID: x",
-                             "error_codes": [code]}, CTX)
+    d = explain_token_error(
+        {"error": "invalid_client", "error_description": f"AADSTS{code}: {text} Trace ID: x", "error_codes": [code]},
+        CTX,
+    )
     assert needle in d.explanation and d.summary.startswith(f"AADSTS{code}") and "Trace ID" not in d.summary
     assert d.transient == (code == 700024)
 
 
 def test_graph_error_explanations():
-    raop = {"error": {"code": "ErrorAccessDenied", "message": "Access to OData is disabled: [RAOP] : Blocked by "
-                      "tenant configured AppOnly AccessPolicy settings."}}
+    raop = {
+        "error": {
+            "code": "ErrorAccessDenied",
+            "message": "Access to OData is disabled: [RAOP] : Blocked by "
+            "tenant configured AppOnly AccessPolicy settings.",
+        }
+    }
     d = explain_graph_error(403, raop, CTX, roles=["Mail.Send"])
     assert "must be a member of the mail-enabled security group" in d.explanation and "hour" in d.explanation
     plain = {"error": {"code": "ErrorAccessDenied", "message": "Access is denied. Check credentials and try again."}}
@@ -166,28 +186,39 @@ def test_retry_after_parsing():
     assert parse_retry_after(None) is None
     from email.utils import format_datetime
 
-    later = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=60), usegmt=True)
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=60), usegmt=True)
     assert 50 <= parse_retry_after(later) <= 61  # type: ignore[operator]
     assert parse_retry_after("soon", 3.0) == 3.0
 
 
 def test_config_sources_and_names(tmp_path):
     toml = tmp_path / "c11.toml"
-    toml.write_text('mail_transport = "smtp"\nsmtp_host = "mail.example"\nsmtp_security = "tls"\n'
-                    'graph_login_host = "login.microsoftonline.us"\n')
-    cfg = load_notify_config(env={"C11_CONFIG_FILE": str(toml), "C11_DATA_DIR": str(tmp_path),
-                                  "C11_SMTP_USERNAME": "u", "C11_SMTP_PASSWORD": "hunter2-secret"})
+    toml.write_text(
+        'mail_transport = "smtp"\nsmtp_host = "mail.example"\nsmtp_security = "tls"\n'
+        'graph_login_host = "login.microsoftonline.us"\n'
+    )
+    cfg = load_notify_config(
+        env={
+            "C11_CONFIG_FILE": str(toml),
+            "C11_DATA_DIR": str(tmp_path),
+            "C11_SMTP_USERNAME": "u",
+            "C11_SMTP_PASSWORD": "hunter2-secret",
+        }
+    )
     assert (cfg.mail_transport, cfg.smtp_host, cfg.smtp_security, cfg.port) == ("smtp", "mail.example", "tls", 465)
     assert cfg.graph_login_host == "login.microsoftonline.us" and cfg.graph_api_host == "graph.microsoft.com"
     assert cfg.public()["smtp_password"] == "********" and "hunter2" not in repr(cfg)
     # environment beats the TOML file, which beats values stored by `c11 notify graph configure`
     store_values(tmp_path, {"mail_transport": "graph", "graph_sender": "a@b.example"})
-    cfg = load_notify_config(env={"C11_CONFIG_FILE": str(toml), "C11_DATA_DIR": str(tmp_path),
-                                  "C11_SMTP_PORT": "2525"})
+    cfg = load_notify_config(env={"C11_CONFIG_FILE": str(toml), "C11_DATA_DIR": str(tmp_path), "C11_SMTP_PORT": "2525"})
     assert cfg.mail_transport == "smtp" and cfg.graph_sender == "a@b.example" and cfg.port == 2525
     assert (tmp_path / "notify.json").stat().st_mode & 0o777 == 0o600
-    for bad in ({"C11_MAIL_TRANSPORT": "pigeon"}, {"C11_SMTP_SECURITY": "ssl"}, {"C11_SMTP_PORT": "x"},
-                {"C11_GRAPH_CA_BUNDLE": str(tmp_path / "missing.pem")}):
+    for bad in (
+        {"C11_MAIL_TRANSPORT": "pigeon"},
+        {"C11_SMTP_SECURITY": "ssl"},
+        {"C11_SMTP_PORT": "x"},
+        {"C11_GRAPH_CA_BUNDLE": str(tmp_path / "missing.pem")},
+    ):
         with pytest.raises(ConfigError):
             load_notify_config(env={"C11_DATA_DIR": str(tmp_path), **bad})
 

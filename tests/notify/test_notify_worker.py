@@ -89,8 +89,12 @@ class Recording:
 
 def test_enqueue_shares_the_callers_transaction(engine):
     with pytest.raises(RuntimeError), engine.begin() as c:
-        enqueue_rendered(c, render("email_verification", to="a@example.org", brand=BRAND,
-                                   link=BRAND.link("/verify?t=x"), expires_hours=48))
+        enqueue_rendered(
+            c,
+            render(
+                "email_verification", to="a@example.org", brand=BRAND, link=BRAND.link("/verify?t=x"), expires_hours=48
+            ),
+        )
         raise RuntimeError("the change failed")
     assert ob.counts(engine)["queued"] == 0
     _queue(engine, 2)
@@ -114,8 +118,14 @@ def test_outbox_folder_delivery_multipart(engine, tmp_path):
 
 def test_smtp_end_to_end_starttls_login(engine, smtp_starttls_auth, pki):
     ids = _queue(engine, 5)
-    t = SmtpTransport("localhost", smtp_starttls_auth.port, security="starttls", username=USER, password=PASSWORD,
-                      ca_bundle=str(pki.ca_pem))
+    t = SmtpTransport(
+        "localhost",
+        smtp_starttls_auth.port,
+        security="starttls",
+        username=USER,
+        password=PASSWORD,
+        ca_bundle=str(pki.ca_pem),
+    )
     w = Worker(engine, t, sender=SENDER)
     assert w.drain() == 5
     t.close()
@@ -130,8 +140,9 @@ def test_smtp_outage_every_message_delivered_exactly_once(engine):
     server.stop()  # the mail service is down while messages are queued
     ids = _queue(engine, 40)
     t = SmtpTransport("127.0.0.1", port, security="none", timeout=2)
-    w = Worker(engine, t, sender=SENDER, base_delay=0.05, max_delay=0.3, poll_interval=0.02, batch=10,
-               max_attempts=1000)
+    w = Worker(
+        engine, t, sender=SENDER, base_delay=0.05, max_delay=0.3, poll_interval=0.02, batch=10, max_attempts=1000
+    )
     w.start()
     try:
         deadline = time.monotonic() + 10
@@ -207,8 +218,10 @@ def test_parallel_worker_processes_never_send_twice(engine, tmp_path):
     )
     folder.mkdir()
     url = engine.url.render_as_string(hide_password=False)
-    procs = [subprocess.Popen([sys.executable, "-c", script, url, str(folder), str(i)], stdout=subprocess.PIPE,
-                              text=True) for i in range(2)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, url, str(folder), str(i)], stdout=subprocess.PIPE, text=True)
+        for i in range(2)
+    ]
     outs = [int(p.communicate(timeout=120)[0].strip()) for p in procs]
     assert sum(outs) == 120
     names = [p.name.rsplit(".", 1)[0] for p in folder.iterdir()]

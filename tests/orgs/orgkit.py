@@ -25,14 +25,20 @@ def operator_env(server: RunningServer) -> dict[str, str]:
     return {"C11_DATABASE_URL": server.config.database_url}
 
 
-def create_org(server: RunningServer, admin: str, cfg: Path, name: str | None = None,
-               domain: str | None = "example.com") -> dict:
+def create_org(
+    server: RunningServer, admin: str, cfg: Path, name: str | None = None, domain: str | None = "example.com"
+) -> dict:
     """`c11 org create NAME --admin EMAIL --domain example.com --verified --data-dir DIR --json` (the domain
     every test address uses, verified by the operator; `domain=None`: no verified domain)."""
     name = name or f"Org {uuid.uuid4().hex[:8]}"
     extra = ["--domain", domain, "--verified"] if domain else []
-    r = ok(run_cli(["org", "create", name, "--admin", admin, *extra, "--data-dir", str(server.data_dir), "--json"],
-                   cfg, operator_env(server)))
+    r = ok(
+        run_cli(
+            ["org", "create", name, "--admin", admin, *extra, "--data-dir", str(server.data_dir), "--json"],
+            cfg,
+            operator_env(server),
+        )
+    )
     return json.loads(r.stdout)
 
 
@@ -56,8 +62,7 @@ def login_cli(server: RunningServer, addr: str, cfg: Path) -> Path:
 
 
 def cli(cfg: Path, *args: str, input: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
-    return run_cli(list(args), cfg, {"C11_PASSWORD": PASSWORD, "C11_PASSPHRASE": "a passphrase", **env},
-                   input=input)
+    return run_cli(list(args), cfg, {"C11_PASSWORD": PASSWORD, "C11_PASSPHRASE": "a passphrase", **env}, input=input)
 
 
 def problem_type(r: httpx.Response) -> str:

@@ -30,7 +30,8 @@ def _recovery_key(server, admin: str) -> str:  # type: ignore[no-untyped-def]
     line = Identity.generate("recovery", HYBRID).public.line()
     with client(server, admin) as c:
         return c._core.request("POST", "/api/v1/org/recovery-keys", {"name": "vault", "public_key": line})[
-            "fingerprint"]
+            "fingerprint"
+        ]
 
 
 def _org_field(server, reader: str, addr: str):  # type: ignore[no-untyped-def]
@@ -56,8 +57,10 @@ def test_outsider_joins_only_by_accepting(org_server, tmp_path):
             for path in ("/api/v1/org/members/deactivate", "/api/v1/org/signature-keys/withdraw"):
                 res = h.post(path, json={"email": outsider})
                 assert res.status_code == 404, (path, res.text)
-            assert h.put("/api/v1/org/admins", json={"email": outsider, "permissions": ["crud:config-org"]}
-                         ).status_code == 404
+            assert (
+                h.put("/api/v1/org/admins", json={"email": outsider, "permissions": ["crud:config-org"]}).status_code
+                == 404
+            )
             assert h.post("/api/v1/org/groups", json={"name": "g", "members": [outsider]}).status_code == 404
         assert [m.consent for m in r.org.list_members() if m.email == outsider] == [None]
         # pre-loading (no email, no acceptance possible) is refused outside the verified domains
@@ -77,12 +80,14 @@ def test_outsider_joins_only_by_accepting(org_server, tmp_path):
     shown = ok(cli(ocfg, "org", "join")).stdout
     assert org["name"] in shown and rec in shown
     with client(server, outsider) as o:
-        res = authed(server, o.token).post("/api/v1/memberships/accept", json={"org_id": org["id"],
-                                                                               "recovery_keys": []})
+        res = authed(server, o.token).post(
+            "/api/v1/memberships/accept", json={"org_id": org["id"], "recovery_keys": []}
+        )
         assert res.status_code == 409 and res.json()["type"].endswith("recovery-keys-changed")
         narrow = o.tokens.create("narrow", ["keys:read", "org:read"], 1).token
-        res = authed(server, narrow).post("/api/v1/memberships/accept", json={"org_id": org["id"],
-                                                                              "recovery_keys": [rec]})
+        res = authed(server, narrow).post(
+            "/api/v1/memberships/accept", json={"org_id": org["id"], "recovery_keys": [rec]}
+        )
         assert res.status_code == 403 and res.json()["scope"] == "org:join"
     r2 = ok(cli(ocfg, "org", "join", org["id"], "--accept", "--yes"))
     assert "you are a member" in r2.stderr
@@ -96,7 +101,7 @@ def test_domain_link_and_no_claiming_across_orgs(org_server, tmp_path):
     server = org_server
     domain = f"d{uuid.uuid4().hex[:8]}.test"
     a_admin, b_admin = signup(server, "a"), signup(server, "b")
-    a = create_org(server, a_admin, tmp_path / "a")
+    create_org(server, a_admin, tmp_path / "a")
     b = create_org(server, b_admin, tmp_path / "b", domain=None)
     person = signup(server, "p", addr=f"p@{domain}")
     member_of_a = signup(server, "m")
@@ -109,14 +114,18 @@ def test_domain_link_and_no_claiming_across_orgs(org_server, tmp_path):
         assert cb.org.add_members([f"x@{domain}"], generate_keys=True)[0].result == "domain-not-verified"
         # B proves the domain: the link goes to postmaster@, is confirmed by POST (GET only shows a page)
         assert cb.org.claim_domain(domain)["status"] == "pending"
-        link = re.search(r"https?://\S+/api/v1/domain-confirmations\?token=\S+",
-                         text_body(outbox_message(server.data_dir, f"postmaster@{domain}"))).group(0)
+        link = re.search(
+            r"https?://\S+/api/v1/domain-confirmations\?token=\S+",
+            text_body(outbox_message(server.data_dir, f"postmaster@{domain}")),
+        ).group(0)
         token = link.split("token=")[1]
         engine = sa.create_engine(server.config.database_url)  # delivered: the stored row keeps no token
         for _ in range(50):  # the row is marked sent just after the file is written
             with engine.connect() as conn:
-                rows = conn.execute(sa.text("SELECT body_text, secret, status FROM outbox_messages "
-                                            "WHERE recipient = :r"), {"r": f"postmaster@{domain}"}).all()
+                rows = conn.execute(
+                    sa.text("SELECT body_text, secret, status FROM outbox_messages WHERE recipient = :r"),
+                    {"r": f"postmaster@{domain}"},
+                ).all()
             if rows and all(r.status == "sent" for r in rows):
                 break
             time.sleep(0.1)
@@ -146,8 +155,18 @@ def test_domain_link_and_no_claiming_across_orgs(org_server, tmp_path):
 def test_operator_domain_flags(org_server, tmp_path):
     server = org_server
     admin = signup(server, "op")
-    r = cli(tmp_path / "c", "org", "create", "Flags", "--admin", admin, "--domain", "example.com",
-            "--data-dir", str(server.data_dir))
+    r = cli(
+        tmp_path / "c",
+        "org",
+        "create",
+        "Flags",
+        "--admin",
+        admin,
+        "--domain",
+        "example.com",
+        "--data-dir",
+        str(server.data_dir),
+    )
     assert r.returncode != 0 and "--verified" in r.stderr and "Traceback" not in r.stderr
     out = create_org(server, admin, tmp_path / "op", domain="Example.COM")
     assert out["domains"] == ["example.com"]

@@ -20,8 +20,13 @@ def _log_entries(server, kind: str) -> list[dict]:
     engine = sa.create_engine(server.config.database_url)
     try:
         with engine.connect() as c:
-            rows = c.execute(sa.text("SELECT e.data, o.private FROM log_entries e LEFT JOIN log_openings o "
-                                     "ON o.log_index = e.idx WHERE e.kind = :k ORDER BY e.idx"), {"k": kind}).all()
+            rows = c.execute(
+                sa.text(
+                    "SELECT e.data, o.private FROM log_entries e LEFT JOIN log_openings o "
+                    "ON o.log_index = e.idx WHERE e.kind = :k ORDER BY e.idx"
+                ),
+                {"k": kind},
+            ).all()
     finally:
         engine.dispose()
     return [_opened(r[0], r[1]) for r in rows]
@@ -45,8 +50,11 @@ def test_org_lifecycle_cli_and_sdk(org_server, tmp_path):
     created = [e for e in _log_entries(server, "admin") if e["org"] == org["id"]]
     assert created[0]["action"] == "org.create" and created[0]["target"] == email_hash(root)
     # a second organization with the same name, or the same admin, is refused with one line
-    r = run_cli(["org", "create", org["name"], "--admin", new_email(), "--data-dir", str(server.data_dir)],
-                tmp_path / "op", operator_env(server))
+    r = run_cli(
+        ["org", "create", org["name"], "--admin", new_email(), "--data-dir", str(server.data_dir)],
+        tmp_path / "op",
+        operator_env(server),
+    )
     assert r.returncode != 0 and "exists" in r.stderr and "Traceback" not in r.stderr
 
     acfg = login_cli(server, root, tmp_path / "root")
@@ -54,8 +62,13 @@ def test_org_lifecycle_cli_and_sdk(org_server, tmp_path):
     assert set(shown) == {"id", "name", "policies", "recovery_keys", "you"} and shown["id"] == org["id"]
     assert shown["recovery_keys"] == []
     assert shown["you"] == {"email": root, "is_admin": True, "permissions": sorted(org["permissions"])}
-    assert set(shown["policies"]) == {"allow_cross_org_lookup", "allow_member_listing", "allow_device_keys",
-                                      "require_online", "default_expiry_days"}
+    assert set(shown["policies"]) == {
+        "allow_cross_org_lookup",
+        "allow_member_listing",
+        "allow_device_keys",
+        "require_online",
+        "default_expiry_days",
+    }
     assert f"organization: {org['name']}" in ok(cli(acfg, "org", "show")).stdout
 
     # add by hand: Carol (no account: invited, temporary key, email) and Bob (has an account: active)
@@ -152,11 +165,19 @@ def test_org_lifecycle_cli_and_sdk(org_server, tmp_path):
     # every admin action is in the log, without plain emails
     mine = [e for e in _log_entries(server, "admin") if e["org"] == org["id"]]
     actions = [e["action"] for e in mine]
-    for a in ("org.create", "member.add", "admin.set", "admin.remove", "member.deactivate", "member.reactivate",
-              "invitation.resend"):
+    for a in (
+        "org.create",
+        "member.add",
+        "admin.set",
+        "admin.remove",
+        "member.deactivate",
+        "member.reactivate",
+        "invitation.resend",
+    ):
         assert a in actions, a
-    assert all("@" not in json.dumps(e) for e in mine) and all(e["actor"] == email_hash(root)
-                                                             for e in mine if e["action"] == "admin.set")
+    assert all("@" not in json.dumps(e) for e in mine) and all(
+        e["actor"] == email_hash(root) for e in mine if e["action"] == "admin.set"
+    )
 
 
 def test_preload_members_generates_keys_without_email(org_server, tmp_path):

@@ -20,10 +20,16 @@ from c11.server.orgs.permissions import ADMIN_SCOPE, MEMBER_SCOPE, PERMISSIONS, 
 
 #: Routes of the organization core that the walk must find (others add theirs).
 KNOWN = {
-    ("PUT", "/api/v1/org/policies"), ("GET", "/api/v1/org/members"), ("POST", "/api/v1/org/members"),
-    ("POST", "/api/v1/org/members/preload"), ("POST", "/api/v1/org/members/deactivate"),
-    ("POST", "/api/v1/org/members/reactivate"), ("GET", "/api/v1/org/admins"), ("PUT", "/api/v1/org/admins"),
-    ("DELETE", "/api/v1/org/admins"), ("GET", "/api/v1/org/invitations"),
+    ("PUT", "/api/v1/org/policies"),
+    ("GET", "/api/v1/org/members"),
+    ("POST", "/api/v1/org/members"),
+    ("POST", "/api/v1/org/members/preload"),
+    ("POST", "/api/v1/org/members/deactivate"),
+    ("POST", "/api/v1/org/members/reactivate"),
+    ("GET", "/api/v1/org/admins"),
+    ("PUT", "/api/v1/org/admins"),
+    ("DELETE", "/api/v1/org/admins"),
+    ("GET", "/api/v1/org/invitations"),
     ("POST", "/api/v1/org/invitations/resend"),
 }
 _PARAM = re.compile(r"\{([^}:]+)(:[^}]*)?\}")
@@ -146,8 +152,11 @@ def _scope_routes(app) -> list[tuple[str, str, str | None]]:  # type: ignore[no-
         if not path.startswith(("/api/v1/org", "/api/v1/memberships")):
             continue
         calls = _calls(dependant)
-        scope = ADMIN_SCOPE if any(c in ROUTE_PERMISSION for c in calls) else next(
-            (MEMBER_SCOPE[c] for c in calls if c in MEMBER_SCOPE), None)
+        scope = (
+            ADMIN_SCOPE
+            if any(c in ROUTE_PERMISSION for c in calls)
+            else next((MEMBER_SCOPE[c] for c in calls if c in MEMBER_SCOPE), None)
+        )
         out += [(m, path, scope) for m in sorted(set(methods) - {"HEAD", "OPTIONS"})]
     return sorted(out)
 

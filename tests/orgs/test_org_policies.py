@@ -51,8 +51,12 @@ def test_cross_org_lookup_and_org_field(org_server, tmp_path):
         # allowed by default: outsiders see the key, with the organization's rules for encrypting to it
         r = _raw_lookup(server, oc, alice)
         assert r.status_code == 200 and set(r.json()["org"]) == ORG_FIELD
-        assert r.json()["org"] == {"name": org["name"], "recovery_keys": [], "require_online": False,
-                                   "default_expiry_days": None}
+        assert r.json()["org"] == {
+            "name": org["name"],
+            "recovery_keys": [],
+            "require_online": False,
+            "default_expiry_days": None,
+        }
         assert "org" not in _raw_lookup(server, ac, out).json()  # outsiders carry no org field
         assert oc.lookup(alice).fingerprint and oc.invitations.temporary_key(invited) is not None
         # closed: neither way, with a clear problem type; inside the organization all is as before
@@ -108,8 +112,12 @@ def test_member_listing_policy(org_server, tmp_path):
 def _publish(server, c, addr, ident, storage=None):
     line = ident.public.line()
     stamp = rfc3339(datetime.now(UTC), precise=True)
-    body = {"email": addr, "public_key": line, "timestamp": stamp,
-            "signature": base64.b64encode(ident.sign(publish_message(addr, line, stamp))).decode()}
+    body = {
+        "email": addr,
+        "public_key": line,
+        "timestamp": stamp,
+        "signature": base64.b64encode(ident.sign(publish_message(addr, line, stamp))).decode(),
+    }
     if storage:
         body["storage"] = storage
     with httpx.Client(base_url=server.url, headers={"authorization": f"Bearer {c.token}"}) as h:
@@ -155,8 +163,12 @@ def test_default_expiry_of_online_documents(org_server, tmp_path):
         assert int(doc.expires_at.timestamp()) == own
         a.org.set_policies(default_expiry_days=None)
         assert a.org.info().policies["default_expiry_days"] is None
-        for bad in ({"default_expiry_days": 0}, {"no_such_policy": True}, {"allow_member_listing": None},
-                    {"require_online": "maybe"}):
+        for bad in (
+            {"default_expiry_days": 0},
+            {"no_such_policy": True},
+            {"allow_member_listing": None},
+            {"require_online": "maybe"},
+        ):
             with pytest.raises(ServerError) as e:
                 a.org.set_policies(bad)
             assert e.value.status == 422, bad
@@ -173,10 +185,8 @@ def idp(tmp_path):
     sock = loopback_socket()
     provider.issuer = f"http://127.0.0.1:{sock.getsockname()[1]}"
     idp_server, thread = serve_in_thread(provider.app(), sock)
-    conf = OidcProvider(name="test", issuer=provider.issuer, client_id="c11-test",
-                        client_secret="test-client-secret")
-    server = start_server(server_config(tmp_path / "data", f"sqlite:///{tmp_path / 'c11.db'}",
-                                        oidc_providers=(conf,)))
+    conf = OidcProvider(name="test", issuer=provider.issuer, client_id="c11-test", client_secret="test-client-secret")
+    server = start_server(server_config(tmp_path / "data", f"sqlite:///{tmp_path / 'c11.db'}", oidc_providers=(conf,)))
     yield server, provider
     server.stop()
     idp_server.should_exit = True

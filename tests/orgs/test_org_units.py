@@ -13,8 +13,10 @@ from c11.server.problems import Problem
 
 def test_read_csv_reports_each_bad_line(tmp_path):
     f = tmp_path / "people.csv"
-    f.write_text('\ufeffEmail;Name\n"A@Example.com";Ann\n\n# skip\nb@example.com,Bob\nnope\n x y@z.com \n'
-                 "c@example.org\n", encoding="utf-8")
+    f.write_text(
+        '\ufeffEmail;Name\n"A@Example.com";Ann\n\n# skip\nb@example.com,Bob\nnope\n x y@z.com \nc@example.org\n',
+        encoding="utf-8",
+    )
     emails, errors = read_csv(f)
     assert emails == ["a@example.com", "b@example.com", "c@example.org"]
     assert errors == ["line 6: 'nope' is not an email address", "line 7: 'x y@z.com' is not an email address"]
@@ -28,8 +30,13 @@ def test_parse_setting():
     assert _parse_setting("require_online=off") == ("require_online", False)
     assert _parse_setting("default_expiry_days=30") == ("default_expiry_days", 30)
     assert _parse_setting("default_expiry_days=none") == ("default_expiry_days", None)
-    for bad in ("nope=1", "allow_device_keys", "allow_device_keys=maybe", "default_expiry_days=0",
-                "default_expiry_days=-3"):
+    for bad in (
+        "nope=1",
+        "allow_device_keys",
+        "allow_device_keys=maybe",
+        "default_expiry_days=0",
+        "default_expiry_days=-3",
+    ):
         with pytest.raises(UsageError):
             _parse_setting(bad)
 
@@ -46,8 +53,12 @@ def test_lookup_decision():
     assert decide("active", "o1", closed, "o1", closed) is True  # same organization
     assert decide("invited", "o1", open_, None, None) is True
     assert decide(None, None, None, "o1", open_) is False
-    for args in (("active", "o1", closed, None, None), ("active", "o1", closed, "o2", open_),
-                 (None, None, None, "o1", closed), ("active", "o2", open_, "o1", closed)):
+    for args in (
+        ("active", "o1", closed, None, None),
+        ("active", "o1", closed, "o2", open_),
+        (None, None, None, "o1", closed),
+        ("active", "o2", open_, "o1", closed),
+    ):
         with pytest.raises(Problem) as e:
             decide(*args)
         assert e.value.status == 403 and e.value.slug == "cross-org-lookup-forbidden"

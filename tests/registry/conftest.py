@@ -35,8 +35,10 @@ def own_server(tmp_path: Path) -> Iterator[Callable[..., RunningServer]]:
 
     def make(database_url: str | None = None, data_dir: Path | None = None, **kw) -> RunningServer:
         url = database_url or f"sqlite:///{tmp_path / f'{uuid.uuid4().hex}.db'}"
-        s = start_server(server_config(data_dir or tmp_path / f"data-{len(started)}", url, **kw),
-                         "postgresql" if url.startswith("postgresql") else "sqlite")
+        s = start_server(
+            server_config(data_dir or tmp_path / f"data-{len(started)}", url, **kw),
+            "postgresql" if url.startswith("postgresql") else "sqlite",
+        )
         started.append(s)
         return s
 

@@ -93,12 +93,28 @@ def _b64(h: bytes) -> str:
     return base64.b64encode(h).decode()
 
 
-@pytest.mark.parametrize("case", [
-    "trailing-hash", "missing-hash", "leading-hash", "flipped-hash", "index-out-of-range", "negative-index",
-    "index-is-size", "wrong-index", "non-canonical-entry", "edited-entry", "answer-differs-from-entry",
-    "another-persons-entry", "removed-entry", "tree-size-mismatch", "consistency-trailing-hash",
-    "consistency-flipped", "not-base64",
-])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "trailing-hash",
+        "missing-hash",
+        "leading-hash",
+        "flipped-hash",
+        "index-out-of-range",
+        "negative-index",
+        "index-is-size",
+        "wrong-index",
+        "non-canonical-entry",
+        "edited-entry",
+        "answer-differs-from-entry",
+        "another-persons-entry",
+        "removed-entry",
+        "tree-size-mismatch",
+        "consistency-trailing-hash",
+        "consistency-flipped",
+        "not-base64",
+    ],
+)
 def test_altered_lookup_answers_are_refused(world, case):
     other: dict[str, Any] = {}
     if case == "another-persons-entry":
@@ -164,8 +180,9 @@ def _operator(world) -> NoteSigner:
     return NoteSigner.parse(skey)
 
 
-@pytest.mark.parametrize("case", ["fork-same-size", "rollback", "empty-tree", "bigger-unrelated",
-                                  "other-origin", "other-key"])
+@pytest.mark.parametrize(
+    "case", ["fork-same-size", "rollback", "empty-tree", "bigger-unrelated", "other-origin", "other-key"]
+)
 def test_forged_checkpoints_are_refused(world, case):
     c = world["client"]
     stored = c.log.checkpoint().current
@@ -179,14 +196,19 @@ def test_forged_checkpoints_are_refused(world, case):
     elif case == "bigger-unrelated":
         forged = sign_checkpoint(Checkpoint(stored.origin, stored.size + 3, b"\5" * 32), signer)
     elif case == "other-origin":
-        forged = sign_checkpoint(Checkpoint("evil.example/log", stored.size + 1, b"\5" * 32),
-                                 NoteSigner.parse(generate_log_key("evil.example/log")[0]))
+        forged = sign_checkpoint(
+            Checkpoint("evil.example/log", stored.size + 1, b"\5" * 32),
+            NoteSigner.parse(generate_log_key("evil.example/log")[0]),
+        )
     else:
-        forged = sign_checkpoint(Checkpoint(stored.origin, stored.size, stored.root_hash),
-                                 NoteSigner.parse(generate_log_key(stored.origin)[0]))
+        forged = sign_checkpoint(
+            Checkpoint(stored.origin, stored.size, stored.root_hash),
+            NoteSigner.parse(generate_log_key(stored.origin)[0]),
+        )
     world["transport"].text = lambda path, body: forged if path == "/api/v1/log/checkpoint" else None
-    world["transport"].mutate = lambda path, d: (d.update(checkpoint=forged.decode()) or d
-                                                 if path.startswith("/api/v1/keys") else None)
+    world["transport"].mutate = lambda path, d: (
+        d.update(checkpoint=forged.decode()) or d if path.startswith("/api/v1/keys") else None
+    )
     with pytest.raises(ProofError):
         c.log.verify()
     with pytest.raises(ProofError):

@@ -39,13 +39,15 @@ def test_forged_openings_are_refused(case):
     d = json.loads(private)
     other = canonical_json({**d, "person": email_hash("mallory@example.com")})
     forged_entry = canonical_json({k: v for k, v in json.loads(entry).items() if k != "v"})
-    for args in ((entry, bytes([nonce[0] ^ 1]) + nonce[1:], private),   # another nonce
-                 (entry, nonce, other),                                  # another person
-                 (entry, nonce, json.dumps(d)),                          # not canonical
-                 (entry, nonce[:31], private),                           # short nonce
-                 (forged_entry, nonce, private),                         # not a v2 entry
-                 (entry, nonce, canonical_json({**d, "doc": "x"})),      # repeats a public field
-                 (entry, nonce, canonical_json({k: v for k, v in d.items() if k != "person"})),  # no person
-                 (entry, nonce, "[]")):
+    for args in (
+        (entry, bytes([nonce[0] ^ 1]) + nonce[1:], private),  # another nonce
+        (entry, nonce, other),  # another person
+        (entry, nonce, json.dumps(d)),  # not canonical
+        (entry, nonce[:31], private),  # short nonce
+        (forged_entry, nonce, private),  # not a v2 entry
+        (entry, nonce, canonical_json({**d, "doc": "x"})),  # repeats a public field
+        (entry, nonce, canonical_json({k: v for k, v in d.items() if k != "person"})),  # no person
+        (entry, nonce, "[]"),
+    ):
         with pytest.raises(ProofError):
             verify_opening(*args)

@@ -93,8 +93,12 @@ def test_transaction_is_atomic(backend, empty_db, tmp_path):
 
 def test_entries_never_hold_emails_and_kinds_are_names(empty_db, tmp_path):
     ctx = _ctx(empty_db("sqlite"), tmp_path / "data")
-    for fields in ({"who": "alice@example.com"}, {"x": ["a", {"y": "Bob <bob@example.org>"}]},
-                   {"kind": "key"}, {"time": "now"}):
+    for fields in (
+        {"who": "alice@example.com"},
+        {"x": ["a", {"y": "Bob <bob@example.org>"}]},
+        {"kind": "key"},
+        {"time": "now"},
+    ):
         with pytest.raises(ValueError):
             append(ctx, "test", fields)
     for kind in ("", "Key", "a b", "x" * 40):
@@ -138,8 +142,10 @@ def test_upgrade_from_0002_keeps_data(backend, empty_db):
     engine = sa.create_engine(url)
     try:
         with engine.begin() as c:
-            c.execute(sa.text("INSERT INTO users (id, email, created_at) VALUES ('u1', 'old@example.com', :t)"),
-                      {"t": "2026-01-01 00:00:00+00:00"})
+            c.execute(
+                sa.text("INSERT INTO users (id, email, created_at) VALUES ('u1', 'old@example.com', :t)"),
+                {"t": "2026-01-01 00:00:00+00:00"},
+            )
             assert "log_entries" not in sa.inspect(c).get_table_names()
         migrate.upgrade(url, "0010")
         assert migrate.current(url) == "0010"
@@ -147,8 +153,14 @@ def test_upgrade_from_0002_keeps_data(backend, empty_db):
         assert migrate.current(url) == migrate.head()
         with engine.connect() as c:
             names = set(sa.inspect(c).get_table_names())
-            assert {"log_entries", "log_nodes", "log_state", "registry_keys", "registry_used_proofs",
-                    "encryption_policies"} <= names
+            assert {
+                "log_entries",
+                "log_nodes",
+                "log_state",
+                "registry_keys",
+                "registry_used_proofs",
+                "encryption_policies",
+            } <= names
             assert c.execute(sa.text("SELECT email FROM users WHERE id='u1'")).scalar() == "old@example.com"
     finally:
         engine.dispose()

@@ -8,7 +8,7 @@ import json
 import shutil
 
 from regkit import PASSPHRASE, Device, ok, signup_verified
-from srvkit import PASSWORD, new_email, outbox_message, confirm_email, verification_link
+from srvkit import PASSWORD, confirm_email, new_email, outbox_message, verification_link
 
 from c11.keys import keyfile
 
@@ -23,7 +23,7 @@ def test_encrypt_to_email_and_decrypt_on_second_device(reg_server, tmp_path):
         assert key.name.startswith("c11_key_") and len(key.stem) == len("c11_key_") + 16
         kf = keyfile.load(key)
         assert kf.encrypted and kf.label == dev.email
-        assert key.stem[len("c11_key_"):] == kf.public.fingerprint[:16]
+        assert key.stem[len("c11_key_") :] == kf.public.fingerprint[:16]
 
     # a second login creates nothing new and publishes nothing
     r = alice.login()
@@ -56,8 +56,7 @@ def test_encrypt_to_email_and_decrypt_on_second_device(reg_server, tmp_path):
     [policy] = json.loads(ok(alice.run("policies", "--json")).stdout)
     assert policy["use_count"] == 2
     ok(bob2.run("decrypt", "-o", str(tmp_path / "again.txt"), str(again)))
-    assert "c11: error" in alice.run("encrypt", "--policy", "0" * 32, "-o", str(tmp_path / "x.c11"),
-                                     str(secret)).stderr
+    assert "c11: error" in alice.run("encrypt", "--policy", "0" * 32, "-o", str(tmp_path / "x.c11"), str(secret)).stderr
 
     # history: nothing flagged for keys published or kept here
     hist = json.loads(ok(bob2.run("registry", "history", "--json")).stdout)
@@ -91,8 +90,10 @@ def test_history_flags_a_key_not_published_from_this_device(reg_server, tmp_path
     # carol puts her own key back
     r = ok(carol.run("registry", "publish"))
     assert "changed" in r.stderr
-    assert json.loads(ok(carol.run("registry", "lookup", carol.email, "--json")).stdout)["fingerprint"] == \
-        keyfile.load(carol.keys()[0]).public.fingerprint
+    assert (
+        json.loads(ok(carol.run("registry", "lookup", carol.email, "--json")).stdout)["fingerprint"]
+        == keyfile.load(carol.keys()[0]).public.fingerprint
+    )
 
 
 def test_first_login_before_verification_publishes_later(reg_server, tmp_path):
@@ -105,7 +106,6 @@ def test_first_login_before_verification_publishes_later(reg_server, tmp_path):
     r = dave.login()
     assert "created your key" in r.stderr and "verify your email" in r.stderr
     assert "c11: error" in dave.run("registry", "lookup", addr).stderr
-    import httpx
 
     confirm_email(verification_link(outbox_message(reg_server.data_dir, addr)))
     r = dave.login()  # the next login publishes the key made at the first one
@@ -124,8 +124,19 @@ def test_unprotected_key_in_scripts_and_offline_encryption(reg_server, tmp_path)
     line = ok(offline.run("pubkey", str(erin.keys()[0]))).stdout.strip()
     msg = tmp_path / "m.txt"
     msg.write_text("hi")
-    ok(offline.run("encrypt", "-i", str(me), "-r", line, "-o", str(tmp_path / "m.c11"), str(msg),
-                   C11_SERVER="http://127.0.0.1:9"))
+    ok(
+        offline.run(
+            "encrypt",
+            "-i",
+            str(me),
+            "-r",
+            line,
+            "-o",
+            str(tmp_path / "m.c11"),
+            str(msg),
+            C11_SERVER="http://127.0.0.1:9",
+        )
+    )
     r = offline.run("encrypt", "-i", str(me), "-r", "someone@example.com", str(msg))
     assert r.returncode != 0 and "c11 login" in r.stderr
     ok(erin.run("decrypt", "-o", str(tmp_path / "m.out"), str(tmp_path / "m.c11")))

@@ -36,12 +36,16 @@ class Org:
     scim_token_id: str
 
     def admin_http(self) -> httpx.Client:
-        return httpx.Client(base_url=self.server.url, timeout=30,
-                            headers={"authorization": f"Bearer {self.admin_token}"})
+        return httpx.Client(
+            base_url=self.server.url, timeout=30, headers={"authorization": f"Bearer {self.admin_token}"}
+        )
 
     def scim(self, token: str | None = None) -> httpx.Client:
-        return httpx.Client(base_url=self.server.url + "/scim/v2", timeout=30, headers={
-            "authorization": f"Bearer {token or self.scim_token}", "content-type": SCIM_JSON})
+        return httpx.Client(
+            base_url=self.server.url + "/scim/v2",
+            timeout=30,
+            headers={"authorization": f"Bearer {token or self.scim_token}", "content-type": SCIM_JSON},
+        )
 
 
 def verified_account(server: RunningServer, tag: str = "admin") -> tuple[str, str]:
@@ -51,8 +55,18 @@ def verified_account(server: RunningServer, tag: str = "admin") -> tuple[str, st
 
 
 #: The email domains the tests' identity provider sends, verified for every test organization.
-DOMAINS = ("example.com", "okta.local", "testuser.com", "microsoft.com", "home.example", "x.example", "x.com",
-           "paging.example", "a.example", "b.example")
+DOMAINS = (
+    "example.com",
+    "okta.local",
+    "testuser.com",
+    "microsoft.com",
+    "home.example",
+    "x.example",
+    "x.com",
+    "paging.example",
+    "a.example",
+    "b.example",
+)
 
 
 def create_org(server: RunningServer, admin: str) -> tuple[str, str]:
@@ -65,8 +79,9 @@ def create_org(server: RunningServer, admin: str) -> tuple[str, str]:
 def new_org(server: RunningServer) -> Org:
     admin, token = verified_account(server)
     org_id, name = create_org(server, admin)
-    r = httpx.post(f"{server.url}/api/v1/org/scim-tokens", json={"name": "idp"},
-                   headers={"authorization": f"Bearer {token}"})
+    r = httpx.post(
+        f"{server.url}/api/v1/org/scim-tokens", json={"name": "idp"}, headers={"authorization": f"Bearer {token}"}
+    )
     assert r.status_code == 201, r.text
     return Org(server, org_id, name, admin, token, r.json()["token"], r.json()["id"])
 
@@ -76,6 +91,7 @@ def uniq() -> str:
 
 
 # -- replaying recorded sequences ---------------------------------------------------------------------------
+
 
 def _subst(value: Any, env: dict[str, str]) -> Any:
     if isinstance(value, str):
@@ -104,9 +120,10 @@ def assert_subset(expected: Any, actual: Any, where: str = "$") -> None:
             assert k in actual, f"{where}.{k} missing in {actual!r}"
             assert_subset(v, actual[k], f"{where}.{k}")
     elif isinstance(expected, list):
-        assert isinstance(actual, list) and len(actual) == len(expected), \
+        assert isinstance(actual, list) and len(actual) == len(expected), (
             f"{where}: expected {len(expected)} items, got {actual!r}"
-        for i, (e, a) in enumerate(zip(expected, actual)):
+        )
+        for i, (e, a) in enumerate(zip(expected, actual, strict=True)):
             assert_subset(e, a, f"{where}[{i}]")
     else:
         assert expected == actual, f"{where}: expected {expected!r}, got {actual!r}"
@@ -143,6 +160,7 @@ def replay(org: Org, fixture: str, env: dict[str, Any] | None = None) -> dict[st
 
 # -- reading the server's database (what SCIM changed for the rest of the product) -------------------------
 
+
 def db_query(server: RunningServer, fn: Any) -> Any:
     """Run `fn(session)` on the server's database and return its result."""
     from c11.server.db import Database
@@ -162,8 +180,18 @@ def member_row(server: RunningServer, email: str) -> dict[str, Any] | None:
 
     def read(s: Any) -> dict[str, Any] | None:
         m = s.scalar(select(OrgMember).where(OrgMember.email == email.lower()))
-        return None if m is None else {"id": m.id, "org_id": m.org_id, "status": m.status,
-                                       "external_id": m.external_id, "display_name": m.display_name}
+        return (
+            None
+            if m is None
+            else {
+                "id": m.id,
+                "org_id": m.org_id,
+                "status": m.status,
+                "external_id": m.external_id,
+                "display_name": m.display_name,
+            }
+        )
+
     return db_query(server, read)
 
 
@@ -174,9 +202,17 @@ def admin_entries(server: RunningServer, org_id: str) -> list[dict[str, Any]]:
 
     from c11.server.logsrv.models import LogEntry, LogOpening
 
-    rows = db_query(server, lambda s: list(s.execute(
-        select(LogEntry.data, LogOpening.private).outerjoin(LogOpening, LogOpening.log_index == LogEntry.idx)
-        .where(LogEntry.kind == "admin", LogEntry.subject == org_id).order_by(LogEntry.idx))))
+    rows = db_query(
+        server,
+        lambda s: list(
+            s.execute(
+                select(LogEntry.data, LogOpening.private)
+                .outerjoin(LogOpening, LogOpening.log_index == LogEntry.idx)
+                .where(LogEntry.kind == "admin", LogEntry.subject == org_id)
+                .order_by(LogEntry.idx)
+            )
+        ),
+    )
     return [opened_admin_entry(d, p) for d, p in rows]
 
 
@@ -204,5 +240,6 @@ def add_admin(org: Org, permissions: set[str]) -> tuple[str, str]:
         m = service.add_member(s, s.scalar(select(Organization).where(Organization.id == org.id)), email, None)
         if permissions:
             service.set_admin(s, m, frozenset(permissions))
+
     db_query(org.server, add)
     return email, token

@@ -40,8 +40,7 @@ def test_scim_tokens_cli(org, tmp_path):
 
     r = run_cli(["org", "scim-tokens", "revoke", listed["entra"]["id"]], cfg)
     assert r.returncode == 0 and "revoked" in r.stderr
-    assert httpx.get(f"{org.server.url}/scim/v2/Users",
-                     headers={"authorization": f"Bearer {token}"}).status_code == 401
+    assert httpx.get(f"{org.server.url}/scim/v2/Users", headers={"authorization": f"Bearer {token}"}).status_code == 401
     assert "revoked" in run_cli(["org", "scim-tokens", "list"], cfg).stdout
 
     r = run_cli(["org", "scim-tokens", "revoke", "0" * 32], cfg)

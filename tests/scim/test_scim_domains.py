@@ -25,8 +25,11 @@ def test_scim_only_in_verified_domains(shared_org, org):
     import httpx
 
     invitee = f"v-{uniq()}@outsider.test"
-    r = httpx.post(f"{org.server.url}/api/v1/org/members", json={"emails": [invitee]},
-                   headers={"authorization": f"Bearer {org.admin_token}"})
+    r = httpx.post(
+        f"{org.server.url}/api/v1/org/members",
+        json={"emails": [invitee]},
+        headers={"authorization": f"Bearer {org.admin_token}"},
+    )
     assert r.json()[0]["result"] == "invited-to-join"
     with org.scim() as scim:
         found = scim.get("/Users", params={"filter": f'userName eq "{invitee}"'}).json()

@@ -7,7 +7,6 @@ import pytest
 from scimkit import replay
 
 
-@pytest.mark.parametrize("fixture", ["entra_users.json", "entra_groups.json", "okta_users.json",
-                                     "okta_groups.json"])
+@pytest.mark.parametrize("fixture", ["entra_users.json", "entra_groups.json", "okta_users.json", "okta_groups.json"])
 def test_identity_provider_sequence(org, fixture):
     replay(org, fixture)

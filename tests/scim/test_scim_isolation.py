@@ -15,21 +15,28 @@ def test_tokens_of_org_a_cannot_touch_org_b(scim_server):
     b_email = f"bob-{uniq()}@b.example"
     with b.scim() as sb:
         b_user = sb.post("/Users", json={"schemas": [USER], "userName": b_email}).json()["id"]
-        b_group = sb.post("/Groups", json={"schemas": [GROUP], "displayName": "Staff",
-                                           "members": [{"value": b_user}]}).json()["id"]
+        b_group = sb.post(
+            "/Groups", json={"schemas": [GROUP], "displayName": "Staff", "members": [{"value": b_user}]}
+        ).json()["id"]
     with a.scim() as sa:
         a_user = sa.post("/Users", json={"schemas": [USER], "userName": f"ann-{uniq()}@a.example"}).json()["id"]
         a_group = sa.post("/Groups", json={"schemas": [GROUP], "displayName": "Staff"}).json()["id"]  # same name: ok
         for method, path, body in [
             ("GET", f"/Users/{b_user}", None),
             ("PUT", f"/Users/{b_user}", {"schemas": [USER], "userName": b_email, "active": False}),
-            ("PATCH", f"/Users/{b_user}", {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "active",
-                                                                                "value": False}]}),
+            (
+                "PATCH",
+                f"/Users/{b_user}",
+                {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "active", "value": False}]},
+            ),
             ("DELETE", f"/Users/{b_user}", None),
             ("GET", f"/Groups/{b_group}", None),
             ("PUT", f"/Groups/{b_group}", {"schemas": [GROUP], "displayName": "Mine", "members": []}),
-            ("PATCH", f"/Groups/{b_group}", {"schemas": [PATCH], "Operations": [
-                {"op": "remove", "path": f'members[value eq "{b_user}"]'}]}),
+            (
+                "PATCH",
+                f"/Groups/{b_group}",
+                {"schemas": [PATCH], "Operations": [{"op": "remove", "path": f'members[value eq "{b_user}"]'}]},
+            ),
             ("DELETE", f"/Groups/{b_group}", None),
         ]:
             r = sa.request(method, path, json=body)
@@ -43,13 +50,17 @@ def test_tokens_of_org_a_cannot_touch_org_b(scim_server):
         groups = sa.get("/Groups").json()
         assert [g["id"] for g in groups["Resources"]] == [a_group]
         # B's member cannot join A's group, nor be taken by A
-        r = sa.patch(f"/Groups/{a_group}", json={"schemas": [PATCH], "Operations": [
-            {"op": "add", "path": "members", "value": [{"value": b_user}]}]})
+        r = sa.patch(
+            f"/Groups/{a_group}",
+            json={"schemas": [PATCH], "Operations": [{"op": "add", "path": "members", "value": [{"value": b_user}]}]},
+        )
         assert r.status_code == 400 and r.json()["scimType"] == "invalidValue"
         r = sa.post("/Users", json={"schemas": [USER], "userName": b_email.upper()})
         assert r.status_code == 409 and r.json()["scimType"] == "uniqueness"
-        r = sa.patch(f"/Users/{a_user}", json={"schemas": [PATCH], "Operations": [
-            {"op": "replace", "path": "userName", "value": b_email}]})
+        r = sa.patch(
+            f"/Users/{a_user}",
+            json={"schemas": [PATCH], "Operations": [{"op": "replace", "path": "userName", "value": b_email}]},
+        )
         assert r.status_code == 409
     # nothing of B changed
     row = member_row(scim_server, b_email)

@@ -23,10 +23,16 @@ def _import_all(scim, path, count, extra=None):
 def test_users_and_groups_pages(org):
     tag = uniq()
     with org.scim() as scim:
-        created = [scim.post("/Users", json={"schemas": [USER], "userName": f"p{i}-{tag}@paging.example",
-                                             "displayName": f"Pager {tag}"}).json()["id"] for i in range(11)]
-        groups = [scim.post("/Groups", json={"schemas": [GROUP], "displayName": f"g{i}-{tag}"}).json()["id"]
-                  for i in range(5)]
+        created = [
+            scim.post(
+                "/Users",
+                json={"schemas": [USER], "userName": f"p{i}-{tag}@paging.example", "displayName": f"Pager {tag}"},
+            ).json()["id"]
+            for i in range(11)
+        ]
+        groups = [
+            scim.post("/Groups", json={"schemas": [GROUP], "displayName": f"g{i}-{tag}"}).json()["id"] for i in range(5)
+        ]
         everyone = scim.get("/Users").json()
         assert everyone["totalResults"] == 12 and everyone["itemsPerPage"] == 12  # the root admin too
         total, seen = _import_all(scim, "/Users", 4)

@@ -41,7 +41,10 @@ def test_discovery(shared_org):
         assert scim.get("/ResourceTypes/Group").json()["schema"] == GROUP
         schemas = scim.get("/Schemas").json()
         assert {s["id"] for s in schemas["Resources"]} == {
-            USER, GROUP, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"}
+            USER,
+            GROUP,
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+        }
         user_schema = scim.get(f"/Schemas/{USER}").json()
         assert "userName" in [a["name"] for a in user_schema["attributes"]]
         assert scim.get("/Schemas/urn:nope").status_code == 404
@@ -49,29 +52,42 @@ def test_discovery(shared_org):
         assert slash.status_code == 200 and slash.json()["itemsPerPage"] == 1
 
 
-@pytest.mark.parametrize("method,path,body,status,scim_type", [
-    ("GET", "/Bulk", None, 404, None),
-    ("POST", "/Bulk", {}, 404, None),
-    ("GET", "/Users/a/b", None, 404, None),
-    ("PUT", "/Users", {}, 405, None),
-    ("DELETE", "/Groups", None, 405, None),
-    ("GET", "/Users?filter=userName%20eq", None, 400, "invalidFilter"),
-    ("GET", "/Users?filter=userName%20like%20%22x%22", None, 400, "invalidFilter"),
-    ("GET", "/Groups?filter=(displayName%20eq%20%22x%22", None, 400, "invalidFilter"),
-    ("POST", "/Users", "not json", 400, "invalidSyntax"),
-    ("POST", "/Users", {"schemas": [USER]}, 400, "invalidValue"),
-    ("POST", "/Users", {"schemas": [USER], "userName": "not-an-email"}, 400, "invalidValue"),
-    ("POST", "/Users", {"schemas": [GROUP], "userName": "x@example.com"}, 400, "invalidSyntax"),
-    ("POST", "/Users", {"schemas": [USER], "userName": "y@example.com", "active": "maybe"}, 400, "invalidValue"),
-    ("POST", "/Users", {"schemas": [USER], "userName": "y@example.com", "externalId": "x" * 256}, 400,
-     "invalidValue"),
-    ("POST", "/Groups", {"schemas": [GROUP]}, 400, "invalidValue"),
-    ("POST", "/Groups", {"schemas": [GROUP], "displayName": "a/b"}, 400, "invalidValue"),
-    ("POST", "/Groups", {"schemas": [GROUP], "displayName": "x", "members": [{"value": "nobody"}]}, 400,
-     "invalidValue"),
-    ("GET", "/Groups/nope", None, 404, None),
-    ("PATCH", "/Users/nope", _patch({"op": "replace", "path": "active", "value": False}), 404, None),
-])
+@pytest.mark.parametrize(
+    "method,path,body,status,scim_type",
+    [
+        ("GET", "/Bulk", None, 404, None),
+        ("POST", "/Bulk", {}, 404, None),
+        ("GET", "/Users/a/b", None, 404, None),
+        ("PUT", "/Users", {}, 405, None),
+        ("DELETE", "/Groups", None, 405, None),
+        ("GET", "/Users?filter=userName%20eq", None, 400, "invalidFilter"),
+        ("GET", "/Users?filter=userName%20like%20%22x%22", None, 400, "invalidFilter"),
+        ("GET", "/Groups?filter=(displayName%20eq%20%22x%22", None, 400, "invalidFilter"),
+        ("POST", "/Users", "not json", 400, "invalidSyntax"),
+        ("POST", "/Users", {"schemas": [USER]}, 400, "invalidValue"),
+        ("POST", "/Users", {"schemas": [USER], "userName": "not-an-email"}, 400, "invalidValue"),
+        ("POST", "/Users", {"schemas": [GROUP], "userName": "x@example.com"}, 400, "invalidSyntax"),
+        ("POST", "/Users", {"schemas": [USER], "userName": "y@example.com", "active": "maybe"}, 400, "invalidValue"),
+        (
+            "POST",
+            "/Users",
+            {"schemas": [USER], "userName": "y@example.com", "externalId": "x" * 256},
+            400,
+            "invalidValue",
+        ),
+        ("POST", "/Groups", {"schemas": [GROUP]}, 400, "invalidValue"),
+        ("POST", "/Groups", {"schemas": [GROUP], "displayName": "a/b"}, 400, "invalidValue"),
+        (
+            "POST",
+            "/Groups",
+            {"schemas": [GROUP], "displayName": "x", "members": [{"value": "nobody"}]},
+            400,
+            "invalidValue",
+        ),
+        ("GET", "/Groups/nope", None, 404, None),
+        ("PATCH", "/Users/nope", _patch({"op": "replace", "path": "active", "value": False}), 404, None),
+    ],
+)
 def test_errors_are_scim_errors(shared_org, method, path, body, status, scim_type):
     org = shared_org
     content = body.encode() if isinstance(body, str) else json.dumps(body).encode() if body is not None else None
@@ -105,26 +121,32 @@ def test_patch_errors(shared_org):
 def test_etags_and_attribute_selection(shared_org):
     org = shared_org
     with org.scim() as scim:
-        created = scim.post("/Users", json={"schemas": [USER], "userName": f"e-{uniq()}@x.example",
-                                            "name": {"givenName": "E"}})
+        created = scim.post(
+            "/Users", json={"schemas": [USER], "userName": f"e-{uniq()}@x.example", "name": {"givenName": "E"}}
+        )
         assert created.status_code == 201 and created.headers["location"] == created.json()["meta"]["location"]
         user = created.json()
         assert user["meta"]["location"] == f"{org.server.url}/scim/v2/Users/{user['id']}"
         got = scim.get(f"/Users/{user['id']}")
         etag = got.headers["etag"]
         assert etag == got.json()["meta"]["version"] == user["meta"]["version"] and etag.startswith('W/"')
-        r = scim.patch(f"/Users/{user['id']}", json=_patch({"op": "add", "path": "title", "value": "Boss"}),
-                       headers={"if-match": etag})
+        r = scim.patch(
+            f"/Users/{user['id']}",
+            json=_patch({"op": "add", "path": "title", "value": "Boss"}),
+            headers={"if-match": etag},
+        )
         assert r.status_code == 200 and r.headers["etag"] != etag
-        r = scim.put(f"/Users/{user['id']}", json={"schemas": [USER], "userName": user["userName"]},
-                     headers={"if-match": etag})
+        r = scim.put(
+            f"/Users/{user['id']}", json={"schemas": [USER], "userName": user["userName"]}, headers={"if-match": etag}
+        )
         assert r.status_code == 412 and r.json()["schemas"] == [ERROR]
         assert scim.get(f"/Users/{user['id']}").json()["title"] == "Boss"
 
         slim = scim.get(f"/Users/{user['id']}", params={"attributes": "userName,name.givenName"}).json()
         assert set(slim) == {"schemas", "id", "meta", "userName", "name"}
-        lean = scim.get("/Users", params={"filter": f'id eq "{user["id"]}"',
-                                          "excludedAttributes": "emails,groups,name"}).json()["Resources"][0]
+        lean = scim.get(
+            "/Users", params={"filter": f'id eq "{user["id"]}"', "excludedAttributes": "emails,groups,name"}
+        ).json()["Resources"][0]
         assert "emails" not in lean and "groups" not in lean and "name" not in lean and lean["userName"]
 
 
@@ -147,13 +169,27 @@ def test_provisioning_changes_the_organization(org, tmp_path):
 
     assert lookup()
     with org.scim() as scim:
-        r = scim.post("/Users", json={"schemas": [USER], "userName": bob.upper(), "externalId": "e-bob",
-                                      "displayName": "Bob", "password": "Secret-1234", "active": True})
+        r = scim.post(
+            "/Users",
+            json={
+                "schemas": [USER],
+                "userName": bob.upper(),
+                "externalId": "e-bob",
+                "displayName": "Bob",
+                "password": "Secret-1234",
+                "active": True,
+            },
+        )
         assert r.status_code == 201, r.text
         uid = r.json()["id"]
         row = member_row(org.server, bob)
-        assert row == {"id": uid, "org_id": org.id, "status": row["status"], "external_id": "e-bob",
-                       "display_name": "Bob"}
+        assert row == {
+            "id": uid,
+            "org_id": org.id,
+            "status": row["status"],
+            "external_id": "e-bob",
+            "display_name": "Bob",
+        }
         assert row["status"] in ("invited", "active")  # ORG turns members with a verified account active
         stored = db_query(org.server, lambda s: s.scalar(select(ScimUser.attributes).where(ScimUser.member_id == uid)))
         assert "Secret-1234" not in stored and "password" not in stored
@@ -169,8 +205,9 @@ def test_provisioning_changes_the_organization(org, tmp_path):
         assert lookup()
 
         # DELETE deactivates, keeps the row, and the User is gone for SCIM; POSTing it again revives it
-        gid = scim.post("/Groups", json={"schemas": [GROUP], "displayName": f"g-{uniq()}",
-                                         "members": [{"value": uid}]}).json()["id"]
+        gid = scim.post(
+            "/Groups", json={"schemas": [GROUP], "displayName": f"g-{uniq()}", "members": [{"value": uid}]}
+        ).json()["id"]
         assert scim.delete(f"/Users/{uid}").status_code == 204
         assert member_row(org.server, bob)["status"] == "deactivated" and not lookup()
         assert scim.get(f"/Users/{uid}").status_code == 404

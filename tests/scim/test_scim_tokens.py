@@ -29,10 +29,15 @@ def test_create_list_revoke_through_the_sdk(org):
         assert set(listed) == {org.scim_token_id, created.info.id}
         assert listed[created.info.id].last_used_at is None and not listed[created.info.id].revoked
         # the secret is shown once: nowhere in listings, and only its SHA-256 is stored
-        assert created.token not in httpx.get(f"{org.server.url}/api/v1/org/scim-tokens",
-                                              headers={"authorization": f"Bearer {org.admin_token}"}).text
-        stored = db_query(org.server, lambda s: s.scalar(select(ScimToken.token_hash)
-                                                         .where(ScimToken.id == created.info.id)))
+        assert (
+            created.token
+            not in httpx.get(
+                f"{org.server.url}/api/v1/org/scim-tokens", headers={"authorization": f"Bearer {org.admin_token}"}
+            ).text
+        )
+        stored = db_query(
+            org.server, lambda s: s.scalar(select(ScimToken.token_hash).where(ScimToken.id == created.info.id))
+        )
         assert stored != created.token and len(stored) == 64 and created.token not in stored
 
         with org.scim(created.token) as scim:
@@ -63,7 +68,7 @@ def test_routes_need_the_permission(org):
     for token in (other_token, member_token):
         with Client(org.server.url, token) as c:
             api = ScimTokensAPI(c._core)
-            for call in (lambda: api.create("x"), api.list, lambda: api.revoke(org.scim_token_id)):
+            for call in (lambda api=api: api.create("x"), api.list, lambda api=api: api.revoke(org.scim_token_id)):
                 try:
                     call()
                     raise AssertionError("allowed without the permission")
@@ -93,15 +98,22 @@ def test_admins_see_only_their_organizations_tokens(scim_server):
 
 def test_bearer_authentication_of_scim_requests(org):
     url = f"{org.server.url}/scim/v2/Users"
-    for headers in ({}, {"authorization": "Bearer"}, {"authorization": "Basic dXNlcjpwYXNz"},
-                    {"authorization": "Bearer c11scim_not-a-token"},
-                    {"authorization": f"Bearer {org.scim_token}x"},
-                    {"authorization": f"Bearer {org.admin_token}"}):  # a login session is not a SCIM token
+    for headers in (
+        {},
+        {"authorization": "Bearer"},
+        {"authorization": "Basic dXNlcjpwYXNz"},
+        {"authorization": "Bearer c11scim_not-a-token"},
+        {"authorization": f"Bearer {org.scim_token}x"},
+        {"authorization": f"Bearer {org.admin_token}"},
+    ):  # a login session is not a SCIM token
         r = httpx.get(url, headers=headers)
         assert r.status_code == 401, headers
         assert r.headers["content-type"].startswith(SCIM_JSON)
-        assert r.json() == {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "401",
-                            "detail": "Send a valid SCIM token as a bearer token."}
+        assert r.json() == {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+            "status": "401",
+            "detail": "Send a valid SCIM token as a bearer token.",
+        }
         assert r.headers["www-authenticate"].startswith("Bearer")
     assert httpx.get(url, headers={"authorization": f"bearer {org.scim_token}"}).status_code == 200
     # authentication comes before reading the body
@@ -114,8 +126,14 @@ def test_expired_tokens_are_refused(org):
         created = ScimTokensAPI(c._core).create("short", expires_in_days=1)
     with org.scim(created.token) as scim:
         assert scim.get("/ServiceProviderConfig").status_code == 200
-        db_query(org.server, lambda s: s.execute(update(ScimToken).where(ScimToken.id == created.info.id)
-                                                 .values(expires_at=utcnow() - timedelta(seconds=1))))
+        db_query(
+            org.server,
+            lambda s: s.execute(
+                update(ScimToken)
+                .where(ScimToken.id == created.info.id)
+                .values(expires_at=utcnow() - timedelta(seconds=1))
+            ),
+        )
         assert scim.get("/ServiceProviderConfig").status_code == 401
 
 

@@ -16,13 +16,25 @@ from c11.keys.identity import Identity
 FORGED = "alice@example.com\nc11: signature verified: signed by ceo@example.com\u202e"
 
 
-@pytest.mark.parametrize("raw, shown", [
-    ("a\nb", "a\\nb"), ("a\rb\tc", "a\\rb\\tc"), ("a\\nb", "a\\\\nb"),
-    ("x\u202ey", "x\\u202ey"), ("x\u2066y\u2069", "x\\u2066y\\u2069"), ("x\u200by", "x\\u200by"),
-    ("x\u00a0y", "x\\u00a0y"), ("x\u0085y", "x\\u0085y"), ("x\u2028y", "x\\u2028y"), ("x\ue000y", "x\\ue000y"),
-    ("x\u0378y", "x\\u0378y"), ("x\U000e0001y", "x\\U000e0001y"), ("\x1b[2Jx", "\\u001b[2Jx"),
-    ("José 日本 ok", "José 日本 ok"),
-])
+@pytest.mark.parametrize(
+    "raw, shown",
+    [
+        ("a\nb", "a\\nb"),
+        ("a\rb\tc", "a\\rb\\tc"),
+        ("a\\nb", "a\\\\nb"),
+        ("x\u202ey", "x\\u202ey"),
+        ("x\u2066y\u2069", "x\\u2066y\\u2069"),
+        ("x\u200by", "x\\u200by"),
+        ("x\u00a0y", "x\\u00a0y"),
+        ("x\u0085y", "x\\u0085y"),
+        ("x\u2028y", "x\\u2028y"),
+        ("x\ue000y", "x\\ue000y"),
+        ("x\u0378y", "x\\u0378y"),
+        ("x\U000e0001y", "x\\U000e0001y"),
+        ("\x1b[2Jx", "\\u001b[2Jx"),
+        ("José 日本 ok", "José 日本 ok"),
+    ],
+)
 def test_safe_text_escapes_what_could_forge_or_reorder_a_line(raw, shown):
     assert safe_text(raw) == shown
     assert is_safe(raw) == (raw == shown)
@@ -43,8 +55,13 @@ def test_forged_label_prints_one_escaped_line():
     forged_by_mallory = line(v.verify(FORGED, mallory.public.sig_fingerprint))
     assert forged_by_mallory.startswith("c11: signature valid, but the signer is UNVERIFIED: label ")
     by_alice = line(v.verify(FORGED, alice.public.sig_fingerprint))
-    assert by_alice.startswith("c11: signature verified: signed by alice@example.com (trusted keys: t); "
-                               "the file's label 'alice@example.com\\nc11") and "is NOT theirs" in by_alice
+    assert (
+        by_alice.startswith(
+            "c11: signature verified: signed by alice@example.com (trusted keys: t); "
+            "the file's label 'alice@example.com\\nc11"
+        )
+        and "is NOT theirs" in by_alice
+    )
 
 
 def test_trusted_email_with_another_key_is_a_false_label():
@@ -96,11 +113,16 @@ def test_an_unreachable_registry_is_asked_once():
 def test_reasons_quoting_a_server_are_escaped_too():
     from c11.client.sender import SenderCheck
 
-    check = SenderCheck("unverified", "00" * 16, "alice@example.com",
-                        reason="the registry refused the lookup (server answered 403: no\nc11: signature verified)")
+    check = SenderCheck(
+        "unverified",
+        "00" * 16,
+        "alice@example.com",
+        reason="the registry refused the lookup (server answered 403: no\nc11: signature verified)",
+    )
     assert "\n" not in line(check) and "no\\nc11" in line(check)
     assert line(SenderCheck("unverified", "00" * 16, "", reason="x")).startswith(
-        "c11: signature valid, but the signer is UNVERIFIED (x)")
+        "c11: signature valid, but the signer is UNVERIFIED (x)"
+    )
 
 
 def test_error_messages_quoting_a_server_stay_one_line(capsys):
@@ -117,7 +139,9 @@ def test_error_messages_quoting_a_server_stay_one_line(capsys):
 
     assert run(boom, []) == 1
     err = capsys.readouterr().err
-    assert err == "c11: error: server answered 400: bad\\nc11: signature verified: signed by ceo@example.com\\u202e \\d\n"
+    assert (
+        err == "c11: error: server answered 400: bad\\nc11: signature verified: signed by ceo@example.com\\u202e \\d\n"
+    )
 
 
 def test_look_alike_label_is_not_looked_up_and_says_why():

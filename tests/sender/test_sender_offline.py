@@ -54,10 +54,14 @@ def test_trusted_keys_file_verifies_offline(files, tmp_path):
     assert f"{alice.public.sig_fingerprint}  {ALICE}" in ok(run_cli(["trust", "list"], cfg)).stdout
     r = ok(run_cli(["decrypt", "-i", str(d / "bob.key"), "-o", str(tmp_path / "b.txt"), str(d / "real.c11")], cfg))
     [line] = signer_lines(r)
-    assert line == (f"c11: signature verified: signed by {ALICE} (trusted keys: {cfg / 'trusted-keys'}) "
-                    f"(signing key {alice.public.sig_fingerprint})")
+    assert line == (
+        f"c11: signature verified: signed by {ALICE} (trusted keys: {cfg / 'trusted-keys'}) "
+        f"(signing key {alice.public.sig_fingerprint})"
+    )
     v = json.loads(ok(run_cli(["inspect", "--json", str(d / "real.c11")], cfg)).stdout)["verified_sender"]
-    assert v["status"] == "trusted" and v["email"] == ALICE and v["verified"] and v["source"] == str(cfg / "trusted-keys")
+    assert (
+        v["status"] == "trusted" and v["email"] == ALICE and v["verified"] and v["source"] == str(cfg / "trusted-keys")
+    )
     # an attacker's key labelled as Alice's, now that her real key is trusted: a FALSE label
     r = ok(run_cli(["decrypt", "-i", str(d / "bob.key"), "-o", str(tmp_path / "c.txt"), str(d / "forged.c11")], cfg))
     [line] = signer_lines(r)
@@ -74,8 +78,10 @@ def test_trusted_keys_file_verifies_offline(files, tmp_path):
 def test_recipients_file_as_trust_and_bad_trust_files(files, tmp_path):
     d, cfg = files["dir"], tmp_path / "cfg"
     r = ok(run_cli(["inspect", "--trust", str(d / "alice.pub"), str(d / "real.c11")], cfg))
-    assert f"sender:       a key you trust ({d / 'alice.pub'}; no email given); the file's label '{ALICE}' is " \
-           "not verified" in r.stdout
+    assert (
+        f"sender:       a key you trust ({d / 'alice.pub'}; no email given); the file's label '{ALICE}' is "
+        "not verified" in r.stdout
+    )
     (tmp_path / "bad.txt").write_text(f"{files['alice'].public.line()} alice@exam\u202eple.com\n")
     r = run_cli(["inspect", "--trust", str(tmp_path / "bad.txt"), str(d / "real.c11")], cfg)
     assert r.returncode == 1 and r.stderr.count("\n") == 1 and "line 1" in r.stderr and "U+202E" in r.stderr
@@ -93,8 +99,10 @@ def test_crafted_label_cannot_forge_a_line(files, tmp_path):
     sender = Identity.generate(stand_in)
     blob = c11_files.encrypt_bytes(b"wire it", [files["bob"].public], sender)
     (tmp_path / "crafted.c11").write_bytes(blob.replace(stand_in.encode(), forged.encode()))
-    for args in (["inspect", str(tmp_path / "crafted.c11")],
-                 ["decrypt", "-i", str(d / "bob.key"), "-o", str(tmp_path / "w.txt"), str(tmp_path / "crafted.c11")]):
+    for args in (
+        ["inspect", str(tmp_path / "crafted.c11")],
+        ["decrypt", "-i", str(d / "bob.key"), "-o", str(tmp_path / "w.txt"), str(tmp_path / "crafted.c11")],
+    ):
         r = run_cli(args, tmp_path / "cfg")
         out = r.stdout + r.stderr
         assert "Traceback" not in out and "\u202e" not in out
@@ -113,18 +121,47 @@ def test_protected_document_shows_its_signer(files, tmp_path):
     api.protect_document(src, ["table:1"], [bob.public], alice, output=tmp_path / "source.protected.docx")
     cfg = tmp_path / "cfg"
     (tmp_path / "t.txt").write_text(f"{alice.public.line()} {ALICE}\n")
-    r = ok(run_cli(["unprotect", "-i", str(d / "bob.key"), "--trust", str(tmp_path / "t.txt"),
-                    str(tmp_path / "source.protected.docx")], cfg))
-    assert f"c11: parts of group 0: signature verified: signed by {ALICE} (trusted keys: {tmp_path / 't.txt'})" \
-        in r.stderr
-    r = ok(run_cli(["unprotect", "-i", str(d / "bob.key"), "--json", "-o", str(tmp_path / "x.docx"),
-                    str(tmp_path / "source.protected.docx")], cfg))
+    r = ok(
+        run_cli(
+            [
+                "unprotect",
+                "-i",
+                str(d / "bob.key"),
+                "--trust",
+                str(tmp_path / "t.txt"),
+                str(tmp_path / "source.protected.docx"),
+            ],
+            cfg,
+        )
+    )
+    assert (
+        f"c11: parts of group 0: signature verified: signed by {ALICE} (trusted keys: {tmp_path / 't.txt'})" in r.stderr
+    )
+    r = ok(
+        run_cli(
+            [
+                "unprotect",
+                "-i",
+                str(d / "bob.key"),
+                "--json",
+                "-o",
+                str(tmp_path / "x.docx"),
+                str(tmp_path / "source.protected.docx"),
+            ],
+            cfg,
+        )
+    )
     [s] = json.loads(r.stdout)["senders"]
     assert s["verified_sender"]["status"] == "unverified" and s["verified_sender"]["label"] == ALICE
     text = ok(run_cli(["inspect", str(tmp_path / "source.protected.docx")], cfg)).stdout
     assert f"group 0: signature valid; signer: UNVERIFIED: label '{ALICE}' is self-asserted" in text
-    info = json.loads(ok(run_cli(["inspect", "--json", "--trust", str(tmp_path / "t.txt"),
-                                  str(tmp_path / "source.protected.docx")], cfg)).stdout)
+    info = json.loads(
+        ok(
+            run_cli(
+                ["inspect", "--json", "--trust", str(tmp_path / "t.txt"), str(tmp_path / "source.protected.docx")], cfg
+            )
+        ).stdout
+    )
     [g] = info["groups"]
     assert g["verified_sender"]["status"] == "trusted" and g["verified_sender"]["email"] == ALICE
     assert g["sender_fingerprint"] == alice.public.sig_fingerprint
@@ -141,13 +178,31 @@ def test_resharer_is_verified_apart_from_the_author(files, tmp_path):
     path.write_bytes((d / "real.c11").read_bytes())
     rewrap.reencrypt(path, bob, add=[carol.public])
     (tmp_path / "t.txt").write_text(f"{alice.public.line()} {ALICE}\n")
-    r = ok(run_cli(["decrypt", "-i", str(d / "bob.key"), "--trust", str(tmp_path / "t.txt"),
-                    "-o", str(tmp_path / "s.txt"), str(path)], tmp_path / "cfg"))
+    r = ok(
+        run_cli(
+            [
+                "decrypt",
+                "-i",
+                str(d / "bob.key"),
+                "--trust",
+                str(tmp_path / "t.txt"),
+                "-o",
+                str(tmp_path / "s.txt"),
+                str(path),
+            ],
+            tmp_path / "cfg",
+        )
+    )
     author, resharer = signer_lines(r)
     assert author.startswith(f"c11: signature verified: signed by {ALICE} (trusted keys:")
-    assert resharer.startswith("c11: recipients changed (re-shared) by UNVERIFIED: label 'bob@example.com' is "
-                               "self-asserted") and bob.public.sig_fingerprint in resharer
-    info = json.loads(ok(run_cli(["inspect", "--json", "--trust", str(tmp_path / "t.txt"), str(path)],
-                                 tmp_path / "cfg")).stdout)
+    assert (
+        resharer.startswith(
+            "c11: recipients changed (re-shared) by UNVERIFIED: label 'bob@example.com' is self-asserted"
+        )
+        and bob.public.sig_fingerprint in resharer
+    )
+    info = json.loads(
+        ok(run_cli(["inspect", "--json", "--trust", str(tmp_path / "t.txt"), str(path)], tmp_path / "cfg")).stdout
+    )
     assert info["verified_sender"]["email"] == ALICE and info["verified_resharer"]["status"] == "unverified"
     assert info["verified_resharer"]["fingerprint"] == bob.public.sig_fingerprint

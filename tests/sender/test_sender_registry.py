@@ -10,7 +10,6 @@ import shutil
 import socket
 import sys
 import time
-
 from pathlib import Path
 
 import pytest
@@ -161,8 +160,9 @@ def test_rotated_key_still_verifies_old_files_as_former(world):
     assert done.action == "change"
     r = ok(bob.run("decrypt", "-o", str(tmp / "old.txt"), str(tmp / "real.c11")))
     [line] = _signer_lines(r)
-    assert line.startswith(f"c11: signature verified: signed by {alice.email} with a FORMER key (registry, "
-                           "log-proven: log entry ")
+    assert line.startswith(
+        f"c11: signature verified: signed by {alice.email} with a FORMER key (registry, log-proven: log entry "
+    )
     assert f"replaced at log entry {done.log_index}" in line
     v = json.loads(ok(bob.run("inspect", "--json", str(tmp / "real.c11"))).stdout)["verified_sender"]
     assert v["status"] == "registry-former" and v["replaced_index"] == done.log_index and v["replaced_by"] == "change"

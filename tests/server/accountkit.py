@@ -50,8 +50,15 @@ def verify_email(server: RunningServer, addr: str, password: str = PASSWORD) -> 
     assert confirm_email(verification_link(verification_email(server, addr)), password).status_code == 200
 
 
-def signup(server: RunningServer, tag: str = "user", *, addr: str | None = None, password: str = PASSWORD,
-           verified: bool = True, login: bool = False) -> Account:
+def signup(
+    server: RunningServer,
+    tag: str = "user",
+    *,
+    addr: str | None = None,
+    password: str = PASSWORD,
+    verified: bool = True,
+    login: bool = False,
+) -> Account:
     """Sign up through the SDK (a new address unless `addr`), verify the email unless `verified=False`, and log
     in (bearer token, device token) if `login`."""
     from c11.client import Client
@@ -67,8 +74,14 @@ def signup(server: RunningServer, tag: str = "user", *, addr: str | None = None,
     return account
 
 
-def client(server: RunningServer, addr: str | None = None, *, token: str | None = None,
-           state_dir: Path | None = None, password: str = PASSWORD) -> Any:
+def client(
+    server: RunningServer,
+    addr: str | None = None,
+    *,
+    token: str | None = None,
+    state_dir: Path | None = None,
+    password: str = PASSWORD,
+) -> Any:
     """An SDK client: logged in as `addr` with the password, or with a bearer `token`; state in `state_dir`."""
     from c11.client import Client
 
@@ -93,9 +106,17 @@ def database(server: RunningServer) -> Iterator[Any]:
         db.dispose()
 
 
-def make_org(server: RunningServer, admin: str, members: Iterable[str] = (), *, name: str | None = None,
-             policies: dict[str, Any] | None = None, domains: Iterable[str] = (),
-             admin_permissions: str | None = None, member_status: str | None = None) -> str:
+def make_org(
+    server: RunningServer,
+    admin: str,
+    members: Iterable[str] = (),
+    *,
+    name: str | None = None,
+    policies: dict[str, Any] | None = None,
+    domains: Iterable[str] = (),
+    admin_permissions: str | None = None,
+    member_status: str | None = None,
+) -> str:
     """An organization set up as the operator's `c11 org create` does (service.create_organization), with root
     admin `admin`, `members` (service.add_member; `member_status` forces their status, e.g. "active" for
     addresses without an account), `policies`, operator-verified `domains`; `admin_permissions` narrows the
@@ -123,8 +144,9 @@ def make_org(server: RunningServer, admin: str, members: Iterable[str] = (), *, 
         return org.id
 
 
-def add_member(server: RunningServer, org_id: str, addr: str, *, admin_permissions: str | None = None,
-               status: str | None = None) -> None:
+def add_member(
+    server: RunningServer, org_id: str, addr: str, *, admin_permissions: str | None = None, status: str | None = None
+) -> None:
     """Add `addr` to an organization as the operator does; an admin with `admin_permissions` if given."""
     from c11.server.orgs import service
     from c11.server.orgs.models import Organization

@@ -36,8 +36,9 @@ def oidc_provider() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session", params=E2E_BACKENDS)
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-           oidc_provider: Any) -> Iterator[RunningServer]:
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, oidc_provider: Any
+) -> Iterator[RunningServer]:
     """The shared server of a test session, once per database backend."""
     from c11.server.config import OidcProvider
 
@@ -46,8 +47,13 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         url = f"sqlite:///{tmp / 'c11.db'}"
     else:
         url = request.getfixturevalue("pg_schemas").new()
-    provider = OidcProvider(name="test", issuer=oidc_provider.issuer, client_id="c11-test",
-                            client_secret="test-client-secret", display_name="Test IdP")
+    provider = OidcProvider(
+        name="test",
+        issuer=oidc_provider.issuer,
+        client_id="c11-test",
+        client_secret="test-client-secret",
+        display_name="Test IdP",
+    )
     running = start_server(server_config(tmp / "data", url, oidc_providers=(provider,)), request.param)
     yield running
     running.stop()

@@ -54,8 +54,9 @@ _DUMMY_ID = "0" * 32
 def _routes(server) -> list[tuple[str, str]]:
     with anon(server) as h:
         doc = h.get("/openapi.json").json()
-    return [(m.upper(), p) for p, ops in doc["paths"].items() for m in ops
-            if m in {"get", "post", "put", "patch", "delete"}]
+    return [
+        (m.upper(), p) for p, ops in doc["paths"].items() for m in ops if m in {"get", "post", "put", "patch", "delete"}
+    ]
 
 
 def _concrete(path: str) -> str:
@@ -75,8 +76,9 @@ def test_every_other_route_refuses_anonymous_callers(server):
             r = h.request(method, _concrete(path))
             assert r.status_code == 401, (method, path, r.status_code)
             # SCIM answers RFC 7644 error bodies, as identity providers expect (docs/organizations.md#scim)
-            assert r.headers["content-type"] == ("application/scim+json" if path.startswith("/scim/v2/")
-                                                 else "application/problem+json")
+            assert r.headers["content-type"] == (
+                "application/scim+json" if path.startswith("/scim/v2/") else "application/problem+json"
+            )
             assert r.headers.get("www-authenticate", "").startswith("Bearer")
 
 
@@ -106,16 +108,21 @@ def test_another_users_tokens_are_out_of_reach(server, user):
 def test_routes_with_object_ids_refuse_other_users(server, user):
     """Each route with a path parameter, called by another user on this user's object, is refused."""
     with Client(server.url, user["token"]) as a:
-        objects = {"token_id": a.tokens.create("mine", ["keys:read"], 1).info.id,
-                   "policy_id": a.policies.record([{"email": "someone@example.com"}]).id,
-                   "invitation_id": _invitation(server, a, user["email"]),  # verifies the email first
-                   "doc_id": _online_document(a, user["email"]),
-                   # groups and recovery keys of an organization: refused to anyone not in it (tests/groups)
-                   "name": "finance", "key_id": "0" * 32,
-                   # SCIM: a login session is no SCIM token (401); organizations' isolation: tests/scim
-                   "member_id": "0" * 32, "group_id": "0" * 32, "rid": "User",
-                   # an organization's domains: refused to anyone who is not its admin (tests/orgs)
-                   "domain": "example.com"}
+        objects = {
+            "token_id": a.tokens.create("mine", ["keys:read"], 1).info.id,
+            "policy_id": a.policies.record([{"email": "someone@example.com"}]).id,
+            "invitation_id": _invitation(server, a, user["email"]),  # verifies the email first
+            "doc_id": _online_document(a, user["email"]),
+            # groups and recovery keys of an organization: refused to anyone not in it (tests/groups)
+            "name": "finance",
+            "key_id": "0" * 32,
+            # SCIM: a login session is no SCIM token (401); organizations' isolation: tests/scim
+            "member_id": "0" * 32,
+            "group_id": "0" * 32,
+            "rid": "User",
+            # an organization's domains: refused to anyone who is not its admin (tests/orgs)
+            "domain": "example.com",
+        }
     other = new_email("eve")
     with Client(server.url) as e:
         e.signup(other, PASSWORD)
@@ -145,8 +152,7 @@ def _online_document(client, email: str) -> str:
 
 def _invitation(server, client, email: str) -> str:
     """An invitation sent by `client` (whose email gets verified first: only verified users invite)."""
-    import httpx
-    from srvkit import outbox_message, confirm_email, verification_link
+    from srvkit import confirm_email, outbox_message, verification_link
 
     confirm_email(verification_link(outbox_message(server.data_dir, email)))
     return client.invitations.invite([new_email("invitee")])[0].id

@@ -42,8 +42,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int,
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("C11_")}
     env.update(C11_DATA_DIR=str(tmp / "data"), HOME=str(tmp))
-    proc = subprocess.Popen([sys.executable, "-m", "c11.cli.main", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "c11.cli.main", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -72,7 +76,9 @@ def _response(sock: socket.socket) -> tuple[int, dict]:
             break
         data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
-    length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")), 0)
+    length = next(
+        (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")), 0
+    )
     while len(body) < length:
         chunk = sock.recv(65536)
         if not chunk:
@@ -102,8 +108,10 @@ def test_declared_body_over_the_cap_is_413_before_reading(server):
     host, port, proc = server
     before = _peak_rss_mb(proc.pid)
     with socket.create_connection((host, port)) as sock:
-        sock.sendall(b"POST /api/v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: %d\r\n\r\n" % BIG)
+        sock.sendall(
+            b"POST /api/v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % BIG
+        )
         sent = _send_until_answered(sock, b"x" * (1 << 20), BIG)
         status, problem = _response(sock)
     assert status == 413
@@ -118,8 +126,10 @@ def test_chunked_body_over_the_cap_is_413_while_streaming(server):
     before = _peak_rss_mb(proc.pid)
     chunk = b"%x\r\n%s\r\n" % (1 << 20, b"y" * (1 << 20))
     with socket.create_connection((host, port)) as sock:
-        sock.sendall(b"POST /api/v1/accounts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     b"Transfer-Encoding: chunked\r\n\r\n")
+        sock.sendall(
+            b"POST /api/v1/accounts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
         sent = _send_until_answered(sock, chunk, BIG)
         status, problem = _response(sock)
     assert status == 413 and problem["type"] == "urn:c11:problem:body-too-large"
@@ -146,15 +156,22 @@ def test_routes_that_need_more_get_more_once_logged_in(server):
         assert http_signup(h, email, password).status_code == 201
         token = http_login(h, email, password).json()["token"]
     # an unverified sign-up (anyone can make one) gets the default cap only
-    r = httpx.post(base + "/api/v1/org/members", content=body, headers={**json_type, "authorization": f"Bearer {token}"})
+    r = httpx.post(
+        base + "/api/v1/org/members", content=body, headers={**json_type, "authorization": f"Bearer {token}"}
+    )
     assert r.status_code == 413 and r.json()["limit"] == _limits.DEFAULT_CAP, r.text
     link = verification_link(outbox_message(proc.data_dir, email))
     assert confirm_email(base + "/api/v1/accounts/verify?token=" + link.split("token=")[1], password).status_code == 200
-    r = httpx.post(base + "/api/v1/org/members", content=body, headers={**json_type, "authorization": f"Bearer {token}"})
+    r = httpx.post(
+        base + "/api/v1/org/members", content=body, headers={**json_type, "authorization": f"Bearer {token}"}
+    )
     assert r.status_code not in (413, 401), r.text  # read, and refused only for not being an organization admin
     # chunked, logged in: the larger cap holds as it streams; past it, 413 with the route's cap
-    r = httpx.post(base + "/api/v1/org/members", content=iter([body] * 20),
-                   headers={**json_type, "authorization": f"Bearer {token}"})
+    r = httpx.post(
+        base + "/api/v1/org/members",
+        content=iter([body] * 20),
+        headers={**json_type, "authorization": f"Bearer {token}"},
+    )
     assert r.status_code == 413 and r.json()["limit"] == _limits.cap_for("POST", "/api/v1/org/members")
     r = httpx.post(base + "/api/v1/sessions", json={"email": "a@example.com", "password": "wrong password"})
     assert r.status_code in (401, 422)  # a normal body is read as before
@@ -162,13 +179,19 @@ def test_routes_that_need_more_get_more_once_logged_in(server):
 
 def test_scim_bodies_over_the_cap_get_a_scim_error(server):
     host, port, _ = server
-    r = httpx.post(f"http://127.0.0.1:{port}/scim/v2/Users", content=b"{" + b" " * (2 << 20) + b"}",
-                   headers={"content-type": "application/scim+json", "authorization": "Bearer x"})
+    r = httpx.post(
+        f"http://127.0.0.1:{port}/scim/v2/Users",
+        content=b"{" + b" " * (2 << 20) + b"}",
+        headers={"content-type": "application/scim+json", "authorization": "Bearer x"},
+    )
     assert r.status_code == 413
     assert r.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"] and r.json()["scimType"] == "tooMany"
     # without a valid SCIM token, 64 KiB: the 1 MiB SCIM cap is not granted to any bearer
-    r = httpx.post(f"http://127.0.0.1:{port}/scim/v2/Users", content=b"{" + b" " * (100 << 10) + b"}",
-                   headers={"content-type": "application/scim+json", "authorization": "Bearer c11scim_made-up"})
+    r = httpx.post(
+        f"http://127.0.0.1:{port}/scim/v2/Users",
+        content=b"{" + b" " * (100 << 10) + b"}",
+        headers={"content-type": "application/scim+json", "authorization": "Bearer c11scim_made-up"},
+    )
     assert r.status_code == 413 and "65,536" in r.json()["detail"], r.text
 
 
@@ -186,8 +209,11 @@ def test_shard_store_caps_bodies(tmp_path):
 
     store = start_store_thread("http://127.0.0.1:9", tmp_path)
     try:
-        r = httpx.put(store.url + "/v1/shard", content=b"{" + b" " * (200 << 10) + b"}",
-                      headers={"content-type": "application/json"})
+        r = httpx.put(
+            store.url + "/v1/shard",
+            content=b"{" + b" " * (200 << 10) + b"}",
+            headers={"content-type": "application/json"},
+        )
         assert r.status_code == 413 and r.json()["type"] == "urn:c11:problem:body-too-large"
     finally:
         store.stop()

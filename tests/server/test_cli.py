@@ -35,8 +35,26 @@ def test_cli_account_and_tokens(server, tmp_path):
     confirm_email(verification_link(outbox_message(server.data_dir, addr)))
     assert "(verified)" in _ok(run_cli(["whoami"], cfg)).stdout
 
-    created = json.loads(_ok(run_cli(["tokens", "create", "--name", "ci", "--scope", "keys:read",
-                                      "--scope", "tokens:manage", "--expires-in", "3", "--json"], cfg)).stdout)
+    created = json.loads(
+        _ok(
+            run_cli(
+                [
+                    "tokens",
+                    "create",
+                    "--name",
+                    "ci",
+                    "--scope",
+                    "keys:read",
+                    "--scope",
+                    "tokens:manage",
+                    "--expires-in",
+                    "3",
+                    "--json",
+                ],
+                cfg,
+            )
+        ).stdout
+    )
     assert created["token"].startswith("c11t_")
     listed = json.loads(_ok(run_cli(["tokens", "list", "--json"], cfg)).stdout)
     assert [t["id"] for t in listed] == [created["id"]] and "token" not in listed[0]
@@ -62,8 +80,7 @@ def test_cli_account_and_tokens(server, tmp_path):
 def test_cli_login_wrong_password_and_passwd(server, tmp_path):
     addr = new_email("pw")
     _ok(run_cli(["signup", "--server", server.url, "--email", addr], tmp_path / "a", {"C11_PASSWORD": PASSWORD}))
-    r = run_cli(["login", "--server", server.url, "--email", addr], tmp_path / "b",
-                {"C11_PASSWORD": "not my password"})
+    r = run_cli(["login", "--server", server.url, "--email", addr], tmp_path / "b", {"C11_PASSWORD": "not my password"})
     assert r.returncode == 1 and r.stderr.startswith("c11: error:") and "not my password" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
     new = "a brand new password"
@@ -73,15 +90,15 @@ def test_cli_login_wrong_password_and_passwd(server, tmp_path):
 
 def test_cli_password_prompt_with_confirmation(server, tmp_path):
     addr = new_email("prompt")
-    r = run_cli(["signup", "--server", server.url, "--email", addr], tmp_path,
-                input=f"{PASSWORD}\n{PASSWORD}\n")
+    r = run_cli(["signup", "--server", server.url, "--email", addr], tmp_path, input=f"{PASSWORD}\n{PASSWORD}\n")
     _ok(r)
     assert PASSWORD not in r.stdout + r.stderr
 
 
 def test_cli_unreachable_server(tmp_path):
-    r = run_cli(["login", "--server", "http://127.0.0.1:9", "--email", "a@example.com"], tmp_path,
-                {"C11_PASSWORD": PASSWORD})
+    r = run_cli(
+        ["login", "--server", "http://127.0.0.1:9", "--email", "a@example.com"], tmp_path, {"C11_PASSWORD": PASSWORD}
+    )
     assert r.returncode == 1 and "cannot reach" in r.stderr
 
 
@@ -97,8 +114,13 @@ def test_serve_with_no_arguments_on_a_fresh_machine(tmp_path):
     port = _free_port()
     env = cli_env(tmp_path / "cfg", {"HOME": str(home), "C11_PORT": str(port)})
     env.pop("XDG_DATA_HOME", None)
-    proc = subprocess.Popen([sys.executable, "-m", "c11.cli.main", "serve"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "c11.cli.main", "serve"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -138,7 +160,12 @@ def test_cli_help_is_fast(tmp_path):
     t = time.monotonic()
     _ok(run_cli(["--help"], tmp_path))
     assert time.monotonic() - t < 1.5  # generous: interpreter start-up included, CI is slow
-    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "c11.cli.main", "--help"],
-                       env=cli_env(tmp_path), capture_output=True, text=True, check=True)
+    r = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "c11.cli.main", "--help"],
+        env=cli_env(tmp_path),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     for heavy in ("fastapi", "sqlalchemy", "httpx", "uvicorn"):
         assert f" {heavy}\n" not in r.stderr and f"| {heavy}\n" not in r.stderr, heavy

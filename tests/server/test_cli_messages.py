@@ -39,14 +39,18 @@ def test_serve_on_a_busy_port_fails_first(tmp_path):
 def test_account_and_server_url_mistakes(server, tmp_path):
     """A bad email, a URL without http://, a URL with a path, whoami before login, a non-member's groups."""
     cfg, env = tmp_path / "cfg", {"C11_PASSWORD": PASSWORD}
-    line = _fails(run_cli(["signup", "--server", server.url, "--email", "notanemail"], cfg, env),
-                  "email:", "not an email address")
+    line = _fails(
+        run_cli(["signup", "--server", server.url, "--email", "notanemail"], cfg, env), "email:", "not an email address"
+    )
     assert "Value error" not in line and "pattern" not in line and "^" not in line
     bare = urlsplit(server.url).netloc
     line = _fails(run_cli(["signup", "--server", bare, "--email", new_email()], cfg, env), f"http://{bare}")
     assert "UnsupportedProtocol" not in line
-    _fails(run_cli(["login", "--server", server.url + "/c11/", "--email", new_email()], cfg, env),
-           "has a path", f"for example {server.url}")
+    _fails(
+        run_cli(["login", "--server", server.url + "/c11/", "--email", new_email()], cfg, env),
+        "has a path",
+        f"for example {server.url}",
+    )
     line = _fails(run_cli(["whoami"], cfg), "not logged in", "c11 login")
     assert "no server" not in line
     ok = run_cli(["signup", "--server", server.url, "--email", new_email()], cfg, env)
@@ -70,10 +74,16 @@ def test_missing_inputs_and_documents_for_unprotect(tmp_path):
     d = docx.Document()
     d.add_paragraph("Salary: 100")
     d.save(tmp_path / "r.docx")
-    assert run_cli(["protect", str(tmp_path / "r.docx"), "-i", str(key), "-R", str(pub), "--part", "paragraph:1"],
-                   cfg, env).returncode == 0
+    assert (
+        run_cli(
+            ["protect", str(tmp_path / "r.docx"), "-i", str(key), "-R", str(pub), "--part", "paragraph:1"], cfg, env
+        ).returncode
+        == 0
+    )
     protected = tmp_path / "r.protected.docx"
-    _fails(run_cli(["decrypt", "-i", str(key), str(protected)], cfg), "c11-protected parts",
-           f"c11 unprotect {protected}")
-    assert run_cli(["unprotect", "-i", str(key), "-o", str(tmp_path / "back.docx"), str(protected)],
-                   cfg).returncode == 0
+    _fails(
+        run_cli(["decrypt", "-i", str(key), str(protected)], cfg), "c11-protected parts", f"c11 unprotect {protected}"
+    )
+    assert (
+        run_cli(["unprotect", "-i", str(key), "-o", str(tmp_path / "back.docx"), str(protected)], cfg).returncode == 0
+    )

@@ -20,8 +20,10 @@ def test_defaults_use_the_user_data_dir():
 
 def test_precedence_toml_env_flags(tmp_path):
     f = tmp_path / "c11.toml"
-    f.write_text('port = 9000\nhost = "0.0.0.0"\nmigrate = false\n'
-                 '[oidc.google]\nissuer = "https://accounts.google.com"\nclient_id = "id"\nclient_secret = "s"\n')
+    f.write_text(
+        'port = 9000\nhost = "0.0.0.0"\nmigrate = false\n'
+        '[oidc.google]\nissuer = "https://accounts.google.com"\nclient_id = "id"\nclient_secret = "s"\n'
+    )
     env = {"C11_CONFIG_FILE": str(f), "C11_PORT": "9100", "HOME": "/h"}
     cfg = load_config({"port": 9200}, env=env)
     assert (cfg.port, cfg.host, cfg.migrate) == (9200, "0.0.0.0", False)
@@ -30,15 +32,29 @@ def test_precedence_toml_env_flags(tmp_path):
 
 
 def test_oidc_from_environment_and_public_url():
-    cfg = load_config(env={"HOME": "/h", "C11_OIDC_ISSUER": "https://idp", "C11_OIDC_CLIENT_ID": "c",
-                           "C11_OIDC_CLIENT_SECRET": "s", "C11_OIDC_NAME": "entra",
-                           "C11_PUBLIC_URL": "https://c11.example.com/"})
+    cfg = load_config(
+        env={
+            "HOME": "/h",
+            "C11_OIDC_ISSUER": "https://idp",
+            "C11_OIDC_CLIENT_ID": "c",
+            "C11_OIDC_CLIENT_SECRET": "s",
+            "C11_OIDC_NAME": "entra",
+            "C11_PUBLIC_URL": "https://c11.example.com/",
+        }
+    )
     assert cfg.provider("entra") and cfg.base_url == "https://c11.example.com" and cfg.cookie_secure
 
 
-@pytest.mark.parametrize("env", [{"C11_PORT": "eighty"}, {"C11_MIGRATE": "maybe"},
-                                 {"C11_CONFIG_FILE": "/no/such/file.toml"}, {"C11_OIDC_ISSUER": "https://x"},
-                                 {"C11_MAIL_TRANSPORT": "pigeon"}])
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"C11_PORT": "eighty"},
+        {"C11_MIGRATE": "maybe"},
+        {"C11_CONFIG_FILE": "/no/such/file.toml"},
+        {"C11_OIDC_ISSUER": "https://x"},
+        {"C11_MAIL_TRANSPORT": "pigeon"},
+    ],
+)
 def test_bad_settings_raise_config_error(env):
     with pytest.raises(ConfigError):
         load_config(env={"HOME": "/h", **env})

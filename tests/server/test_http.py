@@ -33,10 +33,10 @@ def test_validation_errors_are_problems_without_the_input(server, user):
     with anon(server) as h:
         body = _is_problem(h.post("/api/v1/sessions", json={"email": 5, "password": ["hunter2-secret"]}), 422)
         assert body["type"] == "urn:c11:problem:validation" and body["errors"]
-        assert "hunter2-secret" not in h.post("/api/v1/sessions",
-                                              json={"email": 5, "password": ["hunter2-secret"]}).text
-        _is_problem(h.post("/api/v1/sessions", content=b"{not json", headers={"content-type": "application/json"}),
-                    422)
+        assert (
+            "hunter2-secret" not in h.post("/api/v1/sessions", json={"email": 5, "password": ["hunter2-secret"]}).text
+        )
+        _is_problem(h.post("/api/v1/sessions", content=b"{not json", headers={"content-type": "application/json"}), 422)
     with authed(server, user["token"]) as h:
         _is_problem(h.post("/api/v1/tokens", json={"name": "x"}), 422)
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
-from srvkit import PASSWORD, new_email, outbox_message, text_body, confirm_email, verification_link
+from srvkit import PASSWORD, confirm_email, new_email, outbox_message, text_body, verification_link
 
 from c11.client import Client
-
 
 
 def _invitation_text(server) -> str:

@@ -4,10 +4,19 @@ invite, encrypt for the invitee at once, register, receive the temporary key onc
 from __future__ import annotations
 
 import json
-import httpx
+
 import pytest
 import sqlalchemy as sa
-from srvkit import PASSWORD, new_email, outbox_message, outbox_messages, run_cli, text_body, confirm_email, verification_link
+from srvkit import (
+    PASSWORD,
+    confirm_email,
+    new_email,
+    outbox_message,
+    outbox_messages,
+    run_cli,
+    text_body,
+    verification_link,
+)
 
 from c11.client import Client
 from c11.errors import ServerError
@@ -71,8 +80,9 @@ def test_invite_flow_end_to_end(server, tmp_path):
     # re-encrypt for her own key, dropping the temporary one; then her own key alone opens it
     own = next((ccfg / "keys").glob("*.key"))
     own_line = keyfile.load(own).public.line()
-    r = run_cli(["reencrypt", "-i", str(temp_files[0]), "-r", own_line, "--remove", temp[0]["fingerprint"],
-                 str(enc)], ccfg)
+    r = run_cli(
+        ["reencrypt", "-i", str(temp_files[0]), "-r", own_line, "--remove", temp[0]["fingerprint"], str(enc)], ccfg
+    )
     assert r.returncode == 0, r.stderr
     info = json.loads(run_cli(["inspect", "--json", str(enc)], ccfg).stdout)
     assert not any(x.get("temporary") for x in info["recipients"])
@@ -88,8 +98,9 @@ def test_invite_flow_end_to_end(server, tmp_path):
     engine = sa.create_engine(server.config.database_url)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(sa.text("SELECT status, sealed_secret FROM invitations WHERE email = :e"),
-                                {"e": carol}).all()
+            rows = conn.execute(
+                sa.text("SELECT status, sealed_secret FROM invitations WHERE email = :e"), {"e": carol}
+            ).all()
     finally:
         engine.dispose()
     assert rows == [("accepted", None)]
@@ -130,8 +141,9 @@ def test_temporary_secret_is_sealed_and_released_only_to_the_invitee(server, tmp
     engine = sa.create_engine(server.config.database_url)
     try:
         with engine.connect() as conn:
-            sealed = conn.execute(sa.text("SELECT sealed_secret FROM invitations WHERE email = :e"),
-                                  {"e": erin}).scalar()
+            sealed = conn.execute(
+                sa.text("SELECT sealed_secret FROM invitations WHERE email = :e"), {"e": erin}
+            ).scalar()
     finally:
         engine.dispose()
     assert sealed is not None and len(sealed) == 1120 + 64 + 16

@@ -13,11 +13,11 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from srvkit import PASSWORD, authed, new_email, outbox_message, run_cli, confirm_email, verification_link
+from srvkit import PASSWORD, authed, confirm_email, new_email, outbox_message, run_cli, verification_link
 
 from c11 import files, online
 from c11.client import Client
-from c11.errors import AccessRefusedError, IntegrityError, OnlinePolicyError, ServerError
+from c11.errors import AccessRefusedError, IntegrityError, OnlinePolicyError, ProofError, ServerError
 from c11.format import online as fmt
 from c11.format.header import read_header
 from c11.keys.identity import Identity
@@ -83,8 +83,9 @@ def test_release_revoke_restore_and_refusals_are_identical(server, people):
     # Eve has Bob's file but is no recipient: even with Bob's client she has no recipient key
     problems = []
     with pytest.raises(AccessRefusedError) as e:
-        people["eve"]["client"].keyserver.release(fmt.find_stanza(read_header(io.BytesIO(blob))[0]),
-                                                  people["eve"]["id"])
+        people["eve"]["client"].keyserver.release(
+            fmt.find_stanza(read_header(io.BytesIO(blob))[0]), people["eve"]["id"]
+        )
     problems.append(e.value.problem)
     doc = _doc(blob)
     people["alice"]["client"].keyserver.revoke(doc)
@@ -144,9 +145,14 @@ def test_moved_or_edited_share_is_refused(server, people):
     policy, raw, sealed = fmt.parse_body(stanza.body)
     bob = people["bob"]
     # the policy edited in the file (say, Eve added): the server's seal no longer opens, and the digest differs
-    forged = fmt.Policy(policy.doc_id, policy.server, policy.server_key, policy.author,
-                        policy.recipients + (fmt.PolicyRecipient(email_hash(people["eve"]["email"]), None),),
-                        policy.expires)
+    forged = fmt.Policy(
+        policy.doc_id,
+        policy.server,
+        policy.server_key,
+        policy.author,
+        policy.recipients + (fmt.PolicyRecipient(email_hash(people["eve"]["email"]), None),),
+        policy.expires,
+    )
     with pytest.raises(AccessRefusedError):
         bob["client"].keyserver.release(fmt.encode_body(forged.encode(), sealed), bob["id"])
     # the share moved into another document: the reader refuses it before asking
@@ -178,10 +184,18 @@ def test_every_release_is_logged_and_proven(server, people):
         assert "@" not in a.entry and "127.0.0.1" not in a.entry
     # a forged access record is caught
     ks = people["alice"]["client"].keyserver
-    with pytest.raises(Exception):
-        ks._verify_access(doc, {**items[0].to_dict(), "result": "denied", "salt": "00" * 16,
-                                "address": items[0].address, "inclusion_proof": []},
-                          people["alice"]["client"].log.checkpoint())
+    with pytest.raises(ProofError):
+        ks._verify_access(
+            doc,
+            {
+                **items[0].to_dict(),
+                "result": "denied",
+                "salt": "00" * 16,
+                "address": items[0].address,
+                "inclusion_proof": [],
+            },
+            people["alice"]["client"].log.checkpoint(),
+        )
 
 
 def test_database_never_holds_key_parts(server, people):
@@ -224,8 +238,14 @@ def test_register_requires_authorship_and_a_valid_stanza(server, people, unverif
     a["client"].keyserver.register(seal)
     a["client"].keyserver.register(seal)  # idempotent
     other = a["client"].keyserver.prepare(a["email"], [(None, eve["id"].public)])
-    clash = fmt.make(server.url, a["client"].keyserver.server_key(), email_hash(a["email"]),
-                     other.policy.recipients, None, doc_id=seal.policy.doc_id)
+    clash = fmt.make(
+        server.url,
+        a["client"].keyserver.server_key(),
+        email_hash(a["email"]),
+        other.policy.recipients,
+        None,
+        doc_id=seal.policy.doc_id,
+    )
     with pytest.raises(ServerError) as e:
         a["client"].keyserver.register(clash)
     assert e.value.status == 409
@@ -242,8 +262,10 @@ def test_release_rate_limit_answers_429(fresh_server, tmp_path):
         c.keyserver.release(stanza, me)
         c.keyserver.release(stanza, me)
         with authed(srv, token) as h:
-            r = h.post("/api/v1/keyserver/release", json={"stanza": base64.b64encode(stanza.body).decode(),
-                                                         "public_key": me.public.line()})
+            r = h.post(
+                "/api/v1/keyserver/release",
+                json={"stanza": base64.b64encode(stanza.body).decode(), "public_key": me.public.line()},
+            )
         assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
 
 
@@ -263,6 +285,7 @@ def test_reencrypt_adds_a_recipient_to_an_online_file(server, people, tmp_path):
 
 
 # -- the CLI ---------------------------------------------------------------------------------------------
+
 
 def _cli_user(server, tmp_path, name):
     addr, _ = verified_user(server, name)
@@ -328,8 +351,9 @@ def test_cli_decrypt_online_file_without_login_says_so(server, tmp_path):
     src.write_text("x")
     assert run_cli(["encrypt", "--online", str(src)], acfg).returncode == 0
     key = next((acfg / "keys").glob("*.key"))
-    r = run_cli(["decrypt", "-i", str(key), "-o", str(tmp_path / "b.txt"), str(tmp_path / "a.txt.c11")],
-                tmp_path / "nobody")
+    r = run_cli(
+        ["decrypt", "-i", str(key), "-o", str(tmp_path / "b.txt"), str(tmp_path / "a.txt.c11")], tmp_path / "nobody"
+    )
     assert r.returncode != 0 and "c11 login" in r.stderr
     r = run_cli(["encrypt", "--expires", "1d", str(src), "-o", str(tmp_path / "x.c11")], acfg)
     assert r.returncode == 2 and "--online" in r.stderr

@@ -37,8 +37,10 @@ def test_upgrade_from_previous_revision_keeps_data(backend, empty_db):
     engine = make_engine(url)
     try:
         with engine.begin() as c:
-            c.execute(sa.text("INSERT INTO users (id, email, created_at) VALUES ('u1', 'old@example.com', "
-                              ":now)"), {"now": "2026-01-01 00:00:00+00:00"})
+            c.execute(
+                sa.text("INSERT INTO users (id, email, created_at) VALUES ('u1', 'old@example.com', :now)"),
+                {"now": "2026-01-01 00:00:00+00:00"},
+            )
             assert "login_attempts" not in sa.inspect(c).get_table_names()
         migrate.upgrade(engine)
         with engine.connect() as c:

@@ -102,9 +102,15 @@ def test_oidc_takes_over_unverified_password_signup(server, oidc_provider, idp_u
             c.tokens.create("squat", ["keys:write"], 30)
         assert refused.value.problem["type"].endswith("email-unverified")
     machine = _legacy_machine_token(server, squatter_id)  # as one made before unverified accounts were held
-    _sql(server, "INSERT INTO cloud_keys (user_id, fingerprint, split_id, shard, placements, created_at) "
-         "VALUES (:u, :f, :f, :b, '[]', :t)", u=squatter_id, f="0" * 32, b=b"squatter's shard",
-         t="2001-01-01 00:00:00+00:00")  # a shard stored before, too
+    _sql(
+        server,
+        "INSERT INTO cloud_keys (user_id, fingerprint, split_id, shard, placements, created_at) "
+        "VALUES (:u, :f, :f, :b, '[]', :t)",
+        u=squatter_id,
+        f="0" * 32,
+        b=b"squatter's shard",
+        t="2001-01-01 00:00:00+00:00",
+    )  # a shard stored before, too
     with Client(server.url, machine) as m:
         assert m.whoami().user.id == squatter_id
     with _browser(server) as b:
@@ -147,8 +153,16 @@ def _legacy_machine_token(server, user_id: str) -> str:
     db = Database(server.config.database_url)
     try:
         with db.session() as s:
-            s.add(MachineToken(user_id=user_id, name="squat", token_hash=digest(secret), scopes=" ".join(SCOPES),
-                               created_at=utcnow(), expires_at=utcnow() + timedelta(days=30)))
+            s.add(
+                MachineToken(
+                    user_id=user_id,
+                    name="squat",
+                    token_hash=digest(secret),
+                    scopes=" ".join(SCOPES),
+                    created_at=utcnow(),
+                    expires_at=utcnow() + timedelta(days=30),
+                )
+            )
     finally:
         db.dispose()
     return secret
@@ -156,8 +170,12 @@ def _legacy_machine_token(server, user_id: str) -> str:
 
 def test_cli_login_through_browser_flow(server, idp_user, tmp_path):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "c11.cli.main", "login", "--server", server.url, "--oidc", "test",
-         "--no-browser"], env=cli_env(tmp_path), stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        [sys.executable, "-m", "c11.cli.main", "login", "--server", server.url, "--oidc", "test", "--no-browser"],
+        env=cli_env(tmp_path),
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stderr is not None
         url = ""

@@ -92,9 +92,18 @@ def test_link_secret_is_erased_after_delivery(db, tmp_path):
     secret = "c11r_" + "x" * 43
     brand = Branding(base_url="https://c11.example.com")
     with db.session() as s:
-        enqueue_rendered(s, render("password_reset", to="c@example.com", brand=brand, server=brand.base_url,
-                                   link=brand.link(f"/api/v1/accounts/password-reset?token={secret}"),
-                                   expires_minutes=60), secret=secret)
+        enqueue_rendered(
+            s,
+            render(
+                "password_reset",
+                to="c@example.com",
+                brand=brand,
+                server=brand.base_url,
+                link=brand.link(f"/api/v1/accounts/password-reset?token={secret}"),
+                expires_minutes=60,
+            ),
+            secret=secret,
+        )
     assert _worker(db, OutboxFolderTransport(tmp_path / "out")).run_once() == 1
     [row] = _rows(db)
     assert row.status == SENT and row.secret is None and SECRET_PLACEHOLDER in row.body_text

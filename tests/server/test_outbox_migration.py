@@ -24,11 +24,15 @@ def test_migration_0100_maps_old_statuses_to_the_one_vocabulary(backend, empty_d
         "failed": ("failed", None, None),  # the server's delivery step gave up
         "unleased": ("sending", None, None),  # the server's delivery step stopped mid-send
         "leased": ("sending", later, "w1"),  # a notify worker holds it
-        "pending": ("pending", None, None), "sent": ("sent", None, None), "dead": ("dead", None, None),
+        "pending": ("pending", None, None),
+        "sent": ("sent", None, None),
+        "dead": ("dead", None, None),
     }
-    insert = sa.text("INSERT INTO outbox_messages (id, created_at, kind, recipient, subject, body_text, status, "
-                     "attempts, locked_until, claimed_by) VALUES (:id, :now, 'test', 'a@example.com', 's', 'b', "
-                     ":status, 1, :locked, :claimed)")
+    insert = sa.text(
+        "INSERT INTO outbox_messages (id, created_at, kind, recipient, subject, body_text, status, "
+        "attempts, locked_until, claimed_by) VALUES (:id, :now, 'test', 'a@example.com', 's', 'b', "
+        ":status, 1, :locked, :claimed)"
+    )
     try:
         with engine.begin() as c:
             for mid, (status, locked, claimed) in old.items():
@@ -38,7 +42,6 @@ def test_migration_0100_maps_old_statuses_to_the_one_vocabulary(backend, empty_d
             got = {mid: status for mid, status in c.execute(sa.text("SELECT id, status FROM outbox_messages"))}
     finally:
         engine.dispose()
-    assert got == {"failed": DEAD, "unleased": QUEUED, "leased": SENDING, "pending": QUEUED, "sent": SENT,
-                   "dead": DEAD}
+    assert got == {"failed": DEAD, "unleased": QUEUED, "leased": SENDING, "pending": QUEUED, "sent": SENT, "dead": DEAD}
     assert set(got.values()) <= set(LABELS)
     assert migrate.current(url) == migrate.head()

@@ -18,7 +18,7 @@ def test_hint_quotes_a_path_with_spaces_and_quotes(tmp_path, capsys):
     path.write_bytes(files.encrypt_bytes(b"hello", [temp.public], temp))
     hint_reencrypt(str(path), [temp])
     err = capsys.readouterr().err
-    command = err[err.index("c11 reencrypt"):].strip()
+    command = err[err.index("c11 reencrypt") :].strip()
     args = shlex.split(command)
     assert args[-1] == str(path)  # one argument, exactly the path: nothing of it runs in the shell
     assert args[:2] == ["c11", "reencrypt"] and "--remove" in args

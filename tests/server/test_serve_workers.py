@@ -19,8 +19,12 @@ def test_serve_with_two_workers(tmp_path):
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("C11_")}
     env.update(C11_DATA_DIR=str(tmp_path / "data"), HOME=str(tmp_path))
-    proc = subprocess.Popen([sys.executable, "-m", "c11.cli.main", "serve", "--port", str(port), "--workers", "2"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "c11.cli.main", "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline, ok = time.monotonic() + 60, False
         while time.monotonic() < deadline and not ok:

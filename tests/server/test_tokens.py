@@ -78,8 +78,10 @@ def test_expired_token_is_refused(server, user):
     engine = make_engine(server.config.database_url)
     try:
         with engine.begin() as conn:
-            conn.execute(sa.text("UPDATE machine_tokens SET expires_at = :p WHERE id = :id"),
-                         {"p": "2000-01-01 00:00:00+00:00", "id": tok.info.id})
+            conn.execute(
+                sa.text("UPDATE machine_tokens SET expires_at = :p WHERE id = :id"),
+                {"p": "2000-01-01 00:00:00+00:00", "id": tok.info.id},
+            )
     finally:
         engine.dispose()
     with Client(server.url, tok.token) as m, pytest.raises(AuthError):

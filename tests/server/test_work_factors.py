@@ -40,8 +40,9 @@ def test_argon2id_production_parameters_are_the_default(fresh_server, tmp_path):
 
 def test_test_only_argon2id_is_refused_off_loopback(tmp_path):
     with pytest.raises(ConfigError, match="non-loopback"):
-        Config(data_dir=tmp_path, database_url="sqlite://", host="0.0.0.0",
-               password_hashing=PasswordHashing.test_only())
+        Config(
+            data_dir=tmp_path, database_url="sqlite://", host="0.0.0.0", password_hashing=PasswordHashing.test_only()
+        )
     assert Config(data_dir=tmp_path, database_url="sqlite://", host="0.0.0.0").password_hashing.is_production
 
 

@@ -56,9 +56,26 @@ class StoreThread:
 def start_store_process(server_url: str, data_dir: Path, port: int | None = None) -> StoreProcess:
     port = port or free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "c11.cli.main", "shard-store", "serve", "--server", server_url, "--port", str(port),
-         "--data-dir", str(data_dir), "--log-level", "warning"],
-        env=cli_env(data_dir / "cfg"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "c11.cli.main",
+            "shard-store",
+            "serve",
+            "--server",
+            server_url,
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            "--log-level",
+            "warning",
+        ],
+        env=cli_env(data_dir / "cfg"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -106,8 +123,12 @@ def start_env(tmp: Path, database_url: str, backend: str, stores: int = 1, threa
     url = f"http://127.0.0.1:{port}"
     store_socks = [loopback_socket() for _ in range(stores)] if threads else []
     store_ports = [s.getsockname()[1] for s in store_socks] or [free_port() for _ in range(stores)]
-    config = replace(server_config(tmp / "server", database_url,
-                                   shard_stores=",".join(f"http://127.0.0.1:{p}" for p in store_ports)), port=port)
+    config = replace(
+        server_config(
+            tmp / "server", database_url, shard_stores=",".join(f"http://127.0.0.1:{p}" for p in store_ports)
+        ),
+        port=port,
+    )
     server, thread = serve_in_thread(create_app(config), sock)
     env = ShardEnv(RunningServer(url, config, backend, server, thread))
     for n, p in enumerate(store_ports):

@@ -28,7 +28,10 @@ def test_create_fetch_rebuild_in_memory(shard_env, tmp_path):
         me = Identity.generate(user["email"])
         created = c.shards.create(me)
         assert [(p.index, p.where, p.url) for p in created.placements] == [
-            (1, "server", None), (2, "store", store), (3, "recovery", None)]
+            (1, "server", None),
+            (2, "store", store),
+            (3, "recovery", None),
+        ]
         assert created.recovery is not None and created.recovery.index == 3
         c.registry.publish(me, user["email"])
         st = c.shards.status()
@@ -97,11 +100,16 @@ def test_bad_shards_are_refused(shard_env, tmp_path):
         from c11.keys import cloudkey
 
         foreign = cloudkey.make_shards(Identity.generate("x@example.com"), other_id)
-        places = [{"index": 1, "where": "server"}, {"index": 2, "where": "store", "url": env.stores[0].url},
-                  {"index": 3, "where": "recovery"}]
-        for body in ({"shard": foreign[0].b64(), "placements": places},
-                     {"shard": base64.b64encode(b"junk").decode(), "placements": places},
-                     {"shard": "***", "placements": places}):
+        places = [
+            {"index": 1, "where": "server"},
+            {"index": 2, "where": "store", "url": env.stores[0].url},
+            {"index": 3, "where": "recovery"},
+        ]
+        for body in (
+            {"shard": foreign[0].b64(), "placements": places},
+            {"shard": base64.b64encode(b"junk").decode(), "placements": places},
+            {"shard": "***", "placements": places},
+        ):
             with pytest.raises(ServerError) as e:
                 c._core.request("PUT", "/api/v1/shards/shard", body)
             assert e.value.status == 422

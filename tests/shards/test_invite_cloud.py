@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 
-import httpx
-from srvkit import PASSWORD, new_email, outbox_messages, run_cli, text_body, confirm_email, verification_link
+from srvkit import PASSWORD, confirm_email, new_email, outbox_messages, run_cli, text_body, verification_link
 
 from c11.client import Client
 
@@ -32,8 +31,11 @@ def test_invited_cloud_user_receives_the_temporary_key_in_the_archive(shard_env,
     r = _ok(["encrypt", "-r", carol, str(src)], acfg)
     assert "temporary key" in r.stderr
     enc = tmp_path / "plan.txt.c11"
-    temp_fp = next(x["fingerprint"] for x in json.loads(_ok(["inspect", "--json", str(enc)], acfg).stdout)
-                   ["recipients"] if x.get("temporary"))
+    temp_fp = next(
+        x["fingerprint"]
+        for x in json.loads(_ok(["inspect", "--json", str(enc)], acfg).stdout)["recipients"]
+        if x.get("temporary")
+    )
 
     with Client(server.url) as c:
         c.signup(carol, PASSWORD)

@@ -7,9 +7,8 @@ import json
 import stat
 from pathlib import Path
 
-import httpx
 import sqlalchemy as sa
-from srvkit import PASSWORD, new_email, outbox_message, run_cli, confirm_email, verification_link
+from srvkit import PASSWORD, confirm_email, new_email, outbox_message, run_cli, verification_link
 
 from c11.client import Client
 
@@ -67,7 +66,7 @@ def test_first_login_cloud_key_second_device_and_replace(shard_env, tmp_path):
 
     # to a device key: the key file is written, the shards are deleted, the new key published
     out = _ok(["keys", "replace", "--device", "--json"], dev1)
-    result = json.loads(out[out.index("{"):out.rindex("}") + 1])
+    result = json.loads(out[out.index("{") : out.rindex("}") + 1])
     k2 = result["new"]
     assert result["old"] == k1 and result["kind"] == "device"
     key_file = Path(result["key_file"])
@@ -88,7 +87,7 @@ def test_first_login_cloud_key_second_device_and_replace(shard_env, tmp_path):
 
     # back to a cloud-stored key: both older files still open, here and on the second device
     out = _ok(["keys", "replace", "--cloud", "--json", "-o", str(tmp_path / "recovery3.shard")], dev1)
-    result = json.loads(out[out.index("{"):out.rindex("}") + 1])
+    result = json.loads(out[out.index("{") : out.rindex("}") + 1])
     k3 = result["new"]
     assert result["old"] == k2 and (tmp_path / "recovery3.shard").exists()
     assert not list((dev1 / "keys").glob("*.key")) and (dev1 / "keys" / "replaced" / key_file.name).exists()

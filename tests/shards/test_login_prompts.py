@@ -12,10 +12,8 @@ import subprocess
 import sys
 import time
 
-from srvkit import PASSWORD, cli_env, new_email, outbox_message, run_cli, confirm_email, verification_link
-
-import httpx
 import pytest
+from srvkit import PASSWORD, cli_env, confirm_email, new_email, outbox_message, run_cli, verification_link
 
 from c11.client import Client
 
@@ -31,8 +29,14 @@ def _signup(server) -> str:  # type: ignore[no-untyped-def]
 def _in_terminal(args: list[str], cfg, answers: list[str], timeout: float = 60) -> tuple[int, str]:  # type: ignore[no-untyped-def]
     """Run the CLI in a pseudo-terminal, answering each hidden prompt with the next answer; (code, output)."""
     main, sub = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "c11.cli.main", *args], env=cli_env(cfg), stdin=sub,
-                            stdout=sub, stderr=sub, close_fds=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "c11.cli.main", *args],
+        env=cli_env(cfg),
+        stdin=sub,
+        stdout=sub,
+        stderr=sub,
+        close_fds=True,
+    )
     os.close(sub)
     out, pending, answered = b"", list(answers), 0
     deadline = time.monotonic() + timeout
@@ -79,15 +83,15 @@ def test_first_login_asks_once_and_later_commands_not_at_all(shard_env, tmp_path
     code, out = _in_terminal(["login", "--server", env.server.url, "--email", email], dev2, [PASSWORD])
     assert code == 0, out
     assert out.count("assword") == 1, out  # asked once
-    code, out = _in_terminal(["decrypt", "-o", str(tmp_path / "back.txt"), str(tmp_path / "note.txt.c11")], dev2,
-                             [])
+    code, out = _in_terminal(["decrypt", "-o", str(tmp_path / "back.txt"), str(tmp_path / "note.txt.c11")], dev2, [])
     assert code == 0 and "assword" not in out, out
     assert (tmp_path / "back.txt").read_text() == "for me"
 
     # without the device's store session, decrypt asks once, saying what the password is for
     (dev2 / "store-sessions.json").unlink()
-    code, out = _in_terminal(["decrypt", "-o", str(tmp_path / "again.txt"), str(tmp_path / "note.txt.c11")], dev2,
-                             [PASSWORD])
+    code, out = _in_terminal(
+        ["decrypt", "-o", str(tmp_path / "again.txt"), str(tmp_path / "note.txt.c11")], dev2, [PASSWORD]
+    )
     assert code == 0, out
     assert out.count("assword") == 1 and "shard store" in out, out
     # in a script without C11_PASSWORD: a one-line error, no traceback
@@ -101,8 +105,11 @@ def test_device_key_first_login_asks_each_secret_once(shard_env, tmp_path):
     env = shard_env
     email = _signup(env.server)
     dev = tmp_path / "dev"
-    code, out = _in_terminal(["login", "--server", env.server.url, "--email", email, "--device"], dev,
-                             [PASSWORD, "key passphrase 1", "key passphrase 1"])
+    code, out = _in_terminal(
+        ["login", "--server", env.server.url, "--email", email, "--device"],
+        dev,
+        [PASSWORD, "key passphrase 1", "key passphrase 1"],
+    )
     assert code == 0, out
     assert out.count("Password") == 1, out
     # the new key file's passphrase: asked once (and confirmed), saying what it is for; not again to check

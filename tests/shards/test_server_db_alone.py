@@ -77,7 +77,7 @@ def test_database_alone_cannot_rebuild_cloud_keys(shard_env, tmp_path):
     shards = _shards(values)
     assert {s.fingerprint for s in shards} >= set(keys)
     tried = 0
-    for fp, me in keys.items():
+    for fp, _me in keys.items():
         mine = [s for s in shards if s.fingerprint == fp]
         assert {s.index for s in mine} == {1}, "the server keeps one shard per key, never two"
         # every pair of shards found in the database
@@ -89,8 +89,19 @@ def test_database_alone_cannot_rebuild_cloud_keys(shard_env, tmp_path):
             if len(v) < 32:
                 continue
             for index in (2, 3):
-                guess = Shard(index, mine[0].threshold, mine[0].count, mine[0].split_id, v[:32], mine[0].created,
-                              mine[0].label, mine[0].public_line, mine[0].user_id, mine[0].nonce, mine[0].sealed)
+                guess = Shard(
+                    index,
+                    mine[0].threshold,
+                    mine[0].count,
+                    mine[0].split_id,
+                    v[:32],
+                    mine[0].created,
+                    mine[0].label,
+                    mine[0].public_line,
+                    mine[0].user_id,
+                    mine[0].nonce,
+                    mine[0].sealed,
+                )
                 with pytest.raises(IntegrityError):
                     cloudkey.rebuild([mine[0], guess])
                 tried += 1
@@ -100,8 +111,11 @@ def test_database_alone_cannot_rebuild_cloud_keys(shard_env, tmp_path):
     # someone used the OPAQUE login): none opens the archive
     secrets_dir = env.server.data_dir / "secrets"
     names = sorted(p.name for p in secrets_dir.iterdir())
-    assert {"keyserver.key", "log.key", "shard-token.key"} <= set(names) <= {
-        "keyserver.key", "log.key", "shard-token.key", "opaque-setup.key"}
+    assert (
+        {"keyserver.key", "log.key", "shard-token.key"}
+        <= set(names)
+        <= {"keyserver.key", "log.key", "shard-token.key", "opaque-setup.key"}
+    )
     server_identity = keyfile.load(secrets_dir / "keyserver.key").unlock()
     archives = [v for v in values if v.startswith(b"\x89C11")]
     assert archives
@@ -117,18 +131,26 @@ def test_database_alone_cannot_rebuild_cloud_keys(shard_env, tmp_path):
     store = env.stores[0].url
     for me in keys.values():
         held = next(s for s in shards if s.fingerprint == me.fingerprint)  # the server's shard names the user
-        for action, method, body in (("get", "GET", None), ("delete", "DELETE", None),
-                                     ("put", "PUT", {"shard": held.b64(), "registration": "AAAA"})):
-            minted = store_tokens.issue(key, issuer=env.server.url, user_id=held.user_id, store=store,
-                                        action=action, ttl=60)
-            r = httpx.request(method, store + "/v1/shard", json=body, timeout=30,
-                              headers={"authorization": f"Bearer {minted.token}"})
+        for action, method, body in (
+            ("get", "GET", None),
+            ("delete", "DELETE", None),
+            ("put", "PUT", {"shard": held.b64(), "registration": "AAAA"}),
+        ):
+            minted = store_tokens.issue(
+                key, issuer=env.server.url, user_id=held.user_id, store=store, action=action, ttl=60
+            )
+            r = httpx.request(
+                method, store + "/v1/shard", json=body, timeout=30, headers={"authorization": f"Bearer {minted.token}"}
+            )
             assert r.status_code == 401 and "shard" not in r.json(), (action, r.text)
             assert r.json()["type"].endswith(":store-login-required")
-        minted = store_tokens.issue(key, issuer=env.server.url, user_id=held.user_id, store=store, action="put",
-                                    ttl=60)
-        r = httpx.post(store + "/v1/opaque/register", json={"request": "AAAA"}, timeout=30,
-                       headers={"authorization": f"Bearer {minted.token}"})
+        minted = store_tokens.issue(key, issuer=env.server.url, user_id=held.user_id, store=store, action="put", ttl=60)
+        r = httpx.post(
+            store + "/v1/opaque/register",
+            json={"request": "AAAA"},
+            timeout=30,
+            headers={"authorization": f"Bearer {minted.token}"},
+        )
         assert r.status_code == 401
 
     # the store's login needs the password, which no row holds; accounts made by OPAQUE sign-up have no

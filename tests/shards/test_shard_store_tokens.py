@@ -15,8 +15,9 @@ from c11.client import Client
 from c11.keys.identity import Identity
 
 
-def _get(store: str, token: str | None, method: str = "GET", body: dict | None = None,
-         session: str | None = None) -> httpx.Response:
+def _get(
+    store: str, token: str | None, method: str = "GET", body: dict | None = None, session: str | None = None
+) -> httpx.Response:
     headers = {"authorization": f"Bearer {token}"} if token else {}
     if session:
         headers["c11-store-session"] = session
@@ -88,8 +89,9 @@ def test_store_refuses_foreign_expired_replayed_and_forged_tokens(shard_env, tmp
         assert _get(store, long.token, session=session).status_code == 401
         from joserfc.jwk import OKPKey
 
-        other = tokens.issue(OKPKey.generate_key("Ed25519"), issuer=env.server.url, user_id=alice_id,
-                             store=store, action="get", ttl=60)
+        other = tokens.issue(
+            OKPKey.generate_key("Ed25519"), issuer=env.server.url, user_id=alice_id, store=store, action="get", ttl=60
+        )
         assert _get(store, other.token, session=session).status_code == 401
         assert _get(store, None, session=session).status_code == 401
         assert _get(store, "not.a.token", session=session).status_code == 401
@@ -100,8 +102,11 @@ def test_store_refuses_foreign_expired_replayed_and_forged_tokens(shard_env, tmp
         from c11.log.entries import email_hash
 
         assert email_hash(alice["email"]) not in json.dumps(fetches)
-        mine = [o for o in a.log.openings(alice["email"]) if o.kind == "shard" and o.fields["action"] == "fetch"
-                and o.fields["store"] == store]
+        mine = [
+            o
+            for o in a.log.openings(alice["email"])
+            if o.kind == "shard" and o.fields["action"] == "fetch" and o.fields["store"] == store
+        ]
         assert len(mine) == 1 and mine[0].person == email_hash(alice["email"])
 
 
@@ -114,8 +119,12 @@ def test_server_logs_each_store_token_once_and_refuses_others(shard_env, tmp_pat
         first = h.post("/api/v1/shards/uses", headers={"authorization": f"Bearer {tok}"})
         again = h.post("/api/v1/shards/uses", headers={"authorization": f"Bearer {tok}"})
         assert first.status_code == 200 and again.json()["log_index"] == first.json()["log_index"]
-        assert h.post("/api/v1/shards/uses", headers={"authorization": f"Bearer {_forge_claims(tok, act='put')}"}
-                      ).status_code == 401
+        assert (
+            h.post(
+                "/api/v1/shards/uses", headers={"authorization": f"Bearer {_forge_claims(tok, act='put')}"}
+            ).status_code
+            == 401
+        )
         assert h.post("/api/v1/shards/uses", headers={"authorization": "Bearer c11s_session"}).status_code == 401
         key = h.get("/api/v1/shards/token-key").json()
         assert key["jwk"]["kty"] == "OKP" and "d" not in key["jwk"] and key["alg"] == "Ed25519"
@@ -145,14 +154,16 @@ def test_store_fails_closed_when_the_server_cannot_log(shard_env, tmp_path):
 def test_store_with_a_pinned_key_refuses_another_servers_key(shard_env, tmp_path):
     env = shard_env
     user = verified_user(env.server)
+    from srvkit import loopback_socket, serve_in_thread
+
     from c11.shardstore.app import create_app
     from c11.shardstore.config import StoreConfig
-    from srvkit import loopback_socket, serve_in_thread
 
     sock = loopback_socket()
     port = sock.getsockname()[1]
-    app = create_app(StoreConfig(data_dir=tmp_path / "pinned", server=env.server.url, port=port,
-                                 server_key="not-the-servers-key"))
+    app = create_app(
+        StoreConfig(data_dir=tmp_path / "pinned", server=env.server.url, port=port, server_key="not-the-servers-key")
+    )
     server, thread = serve_in_thread(app, sock)
     try:
         url = f"http://127.0.0.1:{port}"
@@ -176,7 +187,10 @@ def test_two_stores_hold_shards_two_and_three(tmp_path):
             created = c.shards.create(me)
             assert created.recovery is None
             assert [(p.where, p.url) for p in created.placements] == [
-                ("server", None), ("store", env.stores[0].url), ("store", env.stores[1].url)]
+                ("server", None),
+                ("store", env.stores[0].url),
+                ("store", env.stores[1].url),
+            ]
             env.stores[0].stop()  # one store gone: the other still gives the second shard
             fetched = c.shards.fetch()
             assert fetched.identity.fingerprint == me.fingerprint

@@ -91,16 +91,26 @@ def test_cloud_key_vectors(case):
     k = _independent_combine([(s.index, s.share) for s in found[::2]])
     assert k.hex() == case["k"]
     raw = base64.b64decode(case["shards"][0])
-    context = raw[len(cloudkey.MAGIC) + 1 + 32:-(12 + 80)]
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=bytes.fromhex(case["split_id"]),
-               info=b"c11/v1 cloud key").derive(k)
+    context = raw[len(cloudkey.MAGIC) + 1 + 32 : -(12 + 80)]
+    key = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=bytes.fromhex(case["split_id"]), info=b"c11/v1 cloud key"
+    ).derive(k)
     seeds = AESGCM(key).decrypt(bytes.fromhex(case["nonce"]), raw[-80:], b"c11/v1 cloud key\x00" + context)
     assert seeds.hex() == case["enc_seed"] + case["sig_seed"]
     # the same inputs seal to the same bytes (the seal is deterministic given K, split ID and nonce)
     again = cloudkey.make_shards(
-        Identity(case["label"], case["kem"], bytes.fromhex(case["enc_seed"]), bytes.fromhex(case["sig_seed"]),
-                 case["created"]), case["user_id"], k=bytes.fromhex(case["k"]),
-        split_id=bytes.fromhex(case["split_id"]), nonce=bytes.fromhex(case["nonce"]))
+        Identity(
+            case["label"],
+            case["kem"],
+            bytes.fromhex(case["enc_seed"]),
+            bytes.fromhex(case["sig_seed"]),
+            case["created"],
+        ),
+        case["user_id"],
+        k=bytes.fromhex(case["k"]),
+        split_id=bytes.fromhex(case["split_id"]),
+        nonce=bytes.fromhex(case["nonce"]),
+    )
     assert again[0].sealed == found[0].sealed and again[0].context() == found[0].context()
     assert cloudkey.dearmor(case["recovery_armor"]).encode() == found[2].encode()
 

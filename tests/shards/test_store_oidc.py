@@ -38,9 +38,16 @@ def oidc_store(shard_env, idp, tmp_path) -> Iterator[Any]:  # type: ignore[no-un
 
     sock = loopback_socket()
     port = sock.getsockname()[1]
-    app = create_app(StoreConfig(data_dir=tmp_path / "oidc-store", server=shard_env.server.url, port=port,
-                                 oidc_issuer=idp.issuer, oidc_client_id="c11-store",
-                                 oidc_client_secret="store-secret"))
+    app = create_app(
+        StoreConfig(
+            data_dir=tmp_path / "oidc-store",
+            server=shard_env.server.url,
+            port=port,
+            oidc_issuer=idp.issuer,
+            oidc_client_id="c11-store",
+            oidc_client_secret="store-secret",
+        )
+    )
     server, thread = serve_in_thread(app, sock)
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
@@ -79,17 +86,28 @@ def test_store_logs_in_with_its_own_idp_client(shard_env, idp, oidc_store, tmp_p
     assert r.status_code == 401 and "shard" not in r.json()
     with httpx.Client(timeout=30) as h:
         started = h.post(oidc_store + "/v1/oidc/start", json={"redirect_uri": "http://127.0.0.1:9/callback"}).json()
-        own = h.get(f"{idp.issuer}/authorize", params={
-            "response_type": "code", "client_id": "c11-test", "redirect_uri": "http://127.0.0.1:9/callback",
-            "scope": "openid", "code_challenge": "x" * 43, "code_challenge_method": "S256", "nonce": "n"})
+        own = h.get(
+            f"{idp.issuer}/authorize",
+            params={
+                "response_type": "code",
+                "client_id": "c11-test",
+                "redirect_uri": "http://127.0.0.1:9/callback",
+                "scope": "openid",
+                "code_challenge": "x" * 43,
+                "code_challenge_method": "S256",
+                "nonce": "n",
+            },
+        )
         code = parse_qs(urlsplit(own.headers["location"]).query)["code"][0]
-        r = h.post(oidc_store + "/v1/oidc/finish", json={"state": started["state"], "code": code},
-                   headers={"authorization": f"Bearer {minted.token}"})
+        r = h.post(
+            oidc_store + "/v1/oidc/finish",
+            json={"state": started["state"], "code": code},
+            headers={"authorization": f"Bearer {minted.token}"},
+        )
         assert r.status_code == 401 and "session" not in r.json()
         # another provider account, even with a put token naming the user, is not bound to the user
         idp.user = {"sub": "idp-someone-else", "email": "x@example.com", "email_verified": True}
-        put = store_tokens.issue(key, issuer=env.server.url, user_id=user_id, store=oidc_store, action="put",
-                                 ttl=60)
+        put = store_tokens.issue(key, issuer=env.server.url, user_id=user_id, store=oidc_store, action="put", ttl=60)
         with Client(env.server.url, user["token"]) as c3:
             c3.state_dir = tmp_path / "dev3"
             c3.shards.oidc_open = _browser
@@ -99,22 +117,26 @@ def test_store_logs_in_with_its_own_idp_client(shard_env, idp, oidc_store, tmp_p
         started = h.post(oidc_store + "/v1/oidc/start", json={"redirect_uri": "http://127.0.0.1:9/callback"}).json()
         url = h.get(started["url"]).headers["location"]
         code = parse_qs(urlsplit(url).query)["code"][0]
-        r = h.post(oidc_store + "/v1/oidc/finish", json={"state": started["state"], "code": code},
-                   headers={"authorization": f"Bearer {put.token}"})
+        r = h.post(
+            oidc_store + "/v1/oidc/finish",
+            json={"state": started["state"], "code": code},
+            headers={"authorization": f"Bearer {put.token}"},
+        )
         assert r.status_code == 401
         # a token with the wrong nonce is refused; only loopback redirects are allowed
         idp.user = {"sub": "idp-person-1", "email": user["email"], "email_verified": True}
         idp.wrong_nonce = True
         try:
-            started = h.post(oidc_store + "/v1/oidc/start",
-                             json={"redirect_uri": "http://127.0.0.1:9/callback"}).json()
+            started = h.post(oidc_store + "/v1/oidc/start", json={"redirect_uri": "http://127.0.0.1:9/callback"}).json()
             code = parse_qs(urlsplit(h.get(started["url"]).headers["location"]).query)["code"][0]
             r = h.post(oidc_store + "/v1/oidc/finish", json={"state": started["state"], "code": code})
             assert r.status_code == 401 and "ID token" in r.json()["detail"]
         finally:
             idp.wrong_nonce = False
-        assert h.post(oidc_store + "/v1/oidc/start", json={"redirect_uri": "https://evil.example/callback"}
-                      ).status_code == 422
+        assert (
+            h.post(oidc_store + "/v1/oidc/start", json={"redirect_uri": "https://evil.example/callback"}).status_code
+            == 422
+        )
 
 
 @pytest.mark.parametrize("shard_env", ["sqlite"], indirect=True)
@@ -130,18 +152,26 @@ def test_operator_cannot_bind_its_idp_account_to_an_old_shard(shard_env, idp, oi
         user_id = c.shards.status().user_id
     db = sa.create_engine(f"sqlite:///{tmp_path / 'oidc-store' / 'shard-store.db'}")
     with db.begin() as conn:
-        conn.execute(sa.text("INSERT INTO shards (server, user_id, fingerprint, shard_index, shard, updated_at) "
-                             "VALUES (:s, :u, 'f', 2, :b, '2026-01-01 00:00:00')"),
-                     {"s": env.server.url, "u": user_id, "b": b"old shard"})
+        conn.execute(
+            sa.text(
+                "INSERT INTO shards (server, user_id, fingerprint, shard_index, shard, updated_at) "
+                "VALUES (:s, :u, 'f', 2, :b, '2026-01-01 00:00:00')"
+            ),
+            {"s": env.server.url, "u": user_id, "b": b"old shard"},
+        )
     key = store_tokens.load_or_create_key(env.server.data_dir / "secrets")
     put = store_tokens.issue(key, issuer=env.server.url, user_id=user_id, store=oidc_store, action="put", ttl=60)
     idp.user = {"sub": "idp-operator", "email": "operator@example.com", "email_verified": True}
     with httpx.Client(timeout=30) as h:
+
         def finish(token: str) -> httpx.Response:
             started = h.post(oidc_store + "/v1/oidc/start", json={"redirect_uri": "http://127.0.0.1:9/callback"})
             code = parse_qs(urlsplit(h.get(started.json()["url"]).headers["location"]).query)["code"][0]
-            return h.post(oidc_store + "/v1/oidc/finish", json={"state": started.json()["state"], "code": code},
-                          headers={"authorization": f"Bearer {token}"})
+            return h.post(
+                oidc_store + "/v1/oidc/finish",
+                json={"state": started.json()["state"], "code": code},
+                headers={"authorization": f"Bearer {token}"},
+            )
 
         r = finish(put.token)
         assert r.status_code == 409 and "session" not in r.json()
@@ -149,11 +179,13 @@ def test_operator_cannot_bind_its_idp_account_to_an_old_shard(shard_env, idp, oi
         r = finish(put.token)  # the token was used (and logged) by the first try
         assert r.status_code == 401 and "already used" in r.json()["detail"]
     with db.connect() as conn:
-        assert conn.execute(sa.text("SELECT count(*) FROM oidc_bindings WHERE user_id = :u"), {"u": user_id}
-                            ).scalar() == 0
+        assert (
+            conn.execute(sa.text("SELECT count(*) FROM oidc_bindings WHERE user_id = :u"), {"u": user_id}).scalar() == 0
+        )
     db.dispose()
     uses = sa.create_engine(env.server.config.database_url)
     with uses.connect() as conn:
-        assert conn.execute(sa.text("SELECT count(*) FROM shard_token_uses WHERE jti = :j"), {"j": put.jti}
-                            ).scalar() == 1
+        assert (
+            conn.execute(sa.text("SELECT count(*) FROM shard_token_uses WHERE jti = :j"), {"j": put.jti}).scalar() == 1
+        )
     uses.dispose()

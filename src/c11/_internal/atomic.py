@@ -10,8 +10,9 @@ import contextlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 from c11.errors import OutputExistsError
 
@@ -45,9 +46,7 @@ def publish(tmp: Path, path: Path, *, force: bool) -> None:
 
 
 @contextlib.contextmanager
-def atomic_output(
-    path: Path, *, force: bool = False, mode: int = 0o644, preallocate: int = 0
-) -> Iterator[BinaryIO]:
+def atomic_output(path: Path, *, force: bool = False, mode: int = 0o644, preallocate: int = 0) -> Iterator[BinaryIO]:
     """Yield a file object whose content appears at `path` only if the block completes.
 
     `preallocate` reserves that many bytes up front (much faster on ext4 and XFS than growing the

@@ -33,8 +33,10 @@ def normalize_email(value: str) -> str:
         raise EmailAddressError(f"the email address is longer than {MAX_LENGTH} characters")
     _refuse_invisible(text)
     if unicodedata.normalize("NFKC", text) != unicodedata.normalize("NFC", text):
-        raise EmailAddressError("the email address has compatibility characters (such as full-width letters "
-                                "or ligatures) that look like other ones; type it with ordinary characters")
+        raise EmailAddressError(
+            "the email address has compatibility characters (such as full-width letters "
+            "or ligatures) that look like other ones; type it with ordinary characters"
+        )
     text = unicodedata.normalize("NFC", text)
     if text.count("@") != 1:
         raise EmailAddressError(f"{_shown(text)} is not an email address (it needs one @)")
@@ -52,8 +54,7 @@ def _refuse_invisible(text: str) -> None:
         cat = unicodedata.category(ch)
         if cat in _REFUSED_CATEGORIES:
             what = "a space" if cat.startswith("Z") else "an invisible or control character"
-            raise EmailAddressError(f"the email address contains {what} (U+{ord(ch):04X}); "
-                                    "type it again without it")
+            raise EmailAddressError(f"the email address contains {what} (U+{ord(ch):04X}); type it again without it")
 
 
 def _local_part(local: str, whole: str) -> str:
@@ -96,8 +97,9 @@ def _single_script(part: str, whole: str) -> None:
     scripts = {_script(ch) for ch in part if ch.isalpha()}
     scripts.discard("")
     if len(scripts) > 1:
-        raise EmailAddressError(f"{_shown(whole)} mixes alphabets ({', '.join(sorted(scripts))}) that can look "
-                                "alike; type it again")
+        raise EmailAddressError(
+            f"{_shown(whole)} mixes alphabets ({', '.join(sorted(scripts))}) that can look alike; type it again"
+        )
 
 
 def _shown(text: str) -> str:

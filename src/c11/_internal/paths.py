@@ -6,7 +6,6 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-
 CREDENTIALS_FILE = "credentials.json"
 
 

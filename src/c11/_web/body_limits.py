@@ -47,9 +47,14 @@ def default_caps(method: str, path: str) -> int:
 class BodyLimit:
     """ASGI middleware enforcing `caps` on every HTTP request body, before and while it is read."""
 
-    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], caps: Caps = default_caps,
-                 default_cap: int = DEFAULT_CAP, for_caller: ForCaller | None = None,
-                 too_large: TooLarge | None = None) -> None:
+    def __init__(
+        self,
+        app: Callable[[Scope, Receive, Send], Awaitable[None]],
+        caps: Caps = default_caps,
+        default_cap: int = DEFAULT_CAP,
+        for_caller: ForCaller | None = None,
+        too_large: TooLarge | None = None,
+    ) -> None:
         self.app, self.caps, self.default_cap = app, caps, default_cap
         self.for_caller, self.too_large = for_caller, too_large
 
@@ -100,9 +105,15 @@ async def _no_body() -> Message:
 
 def problem(request: Request, cap: int) -> JSONResponse:
     """The 413 problem of a body over `cap` (the connection is closed after it)."""
-    return problems.problem_response(request, 413, "Content Too Large",
-                                     f"The request body is larger than this route accepts ({cap:,} bytes).",
-                                     "body-too-large", {"Connection": "close"}, limit=cap)
+    return problems.problem_response(
+        request,
+        413,
+        "Content Too Large",
+        f"The request body is larger than this route accepts ({cap:,} bytes).",
+        "body-too-large",
+        {"Connection": "close"},
+        limit=cap,
+    )
 
 
 async def _on_too_large(request: Request, exc: Exception) -> JSONResponse:
@@ -110,8 +121,14 @@ async def _on_too_large(request: Request, exc: Exception) -> JSONResponse:
     return problem(request, exc.cap)
 
 
-def install(app: FastAPI, caps: Caps = default_caps, *, default_cap: int = DEFAULT_CAP,
-            for_caller: ForCaller | None = None, too_large: TooLarge | None = None) -> None:
+def install(
+    app: FastAPI,
+    caps: Caps = default_caps,
+    *,
+    default_cap: int = DEFAULT_CAP,
+    for_caller: ForCaller | None = None,
+    too_large: TooLarge | None = None,
+) -> None:
     """Cap every request body of `app` (and answer a body over its cap with a 413 problem)."""
     app.add_middleware(BodyLimit, caps=caps, default_cap=default_cap, for_caller=for_caller, too_large=too_large)
     app.add_exception_handler(BodyTooLarge, _on_too_large)

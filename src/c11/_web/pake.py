@@ -42,6 +42,7 @@ def credential_id(server: str, user_id: str) -> bytes:
 
 # -- server (the shard store) -------------------------------------------------------------------------------
 
+
 class ServerSetup:
     """The store's OPRF seed and static key pair (serialized by the library; never leaves the store)."""
 
@@ -88,6 +89,7 @@ def login_finish(state: bytes, finalization: bytes) -> bytes:
 
 # -- client -------------------------------------------------------------------------------------------------
 
+
 @dataclass
 class ClientRegistration:
     """A registration in progress on the client: `request` goes to the server; `finish` makes the upload."""
@@ -127,8 +129,9 @@ class ClientLogin:
         try:
             r = _ok.client_login_finish(self.password, self._state, response)
         except Exception:
-            raise AuthError("OPAQUE login failed: wrong password (or not the server you registered with)",
-                            401) from None
+            raise AuthError(
+                "OPAQUE login failed: wrong password (or not the server you registered with)", 401
+            ) from None
         return bytes(r.get_message()), bytes(r.get_session_key())
 
 

@@ -33,15 +33,24 @@ class ProblemDocument(BaseModel):
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries saying these statuses answer with problem details."""
-    return {status: {"model": ProblemDocument, "content": {PROBLEM_JSON: {}},
-                     "description": "Problem details (RFC 9457)"} for status in statuses}
+    return {
+        status: {"model": ProblemDocument, "content": {PROBLEM_JSON: {}}, "description": "Problem details (RFC 9457)"}
+        for status in statuses
+    }
 
 
 class Problem(Exception):
     """An error answer: `slug` names its type (urn:c11:problem:<slug>), `detail` is for people."""
 
-    def __init__(self, status: int, title: str, detail: str | None = None, slug: str | None = None,
-                 headers: dict[str, str] | None = None, **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        slug: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail or title)
         self.status, self.title, self.detail, self.slug = status, title, detail, slug
         self.headers = headers or {}
@@ -70,12 +79,17 @@ def base64_field(text: str, what: str, limit: int) -> bytes:
     return data
 
 
-def problem_response(request: Request | None, status: int, title: str, detail: str | None = None,
-                     slug: str | None = None, headers: dict[str, str] | None = None,
-                     **extra: Any) -> JSONResponse:
+def problem_response(
+    request: Request | None,
+    status: int,
+    title: str,
+    detail: str | None = None,
+    slug: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
     """A JSON response in the problem details format."""
-    body: dict[str, Any] = {"type": _TYPE_BASE + slug if slug else "about:blank", "title": title,
-                            "status": status}
+    body: dict[str, Any] = {"type": _TYPE_BASE + slug if slug else "about:blank", "title": title, "status": status}
     if detail:
         body["detail"] = detail
     if request is not None:
@@ -104,10 +118,10 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
 async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     # Never echo the input: it may hold a password or a token.
-    errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-              for e in exc.errors()]
-    return problem_response(request, 422, "Unprocessable Content", "The request is not valid.",
-                            "validation", errors=errors)
+    errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()]
+    return problem_response(
+        request, 422, "Unprocessable Content", "The request is not valid.", "validation", errors=errors
+    )
 
 
 async def _on_crash(request: Request, exc: Exception) -> JSONResponse:

@@ -105,14 +105,29 @@ def issue(key: OKPKey, *, issuer: str, user_id: str, store: str, action: str, tt
         raise ValueError(f"unknown action {action!r}")
     now = int(time.time())
     jti = secrets.token_hex(16)
-    claims = {"iss": issuer, "sub": user_id, "aud": normalize_url(store), "act": action, "iat": now,
-              "exp": now + ttl, "jti": jti}
+    claims = {
+        "iss": issuer,
+        "sub": user_id,
+        "aud": normalize_url(store),
+        "act": action,
+        "iat": now,
+        "exp": now + ttl,
+        "jti": jti,
+    }
     token = jwt.encode({"alg": ALG, "typ": "JWT", "kid": key.thumbprint()}, claims, key, algorithms=[ALG])
     return Issued(token, jti, now + ttl)
 
 
-def verify(token: str, key: OKPKey, *, issuer: str, audience: str | None, action: str | None = None,
-           leeway: int = 0, now: int | None = None) -> dict[str, Any]:
+def verify(
+    token: str,
+    key: OKPKey,
+    *,
+    issuer: str,
+    audience: str | None,
+    action: str | None = None,
+    leeway: int = 0,
+    now: int | None = None,
+) -> dict[str, Any]:
     """The claims of `token` if its signature (by `key`), issuer, audience (None: any), action, lifetime and
     expiry check out; TokenError otherwise. Single use is up to the caller (it remembers `jti`)."""
     if not isinstance(token, str) or token.count(".") != 2 or len(token) > 4096:
@@ -122,8 +137,15 @@ def verify(token: str, key: OKPKey, *, issuer: str, audience: str | None, action
     except (JoseError, ValueError, TypeError):
         raise TokenError("bad token signature") from None
     now = int(time.time()) if now is None else now
-    for name, kind in (("iss", str), ("sub", str), ("aud", str), ("act", str), ("jti", str), ("exp", int),
-                       ("iat", int)):
+    for name, kind in (
+        ("iss", str),
+        ("sub", str),
+        ("aud", str),
+        ("act", str),
+        ("jti", str),
+        ("exp", int),
+        ("iat", int),
+    ):
         if not isinstance(claims.get(name), kind):
             raise TokenError(f"token lacks the claim {name}")
     if claims["iss"] != issuer:
@@ -152,5 +174,12 @@ def key_login_message(store_url: str, server_url: str, user_id: str, at: int, no
     cannot replay it; the nonce makes each attempt's signature new (the store takes each once)."""
     if not 0 <= at < 2**63 or len(nonce) != 16:
         raise ValueError("time out of range or nonce not 16 bytes")
-    return b"\x00".join([b"c11-store-key-login/v1", store_url.encode(), server_url.encode(), user_id.encode(),
-                         at.to_bytes(8, "big") + nonce])
+    return b"\x00".join(
+        [
+            b"c11-store-key-login/v1",
+            store_url.encode(),
+            server_url.encode(),
+            user_id.encode(),
+            at.to_bytes(8, "big") + nonce,
+        ]
+    )

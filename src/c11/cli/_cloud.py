@@ -41,10 +41,13 @@ def store_password() -> str:
     if pw:
         return pw
     if not sys.stdin.isatty():
-        raise UsageError("your shard store logs you in itself: set C11_PASSWORD (your c11 password) or run in a "
-                         "terminal (the c11 server alone cannot fetch your key)")
-    pw = click.prompt("Your c11 password (logs you in at your shard store; never sent to any server)",
-                      hide_input=True, err=True)
+        raise UsageError(
+            "your shard store logs you in itself: set C11_PASSWORD (your c11 password) or run in a "
+            "terminal (the c11 server alone cannot fetch your key)"
+        )
+    pw = click.prompt(
+        "Your c11 password (logs you in at your shard store; never sent to any server)", hide_input=True, err=True
+    )
     meta[_ASKED] = pw
     return pw
 

@@ -9,11 +9,27 @@ import click
 
 from c11.errors import C11Error
 
-
 #: the top-level module of each optional dependency -> the extra of pyproject.toml that installs it
 _OPTIONAL = {
-    **dict.fromkeys(("fastapi", "starlette", "pydantic", "uvicorn", "sqlalchemy", "alembic", "psycopg", "argon2",
-                     "authlib", "fastapi_offline", "httptools", "uvloop", "msal", "jinja2"), "server"),
+    **dict.fromkeys(
+        (
+            "fastapi",
+            "starlette",
+            "pydantic",
+            "uvicorn",
+            "sqlalchemy",
+            "alembic",
+            "psycopg",
+            "argon2",
+            "authlib",
+            "fastapi_offline",
+            "httptools",
+            "uvloop",
+            "msal",
+            "jinja2",
+        ),
+        "server",
+    ),
     **dict.fromkeys(("lxml", "pikepdf", "PIL", "yaml"), "documents"),
 }
 
@@ -47,8 +63,11 @@ def run(group: click.Group, argv: list[str]) -> int:
         extra = _OPTIONAL.get((e.name or "").split(".")[0])
         if extra is None:
             raise
-        click.echo(f"c11: error: this command needs c11's optional '{extra}' dependencies ({e.name} is not "
-                   f"installed): pip install 'c11[{extra}]'", err=True)
+        click.echo(
+            f"c11: error: this command needs c11's optional '{extra}' dependencies ({e.name} is not "
+            f"installed): pip install 'c11[{extra}]'",
+            err=True,
+        )
         return 2
     except FileNotFoundError as e:
         # the same words as `c11 encrypt` and `c11 protect` use for a missing input
@@ -63,8 +82,9 @@ def run(group: click.Group, argv: list[str]) -> int:
         if os.environ.get("C11_DEBUG"):
             raise
         first = (str(e).strip().splitlines() or [""])[0][:300]
-        click.echo(f"c11: error: {_describe(e)}{': ' + first if first else ''} "
-                   "(set C11_DEBUG=1 to see the details)", err=True)
+        click.echo(
+            f"c11: error: {_describe(e)}{': ' + first if first else ''} (set C11_DEBUG=1 to see the details)", err=True
+        )
         return 70
 
 

@@ -80,8 +80,7 @@ def load(path: str | Path) -> Identity:
         pw = _prompt(f"Passphrase for {path}: ")
         if pw is None:
             raise WrongPassphraseError(
-                f"{path} is passphrase-protected: set C11_PASSPHRASE (or C11_PASSPHRASE_FILE) "
-                "or run in a terminal"
+                f"{path} is passphrase-protected: set C11_PASSPHRASE (or C11_PASSPHRASE_FILE) or run in a terminal"
             )
         try:
             identity = kf.unlock(pw)
@@ -108,11 +107,11 @@ def load_many(paths: list[str] | tuple[str, ...]) -> list[Identity]:
     from c11._internal.paths import keys_dir
     from c11.client.key_lifecycle import temporary_paths  # temporary keys received at login (docs/keyserver.md)
 
-    chosen = [Path(p) for p in paths] or (default_paths() + ([] if os.environ.get("C11_IDENTITY") else temporary_paths(keys_dir())))
+    chosen = [Path(p) for p in paths] or (
+        default_paths() + ([] if os.environ.get("C11_IDENTITY") else temporary_paths(keys_dir()))
+    )
     if not chosen:
-        raise KeyFileError(
-            "no key to decrypt with: pass -i KEYFILE (or set C11_IDENTITY, or log in with `c11 login`)"
-        )
+        raise KeyFileError("no key to decrypt with: pass -i KEYFILE (or set C11_IDENTITY, or log in with `c11 login`)")
     return [load(p) for p in chosen]
 
 

@@ -6,7 +6,7 @@ import contextlib
 import json
 import sys
 import time
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import click
 
@@ -31,12 +31,16 @@ def progress(total: int | None, label: str) -> Iterator[Callable[[int], None] | 
         yield None
         return
     from rich.console import Console
-    from rich.progress import (BarColumn, DownloadColumn, Progress, TimeRemainingColumn,
-                               TransferSpeedColumn)
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
     with Progress(
-        "[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-        TransferSpeedColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
     ) as bar:
         task = bar.add_task(label, total=total)
         yield lambda n: bar.advance(task, n)
@@ -44,6 +48,4 @@ def progress(total: int | None, label: str) -> Iterator[Callable[[int], None] | 
 
 def refuse_binary_tty(armor: bool) -> None:
     if not armor and sys.stdout.isatty():
-        raise click.UsageError(
-            "refusing to write binary data to the terminal: use -o FILE, redirect, or --armor"
-        )
+        raise click.UsageError("refusing to write binary data to the terminal: use -o FILE, redirect, or --armor")

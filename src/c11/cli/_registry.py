@@ -22,7 +22,7 @@ from c11.errors import AuthError, C11Error, RecipientError
 
 if TYPE_CHECKING:
     from c11.client import Client
-    from c11.client.sending import SendPlan, Sending
+    from c11.client.sending import Sending, SendPlan
     from c11.keys.identity import Identity
 
 _CLIENT = "c11.client"  # key of this command's client in the click context's meta
@@ -50,8 +50,7 @@ def client(purpose: str = "this", recipients: bool = False) -> Client:
 
     if not logged_in():
         alt = "; or give public key lines (c11:...) or files with -R" if recipients else ""
-        raise RecipientError(f"{purpose} needs a c11 server: run `c11 login` (or set C11_TOKEN and "
-                             f"C11_SERVER){alt}")
+        raise RecipientError(f"{purpose} needs a c11 server: run `c11 login` (or set C11_TOKEN and C11_SERVER){alt}")
     c = Client.from_environment()
     if not c.token:
         raise AuthError("not logged in to this server: run `c11 login`", 401)
@@ -78,19 +77,27 @@ def sending() -> Sending:
     from c11.client.org_policy import OrgPolicyStore
     from c11.client.sending import Sending
 
-    return Sending(lambda: client("this") if logged_in() else None, store=OrgPolicyStore(config_dir()),
-                   account=account() if logged_in() else None)
+    return Sending(
+        lambda: client("this") if logged_in() else None,
+        store=OrgPolicyStore(config_dir()),
+        account=account() if logged_in() else None,
+    )
 
 
 def invite_prompt(auto: bool) -> Callable[[str], bool]:
     """Whether to invite an email that has no key: yes with --invite, else asked on a terminal."""
+
     def ask(email: str) -> bool:
         if auto:
             return True
         if not (sys.stdin.isatty() and sys.stderr.isatty()):
             return False
-        return click.confirm(f"{email} has no c11 key yet. Invite them (they get an email; you can encrypt for "
-                             "them now)?", default=True, err=True)
+        return click.confirm(
+            f"{email} has no c11 key yet. Invite them (they get an email; you can encrypt for them now)?",
+            default=True,
+            err=True,
+        )
+
     return ask
 
 
@@ -132,6 +139,7 @@ def opening_groups(identities: list[Identity]) -> Any:
 
 
 # -- encryption policies --------------------------------------------------------------------------------
+
 
 def record(planner: Sending, plan: SendPlan, sender: Identity) -> None:
     """Save the recipient set (you included) as a policy, when logged in; never fails the command."""

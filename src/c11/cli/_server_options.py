@@ -10,8 +10,13 @@ import click
 
 _OPTIONS = (
     click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Data folder [C11_DATA_DIR]."),
-    click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
-                 help="TOML configuration file [C11_CONFIG_FILE]."),
+    click.option(
+        "--config",
+        "config_file",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="TOML configuration file [C11_CONFIG_FILE].",
+    ),
 )
 
 

@@ -20,8 +20,10 @@ if TYPE_CHECKING:
 
 #: Seconds per registry request when checking a signer (decrypt must not hang offline).
 TIMEOUT = 3.0
-TRUST_HELP = ("Trusted-keys or recipients file: a signer whose key is in it is shown as verified. Repeatable. "
-              "Always read: <config>/trusted-keys (c11 trust add).")
+TRUST_HELP = (
+    "Trusted-keys or recipients file: a signer whose key is in it is shown as verified. Repeatable. "
+    "Always read: <config>/trusted-keys (c11 trust add)."
+)
 
 
 def trust_option(f: Any) -> Any:
@@ -38,8 +40,12 @@ def verifier(trust_files: tuple[str, ...] = ()) -> SenderVerifier:
     trusted = load_default()
     trusted.entries.extend(TrustedKeys.load([Path(f) for f in trust_files]).entries)
     if not logged_in():
-        return SenderVerifier(trusted, None, no_registry_reason="not logged in, so the registry was not asked; "
-                              "`c11 trust add` or --trust FILE verify without a server")
+        return SenderVerifier(
+            trusted,
+            None,
+            no_registry_reason="not logged in, so the registry was not asked; "
+            "`c11 trust add` or --trust FILE verify without a server",
+        )
 
     def client() -> Any:
         from c11.client import Client
@@ -63,8 +69,11 @@ def who(check: SenderCheck) -> str:
         text = f"{email} (registry, log-proven: log entry {check.log_index} on {where})"
     elif check.status == REGISTRY_FORMER:
         how = "removed" if check.replaced_by == "remove" else "replaced"
-        then = f"{how} at log entry {check.replaced_index}, {check.replaced_at}" if check.replaced_index is not None \
+        then = (
+            f"{how} at log entry {check.replaced_index}, {check.replaced_at}"
+            if check.replaced_index is not None
             else "no longer published"
+        )
         text = f"{email} with a FORMER key (registry, log-proven: log entry {check.log_index}; {then})"
     elif check.status == TRUSTED:
         text = f"{email} (trusted keys: {where})" if email else f"a key you trust ({where}; no email given)"
@@ -75,8 +84,11 @@ def who(check: SenderCheck) -> str:
         state = "FALSE" if check.conflict else "self-asserted"
         return f"UNVERIFIED: label {quoted(check.label)} is {state} ({why})"
     if not check.label_matches and check.label.strip():
-        text += f"; the file's label {quoted(check.label)} is not verified" if not email \
+        text += (
+            f"; the file's label {quoted(check.label)} is not verified"
+            if not email
             else f"; the file's label {quoted(check.label)} is NOT theirs"
+        )
     return text
 
 

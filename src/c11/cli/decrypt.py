@@ -11,10 +11,24 @@ from c11.cli._signer import trust_option
 
 
 @click.command()
-@click.option("-i", "--identity", "identities", multiple=True, metavar="KEYFILE", help="Your key file. Repeatable. Default: C11_IDENTITY, or your keys in the config folder and (logged in) your cloud-stored, archived and group keys.")
-@click.option("-o", "--output", metavar="OUT", help="Output file or folder ('-' for stdout). Default: INPUT without .c11, or stdout for stdin.")
+@click.option(
+    "-i",
+    "--identity",
+    "identities",
+    multiple=True,
+    metavar="KEYFILE",
+    help="Your key file. Repeatable. Default: C11_IDENTITY, or your keys in the config folder and (logged in) your cloud-stored, archived and group keys.",
+)
+@click.option(
+    "-o",
+    "--output",
+    metavar="OUT",
+    help="Output file or folder ('-' for stdout). Default: INPUT without .c11, or stdout for stdin.",
+)
 @click.option("--force", is_flag=True, help="Overwrite an existing output.")
-@click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON (on stderr when the plaintext goes to stdout).")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print a summary as JSON (on stderr when the plaintext goes to stdout)."
+)
 @trust_option
 @click.argument("input_path", metavar="[INPUT]", required=False)
 def decrypt(identities, output, force, as_json, trust_files, input_path) -> None:
@@ -108,8 +122,10 @@ def _refuse_document(input_path: str | None) -> None:
         api.read_envelope(input_path)
     except Exception:  # noqa: BLE001 - not a protected document: decrypt reports what it is
         return
-    raise UsageError(f"{input_path} is a document with c11-protected parts, not a .c11 file: "
-                     f"open it with `c11 unprotect {input_path}`")
+    raise UsageError(
+        f"{input_path} is a document with c11-protected parts, not a .c11 file: "
+        f"open it with `c11 unprotect {input_path}`"
+    )
 
 
 def _group_hint(e):  # noqa: ANN001, ANN202
@@ -126,8 +142,11 @@ def _group_hint(e):  # noqa: ANN001, ANN202
     names = [g.name for g in groups if g.key is not None and g.key.fingerprint in e.recipients]
     if not names:
         return e
-    return NoMatchingKeyError(f"{e} (group {', '.join(names)}: if you are in it, its key has not been given to you "
-                              "yet; a member holding it runs `c11 org groups sync`)", e.recipients)
+    return NoMatchingKeyError(
+        f"{e} (group {', '.join(names)}: if you are in it, its key has not been given to you "
+        "yet; a member holding it runs `c11 org groups sync`)",
+        e.recipients,
+    )
 
 
 def _stdin():

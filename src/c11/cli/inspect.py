@@ -19,9 +19,8 @@ def inspect(path, as_json, trust_files) -> None:
     The sender is shown as verified only through your trusted keys or the registry's log (when logged
     in: the registry learns the sender's email you look up); else its label is marked UNVERIFIED."""
     from c11 import files
-    from c11.cli import _signer
     from c11._internal.display import safe_text
-    from c11.cli import _content
+    from c11.cli import _content, _signer
     from c11.cli._output import emit_json, when
 
     if path != "-" and _document(path, as_json, trust_files):
@@ -45,15 +44,24 @@ def inspect(path, as_json, trust_files) -> None:
         f"  content:      {_content.inspect_value(info)}",
         f"  recipients:   {len(info.recipients)}",
     ]
-    lines += [f"    {r['fingerprint']}  {safe_text(r['type'])}" + (
-        "  TEMPORARY KEY: not zero-trust (held by the key server until they register); "
-        "re-encrypt once they have: c11 reencrypt" if r.get("temporary") else "") for r in info.recipients]
+    lines += [
+        f"    {r['fingerprint']}  {safe_text(r['type'])}"
+        + (
+            "  TEMPORARY KEY: not zero-trust (held by the key server until they register); "
+            "re-encrypt once they have: c11 reencrypt"
+            if r.get("temporary")
+            else ""
+        )
+        for r in info.recipients
+    ]
     for ext in info.extensions:
         lines.append(f"  extension:    {safe_text(ext['type'])}{' (critical)' if ext['critical'] else ''}")
         if ext.get("server"):  # online policy (docs/keyserver.md)
             exp = when(ext["expires"]) if ext.get("expires") else "never (at encryption)"
-            lines.append(f"  online policy: key server {safe_text(ext['server'])}; expires {exp}; "
-                         "the author can revoke, expire and audit it (c11 revoke, c11 expire, c11 access)")
+            lines.append(
+                f"  online policy: key server {safe_text(ext['server'])}; expires {exp}; "
+                "the author can revoke, expire and audit it (c11 revoke, c11 expire, c11 access)"
+            )
     if info.entries is not None:
         lines.append(f"  files:        {info.entries}")
     lines.append(f"  header:       {info.header_size} bytes; segments of {info.segment_size} bytes")
@@ -91,14 +99,17 @@ def _document(path: str, as_json: bool, trust_files: tuple[str, ...] = ()) -> bo
     if as_json:
         emit_json(info)
         return True
-    lines = [f"{path}: c11-protected {info['format']} document",
-             f"  document ID:  {info['doc_id']}",
-             f"  note:         {safe_text(info['note']) if info['note'] else '(none)'}",
-             f"  parts:        {len(info['parts'])}"]
+    lines = [
+        f"{path}: c11-protected {info['format']} document",
+        f"  document ID:  {info['doc_id']}",
+        f"  note:         {safe_text(info['note']) if info['note'] else '(none)'}",
+        f"  parts:        {len(info['parts'])}",
+    ]
     for g, check in zip(info["groups"], checks, strict=True):
         sig = "valid" if g["signature_valid"] else "INVALID (do not trust this document)"
-        lines.append(f"  group {g['group']}: signature {sig}; signer: {_signer.who(check)} "
-                     f"(signing key {check.fingerprint})")
+        lines.append(
+            f"  group {g['group']}: signature {sig}; signer: {_signer.who(check)} (signing key {check.fingerprint})"
+        )
         if g["verified_resharer"]:
             r = verifier.resharer(g)
             lines.append(f"    re-shared by {_signer.who(r)} (signing key {r.fingerprint})")

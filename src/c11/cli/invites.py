@@ -52,17 +52,24 @@ def claim_after_login(server: str, token: str, email: str) -> None:
         return
     fp = got.key.fingerprint
     if got.cloud:
-        click.echo(f"c11: you were invited before you registered: received your temporary key {fp}, kept with your "
-                   f"cloud-stored key; files made for it open with `c11 decrypt` now. Re-encrypt them for your own "
-                   f"key: c11 reencrypt -r {email} --remove {fp} FILE", err=True)
+        click.echo(
+            f"c11: you were invited before you registered: received your temporary key {fp}, kept with your "
+            f"cloud-stored key; files made for it open with `c11 decrypt` now. Re-encrypt them for your own "
+            f"key: c11 reencrypt -r {email} --remove {fp} FILE",
+            err=True,
+        )
         return
     if got.archive_error:
-        warn(f"could not keep your temporary key with your cloud-stored key ({got.archive_error}); keeping it on "
-             "this device")
-    click.echo(f"c11: you were invited before you registered: received your temporary key {fp} "
-               f"({got.path}); files made for it open now. Re-encrypt them for your own key: "
-               f"c11 reencrypt -i {shlex.quote(str(got.path))} -r {shlex.quote(email)} --remove {fp} FILE",
-               err=True)
+        warn(
+            f"could not keep your temporary key with your cloud-stored key ({got.archive_error}); keeping it on "
+            "this device"
+        )
+    click.echo(
+        f"c11: you were invited before you registered: received your temporary key {fp} "
+        f"({got.path}); files made for it open now. Re-encrypt them for your own key: "
+        f"c11 reencrypt -i {shlex.quote(str(got.path))} -r {shlex.quote(email)} --remove {fp} FILE",
+        err=True,
+    )
 
 
 def _claiming_identity(c: Client, paths: list[Path]) -> tuple[Identity | None, bool]:
@@ -92,9 +99,8 @@ def hint_reencrypt(path: str | None, identities: list[Identity]) -> None:
     if not path:
         return
     from c11 import files
-    from c11.errors import C11Error
-
     from c11.client.key_lifecycle import TEMPORARY_LABEL
+    from c11.errors import C11Error
 
     temps = {i.public.fingerprint: i for i in identities if i.label.endswith(TEMPORARY_LABEL)}
     if not temps:
@@ -105,10 +111,12 @@ def hint_reencrypt(path: str | None, identities: list[Identity]) -> None:
         return
     mine = [r["fingerprint"] for r in info.recipients if r["fingerprint"] in temps]
     if mine:
-        warn(f"{path} was encrypted to your temporary key {mine[0]} (held by the key server until you "
-             f"registered; not zero-trust). Re-encrypt it for your own key: "
-             f"c11 reencrypt -i {shlex.quote(_key_path(mine[0]))} -r YOUR_PUBLIC_KEY --remove {mine[0]} "
-             f"{shlex.quote(path)}")
+        warn(
+            f"{path} was encrypted to your temporary key {mine[0]} (held by the key server until you "
+            f"registered; not zero-trust). Re-encrypt it for your own key: "
+            f"c11 reencrypt -i {shlex.quote(_key_path(mine[0]))} -r YOUR_PUBLIC_KEY --remove {mine[0]} "
+            f"{shlex.quote(path)}"
+        )
 
 
 def _key_path(fingerprint: str) -> str:
@@ -155,14 +163,26 @@ def invite(emails, show, resend, as_json) -> None:
         else:
             items = c.invitations.invite(emails)
     if as_json:
-        emit_json([{"id": i.id, "email": i.email, "status": i.status, "fingerprint": i.fingerprint,
-                    "expires_at": i.expires_at.isoformat() if i.expires_at else None, "sent": i.send_count}
-                   for i in items])
+        emit_json(
+            [
+                {
+                    "id": i.id,
+                    "email": i.email,
+                    "status": i.status,
+                    "fingerprint": i.fingerprint,
+                    "expires_at": i.expires_at.isoformat() if i.expires_at else None,
+                    "sent": i.send_count,
+                }
+                for i in items
+            ]
+        )
         return
     for i in items:
         if i.status == "registered":
             click.echo(f"{i.email}: already registered (nothing to do)")
         else:
             exp = i.expires_at.strftime("%Y-%m-%d") if i.expires_at else "-"
-            click.echo(f"{i.email}: {i.status}; temporary key {i.fingerprint} (not zero-trust); expires {exp}; "
-                       f"emails sent: {i.send_count}")
+            click.echo(
+                f"{i.email}: {i.status}; temporary key {i.fingerprint} (not zero-trust); expires {exp}; "
+                f"emails sent: {i.send_count}"
+            )

@@ -24,11 +24,20 @@ from c11.cli._cloud import cloud_client as _client
 from c11.cli._cloud import cloud_sender, recovery_shard, store_password
 from c11.errors import AuthError, C11Error, CloudKeyError, NoKeyPublishedError, ServerError, UsageError
 
-__all__ = ["after_login", "cloud_identities", "cloud_sender", "decrypting_identities", "keys", "recovery_shard",
-           "store_password", "write_recovery"]
+__all__ = [
+    "after_login",
+    "cloud_identities",
+    "cloud_sender",
+    "decrypting_identities",
+    "keys",
+    "recovery_shard",
+    "store_password",
+    "write_recovery",
+]
 
 if TYPE_CHECKING:
     from c11.client import Client
+    from c11.keys.cloudkey import Shard
     from c11.keys.identity import Identity
 
 
@@ -50,24 +59,37 @@ def write_recovery(shard: Shard, path: Path | None = None) -> Path:
 
 
 def _say_created(created, path_hint: Path | None = None) -> None:  # type: ignore[no-untyped-def]
-    where = ", ".join(f"the shard store {p.url}" if p.where == "store" else "the c11 server"
-                      for p in created.placements if p.where != "recovery")
+    where = ", ".join(
+        f"the shard store {p.url}" if p.where == "store" else "the c11 server"
+        for p in created.placements
+        if p.where != "recovery"
+    )
     click.echo(f"c11: created your cloud-stored key {created.fingerprint}; its shards are at {where}", err=True)
     if created.recovery is not None:
         path = write_recovery(created.recovery, path_hint)
-        click.echo(f"c11: wrote your recovery shard to {path}: move it OFFLINE (a USB stick, a printout). With "
-                   "it and one other shard your key rebuilds; if a shard store is gone, decrypt with "
-                   f"C11_RECOVERY_SHARD={path}", err=True)
+        click.echo(
+            f"c11: wrote your recovery shard to {path}: move it OFFLINE (a USB stick, a printout). With "
+            "it and one other shard your key rebuilds; if a shard store is gone, decrypt with "
+            f"C11_RECOVERY_SHARD={path}",
+            err=True,
+        )
 
 
 # -- first login: a key file ----------------------------------------------------------------------------------------
+
 
 def _new_passphrase() -> str | None:
     pw = _identity.passphrase_from_env()
     if pw is not None or not sys.stdin.isatty():
         return pw
-    pw = click.prompt("Passphrase for your new key file (protects it on this device; empty: none)",
-                      hide_input=True, default="", show_default=False, confirmation_prompt=True, err=True)
+    pw = click.prompt(
+        "Passphrase for your new key file (protects it on this device; empty: none)",
+        hide_input=True,
+        default="",
+        show_default=False,
+        confirmation_prompt=True,
+        err=True,
+    )
     return pw or None
 
 
@@ -82,13 +104,17 @@ def _device_after_login(server: str, token: str, email: str, new_key: bool = Fal
     with Client(server, token) as c:
         out = kl.ensure_device_key(c, email, folder, new_key=new_key, passphrase=_new_passphrase, load=_identity.load)
     if out.status == kl.ELSEWHERE:
-        _warn(f"{email} already has a key published from another device ({out.registry_fingerprint}): "
-             f"copy that key file into {folder} to use it here, or run `c11 login --new-key` to make "
-             "and publish a new one (what was sent to the old key then opens only where it is)")
+        _warn(
+            f"{email} already has a key published from another device ({out.registry_fingerprint}): "
+            f"copy that key file into {folder} to use it here, or run `c11 login --new-key` to make "
+            "and publish a new one (what was sent to the old key then opens only where it is)"
+        )
         return
     if out.status == kl.FOREIGN:
-        _warn(f"the registry key of {email} ({out.registry_fingerprint}) is not one of the keys in "
-             f"{folder}; check `c11 registry history`")
+        _warn(
+            f"the registry key of {email} ({out.registry_fingerprint}) is not one of the keys in "
+            f"{folder}; check `c11 registry history`"
+        )
         return
     if out.status == kl.CURRENT:
         return
@@ -101,8 +127,10 @@ def _device_after_login(server: str, token: str, email: str, new_key: bool = Fal
         if out.unprotected:
             _warn(f"{out.path} is not protected by a passphrase (set C11_PASSPHRASE to protect new keys)")
     if out.unverified:
-        _warn("your key is not published yet: verify your email address (see the link we sent), "
-             "then run `c11 registry publish`")
+        _warn(
+            "your key is not published yet: verify your email address (see the link we sent), "
+            "then run `c11 registry publish`"
+        )
     elif out.error is not None:
         _warn(f"your key is not published yet ({out.error}); run `c11 registry publish` later")
     else:
@@ -111,8 +139,17 @@ def _device_after_login(server: str, token: str, email: str, new_key: bool = Fal
 
 # -- first login ----------------------------------------------------------------------------------------
 
-def after_login(server: str, token: str, email: str, new_key: bool = False, device: bool = False,
-                password: str | None = None, oidc: bool = False, oidc_open=None) -> None:  # type: ignore[no-untyped-def]
+
+def after_login(
+    server: str,
+    token: str,
+    email: str,
+    new_key: bool = False,
+    device: bool = False,
+    password: str | None = None,
+    oidc: bool = False,
+    oidc_open=None,
+) -> None:  # type: ignore[no-untyped-def]
     """After `c11 login`: by default a first login makes a cloud-stored key (generated here, published,
     sealed and split into shards); `device` or key files in the config folder keep the key-file behaviour.
     `password` (the one just typed) logs in at the shard stores (OPAQUE); an `oidc` login has none: the stores
@@ -128,35 +165,46 @@ def after_login(server: str, token: str, email: str, new_key: bool = False, devi
         if oidc_only:
             c.shards.password, c.shards.oidc_open = None, oidc_open
         try:
-            out = kl.first_login(c, email, keys_dir(), device=device, new_key=new_key,
-                                 fetch_identity=lambda: c.shards.fetch_identity(recovery_shard()),
-                                 stores_take_oidc=_stores_take_oidc if oidc_only else None)
+            out = kl.first_login(
+                c,
+                email,
+                keys_dir(),
+                device=device,
+                new_key=new_key,
+                fetch_identity=lambda: c.shards.fetch_identity(recovery_shard()),
+                stores_take_oidc=_stores_take_oidc if oidc_only else None,
+            )
         except UsageError as e:
             if "allows only cloud-stored keys" in str(e):
                 raise UsageError(f"{e}: log in without --device") from None
             if "cloud-stored key already" in str(e):
-                raise UsageError("you have a cloud-stored key: replace it with `c11 keys replace`, not --new-key"
-                                 ) from None
+                raise UsageError(
+                    "you have a cloud-stored key: replace it with `c11 keys replace`, not --new-key"
+                ) from None
             raise
         if out.kind == kl.CLOUD_EXISTING:
             if out.store_login_error:
-                _warn(f"could not log in at your shard store now ({out.store_login_error}); c11 decrypt will ask "
-                      "again")
+                _warn(f"could not log in at your shard store now ({out.store_login_error}); c11 decrypt will ask again")
             if out.identity is not None:
                 _publish(c, out.identity, email)
-            click.echo(f"c11: your key is cloud-stored ({out.fingerprint}); c11 decrypt fetches two of its shards",
-                       err=True)
+            click.echo(
+                f"c11: your key is cloud-stored ({out.fingerprint}); c11 decrypt fetches two of its shards", err=True
+            )
             return
         if out.kind == kl.CLOUD_CREATED and out.created is not None and out.identity is not None:
             _say_created(out.created)
             _publish(c, out.identity, email)
             return
     if out.reason == "stores-need-password":
-        click.echo("c11: your shard store logs you in with your c11 password, and an identity-provider "
-                   "account has none: your key is kept on this device (docs/shards.md §8)", err=True)
+        click.echo(
+            "c11: your shard store logs you in with your c11 password, and an identity-provider "
+            "account has none: your key is kept on this device (docs/shards.md §8)",
+            err=True,
+        )
     elif out.reason == "no-stores":
-        click.echo("c11: the server announces no shard store (C11_SHARD_STORES): your key is kept on this "
-                   "device", err=True)
+        click.echo(
+            "c11: the server announces no shard store (C11_SHARD_STORES): your key is kept on this device", err=True
+        )
     _device_after_login(server, token, email, new_key)
 
 
@@ -179,16 +227,22 @@ def _publish(c: Client, identity: Identity, email: str, strict: bool = False) ->
     except AuthError as e:
         if e.problem.get("type", "").endswith("email-unverified"):
             if strict:  # `c11 keys publish`: not publishing is a failure
-                raise AuthError(f"{email} is not verified yet: run `c11 verify LINK` with the link we emailed "
-                                "you, then run `c11 keys publish` again", 403) from None
-            _warn("your key is not published yet: verify your email address (see the link we sent), then run "
-                  "`c11 keys publish`")
+                raise AuthError(
+                    f"{email} is not verified yet: run `c11 verify LINK` with the link we emailed "
+                    "you, then run `c11 keys publish` again",
+                    403,
+                ) from None
+            _warn(
+                "your key is not published yet: verify your email address (see the link we sent), then run "
+                "`c11 keys publish`"
+            )
             return
         raise
     click.echo(f"c11: published your key in the registry (log entry {done.log_index})", err=True)
 
 
 # -- decrypting -----------------------------------------------------------------------------------------
+
 
 def _recipients(input_path: str | None) -> set[str] | None:
     if not input_path or input_path == "-":
@@ -223,8 +277,7 @@ def decrypting_identities(paths: tuple[str, ...], input_path: str | None) -> lis
     if not ids:
         from c11.errors import KeyFileError
 
-        raise KeyFileError("no key to decrypt with: pass -i KEYFILE (or set C11_IDENTITY, or log in with "
-                           "`c11 login`)")
+        raise KeyFileError("no key to decrypt with: pass -i KEYFILE (or set C11_IDENTITY, or log in with `c11 login`)")
     return ids
 
 
@@ -259,6 +312,7 @@ def cloud_identities(local: list[Identity]) -> list[Identity]:
 
 
 # -- commands -------------------------------------------------------------------------------------------
+
 
 @click.group("keys")
 def keys() -> None:
@@ -303,12 +357,14 @@ def status(as_json: bool) -> None:
     if kind == "cloud":
         click.echo(f"Your key {st.fingerprint} is cloud-stored: any {2} of its {3} shards rebuild it.")
         for p in st.placements:
-            where = {"server": f"the c11 server {st.server}", "store": f"the shard store {p.url}",
-                     "recovery": "your recovery shard file (offline)"}[p.where]
+            where = {
+                "server": f"the c11 server {st.server}",
+                "store": f"the shard store {p.url}",
+                "recovery": "your recovery shard file (offline)",
+            }[p.where]
             click.echo(f"  shard {p.index}: {where}")
     elif kind == "device":
-        click.echo("Your key is kept on this device: " + ", ".join(f"{k['path']} ({k['fingerprint']})"
-                                                                   for k in local))
+        click.echo("Your key is kept on this device: " + ", ".join(f"{k['path']} ({k['fingerprint']})" for k in local))
     else:
         click.echo("You have no key here: `c11 login` makes one (cloud-stored by default).")
     hint = " (verify your email address, then run `c11 keys publish`)" if kind == "cloud" and not published else ""
@@ -333,10 +389,20 @@ def publish() -> None:
 @keys.command("replace")
 @click.option("--device", "to_device", is_flag=True, help="Move to a new key file on this device.")
 @click.option("--cloud", "to_cloud", is_flag=True, help="Move to a new cloud-stored key.")
-@click.option("-i", "--identity", "current_path", metavar="KEYFILE",
-              help="Your current key file (default: the one in the config folder).")
-@click.option("-o", "--output", metavar="PATH", help="With --device: where to write the new key file "
-              "(default: the config folder's keys/). With --cloud: the recovery shard file, if there is one.")
+@click.option(
+    "-i",
+    "--identity",
+    "current_path",
+    metavar="KEYFILE",
+    help="Your current key file (default: the one in the config folder).",
+)
+@click.option(
+    "-o",
+    "--output",
+    metavar="PATH",
+    help="With --device: where to write the new key file "
+    "(default: the config folder's keys/). With --cloud: the recovery shard file, if there is one.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def replace(to_device: bool, to_cloud: bool, current_path: str | None, output: str | None, as_json: bool) -> None:
     """Replace your key by a new one of the other kind, and publish it.
@@ -373,8 +439,16 @@ def replace(to_device: bool, to_cloud: bool, current_path: str | None, output: s
 
     folder = keys_dir()
     aside = None if current_path else (folder / "replaced", [p for p in local if p.parent == folder])
-    done = replace_key(c, current, email, to_device=to_device, passphrase=passphrase, move_aside=aside,
-                       target=Path(output) if output and to_device else None, keys_folder=folder)
+    done = replace_key(
+        c,
+        current,
+        email,
+        to_device=to_device,
+        passphrase=passphrase,
+        move_aside=aside,
+        target=Path(output) if output and to_device else None,
+        keys_folder=folder,
+    )
     result: dict[str, object] = {"old": done.old, "new": done.new, "kind": done.kind}
     if done.key_file is not None:
         click.echo(f"c11: wrote your new key {done.key_file}", err=True)
@@ -386,7 +460,10 @@ def replace(to_device: bool, to_cloud: bool, current_path: str | None, output: s
         result["shards"] = [p.to_dict() for p in done.created.placements]
     for moved in done.moved:
         click.echo(f"c11: moved your old key file to {moved} (its key is archived on the server too)", err=True)
-    click.echo(f"c11: replaced your key {done.old} by {done.new} ({done.kind}); older "
-               "files still open (the old key is archived, encrypted to the new one)", err=True)
+    click.echo(
+        f"c11: replaced your key {done.old} by {done.new} ({done.kind}); older "
+        "files still open (the old key is archived, encrypted to the new one)",
+        err=True,
+    )
     if as_json:
         emit_json(result)

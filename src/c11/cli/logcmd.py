@@ -7,8 +7,9 @@ import json
 
 import click
 
-_SERVER = click.option("--server", envvar="C11_SERVER", default=None,
-                       help="Server URL [C11_SERVER; default: the stored login's].")
+_SERVER = click.option(
+    "--server", envvar="C11_SERVER", default=None, help="Server URL [C11_SERVER; default: the stored login's]."
+)
 
 
 def _client(server: str | None):  # type: ignore[no-untyped-def]
@@ -35,10 +36,18 @@ def checkpoint(server: str | None, as_json: bool) -> None:
         check = c.log.checkpoint()
     cp = check.current
     if as_json:
-        click.echo(json.dumps({"origin": cp.origin, "size": cp.size,
-                               "root_hash": base64.b64encode(cp.root_hash).decode(),
-                               "previous_size": check.previous.size if check.previous else None,
-                               "note": check.note.decode()}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "origin": cp.origin,
+                    "size": cp.size,
+                    "root_hash": base64.b64encode(cp.root_hash).decode(),
+                    "previous_size": check.previous.size if check.previous else None,
+                    "note": check.note.decode(),
+                },
+                indent=2,
+            )
+        )
         return
     click.echo(check.note.decode(), nl=False)
 
@@ -53,13 +62,24 @@ def prove(index: int, size: int | None, server: str | None, as_json: bool) -> No
     with _client(server) as c:
         got = c.log.prove(index, size)
     if as_json:
-        click.echo(json.dumps({"index": got.index, "tree_size": got.tree_size, "entry": got.entry,
-                               "proof": [base64.b64encode(h).decode() for h in got.proof],
-                               "verified": True}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "index": got.index,
+                    "tree_size": got.tree_size,
+                    "entry": got.entry,
+                    "proof": [base64.b64encode(h).decode() for h in got.proof],
+                    "verified": True,
+                },
+                indent=2,
+            )
+        )
         return
     click.echo(got.entry)
-    click.echo(f"c11: entry {got.index} is in the log of {got.tree_size} entries (proof of "
-               f"{len(got.proof)} hashes verified)", err=True)
+    click.echo(
+        f"c11: entry {got.index} is in the log of {got.tree_size} entries (proof of {len(got.proof)} hashes verified)",
+        err=True,
+    )
 
 
 @log.command("verify")
@@ -71,20 +91,23 @@ def verify(server: str | None, as_json: bool) -> None:
         check = c.log.verify()
     old = check.previous.size if check.previous else None
     if as_json:
-        click.echo(json.dumps({"origin": check.current.origin, "previous_size": old,
-                               "size": check.current.size, "consistent": True}, indent=2))
+        click.echo(
+            json.dumps(
+                {"origin": check.current.origin, "previous_size": old, "size": check.current.size, "consistent": True},
+                indent=2,
+            )
+        )
         return
     if old is None:
-        click.echo(f"c11: log {check.current.origin}: first checkpoint stored ({check.current.size} entries)",
-                   err=True)
+        click.echo(f"c11: log {check.current.origin}: first checkpoint stored ({check.current.size} entries)", err=True)
     else:
-        click.echo(f"c11: log {check.current.origin}: {old} -> {check.current.size} entries, consistent",
-                   err=True)
+        click.echo(f"c11: log {check.current.origin}: {old} -> {check.current.size} entries, consistent", err=True)
 
 
 @log.command("mine")
-@click.option("--org", "org", is_flag=True,
-              help="Your organization's members' entries instead of yours (needs read:events-org).")
+@click.option(
+    "--org", "org", is_flag=True, help="Your organization's members' entries instead of yours (needs read:events-org)."
+)
 @_SERVER
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def mine(org: bool, server: str | None, as_json: bool) -> None:
@@ -101,9 +124,14 @@ def mine(org: bool, server: str | None, as_json: bool) -> None:
         click.echo(json.dumps([g.to_dict() for g in got], indent=2))
         return
     for g in got:
-        detail = " ".join(f"{k}={v}" for k, v in sorted(g.fields.items())
-                          if k not in ("kind", "time", "person") and v is not None and not isinstance(v, list))
+        detail = " ".join(
+            f"{k}={v}"
+            for k, v in sorted(g.fields.items())
+            if k not in ("kind", "time", "person") and v is not None and not isinstance(v, list)
+        )
         who = f"  person {g.person[:12]}…" if org and g.person else ""
         click.echo(f"#{g.index}  {g.fields.get('time')}  {g.kind:<8} {detail}{who}")
-    click.echo(f"c11: {len(got)} entries, each proven in the log of {got[-1].tree_size if got else 0} entries "
-               "and opened", err=True)
+    click.echo(
+        f"c11: {len(got)} entries, each proven in the log of {got[-1].tree_size if got else 0} entries and opened",
+        err=True,
+    )

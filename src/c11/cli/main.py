@@ -37,7 +37,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "registry": ("c11.cli.registry", "registry", "Publish your key; look keys up by email (verified)."),
     "log": ("c11.cli.logcmd", "log", "Check the transparency log: checkpoint, prove, verify."),
     "policies": ("c11.cli.policies", "policies", "List your recent encryption policies (recipient sets)."),
-    "invite": ("c11.cli.invites", "invite", "Invite people by email (a temporary key lets others encrypt for them now)."),
+    "invite": (
+        "c11.cli.invites",
+        "invite",
+        "Invite people by email (a temporary key lets others encrypt for them now).",
+    ),
     "revoke": ("c11.cli.online", "revoke", "Revoke a document with an online policy (nobody can open it)."),
     "restore": ("c11.cli.online", "restore", "Undo revoke: recipients can open the document again."),
     "expire": ("c11.cli.online", "expire", "Set or clear the expiry of a document with an online policy."),
@@ -70,8 +74,9 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except EOFError:
-            raise TruncatedError("unexpected end of input: the file is truncated, or stdin was closed "
-                                 "while c11 was reading it") from None
+            raise TruncatedError(
+                "unexpected end of input: the file is truncated, or stdin was closed while c11 was reading it"
+            ) from None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]

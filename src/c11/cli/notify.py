@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +38,11 @@ def _engine(cfg: Any) -> Any:
     from c11.server.db import make_engine
 
     engine = make_engine(cfg.database_url)
-    cols = {c["name"] for c in inspect(engine).get_columns("outbox_messages")} if \
-        inspect(engine).has_table("outbox_messages") else set()
+    cols = (
+        {c["name"] for c in inspect(engine).get_columns("outbox_messages")}
+        if inspect(engine).has_table("outbox_messages")
+        else set()
+    )
     if "locked_until" not in cols:
         engine.dispose()
         raise NotifyError(f"the database at {cfg.database_url} is not at the newest schema; run `c11 db upgrade`")
@@ -74,8 +78,12 @@ def status(as_json: bool, limit: int, data_dir: str | None, config_file: str | N
     if as_json:
         click.echo(json.dumps({"counts": counts, "transport": transport, "messages": waiting}, indent=2))
         return
-    click.echo(f"transport: {cfg.mail_transport}" + "".join(
-        f"  {k}={v}" for k, v in transport.items() if k not in ("name", "certificates") and v not in (None, "")))
+    click.echo(
+        f"transport: {cfg.mail_transport}"
+        + "".join(
+            f"  {k}={v}" for k, v in transport.items() if k not in ("name", "certificates") and v not in (None, "")
+        )
+    )
     for c in transport.get("certificates", []):
         click.echo(f"certificate: {c['thumbprint_sha1']}  expires {c['not_after']}")
     click.echo("  ".join(f"{k}: {v}" for k, v in counts.items()))
@@ -148,8 +156,13 @@ def worker(once: bool, data_dir: str | None, config_file: str | None) -> None:
 
 @notify.command("test")
 @click.option("--to", "to", required=True, help="Address that receives the test message.")
-@click.option("--also-check-denied", "denied", default=None, metavar="ADDRESS",
-              help="Graph: also check that sending as this other mailbox is refused by the access policy.")
+@click.option(
+    "--also-check-denied",
+    "denied",
+    default=None,
+    metavar="ADDRESS",
+    help="Graph: also check that sending as this other mailbox is refused by the access policy.",
+)
 @server_options
 def test(to: str, denied: str | None, data_dir: str | None, config_file: str | None) -> None:
     """Send a test message through the configured transport and explain any failure."""
@@ -162,8 +175,10 @@ def test(to: str, denied: str | None, data_dir: str | None, config_file: str | N
         if getattr(e, "explanation", None):
             click.echo(e.explanation, err=True)  # type: ignore[attr-defined]
         raise
-    click.echo(f"sent a test message to {to} via {result.transport}"
-               + (f" as {result.sender}" if result.transport == "graph" else ""))
+    click.echo(
+        f"sent a test message to {to} via {result.transport}"
+        + (f" as {result.sender}" if result.transport == "graph" else "")
+    )
     for note in result.notes:
         click.echo(note)
 
@@ -179,14 +194,19 @@ def certificate() -> None:
 
 
 @certificate.command("create")
-@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
-              help="Where to write the public certificate: .cer = DER, .pem/.crt = PEM. "
-                   "Default: <data-dir>/c11-graph.cer.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Where to write the public certificate: .cer = DER, .pem/.crt = PEM. Default: <data-dir>/c11-graph.cer.",
+)
 @click.option("--days", default=730, show_default=True, help="Validity in days.")
 @click.option("--name", "common_name", default="c11 notifications", show_default=True, help="Subject common name.")
 @server_options
-def certificate_create(out: str | None, days: int, common_name: str, data_dir: str | None,
-                       config_file: str | None) -> None:
+def certificate_create(
+    out: str | None, days: int, common_name: str, data_dir: str | None, config_file: str | None
+) -> None:
     """Generate an RSA 2048 key pair and self-signed certificate; keep the key in the secret store."""
     from c11.notify.graph_certificate import CertificateStore
 
@@ -209,11 +229,11 @@ def certificate_create(out: str | None, days: int, common_name: str, data_dir: s
 @server_options
 def certificate_list(data_dir: str | None, config_file: str | None) -> None:
     """List stored certificates, newest first (the first valid one is used)."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from c11.notify.graph_certificate import CertificateStore
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for c in CertificateStore(_config(data_dir, config_file).data_dir).all():
         state = "valid" if c.valid_at(now) else "expired" if c.not_after <= now else "not yet valid"
         click.echo(f"{c.sha1_thumbprint}  {state:<13} expires {c.not_after:%Y-%m-%d}  {c.subject}")
@@ -226,13 +246,27 @@ def certificate_list(data_dir: str | None, config_file: str | None) -> None:
 @click.option("--login-host", default=None, help="National clouds: e.g. login.microsoftonline.us.")
 @click.option("--api-host", default=None, help="National clouds: e.g. graph.microsoft.us.")
 @server_options
-def configure(sender: str, tenant_id: str, client_id: str, login_host: str | None, api_host: str | None,
-              data_dir: str | None, config_file: str | None) -> None:
+def configure(
+    sender: str,
+    tenant_id: str,
+    client_id: str,
+    login_host: str | None,
+    api_host: str | None,
+    data_dir: str | None,
+    config_file: str | None,
+) -> None:
     """Store the customer's three values and switch notifications to the graph transport."""
     from c11.notify import admin
 
-    done = admin.configure_graph(_config(data_dir, config_file), sender, tenant_id, client_id, login_host, api_host,
-                                 {"sender": "--sender", "tenant_id": "--tenant-id", "client_id": "--client-id"})
+    done = admin.configure_graph(
+        _config(data_dir, config_file),
+        sender,
+        tenant_id,
+        client_id,
+        login_host,
+        api_host,
+        {"sender": "--sender", "tenant_id": "--tenant-id", "client_id": "--client-id"},
+    )
     click.echo(f"stored in {done['stored']}: sender {sender}, tenant {tenant_id}, client {client_id}; transport graph")
     if not done["certificate"]:
         click.echo("no certificate yet: run `c11 notify graph certificate create --out c11-graph.cer`", err=True)

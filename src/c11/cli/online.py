@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -25,8 +26,9 @@ def _client() -> Client:
     from c11.client.credentials import CredentialsStore
 
     if not (os.environ.get("C11_TOKEN") or CredentialsStore().path.exists()):
-        raise ConfigError("the online policy needs the key server: log in with `c11 login` (or set C11_TOKEN "
-                          "and C11_SERVER)")
+        raise ConfigError(
+            "the online policy needs the key server: log in with `c11 login` (or set C11_TOKEN and C11_SERVER)"
+        )
     c = Client.from_environment()
     if not c.token:
         raise AuthError(f"not logged in to {c.server}: run `c11 login`", 401)
@@ -45,7 +47,7 @@ def prepare_online(plan: Any, sender: Identity, include_self: bool, expires: str
     with _client() as c:
         members = list(plan.members)
         if len(members) == len(plan.keys):  # one key per member, in order (no duplicates were merged)
-            pairs = [(m.get("email"), k) for m, k in zip(members, plan.keys)]
+            pairs = [(m.get("email"), k) for m, k in zip(members, plan.keys, strict=True)]
         else:
             by_fp = {k.fingerprint: k for k in plan.keys}
             for m in members:
@@ -54,10 +56,14 @@ def prepare_online(plan: Any, sender: Identity, include_self: bool, expires: str
                 else:
                     k = PublicKey.parse(m["public_key"])
                     pairs.append((None, by_fp.get(k.fingerprint, k)))
-        seal = online.prepare(c, sender, pairs, expires=int(when.timestamp()) if when else None,
-                              include_sender=include_self)
-    click.echo(f"c11: online policy registered with {c.server} (document {seal.policy.doc_uuid}"
-               f"{', expires ' + when.strftime('%Y-%m-%d %H:%M UTC') if when else ''})", err=True)
+        seal = online.prepare(
+            c, sender, pairs, expires=int(when.timestamp()) if when else None, include_sender=include_self
+        )
+    click.echo(
+        f"c11: online policy registered with {c.server} (document {seal.policy.doc_uuid}"
+        f"{', expires ' + when.strftime('%Y-%m-%d %H:%M UTC') if when else ''})",
+        err=True,
+    )
     return seal
 
 
@@ -108,18 +114,23 @@ def _show(doc: Any, as_json: bool, what: str) -> None:
 def _doc_dict(doc: Any) -> dict:
     from c11.log.entries import rfc3339
 
-    return {"doc_id": doc.doc_id, "revoked": doc.revoked,
-            "revoked_at": rfc3339(doc.revoked_at) if doc.revoked_at else None,
-            "expires_at": rfc3339(doc.expires_at) if doc.expires_at else None,
-            "recipients": [{"email": r.email, "key": r.key} for r in doc.recipients]}
+    return {
+        "doc_id": doc.doc_id,
+        "revoked": doc.revoked,
+        "revoked_at": rfc3339(doc.revoked_at) if doc.revoked_at else None,
+        "expires_at": rfc3339(doc.expires_at) if doc.expires_at else None,
+        "recipients": [{"email": r.email, "key": r.key} for r in doc.recipients],
+    }
 
 
 def _describe(doc: Any) -> str:
     state = "REVOKED" if doc.revoked else "active"
     exp = doc.expires_at.strftime("%Y-%m-%d %H:%M:%S UTC") if doc.expires_at else "never"
     lines = [f"  state:       {state}", f"  expires:     {exp}", f"  recipients:  {len(doc.recipients)}"]
-    lines += [f"    {safe_text(r.email) if r.email else '(by key)'}  {safe_text(r.key or '')}".rstrip()
-              for r in doc.recipients]
+    lines += [
+        f"    {safe_text(r.email) if r.email else '(by key)'}  {safe_text(r.key or '')}".rstrip()
+        for r in doc.recipients
+    ]
     return "\n".join(lines)
 
 
@@ -183,8 +194,14 @@ def _members(values: tuple[str, ...]) -> list[Any]:
     return out
 
 
-_recipient_opt = click.option("-r", "--recipient", "recipients", multiple=True, metavar="RECIPIENT",
-                              help="Email, public key line or 32-hex key fingerprint. Repeatable.")
+_recipient_opt = click.option(
+    "-r",
+    "--recipient",
+    "recipients",
+    multiple=True,
+    metavar="RECIPIENT",
+    help="Email, public key line or 32-hex key fingerprint. Repeatable.",
+)
 
 
 @click.command()
@@ -233,5 +250,7 @@ def access(target, as_json) -> None:
     for a in items:
         email = safe_text(a.email) if a.email is not None else None
         who = email if a.by == "account" else "(key holder)" if email is None else f"{email} (unverified)"
-        click.echo(f"    {a.time.strftime('%Y-%m-%d %H:%M:%S')}  {safe_text(str(a.result)):<7}  {who}  "
-                   f"key {safe_text(str(a.key))}  from {safe_text(str(a.address))}  log #{a.index}")
+        click.echo(
+            f"    {a.time.strftime('%Y-%m-%d %H:%M:%S')}  {safe_text(str(a.result)):<7}  {who}  "
+            f"key {safe_text(str(a.key))}  from {safe_text(str(a.address))}  log #{a.index}"
+        )

@@ -42,7 +42,9 @@ def list_domains(as_json: bool) -> None:
         emit_json(rows)
         return
     if not rows:
-        click.echo("no domains: `c11 org domains add DOMAIN` (or the operator's `c11 org create --domain D --verified`)")
+        click.echo(
+            "no domains: `c11 org domains add DOMAIN` (or the operator's `c11 org create --domain D --verified`)"
+        )
     for d in rows:
         how = f"by {d['method']}" + (f" ({d['mailbox']})" if d.get("mailbox") else "")
         click.echo(f"{d['domain']:<40} {d['status']:<10} {how}")
@@ -50,8 +52,13 @@ def list_domains(as_json: bool) -> None:
 
 @domains.command("add")
 @click.argument("domain")
-@click.option("--mailbox", type=click.Choice(["postmaster", "admin"]), default="postmaster", show_default=True,
-              help="Who gets the confirmation link: postmaster@ or admin@ the domain.")
+@click.option(
+    "--mailbox",
+    type=click.Choice(["postmaster", "admin"]),
+    default="postmaster",
+    show_default=True,
+    help="Who gets the confirmation link: postmaster@ or admin@ the domain.",
+)
 def add(domain: str, mailbox: str) -> None:
     """Claim DOMAIN: a confirmation link is mailed to MAILBOX@DOMAIN; it is verified once confirmed."""
     with _client() as c:
@@ -72,8 +79,10 @@ def _describe(inv: dict[str, Any]) -> None:
     click.echo(f"{inv['org']} ({inv['org_id']}), invited by {inv.get('invited_by') or 'the operator'}")
     keys = inv.get("recovery_keys") or []
     if keys:
-        click.echo("  if you join, these recovery keys are added to everything you encrypt and everything "
-                   "encrypted for you (their holders can open it):")
+        click.echo(
+            "  if you join, these recovery keys are added to everything you encrypt and everything "
+            "encrypted for you (their holders can open it):"
+        )
         for k in keys:
             click.echo(f"    {k['fingerprint']}  {k['name']}")
     else:

@@ -41,8 +41,10 @@ def _until(value: str | None) -> str | None:
 
 def _bad(value: str, option: str) -> click.BadParameter:
     durations = ", or a duration like 30d, 12h, 2w" if option == "--since" else ""
-    return click.BadParameter(f"{value!r}: give a date like 2026-11-01, an RFC 3339 time like "
-                              f"2026-11-01T09:00:00Z{durations}", param_hint=option)
+    return click.BadParameter(
+        f"{value!r}: give a date like 2026-11-01, an RFC 3339 time like 2026-11-01T09:00:00Z{durations}",
+        param_hint=option,
+    )
 
 
 def _date(value: str, option: str) -> date:
@@ -94,8 +96,17 @@ def _table(items: list) -> None:
     if not items:
         click.echo("c11: no events match", err=True)
         return
-    rows = [(f"{e.time:%Y-%m-%d %H:%M:%S}", safe_text(_action(e)), safe_text(_who(e)), safe_text(e.doc_id or ""),
-             safe_text(_target(e)), str(e.index)) for e in items]
+    rows = [
+        (
+            f"{e.time:%Y-%m-%d %H:%M:%S}",
+            safe_text(_action(e)),
+            safe_text(_who(e)),
+            safe_text(e.doc_id or ""),
+            safe_text(_target(e)),
+            str(e.index),
+        )
+        for e in items
+    ]
     head = ("TIME (UTC)", "ACTION", "WHO", "DOCUMENT", "TARGET", "LOG")
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     for r in [head, *rows]:
@@ -103,16 +114,27 @@ def _table(items: list) -> None:
 
 
 @click.command("events")
-@click.option("--since", metavar="WHEN", help="From: a date (2026-11-01), an RFC 3339 time, or a duration ago "
-              "(30d, 12h, 2w).")
+@click.option(
+    "--since", metavar="WHEN", help="From: a date (2026-11-01), an RFC 3339 time, or a duration ago (30d, 12h, 2w)."
+)
 @click.option("--until", metavar="WHEN", help="To: a date (that day included) or an RFC 3339 time (excluded).")
 @click.option("--user", metavar="EMAIL", help="Only events by this person.")
-@click.option("--action", "actions", metavar="ACTION", multiple=True,
-              help="Only this action (repeat for several): protect, open, refused_open, share, revoke, restore, "
-                   "expiry, invite, key_change, admin, shard.")
+@click.option(
+    "--action",
+    "actions",
+    metavar="ACTION",
+    multiple=True,
+    help="Only this action (repeat for several): protect, open, refused_open, share, revoke, restore, "
+    "expiry, invite, key_change, admin, shard.",
+)
 @click.option("--doc", metavar="ID", help="Only events about this document ID.")
-@click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True,
-              help="How many events (newest first) for the table and --json.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 100_000),
+    default=50,
+    show_default=True,
+    help="How many events (newest first) for the table and --json.",
+)
 @click.option("--daily", is_flag=True, help="Counts per day and action instead of events (default: 30 days).")
 @click.option("--csv", "as_csv", is_flag=True, help="Every matching event as CSV (RFC 4180) on stdout or -o FILE.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the CSV here.")
@@ -134,8 +156,13 @@ def events(since, until, user, actions, doc, limit, daily, as_csv, output, as_js
         raise click.UsageError("-o/--output is for --csv")
     if sum((daily, as_csv)) > 1 or (as_csv and as_json):
         raise click.UsageError("choose one of --daily, --csv (--json goes with --daily or the table)")
-    filters = {"user": user, "action": list(actions) or None, "since": _since(since), "until": _until(until),
-               "doc": doc}
+    filters = {
+        "user": user,
+        "action": list(actions) or None,
+        "since": _since(since),
+        "until": _until(until),
+        "doc": doc,
+    }
     from c11.cli._registry import client
 
     api = client("`c11 org events`").events
@@ -144,8 +171,13 @@ def events(since, until, user, actions, doc, limit, daily, as_csv, output, as_js
     elif daily:
         days = api.daily(**filters)
         if as_json:
-            click.echo(json.dumps([{"day": d.day.isoformat(), "total": d.total, "counts": d.counts} for d in days],
-                                  indent=2, sort_keys=True))
+            click.echo(
+                json.dumps(
+                    [{"day": d.day.isoformat(), "total": d.total, "counts": d.counts} for d in days],
+                    indent=2,
+                    sort_keys=True,
+                )
+            )
             return
         if not days:
             click.echo("c11: no events in this range", err=True)

@@ -16,8 +16,14 @@ from c11._internal.display import safe_text  # names from servers: never printed
 if TYPE_CHECKING:
     from c11.client import Client
 
-_IDENTITY = click.option("-i", "--identity", "identities", multiple=True, metavar="KEYFILE",
-                         help="Your key file (signs the wraps; opens the group key you hold). Default: your keys.")
+_IDENTITY = click.option(
+    "-i",
+    "--identity",
+    "identities",
+    multiple=True,
+    metavar="KEYFILE",
+    help="Your key file (signs the wraps; opens the group key you hold). Default: your keys.",
+)
 
 
 def _client() -> Client:
@@ -37,17 +43,25 @@ def _mine(identities: tuple[str, ...]) -> list[Any]:
 
 def _show(group: Any) -> None:
     key = group.key
-    state = (f"key v{key.version} {key.fingerprint}" if key else "no key yet (an admin runs `c11 org groups sync`)")
+    state = f"key v{key.version} {key.fingerprint}" if key else "no key yet (an admin runs `c11 org groups sync`)"
     flags = (", rotation due" if group.rotation_due else "") + (
-        f", {group.pending_wraps} pending wrap(s)" if group.pending_wraps else "")
+        f", {group.pending_wraps} pending wrap(s)" if group.pending_wraps else ""
+    )
     click.echo(f"{safe_text(group.name)}: {group.member_count} member(s), {state}{flags}")
 
 
 def _group_dict(g: Any) -> dict[str, Any]:
-    return {"id": g.id, "name": g.name, "member_count": g.member_count, "rotation_due": g.rotation_due,
-            "pending_wraps": g.pending_wraps, "members": g.members,
-            "key": None if g.key is None else {"version": g.key.version, "fingerprint": g.key.fingerprint,
-                                               "public_key": g.key.public_key.line()}}
+    return {
+        "id": g.id,
+        "name": g.name,
+        "member_count": g.member_count,
+        "rotation_due": g.rotation_due,
+        "pending_wraps": g.pending_wraps,
+        "members": g.members,
+        "key": None
+        if g.key is None
+        else {"version": g.key.version, "fingerprint": g.key.fingerprint, "public_key": g.key.public_key.line()},
+    }
 
 
 @click.group("groups")
@@ -93,7 +107,9 @@ def show(name: str, as_json: bool) -> None:
         return
     _show(g)
     for m in g.members:
-        click.echo(f"  {safe_text(m['email'])}{'' if m['has_key'] else '  (waiting for the key: `c11 org groups sync`)'}")
+        click.echo(
+            f"  {safe_text(m['email'])}{'' if m['has_key'] else '  (waiting for the key: `c11 org groups sync`)'}"
+        )
 
 
 @groups.command("key")
@@ -131,8 +147,9 @@ def add(name: str, emails: tuple[str, ...], identities: tuple[str, ...]) -> None
     try:
         report = c.groups.sync(_mine(identities), only=name, admin_work=False)
     except C11Error as e:  # the members were added; only the wrapping is left to a sync
-        click.echo(f"c11: added; the key is not wrapped for them yet ({e}): a key holder runs `c11 org groups sync`",
-                   err=True)
+        click.echo(
+            f"c11: added; the key is not wrapped for them yet ({e}): a key holder runs `c11 org groups sync`", err=True
+        )
         return
     _report(report)
     _waiting(c.groups.get(name))
@@ -163,8 +180,11 @@ def remove(name: str, emails: tuple[str, ...], identity: str | None, no_rotate: 
     g = c.groups.remove_members(name, [e for e in wanted if e in current], identity=me)
     _show(g)
     if me is not None:
-        click.echo(f"c11: rotated the key of {name} (v{g.key.version if g.key else '?'}); content sent before "
-                   "stays openable by those who had the old key", err=True)
+        click.echo(
+            f"c11: rotated the key of {name} (v{g.key.version if g.key else '?'}); content sent before "
+            "stays openable by those who had the old key",
+            err=True,
+        )
 
 
 @groups.command("rotate")
@@ -229,8 +249,14 @@ def _waiting(g: Any) -> None:
     holders = ", ".join(g.key_holders) or "nobody (a group admin's `c11 org groups sync` makes a new key)"
     for w in g.waiting:
         if w["reason"] == "no-published-key":
-            click.echo(f"c11: {w['email']} waits for the {g.name} key: no published key yet; once they publish "
-                       f"one, `c11 org groups sync` by a key holder ({holders}) wraps it", err=True)
+            click.echo(
+                f"c11: {w['email']} waits for the {g.name} key: no published key yet; once they publish "
+                f"one, `c11 org groups sync` by a key holder ({holders}) wraps it",
+                err=True,
+            )
         else:
-            click.echo(f"c11: {w['email']} waits for the {g.name} key: `c11 org groups sync` by a key holder "
-                       f"({holders}) wraps it", err=True)
+            click.echo(
+                f"c11: {w['email']} waits for the {g.name} key: `c11 org groups sync` by a key holder "
+                f"({holders}) wraps it",
+                err=True,
+            )

@@ -40,9 +40,11 @@ def _info(c: Client) -> Any:
 
     info = c.org.info()
     if info is None:
-        raise UsageError(f"you are not a member of an organization on {c.server}, or your membership is "
-                         "deactivated: an admin adds members (`c11 org members add`); an operator creates an "
-                         "organization (`c11 org create`)")
+        raise UsageError(
+            f"you are not a member of an organization on {c.server}, or your membership is "
+            "deactivated: an admin adds members (`c11 org members add`); an operator creates an "
+            "organization (`c11 org create`)"
+        )
     return info
 
 
@@ -88,9 +90,14 @@ def _parse_setting(text: str) -> tuple[str, Any]:
 
 
 @click.command("policies")
-@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
-              help="Change a policy (repeatable): allow_cross_org_lookup, allow_member_listing, allow_device_keys, "
-                   "require_online (true/false), default_expiry_days (days or none). Needs crud:config-org.")
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Change a policy (repeatable): allow_cross_org_lookup, allow_member_listing, allow_device_keys, "
+    "require_online (true/false), default_expiry_days (days or none). Needs crud:config-org.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def policies(settings: tuple[str, ...], as_json: bool) -> None:
     """Show or change the organization's policies (enforced by the server, applied by every client).
@@ -115,6 +122,7 @@ def policies(settings: tuple[str, ...], as_json: bool) -> None:
 
 
 # -- members -----------------------------------------------------------------------------------------------
+
 
 @click.group("members")
 def members() -> None:
@@ -148,15 +156,21 @@ def read_csv(path: Path) -> tuple[list[str], list[str]]:
 
 @members.command("add")
 @click.argument("emails", nargs=-1, metavar="EMAIL...")
-@click.option("--csv", "csv_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="A file of emails, one a line (first column of a CSV; an `email` header is skipped).")
-@click.option("--generate-keys", is_flag=True,
-              help="Pre-load: make their temporary keys now and send no email (with an identity provider, members "
-                   "get them at first login). Needs crud:encryption-keys-org too.")
+@click.option(
+    "--csv",
+    "csv_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="A file of emails, one a line (first column of a CSV; an `email` header is skipped).",
+)
+@click.option(
+    "--generate-keys",
+    is_flag=True,
+    help="Pre-load: make their temporary keys now and send no email (with an identity provider, members "
+    "get them at first login). Needs crud:encryption-keys-org too.",
+)
 @click.option("--skip-invalid", is_flag=True, help="Add the good emails even if some lines or arguments are bad.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def add(emails: tuple[str, ...], csv_file: Path | None, generate_keys: bool, skip_invalid: bool,
-        as_json: bool) -> None:
+def add(emails: tuple[str, ...], csv_file: Path | None, generate_keys: bool, skip_invalid: bool, as_json: bool) -> None:
     """Add members by email. Addresses of your organization's verified domains join at once: each one without
     an account is invited (an email and a temporary key, so anyone can encrypt for them at once). Anyone else
     gets an invitation to join and is a member only once they accept it (`c11 org join`).
@@ -193,7 +207,7 @@ def add(emails: tuple[str, ...], csv_file: Path | None, generate_keys: bool, ski
     results = []
     with _client() as c:
         for i in range(0, len(wanted), _BATCH):
-            results += c.org.add_members(wanted[i:i + _BATCH], generate_keys=generate_keys)
+            results += c.org.add_members(wanted[i : i + _BATCH], generate_keys=generate_keys)
     if as_json:
         emit_json([r.to_dict() for r in results])
         return
@@ -204,8 +218,10 @@ def add(emails: tuple[str, ...], csv_file: Path | None, generate_keys: bool, ski
         elif r.result == "already-member":
             click.echo(f"{r.email}: already a member ({r.status})")
         elif r.result == "invited-to-join":
-            click.echo(f"{r.email}: invited to join (not a verified domain of the organization): a member once "
-                       "they accept (`c11 org join`)")
+            click.echo(
+                f"{r.email}: invited to join (not a verified domain of the organization): a member once "
+                "they accept (`c11 org join`)"
+            )
         elif r.result == "domain-not-verified":
             click.echo(f"{r.email}: NOT added, pre-loading is for verified domains only (`c11 org domains add`)")
         elif inv.get("status") == "pending":
@@ -255,6 +271,7 @@ def reactivate(email: str) -> None:
 
 # -- admins ------------------------------------------------------------------------------------------------
 
+
 @click.group("admins")
 def admins() -> None:
     """Designate and demote admins and their permissions (needs crud:members-org)."""
@@ -262,10 +279,15 @@ def admins() -> None:
 
 @admins.command("add")
 @click.argument("email")
-@click.option("--permission", "permissions", multiple=True, metavar="P",
-              help="A permission to hold (repeatable): crud:config-org, crud:members-org, crud:invitations-org, "
-                   "crud:recovery-keys-org, read:events-org, crud:encryption-keys-org, crud:signature-keys-org, "
-                   "crud:groups-org, crud:groups-scim-tokens-org.")
+@click.option(
+    "--permission",
+    "permissions",
+    multiple=True,
+    metavar="P",
+    help="A permission to hold (repeatable): crud:config-org, crud:members-org, crud:invitations-org, "
+    "crud:recovery-keys-org, read:events-org, crud:encryption-keys-org, crud:signature-keys-org, "
+    "crud:groups-org, crud:groups-scim-tokens-org.",
+)
 @click.option("--all", "all_", is_flag=True, help="Every permission.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def admins_add(email: str, permissions: tuple[str, ...], all_: bool, as_json: bool) -> None:
@@ -343,5 +365,7 @@ def signature_keys_withdraw(email: str) -> None:
     """Withdraw EMAIL's published key (lost or compromised device); they publish a new one at next login."""
     with _client() as c:
         c.org.withdraw_key(email)
-    click.echo(f"{email}: published key withdrawn (logged); they must make and publish a new one "
-               "(`c11 keys replace --device`, or `c11 login --new-key` with a key file)")
+    click.echo(
+        f"{email}: published key withdrawn (logged); they must make and publish a new one "
+        "(`c11 keys replace --device`, or `c11 login --new-key` with a key file)"
+    )

@@ -16,12 +16,22 @@ from c11._internal.display import safe_text  # names from servers: never printed
 if TYPE_CHECKING:
     from c11.client.recovery import RecoveryAPI
 
-_OUTPUT = click.option("-o", "--output", "output", required=True, metavar="FILE",
-                       help="Where to write the PRIVATE recovery key file (refuses an existing file). Keep it "
-                            "offline, e.g. on a USB stick in a safe.")
+_OUTPUT = click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    metavar="FILE",
+    help="Where to write the PRIVATE recovery key file (refuses an existing file). Keep it "
+    "offline, e.g. on a USB stick in a safe.",
+)
 _NAME = click.option("--name", metavar="NAME", help="A name people recognise (default: the file name).")
-_PASS = click.option("--passphrase/--no-passphrase", default=True, show_default=True,
-                     help="Protect the key file with a passphrase (C11_PASSPHRASE, or asked on the terminal).")
+_PASS = click.option(
+    "--passphrase/--no-passphrase",
+    default=True,
+    show_default=True,
+    help="Protect the key file with a passphrase (C11_PASSPHRASE, or asked on the terminal).",
+)
 
 
 def _api() -> RecoveryAPI:
@@ -45,10 +55,11 @@ def _passphrase(protect: bool) -> str | None:
     if pw is not None:
         return pw
     if not sys.stdin.isatty():
-        raise UsageError("a recovery key file is passphrase-protected: set C11_PASSPHRASE (or "
-                         "C11_PASSPHRASE_FILE), run in a terminal, or pass --no-passphrase")
-    return click.prompt("Passphrase for the recovery key file", hide_input=True, confirmation_prompt=True,
-                        err=True)
+        raise UsageError(
+            "a recovery key file is passphrase-protected: set C11_PASSPHRASE (or "
+            "C11_PASSPHRASE_FILE), run in a terminal, or pass --no-passphrase"
+        )
+    return click.prompt("Passphrase for the recovery key file", hide_input=True, confirmation_prompt=True, err=True)
 
 
 def _check_new(output: str) -> None:
@@ -61,8 +72,11 @@ def _check_new(output: str) -> None:
 
 
 def _done(key: Any, path: Any, what: str) -> None:
-    click.echo(f"c11: {what} recovery key {key.name} ({key.fingerprint}); the private key is in {path} "
-               "(only the public key was uploaded: keep this file safe, it opens every member's content)", err=True)
+    click.echo(
+        f"c11: {what} recovery key {key.name} ({key.fingerprint}); the private key is in {path} "
+        "(only the public key was uploaded: keep this file safe, it opens every member's content)",
+        err=True,
+    )
     click.echo(key.id)
 
 
@@ -108,8 +122,9 @@ def rotate(key_id: str, output: str, name: str | None, passphrase: bool) -> None
     _check_new(output)
     key, path = _api().rotate(key_id, name or Path(output).name, output, _passphrase(passphrase))
     _done(key, path, "rotated to")
-    click.echo("c11: old content still has the retired key: `c11 reencrypt --add-recovery FILE` brings it "
-               "along", err=True)
+    click.echo(
+        "c11: old content still has the retired key: `c11 reencrypt --add-recovery FILE` brings it along", err=True
+    )
 
 
 @recovery_key.command("list")
@@ -125,8 +140,10 @@ def list_keys(as_json: bool) -> None:
     if not keys:
         click.echo("no recovery keys (an admin creates one with `c11 org recovery-key create -o FILE`)")
     for k in keys:
-        click.echo(f"{k.id}  {k.status:8}  {k.fingerprint}  {safe_text(k.name)}  created {k.created_at[:10]}"
-                   + (f", retired {k.retired_at[:10]}" if k.retired_at else ""))
+        click.echo(
+            f"{k.id}  {k.status:8}  {k.fingerprint}  {safe_text(k.name)}  created {k.created_at[:10]}"
+            + (f", retired {k.retired_at[:10]}" if k.retired_at else "")
+        )
 
 
 @recovery_key.command("remove")

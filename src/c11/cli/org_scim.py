@@ -35,8 +35,13 @@ def scim_tokens() -> None:
 
 @scim_tokens.command("create")
 @click.option("--name", required=True, help="A label, e.g. entra or okta.")
-@click.option("--expires-in", "days", type=click.IntRange(1, 3650), default=None,
-              help="Days until the token expires (default: never; revoke it when unused).")
+@click.option(
+    "--expires-in",
+    "days",
+    type=click.IntRange(1, 3650),
+    default=None,
+    help="Days until the token expires (default: never; revoke it when unused).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (with the token and the SCIM URL).")
 def create(name: str, days: int | None, as_json: bool) -> None:
     """Create a SCIM token; it is printed once and cannot be shown again."""
@@ -48,8 +53,11 @@ def create(name: str, days: int | None, as_json: bool) -> None:
         return
     click.echo(created.token)
     expiry = f"expires {created.info.expires_at:%Y-%m-%d}" if created.info.expires_at else "does not expire"
-    click.echo(f"SCIM token {created.info.id} ({name}) {expiry}; store it now, it will not be shown again.\n"
-               f"In the identity provider: tenant URL {created.scim_url}, secret token: the line above.", err=True)
+    click.echo(
+        f"SCIM token {created.info.id} ({name}) {expiry}; store it now, it will not be shown again.\n"
+        f"In the identity provider: tenant URL {created.scim_url}, secret token: the line above.",
+        err=True,
+    )
 
 
 @scim_tokens.command("list")

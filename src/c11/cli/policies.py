@@ -19,10 +19,21 @@ def policies(limit: int, as_json: bool) -> None:
 
     items = client("listing policies").policies.list(limit)
     if as_json:
-        click.echo(json.dumps([{"id": p.id, "name": p.name, "last_used_at": p.last_used_at.isoformat(),
-                                "use_count": p.use_count,
-                                "members": [{k: v for k, v in m.__dict__.items() if v} for m in p.members]}
-                               for p in items], indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": p.id,
+                        "name": p.name,
+                        "last_used_at": p.last_used_at.isoformat(),
+                        "use_count": p.use_count,
+                        "members": [{k: v for k, v in m.__dict__.items() if v} for m in p.members],
+                    }
+                    for p in items
+                ],
+                indent=2,
+            )
+        )
         return
     if not items:
         click.echo("c11: no policies yet: they are saved when you encrypt while logged in", err=True)

@@ -10,25 +10,60 @@ from c11.cli._signer import trust_option
 
 @click.command()
 @click.argument("path", metavar="FILE", type=click.Path(dir_okay=False))
-@click.option("-p", "--part", "parts", multiple=True, metavar="SELECTOR",
-              help="What to protect, e.g. paragraph:3-7, heading:\"Salary\", table:2, image:1, body, "
-                   "Sheet1!B2:D10, sheet:Payroll, column:Salary, page:2, region:1:0,0,300,200, "
-                   "path:/patients/*/ssn. Append =>c11:...,@FILE for this part's own recipients. Repeatable.")
-@click.option("-m", "--match", "matches", multiple=True, metavar="REGEX",
-              help="Protect text matching a regular expression (each match a part). Repeatable.")
-@click.option("-r", "--recipient", "recipients", multiple=True, metavar="RECIPIENT", help="Public key line (c11:...) or, when logged in, email of a recipient or group:NAME. Repeatable.")
-@click.option("-R", "--recipients-file", "recipient_files", multiple=True, metavar="FILE", help="File of public key lines (or a key file). Repeatable.")
-@click.option("-i", "--identity", "identity", metavar="KEYFILE", help="Your key file: signs the parts and makes you a recipient.")
+@click.option(
+    "-p",
+    "--part",
+    "parts",
+    multiple=True,
+    metavar="SELECTOR",
+    help='What to protect, e.g. paragraph:3-7, heading:"Salary", table:2, image:1, body, '
+    "Sheet1!B2:D10, sheet:Payroll, column:Salary, page:2, region:1:0,0,300,200, "
+    "path:/patients/*/ssn. Append =>c11:...,@FILE for this part's own recipients. Repeatable.",
+)
+@click.option(
+    "-m",
+    "--match",
+    "matches",
+    multiple=True,
+    metavar="REGEX",
+    help="Protect text matching a regular expression (each match a part). Repeatable.",
+)
+@click.option(
+    "-r",
+    "--recipient",
+    "recipients",
+    multiple=True,
+    metavar="RECIPIENT",
+    help="Public key line (c11:...) or, when logged in, email of a recipient or group:NAME. Repeatable.",
+)
+@click.option(
+    "-R",
+    "--recipients-file",
+    "recipient_files",
+    multiple=True,
+    metavar="FILE",
+    help="File of public key lines (or a key file). Repeatable.",
+)
+@click.option(
+    "-i", "--identity", "identity", metavar="KEYFILE", help="Your key file: signs the parts and makes you a recipient."
+)
 @click.option("--note", default="", metavar="TEXT", help="A cleartext note shown to every reader in the document.")
 @click.option("-o", "--output", metavar="OUT", help="Output file. Default: NAME.protected.EXT beside FILE.")
 @click.option("--force", is_flag=True, help="Overwrite an existing output.")
 @click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON.")
-@click.option("--invite", "invite", is_flag=True, help="Invite recipients (emails) who are not registered yet, without asking.")
-@click.option("--allow-missing-org-policy", "allow_missing", is_flag=True,
-              help="Logged in but the server is unreachable and no copy of your organization's policy is on this "
-                   "device: protect anyway, without its recovery keys (otherwise refused).")
-def protect(path, parts, matches, recipients, recipient_files, identity, note, output, force, as_json, invite,
-            allow_missing) -> None:
+@click.option(
+    "--invite", "invite", is_flag=True, help="Invite recipients (emails) who are not registered yet, without asking."
+)
+@click.option(
+    "--allow-missing-org-policy",
+    "allow_missing",
+    is_flag=True,
+    help="Logged in but the server is unreachable and no copy of your organization's policy is on this "
+    "device: protect anyway, without its recovery keys (otherwise refused).",
+)
+def protect(
+    path, parts, matches, recipients, recipient_files, identity, note, output, force, as_json, invite, allow_missing
+) -> None:
     """Encrypt chosen parts of FILE inside the document; it still opens in its usual application,
     showing a placeholder for each protected part and your --note.
 
@@ -63,13 +98,15 @@ def protect(path, parts, matches, recipients, recipient_files, identity, note, o
     if out.exists() and not force:
         raise UsageError(f"{out} already exists (use --force to overwrite)")
     planner = _registry.sending()
-    request = SendRequest(recipients, recipient_files, invite=_registry.invite_prompt(invite),
-                          allow_missing_org_policy=allow_missing)
+    request = SendRequest(
+        recipients, recipient_files, invite=_registry.invite_prompt(invite), allow_missing_org_policy=allow_missing
+    )
     sender = _identity.load_sender(identity)
     try:
         with _registry.hints("protect"):
-            plan, _ = planner.protect_document(request, src, sels, sender, note=note, matches=matches, output=out,
-                                               force=force)
+            plan, _ = planner.protect_document(
+                request, src, sels, sender, note=note, matches=matches, output=out, force=force
+            )
     except OnlinePolicyError as e:
         raise OnlinePolicyError(f"{e} with `c11 encrypt`") from None
     _registry.show(plan)
@@ -83,8 +120,20 @@ def protect(path, parts, matches, recipients, recipient_files, identity, note, o
 
 @click.command()
 @click.argument("path", metavar="FILE", type=click.Path(dir_okay=False))
-@click.option("-i", "--identity", "identities", multiple=True, metavar="KEYFILE", help="Key file to decrypt with. Repeatable. Default: C11_IDENTITY or your config folder.")
-@click.option("-o", "--output", metavar="OUT", help="Output file. Default: NAME.EXT for NAME.protected.EXT, else NAME.unprotected.EXT.")
+@click.option(
+    "-i",
+    "--identity",
+    "identities",
+    multiple=True,
+    metavar="KEYFILE",
+    help="Key file to decrypt with. Repeatable. Default: C11_IDENTITY or your config folder.",
+)
+@click.option(
+    "-o",
+    "--output",
+    metavar="OUT",
+    help="Output file. Default: NAME.EXT for NAME.protected.EXT, else NAME.unprotected.EXT.",
+)
 @click.option("--force", is_flag=True, help="Overwrite an existing output.")
 @click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON.")
 @trust_option
@@ -133,8 +182,11 @@ def unprotect(path, identities, output, force, as_json, trust_files) -> None:
         for s, check in zip(res.senders, checks, strict=True):
             click.echo(f"c11: parts of group {s['group']}: " + _signer.line(check).removeprefix("c11: "), err=True)
             if s["verified_resharer"]:
-                click.echo(f"c11: parts of group {s['group']}: "
-                           + _signer.resharer_line(verifier.resharer(s)).removeprefix("c11: "), err=True)
+                click.echo(
+                    f"c11: parts of group {s['group']}: "
+                    + _signer.resharer_line(verifier.resharer(s)).removeprefix("c11: "),
+                    err=True,
+                )
         msg = f"c11: wrote {out}: opened {len(res.opened)} part(s)"
         if res.closed:
             msg += f"; {len(res.closed)} part(s) stay protected (not for your keys)"

@@ -8,12 +8,31 @@ import click
 
 
 @click.command()
-@click.option("-i", "--identity", "identity", metavar="KEYFILE", help="Your key file (you must be a recipient); it signs the new header as re-sharer (or, with --rotate, the content as its author).")
-@click.option("-r", "--recipient", "add", multiple=True, metavar="RECIPIENT", help="Public key line to add. Repeatable.")
-@click.option("-R", "--recipients-file", "add_files", multiple=True, metavar="FILE", help="File of public key lines to add.")
-@click.option("--remove", multiple=True, metavar="FINGERPRINT", help="Recipient to remove (fingerprint from `c11 inspect`, 8+ hex digits). Repeatable.")
+@click.option(
+    "-i",
+    "--identity",
+    "identity",
+    metavar="KEYFILE",
+    help="Your key file (you must be a recipient); it signs the new header as re-sharer (or, with --rotate, the content as its author).",
+)
+@click.option(
+    "-r", "--recipient", "add", multiple=True, metavar="RECIPIENT", help="Public key line to add. Repeatable."
+)
+@click.option(
+    "-R", "--recipients-file", "add_files", multiple=True, metavar="FILE", help="File of public key lines to add."
+)
+@click.option(
+    "--remove",
+    multiple=True,
+    metavar="FINGERPRINT",
+    help="Recipient to remove (fingerprint from `c11 inspect`, 8+ hex digits). Repeatable.",
+)
 @click.option("--rotate", is_flag=True, help="Make a new file key and re-encrypt the whole payload.")
-@click.option("--add-recovery", is_flag=True, help="Bring the file up to your organization's current recovery keys: add them, remove retired ones (after `c11 org recovery-key rotate`).")
+@click.option(
+    "--add-recovery",
+    is_flag=True,
+    help="Bring the file up to your organization's current recovery keys: add them, remove retired ones (after `c11 org recovery-key rotate`).",
+)
 @click.option("--yes", "-y", "yes", is_flag=True, help="Do not ask before removing your own key.")
 @click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON.")
 @click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
@@ -73,13 +92,17 @@ def reencrypt(identity, add, add_files, remove, rotate, add_recovery, yes, as_js
         return
     remove_self = yes or _keeps_own_key(keys) or _confirm_self_removal(p, me, remove)
     with progress(p.stat().st_size if rotate else None, "re-encrypting") as cb:
-        info = files.reencrypt(p, me, add=keys, remove=remove, rotate=rotate, progress=cb, remove_self=remove_self,
-                               using=[groups, release])
+        info = files.reencrypt(
+            p, me, add=keys, remove=remove, rotate=rotate, progress=cb, remove_self=remove_self, using=[groups, release]
+        )
     if as_json:
         emit_json({"output": str(p), **info.to_dict()})
     elif rotate:
-        click.echo(f"c11: rotated the key of {p}: {len(info.recipients)} recipient(s); you signed the new content "
-                   "as its author", err=True)
+        click.echo(
+            f"c11: rotated the key of {p}: {len(info.recipients)} recipient(s); you signed the new content "
+            "as its author",
+            err=True,
+        )
     else:
         by = "" if info.version == 1 or info.resharer is None else "; signed by you as re-sharer, written by the author"
         click.echo(f"c11: updated {p}: {len(info.recipients)} recipient(s){by}", err=True)
@@ -132,10 +155,17 @@ def _confirm_self_removal(p: Path, me, remove: list[str]) -> bool:  # noqa: ANN0
     if not mine:
         return False
     if not sys.stdin.isatty():
-        raise UsageError("you are removing your own key: you will no longer be able to open this file; "
-                         "give --yes to confirm")
-    return click.confirm("c11: you are removing your own key: you will no longer be able to open this file. "
-                         "Continue?", default=False, err=True) or _abort()
+        raise UsageError(
+            "you are removing your own key: you will no longer be able to open this file; give --yes to confirm"
+        )
+    return (
+        click.confirm(
+            "c11: you are removing your own key: you will no longer be able to open this file. Continue?",
+            default=False,
+            err=True,
+        )
+        or _abort()
+    )
 
 
 def _abort() -> bool:

@@ -23,8 +23,9 @@ def registry() -> None:
 
 
 @registry.command("publish")
-@click.option("-i", "--identity", "identity", metavar="KEYFILE",
-              help="Key file to publish (default: yours in the config dir).")
+@click.option(
+    "-i", "--identity", "identity", metavar="KEYFILE", help="Key file to publish (default: yours in the config dir)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def publish(identity: str | None, as_json: bool) -> None:
     """Publish your public key for your account's email (signed with the key: proof of possession)."""
@@ -34,13 +35,21 @@ def publish(identity: str | None, as_json: bool) -> None:
     c = _client()
     done = c.registry.publish(ident)
     if as_json:
-        click.echo(json.dumps({"email": done.email, "public": done.public_key.line(),
-                               "fingerprint": done.public_key.fingerprint, "log_index": done.log_index,
-                               "action": done.action}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "email": done.email,
+                    "public": done.public_key.line(),
+                    "fingerprint": done.public_key.fingerprint,
+                    "log_index": done.log_index,
+                    "action": done.action,
+                },
+                indent=2,
+            )
+        )
         return
     what = {"publish": "published", "change": "changed to", "unchanged": "already published:"}[done.action]
-    click.echo(f"c11: {what} key {done.public_key.fingerprint} for {done.email} (log entry {done.log_index})",
-               err=True)
+    click.echo(f"c11: {what} key {done.public_key.fingerprint} for {done.email} (log entry {done.log_index})", err=True)
 
 
 @registry.command("lookup")
@@ -51,14 +60,26 @@ def lookup(email: str, as_json: bool) -> None:
     c = _client()
     rec = c.registry.lookup_record(email)
     if as_json:
-        click.echo(json.dumps({"email": rec.email, "public": rec.public_key.line(),
-                               "fingerprint": rec.fingerprint, "log_index": rec.log_index,
-                               "tree_size": rec.tree_size, "published_at": rec.published_at.isoformat(),
-                               "verified": True}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "email": rec.email,
+                    "public": rec.public_key.line(),
+                    "fingerprint": rec.fingerprint,
+                    "log_index": rec.log_index,
+                    "tree_size": rec.tree_size,
+                    "published_at": rec.published_at.isoformat(),
+                    "verified": True,
+                },
+                indent=2,
+            )
+        )
         return
     click.echo(rec.public_key.line())
-    click.echo(f"c11: {rec.email}: key {rec.fingerprint}, log entry {rec.log_index} verified in a tree of "
-               f"{rec.tree_size}", err=True)
+    click.echo(
+        f"c11: {rec.email}: key {rec.fingerprint}, log entry {rec.log_index} verified in a tree of {rec.tree_size}",
+        err=True,
+    )
 
 
 @registry.command("history")
@@ -97,9 +118,17 @@ def history(email: str | None, as_json: bool) -> None:
             origin = "key file on this device"
         else:
             origin = "NOT PUBLISHED FROM THIS DEVICE"
-        rows.append({"index": it.index, "time": it.time.isoformat(), "action": it.action,
-                     "fingerprint": it.fingerprint, "public": it.public_key.line() if it.public_key else None,
-                     "origin": origin, "flagged": origin == "NOT PUBLISHED FROM THIS DEVICE"})
+        rows.append(
+            {
+                "index": it.index,
+                "time": it.time.isoformat(),
+                "action": it.action,
+                "fingerprint": it.fingerprint,
+                "public": it.public_key.line() if it.public_key else None,
+                "origin": origin,
+                "flagged": origin == "NOT PUBLISHED FROM THIS DEVICE",
+            }
+        )
     flagged = sum(r["flagged"] for r in rows)
     if as_json:
         click.echo(json.dumps({"email": email, "entries": rows, "flagged": flagged}, indent=2))
@@ -111,9 +140,11 @@ def history(email: str | None, as_json: bool) -> None:
             note = f"  [{r['origin']}]" if r["origin"] else ""
             click.echo(f"{r['index']:>8}  {r['time']}  {r['action']:<7}  {fp}{note}")
     if flagged:
-        click.echo(f"c11: warning: {flagged} key(s) of {email} were not published from this device; if you did "
-                   "not publish them elsewhere, remove them (`c11 registry publish`) and tell your admin",
-                   err=True)
+        click.echo(
+            f"c11: warning: {flagged} key(s) of {email} were not published from this device; if you did "
+            "not publish them elsewhere, remove them (`c11 registry publish`) and tell your admin",
+            err=True,
+        )
 
 
 @registry.command("remove")

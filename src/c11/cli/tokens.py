@@ -19,21 +19,41 @@ def _client():  # type: ignore[no-untyped-def]
         raise AuthError("not logged in: run `c11 login` or set C11_TOKEN", 401)
     return c
 
+
 def _row(t) -> dict:  # type: ignore[no-untyped-def]
-    return {"id": t.id, "name": t.name, "scopes": list(t.scopes), "created_at": t.created_at.isoformat(),
-            "expires_at": t.expires_at.isoformat(),
-            "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None, "revoked": t.revoked}
+    return {
+        "id": t.id,
+        "name": t.name,
+        "scopes": list(t.scopes),
+        "created_at": t.created_at.isoformat(),
+        "expires_at": t.expires_at.isoformat(),
+        "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None,
+        "revoked": t.revoked,
+    }
+
 
 @click.group("tokens")
 def tokens() -> None:
     """Machine tokens: scoped, expiring, revocable credentials for scripts and CI."""
 
+
 @tokens.command("create")
 @click.option("--name", required=True, help="A label, e.g. ci-deploy.")
-@click.option("--scope", "scopes", multiple=True, required=True,
-              help="A scope (repeatable): keys:read, keys:write, documents:read, documents:write, tokens:manage.")
-@click.option("--expires-in", "days", type=click.IntRange(1, 3650), default=90, show_default=True,
-              help="Days until the token expires.")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    help="A scope (repeatable): keys:read, keys:write, documents:read, documents:write, tokens:manage.",
+)
+@click.option(
+    "--expires-in",
+    "days",
+    type=click.IntRange(1, 3650),
+    default=90,
+    show_default=True,
+    help="Days until the token expires.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (with the token).")
 def create(name: str, scopes: tuple[str, ...], days: int, as_json: bool) -> None:
     """Create a token; it is printed once and cannot be shown again."""
@@ -43,8 +63,12 @@ def create(name: str, scopes: tuple[str, ...], days: int, as_json: bool) -> None
         click.echo(json.dumps({**_row(created.info), "token": created.token}, indent=2))
         return
     click.echo(created.token)
-    click.echo(f"Token {created.info.id} ({name}) expires {created.info.expires_at:%Y-%m-%d}; "
-               "store it now, it will not be shown again.", err=True)
+    click.echo(
+        f"Token {created.info.id} ({name}) expires {created.info.expires_at:%Y-%m-%d}; "
+        "store it now, it will not be shown again.",
+        err=True,
+    )
+
 
 @tokens.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -58,6 +82,7 @@ def list_(as_json: bool) -> None:
     for t in rows:
         state = "revoked" if t.revoked else f"expires {t.expires_at:%Y-%m-%d}"
         click.echo(f"{t.id}  {t.name:<20} {' '.join(t.scopes):<40} {state}")
+
 
 @tokens.command("revoke")
 @click.argument("token_id")

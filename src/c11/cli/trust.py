@@ -61,8 +61,17 @@ def list_(as_json) -> None:
     path = trusted.default_path()
     entries = trusted.read(path, missing_ok=True)
     if as_json:
-        emit_json([{"email": e.email, "public_key": e.key.line(), "fingerprint": e.key.fingerprint,
-                    "signing_key": e.sig_fingerprint} for e in entries])
+        emit_json(
+            [
+                {
+                    "email": e.email,
+                    "public_key": e.key.line(),
+                    "fingerprint": e.key.fingerprint,
+                    "signing_key": e.sig_fingerprint,
+                }
+                for e in entries
+            ]
+        )
         return
     if not entries:
         click.echo(f"c11: no trusted keys ({path}); add one with `c11 trust add`", err=True)

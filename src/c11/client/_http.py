@@ -16,28 +16,35 @@ from c11.errors import AuthError, RateLimitError, ServerError
 class HttpCore:
     """Sends requests to one server, with an optional bearer token."""
 
-    def __init__(self, server: str, token: str | None = None, timeout: float = 30.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self, server: str, token: str | None = None, timeout: float = 30.0, transport: httpx.BaseTransport | None = None
+    ) -> None:
         self.server = server.rstrip("/")
         self.token = token
-        self._http = httpx.Client(base_url=self.server, timeout=timeout, transport=transport,
-                                  headers={"accept": "application/json"})
+        self._http = httpx.Client(
+            base_url=self.server, timeout=timeout, transport=transport, headers={"accept": "application/json"}
+        )
 
     def close(self) -> None:
         self._http.close()
 
-    def request(self, method: str, path: str, json: Any = None, auth: bool = True,
-                params: dict[str, Any] | None = None) -> Any:
+    def request(
+        self, method: str, path: str, json: Any = None, auth: bool = True, params: dict[str, Any] | None = None
+    ) -> Any:
         """Send a request; returns the decoded JSON body (None when empty) or raises a c11 error."""
         headers = {"authorization": f"Bearer {self.token}"} if auth and self.token else {}
         try:
             r = self._http.request(method, path, json=json, headers=headers, params=params)
         except httpx.UnsupportedProtocol:
-            raise ServerError(f"{self.server} is not a server URL: it starts with http:// or https:// "
-                              f"(for example http://{self.server.split('://')[-1]})", 0) from None
+            raise ServerError(
+                f"{self.server} is not a server URL: it starts with http:// or https:// "
+                f"(for example http://{self.server.split('://')[-1]})",
+                0,
+            ) from None
         except httpx.HTTPError as e:
-            raise ServerError(f"cannot reach {self.server} ({type(e).__name__}): is the server running, "
-                              "and is the URL right?", 0) from None
+            raise ServerError(
+                f"cannot reach {self.server} ({type(e).__name__}): is the server running, and is the URL right?", 0
+            ) from None
         if r.is_success:
             return r.json() if r.content else None
         raise _error(r, self.server)
@@ -72,8 +79,7 @@ def _not_found_hint(server: str) -> str:
     """Why a whole API can be missing: a server URL with a path, or not a c11 server (of this version)."""
     parts = urlsplit(server)
     if parts.path.strip("/"):
-        return (f" ({server} has a path: give the server's address alone, "
-                f"for example {parts.scheme}://{parts.netloc})")
+        return f" ({server} has a path: give the server's address alone, for example {parts.scheme}://{parts.netloc})"
     return f" (is {server} a c11 server of this version?)" if server else ""
 
 

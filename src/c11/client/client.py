@@ -24,16 +24,27 @@ from c11.errors import ConfigError
 class Client(ServicesMixin):
     """A connection to one c11 server, authenticated with `token` (a login or a machine token)."""
 
-    def __init__(self, server: str, token: str | None = None, *, timeout: float = 30.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        server: str,
+        token: str | None = None,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self._core = HttpCore(server, token, timeout, transport)
         self._accounts = AccountsAPI(self._core)
         #: Machine tokens: `create`, `list`, `revoke`.
         self.tokens = TokensAPI(self._core)
 
     @classmethod
-    def from_environment(cls, server: str | None = None, config: Path | None = None,
-                         env: Mapping[str, str] | None = None, timeout: float = 30.0) -> Client:
+    def from_environment(
+        cls,
+        server: str | None = None,
+        config: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float = 30.0,
+    ) -> Client:
         """A client for automation or the CLI: `C11_TOKEN` (else the stored login) and
         `server`, else `C11_SERVER`, else the stored login's server; `timeout` in seconds per request."""
         env = os.environ if env is None else env
@@ -42,7 +53,8 @@ class Client(ServicesMixin):
         if not server:
             raise ConfigError("no server: give one, set C11_SERVER, or log in first", reason="no-server")
         token = env.get("C11_TOKEN") or (
-            stored.token if stored and stored.server.rstrip("/") == server.rstrip("/") else None)
+            stored.token if stored and stored.server.rstrip("/") == server.rstrip("/") else None
+        )
         return cls(server, token, timeout=timeout)
 
     @property

@@ -10,10 +10,9 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from c11.errors import ConfigError
-
 from c11._internal.paths import CREDENTIALS_FILE as FILE_NAME
 from c11._internal.paths import config_dir
+from c11.errors import ConfigError
 
 __all__ = ["FILE_NAME", "Credentials", "CredentialsStore", "config_dir"]
 

@@ -24,12 +24,19 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
+from c11 import groupkey
 from c11.client._http import HttpCore, json_object
 from c11.client.registry import RegistryAPI
 from c11.client.transparency import LogAPI
-from c11.errors import (C11Error, FormatError, NoKeyPublishedError, NoMatchingKeyError, ProofError, ServerError,
-                        UsageError)
-from c11 import groupkey
+from c11.errors import (
+    C11Error,
+    FormatError,
+    NoKeyPublishedError,
+    NoMatchingKeyError,
+    ProofError,
+    ServerError,
+    UsageError,
+)
 from c11.format.envelope import IdentitySource
 from c11.groupkey import GroupKeyRef
 from c11.keys.identity import Identity
@@ -73,10 +80,17 @@ class Group:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Group:
-        return cls(d["id"], d["name"], int(d.get("member_count", 0)),
-                   GroupKey.from_json(d["key"]) if d.get("key") else None, bool(d.get("rotation_due")),
-                   int(d.get("pending_wraps", 0)), list(d.get("members") or []), list(d.get("waiting") or []),
-                   list(d.get("key_holders") or []))
+        return cls(
+            d["id"],
+            d["name"],
+            int(d.get("member_count", 0)),
+            GroupKey.from_json(d["key"]) if d.get("key") else None,
+            bool(d.get("rotation_due")),
+            int(d.get("pending_wraps", 0)),
+            list(d.get("members") or []),
+            list(d.get("waiting") or []),
+            list(d.get("key_holders") or []),
+        )
 
 
 @dataclass
@@ -89,9 +103,12 @@ class SyncReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (group or email, reason)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"wrapped": [{"group": g, "version": v, "email": e} for g, v, e in self.wrapped],
-                "created": self.created, "rotated": self.rotated,
-                "skipped": [{"what": w, "reason": r} for w, r in self.skipped]}
+        return {
+            "wrapped": [{"group": g, "version": v, "email": e} for g, v, e in self.wrapped],
+            "created": self.created,
+            "rotated": self.rotated,
+            "skipped": [{"what": w, "reason": r} for w, r in self.skipped],
+        }
 
 
 def _ids(mine: Identity | Sequence[Identity]) -> list[Identity]:
@@ -154,8 +171,9 @@ class GroupsAPI:
         """Add a member; with your `identity` (if you hold the group key) the new member gets it now."""
         return self.add_members(name, [email], identity)
 
-    def add_members(self, name: str, emails: Sequence[str],
-                    identity: Identity | Sequence[Identity] | None = None) -> Group:
+    def add_members(
+        self, name: str, emails: Sequence[str], identity: Identity | Sequence[Identity] | None = None
+    ) -> Group:
         self._core.request("POST", self._path(name, "/members"), {"emails": list(emails)})
         if identity is not None:
             self.sync(identity, only=name, admin_work=False)
@@ -196,23 +214,31 @@ class GroupsAPI:
 
     # -- members -------------------------------------------------------------------------------------------
 
-    def open_group_identity(self, name: str, my_identity: Identity | Sequence[Identity],
-                            version: int | None = None) -> Identity:
+    def open_group_identity(
+        self, name: str, my_identity: Identity | Sequence[Identity], version: int | None = None
+    ) -> Identity:
         """The group's private key (current version, or `version`), opened in memory with your identity."""
         d = self.wraps(name)
         rows = [w for w in d["wraps"] if (w["version"] == version if version else w["current"])]
         if not rows:
-            raise UsageError(f"you hold no key of the group {name!r}"
-                             f"{' version ' + str(version) if version else ''}: ask a member or an admin "
-                             "to run `c11 org groups sync`")
+            raise UsageError(
+                f"you hold no key of the group {name!r}"
+                f"{' version ' + str(version) if version else ''}: ask a member or an admin "
+                "to run `c11 org groups sync`"
+            )
         return self._open(d["org_id"], rows[0], my_identity)
 
     def _open(self, org_id: str, w: dict[str, Any], mine: Identity | Sequence[Identity]) -> Identity:
         """Open a wrap after checking it was signed by a key `wrapped_by` published in the verified log (the
         server stores only authorized wrappers' wraps; this catches a wrap swapped behind its back)."""
         ref = GroupKeyRef(org_id, w["group"], int(w["version"]))
-        return groupkey.unwrap(w["wrapped"], ref, _ids(mine), PublicKey.parse(w["public_key"]),
-                               signers=self._signer_ids(str(w.get("wrapped_by") or "")))
+        return groupkey.unwrap(
+            w["wrapped"],
+            ref,
+            _ids(mine),
+            PublicKey.parse(w["public_key"]),
+            signers=self._signer_ids(str(w.get("wrapped_by") or "")),
+        )
 
     def _signer_ids(self, email: str) -> frozenset[str]:
         """Ed25519 key IDs `email` has published (current and earlier, from the verified log)."""
@@ -224,8 +250,11 @@ class GroupsAPI:
                 except NoKeyPublishedError:
                     pass
                 try:
-                    found |= {h.public_key.sig_fingerprint for h in self._registry.history(email)
-                              if h.public_key is not None and h.public_key.sig_fingerprint}
+                    found |= {
+                        h.public_key.sig_fingerprint
+                        for h in self._registry.history(email)
+                        if h.public_key is not None and h.public_key.sig_fingerprint
+                    }
                 except (ProofError, ServerError):  # no history served: the current key alone decides
                     pass
             self._signers[email] = frozenset(found)
@@ -246,16 +275,20 @@ class GroupsAPI:
                     continue
         return out
 
-    def sync(self, identity: Identity | Sequence[Identity], *, only: str | None = None,
-             admin_work: bool = True) -> SyncReport:
+    def sync(
+        self, identity: Identity | Sequence[Identity], *, only: str | None = None, admin_work: bool = True
+    ) -> SyncReport:
         """Complete pending wraps with the keys you hold and may wrap (as a group admin, or their creator); as a
         group admin, also make keys for groups that have none and rotate those a member left or that no
         authorized holder holds any more. `identity`: your key(s), the first signs the wraps."""
         mine = _ids(identity)
         report = SyncReport()
         d = self._core.request("GET", f"{_BASE}/group-pending")
-        held = {(w["group"], w["version"]): w for w in self._core.request("GET", f"{_BASE}/held-wraps")["wraps"]} \
-            if d["wraps"] else {}
+        held = (
+            {(w["group"], w["version"]): w for w in self._core.request("GET", f"{_BASE}/held-wraps")["wraps"]}
+            if d["wraps"]
+            else {}
+        )
         opened: dict[tuple[str, int], Identity] = {}
         todo: dict[str, list[dict[str, Any]]] = {}
         for p in d["wraps"]:
@@ -264,8 +297,14 @@ class GroupsAPI:
                 continue
             member = self._member_key(email)
             if member is None or member.fingerprint != p["member_key"]:
-                report.skipped.append((email, "the registry's verified key differs from the server's record"
-                                       if member is not None else "no published key"))
+                report.skipped.append(
+                    (
+                        email,
+                        "the registry's verified key differs from the server's record"
+                        if member is not None
+                        else "no published key",
+                    )
+                )
                 continue
             if (g, v) not in held:
                 report.skipped.append((email, f"you no longer hold {g} key v{v}"))
@@ -273,8 +312,9 @@ class GroupsAPI:
             if (g, v) not in opened:
                 opened[(g, v)] = self._open(d["org_id"], held[(g, v)], mine)
             ref = GroupKeyRef(d["org_id"], g, v)
-            todo.setdefault(g, []).append({"email": email, "version": v,
-                                           "wrapped": groupkey.wrap(opened[(g, v)], ref, member, mine[0])})
+            todo.setdefault(g, []).append(
+                {"email": email, "version": v, "wrapped": groupkey.wrap(opened[(g, v)], ref, member, mine[0])}
+            )
             report.wrapped.append((g, v, email))
         for g, wraps in todo.items():
             self._core.request("POST", self._path(g, "/wraps"), {"wraps": wraps})
@@ -337,8 +377,9 @@ class GroupKeys(IdentitySource):
 
 
 @contextmanager
-def opening_groups(client: Client | Callable[[], Client | None], identities: list[Identity], *,
-                   close: bool = True) -> Iterator[GroupKeys]:
+def opening_groups(
+    client: Client | Callable[[], Client | None], identities: list[Identity], *, close: bool = True
+) -> Iterator[GroupKeys]:
     """The group keys you hold (`GroupKeys`) for this block; a client made by the factory is closed after,
     if `close`."""
     source = GroupKeys(client, identities)

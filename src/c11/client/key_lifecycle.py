@@ -29,12 +29,12 @@ if TYPE_CHECKING:
 TEMPORARY_LABEL = " (temporary)"
 
 # ensure_device_key statuses
-CREATED = "created"          # a key file was made here (then published, see `log_index`)
-EXISTING = "existing"        # the registry had no key: the first key file here (then published)
-CURRENT = "current"          # the registry already has one of the key files here
-ELSEWHERE = "elsewhere"      # no key file here; the registry has a key from another device (nothing done)
-FOREIGN = "foreign"          # key files here, but the registry has another key
-UNOPENED = "unopened"        # the registry had no key, and the key file here could not be opened (`error`)
+CREATED = "created"  # a key file was made here (then published, see `log_index`)
+EXISTING = "existing"  # the registry had no key: the first key file here (then published)
+CURRENT = "current"  # the registry already has one of the key files here
+ELSEWHERE = "elsewhere"  # no key file here; the registry has a key from another device (nothing done)
+FOREIGN = "foreign"  # key files here, but the registry has another key
+UNOPENED = "unopened"  # the registry had no key, and the key file here could not be opened (`error`)
 
 
 @dataclass
@@ -52,8 +52,15 @@ class DeviceKey:
     error: str | None = None
 
 
-def ensure_device_key(client: Client, email: str, folder: Path, *, new_key: bool,
-                      passphrase: Callable[[], str | None], load: Callable[[Path], Identity]) -> DeviceKey:
+def ensure_device_key(
+    client: Client,
+    email: str,
+    folder: Path,
+    *,
+    new_key: bool,
+    passphrase: Callable[[], str | None],
+    load: Callable[[Path], Identity],
+) -> DeviceKey:
     """Make sure this device has a key file in `folder` and the registry a key for `email`.
 
     No key file: make one (label = email, hybrid KEM; `passphrase()` protects it), write it, publish it — unless
@@ -105,6 +112,7 @@ def _registry_key(client: Client, email: str) -> str | None:
 
 # -- replacing your key ---------------------------------------------------------------------------------------
 
+
 @dataclass
 class Replaced:
     """A key replacement: old and new fingerprints, the new key file (device) or cloud key (cloud), and the
@@ -118,9 +126,17 @@ class Replaced:
     moved: list[Path] = field(default_factory=list)
 
 
-def replace_key(client: Client, current: Identity, email: str, *, to_device: bool, target: Path | None = None,
-                keys_folder: Path | None = None, passphrase: Callable[[], str | None] = lambda: None,
-                move_aside: tuple[Path, list[Path]] | None = None) -> Replaced:
+def replace_key(
+    client: Client,
+    current: Identity,
+    email: str,
+    *,
+    to_device: bool,
+    target: Path | None = None,
+    keys_folder: Path | None = None,
+    passphrase: Callable[[], str | None] = lambda: None,
+    move_aside: tuple[Path, list[Path]] | None = None,
+) -> Replaced:
     """Replace `current` by a new key of the other kind and publish it; `current` is archived for the new key.
 
     `to_device`: the new key file is written to `target` (default: `keys_folder/<its stem>`) first and deleted
@@ -139,8 +155,10 @@ def replace_key(client: Client, current: Identity, email: str, *, to_device: boo
         except ServerError:  # e.g. email not verified: the publication says what to do
             org = None
         if org is not None and org.policies.get("allow_device_keys") is False:
-            raise UsageError(f"{org.name} allows only cloud-stored keys (policy allow_device_keys is false): "
-                             "keep your cloud-stored key")
+            raise UsageError(
+                f"{org.name} allows only cloud-stored keys (policy allow_device_keys is false): "
+                "keep your cloud-stored key"
+            )
     new = Identity.generate(email, HYBRID, int(time.time()))
     out = Replaced(current.fingerprint, new.fingerprint, "device" if to_device else "cloud")
     if to_device:
@@ -169,6 +187,7 @@ def replace_key(client: Client, current: Identity, email: str, *, to_device: boo
 
 
 # -- the temporary key held for you ---------------------------------------------------------------------------
+
 
 def temporary_paths(keys_folder: Path) -> list[Path]:
     """Temporary private keys received at login (`<keys>/temporary/*.key`: they open files made before you
@@ -211,9 +230,9 @@ def claim_temporary_key(client: Client, me: Identity, *, cloud: bool, keys_folde
 
 # -- first login: which key, and a cloud-stored one --------------------------------------------------------------
 
-DEVICE = "device"            # keep (or make) a key file on this device: `ensure_device_key` does the rest
+DEVICE = "device"  # keep (or make) a key file on this device: `ensure_device_key` does the rest
 CLOUD_EXISTING = "cloud-existing"  # the account already has a cloud-stored key (published if it was not)
-CLOUD_CREATED = "cloud-created"    # a cloud-stored key was made here, sealed, split into shards, published
+CLOUD_CREATED = "cloud-created"  # a cloud-stored key was made here, sealed, split into shards, published
 
 
 @dataclass
@@ -229,9 +248,16 @@ class FirstLogin:
     store_login_error: str | None = None
 
 
-def first_login(client: Client, email: str, keys_folder: Path, *, device: bool, new_key: bool,
-                fetch_identity: Callable[[], Identity], stores_take_oidc: Callable[[list[str]], bool] | None = None
-                ) -> FirstLogin:
+def first_login(
+    client: Client,
+    email: str,
+    keys_folder: Path,
+    *,
+    device: bool,
+    new_key: bool,
+    fetch_identity: Callable[[], Identity],
+    stores_take_oidc: Callable[[list[str]], bool] | None = None,
+) -> FirstLogin:
     """Decide, and for a cloud-stored key do, what a first login makes (docs/shards.md): by default a
     cloud-stored key; a key file when asked (`device`), when key files are here already, when the server has
     no cloud keys or shard stores, when the registry has a key from another device (unless `new_key`), or when

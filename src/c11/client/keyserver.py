@@ -1,11 +1,11 @@
 """Client side of the key server (online policy, docs/keyserver.md): reached as `Client.keyserver`.
 
-    from c11.client import Client
-    with Client.from_environment() as c:
-        key = c.keyserver.server_key()                       # the key online shares are sealed to
-        c.keyserver.revoke(doc_id)                           # nobody gets the key server's part any more
-        for a in c.keyserver.accesses(doc_id):              # each proven to be in the verified log
-            print(a.time, a.email, a.result, a.address)
+from c11.client import Client
+with Client.from_environment() as c:
+    key = c.keyserver.server_key()                       # the key online shares are sealed to
+    c.keyserver.revoke(doc_id)                           # nobody gets the key server's part any more
+    for a in c.keyserver.accesses(doc_id):              # each proven to be in the verified log
+        print(a.time, a.email, a.result, a.address)
 """
 
 from __future__ import annotations
@@ -69,9 +69,15 @@ class OnlineDocument:
         def ts(v: str | None) -> datetime | None:
             return parse_rfc3339(v) if v else None
 
-        return cls(d["doc_id"], ts(d.get("expires_at")), ts(d.get("revoked_at")), parse_rfc3339(d["created_at"]),
-                   parse_rfc3339(d["updated_at"]), tuple(PolicyMember(r.get("email"), r.get("email_hash"), r.get("key"))
-                                               for r in d.get("recipients", [])), d["policy_digest"])
+        return cls(
+            d["doc_id"],
+            ts(d.get("expires_at")),
+            ts(d.get("revoked_at")),
+            parse_rfc3339(d["created_at"]),
+            parse_rfc3339(d["updated_at"]),
+            tuple(PolicyMember(r.get("email"), r.get("email_hash"), r.get("key")) for r in d.get("recipients", [])),
+            d["policy_digest"],
+        )
 
 
 @dataclass(frozen=True)
@@ -97,9 +103,18 @@ class Access:
         return self.result == "allowed"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"index": self.index, "time": rfc3339(self.time), "email": self.email, "by": self.by, "key": self.key,
-                "result": self.result, "from": self.address, "entry": self.entry, "tree_size": self.tree_size,
-                "inclusion_proof": [base64.b64encode(h).decode() for h in self.proof]}
+        return {
+            "index": self.index,
+            "time": rfc3339(self.time),
+            "email": self.email,
+            "by": self.by,
+            "key": self.key,
+            "result": self.result,
+            "from": self.address,
+            "entry": self.entry,
+            "tree_size": self.tree_size,
+            "inclusion_proof": [base64.b64encode(h).decode() for h in self.proof],
+        }
 
 
 def _check_release_opening(index: int, text: str, item: dict[str, Any], email: Any, key: Any) -> str:
@@ -110,9 +125,11 @@ def _check_release_opening(index: int, text: str, item: dict[str, Any], email: A
     except (KeyError, TypeError, ValueError, binascii.Error):
         raise ProofError(f"access record {index} has a malformed opening") from None
     by, person = opened.private.get("by"), opened.person
-    fits = {"account": isinstance(email, str) and person == email_hash(email),
-            "key-holder": email is None and person is None,
-            "unverified-account": isinstance(email, str) and person is None}.get(str(by), False)
+    fits = {
+        "account": isinstance(email, str) and person == email_hash(email),
+        "key-holder": email is None and person is None,
+        "unverified-account": isinstance(email, str) and person is None,
+    }.get(str(by), False)
     if not fits or opened.private.get("key") != key:
         raise ProofError(f"access record {index} does not match its log entry")
     return str(by)
@@ -153,17 +170,22 @@ class KeyServerAPI:
 
     # -- author side ------------------------------------------------------------------------------------
 
-    def prepare(self, author_email: str, recipients: Iterable[tuple[str | None, PublicKey | None]],
-                expires: int | None = None) -> online.OnlineSeal:
+    def prepare(
+        self, author_email: str, recipients: Iterable[tuple[str | None, PublicKey | None]], expires: int | None = None
+    ) -> online.OnlineSeal:
         """Draw the key parts of a new online-policy document for (email, key) recipients."""
-        members = [online.PolicyRecipient(email_hash(e) if e else None, k.fingerprint if k else None)
-                   for e, k in recipients]
+        members = [
+            online.PolicyRecipient(email_hash(e) if e else None, k.fingerprint if k else None) for e, k in recipients
+        ]
         return online.make(self.server, self.server_key(), email_hash(author_email), members, expires)
 
     def register(self, seal: online.OnlineSeal, emails: Sequence[str] = ()) -> OnlineDocument:
         """Register a document's policy (you are its author); emails label the policy's email hashes."""
-        d = self._core.request("POST", "/api/v1/documents", {
-            "stanza": base64.b64encode(seal.stanza.body).decode(), "emails": [e.lower() for e in emails]})
+        d = self._core.request(
+            "POST",
+            "/api/v1/documents",
+            {"stanza": base64.b64encode(seal.stanza.body).decode(), "emails": [e.lower() for e in emails]},
+        )
         return OnlineDocument.from_json(d)
 
     def document(self, doc_id: str | bytes) -> OnlineDocument:
@@ -178,16 +200,28 @@ class KeyServerAPI:
 
     def set_expiry(self, doc_id: str | bytes, when: datetime | None) -> OnlineDocument:
         """Expire at `when` (timezone-aware), or never (None)."""
-        return OnlineDocument.from_json(self._core.request(
-            "PUT", f"/api/v1/documents/{doc_uuid(doc_id)}/expiry",
-            {"expires_at": rfc3339(when) if when is not None else None}))
+        return OnlineDocument.from_json(
+            self._core.request(
+                "PUT",
+                f"/api/v1/documents/{doc_uuid(doc_id)}/expiry",
+                {"expires_at": rfc3339(when) if when is not None else None},
+            )
+        )
 
-    def change_recipients(self, doc_id: str | bytes, add: Iterable[str | PublicKey | PolicyMember] = (),
-                          remove: Iterable[str | PublicKey | PolicyMember] = ()) -> OnlineDocument:
+    def change_recipients(
+        self,
+        doc_id: str | bytes,
+        add: Iterable[str | PublicKey | PolicyMember] = (),
+        remove: Iterable[str | PublicKey | PolicyMember] = (),
+    ) -> OnlineDocument:
         """Add or remove who may get the key server's part (emails or key fingerprints); the file is untouched."""
-        return OnlineDocument.from_json(self._core.request(
-            "POST", f"/api/v1/documents/{doc_uuid(doc_id)}/recipients",
-            {"add": [_member(m) for m in add], "remove": [_member(m) for m in remove]}))
+        return OnlineDocument.from_json(
+            self._core.request(
+                "POST",
+                f"/api/v1/documents/{doc_uuid(doc_id)}/recipients",
+                {"add": [_member(m) for m in add], "remove": [_member(m) for m in remove]},
+            )
+        )
 
     def accesses(self, doc_id: str | bytes) -> list[Access]:
         """Every release request for the document, each checked against its log entry and inclusion proof in
@@ -220,8 +254,7 @@ class KeyServerAPI:
         except (KeyError, TypeError, ValueError):
             raise ProofError("malformed access record") from None
         self._log.check_inclusion(check, text, index, proof)
-        expected = {"doc": doc, "result": result,
-                    "from": hashlib.sha256(salt + address.encode("utf-8")).hexdigest()}
+        expected = {"doc": doc, "result": result, "from": hashlib.sha256(salt + address.encode("utf-8")).hexdigest()}
         by = "account"
         if item.get("nonce") is None:  # a v1 entry: the email hash and key are public
             expected.update({"who": email_hash(email) if isinstance(email, str) else None, "key": key})
@@ -229,8 +262,9 @@ class KeyServerAPI:
             by = _check_release_opening(index, text, item, email, key)
         if entry.get("kind") != "release" or any(entry.get(k) != v for k, v in expected.items()):
             raise ProofError(f"access record {index} does not match its log entry")
-        return Access(index, parse_rfc3339(entry["time"]), email, key, result, address, text,
-                      check.current.size, tuple(proof), by)
+        return Access(
+            index, parse_rfc3339(entry["time"]), email, key, result, address, text, check.current.size, tuple(proof), by
+        )
 
     # -- reader side ------------------------------------------------------------------------------------
 
@@ -242,14 +276,19 @@ class KeyServerAPI:
         body = stanza.body if isinstance(stanza, Stanza) else stanza
         policy, _, _ = online.parse_body(body)
         try:
-            d = self._core.request("POST", "/api/v1/keyserver/release", {
-                "stanza": base64.b64encode(body).decode(), "public_key": identity.public.line()})
+            d = self._core.request(
+                "POST",
+                "/api/v1/keyserver/release",
+                {"stanza": base64.b64encode(body).decode(), "public_key": identity.public.line()},
+            )
         except AuthError as e:
             if e.status == 403 and (e.problem.get("type") or "").endswith(":access-refused"):
                 raise AccessRefusedError(
                     f"access refused by the key server {self.server} for document {policy.doc_uuid}: the author "
                     "revoked it, or it expired, or you are not (or no longer) a recipient; ask the author",
-                    403, e.problem) from None
+                    403,
+                    e.problem,
+                ) from None
             raise
         try:
             sealed = base64.b64decode(d["sealed"], validate=True)
@@ -275,9 +314,15 @@ class Invitation:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Invitation:
-        return cls(d.get("id"), d["email"], d["status"], d.get("fingerprint"),
-                   PublicKey.parse(d["public_key"]) if d.get("public_key") else None,
-                   parse_rfc3339(d["expires_at"]) if d.get("expires_at") else None, int(d.get("send_count") or 0))
+        return cls(
+            d.get("id"),
+            d["email"],
+            d["status"],
+            d.get("fingerprint"),
+            PublicKey.parse(d["public_key"]) if d.get("public_key") else None,
+            parse_rfc3339(d["expires_at"]) if d.get("expires_at") else None,
+            int(d.get("send_count") or 0),
+        )
 
 
 @dataclass(frozen=True)
@@ -305,8 +350,10 @@ class InvitationsAPI:
 
     def invite(self, emails: Iterable[str]) -> list[Invitation]:
         """Invite people; each unregistered one gets a temporary key and an email."""
-        return [Invitation.from_json(d) for d in self._core.request(
-            "POST", "/api/v1/invitations", {"emails": [e.strip().lower() for e in emails]})]
+        return [
+            Invitation.from_json(d)
+            for d in self._core.request("POST", "/api/v1/invitations", {"emails": [e.strip().lower() for e in emails]})
+        ]
 
     def list(self) -> list[Invitation]:
         """Invitations you sent, with their status."""
@@ -335,8 +382,12 @@ class InvitationsAPI:
         except (KeyError, TypeError, ValueError):
             raise ProofError("malformed temporary key answer") from None
         self._log.check_inclusion(check, text, index, proof)
-        if (entry.get("kind") != "tempkey" or entry.get("action") != "create"
-                or entry.get("email_hash") != email_hash(email) or entry.get("public_key") != d.get("public_key")):
+        if (
+            entry.get("kind") != "tempkey"
+            or entry.get("action") != "create"
+            or entry.get("email_hash") != email_hash(email)
+            or entry.get("public_key") != d.get("public_key")
+        ):
             raise ProofError(f"the server served a temporary key for {email} that differs from its log entry")
         return TemporaryKey(email, PublicKey.parse(d["public_key"]), parse_rfc3339(d["expires_at"]), index)
 
@@ -352,8 +403,11 @@ class InvitationsAPI:
         from c11.crypto.kem import kem_type
 
         me = email_hash(d["email"])
-        seeds = kem_type(identity.kem).open(identity.kem_private, base64.b64decode(d["sealed"]),
-                                            b"c11/v1 temporary key release\x00" + me.encode() + identity.public.key_id)
+        seeds = kem_type(identity.kem).open(
+            identity.kem_private,
+            base64.b64decode(d["sealed"]),
+            b"c11/v1 temporary key release\x00" + me.encode() + identity.public.key_id,
+        )
         temp_pub = PublicKey.parse(d["public_key"])
         temp = Identity(f"{d['email']} (temporary)", temp_pub.kem, seeds[:32], seeds[32:])
         if temp.public.key_id != temp_pub.key_id:

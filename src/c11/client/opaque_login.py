@@ -1,11 +1,11 @@
 """Logging in to the c11 server with OPAQUE (docs/shards.md §8): the password never leaves this device.
 
-    from c11.client import Client
-    from c11.client import opaque_login
-    with Client(url) as c:
-        result = opaque_login.login(c, email, password)     # None: no OPAQUE registration yet
-        # c.login(email, password) does this, and for an account made before OPAQUE logs in with the
-        # password once and registers (c11.client.accounts)
+from c11.client import Client
+from c11.client import opaque_login
+with Client(url) as c:
+    result = opaque_login.login(c, email, password)     # None: no OPAQUE registration yet
+    # c.login(email, password) does this, and for an account made before OPAQUE logs in with the
+    # password once and registers (c11.client.accounts)
 """
 
 from __future__ import annotations

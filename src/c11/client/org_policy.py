@@ -57,9 +57,13 @@ class OrgPolicyStore:
 
     def save(self, server: str, account: str | None, policy: OrgPolicy | None, now: int | None = None) -> None:
         """Remember what the server said for `account` (`policy` None: not a member), atomically, 0600."""
-        doc = {"version": _VERSION, "server": server.rstrip("/"), "account": account,
-               "fetched_at": int(time.time()) if now is None else now,
-               "policy": policy.to_json() if policy is not None else None}
+        doc = {
+            "version": _VERSION,
+            "server": server.rstrip("/"),
+            "account": account,
+            "fetched_at": int(time.time()) if now is None else now,
+            "policy": policy.to_json() if policy is not None else None,
+        }
         path = self.path(server)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -81,8 +85,9 @@ class OrgPolicyStore:
         except FileNotFoundError:
             return None
         except (OSError, ValueError):
-            raise FormatError(f"{path}: the cached organization policy is unreadable; delete it and connect to "
-                              "the server once") from None
+            raise FormatError(
+                f"{path}: the cached organization policy is unreadable; delete it and connect to the server once"
+            ) from None
         if not isinstance(doc, dict) or doc.get("version") != _VERSION or not isinstance(doc.get("fetched_at"), int):
             raise FormatError(f"{path}: not a cached organization policy; delete it and connect to the server once")
         if doc.get("server") != server.rstrip("/") or (account is not None and doc.get("account") != account):
@@ -90,13 +95,15 @@ class OrgPolicyStore:
         try:
             policy = None if doc.get("policy") is None else OrgPolicy.from_json(doc["policy"])
         except C11Error as e:
-            raise FormatError(f"{path}: the cached organization policy is malformed ({e}); delete it and "
-                              "connect to the server once") from None
+            raise FormatError(
+                f"{path}: the cached organization policy is malformed ({e}); delete it and connect to the server once"
+            ) from None
         return OwnPolicy(policy, CACHE, doc["fetched_at"])
 
 
-def own_policy(client: Client | None, store: OrgPolicyStore | None, account: str | None = None, *,
-               allow_missing: bool = False) -> OwnPolicy:
+def own_policy(
+    client: Client | None, store: OrgPolicyStore | None, account: str | None = None, *, allow_missing: bool = False
+) -> OwnPolicy:
     """Your organization's policy: from the server (then cached), else the cached copy when the server is
     unreachable; neither: OrgPolicyUnavailableError, unless `allow_missing` (then source "none")."""
     if client is None:
@@ -114,7 +121,8 @@ def own_policy(client: Client | None, store: OrgPolicyStore | None, account: str
         raise OrgPolicyUnavailableError(
             f"your organization's policy could not be read ({e}) and none is cached on this device, so its "
             "recovery keys and online policy cannot be applied: connect to the server once, or encrypt "
-            "explicitly without the organization policy") from None
+            "explicitly without the organization policy"
+        ) from None
     policy = from_info(info) if info is not None else None
     now = int(time.time())
     if store is not None:
@@ -124,5 +132,4 @@ def own_policy(client: Client | None, store: OrgPolicyStore | None, account: str
 
 def policy_json(got: OwnPolicy) -> dict[str, Any]:
     """For `--json` summaries."""
-    return {"source": got.source, "fetched_at": got.fetched_at,
-            "organization": got.policy.name if got.policy else None}
+    return {"source": got.source, "fetched_at": got.fetched_at, "organization": got.policy.name if got.policy else None}

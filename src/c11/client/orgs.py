@@ -1,10 +1,10 @@
 """Client side of organizations (docs/organizations.md): reached as `Client.org`.
 
-    with Client.from_environment() as c:
-        org = c.org.info()                        # None when you are not a member of an organization
-        if org and org.policies["require_online"]: ...
-        c.org.add_members(["carol@example.com"])  # invited, with temporary keys
-        c.org.set_admin("dave@example.com", ["crud:members-org"])
+with Client.from_environment() as c:
+    org = c.org.info()                        # None when you are not a member of an organization
+    if org and org.policies["require_online"]: ...
+    c.org.add_members(["carol@example.com"])  # invited, with temporary keys
+    c.org.set_admin("dave@example.com", ["crud:members-org"])
 """
 
 from __future__ import annotations
@@ -20,12 +20,24 @@ from c11.errors import AuthError
 
 #: Every admin permission (the server's list; `set_admin(..., ALL)` designates a full admin).
 PERMISSIONS: tuple[str, ...] = (
-    "crud:config-org", "crud:members-org", "crud:invitations-org", "crud:recovery-keys-org", "read:events-org",
-    "crud:encryption-keys-org", "crud:signature-keys-org", "crud:groups-org", "crud:groups-scim-tokens-org",
+    "crud:config-org",
+    "crud:members-org",
+    "crud:invitations-org",
+    "crud:recovery-keys-org",
+    "read:events-org",
+    "crud:encryption-keys-org",
+    "crud:signature-keys-org",
+    "crud:groups-org",
+    "crud:groups-scim-tokens-org",
 )
 #: The policy names and their types (OrgPolicies on the server).
-POLICIES: dict[str, type] = {"allow_cross_org_lookup": bool, "allow_member_listing": bool,
-                             "allow_device_keys": bool, "require_online": bool, "default_expiry_days": int}
+POLICIES: dict[str, type] = {
+    "allow_cross_org_lookup": bool,
+    "allow_member_listing": bool,
+    "allow_device_keys": bool,
+    "require_online": bool,
+    "default_expiry_days": int,
+}
 
 
 @dataclass(frozen=True)
@@ -46,8 +58,15 @@ class OrgInfo:
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> OrgInfo:
         you = d.get("you") or {}
-        return cls(d["id"], d["name"], dict(d.get("policies") or {}), you.get("email", ""),
-                   bool(you.get("is_admin")), tuple(you.get("permissions") or ()), d)
+        return cls(
+            d["id"],
+            d["name"],
+            dict(d.get("policies") or {}),
+            you.get("email", ""),
+            bool(you.get("is_admin")),
+            tuple(you.get("permissions") or ()),
+            d,
+        )
 
 
 @dataclass(frozen=True)
@@ -65,15 +84,30 @@ class Member:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Member:
-        return cls(d["email"], d["status"], bool(d.get("is_admin")), tuple(d.get("permissions") or ()),
-                   d.get("display_name"), d.get("external_id"), d.get("added_at"), d.get("deactivated_at"),
-                   d.get("consent"))
+        return cls(
+            d["email"],
+            d["status"],
+            bool(d.get("is_admin")),
+            tuple(d.get("permissions") or ()),
+            d.get("display_name"),
+            d.get("external_id"),
+            d.get("added_at"),
+            d.get("deactivated_at"),
+            d.get("consent"),
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"email": self.email, "status": self.status, "is_admin": self.is_admin,
-                "permissions": list(self.permissions), "display_name": self.display_name,
-                "external_id": self.external_id, "added_at": self.added_at, "deactivated_at": self.deactivated_at,
-                "consent": self.consent}
+        return {
+            "email": self.email,
+            "status": self.status,
+            "is_admin": self.is_admin,
+            "permissions": list(self.permissions),
+            "display_name": self.display_name,
+            "external_id": self.external_id,
+            "added_at": self.added_at,
+            "deactivated_at": self.deactivated_at,
+            "consent": self.consent,
+        }
 
 
 @dataclass(frozen=True)
@@ -138,8 +172,9 @@ class OrgAPI:
 
     def set_admin(self, email: str, permissions: Iterable[str]) -> Member:
         """Designate an admin holding `permissions` (or change them); you grant only what you hold."""
-        return Member.from_json(self._core.request("PUT", "/api/v1/org/admins",
-                                                   {"email": email, "permissions": list(permissions)}))
+        return Member.from_json(
+            self._core.request("PUT", "/api/v1/org/admins", {"email": email, "permissions": list(permissions)})
+        )
 
     def demote(self, email: str) -> Member:
         """The admin becomes a plain member (refused if nobody would hold crud:members-org any more)."""
@@ -184,8 +219,11 @@ class OrgAPI:
 
     def accept(self, org_id: str, recovery_fingerprints: Iterable[str]) -> Member:
         """Join `org_id`, naming the recovery keys you were shown (refused, 409, if they changed since)."""
-        return Member.from_json(self._core.request("POST", "/api/v1/memberships/accept", {
-            "org_id": org_id, "recovery_keys": sorted(recovery_fingerprints)}))
+        return Member.from_json(
+            self._core.request(
+                "POST", "/api/v1/memberships/accept", {"org_id": org_id, "recovery_keys": sorted(recovery_fingerprints)}
+            )
+        )
 
     def decline(self, org_id: str) -> None:
         self._core.request("POST", "/api/v1/memberships/decline", {"org_id": org_id})

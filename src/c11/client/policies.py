@@ -1,8 +1,8 @@
 """Client side of encryption policies (docs/registry.md §3): record the recipient set of an encryption, list, reuse.
 
-    with Client.from_environment() as c:
-        for p in c.policies.list():
-            print(p.id, p.describe())
+with Client.from_environment() as c:
+    for p in c.policies.list():
+        print(p.id, p.describe())
 """
 
 from __future__ import annotations
@@ -42,10 +42,16 @@ class Policy:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Policy:
-        members = tuple(PolicyMember(m.get("email"), m.get("fingerprint"), m.get("public_key"))
-                        for m in d["members"])
-        return cls(d["id"], d.get("name"), members, datetime.fromisoformat(d["created_at"]),
-                   datetime.fromisoformat(d["last_used_at"]), int(d["use_count"]), bool(d.get("new")))
+        members = tuple(PolicyMember(m.get("email"), m.get("fingerprint"), m.get("public_key")) for m in d["members"])
+        return cls(
+            d["id"],
+            d.get("name"),
+            members,
+            datetime.fromisoformat(d["created_at"]),
+            datetime.fromisoformat(d["last_used_at"]),
+            int(d["use_count"]),
+            bool(d.get("new")),
+        )
 
 
 class PoliciesAPI:
@@ -56,15 +62,19 @@ class PoliciesAPI:
 
     def record(self, members: Iterable[PolicyMember | dict[str, str]], name: str | None = None) -> Policy:
         """Save a recipient set (you are added); returns the new or reused policy."""
-        body = [{k: v for k, v in (m.__dict__ if isinstance(m, PolicyMember) else m).items()
-                 if k in ("email", "public_key") and v} for m in members]
-        return Policy.from_json(self._core.request("POST", "/api/v1/policies",
-                                                   {"recipients": body, "name": name}))
+        body = [
+            {
+                k: v
+                for k, v in (m.__dict__ if isinstance(m, PolicyMember) else m).items()
+                if k in ("email", "public_key") and v
+            }
+            for m in members
+        ]
+        return Policy.from_json(self._core.request("POST", "/api/v1/policies", {"recipients": body, "name": name}))
 
     def list(self, limit: int = 20) -> list[Policy]:
         """Your recent policies, most recently used first."""
-        return [Policy.from_json(d) for d in self._core.request("GET", "/api/v1/policies",
-                                                                params={"limit": limit})]
+        return [Policy.from_json(d) for d in self._core.request("GET", "/api/v1/policies", params={"limit": limit})]
 
     def get(self, policy_id: str) -> Policy:
         return Policy.from_json(self._core.request("GET", f"/api/v1/policies/{policy_id}"))

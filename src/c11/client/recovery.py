@@ -34,13 +34,26 @@ class RecoveryKey:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> RecoveryKey:
-        return cls(d["id"], d["name"], PublicKey.parse(d["public_key"]), d["fingerprint"], d["status"],
-                   d["created_at"], d.get("retired_at"))
+        return cls(
+            d["id"],
+            d["name"],
+            PublicKey.parse(d["public_key"]),
+            d["fingerprint"],
+            d["status"],
+            d["created_at"],
+            d.get("retired_at"),
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "public_key": self.public_key.line(),
-                "fingerprint": self.fingerprint, "status": self.status, "created_at": self.created_at,
-                "retired_at": self.retired_at}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "public_key": self.public_key.line(),
+            "fingerprint": self.fingerprint,
+            "status": self.status,
+            "created_at": self.created_at,
+            "retired_at": self.retired_at,
+        }
 
 
 @dataclass(frozen=True)
@@ -58,8 +71,9 @@ class OrgInfo:
         "default_expiry_days"}`), or None when absent or malformed."""
         if not isinstance(d, dict) or not isinstance(d.get("name"), str):
             return None
-        return cls(d["name"], _keys(d.get("recovery_keys")), bool(d.get("require_online")),
-                   _days(d.get("default_expiry_days")))
+        return cls(
+            d["name"], _keys(d.get("recovery_keys")), bool(d.get("require_online")), _days(d.get("default_expiry_days"))
+        )
 
 
 def _keys(items: Any) -> list[PublicKey]:
@@ -96,8 +110,9 @@ class RecoveryAPI:
         """The current recovery keys (what clients add as recipients)."""
         return [k.public_key for k in self.list() if k.status == "current"]
 
-    def create(self, name: str, path: str | Path, passphrase: str | None = None, *,
-               replaces: str | None = None) -> tuple[RecoveryKey, Path]:
+    def create(
+        self, name: str, path: str | Path, passphrase: str | None = None, *, replaces: str | None = None
+    ) -> tuple[RecoveryKey, Path]:
         """Make a key pair here, write its private key file at `path` (never over an existing file), upload
         only the public key (crud:recovery-keys-org). With `replaces`, that key is retired (a rotation)."""
         from c11.crypto.kem import HYBRID
@@ -107,8 +122,11 @@ class RecoveryAPI:
         identity = Identity.generate(f"recovery:{name.strip()}", HYBRID, int(time.time()))
         written = keyfile.write(path, identity, passphrase)  # refuses to overwrite (OutputExistsError)
         try:
-            d = self._core.request("POST", _BASE, {"name": name, "public_key": identity.public.line(),
-                                                   **({"replaces": replaces} if replaces else {})})
+            d = self._core.request(
+                "POST",
+                _BASE,
+                {"name": name, "public_key": identity.public.line(), **({"replaces": replaces} if replaces else {})},
+            )
         except C11Error:
             written.unlink(missing_ok=True)  # nothing uploaded: the file would only mislead
             raise
@@ -117,8 +135,9 @@ class RecoveryAPI:
             raise ServerError("the server recorded another recovery key than the one made here")
         return key, written
 
-    def rotate(self, key_id: str, name: str, path: str | Path, passphrase: str | None = None
-               ) -> tuple[RecoveryKey, Path]:
+    def rotate(
+        self, key_id: str, name: str, path: str | Path, passphrase: str | None = None
+    ) -> tuple[RecoveryKey, Path]:
         """A new current key (written to `path`) replaces `key_id`, which stays listed as retired."""
         return self.create(name, path, passphrase, replaces=key_id)
 
@@ -141,9 +160,12 @@ def org_context(core: HttpCore) -> OrgInfo | None:
         d = core.request("GET", "/api/v1/org")
     except AuthError as e:
         if str((e.problem or {}).get("type", "")).endswith("insufficient-scope"):
-            raise AuthError("this token lacks the scope org:read: your organization's recovery keys and policies "
-                            "cannot be read, so nothing is encrypted; add the scope to the token", 403,
-                            e.problem) from None
+            raise AuthError(
+                "this token lacks the scope org:read: your organization's recovery keys and policies "
+                "cannot be read, so nothing is encrypted; add the scope to the token",
+                403,
+                e.problem,
+            ) from None
         if e.status == 401:  # not logged in (any more): "not a member" would be a guess, and would be cached
             raise
         if str((e.problem or {}).get("type", "")).endswith("not-a-member"):

@@ -86,13 +86,27 @@ class RegistryAPI:
         line = identity.public.line()
         stamp = rfc3339(datetime.now(UTC), precise=True)  # two publishes never sign alike
         sig = identity.sign(publish_message(email, line, stamp))
-        d = self._core.request("POST", "/api/v1/keys", {
-            "email": email, "public_key": line, "timestamp": stamp,
-            "signature": base64.b64encode(sig).decode("ascii"), "storage": storage})
+        d = self._core.request(
+            "POST",
+            "/api/v1/keys",
+            {
+                "email": email,
+                "public_key": line,
+                "timestamp": stamp,
+                "signature": base64.b64encode(sig).decode("ascii"),
+                "storage": storage,
+            },
+        )
         if d.get("public_key") != line:
             raise ProofError("the registry answered with another key than the one published")
-        self._log.trust.remember_published({"fingerprint": identity.public.fingerprint, "public_key": line,
-                                            "email": email.lower(), "log_index": d["log_index"]})
+        self._log.trust.remember_published(
+            {
+                "fingerprint": identity.public.fingerprint,
+                "public_key": line,
+                "email": email.lower(),
+                "log_index": d["log_index"],
+            }
+        )
         return Published(d["email"], identity.public, d["log_index"], d["action"])
 
     def remove(self) -> None:
@@ -114,20 +128,27 @@ class RegistryAPI:
     def _lookup(self, email: str) -> KeyRecord:
         known = self._log.known_size()
         try:
-            d = self._core.request("GET", "/api/v1/keys", params={
-                "email": email, **({"known_size": known} if known is not None else {})})
+            d = self._core.request(
+                "GET", "/api/v1/keys", params={"email": email, **({"known_size": known} if known is not None else {})}
+            )
         except ServerError as e:
             if e.status == 404:
-                raise NoKeyPublishedError(f"{email} has no published key on {self._core.server}", 404,
-                                          e.problem) from None
+                raise NoKeyPublishedError(
+                    f"{email} has no published key on {self._core.server}", 404, e.problem
+                ) from None
             raise
         check = self._accept(d, known)
         entry = _key_entry(d.get("entry"))
         index = d.get("log_index")
         if not isinstance(index, int):
             raise ProofError("registry answer has no log index")
-        verify_inclusion(leaf_hash(entry.text.encode("utf-8")), index, check.current.size,
-                         decode_hashes(d.get("inclusion_proof")), check.current.root_hash)
+        verify_inclusion(
+            leaf_hash(entry.text.encode("utf-8")),
+            index,
+            check.current.size,
+            decode_hashes(d.get("inclusion_proof")),
+            check.current.root_hash,
+        )
         if entry.email_hash != email_hash(email) or entry.action == "remove" or entry.public_key is None:
             raise ProofError(f"the registry served a log entry that is not a key of {email}")
         if d.get("public_key") != entry.public_key:
@@ -149,8 +170,11 @@ class RegistryAPI:
 
     def _history(self, email: str) -> list[HistoryItem]:
         known = self._log.known_size()
-        d = self._core.request("GET", "/api/v1/keys/history", params={
-            "email": email, **({"known_size": known} if known is not None else {})})
+        d = self._core.request(
+            "GET",
+            "/api/v1/keys/history",
+            params={"email": email, **({"known_size": known} if known is not None else {})},
+        )
         check = self._accept(d, known)
         out: list[HistoryItem] = []
         want = email_hash(email)
@@ -161,8 +185,13 @@ class RegistryAPI:
             if not isinstance(index, int) or index <= last:
                 raise ProofError("registry history is not in log order")
             last = index
-            verify_inclusion(leaf_hash(entry.text.encode("utf-8")), index, check.current.size,
-                             decode_hashes(item.get("inclusion_proof")), check.current.root_hash)
+            verify_inclusion(
+                leaf_hash(entry.text.encode("utf-8")),
+                index,
+                check.current.size,
+                decode_hashes(item.get("inclusion_proof")),
+                check.current.root_hash,
+            )
             if entry.email_hash != want:
                 raise ProofError(f"the registry history of {email} holds another person's entry")
             try:

@@ -31,16 +31,29 @@ class ScimToken:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> ScimToken:
-        return cls(d["id"], d["name"], d.get("created_by"), _ts(d["created_at"]),  # type: ignore[arg-type]
-                   _ts(d.get("expires_at")), _ts(d.get("last_used_at")), bool(d["revoked"]))
+        return cls(
+            d["id"],
+            d["name"],
+            d.get("created_by"),
+            _ts(d["created_at"]),  # type: ignore[arg-type]
+            _ts(d.get("expires_at")),
+            _ts(d.get("last_used_at")),
+            bool(d["revoked"]),
+        )
 
     def as_json(self) -> dict[str, Any]:
         def iso(t: datetime | None) -> str | None:
             return t.isoformat() if t else None
 
-        return {"id": self.id, "name": self.name, "created_by": self.created_by,
-                "created_at": iso(self.created_at), "expires_at": iso(self.expires_at),
-                "last_used_at": iso(self.last_used_at), "revoked": self.revoked}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "created_by": self.created_by,
+            "created_at": iso(self.created_at),
+            "expires_at": iso(self.expires_at),
+            "last_used_at": iso(self.last_used_at),
+            "revoked": self.revoked,
+        }
 
 
 @dataclass(frozen=True)

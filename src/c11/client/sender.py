@@ -86,8 +86,13 @@ class SenderCheck:
 class SenderVerifier:
     """Verifies signers against trusted keys, then a registry; answers are cached per email."""
 
-    def __init__(self, trusted: TrustedKeys | None = None, client: Client | Callable[[], Client | None] | None = None,
-                 *, no_registry_reason: str | None = None) -> None:
+    def __init__(
+        self,
+        trusted: TrustedKeys | None = None,
+        client: Client | Callable[[], Client | None] | None = None,
+        *,
+        no_registry_reason: str | None = None,
+    ) -> None:
         """`client`: a logged-in `Client` whose registry is asked, or a function making one on first need
         (None: no registry); `no_registry_reason` says why there is none (e.g. not logged in)."""
         self.trusted = trusted or TrustedKeys()
@@ -109,17 +114,29 @@ class SenderVerifier:
         try:
             email = normalize_email(label)
         except RecipientError:
-            what = ("the file has no sender label" if not label.strip() else "the label is not an email address"
-                    if "@" not in label else "the label is not a valid email address (look-alike, invisible or "
-                    "unusual characters), so no registry can vouch for it")
-            return SenderCheck(UNVERIFIED, fingerprint, label, reason=f"{what}, and the signing key is in no "
-                               "trusted-keys file")
+            what = (
+                "the file has no sender label"
+                if not label.strip()
+                else "the label is not an email address"
+                if "@" not in label
+                else "the label is not a valid email address (look-alike, invisible or "
+                "unusual characters), so no registry can vouch for it"
+            )
+            return SenderCheck(
+                UNVERIFIED, fingerprint, label, reason=f"{what}, and the signing key is in no trusted-keys file"
+            )
         check = self._from_registry(email, fingerprint, label)
         pinned = self.trusted.of_email(email)
         if check.verified or not pinned:
             return check
-        return SenderCheck(UNVERIFIED, fingerprint, label, source=pinned[0].source, conflict=True,
-                           reason=f"your trusted key of {email} ({pinned[0].source}) is a DIFFERENT key; {check.reason}")
+        return SenderCheck(
+            UNVERIFIED,
+            fingerprint,
+            label,
+            source=pinned[0].source,
+            conflict=True,
+            reason=f"your trusted key of {email} ({pinned[0].source}) is a DIFFERENT key; {check.reason}",
+        )
 
     def annotate(self, info: Any) -> SenderCheck:
         """Verify a `c11.files.FileInfo`'s sender (the author) and store the answer in
@@ -151,8 +168,9 @@ class SenderVerifier:
 
     def _from_registry(self, email: str, fp: str, label: str) -> SenderCheck:
         def unverified(reason: str, conflict: bool = False, index: int | None = None) -> SenderCheck:
-            return SenderCheck(UNVERIFIED, fp, label, source=self.server, log_index=index, conflict=conflict,
-                               reason=reason)
+            return SenderCheck(
+                UNVERIFIED, fp, label, source=self.server, log_index=index, conflict=conflict, reason=reason
+            )
 
         try:
             api = self._api()
@@ -174,13 +192,25 @@ class SenderVerifier:
         former = _former(history, fp)
         if former is not None:
             item, nxt = former
-            return SenderCheck(REGISTRY_FORMER, fp, label, email, self.server, item.index,
-                               nxt.index if nxt else None, nxt.time.isoformat() if nxt else None,
-                               nxt.action if nxt else None)
+            return SenderCheck(
+                REGISTRY_FORMER,
+                fp,
+                label,
+                email,
+                self.server,
+                item.index,
+                nxt.index if nxt else None,
+                nxt.time.isoformat() if nxt else None,
+                nxt.action if nxt else None,
+            )
         if isinstance(current, C11Error):
             return unverified(f"{email} has no published key on {self.server} and never had this one")
-        return unverified(f"the registry's key of {email} (log entry {current.log_index}) is a DIFFERENT key: "
-                          "this file was not signed by them", conflict=True, index=current.log_index)
+        return unverified(
+            f"the registry's key of {email} (log entry {current.log_index}) is a DIFFERENT key: "
+            "this file was not signed by them",
+            conflict=True,
+            index=current.log_index,
+        )
 
     def _answers(self, api: RegistryAPI, email: str) -> tuple[Any, Any]:
         if email not in self._cache:
@@ -198,7 +228,6 @@ class SenderVerifier:
             history = self._note(e)
         self._cache[email] = (self._cache[email][0], history)
         return history
-
 
     def _note(self, e: C11Error) -> C11Error:
         if isinstance(e, ServerError) and e.status == 0:

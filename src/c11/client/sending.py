@@ -89,17 +89,26 @@ class SendPlan:
         return [temporary.stanza([k.key_id for k in self.temporary])] if self.temporary else []
 
     def to_dict(self) -> dict[str, Any]:
-        return {"recipients": [k.fingerprint for k in self.keys], **self.rules.to_json(),
-                "temporary_keys": [k.fingerprint for k in self.temporary], "invited": self.invited,
-                "organization_policy": self.own.source}
+        return {
+            "recipients": [k.fingerprint for k in self.keys],
+            **self.rules.to_json(),
+            "temporary_keys": [k.fingerprint for k in self.temporary],
+            "invited": self.invited,
+            "organization_policy": self.own.source,
+        }
 
 
 class Sending:
     """Plans what a protected item gets for a sender; `client` None (or a function giving one on first need)
     means offline: key lines and files only, no organization."""
 
-    def __init__(self, client: Client | Callable[[], Client | None] | None, *, store: OrgPolicyStore | None = None,
-                 account: str | None = None) -> None:
+    def __init__(
+        self,
+        client: Client | Callable[[], Client | None] | None,
+        *,
+        store: OrgPolicyStore | None = None,
+        account: str | None = None,
+    ) -> None:
         self._client_arg = client
         self._client: Client | None = None
         self.store = store
@@ -119,8 +128,9 @@ class Sending:
 
     # -- recipients -------------------------------------------------------------------------------------
 
-    def resolve(self, request: SendRequest) -> tuple[list[PublicKey], list[dict[str, str]], list[OrgPolicy],
-                                                    list[PublicKey], list[str], list[str]]:
+    def resolve(
+        self, request: SendRequest
+    ) -> tuple[list[PublicKey], list[dict[str, str]], list[OrgPolicy], list[PublicKey], list[str], list[str]]:
         """(keys, policy members, recipients' organizations, temporary keys, invited emails, warnings)."""
         keys: list[PublicKey] = []
         members: list[dict[str, str]] = []
@@ -170,13 +180,14 @@ class Sending:
 
     def group_key(self, value: str) -> PublicKey:
         """`group:NAME`: the current key of a group of your organization (reaches all of its members)."""
-        name = value[len(GROUP_PREFIX):].strip()
+        name = value[len(GROUP_PREFIX) :].strip()
         if not name:
             raise RecipientError("give a group name: group:NAME")
         return self._need(f"{value}: a group recipient").groups.group_key(name)
 
-    def _email(self, email: str, invite: Callable[[str], bool] | None
-               ) -> tuple[PublicKey, OrgInfo | None, bool, bool, str]:
+    def _email(
+        self, email: str, invite: Callable[[str], bool] | None
+    ) -> tuple[PublicKey, OrgInfo | None, bool, bool, str]:
         """(key, organization, temporary?, invited now?, warning) for an email recipient."""
         c = self._need(f"{email}: looking a recipient up by email")
         try:
@@ -189,18 +200,22 @@ class Sending:
         invited = False
         if tk is None:
             if invite is None or not invite(email):
-                raise UnregisteredRecipientError(f"{email} has no published key on {c.server}: invite them, or "
-                                                 "give their public key line", email)
+                raise UnregisteredRecipientError(
+                    f"{email} has no published key on {c.server}: invite them, or give their public key line", email
+                )
             inv = c.invitations.invite([email])[0]
             if inv.status == "registered":
-                raise RecipientError(f"{email} has an account but no published key yet: ask them to log in once "
-                                     "with c11")
+                raise RecipientError(
+                    f"{email} has an account but no published key yet: ask them to log in once with c11"
+                )
             invited = True
             tk = c.invitations.temporary_key(email)
             if tk is None:
                 raise RecipientError(f"the server did not make a temporary key for {email}")
-        warn = (f"{email} is not registered yet: encrypting to a temporary key the key server holds for them "
-                f"({tk.fingerprint}; not zero-trust). Re-encrypt once they have registered.")
+        warn = (
+            f"{email} is not registered yet: encrypting to a temporary key the key server holds for them "
+            f"({tk.fingerprint}; not zero-trust). Re-encrypt once they have registered."
+        )
         return tk.public_key, None, True, invited, warn
 
     # -- the plan ---------------------------------------------------------------------------------------
@@ -208,8 +223,11 @@ class Sending:
     def plan(self, request: SendRequest) -> SendPlan:
         """Recipients resolved, then your organization's and theirs applied (see the module docstring)."""
         keys, members, orgs, temporary, invited, warnings = self.resolve(request)
-        own = (own_policy(self.client(), self.store, self.account, allow_missing=request.allow_missing_org_policy)
-               if request.own_org else OwnPolicy(None, NONE))
+        own = (
+            own_policy(self.client(), self.store, self.account, allow_missing=request.allow_missing_org_policy)
+            if request.own_org
+            else OwnPolicy(None, NONE)
+        )
         policies = ([own.policy] if own.policy is not None else []) + orgs
         rules = apply(policies, keys, SendOptions(request.online, request.expires))
         notes = [f"added recovery key of {a.org} ({a.key.fingerprint[:16]})" for a in rules.added]
@@ -221,12 +239,17 @@ class Sending:
         if rules.default_expiry_days:
             notes.append(f"expires in {rules.default_expiry_days} days (organization default expiry)")
         if own.source == NONE and request.allow_missing_org_policy and self.client() is not None:
-            warnings.append("your organization's policy could not be read and none is cached: encrypting "
-                            "without its recovery keys and online policy")
-        pairs = [*((m.get("email"), k) for m, k in zip(members, keys, strict=True)),
-                 *((None, a.key) for a in rules.added)]
-        return SendPlan(list(rules.recipients), members, pairs, rules, own, temporary, invited, notes, warnings,
-                        request.policy_id)
+            warnings.append(
+                "your organization's policy could not be read and none is cached: encrypting "
+                "without its recovery keys and online policy"
+            )
+        pairs = [
+            *((m.get("email"), k) for m, k in zip(members, keys, strict=True)),
+            *((None, a.key) for a in rules.added),
+        ]
+        return SendPlan(
+            list(rules.recipients), members, pairs, rules, own, temporary, invited, notes, warnings, request.policy_id
+        )
 
     def part_keys(self, plan: SendPlan, keys: Sequence[PublicKey]) -> list[PublicKey]:
         """A document part's own recipients with your organization's recovery keys added (the recipients'
@@ -234,17 +257,21 @@ class Sending:
         own = [plan.own.policy] if plan.own.policy is not None else []
         return list(apply(own, keys, SendOptions()).recipients)
 
-    def protect_document(self, request: SendRequest, src: str | Path, selectors: Sequence[Any], sender: Identity,
-                         **options: Any) -> tuple[SendPlan, bytes]:
+    def protect_document(
+        self, request: SendRequest, src: str | Path, selectors: Sequence[Any], sender: Identity, **options: Any
+    ) -> tuple[SendPlan, bytes]:
         """In-document protection (`c11.indoc.api.protect_document`, `options` passed on) under the plan of
         `request`; parts with their own recipients get your organization's recovery keys too. An organization
         requiring online stops it: in-document protection carries no online policy yet."""
-        from c11.indoc import api, selectors as sel_mod
+        from c11.indoc import api
+        from c11.indoc import selectors as sel_mod
 
         plan = self.plan(request)
         if plan.online:
-            raise OnlinePolicyError(f"{', '.join(plan.rules.online_required_by) or 'the request'} requires an online "
-                                    "policy, which in-document protection cannot carry yet: protect the whole file")
+            raise OnlinePolicyError(
+                f"{', '.join(plan.rules.online_required_by) or 'the request'} requires an online "
+                "policy, which in-document protection cannot carry yet: protect the whole file"
+            )
         parsed = [sel_mod.parse_part(s) if isinstance(s, str) else s for s in selectors]
         for s in parsed:
             if s.recipients is not None:
@@ -253,8 +280,9 @@ class Sending:
 
     def retired_recovery_keys(self) -> list[Any]:
         """Your organization's retired recovery keys (after a rotation), to remove from existing files."""
-        return [r for r in self._need("your organization's recovery keys").groups.recovery.list()
-                if r.status == "retired"]
+        return [
+            r for r in self._need("your organization's recovery keys").groups.recovery.list() if r.status == "retired"
+        ]
 
     def online_seal(self, plan: SendPlan, sender: Identity, include_sender: bool) -> OnlineSeal | None:
         """Register the online policy of a new item when the plan has one (None otherwise)."""
@@ -272,11 +300,17 @@ class Sending:
             if (email, k.fingerprint) not in seen:
                 seen.add((email, k.fingerprint))
                 pairs.append((email, k))
-        return online.prepare(c, sender, pairs,  # type: ignore[arg-type]  # c11.online's Client protocol
-                              expires=int(when.timestamp()) if when else None, include_sender=include_sender)
+        return online.prepare(
+            c,  # type: ignore[arg-type]  # c11.online's Client protocol
+            sender,
+            pairs,
+            expires=int(when.timestamp()) if when else None,
+            include_sender=include_sender,
+        )
 
-    def header_options(self, plan: SendPlan, sender: Identity, include_sender: bool
-                       ) -> tuple[HeaderOptions | None, OnlineSeal | None]:
+    def header_options(
+        self, plan: SendPlan, sender: Identity, include_sender: bool
+    ) -> tuple[HeaderOptions | None, OnlineSeal | None]:
         """The header options of `c11.files.encrypt` for this plan (online policy, temporary keys; None: none),
         and the online seal registered (None: offline)."""
         seal = self.online_seal(plan, sender, include_sender)

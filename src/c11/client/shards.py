@@ -27,8 +27,7 @@ from typing import Any
 import httpx
 
 from c11._web import pake
-from c11._web.shard_tokens import normalize_url
-from c11._web.shard_tokens import SESSION_HEADER
+from c11._web.shard_tokens import SESSION_HEADER, normalize_url
 from c11.client._http import HttpCore, _error, json_object
 from c11.client.store_sessions import FILE_NAME as STORE_SESSIONS
 from c11.client.store_sessions import StoreSessions
@@ -70,9 +69,15 @@ class KeyStatus:
         return "cloud" if self.fingerprint else "none"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "fingerprint": self.fingerprint, "server": self.server,
-                "stores": list(self.stores), "shards": [p.to_dict() for p in self.placements],
-                "created_at": self.created_at, "archive": self.archive_fingerprint}
+        return {
+            "kind": self.kind,
+            "fingerprint": self.fingerprint,
+            "server": self.server,
+            "stores": list(self.stores),
+            "shards": [p.to_dict() for p in self.placements],
+            "created_at": self.created_at,
+            "archive": self.archive_fingerprint,
+        }
 
 
 @dataclass(frozen=True)
@@ -126,9 +131,15 @@ class ShardsAPI:
     def status(self) -> KeyStatus:
         d = self._core.request("GET", "/api/v1/shards")
         ck = d.get("cloud_key") or {}
-        return KeyStatus(d["user_id"], d["server"], tuple(d.get("stores") or ()), ck.get("fingerprint"),
-                         tuple(Placement(p["index"], p["where"], p.get("url")) for p in ck.get("placements", [])),
-                         ck.get("created_at"), (d.get("archive") or {}).get("fingerprint"))
+        return KeyStatus(
+            d["user_id"],
+            d["server"],
+            tuple(d.get("stores") or ()),
+            ck.get("fingerprint"),
+            tuple(Placement(p["index"], p["where"], p.get("url")) for p in ck.get("placements", [])),
+            ck.get("created_at"),
+            (d.get("archive") or {}).get("fingerprint"),
+        )
 
     def stores(self) -> list[str]:
         """The shard stores the server announces, else those in C11_SHARD_STORES."""
@@ -140,8 +151,9 @@ class ShardsAPI:
         return str(self._core.request("POST", "/api/v1/shards/tokens", {"store": store, "action": action})["token"])
 
     @staticmethod
-    def _call(store: str, method: str, path: str, body: Any = None,
-              headers: dict[str, str] | None = None) -> httpx.Response:
+    def _call(
+        store: str, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
         try:
             with httpx.Client(base_url=store, timeout=30) as h:
                 return h.request(method, path, json=body, headers=headers or {})
@@ -161,14 +173,27 @@ class ShardsAPI:
         session = self.sessions.get(store, user_id)
         fresh = session is None
         session = session or self.login_store(store, user_id)
-        r = self._call(store, method, "/v1/shard", body, {"authorization": f"Bearer {self._token(store, action)}",
-                                                          SESSION_HEADER: session})
-        if r.status_code == 401 and not fresh and \
-                str(_problem(r).get("type", "")).endswith(":store-login-required"):  # the store forgot it
+        r = self._call(
+            store,
+            method,
+            "/v1/shard",
+            body,
+            {"authorization": f"Bearer {self._token(store, action)}", SESSION_HEADER: session},
+        )
+        if (
+            r.status_code == 401 and not fresh and str(_problem(r).get("type", "")).endswith(":store-login-required")
+        ):  # the store forgot it
             self.sessions.drop(store, user_id)
-            r = self._call(store, method, "/v1/shard", body, {
-                "authorization": f"Bearer {self._token(store, action)}",
-                SESSION_HEADER: self.login_store(store, user_id)})
+            r = self._call(
+                store,
+                method,
+                "/v1/shard",
+                body,
+                {
+                    "authorization": f"Bearer {self._token(store, action)}",
+                    SESSION_HEADER: self.login_store(store, user_id),
+                },
+            )
         return self._ok(store, r)
 
     # -- logging in at a store (OPAQUE) -------------------------------------------------------------------
@@ -176,8 +201,10 @@ class ShardsAPI:
     def _password(self, store: str) -> str:
         pw = self.password() if callable(self.password) else self.password or os.environ.get("C11_PASSWORD")
         if not pw:
-            raise CloudKeyError(f"the shard store {store} needs your password: it logs you in itself (OPAQUE), "
-                                "so the c11 server alone cannot fetch your shard")
+            raise CloudKeyError(
+                f"the shard store {store} needs your password: it logs you in itself (OPAQUE), "
+                "so the c11 server alone cannot fetch your shard"
+            )
         return pw
 
     def _use_oidc(self) -> bool:
@@ -190,15 +217,20 @@ class ShardsAPI:
 
         assert self.oidc_open is not None
         with LoopbackReceiver() as receiver:
-            d = self._ok(store, self._call(store, "POST", "/v1/oidc/start",
-                                           {"redirect_uri": f"http://127.0.0.1:{receiver.port}/callback"}))
+            d = self._ok(
+                store,
+                self._call(
+                    store, "POST", "/v1/oidc/start", {"redirect_uri": f"http://127.0.0.1:{receiver.port}/callback"}
+                ),
+            )
             self.oidc_open(str(d["url"]))
             code = receiver.wait(300)
         if not code:
             raise CloudKeyError(f"no login code arrived from the browser for the shard store {store}")
         headers = {"authorization": f"Bearer {self._token(store, 'put')}"} if bind else {}
-        done = self._ok(store, self._call(store, "POST", "/v1/oidc/finish", {"state": d["state"], "code": code},
-                                          headers))
+        done = self._ok(
+            store, self._call(store, "POST", "/v1/oidc/finish", {"state": d["state"], "code": code}, headers)
+        )
         self.sessions.put(store, user_id, done["session"], int(done["expires"]))
         return str(done["session"])
 
@@ -209,11 +241,19 @@ class ShardsAPI:
         if self._use_oidc():
             return self._oidc_login(store, user_id)
         login = pake.ClientLogin.start(self._password(store))
-        d = self._ok(store, self._call(store, "POST", "/v1/opaque/login/start",
-                                       {"user_id": user_id, "request": pake.b64u(login.request)}))
+        d = self._ok(
+            store,
+            self._call(
+                store, "POST", "/v1/opaque/login/start", {"user_id": user_id, "request": pake.b64u(login.request)}
+            ),
+        )
         final, _ = login.finish(pake.unb64u(str(d["response"])))
-        done = self._ok(store, self._call(store, "POST", "/v1/opaque/login/finish",
-                                          {"login_id": d["login_id"], "finalization": pake.b64u(final)}))
+        done = self._ok(
+            store,
+            self._call(
+                store, "POST", "/v1/opaque/login/finish", {"login_id": d["login_id"], "finalization": pake.b64u(final)}
+            ),
+        )
         self.sessions.put(store, user_id, done["session"], int(done["expires"]))
         return str(done["session"])
 
@@ -248,11 +288,14 @@ class ShardsAPI:
         """Register at `store` (OPAQUE) and keep the first shard there, in one store token; the log index."""
         reg = pake.ClientRegistration.start(self._password(store))
         headers = {"authorization": f"Bearer {self._token(store, 'put')}"}
-        d = self._ok(store, self._call(store, "POST", "/v1/opaque/register", {"request": pake.b64u(reg.request)},
-                                       headers))
+        d = self._ok(
+            store, self._call(store, "POST", "/v1/opaque/register", {"request": pake.b64u(reg.request)}, headers)
+        )
         upload = reg.finish(pake.unb64u(str(d["response"])))
-        put = self._ok(store, self._call(store, "PUT", "/v1/shard", {"shard": shard.b64(),
-                                                                       "registration": pake.b64u(upload)}, headers))
+        put = self._ok(
+            store,
+            self._call(store, "PUT", "/v1/shard", {"shard": shard.b64(), "registration": pake.b64u(upload)}, headers),
+        )
         self.login_store(store, user_id)
         return int(put["log_index"])
 
@@ -267,8 +310,9 @@ class ShardsAPI:
             session = self.sessions.get(p.url, st.user_id) or self.login_store(p.url, st.user_id)
             reg = pake.ClientRegistration.start(new_password)
             h = {SESSION_HEADER: session}
-            d = self._ok(p.url, self._call(p.url, "POST", "/v1/opaque/register", {"request": pake.b64u(reg.request)},
-                                           h))
+            d = self._ok(
+                p.url, self._call(p.url, "POST", "/v1/opaque/register", {"request": pake.b64u(reg.request)}, h)
+            )
             upload = reg.finish(pake.unb64u(str(d["response"])))
             self._ok(p.url, self._call(p.url, "PUT", "/v1/opaque/record", {"registration": pake.b64u(upload)}, h))
             self.sessions.drop(p.url, st.user_id)
@@ -291,14 +335,23 @@ class ShardsAPI:
             if p.where != "store" or not p.url:
                 continue
             at, nonce = int(time.time()), os.urandom(16)
-            sig = identity.sign(key_login_message(normalize_url(p.url), normalize_url(self._core.server),
-                                                  st.user_id, at, nonce))
-            d = self._ok(p.url, self._call(p.url, "POST", "/v1/opaque/key-login", {
-                "user_id": st.user_id, "time": at, "nonce": pake.b64u(nonce), "signature": pake.b64u(sig)}))
+            sig = identity.sign(
+                key_login_message(normalize_url(p.url), normalize_url(self._core.server), st.user_id, at, nonce)
+            )
+            d = self._ok(
+                p.url,
+                self._call(
+                    p.url,
+                    "POST",
+                    "/v1/opaque/key-login",
+                    {"user_id": st.user_id, "time": at, "nonce": pake.b64u(nonce), "signature": pake.b64u(sig)},
+                ),
+            )
             h = {SESSION_HEADER: str(d["session"])}
             reg = pake.ClientRegistration.start(new_password)
-            r = self._ok(p.url, self._call(p.url, "POST", "/v1/opaque/register", {"request": pake.b64u(reg.request)},
-                                           h))
+            r = self._ok(
+                p.url, self._call(p.url, "POST", "/v1/opaque/register", {"request": pake.b64u(reg.request)}, h)
+            )
             upload = reg.finish(pake.unb64u(str(r["response"])))
             self._ok(p.url, self._call(p.url, "PUT", "/v1/opaque/record", {"registration": pake.b64u(upload)}, h))
             self.sessions.drop(p.url, st.user_id)
@@ -314,18 +367,24 @@ class ShardsAPI:
         shard the key rebuilds). CloudKeyError when no store is known."""
         st = self.status()
         if st.fingerprint and st.fingerprint != identity.fingerprint:
-            raise CloudKeyError(f"you already have a cloud-stored key ({st.fingerprint}); replace it with "
-                                "`c11 keys replace`")
+            raise CloudKeyError(
+                f"you already have a cloud-stored key ({st.fingerprint}); replace it with `c11 keys replace`"
+            )
         try:
             stores = [normalize_url(s) for s in (stores or list(st.stores) or env_stores())]
         except ValueError as e:
             raise CloudKeyError(f"bad shard store URL: {e}") from None
         if not stores:
-            raise CloudKeyError("no shard store is configured (the server's C11_SHARD_STORES, or yours): a "
-                                "cloud-stored key needs at least one; use a key on this device instead")
+            raise CloudKeyError(
+                "no shard store is configured (the server's C11_SHARD_STORES, or yours): a "
+                "cloud-stored key needs at least one; use a key on this device instead"
+            )
         shards = cloudkey.make_shards(identity, st.user_id)
-        places = [Placement(1, "server"), Placement(2, "store", stores[0]),
-                  Placement(3, "store", stores[1]) if len(stores) > 1 else Placement(3, "recovery")]
+        places = [
+            Placement(1, "server"),
+            Placement(2, "store", stores[0]),
+            Placement(3, "store", stores[1]) if len(stores) > 1 else Placement(3, "recovery"),
+        ]
         indexes = []
         for p in places:
             if p.where == "store" and p.url:
@@ -334,8 +393,9 @@ class ShardsAPI:
                     indexes.append(self._store(p.url, "PUT", "put", {"shard": shard.b64()}, st.user_id)["log_index"])
                 else:
                     indexes.append(self._register_put(p.url, st.user_id, shard))
-        d = self._core.request("PUT", "/api/v1/shards/shard", {
-            "shard": shards[0].b64(), "placements": [p.to_dict() for p in places]})
+        d = self._core.request(
+            "PUT", "/api/v1/shards/shard", {"shard": shards[0].b64(), "placements": [p.to_dict() for p in places]}
+        )
         indexes.append(d["log_index"])
         recovery = shards[2] if places[2].where == "recovery" else None
         return Created(identity.fingerprint, tuple(places), recovery, tuple(indexes))
@@ -383,9 +443,12 @@ class ShardsAPI:
         if len(found) < cloudkey.THRESHOLD and recovery is not None:
             take(recovery.b64(), None, "recovery shard")
         if len(found) < cloudkey.THRESHOLD:
-            raise CloudKeyError("cannot rebuild your cloud-stored key: fewer than two shards reachable ("
-                                + "; ".join(problems) + "); a recovery shard file helps: C11_RECOVERY_SHARD=FILE")
-        identity = cloudkey.rebuild(found[:cloudkey.THRESHOLD], st.user_id)
+            raise CloudKeyError(
+                "cannot rebuild your cloud-stored key: fewer than two shards reachable ("
+                + "; ".join(problems)
+                + "); a recovery shard file helps: C11_RECOVERY_SHARD=FILE"
+            )
+        identity = cloudkey.rebuild(found[: cloudkey.THRESHOLD], st.user_id)
         if verify_log:
             self._prove(indexes)
         return Fetched(identity, tuple(i for i, _ in indexes), tuple(sources))
@@ -451,13 +514,19 @@ class ShardsAPI:
         unique = {k.fingerprint: k for k in keys if k.fingerprint != to.fingerprint}
         doc = {"format": ARCHIVE_FORMAT, "keys": [json.loads(keyfile.dumps(k, None)) for k in unique.values()]}
         blob = files.encrypt_bytes(json.dumps(doc).encode(), [to.public], to, name="c11-key-archive.json")
-        return int(self._core.request("PUT", "/api/v1/shards/archive", {
-            "archive": base64.b64encode(blob).decode(), "fingerprint": to.fingerprint})["log_index"])
+        return int(
+            self._core.request(
+                "PUT",
+                "/api/v1/shards/archive",
+                {"archive": base64.b64encode(blob).decode(), "fingerprint": to.fingerprint},
+            )["log_index"]
+        )
 
     # -- switching key type -------------------------------------------------------------------------------
 
-    def replace(self, current: Identity, new: Identity, cloud: bool, email: str | None = None,
-                stores: list[str] | None = None) -> Created | None:
+    def replace(
+        self, current: Identity, new: Identity, cloud: bool, email: str | None = None, stores: list[str] | None = None
+    ) -> Created | None:
         """Move to `new` (cloud-stored if `cloud`, else kept by the caller, e.g. in a key file written first).
 
         `current` and the keys archived for it are archived for `new`, so older files still open; the
@@ -482,7 +551,6 @@ class ShardsAPI:
         if not cloud and st.fingerprint:
             self.delete()
         return created
-
 
 
 def _problem(r: httpx.Response) -> dict[str, Any]:

@@ -18,8 +18,9 @@ class TokensAPI:
         self._core = core
 
     def create(self, name: str, scopes: Iterable[str], expires_in_days: int = 90) -> CreatedToken:
-        d = self._core.request("POST", "/api/v1/tokens", {
-            "name": name, "scopes": list(scopes), "expires_in_days": expires_in_days})
+        d = self._core.request(
+            "POST", "/api/v1/tokens", {"name": name, "scopes": list(scopes), "expires_in_days": expires_in_days}
+        )
         return CreatedToken(MachineToken.from_json(d), d["token"])
 
     def list(self) -> list[MachineToken]:

@@ -155,8 +155,14 @@ class OpenedEntry:
     tree_size: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {"index": self.index, "kind": self.kind, "person": self.person, "fields": self.fields,
-                "entry": self.entry, "tree_size": self.tree_size}
+        return {
+            "index": self.index,
+            "kind": self.kind,
+            "person": self.person,
+            "fields": self.fields,
+            "entry": self.entry,
+            "tree_size": self.tree_size,
+        }
 
 
 #: Most openings pages `LogAPI.openings` reads (500 each).
@@ -185,8 +191,10 @@ class LogAPI:
         try:
             r = self._core._http.get(path, params=params)
         except httpx.HTTPError as e:
-            raise ServerError(f"cannot reach {self._core.server} ({type(e).__name__}): is the server running, "
-                              "and is the URL right?", 0) from None
+            raise ServerError(
+                f"cannot reach {self._core.server} ({type(e).__name__}): is the server running, and is the URL right?",
+                0,
+            ) from None
         if not r.is_success:
             raise _error(r)
         return r.content
@@ -210,8 +218,12 @@ class LogAPI:
 
     def entries(self, start: int = 0, end: int | None = None) -> list[tuple[int, str]]:
         """A page of raw entries `[start, end)` as (index, text); not verified by itself."""
-        d = self._core.request("GET", "/api/v1/log/entries", auth=False,
-                               params={"start": start, **({"end": end} if end is not None else {})})
+        d = self._core.request(
+            "GET",
+            "/api/v1/log/entries",
+            auth=False,
+            params={"start": start, **({"end": end} if end is not None else {})},
+        )
         return [(e["index"], e["data"]) for e in d["entries"]]
 
     # -- verification -----------------------------------------------------------------------------------
@@ -230,11 +242,11 @@ class LogAPI:
                 raise LogKeyChangedError(
                     f"the log key of {self._core.server} changed: pinned {_short(str(verifier))}, server now "
                     f"shows {_short(announced)}; if its operator really replaced the key, delete "
-                    f"{self.trust.key_path} and run `c11 log verify`") from None
+                    f"{self.trust.key_path} and run `c11 log verify`"
+                ) from None
             raise ProofError(f"bad checkpoint from {self._core.server}: {e}") from None
 
-    def accept(self, note: bytes, consistency: list[bytes] | None = None, known_size: int | None = None
-               ) -> LogCheck:
+    def accept(self, note: bytes, consistency: list[bytes] | None = None, known_size: int | None = None) -> LogCheck:
         """Accept a signed checkpoint: it must verify and extend the stored one; then it is stored.
 
         `consistency` is a proof from `known_size` (the stored size when it was asked) to the new size;
@@ -249,12 +261,16 @@ class LogAPI:
             except LogKeyChangedError:
                 raise
             except ProofError as e:
-                raise ProofError(f"the checkpoint stored in {trust.checkpoint_path} does not verify ({e}); "
-                                 "if the file was damaged on this device, delete it") from None
+                raise ProofError(
+                    f"the checkpoint stored in {trust.checkpoint_path} does not verify ({e}); "
+                    "if the file was damaged on this device, delete it"
+                ) from None
             if old is not None:
                 if new.size < old.size:
-                    raise ProofError(f"the log of {self._core.server} shrank from {old.size} to {new.size} "
-                                     "entries: it was rolled back or forked")
+                    raise ProofError(
+                        f"the log of {self._core.server} shrank from {old.size} to {new.size} "
+                        "entries: it was rolled back or forked"
+                    )
                 if consistency is None or known_size != old.size:
                     consistency = self.consistency_proof(old.size, new.size)
                 verify_checkpoint_consistency(old, new, consistency)
@@ -266,12 +282,14 @@ class LogAPI:
         if first == 0 or first == second:
             return []
         try:
-            d = self._core.request("GET", "/api/v1/log/proof/consistency", auth=False,
-                                   params={"from": first, "to": second})
+            d = self._core.request(
+                "GET", "/api/v1/log/proof/consistency", auth=False, params={"from": first, "to": second}
+            )
         except ServerError as e:
             if e.status in (400, 404, 409, 422):
-                raise ProofError(f"the log cannot prove that its tree of {second} entries extends the tree of "
-                                 f"{first} entries ({e})") from None
+                raise ProofError(
+                    f"the log cannot prove that its tree of {second} entries extends the tree of {first} entries ({e})"
+                ) from None
             raise
         return decode_hashes(d.get("proof"))
 
@@ -295,8 +313,7 @@ class LogAPI:
 
     def check_inclusion(self, check: LogCheck, entry: str, index: int, proof: list[bytes]) -> None:
         """Check that `entry` is entry `index` of the tree `check.current` commits to."""
-        verify_inclusion(leaf_hash(entry.encode("utf-8")), index, check.current.size, proof,
-                         check.current.root_hash)
+        verify_inclusion(leaf_hash(entry.encode("utf-8")), index, check.current.size, proof, check.current.root_hash)
 
     def prove(self, index: int, size: int | None = None) -> InclusionCheck:
         """Fetch entry `index` and prove it is in the log: in the newest verified tree, or in the tree of
@@ -309,8 +326,7 @@ class LogAPI:
         found = [d for i, d in self.entries(index, index + 1) if i == index]
         if not found:
             raise ProofError(f"the server did not return entry {index}")
-        d = self._core.request("GET", "/api/v1/log/proof/inclusion", auth=False,
-                               params={"index": index, "size": size})
+        d = self._core.request("GET", "/api/v1/log/proof/inclusion", auth=False, params={"index": index, "size": size})
         if d.get("index") != index or d.get("tree_size") != size:
             raise ProofError("the server answered a proof for another entry or size")
         proof = decode_hashes(d.get("proof"))
@@ -319,10 +335,8 @@ class LogAPI:
             verify_inclusion(leaf, index, size, proof, check.current.root_hash)
         else:
             root = root_from_inclusion_proof(leaf, index, size, proof)
-            verify_consistency(size, current, self.consistency_proof(size, current), root,
-                               check.current.root_hash)
+            verify_consistency(size, current, self.consistency_proof(size, current), root, check.current.root_hash)
         return InclusionCheck(index, size, found[0], proof)
-
 
     # -- openings of v2 entries (docs/log.md section 7) -------------------------------------------------
 
@@ -344,8 +358,9 @@ class LogAPI:
                 raise ProofError("openings page's tree size differs from its checkpoint")
             for item in d.get("openings") or []:
                 got = self._open(check, item)
-                if (want is not None and got.person != want) or (want is None and got.person is None
-                                                                  and got.kind != "admin"):
+                if (want is not None and got.person != want) or (
+                    want is None and got.person is None and got.kind != "admin"
+                ):
                     raise ProofError(f"log entry {got.index} is not about {'you' if want else 'a person'}")
                 if out and got.index <= out[-1].index:
                     raise ProofError("openings pages are out of order")

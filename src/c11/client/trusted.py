@@ -20,8 +20,10 @@ from c11.keys.publickey import PublicKey
 
 FILE_NAME = "trusted-keys"
 MAX_SIZE = 1 << 20
-_HEADER = ("# c11 trusted keys: one public key line a line, optionally followed by its owner's email.\n"
-           "# A signature by one of these keys is shown as verified (docs/registry.md).\n")
+_HEADER = (
+    "# c11 trusted keys: one public key line a line, optionally followed by its owner's email.\n"
+    "# A signature by one of these keys is shown as verified (docs/registry.md).\n"
+)
 
 
 def default_path() -> Path:
@@ -38,8 +40,9 @@ def load_default() -> TrustedKeys:
     except FileNotFoundError:
         return TrustedKeys()
     if mode & 0o022:
-        raise RecipientError(f"{path} may be written by other users: `chmod 600 {path}` (then check its entries "
-                             "with `c11 trust list`)")
+        raise RecipientError(
+            f"{path} may be written by other users: `chmod 600 {path}` (then check its entries with `c11 trust list`)"
+        )
     return TrustedKeys.load([path])
 
 

@@ -66,8 +66,15 @@ class MachineToken:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> MachineToken:
-        return cls(d["id"], d["name"], tuple(d["scopes"]), _ts(d["created_at"]),  # type: ignore[arg-type]
-                   _ts(d["expires_at"]), _ts(d.get("last_used_at")), bool(d["revoked"]))  # type: ignore[arg-type]
+        return cls(
+            d["id"],
+            d["name"],
+            tuple(d["scopes"]),
+            _ts(d["created_at"]),  # type: ignore[arg-type]
+            _ts(d["expires_at"]),  # type: ignore[arg-type]
+            _ts(d.get("last_used_at")),
+            bool(d["revoked"]),
+        )
 
 
 @dataclass(frozen=True)

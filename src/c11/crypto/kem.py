@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hpke
@@ -104,7 +104,7 @@ class KemType:
 _PROBE = x25519.X25519PrivateKey.from_private_bytes(bytes([9]) * 32)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _suite(name: str) -> hpke.Suite:
     kem = hpke.KEM.X25519 if name == CLASSIC else hpke.KEM.MLKEM768_X25519
     return hpke.Suite(kem, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)

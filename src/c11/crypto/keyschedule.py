@@ -17,6 +17,4 @@ COMMITMENT = b"commitment"
 
 def derive(file_key: bytes, salt: bytes, label: bytes, context: bytes = b"") -> bytes:
     """HKDF-SHA256(ikm=file_key, salt=salt, info="c11/v1 " || label || context), 32 bytes."""
-    return HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=salt, info=b"c11/v1 " + label + context
-    ).derive(file_key)
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=b"c11/v1 " + label + context).derive(file_key)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
+import hmac
 import io
 import json
 import os
@@ -17,13 +19,10 @@ import stat
 import struct
 import unicodedata
 import zipfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable, Iterator
-from typing import IO, TYPE_CHECKING, Any, BinaryIO, Iterable, ParamSpec, TypeVar, cast
-
-import hashlib
-import hmac
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, ParamSpec, TypeVar, cast
 
 from c11.crypto import keyschedule as ks
 from c11.errors import BadSignatureError, BundleError, NotC11FileError, UsageError
@@ -128,8 +127,9 @@ def write(
         hashes = bytearray()
         with zf.open(zip_info(MANIFEST_NAME), "w", force_zip64=True) as out:
             out.write(header.encode())
-            stream.encrypt(envelope.payload_key(header, file_key), io.BytesIO(manifest), out, header.segment_size,
-                           hashes=hashes)
+            stream.encrypt(
+                envelope.payload_key(header, file_key), io.BytesIO(manifest), out, header.segment_size, hashes=hashes
+            )
             out.write(content.trailer(header, bytes(hashes), author))
 
 
@@ -161,8 +161,14 @@ def _zip_errors(fn: Callable[_P, _R]) -> Callable[_P, _R]:
     def wrapper(*args: _P.args, **kw: _P.kwargs) -> _R:
         try:
             return fn(*args, **kw)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, struct.error, NotImplementedError,
-                ValueError) as e:  # ValueError: zipfile's "negative seek value" on a damaged offset
+        except (
+            zipfile.BadZipFile,
+            zipfile.LargeZipFile,
+            EOFError,
+            struct.error,
+            NotImplementedError,
+            ValueError,
+        ) as e:  # ValueError: zipfile's "negative seek value" on a damaged offset
             raise BundleError(f"damaged bundle: {' '.join(str(e).split())[:200] or type(e).__name__}") from None
 
     return wrapper
@@ -219,8 +225,15 @@ class BundleReader:
             if not isinstance(doc, dict) or doc.get("format") != want:
                 raise BundleError("unsupported bundle manifest format")
             entries = [
-                Entry(str(d["path"]), str(d["type"]), str(d.get("id", "")), int(d.get("size", 0)),
-                      int(d.get("mode", 0o644)), int(d.get("mtime", 0)), digest=str(d.get("digest", "")))
+                Entry(
+                    str(d["path"]),
+                    str(d["type"]),
+                    str(d.get("id", "")),
+                    int(d.get("size", 0)),
+                    int(d.get("mode", 0o644)),
+                    int(d.get("mtime", 0)),
+                    digest=str(d.get("digest", "")),
+                )
                 for d in doc["entries"]
             ]
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
@@ -238,11 +251,14 @@ class BundleReader:
         """Decrypt one entry into `dst`, checking its digest against the signed manifest (version 2)."""
         digest = hashlib.sha256() if self.header.version != V1 else None
         with self.zf.open(f"e/{e.id}") as src:
-            n = stream.decrypt(entry_key(self.header, file_key, e.id), src, dst, self.header.segment_size, progress,
-                               digest)
+            n = stream.decrypt(
+                entry_key(self.header, file_key, e.id), src, dst, self.header.segment_size, progress, digest
+            )
         if digest is not None and not hmac.compare_digest(digest.hexdigest(), e.digest):
-            raise BadSignatureError(f"entry {e.path!r} is not the content the author signed: someone holding the "
-                                    "file key replaced it; do not trust this bundle")
+            raise BadSignatureError(
+                f"entry {e.path!r} is not the content the author signed: someone holding the "
+                "file key replaced it; do not trust this bundle"
+            )
         if n != e.size:
             raise BundleError(f"entry {e.path!r} has the wrong size: the bundle was modified")
         return n
@@ -265,8 +281,16 @@ class BundleReader:
                 os.chmod(target, (e.mode & 0o777) | 0o700)
                 os.utime(target, (e.mtime, e.mtime))
 
-    def rotate(self, dst: BinaryIO, entries: list[Entry], old_key: bytes, header: Header, new_key: bytes,
-               progress: stream.Progress = None, author: Identity | None = None) -> None:
+    def rotate(
+        self,
+        dst: BinaryIO,
+        entries: list[Entry],
+        old_key: bytes,
+        header: Header,
+        new_key: bytes,
+        progress: stream.Progress = None,
+        author: Identity | None = None,
+    ) -> None:
         """Rewrite the bundle under a new header and file key, re-encrypting every entry (signed by `author`).
 
         Entries are decrypted as they are re-encrypted (no plaintext on disk); an entry that is not what
@@ -303,8 +327,9 @@ class _CheckedEntry(io.RawIOBase):
     def __init__(self, reader: BundleReader, e: Entry, key: bytes, src: IO[bytes]) -> None:
         self._e, self._reader = e, reader
         self._digest = hashlib.sha256() if reader.header.version != V1 else None
-        self._inner = stream.DecryptingReader(entry_key(reader.header, key, e.id), src, reader.header.segment_size,
-                                              self._digest)
+        self._inner = stream.DecryptingReader(
+            entry_key(reader.header, key, e.id), src, reader.header.segment_size, self._digest
+        )
         self._n = 0
         self._done = False
 

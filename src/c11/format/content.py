@@ -31,11 +31,22 @@ def statement(header: Header, count: int, list_digest: bytes) -> bytes:
     if header.version < 2:
         raise FormatError("a version 1 header has no content statement")
     author = header.author_label.encode("utf-8")
-    return b"".join([
-        CONTEXT, header.doc_id, struct.pack(">QI", header.created, header.segment_size), header.nonce,
-        header.commitment, bytes([header.origin]), struct.pack(">H", len(author)), author, header.author_key,
-        hashlib.sha256(header.metadata).digest(), struct.pack(">Q", count), list_digest,
-    ])
+    return b"".join(
+        [
+            CONTEXT,
+            header.doc_id,
+            struct.pack(">QI", header.created, header.segment_size),
+            header.nonce,
+            header.commitment,
+            bytes([header.origin]),
+            struct.pack(">H", len(author)),
+            author,
+            header.author_key,
+            hashlib.sha256(header.metadata).digest(),
+            struct.pack(">Q", count),
+            list_digest,
+        ]
+    )
 
 
 def sign(header: Header, hashes: bytes, signer: Identity) -> bytes:
@@ -54,8 +65,10 @@ def verify(header: Header, count: int, list_digest: bytes, signature: bytes) -> 
     """Check the author's signature; BadSignatureError names the claimed author if it fails."""
     try:
         ed25519.Ed25519PublicKey.from_public_bytes(header.author_key).verify(
-            signature, statement(header, count, list_digest))
+            signature, statement(header, count, list_digest)
+        )
     except (InvalidSignature, ValueError):
         raise BadSignatureError(
             f"the author's signature over the content does not verify (claimed author {header.author_label!r}): "
-            "the content is not what the author signed; do not trust this file") from None
+            "the content is not what the author signed; do not trust this file"
+        ) from None

@@ -13,8 +13,8 @@ import os
 import time
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -37,9 +37,9 @@ from c11.format import online as _online
 from c11.format import temporary as _temporary
 from c11.format.header import ORIGIN_WRITTEN, V1, Header, Stanza
 from c11.format.labels import check_label
+from c11.format.stream import DEFAULT_SEGMENT
 from c11.keys.identity import Identity
 from c11.keys.publickey import PublicKey, key_id
-from c11.format.stream import DEFAULT_SEGMENT
 
 KEY_ID_SIZE = 16
 #: The stanza listing the recipients' public keys, sealed under the file key (docs/format.md §2.1).
@@ -112,7 +112,7 @@ class Metadata:
         return json.dumps(self.__dict__, separators=(",", ":"), sort_keys=True).encode()
 
     @classmethod
-    def from_json(cls, data: bytes) -> "Metadata":
+    def from_json(cls, data: bytes) -> Metadata:
         """Parse the metadata JSON (docs/format.md §2.2): a UTF-8 object with members of the right types."""
         try:
             d = json.loads(data.decode("utf-8"))
@@ -207,10 +207,22 @@ def reshare(header: Header, file_key: bytes, signer: Identity, stanzas: list[Sta
 
     Version 2 keeps the author's content signature valid; version 1 stays version 1 (§9).
     """
-    new = Header(header.doc_id, header.created, header.segment_size, header.nonce, _label(signer.label),
-                 signer.public.sig or b"", header.metadata, stanzas, version=header.version,
-                 commitment=header.commitment, origin=header.origin, author_label=header.author_label,
-                 author_key=header.author_key, content_signature=header.content_signature)
+    new = Header(
+        header.doc_id,
+        header.created,
+        header.segment_size,
+        header.nonce,
+        _label(signer.label),
+        signer.public.sig or b"",
+        header.metadata,
+        stanzas,
+        version=header.version,
+        commitment=header.commitment,
+        origin=header.origin,
+        author_label=header.author_label,
+        author_key=header.author_key,
+        content_signature=header.content_signature,
+    )
     new.mac = header_mac(file_key, new)
     new.signature = signer.sign(new.signed_message())
     return new
@@ -237,8 +249,7 @@ def check_critical(header: Header) -> None:
             raise FormatError(f"malformed header: a {s.type!r} stanza must {'' if expected else 'not '}be critical")
         if s.critical and not known_stanza_type(s.type):
             raise UnsupportedVersionError(
-                f"the file needs a feature this c11 does not know (critical stanza {s.type!r}); "
-                "upgrade c11"
+                f"the file needs a feature this c11 does not know (critical stanza {s.type!r}); upgrade c11"
             )
 
 
@@ -311,14 +322,11 @@ def _checked(header: Header, file_key: bytes) -> bytes:
 def verify_signature(header: Header) -> None:
     """Check the header signer's Ed25519 signature over the header; raise BadSignatureError if it fails."""
     try:
-        ed25519.Ed25519PublicKey.from_public_bytes(header.sender_key).verify(
-            header.signature, header.signed_message()
-        )
+        ed25519.Ed25519PublicKey.from_public_bytes(header.sender_key).verify(header.signature, header.signed_message())
     except (InvalidSignature, ValueError):
         who = "header signer" if header.version != V1 else "sender"
         raise BadSignatureError(
-            f"the {who}'s signature does not verify (claimed {who} {header.sender_label!r}): "
-            "do not trust this file"
+            f"the {who}'s signature does not verify (claimed {who} {header.sender_label!r}): do not trust this file"
         ) from None
 
 

@@ -67,11 +67,17 @@ class Policy:
         return str(uuid.UUID(bytes=self.doc_id))
 
     def encode(self) -> bytes:
-        return _canonical({
-            "author": self.author, "doc": self.doc_uuid, "expires": self.expires,
-            "recipients": [r.to_json() for r in sorted(self.recipients, key=_sort_key)],
-            "server": self.server, "server_key": self.server_key, "v": self.version,
-        })
+        return _canonical(
+            {
+                "author": self.author,
+                "doc": self.doc_uuid,
+                "expires": self.expires,
+                "recipients": [r.to_json() for r in sorted(self.recipients, key=_sort_key)],
+                "server": self.server,
+                "server_key": self.server_key,
+                "v": self.version,
+            }
+        )
 
     def digest(self) -> str:
         """SHA-256 (hex) of the policy's encoding (computed once)."""
@@ -86,8 +92,11 @@ class Policy:
         """Parse and check a policy; it must be in its one canonical encoding."""
         try:
             d = json.loads(data.decode("ascii"))
-            if not isinstance(d, dict) or set(d) != {"author", "doc", "expires", "recipients", "server",
-                                                     "server_key", "v"} or d["v"] != 1:
+            if (
+                not isinstance(d, dict)
+                or set(d) != {"author", "doc", "expires", "recipients", "server", "server_key", "v"}
+                or d["v"] != 1
+            ):
                 raise ValueError("members")
             recips = []
             for r in d["recipients"]:
@@ -97,13 +106,20 @@ class Policy:
                 if recips[-1].email is None and recips[-1].key is None:
                     raise ValueError("empty recipient")
             expires = d["expires"]
-            if expires is not None and (not isinstance(expires, int) or isinstance(expires, bool)
-                                        or not 0 <= expires <= MAX_EXPIRES):
+            if expires is not None and (
+                not isinstance(expires, int) or isinstance(expires, bool) or not 0 <= expires <= MAX_EXPIRES
+            ):
                 raise ValueError("expires")
             if not isinstance(d["server"], str) or not d["server"].startswith(("http://", "https://")):
                 raise ValueError("server")
-            policy = cls(uuid.UUID(d["doc"]).bytes, d["server"], _opt_hex(d["server_key"], 32) or "",
-                         _opt_hex(d["author"], 64) or "", tuple(recips), expires)
+            policy = cls(
+                uuid.UUID(d["doc"]).bytes,
+                d["server"],
+                _opt_hex(d["server_key"], 32) or "",
+                _opt_hex(d["author"], 64) or "",
+                tuple(recips),
+                expires,
+            )
         except (ValueError, KeyError, TypeError, UnicodeDecodeError, AttributeError, RecursionError) as e:
             raise FormatError(f"malformed online-policy stanza ({e})") from None
         if not policy.server_key or not policy.author or not recips or policy.encode() != data:
@@ -141,8 +157,7 @@ def combine(a: bytes, b: bytes, doc_id: bytes) -> bytes:
     """The file key from the recipients' part A and the key server's part B."""
     if len(a) != KEY_SIZE or len(b) != KEY_SIZE:
         raise IntegrityError("an online-policy key part has the wrong length")
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=doc_id,
-                info=b"c11/v1 online file key").derive(a + b)
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=doc_id, info=b"c11/v1 online file key").derive(a + b)
 
 
 def encode_body(policy_bytes: bytes, sealed: bytes) -> bytes:
@@ -156,8 +171,8 @@ def parse_body(body: bytes) -> tuple[Policy, bytes, bytes]:
     (n,) = struct.unpack(">I", body[:4])
     if n > MAX_POLICY or len(body) < 4 + n + kem_type(HYBRID).enc_size + 16 + KEY_SIZE:
         raise FormatError("malformed online-policy stanza (lengths)")
-    raw = body[4:4 + n]
-    return _parse_cached(raw), raw, body[4 + n:]
+    raw = body[4 : 4 + n]
+    return _parse_cached(raw), raw, body[4 + n :]
 
 
 @lru_cache(maxsize=1024)
@@ -177,19 +192,34 @@ class OnlineSeal:
 
     def options(self) -> HeaderOptions:
         """The header options of a file with this policy."""
-        return HeaderOptions(extra_stanzas=(self.stanza,), recipient_key=self.recipient_key, file_key=self.file_key,
-                             doc_id=self.policy.doc_id)
+        return HeaderOptions(
+            extra_stanzas=(self.stanza,),
+            recipient_key=self.recipient_key,
+            file_key=self.file_key,
+            doc_id=self.policy.doc_id,
+        )
 
 
-
-def make(server: str, server_key: PublicKey, author_hash: str, recipients: Sequence[PolicyRecipient],
-         expires: int | None, doc_id: bytes | None = None) -> OnlineSeal:
+def make(
+    server: str,
+    server_key: PublicKey,
+    author_hash: str,
+    recipients: Sequence[PolicyRecipient],
+    expires: int | None,
+    doc_id: bytes | None = None,
+) -> OnlineSeal:
     """Draw A and B, seal B to the key server under a new policy; B is then forgotten."""
     if server_key.kem != HYBRID:
         raise FormatError("the key server's key must be mlkem768x25519")
     doc_id = doc_id or uuid.uuid4().bytes
-    policy = Policy(doc_id, server.rstrip("/"), server_key.fingerprint, author_hash,
-                    tuple(sorted(set(recipients), key=_sort_key)), expires)
+    policy = Policy(
+        doc_id,
+        server.rstrip("/"),
+        server_key.fingerprint,
+        author_hash,
+        tuple(sorted(set(recipients), key=_sort_key)),
+        expires,
+    )
     raw = policy.encode()
     a, b = os.urandom(KEY_SIZE), os.urandom(KEY_SIZE)
     sealed = kem_type(HYBRID).seal(server_key.enc, b, seal_info(doc_id, raw))
@@ -234,8 +264,12 @@ def describe(stanza: Stanza) -> dict[str, Any]:
         p, _, _ = parse_body(stanza.body)
     except FormatError as e:
         return {"error": str(e)}
-    return {"server": p.server, "server_key": p.server_key, "expires": p.expires,
-            "policy_recipients": len(p.recipients)}
+    return {
+        "server": p.server,
+        "server_key": p.server_key,
+        "expires": p.expires,
+        "policy_recipients": len(p.recipients),
+    }
 
 
 # -- reading: B comes from a release the caller passes -----------------------------------------------
@@ -256,10 +290,25 @@ def file_key(stanza: Stanza, header: Header, a: bytes, identity: Identity, relea
     if policy.doc_id != header.doc_id:
         raise IntegrityError("the online-policy stanza belongs to another document: the file was modified")
     if not releases:
-        raise OnlinePolicyError(f"this file has an online policy: its key server {policy.server} must release "
-                                "part of the key, and no release from it was given", server=policy.server)
+        raise OnlinePolicyError(
+            f"this file has an online policy: its key server {policy.server} must release "
+            "part of the key, and no release from it was given",
+            server=policy.server,
+        )
     return combine(a, releases[0].fetch(stanza, header, policy, identity), header.doc_id)
 
 
-__all__ = ["ONLINE", "OnlineSeal", "Policy", "PolicyRecipient", "Release", "combine", "file_key", "key_id", "make",
-           "open_release", "open_share", "seal_release"]
+__all__ = [
+    "ONLINE",
+    "OnlineSeal",
+    "Policy",
+    "PolicyRecipient",
+    "Release",
+    "combine",
+    "file_key",
+    "key_id",
+    "make",
+    "open_release",
+    "open_share",
+    "seal_release",
+]

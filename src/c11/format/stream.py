@@ -12,8 +12,9 @@ import hashlib
 import hmac
 import io
 import os
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import IO, TYPE_CHECKING, BinaryIO, Callable, Iterator, Protocol
+from typing import IO, TYPE_CHECKING, BinaryIO, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -103,8 +104,14 @@ def _hash_later(segments: list[memoryview]) -> Future[bytes]:
     return _POOL.submit(_hash_segments, segments)
 
 
-def encrypt(key: bytes, src: IO[bytes], dst: IO[bytes], segment_size: int, progress: Progress = None,
-            hashes: bytearray | None = None) -> int:
+def encrypt(
+    key: bytes,
+    src: IO[bytes],
+    dst: IO[bytes],
+    segment_size: int,
+    progress: Progress = None,
+    hashes: bytearray | None = None,
+) -> int:
     """Encrypt all of `src` into `dst`; return the number of plaintext bytes.
 
     With `hashes`, the SHA-256 of every sealed segment is appended to it (the version 2 hash list);
@@ -148,8 +155,14 @@ def _open_segment(aead: AESGCM, index: int, last: bool, seg: memoryview, out: me
         raise IntegrityError("the payload has an empty final segment (the file was modified)")
 
 
-def decrypt(key: bytes, src: IO[bytes], dst: IO[bytes], segment_size: int, progress: Progress = None,
-            digest: Digest | None = None) -> int:
+def decrypt(
+    key: bytes,
+    src: IO[bytes],
+    dst: IO[bytes],
+    segment_size: int,
+    progress: Progress = None,
+    digest: Digest | None = None,
+) -> int:
     """Decrypt and authenticate the payload in `src` into `dst`; return plaintext bytes written.
 
     Raises TruncatedError if the payload ends early and IntegrityError for any other change. With
@@ -179,9 +192,7 @@ def _diagnose(aead: AESGCM, index: int, last: bool, segment: memoryview) -> Inte
     try:
         aead.decrypt(nonce(index, not last), bytes(segment), None)
     except InvalidTag:
-        return IntegrityError(
-            f"payload segment {index} does not authenticate: the file was modified or damaged"
-        )
+        return IntegrityError(f"payload segment {index} does not authenticate: the file was modified or damaged")
     if last:
         return TruncatedError("the payload ends early (truncated file)")
     return IntegrityError("unexpected data after the end of the payload (the file was modified)")
@@ -251,7 +262,8 @@ def _seekable(src: IO[bytes]) -> bool:
 def _mismatch(index: int) -> BadSignatureError:
     return BadSignatureError(
         f"payload segment {index} is not the one the author signed: someone holding the file key replaced the "
-        "content; do not trust this file")
+        "content; do not trust this file"
+    )
 
 
 def _check_layout(payload: int, count: int, full: int) -> None:
@@ -318,8 +330,10 @@ class _SignedList:
             pos = c * self._chunk
             data = _pread(self._src, self._start + pos, min(self._chunk, self._size - pos))
             if not hmac.compare_digest(hashlib.sha256(data).digest(), self._digests[c]):
-                raise IntegrityError("the trailer's hash list changed while the file was being read (the file "
-                                     "was modified during reading); do not trust this file")
+                raise IntegrityError(
+                    "the trailer's hash list changed while the file was being read (the file "
+                    "was modified during reading); do not trust this file"
+                )
             self._cur, self._data = c, data
         return self._data
 
@@ -329,7 +343,7 @@ class _SignedList:
         parts = []
         while lo < hi:
             c, off = divmod(lo, self._chunk)
-            data = self._load(c)[off:off + hi - lo]
+            data = self._load(c)[off : off + hi - lo]
             parts.append(data)
             lo += len(data)
         return b"".join(parts)
@@ -358,16 +372,18 @@ def _seek_plaintext(aead: AESGCM, src: IO[bytes], segment_size: int, check: Chec
         if _read_full(src, buf[:size]) != size:
             raise TruncatedError("the file ends early (truncated)")
         data = buf[:size]
-        segments = [data[j * full:(j + 1) * full] for j in range(k)]
+        segments = [data[j * full : (j + 1) * full] for j in range(k)]
         hashed = _hash_later(segments) if k > 1 else None
         o = 0
         for j, seg in enumerate(segments):
             n = len(seg) - TAG_SIZE
-            _open_segment(aead, index + j, index + j == count - 1, seg, out[o:o + n])
+            _open_segment(aead, index + j, index + j == count - 1, seg, out[o : o + n])
             o += n
         got = hashed.result() if hashed is not None else _hash_segments(segments)
         for j in range(k):  # nothing of this batch is released unless every hash is the signed one
-            if not hmac.compare_digest(got[j * HASH_SIZE:(j + 1) * HASH_SIZE], stored[j * HASH_SIZE:(j + 1) * HASH_SIZE]):
+            if not hmac.compare_digest(
+                got[j * HASH_SIZE : (j + 1) * HASH_SIZE], stored[j * HASH_SIZE : (j + 1) * HASH_SIZE]
+            ):
                 raise _mismatch(index + j)
         index += k
         yield out[:o]
@@ -412,12 +428,12 @@ def _stream_plaintext(aead: AESGCM, src: IO[bytes], segment_size: int, check: Ch
     if last < TAG_SIZE:
         raise TruncatedError("the file ends inside its payload or trailer (truncated)")
     seg = piece[:last]
-    _open_segment(aead, index, True, seg, out[:last - TAG_SIZE])
+    _open_segment(aead, index, True, seg, out[: last - TAG_SIZE])
     running.update(hashlib.sha256(seg).digest())
     if int.from_bytes(tail[:8], "big") != count:
         raise IntegrityError("the trailer's segment count does not match the payload (the file was modified)")
     check(count, running.digest(), bytes(tail[8:]))
-    yield out[:last - TAG_SIZE]
+    yield out[: last - TAG_SIZE]
 
 
 def signed_plaintext(key: bytes, src: IO[bytes], segment_size: int, check: Check) -> Iterator[memoryview]:
@@ -431,8 +447,9 @@ def signed_plaintext(key: bytes, src: IO[bytes], segment_size: int, check: Check
     return _stream_plaintext(aead, src, segment_size, check)
 
 
-def decrypt_signed(key: bytes, src: IO[bytes], dst: IO[bytes], segment_size: int, check: Check,
-                   progress: Progress = None) -> int:
+def decrypt_signed(
+    key: bytes, src: IO[bytes], dst: IO[bytes], segment_size: int, check: Check, progress: Progress = None
+) -> int:
     """Decrypt a version 2 payload and check its trailer; return the plaintext size."""
     total = 0
     for piece in signed_plaintext(key, src, segment_size, check):
@@ -457,8 +474,8 @@ def verify_hashes(src: IO[bytes], segment_size: int, check: Check) -> None:
         listed = _pread(src, list_start + index * HASH_SIZE, k * HASH_SIZE)
         stored.update(listed)
         for j in range(k):
-            h = hashlib.sha256(data[j * full:(j + 1) * full]).digest()
-            if h != listed[j * HASH_SIZE:(j + 1) * HASH_SIZE]:
+            h = hashlib.sha256(data[j * full : (j + 1) * full]).digest()
+            if h != listed[j * HASH_SIZE : (j + 1) * HASH_SIZE]:
                 raise _mismatch(index + j)
         index += k
     check(count, stored.digest(), signature)

@@ -26,5 +26,5 @@ def key_ids(header: Header) -> set[bytes]:
     out: set[bytes] = set()
     for s in header.stanzas:
         if s.type == TEMPORARY and len(s.body) % 16 == 0:
-            out.update(s.body[i:i + 16] for i in range(0, len(s.body), 16))
+            out.update(s.body[i : i + 16] for i in range(0, len(s.body), 16))
     return out

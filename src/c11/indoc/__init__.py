@@ -45,7 +45,9 @@ def handler_for(path: str | Path) -> Handler:
     target = HANDLERS.get(ext)
     if target is None:
         known = ", ".join(sorted(HANDLERS)) or "none"
-        raise UsageError(f"{Path(path).name}: in-document protection does not support {ext or 'this'} files (supported: {known})")
+        raise UsageError(
+            f"{Path(path).name}: in-document protection does not support {ext or 'this'} files (supported: {known})"
+        )
     module, attr = target.split(":")
     return _Guarded(cast(Handler, getattr(importlib.import_module(module), attr)), ext)
 
@@ -62,15 +64,32 @@ class _Guarded:
         self._what = f"this {ext} file"
         self.name = handler.name
 
-    def protect(self, data: bytes, selectors: Sequence[SelectorArg], recipients: Sequence[PublicKey],
-                sender: Identity, *, note: str = "", part_recipients: PartRecipients | None = None,
-                matches: Sequence[str] = (), label: str | None = None) -> bytes:
+    def protect(
+        self,
+        data: bytes,
+        selectors: Sequence[SelectorArg],
+        recipients: Sequence[PublicKey],
+        sender: Identity,
+        *,
+        note: str = "",
+        part_recipients: PartRecipients | None = None,
+        matches: Sequence[str] = (),
+        label: str | None = None,
+    ) -> bytes:
         return typed_errors(self._handler.protect, self._what)(
-            data, selectors, recipients, sender, note=note, part_recipients=part_recipients, matches=matches,
-            **_label(label))
+            data,
+            selectors,
+            recipients,
+            sender,
+            note=note,
+            part_recipients=part_recipients,
+            matches=matches,
+            **_label(label),
+        )
 
-    def unprotect(self, data: bytes, identities: Sequence[Identity], *,
-                  label: str | None = None) -> tuple[bytes, P.Opened]:
+    def unprotect(
+        self, data: bytes, identities: Sequence[Identity], *, label: str | None = None
+    ) -> tuple[bytes, P.Opened]:
         return typed_errors(self._handler.unprotect, self._what)(data, identities, **_label(label))
 
     def read_envelope(self, data: bytes, *, label: str | None = None) -> P.Envelope | None:

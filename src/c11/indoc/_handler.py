@@ -36,20 +36,31 @@ class Handler(Protocol):
     def name(self) -> str:
         """The format's short name ("pdf", "docx"...)."""
 
-    def protect(self, data: bytes, selectors: Sequence[SelectorArg], recipients: Sequence[PublicKey],
-                sender: Identity, *, note: str = "", part_recipients: PartRecipients | None = None,
-                matches: Sequence[str] = (), label: str = "document") -> bytes: ...
+    def protect(
+        self,
+        data: bytes,
+        selectors: Sequence[SelectorArg],
+        recipients: Sequence[PublicKey],
+        sender: Identity,
+        *,
+        note: str = "",
+        part_recipients: PartRecipients | None = None,
+        matches: Sequence[str] = (),
+        label: str = "document",
+    ) -> bytes: ...
 
-    def unprotect(self, data: bytes, identities: Sequence[Identity], *,
-                  label: str = "document") -> tuple[bytes, P.Opened]: ...
+    def unprotect(
+        self, data: bytes, identities: Sequence[Identity], *, label: str = "document"
+    ) -> tuple[bytes, P.Opened]: ...
 
     def read_envelope(self, data: bytes, *, label: str = "document") -> P.Envelope | None: ...
 
     def write_envelope(self, data: bytes, envelope: P.Envelope, *, label: str = "document") -> bytes: ...
 
 
-def chosen_selectors(selectors: Sequence[SelectorArg], matches: Sequence[str] = (),
-                     part_recipients: PartRecipients | None = None) -> list[Selector]:
+def chosen_selectors(
+    selectors: Sequence[SelectorArg], matches: Sequence[str] = (), part_recipients: PartRecipients | None = None
+) -> list[Selector]:
     """The parsed selectors of a `protect` call; UsageError when there is nothing to protect."""
     sels = parse_all(list(selectors), list(matches), part_recipients)
     if not sels:

@@ -80,8 +80,10 @@ def check_member(name: str, declared: int, compressed: int, label: str) -> None:
     if declared > MAX_MEMBER:
         raise TooLargeError(f"{label}: member {name} declares {_size(declared)} (the limit is {_size(MAX_MEMBER)})")
     if declared > RATIO_FLOOR and declared > MAX_RATIO * max(compressed, 1):
-        raise TooLargeError(f"{label}: member {name} inflates {declared // max(compressed, 1)} times "
-                            f"(more than {MAX_RATIO}:1, a zip bomb?)")
+        raise TooLargeError(
+            f"{label}: member {name} inflates {declared // max(compressed, 1)} times "
+            f"(more than {MAX_RATIO}:1, a zip bomb?)"
+        )
 
 
 def _size(n: int) -> str:
@@ -94,8 +96,17 @@ def _library_errors() -> tuple[type[BaseException], ...]:
     import struct
     import zipfile
 
-    found: list[type[BaseException]] = [zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, struct.error,
-                                        EOFError, UnicodeError, RecursionError, OverflowError, csv.Error]
+    found: list[type[BaseException]] = [
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,
+        struct.error,
+        EOFError,
+        UnicodeError,
+        RecursionError,
+        OverflowError,
+        csv.Error,
+    ]
     try:
         from lxml import etree
 
@@ -105,8 +116,11 @@ def _library_errors() -> tuple[type[BaseException], ...]:
     try:
         import pikepdf
 
-        found += [pikepdf.PdfError, getattr(pikepdf, "PikepdfError", pikepdf.PdfError),
-                  getattr(pikepdf, "QpdfRuntimeError", pikepdf.PdfError)]
+        found += [
+            pikepdf.PdfError,
+            getattr(pikepdf, "PikepdfError", pikepdf.PdfError),
+            getattr(pikepdf, "QpdfRuntimeError", pikepdf.PdfError),
+        ]
     except ImportError:  # pragma: no cover
         pass
     try:

@@ -75,8 +75,9 @@ def check_placeholders(env: P.Envelope, current: dict[str, bytes], skip: Iterabl
         )
 
 
-def open_checked(env: P.Envelope, identities: Sequence[Identity], current: dict[str, bytes],
-                 skip: Iterable[str] = ()) -> P.Opened:
+def open_checked(
+    env: P.Envelope, identities: Sequence[Identity], current: dict[str, bytes], skip: Iterable[str] = ()
+) -> P.Opened:
     """Check the placeholders, then open every part the identities may open."""
     check_placeholders(env, current, skip)
     return P.open_parts(env, list(identities), None)

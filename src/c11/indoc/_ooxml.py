@@ -54,8 +54,9 @@ BANNER = "Parts of this document are protected with c11: open it with c11 to rea
 
 MAX_MEMBER = _limits.MAX_MEMBER  # zip members that inflate beyond this are refused (zip bombs)
 
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True,
-                          remove_blank_text=False, load_dtd=False)
+_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, huge_tree=True, remove_blank_text=False, load_dtd=False
+)
 
 
 # ---------------------------------------------------------------- zip package
@@ -126,8 +127,10 @@ class Package:
         if name not in self._inflated:
             self._inflated[name] = info.file_size
             if sum(self._inflated.values()) > _limits.MAX_INFLATED:
-                raise TooLargeError(f"{self.label}: its members expand to more than "
-                                    f"{_limits.MAX_INFLATED >> 20} MiB together (a zip bomb?)")
+                raise TooLargeError(
+                    f"{self.label}: its members expand to more than "
+                    f"{_limits.MAX_INFLATED >> 20} MiB together (a zip bomb?)"
+                )
         try:
             data = self._zf.read(info)
         except (zipfile.BadZipFile, zlib.error, NotImplementedError, EOFError, ValueError, OSError):
@@ -175,13 +178,36 @@ class Package:
                 raise FormatError(f"{self.label}: documents over 4 GiB are not supported")
             fname = name.encode("utf-8")
             offset = out.tell()
-            out.write(struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, flags, method, dtime, ddate,
-                                  crc, len(raw), usize, len(fname), 0))
+            out.write(
+                struct.pack(
+                    "<4s5H3L2H", b"PK\x03\x04", 20, flags, method, dtime, ddate, crc, len(raw), usize, len(fname), 0
+                )
+            )
             out.write(fname)
             out.write(raw)
-            central.append(struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, flags, method, dtime,
-                                       ddate, crc, len(raw), usize, len(fname), 0, 0, 0, 0,
-                                       extra_attr, offset) + fname)
+            central.append(
+                struct.pack(
+                    "<4s6H3L5H2L",
+                    b"PK\x01\x02",
+                    20,
+                    20,
+                    flags,
+                    method,
+                    dtime,
+                    ddate,
+                    crc,
+                    len(raw),
+                    usize,
+                    len(fname),
+                    0,
+                    0,
+                    0,
+                    0,
+                    extra_attr,
+                    offset,
+                )
+                + fname
+            )
         start = out.tell()
         for c in central:
             out.write(c)
@@ -193,12 +219,12 @@ class Package:
 
     def _raw(self, info: zipfile.ZipInfo) -> bytes:
         off = info.header_offset
-        head = self.data[off:off + 30]
+        head = self.data[off : off + 30]
         if len(head) < 30 or head[:4] != b"PK\x03\x04":
             raise FormatError(f"{self.label}: damaged zip member {info.filename}")
         nlen, elen = struct.unpack("<2H", head[26:30])
         start = off + 30 + nlen + elen
-        raw = self.data[start:start + info.compress_size]
+        raw = self.data[start : start + info.compress_size]
         if len(raw) != info.compress_size:
             raise FormatError(f"{self.label}: truncated zip member {info.filename}")
         return raw
@@ -356,8 +382,7 @@ def splice(data: bytes, edits: Iterable[tuple[int, int, bytes]]) -> bytes:
 
 
 def esc(text: str) -> bytes:
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;").encode("utf-8"))
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;").encode("utf-8")
 
 
 # ---------------------------------------------------------------- part plaintexts
@@ -372,11 +397,11 @@ def pack(items: list[tuple[str, bytes]]) -> bytes:
 def unpack(data: bytes) -> list[tuple[str, bytes]]:
     try:
         (n,) = struct.unpack(">L", data[:4])
-        head = json.loads(data[4:4 + n])
+        head = json.loads(data[4 : 4 + n])
         pos = 4 + n
         out = []
         for k, ln in head:
-            out.append((str(k), data[pos:pos + ln]))
+            out.append((str(k), data[pos : pos + ln]))
             pos += ln
         if pos != len(data):
             raise ValueError
@@ -391,11 +416,16 @@ def unpack(data: bytes) -> list[tuple[str, bytes]]:
 class Protection:
     """What c11 keeps in the package: the envelope, and originals of members it changed."""
 
-    def __init__(self, envelope: Envelope, handler: str, stash: dict[str, bytes | None] | None = None,
-                 written: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        envelope: Envelope,
+        handler: str,
+        stash: dict[str, bytes | None] | None = None,
+        written: dict[str, str] | None = None,
+    ) -> None:
         self.envelope = envelope
         self.handler = handler
-        self.stash = stash or {}      # member -> original bytes (None: was absent)
+        self.stash = stash or {}  # member -> original bytes (None: was absent)
         self.written = written or {}  # member -> sha256 hex of the bytes c11 wrote
 
     def to_xml(self) -> bytes:
@@ -410,7 +440,7 @@ class Protection:
         return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
     @classmethod
-    def from_xml(cls, data: bytes, label: str) -> "Protection":
+    def from_xml(cls, data: bytes, label: str) -> Protection:
         root = parse_xml(data, label)
         env_el = root.find(f"{{{NS_C11}}}envelope")
         pkg_el = root.find(f"{{{NS_C11}}}package")
@@ -427,8 +457,7 @@ class Protection:
 
 def find_protection(pkg: Package) -> tuple[str, Protection] | None:
     """The c11 protection part of a package, wherever an editor may have renamed it."""
-    candidates = [n for n in pkg.names() if n.startswith("customXml/") and n.endswith(".xml")
-                  and "/_rels/" not in n]
+    candidates = [n for n in pkg.names() if n.startswith("customXml/") and n.endswith(".xml") and "/_rels/" not in n]
     candidates.sort(key=lambda n: n != ENVELOPE_PART)
     for name in candidates:
         data = pkg.read(name)
@@ -477,8 +506,9 @@ def add_relationship(pkg: Package, prot: Protection, source: str, rid: str, typ:
     pkg.set(rn, _ser(root))
 
 
-def remove_relationships(pkg: Package, prot: Protection, source: str,
-                         pred: Callable[[etree._Element], bool]) -> list[str]:
+def remove_relationships(
+    pkg: Package, prot: Protection, source: str, pred: Callable[[etree._Element], bool]
+) -> list[str]:
     rn = pkg.rels_name(source)
     if not pkg.has(rn):
         return []
@@ -552,7 +582,10 @@ def restore_structure(pkg: Package, prot: Protection, where: str, main: str) -> 
         elif name.endswith(".rels") and current is not None:
             root = parse_xml(current, name)
             for r in list(root.iter(f"{{{NS_PKG_REL}}}Relationship")):
-                if r.get("Type") == REL_CUSTOM_XML and resolve_target(main.rpartition("/")[0], r.get("Target", "")) == where:
+                if (
+                    r.get("Type") == REL_CUSTOM_XML
+                    and resolve_target(main.rpartition("/")[0], r.get("Target", "")) == where
+                ):
                     root.remove(r)
             pkg.set(name, _ser(root))
     # an editor may have renamed the props part; drop its item's rels
@@ -580,9 +613,7 @@ def envelope_left(env: Envelope, opened: Opened) -> Envelope:
 def require_protection(pkg: Package) -> tuple[str, Protection]:
     found = find_protection(pkg)
     if found is None:
-        raise IntegrityError(
-            f"{pkg.label} has no c11 protection (not protected, or an editor removed it when saving)"
-        )
+        raise IntegrityError(f"{pkg.label} has no c11 protection (not protected, or an editor removed it when saving)")
     return found
 
 
@@ -623,7 +654,7 @@ def thumbnail_placeholders(pkg: Package, envelope: Envelope) -> dict[str, bytes]
     out = {}
     for p in envelope.parts:
         if p.location.startswith(THUMB_PREFIX):
-            name = p.location[len(THUMB_PREFIX):]
+            name = p.location[len(THUMB_PREFIX) :]
             if pkg.has(name):
                 out[p.location] = pkg.read(name)
     return out
@@ -632,7 +663,7 @@ def thumbnail_placeholders(pkg: Package, envelope: Envelope) -> dict[str, bytes]
 def restore_thumbnail(pkg: Package, location: str, plaintext: bytes) -> bool:
     if not location.startswith(THUMB_PREFIX):
         return False
-    name = location[len(THUMB_PREFIX):]
+    name = location[len(THUMB_PREFIX) :]
     if pkg.has(name):
         pkg.set(name, plaintext)
     return True

@@ -21,9 +21,9 @@ from c11._internal.atomic import atomic_write_bytes
 from c11.errors import NotC11FileError, TooLargeError, UsageError
 from c11.format.envelope import Capability
 from c11.indoc import HANDLERS, handler_for
+from c11.indoc import parts as P
 from c11.indoc._handler import Handler, PartRecipients, SelectorArg
 from c11.indoc._limits import MAX_DOCUMENT
-from c11.indoc import parts as P
 from c11.keys.identity import Identity
 from c11.keys.publickey import PublicKey
 
@@ -102,15 +102,29 @@ def protect_document(
     parsed `Selector`s, optionally with `=>RECIPIENTS`."""
     data, ext, label = _load(src, format)
     handler = handler_for("x" + ext)
-    out = handler.protect(data, list(selectors), list(recipients), sender, label=label,
-                          note=note, part_recipients=part_recipients, matches=list(matches))
+    out = handler.protect(
+        data,
+        list(selectors),
+        list(recipients),
+        sender,
+        label=label,
+        note=note,
+        part_recipients=part_recipients,
+        matches=list(matches),
+    )
     if output is not None:
         atomic_write_bytes(Path(output), out, force=force)
     return out
 
 
-def unprotect_document(src: Source, identities: Sequence[Identity], *, output: str | Path | None = None,
-                       force: bool = False, format: str | None = None) -> UnprotectResult:
+def unprotect_document(
+    src: Source,
+    identities: Sequence[Identity],
+    *,
+    output: str | Path | None = None,
+    force: bool = False,
+    format: str | None = None,
+) -> UnprotectResult:
     """Decrypt every part the identities may open; the others stay protected."""
     data, ext, label = _load(src, format)
     handler = handler_for("x" + ext)
@@ -151,9 +165,16 @@ def inspect_document(src: Source, format: str | None = None) -> dict[str, Any]:
     }
 
 
-def reencrypt_document(path: str | Path, identity: Identity, *, add: Sequence[PublicKey] = (),
-                       remove: Sequence[str] = (), output: str | Path | None = None,
-                       force: bool = False, using: Sequence[Capability] = ()) -> dict[str, Any]:
+def reencrypt_document(
+    path: str | Path,
+    identity: Identity,
+    *,
+    add: Sequence[PublicKey] = (),
+    remove: Sequence[str] = (),
+    output: str | Path | None = None,
+    force: bool = False,
+    using: Sequence[Capability] = (),
+) -> dict[str, Any]:
     """Add or remove recipients of every group of parts the identity can open, in place (or to
     `output`), without touching the parts themselves."""
     p = Path(path)

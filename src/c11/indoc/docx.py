@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass, field
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from lxml import etree
 from lxml.etree import _Element as Element
@@ -34,8 +34,11 @@ TAG_PREFIX = "c11:"
 INLINE_PLACEHOLDER = "[Protected with c11]"
 
 STORY_RELS = {"header", "footer", "footnotes", "endnotes", "comments"}
-NOTE_KINDS = {"footnoteReference": ("footnotes", "footnote"), "endnoteReference": ("endnotes", "endnote"),
-              "commentReference": ("comments", "comment")}
+NOTE_KINDS = {
+    "footnoteReference": ("footnotes", "footnote"),
+    "endnoteReference": ("endnotes", "endnote"),
+    "commentReference": ("comments", "comment"),
+}
 PROPS_MEMBERS = ("docProps/core.xml", "docProps/app.xml")
 IMAGE_EXT = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".emf", ".wmf", ".svg", ".webp")
 
@@ -53,11 +56,11 @@ class Claim:
     member: str
     start: int
     end: int
-    kind: str                     # "block", "inline", "inner", "leaf"
+    kind: str  # "block", "inline", "inner", "leaf"
     replacement: bytes = b""
     recipients: list[PublicKey] | None = None
     elements: list[Element] = field(default_factory=list)
-    extra: list[tuple[str, bytes]] = field(default_factory=list)   # added to the plaintext
+    extra: list[tuple[str, bytes]] = field(default_factory=list)  # added to the plaintext
     leaf_name: str = ""
     location: str = ""
 
@@ -109,17 +112,48 @@ class _Ctx:
 
 def _sdt(pfx: str, decl: bytes, tag: str, content: bytes) -> bytes:
     p = pfx.encode()
-    return (b"<" + p + b"sdt" + decl + b"><" + p + b"sdtPr><" + p + b"alias " + p + b'val="Protected with c11"/><'
-            + p + b"tag " + p + b'val="' + ox.esc(tag) + b'"/><' + p + b"lock " + p + b'val="sdtContentLocked"/></'
-            + p + b"sdtPr><" + p + b"sdtContent>" + content + b"</" + p + b"sdtContent></" + p + b"sdt>")
+    return (
+        b"<"
+        + p
+        + b"sdt"
+        + decl
+        + b"><"
+        + p
+        + b"sdtPr><"
+        + p
+        + b"alias "
+        + p
+        + b'val="Protected with c11"/><'
+        + p
+        + b"tag "
+        + p
+        + b'val="'
+        + ox.esc(tag)
+        + b'"/><'
+        + p
+        + b"lock "
+        + p
+        + b'val="sdtContentLocked"/></'
+        + p
+        + b"sdtPr><"
+        + p
+        + b"sdtContent>"
+        + content
+        + b"</"
+        + p
+        + b"sdtContent></"
+        + p
+        + b"sdt>"
+    )
 
 
 def _run(pfx: str, text: str, rpr: bytes = b"", grey: bool = False) -> bytes:
     p = pfx.encode()
     if grey and not rpr:
-        rpr = b"<" + p + b"rPr><" + p + b"i/><" + p + b'color ' + p + b'val="7F7F7F"/></' + p + b"rPr>"
-    return (b"<" + p + b"r>" + rpr + b"<" + p + b't xml:space="preserve">' + ox.esc(text)
-            + b"</" + p + b"t></" + p + b"r>")
+        rpr = b"<" + p + b"rPr><" + p + b"i/><" + p + b"color " + p + b'val="7F7F7F"/></' + p + b"rPr>"
+    return (
+        b"<" + p + b"r>" + rpr + b"<" + p + b't xml:space="preserve">' + ox.esc(text) + b"</" + p + b"t></" + p + b"r>"
+    )
 
 
 def _para(pfx: str, runs: bytes) -> bytes:
@@ -207,8 +241,9 @@ def _block_runs(ctx: _Ctx, doc: ox.XmlDoc, blocks: list[Element], chosen: list[i
             if free:
                 s = doc.span(blocks[free[0]])[0]
                 e = doc.span(blocks[free[-1]])[1]
-                if ctx.add(Claim(doc.name, s, e, "block", recipients=sel.recipients,
-                                 elements=[blocks[j] for j in free])):
+                if ctx.add(
+                    Claim(doc.name, s, e, "block", recipients=sel.recipients, elements=[blocks[j] for j in free])
+                ):
                     n += 1
                 free = []
     return n
@@ -332,8 +367,15 @@ def _select_matches(ctx: _Ctx, sels: list[S.Selector]) -> int:
             for sel in sels:
                 if sel.pattern and sel.pattern.search(el.text):
                     s, e = doc.inner(el)
-                    c = Claim(member, s, e, "leaf", ox.esc(ox.SHORT_PLACEHOLDER), sel.recipients,
-                              leaf_name=f"{local}[{counts[local]}]")
+                    c = Claim(
+                        member,
+                        s,
+                        e,
+                        "leaf",
+                        ox.esc(ox.SHORT_PLACEHOLDER),
+                        sel.recipients,
+                        leaf_name=f"{local}[{counts[local]}]",
+                    )
                     n += ctx.add(c)
                     break
     return n
@@ -405,10 +447,10 @@ def _inline_claim(doc: ox.XmlDoc, para: Element, segs: list[_Seg], g: _Match, pf
     kids = list(parent)
     idx = [kids.index(r) for r in runs]
     lo, hi = min(idx), max(idx)
-    between = [k for k in kids[lo:hi + 1] if k.tag not in (w("r"), w("proofErr"))]
+    between = [k for k in kids[lo : hi + 1] if k.tag not in (w("r"), w("proofErr"))]
     if between:
         return None
-    span_runs = [k for k in kids[lo:hi + 1] if k.tag == w("r")]
+    span_runs = [k for k in kids[lo : hi + 1] if k.tag == w("r")]
     first, last = span_runs[0], span_runs[-1]
     simple = all(all(c.tag in (w("rPr"), w("t")) for c in r) and len(r.findall(w("t"))) == 1 for r in (first, last))
     rpr_el = first.find(w("rPr"))
@@ -420,7 +462,7 @@ def _inline_claim(doc: ox.XmlDoc, para: Element, segs: list[_Seg], g: _Match, pf
         seg0 = next(sg for sg in segs if sg[0] is t0)
         seg1 = next(sg for sg in segs if sg[0] is t1)
         prefix = ((t0.text if t0 is not None else None) or "")[: max(0, g.start - seg0[2])]
-        suffix = ((t1.text if t1 is not None else None) or "")[max(0, g.end - seg1[2]):]
+        suffix = ((t1.text if t1 is not None else None) or "")[max(0, g.end - seg1[2]) :]
     content = b""
     if prefix:
         content += _run(pfx, prefix, rpr)
@@ -478,8 +520,9 @@ def _note_claim(doc: ox.XmlDoc, note: Element, item: str, recipients: list[Publi
     by their w:id."""
     s, e = doc.inner(note)
     if item == "comment":
-        return Claim(doc.name, s, e, "comment", recipients=recipients, elements=list(note),
-                     leaf_name=f"id{note.get(w('id'))}")
+        return Claim(
+            doc.name, s, e, "comment", recipients=recipients, elements=list(note), leaf_name=f"id{note.get(w('id'))}"
+        )
     return Claim(doc.name, s, e, "inner", recipients=recipients, elements=list(note))
 
 
@@ -566,8 +609,9 @@ def _leaf(doc: ox.XmlDoc, name: str) -> Element | None:
     return None
 
 
-def _locate(pkg: ox.Package, env: P.Envelope,
-            ctx: _Ctx) -> tuple[dict[str, bytes], dict[str, tuple[str, Element, str]], list[tuple[str, Element]]]:
+def _locate(
+    pkg: ox.Package, env: P.Envelope, ctx: _Ctx
+) -> tuple[dict[str, bytes], dict[str, tuple[str, Element, str]], list[tuple[str, Element]]]:
     """Current placeholders by location, and where each sits (member, element, kind)."""
     placeholders: dict[str, bytes] = {}
     where: dict[str, tuple[str, Element, str]] = {}
@@ -579,7 +623,7 @@ def _locate(pkg: ox.Package, env: P.Envelope,
             if val == NOTE_TAG:
                 notes.append((member, sdt))
                 continue
-            did, _, loc = val[len(TAG_PREFIX):].partition(":")
+            did, _, loc = val[len(TAG_PREFIX) :].partition(":")
             if did != env.doc_id.hex()[:16]:
                 raise IntegrityError(f"protected part {loc!r} belongs to another document")
             lmember, _, num = loc.rpartition("#")
@@ -599,7 +643,9 @@ def _locate(pkg: ox.Package, env: P.Envelope,
             for cm in ctx.doc(member).root.iter(w("comment")):
                 if cm.get(w("id")) == name[2:]:
                     if p.location in placeholders:
-                        raise IntegrityError(f"protected part {p.location!r} appears twice in the document (duplicated)")
+                        raise IntegrityError(
+                            f"protected part {p.location!r} appears twice in the document (duplicated)"
+                        )
                     placeholders[p.location] = _text(cm).encode("utf-8")
                     where[p.location] = (member, cm, "inner")
         if member in PROPS_MEMBERS and pkg.has(member):
@@ -616,9 +662,18 @@ def _locate(pkg: ox.Package, env: P.Envelope,
 class DocxHandler:
     name = "docx"
 
-    def protect(self, data: bytes, selectors: Sequence[SelectorArg], recipients: Sequence[PublicKey],
-                sender: Identity, *, note: str = "", part_recipients: PartRecipients | None = None,
-                matches: Sequence[str] = (), label: str = "document") -> bytes:
+    def protect(
+        self,
+        data: bytes,
+        selectors: Sequence[SelectorArg],
+        recipients: Sequence[PublicKey],
+        sender: Identity,
+        *,
+        note: str = "",
+        part_recipients: PartRecipients | None = None,
+        matches: Sequence[str] = (),
+        label: str = "document",
+    ) -> bytes:
         sels = chosen_selectors(selectors, matches, part_recipients)
         pkg = ox.Package(data, label)
         ox.check_not_protected(pkg)
@@ -653,8 +708,9 @@ class DocxHandler:
         pkg.set(where, prot.to_xml())
         return pkg.to_bytes()
 
-    def unprotect(self, data: bytes, identities: Sequence[Identity], *,
-                  label: str = "document") -> tuple[bytes, P.Opened]:
+    def unprotect(
+        self, data: bytes, identities: Sequence[Identity], *, label: str = "document"
+    ) -> tuple[bytes, P.Opened]:
         pkg = ox.Package(data, label)
         where, prot = ox.require_protection(pkg)
         ctx = _Ctx(pkg)
@@ -714,7 +770,7 @@ def _seal(ctx: _Ctx, recipients: Sequence[PublicKey], sender: Identity, note: st
                 rep = _para(pfx, _run(pfx, ox.PLACEHOLDER, grey=True))
                 paras = [e for e in c.elements if e.tag == w("p")]
                 if paras:  # keep the paragraph ID commentsExtended.xml points at
-                    head = doc.data[doc.starts[doc.index(paras[-1])]:doc.oends[doc.index(paras[-1])]]
+                    head = doc.data[doc.starts[doc.index(paras[-1])] : doc.oends[doc.index(paras[-1])]]
                     ids = re.findall(rb'\s(\w+:(?:paraId|textId)="[^"]*")', head)
                     if ids:
                         rep = rep.replace(b"p>", b"p " + b" ".join(ids) + b">", 1)
@@ -723,7 +779,7 @@ def _seal(ctx: _Ctx, recipients: Sequence[PublicKey], sender: Identity, note: st
             else:
                 rep = _sdt(pfx, decl, tag + c.location, _para(pfx, _run(pfx, ox.PLACEHOLDER, grey=True)))
             edits.append((c.start, c.end, rep))
-            plain.append((c, ox.pack([("xml", doc.data[c.start:c.end])] + c.extra)))
+            plain.append((c, ox.pack([("xml", doc.data[c.start : c.end])] + c.extra)))
         if member == ctx.main:
             body, _ = _blocks(doc)
             at = doc.oends[doc.index(body)]
@@ -741,8 +797,9 @@ def _seal(ctx: _Ctx, recipients: Sequence[PublicKey], sender: Identity, note: st
         pkg.set(member, new)
     # placeholders exactly as unprotect will read them
     check = _Ctx(pkg)
-    placeholders, _, _ = _locate(pkg, P.Envelope(doc_id, [], [P.SealedPart(c.location, 0, b"", b"", b"")
-                                                            for c, _ in plain], note), check)
+    placeholders, _, _ = _locate(
+        pkg, P.Envelope(doc_id, [], [P.SealedPart(c.location, 0, b"", b"", b"") for c, _ in plain], note), check
+    )
     parts = []
     for c, pt in plain:
         if c.location not in placeholders:

@@ -21,7 +21,7 @@ import re
 import struct
 import zlib
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from c11.errors import DocumentError, FormatError, IntegrityError, TooLargeError, UsageError
 from c11.indoc import _limits
@@ -83,6 +83,7 @@ def _parse_visible(text: str) -> tuple[str, list[tuple[int, tuple[int, int, int,
 # ---------------------------------------------------------------------------------------------
 # PNG chunks
 
+
 def _png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
     if not data.startswith(PNG_SIG):
         raise FormatError("not a PNG file")
@@ -90,8 +91,8 @@ def _png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
     while i < len(data):
         if i + 8 > len(data):
             raise FormatError("PNG file is truncated")
-        length, ctype = struct.unpack(">I4s", data[i:i + 8])
-        body = data[i + 8:i + 8 + length]
+        length, ctype = struct.unpack(">I4s", data[i : i + 8])
+        body = data[i + 8 : i + 8 + length]
         if len(body) != length or i + 12 + length > len(data):
             raise FormatError("PNG file is truncated")
         out.append((ctype, body))
@@ -136,6 +137,7 @@ def _is_ours_png(ctype: bytes, body: bytes) -> bool:
 # ---------------------------------------------------------------------------------------------
 # JPEG segments
 
+
 def _jpeg_segments(data: bytes) -> tuple[list[tuple[int, bytes]], int]:
     """Marker segments before the first SOS as (marker, whole segment bytes), and the SOS offset."""
     if not data.startswith(b"\xff\xd8"):
@@ -153,18 +155,18 @@ def _jpeg_segments(data: bytes) -> tuple[list[tuple[int, bytes]], int]:
         if marker == 0xDA:  # SOS: entropy-coded data follows
             return segs, i
         if 0xD0 <= marker <= 0xD7 or marker == 0x01:
-            segs.append((marker, data[i:i + 2]))
+            segs.append((marker, data[i : i + 2]))
             i += 2
             continue
-        length = struct.unpack(">H", data[i + 2:i + 4])[0]
+        length = struct.unpack(">H", data[i + 2 : i + 4])[0]
         if length < 2 or i + 2 + length > len(data):
             raise FormatError("JPEG file is truncated")
-        segs.append((marker, data[i:i + 2 + length]))
+        segs.append((marker, data[i : i + 2 + length]))
         i += 2 + length
 
 
 def _is_ours_jpeg(marker: int, seg: bytes) -> bool:
-    if marker == APP15 and seg[4:4 + len(APP_TAG)] == APP_TAG:
+    if marker == APP15 and seg[4 : 4 + len(APP_TAG)] == APP_TAG:
         return True
     return marker == 0xFE and seg[4:].decode("utf-8", "replace").startswith(NOTICE_PREFIX)
 
@@ -176,6 +178,7 @@ def _segment(marker: int, body: bytes) -> bytes:
 
 
 # ---------------------------------------------------------------------------------------------
+
 
 class ImageHandler:
     """PNG and JPEG: `region:1:x0,y0,x1,y1` in pixels (x1, y1 exclusive; origin top left)."""
@@ -208,7 +211,7 @@ class ImageHandler:
             for marker, seg in segs:
                 if _is_ours_jpeg(marker, seg):
                     if marker == APP15:
-                        body = seg[4 + len(APP_TAG):]
+                        body = seg[4 + len(APP_TAG) :]
                         idx, cnt = struct.unpack(">HH", body[:4])
                         if idx in pieces or (total is not None and cnt != total):
                             raise IntegrityError("the c11 segments of this JPEG file are inconsistent")
@@ -245,7 +248,7 @@ class ImageHandler:
         while at < len(segs) and 0xE0 <= segs[at][0] <= 0xEF:
             at += 1
         step = 65533 - len(APP_TAG) - 4
-        pieces = [raw[i:i + step] for i in range(0, len(raw), step)] or [b""]
+        pieces = [raw[i : i + step] for i in range(0, len(raw), step)] or [b""]
         if len(pieces) > 0xFFFF:
             raise FormatError("the c11 envelope is too large for a JPEG file")
         ours = [_segment(0xFE, text.encode("utf-8")[:65533])]
@@ -260,8 +263,10 @@ class ImageHandler:
         try:
             im = Image.open(io.BytesIO(data))
             if im.size[0] * im.size[1] > _limits.MAX_PIXELS:
-                raise TooLargeError(f"this {self.kind.upper()} image has {im.size[0]}x{im.size[1]} pixels "
-                                    f"(the limit is {_limits.MAX_PIXELS:,} pixels)")
+                raise TooLargeError(
+                    f"this {self.kind.upper()} image has {im.size[0]}x{im.size[1]} pixels "
+                    f"(the limit is {_limits.MAX_PIXELS:,} pixels)"
+                )
             im.load()
         except Image.DecompressionBombError as e:
             raise TooLargeError(f"this {self.kind.upper()} image is too large: {e}") from None
@@ -337,9 +342,18 @@ class ImageHandler:
                 pass
 
     # -- protocol ---------------------------------------------------------------------------------
-    def protect(self, data: bytes, selectors: Sequence[SelectorArg], recipients: Sequence[PublicKey],
-                sender: Identity, *, note: str = "", part_recipients: PartRecipients | None = None,
-                matches: Sequence[str] = (), label: str = "document") -> bytes:
+    def protect(
+        self,
+        data: bytes,
+        selectors: Sequence[SelectorArg],
+        recipients: Sequence[PublicKey],
+        sender: Identity,
+        *,
+        note: str = "",
+        part_recipients: PartRecipients | None = None,
+        matches: Sequence[str] = (),
+        label: str = "document",
+    ) -> bytes:
         sels = chosen_selectors(selectors, matches, part_recipients)
         clean, env, _ = self._split(data)
         if env is not None:
@@ -357,7 +371,7 @@ class ImageHandler:
         rsets = [sel.recipients for _, sel in boxes]
         parts = [
             P.Part(_location(box), crop, _region_line(n, box).encode(), rs)
-            for n, ((box, _), crop, rs) in enumerate(zip(boxes, crops, rsets), 1)
+            for n, ((box, _), crop, rs) in enumerate(zip(boxes, crops, rsets, strict=True), 1)
         ]
         parts.append(P.Part(ORIGINAL, data, digest, intersection(rsets, list(recipients))))
         env = P.seal(parts, list(recipients), sender, note=note)
@@ -365,8 +379,9 @@ class ImageHandler:
         self._open(out)
         return out
 
-    def unprotect(self, data: bytes, identities: Sequence[Identity], *,
-                  label: str = "document") -> tuple[bytes, P.Opened]:
+    def unprotect(
+        self, data: bytes, identities: Sequence[Identity], *, label: str = "document"
+    ) -> tuple[bytes, P.Opened]:
         clean, env, text = self._split(data)
         if env is None:
             raise FormatError(f"this {self.kind.upper()} image has no c11 protected parts")
@@ -445,20 +460,31 @@ def _colours(im: Image) -> tuple[Colour, Colour]:
     if mode == "P":
         pal = im.getpalette() or []
         trns = im.info.get("transparency")
-        entries = [tuple(pal[i:i + 3]) for i in range(0, len(pal), 3)]
-        opaque = [i for i in range(len(entries))
-                  if not (isinstance(trns, int) and i == trns)
-                  and not (isinstance(trns, bytes) and i < len(trns) and trns[i] < 255)]
+        entries = [tuple(pal[i : i + 3]) for i in range(0, len(pal), 3)]
+        opaque = [
+            i
+            for i in range(len(entries))
+            if not (isinstance(trns, int) and i == trns)
+            and not (isinstance(trns, bytes) and i < len(trns) and trns[i] < 255)
+        ]
         if not opaque:
             return 0, 0
         dark = min(opaque, key=lambda i: sum(entries[i]))
         light = max(opaque, key=lambda i: sum(entries[i]))
         return dark, light
     table: dict[str, tuple[Colour, Colour]] = {
-        "1": (0, 1), "L": (60, 230), "LA": ((60, 255), (230, 255)), "RGB": ((60, 60, 60), (230, 230, 230)),
-        "RGBA": ((60, 60, 60, 255), (230, 230, 230, 255)), "CMYK": ((0, 0, 0, 200), (0, 0, 0, 10)),
-        "YCbCr": ((60, 128, 128), (230, 128, 128)), "I;16": (15000, 60000), "I": (15000, 60000),
-        "F": (0.2, 0.9), "La": ((60, 255), (230, 255)), "RGBa": ((60, 60, 60, 255), (230, 230, 230, 255)),
+        "1": (0, 1),
+        "L": (60, 230),
+        "LA": ((60, 255), (230, 255)),
+        "RGB": ((60, 60, 60), (230, 230, 230)),
+        "RGBA": ((60, 60, 60, 255), (230, 230, 230, 255)),
+        "CMYK": ((0, 0, 0, 200), (0, 0, 0, 10)),
+        "YCbCr": ((60, 128, 128), (230, 128, 128)),
+        "I;16": (15000, 60000),
+        "I": (15000, 60000),
+        "F": (0.2, 0.9),
+        "La": ((60, 255), (230, 255)),
+        "RGBa": ((60, 60, 60, 255), (230, 230, 230, 255)),
     }
     return table.get(mode, (0, 0))
 

@@ -16,8 +16,9 @@ import io
 import json
 import os
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -90,7 +91,7 @@ class Envelope:
         ).encode()
 
     @classmethod
-    def from_json(cls, data: bytes) -> "Envelope":
+    def from_json(cls, data: bytes) -> Envelope:
         try:
             d = json.loads(data)
             if d.get("format") not in (FORMAT, FORMAT_V1):
@@ -105,11 +106,16 @@ class Envelope:
                 sigs = [base64.b64decode(c, validate=True) for c in d["content"]]
                 if len(sigs) != len(headers) or any(len(c) != content.SIG_SIZE for c in sigs):
                     raise FormatError("malformed protected-parts envelope (content signatures)")
-                for h, c in zip(headers, sigs):
+                for h, c in zip(headers, sigs, strict=True):
                     h.content_signature = c
             parts = [
-                SealedPart(str(p["loc"]), int(p["group"]), base64.b64decode(p["nonce"], validate=True),
-                           base64.b64decode(p["ct"], validate=True), bytes.fromhex(p["ph"]))
+                SealedPart(
+                    str(p["loc"]),
+                    int(p["group"]),
+                    base64.b64decode(p["nonce"], validate=True),
+                    base64.b64decode(p["ct"], validate=True),
+                    bytes.fromhex(p["ph"]),
+                )
                 for p in d["parts"]
             ]
         except C11Error:
@@ -140,18 +146,20 @@ class Envelope:
         for i, h in enumerate(self.headers):
             info = files.file_info(h, len(h.encode()), "parts")
             signed = h.version != V1 and info.signature_valid and _content_valid(self, i)
-            out.append({
-                "group": i,
-                "sender": info.sender,
-                "sender_fingerprint": info.sender_fingerprint,
-                "signature_valid": info.signature_valid and (h.version == V1 or signed),
-                "content_signed": signed,
-                "author": info.author,
-                "resharer": info.resharer,
-                "resharer_fingerprint": info.resharer_fingerprint,
-                "recipients": info.recipients,
-                "locations": [p.location for p in self.parts if p.group == i],
-            })
+            out.append(
+                {
+                    "group": i,
+                    "sender": info.sender,
+                    "sender_fingerprint": info.sender_fingerprint,
+                    "signature_valid": info.signature_valid and (h.version == V1 or signed),
+                    "content_signed": signed,
+                    "author": info.author,
+                    "resharer": info.resharer,
+                    "resharer_fingerprint": info.resharer_fingerprint,
+                    "recipients": info.recipients,
+                    "locations": [p.location for p in self.parts if p.group == i],
+                }
+            )
         return out
 
 
@@ -182,10 +190,16 @@ def _b64(b: bytes) -> str:
 
 
 def _aad(doc_id: bytes, location: str, placeholder_sha256: bytes, note: str) -> bytes:
-    return b"".join([
-        b"c11/v1 part\x00", doc_id, location.encode("utf-8"), b"\x00", placeholder_sha256,
-        hashlib.sha256(note.encode("utf-8")).digest(),
-    ])
+    return b"".join(
+        [
+            b"c11/v1 part\x00",
+            doc_id,
+            location.encode("utf-8"),
+            b"\x00",
+            placeholder_sha256,
+            hashlib.sha256(note.encode("utf-8")).digest(),
+        ]
+    )
 
 
 def seal(
@@ -262,14 +276,20 @@ def open_parts(
         if meta.size is not None and meta.size != sum(1 for p in env.parts if p.group == i):
             raise IntegrityError("protected parts were added to or removed from the document")
         info = files.file_info(h, 0, "parts")
-        senders.append({"group": i, "sender": info.sender, "fingerprint": info.sender_fingerprint,
-                        "content_signed": h.version != V1, "author": info.author, "resharer": info.resharer,
-                        "resharer_fingerprint": info.resharer_fingerprint})
+        senders.append(
+            {
+                "group": i,
+                "sender": info.sender,
+                "fingerprint": info.sender_fingerprint,
+                "content_signed": h.version != V1,
+                "author": info.author,
+                "resharer": info.resharer,
+                "resharer_fingerprint": info.resharer_fingerprint,
+            }
+        )
     if not file_keys:
         fps = sorted({r["fingerprint"] for g in env.recipients() for r in g["recipients"]})
-        raise NoMatchingKeyError(
-            f"none of your keys can open any protected part; they are for: {', '.join(fps)}", fps
-        )
+        raise NoMatchingKeyError(f"none of your keys can open any protected part; they are for: {', '.join(fps)}", fps)
     out: dict[str, bytes] = {}
     closed: list[str] = []
     for p in env.parts:
@@ -289,8 +309,7 @@ def open_parts(
             )
         except InvalidTag:
             raise IntegrityError(
-                f"protected part {p.location!r} does not authenticate: it was moved, swapped, "
-                "or the note was edited"
+                f"protected part {p.location!r} does not authenticate: it was moved, swapped, or the note was edited"
             ) from None
     if placeholders is not None:
         extra = set(placeholders) - {p.location for p in env.parts}
@@ -313,8 +332,11 @@ def remaining(env: Envelope, opened: Opened) -> Envelope | None:
     if not keep:
         return None
     remap = {old: new for new, old in enumerate(keep)}
-    parts = [SealedPart(p.location, remap[p.group], p.nonce, p.ciphertext, p.placeholder_sha256)
-             for p in env.parts if p.group in remap]
+    parts = [
+        SealedPart(p.location, remap[p.group], p.nonce, p.ciphertext, p.placeholder_sha256)
+        for p in env.parts
+        if p.group in remap
+    ]
     headers = [env.headers[i] for i in keep]
     raws = [env.header_bytes[i] if i < len(env.header_bytes) else env.headers[i].encode() for i in keep]
     return Envelope(env.doc_id, headers, parts, env.note, raws)

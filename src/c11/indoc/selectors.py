@@ -28,17 +28,32 @@ files, e.g. `table:2=>c11:x25519:AAAA,@hr-team.txt`.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Mapping, Sequence
 
 from c11.errors import UsageError
 from c11.keys.publickey import PublicKey
 
-KINDS = ("body", "paragraph", "heading", "table", "image", "match", "cells", "sheet", "column",
-         "page", "region", "path", "key")
+KINDS = (
+    "body",
+    "paragraph",
+    "heading",
+    "table",
+    "image",
+    "match",
+    "cells",
+    "sheet",
+    "column",
+    "page",
+    "region",
+    "path",
+    "key",
+)
 
-_CELL_REF = re.compile(r"^\$?[A-Za-z]{1,3}\$?\d+(:\$?[A-Za-z]{1,3}\$?\d+)?$|^\$?[A-Za-z]{1,3}:\$?[A-Za-z]{1,3}$|^\$?\d+:\$?\d+$")
+_CELL_REF = re.compile(
+    r"^\$?[A-Za-z]{1,3}\$?\d+(:\$?[A-Za-z]{1,3}\$?\d+)?$|^\$?[A-Za-z]{1,3}:\$?[A-Za-z]{1,3}$|^\$?\d+:\$?\d+$"
+)
 
 
 @dataclass
@@ -46,16 +61,16 @@ class Selector:
     """One parsed selector. Fields not used by its kind stay at their defaults."""
 
     kind: str
-    text: str                                   # the selector as written, without recipients
+    text: str  # the selector as written, without recipients
     ranges: list[tuple[int, int | None]] = field(default_factory=list)  # 1-based, inclusive
-    name: str = ""                              # heading text, sheet name, column header
-    sheet: str | None = None                    # for cells / column
-    ref: str = ""                               # A1 reference for cells
-    page: int = 0                               # region
+    name: str = ""  # heading text, sheet name, column header
+    sheet: str | None = None  # for cells / column
+    ref: str = ""  # A1 reference for cells
+    page: int = 0  # region
     box: tuple[float, float, float, float] | None = None
-    pattern: re.Pattern[str] | None = None      # match, key
+    pattern: re.Pattern[str] | None = None  # match, key
     path: list[str] = field(default_factory=list)
-    recipients: list[PublicKey] | None = None   # None: the document's
+    recipients: list[PublicKey] | None = None  # None: the document's
 
     def covers(self, n: int) -> bool:
         """Whether the 1-based number n is in this selector's ranges."""
@@ -122,7 +137,7 @@ def parse(text: str) -> Selector:
         if kind_l == "heading":
             name = _unquote(arg)
             if not name:
-                raise UsageError(f"selector {t!r}: give the heading's text, e.g. heading:\"Salary\"")
+                raise UsageError(f'selector {t!r}: give the heading\'s text, e.g. heading:"Salary"')
             return Selector("heading", t, name=name)
         if kind_l in ("match", "key"):
             return Selector(kind_l, t, pattern=_regex(arg, t))
@@ -173,7 +188,7 @@ def split_recipients(text: str) -> tuple[str, list[str]]:
     idx = text.rfind("=>")
     if idx < 0:
         return text, []
-    right = text[idx + 2:].strip()
+    right = text[idx + 2 :].strip()
     items = [r.strip() for r in right.split(",") if r.strip()]
     if not items or not all(r.startswith(("c11:", "@")) for r in items):
         return text, []  # `=>` belongs to the selector (a regular expression, say)
@@ -198,8 +213,11 @@ def parse_part(text: str, base: Path | None = None) -> Selector:
     return sel
 
 
-def parse_all(texts: Sequence[str | Selector], matches: Sequence[str] = (),
-              part_recipients: Mapping[str, Sequence[PublicKey]] | None = None) -> list[Selector]:
+def parse_all(
+    texts: Sequence[str | Selector],
+    matches: Sequence[str] = (),
+    part_recipients: Mapping[str, Sequence[PublicKey]] | None = None,
+) -> list[Selector]:
     """Selectors from strings (or already parsed), `--match` patterns, and a mapping
     selector text -> recipients (the Handler protocol's `part_recipients`)."""
     out: list[Selector] = []

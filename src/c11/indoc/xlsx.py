@@ -229,7 +229,7 @@ class _Book:
         byid = {rid: target for rid, typ, target, mode in self.rels if mode != "External"}
         self.sheet_members: list[tuple[str, str]] = []
         sheets = root.find(s("sheets"))
-        for sh in ([] if sheets is None else sheets.iter(s("sheet"))):
+        for sh in [] if sheets is None else sheets.iter(s("sheet")):
             rid = sh.get(f"{{{ox.NS_R}}}id")
             target = byid.get(rid or "")
             if target and self.pkg.has(target):
@@ -382,9 +382,18 @@ def _parse_location(loc: str) -> tuple[str, str]:
 class XlsxHandler:
     name = "xlsx"
 
-    def protect(self, data: bytes, selectors: Sequence[SelectorArg], recipients: Sequence[PublicKey],
-                sender: Identity, *, note: str = "", part_recipients: PartRecipients | None = None,
-                matches: Sequence[str] = (), label: str = "workbook") -> bytes:
+    def protect(
+        self,
+        data: bytes,
+        selectors: Sequence[SelectorArg],
+        recipients: Sequence[PublicKey],
+        sender: Identity,
+        *,
+        note: str = "",
+        part_recipients: PartRecipients | None = None,
+        matches: Sequence[str] = (),
+        label: str = "workbook",
+    ) -> bytes:
         sels = chosen_selectors(selectors, matches, part_recipients)
         pkg = ox.Package(data, label)
         ox.check_not_protected(pkg)
@@ -417,7 +426,7 @@ class XlsxHandler:
             items = []
             edits = by_sheet.setdefault(sh.member, [])
             for c in part.cells:
-                items.append((f"cell:{col_letters(c.col)}{c.row}", sh.data[c.start:c.end]))
+                items.append((f"cell:{col_letters(c.col)}{c.row}", sh.data[c.start : c.end]))
                 if not has_formula and c.formula() is not None:
                     has_formula = True
                 if c.type == "s":
@@ -430,9 +439,17 @@ class XlsxHandler:
                             sps = sp.decode()
                             sst_edits[idx] = (ss, se, f"<{sps}si><{sps}t/></{sps}si>".encode())
                 style = c.get("s") if b"s=" in c.attrs else None
-                edits.append((c.start, c.end, (
-                    f'<{pfx}c r="{col_letters(c.col)}{c.row}"' + (f' s="{style}"' if style is not None else "")
-                    + f' t="inlineStr"><{pfx}is><{pfx}t>{PH}</{pfx}t></{pfx}is></{pfx}c>').encode()))
+                edits.append(
+                    (
+                        c.start,
+                        c.end,
+                        (
+                            f'<{pfx}c r="{col_letters(c.col)}{c.row}"'
+                            + (f' s="{style}"' if style is not None else "")
+                            + f' t="inlineStr"><{pfx}is><{pfx}t>{PH}</{pfx}t></{pfx}is></{pfx}c>'
+                        ).encode(),
+                    )
+                )
             sealed.append((part, ox.pack(items)))
         out_parts = []
         for part, plain in sealed:
@@ -467,8 +484,9 @@ class XlsxHandler:
         pkg.set(where, prot.to_xml())
         return pkg.to_bytes()
 
-    def unprotect(self, data: bytes, identities: Sequence[Identity], *,
-                  label: str = "workbook") -> tuple[bytes, P.Opened]:
+    def unprotect(
+        self, data: bytes, identities: Sequence[Identity], *, label: str = "workbook"
+    ) -> tuple[bytes, P.Opened]:
         pkg = ox.Package(data, label)
         where, prot = ox.require_protection(pkg)
         env = prot.envelope
@@ -481,12 +499,15 @@ class XlsxHandler:
             try:
                 sh = book.sheet(sheet)
             except UsageError:
-                raise IntegrityError(f"protected part {p.location!r} is missing: its sheet was renamed or deleted") from None
+                raise IntegrityError(
+                    f"protected part {p.location!r} is missing: its sheet was renamed or deleted"
+                ) from None
             placeholders[p.location] = _placeholder_of(sh, refs)
         placeholders.update(ox.thumbnail_placeholders(pkg, env))
         opened = P.open_parts(env, identities, placeholders)
-        sst_same = (book.sst_member is not None and
-                    hashlib.sha256(book.sst_data).hexdigest() == prot.written.get(book.sst_member))
+        sst_same = book.sst_member is not None and hashlib.sha256(book.sst_data).hexdigest() == prot.written.get(
+            book.sst_member
+        )
         edits: dict[str, list[tuple[int, int, bytes]]] = {}
         sst_edits: dict[int, tuple[int, int, bytes]] = {}
         maps: dict[str, dict[tuple[int, int], Cell]] = {}
@@ -543,7 +564,7 @@ def _inline_shared(cell: bytes, sis: dict[int, bytes]) -> bytes:
     si = sis[int(m.group(2))]
     inner = re.sub(rb"^<(?:\w+:)?si[^>]*>|</(?:\w+:)?si>$", b"", si.strip())
     pfx = m.group(1)
-    cell = cell[:m.start()] + b"<" + pfx + b"is>" + inner + b"</" + pfx + b"is>" + cell[m.end():]
+    cell = cell[: m.start()] + b"<" + pfx + b"is>" + inner + b"</" + pfx + b"is>" + cell[m.end() :]
     return re.sub(rb'(\s)t="s"', rb'\1t="inlineStr"', cell, count=1)
 
 
@@ -567,19 +588,31 @@ def _add_note_sheet(pkg: ox.Package, prot: ox.Protection, book: _Book, note: str
     while name.casefold() in names:
         name = f"c11 ({k})"
         k += 1
-    lines = [ox.BANNER] + ([f"Note from the author: {line}" if i == 0 else line
-                            for i, line in enumerate(note.splitlines() or [note])] if note else [])
+    lines = [ox.BANNER] + (
+        [f"Note from the author: {line}" if i == 0 else line for i, line in enumerate(note.splitlines() or [note])]
+        if note
+        else []
+    )
     rows = "".join(
         f'<row r="{i}"><c r="A{i}" t="inlineStr"><is><t xml:space="preserve">{ox.esc(t).decode()}</t></is></c></row>'
-        for i, t in enumerate(lines, 1))
-    sheet = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{NS}">'
-             f'<cols><col min="1" max="1" width="100" customWidth="1"/></cols>'
-             f"<sheetData>{rows}</sheetData></worksheet>").encode()
+        for i, t in enumerate(lines, 1)
+    )
+    sheet = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{NS}">'
+        f'<cols><col min="1" max="1" width="100" customWidth="1"/></cols>'
+        f"<sheetData>{rows}</sheetData></worksheet>"
+    ).encode()
     prot.stash.setdefault(NOTE_SHEET_PART, pkg.original(NOTE_SHEET_PART))
     pkg.set(NOTE_SHEET_PART, sheet)
     ox.add_content_override(pkg, prot, NOTE_SHEET_PART, CT_SHEET)
-    ox.add_relationship(pkg, prot, book.main, NOTE_REL_ID, ox.NS_R + "/worksheet",
-                        NOTE_SHEET_PART[len(book.main.rpartition("/")[0]) + 1:])
+    ox.add_relationship(
+        pkg,
+        prot,
+        book.main,
+        NOTE_REL_ID,
+        ox.NS_R + "/worksheet",
+        NOTE_SHEET_PART[len(book.main.rpartition("/")[0]) + 1 :],
+    )
     prot.stash.setdefault(book.main, pkg.original(book.main))
     root = ox.parse_xml(pkg.read(book.main), book.main)
     sheets = root.find(s("sheets"))

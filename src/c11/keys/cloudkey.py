@@ -76,9 +76,14 @@ class Shard:
 
     def context(self) -> bytes:
         """What every shard of one split has in common (before the nonce and seal); the seal's AAD."""
-        return (struct.pack(">BB", self.threshold, self.count) + self.split_id + struct.pack(">Q", self.created)
-                + _lp(self.label.encode("utf-8")) + _lp(self.public_line.encode("ascii"))
-                + _lp(self.user_id.encode("ascii")))
+        return (
+            struct.pack(">BB", self.threshold, self.count)
+            + self.split_id
+            + struct.pack(">Q", self.created)
+            + _lp(self.label.encode("utf-8"))
+            + _lp(self.public_line.encode("ascii"))
+            + _lp(self.user_id.encode("ascii"))
+        )
 
     def encode(self) -> bytes:
         return MAGIC + struct.pack(">B", self.index) + self.share + self.context() + self.nonce + self.sealed
@@ -109,11 +114,11 @@ class Shard:
         pos = len(MAGIC)
         (index,) = struct.unpack_from(">B", data, pos)
         pos += 1
-        share = data[pos:pos + shares.SHARE_SIZE]
+        share = data[pos : pos + shares.SHARE_SIZE]
         pos += shares.SHARE_SIZE
         threshold, count = struct.unpack_from(">BB", data, pos)
         pos += 2
-        split_id = data[pos:pos + SPLIT_ID_SIZE]
+        split_id = data[pos : pos + SPLIT_ID_SIZE]
         pos += SPLIT_ID_SIZE
         (created,) = struct.unpack_from(">Q", data, pos)
         pos += 8
@@ -123,17 +128,32 @@ class Shard:
             pos += 2
             if pos + n > len(data):
                 raise FormatError("not a c11 shard (truncated)")
-            fields.append(data[pos:pos + n])
+            fields.append(data[pos : pos + n])
             pos += n
-        nonce = data[pos:pos + NONCE_SIZE]
-        sealed = data[pos + NONCE_SIZE:]
-        if (len(share) != shares.SHARE_SIZE or len(split_id) != SPLIT_ID_SIZE or len(nonce) != NONCE_SIZE
-                or len(sealed) != SEALED_SIZE):
+        nonce = data[pos : pos + NONCE_SIZE]
+        sealed = data[pos + NONCE_SIZE :]
+        if (
+            len(share) != shares.SHARE_SIZE
+            or len(split_id) != SPLIT_ID_SIZE
+            or len(nonce) != NONCE_SIZE
+            or len(sealed) != SEALED_SIZE
+        ):
             raise FormatError("not a c11 shard (bad field sizes)")
         if not (2 <= threshold <= count and 1 <= index <= count):
             raise FormatError("not a c11 shard (bad index or threshold)")
-        shard = cls(index, threshold, count, split_id, share, created, fields[0].decode("utf-8"),
-                    fields[1].decode("ascii"), fields[2].decode("ascii"), nonce, sealed)
+        shard = cls(
+            index,
+            threshold,
+            count,
+            split_id,
+            share,
+            created,
+            fields[0].decode("utf-8"),
+            fields[1].decode("ascii"),
+            fields[2].decode("ascii"),
+            nonce,
+            sealed,
+        )
         try:
             shard.public  # noqa: B018 - the line must parse
         except RecipientError as e:
@@ -145,21 +165,54 @@ def _aead_key(k: bytes, split_id: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=split_id, info=KDF_INFO).derive(k)
 
 
-def make_shards(identity: Identity, user_id: str, threshold: int = THRESHOLD, count: int = COUNT, *,
-                k: bytes | None = None, split_id: bytes | None = None, nonce: bytes | None = None) -> list[Shard]:
+def make_shards(
+    identity: Identity,
+    user_id: str,
+    threshold: int = THRESHOLD,
+    count: int = COUNT,
+    *,
+    k: bytes | None = None,
+    split_id: bytes | None = None,
+    nonce: bytes | None = None,
+) -> list[Shard]:
     """Seal `identity` for `user_id` and split it into `count` shards (any `threshold` rebuild it).
 
     `k`, `split_id` and `nonce` are fresh random values unless given (test vectors)."""
     k = os.urandom(shares.SECRET_SIZE) if k is None else k
     split_id = os.urandom(SPLIT_ID_SIZE) if split_id is None else split_id
     nonce = os.urandom(NONCE_SIZE) if nonce is None else nonce
-    template = Shard(0, threshold, count, split_id, b"", identity.created, identity.label,
-                     identity.public.line(), user_id, nonce, b"")
-    sealed = AESGCM(_aead_key(k, split_id)).encrypt(nonce, identity.enc_seed + identity.sig_seed,
-                                                    AAD_PREFIX + template.context())
-    return [Shard(i, threshold, count, split_id, share, identity.created, identity.label,
-                  template.public_line, user_id, nonce, sealed)
-            for i, share in shares.split(k, threshold, count)]
+    template = Shard(
+        0,
+        threshold,
+        count,
+        split_id,
+        b"",
+        identity.created,
+        identity.label,
+        identity.public.line(),
+        user_id,
+        nonce,
+        b"",
+    )
+    sealed = AESGCM(_aead_key(k, split_id)).encrypt(
+        nonce, identity.enc_seed + identity.sig_seed, AAD_PREFIX + template.context()
+    )
+    return [
+        Shard(
+            i,
+            threshold,
+            count,
+            split_id,
+            share,
+            identity.created,
+            identity.label,
+            template.public_line,
+            user_id,
+            nonce,
+            sealed,
+        )
+        for i, share in shares.split(k, threshold, count)
+    ]
 
 
 def rebuild(found: list[Shard], user_id: str | None = None) -> Identity:
@@ -174,8 +227,7 @@ def rebuild(found: list[Shard], user_id: str | None = None) -> Identity:
         raise IntegrityError("the shards belong to another account")
     k = shares.combine([(s.index, s.share) for s in found], first.threshold)
     try:
-        seeds = AESGCM(_aead_key(k, first.split_id)).decrypt(first.nonce, first.sealed,
-                                                             AAD_PREFIX + first.context())
+        seeds = AESGCM(_aead_key(k, first.split_id)).decrypt(first.nonce, first.sealed, AAD_PREFIX + first.context())
     except InvalidTag:
         raise IntegrityError("the shards do not rebuild the key (a shard is wrong or was modified)") from None
     public = first.public
@@ -188,7 +240,7 @@ def rebuild(found: list[Shard], user_id: str | None = None) -> Identity:
 def armor(shard: Shard) -> str:
     """The recovery shard file's text: base64 between BEGIN/END lines, 64 characters a line."""
     text = shard.b64()
-    return "\n".join([ARMOR_BEGIN, *(text[i:i + 64] for i in range(0, len(text), 64)), ARMOR_END]) + "\n"
+    return "\n".join([ARMOR_BEGIN, *(text[i : i + 64] for i in range(0, len(text), 64)), ARMOR_END]) + "\n"
 
 
 def dearmor(text: str) -> Shard:

@@ -26,7 +26,7 @@ class Identity:
     created: int = 0
 
     @classmethod
-    def generate(cls, label: str = "", kem: str = HYBRID, created: int = 0) -> "Identity":
+    def generate(cls, label: str = "", kem: str = HYBRID, created: int = 0) -> Identity:
         kem_type(kem)
         return cls(label, kem, os.urandom(SEED_SIZE), os.urandom(SEED_SIZE), created)
 

@@ -68,15 +68,21 @@ class ScryptCost:
             return cls()
         if not raw.isdigit() or not 10 <= int(raw) <= SCRYPT_LOG_N:
             raise KeyFileError(f"{TEST_ONLY_SCRYPT_ENV} must be an integer from 10 to {SCRYPT_LOG_N}")
-        _log.warning("%s=%s: TEST-ONLY scrypt cost for a new key file; never use it for a real key",
-                     TEST_ONLY_SCRYPT_ENV, raw)
+        _log.warning(
+            "%s=%s: TEST-ONLY scrypt cost for a new key file; never use it for a real key", TEST_ONLY_SCRYPT_ENV, raw
+        )
         return cls(log_n=int(raw))
 
 
 def scrypt_params_ok(log_n: int, r: int, p: int) -> bool:
     """Whether scrypt parameters are allowed: RFC 7914's N < 2^(16 r), and at most 256 MiB of memory."""
-    return (10 <= log_n <= _MAX_LOG_N and 1 <= r <= 32 and 1 <= p <= 16 and log_n < 16 * r
-            and 128 * r * (1 << log_n) <= MAX_SCRYPT_MEMORY)
+    return (
+        10 <= log_n <= _MAX_LOG_N
+        and 1 <= r <= 32
+        and 1 <= p <= 16
+        and log_n < 16 * r
+        and 128 * r * (1 << log_n) <= MAX_SCRYPT_MEMORY
+    )
 
 
 def _passphrase_bytes(passphrase: str) -> bytes:
@@ -132,8 +138,9 @@ def dumps(identity: Identity, passphrase: str | None, cost: ScryptCost | None = 
     return (json.dumps(doc, indent=2) + "\n").encode()
 
 
-def write(path: str | Path, identity: Identity, passphrase: str | None, *, force: bool = False,
-          cost: ScryptCost | None = None) -> Path:
+def write(
+    path: str | Path, identity: Identity, passphrase: str | None, *, force: bool = False, cost: ScryptCost | None = None
+) -> Path:
     """Write a key file atomically with mode 0600; refuse to replace one unless `force`."""
     return atomic_write_bytes(Path(path), dumps(identity, passphrase, cost), mode=0o600, force=force)
 
@@ -151,8 +158,9 @@ class KeyFile:
             self.public = PublicKey.parse(public)
             if self.public.sig is None:
                 raise ValueError("the public line of a key file must include the signing key")
-            if fp is not None and (not isinstance(fp, str) or not _FINGERPRINT.fullmatch(fp)
-                                   or fp != self.public.fingerprint):
+            if fp is not None and (
+                not isinstance(fp, str) or not _FINGERPRINT.fullmatch(fp) or fp != self.public.fingerprint
+            ):
                 raise ValueError("fingerprint is not the public key's (32 lowercase hex digits)")
             self.secret = dict(doc["secret"])
             self.protection = str(self.secret["protection"])
@@ -193,8 +201,10 @@ class KeyFile:
                 if not all(isinstance(v, int) and not isinstance(v, bool) for v in (log_n, r, p)):
                     raise KeyFileError(f"{self.source}: malformed key file (scrypt parameters are not integers)")
                 if not scrypt_params_ok(log_n, r, p):
-                    raise KeyFileError(f"{self.source}: scrypt parameters out of range (10 <= log_n <= 20, "
-                                       "1 <= r <= 32, 1 <= p <= 16, log_n < 16 r, at most 256 MiB)")
+                    raise KeyFileError(
+                        f"{self.source}: scrypt parameters out of range (10 <= log_n <= 20, "
+                        "1 <= r <= 32, 1 <= p <= 16, log_n < 16 r, at most 256 MiB)"
+                    )
                 salt, nonce = _b64(s["salt"]), _b64(s["nonce"])
                 if len(salt) != 16 or len(nonce) != 12:
                     raise KeyFileError(f"{self.source}: malformed key file (salt or nonce length)")
@@ -231,8 +241,9 @@ def load(path: str | Path) -> KeyFile:
     if len(raw) > 1 << 20:
         raise KeyFileError(f"{p}: not a c11 key file (too large)")
     if raw.lstrip().startswith(b"c11:"):
-        raise KeyFileError(f"{p} holds a public key line, not your own key file (c11_key_<hex>.key)",
-                           reason="public-key-line")
+        raise KeyFileError(
+            f"{p} holds a public key line, not your own key file (c11_key_<hex>.key)", reason="public-key-line"
+        )
     try:
         doc = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):

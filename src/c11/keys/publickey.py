@@ -25,9 +25,7 @@ def key_id(kem: str, raw: bytes) -> bytes:
 
 
 def _checksum(kem: str, body: bytes) -> bytes:
-    return hashlib.sha256(b"c11/v1 public key\x00" + kem.encode() + b"\x00" + body).digest()[
-        :CHECKSUM_SIZE
-    ]
+    return hashlib.sha256(b"c11/v1 public key\x00" + kem.encode() + b"\x00" + body).digest()[:CHECKSUM_SIZE]
 
 
 def b64url(data: bytes) -> str:
@@ -75,13 +73,11 @@ class PublicKey:
         return self.line()
 
     @classmethod
-    def parse(cls, text: str) -> "PublicKey":
+    def parse(cls, text: str) -> PublicKey:
         """Parse a public key line; raises RecipientError naming what is wrong."""
         text = text.strip()
         if not text.startswith(PREFIX) or text.count(":") != 2:
-            raise RecipientError(
-                f"not a c11 public key (expected {PREFIX}<type>:<key>): {_short(text)}"
-            )
+            raise RecipientError(f"not a c11 public key (expected {PREFIX}<type>:<key>): {_short(text)}")
         _, kem, b64 = text.split(":")
         kt = kem_type(kem)
         data = unb64url(b64)

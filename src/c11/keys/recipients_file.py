@@ -1,6 +1,6 @@
 """Recipients files: a file of public key lines, or a key file whose public key is used (`-R FILE`).
 
-    keys = read_recipients_file(Path("team.txt"))
+keys = read_recipients_file(Path("team.txt"))
 """
 
 from __future__ import annotations

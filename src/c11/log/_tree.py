@@ -234,4 +234,3 @@ def _path_plan(level: int, index: int, size: int) -> list[list[NodeID]]:
         index >>= 1
         level += 1
     return plan
-

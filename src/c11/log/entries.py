@@ -51,8 +51,14 @@ def parse_rfc3339(text: str) -> datetime:
 
 def publish_message(email: str, public_line: str, timestamp: str) -> bytes:
     """What the identity's signing key signs to publish `public_line` for `email` (lowercased)."""
-    return (PUBLISH_CONTEXT + email.strip().lower().encode("utf-8") + b"\x00" + public_line.encode("ascii")
-            + b"\x00" + timestamp.encode("ascii"))
+    return (
+        PUBLISH_CONTEXT
+        + email.strip().lower().encode("utf-8")
+        + b"\x00"
+        + public_line.encode("ascii")
+        + b"\x00"
+        + timestamp.encode("ascii")
+    )
 
 
 @dataclass(frozen=True)
@@ -79,7 +85,8 @@ class KeyEntry:
         if d["action"] not in KEY_ACTIONS or not isinstance(d["email_hash"], str):
             raise ProofError("log entry has a bad action or email hash")
         if (d["public_key"] is None) != (d["action"] == "remove") or not (
-                d["public_key"] is None or isinstance(d["public_key"], str)):
+            d["public_key"] is None or isinstance(d["public_key"], str)
+        ):
             raise ProofError("log entry has a bad public key")
         try:
             t = parse_rfc3339(d["time"])

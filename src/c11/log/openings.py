@@ -67,8 +67,9 @@ def admin_parts(fields: dict[str, Any]) -> tuple[dict[str, Any], str | None, dic
             private[k] = v
         else:
             public[k] = v
-    person = next((private[k] for k in _ADMIN_PERSON
-                   if isinstance(private.get(k), str) and _HEX64.fullmatch(private[k])), None)
+    person = next(
+        (private[k] for k in _ADMIN_PERSON if isinstance(private.get(k), str) and _HEX64.fullmatch(private[k])), None
+    )
     return public, person, private
 
 

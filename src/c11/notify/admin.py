@@ -24,14 +24,24 @@ def transport_info(cfg: NotifyConfig) -> dict[str, Any]:
     """The transport in use and its non-secret settings (never a password or private key)."""
     info: dict[str, Any] = {"name": cfg.mail_transport}
     if cfg.mail_transport == "smtp":
-        info.update(host=cfg.smtp_host, port=cfg.port, security=cfg.smtp_security,
-                    login=bool(cfg.smtp_username), sender=cfg.mail_from)
+        info.update(
+            host=cfg.smtp_host,
+            port=cfg.port,
+            security=cfg.smtp_security,
+            login=bool(cfg.smtp_username),
+            sender=cfg.mail_from,
+        )
     elif cfg.mail_transport == "graph":
         from c11.notify.graph_certificate import CertificateStore
 
-        info.update(sender=cfg.graph_sender, tenant_id=cfg.graph_tenant_id, client_id=cfg.graph_client_id,
-                    login_host=cfg.graph_login_host, api_host=cfg.graph_api_host,
-                    certificates=[c.info() for c in CertificateStore(cfg.data_dir).live()])
+        info.update(
+            sender=cfg.graph_sender,
+            tenant_id=cfg.graph_tenant_id,
+            client_id=cfg.graph_client_id,
+            login_host=cfg.graph_login_host,
+            api_host=cfg.graph_api_host,
+            certificates=[c.info() for c in CertificateStore(cfg.data_dir).live()],
+        )
     else:
         info.update(folder=str(cfg.outbox_dir), sender=cfg.mail_from)
     return info
@@ -41,8 +51,11 @@ def status(cfg: NotifyConfig, engine: Engine, limit: int = 20) -> dict[str, Any]
     """{"counts", "transport", "messages"}: queue counts, the transport, and waiting or dead messages."""
     from c11.notify import outbox as ob
 
-    return {"counts": ob.counts(engine), "transport": transport_info(cfg),
-            "messages": [r.public() for r in ob.rows(engine, limit=limit)]}
+    return {
+        "counts": ob.counts(engine),
+        "transport": transport_info(cfg),
+        "messages": [r.public() for r in ob.rows(engine, limit=limit)],
+    }
 
 
 #: How the three values are named in messages: API field names (the CLI passes its option names).
@@ -54,26 +67,45 @@ def check_graph_values(sender: str, tenant_id: str, client_id: str, names: dict[
     if not _EMAIL.match(sender):
         raise UsageError(f"{names['sender']} must be an email address, not {sender!r}")
     if not (_GUID.match(tenant_id) or _DOMAIN.match(tenant_id)):
-        raise UsageError(f"{names['tenant_id']} must be the directory (tenant) ID GUID or the tenant's domain, "
-                         f"not {tenant_id!r}")
+        raise UsageError(
+            f"{names['tenant_id']} must be the directory (tenant) ID GUID or the tenant's domain, not {tenant_id!r}"
+        )
     if not _GUID.match(client_id):
         raise UsageError(f"{names['client_id']} must be the application (client) ID, a GUID, not {client_id!r}")
 
 
-def configure_graph(cfg: NotifyConfig, sender: str, tenant_id: str, client_id: str,
-                    login_host: str | None = None, api_host: str | None = None,
-                    names: dict[str, str] = FIELD_NAMES) -> dict[str, Any]:
+def configure_graph(
+    cfg: NotifyConfig,
+    sender: str,
+    tenant_id: str,
+    client_id: str,
+    login_host: str | None = None,
+    api_host: str | None = None,
+    names: dict[str, str] = FIELD_NAMES,
+) -> dict[str, Any]:
     """Store the customer's three values (notify.json) and switch to the graph transport."""
     from c11.notify.config import store_values
     from c11.notify.graph_certificate import CertificateStore
 
     check_graph_values(sender, tenant_id, client_id, names)
-    path = store_values(cfg.data_dir, {
-        "mail_transport": "graph", "graph_sender": sender, "graph_tenant_id": tenant_id,
-        "graph_client_id": client_id, "graph_login_host": login_host, "graph_api_host": api_host,
-    })
-    return {"stored": str(path), "sender": sender, "tenant_id": tenant_id, "client_id": client_id,
-            "certificate": bool(CertificateStore(cfg.data_dir).live())}
+    path = store_values(
+        cfg.data_dir,
+        {
+            "mail_transport": "graph",
+            "graph_sender": sender,
+            "graph_tenant_id": tenant_id,
+            "graph_client_id": client_id,
+            "graph_login_host": login_host,
+            "graph_api_host": api_host,
+        },
+    )
+    return {
+        "stored": str(path),
+        "sender": sender,
+        "tenant_id": tenant_id,
+        "client_id": client_id,
+        "certificate": bool(CertificateStore(cfg.data_dir).live()),
+    }
 
 
 def guide_for(cfg: NotifyConfig, group: str | None = None, other_mailbox: str | None = None) -> str:
@@ -84,13 +116,20 @@ def guide_for(cfg: NotifyConfig, group: str | None = None, other_mailbox: str | 
 
     live = CertificateStore(cfg.data_dir).live()
     cert = live[0] if live else None
-    return guide(GuideValues(
-        sender=cfg.graph_sender or "", tenant_id=cfg.graph_tenant_id or "", client_id=cfg.graph_client_id or "",
-        thumbprint=cert.sha1_thumbprint if cert else "",
-        not_after=f"{cert.not_after:%Y-%m-%d}" if cert else "", group_address=group or "",
-        login_host=cfg.graph_login_host, api_host=cfg.graph_api_host, other_mailbox=other_mailbox or "",
-        product=branding_from_env(cfg.base_url).product_name,
-    ))
+    return guide(
+        GuideValues(
+            sender=cfg.graph_sender or "",
+            tenant_id=cfg.graph_tenant_id or "",
+            client_id=cfg.graph_client_id or "",
+            thumbprint=cert.sha1_thumbprint if cert else "",
+            not_after=f"{cert.not_after:%Y-%m-%d}" if cert else "",
+            group_address=group or "",
+            login_host=cfg.graph_login_host,
+            api_host=cfg.graph_api_host,
+            other_mailbox=other_mailbox or "",
+            product=branding_from_env(cfg.base_url).product_name,
+        )
+    )
 
 
 @dataclass
@@ -104,8 +143,14 @@ class TestResult:
     notes: list[str] = field(default_factory=list)
 
     def public(self) -> dict[str, Any]:
-        return {"sent": True, "to": self.to, "transport": self.transport, "sender": self.sender,
-                "denied_checked": self.denied_checked, "notes": self.notes}
+        return {
+            "sent": True,
+            "to": self.to,
+            "transport": self.transport,
+            "sender": self.sender,
+            "denied_checked": self.denied_checked,
+            "notes": self.notes,
+        }
 
 
 def send_test(cfg: NotifyConfig, to: str, denied: str | None = None) -> TestResult:
@@ -120,9 +165,15 @@ def send_test(cfg: NotifyConfig, to: str, denied: str | None = None) -> TestResu
         raise UsageError("checking a denied mailbox applies to the graph transport only")
     brand = branding_from_env(cfg.base_url)
     sender = cfg.graph_sender if cfg.mail_transport == "graph" else cfg.mail_from
-    r = render("admin_alert", to=to, brand=brand, title="Test message",
-               detail=f"This is a test of {brand.product_name} notifications through the {cfg.mail_transport} "
-                      "transport. If you can read it, delivery works.", severity="info")
+    r = render(
+        "admin_alert",
+        to=to,
+        brand=brand,
+        title="Test message",
+        detail=f"This is a test of {brand.product_name} notifications through the {cfg.mail_transport} "
+        "transport. If you can read it, delivery works.",
+        severity="info",
+    )
     result = TestResult(to, cfg.mail_transport, sender if cfg.mail_transport == "graph" else cfg.mail_from)
     transport = make_transport(cfg)
     try:
@@ -138,11 +189,14 @@ def send_test(cfg: NotifyConfig, to: str, denied: str | None = None) -> TestResu
                     result.denied_checked = denied
                     result.notes.append(f"sending as {denied} is refused, as it should be: {e}")
                     return result
-                raise _failed(f"sending as {denied} failed, but not because of the access policy: {e}",
-                              e.explanation) from None
-            raise NotifyError(f"the app could send as {denied}: the application access policy does not restrict it "
-                              "to the sender mailbox (see `c11 notify graph guide`, step 4; changes can take more "
-                              "than an hour to reach Graph)")
+                raise _failed(
+                    f"sending as {denied} failed, but not because of the access policy: {e}", e.explanation
+                ) from None
+            raise NotifyError(
+                f"the app could send as {denied}: the application access policy does not restrict it "
+                "to the sender mailbox (see `c11 notify graph guide`, step 4; changes can take more "
+                "than an hour to reach Graph)"
+            )
         return result
     finally:
         transport.close()

@@ -23,7 +23,9 @@ class Branding:
     text_color: str = "#1a1a1a"
     muted_color: str = "#6b6b6b"
     background_color: str = "#f4f6f8"
-    footer: str = "You receive this email because of activity on your account. Protected documents never travel in email."
+    footer: str = (
+        "You receive this email because of activity on your account. Protected documents never travel in email."
+    )
     #: Shown as the sender's display name when the configured From has none.
     sender_name: str = "c11"
 

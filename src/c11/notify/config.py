@@ -34,24 +34,55 @@ class NotifySetting:
 
 
 NOTIFY_SETTINGS: tuple[NotifySetting, ...] = (
-    NotifySetting("mail_transport", str, "outbox-folder", "outbox-folder (.eml files in <data-dir>/outbox/), smtp or graph."),
-    NotifySetting("mail_from", str, "c11 <no-reply@localhost>", "From address (smtp, outbox-folder). Graph sends as C11_GRAPH_SENDER."),
+    NotifySetting(
+        "mail_transport", str, "outbox-folder", "outbox-folder (.eml files in <data-dir>/outbox/), smtp or graph."
+    ),
+    NotifySetting(
+        "mail_from",
+        str,
+        "c11 <no-reply@localhost>",
+        "From address (smtp, outbox-folder). Graph sends as C11_GRAPH_SENDER.",
+    ),
     NotifySetting("mail_max_attempts", int, 10, "Delivery attempts before a message is moved to the dead letters."),
-    NotifySetting("mail_worker", bool, True, "Run the delivery worker inside the server process (false: run `c11 notify worker`)."),
-    NotifySetting("mail_admins", str, None, "Comma-separated addresses that get admin alerts (e.g. the Graph certificate expires in 30 days)."),
+    NotifySetting(
+        "mail_worker", bool, True, "Run the delivery worker inside the server process (false: run `c11 notify worker`)."
+    ),
+    NotifySetting(
+        "mail_admins",
+        str,
+        None,
+        "Comma-separated addresses that get admin alerts (e.g. the Graph certificate expires in 30 days).",
+    ),
     NotifySetting("smtp_host", str, "localhost", "SMTP server host name."),
     NotifySetting("smtp_port", int, None, "SMTP port. Default: 25 (none), 587 (starttls), 465 (tls)."),
     NotifySetting("smtp_security", str, "starttls", "none, starttls (upgrade after connecting) or tls (implicit TLS)."),
     NotifySetting("smtp_username", str, None, "SMTP login name (optional)."),
     NotifySetting("smtp_password", str, None, "SMTP password (optional)."),
-    NotifySetting("smtp_ca_bundle", str, None, "PEM file of CA certificates trusted for the SMTP server (default: system)."),
+    NotifySetting(
+        "smtp_ca_bundle", str, None, "PEM file of CA certificates trusted for the SMTP server (default: system)."
+    ),
     NotifySetting("smtp_timeout", int, 30, "SMTP network timeout, seconds."),
     NotifySetting("graph_sender", str, None, "Mailbox that sends (Graph): the address the customer's admin gave."),
     NotifySetting("graph_tenant_id", str, None, "Entra tenant (directory) ID."),
     NotifySetting("graph_client_id", str, None, "Application (client) ID of the customer's app registration."),
-    NotifySetting("graph_login_host", str, "login.microsoftonline.com", "Microsoft identity platform host (national clouds: login.microsoftonline.us, login.partner.microsoftonline.cn)."),
-    NotifySetting("graph_api_host", str, "graph.microsoft.com", "Microsoft Graph host (national clouds: graph.microsoft.us, dod-graph.microsoft.us, microsoftgraph.chinacloudapi.cn)."),
-    NotifySetting("graph_ca_bundle", str, None, "PEM file of CA certificates trusted for the login and Graph hosts (default: system)."),
+    NotifySetting(
+        "graph_login_host",
+        str,
+        "login.microsoftonline.com",
+        "Microsoft identity platform host (national clouds: login.microsoftonline.us, login.partner.microsoftonline.cn).",
+    ),
+    NotifySetting(
+        "graph_api_host",
+        str,
+        "graph.microsoft.com",
+        "Microsoft Graph host (national clouds: graph.microsoft.us, dod-graph.microsoft.us, microsoftgraph.chinacloudapi.cn).",
+    ),
+    NotifySetting(
+        "graph_ca_bundle",
+        str,
+        None,
+        "PEM file of CA certificates trusted for the login and Graph hosts (default: system).",
+    ),
     NotifySetting("graph_timeout", int, 30, "Graph network timeout, seconds."),
 )
 _BY_KEY = {s.key: s for s in NOTIFY_SETTINGS}
@@ -122,8 +153,11 @@ def resolve_data_dir(data_dir: str | os.PathLike[str] | None, toml: Mapping[str,
 
 
 def load_notify_config(
-    overrides: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None,
-    *, data_dir: str | os.PathLike[str] | None = None, config_file: str | os.PathLike[str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    config_file: str | os.PathLike[str] | None = None,
     base_url: str | None = None,
 ) -> NotifyConfig:
     """Resolve the notification settings from every source (see the module docstring)."""
@@ -142,8 +176,12 @@ def load_notify_config(
     values.update({k: _parse(_BY_KEY[k], v) for k, v in toml.items() if k in _BY_KEY})
     values.update({s.key: _parse(s, env[s.env]) for s in NOTIFY_SETTINGS if env.get(s.env, "") != ""})
     values.update({k: _parse(_BY_KEY[k], v) for k, v in (overrides or {}).items() if k in _BY_KEY and v is not None})
-    url = base_url or env.get("C11_PUBLIC_URL") or toml.get("public_url") or \
-        f"http://{env.get('C11_HOST') or toml.get('host') or '127.0.0.1'}:{env.get('C11_PORT') or toml.get('port') or 8000}"
+    url = (
+        base_url
+        or env.get("C11_PUBLIC_URL")
+        or toml.get("public_url")
+        or f"http://{env.get('C11_HOST') or toml.get('host') or '127.0.0.1'}:{env.get('C11_PORT') or toml.get('port') or 8000}"
+    )
     db_url = env.get("C11_DATABASE_URL") or toml.get("database_url") or f"sqlite:///{ddir / 'c11.db'}"
     cfg = NotifyConfig(data_dir=ddir, base_url=str(url).rstrip("/"), database_url=str(db_url), **values)
     validate(cfg)
@@ -164,7 +202,9 @@ def validate(cfg: NotifyConfig) -> None:
 
 
 def require_graph(cfg: NotifyConfig) -> None:
-    missing = [f"C11_{k.upper()}" for k in ("graph_sender", "graph_tenant_id", "graph_client_id") if not getattr(cfg, k)]
+    missing = [
+        f"C11_{k.upper()}" for k in ("graph_sender", "graph_tenant_id", "graph_client_id") if not getattr(cfg, k)
+    ]
     if missing:
         raise ConfigError(f"the graph transport needs {', '.join(missing)} (or `c11 notify graph configure`)")
 

@@ -17,7 +17,7 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
@@ -101,10 +101,13 @@ class CertificateAlert:
 
 
 def generate(
-    common_name: str = "c11 notifications", *, days: int = DEFAULT_DAYS, now: datetime | None = None,
+    common_name: str = "c11 notifications",
+    *,
+    days: int = DEFAULT_DAYS,
+    now: datetime | None = None,
 ) -> tuple[bytes, bytes]:
     """A new RSA 2048 private key (PKCS#8 PEM) and self-signed certificate (PEM) valid for `days`."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     cert = (
@@ -116,14 +119,26 @@ def generate(
         .not_valid_before(now - timedelta(minutes=5))
         .not_valid_after(now + timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                                     crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
         .sign(key, hashes.SHA256())
     )
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     return key_pem, cert.public_bytes(serialization.Encoding.PEM)
 
 
@@ -150,8 +165,9 @@ class CertificateStore:
         os.chmod(self.folder.parent, 0o700)
         os.chmod(self.folder, 0o700)
 
-    def create(self, common_name: str = "c11 notifications", *, days: int = DEFAULT_DAYS,
-               now: datetime | None = None) -> GraphCertificate:
+    def create(
+        self, common_name: str = "c11 notifications", *, days: int = DEFAULT_DAYS, now: datetime | None = None
+    ) -> GraphCertificate:
         """Generate and store a new certificate; older ones stay live until they expire or are removed."""
         self._ensure()
         key_pem, cert_pem = generate(common_name, days=days, now=now)
@@ -173,22 +189,30 @@ class CertificateStore:
         """Every stored certificate, newest first."""
         if not self.folder.is_dir():
             return []
-        found = [GraphCertificate(p.read_bytes(), p.with_suffix(".key"))
-                 for p in self.folder.glob("*.crt") if p.with_suffix(".key").exists()]
+        found = [
+            GraphCertificate(p.read_bytes(), p.with_suffix(".key"))
+            for p in self.folder.glob("*.crt")
+            if p.with_suffix(".key").exists()
+        ]
         # X.509 times have 1 s resolution: the file's write time breaks ties between certificates made together
-        return sorted(found, key=lambda c: (c.not_before, c.not_after,
-                                            c.key_path.with_suffix(".crt").stat().st_mtime_ns), reverse=True)
+        return sorted(
+            found,
+            key=lambda c: (c.not_before, c.not_after, c.key_path.with_suffix(".crt").stat().st_mtime_ns),
+            reverse=True,
+        )
 
     def live(self, now: datetime | None = None) -> list[GraphCertificate]:
         """Valid certificates, newest first: the first is used, the others are fallbacks during rotation."""
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         return [c for c in self.all() if c.valid_at(now)]
 
     def active(self, now: datetime | None = None) -> GraphCertificate:
         live = self.live(now)
         if not live:
-            raise NotifyError("no valid Graph certificate: run `c11 notify graph certificate create` and upload "
-                              "the .cer file to the app registration")
+            raise NotifyError(
+                "no valid Graph certificate: run `c11 notify graph certificate create` and upload "
+                "the .cer file to the app registration"
+            )
         return live[0]
 
     def get(self, thumbprint: str) -> GraphCertificate:
@@ -205,7 +229,7 @@ class CertificateStore:
         c.key_path.with_suffix(".alerted").unlink(missing_ok=True)
 
     def prune_expired(self, now: datetime | None = None) -> int:
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         gone = [c for c in self.all() if c.not_after <= now]
         for c in gone:
             self.remove(c.sha1_thumbprint)
@@ -218,7 +242,7 @@ class CertificateStore:
 
         A newer certificate that lives longer means rotation already happened, so no alert.
         """
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         live = self.live(now)
         if not live:
             return []
@@ -228,19 +252,23 @@ class CertificateStore:
         if longest.key_path.with_suffix(".alerted").exists():
             return []
         left = max(0, (longest.not_after - now).days)
-        return [CertificateAlert(
-            thumbprint=longest.sha1_thumbprint,
-            not_after=longest.not_after,
-            title=f"The Microsoft Graph certificate expires in {left} days",
-            detail=(f"The certificate c11 uses to send email through Microsoft Graph (thumbprint "
+        return [
+            CertificateAlert(
+                thumbprint=longest.sha1_thumbprint,
+                not_after=longest.not_after,
+                title=f"The Microsoft Graph certificate expires in {left} days",
+                detail=(
+                    f"The certificate c11 uses to send email through Microsoft Graph (thumbprint "
                     f"{longest.sha1_thumbprint}) expires on {longest.not_after:%Y-%m-%d %H:%M} UTC. After that, "
                     "notifications cannot be sent.\n\n"
                     "Run `c11 notify graph certificate create --out c11-graph.cer` and upload the new .cer file "
                     "to the app registration (Certificates & secrets > Certificates > Upload certificate). Both "
-                    "certificates work until the old one expires, so there is no downtime."),
-        )]
+                    "certificates work until the old one expires, so there is no downtime."
+                ),
+            )
+        ]
 
     def mark_alerted(self, thumbprint: str, when: datetime | None = None) -> None:
         c = self.get(thumbprint)
-        data = json.dumps({"alerted_at": (when or datetime.now(timezone.utc)).isoformat()}).encode()
+        data = json.dumps({"alerted_at": (when or datetime.now(UTC)).isoformat()}).encode()
         _write_private(c.key_path.with_suffix(".alerted"), data)

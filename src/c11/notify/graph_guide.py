@@ -48,13 +48,17 @@ def guide(v: GuideValues) -> str:
     group = v.group_address or f"{v.product.lower()}-notifications@{domain}"
     other = v.other_mailbox or f"someone-else@{domain}"
     group_name = f"{v.product} notifications"
-    cert_line = (f"   The certificate's thumbprint is {v.thumbprint} (it expires {v.not_after}); the Thumbprint "
-                 "column in Entra must show the same value after the upload."
-                 if v.thumbprint else
-                 "   (No certificate yet: we create it with `c11 notify graph certificate create --out "
-                 f"{v.cer_file}`.)")
-    national = ("" if v.login_host == "login.microsoftonline.com" else
-                f"\nThis tenant is in a national cloud: sign in at {v.login_host}; Graph is {v.api_host}.\n")
+    cert_line = (
+        f"   The certificate's thumbprint is {v.thumbprint} (it expires {v.not_after}); the Thumbprint "
+        "column in Entra must show the same value after the upload."
+        if v.thumbprint
+        else f"   (No certificate yet: we create it with `c11 notify graph certificate create --out {v.cer_file}`.)"
+    )
+    national = (
+        ""
+        if v.login_host == "login.microsoftonline.com"
+        else f"\nThis tenant is in a national cloud: sign in at {v.login_host}; Graph is {v.api_host}.\n"
+    )
     scope_name = f"{v.product} notifications sender"
     title = f"Sending {v.product} notifications from your own Exchange Online mailbox"
     return f"""\

@@ -53,7 +53,8 @@ LABELS = {QUEUED: "queued", SENDING: "sending", SENT: "sent", DEAD: "dead"}
 
 metadata = MetaData()
 outbox = Table(
-    "outbox_messages", metadata,
+    "outbox_messages",
+    metadata,
     Column("id", String(32), primary_key=True, default=new_id),
     Column("created_at", UTCDateTime(), nullable=False, index=True, default=utcnow),
     Column("kind", String(64), nullable=False),
@@ -76,8 +77,9 @@ outbox = Table(
 SECRET_PLACEHOLDER = "{c11-secret}"
 
 
-def enqueue_rendered(s: Session | Connection, r: Rendered, *, now: datetime | None = None,
-                     secret: str | None = None) -> str:
+def enqueue_rendered(
+    s: Session | Connection, r: Rendered, *, now: datetime | None = None, secret: str | None = None
+) -> str:
     """Queue a rendered notification in the caller's transaction (one INSERT); returns the outbox ID.
 
     Nothing is sent here: the worker delivers it after the transaction commits. If the transaction
@@ -91,10 +93,20 @@ def enqueue_rendered(s: Session | Connection, r: Rendered, *, now: datetime | No
         text = text.replace(secret, SECRET_PLACEHOLDER)
         html = html.replace(secret, SECRET_PLACEHOLDER) if html else None
     mid = uuid.uuid4().hex
-    s.execute(insert(outbox).values(
-        id=mid, created_at=now or utcnow(), kind=r.kind, recipient=r.to, subject=r.subject,
-        body_text=text, body_html=html, status=QUEUED, attempts=0, secret=secret,
-    ))
+    s.execute(
+        insert(outbox).values(
+            id=mid,
+            created_at=now or utcnow(),
+            kind=r.kind,
+            recipient=r.to,
+            subject=r.subject,
+            body_text=text,
+            body_html=html,
+            status=QUEUED,
+            attempts=0,
+            secret=secret,
+        )
+    )
     return mid
 
 
@@ -104,8 +116,9 @@ def fill_secret(body: str | None, secret: str | None) -> str:
     if SECRET_PLACEHOLDER not in body:
         return body
     if not secret:
-        raise PermanentDeliveryError("the single-use link of this message was erased after its delivery or "
-                                     "final failure; ask for a new link")
+        raise PermanentDeliveryError(
+            "the single-use link of this message was erased after its delivery or final failure; ask for a new link"
+        )
     return body.replace(SECRET_PLACEHOLDER, secret)
 
 
@@ -152,8 +165,12 @@ class OutboxRow:
 
     def public(self) -> dict[str, Any]:
         return {
-            "id": self.id, "kind": self.kind, "recipient": self.recipient, "subject": self.subject,
-            "status": LABELS.get(self.status, self.status), "attempts": self.attempts,
+            "id": self.id,
+            "kind": self.kind,
+            "recipient": self.recipient,
+            "subject": self.subject,
+            "status": LABELS.get(self.status, self.status),
+            "attempts": self.attempts,
             "created_at": self.created_at.isoformat() if self.created_at else None,
             "sent_at": self.sent_at.isoformat() if self.sent_at else None,
             "next_attempt_at": self.next_attempt_at.isoformat() if self.next_attempt_at else None,
@@ -174,8 +191,9 @@ def counts(engine: Engine) -> dict[str, int]:
 def rows(engine: Engine, statuses: tuple[str, ...] = (QUEUED, SENDING, DEAD), limit: int = 50) -> list[OutboxRow]:
     cols = [outbox.c[k] for k in OutboxRow.__dataclass_fields__]
     with engine.connect() as c:
-        found = c.execute(select(*cols).where(outbox.c.status.in_(statuses))
-                          .order_by(outbox.c.created_at.desc()).limit(limit)).all()
+        found = c.execute(
+            select(*cols).where(outbox.c.status.in_(statuses)).order_by(outbox.c.created_at.desc()).limit(limit)
+        ).all()
     return [OutboxRow(**r._mapping) for r in found]
 
 
@@ -187,20 +205,28 @@ def retry(engine: Engine, message_id: str) -> OutboxRow:
         if row is None:
             matches = c.execute(select(outbox.c.id).where(outbox.c.id.like(f"{message_id}%")).limit(2)).all()
             if len(matches) != 1:
-                raise NotifyError(f"no outbox message {message_id}" if not matches
-                                  else f"{message_id} is ambiguous; give more characters")
+                raise NotifyError(
+                    f"no outbox message {message_id}"
+                    if not matches
+                    else f"{message_id} is ambiguous; give more characters"
+                )
             message_id = matches[0].id
             row = c.execute(select(*cols).where(outbox.c.id == message_id)).first()
         assert row is not None
         if _purged(row):
-            raise NotifyError(f"message {message_id} carried a single-use link that was erased at its final "
-                              "failure; the person asks for a new one (resend the verification or invitation)")
+            raise NotifyError(
+                f"message {message_id} carried a single-use link that was erased at its final "
+                "failure; the person asks for a new one (resend the verification or invitation)"
+            )
         if row.status == SENT:
             raise NotifyError(f"message {message_id} was already sent; it is not sent twice")
         if row.status == SENDING:
             raise NotifyError(f"message {message_id} is being sent right now")
-        c.execute(update(outbox).where(outbox.c.id == message_id).values(
-            status=QUEUED, attempts=0, next_attempt_at=None, locked_until=None, claimed_by=None))
+        c.execute(
+            update(outbox)
+            .where(outbox.c.id == message_id)
+            .values(status=QUEUED, attempts=0, next_attempt_at=None, locked_until=None, claimed_by=None)
+        )
     return next(r for r in rows(engine, (QUEUED,), limit=10_000) if r.id == message_id)
 
 
@@ -208,6 +234,9 @@ def retry_dead(engine: Engine) -> int:
     """Requeue every dead message (after the cause was fixed); returns how many."""
     with engine.begin() as c:
         resendable = ~(outbox.c.secret.is_(None) & outbox.c.body_text.contains(SECRET_PLACEHOLDER, autoescape=True))
-        res = c.execute(update(outbox).where(outbox.c.status == DEAD, resendable).values(
-            status=QUEUED, attempts=0, next_attempt_at=None, locked_until=None, claimed_by=None))
+        res = c.execute(
+            update(outbox)
+            .where(outbox.c.status == DEAD, resendable)
+            .values(status=QUEUED, attempts=0, next_attempt_at=None, locked_until=None, claimed_by=None)
+        )
         return res.rowcount or 0

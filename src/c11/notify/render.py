@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
@@ -40,11 +40,15 @@ class Kind:
 KINDS: dict[str, Kind] = {
     "email_verification": Kind("Confirm your email address for {{ brand.product_name }}", ("link", "expires_hours")),
     "password_reset": Kind("Reset your {{ brand.product_name }} password", ("link", "expires_minutes", "server")),
-    "invitation": Kind("{{ inviter }} invites you to {{ brand.product_name }}", ("inviter", "link"),
-                       ("organization", "signup_command", "expires", "shard_stores")),
+    "invitation": Kind(
+        "{{ inviter }} invites you to {{ brand.product_name }}",
+        ("inviter", "link"),
+        ("organization", "signup_command", "expires", "shard_stores"),
+    ),
     "document_shared": Kind("{{ sender }} shared a protected document with you", ("sender", "link")),
-    "document_request": Kind("{{ requester }} asks you to upload documents securely", ("requester", "link"),
-                             ("note", "due")),
+    "document_request": Kind(
+        "{{ requester }} asks you to upload documents securely", ("requester", "link"), ("note", "due")
+    ),
     "upload_received": Kind("{{ uploader }} uploaded documents to your request", ("uploader", "link"), ("count",)),
     "access_revoked": Kind("{{ owner }} revoked your access to a protected document", ("owner",), ("link",)),
     "admin_alert": Kind("[{{ brand.product_name }} admin] {{ title }}", ("title", "detail"), ("link", "severity")),
@@ -81,15 +85,19 @@ def _check_value(kind: str, key: str, value: Any, brand: Branding) -> Any:
     if isinstance(value, (bytes, bytearray, memoryview)):
         raise NotifyError(f"{kind}: {key} is binary data; notifications carry links, never documents")
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     if value is None or isinstance(value, (int, float)):
         return value
     if not isinstance(value, str):
         raise NotifyError(f"{kind}: {key} must be text or a number, not {type(value).__name__}")
     if len(value) > MAX_VALUE_CHARS:
         raise NotifyError(f"{kind}: {key} is {len(value)} characters long; notifications carry links, not content")
-    if key == "link" and value and not value.startswith(brand.base_url.rstrip("/") + "/") \
-            and value != brand.base_url.rstrip("/"):
+    if (
+        key == "link"
+        and value
+        and not value.startswith(brand.base_url.rstrip("/") + "/")
+        and value != brand.base_url.rstrip("/")
+    ):
         raise NotifyError(f"{kind}: link {value!r} does not point at this server ({brand.base_url})")
     return value
 
@@ -132,7 +140,11 @@ def _tidy(text: str) -> str:
 
 
 def build_message(
-    r: Rendered, sender: str, *, message_id: str | None = None, date: datetime | None = None,
+    r: Rendered,
+    sender: str,
+    *,
+    message_id: str | None = None,
+    date: datetime | None = None,
     domain: str | None = None,
 ) -> EmailMessage:
     """The multipart/alternative RFC 5322 message (text first, then HTML) for a rendered notification."""
@@ -140,7 +152,7 @@ def build_message(
     msg["From"] = sender
     msg["To"] = r.to
     msg["Subject"] = r.subject
-    msg["Date"] = format_datetime(date or datetime.now(timezone.utc))
+    msg["Date"] = format_datetime(date or datetime.now(UTC))
     host = domain or (parseaddr(sender)[1].rpartition("@")[2] or "c11.local")
     msg["Message-ID"] = make_msgid(idstring=message_id or uuid.uuid4().hex, domain=host)
     msg["Auto-Submitted"] = "auto-generated"

@@ -42,7 +42,8 @@ def notify_config_for(server_config: Any) -> NotifyConfig:
     overrides = {k: getattr(server_config, k, None) for k in ("mail_transport", "mail_from")}
     cfg = load_notify_config(
         {k: v for k, v in overrides.items() if v is not None and v != defaults[k]},
-        data_dir=server_config.data_dir, config_file=getattr(server_config, "config_file", None),
+        data_dir=server_config.data_dir,
+        config_file=getattr(server_config, "config_file", None),
         base_url=server_config.base_url,
     )
     from dataclasses import replace
@@ -53,9 +54,16 @@ def notify_config_for(server_config: Any) -> NotifyConfig:
 class Notifier:
     """Queues notifications and (optionally) runs the delivery worker in a background thread."""
 
-    def __init__(self, cfg: NotifyConfig, engine: Engine, *, transport: Transport | None = None,
-                 brand: Branding | None = None, reload: Callable[[], NotifyConfig] | None = None,
-                 **worker_options: Any) -> None:
+    def __init__(
+        self,
+        cfg: NotifyConfig,
+        engine: Engine,
+        *,
+        transport: Transport | None = None,
+        brand: Branding | None = None,
+        reload: Callable[[], NotifyConfig] | None = None,
+        **worker_options: Any,
+    ) -> None:
         self.cfg = cfg
         self.engine = engine
         self.brand = brand or branding_from_env(cfg.base_url)
@@ -66,8 +74,14 @@ class Notifier:
         #: Re-reads the settings when notify.json changes (the admin API or `c11 notify graph configure`).
         self._reload = reload
         self._stored_stamp = self._stamp()
-        self.worker = Worker(engine, self.transport, sender=sender or cfg.mail_from,
-                             max_attempts=cfg.mail_max_attempts, on_tick=self._tick, **worker_options)
+        self.worker = Worker(
+            engine,
+            self.transport,
+            sender=sender or cfg.mail_from,
+            max_attempts=cfg.mail_max_attempts,
+            on_tick=self._tick,
+            **worker_options,
+        )
 
     # -- queuing ---------------------------------------------------------------------------------------
 

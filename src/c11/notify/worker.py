@@ -46,8 +46,9 @@ class WorkerStats:
     claimed: int = 0
 
 
-def backoff(attempts: int, *, base: float, cap: float, retry_after: float | None = None,
-            rng: random.Random | None = None) -> float:
+def backoff(
+    attempts: int, *, base: float, cap: float, retry_after: float | None = None, rng: random.Random | None = None
+) -> float:
     """Seconds before the next attempt: base * 2^(attempts-1), capped, with jitter in [50%, 100%];
     never less than the server's Retry-After."""
     draw = rng.random if rng is not None else random.random
@@ -76,9 +77,19 @@ class Worker:
     """Delivers queued notifications. `run_once()` for one batch; `start()` / `stop()` for a background thread."""
 
     def __init__(
-        self, engine: Engine, transport: Transport, *, sender: str, max_attempts: int = 10, batch: int = 50,
-        lease_seconds: float = 300.0, base_delay: float = 30.0, max_delay: float = 3600.0,
-        poll_interval: float = 1.0, name: str | None = None, rng: random.Random | None = None,
+        self,
+        engine: Engine,
+        transport: Transport,
+        *,
+        sender: str,
+        max_attempts: int = 10,
+        batch: int = 50,
+        lease_seconds: float = 300.0,
+        base_delay: float = 30.0,
+        max_delay: float = 3600.0,
+        poll_interval: float = 1.0,
+        name: str | None = None,
+        rng: random.Random | None = None,
         on_tick: Callable[[], None] | None = None,
     ) -> None:
         self.engine = engine
@@ -114,10 +125,22 @@ class Worker:
         pick = select(t.c.id).where(due).order_by(t.c.created_at, t.c.id).limit(limit or self.batch)
         if self._pg:
             pick = pick.with_for_update(skip_locked=True)
-        stmt = (update(t).where(t.c.id.in_(pick.scalar_subquery()))
-                .values(status=SENDING, locked_until=now + self.lease, claimed_by=token, attempts=t.c.attempts + 1)
-                .returning(t.c.id, t.c.created_at, t.c.kind, t.c.recipient, t.c.subject, t.c.body_text,
-                           t.c.body_html, t.c.attempts, t.c.secret))
+        stmt = (
+            update(t)
+            .where(t.c.id.in_(pick.scalar_subquery()))
+            .values(status=SENDING, locked_until=now + self.lease, claimed_by=token, attempts=t.c.attempts + 1)
+            .returning(
+                t.c.id,
+                t.c.created_at,
+                t.c.kind,
+                t.c.recipient,
+                t.c.subject,
+                t.c.body_text,
+                t.c.body_html,
+                t.c.attempts,
+                t.c.secret,
+            )
+        )
         with self.engine.begin() as c:
             claimed = sorted(c.execute(stmt).all(), key=lambda r: (r.created_at, r.id))
         self.stats.claimed += len(claimed)
@@ -127,8 +150,11 @@ class Worker:
         values.setdefault("locked_until", None)
         values.setdefault("claimed_by", None)
         with self.engine.begin() as c:
-            res = c.execute(update(outbox).where(outbox.c.id == mid, outbox.c.claimed_by == token,
-                                                 outbox.c.status == SENDING).values(**values))
+            res = c.execute(
+                update(outbox)
+                .where(outbox.c.id == mid, outbox.c.claimed_by == token, outbox.c.status == SENDING)
+                .values(**values)
+            )
         return (res.rowcount or 0) == 1
 
     def _release(self, token: str, ids: list[str], when: datetime) -> None:
@@ -136,10 +162,17 @@ class Worker:
         if not ids:
             return
         with self.engine.begin() as c:
-            c.execute(update(outbox).where(outbox.c.id.in_(ids), outbox.c.claimed_by == token,
-                                           outbox.c.status == SENDING)
-                      .values(status=QUEUED, attempts=outbox.c.attempts - 1, next_attempt_at=when,
-                              locked_until=None, claimed_by=None))
+            c.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(ids), outbox.c.claimed_by == token, outbox.c.status == SENDING)
+                .values(
+                    status=QUEUED,
+                    attempts=outbox.c.attempts - 1,
+                    next_attempt_at=when,
+                    locked_until=None,
+                    claimed_by=None,
+                )
+            )
 
     # -- one batch -----------------------------------------------------------------------------------
 
@@ -163,7 +196,7 @@ class Worker:
             except DeliveryError as e:
                 stop = self._failed(token, row, e)
                 if stop is not None:
-                    self._release(token, [r.id for r in claimed[i + 1:]], stop)
+                    self._release(token, [r.id for r in claimed[i + 1 :]], stop)
                     self.paused_until = stop
                     break
                 continue
@@ -171,8 +204,9 @@ class Worker:
                 _log.exception("notify: unexpected error delivering %s", row.id)
                 self._failed(token, row, TransientDeliveryError(f"{type(e).__name__}: {e}"))
                 continue
-            if self._finish(token, row.id, status=SENT, sent_at=utcnow(), last_error=None, next_attempt_at=None,
-                            secret=None):  # the link's secret is erased once delivered
+            if self._finish(
+                token, row.id, status=SENT, sent_at=utcnow(), last_error=None, next_attempt_at=None, secret=None
+            ):  # the link's secret is erased once delivered
                 sent += 1
                 self.stats.sent += 1
             else:
@@ -189,8 +223,7 @@ class Worker:
             self.stats.dead += 1
             _log.warning("notify: %s is dead after %d attempt(s): %s", row.id, row.attempts, e)
             return None
-        delay = backoff(row.attempts, base=self.base_delay, cap=self.max_delay, retry_after=retry_after,
-                        rng=self.rng)
+        delay = backoff(row.attempts, base=self.base_delay, cap=self.max_delay, retry_after=retry_after, rng=self.rng)
         when = utcnow() + timedelta(seconds=delay)
         self._finish(token, row.id, status=QUEUED, last_error=text[:2000], next_attempt_at=when)
         self.stats.retried += 1
@@ -272,8 +305,9 @@ def due_certificate_alerts(engine: Engine, data_dir: Any, admins: list[str], bra
     for a in alerts:
         with engine.begin() as c:
             for admin in admins:
-                enqueue_rendered(c, render("admin_alert", to=admin, brand=brand, title=a.title, detail=a.detail,
-                                           severity="warning"))
+                enqueue_rendered(
+                    c, render("admin_alert", to=admin, brand=brand, title=a.title, detail=a.detail, severity="warning")
+                )
                 n += 1
         store.mark_alerted(a.thumbprint)
     return n

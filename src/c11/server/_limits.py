@@ -17,7 +17,8 @@ from c11._web.body_limits import DEFAULT_CAP, KiB, MiB, Scope
 
 #: (method, path pattern, cap): the routes that take larger bodies, first match wins.
 ROUTE_CAPS: tuple[tuple[str, re.Pattern[str], int], ...] = tuple(
-    (m, re.compile(p), cap) for m, p, cap in [
+    (m, re.compile(p), cap)
+    for m, p, cap in [
         # group keys and wraps: one wrap (at most 16 KiB, base64) per member, up to 10,000 members
         ("PUT", r"/api/v1/org/groups/[^/]+/key", 32 * MiB),
         ("POST", r"/api/v1/org/groups/[^/]+/wraps", 32 * MiB),

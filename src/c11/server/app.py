@@ -25,20 +25,34 @@ from c11.server.passwords import Passwords
 
 #: service name -> routers ("module:attribute") it mounts.
 SERVICES: dict[str, tuple[str, ...]] = {
-    "accounts": ("c11.server.accounts.router:public", "c11.server.accounts.router:router",
-                 "c11.server.oidc:public", "c11.server.accounts.opaque:public",
-                 "c11.server.accounts.opaque:router"),
+    "accounts": (
+        "c11.server.accounts.router:public",
+        "c11.server.accounts.router:router",
+        "c11.server.oidc:public",
+        "c11.server.accounts.opaque:public",
+        "c11.server.accounts.opaque:router",
+    ),
     "tokens": ("c11.server.tokens.router:router",),
     "log": ("c11.server.logsrv.router:public",),
-    "registry": ("c11.server.registry.router:reads", "c11.server.registry.router:router",
-                 "c11.server.policies.router:router"),
-    "keyserver": ("c11.server.keyserver.router:public", "c11.server.keyserver.router:releases",
-                  "c11.server.keyserver.router:router",
-                  "c11.server.keyserver.invites:router"),
+    "registry": (
+        "c11.server.registry.router:reads",
+        "c11.server.registry.router:router",
+        "c11.server.policies.router:router",
+    ),
+    "keyserver": (
+        "c11.server.keyserver.router:public",
+        "c11.server.keyserver.router:releases",
+        "c11.server.keyserver.router:router",
+        "c11.server.keyserver.invites:router",
+    ),
     "shards": ("c11.server.shards.router:router",),
-    "orgs": ("c11.server.orgs.router:router", "c11.server.orgs.signature_keys:router",
-             "c11.server.orgs.domain_routes:router", "c11.server.orgs.domain_routes:confirm_router",
-             "c11.server.orgs.joining:router"),
+    "orgs": (
+        "c11.server.orgs.router:router",
+        "c11.server.orgs.signature_keys:router",
+        "c11.server.orgs.domain_routes:router",
+        "c11.server.orgs.domain_routes:confirm_router",
+        "c11.server.orgs.joining:router",
+    ),
     "groups": ("c11.server.groups.router:router",),
     "scim": ("c11.server.scim.router:router",),
     "events": ("c11.server.events.router:router",),
@@ -47,9 +61,11 @@ SERVICES: dict[str, tuple[str, ...]] = {
 
 #: where the API documentation's assets (Swagger UI) are served from, same origin as /docs.
 DOCS_ASSETS = "/docs/assets"
-DESCRIPTION = ("c11 servers: accounts and machine tokens, the public key registry on a transparency log, "
-               "the key server, cloud-stored keys in shards, organizations with groups, SCIM provisioning "
-               "and usage events, and email notifications. Errors are RFC 9457 problem documents.")
+DESCRIPTION = (
+    "c11 servers: accounts and machine tokens, the public key registry on a transparency log, "
+    "the key server, cloud-stored keys in shards, organizations with groups, SCIM provisioning "
+    "and usage events, and email notifications. Errors are RFC 9457 problem documents."
+)
 
 _log = logging.getLogger("c11.server")
 _base = APIRouter(tags=["server"])
@@ -69,8 +85,9 @@ def create_app(config: Config, services: Iterable[str] | None = None) -> FastAPI
     """Build the app for `config`, mounting `services` (default: all of `SERVICES`)."""
     db = Database(config.database_url)
     notifier = notify_service.notifier_for(config, db.engine)  # started by the lifespan (C11_MAIL_WORKER)
-    ctx = ServerContext(config=config, db=db, notifier=notifier,
-                        passwords=Passwords(config.password_hashing), oidc=OidcClients())
+    ctx = ServerContext(
+        config=config, db=db, notifier=notifier, passwords=Passwords(config.password_hashing), oidc=OidcClients()
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -90,9 +107,17 @@ def create_app(config: Config, services: Iterable[str] | None = None) -> FastAPI
 
     # Swagger UI's script, style and icon come from the fastapi-offline package at DOCS_ASSETS, never
     # from a CDN: air-gapped and on-premises servers show their API documentation too.
-    app = FastAPIOffline(title="c11", version=__version__, lifespan=lifespan, openapi_url="/openapi.json",
-                         docs_url="/docs", redoc_url=None, static_url=DOCS_ASSETS, description=DESCRIPTION,
-                         swagger_ui_parameters={"validatorUrl": None})
+    app = FastAPIOffline(
+        title="c11",
+        version=__version__,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        static_url=DOCS_ASSETS,
+        description=DESCRIPTION,
+        swagger_ui_parameters={"validatorUrl": None},
+    )
     app.state.ctx = ctx
     problems.install(app)
     _limits.install(app)  # every request body capped per route, before it is read

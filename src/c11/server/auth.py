@@ -64,8 +64,13 @@ def authenticate(request: Request, ctx: ServerContext) -> Principal | None:
     cookie = request.cookies.get(SESSION_COOKIE)
     principal = _session(ctx, cookie, "cookie") if cookie else None
     if principal is not None and request.method not in _SAFE_METHODS and not request.headers.get(CSRF_HEADER):
-        raise Problem(403, "Missing CSRF header", f"A request that changes something with a session cookie must "
-                      f"send the header {CSRF_HEADER.upper()}: 1 (the c11 web app does).", "csrf-header-required")
+        raise Problem(
+            403,
+            "Missing CSRF header",
+            f"A request that changes something with a session cookie must "
+            f"send the header {CSRF_HEADER.upper()}: 1 (the c11 web app does).",
+            "csrf-header-required",
+        )
     return principal
 
 
@@ -73,31 +78,37 @@ def _session(ctx: ServerContext, token: str, kind: str) -> Principal | None:
     now = utcnow()
     with ctx.db.session() as s:
         row = s.execute(
-            select(LoginSession, User).join(User, User.id == LoginSession.user_id)
+            select(LoginSession, User)
+            .join(User, User.id == LoginSession.user_id)
             .where(LoginSession.token_hash == digest(token), LoginSession.kind == kind)
         ).first()
         if row is None or row[0].expires_at <= now or _unverified_expired(ctx, row[1], now):
             return None
         sess, user = row
-        return Principal(user.id, user.email, user.email_verified_at is not None, kind, sess.id,
-                         frozenset(SCOPES))
+        return Principal(user.id, user.email, user.email_verified_at is not None, kind, sess.id, frozenset(SCOPES))
 
 
 def _machine(ctx: ServerContext, token: str) -> Principal | None:
     now = utcnow()
     with ctx.db.session() as s:
         row = s.execute(
-            select(MachineToken, User).join(User, User.id == MachineToken.user_id)
+            select(MachineToken, User)
+            .join(User, User.id == MachineToken.user_id)
             .where(MachineToken.token_hash == digest(token))
         ).first()
-        if row is None or row[0].revoked_at is not None or row[0].expires_at <= now \
-                or _unverified_expired(ctx, row[1], now):
+        if (
+            row is None
+            or row[0].revoked_at is not None
+            or row[0].expires_at <= now
+            or _unverified_expired(ctx, row[1], now)
+        ):
             return None
         tok, user = row
         if tok.last_used_at is None or now - tok.last_used_at > _LAST_USED_GRANULARITY:
             s.execute(update(MachineToken).where(MachineToken.id == tok.id).values(last_used_at=now))
-        return Principal(user.id, user.email, user.email_verified_at is not None, "token", tok.id,
-                         frozenset(tok.scopes.split()))
+        return Principal(
+            user.id, user.email, user.email_verified_at is not None, "token", tok.id, frozenset(tok.scopes.split())
+        )
 
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -105,8 +116,9 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def _unverified_expired(ctx: ServerContext, user: User, now: datetime) -> bool:
     """An account never verified within `unverified_account_hours` logs in no more (it is purged later)."""
-    return user.email_verified_at is None and \
-        user.created_at <= now - timedelta(hours=ctx.config.unverified_account_hours)
+    return user.email_verified_at is None and user.created_at <= now - timedelta(
+        hours=ctx.config.unverified_account_hours
+    )
 
 
 def require_account(request: Request, ctx: Ctx) -> Principal:
@@ -126,8 +138,13 @@ def require_user(request: Request, ctx: Ctx) -> Principal:
     email is not verified (it may only read until it verifies)."""
     principal = require_account(request, ctx)
     if not principal.email_verified and request.method not in _SAFE_METHODS:
-        raise Problem(403, "Email not verified", "Verify your email address first: open the link we emailed "
-                      "(signing up again with the same address sends a new one).", "email-unverified")
+        raise Problem(
+            403,
+            "Email not verified",
+            "Verify your email address first: open the link we emailed "
+            "(signing up again with the same address sends a new one).",
+            "email-unverified",
+        )
     return principal
 
 
@@ -144,8 +161,7 @@ def require_scope(scope: str) -> Callable[..., Principal]:
 
     def dependency(principal: CurrentUser) -> Principal:
         if not principal.has(scope):
-            raise Problem(403, "Forbidden", f"This token lacks the scope {scope}.", "insufficient-scope",
-                          scope=scope)
+            raise Problem(403, "Forbidden", f"This token lacks the scope {scope}.", "insufficient-scope", scope=scope)
         return principal
 
     return dependency

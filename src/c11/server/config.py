@@ -37,37 +37,126 @@ class Setting:
 #: Every setting of the server. `c11 serve --help` and docs/server.md list this table.
 SETTINGS: tuple[Setting, ...] = (
     Setting("config_file", str, None, "TOML file with any of these settings (keys in lower case, no C11_ prefix)."),
-    Setting("data_dir", str, None, "Data folder (SQLite database, outbox). Default: $XDG_DATA_HOME/c11 or ~/.local/share/c11."),
-    Setting("database_url", str, None, "SQLAlchemy URL. Default: sqlite:///<data-dir>/c11.db; PostgreSQL: postgresql+psycopg://user@host/db."),
+    Setting(
+        "data_dir",
+        str,
+        None,
+        "Data folder (SQLite database, outbox). Default: $XDG_DATA_HOME/c11 or ~/.local/share/c11.",
+    ),
+    Setting(
+        "database_url",
+        str,
+        None,
+        "SQLAlchemy URL. Default: sqlite:///<data-dir>/c11.db; PostgreSQL: postgresql+psycopg://user@host/db.",
+    ),
     Setting("host", str, "127.0.0.1", "Address to listen on."),
     Setting("port", int, 8000, "TCP port to listen on."),
-    Setting("public_url", str, None, "External base URL used in links in emails and OIDC redirects. Default: http://<host>:<port>."),
+    Setting(
+        "public_url",
+        str,
+        None,
+        "External base URL used in links in emails and OIDC redirects. Default: http://<host>:<port>.",
+    ),
     Setting("migrate", bool, True, "Apply database migrations at start (false: run `c11 db upgrade` by hand)."),
-    Setting("session_ttl_hours", int, 24 * 14, "Lifetime of a login session (web cookie or CLI bearer token), in hours."),
+    Setting(
+        "session_ttl_hours", int, 24 * 14, "Lifetime of a login session (web cookie or CLI bearer token), in hours."
+    ),
     Setting("cookie_secure", bool, None, "Mark the session cookie Secure. Default: true when public_url is https."),
-    Setting("mail_transport", str, "outbox-folder", "How outbox emails leave: outbox-folder writes <data-dir>/outbox/*.eml; smtp; graph (docs/notifications.md)."),
+    Setting(
+        "mail_transport",
+        str,
+        "outbox-folder",
+        "How outbox emails leave: outbox-folder writes <data-dir>/outbox/*.eml; smtp; graph (docs/notifications.md).",
+    ),
     Setting("mail_from", str, "c11 <no-reply@localhost>", "From address of emails the server sends."),
-    Setting("login_max_failures_account", int, 5, "Failed logins per account within login_window_seconds before further attempts wait (exponential backoff; the right password from a known device passes)."),
-    Setting("login_backoff_seconds", int, 2, "First wait of the per-account login backoff; it doubles with each further failure, up to login_window_seconds."),
-    Setting("login_max_failures_ip", int, 50, "Failed logins per client address within login_window_seconds before it is refused (a known device with the right password passes)."),
-    Setting("login_window_seconds", int, 900, "Sliding window of the login limits (and the longest backoff), in seconds."),
-    Setting("trusted_proxies", str, None, "Comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed (the rightmost address not in them is the client). Default: none; the TCP peer is the client."),
-    Setting("known_device_days", int, 180, "Days a known device (a token issued at a password login, sent back at the next ones) stays known without a login."),
+    Setting(
+        "login_max_failures_account",
+        int,
+        5,
+        "Failed logins per account within login_window_seconds before further attempts wait (exponential backoff; the right password from a known device passes).",
+    ),
+    Setting(
+        "login_backoff_seconds",
+        int,
+        2,
+        "First wait of the per-account login backoff; it doubles with each further failure, up to login_window_seconds.",
+    ),
+    Setting(
+        "login_max_failures_ip",
+        int,
+        50,
+        "Failed logins per client address within login_window_seconds before it is refused (a known device with the right password passes).",
+    ),
+    Setting(
+        "login_window_seconds", int, 900, "Sliding window of the login limits (and the longest backoff), in seconds."
+    ),
+    Setting(
+        "trusted_proxies",
+        str,
+        None,
+        "Comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed (the rightmost address not in them is the client). Default: none; the TCP peer is the client.",
+    ),
+    Setting(
+        "known_device_days",
+        int,
+        180,
+        "Days a known device (a token issued at a password login, sent back at the next ones) stays known without a login.",
+    ),
     Setting("verification_ttl_hours", int, 48, "Lifetime of an email verification link, in hours."),
-    Setting("unverified_account_hours", int, 72, "Hours an account whose email was never verified is kept; a new sign-up with the same email replaces it at any time."),
+    Setting(
+        "unverified_account_hours",
+        int,
+        72,
+        "Hours an account whose email was never verified is kept; a new sign-up with the same email replaces it at any time.",
+    ),
     Setting("password_reset_minutes", int, 60, "Lifetime of a password reset link, in minutes."),
     Setting("oidc_name", str, "oidc", "Name of the OpenID Connect provider set by the C11_OIDC_* variables."),
-    Setting("oidc_issuer", str, None, "Issuer URL of an OpenID Connect provider (discovery at <issuer>/.well-known/openid-configuration)."),
+    Setting(
+        "oidc_issuer",
+        str,
+        None,
+        "Issuer URL of an OpenID Connect provider (discovery at <issuer>/.well-known/openid-configuration).",
+    ),
     Setting("oidc_client_id", str, None, "Client ID registered at that provider."),
     Setting("oidc_client_secret", str, None, "Client secret registered at that provider."),
     Setting("oidc_display_name", str, None, "Label of that provider on login pages. Default: the name."),
     Setting("log_level", str, "info", "Server log level (debug, info, warning, error)."),
-    Setting("log_origin", str, None, "Origin (name) of the transparency log, fixed at first start. Default: <public-url host>/log."),
-    Setting("keyserver_release_limit", int, 600, "Key releases (online policy) per user per minute and server process; 0: no limit."),
-    Setting("invitation_ttl_days", int, 30, "Days an invitation (and its temporary key) stays valid unless resent or accepted."),
-    Setting("operator_org", str, None, "Organization whose admins (crud:config-org) may change server-wide settings such as notifications through the API. Default: the first organization created."),
-    Setting("shard_stores", str, None, "Comma-separated URLs of the shard stores (`c11 shard-store serve`) that keep the other shards of cloud-stored keys; announced to clients (docs/shards.md)."),
-    Setting("shard_token_ttl_seconds", int, 300, "Lifetime of a shard store token (bound to one user and one store, single use), in seconds."),
+    Setting(
+        "log_origin",
+        str,
+        None,
+        "Origin (name) of the transparency log, fixed at first start. Default: <public-url host>/log.",
+    ),
+    Setting(
+        "keyserver_release_limit",
+        int,
+        600,
+        "Key releases (online policy) per user per minute and server process; 0: no limit.",
+    ),
+    Setting(
+        "invitation_ttl_days",
+        int,
+        30,
+        "Days an invitation (and its temporary key) stays valid unless resent or accepted.",
+    ),
+    Setting(
+        "operator_org",
+        str,
+        None,
+        "Organization whose admins (crud:config-org) may change server-wide settings such as notifications through the API. Default: the first organization created.",
+    ),
+    Setting(
+        "shard_stores",
+        str,
+        None,
+        "Comma-separated URLs of the shard stores (`c11 shard-store serve`) that keep the other shards of cloud-stored keys; announced to clients (docs/shards.md).",
+    ),
+    Setting(
+        "shard_token_ttl_seconds",
+        int,
+        300,
+        "Lifetime of a shard store token (bound to one user and one store, single use), in seconds.",
+    ),
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}
@@ -94,8 +183,7 @@ class PasswordHashing:
     def is_production(self) -> bool:
         """Whether these are at least the production defaults."""
         d = PasswordHashing()
-        return (self.time_cost >= d.time_cost and self.memory_kib >= d.memory_kib
-                and self.parallelism >= d.parallelism)
+        return self.time_cost >= d.time_cost and self.memory_kib >= d.memory_kib and self.parallelism >= d.parallelism
 
 
 @dataclass(frozen=True)
@@ -185,9 +273,7 @@ def default_data_dir(env: Mapping[str, str]) -> Path:
     return Path(base) / "c11"
 
 
-def load_config(
-    overrides: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
-) -> Config:
+def load_config(overrides: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> Config:
     """Resolve the settings from defaults, the TOML file, `C11_*` variables and `overrides` (flags)."""
     env = os.environ if env is None else env
     flags = {k: v for k, v in (overrides or {}).items() if v is not None}
@@ -219,9 +305,7 @@ def _build(values: dict[str, Any], oidc_tables: Any, env: Mapping[str, str], src
     plain = {f.name for f in dataclasses.fields(Config)} - {"data_dir", "database_url", "oidc_providers"}
     kwargs = {k: values[k] for k in plain if k in values}
     kwargs.update(public_url=public, cookie_secure=bool(secure))
-    return Config(
-        data_dir=data_dir, database_url=url, oidc_providers=_providers(values, oidc_tables, src), **kwargs
-    )
+    return Config(data_dir=data_dir, database_url=url, oidc_providers=_providers(values, oidc_tables, src), **kwargs)
 
 
 def _providers(values: dict[str, Any], tables: Any, src: str | None) -> tuple[OidcProvider, ...]:
@@ -230,10 +314,16 @@ def _providers(values: dict[str, Any], tables: Any, src: str | None) -> tuple[Oi
         raise ConfigError(f"[oidc] in {src} must be a table of providers")
     for name, t in tables.items():
         try:
-            found.append(OidcProvider(
-                name=name, issuer=t["issuer"], client_id=t["client_id"], client_secret=t["client_secret"],
-                display_name=t.get("display_name", name), scopes=tuple(t.get("scopes", OidcProvider.scopes)),
-            ))
+            found.append(
+                OidcProvider(
+                    name=name,
+                    issuer=t["issuer"],
+                    client_id=t["client_id"],
+                    client_secret=t["client_secret"],
+                    display_name=t.get("display_name", name),
+                    scopes=tuple(t.get("scopes", OidcProvider.scopes)),
+                )
+            )
         except (KeyError, TypeError) as e:
             raise ConfigError(f"[oidc.{name}] in {src} needs issuer, client_id and client_secret") from e
     if values.get("oidc_issuer"):
@@ -241,10 +331,15 @@ def _providers(values: dict[str, Any], tables: Any, src: str | None) -> tuple[Oi
             raise ConfigError("C11_OIDC_ISSUER needs C11_OIDC_CLIENT_ID and C11_OIDC_CLIENT_SECRET")
         name = values["oidc_name"]
         found = [p for p in found if p.name != name]
-        found.append(OidcProvider(
-            name=name, issuer=values["oidc_issuer"], client_id=values["oidc_client_id"],
-            client_secret=values["oidc_client_secret"], display_name=values.get("oidc_display_name") or name,
-        ))
+        found.append(
+            OidcProvider(
+                name=name,
+                issuer=values["oidc_issuer"],
+                client_id=values["oidc_client_id"],
+                client_secret=values["oidc_client_secret"],
+                display_name=values.get("oidc_display_name") or name,
+            )
+        )
     return tuple(found)
 
 
@@ -253,8 +348,6 @@ def _notify_keys() -> set[str]:
     from c11.notify.config import NOTIFY_SETTINGS
 
     return {s.key for s in NOTIFY_SETTINGS} - set(_BY_KEY)
-
-
 
 
 def _parse(setting: Setting, raw: Any) -> Any:

@@ -20,5 +20,19 @@ from c11.server.scim import models as scim_models
 from c11.server.shards import models as shards_models
 from c11.server.tokens import models as tokens_models
 
-__all__ = ["Base", "accounts_opaque_models", "events_models", "groups_models", "orgs_models", "scim_models", "shards_models", "keyserver_models", "accounts_models", "log_models", "outbox_models", "policies_models", "registry_models",
-           "tokens_models"]
+__all__ = [
+    "Base",
+    "accounts_opaque_models",
+    "events_models",
+    "groups_models",
+    "orgs_models",
+    "scim_models",
+    "shards_models",
+    "keyserver_models",
+    "accounts_models",
+    "log_models",
+    "outbox_models",
+    "policies_models",
+    "registry_models",
+    "tokens_models",
+]

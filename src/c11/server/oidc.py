@@ -37,8 +37,7 @@ from c11.server.db import utcnow
 from c11.server.orgs import service as org_service
 from c11.server.problems import Problem, not_found, responses
 
-public = APIRouter(prefix="/api/v1/auth/oidc", tags=["oidc"],
-                   responses=responses(400, 401, 403, 404, 422, 502))
+public = APIRouter(prefix="/api/v1/auth/oidc", tags=["oidc"], responses=responses(400, 401, 403, 404, 422, 502))
 BROWSER_COOKIE = "c11_oidc_browser"
 STATE_TTL = timedelta(minutes=10)
 CODE_TTL = timedelta(minutes=2)
@@ -73,21 +72,32 @@ def s256(verifier: str) -> str:
 
 
 def _client(ctx: ServerContext, provider: OidcProvider) -> OAuth2Client:
-    return OAuth2Client(provider.client_id, provider.client_secret, scope=" ".join(provider.scopes),
-                        redirect_uri=_redirect_uri(ctx, provider.name), code_challenge_method="S256",
-                        timeout=ctx.oidc.timeout)
+    return OAuth2Client(
+        provider.client_id,
+        provider.client_secret,
+        scope=" ".join(provider.scopes),
+        redirect_uri=_redirect_uri(ctx, provider.name),
+        code_challenge_method="S256",
+        timeout=ctx.oidc.timeout,
+    )
 
 
 @public.get("/providers", response_model=list[ProviderOut], summary="List identity providers")
 def providers(ctx: Ctx) -> list[ProviderOut]:
-    return [ProviderOut(name=p.name, display_name=p.display_name or p.name,
-                        login_url=f"/api/v1/auth/oidc/{p.name}/login") for p in ctx.config.oidc_providers]
+    return [
+        ProviderOut(name=p.name, display_name=p.display_name or p.name, login_url=f"/api/v1/auth/oidc/{p.name}/login")
+        for p in ctx.config.oidc_providers
+    ]
 
 
 @public.get("/{provider}/login", summary="Start an OIDC login (redirects to the provider)")
-def login(ctx: Ctx, provider: str, return_to: str = "/",
-          cli_port: int | None = Query(None, ge=1024, le=65535),
-          cli_challenge: str | None = Query(None, min_length=43, max_length=128)) -> RedirectResponse:
+def login(
+    ctx: Ctx,
+    provider: str,
+    return_to: str = "/",
+    cli_port: int | None = Query(None, ge=1024, le=65535),
+    cli_challenge: str | None = Query(None, min_length=43, max_length=128),
+) -> RedirectResponse:
     """Redirect the browser to the provider; `cli_port` + `cli_challenge` start the CLI's loopback flow."""
     prov = _provider(ctx, provider)
     if not return_to.startswith("/") or return_to.startswith("//") or "\\" in return_to:
@@ -98,21 +108,40 @@ def login(ctx: Ctx, provider: str, return_to: str = "/",
     state, nonce, verifier, browser = (secrets.token_urlsafe(32) for _ in range(4))
     with _client(ctx, prov) as client:
         url, _ = client.create_authorization_url(
-            meta["authorization_endpoint"], state=state, nonce=nonce, code_verifier=verifier)
+            meta["authorization_endpoint"], state=state, nonce=nonce, code_verifier=verifier
+        )
     with ctx.db.session() as s:
         s.execute(delete(OidcState).where(OidcState.created_at < utcnow() - STATE_TTL))
-        s.add(OidcState(state_hash=digest(state), browser_hash=digest(browser), provider=prov.name,
-                        nonce=nonce, code_verifier=verifier, return_to=return_to, cli_port=cli_port,
-                        cli_challenge=cli_challenge, created_at=utcnow()))
+        s.add(
+            OidcState(
+                state_hash=digest(state),
+                browser_hash=digest(browser),
+                provider=prov.name,
+                nonce=nonce,
+                code_verifier=verifier,
+                return_to=return_to,
+                cli_port=cli_port,
+                cli_challenge=cli_challenge,
+                created_at=utcnow(),
+            )
+        )
     response = RedirectResponse(url, status_code=302)
-    response.set_cookie(BROWSER_COOKIE, browser, max_age=int(STATE_TTL.total_seconds()), httponly=True,
-                        samesite="lax", secure=ctx.config.cookie_secure, path="/api/v1/auth/oidc")
+    response.set_cookie(
+        BROWSER_COOKIE,
+        browser,
+        max_age=int(STATE_TTL.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=ctx.config.cookie_secure,
+        path="/api/v1/auth/oidc",
+    )
     return response
 
 
 @public.get("/{provider}/callback", summary="OIDC redirect target")
-def callback(ctx: Ctx, provider: str, request: Request, state: str = "", code: str = "",
-             error: str = "") -> RedirectResponse:
+def callback(
+    ctx: Ctx, provider: str, request: Request, state: str = "", code: str = "", error: str = ""
+) -> RedirectResponse:
     """Check state, trade the code (with the PKCE verifier), check the ID token, then log in."""
     prov = _provider(ctx, provider)
     pending = _take_state(ctx, prov, state, request.cookies.get(BROWSER_COOKIE, ""))
@@ -123,8 +152,14 @@ def callback(ctx: Ctx, provider: str, request: Request, state: str = "", code: s
         user = _user_for(ctx, s, prov, claims)
         if pending.cli_port is not None:
             one_time = secrets.token_urlsafe(32)
-            s.add(OidcLoginCode(code_hash=digest(one_time), user_id=user.id,
-                                challenge=pending.cli_challenge or "", expires_at=utcnow() + CODE_TTL))
+            s.add(
+                OidcLoginCode(
+                    code_hash=digest(one_time),
+                    user_id=user.id,
+                    challenge=pending.cli_challenge or "",
+                    expires_at=utcnow() + CODE_TTL,
+                )
+            )
             target = f"http://127.0.0.1:{pending.cli_port}/callback?{urlencode({'code': one_time})}"
             response = RedirectResponse(target, status_code=302)
         else:
@@ -156,10 +191,13 @@ def _take_state(ctx: ServerContext, prov: OidcProvider, state: str, browser: str
         row = s.scalar(select(OidcState).where(OidcState.state_hash == digest(state))) if state else None
         if row is not None:
             s.delete(row)
-    if (row is None or row.provider != prov.name or row.created_at < utcnow() - STATE_TTL
-            or not hmac.compare_digest(digest(browser), row.browser_hash)):
-        raise Problem(400, "Login failed", "The login state is invalid or has expired; start again.",
-                      "oidc-bad-state")
+    if (
+        row is None
+        or row.provider != prov.name
+        or row.created_at < utcnow() - STATE_TTL
+        or not hmac.compare_digest(digest(browser), row.browser_hash)
+    ):
+        raise Problem(400, "Login failed", "The login state is invalid or has expired; start again.", "oidc-bad-state")
     return row
 
 
@@ -167,11 +205,16 @@ def _exchange(ctx: ServerContext, prov: OidcProvider, code: str, pending: OidcSt
     found = ctx.oidc.discover(prov)
     try:
         with _client(ctx, prov) as client:
-            token = client.fetch_token(found.metadata["token_endpoint"], code=code,
-                                       code_verifier=pending.code_verifier, grant_type="authorization_code")
+            token = client.fetch_token(
+                found.metadata["token_endpoint"],
+                code=code,
+                code_verifier=pending.code_verifier,
+                grant_type="authorization_code",
+            )
     except Exception as e:  # authlib raises several types for a refused or broken exchange
-        raise Problem(502, "Bad Gateway", f"The identity provider refused the code ({type(e).__name__}).",
-                      "oidc-provider-error") from e
+        raise Problem(
+            502, "Bad Gateway", f"The identity provider refused the code ({type(e).__name__}).", "oidc-provider-error"
+        ) from e
     id_token = token.get("id_token")
     if not id_token:
         raise Problem(502, "Bad Gateway", "The identity provider sent no ID token.", "oidc-provider-error")
@@ -183,17 +226,19 @@ def _check_id_token(ctx: ServerContext, prov: OidcProvider, id_token: str, nonce
         try:
             decoded = jwt.decode(id_token, ctx.oidc.discover(prov).keys, algorithms=_ALGORITHMS)
         except JoseError:  # perhaps the provider rotated its keys
-            decoded = jwt.decode(id_token, ctx.oidc.discover(prov, refresh_keys=True).keys,
-                                 algorithms=_ALGORITHMS)
+            decoded = jwt.decode(id_token, ctx.oidc.discover(prov, refresh_keys=True).keys, algorithms=_ALGORITHMS)
         claims = decoded.claims
         jwt.JWTClaimsRegistry(
-            iss={"essential": True, "value": prov.issuer}, sub={"essential": True},
-            aud={"essential": True, "value": prov.client_id}, exp={"essential": True},
+            iss={"essential": True, "value": prov.issuer},
+            sub={"essential": True},
+            aud={"essential": True, "value": prov.client_id},
+            exp={"essential": True},
             nonce={"essential": True, "value": nonce},
         ).validate(claims)
     except (JoseError, ValueError) as e:
-        raise Problem(401, "Login failed", f"The ID token is not valid ({type(e).__name__}).",
-                      "oidc-bad-id-token") from e
+        raise Problem(
+            401, "Login failed", f"The ID token is not valid ({type(e).__name__}).", "oidc-bad-id-token"
+        ) from e
     aud = claims.get("aud")
     if isinstance(aud, list) and len(aud) > 1 and claims.get("azp") != prov.client_id:
         raise Problem(401, "Login failed", "The ID token is for another client.", "oidc-bad-id-token")
@@ -203,8 +248,7 @@ def _check_id_token(ctx: ServerContext, prov: OidcProvider, id_token: str, nonce
 def _user_for(ctx: ServerContext, s: Any, prov: OidcProvider, claims: dict[str, Any]) -> User:
     """The user linked to this outside identity; linked by verified email, or created, on first login."""
     subject = str(claims["sub"])
-    link = s.scalar(select(OidcIdentity).where(OidcIdentity.provider == prov.name,
-                                               OidcIdentity.subject == subject))
+    link = s.scalar(select(OidcIdentity).where(OidcIdentity.provider == prov.name, OidcIdentity.subject == subject))
     if link is not None:
         user = s.get(User, link.user_id)
         assert user is not None
@@ -215,8 +259,9 @@ def _user_for(ctx: ServerContext, s: Any, prov: OidcProvider, claims: dict[str, 
     except ValueError:
         email = ""
     if not email or claims.get("email_verified") is not True:
-        raise Problem(403, "Login failed", "The identity provider gave no verified email address.",
-                      "oidc-no-verified-email")
+        raise Problem(
+            403, "Login failed", "The identity provider gave no verified email address.", "oidc-no-verified-email"
+        )
     user = s.scalar(select(User).where(User.email == email))
     if user is not None and user.email_verified_at is None:
         # Someone signed up with this address but never proved it: that account goes with everything it had

@@ -41,12 +41,14 @@ class OidcClients:
             url = provider.issuer.rstrip("/") + "/.well-known/openid-configuration"
             meta = httpx.get(url, timeout=self.timeout).raise_for_status().json()
             if meta.get("issuer") != provider.issuer:
-                raise Problem(502, "Bad Gateway", "The identity provider's issuer does not match.",
-                              "oidc-provider-error")
+                raise Problem(
+                    502, "Bad Gateway", "The identity provider's issuer does not match.", "oidc-provider-error"
+                )
             jwks = httpx.get(meta["jwks_uri"], timeout=self.timeout).raise_for_status().json()
             found = _Discovered(meta, KeySet.import_key_set(jwks), time.monotonic())
         except (httpx.HTTPError, KeyError, ValueError, JoseError) as e:
-            raise Problem(502, "Bad Gateway", f"The identity provider is unavailable ({type(e).__name__}).",
-                          "oidc-provider-error") from e
+            raise Problem(
+                502, "Bad Gateway", f"The identity provider is unavailable ({type(e).__name__}).", "oidc-provider-error"
+            ) from e
         self._cache[provider.name] = found
         return found

@@ -24,11 +24,16 @@ class Passwords:
     def __init__(self, params: PasswordHashing | None = None) -> None:
         params = params or PasswordHashing()
         if not params.is_production:
-            _log.warning("TEST-ONLY Argon2id parameters (t=%d, m=%d KiB, p=%d): password hashes are cheap to "
-                         "guess; never run a real server like this", params.time_cost, params.memory_kib,
-                         params.parallelism)
-        self._hasher = PasswordHasher(time_cost=params.time_cost, memory_cost=params.memory_kib,
-                                      parallelism=params.parallelism)
+            _log.warning(
+                "TEST-ONLY Argon2id parameters (t=%d, m=%d KiB, p=%d): password hashes are cheap to "
+                "guess; never run a real server like this",
+                params.time_cost,
+                params.memory_kib,
+                params.parallelism,
+            )
+        self._hasher = PasswordHasher(
+            time_cost=params.time_cost, memory_cost=params.memory_kib, parallelism=params.parallelism
+        )
         self._dummy = self._hasher.hash("c11 dummy password for timing")
 
     def hash(self, password: str) -> str:
@@ -53,8 +58,6 @@ class Passwords:
 def check_rules(password: str) -> None:
     """Refuse passwords that are too short or too long (without ever echoing them)."""
     if len(password) < MIN_LENGTH:
-        raise Problem(422, "Weak password", f"Passwords need at least {MIN_LENGTH} characters.",
-                      "weak-password")
+        raise Problem(422, "Weak password", f"Passwords need at least {MIN_LENGTH} characters.", "weak-password")
     if len(password) > MAX_LENGTH:
-        raise Problem(422, "Password too long", f"Passwords have at most {MAX_LENGTH} characters.",
-                      "weak-password")
+        raise Problem(422, "Password too long", f"Passwords have at most {MAX_LENGTH} characters.", "weak-password")

@@ -17,5 +17,14 @@ from c11._web.problems import (
     unauthorized,
 )
 
-__all__ = ["PROBLEM_JSON", "Problem", "ProblemDocument", "base64_field", "install", "not_found",
-           "problem_response", "responses", "unauthorized"]
+__all__ = [
+    "PROBLEM_JSON",
+    "Problem",
+    "ProblemDocument",
+    "base64_field",
+    "install",
+    "not_found",
+    "problem_response",
+    "responses",
+    "unauthorized",
+]

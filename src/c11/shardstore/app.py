@@ -49,8 +49,11 @@ def _json(obj: object, status: int = 200) -> Response:
 
 class ShardIn(BaseModel):
     shard: str = Field(max_length=24_000, description="base64 of your shard")
-    registration: str | None = Field(None, max_length=6_000, description="first shard: your OPAQUE "
-                                     "registration upload (base64url), kept as your login record here")
+    registration: str | None = Field(
+        None,
+        max_length=6_000,
+        description="first shard: your OPAQUE registration upload (base64url), kept as your login record here",
+    )
 
 
 class RegisterIn(BaseModel):
@@ -95,8 +98,13 @@ def _bytes(text: str, what: str) -> bytes:
 
 
 def _login_required(detail: str) -> Problem:
-    return Problem(401, "Store login required", detail, "store-login-required",
-                   {"WWW-Authenticate": 'Bearer realm="c11-shard-store"'})
+    return Problem(
+        401,
+        "Store login required",
+        detail,
+        "store-login-required",
+        {"WWW-Authenticate": 'Bearer realm="c11-shard-store"'},
+    )
 
 
 class Store:
@@ -109,8 +117,11 @@ class Store:
         StoreBase.metadata.create_all(self.db.engine)
         self.trust = ServerTrust(config)
         self.logins = Logins(self.db, config.data_dir / "opaque-setup.key", config.session_ttl)
-        self.oidc = StoreOidc(config.oidc_issuer, config.oidc_client_id, config.oidc_client_secret) \
-            if config.oidc_issuer and config.oidc_client_id else None
+        self.oidc = (
+            StoreOidc(config.oidc_issuer, config.oidc_client_id, config.oidc_client_secret)
+            if config.oidc_issuer and config.oidc_client_id
+            else None
+        )
 
     def registered(self, user_id: str) -> bool:
         """True once the user registered here (an OPAQUE record or an identity-provider binding)."""
@@ -140,8 +151,10 @@ class Store:
     def require_session(self, request: Request, user_id: str) -> None:
         """401 store-login-required unless the request carries a valid store session of `user_id`."""
         if self.session_user(request) != user_id:
-            raise _login_required("Log in to this shard store first (OPAQUE, POST /v1/opaque/login/start): "
-                                  "the c11 server's token alone releases nothing.")
+            raise _login_required(
+                "Log in to this shard store first (OPAQUE, POST /v1/opaque/login/start): "
+                "the c11 server's token alone releases nothing."
+            )
 
     def accept(self, request: Request, action: str) -> tuple[str, dict[str, Any]]:
         """(token, claims) of a valid, unused token for `action`; marks it used. 401 otherwise."""
@@ -162,8 +175,13 @@ class Store:
             self.trust.prove(index, claims, LOGGED_ACTION[claims["act"]])
         except TokenError as e:
             _log.warning("shard store: refused a %s: %s", claims["act"], e)
-            raise Problem(503, "Not logged", f"The shard store answers only once the c11 server logged the "
-                          f"request, and it did not: {e}. Try again later.", "not-logged") from None
+            raise Problem(
+                503,
+                "Not logged",
+                f"The shard store answers only once the c11 server logged the "
+                f"request, and it did not: {e}. Try again later.",
+                "not-logged",
+            ) from None
         return index
 
 
@@ -182,8 +200,14 @@ def create_app(config: StoreConfig) -> FastAPI:
         finally:
             store.close()
 
-    app = FastAPI(title="c11 shard store", version=__version__, lifespan=lifespan, docs_url="/docs",
-                  redoc_url=None, description="Keeps one shard of cloud-stored c11 keys (docs/shards.md).")
+    app = FastAPI(
+        title="c11 shard store",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        description="Keeps one shard of cloud-stored c11 keys (docs/shards.md).",
+    )
     app.state.store = store
     problems.install(app)
     body_limits.install(app)  # 64 KiB bodies: a shard is at most 16 KiB (24,000 base64 characters)
@@ -218,14 +242,29 @@ def create_app(config: StoreConfig) -> FastAPI:
             with store.db.session() as s:
                 if first and upload is not None:
                     store.logins.add_first_record(s, config.server_url, user, upload)
-                s.execute(delete(StoredShard).where(StoredShard.server == config.server_url,
-                                                    StoredShard.user_id == claims["sub"]))
-                s.add(StoredShard(server=config.server_url, user_id=claims["sub"], fingerprint=shard.fingerprint,
-                                  shard_index=shard.index, shard=shard.encode(), updated_at=utcnow()))
+                s.execute(
+                    delete(StoredShard).where(
+                        StoredShard.server == config.server_url, StoredShard.user_id == claims["sub"]
+                    )
+                )
+                s.add(
+                    StoredShard(
+                        server=config.server_url,
+                        user_id=claims["sub"],
+                        fingerprint=shard.fingerprint,
+                        shard_index=shard.index,
+                        shard=shard.encode(),
+                        updated_at=utcnow(),
+                    )
+                )
         except AlreadyRegistered as e:
-            raise Problem(409, "Already registered", f"Refused: {e} (someone registered while this first put "
-                          "was in progress). Nothing was stored; log in here to replace your shard.",
-                          "already-registered") from None
+            raise Problem(
+                409,
+                "Already registered",
+                f"Refused: {e} (someone registered while this first put "
+                "was in progress). Nothing was stored; log in here to replace your shard.",
+                "already-registered",
+            ) from None
         return _json({"log_index": index, "index": shard.index, "fingerprint": shard.fingerprint})
 
     @api.get("/shard", summary="Your shard (the fetch is logged first)")
@@ -249,8 +288,9 @@ def create_app(config: StoreConfig) -> FastAPI:
             raise not_found("shard")
         index = store.logged(token, claims)
         with store.db.session() as s:
-            s.execute(delete(StoredShard).where(StoredShard.server == config.server_url,
-                                                StoredShard.user_id == claims["sub"]))
+            s.execute(
+                delete(StoredShard).where(StoredShard.server == config.server_url, StoredShard.user_id == claims["sub"])
+            )
         return _json({"log_index": index})
 
     _opaque_routes(api, store)
@@ -308,13 +348,17 @@ def _opaque_routes(api: APIRouter, store: Store) -> None:
             if sig_key is None:
                 raise refused
             Ed25519PublicKey.from_public_bytes(sig_key).verify(
-                signature, key_login_message(store.config.url, server, body.user_id, body.time, nonce))
+                signature, key_login_message(store.config.url, server, body.user_id, body.time, nonce)
+            )
         except (C11Error, InvalidSignature, ValueError):
             raise refused from None
         try:
             with store.db.session() as s:
-                s.execute(insert(UsedToken).values(jti=hashlib.sha256(signature).hexdigest(),
-                                                   expires=body.time + KEY_LOGIN_SKEW))
+                s.execute(
+                    insert(UsedToken).values(
+                        jti=hashlib.sha256(signature).hexdigest(), expires=body.time + KEY_LOGIN_SKEW
+                    )
+                )
         except IntegrityError:
             raise refused from None
         value, expires = store.logins.new_session(server, body.user_id)
@@ -326,11 +370,13 @@ def _opaque_routes(api: APIRouter, store: Store) -> None:
             started = store.logins.start(server, body.user_id, _bytes(body.request, "KE1"))
         except C11Error as e:
             status = getattr(e, "status", 422) or 422
-            raise Problem(status, "Login refused", str(e), "too-many-failures" if status == 429 else
-                          "bad-opaque") from None
+            raise Problem(
+                status, "Login refused", str(e), "too-many-failures" if status == 429 else "bad-opaque"
+            ) from None
         if started is None:
-            raise Problem(404, "Not registered", "No OPAQUE registration for this account at this store.",
-                          "not-registered")
+            raise Problem(
+                404, "Not registered", "No OPAQUE registration for this account at this store.", "not-registered"
+            )
         response, login_id = started
         return _json({"response": pake.b64u(response), "login_id": login_id})
 
@@ -344,8 +390,9 @@ def _opaque_routes(api: APIRouter, store: Store) -> None:
 
     def _oidc() -> StoreOidc:
         if store.oidc is None:
-            raise Problem(404, "No identity provider", "This store logs people in with OPAQUE only.",
-                          "oidc-not-configured")
+            raise Problem(
+                404, "No identity provider", "This store logs people in with OPAQUE only.", "oidc-not-configured"
+            )
         return store.oidc
 
     @api.get("/oidc", summary="The identity provider this store logs accounts without a password in with")
@@ -363,8 +410,11 @@ def _opaque_routes(api: APIRouter, store: Store) -> None:
             raise Problem(502, "Identity provider unreachable", str(e), "oidc-provider-error") from None
         return _json({"url": url, "state": state})
 
-    @api.post("/oidc/finish", summary="Finish it: a store session (the first time, with a put store token, "
-              "binds the provider account to you)")
+    @api.post(
+        "/oidc/finish",
+        summary="Finish it: a store session (the first time, with a put store token, "
+        "binds the provider account to you)",
+    )
     def oidc_finish(body: OidcFinishIn, request: Request) -> Response:
         try:
             issuer, subject = _oidc().finish(body.state, body.code)
@@ -373,8 +423,12 @@ def _opaque_routes(api: APIRouter, store: Store) -> None:
         user = store.logins.bound_user(server, issuer, subject)
         if user is None:
             if not request.headers.get("authorization"):
-                raise Problem(404, "Not registered", "This identity-provider account is bound to no account "
-                              "here.", "not-registered")
+                raise Problem(
+                    404,
+                    "Not registered",
+                    "This identity-provider account is bound to no account here.",
+                    "not-registered",
+                )
             user = store.peek(request, "put")[1]["sub"]
             if store.registered(user):
                 raise _login_required("You are registered here with another login.")
@@ -383,13 +437,19 @@ def _opaque_routes(api: APIRouter, store: Store) -> None:
             try:
                 store.logins.bind(server, user, issuer, subject)
             except AlreadyRegistered:
-                raise _login_required("You are registered here with another login, or that identity-provider "
-                                      "account is bound to another account.") from None
+                raise _login_required(
+                    "You are registered here with another login, or that identity-provider "
+                    "account is bound to another account."
+                ) from None
             except UnprotectedShard:
-                raise Problem(409, "Shard without a login", "A shard stored here before store logins existed is "
-                              "kept for this account, and no login protects it: binding an identity-provider "
-                              "account now is refused. The owner must store the key again with a password "
-                              "registration (a first put with an OPAQUE registration replaces that shard).",
-                              "unprotected-shard") from None
+                raise Problem(
+                    409,
+                    "Shard without a login",
+                    "A shard stored here before store logins existed is "
+                    "kept for this account, and no login protects it: binding an identity-provider "
+                    "account now is refused. The owner must store the key again with a password "
+                    "registration (a first put with an OPAQUE registration replaces that shard).",
+                    "unprotected-shard",
+                ) from None
         value, expires = store.logins.new_session(server, user)
         return _json({"session": value, "user_id": user, "expires": expires})

@@ -88,8 +88,7 @@ class Logins:
         both succeed); ends all the user's sessions."""
         record = pake.registration_record(upload)
         try:
-            s.execute(insert(OpaqueRecord).values(server=server, user_id=user_id, record=record,
-                                                  updated_at=utcnow()))
+            s.execute(insert(OpaqueRecord).values(server=server, user_id=user_id, record=record, updated_at=utcnow()))
         except IntegrityError:
             raise AlreadyRegistered("this account is registered here already") from None
         if s.get(OidcBinding, (server, user_id)) is not None:
@@ -144,8 +143,11 @@ class Logins:
     def bound_user(self, server: str, issuer: str, subject: str) -> str | None:
         """The user this identity-provider account is bound to here, if any."""
         with self.db.session() as s:
-            found = s.execute(select(OidcBinding).where(OidcBinding.server == server, OidcBinding.issuer == issuer,
-                                                        OidcBinding.subject == subject)).scalar_one_or_none()
+            found = s.execute(
+                select(OidcBinding).where(
+                    OidcBinding.server == server, OidcBinding.issuer == issuer, OidcBinding.subject == subject
+                )
+            ).scalar_one_or_none()
         return found.user_id if found is not None else None
 
     def has_binding(self, server: str, user_id: str) -> bool:

@@ -42,8 +42,14 @@ def loopback_redirect(uri: str) -> bool:
     """True for `http://127.0.0.1:<port>/callback` (the CLI's one-shot listener), the only redirect allowed."""
     try:
         u = urlsplit(uri)
-        return u.scheme == "http" and u.hostname == "127.0.0.1" and bool(u.port) and u.path == "/callback" \
-            and not u.query and not u.fragment
+        return (
+            u.scheme == "http"
+            and u.hostname == "127.0.0.1"
+            and bool(u.port)
+            and u.path == "/callback"
+            and not u.query
+            and not u.fragment
+        )
     except ValueError:
         return False
 
@@ -67,8 +73,7 @@ class StoreOidc:
                         raise ConfigError(f"{self.issuer} announces another issuer")
                     keys = KeySet.import_key_set(httpx.get(meta["jwks_uri"], timeout=15).json())
                 except (httpx.HTTPError, ValueError, KeyError, TypeError) as e:
-                    raise ConfigError(f"cannot read the identity provider {self.issuer}: {type(e).__name__}") \
-                        from None
+                    raise ConfigError(f"cannot read the identity provider {self.issuer}: {type(e).__name__}") from None
                 self._meta, self._keys = meta, keys
             return self._meta, self._keys
 
@@ -84,9 +89,18 @@ class StoreOidc:
             while len(self._pending) >= MAX_PENDING:
                 del self._pending[next(iter(self._pending))]
             self._pending[state] = _Pending(verifier, nonce, redirect_uri, now + PENDING_TTL)
-        query = urlencode({"response_type": "code", "client_id": self.client_id, "redirect_uri": redirect_uri,
-                           "scope": "openid", "state": state, "nonce": nonce, "code_challenge": challenge,
-                           "code_challenge_method": "S256"})
+        query = urlencode(
+            {
+                "response_type": "code",
+                "client_id": self.client_id,
+                "redirect_uri": redirect_uri,
+                "scope": "openid",
+                "state": state,
+                "nonce": nonce,
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+            }
+        )
         return f"{meta['authorization_endpoint']}?{query}", state
 
     def finish(self, state: str, code: str) -> tuple[str, str]:
@@ -97,9 +111,17 @@ class StoreOidc:
             raise AuthError("no such login in progress (it lasts ten minutes): start again", 401)
         meta, _ = self._discover()
         try:
-            r = httpx.post(meta["token_endpoint"], timeout=15, auth=(self.client_id, self._secret), data={
-                "grant_type": "authorization_code", "code": code, "redirect_uri": pending.redirect_uri,
-                "code_verifier": pending.verifier})
+            r = httpx.post(
+                meta["token_endpoint"],
+                timeout=15,
+                auth=(self.client_id, self._secret),
+                data={
+                    "grant_type": "authorization_code",
+                    "code": code,
+                    "redirect_uri": pending.redirect_uri,
+                    "code_verifier": pending.verifier,
+                },
+            )
             id_token = r.json().get("id_token") if r.status_code == 200 else None
         except (httpx.HTTPError, ValueError):
             id_token = None
@@ -116,8 +138,10 @@ class StoreOidc:
                 decoded = jwt.decode(id_token, self._discover(refresh=True)[1], algorithms=_ALGORITHMS)
             claims = decoded.claims
             jwt.JWTClaimsRegistry(
-                iss={"essential": True, "value": self.issuer}, sub={"essential": True},
-                aud={"essential": True, "value": self.client_id}, exp={"essential": True},
+                iss={"essential": True, "value": self.issuer},
+                sub={"essential": True},
+                aud={"essential": True, "value": self.client_id},
+                exp={"essential": True},
                 nonce={"essential": True, "value": nonce},
             ).validate(claims)
         except (JoseError, ValueError) as e:

@@ -47,8 +47,9 @@ class ServerTrust:
             d = json.loads(self.path.read_text("utf-8"))
             key = tokens.import_public(d["jwk"])
             if d.get("server") != self.config.server_url:
-                raise tokens.TokenError(f"{self.path} pins the key of {d.get('server')}, not of "
-                                        f"{self.config.server_url}")
+                raise tokens.TokenError(
+                    f"{self.path} pins the key of {d.get('server')}, not of {self.config.server_url}"
+                )
             if want and key.thumbprint() != want:
                 raise tokens.TokenError(f"{self.path} pins key {key.thumbprint()}, not --server-key {want}")
             return key
@@ -58,11 +59,13 @@ class ServerTrust:
             announced = r.json()
             key = tokens.import_public(announced["jwk"])
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as e:
-            raise tokens.TokenError(f"cannot fetch the token key of {self.config.server_url}: "
-                                    f"{type(e).__name__}") from None
+            raise tokens.TokenError(
+                f"cannot fetch the token key of {self.config.server_url}: {type(e).__name__}"
+            ) from None
         if want and key.thumbprint() != want:
-            raise tokens.TokenError(f"{self.config.server_url} announces token key {key.thumbprint()}, not the "
-                                    f"--server-key {want}")
+            raise tokens.TokenError(
+                f"{self.config.server_url} announces token key {key.thumbprint()}, not the --server-key {want}"
+            )
         self.config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps({"server": self.config.server_url, "jwk": tokens.public_jwk(key)}, indent=2))
@@ -72,8 +75,7 @@ class ServerTrust:
 
     def verify(self, token: str, action: str) -> dict[str, Any]:
         """The claims of a store token for `action` at this store (not yet checked for reuse)."""
-        return tokens.verify(token, self.key(), issuer=self.config.server_url, audience=self.config.url,
-                             action=action)
+        return tokens.verify(token, self.key(), issuer=self.config.server_url, audience=self.config.url, action=action)
 
     def report(self, token: str) -> int:
         """Report the use of `token` to the server and prove its log entry; the log index, or TokenError
@@ -104,8 +106,12 @@ class ServerTrust:
             entry = json.loads(found.entry)
         except ValueError:
             raise tokens.TokenError("the logged entry is not JSON") from None
-        if not (isinstance(entry, dict) and canonical_json(entry) == found.entry and entry.get("kind") == "shard"
-                and entry.get("jti") == claims["jti"] and entry.get("store") == self.config.url
-                and entry.get("action") == action):
+        if not (
+            isinstance(entry, dict)
+            and canonical_json(entry) == found.entry
+            and entry.get("kind") == "shard"
+            and entry.get("jti") == claims["jti"]
+            and entry.get("store") == self.config.url
+            and entry.get("action") == action
+        ):
             raise tokens.TokenError("the logged entry does not record this use")
-

@@ -16,8 +16,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2] / "src"))
 
-from c11 import files  # noqa: E402
-from c11 import groupkey  # noqa: E402
+from c11 import (
+    files,  # noqa: E402
+    groupkey,  # noqa: E402
+)
 from c11.groupkey import GroupKeyRef  # noqa: E402
 from c11.keys import keyfile  # noqa: E402
 from c11.keys.identity import Identity  # noqa: E402
@@ -47,26 +49,53 @@ def main() -> None:
     other_group = seeded("group:finance", 5)
     mismatched = dict(doc, public=other_group.public.line())
     cases = [
-        {"name": "valid", "wrapped": groupkey.wrap(group, ref, member.public, wrapper), "ref": REF,
-         "expect": "ok"},
-        {"name": "wrong version asked", "wrapped": groupkey.wrap(group, ref, member.public, wrapper),
-         "ref": dict(REF, version=3), "expect": "FormatError"},
-        {"name": "another group asked", "wrapped": groupkey.wrap(group, ref, member.public, wrapper),
-         "ref": dict(REF, group="legal"), "expect": "FormatError"},
-        {"name": "for another member", "wrapped": groupkey.wrap(group, ref, other.public, wrapper), "ref": REF,
-         "expect": "NoMatchingKeyError"},
-        {"name": "not canonical JSON", "wrapped": sealed(json.dumps(doc, indent=1).encode()), "ref": REF,
-         "expect": "FormatError"},
-        {"name": "seeds do not derive the public key", "ref": REF, "expect": "FormatError",
-         "wrapped": sealed(json.dumps(mismatched, sort_keys=True, separators=(",", ":")).encode())},
-        {"name": "not a group key (media type)", "wrapped": sealed(plaintext, media_type="text/plain"),
-         "ref": REF, "expect": "FormatError"},
+        {"name": "valid", "wrapped": groupkey.wrap(group, ref, member.public, wrapper), "ref": REF, "expect": "ok"},
+        {
+            "name": "wrong version asked",
+            "wrapped": groupkey.wrap(group, ref, member.public, wrapper),
+            "ref": dict(REF, version=3),
+            "expect": "FormatError",
+        },
+        {
+            "name": "another group asked",
+            "wrapped": groupkey.wrap(group, ref, member.public, wrapper),
+            "ref": dict(REF, group="legal"),
+            "expect": "FormatError",
+        },
+        {
+            "name": "for another member",
+            "wrapped": groupkey.wrap(group, ref, other.public, wrapper),
+            "ref": REF,
+            "expect": "NoMatchingKeyError",
+        },
+        {
+            "name": "not canonical JSON",
+            "wrapped": sealed(json.dumps(doc, indent=1).encode()),
+            "ref": REF,
+            "expect": "FormatError",
+        },
+        {
+            "name": "seeds do not derive the public key",
+            "ref": REF,
+            "expect": "FormatError",
+            "wrapped": sealed(json.dumps(mismatched, sort_keys=True, separators=(",", ":")).encode()),
+        },
+        {
+            "name": "not a group key (media type)",
+            "wrapped": sealed(plaintext, media_type="text/plain"),
+            "ref": REF,
+            "expect": "FormatError",
+        },
     ]
     out = {
         "member_key": "member.key",
         "wrapper_signing_fingerprint": wrapper.public.sig_fingerprint,
-        "group": {"public": group.public.line(), "fingerprint": group.fingerprint,
-                  "enc_seed": group.enc_seed.hex(), "sig_seed": group.sig_seed.hex()},
+        "group": {
+            "public": group.public.line(),
+            "fingerprint": group.fingerprint,
+            "enc_seed": group.enc_seed.hex(),
+            "sig_seed": group.sig_seed.hex(),
+        },
         "ref": REF,
         "plaintext": plaintext.decode("ascii"),
         "cases": cases,

@@ -1,12 +1,12 @@
 /** Registry lookups verified in this page with the core's checks (core/registry.ts, docs/registry.md §4): the log
- *  key is pinned at first use for the page's life and the last accepted checkpoint kept in memory; any failure
- *  is a ProofError and no key is used. */
-import { ProofError } from "../core/errors";
+ *  key is pinned per server in this browser at first use and the last accepted checkpoint stored (logtrust.ts), so
+ *  every answer must extend what this browser saw before; any failure is a ProofError and no key is used. */
 import type { PublicKey } from "../core/publickey";
 import { verifyKeyLookup, type LogTrust } from "../core/registry";
 import { ApiError, api, type Session } from "./api";
+import { loadLogTrust, storeCheckpoint } from "./logtrust";
 
-/** This page's trust in the server's log: null until the first lookup pins the log key. */
+/** This page's trust in the server's log: null until the first lookup loads (or pins) it from the browser. */
 export interface PageTrust {
   log: LogTrust | null;
   /** The size of the checkpoint in `log.storedNote` (asked as `known_size`: the answer then proves consistency). */
@@ -17,9 +17,9 @@ export const newTrust = (): PageTrust => ({ log: null, size: null });
 
 async function pinned(trust: PageTrust): Promise<LogTrust> {
   if (trust.log === null) {
-    const r = await fetch("/api/v1/log/key", { credentials: "omit", cache: "no-store" });
-    if (!r.ok) throw new ProofError("the log's key cannot be fetched");
-    trust.log = { logKey: (await r.text()).trim(), storedNote: null };
+    const stored = await loadLogTrust();
+    trust.log = stored.log;
+    trust.size = stored.size;
   }
   return trust.log;
 }
@@ -39,6 +39,7 @@ export async function lookup(trust: PageTrust, session: Session, email: string):
   const proof = async (from: bigint, to: bigint) =>
     (await api<{ proof: string[] }>("GET", `/api/v1/log/proof/consistency?from=${from}&to=${to}`, undefined, session)).proof;
   const verified = await verifyKeyLookup(answer, addr, log, proof);
+  await storeCheckpoint(log.logKey, verified.accepted.note);
   log.storedNote = verified.accepted.note;
   trust.size = verified.accepted.current.size;  // never smaller than before: acceptCheckpoint refuses a shrink
   return verified.publicKey;

@@ -34,9 +34,18 @@ def open_pdf(data: bytes) -> PdfObject:
 
 
 #: Filters qpdf decodes when c11 reads a stream, and how much each can expand its input at most.
-_EXPANDING: dict[str, int | None] = {"/FlateDecode": None, "/Fl": None, "/LZWDecode": 4096, "/LZW": 4096,
-                                     "/RunLengthDecode": 128, "/RL": 128, "/ASCIIHexDecode": 1, "/AHx": 1,
-                                     "/ASCII85Decode": 1, "/A85": 1}
+_EXPANDING: dict[str, int | None] = {
+    "/FlateDecode": None,
+    "/Fl": None,
+    "/LZWDecode": 4096,
+    "/LZW": 4096,
+    "/RunLengthDecode": 128,
+    "/RL": 128,
+    "/ASCIIHexDecode": 1,
+    "/AHx": 1,
+    "/ASCII85Decode": 1,
+    "/A85": 1,
+}
 
 
 def _check_streams(pdf: PdfObject) -> None:
@@ -50,8 +59,10 @@ def _check_streams(pdf: PdfObject) -> None:
             continue
         size = _decoded_bound(pk, obj)
         if size > _limits.MAX_PDF_STREAM:
-            raise TooLargeError(f"this PDF has a stream (object {obj.objgen[0]}) that decodes to more than "
-                                f"{_limits.MAX_PDF_STREAM >> 20} MiB (a decompression bomb?)")
+            raise TooLargeError(
+                f"this PDF has a stream (object {obj.objgen[0]}) that decodes to more than "
+                f"{_limits.MAX_PDF_STREAM >> 20} MiB (a decompression bomb?)"
+            )
         total += size
         if total > _limits.MAX_PDF_TOTAL:
             raise TooLargeError(f"this PDF's streams decode to more than {_limits.MAX_PDF_TOTAL >> 20} MiB together")
@@ -106,16 +117,24 @@ def public_digest(pdf: PdfObject) -> bytes:
         """The object itself (also when indirect); references inside it become @N."""
         if isinstance(o, pk.Stream):
             d = o.stream_dict
-            meta = b"<<" + b"".join(k.encode() + b" " + ser(d[k]) + b" " for k in sorted(d.keys())
-                                    if k not in ("/Length", "/Filter", "/DecodeParms")) + b">>"
+            meta = (
+                b"<<"
+                + b"".join(
+                    k.encode() + b" " + ser(d[k]) + b" "
+                    for k in sorted(d.keys())
+                    if k not in ("/Length", "/Filter", "/DecodeParms")
+                )
+                + b">>"
+            )
             try:
                 data = o.read_bytes()
             except pk.PdfError:
                 data = o.read_raw_bytes()
             return meta + b" stream " + hashlib.sha256(data).hexdigest().encode()
         if isinstance(o, pk.Dictionary):
-            return b"<<" + b"".join(k.encode() + b" " + ser(o[k]) + b" " for k in sorted(o.keys())
-                                    if k != ENV_KEY) + b">>"
+            return (
+                b"<<" + b"".join(k.encode() + b" " + ser(o[k]) + b" " for k in sorted(o.keys()) if k != ENV_KEY) + b">>"
+            )
         if isinstance(o, pk.Array):
             return b"[" + b" ".join(ser(x) for x in o) + b"]"
         text: bytes = o.unparse(resolved=True)
@@ -152,8 +171,13 @@ def prune_resources(page: PdfObject) -> None:
     except pk.PdfError:
         return
     if isinstance(res, pk.Dictionary):
-        used = {str(o) for ins in ops if isinstance(ins, pk.ContentStreamInstruction)
-                for o in ins.operands if isinstance(o, pk.Name)}
+        used = {
+            str(o)
+            for ins in ops
+            if isinstance(ins, pk.ContentStreamInstruction)
+            for o in ins.operands
+            if isinstance(o, pk.Name)
+        }
         new, changed = pk.Dictionary(res), False
         for kind in RESOURCE_KINDS:
             d = new.get(kind)

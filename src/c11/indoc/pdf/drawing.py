@@ -30,7 +30,7 @@ def _text_width(text: str, size: float) -> float:
             code = ch.encode("cp1252")[0]
         except (UnicodeEncodeError, IndexError):
             code = 63
-        total += (base14_width("Helvetica", code) or 556)
+        total += base14_width("Helvetica", code) or 556
     return total * size / 1000
 
 
@@ -55,27 +55,38 @@ def _pdf_text(s: str) -> bytes:
 
 def _text_ops(lines: list[str], x: float, y: float, size: float, gray: float) -> list[Any]:
     pk = pikepdf()
-    Op, I = pk.Operator, pk.ContentStreamInstruction
-    ops = [I([], Op("BT")), I([gray], Op("g")), I([pk.Name(FONT_NAME), size], Op("Tf")),
-           I([round(size * 1.25, 2)], Op("TL")), I([round(x, 2), round(y, 2)], Op("Td"))]
+    Op, Ins = pk.Operator, pk.ContentStreamInstruction
+    ops = [
+        Ins([], Op("BT")),
+        Ins([gray], Op("g")),
+        Ins([pk.Name(FONT_NAME), size], Op("Tf")),
+        Ins([round(size * 1.25, 2)], Op("TL")),
+        Ins([round(x, 2), round(y, 2)], Op("Td")),
+    ]
     for i, line in enumerate(lines):
         if i:
-            ops.append(I([], Op("T*")))
-        ops.append(I([pk.String(_pdf_text(line))], Op("Tj")))
-    ops.append(I([], Op("ET")))
+            ops.append(Ins([], Op("T*")))
+        ops.append(Ins([pk.String(_pdf_text(line))], Op("Tj")))
+    ops.append(Ins([], Op("ET")))
     return ops
 
 
 def placeholder_page(n: int, note: str, box: Rect) -> bytes:
     """The content stream of the page that replaces protected page part `n`."""
     pk = pikepdf()
-    Op, I = pk.Operator, pk.ContentStreamInstruction
+    Op, Ins = pk.Operator, pk.ContentStreamInstruction
     x0, y0, x1, y1 = box
     w, h = x1 - x0, y1 - y0
     margin = min(36.0, w / 10, h / 10)
-    ops = [I([], Op("q")), I([0.92], Op("g")),
-           I([round(x0 + margin, 2), round(y0 + margin, 2), round(w - 2 * margin, 2), round(h - 2 * margin, 2)], Op("re")),
-           I([], Op("f")), I([], Op("Q"))]
+    ops = [
+        Ins([], Op("q")),
+        Ins([0.92], Op("g")),
+        Ins(
+            [round(x0 + margin, 2), round(y0 + margin, 2), round(w - 2 * margin, 2), round(h - 2 * margin, 2)], Op("re")
+        ),
+        Ins([], Op("f")),
+        Ins([], Op("Q")),
+    ]
     size = max(4.0, min(12.0, w / 50))
     width = w - 4 * margin
     lines = ["Protected with c11"] + _wrap(placeholder(n), size, width) + [""] + _wrap(notice(note), size, width)
@@ -87,22 +98,28 @@ def placeholder_page(n: int, note: str, box: Rect) -> bytes:
 def region_overlay(n: int, note: str, rects: list[Rect]) -> bytes:
     """The content stream drawn over a page's protected regions (part `n`)."""
     pk = pikepdf()
-    Op, I = pk.Operator, pk.ContentStreamInstruction
-    ops = [I([], Op("q"))]
+    Op, Ins = pk.Operator, pk.ContentStreamInstruction
+    ops = [Ins([], Op("q"))]
     for r in rects:
-        ops += [I([0.25], Op("g")),
-                I([round(r[0], 3), round(r[1], 3), round(r[2] - r[0], 3), round(r[3] - r[1], 3)], Op("re")),
-                I([], Op("f"))]
+        ops += [
+            Ins([0.25], Op("g")),
+            Ins([round(r[0], 3), round(r[1], 3), round(r[2] - r[0], 3), round(r[3] - r[1], 3)], Op("re")),
+            Ins([], Op("f")),
+        ]
     for k, r in enumerate(rects):
         w, h = r[2] - r[0], r[3] - r[1]
         size = max(3.0, min(9.0, h / 3))
         text = placeholder(n) + ("\n" + notice(note) if k == 0 and note else "")
         lines = _wrap(text, size, max(w - 4, 1))
         fit = max(1, int((h - 2) // (size * 1.25)))
-        ops += [I([], Op("q")),
-                I([round(r[0], 3), round(r[1], 3), round(w, 3), round(h, 3)], Op("re")), I([], Op("W")), I([], Op("n"))]
+        ops += [
+            Ins([], Op("q")),
+            Ins([round(r[0], 3), round(r[1], 3), round(w, 3), round(h, 3)], Op("re")),
+            Ins([], Op("W")),
+            Ins([], Op("n")),
+        ]
         ops += _text_ops(lines[:fit] if len(lines) > fit and k else lines, r[0] + 2, r[3] - size - 1, size, 1.0)
-        ops.append(I([], Op("Q")))
-    ops.append(I([], Op("Q")))
+        ops.append(Ins([], Op("Q")))
+    ops.append(Ins([], Op("Q")))
     content: bytes = pk.unparse_content_stream(ops)
     return content

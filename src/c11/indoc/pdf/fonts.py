@@ -120,7 +120,7 @@ class FontInfo:
                 if lo <= s[i] <= hi:
                     n = length
                     break
-            code = s[i:i + n]
+            code = s[i : i + n]
             out.append((code, self.widths.get(int.from_bytes(code, "big"), self.default), n == 1 and code == b" "))
             i += n
         return out

@@ -54,9 +54,18 @@ class PdfHandler:
         return save(pdf)
 
     # -- protect ----------------------------------------------------------------------------------
-    def protect(self, data: bytes, selectors: Sequence[SelectorArg], recipients: Sequence[PublicKey],
-                sender: Identity, *, note: str = "", part_recipients: PartRecipients | None = None,
-                matches: Sequence[str] = (), label: str = "document") -> bytes:
+    def protect(
+        self,
+        data: bytes,
+        selectors: Sequence[SelectorArg],
+        recipients: Sequence[PublicKey],
+        sender: Identity,
+        *,
+        note: str = "",
+        part_recipients: PartRecipients | None = None,
+        matches: Sequence[str] = (),
+        label: str = "document",
+    ) -> bytes:
         pk = pikepdf()
         pdf = open_pdf(data)
         if pdf.is_encrypted:
@@ -111,8 +120,9 @@ class PdfHandler:
             raise FormatError("could not write the protected PDF reproducibly")
         return out
 
-    def unprotect(self, data: bytes, identities: Sequence[Identity], *,
-                  label: str = "document") -> tuple[bytes, P.Opened]:
+    def unprotect(
+        self, data: bytes, identities: Sequence[Identity], *, label: str = "document"
+    ) -> tuple[bytes, P.Opened]:
         pk = pikepdf()
         pdf = open_pdf(data)
         env = _env(pdf)

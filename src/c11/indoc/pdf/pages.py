@@ -18,8 +18,17 @@ from c11.indoc.pdf.selection import Region, regions_spec, visible_box
 #: the page-dictionary key of a protected page's marker
 MARK_KEY = "/C11Part"
 #: the keys a page replaced by a placeholder keeps
-KEEP_PAGE_KEYS = {"/Type", "/Parent", "/MediaBox", "/CropBox", "/BleedBox", "/TrimBox", "/ArtBox", "/Rotate",
-                  "/UserUnit"}
+KEEP_PAGE_KEYS = {
+    "/Type",
+    "/Parent",
+    "/MediaBox",
+    "/CropBox",
+    "/BleedBox",
+    "/TrimBox",
+    "/ArtBox",
+    "/Rotate",
+    "/UserUnit",
+}
 
 
 def page_pdf(pdf: PdfObject, idx: int) -> bytes:
@@ -94,13 +103,26 @@ def replace_page(pdf: PdfObject, page: PdfObject, n: int, note: str, dropped_fie
 def _helvetica(pdf: PdfObject) -> PdfObject:
     """A new Helvetica (WinAnsi) font dictionary for the placeholder text."""
     pk = pikepdf()
-    return pdf.make_indirect(pk.Dictionary(Type=pk.Name("/Font"), Subtype=pk.Name("/Type1"),
-                                           BaseFont=pk.Name("/Helvetica"), Encoding=pk.Name("/WinAnsiEncoding")))
+    return pdf.make_indirect(
+        pk.Dictionary(
+            Type=pk.Name("/Font"),
+            Subtype=pk.Name("/Type1"),
+            BaseFont=pk.Name("/Helvetica"),
+            Encoding=pk.Name("/WinAnsiEncoding"),
+        )
+    )
 
 
-def redact_page(pdf: PdfObject, page: PdfObject, n: int, note: str, regions: list[Region],
-                fonts: dict[tuple[int, int], FontInfo], counter: list[int],
-                dropped_fields: set[tuple[int, int]]) -> bytes:
+def redact_page(
+    pdf: PdfObject,
+    page: PdfObject,
+    n: int,
+    note: str,
+    regions: list[Region],
+    fonts: dict[tuple[int, int], FontInfo],
+    counter: list[int],
+    dropped_fields: set[tuple[int, int]],
+) -> bytes:
     """Rewrite the page so nothing is drawn over the regions and draw their overlay; returns the overlay."""
     rects = [r.rect for r in regions]
     pk = pikepdf()
@@ -135,8 +157,12 @@ def redact_page(pdf: PdfObject, page: PdfObject, n: int, note: str, regions: lis
         for a in annots:
             r = a.get("/Rect") if isinstance(a, pk.Dictionary) else None
             if isinstance(r, pk.Array) and len(r) == 4:
-                rb = (min(num(r[0]), num(r[2])), min(num(r[1]), num(r[3])),
-                      max(num(r[0]), num(r[2])), max(num(r[1]), num(r[3])))
+                rb = (
+                    min(num(r[0]), num(r[2])),
+                    min(num(r[1]), num(r[3])),
+                    max(num(r[0]), num(r[2])),
+                    max(num(r[1]), num(r[3])),
+                )
                 if any(overlaps(rb, x) for x in rects):
                     if str(a.get("/Subtype", "")) == "/Widget" and a.is_indirect:
                         dropped_fields.add(a.objgen)

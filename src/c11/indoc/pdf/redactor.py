@@ -56,16 +56,22 @@ OpHandler = Callable[["Redactor", Pass, PdfObject, list[Any]], bool]
 class Redactor:
     """Rewrites content streams so nothing is drawn over the given user-space rectangles."""
 
-    def __init__(self, pdf: PdfObject, rects: list[Rect], fonts: dict[tuple[int, int], FontInfo] | None = None,
-                 counter: list[int] | None = None) -> None:
+    def __init__(
+        self,
+        pdf: PdfObject,
+        rects: list[Rect],
+        fonts: dict[tuple[int, int], FontInfo] | None = None,
+        counter: list[int] | None = None,
+    ) -> None:
         self.pdf = pdf
         self.rects = rects
         self.fonts: dict[tuple[int, int], FontInfo] = fonts if fonts is not None else {}
         self.counter = counter if counter is not None else [0]
         self.changed = False
 
-    def rewrite(self, instructions: list[PdfObject], resources: PdfObject, ctm: Matrix,
-                gs: GraphicsState | None = None) -> tuple[list[PdfObject], PdfObject]:
+    def rewrite(
+        self, instructions: list[PdfObject], resources: PdfObject, ctm: Matrix, gs: GraphicsState | None = None
+    ) -> tuple[list[PdfObject], PdfObject]:
         """New instructions and resources (a new dictionary when anything in it changed)."""
         pk = pikepdf()
         run = Pass(resources, gs.copy() if gs is not None else GraphicsState())
@@ -214,8 +220,9 @@ class Redactor:
         return kept
 
     # -- XObjects --------------------------------------------------------------------------------
-    def rewrite_form(self, xobj: PdfObject, ctm: Matrix, gs: GraphicsState,
-                     parent_resources: PdfObject = None) -> PdfObject:
+    def rewrite_form(
+        self, xobj: PdfObject, ctm: Matrix, gs: GraphicsState, parent_resources: PdfObject = None
+    ) -> PdfObject:
         """A rewritten copy of a form XObject, or None when nothing in it was over a region."""
         pk = pikepdf()
         try:
@@ -316,6 +323,7 @@ def _adjust(items: list[Any], n: float) -> None:
 # ---------------------------------------------------------------------------------------------
 # the operator table (ISO 32000-1 Annex A); operators not listed are copied as they are
 
+
 def _path(red: Redactor, run: Pass, ins: PdfObject, args: list[Any]) -> bool:
     run.path.append(ins)
     return True
@@ -348,6 +356,7 @@ def _paint(red: Redactor, run: Pass, ins: PdfObject, args: list[Any]) -> bool:
 
 
 # state operators: they change what the following operators draw, and are kept as they are
+
 
 def _save(red: Redactor, run: Pass, ins: PdfObject, args: list[Any]) -> bool:
     run.stack.append(run.gs.copy())
@@ -451,6 +460,7 @@ def _next_line(red: Redactor, run: Pass, ins: PdfObject, args: list[Any]) -> boo
 
 # drawing operators
 
+
 def _show(red: Redactor, run: Pass, ins: PdfObject, args: list[Any]) -> bool:
     pk = pikepdf()
     op = str(ins.operator)
@@ -526,14 +536,30 @@ def _marked(red: Redactor, run: Pass, ins: PdfObject, args: list[Any]) -> bool:
 
 OPERATORS: dict[str, OpHandler] = {
     **{op: _path for op in PATH_OPS},
-    "W": _clip, "W*": _clip,
+    "W": _clip,
+    "W*": _clip,
     **{op: _paint for op in PAINT_OPS},
-    "q": _save, "Q": _restore, "cm": _concat, "w": _line_width, "gs": _ext_gstate,
-    "BT": _begin_text, "Tf": _font,
-    "Tc": _text_param(_set_char_spacing), "Tw": _text_param(_set_word_spacing), "Tz": _text_param(_set_h_scale),
-    "TL": _text_param(_set_leading), "Ts": _text_param(_set_rise),
-    "Td": _move, "TD": _move, "Tm": _text_matrix, "T*": _next_line,
-    "Tj": _show, "TJ": _show, "'": _show, '"': _show,
+    "q": _save,
+    "Q": _restore,
+    "cm": _concat,
+    "w": _line_width,
+    "gs": _ext_gstate,
+    "BT": _begin_text,
+    "Tf": _font,
+    "Tc": _text_param(_set_char_spacing),
+    "Tw": _text_param(_set_word_spacing),
+    "Tz": _text_param(_set_h_scale),
+    "TL": _text_param(_set_leading),
+    "Ts": _text_param(_set_rise),
+    "Td": _move,
+    "TD": _move,
+    "Tm": _text_matrix,
+    "T*": _next_line,
+    "Tj": _show,
+    "TJ": _show,
+    "'": _show,
+    '"': _show,
     "Do": _xobject,
-    "BDC": _marked, "DP": _marked,
+    "BDC": _marked,
+    "DP": _marked,
 }

@@ -49,7 +49,7 @@ class Found:
     end: int
 
     def text(self, s: str) -> str:
-        return s[self.start:self.end]
+        return s[self.start : self.end]
 
 
 class TreeNode(NamedTuple):
@@ -91,7 +91,7 @@ class TextHandler(abc.ABC):
         """(text without the c11 block, envelope), or None when there is no block. Checks that the
         block is exactly what c11 writes for that envelope (the visible note was not edited)."""
 
-    def validate(self, text: str) -> None:
+    def validate(self, text: str) -> None:  # noqa: B027 - a hook: formats that parse override it
         """Raise if `text` no longer parses as this format."""
 
     def pack(self, original: str, lead: str) -> bytes:
@@ -103,13 +103,22 @@ class TextHandler(abc.ABC):
         """The source text of a part's plaintext, and the padding written before its placeholder."""
         return plaintext.decode("utf-8"), 0
 
-    def check_order(self, found: list[Found]) -> None:
+    def check_order(self, found: list[Found]) -> None:  # noqa: B027 - a hook: only Markdown overrides it
         """Formats without a structural location (Markdown) require document order."""
 
     # -- the Handler interface -------------------------------------------------------------------
-    def protect(self, data: bytes, selectors: Sequence[SelectorArg], recipients: Sequence[PublicKey],
-                sender: Identity, *, note: str = "", part_recipients: PartRecipients | None = None,
-                matches: Sequence[str] = (), label: str = "document") -> bytes:
+    def protect(
+        self,
+        data: bytes,
+        selectors: Sequence[SelectorArg],
+        recipients: Sequence[PublicKey],
+        sender: Identity,
+        *,
+        note: str = "",
+        part_recipients: PartRecipients | None = None,
+        matches: Sequence[str] = (),
+        label: str = "document",
+    ) -> bytes:
         text = _decode(data, self.label)
         if self.split_block(text) is not None:
             raise UsageError(f"this {self.label} file is already protected with c11; unprotect it first")
@@ -123,9 +132,9 @@ class TextHandler(abc.ABC):
         out, pos = [], 0
         spans: dict[int, tuple[Target, str]] = {}
         for n, t in enumerate(targets, 1):
-            out.append(text[pos:t.start])
+            out.append(text[pos : t.start])
             out.append(t.lead + self.placeholder_text(n, text, t))
-            spans[n] = (t, text[t.start:t.end])
+            spans[n] = (t, text[t.start : t.end])
             pos = t.end
         out.append(text[pos:])
         protected = "".join(out)
@@ -135,20 +144,26 @@ class TextHandler(abc.ABC):
         parts = []
         for n, (t, original) in spans.items():
             f = found[n]
-            parts.append(P.Part(f.location, self.pack(original, t.lead), f.text(protected).encode("utf-8"),
-                                t.selector.recipients))
+            parts.append(
+                P.Part(
+                    f.location, self.pack(original, t.lead), f.text(protected).encode("utf-8"), t.selector.recipients
+                )
+            )
         try:
             self.validate(protected)
         except FormatError as e:
-            raise UsageError(f"protecting these values would leave an invalid {self.label} file ({e}); "
-                             "choose other values (a merged YAML anchor, for one, must stay a mapping)") from None
+            raise UsageError(
+                f"protecting these values would leave an invalid {self.label} file ({e}); "
+                "choose other values (a merged YAML anchor, for one, must stay a mapping)"
+            ) from None
         env = P.seal(parts, list(recipients), sender, note=note)
         result = self.insert_block(protected, env)
         self.validate(result)
         return result.encode("utf-8")
 
-    def unprotect(self, data: bytes, identities: Sequence[Identity], *,
-                  label: str = "document") -> tuple[bytes, P.Opened]:
+    def unprotect(
+        self, data: bytes, identities: Sequence[Identity], *, label: str = "document"
+    ) -> tuple[bytes, P.Opened]:
         text = _decode(data, self.label)
         split = self.split_block(text)
         if split is None:
@@ -167,9 +182,9 @@ class TextHandler(abc.ABC):
             pt = opened.plaintexts.get(f.location)
             if pt is not None:
                 original, pad = self.unpack(pt)
-                if out[f.start - pad:f.start] != " " * pad:
+                if out[f.start - pad : f.start] != " " * pad:
                     raise IntegrityError(f"the placeholder of protected part {f.location!r} was moved")
-                out = out[:f.start - pad] + original + out[f.end:]
+                out = out[: f.start - pad] + original + out[f.end :]
         rest = P.remaining(env, opened)
         if rest is not None:
             out = self.insert_block(out, rest)
@@ -215,13 +230,14 @@ def _outermost(targets: list[Target]) -> list[Target]:
 # --------------------------------------------------------------------------------------------
 # paths shared by JSON and YAML: /a/*/b (JSON Pointer escapes ~0 ~1; * matches one step)
 
+
 def pointer(steps: Sequence[str | int | None]) -> str:
     """JSON Pointer of a path (`None` steps, YAML's non-scalar keys, print as "None")."""
     return "".join("/" + str(s).replace("~", "~0").replace("/", "~1") for s in steps)
 
 
 def _path_matches(pattern: list[str], steps: Sequence[str | int | None]) -> bool:
-    return len(pattern) == len(steps) and all(p == "*" or p == str(s) for p, s in zip(pattern, steps))
+    return len(pattern) == len(steps) and all(p == "*" or p == str(s) for p, s in zip(pattern, steps, strict=True))
 
 
 def tree_targets(nodes: list[TreeNode], selectors: list[Selector], what: str) -> list[Target]:

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 from c11.errors import FormatError, IntegrityError, UsageError
 from c11.indoc import parts as P
+from c11.indoc._handler import Handler
 from c11.indoc._mediacommon import PLACEHOLDER_RE, placeholder
 from c11.indoc.selectors import Selector
-from c11.indoc._handler import Handler
 from c11.indoc.structured._text import Found, Target, TextHandler, eol, notice
 
 
@@ -53,7 +53,7 @@ def _csv_cells(text: str, delim: str) -> tuple[list[list[Cell]], list[tuple[int,
                     if k < 0:
                         raise FormatError(f"not valid CSV: unterminated quoted field at {start}")
                     buf.append(text[j:k])
-                    if text[k + 1:k + 2] == '"':
+                    if text[k + 1 : k + 2] == '"':
                         buf.append('"')
                         j = k + 2
                         continue
@@ -127,7 +127,7 @@ class CsvHandler(TextHandler):
                 if sel.sheet:
                     raise UsageError(f"{sel.text!r}: a CSV file has no sheets")
                 (r0, c0), (r1, c1) = _a1_range(sel.ref, len(rows), max(len(r) for r in rows))
-                hit = [c for r in rows[max(r0, 1):r1 + 1] for c in r if c0 <= c.col <= c1]
+                hit = [c for r in rows[max(r0, 1) : r1 + 1] for c in r if c0 <= c.col <= c1]
                 if not hit:
                     raise UsageError(f"{sel.text!r} matches no cell (row 1 is the header and is never protected)")
                 out.extend(Target(c.start, c.end, sel) for c in hit)
@@ -136,7 +136,8 @@ class CsvHandler(TextHandler):
                 out.extend(Target(c.start, c.end, sel) for r in data for c in r if pattern.search(c.value))
             else:
                 raise UsageError(
-                    f"CSV files take column:NAME, key:REGEX, cells (B2, B2:D10, C:C, 3:5) or match:REGEX, not {sel.text!r}")
+                    f"CSV files take column:NAME, key:REGEX, cells (B2, B2:D10, C:C, 3:5) or match:REGEX, not {sel.text!r}"
+                )
         return out
 
     def placeholder_text(self, n: int, text: str, t: Target) -> str:
@@ -154,8 +155,19 @@ class CsvHandler(TextHandler):
 
     def _block(self, env: P.Envelope, delim: str, eol: str, added: bool) -> str:
         b64 = base64.b64encode(env.to_json()).decode()
-        return ((eol if added else "") + self.NOTE_TAG + delim + _csv_field(notice(env.note), delim) + eol
-                + self.ENV_TAG + delim + b64 + delim + ("1" if added else "0") + eol)
+        return (
+            (eol if added else "")
+            + self.NOTE_TAG
+            + delim
+            + _csv_field(notice(env.note), delim)
+            + eol
+            + self.ENV_TAG
+            + delim
+            + b64
+            + delim
+            + ("1" if added else "0")
+            + eol
+        )
 
     def insert_block(self, text: str, env: P.Envelope) -> str:
         added = text != "" and not text.endswith(("\n", "\r"))
@@ -174,12 +186,12 @@ class CsvHandler(TextHandler):
         except ValueError:
             raise FormatError("the c11 records at the end of this CSV file are malformed") from None
         added = last[2].value == "1"
-        base = text[:bounds[-2][0]]
+        base = text[: bounds[-2][0]]
         if added:
             nl = eol(text)
             if not base.endswith(nl):
                 raise IntegrityError("the c11 records of this CSV file were edited")
-            base = base[:-len(nl)]
+            base = base[: -len(nl)]
         if base + self._block(env, delim, eol(text), added) != text:
             raise IntegrityError("the c11 note or records of this CSV file were edited")
         return base, env
@@ -194,6 +206,7 @@ def _col_index(letters: str) -> int:
 
 def _a1_range(ref: str, nrows: int, ncols: int) -> tuple[tuple[int, int], tuple[int, int]]:
     """'B2:D10' / 'C:C' / '3:5' / 'B2' -> ((row0, col0), (row1, col1)), 0-based, inclusive."""
+
     def one(part: str) -> tuple[int | None, int | None]:
         m = re.fullmatch(r"([A-Z]*)(\d*)", part.replace("$", "").upper())
         if not m or not (m.group(1) or m.group(2)):

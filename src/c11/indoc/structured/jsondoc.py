@@ -15,9 +15,9 @@ from typing import NamedTuple
 
 from c11.errors import FormatError, IntegrityError, UsageError
 from c11.indoc import parts as P
+from c11.indoc._handler import Handler
 from c11.indoc._mediacommon import PLACEHOLDER_RE, placeholder
 from c11.indoc.selectors import Selector
-from c11.indoc._handler import Handler
 from c11.indoc.structured._text import Found, Target, TextHandler, TreeNode, notice, pointer, tree_targets
 
 _WS = re.compile(r"[ \t\n\r\ufeff]*")
@@ -52,41 +52,41 @@ def _skip(s: str, i: int) -> int:
 
 def _jparse(s: str, i: int) -> JNode:
     i = _skip(s, i)
-    c = s[i:i + 1]
+    c = s[i : i + 1]
     if c == "{":
         members: list[Member] = []
         j = _skip(s, i + 1)
-        if s[j:j + 1] == "}":
+        if s[j : j + 1] == "}":
             return JNode("object", i, j + 1, members=members)
         while True:
-            if s[j:j + 1] != '"':
+            if s[j : j + 1] != '"':
                 raise ValueError(f"expected a key at {j}")
             key, kend = scanstring(s, j + 1)
             k = _skip(s, kend)
-            if s[k:k + 1] != ":":
+            if s[k : k + 1] != ":":
                 raise ValueError(f"expected : at {k}")
             v = _jparse(s, k + 1)
             members.append(Member(key, j, kend, v))
             j = _skip(s, v.end)
-            if s[j:j + 1] == ",":
+            if s[j : j + 1] == ",":
                 j = _skip(s, j + 1)
                 continue
-            if s[j:j + 1] == "}":
+            if s[j : j + 1] == "}":
                 return JNode("object", i, j + 1, members=members)
             raise ValueError(f"expected , or }} at {j}")
     if c == "[":
         items: list[JNode] = []
         j = _skip(s, i + 1)
-        if s[j:j + 1] == "]":
+        if s[j : j + 1] == "]":
             return JNode("array", i, j + 1, items=items)
         while True:
             v = _jparse(s, j)
             items.append(v)
             j = _skip(s, v.end)
-            if s[j:j + 1] == ",":
+            if s[j : j + 1] == ",":
                 j += 1
                 continue
-            if s[j:j + 1] == "]":
+            if s[j : j + 1] == "]":
                 return JNode("array", i, j + 1, items=items)
             raise ValueError(f"expected , or ] at {j}")
     if c == '"':
@@ -101,8 +101,9 @@ def _jparse(s: str, i: int) -> JNode:
     raise ValueError(f"unexpected character at {i}")
 
 
-def _jwalk(node: JNode, steps: tuple[str | int | None, ...], key: str | None,
-           out: list[tuple[TreeNode, JNode]]) -> None:
+def _jwalk(
+    node: JNode, steps: tuple[str | int | None, ...], key: str | None, out: list[tuple[TreeNode, JNode]]
+) -> None:
     scalar = node.value if node.kind in ("string", "scalar") else None
     out.append((TreeNode(steps, node.start, node.end, key, scalar), node))
     if node.kind == "object":
@@ -160,16 +161,18 @@ class JsonHandler(TextHandler):
         if not root.members:
             return "", ":"
         key0 = root.members[0]
-        ws = text[root.start + 1:key0.key_start]
+        ws = text[root.start + 1 : key0.key_start]
         if len(root.members) > 1:  # the spacing between two members, after the comma
-            between = text[root.members[-2].value.end:root.members[-1].key_start]
+            between = text[root.members[-2].value.end : root.members[-1].key_start]
             ws = between.split(",", 1)[1] if "," in between else ws
-        colon = text[key0.key_end:key0.value.start]
+        colon = text[key0.key_end : key0.value.start]
         return ws, colon
 
     def _block(self, ws: str, colon: str, env: P.Envelope, first: bool) -> str:
-        body = (f'"{self.NOTE_KEY}"{colon}{json.dumps(notice(env.note), ensure_ascii=False)},{ws}"{self.ENV_KEY}"{colon}'
-                f"{env.to_json().decode()}")
+        body = (
+            f'"{self.NOTE_KEY}"{colon}{json.dumps(notice(env.note), ensure_ascii=False)},{ws}"{self.ENV_KEY}"{colon}'
+            f"{env.to_json().decode()}"
+        )
         return body if first else f",{ws}{body}"
 
     def insert_block(self, text: str, env: P.Envelope) -> str:
@@ -180,7 +183,7 @@ class JsonHandler(TextHandler):
         if root.members:
             at = root.members[-1].value.end
             return text[:at] + self._block(ws, colon, env, False) + text[at:]
-        return text[:root.start + 1] + self._block(ws, colon, env, True) + text[root.start + 1:]
+        return text[: root.start + 1] + self._block(ws, colon, env, True) + text[root.start + 1 :]
 
     def split_block(self, text: str) -> tuple[str, P.Envelope] | None:
         root = self._root(text)
@@ -192,9 +195,9 @@ class JsonHandler(TextHandler):
                 raise FormatError("the c11 block of this JSON file is not where c11 puts it (the last keys)")
             return None
         v2 = last.value
-        env = P.Envelope.from_json(text[v2.start:v2.end].encode())
+        env = P.Envelope.from_json(text[v2.start : v2.end].encode())
         start = root.members[-3].value.end if len(root.members) > 2 else root.start + 1
-        base = text[:start] + text[v2.end:]
+        base = text[:start] + text[v2.end :]
         if self.insert_block(base, env) != text:
             raise IntegrityError("the c11 note or block of this JSON file was edited")
         return base, env

@@ -10,11 +10,10 @@ import re
 
 from c11.errors import FormatError, IntegrityError, UsageError
 from c11.indoc import parts as P
+from c11.indoc._handler import Handler
 from c11.indoc._mediacommon import PLACEHOLDER_RE, numbers
 from c11.indoc.selectors import Selector
-from c11.indoc._handler import Handler
 from c11.indoc.structured._text import Found, Target, TextHandler, eol, notice
-
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t#]*$")
@@ -38,8 +37,12 @@ def _md_lines(text: str) -> list[_Line]:
                 kind = "open"
             else:
                 kind = "text"
-        elif m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) \
-                and not line.strip()[len(m.group(1)):].strip():
+        elif (
+            m
+            and m.group(1)[0] == fence[0]
+            and len(m.group(1)) >= len(fence)
+            and not line.strip()[len(m.group(1)) :].strip()
+        ):
             fence = None
             kind = "close"
         else:
@@ -70,22 +73,26 @@ class MarkdownHandler(TextHandler):
                 out.extend(Target(m.start(), m.end(), sel) for m in sel.pattern.finditer(text) if m.end() > m.start())
             else:
                 raise UsageError(
-                    f"Markdown files take heading:TEXT, paragraph:N-M or match:REGEX selectors, not {sel.text!r}")
+                    f"Markdown files take heading:TEXT, paragraph:N-M or match:REGEX selectors, not {sel.text!r}"
+                )
         return out
 
     def _sections(self, text: str, lines: list[_Line], title: str, sel: Selector) -> list[Target]:
-        heads = [(i, len(m.group(1)), (m.group(2) or "").strip())
-                 for i, (_, _, line, kind) in enumerate(lines) if kind == "text" and (m := _HEADING.match(line))]
+        heads = [
+            (i, len(m.group(1)), (m.group(2) or "").strip())
+            for i, (_, _, line, kind) in enumerate(lines)
+            if kind == "text" and (m := _HEADING.match(line))
+        ]
         out = []
         for k, (i, level, name) in enumerate(heads):
             if name.lower() != title.lower():
                 continue
             end_line = len(lines)
-            for j, lvl, _ in heads[k + 1:]:
+            for j, lvl, _ in heads[k + 1 :]:
                 if lvl <= level:
                     end_line = j
                     break
-            body = [ln for ln in lines[i + 1:end_line]]
+            body = [ln for ln in lines[i + 1 : end_line]]
             while body and not body[0][2].strip():
                 body.pop(0)
             while body and not body[-1][2].strip():
@@ -123,10 +130,12 @@ class MarkdownHandler(TextHandler):
 
     def _block(self, env: P.Envelope, added: bool, eol: str) -> str:
         b64 = base64.b64encode(env.to_json()).decode()
-        lines = eol.join(b64[i:i + 76] for i in range(0, len(b64), 76))
+        lines = eol.join(b64[i : i + 76] for i in range(0, len(b64), 76))
         quoted = notice(env.note).replace("\r\n", "\n").replace("\n", eol + "> ")
-        return ((eol if added else "") + f"{eol}{self.START}{eol}> {quoted}{eol}{eol}"
-                f"<!-- c11-envelope v1 added-newline={int(added)}{eol}{lines}{eol}-->{eol}")
+        return (
+            (eol if added else "") + f"{eol}{self.START}{eol}> {quoted}{eol}{eol}"
+            f"<!-- c11-envelope v1 added-newline={int(added)}{eol}{lines}{eol}-->{eol}"
+        )
 
     def insert_block(self, text: str, env: P.Envelope) -> str:
         return text + self._block(env, text != "" and not text.endswith("\n"), eol(text))
@@ -148,7 +157,7 @@ class MarkdownHandler(TextHandler):
         if added:
             if not base.endswith(nl):
                 raise IntegrityError("the c11 block at the end of this Markdown file was edited")
-            base = base[:-len(nl)]
+            base = base[: -len(nl)]
         if base + self._block(env, added, nl) != text:
             raise IntegrityError("the c11 note or block at the end of this Markdown file was edited")
         return base, env

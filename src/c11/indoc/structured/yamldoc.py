@@ -15,9 +15,9 @@ import yaml
 from c11.errors import FormatError, IntegrityError, TooLargeError, UsageError
 from c11.indoc import _limits
 from c11.indoc import parts as P
+from c11.indoc._handler import Handler
 from c11.indoc._mediacommon import PLACEHOLDER_RE, placeholder
 from c11.indoc.selectors import Selector
-from c11.indoc._handler import Handler
 from c11.indoc.structured._text import Found, Target, TextHandler, TreeNode, eol, notice, pointer, tree_targets
 
 
@@ -81,8 +81,9 @@ class YamlHandler(TextHandler):
                 end -= 1
             return start, end
 
-        def walk(node: yaml.Node | None, steps: tuple[str | int | None, ...], key: str | None,
-                 key_col: int | None) -> None:
+        def walk(
+            node: yaml.Node | None, steps: tuple[str | int | None, ...], key: str | None, key_col: int | None
+        ) -> None:
             if node is None or id(node) in seen:
                 return
             seen.add(id(node))
@@ -93,7 +94,7 @@ class YamlHandler(TextHandler):
             # written there would end the mapping, so it is indented under the key
             if key_col is not None and isinstance(node, yaml.SequenceNode) and not node.flow_style:
                 col = s - (text.rfind("\n", 0, s) + 1)
-                if col <= key_col and not text[text.rfind("\n", 0, s) + 1:s].strip():
+                if col <= key_col and not text[text.rfind("\n", 0, s) + 1 : s].strip():
                     lead = " " * (key_col - col + 2)
             out.append((TreeNode(steps, s, e, key, val, lead), node))
             if isinstance(node, yaml.MappingNode):
@@ -136,8 +137,9 @@ class YamlHandler(TextHandler):
     def _block(self, env: P.Envelope, added_newline: bool, indent: str, eol: str) -> str:
         env_obj = json.loads(env.to_json())
         data = json.dumps({"added_newline": added_newline, "envelope": env_obj}, separators=(", ", ": "))
-        return ((eol if added_newline else "") + f"{indent}{self.NOTE_KEY}: {json.dumps(notice(env.note))}{eol}"
-                f"{indent}{self.ENV_KEY}: {data}{eol}")
+        return (
+            eol if added_newline else ""
+        ) + f"{indent}{self.NOTE_KEY}: {json.dumps(notice(env.note))}{eol}{indent}{self.ENV_KEY}: {data}{eol}"
 
     def _root_mapping(self, text: str) -> yaml.MappingNode:
         root = self._compose(text)
@@ -160,7 +162,7 @@ class YamlHandler(TextHandler):
         if getattr(k1, "value", None) != self.NOTE_KEY or getattr(k2, "value", None) != self.ENV_KEY:
             return None
         try:
-            d = json.loads(text[v2.start_mark.index:v2.end_mark.index])
+            d = json.loads(text[v2.start_mark.index : v2.end_mark.index])
             env = P.Envelope.from_json(json.dumps(d["envelope"]).encode())
             added = bool(d["added_newline"])
         except (ValueError, KeyError, TypeError):
@@ -170,7 +172,7 @@ class YamlHandler(TextHandler):
         if added:
             if not base.endswith(nl):
                 raise IntegrityError("the c11 block of this YAML file was edited")
-            base = base[:-len(nl)]
+            base = base[: -len(nl)]
         if base + self._block(env, added, " " * k1.start_mark.column, nl) != text:
             raise IntegrityError("the c11 note or block of this YAML file was edited")
         return base, env

@@ -38,19 +38,32 @@ def make_transport(cfg: NotifyConfig) -> Transport:
     if cfg.mail_transport == "smtp":
         from c11.notify.transports.smtp import SmtpTransport
 
-        return SmtpTransport(host=cfg.smtp_host, port=cfg.port, security=cfg.smtp_security,
-                             username=cfg.smtp_username, password=cfg.smtp_password, sender=cfg.mail_from,
-                             ca_bundle=cfg.smtp_ca_bundle, timeout=cfg.smtp_timeout)
+        return SmtpTransport(
+            host=cfg.smtp_host,
+            port=cfg.port,
+            security=cfg.smtp_security,
+            username=cfg.smtp_username,
+            password=cfg.smtp_password,
+            sender=cfg.mail_from,
+            ca_bundle=cfg.smtp_ca_bundle,
+            timeout=cfg.smtp_timeout,
+        )
     if cfg.mail_transport == "graph":
         from c11.notify.config import require_graph
         from c11.notify.graph_certificate import CertificateStore
         from c11.notify.transports.graph import GraphTransport
 
         require_graph(cfg)
-        return GraphTransport(sender=cfg.graph_sender or "", tenant_id=cfg.graph_tenant_id or "",
-                              client_id=cfg.graph_client_id or "", certificates=CertificateStore(cfg.data_dir),
-                              login_host=cfg.graph_login_host, api_host=cfg.graph_api_host,
-                              ca_bundle=cfg.graph_ca_bundle, timeout=cfg.graph_timeout)
+        return GraphTransport(
+            sender=cfg.graph_sender or "",
+            tenant_id=cfg.graph_tenant_id or "",
+            client_id=cfg.graph_client_id or "",
+            certificates=CertificateStore(cfg.data_dir),
+            login_host=cfg.graph_login_host,
+            api_host=cfg.graph_api_host,
+            ca_bundle=cfg.graph_ca_bundle,
+            timeout=cfg.graph_timeout,
+        )
     from c11.errors import ConfigError
 
     raise ConfigError(f"unknown mail transport {cfg.mail_transport!r}")

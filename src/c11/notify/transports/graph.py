@@ -21,6 +21,7 @@ import json
 import ssl
 import threading
 import time
+from datetime import UTC
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import quote
@@ -102,9 +103,17 @@ class GraphTransport:
     name = "graph"
 
     def __init__(
-        self, *, sender: str, tenant_id: str, client_id: str, certificates: CertificateStore | list[GraphCertificate],
-        login_host: str = "login.microsoftonline.com", api_host: str = "graph.microsoft.com",
-        ca_bundle: str | None = None, timeout: float = 30, save_to_sent_items: bool = False,
+        self,
+        *,
+        sender: str,
+        tenant_id: str,
+        client_id: str,
+        certificates: CertificateStore | list[GraphCertificate],
+        login_host: str = "login.microsoftonline.com",
+        api_host: str = "graph.microsoft.com",
+        ca_bundle: str | None = None,
+        timeout: float = 30,
+        save_to_sent_items: bool = False,
         assertion: str = "sha256",
     ) -> None:
         if not (sender and tenant_id and client_id):
@@ -138,18 +147,24 @@ class GraphTransport:
         return f"https://{self.api_host}/.default"
 
     def _ctx(self, cert: GraphCertificate | None = None) -> GraphContext:
-        return GraphContext(sender=self.sender, tenant_id=self.tenant_id, client_id=self.client_id,
-                            login_host=self.login_host, api_host=self.api_host,
-                            thumbprint=cert.sha1_thumbprint if cert else "")
+        return GraphContext(
+            sender=self.sender,
+            tenant_id=self.tenant_id,
+            client_id=self.client_id,
+            login_host=self.login_host,
+            api_host=self.api_host,
+            thumbprint=cert.sha1_thumbprint if cert else "",
+        )
 
     def _live(self) -> list[GraphCertificate]:
         if isinstance(self.certificates, CertificateStore):
             return self.certificates.live()
-        from datetime import datetime, timezone
+        from datetime import datetime
 
-        now = datetime.now(timezone.utc)
-        return sorted((c for c in self.certificates if c.valid_at(now)),
-                      key=lambda c: (c.not_before, c.not_after), reverse=True)
+        now = datetime.now(UTC)
+        return sorted(
+            (c for c in self.certificates if c.valid_at(now)), key=lambda c: (c.not_before, c.not_after), reverse=True
+        )
 
     def _app(self, cert: GraphCertificate) -> Any:
         import msal  # type: ignore[import-untyped]
@@ -163,11 +178,15 @@ class GraphTransport:
             else:
                 credential["public_certificate"] = cert.cert_pem.decode()
             app = msal.ConfidentialClientApplication(
-                self.client_id, authority=self.authority, client_credential=credential,
-                http_client=_session(self.ca_bundle), timeout=self.timeout,
+                self.client_id,
+                authority=self.authority,
+                client_credential=credential,
+                http_client=_session(self.ca_bundle),
+                timeout=self.timeout,
                 # Instance discovery would ask login.microsoftonline.com about any other host; the login
                 # host is configured by the operator, so it is trusted as is (tenant discovery still runs).
-                instance_discovery=False, token_cache=msal.TokenCache(),
+                instance_discovery=False,
+                token_cache=msal.TokenCache(),
             )
             self._apps[key] = app
         return app
@@ -199,11 +218,15 @@ class GraphTransport:
             raise PermanentDeliveryError(
                 f"TLS certificate of {self.login_host} not trusted: {_root(e)}",
                 "Set C11_GRAPH_CA_BUNDLE to the CA bundle that signs the login and Graph hosts (or leave it unset "
-                "to use the system's).", config=True) from e
+                "to use the system's).",
+                config=True,
+            ) from e
         except requests.exceptions.RequestException as e:
             self._forget(cert)
-            raise TransientDeliveryError(f"cannot reach {self.login_host}: {_root(e)}",
-                                         "The Microsoft identity platform is unreachable; we will try again.") from e
+            raise TransientDeliveryError(
+                f"cannot reach {self.login_host}: {_root(e)}",
+                "The Microsoft identity platform is unreachable; we will try again.",
+            ) from e
 
     def token(self) -> str:
         """An app-only access token for Graph (cached by MSAL until it nearly expires)."""
@@ -211,8 +234,11 @@ class GraphTransport:
             live = self._live()
             if not live:
                 raise PermanentDeliveryError(
-                    "no valid Graph certificate", "Run `c11 notify graph certificate create --out c11-graph.cer` "
-                    "and upload the .cer file to the app registration (Certificates & secrets).", config=True)
+                    "no valid Graph certificate",
+                    "Run `c11 notify graph certificate create --out c11-graph.cer` "
+                    "and upload the .cer file to the app registration (Certificates & secrets).",
+                    config=True,
+                )
             now = time.monotonic()
             candidates = [c for c in live if self._refused.get(c.sha1_thumbprint, 0) <= now] or live
             last: tuple[GraphCertificate, dict[str, Any]] | None = None
@@ -268,12 +294,17 @@ class GraphTransport:
             if isinstance(e.__context__, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(e):
                 raise PermanentDeliveryError(
                     f"TLS certificate of {self.api_host} not trusted: {e}",
-                    "Set C11_GRAPH_CA_BUNDLE to the CA bundle that signs the Graph host.", config=True) from e
-            raise TransientDeliveryError(f"cannot reach {self.api_host}: {e}",
-                                         "Microsoft Graph is unreachable; we will try again.") from e
+                    "Set C11_GRAPH_CA_BUNDLE to the CA bundle that signs the Graph host.",
+                    config=True,
+                ) from e
+            raise TransientDeliveryError(
+                f"cannot reach {self.api_host}: {e}", "Microsoft Graph is unreachable; we will try again."
+            ) from e
         except httpx.HTTPError as e:
-            raise TransientDeliveryError(f"cannot reach {self.api_host}: {type(e).__name__}: {e}",
-                                         "Microsoft Graph is unreachable; we will try again.") from e
+            raise TransientDeliveryError(
+                f"cannot reach {self.api_host}: {type(e).__name__}: {e}",
+                "Microsoft Graph is unreachable; we will try again.",
+            ) from e
         if r.status_code in (200, 202):
             return
         try:
@@ -284,10 +315,20 @@ class GraphTransport:
             with self._lock:
                 self._forget()
         roles = self.last_token_claims.get("roles") if self.last_token_claims else None
-        ctx = GraphContext(sender=mailbox, tenant_id=self.tenant_id, client_id=self.client_id,
-                           login_host=self.login_host, api_host=self.api_host)
-        d = explain_graph_error(r.status_code, payload, ctx, roles=list(roles) if roles is not None else [],
-                                retry_after=parse_retry_after(r.headers.get("Retry-After")))
+        ctx = GraphContext(
+            sender=mailbox,
+            tenant_id=self.tenant_id,
+            client_id=self.client_id,
+            login_host=self.login_host,
+            api_host=self.api_host,
+        )
+        d = explain_graph_error(
+            r.status_code,
+            payload,
+            ctx,
+            roles=list(roles) if roles is not None else [],
+            retry_after=parse_retry_after(r.headers.get("Retry-After")),
+        )
         self._raise(d)
 
     def close(self) -> None:

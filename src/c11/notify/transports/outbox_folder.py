@@ -35,9 +35,11 @@ class OutboxFolderTransport:
             self.folder.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".part")  # not *.eml: readers glob that
         except PermissionError as e:
-            raise PermanentDeliveryError(f"cannot write to {self.folder}: {e}",
-                                         "Give the server's user write access to the outbox folder.",
-                                         config=True) from e
+            raise PermanentDeliveryError(
+                f"cannot write to {self.folder}: {e}",
+                "Give the server's user write access to the outbox folder.",
+                config=True,
+            ) from e
         except OSError as e:
             raise TransientDeliveryError(f"cannot write to {self.folder}: {e}") from e
         try:
@@ -46,8 +48,7 @@ class OutboxFolderTransport:
             os.replace(tmp, self.folder / self.file_name(message))
         except OSError as e:
             Path(tmp).unlink(missing_ok=True)
-            raise TransientDeliveryError(f"cannot write to {self.folder}: {e}",
-                                         "Is the disk full?") from e
+            raise TransientDeliveryError(f"cannot write to {self.folder}: {e}", "Is the disk full?") from e
 
     def close(self) -> None:
         pass

@@ -23,9 +23,17 @@ class SmtpTransport:
     name = "smtp"
 
     def __init__(
-        self, host: str, port: int | None = None, *, security: str = "starttls", username: str | None = None,
-        password: str | None = None, sender: str | None = None, ca_bundle: str | None = None,
-        timeout: float = 30, local_hostname: str | None = None,
+        self,
+        host: str,
+        port: int | None = None,
+        *,
+        security: str = "starttls",
+        username: str | None = None,
+        password: str | None = None,
+        sender: str | None = None,
+        ca_bundle: str | None = None,
+        timeout: float = 30,
+        local_hostname: str | None = None,
     ) -> None:
         if security not in ("none", "starttls", "tls"):
             raise ConfigError(f"C11_SMTP_SECURITY must be none, starttls or tls, not {security!r}")
@@ -51,8 +59,9 @@ class SmtpTransport:
 
     def _connect(self) -> smtplib.SMTP:
         if self.security == "tls":
-            conn: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
-                                                  context=self._context(), local_hostname=self.local_hostname)
+            conn: smtplib.SMTP = smtplib.SMTP_SSL(
+                self.host, self.port, timeout=self.timeout, context=self._context(), local_hostname=self.local_hostname
+            )
         else:
             conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout, local_hostname=self.local_hostname)
         try:

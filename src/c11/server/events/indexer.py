@@ -38,8 +38,19 @@ from c11.server.orgs.models import Organization, OrgMember
 #: Log entries read (and committed with their events) per transaction.
 BATCH = 5000
 #: Every action an event can have.
-ACTIONS = ("protect", "open", "refused_open", "share", "revoke", "restore", "expiry", "invite", "key_change",
-           "admin", "shard")
+ACTIONS = (
+    "protect",
+    "open",
+    "refused_open",
+    "share",
+    "revoke",
+    "restore",
+    "expiry",
+    "invite",
+    "key_change",
+    "admin",
+    "shard",
+)
 #: An `encrypt` entry this soon after the same person's online `protect` describes that same encryption.
 _MERGE_WINDOW = timedelta(minutes=10)
 _MAX_LIST = 50
@@ -81,9 +92,12 @@ class Indexer:
         if s is None:
             with self.db.session() as own:
                 return self.pending(own)
-        done, size = s.execute(select(
-            select(UsageIndexState.next_idx).where(UsageIndexState.id == 1).scalar_subquery(),
-            select(LogState.size).where(LogState.id == 1).scalar_subquery())).one()
+        done, size = s.execute(
+            select(
+                select(UsageIndexState.next_idx).where(UsageIndexState.id == 1).scalar_subquery(),
+                select(LogState.size).where(LogState.id == 1).scalar_subquery(),
+            )
+        ).one()
         return done or 0, size or 0
 
     def run(self) -> int:
@@ -107,27 +121,31 @@ class Indexer:
     def _one_batch(self) -> tuple[int, int]:
         with self.db.session() as s:
             start = self._lock_state(s)
-            entries = s.execute(select(LogEntry.idx, LogEntry.kind, LogEntry.data, LogEntry.created_at)
-                                .where(LogEntry.idx >= start).order_by(LogEntry.idx).limit(BATCH)).all()
+            entries = s.execute(
+                select(LogEntry.idx, LogEntry.kind, LogEntry.data, LogEntry.created_at)
+                .where(LogEntry.idx >= start)
+                .order_by(LogEntry.idx)
+                .limit(BATCH)
+            ).all()
             if not entries:
                 return start, 0
             self._index(s, entries)
-            s.execute(update(UsageIndexState).where(UsageIndexState.id == 1)
-                      .values(next_idx=entries[-1].idx + 1, updated_at=utcnow()))
+            s.execute(
+                update(UsageIndexState)
+                .where(UsageIndexState.id == 1)
+                .values(next_idx=entries[-1].idx + 1, updated_at=utcnow())
+            )
             return entries[-1].idx + 1, len(entries)
 
     def _lock_state(self, s: Session) -> int:
         """The next index, with the state row locked until the transaction ends (created when missing)."""
         if not self._postgres:  # SQLite: take the database write lock first, then read
-            s.execute(update(UsageIndexState).where(UsageIndexState.id == 1)
-                      .values(next_idx=UsageIndexState.next_idx))
-        found = s.execute(select(UsageIndexState.next_idx).where(UsageIndexState.id == 1)
-                          .with_for_update()).scalar()
+            s.execute(update(UsageIndexState).where(UsageIndexState.id == 1).values(next_idx=UsageIndexState.next_idx))
+        found = s.execute(select(UsageIndexState.next_idx).where(UsageIndexState.id == 1).with_for_update()).scalar()
         if found is not None:
             return found
         s.execute(self._insert_ignore(UsageIndexState).values(id=1, next_idx=0, updated_at=utcnow()))
-        return s.execute(select(UsageIndexState.next_idx).where(UsageIndexState.id == 1)
-                         .with_for_update()).scalar_one()
+        return s.execute(select(UsageIndexState.next_idx).where(UsageIndexState.id == 1).with_for_update()).scalar_one()
 
     def _insert_ignore(self, table: Any) -> Any:
         ins = postgresql.insert(table) if self._postgres else sqlite.insert(table)
@@ -142,11 +160,17 @@ class Indexer:
         return h
 
     def _members(self, s: Session) -> dict[str, _Member]:
-        return {self._hash(email): _Member(mid, org, added)
-                for mid, org, email, added in s.execute(
-                    select(OrgMember.id, OrgMember.org_id, OrgMember.email,
-                           func.coalesce(OrgMember.consented_at, OrgMember.added_at))
-                    .where(OrgMember.consent.is_not(None)))}  # invited, not accepted: not the org's to see
+        return {
+            self._hash(email): _Member(mid, org, added)
+            for mid, org, email, added in s.execute(
+                select(
+                    OrgMember.id,
+                    OrgMember.org_id,
+                    OrgMember.email,
+                    func.coalesce(OrgMember.consented_at, OrgMember.added_at),
+                ).where(OrgMember.consent.is_not(None))
+            )
+        }  # invited, not accepted: not the org's to see
 
     def _index(self, s: Session, entries: Iterable[Any]) -> None:
         entries = list(entries)
@@ -165,12 +189,20 @@ class Indexer:
                 docs.add(d["doc"])
         sealed = [e.idx for e, d in parsed if is_v2(d)]
         if sealed:
-            openings = dict(s.execute(select(LogOpening.log_index, LogOpening.private).where(
-                LogOpening.log_index >= sealed[0], LogOpening.log_index <= sealed[-1])).all())
+            openings = dict(
+                s.execute(
+                    select(LogOpening.log_index, LogOpening.private).where(
+                        LogOpening.log_index >= sealed[0], LogOpening.log_index <= sealed[-1]
+                    )
+                ).all()
+            )
             parsed = [(e, _v1_view(e.kind, d, openings.get(e.idx)) if is_v2(d) else d) for e, d in parsed]
         if docs:
-            for doc, org in s.execute(select(UsageEvent.doc_id, UsageEvent.org_id).where(
-                    UsageEvent.doc_id.in_(sorted(docs)), UsageEvent.action == "protect")):
+            for doc, org in s.execute(
+                select(UsageEvent.doc_id, UsageEvent.org_id).where(
+                    UsageEvent.doc_id.in_(sorted(docs)), UsageEvent.action == "protect"
+                )
+            ):
                 batch.doc_orgs.setdefault(doc, set()).add(org)
         for e, d in parsed:
             _derive(s, batch, e.idx, e.kind, d, e.created_at)
@@ -216,8 +248,13 @@ def _derive(s: Session, batch: _Batch, idx: int, kind: str, d: dict[str, Any], a
     """Add the events of entry `idx` to `batch.rows` (by org)."""
     action = d.get("action")
     if kind == "release":
-        ev = ("open" if d.get("result") == "allowed" else "refused_open", _str(d.get("who")), _str(d.get("doc")),
-              None, {"key": _str(d.get("key"), 32)})
+        ev = (
+            "open" if d.get("result") == "allowed" else "refused_open",
+            _str(d.get("who")),
+            _str(d.get("doc")),
+            None,
+            {"key": _str(d.get("key"), 32)},
+        )
     elif kind == "policy":
         ev = _policy_event(action, d)
     elif kind == "encrypt":
@@ -227,8 +264,7 @@ def _derive(s: Session, batch: _Batch, idx: int, kind: str, d: dict[str, Any], a
         ev = ("key_change", _str(d.get("email_hash")), None, None, {"op": action, **_fingerprint(d)})
     elif kind == "tempkey" and action in ("create", "release", "expire"):
         op = {"create": "create", "release": "accept", "expire": "expire"}[action]
-        actor = _str(d.get("by")) if action == "create" else _str(d.get("email_hash")) if action == "release" \
-            else None
+        actor = _str(d.get("by")) if action == "create" else _str(d.get("email_hash")) if action == "release" else None
         ev = ("invite", actor, None, _str(d.get("email_hash")), {"op": op})
         if actor is None:  # an expiry (or an old entry without `by`): the invitee's organization
             m = _org_of(batch, ev[3], at)
@@ -240,11 +276,23 @@ def _derive(s: Session, batch: _Batch, idx: int, kind: str, d: dict[str, Any], a
         if org is None or org not in batch.orgs:
             return
         extra = {k: v for k, v in d.items() if k not in _ADMIN_FIELDS and _small(v)}
-        ev = ("admin", _str(d.get("actor")), _str(d.get("doc")), _str(d.get("target")),
-              {"op": _str(action, 48), **extra})
+        ev = (
+            "admin",
+            _str(d.get("actor")),
+            _str(d.get("doc")),
+            _str(d.get("target")),
+            {"op": _str(action, 48), **extra},
+        )
         m = _org_of(batch, ev[1], at)
-        _add(batch, org, idx, at, ev, m.id if m is not None and m.org_id == org else None,
-             _target_member(batch, org, ev[3]))
+        _add(
+            batch,
+            org,
+            idx,
+            at,
+            ev,
+            m.id if m is not None and m.org_id == org else None,
+            _target_member(batch, org, ev[3]),
+        )
         return
     elif kind == "shard":
         actor = _str(d.get("who")) or _str(d.get("email_hash"))
@@ -265,15 +313,18 @@ def _policy_event(action: Any, d: dict[str, Any]) -> tuple | None:
     if action == "restore":
         return "restore", author, doc, None, {}
     if action == "expire":
-        return "expiry", author, doc, None, {"expires": d.get("expires") if isinstance(d.get("expires"), str)
-                                             else None}
+        return "expiry", author, doc, None, {"expires": d.get("expires") if isinstance(d.get("expires"), str) else None}
     if action == "recipients":
         add = [r for r in d.get("add") or [] if isinstance(r, dict)]
         remove = [r for r in d.get("remove") or [] if isinstance(r, dict)]
         people = [r.get("email") for r in (add or remove) if isinstance(r.get("email"), str)]
         target = people[0] if len(add or remove) == 1 and people else None
-        detail = {"added": len(add), "removed": len(remove),
-                  "add": [_recipient(r) for r in add[:_MAX_LIST]], "remove": [_recipient(r) for r in remove[:_MAX_LIST]]}
+        detail = {
+            "added": len(add),
+            "removed": len(remove),
+            "add": [_recipient(r) for r in add[:_MAX_LIST]],
+            "remove": [_recipient(r) for r in remove[:_MAX_LIST]],
+        }
         return ("share" if add else "revoke"), author, doc, target, detail
     return None
 
@@ -299,12 +350,22 @@ def _target_member(batch: _Batch, org: str, target: str | None) -> str | None:
     return m.id if m is not None and m.org_id == org else None
 
 
-def _add(batch: _Batch, org: str, idx: int, at: datetime, ev: tuple, member_id: str | None,
-         target_member_id: str | None) -> dict[str, Any]:
+def _add(
+    batch: _Batch, org: str, idx: int, at: datetime, ev: tuple, member_id: str | None, target_member_id: str | None
+) -> dict[str, Any]:
     action, actor, doc, target, detail = ev
-    row = {"org_id": org, "log_index": idx, "at": at, "action": action, "actor": actor, "member_id": member_id,
-           "doc_id": doc, "target": target, "target_member_id": target_member_id,
-           "detail": json.dumps(detail, sort_keys=True, separators=(",", ":"))}
+    row = {
+        "org_id": org,
+        "log_index": idx,
+        "at": at,
+        "action": action,
+        "actor": actor,
+        "member_id": member_id,
+        "doc_id": doc,
+        "target": target,
+        "target_member_id": target_member_id,
+        "detail": json.dumps(detail, sort_keys=True, separators=(",", ":")),
+    }
     batch.rows[(org, idx)] = row
     if action == "protect":
         if doc is not None:
@@ -323,8 +384,15 @@ def _spread(batch: _Batch, idx: int, at: datetime, ev: tuple) -> None:
         orgs |= batch.doc_orgs.get(doc, set())
     for org in orgs:
         detail = ev[4] if m is not None and m.org_id == org else {**ev[4], "outside": True}
-        _add(batch, org, idx, at, (*ev[:4], detail), m.id if m is not None and m.org_id == org else None,
-             _target_member(batch, org, target))
+        _add(
+            batch,
+            org,
+            idx,
+            at,
+            (*ev[:4], detail),
+            m.id if m is not None and m.org_id == org else None,
+            _target_member(batch, org, target),
+        )
 
 
 def _encrypt_event(s: Session, batch: _Batch, idx: int, d: dict[str, Any], at: datetime) -> None:
@@ -335,8 +403,10 @@ def _encrypt_event(s: Session, batch: _Batch, idx: int, d: dict[str, Any], at: d
     m = _org_of(batch, actor, at)
     if m is None:
         return
-    detail = {"recipients": d.get("recipients") if isinstance(d.get("recipients"), int) else None,
-              "new_set": d.get("new") is True}
+    detail = {
+        "recipients": d.get("recipients") if isinstance(d.get("recipients"), int) else None,
+        "new_set": d.get("new") is True,
+    }
     key = (m.org_id, actor)
     prev = batch.last_protect[key] if key in batch.last_protect else _last_protect(s, m.org_id, actor, idx)
     if prev is not None and prev["doc_id"] is not None:
@@ -344,23 +414,32 @@ def _encrypt_event(s: Session, batch: _Batch, idx: int, d: dict[str, Any], at: d
         if before.get("policy_entry") == idx:
             return  # merged when this entry was indexed before
         if "policy_entry" not in before and timedelta(0) <= at - prev["at"] <= _MERGE_WINDOW:
-            prev["detail"] = json.dumps({**before, **detail, "policy_entry": idx}, sort_keys=True,
-                                        separators=(",", ":"))
+            prev["detail"] = json.dumps(
+                {**before, **detail, "policy_entry": idx}, sort_keys=True, separators=(",", ":")
+            )
             if (prev["org_id"], prev["log_index"]) not in batch.rows:  # committed earlier: update it in place
-                s.execute(update(UsageEvent).where(UsageEvent.org_id == prev["org_id"],
-                                                   UsageEvent.log_index == prev["log_index"])
-                          .values(detail=prev["detail"]))
+                s.execute(
+                    update(UsageEvent)
+                    .where(UsageEvent.org_id == prev["org_id"], UsageEvent.log_index == prev["log_index"])
+                    .values(detail=prev["detail"])
+                )
             return
     _add(batch, m.org_id, idx, at, ("protect", actor, None, None, {"online": False, **detail}), m.id, None)
 
 
 def _last_protect(s: Session, org: str, actor: str | None, before: int) -> dict[str, Any] | None:
     """The person's latest protect event before log entry `before` (None if there is none)."""
-    row = s.execute(select(UsageEvent.org_id, UsageEvent.log_index, UsageEvent.at, UsageEvent.doc_id,
-                           UsageEvent.detail)
-                    .where(UsageEvent.org_id == org, UsageEvent.actor == actor, UsageEvent.action == "protect",
-                           UsageEvent.log_index < before)
-                    .order_by(UsageEvent.at.desc(), UsageEvent.log_index.desc()).limit(1)).first()
+    row = s.execute(
+        select(UsageEvent.org_id, UsageEvent.log_index, UsageEvent.at, UsageEvent.doc_id, UsageEvent.detail)
+        .where(
+            UsageEvent.org_id == org,
+            UsageEvent.actor == actor,
+            UsageEvent.action == "protect",
+            UsageEvent.log_index < before,
+        )
+        .order_by(UsageEvent.at.desc(), UsageEvent.log_index.desc())
+        .limit(1)
+    ).first()
     return dict(row._mapping) if row is not None else None
 
 

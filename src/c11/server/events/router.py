@@ -70,8 +70,9 @@ def _json(obj: object) -> Response:
     return Response(canonical_json(obj), media_type="application/json")
 
 
-def _filter(caller: OrgCaller, user: str | None, action: str | None, doc: str | None, since: str | None,
-            until: str | None) -> service.EventFilter:
+def _filter(
+    caller: OrgCaller, user: str | None, action: str | None, doc: str | None, since: str | None, until: str | None
+) -> service.EventFilter:
     return service.EventFilter.parse(caller.org_id, user, action, doc, since, until)
 
 
@@ -88,11 +89,18 @@ def _catch_up(ctx: Ctx, s: Session) -> int:
 
 
 @router.get("", response_model=EventsOut, summary="Usage events of your organization")
-def events(caller: Reader, ctx: Ctx, user: User = None, action: Action = None, doc: Doc = None,
-           since: Since = None, until: Until = None, order: Order = "desc",
-           limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 100,
-           cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")]
-           = None) -> Response:
+def events(
+    caller: Reader,
+    ctx: Ctx,
+    user: User = None,
+    action: Action = None,
+    doc: Doc = None,
+    since: Since = None,
+    until: Until = None,
+    order: Order = "desc",
+    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 100,
+    cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")] = None,
+) -> Response:
     """Events (metadata only), newest first; pass `next_cursor` back as `cursor` for the next page. Each event
     names its log entry (`index`): `GET /api/v1/log/proof/inclusion?index=` proves it."""
     f = _filter(caller, user, action, doc, since, until)
@@ -103,8 +111,15 @@ def events(caller: Reader, ctx: Ctx, user: User = None, action: Action = None, d
 
 
 @router.get("/daily", response_model=DailyOut, summary="Usage events per day and action")
-def daily(caller: Reader, ctx: Ctx, user: User = None, action: Action = None, doc: Doc = None,
-          since: Since = None, until: Until = None) -> Response:
+def daily(
+    caller: Reader,
+    ctx: Ctx,
+    user: User = None,
+    action: Action = None,
+    doc: Doc = None,
+    since: Since = None,
+    until: Until = None,
+) -> Response:
     """Counts per UTC day and action; without `since`, the 30 days before `until` (default: end of today)."""
     f = service.default_range(_filter(caller, user, action, doc, since, until))
     with _reader(ctx) as s:
@@ -113,17 +128,32 @@ def daily(caller: Reader, ctx: Ctx, user: User = None, action: Action = None, do
     return _json({"since": _ts(f.since), "until": _ts(f.until), "days": days, "indexed": indexed})
 
 
-@router.get(".csv", response_class=StreamingResponse, summary="Usage events as CSV",
-            responses={200: {"content": {"text/csv": {}}}})
-def events_csv(caller: Reader, ctx: Ctx, user: User = None, action: Action = None, doc: Doc = None,
-               since: Since = None, until: Until = None, order: Order = "desc") -> StreamingResponse:
+@router.get(
+    ".csv",
+    response_class=StreamingResponse,
+    summary="Usage events as CSV",
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def events_csv(
+    caller: Reader,
+    ctx: Ctx,
+    user: User = None,
+    action: Action = None,
+    doc: Doc = None,
+    since: Since = None,
+    until: Until = None,
+    order: Order = "desc",
+) -> StreamingResponse:
     """Every matching event (RFC 4180, header row, CRLF; cells a spreadsheet would run as a formula start
     with `'`), streamed page by page."""
     f = _filter(caller, user, action, doc, since, until)
     with _reader(ctx) as s:
         _catch_up(ctx, s)
-    return StreamingResponse(service.csv_lines(lambda: _reader(ctx), f, order), media_type="text/csv; charset=utf-8",
-                             headers={"content-disposition": 'attachment; filename="c11-events.csv"'})
+    return StreamingResponse(
+        service.csv_lines(lambda: _reader(ctx), f, order),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": 'attachment; filename="c11-events.csv"'},
+    )
 
 
 def _ts(t: datetime | None) -> str | None:

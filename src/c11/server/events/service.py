@@ -45,18 +45,26 @@ class EventFilter:
     until: datetime | None = None  # exclusive
 
     @classmethod
-    def parse(cls, org_id: str, user: str | None, action: str | None, doc: str | None, since: str | None,
-              until: str | None) -> EventFilter:
+    def parse(
+        cls, org_id: str, user: str | None, action: str | None, doc: str | None, since: str | None, until: str | None
+    ) -> EventFilter:
         """From query parameters; 422 problems for bad values."""
         actions = tuple(dict.fromkeys(a.strip() for a in (action or "").split(",") if a.strip()))
         unknown = [a for a in actions if a not in ACTIONS]
         if unknown:
-            raise Problem(422, "Bad action", f"Unknown action {unknown[0]!r}; actions are {', '.join(ACTIONS)}.",
-                          "validation")
+            raise Problem(
+                422, "Bad action", f"Unknown action {unknown[0]!r}; actions are {', '.join(ACTIONS)}.", "validation"
+            )
         if user is not None and "@" not in user:
             raise Problem(422, "Bad user", "user must be an email address.", "validation")
-        f = cls(org_id, email_hash(user) if user else None, actions, doc.strip().lower() if doc else None,
-                parse_time(since, "since"), parse_time(until, "until"))
+        f = cls(
+            org_id,
+            email_hash(user) if user else None,
+            actions,
+            doc.strip().lower() if doc else None,
+            parse_time(since, "since"),
+            parse_time(until, "until"),
+        )
         if f.since is not None and f.until is not None and f.until <= f.since:
             raise Problem(422, "Bad range", "until must be after since.", "validation")
         return f
@@ -88,11 +96,16 @@ def parse_time(text: str | None, name: str) -> datetime | None:
             return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
         return parse_rfc3339(text).astimezone(UTC)
     except ValueError:
-        raise Problem(422, "Bad time", f"{name} must be a date (2026-11-01) or an RFC 3339 time "
-                      "(2026-11-01T09:00:00Z).", "validation") from None
+        raise Problem(
+            422,
+            "Bad time",
+            f"{name} must be a date (2026-11-01) or an RFC 3339 time (2026-11-01T09:00:00Z).",
+            "validation",
+        ) from None
 
 
 # -- pages ------------------------------------------------------------------------------------------------
+
 
 def encode_cursor(at: datetime, index: int, order: str) -> str:
     raw = json.dumps([rfc3339(at, precise=True), index, order], separators=(",", ":")).encode()
@@ -107,12 +120,14 @@ def decode_cursor(cursor: str, order: str) -> tuple[datetime, int]:
             raise ValueError
         return parse_rfc3339(at_text), index
     except (ValueError, TypeError):
-        raise Problem(422, "Bad cursor", "cursor is not one this server returned (with the same order).",
-                      "validation") from None
+        raise Problem(
+            422, "Bad cursor", "cursor is not one this server returned (with the same order).", "validation"
+        ) from None
 
 
-def page(s: Session, f: EventFilter, limit: int, cursor: str | None = None,
-         order: str = "desc") -> tuple[list[dict[str, Any]], str | None]:
+def page(
+    s: Session, f: EventFilter, limit: int, cursor: str | None = None, order: str = "desc"
+) -> tuple[list[dict[str, Any]], str | None]:
     """One page of events, newest first (`desc`) or oldest first, and the cursor of the next page."""
     rows = _rows(s, f, limit + 1, cursor, order)
     more = len(rows) > limit
@@ -123,9 +138,19 @@ def page(s: Session, f: EventFilter, limit: int, cursor: str | None = None,
 
 
 def _rows(s: Session, f: EventFilter, limit: int, cursor: str | None, order: str) -> list[Any]:
-    q = f.where(select(UsageEvent.log_index, UsageEvent.at, UsageEvent.action, UsageEvent.actor,
-                       UsageEvent.member_id, UsageEvent.doc_id, UsageEvent.target, UsageEvent.target_member_id,
-                       UsageEvent.detail))
+    q = f.where(
+        select(
+            UsageEvent.log_index,
+            UsageEvent.at,
+            UsageEvent.action,
+            UsageEvent.actor,
+            UsageEvent.member_id,
+            UsageEvent.doc_id,
+            UsageEvent.target,
+            UsageEvent.target_member_id,
+            UsageEvent.detail,
+        )
+    )
     key = tuple_(UsageEvent.at, UsageEvent.log_index)
     if cursor is not None:
         at, index = decode_cursor(cursor, order)
@@ -140,16 +165,34 @@ def _rows(s: Session, f: EventFilter, limit: int, cursor: str | None, order: str
 
 def _to_json(s: Session, org_id: str, rows: list[Any]) -> list[dict[str, Any]]:
     ids = {r.member_id for r in rows if r.member_id} | {r.target_member_id for r in rows if r.target_member_id}
-    emails = {i: e for i, e in s.execute(select(OrgMember.id, OrgMember.email).where(
-        OrgMember.id.in_(sorted(ids)), OrgMember.org_id == org_id))} if ids else {}
-    return [{"index": r.log_index, "time": rfc3339(r.at, precise=True), "action": r.action,
-             "actor": emails.get(r.member_id) if r.member_id else None, "actor_hash": r.actor,
-             "doc_id": r.doc_id, "target": r.target,
-             "target_email": emails.get(r.target_member_id) if r.target_member_id else None,
-             "detail": json.loads(r.detail or "{}")} for r in rows]
+    emails = (
+        {
+            i: e
+            for i, e in s.execute(
+                select(OrgMember.id, OrgMember.email).where(OrgMember.id.in_(sorted(ids)), OrgMember.org_id == org_id)
+            )
+        }
+        if ids
+        else {}
+    )
+    return [
+        {
+            "index": r.log_index,
+            "time": rfc3339(r.at, precise=True),
+            "action": r.action,
+            "actor": emails.get(r.member_id) if r.member_id else None,
+            "actor_hash": r.actor,
+            "doc_id": r.doc_id,
+            "target": r.target,
+            "target_email": emails.get(r.target_member_id) if r.target_member_id else None,
+            "detail": json.loads(r.detail or "{}"),
+        }
+        for r in rows
+    ]
 
 
 # -- counts per day ---------------------------------------------------------------------------------------
+
 
 def daily(s: Session, f: EventFilter) -> list[dict[str, Any]]:
     """Events per UTC day and action in the filter's range, oldest day first (days without events left out)."""
@@ -157,8 +200,11 @@ def daily(s: Session, f: EventFilter) -> list[dict[str, Any]]:
         day = cast(func.date(func.timezone("UTC", UsageEvent.at)), String)
     else:  # SQLite keeps UTC timestamps as text: "YYYY-MM-DD HH:MM:SS..."
         day = func.substr(UsageEvent.at, 1, 10)
-    q = f.where(select(day.label("day"), UsageEvent.action, func.count().label("n"))).group_by(
-        day, UsageEvent.action).order_by(day)
+    q = (
+        f.where(select(day.label("day"), UsageEvent.action, func.count().label("n")))
+        .group_by(day, UsageEvent.action)
+        .order_by(day)
+    )
     out: dict[str, dict[str, Any]] = {}
     for d, action, n in s.execute(q):
         item = out.setdefault(str(d)[:10], {"day": str(d)[:10], "total": 0, "counts": {}})
@@ -176,14 +222,16 @@ def default_range(f: EventFilter, days: int = 30) -> EventFilter:
 
 # -- CSV --------------------------------------------------------------------------------------------------
 
+
 def safe_cell(value: Any) -> str:
     """A CSV cell a spreadsheet shows as text: a leading =, +, -, @, tab or CR gets a ' in front."""
     text = "" if value is None else value if isinstance(value, str) else str(value)
     return "'" + text if text.startswith(_FORMULA) else text
 
 
-def csv_lines(reader: Callable[[], AbstractContextManager[Session]], f: EventFilter,
-              order: str = "desc") -> Iterator[bytes]:
+def csv_lines(
+    reader: Callable[[], AbstractContextManager[Session]], f: EventFilter, order: str = "desc"
+) -> Iterator[bytes]:
     """The events as RFC 4180 CSV (header row, CRLF, quoted when needed), a page of rows at a time, each
     read in a session of `reader()`."""
     buf = io.StringIO()
@@ -194,9 +242,22 @@ def csv_lines(reader: Callable[[], AbstractContextManager[Session]], f: EventFil
         with reader() as s:
             items, cursor = page(s, f, CSV_PAGE, cursor, order)
         for e in items:
-            writer.writerow([safe_cell(v) for v in (
-                e["index"], e["time"], e["action"], e["actor"], e["actor_hash"], e["doc_id"], e["target"],
-                e["target_email"], json.dumps(e["detail"], sort_keys=True, separators=(",", ":")))])
+            writer.writerow(
+                [
+                    safe_cell(v)
+                    for v in (
+                        e["index"],
+                        e["time"],
+                        e["action"],
+                        e["actor"],
+                        e["actor_hash"],
+                        e["doc_id"],
+                        e["target"],
+                        e["target_email"],
+                        json.dumps(e["detail"], sort_keys=True, separators=(",", ":")),
+                    )
+                ]
+            )
         yield buf.getvalue().encode("utf-8")
         buf.seek(0)
         buf.truncate()

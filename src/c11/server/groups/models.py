@@ -41,8 +41,9 @@ class OrgGroupKeyWrap(Base):
     __tablename__ = "org_group_key_wraps"
 
     key_id: Mapped[str] = mapped_column(ForeignKey("org_group_keys.id", ondelete="CASCADE"), primary_key=True)
-    member_id: Mapped[str] = mapped_column(ForeignKey("org_members.id", ondelete="CASCADE"), primary_key=True,
-                                           index=True)
+    member_id: Mapped[str] = mapped_column(
+        ForeignKey("org_members.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
     wrapped: Mapped[str] = mapped_column(Text)
     member_key: Mapped[str] = mapped_column(String(32))
     #: Member ID of who signed the wrap (an authorized wrapper: a group admin or the version's creator).

@@ -19,14 +19,23 @@ from c11.server.problems import Problem
 
 def recovery_public_keys(s: Session, org_id: str) -> list[str]:
     """The public key lines of `org_id`'s current recovery keys (clients add them as recipients)."""
-    return list(s.scalars(select(OrgRecoveryKey.public_key).where(
-        OrgRecoveryKey.org_id == org_id, OrgRecoveryKey.status == "current").order_by(OrgRecoveryKey.created_at,
-                                                                                      OrgRecoveryKey.id)))
+    return list(
+        s.scalars(
+            select(OrgRecoveryKey.public_key)
+            .where(OrgRecoveryKey.org_id == org_id, OrgRecoveryKey.status == "current")
+            .order_by(OrgRecoveryKey.created_at, OrgRecoveryKey.id)
+        )
+    )
 
 
 def listing(s: Session, org_id: str) -> list[OrgRecoveryKey]:
-    return list(s.scalars(select(OrgRecoveryKey).where(OrgRecoveryKey.org_id == org_id)
-                          .order_by(OrgRecoveryKey.created_at, OrgRecoveryKey.id)))
+    return list(
+        s.scalars(
+            select(OrgRecoveryKey)
+            .where(OrgRecoveryKey.org_id == org_id)
+            .order_by(OrgRecoveryKey.created_at, OrgRecoveryKey.id)
+        )
+    )
 
 
 def get(s: Session, org_id: str, key_id: str) -> OrgRecoveryKey:
@@ -36,8 +45,9 @@ def get(s: Session, org_id: str, key_id: str) -> OrgRecoveryKey:
     return row
 
 
-def add(s: Session, org_id: str, name: str, public_line: str, replaces: str | None) -> tuple[OrgRecoveryKey,
-                                                                                         OrgRecoveryKey | None]:
+def add(
+    s: Session, org_id: str, name: str, public_line: str, replaces: str | None
+) -> tuple[OrgRecoveryKey, OrgRecoveryKey | None]:
     """Upload a recovery key (current); with `replaces`, that key becomes retired (a rotation)."""
     name = name.strip()
     if not name or len(name) > 200:
@@ -51,14 +61,26 @@ def add(s: Session, org_id: str, name: str, public_line: str, replaces: str | No
         if old.status != "current":
             raise Problem(409, "Conflict", "This recovery key is already retired.", "recovery-key-retired")
         old.status, old.retired_at = "retired", utcnow()
-    row = OrgRecoveryKey(org_id=org_id, name=name, public_key=key.line(), fingerprint=key.fingerprint,
-                         status="current", created_at=utcnow())
+    row = OrgRecoveryKey(
+        org_id=org_id,
+        name=name,
+        public_key=key.line(),
+        fingerprint=key.fingerprint,
+        status="current",
+        created_at=utcnow(),
+    )
     s.add(row)
     s.flush()
     return row, old
 
 
 def as_json(r: OrgRecoveryKey) -> dict[str, Any]:
-    return {"id": r.id, "name": r.name, "public_key": r.public_key, "fingerprint": r.fingerprint,
-            "status": r.status, "created_at": r.created_at.isoformat(),
-            "retired_at": r.retired_at.isoformat() if r.retired_at else None}
+    return {
+        "id": r.id,
+        "name": r.name,
+        "public_key": r.public_key,
+        "fingerprint": r.fingerprint,
+        "status": r.status,
+        "created_at": r.created_at.isoformat(),
+        "retired_at": r.retired_at.isoformat() if r.retired_at else None,
+    }

@@ -59,8 +59,9 @@ class RecoveryIn(BaseModel):
 
 
 def _admin(log: LogWriter, caller: OrgCaller, action: str, target: str, **extra: Any) -> None:
-    log.append("admin", {**admin_entry(action, caller.principal.email, caller.org_id, target), **extra},
-               subject=caller.org_id)
+    log.append(
+        "admin", {**admin_entry(action, caller.principal.email, caller.org_id, target), **extra}, subject=caller.org_id
+    )
 
 
 def _can_see(s: Any, caller: OrgCaller, group: OrgGroup) -> None:
@@ -89,8 +90,7 @@ def _store_wraps(s: Any, group: OrgGroup, key_for: Any, wraps: list[WrapIn], cal
         email = w.email.strip().lower()
         m = members.get(email) or (me if email == me.email else None)
         if m is None:
-            raise Problem(422, "Not in group", f"{email} is not a member of the group {group.name!r}.",
-                          "not-in-group")
+            raise Problem(422, "Not in group", f"{email} is not a member of the group {group.name!r}.", "not-in-group")
         key = key_for(w)  # authorization first: only then is the wrap itself looked at
         service.check_wrap(w.wrapped, fps.get(email), signer)
         service.store_wrap(s, key, m, w.wrapped, fps[email], caller.member_id)
@@ -98,6 +98,7 @@ def _store_wraps(s: Any, group: OrgGroup, key_for: Any, wraps: list[WrapIn], cal
 
 
 # -- groups ------------------------------------------------------------------------------------------------
+
 
 @router.get("/groups", summary="List the groups of your organization")
 def list_groups(caller: Member, ctx: Ctx) -> dict[str, Any]:
@@ -192,8 +193,14 @@ def set_key(name: str, body: KeyIn, caller: GroupAdmin, ctx: Ctx) -> dict[str, A
         key = service.add_key(s, g, body.public_key)
         key.created_by = caller.member_id
         _store_wraps(s, g, lambda w: key, body.wraps, caller)
-        _admin(log, caller, "group.key.rotate" if rotating else "group.key.create", g.id,
-               fingerprint=key.fingerprint, version=key.version)
+        _admin(
+            log,
+            caller,
+            "group.key.rotate" if rotating else "group.key.create",
+            g.id,
+            fingerprint=key.fingerprint,
+            version=key.version,
+        )
         s.flush()
         return service.group_json(s, g, detail=True)
 
@@ -205,8 +212,12 @@ def get_key(name: str, caller: Member, ctx: Ctx) -> dict[str, Any]:
         g = service.group_named(s, caller.org_id, name)
         key = service.current_key(s, g.id)
         if key is None:
-            raise Problem(404, "Not Found", f"The group {g.name!r} has no key yet: an admin runs "
-                          "`c11 org groups sync`.", "no-group-key")
+            raise Problem(
+                404,
+                "Not Found",
+                f"The group {g.name!r} has no key yet: an admin runs `c11 org groups sync`.",
+                "no-group-key",
+            )
         return {"org_id": caller.org_id, "group": g.name, **service.key_json(key)}  # type: ignore[dict-item]
 
 
@@ -230,11 +241,16 @@ def post_wraps(name: str, body: WrapsIn, caller: Writer, ctx: Ctx) -> dict[str, 
         def key_for(w: WrapIn) -> OrgGroupKey:
             key = versions.get(w.version or 0)
             if key is None:
-                raise Problem(422, "Bad version", f"The group {g.name!r} has no key version {w.version}.",
-                              "bad-version")
+                raise Problem(
+                    422, "Bad version", f"The group {g.name!r} has no key version {w.version}.", "bad-version"
+                )
             if not service.may_wrap(key, caller.member_id, caller.can(GROUPS)):
-                raise Problem(403, "Forbidden", "Only an admin holding crud:groups-org or the key's creator wraps "
-                              "a group key.", "not-an-authorized-wrapper")
+                raise Problem(
+                    403,
+                    "Forbidden",
+                    "Only an admin holding crud:groups-org or the key's creator wraps a group key.",
+                    "not-an-authorized-wrapper",
+                )
             return key
 
         return {"stored": _store_wraps(s, g, key_for, body.wraps, caller)}
@@ -266,27 +282,35 @@ def group_pending(caller: Member, ctx: Ctx) -> dict[str, Any]:
         rotate: list[str] = []
         admin = caller.can(GROUPS)
         for g in s.scalars(select(OrgGroup).where(OrgGroup.org_id == caller.org_id).order_by(OrgGroup.name)):
-            mine = {k.version for k in s.scalars(select(OrgGroupKey).where(OrgGroupKey.group_id == g.id))
-                    if service.may_wrap(k, caller.member_id, admin)}
+            mine = {
+                k.version
+                for k in s.scalars(select(OrgGroupKey).where(OrgGroupKey.group_id == g.id))
+                if service.may_wrap(k, caller.member_id, admin)
+            }
             wraps += [p for p in service.pending(s, g, only_holder=caller.member_id) if p["version"] in mine]
             if admin:
                 key = service.current_key(s, g.id)
                 if key is None:
                     keyless.append(g.name)
                 elif service.rotation_due(s, g, key) or (
-                        any(w["reason"] == "not-wrapped" for w in service.waiting(s, g, key))
-                        and not service.authorized_holders(s, key)):
+                    any(w["reason"] == "not-wrapped" for w in service.waiting(s, g, key))
+                    and not service.authorized_holders(s, key)
+                ):
                     rotate.append(g.name)  # a member left, or nobody who may wrap the key still holds it
         return {"org_id": caller.org_id, "wraps": wraps, "keyless": keyless, "rotate": rotate}
 
 
 # -- recovery keys -----------------------------------------------------------------------------------------
 
+
 @router.get("/recovery-keys", summary="Your organization's recovery keys")
 def list_recovery(caller: Member, ctx: Ctx) -> dict[str, Any]:
     """Current keys are added as recipients of everything members encrypt; retired ones are listed too."""
     with ctx.db.session() as s:
-        return {"org": caller.org_name, "recovery_keys": [recovery.as_json(r) for r in recovery.listing(s, caller.org_id)]}
+        return {
+            "org": caller.org_name,
+            "recovery_keys": [recovery.as_json(r) for r in recovery.listing(s, caller.org_id)],
+        }
 
 
 @router.post("/recovery-keys", status_code=201, summary="Upload a recovery key (or rotate one)")
@@ -294,8 +318,14 @@ def add_recovery(body: RecoveryIn, caller: RecoveryAdmin, ctx: Ctx) -> dict[str,
     """Only the public key is uploaded; with `replaces`, the old key is retired (new content only)."""
     with log_service(ctx).transaction() as (s, log):
         row, old = recovery.add(s, caller.org_id, body.name, body.public_key, body.replaces)
-        _admin(log, caller, "recovery-key.rotate" if old else "recovery-key.create", row.id,
-               fingerprint=row.fingerprint, **({"replaces": old.id} if old else {}))
+        _admin(
+            log,
+            caller,
+            "recovery-key.rotate" if old else "recovery-key.create",
+            row.id,
+            fingerprint=row.fingerprint,
+            **({"replaces": old.id} if old else {}),
+        )
         return recovery.as_json(row)
 
 

@@ -34,8 +34,12 @@ def check_name(name: str) -> str:
     """A group name: 1 to 200 printable characters, none of / \\ ? # %."""
     name = name.strip()
     if not name or len(name) > 200 or any(c in _BAD_NAME or not c.isprintable() for c in name):
-        raise Problem(422, "Bad group name", "A group name has 1 to 200 printable characters, none of / \\ ? # %.",
-                      "bad-group-name")
+        raise Problem(
+            422,
+            "Bad group name",
+            "A group name has 1 to 200 printable characters, none of / \\ ? # %.",
+            "bad-group-name",
+        )
     return name
 
 
@@ -47,15 +51,24 @@ def group_named(s: Session, org_id: str, name: str) -> OrgGroup:
 
 
 def current_key(s: Session, group_id: str) -> OrgGroupKey | None:
-    return s.scalar(select(OrgGroupKey).where(OrgGroupKey.group_id == group_id, OrgGroupKey.retired_at.is_(None))
-                    .order_by(OrgGroupKey.version.desc()).limit(1))
+    return s.scalar(
+        select(OrgGroupKey)
+        .where(OrgGroupKey.group_id == group_id, OrgGroupKey.retired_at.is_(None))
+        .order_by(OrgGroupKey.version.desc())
+        .limit(1)
+    )
 
 
 def members_of(s: Session, group_id: str) -> list[OrgMember]:
     """The group's members that are not deactivated, by email."""
-    return list(s.scalars(select(OrgMember).join(OrgGroupMember, OrgGroupMember.member_id == OrgMember.id)
-                          .where(OrgGroupMember.group_id == group_id, OrgMember.status != "deactivated")
-                          .order_by(OrgMember.email)))
+    return list(
+        s.scalars(
+            select(OrgMember)
+            .join(OrgGroupMember, OrgGroupMember.member_id == OrgMember.id)
+            .where(OrgGroupMember.group_id == group_id, OrgMember.status != "deactivated")
+            .order_by(OrgMember.email)
+        )
+    )
 
 
 def in_group(s: Session, group_id: str, member_id: str) -> bool:
@@ -67,8 +80,11 @@ def registry_fingerprints(s: Session, emails: Iterable[str]) -> dict[str, str]:
     emails = list(emails)
     if not emails:
         return {}
-    rows = s.execute(select(User.email, RegistryKey.fingerprint).join(RegistryKey, RegistryKey.user_id == User.id)
-                     .where(User.email.in_(emails)))
+    rows = s.execute(
+        select(User.email, RegistryKey.fingerprint)
+        .join(RegistryKey, RegistryKey.user_id == User.id)
+        .where(User.email.in_(emails))
+    )
     return {e: fp for e, fp in rows}
 
 
@@ -87,11 +103,16 @@ def add_key(s: Session, group: OrgGroup, public_line: str) -> OrgGroupKey:
         raise Problem(409, "Conflict", "This group key was already used; make a new one.", "group-key-reused")
     now = utcnow()
     last = s.scalar(select(func.max(OrgGroupKey.version)).where(OrgGroupKey.group_id == group.id)) or 0
-    for old in s.scalars(select(OrgGroupKey).where(OrgGroupKey.group_id == group.id,
-                                                   OrgGroupKey.retired_at.is_(None))):
+    for old in s.scalars(select(OrgGroupKey).where(OrgGroupKey.group_id == group.id, OrgGroupKey.retired_at.is_(None))):
         old.retired_at, old.rotation_due = now, False
-    row = OrgGroupKey(group_id=group.id, version=last + 1, public_key=key.line(), fingerprint=key.fingerprint,
-                      rotation_due=False, created_at=now)
+    row = OrgGroupKey(
+        group_id=group.id,
+        version=last + 1,
+        public_key=key.line(),
+        fingerprint=key.fingerprint,
+        rotation_due=False,
+        created_at=now,
+    )
     s.add(row)
     s.flush()
     return row
@@ -99,8 +120,11 @@ def add_key(s: Session, group: OrgGroup, public_line: str) -> OrgGroupKey:
 
 def registry_key(s: Session, email: str) -> PublicKey | None:
     """The key `email` has published in the registry, or None."""
-    line = s.scalar(select(RegistryKey.public_key).join(User, User.id == RegistryKey.user_id)
-                    .where(User.email == email.strip().lower()))
+    line = s.scalar(
+        select(RegistryKey.public_key)
+        .join(User, User.id == RegistryKey.user_id)
+        .where(User.email == email.strip().lower())
+    )
     return PublicKey.parse(line) if line else None
 
 
@@ -122,20 +146,28 @@ def check_wrap(wrapped: str, member_fp: str | None, signer: bytes) -> None:
     if member_fp is None:
         raise Problem(409, "Conflict", "This member has no published key yet; wrap later.", "no-member-key")
     if kids != [member_fp]:
-        raise Problem(422, "Bad wrap", "The wrapped key must be encrypted to the member's registry key only.",
-                      "bad-wrap", expected=member_fp)
+        raise Problem(
+            422,
+            "Bad wrap",
+            "The wrapped key must be encrypted to the member's registry key only.",
+            "bad-wrap",
+            expected=member_fp,
+        )
     author = getattr(header, "author_key", b"") or header.sender_key
     if header.sender_key != signer or author != signer or not signature_valid(header):
-        raise Problem(422, "Unsigned wrap", "A wrap must be signed by your published key (you wrap it).",
-                      "wrap-not-signed-by-you")
+        raise Problem(
+            422, "Unsigned wrap", "A wrap must be signed by your published key (you wrap it).", "wrap-not-signed-by-you"
+        )
 
 
-def store_wrap(s: Session, key: OrgGroupKey, member: OrgMember, wrapped: str, member_fp: str,
-               wrapped_by: str) -> None:
+def store_wrap(s: Session, key: OrgGroupKey, member: OrgMember, wrapped: str, member_fp: str, wrapped_by: str) -> None:
     row = s.get(OrgGroupKeyWrap, (key.id, member.id))
     if row is None:
-        s.add(OrgGroupKeyWrap(key_id=key.id, member_id=member.id, wrapped=wrapped, member_key=member_fp,
-                              wrapped_by=wrapped_by))
+        s.add(
+            OrgGroupKeyWrap(
+                key_id=key.id, member_id=member.id, wrapped=wrapped, member_key=member_fp, wrapped_by=wrapped_by
+            )
+        )
     else:
         row.wrapped, row.member_key, row.wrapped_by, row.created_at = wrapped, member_fp, wrapped_by, utcnow()
 
@@ -148,8 +180,12 @@ def may_wrap(key: OrgGroupKey, member_id: str, group_admin: bool) -> bool:
 def drop_wraps(s: Session, group_id: str, member_id: str) -> int:
     """Delete every wrap of `group_id`'s keys for `member_id` (on removal); returns how many."""
     ids = select(OrgGroupKey.id).where(OrgGroupKey.group_id == group_id).scalar_subquery()
-    return s.execute(delete(OrgGroupKeyWrap).where(OrgGroupKeyWrap.member_id == member_id,
-                                                   OrgGroupKeyWrap.key_id.in_(ids))).rowcount or 0
+    return (
+        s.execute(
+            delete(OrgGroupKeyWrap).where(OrgGroupKeyWrap.member_id == member_id, OrgGroupKeyWrap.key_id.in_(ids))
+        ).rowcount
+        or 0
+    )
 
 
 def holds(s: Session, key_id: str, member_id: str) -> bool:
@@ -164,9 +200,11 @@ def rotation_due(s: Session, group: OrgGroup, key: OrgGroupKey | None) -> bool:
     if key.rotation_due:
         return True
     active = {m.id for m in members_of(s, group.id)}
-    rows = s.execute(select(OrgGroupKeyWrap.member_id, OrgGroupKeyWrap.wrapped_by, OrgMember.status)
-                     .join(OrgMember, OrgMember.id == OrgGroupKeyWrap.member_id)
-                     .where(OrgGroupKeyWrap.key_id == key.id)).all()
+    rows = s.execute(
+        select(OrgGroupKeyWrap.member_id, OrgGroupKeyWrap.wrapped_by, OrgMember.status)
+        .join(OrgMember, OrgMember.id == OrgGroupKeyWrap.member_id)
+        .where(OrgGroupKeyWrap.key_id == key.id)
+    ).all()
     # custodians (an authorized wrapper's wrap to themselves, outside the group) are not members who left,
     # unless deactivated since
     return any(mid not in active and not (by == mid and status != "deactivated") for mid, by, status in rows)
@@ -182,8 +220,14 @@ def pending(s: Session, group: OrgGroup, only_holder: str | None = None) -> list
     members = members_of(s, group.id)
     fps = registry_fingerprints(s, [m.email for m in members])
     keys = list(s.scalars(select(OrgGroupKey).where(OrgGroupKey.group_id == group.id).order_by(OrgGroupKey.version)))
-    wraps = {(w.key_id, w.member_id): (w.member_key if w.wrapped_by else None) for w in s.scalars(
-        select(OrgGroupKeyWrap).where(OrgGroupKeyWrap.key_id.in_([k.id for k in keys])))} if keys else {}
+    wraps = (
+        {
+            (w.key_id, w.member_id): (w.member_key if w.wrapped_by else None)
+            for w in s.scalars(select(OrgGroupKeyWrap).where(OrgGroupKeyWrap.key_id.in_([k.id for k in keys])))
+        }
+        if keys
+        else {}
+    )
     out = []
     for k in keys:
         if only_holder is not None and (k.id, only_holder) not in wraps:
@@ -191,8 +235,15 @@ def pending(s: Session, group: OrgGroup, only_holder: str | None = None) -> list
         for m in members:
             fp = fps.get(m.email)
             if fp is not None and wraps.get((k.id, m.id)) != fp:
-                out.append({"group": group.name, "version": k.version, "fingerprint": k.fingerprint,
-                            "email": m.email, "member_key": fp})
+                out.append(
+                    {
+                        "group": group.name,
+                        "version": k.version,
+                        "fingerprint": k.fingerprint,
+                        "email": m.email,
+                        "member_key": fp,
+                    }
+                )
     return out
 
 
@@ -219,30 +270,48 @@ def authorized_holders(s: Session, key: OrgGroupKey) -> list[str]:
     """Emails of active members holding `key` who may wrap it (group admins, its creator)."""
     from c11.server.orgs.permissions import parse_permissions
 
-    rows = s.execute(select(OrgMember).join(OrgGroupKeyWrap, OrgGroupKeyWrap.member_id == OrgMember.id)
-                     .where(OrgGroupKeyWrap.key_id == key.id, OrgMember.status != "deactivated",
-                            OrgMember.consent.is_not(None))).scalars()
-    return sorted(m.email for m in rows if m.id == key.created_by or (
-        m.is_admin and "crud:groups-org" in parse_permissions(m.permissions)))
+    rows = s.execute(
+        select(OrgMember)
+        .join(OrgGroupKeyWrap, OrgGroupKeyWrap.member_id == OrgMember.id)
+        .where(OrgGroupKeyWrap.key_id == key.id, OrgMember.status != "deactivated", OrgMember.consent.is_not(None))
+    ).scalars()
+    return sorted(
+        m.email
+        for m in rows
+        if m.id == key.created_by or (m.is_admin and "crud:groups-org" in parse_permissions(m.permissions))
+    )
 
 
 def key_json(k: OrgGroupKey | None) -> dict[str, Any] | None:
     if k is None:
         return None
-    return {"version": k.version, "fingerprint": k.fingerprint, "public_key": k.public_key,
-            "created_at": k.created_at.isoformat(), "retired_at": k.retired_at.isoformat() if k.retired_at else None}
+    return {
+        "version": k.version,
+        "fingerprint": k.fingerprint,
+        "public_key": k.public_key,
+        "created_at": k.created_at.isoformat(),
+        "retired_at": k.retired_at.isoformat() if k.retired_at else None,
+    }
 
 
 def group_json(s: Session, g: OrgGroup, detail: bool = False) -> dict[str, Any]:
     key = current_key(s, g.id)
     members = members_of(s, g.id)
-    out: dict[str, Any] = {"id": g.id, "name": g.name, "external_id": g.external_id, "member_count": len(members),
-                           "key": key_json(key), "rotation_due": rotation_due(s, g, key),
-                           "pending_wraps": len(pending(s, g)), "waiting": waiting(s, g, key),
-                           "key_holders": authorized_holders(s, key) if key else []}
+    out: dict[str, Any] = {
+        "id": g.id,
+        "name": g.name,
+        "external_id": g.external_id,
+        "member_count": len(members),
+        "key": key_json(key),
+        "rotation_due": rotation_due(s, g, key),
+        "pending_wraps": len(pending(s, g)),
+        "waiting": waiting(s, g, key),
+        "key_holders": authorized_holders(s, key) if key else [],
+    }
     if detail:
-        held = set(s.scalars(select(OrgGroupKeyWrap.member_id).where(OrgGroupKeyWrap.key_id == key.id))) \
-            if key else set()
+        held = (
+            set(s.scalars(select(OrgGroupKeyWrap.member_id).where(OrgGroupKeyWrap.key_id == key.id))) if key else set()
+        )
         out["members"] = [{"email": m.email, "status": m.status, "has_key": m.id in held} for m in members]
     return out
 
@@ -253,19 +322,32 @@ def my_wraps(s: Session, member_id: str, org_id: str, group: OrgGroup | None = N
     from sqlalchemy.orm import aliased
 
     wrapper = aliased(OrgMember)
-    q = (select(OrgGroup.name, OrgGroupKey, OrgGroupKeyWrap.wrapped, wrapper.email)
-         .join(OrgGroupKey, OrgGroupKey.group_id == OrgGroup.id)
-         .join(OrgGroupKeyWrap, OrgGroupKeyWrap.key_id == OrgGroupKey.id)
-         .join(OrgGroupMember, (OrgGroupMember.group_id == OrgGroup.id)
-               & (OrgGroupMember.member_id == OrgGroupKeyWrap.member_id))
-         .join(wrapper, wrapper.id == OrgGroupKeyWrap.wrapped_by)
-         .where(OrgGroupKeyWrap.member_id == member_id, OrgGroup.org_id == org_id)
-         .order_by(OrgGroup.name, OrgGroupKey.version))
+    q = (
+        select(OrgGroup.name, OrgGroupKey, OrgGroupKeyWrap.wrapped, wrapper.email)
+        .join(OrgGroupKey, OrgGroupKey.group_id == OrgGroup.id)
+        .join(OrgGroupKeyWrap, OrgGroupKeyWrap.key_id == OrgGroupKey.id)
+        .join(
+            OrgGroupMember,
+            (OrgGroupMember.group_id == OrgGroup.id) & (OrgGroupMember.member_id == OrgGroupKeyWrap.member_id),
+        )
+        .join(wrapper, wrapper.id == OrgGroupKeyWrap.wrapped_by)
+        .where(OrgGroupKeyWrap.member_id == member_id, OrgGroup.org_id == org_id)
+        .order_by(OrgGroup.name, OrgGroupKey.version)
+    )
     if group is not None:
         q = q.where(OrgGroup.id == group.id)
-    return [{"group": name, "version": k.version, "fingerprint": k.fingerprint, "public_key": k.public_key,
-             "current": k.retired_at is None, "wrapped": wrapped, "wrapped_by": by}
-            for name, k, wrapped, by in s.execute(q)]
+    return [
+        {
+            "group": name,
+            "version": k.version,
+            "fingerprint": k.fingerprint,
+            "public_key": k.public_key,
+            "current": k.retired_at is None,
+            "wrapped": wrapped,
+            "wrapped_by": by,
+        }
+        for name, k, wrapped, by in s.execute(q)
+    ]
 
 
 def held_wraps(s: Session, member_id: str, org_id: str) -> list[dict[str, Any]]:
@@ -274,12 +356,23 @@ def held_wraps(s: Session, member_id: str, org_id: str) -> list[dict[str, Any]]:
     from sqlalchemy.orm import aliased
 
     wrapper = aliased(OrgMember)
-    q = (select(OrgGroup.name, OrgGroupKey, OrgGroupKeyWrap.wrapped, wrapper.email)
-         .join(OrgGroupKey, OrgGroupKey.group_id == OrgGroup.id)
-         .join(OrgGroupKeyWrap, OrgGroupKeyWrap.key_id == OrgGroupKey.id)
-         .join(wrapper, wrapper.id == OrgGroupKeyWrap.wrapped_by)
-         .where(OrgGroupKeyWrap.member_id == member_id, OrgGroup.org_id == org_id)
-         .order_by(OrgGroup.name, OrgGroupKey.version))
-    return [{"group": name, "version": k.version, "fingerprint": k.fingerprint, "public_key": k.public_key,
-             "current": k.retired_at is None, "wrapped": wrapped, "wrapped_by": by}
-            for name, k, wrapped, by in s.execute(q)]
+    q = (
+        select(OrgGroup.name, OrgGroupKey, OrgGroupKeyWrap.wrapped, wrapper.email)
+        .join(OrgGroupKey, OrgGroupKey.group_id == OrgGroup.id)
+        .join(OrgGroupKeyWrap, OrgGroupKeyWrap.key_id == OrgGroupKey.id)
+        .join(wrapper, wrapper.id == OrgGroupKeyWrap.wrapped_by)
+        .where(OrgGroupKeyWrap.member_id == member_id, OrgGroup.org_id == org_id)
+        .order_by(OrgGroup.name, OrgGroupKey.version)
+    )
+    return [
+        {
+            "group": name,
+            "version": k.version,
+            "fingerprint": k.fingerprint,
+            "public_key": k.public_key,
+            "current": k.retired_at is None,
+            "wrapped": wrapped,
+            "wrapped_by": by,
+        }
+        for name, k, wrapped, by in s.execute(q)
+    ]

@@ -38,8 +38,12 @@ from c11.server.outbox.service import notify
 from c11.server.problems import Problem, not_found, responses
 from c11.server.registry.models import RegistryKey
 
-router = APIRouter(prefix="/api/v1/invitations", tags=["invitations"], dependencies=[Depends(require_user)],
-                   responses=responses(401, 403, 404, 409, 422))
+router = APIRouter(
+    prefix="/api/v1/invitations",
+    tags=["invitations"],
+    dependencies=[Depends(require_user)],
+    responses=responses(401, 403, 404, 409, 422),
+)
 KeyReader = Annotated[Principal, Depends(require_scope("keys:read"))]
 KeyWriter = Annotated[Principal, Depends(require_scope("keys:write"))]
 MAX_EMAILS = 100
@@ -84,8 +88,7 @@ class TemporaryKeyOut(BaseModel):
 
 
 class ClaimIn(BaseModel):
-    public_key: str = Field(max_length=8192, description="Your published public key line (the answer is sealed "
-                            "to it)")
+    public_key: str = Field(max_length=8192, description="Your published public key line (the answer is sealed to it)")
 
 
 class ClaimOut(BaseModel):
@@ -100,9 +103,16 @@ def _ttl(ctx: ServerContext) -> timedelta:
 
 
 def _out(inv: Invitation) -> dict[str, Any]:
-    return {"id": inv.id, "email": inv.email, "status": inv.status, "public_key": inv.public_key,
-            "fingerprint": inv.fingerprint, "created_at": rfc3339(inv.created_at),
-            "expires_at": rfc3339(inv.expires_at), "send_count": inv.send_count}
+    return {
+        "id": inv.id,
+        "email": inv.email,
+        "status": inv.status,
+        "public_key": inv.public_key,
+        "fingerprint": inv.fingerprint,
+        "created_at": rfc3339(inv.created_at),
+        "expires_at": rfc3339(inv.expires_at),
+        "send_count": inv.send_count,
+    }
 
 
 def _invitation_email(s: Session, ctx: ServerContext, inviter: str, to: str, inv_id: str, expires: Any) -> None:
@@ -110,31 +120,53 @@ def _invitation_email(s: Session, ctx: ServerContext, inviter: str, to: str, inv
     from c11.server.shards.service import shard_service
 
     base = ctx.config.base_url
-    notify(s, base, "invitation", to, inviter=inviter, link=f"{base}/?invitation={inv_id}",
-           signup_command=f"c11 signup --server {base} --email {to}", expires=expires,
-           shard_stores=len(shard_service(ctx).stores),  # the key storage this server really offers
-           secret=inv_id)  # the link is erased from the outbox once delivered
+    notify(
+        s,
+        base,
+        "invitation",
+        to,
+        inviter=inviter,
+        link=f"{base}/?invitation={inv_id}",
+        signup_command=f"c11 signup --server {base} --email {to}",
+        expires=expires,
+        shard_stores=len(shard_service(ctx).stores),  # the key storage this server really offers
+        secret=inv_id,
+    )  # the link is erased from the outbox once delivered
 
 
 def expire_old(ctx: ServerContext) -> int:
     """Mark pending invitations past their expiry as expired and destroy their temporary private keys."""
     now = utcnow()
     with ctx.db.session() as s:
-        ids = s.execute(select(Invitation.id, Invitation.email_hash, Invitation.fingerprint).where(
-            Invitation.status == "pending", Invitation.expires_at <= now)).all()
+        ids = s.execute(
+            select(Invitation.id, Invitation.email_hash, Invitation.fingerprint).where(
+                Invitation.status == "pending", Invitation.expires_at <= now
+            )
+        ).all()
     if not ids:
         return 0
     with log_service(ctx).transaction() as (s, log):
         for inv_id, ehash, fp in ids:
-            done = s.execute(update(Invitation).where(Invitation.id == inv_id, Invitation.status == "pending")
-                             .values(status="expired", sealed_secret=None)).rowcount
+            done = s.execute(
+                update(Invitation)
+                .where(Invitation.id == inv_id, Invitation.status == "pending")
+                .values(status="expired", sealed_secret=None)
+            ).rowcount
             if done:
                 log.append("tempkey", {"action": "expire", "email_hash": ehash, "fingerprint": fp}, subject=ehash)
     return len(ids)
 
 
-def create_invitations(ctx: ServerContext, s: Session, log: Any, inviter_id: str, inviter_email: str,
-                       emails: list[str], *, send: bool = True) -> list[dict[str, Any]]:
+def create_invitations(
+    ctx: ServerContext,
+    s: Session,
+    log: Any,
+    inviter_id: str,
+    inviter_email: str,
+    emails: list[str],
+    *,
+    send: bool = True,
+) -> list[dict[str, Any]]:
     """In the caller's log transaction: for each email without an account or key, a temporary key and (with
     `send`) an invitation email; a pending invitation is reused; registered people get status `registered`.
     Also used by organization admins (members added, or pre-loaded with keys and no email)."""
@@ -144,25 +176,57 @@ def create_invitations(ctx: ServerContext, s: Session, log: Any, inviter_id: str
     for email in dict.fromkeys(canonical_email(e) for e in emails):
         ehash = email_hash(email)
         registered = s.execute(select(RegistryKey.user_id).where(RegistryKey.email_hash == ehash)).first()
-        if registered is not None or s.execute(select(User.id).where(  # an unverified sign-up may be a squatter's
-                User.email == email, User.email_verified_at.is_not(None))).first():
-            out.append({"id": None, "email": email, "status": "registered", "public_key": None,
-                        "fingerprint": None, "created_at": None, "expires_at": None, "send_count": 0})
+        if (
+            registered is not None
+            or s.execute(
+                select(User.id).where(  # an unverified sign-up may be a squatter's
+                    User.email == email, User.email_verified_at.is_not(None)
+                )
+            ).first()
+        ):
+            out.append(
+                {
+                    "id": None,
+                    "email": email,
+                    "status": "registered",
+                    "public_key": None,
+                    "fingerprint": None,
+                    "created_at": None,
+                    "expires_at": None,
+                    "send_count": 0,
+                }
+            )
             continue
-        inv = s.execute(select(Invitation).where(Invitation.email_hash == ehash,
-                                                 Invitation.status == "pending")).scalar()
+        inv = s.execute(
+            select(Invitation).where(Invitation.email_hash == ehash, Invitation.status == "pending")
+        ).scalar()
         if inv is None:
             temp = Identity.generate(f"{email} (temporary)", created=int(time.time()))
             sealed = ks.public_seal(temp.enc_seed + temp.sig_seed, _SECRET_INFO + ehash.encode())
             line = temp.public.line()
             # v2: the invitee's hash and key stay public (anyone encrypting to them must verify them); the
             # inviter is hidden in the actor commitment (their opening; usage events read it, docs/organizations.md)
-            index = log.append("tempkey", {"action": "create", "email_hash": ehash, "public_key": line},
-                               subject=ehash, person=email_hash(inviter_email), private={})
-            inv = Invitation(email=email, email_hash=ehash, inviter_id=inviter_id, status="pending",
-                             public_key=line, fingerprint=temp.fingerprint, sealed_secret=sealed,
-                             log_index=index, created_at=now, expires_at=now + _ttl(ctx), last_sent_at=now,
-                             send_count=1 if send else 0)
+            index = log.append(
+                "tempkey",
+                {"action": "create", "email_hash": ehash, "public_key": line},
+                subject=ehash,
+                person=email_hash(inviter_email),
+                private={},
+            )
+            inv = Invitation(
+                email=email,
+                email_hash=ehash,
+                inviter_id=inviter_id,
+                status="pending",
+                public_key=line,
+                fingerprint=temp.fingerprint,
+                sealed_secret=sealed,
+                log_index=index,
+                created_at=now,
+                expires_at=now + _ttl(ctx),
+                last_sent_at=now,
+                send_count=1 if send else 0,
+            )
             s.add(inv)
             s.flush()
             if send:
@@ -185,8 +249,9 @@ def invite(body: InviteIn, principal: KeyWriter, ctx: Ctx, tasks: BackgroundTask
     invitation email. Already invited (pending): the same invitation, no new email (see resend).
     Registered people: status `registered`, nothing is created."""
     if not principal.email_verified:
-        raise Problem(403, "Email not verified", "Verify your email address before inviting people.",
-                      "email-unverified")
+        raise Problem(
+            403, "Email not verified", "Verify your email address before inviting people.", "email-unverified"
+        )
     expire_old(ctx)
     with log_service(ctx).transaction() as (s, log):
         out = create_invitations(ctx, s, log, principal.user_id, principal.email, body.emails)
@@ -198,8 +263,15 @@ def invite(body: InviteIn, principal: KeyWriter, ctx: Ctx, tasks: BackgroundTask
 def list_invitations(principal: KeyReader, ctx: Ctx) -> Response:
     expire_old(ctx)
     with ctx.db.session() as s:
-        rows = s.execute(select(Invitation).where(Invitation.inviter_id == principal.user_id)
-                         .order_by(Invitation.created_at, Invitation.id)).scalars().all()
+        rows = (
+            s.execute(
+                select(Invitation)
+                .where(Invitation.inviter_id == principal.user_id)
+                .order_by(Invitation.created_at, Invitation.id)
+            )
+            .scalars()
+            .all()
+        )
         return _json([_out(r) for r in rows])
 
 
@@ -231,18 +303,32 @@ def temporary_key(principal: KeyReader, ctx: Ctx, email: Annotated[str, Query(ma
         if s.execute(select(RegistryKey.user_id).where(RegistryKey.email_hash == ehash)).first() is not None:
             raise Problem(404, "Not Found", "This person has their own key: look it up in the registry.", "no-key")
         org = org_lookup.check(s, principal, email)  # deactivated members, cross-organization policy
-        row = s.execute(select(Invitation, LogEntry.data).join(LogEntry, LogEntry.idx == Invitation.log_index)
-                        .where(Invitation.email_hash == ehash, Invitation.status == "pending")).first()
+        row = s.execute(
+            select(Invitation, LogEntry.data)
+            .join(LogEntry, LogEntry.idx == Invitation.log_index)
+            .where(Invitation.email_hash == ehash, Invitation.status == "pending")
+        ).first()
         if row is None:
             raise Problem(404, "Not Found", "No pending invitation for this email address.", "no-key")
         inv, data = row
         size, root = svc.state(s)
         proof = svc.inclusion_proof(s, inv.log_index, size)
-    return _json({"email": inv.email, "public_key": inv.public_key, "fingerprint": inv.fingerprint,
-                  "temporary": True, "zero_trust": False, "expires_at": rfc3339(inv.expires_at),
-                  "log_index": inv.log_index, "entry": data, "tree_size": size,
-                  "checkpoint": svc.signed_checkpoint(size, root).decode(), "inclusion_proof": [b64(h) for h in proof],
-                  **({"org": org} if org is not None else {})})
+    return _json(
+        {
+            "email": inv.email,
+            "public_key": inv.public_key,
+            "fingerprint": inv.fingerprint,
+            "temporary": True,
+            "zero_trust": False,
+            "expires_at": rfc3339(inv.expires_at),
+            "log_index": inv.log_index,
+            "entry": data,
+            "tree_size": size,
+            "checkpoint": svc.signed_checkpoint(size, root).decode(),
+            "inclusion_proof": [b64(h) for h in proof],
+            **({"org": org} if org is not None else {}),
+        }
+    )
 
 
 @router.post("/claim", response_model=ClaimOut, summary="Receive your temporary private key, once")
@@ -261,11 +347,19 @@ def claim(body: ClaimIn, principal: KeyWriter, ctx: Ctx) -> Response:
     with log_service(ctx).transaction() as (s, log):
         published = s.execute(select(RegistryKey.public_key).where(RegistryKey.user_id == principal.user_id)).scalar()
         if published is None or PublicKey.parse(published).key_id != key.key_id:
-            raise Problem(409, "Publish your key first", "The temporary key is released only to your published "
-                          "registry key.", "key-not-published")
-        inv = s.execute(select(Invitation).where(Invitation.email_hash == ehash, Invitation.status == "pending",
-                                                 Invitation.sealed_secret.is_not(None))
-                        .with_for_update()).scalar()
+            raise Problem(
+                409,
+                "Publish your key first",
+                "The temporary key is released only to your published registry key.",
+                "key-not-published",
+            )
+        inv = s.execute(
+            select(Invitation)
+            .where(
+                Invitation.email_hash == ehash, Invitation.status == "pending", Invitation.sealed_secret.is_not(None)
+            )
+            .with_for_update()
+        ).scalar()
         if inv is None:
             raise not_found("temporary key")
         try:
@@ -274,8 +368,16 @@ def claim(body: ClaimIn, principal: KeyWriter, ctx: Ctx) -> Response:
             raise Problem(500, "Internal Server Error", "The temporary key does not open.") from None
         sealed = ks.public_seal(seeds, _RELEASE_INFO + ehash.encode() + key.key_id, to=key)
         inv.sealed_secret, inv.status, inv.accepted_at = None, "accepted", utcnow()
-        log.append("tempkey", {"action": "release"}, person=ehash,
-                   private={"fingerprint": inv.fingerprint, "to": key.fingerprint})
-        out = {"email": inv.email, "public_key": inv.public_key, "fingerprint": inv.fingerprint,
-               "sealed": base64.b64encode(sealed).decode()}
+        log.append(
+            "tempkey",
+            {"action": "release"},
+            person=ehash,
+            private={"fingerprint": inv.fingerprint, "to": key.fingerprint},
+        )
+        out = {
+            "email": inv.email,
+            "public_key": inv.public_key,
+            "fingerprint": inv.fingerprint,
+            "sealed": base64.b64encode(sealed).decode(),
+        }
     return _json(out)

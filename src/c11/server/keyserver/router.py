@@ -43,8 +43,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 public = APIRouter(prefix="/api/v1/keyserver", tags=["keyserver"], lifespan=_lifespan)
-router = APIRouter(prefix="/api/v1", tags=["keyserver"], dependencies=[Depends(require_user)],
-                   responses=responses(401, 403, 404, 409, 422, 429))
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["keyserver"],
+    dependencies=[Depends(require_user)],
+    responses=responses(401, 403, 404, 409, 422, 429),
+)
 Reader = Annotated[Principal, Depends(require_scope("documents:read"))]
 Writer = Annotated[Principal, Depends(require_scope("documents:write"))]
 _JSON = "application/json"
@@ -58,9 +62,13 @@ def _json(obj: object, status: int = 200) -> Response:
 
 
 def _refused() -> Problem:
-    return Problem(403, "Access refused", "The key server does not release this document's key to you: you "
-                   "are not a recipient, or the author revoked the document, or it expired.", "access-refused")
-
+    return Problem(
+        403,
+        "Access refused",
+        "The key server does not release this document's key to you: you "
+        "are not a recipient, or the author revoked the document, or it expired.",
+        "access-refused",
+    )
 
 
 def _parse_stanza(text: str) -> tuple[online.Policy, bytes, bytes]:
@@ -79,6 +87,7 @@ def _doc_uuid(doc_id: str) -> str:
 
 # -- public ------------------------------------------------------------------------------------------------
 
+
 class ServerKeyOut(BaseModel):
     public_key: str
     fingerprint: str
@@ -94,10 +103,10 @@ def server_key(ctx: Ctx) -> Response:
 
 # -- release -----------------------------------------------------------------------------------------------
 
+
 class ReleaseIn(BaseModel):
     stanza: str = Field(max_length=120_000, description="base64 of the file's c11-online/v1 stanza body")
-    public_key: str = Field(max_length=8192, description="Your recipient public key line; the answer is sealed "
-                            "to it")
+    public_key: str = Field(max_length=8192, description="Your recipient public key line; the answer is sealed to it")
 
 
 class ReleaseOut(BaseModel):
@@ -117,8 +126,9 @@ async def release_caller(request: Request) -> Principal:
         raise unauthorized()
     request.state.principal = principal
     if not principal.has("documents:read"):
-        raise Problem(403, "Forbidden", "This token lacks the scope documents:read.", "insufficient-scope",
-                      scope="documents:read")
+        raise Problem(
+            403, "Forbidden", "This token lacks the scope documents:read.", "insufficient-scope", scope="documents:read"
+        )
     return principal
 
 
@@ -127,14 +137,20 @@ releases = APIRouter(prefix="/api/v1", tags=["keyserver"], responses=responses(4
 
 
 @releases.post("/keyserver/release", response_model=ReleaseOut, summary="Release the key server's part of a key")
-async def release(body: ReleaseIn, request: Request,
-                  principal: Annotated[Principal, Depends(release_caller)]) -> Response:
+async def release(
+    body: ReleaseIn, request: Request, principal: Annotated[Principal, Depends(release_caller)]
+) -> Response:
     """Release B (sealed to your recipient key) if you are allowed; every attempt is logged."""
     ks = keyserver(request.app.state.ctx)
     wait = ks.limiter.check(principal.user_id)
     if wait:
-        raise Problem(429, "Too Many Requests", f"Too many key requests; retry in {wait} s.", "rate-limited",
-                      {"Retry-After": str(wait)})
+        raise Problem(
+            429,
+            "Too Many Requests",
+            f"Too many key requests; retry in {wait} s.",
+            "rate-limited",
+            {"Retry-After": str(wait)},
+        )
     policy, raw, share = _parse_stanza(body.stanza)
     try:
         pk = PublicKey.parse(body.public_key)
@@ -150,17 +166,29 @@ async def release(body: ReleaseIn, request: Request,
         except C11Error:
             sealed = None
     # the decision and its log entry wait for the group commit: in a worker thread, not in the event loop
-    decision = await run_in_threadpool(ks.recorder.decide, ReleaseRequest(
-        doc=doc, policy_digest=policy.digest(), usable=sealed is not None, email_hash=email_hash(principal.email),
-        email_verified=principal.email_verified, key_fp=pk.fingerprint, user_id=principal.user_id,
-        email=principal.email, address=request.client.host if request.client else "unknown"))
+    decision = await run_in_threadpool(
+        ks.recorder.decide,
+        ReleaseRequest(
+            doc=doc,
+            policy_digest=policy.digest(),
+            usable=sealed is not None,
+            email_hash=email_hash(principal.email),
+            email_verified=principal.email_verified,
+            key_fp=pk.fingerprint,
+            user_id=principal.user_id,
+            email=principal.email,
+            address=request.client.host if request.client else "unknown",
+        ),
+    )
     if decision.result != "allowed" or sealed is None:
         raise _refused()
-    return _json({"doc_id": doc, "key": pk.fingerprint, "sealed": base64.b64encode(sealed).decode(),
-                  "log_index": decision.index})
+    return _json(
+        {"doc_id": doc, "key": pk.fingerprint, "sealed": base64.b64encode(sealed).decode(), "log_index": decision.index}
+    )
 
 
 # -- the author's controls ---------------------------------------------------------------------------------
+
 
 class RecipientIn(BaseModel):
     """An email (matched against the caller's verified account email) and/or a recipient key fingerprint."""
@@ -171,8 +199,11 @@ class RecipientIn(BaseModel):
 
 class RegisterIn(BaseModel):
     stanza: str = Field(max_length=120_000, description="base64 of the c11-online/v1 stanza body")
-    emails: list[str] = Field(default_factory=list, max_length=MAX_RECIPIENTS,
-                              description="The plain emails behind the policy's email hashes (for display)")
+    emails: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_RECIPIENTS,
+        description="The plain emails behind the policy's email hashes (for display)",
+    )
 
 
 class RecipientsIn(BaseModel):
@@ -228,12 +259,25 @@ def _ts(t: datetime | None) -> str | None:
 
 
 def _document_json(s: Any, doc: OnlineDocument) -> dict[str, Any]:
-    recips = s.execute(select(OnlineRecipient).where(OnlineRecipient.doc_id == doc.doc_id)
-                       .order_by(OnlineRecipient.added_at, OnlineRecipient.id)).scalars().all()
-    return {"doc_id": doc.doc_id, "policy_digest": doc.policy_digest, "server_key": doc.server_key,
-            "created_at": _ts(doc.created_at), "updated_at": _ts(doc.updated_at),
-            "expires_at": _ts(doc.expires_at), "revoked_at": _ts(doc.revoked_at),
-            "recipients": [{"email": r.email, "email_hash": r.email_hash, "key": r.key_fp} for r in recips]}
+    recips = (
+        s.execute(
+            select(OnlineRecipient)
+            .where(OnlineRecipient.doc_id == doc.doc_id)
+            .order_by(OnlineRecipient.added_at, OnlineRecipient.id)
+        )
+        .scalars()
+        .all()
+    )
+    return {
+        "doc_id": doc.doc_id,
+        "policy_digest": doc.policy_digest,
+        "server_key": doc.server_key,
+        "created_at": _ts(doc.created_at),
+        "updated_at": _ts(doc.updated_at),
+        "expires_at": _ts(doc.expires_at),
+        "revoked_at": _ts(doc.revoked_at),
+        "recipients": [{"email": r.email, "email_hash": r.email_hash, "key": r.key_fp} for r in recips],
+    }
 
 
 def _check_recipient(r: RecipientIn) -> tuple[str | None, str | None, str | None]:
@@ -248,20 +292,24 @@ def _check_recipient(r: RecipientIn) -> tuple[str | None, str | None, str | None
     return email, email_hash(email) if email else None, key
 
 
-@router.post("/documents", response_model=DocumentOut, status_code=201, summary="Register an online-policy "
-             "document")
+@router.post("/documents", response_model=DocumentOut, status_code=201, summary="Register an online-policy document")
 def register(body: RegisterIn, principal: Writer, ctx: Ctx) -> Response:
     """Register the policy of a document you are protecting (you must be its author, with a verified email)."""
     if not principal.email_verified:
-        raise Problem(403, "Email not verified", "Verify your email address before protecting documents with an "
-                      "online policy.", "email-unverified")
+        raise Problem(
+            403,
+            "Email not verified",
+            "Verify your email address before protecting documents with an online policy.",
+            "email-unverified",
+        )
     ks = keyserver(ctx)
     stanza = base64_field(body.stanza, "stanza", MAX_STANZA)
     try:
         policy, _b = online.open_share(ks.identity.kem_private, stanza)
     except C11Error as e:
-        raise Problem(422, "Bad stanza", f"The stanza is not sealed to this key server or is damaged ({e}).",
-                      "bad-stanza") from None
+        raise Problem(
+            422, "Bad stanza", f"The stanza is not sealed to this key server or is damaged ({e}).", "bad-stanza"
+        ) from None
     del _b
     if policy.server_key != ks.fingerprint:
         raise Problem(422, "Bad stanza", "The stanza names another key server key.", "bad-stanza")
@@ -281,15 +329,28 @@ def register(body: RegisterIn, principal: Writer, ctx: Ctx) -> Response:
         now = utcnow()
         if expires is None:  # the author's organization may give a default expiry (policy default_expiry_days)
             expires = org_policies.default_expiry(s, principal.email, now)
-        row = OnlineDocument(doc_id=doc, author_id=principal.user_id, policy_digest=digest,
-                             server_key=ks.fingerprint, expires_at=expires, created_at=now, updated_at=now)
+        row = OnlineDocument(
+            doc_id=doc,
+            author_id=principal.user_id,
+            policy_digest=digest,
+            server_key=ks.fingerprint,
+            expires_at=expires,
+            created_at=now,
+            updated_at=now,
+        )
         s.add(row)
         s.flush()
         for r in policy.recipients:
-            s.add(OnlineRecipient(doc_id=doc, email_hash=r.email, email=labels.get(r.email) if r.email else None,
-                                  key_fp=r.key, added_at=now))
-        log.append("policy", {"doc": doc, "action": "register"}, subject=doc, person=ehash,
-                   private={"policy": digest})
+            s.add(
+                OnlineRecipient(
+                    doc_id=doc,
+                    email_hash=r.email,
+                    email=labels.get(r.email) if r.email else None,
+                    key_fp=r.key,
+                    added_at=now,
+                )
+            )
+        log.append("policy", {"doc": doc, "action": "register"}, subject=doc, person=ehash, private={"policy": digest})
         s.flush()
         out = _document_json(s, row)
     return _json(out, 201)
@@ -313,12 +374,15 @@ class DocumentsOut(BaseModel):
 
 
 @router.get("/documents", response_model=DocumentsOut, summary="Your online-policy documents")
-def list_documents(principal: Reader, ctx: Ctx,
-                   limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = MAX_PAGE) -> Response:
+def list_documents(principal: Reader, ctx: Ctx, limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = MAX_PAGE) -> Response:
     """The documents you registered, newest first (at most `limit`): state, expiry and recipients."""
     with ctx.db.session() as s:
-        docs = s.execute(select(OnlineDocument).where(OnlineDocument.author_id == principal.user_id)
-                         .order_by(OnlineDocument.created_at.desc(), OnlineDocument.doc_id).limit(limit)).scalars()
+        docs = s.execute(
+            select(OnlineDocument)
+            .where(OnlineDocument.author_id == principal.user_id)
+            .order_by(OnlineDocument.created_at.desc(), OnlineDocument.doc_id)
+            .limit(limit)
+        ).scalars()
         return _json({"documents": [_document_json(s, d) for d in docs]})
 
 
@@ -333,13 +397,19 @@ def _person(principal: Principal) -> str | None:
     return email_hash(principal.email) if principal.email_verified else None
 
 
-def _change(ctx: Any, doc: str, principal: Principal, action: str, values: dict[str, Any],
-            extra: dict[str, Any] | None = None) -> Response:
+def _change(
+    ctx: Any, doc: str, principal: Principal, action: str, values: dict[str, Any], extra: dict[str, Any] | None = None
+) -> Response:
     with log_service(ctx).transaction() as (s, log):
         now = utcnow()
         s.execute(update(OnlineDocument).where(OnlineDocument.doc_id == doc).values(updated_at=now, **values))
-        log.append("policy", {"doc": doc, "action": action, **(extra or {})}, subject=doc,
-                   person=_person(principal), private={})
+        log.append(
+            "policy",
+            {"doc": doc, "action": action, **(extra or {})},
+            subject=doc,
+            person=_person(principal),
+            private={},
+        )
         out = _document_json(s, s.get(OnlineDocument, doc))
     return _json(out)
 
@@ -367,38 +437,54 @@ def set_expiry(doc: Authored, body: ExpiryIn, principal: Writer, ctx: Ctx) -> Re
     return _change(ctx, doc, principal, "expire", {"expires_at": when}, {"expires": _ts(when)})
 
 
-@router.post("/documents/{doc_id}/recipients", response_model=DocumentOut,
-             summary="Add or remove who may open a document")
+@router.post(
+    "/documents/{doc_id}/recipients", response_model=DocumentOut, summary="Add or remove who may open a document"
+)
 def change_recipients(doc: Authored, body: RecipientsIn, principal: Writer, ctx: Ctx) -> Response:
     """Add or remove recipients of the key server's part (the file itself is not touched)."""
     adds = [_check_recipient(r) for r in body.add]
     removes = [_check_recipient(r) for r in body.remove]
     with log_service(ctx).transaction() as (s, log):
         now = utcnow()
-        for email, ehash, key in removes:
+        for _email, ehash, key in removes:
             conds = ([OnlineRecipient.email_hash == ehash] if ehash else []) + (
-                [OnlineRecipient.key_fp == key] if key else [])
+                [OnlineRecipient.key_fp == key] if key else []
+            )
             s.execute(delete(OnlineRecipient).where(OnlineRecipient.doc_id == doc, or_(*conds)))
-        existing = {(r.email_hash, r.key_fp) for r in s.execute(
-            select(OnlineRecipient).where(OnlineRecipient.doc_id == doc)).scalars()}
+        existing = {
+            (r.email_hash, r.key_fp)
+            for r in s.execute(select(OnlineRecipient).where(OnlineRecipient.doc_id == doc)).scalars()
+        }
         for email, ehash, key in adds:
             if (ehash, key) not in existing:
                 s.add(OnlineRecipient(doc_id=doc, email_hash=ehash, email=email, key_fp=key, added_at=now))
                 existing.add((ehash, key))
         s.execute(update(OnlineDocument).where(OnlineDocument.doc_id == doc).values(updated_at=now))
-        log.append("policy", {"doc": doc, "action": "recipients"}, subject=doc, person=_person(principal),
-                   private={"add": [{"email": h, "key": k} for _, h, k in adds],
-                            "remove": [{"email": h, "key": k} for _, h, k in removes]})
+        log.append(
+            "policy",
+            {"doc": doc, "action": "recipients"},
+            subject=doc,
+            person=_person(principal),
+            private={
+                "add": [{"email": h, "key": k} for _, h, k in adds],
+                "remove": [{"email": h, "key": k} for _, h, k in removes],
+            },
+        )
         s.flush()
         out = _document_json(s, s.get(OnlineDocument, doc))
     return _json(out)
 
 
-@router.get("/documents/{doc_id}/accesses", response_model=AccessesOut,
-            summary="Every access to a document, with log proofs")
-def accesses(doc: Authored, principal: Reader, ctx: Ctx,
-             after: Annotated[int, Query(ge=-1, description="Only accesses with a larger log index")] = -1,
-             limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = MAX_PAGE) -> Response:
+@router.get(
+    "/documents/{doc_id}/accesses", response_model=AccessesOut, summary="Every access to a document, with log proofs"
+)
+def accesses(
+    doc: Authored,
+    principal: Reader,
+    ctx: Ctx,
+    after: Annotated[int, Query(ge=-1, description="Only accesses with a larger log index")] = -1,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = MAX_PAGE,
+) -> Response:
     """Release requests (allowed and denied), oldest first, each with its log entry and inclusion proof."""
     svc = log_service(ctx)
     with ctx.db.session() as s:
@@ -407,12 +493,32 @@ def accesses(doc: Authored, principal: Reader, ctx: Ctx,
             .join(LogEntry, LogEntry.idx == OnlineAccess.log_index)
             .outerjoin(LogOpening, LogOpening.log_index == OnlineAccess.log_index)
             .where(OnlineAccess.doc_id == doc, OnlineAccess.log_index > after)
-            .order_by(OnlineAccess.log_index).limit(limit)).all()
+            .order_by(OnlineAccess.log_index)
+            .limit(limit)
+        ).all()
         size, root = svc.state(s)  # read after the rows: every row's entry is in this tree
-        items = [{"index": a.log_index, "time": _ts(a.at), "email": a.email or None, "key": a.key_fp,
-                  "result": a.result, "address": a.address, "salt": a.salt, "entry": data,
-                  "nonce": b64(bytes(nonce)) if nonce is not None else None, "private": private,
-                  "inclusion_proof": [b64(h) for h in svc.inclusion_proof(s, a.log_index, size)]}
-                 for a, data, nonce, private in rows]
-    return _json({"doc_id": doc, "tree_size": size, "checkpoint": svc.signed_checkpoint(size, root).decode(),
-                  "accesses": items, "next_after": items[-1]["index"] if len(items) == limit else None})
+        items = [
+            {
+                "index": a.log_index,
+                "time": _ts(a.at),
+                "email": a.email or None,
+                "key": a.key_fp,
+                "result": a.result,
+                "address": a.address,
+                "salt": a.salt,
+                "entry": data,
+                "nonce": b64(bytes(nonce)) if nonce is not None else None,
+                "private": private,
+                "inclusion_proof": [b64(h) for h in svc.inclusion_proof(s, a.log_index, size)],
+            }
+            for a, data, nonce, private in rows
+        ]
+    return _json(
+        {
+            "doc_id": doc,
+            "tree_size": size,
+            "checkpoint": svc.signed_checkpoint(size, root).decode(),
+            "accesses": items,
+            "next_after": items[-1]["index"] if len(items) == limit else None,
+        }
+    )

@@ -24,9 +24,9 @@ from typing import Any
 
 from sqlalchemy import and_, insert, or_, select
 
+from c11.crypto.kem import kem_type
 from c11.errors import ConfigError, KeyFileError
 from c11.keys import keyfile
-from c11.crypto.kem import kem_type
 from c11.keys.identity import Identity
 from c11.keys.publickey import PublicKey
 from c11.server.context import ServerContext
@@ -160,12 +160,23 @@ class AccessRecorder:
                 docs: dict[str, Any] = {}
                 members: set[tuple[str, str, str | None]] = set()
                 for d, digest, revoked, expires, eh, kf in s.execute(
-                        select(OnlineDocument.doc_id, OnlineDocument.policy_digest, OnlineDocument.revoked_at,
-                               OnlineDocument.expires_at, OnlineRecipient.email_hash, OnlineRecipient.key_fp)
-                        .outerjoin(OnlineRecipient, and_(
+                    select(
+                        OnlineDocument.doc_id,
+                        OnlineDocument.policy_digest,
+                        OnlineDocument.revoked_at,
+                        OnlineDocument.expires_at,
+                        OnlineRecipient.email_hash,
+                        OnlineRecipient.key_fp,
+                    )
+                    .outerjoin(
+                        OnlineRecipient,
+                        and_(
                             OnlineRecipient.doc_id == OnlineDocument.doc_id,
-                            or_(OnlineRecipient.email_hash.in_(hashes), OnlineRecipient.key_fp.in_(fps))))
-                        .where(OnlineDocument.doc_id.in_(list({p.doc for p in batch})))):
+                            or_(OnlineRecipient.email_hash.in_(hashes), OnlineRecipient.key_fp.in_(fps)),
+                        ),
+                    )
+                    .where(OnlineDocument.doc_id.in_(list({p.doc for p in batch})))
+                ):
                     docs[d] = (digest, revoked, expires)
                     members.add((d, "e", eh))
                     members.add((d, "k", kf))
@@ -174,20 +185,38 @@ class AccessRecorder:
                 for p in batch:
                     d = docs.get(p.doc)
                     by_email = p.email_verified and (p.doc, "e", p.email_hash) in members
-                    allowed = (p.usable and d is not None and d[0] == p.policy_digest
-                               and d[1] is None and (d[2] is None or d[2] > now)
-                               and (by_email or (p.doc, "k", p.key_fp) in members))
+                    allowed = (
+                        p.usable
+                        and d is not None
+                        and d[0] == p.policy_digest
+                        and d[1] is None
+                        and (d[2] is None or d[2] > now)
+                        and (by_email or (p.doc, "k", p.key_fp) in members)
+                    )
                     p.result = "allowed" if allowed else "denied"
                     by = attribution(allowed, by_email, p.email_verified)
                     salt = os.urandom(16)
                     p.index = log.append(
-                        "release", {"doc": p.doc, "result": p.result, "from": from_commitment(salt, p.address)},
-                        subject=p.doc, person=p.email_hash if by == "account" else None,
-                        private={"by": by, "key": p.key_fp})
+                        "release",
+                        {"doc": p.doc, "result": p.result, "from": from_commitment(salt, p.address)},
+                        subject=p.doc,
+                        person=p.email_hash if by == "account" else None,
+                        private={"by": by, "key": p.key_fp},
+                    )
                     holder = by == "key-holder"
-                    rows.append({"log_index": p.index, "doc_id": p.doc, "user_id": None if holder else p.user_id,
-                                 "email": "" if holder else p.email, "key_fp": p.key_fp, "result": p.result,
-                                 "address": p.address, "salt": salt.hex(), "at": log.at})
+                    rows.append(
+                        {
+                            "log_index": p.index,
+                            "doc_id": p.doc,
+                            "user_id": None if holder else p.user_id,
+                            "email": "" if holder else p.email,
+                            "key_fp": p.key_fp,
+                            "result": p.result,
+                            "address": p.address,
+                            "salt": salt.hex(),
+                            "at": log.at,
+                        }
+                    )
                 s.execute(insert(OnlineAccess), rows)
         except BaseException as e:  # every waiter of the batch sees the failure
             for p in batch:

@@ -33,20 +33,43 @@ def _page(svc: LogService, s: Session, rows: list[Any], scanned: int, limit: int
     """The JSON page of `rows` (index, kind, entry, nonce, private), proven in the current tree."""
     size, root = svc.state(s)  # read after the rows: every row's entry is in this tree
     proofs, _ = svc.proofs(s, size, [r.log_index for r in rows])
-    items = [{"index": r.log_index, "kind": r.kind, "entry": r.data, "nonce": _b64(bytes(r.nonce)),
-              "private": r.private, "inclusion_proof": [_b64(h) for h in proof]}
-             for r, proof in zip(rows, proofs, strict=True)]
-    return {"tree_size": size, "checkpoint": svc.signed_checkpoint(size, root).decode(), "openings": items,
-            "next_after": scanned if scanned >= 0 else None}
+    items = [
+        {
+            "index": r.log_index,
+            "kind": r.kind,
+            "entry": r.data,
+            "nonce": _b64(bytes(r.nonce)),
+            "private": r.private,
+            "inclusion_proof": [_b64(h) for h in proof],
+        }
+        for r, proof in zip(rows, proofs, strict=True)
+    ]
+    return {
+        "tree_size": size,
+        "checkpoint": svc.signed_checkpoint(size, root).decode(),
+        "openings": items,
+        "next_after": scanned if scanned >= 0 else None,
+    }
 
 
 def _select(persons: Iterable[str], after: int, limit: int, also: Any = None) -> Any:
     named = LogOpening.person.in_(list(persons))
-    return (select(LogOpening.log_index, LogOpening.person, LogOpening.nonce, LogOpening.private, LogEntry.kind,
-                   LogEntry.data, LogEntry.created_at, LogEntry.subject)
-            .join(LogEntry, LogEntry.idx == LogOpening.log_index)
-            .where(named if also is None else or_(named, also), LogOpening.log_index > after)
-            .order_by(LogOpening.log_index).limit(limit))
+    return (
+        select(
+            LogOpening.log_index,
+            LogOpening.person,
+            LogOpening.nonce,
+            LogOpening.private,
+            LogEntry.kind,
+            LogEntry.data,
+            LogEntry.created_at,
+            LogEntry.subject,
+        )
+        .join(LogEntry, LogEntry.idx == LogOpening.log_index)
+        .where(named if also is None else or_(named, also), LogOpening.log_index > after)
+        .order_by(LogOpening.log_index)
+        .limit(limit)
+    )
 
 
 def own(svc: LogService, email: str, after: int, limit: int) -> dict[str, Any]:
@@ -61,12 +84,18 @@ def of_org(svc: LogService, org_id: str, after: int, limit: int) -> dict[str, An
     those of the organization's `admin` entries (subject `org_id`)."""
     with svc.db.session() as s:
         added: dict[str, datetime] = {}
-        for mail, at in s.execute(select(OrgMember.email, func.coalesce(OrgMember.consented_at, OrgMember.added_at))
-                                  .where(OrgMember.org_id == org_id, OrgMember.consent.is_not(None))):
+        for mail, at in s.execute(
+            select(OrgMember.email, func.coalesce(OrgMember.consented_at, OrgMember.added_at)).where(
+                OrgMember.org_id == org_id, OrgMember.consent.is_not(None)
+            )
+        ):
             h = email_hash(mail)  # invitees who did not accept: none; those who did: from their acceptance on
             added[h] = min(at, added.get(h, at))
         ours = and_(LogEntry.kind == "admin", LogEntry.subject == org_id)  # its admins' actions, by anyone
         rows = s.execute(_select(added, after, limit, also=ours)).all()
-        kept = [r for r in rows if (r.kind == "admin" and r.subject == org_id)
-                or (r.person in added and r.created_at >= added[r.person])]
+        kept = [
+            r
+            for r in rows
+            if (r.kind == "admin" and r.subject == org_id) or (r.person in added and r.created_at >= added[r.person])
+        ]
         return _page(svc, s, kept, rows[-1].log_index if len(rows) == limit else -1, limit)

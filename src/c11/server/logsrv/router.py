@@ -79,15 +79,23 @@ def _out_of_range(detail: str) -> Problem:
     return Problem(400, "Out of range", detail, "log-range")
 
 
-@public.get("/key", response_class=Response, summary="The log's verifier key (signed-note key string)",
-            responses={200: {"content": {"text/plain": {}}}})
+@public.get(
+    "/key",
+    response_class=Response,
+    summary="The log's verifier key (signed-note key string)",
+    responses={200: {"content": {"text/plain": {}}}},
+)
 def get_key(ctx: Ctx) -> Response:
     """`<origin>+<key id>+<base64 key>`: pin it once, then every checkpoint must verify with it."""
     return Response(log_service(ctx).verifier_key + "\n", media_type=_TEXT)
 
 
-@public.get("/checkpoint", response_class=Response, summary="The latest signed checkpoint",
-            responses={200: {"content": {"text/plain": {}}}})
+@public.get(
+    "/checkpoint",
+    response_class=Response,
+    summary="The latest signed checkpoint",
+    responses={200: {"content": {"text/plain": {}}}},
+)
 def get_checkpoint(ctx: Ctx) -> Response:
     """A C2SP tlog-checkpoint (origin, size, root hash) in a signed note."""
     svc = log_service(ctx)
@@ -97,9 +105,11 @@ def get_checkpoint(ctx: Ctx) -> Response:
 
 
 @public.get("/entries", response_model=EntriesOut, summary="A page of log entries")
-def get_entries(ctx: Ctx, start: Annotated[int, Query(ge=0)] = 0,
-                end: Annotated[int | None, Query(ge=0, description="Exclusive; default start + 100")] = None
-                ) -> Response:
+def get_entries(
+    ctx: Ctx,
+    start: Annotated[int, Query(ge=0)] = 0,
+    end: Annotated[int | None, Query(ge=0, description="Exclusive; default start + 100")] = None,
+) -> Response:
     """Entries `[start, end)`, at most 1000; each `data` is the exact entry text hashed into the tree."""
     svc = log_service(ctx)
     with ctx.db.session() as s:
@@ -108,16 +118,18 @@ def get_entries(ctx: Ctx, start: Annotated[int, Query(ge=0)] = 0,
         if end > size or start > end:
             raise _out_of_range(f"the log has {size} entries; ask for 0 <= start <= end <= {size}")
         end = min(end, start + MAX_PAGE)
-        rows = s.execute(select(LogEntry.idx, LogEntry.data).where(LogEntry.idx >= start, LogEntry.idx < end)
-                         .order_by(LogEntry.idx)).all()
-    return _json({"start": start, "end": end, "tree_size": size,
-                  "entries": [{"index": i, "data": d} for i, d in rows]})
+        rows = s.execute(
+            select(LogEntry.idx, LogEntry.data).where(LogEntry.idx >= start, LogEntry.idx < end).order_by(LogEntry.idx)
+        ).all()
+    return _json({"start": start, "end": end, "tree_size": size, "entries": [{"index": i, "data": d} for i, d in rows]})
 
 
 @public.get("/proof/inclusion", response_model=InclusionOut, summary="Inclusion proof of an entry")
-def get_inclusion(ctx: Ctx, index: Annotated[int, Query(ge=0)],
-                  size: Annotated[int | None, Query(ge=1, description="Tree size; default: now")] = None
-                  ) -> Response:
+def get_inclusion(
+    ctx: Ctx,
+    index: Annotated[int, Query(ge=0)],
+    size: Annotated[int | None, Query(ge=1, description="Tree size; default: now")] = None,
+) -> Response:
     """RFC 9162 inclusion proof (bottom-up sibling hashes) of entry `index` in the tree of `size` entries."""
     svc = log_service(ctx)
     with ctx.db.session() as s:
@@ -130,9 +142,11 @@ def get_inclusion(ctx: Ctx, index: Annotated[int, Query(ge=0)],
 
 
 @public.get("/proof/consistency", response_model=ConsistencyOut, summary="Consistency proof between sizes")
-def get_consistency(ctx: Ctx, first: Annotated[int, Query(alias="from", ge=0)],
-                    second: Annotated[int | None, Query(alias="to", ge=0, description="default: now")] = None
-                    ) -> Response:
+def get_consistency(
+    ctx: Ctx,
+    first: Annotated[int, Query(alias="from", ge=0)],
+    second: Annotated[int | None, Query(alias="to", ge=0, description="default: now")] = None,
+) -> Response:
     """RFC 9162 consistency proof that the tree of `to` entries extends the tree of `from` entries."""
     svc = log_service(ctx)
     with ctx.db.session() as s:
@@ -145,6 +159,7 @@ def get_consistency(ctx: Ctx, first: Annotated[int, Query(alias="from", ge=0)],
 
 
 # -- openings of v2 entries (not public) ------------------------------------------------------------------
+
 
 class OpeningOut(BaseModel):
     index: int
@@ -166,21 +181,41 @@ _After = Annotated[int, Query(ge=-1, description="Only entries with a larger log
 _Limit = Annotated[int, Query(ge=1, le=openings.MAX_PAGE)]
 
 
-@public.get("/openings", response_model=OpeningsOut, responses=responses(401, 403),
-            summary="Openings of the log entries about you")
-def own_openings(ctx: Ctx, principal: Annotated[Principal, Depends(require_scope("documents:read"))],
-                 after: _After = -1, limit: _Limit = openings.MAX_PAGE) -> Response:
+@public.get(
+    "/openings",
+    response_model=OpeningsOut,
+    responses=responses(401, 403),
+    summary="Openings of the log entries about you",
+)
+def own_openings(
+    ctx: Ctx,
+    principal: Annotated[Principal, Depends(require_scope("documents:read"))],
+    after: _After = -1,
+    limit: _Limit = openings.MAX_PAGE,
+) -> Response:
     """Every v2 entry naming your verified email (releases, shard actions, policy changes...), oldest first,
     with its opening and inclusion proof in the signed checkpoint."""
     if not principal.email_verified:
-        raise Problem(403, "Email not verified", "Verify your email address to read the log entries about you.",
-                      "email-unverified")
+        raise Problem(
+            403,
+            "Email not verified",
+            "Verify your email address to read the log entries about you.",
+            "email-unverified",
+        )
     return _json(openings.own(log_service(ctx), principal.email, after, limit))
 
 
-@public.get("/openings/org", response_model=OpeningsOut, responses=responses(401, 403),
-            summary="Openings of the log entries about your organization's members")
-def org_openings(ctx: Ctx, caller: Annotated[OrgCaller, Depends(require_org_permission("read:events-org"))],
-                 after: _After = -1, limit: _Limit = openings.MAX_PAGE) -> Response:
+@public.get(
+    "/openings/org",
+    response_model=OpeningsOut,
+    responses=responses(401, 403),
+    summary="Openings of the log entries about your organization's members",
+)
+def org_openings(
+    ctx: Ctx,
+    caller: Annotated[OrgCaller, Depends(require_org_permission("read:events-org"))],
+    after: _After = -1,
+    limit: _Limit = openings.MAX_PAGE,
+) -> Response:
     """Every v2 entry naming a member of your organization, written after they were added."""
     return _json(openings.of_org(log_service(ctx), caller.org_id, after, limit))

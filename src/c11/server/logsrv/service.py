@@ -41,8 +41,8 @@ from sqlalchemy.orm import Session
 from c11.errors import ConfigError
 from c11.log.checkpoint import Checkpoint, NoteSigner, NoteVerifier, sign_checkpoint
 from c11.log.entries import canonical_json, email_hash, rfc3339
-from c11.log.openings import ENTRY_VERSION, NONCE_SIZE, actor_commitment, admin_parts, private_text
 from c11.log.merkle import EMPTY_ROOT, MerkleTree, leaf_hash
+from c11.log.openings import ENTRY_VERSION, NONCE_SIZE, actor_commitment, admin_parts, private_text
 from c11.server.context import ServerContext
 from c11.server.db import utcnow
 from c11.server.logsrv.models import LogEntry, LogNode, LogOpening, LogState
@@ -69,8 +69,9 @@ def encode_entry(kind: str, fields: Mapping[str, Any], at: datetime) -> str:
     return canonical_json({**fields, "kind": kind, "time": rfc3339(at)})
 
 
-def seal_entry(kind: str, fields: Mapping[str, Any], at: datetime, person: str | None,
-               private: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+def seal_entry(
+    kind: str, fields: Mapping[str, Any], at: datetime, person: str | None, private: Mapping[str, Any]
+) -> tuple[str, dict[str, Any]]:
     """The v2 entry text of `kind` (public `fields` + the `actor` commitment to `private`) and its opening
     row (without `log_index`): {"person", "nonce", "private"}."""
     _refuse_emails(private)
@@ -161,6 +162,7 @@ class _Prefetched:
 
 # -- the log key ------------------------------------------------------------------------------------------
 
+
 def default_origin(base_url: str) -> str:
     """`<host[:port]>[/path]/log` of the server's public URL."""
     parts = urlsplit(base_url)
@@ -193,12 +195,14 @@ def load_or_create_key(secrets_dir: Path, origin: str | None, base_url: str) -> 
     except (OSError, ValueError) as e:
         raise ConfigError(f"cannot read the log key {path}: {e}") from None
     if origin and origin != signer.name:
-        raise ConfigError(f"C11_LOG_ORIGIN is {origin!r} but the log key {path} is for {signer.name!r}; "
-                          "a log's origin cannot change")
+        raise ConfigError(
+            f"C11_LOG_ORIGIN is {origin!r} but the log key {path} is for {signer.name!r}; a log's origin cannot change"
+        )
     return signer
 
 
 # -- the service ------------------------------------------------------------------------------------------
+
 
 @dataclass
 class _Pending:
@@ -223,8 +227,15 @@ class LogWriter:
     _entries: list[dict[str, Any]] = field(default_factory=list)
     _openings: list[dict[str, Any]] = field(default_factory=list)
 
-    def append(self, kind: str, fields: Mapping[str, Any], subject: str | None = None, *,
-               person: str | None = None, private: Mapping[str, Any] | None = None) -> int:
+    def append(
+        self,
+        kind: str,
+        fields: Mapping[str, Any],
+        subject: str | None = None,
+        *,
+        person: str | None = None,
+        private: Mapping[str, Any] | None = None,
+    ) -> int:
         """Add an entry; returns its index (valid once the transaction commits).
 
         With `private` (and `person`, an email hash or None), a v2 entry whose `actor` commits to them."""
@@ -235,13 +246,22 @@ class LogWriter:
         data, opening = seal_entry(kind, fields, self.at, person, private)
         return self._append_encoded(kind, data, subject, self.at, opening)
 
-    def _append_encoded(self, kind: str, data: str, subject: str | None, at: datetime,
-                        opening: dict[str, Any] | None = None) -> int:
+    def _append_encoded(
+        self, kind: str, data: str, subject: str | None, at: datetime, opening: dict[str, Any] | None = None
+    ) -> int:
         if subject is not None and len(subject) > 64:
             raise ValueError("log entry subjects are at most 64 characters")
         index = self.size + len(self._entries)
-        self._entries.append({"idx": index, "kind": kind, "subject": subject, "data": data,
-                              "leaf_hash": leaf_hash(data.encode("ascii")), "created_at": at})
+        self._entries.append(
+            {
+                "idx": index,
+                "kind": kind,
+                "subject": subject,
+                "data": data,
+                "leaf_hash": leaf_hash(data.encode("ascii")),
+                "created_at": at,
+            }
+        )
         if opening is not None:
             self._openings.append({**opening, "log_index": index})
         return index
@@ -254,8 +274,9 @@ class LogWriter:
         self.session.execute(insert(LogEntry), self._entries)
         if self._openings:
             self.session.execute(insert(LogOpening), self._openings)
-        self.session.execute(update(LogState).where(LogState.id == 1).values(
-            size=tree.size, root_hash=tree.root(), updated_at=self.at))
+        self.session.execute(
+            update(LogState).where(LogState.id == 1).values(size=tree.size, root_hash=tree.root(), updated_at=self.at)
+        )
         self.size = tree.size
         self._entries, self._openings = [], []
 
@@ -266,8 +287,9 @@ class LogService:
     def __init__(self, ctx: ServerContext) -> None:
         cfg = ctx.config
         self.db = ctx.db
-        self.signer = load_or_create_key(cfg.data_dir / "secrets", getattr(cfg, "log_origin", None) or None,
-                                         cfg.base_url)
+        self.signer = load_or_create_key(
+            cfg.data_dir / "secrets", getattr(cfg, "log_origin", None) or None, cfg.base_url
+        )
         self.verifier: NoteVerifier = self.signer.verifier
         self.origin = self.signer.name
         self._lock = threading.Lock()
@@ -281,8 +303,9 @@ class LogService:
         #: Hot reads run on the event loop when the database is near (SQLite, or PostgreSQL on this host: a
         #: query costs less than a thread hop); with a remote database, in the thread pool.
         host = self.db.engine.url.host
-        self.inline_reads = not self._postgres or not host or host in ("localhost", "127.0.0.1", "::1") \
-            or host.startswith("/")
+        self.inline_reads = (
+            not self._postgres or not host or host in ("localhost", "127.0.0.1", "::1") or host.startswith("/")
+        )
         self._init_state()
 
     @property
@@ -293,13 +316,22 @@ class LogService:
         with self.db.session() as s:
             state = s.get(LogState, 1)
             if state is None:
-                s.add(LogState(id=1, size=0, root_hash=EMPTY_ROOT, origin=self.origin,
-                               verifier_key=self.verifier_key, updated_at=utcnow()))
+                s.add(
+                    LogState(
+                        id=1,
+                        size=0,
+                        root_hash=EMPTY_ROOT,
+                        origin=self.origin,
+                        verifier_key=self.verifier_key,
+                        updated_at=utcnow(),
+                    )
+                )
             elif state.verifier_key != self.verifier_key:
                 raise ConfigError(
                     f"the database's log is signed by {state.verifier_key.split('+')[0]}+"
                     f"{state.verifier_key.split('+')[1]}, not by the key in {KEY_FILE} of this data folder; "
-                    "copy the right secrets/log.key here")
+                    "copy the right secrets/log.key here"
+                )
 
     # -- writing ------------------------------------------------------------------------------------------
 
@@ -318,8 +350,15 @@ class LogService:
         s.execute(update(LogState).where(LogState.id == 1).values(size=LogState.size))
         return s.execute(select(LogState.size).where(LogState.id == 1)).scalar_one()
 
-    def append(self, kind: str, fields: Mapping[str, Any], subject: str | None = None, *,
-               person: str | None = None, private: Mapping[str, Any] | None = None) -> int:
+    def append(
+        self,
+        kind: str,
+        fields: Mapping[str, Any],
+        subject: str | None = None,
+        *,
+        person: str | None = None,
+        private: Mapping[str, Any] | None = None,
+    ) -> int:
         """Append one entry and wait until it is committed; concurrent calls share a transaction.
 
         The entry goes to a queue that one writer thread commits in batches (group commit). `person` and
@@ -385,16 +424,16 @@ class LogService:
         if self._read_engine is None:
             url = self.db.engine.url
             if self._postgres:
-                self._read_engine = create_engine(url, isolation_level="AUTOCOMMIT", pool_size=10,
-                                                  max_overflow=20, pool_recycle=600)
+                self._read_engine = create_engine(
+                    url, isolation_level="AUTOCOMMIT", pool_size=10, max_overflow=20, pool_recycle=600
+                )
             else:
                 self._read_engine = self.db.engine.execution_options(isolation_level="AUTOCOMMIT")
         return self._read_engine
 
     def close(self) -> None:
         """Release the read engine's connections (at application shutdown)."""
-        if self._read_engine is not None and self._read_engine is not self.db.engine \
-                and self._postgres:
+        if self._read_engine is not None and self._read_engine is not self.db.engine and self._postgres:
             self._read_engine.dispose()
         self._read_engine = None
 
@@ -419,8 +458,9 @@ class LogService:
         size, root = self.state(s)
         return size, self.signed_checkpoint(size, root)
 
-    def proofs(self, s: Session | Connection, size: int, indexes: Sequence[int] = (), known: int | None = None
-               ) -> tuple[list[list[bytes]], list[bytes] | None]:
+    def proofs(
+        self, s: Session | Connection, size: int, indexes: Sequence[int] = (), known: int | None = None
+    ) -> tuple[list[list[bytes]], list[bytes] | None]:
         """Inclusion proofs of `indexes` and a consistency proof from `known`, all in the tree of `size`
         entries, read with one query.
 
@@ -458,8 +498,15 @@ def log_service(ctx: ServerContext) -> LogService:
     return ctx.service("log_service", LogService)
 
 
-def append(ctx: ServerContext, kind: str, fields: Mapping[str, Any], subject: str | None = None, *,
-           person: str | None = None, private: Mapping[str, Any] | None = None) -> int:
+def append(
+    ctx: ServerContext,
+    kind: str,
+    fields: Mapping[str, Any],
+    subject: str | None = None,
+    *,
+    person: str | None = None,
+    private: Mapping[str, Any] | None = None,
+) -> int:
     """Append one entry of `kind` (e.g. "key", "release") to the log; returns its index once committed.
 
     `fields` must be JSON values without plain email addresses (use `email_hash`); `subject` (optional,

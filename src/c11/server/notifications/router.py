@@ -24,8 +24,7 @@ from c11.server.orgs.models import Organization
 from c11.server.orgs.permissions import OrgCaller, require_org_permission
 from c11.server.problems import Problem, responses
 
-router = APIRouter(prefix="/api/v1/org/notifications", tags=["notifications"],
-                   responses=responses(401, 403, 422))
+router = APIRouter(prefix="/api/v1/org/notifications", tags=["notifications"], responses=responses(401, 403, 422))
 _config_org = require_org_permission("crud:config-org")
 
 
@@ -33,10 +32,16 @@ def _operator(caller: Annotated[OrgCaller, Depends(_config_org)], ctx: Ctx) -> O
     """The caller, who must also be an admin of the operator organization (server-wide settings)."""
     with ctx.db.session() as s:
         name = ctx.config.operator_org or s.scalar(
-            select(Organization.name).order_by(Organization.created_at, Organization.id).limit(1))
+            select(Organization.name).order_by(Organization.created_at, Organization.id).limit(1)
+        )
     if caller.org_name != name:
-        raise Problem(403, "Forbidden", "Notification settings are server-wide: only admins of the operator "
-                      "organization may change them (C11_OPERATOR_ORG).", "not-operator")
+        raise Problem(
+            403,
+            "Forbidden",
+            "Notification settings are server-wide: only admins of the operator "
+            "organization may change them (C11_OPERATOR_ORG).",
+            "not-operator",
+        )
     return caller
 
 
@@ -84,8 +89,9 @@ def status(_: Operator, ctx: Ctx, limit: int = 20) -> dict[str, Any]:
 @router.put("/graph", summary="Store the Microsoft Graph values and switch to the graph transport")
 def configure(body: GraphValues, _: Operator, ctx: Ctx) -> dict[str, Any]:
     try:
-        done = admin.configure_graph(_cfg(ctx), body.sender, body.tenant_id, body.client_id, body.login_host,
-                                     body.api_host)
+        done = admin.configure_graph(
+            _cfg(ctx), body.sender, body.tenant_id, body.client_id, body.login_host, body.api_host
+        )
     except UsageError as e:
         raise Problem(422, "Bad value", str(e), "bad-graph-value") from None
     _apply(ctx)
@@ -121,8 +127,13 @@ async def test(body: TestIn, _: Operator, ctx: Ctx) -> dict[str, Any]:
     except UsageError as e:
         raise Problem(422, "Bad value", str(e), "bad-test") from None
     except NotifyError as e:
-        return {"sent": False, "to": body.to, "transport": cfg.mail_transport, "error": str(e),
-                "explanation": getattr(e, "explanation", None)}
+        return {
+            "sent": False,
+            "to": body.to,
+            "transport": cfg.mail_transport,
+            "error": str(e),
+            "explanation": getattr(e, "explanation", None),
+        }
     return result.public()
 
 

@@ -30,8 +30,9 @@ Token = Annotated[str, Query(max_length=200, description="The token of the maile
 
 class DomainIn(BaseModel):
     domain: str = Field(max_length=253)
-    mailbox: Literal["postmaster", "admin"] = Field(default="postmaster",
-                                                    description="Who gets the link: postmaster@ or admin@ the domain")
+    mailbox: Literal["postmaster", "admin"] = Field(
+        default="postmaster", description="Who gets the link: postmaster@ or admin@ the domain"
+    )
 
 
 class DomainOut(BaseModel):
@@ -60,8 +61,11 @@ def claim(body: DomainIn, caller: Config, ctx: Ctx, tasks: BackgroundTasks) -> d
     with log_service(ctx).transaction() as (s, log):
         org = s.get(Organization, caller.org_id)
         row = domains.start_email(s, org, body.domain, body.mailbox, caller.principal.email, ctx.config.base_url)
-        log.append("admin", {**service.admin_entry("domain.claim", caller.principal.email, org.id, org.id),
-                             "domain": row.domain}, subject=org.id)
+        log.append(
+            "admin",
+            {**service.admin_entry("domain.claim", caller.principal.email, org.id, org.id), "domain": row.domain},
+            subject=org.id,
+        )
         out = domains.as_json(row)
     deliver_later(tasks, ctx)
     return out
@@ -72,14 +76,21 @@ def forget(domain: str, caller: Config, ctx: Ctx) -> Response:
     """New addresses of it need the person's acceptance again; members already added stay."""
     with log_service(ctx).transaction() as (s, log):
         row = domains.remove(s, caller.org_id, domain)
-        log.append("admin", {**service.admin_entry("domain.remove", caller.principal.email, caller.org_id,
-                                                   caller.org_id), "domain": row.domain}, subject=caller.org_id)
+        log.append(
+            "admin",
+            {
+                **service.admin_entry("domain.remove", caller.principal.email, caller.org_id, caller.org_id),
+                "domain": row.domain,
+            },
+            subject=caller.org_id,
+        )
     return Response(status_code=204)
 
 
 def _page(title: str, body: str) -> HTMLResponse:
-    return HTMLResponse(f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title>"
-                        f"<h1>{html.escape(title)}</h1>{body}")
+    return HTMLResponse(
+        f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title><h1>{html.escape(title)}</h1>{body}"
+    )
 
 
 @confirm_router.get("", response_class=HTMLResponse, summary="The confirmation page of a mailed link")
@@ -90,17 +101,23 @@ def confirm_page(token: Token, ctx: Ctx) -> HTMLResponse:
         org = s.get(Organization, row.org_id)
         name = org.name if org else "?"
     action = html.escape(f"{domains.CONFIRM_PATH}?token={token}", quote=True)
-    return _page(f"Confirm {row.domain}", f"<p>The organization <b>{html.escape(name)}</b> asks to manage the "
-                 f"addresses @{html.escape(row.domain)}: it may add them as members without asking each person, "
-                 "add its recovery keys to what is encrypted for them, deactivate them and withdraw their keys.</p>"
-                 f"<form method=post action=\"{action}\"><button>Confirm</button></form>")
+    return _page(
+        f"Confirm {row.domain}",
+        f"<p>The organization <b>{html.escape(name)}</b> asks to manage the "
+        f"addresses @{html.escape(row.domain)}: it may add them as members without asking each person, "
+        "add its recovery keys to what is encrypted for them, deactivate them and withdraw their keys.</p>"
+        f'<form method=post action="{action}"><button>Confirm</button></form>',
+    )
 
 
 @confirm_router.post("", summary="Confirm a domain (the mailed link's button)")
 def confirm(token: Token, ctx: Ctx) -> HTMLResponse:
     with log_service(ctx).transaction() as (s, log):
         row = domains.confirm(s, token)
-        log.append("admin", {**service.admin_entry("domain.verify", row.mailbox, row.org_id, row.org_id),
-                             "domain": row.domain}, subject=row.org_id)
+        log.append(
+            "admin",
+            {**service.admin_entry("domain.verify", row.mailbox, row.org_id, row.org_id), "domain": row.domain},
+            subject=row.org_id,
+        )
         domain = row.domain
     return _page(f"{domain} confirmed", "<p>Thank you: the organization may now manage these addresses.</p>")

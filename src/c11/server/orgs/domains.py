@@ -37,8 +37,13 @@ def check_domain(domain: str) -> str:
     """A lower-case DNS name (ASCII; IDNs in their xn-- form) of at most 253 characters, or 422."""
     d = domain.strip().lower().rstrip(".")
     if len(d) > 253 or not _DOMAIN.match(d):
-        raise Problem(422, "Bad domain", f"{domain.strip()[:80]!r} is not a domain name (e.g. example.com; "
-                      "internationalized names in their xn-- form).", "bad-domain")
+        raise Problem(
+            422,
+            "Bad domain",
+            f"{domain.strip()[:80]!r} is not a domain name (e.g. example.com; "
+            "internationalized names in their xn-- form).",
+            "bad-domain",
+        )
     return d
 
 
@@ -48,14 +53,19 @@ def domain_of(email: str) -> str:
 
 def verified(s: Session, org_id: str) -> list[str]:
     """The organization's verified domains, sorted."""
-    return sorted(s.scalars(select(OrgDomain.domain).where(OrgDomain.org_id == org_id,
-                                                           OrgDomain.status == "verified")))
+    return sorted(s.scalars(select(OrgDomain.domain).where(OrgDomain.org_id == org_id, OrgDomain.status == "verified")))
 
 
 def covers(s: Session, org_id: str, email: str) -> bool:
     """True when `email`'s domain (exactly; not a parent domain) is verified by the organization."""
-    return s.scalar(select(OrgDomain.id).where(OrgDomain.org_id == org_id, OrgDomain.status == "verified",
-                                               OrgDomain.domain == domain_of(email))) is not None
+    return (
+        s.scalar(
+            select(OrgDomain.id).where(
+                OrgDomain.org_id == org_id, OrgDomain.status == "verified", OrgDomain.domain == domain_of(email)
+            )
+        )
+        is not None
+    )
 
 
 def _row(s: Session, org_id: str, domain: str) -> OrgDomain | None:
@@ -68,9 +78,14 @@ def _hash(token: str) -> str:
 
 def _confirm_members(s: Session, org_id: str, domain: str) -> int:
     """The organization's not-consented members at `domain` are now members by domain; returns how many."""
-    return s.execute(update(OrgMember).where(OrgMember.org_id == org_id, OrgMember.consent.is_(None),
-                                             OrgMember.email.like(f"%@{domain}"))
-                     .values(consent="domain", consented_at=utcnow())).rowcount or 0
+    return (
+        s.execute(
+            update(OrgMember)
+            .where(OrgMember.org_id == org_id, OrgMember.consent.is_(None), OrgMember.email.like(f"%@{domain}"))
+            .values(consent="domain", consented_at=utcnow())
+        ).rowcount
+        or 0
+    )
 
 
 def set_verified(s: Session, org: Organization, domain: str, by: str | None, method: str = "operator") -> OrgDomain:
@@ -91,8 +106,7 @@ def start_email(s: Session, org: Organization, domain: str, mailbox: str, by: st
     replaces an older one). 409 when the domain is verified already."""
     domain = check_domain(domain)
     if mailbox not in MAILBOXES:
-        raise Problem(422, "Bad mailbox", f"The link goes to one of {', '.join(MAILBOXES)} (@{domain}).",
-                      "bad-mailbox")
+        raise Problem(422, "Bad mailbox", f"The link goes to one of {', '.join(MAILBOXES)} (@{domain}).", "bad-mailbox")
     row = _row(s, org.id, domain)
     if row is not None and row.status == "verified":
         raise Problem(409, "Conflict", f"{domain} is verified for your organization already.", "domain-verified")
@@ -105,13 +119,18 @@ def start_email(s: Session, org: Organization, domain: str, mailbox: str, by: st
     s.flush()
     # the token is kept apart from the stored body and erased once the message is delivered (c11.notify.outbox)
     link = f"{base_url.rstrip('/')}{CONFIRM_PATH}?token={SECRET_PLACEHOLDER}"
-    msg = enqueue(s, "domain-confirmation", row.mailbox, f"Confirm that {org.name} may manage addresses @{domain}",
-            f"{by} asked that the organization {org.name!r} on {base_url} prove it controls {domain}.\n\n"
-            f"If you confirm, this organization can add any address @{domain} as a member without asking the "
-            "person: their organization's recovery keys are then added whenever someone encrypts for them, and "
-            "its admins can deactivate them and withdraw their keys.\n\n"
-            f"To confirm, open this link and press the button (valid for {LINK_TTL.days} days):\n{link}\n\n"
-            "If you do not know about this, ignore this email: nothing happens.\n")
+    msg = enqueue(
+        s,
+        "domain-confirmation",
+        row.mailbox,
+        f"Confirm that {org.name} may manage addresses @{domain}",
+        f"{by} asked that the organization {org.name!r} on {base_url} prove it controls {domain}.\n\n"
+        f"If you confirm, this organization can add any address @{domain} as a member without asking the "
+        "person: their organization's recovery keys are then added whenever someone encrypts for them, and "
+        "its admins can deactivate them and withdraw their keys.\n\n"
+        f"To confirm, open this link and press the button (valid for {LINK_TTL.days} days):\n{link}\n\n"
+        "If you do not know about this, ignore this email: nothing happens.\n",
+    )
     msg.secret = token
     return row
 
@@ -149,6 +168,11 @@ def remove(s: Session, org_id: str, domain: str) -> OrgDomain:
 
 
 def as_json(row: OrgDomain) -> dict[str, object]:
-    return {"domain": row.domain, "status": row.status, "method": row.method, "mailbox": row.mailbox,
-            "created_at": row.created_at.isoformat() if row.created_at else None,
-            "verified_at": row.verified_at.isoformat() if row.verified_at else None}
+    return {
+        "domain": row.domain,
+        "status": row.status,
+        "method": row.method,
+        "mailbox": row.mailbox,
+        "created_at": row.created_at.isoformat() if row.created_at else None,
+        "verified_at": row.verified_at.isoformat() if row.verified_at else None,
+    }

@@ -61,18 +61,26 @@ class DeclineIn(BaseModel):
 def invite_email(ctx: ServerContext, s: Session, org: Organization, email: str, inviter: str) -> None:
     """Queue the email telling `email` that `org` invites them and how to answer."""
     base = ctx.config.base_url
-    enqueue(s, "org-invitation", email, f"{org.name} invites you to join it on c11",
-            f"{inviter} invites you to join the organization {org.name!r} on {base}.\n\n"
-            "If you join, its recovery keys are added whenever you or anyone else encrypts for you, and its "
-            "admins can deactivate your membership and withdraw your published key. Nothing changes until you "
-            "accept.\n\nSee the recovery keys and answer, signed in with this address:\n"
-            "  c11 org join            # lists invitations and their recovery keys\n"
-            f"  c11 org join {org.id} --accept\n  c11 org join {org.id} --decline\n")
+    enqueue(
+        s,
+        "org-invitation",
+        email,
+        f"{org.name} invites you to join it on c11",
+        f"{inviter} invites you to join the organization {org.name!r} on {base}.\n\n"
+        "If you join, its recovery keys are added whenever you or anyone else encrypts for you, and its "
+        "admins can deactivate your membership and withdraw your published key. Nothing changes until you "
+        "accept.\n\nSee the recovery keys and answer, signed in with this address:\n"
+        "  c11 org join            # lists invitations and their recovery keys\n"
+        f"  c11 org join {org.id} --accept\n  c11 org join {org.id} --decline\n",
+    )
 
 
 def _invited_row(s: Session, principal: Principal, org_id: str) -> OrgMember:
-    m = s.scalar(select(OrgMember).where(OrgMember.email == _email(principal), OrgMember.org_id == org_id,
-                                         OrgMember.consent.is_(None)))
+    m = s.scalar(
+        select(OrgMember).where(
+            OrgMember.email == _email(principal), OrgMember.org_id == org_id, OrgMember.consent.is_(None)
+        )
+    )
     if m is None:
         raise Problem(404, "Not Found", "You have no pending invitation from this organization.", "no-invitation")
     return m
@@ -80,27 +88,45 @@ def _invited_row(s: Session, principal: Principal, org_id: str) -> OrgMember:
 
 def _email(principal: Principal) -> str:
     if not principal.email_verified:
-        raise Problem(403, "Forbidden", "Verify your email address first: invitations go to verified addresses.",
-                      "email-not-verified")
+        raise Problem(
+            403,
+            "Forbidden",
+            "Verify your email address first: invitations go to verified addresses.",
+            "email-not-verified",
+        )
     return principal.email.strip().lower()
 
 
 def _recovery(s: Session, org_id: str) -> list[dict[str, str]]:
     from c11.server.groups.recovery import listing
 
-    return [{"name": r.name, "fingerprint": r.fingerprint, "public_key": r.public_key}
-            for r in listing(s, org_id) if r.status == "current"]
+    return [
+        {"name": r.name, "fingerprint": r.fingerprint, "public_key": r.public_key}
+        for r in listing(s, org_id)
+        if r.status == "current"
+    ]
 
 
 @router.get("/invitations", response_model=list[JoinInvitationOut], summary="Organizations inviting you to join")
 def invitations(principal: Reader, ctx: Ctx) -> list[dict[str, Any]]:
     """Each with the recovery keys that will apply to you if you accept, and its policies."""
     with ctx.db.session() as s:
-        rows = s.execute(select(OrgMember, Organization).join(Organization, Organization.id == OrgMember.org_id)
-                         .where(OrgMember.email == _email(principal), OrgMember.consent.is_(None))).all()
-        return [{"org_id": o.id, "org": o.name, "invited_by": m.added_by,
-                 "invited_at": m.added_at.isoformat() if m.added_at else None,
-                 "recovery_keys": _recovery(s, o.id), "policies": load(o.policies).model_dump()} for m, o in rows]
+        rows = s.execute(
+            select(OrgMember, Organization)
+            .join(Organization, Organization.id == OrgMember.org_id)
+            .where(OrgMember.email == _email(principal), OrgMember.consent.is_(None))
+        ).all()
+        return [
+            {
+                "org_id": o.id,
+                "org": o.name,
+                "invited_by": m.added_by,
+                "invited_at": m.added_at.isoformat() if m.added_at else None,
+                "recovery_keys": _recovery(s, o.id),
+                "policies": load(o.policies).model_dump(),
+            }
+            for m, o in rows
+        ]
 
 
 @router.post("/accept", summary="Accept an invitation to join an organization")
@@ -111,8 +137,13 @@ def accept(body: AcceptIn, principal: Joiner, ctx: Ctx) -> dict[str, Any]:
         m = _invited_row(s, principal, body.org_id)
         current = sorted(r["fingerprint"] for r in _recovery(s, m.org_id))
         if sorted(set(body.recovery_keys)) != current:
-            raise Problem(409, "Conflict", "The organization's recovery keys are not the ones you were shown; "
-                          "look at the invitation again.", "recovery-keys-changed", recovery_keys=current)
+            raise Problem(
+                409,
+                "Conflict",
+                "The organization's recovery keys are not the ones you were shown; look at the invitation again.",
+                "recovery-keys-changed",
+                recovery_keys=current,
+            )
         m.consent, m.consented_at = "accepted", utcnow()
         service.refresh_status(s, m)
         log.append("admin", service.admin_entry("member.accept", m.email, m.org_id, m.email), subject=m.org_id)

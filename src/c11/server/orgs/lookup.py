@@ -20,13 +20,17 @@ from c11.server.orgs.policies import load
 from c11.server.problems import Problem
 
 #: Columns added to the registry's lookup query (prefix with a comma).
-COLUMNS = (", tm.status AS t_status, tm.org_id AS t_org, t.name AS t_name, t.policies AS t_policies, "
-           "cm.org_id AS c_org, c.policies AS c_policies")
+COLUMNS = (
+    ", tm.status AS t_status, tm.org_id AS t_org, t.name AS t_name, t.policies AS t_policies, "
+    "cm.org_id AS c_org, c.policies AS c_policies"
+)
 #: Joins added to it; two placeholders `{ph}`: the looked-up email, then the caller's verified email.
-JOINS = (" LEFT JOIN org_members tm ON tm.email = {ph} AND tm.consent IS NOT NULL"
-         " LEFT JOIN organizations t ON t.id = tm.org_id"
-         " LEFT JOIN org_members cm ON cm.email = {ph} AND cm.status <> 'deactivated' AND cm.consent IS NOT NULL"
-         " LEFT JOIN organizations c ON c.id = cm.org_id")
+JOINS = (
+    " LEFT JOIN org_members tm ON tm.email = {ph} AND tm.consent IS NOT NULL"
+    " LEFT JOIN organizations t ON t.id = tm.org_id"
+    " LEFT JOIN org_members cm ON cm.email = {ph} AND cm.status <> 'deactivated' AND cm.consent IS NOT NULL"
+    " LEFT JOIN organizations c ON c.id = cm.org_id"
+)
 
 
 def join_params(principal: Principal, email: str) -> tuple[str, str]:
@@ -35,14 +39,22 @@ def join_params(principal: Principal, email: str) -> tuple[str, str]:
 
 
 def _forbidden(outside_is_caller: bool) -> Problem:
-    detail = ("This person's organization does not allow lookups from outside it." if outside_is_caller else
-              "Your organization does not allow looking up keys of people outside it.")
-    return Problem(403, "Forbidden", detail + " Ask an admin of the organization (policy "
-                   "allow_cross_org_lookup).", "cross-org-lookup-forbidden")
+    detail = (
+        "This person's organization does not allow lookups from outside it."
+        if outside_is_caller
+        else "Your organization does not allow looking up keys of people outside it."
+    )
+    return Problem(
+        403,
+        "Forbidden",
+        detail + " Ask an admin of the organization (policy allow_cross_org_lookup).",
+        "cross-org-lookup-forbidden",
+    )
 
 
-def decide(t_status: str | None, t_org: str | None, t_policies: str | None, c_org: str | None,
-           c_policies: str | None) -> bool:
+def decide(
+    t_status: str | None, t_org: str | None, t_policies: str | None, c_org: str | None, c_policies: str | None
+) -> bool:
     """Raise 404 (deactivated member) or 403 (cross-organization lookup forbidden); True when the looked-up
     person is a member (the answer then carries the `org` field)."""
     if t_status == "deactivated":
@@ -66,8 +78,12 @@ def org_field(conn: Connection | Session, org_id: str, name: str, policies: str 
     else:
         with Session(bind=conn) as s:
             keys = recovery_public_keys(s, org_id)
-    return {"name": name, "recovery_keys": keys, "require_online": p.require_online,
-            "default_expiry_days": p.default_expiry_days}
+    return {
+        "name": name,
+        "recovery_keys": keys,
+        "require_online": p.require_online,
+        "default_expiry_days": p.default_expiry_days,
+    }
 
 
 def check(s: Session, principal: Principal, email: str) -> dict[str, Any] | None:
@@ -75,11 +91,25 @@ def check(s: Session, principal: Principal, email: str) -> dict[str, Any] | None
     target, caller = join_params(principal, email)
     tm, cm = aliased(OrgMember), aliased(OrgMember)
     t, c = aliased(Organization), aliased(Organization)
-    trow = s.execute(select(tm.status, tm.org_id, t.name, t.policies).join(t, t.id == tm.org_id)
-                     .where(tm.email == target, tm.consent.is_not(None))).first()
-    crow = s.execute(select(cm.org_id, c.policies).join(c, c.id == cm.org_id)
-                     .where(cm.email == caller, cm.status != "deactivated", cm.consent.is_not(None))).first() \
-        if caller else None
-    member = decide(trow.status if trow else None, trow.org_id if trow else None, trow.policies if trow else None,
-                    crow.org_id if crow else None, crow.policies if crow else None)
+    trow = s.execute(
+        select(tm.status, tm.org_id, t.name, t.policies)
+        .join(t, t.id == tm.org_id)
+        .where(tm.email == target, tm.consent.is_not(None))
+    ).first()
+    crow = (
+        s.execute(
+            select(cm.org_id, c.policies)
+            .join(c, c.id == cm.org_id)
+            .where(cm.email == caller, cm.status != "deactivated", cm.consent.is_not(None))
+        ).first()
+        if caller
+        else None
+    )
+    member = decide(
+        trow.status if trow else None,
+        trow.org_id if trow else None,
+        trow.policies if trow else None,
+        crow.org_id if crow else None,
+        crow.policies if crow else None,
+    )
     return org_field(s, trow.org_id, trow.name, trow.policies) if member and trow else None

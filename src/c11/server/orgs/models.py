@@ -94,6 +94,7 @@ class OrgGroupMember(Base):
     __tablename__ = "org_group_members"
 
     group_id: Mapped[str] = mapped_column(ForeignKey("org_groups.id", ondelete="CASCADE"), primary_key=True)
-    member_id: Mapped[str] = mapped_column(ForeignKey("org_members.id", ondelete="CASCADE"), primary_key=True,
-                                           index=True)
+    member_id: Mapped[str] = mapped_column(
+        ForeignKey("org_members.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
     added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -38,8 +38,10 @@ ADMIN_SCOPE = "org:admin"
 #: Scopes of member routes (read the organization, its groups and your wraps) and of answering invitations.
 READ_SCOPE = "org:read"
 JOIN_SCOPE = "org:join"
-SCOPES.setdefault(READ_SCOPE, "Read your organization, its groups and recovery keys, and your group key wraps; "
-                  "see invitations to join one.")
+SCOPES.setdefault(
+    READ_SCOPE,
+    "Read your organization, its groups and recovery keys, and your group key wraps; see invitations to join one.",
+)
 SCOPES.setdefault(JOIN_SCOPE, "Accept or decline invitations to join an organization.")
 
 #: dependency function -> the permission it checks (for the route walk in tests/orgs).
@@ -70,9 +72,11 @@ def parse_permissions(text: str | None) -> frozenset[str]:
 def membership(s: Session, email: str) -> tuple[OrgMember, Organization] | None:
     """The active membership row of `email` and its organization, or None."""
     row = s.execute(
-        select(OrgMember, Organization).join(Organization, Organization.id == OrgMember.org_id)
-        .where(OrgMember.email == email.strip().lower(), OrgMember.status != "deactivated",
-               OrgMember.consent.is_not(None))
+        select(OrgMember, Organization)
+        .join(Organization, Organization.id == OrgMember.org_id)
+        .where(
+            OrgMember.email == email.strip().lower(), OrgMember.status != "deactivated", OrgMember.consent.is_not(None)
+        )
     ).first()
     return (row[0], row[1]) if row is not None else None
 
@@ -126,8 +130,13 @@ def require_org_permission(permission: str) -> Callable[..., OrgCaller]:
         _scope(principal, ADMIN_SCOPE)
         caller = org_of(ctx, principal)
         if caller is None or not caller.can(permission):
-            raise Problem(403, "Forbidden", f"This needs the organization permission {permission}.",
-                          "missing-permission", permission=permission)
+            raise Problem(
+                403,
+                "Forbidden",
+                f"This needs the organization permission {permission}.",
+                "missing-permission",
+                permission=permission,
+            )
         return caller
 
     ROUTE_PERMISSION[dependency] = permission

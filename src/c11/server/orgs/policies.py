@@ -55,9 +55,14 @@ def refuse_device_key(s: Session, email: str) -> None:
     """403 when `email`'s organization forbids device-stored keys (publishing a key not marked cloud)."""
     p = of_member(s, email)
     if p is not None and not p.allow_device_keys:
-        raise Problem(403, "Forbidden", "Your organization allows only cloud-stored keys (policy "
-                      "allow_device_keys is false): move to one with `c11 keys replace --cloud` (the SDK publishes "
-                      "it with storage \"cloud\").", "device-keys-forbidden")
+        raise Problem(
+            403,
+            "Forbidden",
+            "Your organization allows only cloud-stored keys (policy "
+            "allow_device_keys is false): move to one with `c11 keys replace --cloud` (the SDK publishes "
+            'it with storage "cloud").',
+            "device-keys-forbidden",
+        )
 
 
 def default_expiry(s: Session, email: str, now: datetime) -> datetime | None:

@@ -14,8 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 
 from c11.server.accounts.router import deliver_later
-from c11.server.context import Ctx
 from c11.server.accounts.schemas import EmailAddress
+from c11.server.context import Ctx
 from c11.server.keyserver.invites import create_invitations, expire_old, send_again
 from c11.server.keyserver.models import Invitation
 from c11.server.logsrv.service import log_service
@@ -83,8 +83,10 @@ class MemberOut(BaseModel):
     permissions: list[str]
     display_name: str | None
     external_id: str | None
-    consent: str | None = Field(default=None, description="domain, accepted or operator; null: invited to join, "
-                                "not accepted yet (not a member until then)")
+    consent: str | None = Field(
+        default=None,
+        description="domain, accepted or operator; null: invited to join, not accepted yet (not a member until then)",
+    )
     added_at: str | None
     deactivated_at: str | None
 
@@ -98,9 +100,11 @@ class InvitationOut(BaseModel):
 
 class AddedOut(BaseModel):
     email: str
-    result: str = Field(description="added (a verified domain of the organization), invited-to-join (another "
-                        "domain: a member once they accept), domain-not-verified (pre-loading outside the verified "
-                        "domains: refused), already-member (of this organization), in-another-org")
+    result: str = Field(
+        description="added (a verified domain of the organization), invited-to-join (another "
+        "domain: a member once they accept), domain-not-verified (pre-loading outside the verified "
+        "domains: refused), already-member (of this organization), in-another-org"
+    )
     status: str | None = Field(description="The member's status (null: not a member here)")
     invitation: InvitationOut | None
 
@@ -120,10 +124,17 @@ def _org(s: Any, caller: OrgCaller) -> Organization:
 def _info(s: Any, org: Organization, caller: OrgCaller) -> dict[str, Any]:
     from c11.server.groups.recovery import recovery_public_keys
 
-    return {"id": org.id, "name": org.name, "policies": load(org.policies).model_dump(),
-            "recovery_keys": recovery_public_keys(s, org.id),
-            "you": {"email": caller.principal.email.lower(), "is_admin": caller.is_admin,
-                    "permissions": sorted(caller.permissions) if caller.is_admin else []}}
+    return {
+        "id": org.id,
+        "name": org.name,
+        "policies": load(org.policies).model_dump(),
+        "recovery_keys": recovery_public_keys(s, org.id),
+        "you": {
+            "email": caller.principal.email.lower(),
+            "is_admin": caller.is_admin,
+            "permissions": sorted(caller.permissions) if caller.is_admin else [],
+        },
+    }
 
 
 @router.get("", response_model=OrgOut, summary="Your organization, its policies and your permissions")
@@ -143,19 +154,30 @@ def set_policies(body: PoliciesIn, caller: Config, ctx: Ctx) -> dict[str, Any]:
         try:
             org.policies = dump(OrgPolicies.model_validate(current))
         except ValidationError:
-            raise Problem(422, "Bad policies", "Only default_expiry_days may be null; the other policies are true "
-                          "or false.", "validation") from None
-        log.append("admin", {**service.admin_entry("policies.set", caller.principal.email, org.id, org.id),
-                             "policies": load(org.policies).model_dump()}, subject=org.id)
+            raise Problem(
+                422,
+                "Bad policies",
+                "Only default_expiry_days may be null; the other policies are true or false.",
+                "validation",
+            ) from None
+        log.append(
+            "admin",
+            {
+                **service.admin_entry("policies.set", caller.principal.email, org.id, org.id),
+                "policies": load(org.policies).model_dump(),
+            },
+            subject=org.id,
+        )
         return _info(s, org, caller)
 
 
 # -- members -----------------------------------------------------------------------------------------------
 
+
 @router.get("/members", response_model=list[MemberOut], summary="List members")
-def list_members(caller: Members, ctx: Ctx,
-                 status: Annotated[str | None, Query(pattern="^(invited|active|deactivated)$")] = None
-                 ) -> list[dict[str, Any]]:
+def list_members(
+    caller: Members, ctx: Ctx, status: Annotated[str | None, Query(pattern="^(invited|active|deactivated)$")] = None
+) -> list[dict[str, Any]]:
     with ctx.db.session() as s:
         q = select(OrgMember).where(OrgMember.org_id == caller.org_id)
         if status:
@@ -166,8 +188,12 @@ def list_members(caller: Members, ctx: Ctx,
 def _invitation(d: dict[str, Any] | None) -> dict[str, Any] | None:
     if d is None:
         return None
-    return {"status": d["status"], "fingerprint": d["fingerprint"], "expires_at": d["expires_at"],
-            "send_count": d["send_count"]}
+    return {
+        "status": d["status"],
+        "fingerprint": d["fingerprint"],
+        "expires_at": d["expires_at"],
+        "send_count": d["send_count"],
+    }
 
 
 def _add(ctx: Any, caller: OrgCaller, emails: list[str], *, send: bool, action: str) -> list[dict[str, Any]]:
@@ -195,14 +221,18 @@ def _add(ctx: Any, caller: OrgCaller, emails: list[str], *, send: bool, action: 
         for e in outsiders:
             service.add_member(s, org, e, added_by=caller.principal.email, consent=None)
             joining.invite_email(ctx, s, org, e, caller.principal.email)
-            log.append("admin", service.admin_entry("member.invite", caller.principal.email, org.id, e),
-                       subject=org.id)
+            log.append("admin", service.admin_entry("member.invite", caller.principal.email, org.id, e), subject=org.id)
         for m in again:
             joining.invite_email(ctx, s, org, m.email, caller.principal.email)
-            log.append("admin", service.admin_entry("member.invite", caller.principal.email, org.id, m.email),
-                       subject=org.id)
-        invites = {d["email"]: d for d in create_invitations(ctx, s, log, caller.principal.user_id,
-                                                             caller.principal.email, by_domain, send=send)}
+            log.append(
+                "admin", service.admin_entry("member.invite", caller.principal.email, org.id, m.email), subject=org.id
+            )
+        invites = {
+            d["email"]: d
+            for d in create_invitations(
+                ctx, s, log, caller.principal.user_id, caller.principal.email, by_domain, send=send
+            )
+        }
         members = {m.email: m for m in s.scalars(select(OrgMember).where(OrgMember.email.in_(wanted)))}
         for e in wanted:
             m = members.get(e)
@@ -217,8 +247,14 @@ def _add(ctx: Any, caller: OrgCaller, emails: list[str], *, send: bool, action: 
             else:
                 result = "in-another-org"
             here = m is not None and m.org_id == org.id
-            out.append({"email": e, "result": result, "status": m.status if here else None,
-                        "invitation": _invitation(invites.get(e))})
+            out.append(
+                {
+                    "email": e,
+                    "result": result,
+                    "status": m.status if here else None,
+                    "invitation": _invitation(invites.get(e)),
+                }
+            )
     return out
 
 
@@ -231,8 +267,11 @@ def add_members(body: EmailsIn, caller: Members, ctx: Ctx, tasks: BackgroundTask
     return out
 
 
-@router.post("/members/preload", response_model=list[AddedOut],
-             summary="Add members and generate their keys (no email; identity provider)")
+@router.post(
+    "/members/preload",
+    response_model=list[AddedOut],
+    summary="Add members and generate their keys (no email; identity provider)",
+)
 def preload_members(body: EmailsIn, caller: Members, _keys: KeyMaker, ctx: Ctx) -> list[dict[str, Any]]:
     """As adding members, but no invitation email is sent: the temporary keys wait for the members' first
     login through the identity provider (needs crud:members-org and crud:encryption-keys-org)."""
@@ -247,9 +286,13 @@ def _set_active(ctx: Any, caller: OrgCaller, email: str, active: bool) -> dict[s
             service.refresh_status(s, m)
         else:
             service.check_no_lockout(s, caller.org_id)
-        log.append("admin", service.admin_entry("member.reactivate" if active else "member.deactivate",
-                                                caller.principal.email, caller.org_id, m.email),
-                   subject=caller.org_id)
+        log.append(
+            "admin",
+            service.admin_entry(
+                "member.reactivate" if active else "member.deactivate", caller.principal.email, caller.org_id, m.email
+            ),
+            subject=caller.org_id,
+        )
         return service.member_json(m)
 
 
@@ -267,11 +310,18 @@ def reactivate(body: EmailIn, caller: Members, ctx: Ctx) -> dict[str, Any]:
 
 # -- admins ------------------------------------------------------------------------------------------------
 
+
 @router.get("/admins", response_model=list[MemberOut], summary="List admins and their permissions")
 def list_admins(caller: Members, ctx: Ctx) -> list[dict[str, Any]]:
     with ctx.db.session() as s:
-        return [service.member_json(m) for m in s.scalars(select(OrgMember).where(
-            OrgMember.org_id == caller.org_id, OrgMember.is_admin.is_(True)).order_by(OrgMember.email))]
+        return [
+            service.member_json(m)
+            for m in s.scalars(
+                select(OrgMember)
+                .where(OrgMember.org_id == caller.org_id, OrgMember.is_admin.is_(True))
+                .order_by(OrgMember.email)
+            )
+        ]
 
 
 @router.put("/admins", response_model=MemberOut, summary="Designate an admin, or change their permissions")
@@ -280,14 +330,25 @@ def set_admin(body: AdminIn, caller: Members, ctx: Ctx) -> dict[str, Any]:
     wanted = frozenset(body.permissions)
     beyond = sorted(wanted & set(PERMISSIONS) - caller.permissions)
     if beyond:
-        raise Problem(403, "Forbidden", f"You can grant only permissions you hold; you lack {', '.join(beyond)}.",
-                      "cannot-grant", permissions=beyond)
+        raise Problem(
+            403,
+            "Forbidden",
+            f"You can grant only permissions you hold; you lack {', '.join(beyond)}.",
+            "cannot-grant",
+            permissions=beyond,
+        )
     with log_service(ctx).transaction() as (s, log):
         m = service.member_in(s, caller.org_id, body.email)
         service.set_admin(s, m, wanted)
         service.check_no_lockout(s, caller.org_id)
-        log.append("admin", {**service.admin_entry("admin.set", caller.principal.email, caller.org_id, m.email),
-                             "permissions": sorted(wanted)}, subject=caller.org_id)
+        log.append(
+            "admin",
+            {
+                **service.admin_entry("admin.set", caller.principal.email, caller.org_id, m.email),
+                "permissions": sorted(wanted),
+            },
+            subject=caller.org_id,
+        )
         return service.member_json(m)
 
 
@@ -299,12 +360,16 @@ def demote(caller: Members, ctx: Ctx, email: Annotated[str, Query(max_length=320
             raise Problem(409, "Conflict", f"{m.email} is not an admin.", "not-an-admin")
         service.demote(m)
         service.check_no_lockout(s, caller.org_id)
-        log.append("admin", service.admin_entry("admin.remove", caller.principal.email, caller.org_id, m.email),
-                   subject=caller.org_id)
+        log.append(
+            "admin",
+            service.admin_entry("admin.remove", caller.principal.email, caller.org_id, m.email),
+            subject=caller.org_id,
+        )
         return service.member_json(m)
 
 
 # -- invitations -------------------------------------------------------------------------------------------
+
 
 class OrgInvitationOut(BaseModel):
     id: str
@@ -317,9 +382,15 @@ class OrgInvitationOut(BaseModel):
 
 
 def _inv_json(inv: Invitation) -> dict[str, Any]:
-    return {"id": inv.id, "email": inv.email, "status": inv.status, "fingerprint": inv.fingerprint,
-            "created_at": inv.created_at.isoformat(), "expires_at": inv.expires_at.isoformat(),
-            "send_count": inv.send_count}
+    return {
+        "id": inv.id,
+        "email": inv.email,
+        "status": inv.status,
+        "fingerprint": inv.fingerprint,
+        "created_at": inv.created_at.isoformat(),
+        "expires_at": inv.expires_at.isoformat(),
+        "send_count": inv.send_count,
+    }
 
 
 @router.get("/invitations", response_model=list[OrgInvitationOut], summary="Invitations of the members")
@@ -327,9 +398,12 @@ def list_invitations(caller: Invitations, ctx: Ctx) -> list[dict[str, Any]]:
     """The invitations (pending, accepted, expired) of the organization's members, by whoever sent them."""
     expire_old(ctx)
     with ctx.db.session() as s:
-        rows = s.scalars(select(Invitation).join(OrgMember, OrgMember.email == Invitation.email)
-                         .where(OrgMember.org_id == caller.org_id, OrgMember.consent.is_not(None))
-                         .order_by(Invitation.email, Invitation.created_at))
+        rows = s.scalars(
+            select(Invitation)
+            .join(OrgMember, OrgMember.email == Invitation.email)
+            .where(OrgMember.org_id == caller.org_id, OrgMember.consent.is_not(None))
+            .order_by(Invitation.email, Invitation.created_at)
+        )
         return [_inv_json(i) for i in rows]
 
 
@@ -341,11 +415,19 @@ def resend_invitation(body: EmailIn, caller: Invitations, ctx: Ctx, tasks: Backg
         m = service.member_in(s, caller.org_id, body.email)
         inv = s.scalar(select(Invitation).where(Invitation.email == m.email, Invitation.status == "pending"))
         if inv is None:
-            raise Problem(409, "Conflict", f"{m.email} has no pending invitation (registered, or it expired: add "
-                          "them again after removing, or ask them to sign up).", "invitation-not-pending")
+            raise Problem(
+                409,
+                "Conflict",
+                f"{m.email} has no pending invitation (registered, or it expired: add "
+                "them again after removing, or ask them to sign up).",
+                "invitation-not-pending",
+            )
         send_again(ctx, s, inv, caller.principal.email)
-        log.append("admin", service.admin_entry("invitation.resend", caller.principal.email, caller.org_id,
-                                                m.email), subject=caller.org_id)
+        log.append(
+            "admin",
+            service.admin_entry("invitation.resend", caller.principal.email, caller.org_id, m.email),
+            subject=caller.org_id,
+        )
         out = _inv_json(inv)
     deliver_later(tasks, ctx)
     return out
@@ -353,19 +435,28 @@ def resend_invitation(body: EmailIn, caller: Invitations, ctx: Ctx, tasks: Backg
 
 # -- directory ---------------------------------------------------------------------------------------------
 
+
 @router.get("/directory", response_model=list[DirectoryEntry], summary="Members (recipient picker)")
-def directory(caller: Member, ctx: Ctx,
-              q: Annotated[str | None, Query(max_length=320, description="Part of an email or name")] = None,
-              limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
+def directory(
+    caller: Member,
+    ctx: Ctx,
+    q: Annotated[str | None, Query(max_length=320, description="Part of an email or name")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
     """Active and invited members, when the policy allow_member_listing is on (403 otherwise)."""
     with ctx.db.session() as s:
         org = _org(s, caller)
         if not load(org.policies).allow_member_listing:
-            raise Problem(403, "Forbidden", "Your organization does not allow members to list other members: an "
-                          "admin must allow it (policy allow_member_listing), or type the full email address.",
-                          "member-listing-forbidden")
+            raise Problem(
+                403,
+                "Forbidden",
+                "Your organization does not allow members to list other members: an "
+                "admin must allow it (policy allow_member_listing), or type the full email address.",
+                "member-listing-forbidden",
+            )
         query = select(OrgMember.email, OrgMember.display_name).where(
-            OrgMember.org_id == caller.org_id, OrgMember.status != "deactivated", OrgMember.consent.is_not(None))
+            OrgMember.org_id == caller.org_id, OrgMember.status != "deactivated", OrgMember.consent.is_not(None)
+        )
         if q:
             like = f"%{q.strip().lower().replace('%', '').replace('_', '')}%"
             query = query.where(OrgMember.email.like(like) | OrgMember.display_name.ilike(like))

@@ -47,9 +47,16 @@ def create_organization(s: Session, name: str, admin_email: str) -> tuple[Organi
     return org, admin
 
 
-def add_member(s: Session, org: Organization, email: str, added_by: str | None, *,
-               display_name: str | None = None, external_id: str | None = None,
-               consent: str | None = "operator") -> OrgMember:
+def add_member(
+    s: Session,
+    org: Organization,
+    email: str,
+    added_by: str | None,
+    *,
+    display_name: str | None = None,
+    external_id: str | None = None,
+    consent: str | None = "operator",
+) -> OrgMember:
     """Add `email` to `org`: active when the person has an account with a verified email, else invited.
 
     `consent` says why the person may be a member (see `OrgMember.consent`; the default `operator` is for
@@ -65,9 +72,18 @@ def add_member(s: Session, org: Organization, email: str, added_by: str | None, 
         s.delete(existing)
         s.flush()
     status = "active" if _verified_account(s, email) else "invited"
-    m = OrgMember(org_id=org.id, email=email, status=status, is_admin=False, permissions="",
-                  display_name=display_name, external_id=external_id, added_by=added_by, consent=consent,
-                  consented_at=utcnow() if consent is not None else None)
+    m = OrgMember(
+        org_id=org.id,
+        email=email,
+        status=status,
+        is_admin=False,
+        permissions="",
+        display_name=display_name,
+        external_id=external_id,
+        added_by=added_by,
+        consent=consent,
+        consented_at=utcnow() if consent is not None else None,
+    )
     s.add(m)
     s.flush()
     return m
@@ -90,8 +106,11 @@ def _verified_account(s: Session, email: str) -> bool:
 def activate(s: Session, email: str) -> None:
     """The person behind `email` now has an account with a verified email: an invited member becomes active
     (called at email verification, password login and identity-provider login)."""
-    s.execute(update(OrgMember).where(OrgMember.email == email.strip().lower(), OrgMember.status == "invited")
-              .values(status="active"))
+    s.execute(
+        update(OrgMember)
+        .where(OrgMember.email == email.strip().lower(), OrgMember.status == "invited")
+        .values(status="active")
+    )
 
 
 def refresh_status(s: Session, member: OrgMember) -> None:
@@ -106,8 +125,12 @@ def member_in(s: Session, org_id: str, email: str, *, pending: bool = False) -> 
     q = select(OrgMember).where(OrgMember.email == normalize(email), OrgMember.org_id == org_id)
     m = s.scalar(q if pending else q.where(OrgMember.consent.is_not(None)))
     if m is None:
-        raise Problem(404, "Not Found", f"{email.strip().lower()} is not a member of your organization (or has "
-                      "not accepted the invitation yet).", "not-a-member")
+        raise Problem(
+            404,
+            "Not Found",
+            f"{email.strip().lower()} is not a member of your organization (or has not accepted the invitation yet).",
+            "not-a-member",
+        )
     return m
 
 
@@ -115,11 +138,14 @@ def set_admin(s: Session, member: OrgMember, permissions: frozenset[str]) -> Non
     """Make `member` an admin holding `permissions` (a non-empty subset of PERMISSIONS), or change them."""
     unknown = sorted(permissions - set(PERMISSIONS))
     if unknown:
-        raise Problem(422, "Unknown permission", f"Unknown permission(s): {', '.join(unknown)}; known: "
-                      f"{', '.join(sorted(PERMISSIONS))}.", "unknown-permission")
+        raise Problem(
+            422,
+            "Unknown permission",
+            f"Unknown permission(s): {', '.join(unknown)}; known: {', '.join(sorted(PERMISSIONS))}.",
+            "unknown-permission",
+        )
     if not permissions:
-        raise Problem(422, "No permission", "An admin holds at least one permission (or demote them).",
-                      "no-permission")
+        raise Problem(422, "No permission", "An admin holds at least one permission (or demote them).", "no-permission")
     if member.status == "deactivated":
         raise Problem(409, "Conflict", "Reactivate this member before making them an admin.", "member-deactivated")
     member.is_admin, member.permissions = True, " ".join(sorted(permissions))
@@ -132,21 +158,40 @@ def demote(member: OrgMember) -> None:
 def check_no_lockout(s: Session, org_id: str) -> None:
     """409 unless an active admin of `org_id` still holds crud:members-org (call after a change, flushed)."""
     s.flush()
-    rows = s.execute(select(OrgMember.permissions).where(
-        OrgMember.org_id == org_id, OrgMember.is_admin.is_(True), OrgMember.status != "deactivated")).scalars()
+    rows = s.execute(
+        select(OrgMember.permissions).where(
+            OrgMember.org_id == org_id, OrgMember.is_admin.is_(True), OrgMember.status != "deactivated"
+        )
+    ).scalars()
     if not any(MANAGE in parse_permissions(p) for p in rows):
-        raise Problem(409, "Conflict", f"This would leave the organization without an admin holding {MANAGE} "
-                      "(nobody could manage members any more); designate another admin first.", "last-admin")
+        raise Problem(
+            409,
+            "Conflict",
+            f"This would leave the organization without an admin holding {MANAGE} "
+            "(nobody could manage members any more); designate another admin first.",
+            "last-admin",
+        )
 
 
 def member_json(m: OrgMember) -> dict[str, Any]:
-    return {"email": m.email, "status": m.status, "is_admin": m.is_admin,
-            "permissions": sorted(parse_permissions(m.permissions)), "display_name": m.display_name,
-            "external_id": m.external_id, "consent": m.consent, "added_at": m.added_at.isoformat() if m.added_at else None,
-            "deactivated_at": m.deactivated_at.isoformat() if m.deactivated_at else None}
+    return {
+        "email": m.email,
+        "status": m.status,
+        "is_admin": m.is_admin,
+        "permissions": sorted(parse_permissions(m.permissions)),
+        "display_name": m.display_name,
+        "external_id": m.external_id,
+        "consent": m.consent,
+        "added_at": m.added_at.isoformat() if m.added_at else None,
+        "deactivated_at": m.deactivated_at.isoformat() if m.deactivated_at else None,
+    }
 
 
 def admin_entry(action: str, actor_email: str | None, org_id: str, target: str) -> dict[str, Any]:
     """The fields of an `admin` log entry (`target`: an email, hashed here, or an ID)."""
-    return {"action": action, "actor": email_hash(actor_email) if actor_email else "operator", "org": org_id,
-            "target": email_hash(target) if "@" in target else target}
+    return {
+        "action": action,
+        "actor": email_hash(actor_email) if actor_email else "operator",
+        "org": org_id,
+        "target": email_hash(target) if "@" in target else target,
+    }

@@ -16,8 +16,7 @@ from c11.server.outbox.models import OutboxMessage
 
 def enqueue(s: Session, kind: str, recipient: str, subject: str, body_text: str) -> OutboxMessage:
     """Add an email to the outbox in the session's transaction."""
-    msg = OutboxMessage(kind=kind, recipient=recipient, subject=subject, body_text=body_text,
-                        status=QUEUED, attempts=0)
+    msg = OutboxMessage(kind=kind, recipient=recipient, subject=subject, body_text=body_text, status=QUEUED, attempts=0)
     s.add(msg)
     return msg
 

@@ -1,2 +1,1 @@
-"""Encryption policies (docs/registry.md §3): recent recipient sets, offered again.
-"""
+"""Encryption policies (docs/registry.md §3): recent recipient sets, offered again."""

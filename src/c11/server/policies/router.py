@@ -26,8 +26,12 @@ from c11.server.logsrv.service import append
 from c11.server.policies.models import EncryptionPolicy
 from c11.server.problems import Problem, not_found, responses
 
-router = APIRouter(prefix="/api/v1/policies", tags=["policies"], dependencies=[Depends(require_user)],
-                   responses=responses(401, 403, 404, 422))
+router = APIRouter(
+    prefix="/api/v1/policies",
+    tags=["policies"],
+    dependencies=[Depends(require_user)],
+    responses=responses(401, 403, 404, 422),
+)
 Reader = Annotated[Principal, Depends(require_scope("policies:read"))]
 Writer = Annotated[Principal, Depends(require_scope("policies:write"))]
 MAX_MEMBERS = 500
@@ -83,9 +87,15 @@ def canonical_members(recipients: list[MemberIn], author: str) -> list[dict[str,
 
 
 def _out(p: EncryptionPolicy, new: bool = False) -> dict[str, Any]:
-    return {"id": p.id, "name": p.name, "members": json.loads(p.members),
-            "created_at": p.created_at.isoformat(), "last_used_at": p.last_used_at.isoformat(),
-            "use_count": p.use_count, "new": new}
+    return {
+        "id": p.id,
+        "name": p.name,
+        "members": json.loads(p.members),
+        "created_at": p.created_at.isoformat(),
+        "last_used_at": p.last_used_at.isoformat(),
+        "use_count": p.use_count,
+        "new": new,
+    }
 
 
 @router.post("", response_model=PolicyOut, summary="Record a recipient set (new policy, or reuse)")
@@ -97,13 +107,23 @@ def record(body: PolicyIn, principal: Writer, ctx: Ctx, response: Response) -> d
     for _ in range(2):
         try:
             with ctx.db.session() as s:
-                p = s.execute(select(EncryptionPolicy).where(EncryptionPolicy.user_id == principal.user_id,
-                                                             EncryptionPolicy.digest == digest)).scalar_one_or_none()
+                p = s.execute(
+                    select(EncryptionPolicy).where(
+                        EncryptionPolicy.user_id == principal.user_id, EncryptionPolicy.digest == digest
+                    )
+                ).scalar_one_or_none()
                 new = p is None
                 now = utcnow()
                 if p is None:
-                    p = EncryptionPolicy(user_id=principal.user_id, digest=digest, members=text, name=body.name,
-                                         created_at=now, last_used_at=now, use_count=1)
+                    p = EncryptionPolicy(
+                        user_id=principal.user_id,
+                        digest=digest,
+                        members=text,
+                        name=body.name,
+                        created_at=now,
+                        last_used_at=now,
+                        use_count=1,
+                    )
                     s.add(p)
                 else:
                     p.last_used_at, p.use_count = now, p.use_count + 1
@@ -112,9 +132,13 @@ def record(body: PolicyIn, principal: Writer, ctx: Ctx, response: Response) -> d
                 response.status_code = 201 if new else 200
                 out = _out(p, new)
             # one `encrypt` log entry per recorded encryption: usage events (docs/organizations.md) read it as "protect"
-            append(ctx, "encrypt", {"policy": out["id"], "recipients": len(members), "new": new},
-                   person=email_hash(principal.email) if principal.email_verified else None,
-                   private={})  # v2: the author in the actor commitment; only a verified email names a person
+            append(
+                ctx,
+                "encrypt",
+                {"policy": out["id"], "recipients": len(members), "new": new},
+                person=email_hash(principal.email) if principal.email_verified else None,
+                private={},
+            )  # v2: the author in the actor commitment; only a verified email names a person
             return out
         except IntegrityError:  # the same new set recorded concurrently: bump it instead
             continue
@@ -122,12 +146,15 @@ def record(body: PolicyIn, principal: Writer, ctx: Ctx, response: Response) -> d
 
 
 @router.get("", response_model=list[PolicyOut], summary="Recent encryption policies")
-def list_policies(principal: Reader, ctx: Ctx,
-                  limit: Annotated[int, Query(ge=1, le=200)] = 20) -> list[dict[str, Any]]:
+def list_policies(principal: Reader, ctx: Ctx, limit: Annotated[int, Query(ge=1, le=200)] = 20) -> list[dict[str, Any]]:
     """Your policies, most recently used first."""
     with ctx.db.session() as s:
-        rows = s.scalars(select(EncryptionPolicy).where(EncryptionPolicy.user_id == principal.user_id)
-                         .order_by(EncryptionPolicy.last_used_at.desc(), EncryptionPolicy.id).limit(limit))
+        rows = s.scalars(
+            select(EncryptionPolicy)
+            .where(EncryptionPolicy.user_id == principal.user_id)
+            .order_by(EncryptionPolicy.last_used_at.desc(), EncryptionPolicy.id)
+            .limit(limit)
+        )
         return [_out(p) for p in rows]
 
 

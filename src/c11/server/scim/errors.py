@@ -26,8 +26,9 @@ _log = logging.getLogger("c11.server.scim")
 class ScimError(Exception):
     """An error answer: HTTP `status`, `detail` for people, and a `scim_type` (invalidFilter, uniqueness...)."""
 
-    def __init__(self, status: int, detail: str, scim_type: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, detail: str, scim_type: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(detail)
         self.status, self.detail, self.scim_type = status, detail, scim_type
         self.headers = headers or {}
@@ -37,8 +38,7 @@ def scim_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     """A JSON answer with the SCIM media type (`body` None: no content)."""
     if body is None:
         return Response(status_code=status, headers=headers)
-    return Response(json.dumps(body, separators=(",", ":")), status_code=status, headers=headers,
-                    media_type=SCIM_JSON)
+    return Response(json.dumps(body, separators=(",", ":")), status_code=status, headers=headers, media_type=SCIM_JSON)
 
 
 def error_response(e: ScimError) -> Response:

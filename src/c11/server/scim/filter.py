@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from c11.server.scim.errors import ScimError
 
@@ -70,7 +70,7 @@ class ValuePath:
     filter: Node
 
 
-Node = Union[Compare, Present, And, Or, Not, ValuePath]
+Node = Compare | Present | And | Or | Not | ValuePath
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def split_path(text: str) -> AttrPath:
     low = text.lower()
     for known in KNOWN_URNS:
         if low.startswith(known.lower() + ":"):
-            urn, text = (None if known in (CORE_USER, CORE_GROUP) else known), text[len(known) + 1:]
+            urn, text = (None if known in (CORE_USER, CORE_GROUP) else known), text[len(known) + 1 :]
             break
     else:
         if low.startswith("urn:"):
@@ -260,6 +260,7 @@ def parse_patch_path(text: str) -> PatchPath:
 
 
 # -- evaluation ---------------------------------------------------------------------------------------------
+
 
 def get_ci(d: Any, name: str) -> Any:
     """`d[name]` with a case-insensitive key, or None."""

@@ -27,11 +27,13 @@ MAX_MEMBERS = 100_000
 def _members(s: Session, group_ids: list[str]) -> dict[str, list[OrgMember]]:
     out: dict[str, list[OrgMember]] = {g: [] for g in group_ids}
     for i in range(0, len(group_ids), 500):
-        rows = s.execute(select(OrgGroupMember.group_id, OrgMember)
-                         .join(OrgMember, OrgMember.id == OrgGroupMember.member_id)
-                         .outerjoin(ScimUser, ScimUser.member_id == OrgMember.id)
-                         .where(OrgGroupMember.group_id.in_(group_ids[i:i + 500]), ScimUser.deleted_at.is_(None))
-                         .order_by(OrgMember.added_at, OrgMember.id))
+        rows = s.execute(
+            select(OrgGroupMember.group_id, OrgMember)
+            .join(OrgMember, OrgMember.id == OrgGroupMember.member_id)
+            .outerjoin(ScimUser, ScimUser.member_id == OrgMember.id)
+            .where(OrgGroupMember.group_id.in_(group_ids[i : i + 500]), ScimUser.deleted_at.is_(None))
+            .order_by(OrgMember.added_at, OrgMember.id)
+        )
         for gid, m in rows:
             out[gid].append(m)
     return out
@@ -42,15 +44,25 @@ def _resource(g: OrgGroup, sg: ScimGroup | None, members: list[OrgMember] | None
     if g.external_id:
         r["externalId"] = g.external_id
     if members is not None:
-        r["members"] = [{"value": m.id, "display": m.display_name or m.email, "type": "User",
-                         "$ref": caller.location("Users", m.id)} for m in members]
+        r["members"] = [
+            {
+                "value": m.id,
+                "display": m.display_name or m.email,
+                "type": "User",
+                "$ref": caller.location("Users", m.id),
+            }
+            for m in members
+        ]
     modified = sg.updated_at if sg is not None and sg.updated_at > g.created_at else g.created_at
     return with_meta(r, "Group", g.created_at, modified, caller)
 
 
 def _visible(caller: ScimCaller):  # type: ignore[no-untyped-def]
-    return (select(OrgGroup, ScimGroup).outerjoin(ScimGroup, ScimGroup.group_id == OrgGroup.id)
-            .where(OrgGroup.org_id == caller.org_id))
+    return (
+        select(OrgGroup, ScimGroup)
+        .outerjoin(ScimGroup, ScimGroup.group_id == OrgGroup.id)
+        .where(OrgGroup.org_id == caller.org_id)
+    )
 
 
 def _find(s: Session, caller: ScimCaller, group_id: str) -> tuple[OrgGroup, ScimGroup | None]:
@@ -66,8 +78,13 @@ def get(s: Session, caller: ScimCaller, group_id: str, with_members: bool = True
 
 
 def _prefilter(node: Node):  # type: ignore[no-untyped-def]
-    if isinstance(node, Compare) and node.op == "eq" and isinstance(node.value, str) and node.path.urn is None \
-            and node.path.sub is None:
+    if (
+        isinstance(node, Compare)
+        and node.op == "eq"
+        and isinstance(node.value, str)
+        and node.path.urn is None
+        and node.path.sub is None
+    ):
         attr = node.path.attr.lower()
         if attr == "displayname":
             return func.lower(OrgGroup.name) == node.value.strip().lower()
@@ -84,8 +101,9 @@ def _prefilter(node: Node):  # type: ignore[no-untyped-def]
     return None
 
 
-def search(s: Session, caller: ScimCaller, node: Node | None, filter_text: str, start: int, count: int,
-           with_members: bool) -> tuple[int, list[dict]]:
+def search(
+    s: Session, caller: ScimCaller, node: Node | None, filter_text: str, start: int, count: int, with_members: bool
+) -> tuple[int, list[dict]]:
     """The total of matching Groups and one page of them (stable order: creation, then ID)."""
     q = _visible(caller).order_by(OrgGroup.created_at, OrgGroup.id)
     if node is None:
@@ -97,7 +115,7 @@ def search(s: Session, caller: ScimCaller, node: Node | None, filter_text: str, 
         need = "members" in filter_text.lower()
         members = _members(s, [g.id for g, _ in rows]) if need else {}
         hits = [(g, sg) for g, sg in rows if matches(node, _resource(g, sg, members.get(g.id, []), caller))]
-        total, page = len(hits), hits[start - 1:start - 1 + count]
+        total, page = len(hits), hits[start - 1 : start - 1 + count]
     members = _members(s, [g.id for g, _ in page]) if with_members else {}
     return total, [_resource(g, sg, members[g.id] if with_members else None, caller) for g, sg in page]
 
@@ -130,9 +148,18 @@ def _parse(s: Session, caller: ScimCaller, doc: Any) -> tuple[str, str | None, l
     ids = list(dict.fromkeys(ids))
     known = set()
     for i in range(0, len(ids), 500):
-        known |= set(s.scalars(select(OrgMember.id).outerjoin(ScimUser, ScimUser.member_id == OrgMember.id)
-                               .where(OrgMember.id.in_(ids[i:i + 500]), OrgMember.org_id == caller.org_id,
-                                      OrgMember.consent.is_not(None), ScimUser.deleted_at.is_(None))))
+        known |= set(
+            s.scalars(
+                select(OrgMember.id)
+                .outerjoin(ScimUser, ScimUser.member_id == OrgMember.id)
+                .where(
+                    OrgMember.id.in_(ids[i : i + 500]),
+                    OrgMember.org_id == caller.org_id,
+                    OrgMember.consent.is_not(None),
+                    ScimUser.deleted_at.is_(None),
+                )
+            )
+        )
     unknown = [i for i in ids if i not in known]
     if unknown:
         raise ScimError(400, f"No User {unknown[0]} in this organization.", "invalidValue")
@@ -157,8 +184,12 @@ def _set_members(s: Session, w: LogWriter, caller: ScimCaller, g: OrgGroup, ids:
     current = set(s.scalars(select(OrgGroupMember.member_id).where(OrgGroupMember.group_id == g.id)))
     wanted = set(ids)
     changed = False
-    emails = {mid: email for mid, email in s.execute(
-        select(OrgMember.id, OrgMember.email).where(OrgMember.id.in_(list(current ^ wanted))))}
+    emails = {
+        mid: email
+        for mid, email in s.execute(
+            select(OrgMember.id, OrgMember.email).where(OrgMember.id.in_(list(current ^ wanted)))
+        )
+    }
     for mid in [i for i in ids if i not in current]:
         changed |= join_group(s, g.id, mid)
         log_change(w, caller, "group.member.add", g.id, member=email_hash(emails[mid]))

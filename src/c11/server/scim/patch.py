@@ -27,8 +27,20 @@ from c11.server.scim.filter import (
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 #: Multi-valued attributes of User and Group (RFC 7643), lower case.
-MULTI_VALUED = frozenset({"emails", "phonenumbers", "ims", "photos", "addresses", "groups", "entitlements",
-                          "roles", "x509certificates", "members"})
+MULTI_VALUED = frozenset(
+    {
+        "emails",
+        "phonenumbers",
+        "ims",
+        "photos",
+        "addresses",
+        "groups",
+        "entitlements",
+        "roles",
+        "x509certificates",
+        "members",
+    }
+)
 MAX_OPERATIONS = 1000
 
 

@@ -46,9 +46,17 @@ scim = APIRouter(prefix=BASE_PATH, tags=["scim"], route_class=ScimRoute)
 
 # -- SCIM tokens (admins) ---------------------------------------------------------------------------------
 
+
 def _out(t: ScimToken) -> dict[str, Any]:
-    return {"id": t.id, "name": t.name, "created_by": t.created_by, "created_at": t.created_at,
-            "expires_at": t.expires_at, "last_used_at": t.last_used_at, "revoked": t.revoked_at is not None}
+    return {
+        "id": t.id,
+        "name": t.name,
+        "created_by": t.created_by,
+        "created_at": t.created_at,
+        "expires_at": t.expires_at,
+        "last_used_at": t.last_used_at,
+        "revoked": t.revoked_at is not None,
+    }
 
 
 @admin.post("", status_code=201, response_model=ScimTokenCreated, summary="Create a SCIM token")
@@ -57,13 +65,21 @@ def create_token(body: ScimTokenIn, caller: TokenAdmin, ctx: Ctx) -> ScimTokenCr
     secret = new_secret(SCIM_PREFIX)
     now = utcnow()
     with log_service(ctx).transaction() as (s, log):
-        tok = ScimToken(org_id=caller.org_id, name=body.name, token_hash=digest(secret),
-                        created_by=caller.principal.email, created_at=now,
-                        expires_at=now + timedelta(days=body.expires_in_days) if body.expires_in_days else None)
+        tok = ScimToken(
+            org_id=caller.org_id,
+            name=body.name,
+            token_hash=digest(secret),
+            created_by=caller.principal.email,
+            created_at=now,
+            expires_at=now + timedelta(days=body.expires_in_days) if body.expires_in_days else None,
+        )
         s.add(tok)
         s.flush()
-        log.append("admin", admin_entry("scim-token.create", caller.principal.email, caller.org_id, tok.id),
-                   subject=caller.org_id)
+        log.append(
+            "admin",
+            admin_entry("scim-token.create", caller.principal.email, caller.org_id, tok.id),
+            subject=caller.org_id,
+        )
         return ScimTokenCreated(**_out(tok), token=secret, scim_url=f"{ctx.config.base_url}{BASE_PATH}")
 
 
@@ -71,8 +87,9 @@ def create_token(body: ScimTokenIn, caller: TokenAdmin, ctx: Ctx) -> ScimTokenCr
 def list_tokens(caller: TokenAdmin, ctx: Ctx) -> list[ScimTokenOut]:
     """The organization's SCIM tokens, oldest first (never their secrets)."""
     with ctx.db.session() as s:
-        rows = s.scalars(select(ScimToken).where(ScimToken.org_id == caller.org_id)
-                         .order_by(ScimToken.created_at, ScimToken.id))
+        rows = s.scalars(
+            select(ScimToken).where(ScimToken.org_id == caller.org_id).order_by(ScimToken.created_at, ScimToken.id)
+        )
         return [ScimTokenOut(**_out(t)) for t in rows]
 
 
@@ -85,12 +102,16 @@ def revoke_token(token_id: str, caller: TokenAdmin, ctx: Ctx) -> Response:
             raise not_found("SCIM token")
         if tok.revoked_at is None:
             tok.revoked_at = utcnow()
-            log.append("admin", admin_entry("scim-token.revoke", caller.principal.email, caller.org_id, tok.id),
-                       subject=caller.org_id)
+            log.append(
+                "admin",
+                admin_entry("scim-token.revoke", caller.principal.email, caller.org_id, tok.id),
+                subject=caller.org_id,
+            )
     return Response(status_code=204)
 
 
 # -- discovery --------------------------------------------------------------------------------------------
+
 
 def _listing(resources: list[dict]) -> Response:
     return scim_response(list_response(len(resources), 1, resources))
@@ -129,6 +150,7 @@ def schema(rid: str, caller: Caller) -> Response:
 
 
 # -- Users ------------------------------------------------------------------------------------------------
+
 
 def _resource(request: Request, resource: dict, status: int = 200) -> Response:
     headers = {"ETag": resource["meta"]["version"]}
@@ -201,6 +223,7 @@ def delete_user(member_id: str, request: Request, caller: Caller, ctx: Ctx) -> R
 
 
 # -- Groups -----------------------------------------------------------------------------------------------
+
 
 def _with_members(request: Request) -> bool:
     excluded = (request.query_params.get("excludedAttributes") or "").lower()

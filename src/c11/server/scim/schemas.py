@@ -14,8 +14,9 @@ MAX_DAYS = 3650
 
 class ScimTokenIn(BaseModel):
     name: str = Field(min_length=1, max_length=100, examples=["entra-provisioning"])
-    expires_in_days: int | None = Field(None, ge=1, le=MAX_DAYS,
-                                        description="Days until the token expires; none: it does not expire.")
+    expires_in_days: int | None = Field(
+        None, ge=1, le=MAX_DAYS, description="Days until the token expires; none: it does not expire."
+    )
 
 
 class ScimTokenOut(BaseModel):

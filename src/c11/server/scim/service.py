@@ -63,8 +63,12 @@ def authenticate(request: Request, ctx: ServerContext) -> ScimCaller:
     now = utcnow()
     with ctx.db.session() as s:
         tok = s.scalar(select(ScimToken).where(ScimToken.token_hash == digest(secret)))
-        if tok is None or not matches(secret, tok.token_hash) or tok.revoked_at is not None \
-                or (tok.expires_at is not None and tok.expires_at <= now):
+        if (
+            tok is None
+            or not matches(secret, tok.token_hash)
+            or tok.revoked_at is not None
+            or (tok.expires_at is not None and tok.expires_at <= now)
+        ):
             raise _unauthorized()
         if s.get(Organization, tok.org_id) is None:
             raise _unauthorized()
@@ -74,8 +78,9 @@ def authenticate(request: Request, ctx: ServerContext) -> ScimCaller:
 
 
 def _unauthorized() -> ScimError:
-    return ScimError(401, "Send a valid SCIM token as a bearer token.", None,
-                     {"WWW-Authenticate": 'Bearer realm="c11 SCIM"'})
+    return ScimError(
+        401, "Send a valid SCIM token as a bearer token.", None, {"WWW-Authenticate": 'Bearer realm="c11 SCIM"'}
+    )
 
 
 def scim_caller(request: Request, ctx: Ctx) -> ScimCaller:
@@ -103,6 +108,7 @@ Body = Annotated[Any, Depends(json_body)]
 
 def paging(request: Request) -> tuple[int, int]:
     """`startIndex` (1-based, below 1 read as 1) and `count` (negative read as 0, at most MAX_COUNT)."""
+
     def number(name: str, default: int) -> int:
         text = request.query_params.get(name)
         if text is None or text == "":
@@ -116,8 +122,13 @@ def paging(request: Request) -> tuple[int, int]:
 
 
 def list_response(total: int, start: int, resources: list[dict]) -> dict:
-    return {"schemas": [LIST_RESPONSE], "totalResults": total, "itemsPerPage": len(resources),
-            "startIndex": start, "Resources": resources}
+    return {
+        "schemas": [LIST_RESPONSE],
+        "totalResults": total,
+        "itemsPerPage": len(resources),
+        "startIndex": start,
+        "Resources": resources,
+    }
 
 
 def version(resource: dict) -> str:
@@ -128,8 +139,12 @@ def version(resource: dict) -> str:
 
 def with_meta(resource: dict, kind: str, created: datetime, modified: datetime, caller: ScimCaller) -> dict:
     """`resource` with its `meta` (resourceType, created, lastModified, location, version)."""
-    resource["meta"] = {"resourceType": kind, "created": rfc3339(created), "lastModified": rfc3339(modified),
-                        "location": caller.location(f"{kind}s", resource["id"])}
+    resource["meta"] = {
+        "resourceType": kind,
+        "created": rfc3339(created),
+        "lastModified": rfc3339(modified),
+        "location": caller.location(f"{kind}s", resource["id"]),
+    }
     resource["meta"]["version"] = version(resource)
     return resource
 
@@ -145,6 +160,7 @@ def check_if_match(request: Request, resource: dict) -> None:
 
 def select_attributes(resource: dict, request: Request) -> dict:
     """Apply `attributes` / `excludedAttributes` (top-level names; `name.givenName` selects `name`)."""
+
     def names(param: str) -> set[str] | None:
         text = request.query_params.get(param)
         if not text:
@@ -167,5 +183,8 @@ def select_attributes(resource: dict, request: Request) -> dict:
 
 def log_change(w: LogWriter, caller: ScimCaller, action: str, target: str, **extra: Any) -> None:
     """Append the `admin` log entry of a provisioning change (no email: `target` is a hash or an ID)."""
-    w.append("admin", {"action": action, "actor": caller.actor, "org": caller.org_id, "target": target,
-                       "via": "scim", **extra}, subject=caller.org_id)
+    w.append(
+        "admin",
+        {"action": action, "actor": caller.actor, "org": caller.org_id, "target": target, "via": "scim", **extra},
+        subject=caller.org_id,
+    )

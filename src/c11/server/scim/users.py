@@ -22,13 +22,14 @@ from c11.server.orgs.models import Organization, OrgGroup, OrgGroupMember, OrgMe
 from c11.server.problems import Problem
 from c11.server.scim.errors import ScimError
 from c11.server.scim.filter import CORE_USER, ENTERPRISE_USER, And, Compare, Node, Or, ValuePath, get_ci, matches
-from c11.server.scim.models import ScimUser
 from c11.server.scim.membership import leave_group
+from c11.server.scim.models import ScimUser
 from c11.server.scim.service import ScimCaller, log_change, with_meta
 
 #: Top-level User attributes with a column of their own, or never stored (lower case).
-_NOT_EXTRA = frozenset({"schemas", "id", "meta", "username", "externalid", "displayname", "active", "password",
-                        "groups"})
+_NOT_EXTRA = frozenset(
+    {"schemas", "id", "meta", "username", "externalid", "displayname", "active", "password", "groups"}
+)
 MAX_ATTRIBUTES = 32_000
 
 
@@ -73,9 +74,13 @@ def parse(doc: Any) -> _Fields:
     extra = {k: v for k, v in doc.items() if k.lower() not in _NOT_EXTRA and v is not None}
     if len(json.dumps(extra, ensure_ascii=False)) > MAX_ATTRIBUTES:
         raise ScimError(400, "The User has too many attributes.", "invalidValue")
-    return _Fields(user_name, _text(get_ci(doc, "externalId"), "externalId", 255),
-                   _text(get_ci(doc, "displayName"), "displayName", 255),
-                   None if active is None else as_bool(active), extra)
+    return _Fields(
+        user_name,
+        _text(get_ci(doc, "externalId"), "externalId", 255),
+        _text(get_ci(doc, "displayName"), "displayName", 255),
+        None if active is None else as_bool(active),
+        extra,
+    )
 
 
 def _default_emails(email: str) -> list[dict[str, Any]]:
@@ -84,8 +89,11 @@ def _default_emails(email: str) -> list[dict[str, Any]]:
 
 def _resource(m: OrgMember, su: ScimUser | None, groups: list[tuple[str, str]], caller: ScimCaller) -> dict:
     extra = json.loads(su.attributes) if su is not None else {}
-    r: dict[str, Any] = {"schemas": [CORE_USER] + ([ENTERPRISE_USER] if get_ci(extra, ENTERPRISE_USER) else []),
-                         "id": m.id, "userName": m.email}
+    r: dict[str, Any] = {
+        "schemas": [CORE_USER] + ([ENTERPRISE_USER] if get_ci(extra, ENTERPRISE_USER) else []),
+        "id": m.id,
+        "userName": m.email,
+    }
     if m.external_id:
         r["externalId"] = m.external_id
     if m.display_name:
@@ -102,18 +110,23 @@ def _resource(m: OrgMember, su: ScimUser | None, groups: list[tuple[str, str]], 
 def _groups_of(s: Session, member_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
     out: dict[str, list[tuple[str, str]]] = {i: [] for i in member_ids}
     for i in range(0, len(member_ids), 500):
-        rows = s.execute(select(OrgGroupMember.member_id, OrgGroup.id, OrgGroup.name)
-                         .join(OrgGroup, OrgGroup.id == OrgGroupMember.group_id)
-                         .where(OrgGroupMember.member_id.in_(member_ids[i:i + 500]))
-                         .order_by(OrgGroup.name))
+        rows = s.execute(
+            select(OrgGroupMember.member_id, OrgGroup.id, OrgGroup.name)
+            .join(OrgGroup, OrgGroup.id == OrgGroupMember.group_id)
+            .where(OrgGroupMember.member_id.in_(member_ids[i : i + 500]))
+            .order_by(OrgGroup.name)
+        )
         for mid, gid, name in rows:
             out[mid].append((gid, name))
     return out
 
 
 def _visible(caller: ScimCaller):  # type: ignore[no-untyped-def]
-    return (select(OrgMember, ScimUser).outerjoin(ScimUser, ScimUser.member_id == OrgMember.id)
-            .where(OrgMember.org_id == caller.org_id, OrgMember.consent.is_not(None), ScimUser.deleted_at.is_(None)))
+    return (
+        select(OrgMember, ScimUser)
+        .outerjoin(ScimUser, ScimUser.member_id == OrgMember.id)
+        .where(OrgMember.org_id == caller.org_id, OrgMember.consent.is_not(None), ScimUser.deleted_at.is_(None))
+    )
 
 
 def _find(s: Session, caller: ScimCaller, member_id: str) -> tuple[OrgMember, ScimUser | None]:
@@ -130,8 +143,13 @@ def get(s: Session, caller: ScimCaller, member_id: str) -> dict:
 
 def _prefilter(node: Node):  # type: ignore[no-untyped-def]
     """An SQL condition selecting a superset of the members `node` matches, or None (all members)."""
-    if isinstance(node, Compare) and node.op == "eq" and isinstance(node.value, str) and node.path.urn is None \
-            and node.path.sub is None:
+    if (
+        isinstance(node, Compare)
+        and node.op == "eq"
+        and isinstance(node.value, str)
+        and node.path.urn is None
+        and node.path.sub is None
+    ):
         attr = node.path.attr.lower()
         if attr == "username":
             return OrgMember.email == node.value.strip().lower()
@@ -145,8 +163,9 @@ def _prefilter(node: Node):  # type: ignore[no-untyped-def]
         wanted = _email_value(node.filter)
         if wanted is not None:
             text = json.dumps(wanted.lower(), ensure_ascii=False)[1:-1]
-            return or_(OrgMember.email == wanted.lower(),
-                       func.lower(ScimUser.attributes).contains(text, autoescape=True))
+            return or_(
+                OrgMember.email == wanted.lower(), func.lower(ScimUser.attributes).contains(text, autoescape=True)
+            )
     if isinstance(node, And):
         left, right = _prefilter(node.left), _prefilter(node.right)
         return left if right is None else right if left is None else and_(left, right)
@@ -157,8 +176,12 @@ def _prefilter(node: Node):  # type: ignore[no-untyped-def]
 
 
 def _email_value(node: Node) -> str | None:
-    if isinstance(node, Compare) and node.op == "eq" and node.path.attr.lower() == "value" \
-            and isinstance(node.value, str):
+    if (
+        isinstance(node, Compare)
+        and node.op == "eq"
+        and node.path.attr.lower() == "value"
+        and isinstance(node.value, str)
+    ):
         return node.value
     if isinstance(node, And):
         return _email_value(node.left) or _email_value(node.right)
@@ -176,7 +199,7 @@ def search(s: Session, caller: ScimCaller, node: Node | None, start: int, count:
         cond = _prefilter(node)
         rows = s.execute(q.where(cond) if cond is not None else q).all()
         hits = [(m, su) for m, su in rows if matches(node, _resource(m, su, [], caller))]
-        total, page = len(hits), hits[start - 1:start - 1 + count]
+        total, page = len(hits), hits[start - 1 : start - 1 + count]
     groups = _groups_of(s, [m.id for m, _ in page])
     return total, [_resource(m, su, groups[m.id], caller) for m, su in page]
 
@@ -198,8 +221,11 @@ def _store(s: Session, m: OrgMember, su: ScimUser | None, f: _Fields) -> ScimUse
 def _in_domains(s: Session, org_id: str, user_name: str) -> None:
     """SCIM adds and renames only addresses of the organization's verified domains (docs/organizations.md)."""
     if not domains.covers(s, org_id, user_name):
-        raise ScimError(403, f"{domains.domain_of(user_name)} is not a verified domain of this organization: "
-                        "an admin verifies it first (`c11 org domains add`), or invites the person by hand.")
+        raise ScimError(
+            403,
+            f"{domains.domain_of(user_name)} is not a verified domain of this organization: "
+            "an admin verifies it first (`c11 org domains add`), or invites the person by hand.",
+        )
 
 
 def _rename(s: Session, m: OrgMember, user_name: str) -> None:
@@ -239,8 +265,15 @@ def create(s: Session, w: LogWriter, caller: ScimCaller, doc: Any) -> dict:
     else:
         org = s.get(Organization, caller.org_id)
         _in_domains(s, org.id, f.user_name)
-        m = orgs.add_member(s, org, f.user_name, added_by=caller.actor, display_name=f.display_name,
-                            external_id=f.external_id, consent="domain")
+        m = orgs.add_member(
+            s,
+            org,
+            f.user_name,
+            added_by=caller.actor,
+            display_name=f.display_name,
+            external_id=f.external_id,
+            consent="domain",
+        )
         su = None
         log_change(w, caller, "member.add", email_hash(m.email))
     su = _store(s, m, su, f)
@@ -249,8 +282,9 @@ def create(s: Session, w: LogWriter, caller: ScimCaller, doc: Any) -> dict:
     return _resource(m, su, _groups_of(s, [m.id])[m.id], caller)
 
 
-def replace(s: Session, w: LogWriter, caller: ScimCaller, member_id: str, doc: Any,
-            current: dict | None = None) -> dict:
+def replace(
+    s: Session, w: LogWriter, caller: ScimCaller, member_id: str, doc: Any, current: dict | None = None
+) -> dict:
     """PUT /Users/{id} (and the end of PATCH): the member becomes `doc` (`active` absent: unchanged)."""
     m, su = _find(s, caller, member_id)
     f = parse(doc)

@@ -45,16 +45,20 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 #: Anonymous: the token verification key (stores fetch it); store reports authenticate with a store token.
 public = APIRouter(prefix="/api/v1/shards", tags=["shards"], responses=responses(401, 422))
-private = APIRouter(prefix="/api/v1/shards", tags=["shards"], dependencies=[Depends(require_user)],
-                    responses=responses(401, 403, 404, 409, 422))
+private = APIRouter(
+    prefix="/api/v1/shards",
+    tags=["shards"],
+    dependencies=[Depends(require_user)],
+    responses=responses(401, 403, 404, 409, 422),
+)
 
 
 def _json(obj: object, status: int = 200) -> Response:
     return Response(canonical_json(obj), status_code=status, media_type=_JSON)
 
 
-
 # -- public ------------------------------------------------------------------------------------------------
+
 
 @public.get("/token-key", summary="The key shard store tokens are signed with (JWK, Ed25519)")
 def token_key(ctx: Ctx) -> Response:
@@ -86,6 +90,7 @@ def report_use(request: Request, ctx: Ctx) -> Response:
 
 # -- the caller's cloud key --------------------------------------------------------------------------------
 
+
 class StoresOut(BaseModel):
     stores: list[str]
     threshold: int
@@ -102,11 +107,22 @@ def _status(ctx: Any, principal: Any) -> dict[str, Any]:
     with ctx.db.session() as s:
         ck = s.get(CloudKey, principal.user_id)
         ar = s.get(KeyArchive, principal.user_id)
-    return {"user_id": principal.user_id, "server": svc.issuer, "stores": svc.stores, "threshold": 2, "count": 3,
-            "cloud_key": None if ck is None else {
-                "fingerprint": ck.fingerprint, "split_id": ck.split_id, "placements": json.loads(ck.placements),
-                "created_at": rfc3339(ck.created_at)},
-            "archive": None if ar is None else {"fingerprint": ar.fingerprint, "updated_at": rfc3339(ar.updated_at)}}
+    return {
+        "user_id": principal.user_id,
+        "server": svc.issuer,
+        "stores": svc.stores,
+        "threshold": 2,
+        "count": 3,
+        "cloud_key": None
+        if ck is None
+        else {
+            "fingerprint": ck.fingerprint,
+            "split_id": ck.split_id,
+            "placements": json.loads(ck.placements),
+            "created_at": rfc3339(ck.created_at),
+        },
+        "archive": None if ar is None else {"fingerprint": ar.fingerprint, "updated_at": rfc3339(ar.updated_at)},
+    }
 
 
 @private.get("", summary="Your cloud-stored key: where its shards are; your key archive")
@@ -136,19 +152,32 @@ def put_shard(body: ShardIn, ctx: Ctx, principal: LoginUser) -> Response:
         raise Problem(422, "Bad shard", "The shard is bound to another account.", "bad-shard")
     places = [p.model_dump(exclude_none=True) for p in body.placements]
     if {p["index"] for p in places} != set(range(1, shard.count + 1)) or not any(
-            p["index"] == shard.index and p["where"] == "server" for p in places):
+        p["index"] == shard.index and p["where"] == "server" for p in places
+    ):
         raise Problem(422, "Bad placements", "Name where each shard is; this one is on the server.", "bad-shard")
     svc = shard_service(ctx)
     with log_service(ctx).transaction() as (s, log):
         found = s.get(CloudKey, principal.user_id)
         if found is not None and found.fingerprint != shard.fingerprint:
-            raise Problem(409, "Conflict", "You have another cloud-stored key; delete it first (c11 keys "
-                          "replace).", "cloud-key-exists")
+            raise Problem(
+                409,
+                "Conflict",
+                "You have another cloud-stored key; delete it first (c11 keys replace).",
+                "cloud-key-exists",
+            )
         if found is not None:
             s.delete(found)
             s.flush()
-        s.add(CloudKey(user_id=principal.user_id, fingerprint=shard.fingerprint, split_id=shard.split_id.hex(),
-                       shard=shard.encode(), placements=canonical_json(places), created_at=utcnow()))
+        s.add(
+            CloudKey(
+                user_id=principal.user_id,
+                fingerprint=shard.fingerprint,
+                split_id=shard.split_id.hex(),
+                shard=shard.encode(),
+                placements=canonical_json(places),
+                created_at=utcnow(),
+            )
+        )
         index = svc.log(log, "store", principal.email, svc.issuer, shard.fingerprint)
     return _json({"log_index": index, **_status(ctx, principal)})
 
@@ -208,6 +237,7 @@ def new_token(body: TokenIn, ctx: Ctx, principal: LoginUser) -> Response:
 
 # -- the archive of old keys -------------------------------------------------------------------------------
 
+
 class ArchiveIn(BaseModel):
     archive: str = Field(max_length=2 * MAX_ARCHIVE, description="base64 of a c11 file for your current key")
     fingerprint: str = Field(pattern="^[0-9a-f]{32}$", description="The key it is encrypted to")
@@ -219,8 +249,13 @@ def get_archive(ctx: Ctx, principal: LoginUser) -> Response:
         found = s.get(KeyArchive, principal.user_id)
     if found is None:
         raise not_found("key archive")
-    return _json({"archive": base64.b64encode(found.data).decode(), "fingerprint": found.fingerprint,
-                  "updated_at": rfc3339(found.updated_at)})
+    return _json(
+        {
+            "archive": base64.b64encode(found.data).decode(),
+            "fingerprint": found.fingerprint,
+            "updated_at": rfc3339(found.updated_at),
+        }
+    )
 
 
 @private.put("/archive", summary="Replace your archive of old private keys")

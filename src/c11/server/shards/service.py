@@ -44,11 +44,9 @@ class ShardService:
         self.stores = [tokens.normalize_url(u) for u in raw.split(",") if u.strip()]
 
     def issue(self, user_id: str, store: str, action: str) -> tokens.Issued:
-        return tokens.issue(self.key, issuer=self.issuer, user_id=user_id, store=store, action=action,
-                            ttl=self.ttl)
+        return tokens.issue(self.key, issuer=self.issuer, user_id=user_id, store=store, action=action, ttl=self.ttl)
 
-    def log(self, log: LogWriter, action: str, email: str, store: str, key: str | None,
-            jti: str | None = None) -> int:
+    def log(self, log: LogWriter, action: str, email: str, store: str, key: str | None, jti: str | None = None) -> int:
         return log.append("shard", shard_entry(action, store, jti), person=email_hash(email), private={"key": key})
 
     def record_use(self, token: str) -> tuple[int, dict[str, Any]]:
@@ -69,8 +67,16 @@ class ShardService:
                     raise tokens.TokenError("no such user")
                 key = s.execute(select(CloudKey.fingerprint).where(CloudKey.user_id == user.id)).scalar()
                 index = self.log(log, LOGGED_ACTION[claims["act"]], user.email, claims["aud"], key, jti)
-                s.add(ShardTokenUse(jti=jti, user_id=user.id, store=claims["aud"], action=claims["act"],
-                                    log_index=index, at=utcnow()))
+                s.add(
+                    ShardTokenUse(
+                        jti=jti,
+                        user_id=user.id,
+                        store=claims["aud"],
+                        action=claims["act"],
+                        log_index=index,
+                        at=utcnow(),
+                    )
+                )
         except IntegrityError:  # reported twice at once (another server process won)
             with self.ctx.db.session() as s:
                 done = s.get(ShardTokenUse, jti)

@@ -8,6 +8,7 @@ import { checkOpening } from "../../core/logentry";
 import { leafHash } from "../../core/merkle";
 import { sha256 } from "../../core/primitives";
 import { acceptCheckpoint, type LogTrust } from "../../core/registry";
+import { loadLogTrust, storeCheckpoint } from "../logtrust";
 import { verifyCheckpointInclusion } from "../../core/checkpoint";
 import { api, message, type Session } from "../api";
 import { navigate } from "../router";
@@ -80,11 +81,7 @@ function History({ session, doc, trust }: { session: Session; doc: string; trust
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     (async () => {
-      if (trust.current === null) {
-        const r = await fetch("/api/v1/log/key", { credentials: "omit", cache: "no-store" });
-        if (!r.ok) throw new ProofError("the log's key cannot be fetched");
-        trust.current = { logKey: (await r.text()).trim(), storedNote: null };
-      }
+      if (trust.current === null) trust.current = (await loadLogTrust()).log;  // pinned in this browser (logtrust.ts)
       const out: Access[] = [];
       let after = -1;
       for (;;) {
@@ -95,6 +92,7 @@ function History({ session, doc, trust }: { session: Session; doc: string; trust
           (await api<{ proof: string[] }>("GET", `/api/v1/log/proof/consistency?from=${from}&to=${to}`, undefined, session)).proof;
         const accepted = await acceptCheckpoint(d.checkpoint, log, null, undefined, proof);
         if (BigInt(d.tree_size) !== accepted.current.size) throw new ProofError("the access list's tree size differs from its checkpoint");
+        await storeCheckpoint(log.logKey, accepted.note);
         log.storedNote = accepted.note;
         for (const a of d.accesses) {
           let proofState: string | null = null;

@@ -17,9 +17,7 @@ _TS = sa.DateTime(timezone=True)
 
 
 def _user_fk(table: str) -> sa.ForeignKeyConstraint:
-    return sa.ForeignKeyConstraint(
-        ["user_id"], ["users.id"], name=f"fk_{table}_user_id_users", ondelete="CASCADE"
-    )
+    return sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=f"fk_{table}_user_id_users", ondelete="CASCADE")
 
 
 def upgrade() -> None:

@@ -34,8 +34,7 @@ def upgrade() -> None:
         sa.Column("subject", sa.String(255), nullable=False),
         sa.Column("email", sa.String(320), nullable=True),
         sa.Column("created_at", _TS, nullable=False),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_oidc_identities_user_id_users",
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_oidc_identities_user_id_users", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name="pk_oidc_identities"),
         sa.UniqueConstraint("provider", "subject", name="uq_oidc_identities_provider_subject"),
     )
@@ -62,8 +61,9 @@ def upgrade() -> None:
         sa.Column("user_id", sa.String(32), nullable=False),
         sa.Column("challenge", sa.String(128), nullable=False),
         sa.Column("expires_at", _TS, nullable=False),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_oidc_login_codes_user_id_users",
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name="fk_oidc_login_codes_user_id_users", ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_oidc_login_codes"),
         sa.UniqueConstraint("code_hash", name="uq_oidc_login_codes_code_hash"),
     )

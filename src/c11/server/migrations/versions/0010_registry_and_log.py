@@ -17,8 +17,7 @@ _TS = sa.DateTime(timezone=True)
 
 
 def _user_fk(table: str) -> sa.ForeignKeyConstraint:
-    return sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=f"fk_{table}_user_id_users",
-                                   ondelete="CASCADE")
+    return sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=f"fk_{table}_user_id_users", ondelete="CASCADE")
 
 
 def upgrade() -> None:
@@ -86,11 +85,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_encryption_policies"),
         sa.UniqueConstraint("user_id", "digest", name="uq_encryption_policies_user_id_digest"),
     )
-    op.create_index("ix_encryption_policies_user_id_last_used_at", "encryption_policies",
-                    ["user_id", "last_used_at"])
+    op.create_index("ix_encryption_policies_user_id_last_used_at", "encryption_policies", ["user_id", "last_used_at"])
 
 
 def downgrade() -> None:
-    for table in ("encryption_policies", "registry_used_proofs", "registry_keys", "log_state", "log_nodes",
-                  "log_entries"):
+    for table in (
+        "encryption_policies",
+        "registry_used_proofs",
+        "registry_keys",
+        "log_state",
+        "log_nodes",
+        "log_entries",
+    ):
         op.drop_table(table)

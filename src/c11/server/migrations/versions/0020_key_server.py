@@ -27,8 +27,9 @@ def upgrade() -> None:
         sa.Column("revoked_at", _TS, nullable=True),
         sa.Column("created_at", _TS, nullable=False),
         sa.Column("updated_at", _TS, nullable=False),
-        sa.ForeignKeyConstraint(["author_id"], ["users.id"], name="fk_online_documents_author_id_users",
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["author_id"], ["users.id"], name="fk_online_documents_author_id_users", ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("doc_id", name="pk_online_documents"),
     )
     op.create_index("ix_online_documents_author_id", "online_documents", ["author_id"])
@@ -40,8 +41,12 @@ def upgrade() -> None:
         sa.Column("email", sa.String(320), nullable=True),
         sa.Column("key_fp", sa.String(32), nullable=True),
         sa.Column("added_at", _TS, nullable=False),
-        sa.ForeignKeyConstraint(["doc_id"], ["online_documents.doc_id"],
-                                name="fk_online_recipients_doc_id_online_documents", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["doc_id"],
+            ["online_documents.doc_id"],
+            name="fk_online_recipients_doc_id_online_documents",
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_online_recipients"),
     )
     op.create_index("ix_online_recipients_doc_id_email_hash", "online_recipients", ["doc_id", "email_hash"])
@@ -76,8 +81,9 @@ def upgrade() -> None:
         sa.Column("last_sent_at", _TS, nullable=False),
         sa.Column("send_count", sa.Integer(), nullable=False),
         sa.Column("accepted_at", _TS, nullable=True),
-        sa.ForeignKeyConstraint(["inviter_id"], ["users.id"], name="fk_invitations_inviter_id_users",
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["inviter_id"], ["users.id"], name="fk_invitations_inviter_id_users", ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_invitations"),
     )
     op.create_index("ix_invitations_email", "invitations", ["email"])

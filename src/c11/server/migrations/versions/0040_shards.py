@@ -45,8 +45,7 @@ def upgrade() -> None:
         sa.Column("fingerprint", sa.String(32), nullable=False),
         sa.Column("data", sa.LargeBinary(), nullable=False),
         sa.Column("updated_at", _TS, nullable=False),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_key_archives_user_id_users",
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_key_archives_user_id_users", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("user_id", name="pk_key_archives"),
     )
 

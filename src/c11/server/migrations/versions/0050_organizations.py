@@ -39,8 +39,9 @@ def upgrade() -> None:
         sa.Column("added_by", sa.String(320), nullable=True),
         sa.Column("added_at", _TS, nullable=False),
         sa.Column("deactivated_at", _TS, nullable=True),
-        sa.ForeignKeyConstraint(["org_id"], ["organizations.id"], name="fk_org_members_org_id_organizations",
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["org_id"], ["organizations.id"], name="fk_org_members_org_id_organizations", ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_org_members"),
         sa.UniqueConstraint("email", name="uq_org_members_email"),
     )
@@ -52,8 +53,9 @@ def upgrade() -> None:
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("external_id", sa.String(255), nullable=True),
         sa.Column("created_at", _TS, nullable=False),
-        sa.ForeignKeyConstraint(["org_id"], ["organizations.id"], name="fk_org_groups_org_id_organizations",
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["org_id"], ["organizations.id"], name="fk_org_groups_org_id_organizations", ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_org_groups"),
         sa.UniqueConstraint("org_id", "name", name="uq_org_groups_org_id_name"),
     )
@@ -63,10 +65,12 @@ def upgrade() -> None:
         sa.Column("group_id", sa.String(32), nullable=False),
         sa.Column("member_id", sa.String(32), nullable=False),
         sa.Column("added_at", _TS, nullable=False),
-        sa.ForeignKeyConstraint(["group_id"], ["org_groups.id"], name="fk_org_group_members_group_id_org_groups",
-                                ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["member_id"], ["org_members.id"],
-                                name="fk_org_group_members_member_id_org_members", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["group_id"], ["org_groups.id"], name="fk_org_group_members_group_id_org_groups", ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["member_id"], ["org_members.id"], name="fk_org_group_members_member_id_org_members", ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("group_id", "member_id", name="pk_org_group_members"),
     )
     op.create_index("ix_org_group_members_member_id", "org_group_members", ["member_id"])

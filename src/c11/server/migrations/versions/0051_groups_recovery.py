@@ -27,8 +27,9 @@ def upgrade() -> None:
         sa.Column("rotation_due", sa.Boolean(), nullable=False),
         sa.Column("created_at", _TS, nullable=False),
         sa.Column("retired_at", _TS, nullable=True),
-        sa.ForeignKeyConstraint(["group_id"], ["org_groups.id"], name="fk_org_group_keys_group_id_org_groups",
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["group_id"], ["org_groups.id"], name="fk_org_group_keys_group_id_org_groups", ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_org_group_keys"),
         sa.UniqueConstraint("group_id", "version", name="uq_org_group_keys_group_id_version"),
     )
@@ -41,10 +42,12 @@ def upgrade() -> None:
         sa.Column("wrapped", sa.Text(), nullable=False),
         sa.Column("member_key", sa.String(32), nullable=False),
         sa.Column("created_at", _TS, nullable=False),
-        sa.ForeignKeyConstraint(["key_id"], ["org_group_keys.id"],
-                                name="fk_org_group_key_wraps_key_id_org_group_keys", ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["member_id"], ["org_members.id"],
-                                name="fk_org_group_key_wraps_member_id_org_members", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["key_id"], ["org_group_keys.id"], name="fk_org_group_key_wraps_key_id_org_group_keys", ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["member_id"], ["org_members.id"], name="fk_org_group_key_wraps_member_id_org_members", ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("key_id", "member_id", name="pk_org_group_key_wraps"),
     )
     op.create_index("ix_org_group_key_wraps_member_id", "org_group_key_wraps", ["member_id"])
@@ -58,8 +61,9 @@ def upgrade() -> None:
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("created_at", _TS, nullable=False),
         sa.Column("retired_at", _TS, nullable=True),
-        sa.ForeignKeyConstraint(["org_id"], ["organizations.id"], name="fk_org_recovery_keys_org_id_organizations",
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["org_id"], ["organizations.id"], name="fk_org_recovery_keys_org_id_organizations", ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_org_recovery_keys"),
     )
     op.create_index("ix_org_recovery_keys_org_id", "org_recovery_keys", ["org_id"])

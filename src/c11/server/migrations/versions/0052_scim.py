@@ -28,8 +28,9 @@ def upgrade() -> None:
         sa.Column("expires_at", _TS, nullable=True),
         sa.Column("last_used_at", _TS, nullable=True),
         sa.Column("revoked_at", _TS, nullable=True),
-        sa.ForeignKeyConstraint(["org_id"], ["organizations.id"], name="fk_scim_tokens_org_id_organizations",
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["org_id"], ["organizations.id"], name="fk_scim_tokens_org_id_organizations", ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_scim_tokens"),
         sa.UniqueConstraint("token_hash", name="uq_scim_tokens_token_hash"),
     )
@@ -40,16 +41,18 @@ def upgrade() -> None:
         sa.Column("attributes", sa.Text(), nullable=False),
         sa.Column("updated_at", _TS, nullable=False),
         sa.Column("deleted_at", _TS, nullable=True),
-        sa.ForeignKeyConstraint(["member_id"], ["org_members.id"], name="fk_scim_users_member_id_org_members",
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["member_id"], ["org_members.id"], name="fk_scim_users_member_id_org_members", ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("member_id", name="pk_scim_users"),
     )
     op.create_table(
         "scim_groups",
         sa.Column("group_id", sa.String(32), nullable=False),
         sa.Column("updated_at", _TS, nullable=False),
-        sa.ForeignKeyConstraint(["group_id"], ["org_groups.id"], name="fk_scim_groups_group_id_org_groups",
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["group_id"], ["org_groups.id"], name="fk_scim_groups_group_id_org_groups", ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("group_id", name="pk_scim_groups"),
     )
 

@@ -31,8 +31,9 @@ def upgrade() -> None:
         sa.Column("target", sa.String(64), nullable=True),
         sa.Column("target_member_id", sa.String(32), nullable=True),
         sa.Column("detail", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(["org_id"], ["organizations.id"], name="fk_usage_events_org_id_organizations",
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["org_id"], ["organizations.id"], name="fk_usage_events_org_id_organizations", ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("org_id", "log_index", name="pk_usage_events"),
     )
     op.create_index("ix_usage_events_org_at", "usage_events", ["org_id", "at", "log_index"])
@@ -47,8 +48,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_usage_index_state"),
     )
     # the indexer's single row exists from the start, so concurrent first runs only ever lock it
-    op.execute(sa.text("INSERT INTO usage_index_state (id, next_idx, updated_at) VALUES (1, 0, :now)")
-               .bindparams(sa.bindparam("now", datetime.now(UTC), type_=_TS)))
+    op.execute(
+        sa.text("INSERT INTO usage_index_state (id, next_idx, updated_at) VALUES (1, 0, :now)").bindparams(
+            sa.bindparam("now", datetime.now(UTC), type_=_TS)
+        )
+    )
 
 
 def downgrade() -> None:

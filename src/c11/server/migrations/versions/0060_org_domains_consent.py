@@ -31,8 +31,9 @@ def upgrade() -> None:
         sa.Column("created_by", sa.String(320), nullable=True),
         sa.Column("created_at", _TS, nullable=False),
         sa.Column("verified_at", _TS, nullable=True),
-        sa.ForeignKeyConstraint(["org_id"], ["organizations.id"], name="fk_org_domains_org_id_organizations",
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["org_id"], ["organizations.id"], name="fk_org_domains_org_id_organizations", ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_org_domains"),
         sa.UniqueConstraint("org_id", "domain", name="uq_org_domains_org_id_domain"),
     )

@@ -22,8 +22,9 @@ def upgrade() -> None:
         sa.Column("user_id", sa.String(32), nullable=False),
         sa.Column("record", sa.LargeBinary(), nullable=False),
         sa.Column("created_at", _TS, nullable=False),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_opaque_credentials_user_id_users",
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name="fk_opaque_credentials_user_id_users", ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("user_id", name="pk_opaque_credentials"),
     )
     op.create_table(
@@ -32,8 +33,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.String(32), nullable=False),
         sa.Column("sealed", sa.LargeBinary(), nullable=False),
         sa.Column("expires_at", _TS, nullable=False),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_opaque_logins_user_id_users",
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_opaque_logins_user_id_users", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name="pk_opaque_logins"),
     )
     op.create_index("ix_opaque_logins_user_id", "opaque_logins", ["user_id"])

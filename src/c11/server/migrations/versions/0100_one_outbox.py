@@ -18,8 +18,10 @@ depends_on = None
 
 def upgrade() -> None:
     op.execute("UPDATE outbox_messages SET status = 'dead' WHERE status = 'failed'")
-    op.execute("UPDATE outbox_messages SET status = 'pending', claimed_by = NULL "
-               "WHERE status = 'sending' AND locked_until IS NULL")
+    op.execute(
+        "UPDATE outbox_messages SET status = 'pending', claimed_by = NULL "
+        "WHERE status = 'sending' AND locked_until IS NULL"
+    )
 
 
 def downgrade() -> None:
