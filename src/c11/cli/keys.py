@@ -323,6 +323,7 @@ def keys() -> None:
       c11 keys status                 # which kind of key, where the shards are
       c11 keys replace --device       # move to a key file on this device
       c11 keys replace --cloud        # move back to a cloud-stored key
+      c11 keys restore --recovery c11_recovery_1a2b.shard   # after a password reset
     """
 
 
@@ -467,3 +468,61 @@ def replace(to_device: bool, to_cloud: bool, current_path: str | None, output: s
     )
     if as_json:
         emit_json(result)
+
+
+@keys.command("restore")
+@click.option(
+    "--recovery",
+    "recovery_path",
+    metavar="FILE",
+    help="Your recovery shard file (default: C11_RECOVERY_SHARD).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def restore(recovery_path: str | None, as_json: bool) -> None:
+    """After a password reset: get your cloud-stored key back and register your new password at your stores.
+
+    A reset gives your account back, not your key: your shard stores still know the old password, and the c11
+    server alone holds one shard, not enough to rebuild the key. Your recovery shard (or another device) is the
+    second one. With the key back, c11 signs in at each store with the key itself and registers your new
+    password there (docs/shards.md §8.4). Log in with the new password first; it is asked for (or read from
+    C11_PASSWORD) and never sent to any server.
+
+    \b
+    Example:
+      c11 password reset --server https://c11.example.com --email you@example.com
+      c11 login --server https://c11.example.com --email you@example.com
+      c11 keys restore --recovery ~/c11_recovery_1a2b3c4d5e6f7a8b.shard
+    """
+    from c11.keys.cloudkey import dearmor
+
+    if recovery_path:
+        try:
+            shard = dearmor(Path(recovery_path).read_text("ascii"))
+        except OSError as e:
+            raise UsageError(f"cannot read the recovery shard {recovery_path}: {e.strerror}") from None
+        except UnicodeDecodeError:
+            raise UsageError(f"{recovery_path} is not a c11 recovery shard file") from None
+    else:
+        shard = recovery_shard()
+    if shard is None:
+        raise UsageError("give your recovery shard file: --recovery FILE (or set C11_RECOVERY_SHARD)")
+    c = _client()
+    identity = c.shards.fetch(shard).identity
+    stores = c.shards.reregister_with_key(identity, store_password())
+    # stored again (fresh shards): the c11 server hands out store tokens for it again after the reset
+    created = c.shards.create(identity)
+    path = write_recovery(created.recovery) if created.recovery is not None else None
+    if as_json:
+        import json
+
+        click.echo(
+            json.dumps(
+                {"fingerprint": identity.fingerprint, "stores": stores, "recovery_file": str(path) if path else None}
+            )
+        )
+        return
+    click.echo(f"c11: your cloud-stored key {identity.fingerprint[:16]} is back", err=True)
+    for url in stores:
+        click.echo(f"c11: your new password now logs you in at the shard store {url}", err=True)
+    if path is not None:
+        click.echo(f"c11: your NEW recovery shard is {path}: keep it offline; the old one no longer matches", err=True)
