@@ -255,3 +255,19 @@ def test_lookup_authentication_matches_the_server_rules(reg_server, tmp_path):
         cookie = h.cookies.get("c11_session")
     with authed(reg_server, cookie) as h:
         assert h.get("/api/v1/keys", params={"email": me}).status_code == 401
+
+
+def test_lookup_fast_path_refuses_an_unverified_account_past_its_time(reg_server, tmp_path):
+    """An account never verified within `unverified_account_hours` is refused on the lookup fast path too
+    (as `auth._session` refuses it), while its session is otherwise valid."""
+    me = signup_verified(reg_server, "lapsed")
+    with _login(reg_server, me, tmp_path) as c:
+        token = c.token
+    with authed(reg_server, token) as h:
+        assert h.get("/api/v1/keys", params={"email": me}).status_code in (200, 404)  # allowed while verified
+    old = datetime.now(UTC) - timedelta(hours=reg_server.config.unverified_account_hours + 1)
+    sql(reg_server, "UPDATE users SET email_verified_at = NULL, created_at = :t WHERE email = :e", t=old, e=me)
+    with authed(reg_server, token) as h:
+        for path in ("/api/v1/keys", "/api/v1/keys/history", "/api/v1/account"):
+            r = h.get(path, params={"email": me})
+            assert r.status_code == 401 and _problem(r) == "unauthorized", path

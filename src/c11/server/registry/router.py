@@ -209,7 +209,7 @@ _LOOKUP = ("SELECT r.public_key, r.fingerprint, r.log_index, e.data, s.size, s.r
 
 #: A CLI/SDK login session by its token hash (what `c11.server.auth._session` reads, as one Core query).
 _SESSION = (select(LoginSession.id, LoginSession.expires_at, User.id.label("user_id"), User.email,
-                   User.email_verified_at)
+                   User.email_verified_at, User.created_at)
             .join(User, User.id == LoginSession.user_id)
             .where(LoginSession.token_hash == bindparam("h"), LoginSession.kind == "bearer"))
 
@@ -217,14 +217,16 @@ _SESSION = (select(LoginSession.id, LoginSession.expires_at, User.id.label("user
 def _authenticate(request: Request, ctx: ServerContext) -> Principal | None:
     """`c11.server.auth.authenticate`, with a fast path for the common case on this hot route: a login
     session bearer token, checked with one query on the autocommit read engine (same rules as
-    `auth._session`: token hash, kind bearer, not expired; all scopes). Anything else (machine tokens,
+    `auth._session`: token hash, kind bearer, not expired, account not unverified past its time; all scopes). Anything else (machine tokens,
     which also record their last use, and cookies) goes through `authenticate` itself."""
     token = _bearer(request)
     if token is None or token.startswith(MACHINE_PREFIX + "_"):
         return authenticate(request, ctx)
     with log_service(ctx).read_engine.connect() as conn:
         row = conn.execute(_SESSION, {"h": digest(token)}).first()
-    if row is None or row.expires_at <= utcnow():
+    now = utcnow()
+    if row is None or row.expires_at <= now or (row.email_verified_at is None and row.created_at <= now - timedelta(
+            hours=ctx.config.unverified_account_hours)):  # as auth._unverified_expired
         return None
     return Principal(row.user_id, row.email, row.email_verified_at is not None, "bearer", row.id,
                      frozenset(SCOPES))
