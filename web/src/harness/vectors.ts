@@ -23,6 +23,7 @@ import { openBundle } from "../core/bundle";
 import type { KemName } from "../core/kem";
 import { unwrapGroupKey, type GroupKeyRef } from "../core/groupkey";
 import { dearmorRecoveryShard, openShards, shardFromB64 } from "../core/cloudkey";
+import { applyRules, planToJson, policyFromJson } from "../core/orgrules";
 
 export interface Result {
   group: string;
@@ -375,6 +376,29 @@ export async function runShares(base: string, results: Result[]) {
         }
       }
       return [outcomes.every((o) => o === "IntegrityError"), outcomes.join(",")];
+    });
+  }
+}
+
+/** orgrules/orgrules.json: each case's plan (recipients and added keys by fingerprint, in order; online; expiry)
+ *  equals the recorded one, computed by the browser's port of the rules (core/orgrules.ts); refusals by class. */
+export async function runOrgRules(base: string, results: Result[]) {
+  const d = await json(base, "orgrules/orgrules.json");
+  const errors: Record<string, string> = { "expiry-without-online": "UsageError" };
+  for (const c of d.cases as Case[]) {
+    await check(results, "orgrules", c.description as string, async () => {
+      const policies = await Promise.all((c.policies as unknown[]).map(policyFromJson));
+      const recipients = await Promise.all((c.recipients as string[]).map(parsePublicKey));
+      const o = c.options as { online: boolean; expires: string | null };
+      try {
+        const got = canonicalJson(planToJson(applyRules(policies, recipients, { online: o.online, expires: o.expires })) as Json);
+        if (c.error !== undefined) return [false, `expected ${c.error as string}, got a plan`];
+        const want = canonicalJson(c.expect as Json);
+        return [got === want, got === want ? "ok" : `got ${got}`];
+      } catch (e) {
+        if (c.error === undefined) throw e;
+        return outcome(errors[c.error as string] ?? String(c.error), e);
+      }
     });
   }
 }
