@@ -13,7 +13,7 @@ import urllib.parse
 import httpx
 import pytest
 import sqlalchemy as sa
-from srvkit import anon, new_email, outbox_message, outbox_messages, text_body, verification_link
+from srvkit import PASSWORD, anon, new_email, outbox_message, outbox_messages, text_body, verification_link
 
 from c11.client import Client, opaque_login
 from c11.errors import AuthError
@@ -118,8 +118,8 @@ def test_encodings_cover_base64_at_every_alignment():
 
 
 def test_an_account_made_before_opaque_sends_its_password_once_then_never(server):
-    """A legacy account (Argon2 hash, no OPAQUE record): its next login uses the password login this last time
-    and registers OPAQUE; the server deletes the hash; from then on only OPAQUE logs in."""
+    """A legacy account (Argon2 hash, no OPAQUE record): the OPAQUE login fails with the hint; only the login the
+    user asks for (`legacy_password`) sends the password, this last time, and registers OPAQUE; the server deletes the hash; from then on only OPAQUE logs in."""
     from c11.server.accounts.service import create_user
     from c11.server.context import ServerContext
     from c11.server.db import Database
@@ -135,10 +135,17 @@ def test_an_account_made_before_opaque_sends_its_password_once_then_never(server
         db.dispose()
     [(before,)] = _db(server, "SELECT password_hash FROM users WHERE email = :e", e=addr)
     assert before and before.startswith("$argon2id$")
+    first = _Wire()
+    with first.attach(Client(server.url)) as c:  # never on its own: the OPAQUE login fails, with the hint
+        with pytest.raises(AuthError, match="--legacy-password"):
+            c.login(addr, SECRET)
+        with pytest.raises(AuthError):
+            opaque_login.login(c, addr, SECRET)
+    assert "POST /api/v1/sessions" not in first.paths()
+    first.assert_never(SECRET)
     wire = _Wire()
     with wire.attach(Client(server.url)) as c:
-        assert opaque_login.login(c, addr, SECRET) is None  # no OPAQUE record yet
-        c.login(addr, SECRET)
+        c.login(addr, SECRET, legacy_password=True)  # asked for by the user
     assert {"POST /api/v1/sessions", "PUT /api/v1/account/opaque"} <= wire.paths()
     [(after,)] = _db(server, "SELECT password_hash FROM users WHERE email = :e", e=addr)
     assert after is None
@@ -155,7 +162,7 @@ def test_an_account_made_before_opaque_sends_its_password_once_then_never(server
 def test_cli_signup_verify_passwd_and_reset(server, tmp_path):
     """The CLI: `c11 signup`, `c11 verify LINK` (an OPAQUE login, then the token), `c11 passwd`, and
     `c11 password reset`; a wrong password confirms nothing; bad links are one-line errors."""
-    from srvkit import PASSWORD, run_cli
+    from srvkit import run_cli
 
     addr, cfg = new_email("cliv"), tmp_path / "cfg"
     env = {"C11_PASSWORD": PASSWORD, "C11_SERVER": server.url}
@@ -185,3 +192,117 @@ def test_cli_signup_verify_passwd_and_reset(server, tmp_path):
         c.login(addr, SECRET)
     [(pw_hash,)] = _db(server, "SELECT password_hash FROM users WHERE email = :e", e=addr)
     assert pw_hash is None
+
+
+# -- attacker review: no fallback, no account probe, no lockout by started logins -----------------------------
+
+def _legacy_account(server, addr: str) -> None:
+    """An account as sign-up made it before OPAQUE: an Argon2 hash, no OPAQUE record."""
+    from c11.server.accounts.service import create_user
+    from c11.server.context import ServerContext
+    from c11.server.db import Database
+    from c11.server.passwords import Passwords
+
+    db = Database(server.config.database_url)
+    try:
+        ctx = ServerContext(server.config, db, Passwords(server.config.password_hashing))
+        with db.session() as s:
+            create_user(ctx, s, addr, SECRET, verified=True)
+    finally:
+        db.dispose()
+
+
+def _problem_json(status: int, kind: str) -> httpx.Response:
+    return httpx.Response(status, headers={"content-type": "application/problem+json"},
+                          json={"type": f"urn:c11:problem:{kind}", "title": kind, "status": status, "detail": kind})
+
+
+@pytest.mark.parametrize("answer", [
+    lambda: _problem_json(404, "not-registered"), lambda: _problem_json(404, "not-found"),
+    lambda: _problem_json(401, "bad-credentials"), lambda: _problem_json(500, "internal"),
+    lambda: httpx.Response(200, json={"response": "AAAA", "login_id": "x"}),
+    lambda: httpx.Response(200, json={"response": base64.urlsafe_b64encode(bytes(320)).decode().rstrip("="),
+                                      "login_id": "x"}),
+])
+def test_no_server_answer_makes_the_client_send_the_password(answer):
+    """Whatever a server (or anyone on the way) answers the OPAQUE start with, the client never falls back to
+    sending the password: the login fails, and every request it made holds no encoding of the password."""
+    wire = _Wire()
+    client = Client("https://c11.example")
+    client._core._http._transport = httpx.MockTransport(lambda request: answer())
+    with wire.attach(client) as c, pytest.raises(Exception) as e:  # noqa: PT011 - any failure, never a login
+        c.login(new_email("probe"), SECRET)
+    assert "Traceback" not in str(e.value)
+    assert wire.paths() <= {"POST /api/v1/sessions/opaque/start", "POST /api/v1/sessions/opaque/finish"}
+    assert wire.seen and "POST /api/v1/sessions" not in wire.paths()
+    wire.assert_never(SECRET)
+
+
+def _start(h: httpx.Client, email: str) -> httpx.Response:
+    from c11._web import pake
+
+    return h.post("/api/v1/sessions/opaque/start",
+                  json={"email": email, "request": pake.b64u(pake.ClientLogin.start(SECRET).request)})
+
+
+def test_unknown_legacy_and_real_accounts_answer_the_start_alike(server, user):
+    """An unknown email, an account made before OPAQUE and a real one get the same start answer (200, the same
+    fields and sizes): a probe learns nothing; the fake login then fails at finish as a wrong password does."""
+    legacy = new_email("legacy-probe")
+    _legacy_account(server, legacy)
+    with anon(server) as h:
+        answers = [_start(h, e) for e in (new_email("nobody"), legacy, user["email"], new_email("nobody"))]
+        assert [r.status_code for r in answers] == [200] * 4, [r.text for r in answers]
+        shapes = {tuple(sorted((k, len(v)) for k, v in r.json().items())) for r in answers}
+        assert len(shapes) == 1, shapes
+        assert answers[0].json()["response"] != answers[3].json()["response"]
+        for r in answers:  # a KE3 that proves nothing: the same 401, real or fake
+            f = h.post("/api/v1/sessions/opaque/finish",
+                       json={"login_id": r.json()["login_id"], "finalization": "A" * 86})
+            assert f.status_code == 401 and f.json()["type"].endswith(":bad-credentials"), f.text
+
+
+def test_the_fake_answer_of_an_email_is_the_same_oprf_key_each_time(server):
+    """Repeated probes of one unknown email meet the same OPRF key (the blinded element is answered the same,
+    as for a real account), and two unknown emails different ones (RFC 9807 §10.9)."""
+    import opaque_ke_py as ok
+
+    from c11._web import pake
+
+    ke1 = bytes(ok.client_login_start(b"any guess at all").get_message())
+    with anon(server) as h:
+        def evaluated(email: str) -> bytes:
+            r = h.post("/api/v1/sessions/opaque/start", json={"email": email, "request": pake.b64u(ke1)})
+            return pake.unb64u(r.json()["response"])[:32]  # KE2 opens with the evaluated element
+
+        a, b = new_email("same"), new_email("other")
+        assert evaluated(a) == evaluated(a) != evaluated(b)
+
+
+def test_started_logins_alone_do_not_lock_the_account(server, user):
+    """Anyone may start logins for an email: that alone never holds the owner back (a new device, no device
+    token); failures count at finish (wrong passwords, which the client reports with a KE3 that fails)."""
+    with anon(server) as h:
+        for _ in range(server.config.login_max_failures_account + 3):
+            assert _start(h, user["email"]).status_code == 200
+    with Client(server.url) as c:
+        c.login(user["email"], PASSWORD)
+
+
+def test_cli_login_with_legacy_password_only_when_asked(server, tmp_path):
+    """`c11 login` on a legacy account fails with the hint (no password sent); `--legacy-password` says the
+    password is sent once, logs in, and leaves an OPAQUE record and no Argon2 hash."""
+    from srvkit import run_cli
+
+    addr, cfg = new_email("legacy-cli"), tmp_path / "cfg"
+    _legacy_account(server, addr)
+    env = {"C11_PASSWORD": SECRET, "C11_SERVER": server.url}
+    r = run_cli(["login", "--email", addr, "--device"], cfg, env)
+    assert r.returncode != 0 and "--legacy-password" in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert _db(server, "SELECT password_hash FROM users WHERE email = :e", e=addr)[0][0]  # still legacy
+    r = run_cli(["login", "--email", addr, "--device", "--legacy-password"], cfg, env)
+    assert r.returncode == 0, r.stderr
+    assert "sent to the server this once" in r.stderr
+    [(pw_hash, records)] = _db(server, "SELECT u.password_hash, (SELECT count(*) FROM opaque_credentials o "
+                               "WHERE o.user_id = u.id) FROM users u WHERE u.email = :e", e=addr)
+    assert pw_hash is None and records == 1

@@ -119,8 +119,10 @@ def verify(link: str, server: str | None, email: str | None) -> None:
               help="Make and publish a new key on this device even if your account already has one.")
 @click.option("--device", is_flag=True,
               help="First login: keep your new key in a key file on this device instead of cloud-stored shards.")
+@click.option("--legacy-password", is_flag=True,
+              help="Account made before OPAQUE: send the password to the server once to upgrade it.")
 def login(server: str | None, email: str | None, provider: str | None, no_browser: bool, new_key: bool,
-          device: bool) -> None:
+          device: bool, legacy_password: bool) -> None:
     """Log in with email and password (or --oidc PROVIDER) and remember the login.
 
     At the first login your key is made on this device and, by default, cloud-stored in shards (any two of
@@ -143,7 +145,10 @@ def login(server: str | None, email: str | None, provider: str | None, no_browse
                 or click.prompt("Email", err=True)
             password = _password(confirm=False, prompt="Password (of your c11 account; it also logs you in at "
                                  "your shard store)")
-            result = _login(c, email, password)
+            if legacy_password:
+                click.echo("--legacy-password: your password is sent to the server this once, to upgrade the "
+                           "account to OPAQUE logins (it never is again).", err=True)
+            result = _login(c, email, password, legacy_password)
     store.save(Credentials(server=c.server, email=result.user.email, token=result.token))
     click.echo(f"Logged in to {c.server} as {result.user.email}.", err=True)
     from c11.cli.keys import after_login
@@ -156,10 +161,10 @@ def login(server: str | None, email: str | None, provider: str | None, no_browse
     claim_after_login(c.server, result.token, result.user.email)  # invited before registering: receive the temporary key
 
 
-def _login(c, email: str, password: str):  # type: ignore[no-untyped-def]
-    """OPAQUE login (the password never leaves this device); an account made before OPAQUE logs in with its
-    password this last time and registers OPAQUE at once (c11.client.accounts)."""
-    result = c.login(email, password, _devices().get(c.server, email))
+def _login(c, email: str, password: str, legacy_password: bool = False):  # type: ignore[no-untyped-def]
+    """OPAQUE login (the password never leaves this device); with `legacy_password` (asked for) an account
+    made before OPAQUE sends its password this last time and registers OPAQUE at once (c11.client.accounts)."""
+    result = c.login(email, password, _devices().get(c.server, email), legacy_password)
     _remember_device(c.server, result)
     return result
 

@@ -1,7 +1,7 @@
 """Account calls: sign up, verify, log in (OPAQUE or OIDC browser flow), log out, whoami, password.
 
 Every password flow is OPAQUE (RFC 9807, c11._web.pake): the password never leaves this device, except the
-one last password login of an account made before OPAQUE, which registers OPAQUE at once.
+one last password login of an account made before OPAQUE that the user asks for (`--legacy-password`).
 
 Used through `Client`; a successful login sets the client's token.
 """
@@ -19,10 +19,12 @@ from urllib.parse import urlencode
 from c11._web import pake
 from c11.client._http import HttpCore
 from c11.client.types import LoginResult, User, WhoAmI
-from c11.errors import ServerError, UsageError
+from c11.errors import AuthError, ServerError, UsageError
 
 #: The password rules the server can no longer check (it never sees the password): at least 10 characters.
 MIN_PASSWORD, MAX_PASSWORD = 10, 1024
+LEGACY_HINT = ("wrong email or password (if your account predates OPAQUE, log in once with "
+               "`c11 login --legacy-password`)")
 
 
 def _check_password(password: str) -> None:
@@ -53,13 +55,14 @@ class AccountsAPI:
         self._core.request("POST", "/api/v1/account/verify", {"token": token})
         return None
 
-    def login(self, email: str, password: str, device_token: str | None = None) -> LoginResult:
-        """Log in by OPAQUE; an account made before OPAQUE logs in with its password this last time and
-        registers OPAQUE at once (the server then deletes its Argon2 hash). `device_token` (from an earlier
-        login on this device) passes the login backoff."""
-        result = self._opaque_login(email, password, device_token)
-        if result is not None:
-            return result
+    def login(self, email: str, password: str, device_token: str | None = None,
+              legacy_password: bool = False) -> LoginResult:
+        """Log in by OPAQUE (the password never leaves this device). Only with `legacy_password` (the user asked
+        for it: `c11 login --legacy-password`) does an account made before OPAQUE send its password, this one
+        last time, and register OPAQUE at once (the server then deletes its Argon2 hash); no server answer
+        ever makes this client send it. `device_token` (from an earlier login here) passes the login backoff."""
+        if not legacy_password:
+            return self._opaque_login(email, password, device_token)
         body = {"email": email, "password": password, "kind": "bearer"}
         if device_token:
             body["device_token"] = device_token
@@ -69,22 +72,30 @@ class AccountsAPI:
         return LoginResult(User.from_json(d["user"]), d["token"], datetime.fromisoformat(d["expires_at"]),
                            d.get("device_token"))
 
-    def _opaque_login(self, email: str, password: str, device_token: str | None) -> LoginResult | None:
+    def _opaque_login(self, email: str, password: str, device_token: str | None) -> LoginResult:
         attempt = pake.ClientLogin.start(password)
+        d = self._core.request("POST", "/api/v1/sessions/opaque/start", {
+            "email": email, "request": pake.b64u(attempt.request), "device_token": device_token}, auth=False)
         try:
-            d = self._core.request("POST", "/api/v1/sessions/opaque/start", {
-                "email": email, "request": pake.b64u(attempt.request), "device_token": device_token}, auth=False)
-        except ServerError as e:
-            if e.status == 404 and str((e.problem or {}).get("type", "")).endswith(":not-registered"):
-                return None
-            raise
-        final, _ = attempt.finish(pake.unb64u(str(d["response"])))  # AuthError: a wrong password, seen here
+            final, _ = attempt.finish(pake.unb64u(str(d["response"])))
+        except AuthError:  # a wrong password (or no record), seen here: a KE3 that fails makes the server count it
+            self._report_failure(str(d.get("login_id", "")))
+            raise AuthError(LEGACY_HINT, 401) from None
         done = self._core.request("POST", "/api/v1/sessions/opaque/finish", {
             "login_id": d["login_id"], "finalization": pake.b64u(final), "kind": "bearer",
             "device_token": device_token}, auth=False)
         self._core.token = done["token"]
         return LoginResult(User.from_json(done["user"]), done["token"],
                            datetime.fromisoformat(done["expires_at"]), done.get("device_token"))
+
+    def _report_failure(self, login_id: str) -> None:
+        """Finish a login whose KE2 the password did not open with a KE3 that proves nothing (the server's 401
+        is expected): the account's failure is counted there, as the login backoff needs."""
+        try:
+            self._core.request("POST", "/api/v1/sessions/opaque/finish", {
+                "login_id": login_id[:64], "finalization": pake.b64u(bytes(64)), "kind": "bearer"}, auth=False)
+        except ServerError:
+            pass
 
     def register_opaque(self, password: str) -> None:
         """Register (or replace: a password change) this account's OPAQUE record; needs a login at most ten

@@ -84,11 +84,12 @@ class Client(ServicesMixin):
         to the account that signed up)."""
         self._accounts.verify_email(token)
 
-    def login(self, email: str, password: str, device_token: str | None = None) -> LoginResult:
-        """Log in by OPAQUE (an account made before OPAQUE: by password this last time, then it registers
-        OPAQUE); the client then uses the new bearer token. `device_token`: this device's known-device token
-        (c11.client.devices), which passes the login backoff with the right password."""
-        return self._accounts.login(email, password, device_token)
+    def login(self, email: str, password: str, device_token: str | None = None,
+              legacy_password: bool = False) -> LoginResult:
+        """Log in by OPAQUE (`legacy_password`, asked by the user: an account made before OPAQUE sends its
+        password this last time, then registers OPAQUE); the client then uses the new bearer token.
+        `device_token`: this device's known-device token (c11.client.devices), which passes the login backoff."""
+        return self._accounts.login(email, password, device_token, legacy_password)
 
     def request_password_reset(self, email: str) -> str:
         """Ask for a password reset link by email; returns what a reset does not restore."""

@@ -3,9 +3,9 @@
 from c11.client import Client
 from c11.client import opaque_login
 with Client(url) as c:
-    result = opaque_login.login(c, email, password)     # None: no OPAQUE registration yet
-    # c.login(email, password) does this, and for an account made before OPAQUE logs in with the
-    # password once and registers (c11.client.accounts)
+    result = opaque_login.login(c, email, password)
+    # c.login(email, password) does this; c.login(..., legacy_password=True) (asked by the user) logs in an
+    # account made before OPAQUE with the password once and registers (c11.client.accounts)
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ if TYPE_CHECKING:
     from c11.client import Client
 
 
-def login(client: Client, email: str, password: str, device_token: str | None = None) -> LoginResult | None:
-    """Log in with OPAQUE (the client then uses the new token); None when the account has no OPAQUE
-    registration. AuthError for a wrong password (or a server that is not the one you registered with)."""
+def login(client: Client, email: str, password: str, device_token: str | None = None) -> LoginResult:
+    """Log in with OPAQUE (the client then uses the new token). AuthError for a wrong password, an account
+    without an OPAQUE registration, or a server that is not the one you registered with."""
     return client._accounts._opaque_login(email, password, device_token)
 
 

@@ -14,25 +14,27 @@ so any worker can finish a login and the database alone never holds a usable sta
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fastapi import APIRouter, BackgroundTasks, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from c11._web import pake
 from c11._web.pake import load_setup
 from c11.errors import C11Error
 from c11.server.accounts import limits, reset, service
 from c11.server.accounts.client_address import client_address
-from c11.server.accounts.models import LoginSession, User
+from c11.server.accounts.models import LoginAttempt, LoginSession, User
 from c11.server.accounts.opaque_models import OpaqueCredential, OpaqueLogin
 from c11.server.accounts.router import deliver_later, set_session_cookie, user_out
 from c11.server.accounts.schemas import (
@@ -85,11 +87,15 @@ class LoginFinishIn(BaseModel):
 
 
 def _setup(ctx: ServerContext) -> pake.ServerSetup:
-    path = ctx.config.data_dir / "secrets" / SETUP_FILE
     with _lock:
-        if path not in _setups:
-            _setups[path] = load_setup(path)
-        return _setups[path]
+        return _setup_unlocked(ctx)
+
+
+def _setup_unlocked(ctx: ServerContext) -> pake.ServerSetup:
+    path = ctx.config.data_dir / "secrets" / SETUP_FILE
+    if path not in _setups:
+        _setups[path] = load_setup(path)
+    return _setups[path]
 
 
 def _aead(ctx: ServerContext) -> AESGCM:
@@ -242,8 +248,10 @@ def reset_complete(body: ResetCompleteIn, ctx: Ctx) -> ResetDoneOut:
 
 @public.post("/sessions/opaque/start", summary="Log in with OPAQUE: KE1 to KE2")
 def login_start(body: LoginStartIn, request: Request, ctx: Ctx) -> dict[str, str]:
-    """404 not-registered when the account has no OPAQUE record (or there is no such account): the client then
-    uses the password login once and registers."""
+    """Always 200 with a KE2 and a login ID: an unknown email, or an account without an OPAQUE record (made
+    before OPAQUE), gets a fake KE2 (RFC 9807 §10.9) whose login then fails at the client, or at finish
+    (401 bad-credentials), as a wrong password does. Only the client address counts a failure here (one
+    password guess per KE2); the account counts one at a failed finish."""
     email = body.email.strip().lower()
     ip = client_address(request, ctx.config)
     with ctx.db.session() as s:
@@ -256,37 +264,84 @@ def login_start(body: LoginStartIn, request: Request, ctx: Ctx) -> dict[str, str
         cred = s.get(OpaqueCredential, user.id) if user is not None else None
         if user is not None and cred is not None and _changed_since(user, cred):
             cred = None  # the password changed (or was reset) by the password routes since: register again
-        if user is None or cred is None:
-            raise Problem(404, "Not registered", "No OPAQUE registration for this account: log in with the "
-                          "password once.", "not-registered")
+        ke1 = _bytes(body.request, "KE1")
         try:
-            ke2, state = _setup(ctx).login_start(cred.record, _bytes(body.request, "KE1"), _cred(user.id))
+            if user is None or cred is None:
+                ke2, state = _setup(ctx).login_start(_fake_record(ctx), ke1, _fake_cred(ctx, email))
+            else:
+                ke2, state = _setup(ctx).login_start(cred.record, ke1, _cred(user.id))
         except C11Error as e:
             raise Problem(422, "Bad OPAQUE message", str(e), "bad-opaque") from None
-        limits.record_failure(s, ctx.config, email, ip)  # a wrong password shows only on the client: counted
-        # until KE3 proves the password (then cleared)
+        _count_address(s, ctx, ip)
         login_id = secrets.token_urlsafe(32)
-        nonce = secrets.token_bytes(12)
-        sealed = nonce + _aead(ctx).encrypt(nonce, state, _AAD + b"\0" + login_id.encode())
         s.execute(delete(OpaqueLogin).where(OpaqueLogin.expires_at < utcnow()))
-        s.add(OpaqueLogin(id=login_id, user_id=user.id, sealed=sealed, expires_at=utcnow() + LOGIN_TTL))
+        if user is not None and cred is not None:
+            nonce = secrets.token_bytes(12)
+            sealed = nonce + _aead(ctx).encrypt(nonce, state, _AAD + b"\0" + login_id.encode())
+            s.add(OpaqueLogin(id=login_id, user_id=user.id, sealed=sealed, expires_at=utcnow() + LOGIN_TTL))
     return {"response": pake.b64u(ke2), "login_id": login_id}
+
+
+def _count_address(s: Session, ctx: ServerContext, ip: str) -> None:
+    """One failure for the client address only (a started login is one password guess; not the account's)."""
+    s.add(LoginAttempt(scope="ip", key=ip, at=utcnow()))
+
+
+_FAKE_FILE = "opaque-fake.record"
+_fakes: dict[Path, bytes] = {}
+
+
+def _fake_record(ctx: ServerContext) -> bytes:
+    """The server's dummy OPAQUE record (RFC 9807 §10.9), registered once for a random password nobody keeps,
+    in `<data-dir>/secrets/opaque-fake.record` (0600). Its masking key never leaves the server, so a KE2 made
+    with it cannot be told from a real one without the password."""
+    path = ctx.config.data_dir / "secrets" / _FAKE_FILE
+    with _lock:
+        if path not in _fakes:
+            if not path.exists():
+                reg = pake.ClientRegistration.start(secrets.token_urlsafe(32))
+                answer = _setup_unlocked(ctx).registration_response(reg.request, b"c11\nfake")
+                _write_secret(path, pake.registration_record(reg.finish(answer)))
+            _fakes[path] = path.read_bytes()
+        return _fakes[path]
+
+
+def _fake_cred(ctx: ServerContext, email: str) -> bytes:
+    """The credential identifier of an email without a record: an HMAC of it under a key from the setup, so
+    repeated probes of one email meet the same OPRF key and different emails different ones."""
+    key = HKDF(hashes.SHA256(), 32, salt=None, info=b"c11/v1 opaque fake credential").derive(_setup(ctx).to_bytes())
+    mac = hmac.HMAC(key, hashes.SHA256())
+    mac.update(email.encode())
+    return pake.credential_id("c11", "fake-" + mac.finalize().hex()[:32])
+
+
+def _write_secret(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
 
 
 @public.post("/sessions/opaque/finish", status_code=201, response_model=SessionOut,
              summary="Log in with OPAQUE: KE3 to a session")
 def login_finish(body: LoginFinishIn, response: Response, ctx: Ctx) -> SessionOut:
+    """401 bad-credentials for a KE3 that does not prove the password (a failure of the account; its start
+    counted one of the address), an unknown, used or expired login ID, or a login started with a fake KE2."""
     with ctx.db.session() as s:
         row = s.get(OpaqueLogin, body.login_id)
         if row is not None:
             s.delete(row)  # single use
-    if row is None or row.expires_at < utcnow():
-        raise Problem(401, "Unauthorized", "No such login in progress (it lasts two minutes).", "bad-credentials")
     try:
+        if row is None or row.expires_at < utcnow():
+            raise ValueError("no such login")
         state = _aead(ctx).decrypt(row.sealed[:12], row.sealed[12:], _AAD + b"\0" + body.login_id.encode())
         pake.login_finish(state, _bytes(body.finalization, "KE3"))
-    except Exception:  # noqa: BLE001 - any failure (tag, KE3) is a failed login
-        raise Problem(401, "Unauthorized", "Wrong email or password.", "bad-credentials",
+    except Exception:  # noqa: BLE001 - any failure (none, expired, tag, KE3) is a failed login: one answer
+        _count_failure(ctx, row.user_id if row is not None else None)
+        raise Problem(401, "Unauthorized", "Wrong email or password (if your account predates OPAQUE, log in "
+                      "once with the legacy password login).", "bad-credentials",
                       {"WWW-Authenticate": 'Bearer realm="c11"'}) from None
     with ctx.db.session() as s:
         user = s.get(User, row.user_id)
@@ -303,3 +358,13 @@ def login_finish(body: LoginFinishIn, response: Response, ctx: Ctx) -> SessionOu
     return SessionOut(user=out_user, kind=body.kind, expires_at=expires,
                       token=token if body.kind == "bearer" else None,
                       device_token=device if body.kind == "bearer" else None)
+
+
+def _count_failure(ctx: ServerContext, user_id: str | None) -> None:
+    """A failed finish of a real login: one failure for the account (its start counted the address)."""
+    if user_id is None:
+        return
+    with ctx.db.session() as s:
+        user = s.get(User, user_id)
+        if user is not None:
+            s.add(LoginAttempt(scope="account", key=user.email, at=utcnow()))
