@@ -1,9 +1,10 @@
 /** The app's shell: a header with the main links, the current page, and the session (memory only). */
 import type { ComponentChildren } from "preact";
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import type { Session } from "./api";
 import { startWorker } from "../worker/client";
 import { navigate, useRoute, type Route } from "./router";
+import { PINNED_EVENT } from "./logtrust";
 import { OpenPage } from "./pages/Open";
 import { EncryptPage } from "./pages/Encrypt";
 import { MessagesPage } from "./pages/Messages";
@@ -39,6 +40,12 @@ export function App() {
   const route = useRoute();
   const [session, setSession] = useState<Session | null>(null);
   const [worker] = useState(startWorker);  // heavy crypto off the page's thread; keys stay inside it
+  const [pinned, setPinned] = useState<string | null>(null);  // said once: when this browser pins the log key
+  useEffect(() => {
+    const on = (e: Event) => setPinned((e as CustomEvent<string>).detail);
+    window.addEventListener(PINNED_EVENT, on);
+    return () => window.removeEventListener(PINNED_EVENT, on);
+  }, []);
   let page;
   switch (route) {
     case "/open": page = <OpenPage worker={worker} />; break;
@@ -69,6 +76,8 @@ export function App() {
           )}
         </nav>
       </header>
+      {pinned && <p role="status" class="hint" data-log-pin={pinned}>log key pinned: {pinned} (trusted on first use, as
+        the command line does; a different key from this server will be refused)</p>}
       <main id="main" tabIndex={-1}>{page}</main>
     </>
   );

@@ -5,6 +5,8 @@ import type { PublicKey } from "../core/publickey";
 import { verifyKeyLookup, type LogTrust } from "../core/registry";
 import { ApiError, api, type Session } from "./api";
 import { loadLogTrust, storeCheckpoint } from "./logtrust";
+import { policyFromLookup } from "./orgpolicy";
+import type { OrgPolicy } from "../core/orgrules";
 
 /** This page's trust in the server's log: null until the first lookup loads (or pins) it from the browser. */
 export interface PageTrust {
@@ -26,6 +28,11 @@ async function pinned(trust: PageTrust): Promise<LogTrust> {
 
 /** The verified current key of `email` (ApiError 404 `no-key` when none is published). */
 export async function lookup(trust: PageTrust, session: Session, email: string): Promise<PublicKey> {
+  return (await lookupWithOrg(trust, session, email)).key;
+}
+
+/** The verified current key of `email`, and its organization as the answer's `org` field gives it (or null). */
+export async function lookupWithOrg(trust: PageTrust, session: Session, email: string): Promise<{ key: PublicKey; org: OrgPolicy | null }> {
   const addr = email.trim().toLowerCase();
   const log = await pinned(trust);
   const known = trust.size !== null ? `&known_size=${trust.size}` : "";
@@ -42,5 +49,5 @@ export async function lookup(trust: PageTrust, session: Session, email: string):
   await storeCheckpoint(log.logKey, verified.accepted.note);
   log.storedNote = verified.accepted.note;
   trust.size = verified.accepted.current.size;  // never smaller than before: acceptCheckpoint refuses a shrink
-  return verified.publicKey;
+  return { key: verified.publicKey, org: await policyFromLookup(answer.org) };
 }

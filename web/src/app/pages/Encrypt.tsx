@@ -6,7 +6,9 @@ import type { PublicKey } from "../../core/publickey";
 import { message, type Session } from "../api";
 import type { CoreWorker } from "../../worker/client";
 import { safeName } from "../download";
-import { lookup, newTrust } from "../registry";
+import { lookupWithOrg, newTrust } from "../registry";
+import { browserPlan, ownPolicy } from "../orgpolicy";
+import type { OrgPolicy } from "../../core/orgrules";
 import { navigate } from "../router";
 
 interface Made {
@@ -14,6 +16,7 @@ interface Made {
   url: string;
   size: number;
   recipients: { email: string; fingerprint: string }[];
+  added: { org: string; fingerprint: string }[];
 }
 
 const emails = (text: string): string[] =>
@@ -51,8 +54,10 @@ export function EncryptPage({ session, worker }: { session: Session | null; work
     }
     setBusy(true);
     try {
-      const found: { email: string; key: PublicKey }[] = [];
-      for (const person of people) found.push({ email: person, key: await lookup(trust.current, session, person) });
+      const found: { email: string; key: PublicKey; org: OrgPolicy | null }[] = [];
+      for (const person of people) found.push({ email: person, ...(await lookupWithOrg(trust.current, session, person)) });
+      // the organization rules, as the CLI applies them: recovery keys added, online required refused
+      const plan = browserPlan(await ownPolicy(session), found.map((f) => f.org), found.map((f) => f.key));
       const text = await keyFile.text();
       const kf = await parseKeyFile(text, keyFile.name);
       const sender = await worker.call("loadKeyFile", { text, passphrase: kf.encrypted ? passphrase : undefined });
@@ -61,7 +66,7 @@ export function EncryptPage({ session, worker }: { session: Session | null; work
         blob = await worker.call("encrypt", {  // the worker adds the sender as a recipient and signs
           data: file,
           sender: sender.handle,
-          recipients: found.map((f) => f.key.line),
+          recipients: plan.recipients.map((k) => k.line),
           metadata: { name: file.name, type: file.type || null, size: file.size, mtime: Math.floor(file.lastModified / 1000), kind: "file" },
         });
       } finally {
@@ -72,6 +77,7 @@ export function EncryptPage({ session, worker }: { session: Session | null; work
         url: URL.createObjectURL(blob),
         size: blob.size,
         recipients: found.map((f) => ({ email: f.email, fingerprint: f.key.fingerprint })),
+        added: plan.added.map((a) => ({ org: a.org, fingerprint: a.key.fingerprint })),
       });
     } catch (err) {
       setError(message(err));
@@ -117,6 +123,9 @@ export function EncryptPage({ session, worker }: { session: Session | null; work
           <ul>
             {made.recipients.map((r) => (
               <li key={r.email}><span class="label">{r.email}</span> — key <code class="fp">{r.fingerprint}</code> (verified in the log)</li>
+            ))}
+            {made.added.map((a) => (
+              <li key={a.fingerprint}><span class="label">recovery key of {a.org}</span> — key <code class="fp">{a.fingerprint}</code> (organization rule)</li>
             ))}
           </ul>
           <p>

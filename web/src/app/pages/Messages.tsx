@@ -8,7 +8,10 @@ import { parsePublicKey } from "../../core/publickey";
 import type { CoreWorker } from "../../worker/client";
 import type { KeySummary } from "../../worker/protocol";
 import { message, type Session } from "../api";
-import { lookup, newTrust } from "../registry";
+import { lookupWithOrg, newTrust } from "../registry";
+import { browserPlan, ownPolicy } from "../orgpolicy";
+import type { OrgPolicy } from "../../core/orgrules";
+import type { PublicKey } from "../../core/publickey";
 import { Signer } from "../Signer";
 
 /** Unlock a picked key file into the worker for one operation, then forget it. */
@@ -118,8 +121,10 @@ function Write({ worker, session }: { worker: CoreWorker; session: Session | nul
     }
     setBusy(true);
     try {
-      const keys: string[] = [];
-      for (const p of people) keys.push((await lookup(trust.current, session, p)).line);
+      const found: { key: PublicKey; org: OrgPolicy | null }[] = [];
+      for (const p of people) found.push(await lookupWithOrg(trust.current, session, p));
+      // the organization rules, as the CLI applies them: recovery keys added, online required refused
+      const keys = browserPlan(await ownPolicy(session), found.map((f) => f.org), found.map((f) => f.key)).recipients.map((k) => k.line);
       const blob = await withKey(worker, key, passphrase, (k) => worker.call("encrypt", {
         data: new Blob([text]), sender: k.handle, recipients: keys, armor: true,
         metadata: { name: null, type: null, size: null, mtime: null, kind: "message" },

@@ -1,0 +1,62 @@
+"""The organization rules in the browser (docs/organizations.md "Organization rules"): a member's file made in
+Chromium carries the organization's current recovery key (the recovery key's holder opens it with the CLI), and
+when the organization requires online documents, which the browser cannot make, nothing is encrypted."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import accountkit
+from conftest import KEY_PASSPHRASE, Person
+from srvkit import run_cli
+
+
+def _encrypt(page, to: str, file, key) -> None:  # noqa: ANN001
+    page.get_by_role("navigation").get_by_role("link", name="Encrypt").click()
+    page.get_by_label("People (email addresses)").fill(to)
+    page.get_by_label("File to protect").set_input_files(str(file))
+    page.get_by_label("Your key file (.key)").set_input_files(str(key))
+    page.get_by_label("Passphrase of your key file").fill(KEY_PASSPHRASE)
+    page.get_by_role("button", name="Encrypt").click()
+
+
+def test_member_file_carries_the_recovery_key_and_require_online_refuses(page, people, log_in, web_server, tmp_path,
+                                                                         screenshot):
+    bob = people["bob"]
+    member = Person(web_server, "orgmember", tmp_path)  # the organization's admin: a member from the start
+    r = run_cli(["org", "create", f"Org {uuid.uuid4().hex[:8]}", "--admin", member.email, "--data-dir",
+                 str(web_server.data_dir), "--json"], tmp_path / "op", {"C11_DATABASE_URL": web_server.config.database_url})
+    assert r.returncode == 0, r.stderr
+    org = json.loads(r.stdout)["name"]
+    with accountkit.client(web_server, member.email, state_dir=tmp_path / "member-sdk") as a:
+        rec, rec_file = a.groups.recovery.create("escrow", tmp_path / "escrow.key", KEY_PASSPHRASE)
+
+        plain = tmp_path / "report.txt"
+        plain.write_text("quarterly numbers")
+        log_in(page, member.email)
+        _encrypt(page, bob.email, plain, member.key)
+        save = page.get_by_role("link", name="Save report.txt.c11")
+        save.wait_for(timeout=60_000)
+        result = page.locator(".result").inner_text()
+        assert f"recovery key of {org}" in result and rec.fingerprint in result, result
+        screenshot(page, "org-recovery-added")
+        with page.expect_download() as dl:
+            save.click()
+        made = tmp_path / "report.txt.c11"
+        dl.value.save_as(str(made))
+        out = tmp_path / "recovered.txt"
+        r = bob.cli("decrypt", "-i", str(rec_file), "-o", str(out), str(made))  # the recovery key opens it
+        assert r.returncode == 0, r.stderr
+        assert out.read_text() == "quarterly numbers"
+        r = bob.cli("inspect", str(made), "--json")
+        assert r.returncode == 0, r.stderr
+        assert len(json.loads(r.stdout)["recipients"]) == 3  # bob, the member, the recovery key
+
+        # the organization now requires online documents: the browser cannot make them, so it refuses
+        a.org.set_policies(require_online=True)
+        _encrypt(page, bob.email, plain, member.key)
+        alert = page.locator("main").get_by_role("alert")
+        alert.wait_for(timeout=60_000)
+        assert "requires online documents" in alert.inner_text() and "c11 encrypt" in alert.inner_text(), alert.inner_text()
+        assert page.locator("a[download]").count() == 0
