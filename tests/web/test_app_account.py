@@ -178,3 +178,39 @@ def test_change_the_password(new_page, web_server, log_in, axe):
     other.get_by_label("Password", exact=True).fill(new)
     other.get_by_role("button", name="Log in").click()
     other.get_by_text(f"Logged in as {account.email}").wait_for(timeout=30_000)
+
+
+def test_no_fallback_to_sending_the_password(new_page, web_server):
+    """Attacker review: a legacy account (no OPAQUE record) fails the browser login with the hint to use
+    `c11 login --legacy-password`, and a 404 from the OPAQUE start (what the server once answered such accounts,
+    and anyone on the way can answer) makes the app send the password nowhere: no `POST /api/v1/sessions`."""
+    from c11.server.accounts.service import create_user
+    from c11.server.context import ServerContext
+    from c11.server.db import Database
+    from c11.server.passwords import Passwords
+
+    email = new_email("legacy-web")
+    db = Database(web_server.config.database_url)
+    try:
+        ctx = ServerContext(web_server.config, db, Passwords(web_server.config.password_hashing))
+        with db.session() as s:
+            create_user(ctx, s, email, PASSWORD, verified=True)  # as sign-up did before OPAQUE
+    finally:
+        db.dispose()
+    page = new_page()
+    sent: list[tuple[str, str]] = []
+    page.on("request", lambda r: sent.append((r.url, r.post_data or "")) if r.method != "GET" else None)
+    page.goto("/login")
+    page.get_by_label("Email", exact=True).fill(email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    alert = page.get_by_role("alert").inner_text()
+    assert "predates OPAQUE" in alert and "--legacy-password" in alert, alert
+    page.route("**/api/v1/sessions/opaque/start", lambda route: route.fulfill(
+        status=404, content_type="application/problem+json",
+        body='{"type": "urn:c11:problem:not-registered", "title": "Not registered", "status": 404}'))
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_timeout(500)
+    page.get_by_role("alert").wait_for()
+    assert sent and not any(u.endswith("/api/v1/sessions") for u, _ in sent), sent
+    assert not any(PASSWORD in b for _, b in sent)

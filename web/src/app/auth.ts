@@ -35,36 +35,33 @@ export async function signUp(email: string, password: string): Promise<void> {
   await api("POST", "/api/v1/accounts", { email: addr, signup_id: start.signup_id, registration: registrationRecord });
 }
 
-/** Log in with OPAQUE. An account without an OPAQUE record yet (made before OPAQUE) logs in with the password
- *  once and registers one, as the CLI does (docs/server.md). */
+/** What a failed login says: a wrong password, or an account made before OPAQUE (which the browser never logs
+ *  in by sending the password; the CLI does it once, when asked). */
+export const LEGACY_HINT = "Wrong email or password. If your account predates OPAQUE, log in once with " +
+  "`c11 login --legacy-password` (it sends the password to the server that one time, to upgrade the account).";
+
+/** Log in with OPAQUE; the password never leaves the browser, whatever the server answers (docs/server.md). */
 export async function logIn(email: string, password: string): Promise<Session> {
   const client = await opaqueClient();
   const addr = normal(email);
   const { clientLoginState, startLoginRequest } = client.startLogin({ password });
-  let start: { response: string; login_id: string };
+  const start = await api<{ response: string; login_id: string }>("POST", "/api/v1/sessions/opaque/start",
+    { email: addr, request: startLoginRequest });
+  const finished = client.finishLogin({ clientLoginState, loginResponse: start.response, password, keyStretching: KSF });
+  if (!finished) {
+    // a KE3 that proves nothing: the server counts the failure (the login backoff), then the hint
+    await api("POST", "/api/v1/sessions/opaque/finish", { login_id: start.login_id, finalization: "A".repeat(86), kind: "bearer" })
+      .catch(() => undefined);
+    throw new ApiError(401, "bad-credentials", LEGACY_HINT);
+  }
   try {
-    start = await api("POST", "/api/v1/sessions/opaque/start", { email: addr, request: startLoginRequest });
+    const out = await api<SessionOut>("POST", "/api/v1/sessions/opaque/finish",
+      { login_id: start.login_id, finalization: finished.finishLoginRequest, kind: "bearer" });
+    return session(out);
   } catch (e) {
-    if (e instanceof ApiError && e.status === 404) return registerAfterPasswordLogin(addr, password, client);
+    if (e instanceof ApiError && e.status === 401) throw new ApiError(401, "bad-credentials", LEGACY_HINT);
     throw e;
   }
-  const finished = client.finishLogin({ clientLoginState, loginResponse: start.response, password, keyStretching: KSF });
-  if (!finished) throw new ApiError(401, "bad-credentials", "Wrong email or password.");
-  const out = await api<SessionOut>("POST", "/api/v1/sessions/opaque/finish",
-    { login_id: start.login_id, finalization: finished.finishLoginRequest, kind: "bearer" });
-  return session(out);
-}
-
-type OpaqueClient = Awaited<ReturnType<typeof opaqueClient>>;
-
-async function registerAfterPasswordLogin(email: string, password: string, client: OpaqueClient): Promise<Session> {
-  const out = await api<SessionOut>("POST", "/api/v1/sessions", { email, password, kind: "bearer" });
-  const s = session(out);
-  const { clientRegistrationState, registrationRequest } = client.startRegistration({ password });
-  const started = await api<{ response: string }>("POST", "/api/v1/account/opaque/start", { request: registrationRequest }, s);
-  const { registrationRecord } = client.finishRegistration({ clientRegistrationState, registrationResponse: started.response, password, keyStretching: KSF });
-  await api("PUT", "/api/v1/account/opaque", { registration: registrationRecord }, s);
-  return s;
 }
 
 function session(out: SessionOut): Session {
