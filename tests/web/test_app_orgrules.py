@@ -1,5 +1,5 @@
 """The organization rules in the browser (docs/organizations.md "Organization rules"): a member's file made in
-Chromium carries the organization's current recovery key (the recovery key's holder opens it with the CLI), and
+Chromium (a file, a message) carries the organization's current recovery key (the recovery key's holder opens it with the CLI), and
 when the organization requires online documents, which the browser cannot make, nothing is encrypted."""
 
 from __future__ import annotations
@@ -53,6 +53,19 @@ def test_member_file_carries_the_recovery_key_and_require_online_refuses(page, p
         assert r.returncode == 0, r.stderr
         assert len(json.loads(r.stdout)["recipients"]) == 3  # bob, the member, the recovery key
 
+        # a message written in the page carries the recovery key too
+        page.get_by_role("navigation").get_by_role("link", name="Messages").click()
+        page.get_by_label("Message", exact=True).fill("for bob, and the escrow")
+        page.get_by_label("People (email addresses)").fill(bob.email)
+        page.locator("#write-key").set_input_files(str(member.key))
+        page.locator("#write-pass").fill(KEY_PASSPHRASE)
+        page.get_by_role("button", name="Encrypt message").click()
+        block = page.get_by_label("Protected message (send this block)")
+        block.wait_for(timeout=60_000)
+        r = bob.cli("decrypt", "-i", str(rec_file), input=block.input_value())
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == "for bob, and the escrow"
+
         # the organization now requires online documents: the browser cannot make them, so it refuses
         a.org.set_policies(require_online=True)
         _encrypt(page, bob.email, plain, member.key)
@@ -60,3 +73,13 @@ def test_member_file_carries_the_recovery_key_and_require_online_refuses(page, p
         alert.wait_for(timeout=60_000)
         assert "requires online documents" in alert.inner_text() and "c11 encrypt" in alert.inner_text(), alert.inner_text()
         assert page.locator("a[download]").count() == 0
+        page.get_by_role("navigation").get_by_role("link", name="Messages").click()
+        page.get_by_label("Message", exact=True).fill("again")
+        page.get_by_label("People (email addresses)").fill(bob.email)
+        page.locator("#write-key").set_input_files(str(member.key))
+        page.locator("#write-pass").fill(KEY_PASSPHRASE)
+        page.get_by_role("button", name="Encrypt message").click()
+        refused = page.locator("main").get_by_role("alert")
+        refused.wait_for(timeout=60_000)
+        assert "requires online documents" in refused.inner_text(), refused.inner_text()
+        assert page.get_by_label("Protected message (send this block)").count() == 0
