@@ -74,3 +74,40 @@ def test_log_key_pinned_at_first_use_and_a_swapped_key_refused(page, people, log
     assert page.evaluate(_READ_PIN)["logKey"] == server_key  # the pin is not replaced
     axe(page)
     screenshot(page, "log-key-swapped")
+
+
+def test_a_replayed_older_log_answer_is_refused_after_a_page_load(page, people, log_in, web_server, tmp_path):
+    """The checkpoint stored in the browser outlives the page: an answer recorded earlier (a smaller, genuinely
+    signed log) replayed after a reload is a rollback, refused."""
+    from conftest import Person
+
+    alice, bob = people["alice"], people["bob"]
+    recorded: dict[str, bytes] = {}
+
+    def record(route):  # noqa: ANN001 - keep bob's first genuine answer
+        answer = route.fetch()
+        recorded.setdefault("bob", answer.body())
+        route.fulfill(response=answer)
+
+    page.route("**/api/v1/keys?*", lambda route: record(route) if "bob-" in route.request.url else route.continue_())
+    plain = tmp_path / "note.txt"
+    plain.write_text("for bob")
+    log_in(page, alice.email)
+    _encrypt(page, bob.email, plain, alice.key)
+    page.get_by_role("link", name="Save note.txt.c11").wait_for(timeout=60_000)
+    assert "bob" in recorded
+    Person(web_server, "grow", tmp_path)  # publishes a key: the log grows
+    log_in(page, alice.email)  # a new page load: the account page's lookup stores the larger checkpoint
+    page.get_by_text("Checking the registry").wait_for(state="detached", timeout=30_000)
+    grown = int(page.evaluate(_READ_PIN)["size"])
+    page.unroute("**/api/v1/keys?*")
+    page.route("**/api/v1/keys?*", lambda route: route.fulfill(status=200, body=recorded["bob"],
+                                                               content_type="application/json")
+               if "bob-" in route.request.url else route.continue_())
+    log_in(page, alice.email)
+    _encrypt(page, bob.email, plain, alice.key)
+    alert = page.locator("main").get_by_role("alert")
+    alert.wait_for(timeout=60_000)
+    assert "rolled back or forked" in alert.inner_text(), alert.inner_text()
+    assert page.locator("a[download]").count() == 0
+    assert int(page.evaluate(_READ_PIN)["size"]) == grown  # the stored checkpoint is not replaced by the old one
