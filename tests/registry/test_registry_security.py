@@ -45,8 +45,9 @@ def test_publish_refuses_bad_proofs_and_other_emails(reg_server, tmp_path):
         # signed by another key than the one published
         body = _body(ident, me)
         body["signature"] = _body(stranger, me, line=ident.public.line())["signature"]
-        body["signature"] = base64.b64encode(stranger.sign(publish_message(me, ident.public.line(),
-                                                                           body["timestamp"]))).decode()
+        body["signature"] = base64.b64encode(
+            stranger.sign(publish_message(me, ident.public.line(), body["timestamp"]))
+        ).decode()
         r = h.post("/api/v1/keys", json=body)
         assert r.status_code == 400 and _problem(r) == "bad-proof"
         # a signature over other data (another email in the message)
@@ -140,6 +141,7 @@ def test_log_entries_are_canonical_and_name_no_email(reg_server, tmp_path):
 
 
 # -- tampering: a private server per test -------------------------------------------------------------------
+
 
 def _two_users(server, tmp_path) -> tuple[Device, str, int]:
     alice = Device(server, signup_verified(server, "alice"), tmp_path / "alice")
@@ -236,8 +238,12 @@ def test_lookup_authentication_matches_the_server_rules(reg_server, tmp_path):
         assert h.get("/api/v1/keys/history", params={"email": me}).status_code == 200
         assert h.get("/api/v1/keys", params={"email": "x" * 400}).status_code == 422  # validated after auth
     # an expired session, then a logged-out one, are refused like everywhere else
-    sql(reg_server, "UPDATE login_sessions SET expires_at = :t WHERE user_id = "
-        "(SELECT id FROM users WHERE email = :e)", t=datetime(2020, 1, 1, tzinfo=UTC), e=me)
+    sql(
+        reg_server,
+        "UPDATE login_sessions SET expires_at = :t WHERE user_id = (SELECT id FROM users WHERE email = :e)",
+        t=datetime(2020, 1, 1, tzinfo=UTC),
+        e=me,
+    )
     with authed(reg_server, token) as h:
         for path in ("/api/v1/keys", "/api/v1/keys/history", "/api/v1/account"):
             r = h.get(path, params={"email": me})

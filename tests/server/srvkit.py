@@ -186,14 +186,16 @@ def new_email(tag: str = "user") -> str:
     return f"{tag}-{uuid.uuid4().hex[:10]}@example.com"
 
 
-def outbox_messages(data_dir: Path, recipient: str, count: int = 1,
-                    timeout: float = 10.0) -> list[email.message.Message]:
+def outbox_messages(
+    data_dir: Path, recipient: str, count: int = 1, timeout: float = 10.0
+) -> list[email.message.Message]:
     """Wait until the outbox-folder transport has written `count` emails to `recipient`; return them."""
     deadline = time.monotonic() + timeout
     folder = data_dir / "outbox"
     while True:
-        found = [email.message_from_bytes(p.read_bytes()) for p in sorted(folder.glob("*.eml"))] \
-            if folder.is_dir() else []
+        found = (
+            [email.message_from_bytes(p.read_bytes()) for p in sorted(folder.glob("*.eml"))] if folder.is_dir() else []
+        )
         mine = [m for m in found if m["To"] == recipient]
         if len(mine) >= count:
             return mine
@@ -232,8 +234,10 @@ def http_signup(h: httpx.Client, email: str, password: str = PASSWORD) -> httpx.
     if start.status_code != 200:
         return start
     upload = reg.finish(pake.unb64u(start.json()["response"]))
-    return h.post("/api/v1/accounts", json={"email": email, "signup_id": start.json()["signup_id"],
-                                            "registration": pake.b64u(upload)})
+    return h.post(
+        "/api/v1/accounts",
+        json={"email": email, "signup_id": start.json()["signup_id"], "registration": pake.b64u(upload)},
+    )
 
 
 def http_login(h: httpx.Client, email: str, password: str = PASSWORD, kind: str = "bearer") -> httpx.Response:
@@ -245,8 +249,10 @@ def http_login(h: httpx.Client, email: str, password: str = PASSWORD, kind: str 
     if start.status_code != 200:
         return start
     final, _ = attempt.finish(pake.unb64u(start.json()["response"]))
-    return h.post("/api/v1/sessions/opaque/finish", json={"login_id": start.json()["login_id"],
-                                                          "finalization": pake.b64u(final), "kind": kind})
+    return h.post(
+        "/api/v1/sessions/opaque/finish",
+        json={"login_id": start.json()["login_id"], "finalization": pake.b64u(final), "kind": kind},
+    )
 
 
 def confirm_email(link: str, password: str = PASSWORD, email: str | None = None) -> httpx.Response:
@@ -273,22 +279,36 @@ def confirm_email(link: str, password: str = PASSWORD, email: str | None = None)
         token = parse_qs(urlsplit(link).query)["token"][0]
         with Client(base) as c:
             session = c.login(addr, password).token
-        return http.post(f"{base}/api/v1/account/verify", json={"token": token},
-                         headers={"Authorization": f"Bearer {session}"})
+        return http.post(
+            f"{base}/api/v1/account/verify", json={"token": token}, headers={"Authorization": f"Bearer {session}"}
+        )
 
 
 def cli_env(config_dir: Path, env: dict[str, str] | None = None) -> dict[str, str]:
     full = {k: v for k, v in os.environ.items() if not k.startswith("C11_")}
-    full.update({"PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
-                 "C11_CONFIG_DIR": str(config_dir), TEST_SCRYPT_ENV: TEST_SCRYPT_LOG_N, **(env or {})})
+    full.update(
+        {
+            "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+            "C11_CONFIG_DIR": str(config_dir),
+            TEST_SCRYPT_ENV: TEST_SCRYPT_LOG_N,
+            **(env or {}),
+        }
+    )
     return full
 
 
-def run_cli(args: list[str], config_dir: Path, env: dict[str, str] | None = None,
-            input: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    args: list[str], config_dir: Path, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """Run the real CLI (`python -m c11.cli.main`) with its own config dir."""
-    return subprocess.run([sys.executable, "-m", "c11.cli.main", *args], env=cli_env(config_dir, env),
-                          input=input, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "c11.cli.main", *args],
+        env=cli_env(config_dir, env),
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def anon(server: RunningServer) -> httpx.Client:

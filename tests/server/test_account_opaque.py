@@ -26,9 +26,16 @@ def _encodings(password: str) -> set[bytes]:
     """The password and simple encodings of it: UTF-8, UTF-16, hex, URL and JSON escapes, base64 and base64url
     at each of the three alignments (the middle part, which any base64 text containing it holds)."""
     raw = password.encode()
-    out = {raw, password.encode("utf-16-le"), raw.hex().encode(), raw.hex().upper().encode(),
-           urllib.parse.quote(password).encode(), urllib.parse.quote_plus(password).encode(),
-           json.dumps(password).encode()[1:-1], password[::-1].encode()}
+    out = {
+        raw,
+        password.encode("utf-16-le"),
+        raw.hex().encode(),
+        raw.hex().upper().encode(),
+        urllib.parse.quote(password).encode(),
+        urllib.parse.quote_plus(password).encode(),
+        json.dumps(password).encode()[1:-1],
+        password[::-1].encode(),
+    }
     for pad in range(3):
         for enc in (base64.b64encode, base64.urlsafe_b64encode):
             text = enc(b"\0" * pad + raw)
@@ -90,10 +97,16 @@ def test_no_request_of_any_password_flow_carries_the_password(server):
         c.reset_password(reset_token, final)  # reset: a new registration under the link's token
         c.login(addr, final)
     assert wire.paths() >= {
-        "POST /api/v1/accounts/signup/start", "POST /api/v1/accounts", "POST /api/v1/sessions/opaque/start",
-        "POST /api/v1/sessions/opaque/finish", "POST /api/v1/account/verify", "POST /api/v1/account/opaque/start",
-        "PUT /api/v1/account/opaque", "POST /api/v1/accounts/password-reset/start",
-        "POST /api/v1/accounts/password-reset/complete"}
+        "POST /api/v1/accounts/signup/start",
+        "POST /api/v1/accounts",
+        "POST /api/v1/sessions/opaque/start",
+        "POST /api/v1/sessions/opaque/finish",
+        "POST /api/v1/account/verify",
+        "POST /api/v1/account/opaque/start",
+        "PUT /api/v1/account/opaque",
+        "POST /api/v1/accounts/password-reset/start",
+        "POST /api/v1/accounts/password-reset/complete",
+    }
     assert "POST /api/v1/sessions" not in wire.paths()  # the password login is never used
     wire.assert_never(SECRET, NEW_SECRET, final)
     # the control: the same check finds a password when one is sent (the old password login's body)
@@ -103,8 +116,12 @@ def test_no_request_of_any_password_flow_carries_the_password(server):
     with pytest.raises(AssertionError):
         probe.assert_never(SECRET)
     # the server holds an OPAQUE record and no Argon2 hash
-    [(pw_hash, records)] = _db(server, "SELECT u.password_hash, (SELECT count(*) FROM opaque_credentials o "
-                               "WHERE o.user_id = u.id) FROM users u WHERE u.email = :e", e=addr)
+    [(pw_hash, records)] = _db(
+        server,
+        "SELECT u.password_hash, (SELECT count(*) FROM opaque_credentials o "
+        "WHERE o.user_id = u.id) FROM users u WHERE u.email = :e",
+        e=addr,
+    )
     assert pw_hash is None and records == 1
     with anon(server) as h:  # and the password login finds nothing to check
         assert h.post("/api/v1/sessions", json={"email": addr, "password": final}).status_code == 401
@@ -185,8 +202,11 @@ def test_cli_signup_verify_passwd_and_reset(server, tmp_path):
         c.request_password_reset(addr)
     mail = [m for m in outbox_messages(server.data_dir, addr, 2) if "Reset" in m["Subject"]][0]
     reset_link = next(w for w in text_body(mail).split() if "password-reset?token=" in w)
-    r = run_cli(["password", "reset", "--email", addr, "--have-link"], cfg,
-                {**env, "C11_RESET_LINK": reset_link, "C11_NEW_PASSWORD": SECRET})
+    r = run_cli(
+        ["password", "reset", "--email", addr, "--have-link"],
+        cfg,
+        {**env, "C11_RESET_LINK": reset_link, "C11_NEW_PASSWORD": SECRET},
+    )
     assert r.returncode == 0, r.stderr
     with Client(server.url) as c:
         c.login(addr, SECRET)
@@ -195,6 +215,7 @@ def test_cli_signup_verify_passwd_and_reset(server, tmp_path):
 
 
 # -- attacker review: no fallback, no account probe, no lockout by started logins -----------------------------
+
 
 def _legacy_account(server, addr: str) -> None:
     """An account as sign-up made it before OPAQUE: an Argon2 hash, no OPAQUE record."""
@@ -213,17 +234,26 @@ def _legacy_account(server, addr: str) -> None:
 
 
 def _problem_json(status: int, kind: str) -> httpx.Response:
-    return httpx.Response(status, headers={"content-type": "application/problem+json"},
-                          json={"type": f"urn:c11:problem:{kind}", "title": kind, "status": status, "detail": kind})
+    return httpx.Response(
+        status,
+        headers={"content-type": "application/problem+json"},
+        json={"type": f"urn:c11:problem:{kind}", "title": kind, "status": status, "detail": kind},
+    )
 
 
-@pytest.mark.parametrize("answer", [
-    lambda: _problem_json(404, "not-registered"), lambda: _problem_json(404, "not-found"),
-    lambda: _problem_json(401, "bad-credentials"), lambda: _problem_json(500, "internal"),
-    lambda: httpx.Response(200, json={"response": "AAAA", "login_id": "x"}),
-    lambda: httpx.Response(200, json={"response": base64.urlsafe_b64encode(bytes(320)).decode().rstrip("="),
-                                      "login_id": "x"}),
-])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda: _problem_json(404, "not-registered"),
+        lambda: _problem_json(404, "not-found"),
+        lambda: _problem_json(401, "bad-credentials"),
+        lambda: _problem_json(500, "internal"),
+        lambda: httpx.Response(200, json={"response": "AAAA", "login_id": "x"}),
+        lambda: httpx.Response(
+            200, json={"response": base64.urlsafe_b64encode(bytes(320)).decode().rstrip("="), "login_id": "x"}
+        ),
+    ],
+)
 def test_no_server_answer_makes_the_client_send_the_password(answer):
     """Whatever a server (or anyone on the way) answers the OPAQUE start with, the client never falls back to
     sending the password: the login fails, and every request it made holds no encoding of the password."""
@@ -241,8 +271,10 @@ def test_no_server_answer_makes_the_client_send_the_password(answer):
 def _start(h: httpx.Client, email: str) -> httpx.Response:
     from c11._web import pake
 
-    return h.post("/api/v1/sessions/opaque/start",
-                  json={"email": email, "request": pake.b64u(pake.ClientLogin.start(SECRET).request)})
+    return h.post(
+        "/api/v1/sessions/opaque/start",
+        json={"email": email, "request": pake.b64u(pake.ClientLogin.start(SECRET).request)},
+    )
 
 
 def test_unknown_legacy_and_real_accounts_answer_the_start_alike(server, user):
@@ -257,8 +289,9 @@ def test_unknown_legacy_and_real_accounts_answer_the_start_alike(server, user):
         assert len(shapes) == 1, shapes
         assert answers[0].json()["response"] != answers[3].json()["response"]
         for r in answers:  # a KE3 that proves nothing: the same 401, real or fake
-            f = h.post("/api/v1/sessions/opaque/finish",
-                       json={"login_id": r.json()["login_id"], "finalization": "A" * 86})
+            f = h.post(
+                "/api/v1/sessions/opaque/finish", json={"login_id": r.json()["login_id"], "finalization": "A" * 86}
+            )
             assert f.status_code == 401 and f.json()["type"].endswith(":bad-credentials"), f.text
 
 
@@ -271,6 +304,7 @@ def test_the_fake_answer_of_an_email_is_the_same_oprf_key_each_time(server):
 
     ke1 = bytes(ok.client_login_start(b"any guess at all").get_message())
     with anon(server) as h:
+
         def evaluated(email: str) -> bytes:
             r = h.post("/api/v1/sessions/opaque/start", json={"email": email, "request": pake.b64u(ke1)})
             return pake.unb64u(r.json()["response"])[:32]  # KE2 opens with the evaluated element
@@ -303,6 +337,10 @@ def test_cli_login_with_legacy_password_only_when_asked(server, tmp_path):
     r = run_cli(["login", "--email", addr, "--device", "--legacy-password"], cfg, env)
     assert r.returncode == 0, r.stderr
     assert "sent to the server this once" in r.stderr
-    [(pw_hash, records)] = _db(server, "SELECT u.password_hash, (SELECT count(*) FROM opaque_credentials o "
-                               "WHERE o.user_id = u.id) FROM users u WHERE u.email = :e", e=addr)
+    [(pw_hash, records)] = _db(
+        server,
+        "SELECT u.password_hash, (SELECT count(*) FROM opaque_credentials o "
+        "WHERE o.user_id = u.id) FROM users u WHERE u.email = :e",
+        e=addr,
+    )
     assert pw_hash is None and records == 1

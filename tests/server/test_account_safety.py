@@ -7,7 +7,17 @@ from __future__ import annotations
 import httpx
 import pytest
 import sqlalchemy as sa
-from srvkit import PASSWORD, anon, authed, new_email, outbox_message, outbox_messages, text_body, verification_link, confirm_email
+from srvkit import (
+    PASSWORD,
+    anon,
+    authed,
+    confirm_email,
+    new_email,
+    outbox_message,
+    outbox_messages,
+    text_body,
+    verification_link,
+)
 
 from c11.client import Client
 from c11.errors import AuthError, RateLimitError, ServerError
@@ -25,8 +35,11 @@ def _sql(server, sql: str, **params):
     engine = _db(server)
     try:
         with engine.begin() as c:
-            return c.execute(sa.text(sql), params).all() if sql.lstrip().upper().startswith("SELECT") \
+            return (
+                c.execute(sa.text(sql), params).all()
+                if sql.lstrip().upper().startswith("SELECT")
                 else c.execute(sa.text(sql), params)
+            )
     finally:
         engine.dispose()
 
@@ -51,13 +64,17 @@ def _reset(h: httpx.Client, token: str, password: str) -> httpx.Response:
 
 # -- item 4: account pre-hijacking ---------------------------------------------------------------------------
 
+
 def test_unverified_account_may_only_read_and_verify(server, unverified_user):
     with authed(server, unverified_user["token"]) as h:
         assert h.get("/api/v1/account").json()["email_verified"] is False
         for method, path, body in (
             ("POST", "/api/v1/tokens", {"name": "squat", "scopes": ["keys:write"]}),
-            ("POST", "/api/v1/keys", {"email": unverified_user["email"], "public_key": "x", "timestamp": "x",
-                                       "signature": "x"}),
+            (
+                "POST",
+                "/api/v1/keys",
+                {"email": unverified_user["email"], "public_key": "x", "timestamp": "x", "signature": "x"},
+            ),
             ("POST", "/api/v1/invitations/claim", {"public_key": "x"}),
             ("POST", "/api/v1/invitations", {"emails": [new_email()]}),
         ):
@@ -120,8 +137,12 @@ def test_unverified_signup_does_not_block_invitations(server, user, unverified_u
 
 
 def test_unverified_accounts_expire(server, unverified_user):
-    _sql(server, "UPDATE users SET created_at = :past WHERE email = :e", past="2000-01-01 00:00:00+00:00",
-         e=unverified_user["email"])
+    _sql(
+        server,
+        "UPDATE users SET created_at = :past WHERE email = :e",
+        past="2000-01-01 00:00:00+00:00",
+        e=unverified_user["email"],
+    )
     with Client(server.url, unverified_user["token"]) as c, pytest.raises(AuthError):
         c.whoami()
     with Client(server.url) as c, pytest.raises(AuthError):
@@ -130,6 +151,7 @@ def test_unverified_accounts_expire(server, unverified_user):
 
 
 # -- item 4: password reset ----------------------------------------------------------------------------------
+
 
 def test_password_reset_restores_the_account_not_the_key(server, user):
     with anon(server) as h:
@@ -160,8 +182,9 @@ def test_password_reset_restores_the_account_not_the_key(server, user):
             c.login(user["email"], PASSWORD)
         c.login(user["email"], NEW_PASSWORD)
     # item 11: once delivered, no outbox row holds the reset or the verification secret
-    rows = _sql(server, "SELECT body_text, body_html, secret, status FROM outbox_messages WHERE recipient = :e",
-                e=user["email"])
+    rows = _sql(
+        server, "SELECT body_text, body_html, secret, status FROM outbox_messages WHERE recipient = :e", e=user["email"]
+    )
     assert rows and all(r.status == "sent" and r.secret is None for r in rows)
     assert not any(token in (r.body_text + (r.body_html or "")) for r in rows)
     assert not any("c11v_" in (r.body_text + (r.body_html or "")) for r in rows)
@@ -187,8 +210,16 @@ def test_reset_keeps_shard_stores_closed_until_the_key_is_stored_again(server, u
 
     with authed(server, user["token"]) as h:
         me = h.get("/api/v1/account").json()["id"]
-    _sql(server, "INSERT INTO cloud_keys (user_id, fingerprint, split_id, shard, placements, created_at) "
-         "VALUES (:u, :f, :s, :b, '[]', :t)", u=me, f="0" * 32, s="1" * 32, b=b"shard", t="2001-01-01 00:00:00+00:00")
+    _sql(
+        server,
+        "INSERT INTO cloud_keys (user_id, fingerprint, split_id, shard, placements, created_at) "
+        "VALUES (:u, :f, :s, :b, '[]', :t)",
+        u=me,
+        f="0" * 32,
+        s="1" * 32,
+        b=b"shard",
+        t="2001-01-01 00:00:00+00:00",
+    )
     with authed(server, user["token"]) as h:
         body = {"store": "https://store.example.com", "action": "get"}
         assert h.post("/api/v1/shards/tokens", json=body).status_code == 200  # before a reset
@@ -217,6 +248,7 @@ def test_reset_keeps_shard_stores_closed_until_the_key_is_stored_again(server, u
 
 # -- item 10: lockout abuse, trusted proxies -----------------------------------------------------------------
 
+
 def test_attackers_wrong_passwords_do_not_lock_out_the_owners_device(server, user):
     with Client(server.url) as attacker:
         for _ in range(server.config.login_max_failures_account):
@@ -233,8 +265,9 @@ def test_attackers_wrong_passwords_do_not_lock_out_the_owners_device(server, use
 
 def _fail(h: httpx.Client, forwarded: str | None) -> int:
     headers = {"x-forwarded-for": forwarded} if forwarded else {}
-    return h.post("/api/v1/sessions", json={"email": new_email("x"), "password": "wrong password!!"},
-                  headers=headers).status_code
+    return h.post(
+        "/api/v1/sessions", json={"email": new_email("x"), "password": "wrong password!!"}, headers=headers
+    ).status_code
 
 
 def test_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(fresh_server):
@@ -251,9 +284,20 @@ def test_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(fresh_serve
 
 # -- item 14: confusable and control characters -------------------------------------------------------------
 
-@pytest.mark.parametrize("bad", ["nul\x00l@example.com", "zero\u200bwidth@example.com", "bidi\u202e@example.com",
-                                 "\uff41lice@example.com", "p\u0430ypal@example.com", "alice@ex\u0430mple.com",
-                                 "two@@example.com", "no-domain-dot@example"])
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "nul\x00l@example.com",
+        "zero\u200bwidth@example.com",
+        "bidi\u202e@example.com",
+        "\uff41lice@example.com",
+        "p\u0430ypal@example.com",
+        "alice@ex\u0430mple.com",
+        "two@@example.com",
+        "no-domain-dot@example",
+    ],
+)
 def test_bad_emails_are_refused_with_a_clear_problem(server, user, bad):
     with anon(server) as h:
         p = _problem(h.post("/api/v1/accounts", json={"email": bad, "password": PASSWORD}), 422)
@@ -282,14 +326,20 @@ def test_email_normal_form(server):
 def test_cli_password_reset(server, user, tmp_path):
     from srvkit import run_cli
 
-    r = run_cli(["password", "reset", "--server", server.url, "--email", user["email"]], tmp_path,
-                env={"C11_RESET_LINK": f"{server.url}/api/v1/accounts/password-reset?token=nope"})
+    r = run_cli(
+        ["password", "reset", "--server", server.url, "--email", user["email"]],
+        tmp_path,
+        env={"C11_RESET_LINK": f"{server.url}/api/v1/accounts/password-reset?token=nope"},
+    )
     assert r.returncode != 0 and "not a c11 password reset link" in r.stderr and "Traceback" not in r.stderr
     assert "a reset link is on its way" in r.stderr
     mail = [m for m in outbox_messages(server.data_dir, user["email"], 2) if "Reset" in m["Subject"]][0]
     link = next(w for w in text_body(mail).split() if "password-reset?token=" in w)
-    r = run_cli(["password", "reset", "--server", server.url, "--email", user["email"], "--have-link"], tmp_path,
-                input=f"{link}\n{NEW_PASSWORD}\n{NEW_PASSWORD}\n")
+    r = run_cli(
+        ["password", "reset", "--server", server.url, "--email", user["email"], "--have-link"],
+        tmp_path,
+        input=f"{link}\n{NEW_PASSWORD}\n{NEW_PASSWORD}\n",
+    )
     assert r.returncode == 0, r.stderr
     assert "every session ended" in r.stderr and "recovery shard" in r.stderr and link not in r.stderr
     with Client(server.url) as c:

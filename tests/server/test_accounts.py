@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from srvkit import PASSWORD, anon, authed, new_email, outbox_message, outbox_messages, confirm_email, verification_link
+from srvkit import PASSWORD, anon, authed, confirm_email, new_email, outbox_message, outbox_messages, verification_link
 
 from c11.client import Client
 from c11.errors import AuthError, RateLimitError, ServerError
@@ -88,8 +88,10 @@ def _opaque_cookie_login(h: httpx.Client, email: str, password: str = PASSWORD) 
     attempt = pake.ClientLogin.start(password)
     start = h.post("/api/v1/sessions/opaque/start", json={"email": email, "request": pake.b64u(attempt.request)})
     final, _ = attempt.finish(pake.unb64u(start.json()["response"]))
-    return h.post("/api/v1/sessions/opaque/finish", json={"login_id": start.json()["login_id"],
-                                                          "finalization": pake.b64u(final), "kind": "cookie"})
+    return h.post(
+        "/api/v1/sessions/opaque/finish",
+        json={"login_id": start.json()["login_id"], "finalization": pake.b64u(final), "kind": "cookie"},
+    )
 
 
 def test_cookie_session_for_the_web(server, user):
@@ -182,7 +184,9 @@ def _age_attempts(server, key: str, seconds: int) -> None:
     try:
         with db.session() as s:
             for row_id, at in s.execute(select(LoginAttempt.id, LoginAttempt.at).where(LoginAttempt.key == key)).all():
-                s.execute(update(LoginAttempt).where(LoginAttempt.id == row_id).values(at=at - timedelta(seconds=seconds)))
+                s.execute(
+                    update(LoginAttempt).where(LoginAttempt.id == row_id).values(at=at - timedelta(seconds=seconds))
+                )
     finally:
         db.dispose()
 

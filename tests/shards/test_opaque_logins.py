@@ -9,15 +9,27 @@ import secrets
 import httpx
 import pytest
 import sqlalchemy as sa
-from srvkit import new_email, outbox_message, confirm_email, verification_link
+from srvkit import confirm_email, new_email, outbox_message, verification_link
 
 from c11._web import pake
 from c11.client import Client, opaque_login
 from c11.errors import AuthError, ServerError
 from c11.keys.identity import Identity
 
-_GUESSES = ["123456", "password", "qwerty", "letmein", "correct horse battery staple", "Password1!",
-            "iloveyou", "admin", "welcome", "monkey", "dragon", "111111"]
+_GUESSES = [
+    "123456",
+    "password",
+    "qwerty",
+    "letmein",
+    "correct horse battery staple",
+    "Password1!",
+    "iloveyou",
+    "admin",
+    "welcome",
+    "monkey",
+    "dragon",
+    "111111",
+]
 
 
 def _strong_user(server_url: str, data_dir) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -62,17 +74,25 @@ def test_c11_server_opaque_login(shard_env):
     # the login state is single use and gone once the login finished
     with Client(env.server.url) as c:
         attempt = pake.ClientLogin.start(user["password"])
-        d = c._core.request("POST", "/api/v1/sessions/opaque/start",
-                            {"email": user["email"], "request": pake.b64u(attempt.request)}, auth=False)
+        d = c._core.request(
+            "POST",
+            "/api/v1/sessions/opaque/start",
+            {"email": user["email"], "request": pake.b64u(attempt.request)},
+            auth=False,
+        )
         final, _ = attempt.finish(pake.unb64u(d["response"]))
         body = {"login_id": d["login_id"], "finalization": pake.b64u(final)}
         with httpx.Client(base_url=env.server.url) as h:
             assert h.post("/api/v1/sessions/opaque/finish", json=body).status_code == 201
             assert h.post("/api/v1/sessions/opaque/finish", json=body).status_code == 401
-            assert h.post("/api/v1/sessions/opaque/start", json={"email": user["email"], "request": "!!"}
-                          ).status_code == 422
-    assert _rows(env.server.config.database_url,
-                 f"SELECT count(*) FROM opaque_logins WHERE id = '{d['login_id']}'")[0][0] == 0
+            assert (
+                h.post("/api/v1/sessions/opaque/start", json={"email": user["email"], "request": "!!"}).status_code
+                == 422
+            )
+    assert (
+        _rows(env.server.config.database_url, f"SELECT count(*) FROM opaque_logins WHERE id = '{d['login_id']}'")[0][0]
+        == 0
+    )
     # registering needs a login session, not a machine token
     with Client(env.server.url, user["token"]) as c:
         machine = c.tokens.create("robot", ["keys:read"], 1).token
@@ -98,16 +118,18 @@ def test_stolen_records_help_neither_server(shard_env, tmp_path):
         c.shards.create(Identity.generate(user["email"]))
 
     # what a breach of each server gives: its database row and its OPAQUE setup
-    c11_record = _rows(env.server.config.database_url,
-                       f"SELECT record FROM opaque_credentials WHERE user_id = '{user_id}'")[0][0]
+    c11_record = _rows(
+        env.server.config.database_url, f"SELECT record FROM opaque_credentials WHERE user_id = '{user_id}'"
+    )[0][0]
     c11_setup = (env.server.data_dir / "secrets" / "opaque-setup.key").read_bytes()
     store_db = f"sqlite:///{store.data_dir / 'shard-store.db'}"
     store_record = _rows(store_db, f"SELECT record FROM opaque_records WHERE user_id = '{user_id}'")[0][0]
     store_setup = (store.data_dir / "opaque-setup.key").read_bytes()
     c11_cred, store_cred = pake.credential_id("c11", user_id), pake.credential_id(env.server.url, user_id)
     assert bytes(c11_record) != bytes(store_record) and c11_setup != store_setup
-    password_hash = _rows(env.server.config.database_url,
-                          f"SELECT password_hash FROM users WHERE id = '{user_id}'")[0][0]
+    password_hash = _rows(env.server.config.database_url, f"SELECT password_hash FROM users WHERE id = '{user_id}'")[0][
+        0
+    ]
     assert password_hash is None  # an account made with OPAQUE has no Argon2 hash to attack
     for blob in (c11_record, store_record, c11_setup, store_setup):
         assert user["password"].encode() not in bytes(blob)
@@ -178,16 +200,15 @@ def test_first_registration_race_gives_the_operator_no_shard(shard_env, tmp_path
     by any later record change) gets only its own dummy shard."""
     from srvkit import loopback_socket, serve_in_thread
 
-    from c11.keys import cloudkey
     from c11._web import shard_tokens as store_tokens
+    from c11.keys import cloudkey
     from c11.shardstore.app import create_app
     from c11.shardstore.config import StoreConfig
 
     env = shard_env
     sock = loopback_socket()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    app = create_app(StoreConfig(data_dir=tmp_path / "race-store", server=env.server.url,
-                                 port=sock.getsockname()[1]))
+    app = create_app(StoreConfig(data_dir=tmp_path / "race-store", server=env.server.url, port=sock.getsockname()[1]))
     server, thread = serve_in_thread(app, sock)
     store = app.state.store
     key = store_tokens.load_or_create_key(env.server.data_dir / "secrets")
@@ -204,15 +225,23 @@ def test_first_registration_race_gives_the_operator_no_shard(shard_env, tmp_path
         reg = pake.ClientRegistration.start(attacker_pw)
         d = httpx.post(url + "/v1/opaque/register", json={"request": pake.b64u(reg.request)}, headers=h).json()
         dummy = cloudkey.make_shards(Identity.generate("x@example.com"), user_id)[1]
-        r = httpx.put(url + "/v1/shard", headers=h, timeout=30, json={
-            "shard": dummy.b64(), "registration": pake.b64u(reg.finish(pake.unb64u(d["response"])))})
+        r = httpx.put(
+            url + "/v1/shard",
+            headers=h,
+            timeout=30,
+            json={"shard": dummy.b64(), "registration": pake.b64u(reg.finish(pake.unb64u(d["response"])))},
+        )
         assert r.status_code == 200, r.text
         login = pake.ClientLogin.start(attacker_pw)
-        d = httpx.post(url + "/v1/opaque/login/start", json={"user_id": user_id, "request": pake.b64u(login.request)},
-                       timeout=30).json()
+        d = httpx.post(
+            url + "/v1/opaque/login/start", json={"user_id": user_id, "request": pake.b64u(login.request)}, timeout=30
+        ).json()
         final, _ = login.finish(pake.unb64u(d["response"]))
-        got["session"] = httpx.post(url + "/v1/opaque/login/finish", timeout=30, json={
-            "login_id": d["login_id"], "finalization": pake.b64u(final)}).json()["session"]
+        got["session"] = httpx.post(
+            url + "/v1/opaque/login/finish",
+            timeout=30,
+            json={"login_id": d["login_id"], "finalization": pake.b64u(final)},
+        ).json()["session"]
         got["dummy"] = dummy.b64()
 
     real_logged = store.logged
@@ -233,15 +262,17 @@ def test_first_registration_race_gives_the_operator_no_shard(shard_env, tmp_path
                 c.shards.create(Identity.generate(victim["email"]), stores=[url])
             assert e.value.status == 409 and str(e.value.problem["type"]).endswith(":already-registered")
         # the operator's session gets its own dummy shard at most, never the victim's
-        r = httpx.get(url + "/v1/shard", headers={**mint(user_id, "get"), "c11-store-session": got["session"]},
-                      timeout=30)
+        r = httpx.get(
+            url + "/v1/shard", headers={**mint(user_id, "get"), "c11-store-session": got["session"]}, timeout=30
+        )
         assert r.status_code == 200 and r.json()["shard"] == got["dummy"]
         # and any record change (a victim's new registration) ends every session of the user
         reg = pake.ClientRegistration.start(victim["password"])
         resp = store.logins.registration_response(env.server.url, user_id, reg.request)
         store.logins.save_record(env.server.url, user_id, reg.finish(resp))
-        r = httpx.get(url + "/v1/shard", headers={**mint(user_id, "get"), "c11-store-session": got["session"]},
-                      timeout=30)
+        r = httpx.get(
+            url + "/v1/shard", headers={**mint(user_id, "get"), "c11-store-session": got["session"]}, timeout=30
+        )
         assert r.status_code == 401 and "shard" not in r.json()
     finally:
         store.logged = real_logged
@@ -286,8 +317,11 @@ def test_store_reregistration_after_a_forgotten_password_needs_the_key(shard_env
         def key_login(signer: Identity, store_url: str, at: int | None = None) -> httpx.Response:
             at, nonce = int(time.time()) if at is None else at, secrets.token_bytes(16)
             sig = signer.sign(key_login_message(store_url, normalize_url(env.server.url), user_id, at, nonce))
-            return httpx.post(f"{store.url}/v1/opaque/key-login", timeout=30, json={
-                "user_id": user_id, "time": at, "nonce": pake.b64u(nonce), "signature": pake.b64u(sig)})
+            return httpx.post(
+                f"{store.url}/v1/opaque/key-login",
+                timeout=30,
+                json={"user_id": user_id, "time": at, "nonce": pake.b64u(nonce), "signature": pake.b64u(sig)},
+            )
 
         assert key_login(Identity.generate(user["email"]), normalize_url(store.url)).status_code == 401
         assert key_login(me, "https://another-store.example").status_code == 401

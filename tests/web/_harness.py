@@ -44,17 +44,21 @@ def ensure_harness() -> None:
         page = DIST / "harness.html"
         if page.is_file() and page.stat().st_mtime >= _newest_source():
             return
-        subprocess.run(["npx", "vite", "build", "-c", "vite.harness.config.ts", "--logLevel", "error"],
-                       cwd=WEB, check=True, timeout=300)
+        subprocess.run(
+            ["npx", "vite", "build", "-c", "vite.harness.config.ts", "--logLevel", "error"],
+            cwd=WEB,
+            check=True,
+            timeout=300,
+        )
 
 
 class _Handler(SimpleHTTPRequestHandler):
     def translate_path(self, path: str) -> str:
         clean = path.split("?", 1)[0].split("#", 1)[0]
         if clean.startswith("/vectors/"):
-            return str(VECTORS / clean[len("/vectors/"):])
+            return str(VECTORS / clean[len("/vectors/") :])
         if clean.startswith("/logvectors/"):
-            return str(LOG_VECTORS / clean[len("/logvectors/"):])
+            return str(LOG_VECTORS / clean[len("/logvectors/") :])
         return super().translate_path(path)
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet test server

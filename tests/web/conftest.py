@@ -23,8 +23,14 @@ from srvkit import PASSWORD, RunningServer, run_cli, server_config, start_server
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 AXE = WEB / "node_modules" / "axe-core" / "axe.min.js"
 NARROW = {"width": 375, "height": 740}  # the smallest phone width the app must be usable at
 KEY_PASSPHRASE = "a passphrase for the key"  # of the key files of `people`
@@ -91,8 +97,14 @@ class PageProblems:
 
     def watch(self, page: Any) -> None:
         page.on("pageerror", lambda e: self.items.append(f"uncaught: {e}"))
-        page.on("console", lambda m: self.items.append(f"console.{m.type}: {m.text}")
-                if m.type == "error" and not _expected_console_error(m.text) else None)
+        page.on(
+            "console",
+            lambda m: (
+                self.items.append(f"console.{m.type}: {m.text}")
+                if m.type == "error" and not _expected_console_error(m.text)
+                else None
+            ),
+        )
 
 
 def _expected_console_error(text: str) -> bool:

@@ -23,8 +23,14 @@ def _token(web_server, email: str) -> str:
 def _bearer_of(page) -> list[str]:
     """The bearer tokens the page sends (collected as it sends them)."""
     seen: list[str] = []
-    page.on("request", lambda r: seen.append(r.headers["authorization"][7:])
-            if r.headers.get("authorization", "").startswith("Bearer ") else None)
+    page.on(
+        "request",
+        lambda r: (
+            seen.append(r.headers["authorization"][7:])
+            if r.headers.get("authorization", "").startswith("Bearer ")
+            else None
+        ),
+    )
     return seen
 
 
@@ -34,8 +40,10 @@ def test_sign_up_confirm_log_out_and_log_in(new_page, web_server, axe, narrow, s
     every: list[tuple[str, str]] = []  # (url, body) of each request that sends a body
     page.on("request", lambda r: every.append((r.url, r.post_data or "")) if r.method != "GET" else None)
     opaque_signup: list[int] = []  # the server's answer to the OPAQUE sign-up (404 on a server without it)
-    page.on("response", lambda r: opaque_signup.append(r.status)
-            if r.url.endswith("/api/v1/accounts/signup/start") else None)
+    page.on(
+        "response",
+        lambda r: opaque_signup.append(r.status) if r.url.endswith("/api/v1/accounts/signup/start") else None,
+    )
     page.goto("/")
     page.get_by_role("navigation").get_by_role("link", name="Sign up").click()
     page.get_by_label("Email", exact=True).fill(email)
@@ -75,8 +83,10 @@ def test_sign_up_confirm_log_out_and_log_in(new_page, web_server, axe, narrow, s
     page.get_by_role("button", name="Log out").click()
     page.get_by_role("navigation").get_by_role("link", name="Log in").wait_for()
     assert sent, "the logout request carried the session"
-    assert httpx.get(f"{web_server.url}/api/v1/account",
-                     headers={"authorization": f"Bearer {sent[-1]}"}).status_code == 401
+    assert (
+        httpx.get(f"{web_server.url}/api/v1/account", headers={"authorization": f"Bearer {sent[-1]}"}).status_code
+        == 401
+    )
 
     # log in again (OPAQUE now: the password is not in any request), wrong password first
     bodies: list[str] = []
@@ -206,9 +216,14 @@ def test_no_fallback_to_sending_the_password(new_page, web_server):
     page.get_by_role("button", name="Log in").click()
     alert = page.get_by_role("alert").inner_text()
     assert "predates OPAQUE" in alert and "--legacy-password" in alert, alert
-    page.route("**/api/v1/sessions/opaque/start", lambda route: route.fulfill(
-        status=404, content_type="application/problem+json",
-        body='{"type": "urn:c11:problem:not-registered", "title": "Not registered", "status": 404}'))
+    page.route(
+        "**/api/v1/sessions/opaque/start",
+        lambda route: route.fulfill(
+            status=404,
+            content_type="application/problem+json",
+            body='{"type": "urn:c11:problem:not-registered", "title": "Not registered", "status": 404}',
+        ),
+    )
     page.get_by_role("button", name="Log in").click()
     page.wait_for_timeout(500)
     page.get_by_role("alert").wait_for()

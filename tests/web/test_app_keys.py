@@ -5,16 +5,15 @@ shows it verified in the log. bob's CLI finds it by email and encrypts for it; t
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import accountkit
 from srvkit import run_cli
 
 KEY_PASS = "passphrase of a browser key"
 
 
-def test_make_save_and_publish_a_key_then_the_cli_uses_it(page, web_server, people, log_in, tmp_path,
-                                                          axe, narrow, screenshot):
+def test_make_save_and_publish_a_key_then_the_cli_uses_it(
+    page, web_server, people, log_in, tmp_path, axe, narrow, screenshot
+):
     carol = accountkit.signup(web_server, "carol").email
     log_in(page, carol)
     page.get_by_text("You have no published key yet").wait_for(timeout=30_000)
@@ -50,8 +49,9 @@ def test_make_save_and_publish_a_key_then_the_cli_uses_it(page, web_server, peop
     r = bob.cli("encrypt", "-i", str(bob.key), "-r", carol, "-o", str(made), str(plain))
     assert r.returncode == 0, r.stderr
     out = tmp_path / "opened.txt"
-    r = run_cli(["decrypt", "-i", str(key), "-o", str(out), str(made)], tmp_path / "carol-cfg",
-                {"C11_PASSPHRASE": KEY_PASS})
+    r = run_cli(
+        ["decrypt", "-i", str(key), "-o", str(out), str(made)], tmp_path / "carol-cfg", {"C11_PASSPHRASE": KEY_PASS}
+    )
     assert r.returncode == 0, r.stderr
     assert out.read_text() == "hello carol\n"
 

@@ -32,8 +32,9 @@ def _encrypt(page, to: str, file: Path, key: Path) -> None:
     page.get_by_role("button", name="Encrypt").click()
 
 
-def test_log_key_pinned_at_first_use_and_a_swapped_key_refused(page, people, log_in, web_server, tmp_path, axe,
-                                                                 screenshot):
+def test_log_key_pinned_at_first_use_and_a_swapped_key_refused(
+    page, people, log_in, web_server, tmp_path, axe, screenshot
+):
     alice, bob = people["alice"], people["bob"]
     plain = tmp_path / "note.txt"
     plain.write_text("for bob")
@@ -57,8 +58,9 @@ def test_log_key_pinned_at_first_use_and_a_swapped_key_refused(page, people, log
 
     # the server (or whoever answers for it) now presents another, well-formed log key: refused loudly
     _signer, other_key = generate_log_key(server_key.split("+", 1)[0])
-    page.route("**/api/v1/log/key", lambda route: route.fulfill(status=200, body=other_key + "\n",
-                                                               content_type="text/plain"))
+    page.route(
+        "**/api/v1/log/key", lambda route: route.fulfill(status=200, body=other_key + "\n", content_type="text/plain")
+    )
     page.goto("/login")
     page.get_by_label("Email", exact=True).fill(alice.email)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
@@ -101,9 +103,14 @@ def test_a_replayed_older_log_answer_is_refused_after_a_page_load(page, people, 
     page.get_by_text("Checking the registry").wait_for(state="detached", timeout=30_000)
     grown = int(page.evaluate(_READ_PIN)["size"])
     page.unroute("**/api/v1/keys?*")
-    page.route("**/api/v1/keys?*", lambda route: route.fulfill(status=200, body=recorded["bob"],
-                                                               content_type="application/json")
-               if "bob-" in route.request.url else route.continue_())
+    page.route(
+        "**/api/v1/keys?*",
+        lambda route: (
+            route.fulfill(status=200, body=recorded["bob"], content_type="application/json")
+            if "bob-" in route.request.url
+            else route.continue_()
+        ),
+    )
     log_in(page, alice.email)
     _encrypt(page, bob.email, plain, alice.key)
     alert = page.locator("main").get_by_role("alert")

@@ -3,7 +3,7 @@ text: markup in it stays text), and a message written in the page for bob's emai
 
 from __future__ import annotations
 
-MARKUP = '<img src=x onerror="document.title=\'owned\'"><b>meet at 5</b>'
+MARKUP = "<img src=x onerror=\"document.title='owned'\"><b>meet at 5</b>"
 
 
 def _read(page, armored: str, key) -> None:  # noqa: ANN001

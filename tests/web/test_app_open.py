@@ -24,8 +24,20 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         (tmp / f"{who}.pub").write_text(r.stdout)
     plain = tmp / "report.txt"
     plain.write_bytes(b"quarterly numbers\n" + os.urandom(200_000))  # several segments
-    r = run_cli(["encrypt", "-i", str(tmp / "alice.key"), "-r", (tmp / "bob.pub").read_text().strip(),
-                 "-o", str(tmp / "report.txt.c11"), str(plain)], tmp / "cfg", env)
+    r = run_cli(
+        [
+            "encrypt",
+            "-i",
+            str(tmp / "alice.key"),
+            "-r",
+            (tmp / "bob.pub").read_text().strip(),
+            "-o",
+            str(tmp / "report.txt.c11"),
+            str(plain),
+        ],
+        tmp / "cfg",
+        env,
+    )
     assert r.returncode == 0, r.stderr
     data = bytearray((tmp / "report.txt.c11").read_bytes())
     data[len(data) // 2] ^= 1

@@ -21,12 +21,25 @@ def _encrypt(page, to: str, file, key) -> None:  # noqa: ANN001
     page.get_by_role("button", name="Encrypt").click()
 
 
-def test_member_file_carries_the_recovery_key_and_require_online_refuses(page, people, log_in, web_server, tmp_path,
-                                                                         screenshot):
+def test_member_file_carries_the_recovery_key_and_require_online_refuses(
+    page, people, log_in, web_server, tmp_path, screenshot
+):
     bob = people["bob"]
     member = Person(web_server, "orgmember", tmp_path)  # the organization's admin: a member from the start
-    r = run_cli(["org", "create", f"Org {uuid.uuid4().hex[:8]}", "--admin", member.email, "--data-dir",
-                 str(web_server.data_dir), "--json"], tmp_path / "op", {"C11_DATABASE_URL": web_server.config.database_url})
+    r = run_cli(
+        [
+            "org",
+            "create",
+            f"Org {uuid.uuid4().hex[:8]}",
+            "--admin",
+            member.email,
+            "--data-dir",
+            str(web_server.data_dir),
+            "--json",
+        ],
+        tmp_path / "op",
+        {"C11_DATABASE_URL": web_server.config.database_url},
+    )
     assert r.returncode == 0, r.stderr
     org = json.loads(r.stdout)["name"]
     with accountkit.client(web_server, member.email, state_dir=tmp_path / "member-sdk") as a:
@@ -71,7 +84,9 @@ def test_member_file_carries_the_recovery_key_and_require_online_refuses(page, p
         _encrypt(page, bob.email, plain, member.key)
         alert = page.locator("main").get_by_role("alert")
         alert.wait_for(timeout=60_000)
-        assert "requires online documents" in alert.inner_text() and "c11 encrypt" in alert.inner_text(), alert.inner_text()
+        assert "requires online documents" in alert.inner_text() and "c11 encrypt" in alert.inner_text(), (
+            alert.inner_text()
+        )
         assert page.locator("a[download]").count() == 0
         page.get_by_role("navigation").get_by_role("link", name="Messages").click()
         page.get_by_label("Message", exact=True).fill("again")

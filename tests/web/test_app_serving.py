@@ -12,8 +12,14 @@ from srvkit import server_config, start_server
 
 from c11.server.webapp import APP_ROUTES
 
-CSP_PARTS = ("default-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", "style-src 'self'",
-             "frame-ancestors 'none'", "base-uri 'none'", "object-src 'none'")
+CSP_PARTS = (
+    "default-src 'self'",
+    "script-src 'self' 'wasm-unsafe-eval'",
+    "style-src 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "object-src 'none'",
+)
 
 
 def _assert_secure(r: httpx.Response) -> None:
@@ -58,8 +64,13 @@ def test_api_docs_and_unknown_paths_stay_as_they_were(web_server):
         assert h.get("/healthz").json()["status"] == "ok"
         assert h.get("/docs").status_code == 200  # Swagger UI: its own page, not the app's
         assert "/api/v1/accounts" in h.get("/openapi.json").json()["paths"]
-        for path in ("/no/such/page", "/assets/no-such.js", "/assets/../../pyproject.toml",
-                     "/assets/%2e%2e/%2e%2e/pyproject.toml", "/api/v1/no-such-route"):
+        for path in (
+            "/no/such/page",
+            "/assets/no-such.js",
+            "/assets/../../pyproject.toml",
+            "/assets/%2e%2e/%2e%2e/pyproject.toml",
+            "/api/v1/no-such-route",
+        ):
             r = h.get(path)
             assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json", path
         assert h.post("/", content=b"x").status_code == 405

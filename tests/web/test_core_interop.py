@@ -121,7 +121,9 @@ def test_page_made_files_open_with_c11_decrypt(page: Any, cli: Cli, people: dict
     """X-Wing (alice) and X25519 (bob) recipient stanzas written by the browser, signed by a browser-made key."""
     path, line, _ = people[who]
     data = os.urandom(size)
-    out = call(page, "encrypt", data=blob(data), recipients=[line], sender=people["carol"]["handle"], metadata=meta(size))
+    out = call(
+        page, "encrypt", data=blob(data), recipients=[line], sender=people["carol"]["handle"], metadata=meta(size)
+    )
     enc = cli.tmp / f"page-{who}-{size}.c11"
     enc.write_bytes(unblob(out))
     plain = cli.tmp / f"page-{who}-{size}.out"
@@ -134,7 +136,17 @@ def test_page_made_armored_message_opens_with_c11_decrypt(page: Any, cli: Cli, p
     path, line, _ = people["bob"]
     text = "meet at 5 — ünïcode ✓\n".encode()
     m = {"name": None, "type": "text/plain; charset=utf-8", "size": len(text), "mtime": None, "kind": "message"}
-    out = unblob(call(page, "encrypt", data=blob(text), recipients=[line], sender=people["carol"]["handle"], metadata=m, armor=True))
+    out = unblob(
+        call(
+            page,
+            "encrypt",
+            data=blob(text),
+            recipients=[line],
+            sender=people["carol"]["handle"],
+            metadata=m,
+            armor=True,
+        )
+    )
     assert out.startswith(b"-----BEGIN C11 MESSAGE-----\n")
     r = cli("decrypt", "-i", str(path), "-o", "-", input=out)
     assert r.stdout == text
@@ -154,10 +166,16 @@ def test_cli_made_files_open_in_the_page(page: Any, cli: Cli, people: dict, who:
     assert unblob(res["plaintext"]) == data
     info = res["info"]
     assert (info["author"], info["contentSigned"], info["resharer"], info["metadata"]["name"]) == (
-        f"{other}@example.com", True, None, src.name)
+        f"{other}@example.com",
+        True,
+        None,
+        src.name,
+    )
 
 
-def test_a_cli_made_bundle_opens_in_the_page_and_a_page_made_one_with_the_cli(page: Any, cli: Cli, people: dict) -> None:
+def test_a_cli_made_bundle_opens_in_the_page_and_a_page_made_one_with_the_cli(
+    page: Any, cli: Cli, people: dict
+) -> None:
     path, line, handle = people["bob"]
     folder = cli.tmp / "project"
     (folder / "sub").mkdir(parents=True)
@@ -172,11 +190,21 @@ def test_a_cli_made_bundle_opens_in_the_page_and_a_page_made_one_with_the_cli(pa
     with zipfile.ZipFile(enc) as z:  # a bundle's manifest is not a protected file: refused as one, as by c11 decrypt
         manifest = z.read("manifest.c11")
     assert call_error(page, "decrypt", data=blob(manifest), keys=[handle["handle"]])["error"] == "FormatError"
-    made = unblob(call(page, "bundle", files=[{"path": k, "data": blob(v)} for k, v in tree.items()],
-                       recipients=[line], sender=people["carol"]["handle"], name="project"))
+    made = unblob(
+        call(
+            page,
+            "bundle",
+            files=[{"path": k, "data": blob(v)} for k, v in tree.items()],
+            recipients=[line],
+            sender=people["carol"]["handle"],
+            name="project",
+        )
+    )
     (cli.tmp / "page.c11.zip").write_bytes(made)
     again = call(page, "openBundle", data=blob(made), keys=[handle["handle"]])
-    assert {f["path"]: unblob(f["data"]) for f in again["files"]} == tree and again["info"]["author"] == "carol@example.com"
+    assert {f["path"]: unblob(f["data"]) for f in again["files"]} == tree and again["info"][
+        "author"
+    ] == "carol@example.com"
     with zipfile.ZipFile(io.BytesIO(made)) as z:  # stored members, regular-file attributes, marker first
         infos = z.infolist()
         assert infos[0].filename == "c11-bundle" and infos[-1].filename == "manifest.c11"
@@ -205,8 +233,17 @@ def test_key_files_made_in_the_page_work_in_the_cli_and_back(page: Any, cli: Cli
 def test_temporary_key_stanza_round_trips(page: Any, cli: Cli, people: dict) -> None:
     """A recipient marked as a temporary key (§2.7): the CLI opens the file and reads the marker."""
     path, line, handle = people["bob"]
-    out = unblob(call(page, "encrypt", data=blob(b"invite"), recipients=[line], sender=people["carol"]["handle"],
-                      metadata=meta(6), temporary=[handle["fingerprint"]]))
+    out = unblob(
+        call(
+            page,
+            "encrypt",
+            data=blob(b"invite"),
+            recipients=[line],
+            sender=people["carol"]["handle"],
+            metadata=meta(6),
+            temporary=[handle["fingerprint"]],
+        )
+    )
     header, _ = read_header(io.BytesIO(out))
 
     assert temporary.key_ids(header) == {bytes.fromhex(handle["fingerprint"])}
@@ -222,16 +259,34 @@ def test_group_key_from_a_wrap_opens_and_makes_group_files(page: Any, cli: Cli) 
     g = json.loads((VECTORS / "groups" / "groups.json").read_text())
     member = call(page, "loadKeyFile", text=(VECTORS / "groups" / "member.key").read_text())
     valid = next(c for c in g["cases"] if c["expect"] == "ok")
-    group = call(page, "unwrapGroupKey", wrapped=valid["wrapped"], ref=valid["ref"], keys=[member["handle"]],
-                 expected=g["group"]["public"])
+    group = call(
+        page,
+        "unwrapGroupKey",
+        wrapped=valid["wrapped"],
+        ref=valid["ref"],
+        keys=[member["handle"]],
+        expected=g["group"]["public"],
+    )
     assert group["fingerprint"] == g["group"]["fingerprint"] and group["label"] == "group:finance"
-    ident = Identity("group:finance", HYBRID, bytes.fromhex(g["group"]["enc_seed"]), bytes.fromhex(g["group"]["sig_seed"]))
+    ident = Identity(
+        "group:finance", HYBRID, bytes.fromhex(g["group"]["enc_seed"]), bytes.fromhex(g["group"]["sig_seed"])
+    )
     gkey = cli.tmp / "group.key"
     keyfile.write(gkey, ident, None)
     sender = call(page, "generateKey", label="dora@example.com", kem="x25519")
     enc = cli.tmp / "to-group.c11"
-    enc.write_bytes(unblob(call(page, "encrypt", data=blob(b"q3 numbers"), recipients=[g["group"]["public"]],
-                                sender=sender["handle"], metadata=meta(10))))
+    enc.write_bytes(
+        unblob(
+            call(
+                page,
+                "encrypt",
+                data=blob(b"q3 numbers"),
+                recipients=[g["group"]["public"]],
+                sender=sender["handle"],
+                metadata=meta(10),
+            )
+        )
+    )
     assert cli("decrypt", "-i", str(gkey), "-o", "-", str(enc)).stdout == b"q3 numbers"
     src = cli.tmp / "q4.txt"
     src.write_bytes(b"q4 numbers")
@@ -249,12 +304,26 @@ def test_online_policy_files_interoperate(page: Any, people: dict) -> None:
     server = Identity("keyserver", HYBRID, os.urandom(32), os.urandom(32))
     path, line, handle = people["alice"]
     alice = keyfile.load(path).unlock(PASS)
-    policy = {"v": 1, "server": "https://keys.example", "server_key": server.public.fingerprint,
-              "author": "ab" * 32, "recipients": [{"email": None, "key": alice.fingerprint}, {"email": "cd" * 32, "key": None}],
-              "expires": 253402300799}
+    policy = {
+        "v": 1,
+        "server": "https://keys.example",
+        "server_key": server.public.fingerprint,
+        "author": "ab" * 32,
+        "recipients": [{"email": None, "key": alice.fingerprint}, {"email": "cd" * 32, "key": None}],
+        "expires": 253402300799,
+    }
     data = os.urandom(5000)
-    out = unblob(call(page, "encrypt", data=blob(data), recipients=[line], sender=people["carol"]["handle"],
-                      metadata=meta(5000), online={"policy": policy, "serverKey": server.public.line()}))
+    out = unblob(
+        call(
+            page,
+            "encrypt",
+            data=blob(data),
+            recipients=[line],
+            sender=people["carol"]["handle"],
+            metadata=meta(5000),
+            online={"policy": policy, "serverKey": server.public.line()},
+        )
+    )
     header, _ = read_header(io.BytesIO(out))
     stanza = online.find_stanza(header)
     assert stanza is not None and stanza.critical
@@ -265,7 +334,10 @@ def test_online_policy_files_interoperate(page: Any, people: dict) -> None:
     summary = call(page, "inspect", data=blob(out), keys=[people["bob"][2]["handle"], handle["handle"]])
     assert summary["online"]["server_key"] == server.public.fingerprint and "c11-online/v1" in summary["stanzaTypes"]
     assert summary["openingKey"] == alice.fingerprint  # the key to ask the key server's release for
-    assert summary["releaseRequest"] == {"stanza": base64.b64encode(stanza.body).decode(), "public_key": alice.public.line()}
+    assert summary["releaseRequest"] == {
+        "stanza": base64.b64encode(stanza.body).decode(),
+        "public_key": alice.public.line(),
+    }
     release = online.seal_release(alice.public, header.doc_id, b)
     res = call(page, "decrypt", data=blob(out), keys=[handle["handle"]], release=base64.b64encode(release).decode())
     assert unblob(res["plaintext"]) == data
@@ -277,8 +349,18 @@ def test_online_policy_files_interoperate(page: Any, people: dict) -> None:
 
 def test_tampering_with_a_page_made_file_is_refused_by_both(page: Any, cli: Cli, people: dict) -> None:
     path, line, handle = people["bob"]
-    out = bytearray(unblob(call(page, "encrypt", data=blob(os.urandom(3000)), recipients=[line],
-                                sender=people["carol"]["handle"], metadata=meta(3000))))
+    out = bytearray(
+        unblob(
+            call(
+                page,
+                "encrypt",
+                data=blob(os.urandom(3000)),
+                recipients=[line],
+                sender=people["carol"]["handle"],
+                metadata=meta(3000),
+            )
+        )
+    )
     out[-100] ^= 1  # inside the segment hash list: the content signature no longer verifies
     bad = cli.tmp / "tampered.c11"
     bad.write_bytes(bytes(out))
@@ -296,11 +378,20 @@ def test_a_file_reshared_in_the_page_keeps_the_authors_signature_for_the_cli(pag
     enc = cli.tmp / "report.txt.c11"
     cli("encrypt", "-i", str(people["alice"][0]), "-r", carol["publicLine"], "-o", str(enc), str(src))
     original = enc.read_bytes()
-    out = unblob(call(page, "reshare", data=blob(original), keys=[carol["handle"]], signer=carol["handle"],
-                      add=[people["bob"][1]], remove=[people["alice"][2]["fingerprint"]]))
+    out = unblob(
+        call(
+            page,
+            "reshare",
+            data=blob(original),
+            keys=[carol["handle"]],
+            signer=carol["handle"],
+            add=[people["bob"][1]],
+            remove=[people["alice"][2]["fingerprint"]],
+        )
+    )
     _, old_raw = read_header(io.BytesIO(original))
     new_header, new_raw = read_header(io.BytesIO(out))
-    assert out[len(new_raw):] == original[len(old_raw):]
+    assert out[len(new_raw) :] == original[len(old_raw) :]
     assert (new_header.author_label, new_header.sender_label) == ("alice@example.com", "carol@example.com")
     resh = cli.tmp / "reshared.c11"
     resh.write_bytes(out)
@@ -314,7 +405,9 @@ def test_a_file_reshared_in_the_page_keeps_the_authors_signature_for_the_cli(pag
     assert (res["info"]["author"], res["info"]["resharer"]) == ("alice@example.com", "carol@example.com")
 
 
-def test_a_downloaded_stream_opens_in_the_worker_and_a_tampered_one_fails_at_the_end(page: Any, cli: Cli, people: dict) -> None:
+def test_a_downloaded_stream_opens_in_the_worker_and_a_tampered_one_fails_at_the_end(
+    page: Any, cli: Cli, people: dict
+) -> None:
     """decryptStream (no seeking: a download transferred to the worker) on a CLI-made file; with the author's
     content signature damaged the worker answers BadSignatureError and hands back no plaintext."""
     path, line, handle = people["bob"]
@@ -334,8 +427,12 @@ def test_the_worker_reports_progress_and_can_be_cancelled(page: Any, people: dic
     """64 MiB made in the page: progress covers the whole output; cancelled after 1 MiB, the request stops with
     CancelledError and returns nothing."""
     size = 64 << 20
-    args = {"data": {"randomMiB": 64}, "recipients": [people["bob"][1]], "sender": people["carol"]["handle"],
-            "metadata": meta(size)}
+    args = {
+        "data": {"randomMiB": 64},
+        "recipients": [people["bob"][1]],
+        "sender": people["carol"]["handle"],
+        "metadata": meta(size),
+    }
     r = page.evaluate("([a]) => window.c11harness.call('encrypt', a).then((x) => ({...x, result: null}))", [args])
     assert r["ok"] and r["progress"] > size  # header, segments and trailer
     r = page.evaluate("([a]) => window.c11harness.call('encrypt', a)", [{**args, "cancelAfterBytes": 1 << 20}])
@@ -360,20 +457,42 @@ def test_key_archives_go_both_ways(page: Any, people: dict) -> None:
     assert [KeyFile(k, "archive").unlock().fingerprint for k in back["keys"]] == [k.fingerprint for k in old]
 
 
-def test_an_organization_recovery_key_opens_what_a_member_encrypts_in_the_page(page: Any, cli: Cli, people: dict) -> None:
+def test_an_organization_recovery_key_opens_what_a_member_encrypts_in_the_page(
+    page: Any, cli: Cli, people: dict
+) -> None:
     """Recovery keys (docs/organizations.md) are ordinary X-Wing recipients added to everything a member encrypts:
     the page adds one next to the recipient, the recovery key file opens the file in the CLI, and a CLI file with
     a recovery recipient opens in the page with the recovery key."""
     recovery, recovery_line = cli.keygen("recovery", "--no-passphrase")
     data = os.urandom(10_000)
     out = cli.tmp / "member.c11"
-    out.write_bytes(unblob(call(page, "encrypt", data=blob(data), recipients=[people["bob"][1], recovery_line],
-                                sender=people["carol"]["handle"], metadata=meta(len(data)))))
+    out.write_bytes(
+        unblob(
+            call(
+                page,
+                "encrypt",
+                data=blob(data),
+                recipients=[people["bob"][1], recovery_line],
+                sender=people["carol"]["handle"],
+                metadata=meta(len(data)),
+            )
+        )
+    )
     assert cli("decrypt", "-i", str(recovery), "-o", "-", str(out)).stdout == data
     src = cli.tmp / "member.txt"
     src.write_bytes(b"recoverable")
-    cli("encrypt", "-i", str(people["alice"][0]), "-r", people["bob"][1], "-r", recovery_line, "-o",
-        str(cli.tmp / "member-cli.c11"), str(src))
+    cli(
+        "encrypt",
+        "-i",
+        str(people["alice"][0]),
+        "-r",
+        people["bob"][1],
+        "-r",
+        recovery_line,
+        "-o",
+        str(cli.tmp / "member-cli.c11"),
+        str(src),
+    )
     rk = call(page, "loadKeyFile", text=recovery.read_text())
     res = call(page, "decrypt", data=blob((cli.tmp / "member-cli.c11").read_bytes()), keys=[rk["handle"]])
     assert unblob(res["plaintext"]) == b"recoverable"

@@ -27,8 +27,15 @@ def page(chromium):  # type: ignore[no-untyped-def]
 
 
 def _entry(email: str, line: str | None, action: str = "publish") -> str:
-    return canonical_json({"action": action, "email_hash": email_hash(email), "kind": "key", "public_key": line,
-                           "time": "2026-12-03T10:00:00Z"})
+    return canonical_json(
+        {
+            "action": action,
+            "email_hash": email_hash(email),
+            "kind": "key",
+            "public_key": line,
+            "time": "2026-12-03T10:00:00Z",
+        }
+    )
 
 
 class Log:
@@ -50,9 +57,14 @@ class Log:
 
     def answer(self, index: int, known: int | None = None) -> dict[str, Any]:
         size = self.tree.size
-        d = {"entry": self.entries[index], "log_index": index, "tree_size": size, "checkpoint": self.note(),
-             "public_key": json.loads(self.entries[index])["public_key"],
-             "inclusion_proof": [base64.b64encode(h).decode() for h in self.tree.inclusion_proof(index, size)]}
+        d = {
+            "entry": self.entries[index],
+            "log_index": index,
+            "tree_size": size,
+            "checkpoint": self.note(),
+            "public_key": json.loads(self.entries[index])["public_key"],
+            "inclusion_proof": [base64.b64encode(h).decode() for h in self.tree.inclusion_proof(index, size)],
+        }
         if known is not None:
             d["known_size"] = known
             d["consistency_proof"] = [base64.b64encode(h).decode() for h in self.tree.consistency_proof(known, size)]
@@ -70,8 +82,10 @@ def log() -> Log:
 
 
 def verify(page: Any, answer: dict, email: str, log: Log, stored: str | None = None) -> dict:
-    return page.evaluate("([a]) => window.c11harness.call('verifyKeyLookup', a)",
-                         [{"answer": answer, "email": email, "logKey": str(log.signer.verifier), "storedNote": stored}])
+    return page.evaluate(
+        "([a]) => window.c11harness.call('verifyKeyLookup', a)",
+        [{"answer": answer, "email": email, "logKey": str(log.signer.verifier), "storedNote": stored}],
+    )
 
 
 def test_a_good_answer_is_accepted_and_gives_the_logged_key(page: Any, log: Log) -> None:
@@ -97,13 +111,23 @@ def forged(log: Log) -> dict[str, tuple[dict, str | None, str]]:
     h[0] ^= 1
     flipped[0] = base64.b64encode(bytes(h)).decode()
     out["bad inclusion proof"] = ({**good, "inclusion_proof": flipped}, log.note(3), "bob@example.com")
-    out["short inclusion proof"] = ({**good, "inclusion_proof": good["inclusion_proof"][:-1]}, log.note(3), "bob@example.com")
-    out["checkpoint signed by another key"] = ({**good, "checkpoint": log.note(signer=NoteSigner.generate(ORIGIN))},
-                                               log.note(3), "bob@example.com")
+    out["short inclusion proof"] = (
+        {**good, "inclusion_proof": good["inclusion_proof"][:-1]},
+        log.note(3),
+        "bob@example.com",
+    )
+    out["checkpoint signed by another key"] = (
+        {**good, "checkpoint": log.note(signer=NoteSigner.generate(ORIGIN))},
+        log.note(3),
+        "bob@example.com",
+    )
     out["tree size differs"] = ({**good, "tree_size": good["tree_size"] - 1}, log.note(3), "bob@example.com")
     # A stored checkpoint of size 3 whose root is another tree's: no consistency proof can join them.
     out["fork: stored checkpoint of another tree"] = (
-        good, sign_checkpoint(Checkpoint(ORIGIN, 3, other.tree.root(1)), log.signer).decode(), "bob@example.com")
+        good,
+        sign_checkpoint(Checkpoint(ORIGIN, 3, other.tree.root(1)), log.signer).decode(),
+        "bob@example.com",
+    )
     out["rolled back: smaller than stored"] = (log.answer(bob), _bigger(log), "bob@example.com")
     out["a removal entry"] = (_removal(log), None, "bob@example.com")
     return out
@@ -127,10 +151,20 @@ def _removal(log: Log) -> dict:
     return a
 
 
-@pytest.mark.parametrize("case", ["another key served", "another person's entry", "bad inclusion proof",
-                                  "short inclusion proof", "checkpoint signed by another key", "tree size differs",
-                                  "fork: stored checkpoint of another tree", "rolled back: smaller than stored",
-                                  "a removal entry"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "another key served",
+        "another person's entry",
+        "bad inclusion proof",
+        "short inclusion proof",
+        "checkpoint signed by another key",
+        "tree size differs",
+        "fork: stored checkpoint of another tree",
+        "rolled back: smaller than stored",
+        "a removal entry",
+    ],
+)
 def test_a_forged_answer_is_refused(page: Any, log: Log, case: str) -> None:
     answer, stored, email = forged(log)[case]
     r = verify(page, answer, email, log, stored)
@@ -139,24 +173,41 @@ def test_a_forged_answer_is_refused(page: Any, log: Log, case: str) -> None:
 
 def _history(log: Log, email: str, indices: list[int]) -> dict[str, Any]:
     size = log.tree.size
-    return {"checkpoint": log.note(), "tree_size": size, "entries": [
-        {"index": i, "entry": log.entries[i],
-         "inclusion_proof": [base64.b64encode(h).decode() for h in log.tree.inclusion_proof(i, size)]} for i in indices]}
+    return {
+        "checkpoint": log.note(),
+        "tree_size": size,
+        "entries": [
+            {
+                "index": i,
+                "entry": log.entries[i],
+                "inclusion_proof": [base64.b64encode(h).decode() for h in log.tree.inclusion_proof(i, size)],
+            }
+            for i in indices
+        ],
+    }
 
 
 def test_a_key_history_is_verified_entry_by_entry(page: Any, log: Log) -> None:
     """Every published key of bob, in log order, each proven; another person's entry or a reordering is refused."""
     new = Identity.generate("bob@example.com").public.line()
     change = log.add(_entry("bob@example.com", new, "change"))
-    args = {"answer": _history(log, "bob@example.com", [log.bob, change]), "email": "bob@example.com",  # type: ignore[attr-defined]
-            "logKey": str(log.signer.verifier), "storedNote": None}
+    args = {
+        "answer": _history(log, "bob@example.com", [log.bob, change]),
+        "email": "bob@example.com",  # type: ignore[attr-defined]
+        "logKey": str(log.signer.verifier),
+        "storedNote": None,
+    }
     r = page.evaluate("([a]) => window.c11harness.call('verifyKeyHistory', a)", [args])
     assert r["ok"], r
     assert [(i["action"], i["publicLine"]) for i in r["result"]["items"]] == [
-        ("publish", log.keys["bob@example.com"]), ("change", new)]
+        ("publish", log.keys["bob@example.com"]),
+        ("change", new),
+    ]
     for bad in ([0, change], [change, log.bob]):  # type: ignore[attr-defined]
-        r = page.evaluate("([a]) => window.c11harness.call('verifyKeyHistory', a)",
-                          [{**args, "answer": _history(log, "bob@example.com", bad)}])
+        r = page.evaluate(
+            "([a]) => window.c11harness.call('verifyKeyHistory', a)",
+            [{**args, "answer": _history(log, "bob@example.com", bad)}],
+        )
         assert not r["ok"] and r["error"] == "ProofError", r
 
 
@@ -166,8 +217,16 @@ def test_a_temporary_key_lookup_is_verified_and_a_claimed_key_opens(page: Any, l
     from c11.crypto.kem import kem_type
 
     temp = Identity.generate("carol@example.com (temporary)")
-    text = canonical_json({"action": "create", "email_hash": email_hash("carol@example.com"), "kind": "tempkey",
-                           "public_key": temp.public.line(), "time": "2026-12-03T10:00:00Z", "v": 1})
+    text = canonical_json(
+        {
+            "action": "create",
+            "email_hash": email_hash("carol@example.com"),
+            "kind": "tempkey",
+            "public_key": temp.public.line(),
+            "time": "2026-12-03T10:00:00Z",
+            "v": 1,
+        }
+    )
     index = log.add(text)
     answer = {**log.answer(index), "expires_at": "2027-01-02T10:00:00Z"}
     args = {"answer": answer, "email": "carol@example.com", "logKey": str(log.signer.verifier), "storedNote": None}
@@ -176,13 +235,23 @@ def test_a_temporary_key_lookup_is_verified_and_a_claimed_key_opens(page: Any, l
     forged = {**args, "answer": {**answer, "public_key": log.keys["eve@example.com"]}}
     r = page.evaluate("([a]) => window.c11harness.call('verifyTemporaryKeyLookup', a)", [forged])
     assert not r["ok"] and r["error"] == "ProofError"
-    me = page.evaluate("() => window.c11harness.call('generateKey', {label: 'carol@example.com', kem: 'mlkem768x25519'})")
+    me = page.evaluate(
+        "() => window.c11harness.call('generateKey', {label: 'carol@example.com', kem: 'mlkem768x25519'})"
+    )
     mine = PublicKey.parse(me["result"]["publicLine"])
     info = b"c11/v1 temporary key release\x00" + email_hash("carol@example.com").encode() + mine.key_id
     sealed = kem_type(mine.kem).seal(mine.enc, temp.enc_seed + temp.sig_seed, info)
-    claim = {"email": "carol@example.com", "sealed": base64.b64encode(sealed).decode(), "public_key": temp.public.line()}
-    r = page.evaluate("([a]) => window.c11harness.call('claimTemporaryKey', a)", [{"answer": claim, "me": me["result"]["handle"]}])
+    claim = {
+        "email": "carol@example.com",
+        "sealed": base64.b64encode(sealed).decode(),
+        "public_key": temp.public.line(),
+    }
+    r = page.evaluate(
+        "([a]) => window.c11harness.call('claimTemporaryKey', a)", [{"answer": claim, "me": me["result"]["handle"]}]
+    )
     assert r["ok"] and r["result"]["fingerprint"] == temp.fingerprint, r
     wrong = {**claim, "public_key": Identity.generate("x").public.line()}
-    r = page.evaluate("([a]) => window.c11harness.call('claimTemporaryKey', a)", [{"answer": wrong, "me": me["result"]["handle"]}])
+    r = page.evaluate(
+        "([a]) => window.c11harness.call('claimTemporaryKey', a)", [{"answer": wrong, "me": me["result"]["handle"]}]
+    )
     assert not r["ok"] and r["error"] == "IntegrityError"

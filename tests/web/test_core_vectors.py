@@ -19,7 +19,21 @@ def test_every_vector_passes_in_the_browser(results) -> None:  # type: ignore[no
     assert not failed, "\n".join(failed)
 
 
-@pytest.mark.parametrize("group", ["deterministic", "files", "files-stream", "spec", "groups", "merkle-rfc6962", "checkpoints", "log-actor", "shares", "orgrules"])
+@pytest.mark.parametrize(
+    "group",
+    [
+        "deterministic",
+        "files",
+        "files-stream",
+        "spec",
+        "groups",
+        "merkle-rfc6962",
+        "checkpoints",
+        "log-actor",
+        "shares",
+        "orgrules",
+    ],
+)
 def test_each_vector_group_ran(results, group: str) -> None:  # type: ignore[no-untyped-def]
     assert sum(r["group"] == group for r in results) >= {"shares": 6, "orgrules": 14}.get(group, 5)
 

@@ -71,8 +71,9 @@ def signup(server: str, email: str) -> None:
     _store().save(Credentials(server=c.server, email=result.user.email, token=result.token))
     click.echo(f"Account created for {user.email}; check your email for the verification link.", err=True)
     click.echo(f"Logged in to {c.server} as {user.email}.", err=True)
-    click.echo("Next: run `c11 verify LINK` with the link, then `c11 login`: it makes your key and publishes it.",
-               err=True)
+    click.echo(
+        "Next: run `c11 verify LINK` with the link, then `c11 login`: it makes your key and publishes it.", err=True
+    )
 
 
 @click.command("verify")
@@ -101,8 +102,9 @@ def verify(link: str, server: str | None, email: str | None) -> None:
         raise UsageError("no server: pass --server URL (or paste the whole link)")
     stored = _store().load()
     with Client(server) as c:
-        email = email or (stored.email if stored and stored.server == c.server else None) \
-            or click.prompt("Email", err=True)
+        email = (
+            email or (stored.email if stored and stored.server == c.server else None) or click.prompt("Email", err=True)
+        )
         result = c.login(email, _password(confirm=False), _devices().get(c.server, email))
         _remember_device(c.server, result)
         c.verify_email(token)
@@ -115,14 +117,28 @@ def verify(link: str, server: str | None, email: str | None) -> None:
 @click.option("--email", default=None, help="Your email address (default: last one).")
 @click.option("--oidc", "provider", default=None, help="Log in through this identity provider in a browser.")
 @click.option("--no-browser", is_flag=True, help="With --oidc: print the URL instead of opening a browser.")
-@click.option("--new-key", is_flag=True,
-              help="Make and publish a new key on this device even if your account already has one.")
-@click.option("--device", is_flag=True,
-              help="First login: keep your new key in a key file on this device instead of cloud-stored shards.")
-@click.option("--legacy-password", is_flag=True,
-              help="Account made before OPAQUE: send the password to the server once to upgrade it.")
-def login(server: str | None, email: str | None, provider: str | None, no_browser: bool, new_key: bool,
-          device: bool, legacy_password: bool) -> None:
+@click.option(
+    "--new-key", is_flag=True, help="Make and publish a new key on this device even if your account already has one."
+)
+@click.option(
+    "--device",
+    is_flag=True,
+    help="First login: keep your new key in a key file on this device instead of cloud-stored shards.",
+)
+@click.option(
+    "--legacy-password",
+    is_flag=True,
+    help="Account made before OPAQUE: send the password to the server once to upgrade it.",
+)
+def login(
+    server: str | None,
+    email: str | None,
+    provider: str | None,
+    no_browser: bool,
+    new_key: bool,
+    device: bool,
+    legacy_password: bool,
+) -> None:
     """Log in with email and password (or --oidc PROVIDER) and remember the login.
 
     At the first login your key is made on this device and, by default, cloud-stored in shards (any two of
@@ -141,24 +157,40 @@ def login(server: str | None, email: str | None, provider: str | None, no_browse
         if provider:
             result = c.login_oidc(provider, _opener(no_browser))
         else:
-            email = email or (stored.email if stored and stored.server == c.server else None) \
+            email = (
+                email
+                or (stored.email if stored and stored.server == c.server else None)
                 or click.prompt("Email", err=True)
-            password = _password(confirm=False, prompt="Password (of your c11 account; it also logs you in at "
-                                 "your shard store)")
+            )
+            password = _password(
+                confirm=False, prompt="Password (of your c11 account; it also logs you in at your shard store)"
+            )
             if legacy_password:
-                click.echo("--legacy-password: your password is sent to the server this once, to upgrade the "
-                           "account to OPAQUE logins (it never is again).", err=True)
+                click.echo(
+                    "--legacy-password: your password is sent to the server this once, to upgrade the "
+                    "account to OPAQUE logins (it never is again).",
+                    err=True,
+                )
             result = _login(c, email, password, legacy_password)
     store.save(Credentials(server=c.server, email=result.user.email, token=result.token))
     click.echo(f"Logged in to {c.server} as {result.user.email}.", err=True)
     from c11.cli.keys import after_login
 
-    after_login(c.server, result.token, result.user.email, new_key, device,  # first login: create, publish your key
-                password=password, oidc=bool(provider),  # the password typed once also logs in at the store
-                oidc_open=_opener(no_browser) if provider else None)
+    after_login(
+        c.server,
+        result.token,
+        result.user.email,
+        new_key,
+        device,  # first login: create, publish your key
+        password=password,
+        oidc=bool(provider),  # the password typed once also logs in at the store
+        oidc_open=_opener(no_browser) if provider else None,
+    )
     from c11.cli.invites import claim_after_login
 
-    claim_after_login(c.server, result.token, result.user.email)  # invited before registering: receive the temporary key
+    claim_after_login(
+        c.server, result.token, result.user.email
+    )  # invited before registering: receive the temporary key
 
 
 def _login(c, email: str, password: str, legacy_password: bool = False):  # type: ignore[no-untyped-def]
@@ -217,9 +249,20 @@ def whoami(server: str | None, as_json: bool) -> None:
             raise AuthError("not logged in: run `c11 login` or set C11_TOKEN", 401)
         me = c.whoami()
     if as_json:
-        click.echo(json.dumps({
-            "server": c.server, "id": me.user.id, "email": me.email, "email_verified": me.user.email_verified,
-            "auth": me.auth_kind, "credential_id": me.credential_id, "scopes": list(me.scopes)}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "server": c.server,
+                    "id": me.user.id,
+                    "email": me.email,
+                    "email_verified": me.user.email_verified,
+                    "auth": me.auth_kind,
+                    "credential_id": me.credential_id,
+                    "scopes": list(me.scopes),
+                },
+                indent=2,
+            )
+        )
         return
     verified = "verified" if me.user.email_verified else "not verified"
     click.echo(f"{me.email} ({verified}) on {c.server}, via {me.auth_kind}")
@@ -289,8 +332,9 @@ def password_reset(server: str | None, email: str | None, have_link: bool) -> No
     if not server:
         raise UsageError("no server: pass --server URL (or set C11_SERVER)")
     with Client(server) as c:
-        email = email or (stored.email if stored and stored.server == c.server else None) \
-            or click.prompt("Email", err=True)
+        email = (
+            email or (stored.email if stored and stored.server == c.server else None) or click.prompt("Email", err=True)
+        )
         if not have_link:
             c.request_password_reset(email)
             click.echo(f"If {email} has a verified account on {c.server}, a reset link is on its way.", err=True)

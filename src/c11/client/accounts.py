@@ -23,8 +23,9 @@ from c11.errors import AuthError, ServerError, UsageError
 
 #: The password rules the server can no longer check (it never sees the password): at least 10 characters.
 MIN_PASSWORD, MAX_PASSWORD = 10, 1024
-LEGACY_HINT = ("wrong email or password (if your account predates OPAQUE, log in once with "
-               "`c11 login --legacy-password`)")
+LEGACY_HINT = (
+    "wrong email or password (if your account predates OPAQUE, log in once with `c11 login --legacy-password`)"
+)
 
 
 def _check_password(password: str) -> None:
@@ -44,19 +45,27 @@ class AccountsAPI:
         """Create an account by OPAQUE registration (the password never leaves this device)."""
         _check_password(password)
         reg = pake.ClientRegistration.start(password)
-        d = self._core.request("POST", "/api/v1/accounts/signup/start",
-                               {"email": email, "request": pake.b64u(reg.request)}, auth=False)
+        d = self._core.request(
+            "POST", "/api/v1/accounts/signup/start", {"email": email, "request": pake.b64u(reg.request)}, auth=False
+        )
         upload = reg.finish(pake.unb64u(str(d["response"])))
-        return User.from_json(self._core.request("POST", "/api/v1/accounts", {
-            "email": email, "signup_id": d["signup_id"], "registration": pake.b64u(upload)}, auth=False))
+        return User.from_json(
+            self._core.request(
+                "POST",
+                "/api/v1/accounts",
+                {"email": email, "signup_id": d["signup_id"], "registration": pake.b64u(upload)},
+                auth=False,
+            )
+        )
 
     def verify_email(self, token: str) -> User | None:
         """Confirm the email with a verification link's token, under this client's login to that account."""
         self._core.request("POST", "/api/v1/account/verify", {"token": token})
         return None
 
-    def login(self, email: str, password: str, device_token: str | None = None,
-              legacy_password: bool = False) -> LoginResult:
+    def login(
+        self, email: str, password: str, device_token: str | None = None, legacy_password: bool = False
+    ) -> LoginResult:
         """Log in by OPAQUE (the password never leaves this device). Only with `legacy_password` (the user asked
         for it: `c11 login --legacy-password`) does an account made before OPAQUE send its password, this one
         last time, and register OPAQUE at once (the server then deletes its Argon2 hash); no server answer
@@ -69,31 +78,52 @@ class AccountsAPI:
         d = self._core.request("POST", "/api/v1/sessions", body, auth=False)
         self._core.token = d["token"]
         self.register_opaque(password)
-        return LoginResult(User.from_json(d["user"]), d["token"], datetime.fromisoformat(d["expires_at"]),
-                           d.get("device_token"))
+        return LoginResult(
+            User.from_json(d["user"]), d["token"], datetime.fromisoformat(d["expires_at"]), d.get("device_token")
+        )
 
     def _opaque_login(self, email: str, password: str, device_token: str | None) -> LoginResult:
         attempt = pake.ClientLogin.start(password)
-        d = self._core.request("POST", "/api/v1/sessions/opaque/start", {
-            "email": email, "request": pake.b64u(attempt.request), "device_token": device_token}, auth=False)
+        d = self._core.request(
+            "POST",
+            "/api/v1/sessions/opaque/start",
+            {"email": email, "request": pake.b64u(attempt.request), "device_token": device_token},
+            auth=False,
+        )
         try:
             final, _ = attempt.finish(pake.unb64u(str(d["response"])))
         except AuthError:  # a wrong password (or no record), seen here: a KE3 that fails makes the server count it
             self._report_failure(str(d.get("login_id", "")))
             raise AuthError(LEGACY_HINT, 401) from None
-        done = self._core.request("POST", "/api/v1/sessions/opaque/finish", {
-            "login_id": d["login_id"], "finalization": pake.b64u(final), "kind": "bearer",
-            "device_token": device_token}, auth=False)
+        done = self._core.request(
+            "POST",
+            "/api/v1/sessions/opaque/finish",
+            {
+                "login_id": d["login_id"],
+                "finalization": pake.b64u(final),
+                "kind": "bearer",
+                "device_token": device_token,
+            },
+            auth=False,
+        )
         self._core.token = done["token"]
-        return LoginResult(User.from_json(done["user"]), done["token"],
-                           datetime.fromisoformat(done["expires_at"]), done.get("device_token"))
+        return LoginResult(
+            User.from_json(done["user"]),
+            done["token"],
+            datetime.fromisoformat(done["expires_at"]),
+            done.get("device_token"),
+        )
 
     def _report_failure(self, login_id: str) -> None:
         """Finish a login whose KE2 the password did not open with a KE3 that proves nothing (the server's 401
         is expected): the account's failure is counted there, as the login backoff needs."""
         try:
-            self._core.request("POST", "/api/v1/sessions/opaque/finish", {
-                "login_id": login_id[:64], "finalization": pake.b64u(bytes(64)), "kind": "bearer"}, auth=False)
+            self._core.request(
+                "POST",
+                "/api/v1/sessions/opaque/finish",
+                {"login_id": login_id[:64], "finalization": pake.b64u(bytes(64)), "kind": "bearer"},
+                auth=False,
+            )
         except ServerError:
             pass
 
@@ -116,11 +146,21 @@ class AccountsAPI:
         never leaves this device); every session of the account ends."""
         _check_password(new_password)
         reg = pake.ClientRegistration.start(new_password)
-        d = self._core.request("POST", "/api/v1/accounts/password-reset/start",
-                               {"token": token, "request": pake.b64u(reg.request)}, auth=False)
+        d = self._core.request(
+            "POST",
+            "/api/v1/accounts/password-reset/start",
+            {"token": token, "request": pake.b64u(reg.request)},
+            auth=False,
+        )
         upload = reg.finish(pake.unb64u(str(d["response"])))
-        return dict(self._core.request("POST", "/api/v1/accounts/password-reset/complete",
-                                       {"token": token, "registration": pake.b64u(upload)}, auth=False))
+        return dict(
+            self._core.request(
+                "POST",
+                "/api/v1/accounts/password-reset/complete",
+                {"token": token, "registration": pake.b64u(upload)},
+                auth=False,
+            )
+        )
 
     def logout(self) -> None:
         self._core.request("DELETE", "/api/v1/sessions/current")
@@ -151,7 +191,6 @@ class AccountsAPI:
             code = receiver.wait(timeout)
         if not code:
             raise ServerError("no login code arrived from the browser", 0)
-        d = self._core.request("POST", "/api/v1/auth/oidc/token", {"code": code, "verifier": verifier},
-                               auth=False)
+        d = self._core.request("POST", "/api/v1/auth/oidc/token", {"code": code, "verifier": verifier}, auth=False)
         self._core.token = d["token"]
         return LoginResult(User.from_json(d["user"]), d["token"], datetime.fromisoformat(d["expires_at"]))

@@ -84,8 +84,9 @@ class Client(ServicesMixin):
         to the account that signed up)."""
         self._accounts.verify_email(token)
 
-    def login(self, email: str, password: str, device_token: str | None = None,
-              legacy_password: bool = False) -> LoginResult:
+    def login(
+        self, email: str, password: str, device_token: str | None = None, legacy_password: bool = False
+    ) -> LoginResult:
         """Log in by OPAQUE (`legacy_password`, asked by the user: an account made before OPAQUE sends its
         password this last time, then registers OPAQUE); the client then uses the new bearer token.
         `device_token`: this device's known-device token (c11.client.devices), which passes the login backoff."""

@@ -16,9 +16,11 @@ from c11.server.problems import not_found
 
 #: The app's Content-Security-Policy: only its own scripts (WebAssembly compiled from them: the OPAQUE client),
 #: no inline script or style, no plugins, no framing, no <base>, forms and requests to this origin only.
-CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' blob:; "
-       "connect-src 'self'; worker-src 'self'; frame-src 'self' blob:; frame-ancestors 'none'; "
-       "base-uri 'none'; object-src 'none'; form-action 'self'")
+CSP = (
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' blob:; "
+    "connect-src 'self'; worker-src 'self'; frame-src 'self' blob:; frame-ancestors 'none'; "
+    "base-uri 'none'; object-src 'none'; form-action 'self'"
+)
 #: Headers of every response of the app (its page, its assets and the page saying how to build it).
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
@@ -29,11 +31,18 @@ SECURITY_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
 }
 #: Paths of the single-page app's own pages; each answers index.html, the app routes on the client.
-APP_ROUTES = ("/open", "/encrypt", "/signup", "/login", "/verify", "/invite", "/account", "/messages",
-              "/documents")
-_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".wasm": "application/wasm",
-          ".svg": "image/svg+xml", ".png": "image/png", ".woff2": "font/woff2", ".json": "application/json",
-          ".txt": "text/plain; charset=utf-8", ".map": "application/json"}
+APP_ROUTES = ("/open", "/encrypt", "/signup", "/login", "/verify", "/invite", "/account", "/messages", "/documents")
+_TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".wasm": "application/wasm",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".woff2": "font/woff2",
+    ".json": "application/json",
+    ".txt": "text/plain; charset=utf-8",
+    ".map": "application/json",
+}
 _IMMUTABLE = "public, max-age=31536000, immutable"  # Vite names assets by their content hash
 
 
@@ -79,8 +88,9 @@ def _router(assets: WebAssets) -> APIRouter:
 def _index(assets: WebAssets) -> Response:
     if not assets.index.is_file():
         return HTMLResponse(_not_built(), status_code=503, headers=SECURITY_HEADERS)
-    return HTMLResponse(assets.index.read_text(encoding="utf-8"),
-                        headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
+    return HTMLResponse(
+        assets.index.read_text(encoding="utf-8"), headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"}
+    )
 
 
 def _asset(assets: WebAssets, name: str) -> Response:
@@ -88,14 +98,15 @@ def _asset(assets: WebAssets, name: str) -> Response:
     path = (root / name).resolve()
     if not path.is_relative_to(root) or not path.is_file() or path.suffix not in _TYPES:
         raise not_found("asset of the web app")
-    return FileResponse(path, media_type=_TYPES[path.suffix],
-                        headers={**SECURITY_HEADERS, "Cache-Control": _IMMUTABLE})
+    return FileResponse(path, media_type=_TYPES[path.suffix], headers={**SECURITY_HEADERS, "Cache-Control": _IMMUTABLE})
 
 
 def _not_built() -> str:
-    return ("<!doctype html><html lang=en><meta charset=utf-8><title>c11 server</title>"
-            "<h1>c11 server is running</h1>"
-            "<p>The browser app is not built (web/dist is missing). Build it with "
-            "<code>python3 dev.py setup</code>, or <code>npm ci &amp;&amp; npm run build</code> in web/, "
-            "then reload this page.</p>"
-            "<p>API documentation: <a href=/docs>/docs</a> · <a href=/openapi.json>/openapi.json</a></p>")
+    return (
+        "<!doctype html><html lang=en><meta charset=utf-8><title>c11 server</title>"
+        "<h1>c11 server is running</h1>"
+        "<p>The browser app is not built (web/dist is missing). Build it with "
+        "<code>python3 dev.py setup</code>, or <code>npm ci &amp;&amp; npm run build</code> in web/, "
+        "then reload this page.</p>"
+        "<p>API documentation: <a href=/docs>/docs</a> · <a href=/openapi.json>/openapi.json</a></p>"
+    )

@@ -28,9 +28,13 @@ MAX_DEVICES = 20
 
 
 def _failures(s: Session, scope: str, key: str, since: datetime) -> list[datetime]:
-    return list(s.scalars(select(LoginAttempt.at).where(
-        LoginAttempt.scope == scope, LoginAttempt.key == key, LoginAttempt.at > since
-    ).order_by(LoginAttempt.at)))
+    return list(
+        s.scalars(
+            select(LoginAttempt.at)
+            .where(LoginAttempt.scope == scope, LoginAttempt.key == key, LoginAttempt.at > since)
+            .order_by(LoginAttempt.at)
+        )
+    )
 
 
 def account_wait(config: Config, failures: list[datetime], now: datetime) -> float:
@@ -53,18 +57,25 @@ def check(s: Session, config: Config, email: str, ip: str) -> None:
         waits.append((times[len(times) - limit] + window - now).total_seconds())
     if max(waits) > 0:
         retry = max(1, math.ceil(max(waits)))
-        raise Problem(429, "Too Many Requests", "Too many failed logins; try again later (a device you logged "
-                      "in with before is not held back).", "login-rate-limited", {"Retry-After": str(retry)},
-                      retry_after=retry)
+        raise Problem(
+            429,
+            "Too Many Requests",
+            "Too many failed logins; try again later (a device you logged in with before is not held back).",
+            "login-rate-limited",
+            {"Retry-After": str(retry)},
+            retry_after=retry,
+        )
 
 
 def record_failure(s: Session, config: Config, email: str, ip: str) -> None:
     """Count one failed login for the account and the address; forget failures past the window."""
     now = utcnow()
-    s.execute(delete(LoginAttempt).where(
-        LoginAttempt.at <= now - timedelta(seconds=config.login_window_seconds),
-        LoginAttempt.key.in_([email, ip]),
-    ))
+    s.execute(
+        delete(LoginAttempt).where(
+            LoginAttempt.at <= now - timedelta(seconds=config.login_window_seconds),
+            LoginAttempt.key.in_([email, ip]),
+        )
+    )
     s.add_all([LoginAttempt(scope="account", key=email, at=now), LoginAttempt(scope="ip", key=ip, at=now)])
 
 
@@ -95,9 +106,12 @@ def remember_device(s: Session, user_id: str, device: KnownDevice | None) -> str
     token = new_secret(DEVICE_PREFIX)
     s.add(KnownDevice(user_id=user_id, token_hash=digest(token), created_at=now, last_used_at=now))
     s.flush()
-    old = s.scalars(select(KnownDevice.id).where(KnownDevice.user_id == user_id)
-                    .order_by(KnownDevice.last_used_at.desc(), KnownDevice.created_at.desc())
-                    .offset(MAX_DEVICES)).all()
+    old = s.scalars(
+        select(KnownDevice.id)
+        .where(KnownDevice.user_id == user_id)
+        .order_by(KnownDevice.last_used_at.desc(), KnownDevice.created_at.desc())
+        .offset(MAX_DEVICES)
+    ).all()
     if old:
         s.execute(delete(KnownDevice).where(KnownDevice.id.in_(old)))
     return token

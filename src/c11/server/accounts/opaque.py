@@ -74,16 +74,20 @@ class RegisterIn(BaseModel):
 class LoginStartIn(BaseModel):
     email: str = Field(max_length=320)
     request: str = Field(max_length=6_000, description="OPAQUE KE1 (base64url)")
-    device_token: str | None = Field(None, max_length=200, description="This device's known-device token: "
-                                     "not held back by the login backoff (docs/server.md)")
+    device_token: str | None = Field(
+        None,
+        max_length=200,
+        description="This device's known-device token: not held back by the login backoff (docs/server.md)",
+    )
 
 
 class LoginFinishIn(BaseModel):
     login_id: str = Field(max_length=64)
     finalization: str = Field(max_length=6_000, description="OPAQUE KE3 (base64url)")
     kind: Literal["cookie", "bearer"] = "bearer"
-    device_token: str | None = Field(None, max_length=200, description="This device's known-device token (a new "
-                                     "one is answered when it has none)")
+    device_token: str | None = Field(
+        None, max_length=200, description="This device's known-device token (a new one is answered when it has none)"
+    )
 
 
 def _setup(ctx: ServerContext) -> pake.ServerSetup:
@@ -127,8 +131,9 @@ def _fresh(ctx: ServerContext, principal: AccountLogin) -> None:
     with ctx.db.session() as s:
         row = s.get(LoginSession, principal.credential_id)
     if row is None or row.created_at < utcnow() - FRESH_LOGIN:
-        raise Problem(403, "Fresh login required", "Log in again (at most 10 minutes ago) to register.",
-                      "fresh-login-required")
+        raise Problem(
+            403, "Fresh login required", "Log in again (at most 10 minutes ago) to register.", "fresh-login-required"
+        )
 
 
 @router.post("/account/opaque/start", summary="OPAQUE registration, first message")
@@ -156,8 +161,9 @@ def register(body: RegisterIn, principal: AccountLogin, ctx: Ctx) -> dict[str, b
             user.password_changed_at = now  # not newer than the record: it stays valid (`_changed_since`)
         user.password_hash = None
         if changed:
-            s.execute(delete(LoginSession).where(LoginSession.user_id == user.id,
-                                                 LoginSession.id != principal.credential_id))
+            s.execute(
+                delete(LoginSession).where(LoginSession.user_id == user.id, LoginSession.id != principal.credential_id)
+            )
         s.flush()
         s.add(OpaqueCredential(user_id=principal.user_id, record=record, created_at=now))
     return {"registered": True}
@@ -229,6 +235,7 @@ def signup(body: SignupIn, tasks: BackgroundTasks, ctx: Ctx) -> UserOut:
 
 
 # -- password reset: a new OPAQUE registration under the emailed link's token ----------------------------------
+
 
 @public.post("/accounts/password-reset/start", summary="Password reset, first step: OPAQUE registration request")
 def reset_start(body: ResetStartIn, ctx: Ctx) -> dict[str, str]:
@@ -324,8 +331,12 @@ def _write_secret(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-@public.post("/sessions/opaque/finish", status_code=201, response_model=SessionOut,
-             summary="Log in with OPAQUE: KE3 to a session")
+@public.post(
+    "/sessions/opaque/finish",
+    status_code=201,
+    response_model=SessionOut,
+    summary="Log in with OPAQUE: KE3 to a session",
+)
 def login_finish(body: LoginFinishIn, response: Response, ctx: Ctx) -> SessionOut:
     """401 bad-credentials for a KE3 that does not prove the password (a failure of the account; its start
     counted one of the address), an unknown, used or expired login ID, or a login started with a fake KE2."""
@@ -340,9 +351,13 @@ def login_finish(body: LoginFinishIn, response: Response, ctx: Ctx) -> SessionOu
         pake.login_finish(state, _bytes(body.finalization, "KE3"))
     except Exception:  # noqa: BLE001 - any failure (none, expired, tag, KE3) is a failed login: one answer
         _count_failure(ctx, row.user_id if row is not None else None)
-        raise Problem(401, "Unauthorized", "Wrong email or password (if your account predates OPAQUE, log in "
-                      "once with the legacy password login).", "bad-credentials",
-                      {"WWW-Authenticate": 'Bearer realm="c11"'}) from None
+        raise Problem(
+            401,
+            "Unauthorized",
+            "Wrong email or password (if your account predates OPAQUE, log in once with the legacy password login).",
+            "bad-credentials",
+            {"WWW-Authenticate": 'Bearer realm="c11"'},
+        ) from None
     with ctx.db.session() as s:
         user = s.get(User, row.user_id)
         if user is None:
@@ -355,9 +370,13 @@ def login_finish(body: LoginFinishIn, response: Response, ctx: Ctx) -> SessionOu
         expires = session.expires_at
     if body.kind == "cookie":
         set_session_cookie(response, ctx, token)
-    return SessionOut(user=out_user, kind=body.kind, expires_at=expires,
-                      token=token if body.kind == "bearer" else None,
-                      device_token=device if body.kind == "bearer" else None)
+    return SessionOut(
+        user=out_user,
+        kind=body.kind,
+        expires_at=expires,
+        token=token if body.kind == "bearer" else None,
+        device_token=device if body.kind == "bearer" else None,
+    )
 
 
 def _count_failure(ctx: ServerContext, user_id: str | None) -> None:

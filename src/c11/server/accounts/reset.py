@@ -29,10 +29,12 @@ from c11.server.tokens.models import MachineToken
 
 RESET_PREFIX = "c11r"
 #: What a reset does not give back; the API answer and the CLI say it.
-NOT_RESTORED = ("A password reset restores your account, not your cloud-stored key: the shard stores do not "
-                "release it after a reset. It comes back with your recovery shard (C11_RECOVERY_SHARD), another "
-                "device that holds your key, or your organization's recovery key; then store it again "
-                "(`c11 keys replace`).")
+NOT_RESTORED = (
+    "A password reset restores your account, not your cloud-stored key: the shard stores do not "
+    "release it after a reset. It comes back with your recovery shard (C11_RECOVERY_SHARD), another "
+    "device that holds your key, or your organization's recovery key; then store it again "
+    "(`c11 keys replace`)."
+)
 _RESEND_AFTER = timedelta(seconds=60)
 
 
@@ -43,18 +45,30 @@ def request_reset(ctx: ServerContext, s: Session, email: str) -> bool:
     if user is None or user.email_verified_at is None:
         return False
     now = utcnow()
-    recent = s.scalar(select(PasswordReset.id).where(PasswordReset.user_id == user.id,
-                                                     PasswordReset.created_at > now - _RESEND_AFTER))
+    recent = s.scalar(
+        select(PasswordReset.id).where(PasswordReset.user_id == user.id, PasswordReset.created_at > now - _RESEND_AFTER)
+    )
     if recent is not None:
         return False
     s.execute(delete(PasswordReset).where(PasswordReset.user_id == user.id, PasswordReset.expires_at <= now))
     token = new_secret(RESET_PREFIX)
     minutes = ctx.config.password_reset_minutes
-    s.add(PasswordReset(user_id=user.id, token_hash=digest(token), created_at=now,
-                        expires_at=now + timedelta(minutes=minutes)))
+    s.add(
+        PasswordReset(
+            user_id=user.id, token_hash=digest(token), created_at=now, expires_at=now + timedelta(minutes=minutes)
+        )
+    )
     base = ctx.config.base_url
-    notify(s, base, "password_reset", user.email, link=f"{base}/api/v1/accounts/password-reset?token={token}",
-           expires_minutes=minutes, server=base, secret=token)
+    notify(
+        s,
+        base,
+        "password_reset",
+        user.email,
+        link=f"{base}/api/v1/accounts/password-reset?token={token}",
+        expires_minutes=minutes,
+        server=base,
+        secret=token,
+    )
     return True
 
 
@@ -63,8 +77,12 @@ def pending_reset(s: Session, token: str) -> tuple[PasswordReset, User]:
     row = s.scalar(select(PasswordReset).where(PasswordReset.token_hash == digest(token)))
     user = s.get(User, row.user_id) if row is not None else None
     if row is None or user is None or row.used_at is not None or row.expires_at <= utcnow():
-        raise Problem(400, "Invalid link", "This password reset link is invalid, used or expired; ask for a "
-                      "new one.", "invalid-reset-link")
+        raise Problem(
+            400,
+            "Invalid link",
+            "This password reset link is invalid, used or expired; ask for a new one.",
+            "invalid-reset-link",
+        )
     return row, user
 
 
@@ -82,8 +100,11 @@ def complete_reset(ctx: ServerContext, token: str, record: bytes) -> User:
         s.execute(delete(PasswordReset).where(PasswordReset.user_id == user.id, PasswordReset.id != row.id))
         s.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
         s.execute(delete(KnownDevice).where(KnownDevice.user_id == user.id))
-        s.execute(update(MachineToken).where(MachineToken.user_id == user.id, MachineToken.revoked_at.is_(None))
-                  .values(revoked_at=now))
+        s.execute(
+            update(MachineToken)
+            .where(MachineToken.user_id == user.id, MachineToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
         limits.clear_account(s, user.email)
         after_reset(s, user)
         s.flush()

@@ -11,7 +11,6 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, Field, SecretStr
 
 from c11._internal.emails import normalize_email
-
 from c11.server.problems import Problem
 
 __all__ = ["EmailAddress", "canonical_email", "normalize_email"]
@@ -48,12 +47,14 @@ class LoginIn(BaseModel):
     email: EmailAddress
     password: SecretStr = Field(max_length=4096)
     kind: Literal["cookie", "bearer"] = Field(
-        "bearer", description="cookie: a web session cookie; bearer: a token for the CLI or SDK.")
+        "bearer", description="cookie: a web session cookie; bearer: a token for the CLI or SDK."
+    )
     device_token: SecretStr | None = Field(
-        None, max_length=200, description="The known-device token a previous login on this device received: "
-        "with the right password it passes the login backoff.")
-
-
+        None,
+        max_length=200,
+        description="The known-device token a previous login on this device received: "
+        "with the right password it passes the login backoff.",
+    )
 
 
 class ResetRequestIn(BaseModel):
@@ -107,8 +108,11 @@ class SessionOut(BaseModel):
     kind: Literal["cookie", "bearer"]
     expires_at: datetime
     token: str | None = Field(None, description="The bearer token (kind bearer only); shown once.")
-    device_token: str | None = Field(None, description="A new known-device token (bearer logins from a device "
-                                     "not known yet): send it with later logins; shown once.")
+    device_token: str | None = Field(
+        None,
+        description="A new known-device token (bearer logins from a device "
+        "not known yet): send it with later logins; shown once.",
+    )
 
 
 class VerifiedOut(BaseModel):

@@ -22,8 +22,9 @@ from c11.server.passwords import check_rules
 from c11.server.problems import Problem
 
 
-def create_user(ctx: ServerContext, s: Session, email: str, password: str | None,
-                verified: bool = False, user_id: str | None = None) -> User:
+def create_user(
+    ctx: ServerContext, s: Session, email: str, password: str | None, verified: bool = False, user_id: str | None = None
+) -> User:
     """A new user (`password`: an Argon2 login, for the operator's tools only; sign-up registers OPAQUE, see
     accounts.opaque). 409 if a verified account has the email; an unverified one is replaced (with all it
     had): an unproven sign-up never blocks the address's owner."""
@@ -36,8 +37,13 @@ def create_user(ctx: ServerContext, s: Session, email: str, password: str | None
     if existing is not None:
         drop_user(s, existing.id)
     now = utcnow()
-    user = User(email=email, password_hash=ctx.passwords.hash(password) if password is not None else None,
-                created_at=now, email_verified_at=now if verified else None, **({"id": user_id} if user_id else {}))
+    user = User(
+        email=email,
+        password_hash=ctx.passwords.hash(password) if password is not None else None,
+        created_at=now,
+        email_verified_at=now if verified else None,
+        **({"id": user_id} if user_id else {}),
+    )
     s.add(user)
     s.flush()
     return user
@@ -65,8 +71,11 @@ def send_verification(ctx: ServerContext, s: Session, user: User) -> None:
     """Queue a verification email with a fresh single-use link (in the caller's transaction)."""
     token = new_secret("c11v")
     ttl = ctx.config.verification_ttl_hours
-    s.add(EmailVerification(user_id=user.id, token_hash=digest(token), email=user.email,
-                            expires_at=utcnow() + timedelta(hours=ttl)))
+    s.add(
+        EmailVerification(
+            user_id=user.id, token_hash=digest(token), email=user.email, expires_at=utcnow() + timedelta(hours=ttl)
+        )
+    )
     # the browser app's page; the token stays in the fragment, which browsers never send to a server
     link = f"{ctx.config.base_url}/verify#token={token}"
     notify(s, ctx.config.base_url, "email_verification", user.email, link=link, expires_hours=ttl, secret=token)
@@ -77,8 +86,9 @@ def pending_verification(s: Session, token: str) -> tuple[EmailVerification, Use
     row = s.scalar(select(EmailVerification).where(EmailVerification.token_hash == digest(token)))
     user = s.get(User, row.user_id) if row is not None else None
     if row is None or user is None or row.used_at is not None or row.expires_at <= utcnow() or row.email != user.email:
-        raise Problem(400, "Invalid link", "This verification link is invalid, used or expired.",
-                      "invalid-verification-link")
+        raise Problem(
+            400, "Invalid link", "This verification link is invalid, used or expired.", "invalid-verification-link"
+        )
     return row, user
 
 
@@ -91,9 +101,14 @@ def verify_email(s: Session, token: str, user_id: str) -> User:
     now = utcnow()
     row, user = pending_verification(s, token)
     if user.id != user_id:
-        raise Problem(403, "Wrong account", "Confirming an address needs a login to the account that signed up "
-                      "with it. If you did not sign up with this address, ignore the email: the account expires "
-                      "unconfirmed.", "wrong-account")
+        raise Problem(
+            403,
+            "Wrong account",
+            "Confirming an address needs a login to the account that signed up "
+            "with it. If you did not sign up with this address, ignore the email: the account expires "
+            "unconfirmed.",
+            "wrong-account",
+        )
     row.used_at = now
     if user.email_verified_at is None:
         user.email_verified_at = now
@@ -105,15 +120,20 @@ def create_session(ctx: ServerContext, s: Session, user_id: str, kind: str) -> t
     """A new login session; returns the secret (to hand out once) and the row."""
     token = new_secret(SESSION_PREFIX)
     s.execute(delete(LoginSession).where(LoginSession.user_id == user_id, LoginSession.expires_at <= utcnow()))
-    row = LoginSession(user_id=user_id, token_hash=digest(token), kind=kind,
-                       expires_at=utcnow() + timedelta(hours=ctx.config.session_ttl_hours))
+    row = LoginSession(
+        user_id=user_id,
+        token_hash=digest(token),
+        kind=kind,
+        expires_at=utcnow() + timedelta(hours=ctx.config.session_ttl_hours),
+    )
     s.add(row)
     s.flush()
     return token, row
 
 
-def authenticate_password(ctx: ServerContext, email: str, password: str, ip: str,
-                          device_token: str | None = None) -> tuple[User, str | None]:
+def authenticate_password(
+    ctx: ServerContext, email: str, password: str, ip: str, device_token: str | None = None
+) -> tuple[User, str | None]:
     """The user whose password this is, within the login limits (which a known device passes); 401 or 429
     otherwise. Also returns a new known-device token when this device was not known yet."""
     with ctx.db.session() as s:
@@ -134,13 +154,13 @@ def authenticate_password(ctx: ServerContext, email: str, password: str, ip: str
             s.expunge(user)
             return user, new_device
         limits.record_failure(s, ctx.config, email, ip)
-    raise Problem(401, "Unauthorized", "Wrong email or password.", "bad-credentials",
-                  {"WWW-Authenticate": 'Bearer realm="c11"'})
+    raise Problem(
+        401, "Unauthorized", "Wrong email or password.", "bad-credentials", {"WWW-Authenticate": 'Bearer realm="c11"'}
+    )
 
 
 def logout(s: Session, principal: Principal) -> None:
     """End the caller's login session."""
     if principal.kind == "token":
-        raise Problem(400, "Bad Request", "A machine token is not a login; revoke it instead.",
-                      "not-a-session")
+        raise Problem(400, "Bad Request", "A machine token is not a login; revoke it instead.", "not-a-session")
     s.execute(delete(LoginSession).where(LoginSession.id == principal.credential_id))

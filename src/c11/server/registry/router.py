@@ -45,8 +45,12 @@ from c11.server.problems import Problem, responses, unauthorized
 from c11.server.registry.models import RegistryKey, UsedProof
 from c11.server.scopes import SCOPES
 
-router = APIRouter(prefix="/api/v1/keys", tags=["registry"], dependencies=[Depends(require_user)],
-                   responses=responses(400, 401, 403, 404, 409, 422))
+router = APIRouter(
+    prefix="/api/v1/keys",
+    tags=["registry"],
+    dependencies=[Depends(require_user)],
+    responses=responses(400, 401, 403, 404, 409, 422),
+)
 #: The lookup routes: hot, so they authenticate in one async dependency (`_read_access`, same rules as
 #: `require_scope("keys:read")`) and run their queries on the event loop when the database is near,
 #: instead of through sync dependencies and handlers (each one a thread hop).
@@ -62,9 +66,12 @@ class PublishIn(BaseModel):
     public_key: str = Field(max_length=8192, description="Public key line c11:<type>:..., with a signing key")
     timestamp: str = Field(max_length=64, description="RFC 3339 time of the signature (within 10 minutes)")
     signature: str = Field(max_length=200, description="base64 Ed25519 signature over the publish message")
-    storage: Literal["cloud", "device"] = Field(default="device", description="Where the private key lives: "
-                                                "cloud (in shards) or device (a key file); organizations may "
-                                                "forbid device keys (docs/organizations.md)")
+    storage: Literal["cloud", "device"] = Field(
+        default="device",
+        description="Where the private key lives: "
+        "cloud (in shards) or device (a key file); organizations may "
+        "forbid device keys (docs/organizations.md)",
+    )
 
 
 class PublishedOut(BaseModel):
@@ -88,8 +95,11 @@ class KeyOut(BaseModel):
     inclusion_proof: list[str]
     known_size: int | None = None
     consistency_proof: list[str] | None = None
-    org: dict[str, Any] | None = Field(default=None, description="For a member of an organization: name, "
-                                       "recovery_keys, require_online, default_expiry_days (docs/organizations.md)")
+    org: dict[str, Any] | None = Field(
+        default=None,
+        description="For a member of an organization: name, "
+        "recovery_keys, require_online, default_expiry_days (docs/organizations.md)",
+    )
 
 
 class HistoryItem(BaseModel):
@@ -114,11 +124,11 @@ def _json(obj: object) -> Response:
 def _check_proof(body: PublishIn, principal: Principal) -> tuple[PublicKey, str]:
     """Check the request is the caller's own verified email and the signature proves possession."""
     if not principal.email_verified:
-        raise Problem(403, "Email not verified", "Verify your email address before publishing a key.",
-                      "email-unverified")
+        raise Problem(
+            403, "Email not verified", "Verify your email address before publishing a key.", "email-unverified"
+        )
     if canonical_email(body.email) != principal.email:
-        raise Problem(403, "Forbidden", "You can only publish a key for your own email address.",
-                      "not-your-email")
+        raise Problem(403, "Forbidden", "You can only publish a key for your own email address.", "not-your-email")
     try:
         key = PublicKey.parse(body.public_key)
     except RecipientError as e:
@@ -130,15 +140,21 @@ def _check_proof(body: PublishIn, principal: Principal) -> tuple[PublicKey, str]
     except ValueError:
         raise Problem(422, "Bad timestamp", "timestamp must be RFC 3339.", "bad-proof") from None
     if abs((utcnow() - stamp).total_seconds()) > PUBLISH_WINDOW_SECONDS:
-        raise Problem(400, "Stale proof", "The proof of possession is too old or in the future; "
-                      "check the clock and sign again.", "stale-proof")
+        raise Problem(
+            400,
+            "Stale proof",
+            "The proof of possession is too old or in the future; check the clock and sign again.",
+            "stale-proof",
+        )
     try:
         sig = base64.b64decode(body.signature, validate=True)
         Ed25519PublicKey.from_public_bytes(key.sig).verify(
-            sig, publish_message(principal.email, key.line(), body.timestamp))
+            sig, publish_message(principal.email, key.line(), body.timestamp)
+        )
     except (binascii.Error, ValueError, InvalidSignature):
-        raise Problem(400, "Bad proof of possession", "The signature does not verify with the key's "
-                      "signing key.", "bad-proof") from None
+        raise Problem(
+            400, "Bad proof of possession", "The signature does not verify with the key's signing key.", "bad-proof"
+        ) from None
     return key, hashlib.sha256(sig).hexdigest()
 
 
@@ -154,8 +170,9 @@ def publish(body: PublishIn, principal: Writer, ctx: Ctx) -> Response:
     svc = log_service(ctx)
     try:
         with svc.transaction() as (s, log):
-            s.execute(delete(UsedProof).where(UsedProof.created_at < now - timedelta(
-                seconds=3 * PUBLISH_WINDOW_SECONDS)))
+            s.execute(
+                delete(UsedProof).where(UsedProof.created_at < now - timedelta(seconds=3 * PUBLISH_WINDOW_SECONDS))
+            )
             s.add(UsedProof(signature_hash=sig_hash, user_id=principal.user_id, created_at=now))
             s.flush()
             row = s.get(RegistryKey, principal.user_id)
@@ -163,18 +180,25 @@ def publish(body: PublishIn, principal: Writer, ctx: Ctx) -> Response:
                 action = "unchanged"
             else:
                 action = "publish" if row is None else "change"
-                index = log.append("key", {"action": action, "email_hash": ehash, "public_key": key.line()},
-                                   subject=ehash)
+                index = log.append(
+                    "key", {"action": action, "email_hash": ehash, "public_key": key.line()}, subject=ehash
+                )
                 if row is None:
                     row = RegistryKey(user_id=principal.user_id, email_hash=ehash)
                     s.add(row)
                 row.public_key, row.fingerprint = key.line(), key.fingerprint
                 row.log_index, row.published_at = index, now
-            out = {"email": principal.email, "public_key": row.public_key, "fingerprint": row.fingerprint,
-                   "log_index": row.log_index, "action": action}
+            out = {
+                "email": principal.email,
+                "public_key": row.public_key,
+                "fingerprint": row.fingerprint,
+                "log_index": row.log_index,
+                "action": action,
+            }
     except IntegrityError:
-        raise Problem(409, "Replayed proof", "This proof of possession was already used; sign again.",
-                      "replayed-proof") from None
+        raise Problem(
+            409, "Replayed proof", "This proof of possession was already used; sign again.", "replayed-proof"
+        ) from None
     return _json(out)
 
 
@@ -195,23 +219,40 @@ def _proofs(known: int | None, size: int) -> dict[str, Any]:
     if known is None:
         return {}
     if known > size:
-        raise Problem(409, "Log rolled back", f"You saw a tree of {known} entries; this log has {size}.",
-                      "log-rollback", tree_size=size)
+        raise Problem(
+            409,
+            "Log rolled back",
+            f"You saw a tree of {known} entries; this log has {size}.",
+            "log-rollback",
+            tree_size=size,
+        )
     return {"known_size": known}
 
 
 #: One query: the key, its entry and the log's current state (plain SQL: the hot path).
 #: With the organization rules' LEFT JOINs on unique indexes (`orgs.lookup`): still one query.
-_LOOKUP = ("SELECT r.public_key, r.fingerprint, r.log_index, e.data, s.size, s.root_hash" + org_lookup.COLUMNS +
-           " FROM registry_keys r JOIN log_entries e ON e.idx = r.log_index JOIN log_state s ON s.id = 1" +
-           org_lookup.JOINS + " WHERE r.email_hash = {ph}")
+_LOOKUP = (
+    "SELECT r.public_key, r.fingerprint, r.log_index, e.data, s.size, s.root_hash"
+    + org_lookup.COLUMNS
+    + " FROM registry_keys r JOIN log_entries e ON e.idx = r.log_index JOIN log_state s ON s.id = 1"
+    + org_lookup.JOINS
+    + " WHERE r.email_hash = {ph}"
+)
 
 
 #: A CLI/SDK login session by its token hash (what `c11.server.auth._session` reads, as one Core query).
-_SESSION = (select(LoginSession.id, LoginSession.expires_at, User.id.label("user_id"), User.email,
-                   User.email_verified_at, User.created_at)
-            .join(User, User.id == LoginSession.user_id)
-            .where(LoginSession.token_hash == bindparam("h"), LoginSession.kind == "bearer"))
+_SESSION = (
+    select(
+        LoginSession.id,
+        LoginSession.expires_at,
+        User.id.label("user_id"),
+        User.email,
+        User.email_verified_at,
+        User.created_at,
+    )
+    .join(User, User.id == LoginSession.user_id)
+    .where(LoginSession.token_hash == bindparam("h"), LoginSession.kind == "bearer")
+)
 
 
 def _authenticate(request: Request, ctx: ServerContext) -> Principal | None:
@@ -225,11 +266,16 @@ def _authenticate(request: Request, ctx: ServerContext) -> Principal | None:
     with log_service(ctx).read_engine.connect() as conn:
         row = conn.execute(_SESSION, {"h": digest(token)}).first()
     now = utcnow()
-    if row is None or row.expires_at <= now or (row.email_verified_at is None and row.created_at <= now - timedelta(
-            hours=ctx.config.unverified_account_hours)):  # as auth._unverified_expired
+    if (
+        row is None
+        or row.expires_at <= now
+        or (
+            row.email_verified_at is None
+            and row.created_at <= now - timedelta(hours=ctx.config.unverified_account_hours)
+        )
+    ):  # as auth._unverified_expired
         return None
-    return Principal(row.user_id, row.email, row.email_verified_at is not None, "bearer", row.id,
-                     frozenset(SCOPES))
+    return Principal(row.user_id, row.email, row.email_verified_at is not None, "bearer", row.id, frozenset(SCOPES))
 
 
 def _reader(request: Request) -> tuple[Principal, ServerContext]:
@@ -238,8 +284,9 @@ def _reader(request: Request) -> tuple[Principal, ServerContext]:
     if principal is None:
         raise unauthorized()
     if not principal.has("keys:read"):
-        raise Problem(403, "Forbidden", "This token lacks the scope keys:read.", "insufficient-scope",
-                      scope="keys:read")
+        raise Problem(
+            403, "Forbidden", "This token lacks the scope keys:read.", "insufficient-scope", scope="keys:read"
+        )
     request.state.principal = principal
     return principal, ctx
 
@@ -261,9 +308,14 @@ ReadCtx = Annotated[ServerContext, Depends(_read_access)]
 
 
 @reads.get("", response_model=KeyOut, summary="Look a person's key up by exact email")
-async def lookup(ctx: ReadCtx, request: Request, email: Annotated[str, Query(max_length=320)],
-                 known_size: Annotated[int | None, Query(ge=0, description="Tree size you trust; adds a "
-                                                         "consistency proof to it")] = None) -> Response:
+async def lookup(
+    ctx: ReadCtx,
+    request: Request,
+    email: Annotated[str, Query(max_length=320)],
+    known_size: Annotated[
+        int | None, Query(ge=0, description="Tree size you trust; adds a consistency proof to it")
+    ] = None,
+) -> Response:
     """The current key of `email` with its log entry, inclusion proof and the signed checkpoint; for a member
     of an organization, its `org` rules (recovery keys, require_online, default_expiry_days)."""
     return await _run(ctx, _lookup, ctx, request.state.principal, email, known_size)
@@ -274,8 +326,9 @@ def _lookup(ctx: ServerContext, principal: Principal, email: str, known_size: in
     svc = log_service(ctx)
     with svc.read_engine.connect() as conn:  # two queries: the key with the log state, then the proof nodes
         ph = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        row = conn.exec_driver_sql(_LOOKUP.format(ph=ph), (*org_lookup.join_params(principal, email),
-                                                            email_hash(email))).first()
+        row = conn.exec_driver_sql(
+            _LOOKUP.format(ph=ph), (*org_lookup.join_params(principal, email), email_hash(email))
+        ).first()
         if row is None:
             raise Problem(404, "Not Found", "No key is published for this email address.", "no-key")
         if org_lookup.decide(row.t_status, row.t_org, row.t_policies, row.c_org, row.c_policies):
@@ -284,20 +337,40 @@ def _lookup(ctx: ServerContext, principal: Principal, email: str, known_size: in
             extra_org = {}
         size = row.size
         if known_size is not None and known_size > size:
-            raise Problem(409, "Log rolled back", f"You saw a tree of {known_size} entries; this log has "
-                          f"{size}.", "log-rollback", tree_size=size)
+            raise Problem(
+                409,
+                "Log rolled back",
+                f"You saw a tree of {known_size} entries; this log has {size}.",
+                "log-rollback",
+                tree_size=size,
+            )
         [proof], consistency = svc.proofs(conn, size, [row.log_index], known_size)
-    extra = {} if consistency is None else {"known_size": known_size,
-                                            "consistency_proof": [b64(h) for h in consistency]}
-    return _json({"email": email.strip().lower(), "public_key": row.public_key, "fingerprint": row.fingerprint,
-                  "log_index": row.log_index, "entry": row.data, "tree_size": size,
-                  "checkpoint": svc.signed_checkpoint(size, bytes(row.root_hash)).decode("utf-8"),
-                  "inclusion_proof": [b64(h) for h in proof], **extra, **extra_org})
+    extra = (
+        {} if consistency is None else {"known_size": known_size, "consistency_proof": [b64(h) for h in consistency]}
+    )
+    return _json(
+        {
+            "email": email.strip().lower(),
+            "public_key": row.public_key,
+            "fingerprint": row.fingerprint,
+            "log_index": row.log_index,
+            "entry": row.data,
+            "tree_size": size,
+            "checkpoint": svc.signed_checkpoint(size, bytes(row.root_hash)).decode("utf-8"),
+            "inclusion_proof": [b64(h) for h in proof],
+            **extra,
+            **extra_org,
+        }
+    )
 
 
 @reads.get("/history", response_model=HistoryOut, summary="Every logged key change of an email")
-async def history(ctx: ReadCtx, request: Request, email: Annotated[str, Query(max_length=320)],
-                  known_size: Annotated[int | None, Query(ge=0)] = None) -> Response:
+async def history(
+    ctx: ReadCtx,
+    request: Request,
+    email: Annotated[str, Query(max_length=320)],
+    known_size: Annotated[int | None, Query(ge=0)] = None,
+) -> Response:
     """All `key` entries of `email`, oldest first, each with its inclusion proof in the current tree."""
     return await _run(ctx, _history, ctx, request.state.principal, email, known_size)
 
@@ -309,13 +382,25 @@ def _history(ctx: ServerContext, principal: Principal, email: str, known_size: i
     with ctx.db.session() as s:
         org_lookup.check(s, principal, email)  # same organization rules as a lookup
         size, root = svc.state(s)
-        rows = s.execute(select(LogEntry.idx, LogEntry.data).where(
-            LogEntry.subject == ehash, LogEntry.kind == "key", LogEntry.idx < size).order_by(LogEntry.idx)).all()
+        rows = s.execute(
+            select(LogEntry.idx, LogEntry.data)
+            .where(LogEntry.subject == ehash, LogEntry.kind == "key", LogEntry.idx < size)
+            .order_by(LogEntry.idx)
+        ).all()
         extra = _proofs(known_size, size)
         proofs, consistency = svc.proofs(s, size, [i for i, _ in rows], extra.get("known_size"))
-        items = [{"index": i, "entry": d, "inclusion_proof": [b64(h) for h in p]}
-                 for (i, d), p in zip(rows, proofs, strict=True)]
+        items = [
+            {"index": i, "entry": d, "inclusion_proof": [b64(h) for h in p]}
+            for (i, d), p in zip(rows, proofs, strict=True)
+        ]
         if consistency is not None:
             extra["consistency_proof"] = [b64(h) for h in consistency]
-    return _json({"email": email.strip().lower(), "tree_size": size,
-                  "checkpoint": svc.signed_checkpoint(size, root).decode("utf-8"), "entries": items, **extra})
+    return _json(
+        {
+            "email": email.strip().lower(),
+            "tree_size": size,
+            "checkpoint": svc.signed_checkpoint(size, root).decode("utf-8"),
+            "entries": items,
+            **extra,
+        }
+    )
