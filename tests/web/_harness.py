@@ -36,7 +36,7 @@ def _newest_source() -> float:
 def ensure_harness() -> None:
     """Build web/dist-harness when missing or older than its sources (one process at a time)."""
     if shutil.which("npx") is None or not (WEB / "node_modules").is_dir():
-        pytest.skip("the web dependencies are not installed (cd web && npm ci)")
+        pytest.fail("the web dependencies are not installed (cd web && npm ci; python3 dev.py setup does it)")
     lock = ROOT / ".venv" / ".web-harness.lock"
     lock.parent.mkdir(exist_ok=True)
     with lock.open("w") as held:

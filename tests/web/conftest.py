@@ -48,14 +48,14 @@ def _ensure_built() -> None:
         fcntl.flock(held, fcntl.LOCK_EX)
         dev.ensure_npm()
     if not (WEB / "dist" / "index.html").is_file():
-        pytest.skip("the web app is not built: npm is not installed (python3 dev.py setup builds web/dist)")
+        pytest.fail("the web app is not built: npm is not installed (python3 dev.py setup builds web/dist)")
 
 
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Any]:
     """Debian's Chromium under Playwright (it never downloads a browser of its own)."""
     if not CHROMIUM.exists():
-        pytest.skip("chromium is not installed (deps/apt.txt; python3 dev.py setup installs it as root)")
+        pytest.fail("chromium is not installed (deps/apt.txt; python3 dev.py setup installs it as root)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
