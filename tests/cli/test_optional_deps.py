@@ -7,34 +7,19 @@ package is absent), so this runs against the real CLI without a second virtual e
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
+import re
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
 
+from c11.cli._errors import _OPTIONAL
+
 ROOT = Path(__file__).resolve().parents[2]
-#: top-level modules of the packages in the `server` and `documents` extras (pyproject.toml)
-ABSENT = (
-    "fastapi",
-    "starlette",
-    "pydantic",
-    "uvicorn",
-    "sqlalchemy",
-    "alembic",
-    "psycopg",
-    "argon2",
-    "authlib",
-    "fastapi_offline",
-    "httptools",
-    "uvloop",
-    "msal",
-    "jinja2",
-    "lxml",
-    "pikepdf",
-    "PIL",
-    "yaml",
-)
+#: the top-level modules the CLI maps to an extra: made unimportable here
+ABSENT = tuple(_OPTIONAL)
 _RUN = (
     "import sys; sys.modules.update(dict.fromkeys({absent!r})); "
     "from c11.cli.main import main; sys.exit(main(sys.argv[1:]))"
@@ -65,6 +50,21 @@ def test_extras_are_declared_and_base_installs_none_of_them():
     extras = project["optional-dependencies"]
     assert {"server", "documents", "all"} <= set(extras)
     assert "version" in project["dynamic"] and "version" not in project  # one place: c11.__version__
+
+
+def test_every_package_of_an_extra_is_named_by_its_modules():
+    """Each distribution of the `server` and `documents` extras has its top-level modules in the CLI's map, under
+    that extra: a command failing for want of it names the right extra."""
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    modules_of: dict[str, set[str]] = {}
+    for module, dists in importlib.metadata.packages_distributions().items():
+        for d in dists:
+            modules_of.setdefault(re.sub(r"[-_.]+", "-", d).lower(), set()).add(module)
+    for extra in ("server", "documents"):
+        for requirement in extras[extra]:
+            name = re.sub(r"[-_.]+", "-", re.split(r"[\[<>=;! ]", requirement, maxsplit=1)[0]).lower()
+            mapped = {m for m in modules_of.get(name, set()) if m in _OPTIONAL}
+            assert mapped and all(_OPTIONAL[m] == extra for m in mapped), (extra, requirement)
 
 
 def test_files_work_without_the_server_and_documents_extras(tmp_path: Path):
