@@ -76,7 +76,7 @@ export function App() {
           )}
         </nav>
       </header>
-      {pinned && <p role="status" class="hint" data-log-pin={pinned}>log key pinned: {pinned} (trusted on first use, as
+      {pinned && <p role="status" class="hint notice" data-log-pin={pinned}>log key pinned: {pinned} (trusted on first use, as
         the command line does; a different key from this server will be refused)</p>}
       <main id="main" tabIndex={-1}>{page}</main>
     </>
