@@ -1,0 +1,1 @@
+"""Secure Document Send (F23) and persistent share links (F24): docs/sharing.md."""
