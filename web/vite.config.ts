@@ -11,6 +11,12 @@ export default defineConfig({
     assetsInlineLimit: 0,
     sourcemap: false,
     target: "es2022",
+    // The download service worker (src/worker/download.sw.ts, docs/web.md "Large files") is a second entry with a
+    // fixed name, assets/c11-sw.js: its scope must stay stable across builds (/assets/c11-download/).
+    rollupOptions: {
+      input: { index: "index.html", "c11-sw": "src/worker/download.sw.ts" },
+      output: { entryFileNames: (chunk) => (chunk.name === "c11-sw" ? "assets/c11-sw.js" : "assets/[name]-[hash].js") },
+    },
   },
   server: {
     // `npm run dev`: the API of a local `c11 serve` behind Vite's dev server.

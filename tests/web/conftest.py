@@ -34,6 +34,7 @@ CHROMIUM_ARGS = [
 AXE = WEB / "node_modules" / "axe-core" / "axe.min.js"
 NARROW = {"width": 375, "height": 740}  # the smallest phone width the app must be usable at
 KEY_PASSPHRASE = "a passphrase for the key"  # of the key files of `people`
+NO_SAVE_PICKER = "delete window.showSaveFilePicker;"
 
 
 def _ensure_built() -> None:
@@ -121,6 +122,9 @@ def new_page(chromium: Any, web_server: RunningServer) -> Iterator[Callable[...,
 
     def make(**context_options: Any) -> Any:
         context = chromium.new_context(base_url=web_server.url, accept_downloads=True, **context_options)
+        # headless Chromium's "Save as" picker aborts at once: pages save through the streamed download (the
+        # service worker) unless a test installs a picker (test_app_stream.py, docs/web.md "Large files")
+        context.add_init_script(NO_SAVE_PICKER)
         contexts.append(context)
         page = context.new_page()
         problems.watch(page)

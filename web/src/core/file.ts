@@ -103,12 +103,26 @@ const slice = async (b: Blob, from: number, to: number): Promise<Bytes> => new U
 /** Open a .c11 file held as a Blob/File. Both signatures (and the whole signed hash list) are verified before this
  *  returns; each segment is released only after it authenticated and its hash matched the signed list. */
 export async function decryptBlob(blob: Blob, identities: Identity[], opts: OpenOptions = {}): Promise<Decrypted> {
+  const { info, open } = await openBlob(blob, identities, opts);
+  return { info, plaintext: open() };
+}
+
+/** A verified file held as a Blob: `open()` makes a new plaintext stream each time (it reads the Blob again,
+ *  segment by segment, so a cancelled or failed save can be retried without keeping plaintext anywhere). */
+export interface OpenedBlob {
+  info: FileInfo;
+  open(): ReadableStream<Uint8Array>;
+}
+
+/** `decryptBlob`'s checks (both signatures and the whole signed hash list verified before this returns), with the
+ *  plaintext left to read later as often as needed. The payload key lives in the returned closure only. */
+export async function openBlob(blob: Blob, identities: Identity[], opts: OpenOptions = {}): Promise<OpenedBlob> {
   const { header: h, length: hlen } = await readHeader(blob);
   const opened = await openHeader(h, identities, opts);
   const key = await aesKey(await derive(opened.fileKey, h.nonce, "payload"));
   const fi = info(h, opened.metadata, opened.identity, opened.temporaryKeyIds);
   const s = h.segmentSize;
-  if (h.version === 1) return { info: fi, plaintext: fromGenerator(v1Segments(blob, hlen, s, key, opened.metadata)) };
+  if (h.version === 1) return { info: fi, open: () => fromGenerator(v1Segments(blob, hlen, s, key, opened.metadata)) };
   const rest = blob.size - hlen;
   if (rest < 120) throw new TruncatedError("the file is truncated (nothing or too little after the header)");
   const tail = await slice(blob, blob.size - 72, blob.size);
@@ -121,7 +135,7 @@ export async function decryptBlob(blob: Blob, identities: Identity[], opts: Open
   const statement = await contentStatement(h, n, await sha256(list));
   if (!(await ed25519Verify(h.authorKey, tail.subarray(8), statement)))
     throw new BadSignatureError("the content signature does not verify: the content is not what the author signed");
-  return { info: fi, plaintext: fromGenerator(v2Segments(blob, hlen, s, n, list, key, opened.metadata)) };
+  return { info: fi, open: () => fromGenerator(v2Segments(blob, hlen, s, n, list, key, opened.metadata)) };
 }
 
 /** Segments per read: about 1 MiB is fetched with one Blob.slice and its segments decrypted and hashed concurrently. */

@@ -10,7 +10,7 @@ import { verifyKeyHistory, verifyKeyLookup } from "../core/registry";
 import { makeKeyArchive, openKeyArchive } from "../core/keyarchive";
 import { openTemporaryKeyRelease, verifyTemporaryKeyLookup } from "../core/temporarykey";
 import { errorNames } from "../core/errors";
-import { collect, dearmorBlob, decryptBlob, decryptStream, encryptStream, reshareBlob } from "../core/file";
+import { collect, dearmorBlob, decryptBlob, decryptStream, encryptStream, openBlob, reshareBlob, type OpenedBlob } from "../core/file";
 import { generateIdentity, makeIdentity, type Identity } from "../core/identity";
 import { parseKeyFile, writeKeyFile } from "../core/keyfile";
 import { parsePublicKey } from "../core/publickey";
@@ -18,6 +18,8 @@ import { openBundle, writeBundleStream } from "../core/bundle";
 import type { KeySummary, Op, Progress, Reply, Request, Requests } from "./protocol";
 
 const identities = new Map<number, Identity>();
+/** Files opened for streaming (`openFile`): their verified header and payload key, until `closeFile`. */
+const openedFiles = new Map<number, OpenedBlob>();
 let next = 1;
 
 function summary(handle: number, id: Identity): KeySummary {
@@ -185,6 +187,32 @@ const handlers: Handlers = {
     const exp = expected ? await parsePublicKey(expected) : undefined;
     return keep(await unwrapGroupKey(wrapped, ref, keys.map(identity), exp, signers ? new Set(signers) : undefined));
   },
+  async sealStream({ data, recipients, sender, metadata, segmentSize, temporary }) {
+    const me = identity(sender);
+    const keys = await Promise.all(recipients.map(parsePublicKey));
+    // the stream keeps the sender's identity (to sign the trailer) after its handle is forgotten, until it ends
+    return encryptStream(data.stream(), { recipients: [me.public, ...keys], sender: me, metadata, segmentSize, temporaryKeyIds: (temporary ?? []).map(fromHex) });
+  },
+  async openFile({ data, keys, release }) {
+    const opened = await openBlob(await dearmorBlob(data), keys.map(identity), { release: releaserOf(release) });
+    const file = next++;
+    openedFiles.set(file, opened);
+    return { info: opened.info, file };
+  },
+  async readFile({ file }) {
+    const opened = openedFiles.get(file);
+    if (!opened) throw new Error("unknown file handle");
+    return opened.open();
+  },
+  async closeFile({ file }) {
+    openedFiles.delete(file);
+    return null;
+  },
+  async bundleStream({ files, recipients, sender, name }) {
+    const me = identity(sender);
+    const keys = await Promise.all(recipients.map(parsePublicKey));
+    return writeBundleStream(files, { recipients: [me.public, ...keys], sender: me }, name);
+  },
   async publicKeyOfSeed({ kem, encSeed, sigSeed }) {
     return (await makeIdentity("", kem, fromHex(encSeed), fromHex(sigSeed))).public.line;
   },
@@ -200,7 +228,7 @@ self.onmessage = async (ev: MessageEvent<Request | { cancel: number }>) => {
   const { id, op, args } = ev.data;
   const abort = new AbortController();
   running.set(id, abort);
-  const post = (m: Reply | Progress) => (self as unknown as Worker).postMessage(m);
+  const post = (m: Reply | Progress, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(m, transfer);
   const ctx: Ctx = { signal: abort.signal, progress: (bytes) => post({ id, progress: bytes }) };
   let reply: Reply;
   try {
@@ -212,5 +240,5 @@ self.onmessage = async (ev: MessageEvent<Request | { cancel: number }>) => {
   } finally {
     running.delete(id);
   }
-  post(reply);
+  post(reply, reply.ok && reply.result instanceof ReadableStream ? [reply.result] : []);
 };

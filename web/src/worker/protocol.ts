@@ -82,6 +82,21 @@ export interface Requests {
   bundle: { args: { files: { path: string; data: Blob }[]; recipients: string[]; sender: number; name: string | null }; result: Blob };
   openBundle: { args: { data: Blob; keys: number[] }; result: { info: FileInfo; files: { path: string; data: Blob }[] } };
   publicKeyOfSeed: { args: { kem: "mlkem768x25519" | "x25519"; encSeed: string; sigSeed: string }; result: string };
+  /** Streaming encryption (docs/web.md "Large files"): the file is read segment by segment as the returned stream
+   *  is read (transferred to the page, which writes it to disk); the header is sealed before this answers. */
+  sealStream: {
+    args: { data: Blob; recipients: string[]; sender: number; metadata: Metadata; segmentSize?: number; temporary?: string[] };
+    result: ReadableStream<Uint8Array>;
+  };
+  /** Open a file held as a Blob: both signatures and the signed hash list are verified before this answers; the
+   *  verified file stays in the worker under `file` (its payload key only, no identity) until `closeFile`. */
+  openFile: { args: { data: Blob; keys: number[]; release?: string }; result: { info: FileInfo; file: number } };
+  /** A new plaintext stream of an opened file (transferred to the page): each segment is released only after it
+   *  authenticated and matched the signed list; the stream errors (never closes) on the first that does not. */
+  readFile: { args: { file: number }; result: ReadableStream<Uint8Array> };
+  closeFile: { args: { file: number }; result: null };
+  /** A bundle (.c11.zip) as a stream of ZIP bytes, each file read segment by segment. */
+  bundleStream: { args: { files: { path: string; data: Blob }[]; recipients: string[]; sender: number; name: string | null }; result: ReadableStream<Uint8Array> };
 }
 export type Op = keyof Requests;
 export interface Request<O extends Op = Op> {
