@@ -27,6 +27,8 @@ _OPTIONAL = {
             "uvloop",
             "msal",
             "jinja2",
+            "boto3",
+            "botocore",
         ),
         "server",
     ),

@@ -15,6 +15,10 @@ from starlette.responses import Response
 from c11._web import body_limits
 from c11._web.body_limits import DEFAULT_CAP, KiB, MiB, Scope
 
+#: A route that authorizes its caller (an upload grant) before it reads, and stops at the length it was given.
+SELF_BOUNDED = 1 << 62
+
+
 #: (method, path pattern, cap): the routes that take larger bodies, first match wins.
 ROUTE_CAPS: tuple[tuple[str, re.Pattern[str], int], ...] = tuple(
     (m, re.compile(p), cap)
@@ -30,6 +34,8 @@ ROUTE_CAPS: tuple[tuple[str, re.Pattern[str], int], ...] = tuple(
         ("PUT", r"/api/v1/shards/shard", 256 * KiB),  # a shard and up to 255 placements
         ("POST", r"/api/v1/keyserver/release", 256 * KiB),  # an online-policy stanza (<= 120,000 base64)
         ("*", r"/api/v1/documents(/.*)?", 1 * MiB),  # a stanza, or up to 1,000 recipients
+        # resumable uploads: the route authorizes first, then reads at most the declared length (c11.server.uploads)
+        ("PATCH", r"/api/v1/uploads/[^/]+", SELF_BOUNDED),
     ]
 )
 
@@ -47,6 +53,8 @@ async def _for_caller(scope: Scope, cap: int) -> int:
     the body is read: routes read their body before their own login check), else the default cap: under
     `/api/` a verified account (an unverified sign-up costs nothing), under `/scim/` a valid SCIM token."""
     if cap <= DEFAULT_CAP or not scope["path"].startswith(("/api/", "/scim/")):
+        return cap
+    if cap == SELF_BOUNDED:
         return cap
     ctx = getattr(getattr(scope.get("app"), "state", None), "ctx", None)
     if ctx is None:

@@ -37,8 +37,9 @@ class Upload(Base):
     sha256: Mapped[str | None] = mapped_column(String(64))
     #: the send or share it belongs to (None: not yet used; deleted after upload_ttl_hours)
     attached_to: Mapped[str | None] = mapped_column(String(32), index=True)
-    #: a writer holds the upload until then (one PATCH at a time, across processes)
-    busy_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: the PATCH writing it now (a newer PATCH at the stored offset takes over, as tusd does: so a resume after a
+    #: broken connection or a killed server never waits for a lock; the older writer stops at its next part)
+    writer: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

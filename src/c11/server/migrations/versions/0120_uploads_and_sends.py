@@ -32,7 +32,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=True),
         sa.Column("attached_to", sa.String(length=32), nullable=True),
-        sa.Column("busy_until", _TS, nullable=True),
+        sa.Column("writer", sa.String(length=32), nullable=True),
         sa.Column("created_at", _TS, nullable=False),
         sa.Column("expires_at", _TS, nullable=False),
         sa.Column("completed_at", _TS, nullable=True),
