@@ -57,6 +57,7 @@ SERVICES: dict[str, tuple[str, ...]] = {
     "scim": ("c11.server.scim.router:router",),
     "events": ("c11.server.events.router:router",),
     "notifications": ("c11.server.notifications.router:router",),
+    "uploads": ("c11.server.uploads.router:router",),
 }
 
 #: where the API documentation's assets (Swagger UI) are served from, same origin as /docs.

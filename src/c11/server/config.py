@@ -157,6 +157,30 @@ SETTINGS: tuple[Setting, ...] = (
         300,
         "Lifetime of a shard store token (bound to one user and one store, single use), in seconds.",
     ),
+    Setting(
+        "storage_url",
+        str,
+        None,
+        "Where uploaded ciphertext is stored: file:///path, or s3://bucket/prefix (docs/sharing.md). Default: <data-dir>/blobs.",
+    ),
+    Setting("s3_endpoint_url", str, None, "S3 endpoint (MinIO, SeaweedFS, Wasabi...). Default: boto3's (AWS_ENDPOINT_URL or AWS)."),
+    Setting("s3_region", str, None, "S3 region. Default: boto3's (AWS_REGION...)."),
+    Setting("s3_access_key_id", str, None, "S3 access key ID. Default: boto3's (AWS_ACCESS_KEY_ID, profiles, roles)."),
+    Setting("s3_secret_access_key", str, None, "S3 secret access key (better in the TOML file than in a variable)."),
+    Setting(
+        "upload_part_mib",
+        int,
+        5,
+        "Part size of resumable uploads in MiB (S3's minimum is 5): the most an upload holds in server memory.",
+    ),
+    Setting("upload_max_gib", int, 20, "Largest upload accepted, in GiB."),
+    Setting(
+        "upload_ttl_hours",
+        int,
+        24,
+        "Hours an upload may stay incomplete (or complete but not attached to a send or share) before it is deleted.",
+    ),
+    Setting("share_retention", int, 5, "Versions of a share link kept (the latest and older ones); older are deleted."),
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}
@@ -230,6 +254,15 @@ class Config:
     operator_org: str | None = None
     shard_stores: str | None = None
     shard_token_ttl_seconds: int = 300
+    storage_url: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = field(default=None, repr=False)
+    upload_part_mib: int = 5
+    upload_max_gib: int = 20
+    upload_ttl_hours: int = 24
+    share_retention: int = 5
     password_hashing: PasswordHashing = field(default_factory=PasswordHashing)  # code only: no C11_* variable
 
     def __post_init__(self) -> None:
