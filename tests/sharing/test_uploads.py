@@ -17,6 +17,7 @@ from srvkit import RunningServer, authed, server_config, start_server
 from uploadkit import TUS, complete, create, offset, patch
 
 from c11.server.storage import open_store
+from c11.server.uploads.service import uploads
 
 MiB = 1 << 20
 
@@ -133,10 +134,6 @@ def test_cleanup_removes_expired_incomplete_uploads(tmp_path: Path) -> None:
         with authed(srv, acct.token) as h:
             url = create(h, 100)
             assert patch(h, url, 0, b"z" * 50).status_code == 204
-            from c11.server.uploads.service import uploads
-
-            import c11.server.app  # noqa: F401  (the app made the context)
-
             ctx = srv._server.config.app.state.ctx
             assert uploads(ctx).cleanup() >= 1
             assert h.head(url, headers=TUS).status_code == 404
