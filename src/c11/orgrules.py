@@ -13,12 +13,19 @@ tests/vectors/orgrules/.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from c11.errors import FormatError, UsageError
 from c11.keys.publickey import PublicKey
+from c11.log.entries import MAX_SEQ, canonical_json
+
+#: The `type` of an organization policy document.
+POLICY_DOCUMENT_TYPE = "c11-org-policy/v1"
+#: Largest policy document a client reads (bytes): 64 hybrid recovery keys fit many times over.
+MAX_DOCUMENT = 1 << 20
 
 #: Bounds of `default_expiry_days` (the server refuses other values).
 MAX_EXPIRY_DAYS = 36500
@@ -60,6 +67,42 @@ class OrgPolicy:
             "require_online": self.require_online,
             "default_expiry_days": self.default_expiry_days,
         }
+
+
+@dataclass(frozen=True)
+class PolicyDocument:
+    """Organization `org`'s policy number `seq` (1, 2, ... one per change): what the log commits to.
+
+    Its text is canonical JSON `{"default_expiry_days", "name", "org", "recovery_keys", "require_online",
+    "seq", "type": "c11-org-policy/v1"}`; `c11.log.entries.org_policy_digest(text)` goes into the log entry."""
+
+    org: str
+    seq: int
+    policy: OrgPolicy
+
+    def to_text(self) -> str:
+        return canonical_json({**self.policy.to_json(), "org": self.org, "seq": self.seq, "type": POLICY_DOCUMENT_TYPE})
+
+    @classmethod
+    def parse(cls, text: str) -> PolicyDocument:
+        """Strictly from its canonical text (anything else, or a key that does not parse: FormatError)."""
+        if not isinstance(text, str) or len(text) > MAX_DOCUMENT:
+            raise FormatError("an organization policy document is canonical JSON text of at most 1 MiB")
+        try:
+            d = json.loads(text)
+        except (ValueError, RecursionError):
+            raise FormatError("the organization policy document is not JSON") from None
+        if not isinstance(d, dict) or canonical_json(d) != text:
+            raise FormatError("the organization policy document is not canonical JSON")
+        if d.get("type") != POLICY_DOCUMENT_TYPE or not {"org", "seq", "type"} <= set(d):
+            raise FormatError(f"not an organization policy document ({POLICY_DOCUMENT_TYPE})")
+        org, seq = d.pop("org"), d.pop("seq")
+        d.pop("type")
+        if not isinstance(org, str) or not org or len(org) > 64:
+            raise FormatError("the organization policy document has a bad organization ID")
+        if isinstance(seq, bool) or not isinstance(seq, int) or not 1 <= seq <= MAX_SEQ:
+            raise FormatError("the organization policy document has a bad sequence number")
+        return cls(org, seq, OrgPolicy.from_json(d))
 
 
 @dataclass(frozen=True)

@@ -187,7 +187,7 @@ def test_offline_cached_policy_refusal_and_override(world, grp_server, tmp_path)
     # online once: the policy is read and kept on the device
     ok(run("encrypt", "-r", key_line, "-o", str(tmp_path / "a.c11"), str(plain)))
     cached = OrgPolicyStore(cfg).path(fwd.url)
-    assert cached.exists() and json.loads(cached.read_text())["policy"]["name"] == org_name
+    assert cached.exists() and json.loads(json.loads(cached.read_text())["policy"]["document"])["name"] == org_name
     fwd.close()
     # unreachable: the cached policy applies (recovery key added), for encrypt and protect
     r = ok(run("encrypt", "-r", key_line, "-o", str(tmp_path / "b.c11"), str(plain)))
@@ -215,6 +215,6 @@ def test_offline_cached_policy_refusal_and_override(world, grp_server, tmp_path)
         Sending(c, store=OrgPolicyStore(cfg)).plan(SendRequest([key_line]))
     assert "--" not in str(e.value)
     # a tampered cache is not applied silently
-    OrgPolicyStore(cfg).save(fwd.url, None, None)
-    cached.write_text(cached.read_text().replace('"version": 1', '"version": 9'))
+    OrgPolicyStore(cfg).save(fwd.url, None, None, None)
+    cached.write_text(cached.read_text().replace('"version": 2', '"version": 9'))
     fails(run("encrypt", "-r", key_line, "-o", str(tmp_path / "d.c11"), str(plain)))

@@ -56,7 +56,7 @@ def create(
     from c11.server.context import ServerContext
     from c11.server.db import Database
     from c11.server.logsrv.service import log_service
-    from c11.server.orgs import domains, service
+    from c11.server.orgs import domains, policylog, service
     from c11.server.problems import Problem
 
     if domains_ and not verified:
@@ -85,6 +85,7 @@ def create(
         with svc.transaction() as (s, log):
             org, admin = service.create_organization(s, name, admin_email)
             index = log.append("admin", service.admin_entry("org.create", None, org.id, admin.email), subject=org.id)
+            policylog.record(s, log, org)  # policy number 1: what members' clients apply
             verified_domains = []
             for d in domains_:
                 row = domains.set_verified(s, org, d, by=None)

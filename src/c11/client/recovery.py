@@ -149,15 +149,16 @@ class RecoveryAPI:
         """Your organization's current recovery keys and policies, or None if you are not a member."""
         return org_context(self._core)
 
+    def org_answer(self, known_size: int | None = None) -> dict[str, Any] | None:
+        """`GET /api/v1/org` as it comes (the signed policy and its proof included), None: not a member."""
+        return org_answer(self._core, known_size)
 
-def org_context(core: HttpCore) -> OrgInfo | None:
-    """Your organization as an encrypting client applies it, or None when you are not a member.
 
-    Reads `GET /api/v1/org` (name, policies, recovery keys); recovery keys come from
-    `GET /api/v1/org/recovery-keys` when that answer has none listed.
-    """
+def org_answer(core: HttpCore, known_size: int | None = None) -> dict[str, Any] | None:
+    """`GET /api/v1/org` as it comes (with `known_size`: the policy's proof carries a consistency proof from
+    that tree size), or None when you are not a member; any other refusal raises (see below)."""
     try:
-        d = core.request("GET", "/api/v1/org")
+        return core.request("GET", "/api/v1/org", params={"known_size": known_size} if known_size is not None else None)
     except AuthError as e:
         if str((e.problem or {}).get("type", "")).endswith("insufficient-scope"):
             raise AuthError(
@@ -173,6 +174,18 @@ def org_context(core: HttpCore) -> OrgInfo | None:
         # any other refusal (a proxy, a half-upgraded server, an attacker on the path) is not "no organization":
         # taken as one, it would be cached and drop the recovery keys from every later encryption
         raise
+
+
+def org_context(core: HttpCore) -> OrgInfo | None:
+    """Your organization as the server states it (not verified: `c11.client.org_policy` checks the signed
+    policy against the log), or None when you are not a member.
+
+    Reads `GET /api/v1/org` (name, policies, recovery keys); recovery keys come from
+    `GET /api/v1/org/recovery-keys` when that answer has none listed.
+    """
+    d = org_answer(core)
+    if d is None:
+        return None
     policies = d.get("policies") or {}
     if "recovery_keys" in d:
         keys = _keys(d.get("recovery_keys"))

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from c11.client._http import HttpCore
-from c11.client.transparency import LogAPI, decode_hashes
+from c11.client.transparency import LogAPI, LogCheck, decode_hashes
 from c11.errors import NoKeyPublishedError, ProofError, RecipientError, ServerError
 from c11.keys.identity import Identity
 from c11.keys.publickey import PublicKey
@@ -201,15 +201,8 @@ class RegistryAPI:
             out.append(HistoryItem(index, entry.action, key, entry.time))
         return out
 
-    def _accept(self, d: dict[str, Any], known: int | None) -> Any:
-        note = d.get("checkpoint")
-        if not isinstance(note, str):
-            raise ProofError("registry answer has no checkpoint")
-        proof = decode_hashes(d["consistency_proof"]) if d.get("consistency_proof") is not None else None
-        check = self._log.accept(note.encode("utf-8"), proof, d.get("known_size") if proof is not None else None)
-        if d.get("tree_size") != check.current.size:
-            raise ProofError("registry answer's tree size differs from its checkpoint")
-        return check
+    def _accept(self, d: dict[str, Any], known: int | None) -> LogCheck:
+        return self._log.accept_answer(d, known, "registry answer")
 
 
 def _key_entry(text: Any) -> KeyEntry:

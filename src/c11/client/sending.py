@@ -238,6 +238,11 @@ class Sending:
             notes.append(f"online policy required by {', '.join(rules.online_required_by)}")
         if rules.default_expiry_days:
             notes.append(f"expires in {rules.default_expiry_days} days (organization default expiry)")
+        if own.left:
+            warnings.append(
+                f"the server says you are no longer a member of {own.left}: its recovery keys and policy no "
+                "longer apply (the server's word: docs/security.md)"
+            )
         if own.source == NONE and request.allow_missing_org_policy and self.client() is not None:
             warnings.append(
                 "your organization's policy could not be read and none is cached: encrypting "

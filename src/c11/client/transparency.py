@@ -278,6 +278,19 @@ class LogAPI:
                 trust.store_note(note)
         return LogCheck(old, new, note)
 
+    def accept_answer(self, d: Any, known: int | None, what: str = "answer") -> LogCheck:
+        """Accept the checkpoint an answer carries (`checkpoint`, `tree_size`, and `consistency_proof` from
+        `known_size` when it asked with `known`): as `accept`, and the tree size must be the checkpoint's.
+        Registry lookups and organization policies are checked with it."""
+        note = d.get("checkpoint") if isinstance(d, dict) else None
+        if not isinstance(note, str):
+            raise ProofError(f"{what} has no checkpoint")
+        proof = decode_hashes(d["consistency_proof"]) if d.get("consistency_proof") is not None else None
+        check = self.accept(note.encode("utf-8"), proof, d.get("known_size") if proof is not None else None)
+        if d.get("tree_size") != check.current.size:
+            raise ProofError(f"{what}'s tree size differs from its checkpoint")
+        return check
+
     def consistency_proof(self, first: int, second: int) -> list[bytes]:
         if first == 0 or first == second:
             return []

@@ -5,6 +5,8 @@
 * A registry entry (`kind` "key") is `{"action", "email_hash", "kind", "public_key", "time"}`.
 * A registry publish carries a proof of possession: the identity's Ed25519 signature over
   `publish_message(email, public line, timestamp)`.
+* An organization policy entry (`kind` "orgpolicy") is `{"digest", "kind", "org", "seq", "time"}`: `digest`
+  is `org_policy_digest` of the organization's policy document number `seq` (docs/organizations.md).
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ from c11.errors import ProofError
 
 PUBLISH_CONTEXT = b"c11/v1 registry publish\x00"
 EMAIL_CONTEXT = b"c11/v1 email\x00"
+ORG_POLICY_CONTEXT = b"c11/v1 org policy\x00"
+#: The `kind` of an organization policy entry.
+ORG_POLICY_KIND = "orgpolicy"
+#: Largest policy sequence number (JavaScript's safe integers, so the browser reads it exactly).
+MAX_SEQ = 2**53 - 1
 #: How far a proof of possession's timestamp may be from the server's clock.
 PUBLISH_WINDOW_SECONDS = 600
 KEY_ACTIONS = ("publish", "change", "remove")
@@ -27,6 +34,11 @@ KEY_ACTIONS = ("publish", "change", "remove")
 def email_hash(email: str) -> str:
     """SHA-256("c11/v1 email" 0x00 lowercased email), as 64 hex digits."""
     return hashlib.sha256(EMAIL_CONTEXT + email.strip().lower().encode("utf-8")).hexdigest()
+
+
+def org_policy_digest(document: str) -> str:
+    """SHA-256("c11/v1 org policy" 0x00 document bytes), as 64 hex digits (document: canonical JSON text)."""
+    return hashlib.sha256(ORG_POLICY_CONTEXT + document.encode("ascii")).hexdigest()
 
 
 def canonical_json(obj: Any) -> str:
@@ -93,3 +105,38 @@ class KeyEntry:
         except (ValueError, TypeError):
             raise ProofError("log entry has a bad time") from None
         return cls(d["action"], d["email_hash"], d["public_key"], t, text)
+
+
+@dataclass(frozen=True)
+class OrgPolicyEntry:
+    """A parsed organization policy entry of the log: policy document number `seq` of `org` has `digest`."""
+
+    org: str
+    seq: int
+    digest: str
+    time: datetime
+    text: str
+
+    @classmethod
+    def parse(cls, text: str) -> OrgPolicyEntry:
+        """Parse and check an `orgpolicy` entry's text (canonical JSON); raises ProofError."""
+        try:
+            d = json.loads(text)
+        except (ValueError, RecursionError):
+            raise ProofError("log entry is not JSON") from None
+        if not isinstance(d, dict) or canonical_json(d) != text:
+            raise ProofError("log entry is not canonical JSON")
+        if d.get("kind") != ORG_POLICY_KIND or set(d) != {"digest", "kind", "org", "seq", "time"}:
+            raise ProofError("log entry is not an organization policy entry")
+        org, seq, digest = d["org"], d["seq"], d["digest"]
+        if not isinstance(org, str) or not org or len(org) > 64:
+            raise ProofError("organization policy entry has a bad organization ID")
+        if isinstance(seq, bool) or not isinstance(seq, int) or not 1 <= seq <= MAX_SEQ:
+            raise ProofError("organization policy entry has a bad sequence number")
+        if not isinstance(digest, str) or len(digest) != 64 or digest.strip("0123456789abcdef"):
+            raise ProofError("organization policy entry has a bad digest")
+        try:
+            t = parse_rfc3339(d["time"])
+        except (ValueError, TypeError):
+            raise ProofError("log entry has a bad time") from None
+        return cls(org, seq, digest, t, text)

@@ -15,7 +15,8 @@ from c11.server.context import Ctx
 from c11.server.groups import recovery, service
 from c11.server.groups.models import OrgGroupKey
 from c11.server.logsrv.service import LogWriter, log_service
-from c11.server.orgs.models import OrgGroup, OrgGroupMember
+from c11.server.orgs import policylog
+from c11.server.orgs.models import Organization, OrgGroup, OrgGroupMember
 from c11.server.orgs.permissions import OrgCaller, require_member, require_member_writer, require_org_permission
 from c11.server.orgs.service import admin_entry, member_in
 from c11.server.problems import Problem, responses
@@ -326,6 +327,7 @@ def add_recovery(body: RecoveryIn, caller: RecoveryAdmin, ctx: Ctx) -> dict[str,
             fingerprint=row.fingerprint,
             **({"replaces": old.id} if old else {}),
         )
+        policylog.record(s, log, s.get_one(Organization, caller.org_id))
         return recovery.as_json(row)
 
 
@@ -336,4 +338,5 @@ def remove_recovery(key_id: str, caller: RecoveryAdmin, ctx: Ctx) -> Response:
         row = recovery.get(s, caller.org_id, key_id)
         _admin(log, caller, "recovery-key.remove", row.id, fingerprint=row.fingerprint)
         s.delete(row)
+        policylog.record(s, log, s.get_one(Organization, caller.org_id))
     return Response(status_code=204)

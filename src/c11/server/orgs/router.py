@@ -19,7 +19,7 @@ from c11.server.context import Ctx
 from c11.server.keyserver.invites import create_invitations, expire_old, send_again
 from c11.server.keyserver.models import Invitation
 from c11.server.logsrv.service import log_service
-from c11.server.orgs import domains, joining, service
+from c11.server.orgs import domains, joining, policylog, service
 from c11.server.orgs.models import Organization, OrgMember
 from c11.server.orgs.permissions import PERMISSIONS, OrgCaller, require_member, require_org_permission
 from c11.server.orgs.policies import OrgPolicies, dump, load
@@ -49,6 +49,9 @@ class OrgOut(BaseModel):
     you: YouOut
     #: Public key lines of the current recovery keys: clients add them to everything members encrypt.
     recovery_keys: list[str] = []
+    #: The policy clients apply, as the log commits to it (GET only; docs/organizations.md "The signed policy"):
+    #: document, log_index, entry, tree_size, checkpoint, inclusion_proof[, known_size, consistency_proof].
+    policy: dict[str, Any] | None = None
 
 
 class PoliciesIn(BaseModel):
@@ -138,10 +141,18 @@ def _info(s: Any, org: Organization, caller: OrgCaller) -> dict[str, Any]:
 
 
 @router.get("", response_model=OrgOut, summary="Your organization, its policies and your permissions")
-def show(caller: Member, ctx: Ctx) -> dict[str, Any]:
-    """For any member: what clients apply (policies) and what you may do (admin permissions)."""
+def show(
+    caller: Member,
+    ctx: Ctx,
+    known_size: Annotated[
+        int | None, Query(ge=0, description="Tree size you trust; adds a consistency proof to it")
+    ] = None,
+) -> dict[str, Any]:
+    """For any member: what clients apply (policies, with the signed policy document and its log proof) and
+    what you may do (admin permissions)."""
     with ctx.db.session() as s:
-        return _info(s, _org(s, caller), caller)
+        info = _info(s, _org(s, caller), caller)
+    return {**info, "policy": policylog.proven(ctx, caller.org_id, known_size)}
 
 
 @router.put("/policies", response_model=OrgOut, summary="Change the organization's policies")
@@ -168,6 +179,7 @@ def set_policies(body: PoliciesIn, caller: Config, ctx: Ctx) -> dict[str, Any]:
             },
             subject=org.id,
         )
+        policylog.record(s, log, org)
         return _info(s, org, caller)
 
 
