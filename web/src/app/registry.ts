@@ -2,7 +2,8 @@
  *  key is pinned per server in this browser at first use and the last accepted checkpoint stored (logtrust.ts), so
  *  every answer must extend what this browser saw before; any failure is a ProofError and no key is used. */
 import type { PublicKey } from "../core/publickey";
-import { verifyKeyLookup, type LogTrust } from "../core/registry";
+import { verifyKeyHistory, verifyKeyLookup, type HistoryItem, type LogTrust } from "../core/registry";
+import { verifyTemporaryKeyLookup } from "../core/temporarykey";
 import { ApiError, api, type Session } from "./api";
 import { loadLogTrust, storeCheckpoint } from "./logtrust";
 import { policyFromLookup } from "./orgpolicy";
@@ -50,4 +51,33 @@ export async function lookupWithOrg(trust: PageTrust, session: Session, email: s
   log.storedNote = verified.accepted.note;
   trust.size = verified.accepted.current.size;  // never smaller than before: acceptCheckpoint refuses a shrink
   return { key: verified.publicKey, org: await policyFromLookup(answer.org) };
+}
+
+const consistency = (session: Session) => async (from: bigint, to: bigint) =>
+  (await api<{ proof: string[] }>("GET", `/api/v1/log/proof/consistency?from=${from}&to=${to}`, undefined, session)).proof;
+
+/** The verified temporary key of an invited email (docs/keyserver.md): checked in the log like a registry key;
+ *  NOT zero-trust (the key server held it). ApiError 404 `no-key` when there is no pending invitation. */
+export async function lookupTemporary(trust: PageTrust, session: Session, email: string): Promise<{ key: PublicKey; expiresAt: string }> {
+  const addr = email.trim().toLowerCase();
+  const log = await pinned(trust);
+  const answer = await api<Record<string, unknown>>("GET", `/api/v1/invitations/key?email=${encodeURIComponent(addr)}`, undefined, session);
+  const verified = await verifyTemporaryKeyLookup(answer, addr, log, consistency(session));
+  await storeCheckpoint(log.logKey, verified.accepted.note);
+  log.storedNote = verified.accepted.note;
+  trust.size = verified.accepted.current.size;
+  return { key: verified.publicKey, expiresAt: verified.expiresAt };
+}
+
+/** Every logged key change of `email` (`GET /api/v1/keys/history`), each entry's inclusion verified here. */
+export async function keyHistory(trust: PageTrust, session: Session, email: string): Promise<HistoryItem[]> {
+  const addr = email.trim().toLowerCase();
+  const log = await pinned(trust);
+  const known = trust.size !== null ? `&known_size=${trust.size}` : "";
+  const answer = await api<Record<string, unknown>>("GET", `/api/v1/keys/history?email=${encodeURIComponent(addr)}${known}`, undefined, session);
+  const verified = await verifyKeyHistory(answer, addr, log, consistency(session));
+  await storeCheckpoint(log.logKey, verified.accepted.note);
+  log.storedNote = verified.accepted.note;
+  trust.size = verified.accepted.current.size;
+  return verified.items;
 }

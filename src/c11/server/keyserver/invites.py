@@ -126,7 +126,7 @@ def _invitation_email(s: Session, ctx: ServerContext, inviter: str, to: str, inv
         "invitation",
         to,
         inviter=inviter,
-        link=f"{base}/?invitation={inv_id}",
+        link=f"{base}/invite#invitation={inv_id}",  # the app's invitation page (web/src/app/pages/Invite.tsx)
         signup_command=f"c11 signup --server {base} --email {to}",
         expires=expires,
         shard_stores=len(shard_service(ctx).stores),  # the key storage this server really offers

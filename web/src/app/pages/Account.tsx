@@ -6,6 +6,7 @@ import { changePassword, confirmEmail, logIn, logOut, refresh, signUp } from "..
 import { navigate } from "../router";
 import type { CoreWorker } from "../../worker/client";
 import { KeySection } from "./Keys";
+import { KeyHistorySection, KeyStatusSection, TokensSection } from "./AccountExtras";
 
 type SetSession = (s: Session | null) => void;
 
@@ -119,6 +120,7 @@ export function VerifyPage({ session, setSession }: { session: Session | null; s
           <span class="label">{session?.email ?? email}</span>{" "}
           {outcome === "already" ? "was already confirmed. Nothing more to do." : "is confirmed."}
         </p>
+        {session && <p>Next: <a href="/account" onClick={(e) => { e.preventDefault(); navigate("/account"); }}>your account</a> (your key).</p>}
       </section>
     );
   }
@@ -164,6 +166,9 @@ export function AccountPage({ session, setSession, worker }: { session: Session 
       <p>Logged in as <span class="label">{session.email}</span>.</p>
       <p>{session.emailVerified ? "Your email is confirmed." : "Your email is not confirmed yet: open the link we emailed you."}</p>
       {session.emailVerified && <KeySection session={session} worker={worker} />}
+      {session.emailVerified && <KeyStatusSection session={session} />}
+      {session.emailVerified && <KeyHistorySection session={session} />}
+      <TokensSection session={session} />
       <PasswordSection session={session} setSession={setSession} />
       <form class="logout" onSubmit={(e) => run(e, async () => {
         try {

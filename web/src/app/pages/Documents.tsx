@@ -139,6 +139,7 @@ function DocumentItem({ session, doc, onChange, trust }: { session: Session; doc
   const [done, setDone] = useState<string | null>(null);
   const [expiry, setExpiry] = useState("");
   const [history, setHistory] = useState(false);
+  const [people, setPeople] = useState("");
   const id = doc.doc_id;
   const act = async (what: string, method: string, path: string, body?: unknown) => {
     setBusy(true);
@@ -161,6 +162,16 @@ function DocumentItem({ session, doc, onChange, trust }: { session: Session; doc
       return;
     }
     void act("Expiry changed.", "PUT", "/expiry", { expires_at: `${expiry}:00Z` });
+  };
+  const change = (allow: boolean) => {
+    const list = [...new Set(people.split(/[\s,;]+/).map((x) => x.trim().toLowerCase()).filter(Boolean))];
+    if (list.length === 0) {
+      setError("Enter at least one email address.");
+      return;
+    }
+    const members = list.map((x) => (/^[0-9a-f]{32}$/.test(x) ? { key: x } : { email: x }));
+    void act(allow ? `Allowed: ${list.join(", ")}.` : `Denied: ${list.join(", ")}.`, "POST", "/recipients",
+      allow ? { add: members } : { remove: members }).then(() => setPeople(""));
   };
   const titleId = `doc-${id}`;
   return (
@@ -190,6 +201,19 @@ function DocumentItem({ session, doc, onChange, trust }: { session: Session; doc
           <button type="button" disabled={busy} onClick={() => act("It never expires now.", "PUT", "/expiry", { expires_at: null })}>Never expire</button>
         </div>
       </form>
+      <div class="stack">
+        <div>
+          <label for={`ppl-${id}`}>Allow or deny people (emails or key fingerprints)</label>
+          <input id={`ppl-${id}`} type="text" value={people} aria-describedby={`ppl-${id}-hint`}
+            onInput={(e) => setPeople((e.currentTarget as HTMLInputElement).value)} />
+          <p id={`ppl-${id}-hint`} class="hint">Deny stops the key server releasing its part to them, even from copies they
+            have. Allowed people also need to be recipients of the file (re-encrypt it for them).</p>
+        </div>
+        <div class="buttons">
+          <button type="button" disabled={busy} onClick={() => change(true)}>Allow</button>
+          <button type="button" disabled={busy} onClick={() => change(false)}>Deny</button>
+        </div>
+      </div>
       {done && <p role="status">{done}</p>}
       {error && <p role="alert" class="error">{error}</p>}
       <h3>Access history</h3>

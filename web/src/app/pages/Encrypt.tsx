@@ -6,16 +6,22 @@ import type { PublicKey } from "../../core/publickey";
 import { message, type Session } from "../api";
 import type { CoreWorker } from "../../worker/client";
 import { safeName } from "../download";
-import { lookupWithOrg, newTrust } from "../registry";
+import { SaveStream } from "../SaveStream";
+import { lookupWithOrg, lookupTemporary, newTrust } from "../registry";
+import { ApiError } from "../api";
+import { invite } from "../invites";
 import { browserPlan, ownPolicy } from "../orgpolicy";
 import type { OrgPolicy } from "../../core/orgrules";
 import { navigate } from "../router";
 
 interface Made {
   name: string;
-  url: string;
+  /** The encrypted file as it is made, read once by the save (streamed to disk: docs/web.md "Large files"). */
+  take: () => Promise<ReadableStream<Uint8Array>>;
+  discard: () => void;
   size: number;
-  recipients: { email: string; fingerprint: string }[];
+  recipients: { email: string; fingerprint: string; temporary: boolean }[];
+  invited: string[];
   added: { org: string; fingerprint: string }[];
 }
 
@@ -27,12 +33,13 @@ export function EncryptPage({ session, worker }: { session: Session | null; work
   const [keyFile, setKeyFile] = useState<File | null>(null);
   const [passphrase, setPassphrase] = useState("");
   const [to, setTo] = useState("");
+  const [inviteNew, setInviteNew] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [made, setMade] = useState<Made | null>(null);
   const trust = useRef(newTrust());
 
-  useEffect(() => () => { if (made) URL.revokeObjectURL(made.url); }, [made]);
+  useEffect(() => () => made?.discard(), [made]);
 
   if (!session) {
     return (
@@ -54,19 +61,37 @@ export function EncryptPage({ session, worker }: { session: Session | null; work
     }
     setBusy(true);
     try {
-      const found: { email: string; key: PublicKey; org: OrgPolicy | null }[] = [];
-      for (const person of people) found.push({ email: person, ...(await lookupWithOrg(trust.current, session, person)) });
+      const found: { email: string; key: PublicKey; org: OrgPolicy | null; temporary: boolean }[] = [];
+      const invited: string[] = [];
+      for (const person of people) {
+        try {
+          found.push({ email: person, ...(await lookupWithOrg(trust.current, session, person)), temporary: false });
+        } catch (err) {
+          if (!(err instanceof ApiError && err.status === 404)) throw err;
+          // not registered: the pending invitation's temporary key (verified in the log), as `c11 encrypt` uses it
+          const temp = await lookupTemporary(trust.current, session, person).catch(async (e2) => {
+            if (!(e2 instanceof ApiError && e2.status === 404)) throw e2;
+            if (!inviteNew) throw new ApiError(404, "no-key", `${person} has no c11 key yet: tick "Invite people who are not registered yet" (or c11 invite ${person})`);
+            await invite(session, [person]);
+            invited.push(person);
+            return lookupTemporary(trust.current, session, person);
+          });
+          found.push({ email: person, key: temp.key, org: null, temporary: true });
+        }
+      }
       // the organization rules, as the CLI applies them: recovery keys added, online required refused
       const plan = browserPlan(await ownPolicy(session), found.map((f) => f.org), found.map((f) => f.key));
       const text = await keyFile.text();
       const kf = await parseKeyFile(text, keyFile.name);
       const sender = await worker.call("loadKeyFile", { text, passphrase: kf.encrypted ? passphrase : undefined });
-      let blob: Blob;
+      let sealed: ReadableStream<Uint8Array> | null;
       try {
-        blob = await worker.call("encrypt", {  // the worker adds the sender as a recipient and signs
+        // the worker adds the sender as a recipient and signs; the file is read and sealed as the stream is saved
+        sealed = await worker.call("sealStream", {
           data: file,
           sender: sender.handle,
           recipients: plan.recipients.map((k) => k.line),
+          temporary: found.filter((f) => f.temporary).map((f) => f.key.fingerprint),
           metadata: { name: file.name, type: file.type || null, size: file.size, mtime: Math.floor(file.lastModified / 1000), kind: "file" },
         });
       } finally {
@@ -74,9 +99,16 @@ export function EncryptPage({ session, worker }: { session: Session | null; work
       }
       setMade({
         name: `${safeName(file.name, "file")}.c11`,
-        url: URL.createObjectURL(blob),
-        size: blob.size,
-        recipients: found.map((f) => ({ email: f.email, fingerprint: f.key.fingerprint })),
+        take: async () => {
+          const s = sealed;
+          sealed = null;
+          if (!s) throw new Error("encrypt again to save another copy");
+          return s;
+        },
+        discard: () => void sealed?.cancel("discarded").catch(() => {}),
+        size: file.size,
+        recipients: found.map((f) => ({ email: f.email, fingerprint: f.key.fingerprint, temporary: f.temporary })),
+        invited,
         added: plan.added.map((a) => ({ org: a.org, fingerprint: a.key.fingerprint })),
       });
     } catch (err) {
@@ -100,6 +132,13 @@ export function EncryptPage({ session, worker }: { session: Session | null; work
           <p id="enc-to-hint" class="hint">Separate addresses with commas or new lines.</p>
         </div>
         <div>
+          <input id="enc-invite" type="checkbox" checked={inviteNew} aria-describedby="enc-invite-hint"
+            onChange={(e) => setInviteNew((e.currentTarget as HTMLInputElement).checked)} />{" "}
+          <label for="enc-invite" class="inline">Invite people who are not registered yet</label>
+          <p id="enc-invite-hint" class="hint">They get an invitation email, and the file is encrypted to a temporary key
+            the key server holds until they register: not zero-trust until then.</p>
+        </div>
+        <div>
           <label for="enc-file">File to protect</label>
           <input id="enc-file" type="file" onChange={(e) => { setMade(null); setFile((e.currentTarget as HTMLInputElement).files?.[0] ?? null); }} />
         </div>
@@ -119,19 +158,19 @@ export function EncryptPage({ session, worker }: { session: Session | null; work
       {made && (
         <section aria-labelledby="made-title" class="result">
           <h2 id="made-title">Encrypted</h2>
+          {made.invited.map((e) => <p key={e} role="status">Invited <span class="label">{e}</span> (invitation email sent).</p>)}
           <p role="status">For you and:</p>
           <ul>
             {made.recipients.map((r) => (
-              <li key={r.email}><span class="label">{r.email}</span> — key <code class="fp">{r.fingerprint}</code> (verified in the log)</li>
+              <li key={r.email}><span class="label">{r.email}</span> — key <code class="fp">{r.fingerprint}</code> (verified in the log)
+                {r.temporary && <strong class="warning"> TEMPORARY KEY: not zero-trust (held by the key server until they
+                  register; re-encrypt the file for their own key then, on the Open page)</strong>}</li>
             ))}
             {made.added.map((a) => (
               <li key={a.fingerprint}><span class="label">recovery key of {a.org}</span> — key <code class="fp">{a.fingerprint}</code> (organization rule)</li>
             ))}
           </ul>
-          <p>
-            <a class="button" href={made.url} download={made.name}>Save {made.name}</a>{" "}
-            <span class="hint">({made.size.toLocaleString("en")} bytes)</span>
-          </p>
+          <SaveStream name={made.name} total={made.size} open={made.take} />
         </section>
       )}
     </section>

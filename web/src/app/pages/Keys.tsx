@@ -4,6 +4,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { CoreWorker } from "../../worker/client";
 import { ApiError, api, message, type Session } from "../api";
 import { lookup, newTrust } from "../registry";
+import { receiveTemporaryKey, type Received } from "../invites";
 
 type Stage = { kind: "loading" } | { kind: "none" } | { kind: "published"; fingerprint: string }
   | { kind: "made"; handle: number; fingerprint: string; name: string; url: string };
@@ -15,6 +16,7 @@ export function KeySection({ session, worker }: { session: Session; worker: Core
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
+  const [received, setReceived] = useState<Received | null>(null);
   const trust = useRef(newTrust());
   const made = useRef<{ handle: number; url: string } | null>(null);  // released when leaving the page
 
@@ -71,6 +73,10 @@ export function KeySection({ session, worker }: { session: Session; worker: Core
       if (out.public_key !== proof.publicKey) throw new Error("the registry answered with another key than the one published");
       const verified = await lookup(trust.current, session, session.email);  // in the log now, proofs checked
       if (verified.line !== proof.publicKey) throw new Error("the registry's log does not show the key just published");
+      // invited before registering: the temporary key the key server held, into the key archive (as `c11 login`)
+      const got = await receiveTemporaryKey(worker, session, { handle: stage.handle, label: session.email, kem: verified.kem,
+        fingerprint: verified.fingerprint, publicLine: verified.line });
+      if (got) setReceived(got);
       release();
       setStage({ kind: "published", fingerprint: verified.fingerprint });
     } catch (err) {
@@ -118,6 +124,17 @@ export function KeySection({ session, worker }: { session: Session; worker: Core
             </button>
             <p id="publish-hint" class="hint">{saved ? "Publishing lets people find your key by your email." : "Save the key file first."}</p>
           </div>
+        </div>
+      )}
+      {received && (
+        <div class="stack" role="status">
+          <p>You were invited before you registered: received your temporary key <code class="fp">{received.fingerprint}</code>
+            {received.archived ? ", kept in your key archive (encrypted to your key). Files sent to it open on the Open page now (log in, then load your key file)."
+              : `. It could not be kept in your key archive (${received.error ?? "error"}): save it as a key file and load it with your own on the Open page.`}
+          </p>
+          {received.fallback && <p><a class="button" href={received.fallback.url} download={received.fallback.name}>Save {received.fallback.name}</a></p>}
+          <p class="hint">A temporary key is not zero-trust (the key server held it): after opening a file sent to it, save
+            the copy re-encrypted for your own key that the Open page offers.</p>
         </div>
       )}
       {error && <p role="alert" class="error">{error}</p>}
