@@ -10,6 +10,7 @@ import { EncryptPage } from "./pages/Encrypt";
 import { MessagesPage } from "./pages/Messages";
 import { DocumentsPage } from "./pages/Documents";
 import { AccountPage, LoginPage, SignupPage, VerifyPage } from "./pages/Account";
+import { InvitePage } from "./pages/Invite";
 
 function Link({ to, current, children }: { to: Route; current: Route; children: ComponentChildren }) {
   return (
@@ -21,6 +22,8 @@ function Link({ to, current, children }: { to: Route; current: Route; children: 
 }
 
 function Home() {
+  // an invitation link of an older server (`/?invitation=…`): the invitation's page
+  useEffect(() => { if (new URLSearchParams(location.search).has("invitation")) navigate("/invite"); }, []);
   return (
     <section aria-labelledby="home-title">
       <h1 id="home-title">c11</h1>
@@ -48,7 +51,8 @@ export function App() {
   }, []);
   let page;
   switch (route) {
-    case "/open": page = <OpenPage worker={worker} />; break;
+    case "/open": page = <OpenPage worker={worker} session={session} />; break;
+    case "/invite": page = <InvitePage session={session} />; break;
     case "/encrypt": page = <EncryptPage session={session} worker={worker} />; break;
     case "/messages": page = <MessagesPage session={session} worker={worker} />; break;
     case "/documents": page = <DocumentsPage session={session} />; break;

@@ -2,8 +2,8 @@
  *  The server answers index.html for each of these paths (src/c11/server/webapp.py APP_ROUTES). */
 import { useEffect, useState } from "preact/hooks";
 
-export type Route = "/" | "/open" | "/encrypt" | "/messages" | "/signup" | "/login" | "/verify" | "/account" | "/documents";
-const ROUTES: readonly Route[] = ["/", "/open", "/encrypt", "/messages", "/signup", "/login", "/verify", "/account", "/documents"];
+export type Route = "/" | "/open" | "/encrypt" | "/messages" | "/signup" | "/login" | "/verify" | "/account" | "/documents" | "/invite";
+const ROUTES: readonly Route[] = ["/", "/open", "/encrypt", "/messages", "/signup", "/login", "/verify", "/account", "/documents", "/invite"];
 
 function current(): Route {
   const p = location.pathname.replace(/\/+$/, "") || "/";
