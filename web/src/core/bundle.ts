@@ -55,8 +55,13 @@ function checkPaths(entries: BundleEntry[]) {
   for (const f of files) for (let q = f.lastIndexOf("/"); q > 0; q = f.lastIndexOf("/", q - 1)) if (files.has(f.slice(0, q))) throw new BundleError(`hostile bundle: '${f.slice(0, q)}' is both a file and a folder`);
 }
 
+/** Bundles are read whole into memory (fflate's `unzipSync`; writing streams): larger ones are refused with a pointer
+ *  to the CLI, which streams them (docs/web.md "Large files"). */
+export const MAX_BUNDLE_READ = 256 * 1024 * 1024;
+
 /** Open a bundle: the manifest is a complete .c11 file (both signatures checked before anything is listed). */
 export async function openBundle(blob: Blob, identities: Identity[], opts: OpenOptions = {}): Promise<OpenedBundle> {
+  if (blob.size > MAX_BUNDLE_READ) throw new BundleError(`this bundle is larger than ${MAX_BUNDLE_READ >> 20} MiB: open it with c11 decrypt (the browser reads bundles whole)`);
   const data = new Uint8Array(await blob.arrayBuffer());
   let members: Record<string, Uint8Array>;
   const seen = new Set<string>();
