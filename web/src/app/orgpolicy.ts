@@ -1,11 +1,13 @@
 /** The organization rules applied in the browser as the CLI applies them (src/c11/client/sending.py): your
- *  organization's current recovery keys and policies from `GET /api/v1/org` (recovery keys from
- *  `/api/v1/org/recovery-keys` when that answer lists none), the recipients' organizations from their registry
- *  lookups, then core/orgrules.ts. The browser cannot make online documents: a plan that needs one is refused. */
-import { RecipientError } from "../core/errors";
+ *  organization's signed policy from `GET /api/v1/org`, verified against the log (core/orgpolicy.ts), the
+ *  recipients' organizations from their registry lookups (the server's word), then core/orgrules.ts. The browser
+ *  cannot make online documents: a plan that needs one is refused. */
+import { ProofError, RecipientError } from "../core/errors";
+import { verifyOrgPolicy } from "../core/orgpolicy";
 import { applyRules, type OrgPolicy, type RulesPlan } from "../core/orgrules";
 import { parsePublicKey, type PublicKey } from "../core/publickey";
 import { ApiError, api, type Session } from "./api";
+import { loadLogTrust, storeCheckpoint } from "./logtrust";
 
 async function _keys(items: unknown): Promise<PublicKey[]> {
   const out: PublicKey[] = [];
@@ -29,26 +31,36 @@ export async function policyFromLookup(d: unknown): Promise<OrgPolicy | null> {
     defaultExpiryDays: _days(o.default_expiry_days) };
 }
 
+/** Key of the highest policy number this browser saw for an organization of this server (localStorage: public). */
+const seenKey = (orgId: string): string => `c11-org-policy-seq ${location.origin} ${orgId}`;
+
+function seenSeq(orgId: string): number | null {
+  const v = Number(localStorage.getItem(seenKey(orgId)) ?? "NaN");
+  return Number.isSafeInteger(v) && v >= 1 ? v : null;
+}
+
 /** Your organization's policy, or null when you are not a member (403 `not-a-member`); any other refusal is
- *  an error (taken as "no organization", it would silently drop the recovery keys). */
+ *  an error (taken as "no organization", it would silently drop the recovery keys). The policy is the signed
+ *  document of `GET /api/v1/org`, verified against the log with this browser's pinned key and stored checkpoint
+ *  (core/orgpolicy.ts, as the CLI does); an older number than this browser saw for the organization is refused. */
 export async function ownPolicy(session: Session): Promise<OrgPolicy | null> {
+  const stored = await loadLogTrust();
+  const known = stored.size !== null ? `?known_size=${stored.size}` : "";
   let d: Record<string, unknown>;
   try {
-    d = await api<Record<string, unknown>>("GET", "/api/v1/org", undefined, session);
+    d = await api<Record<string, unknown>>("GET", `/api/v1/org${known}`, undefined, session);
   } catch (e) {
     if (e instanceof ApiError && e.status === 403 && e.type.endsWith("not-a-member")) return null;
     throw e;
   }
-  const policies = (d.policies ?? {}) as Record<string, unknown>;
-  let keys: PublicKey[];
-  let name = typeof d.name === "string" ? d.name : "";
-  if ("recovery_keys" in d) keys = await _keys(d.recovery_keys);
-  else {
-    const r = await api<Record<string, unknown>>("GET", "/api/v1/org/recovery-keys", undefined, session);
-    keys = await _keys(r.recovery_keys);
-    if (!name && typeof r.org === "string") name = r.org;
-  }
-  return { name, recoveryKeys: keys, requireOnline: policies.require_online === true, defaultExpiryDays: _days(policies.default_expiry_days) };
+  if (typeof d.id !== "string") throw new ProofError("the server's organization answer has no organization ID");
+  const proof = async (from: bigint, to: bigint) =>
+    (await api<{ proof: string[] }>("GET", `/api/v1/log/proof/consistency?from=${from}&to=${to}`, undefined, session)).proof;
+  const verified = await verifyOrgPolicy(d.policy, d.id, stored.log, seenSeq(d.id), proof);
+  await storeCheckpoint(stored.log.logKey, verified.accepted.note);
+  const seen = seenSeq(d.id);
+  if (seen === null || verified.document.seq > seen) localStorage.setItem(seenKey(d.id), String(verified.document.seq));
+  return verified.document.policy;
 }
 
 /** The rules' plan for a browser-made item (never online); refuses when an organization requires online. */

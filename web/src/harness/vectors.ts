@@ -24,6 +24,7 @@ import type { KemName } from "../core/kem";
 import { unwrapGroupKey, type GroupKeyRef } from "../core/groupkey";
 import { dearmorRecoveryShard, openShards, shardFromB64 } from "../core/cloudkey";
 import { applyRules, planToJson, policyFromJson } from "../core/orgrules";
+import { orgPolicyDigest, parseOrgPolicyEntry, parsePolicyDocument } from "../core/orgpolicy";
 
 export interface Result {
   group: string;
@@ -398,6 +399,48 @@ export async function runOrgRules(base: string, results: Result[]) {
       } catch (e) {
         if (c.error === undefined) throw e;
         return outcome(errors[c.error as string] ?? String(c.error), e);
+      }
+    });
+  }
+}
+
+/** orgpolicy/vectors.json: each policy document parses back to its fields, its digest, entry and leaf hash are the
+ *  recorded ones (core/orgpolicy.ts); every bad document and entry is refused (entries by ProofError). */
+export async function runOrgPolicy(base: string, results: Result[]) {
+  const d = await json(base, "orgpolicy/vectors.json");
+  for (const c of d.cases as Case[]) {
+    const f = c.fields as Record<string, Json>;
+    await check(results, "orgpolicy", `${f.name as string} ${f.seq as number}`, async () => {
+      const doc = await parsePolicyDocument(c.document as string);
+      const back = canonicalJson({ default_expiry_days: doc.policy.defaultExpiryDays, name: doc.policy.name, org: doc.org,
+        recovery_keys: doc.policy.recoveryKeys.map((k) => k.line), require_online: doc.policy.requireOnline, seq: doc.seq,
+        type: "c11-org-policy/v1" });
+      if (back !== c.document) return [false, `document re-encodes as ${back}`];
+      const digest = await orgPolicyDigest(c.document as string);
+      if (digest !== c.digest) return [false, `digest ${digest}`];
+      const e = parseOrgPolicyEntry(c.entry as string);
+      if (e.org !== f.org || e.seq !== f.seq || e.digest !== c.digest) return [false, "entry fields differ"];
+      const leaf = hex(await leafHash(utf8(c.entry as string)));
+      return [leaf === c.leaf_hash, leaf === c.leaf_hash ? "ok" : `leaf hash ${leaf}`];
+    });
+  }
+  for (const b of d.bad_documents as Case[]) {
+    await check(results, "orgpolicy", `bad document: ${b.why as string}`, async () => {
+      try {
+        await parsePolicyDocument(b.document as string);
+        return [false, "accepted"];
+      } catch (e) {
+        return [errorNames(e).includes("C11Error"), `expected a C11Error, got ${errorNames(e).join("<")}`];
+      }
+    });
+  }
+  for (const b of d.bad_entries as Case[]) {
+    await check(results, "orgpolicy", `bad entry: ${b.why as string}`, async () => {
+      try {
+        parseOrgPolicyEntry(b.entry as string);
+        return [false, "accepted"];
+      } catch (e) {
+        return outcome("ProofError", e);
       }
     });
   }

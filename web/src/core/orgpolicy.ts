@@ -1,0 +1,124 @@
+/** The organization's signed policy (docs/organizations.md "The signed policy"; port of c11.orgrules.PolicyDocument,
+ *  c11.log.entries.OrgPolicyEntry and c11.client.org_policy.verify_signed; vectors tests/vectors/orgpolicy/).
+ *  A policy document is applied only when its `orgpolicy` log entry is proven in a checkpoint accepted with the pinned
+ *  log key (acceptCheckpoint, shared with registry lookups) and commits to it; any failure is one ProofError. */
+import { fromB64, hex, utf8 } from "./bytes";
+import { canonicalJson, type Json } from "./canonicaljson";
+import { verifyCheckpointInclusion } from "./checkpoint";
+import { C11Error, FormatError, ProofError } from "./errors";
+import { leafHash } from "./merkle";
+import { policyFromJson, type OrgPolicy } from "./orgrules";
+import { sha256 } from "./primitives";
+import { acceptCheckpoint, type Accepted, type ConsistencyFetcher, type LogTrust } from "./registry";
+
+export const POLICY_DOCUMENT_TYPE = "c11-org-policy/v1";
+/** Largest sequence number (JavaScript's safe integers). */
+const MAX_SEQ = Number.MAX_SAFE_INTEGER;
+const MAX_DOCUMENT = 1 << 20;
+
+const isSeq = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 1 && v <= MAX_SEQ;
+const isOrg = (v: unknown): v is string => typeof v === "string" && v.length > 0 && v.length <= 64;
+
+function canonicalObject(text: string, what: string, err: (m: string) => C11Error): Record<string, Json> {
+  let d: unknown;
+  try {
+    d = JSON.parse(text);
+  } catch {
+    throw err(`${what} is not JSON`);
+  }
+  if (typeof d !== "object" || d === null || Array.isArray(d) || canonicalJson(d as Json) !== text) throw err(`${what} is not canonical JSON`);
+  return d as Record<string, Json>;
+}
+
+/** hex SHA-256("c11/v1 org policy" ‖ 0x00 ‖ document bytes). */
+export async function orgPolicyDigest(document: string): Promise<string> {
+  return hex(await sha256(utf8("c11/v1 org policy\x00" + document)));
+}
+
+export interface OrgPolicyEntry {
+  org: string;
+  seq: number;
+  digest: string;
+  time: string;
+}
+
+/** An `orgpolicy` entry `{"digest", "kind", "org", "seq", "time"}`, strictly (ProofError otherwise). */
+export function parseOrgPolicyEntry(text: string): OrgPolicyEntry {
+  const d = canonicalObject(text, "log entry", (m) => new ProofError(m));
+  if (d.kind !== "orgpolicy" || Object.keys(d).sort().join() !== "digest,kind,org,seq,time") throw new ProofError("log entry is not an organization policy entry");
+  if (!isOrg(d.org)) throw new ProofError("organization policy entry has a bad organization ID");
+  if (!isSeq(d.seq)) throw new ProofError("organization policy entry has a bad sequence number");
+  if (typeof d.digest !== "string" || !/^[0-9a-f]{64}$/.test(d.digest)) throw new ProofError("organization policy entry has a bad digest");
+  if (typeof d.time !== "string" || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(d.time)) throw new ProofError("log entry has a bad time");
+  return { org: d.org, seq: d.seq, digest: d.digest, time: d.time };
+}
+
+export interface PolicyDocument {
+  org: string;
+  seq: number;
+  policy: OrgPolicy;
+}
+
+/** A policy document from its canonical text, strictly (FormatError, or the key parser's error, otherwise). */
+export async function parsePolicyDocument(text: string): Promise<PolicyDocument> {
+  if (typeof text !== "string" || text.length > MAX_DOCUMENT) throw new FormatError("an organization policy document is canonical JSON text of at most 1 MiB");
+  const d = canonicalObject(text, "the organization policy document", (m) => new FormatError(m));
+  if (d.type !== POLICY_DOCUMENT_TYPE || !("org" in d) || !("seq" in d)) throw new FormatError(`not an organization policy document (${POLICY_DOCUMENT_TYPE})`);
+  const { org, seq } = d;
+  const rest: Record<string, Json> = { ...d };
+  delete rest.org;
+  delete rest.seq;
+  delete rest.type;
+  if (!isOrg(org)) throw new FormatError("the organization policy document has a bad organization ID");
+  if (!isSeq(seq)) throw new FormatError("the organization policy document has a bad sequence number");
+  return { org, seq, policy: await policyFromJson(rest) };
+}
+
+/** A verified organization policy answer: the document and the checkpoint to store. */
+export interface VerifiedOrgPolicy {
+  document: PolicyDocument;
+  logIndex: number;
+  accepted: Accepted;
+}
+
+const hashes = (v: unknown): Uint8Array[] => {
+  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) throw new ProofError("malformed proof (not a list of base64 hashes)");
+  try {
+    return (v as string[]).map(fromB64);
+  } catch {
+    throw new ProofError("malformed proof (not base64)");
+  }
+};
+
+/** Verify the `policy` field of `GET /api/v1/org` for organization `orgId`: the checkpoint as every log answer, the
+ *  entry included in it, committing to the document, for this organization; `seenSeq` (the highest number this
+ *  browser saw for it) refuses an older policy. Any failure is one ProofError. */
+export async function verifyOrgPolicy(proof: unknown, orgId: string, trust: LogTrust, seenSeq: number | null, fetch?: ConsistencyFetcher): Promise<VerifiedOrgPolicy> {
+  try {
+    if (typeof proof !== "object" || proof === null) throw new ProofError("the answer carries no signed policy");
+    const p = proof as Record<string, unknown>;
+    if (typeof p.checkpoint !== "string") throw new ProofError("the organization policy answer has no checkpoint");
+    const accepted = await acceptCheckpoint(p.checkpoint, trust, p.consistency_proof, p.known_size, fetch);
+    if (p.tree_size === undefined || BigInt(p.tree_size as number) !== accepted.current.size) throw new ProofError("the organization policy answer's tree size differs from its checkpoint");
+    if (typeof p.entry !== "string" || typeof p.document !== "string") throw new ProofError("the signed organization policy lacks its document or entry");
+    const index = p.log_index;
+    if (typeof index !== "number" || !Number.isInteger(index) || index < 0) throw new ProofError("the signed organization policy has a bad log index");
+    await verifyCheckpointInclusion(accepted.current, await leafHash(utf8(p.entry)), index, hashes(p.inclusion_proof));
+    const entry = parseOrgPolicyEntry(p.entry);
+    if ((await orgPolicyDigest(p.document)) !== entry.digest) throw new ProofError("the organization policy differs from the one its log entry commits to");
+    let document: PolicyDocument;
+    try {
+      document = await parsePolicyDocument(p.document);
+    } catch (e) {
+      throw new ProofError(`the logged organization policy is malformed: ${(e as Error).message}`);
+    }
+    if (document.org !== entry.org || document.seq !== entry.seq) throw new ProofError("the organization policy's ID or number differs from its log entry's");
+    if (document.org !== orgId) throw new ProofError("the server served another organization's policy");
+    if (seenSeq !== null && document.seq < seenSeq)
+      throw new ProofError(`the server served policy number ${document.seq} of ${document.policy.name}, but this browser has seen number ${seenSeq}: the server is hiding the newer policy (rolled back)`);
+    return { document, logIndex: index, accepted };
+  } catch (err) {
+    if (err instanceof ProofError) throw new ProofError(`the server's organization policy does not verify: ${err.message}`);
+    throw err;
+  }
+}
