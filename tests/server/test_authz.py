@@ -122,6 +122,10 @@ def test_routes_with_object_ids_refuse_other_users(server, user):
             "rid": "User",
             # an organization's domains: refused to anyone who is not its admin (tests/orgs)
             "domain": "example.com",
+            # document requests and templates: another user's are not found; a login is not a request's link
+            "request_id": "0" * 26,
+            "template_id": "0" * 32,
+            "n": 0,
         }
     other = new_email("eve")
     with Client(server.url) as e:

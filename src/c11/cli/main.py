@@ -53,6 +53,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "shard-store": ("c11.cli.shard_store", "shard_store", "Run a shard store that keeps one shard of cloud keys."),
     "org": ("c11.cli.org", "org", "Organizations: members, admins, groups, policies, recovery keys, events."),
     "trust": ("c11.cli.trust", "trust", "Keys you trust: signers shown as verified without a server."),
+    "request": ("c11.cli.request", "request", "Ask someone (no account needed) for documents and answers."),
+    "send": ("c11.cli.send", "send", "Send files encrypted for recipients by email, with a link."),
+    "receive": ("c11.cli.send", "receive", "Download and decrypt what a send or share link holds for you."),
+    "sends": ("c11.cli.send", "sends", "Your sends: list, show each recipient's status, revoke."),
+    "share": ("c11.cli.send", "share", "Share links to the latest version of a file or folder."),
 }
 
 

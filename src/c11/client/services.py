@@ -19,6 +19,7 @@ from c11.keys.identity import Identity
 from c11.keys.publickey import PublicKey
 
 if TYPE_CHECKING:
+    from c11.client.docrequests import RequestsAPI
     from c11.client.events import EventsAPI
     from c11.client.groups import GroupsAPI
     from c11.client.keyserver import InvitationsAPI, KeyServerAPI
@@ -94,6 +95,13 @@ class ServicesMixin:
         from c11.client.events import EventsAPI
 
         return EventsAPI(self._core)
+
+    @cached_property
+    def doc_requests(self) -> RequestsAPI:
+        """Secure Document Request (docs/sharing.md): signed requests, their answers, templates."""
+        from c11.client.docrequests import RequestsAPI
+
+        return RequestsAPI(self._core, self.registry)
 
     def lookup(self, email: str) -> PublicKey:
         """The verified public key of `email` (see `registry.lookup`)."""

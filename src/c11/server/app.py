@@ -58,6 +58,12 @@ SERVICES: dict[str, tuple[str, ...]] = {
     "events": ("c11.server.events.router:router",),
     "notifications": ("c11.server.notifications.router:router",),
     "uploads": ("c11.server.uploads.router:router",),
+    "sharing": ("c11.server.sharing.router:router",),
+    "requests": (
+        "c11.server.docrequests.router:router",
+        "c11.server.docrequests.router:templates",
+        "c11.server.docrequests.router:links",
+    ),
 }
 
 #: where the API documentation's assets (Swagger UI) are served from, same origin as /docs.

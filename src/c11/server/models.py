@@ -8,6 +8,7 @@ from __future__ import annotations
 from c11.server.accounts import models as accounts_models
 from c11.server.accounts import opaque_models as accounts_opaque_models
 from c11.server.db import Base
+from c11.server.docrequests import models as docrequests_models
 from c11.server.events import models as events_models
 from c11.server.groups import models as groups_models
 from c11.server.keyserver import models as keyserver_models
@@ -24,6 +25,7 @@ from c11.server.uploads import models as uploads_models
 
 __all__ = [
     "Base",
+    "docrequests_models",
     "accounts_opaque_models",
     "events_models",
     "groups_models",

@@ -36,7 +36,10 @@ class UploadGrant:
 Granter = Callable[[Request, ServerContext], "UploadGrant | None"]
 
 #: The granters, first answer wins ("module:function"); the request service appends its own here.
-GRANTERS: tuple[str, ...] = ("c11.server.uploads.grants:logged_in_sender",)
+GRANTERS: tuple[str, ...] = (
+    "c11.server.uploads.grants:logged_in_sender",
+    "c11.server.docrequests.router:link_grant",  # a request's link: its items (docs/sharing.md, requests)
+)
 
 
 def logged_in_sender(request: Request, ctx: ServerContext) -> UploadGrant | None:
