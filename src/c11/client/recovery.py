@@ -158,7 +158,7 @@ def org_answer(core: HttpCore, known_size: int | None = None) -> dict[str, Any] 
     """`GET /api/v1/org` as it comes (with `known_size`: the policy's proof carries a consistency proof from
     that tree size), or None when you are not a member; any other refusal raises (see below)."""
     try:
-        return core.request("GET", "/api/v1/org", params={"known_size": known_size} if known_size is not None else None)
+        d = core.request("GET", "/api/v1/org", params={"known_size": known_size} if known_size is not None else None)
     except AuthError as e:
         if str((e.problem or {}).get("type", "")).endswith("insufficient-scope"):
             raise AuthError(
@@ -174,6 +174,9 @@ def org_answer(core: HttpCore, known_size: int | None = None) -> dict[str, Any] 
         # any other refusal (a proxy, a half-upgraded server, an attacker on the path) is not "no organization":
         # taken as one, it would be cached and drop the recovery keys from every later encryption
         raise
+    if not isinstance(d, dict):
+        raise ServerError("the server's organization answer is not a JSON object")
+    return d
 
 
 def org_context(core: HttpCore) -> OrgInfo | None:
