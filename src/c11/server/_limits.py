@@ -36,6 +36,7 @@ ROUTE_CAPS: tuple[tuple[str, re.Pattern[str], int], ...] = tuple(
         ("*", r"/api/v1/documents(/.*)?", 1 * MiB),  # a stanza, or up to 1,000 recipients
         # resumable uploads: the route authorizes first, then reads at most the declared length (c11.server.uploads)
         ("PATCH", r"/api/v1/uploads/[^/]+", SELF_BOUNDED),
+        ("POST", r"/api/v1/sends(/[^/]+/versions)?", 2 * MiB),  # an envelope of at most 1 MiB, base64
     ]
 )
 

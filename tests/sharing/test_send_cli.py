@@ -1,0 +1,133 @@
+"""Secure Document Send and share links end to end with the CLI on PostgreSQL: `c11 send`, `c11 receive`,
+`c11 sends`, `c11 share`; emails through the outbox with the link and no message; limits, expiry, revocation."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sharekit import Person, person
+from srvkit import E2E_BACKENDS, RunningServer, backend_server, outbox_message, text_body
+
+
+@pytest.fixture(scope="module", params=E2E_BACKENDS)
+def srv(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    with backend_server(request, tmp_path_factory, "sharing") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def people(srv: RunningServer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Person]:
+    root = tmp_path_factory.mktemp("people")
+    return {t: person(srv, root, t) for t in ("alice", "bob", "carol")}
+
+
+def test_send_and_receive(srv: RunningServer, people: dict[str, Person], tmp_path: Path) -> None:
+    alice, bob, carol = people["alice"], people["bob"], people["carol"]
+    (tmp_path / "report.txt").write_text("Q3 figures: 42\n")
+    folder = tmp_path / "project"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.txt").write_text("alpha")
+    (folder / "sub" / "b.bin").write_bytes(bytes(range(256)) * 100)
+    sent = alice.json(
+        "send",
+        str(tmp_path / "report.txt"),
+        str(folder),
+        "--to",
+        bob.email,
+        "-m",
+        "secret note 77",
+        "--max-downloads",
+        "1",
+    )
+    link = sent["link"]
+    assert link.startswith(f"{srv.url}/r/") and sent["files"] == 3
+    mail = text_body(outbox_message(srv.data_dir, bob.email))
+    assert link in mail and "secret note 77" not in mail and "Q3" not in mail
+
+    got = bob.json("receive", link, "-o", str(tmp_path / "in"))
+    assert got["message"] == "secret note 77"
+    assert got["sender_account"] == alice.email
+    assert got["verified_sender"]["verified"] and got["verified_sender"]["email"] == alice.email
+    assert (tmp_path / "in" / "report.txt").read_text() == "Q3 figures: 42\n"
+    assert (tmp_path / "in" / "project" / "sub" / "b.bin").read_bytes() == bytes(range(256)) * 100
+    # the limit: each file once in all
+    err = bob.fails("receive", link, "-o", str(tmp_path / "again"))
+    assert "download limit" in err
+    # someone else: not a recipient
+    assert "log in with the email address the link was sent to" in carol.fails(
+        "receive", link, "-o", str(tmp_path / "c")
+    )
+    show = alice.json("sends", "show", link)
+    assert [(r["email"], r["status"], r["downloads"]) for r in show["recipients"]] == [(bob.email, "downloaded", 1)]
+    assert show["state"] == "used up"
+    assert any(s["id"] == sent["id"] for s in alice.json("sends", "list"))
+
+
+def test_revoked_and_expired_sends_are_refused(srv: RunningServer, people: dict[str, Person], tmp_path: Path) -> None:
+    alice, carol = people["alice"], people["carol"]
+    (tmp_path / "x.txt").write_text("x")
+    link = alice.json("send", str(tmp_path / "x.txt"), "--to", carol.email, "--expires", "1h")["link"]
+    revoked = alice.json("sends", "revoke", link)
+    assert revoked["state"] == "revoked" and revoked["revoked_log_index"] is not None
+    assert "revoked" in carol.fails("receive", link, "-o", str(tmp_path / "out"))
+    status = alice.json("sends", "show", link)["recipients"][0]["status"]
+    assert status == "revoked"
+    link2 = alice.json("send", str(tmp_path / "x.txt"), "--to", carol.email, "--expires", "1h")["link"]
+    _expire(srv, link2.rsplit("/", 1)[1])
+    assert "expired" in carol.fails("receive", link2, "-o", str(tmp_path / "out2"))
+
+
+def test_share_link_versions_and_revocation(srv: RunningServer, people: dict[str, Person], tmp_path: Path) -> None:
+    alice, bob = people["alice"], people["bob"]
+    doc = tmp_path / "plan.txt"
+    doc.write_text("version one")
+    link = alice.json("share", "create", str(doc), "--to", bob.email)["link"]
+    got = bob.json("receive", link, "-o", str(tmp_path / "b"))
+    assert got["version"] == 1 and (tmp_path / "b" / "plan.txt").read_text() == "version one"
+    doc.write_text("version two")
+    assert alice.json("share", "update", link, str(doc))["version"] == 2
+    got = bob.json("receive", link, "-o", str(tmp_path / "b"), "--force")
+    assert got["version"] == 2 and (tmp_path / "b" / "plan.txt").read_text() == "version two"
+    assert [s["id"] for s in alice.json("share", "list")] == [link.rsplit("/", 1)[1]]
+    index = alice.json("share", "revoke", link)["revoked_log_index"]
+    assert "revoked" in bob.fails("receive", link, "-o", str(tmp_path / "b2"))
+    entry = _log_entry(srv, index)
+    assert entry["action"] == "revoke" and entry["send"] == link.rsplit("/", 1)[1] and entry["kind"] == "send"
+
+
+def test_send_to_someone_without_a_key_invites_them(
+    srv: RunningServer, people: dict[str, Person], tmp_path: Path
+) -> None:
+    (tmp_path / "y.txt").write_text("y")
+    dave = "dave-sharing@example.com"
+    sent = people["alice"].json("send", str(tmp_path / "y.txt"), "--to", dave)
+    assert sent["recipients"] == [dave]
+    bodies = [text_body(outbox_message(srv.data_dir, dave))]
+    assert any("invit" in b.lower() or sent["link"] in b for b in bodies)
+
+
+def _expire(srv: RunningServer, send_id: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from c11.server.db import Database
+    from c11.server.sharing.models import Send
+
+    db = Database(srv.config.database_url)
+    with db.session() as s:
+        s.execute(update(Send).where(Send.id == send_id).values(expires_at=datetime.now(UTC) - timedelta(minutes=1)))
+    db.dispose()
+
+
+def _log_entry(srv: RunningServer, index: int) -> dict[str, Any]:
+    """The public log entry at `index` (what anyone auditing the log sees)."""
+    r = httpx.get(f"{srv.url}/api/v1/log/entries", params={"start": index, "end": index + 1})
+    assert r.status_code == 200, r.text
+    found: dict[str, Any] = json.loads(r.json()["entries"][0]["data"])
+    return found
