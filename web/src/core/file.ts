@@ -61,7 +61,7 @@ async function* sealedPieces(input: ReadableStream<Uint8Array>, header: Header, 
   const hashes: Uint8Array[] = [];
   const B = batchOf(header.segmentSize);
   const it = segments(input, header.segmentSize)[Symbol.asyncIterator]();
-  // ~1 MiB of segments per batch; the next batch is read while the current one is sealed and hashed.
+  // ~4 MiB of segments per batch; the next batch is read while the current one is sealed and hashed.
   const gather = async (): Promise<[Uint8Array, boolean][]> => {
     const batch: [Uint8Array, boolean][] = [];
     while (batch.length < B) {
@@ -138,8 +138,9 @@ export async function openBlob(blob: Blob, identities: Identity[], opts: OpenOpt
   return { info: fi, open: () => fromGenerator(v2Segments(blob, hlen, s, n, list, key, opened.metadata)) };
 }
 
-/** Segments per read: about 1 MiB is fetched with one Blob.slice and its segments decrypted and hashed concurrently. */
-const batchOf = (s: number) => Math.max(1, Math.floor((1 << 20) / (s + TAG)));
+/** Segments per read: about 4 MiB is fetched with one Blob.slice and its segments decrypted and hashed concurrently
+ *  (fewer, larger reads and stream chunks: a disk-backed File reads far faster in 4 MiB slices than in 1 MiB ones). */
+const batchOf = (s: number) => Math.max(1, Math.floor((4 << 20) / (s + TAG)));
 
 async function* v2Segments(blob: Blob, start: number, s: number, n: number, list: Uint8Array, key: CryptoKey, meta: Metadata): AsyncGenerator<Uint8Array> {
   const end = blob.size - 72 - 32 * n;

@@ -1,0 +1,327 @@
+"""Benchmark of the browser app in Debian's Chromium against a `c11 serve` this script starts (SQLite, loopback).
+
+Per size (default 256 and 1024 MiB; a random file on disk, picked with the page's file input as a person does):
+
+* encrypt on the Encrypt page (logged in, for the person's own email, key verified in the log) and save the .c11
+  through the streamed download (the service worker, docs/web.md "Large files");
+* open that .c11 on the Open page and save the plaintext through the File System Access path (a
+  `showSaveFilePicker` answering a handle in the origin private file system: headless Chromium has no dialog) and
+  through the streamed download;
+* raw WebCrypto AES-256-GCM over the same file's bytes in the same browser (64 KiB segments, 16 calls in flight,
+  read with Blob.slice as the app reads): the ratio app / raw (target >= 0.5, content hashing included in the app);
+* peak memory of the browser's processes while each operation runs (sum of RSS, and of PSS, of every Chromium
+  process under this script, sampled every 100 ms).
+
+Also: X-Wing encapsulate/decapsulate (the same @noble/post-quantum build, in the core's harness page), time to first
+(contentful) paint of the app at / on loopback (median of 5 fresh contexts) and the gzip size of its JavaScript.
+
+    .venv/bin/python bench/web.py                  # 256 MiB and 1 GiB
+    .venv/bin/python bench/web.py --size 64        # one quick size
+
+Needs the built app and harness (python3 dev.py setup), /usr/bin/chromium, and about 4x the largest size free on
+disk (input, .c11, downloads). Prints one JSON object per measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from _bench import ROOT, free_port, stop_servers, wait_until_up
+
+sys.path.insert(0, str(ROOT / "tests" / "server"))  # accountkit/srvkit: sign-up and the CLI, as the tests do
+sys.path.insert(0, str(ROOT / "tests" / "web"))  # _harness: the core's harness page (X-Wing timings)
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+KEY_PASSPHRASE = "bench key passphrase"
+NO_PICKER = "delete window.showSaveFilePicker;"
+PICKER = """window.showSaveFilePicker = async ({ suggestedName }) =>
+  (await navigator.storage.getDirectory()).getFileHandle(suggestedName, { create: true });"""
+OPFS_SIZE = "async (n) => (await (await (await navigator.storage.getDirectory()).getFileHandle(n)).getFile()).size"
+OPFS_REMOVE = "async (n) => (await navigator.storage.getDirectory()).removeEntry(n)"
+RAW_AES = """async (id) => {
+  const f = document.getElementById(id).files[0];
+  const key = await crypto.subtle.importKey('raw', crypto.getRandomValues(new Uint8Array(32)), 'AES-GCM', false, ['encrypt']);
+  const nonce = (i) => { const n = new Uint8Array(12); new DataView(n.buffer).setUint32(8, i); return n; };
+  let aes = 0, i = 0;
+  const t0 = performance.now();
+  for (let off = 0; off < f.size; off += 1 << 20) {
+    const buf = new Uint8Array(await f.slice(off, off + (1 << 20)).arrayBuffer());
+    const t = performance.now();
+    await Promise.all(Array.from({ length: Math.ceil(buf.length / 65536) },
+      (_, j) => crypto.subtle.encrypt({ name: 'AES-GCM', iv: nonce(i++) }, key, buf.subarray(j * 65536, (j + 1) * 65536))));
+    aes += performance.now() - t;
+  }
+  return { aesMs: aes, readAndAesMs: performance.now() - t0, bytes: f.size };
+}"""
+
+
+def emit(**fields: Any) -> None:
+    print(json.dumps(fields), flush=True)
+
+
+class MemorySampler:
+    """Peak sum of RSS and PSS (KiB) of this process's Chromium descendants, sampled every 100 ms."""
+
+    def __init__(self) -> None:
+        self.peak_rss = self.peak_pss = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @staticmethod
+    def _tree() -> list[int]:
+        parents: dict[int, int] = {}
+        names: dict[int, str] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            name = stat[stat.index("(") + 1 : stat.rindex(")")]
+            parents[int(entry)] = int(stat[stat.rindex(")") + 2 :].split()[1])
+            names[int(entry)] = name
+        mine, frontier = set(), {os.getpid()}
+        while frontier:
+            frontier = {p for p, parent in parents.items() if parent in frontier} - mine
+            mine |= frontier
+        return [p for p in mine if names.get(p, "").startswith("chrom")]
+
+    @staticmethod
+    def _kib(pid: int, path: str, key: str) -> int:
+        try:
+            for line in Path(f"/proc/{pid}/{path}").read_text().splitlines():
+                if line.startswith(key):
+                    return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
+    def sample(self) -> tuple[int, int]:
+        pids = self._tree()
+        return (
+            sum(self._kib(p, "status", "VmRSS:") for p in pids),
+            sum(self._kib(p, "smaps_rollup", "Pss:") for p in pids),
+        )
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            rss, pss = self.sample()
+            self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
+            time.sleep(0.1)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def mib(self) -> dict[str, float]:
+        return {"peakRssMiB": round(self.peak_rss / 1024, 1), "peakPssMiB": round(self.peak_pss / 1024, 1)}
+
+
+def start_serve(tmp: Path) -> tuple[subprocess.Popen, SimpleNamespace]:
+    port = free_port()
+    data = tmp / "data"
+    env = {**os.environ, "C11_MAIL_TRANSPORT": "outbox-folder"}
+    proc = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "c11"), "serve", "--data-dir", str(data), "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_until_up(proc, f"{url}/healthz")
+    return proc, SimpleNamespace(url=url, data_dir=data)
+
+
+def person(server: SimpleNamespace, tmp: Path) -> tuple[str, Path]:
+    """A verified account whose `c11 login` made and published a key: (email, key file)."""
+    import accountkit
+    from srvkit import PASSWORD, run_cli
+
+    email = accountkit.signup(server, "bench").email  # type: ignore[arg-type]
+    cfg = tmp / "cli"
+    r = run_cli(
+        ["login", "--server", server.url, "--email", email],
+        cfg,
+        {"C11_PASSWORD": PASSWORD, "C11_PASSPHRASE": KEY_PASSPHRASE},
+        timeout=120,
+    )
+    if r.returncode != 0:
+        raise SystemExit(f"c11 login failed: {r.stderr}")
+    return email, next((cfg / "keys").glob("*.key"))
+
+
+def first_paint(browser: Any, url: str) -> None:
+    """Median first contentful paint of / in fresh contexts, and the gzip size of the JavaScript it loads."""
+    paints, loaded = [], set()
+    for _ in range(5):
+        context = browser.new_context()
+        page = context.new_page()
+        page.on("response", lambda r: loaded.add(r.url.rsplit("/", 1)[-1]) if r.url.endswith(".js") else None)
+        page.goto(url + "/", wait_until="load")
+        page.wait_for_function("() => performance.getEntriesByName('first-contentful-paint').length > 0")
+        paints.append(page.evaluate("() => performance.getEntriesByName('first-contentful-paint')[0].startTime"))
+        context.close()
+    assets = ROOT / "web" / "dist" / "assets"
+    size = {f.name: len(gzip.compress(f.read_bytes(), 9)) for f in assets.glob("*.js")}
+    emit(
+        what="first paint",
+        firstContentfulPaintMs=round(statistics.median(paints), 1),
+        runsMs=[round(p, 1) for p in paints],
+        jsLoadedAtStartGzipKiB=round(sum(size.get(n, 0) for n in loaded) / 1024, 1),
+        jsLoadedAtStart=sorted(loaded),
+        allJsGzipKiB=round(sum(size.values()) / 1024, 1),
+    )
+
+
+def xwing(browser: Any) -> None:
+    from _harness import harness_page, serve_harness
+
+    with serve_harness() as base, harness_page(browser, base) as page:
+        r = page.evaluate("(n) => window.c11harness.bench(n)", 1)
+    emit(what="X-Wing (@noble/post-quantum, mean of 20)", encapsulateMs=round(r["xwingEncapMs"], 2),
+         decapsulateMs=round(r["xwingDecapMs"], 2))  # fmt: skip
+
+
+def log_in(page: Any, email: str) -> None:
+    from srvkit import PASSWORD
+
+    page.goto("/login")
+    page.get_by_label("Email", exact=True).fill(email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_text(f"Logged in as {email}").wait_for(timeout=60_000)
+
+
+def timed_save(page: Any, name: str, expect_download: bool, out: Path | None = None) -> tuple[float, dict]:
+    """Click "Save NAME" and wait until the page says it was saved; (seconds, memory peaks)."""
+    save = page.get_by_role("link", name=f"Save {name}", exact=True)
+    with MemorySampler() as mem:
+        t = time.perf_counter()
+        if expect_download:
+            with page.expect_download(timeout=1_800_000) as dl:
+                save.click()
+        else:
+            save.click()
+        done = page.get_by_role("status").get_by_text(f"Saved {name}").or_(page.get_by_role("alert"))
+        done.wait_for(timeout=1_800_000)
+        seconds = time.perf_counter() - t
+    if page.get_by_role("alert").count():
+        raise SystemExit(page.get_by_role("alert").inner_text())
+    if expect_download:
+        if dl.value.failure():
+            raise SystemExit(f"download failed: {dl.value.failure()}")
+        if out is not None:
+            dl.value.save_as(str(out))
+        dl.value.delete()
+    return seconds, mem.mib
+
+
+def run_size(browser: Any, url: str, email: str, key: Path, tmp: Path, mib: int) -> None:
+    plain = tmp / f"data-{mib}.bin"
+    with plain.open("wb") as f:
+        for _ in range(mib):
+            f.write(os.urandom(1 << 20))
+    size = plain.stat().st_size
+    rate = lambda s: round(size / 2**20 / s, 1)  # noqa: E731
+
+    context = browser.new_context(base_url=url, accept_downloads=True)
+    context.add_init_script(NO_PICKER)
+    page = context.new_page()
+    log_in(page, email)
+    page.get_by_role("navigation").get_by_role("link", name="Encrypt").click()
+    page.get_by_label("People (email addresses)").fill(email)
+    page.get_by_label("File to protect").set_input_files(str(plain))
+    page.get_by_label("Your key file (.key)").set_input_files(str(key))
+    page.get_by_label("Passphrase of your key file").fill(KEY_PASSPHRASE)
+    raw = page.evaluate(RAW_AES, "enc-file")  # the same bytes, the same browser
+    raw_aes = size / 2**20 / (raw["aesMs"] / 1000)
+    raw_read = size / 2**20 / (raw["readAndAesMs"] / 1000)
+    emit(
+        what="raw WebCrypto AES-256-GCM", sizeMiB=mib, aesOnlyMiBs=round(raw_aes, 1), readAndAesMiBs=round(raw_read, 1)
+    )
+    page.get_by_role("button", name="Encrypt").click()
+    page.get_by_role("link", name=f"Save {plain.name}.c11").wait_for(timeout=120_000)
+    sealed = tmp / f"{plain.name}.c11"
+    seconds, mem = timed_save(page, f"{plain.name}.c11", True, sealed)
+    emit(what="encrypt (Encrypt page, streamed download)", sizeMiB=mib, seconds=round(seconds, 2), MiBs=rate(seconds),
+         vsRawAes=round(rate(seconds) / raw_aes, 2), vsRawReadAndAes=round(rate(seconds) / raw_read, 2), **mem)  # fmt: skip
+    context.close()
+
+    for sink in ("file", "download"):
+        context = browser.new_context(base_url=url, accept_downloads=True)
+        context.add_init_script(PICKER if sink == "file" else NO_PICKER)
+        page = context.new_page()
+        page.goto("/open")
+        page.get_by_label("Protected file (.c11)").set_input_files(str(sealed))
+        page.get_by_label("Your key file (.key)").set_input_files(str(key))
+        page.get_by_label("Passphrase of the key file").fill(KEY_PASSPHRASE)
+        page.get_by_role("button", name="Open").click()
+        page.get_by_role("link", name=f"Save {plain.name}", exact=True).wait_for(timeout=120_000)
+        seconds, mem = timed_save(page, plain.name, sink == "download")
+        if sink == "file":
+            written = page.evaluate(OPFS_SIZE, plain.name)
+            assert written == size, (written, size)
+            page.evaluate(OPFS_REMOVE, plain.name)
+        how = "File System Access" if sink == "file" else "streamed download"
+        emit(what=f"decrypt (Open page, {how})", sizeMiB=mib, seconds=round(seconds, 2), MiBs=rate(seconds),
+             vsRawAes=round(rate(seconds) / raw_aes, 2), vsRawReadAndAes=round(rate(seconds) / raw_read, 2), **mem)  # fmt: skip
+        context.close()
+    plain.unlink()
+    sealed.unlink()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, action="append", help="MiB to encrypt and decrypt (repeatable)")
+    sizes = parser.parse_args().size or [256, 1024]
+    if not (ROOT / "web" / "dist" / "index.html").is_file():
+        raise SystemExit("web/dist is not built: python3 dev.py setup")
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="c11-bench-web-") as t:
+        tmp = Path(t)
+        proc, server = start_serve(tmp)
+        try:
+            email, key = person(server, tmp)
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+                try:
+                    first_paint(browser, server.url)
+                    xwing(browser)
+                    rss, pss = MemorySampler().sample()
+                    emit(what="browser idle", rssMiB=round(rss / 1024, 1), pssMiB=round(pss / 1024, 1))
+                    for mib in sizes:
+                        run_size(browser, server.url, email, key, tmp, mib)
+                finally:
+                    browser.close()
+        finally:
+            stop_servers(proc)
+
+
+if __name__ == "__main__":
+    main()
