@@ -13,12 +13,12 @@ import hmac
 import io
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import IO, TYPE_CHECKING, BinaryIO, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from c11._internal.pipeline import Pipeline, Slot
 from c11.errors import BadSignatureError, IntegrityError, TruncatedError
 
 if TYPE_CHECKING:
@@ -33,6 +33,10 @@ class Digest(Protocol):
     """A running hash (hashlib's objects): what the hashes of the sealed segments are fed to."""
 
     def update(self, data: bytes, /) -> None: ...
+
+
+class RunningHash(Digest, Protocol):
+    def digest(self) -> bytes: ...
 
 
 def nonce(index: int, last: bool) -> bytes:
@@ -88,20 +92,102 @@ def _segments(chunk: memoryview, unit: int, final: bool) -> Iterator[tuple[memor
         yield chunk[k * unit : (k + 1) * unit], final and k == count - 1
 
 
-_POOL: ThreadPoolExecutor | None = None
+def _seal(
+    aead: AESGCM, data: memoryview, out: memoryview, unit: int, first: int, final: bool, hashed: bool
+) -> tuple[int, bytes]:
+    """Seal a batch of segments (worker thread): (bytes written to `out`, SHA-256 of each sealed segment)."""
+    count = max(1, -(-len(data) // unit))
+    digests = []
+    o = 0
+    for k in range(count):
+        seg = data[k * unit : (k + 1) * unit]
+        end = o + len(seg) + TAG_SIZE
+        sealed = out[o:end]
+        aead.encrypt_into(nonce(first + k, final and k == count - 1), seg, None, sealed)
+        if hashed:
+            digests.append(hashlib.sha256(sealed).digest())
+        o = end
+    return o, b"".join(digests)
 
 
-def _hash_segments(segments: list[memoryview]) -> bytes:
-    """SHA-256 of each segment, concatenated (hashlib releases the GIL on these buffers)."""
-    return b"".join(hashlib.sha256(s).digest() for s in segments)
+def _open(
+    aead: AESGCM, data: memoryview, out: memoryview, full: int, first: int, final: bool, hashed: bool
+) -> tuple[int, bytes]:
+    """Open a batch of sealed segments (worker thread): (plaintext bytes in `out`, SHA-256 of each segment).
+    Raises on the first segment that does not authenticate."""
+    count = max(1, -(-len(data) // full))
+    digests = []
+    o = 0
+    for k in range(count):
+        seg = data[k * full : (k + 1) * full]
+        end = o + max(0, len(seg) - TAG_SIZE)
+        _open_segment(aead, first + k, final and k == count - 1, seg, out[o:end])
+        if hashed:
+            digests.append(hashlib.sha256(seg).digest())
+        o = end
+    return o, b"".join(digests)
 
 
-def _hash_later(segments: list[memoryview]) -> Future[bytes]:
-    """Hash segments on a worker thread, alongside AES-GCM on the caller's thread."""
-    global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="c11-hash")
-    return _POOL.submit(_hash_segments, segments)
+Task = Callable[[memoryview, memoryview, int, bool], tuple[int, bytes]]
+
+
+def _pump(
+    src: IO[bytes], dst: IO[bytes], unit: int, out_unit: int, task: Task, progress: Progress, hashes: Digest | None
+) -> tuple[int, int]:
+    """Read `src` in batches of whole units with one batch of look-ahead (to flag the final one), run
+    task(input, output, index of its first segment, final) on the workers, and write each batch's output
+    in order, feeding the task's hashes to `hashes`. Returns (bytes read, bytes written)."""
+    per = max(1, BATCH // unit)
+    size = per * unit
+    read = written = index = 0
+    with Pipeline[tuple[int, bytes]](size, per * out_unit) as pipe:
+
+        def write_oldest() -> None:
+            nonlocal written
+            slot, (o, digests), n = pipe.pop()
+            dst.write(slot.out[:o])
+            pipe.release(slot)
+            if hashes is not None:
+                hashes.update(digests)
+            written += o
+            if progress:
+                progress(n)
+
+        def free_slot() -> Slot:
+            while (slot := pipe.take()) is None:
+                write_oldest()
+            return slot
+
+        cur = free_slot()
+        n = _read_full(src, cur.inp)
+        while True:
+            nxt, m, final = None, 0, n < size
+            if not final:
+                nxt = free_slot()
+                m = _read_full(src, nxt.inp)
+                final = m == 0
+            pipe.submit(cur, n, final, task, cur.inp[:n], cur.out, index, final)
+            index += max(1, -(-n // unit))
+            read += n
+            if final:
+                break
+            assert nxt is not None
+            cur, n = nxt, m
+        if nxt is not None:
+            pipe.release(nxt)
+        while pipe.busy():
+            write_oldest()
+    return read, written
+
+
+class _Appender:
+    """A `Digest` that collects what it is fed (the hash list of a writer)."""
+
+    def __init__(self, into: bytearray) -> None:
+        self._into = into
+
+    def update(self, data: bytes, /) -> None:
+        self._into += data
 
 
 def encrypt(
@@ -114,34 +200,17 @@ def encrypt(
 ) -> int:
     """Encrypt all of `src` into `dst`; return the number of plaintext bytes.
 
-    With `hashes`, the SHA-256 of every sealed segment is appended to it (the version 2 hash list);
-    each batch is hashed on a worker thread while the next one is encrypted.
+    With `hashes`, the SHA-256 of every sealed segment is appended to it (the version 2 hash list).
+    Batches are sealed and hashed on worker threads while this thread reads and writes (docs/performance.md).
     """
     aead = AESGCM(key)
-    size = max(1, BATCH // segment_size) * (segment_size + TAG_SIZE)
-    outs = [memoryview(bytearray(size)), memoryview(bytearray(size))]
-    pending: Future[bytes] | None = None
-    index = total = flip = 0
-    for chunk, final in _batches(src, segment_size):
-        out, flip = outs[flip], flip ^ 1
-        o = 0
-        sealed = []
-        for seg, last in _segments(chunk, segment_size, final):
-            end = o + len(seg) + TAG_SIZE
-            aead.encrypt_into(nonce(index, last), seg, None, out[o:end])
-            sealed.append(out[o:end])
-            o, index = end, index + 1
-        if hashes is not None:
-            if pending is not None:
-                hashes += pending.result()
-            pending = _hash_later(sealed)  # reads `out`, which is not reused before the next wait
-        dst.write(out[:o])
-        total += len(chunk)
-        if progress:
-            progress(len(chunk))
-    if pending is not None and hashes is not None:
-        hashes += pending.result()
-    return total
+    hashed = hashes is not None
+
+    def task(data: memoryview, out: memoryview, first: int, final: bool) -> tuple[int, bytes]:
+        return _seal(aead, data, out, segment_size, first, final, hashed)
+
+    sink = _Appender(hashes) if hashes is not None else None
+    return _pump(src, dst, segment_size, segment_size + TAG_SIZE, task, progress, sink)[0]
 
 
 def _open_segment(aead: AESGCM, index: int, last: bool, seg: memoryview, out: memoryview) -> None:
@@ -166,25 +235,17 @@ def decrypt(
     """Decrypt and authenticate the payload in `src` into `dst`; return plaintext bytes written.
 
     Raises TruncatedError if the payload ends early and IntegrityError for any other change. With
-    `digest` (a hashlib SHA-256 object), the SHA-256 of every sealed segment is fed to it.
+    `digest` (a hashlib SHA-256 object), the SHA-256 of every sealed segment is fed to it. A batch is
+    written only once every segment in it authenticated.
     """
     aead = AESGCM(key)
     full = segment_size + TAG_SIZE
-    out = memoryview(bytearray(max(1, BATCH // full) * segment_size))
-    index = total = 0
-    for chunk, final in _batches(src, full):
-        o = 0
-        for seg, last in _segments(chunk, full, final):
-            end = o + max(0, len(seg) - TAG_SIZE)
-            _open_segment(aead, index, last, seg, out[o:end])
-            if digest is not None:
-                digest.update(hashlib.sha256(seg).digest())
-            o, index = end, index + 1
-        dst.write(out[:o])
-        total += o
-        if progress:
-            progress(len(chunk))
-    return total
+    hashed = digest is not None
+
+    def task(data: memoryview, out: memoryview, first: int, final: bool) -> tuple[int, bytes]:
+        return _open(aead, data, out, full, first, final, hashed)
+
+    return _pump(src, dst, full, segment_size, task, progress, digest)[1]
 
 
 def _diagnose(aead: AESGCM, index: int, last: bool, segment: memoryview) -> IntegrityError:
@@ -349,45 +410,74 @@ class _SignedList:
         return b"".join(parts)
 
 
+def _open_signed(
+    aead: AESGCM, data: memoryview, out: memoryview, full: int, index: int, count: int, stored: bytes
+) -> int:
+    """Open a batch of segments (worker thread) and check each one's SHA-256 against the signed list; return
+    the plaintext bytes in `out`. Every segment authenticates first (IntegrityError), then every hash is
+    compared (BadSignatureError): nothing of the batch is released unless all of it is what the author signed."""
+    k = -(-len(data) // full)
+    digests = []
+    o = 0
+    for j in range(k):
+        seg = data[j * full : (j + 1) * full]
+        n = len(seg) - TAG_SIZE
+        _open_segment(aead, index + j, index + j == count - 1, seg, out[o : o + n])
+        digests.append(hashlib.sha256(seg).digest())
+        o += n
+    for j in range(k):
+        if not hmac.compare_digest(digests[j], stored[j * HASH_SIZE : (j + 1) * HASH_SIZE]):
+            raise _mismatch(index + j)
+    return o
+
+
 def _seek_plaintext(aead: AESGCM, src: IO[bytes], segment_size: int, check: Check) -> Iterator[memoryview]:
     """Seekable input: check the signature over the stored hash list first, then each segment.
 
     Each batch is compared against the hash list as it was read for the signature check (`_SignedList`),
-    never against a later read of the file that its storage could have changed in between.
+    never against a later read of the file that its storage could have changed in between. Batches are
+    opened and hashed on worker threads; this thread reads them and hands them on in order.
     """
     full = segment_size + TAG_SIZE
     start, list_start, end, count, signature = _layout(src, segment_size)
     signed = _SignedList(src, list_start, count)
     check(count, signed.digest.digest(), signature)  # before any plaintext is released
     per_batch = max(1, BATCH // full)
-    out = memoryview(bytearray(per_batch * segment_size))
-    buf = memoryview(bytearray(per_batch * full))  # reused: the hashing of a batch ends before the next read
     index = 0
-    while index < count:
-        k = min(per_batch, count - index)
-        pos = start + index * full
-        size = min(k * full, list_start - pos)
-        stored = signed.hashes(index, k)
-        src.seek(pos)
-        if _read_full(src, buf[:size]) != size:
-            raise TruncatedError("the file ends early (truncated)")
-        data = buf[:size]
-        segments = [data[j * full : (j + 1) * full] for j in range(k)]
-        hashed = _hash_later(segments) if k > 1 else None
-        o = 0
-        for j, seg in enumerate(segments):
-            n = len(seg) - TAG_SIZE
-            _open_segment(aead, index + j, index + j == count - 1, seg, out[o : o + n])
-            o += n
-        got = hashed.result() if hashed is not None else _hash_segments(segments)
-        for j in range(k):  # nothing of this batch is released unless every hash is the signed one
-            if not hmac.compare_digest(
-                got[j * HASH_SIZE : (j + 1) * HASH_SIZE], stored[j * HASH_SIZE : (j + 1) * HASH_SIZE]
-            ):
-                raise _mismatch(index + j)
-        index += k
-        yield out[:o]
+    with Pipeline[int](per_batch * full, per_batch * segment_size) as pipe:
+        while index < count or pipe.busy():
+            slot = pipe.take() if index < count else None
+            if slot is None:
+                slot, o, _ = pipe.pop()
+                yield slot.out[:o]
+                pipe.release(slot)
+                continue
+            k = min(per_batch, count - index)
+            pos = start + index * full
+            size = min(k * full, list_start - pos)
+            stored = signed.hashes(index, k)
+            src.seek(pos)
+            if _read_full(src, slot.inp[:size]) != size:
+                raise TruncatedError("the file ends early (truncated)")
+            last = index + k == count
+            pipe.submit(slot, None, last, _open_signed, aead, slot.inp[:size], slot.out, full, index, count, stored)
+            index += k
     src.seek(end)
+
+
+def _open_pieces(aead: AESGCM, data: memoryview, out: memoryview, full: int, first: int) -> tuple[int, bytes]:
+    """Open the full pieces of a batch with the non-last nonce (worker thread), stopping at the first that
+    does not authenticate so: (pieces opened, SHA-256 of each)."""
+    unit = full - TAG_SIZE
+    digests: list[bytes] = []
+    for k in range(len(data) // full):
+        seg = data[k * full : (k + 1) * full]
+        try:
+            aead.decrypt_into(nonce(first + k, False), seg, None, out[k * unit : (k + 1) * unit])
+        except InvalidTag:
+            return k, b"".join(digests)
+        digests.append(hashlib.sha256(seg).digest())
+    return len(data) // full, b"".join(digests)
 
 
 def _stream_plaintext(aead: AESGCM, src: IO[bytes], segment_size: int, check: Check) -> Iterator[memoryview]:
@@ -395,45 +485,67 @@ def _stream_plaintext(aead: AESGCM, src: IO[bytes], segment_size: int, check: Ch
 
     The first piece that does not open with the non-last nonce starts the final region (last segment,
     hash list, footer); the stored list is only counted, the signature is checked over the hashes of
-    the segments actually decrypted.
+    the segments actually decrypted. Batches are opened on worker threads while this thread reads ahead;
+    a batch after the one where the final region starts is never used.
     """
     full = segment_size + TAG_SIZE
-    piece = memoryview(bytearray(full))
-    out = memoryview(bytearray(segment_size))
+    per_batch = max(1, BATCH // full)
+    size = per_batch * full
     running = hashlib.sha256()
-    index = 0
-    while True:
-        n = _read_full(src, piece)
-        if n == full:
-            try:
-                aead.decrypt_into(nonce(index, False), piece, None, out)
-            except InvalidTag:
-                pass
-            else:
-                running.update(hashlib.sha256(piece).digest())
-                index += 1
-                yield out
-                continue
-        break
+    index = submitted = 0
+    eof = False
+    with Pipeline[tuple[int, bytes]](size, per_batch * segment_size) as pipe:
+        while True:
+            while not eof and (fresh := pipe.take()) is not None:
+                m = _read_full(src, fresh.inp)
+                eof = m < size
+                pipe.submit(fresh, m, eof, _open_pieces, aead, fresh.inp[:m], fresh.out, full, submitted)
+                submitted += m // full
+            slot, (ok, digests), m = pipe.pop()
+            running.update(digests)
+            index += ok
+            if ok:
+                yield slot.out[: ok * segment_size]
+            if ok < m // full or m < size:
+                break
+            pipe.release(slot)
+        region = [slot.inp[ok * full : m], *(s.inp[:n] for s, n in pipe.pending_slots())]
+        plaintext = _final_region(aead, src, region, index, full, running, check)
+    yield plaintext
+
+
+def _final_region(
+    aead: AESGCM, src: IO[bytes], region: list[memoryview], index: int, full: int, running: RunningHash, check: Check
+) -> memoryview:
+    """The last segment (number `index`) and the trailer: the bytes already read in `region`, then the rest
+    of `src` (bounded). Checks the count and the signature over the running hash; returns the last plaintext."""
     count = index + 1
-    trailer = HASH_SIZE * count + FOOTER_SIZE
-    tail = bytearray(piece[:n][-FOOTER_SIZE:])
-    rest = 0
-    while chunk := src.read(min(BATCH, trailer + 1 - rest)):
-        rest += len(chunk)
-        tail = (tail + chunk)[-FOOTER_SIZE:]
-        if rest > trailer:
-            raise IntegrityError("unexpected data after the end of the file (the file was modified)")
-    last = n + rest - trailer
+    limit = full + HASH_SIZE * count + FOOTER_SIZE  # a full last segment and the trailer
+    head, tail, total = bytearray(), b"", 0
+    chunks: Iterator[bytes | memoryview] = iter(region)
+    while True:
+        chunk = next(chunks, None)
+        if chunk is None:
+            chunk = src.read(min(BATCH, limit + 1 - total)) if total <= limit else b""
+            if not chunk:
+                break
+        if len(head) < full:
+            head += chunk[: full - len(head)]
+        tail = (tail + bytes(chunk[-FOOTER_SIZE:]))[-FOOTER_SIZE:]
+        total += len(chunk)
+    if total > limit:
+        raise IntegrityError("unexpected data after the end of the file (the file was modified)")
+    last = total - (limit - full)
     if last < TAG_SIZE:
         raise TruncatedError("the file ends inside its payload or trailer (truncated)")
-    seg = piece[:last]
-    _open_segment(aead, index, True, seg, out[: last - TAG_SIZE])
+    seg = memoryview(head)[:last]
+    out = memoryview(bytearray(last - TAG_SIZE))
+    _open_segment(aead, index, True, seg, out)
     running.update(hashlib.sha256(seg).digest())
     if int.from_bytes(tail[:8], "big") != count:
         raise IntegrityError("the trailer's segment count does not match the payload (the file was modified)")
     check(count, running.digest(), bytes(tail[8:]))
-    yield out[: last - TAG_SIZE]
+    return out
 
 
 def signed_plaintext(key: bytes, src: IO[bytes], segment_size: int, check: Check) -> Iterator[memoryview]:
