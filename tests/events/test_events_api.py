@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from evkit import Person, add_member, append_admin, database, make_org, server_ctx, verified
+from srvkit import authed
 
 from c11 import files, online
 from c11.errors import AccessRefusedError, AuthError, ServerError
@@ -354,3 +355,28 @@ def test_indexer_is_incremental_and_idempotent(world, ev_server, monkeypatch):
         assert ix.run() > 0
         assert rows() == after, batch
     assert world["p"]["alice"].client.events.query(action="admin").events[0].detail == {"op": "policies.update"}
+
+
+def test_most_active_people(world, ev_server):
+    """`/events/top` (the admin console's chart): events per person, most first, emails of members only."""
+    p = world["p"]
+    counts: dict[str, int] = {}
+    for e in _all(p["alice"]):
+        if e.actor_hash is not None:
+            counts[e.actor_hash] = counts.get(e.actor_hash, 0) + 1
+    with authed(ev_server, p["alice"].client.token) as h:
+        r = h.get("/api/v1/org/events/top", params={"limit": 100})
+        assert r.status_code == 200, r.text
+        got = r.json()["actors"]
+        assert {a["actor_hash"]: a["total"] for a in got} == counts
+        assert [a["total"] for a in got] == sorted(counts.values(), reverse=True)
+        who = {a["actor_hash"]: a["actor"] for a in got}
+        assert (
+            who[email_hash(p["alice"].email)] == p["alice"].email and who[email_hash(p["bob"].email)] == p["bob"].email
+        )
+        if email_hash(p["eve"].email) in who:
+            assert who[email_hash(p["eve"].email)] is None  # not a member: no email
+        assert len(h.get("/api/v1/org/events/top", params={"limit": 1}).json()["actors"]) == 1
+        assert h.get("/api/v1/org/events/top", params={"action": "nope"}).status_code == 422
+    with authed(ev_server, p["carol"].client.token) as h:  # an admin without read:events-org
+        assert h.get("/api/v1/org/events/top").status_code == 403

@@ -31,7 +31,19 @@ SECURITY_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
 }
 #: Paths of the single-page app's own pages; each answers index.html, the app routes on the client.
-APP_ROUTES = ("/open", "/encrypt", "/signup", "/login", "/verify", "/invite", "/account", "/messages", "/documents")
+#: The admin console's pages (web/src/app/admin/routes.ts).
+ADMIN_ROUTES = ("/admin", "/admin/members", "/admin/admins", "/admin/usage", "/admin/settings")
+APP_ROUTES = (
+    "/open",
+    "/encrypt",
+    "/signup",
+    "/login",
+    "/verify",
+    "/invite",
+    "/account",
+    "/messages",
+    "/documents",
+) + ADMIN_ROUTES
 _TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",

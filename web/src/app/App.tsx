@@ -11,6 +11,9 @@ import { MessagesPage } from "./pages/Messages";
 import { DocumentsPage } from "./pages/Documents";
 import { AccountPage, LoginPage, SignupPage, VerifyPage } from "./pages/Account";
 import { InvitePage } from "./pages/Invite";
+import { AdminPage } from "./admin/Admin";
+import { ADMIN_ROUTES, type AdminRoute } from "./admin/routes";
+import { useIsAdmin } from "./admin/useIsAdmin";
 
 function Link({ to, current, children }: { to: Route; current: Route; children: ComponentChildren }) {
   return (
@@ -43,6 +46,7 @@ export function App() {
   const route = useRoute();
   const [session, setSession] = useState<Session | null>(null);
   const [worker] = useState(startWorker);  // heavy crypto off the page's thread; keys stay inside it
+  const isAdmin = useIsAdmin(session);  // the Admin link: only for an organization admin
   const [pinned, setPinned] = useState<string | null>(null);  // said once: when this browser pins the log key
   useEffect(() => {
     const on = (e: Event) => setPinned((e as CustomEvent<string>).detail);
@@ -60,7 +64,7 @@ export function App() {
     case "/login": page = <LoginPage setSession={setSession} />; break;
     case "/verify": page = <VerifyPage session={session} setSession={setSession} />; break;
     case "/account": page = <AccountPage session={session} setSession={setSession} worker={worker} />; break;
-    default: page = <Home />;
+    default: page = (ADMIN_ROUTES as readonly string[]).includes(route) ? <AdminPage session={session} route={route as AdminRoute} /> : <Home />;
   }
   return (
     <>
@@ -72,6 +76,7 @@ export function App() {
           <Link to="/encrypt" current={route}>Encrypt</Link>
           <Link to="/messages" current={route}>Messages</Link>
           {session && <Link to="/documents" current={route}>My documents</Link>}
+          {isAdmin && <Link to="/admin" current={route}>Admin</Link>}
           {session ? <Link to="/account" current={route}>Account</Link> : (
             <>
               <Link to="/login" current={route}>Log in</Link>

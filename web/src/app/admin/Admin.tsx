@@ -1,0 +1,89 @@
+/** The admin console (/admin/...): organization pages for admins, each calling the same API as `c11 org ...`.
+ *  A section appears only when you hold its permission; the server still refuses whatever you may not do. */
+import type { ComponentChildren } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { ApiError, message, type Session } from "../api";
+import { navigate } from "../router";
+import type { AdminRoute } from "./routes";
+import { can, loadOrg, type OrgInfo } from "./common";
+import { MembersPage } from "./Members";
+import { AdminsPage } from "./Admins";
+import { UsagePage } from "./Usage";
+import { SettingsPage } from "./Settings";
+import "./admin.css";
+
+/** Sections and the permission each needs (any of them, for Settings). */
+const SECTIONS: readonly { to: AdminRoute; label: string; needs: readonly string[] }[] = [
+  { to: "/admin/members", label: "Members", needs: ["crud:members-org"] },
+  { to: "/admin/admins", label: "Admins", needs: ["crud:members-org"] },
+  { to: "/admin/usage", label: "Usage", needs: ["read:events-org"] },
+  { to: "/admin/settings", label: "Settings", needs: ["crud:config-org", "crud:signature-keys-org", "crud:groups-scim-tokens-org"] },
+];
+
+function SubLink({ to, route, children }: { to: AdminRoute; route: AdminRoute; children: ComponentChildren }) {
+  return (
+    <a href={to} aria-current={to === route ? "page" : undefined}
+      onClick={(e) => { if (!e.ctrlKey && !e.metaKey && !e.shiftKey) { e.preventDefault(); navigate(to); } }}>
+      {children}
+    </a>
+  );
+}
+
+export function AdminPage({ session, route }: { session: Session | null; route: AdminRoute }) {
+  const [org, setOrg] = useState<OrgInfo | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    if (!session) return;
+    loadOrg(session).then(setOrg).catch((e) => setError(e instanceof ApiError && e.type.endsWith("not-a-member")
+      ? "You are not a member of an organization." : message(e)));
+  }, [session]);
+  if (!session) {
+    return (
+      <section aria-labelledby="admin-title">
+        <h1 id="admin-title">Organization admin</h1>
+        <p>The admin console opens after you <a href="/login" onClick={(e) => { e.preventDefault(); navigate("/login"); }}>log in</a>.</p>
+      </section>
+    );
+  }
+  if (error) return <section aria-labelledby="admin-title"><h1 id="admin-title">Organization admin</h1><p role="alert" class="error">{error}</p></section>;
+  if (org === null) return <p role="status">Loading your organization…</p>;
+  const mine = SECTIONS.filter((s) => s.needs.some((p) => can(org, p)));
+  if (!org.you.is_admin || mine.length === 0) {
+    return (
+      <section aria-labelledby="admin-title">
+        <h1 id="admin-title">{org.name}</h1>
+        <p>You are a member of {org.name}, not an admin: there is nothing to manage here.</p>
+      </section>
+    );
+  }
+  const current = mine.find((s) => s.to === route) ?? null;
+  let page;
+  switch (current?.to) {
+    case "/admin/members": page = <MembersPage session={session} org={org} />; break;
+    case "/admin/admins": page = <AdminsPage session={session} org={org} />; break;
+    case "/admin/usage": page = <UsagePage session={session} />; break;
+    case "/admin/settings": page = <SettingsPage session={session} org={org} onOrg={setOrg} />; break;
+    default: page = route === "/admin" ? <Overview org={org} /> : <p role="alert" class="error">You do not hold the permission this page needs.</p>;
+  }
+  return (
+    <div class="admin">
+      <nav aria-label="Admin">
+        <SubLink to="/admin" route={route}>Overview</SubLink>
+        {mine.map((s) => <SubLink key={s.to} to={s.to} route={route}>{s.label}</SubLink>)}
+      </nav>
+      {page}
+    </div>
+  );
+}
+
+function Overview({ org }: { org: OrgInfo }) {
+  return (
+    <section aria-labelledby="admin-title">
+      <h1 id="admin-title">{org.name}</h1>
+      <p>You are an admin of {org.name} ({org.you.email}) with these permissions:</p>
+      <ul>{org.you.permissions.map((p) => <li key={p}><code>{p}</code></li>)}</ul>
+      <p class="hint">Every action here calls the same API as <code>c11 org …</code>, with the same checks: the server
+        refuses what your permissions do not allow.</p>
+    </section>
+  );
+}
