@@ -197,8 +197,8 @@ export function TokensSection({ session }: { session: Session }) {
                 <>{" "}<button type="button" disabled={busy} aria-label={`Revoke token ${t.name}`}
                   onClick={() => run(async () => {
                     await api("DELETE", `/api/v1/tokens/${encodeURIComponent(t.id)}`, undefined, session);
-                    setDone(`Token ${t.name} revoked.`);
                     await reload();
+                    setDone(`Token ${t.name} revoked.`);
                   })}>Revoke</button></>
               )}
             </li>

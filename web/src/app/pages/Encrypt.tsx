@@ -10,6 +10,8 @@ import { SaveStream } from "../SaveStream";
 import { lookupWithOrg, lookupTemporary, newTrust } from "../registry";
 import { ApiError } from "../api";
 import { invite } from "../invites";
+import { GROUP_PREFIX, groupKey, recentPolicies, recordPolicy, type Policy } from "../groups";
+import { parsePublicKey } from "../../core/publickey";
 import { browserPlan, ownPolicy } from "../orgpolicy";
 import type { OrgPolicy } from "../../core/orgrules";
 import { navigate } from "../router";
@@ -25,8 +27,13 @@ interface Made {
   added: { org: string; fingerprint: string }[];
 }
 
+/** Recipients as typed: emails and `group:NAME` (case-insensitive), public key lines (`c11:…`, kept as they are). */
 const emails = (text: string): string[] =>
-  [...new Set(text.split(/[\s,;]+/).map((e) => e.trim().toLowerCase()).filter(Boolean))];
+  [...new Set(text.split(/[\s,;]+/).map((e) => e.trim()).filter(Boolean).map((e) => (e.startsWith("c11:") ? e : e.toLowerCase())))];
+
+/** How a recent policy reads in the list: its name, else its members (emails, or a key's fingerprint). */
+const policyLabel = (p: Policy, me: string): string => p.name ?? p.members
+  .filter((m) => m.email !== me).map((m) => m.email ?? `key ${(m.fingerprint ?? "").slice(0, 16)}`).join(", ");
 
 export function EncryptPage({ session, worker }: { session: Session | null; worker: CoreWorker }) {
   const [file, setFile] = useState<File | null>(null);
@@ -34,12 +41,16 @@ export function EncryptPage({ session, worker }: { session: Session | null; work
   const [passphrase, setPassphrase] = useState("");
   const [to, setTo] = useState("");
   const [inviteNew, setInviteNew] = useState(false);
+  const [recent, setRecent] = useState<Policy[]>([]);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [made, setMade] = useState<Made | null>(null);
   const trust = useRef(newTrust());
 
   useEffect(() => () => made?.discard(), [made]);
+  useEffect(() => {  // F21: the recipient sets used recently (none without the policies service)
+    if (session) recentPolicies(session).then(setRecent).catch(() => setRecent([]));
+  }, [session]);
 
   if (!session) {
     return (
@@ -64,6 +75,14 @@ export function EncryptPage({ session, worker }: { session: Session | null; work
       const found: { email: string; key: PublicKey; org: OrgPolicy | null; temporary: boolean }[] = [];
       const invited: string[] = [];
       for (const person of people) {
+        if (person.startsWith(GROUP_PREFIX)) {  // a group of your organization: its current key reaches every member
+          found.push({ email: person, key: await groupKey(session, person.slice(GROUP_PREFIX.length)), org: null, temporary: false });
+          continue;
+        }
+        if (person.startsWith("c11:")) {  // a public key line given as is (as `c11 encrypt -r c11:…`)
+          found.push({ email: person, key: await parsePublicKey(person), org: null, temporary: false });
+          continue;
+        }
         try {
           found.push({ email: person, ...(await lookupWithOrg(trust.current, session, person)), temporary: false });
         } catch (err) {
@@ -97,6 +116,9 @@ export function EncryptPage({ session, worker }: { session: Session | null; work
       } finally {
         await worker.call("forget", { handle: sender.handle });
       }
+      // as `c11 encrypt` when logged in: the recipient set is saved as an encryption policy (best effort)
+      await recordPolicy(session, found.map((f) => (f.email.includes("@") && !f.email.startsWith(GROUP_PREFIX) ? { email: f.email } : { public_key: f.key.line })), sender.publicLine)
+        .then(() => recentPolicies(session)).then(setRecent).catch(() => undefined);
       setMade({
         name: `${safeName(file.name, "file")}.c11`,
         take: async () => {
@@ -129,8 +151,21 @@ export function EncryptPage({ session, worker }: { session: Session | null; work
           <label for="enc-to">People (email addresses)</label>
           <textarea id="enc-to" rows={2} value={to} aria-describedby="enc-to-hint"
             onInput={(e) => setTo((e.currentTarget as HTMLTextAreaElement).value)} />
-          <p id="enc-to-hint" class="hint">Separate addresses with commas or new lines.</p>
+          <p id="enc-to-hint" class="hint">Separate addresses with commas or new lines. A group of your organization:
+            <code>group:NAME</code>; a public key line (<code>c11:…</code>) is used as it is.</p>
         </div>
+        {recent.length > 0 && (
+          <div>
+            <label for="enc-recent">Recent recipients</label>
+            <select id="enc-recent" value="" onChange={(e) => {
+              const p = recent.find((x) => x.id === (e.currentTarget as HTMLSelectElement).value);
+              if (p) setTo(p.members.filter((m) => m.email !== session.email).map((m) => m.email ?? m.public_key ?? "").filter(Boolean).join(", "));
+            }}>
+              <option value="">Choose a recent set…</option>
+              {recent.map((p) => <option key={p.id} value={p.id}>{policyLabel(p, session.email)}</option>)}
+            </select>
+          </div>
+        )}
         <div>
           <input id="enc-invite" type="checkbox" checked={inviteNew} aria-describedby="enc-invite-hint"
             onChange={(e) => setInviteNew((e.currentTarget as HTMLInputElement).checked)} />{" "}

@@ -10,6 +10,7 @@ import { hex } from "../../core/bytes";
 import type { CoreWorker } from "../../worker/client";
 import { message, type Session } from "../api";
 import { archivedKeys, moveFromTemporaryKey, onlineRelease } from "../invites";
+import { groupIdentities } from "../groups";
 import { newTrust } from "../registry";
 import { PREVIEW_MAX, Preview, previewKind } from "./Preview";
 import { readAll, safeName } from "../download";
@@ -86,6 +87,8 @@ export function OpenPage({ worker, session = null }: { worker: CoreWorker; sessi
       // logged in: also the keys of your key archive (e.g. a temporary key received after an invitation)
       const archived = session ? await archivedKeys(worker, session, key).catch(() => []) : [];
       const keys = [key.handle, ...archived.map((k) => k.handle)];
+      // a file for a group you are in: the group key wrapped for you (only when none of your keys opens it)
+      if (session) keys.push(...(await groupIdentities(worker, session, trust.current, file, keys).catch(() => [])).map((k) => k.handle));
       try {
         // an online-policy file: the key server's part of the key, asked as `c11 decrypt` does (revoked: refused)
         const release = await onlineRelease(worker, session, file, keys);

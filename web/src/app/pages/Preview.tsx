@@ -8,7 +8,7 @@ import { useEffect, useState } from "preact/hooks";
 /** Content larger than this is not previewed (save it instead). */
 export const PREVIEW_MAX = 32 * 1024 * 1024;
 
-type Kind = { kind: "image" | "frame"; type: string } | null;
+type Kind = { kind: "image" | "frame" | "pdf"; type: string } | null;
 
 const IMAGES: Record<string, string> = { png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg", gif: "image/gif", webp: "image/webp" };
 const TEXT = new Set(["txt", "md", "csv", "log", "json", "xml", "yaml", "yml"]);
@@ -17,7 +17,7 @@ const TEXT = new Set(["txt", "md", "csv", "log", "json", "xml", "yaml", "yml"]);
 export function previewKind(name: string, declared: string | null): Kind {
   const ext = (name.split(".").pop() ?? "").toLowerCase();
   const type = (declared ?? "").toLowerCase().split(";")[0]!.trim();
-  if (type === "application/pdf" || ext === "pdf") return { kind: "frame", type: "application/pdf" };
+  if (type === "application/pdf" || ext === "pdf") return { kind: "pdf", type: "application/pdf" };
   const img = Object.values(IMAGES).includes(type) ? type : IMAGES[ext];
   if (img) return { kind: "image", type: img };
   if (type.startsWith("text/") || TEXT.has(ext)) return { kind: "frame", type: "text/plain;charset=utf-8" };  // shown as text, never as HTML
@@ -35,6 +35,12 @@ export function Preview({ content, name, declared }: { content: Blob; name: stri
     return () => URL.revokeObjectURL(u);
   }, [shown, content]);
   if (!kind) return null;
+  if (kind.kind === "pdf") {
+    // Chromium blocks its PDF viewer in any sandboxed frame, and a PDF outside a sandbox could run its scripts:
+    // no PDF preview until a PDF renderer runs inside the page's own worker (docs/web.md "Previews")
+    return <p class="hint">No preview for PDFs here (the browser does not show them inside a sandbox): save the file
+      and open it in your PDF viewer.</p>;
+  }
   if (content.size > PREVIEW_MAX) return <p class="hint">No preview: the file is larger than {PREVIEW_MAX / 1024 / 1024} MiB (save it instead).</p>;
   if (!shown) {
     return <p><button type="button" onClick={() => setShown(true)}>Show a preview</button></p>;

@@ -1,0 +1,74 @@
+"""Online-policy files in two browser contexts: alice's CLI protects a file with an online policy for bob; bob's Open
+page (logged in) opens it with the key server's release; alice revokes it on her My documents page and bob's open
+page is refused at his next try (nothing to save), restore lets it open again; deny and allow on the documents
+page do the same for bob alone, as `c11 deny/allow` do."""
+
+from __future__ import annotations
+
+import json
+
+KEY_PASSPHRASE = "a passphrase for the key"  # the `people` fixture's key files
+
+
+def _try_open(page, made, key) -> str:  # noqa: ANN001 - "opened" or the page's one-line refusal
+    page.get_by_label("Protected file (.c11)").set_input_files(str(made))
+    page.get_by_label("Your key file (.key)").set_input_files(str(key))
+    page.get_by_label("Passphrase of the key file").fill(KEY_PASSPHRASE)
+    page.get_by_role("button", name="Open", exact=True).click()
+    page.get_by_role("heading", name="Opened").or_(page.get_by_role("alert")).wait_for(timeout=60_000)
+    if page.get_by_role("alert").count():
+        assert page.get_by_role("link", name="Save minutes.txt").count() == 0  # a refusal offers nothing
+        return page.get_by_role("alert").inner_text()
+    return "opened"
+
+
+def test_revocation_and_deny_take_effect_in_an_open_page(new_page, people, log_in, tmp_path, axe, narrow, screenshot):
+    alice, bob = people["alice"], people["bob"]
+    src = tmp_path / "minutes.txt"
+    src.write_text("board minutes")
+    made = tmp_path / "minutes.txt.c11"
+    r = alice.cli("encrypt", "--online", "-r", bob.email, "-o", str(made), str(src))
+    assert r.returncode == 0, r.stderr
+    r = alice.cli("access", "--json", str(made))
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)["doc_id"]
+
+    reader = new_page()  # bob, with the Open page open
+    log_in(reader, bob.email)
+    reader.get_by_role("navigation").get_by_role("link", name="Open").click()
+    assert _try_open(reader, made, bob.key) == "opened"
+    with reader.expect_download() as dl:
+        reader.get_by_role("link", name="Save minutes.txt").click()
+    assert open(dl.value.path()).read() == "board minutes"  # noqa: PTH123
+
+    author = new_page()  # alice, on My documents
+    log_in(author, alice.email)
+    author.get_by_role("navigation").get_by_role("link", name="My documents").click()
+    item = author.get_by_role("article", name=f"Document {doc}")
+    item.wait_for(timeout=30_000)
+    item.get_by_role("button", name="Revoke").click()
+    item.get_by_text("Revoked: nobody can open it now.").wait_for(timeout=30_000)
+    refused = _try_open(reader, made, bob.key)
+    assert "revoked" in refused.lower(), refused
+    screenshot(reader, "revoked")
+    item.get_by_role("button", name="Restore").click()
+    item.get_by_text("Restored: recipients can open it again.").wait_for(timeout=30_000)
+    assert _try_open(reader, made, bob.key) == "opened"
+
+    # deny bob alone, then allow him again (the documents page's allow/deny, as `c11 deny/allow`)
+    item.get_by_label("Allow or deny people (emails or key fingerprints)").fill(bob.email)
+    item.get_by_role("button", name="Deny").click()
+    item.get_by_text(f"Denied: {bob.email}.").wait_for(timeout=30_000)
+    assert bob.email not in item.locator("dd ul").inner_text()  # the recipients listed
+    axe(author)
+    screenshot(author, "denied")
+    narrow(author, "denied")
+    refused = _try_open(reader, made, bob.key)
+    assert "Not opened" in refused, refused
+    item.get_by_label("Allow or deny people (emails or key fingerprints)").fill(bob.email)
+    item.get_by_role("button", name="Allow").click()
+    item.get_by_text(f"Allowed: {bob.email}.").wait_for(timeout=30_000)
+    assert bob.email in item.locator("dd ul").inner_text()
+    assert _try_open(reader, made, bob.key) == "opened"
+    r = alice.cli("access", "--json", str(made))
+    assert r.returncode == 0 and bob.email in r.stdout, r.stdout

@@ -1,0 +1,111 @@
+"""Previews on the Open page, after the whole file authenticated: text (markup in it stays text: the frame shows
+`text/plain` in a frame with an empty `sandbox` attribute: no scripts) and an image (an `<img>` from a blob: URL),
+under the app's CSP; a PDF gets no preview (Chromium blocks PDFs in sandboxed frames) but says so. Also: the Open
+flow by keyboard only, file choosers opened with the keyboard."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from srvkit import run_cli
+
+PASSPHRASE = "preview test passphrase"
+MARKUP = "<b>bold?</b><script>document.title='pwned'</script><img src=x onerror=alert(1)>\n"
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """bob's key file; note.txt, photo.png and doc.pdf encrypted for bob by alice (with the CLI)."""
+    tmp = tmp_path_factory.mktemp("preview")
+    env = {"C11_PASSPHRASE": PASSPHRASE}
+    for who in ("alice", "bob"):
+        r = run_cli(["keygen", "--label", f"{who}@example.com", "-o", str(tmp / f"{who}.key")], tmp / "cfg", env)
+        assert r.returncode == 0, r.stderr
+        (tmp / f"{who}.pub").write_text(r.stdout)
+    (tmp / "note.txt").write_text(MARKUP)
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(buf, "PNG")
+    (tmp / "photo.png").write_bytes(buf.getvalue())
+    (tmp / "doc.pdf").write_bytes(b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n%%EOF\n")
+    for name in ("note.txt", "photo.png", "doc.pdf"):
+        r = run_cli(
+            ["encrypt", "-i", str(tmp / "alice.key"), "-r", (tmp / "bob.pub").read_text().strip(), str(tmp / name)],
+            tmp / "cfg",
+            env,
+        )
+        assert r.returncode == 0, r.stderr
+    return {p.name: p for p in tmp.iterdir() if p.is_file()}
+
+
+def _open(page, file: Path, key: Path) -> None:  # noqa: ANN001
+    page.goto("/open")
+    page.get_by_label("Protected file (.c11)").set_input_files(str(file))
+    page.get_by_label("Your key file (.key)").set_input_files(str(key))
+    page.get_by_label("Passphrase of the key file").fill(PASSPHRASE)
+    page.get_by_role("button", name="Open", exact=True).click()
+    page.get_by_role("heading", name="Opened").wait_for(timeout=60_000)
+    page.get_by_role("button", name="Show a preview").click()
+
+
+def test_text_preview_is_text_in_a_sandbox(page, made, axe, narrow, screenshot):
+    _open(page, made["note.txt.c11"], made["bob.key"])
+    frame = page.locator("iframe[title='Preview of note.txt']")
+    frame.wait_for()
+    assert frame.get_attribute("sandbox") == "" and frame.get_attribute("src").startswith("blob:")
+    body = page.frame_locator("iframe[title='Preview of note.txt']").locator("body")
+    assert body.inner_text(timeout=10_000).strip() == MARKUP.strip()  # shown as text, not run
+    assert page.title() != "pwned"
+    axe(page)
+    screenshot(page, "text")
+    narrow(page, "text")
+
+
+def test_image_and_pdf_previews(page, made, screenshot):
+    _open(page, made["photo.png.c11"], made["bob.key"])
+    img = page.get_by_role("img", name="Preview of photo.png")
+    img.wait_for()
+    page.wait_for_function("() => document.querySelector('.preview img')?.naturalWidth === 40")
+    screenshot(page, "image")
+    # a PDF: Chromium blocks its viewer in a sandboxed frame, so the page says so instead of showing a frame
+    page.goto("/open")
+    page.get_by_label("Protected file (.c11)").set_input_files(str(made["doc.pdf.c11"]))
+    page.get_by_label("Your key file (.key)").set_input_files(str(made["bob.key"]))
+    page.get_by_label("Passphrase of the key file").fill(PASSPHRASE)
+    page.get_by_role("button", name="Open", exact=True).click()
+    page.get_by_text("No preview for PDFs here").wait_for(timeout=60_000)
+    assert page.locator("iframe").count() == 0
+    screenshot(page, "pdf")
+
+
+def test_open_and_preview_by_keyboard_only(page, made):
+    page.goto("/")
+    page.keyboard.press("Tab")  # skip link
+    page.keyboard.press("Tab")  # c11
+    page.keyboard.press("Tab")  # Open
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Open a protected file").wait_for()
+    page.keyboard.press("Tab")  # into the page: the file input
+    while page.evaluate("document.activeElement.id") != "open-file":
+        page.keyboard.press("Tab")
+    with page.expect_file_chooser() as fc:
+        page.keyboard.press("Space")
+    fc.value.set_files(str(made["note.txt.c11"]))
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "open-key"
+    with page.expect_file_chooser() as fc:
+        page.keyboard.press("Space")
+    fc.value.set_files(str(made["bob.key"]))
+    page.get_by_label("Passphrase of the key file").wait_for()
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSPHRASE)
+    page.keyboard.press("Enter")  # submits the form
+    page.get_by_role("heading", name="Opened").wait_for(timeout=60_000)
+    for _ in range(10):  # on to the preview button
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent") == "Show a preview":
+            break
+    page.keyboard.press("Enter")
+    page.locator("iframe[title='Preview of note.txt']").wait_for()
