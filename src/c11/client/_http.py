@@ -5,12 +5,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from c11.errors import AuthError, RateLimitError, ServerError
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class HttpCore:
@@ -19,6 +20,8 @@ class HttpCore:
     def __init__(
         self, server: str, token: str | None = None, timeout: float = 30.0, transport: httpx.BaseTransport | None = None
     ) -> None:
+        import httpx  # on first use: commands that need no server (an offline `c11 encrypt`) never load it
+
         self.server = server.rstrip("/")
         self.token = token
         self._http = httpx.Client(
@@ -32,6 +35,8 @@ class HttpCore:
         self, method: str, path: str, json: Any = None, auth: bool = True, params: dict[str, Any] | None = None
     ) -> Any:
         """Send a request; returns the decoded JSON body (None when empty) or raises a c11 error."""
+        import httpx
+
         headers = {"authorization": f"Bearer {self.token}"} if auth and self.token else {}
         try:
             r = self._http.request(method, path, json=json, headers=headers, params=params)
