@@ -126,6 +126,8 @@ def test_routes_with_object_ids_refuse_other_users(server, user):
             "request_id": "0" * 26,
             "template_id": "0" * 32,
             "n": 0,
+            # uploads and sends (docs/sharing.md): another user's are not found
+            **_upload_and_send(a),
         }
     other = new_email("eve")
     with Client(server.url) as e:
@@ -160,3 +162,19 @@ def _invitation(server, client, email: str) -> str:
 
     confirm_email(verification_link(outbox_message(server.data_dir, email)))
     return client.invitations.invite([new_email("invitee")])[0].id
+
+
+def _upload_and_send(a: Client) -> dict[str, str]:
+    """An upload, and a send of another upload, of the client's user: {upload_id, send_id, blob_id}."""
+    import tempfile
+    from pathlib import Path
+
+    from c11.client.sharing import SharingAPI
+
+    api = SharingAPI(a)
+    with tempfile.TemporaryDirectory() as tmp:
+        f = Path(tmp) / "blob"
+        f.write_bytes(b"ciphertext")
+        upload_id, blob_id = api.upload(f), api.upload(f)
+    send_id = api.create(["someone@example.com"], b"envelope", [blob_id])["id"]
+    return {"upload_id": upload_id, "send_id": send_id, "blob_id": blob_id}

@@ -100,6 +100,16 @@ def test_share_link_versions_and_revocation(srv: RunningServer, people: dict[str
     assert entry["action"] == "revoke" and entry["send"] == link.rsplit("/", 1)[1] and entry["kind"] == "send"
 
 
+def test_online_send(people: dict[str, Person], tmp_path: Path) -> None:
+    """--online: each file has its own online policy; the recipient's key server release opens it."""
+    alice, bob = people["alice"], people["bob"]
+    (tmp_path / "o.txt").write_text("online one")
+    (tmp_path / "p.txt").write_text("online two")
+    link = alice.json("send", str(tmp_path / "o.txt"), str(tmp_path / "p.txt"), "--to", bob.email, "--online")["link"]
+    got = bob.json("receive", link, "-o", str(tmp_path / "in"))
+    assert sorted(Path(p).read_text() for p in got["files"]) == ["online one", "online two"]
+
+
 def test_send_to_someone_without_a_key_invites_them(
     srv: RunningServer, people: dict[str, Person], tmp_path: Path
 ) -> None:

@@ -111,8 +111,13 @@ def receive(link, out_dir, identities, force, as_json) -> None:
     base = link.split("/r/")[0] if "/r/" in link else None
     if base and base.rstrip("/") != api.server.rstrip("/"):
         raise UsageError(f"this link is for {base}; you are logged in to {api.server} (c11 login --server {base})")
+    from c11.cli._registry import opening_groups
+    from c11.cli.online import releasing
+
     ids = decrypting_identities(identities, None)
-    got = receive_link(api, link, ids, Path(out_dir), force=force)
+    ctx = click.get_current_context()
+    caps = [*ids, ctx.with_resource(opening_groups(ids)), ctx.with_resource(releasing())]  # groups, online policy
+    got = receive_link(api, link, caps, Path(out_dir), force=force)
     verifier = _signer.verifier(())
     check = verifier.annotate(got.info)
     if as_json:

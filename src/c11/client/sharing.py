@@ -323,10 +323,11 @@ def encrypt_and_upload(
     keys: Sequence[PublicKey],
     sender: Identity,
     items: Sequence[tuple[str, Path]],
-    options: HeaderOptions | None = None,
+    options: Callable[[], HeaderOptions | None] = lambda: None,
     progress: Progress = None,
 ) -> list[EnvelopeFile]:
-    """Encrypt each file for `keys` (signed by `sender`) into a temporary .c11 and upload it."""
+    """Encrypt each file for `keys` (signed by `sender`) into a temporary .c11 and upload it. `options()` gives
+    each file its header options (an online policy is registered per file: each has its own file key)."""
     out = []
     with tempfile.TemporaryDirectory(prefix="c11-send-") as tmp:
         for n, (name, path) in enumerate(items):
@@ -338,7 +339,7 @@ def encrypt_and_upload(
                     keys,
                     sender,
                     metadata=Metadata(PurePosixPath(name).name, None, path.stat().st_size),
-                    options=options,
+                    options=options(),
                 )
             blob_id = api.upload(blob, progress)
             out.append(EnvelopeFile(name, path.stat().st_size, blob_id, _sha256(blob)))
@@ -367,8 +368,9 @@ def send_paths(
 ) -> SendResult:
     """Encrypt `outgoing` for `plan`'s keys, upload it and create the send (or share link) for `recipients`."""
     items = collect(outgoing.paths)
-    options, _seal = planner.header_options(plan, sender, True)
-    uploaded = encrypt_and_upload(api, plan.keys, sender, items, options, progress)
+    uploaded = encrypt_and_upload(
+        api, plan.keys, sender, items, lambda: planner.header_options(plan, sender, True)[0], progress
+    )
     envelope = seal_envelope(Envelope(uploaded, outgoing.message), plan.keys, sender)
     made = api.create(
         recipients,
@@ -393,8 +395,9 @@ def update_link(
 ) -> SendResult:
     """A new version of share link `link` with `paths`."""
     items = collect(paths)
-    options, _seal = planner.header_options(plan, sender, True)
-    uploaded = encrypt_and_upload(api, plan.keys, sender, items, options, progress)
+    uploaded = encrypt_and_upload(
+        api, plan.keys, sender, items, lambda: planner.header_options(plan, sender, True)[0], progress
+    )
     envelope = seal_envelope(Envelope(uploaded), plan.keys, sender)
     made = api.add_version(link_parts(link)[1], envelope, [f.blob for f in uploaded])
     return SendResult(made["id"], made["link"], uploaded, [], made.get("log_index"), made["version"])

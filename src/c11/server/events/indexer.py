@@ -51,6 +51,8 @@ ACTIONS = (
     "admin",
     "shard",
 )
+#: Actions of `send` entries (sends and share links) as usage event actions; `op` in the detail keeps the entry's.
+_SEND_ACTIONS = {"create": "share", "update": "share", "open": "open", "download": "open", "revoke": "revoke"}
 #: An `encrypt` entry this soon after the same person's online `protect` describes that same encryption.
 _MERGE_WINDOW = timedelta(minutes=10)
 _MAX_LIST = 50
@@ -294,6 +296,11 @@ def _derive(s: Session, batch: _Batch, idx: int, kind: str, d: dict[str, Any], a
             _target_member(batch, org, ev[3]),
         )
         return
+    elif kind == "send" and action in _SEND_ACTIONS:  # sends and share links (docs/sharing.md)
+        actor = _str(d.get("by")) if action == "create" else _str(d.get("email_hash"))
+        detail = {"op": action, "via": "link" if d.get("link") else "send"}
+        detail.update({k: d[k] for k in ("files", "size", "recipients", "version") if isinstance(d.get(k), int)})
+        ev = (_SEND_ACTIONS[action], actor, _str(d.get("send")), None, detail)
     elif kind == "shard":
         actor = _str(d.get("who")) or _str(d.get("email_hash"))
         ev = ("shard", actor, None, None, {"op": _str(action, 48), "store": _str(d.get("store"), 200)})
