@@ -72,3 +72,36 @@ def test_revocation_and_deny_take_effect_in_an_open_page(new_page, people, log_i
     assert _try_open(reader, made, bob.key) == "opened"
     r = alice.cli("access", "--json", str(made))
     assert r.returncode == 0 and bob.email in r.stdout, r.stdout
+
+
+def test_encrypt_with_the_online_policy_in_the_page(page, people, log_in, tmp_path, axe, screenshot):
+    """`c11 encrypt --online --expires` in the page: registered before it is offered; bob's CLI opens it through
+    the key server; the expiry is what the key server holds."""
+    alice, bob = people["alice"], people["bob"]
+    plain = tmp_path / "budget.txt"
+    plain.write_text("the budget\n")
+    log_in(page, alice.email)
+    page.get_by_role("navigation").get_by_role("link", name="Encrypt").click()
+    page.get_by_label("People (email addresses)").fill(bob.email)
+    page.get_by_label("File to protect").set_input_files(str(plain))
+    page.get_by_label("Your key file (.key)").set_input_files(str(alice.key))
+    page.get_by_label("Passphrase of your key file").fill(KEY_PASSPHRASE)
+    page.get_by_label("Online policy").check()
+    page.get_by_label("Expires (UTC, optional)").fill("2031-02-03T04:05")
+    page.get_by_role("button", name="Encrypt").click()
+    save = page.get_by_role("link", name="Save budget.txt.c11")
+    save.or_(page.get_by_role("alert")).wait_for(timeout=60_000)
+    assert page.get_by_role("alert").count() == 0, page.get_by_role("alert").inner_text()
+    assert "Online policy: document" in page.locator(".result").inner_text()
+    axe(page)
+    screenshot(page, "online-made")
+    with page.expect_download() as dl:
+        save.click()
+    made = tmp_path / "budget.txt.c11"
+    dl.value.save_as(str(made))
+    r = bob.cli("decrypt", "-i", str(bob.key), "-o", str(tmp_path / "b.txt"), str(made))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "b.txt").read_text() == "the budget\n"
+    r = alice.cli("access", "--json", str(made))
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["expires_at"] == "2031-02-03T04:05:00Z"

@@ -63,11 +63,12 @@ export async function ownPolicy(session: Session): Promise<OrgPolicy | null> {
   return verified.document.policy;
 }
 
-/** The rules' plan for a browser-made item (never online); refuses when an organization requires online. */
-export function browserPlan(own: OrgPolicy | null, theirs: (OrgPolicy | null)[], recipients: PublicKey[]): RulesPlan {
+/** The rules' plan for a browser-made item (`online`: with the online policy); refuses an offline item when an
+ *  organization requires online. */
+export function browserPlan(own: OrgPolicy | null, theirs: (OrgPolicy | null)[], recipients: PublicKey[], online = false): RulesPlan {
   const policies = [own, ...theirs].filter((p): p is OrgPolicy => p !== null);
-  const plan = applyRules(policies, recipients, { online: false, expires: null });
-  if (plan.online)
+  const plan = applyRules(policies, recipients, { online, expires: null });
+  if (plan.online && !online)
     throw new RecipientError(`${plan.onlineRequiredBy.join(", ")} requires online documents (the key server enforces `
       + "access and expiry), which this browser cannot make yet: encrypt with the command line (c11 encrypt)");
   return plan;

@@ -12,6 +12,7 @@ import { ApiError } from "../api";
 import { invite } from "../invites";
 import { GROUP_PREFIX, groupKey, recentPolicies, recordPolicy, type Policy } from "../groups";
 import { parsePublicKey } from "../../core/publickey";
+import { encryptOnline, expirySeconds } from "../onlinepolicy";
 import { browserPlan, ownPolicy } from "../orgpolicy";
 import type { OrgPolicy } from "../../core/orgrules";
 import { navigate } from "../router";
@@ -42,6 +43,9 @@ export function EncryptPage({ session, worker }: { session: Session | null; work
   const [to, setTo] = useState("");
   const [inviteNew, setInviteNew] = useState(false);
   const [recent, setRecent] = useState<Policy[]>([]);
+  const [online, setOnline] = useState(false);
+  const [expiry, setExpiry] = useState("");
+  const [docId, setDocId] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [made, setMade] = useState<Made | null>(null);
@@ -99,12 +103,24 @@ export function EncryptPage({ session, worker }: { session: Session | null; work
         }
       }
       // the organization rules, as the CLI applies them: recovery keys added, online required refused
-      const plan = browserPlan(await ownPolicy(session), found.map((f) => f.org), found.map((f) => f.key));
+      const plan = browserPlan(await ownPolicy(session), found.map((f) => f.org), found.map((f) => f.key), online);
+      const expires = online ? expirySeconds(expiry) : null;
+      setDocId(null);
       const text = await keyFile.text();
       const kf = await parseKeyFile(text, keyFile.name);
       const sender = await worker.call("loadKeyFile", { text, passphrase: kf.encrypted ? passphrase : undefined });
       let sealed: ReadableStream<Uint8Array> | null;
+      const metadata = { name: file.name, type: file.type || null, size: file.size, mtime: Math.floor(file.lastModified / 1000), kind: "file" as const };
       try {
+        if (online) {  // the key server's part, registered before the file is offered (as `c11 encrypt --online`)
+          const temporary = found.filter((f) => f.temporary).map((f) => f.key.fingerprint);
+          const members = [...found.map((f) => ({ email: f.email.includes("@") && !f.email.startsWith(GROUP_PREFIX) ? f.email : null, key: f.key })),
+            ...plan.added.map((a) => ({ email: null, key: a.key }))];
+          const made = await encryptOnline(worker, session, file, metadata, plan.recipients.map((k) => k.line), temporary, members,
+            sender.handle, sender.publicLine, expires);
+          sealed = made.blob.stream();
+          setDocId(made.docId);
+        } else
         // the worker adds the sender as a recipient and signs; the file is read and sealed as the stream is saved
         sealed = await worker.call("sealStream", {
           data: file,
@@ -167,6 +183,19 @@ export function EncryptPage({ session, worker }: { session: Session | null; work
           </div>
         )}
         <div>
+          <input id="enc-online" type="checkbox" checked={online} aria-describedby="enc-online-hint"
+            onChange={(e) => setOnline((e.currentTarget as HTMLInputElement).checked)} />{" "}
+          <label for="enc-online" class="inline">Online policy (you can revoke it, see who opens it, let it expire)</label>
+          <p id="enc-online-hint" class="hint">Opening then needs this server's key server, which records every access;
+            manage it under My documents.</p>
+          {online && (
+            <div>
+              <label for="enc-expiry">Expires (UTC, optional)</label>
+              <input id="enc-expiry" type="datetime-local" value={expiry} onInput={(e) => setExpiry((e.currentTarget as HTMLInputElement).value)} />
+            </div>
+          )}
+        </div>
+        <div>
           <input id="enc-invite" type="checkbox" checked={inviteNew} aria-describedby="enc-invite-hint"
             onChange={(e) => setInviteNew((e.currentTarget as HTMLInputElement).checked)} />{" "}
           <label for="enc-invite" class="inline">Invite people who are not registered yet</label>
@@ -193,6 +222,8 @@ export function EncryptPage({ session, worker }: { session: Session | null; work
       {made && (
         <section aria-labelledby="made-title" class="result">
           <h2 id="made-title">Encrypted</h2>
+          {docId && <p role="status">Online policy: document <code>{docId}</code>, registered with the key server
+            (revoke it, change its expiry or see who opened it under My documents).</p>}
           {made.invited.map((e) => <p key={e} role="status">Invited <span class="label">{e}</span> (invitation email sent).</p>)}
           <p role="status">For you and:</p>
           <ul>
