@@ -40,6 +40,8 @@ APP_ROUTES = (
     "/login",
     "/verify",
     "/invite",
+    "/request",
+    "/requests",
     "/account",
     "/messages",
     "/documents",

@@ -11,6 +11,8 @@ import { MessagesPage } from "./pages/Messages";
 import { DocumentsPage } from "./pages/Documents";
 import { AccountPage, LoginPage, SignupPage, VerifyPage } from "./pages/Account";
 import { InvitePage } from "./pages/Invite";
+import { RequestPage } from "./pages/Request";
+import { RequestsPage } from "./pages/Requests";
 import { AdminPage } from "./admin/Admin";
 import { ADMIN_ROUTES, type AdminRoute } from "./admin/routes";
 import { useIsAdmin } from "./admin/useIsAdmin";
@@ -57,6 +59,8 @@ export function App() {
   switch (route) {
     case "/open": page = <OpenPage worker={worker} session={session} />; break;
     case "/invite": page = <InvitePage session={session} />; break;
+    case "/request": page = <RequestPage worker={worker} />; break;
+    case "/requests": page = <RequestsPage session={session} worker={worker} />; break;
     case "/encrypt": page = <EncryptPage session={session} worker={worker} />; break;
     case "/messages": page = <MessagesPage session={session} worker={worker} />; break;
     case "/documents": page = <DocumentsPage session={session} />; break;
@@ -76,6 +80,7 @@ export function App() {
           <Link to="/encrypt" current={route}>Encrypt</Link>
           <Link to="/messages" current={route}>Messages</Link>
           {session && <Link to="/documents" current={route}>My documents</Link>}
+          {session && <Link to="/requests" current={route}>Requests</Link>}
           {isAdmin && <Link to="/admin" current={route}>Admin</Link>}
           {session ? <Link to="/account" current={route}>Account</Link> : (
             <>

@@ -3,8 +3,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { ADMIN_ROUTES, type AdminRoute } from "./admin/routes";
 
-export type Route = "/" | "/open" | "/encrypt" | "/messages" | "/signup" | "/login" | "/verify" | "/account" | "/documents" | "/invite" | AdminRoute;
-const ROUTES: readonly Route[] = ["/", "/open", "/encrypt", "/messages", "/signup", "/login", "/verify", "/account", "/documents", "/invite", ...ADMIN_ROUTES];
+export type Route = "/" | "/open" | "/encrypt" | "/messages" | "/signup" | "/login" | "/verify" | "/account" | "/documents" | "/invite" | "/request" | "/requests" | AdminRoute;
+const ROUTES: readonly Route[] = ["/", "/open", "/encrypt", "/messages", "/signup", "/login", "/verify", "/account", "/documents", "/invite", "/request", "/requests", ...ADMIN_ROUTES];
 
 function current(): Route {
   const p = location.pathname.replace(/\/+$/, "") || "/";

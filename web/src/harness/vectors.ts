@@ -25,6 +25,7 @@ import { unwrapGroupKey, type GroupKeyRef } from "../core/groupkey";
 import { dearmorRecoveryShard, openShards, shardFromB64 } from "../core/cloudkey";
 import { applyRules, planToJson, policyFromJson } from "../core/orgrules";
 import { orgPolicyDigest, parseOrgPolicyEntry, parsePolicyDocument } from "../core/orgpolicy";
+import { checkAnswers, signedBytes as requestSignedBytes, verifyRequest, type DocRequest } from "../core/docrequest";
 
 export interface Result {
   group: string;
@@ -441,6 +442,45 @@ export async function runOrgPolicy(base: string, results: Result[]) {
         return [false, "accepted"];
       } catch (e) {
         return outcome("ProofError", e);
+      }
+    });
+  }
+}
+
+/** requests/requests.json: the signed bytes' digest, the requester's signature (and its refusal once the request
+ *  changes), the good answers accepted and each bad one refused naming its field (core/docrequest.ts). */
+export async function runRequests(base: string, results: Result[]) {
+  const d = await json(base, "requests/requests.json");
+  const request = d.request as unknown as DocRequest;
+  const key = await parsePublicKey(d.requester_key as string);
+  await check(results, "requests", "signed bytes", async () => {
+    const got = hex(await sha256(requestSignedBytes(request)));
+    return [got === d.signed_bytes_sha256, got];
+  });
+  await check(results, "requests", "signature", async () => {
+    await verifyRequest(request, d.signature as string, key);
+    return [true, "ok"];
+  });
+  await check(results, "requests", "changed request refused", async () => {
+    try {
+      await verifyRequest({ ...request, keys: request.keys.slice(0, 1) }, d.signature as string, key);
+      return [false, "expected BadSignatureError"];
+    } catch (e) {
+      return outcome("BadSignatureError", e);
+    }
+  });
+  await check(results, "requests", "good answers", async () => {
+    await checkAnswers(request, d.answers_good as Record<string, unknown>);
+    return [true, "ok"];
+  });
+  for (const [i, c] of (d.answers_bad as Case[]).entries()) {
+    await check(results, "requests", `bad answers ${i} (${c.field as string})`, async () => {
+      try {
+        await checkAnswers(request, c.document as Record<string, unknown>);
+        return [false, "expected FormatError"];
+      } catch (e) {
+        const [ok, detail] = outcome("FormatError", e);
+        return [ok && (e as Error).message.startsWith(`${c.field as string}: `), detail];
       }
     });
   }

@@ -15,6 +15,7 @@ import { generateIdentity, makeIdentity, type Identity } from "../core/identity"
 import { parseKeyFile, writeKeyFile } from "../core/keyfile";
 import { parsePublicKey } from "../core/publickey";
 import { openBundle, writeBundleStream } from "../core/bundle";
+import { signedBytes as requestSignedBytes } from "../core/docrequest";
 import type { KeySummary, Op, Progress, Reply, Request, Requests } from "./protocol";
 
 const identities = new Map<number, Identity>();
@@ -99,6 +100,12 @@ const handlers: Handlers = {
     const id = identity(handle);
     const message = utf8(`c11/v1 registry publish\x00${email.trim().toLowerCase()}\x00${id.public.line}\x00${timestamp}`);
     return { publicKey: id.public.line, signature: b64(await id.signer.sign(message)) };
+  },
+  async signDocumentRequest({ handle, request }) {
+    // signs only document requests (the context string of docs/sharing.md) whose first key is this key
+    const id = identity(handle);
+    if (request.keys[0] !== id.public.line) throw new TypeError("a document request lists the signing key first");
+    return { signature: b64(await id.signer.sign(requestSignedBytes(request))) };
   },
   async encrypt({ data, recipients, sender, metadata, segmentSize, temporary, armor: asArmor, online }, ctx) {
     const me = identity(sender);

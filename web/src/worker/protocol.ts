@@ -5,6 +5,7 @@ import type { FileInfo } from "../core/file";
 import type { Metadata } from "../core/metadata";
 import type { Json } from "../core/canonicaljson";
 import type { GroupKeyRef } from "../core/groupkey";
+import type { DocRequest } from "../core/docrequest";
 
 /** What anyone can read in a header without a key (`c11 inspect`): no signature is verified by this. */
 export interface HeaderSummary {
@@ -37,6 +38,8 @@ export interface Requests {
   forget: { args: { handle: number }; result: null };
   /** The registry's proof of possession (docs/registry.md): Ed25519 over the publish message, base64. Signs only that. */
   publishProof: { args: { handle: number; email: string; timestamp: string }; result: { publicKey: string; signature: string } };
+  /** A document request (docs/sharing.md, "Document requests") signed by the key `handle`, which it lists first. */
+  signDocumentRequest: { args: { handle: number; request: DocRequest }; result: { signature: string } };
   encrypt: {
     args: {
       data: Blob;

@@ -1,0 +1,178 @@
+"""Secure Document Request in Chromium: alice asks by CLI; a person without an account opens the emailed link,
+sees alice verified from the log, is refused bad answers by the page, encrypts and uploads in the browser; alice's
+CLI decrypts it all and her requests page shows it. A tampered request is refused; cancelled and expired links
+give clear pages. axe and 375 px on the form."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from accountkit import database
+from conftest import KEY_PASSPHRASE
+from sqlalchemy import update
+from srvkit import new_email, outbox_message, text_body
+
+from c11.server.db import utcnow
+from c11.server.docrequests.models import DocRequest
+
+FORM = [
+    {
+        "title": "About you",
+        "fields": [
+            {"id": "full_name", "label": "Full name", "type": "text", "required": True, "max_length": 60},
+            {"id": "born", "label": "Date of birth", "type": "date", "required": True},
+            {"id": "children", "label": "Children", "type": "number", "required": False, "min": 0, "integer": True},
+            {"id": "status", "label": "Status", "type": "choice", "required": True, "options": ["single", "married"]},
+            {"id": "consent", "label": "I agree to share these documents", "type": "checkbox", "required": True},
+        ],
+    },
+    {
+        "title": "Documents",
+        "fields": [
+            {
+                "id": "payslip",
+                "label": "Payslip",
+                "type": "file",
+                "required": True,
+                "accept": [".pdf"],
+                "max_bytes": 2000,
+                "help": "One PDF, at most 2000 bytes",
+            },
+        ],
+    },
+]
+
+
+def _ask(web_server, alice, tmp_path, to: str, name: str) -> str:
+    form = tmp_path / "form.json"
+    form.write_text(json.dumps(FORM))
+    r = alice.cli(
+        "request",
+        "create",
+        "--form",
+        str(form),
+        "--to",
+        to,
+        "--recipient-name",
+        "Bob Müller",
+        "--name",
+        name,
+        "--message",
+        "Please send your payslip.",
+        "-i",
+        str(alice.key),
+        "--json",
+    )
+    assert r.returncode == 0, r.stderr
+    link = re.search(r"(https?://\S+/request#\S+)", text_body(outbox_message(web_server.data_dir, to)))
+    assert link, "no link in the email"
+    return link.group(1)
+
+
+def test_the_whole_flow_without_an_account(web_server, people, new_page, log_in, axe, narrow, screenshot, tmp_path):
+    alice = people["alice"]
+    to = new_email("bob")
+    link = _ask(web_server, alice, tmp_path, to, "Payroll 2026")
+    page = new_page()
+    page.goto(link)
+    page.get_by_test_id("requester").wait_for(timeout=60_000)
+    assert page.get_by_test_id("requester").inner_text() == alice.email
+    assert "#" not in page.url  # the capability left the address bar
+    assert page.get_by_test_id("request-message").inner_text() == "Please send your payslip."
+    axe(page)
+    narrow(page, "form")
+    # the page refuses what the form's rules refuse: nothing is sent
+    page.get_by_label("Full name (required)").fill("x" * 61)
+    page.get_by_label("Date of birth (required)").fill("1980-02-29")
+    page.get_by_label("Children").fill("2.5")
+    big = tmp_path / "big.pdf"
+    big.write_bytes(b"%PDF" + b"x" * 3000)
+    page.get_by_label("Payslip (required)").set_input_files(str(big))
+    page.get_by_role("button", name="Encrypt and send").click()
+    assert page.get_by_text("Full name: must be 0 to 60 characters").is_visible()
+    assert page.get_by_text("Children: must be a whole number").is_visible()
+    assert page.get_by_text("Status: must be one of the options").is_visible()
+    assert page.get_by_text("I agree to share these documents: must be checked").is_visible()
+    assert page.get_by_text("Payslip: big.pdf is larger than 2000 bytes").is_visible()
+    screenshot(page, "refused")
+    with database(web_server) as db, db.session() as s:
+        rid = link.split("#")[1].split(".")[0]
+        assert s.get(DocRequest, rid).status == "opened"  # nothing was uploaded
+    # good answers: encrypted here, uploaded, submitted
+    page.get_by_label("Full name (required)").fill("Bob Müller")
+    page.get_by_label("Children").fill("2")
+    page.get_by_label("Status (required)").select_option("married")
+    page.get_by_label("I agree to share these documents (required)").check()
+    slip = tmp_path / "slip.pdf"
+    slip.write_bytes(b"%PDF-1.4 payslip of Bob")
+    page.get_by_label("Payslip (required)").set_input_files(str(slip))
+    page.get_by_role("button", name="Encrypt and send").click()
+    page.get_by_role("heading", name="Sent").wait_for(timeout=60_000)
+    screenshot(page, "sent")
+    # alice's CLI decrypts the answers and the file
+    out = tmp_path / "answers"
+    r = alice.cli("request", "download", rid, "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    doc = json.loads((out / "answers.json").read_text())
+    assert doc["answers"] == {
+        "full_name": "Bob Müller",
+        "born": "1980-02-29",
+        "children": "2",
+        "status": "married",
+        "consent": True,
+    }
+    assert (out / "slip.pdf").read_bytes() == b"%PDF-1.4 payslip of Bob"
+    # alice's requests page: the status, and the answers decrypted in her browser
+    mine = new_page()
+    log_in(mine, alice.email)
+    mine.get_by_role("navigation").get_by_role("link", name="Requests").click()  # the session lives in the page
+    assert mine.get_by_test_id(f"status-{rid}").inner_text() == "downloaded"
+    mine.get_by_role("button", name="Payroll 2026").click()
+    mine.get_by_test_id("request-status").wait_for(timeout=30_000)
+    assert mine.get_by_test_id("request-status").inner_text() == "downloaded"
+    mine.locator("#view-key").set_input_files(str(alice.key))
+    mine.locator("#view-pass").fill(KEY_PASSPHRASE)
+    mine.get_by_role("button", name="Decrypt the answers").click()
+    mine.get_by_test_id("answers").wait_for(timeout=60_000)
+    assert "Bob Müller" in mine.get_by_test_id("answers").inner_text()
+    assert mine.get_by_role("link", name="slip.pdf").is_visible()
+    axe(mine)
+    screenshot(mine, "requests")
+    narrow(mine, "requests")
+
+
+def test_tampered_cancelled_and_expired_requests(web_server, people, new_page, screenshot, tmp_path):
+    alice = people["alice"]
+    # the server changes the signed form: the page refuses it
+    to = new_email("carol")
+    link = _ask(web_server, alice, tmp_path, to, "Tampered")
+    rid = link.split("#")[1].split(".")[0]
+    with database(web_server) as db, db.session() as s:
+        row = s.get(DocRequest, rid)
+        row.body = row.body.replace("Please send your payslip.", "Please send your password.")
+    page = new_page()
+    page.goto(link)
+    refused = page.get_by_test_id("request-refused")
+    refused.wait_for(timeout=60_000)
+    assert "could not be verified" in refused.inner_text()
+    assert page.get_by_role("button", name="Encrypt and send").count() == 0
+    screenshot(page, "tampered")
+    # cancelled
+    to = new_email("dave")
+    link = _ask(web_server, alice, tmp_path, to, "Cancelled")
+    assert alice.cli("request", "cancel", link.split("#")[1].split(".")[0]).returncode == 0
+    page = new_page()  # a link differing only in its fragment would not load the page again
+    page.goto(link)
+    page.get_by_role("heading", name="This request was cancelled").wait_for(timeout=30_000)
+    # expired
+    to = new_email("erin")
+    link = _ask(web_server, alice, tmp_path, to, "Expired")
+    with database(web_server) as db, db.session() as s:
+        s.execute(
+            update(DocRequest).where(DocRequest.id == link.split("#")[1].split(".")[0]).values(expires_at=utcnow())
+        )
+    page = new_page()
+    page.goto(link)
+    page.get_by_role("heading", name="This request has expired").wait_for(timeout=30_000)
+    screenshot(page, "expired")
