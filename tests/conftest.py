@@ -8,6 +8,9 @@
   (srvkit.server_config); tests/server/test_work_factors.py shows the production defaults.
 * httpx loads the CA bundle again for every new client (tens of milliseconds; the suite makes thousands of
   clients): in the test process, clients with the default TLS settings share one verifying context.
+* Compiled bytecode: the test processes and every Python process they start (CLI runs, servers) read and write it
+  in one cache folder outside the work tree ($TMPDIR/c11-test-pycache-<uid>, or PYTHONPYCACHEPREFIX), also
+  when PYTHONDONTWRITEBYTECODE is set: otherwise each of the suite's thousand-odd CLI runs compiles c11 anew.
 * No test touches the real home: each pytest process points HOME and XDG_* at a temporary folder of its
   own (subprocesses inherit it), and a test after which the real ~/.config/c11 or ~/.local/share/c11*
   changed fails.
@@ -65,6 +68,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
     os.environ[TEST_SCRYPT_ENV] = TEST_SCRYPT_LOG_N  # cheap key files (c11.keys.keyfile.ScryptCost.default)
     _share_default_ssl_context()
+    _cache_bytecode()
     config.stash[_real_home_key] = (Path(real), _snapshot(Path(real)))
 
 
@@ -87,6 +91,19 @@ def _share_default_ssl_context() -> None:
         return built[key]
 
     default.create_ssl_context = create_ssl_context
+
+
+def _cache_bytecode() -> None:
+    """Compile each module once per change, not once per process: bytecode goes to a cache folder outside the
+    work tree (Python checks each cached file against its source's mtime and size), for this process from now
+    on and for every subprocess, which inherits the environment."""
+    prefix = os.environ.get("PYTHONPYCACHEPREFIX") or str(
+        Path(tempfile.gettempdir()) / f"c11-test-pycache-{os.getuid()}"
+    )
+    os.environ["PYTHONPYCACHEPREFIX"] = prefix
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    sys.pycache_prefix = prefix
+    sys.dont_write_bytecode = False
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
