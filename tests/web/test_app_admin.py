@@ -7,9 +7,11 @@ a log proof checked in the page) and settings (policies, domains, signature keys
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import accountkit
+import httpx
 import pytest
 from conftest import Person
 from srvkit import authed
@@ -168,3 +170,82 @@ def test_admins_grant_what_you_hold_and_one_permission_admin(new_page, world, lo
     root.get_by_text(f"{world.carol.email} is no longer an admin.").wait_for(timeout=30_000)
     with authed(world.server, world.carol.token) as h:
         assert h.get("/api/v1/org/events").status_code == 403
+
+
+def test_usage_charts_csv_like_the_cli_and_log_proof(page, world, log_in, tmp_path, axe, narrow, screenshot):
+    today = datetime.now(UTC).date()
+    log_in(page, world.root.email)
+    _open(page, "Usage")
+    page.get_by_label("Person (email)").fill(world.root.email)
+    page.get_by_label("Action").select_option("admin")
+    page.get_by_label("From (UTC day)").fill((today - timedelta(days=89)).isoformat())
+    page.get_by_label("To (UTC day, included)").fill(today.isoformat())
+    page.get_by_role("button", name="Show").click()
+    status = page.locator("[data-chart-ms]")
+    status.wait_for(timeout=30_000)  # uPlot drew the chart
+    assert page.locator(".chart canvas").count() == 2  # per day, most active people
+    events = page.get_by_role("list", name="Events").get_by_role("listitem")
+    n = events.count()
+    assert n >= 4 and f"{n} events from" in status.inner_text()  # the admin changes of the tests before
+    assert world.root.email in page.get_by_role("list", name="Most active people").inner_text()
+    page.get_by_text("Events per day as a table").click()
+    assert today.isoformat() in page.locator("table.data").inner_text()
+    axe(page)
+    screenshot(page, "usage")
+    narrow(page, "usage")
+
+    first = events.first
+    first.get_by_role("button", name="Check the log proof").click()
+    first.get_by_text("is in the log (checkpoint of").wait_for(timeout=30_000)
+
+    page.get_by_role("button", name="Prepare the CSV export").click()
+    with page.expect_download() as dl:
+        page.get_by_role("link", name="Save c11-events.csv").click()
+    got = tmp_path / "page.csv"
+    dl.value.save_as(str(got))
+    cli = tmp_path / "cli.csv"
+    since, until = (today - timedelta(days=89)).isoformat(), today.isoformat()
+    args = ["org", "events", "--csv", "-o", str(cli), "--user", world.root.email, "--action", "admin"]
+    r = world.root.cli(*args, "--since", since, "--until", until)
+    assert r.returncode == 0, r.stderr
+    assert got.read_bytes() == cli.read_bytes() and got.read_bytes().count(b"\r\n") == n + 1
+
+
+def test_settings_policies_scim_signature_keys_domains(page, world, log_in, axe, narrow, screenshot):
+    log_in(page, world.root.email)
+    _open(page, "Settings")
+    page.get_by_label("allow_member_listing", exact=False).check()
+    page.get_by_label("Default expiry of documents (days; empty: none)").fill("90")
+    page.get_by_role("button", name="Save policies").click()
+    page.get_by_text("Policies saved").wait_for(timeout=30_000)
+    with authed(world.server, world.root_token) as h:
+        pol = h.get("/api/v1/org").json()["policies"]
+        assert pol["allow_member_listing"] is True and pol["default_expiry_days"] == 90
+
+    page.get_by_label("Token name").fill("entra-provisioning")
+    page.get_by_role("button", name="Create token").click()
+    token = page.locator("[data-scim-token]")
+    token.wait_for(timeout=30_000)
+    assert page.locator("[data-scim-url]").inner_text().endswith("/scim/v2")
+    secret = token.inner_text()
+    with httpx.Client(base_url=world.server.url, headers={"authorization": f"Bearer {secret}"}) as h:
+        assert h.get("/scim/v2/Users").status_code == 200  # the token provisions
+    scim = page.get_by_role("list", name="SCIM tokens")
+    assert "entra-provisioning · active" in scim.inner_text()
+    screenshot(page, "settings")
+    narrow(page, "settings")
+    scim.get_by_role("button", name="Revoke the SCIM token entra-provisioning").click()
+    scim.get_by_text("entra-provisioning · revoked").wait_for(timeout=30_000)
+    with httpx.Client(base_url=world.server.url, headers={"authorization": f"Bearer {secret}"}) as h:
+        assert h.get("/scim/v2/Users").status_code == 401
+
+    keys = page.get_by_role("list", name="Signature keys")
+    assert "signing key" in keys.get_by_role("listitem").filter(has_text=world.root.email).inner_text()
+
+    other = f"d{uuid.uuid4().hex[:8]}.example.org"
+    page.get_by_label("Domain", exact=True).fill(other)
+    page.get_by_role("button", name="Add domain").click()
+    page.get_by_text(f"A confirmation link was mailed to postmaster@{other}").wait_for(timeout=30_000)
+    assert f"{other} · pending" in page.get_by_role("list", name="Domains").inner_text()
+    axe(page)
+    screenshot(page, "settings-after")

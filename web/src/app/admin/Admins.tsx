@@ -91,11 +91,10 @@ export function AdminsPage({ session, org }: { session: Session; org: OrgInfo })
   const [email, setEmail] = useState("");
   const [perms, setPerms] = useState<string[]>([]);
   const [busy, setBusy] = useState(false);
-  const reload = () => {
+  const reload = () =>
     api<Admin[]>("GET", "/api/v1/org/admins", undefined, session).then(setAdmins).catch((e) => setError(message(e)));
-  };
-  useEffect(reload, [session]);
-  const changed = (msg: string) => { setDone(msg); setError(null); reload(); };
+  useEffect(() => { void reload(); }, [session]);
+  const changed = (msg: string) => { setError(null); void reload().then(() => setDone(msg)); };
   const memberAdmins = (admins ?? []).filter((a) => a.status !== "deactivated" && a.permissions.includes(MEMBERS));
   const designate = async (e: Event) => {
     e.preventDefault();

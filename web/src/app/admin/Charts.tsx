@@ -68,13 +68,15 @@ export function TopChart({ actors }: { actors: Actor[] }) {
     const width = widthOf(el.current);
     const names = actors.map((a) => a.actor ?? `(outside) ${a.actor_hash.slice(0, 12)}…`);
     const xs = Float64Array.from(actors, (_, i) => i);
+    const top = Math.max(...actors.map((a) => a.total));
     const plot = new uPlot({
       width,
-      height: 80 + 22 * actors.length,
-      scales: { x: { time: false, range: [-0.5, actors.length - 0.5] } },
+      height: 240,
+      scales: { x: { time: false, range: [-0.5, actors.length - 0.5] }, y: { range: [0, Math.ceil(top * 1.1) || 1] } },
       series: [{ label: "person", value: (_u, v) => (v === null ? "" : names[v] ?? "") },
-        { label: "events", stroke: COLOURS[0], fill: "rgba(11, 87, 208, 0.35)", paths: uPlot.paths.bars!({ size: [0.7, 60] }) }],
-      axes: [{ values: (_u, splits) => splits.map((v) => (Number.isInteger(v) ? `#${v + 1}` : "")) , label: "rank (names in the table)" },
+        { label: "events", stroke: COLOURS[0], fill: "rgba(11, 87, 208, 0.35)", paths: uPlot.paths.bars!({ size: [0.7, 60] }),
+          points: { show: false } }],
+      axes: [{ splits: () => actors.map((_, i) => i), values: (_u, splits) => splits.map((v) => `#${v + 1}`), label: "rank (names in the list below)" },
         { label: "events", size: 60 }],
     }, [xs, Float64Array.from(actors, (a) => a.total)] as unknown as uPlot.AlignedData, el.current);
     return () => plot.destroy();

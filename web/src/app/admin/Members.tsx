@@ -153,10 +153,9 @@ export function MembersPage({ session, org }: { session: Session; org: OrgInfo }
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const reload = () => {
+  const reload = () =>
     api<Member[]>("GET", "/api/v1/org/members", undefined, session).then(setMembers).catch((e) => setError(message(e)));
-  };
-  useEffect(reload, [session]);
+  useEffect(() => { void reload(); }, [session]);
   const shown = useMemo(() => {
     const q = search.trim().toLowerCase();
     return (members ?? []).filter((m) => (!status || m.status === status)
@@ -168,8 +167,8 @@ export function MembersPage({ session, org }: { session: Session; org: OrgInfo }
     setDone(null);
     try {
       await api("POST", path, { email }, session);
+      await reload();
       setDone(`${email}: ${what}.`);
-      reload();
     } catch (e) {
       setError(`${email}: ${message(e)}`);
     } finally {
@@ -222,7 +221,7 @@ export function MembersPage({ session, org }: { session: Session; org: OrgInfo }
           </li>
         ))}
       </ul>
-      <AddMembers session={session} onAdded={reload} />
+      <AddMembers session={session} onAdded={() => void reload()} />
     </section>
   );
 }

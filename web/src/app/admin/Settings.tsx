@@ -5,11 +5,11 @@ import { useEffect, useState } from "preact/hooks";
 import { api, message, type Session } from "../api";
 import { can, when, type OrgInfo, type Policies } from "./common";
 
-function useList<T>(session: Session, path: string): [T[] | null, string | null, () => void] {
+function useList<T>(session: Session, path: string): [T[] | null, string | null, () => Promise<void>] {
   const [items, setItems] = useState<T[] | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const reload = () => { api<T[]>("GET", path, undefined, session).then(setItems).catch((e) => setError(message(e))); };
-  useEffect(reload, [session, path]);
+  const reload = () => api<T[]>("GET", path, undefined, session).then(setItems).catch((e) => setError(message(e)));
+  useEffect(() => { void reload(); }, [session, path]);
   return [items, error, reload];
 }
 
@@ -77,9 +77,9 @@ function DomainsPart({ session }: { session: Session }) {
     setError(null);
     try {
       const d = await api<Domain>("POST", "/api/v1/org/domains", { domain: domain.trim(), mailbox }, session);
+      await reload();
       setNote(`A confirmation link was mailed to ${d.mailbox ?? mailbox}@${d.domain}: whoever reads that mailbox opens it to verify the domain.`);
       setDomain("");
-      reload();
     } catch (err) {
       setError(message(err));
     }
@@ -122,8 +122,8 @@ function SignatureKeysPart({ session }: { session: Session }) {
     setError(null);
     try {
       await api("POST", "/api/v1/org/signature-keys/withdraw", { email }, session);
+      await reload();
       setDone(`The key of ${email} was withdrawn.`);
-      reload();
     } catch (err) {
       setError(message(err));
     }
@@ -160,7 +160,7 @@ function ScimPart({ session }: { session: Session }) {
     try {
       setCreated(await api<{ token: string; scim_url: string }>("POST", "/api/v1/org/scim-tokens", { name: name.trim() }, session));
       setName("");
-      reload();
+      await reload();
     } catch (err) {
       setError(message(err));
     }
@@ -169,7 +169,7 @@ function ScimPart({ session }: { session: Session }) {
     setError(null);
     try {
       await api("DELETE", `/api/v1/org/scim-tokens/${encodeURIComponent(id)}`, undefined, session);
-      reload();
+      await reload();
     } catch (err) {
       setError(message(err));
     }
