@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 
 import httpx
+from accountkit import make_org
 from conftest import answer, request_link
 from srvkit import new_email, outbox_messages, run_cli, text_body
 
 from c11.keys import keyfile
+from c11.log.entries import email_hash
 
 FORM = [
     {
@@ -30,13 +32,16 @@ FORM = [
 
 
 def test_answer_submit_and_download_with_the_cli(req_server, requester, tmp_path):
+    make_org(req_server, requester.email)  # the requester is its admin: shared templates, usage events
     keyf = tmp_path / "me.key"
     keyf.write_bytes(keyfile.dumps(requester.identity, None))
     env = {"C11_SERVER": req_server.url, "C11_TOKEN": requester.client._core.token}
     form = tmp_path / "form.json"
     form.write_text(json.dumps(FORM))
     made = run_cli(
-        ["request", "templates", "create", "--name", "Payroll", "--form", str(form), "--json"], tmp_path / "cfg", env
+        ["request", "templates", "create", "--name", "Payroll", "--form", str(form), "--shared", "--json"],
+        tmp_path / "cfg",
+        env,
     )
     assert made.returncode == 0, made.stderr
     to = new_email("bob")
@@ -65,3 +70,14 @@ def test_answer_submit_and_download_with_the_cli(req_server, requester, tmp_path
     assert json.loads(shown.stdout)["status"] == "downloaded"
     bad = run_cli(["request", "download", rid, "-o", str(out), "-i", str(keyf)], tmp_path / "cfg", env)
     assert bad.returncode != 0 and "Traceback" not in bad.stderr and "not empty" in bad.stderr
+    # usage events of the requester's organization; the public log names nobody (v2 entries)
+    events = [e for e in requester.client.events.query(order="asc").events if e.doc_id == rid]
+    assert [(e.action, e.detail["op"]) for e in events] == [
+        ("share", "create"),
+        ("open", "open"),
+        ("share", "submit"),
+        ("open", "download"),
+    ]
+    assert all(e.actor == requester.email and e.detail["via"] == "request" for e in events)
+    entries = [text for _, text in requester.client.log.entries(0) if '"kind":"request"' in text]
+    assert entries and not any(email_hash(requester.email) in e for e in entries)

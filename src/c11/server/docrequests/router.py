@@ -110,7 +110,8 @@ def _out(r: DocRequest, items: list[DocRequestItem] | None = None, detail: bool 
 
 
 def _log(log: Any, action: str, r: DocRequest, requester: str) -> None:
-    log.append("request", {"action": action, "request": r.id, "requester": email_hash(requester)})
+    """A v2 `request` entry (docs/sharing.md, "Document requests"): the requester only in its opening."""
+    log.append("request", {"action": action, "request": r.id}, subject=r.id, person=email_hash(requester), private={})
 
 
 # ---- the requester's routes ---------------------------------------------------------------------------------

@@ -53,6 +53,8 @@ ACTIONS = (
 )
 #: Actions of `send` entries (sends and share links) as usage event actions; `op` in the detail keeps the entry's.
 _SEND_ACTIONS = {"create": "share", "update": "share", "open": "open", "download": "open", "revoke": "revoke"}
+#: Actions of `request` entries (Secure Document Request) as usage event actions (`op` keeps the entry's).
+_REQUEST_ACTIONS = {"create": "share", "open": "open", "submit": "share", "download": "open", "cancel": "revoke"}
 #: An `encrypt` entry this soon after the same person's online `protect` describes that same encryption.
 _MERGE_WINDOW = timedelta(minutes=10)
 _MAX_LIST = 50
@@ -301,6 +303,9 @@ def _derive(s: Session, batch: _Batch, idx: int, kind: str, d: dict[str, Any], a
         detail = {"op": action, "via": "link" if d.get("link") else "send"}
         detail.update({k: d[k] for k in ("files", "size", "recipients", "version") if isinstance(d.get(k), int)})
         ev = (_SEND_ACTIONS[action], actor, _str(d.get("send")), None, detail)
+    elif kind == "request" and action in _REQUEST_ACTIONS:  # document requests (docs/sharing.md): the requester's
+        actor = _str(d.get("by")) or _str(d.get("email_hash"))
+        ev = (_REQUEST_ACTIONS[action], actor, _str(d.get("request")), None, {"op": action, "via": "request"})
     elif kind == "shard":
         actor = _str(d.get("who")) or _str(d.get("email_hash"))
         ev = ("shard", actor, None, None, {"op": _str(action, 48), "store": _str(d.get("store"), 200)})
