@@ -37,7 +37,12 @@ def test_every_vector_passes_in_the_browser(results) -> None:  # type: ignore[no
     ],
 )
 def test_each_vector_group_ran(results, group: str) -> None:  # type: ignore[no-untyped-def]
-    assert sum(r["group"] == group for r in results) >= {"shares": 6, "orgrules": 14, "orgpolicy": 19, "requests": 18}.get(group, 5)
+    assert sum(r["group"] == group for r in results) >= {
+        "shares": 6,
+        "orgrules": 14,
+        "orgpolicy": 19,
+        "requests": 18,
+    }.get(group, 5)
 
 
 def test_vector_outcomes_include_refusals(results) -> None:  # type: ignore[no-untyped-def]
