@@ -207,3 +207,43 @@ def test_pipeline_hands_back_in_order_and_raises_in_order():
         assert pipe.pop()[1:] == (-1.0, 3)
         with pytest.raises(ZeroDivisionError):
             pipe.pop()
+
+
+def test_regular_files_are_read_at_offsets_from_their_position(threads, tmp_path):
+    """A regular file is read by the threads that seal or open each batch (pread at offsets), from the file
+    object's position (after a header), and the position ends after what was read."""
+    data = os.urandom(10 * SEG + 3)
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"HDR" + data)
+    ref = io.BytesIO()
+    stream.encrypt(KEY, io.BytesIO(data), ref, SEG)
+    for buffering in (0, -1):
+        with open(plain, "rb", buffering=buffering) as f:
+            assert f.read(3) == b"HDR"
+            out, hashes = io.BytesIO(), bytearray()
+            assert stream.encrypt(KEY, f, out, SEG, hashes=hashes) == len(data)
+            assert f.tell() == len(data) + 3 and f.read() == b""
+        assert out.getvalue() == ref.getvalue() and len(hashes) == 11 * 32
+    sealed = tmp_path / "sealed"
+    sealed.write_bytes(b"HDR" + v2(data) + b"")
+    v1 = tmp_path / "v1"
+    v1.write_bytes(b"HDR" + ref.getvalue())
+    with open(sealed, "rb") as f:
+        f.read(3)
+        out = Recorder()
+        stream.decrypt_signed(KEY, f, out, SEG, sign_nothing)
+        assert bytes(out.data) == data and f.tell() == sealed.stat().st_size
+    with open(v1, "rb") as f:
+        f.read(3)
+        back = io.BytesIO()
+        assert stream.decrypt(KEY, f, back, SEG) == len(data) and back.getvalue() == data
+
+
+def test_damaged_file_on_disk_releases_no_later_byte(threads, tmp_path):
+    data = os.urandom(20 * SEG)
+    p = tmp_path / "damaged"
+    p.write_bytes(damage(v2(data), 10))
+    out = Recorder()
+    with open(p, "rb") as f, pytest.raises(IntegrityError, match="segment 10 "):
+        stream.decrypt_signed(KEY, f, out, SEG, sign_nothing)
+    assert bytes(out.data) == data[: len(out.data)] and len(out.data) <= 10 * SEG

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import io
 import os
+import stat
 from collections.abc import Callable, Iterator
 from typing import IO, TYPE_CHECKING, BinaryIO, Protocol
 
@@ -140,6 +141,7 @@ def _pump(
     per = max(1, BATCH // unit)
     size = per * unit
     read = written = index = 0
+    region = _file_region(src)
     with Pipeline[tuple[int, bytes]](size, per * out_unit) as pipe:
 
         def write_oldest() -> None:
@@ -158,6 +160,18 @@ def _pump(
                 write_oldest()
             return slot
 
+        if region is not None:  # a regular file: each batch is read by the thread that seals or opens it
+            fd, pos, length = region
+            batches = max(1, -(-length // size))
+            for b in range(batches):
+                slot, n, final = free_slot(), min(size, length - b * size), b == batches - 1
+                pipe.submit(slot, n, final, _read_then, task, fd, pos + b * size, slot.inp[:n], slot.out, index, final)
+                index += max(1, -(-n // unit))
+                read += n
+            while pipe.busy():
+                write_oldest()
+            src.seek(pos + length)
+            return read, written
         cur = free_slot()
         n = _read_full(src, cur.inp)
         while True:
@@ -178,6 +192,41 @@ def _pump(
         while pipe.busy():
             write_oldest()
     return read, written
+
+
+def _file_region(src: IO[bytes]) -> tuple[int, int, int] | None:
+    """(file descriptor, position, bytes left) when `src` is a regular file, read from its position to the end
+    as its size is now (a file that grows meanwhile is read as it was; one that shrinks fails)."""
+    if not hasattr(os, "preadv"):
+        return None
+    try:
+        fd = src.fileno()
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        pos = src.tell()
+    except (AttributeError, OSError, ValueError):
+        return None
+    return fd, pos, max(0, st.st_size - pos)
+
+
+def _pread_full(fd: int, buf: memoryview, offset: int) -> int:
+    got = 0
+    while got < len(buf):
+        k = os.preadv(fd, [buf[got:]], offset + got)
+        if not k:
+            break
+        got += k
+    return got
+
+
+def _read_then(
+    task: Task, fd: int, offset: int, data: memoryview, out: memoryview, first: int, final: bool
+) -> tuple[int, bytes]:
+    """Read a batch at `offset` on this (worker) thread, so it is in this core's cache, then run `task` on it."""
+    if _pread_full(fd, data, offset) != len(data):
+        raise TruncatedError("the input ends early: it shrank while it was being read")
+    return task(data, out, first, final)
 
 
 class _Appender:
@@ -431,6 +480,22 @@ def _open_signed(
     return o
 
 
+def _pread_open_signed(
+    fd: int,
+    pos: int,
+    aead: AESGCM,
+    data: memoryview,
+    out: memoryview,
+    full: int,
+    index: int,
+    count: int,
+    stored: bytes,
+) -> int:
+    if _pread_full(fd, data, pos) != len(data):
+        raise TruncatedError("the file ends early (truncated)")
+    return _open_signed(aead, data, out, full, index, count, stored)
+
+
 def _seek_plaintext(aead: AESGCM, src: IO[bytes], segment_size: int, check: Check) -> Iterator[memoryview]:
     """Seekable input: check the signature over the stored hash list first, then each segment.
 
@@ -444,6 +509,8 @@ def _seek_plaintext(aead: AESGCM, src: IO[bytes], segment_size: int, check: Chec
     check(count, signed.digest.digest(), signature)  # before any plaintext is released
     per_batch = max(1, BATCH // full)
     index = 0
+    region = _file_region(src)
+    fd = region[0] if region is not None else None
     with Pipeline[int](per_batch * full, per_batch * segment_size) as pipe:
         while index < count or pipe.busy():
             slot = pipe.take() if index < count else None
@@ -456,11 +523,16 @@ def _seek_plaintext(aead: AESGCM, src: IO[bytes], segment_size: int, check: Chec
             pos = start + index * full
             size = min(k * full, list_start - pos)
             stored = signed.hashes(index, k)
-            src.seek(pos)
-            if _read_full(src, slot.inp[:size]) != size:
-                raise TruncatedError("the file ends early (truncated)")
-            last = index + k == count
-            pipe.submit(slot, None, last, _open_signed, aead, slot.inp[:size], slot.out, full, index, count, stored)
+            last, data = index + k == count, slot.inp[:size]
+            if fd is not None:  # read by the thread that opens the batch
+                pipe.submit(
+                    slot, None, last, _pread_open_signed, fd, pos, aead, data, slot.out, full, index, count, stored
+                )
+            else:
+                src.seek(pos)
+                if _read_full(src, data) != size:
+                    raise TruncatedError("the file ends early (truncated)")
+                pipe.submit(slot, None, last, _open_signed, aead, data, slot.out, full, index, count, stored)
             index += k
     src.seek(end)
 
