@@ -44,7 +44,7 @@ def alice(srv: RunningServer) -> Iterator[httpx.Client]:
 
 
 def test_options_announce_tus(srv: RunningServer) -> None:
-    r = httpx.options(f"{srv.url}/api/v1/uploads")
+    r = httpx.options(f"{srv.url}/api/v1/uploads", timeout=30)
     assert r.status_code == 204
     assert r.headers["Tus-Version"] == "1.0.0" and "creation" in r.headers["Tus-Extension"]
 
@@ -102,7 +102,7 @@ def test_another_user_cannot_see_or_write_an_upload(srv: RunningServer, alice: h
     with authed(srv, bob.token) as h:
         assert h.head(url, headers=TUS).status_code == 404
         assert patch(h, url, 0, b"abcd").status_code == 404
-    assert httpx.head(f"{srv.url}{url}", headers=TUS).status_code == 401
+    assert httpx.head(f"{srv.url}{url}", headers=TUS, timeout=30).status_code == 401
     assert patch(alice, url, 0, b"abcd").status_code == 204
 
 

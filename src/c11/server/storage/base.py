@@ -62,8 +62,8 @@ class BlobStore(Protocol):
     def begin(self, key: str) -> str:
         """Start a multipart upload of object `key`; returns the backend's handle for it."""
 
-    def put_part(self, key: str, handle: str, number: int, data: bytes) -> Part:
-        """Store part `number` (from 1) of the upload."""
+    def put_part(self, key: str, handle: str, number: int, data: bytes | bytearray) -> Part:
+        """Store part `number` (from 1) of the upload (`data` is not kept after the call)."""
 
     def put_tail(self, key: str, handle: str, data: bytes) -> None:
         """Keep `data` (less than a part) as the upload's tail; empty `data` drops the tail."""

@@ -44,7 +44,7 @@ class FolderStore:
         (folder / _STARTED).write_text(key)
         return handle
 
-    def put_part(self, key: str, handle: str, number: int, data: bytes) -> Part:
+    def put_part(self, key: str, handle: str, number: int, data: bytes | bytearray) -> Part:
         folder = self._upload(handle)
         if not folder.is_dir():
             raise StorageError("no such upload")

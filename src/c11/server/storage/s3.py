@@ -70,7 +70,7 @@ class S3Store:
             raise _fail("starting an upload", e) from None
         return str(r["UploadId"])
 
-    def put_part(self, key: str, handle: str, number: int, data: bytes) -> Part:
+    def put_part(self, key: str, handle: str, number: int, data: bytes | bytearray) -> Part:
         try:
             r = self._s3.upload_part(
                 Bucket=self.bucket, Key=self._key(key), UploadId=handle, PartNumber=number, Body=data

@@ -162,14 +162,20 @@ class Uploads:
         key, handle = object_key(row.id), row.handle
         parts = _parts(row)
         stored = sum(p.size for p in parts)
-        buf = bytearray(await run_in_threadpool(self.store.get_tail, key, handle)) if row.tail_size else bytearray()
-        if len(buf) != row.tail_size:
-            buf = bytearray()  # a tail that was not written whole: resume from the parts
+        tail = await run_in_threadpool(self.store.get_tail, key, handle) if row.tail_size else b""
+        if len(tail) != row.tail_size:
+            tail = b""  # a tail that was not written whole: resume from the parts
+        # one buffer of one part for the whole request, filled in place and reused after each part is stored
+        buf = bytearray(min(row.part_size, row.length - stored))
+        view = memoryview(buf)
+        view[: len(tail)] = tail
+        fill = len(tail)
+        del tail
         with self._lock:
             hashed = self._hashes.pop(row.id, None)
-        if hashed is not None and hashed.offset != stored + len(buf):
+        if hashed is not None and hashed.offset != stored + fill:
             hashed = None
-        received = stored + len(buf)
+        received = stored + fill
         tail_dirty = False
         try:
             async for chunk in body:
@@ -182,37 +188,43 @@ class Uploads:
                         f"The upload was declared as {row.length:,} bytes.",
                         "upload-too-long",
                     )
-                buf += chunk
                 received += len(chunk)
                 tail_dirty = True
                 if hashed is not None:
                     hashed.h.update(chunk)
                     hashed.offset = received
-                while len(buf) >= row.part_size or (received == row.length and buf):
-                    size = min(len(buf), row.part_size)
-                    data = bytes(buf[:size])
-                    del buf[:size]
-                    part = await run_in_threadpool(self.store.put_part, key, handle, len(parts) + 1, data)
-                    del data
-                    parts.append(part)
-                    stored += part.size
-                    await run_in_threadpool(self._record, row.id, writer, parts, 0, stored)
-                    tail_dirty = bool(buf)
+                incoming = memoryview(chunk)
+                while incoming:
+                    n = min(len(incoming), len(buf) - fill)
+                    view[fill : fill + n] = incoming[:n]
+                    fill += n
+                    incoming = incoming[n:]
+                    if fill == len(buf):  # a full part, or the last one
+                        part = await run_in_threadpool(self.store.put_part, key, handle, len(parts) + 1, buf)
+                        parts.append(part)
+                        stored += part.size
+                        fill = 0
+                        await run_in_threadpool(self._record, row.id, writer, parts, 0, stored)
+                        tail_dirty = False
+                        if len(buf) > row.length - stored:  # the last part is shorter
+                            view.release()
+                            buf = bytearray(row.length - stored)
+                            view = memoryview(buf)
         finally:
             # the body ended, failed or the client left: keep what came since the last part as the tail
             try:
                 if await run_in_threadpool(self._writing, row.id, writer):
-                    if tail_dirty or (row.tail_size and not buf):
-                        await run_in_threadpool(self.store.put_tail, key, handle, bytes(buf))
-                    await run_in_threadpool(self._record, row.id, writer, parts, len(buf), stored + len(buf), True)
-                    if hashed is not None and hashed.offset == stored + len(buf):
+                    if tail_dirty or (row.tail_size and not fill):
+                        await run_in_threadpool(self.store.put_tail, key, handle, bytes(view[:fill]))
+                    await run_in_threadpool(self._record, row.id, writer, parts, fill, stored + fill, True)
+                    if hashed is not None and hashed.offset == stored + fill:
                         with self._lock:
                             self._hashes[row.id] = hashed
             except Problem:
                 pass  # taken over by a newer request: it carries on
             except Exception:
                 _log.exception("upload %s: could not keep its tail; it resumes from its last part", row.id)
-        return stored + len(buf)
+        return stored + fill
 
     def _writing(self, upload_id: str, writer: str) -> bool:
         with self.ctx.db.session() as s:
