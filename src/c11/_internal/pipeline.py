@@ -66,8 +66,11 @@ class _Job(Generic[T]):
             return
         try:
             self._value = self._fn(*self._args)
-        except BaseException as e:  # noqa: BLE001 - handed back to the caller, in order
+        except Exception as e:  # noqa: BLE001 - handed back to the caller, in order
             self._error = e
+        except BaseException as e:  # KeyboardInterrupt in the caller's thread: also raised at once
+            self._error = e
+            raise
         finally:
             self._args = ()
             self._done.set()

@@ -202,7 +202,7 @@ def _file_region(src: IO[bytes]) -> tuple[int, int, int] | None:
     try:
         fd = src.fileno()
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
+        if not stat.S_ISREG(st.st_mode) or st.st_size < 2 * BATCH:  # /proc and /sys files say 0 or 4096 bytes
             return None
         pos = src.tell()
     except (AttributeError, OSError, ValueError):
