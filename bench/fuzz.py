@@ -3,7 +3,7 @@
     .venv/bin/python bench/fuzz.py                          # every target, 60 s each
     .venv/bin/python bench/fuzz.py --seconds 600 indoc_pdf  # one target, 10 minutes
 
-The test suite runs the same targets for 2 s each (tests/fuzz/test_fuzz.py). Logs, inputs that found new
+The test suite runs the same targets for 200 inputs each (tests/fuzz/test_fuzz.py). Logs, inputs that found new
 coverage and findings (<target>-crash-*: an exception that is not a c11 error; -timeout-, -oom-) go to
 bench/out/fuzz/; a table of executions and findings is printed at the end, and the exit status is 1 if
 anything was found. Copy a fixed finding into tests/fuzz/corpus/<target>/finding-<hash> so the suite

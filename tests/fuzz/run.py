@@ -1,6 +1,7 @@
 """Run the atheris fuzz targets of `targets.py`, each for a fixed time, and print what they found.
 
-    .venv/bin/python tests/fuzz/run.py --seconds 2                 # the short run (tests/fuzz/test_fuzz.py)
+    .venv/bin/python tests/fuzz/run.py --runs 300                  # the short run (tests/fuzz/test_fuzz.py)
+    .venv/bin/python tests/fuzz/run.py --seconds 2                 # every target for 2 s
     .venv/bin/python tests/fuzz/run.py --seconds 300 indoc_pdf     # one target, longer (bench/fuzz.py)
 
 c11 is imported once under atheris' coverage instrumentation; each target then runs in a forked
@@ -86,7 +87,8 @@ def _child(name: str, seconds: float, work: Path, args: argparse.Namespace) -> N
 
     argv = [
         sys.argv[0],
-        f"-max_total_time={max(1, round(seconds))}",
+        # a fixed number of inputs (seeds included) for the short run, else whole seconds of fuzzing
+        f"-runs={args.runs}" if args.runs else f"-max_total_time={max(1, round(seconds))}",
         f"-timeout={args.timeout}",
         f"-rss_limit_mb={args.rss_mb}",
         f"-max_len={args.max_len}",
@@ -130,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("targets", nargs="*", help=f"targets to run (default: all): {', '.join(targets.TARGETS)}")
     ap.add_argument("--seconds", type=float, default=2.0, help="time per target")
+    ap.add_argument("--runs", type=int, help="inputs per target (seeds included) instead of --seconds")
     ap.add_argument("--workdir", type=Path, help="where logs, new inputs and findings go (default: a temp folder)")
     ap.add_argument("--timeout", type=int, default=10, help="seconds one input may take before it is a finding")
     ap.add_argument("--rss-mb", type=int, default=1024, help="memory (MB) above which an input is a finding")
