@@ -59,8 +59,10 @@ def test_org_lifecycle_cli_and_sdk(org_server, tmp_path):
 
     acfg = login_cli(server, root, tmp_path / "root")
     shown = json.loads(ok(cli(acfg, "org", "show", "--json")).stdout)
-    assert set(shown) == {"id", "name", "policies", "recovery_keys", "you"} and shown["id"] == org["id"]
+    assert set(shown) == {"id", "name", "policies", "recovery_keys", "you", "policy"} and shown["id"] == org["id"]
     assert shown["recovery_keys"] == []
+    # `c11 org create` logged policy number 1 (docs/organizations.md "The signed policy"), served with its proof
+    assert json.loads(shown["policy"]["document"])["seq"] == 1 and shown["policy"]["inclusion_proof"] is not None
     assert shown["you"] == {"email": root, "is_admin": True, "permissions": sorted(org["permissions"])}
     assert set(shown["policies"]) == {
         "allow_cross_org_lookup",
