@@ -21,7 +21,7 @@ import pytest
 from srvkit import run_cli
 
 PASSPHRASE = "stream test passphrase"
-SIZE = 3 * 2**20 + 12_345  # 49 segments of 64 KiB: several read batches of the worker
+SIZE = 8 * 2**20 + 12_345  # 129 segments of 64 KiB: three read batches (chunks) of the worker
 SEGMENT = 65_536
 
 #: The picker the `file` tests install (before the app loads): a handle in the origin private file system.
@@ -57,7 +57,7 @@ READ_OPFS = """async (name) => {
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """carol's key (passphrase), data.bin (49 segments) encrypted by her with the CLI, a copy with its last segment
+    """carol's key (passphrase), data.bin (129 segments) encrypted by her with the CLI, a copy with its last segment
     modified and one cut short."""
     tmp = tmp_path_factory.mktemp("stream")
     env = {"C11_PASSPHRASE": PASSPHRASE}
@@ -151,7 +151,7 @@ def test_a_truncated_file_offers_nothing(new_page, files):
 def test_cancel_in_the_middle_leaves_nothing_and_progress_is_shown(new_page, files, axe, screenshot, narrow):
     page = _page(new_page, "file")
     _open(page, files["sealed"], files["key"])
-    page.evaluate("() => { window.__slowSave = 700; }")
+    page.evaluate("() => { window.__slowSave = 8000; }")  # each write (a 4 MiB chunk) takes 8 s
     page.get_by_role("link", name="Save data.bin").click()
     bar = page.get_by_role("progressbar", name="Saving data.bin")
     bar.wait_for(timeout=30_000)
