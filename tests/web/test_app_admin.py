@@ -14,7 +14,7 @@ import accountkit
 import httpx
 import pytest
 from conftest import Person
-from srvkit import authed
+from srvkit import authed, run_cli
 
 ALL = [
     "crud:config-org",
@@ -249,3 +249,62 @@ def test_settings_policies_scim_signature_keys_domains(page, world, log_in, axe,
     assert f"{other} · pending" in page.get_by_role("list", name="Domains").inner_text()
     axe(page)
     screenshot(page, "settings-after")
+
+
+REC_PASS = "recovery key passphrase"
+
+
+def _make_recovery(page, name: str, tmp_path) -> Any:  # noqa: ANN001 - made in the page, saved, confirmed, uploaded
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_label("Passphrase for the key file").fill(REC_PASS)
+    page.get_by_label("The same passphrase again").fill(REC_PASS)
+    page.get_by_role("button", name="Make the key in this browser").click()
+    save = page.get_by_role("link", name="Save c11_recovery_")
+    save.wait_for(timeout=60_000)
+    upload = page.get_by_role("button", name="Upload the public key")
+    assert upload.is_disabled() and page.get_by_label("I saved the recovery key file").is_disabled()
+    with page.expect_download() as dl:
+        save.click()
+    key = tmp_path / dl.value.suggested_filename
+    dl.value.save_as(str(key))
+    assert upload.is_disabled()  # not before the admin confirms saving it
+    page.get_by_label("I saved the recovery key file").check()
+    upload.click()
+    page.get_by_text(f"Recovery key {name} uploaded").wait_for(timeout=30_000)
+    return key
+
+
+def test_recovery_key_made_in_the_browser_opens_a_members_file(page, world, log_in, tmp_path, axe, narrow, screenshot):
+    log_in(page, world.root.email)
+    _open(page, "Recovery keys")
+    page.get_by_text("No recovery keys yet.").wait_for(timeout=30_000)
+    axe(page)
+    key = _make_recovery(page, "vault", tmp_path)
+    keys = page.get_by_role("list", name="Recovery keys")
+    assert "vault · current" in keys.inner_text()
+    screenshot(page, "recovery")
+    narrow(page, "recovery")
+
+    plain = tmp_path / "minutes.txt"
+    plain.write_text("a member's file")
+    made = tmp_path / "minutes.txt.c11"
+    r = world.root.cli("encrypt", "-r", world.root.email, "-o", str(made), str(plain))  # the org rules add the key
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "recovered.txt"
+    r = run_cli(
+        ["decrypt", "-i", str(key), "-o", str(out), str(made)], tmp_path / "rec-cfg", {"C11_PASSPHRASE": REC_PASS}
+    )
+    assert r.returncode == 0, r.stderr
+    assert out.read_text() == "a member's file"
+
+    keys.get_by_role("button", name="Rotate vault").click()
+    _make_recovery(page, "vault", tmp_path / "rotated")
+    with authed(world.server, world.root_token) as h:
+        listed = h.get("/api/v1/org/recovery-keys").json()["recovery_keys"]
+    assert sorted(k["status"] for k in listed) == ["current", "retired"]
+    page.once("dialog", lambda d: d.accept())
+    keys.get_by_role("listitem").filter(has_text="· current").get_by_role("button", name="Remove vault").click()
+    page.get_by_text("Recovery key vault removed.").wait_for(timeout=30_000)
+    with authed(world.server, world.root_token) as h:
+        assert [k["status"] for k in h.get("/api/v1/org/recovery-keys").json()["recovery_keys"]] == ["retired"]
+    axe(page)

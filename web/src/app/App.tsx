@@ -68,7 +68,7 @@ export function App() {
     case "/login": page = <LoginPage setSession={setSession} />; break;
     case "/verify": page = <VerifyPage session={session} setSession={setSession} />; break;
     case "/account": page = <AccountPage session={session} setSession={setSession} worker={worker} />; break;
-    default: page = (ADMIN_ROUTES as readonly string[]).includes(route) ? <AdminPage session={session} route={route as AdminRoute} /> : <Home />;
+    default: page = (ADMIN_ROUTES as readonly string[]).includes(route) ? <AdminPage session={session} route={route as AdminRoute} worker={worker} /> : <Home />;
   }
   return (
     <>

@@ -10,6 +10,8 @@ import { MembersPage } from "./Members";
 import { AdminsPage } from "./Admins";
 import { UsagePage } from "./Usage";
 import { SettingsPage } from "./Settings";
+import { RecoveryPage } from "./Recovery";
+import type { CoreWorker } from "../../worker/client";
 import "./admin.css";
 
 /** Sections and the permission each needs (any of them, for Settings). */
@@ -17,6 +19,7 @@ const SECTIONS: readonly { to: AdminRoute; label: string; needs: readonly string
   { to: "/admin/members", label: "Members", needs: ["crud:members-org"] },
   { to: "/admin/admins", label: "Admins", needs: ["crud:members-org"] },
   { to: "/admin/usage", label: "Usage", needs: ["read:events-org"] },
+  { to: "/admin/recovery", label: "Recovery keys", needs: ["crud:recovery-keys-org"] },
   { to: "/admin/settings", label: "Settings", needs: ["crud:config-org", "crud:signature-keys-org", "crud:groups-scim-tokens-org"] },
 ];
 
@@ -29,7 +32,7 @@ function SubLink({ to, route, children }: { to: AdminRoute; route: AdminRoute; c
   );
 }
 
-export function AdminPage({ session, route }: { session: Session | null; route: AdminRoute }) {
+export function AdminPage({ session, route, worker }: { session: Session | null; route: AdminRoute; worker: CoreWorker }) {
   const [org, setOrg] = useState<OrgInfo | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
@@ -62,6 +65,7 @@ export function AdminPage({ session, route }: { session: Session | null; route: 
     case "/admin/members": page = <MembersPage session={session} org={org} />; break;
     case "/admin/admins": page = <AdminsPage session={session} org={org} />; break;
     case "/admin/usage": page = <UsagePage session={session} />; break;
+    case "/admin/recovery": page = <RecoveryPage session={session} worker={worker} />; break;
     case "/admin/settings": page = <SettingsPage session={session} org={org} onOrg={setOrg} />; break;
     default: page = route === "/admin" ? <Overview org={org} /> : <p role="alert" class="error">You do not hold the permission this page needs.</p>;
   }
