@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from grpkit import fails, make_org, ok, person
+from grpkit import db_session, fails, make_org, ok, person
 from srvkit import run_cli
 
 from c11 import files
@@ -80,7 +80,7 @@ def world(grp_server, tmp_path_factory):
     root = tmp_path_factory.mktemp("orgpolicylog")
     alice, bob = person(grp_server, root, "alice"), person(grp_server, root, "bob")
     name = f"Logco-{root.name[-6:]}"
-    make_org(grp_server, name, alice, [bob])
+    org_id = make_org(grp_server, name, alice, [bob])
     rec1 = root / "rec1.key"
     ok(alice.run("org", "recovery-key", "create", "-o", str(rec1), "--no-passphrase"))
     attacker = Attacker(grp_server.url)
@@ -90,7 +90,7 @@ def world(grp_server, tmp_path_factory):
     plain = root / "plain.txt"
     plain.write_text("quarterly numbers")
     yield {"alice": alice, "bob": bob, "name": name, "rec1": rec1, "attacker": attacker, "cfg": cfg,
-           "token": token, "plain": plain, "root": root}  # fmt: skip
+           "token": token, "plain": plain, "root": root, "org_id": org_id}  # fmt: skip
     attacker.close()
 
 
@@ -204,3 +204,34 @@ def test_not_a_member_after_membership_is_a_warning(world):
         assert f"no longer a member of {world['name']}" in r.stderr
     finally:
         world["attacker"].mutate = None
+
+
+def _policy_entries(server: Any, org_id: str) -> list[dict[str, Any]]:
+    from sqlalchemy import select
+
+    from c11.log.entries import ORG_POLICY_KIND
+    from c11.server.logsrv.models import LogEntry
+
+    db = db_session(server)
+    try:
+        with db.session() as s:
+            q = select(LogEntry.data).where(LogEntry.kind == ORG_POLICY_KIND, LogEntry.subject == org_id)
+            return [json.loads(d) for d in s.scalars(q.order_by(LogEntry.idx))]
+    finally:
+        db.dispose()
+
+
+def test_each_change_clients_apply_appends_one_numbered_entry(world, grp_server):
+    _own(world)
+    before = _policy_entries(grp_server, world["org_id"])
+    assert [e["seq"] for e in before] == list(range(1, len(before) + 1))  # 1, 2, ... with no gap
+    with world["alice"].client() as a:
+        a.org.set_policies({"allow_member_listing": True})  # not something clients apply: no entry
+        assert _policy_entries(grp_server, world["org_id"]) == before
+        a.org.set_policies({"require_online": True})
+        after = _policy_entries(grp_server, world["org_id"])
+        assert len(after) == len(before) + 1 and after[-1]["seq"] == before[-1]["seq"] + 1
+        got = _own(world)
+        assert got.policy.require_online and got.seq == after[-1]["seq"]
+        a.org.set_policies({"require_online": False, "allow_member_listing": False})
+    assert _policy_entries(grp_server, world["org_id"])[-1]["seq"] == after[-1]["seq"] + 1
