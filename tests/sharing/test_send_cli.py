@@ -48,6 +48,8 @@ def test_send_and_receive(srv: RunningServer, people: dict[str, Person], tmp_pat
     assert link.startswith(f"{srv.url}/r/") and sent["files"] == 3
     mail = text_body(outbox_message(srv.data_dir, bob.email))
     assert link in mail and "secret note 77" not in mail and "Q3" not in mail
+    page = httpx.get(link, timeout=30)  # the link in a browser: how to open it, nothing about the send
+    assert page.status_code == 200 and f"c11 receive {link}" in page.text and "report" not in page.text
 
     got = bob.json("receive", link, "-o", str(tmp_path / "in"))
     assert got["message"] == "secret note 77"
@@ -119,6 +121,25 @@ def test_send_to_someone_without_a_key_invites_them(
     assert sent["recipients"] == [dave]
     bodies = [text_body(outbox_message(srv.data_dir, dave))]
     assert any("invit" in b.lower() or sent["link"] in b for b in bodies)
+
+
+def test_sends_are_usage_events(srv: RunningServer, people: dict[str, Person], tmp_path: Path) -> None:
+    """An organization's admin sees its member's send, the recipient's download and the revocation as events."""
+    import accountkit
+
+    from c11.client import Client
+
+    alice, bob = people["alice"], people["bob"]
+    accountkit.make_org(srv, alice.email, [])
+    (tmp_path / "e.txt").write_text("event")
+    link = alice.json("send", str(tmp_path / "e.txt"), "--to", bob.email)["link"]
+    bob.ok("receive", link, "-o", str(tmp_path / "in"))
+    alice.ok("sends", "revoke", link)
+    send_id = link.rsplit("/", 1)[1]
+    with Client(srv.url, alice.token) as c:
+        found = [(e.action, e.detail.get("op"), e.detail.get("via")) for e in c.events.iterate(doc=send_id)]
+    assert ("protect", "create", "send") in found and ("revoke", "revoke", "send") in found
+    assert ("open", "download", "send") in found  # bob, outside the organization, on its member's send
 
 
 def _expire(srv: RunningServer, send_id: str) -> None:

@@ -51,8 +51,9 @@ ACTIONS = (
     "admin",
     "shard",
 )
-#: Actions of `send` entries (sends and share links) as usage event actions; `op` in the detail keeps the entry's.
-_SEND_ACTIONS = {"create": "share", "update": "share", "open": "open", "download": "open", "revoke": "revoke"}
+#: Actions of `send` entries (sends and share links) as usage events (a new send is a `protect`, so the later events
+#: of its recipients belong to the sender's organization too); `op` in the detail keeps the entry's.
+_SEND_ACTIONS = {"create": "protect", "update": "share", "open": "open", "download": "open", "revoke": "revoke"}
 #: Actions of `request` entries (Secure Document Request) as usage event actions (`op` keeps the entry's).
 _REQUEST_ACTIONS = {"create": "share", "open": "open", "submit": "share", "download": "open", "cancel": "revoke"}
 #: An `encrypt` entry this soon after the same person's online `protect` describes that same encryption.
