@@ -5,8 +5,8 @@ Per size (default 256 and 1024 MiB; a random file on disk, picked with the page'
 * encrypt on the Encrypt page (logged in, for the person's own email, key verified in the log) and save the .c11
   through the streamed download (the service worker, docs/web.md "Large files");
 * open that .c11 on the Open page and save the plaintext through the File System Access path (a
-  `showSaveFilePicker` answering a handle in the origin private file system: headless Chromium has no dialog) and
-  through the streamed download;
+  `showSaveFilePicker` answering a handle in the origin private file system of a persistent profile, on disk:
+  headless Chromium has no dialog) and through the streamed download;
 * raw WebCrypto AES-256-GCM over the same file's bytes in the same browser (64 KiB segments, all of a read chunk's
   calls in flight; read with File.stream()): the ratios app / raw AES time alone and app / (read + AES) (target
   >= 0.5; the app's figure includes the content hashing and writing to disk);
@@ -244,7 +244,7 @@ def timed_save(page: Any, name: str, expect_download: bool, out: Path | None = N
     return seconds, mem.mib
 
 
-def run_size(browser: Any, url: str, email: str, key: Path, tmp: Path, mib: int) -> None:
+def run_size(context: Any, email: str, key: Path, tmp: Path, mib: int) -> None:
     plain = tmp / f"data-{mib}.bin"
     with plain.open("wb") as f:
         for _ in range(mib):
@@ -252,9 +252,8 @@ def run_size(browser: Any, url: str, email: str, key: Path, tmp: Path, mib: int)
     size = plain.stat().st_size
     rate = lambda s: round(size / 2**20 / s, 1)  # noqa: E731
 
-    context = browser.new_context(base_url=url, accept_downloads=True)
-    context.add_init_script(NO_PICKER)
     page = context.new_page()
+    page.add_init_script(NO_PICKER)
     log_in(page, email)
     page.get_by_role("navigation").get_by_role("link", name="Encrypt").click()
     page.get_by_label("People (email addresses)").fill(email)
@@ -273,12 +272,11 @@ def run_size(browser: Any, url: str, email: str, key: Path, tmp: Path, mib: int)
     seconds, mem = timed_save(page, f"{plain.name}.c11", True, sealed)
     emit(what="encrypt (Encrypt page, streamed download)", sizeMiB=mib, seconds=round(seconds, 2), MiBs=rate(seconds),
          vsRawAes=round(rate(seconds) / raw_aes, 2), vsRawReadAndAes=round(rate(seconds) / raw_read, 2), **mem)  # fmt: skip
-    context.close()
+    page.close()
 
     for sink in ("file", "download"):
-        context = browser.new_context(base_url=url, accept_downloads=True)
-        context.add_init_script(PICKER if sink == "file" else NO_PICKER)
         page = context.new_page()
+        page.add_init_script(PICKER if sink == "file" else NO_PICKER)
         page.goto("/open")
         page.get_by_label("Protected file (.c11)").set_input_files(str(sealed))
         page.get_by_label("Your key file (.key)").set_input_files(str(key))
@@ -293,7 +291,7 @@ def run_size(browser: Any, url: str, email: str, key: Path, tmp: Path, mib: int)
         how = "File System Access" if sink == "file" else "streamed download"
         emit(what=f"decrypt (Open page, {how})", sizeMiB=mib, seconds=round(seconds, 2), MiBs=rate(seconds),
              vsRawAes=round(rate(seconds) / raw_aes, 2), vsRawReadAndAes=round(rate(seconds) / raw_read, 2), **mem)  # fmt: skip
-        context.close()
+        page.close()
     plain.unlink()
     sealed.unlink()
 
@@ -316,12 +314,24 @@ def main() -> None:
                 try:
                     first_paint(browser, server.url)
                     xwing(browser)
+                finally:
+                    browser.close()
+                # a persistent profile: its origin private file system is on disk, as a picked file is (in an
+                # off-the-record context Chromium keeps it in the browser process's memory)
+                context = pw.chromium.launch_persistent_context(
+                    str(tmp / "profile"),
+                    executable_path="/usr/bin/chromium",
+                    args=CHROMIUM_ARGS,
+                    base_url=server.url,
+                    accept_downloads=True,
+                )
+                try:
                     rss, pss = MemorySampler().sample()
                     emit(what="browser idle", rssMiB=round(rss / 1024, 1), pssMiB=round(pss / 1024, 1))
                     for mib in sizes:
-                        run_size(browser, server.url, email, key, tmp, mib)
+                        run_size(context, email, key, tmp, mib)
                 finally:
-                    browser.close()
+                    context.close()
         finally:
             stop_servers(proc)
 
