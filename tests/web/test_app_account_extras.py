@@ -6,6 +6,7 @@ the page the API refuses it."""
 from __future__ import annotations
 
 import httpx
+from srvkit import new_email, outbox_message, outbox_messages
 
 
 def test_key_status_and_registry_history(page, people, log_in, axe, screenshot):
@@ -53,3 +54,24 @@ def test_machine_tokens_create_list_revoke(page, web_server, people, log_in, axe
     log_in(page, alice.email)
     page.get_by_role("region", name="Machine tokens").get_by_text("ci-lookups").wait_for(timeout=30_000)
     assert secret not in page.content()
+
+
+def test_invite_list_and_resend(page, web_server, people, log_in, axe, screenshot):
+    """`c11 invite`, `--list`, `--resend` on the account page: dave gets an invitation email, is listed as pending
+    with his temporary key, and a resend emails him again."""
+    alice = people["alice"]
+    dave = new_email("dave")
+    log_in(page, alice.email)
+    invites = page.get_by_role("region", name="Invitations you sent")
+    invites.get_by_label("Invite people (email addresses)").fill(dave)
+    invites.get_by_role("button", name="Invite", exact=True).click()
+    invites.get_by_text(f"{dave}: pending").wait_for(timeout=30_000)
+    outbox_message(web_server.data_dir, dave)
+    row = invites.locator("li", has_text=dave)
+    assert "temporary key" in row.inner_text() and "emails sent: 1" in row.inner_text()
+    axe(page)
+    screenshot(page, "invited")
+    invites.get_by_role("button", name=f"Resend the invitation to {dave}").click()
+    invites.get_by_text(f"Sent the invitation to {dave} again.").wait_for(timeout=30_000)
+    assert "emails sent: 2" in row.inner_text()
+    outbox_messages(web_server.data_dir, dave, 2)

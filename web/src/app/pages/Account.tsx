@@ -6,7 +6,7 @@ import { changePassword, confirmEmail, logIn, logOut, refresh, signUp } from "..
 import { navigate } from "../router";
 import type { CoreWorker } from "../../worker/client";
 import { KeySection } from "./Keys";
-import { KeyHistorySection, KeyStatusSection, TokensSection } from "./AccountExtras";
+import { InvitationsSection, KeyHistorySection, KeyStatusSection, TokensSection } from "./AccountExtras";
 
 type SetSession = (s: Session | null) => void;
 
@@ -168,6 +168,7 @@ export function AccountPage({ session, setSession, worker }: { session: Session 
       {session.emailVerified && <KeySection session={session} worker={worker} />}
       {session.emailVerified && <KeyStatusSection session={session} />}
       {session.emailVerified && <KeyHistorySection session={session} />}
+      {session.emailVerified && <InvitationsSection session={session} />}
       <TokensSection session={session} />
       <PasswordSection session={session} setSession={setSession} />
       <form class="logout" onSubmit={(e) => run(e, async () => {

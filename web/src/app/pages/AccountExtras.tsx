@@ -6,6 +6,7 @@ import { parseKeyFile } from "../../core/keyfile";
 import type { HistoryItem } from "../../core/registry";
 import { ApiError, api, message, type Session } from "../api";
 import { keyHistory, newTrust } from "../registry";
+import { invite, sentInvitations, type Invitation } from "../invites";
 
 const when = (t: string | null): string => (t ? t.replace("T", " ").replace(/(\.\d+)?(Z|\+00:00)$/, " UTC") : "never");
 
@@ -200,6 +201,76 @@ export function TokensSection({ session }: { session: Session }) {
                     await reload();
                     setDone(`Token ${t.name} revoked.`);
                   })}>Revoke</button></>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+/** Invitations you sent (`c11 invite`, `--list`, `--resend`): invite people by email, see their status and the
+ *  temporary key each got (not zero-trust), send a pending invitation again (a new expiry). */
+export function InvitationsSection({ session }: { session: Session }) {
+  const [items, setItems] = useState<Invitation[] | null>(null);
+  const [to, setTo] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const reload = () => sentInvitations(session).then(setItems);
+  useEffect(() => { reload().catch((e) => setError(message(e))); }, [session]);
+  const run = async (work: () => Promise<string>) => {
+    setBusy(true);
+    setError(null);
+    setDone(null);
+    try {
+      const said = await work();
+      await reload();
+      setDone(said);
+    } catch (e) {
+      setError(message(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const send = (e: Event) => {
+    e.preventDefault();
+    const list = [...new Set(to.split(/[\s,;]+/).map((x) => x.trim().toLowerCase()).filter(Boolean))];
+    void run(async () => {
+      if (list.length === 0) throw new Error("Enter at least one email address.");
+      const out = await invite(session, list);
+      setTo("");
+      return out.map((i) => (i.status === "registered" ? `${i.email}: already registered (nothing to do)` : `${i.email}: ${i.status}`)).join("; ");
+    });
+  };
+  return (
+    <section aria-labelledby="inv-title">
+      <h2 id="inv-title">Invitations you sent</h2>
+      <form class="stack" onSubmit={send}>
+        <div>
+          <label for="inv-to">Invite people (email addresses)</label>
+          <input id="inv-to" type="text" value={to} aria-describedby="inv-to-hint" onInput={(e) => setTo((e.currentTarget as HTMLInputElement).value)} />
+          <p id="inv-to-hint" class="hint">Each one not registered gets an email, and a temporary key the key server holds so
+            anyone can encrypt for them at once (not zero-trust until they register).</p>
+        </div>
+        <div><button type="submit" disabled={busy}>Invite</button></div>
+      </form>
+      {done && <p role="status">{done}</p>}
+      {error && <p role="alert" class="error">{error}</p>}
+      {items && items.length === 0 && <p>You have not invited anyone.</p>}
+      {items && items.length > 0 && (
+        <ul class="tokens invitations">
+          {items.map((i) => (
+            <li key={i.id}>
+              <span class="label">{i.email}</span> · {i.status}
+              {i.fingerprint && <> · temporary key <code class="fp">{i.fingerprint}</code></>} · expires {when(i.expires_at)} · emails sent: {i.send_count}
+              {i.status === "pending" && (
+                <>{" "}<button type="button" disabled={busy} aria-label={`Resend the invitation to ${i.email}`}
+                  onClick={() => run(async () => {
+                    await api("POST", `/api/v1/invitations/${encodeURIComponent(i.id)}/resend`, undefined, session);
+                    return `Sent the invitation to ${i.email} again.`;
+                  })}>Resend</button></>
               )}
             </li>
           ))}
