@@ -2,14 +2,14 @@
  *  c11.log.entries.OrgPolicyEntry and c11.client.org_policy.verify_signed; vectors tests/vectors/orgpolicy/).
  *  A policy document is applied only when its `orgpolicy` log entry is proven in a checkpoint accepted with the pinned
  *  log key (acceptCheckpoint, shared with registry lookups) and commits to it; any failure is one ProofError. */
-import { fromB64, hex, utf8 } from "./bytes";
+import { hex, utf8 } from "./bytes";
 import { canonicalJson, type Json } from "./canonicaljson";
 import { verifyCheckpointInclusion } from "./checkpoint";
 import { C11Error, FormatError, ProofError } from "./errors";
 import { leafHash } from "./merkle";
 import { policyFromJson, type OrgPolicy } from "./orgrules";
 import { sha256 } from "./primitives";
-import { acceptCheckpoint, type Accepted, type ConsistencyFetcher, type LogTrust } from "./registry";
+import { acceptCheckpoint, hashes, type Accepted, type ConsistencyFetcher, type LogTrust } from "./registry";
 
 export const POLICY_DOCUMENT_TYPE = "c11-org-policy/v1";
 /** Largest sequence number (JavaScript's safe integers). */
@@ -80,15 +80,6 @@ export interface VerifiedOrgPolicy {
   logIndex: number;
   accepted: Accepted;
 }
-
-const hashes = (v: unknown): Uint8Array[] => {
-  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) throw new ProofError("malformed proof (not a list of base64 hashes)");
-  try {
-    return (v as string[]).map(fromB64);
-  } catch {
-    throw new ProofError("malformed proof (not base64)");
-  }
-};
 
 /** Verify the `policy` field of `GET /api/v1/org` for organization `orgId`: the checkpoint as every log answer, the
  *  entry included in it, committing to the document, for this organization; `seenSeq` (the highest number this

@@ -24,7 +24,8 @@ export interface Accepted {
   note: string;
 }
 
-const hashes = (v: unknown): Uint8Array[] => {
+/** A JSON list of base64 hashes (a proof); ProofError if it is anything else. */
+export const hashes = (v: unknown): Uint8Array[] => {
   if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) throw new ProofError("malformed proof (not a list of base64 hashes)");
   try {
     return (v as string[]).map(fromB64);
