@@ -145,3 +145,14 @@ def test_templates(req_server, requester):
     assert e.value.status == 422
     api.delete_template(t["id"])
     assert all(x["id"] != t["id"] for x in api.templates())
+
+
+def test_link_rate_limit(req_server, requester):
+    to = new_email("flood")
+    _made(requester, to)
+    rid, token = request_link(req_server, to)
+    with _link(req_server, rid, token) as h:
+        codes = [
+            h.post(f"/api/v1/request-links/{rid}/items", json={"n": 0, "size": 10}).status_code for _ in range(121)
+        ]
+    assert codes[:120] == [201] * 120 and codes[120] == 429

@@ -142,7 +142,7 @@ def test_the_whole_flow_without_an_account(web_server, people, new_page, log_in,
     narrow(mine, "requests")
 
 
-def test_tampered_cancelled_and_expired_requests(web_server, people, new_page, screenshot, tmp_path):
+def test_tampered_cancelled_and_expired_requests(web_server, people, new_page, log_in, screenshot, tmp_path):
     alice = people["alice"]
     # the server changes the signed form: the page refuses it
     to = new_email("carol")
@@ -158,9 +158,20 @@ def test_tampered_cancelled_and_expired_requests(web_server, people, new_page, s
     assert "could not be verified" in refused.inner_text()
     assert page.get_by_role("button", name="Encrypt and send").count() == 0
     screenshot(page, "tampered")
-    # cancelled
+    # made in alice's requests page (signed in the worker with her key file), then cancelled
     to = new_email("dave")
-    link = _ask(web_server, alice, tmp_path, to, "Cancelled")
+    mine = new_page()
+    log_in(mine, alice.email)
+    mine.get_by_role("navigation").get_by_role("link", name="Requests").click()
+    mine.get_by_label("Form sections (JSON: sections of typed fields, docs/sharing.md)").fill(json.dumps(FORM))
+    mine.get_by_label("Request name (unique)").fill("Cancelled")
+    mine.get_by_label("Recipient's email").fill(to)
+    mine.get_by_label("Recipient's name").fill("Dave")
+    mine.locator("#rq-key").set_input_files(str(alice.key))
+    mine.locator("#rq-pass").fill(KEY_PASSPHRASE)
+    mine.get_by_role("button", name="Sign and send the request").click()
+    mine.get_by_text(f"the link was emailed to {to}").wait_for(timeout=60_000)
+    link = re.search(r"(https?://\S+/request#\S+)", text_body(outbox_message(web_server.data_dir, to))).group(1)
     assert alice.cli("request", "cancel", link.split("#")[1].split(".")[0]).returncode == 0
     page = new_page()  # a link differing only in its fragment would not load the page again
     page.goto(link)
