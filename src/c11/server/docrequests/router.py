@@ -526,7 +526,10 @@ def attach(request_id: RequestId, n: int, body: AttachIn, request: Request, ctx:
             raise Problem(409, "Upload not complete", "Upload the item through its link first.", "upload-incomplete")
         if up.length != item.size:
             raise Problem(422, "Wrong size", "The upload is not the size announced for this item.", "bad-item")
-        if up.attached_to is not None and up.attached_to != r.id:
+        used = s.execute(
+            select(DocRequestItem.n).where(DocRequestItem.upload_id == up.id, DocRequestItem.n != item.n)
+        ).first()
+        if (up.attached_to is not None and up.attached_to != r.id) or used is not None:
             raise Problem(409, "Upload in use", "This upload belongs to another item.", "upload-in-use")
         s.execute(update(Upload).where(Upload.id == up.id).values(attached_to=r.id))
         item.upload_id, item.complete = up.id, True
