@@ -13,7 +13,7 @@ from typing import Any
 import accountkit
 import httpx
 import pytest
-from conftest import Person
+from conftest import KEY_PASSPHRASE, Person
 from srvkit import authed, run_cli
 
 ALL = [
@@ -307,4 +307,59 @@ def test_recovery_key_made_in_the_browser_opens_a_members_file(page, world, log_
     page.get_by_text("Recovery key vault removed.").wait_for(timeout=30_000)
     with authed(world.server, world.root_token) as h:
         assert [k["status"] for k in h.get("/api/v1/org/recovery-keys").json()["recovery_keys"]] == ["retired"]
+    axe(page)
+
+
+def test_group_key_made_in_the_browser_opens_files_for_members_in_the_cli(
+    page, world, log_in, tmp_path, axe, narrow, screenshot
+):
+    erin, frank = Person(world.server, "erin", tmp_path), Person(world.server, "frank", tmp_path)
+    for p in (erin, frank):
+        accountkit.add_member(world.server, world.org, p.email)
+    log_in(page, world.root.email)
+    _open(page, "Groups")
+    page.get_by_text("No groups yet.").wait_for(timeout=30_000)
+    page.get_by_label("Group name").fill("team")
+    page.get_by_label("Members (emails)").fill(erin.email)
+    page.locator("#group-new-key").set_input_files(str(world.root.key))
+    page.locator("#group-new-pass").fill(KEY_PASSPHRASE)
+    page.get_by_role("button", name="Create the group and its key").click()
+    page.get_by_text("Group team created").wait_for(timeout=60_000)
+    group = page.get_by_role("listitem", name="Group team")
+    group.get_by_text(f"{erin.email} · has the key").wait_for(timeout=30_000)
+    assert "key version 1" in group.inner_text()
+    axe(page)
+    screenshot(page, "groups")
+    narrow(page, "groups")
+
+    plain = tmp_path / "plan.txt"
+    plain.write_text("the team's plan")
+    made = tmp_path / "plan.txt.c11"
+    r = world.root.cli("encrypt", "-r", "group:team", "-o", str(made), str(plain))
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "erin.txt"
+    r = erin.cli("decrypt", "-i", str(erin.key), "-o", str(out), str(made))  # the wrap made in the browser
+    assert r.returncode == 0, r.stderr
+    assert out.read_text() == "the team's plan"
+
+    group.get_by_label("Add a member to team").fill(frank.email)
+    group.get_by_role("button", name="Add member").click()
+    page.get_by_text(f"{frank.email} added to team").wait_for(timeout=30_000)
+    group = page.get_by_role("listitem", name="Group team")
+    group.get_by_text(f"{frank.email} · waiting for a wrap").wait_for(timeout=30_000)
+    out = tmp_path / "frank.txt"
+    assert frank.cli("decrypt", "-i", str(frank.key), "-o", str(out), str(made)).returncode != 0
+    group.get_by_text("Wrap the key (with your key file)").click()
+    group.get_by_label("Your key file (.key)").set_input_files(str(world.root.key))
+    group.get_by_label("Passphrase of your key file").fill(KEY_PASSPHRASE)
+    group.get_by_role("button", name="Complete pending wraps").click()
+    page.get_by_text("1 pending wraps of team completed.").wait_for(timeout=60_000)
+    r = frank.cli("decrypt", "-i", str(frank.key), "-o", str(out), str(made))
+    assert r.returncode == 0, r.stderr
+    assert out.read_text() == "the team's plan"
+
+    group = page.get_by_role("listitem", name="Group team")
+    group.get_by_role("button", name=f"Remove {frank.email} from team").click()
+    page.get_by_text(f"{frank.email} removed from team").wait_for(timeout=30_000)
+    assert frank.email not in page.get_by_role("list", name="Members of team").inner_text()
     axe(page)

@@ -4,7 +4,7 @@
 import { armor } from "../core/armor";
 import { b64, equal, fromB64, fromHex, hex, utf8 } from "../core/bytes";
 import { ONLINE, onlineReleaseInfo, parseOnline, recipientFingerprints, stanzaKeyId, type Releaser } from "../core/envelope";
-import { unwrapGroupKey } from "../core/groupkey";
+import { encodeGroupKey, GROUP_KEY_TYPE, unwrapGroupKey } from "../core/groupkey";
 import { readHeader } from "../core/header";
 import { verifyKeyHistory, verifyKeyLookup } from "../core/registry";
 import { makeKeyArchive, openKeyArchive } from "../core/keyarchive";
@@ -193,6 +193,21 @@ const handlers: Handlers = {
   async unwrapGroupKey({ wrapped, ref, keys, expected, signers }) {
     const exp = expected ? await parsePublicKey(expected) : undefined;
     return keep(await unwrapGroupKey(wrapped, ref, keys.map(identity), exp, signers ? new Set(signers) : undefined));
+  },
+  async wrapGroupKey({ group, ref, recipients, sender }) {
+    // the group key's seeds stay in this worker: the page gets only the sealed wraps (as `c11 org groups` makes them)
+    const plain = utf8(encodeGroupKey(identity(group), ref));
+    const me = identity(sender);
+    const out: string[] = [];
+    for (const line of recipients) {
+      const sealed = await encryptStream(new Blob([plain as Uint8Array<ArrayBuffer>]).stream(), {
+        recipients: [await parsePublicKey(line)],
+        sender: me,
+        metadata: { name: null, type: GROUP_KEY_TYPE, size: plain.length, mtime: null, kind: "file" },
+      });
+      out.push(b64(await collect(sealed)));
+    }
+    return out;
   },
   async sealStream({ data, recipients, sender, metadata, segmentSize, temporary }) {
     const me = identity(sender);

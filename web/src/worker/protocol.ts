@@ -82,6 +82,8 @@ export interface Requests {
   /** A file arriving as a stream (a download): transferred to the worker; the trailer is checked at the end. */
   decryptStream: { args: { stream: ReadableStream<Uint8Array>; keys: number[]; release?: string }; result: { info: FileInfo; plaintext: Blob } };
   unwrapGroupKey: { args: { wrapped: string; ref: GroupKeyRef; keys: number[]; expected?: string; signers?: string[] }; result: KeySummary };
+  /** Wraps (docs/format.md §12) of the group key `group` for each recipient (public key lines), signed by `sender`: base64 of .c11 files. */
+  wrapGroupKey: { args: { group: number; ref: GroupKeyRef; recipients: string[]; sender: number }; result: string[] };
   bundle: { args: { files: { path: string; data: Blob }[]; recipients: string[]; sender: number; name: string | null }; result: Blob };
   openBundle: { args: { data: Blob; keys: number[] }; result: { info: FileInfo; files: { path: string; data: Blob }[] } };
   publicKeyOfSeed: { args: { kem: "mlkem768x25519" | "x25519"; encSeed: string; sigSeed: string }; result: string };

@@ -11,6 +11,7 @@ import { AdminsPage } from "./Admins";
 import { UsagePage } from "./Usage";
 import { SettingsPage } from "./Settings";
 import { RecoveryPage } from "./Recovery";
+import { GroupsPage } from "./Groups";
 import type { CoreWorker } from "../../worker/client";
 import "./admin.css";
 
@@ -19,6 +20,7 @@ const SECTIONS: readonly { to: AdminRoute; label: string; needs: readonly string
   { to: "/admin/members", label: "Members", needs: ["crud:members-org"] },
   { to: "/admin/admins", label: "Admins", needs: ["crud:members-org"] },
   { to: "/admin/usage", label: "Usage", needs: ["read:events-org"] },
+  { to: "/admin/groups", label: "Groups", needs: ["crud:groups-org"] },
   { to: "/admin/recovery", label: "Recovery keys", needs: ["crud:recovery-keys-org"] },
   { to: "/admin/settings", label: "Settings", needs: ["crud:config-org", "crud:signature-keys-org", "crud:groups-scim-tokens-org"] },
 ];
@@ -65,6 +67,7 @@ export function AdminPage({ session, route, worker }: { session: Session | null;
     case "/admin/members": page = <MembersPage session={session} org={org} />; break;
     case "/admin/admins": page = <AdminsPage session={session} org={org} />; break;
     case "/admin/usage": page = <UsagePage session={session} />; break;
+    case "/admin/groups": page = <GroupsPage session={session} worker={worker} org={org} />; break;
     case "/admin/recovery": page = <RecoveryPage session={session} worker={worker} />; break;
     case "/admin/settings": page = <SettingsPage session={session} org={org} onOrg={setOrg} />; break;
     default: page = route === "/admin" ? <Overview org={org} /> : <p role="alert" class="error">You do not hold the permission this page needs.</p>;
