@@ -4,13 +4,17 @@ key (verified in the log, marked not zero-trust). carol opens the invitation lin
 signs up on it, confirms her email from the verification email, makes and publishes her key in the page, which
 receives her temporary key into her key archive; the Open page then opens alice's file with it and offers a copy
 moved to carol's own key, which `c11 decrypt` opens with her key file alone. alice's Open page offers the same
-move of her copy to carol's new permanent key."""
+move of her copy to carol's new permanent key.
+Also the account page's other sections: the registry history of alice's email verified in the page (her own key
+file clears it, another key file flags her key as not hers), machine tokens (shown once, working with their scope
+only, refused once revoked in the page) and the invitations she sent (listed, resent)."""
 
 from __future__ import annotations
 
 import json
 import re
 
+import httpx
 from srvkit import PASSWORD, new_email, outbox_message, outbox_messages, run_cli, text_body, verification_link
 
 KEY_PASSPHRASE = "a passphrase for the key"  # the `people` fixture's key files
@@ -124,3 +128,71 @@ def test_invite_from_encrypt_then_the_invitee_signs_up_and_opens(
     _open(sender, made, alice.key, KEY_PASSPHRASE)
     sender.get_by_text(f"A copy for the permanent key of {carol}").wait_for(timeout=60_000)
     screenshot(sender, "sender-offered")
+
+
+def test_key_status_and_registry_history(page, people, log_in, axe, screenshot):
+    alice, mallory = people["alice"], people["mallory"]
+    log_in(page, alice.email)
+    page.get_by_role("heading", name="Key status").wait_for()
+    page.get_by_text("none (your key is a key file on your device)").wait_for(timeout=30_000)
+    page.get_by_role("button", name="Show the registry history").click()
+    history = page.get_by_role("region", name="Registry history of your email")
+    history.get_by_text("each verified in this browser against the transparency log").wait_for(timeout=30_000)
+    assert "publish" in history.inner_text()
+    page.get_by_label("Your key files (to flag keys that are not yours").set_input_files(str(mallory.key))
+    history.locator("li.error").wait_for(timeout=10_000)
+    assert (
+        "NOT ONE OF YOUR KEY FILES" in history.inner_text() and "is NOT one of your key files" in history.inner_text()
+    )
+    axe(page)
+    screenshot(page, "history-flagged")
+    page.get_by_label("Your key files (to flag keys that are not yours").set_input_files(str(alice.key))
+    history.get_by_text("Every key is one of your key files.").wait_for(timeout=10_000)
+
+
+def test_machine_tokens_create_list_revoke(page, web_server, people, log_in, axe, narrow, screenshot):
+    alice, bob = people["alice"], people["bob"]
+    log_in(page, alice.email)
+    tokens = page.get_by_role("region", name="Machine tokens")
+    tokens.get_by_label("Token name").fill("ci-lookups")
+    tokens.get_by_label("Expires in (days)").fill("7")
+    tokens.get_by_role("button", name="Create token").click()
+    shown = tokens.get_by_label("The token")
+    shown.wait_for(timeout=30_000)
+    secret = shown.input_value()
+    assert secret and "ci-lookups" in tokens.inner_text()
+    axe(page)
+    screenshot(page, "token-created")
+    narrow(page, "token-created")
+    with httpx.Client(base_url=web_server.url, headers={"authorization": f"Bearer {secret}"}) as h:
+        assert h.get("/api/v1/keys", params={"email": bob.email}).status_code == 200  # keys:read
+        assert h.get("/api/v1/documents").status_code == 403  # no documents:read
+        tokens.get_by_role("button", name="Revoke token ci-lookups").click()
+        tokens.get_by_text("Token ci-lookups revoked.").wait_for(timeout=30_000)
+        assert "revoked" in tokens.locator("ul.tokens").inner_text()
+        assert h.get("/api/v1/keys", params={"email": bob.email}).status_code == 401
+    page.reload()  # the secret was shown once: a new page load lists the token without it
+    log_in(page, alice.email)
+    page.get_by_role("region", name="Machine tokens").get_by_text("ci-lookups").wait_for(timeout=30_000)
+    assert secret not in page.content()
+
+
+def test_invite_list_and_resend(page, web_server, people, log_in, axe, screenshot):
+    """`c11 invite`, `--list`, `--resend` on the account page: dave gets an invitation email, is listed as pending
+    with his temporary key, and a resend emails him again."""
+    alice = people["alice"]
+    dave = new_email("dave")
+    log_in(page, alice.email)
+    invites = page.get_by_role("region", name="Invitations you sent")
+    invites.get_by_label("Invite people (email addresses)").fill(dave)
+    invites.get_by_role("button", name="Invite", exact=True).click()
+    invites.get_by_text(f"{dave}: pending").wait_for(timeout=30_000)
+    outbox_message(web_server.data_dir, dave)
+    row = invites.locator("li", has_text=dave)
+    assert "temporary key" in row.inner_text() and "emails sent: 1" in row.inner_text()
+    axe(page)
+    screenshot(page, "invited")
+    invites.get_by_role("button", name=f"Resend the invitation to {dave}").click()
+    invites.get_by_text(f"Sent the invitation to {dave} again.").wait_for(timeout=30_000)
+    assert "emails sent: 2" in row.inner_text()
+    outbox_messages(web_server.data_dir, dave, 2)
