@@ -3,6 +3,7 @@ through the link (tus), submitted (the requester is emailed), then `c11 request 
 
 from __future__ import annotations
 
+import io
 import json
 
 import httpx
@@ -10,6 +11,7 @@ from accountkit import make_org
 from conftest import answer, request_link
 from srvkit import new_email, outbox_messages, run_cli, text_body
 
+from c11 import files
 from c11.keys import keyfile
 from c11.log.entries import email_hash
 
@@ -32,14 +34,28 @@ FORM = [
 
 
 def test_answer_submit_and_download_with_the_cli(req_server, requester, tmp_path):
-    make_org(req_server, requester.email)  # the requester is its admin: shared templates, usage events
+    make_org(req_server, requester.email)  # the requester is its admin: shared templates, groups, usage events
+    requester.client.groups.create("hr", [requester.email], identity=requester.identity)
+    group_key = requester.client.groups.group_key("hr")
     keyf = tmp_path / "me.key"
     keyf.write_bytes(keyfile.dumps(requester.identity, None))
     env = {"C11_SERVER": req_server.url, "C11_TOKEN": requester.client._core.token}
     form = tmp_path / "form.json"
     form.write_text(json.dumps(FORM))
     made = run_cli(
-        ["request", "templates", "create", "--name", "Payroll", "--form", str(form), "--shared", "--json"],
+        [
+            "request",
+            "templates",
+            "create",
+            "--name",
+            "Payroll",
+            "--form",
+            str(form),
+            "--shared",
+            "--group",
+            "hr",
+            "--json",
+        ],
         tmp_path / "cfg",
         env,
     )
@@ -57,6 +73,10 @@ def test_answer_submit_and_download_with_the_cli(req_server, requester, tmp_path
         )
         assert r.status_code == 200, r.text
         assert h.post(f"/api/v1/request-links/{rid}/submit").status_code == 409  # only once
+    request = requester.client.doc_requests.show(rid)["request"]
+    assert request["keys"] == [requester.identity.public.line(), group_key.line()]  # the template's group
+    answers_c11 = requester.client.doc_requests._item_bytes(rid, 0, 1 << 20)
+    assert group_key.fingerprint in {r["fingerprint"] for r in files.inspect(io.BytesIO(answers_c11)).recipients}
     mails = outbox_messages(req_server.data_dir, requester.email, 2)  # the verification, then the upload
     assert "uploaded 2 protected files" in text_body(mails[-1]) or "uploaded 2 protected files" in text_body(mails[0])
     listed = run_cli(["request", "list"], tmp_path / "cfg", env)
