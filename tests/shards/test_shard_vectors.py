@@ -110,6 +110,7 @@ def test_cloud_key_vectors(case):
         k=bytes.fromhex(case["k"]),
         split_id=bytes.fromhex(case["split_id"]),
         nonce=bytes.fromhex(case["nonce"]),
+        version=1,
     )
     assert again[0].sealed == found[0].sealed and again[0].context() == found[0].context()
     assert cloudkey.dearmor(case["recovery_armor"]).encode() == found[2].encode()

@@ -1,8 +1,10 @@
 """Cloud-stored keys (docs/shards.md): an identity sealed under a random shard key K, and K split 2 of 3 into shards.
 
 * `make_shards(identity, user_id)`: K (32 random bytes) seals the identity's seeds with AES-256-GCM under
-  HKDF-SHA256(K, salt=split ID, info "c11/v1 cloud key"); the AAD binds the user ID, public key line, label
+  HKDF-SHA256(K, salt=split ID, info "c11/v2 cloud key"); the AAD binds the user ID, public key line, label
   and split. K is shared with `c11.keys.shares`; every shard carries one share and the same sealed seeds.
+  New shards are version 2 (GF(2^8) shares, also made and read by the browser); version 1 shards (GF(2^128)
+  shares, info "c11/v1 cloud key") still rebuild.
 * `rebuild(shards, user_id)`: any two shards of one split give back the identity (in memory only).
 * `armor` / `dearmor`: the text form of a recovery shard the user keeps offline.
 
@@ -29,8 +31,11 @@ from c11.keys.identity import Identity
 from c11.keys.publickey import PublicKey
 
 MAGIC = b"c11-shard/v1\x00"
-KDF_INFO = b"c11/v1 cloud key"
-AAD_PREFIX = b"c11/v1 cloud key\x00"
+MAGICS = {shares.V1: MAGIC, shares.V2: b"c11-shard/v2\x00"}
+KDF_INFOS = {shares.V1: b"c11/v1 cloud key", shares.V2: b"c11/v2 cloud key"}
+KDF_INFO = KDF_INFOS[shares.V1]
+AAD_PREFIX = KDF_INFO + b"\x00"
+VERSION = shares.V2
 THRESHOLD = 2
 COUNT = 3
 SPLIT_ID_SIZE = 16
@@ -62,9 +67,10 @@ class Shard:
     user_id: str
     nonce: bytes
     sealed: bytes
+    version: int = VERSION
 
     def __repr__(self) -> str:
-        return f"Shard(index={self.index}, of={self.threshold}/{self.count}, key={self.fingerprint})"
+        return f"Shard(v{self.version}, index={self.index}, of={self.threshold}/{self.count}, key={self.fingerprint})"
 
     @property
     def public(self) -> PublicKey:
@@ -86,7 +92,14 @@ class Shard:
         )
 
     def encode(self) -> bytes:
-        return MAGIC + struct.pack(">B", self.index) + self.share + self.context() + self.nonce + self.sealed
+        return (
+            MAGICS[self.version]
+            + struct.pack(">B", self.index)
+            + self.share
+            + self.context()
+            + self.nonce
+            + self.sealed
+        )
 
     def b64(self) -> str:
         return base64.b64encode(self.encode()).decode("ascii")
@@ -109,13 +122,14 @@ class Shard:
 
     @classmethod
     def _parse(cls, data: bytes) -> Shard:
-        if len(data) > MAX_SHARD or not data.startswith(MAGIC):
+        version = next((v for v, m in MAGICS.items() if data.startswith(m)), None)
+        if len(data) > MAX_SHARD or version is None:
             raise FormatError("not a c11 shard")
-        pos = len(MAGIC)
+        pos = len(MAGICS[version])
         (index,) = struct.unpack_from(">B", data, pos)
         pos += 1
-        share = data[pos : pos + shares.SHARE_SIZE]
-        pos += shares.SHARE_SIZE
+        share = data[pos : pos + shares.SHARE_SIZES[version]]
+        pos += shares.SHARE_SIZES[version]
         threshold, count = struct.unpack_from(">BB", data, pos)
         pos += 2
         split_id = data[pos : pos + SPLIT_ID_SIZE]
@@ -133,7 +147,7 @@ class Shard:
         nonce = data[pos : pos + NONCE_SIZE]
         sealed = data[pos + NONCE_SIZE :]
         if (
-            len(share) != shares.SHARE_SIZE
+            not shares.share_ok(share, version)
             or len(split_id) != SPLIT_ID_SIZE
             or len(nonce) != NONCE_SIZE
             or len(sealed) != SEALED_SIZE
@@ -153,6 +167,7 @@ class Shard:
             fields[2].decode("ascii"),
             nonce,
             sealed,
+            version,
         )
         try:
             shard.public  # noqa: B018 - the line must parse
@@ -161,8 +176,8 @@ class Shard:
         return shard
 
 
-def _aead_key(k: bytes, split_id: bytes) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=split_id, info=KDF_INFO).derive(k)
+def _aead_key(k: bytes, split_id: bytes, version: int) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=split_id, info=KDF_INFOS[version]).derive(k)
 
 
 def make_shards(
@@ -174,8 +189,10 @@ def make_shards(
     k: bytes | None = None,
     split_id: bytes | None = None,
     nonce: bytes | None = None,
+    version: int = VERSION,
 ) -> list[Shard]:
-    """Seal `identity` for `user_id` and split it into `count` shards (any `threshold` rebuild it).
+    """Seal `identity` for `user_id` and split it into `count` shards (any `threshold` rebuild it), in shard
+    format `version` (2; 1 only for test vectors).
 
     `k`, `split_id` and `nonce` are fresh random values unless given (test vectors)."""
     k = os.urandom(shares.SECRET_SIZE) if k is None else k
@@ -193,9 +210,10 @@ def make_shards(
         user_id,
         nonce,
         b"",
+        version,
     )
-    sealed = AESGCM(_aead_key(k, split_id)).encrypt(
-        nonce, identity.enc_seed + identity.sig_seed, AAD_PREFIX + template.context()
+    sealed = AESGCM(_aead_key(k, split_id, version)).encrypt(
+        nonce, identity.enc_seed + identity.sig_seed, KDF_INFOS[version] + b"\x00" + template.context()
     )
     return [
         Shard(
@@ -210,8 +228,9 @@ def make_shards(
             user_id,
             nonce,
             sealed,
+            version,
         )
-        for i, share in shares.split(k, threshold, count)
+        for i, share in shares.split(k, threshold, count, version=version)
     ]
 
 
@@ -221,13 +240,20 @@ def rebuild(found: list[Shard], user_id: str | None = None) -> Identity:
     if not found:
         raise FormatError("no shards")
     first = found[0]
-    if any(s.context() != first.context() or s.nonce != first.nonce or s.sealed != first.sealed for s in found):
+    if any(
+        s.version != first.version
+        or s.context() != first.context()
+        or s.nonce != first.nonce
+        or s.sealed != first.sealed
+        for s in found
+    ):
         raise IntegrityError("the shards belong to different keys or splits")
     if user_id is not None and first.user_id != user_id:
         raise IntegrityError("the shards belong to another account")
-    k = shares.combine([(s.index, s.share) for s in found], first.threshold)
+    k = shares.combine([(s.index, s.share) for s in found], first.threshold, version=first.version)
+    aad = KDF_INFOS[first.version] + b"\x00" + first.context()
     try:
-        seeds = AESGCM(_aead_key(k, first.split_id)).decrypt(first.nonce, first.sealed, AAD_PREFIX + first.context())
+        seeds = AESGCM(_aead_key(k, first.split_id, first.version)).decrypt(first.nonce, first.sealed, aad)
     except InvalidTag:
         raise IntegrityError("the shards do not rebuild the key (a shard is wrong or was modified)") from None
     public = first.public

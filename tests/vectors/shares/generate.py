@@ -31,7 +31,7 @@ def main() -> None:
                 "threshold": threshold,
                 "count": count,
                 "secret": secret.hex(),
-                "shares": [[i, s.hex()] for i, s in shares.split(secret, threshold, count)],
+                "shares": [[i, s.hex()] for i, s in shares.split(secret, threshold, count, version=1)],
             }
         )
     cloud = []
@@ -39,7 +39,7 @@ def main() -> None:
         ident = Identity(f"vector{n}@example.com", kem, seeded(10 + n), seeded(20 + n), 1795000000 + n)
         user_id = hashlib.sha256(f"user {n}".encode()).hexdigest()[:32]
         k, split_id, nonce = seeded(30 + n), seeded(40 + n)[:16], seeded(50 + n)[:12]
-        found = cloudkey.make_shards(ident, user_id, k=k, split_id=split_id, nonce=nonce)
+        found = cloudkey.make_shards(ident, user_id, k=k, split_id=split_id, nonce=nonce, version=1)
         cloud.append(
             {
                 "user_id": user_id,
