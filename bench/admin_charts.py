@@ -29,11 +29,31 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from _bench import ROOT, bench_database, free_port, stop_servers
-from events import load_events, start_server
+from _bench import ROOT, bench_database, free_port, stop_servers, wait_until_up
+from events import load_events
 
 PASSWORD = "a benchmark password, long enough"
 CHROMIUM = "/usr/bin/chromium"
+
+
+def start_server(data_dir: Path, url: str, port: int):  # noqa: ANN201 - subprocess.Popen
+    """`c11 serve` (the real server command) on `port`, as bench/events.py starts it (more time to come up on a
+    loaded machine)."""
+    import subprocess
+
+    env = {
+        **os.environ,
+        "C11_DATA_DIR": str(data_dir),
+        "C11_DATABASE_URL": url,
+        "C11_PORT": str(port),
+        "C11_HOST": "127.0.0.1",
+        "PYTHONPATH": str(ROOT / "src"),
+        "C11_LOG_LEVEL": "warning",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "c11.cli.main", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    return wait_until_up(proc, f"http://127.0.0.1:{port}/healthz", timeout=300)
 
 
 def signup_admin(base: str, url: str) -> str:

@@ -14,7 +14,7 @@ import accountkit
 import httpx
 import pytest
 from conftest import KEY_PASSPHRASE, Person
-from srvkit import authed, run_cli
+from srvkit import PASSWORD, authed, run_cli, server_config, start_server
 
 ALL = [
     "crud:config-org",
@@ -363,3 +363,31 @@ def test_group_key_made_in_the_browser_opens_files_for_members_in_the_cli(
     page.get_by_text(f"{frank.email} removed from team").wait_for(timeout=30_000)
     assert frank.email not in page.get_by_role("list", name="Members of team").inner_text()
     axe(page)
+
+
+def test_sqlite_smoke_usage_chart_and_members(chromium, web_dist, tmp_path):
+    """The admin console's one flow on SQLite (the rest run on PostgreSQL): the per-day and per-person
+    aggregates (SQL GROUP BY) chart the admin's own events; the member list shows the admin."""
+    server = start_server(server_config(tmp_path / "data", f"sqlite:///{tmp_path / 'c11.db'}"))
+    context = chromium.new_context(base_url=server.url)
+    try:
+        email = accountkit.signup(server, "sqlite-admin").email
+        org = accountkit.make_org(server, email, [])
+        accountkit.add_member(server, org, f"m-{uuid.uuid4().hex[:6]}@example.com")  # no events of its own
+        with accountkit.client(server, email) as c:
+            c.org.set_policies({"allow_member_listing": True})  # an admin event today
+        page = context.new_page()
+        page.goto("/login")
+        page.get_by_label("Email", exact=True).fill(email)
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_text(f"Logged in as {email}").wait_for(timeout=30_000)
+        _open(page, "Usage")
+        page.get_by_role("button", name="Show", exact=True).click()
+        page.locator("[data-chart-ms]").wait_for(timeout=30_000)
+        assert f"{email}: 1 events" in page.get_by_role("list", name="Most active people").inner_text()
+        _open(page, "Members")
+        page.get_by_role("list", name="Members").get_by_role("listitem", name=email).wait_for(timeout=30_000)
+    finally:
+        context.close()
+        server.stop()
