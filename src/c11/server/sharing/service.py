@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -40,6 +40,8 @@ from c11.server.uploads.service import object_key, uploads
 MAX_RECIPIENTS = 100
 MAX_BLOBS = 1000
 KINDS = ("send", "link")
+#: How long after fetching a send's first file its other files (and resumed ranges) belong to that download.
+DOWNLOAD_WINDOW = timedelta(days=1)
 
 
 def link_of(ctx: ServerContext, send_id: str) -> str:
@@ -422,8 +424,11 @@ def download(
             log.append(
                 "send", {"action": "download", "send": send_id}, subject=send_id, person=r.email_hash, private={}
             )
-        elif not r.downloads:
+        elif not r.downloads or r.downloaded_at is None or r.downloaded_at < utcnow() - DOWNLOAD_WINDOW:
             raise Problem(
-                409, "Download the first file first", "A download starts with the send's first file.", "download-order"
+                409,
+                "Download the first file first",
+                "A download starts with the send's first file (and lasts a day).",
+                "download-order",
             )
     return blob.size, uploads(ctx).read(blob_id, start, end)
