@@ -69,6 +69,24 @@ class OrgPolicy:
         }
 
 
+def document_text(
+    org: str, seq: int, name: str, key_lines: Sequence[str], require_online: bool, default_expiry_days: int | None
+) -> str:
+    """The canonical text of a policy document from its parts (`key_lines`: public key lines as `line()` gives
+    them); the server builds it from its rows this way, without parsing the keys."""
+    return canonical_json(
+        {
+            "default_expiry_days": default_expiry_days,
+            "name": name,
+            "org": org,
+            "recovery_keys": list(key_lines),
+            "require_online": require_online,
+            "seq": seq,
+            "type": POLICY_DOCUMENT_TYPE,
+        }
+    )
+
+
 @dataclass(frozen=True)
 class PolicyDocument:
     """Organization `org`'s policy number `seq` (1, 2, ... one per change): what the log commits to.
@@ -81,7 +99,10 @@ class PolicyDocument:
     policy: OrgPolicy
 
     def to_text(self) -> str:
-        return canonical_json({**self.policy.to_json(), "org": self.org, "seq": self.seq, "type": POLICY_DOCUMENT_TYPE})
+        p = self.policy
+        return document_text(
+            self.org, self.seq, p.name, [k.line() for k in p.recovery_keys], p.require_online, p.default_expiry_days
+        )
 
     @classmethod
     def parse(cls, text: str) -> PolicyDocument:

@@ -21,9 +21,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from c11.keys.publickey import PublicKey
 from c11.log.entries import ORG_POLICY_KIND, org_policy_digest
-from c11.orgrules import OrgPolicy, PolicyDocument
+from c11.orgrules import document_text
 from c11.server.context import ServerContext
 from c11.server.groups.recovery import recovery_public_keys
 from c11.server.logsrv.models import LogEntry
@@ -35,9 +34,10 @@ from c11.server.problems import Problem
 
 def document(s: Session, org: Organization, seq: int) -> str:
     """The canonical policy document of `org`'s rows now, numbered `seq`."""
-    p = load(org.policies)
-    keys = tuple(PublicKey.parse(line) for line in recovery_public_keys(s, org.id))
-    return PolicyDocument(org.id, seq, OrgPolicy(org.name, keys, p.require_online, p.default_expiry_days)).to_text()
+    p = load(org.policies)  # key lines are stored as `PublicKey.line()` gives them (groups.recovery.add)
+    return document_text(
+        org.id, seq, org.name, recovery_public_keys(s, org.id), p.require_online, p.default_expiry_days
+    )
 
 
 def latest(s: Session, org_id: str) -> tuple[int, int, str] | None:
