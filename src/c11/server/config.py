@@ -163,7 +163,12 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "Where uploaded ciphertext is stored: file:///path, or s3://bucket/prefix (docs/sharing.md). Default: <data-dir>/blobs.",
     ),
-    Setting("s3_endpoint_url", str, None, "S3 endpoint (MinIO, SeaweedFS, Wasabi...). Default: boto3's (AWS_ENDPOINT_URL or AWS)."),
+    Setting(
+        "s3_endpoint_url",
+        str,
+        None,
+        "S3 endpoint (MinIO, SeaweedFS, Wasabi...). Default: boto3's (AWS_ENDPOINT_URL or AWS).",
+    ),
     Setting("s3_region", str, None, "S3 region. Default: boto3's (AWS_REGION...)."),
     Setting("s3_access_key_id", str, None, "S3 access key ID. Default: boto3's (AWS_ACCESS_KEY_ID, profiles, roles)."),
     Setting("s3_secret_access_key", str, None, "S3 secret access key (better in the TOML file than in a variable)."),
