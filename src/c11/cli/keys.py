@@ -45,7 +45,7 @@ def _warn(message: str) -> None:
     click.echo(f"c11: warning: {message}", err=True)
 
 
-def write_recovery(shard: Shard, path: Path | None = None) -> Path:
+def write_recovery(shard: Shard, path: Path | None = None, *, force: bool = False) -> Path:
     """Write the recovery shard file (mode 0600); default: `<config>/recovery/c11_recovery_<16 hex>.shard`."""
     from c11._internal.atomic import atomic_write_bytes
     from c11._internal.paths import config_dir
@@ -55,7 +55,7 @@ def write_recovery(shard: Shard, path: Path | None = None) -> Path:
         folder = config_dir() / "recovery"
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = folder / f"c11_recovery_{shard.fingerprint[:16]}.shard"
-    return atomic_write_bytes(path, armor(shard).encode("ascii"), mode=0o600, force=False)
+    return atomic_write_bytes(path, armor(shard).encode("ascii"), mode=0o600, force=force)
 
 
 def _say_created(created, path_hint: Path | None = None) -> None:  # type: ignore[no-untyped-def]
@@ -293,7 +293,13 @@ def cloud_identities(local: list[Identity]) -> list[Identity]:
     found: list[Identity] = []
     if st.fingerprint:
         try:
-            found.append(c.shards.fetch_identity(recovery_shard()))
+            fetched = c.shards.fetch(recovery_shard())
+            found.append(fetched.identity)
+            if fetched.version == 1:
+                _warn(
+                    "your cloud-stored key is in the old shard format (v1), which browsers cannot rebuild: "
+                    "run `c11 keys upgrade` once"
+                )
         except CloudKeyError as e:
             from c11._internal.paths import config_dir
 
@@ -324,6 +330,7 @@ def keys() -> None:
       c11 keys replace --device       # move to a key file on this device
       c11 keys replace --cloud        # move back to a cloud-stored key
       c11 keys restore --recovery c11_recovery_1a2b.shard   # after a password reset
+      c11 keys upgrade                # old (v1) shards -> v2, which the web app also rebuilds
     """
 
 
@@ -524,5 +531,47 @@ def restore(recovery_path: str | None, as_json: bool) -> None:
     click.echo(f"c11: your cloud-stored key {identity.fingerprint[:16]} is back", err=True)
     for url in stores:
         click.echo(f"c11: your new password now logs you in at the shard store {url}", err=True)
+    if path is not None:
+        click.echo(f"c11: your NEW recovery shard is {path}: keep it offline; the old one no longer matches", err=True)
+
+
+@keys.command("upgrade")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def upgrade(as_json: bool) -> None:
+    """Store your cloud key again in shard format 2, which the web app can rebuild too (run once).
+
+    Keys stored before format 2 have shares over GF(2^128), which no browser library combines. This rebuilds
+    your key from two shards and stores it as fresh format 2 shards at the same places (same key: nothing to
+    re-encrypt). With one shard store you get a NEW recovery shard file; the old one no longer matches.
+
+    \b
+    Example:
+      c11 keys upgrade
+    """
+    c = _client()
+    fetched, created = c.shards.upgrade(recovery_shard())
+    # the old recovery shard no longer matches the new split: the new one takes its place
+    path = None
+    if created is not None and created.recovery is not None:
+        path = write_recovery(created.recovery, force=True)
+    if as_json:
+        import json
+
+        click.echo(
+            json.dumps(
+                {
+                    "fingerprint": fetched.identity.fingerprint,
+                    "upgraded": created is not None,
+                    "recovery_file": str(path) if path else None,
+                }
+            )
+        )
+        return
+    if created is None:
+        click.echo(f"c11: your cloud-stored key {fetched.identity.fingerprint[:16]} is in format 2 already", err=True)
+        return
+    click.echo(
+        f"c11: your cloud-stored key {fetched.identity.fingerprint[:16]} is now stored in shard format 2", err=True
+    )
     if path is not None:
         click.echo(f"c11: your NEW recovery shard is {path}: keep it offline; the old one no longer matches", err=True)

@@ -97,6 +97,7 @@ class Fetched:
     identity: Identity = field(repr=False)
     log_indexes: tuple[int, ...]
     sources: tuple[str, ...]
+    version: int = cloudkey.VERSION  # the shard format the key was stored in (1: run `upgrade` once)
 
 
 def env_stores() -> list[str]:
@@ -360,11 +361,14 @@ class ShardsAPI:
 
     # -- create, fetch, delete ----------------------------------------------------------------------------
 
-    def create(self, identity: Identity, stores: list[str] | None = None) -> Created:
+    def create(
+        self, identity: Identity, stores: list[str] | None = None, *, version: int = cloudkey.VERSION
+    ) -> Created:
         """Seal `identity`, split it 2 of 3 and store the shards: 1 on the server, 2 (and 3) at the stores.
 
         With one store the third shard is returned as `recovery` (keep it offline: with it and either other
-        shard the key rebuilds). CloudKeyError when no store is known."""
+        shard the key rebuilds). CloudKeyError when no store is known. `version`: the shard format (2; 1 only
+        to make keys of the old format in tests)."""
         st = self.status()
         if st.fingerprint and st.fingerprint != identity.fingerprint:
             raise CloudKeyError(
@@ -379,7 +383,7 @@ class ShardsAPI:
                 "no shard store is configured (the server's C11_SHARD_STORES, or yours): a "
                 "cloud-stored key needs at least one; use a key on this device instead"
             )
-        shards = cloudkey.make_shards(identity, st.user_id)
+        shards = cloudkey.make_shards(identity, st.user_id, version=version)
         places = [
             Placement(1, "server"),
             Placement(2, "store", stores[0]),
@@ -451,7 +455,16 @@ class ShardsAPI:
         identity = cloudkey.rebuild(found[: cloudkey.THRESHOLD], st.user_id)
         if verify_log:
             self._prove(indexes)
-        return Fetched(identity, tuple(i for i, _ in indexes), tuple(sources))
+        return Fetched(identity, tuple(i for i, _ in indexes), tuple(sources), found[0].version)
+
+    def upgrade(self, recovery: Shard | None = None) -> tuple[Fetched, Created | None]:
+        """Re-split a cloud key stored in shard format 1 (GF(2^128) shares, which browsers cannot combine) into
+        fresh format 2 shards at the same places; (the fetch, the new shards), or (the fetch, None) when the key
+        is in format 2 already. With one store the new recovery shard replaces the old, which no longer matches."""
+        fetched = self.fetch(recovery)
+        if fetched.version == cloudkey.VERSION:
+            return fetched, None
+        return fetched, self.create(fetched.identity)
 
     def _prove(self, indexes: list[tuple[int, str]]) -> None:
         for index, source in indexes:
