@@ -17,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import clifork
 import pytest
 
 SCRIPTS = sorted((Path(__file__).parent / "scripts").glob("*.txt"))
@@ -54,10 +55,12 @@ def run_script(script: Path, work: Path) -> None:
             out_file = None
             if len(args) >= 2 and args[-2] == ">":
                 out_file, args = work / args[-1], args[:-2]
-            argv = [sys.executable, "-m", "c11.cli.main", *args[1:]] if args[0] == "c11" else args
             stdin = open(work / stdin_file, "rb") if stdin_file else subprocess.DEVNULL
             try:
-                last = subprocess.run(argv, cwd=work, env=env, stdin=stdin, capture_output=True, timeout=120)
+                if args[0] == "c11":  # `python -m c11.cli.main`, forked from a warmed-up process (clifork.py)
+                    last = clifork.run(args[1:], cwd=work, env=env, stdin=stdin, timeout=120)
+                else:
+                    last = subprocess.run(args, cwd=work, env=env, stdin=stdin, capture_output=True, timeout=120)
             finally:
                 if stdin_file:
                     stdin.close()
