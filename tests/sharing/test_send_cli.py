@@ -49,6 +49,10 @@ def test_send_and_receive(srv: RunningServer, people: dict[str, Person], tmp_pat
     assert link.startswith(f"{srv.url}/r/") and sent["files"] == 3
     mail = _mail_with(srv, bob.email, link)
     assert "secret note 77" not in mail and "Q3" not in mail and "report" not in mail
+    deadline = time.monotonic() + 20
+    while (status := alice.json("sends", "show", link)["recipients"][0]["status"]) != "delivered":
+        assert status == "emailed" and time.monotonic() < deadline, status  # queued, then the transport took it
+        time.sleep(0.2)
     page = httpx.get(link, timeout=30)  # the link in a browser: how to open it, nothing about the send
     assert page.status_code == 200 and f"c11 receive {link}" in page.text and "report" not in page.text
 
