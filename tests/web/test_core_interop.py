@@ -230,6 +230,30 @@ def test_key_files_made_in_the_page_work_in_the_cli_and_back(page: Any, cli: Cli
     assert call_error(page, "loadKeyFile", text=text, passphrase="wrong")["error"] == "WrongPassphraseError"
 
 
+def test_cloud_key_shards_made_in_the_page_rebuild_in_python_and_back(page: Any) -> None:
+    """Shard format 2 (docs/shards.md §2): the page's shards (npm shamir-secret-sharing) rebuild with c11.keys.cloudkey
+    (horcrux) from any two, and fresh Python shards rebuild in the page's worker; v1 shards are refused there."""
+    from c11.keys import cloudkey
+
+    made = call(page, "generateKey", label="cloud@example.com", kem="mlkem768x25519")
+    out = call(page, "makeCloudShards", handle=made["handle"], userId="u" * 32, created=1797000000)
+    shards = [cloudkey.Shard.from_b64(s) for s in out["shards"]]
+    assert [s.version for s in shards] == [2, 2, 2] and cloudkey.dearmor(out["recovery"]).encode() == shards[2].encode()
+    for pair in ((0, 1), (1, 2), (2, 0)):
+        me = cloudkey.rebuild([shards[i] for i in pair], "u" * 32)
+        assert me.public.line() == made["publicLine"] and me.created == 1797000000
+    ident = Identity.generate("py-cloud@example.com", CLASSIC)
+    mine = cloudkey.make_shards(ident, "v" * 32)
+    back = call(page, "rebuildCloudKey", shards=[mine[1].b64(), cloudkey.armor(mine[2])], userId="v" * 32)
+    assert back["publicLine"] == ident.public.line()
+    assert call_error(page, "rebuildCloudKey", shards=[mine[0].b64(), mine[1].b64()], userId="w" * 32)["error"] == (
+        "IntegrityError"
+    )
+    old = cloudkey.make_shards(ident, "v" * 32, version=1)
+    refused = call_error(page, "rebuildCloudKey", shards=[s.b64() for s in old[:2]], userId="v" * 32)
+    assert refused["error"] == "FormatError" and "c11 keys upgrade" in refused["message"]
+
+
 def test_temporary_key_stanza_round_trips(page: Any, cli: Cli, people: dict) -> None:
     """A recipient marked as a temporary key (§2.7): the CLI opens the file and reads the marker."""
     path, line, handle = people["bob"]

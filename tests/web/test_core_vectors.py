@@ -31,6 +31,7 @@ def test_every_vector_passes_in_the_browser(results) -> None:  # type: ignore[no
         "checkpoints",
         "log-actor",
         "shares",
+        "shares-v2",
         "orgrules",
         "orgpolicy",
         "requests",
@@ -39,6 +40,7 @@ def test_every_vector_passes_in_the_browser(results) -> None:  # type: ignore[no
 def test_each_vector_group_ran(results, group: str) -> None:  # type: ignore[no-untyped-def]
     assert sum(r["group"] == group for r in results) >= {
         "shares": 6,
+        "shares-v2": 20,
         "orgrules": 14,
         "orgpolicy": 19,
         "requests": 18,

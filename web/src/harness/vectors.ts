@@ -22,7 +22,8 @@ import { actorCommitment, checkOpening } from "../core/logentry";
 import { openBundle } from "../core/bundle";
 import type { KemName } from "../core/kem";
 import { unwrapGroupKey, type GroupKeyRef } from "../core/groupkey";
-import { dearmorRecoveryShard, openShards, shardFromB64 } from "../core/cloudkey";
+import { V1_MESSAGE, dearmorRecoveryShard, encodeShard, makeShards, openShards, rebuildShards, shardFromB64 } from "../core/cloudkey";
+import { combine as shamirCombine } from "shamir-secret-sharing";
 import { applyRules, planToJson, policyFromJson } from "../core/orgrules";
 import { orgPolicyDigest, parseOrgPolicyEntry, parsePolicyDocument } from "../core/orgpolicy";
 import { checkAnswers, signedBytes as requestSignedBytes, verifyRequest, type DocRequest } from "../core/docrequest";
@@ -378,6 +379,76 @@ export async function runShares(base: string, results: Result[]) {
         }
       }
       return [outcomes.every((o) => o === "IntegrityError"), outcomes.join(",")];
+    });
+  }
+}
+
+/** shares/v2_js.json (made by the npm library) and v2_python.json (made by horcrux): every subset of two or more
+ *  shares combines in the browser to the secret exactly when it has `threshold` shares; a repeated share is refused.
+ *  v2_python's cloud keys rebuild from any two shards (no K given), seal to the same bytes when made here with the
+ *  recorded K, split ID and nonce, and refuse tampering; v1 shards (shares.json) are refused with the upgrade hint. */
+export async function runSharesV2(base: string, results: Result[]) {
+  for (const file of ["v2_js.json", "v2_python.json"]) {
+    const d = await json(base, `shares/${file}`);
+    for (const c of d.cases as Case[]) {
+      await check(results, "shares-v2", `${file} ${c.threshold as number} of ${c.count as number}, ${(c.secret as string).length / 2} bytes`, async () => {
+        const shares = (c.shares as string[]).map(fromHex);
+        const bad: string[] = [];
+        for (const s of c.subsets as { shares: number[]; rebuilds: boolean }[]) {
+          const got = hex(await shamirCombine(s.shares.map((i) => new Uint8Array(shares[i]!))));
+          if ((got === c.secret) !== s.rebuilds || s.rebuilds !== s.shares.length >= (c.threshold as number)) bad.push(s.shares.join("+"));
+        }
+        let dup = false;
+        try {
+          await shamirCombine([new Uint8Array(shares[0]!), new Uint8Array(shares[0]!)]);
+        } catch {
+          dup = true;
+        }
+        return [bad.length === 0 && dup, bad.length ? `subsets ${bad.join(", ")}` : dup ? "ok" : "a repeated share was combined"];
+      });
+    }
+  }
+  const d = await json(base, "shares/v2_python.json");
+  for (const [i, c] of (d.cloud_keys as Case[]).entries()) {
+    await check(results, "shares-v2", `v2 cloud key ${i} (${c.kem}): any two shards rebuild it`, async () => {
+      const shards = await Promise.all((c.shards as string[]).map(shardFromB64));
+      const wrong: string[] = [];
+      for (const [a, b] of [[0, 1], [1, 0], [0, 2], [2, 1]] as const) {
+        const id = await rebuildShards([shards[a]!, shards[b]!], c.user_id as string);
+        if (id.public.fingerprint !== c.fingerprint || hex(id.encSeed) !== c.enc_seed || hex(id.sigSeed) !== c.sig_seed) wrong.push(`${a}+${b}`);
+      }
+      const r = await dearmorRecoveryShard(c.recovery_armor as string);
+      const ok = wrong.length === 0 && shards.every((s) => s.version === 2) && hex(encodeShard(r)) === hex(encodeShard(shards[2]!));
+      return [ok, ok ? "ok" : `pairs ${wrong.join(",")}`];
+    });
+    await check(results, "shares-v2", `v2 cloud key ${i}: made here with the same K, split and nonce: the same seal`, async () => {
+      const id = await makeIdentity(c.label as string, c.kem as KemName, fromHex(c.enc_seed as string), fromHex(c.sig_seed as string));
+      const made = await makeShards(id, c.user_id as string, BigInt(c.created as number),
+        { k: fromHex(c.k as string), splitId: fromHex(c.split_id as string), nonce: fromHex(c.nonce as string) });
+      const theirs = await shardFromB64((c.shards as string[])[0]!);
+      const back = await rebuildShards([made[2]!, made[0]!], c.user_id as string);
+      const ok = hex(made[0]!.sealed) === hex(theirs.sealed) && made.every((s) => s.share.length === 33) && back.public.fingerprint === c.fingerprint;
+      return [ok, ok ? "ok" : "another seal"];
+    });
+    await check(results, "shares-v2", `v2 cloud key ${i}: tampered share, another account, v1 shards`, async () => {
+      const shards = await Promise.all((c.shards as string[]).map(shardFromB64));
+      const old = await Promise.all(((await json(base, "shares/shares.json")).cloud_keys[0].shards as string[]).map(shardFromB64));
+      const outcomes: string[] = [];
+      for (const [s, user] of [
+        [[shards[0]!, { ...shards[1]!, share: Uint8Array.from(shards[1]!.share, (x, j) => (j === 3 ? x ^ 1 : x)) }], undefined],
+        [shards.slice(0, 2), "someone-else"],
+        [[shards[0]!, shards[0]!], undefined],
+        [old.slice(0, 2), undefined],
+      ] as const) {
+        try {
+          await rebuildShards([...s], user);
+          outcomes.push("accepted");
+        } catch (e) {
+          outcomes.push(errorNames(e)[0]! + ((e as Error).message === V1_MESSAGE ? ":v1" : ""));
+        }
+      }
+      const ok = outcomes.join() === "IntegrityError,IntegrityError,FormatError,FormatError:v1";
+      return [ok, outcomes.join(",")];
     });
   }
 }

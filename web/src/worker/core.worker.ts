@@ -12,6 +12,7 @@ import { openTemporaryKeyRelease, verifyTemporaryKeyLookup } from "../core/tempo
 import { errorNames } from "../core/errors";
 import { collect, dearmorBlob, decryptBlob, decryptStream, encryptStream, openBlob, reshareBlob, type OpenedBlob } from "../core/file";
 import { generateIdentity, makeIdentity, type Identity } from "../core/identity";
+import { armorRecoveryShard, dearmorRecoveryShard, makeShards, rebuildShards, shardFromB64, shardToB64 } from "../core/cloudkey";
 import { parseKeyFile, writeKeyFile } from "../core/keyfile";
 import { parsePublicKey } from "../core/publickey";
 import { openBundle, writeBundleStream } from "../core/bundle";
@@ -95,6 +96,14 @@ const handlers: Handlers = {
   async forget({ handle }) {
     identities.delete(handle);
     return null;
+  },
+  async makeCloudShards({ handle, userId, created }) {
+    const shards = await makeShards(identity(handle), userId, BigInt(Math.floor(created)));
+    return { shards: shards.map(shardToB64), recovery: armorRecoveryShard(shards[2]!) };
+  },
+  async rebuildCloudKey({ shards, userId }) {
+    const found = await Promise.all(shards.map((s) => (s.includes("-----BEGIN") ? dearmorRecoveryShard(s) : shardFromB64(s))));
+    return keep(await rebuildShards(found, userId));
   },
   async publishProof({ handle, email, timestamp }) {
     const id = identity(handle);

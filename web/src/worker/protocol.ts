@@ -36,6 +36,11 @@ export interface Requests {
   generateKey: { args: { label: string; kem: "mlkem768x25519" | "x25519" }; result: KeySummary };
   exportKeyFile: { args: { handle: number; passphrase: string | null }; result: string };
   forget: { args: { handle: number }; result: null };
+  /** A cloud-stored key (shards.md §2.2, format 2): key `handle` sealed for `userId` and split 2 of 3; the three
+   *  shards (base64) and the third as a recovery shard file. The seeds and K never leave the worker. */
+  makeCloudShards: { args: { handle: number; userId: string; created: number }; result: { shards: string[]; recovery: string } };
+  /** The key rebuilt from two shards (base64 or a recovery shard file's text) of one split, for `userId`. */
+  rebuildCloudKey: { args: { shards: string[]; userId: string }; result: KeySummary };
   /** The registry's proof of possession (docs/registry.md): Ed25519 over the publish message, base64. Signs only that. */
   publishProof: { args: { handle: number; email: string; timestamp: string }; result: { publicKey: string; signature: string } };
   /** A document request (docs/sharing.md, "Document requests") signed by the key `handle`, which it lists first. */
