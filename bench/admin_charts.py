@@ -129,6 +129,19 @@ def make_org(url: str, admin: str, members: int) -> dict:
     return {"org": org_id, "members": rows}
 
 
+def vacuum(url: str) -> float:
+    from sqlalchemy import text
+
+    from c11.server.db import make_engine
+
+    t0 = time.perf_counter()
+    engine = make_engine(url)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+        c.execute(text("VACUUM ANALYZE usage_events"))
+    engine.dispose()
+    return time.perf_counter() - t0
+
+
 def bench_api(base: str, token: str, since: str, until: str, runs: int) -> dict[str, list[float]]:
     """The page's three calls, each alone over HTTP (one warm-up)."""
     import httpx
@@ -163,7 +176,9 @@ def bench_page(base: str, email: str, since: str, until: str, runs: int) -> tupl
         page.get_by_label("Email", exact=True).fill(email)
         page.get_by_label("Password", exact=True).fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
-        page.get_by_text(f"Logged in as {email}").wait_for(timeout=60_000)
+        page.get_by_text(f"Logged in as {email}").or_(page.get_by_role("alert")).wait_for(timeout=120_000)
+        if page.get_by_role("alert").count():
+            raise SystemExit(f"login failed in the page: {page.get_by_role('alert').inner_text()}")
         page.get_by_role("navigation", name="Main").get_by_role("link", name="Admin").click()
         page.get_by_role("navigation", name="Admin").get_by_role("link", name="Usage").click()
         page.get_by_label("From (UTC day)").fill(since)
@@ -191,6 +206,7 @@ def main() -> None:
     p.add_argument("--days", type=int, default=90, help="the events span this many days, up to now")
     p.add_argument("--heavy", type=float, default=0.10, help="share of all events by the one heavy member")
     p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--vacuum", action="store_true", help="VACUUM ANALYZE the events after loading them")
     args = p.parse_args()
     if not (ROOT / "web" / "dist" / "index.html").is_file():
         sys.exit("web/dist is not built: run `npm run build` in web/ (python3 dev.py setup does)")
@@ -210,12 +226,14 @@ def main() -> None:
             world = make_org(url, admin, args.members)
             took = load_events(url, world, args.events, args.days, args.heavy)
             print(f"loaded {args.events:,} events ({args.members:,} members, {args.days} days) in {took:.1f} s")
+            if args.vacuum:
+                print(f"VACUUM ANALYZE usage_events (what autovacuum does to a table that grew) in {vacuum(url):.1f} s")
             api = bench_api(base, login_token(base, admin), since, api_until, args.runs)
-            ms, total = bench_page(base, admin, since, until, args.runs)
-            print(f"\n90-day window {since} .. {until}: {total:,} events in the chart")
+            print(f"\n90-day window {since} .. {until}")
             for name, values in api.items():
                 print(f"  HTTP GET /api/v1/org/events{'' if name == 'events' else '/' + name:<7} {_stats(values)}")
-            print(f"  Chromium: Show -> chart drawn     {_stats(ms)}   (goal: < 2000 ms)")
+            ms, total = bench_page(base, admin, since, until, args.runs)
+            print(f"  Chromium: Show -> chart drawn     {_stats(ms)}   (goal: < 2000 ms; {total:,} events charted)")
         finally:
             stop_servers(server)
 
