@@ -1,7 +1,8 @@
 """The README's shell examples run, in order, against a real `c11 serve`: the README stays the source.
 
 Every fenced ```sh block of README.md runs (bash, `set -e -o pipefail`) in one temporary folder, with the `c11`
-under test first on the PATH, a temporary HOME, `C11_PASSPHRASE`/`C11_PASSWORD` set, `C11_DATA_DIR` naming
+under test first on the PATH, a temporary HOME, `C11_PASSPHRASE`/`C11_PASSWORD` set, the suite's test-only scrypt
+cost for the key files it writes (tests/server/test_work_factors.py shows the production default), `C11_DATA_DIR` naming
 the server's data folder (as for an operator on the server's machine) and `http://127.0.0.1:8000` replaced by
 the URL of a `c11 serve` started on a free port (SQLite). A block that cannot run unattended is marked just
 above it with `<!-- readme-test: skip: REASON -->`; any other `readme-test` comment fails the test. The test
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from srvkit import SRC, confirm_email, outbox_message, verification_link
+from srvkit import SRC, TEST_SCRYPT_ENV, TEST_SCRYPT_LOG_N, confirm_email, outbox_message, verification_link
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -121,6 +122,7 @@ def _environment(tmp: Path, data: Path) -> dict[str, str]:
         C11_PASSWORD="correct horse battery staple",
         C11_DATA_DIR=str(data),
     )
+    env[TEST_SCRYPT_ENV] = TEST_SCRYPT_LOG_N  # cheap passphrase-protected key files
     return env
 
 

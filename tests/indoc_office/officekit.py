@@ -11,11 +11,11 @@ import random
 import shutil
 import struct
 import subprocess
-import sys
 import zipfile
 import zlib
 from pathlib import Path
 
+import clifork
 import pytest
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
@@ -87,14 +87,7 @@ def run_cli(*args, env=None, cwd=None) -> subprocess.CompletedProcess:
     e.pop("C11_IDENTITY", None)
     e["C11_PASSPHRASE"] = "pw"
     e.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "c11.cli.main", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=e,
-        cwd=cwd,
-        timeout=120,
-    )
+    return clifork.run([str(a) for a in args], env=e, cwd=cwd, text=True, timeout=120)  # `python -m c11.cli.main`
 
 
 # ---------------------------------------------------------------- generated documents

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import clifork
 from cryptography import x509
 from graph_standin import GraphStandIn
 from notify_dbkit import migrated_engine, sqlite_url
@@ -27,9 +28,7 @@ def c11(args: list[str], data_dir: Path, env: dict[str, str] | None = None) -> s
     full = {k: v for k, v in os.environ.items() if not k.startswith("C11_")}
     full.update({"C11_DATA_DIR": str(data_dir), "HOME": str(data_dir.parent)})
     full.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "c11.cli.main", "notify", *args], env=full, capture_output=True, text=True, timeout=120
-    )
+    return clifork.run(["notify", *args], env=full, text=True, timeout=120)  # `python -m c11.cli.main notify ...`
 
 
 def _one_line_error(p: subprocess.CompletedProcess[str]) -> str:
