@@ -129,7 +129,8 @@ def create_app(config: Config, services: Iterable[str] | None = None) -> FastAPI
     problems.install(app)
     _limits.install(app)  # every request body capped per route, before it is read
     app.include_router(_base)
-    webapp.install(app, webapp.WebAssets.default())  # the browser app at / (web/dist; docs/web.md)
+    stores = tuple(u for u in (getattr(config, "shard_stores", None) or "").split(",") if u.strip())
+    webapp.install(app, webapp.WebAssets.default(), stores)  # the browser app at / (web/dist; docs/web.md)
     for name in services if services is not None else SERVICES:
         for spec in SERVICES[name]:
             app.include_router(_router(spec))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
@@ -77,16 +78,30 @@ class WebAssets:
         return self.dist / "index.html"
 
 
-def install(app: FastAPI, assets: WebAssets) -> None:
-    """Serve the app of `assets` at / and its pages (routes outside the API schema)."""
-    app.include_router(_router(assets))
+def install(app: FastAPI, assets: WebAssets, shard_stores: tuple[str, ...] = ()) -> None:
+    """Serve the app of `assets` at / and its pages (routes outside the API schema). `shard_stores`: the URLs of
+    the announced shard stores, whose origins the app's CSP lets it call (cloud-stored keys, docs/shards.md)."""
+    app.include_router(_router(assets, app_headers(shard_stores)))
 
 
-def _router(assets: WebAssets) -> APIRouter:
+def app_headers(shard_stores: tuple[str, ...] = ()) -> dict[str, str]:
+    """SECURITY_HEADERS with `connect-src` also naming the origins of `shard_stores` (scheme://host[:port])."""
+    origins = []
+    for url in shard_stores:
+        parts = urlsplit(url.strip())
+        if parts.scheme in ("http", "https") and parts.netloc and f"{parts.scheme}://{parts.netloc}" not in origins:
+            origins.append(f"{parts.scheme}://{parts.netloc}")
+    if not origins:
+        return SECURITY_HEADERS
+    csp = CSP.replace("connect-src 'self';", "connect-src 'self' " + " ".join(origins) + ";")
+    return {**SECURITY_HEADERS, "Content-Security-Policy": csp}
+
+
+def _router(assets: WebAssets, headers: dict[str, str]) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     def page(request: Request) -> Response:
-        return _index(assets)
+        return _index(assets, headers)
 
     router.add_api_route("/", page, methods=["GET", "HEAD"])
     for path in APP_ROUTES:
@@ -99,12 +114,10 @@ def _router(assets: WebAssets) -> APIRouter:
     return router
 
 
-def _index(assets: WebAssets) -> Response:
+def _index(assets: WebAssets, headers: dict[str, str]) -> Response:
     if not assets.index.is_file():
-        return HTMLResponse(_not_built(), status_code=503, headers=SECURITY_HEADERS)
-    return HTMLResponse(
-        assets.index.read_text(encoding="utf-8"), headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"}
-    )
+        return HTMLResponse(_not_built(), status_code=503, headers=headers)
+    return HTMLResponse(assets.index.read_text(encoding="utf-8"), headers={**headers, "Cache-Control": "no-cache"})
 
 
 def _asset(assets: WebAssets, name: str) -> Response:

@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -24,6 +25,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import delete, insert
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.cors import CORSMiddleware
 
 from c11 import __version__
 from c11._web import body_limits, pake, problems
@@ -211,6 +213,16 @@ def create_app(config: StoreConfig) -> FastAPI:
     app.state.store = store
     problems.install(app)
     body_limits.install(app)  # 64 KiB bodies: a shard is at most 16 KiB (24,000 base64 characters)
+    # the c11 server's web app (served at its own origin) calls the store from the browser; no cookies are used
+    # here (a store token and the store session travel in headers), and no other origin is allowed
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["{0.scheme}://{0.netloc}".format(urlsplit(config.server_url))],
+        allow_methods=["GET", "PUT", "POST", "DELETE"],
+        allow_headers=["Authorization", "Content-Type", SESSION_HEADER],
+        allow_credentials=False,
+        max_age=600,
+    )
     api = APIRouter(prefix="/v1", tags=["shard store"])
 
     @app.get("/healthz")

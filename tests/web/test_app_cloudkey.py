@@ -1,0 +1,139 @@
+"""Cloud-stored keys in the browser (docs/shards.md, docs/web.md), against a real `c11 serve` on PostgreSQL and a
+real `c11 shard-store serve` process: a first key made in the page as format 2 shards (server, store with the
+person's OPAQUE registration, recovery shard saved and confirmed first), published; the CLI then rebuilds and
+uses it with only the password, and another browser rebuilds it. The other way: a CLI-made cloud key rebuilds in
+the page."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import accountkit
+import pytest
+from conftest import PageProblems
+from srvkit import PASSWORD, run_cli
+
+from c11.keys import cloudkey
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "shards"))  # shardkit: a server with its shard stores
+from shardkit import ShardEnv, start_env  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory, pg_schemas: Any, web_dist: Path) -> Iterator[ShardEnv]:
+    started = start_env(tmp_path_factory.mktemp("web-cloud"), pg_schemas.new(), "postgresql", stores=1)
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def browser_page(chromium: Any, env: ShardEnv) -> Iterator[Any]:
+    """A factory of pages at this module's server (a fresh context each: another browser); no page may log a
+    CSP violation or an error."""
+    contexts: list[Any] = []
+    problems = PageProblems()
+
+    def make() -> Any:
+        context = chromium.new_context(base_url=env.server.url, accept_downloads=True)
+        contexts.append(context)
+        page = context.new_page()
+        problems.watch(page)
+        return page
+
+    yield make
+    for c in contexts:
+        c.close()
+    assert not problems.items, "\n".join(problems.items)
+
+
+def _log_in(page: Any, email: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Email", exact=True).fill(email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_text(f"Logged in as {email}").wait_for(timeout=30_000)  # the account page (the session is in memory)
+
+
+def _rebuild(page: Any, fingerprint: str) -> None:
+    page.get_by_label("Your c11 password").fill(PASSWORD)
+    page.get_by_role("button", name="Rebuild my key").click()
+    done = page.get_by_text("Rebuilt from its shards:").or_(page.get_by_role("alert"))
+    done.wait_for(timeout=60_000)
+    assert page.get_by_role("alert").count() == 0, page.get_by_role("alert").inner_text()
+    assert page.get_by_text("Rebuilt from its shards:").locator("code").inner_text() == fingerprint
+
+
+def test_a_cloud_key_made_in_the_browser_works_in_the_cli_and_another_browser(
+    env, browser_page, tmp_path, axe, narrow, screenshot
+):
+    carol = accountkit.signup(env.server, "carol").email
+    page = browser_page()
+    _log_in(page, carol)
+    page.get_by_text("You have no published key yet").wait_for(timeout=30_000)
+    assert page.get_by_label("Cloud-stored key (recommended)").is_checked()  # the default
+    axe(page)
+    narrow(page, "choice")
+    page.get_by_role("button", name="Make my key").click()
+    save = page.get_by_role("link", name="Save c11_recovery_")
+    save.wait_for(timeout=60_000)
+    store = page.get_by_role("button", name="Store and publish my key")
+    assert store.is_disabled() and page.get_by_label("I have saved my recovery shard file").is_disabled()
+    screenshot(page, "split")
+    narrow(page, "split")
+    with page.expect_download() as dl:
+        save.click()
+    recovery = tmp_path / dl.value.suggested_filename
+    dl.value.save_as(str(recovery))
+    assert store.is_disabled()  # saving is not enough: the person confirms it
+    page.get_by_label("I have saved my recovery shard file").check()
+    page.get_by_label("Your c11 password").fill(PASSWORD)
+    axe(page)
+    store.click()
+    status = page.get_by_text("Your published key:").or_(page.get_by_role("alert"))
+    status.wait_for(timeout=90_000)
+    assert page.get_by_role("alert").count() == 0, page.get_by_role("alert").inner_text()
+    fingerprint = page.get_by_text("Your published key:").locator("code").inner_text()
+    assert "cloud-stored in shards" in page.get_by_text("Your published key:").inner_text()
+    shard = cloudkey.dearmor(recovery.read_text())
+    assert shard.version == 2 and shard.fingerprint == fingerprint and shard.index == 3
+    screenshot(page, "published")
+
+    # the CLI: `c11 login` finds the cloud key; encrypt to carol and decrypt with only the password (two shards)
+    cfg = tmp_path / "carol-cli"
+    cli_env = {"C11_PASSWORD": PASSWORD}
+    r = run_cli(["login", "--server", env.server.url, "--email", carol], cfg, cli_env)
+    assert r.returncode == 0, r.stderr
+    assert not list(cfg.glob("keys/*.key"))  # no device key was made: the account's key is the cloud key
+    r = run_cli(["keys", "status", "--json"], cfg, cli_env)
+    assert r.returncode == 0 and fingerprint in r.stdout, r.stdout + r.stderr
+    plain = tmp_path / "note.txt"
+    plain.write_text("made in a browser, opened by the CLI\n")
+    r = run_cli(["encrypt", "-r", carol, "-o", str(tmp_path / "note.c11"), str(plain)], cfg, cli_env)
+    assert r.returncode == 0, r.stderr
+    r = run_cli(["decrypt", "-o", str(tmp_path / "out.txt"), str(tmp_path / "note.c11")], cfg, cli_env)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "out.txt").read_text() == plain.read_text()
+
+    # another browser rebuilds it from the server's and the store's shards
+    other = browser_page()
+    _log_in(other, carol)
+    other.get_by_role("button", name="Rebuild my key").wait_for(timeout=30_000)
+    _rebuild(other, fingerprint)
+    axe(other)
+    narrow(other, "rebuilt")
+
+
+def test_a_cloud_key_made_by_the_cli_rebuilds_in_the_browser(env, browser_page, tmp_path):
+    dave = accountkit.signup(env.server, "dave").email
+    cfg = tmp_path / "dave-cli"
+    r = run_cli(["login", "--server", env.server.url, "--email", dave], cfg, {"C11_PASSWORD": PASSWORD})
+    assert r.returncode == 0, r.stderr
+    shard = cloudkey.dearmor(next((cfg / "recovery").glob("c11_recovery_*.shard")).read_text())
+    assert shard.version == 2
+    page = browser_page()
+    _log_in(page, dave)
+    page.get_by_role("button", name="Rebuild my key").wait_for(timeout=30_000)
+    _rebuild(page, shard.fingerprint)
