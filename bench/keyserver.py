@@ -242,6 +242,16 @@ def count_releases(url: str) -> tuple[int, int, int]:
     return allowed, denied, rows
 
 
+def cpu_seconds(*procs: subprocess.Popen) -> float:
+    """User + system CPU seconds used so far by `procs` (Linux /proc): load-independent cost per release."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for proc in procs:
+        fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def run_backend(backend: str, args: argparse.Namespace) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix=f"c11-bench-ks-{backend}-"))
     result: dict = {"backend": backend}
@@ -262,6 +272,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict:
             }
             spec_file = tmp / "load.json"
             spec_file.write_text(json.dumps(spec))
+            cpu_before = cpu_seconds(*servers)
             proc = subprocess.run(
                 [sys.executable, __file__, "--load", str(spec_file)],
                 capture_output=True,
@@ -271,6 +282,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict:
             if proc.returncode != 0:
                 raise RuntimeError(proc.stderr)
             load = json.loads(proc.stdout)
+            load["server_cpu_ms_per_release"] = round((cpu_seconds(*servers) - cpu_before) * 1000 / load["ok"], 3)
         finally:
             stop_servers(*servers)
         allowed, denied, rows = count_releases(url)
@@ -315,6 +327,7 @@ def main() -> None:
         print(
             f"[{backend}] releases answered 200: {r['ok']}; allowed release entries in the log: "
             f"{r['log_release_entries_allowed']} (equal: {r['ok'] == r['log_release_entries_allowed']}); "
+            f"server CPU per release {r['server_cpu_ms_per_release']} ms; "
             f"access rows: {r['access_rows']}; {r['verified_samples']} sampled answers opened and checked"
         )
         print(json.dumps(r))
