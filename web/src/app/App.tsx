@@ -28,7 +28,8 @@ function Link({ to, current, children }: { to: Route; current: Route; children: 
 
 function Home() {
   // an invitation link of an older server (`/?invitation=…`): the invitation's page
-  useEffect(() => { if (new URLSearchParams(location.search).has("invitation")) navigate("/invite"); }, []);
+  // (after this render's effects: the shell subscribes to navigation in its own effect, which runs after this one)
+  useEffect(() => { if (new URLSearchParams(location.search).has("invitation")) setTimeout(() => navigate("/invite")); }, []);
   return (
     <section aria-labelledby="home-title">
       <h1 id="home-title">c11</h1>
