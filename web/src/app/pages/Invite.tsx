@@ -11,8 +11,17 @@ function Go({ to, children }: { to: Route; children: string }) {
 }
 
 export function InvitePage({ session }: { session: Session | null }) {
-  const [hadLink] = useState(() => new URLSearchParams(location.hash.slice(1)).has("invitation"));
-  useEffect(() => { if (location.hash) history.replaceState(null, "", "/invite"); }, []);
+  const [hadLink, setHadLink] = useState(() => new URLSearchParams(location.hash.slice(1)).has("invitation"));
+  useEffect(() => {  // the invitation id leaves the address bar (also when the link is opened on this page again)
+    const clear = () => {
+      if (!location.hash) return;
+      if (new URLSearchParams(location.hash.slice(1)).has("invitation")) setHadLink(true);
+      history.replaceState(null, "", "/invite");
+    };
+    clear();
+    window.addEventListener("hashchange", clear);
+    return () => window.removeEventListener("hashchange", clear);
+  }, []);
   return (
     <section aria-labelledby="invite-title">
       <h1 id="invite-title">You are invited to c11</h1>
