@@ -9,7 +9,9 @@ module itself (none is loaded before the fork: the server drops them after warmi
 
 Only runs that capture their output use it (`srvkit.run_cli`, tests/cli/test_scripts.py); runs that need a
 terminal, a long-running `c11 serve` or Python's own start-up (tests/cli/test_optional_deps.py, the README test)
-start a real interpreter. C11_TEST_CLI_FORK=0 makes `run()` start a real interpreter every time.
+start a real interpreter, and so must a test that hides a third-party package from the CLI or changes what
+Python reads at start-up (PYTHON* variables, the locale, TZ): those come from the fork server's start.
+C11_TEST_CLI_FORK=0 makes `run()` start a real interpreter every time.
 """
 
 from __future__ import annotations
