@@ -58,7 +58,7 @@ SERVICES: dict[str, tuple[str, ...]] = {
     "events": ("c11.server.events.router:router",),
     "notifications": ("c11.server.notifications.router:router",),
     "uploads": ("c11.server.uploads.router:router",),
-    "sharing": ("c11.server.sharing.router:router", "c11.server.sharing.router:links"),
+    "sharing": ("c11.server.sharing.router:router",),
     "requests": (
         "c11.server.docrequests.router:router",
         "c11.server.docrequests.router:templates",

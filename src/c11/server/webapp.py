@@ -46,7 +46,10 @@ APP_ROUTES = (
     "/account",
     "/messages",
     "/documents",
+    "/send",
 ) + ADMIN_ROUTES
+#: Pages with an ID in the path: a send's or share link's page `/r/<id>` (the emailed link, docs/sharing.md).
+APP_ID_ROUTES = ("/r/{send_id}",)
 _TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
@@ -104,7 +107,7 @@ def _router(assets: WebAssets, headers: dict[str, str]) -> APIRouter:
         return _index(assets, headers)
 
     router.add_api_route("/", page, methods=["GET", "HEAD"])
-    for path in APP_ROUTES:
+    for path in APP_ROUTES + APP_ID_ROUTES:
         router.add_api_route(path, page, methods=["GET", "HEAD"])
 
     @router.api_route("/assets/{name:path}", methods=["GET", "HEAD"])

@@ -13,6 +13,8 @@ import { AccountPage, LoginPage, SignupPage, VerifyPage } from "./pages/Account"
 import { InvitePage } from "./pages/Invite";
 import { RequestPage } from "./pages/Request";
 import { RequestsPage } from "./pages/Requests";
+import { SendPage } from "./pages/Send";
+import { ReceivePage } from "./pages/Receive";
 import { AdminPage } from "./admin/Admin";
 import { ADMIN_ROUTES, type AdminRoute } from "./admin/routes";
 import { useIsAdmin } from "./admin/useIsAdmin";
@@ -62,6 +64,8 @@ export function App() {
     case "/invite": page = <InvitePage session={session} />; break;
     case "/request": page = <RequestPage worker={worker} />; break;
     case "/requests": page = <RequestsPage session={session} worker={worker} />; break;
+    case "/send": page = <SendPage session={session} worker={worker} />; break;
+    case "/r": page = <ReceivePage session={session} setSession={setSession} worker={worker} />; break;
     case "/encrypt": page = <EncryptPage session={session} worker={worker} />; break;
     case "/messages": page = <MessagesPage session={session} worker={worker} />; break;
     case "/documents": page = <DocumentsPage session={session} />; break;
@@ -81,6 +85,7 @@ export function App() {
           <Link to="/encrypt" current={route}>Encrypt</Link>
           <Link to="/messages" current={route}>Messages</Link>
           {session && <Link to="/documents" current={route}>My documents</Link>}
+          {session && <Link to="/send" current={route}>Send</Link>}
           {session && <Link to="/requests" current={route}>Requests</Link>}
           {isAdmin && <Link to="/admin" current={route}>Admin</Link>}
           {session ? <Link to="/account" current={route}>Account</Link> : (

@@ -3,11 +3,12 @@
 import { useEffect, useState } from "preact/hooks";
 import { ADMIN_ROUTES, type AdminRoute } from "./admin/routes";
 
-export type Route = "/" | "/open" | "/encrypt" | "/messages" | "/signup" | "/login" | "/verify" | "/account" | "/documents" | "/invite" | "/request" | "/requests" | AdminRoute;
-const ROUTES: readonly Route[] = ["/", "/open", "/encrypt", "/messages", "/signup", "/login", "/verify", "/account", "/documents", "/invite", "/request", "/requests", ...ADMIN_ROUTES];
+export type Route = "/" | "/open" | "/encrypt" | "/messages" | "/signup" | "/login" | "/verify" | "/account" | "/documents" | "/invite" | "/request" | "/requests" | "/send" | "/r" | AdminRoute;
+const ROUTES: readonly Route[] = ["/send", "/", "/open", "/encrypt", "/messages", "/signup", "/login", "/verify", "/account", "/documents", "/invite", "/request", "/requests", ...ADMIN_ROUTES];
 
 function current(): Route {
   const p = location.pathname.replace(/\/+$/, "") || "/";
+  if (/^\/r\/[0-9a-f]{32}$/.test(p)) return "/r";  // a send's or share link's page (Receive.tsx reads the ID)
   return (ROUTES as readonly string[]).includes(p) ? (p as Route) : "/";
 }
 

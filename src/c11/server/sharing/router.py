@@ -9,13 +9,12 @@ ciphertext, with `Range`).
 from __future__ import annotations
 
 import base64
-import html
 import re
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -23,7 +22,6 @@ from c11.server.auth import Principal, require_scope, require_user
 from c11.server.context import Ctx
 from c11.server.problems import Problem, base64_field, responses
 from c11.server.sharing import service
-from c11.server.webapp import SECURITY_HEADERS
 
 router = APIRouter(
     prefix="/api/v1",
@@ -31,9 +29,6 @@ router = APIRouter(
     dependencies=[Depends(require_user)],
     responses=responses(401, 403, 404, 409, 410, 422),
 )
-#: The page of a link `<server>/r/<id>` (docs/sharing.md, Link format): public, names nothing; the link holds no
-#: secret, the recipient logs in to open it.
-links = APIRouter(include_in_schema=False)
 Reader = Annotated[Principal, Depends(require_scope("documents:read"))]
 Writer = Annotated[Principal, Depends(require_scope("documents:write"))]
 MAX_ENVELOPE = 1 << 20
@@ -137,23 +132,3 @@ async def _iterate(chunks: Any) -> Any:
         if chunk is sentinel:
             return
         yield chunk
-
-
-@links.get("/r/{send_id}")
-def link_page(send_id: str, ctx: Ctx) -> HTMLResponse:
-    """What a recipient's browser shows for a link: how to open it (the same page for any ID: it tells nothing)."""
-    link = f"{ctx.config.base_url}/r/{send_id[:64]}"
-    body = (
-        "<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content='width=device-width'>"
-        "<title>c11: documents sent to you</title><main><h1>Documents were sent to you</h1>"
-        "<p>They are encrypted for you: only your own key opens them, on your device. The server cannot read them."
-        "</p><p>Open them with the c11 command line, logged in with the email address this link was sent to "
-        "(if you were invited, accept the invitation and sign up first):</p>"
-        f"<pre>c11 login --server {_html(ctx.config.base_url)}\nc11 receive {_html(link)} -o received/</pre>"
-        "<p>Opening them in this browser is not available yet.</p></main>"
-    )
-    return HTMLResponse(body, headers={**SECURITY_HEADERS, "Cache-Control": "no-store"})
-
-
-def _html(text: str) -> str:
-    return html.escape(text, quote=True)

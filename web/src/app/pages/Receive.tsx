@@ -1,0 +1,196 @@
+/** A send's or share link's page (`/r/<id>`, the link of the `document_shared` email; docs/sharing.md): log in here
+ *  with the address the link was sent to, load your key file, and the envelope is decrypted in this browser: the
+ *  sender (verified when the sending account's registry key signed it), the message and the files, each saved as a
+ *  stream once its size, SHA-256 and signer are checked. Names and the message are shown as text, never as HTML. */
+import { useEffect, useRef, useState } from "preact/hooks";
+import { parseKeyFile } from "../../core/keyfile";
+import type { CoreWorker } from "../../worker/client";
+import { ApiError, message, type Session } from "../api";
+import { logIn } from "../auth";
+import { archivedKeys } from "../invites";
+import { newTrust } from "../registry";
+import { navigate } from "../router";
+import { safeName } from "../download";
+import { SaveStream } from "../SaveStream";
+import { fileStream, linkId, openSend, type Opened } from "../sharing";
+
+/** A closed link's clear page: revoked, expired, used up, or not for this account. */
+function closedText(e: ApiError): { title: string; text: string } | null {
+  if (e.type.endsWith("send-revoked")) return { title: "This link was revoked", text: "The sender revoked it: its files are deleted from the server. Ask the sender to send them again." };
+  if (e.type.endsWith("send-expired")) return { title: "This link has expired", text: "The files are no longer available. Ask the sender to send them again." };
+  if (e.type.endsWith("send-used-up")) return { title: "Download limit reached", text: "This send was downloaded as many times as the sender allowed." };
+  if (e.status === 404) return { title: "Nothing here for this account", text: "Log in with the email address the link was sent to (it is for its recipients only)." };
+  return null;
+}
+
+const when = (t: string | null) => (t ? t.replace("T", " ").replace("Z", " UTC") : "never");
+
+export function ReceivePage({ worker, session, setSession }: { worker: CoreWorker; session: Session | null; setSession: (s: Session) => void }) {
+  const id = linkId(location.pathname) ?? "";
+  const [email, setEmail] = useState("");
+  const [password, setPassword] = useState("");
+  const [keyFile, setKeyFile] = useState<File | null>(null);
+  const [needsPass, setNeedsPass] = useState(false);
+  const [passphrase, setPassphrase] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [closed, setClosed] = useState<{ title: string; text: string } | null>(null);
+  const [opened, setOpened] = useState<Opened | null>(null);
+  const keys = useRef<number[]>([]);
+  const trust = useRef(newTrust());
+
+  const forget = () => {
+    const held = keys.current;
+    keys.current = [];
+    return Promise.all(held.map((handle) => worker.call("forget", { handle }).catch(() => null)));
+  };
+  useEffect(() => () => void forget(), []);  // leaving the page forgets the keys
+
+  const login = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    setBusy(true);
+    try {
+      const s = await logIn(email, password);
+      setPassword("");
+      setSession(s);
+    } catch (err) {
+      setError(message(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const load = async (s: Session) => {
+    setError(null);
+    setClosed(null);
+    try {
+      setOpened(await openSend(worker, s, trust.current, id, keys.current));
+    } catch (err) {
+      setOpened(null);
+      const c = err instanceof ApiError ? closedText(err) : null;
+      if (c) setClosed(c);
+      else setError(message(err));
+    }
+  };
+
+  const open = async (e: Event) => {
+    e.preventDefault();
+    if (!session) return;
+    if (!keyFile) {
+      setError("Choose your key file.");
+      return;
+    }
+    setBusy(true);
+    try {
+      await forget();
+      const text = await keyFile.text();
+      const kf = await parseKeyFile(text, keyFile.name);
+      const key = await worker.call("loadKeyFile", { text, passphrase: kf.encrypted ? passphrase : undefined });
+      // your key archive too (a temporary key of an invitation, after you registered)
+      const archived = await archivedKeys(worker, session, key).catch(() => []);
+      keys.current = [key.handle, ...archived.map((k) => k.handle)];
+      await load(session);
+    } catch (err) {
+      setError(message(err));
+    } finally {
+      setPassphrase("");
+      setBusy(false);
+    }
+  };
+
+  if (!id) return <section aria-labelledby="recv-title"><h1 id="recv-title">Not a c11 link</h1><p>Check the link in the email.</p></section>;
+  if (closed) {
+    return (
+      <section aria-labelledby="recv-title">
+        <h1 id="recv-title" data-testid="closed">{closed.title}</h1>
+        <p>{closed.text}</p>
+      </section>
+    );
+  }
+  return (
+    <section aria-labelledby="recv-title">
+      <h1 id="recv-title">Documents sent to you</h1>
+      <p>They are encrypted for you: they are decrypted in this browser with your key, which never leaves it. The
+        server cannot read them, their names or the message.</p>
+      {!session ? (
+        <>
+          <p>Log in with the email address this link was sent to.</p>
+          <form class="stack" onSubmit={login}>
+            <div><label for="recv-email">Email</label>
+              <input id="recv-email" type="email" autocomplete="username" value={email} onInput={(e) => setEmail((e.currentTarget as HTMLInputElement).value)} /></div>
+            <div><label for="recv-password">Password</label>
+              <input id="recv-password" type="password" autocomplete="current-password" value={password} onInput={(e) => setPassword((e.currentTarget as HTMLInputElement).value)} /></div>
+            <div><button type="submit" disabled={busy}>{busy ? "Logging in…" : "Log in"}</button></div>
+          </form>
+          <p class="hint">Invited and no account yet? Open the invitation email's link first and create your account
+            (<a href="/signup" onClick={(e) => { e.preventDefault(); navigate("/signup"); }}>sign up</a>), then open this link again.</p>
+        </>
+      ) : !opened ? (
+        <form class="stack" onSubmit={open}>
+          <p>Logged in as <span class="label">{session.email}</span>.</p>
+          <div>
+            <label for="recv-key">Your key file (.key)</label>
+            <input id="recv-key" type="file" accept=".key,application/json" onChange={async (e) => {
+              const f = (e.currentTarget as HTMLInputElement).files?.[0] ?? null;
+              setKeyFile(f);
+              setNeedsPass(false);
+              if (f) setNeedsPass((await parseKeyFile(await f.text(), f.name).catch(() => ({ encrypted: true }))).encrypted);
+            }} />
+          </div>
+          {needsPass && (
+            <div>
+              <label for="recv-pass">Passphrase of the key file</label>
+              <input id="recv-pass" type="password" autocomplete="off" value={passphrase} onInput={(e) => setPassphrase((e.currentTarget as HTMLInputElement).value)} />
+            </div>
+          )}
+          <div><button type="submit" disabled={busy}>{busy ? "Opening…" : "Open"}</button></div>
+        </form>
+      ) : (
+        <Received opened={opened} worker={worker} session={session} keys={keys.current} reload={() => load(session)} />
+      )}
+      {error && <p role="alert" class="error">Not opened: {error}</p>}
+    </section>
+  );
+}
+
+function Received({ opened, worker, session, keys, reload }: { opened: Opened; worker: CoreWorker; session: Session; keys: number[]; reload: () => Promise<void> }) {
+  const { send, envelope, info } = opened;
+  const [checking, setChecking] = useState(false);
+  const total = envelope.files.reduce((n, f) => n + f.size, 0);
+  return (
+    <section aria-labelledby="recv-files" class="result">
+      <div class={opened.verified ? "signer verified" : "signer unverified"} role="status">
+        {opened.verified ? (
+          <p><strong>From <span class="label" data-testid="sender">{send.sender}</span></strong>: verified — signed by
+            the key this address has in the registry (checked in the public log here).</p>
+        ) : (
+          <p><strong>UNVERIFIED:</strong> sent by the account <span class="label" data-testid="sender">{send.sender}</span>, but
+            signed by the key of <span class="label">'{info.author}'</span>, which is not that address's registry key
+            {opened.senderKey && <> (<code class="fp">{opened.senderKey}</code>)</>}. Do not trust it more than the label.</p>
+        )}
+        <p class="fingerprint">Signing key: <code>{info.authorKey}</code></p>
+      </div>
+      {envelope.message !== null && (
+        <>
+          <h2 id="recv-message">Message</h2>
+          <pre class="message" data-testid="send-message" aria-labelledby="recv-message">{envelope.message}</pre>
+        </>
+      )}
+      <h2 id="recv-files">{send.kind === "link" ? `Files (version ${send.version})` : "Files"}</h2>
+      <p class="hint" data-testid="send-facts">{envelope.files.length} file{envelope.files.length === 1 ? "" : "s"}, {total.toLocaleString("en")} bytes;
+        expires: {when(send.expires_at)}{send.max_downloads !== null && <>; downloads {send.downloads} of {send.max_downloads}</>}.</p>
+      <ul class="files" data-testid="send-files">
+        {envelope.files.map((f) => (
+          <li key={f.blob}>
+            <span class="label filename">{f.path}</span>
+            <SaveStream name={safeName(f.path, "file")} label={`Save ${f.path}`} total={f.size} hint={`(${f.size.toLocaleString("en")} bytes)`}
+              open={() => fileStream(worker, session, opened, f, keys)} />
+          </li>
+        ))}
+      </ul>
+      <p><button type="button" disabled={checking} onClick={async () => { setChecking(true); await reload(); setChecking(false); }}>
+        {send.kind === "link" ? "Check for a newer version" : "Reload"}</button></p>
+    </section>
+  );
+}
