@@ -14,6 +14,10 @@ from c11.errors import ServerError
 #: The only routes an anonymous caller may use. Adding one here is a security decision.
 PUBLIC_ROUTES = {
     ("GET", "/healthz"),
+    # operations (docs/server.md "Operations"): readiness says which check failed, never a secret; /metrics
+    # answers loopback clients through no proxy, or a scrape with C11_METRICS_TOKEN
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
     # sign-up is an OPAQUE registration (docs/server.md "Password flows (OPAQUE)"): start, then the account
     ("POST", "/api/v1/accounts/signup/start"),
     ("POST", "/api/v1/accounts"),

@@ -7,6 +7,7 @@ import sys
 import time
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 
 def _free_port() -> int:
@@ -37,6 +38,20 @@ def test_serve_with_two_workers(tmp_path):
         checkpoints = {httpx.get(f"http://127.0.0.1:{port}/api/v1/log/key").text for _ in range(8)}
         assert len(checkpoints) == 1
         assert (tmp_path / "data" / "secrets" / "log.key").exists()
+        # Readiness, and metrics of every worker from whichever worker answers (PROMETHEUS_MULTIPROC_DIR).
+        assert httpx.get(f"http://127.0.0.1:{port}/readyz").json()["status"] == "ready"
+        for _ in range(10):
+            assert httpx.get(f"http://127.0.0.1:{port}/api/v1/keyserver/key").status_code == 200
+        for _ in range(4):
+            families = text_string_to_metric_families(httpx.get(f"http://127.0.0.1:{port}/metrics").text)
+            counts = {
+                (s.labels["route"], s.labels["status"]): s.value
+                for f in families
+                if f.name == "c11_http_requests"
+                for s in f.samples
+                if s.name == "c11_http_requests_total"
+            }
+            assert counts[("/api/v1/keyserver/key", "200")] == 10
     finally:
         proc.terminate()
         _, err = proc.communicate(timeout=30)

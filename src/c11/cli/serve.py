@@ -99,6 +99,14 @@ def serve(
     )
     if config_file:
         os.environ["C11_CONFIG_FILE"] = config_file
+    import shutil
+    import tempfile
+
+    # each worker writes its metrics here, so that /metrics on any worker reports all (docs/server.md)
+    metrics_dir = None
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        metrics_dir = tempfile.mkdtemp(prefix="c11-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     from uvicorn.supervisors import Multiprocess
 
     uv = uvicorn.Config(
@@ -111,7 +119,11 @@ def serve(
         proxy_headers=False,
         server_header=False,
     )
-    Multiprocess(uv, sockets=[sock]).run()
+    try:
+        Multiprocess(uv, sockets=[sock]).run()
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def _listen(host: str, port: int) -> socket.socket:

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from c11 import __version__
 from c11.notify import service as notify_service
-from c11.server import _limits, migrate, problems, webapp
+from c11.server import _limits, migrate, ops, problems, webapp
 from c11.server.config import Config
 from c11.server.context import ServerContext
 from c11.server.db import Database
@@ -128,6 +128,7 @@ def create_app(config: Config, services: Iterable[str] | None = None) -> FastAPI
     app.state.ctx = ctx
     problems.install(app)
     _limits.install(app)  # every request body capped per route, before it is read
+    ops.install(app, ctx)  # request metrics (outermost middleware), /readyz, /metrics
     app.include_router(_base)
     stores = tuple(u for u in (getattr(config, "shard_stores", None) or "").split(",") if u.strip())
     webapp.install(app, webapp.WebAssets.default(), stores)  # the browser app at / (web/dist; docs/web.md)

@@ -173,6 +173,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("s3_access_key_id", str, None, "S3 access key ID. Default: boto3's (AWS_ACCESS_KEY_ID, profiles, roles)."),
     Setting("s3_secret_access_key", str, None, "S3 secret access key (better in the TOML file than in a variable)."),
     Setting(
+        "metrics_token",
+        str,
+        None,
+        "Bearer token a Prometheus scrape of /metrics must send. Unset: /metrics answers loopback clients only.",
+    ),
+    Setting(
         "upload_part_mib",
         int,
         5,
@@ -264,6 +270,7 @@ class Config:
     s3_region: str | None = None
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = field(default=None, repr=False)
+    metrics_token: str | None = field(default=None, repr=False)
     upload_part_mib: int = 5
     upload_max_gib: int = 20
     upload_ttl_hours: int = 24

@@ -32,6 +32,7 @@ from c11.server.keyserver.service import ReleaseRequest, keyserver
 from c11.server.logsrv.models import LogEntry, LogOpening
 from c11.server.logsrv.router import b64
 from c11.server.logsrv.service import log_service
+from c11.server.ops import metrics_of
 from c11.server.orgs import policies as org_policies
 from c11.server.problems import Problem, base64_field, not_found, responses, unauthorized
 
@@ -180,6 +181,7 @@ async def release(
             address=request.client.host if request.client else "unknown",
         ),
     )
+    metrics_of(request.app.state.ctx).releases.labels(decision.result).inc()
     if decision.result != "allowed" or sealed is None:
         raise _refused()
     return _json(

@@ -1,0 +1,208 @@
+"""Operations: `/readyz` (ready to serve) and `/metrics` (Prometheus), with the request metrics middleware.
+
+* `GET /healthz` (in app.py) says the process answers; `GET /readyz` says it can serve: the database answers,
+  its schema is at this build's head revision, and the transparency log's signing key is loaded (and matches
+  the database's log). Not ready: `503` problem `not-ready` naming the failed checks (never a secret).
+* `GET /metrics`: Prometheus text format (`prometheus-client`). Request counts and latencies per route
+  *template* (`/api/v1/keyserver/documents/{doc_id}`, never a raw path: bounded label values), key releases
+  by result, and, read from the database at each scrape, the log size and the outbox per status (queued,
+  sending, sent, dead). Under `c11 serve --workers N` every worker writes its counters to
+  `PROMETHEUS_MULTIPROC_DIR` (set by `c11 serve`), so whichever worker answers a scrape reports them all.
+
+Metrics live in one `Metrics` per application (no module-level registry). docs/server.md "Operations".
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import os
+import time
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import select, text
+from starlette.concurrency import run_in_threadpool
+
+from c11.notify import outbox
+from c11.server import migrate
+from c11.server.context import Ctx, ServerContext
+from c11.server.logsrv.models import LogState
+from c11.server.logsrv.service import log_service
+from c11.server.problems import Problem
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
+
+#: Latency buckets (seconds): fine below 100 ms, where the targets are.
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+UNMATCHED = "<unmatched>"
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+class DatabaseCollector(Collector):
+    """Gauges read from the database at each scrape: log size, outbox messages per status."""
+
+    def __init__(self, ctx: ServerContext) -> None:
+        self.ctx = ctx
+
+    def collect(self) -> Iterator[Metric]:
+        with self.ctx.db.session() as s:
+            size = s.execute(select(LogState.size).where(LogState.id == 1)).scalar()
+        log = GaugeMetricFamily("c11_log_size", "Entries in the transparency log.")
+        log.add_metric([], float(size or 0))
+        yield log
+        box = GaugeMetricFamily(
+            "c11_outbox_messages", "Outbox emails per status (queued = waiting, dead = given up).", labels=["status"]
+        )
+        for status, n in sorted(outbox.counts(self.ctx.db.engine).items()):
+            box.add_metric([status], float(n))
+        yield box
+
+
+class Metrics:
+    """The application's metrics (one per app; counters shared across workers in multiprocess mode)."""
+
+    def __init__(self, ctx: ServerContext) -> None:
+        self.ctx = ctx
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "c11_http_requests",
+            "HTTP requests answered, by method, route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "c11_http_request_duration_seconds",
+            "Time from request to the end of the answer, by method and route template.",
+            ["method", "route"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        self.releases = Counter(
+            "c11_keyserver_releases", "Key release requests decided, by result.", ["result"], registry=self.registry
+        )
+        self.database = DatabaseCollector(ctx)
+        self.registry.register(self.database)
+
+    def exposition(self) -> bytes:
+        """The text exposition of every metric (of all workers when PROMETHEUS_MULTIPROC_DIR is set)."""
+        if os.environ.get(MULTIPROC_ENV):
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            registry.register(self.database)
+            return generate_latest(registry)
+        return generate_latest(self.registry)
+
+
+class MetricsMiddleware:
+    """ASGI middleware timing every HTTP request, labelled by the route template the router matched."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(
+        self, scope: Scope, receive: Callable[[], Awaitable[Message]], send: Callable[[Message], Awaitable[None]]
+    ) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or UNMATCHED
+            method = scope.get("method", "")
+            self.metrics.requests.labels(method, route, str(status)).inc()
+            self.metrics.latency.labels(method, route).observe(time.perf_counter() - start)
+
+
+def metrics_of(ctx: ServerContext) -> Metrics:
+    """The application's metrics."""
+    return ctx.service("metrics", Metrics)
+
+
+def install(app: Any, ctx: ServerContext) -> None:
+    """Add the metrics middleware (outermost: it also times answers of the body caps) and the routes."""
+    app.add_middleware(MetricsMiddleware, metrics=metrics_of(ctx))
+    app.include_router(router)
+
+
+router = APIRouter(tags=["server"])
+
+
+def _may_scrape(request: Request, token: str | None) -> bool:
+    if token:
+        sent = request.headers.get("authorization", "")
+        return hmac.compare_digest(sent.encode(), f"Bearer {token}".encode())
+    if "x-forwarded-for" in request.headers or "forwarded" in request.headers:
+        return False  # through a proxy (maybe on this host): the token is needed
+    try:
+        return ipaddress.ip_address(request.client.host if request.client else "").is_loopback
+    except ValueError:
+        return False
+
+
+def _checks(ctx: ServerContext) -> dict[str, str]:
+    checks: dict[str, str] = {}
+    try:
+        with ctx.db.engine.connect() as c:
+            c.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as e:  # any driver error: not ready (the message may hold host names, not secrets)
+        checks["database"] = f"unreachable ({type(e).__name__})"
+        return checks
+    try:
+        rev, head = migrate.current(ctx.db.engine), migrate.head()
+        checks["migrations"] = "ok" if rev == head else f"at {rev}, this server needs {head}"
+    except Exception as e:
+        checks["migrations"] = f"unknown ({type(e).__name__})"
+    try:
+        checks["log_key"] = "ok" if log_service(ctx).signer is not None else "missing"
+    except Exception as e:  # a missing, unreadable or mismatched log key (ConfigError) or a database error
+        checks["log_key"] = f"not loaded ({type(e).__name__})"
+    return checks
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness check",
+    responses={503: {"description": "Not ready (a problem document naming the failed checks)"}},
+)
+async def readyz(ctx: Ctx) -> dict[str, Any]:
+    """`200` `{status: "ready", checks}` when the database answers, its schema is at this build's head and the
+    log key is loaded; else `503` problem `not-ready` with the same `checks`."""
+    checks = await run_in_threadpool(_checks, ctx)
+    if any(v != "ok" for v in checks.values()) or len(checks) < 3:
+        failed = ", ".join(f"{k}: {v}" for k, v in checks.items() if v != "ok")
+        raise Problem(503, "Not ready", f"This server cannot serve yet: {failed}.", "not-ready", checks=checks)
+    return {"status": "ready", "checks": checks}
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {}}, "description": "Prometheus text format"}},
+)
+async def metrics(request: Request, ctx: Ctx) -> Response:
+    """Request counts and latencies per route template, key releases, log size, outbox per status.
+    With `C11_METRICS_TOKEN` set, only for `Authorization: Bearer <that token>`; unset, only for loopback
+    clients that come through no proxy (a Prometheus on this host)."""
+    if not _may_scrape(request, ctx.config.metrics_token):
+        raise Problem(403, "Forbidden", "Metrics need the metrics token (C11_METRICS_TOKEN).", "metrics-forbidden")
+    body = await run_in_threadpool(metrics_of(ctx).exposition)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
