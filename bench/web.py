@@ -53,6 +53,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 KEY_PASSPHRASE = "bench key passphrase"
+CPU_DETAIL = "--cpu" in sys.argv  # per-thread CPU seconds of each timed save (where the time goes)
 NO_PICKER = "delete window.showSaveFilePicker;"
 PICKER = """window.showSaveFilePicker = async ({ suggestedName }) =>
   (await navigator.storage.getDirectory()).getFileHandle(suggestedName, { create: true });"""
@@ -132,17 +133,53 @@ class MemorySampler:
             self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
             time.sleep(0.1)
 
+    @classmethod
+    def cpu(cls) -> dict[str, float]:
+        """CPU seconds (user + system) so far per Chromium process type and thread name (`/proc/PID/task`)."""
+        tick = os.sysconf("SC_CLK_TCK")
+        out: dict[str, float] = {}
+        for pid in cls._tree():
+            try:
+                args = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").split()
+                kind = next((a[7:].decode() for a in args if a.startswith(b"--type=")), "browser")
+                if kind == "utility":
+                    kind = next((a.decode().split(".")[-1] for a in args if a.startswith(b"--utility-sub-type=")), kind)
+                tasks = os.listdir(f"/proc/{pid}/task")
+            except OSError:
+                continue
+            for tid in tasks:
+                try:
+                    stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+                except OSError:
+                    continue
+                name = stat[stat.index("(") + 1 : stat.rindex(")")]
+                fields = stat[stat.rindex(")") + 2 :].split()
+                key = f"{kind}/{name.rstrip('0123456789') or name}"
+                out[key] = out.get(key, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+        return out
+
     def __enter__(self) -> MemorySampler:
+        self._cpu0 = self.cpu()
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+        after = self.cpu()
+        used = {k: after[k] - self._cpu0.get(k, 0.0) for k in after}
+        self.cpu_used = {k: round(v, 2) for k, v in sorted(used.items(), key=lambda kv: -kv[1]) if v >= 0.05}
 
     @property
-    def mib(self) -> dict[str, float]:
-        return {"peakRssMiB": round(self.peak_rss / 1024, 1), "peakPssMiB": round(self.peak_pss / 1024, 1)}
+    def mib(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "peakRssMiB": round(self.peak_rss / 1024, 1),
+            "peakPssMiB": round(self.peak_pss / 1024, 1),
+        }
+        if CPU_DETAIL:
+            out["cpuSeconds"] = round(sum(self.cpu_used.values()), 2)
+            out["cpuByThread"] = self.cpu_used
+        return out
 
 
 def start_serve(tmp: Path) -> tuple[subprocess.Popen, SimpleNamespace]:
@@ -299,6 +336,9 @@ def run_size(context: Any, email: str, key: Path, tmp: Path, mib: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, action="append", help="MiB to encrypt and decrypt (repeatable)")
+    parser.add_argument(
+        "--cpu", action="store_true", help="CPU seconds per Chromium process type and thread of each save"
+    )
     sizes = parser.parse_args().size or [256, 1024]
     if not (ROOT / "web" / "dist" / "index.html").is_file():
         raise SystemExit("web/dist is not built: python3 dev.py setup")

@@ -76,7 +76,8 @@ export async function saveStream(target: SaveTarget, stream: ReadableStream<Uint
       }
       c.enqueue(chunk);
     },
-  });
+  }, new ByteLengthQueuingStrategy({ highWaterMark: 8 << 20 })); // a couple of 4 MiB chunks waiting for the disk while the worker works on
+  // the next ones (the worker's stream itself keeps ~12 MiB ahead: core/stream.ts LOOKAHEAD)
   if (target.kind === "file") await toFile(target.handle, stream, counter, opts.signal);
   else await toDownload(target.name, stream, counter, opts.signal);
   opts.onProgress?.(total);

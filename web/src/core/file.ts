@@ -11,7 +11,7 @@ import type { PublicKey } from "./publickey";
 import { derive } from "./keyschedule";
 import type { Metadata } from "./metadata";
 import { aesKey, ed25519Verify, sha256 } from "./primitives";
-import { ByteReader, TAG, fromGenerator, openSegment, sealSegment, segments } from "./stream";
+import { ByteReader, LOOKAHEAD, TAG, fromGenerator, openSegment, sealSegment, segments } from "./stream";
 
 /** What a reader shows about an opened file. */
 export interface FileInfo {
@@ -44,40 +44,66 @@ function info(h: Header, meta: Metadata, identity: Identity, temporaryKeyIds: st
   };
 }
 
-/** Encrypt a byte stream to a .c11 file stream: header ‖ STREAM payload ‖ trailer (the author's content signature). */
-export async function encryptStream(input: ReadableStream<Uint8Array>, o: SealOptions): Promise<ReadableStream<Uint8Array>> {
+/** Encrypt a byte stream or a Blob to a .c11 file stream: header ‖ STREAM payload ‖ trailer (the author's content
+ *  signature). A Blob (a picked File) is read in ~4 MiB slices cut into segments without copying. */
+export async function encryptStream(input: ReadableStream<Uint8Array> | Blob, o: SealOptions): Promise<ReadableStream<Uint8Array>> {
   const { header, fileKey } = await sealHeader(o);
   return encryptWithHeader(input, header, fileKey, o.sender);
 }
 
 /** The payload and trailer after an already sealed header (bundles seal the manifest header first). */
-export async function encryptWithHeader(input: ReadableStream<Uint8Array>, header: Header, fileKey: Uint8Array, sender: Identity): Promise<ReadableStream<Uint8Array>> {
+export async function encryptWithHeader(input: ReadableStream<Uint8Array> | Blob, header: Header, fileKey: Uint8Array, sender: Identity): Promise<ReadableStream<Uint8Array>> {
   const key = await aesKey(await derive(fileKey, header.nonce, "payload"));
-  return fromGenerator(sealedPieces(input, header, key, sender));
+  const B = batchOf(header.segmentSize);
+  const batches = input instanceof Blob ? blobBatches(input, header.segmentSize, B) : streamBatches(input, header.segmentSize, B);
+  return fromGenerator(sealedPieces(batches, header, key, sender), LOOKAHEAD);
 }
 
-async function* sealedPieces(input: ReadableStream<Uint8Array>, header: Header, key: CryptoKey, sender: Identity): AsyncGenerator<Uint8Array> {
-  yield encodeHeader(header);
-  const hashes: Uint8Array[] = [];
-  const B = batchOf(header.segmentSize);
-  const it = segments(input, header.segmentSize)[Symbol.asyncIterator]();
-  // ~4 MiB of segments per batch; the next batch is read while the current one is sealed and hashed.
-  const gather = async (): Promise<[Uint8Array, boolean][]> => {
-    const batch: [Uint8Array, boolean][] = [];
+type Batch = [Uint8Array, boolean][];
+
+/** Batches of up to B plaintext segments ([piece, isLast]) from a stream (re-chunked by `segments`). */
+async function* streamBatches(input: ReadableStream<Uint8Array>, s: number, B: number): AsyncGenerator<Batch> {
+  const it = segments(input, s)[Symbol.asyncIterator]();
+  for (;;) {
+    const batch: Batch = [];
     while (batch.length < B) {
       const r = await it.next();
       if (r.done) break;
       batch.push(r.value);
       if (r.value[1]) break;
     }
-    return batch;
+    if (!batch.length) return;
+    yield batch;
+    if (batch[batch.length - 1]![1]) return;
+  }
+}
+
+/** Batches of up to B plaintext segments from a Blob: one `Blob.slice` read per batch, its segments `subarray`s of
+ *  it (segment i is bytes [i s, (i + 1) s), the last one whatever is left; an empty Blob is one empty last segment,
+ *  as `segments` cuts a stream). */
+async function* blobBatches(blob: Blob, s: number, B: number): AsyncGenerator<Batch> {
+  const n = Math.max(1, Math.ceil(blob.size / s));
+  for (let b = 0; b < n; b += B) {
+    const k = Math.min(B, n - b);
+    const data = await slice(blob, b * s, Math.min(blob.size, (b + k) * s));
+    yield Array.from({ length: k }, (_, j): [Uint8Array, boolean] => [data.subarray(j * s, Math.min(data.length, (j + 1) * s)), b + j === n - 1]);
+  }
+}
+
+async function* sealedPieces(batches: AsyncGenerator<Batch>, header: Header, key: CryptoKey, sender: Identity): AsyncGenerator<Uint8Array> {
+  yield encodeHeader(header);
+  const hashes: Uint8Array[] = [];
+  // ~4 MiB of segments per batch; the next batch is read while the current one is sealed and hashed.
+  const gather = async (): Promise<Batch> => {
+    const r = await batches.next();
+    return r.done ? [] : r.value;
   };
   let i = 0;
   let batch = await gather();
   while (batch.length) {
     const first = i;
     const sealing = Promise.all(batch.map(([pt, last], j) => sealSegment(key, first + j, last, pt)));
-    const next = batch[batch.length - 1]![1] ? Promise.resolve([]) : gather();
+    const next: Promise<Batch> = batch[batch.length - 1]![1] ? Promise.resolve([]) : gather();
     next.catch(() => {});
     const sealed = await sealing;
     hashes.push(...(await Promise.all(sealed.map(sha256))));
@@ -122,7 +148,7 @@ export async function openBlob(blob: Blob, identities: Identity[], opts: OpenOpt
   const key = await aesKey(await derive(opened.fileKey, h.nonce, "payload"));
   const fi = info(h, opened.metadata, opened.identity, opened.temporaryKeyIds);
   const s = h.segmentSize;
-  if (h.version === 1) return { info: fi, open: () => fromGenerator(v1Segments(blob, hlen, s, key, opened.metadata)) };
+  if (h.version === 1) return { info: fi, open: () => fromGenerator(v1Segments(blob, hlen, s, key, opened.metadata), LOOKAHEAD) };
   const rest = blob.size - hlen;
   if (rest < 120) throw new TruncatedError("the file is truncated (nothing or too little after the header)");
   const tail = await slice(blob, blob.size - 72, blob.size);
@@ -135,7 +161,7 @@ export async function openBlob(blob: Blob, identities: Identity[], opts: OpenOpt
   const statement = await contentStatement(h, n, await sha256(list));
   if (!(await ed25519Verify(h.authorKey, tail.subarray(8), statement)))
     throw new BadSignatureError("the content signature does not verify: the content is not what the author signed");
-  return { info: fi, open: () => fromGenerator(v2Segments(blob, hlen, s, n, list, key, opened.metadata)) };
+  return { info: fi, open: () => fromGenerator(v2Segments(blob, hlen, s, n, list, key, opened.metadata), LOOKAHEAD) };
 }
 
 /** Segments per read: about 4 MiB is fetched with one Blob.slice and its segments decrypted and hashed concurrently
@@ -245,7 +271,7 @@ export async function decryptStream(input: ReadableStream<Uint8Array>, identitie
   const key = await aesKey(await derive(opened.fileKey, h.nonce, "payload"));
   const fi = info(h, opened.metadata, opened.identity, opened.temporaryKeyIds);
   const gen = h.version === 1 ? streamV1(r, h.segmentSize, key, opened.metadata) : streamV2(r, h, key, opened.metadata);
-  return { info: fi, plaintext: fromGenerator(gen) };
+  return { info: fi, plaintext: fromGenerator(gen, LOOKAHEAD) };
 }
 
 async function* streamV1(r: ByteReader, s: number, key: CryptoKey, meta: Metadata): AsyncGenerator<Uint8Array> {

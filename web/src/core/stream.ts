@@ -55,8 +55,14 @@ export async function* segments(input: ReadableStream<Uint8Array>, size: number)
   }
 }
 
-/** A ReadableStream pulling from an async generator (cancel stops the generator). */
-export function fromGenerator(gen: AsyncGenerator<Uint8Array>): ReadableStream<Uint8Array> {
+/** How many bytes a generator's stream produces ahead of its reader (`fromGenerator`): the worker seals or opens
+ *  the next ~4 MiB batches while the previous ones cross to the page and to disk, instead of waiting for each read. */
+export const LOOKAHEAD = 12 << 20;
+
+/** A ReadableStream pulling from an async generator (cancel stops the generator); it keeps up to `ahead` bytes
+ *  queued before its reader asks (default 0: one chunk at a time, pulled on demand). */
+export function fromGenerator(gen: AsyncGenerator<Uint8Array>, ahead = 0): ReadableStream<Uint8Array> {
+  const strategy = ahead > 0 ? new ByteLengthQueuingStrategy({ highWaterMark: ahead }) : undefined;
   return new ReadableStream<Uint8Array>({
     async pull(c) {
       try {
@@ -70,7 +76,7 @@ export function fromGenerator(gen: AsyncGenerator<Uint8Array>): ReadableStream<U
     async cancel(reason) {
       await gen.return(reason);
     },
-  });
+  }, strategy);
 }
 
 export { concat };

@@ -119,7 +119,7 @@ const handlers: Handlers = {
   async encrypt({ data, recipients, sender, metadata, segmentSize, temporary, armor: asArmor, online }, ctx) {
     const me = identity(sender);
     const keys = await Promise.all(recipients.map(parsePublicKey));
-    const out = await encryptStream(data.stream(), {
+    const out = await encryptStream(data, {
       recipients: [me.public, ...keys],
       sender: me,
       metadata,
@@ -222,7 +222,7 @@ const handlers: Handlers = {
     const me = identity(sender);
     const keys = await Promise.all(recipients.map(parsePublicKey));
     // the stream keeps the sender's identity (to sign the trailer) after its handle is forgotten, until it ends
-    return encryptStream(data.stream(), { recipients: [me.public, ...keys], sender: me, metadata, segmentSize, temporaryKeyIds: (temporary ?? []).map(fromHex) });
+    return encryptStream(data, { recipients: [me.public, ...keys], sender: me, metadata, segmentSize, temporaryKeyIds: (temporary ?? []).map(fromHex) });
   },
   async openFile({ data, keys, release }) {
     const opened = await openBlob(await dearmorBlob(data), keys.map(identity), { release: releaserOf(release) });
