@@ -200,3 +200,36 @@ def test_deactivated_admin_loses_permissions(org_server, tmp_path, perm):
                 res = h.put("/api/v1/org/policies", json={"require_online": False})
                 assert res.status_code == 403 and res.json()["type"].endswith("missing-permission")
                 assert h.get("/api/v1/org").status_code == 403
+
+
+def test_admin_cannot_change_a_more_privileged_admin(org_server, tmp_path):
+    """Review finding 4: an admin holding only crud:members-org cannot strip, demote or deactivate an admin who
+    holds permissions they lack (403 cannot-change-admin), but may change admins within their own permissions;
+    the last admin holding crud:members-org is never removed (409 last-admin)."""
+    server = org_server
+    root = signup(server, "root")
+    create_org(server, root, tmp_path / "op")
+    with client(server, root) as r:
+        weak, peer, plain = signup(server, "weak"), signup(server, "peer"), signup(server, "plain")
+        r.org.add_members([weak, peer, plain])
+        r.org.set_admin(weak, ["crud:members-org"])
+        r.org.set_admin(peer, ["crud:members-org"])
+        with client(server, weak) as w, authed(server, w.token) as h:
+            for res in (
+                h.put("/api/v1/org/admins", json={"email": root, "permissions": ["crud:members-org"]}),
+                h.delete("/api/v1/org/admins", params={"email": root}),
+                h.post("/api/v1/org/members/deactivate", json={"email": root}),
+            ):
+                assert res.status_code == 403 and res.json()["type"].endswith("cannot-change-admin"), res.text
+                assert "crud:config-org" in res.json()["permissions"]
+            admins = {a["email"]: a for a in h.get("/api/v1/org/admins").json()}
+            assert set(admins[root]["permissions"]) == set(PERMISSIONS)  # untouched
+            # within their own permissions: allowed
+            assert h.put("/api/v1/org/admins", json={"email": plain, "permissions": ["crud:members-org"]}).is_success
+            assert h.delete("/api/v1/org/admins", params={"email": plain}).is_success
+            assert h.delete("/api/v1/org/admins", params={"email": peer}).is_success
+        # the root admin may demote the weak admin; the last admin holding crud:members-org stays
+        with authed(server, r.token) as h:
+            assert h.delete("/api/v1/org/admins", params={"email": weak}).is_success
+            res = h.delete("/api/v1/org/admins", params={"email": root})
+            assert res.status_code == 409 and res.json()["type"].endswith("last-admin"), res.text

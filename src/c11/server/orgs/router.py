@@ -24,7 +24,13 @@ from c11.server.keyserver.models import Invitation
 from c11.server.logsrv.service import log_service
 from c11.server.orgs import domains, joining, policylog, service
 from c11.server.orgs.models import Organization, OrgMember
-from c11.server.orgs.permissions import PERMISSIONS, OrgCaller, require_member, require_org_permission
+from c11.server.orgs.permissions import (
+    PERMISSIONS,
+    OrgCaller,
+    parse_permissions,
+    require_member,
+    require_org_permission,
+)
 from c11.server.orgs.policies import OrgPolicies, dump, load
 from c11.server.problems import Problem, responses
 from c11.server.registry.models import RegistryKey
@@ -325,9 +331,27 @@ def preload_members(body: EmailsIn, caller: Members, _keys: KeyMaker, ctx: Ctx) 
     return _add(ctx, caller, body.emails, send=False, action="member.preload")
 
 
+def _may_change_admin(caller: OrgCaller, m: OrgMember) -> None:
+    """403 unless the target is no admin, or an admin whose permissions the caller all holds: an admin with only
+    crud:members-org cannot strip, demote or deactivate a more privileged admin (review finding 4)."""
+    if not m.is_admin:
+        return
+    beyond = sorted(parse_permissions(m.permissions) - caller.permissions)
+    if beyond:
+        raise Problem(
+            403,
+            "Forbidden",
+            f"{m.email} is an admin holding permissions you lack ({', '.join(beyond)}); only an admin holding "
+            "all of them can change, demote or deactivate them.",
+            "cannot-change-admin",
+            permissions=beyond,
+        )
+
+
 def _set_active(ctx: Any, caller: OrgCaller, email: str, active: bool) -> dict[str, Any]:
     with log_service(ctx).transaction() as (s, log):
         m = service.member_in(s, caller.org_id, email)
+        _may_change_admin(caller, m)
         service.set_active(m, active)
         if active:
             service.refresh_status(s, m)
@@ -386,6 +410,7 @@ def set_admin(body: AdminIn, caller: Members, ctx: Ctx) -> dict[str, Any]:
         )
     with log_service(ctx).transaction() as (s, log):
         m = service.member_in(s, caller.org_id, body.email)
+        _may_change_admin(caller, m)
         service.set_admin(s, m, wanted)
         service.check_no_lockout(s, caller.org_id)
         log.append(
@@ -405,6 +430,7 @@ def demote(caller: Members, ctx: Ctx, email: Annotated[str, Query(max_length=320
         m = service.member_in(s, caller.org_id, email)
         if not m.is_admin:
             raise Problem(409, "Conflict", f"{m.email} is not an admin.", "not-an-admin")
+        _may_change_admin(caller, m)
         service.demote(m)
         service.check_no_lockout(s, caller.org_id)
         log.append(
