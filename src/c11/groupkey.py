@@ -114,3 +114,61 @@ def unwrap(
     if result.info.media_type != MEDIA_TYPE:
         raise FormatError("this c11 file is not a group key wrap")
     return decode(result.plaintext or b"", ref, expected)
+
+
+RECORD_TYPE = "c11-group-key-record/v1"
+_RECORD_FIELDS = {"group", "name", "org", "public_key", "type", "version"}
+#: Largest group key record read (bytes).
+MAX_RECORD = 64 << 10
+
+
+@dataclass(frozen=True)
+class GroupKeyRecord:
+    """What a `groupkey` log entry commits to (docs/organizations.md, "Group keys in the log"): key version
+    `version` of the group with ID `group` and name `name` in organization `org` is `public_key`."""
+
+    org: str
+    group: str
+    name: str
+    version: int
+    public_key: PublicKey
+
+    def to_text(self) -> str:
+        """Canonical JSON (sorted keys, no spaces, ASCII only)."""
+        doc = {
+            "group": self.group,
+            "name": self.name,
+            "org": self.org,
+            "public_key": self.public_key.line(),
+            "type": RECORD_TYPE,
+            "version": self.version,
+        }
+        return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+    @classmethod
+    def parse(cls, text: str) -> GroupKeyRecord:
+        """A record from its canonical text, strictly; FormatError otherwise."""
+        if not isinstance(text, str) or len(text) > MAX_RECORD:
+            raise FormatError("a group key record is canonical JSON text of at most 64 KiB")
+        try:
+            d = json.loads(text)
+        except (ValueError, RecursionError):
+            raise FormatError("the group key record is not JSON") from None
+        if not isinstance(d, dict) or set(d) != _RECORD_FIELDS or d.get("type") != RECORD_TYPE:
+            raise FormatError(f"not a group key record ({RECORD_TYPE})")
+        org, group, name, version, line = d["org"], d["group"], d["name"], d["version"], d["public_key"]
+        if not all(isinstance(v, str) and 0 < len(v) <= 64 for v in (org, group)):
+            raise FormatError("the group key record has a bad organization or group ID")
+        if not isinstance(name, str) or not 0 < len(name) <= 200:
+            raise FormatError("the group key record has a bad group name")
+        if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= 2**53 - 1:
+            raise FormatError("the group key record has a bad key version")
+        if not isinstance(line, str):
+            raise FormatError("the group key record has a bad public key")
+        try:
+            record = cls(org, group, name, version, PublicKey.parse(line))
+        except RecipientError as e:
+            raise FormatError(f"the group key record has a bad public key: {e}") from None
+        if record.to_text() != text:
+            raise FormatError("the group key record is not canonical JSON")
+        return record

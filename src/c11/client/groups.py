@@ -27,7 +27,7 @@ from urllib.parse import quote
 from c11 import groupkey
 from c11.client._http import HttpCore, json_object
 from c11.client.registry import RegistryAPI
-from c11.client.transparency import LogAPI
+from c11.client.transparency import LogAPI, decode_hashes
 from c11.errors import (
     C11Error,
     FormatError,
@@ -38,9 +38,12 @@ from c11.errors import (
     UsageError,
 )
 from c11.format.envelope import IdentitySource
-from c11.groupkey import GroupKeyRef
+from c11.groupkey import GroupKeyRecord, GroupKeyRef
 from c11.keys.identity import Identity
 from c11.keys.publickey import PublicKey
+from c11.log.checkpoint import Checkpoint
+from c11.log.entries import GroupKeyEntry, group_key_digest
+from c11.log.merkle import leaf_hash, verify_inclusion
 
 if TYPE_CHECKING:
     from c11.client.recovery import RecoveryAPI
@@ -111,6 +114,35 @@ class SyncReport:
         }
 
 
+def verify_group_key(proof: dict[str, Any], checkpoint: Checkpoint, name: str | None = None) -> GroupKeyRecord:
+    """The record of a group key answer's `proof` once its entry is proven in `checkpoint` (already accepted)
+    and commits to it, for the group named `name` when given; ProofError otherwise."""
+    record_text, entry_text, index = proof.get("record"), proof.get("entry"), proof.get("log_index")
+    if not isinstance(record_text, str) or not isinstance(entry_text, str):
+        raise ProofError("the answer lacks the group key record or its log entry")
+    if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+        raise ProofError("the answer has a bad log index")
+    verify_inclusion(
+        leaf_hash(entry_text.encode("utf-8")),
+        index,
+        checkpoint.size,
+        decode_hashes(proof.get("inclusion_proof")),
+        checkpoint.root_hash,
+    )
+    entry = GroupKeyEntry.parse(entry_text)
+    if group_key_digest(record_text) != entry.digest:
+        raise ProofError("the group key differs from the one its log entry commits to")
+    try:
+        record = GroupKeyRecord.parse(record_text)
+    except C11Error as e:
+        raise ProofError(f"the logged group key record is malformed: {e}") from None
+    if (record.org, record.group, record.version) != (entry.org, entry.group, entry.version):
+        raise ProofError("the group key record's organization, group or version differs from its log entry's")
+    if name is not None and record.name != name.strip():
+        raise ProofError(f"the server served the key of group {record.name!r}")
+    return record
+
+
 def _ids(mine: Identity | Sequence[Identity]) -> list[Identity]:
     return [mine] if isinstance(mine, Identity) else list(mine)
 
@@ -149,9 +181,41 @@ class GroupsAPI:
         return self.get(name).members
 
     def group_key(self, name: str) -> PublicKey:
-        """The group's current public key: encrypt to it (it reaches every member, also later ones)."""
-        d = self._core.request("GET", self._path(name, "/key"))
-        return PublicKey.parse(d["public_key"])
+        """The group's current public key: encrypt to it (it reaches every member, also later ones). Only a
+        key the log commits to is returned (`proven_key`); anything else is a ProofError."""
+        return self.proven_key(name).public_key
+
+    def proven_key(self, name: str) -> GroupKeyRecord:
+        """The group's current key record, proven in the log (docs/organizations.md, "Group keys in the log"):
+        the answer's checkpoint accepted as every log answer (pinned key, consistent with the stored one),
+        its `groupkey` entry included and committing to the record, the record for the group asked, and no
+        older version (nor another key of the same version) than this device saw for the group."""
+        log = self._log
+        known = log.known_size()
+        d = self._core.request(
+            "GET", self._path(name, "/key"), params={"known_size": known} if known is not None else None
+        )
+        try:
+            proof = d.get("proof") if isinstance(d, dict) else None
+            if not isinstance(proof, dict):
+                raise ProofError("the answer carries no log proof")
+            check = log.accept_answer(proof, known, "the group key answer")
+            record = verify_group_key(proof, check.current, name)
+            seen = log.trust.group_keys().get(record.group)
+            if seen is not None and record.version < seen[0]:
+                raise ProofError(
+                    f"it is key version {record.version}, but this device has seen version {seen[0]}: the server "
+                    "is hiding the newer key (rolled back)"
+                )
+            if seen is not None and record.version == seen[0] and record.public_key.fingerprint != seen[1]:
+                raise ProofError(f"this device has seen another key as version {record.version}")
+        except ProofError as e:
+            raise ProofError(
+                f"{self._core.server} served a key for group:{name.strip()} that does not verify: {e}; "
+                "nothing was encrypted to it"
+            ) from None
+        log.trust.remember_group_key(record.group, record.version, record.public_key.fingerprint)
+        return record
 
     def wraps(self, name: str | None = None) -> dict[str, Any]:
         """Your wraps (`{"org_id", "wraps": [...]}`) of one group or of every group you are in."""

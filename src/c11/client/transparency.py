@@ -75,6 +75,7 @@ class TrustStore:
         self.key_path = self.folder / "log.pub"
         self.checkpoint_path = self.folder / "checkpoint"
         self.published_path = self.folder / "published.json"
+        self.group_keys_path = self.folder / "group-keys.json"
         self._lock = self._locks.setdefault(str(self.folder), threading.Lock())
 
     def pinned_key(self) -> str | None:
@@ -121,6 +122,31 @@ class TrustStore:
             items = [d for d in self.published() if d.get("fingerprint") != record.get("fingerprint")]
             items.append(record)
             _write_private(self.published_path, json.dumps(items, indent=2).encode())
+
+    def group_keys(self) -> dict[str, list[Any]]:
+        """group ID -> [highest key version seen, its fingerprint] (group keys proven in this server's log)."""
+        try:
+            data = json.loads(self.group_keys_path.read_text("utf-8"))
+        except FileNotFoundError:
+            return {}
+        except ValueError:
+            raise ProofError(
+                f"{self.group_keys_path}: unreadable; delete it to trust the server's next answer"
+            ) from None
+        if not isinstance(data, dict):
+            raise ProofError(f"{self.group_keys_path}: not a list of seen group keys; delete it")
+        return {
+            k: v
+            for k, v in data.items()
+            if isinstance(v, list) and len(v) == 2 and isinstance(v[0], int) and isinstance(v[1], str)
+        }
+
+    def remember_group_key(self, group_id: str, version: int, fingerprint: str) -> None:
+        with self._lock:
+            seen = self.group_keys()
+            if group_id not in seen or seen[group_id][0] < version:
+                seen[group_id] = [version, fingerprint]
+                _write_private(self.group_keys_path, json.dumps(seen, indent=2).encode())
 
 
 @dataclass(frozen=True)

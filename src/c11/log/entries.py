@@ -7,6 +7,9 @@
   `publish_message(email, public line, timestamp)`.
 * An organization policy entry (`kind` "orgpolicy") is `{"digest", "kind", "org", "seq", "time"}`: `digest`
   is `org_policy_digest` of the organization's policy document number `seq` (docs/organizations.md).
+* A group key entry (`kind` "groupkey") is `{"digest", "group", "kind", "org", "time", "version"}`: `digest` is
+  `group_key_digest` of the group key record (`c11.groupkey.GroupKeyRecord`: organization, group ID and name,
+  key version, public key line) that version `version` of group `group` of `org` has (docs/organizations.md).
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ EMAIL_CONTEXT = b"c11/v1 email\x00"
 ORG_POLICY_CONTEXT = b"c11/v1 org policy\x00"
 #: The `kind` of an organization policy entry.
 ORG_POLICY_KIND = "orgpolicy"
+GROUP_KEY_CONTEXT = b"c11/v1 group key\x00"
+#: The `kind` of a group key entry.
+GROUP_KEY_KIND = "groupkey"
 #: Largest policy sequence number (JavaScript's safe integers, so the browser reads it exactly).
 MAX_SEQ = 2**53 - 1
 #: How far a proof of possession's timestamp may be from the server's clock.
@@ -39,6 +45,11 @@ def email_hash(email: str) -> str:
 def org_policy_digest(document: str) -> str:
     """SHA-256("c11/v1 org policy" 0x00 document bytes), as 64 hex digits (document: canonical JSON text)."""
     return hashlib.sha256(ORG_POLICY_CONTEXT + document.encode("ascii")).hexdigest()
+
+
+def group_key_digest(record: str) -> str:
+    """SHA-256("c11/v1 group key" 0x00 record bytes), as 64 hex digits (record: canonical JSON text)."""
+    return hashlib.sha256(GROUP_KEY_CONTEXT + record.encode("ascii")).hexdigest()
 
 
 def canonical_json(obj: Any) -> str:
@@ -140,3 +151,42 @@ class OrgPolicyEntry:
         except (ValueError, TypeError):
             raise ProofError("log entry has a bad time") from None
         return cls(org, seq, digest, t, text)
+
+
+@dataclass(frozen=True)
+class GroupKeyEntry:
+    """A parsed group key entry of the log: key version `version` of group `group` of `org` has the record
+    whose digest is `digest`."""
+
+    org: str
+    group: str
+    version: int
+    digest: str
+    time: datetime
+    text: str
+
+    @classmethod
+    def parse(cls, text: str) -> GroupKeyEntry:
+        """Parse and check a `groupkey` entry's text (canonical JSON); raises ProofError."""
+        try:
+            d = json.loads(text)
+        except (ValueError, RecursionError):
+            raise ProofError("log entry is not JSON") from None
+        if not isinstance(d, dict) or canonical_json(d) != text:
+            raise ProofError("log entry is not canonical JSON")
+        if d.get("kind") != GROUP_KEY_KIND or set(d) != {"digest", "group", "kind", "org", "time", "version"}:
+            raise ProofError("log entry is not a group key entry")
+        org, group, version, digest = d["org"], d["group"], d["version"], d["digest"]
+        if not isinstance(org, str) or not org or len(org) > 64:
+            raise ProofError("group key entry has a bad organization ID")
+        if not isinstance(group, str) or not group or len(group) > 64:
+            raise ProofError("group key entry has a bad group ID")
+        if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_SEQ:
+            raise ProofError("group key entry has a bad key version")
+        if not isinstance(digest, str) or len(digest) != 64 or digest.strip("0123456789abcdef"):
+            raise ProofError("group key entry has a bad digest")
+        try:
+            t = parse_rfc3339(d["time"])
+        except (ValueError, TypeError):
+            raise ProofError("log entry has a bad time") from None
+        return cls(org, group, version, digest, t, text)

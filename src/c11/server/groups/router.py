@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from c11.server.context import Ctx
-from c11.server.groups import recovery, service
+from c11.server.groups import keylog, recovery, service
 from c11.server.groups.models import OrgGroupKey
 from c11.server.logsrv.service import LogWriter, log_service
 from c11.server.orgs import policylog
@@ -202,24 +202,24 @@ def set_key(name: str, body: KeyIn, caller: GroupAdmin, ctx: Ctx) -> dict[str, A
             fingerprint=key.fingerprint,
             version=key.version,
         )
+        keylog.record(s, log, g, key)  # what clients check before encrypting to it
         s.flush()
         return service.group_json(s, g, detail=True)
 
 
-@router.get("/groups/{name}/key", summary="The group's current public key")
-def get_key(name: str, caller: Member, ctx: Ctx) -> dict[str, Any]:
-    """What `c11 encrypt -r group:NAME` encrypts to (any member of the organization may read it)."""
-    with ctx.db.session() as s:
-        g = service.group_named(s, caller.org_id, name)
-        key = service.current_key(s, g.id)
-        if key is None:
-            raise Problem(
-                404,
-                "Not Found",
-                f"The group {g.name!r} has no key yet: an admin runs `c11 org groups sync`.",
-                "no-group-key",
-            )
-        return {"org_id": caller.org_id, "group": g.name, **service.key_json(key)}  # type: ignore[dict-item]
+@router.get("/groups/{name}/key", summary="The group's current public key, with its log proof")
+def get_key(
+    name: str,
+    caller: Member,
+    ctx: Ctx,
+    known_size: Annotated[
+        int | None, Query(ge=0, description="Tree size you trust; adds a consistency proof to it")
+    ] = None,
+) -> dict[str, Any]:
+    """What `c11 encrypt -r group:NAME` encrypts to (any member of the organization may read it), with `proof`:
+    the group key record, its `groupkey` log entry, inclusion proof and signed checkpoint (clients encrypt only
+    to a key the log commits to)."""
+    return keylog.proven(ctx, caller.org_id, name, known_size)
 
 
 @router.get("/groups/{name}/wraps", summary="Your wraps of a group's keys")
