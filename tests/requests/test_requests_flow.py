@@ -37,6 +37,8 @@ def test_answer_submit_and_download_with_the_cli(req_server, requester, tmp_path
     make_org(req_server, requester.email)  # the requester is its admin: shared templates, groups, usage events
     requester.client.groups.create("hr", [requester.email], identity=requester.identity)
     group_key = requester.client.groups.group_key("hr")
+    # the organization's recovery key: `c11 request create` signs it into `keys` (from the verified org policy)
+    rec, _ = requester.client.groups.recovery.create("escrow", tmp_path / "escrow.key", None)
     keyf = tmp_path / "me.key"
     keyf.write_bytes(keyfile.dumps(requester.identity, None))
     env = {"C11_SERVER": req_server.url, "C11_TOKEN": requester.client._core.token}
@@ -74,9 +76,11 @@ def test_answer_submit_and_download_with_the_cli(req_server, requester, tmp_path
         assert r.status_code == 200, r.text
         assert h.post(f"/api/v1/request-links/{rid}/submit").status_code == 409  # only once
     request = requester.client.doc_requests.show(rid)["request"]
-    assert request["keys"] == [requester.identity.public.line(), group_key.line()]  # the template's group
+    # the requester's key, the organization's recovery key (signed, so no server can add or swap one), the group
+    assert request["keys"] == [requester.identity.public.line(), rec.public_key.line(), group_key.line()]
     answers_c11 = requester.client.doc_requests._item_bytes(rid, 0, 1 << 20)
-    assert group_key.fingerprint in {r["fingerprint"] for r in files.inspect(io.BytesIO(answers_c11)).recipients}
+    got = {r["fingerprint"] for r in files.inspect(io.BytesIO(answers_c11)).recipients}
+    assert {group_key.fingerprint, rec.fingerprint} <= got
     mails = outbox_messages(req_server.data_dir, requester.email, 2)  # the verification, then the upload
     assert "uploaded 2 protected files" in text_body(mails[-1]) or "uploaded 2 protected files" in text_body(mails[0])
     listed = run_cli(["request", "list"], tmp_path / "cfg", env)

@@ -5,8 +5,10 @@ give clear pages. axe and 375 px on the form."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
+from datetime import UTC, datetime, timedelta
 
 from accountkit import database
 from conftest import KEY_PASSPHRASE
@@ -127,6 +129,7 @@ def test_the_whole_flow_without_an_account(web_server, people, new_page, log_in,
     mine = new_page()
     log_in(mine, alice.email)
     mine.get_by_role("navigation").get_by_role("link", name="Requests").click()  # the session lives in the page
+    assert "not authenticated" in mine.get_by_test_id("answers-not-authenticated").inner_text()  # review finding 11
     assert mine.get_by_test_id(f"status-{rid}").inner_text() == "downloaded"
     mine.get_by_role("button", name="Payroll 2026").click()
     mine.get_by_test_id("request-status").wait_for(timeout=30_000)
@@ -187,3 +190,77 @@ def test_tampered_cancelled_and_expired_requests(web_server, people, new_page, l
     page.goto(link)
     page.get_by_role("heading", name="This request has expired").wait_for(timeout=30_000)
     screenshot(page, "expired")
+
+
+def _sdk_ask(web_server, c, me, to: str, name: str, keys) -> str:  # noqa: ANN001
+    r = c.doc_requests.build(
+        me, requester=c.whoami().email, name=name, to=to, recipient_name="Frank", sections=FORM, extra_keys=keys
+    )
+    c.doc_requests.submit(r, me)
+    return re.search(r"(https?://\S+/request#\S+)", text_body(outbox_message(web_server.data_dir, to))).group(1)
+
+
+def test_the_page_encrypts_only_for_signed_keys_and_the_link_s_request(web_server, new_page, tmp_path):
+    """Review findings 1 and 10: a server that injects an `org` (with its own recovery key) into the requester's
+    lookup gets nothing: the answers are for the signed `keys` only (the requester's organization's recovery key
+    among them, as `c11 request create` signs it: tests/requests/test_requests_flow.py); another genuine request
+    than the link's, or a request past its signed expiry, is refused."""
+    import accountkit
+
+    from c11.files import inspect
+    from c11.keys.identity import Identity
+
+    email = accountkit.signup(web_server, "orgasker").email
+    accountkit.make_org(web_server, email)
+    me = Identity.generate(email, kem="x25519")
+    with accountkit.client(web_server, email, state_dir=tmp_path / "asker-sdk") as a:
+        a.publish(me)
+        rec, _ = a.groups.recovery.create("escrow", tmp_path / "escrow.key", None)
+        link = _sdk_ask(web_server, a, me, new_email("frank"), "Signed keys", [rec.public_key])
+        other = _sdk_ask(web_server, a, me, new_email("gina"), "Another", [rec.public_key])
+        rid, other_id = link.split("#")[1].split(".")[0], other.split("#")[1].split(".")[0]
+        genuine = a.doc_requests.show(other_id)
+
+        # the server serves another genuine signed request of the same requester on the link: refused
+        def swap(route):  # noqa: ANN001, ANN202
+            body = route.fetch().json()
+            body["request"], body["signature"] = genuine["request"], genuine["signature"]
+            route.fulfill(json=body)
+
+        page = new_page()
+        page.route(f"**/api/v1/request-links/{rid}", swap)
+        page.goto(link)
+        refused = page.get_by_test_id("request-refused")
+        refused.wait_for(timeout=60_000)
+        assert "not the one the link names" in refused.inner_text()
+        # past the signed expiry on the browser's clock (the server's row still says open): refused as expired
+        page = new_page()
+        page.clock.set_system_time(datetime.now(UTC) + timedelta(days=30))
+        page.goto(other)
+        page.get_by_role("heading", name="This request has expired").wait_for(timeout=60_000)
+
+        # a proxy adds an organization with its own recovery key to the requester's lookup: not used
+        evil = Identity.generate("server", kem="x25519").public
+
+        def inject(route):  # noqa: ANN001, ANN202
+            body = route.fetch().json()
+            body["org"] = {"name": "ACME", "recovery_keys": [evil.line()]}
+            route.fulfill(json=body)
+
+        page = new_page()
+        page.route(f"**/api/v1/request-links/{rid}/requester-key*", inject)
+        page.goto(link)
+        page.get_by_label("Full name (required)").fill("Frank")
+        page.get_by_label("Date of birth (required)").fill("1970-01-01")
+        page.get_by_label("Status (required)").select_option("single")
+        page.get_by_label("I agree to share these documents (required)").check()
+        slip = tmp_path / "f.pdf"
+        slip.write_bytes(b"%PDF frank")
+        page.get_by_label("Payslip (required)").set_input_files(str(slip))
+        page.get_by_role("button", name="Encrypt and send").click()
+        page.get_by_role("heading", name="Sent").wait_for(timeout=60_000)
+        for n in (0, 1):
+            got = {
+                r["fingerprint"] for r in inspect(io.BytesIO(a.doc_requests._item_bytes(rid, n, 1 << 20))).recipients
+            }
+            assert evil.fingerprint not in got and rec.fingerprint in got, n

@@ -12,8 +12,10 @@ from typing import Any
 
 import click
 
+from c11._internal.paths import config_dir
 from c11.cli._identity import load_sender
-from c11.cli._registry import client
+from c11.cli._registry import account, client
+from c11.client.org_policy import OrgPolicyStore, own_policy
 from c11.errors import UsageError
 from c11.keys.publickey import PublicKey
 
@@ -83,7 +85,17 @@ def create(
     else:
         assert form is not None
         base = {"sections": _read_json(form, "form"), "name": Path(form).stem}
-    keys: list[PublicKey] = [c.groups.group_key(g) for g in base.get("groups", [])]
+    # your organization's recovery keys, from its signed policy verified against the log, are signed into the
+    # request's keys: the recipient's page encrypts for the signed keys only (docs/sharing.md)
+    own = own_policy(c, OrgPolicyStore(config_dir()), account())
+    if own.left:
+        click.echo(
+            f"c11: warning: the server says you are no longer a member of {own.left}: its recovery keys are not "
+            "added (the server's word: docs/security.md)",
+            err=True,
+        )
+    keys: list[PublicKey] = list(own.policy.recovery_keys) if own.policy is not None else []
+    keys += [c.groups.group_key(g) for g in base.get("groups", [])]
     who = c.whoami().email
     r = api.build(
         me,

@@ -5,12 +5,10 @@ import { hex } from "../core/bytes";
 import { verifyKeyLookup } from "../core/registry";
 import { sha256 } from "../core/primitives";
 import type { PublicKey } from "../core/publickey";
-import type { OrgPolicy } from "../core/orgrules";
 import type { DocRequest } from "../core/docrequest";
-import { verifyRequest } from "../core/docrequest";
+import { checkLinkRequest, verifyRequest } from "../core/docrequest";
 import { ApiError, api, type Session } from "./api";
 import { loadLogTrust, storeCheckpoint } from "./logtrust";
-import { policyFromLookup } from "./orgpolicy";
 
 /** The link's capability: `#<request id>.<token>` in the emailed URL (never sent to the server as a URL). */
 export interface RequestLink {
@@ -46,11 +44,12 @@ export interface RequestState {
 export interface VerifiedRequest {
   state: RequestState;
   requesterKey: PublicKey;
-  org: OrgPolicy | null;
   logIndex: number;
 }
 
-/** The request behind the link, its signature checked against the requester's key, which is checked in the log.
+/** The request behind the link, its signature checked against the requester's key, which is checked in the log;
+ *  it must be the request the link names and not past its signed expiry. The answers are for the signed `keys`
+ *  only: the lookup's `org` field (the server's word, outside the log proof) is never used.
  *  Throws ApiError (410 expired / cancelled, 401 bad link) or the core's ProofError / BadSignatureError. */
 export async function openRequest(link: RequestLink): Promise<VerifiedRequest> {
   const session = linkSession(link);
@@ -63,7 +62,9 @@ export async function openRequest(link: RequestLink): Promise<VerifiedRequest> {
   const verified = await verifyKeyLookup(answer, state.request.requester, stored.log, proof);
   await storeCheckpoint(stored.log.logKey, verified.accepted.note);
   await verifyRequest(state.request, state.signature, verified.publicKey);
-  return { state, requesterKey: verified.publicKey, org: await policyFromLookup(answer.org), logIndex: Number(answer.log_index) };
+  if (checkLinkRequest(state.request, link.id, new Date()) === "expired")
+    throw new ApiError(410, "https://c11.dev/problems/request-expired", "This request's signed expiry has passed.");
+  return { state, requesterKey: verified.publicKey, logIndex: Number(answer.log_index) };
 }
 
 const TUS = { "tus-resumable": "1.0.0" };

@@ -85,6 +85,17 @@ export async function verifyRequest(request: DocRequest, signature: string, key:
     throw new BadSignatureError("the request's signature does not verify with the requester's key");
 }
 
+/** After `verifyRequest`: the signed request must be the one the emailed link names (else the server served
+ *  another genuine request of the same requester: BadSignatureError); "expired" once its signed `expires_at`
+ *  passed on this clock, else "open". */
+export function checkLinkRequest(request: DocRequest, linkId: string, now: Date): "open" | "expired" {
+  if (request.id !== linkId)
+    throw new BadSignatureError(`the server served request ${String(request.id).slice(0, 40)}, not the one the link names (${linkId})`);
+  const expires = Date.parse(request.expires_at);
+  if (!Number.isFinite(expires)) throw new BadSignatureError("the request's signed expiry is not a time");
+  return now.getTime() >= expires ? "expired" : "open";
+}
+
 export const fields = (r: DocRequest): Field[] => r.sections.flatMap((s) => s.fields);
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;

@@ -1,9 +1,10 @@
 /** The recipient's page of a document request (F25; docs/sharing.md, "Document requests"): no account. The emailed
  *  link's fragment is the capability; the page checks the requester's signature with their key from the log,
- *  validates the answers, encrypts every answer and file in the worker for the requester (plus the organization's
- *  recovery keys and any group the request names) and uploads them resumably. The server sees sizes only. */
+ *  validates the answers, encrypts every answer and file in the worker for exactly the keys the requester signed
+ *  into the request (their own, their organization's recovery keys, any group the template names: never a key
+ *  the server adds) and uploads them resumably. The server sees sizes only. The answers are not authenticated:
+ *  the server made the link token, so it could submit answers of its own (docs/security.md). */
 import { useEffect, useState } from "preact/hooks";
-import { applyRules } from "../../core/orgrules";
 import { parsePublicKey } from "../../core/publickey";
 import { answerError, answersDocument, emptyAnswer, fields, filesError, type Answer, type Field, type FileItem } from "../../core/docrequest";
 import type { CoreWorker } from "../../worker/client";
@@ -140,10 +141,9 @@ function Form({ req, link, worker, done }: { req: VerifiedRequest; link: Request
     setBusy(true);
     let handle: number | null = null;
     try {
-      // everyone the answers are for: the signed keys, then the requester's organization's recovery keys
-      const signed = await Promise.all(r.keys.map(parsePublicKey));
-      const plan = applyRules(req.org ? [req.org] : [], signed, { online: false, expires: null });
-      const recipients = plan.recipients.map((k) => k.line);
+      // everyone the answers are for: exactly the keys the requester signed (their organization's recovery keys
+      // among them); nothing the server says outside the signature (finding 1 of the 2026-12 review)
+      const recipients = (await Promise.all(r.keys.map(parsePublicKey))).map((k) => k.line);
       // a key made for this answer only: it signs the files, and is forgotten afterwards
       handle = (await worker.call("generateKey", { label: "", kem: "x25519" })).handle;
       const listing: Record<string, FileItem[]> = {};
@@ -219,7 +219,7 @@ export function RequestPage({ worker }: { worker: CoreWorker }) {
       <section aria-labelledby="req-title">
         <h1 id="req-title">Sent</h1>
         <p role="status">Your answers and files were encrypted in this browser and sent. Only {phase.requester} (and
-          the people their organization names) can open them. {phase.name}</p>
+          the keys they signed into the request) can open them. {phase.name}</p>
       </section>
     );
   const { state, requesterKey } = phase.req;

@@ -10,6 +10,7 @@ import type { KeySummary } from "../../worker/protocol";
 import { ApiError, api, message, type Session } from "../api";
 import { safeName } from "../download";
 import type { Item, RequestState } from "../docrequests";
+import { ownPolicy } from "../orgpolicy";
 
 interface Listed { id: string; name: string; status: string; recipient_email: string; expires_at: string }
 interface Template { id: string; name: string; shared: boolean; sections: Section[]; message: string; expires_days: number; max_files: number; max_bytes: number }
@@ -88,11 +89,16 @@ function Create({ session, worker, made }: { session: Session; worker: CoreWorke
     try {
       const now = new Date();
       const expires = new Date(now.getTime() + Number(days || t?.expires_days || 14) * 86400_000);
+      // your organization's recovery keys, from its signed policy verified against the log, are signed into the
+      // request's keys: the recipient's page encrypts for the signed keys only
+      const own = await ownPolicy(session);
       const res = await withKey(worker, key, passphrase, async (k) => {
+        const keys = [k.publicLine];
+        for (const rk of own?.recoveryKeys ?? []) if (!keys.includes(rk.line)) keys.push(rk.line);
         const request: DocRequest = { v: 1, id: requestId(), name: name.trim(), requester: session.email.toLowerCase(),
           recipient_name: recipientName.trim() || to.split("@")[0]!, recipient_email: to.trim().toLowerCase(),
           created_at: utc(now), expires_at: utc(expires), message: msg || t?.message || "", sections,
-          keys: [k.publicLine], max_files: t?.max_files ?? 20, max_bytes: t?.max_bytes ?? 1024 ** 3 };
+          keys, max_files: t?.max_files ?? 20, max_bytes: t?.max_bytes ?? 1024 ** 3 };
         const { signature } = await worker.call("signDocumentRequest", { handle: k.handle, request });
         return api<{ id: string }>("POST", "/api/v1/requests", { request, signature, template_id: t?.id ?? null }, session);
       });
@@ -108,6 +114,10 @@ function Create({ session, worker, made }: { session: Session; worker: CoreWorke
   return (
     <section aria-labelledby="create-title">
       <h2 id="create-title">New request</h2>
+      <p class="hint" data-testid="answers-not-authenticated">The answers are encrypted for you (and your organization's
+        recovery keys, signed into the request), but they are <strong>not authenticated</strong>: the server made the
+        link, so it, or anyone who gets the link, could send answers and files of its own. Check anything that matters
+        with the person by another way.</p>
       <form class="stack" onSubmit={submit} noValidate>
         <div>
           <label for="rq-template">Form</label>
@@ -200,6 +210,7 @@ function View({ id, session, worker }: { id: string; session: Session; worker: C
       {opened && (
         <div class="result">
           <h3>Answers</h3>
+          <p class="hint">Not authenticated: whoever had the link (the server made it) could have sent these.</p>
           <dl data-testid="answers">{opened.answers.map(([k, v]) => <><dt key={k}>{k}</dt><dd>{v}</dd></>)}</dl>
           <h3>Files</h3>
           <ul>{opened.files.map((f) => <li key={f.url}><a href={f.url} download={f.name}>{f.name}</a></li>)}</ul>
