@@ -140,3 +140,69 @@ def test_cleanup_removes_expired_incomplete_uploads(tmp_path: Path) -> None:
             assert not list(uploads(ctx).store.incomplete())
     finally:
         srv.stop()
+
+
+def test_per_owner_limits_and_bounded_hashes(tmp_path: Path) -> None:
+    """Review finding 7: per owner, at most `upload_max_open` incomplete uploads, `upload_max_open_gib` declared
+    bytes of them together and `upload_max_patches` PATCHes at once; the in-process hashes go with their uploads
+    (completed, removed, cleaned up)."""
+    import threading
+
+    from sqlalchemy import update
+
+    from c11.server.db import utcnow
+    from c11.server.uploads.models import Upload
+
+    cfg = server_config(
+        tmp_path / "data",
+        f"sqlite:///{tmp_path / 'c11.db'}",
+        upload_max_open=3,
+        upload_max_open_gib=1,
+        upload_max_patches=1,
+    )
+    srv = start_server(cfg)
+    try:
+        ctx = srv._server.config.app.state.ctx
+        hashes = uploads(ctx)._hashes
+        a, b = (accountkit.signup(srv, verified=True, login=True) for _ in range(2))
+        with authed(srv, a.token) as h, authed(srv, b.token) as other:
+            urls = [create(h, 4) for _ in range(3)]
+            r = h.post("/api/v1/uploads", headers={**TUS, "Upload-Length": "4"})
+            assert r.status_code == 429 and r.json()["type"].endswith("too-many-open-uploads"), r.text
+            # completed, removed and cleaned-up uploads no longer count, and leave no hash behind
+            assert patch(h, urls[0], 0, b"abcd").status_code == 204 and complete(h, urls[0], b"abcd").status_code == 200
+            assert h.delete(urls[1], headers=TUS).status_code == 204
+            with ctx.db.session() as s:
+                s.execute(update(Upload).where(Upload.id == urls[2].rsplit("/", 1)[1]).values(expires_at=utcnow()))
+            assert uploads(ctx).cleanup() >= 1
+            assert not {u.rsplit("/", 1)[1] for u in urls} & set(hashes)
+            # declared bytes in flight
+            big = create(h, 1024 * MiB - 10)
+            r = h.post("/api/v1/uploads", headers={**TUS, "Upload-Length": "11"})
+            assert r.status_code == 413 and r.json()["type"].endswith("upload-in-flight-limit"), r.text
+            assert h.delete(big, headers=TUS).status_code == 204 and big.rsplit("/", 1)[1] not in hashes
+            # one PATCH at a time per owner: a second one waits its turn (429); another owner is not held up
+            first, second, theirs = create(h, 8), create(h, 4), create(other, 4)
+            go = threading.Event()
+
+            def slow() -> Iterator[bytes]:
+                yield b"1234"
+                go.wait(30)
+                yield b"5678"
+
+            t = threading.Thread(target=lambda: patch(h, first, 0, slow()))
+            t.start()
+            try:
+                deadline = time.monotonic() + 10
+                while not uploads(ctx)._patches and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                r = patch(h, second, 0, b"abcd")
+                assert r.status_code == 429 and r.json()["type"].endswith("too-many-patches"), r.text
+                assert patch(other, theirs, 0, b"abcd").status_code == 204
+            finally:
+                go.set()
+                t.join(30)
+            assert offset(h, first) == 8 and patch(h, second, 0, b"abcd").status_code == 204
+            assert not uploads(ctx)._patches  # no entry left once nothing runs
+    finally:
+        srv.stop()

@@ -191,6 +191,24 @@ SETTINGS: tuple[Setting, ...] = (
         24,
         "Hours an upload may stay incomplete (or complete but not attached to a send or share) before it is deleted.",
     ),
+    Setting(
+        "upload_max_open",
+        int,
+        50,
+        "Incomplete uploads one owner (an account, a request link) may have open at once.",
+    ),
+    Setting(
+        "upload_max_open_gib",
+        int,
+        50,
+        "Declared bytes, in GiB, of one owner's incomplete uploads together.",
+    ),
+    Setting(
+        "upload_max_patches",
+        int,
+        4,
+        "Upload PATCH requests one owner may have running at once in a server process (each holds a part buffer).",
+    ),
     Setting("share_retention", int, 5, "Versions of a share link kept (the latest and older ones); older are deleted."),
 )
 
@@ -274,6 +292,9 @@ class Config:
     upload_part_mib: int = 5
     upload_max_gib: int = 20
     upload_ttl_hours: int = 24
+    upload_max_open: int = 50
+    upload_max_open_gib: int = 50
+    upload_max_patches: int = 4
     share_retention: int = 5
     password_hashing: PasswordHashing = field(default_factory=PasswordHashing)  # code only: no C11_* variable
 

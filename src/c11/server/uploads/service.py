@@ -37,6 +37,9 @@ from c11.server.uploads.models import COMPLETE, INCOMING, Upload
 _log = logging.getLogger("c11.server.uploads")
 MiB = 1 << 20
 CLEANUP_EVERY = 600.0
+#: Running hashes kept in this process at most (the oldest is dropped first: its upload is then hashed from the
+#: stored object at completion, as a resumed one).
+MAX_HASHES = 10_000
 
 
 def object_key(upload_id: str) -> str:
@@ -65,6 +68,7 @@ class Uploads:
         self.store: BlobStore = open_store(ctx.config)
         self.part_size = max(ctx.config.upload_part_mib * MiB, self.store.min_part_size)
         self._hashes: dict[str, _Hash] = {}
+        self._patches: dict[str, int] = {}  # owner -> PATCH requests running in this process
         self._lock = threading.Lock()
         self._last_cleanup = 0.0
 
@@ -87,6 +91,7 @@ class Uploads:
             )
         self.maybe_cleanup()
         with self.ctx.db.session() as s:
+            self._check_open(s, grant.owner, length)
             if grant.max_total is not None:
                 used = sum(s.scalars(select(Upload.length).where(Upload.owner == grant.owner)))
                 if used + length > grant.max_total:
@@ -119,10 +124,55 @@ class Uploads:
             raise
         with self.ctx.db.session() as s:
             s.execute(update(Upload).where(Upload.id == upload_id).values(handle=handle))
-        with self._lock:
-            self._hashes[upload_id] = _Hash(0, hashlib.sha256())
+        self._keep_hash(upload_id, _Hash(0, hashlib.sha256()))
         row.handle = handle
         return row
+
+    def _check_open(self, s: Any, owner: str, length: int) -> None:
+        """Per-owner limits on incomplete uploads: how many (429) and their declared bytes together (413)."""
+        cfg = self.ctx.config
+        lengths = list(s.scalars(select(Upload.length).where(Upload.owner == owner, Upload.status == INCOMING)))
+        if len(lengths) >= cfg.upload_max_open:
+            raise Problem(
+                429,
+                "Too many open uploads",
+                f"At most {cfg.upload_max_open} uploads may be incomplete at once: finish or cancel one first.",
+                "too-many-open-uploads",
+            )
+        if sum(lengths) + length > cfg.upload_max_open_gib * 1024 * MiB:
+            raise Problem(
+                413,
+                "Too many bytes in flight",
+                f"Incomplete uploads may declare at most {cfg.upload_max_open_gib} GiB together: finish one first.",
+                "upload-in-flight-limit",
+            )
+
+    def _keep_hash(self, upload_id: str, hashed: _Hash) -> None:
+        with self._lock:
+            self._hashes[upload_id] = hashed
+            while len(self._hashes) > MAX_HASHES:
+                del self._hashes[next(iter(self._hashes))]
+
+    def _patch_slot(self, owner: str) -> None:
+        """Count a running PATCH of `owner` (429 beyond `upload_max_patches`); `_patch_done` releases it."""
+        with self._lock:
+            running = self._patches.get(owner, 0)
+            if running >= self.ctx.config.upload_max_patches:
+                raise Problem(
+                    429,
+                    "Too many uploads at once",
+                    f"At most {self.ctx.config.upload_max_patches} uploads may send bytes at once: wait and retry.",
+                    "too-many-patches",
+                )
+            self._patches[owner] = running + 1
+
+    def _patch_done(self, owner: str) -> None:
+        with self._lock:
+            left = self._patches.get(owner, 1) - 1
+            if left > 0:
+                self._patches[owner] = left
+            else:
+                self._patches.pop(owner, None)
 
     def _hold(self, row: Upload, offset: int) -> str:
         """Become the upload's writer at `offset` (a newer request takes over from an older one, which stops at its
@@ -146,7 +196,15 @@ class Uploads:
     # -- writing --------------------------------------------------------------------------------------------
 
     async def write(self, upload_id: str, grant: UploadGrant, offset: int, body: AsyncIterator[bytes]) -> int:
-        """Append the request body at `offset`; returns the new offset (every byte received is kept)."""
+        """Append the request body at `offset`; returns the new offset (every byte received is kept). At most
+        `upload_max_patches` PATCHes of one owner run at once in this process (each holds a part buffer)."""
+        self._patch_slot(grant.owner)
+        try:
+            return await self._write(upload_id, grant, offset, body)
+        finally:
+            self._patch_done(grant.owner)
+
+    async def _write(self, upload_id: str, grant: UploadGrant, offset: int, body: AsyncIterator[bytes]) -> int:
         row = self.get(upload_id, grant)
         if row.status != INCOMING:
             raise Problem(409, "Upload complete", "This upload is complete; it takes no more bytes.", "upload-complete")
@@ -218,8 +276,7 @@ class Uploads:
                         await run_in_threadpool(self.store.put_tail, key, handle, bytes(view[:fill]))
                     await run_in_threadpool(self._record, row.id, writer, parts, fill, stored + fill, True)
                     if hashed is not None and hashed.offset == stored + fill:
-                        with self._lock:
-                            self._hashes[row.id] = hashed
+                        self._keep_hash(row.id, hashed)
             except Problem:
                 pass  # taken over by a newer request: it carries on
             except Exception:
@@ -306,6 +363,8 @@ class Uploads:
         return done
 
     def _discard(self, row: Upload) -> None:
+        with self._lock:
+            self._hashes.pop(row.id, None)
         try:
             self.store.abort(object_key(row.id), row.handle)
         except StorageError:
@@ -356,6 +415,8 @@ class Uploads:
             ).all()
             known = set(s.scalars(select(Upload.handle).where(Upload.status == INCOMING)))
         for row in stale:
+            with self._lock:
+                self._hashes.pop(row.id, None)
             if row.status == COMPLETE:
                 self.store.delete(object_key(row.id))
                 with self.ctx.db.session() as s:
