@@ -3,18 +3,43 @@
  *  wrapped for you (only when none of your keys opens it; the wrap must be signed by a key its wrapper published in
  *  the verified log), and the recent recipient sets (`/api/v1/policies`). */
 import { hex } from "../core/bytes";
-import { keyId, parsePublicKey, type PublicKey } from "../core/publickey";
+import { verifyGroupKey } from "../core/groupkeylog";
+import { keyId, type PublicKey } from "../core/publickey";
 import type { KeySummary } from "../worker/protocol";
 import type { CoreWorker } from "../worker/client";
 import { ApiError, api, type Session } from "./api";
+import { loadLogTrust, storeCheckpoint } from "./logtrust";
 import { keyHistory, lookup, type PageTrust } from "./registry";
 
 export const GROUP_PREFIX = "group:";
 
-/** The current public key of a group of your organization (`c11 encrypt -r group:NAME`). */
+/** Key of the highest key version (and its fingerprint) this browser saw for a group of this server (public). */
+const seenKey = (groupId: string): string => `c11-group-key-version ${location.origin} ${groupId}`;
+
+function seenGroupKey(groupId: string): [number, string] | null {
+  try {
+    const v = JSON.parse(localStorage.getItem(seenKey(groupId)) ?? "null") as unknown;
+    return Array.isArray(v) && v.length === 2 && Number.isSafeInteger(v[0]) && typeof v[1] === "string" ? [v[0] as number, v[1]] : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The current public key of a group of your organization (`c11 encrypt -r group:NAME`), used only when the log
+ *  commits to it (core/groupkeylog.ts, as the CLI does): proven against this browser's pinned log key and stored
+ *  checkpoint, and no older version than this browser saw for the group. Anything else is a ProofError. */
 export async function groupKey(session: Session, name: string): Promise<PublicKey> {
-  const d = await api<{ public_key: string }>("GET", `/api/v1/org/groups/${encodeURIComponent(name.trim())}/key`, undefined, session);
-  return parsePublicKey(d.public_key);
+  const stored = await loadLogTrust();
+  const known = stored.size !== null ? `?known_size=${stored.size}` : "";
+  const d = await api<Record<string, unknown>>("GET", `/api/v1/org/groups/${encodeURIComponent(name.trim())}/key${known}`, undefined, session);
+  const proof = async (from: bigint, to: bigint) =>
+    (await api<{ proof: string[] }>("GET", `/api/v1/log/proof/consistency?from=${from}&to=${to}`, undefined, session)).proof;
+  const verified = await verifyGroupKey(d.proof, name, stored.log, seenGroupKey, proof);
+  await storeCheckpoint(stored.log.logKey, verified.accepted.note);
+  const { group, version, publicKey } = verified.record;
+  const was = seenGroupKey(group);
+  if (was === null || version > was[0]) localStorage.setItem(seenKey(group), JSON.stringify([version, publicKey.fingerprint]));
+  return publicKey;
 }
 
 /** Ed25519 key IDs (hex) `email` has published: current and earlier, from the verified log. */
