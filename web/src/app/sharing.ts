@@ -18,8 +18,10 @@ import { lookup, lookupTemporary, lookupWithOrg, type PageTrust } from "./regist
 import { readAll } from "./download";
 
 export const ENVELOPE_TYPE = "application/vnd.c11.send-envelope+json";
-export const ENVELOPE_VERSION = "c11-send/1";
+export const ENVELOPE_VERSION = "c11-send/2";
 const MAX_ENVELOPE = 1 << 20;
+/** The header of a download's ID: answered on a download's first file, sent back for its other files. */
+const DOWNLOAD_HEADER = "X-C11-Download";
 
 export interface EnvelopeFile {
   path: string;
@@ -28,15 +30,23 @@ export interface EnvelopeFile {
   sha256: string;
 }
 
+/** The signed content of a send's version (as the SDK's Envelope): the send's ID (chosen by the sender), kind,
+ *  version (1 for a send), when it was made (the sender's clock), the message and the files. */
 export interface Envelope {
   files: EnvelopeFile[];
   message: string | null;
+  send: string;
+  kind: "send" | "link";
+  version: number;
+  created: string;
 }
 
 /** The envelope's JSON as the SDK writes it (sorted keys, no spaces). */
 export function encodeEnvelope(env: Envelope): Uint8Array {
   const files = env.files.map((f) => ({ blob: f.blob, path: f.path, sha256: f.sha256, size: f.size }));
-  return new TextEncoder().encode(JSON.stringify({ files, message: env.message, v: ENVELOPE_VERSION }));
+  return new TextEncoder().encode(JSON.stringify({
+    created: env.created, files, kind: env.kind, message: env.message, send: env.send, v: ENVELOPE_VERSION, version: env.version,
+  }));
 }
 
 /** A decrypted envelope, checked: its version, every member's type, and every path (safePath). */
@@ -47,9 +57,13 @@ export function decodeEnvelope(data: Uint8Array): Envelope {
   } catch {
     throw new Error("the send's envelope is damaged");
   }
-  const o = d as { v?: unknown; message?: unknown; files?: unknown };
-  if (typeof o !== "object" || o === null || o.v !== ENVELOPE_VERSION) throw new Error("unknown send envelope");
-  if (!Array.isArray(o.files)) throw new Error("the send's envelope is damaged");
+  const o = d as { v?: unknown; message?: unknown; files?: unknown; send?: unknown; kind?: unknown; version?: unknown; created?: unknown };
+  if (typeof o !== "object" || o === null) throw new Error("the send's envelope is damaged");
+  if (o.v === "c11-send/1") throw new Error("the send's envelope is of an older c11 that did not sign the link and version: ask the sender to send it again");
+  if (o.v !== ENVELOPE_VERSION) throw new Error("unknown send envelope");
+  if (!Array.isArray(o.files) || typeof o.send !== "string" || (o.kind !== "send" && o.kind !== "link")
+    || typeof o.version !== "number" || !Number.isSafeInteger(o.version) || o.version < 1 || typeof o.created !== "string")
+    throw new Error("the send's envelope is damaged");
   const files = o.files.map((f: unknown) => {
     const x = f as Record<string, unknown>;
     if (typeof x !== "object" || x === null || typeof x.path !== "string" || typeof x.blob !== "string"
@@ -58,7 +72,7 @@ export function decodeEnvelope(data: Uint8Array): Envelope {
     safePath(x.path);
     return { path: x.path, size: x.size, blob: x.blob, sha256: x.sha256.toLowerCase() };
   });
-  return { files, message: typeof o.message === "string" ? o.message : null };
+  return { files, message: typeof o.message === "string" ? o.message : null, send: o.send, kind: o.kind, version: o.version, created: o.created };
 }
 
 /** A path from an envelope as its parts: relative, no empty/`.`/`..` part, no backslash or control character
@@ -126,12 +140,12 @@ const b64 = (data: Uint8Array): string => {
 
 /** A file's ciphertext from the server, hashed as it arrives: refused unless it has the envelope's size and SHA-256
  *  (a server swapping blobs is caught here; the signature check follows when it is opened). */
-export async function downloadBlob(session: Session, id: string, file: EnvelopeFile, size: number): Promise<Blob> {
+export async function downloadBlob(session: Session, id: string, file: EnvelopeFile, size: number, download: { id: string | null }): Promise<Blob> {
   let r: Response;
+  const headers: Record<string, string> = { authorization: `Bearer ${session.token}` };
+  if (download.id) headers[DOWNLOAD_HEADER] = download.id;  // the other files of this download are not a new one
   try {
-    r = await fetch(`/api/v1/received/${idOf(id)}/blobs/${idOf(file.blob)}`, {
-      headers: { authorization: `Bearer ${session.token}` }, credentials: "omit", cache: "no-store",
-    });
+    r = await fetch(`/api/v1/received/${idOf(id)}/blobs/${idOf(file.blob)}`, { headers, credentials: "omit", cache: "no-store" });
   } catch {
     throw new ApiError(0, "network", "The server cannot be reached. Check the connection and try again.");
   }
@@ -139,6 +153,7 @@ export async function downloadBlob(session: Session, id: string, file: EnvelopeF
     const p = (await r.json().catch(() => ({}))) as { title?: string; detail?: string; type?: string };
     throw new ApiError(r.status, p.type ?? "about:blank", [p.title, p.detail].filter(Boolean).join(": ") || `The server answered ${r.status}.`);
   }
+  download.id = r.headers.get(DOWNLOAD_HEADER) ?? download.id;
   const h = sha256.create();
   let got = 0;
   const parts: BlobPart[] = [];
@@ -165,7 +180,14 @@ export interface Opened {
   verified: boolean;
   /** The sender's verified key when it is not the envelope's signer (shown as a warning). */
   senderKey: string | null;
+  /** This download's ID (the server's answer to its first file). */
+  download: { id: string | null };
 }
+
+/** The highest version of each link this browser opened (per server and ID; not secret): a lower one is a
+ *  rollback and refused, as the SDK's SeenVersions does. */
+const seenKey = (id: string) => `c11.sharing.seen.${location.origin}/r/${id}`;
+const seenVersion = (id: string): number => Number(localStorage.getItem(seenKey(id)) ?? "0") || 0;
 
 /** Fetch and decrypt the envelope with `keys` (worker handles); the signer is verified when the sending account's
  *  registry key (its log proofs checked here) is the key that signed it. */
@@ -177,6 +199,10 @@ export async function openSend(worker: CoreWorker, session: Session, trust: Page
   if (info.metadata.type !== ENVELOPE_TYPE) throw new Error("this is not a send's envelope");
   if (plaintext.size > MAX_ENVELOPE) throw new Error("the send's envelope is too large");
   const envelope = decodeEnvelope(new Uint8Array(await plaintext.arrayBuffer()));
+  if (envelope.send !== id || envelope.kind !== send.kind) throw new Error("the server answered with another send's envelope than the link's: refused");
+  if (envelope.version !== send.version) throw new Error(`the server says version ${send.version}, the signed envelope is version ${envelope.version}: refused`);
+  const highest = seenVersion(id);
+  if (envelope.version < highest) throw new Error(`the server served version ${envelope.version} of this link, older than version ${highest} this browser already opened: refused (a rollback)`);
   let verified = false;
   let senderKey: string | null = null;
   try {
@@ -186,7 +212,8 @@ export async function openSend(worker: CoreWorker, session: Session, trust: Page
   } catch (e) {
     if (!(e instanceof ApiError && e.status === 404)) throw e;  // a proof that fails is a refusal
   }
-  return { send, envelope, info, verified, senderKey };
+  if (verified && envelope.version > highest) localStorage.setItem(seenKey(id), String(envelope.version));
+  return { send, envelope, info, verified, senderKey, download: { id: null } };
 }
 
 /** One file of an opened send as a plaintext stream: downloaded (size and SHA-256 checked), opened in the worker
@@ -194,7 +221,7 @@ export async function openSend(worker: CoreWorker, session: Session, trust: Page
 export async function fileStream(worker: CoreWorker, session: Session, opened: Opened, file: EnvelopeFile, keys: number[]): Promise<ReadableStream<Uint8Array>> {
   const blob = opened.send.blobs.find((b) => b.id === file.blob);
   if (!blob) throw new Error(`the send does not hold the file ${file.path} any more`);
-  const data = await downloadBlob(session, opened.send.id, file, blob.size);
+  const data = await downloadBlob(session, opened.send.id, file, blob.size, opened.download);
   const { info, file: handle } = await worker.call("openFile", { data, keys });
   if (info.authorKey !== opened.info.authorKey) {
     await worker.call("closeFile", { file: handle });
@@ -252,6 +279,8 @@ export interface Outgoing {
 }
 
 export interface Prepared {
+  send: string;
+  version: number;
   envelope: Uint8Array;
   blobs: string[];
   added: { org: string; fingerprint: string }[];
@@ -261,7 +290,7 @@ export interface Prepared {
  *  keys, upload each resumably, and seal the envelope. `sender` is the worker handle of your key. */
 export async function encryptAndUpload(
   worker: CoreWorker, session: Session, found: Recipient[], sender: { handle: number; publicLine: string }, out: Outgoing,
-  progress: (text: string) => void,
+  target: { send: string; kind: "send" | "link"; version: number }, progress: (text: string) => void,
 ): Promise<Prepared> {
   if (out.files.length === 0) throw new Error("Choose the files to send.");
   const paths = out.files.map((f) => f.path);
@@ -293,13 +322,16 @@ export async function encryptAndUpload(
     }
     files.push({ path, size: file.size, blob, sha256: hex(h.digest()) });
   }
-  const data = encodeEnvelope({ files, message: out.message });
+  const created = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+  const data = encodeEnvelope({ files, message: out.message, ...target, created });
   if (data.length > MAX_ENVELOPE / 2) throw new Error("too many files for one send (their list is over 512 KiB)");
   const env = await worker.call("encrypt", {
     data: new Blob([data as Uint8Array<ArrayBuffer>]), sender: sender.handle, recipients, temporary,
     metadata: { name: null, type: ENVELOPE_TYPE, size: data.length, mtime: null, kind: "file" },
   });
   return {
+    send: target.send,
+    version: target.version,
     envelope: new Uint8Array(await env.arrayBuffer()),
     blobs: files.map((f) => f.blob),
     added: plan.added.map((a) => ({ org: a.org, fingerprint: a.key.fingerprint })),
@@ -308,14 +340,20 @@ export async function encryptAndUpload(
 
 export async function createSend(session: Session, kind: "send" | "link", recipients: string[], prepared: Prepared,
   expiresAt: string | null, maxDownloads: number | null): Promise<{ id: string; link: string; log_index: number | null }> {
-  const body: Record<string, unknown> = { kind, recipients, envelope: b64(prepared.envelope), blobs: prepared.blobs };
+  const body: Record<string, unknown> = { id: prepared.send, kind, recipients, envelope: b64(prepared.envelope), blobs: prepared.blobs };
   if (expiresAt) body.expires_at = expiresAt;
   if (maxDownloads !== null) body.max_downloads = maxDownloads;
-  return api("POST", "/api/v1/sends", body, session);
+  const made = await api<{ id: string; link: string; log_index: number | null }>("POST", "/api/v1/sends", body, session);
+  if (made.id !== prepared.send) throw new Error("the server gave the send another ID than the one signed");
+  return made;
 }
 
+/** A new send's ID, chosen here and signed in its envelope. */
+export const newSendId = (): string => hex(crypto.getRandomValues(new Uint8Array(16)));
+
 export const addVersion = (session: Session, id: string, prepared: Prepared) =>
-  api<{ id: string; version: number; link: string }>("POST", `/api/v1/sends/${idOf(id)}/versions`, { envelope: b64(prepared.envelope), blobs: prepared.blobs }, session);
+  api<{ id: string; version: number; link: string }>("POST", `/api/v1/sends/${idOf(id)}/versions`,
+    { envelope: b64(prepared.envelope), blobs: prepared.blobs, version: prepared.version }, session);
 
 /** The ID in a link `…/r/<id>` (or a bare ID), or null. */
 export function linkId(text: string): string | null {

@@ -12,7 +12,7 @@ import { newTrust } from "../registry";
 import { navigate } from "../router";
 import { safeName } from "../download";
 import { SaveStream } from "../SaveStream";
-import { fileStream, linkId, openSend, type Opened } from "../sharing";
+import { fileStream, linkId, openSend, receivedSend, type Opened } from "../sharing";
 
 /** A closed link's clear page: revoked, expired, used up, or not for this account. */
 function closedText(e: ApiError): { title: string; text: string } | null {
@@ -36,6 +36,7 @@ export function ReceivePage({ worker, session, setSession }: { worker: CoreWorke
   const [error, setError] = useState<string | null>(null);
   const [closed, setClosed] = useState<{ title: string; text: string } | null>(null);
   const [opened, setOpened] = useState<Opened | null>(null);
+  const [checked, setChecked] = useState(false);
   const keys = useRef<number[]>([]);
   const trust = useRef(newTrust());
 
@@ -45,6 +46,13 @@ export function ReceivePage({ worker, session, setSession }: { worker: CoreWorke
     return Promise.all(held.map((handle) => worker.call("forget", { handle }).catch(() => null)));
   };
   useEffect(() => () => void forget(), []);  // leaving the page forgets the keys
+  useEffect(() => {  // logged in: a revoked, expired, used-up or foreign link says so before any key is asked
+    if (!session || !id) return;
+    receivedSend(session, id).catch((err) => {
+      const c = err instanceof ApiError ? closedText(err) : null;
+      if (c) setClosed(c);
+    }).finally(() => setChecked(true));
+  }, [session]);
 
   const login = async (e: Event) => {
     e.preventDefault();
@@ -126,6 +134,8 @@ export function ReceivePage({ worker, session, setSession }: { worker: CoreWorke
           <p class="hint">Invited and no account yet? Open the invitation email's link first and create your account
             (<a href="/signup" onClick={(e) => { e.preventDefault(); navigate("/signup"); }}>sign up</a>), then open this link again.</p>
         </>
+      ) : !checked ? (
+        <p role="status">Checking the link…</p>
       ) : !opened ? (
         <form class="stack" onSubmit={open}>
           <p>Logged in as <span class="label">{session.email}</span>.</p>
@@ -157,6 +167,7 @@ export function ReceivePage({ worker, session, setSession }: { worker: CoreWorke
 function Received({ opened, worker, session, keys, reload }: { opened: Opened; worker: CoreWorker; session: Session; keys: number[]; reload: () => Promise<void> }) {
   const { send, envelope, info } = opened;
   const [checking, setChecking] = useState(false);
+  const [anyway, setAnyway] = useState(false);  // unverified: the files only after you say so (as c11 receive --allow-unverified)
   const total = envelope.files.reduce((n, f) => n + f.size, 0);
   return (
     <section aria-labelledby="recv-files" class="result">
@@ -180,7 +191,11 @@ function Received({ opened, worker, session, keys, reload }: { opened: Opened; w
       <h2 id="recv-files">{send.kind === "link" ? `Files (version ${send.version})` : "Files"}</h2>
       <p class="hint" data-testid="send-facts">{envelope.files.length} file{envelope.files.length === 1 ? "" : "s"}, {total.toLocaleString("en")} bytes;
         expires: {when(send.expires_at)}{send.max_downloads !== null && <>; downloads {send.downloads} of {send.max_downloads}</>}.</p>
-      <ul class="files" data-testid="send-files">
+      {!opened.verified && (
+        <p><input id="recv-anyway" type="checkbox" checked={anyway} onChange={(e) => setAnyway((e.currentTarget as HTMLInputElement).checked)} />{" "}
+          <label for="recv-anyway" class="inline">I checked the signing key myself: offer the files anyway</label></p>
+      )}
+      {(opened.verified || anyway) && <ul class="files" data-testid="send-files">
         {envelope.files.map((f) => (
           <li key={f.blob}>
             <span class="label filename">{f.path}</span>
@@ -188,7 +203,7 @@ function Received({ opened, worker, session, keys, reload }: { opened: Opened; w
               open={() => fileStream(worker, session, opened, f, keys)} />
           </li>
         ))}
-      </ul>
+      </ul>}
       <p><button type="button" disabled={checking} onClick={async () => { setChecking(true); await reload(); setChecking(false); }}>
         {send.kind === "link" ? "Check for a newer version" : "Reload"}</button></p>
     </section>

@@ -11,7 +11,7 @@ import { expirySeconds } from "../onlinepolicy";
 import { newTrust } from "../registry";
 import { navigate } from "../router";
 import {
-  addVersion, createSend, emailList, encryptAndUpload, listSends, resolveRecipients, revokeSend, showSend,
+  addVersion, createSend, emailList, encryptAndUpload, listSends, newSendId, resolveRecipients, revokeSend, showSend,
   type Outgoing, type SendDetail, type SendSummary,
 } from "../sharing";
 
@@ -93,7 +93,7 @@ export function SendPage({ session, worker }: { session: Session | null; worker:
       const key = await loadKey(worker, keyFile, passphrase);
       let prepared;
       try {
-        prepared = await encryptAndUpload(worker, session, found, key, out, setBusy);
+        prepared = await encryptAndUpload(worker, session, found, key, out, { send: newSendId(), kind: mode, version: 1 }, setBusy);
       } finally {
         await worker.call("forget", { handle: key.handle });
       }
@@ -256,7 +256,9 @@ function Details({ detail, session, worker, done }: { detail: SendDetail; sessio
       const key = await loadKey(worker, keyFile, passphrase);
       let prepared;
       try {
-        prepared = await encryptAndUpload(worker, session, found, key, { files, message: null, online: false, onlineExpires: null }, setBusy);
+        const next = (await showSend(session, detail.id)).version + 1;  // the server refuses it unless it is the next one
+        prepared = await encryptAndUpload(worker, session, found, key, { files, message: null, online: false, onlineExpires: null },
+          { send: detail.id, kind: "link", version: next }, setBusy);
       } finally {
         await worker.call("forget", { handle: key.handle });
       }
