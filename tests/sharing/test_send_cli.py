@@ -178,3 +178,163 @@ def _log_entry(srv: RunningServer, index: int) -> dict[str, Any]:
     assert r.status_code == 200, r.text
     found: dict[str, Any] = json.loads(r.json()["entries"][0]["data"])
     return found
+
+
+# -- a malicious server (review findings 3, 5, 8, 9): one UPDATE on its database stands for it ----------------
+
+
+def _db_update(srv: RunningServer, table: Any, where: Any, **values: Any) -> None:
+    from sqlalchemy import update
+
+    from c11.server.db import Database
+
+    db = Database(srv.config.database_url)
+    with db.session() as s:
+        s.execute(update(table).where(where).values(**values))
+    db.dispose()
+
+
+def test_rolled_back_or_swapped_envelopes_are_refused(
+    srv: RunningServer, people: dict[str, Person], tmp_path: Path
+) -> None:
+    """The envelope signs the link's ID, kind and version: an older version, another send's envelope, or a
+    version below the one this device received are refused, and nothing is written."""
+    from c11.server.sharing.models import Send, SendVersion
+
+    alice, bob = people["alice"], people["bob"]
+    doc = tmp_path / "contract.txt"
+    doc.write_text("IBAN: OLD")
+    link = alice.json("share", "create", str(doc), "--to", bob.email)["link"]
+    doc.write_text("IBAN: NEW")
+    alice.ok("share", "update", link, str(doc))
+    sid = link.rsplit("/", 1)[1]
+    assert bob.json("receive", link, "-o", str(tmp_path / "in1"))["version"] == 2
+    _db_update(srv, Send, Send.id == sid, version=1)  # the server serves version 1 as the current one
+    assert "rollback" in bob.fails("receive", link, "-o", str(tmp_path / "in2"))
+    assert not (tmp_path / "in2").exists()
+    # the version the server claims must be the signed one (version 1 served as version 3)
+    _db_update(srv, Send, Send.id == sid, version=2)
+    _db_update(srv, SendVersion, (SendVersion.send_id == sid) & (SendVersion.version == 1), version=3)
+    _db_update(srv, Send, Send.id == sid, version=3)
+    assert "the signed envelope is version 1" in bob.fails("receive", link, "-o", str(tmp_path / "in3"))
+    # another send's envelope (from the same sender to the same recipient)
+    (tmp_path / "other.txt").write_text("other")
+    other = alice.json("send", str(tmp_path / "other.txt"), "--to", bob.email)["id"]
+    from sqlalchemy import select
+
+    from c11.server.db import Database
+
+    db = Database(srv.config.database_url)
+    with db.session() as s:
+        env = s.scalars(select(SendVersion.envelope).where(SendVersion.send_id == sid, SendVersion.version == 2)).one()
+    db.dispose()
+    _db_update(srv, SendVersion, SendVersion.send_id == other, envelope=env)
+    assert "another send's envelope" in bob.fails("receive", other, "-o", str(tmp_path / "in4"))
+    assert not (tmp_path / "in3").exists() and not (tmp_path / "in4").exists()
+
+
+def test_a_send_not_signed_by_the_sending_account_is_refused(
+    srv: RunningServer, people: dict[str, Person], tmp_path: Path
+) -> None:
+    """The server attributes to alice a send signed by a key nobody published: nothing is written, exit 1;
+    --allow-unverified writes it and --json says it is not verified."""
+    import accountkit
+
+    from c11.client.sharing import Envelope, SharingAPI, encrypt_and_upload, seal_envelope
+    from c11.keys.identity import Identity
+    from c11.server.accounts.models import User
+    from c11.server.sharing.models import Send
+
+    alice, bob = people["alice"], people["bob"]
+    op = accountkit.signup(srv, "operator")
+    c = accountkit.client(srv, op.email, state_dir=tmp_path / "op")
+    forger = Identity.generate(alice.email, kem="x25519")  # labelled alice, published nowhere
+    f = tmp_path / "invoice.txt"
+    f.write_text("pay to IBAN ATTACKER")
+    api = SharingAPI(c)
+    sid = "ab" * 16
+    files = encrypt_and_upload(api, [c.registry.lookup(bob.email)], forger, [("invoice.txt", f)])
+    env = seal_envelope(
+        Envelope(files, None, sid, "send", 1, "2026-12-01T00:00:00Z"), [c.registry.lookup(bob.email)], forger
+    )
+    assert api.create([bob.email], env, [x.blob for x in files], send_id=sid)["id"] == sid
+    from sqlalchemy import select
+
+    from c11.server.db import Database
+
+    db = Database(srv.config.database_url)
+    with db.session() as s:
+        alice_id = s.scalars(select(User.id).where(User.email == alice.email)).one()
+    db.dispose()
+    _db_update(srv, Send, Send.id == sid, sender_id=alice_id)
+    err = bob.fails("receive", sid, "-o", str(tmp_path / "in"))
+    assert "not signed by the key of the sending account" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "in").exists()
+    got = bob.json("receive", sid, "-o", str(tmp_path / "in2"), "--allow-unverified")
+    assert got["sender_verified"] is False and got["verified_sender"]["verified"] is False
+    assert (tmp_path / "in2" / "invoice.txt").read_text() == "pay to IBAN ATTACKER"
+    c.close()
+
+
+def test_download_limits_are_per_recipient_and_ranges_need_the_download(
+    srv: RunningServer, people: dict[str, Person], tmp_path: Path
+) -> None:
+    alice, bob, carol = people["alice"], people["bob"], people["carol"]
+    (tmp_path / "a.bin").write_bytes(b"a" * 3000)
+    (tmp_path / "b.bin").write_bytes(b"b" * 3000)
+    sent = alice.json(
+        "send", str(tmp_path / "a.bin"), str(tmp_path / "b.bin"), "--to", bob.email, "--to", carol.email,
+        "--max-downloads", "1",
+    )  # fmt: skip
+    h = httpx.Client(base_url=srv.url, headers={"authorization": f"Bearer {bob.token}"}, timeout=30)
+    sid = sent["id"]
+    blobs = [(b["id"], b["size"]) for b in h.get(f"/api/v1/received/{sid}").json()["blobs"]]
+    bob.ok("receive", sent["link"], "-o", str(tmp_path / "bob"))
+    # without a download: a range is refused, a whole file is a new download (bob used his one)
+    r = h.get(f"/api/v1/received/{sid}/blobs/{blobs[0][0]}", headers={"range": "bytes=1-"})
+    assert r.status_code == 409 and r.json()["type"].endswith("download-order")
+    assert h.get(f"/api/v1/received/{sid}/blobs/{blobs[1][0]}").status_code == 410
+    # carol's own download is still there
+    carol.ok("receive", sent["link"], "-o", str(tmp_path / "carol"))
+    assert (tmp_path / "carol" / "b.bin").read_bytes() == b"b" * 3000
+    show = alice.json("sends", "show", sent["link"])
+    assert sorted((r["downloads"], r["status"]) for r in show["recipients"]) == [(1, "downloaded")] * 2
+    assert show["state"] == "used up"
+    # a download's ID: the other files and resumed ranges, within its byte budget only
+    (tmp_path / "c.bin").write_bytes(b"c" * 3000)
+    sent = alice.json("send", str(tmp_path / "c.bin"), "--to", bob.email, "--max-downloads", "1")
+    blob = h.get(f"/api/v1/received/{sent['id']}").json()["blobs"][0]["id"]
+    first = h.get(f"/api/v1/received/{sent['id']}/blobs/{blob}")
+    did = first.headers["x-c11-download"]
+    url = f"/api/v1/received/{sent['id']}/blobs/{blob}"
+    assert h.get(url, headers={"range": "bytes=100-", "x-c11-download": did}).status_code == 206
+    assert h.get(url, headers={"range": "bytes=1-", "x-c11-download": "x" * 32}).status_code == 409
+    codes = {h.get(url, headers={"x-c11-download": did}).status_code for _ in range(8)}
+    assert codes == {200, 409}  # the budget (twice the files' size plus slack) runs out
+    h.close()
+
+
+def test_purge_deletes_the_ciphertext_of_closed_sends(
+    srv: RunningServer, people: dict[str, Person], tmp_path: Path
+) -> None:
+    from sqlalchemy import select
+
+    from c11.server.sharing.models import SendVersion
+    from c11.server.sharing.service import purge
+    from c11.server.uploads.service import object_key, uploads
+
+    alice, bob = people["alice"], people["bob"]
+    (tmp_path / "p.txt").write_text("purge me")
+    sent = alice.json("send", str(tmp_path / "p.txt"), "--to", bob.email)
+    ctx = srv._server.config.app.state.ctx
+    with ctx.db.session() as s:
+        blob = json.loads(s.scalars(select(SendVersion.blobs).where(SendVersion.send_id == sent["id"])).one())[0]["id"]
+    store = uploads(ctx).store
+    purge(ctx)
+    assert store.size(object_key(blob))  # active: kept
+    _expire(srv, sent["id"])
+    assert purge(ctx) >= 1
+    with ctx.db.session() as s:
+        assert s.scalars(select(SendVersion.blobs).where(SendVersion.send_id == sent["id"])).one() == "[]"
+    assert store.size(object_key(blob)) is None
+    assert purge(ctx) == 0  # bounded, and done: nothing left to purge

@@ -98,13 +98,23 @@ def send(paths, to, message, expires, max_downloads, online, identity, as_json) 
 @click.option("-o", "--output", "out_dir", metavar="DIR", default=".", show_default=True, help="Folder for the files.")
 @click.option("-i", "--identity", "identities", multiple=True, metavar="KEYFILE", help="Your key file(s).")
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
+@click.option(
+    "--allow-unverified",
+    is_flag=True,
+    help="Write the files even when the signer is not the sending account's registry (or trusted) key.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def receive(link, out_dir, identities, force, as_json) -> None:
-    """Download and decrypt what LINK (https://server/r/ID) holds for you, into DIR."""
+def receive(link, out_dir, identities, force, allow_unverified, as_json) -> None:
+    """Download and decrypt what LINK (https://server/r/ID) holds for you, into DIR.
+
+    Refused, with nothing written, unless the envelope names this link and the version the server serves, that
+    version is not older than one this device received before (`<config dir>/received-versions.json`), and its
+    signer is the sending account's key (registry, log-proven; or a trusted key), unless --allow-unverified."""
+    from c11._internal.paths import config_dir
     from c11.cli import _signer
     from c11.cli._output import emit_json
     from c11.cli.keys import decrypting_identities
-    from c11.client.sharing import receive_link
+    from c11.client.sharing import SeenVersions, receive_link
     from c11.errors import UsageError
 
     api = _api()
@@ -117,14 +127,18 @@ def receive(link, out_dir, identities, force, as_json) -> None:
     ids = decrypting_identities(identities, None)
     ctx = click.get_current_context()
     caps = [*ids, ctx.with_resource(opening_groups(ids)), ctx.with_resource(releasing())]  # groups, online policy
-    got = receive_link(api, link, caps, Path(out_dir), force=force)
     verifier = _signer.verifier(())
-    check = verifier.annotate(got.info)
+    seen = SeenVersions(config_dir() / "received-versions.json")
+    got = receive_link(
+        api, link, caps, Path(out_dir), verifier=verifier, seen=seen, force=force, allow_unverified=allow_unverified
+    )
+    check = got.check
     if as_json:
         emit_json(
             {
                 "id": got.id,
                 "sender_account": got.sender_account,
+                "sender_verified": got.verified,
                 "verified_sender": got.info.verified_sender,
                 "message": got.message,
                 "files": [str(p) for p in got.written],
@@ -133,8 +147,12 @@ def receive(link, out_dir, identities, force, as_json) -> None:
         )
         return
     click.echo(_signer.line(check), err=True)
-    if check.email and check.email.lower() != got.sender_account.lower():
-        click.echo(f"c11: WARNING: sent from the account {got.sender_account}, signed by another person", err=True)
+    if not got.verified:
+        click.echo(
+            f"c11: WARNING: sent from the account {got.sender_account}, but NOT signed by its key "
+            "(written because of --allow-unverified)",
+            err=True,
+        )
     if got.message is not None:
         click.echo(f"c11: message: {got.message}", err=True)
     for p in got.written:

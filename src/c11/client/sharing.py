@@ -4,11 +4,14 @@ links, and receiving.
     from c11.client.sharing import SharingAPI, send_paths, receive_link
     api = SharingAPI(client)
     result = send_paths(api, planner, sender, [Path("report.pdf")], SendOptions(to=["bob@example.com"]))
-    got = receive_link(SharingAPI(bob_client), result.link, [bob_identity], Path("inbox"))
+    got = receive_link(SharingAPI(bob_client), result.link, [bob_identity], Path("inbox"),
+                       verifier=SenderVerifier(load_default(), bob_client), seen=SeenVersions(path))
 
 Files are encrypted on this device for the recipients that `c11.client.sending.Sending` plans (invitations and
 organization rules included), each into its own `.c11` blob; an *envelope* (a c11 file for the same
-recipients) lists the files' paths and blob IDs and carries the optional message. The server stores ciphertext.
+recipients) lists the files' paths and blob IDs and carries the optional message; it is signed, and names the
+send's ID (chosen here), kind and version, which a recipient checks against the link and the server's answer.
+The server stores ciphertext.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ import hashlib
 import hmac
 import json
 import os
+import secrets
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -29,8 +34,11 @@ import httpx
 
 from c11 import files
 from c11.client._http import HttpCore, _error, json_object, json_objects
-from c11.errors import FormatError, ServerError, UsageError
+from c11.client.sender import SenderCheck, SenderVerifier
+from c11.client.trusted import normalize_email
+from c11.errors import BadSignatureError, FormatError, RecipientError, ServerError, UsageError
 from c11.format.envelope import Metadata
+from c11.log.entries import rfc3339
 
 if TYPE_CHECKING:
     from c11.client.client import Client
@@ -41,7 +49,11 @@ if TYPE_CHECKING:
 
 TUS = {"Tus-Resumable": "1.0.0"}
 ENVELOPE_TYPE = "application/vnd.c11.send-envelope+json"
-ENVELOPE_VERSION = "c11-send/1"
+ENVELOPE_VERSION = "c11-send/2"
+#: The header of a download's ID (the server answers it on a download's first file; resumes send it back).
+DOWNLOAD_HEADER = "X-C11-Download"
+#: Most links a SeenVersions file remembers (the oldest are forgotten first).
+MAX_SEEN = 10_000
 #: Bytes per PATCH (several parts: fewer requests); a broken one resumes from the server's offset.
 CHUNK = 20 << 20
 READ = 1 << 20
@@ -62,13 +74,24 @@ class EnvelopeFile:
 
 @dataclass
 class Envelope:
+    """The signed content of a send's version: `send` (its ID), `kind` (send or link), `version` (1 for a send),
+    `created` (RFC 3339, the sender's clock), the message and the files (docs/sharing.md "The envelope")."""
+
     files: list[EnvelopeFile]
-    message: str | None = None
+    message: str | None
+    send: str
+    kind: str
+    version: int
+    created: str
 
     def encode(self) -> bytes:
         return json.dumps(
             {
                 "v": ENVELOPE_VERSION,
+                "send": self.send,
+                "kind": self.kind,
+                "version": self.version,
+                "created": self.created,
                 "message": self.message,
                 "files": [vars(f) for f in self.files],
             },
@@ -80,11 +103,25 @@ class Envelope:
     def decode(cls, data: bytes) -> Envelope:
         try:
             d = json.loads(data)
+            if d.get("v") == "c11-send/1":
+                raise FormatError(
+                    "the send's envelope is of an older c11 that did not sign the link and version: ask the sender "
+                    "to send it again"
+                )
             if d.get("v") != ENVELOPE_VERSION:
                 raise FormatError(f"unknown send envelope {d.get('v')!r}")
             found = [EnvelopeFile(str(f["path"]), int(f["size"]), str(f["blob"]), str(f["sha256"])) for f in d["files"]]
             message = d.get("message")
-            return cls(found, message if isinstance(message, str) else None)
+            send, kind, version, created = d["send"], d["kind"], d["version"], d["created"]
+            if (
+                not isinstance(send, str)
+                or kind not in ("send", "link")
+                or type(version) is not int
+                or version < 1
+                or not isinstance(created, str)
+            ):
+                raise FormatError("the send's envelope is damaged")
+            return cls(found, message if isinstance(message, str) else None, send, kind, version, created)
         except (ValueError, KeyError, TypeError, AttributeError):
             raise FormatError("the send's envelope is damaged") from None
 
@@ -193,6 +230,7 @@ class SharingAPI:
         expires_at: str | None = None,
         max_downloads: int | None = None,
         retention: int | None = None,
+        send_id: str | None = None,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "kind": kind,
@@ -206,6 +244,8 @@ class SharingAPI:
             body["max_downloads"] = max_downloads
         if retention is not None:
             body["retention"] = retention
+        if send_id is not None:
+            body["id"] = send_id
         return json_object(self._core.request("POST", "/api/v1/sends", json=body))
 
     def list(self, kind: str | None = None) -> list[dict[str, Any]]:
@@ -217,36 +257,48 @@ class SharingAPI:
     def revoke(self, send_id: str) -> dict[str, Any]:
         return json_object(self._core.request("POST", f"/api/v1/sends/{_id(send_id)}/revoke"))
 
-    def add_version(self, send_id: str, envelope: bytes, blobs: Sequence[str]) -> dict[str, Any]:
-        body = {"envelope": base64.b64encode(envelope).decode(), "blobs": list(blobs)}
+    def add_version(
+        self, send_id: str, envelope: bytes, blobs: Sequence[str], version: int | None = None
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"envelope": base64.b64encode(envelope).decode(), "blobs": list(blobs)}
+        if version is not None:
+            body["version"] = version
         return json_object(self._core.request("POST", f"/api/v1/sends/{_id(send_id)}/versions", json=body))
 
     def received(self, send_id: str) -> dict[str, Any]:
         return json_object(self._core.request("GET", f"/api/v1/received/{_id(send_id)}"))
 
-    def download(self, send_id: str, blob: str, dst: Path, size: int, attempts: int = 5) -> None:
-        """The blob's ciphertext into `dst`, resuming with a Range after a broken connection."""
+    def download(
+        self, send_id: str, blob: str, dst: Path, size: int, download: str | None = None, attempts: int = 5
+    ) -> str | None:
+        """The blob's ciphertext into `dst`, resuming with a Range after a broken connection. `download`: the ID
+        of the download this file belongs to (None: start a new one, counted against the recipient's limit).
+        Returns the download's ID (give it for the send's other files)."""
         failures = 0
         with open(dst, "wb") as out:
             while out.tell() < size or size == 0:
                 start = out.tell()
-                headers = self._headers({"Range": f"bytes={start}-"} if start else None)
+                extra = {"Range": f"bytes={start}-"} if start else {}
+                if download is not None:
+                    extra[DOWNLOAD_HEADER] = download
                 try:
                     with self._core._http.stream(
-                        "GET", f"/api/v1/received/{_id(send_id)}/blobs/{_id(blob)}", headers=headers
+                        "GET", f"/api/v1/received/{_id(send_id)}/blobs/{_id(blob)}", headers=self._headers(extra)
                     ) as r:
                         if r.status_code >= 400:
                             r.read()
                             raise _error(r, self.server)
+                        download = r.headers.get(DOWNLOAD_HEADER, download)
                         for chunk in r.iter_bytes(READ):
                             out.write(chunk)
                     if size == 0:
-                        return
+                        return download
                 except httpx.HTTPError:
                     failures += 1
                     if failures >= attempts:
                         raise ServerError(f"the download from {self.server} kept failing", 0) from None
                     time.sleep(min(0.2 * 2**failures, 5))
+        return download
 
 
 def _id(value: str) -> str:
@@ -371,7 +423,9 @@ def send_paths(
     uploaded = encrypt_and_upload(
         api, plan.keys, sender, items, lambda: planner.header_options(plan, sender, True)[0], progress
     )
-    envelope = seal_envelope(Envelope(uploaded, outgoing.message), plan.keys, sender)
+    send_id = secrets.token_hex(16)
+    env = Envelope(uploaded, outgoing.message, send_id, kind, 1, rfc3339(datetime.now(UTC)))
+    envelope = seal_envelope(env, plan.keys, sender)
     made = api.create(
         recipients,
         envelope,
@@ -380,7 +434,10 @@ def send_paths(
         expires_at=outgoing.expires_at,
         max_downloads=outgoing.max_downloads,
         retention=retention,
+        send_id=send_id,
     )
+    if made["id"] != send_id:
+        raise ServerError(f"{api.server} gave the send another ID than the one signed", 0)
     return SendResult(made["id"], made["link"], uploaded, list(recipients), made.get("log_index"))
 
 
@@ -398,18 +455,58 @@ def update_link(
     uploaded = encrypt_and_upload(
         api, plan.keys, sender, items, lambda: planner.header_options(plan, sender, True)[0], progress
     )
-    envelope = seal_envelope(Envelope(uploaded), plan.keys, sender)
-    made = api.add_version(link_parts(link)[1], envelope, [f.blob for f in uploaded])
+    send_id = link_parts(link)[1]
+    version = int(api.show(send_id)["version"]) + 1  # the server refuses it unless it is the next one
+    envelope = seal_envelope(
+        Envelope(uploaded, None, send_id, "link", version, rfc3339(datetime.now(UTC))), plan.keys, sender
+    )
+    made = api.add_version(send_id, envelope, [f.blob for f in uploaded], version)
     return SendResult(made["id"], made["link"], uploaded, [], made.get("log_index"), made["version"])
 
 
 # -- receiving ----------------------------------------------------------------------------------------------
 
 
+class SeenVersions:
+    """The highest version this device has seen of each link (server and ID), in a JSON file (the CLI's:
+    `<config dir>/received-versions.json`); not secret. A link served below it is a rollback and refused."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _load(self) -> dict[str, int]:
+        try:
+            with open(self.path, "rb") as f:
+                data = json.loads(f.read(4 << 20))
+        except FileNotFoundError:
+            return {}
+        except ValueError:
+            raise FormatError(f"{self.path}: damaged (remove it to start again)") from None
+        if not isinstance(data, dict):
+            raise FormatError(f"{self.path}: damaged (remove it to start again)")
+        return {str(k): int(v) for k, v in data.items() if isinstance(v, int)}
+
+    def get(self, key: str) -> int:
+        return self._load().get(key, 0)
+
+    def record(self, key: str, version: int) -> None:
+        seen = self._load()
+        if seen.get(key, 0) >= version:
+            return
+        seen.pop(key, None)
+        seen[key] = version  # newest last; the oldest are forgotten past MAX_SEEN
+        kept = dict(list(seen.items())[-MAX_SEEN:])
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + f".{secrets.token_hex(4)}.tmp")
+        tmp.write_text(json.dumps(kept, separators=(",", ":")))
+        os.replace(tmp, self.path)
+
+
 @dataclass
 class Received:
-    """What `receive_link` wrote: the server's account of the sender, the envelope's signature info (who
-    signed, to check against trusted keys or the registry), the message and the files."""
+    """What `receive_link` wrote: the server's account of the sender, the envelope's signature info, the check of
+    its signer against the sending account (`check`; `verified`: it is that account's key), the message and the
+    files."""
 
     id: str
     kind: str
@@ -418,18 +515,61 @@ class Received:
     message: str | None
     written: list[Path]
     version: int
+    check: SenderCheck
+    verified: bool
+
+
+def signed_by_account(check: SenderCheck, account: str) -> bool:
+    """True when `check` (of the envelope's signer) proves the key is `account`'s: its registry key (current or
+    former, log-proven) or a trusted key listed with that email."""
+    try:
+        return check.verified and check.email is not None and check.email == normalize_email(account)
+    except RecipientError:
+        return False
 
 
 def receive_link(
-    api: SharingAPI, link: str, identities: Sequence[Any], out_dir: Path, *, force: bool = False
+    api: SharingAPI,
+    link: str,
+    identities: Sequence[Any],
+    out_dir: Path,
+    *,
+    verifier: SenderVerifier,
+    seen: SeenVersions | None,
+    force: bool = False,
+    allow_unverified: bool = False,
 ) -> Received:
-    """Open what `link` holds for you: decrypt the envelope, download every file and decrypt it into `out_dir`
-    (paths from the envelope, kept inside `out_dir`); each file must be signed by the envelope's signer."""
+    """Open what `link` holds for you: decrypt the envelope, check it (the link's ID, kind and version signed in
+    it; no version below the one `seen` holds; its signer is the sending account's key, checked by `verifier`,
+    unless `allow_unverified`), then download every file and decrypt it into `out_dir` (paths from the envelope,
+    kept inside `out_dir`); each file must be signed by the envelope's signer. Nothing is written before the
+    checks pass."""
     send_id = link_parts(link)[1]
     got = api.received(send_id)
     result = files.decrypt_bytes(base64.b64decode(got["envelope"]), identities)
     env = Envelope.decode(result.plaintext or b"")
+    served = int(got["version"])
+    if env.send != send_id or env.kind != got["kind"]:
+        raise FormatError("the server answered with another send's envelope than the link's: refused")
+    if env.version != served:
+        raise FormatError(f"the server says version {served}, the signed envelope is version {env.version}: refused")
+    key = f"{api.server.rstrip('/')}/r/{send_id}"
+    if seen is not None and env.version < (highest := seen.get(key)):
+        raise FormatError(
+            f"the server served version {env.version} of this link, older than version {highest} this device "
+            "already received: refused (a rollback)"
+        )
     signer = result.info.sender_fingerprint
+    check = verifier.verify(got["sender"], signer, result.info.signature_valid)
+    result.info.verified_sender = check.to_dict()
+    verified = signed_by_account(check, got["sender"])
+    if not verified and not allow_unverified:
+        raise BadSignatureError(
+            f"refused: the send is not signed by the key of the sending account {got['sender']} "
+            f"({check.reason or 'another key'}); nothing was written"
+        )
+    if seen is not None:
+        seen.record(key, env.version)
     sizes = {b["id"]: int(b["size"]) for b in got["blobs"]}
     written: list[Path] = []
     targets = [(f, out_dir.joinpath(*safe_relative(f.path).parts)) for f in env.files]
@@ -437,12 +577,13 @@ def receive_link(
         if target.exists() and not force:
             raise UsageError(f"{target} exists (give --force to overwrite)")
     out_dir.mkdir(parents=True, exist_ok=True)
+    download: str | None = None
     with tempfile.TemporaryDirectory(prefix="c11-receive-", dir=out_dir) as tmp:
         for n, (f, target) in enumerate(targets):
             if f.blob not in sizes:
                 raise FormatError(f"the send does not hold the file {f.path!r} any more")
             blob = Path(tmp) / f"{n}.c11"
-            api.download(send_id, f.blob, blob, sizes[f.blob])
+            download = api.download(send_id, f.blob, blob, sizes[f.blob], download)
             if not _same_digest(_sha256(blob), f.sha256):
                 raise FormatError(f"{f.path}: the downloaded file is not the one the sender listed")
             part = Path(tmp) / f"{n}.part"
@@ -453,7 +594,7 @@ def receive_link(
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(part, target)
             written.append(target)
-    return Received(got["id"], got["kind"], got["sender"], result.info, env.message, written, int(got["version"]))
+    return Received(got["id"], got["kind"], got["sender"], result.info, env.message, written, served, check, verified)
 
 
 def _same_digest(a: str, b: str) -> bool:

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Depends, Path, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from c11.errors import BadSignatureError, C11Error
@@ -41,7 +41,7 @@ from c11.server.registry.models import RegistryKey
 from c11.server.registry.router import _lookup as registry_lookup
 from c11.server.uploads.grants import UploadGrant
 from c11.server.uploads.models import COMPLETE, Upload
-from c11.server.uploads.service import uploads
+from c11.server.uploads.service import object_key, uploads
 
 router = APIRouter(
     prefix="/api/v1/requests",
@@ -572,3 +572,45 @@ def item_bytes(request_id: RequestId, n: int, principal: Reader, ctx: Ctx) -> Re
         media_type="application/octet-stream",
         headers={"Content-Length": str(size), "Cache-Control": "no-store"},
     )
+
+
+#: Most requests whose files one purge run deletes.
+PURGE_BATCH = 50
+
+
+def purge(ctx: ServerContext, limit: int = PURGE_BATCH) -> int:
+    """Delete the uploaded ciphertext of up to `limit` cancelled requests and expired ones never submitted (run
+    with the uploads cleanup, docs/sharing.md): their items stay, without bytes. Returns how many requests."""
+    now = utcnow()
+    with ctx.db.session() as s:
+        ids = s.scalars(
+            select(DocRequestItem.request_id)
+            .join(DocRequest, DocRequest.id == DocRequestItem.request_id)
+            .where(
+                DocRequestItem.upload_id.is_not(None),
+                or_(
+                    DocRequest.status == "cancelled",
+                    (DocRequest.expires_at <= now) & DocRequest.submitted_at.is_(None),
+                ),
+            )
+            .distinct()
+            .limit(limit)
+        ).all()
+    store = uploads(ctx).store
+    for request_id in ids:
+        with ctx.db.session() as s:
+            items = s.scalars(
+                select(DocRequestItem).where(
+                    DocRequestItem.request_id == request_id, DocRequestItem.upload_id.is_not(None)
+                )
+            ).all()
+            gone = [i.upload_id for i in items if i.upload_id]
+            for upload_id in gone:
+                store.delete(object_key(upload_id))
+            s.execute(delete(Upload).where(Upload.id.in_(gone)))
+            s.execute(
+                update(DocRequestItem)
+                .where(DocRequestItem.request_id == request_id)
+                .values(upload_id=None, complete=False)
+            )
+    return len(ids)

@@ -61,3 +61,7 @@ class SendRecipient(Base):
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     downloaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     downloads: Mapped[int] = mapped_column(Integer, default=0)
+    #: the current download (docs/sharing.md "Limits"): SHA-256 of its ID, the version it fetches, bytes left
+    download_key: Mapped[str | None] = mapped_column(String(64))
+    download_version: Mapped[int | None] = mapped_column(Integer)
+    download_left: Mapped[int | None] = mapped_column(BigInteger)

@@ -34,7 +34,13 @@ Writer = Annotated[Principal, Depends(require_scope("documents:write"))]
 MAX_ENVELOPE = 1 << 20
 
 
+_ID = "^[0-9a-f]{32}$"
+
+
 class SendIn(BaseModel):
+    id: str | None = Field(
+        None, pattern=_ID, description="The send's ID, chosen by the client (signed in the envelope)"
+    )
     kind: str = Field("send", pattern="^(send|link)$")
     recipients: list[str] = Field(min_length=1, max_length=service.MAX_RECIPIENTS)
     envelope: str = Field(description="The envelope (a c11 file for the recipients), base64", max_length=1_500_000)
@@ -46,6 +52,7 @@ class SendIn(BaseModel):
 
 class VersionIn(BaseModel):
     envelope: str = Field(max_length=1_500_000)
+    version: int | None = Field(None, ge=2, le=1 << 30, description="The version signed in the envelope (the next)")
     blobs: list[str] = Field(default_factory=list, max_length=service.MAX_BLOBS)
 
 
@@ -65,6 +72,7 @@ def create(body: SendIn, ctx: Ctx, who: Writer) -> dict[str, Any]:
         expires_at=body.expires_at,
         max_downloads=body.max_downloads,
         retention=body.retention,
+        send_id=body.id,
     )
 
 
@@ -85,7 +93,7 @@ def revoke(send_id: str, ctx: Ctx, who: Writer) -> dict[str, Any]:
 
 @router.post("/sends/{send_id}/versions", status_code=201, summary="A new version of a share link")
 def add_version(send_id: str, body: VersionIn, ctx: Ctx, who: Writer) -> dict[str, Any]:
-    return service.add_version(ctx, who, send_id, _envelope(body.envelope), body.blobs)
+    return service.add_version(ctx, who, send_id, _envelope(body.envelope), body.blobs, body.version)
 
 
 @router.get("/received/{send_id}", summary="What was sent to you: sender, envelope, files")
@@ -95,12 +103,15 @@ def received(send_id: str, ctx: Ctx, who: Reader) -> dict[str, Any]:
     return out
 
 
+DOWNLOAD_HEADER = "X-C11-Download"
+_DOWNLOAD_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _RANGE = re.compile(r"bytes=(\d{1,19})-(\d{0,19})")
 
 
 @router.get(
     "/received/{send_id}/blobs/{blob_id}",
-    summary="A file's ciphertext (Range: bytes=N- resumes without counting a download)",
+    summary="A file's ciphertext (from byte 0: a new download, its ID in X-C11-Download; send it back for the "
+    "other files and Range resumes)",
     response_class=StreamingResponse,
 )
 async def blob(send_id: str, blob_id: str, request: Request, ctx: Ctx, who: Reader) -> StreamingResponse:
@@ -114,9 +125,14 @@ async def blob(send_id: str, blob_id: str, request: Request, ctx: Ctx, who: Read
         end = int(m.group(2)) + 1 if m.group(2) else None
         if end is not None and end <= start:
             raise Problem(416, "Range Not Satisfiable", "The range is empty.", "bad-range")
-    size, chunks = await run_in_threadpool(service.download, ctx, who, send_id, blob_id, start, end)
+    given = request.headers.get(DOWNLOAD_HEADER)
+    if given is not None and not _DOWNLOAD_ID.fullmatch(given):
+        raise Problem(422, "Bad download ID", f"{DOWNLOAD_HEADER} is the ID a download answered.", "bad-download-id")
+    size, chunks, made = await run_in_threadpool(service.download, ctx, who, send_id, blob_id, start, end, given)
     stop = size if end is None else min(end, size)
     headers = {"Content-Length": str(stop - start), "Accept-Ranges": "bytes", "Cache-Control": "no-store"}
+    if made is not None:
+        headers[DOWNLOAD_HEADER] = made
     if header:
         headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
     return StreamingResponse(

@@ -12,13 +12,16 @@ usage events.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from c11.log.entries import email_hash, rfc3339
@@ -40,8 +43,12 @@ from c11.server.uploads.service import object_key, uploads
 MAX_RECIPIENTS = 100
 MAX_BLOBS = 1000
 KINDS = ("send", "link")
-#: How long after fetching a send's first file its other files (and resumed ranges) belong to that download.
-DOWNLOAD_WINDOW = timedelta(days=1)
+#: A download may fetch its version's files (resumed ranges included) up to this many times their size in bytes.
+DOWNLOAD_BUDGET = 2
+#: Slack added to a download's byte budget (small files resumed a few times).
+DOWNLOAD_SLACK = 16 << 10
+#: Most sends and requests whose ciphertext one purge run deletes.
+PURGE_BATCH = 50
 
 
 def link_of(ctx: ServerContext, send_id: str) -> str:
@@ -95,7 +102,9 @@ def create(
     expires_at: datetime | None,
     max_downloads: int | None,
     retention: int | None,
+    send_id: str | None = None,
 ) -> dict[str, Any]:
+    """`send_id`: the ID the sender's client chose (it signs it into the envelope), or None for a new one."""
     if kind not in KINDS:
         raise Problem(422, "Bad kind", "kind is send or link.", "bad-kind")
     emails = list(dict.fromkeys(canonical_email(e) for e in recipients))
@@ -106,9 +115,11 @@ def create(
     if kind == "link" and max_downloads is not None:
         raise Problem(422, "Bad limit", "Share links have no download limit.", "bad-limit")
     keep = max(1, min(retention or ctx.config.share_retention, 100)) if kind == "link" else 1
-    send_id = new_id()
+    send_id = send_id or new_id()
     sender_hash = email_hash(who.email)
     with log_service(ctx).transaction() as (s, log):
+        if s.get(Send, send_id) is not None:
+            raise Problem(409, "ID in use", "A send with this ID exists; choose another random ID.", "send-id-in-use")
         blobs = _attach(s, f"user:{who.user_id}", blob_ids, send_id)
         index = log.append(
             "send",
@@ -181,13 +192,14 @@ def _status(send: Send, r: SendRecipient, outbox: dict[str, str], now: datetime)
     return "emailed"
 
 
-def _summary(send: Send, now: datetime) -> dict[str, Any]:
+def _summary(send: Send, now: datetime, recipients: int) -> dict[str, Any]:
+    """The send's state; "used up" once every recipient used their `max_downloads`."""
     state = "active"
     if send.revoked_at is not None:
         state = "revoked"
     elif send.expires_at is not None and send.expires_at <= now:
         state = "expired"
-    elif send.max_downloads is not None and send.downloads >= send.max_downloads:
+    elif send.max_downloads is not None and send.downloads >= send.max_downloads * max(recipients, 1):
         state = "used up"
     return {
         "id": send.id,
@@ -215,7 +227,10 @@ def listing(ctx: ServerContext, who: Principal, kind: str | None, limit: int = 2
         counts: dict[str, int] = {}
         for sid in s.scalars(select(SendRecipient.send_id).where(SendRecipient.send_id.in_([x.id for x in sends]))):
             counts[sid] = counts.get(sid, 0) + 1
-    return [{**_summary(x, now), "link": link_of(ctx, x.id), "recipients": counts.get(x.id, 0)} for x in sends]
+    return [
+        {**_summary(x, now, counts.get(x.id, 0)), "link": link_of(ctx, x.id), "recipients": counts.get(x.id, 0)}
+        for x in sends
+    ]
 
 
 def show(ctx: ServerContext, who: Principal, send_id: str) -> dict[str, Any]:
@@ -229,7 +244,7 @@ def show(ctx: ServerContext, who: Principal, send_id: str) -> dict[str, Any]:
         outbox = dict(s.execute(select(OutboxMessage.id, OutboxMessage.status).where(OutboxMessage.id.in_(ids))).all())
         version = s.get(SendVersion, (send_id, send.version))
     return {
-        **_summary(send, now),
+        **_summary(send, now, len(rs)),
         "link": link_of(ctx, send.id),
         "files": len(_blobs(version.blobs)) if version else 0,
         "size": version.size if version else 0,
@@ -277,13 +292,20 @@ def revoke(ctx: ServerContext, who: Principal, send_id: str) -> dict[str, Any]:
             _delete_blobs(ctx, s, blobs)
         s.flush()
         s.refresh(send)
-        return _summary(send, utcnow())
+        count = s.scalar(select(func.count()).select_from(SendRecipient).where(SendRecipient.send_id == send_id))
+        return _summary(send, utcnow(), int(count or 0))
 
 
 def add_version(
-    ctx: ServerContext, who: Principal, send_id: str, envelope: bytes, blob_ids: Sequence[str]
+    ctx: ServerContext,
+    who: Principal,
+    send_id: str,
+    envelope: bytes,
+    blob_ids: Sequence[str],
+    expected: int | None = None,
 ) -> dict[str, Any]:
-    """A share link's new version; versions beyond its retention are deleted with their ciphertext."""
+    """A share link's new version; versions beyond its retention are deleted with their ciphertext. `expected`:
+    the version number the sender's client signed into the envelope (refused unless it is the next one)."""
     with log_service(ctx).transaction() as (s, log):
         send = _own(s, who, send_id)
         if send.kind != "link":
@@ -291,8 +313,15 @@ def add_version(
                 409, "Not a share link", "Only share links get new versions; send again instead.", "not-a-link"
             )
         _refuse_closed(send)
-        blobs = _attach(s, f"user:{who.user_id}", blob_ids, send_id)
         version = send.version + 1
+        if expected is not None and expected != version:
+            raise Problem(
+                409,
+                "Version conflict",
+                f"The link's next version is {version}, not {expected}: another update came first; update again.",
+                "version-conflict",
+            )
+        blobs = _attach(s, f"user:{who.user_id}", blob_ids, send_id)
         s.add(
             SendVersion(
                 send_id=send_id, version=version, envelope=envelope, blobs=_dump(blobs), size=sum(b.size for b in blobs)
@@ -366,8 +395,8 @@ def receive(ctx: ServerContext, who: Principal, send_id: str) -> dict[str, Any]:
     with log_service(ctx).transaction() as (s, log):
         send, r = _recipient(s, who, send_id)
         _refuse_closed(send)
-        if send.max_downloads is not None and send.downloads >= send.max_downloads and not r.downloads:
-            raise Problem(410, "Download limit reached", "This send reached its download limit.", "send-used-up")
+        if send.max_downloads is not None and r.downloads >= send.max_downloads:
+            raise _used_up()
         if r.opened_at is None:
             log.append("send", {"action": "open", "send": send_id}, subject=send_id, person=r.email_hash, private={})
             s.execute(update(SendRecipient).where(SendRecipient.id == r.id).values(opened_at=utcnow()))
@@ -387,48 +416,121 @@ def receive(ctx: ServerContext, who: Principal, send_id: str) -> dict[str, Any]:
         }
 
 
+def _used_up() -> Problem:
+    return Problem(410, "Download limit reached", "You reached this send's download limit.", "send-used-up")
+
+
+def _key(download_id: str) -> str:
+    return hashlib.sha256(download_id.encode()).hexdigest()
+
+
 def download(
-    ctx: ServerContext, who: Principal, send_id: str, blob_id: str, start: int, end: int | None
-) -> tuple[int, Iterator[bytes]]:
-    """A blob of a retained version for a recipient: (size, bytes [start, end)). Reading the version's first blob
-    from byte 0 is one download of the send (refused past `max_downloads`); the other blobs, and resumed reads
-    (start > 0), are part of a download the recipient started."""
+    ctx: ServerContext,
+    who: Principal,
+    send_id: str,
+    blob_id: str,
+    start: int,
+    end: int | None,
+    download_id: str | None = None,
+) -> tuple[int, Iterator[bytes], str | None]:
+    """A blob of a retained version for a recipient: (size, bytes [start, end), the new download's ID or None).
+
+    Without `download_id` (the `X-C11-Download` header), reading any blob from byte 0 starts a *download*: one of
+    the recipient's `max_downloads`, for the files of the version holding that blob, with a byte budget of
+    DOWNLOAD_BUDGET times their size (plus slack); its ID (answered once, stored as a SHA-256) then fetches the
+    other files and resumed ranges. A newer download replaces the older one."""
     with log_service(ctx).transaction() as (s, log):
         send, r = _recipient(s, who, send_id)
         _refuse_closed(send)
         versions = s.scalars(select(SendVersion).where(SendVersion.send_id == send_id)).all()
-        found = [(bs.index(b), b) for bs in (_blobs(v.blobs) for v in versions) for b in bs if b.id == blob_id]
+        found = [
+            (v.version, bs, b) for v, bs in ((v, _blobs(v.blobs)) for v in versions) for b in bs if b.id == blob_id
+        ]
         if not found:
             raise not_found("file in this send")
-        position, blob = found[0]
+        version, files, blob = max(found, key=lambda x: x[0])
         if start >= blob.size and blob.size:
             raise Problem(416, "Range Not Satisfiable", f"The file has {blob.size} bytes.", "bad-range")
-        if start == 0 and position == 0:  # a download of the send: its first file from the start
+        length = (blob.size if end is None else min(end, blob.size)) - start
+        made: str | None = None
+        if download_id is None:
+            if start:
+                raise Problem(
+                    409,
+                    "Not part of a download",
+                    "A range resumes a download: send its X-C11-Download ID (a download starts at byte 0).",
+                    "download-order",
+                )
             if send.max_downloads is not None:
                 done = s.execute(
-                    update(Send)
-                    .where(Send.id == send_id, Send.downloads < send.max_downloads)
-                    .values(downloads=Send.downloads + 1)
+                    update(SendRecipient)
+                    .where(SendRecipient.id == r.id, SendRecipient.downloads < send.max_downloads)
+                    .values(downloads=SendRecipient.downloads + 1)
                 ).rowcount
                 if not done:
-                    raise Problem(
-                        410, "Download limit reached", "This send reached its download limit.", "send-used-up"
-                    )
+                    raise _used_up()
             else:
-                s.execute(update(Send).where(Send.id == send_id).values(downloads=Send.downloads + 1))
+                s.execute(
+                    update(SendRecipient).where(SendRecipient.id == r.id).values(downloads=SendRecipient.downloads + 1)
+                )
+            made = secrets.token_urlsafe(24)
+            budget = DOWNLOAD_BUDGET * sum(b.size for b in files) + DOWNLOAD_SLACK - length
             s.execute(
                 update(SendRecipient)
                 .where(SendRecipient.id == r.id)
-                .values(downloads=SendRecipient.downloads + 1, downloaded_at=utcnow())
+                .values(downloaded_at=utcnow(), download_key=_key(made), download_version=version, download_left=budget)
             )
+            s.execute(update(Send).where(Send.id == send_id).values(downloads=Send.downloads + 1))
             log.append(
                 "send", {"action": "download", "send": send_id}, subject=send_id, person=r.email_hash, private={}
             )
-        elif not r.downloads or r.downloaded_at is None or r.downloaded_at < utcnow() - DOWNLOAD_WINDOW:
-            raise Problem(
-                409,
-                "Download the first file first",
-                "A download starts with the send's first file (and lasts a day).",
-                "download-order",
+        else:
+            if (
+                r.download_key is None
+                or not hmac.compare_digest(r.download_key, _key(download_id))
+                or r.download_version != version
+            ):
+                raise Problem(
+                    409,
+                    "Not part of this download",
+                    "This download ID is unknown, replaced by a newer download, or for other files: start again.",
+                    "download-unknown",
+                )
+            if not s.execute(
+                update(SendRecipient)
+                .where(SendRecipient.id == r.id, SendRecipient.download_left >= length)
+                .values(download_left=SendRecipient.download_left - length)
+            ).rowcount:
+                raise Problem(
+                    409,
+                    "Download finished",
+                    "This download fetched its files' bytes already: start a new download.",
+                    "download-unknown",
+                )
+    return blob.size, uploads(ctx).read(blob_id, start, end), made
+
+
+# -- purge --------------------------------------------------------------------------------------------------
+
+
+def purge(ctx: ServerContext, limit: int = PURGE_BATCH) -> int:
+    """Delete the ciphertext of up to `limit` expired or revoked sends (their versions keep no blob); a
+    revocation deletes at once, this catches expiries and deletions that failed. Returns how many sends."""
+    now = utcnow()
+    with ctx.db.session() as s:
+        ids = s.scalars(
+            select(SendVersion.send_id)
+            .join(Send, Send.id == SendVersion.send_id)
+            .where(
+                SendVersion.blobs != "[]",
+                or_(Send.revoked_at.is_not(None), Send.expires_at <= now),
             )
-    return blob.size, uploads(ctx).read(blob_id, start, end)
+            .distinct()
+            .limit(limit)
+        ).all()
+    for send_id in ids:
+        with ctx.db.session() as s:
+            versions = s.scalars(select(SendVersion).where(SendVersion.send_id == send_id)).all()
+            _delete_blobs(ctx, s, [b for v in versions for b in _blobs(v.blobs)])
+            s.execute(update(SendVersion).where(SendVersion.send_id == send_id).values(blobs="[]"))
+    return len(ids)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import importlib
 import json
 import logging
 import secrets
@@ -37,6 +38,12 @@ from c11.server.uploads.models import COMPLETE, INCOMING, Upload
 _log = logging.getLogger("c11.server.uploads")
 MiB = 1 << 20
 CLEANUP_EVERY = 600.0
+#: Purges run with the cleanup ("module:function", each `(ctx) -> int`, bounded per run): they delete the
+#: ciphertext of closed sends and requests, which the cleanup keeps because it is attached (docs/sharing.md).
+PURGERS: tuple[str, ...] = (
+    "c11.server.sharing.service:purge",
+    "c11.server.docrequests.router:purge",
+)
 #: Running hashes kept in this process at most (the oldest is dropped first: its upload is then hashed from the
 #: stored object at completion, as a resumed one).
 MAX_HASHES = 10_000
@@ -401,6 +408,12 @@ class Uploads:
                 self.cleanup()
             except Exception:
                 _log.exception("cleanup of expired uploads failed (retried later)")
+            for spec in PURGERS:
+                module, attr = spec.split(":")
+                try:
+                    getattr(importlib.import_module(module), attr)(self.ctx)
+                except Exception:
+                    _log.exception("purge %s failed (retried later)", spec)
 
     def cleanup(self) -> int:
         """Delete uploads past their time: incomplete ones, and complete ones no send uses; and store uploads
