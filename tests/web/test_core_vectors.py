@@ -34,6 +34,7 @@ def test_every_vector_passes_in_the_browser(results) -> None:  # type: ignore[no
         "shares-v2",
         "orgrules",
         "orgpolicy",
+        "groupkeylog",
         "requests",
     ],
 )
@@ -43,6 +44,7 @@ def test_each_vector_group_ran(results, group: str) -> None:  # type: ignore[no-
         "shares-v2": 20,
         "orgrules": 14,
         "orgpolicy": 19,
+        "groupkeylog": 20,
         "requests": 18,
     }.get(group, 5)
 

@@ -1,7 +1,7 @@
 /** The harness page: runs every committed vector in this browser and exposes the worker to the interop tests.
  *  Driven by tests/web/test_core_*.py through `window.c11harness`; nothing here is part of the app. */
 
-import { runCheckpoints, runDeterministic, runFiles, runGroups, runLogActor, runMerkle, runShares, runSharesV2, runSpec, runOrgRules, runOrgPolicy, runRequests, type Result } from "./vectors";
+import { runCheckpoints, runDeterministic, runFiles, runGroups, runLogActor, runMerkle, runShares, runSharesV2, runSpec, runOrgRules, runOrgPolicy, runGroupKeyLog, runRequests, type Result } from "./vectors";
 import { startWorker } from "../worker/client";
 import { bench } from "./bench";
 import type { Op, Requests } from "../worker/protocol";
@@ -24,6 +24,7 @@ async function runAll(base: string, merkleFiles: string[]): Promise<Result[]> {
     ["shares-v2", () => runSharesV2(base, results)],
     ["orgrules", () => runOrgRules(base, results)],
     ["orgpolicy", () => runOrgPolicy(base, results)],
+    ["groupkeylog", () => runGroupKeyLog(base, results)],
     ["requests", () => runRequests(base, results)],
     ["checkpoints", () => runCheckpoints(base.replace(/vectors\/$/, "logvectors/"), results)],
   ] as const) {

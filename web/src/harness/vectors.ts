@@ -26,6 +26,7 @@ import { V1_MESSAGE, dearmorRecoveryShard, encodeShard, makeShards, openShards, 
 import { combine as shamirCombine } from "shamir-secret-sharing";
 import { applyRules, planToJson, policyFromJson } from "../core/orgrules";
 import { orgPolicyDigest, parseOrgPolicyEntry, parsePolicyDocument } from "../core/orgpolicy";
+import { groupKeyDigest, parseGroupKeyEntry, parseGroupKeyRecord } from "../core/groupkeylog";
 import { checkAnswers, signedBytes as requestSignedBytes, verifyRequest, type DocRequest } from "../core/docrequest";
 
 export interface Result {
@@ -510,6 +511,47 @@ export async function runOrgPolicy(base: string, results: Result[]) {
     await check(results, "orgpolicy", `bad entry: ${b.why as string}`, async () => {
       try {
         parseOrgPolicyEntry(b.entry as string);
+        return [false, "accepted"];
+      } catch (e) {
+        return outcome("ProofError", e);
+      }
+    });
+  }
+}
+
+/** groupkeylog/vectors.json: each group key record parses back to its fields, its digest, entry and leaf hash are the
+ *  recorded ones (core/groupkeylog.ts); every bad record and entry is refused (entries by ProofError). */
+export async function runGroupKeyLog(base: string, results: Result[]) {
+  const d = await json(base, "groupkeylog/vectors.json");
+  for (const c of d.cases as Case[]) {
+    const f = c.fields as Record<string, Json>;
+    await check(results, "groupkeylog", `${f.name as string} ${f.version as number}`, async () => {
+      const r = await parseGroupKeyRecord(c.record as string);
+      const back = canonicalJson({ group: r.group, name: r.name, org: r.org, public_key: r.publicKey.line,
+        type: "c11-group-key-record/v1", version: r.version });
+      if (back !== c.record) return [false, `record re-encodes as ${back}`];
+      const digest = await groupKeyDigest(c.record as string);
+      if (digest !== c.digest) return [false, `digest ${digest}`];
+      const e = parseGroupKeyEntry(c.entry as string);
+      if (e.org !== f.org || e.group !== f.group || e.version !== f.version || e.digest !== c.digest) return [false, "entry fields differ"];
+      const leaf = hex(await leafHash(utf8(c.entry as string)));
+      return [leaf === c.leaf_hash, leaf === c.leaf_hash ? "ok" : `leaf hash ${leaf}`];
+    });
+  }
+  for (const b of d.bad_records as Case[]) {
+    await check(results, "groupkeylog", `bad record: ${b.why as string}`, async () => {
+      try {
+        await parseGroupKeyRecord(b.record as string);
+        return [false, "accepted"];
+      } catch (e) {
+        return [errorNames(e).includes("C11Error"), `expected a C11Error, got ${errorNames(e).join("<")}`];
+      }
+    });
+  }
+  for (const b of d.bad_entries as Case[]) {
+    await check(results, "groupkeylog", `bad entry: ${b.why as string}`, async () => {
+      try {
+        parseGroupKeyEntry(b.entry as string);
         return [false, "accepted"];
       } catch (e) {
         return outcome("ProofError", e);
