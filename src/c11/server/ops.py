@@ -33,7 +33,7 @@ from c11.server import migrate
 from c11.server.context import Ctx, ServerContext
 from c11.server.logsrv.models import LogState
 from c11.server.logsrv.service import log_service
-from c11.server.problems import Problem
+from c11.server.problems import PROBLEM_JSON, Problem
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -136,9 +136,55 @@ def metrics_of(ctx: ServerContext) -> Metrics:
 
 
 def install(app: Any, ctx: ServerContext) -> None:
-    """Add the metrics middleware (outermost: it also times answers of the body caps) and the routes."""
+    """Add the metrics middleware (outermost: it also times answers of the body caps), the routes, and the
+    answers every route may give to the OpenAPI document."""
     app.add_middleware(MetricsMiddleware, metrics=metrics_of(ctx))
     app.include_router(router)
+    document_common_answers(app)
+
+
+def _problem(description: str) -> dict[str, Any]:
+    ref = {"$ref": "#/components/schemas/ProblemDocument"}
+    return {"description": description, "content": {PROBLEM_JSON: {"schema": ref}}}
+
+
+def document_common_answers(app: Any) -> None:
+    """Add to the OpenAPI document the answers the middleware and handlers give on any route, so that it
+    describes what a client (or a fuzzer: tests/server/test_api_fuzz.py) really gets:
+
+    * a route with a body: `400` (the body is not well-formed JSON) and `413` (over the route's cap,
+      `c11.server._limits`), both problem documents;
+    * `/scim/v2/...`: `401` as a SCIM error (`application/scim+json`) without a valid SCIM token;
+    * every `4xx` a route lists is (also) an `application/problem+json` problem document.
+    """
+    base = app.openapi
+    done = False
+
+    def openapi() -> dict[str, Any]:
+        nonlocal done
+        schema: dict[str, Any] = base()
+        if done:
+            return schema
+        if "ProblemDocument" not in schema.get("components", {}).get("schemas", {}):
+            return schema  # an app without problem routes (a subset of the services in a test)
+        for path, operations in schema.get("paths", {}).items():
+            for op in operations.values():
+                answers = op.setdefault("responses", {})
+                if "requestBody" in op:
+                    answers.setdefault("400", _problem("The body is not well-formed (problem details, RFC 9457)"))
+                    answers.setdefault("413", _problem("The body is over this route's cap (problem details)"))
+                if path.startswith("/scim/"):
+                    answers.setdefault("401", {"description": "No valid SCIM token (a SCIM error)"})
+                    answers["401"].setdefault("content", {}).setdefault("application/scim+json", {})
+                for status, answer in answers.items():
+                    if status.startswith("4") and not path.startswith("/scim/"):
+                        content = answer.setdefault("content", {})
+                        if PROBLEM_JSON not in content and "text/html" not in content:
+                            content[PROBLEM_JSON] = _problem("")["content"][PROBLEM_JSON]
+        done = True
+        return schema
+
+    app.openapi = openapi
 
 
 router = APIRouter(tags=["server"])

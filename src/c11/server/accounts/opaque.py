@@ -217,7 +217,7 @@ def signup_start(body: SignupStartIn, ctx: Ctx) -> dict[str, str]:
     return {"response": _respond(ctx, body.request, user_id), "signup_id": _seal_signup(ctx, user_id, body.email)}
 
 
-@public.post("/accounts", status_code=201, response_model=UserOut, summary="Sign up")
+@public.post("/accounts", status_code=201, response_model=UserOut, summary="Sign up", responses=responses(409))
 def signup(body: SignupIn, tasks: BackgroundTasks, ctx: Ctx) -> UserOut:
     """Create the account with its OPAQUE registration record (no password is sent); a verification link is
     emailed. The account may log in (OPAQUE) but do nothing else until it confirms the link."""

@@ -98,7 +98,12 @@ def _out(p: EncryptionPolicy, new: bool = False) -> dict[str, Any]:
     }
 
 
-@router.post("", response_model=PolicyOut, summary="Record a recipient set (new policy, or reuse)")
+@router.post(
+    "",
+    response_model=PolicyOut,
+    summary="Record a recipient set (new policy, or reuse)",
+    responses={201: {"model": PolicyOut, "description": "A new policy"}},
+)
 def record(body: PolicyIn, principal: Writer, ctx: Ctx, response: Response) -> dict[str, Any]:
     """Save the set as a policy, or bump the existing policy with the same members (201 when new)."""
     members = canonical_members(body.recipients, principal.email.lower())
