@@ -157,3 +157,32 @@ def test_link_rate_limit(req_server, requester, monkeypatch):
         codes = [h.post(f"/api/v1/request-links/{rid}/items", json={"n": 0, "size": 10}).status_code for _ in range(6)]
         assert h.get(f"/api/v1/request-links/{rid}").status_code == 200  # reading is not limited
     assert codes == [201] * 5 + [429]
+
+
+def test_purge_deletes_the_files_of_cancelled_requests(req_server, requester):
+    """Review finding 9: a cancelled request's uploaded items lose their ciphertext at the next purge."""
+    from conftest import tus_upload
+
+    from c11.server.docrequests.models import DocRequestItem
+    from c11.server.uploads.models import Upload
+    from c11.server.uploads.service import object_key, uploads
+
+    to = new_email("fay")
+    _made(requester, to)
+    rid, token = request_link(req_server, to)
+    with _link(req_server, rid, token) as h:
+        assert (
+            h.post(f"/api/v1/request-links/{rid}/items", json={"n": 1, "field": "ids", "size": 500}).status_code == 201
+        )
+        upload_id = tus_upload(h, b"x" * 500)
+        assert h.post(f"/api/v1/request-links/{rid}/items/1/upload", json={"upload_id": upload_id}).status_code == 200
+    ctx = req_server._server.config.app.state.ctx
+    docrequests_router.purge(ctx)
+    assert uploads(ctx).store.size(object_key(upload_id)) == 500  # open: kept
+    requester.client.doc_requests.cancel(rid)
+    assert docrequests_router.purge(ctx) >= 1
+    assert uploads(ctx).store.size(object_key(upload_id)) is None
+    with ctx.db.session() as s:
+        assert s.get(Upload, upload_id) is None
+        item = s.query(DocRequestItem).filter_by(request_id=rid, n=1).one()
+        assert item.upload_id is None and not item.complete

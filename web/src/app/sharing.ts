@@ -151,6 +151,11 @@ export async function downloadBlob(session: Session, id: string, file: EnvelopeF
   }
   if (!r.ok || !r.body) {
     const p = (await r.json().catch(() => ({}))) as { title?: string; detail?: string; type?: string };
+    if (r.status === 409 && download.id && p.type?.endsWith("download-unknown")) {
+      // the download's byte budget is spent (files saved again) or a newer download replaced it: start a new one
+      download.id = null;
+      return downloadBlob(session, id, file, size, download);
+    }
     throw new ApiError(r.status, p.type ?? "about:blank", [p.title, p.detail].filter(Boolean).join(": ") || `The server answered ${r.status}.`);
   }
   download.id = r.headers.get(DOWNLOAD_HEADER) ?? download.id;
