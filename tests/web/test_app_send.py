@@ -132,3 +132,36 @@ def test_share_link_update_while_open(people, new_page, screenshot, tmp_path: Pa
     other = new_page()  # someone the link was not sent to learns nothing
     _open_link(other, link, people["mallory"])
     assert other.get_by_test_id("closed").inner_text() == "Nothing here for this account"
+
+
+def test_browser_share_link_create_and_update(people, new_page, log_in, screenshot, tmp_path: Path) -> None:
+    alice, bob = people["alice"], people["bob"]
+    doc = tmp_path / "terms.txt"
+    doc.write_text("terms v1")
+    page = new_page()
+    log_in(page, alice.email)
+    page.get_by_role("navigation").get_by_role("link", name="Send").click()
+    page.get_by_label("A share link (always the latest version you upload)").check()
+    page.get_by_label("People (email addresses)").fill(bob.email)
+    page.locator("#send-files").set_input_files(str(doc))
+    page.locator("#send-key").set_input_files(str(alice.key))
+    page.locator("#send-pass").fill(KEY_PASSPHRASE)
+    page.get_by_role("button", name="Encrypt and create the link").click()
+    page.get_by_role("heading", name="Link created").or_(page.get_by_role("alert")).wait_for(timeout=90_000)
+    assert page.get_by_role("alert").count() == 0, page.get_by_role("alert").inner_text()
+    link = page.get_by_test_id("send-link").inner_text()
+    row = page.locator(f'tr[data-send="{link.rsplit("/", 1)[1]}"]')
+    row.get_by_role("button", name="Details", exact=False).click()
+    doc.write_text("terms v2, amended")
+    page.locator("#upd-files").set_input_files(str(doc))
+    page.locator("#upd-key").set_input_files(str(alice.key))
+    page.locator("#upd-pass").fill(KEY_PASSPHRASE)
+    page.get_by_role("button", name="Encrypt and upload the new version").click()
+    page.get_by_text("Version 2 is what the recipients get now.").or_(page.get_by_role("alert")).wait_for(
+        timeout=90_000
+    )
+    assert page.get_by_role("alert").count() == 0, page.get_by_role("alert").inner_text()
+    screenshot(page, "link-updated")
+    r = bob.cli("receive", link, "-o", str(tmp_path / "in"))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "in" / "terms.txt").read_text() == "terms v2, amended"

@@ -3,7 +3,7 @@
  *  checkpoint), and resumable uploads (tus, `/api/v1/uploads`) of the `.c11` files the worker makes. */
 import { hex } from "../core/bytes";
 import { verifyKeyLookup } from "../core/registry";
-import { sha256 } from "../core/primitives";
+import { sha256 as sha256Stream } from "@noble/hashes/sha2.js";
 import type { PublicKey } from "../core/publickey";
 import type { DocRequest } from "../core/docrequest";
 import { checkLinkRequest, verifyRequest } from "../core/docrequest";
@@ -92,9 +92,20 @@ async function tus(method: string, url: string, session: Session, headers: Recor
   return r;
 }
 
+/** The SHA-256 (hex) of a Blob, read as a stream (constant memory, any size). */
+export async function blobSha256(blob: Blob): Promise<string> {
+  const h = sha256Stream.create();
+  const reader = blob.stream().getReader();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return hex(h.digest());
+    h.update(value);
+  }
+}
+
 /** Upload `blob` resumably: create, PATCH in chunks (after a failure, ask the offset with HEAD and go on from
- *  there, a few times), then complete with its SHA-256. Returns the upload's ID. */
-export async function uploadBlob(blob: Blob, session: Session, onProgress?: (bytes: number) => void): Promise<string> {
+ *  there, a few times), then complete with its SHA-256 (`digest` when the caller has it). Returns the upload's ID. */
+export async function uploadBlob(blob: Blob, session: Session, onProgress?: (bytes: number) => void, digest?: string): Promise<string> {
   const created = await tus("POST", "/api/v1/uploads", session, { "upload-length": String(blob.size) });
   const url = created.headers.get("location") ?? "";
   if (!url.startsWith("/api/v1/uploads/")) throw new ApiError(0, "upload", "The server did not say where to upload.");
@@ -112,8 +123,7 @@ export async function uploadBlob(blob: Blob, session: Session, onProgress?: (byt
       offset = Number((await tus("HEAD", url, session, {})).headers.get("upload-offset"));  // resume where it stopped
     }
   }
-  const digest = hex(await sha256(new Uint8Array(await blob.arrayBuffer())));
-  const done = await api<{ id: string }>("POST", `${url}/complete`, { length: blob.size, sha256: digest }, session);
+  const done = await api<{ id: string }>("POST", `${url}/complete`, { length: blob.size, sha256: digest ?? await blobSha256(blob) }, session);
   return done.id;
 }
 

@@ -10,7 +10,7 @@ import type { OrgPolicy } from "../core/orgrules";
 import type { PublicKey } from "../core/publickey";
 import type { CoreWorker } from "../worker/client";
 import { ApiError, api, type Session } from "./api";
-import { uploadBlob } from "./docrequests";
+import { blobSha256, uploadBlob } from "./docrequests";
 import { invite } from "./invites";
 import { encryptOnline } from "./onlinepolicy";
 import { browserPlan, ownPolicy } from "./orgpolicy";
@@ -317,15 +317,9 @@ export async function encryptAndUpload(
       sealed = await readAll(await worker.call("sealStream", { data: file, sender: sender.handle, recipients, temporary, metadata }));
     }
     progress(`Uploading ${n + 1} of ${out.files.length}: ${path}`);
-    const blob = await uploadBlob(sealed, session, (b) => progress(`Uploading ${n + 1} of ${out.files.length}: ${path} (${Math.round((100 * b) / Math.max(sealed.size, 1))} %)`));
-    const h = sha256.create();
-    const reader = sealed.stream().getReader();
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      h.update(value);
-    }
-    files.push({ path, size: file.size, blob, sha256: hex(h.digest()) });
+    const digest = await blobSha256(sealed);
+    const blob = await uploadBlob(sealed, session, (b) => progress(`Uploading ${n + 1} of ${out.files.length}: ${path} (${Math.round((100 * b) / Math.max(sealed.size, 1))} %)`), digest);
+    files.push({ path, size: file.size, blob, sha256: digest });
   }
   const created = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
   const data = encodeEnvelope({ files, message: out.message, ...target, created });
