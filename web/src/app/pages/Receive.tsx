@@ -12,7 +12,8 @@ import { newTrust } from "../registry";
 import { navigate } from "../router";
 import { safeName } from "../download";
 import { SaveStream } from "../SaveStream";
-import { fileStream, linkId, openSend, receivedSend, type Opened } from "../sharing";
+import { fileStream, linkId, openSend, receivedSend, type EnvelopeFile, type Opened } from "../sharing";
+import type { ComponentChildren } from "preact";
 
 /** A closed link's clear page: revoked, expired, used up, or not for this account. */
 function closedText(e: ApiError): { title: string; text: string } | null {
@@ -21,6 +22,35 @@ function closedText(e: ApiError): { title: string; text: string } | null {
   if (e.type.endsWith("send-used-up")) return { title: "Download limit reached", text: "This send was downloaded as many times as the sender allowed." };
   if (e.status === 404) return { title: "Nothing here for this account", text: "Log in with the email address the link was sent to (it is for its recipients only)." };
   return null;
+}
+
+/** The envelope's files as a folder tree (paths are checked by decodeEnvelope: no empty, `.` or `..` part). */
+interface Node { folders: Map<string, Node>; files: { name: string; file: EnvelopeFile }[] }
+function tree(files: EnvelopeFile[]): Node {
+  const root: Node = { folders: new Map(), files: [] };
+  for (const f of files) {
+    const parts = f.path.split("/");
+    let at = root;
+    for (const part of parts.slice(0, -1)) {
+      if (!at.folders.has(part)) at.folders.set(part, { folders: new Map(), files: [] });
+      at = at.folders.get(part)!;
+    }
+    at.files.push({ name: parts[parts.length - 1]!, file: f });
+  }
+  return root;
+}
+
+function Tree({ node, render }: { node: Node; render: (f: EnvelopeFile) => ComponentChildren }) {
+  return (
+    <ul class="files">
+      {[...node.folders.entries()].map(([name, sub]) => (
+        <li key={`d:${name}`}><span class="label filename">{name}/</span><Tree node={sub} render={render} /></li>
+      ))}
+      {node.files.map(({ name, file }) => (
+        <li key={file.blob}><span class="label filename">{name}</span>{render(file)}</li>
+      ))}
+    </ul>
+  );
 }
 
 const when = (t: string | null) => (t ? t.replace("T", " ").replace("Z", " UTC") : "never");
@@ -195,15 +225,14 @@ function Received({ opened, worker, session, keys, reload }: { opened: Opened; w
         <p><input id="recv-anyway" type="checkbox" checked={anyway} onChange={(e) => setAnyway((e.currentTarget as HTMLInputElement).checked)} />{" "}
           <label for="recv-anyway" class="inline">I checked the signing key myself: offer the files anyway</label></p>
       )}
-      {(opened.verified || anyway) && <ul class="files" data-testid="send-files">
-        {envelope.files.map((f) => (
-          <li key={f.blob}>
-            <span class="label filename">{f.path}</span>
+      {(opened.verified || anyway) && (
+        <div data-testid="send-files">
+          <Tree node={tree(envelope.files)} render={(f) => (
             <SaveStream name={safeName(f.path, "file")} label={`Save ${f.path}`} total={f.size} hint={`(${f.size.toLocaleString("en")} bytes)`}
               open={() => fileStream(worker, session, opened, f, keys)} />
-          </li>
-        ))}
-      </ul>}
+          )} />
+        </div>
+      )}
       <p><button type="button" disabled={checking} onClick={async () => { setChecking(true); await reload(); setChecking(false); }}>
         {send.kind === "link" ? "Check for a newer version" : "Reload"}</button></p>
     </section>
