@@ -84,7 +84,9 @@ def test_database_alone_cannot_rebuild_cloud_keys(shard_env, tmp_path):
         for a, b in itertools.product(mine, repeat=2):
             with pytest.raises((FormatError, IntegrityError)):
                 cloudkey.rebuild([a, b])
-        # every row value, taken as the missing share at index 2 or 3
+        # every row value, taken as the missing share at index 2 or 3 (format 2: its y bytes, with an x byte
+        # other than the server shard's)
+        x = b"\x01" if mine[0].share[-1] != 1 else b"\x02"
         for v in values:
             if len(v) < 32:
                 continue
@@ -94,13 +96,14 @@ def test_database_alone_cannot_rebuild_cloud_keys(shard_env, tmp_path):
                     mine[0].threshold,
                     mine[0].count,
                     mine[0].split_id,
-                    v[:32],
+                    v[:32] + x if mine[0].version == 2 else v[:32],
                     mine[0].created,
                     mine[0].label,
                     mine[0].public_line,
                     mine[0].user_id,
                     mine[0].nonce,
                     mine[0].sealed,
+                    mine[0].version,
                 )
                 with pytest.raises(IntegrityError):
                     cloudkey.rebuild([mine[0], guess])
