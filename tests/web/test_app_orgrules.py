@@ -98,3 +98,37 @@ def test_member_file_carries_the_recovery_key_and_require_online_refuses(
         refused.wait_for(timeout=60_000)
         assert "requires online documents" in refused.inner_text(), refused.inner_text()
         assert page.get_by_label("Protected message (send this block)").count() == 0
+
+
+def test_not_a_member_claim_is_warned_and_confirmed(page, people, log_in, web_server, tmp_path, screenshot, axe):
+    """Review finding 6: the server answers "not a member" to a browser that saw the account in an organization;
+    the Encrypt page shows the warning and encrypts (without the recovery keys) only once the user confirms."""
+    from sqlalchemy import delete
+
+    from c11.server.orgs.models import OrgMember
+
+    member = Person(web_server, "leaver", tmp_path)
+    org_id = accountkit.make_org(web_server, member.email, name=f"Leavers {uuid.uuid4().hex[:6]}")
+    log_in(page, member.email)
+    page.get_by_role("navigation").get_by_role("link", name="Encrypt").click()
+    page.wait_for_function("() => Object.keys(localStorage).some((k) => k.startsWith('c11-org-member '))")
+    assert page.get_by_test_id("org-left").count() == 0
+    with accountkit.database(web_server) as db, db.session() as s:  # the server now claims "not a member"
+        s.execute(delete(OrgMember).where(OrgMember.org_id == org_id))
+    page.get_by_role("navigation").get_by_role("link", name="Account").click()
+    page.get_by_role("navigation").get_by_role("link", name="Encrypt").click()
+    warning = page.get_by_test_id("org-left")
+    warning.wait_for(timeout=30_000)
+    assert "no longer a member of Leavers" in warning.inner_text()
+    plain = tmp_path / "note.txt"
+    plain.write_text("after leaving")
+    _encrypt(page, member.email, plain, member.key)
+    refused = page.locator("main").get_by_role("alert").filter(has_text="Not encrypted")
+    refused.wait_for(timeout=60_000)
+    assert "tick" in refused.inner_text() and "I left Leavers" in refused.inner_text()
+    axe(page)
+    screenshot(page, "org-left-warning")
+    page.get_by_label("I left Leavers", exact=False).check()
+    _encrypt(page, member.email, plain, member.key)  # the passphrase was cleared: fill it all again
+    page.get_by_role("link", name="Save note.txt.c11").wait_for(timeout=60_000)
+    assert page.get_by_test_id("org-left").count() == 0  # confirmed: forgotten

@@ -13,7 +13,7 @@ import { invite } from "../invites";
 import { GROUP_PREFIX, groupKey, recentPolicies, recordPolicy, type Policy } from "../groups";
 import { parsePublicKey } from "../../core/publickey";
 import { encryptOnline, expirySeconds } from "../onlinepolicy";
-import { browserPlan, ownPolicy } from "../orgpolicy";
+import { browserPlan, confirmLeft, ownPolicyStatus } from "../orgpolicy";
 import type { OrgPolicy } from "../../core/orgrules";
 import { navigate } from "../router";
 
@@ -49,11 +49,15 @@ export function EncryptPage({ session, worker }: { session: Session | null; work
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [made, setMade] = useState<Made | null>(null);
+  // the server says "not a member" of an organization this browser saw you in: warned, and confirmed before use
+  const [leftOrg, setLeftOrg] = useState<string | null>(null);
+  const [leftOk, setLeftOk] = useState(false);
   const trust = useRef(newTrust());
 
   useEffect(() => () => made?.discard(), [made]);
   useEffect(() => {  // F21: the recipient sets used recently (none without the policies service)
     if (session) recentPolicies(session).then(setRecent).catch(() => setRecent([]));
+    if (session) ownPolicyStatus(session).then((o) => setLeftOrg(o.left)).catch(() => undefined);
   }, [session]);
 
   if (!session) {
@@ -103,7 +107,17 @@ export function EncryptPage({ session, worker }: { session: Session | null; work
         }
       }
       // the organization rules, as the CLI applies them: recovery keys added, online required refused
-      const plan = browserPlan(await ownPolicy(session), found.map((f) => f.org), found.map((f) => f.key), online);
+      const own = await ownPolicyStatus(session);
+      if (own.left !== null && !leftOk) {
+        setLeftOrg(own.left);
+        throw new ApiError(0, "left-organization", `the server says you are no longer a member of ${own.left}: `
+          + `tick "I left ${own.left}" above the Encrypt button to encrypt without its recovery keys`);
+      }
+      if (own.left !== null) {
+        confirmLeft(session);
+        setLeftOrg(null);
+      }
+      const plan = browserPlan(own.policy, found.map((f) => f.org), found.map((f) => f.key), online);
       const expires = online ? expirySeconds(expiry) : null;
       setDocId(null);
       const text = await keyFile.text();
@@ -216,6 +230,15 @@ export function EncryptPage({ session, worker }: { session: Session | null; work
           <input id="enc-pass" type="password" autocomplete="off" value={passphrase}
             onInput={(e) => setPassphrase((e.currentTarget as HTMLInputElement).value)} />
         </div>
+        {leftOrg !== null && (
+          <div class="warning" role="alert" data-testid="org-left">
+            <p><strong>The server says you are no longer a member of {leftOrg}.</strong> This browser saw you in it;
+              the server cannot prove you left (docs/security.md). Encrypting now leaves out {leftOrg}'s recovery keys
+              and policy. If you did not leave it, stop and tell your administrator.</p>
+            <input id="enc-left" type="checkbox" checked={leftOk} onChange={(e) => setLeftOk((e.currentTarget as HTMLInputElement).checked)} />{" "}
+            <label for="enc-left" class="inline">I left {leftOrg}: encrypt without its recovery keys</label>
+          </div>
+        )}
         <div><button type="submit" disabled={busy}>{busy ? "Encrypting…" : "Encrypt"}</button></div>
       </form>
       {error && <p role="alert" class="error">Not encrypted: {error}</p>}
