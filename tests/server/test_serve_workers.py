@@ -40,6 +40,8 @@ def test_serve_with_two_workers(tmp_path):
         assert (tmp_path / "data" / "secrets" / "log.key").exists()
         # Readiness, and metrics of every worker from whichever worker answers (PROMETHEUS_MULTIPROC_DIR).
         assert httpx.get(f"http://127.0.0.1:{port}/readyz").json()["status"] == "ready"
+        # c11 serve's HTTP protocol bounds request heads (c11.server._http; tests/server/test_http_limits.py)
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz?" + "q" * 9000).status_code == 414
         for _ in range(10):
             assert httpx.get(f"http://127.0.0.1:{port}/api/v1/keyserver/key").status_code == 200
         for _ in range(4):

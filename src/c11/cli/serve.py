@@ -46,6 +46,7 @@ def serve(
 
     import uvicorn
 
+    from c11.server._http import LimitedHttpToolsProtocol
     from c11.server.app import create_app, tune_process
     from c11.server.config import load_config
     from c11.server.logs import configure
@@ -78,6 +79,7 @@ def serve(
             log_level=config.log_level,
             proxy_headers=False,
             server_header=False,
+            http=LimitedHttpToolsProtocol,  # request head limits, slow-client timeout
         )
         uvicorn.Server(uv).run(sockets=[sock])
         return
@@ -118,6 +120,7 @@ def serve(
         log_level=config.log_level,
         proxy_headers=False,
         server_header=False,
+        http=LimitedHttpToolsProtocol,
     )
     try:
         Multiprocess(uv, sockets=[sock]).run()
