@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from srvkit import db_from_template
 
 from c11.errors import ConfigError
 from c11.log.checkpoint import open_checkpoint
@@ -27,6 +28,7 @@ def _ctx(url: str, data_dir: Path, **kw):  # type: ignore[no-untyped-def]
     from c11.server.db import Database
     from c11.server.passwords import Passwords
 
+    db_from_template(url)  # a new database starts as a copy of a migrated one (srvkit)
     migrate.upgrade(url)
     config = Config(data_dir=data_dir, database_url=url, public_url="https://c11.example.com", **kw)
     return ServerContext(config=config, db=Database(url), passwords=Passwords())

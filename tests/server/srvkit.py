@@ -63,7 +63,8 @@ class PgSchemas:
         self.names: list[str] = []
 
     def new(self) -> str:
-        """A fresh empty schema; returns a database URL whose search_path is that schema."""
+        """A fresh empty schema; returns a database URL whose search_path is that schema. (A migrating test server
+        on it starts from a copy of a migrated schema: `pg_from_template`.)"""
         import sqlalchemy as sa
 
         name = f"c11_test_{uuid.uuid4().hex[:12]}"
@@ -128,16 +129,24 @@ def start_server(config: Any, backend: str = "sqlite") -> RunningServer:
 
     sock = loopback_socket()
     config = replace(config, port=sock.getsockname()[1])
-    _sqlite_from_template(config)
+    _db_from_template(config)
     server, thread = serve_in_thread(create_app(config), sock)
     return RunningServer(f"http://127.0.0.1:{config.port}", config, backend, server, thread)
 
 
-def _sqlite_from_template(config: Any) -> None:
-    """A new SQLite database of a migrating server starts as a copy of one migrated once per process (the
+def _db_from_template(config: Any) -> None:
+    """A new database of a migrating server starts as a copy of one migrated once per process (the
     migrations cost seconds each time; tests/server/test_migrations.py runs them for real)."""
     if config.migrate:
-        sqlite_from_template(config.database_url)
+        db_from_template(config.database_url)
+
+
+def db_from_template(url: str) -> None:
+    """Bring a new test database to the newest revision by copying a template migrated once per test process:
+    a SQLite file that does not exist yet (`sqlite_from_template`) or an empty PostgreSQL schema made by
+    `PgSchemas.new` (`pg_from_template`). Any other database is left as it is."""
+    sqlite_from_template(url)
+    pg_from_template(url)
 
 
 def sqlite_from_template(url: str) -> None:
@@ -157,6 +166,78 @@ def _migrated_sqlite() -> Path:
     path = Path(tempfile.mkdtemp(prefix="c11-sqlite-template-", dir=home)) / "c11.db"
     migrate.upgrade(f"sqlite:///{path}")
     return path
+
+
+_PG_SCHEMA_URL = re.compile(re.escape(PG_ADMIN_URL) + r"\?options=-csearch_path%3D(c11_test_[0-9a-f]{12})")
+
+
+def pg_from_template(url: str) -> None:
+    """If `url` is a schema of `PgSchemas.new` that is still empty, fill it with a copy of a schema at the newest
+    revision: the `pg_dump` (DDL and the rows the migrations insert) of a schema migrated once per test process,
+    with that schema's name replaced; milliseconds instead of seconds. tests/server/test_pg_template.py checks
+    that a copy dumps as a freshly migrated schema does."""
+    import sqlalchemy as sa
+
+    found = _PG_SCHEMA_URL.fullmatch(url)
+    if found is None or os.environ.get("C11_TEST_PG_TEMPLATE") == "0":  # 0: every schema runs the migrations
+        return
+    name = found.group(1)
+    template, script = _pg_template()
+    with _pg_admin().connect() as c:
+        objects = "SELECT count(*) FROM pg_class WHERE relnamespace = CAST(:n AS regnamespace)"
+        if c.execute(sa.text(objects), {"n": name}).scalar():
+            return
+        # Without parameters psycopg sends the statements as one simple query: one implicit transaction. The
+        # dump's own session settings (search_path '' and others) are reset for the pooled connection.
+        c.connection.driver_connection.execute(script.replace(template, name) + "\nRESET ALL;\n")
+
+
+@functools.cache
+def _pg_admin() -> Any:
+    import sqlalchemy as sa
+
+    return sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+
+
+def pg_dump(schema: str, *args: str) -> str:
+    """`pg_dump -n schema` of the test database as SQL text (raises with pg_dump's message if it fails)."""
+    import sqlalchemy as sa
+
+    exe = shutil.which("pg_dump")
+    if exe is None:
+        raise RuntimeError("pg_dump is not installed (Debian package postgresql-client, deps/apt.txt)")
+    url = sa.make_url(PG_ADMIN_URL).set(drivername="postgresql")
+    env = {**os.environ, **({"PGPASSWORD": url.password} if url.password else {})}
+    cmd = [exe, "--no-password", "-n", schema, *args, url.set(password=None).render_as_string(hide_password=False)]
+    for attempt in range(3):  # a schema dropped at the same moment by another test process can fail a dump
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+        if done.returncode == 0:
+            return done.stdout
+        time.sleep(0.2 * (attempt + 1))
+    raise RuntimeError(f"pg_dump -n {schema} failed: {done.stderr.strip()}")
+
+
+@functools.cache
+def _pg_template() -> tuple[str, str]:
+    """(name, SQL) of a PostgreSQL schema at the newest revision: migrated once per test process, dumped as DDL
+    and INSERTs without its CREATE SCHEMA, owners or grants (and without psql's \\restrict lines), then dropped."""
+    import sqlalchemy as sa
+
+    from c11.server import migrate
+
+    name = f"c11_test_{uuid.uuid4().hex[:12]}"
+    with _pg_admin().connect() as c:
+        c.execute(sa.text(f'CREATE SCHEMA "{name}"'))
+    try:
+        migrate.upgrade(f"{PG_ADMIN_URL}?options=-csearch_path%3D{name}")
+        dump = pg_dump(name, "--no-owner", "--no-privileges", "--inserts")
+    finally:
+        with _pg_admin().connect() as c:
+            c.execute(sa.text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+    lines = [line for line in dump.splitlines() if not line.startswith("\\")]
+    script = "\n".join(lines).replace(f"CREATE SCHEMA {name};", "", 1)
+    assert f"CREATE TABLE {name}.alembic_version" in script, script[:2000]
+    return name, script
 
 
 @contextmanager

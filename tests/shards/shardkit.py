@@ -13,7 +13,7 @@ from typing import Any
 
 import accountkit
 import httpx
-from srvkit import PASSWORD, RunningServer, cli_env, loopback_socket, serve_in_thread, server_config
+from srvkit import PASSWORD, RunningServer, cli_env, db_from_template, loopback_socket, serve_in_thread, server_config
 
 
 def free_port() -> int:
@@ -129,6 +129,7 @@ def start_env(tmp: Path, database_url: str, backend: str, stores: int = 1, threa
         ),
         port=port,
     )
+    db_from_template(database_url)  # a new database starts migrated (a copy of a template; srvkit)
     server, thread = serve_in_thread(create_app(config), sock)
     env = ShardEnv(RunningServer(url, config, backend, server, thread))
     for n, p in enumerate(store_ports):
