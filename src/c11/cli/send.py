@@ -62,7 +62,7 @@ def _recipients_of(to: tuple[str, ...]) -> list[str]:
     help="Refused after TIME (2026-12-31, RFC 3339, 30m/12h/7d/2w).",
 )
 @click.option(
-    "--max-downloads", type=click.IntRange(1), metavar="N", help="Each file can be downloaded N times in all."
+    "--max-downloads", type=click.IntRange(1), metavar="N", help="Each recipient can download the files N times."
 )
 @click.option("--online", is_flag=True, help="Online policy too: the key server holds part of each file's key.")
 @click.option("-i", "--identity", metavar="KEYFILE", help="Your key file (signs). Default: your own key.")

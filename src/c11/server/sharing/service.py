@@ -412,7 +412,7 @@ def receive(ctx: ServerContext, who: Principal, send_id: str) -> dict[str, Any]:
             "blobs": [{"id": b.id, "size": b.size, "sha256": b.sha256} for b in _blobs(version.blobs)],
             "expires_at": rfc3339(send.expires_at) if send.expires_at else None,
             "max_downloads": send.max_downloads,
-            "downloads": send.downloads,
+            "downloads": r.downloads,  # this recipient's (the limit is per recipient)
         }
 
 
