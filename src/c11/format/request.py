@@ -1,7 +1,8 @@
 """Secure Document Request (F25): the signed request and the answers document (docs/sharing.md, "Document requests").
 
 A request is a JSON object (its form: sections of typed fields with their rules, who asks, who answers, the
-keys the answers are encrypted for). The requester signs it with the Ed25519 signing key of their published
+keys the answers are encrypted for: the requester's own, their organization's recovery keys, any group key; a
+reader encrypts for these signed keys only). The requester signs it with the Ed25519 signing key of their published
 key; the signed bytes are
 
     SIGNING_CONTEXT || canonical_json(request)      (sorted keys, no spaces, ASCII only, integers only)
