@@ -13,7 +13,7 @@ from typing import Any
 
 import accountkit
 import pytest
-from conftest import PageProblems
+from conftest import NO_SAVE_PICKER, PageProblems
 from srvkit import PASSWORD, run_cli
 
 from c11.keys import cloudkey
@@ -38,6 +38,7 @@ def browser_page(chromium: Any, env: ShardEnv) -> Iterator[Any]:
 
     def make() -> Any:
         context = chromium.new_context(base_url=env.server.url, accept_downloads=True)
+        context.add_init_script(NO_SAVE_PICKER)  # saves go through the streamed download (conftest.py)
         contexts.append(context)
         page = context.new_page()
         problems.watch(page)
@@ -137,3 +138,86 @@ def test_a_cloud_key_made_by_the_cli_rebuilds_in_the_browser(env, browser_page, 
     _log_in(page, dave)
     page.get_by_role("button", name="Rebuild my key").wait_for(timeout=30_000)
     _rebuild(page, shard.fingerprint)
+    _session_key_used_by_pages(page, dave, shard.fingerprint, cfg, tmp_path)
+
+
+_IDLE_LOCK_MS = 15 * 60 * 1000  # web/src/app/unlocked.ts IDLE_LOCK_MS
+
+_STORED = """async () => {
+  const out = [JSON.stringify({ ...localStorage }), JSON.stringify({ ...sessionStorage })];
+  for (const { name } of await indexedDB.databases()) {
+    const db = await new Promise((ok, ko) => { const r = indexedDB.open(name); r.onsuccess = () => ok(r.result); r.onerror = () => ko(r.error); });
+    for (const store of db.objectStoreNames) {
+      const all = await new Promise((ok, ko) => { const r = db.transaction(store).objectStore(store).getAll(); r.onsuccess = () => ok(r.result); r.onerror = () => ko(r.error); });
+      out.push(name + "/" + store + ":" + JSON.stringify(all, (k, v) => v instanceof Uint8Array ? Array.from(v) : v));
+    }
+    db.close();
+  }
+  return out.join("\\n");
+}"""
+
+
+def _nav(page: Any, name: str) -> None:  # in-app navigation: a page load would drop the session (memory only)
+    page.get_by_role("navigation").get_by_role("link", name=name, exact=True).click()
+
+
+def _session_key_used_by_pages(page: Any, email: str, fingerprint: str, cfg: Path, tmp_path: Path) -> None:
+    """The rebuilt key is the session's unlocked key: Open and Encrypt use it without a key file; "Lock now" and
+    the idle lock wipe it (the pages ask for a key file again); nothing key-like is stored by the browser."""
+    cli_env = {"C11_PASSWORD": PASSWORD}
+    plain = tmp_path / "memo.txt"
+    plain.write_text("opened with the session key\n")
+    r = run_cli(["encrypt", "-r", email, "-o", str(tmp_path / "memo.txt.c11"), str(plain)], cfg, cli_env)
+    assert r.returncode == 0, r.stderr
+    banner = page.locator("[data-unlocked]")
+    assert banner.get_attribute("data-unlocked") == fingerprint
+    _nav(page, "Open")
+    assert page.get_by_label("Your key file (.key)").count() == 0  # no key file asked
+    page.get_by_label("Protected file (.c11)").set_input_files(str(tmp_path / "memo.txt.c11"))
+    page.get_by_role("button", name="Open").click()
+    save = page.get_by_role("link", name="Save memo.txt").or_(page.get_by_role("alert"))
+    save.wait_for(timeout=60_000)
+    assert page.get_by_role("alert").count() == 0, page.get_by_role("alert").inner_text()
+    with page.expect_download() as dl:
+        page.get_by_role("link", name="Save memo.txt").click()
+    assert Path(dl.value.path()).read_bytes() == plain.read_bytes()
+
+    _nav(page, "Encrypt")
+    assert page.get_by_label("Your key file (.key)").count() == 0
+    page.get_by_label("People (email addresses)").fill(email)
+    page.get_by_label("File to protect").set_input_files(str(plain))
+    page.get_by_role("button", name="Encrypt").click()
+    save = page.get_by_role("link", name="Save memo.txt.c11").or_(page.get_by_role("alert"))
+    save.wait_for(timeout=60_000)
+    assert page.get_by_role("alert").count() == 0, page.get_by_role("alert").inner_text()
+    with page.expect_download() as dl:
+        page.get_by_role("link", name="Save memo.txt.c11").click()
+    made = tmp_path / "browser.c11"
+    dl.value.save_as(str(made))
+    r = run_cli(["decrypt", "-o", str(tmp_path / "back.txt"), str(made)], cfg, cli_env)  # signed by the session key
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "back.txt").read_bytes() == plain.read_bytes() and email in r.stderr
+
+    stored = page.evaluate(_STORED)
+    assert "c11-log-trust/" in stored  # the scan reads IndexedDB (the pinned log key, public)
+    recovery = next((cfg / "recovery").glob("c11_recovery_*.shard")).read_text()
+    body = "".join(line for line in recovery.splitlines() if line and not line.startswith("-----") and ":" not in line)
+    for secret in (PASSWORD, body[:40], "-----BEGIN", "Seed", "seed", "private"):
+        assert secret not in stored, (secret, stored[:500])
+
+    page.get_by_role("button", name="Lock now").click()  # "Lock now": wiped; the pages ask for a key file again
+    banner.wait_for(state="detached")
+    assert page.get_by_label("Your key file (.key)").is_visible()
+    _nav(page, "Open")
+    assert page.get_by_label("Your key file (.key)").is_visible()
+
+    _nav(page, "Account")  # unlock again, then the idle lock (its timer set after the fake clock is installed)
+    page.clock.install()
+    _rebuild(page, fingerprint)
+    banner.wait_for()
+    page.clock.fast_forward(_IDLE_LOCK_MS - 60_000)
+    assert banner.is_visible()
+    page.clock.fast_forward(61_000)
+    banner.wait_for(state="detached")
+    _nav(page, "Open")
+    assert page.get_by_label("Your key file (.key)").is_visible()

@@ -18,6 +18,7 @@ import { ReceivePage } from "./pages/Receive";
 import { AdminPage } from "./admin/Admin";
 import { ADMIN_ROUTES, type AdminRoute } from "./admin/routes";
 import { useIsAdmin } from "./admin/useIsAdmin";
+import { IDLE_LOCK_MS, UnlockedContext, type Unlocked, type UnlockedState } from "./unlocked";
 
 function Link({ to, current, children }: { to: Route; current: Route; children: ComponentChildren }) {
   return (
@@ -53,6 +54,36 @@ export function App() {
   const [worker] = useState(startWorker);  // heavy crypto off the page's thread; keys stay inside it
   const isAdmin = useIsAdmin(session);  // the Admin link: only for an organization admin
   const [pinned, setPinned] = useState<string | null>(null);  // said once: when this browser pins the log key
+  // the session's unlocked key: the identity stays in the worker; here only its fingerprint and kind (unlocked.ts)
+  const [unlocked, setUnlocked] = useState<Unlocked | null>(null);
+  const [keyState] = useState<{ current: UnlockedState }>(() => ({ current: null as unknown as UnlockedState }));
+  keyState.current = {
+    unlocked,
+    unlock: async (key, kind) => {
+      const held = await worker.call("holdSession", { handle: key.handle });
+      setUnlocked({ fingerprint: held.fingerprint, kind });
+    },
+    lock: async () => {
+      setUnlocked(null);
+      await worker.call("lockSession", {});
+    },
+  };
+  const sessionEmail = session?.email ?? null;
+  useEffect(() => { void keyState.current.lock(); }, [sessionEmail]);  // logout (or another account): wiped
+  useEffect(() => {  // the idle lock: IDLE_LOCK_MS without input wipes the key
+    if (!unlocked) return;
+    let timer = setTimeout(() => void keyState.current.lock(), IDLE_LOCK_MS);
+    const active = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => void keyState.current.lock(), IDLE_LOCK_MS);
+    };
+    const events = ["keydown", "pointerdown", "wheel", "touchstart"] as const;
+    for (const ev of events) window.addEventListener(ev, active, { passive: true });
+    return () => {
+      clearTimeout(timer);
+      for (const ev of events) window.removeEventListener(ev, active);
+    };
+  }, [unlocked]);
   useEffect(() => {
     const on = (e: Event) => setPinned((e as CustomEvent<string>).detail);
     window.addEventListener(PINNED_EVENT, on);
@@ -96,9 +127,18 @@ export function App() {
           )}
         </nav>
       </header>
+      {unlocked && (
+        <p class="hint notice unlocked" data-unlocked={unlocked.fingerprint}>
+          <span role="status">Key unlocked in this tab: <code class="fp">{unlocked.fingerprint.slice(0, 16)}</code>
+            {unlocked.kind === "cloud" ? " (cloud key)" : " (key file)"}; it locks after {IDLE_LOCK_MS / 60000} minutes without input.</span>{" "}
+          <button type="button" class="secondary" onClick={() => void keyState.current.lock()}>Lock now</button>
+        </p>
+      )}
       {pinned && <p role="status" class="hint notice" data-log-pin={pinned}>log key pinned: {pinned} (trusted on first use, as
         the command line does; a different key from this server will be refused)</p>}
-      <main id="main" tabIndex={-1}>{page}</main>
+      <UnlockedContext.Provider value={keyState.current}>
+        <main id="main" tabIndex={-1}>{page}</main>
+      </UnlockedContext.Provider>
     </>
   );
 }

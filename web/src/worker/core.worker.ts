@@ -23,6 +23,20 @@ const identities = new Map<number, Identity>();
 /** Files opened for streaming (`openFile`): their verified header and payload key, until `closeFile`. */
 const openedFiles = new Map<number, OpenedBlob>();
 let next = 1;
+/** The session identity (`holdSession`) and the copies of it handed to pages (`sessionKey`), until `lockSession`. */
+const session: { handle: number | null; copies: Set<number> } = { handle: null, copies: new Set() };
+
+/** Wipe the session identity: its handle and every copy gone, its seeds zeroed. */
+function lockSession(): void {
+  const id = session.handle !== null ? identities.get(session.handle) : undefined;
+  for (const h of [session.handle, ...session.copies]) if (h !== null) identities.delete(h);
+  session.handle = null;
+  session.copies.clear();
+  if (id) {
+    id.encSeed.fill(0);
+    id.sigSeed.fill(0);
+  }
+}
 
 function summary(handle: number, id: Identity): KeySummary {
   return { handle, label: id.label, kem: id.kem, fingerprint: id.public.fingerprint, publicLine: id.public.line };
@@ -94,7 +108,26 @@ const handlers: Handlers = {
     return writeKeyFile(identity(handle), passphrase);
   },
   async forget({ handle }) {
+    if (handle === session.handle) lockSession();
+    session.copies.delete(handle);
     identities.delete(handle);
+    return null;
+  },
+  async holdSession({ handle }) {
+    if (session.copies.has(handle)) throw new Error("this key is already the session key");
+    const id = identity(handle);
+    if (session.handle !== handle) lockSession();
+    session.handle = handle;
+    return summary(handle, id);
+  },
+  async sessionKey() {
+    if (session.handle === null) return null;
+    const copy = keep(identity(session.handle));
+    session.copies.add(copy.handle);
+    return copy;
+  },
+  async lockSession() {
+    lockSession();
     return null;
   },
   async makeCloudShards({ handle, userId, created }) {

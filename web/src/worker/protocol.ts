@@ -36,6 +36,12 @@ export interface Requests {
   generateKey: { args: { label: string; kem: "mlkem768x25519" | "x25519" }; result: KeySummary };
   exportKeyFile: { args: { handle: number; passphrase: string | null }; result: string };
   forget: { args: { handle: number }; result: null };
+  /** The session identity (docs/web.md "The key's life in the browser"): key `handle` becomes the one unlocked key
+   *  of this tab (a previous one is wiped); pages borrow copies of it (`sessionKey`, null when locked) and forget
+   *  them after use; `lockSession` (lock, idle lock, logout) wipes it and every copy. */
+  holdSession: { args: { handle: number }; result: KeySummary };
+  sessionKey: { args: Record<string, never>; result: KeySummary | null };
+  lockSession: { args: Record<string, never>; result: null };
   /** A cloud-stored key (shards.md §2.2, format 2): key `handle` sealed for `userId` and split 2 of 3; the three
    *  shards (base64) and the third as a recovery shard file. The seeds and K never leave the worker. */
   makeCloudShards: { args: { handle: number; userId: string; created: number }; result: { shards: string[]; recovery: string } };

@@ -16,6 +16,7 @@ import { encryptOnline, expirySeconds } from "../onlinepolicy";
 import { browserPlan, confirmLeft, ownPolicyStatus } from "../orgpolicy";
 import type { OrgPolicy } from "../../core/orgrules";
 import { navigate } from "../router";
+import { borrowSessionKey, useUnlocked } from "../unlocked";
 
 interface Made {
   name: string;
@@ -53,6 +54,7 @@ export function EncryptPage({ session, worker }: { session: Session | null; work
   const [leftOrg, setLeftOrg] = useState<string | null>(null);
   const [leftOk, setLeftOk] = useState(false);
   const trust = useRef(newTrust());
+  const { unlocked } = useUnlocked();  // the session's unlocked key signs instead of a key file
 
   useEffect(() => () => made?.discard(), [made]);
   useEffect(() => {  // F21: the recipient sets used recently (none without the policies service)
@@ -74,8 +76,8 @@ export function EncryptPage({ session, worker }: { session: Session | null; work
     setError(null);
     setMade(null);
     const people = emails(to);
-    if (!file || !keyFile || people.length === 0) {
-      setError(!file ? "Choose the file to protect." : !keyFile ? "Choose your key file (it signs the file)." : "Enter at least one email address.");
+    if (!file || (!keyFile && !unlocked) || people.length === 0) {
+      setError(!file ? "Choose the file to protect." : !keyFile && !unlocked ? "Choose your key file (it signs the file)." : "Enter at least one email address.");
       return;
     }
     setBusy(true);
@@ -120,9 +122,11 @@ export function EncryptPage({ session, worker }: { session: Session | null; work
       const plan = browserPlan(own.policy, found.map((f) => f.org), found.map((f) => f.key), online);
       const expires = online ? expirySeconds(expiry) : null;
       setDocId(null);
-      const text = await keyFile.text();
-      const kf = await parseKeyFile(text, keyFile.name);
-      const sender = await worker.call("loadKeyFile", { text, passphrase: kf.encrypted ? passphrase : undefined });
+      const sender = unlocked ? (await borrowSessionKey(worker, unlocked))! : await (async (kfile: File) => {
+        const text = await kfile.text();
+        const kf = await parseKeyFile(text, kfile.name);
+        return worker.call("loadKeyFile", { text, passphrase: kf.encrypted ? passphrase : undefined });
+      })(keyFile!);
       let sealed: ReadableStream<Uint8Array> | null;
       const metadata = { name: file.name, type: file.type || null, size: file.size, mtime: Math.floor(file.lastModified / 1000), kind: "file" as const };
       try {
@@ -220,16 +224,20 @@ export function EncryptPage({ session, worker }: { session: Session | null; work
           <label for="enc-file">File to protect</label>
           <input id="enc-file" type="file" onChange={(e) => { setMade(null); setFile((e.currentTarget as HTMLInputElement).files?.[0] ?? null); }} />
         </div>
-        <div>
-          <label for="enc-key">Your key file (.key)</label>
-          <input id="enc-key" type="file" accept=".key,application/json"
-            onChange={(e) => setKeyFile((e.currentTarget as HTMLInputElement).files?.[0] ?? null)} />
-        </div>
-        <div>
-          <label for="enc-pass">Passphrase of your key file</label>
-          <input id="enc-pass" type="password" autocomplete="off" value={passphrase}
-            onInput={(e) => setPassphrase((e.currentTarget as HTMLInputElement).value)} />
-        </div>
+        {unlocked ? <p class="hint" data-testid="enc-unlocked">Signed with your unlocked key <code class="fp">{unlocked.fingerprint.slice(0, 16)}</code>.</p> : (
+          <>
+            <div>
+              <label for="enc-key">Your key file (.key)</label>
+              <input id="enc-key" type="file" accept=".key,application/json"
+                onChange={(e) => setKeyFile((e.currentTarget as HTMLInputElement).files?.[0] ?? null)} />
+            </div>
+            <div>
+              <label for="enc-pass">Passphrase of your key file</label>
+              <input id="enc-pass" type="password" autocomplete="off" value={passphrase}
+                onInput={(e) => setPassphrase((e.currentTarget as HTMLInputElement).value)} />
+            </div>
+          </>
+        )}
         {leftOrg !== null && (
           <div class="warning" role="alert" data-testid="org-left">
             <p><strong>The server says you are no longer a member of {leftOrg}.</strong> This browser saw you in it;

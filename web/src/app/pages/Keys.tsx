@@ -9,6 +9,8 @@ import { ApiError, api, message, type Session } from "../api";
 import { lookup, newTrust } from "../registry";
 import { receiveTemporaryKey, type Received } from "../invites";
 import { rebuildKey, shardStatus, splitKey, storeSplit, type ShardStatus, type Split } from "../cloudkey";
+import { parseKeyFile } from "../../core/keyfile";
+import { useUnlocked } from "../unlocked";
 
 type Kind = "cloud" | "device";
 type Stage = { kind: "loading" } | { kind: "none"; stores: number }
@@ -29,6 +31,9 @@ export function KeySection({ session, worker }: { session: Session; worker: Core
   const [rebuilt, setRebuilt] = useState<string | null>(null);
   const [received, setReceived] = useState<Received | null>(null);
   const recoveryFile = useRef<HTMLInputElement>(null);
+  const keyFile = useRef<HTMLInputElement>(null);
+  const [keyPass, setKeyPass] = useState("");
+  const { unlocked, unlock } = useUnlocked();
   const trust = useRef(newTrust());
   const made = useRef<{ handle: number; url: string | null } | null>(null);  // released when leaving the page
 
@@ -150,13 +155,44 @@ export function KeySection({ session, worker }: { session: Session; worker: Core
       const file = recoveryFile.current?.files?.[0];
       const recovery = file ? (file.size > 65536 ? "" : await file.text()) : undefined;
       const key = await rebuildKey(worker, session, stage.status, password, recovery);
-      void worker.call("forget", { handle: key.handle });
-      if (key.fingerprint !== stage.fingerprint) throw new Error("the shards rebuild another key than your published one");
+      if (key.fingerprint !== stage.fingerprint) {
+        void worker.call("forget", { handle: key.handle });
+        throw new Error("the shards rebuild another key than your published one");
+      }
+      await unlock(key, "cloud");  // kept in the worker for this session (memory only; idle lock)
       setRebuilt(key.fingerprint);
     } catch (err) {
       setError(message(err));
     } finally {
       setPassword("");
+      setBusy(false);
+    }
+  };
+
+  /** A device key file unlocked for this session (the same worker-held key as a rebuilt cloud key). */
+  const unlockFile = async (e: Event) => {
+    e.preventDefault();
+    if (stage.kind !== "published") return;
+    setError(null);
+    const f = keyFile.current?.files?.[0];
+    if (!f || f.size > 65536) {
+      setError(f ? "That is not a c11 key file (too large)." : "Choose your key file.");
+      return;
+    }
+    setBusy(true);
+    try {
+      const text = await f.text();
+      const kf = await parseKeyFile(text, f.name);
+      const key = await worker.call("loadKeyFile", { text, passphrase: kf.encrypted ? keyPass : undefined });
+      if (key.fingerprint !== stage.fingerprint) {
+        void worker.call("forget", { handle: key.handle });
+        throw new Error("this key file holds another key than your published one");
+      }
+      await unlock(key, "device");
+    } catch (err) {
+      setError(message(err));
+    } finally {
+      setKeyPass("");
       setBusy(false);
     }
   };
@@ -187,7 +223,24 @@ export function KeySection({ session, worker }: { session: Session; worker: Core
                 <input id="rebuild-recovery" type="file" ref={recoveryFile} accept=".shard,text/plain" />
               </div>
               <div><button type="submit" disabled={busy}>{busy ? "Rebuilding…" : "Rebuild my key"}</button></div>
-              {rebuilt && <p role="status">Rebuilt from its shards: <code class="fp">{rebuilt}</code>, your published key.</p>}
+              {rebuilt && <p role="status">Rebuilt from its shards: <code class="fp">{rebuilt}</code>, your published key,
+                unlocked for this session.</p>}
+            </form>
+          )}
+          {!stage.status && unlocked?.fingerprint !== stage.fingerprint && (
+            <form class="stack" onSubmit={unlockFile}>
+              <p>Unlock your key file for this session: Open, Encrypt and the other pages then use it without asking
+                (kept in memory only; it locks after a while without input).</p>
+              <div>
+                <label for="unlock-key">Your key file (.key)</label>
+                <input id="unlock-key" type="file" ref={keyFile} accept=".key,application/json" />
+              </div>
+              <div>
+                <label for="unlock-pass">Passphrase of the key file</label>
+                <input id="unlock-pass" type="password" autocomplete="off" value={keyPass}
+                  onInput={(e) => setKeyPass((e.currentTarget as HTMLInputElement).value)} />
+              </div>
+              <div><button type="submit" disabled={busy}>{busy ? "Unlocking…" : "Unlock my key"}</button></div>
             </form>
           )}
         </div>

@@ -16,6 +16,7 @@ import { PREVIEW_MAX, Preview, previewKind } from "./Preview";
 import { readAll, safeName } from "../download";
 import { SaveStream } from "../SaveStream";
 import { Signer } from "../Signer";
+import { borrowSessionKey, useUnlocked } from "../unlocked";
 
 interface Result {
   info: FileInfo;
@@ -42,6 +43,7 @@ export function OpenPage({ worker, session = null }: { worker: CoreWorker; sessi
   const [dragging, setDragging] = useState(false);
   const fileInput = useRef<HTMLInputElement>(null);
   const trust = useRef(newTrust());
+  const { unlocked } = useUnlocked();  // the session's unlocked key, used instead of a key file
 
   useEffect(() => () => { if (result) { void worker.call("closeFile", { file: result.file }); if (result.moved) URL.revokeObjectURL(result.moved.url); } }, [result]);
 
@@ -75,15 +77,17 @@ export function OpenPage({ worker, session = null }: { worker: CoreWorker; sessi
   const open = async (e: Event) => {
     e.preventDefault();
     clearResult();
-    if (!file || !keyFile) {
+    if (!file || (!keyFile && !unlocked)) {
       setError(!file ? "Choose the protected file (.c11) to open." : "Choose your key file.");
       return;
     }
     setBusy(true);
     try {
-      const text = await keyFile.text();
-      const kf = await parseKeyFile(text, keyFile.name);
-      const key = await worker.call("loadKeyFile", { text, passphrase: kf.encrypted ? passphrase : undefined });
+      const key = unlocked ? (await borrowSessionKey(worker, unlocked))! : await (async (kfile: File) => {
+        const text = await kfile.text();
+        const kf = await parseKeyFile(text, kfile.name);
+        return worker.call("loadKeyFile", { text, passphrase: kf.encrypted ? passphrase : undefined });
+      })(keyFile!);
       // logged in: also the keys of your key archive (e.g. a temporary key received after an invitation)
       const archived = session ? await archivedKeys(worker, session, key).catch(() => []) : [];
       const keys = [key.handle, ...archived.map((k) => k.handle)];
@@ -144,12 +148,14 @@ export function OpenPage({ worker, session = null }: { worker: CoreWorker; sessi
             onChange={(e) => { clearResult(); setFile((e.currentTarget as HTMLInputElement).files?.[0] ?? null); }} />
           <p class="hint">{file ? <>Chosen: <span class="filename">{file.name}</span></> : "Or drop it here."}</p>
         </div>
-        <div>
-          <label for="open-key">Your key file (.key)</label>
-          <input id="open-key" type="file" accept=".key,application/json"
-            onChange={(e) => void pickKey((e.currentTarget as HTMLInputElement).files?.[0] ?? null)} />
-        </div>
-        {needsPass && (
+        {unlocked ? <p class="hint" data-testid="open-unlocked">With your unlocked key <code class="fp">{unlocked.fingerprint.slice(0, 16)}</code>.</p> : (
+          <div>
+            <label for="open-key">Your key file (.key)</label>
+            <input id="open-key" type="file" accept=".key,application/json"
+              onChange={(e) => void pickKey((e.currentTarget as HTMLInputElement).files?.[0] ?? null)} />
+          </div>
+        )}
+        {needsPass && !unlocked && (
           <div>
             <label for="open-pass">Passphrase of the key file</label>
             <input id="open-pass" type="password" autocomplete="off" value={passphrase}
