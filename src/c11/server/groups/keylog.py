@@ -26,9 +26,9 @@ from c11.server.context import ServerContext
 from c11.server.groups import service
 from c11.server.groups.models import OrgGroupKey
 from c11.server.logsrv.models import LogEntry
+from c11.server.logsrv.proven import entry_proof
 from c11.server.logsrv.service import LogWriter, log_service
 from c11.server.orgs.models import OrgGroup
-from c11.server.orgs.policylog import b64
 from c11.server.problems import Problem
 
 
@@ -97,29 +97,6 @@ def proven(ctx: ServerContext, org_id: str, name: str, known_size: int | None) -
         size, root = svc.state(s)  # read after the entry: it is in this tree
         if index is None or index >= size:  # the key changed between ensure() and now: the client asks again
             raise Problem(409, "Conflict", "The group's key changed meanwhile; ask again.", "group-key-changed")
-        if known_size is not None and known_size > size:
-            raise Problem(
-                409,
-                "Log rolled back",
-                f"You saw a tree of {known_size} entries; this log has {size}.",
-                "log-rollback",
-                tree_size=size,
-            )
-        entry = s.scalar(select(LogEntry.data).where(LogEntry.idx == index))
-        [proof], consistency = svc.proofs(s, size, [index], known_size)
         answer = {"org_id": org_id, "group": g.name, "group_id": g.id, **(service.key_json(key) or {})}
-        text = record_text(g, key)
-    answer["proof"] = {
-        "record": text,
-        "log_index": index,
-        "entry": entry,
-        "tree_size": size,
-        "checkpoint": svc.signed_checkpoint(size, root).decode("utf-8"),
-        "inclusion_proof": [b64(h) for h in proof],
-        **(
-            {}
-            if consistency is None
-            else {"known_size": known_size, "consistency_proof": [b64(h) for h in consistency]}
-        ),
-    }
+        answer["proof"] = {"record": record_text(g, key), **entry_proof(s, svc, index, size, root, known_size)}
     return answer

@@ -14,7 +14,6 @@ next number before answering.
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any
 
@@ -26,6 +25,7 @@ from c11.orgrules import document_text
 from c11.server.context import ServerContext
 from c11.server.groups.recovery import recovery_public_keys
 from c11.server.logsrv.models import LogEntry
+from c11.server.logsrv.proven import entry_proof
 from c11.server.logsrv.service import LogWriter, log_service
 from c11.server.orgs.models import Organization
 from c11.server.orgs.policies import load
@@ -97,30 +97,4 @@ def proven(ctx: ServerContext, org_id: str, known_size: int | None) -> dict[str,
         text = document(s, org, seq)
         if org_policy_digest(text) != digest:  # changed between ensure() and now: the client asks again
             raise Problem(409, "Conflict", "The organization's policy changed meanwhile; ask again.", "policy-changed")
-        if known_size is not None and known_size > size:
-            raise Problem(
-                409,
-                "Log rolled back",
-                f"You saw a tree of {known_size} entries; this log has {size}.",
-                "log-rollback",
-                tree_size=size,
-            )
-        entry = s.scalar(select(LogEntry.data).where(LogEntry.idx == index))
-        [proof], consistency = svc.proofs(s, size, [index], known_size)
-    return {
-        "document": text,
-        "log_index": index,
-        "entry": entry,
-        "tree_size": size,
-        "checkpoint": svc.signed_checkpoint(size, root).decode("utf-8"),
-        "inclusion_proof": [b64(h) for h in proof],
-        **(
-            {}
-            if consistency is None
-            else {"known_size": known_size, "consistency_proof": [b64(h) for h in consistency]}
-        ),
-    }
-
-
-def b64(h: bytes) -> str:
-    return base64.b64encode(h).decode("ascii")
+        return {"document": text, **entry_proof(s, svc, index, size, root, known_size)}
