@@ -127,7 +127,7 @@ def test_a_cloud_key_made_in_the_browser_works_in_the_cli_and_another_browser(
     narrow(other, "rebuilt")
 
 
-def test_a_cloud_key_made_by_the_cli_rebuilds_in_the_browser(env, browser_page, tmp_path):
+def test_a_cloud_key_made_by_the_cli_rebuilds_in_the_browser(env, browser_page, tmp_path, axe, narrow, screenshot):
     dave = accountkit.signup(env.server, "dave").email
     cfg = tmp_path / "dave-cli"
     r = run_cli(["login", "--server", env.server.url, "--email", dave], cfg, {"C11_PASSWORD": PASSWORD})
@@ -138,7 +138,7 @@ def test_a_cloud_key_made_by_the_cli_rebuilds_in_the_browser(env, browser_page, 
     _log_in(page, dave)
     page.get_by_role("button", name="Rebuild my key").wait_for(timeout=30_000)
     _rebuild(page, shard.fingerprint)
-    _session_key_used_by_pages(page, dave, shard.fingerprint, cfg, tmp_path)
+    _session_key_used_by_pages(page, dave, shard.fingerprint, cfg, tmp_path, [axe, narrow, screenshot])
 
 
 _IDLE_LOCK_MS = 15 * 60 * 1000  # web/src/app/unlocked.ts IDLE_LOCK_MS
@@ -161,7 +161,9 @@ def _nav(page: Any, name: str) -> None:  # in-app navigation: a page load would 
     page.get_by_role("navigation").get_by_role("link", name=name, exact=True).click()
 
 
-def _session_key_used_by_pages(page: Any, email: str, fingerprint: str, cfg: Path, tmp_path: Path) -> None:
+def _session_key_used_by_pages(
+    page: Any, email: str, fingerprint: str, cfg: Path, tmp_path: Path, looks: list[Any]
+) -> None:
     """The rebuilt key is the session's unlocked key: Open and Encrypt use it without a key file; "Lock now" and
     the idle lock wipe it (the pages ask for a key file again); nothing key-like is stored by the browser."""
     cli_env = {"C11_PASSWORD": PASSWORD}
@@ -181,6 +183,10 @@ def _session_key_used_by_pages(page: Any, email: str, fingerprint: str, cfg: Pat
     with page.expect_download() as dl:
         page.get_by_role("link", name="Save memo.txt").click()
     assert Path(dl.value.path()).read_bytes() == plain.read_bytes()
+    axe, narrow, screenshot = looks
+    axe(page)  # the unlocked bar and the page without a key-file picker
+    screenshot(page, "open-unlocked")
+    narrow(page, "open-unlocked")
 
     _nav(page, "Encrypt")
     assert page.get_by_label("Your key file (.key)").count() == 0
