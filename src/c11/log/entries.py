@@ -84,6 +84,47 @@ def publish_message(email: str, public_line: str, timestamp: str) -> bytes:
     )
 
 
+def _entry_fields(text: str, kind: str, fields: set[str], what: str) -> dict[str, Any]:
+    """The fields of an entry's text: canonical JSON of `kind` with exactly `fields`; raises ProofError."""
+    try:
+        d = json.loads(text)
+    except (ValueError, RecursionError):
+        raise ProofError("log entry is not JSON") from None
+    if not isinstance(d, dict) or canonical_json(d) != text:
+        raise ProofError("log entry is not canonical JSON")
+    if d.get("kind") != kind or set(d) != fields:
+        raise ProofError(f"log entry is not {what}")
+    return d
+
+
+def _entry_time(d: dict[str, Any]) -> datetime:
+    try:
+        return parse_rfc3339(d["time"])
+    except (ValueError, TypeError):
+        raise ProofError("log entry has a bad time") from None
+
+
+def _entry_id(value: Any, error: str) -> str:
+    """An organization or group ID: 1 to 64 characters."""
+    if not isinstance(value, str) or not value or len(value) > 64:
+        raise ProofError(error)
+    return value
+
+
+def _entry_seq(value: Any, error: str) -> int:
+    """A sequence or version number: 1 to MAX_SEQ."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SEQ:
+        raise ProofError(error)
+    return value
+
+
+def _entry_digest(value: Any, error: str) -> str:
+    """64 lowercase hex digits."""
+    if not isinstance(value, str) or len(value) != 64 or value.strip("0123456789abcdef"):
+        raise ProofError(error)
+    return value
+
+
 @dataclass(frozen=True)
 class KeyEntry:
     """A parsed registry entry of the log."""
@@ -97,25 +138,14 @@ class KeyEntry:
     @classmethod
     def parse(cls, text: str) -> KeyEntry:
         """Parse and check a key entry's text (canonical JSON); raises ProofError."""
-        try:
-            d = json.loads(text)
-        except (ValueError, RecursionError):
-            raise ProofError("log entry is not JSON") from None
-        if not isinstance(d, dict) or canonical_json(d) != text:
-            raise ProofError("log entry is not canonical JSON")
-        if d.get("kind") != "key" or set(d) != {"action", "email_hash", "kind", "public_key", "time"}:
-            raise ProofError("log entry is not a key entry")
+        d = _entry_fields(text, "key", {"action", "email_hash", "kind", "public_key", "time"}, "a key entry")
         if d["action"] not in KEY_ACTIONS or not isinstance(d["email_hash"], str):
             raise ProofError("log entry has a bad action or email hash")
         if (d["public_key"] is None) != (d["action"] == "remove") or not (
             d["public_key"] is None or isinstance(d["public_key"], str)
         ):
             raise ProofError("log entry has a bad public key")
-        try:
-            t = parse_rfc3339(d["time"])
-        except (ValueError, TypeError):
-            raise ProofError("log entry has a bad time") from None
-        return cls(d["action"], d["email_hash"], d["public_key"], t, text)
+        return cls(d["action"], d["email_hash"], d["public_key"], _entry_time(d), text)
 
 
 @dataclass(frozen=True)
@@ -131,26 +161,12 @@ class OrgPolicyEntry:
     @classmethod
     def parse(cls, text: str) -> OrgPolicyEntry:
         """Parse and check an `orgpolicy` entry's text (canonical JSON); raises ProofError."""
-        try:
-            d = json.loads(text)
-        except (ValueError, RecursionError):
-            raise ProofError("log entry is not JSON") from None
-        if not isinstance(d, dict) or canonical_json(d) != text:
-            raise ProofError("log entry is not canonical JSON")
-        if d.get("kind") != ORG_POLICY_KIND or set(d) != {"digest", "kind", "org", "seq", "time"}:
-            raise ProofError("log entry is not an organization policy entry")
-        org, seq, digest = d["org"], d["seq"], d["digest"]
-        if not isinstance(org, str) or not org or len(org) > 64:
-            raise ProofError("organization policy entry has a bad organization ID")
-        if isinstance(seq, bool) or not isinstance(seq, int) or not 1 <= seq <= MAX_SEQ:
-            raise ProofError("organization policy entry has a bad sequence number")
-        if not isinstance(digest, str) or len(digest) != 64 or digest.strip("0123456789abcdef"):
-            raise ProofError("organization policy entry has a bad digest")
-        try:
-            t = parse_rfc3339(d["time"])
-        except (ValueError, TypeError):
-            raise ProofError("log entry has a bad time") from None
-        return cls(org, seq, digest, t, text)
+        what = "organization policy entry"
+        d = _entry_fields(text, ORG_POLICY_KIND, {"digest", "kind", "org", "seq", "time"}, f"an {what}")
+        org = _entry_id(d["org"], f"{what} has a bad organization ID")
+        seq = _entry_seq(d["seq"], f"{what} has a bad sequence number")
+        digest = _entry_digest(d["digest"], f"{what} has a bad digest")
+        return cls(org, seq, digest, _entry_time(d), text)
 
 
 @dataclass(frozen=True)
@@ -168,25 +184,10 @@ class GroupKeyEntry:
     @classmethod
     def parse(cls, text: str) -> GroupKeyEntry:
         """Parse and check a `groupkey` entry's text (canonical JSON); raises ProofError."""
-        try:
-            d = json.loads(text)
-        except (ValueError, RecursionError):
-            raise ProofError("log entry is not JSON") from None
-        if not isinstance(d, dict) or canonical_json(d) != text:
-            raise ProofError("log entry is not canonical JSON")
-        if d.get("kind") != GROUP_KEY_KIND or set(d) != {"digest", "group", "kind", "org", "time", "version"}:
-            raise ProofError("log entry is not a group key entry")
-        org, group, version, digest = d["org"], d["group"], d["version"], d["digest"]
-        if not isinstance(org, str) or not org or len(org) > 64:
-            raise ProofError("group key entry has a bad organization ID")
-        if not isinstance(group, str) or not group or len(group) > 64:
-            raise ProofError("group key entry has a bad group ID")
-        if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_SEQ:
-            raise ProofError("group key entry has a bad key version")
-        if not isinstance(digest, str) or len(digest) != 64 or digest.strip("0123456789abcdef"):
-            raise ProofError("group key entry has a bad digest")
-        try:
-            t = parse_rfc3339(d["time"])
-        except (ValueError, TypeError):
-            raise ProofError("log entry has a bad time") from None
-        return cls(org, group, version, digest, t, text)
+        what = "group key entry"
+        d = _entry_fields(text, GROUP_KEY_KIND, {"digest", "group", "kind", "org", "time", "version"}, f"a {what}")
+        org = _entry_id(d["org"], f"{what} has a bad organization ID")
+        group = _entry_id(d["group"], f"{what} has a bad group ID")
+        version = _entry_seq(d["version"], f"{what} has a bad key version")
+        digest = _entry_digest(d["digest"], f"{what} has a bad digest")
+        return cls(org, group, version, digest, _entry_time(d), text)
