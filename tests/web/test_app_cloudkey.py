@@ -204,6 +204,19 @@ def _session_key_used_by_pages(
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "back.txt").read_bytes() == plain.read_bytes() and email in r.stderr
 
+    _nav(page, "Messages")  # write a message signed with the session key, then read it with it
+    assert page.get_by_label("Your key file (.key)").count() == 0
+    page.get_by_label("Message", exact=True).fill("a message for me")
+    page.get_by_label("People (email addresses)").fill(email)
+    page.get_by_role("button", name="Encrypt message").click()
+    out = page.get_by_label("Protected message (send this block)").or_(page.get_by_role("alert"))
+    out.wait_for(timeout=60_000)
+    assert page.get_by_role("alert").count() == 0, page.get_by_role("alert").inner_text()
+    page.get_by_label("Protected message (paste the whole block)").fill(out.input_value())
+    page.get_by_role("button", name="Read", exact=True).click()
+    page.get_by_test_id("message-text").wait_for(timeout=60_000)
+    assert page.get_by_test_id("message-text").inner_text() == "a message for me"
+
     stored = page.evaluate(_STORED)
     assert "c11-log-trust/" in stored  # the scan reads IndexedDB (the pinned log key, public)
     recovery = next((cfg / "recovery").glob("c11_recovery_*.shard")).read_text()
@@ -213,7 +226,7 @@ def _session_key_used_by_pages(
 
     page.get_by_role("button", name="Lock now").click()  # "Lock now": wiped; the pages ask for a key file again
     banner.wait_for(state="detached")
-    assert page.get_by_label("Your key file (.key)").is_visible()
+    assert page.get_by_label("Your key file (.key)").count() == 2  # Messages: read and write ask again
     _nav(page, "Open")
     assert page.get_by_label("Your key file (.key)").is_visible()
 

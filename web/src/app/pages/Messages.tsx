@@ -13,12 +13,16 @@ import { browserPlan, ownPolicy } from "../orgpolicy";
 import type { OrgPolicy } from "../../core/orgrules";
 import type { PublicKey } from "../../core/publickey";
 import { Signer } from "../Signer";
+import { useUnlocked } from "../unlocked";
 
-/** Unlock a picked key file into the worker for one operation, then forget it. */
-async function withKey<T>(worker: CoreWorker, file: File, passphrase: string, work: (k: KeySummary) => Promise<T>): Promise<T> {
-  const text = await file.text();
-  const kf = await parseKeyFile(text, file.name);
-  const key = await worker.call("loadKeyFile", { text, passphrase: kf.encrypted ? passphrase : undefined });
+/** Unlock a picked key file (null: borrow the session's unlocked key) into the worker for one operation, then forget it. */
+async function withKey<T>(worker: CoreWorker, file: File | null, passphrase: string, work: (k: KeySummary) => Promise<T>): Promise<T> {
+  const key = file ? await (async () => {
+    const text = await file.text();
+    const kf = await parseKeyFile(text, file.name);
+    return worker.call("loadKeyFile", { text, passphrase: kf.encrypted ? passphrase : undefined });
+  })() : await worker.call("sessionKey", {});
+  if (!key) throw new Error("your key was locked: choose your key file");
   try {
     return await work(key);
   } finally {
@@ -52,17 +56,18 @@ function Read({ worker }: { worker: CoreWorker }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [read, setRead] = useState<{ info: FileInfo; text: string; ownKey: boolean } | null>(null);
+  const { unlocked } = useUnlocked();  // the session's unlocked key, used instead of a key file
   const submit = async (e: Event) => {
     e.preventDefault();
     setError(null);
     setRead(null);
-    if (!armored.trim() || !key) {
-      setError(!key ? "Choose your key file." : "Paste the message block.");
+    if (!armored.trim() || (!key && !unlocked)) {
+      setError(!key && !unlocked ? "Choose your key file." : "Paste the message block.");
       return;
     }
     setBusy(true);
     try {
-      setRead(await withKey(worker, key, passphrase, async (k) => {
+      setRead(await withKey(worker, unlocked ? null : key, passphrase, async (k) => {
         const { info, plaintext } = await worker.call("decrypt", { data: new Blob([armored]), keys: [k.handle] });
         const own = (await parsePublicKey(k.publicLine)).sig;
         return { info, text: new TextDecoder().decode(await plaintext.arrayBuffer()), ownKey: own !== null && hex(own) === info.authorKey };
@@ -83,7 +88,8 @@ function Read({ worker }: { worker: CoreWorker }) {
           <textarea id="read-armored" rows={6} value={armored} spellcheck={false}
             onInput={(e) => setArmored((e.currentTarget as HTMLTextAreaElement).value)} />
         </div>
-        <KeyFields prefix="read" onKey={setKey} passphrase={passphrase} setPassphrase={setPassphrase} />
+        {unlocked ? <p class="hint">With your unlocked key <code class="fp">{unlocked.fingerprint.slice(0, 16)}</code>.</p>
+          : <KeyFields prefix="read" onKey={setKey} passphrase={passphrase} setPassphrase={setPassphrase} />}
         <div><button type="submit" disabled={busy}>{busy ? "Reading…" : "Read"}</button></div>
       </form>
       {error && <p role="alert" class="error">Not read: {error}</p>}
@@ -108,6 +114,7 @@ function Write({ worker, session }: { worker: CoreWorker; session: Session | nul
   const [armored, setArmored] = useState<string | null>(null);
   const [copied, setCopied] = useState(false);
   const trust = useRef(newTrust());
+  const { unlocked } = useUnlocked();  // the session's unlocked key signs instead of a key file
   if (!session) return <section aria-labelledby="write-title"><h2 id="write-title">Write a message</h2><p>Log in to write a message for people by email.</p></section>;
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -115,8 +122,8 @@ function Write({ worker, session }: { worker: CoreWorker; session: Session | nul
     setArmored(null);
     setCopied(false);
     const people = [...new Set(to.split(/[\s,;]+/).map((x) => x.trim().toLowerCase()).filter(Boolean))];
-    if (!text || !key || people.length === 0) {
-      setError(!text ? "Write the message." : !key ? "Choose your key file (it signs the message)." : "Enter at least one email address.");
+    if (!text || (!key && !unlocked) || people.length === 0) {
+      setError(!text ? "Write the message." : !key && !unlocked ? "Choose your key file (it signs the message)." : "Enter at least one email address.");
       return;
     }
     setBusy(true);
@@ -125,7 +132,7 @@ function Write({ worker, session }: { worker: CoreWorker; session: Session | nul
       for (const p of people) found.push(await lookupWithOrg(trust.current, session, p));
       // the organization rules, as the CLI applies them: recovery keys added, online required refused
       const keys = browserPlan(await ownPolicy(session), found.map((f) => f.org), found.map((f) => f.key)).recipients.map((k) => k.line);
-      const blob = await withKey(worker, key, passphrase, (k) => worker.call("encrypt", {
+      const blob = await withKey(worker, unlocked ? null : key, passphrase, (k) => worker.call("encrypt", {
         data: new Blob([text]), sender: k.handle, recipients: keys, armor: true,
         metadata: { name: null, type: null, size: null, mtime: null, kind: "message" },
       }));
@@ -158,7 +165,8 @@ function Write({ worker, session }: { worker: CoreWorker; session: Session | nul
           <label for="write-to">People (email addresses)</label>
           <input id="write-to" type="text" value={to} onInput={(e) => setTo((e.currentTarget as HTMLInputElement).value)} />
         </div>
-        <KeyFields prefix="write" onKey={setKey} passphrase={passphrase} setPassphrase={setPassphrase} />
+        {unlocked ? <p class="hint">Signed with your unlocked key <code class="fp">{unlocked.fingerprint.slice(0, 16)}</code>.</p>
+          : <KeyFields prefix="write" onKey={setKey} passphrase={passphrase} setPassphrase={setPassphrase} />}
         <div><button type="submit" disabled={busy}>{busy ? "Encrypting…" : "Encrypt message"}</button></div>
       </form>
       {error && <p role="alert" class="error">Not encrypted: {error}</p>}
