@@ -4,30 +4,14 @@
  *  the pinned log key (acceptCheckpoint, shared with registry lookups and the org policy) and commits to the record
  *  (organization, group ID and name, version, public key line); any failure is one ProofError. */
 import { hex, utf8 } from "./bytes";
-import { canonicalJson, type Json } from "./canonicaljson";
-import { verifyCheckpointInclusion } from "./checkpoint";
-import { C11Error, FormatError, ProofError, RecipientError } from "./errors";
-import { leafHash } from "./merkle";
+import { FormatError, ProofError, RecipientError } from "./errors";
+import { canonicalObject, entryDigest, entryFields, entryTime, isId, isSeq as isVersion, proveEntry } from "./logbacked";
 import { sha256 } from "./primitives";
 import { parsePublicKey, type PublicKey } from "./publickey";
-import { acceptCheckpoint, hashes, type Accepted, type ConsistencyFetcher, type LogTrust } from "./registry";
+import { type Accepted, type ConsistencyFetcher, type LogTrust } from "./registry";
 
 export const GROUP_KEY_RECORD_TYPE = "c11-group-key-record/v1";
 const MAX_RECORD = 64 << 10;
-
-const isVersion = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 1;
-const isId = (v: unknown): v is string => typeof v === "string" && v.length > 0 && v.length <= 64;
-
-function canonicalObject(text: string, what: string, err: (m: string) => C11Error): Record<string, Json> {
-  let d: unknown;
-  try {
-    d = JSON.parse(text);
-  } catch {
-    throw err(`${what} is not JSON`);
-  }
-  if (typeof d !== "object" || d === null || Array.isArray(d) || canonicalJson(d as Json) !== text) throw err(`${what} is not canonical JSON`);
-  return d as Record<string, Json>;
-}
 
 /** hex SHA-256("c11/v1 group key" ‖ 0x00 ‖ record bytes). */
 export async function groupKeyDigest(record: string): Promise<string> {
@@ -44,14 +28,12 @@ export interface GroupKeyEntry {
 
 /** A `groupkey` entry `{"digest", "group", "kind", "org", "time", "version"}`, strictly (ProofError otherwise). */
 export function parseGroupKeyEntry(text: string): GroupKeyEntry {
-  const d = canonicalObject(text, "log entry", (m) => new ProofError(m));
-  if (d.kind !== "groupkey" || Object.keys(d).sort().join() !== "digest,group,kind,org,time,version") throw new ProofError("log entry is not a group key entry");
+  const d = entryFields(text, "groupkey", "digest,group,kind,org,time,version", "a group key entry");
   if (!isId(d.org)) throw new ProofError("group key entry has a bad organization ID");
   if (!isId(d.group)) throw new ProofError("group key entry has a bad group ID");
   if (!isVersion(d.version)) throw new ProofError("group key entry has a bad key version");
-  if (typeof d.digest !== "string" || !/^[0-9a-f]{64}$/.test(d.digest)) throw new ProofError("group key entry has a bad digest");
-  if (typeof d.time !== "string" || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(d.time)) throw new ProofError("log entry has a bad time");
-  return { org: d.org, group: d.group, version: d.version, digest: d.digest, time: d.time };
+  const digest = entryDigest(d, "group key entry");
+  return { org: d.org, group: d.group, version: d.version, digest, time: entryTime(d) };
 }
 
 export interface GroupKeyRecord {
@@ -93,20 +75,19 @@ export interface VerifiedGroupKey {
  *  is one ProofError. */
 export async function verifyGroupKey(proof: unknown, name: string, trust: LogTrust, seen: (groupId: string) => [number, string] | null, fetch?: ConsistencyFetcher): Promise<VerifiedGroupKey> {
   try {
-    if (typeof proof !== "object" || proof === null) throw new ProofError("the answer carries no log proof");
-    const p = proof as Record<string, unknown>;
-    if (typeof p.checkpoint !== "string") throw new ProofError("the group key answer has no checkpoint");
-    const accepted = await acceptCheckpoint(p.checkpoint, trust, p.consistency_proof, p.known_size, fetch);
-    if (p.tree_size === undefined || BigInt(p.tree_size as number) !== accepted.current.size) throw new ProofError("the group key answer's tree size differs from its checkpoint");
-    if (typeof p.entry !== "string" || typeof p.record !== "string") throw new ProofError("the answer lacks the group key record or its log entry");
-    const index = p.log_index;
-    if (typeof index !== "number" || !Number.isInteger(index) || index < 0) throw new ProofError("the answer has a bad log index");
-    await verifyCheckpointInclusion(accepted.current, await leafHash(utf8(p.entry)), index, hashes(p.inclusion_proof));
+    const p = await proveEntry(
+      proof,
+      "record",
+      { noProof: "the answer carries no log proof", answer: "the group key answer", lacks: "the answer lacks the group key record or its log entry", badIndex: "the answer has a bad log index" },
+      trust,
+      fetch,
+    );
+    const accepted = p.accepted;
     const entry = parseGroupKeyEntry(p.entry);
-    if ((await groupKeyDigest(p.record)) !== entry.digest) throw new ProofError("the group key differs from the one its log entry commits to");
+    if ((await groupKeyDigest(p.object)) !== entry.digest) throw new ProofError("the group key differs from the one its log entry commits to");
     let record: GroupKeyRecord;
     try {
-      record = await parseGroupKeyRecord(p.record);
+      record = await parseGroupKeyRecord(p.object);
     } catch (e) {
       throw new ProofError(`the logged group key record is malformed: ${(e as Error).message}`);
     }

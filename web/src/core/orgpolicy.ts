@@ -3,32 +3,15 @@
  *  A policy document is applied only when its `orgpolicy` log entry is proven in a checkpoint accepted with the pinned
  *  log key (acceptCheckpoint, shared with registry lookups) and commits to it; any failure is one ProofError. */
 import { hex, utf8 } from "./bytes";
-import { canonicalJson, type Json } from "./canonicaljson";
-import { verifyCheckpointInclusion } from "./checkpoint";
-import { C11Error, FormatError, ProofError } from "./errors";
-import { leafHash } from "./merkle";
+import { type Json } from "./canonicaljson";
+import { FormatError, ProofError } from "./errors";
+import { canonicalObject, entryDigest, entryFields, entryTime, isId as isOrg, isSeq, proveEntry } from "./logbacked";
 import { policyFromJson, type OrgPolicy } from "./orgrules";
 import { sha256 } from "./primitives";
-import { acceptCheckpoint, hashes, type Accepted, type ConsistencyFetcher, type LogTrust } from "./registry";
+import { type Accepted, type ConsistencyFetcher, type LogTrust } from "./registry";
 
 export const POLICY_DOCUMENT_TYPE = "c11-org-policy/v1";
-/** Largest sequence number (JavaScript's safe integers). */
-const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 const MAX_DOCUMENT = 1 << 20;
-
-const isSeq = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 1 && v <= MAX_SEQ;
-const isOrg = (v: unknown): v is string => typeof v === "string" && v.length > 0 && v.length <= 64;
-
-function canonicalObject(text: string, what: string, err: (m: string) => C11Error): Record<string, Json> {
-  let d: unknown;
-  try {
-    d = JSON.parse(text);
-  } catch {
-    throw err(`${what} is not JSON`);
-  }
-  if (typeof d !== "object" || d === null || Array.isArray(d) || canonicalJson(d as Json) !== text) throw err(`${what} is not canonical JSON`);
-  return d as Record<string, Json>;
-}
 
 /** hex SHA-256("c11/v1 org policy" ‖ 0x00 ‖ document bytes). */
 export async function orgPolicyDigest(document: string): Promise<string> {
@@ -44,13 +27,11 @@ export interface OrgPolicyEntry {
 
 /** An `orgpolicy` entry `{"digest", "kind", "org", "seq", "time"}`, strictly (ProofError otherwise). */
 export function parseOrgPolicyEntry(text: string): OrgPolicyEntry {
-  const d = canonicalObject(text, "log entry", (m) => new ProofError(m));
-  if (d.kind !== "orgpolicy" || Object.keys(d).sort().join() !== "digest,kind,org,seq,time") throw new ProofError("log entry is not an organization policy entry");
+  const d = entryFields(text, "orgpolicy", "digest,kind,org,seq,time", "an organization policy entry");
   if (!isOrg(d.org)) throw new ProofError("organization policy entry has a bad organization ID");
   if (!isSeq(d.seq)) throw new ProofError("organization policy entry has a bad sequence number");
-  if (typeof d.digest !== "string" || !/^[0-9a-f]{64}$/.test(d.digest)) throw new ProofError("organization policy entry has a bad digest");
-  if (typeof d.time !== "string" || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(d.time)) throw new ProofError("log entry has a bad time");
-  return { org: d.org, seq: d.seq, digest: d.digest, time: d.time };
+  const digest = entryDigest(d, "organization policy entry");
+  return { org: d.org, seq: d.seq, digest, time: entryTime(d) };
 }
 
 export interface PolicyDocument {
@@ -86,20 +67,24 @@ export interface VerifiedOrgPolicy {
  *  browser saw for it) refuses an older policy. Any failure is one ProofError. */
 export async function verifyOrgPolicy(proof: unknown, orgId: string, trust: LogTrust, seenSeq: number | null, fetch?: ConsistencyFetcher): Promise<VerifiedOrgPolicy> {
   try {
-    if (typeof proof !== "object" || proof === null) throw new ProofError("the answer carries no signed policy");
-    const p = proof as Record<string, unknown>;
-    if (typeof p.checkpoint !== "string") throw new ProofError("the organization policy answer has no checkpoint");
-    const accepted = await acceptCheckpoint(p.checkpoint, trust, p.consistency_proof, p.known_size, fetch);
-    if (p.tree_size === undefined || BigInt(p.tree_size as number) !== accepted.current.size) throw new ProofError("the organization policy answer's tree size differs from its checkpoint");
-    if (typeof p.entry !== "string" || typeof p.document !== "string") throw new ProofError("the signed organization policy lacks its document or entry");
-    const index = p.log_index;
-    if (typeof index !== "number" || !Number.isInteger(index) || index < 0) throw new ProofError("the signed organization policy has a bad log index");
-    await verifyCheckpointInclusion(accepted.current, await leafHash(utf8(p.entry)), index, hashes(p.inclusion_proof));
+    const p = await proveEntry(
+      proof,
+      "document",
+      {
+        noProof: "the answer carries no signed policy",
+        answer: "the organization policy answer",
+        lacks: "the signed organization policy lacks its document or entry",
+        badIndex: "the signed organization policy has a bad log index",
+      },
+      trust,
+      fetch,
+    );
+    const { accepted, logIndex: index } = p;
     const entry = parseOrgPolicyEntry(p.entry);
-    if ((await orgPolicyDigest(p.document)) !== entry.digest) throw new ProofError("the organization policy differs from the one its log entry commits to");
+    if ((await orgPolicyDigest(p.object)) !== entry.digest) throw new ProofError("the organization policy differs from the one its log entry commits to");
     let document: PolicyDocument;
     try {
-      document = await parsePolicyDocument(p.document);
+      document = await parsePolicyDocument(p.object);
     } catch (e) {
       throw new ProofError(`the logged organization policy is malformed: ${(e as Error).message}`);
     }
