@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import accountkit
+import httpx
 from srvkit import PASSWORD, RunningServer, run_cli
 
 from c11.client import Client
@@ -104,3 +108,51 @@ def admin_actions(server: RunningServer, org_id: str) -> list[str]:
             return [json.loads(d)["action"] for d in rows]
     finally:
         db.dispose()
+
+
+#: Rewrites a successful JSON answer: the new body, or (status, body) to answer with another status.
+Mutation = Callable[[dict[str, Any]], dict[str, Any] | tuple[int, dict[str, Any]]]
+
+
+class Attacker:
+    """An HTTP proxy to `upstream` (the server operator or anyone on the path): `mutate`, when set, rewrites the
+    successful answers of GET requests whose path `attacked(path)` is true; everything else passes through."""
+
+    def __init__(self, upstream: str, attacked: Callable[[str], object]) -> None:
+        self.upstream = httpx.Client(base_url=upstream, timeout=30)
+        self.mutate: Mutation | None = None
+        attacker = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _forward(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length) if length else None
+                keep = ("authorization", "content-type", "accept", "x-c11-csrf", "cookie")
+                headers = {k: v for k, v in self.headers.items() if k.lower() in keep}
+                r = attacker.upstream.request(self.command, self.path, content=body, headers=headers)
+                status, data = r.status_code, r.content
+                if attacker.mutate and self.command == "GET" and attacked(self.path.split("?")[0]) and r.is_success:
+                    changed = attacker.mutate(r.json())
+                    if isinstance(changed, tuple):
+                        status, changed = changed
+                    data = json.dumps(changed).encode()
+                self.send_response(status)
+                ctype = r.headers.get("content-type", "application/json") if status == r.status_code else ""
+                self.send_header("content-type", ctype or "application/problem+json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _forward
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.upstream.close()

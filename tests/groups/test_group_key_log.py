@@ -12,14 +12,12 @@ import base64
 import json
 import re
 import shutil
-import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
-from grpkit import db_session, fails, make_org, ok, person
+from grpkit import Attacker, db_session, fails, make_org, ok, person
 from srvkit import run_cli
 
 from c11 import files, groupkey
@@ -31,45 +29,6 @@ Mutation = Callable[[dict[str, Any]], dict[str, Any]]
 KEY_PATH = re.compile(r"^/api/v1/org/groups/[^/]+/key$")
 
 
-class Attacker:
-    """An HTTP proxy to `upstream`; `mutate`, when set, rewrites the answers of GET /api/v1/org/groups/*/key."""
-
-    def __init__(self, upstream: str) -> None:
-        self.upstream = httpx.Client(base_url=upstream, timeout=30)
-        self.mutate: Mutation | None = None
-        attacker = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _forward(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                body = self.rfile.read(length) if length else None
-                keep = ("authorization", "content-type", "accept", "x-c11-csrf", "cookie")
-                headers = {k: v for k, v in self.headers.items() if k.lower() in keep}
-                r = attacker.upstream.request(self.command, self.path, content=body, headers=headers)
-                data = r.content
-                if attacker.mutate and self.command == "GET" and KEY_PATH.match(self.path.split("?")[0]):
-                    data = json.dumps(attacker.mutate(r.json())).encode()
-                self.send_response(r.status_code)
-                self.send_header("content-type", r.headers.get("content-type", "application/json"))
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _forward
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.upstream.close()
-
-
 @pytest.fixture(scope="module")
 def world(grp_server, tmp_path_factory):
     root = tmp_path_factory.mktemp("groupkeylog")
@@ -77,7 +36,7 @@ def world(grp_server, tmp_path_factory):
     org_id = make_org(grp_server, f"Keylog-{root.name[-6:]}", alice, [bob])
     with alice.client() as a:
         a.groups.create("team", [bob.email], identity=alice.identity())
-    attacker = Attacker(grp_server.url)
+    attacker = Attacker(grp_server.url, KEY_PATH.match)
     cfg = root / "bob-via-attacker"
     shutil.copytree(bob.cfg / "keys", cfg / "keys")
     token = json.loads((bob.cfg / "credentials.json").read_text())["token"]

@@ -10,14 +10,12 @@ from __future__ import annotations
 import base64
 import json
 import shutil
-import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
-from grpkit import db_session, fails, make_org, ok, person
+from grpkit import Attacker, db_session, fails, make_org, ok, person
 from srvkit import run_cli
 
 from c11 import files
@@ -29,52 +27,6 @@ from c11.log.entries import canonical_json, org_policy_digest
 Mutation = Callable[[dict[str, Any]], tuple[int, dict[str, Any]]]
 
 
-class Attacker:
-    """An HTTP proxy to `upstream`; `mutate`, when set, rewrites the answers of GET /api/v1/org."""
-
-    def __init__(self, upstream: str) -> None:
-        self.upstream = httpx.Client(base_url=upstream, timeout=30)
-        self.mutate: Mutation | None = None
-        attacker = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _forward(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                body = self.rfile.read(length) if length else None
-                keep = ("authorization", "content-type", "accept", "x-c11-csrf", "cookie")
-                headers = {k: v for k, v in self.headers.items() if k.lower() in keep}
-                r = attacker.upstream.request(self.command, self.path, content=body, headers=headers)
-                status, data = r.status_code, r.content
-                if (
-                    attacker.mutate
-                    and self.command == "GET"
-                    and self.path.split("?")[0] == "/api/v1/org"
-                    and r.is_success
-                ):
-                    status, changed = attacker.mutate(r.json())
-                    data = json.dumps(changed).encode()
-                self.send_response(status)
-                ctype = r.headers.get("content-type", "application/json") if status == r.status_code else ""
-                self.send_header("content-type", ctype or "application/problem+json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _forward
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.upstream.close()
-
-
 @pytest.fixture(scope="module")
 def world(grp_server, tmp_path_factory):
     root = tmp_path_factory.mktemp("orgpolicylog")
@@ -83,7 +35,7 @@ def world(grp_server, tmp_path_factory):
     org_id = make_org(grp_server, name, alice, [bob])
     rec1 = root / "rec1.key"
     ok(alice.run("org", "recovery-key", "create", "-o", str(rec1), "--no-passphrase"))
-    attacker = Attacker(grp_server.url)
+    attacker = Attacker(grp_server.url, "/api/v1/org".__eq__)
     cfg = root / "bob-via-attacker"
     shutil.copytree(bob.cfg / "keys", cfg / "keys")
     token = json.loads((bob.cfg / "credentials.json").read_text())["token"]
