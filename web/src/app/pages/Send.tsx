@@ -10,6 +10,7 @@ import { message, type Session } from "../api";
 import { expirySeconds } from "../onlinepolicy";
 import { newTrust } from "../registry";
 import { navigate } from "../router";
+import { useUnlocked } from "../unlocked";
 import {
   addVersion, createSend, emailList, encryptAndUpload, listSends, newSendId, resolveRecipients, revokeSend, showSend,
   type Outgoing, type SendDetail, type SendSummary,
@@ -22,8 +23,10 @@ const when = (t: string | null) => (t ? t.replace("T", " ").replace(/(\.\d+)?Z$/
 const picked = (list: FileList | null): { path: string; file: File }[] =>
   [...(list ?? [])].map((file) => ({ path: file.webkitRelativePath || file.name, file }));
 
-/** A key file's worker handle (forget it after use). */
+/** A key file's worker handle, or a copy of the session's unlocked key (unlocked.ts) without one (forget it after use). */
 async function loadKey(worker: CoreWorker, keyFile: File | null, passphrase: string) {
+  const session = keyFile ? null : await worker.call("sessionKey", {});
+  if (session) return session;
   if (!keyFile) throw new Error("Choose your key file (it signs the files).");
   const text = await keyFile.text();
   const kf = await parseKeyFile(text, keyFile.name);
@@ -31,6 +34,8 @@ async function loadKey(worker: CoreWorker, keyFile: File | null, passphrase: str
 }
 
 function KeyFields({ prefix, setKeyFile, passphrase, setPassphrase }: { prefix: string; setKeyFile: (f: File | null) => void; passphrase: string; setPassphrase: (s: string) => void }) {
+  const { unlocked } = useUnlocked();
+  if (unlocked) return <p class="hint">Signed with your unlocked key <code class="fp">{unlocked.fingerprint.slice(0, 16)}</code>.</p>;
   return (
     <>
       <div>
