@@ -64,3 +64,31 @@ def test_mismatched_passphrases_make_nothing(page, web_server, log_in):
     page.get_by_role("button", name="Make my key").click()
     assert "differ" in page.get_by_role("alert").inner_text()
     assert page.get_by_role("link", name="Save c11_key_").count() == 0
+
+
+def test_a_key_file_unlocked_for_the_session_opens_files_until_logout(page, people, log_in, tmp_path, axe, screenshot):
+    """A device key unlocked once on the account page (its passphrase) is the session key: Open uses it without a
+    key file; logging out wipes it (docs/web.md "The key's life in the browser")."""
+    alice, bob = people["alice"], people["bob"]
+    plain = tmp_path / "note.txt"
+    plain.write_text("for alice's session key\n")
+    made = tmp_path / "note.txt.c11"
+    r = bob.cli("encrypt", "-i", str(bob.key), "-r", alice.email, "-o", str(made), str(plain))
+    assert r.returncode == 0, r.stderr
+    log_in(page, alice.email)
+    page.get_by_label("Your key file (.key)").set_input_files(str(alice.key))
+    page.get_by_label("Passphrase of the key file").fill(alice.env["C11_PASSPHRASE"])
+    axe(page)
+    screenshot(page, "unlock-form")
+    page.get_by_role("button", name="Unlock my key").click()
+    page.locator("[data-unlocked]").wait_for(timeout=30_000)
+    screenshot(page, "unlocked")
+    assert "(key file)" in page.locator("[data-unlocked]").inner_text()
+    page.get_by_role("navigation").get_by_role("link", name="Open", exact=True).click()
+    page.get_by_label("Protected file (.c11)").set_input_files(str(made))
+    page.get_by_role("button", name="Open").click()
+    page.get_by_role("link", name="Save note.txt").or_(page.get_by_role("alert")).wait_for(timeout=60_000)
+    assert page.get_by_role("alert").count() == 0, page.get_by_role("alert").inner_text()
+    page.get_by_role("navigation").get_by_role("link", name="Account", exact=True).click()
+    page.get_by_role("button", name="Log out").click()
+    page.locator("[data-unlocked]").wait_for(state="detached")
