@@ -33,7 +33,15 @@ SECURITY_HEADERS = {
 }
 #: Paths of the single-page app's own pages; each answers index.html, the app routes on the client.
 #: The admin console's pages (web/src/app/admin/routes.ts).
-ADMIN_ROUTES = ("/admin", "/admin/members", "/admin/admins", "/admin/usage", "/admin/groups", "/admin/recovery", "/admin/settings")
+ADMIN_ROUTES = (
+    "/admin",
+    "/admin/members",
+    "/admin/admins",
+    "/admin/usage",
+    "/admin/groups",
+    "/admin/recovery",
+    "/admin/settings",
+)
 APP_ROUTES = (
     "/open",
     "/encrypt",
