@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from accountkit import client, signup
+from reqkit import tus_upload
 from srvkit import E2E_BACKENDS, RunningServer, backend_server, outbox_message, text_body
 
 from c11.keys.identity import Identity
@@ -43,27 +44,6 @@ def request_link(server: RunningServer, recipient: str) -> tuple[str, str]:
     found = re.search(r"/request#([a-z0-9]{26})\.(c11r_[A-Za-z0-9_-]+)", body)
     assert found, body
     return found.group(1), found.group(2)
-
-
-def tus_upload(h: Any, data: bytes) -> str:
-    """Upload `data` through the uploads API (tus) with the client's credentials; the completed upload's ID."""
-    import hashlib
-
-    tus = {"tus-resumable": "1.0.0"}
-    r = h.post("/api/v1/uploads", headers={**tus, "upload-length": str(len(data))})
-    assert r.status_code == 201, r.text
-    url = r.headers["location"]
-    half = len(data) // 2
-    for at, chunk in ((0, data[:half]), (half, data[half:])):  # two requests, as a resumed upload
-        r = h.patch(
-            url,
-            content=chunk,
-            headers={**tus, "upload-offset": str(at), "content-type": "application/offset+octet-stream"},
-        )
-        assert r.status_code == 204, r.text
-    r = h.post(f"{url}/complete", json={"length": len(data), "sha256": hashlib.sha256(data).hexdigest()})
-    assert r.status_code == 200, r.text
-    return str(r.json()["id"])
 
 
 def answer(h: Any, rid: str, answers: dict[str, Any], files: dict[str, list[tuple[str, bytes]]]) -> Any:

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from accountkit import database
 from conftest import request_link
+from reqkit import tus_upload
 from sqlalchemy import update
 from srvkit import new_email
 
@@ -161,8 +162,6 @@ def test_link_rate_limit(req_server, requester, monkeypatch):
 
 def test_purge_deletes_the_files_of_cancelled_requests(req_server, requester):
     """Review finding 9: a cancelled request's uploaded items lose their ciphertext at the next purge."""
-    from conftest import tus_upload
-
     from c11.server.docrequests.models import DocRequestItem
     from c11.server.uploads.models import Upload
     from c11.server.uploads.service import object_key, uploads

@@ -29,6 +29,7 @@ _OPTIONAL = {
             "jinja2",
             "boto3",
             "botocore",
+            "prometheus_client",
         ),
         "server",
     ),
