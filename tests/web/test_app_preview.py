@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from srvkit import run_cli
 
 PASSPHRASE = "preview test passphrase"
@@ -80,6 +82,24 @@ def test_image_and_pdf_previews(page, made, screenshot):
     screenshot(page, "pdf")
 
 
+def _choose_by_keyboard(page: Any, element_id: str, path: Path) -> None:
+    """Tab to the file input `element_id` and open its chooser with Space (again if a re-render took the focus)."""
+    for _ in range(3):
+        for _ in range(30):
+            if page.evaluate("document.activeElement.id") == element_id:
+                break
+            page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == element_id
+        try:
+            with page.expect_file_chooser(timeout=10_000) as fc:
+                page.keyboard.press("Space")
+        except PlaywrightTimeout:
+            continue
+        fc.value.set_files(str(path))
+        return
+    raise AssertionError(f"Space on #{element_id} opened no file chooser")
+
+
 def test_open_and_preview_by_keyboard_only(page, made):
     page.goto("/")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Open").wait_for()  # the app has rendered
@@ -88,17 +108,8 @@ def test_open_and_preview_by_keyboard_only(page, made):
     assert page.evaluate("document.activeElement.textContent") == "Open"
     page.keyboard.press("Enter")
     page.get_by_role("heading", name="Open a protected file").wait_for()
-    page.keyboard.press("Tab")  # into the page: the file input
-    while page.evaluate("document.activeElement.id") != "open-file":
-        page.keyboard.press("Tab")
-    with page.expect_file_chooser() as fc:
-        page.keyboard.press("Space")
-    fc.value.set_files(str(made["note.txt.c11"]))
-    page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.id") == "open-key"
-    with page.expect_file_chooser() as fc:
-        page.keyboard.press("Space")
-    fc.value.set_files(str(made["bob.key"]))
+    _choose_by_keyboard(page, "open-file", made["note.txt.c11"])
+    _choose_by_keyboard(page, "open-key", made["bob.key"])
     page.get_by_label("Passphrase of the key file").wait_for()
     page.keyboard.press("Tab")
     page.keyboard.type(PASSPHRASE)
