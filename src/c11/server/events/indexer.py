@@ -3,7 +3,8 @@
 Incremental and idempotent: `usage_index_state.next_idx` is the next entry to read; each batch of entries,
 its events and the new position commit together, under a lock on the state row (`SELECT ... FOR UPDATE`
 on PostgreSQL, SQLite's write lock), so two server processes never index an entry twice. Events are
-inserted with "on conflict do nothing", so re-reading entries (after resetting the state) changes nothing.
+inserted with "on conflict do nothing", so re-reading entries (after resetting the state) changes nothing;
+the rows actually inserted are counted into the per-day rollups (`events.rollup`) in the same transaction.
 
 Which organization an event belongs to: the actor's, when the actor's email hash is the hash of a member's
 email and the member consented (`consented_at`; an invitation is not consent) before the entry; and, for
@@ -31,6 +32,7 @@ from c11.log.entries import email_hash
 from c11.log.openings import is_v2
 from c11.server.context import ServerContext
 from c11.server.db import utcnow
+from c11.server.events import rollup
 from c11.server.events.models import UsageEvent, UsageIndexState
 from c11.server.logsrv.models import LogEntry, LogOpening, LogState
 from c11.server.orgs.models import Organization, OrgMember
@@ -212,7 +214,11 @@ class Indexer:
         for e, d in parsed:
             _derive(s, batch, e.idx, e.kind, d, e.created_at)
         if batch.rows:
-            s.execute(self._insert_ignore(UsageEvent), list(batch.rows.values()))
+            inserted = s.execute(
+                self._insert_ignore(UsageEvent).returning(UsageEvent.org_id, UsageEvent.log_index),
+                list(batch.rows.values()),
+            ).all()  # only rows not there before (entries read again after a reset add nothing)
+            rollup.add(s, (batch.rows[(org, idx)] for org, idx in inserted), self._postgres)
 
 
 #: Where a v1 entry of each kind named the person a v2 entry's opening names (`person`).

@@ -50,3 +50,30 @@ class UsageIndexState(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     next_idx: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class UsageDaily(Base):
+    """Events of one organization on one UTC day (`day`, YYYY-MM-DD) with one action: the per-day chart's rollup.
+
+    Kept by the indexer in the transaction that inserts the events (only rows actually inserted count)."""
+
+    __tablename__ = "usage_daily"
+
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    action: Mapped[str] = mapped_column(String(24), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
+class UsageDailyActor(Base):
+    """Events of one actor (email hash) in one organization on one UTC day with one action: the rollup of the
+    "most active people" chart. `member_id` is a member the actor was (any one, as `max(member_id)` of the events)."""
+
+    __tablename__ = "usage_daily_actors"
+
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    actor: Mapped[str] = mapped_column(String(64), primary_key=True)
+    action: Mapped[str] = mapped_column(String(24), primary_key=True)
+    member_id: Mapped[str | None] = mapped_column(String(32))
+    n: Mapped[int] = mapped_column(BigInteger)

@@ -12,7 +12,7 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 
 from c11.log.entries import email_hash, parse_rfc3339, rfc3339
 from c11.server.db import UTCDateTime
+from c11.server.events import rollup
 from c11.server.events.indexer import ACTIONS
-from c11.server.events.models import UsageEvent
+from c11.server.events.models import UsageDaily, UsageDailyActor, UsageEvent
 from c11.server.orgs.models import OrgMember
 from c11.server.problems import Problem
 
@@ -195,37 +196,65 @@ def _to_json(s: Session, org_id: str, rows: list[Any]) -> list[dict[str, Any]]:
 
 
 def daily(s: Session, f: EventFilter) -> list[dict[str, Any]]:
-    """Events per UTC day and action in the filter's range, oldest day first (days without events left out)."""
-    if s.get_bind().dialect.name == "postgresql":
-        day = cast(func.date(func.timezone("UTC", UsageEvent.at)), String)
-    else:  # SQLite keeps UTC timestamps as text: "YYYY-MM-DD HH:MM:SS..."
-        day = func.substr(UsageEvent.at, 1, 10)
-    q = (
-        f.where(select(day.label("day"), UsageEvent.action, func.count().label("n")))
-        .group_by(day, UsageEvent.action)
-        .order_by(day)
-    )
+    """Events per UTC day and action in the filter's range, oldest day first (days without events left out).
+
+    Whole days come from the `usage_daily` rollups (`usage_daily_actors` for one person), partial days at the
+    edges and document filters from the events (`rollup`); without a range, from the events."""
+    counts: dict[tuple[str, str], int] = {}
+    for part, whole in _parts(f):
+        rows = _daily_rollup(s, part, whole) if whole is not None else _daily_events(s, part)
+        for d, action, n in rows:
+            counts[(d, action)] = counts.get((d, action), 0) + n
     out: dict[str, dict[str, Any]] = {}
-    for d, action, n in s.execute(q):
-        item = out.setdefault(str(d)[:10], {"day": str(d)[:10], "total": 0, "counts": {}})
+    for (d, action), n in sorted(counts.items()):
+        item = out.setdefault(d, {"day": d, "total": 0, "counts": {}})
         item["counts"][action] = n
         item["total"] += n
     return list(out.values())
 
 
+def _parts(f: EventFilter) -> list[tuple[EventFilter, tuple[str, str] | None]]:
+    """`f` as filters over the events (whole day range None) and over the rollups (their [first, last) days)."""
+    if f.doc_id is not None or f.since is None or f.until is None:
+        return [(f, None)]
+    whole, edges = rollup.split(f.since, f.until)
+    parts: list[tuple[EventFilter, tuple[str, str] | None]] = [(replace(f, since=a, until=b), None) for a, b in edges]
+    if whole is not None:
+        parts.append((f, whole))
+    return parts
+
+
+def _daily_events(s: Session, f: EventFilter) -> list[tuple[str, str, int]]:
+    if s.get_bind().dialect.name == "postgresql":
+        day = cast(func.date(func.timezone("UTC", UsageEvent.at)), String)
+    else:  # SQLite keeps UTC timestamps as text: "YYYY-MM-DD HH:MM:SS..."
+        day = func.substr(UsageEvent.at, 1, 10)
+    q = f.where(select(day.label("day"), UsageEvent.action, func.count().label("n"))).group_by(day, UsageEvent.action)
+    return [(str(d)[:10], a, n) for d, a, n in s.execute(q)]
+
+
+def _daily_rollup(s: Session, f: EventFilter, whole: tuple[str, str]) -> list[tuple[str, str, int]]:
+    t: Any = UsageDailyActor if f.actor is not None else UsageDaily
+    q = select(t.day, t.action, func.sum(t.n)).where(t.org_id == f.org_id, t.day >= whole[0], t.day < whole[1])
+    if f.actor is not None:
+        q = q.where(t.actor == f.actor)
+    if f.actions:
+        q = q.where(t.action.in_(f.actions))
+    return [(d, a, int(n)) for d, a, n in s.execute(q.group_by(t.day, t.action))]
+
+
 def top_actors(s: Session, f: EventFilter, limit: int = 10) -> list[dict[str, Any]]:
     """The most active people in the filter's range: events per actor (email hash), most first, with the
-    member's email when they are a member of the organization (one GROUP BY on both databases)."""
-    n = func.count().label("n")
-    q = (
-        f.where(select(UsageEvent.actor, func.max(UsageEvent.member_id).label("member_id"), n))
-        .where(UsageEvent.actor.is_not(None))
-        .group_by(UsageEvent.actor)
-        .order_by(n.desc(), UsageEvent.actor)
-        .limit(limit)
-    )
-    rows = list(s.execute(q))
-    ids = sorted({r.member_id for r in rows if r.member_id})
+    member's email when they are a member of the organization (whole days from `usage_daily_actors`)."""
+    totals: dict[str, int] = {}
+    members: dict[str, str] = {}
+    for part, whole in _parts(f):
+        for actor, member_id, n in _top_rollup(s, part, whole) if whole is not None else _top_events(s, part):
+            totals[actor] = totals.get(actor, 0) + n
+            if member_id is not None and member_id > members.get(actor, ""):
+                members[actor] = member_id
+    ranked = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+    ids = sorted({members[a] for a, _ in ranked if a in members})
     emails = (
         {
             i: e
@@ -236,7 +265,28 @@ def top_actors(s: Session, f: EventFilter, limit: int = 10) -> list[dict[str, An
         if ids
         else {}
     )
-    return [{"actor": emails.get(r.member_id), "actor_hash": r.actor, "total": r.n} for r in rows]
+    return [{"actor": emails.get(members[a]) if a in members else None, "actor_hash": a, "total": n} for a, n in ranked]
+
+
+def _top_events(s: Session, f: EventFilter) -> list[tuple[str, str | None, int]]:
+    q = (
+        f.where(select(UsageEvent.actor, func.max(UsageEvent.member_id), func.count()))
+        .where(UsageEvent.actor.is_not(None))
+        .group_by(UsageEvent.actor)
+    )
+    return [(a, m, n) for a, m, n in s.execute(q)]
+
+
+def _top_rollup(s: Session, f: EventFilter, whole: tuple[str, str]) -> list[tuple[str, str | None, int]]:
+    t = UsageDailyActor
+    q = select(t.actor, func.max(t.member_id), func.sum(t.n)).where(
+        t.org_id == f.org_id, t.day >= whole[0], t.day < whole[1]
+    )
+    if f.actor is not None:
+        q = q.where(t.actor == f.actor)
+    if f.actions:
+        q = q.where(t.action.in_(f.actions))
+    return [(a, m, int(n)) for a, m, n in s.execute(q.group_by(t.actor))]
 
 
 def default_range(f: EventFilter, days: int = 30) -> EventFilter:

@@ -70,6 +70,8 @@ class OrgDomain(Base):
     method: Mapped[str] = mapped_column(String(16))
     mailbox: Mapped[str | None] = mapped_column(String(320))
     token_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    #: The random value to publish in the domain's DNS TXT record (not secret: DNS is public; bound to this row).
+    dns_token: Mapped[str | None] = mapped_column(String(64))
     created_by: Mapped[str | None] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
