@@ -33,7 +33,8 @@ from c11.server import migrate
 from c11.server.context import Ctx, ServerContext
 from c11.server.logsrv.models import LogState
 from c11.server.logsrv.service import log_service
-from c11.server.problems import PROBLEM_JSON, Problem
+from c11.server.notifications.router import Operator
+from c11.server.problems import PROBLEM_JSON, Problem, responses
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -140,6 +141,7 @@ def install(app: Any, ctx: ServerContext) -> None:
     answers every route may give to the OpenAPI document."""
     app.add_middleware(MetricsMiddleware, metrics=metrics_of(ctx))
     app.include_router(router)
+    app.include_router(operator_router)
     document_common_answers(app)
 
 
@@ -188,6 +190,8 @@ def document_common_answers(app: Any) -> None:
 
 
 router = APIRouter(tags=["server"])
+#: Authenticated operator routes (admins of the operator organization holding crud:config-org).
+operator_router = APIRouter(prefix="/api/v1/operator", tags=["server"], responses=responses(401, 403))
 
 
 def _may_scrape(request: Request, token: str | None) -> bool:
@@ -252,3 +256,71 @@ async def metrics(request: Request, ctx: Ctx) -> Response:
         raise Problem(403, "Forbidden", "Metrics need the metrics token (C11_METRICS_TOKEN).", "metrics-forbidden")
     body = await run_in_threadpool(metrics_of(ctx).exposition)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+# -- the operator's health page (the web app's /admin/health) ----------------------------------------------
+
+#: What one shard store's /healthz may answer (bytes read at most) and how long it may take.
+_STORE_BODY_CAP = 4096
+_STORE_TIMEOUT = 3.0
+
+
+async def _store_health(client: Any, url: str) -> dict[str, Any]:
+    """Whether the shard store at `url` answers its `/healthz` (its version when it does)."""
+    import json
+
+    try:
+        async with client.stream("GET", url.rstrip("/") + "/healthz") as r:
+            body = b""
+            async for chunk in r.aiter_bytes():
+                body += chunk
+                if len(body) > _STORE_BODY_CAP:
+                    break
+        if r.status_code != 200:
+            return {"url": url, "reachable": False, "detail": f"answered HTTP {r.status_code}"}
+        try:
+            version = json.loads(body).get("version")
+        except (ValueError, AttributeError):
+            return {"url": url, "reachable": False, "detail": "answered something that is not a shard store"}
+        return {"url": url, "reachable": True, "version": str(version)[:40] if version else None, "detail": "ok"}
+    except Exception as e:  # any network or TLS error: the store is unreachable from here (no secret in it)
+        return {"url": url, "reachable": False, "detail": f"unreachable ({type(e).__name__})"}
+
+
+def _server_facts(ctx: ServerContext) -> dict[str, Any]:
+    from c11 import __version__
+
+    checks = _checks(ctx)
+    facts: dict[str, Any] = {
+        "version": __version__,
+        "database": {"kind": ctx.db.engine.dialect.name, "status": checks.get("database", "unknown")},
+        "migrations": {"status": checks.get("migrations", "unknown"), "head": migrate.head(), "current": None},
+        "log": {"key": checks.get("log_key", "unknown"), "size": None, "checkpoint": None},
+    }
+    if checks.get("database") != "ok":
+        return facts
+    try:
+        facts["migrations"]["current"] = migrate.current(ctx.db.engine)
+        with ctx.db.session() as s:
+            size, note = log_service(ctx).current_checkpoint(s)
+        facts["log"].update(size=size, checkpoint=note.decode())
+    except Exception as e:  # a schema behind this build, or no log key: the checks above say which
+        facts["log"]["error"] = type(e).__name__
+    return facts
+
+
+@operator_router.get("/health", summary="Server health for the operator: version, database, log, shard stores")
+async def health(_: Operator, ctx: Ctx) -> dict[str, Any]:
+    """What `/readyz` checks, in detail, plus the log's latest checkpoint and whether each shard store
+    (C11_SHARD_STORES) answers; for admins of the operator organization (crud:config-org) only."""
+    import asyncio
+
+    import httpx
+
+    from c11.server.shards.service import shard_service
+
+    facts = await run_in_threadpool(_server_facts, ctx)
+    stores = list(shard_service(ctx).stores)
+    async with httpx.AsyncClient(timeout=_STORE_TIMEOUT, follow_redirects=False) as client:
+        facts["shard_stores"] = list(await asyncio.gather(*(_store_health(client, u) for u in stores)))
+    return facts

@@ -41,6 +41,9 @@ ADMIN_ROUTES = (
     "/admin/groups",
     "/admin/recovery",
     "/admin/settings",
+    "/admin/health",
+    "/admin/notifications",
+    "/admin/graph",
 )
 APP_ROUTES = (
     "/open",

@@ -12,6 +12,7 @@ import { UsagePage } from "./Usage";
 import { SettingsPage } from "./Settings";
 import { RecoveryPage } from "./Recovery";
 import { GroupsPage } from "./Groups";
+import { OPERATOR_SECTIONS, OperatorPage, useIsOperator } from "./Operator";
 import type { CoreWorker } from "../../worker/client";
 import "./admin.css";
 
@@ -37,6 +38,7 @@ function SubLink({ to, route, children }: { to: AdminRoute; route: AdminRoute; c
 export function AdminPage({ session, route, worker }: { session: Session | null; route: AdminRoute; worker: CoreWorker }) {
   const [org, setOrg] = useState<OrgInfo | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const operator = useIsOperator(session, org);
   useEffect(() => {
     if (!session) return;
     loadOrg(session).then(setOrg).catch((e) => setError(e instanceof ApiError && e.type.endsWith("not-a-member")
@@ -52,7 +54,7 @@ export function AdminPage({ session, route, worker }: { session: Session | null;
   }
   if (error) return <section aria-labelledby="admin-title"><h1 id="admin-title">Organization admin</h1><p role="alert" class="error">{error}</p></section>;
   if (org === null) return <p role="status">Loading your organization…</p>;
-  const mine = SECTIONS.filter((s) => s.needs.some((p) => can(org, p)));
+  const mine = [...SECTIONS, ...(operator ? OPERATOR_SECTIONS : [])].filter((s) => s.needs.some((p) => can(org, p)));
   if (!org.you.is_admin || mine.length === 0) {
     return (
       <section aria-labelledby="admin-title">
@@ -70,6 +72,7 @@ export function AdminPage({ session, route, worker }: { session: Session | null;
     case "/admin/groups": page = <GroupsPage session={session} worker={worker} org={org} />; break;
     case "/admin/recovery": page = <RecoveryPage session={session} worker={worker} />; break;
     case "/admin/settings": page = <SettingsPage session={session} org={org} onOrg={setOrg} />; break;
+    case "/admin/health": case "/admin/notifications": case "/admin/graph": page = <OperatorPage session={session} route={current.to} />; break;
     default: page = route === "/admin" ? <Overview org={org} /> : <p role="alert" class="error">You do not hold the permission this page needs.</p>;
   }
   return (
