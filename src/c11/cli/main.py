@@ -1,18 +1,18 @@
 """Entry point of the `c11` command: a Click group whose subcommands are imported on first use.
 
 Each subcommand lives in its own module; `COMMANDS` maps the command name to "module:attribute",
-so adding a command is one line here and importing the CLI costs only Click.
+so adding a command is one line here. Importing this module costs no Click: the group is built on first
+use (c11.cli._group), and `c11 --help` is printed without Click when it renders the same (c11.cli._fast).
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-import click
-
-from c11 import __version__
-from c11.errors import TruncatedError
+if TYPE_CHECKING:
+    import click
 
 #: name -> (module path, attribute, one-line help shown by `c11 --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -25,7 +25,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "protect": ("c11.cli.protect", "protect", "Encrypt chosen parts inside a document (Word, Excel, ...)."),
     "unprotect": ("c11.cli.protect", "unprotect", "Decrypt the parts of a protected document you may open."),
     "serve": ("c11.cli.serve", "serve", "Run the c11 server (accounts, tokens, registry, log, key server)."),
-    "db": ("c11.cli.db", "db", "Manage the server database schema (upgrade, current)."),
+    "db": ("c11.cli.db", "db", "Server database and keys: upgrade, backup, restore, key rotation."),
     "signup": ("c11.cli.account", "signup", "Create an account on a c11 server."),
     "verify": ("c11.cli.account", "verify", "Confirm your email address with the emailed link."),
     "login": ("c11.cli.account", "login", "Log in to a c11 server."),
@@ -61,52 +61,41 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
-class LazyGroup(click.Group):
-    """A group that imports a subcommand's module only when that subcommand runs."""
+#: the group's help (`c11 --help`), in the form Click reads a docstring in (no common indentation)
+GROUP_HELP = """c11: end-to-end protection of documents.
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
-
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in COMMANDS:
-            return None
-        module, attr, _ = COMMANDS[name]
-        return getattr(importlib.import_module(module), attr)
-
-    def invoke(self, ctx: click.Context):
-        """Run the subcommand; an EOFError (a reader or a prompt meeting the end of its input) is an error,
-        not the "aborted" click would make of it."""
-        try:
-            return super().invoke(ctx)
-        except EOFError:
-            raise TruncatedError(
-                "unexpected end of input: the file is truncated, or stdin was closed while c11 was reading it"
-            ) from None
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
+\b
+Quick start:
+  c11 keygen -o me.key                    # your identity (asks for a passphrase)
+  c11 encrypt -i me.key -r "$(c11 pubkey friend.key)" report.pdf
+  c11 decrypt -i friend.key report.pdf.c11
+"""
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="c11")
-def cli() -> None:
-    """c11: end-to-end protection of documents.
+@cache
+def _cli() -> click.Group:
+    from c11.cli._group import make_group
 
-    \b
-    Quick start:
-      c11 keygen -o me.key                    # your identity (asks for a passphrase)
-      c11 encrypt -i me.key -r "$(c11 pubkey friend.key)" report.pdf
-      c11 decrypt -i friend.key report.pdf.c11
-    """
+    return make_group(COMMANDS, GROUP_HELP)
+
+
+def __getattr__(name: str) -> Any:
+    """`cli`, the Click group, built on first use."""
+    if name == "cli":
+        return _cli()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every c11 error becomes one line on stderr and a non-zero exit status."""
+    args = argv if argv is not None else sys.argv[1:]
+    from c11.cli._fast import serve_help
+
+    if (status := serve_help(args, COMMANDS, GROUP_HELP)) is not None:
+        return status
     from c11.cli._errors import run
 
-    return run(cli, argv if argv is not None else sys.argv[1:])
+    return run(_cli(), args)
 
 
 if __name__ == "__main__":
