@@ -30,6 +30,7 @@ _OPTIONAL = {
             "boto3",
             "botocore",
             "prometheus_client",
+            "dns",
         ),
         "server",
     ),

@@ -128,6 +128,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Origin (name) of the transparency log, fixed at first start. Default: <public-url host>/log.",
     ),
     Setting(
+        "log_highwater_file",
+        str,
+        None,
+        "File holding the largest checkpoint the log signed (restore safety); keep it off the database's disk. "
+        "Default: <data-dir>/log-highwater.",
+    ),
+    Setting(
         "keyserver_release_limit",
         int,
         600,
@@ -210,6 +217,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Upload PATCH requests one owner may have running at once in a server process (each holds a part buffer).",
     ),
     Setting("share_retention", int, 5, "Versions of a share link kept (the latest and older ones); older are deleted."),
+    Setting(
+        "dns_resolvers",
+        str,
+        None,
+        "DNS servers that check domains' TXT records, comma-separated IP[:port] (default: the system's resolver).",
+    ),
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}
@@ -278,6 +291,7 @@ class Config:
     oidc_providers: tuple[OidcProvider, ...] = field(default_factory=tuple)
     config_file: str | None = None  # notifications (c11.notify.config) read their keys from it too
     log_origin: str | None = None
+    log_highwater_file: str | None = None
     keyserver_release_limit: int = 600
     invitation_ttl_days: int = 30
     operator_org: str | None = None
@@ -296,6 +310,7 @@ class Config:
     upload_max_open_gib: int = 50
     upload_max_patches: int = 4
     share_retention: int = 5
+    dns_resolvers: str | None = None
     password_hashing: PasswordHashing = field(default_factory=PasswordHashing)  # code only: no C11_* variable
 
     def __post_init__(self) -> None:

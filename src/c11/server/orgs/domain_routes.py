@@ -1,5 +1,6 @@
 """HTTP routes of organization domains (docs/organizations.md): admins claim a domain (crud:config-org), and whoever
-reads postmaster@ or admin@ that domain confirms it through the mailed link (no account needed).
+reads postmaster@ or admin@ that domain confirms it through the mailed link (no account needed), or the admin
+publishes the claim's DNS TXT record and asks the server to check it.
 
 The link's GET answers a small page with a button; only its POST confirms, so mail scanners that fetch
 links do not confirm anything. See docs/organizations.md#domains.
@@ -10,14 +11,14 @@ from __future__ import annotations
 import html
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from c11.server.accounts.router import deliver_later
 from c11.server.context import Ctx
 from c11.server.logsrv.service import log_service
-from c11.server.orgs import domains, service
+from c11.server.orgs import dnscheck, domains, service
 from c11.server.orgs.models import Organization
 from c11.server.orgs.permissions import OrgCaller, require_org_permission
 from c11.server.problems import responses
@@ -35,11 +36,18 @@ class DomainIn(BaseModel):
     )
 
 
+class DnsRecordOut(BaseModel):
+    name: str = Field(description="The record's name: _c11-verification.<domain>")
+    type: str = Field(description="TXT")
+    value: str = Field(description="c11-domain-verification=<the claim's random token>")
+
+
 class DomainOut(BaseModel):
     domain: str
-    status: str = Field(description="pending (link mailed) or verified")
-    method: str = Field(description="email or operator")
+    status: str = Field(description="pending (link mailed or DNS record to publish) or verified")
+    method: str = Field(description="email, dns or operator")
     mailbox: str | None
+    dns_record: DnsRecordOut | None = Field(description="The TXT record to publish, while a DNS claim is pending")
     created_at: str | None
     verified_at: str | None
 
@@ -69,6 +77,53 @@ def claim(body: DomainIn, caller: Config, ctx: Ctx, tasks: BackgroundTasks) -> d
         out = domains.as_json(row)
     deliver_later(tasks, ctx)
     return out
+
+
+@router.post("/{domain}/dns", response_model=DomainOut, summary="Claim a domain by a DNS TXT record")
+def claim_dns(domain: Annotated[str, Path(max_length=253)], caller: Config, ctx: Ctx) -> dict[str, Any]:
+    """The answer's `dns_record` is the TXT record to publish; then `POST .../dns/check`. Asking again shows the
+    same record (the token stays while the claim is pending)."""
+    with log_service(ctx).transaction() as (s, log):
+        org = s.get(Organization, caller.org_id)
+        row, new = domains.start_dns(s, org, domain, caller.principal.email)
+        if new:
+            log.append(
+                "admin",
+                {
+                    **service.admin_entry("domain.claim", caller.principal.email, org.id, org.id),
+                    "domain": row.domain,
+                    "method": "dns",
+                },
+                subject=org.id,
+            )
+        return domains.as_json(row)
+
+
+@router.post(
+    "/{domain}/dns/check",
+    response_model=DomainOut,
+    summary="Check the DNS TXT record now",
+    responses=responses(502),
+)
+def check_dns(domain: Annotated[str, Path(max_length=253)], caller: Config, ctx: Ctx) -> dict[str, Any]:
+    """Reads the TXT records at `_c11-verification.<domain>` through the server's resolvers; verified when one
+    holds the claim's value (409 `dns-record-missing` otherwise; 502 when DNS does not answer)."""
+    with ctx.db.session() as s:
+        name = domains.check_domain(domain)
+        token = domains.dns_token(s, caller.org_id, name)
+    values = dnscheck.txt_values(domains.txt_name(name), ctx.config.dns_resolvers)  # outside any transaction
+    with log_service(ctx).transaction() as (s, log):
+        row = domains.check_dns(s, caller.org_id, name, token, values)
+        log.append(
+            "admin",
+            {
+                **service.admin_entry("domain.verify", caller.principal.email, caller.org_id, caller.org_id),
+                "domain": row.domain,
+                "method": "dns",
+            },
+            subject=caller.org_id,
+        )
+        return domains.as_json(row)
 
 
 @router.delete("/{domain}", status_code=204, summary="Forget a domain")

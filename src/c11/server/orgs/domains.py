@@ -1,7 +1,8 @@
 """Email domains an organization has proven it controls (docs/organizations.md): what counts as consent to membership.
 
 A domain is verified by a confirmation link mailed to `postmaster@` or `admin@` the domain (RFC 2142
-mailboxes only its operator reads), or by the server operator (`c11 org create --domain D --verified`).
+mailboxes only its operator reads), by a DNS TXT record at `_c11-verification.<domain>` holding the claim's
+random token (`start_dns`, `check_dns`), or by the server operator (`c11 org create --domain D --verified`).
 The link's token is 32 random bytes; only its SHA-256 is stored, and it is single-use and expires. A
 verified domain lets the organization add its own addresses without their acceptance; anyone else joins only
 by accepting an invitation (`orgs.joining`). Functions take an open session; callers commit.
@@ -29,6 +30,9 @@ MAILBOXES = ("postmaster", "admin")
 #: How long a confirmation link stays valid.
 LINK_TTL = timedelta(days=7)
 CONFIRM_PATH = "/api/v1/domain-confirmations"
+#: The DNS label under the domain where its TXT record goes, and the prefix of the record's value.
+DNS_LABEL = "_c11-verification"
+DNS_PREFIX = "c11-domain-verification="
 _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
 _DOMAIN = re.compile(rf"^(?:{_LABEL}\.)+(?:[a-z]{{2,63}}|xn--[a-z0-9-]{{1,59}})$")
 
@@ -135,6 +139,66 @@ def start_email(s: Session, org: Organization, domain: str, mailbox: str, by: st
     return row
 
 
+def txt_name(domain: str) -> str:
+    """Where the TXT record of a claim goes: a name of its own, so no other record (SPF, ...) is touched."""
+    return f"{DNS_LABEL}.{domain}"
+
+
+def txt_value(token: str) -> str:
+    return f"{DNS_PREFIX}{token}"
+
+
+def start_dns(s: Session, org: Organization, domain: str, by: str) -> tuple[OrgDomain, bool]:
+    """Claim `domain` for `org` (pending) by DNS: the claim gets a random token (kept while it is pending; a
+    mailed link may prove the same claim); True when the token is new. 409 when the domain is verified already."""
+    domain = check_domain(domain)
+    row = _row(s, org.id, domain)
+    if row is not None and row.status == "verified":
+        raise Problem(409, "Conflict", f"{domain} is verified for your organization already.", "domain-verified")
+    if row is None:
+        row = OrgDomain(org_id=org.id, domain=domain, method="dns", created_by=by)
+        s.add(row)
+    new = row.dns_token is None
+    if new:
+        row.dns_token = secrets.token_urlsafe(32)
+    s.flush()
+    return row, new
+
+
+def dns_token(s: Session, org_id: str, domain: str) -> str:
+    """The token of the organization's pending DNS claim of `domain` (404 when there is none)."""
+    row = _row(s, org_id, check_domain(domain))
+    if row is None or row.status != "pending" or row.dns_token is None:
+        raise Problem(
+            404, "Not Found", f"Your organization has no pending DNS claim of {domain.strip().lower()}.", "no-domain"
+        )
+    return row.dns_token
+
+
+def check_dns(s: Session, org_id: str, domain: str, token: str, values: list[str]) -> OrgDomain:
+    """Verify the claim whose token was `token` when `values` (the TXT values read at `txt_name(domain)`) hold
+    exactly `txt_value(token)` (constant-time comparisons); 409 naming the record to publish otherwise."""
+    row = _row(s, org_id, check_domain(domain))
+    if row is None or row.status != "pending" or row.dns_token is None or row.dns_token != token:
+        raise Problem(409, "Conflict", f"The claim of {domain} changed meanwhile; reload and check again.", "stale")
+    want = txt_value(row.dns_token).encode()
+    found = False
+    for v in values:  # every value is compared (no early exit): the time says nothing about the token
+        found |= hmac.compare_digest(v.strip().encode(), want)
+    if not found:
+        raise Problem(
+            409,
+            "Record not found",
+            f"No TXT record at {txt_name(row.domain)} holds this claim's value yet. Publish it at your DNS host "
+            "and check again (a new record can take minutes to an hour to be seen).",
+            "dns-record-missing",
+        )
+    row.status, row.method, row.token_hash, row.verified_at = "verified", "dns", None, utcnow()
+    s.flush()
+    _confirm_members(s, org_id, row.domain)
+    return row
+
+
 def pending_by_token(s: Session, token: str) -> OrgDomain:
     """The pending claim whose link carries `token` (404 when unknown, used or expired)."""
     gone = Problem(404, "Not Found", "This confirmation link is unknown, used or expired.", "bad-link")
@@ -173,6 +237,11 @@ def as_json(row: OrgDomain) -> dict[str, object]:
         "status": row.status,
         "method": row.method,
         "mailbox": row.mailbox,
+        "dns_record": (
+            {"name": txt_name(row.domain), "type": "TXT", "value": txt_value(row.dns_token)}
+            if row.status == "pending" and row.dns_token
+            else None
+        ),
         "created_at": row.created_at.isoformat() if row.created_at else None,
         "verified_at": row.verified_at.isoformat() if row.verified_at else None,
     }

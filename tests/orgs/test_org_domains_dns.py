@@ -1,0 +1,153 @@
+"""Domains proven by a DNS TXT record (docs/organizations.md#domains): a real DNS server on loopback (dnslib's,
+answering TXT from a table the test fills), the c11 server's resolver pointed at it by its `dns_resolvers`
+setting, never the network. Abuse: a record of another organization's claim, or of another domain's claim,
+proves nothing; an admin without crud:config-org can neither claim nor check."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import accountkit
+import pytest
+import sqlalchemy as sa
+from srvkit import E2E_BACKENDS, RunningServer, authed, backend_server
+
+
+class _Zone:
+    """dnslib resolver: TXT answers from `records` (name -> values); other names NXDOMAIN."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, list[str]] = {}
+        self.queries: list[str] = []
+
+    def resolve(self, request: Any, handler: Any) -> Any:
+        from dnslib import QTYPE, RCODE, RR, TXT
+
+        reply = request.reply()
+        name = str(request.q.qname).rstrip(".").lower()
+        self.queries.append(name)
+        if name not in self.records:
+            reply.header.rcode = RCODE.NXDOMAIN
+        elif request.q.qtype == QTYPE.TXT:
+            for v in self.records[name]:
+                reply.add_answer(RR(request.q.qname, QTYPE.TXT, rdata=TXT(v), ttl=60))
+        return reply
+
+
+@pytest.fixture(scope="module")
+def zone() -> Iterator[tuple[_Zone, int]]:
+    from dnslib.server import DNSLogger, DNSServer
+
+    z = _Zone()
+    server = DNSServer(z, address="127.0.0.1", port=0, logger=DNSLogger(logf=lambda _: None))
+    server.start_thread()
+    try:
+        yield z, server.server.server_address[1]
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module", params=E2E_BACKENDS)
+def dns_server(
+    request: pytest.FixtureRequest, tmp_path_factory: Any, zone: tuple[_Zone, int]
+) -> Iterator[RunningServer]:
+    with backend_server(request, tmp_path_factory, "dns", dns_resolvers=f"127.0.0.1:{zone[1]}") as running:
+        yield running
+
+
+def _admin(server: RunningServer, permissions: str | None = None) -> tuple[str, str]:
+    """A new organization and its admin's bearer token."""
+    account = accountkit.signup(server, "dnsadmin", login=True)
+    org = accountkit.make_org(server, account.email, admin_permissions=permissions)
+    return org, account.token
+
+
+def _domain(tag: str) -> str:
+    return f"{tag}-{time.monotonic_ns()}.test"
+
+
+def test_txt_record_proves_the_domain(dns_server, zone):
+    z, _ = zone
+    org, token = _admin(dns_server)
+    domain = _domain("acme")
+    with authed(dns_server, token) as h:
+        claim = h.post(f"/api/v1/org/domains/{domain}/dns")
+        assert claim.status_code == 200, claim.text
+        record = claim.json()["dns_record"]
+        assert record["name"] == f"_c11-verification.{domain}" and record["type"] == "TXT"
+        assert record["value"].startswith("c11-domain-verification=") and len(record["value"]) > 60
+        # asking again shows the same record; the list shows it too
+        assert h.post(f"/api/v1/org/domains/{domain}/dns").json()["dns_record"] == record
+        listed = {d["domain"]: d for d in h.get("/api/v1/org/domains").json()}
+        assert listed[domain]["status"] == "pending" and listed[domain]["dns_record"] == record
+
+        missing = h.post(f"/api/v1/org/domains/{domain}/dns/check")
+        assert missing.status_code == 409 and missing.json()["type"].endswith("dns-record-missing"), missing.text
+        assert record["name"] in missing.json()["detail"]
+        assert z.queries[-1] == record["name"]  # the server asked our DNS server, for that name
+
+        z.records[record["name"]] = ["v=spf1 -all", record["value"][:-1] + "x"]  # a near miss is no proof
+        assert h.post(f"/api/v1/org/domains/{domain}/dns/check").status_code == 409
+        z.records[record["name"]] = ["v=spf1 -all", record["value"]]
+        done = h.post(f"/api/v1/org/domains/{domain}/dns/check")
+        assert done.status_code == 200, done.text
+        assert done.json()["status"] == "verified" and done.json()["method"] == "dns"
+        assert done.json()["dns_record"] is None
+        again = h.post(f"/api/v1/org/domains/{domain}/dns")
+        assert again.status_code == 409  # verified already
+        assert h.post(f"/api/v1/org/domains/{domain}/dns/check").status_code == 404  # nothing pending
+    with accountkit.database(dns_server) as db, db.engine.connect() as c:
+        logged = c.execute(
+            sa.text("SELECT data FROM log_entries WHERE kind = 'admin' AND data LIKE :d ORDER BY idx"),
+            {"d": f"%{domain}%"},
+        ).scalars()
+        assert [x for x in logged if '"domain.verify"' in x or '"method":"dns"' in x]
+
+
+def test_another_claims_record_proves_nothing(dns_server, zone):
+    """The record of organization B's claim (or of a claim of another domain) does not prove A's claim."""
+    z, _ = zone
+    _, token_a = _admin(dns_server)
+    _, token_b = _admin(dns_server)
+    contested, other = _domain("contested"), _domain("other")
+    with authed(dns_server, token_a) as a, authed(dns_server, token_b) as b:
+        rec_a = a.post(f"/api/v1/org/domains/{contested}/dns").json()["dns_record"]
+        rec_a_other = a.post(f"/api/v1/org/domains/{other}/dns").json()["dns_record"]
+        rec_b = b.post(f"/api/v1/org/domains/{contested}/dns").json()["dns_record"]
+        assert rec_a["name"] == rec_b["name"] and rec_a["value"] != rec_b["value"]
+        # B's admin publishes B's value (they control the contested domain): A's claim stays pending
+        z.records[rec_b["name"]] = [rec_b["value"], rec_a_other["value"]]
+        assert a.post(f"/api/v1/org/domains/{contested}/dns/check").status_code == 409
+        assert b.post(f"/api/v1/org/domains/{contested}/dns/check").json()["status"] == "verified"
+        # A's value for `other`, published at `contested`, proves neither
+        assert a.post(f"/api/v1/org/domains/{other}/dns/check").status_code == 409
+        assert a.get("/api/v1/org/domains").json()[0]["status"] == "pending"
+
+
+def test_without_config_permission_403(dns_server):
+    _, token = _admin(dns_server, "read:events-org")
+    with authed(dns_server, token) as h:
+        for path in ("/api/v1/org/domains/x.test/dns", "/api/v1/org/domains/x.test/dns/check"):
+            r = h.post(path)
+            assert r.status_code == 403, (path, r.text)
+
+
+def test_bad_domain_422_and_no_dns_answer_502(dns_server, monkeypatch):
+    _, token = _admin(dns_server)
+    with authed(dns_server, token) as h:
+        assert h.post("/api/v1/org/domains/not_a_domain/dns").status_code == 422
+    from c11.server.orgs import dnscheck
+
+    with pytest.raises(Exception) as e:  # nobody answers on the discard port: a problem, not a hang
+        monkeypatch.setattr(dnscheck, "TIMEOUT", 0.3)
+        dnscheck.txt_values("_c11-verification.example.test", "127.0.0.1:9")
+    assert getattr(e.value, "status", None) == 502
+    assert dnscheck.parse_resolvers("192.0.2.1, 127.0.0.1:5353, [::1]:53") == [
+        ("192.0.2.1", 53),
+        ("127.0.0.1", 5353),
+        ("::1", 53),
+    ]
+    with pytest.raises(ValueError):
+        dnscheck.parse_resolvers("dns.example.com")
