@@ -13,6 +13,7 @@ import { navigate } from "../router";
 import { safeName } from "../download";
 import { SaveStream } from "../SaveStream";
 import { fileStream, linkId, openSend, receivedSend, type EnvelopeFile, type Opened } from "../sharing";
+import { borrowSessionKey, useUnlocked } from "../unlocked";
 import type { ComponentChildren } from "preact";
 
 /** A closed link's clear page: revoked, expired, used up, or not for this account. */
@@ -69,6 +70,7 @@ export function ReceivePage({ worker, session, setSession }: { worker: CoreWorke
   const [checked, setChecked] = useState(false);
   const keys = useRef<number[]>([]);
   const trust = useRef(newTrust());
+  const { unlocked } = useUnlocked();  // the session's unlocked key, used instead of a key file
 
   const forget = () => {
     const held = keys.current;
@@ -115,16 +117,18 @@ export function ReceivePage({ worker, session, setSession }: { worker: CoreWorke
   const open = async (e: Event) => {
     e.preventDefault();
     if (!session) return;
-    if (!keyFile) {
+    if (!keyFile && !unlocked) {
       setError("Choose your key file.");
       return;
     }
     setBusy(true);
     try {
       await forget();
-      const text = await keyFile.text();
-      const kf = await parseKeyFile(text, keyFile.name);
-      const key = await worker.call("loadKeyFile", { text, passphrase: kf.encrypted ? passphrase : undefined });
+      const key = unlocked ? (await borrowSessionKey(worker, unlocked))! : await (async (kfile: File) => {
+        const text = await kfile.text();
+        const kf = await parseKeyFile(text, kfile.name);
+        return worker.call("loadKeyFile", { text, passphrase: kf.encrypted ? passphrase : undefined });
+      })(keyFile!);
       // your key archive too (a temporary key of an invitation, after you registered)
       const archived = await archivedKeys(worker, session, key).catch(() => []);
       keys.current = [key.handle, ...archived.map((k) => k.handle)];
@@ -169,7 +173,7 @@ export function ReceivePage({ worker, session, setSession }: { worker: CoreWorke
       ) : !opened ? (
         <form class="stack" onSubmit={open}>
           <p>Logged in as <span class="label">{session.email}</span>.</p>
-          <div>
+          {unlocked ? <p class="hint" data-testid="recv-unlocked">With your unlocked key <code class="fp">{unlocked.fingerprint.slice(0, 16)}</code>.</p> : <div>
             <label for="recv-key">Your key file (.key)</label>
             <input id="recv-key" type="file" accept=".key,application/json" onChange={async (e) => {
               const f = (e.currentTarget as HTMLInputElement).files?.[0] ?? null;
@@ -177,8 +181,8 @@ export function ReceivePage({ worker, session, setSession }: { worker: CoreWorke
               setNeedsPass(false);
               if (f) setNeedsPass((await parseKeyFile(await f.text(), f.name).catch(() => ({ encrypted: true }))).encrypted);
             }} />
-          </div>
-          {needsPass && (
+          </div>}
+          {needsPass && !unlocked && (
             <div>
               <label for="recv-pass">Passphrase of the key file</label>
               <input id="recv-pass" type="password" autocomplete="off" value={passphrase} onInput={(e) => setPassphrase((e.currentTarget as HTMLInputElement).value)} />
