@@ -16,6 +16,7 @@ input of one batch (messages, small files) starts no thread at all.
 
 from __future__ import annotations
 
+import mmap
 import os
 import queue
 import threading
@@ -38,14 +39,22 @@ def thread_count() -> int:
     return max(1, min(n, MAX_THREADS))
 
 
+def aligned_buffer(size: int) -> memoryview:
+    """A writable zeroed buffer that starts on a page boundary (anonymous memory, freed with its last view).
+
+    The kernel copies into a buffer that is not 64-byte aligned (a large bytearray starts 16 bytes into its
+    pages) about three times slower: `pread` of a cached file into it cost more than sealing it."""
+    return memoryview(mmap.mmap(-1, max(1, size)))[:size]
+
+
 class Slot:
-    """An input and an output buffer, reused from batch to batch."""
+    """An input and an output buffer, reused from batch to batch (page-aligned: see `aligned_buffer`)."""
 
     __slots__ = ("inp", "out")
 
     def __init__(self, in_size: int, out_size: int) -> None:
-        self.inp = memoryview(bytearray(in_size))
-        self.out = memoryview(bytearray(out_size))
+        self.inp = aligned_buffer(in_size)
+        self.out = aligned_buffer(out_size)
 
 
 class _Job(Generic[T]):
