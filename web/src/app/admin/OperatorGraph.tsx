@@ -35,11 +35,11 @@ function Copyable({ label, text }: { label: string; text: string }) {
     }
   };
   return (
-    <div class="copyable">
-      <pre class="copy" aria-label={label} tabIndex={0}>{text}</pre>
+    <figure class="copyable" aria-label={label}>
+      <pre class="copy" tabIndex={0}>{text}</pre>
       <button type="button" class="secondary" onClick={() => void copy()} aria-label={`Copy ${label}`}>Copy</button>
       {copied && <span role="status" class="meta"> {copied}</span>}
-    </div>
+    </figure>
   );
 }
 

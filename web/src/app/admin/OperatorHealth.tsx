@@ -60,7 +60,7 @@ export function HealthPage({ session }: { session: Session }) {
           </dl>
           <h2>Latest checkpoint</h2>
           {health.log.checkpoint
-            ? <pre class="copy" aria-label="Latest checkpoint">{health.log.checkpoint}</pre>
+            ? <figure aria-label="Latest checkpoint" class="copyable"><pre class="copy">{health.log.checkpoint}</pre></figure>
             : <p>No checkpoint could be read{health.log.error ? ` (${health.log.error})` : ""}.</p>}
           <h2>Shard stores</h2>
           {stores.length === 0

@@ -108,7 +108,7 @@ export function NotificationsPage({ session }: { session: Session }) {
                 {m.status !== "sending" && (
                   <div class="buttons">
                     <button type="button" class="secondary" onClick={() => void retry({ id: m.id }, `${m.recipient}`)}
-                      aria-label={`Retry ${m.subject} to ${m.recipient}`}>Retry now</button>
+                      aria-label={`Retry now: ${m.subject} to ${m.recipient}`}>Retry now</button>
                   </div>
                 )}
               </li>
