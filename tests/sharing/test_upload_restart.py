@@ -103,3 +103,54 @@ def _ignore(f) -> None:  # type: ignore[no-untyped-def]
         f()
     except httpx.HTTPError:
         pass
+
+
+def test_sdk_upload_waits_for_the_restarted_server(weed: Weed, tmp_path: Path) -> None:
+    """The SDK's uploader (what `c11 send` and `c11 share` use): the server is killed while a PATCH is streaming
+    and comes back seconds later; the uploader retries, asks the offset, resumes and completes. While it is
+    incomplete the object is neither in the store nor usable by a send."""
+    from c11.client._http import HttpCore
+    from c11.client.sharing import SharingAPI
+
+    cfg = s3_config(weed, tmp_path / "data")
+    first = start_server(cfg)
+    acct = accountkit.signup(first, verified=True, login=True)
+    first.stop()
+    sock = loopback_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    src = tmp_path / "blob.c11"
+    data = os.urandom(26 * MiB + 777)
+    src.write_bytes(data)
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "serve.log"
+    procs = [_serve(cfg, port, log)]
+    sent = [0]
+    killed = threading.Event()
+    restarted = threading.Event()
+
+    def restart() -> None:
+        os.kill(procs[-1].pid, signal.SIGKILL)
+        procs[-1].wait()
+        killed.set()
+        time.sleep(2)  # down for a while: the uploader's first retries fail to connect
+        procs.append(_serve(cfg, port, log))
+        restarted.set()
+
+    def progress(n: int) -> None:
+        sent[0] += n
+        if sent[0] >= 8 * MiB and not killed.is_set() and not restarted.is_set():
+            threading.Thread(target=restart, daemon=True).start()
+            killed.wait(10)  # the PATCH in flight breaks
+
+    api = SharingAPI(HttpCore(url, acct.token, timeout=30))
+    try:
+        upload_id = api.upload(src, progress)
+        assert killed.is_set() and restarted.is_set()
+        assert sent[0] > len(data)  # what the killed server had not stored was sent again
+        assert b"".join(open_store(cfg).read("blobs/" + upload_id)) == data
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+                p.wait(10)

@@ -6,6 +6,7 @@ updated by the CLI while the recipient's page is open serves the new version. ax
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -125,13 +126,143 @@ def test_share_link_update_while_open(people, new_page, screenshot, tmp_path: Pa
     doc.write_text("version two, longer")
     r = alice.cli("share", "update", link, str(doc))
     assert r.returncode == 0, r.stderr
-    page.get_by_role("button", name="Check for a newer version").click()
+    # no click on "Check for a newer version": a save asks the server first and never serves version 1 again;
+    # else the page's own check shows version 2 within seconds
+    page.get_by_role("link", name="Save plan.txt", exact=True).click()
     page.get_by_role("heading", name="Files (version 2)").wait_for(timeout=30_000)
+    assert page.get_by_role("heading", name="Files (version 1)").count() == 0
     assert _save(page, "Save plan.txt", tmp_path / "v2.txt") == b"version two, longer"
     screenshot(page, "link-v2")
     other = new_page()  # someone the link was not sent to learns nothing
     _open_link(other, link, people["mallory"])
     assert other.get_by_test_id("closed").inner_text() == "Nothing here for this account"
+    r = alice.cli("share", "revoke", link)  # revoked while the page is open: the page says so by itself
+    assert r.returncode == 0, r.stderr
+    page.get_by_test_id("closed").wait_for(timeout=30_000)
+    assert page.get_by_test_id("closed").inner_text() == "This link was revoked"
+
+
+def test_folder_link_tree_and_save_all(people, new_page, axe, narrow, screenshot, tmp_path: Path) -> None:
+    """A folder share link: the tree with the names decrypted in the page; one file, or all of them as one ZIP
+    streamed from the decrypted files (the browser's counterpart of the folder `c11 receive` writes)."""
+    alice, bob = people["alice"], people["bob"]
+    root = tmp_path / "project"
+    (root / "docs" / "deep").mkdir(parents=True)
+    files = {
+        "project/a.txt": b"alpha\n",
+        "project/docs/plan <b>x.txt": b"plan",
+        "project/docs/deep/big.bin": os.urandom(3_000_000),
+        "project/empty.txt": b"",
+    }
+    for rel, data in files.items():
+        (tmp_path / rel).write_bytes(data)
+    r = alice.cli("share", "create", str(root), "--to", bob.email)
+    assert r.returncode == 0, r.stderr
+    link = next(w for w in r.stdout.split() if "/r/" in w)
+    page = new_page()
+    _open_link(page, link, bob)
+    tree = page.get_by_test_id("send-files")
+    assert [t.strip() for t in tree.locator(".filename").all_inner_texts()] == [
+        "project/",
+        "docs/",
+        "deep/",
+        "big.bin",
+        "plan <b>x.txt",
+        "a.txt",
+        "empty.txt",
+    ]
+    assert page.locator("b").count() == 0  # names are text
+    axe(page)
+    screenshot(page, "folder-link")
+    narrow(page, "folder-link")
+    got = _save(page, "Save project/docs/deep/big.bin", tmp_path / "one.bin")
+    assert got == files["project/docs/deep/big.bin"]
+    with page.expect_download(timeout=60_000) as dl:
+        page.get_by_role("link", name="Save all 4 files (project.zip)").click()
+    assert dl.value.suggested_filename == "project.zip"
+    dl.value.save_as(str(tmp_path / "all.zip"))
+    with zipfile.ZipFile(tmp_path / "all.zip") as z:
+        assert z.testzip() is None
+        assert {n: z.read(n) for n in z.namelist()} == files
+    screenshot(page, "folder-saved")
+
+
+def test_expired_link_says_so(people, new_page, axe, screenshot, web_server, tmp_path: Path) -> None:
+    alice, bob = people["alice"], people["bob"]
+    (tmp_path / "x.txt").write_text("x")
+    r = alice.cli("send", str(tmp_path / "x.txt"), "--to", bob.email, "--expires", "1h")
+    assert r.returncode == 0, r.stderr
+    link = next(w for w in r.stdout.split() if "/r/" in w)
+    _expire(web_server, link.rsplit("/", 1)[1])
+    page = new_page()
+    _open_link(page, link, bob)
+    assert page.get_by_test_id("closed").inner_text() == "This link has expired"
+    assert "Ask the sender to send them again" in page.get_by_role("main").inner_text()
+    axe(page)
+    screenshot(page, "expired")
+
+
+def test_browser_upload_resumes_after_a_broken_connection(people, chromium, web_server, log_in, tmp_path: Path) -> None:
+    """A large file is encrypted and uploaded as a stream in pieces; a PATCH whose connection breaks is resumed
+    from the server's offset (HEAD), and the recipient gets the exact bytes. (Its own context: the broken
+    connection is a console error the other tests' pages must not have.)"""
+    alice, bob = people["alice"], people["bob"]
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(20 * 2**20 + 12345))  # three pieces of 8 MiB
+    context = chromium.new_context(base_url=web_server.url)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    expected = ("ERR_CONNECTION_RESET", "the server responded with a status of 4")  # the break; 4xx answers handled
+    page.on(
+        "console",
+        lambda m: errors.append(m.text) if m.type == "error" and not any(x in m.text for x in expected) else None,
+    )
+    log_in(page, alice.email)
+    seen: list[tuple[str, str | None]] = []
+    broken: list[str] = []
+
+    def route(r: Any) -> None:
+        req = r.request
+        seen.append((req.method, req.headers.get("upload-offset")))
+        if req.method == "PATCH" and req.headers.get("upload-offset") not in (None, "0") and not broken:
+            broken.append(req.headers["upload-offset"])
+            r.abort("connectionreset")
+        else:
+            r.continue_()
+
+    page.route("**/api/v1/uploads/*", route)
+    page.get_by_role("navigation").get_by_role("link", name="Send").click()
+    page.get_by_label("People (email addresses)").fill(bob.email)
+    page.locator("#send-files").set_input_files(str(big))
+    page.locator("#send-key").set_input_files(str(alice.key))
+    page.locator("#send-pass").fill(KEY_PASSPHRASE)
+    page.get_by_role("button", name="Encrypt and send").click()
+    page.get_by_role("heading", name="Sent").or_(page.get_by_role("alert")).wait_for(timeout=120_000)
+    assert page.get_by_role("alert").count() == 0, page.get_by_role("alert").inner_text()
+    assert broken and ("HEAD", None) in seen  # one PATCH broke, the page asked where to go on
+    patches = [int(o) for m, o in seen if m == "PATCH" and o is not None]
+    assert patches.count(int(broken[0])) == 2  # that piece sent again, from the server's offset
+    link = page.get_by_test_id("send-link").inner_text()
+    context.close()
+    assert not errors, errors
+    r = bob.cli("receive", link, "-o", str(tmp_path / "in"))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "in" / "big.bin").read_bytes() == big.read_bytes()
+
+
+def _expire(srv: Any, send_id: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from c11.server.db import Database
+    from c11.server.sharing.models import Send
+
+    db = Database(srv.config.database_url)
+    with db.session() as s:
+        s.execute(update(Send).where(Send.id == send_id).values(expires_at=datetime.now(UTC) - timedelta(minutes=1)))
+    db.dispose()
 
 
 def test_browser_share_link_create_and_update(people, new_page, log_in, screenshot, tmp_path: Path) -> None:

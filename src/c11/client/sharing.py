@@ -56,6 +56,8 @@ DOWNLOAD_HEADER = "X-C11-Download"
 MAX_SEEN = 10_000
 #: Bytes per PATCH (several parts: fewer requests); a broken one resumes from the server's offset.
 CHUNK = 20 << 20
+#: Failed upload requests in a row before an upload gives up (0.5, 1, 2, 4, 8, 8… s apart: about a minute).
+UPLOAD_RETRIES = 10
 READ = 1 << 20
 MAX_ENVELOPE = 1 << 20
 Progress = Callable[[int], None] | None
@@ -165,27 +167,30 @@ class SharingAPI:
 
     # -- uploads (tus 1.0) ----------------------------------------------------------------------------------
 
-    def upload(self, path: Path, progress: Progress = None, attempts: int = 5) -> str:
-        """Upload a file (ciphertext) resumably; returns its upload (blob) ID once complete and checked."""
+    def upload(self, path: Path, progress: Progress = None, attempts: int = UPLOAD_RETRIES) -> str:
+        """Upload a file (ciphertext) resumably; returns its upload (blob) ID once complete and checked. A broken
+        connection or a server restarting is waited for (`attempts` failures in a row, about a minute)."""
         size = path.stat().st_size
         digest = _sha256(path)
         r = self._raw("POST", "/api/v1/uploads", headers=self._headers({**TUS, "Upload-Length": str(size)}))
         location = r.headers["location"]
         upload_id = location.rsplit("/", 1)[1]
-        offset, failures = 0, 0
+        offset: int | None = 0
+        failures = 0
         with open(path, "rb") as f:
-            while offset < size:
+            while offset is None or offset < size:
                 try:
-                    offset = self._patch(location, f, offset, min(CHUNK, size - offset), progress)
+                    if offset is None:
+                        offset = self.offset(location)  # resume where the server stopped
+                    if offset < size:
+                        offset = self._patch(location, f, offset, min(CHUNK, size - offset), progress)
                     failures = 0
                 except (httpx.HTTPError, ServerError) as e:
                     failures += 1
-                    if failures >= attempts or (
-                        isinstance(e, ServerError) and 400 <= e.status < 500 and e.status != 409
-                    ):
+                    if failures >= attempts or (isinstance(e, ServerError) and not _retryable(e.status)):
                         raise
-                    time.sleep(min(0.2 * 2**failures, 5))
-                    offset = self.offset(location)  # resume where the server stopped
+                    time.sleep(min(0.5 * 2 ** (failures - 1), 8.0))
+                    offset = None
         self._raw("POST", f"{location}/complete", json={"length": size, "sha256": digest}, headers=self._headers())
         return upload_id
 
@@ -299,6 +304,12 @@ class SharingAPI:
                         raise ServerError(f"the download from {self.server} kept failing", 0) from None
                     time.sleep(min(0.2 * 2**failures, 5))
         return download
+
+
+def _retryable(status: int) -> bool:
+    """An upload's failure worth trying again: no answer (0), a server error, 429 (too many PATCHes), 409 (the
+    offset moved: ask it again)."""
+    return status == 0 or status >= 500 or status in (409, 429)
 
 
 def _id(value: str) -> str:

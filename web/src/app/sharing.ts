@@ -4,7 +4,9 @@
  *  docrequests.ts (tus), then an *envelope* (a c11 file for the same recipients) naming the files and carrying the
  *  message. Receiving checks each file's SHA-256 against the envelope and that the envelope's signer signed it. */
 import { sha256 } from "@noble/hashes/sha2.js";
+import { Zip, ZipPassThrough } from "fflate";
 import { hex } from "../core/bytes";
+import { fromGenerator } from "../core/stream";
 import type { FileInfo } from "../core/file";
 import type { OrgPolicy } from "../core/orgrules";
 import type { PublicKey } from "../core/publickey";
@@ -15,7 +17,6 @@ import { invite } from "./invites";
 import { encryptOnline } from "./onlinepolicy";
 import { browserPlan, ownPolicy } from "./orgpolicy";
 import { lookup, lookupTemporary, lookupWithOrg, type PageTrust } from "./registry";
-import { readAll } from "./download";
 
 export const ENVELOPE_TYPE = "application/vnd.c11.send-envelope+json";
 export const ENVELOPE_VERSION = "c11-send/2";
@@ -161,19 +162,35 @@ export async function downloadBlob(session: Session, id: string, file: EnvelopeF
   download.id = r.headers.get(DOWNLOAD_HEADER) ?? download.id;
   const h = sha256.create();
   let got = 0;
-  const parts: BlobPart[] = [];
+  // every STAGE bytes the pieces become a Blob of their own: the page's memory holds at most one stage, the
+  // browser's blob store (which moves large blobs to disk) the rest
+  const blobs: Blob[] = [];
+  let parts: Uint8Array<ArrayBuffer>[] = [];
+  let staged = 0;
   const reader = r.body.getReader();
   for (;;) {
     const { value, done } = await reader.read();
     if (done) break;
     got += value.length;
-    if (got > size) throw new Error(`${file.path}: the server sent more than the file's size`);
+    if (got > size) {
+      await reader.cancel().catch(() => {});
+      throw new Error(`${file.path}: the server sent more than the file's size`);
+    }
     h.update(value);
     parts.push(value as Uint8Array<ArrayBuffer>);
+    staged += value.length;
+    if (staged >= STAGE) {
+      blobs.push(new Blob(parts));
+      parts = [];
+      staged = 0;
+    }
   }
   if (got !== size || hex(h.digest()) !== file.sha256) throw new Error(`${file.path}: the downloaded file is not the one the sender listed`);
-  return new Blob(parts);
+  return new Blob([...blobs, new Blob(parts)]);
 }
+
+/** Bytes of a download kept in the page before they are moved into a Blob. */
+const STAGE = 16 << 20;
 
 // -- receiving ------------------------------------------------------------------------------------------------
 
@@ -224,6 +241,7 @@ export async function openSend(worker: CoreWorker, session: Session, trust: Page
 /** One file of an opened send as a plaintext stream: downloaded (size and SHA-256 checked), opened in the worker
  *  (both signatures and the hash list verified), refused unless the envelope's signer signed it. */
 export async function fileStream(worker: CoreWorker, session: Session, opened: Opened, file: EnvelopeFile, keys: number[]): Promise<ReadableStream<Uint8Array>> {
+  if (opened.send.kind === "link") await checkLatest(session, opened);
   const blob = opened.send.blobs.find((b) => b.id === file.blob);
   if (!blob) throw new Error(`the send does not hold the file ${file.path} any more`);
   const data = await downloadBlob(session, opened.send.id, file, blob.size, opened.download);
@@ -235,6 +253,210 @@ export async function fileStream(worker: CoreWorker, session: Session, opened: O
   const stream = await worker.call("readFile", { file: handle });
   // the worker's file is closed once the stream ends
   return stream.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({ flush: () => void worker.call("closeFile", { file: handle }).catch(() => {}) }));
+}
+
+/** A share link was updated since its page opened it: the page shows the new version (`reload`) instead of saving
+ *  an old one. */
+export class NewerVersionError extends Error {
+  constructor(readonly version: number) {
+    super(`the sender shared version ${version} since this page opened the link: it shows that version now, save again`);
+    this.name = "NewerVersionError";
+  }
+}
+
+/** Refuse to serve an opened link's files once the server has a newer version (or the link closed: its 410). */
+export async function checkLatest(session: Session, opened: Opened): Promise<void> {
+  const now = await receivedSend(session, opened.send.id);
+  if (now.version !== opened.send.version) throw new NewerVersionError(now.version);
+}
+
+/** Largest "save all" ZIP: fflate writes no ZIP64, so the classic format's 4 GiB and 65 535 entries (with room for
+ *  the headers). */
+export const ZIP_MAX_BYTES = 4 * 1024 ** 3 - (64 << 20);
+export const ZIP_MAX_FILES = 65_000;
+
+/** All the files of an opened send as one ZIP stream (the browser's counterpart of the folder `c11 receive` writes):
+ *  each file in turn downloaded, checked and decrypted as `fileStream` does, and stored (not compressed) under its
+ *  path in the envelope. A file that fails errors the stream, so no complete ZIP is ever saved with a bad file. */
+export function zipStream(open: (f: EnvelopeFile) => Promise<ReadableStream<Uint8Array>>, files: EnvelopeFile[]): ReadableStream<Uint8Array> {
+  const total = files.reduce((n, f) => n + f.size, 0);
+  if (total > ZIP_MAX_BYTES || files.length > ZIP_MAX_FILES)
+    throw new Error("too large for one ZIP (over 4 GiB or 65 000 files): save the files one by one");
+  return fromGenerator(zipChunks(open, files));
+}
+
+async function* zipChunks(open: (f: EnvelopeFile) => Promise<ReadableStream<Uint8Array>>, files: EnvelopeFile[]): AsyncGenerator<Uint8Array> {
+  const out: Uint8Array[] = [];
+  let failure: Error | null = null;
+  const zip = new Zip((err, chunk) => {
+    if (err) failure = err;
+    else out.push(chunk);
+  });
+  const drain = function* () {
+    if (failure) throw new Error(`the ZIP could not be written (${(failure as Error).message})`);
+    while (out.length) yield out.shift()!;
+  };
+  for (const f of files) {
+    safePath(f.path);
+    const member = new ZipPassThrough(f.path);
+    member.os = 3;
+    member.attrs = 0o100644 << 16;
+    zip.add(member);
+    const reader = (await open(f)).getReader();
+    let got = 0;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      got += value.length;
+      member.push(value, false);
+      yield* drain();
+    }
+    if (got !== f.size) throw new Error(`${f.path}: ${got} bytes, the envelope says ${f.size}`);
+    member.push(new Uint8Array(0), true);
+    yield* drain();
+  }
+  zip.end();
+  yield* drain();
+}
+
+// -- uploading ------------------------------------------------------------------------------------------------
+
+/** Bytes per PATCH of a streamed upload: a broken connection resends at most this much, and the page holds at most
+ *  two of them (the one being sent, the next one read from the encrypting stream). */
+export const PIECE = 8 << 20;
+/** Failed PATCHes in a row before an upload gives up (waiting 0.5, 1, 2, 4, 8, 8… s between them: a server
+ *  restarting or a connection coming back within about a minute is waited for). */
+const RETRIES = 10;
+
+/** The length of a version 2 `.c11` file from its first 41 bytes and its plaintext's size (docs/format.md §2,
+ *  §5, §5.1): the header (magic 8, version 1, body length 4, body L, MAC 32, signature 64), n sealed segments
+ *  (the plaintext and a 16-byte tag each) and the trailer (32 n + 8 + 64), n = max(1, ⌈size / s⌉) with the
+ *  header's segment size s. Tus needs the length before the first byte; the upload checks it at the end. */
+export function sealedLength(head: Uint8Array, size: number): number {
+  if (head.length < 41 || head[0] !== 0x89 || head[8] !== 2) throw new Error("the encrypted stream is not a version 2 c11 file");
+  const v = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const body = v.getUint32(9);
+  const s = v.getUint32(13 + 24);
+  if (s < 1024 || s > 1 << 24) throw new Error("the encrypted stream has a bad segment size");
+  const n = Math.max(1, Math.ceil(size / s));
+  return 8 + 1 + 4 + body + 32 + 64 + size + 16 * n + 32 * n + 8 + 64;
+}
+
+const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
+
+async function tusCall(method: string, url: string, session: Session, headers: Record<string, string>, body?: Blob): Promise<Response> {
+  let r: Response;
+  try {
+    r = await fetch(url, { method, body, headers: { "tus-resumable": "1.0.0", ...headers, authorization: `Bearer ${session.token}` }, credentials: "omit", cache: "no-store" });
+  } catch {
+    throw new ApiError(0, "network", "The server cannot be reached. Check the connection and try again.");
+  }
+  if (!r.ok) {
+    const p = (await r.json().catch(() => ({}))) as { title?: string; detail?: string; type?: string };
+    throw new ApiError(r.status, p.type ?? "about:blank", [p.title, p.detail].filter(Boolean).join(": ") || `The server answered ${r.status}.`);
+  }
+  return r;
+}
+
+/** Worth trying again: no answer (a broken connection, a server restarting), 5xx, 429 (too many PATCHes), 409 (the
+ *  offset moved: ask again). */
+const retryable = (e: unknown) => e instanceof ApiError && (e.status === 0 || e.status >= 500 || e.status === 429 || e.status === 409);
+
+/** Upload an encrypting stream (the worker's `sealStream` of a file of `size` bytes) as it is produced, in constant
+ *  memory: the upload is created with the length its header announces (`sealedLength`), each PIECE is hashed and
+ *  PATCHed while the next one is read; after a failure the server's offset (HEAD) says where to go on inside the
+ *  piece still held. Completed with the SHA-256 of all the bytes. Returns the upload's ID and that SHA-256. */
+export async function uploadSealed(stream: ReadableStream<Uint8Array>, size: number, session: Session,
+  onProgress?: (sent: number, total: number) => void): Promise<{ id: string; sha256: string; length: number }> {
+  const reader = stream.getReader();
+  const h = sha256.create();
+  let held: Uint8Array[] = [];
+  let heldBytes = 0;
+  let ended = false;
+  /** The next piece of up to PIECE bytes (hashed), or null at the end. */
+  const nextPiece = async (): Promise<Blob | null> => {
+    while (!ended && heldBytes < PIECE) {
+      const { value, done } = await reader.read();
+      if (done) ended = true;
+      else if (value.length) {
+        held.push(value);
+        heldBytes += value.length;
+      }
+    }
+    if (heldBytes === 0) return null;
+    const parts: Uint8Array<ArrayBuffer>[] = [];
+    let taken = 0;
+    while (taken < PIECE && held.length) {
+      const c = held[0]!;
+      const want = PIECE - taken;
+      const part = c.length <= want ? c : c.subarray(0, want);
+      if (c.length <= want) held.shift();
+      else held[0] = c.subarray(want);
+      parts.push(part as Uint8Array<ArrayBuffer>);
+      h.update(part);
+      taken += part.length;
+    }
+    heldBytes -= taken;
+    return new Blob(parts);
+  };
+  let url = "";
+  try {
+    // the header's first bytes say the file's length
+    while (!ended && heldBytes < 41) {
+      const { value, done } = await reader.read();
+      if (done) ended = true;
+      else { held.push(value); heldBytes += value.length; }
+    }
+    const first = new Uint8Array(41);
+    let at = 0;
+    for (const c of held) {
+      const n = Math.min(c.length, 41 - at);
+      first.set(c.subarray(0, n), at);
+      at += n;
+      if (at === 41) break;
+    }
+    const length = sealedLength(first.subarray(0, at), size);
+    const created = await tusCall("POST", "/api/v1/uploads", session, { "upload-length": String(length) });
+    url = created.headers.get("location") ?? "";
+    if (!url.startsWith("/api/v1/uploads/")) throw new ApiError(0, "upload", "The server did not say where to upload.");
+    let start = 0;
+    let piece = await nextPiece();
+    while (piece) {
+      const end = start + piece.size;
+      if (end > length) throw new Error("the encrypted file is longer than its header says: not uploaded");
+      const following = nextPiece();  // read and hash the next piece while this one is sent
+      following.catch(() => {});
+      let known: number | null = start;
+      let failures = 0;
+      while (known === null || known < end) {
+        try {
+          if (known === null) known = Number((await tusCall("HEAD", url, session, {})).headers.get("upload-offset"));
+          if (!(known >= start && known <= end)) throw new Error(`the server lost part of the upload (it has ${known} bytes, ${start} were sent): start again`);
+          if (known === end) break;
+          const r = await tusCall("PATCH", url, session, { "upload-offset": String(known), "content-type": "application/offset+octet-stream" },
+            piece.slice(known - start));
+          known = Number(r.headers.get("upload-offset"));
+          failures = 0;
+          onProgress?.(known, length);
+        } catch (e) {
+          if (!retryable(e) || ++failures > RETRIES) throw e;
+          await sleep(Math.min(500 * 2 ** (failures - 1), 8000));
+          known = null;  // resume where the server stopped
+        }
+      }
+      start = end;
+      piece = await following;
+    }
+    if (start !== length) throw new Error(`the encrypted file has ${start} bytes, its header says ${length}: not uploaded`);
+    const digest = hex(h.digest());
+    const done = await api<{ id: string }>("POST", `${url}/complete`, { length, sha256: digest }, session);
+    return { id: done.id, sha256: digest, length };
+  } catch (e) {
+    await reader.cancel().catch(() => {});
+    held = [];
+    if (url) await tusCall("DELETE", url, session, {}).catch(() => {});  // nothing left half-uploaded
+    throw e;
+  }
 }
 
 // -- sending --------------------------------------------------------------------------------------------------
@@ -308,18 +530,20 @@ export async function encryptAndUpload(
   for (const [n, { path, file }] of out.files.entries()) {
     progress(`Encrypting ${n + 1} of ${out.files.length}: ${path}`);
     const metadata = { name: path.split("/").pop() ?? path, type: file.type || null, size: file.size, mtime: Math.floor(file.lastModified / 1000), kind: "file" as const };
-    let sealed: Blob;
+    const shown = (b: number, total: number) => progress(`Encrypting and uploading ${n + 1} of ${out.files.length}: ${path} (${Math.round((100 * b) / Math.max(total, 1))} %)`);
     if (out.online) {
       const members = [...found.map((f) => ({ email: f.email, key: f.key })), ...plan.added.map((a) => ({ email: null, key: a.key }))];
-      sealed = (await encryptOnline(worker, session, file, metadata, recipients, temporary, members, sender.handle, sender.publicLine, out.onlineExpires)).blob;
+      const sealed = (await encryptOnline(worker, session, file, metadata, recipients, temporary, members, sender.handle, sender.publicLine, out.onlineExpires)).blob;
+      progress(`Uploading ${n + 1} of ${out.files.length}: ${path}`);
+      const digest = await blobSha256(sealed);
+      const blob = await uploadBlob(sealed, session, (b) => shown(b, sealed.size), digest);
+      files.push({ path, size: file.size, blob, sha256: digest });
     } else {
-      // read segment by segment as the stream is read; the Blob holding the ciphertext may live on disk
-      sealed = await readAll(await worker.call("sealStream", { data: file, sender: sender.handle, recipients, temporary, metadata }));
+      // sealed segment by segment as the upload reads the stream: the page never holds the whole ciphertext
+      const sealed = await worker.call("sealStream", { data: file, sender: sender.handle, recipients, temporary, metadata });
+      const up = await uploadSealed(sealed, file.size, session, shown);
+      files.push({ path, size: file.size, blob: up.id, sha256: up.sha256 });
     }
-    progress(`Uploading ${n + 1} of ${out.files.length}: ${path}`);
-    const digest = await blobSha256(sealed);
-    const blob = await uploadBlob(sealed, session, (b) => progress(`Uploading ${n + 1} of ${out.files.length}: ${path} (${Math.round((100 * b) / Math.max(sealed.size, 1))} %)`), digest);
-    files.push({ path, size: file.size, blob, sha256: digest });
   }
   const created = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
   const data = encodeEnvelope({ files, message: out.message, ...target, created });

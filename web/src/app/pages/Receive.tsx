@@ -12,7 +12,7 @@ import { newTrust } from "../registry";
 import { navigate } from "../router";
 import { safeName } from "../download";
 import { SaveStream } from "../SaveStream";
-import { fileStream, linkId, openSend, receivedSend, type EnvelopeFile, type Opened } from "../sharing";
+import { NewerVersionError, checkLatest, fileStream, linkId, openSend, receivedSend, zipStream, ZIP_MAX_BYTES, type EnvelopeFile, type Opened } from "../sharing";
 import { borrowSessionKey, useUnlocked } from "../unlocked";
 import type { ComponentChildren } from "preact";
 
@@ -55,6 +55,14 @@ function Tree({ node, render }: { node: Node; render: (f: EnvelopeFile) => Compo
 }
 
 const when = (t: string | null) => (t ? t.replace("T", " ").replace("Z", " UTC") : "never");
+/** How often an open share link's page asks for a newer version. */
+const LINK_POLL_MS = 10_000;
+/** The "save all" ZIP's name: the folder all the files are in, else "files". */
+function zipName(files: EnvelopeFile[]): string {
+  const tops = new Set(files.map((f) => f.path.split("/")[0]!));
+  const only = tops.size === 1 && files.every((f) => f.path.includes("/")) ? [...tops][0]! : "files";
+  return `${safeName(only, "files")}.zip`;
+}
 
 export function ReceivePage({ worker, session, setSession }: { worker: CoreWorker; session: Session | null; setSession: (s: Session) => void }) {
   const id = linkId(location.pathname) ?? "";
@@ -203,6 +211,26 @@ function Received({ opened, worker, session, keys, reload }: { opened: Opened; w
   const [checking, setChecking] = useState(false);
   const [anyway, setAnyway] = useState(false);  // unverified: the files only after you say so (as c11 receive --allow-unverified)
   const total = envelope.files.reduce((n, f) => n + f.size, 0);
+  useEffect(() => {  // a share link: a newer version (or a revocation) shows here without a click
+    if (send.kind !== "link") return;
+    const look = () => {
+      if (document.visibilityState !== "visible") return;
+      checkLatest(session, opened).catch((e) => { if (e instanceof NewerVersionError || (e instanceof ApiError && (e.status === 410 || e.status === 404))) void reload(); });
+    };
+    const timer = setInterval(look, LINK_POLL_MS);
+    document.addEventListener("visibilitychange", look);
+    return () => { clearInterval(timer); document.removeEventListener("visibilitychange", look); };
+  }, [opened]);
+  /** A file's stream; a link updated since it was opened shows its new version instead of saving the old one. */
+  const stream = async (f: EnvelopeFile) => {
+    try {
+      return await fileStream(worker, session, opened, f, keys);
+    } catch (e) {
+      if (e instanceof NewerVersionError || (e instanceof ApiError && e.status === 410)) void reload();
+      throw e;
+    }
+  };
+  const folder = envelope.files.length > 1 ? zipName(envelope.files) : null;
   return (
     <section aria-labelledby="recv-files" class="result">
       <div class={opened.verified ? "signer verified" : "signer unverified"} role="status">
@@ -233,8 +261,13 @@ function Received({ opened, worker, session, keys, reload }: { opened: Opened; w
         <div data-testid="send-files">
           <Tree node={tree(envelope.files)} render={(f) => (
             <SaveStream name={safeName(f.path, "file")} label={`Save ${f.path}`} total={f.size} hint={`(${f.size.toLocaleString("en")} bytes)`}
-              open={() => fileStream(worker, session, opened, f, keys)} />
+              open={() => stream(f)} />
           )} />
+          {folder && total <= ZIP_MAX_BYTES && (
+            <SaveStream name={folder} label={`Save all ${envelope.files.length} files (${folder})`} total={null}
+              hint={`(${total.toLocaleString("en")} bytes, decrypted into one ZIP)`}
+              open={async () => { if (send.kind === "link") await checkLatest(session, opened).catch((e) => { void reload(); throw e; }); return zipStream(stream, envelope.files); }} />
+          )}
         </div>
       )}
       <p><button type="button" disabled={checking} onClick={async () => { setChecking(true); await reload(); setChecking(false); }}>
