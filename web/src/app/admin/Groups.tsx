@@ -10,6 +10,7 @@ import type { CoreWorker } from "../../worker/client";
 import { ApiError, api, message, type Session } from "../api";
 import { keyHistory, lookup, newTrust, type PageTrust } from "../registry";
 import type { OrgInfo } from "./common";
+import { useUnlocked } from "../unlocked";
 
 interface GroupKey { version: number; public_key: string; fingerprint: string }
 interface Group {
@@ -23,11 +24,12 @@ interface Detail extends Group { org_id: string }
 interface MyWrap { group: string; version: number; public_key: string; wrapped: string; wrapped_by: string | null; current: boolean }
 interface Pending { group: string; version: number; email: string }
 
-/** Your key file, unlocked in the worker for one operation and forgotten after it. */
+/** Your key file (or, without one, a copy of the session's unlocked key: unlocked.ts), unlocked in the worker for one
+ *  operation and forgotten after it. */
 async function withMyKey<T>(worker: CoreWorker, file: File | null, pass: string, fn: (handle: number) => Promise<T>): Promise<T> {
-  if (!file) throw new Error("Choose your key file: it signs the group key wraps.");
-  if (file.size > 64 * 1024) throw new Error("That is not a c11 key file (too large).");
-  const me = await worker.call("loadKeyFile", { text: await file.text(), passphrase: pass });
+  if (file && file.size > 64 * 1024) throw new Error("That is not a c11 key file (too large).");
+  const me = file ? await worker.call("loadKeyFile", { text: await file.text(), passphrase: pass }) : await worker.call("sessionKey", {});
+  if (!me) throw new Error("Choose your key file: it signs the group key wraps.");
   try {
     return await fn(me.handle);
   } finally {
@@ -98,6 +100,8 @@ async function completeWraps(worker: CoreWorker, session: Session, trust: PageTr
 }
 
 function KeyFields({ id, onFile, pass, onPass }: { id: string; onFile: (f: File | null) => void; pass: string; onPass: (p: string) => void }) {
+  const { unlocked } = useUnlocked();  // the session's unlocked key signs instead of a key file
+  if (unlocked) return <p class="hint" data-testid="unlocked-key">Signed with your unlocked key <code class="fp">{unlocked.fingerprint.slice(0, 16)}</code>.</p>;
   return (
     <>
       <div>

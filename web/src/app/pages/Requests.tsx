@@ -1,6 +1,6 @@
 /** The requester's pages of Secure Document Request (F25; docs/sharing.md, "Document requests"): make a request
- *  (from a template or an ad hoc form) signed in the worker with your key file, list requests with their status,
- *  and open one: its answers and files are decrypted here with your key (the server only ever had ciphertext). */
+ *  (from a template or an ad hoc form) signed in the worker with your key (the session's unlocked key, else your key
+ *  file), list requests with their status, and open one: its answers and files are decrypted here with your key (the server only ever had ciphertext). */
 import { useEffect, useState } from "preact/hooks";
 import { randomBytes } from "../../core/primitives";
 import { checkAnswers, fields, type DocRequest, type Section } from "../../core/docrequest";
@@ -11,6 +11,7 @@ import { ApiError, api, message, type Session } from "../api";
 import { safeName } from "../download";
 import type { Item, RequestState } from "../docrequests";
 import { ownPolicy } from "../orgpolicy";
+import { useUnlocked } from "../unlocked";
 
 interface Listed { id: string; name: string; status: string; recipient_email: string; expires_at: string }
 interface Template { id: string; name: string; shared: boolean; sections: Section[]; message: string; expires_days: number; max_files: number; max_bytes: number }
@@ -20,10 +21,14 @@ const EXAMPLE: Section[] = [{ title: "Your details", fields: [
   { id: "documents", label: "Documents", type: "file", required: true, max_files: 5, accept: [".pdf"] },
 ] }];
 
-async function withKey<T>(worker: CoreWorker, file: File, passphrase: string, work: (k: KeySummary) => Promise<T>): Promise<T> {
-  const text = await file.text();
-  const kf = await parseKeyFile(text, file.name);
-  const key = await worker.call("loadKeyFile", { text, passphrase: kf.encrypted ? passphrase : undefined });
+/** Your key file, or without one a copy of the session's unlocked key (unlocked.ts), for one operation, then forgotten. */
+async function withKey<T>(worker: CoreWorker, file: File | null, passphrase: string, work: (k: KeySummary) => Promise<T>): Promise<T> {
+  const key = file ? await (async () => {
+    const text = await file.text();
+    const kf = await parseKeyFile(text, file.name);
+    return worker.call("loadKeyFile", { text, passphrase: kf.encrypted ? passphrase : undefined });
+  })() : await worker.call("sessionKey", {});
+  if (!key) throw new Error("your key was locked: unlock it again, or choose your key file");
   try {
     return await work(key);
   } finally {
@@ -32,6 +37,8 @@ async function withKey<T>(worker: CoreWorker, file: File, passphrase: string, wo
 }
 
 function KeyFields({ prefix, setKey, passphrase, setPassphrase }: { prefix: string; setKey: (f: File | null) => void; passphrase: string; setPassphrase: (p: string) => void }) {
+  const { unlocked } = useUnlocked();  // the session's unlocked key, used instead of a key file
+  if (unlocked) return <p class="hint" data-testid={`${prefix}-unlocked`}>With your unlocked key <code class="fp">{unlocked.fingerprint.slice(0, 16)}</code>.</p>;
   return (
     <>
       <div>
@@ -62,6 +69,7 @@ function Create({ session, worker, made }: { session: Session; worker: CoreWorke
   const [msg, setMsg] = useState("");
   const [days, setDays] = useState("14");
   const [key, setKey] = useState<File | null>(null);
+  const { unlocked } = useUnlocked();
   const [passphrase, setPassphrase] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -81,8 +89,8 @@ function Create({ session, worker, made }: { session: Session; worker: CoreWorke
       setError("The form is not valid JSON.");
       return;
     }
-    if (!to.includes("@") || !name.trim() || !key) {
-      setError(!key ? "Choose your key file (it signs the request)." : !name.trim() ? "Give the request a name." : "Enter the recipient's email.");
+    if (!to.includes("@") || !name.trim() || (!key && !unlocked)) {
+      setError(!key && !unlocked ? "Choose your key file (it signs the request)." : !name.trim() ? "Give the request a name." : "Enter the recipient's email.");
       return;
     }
     setBusy(true);
@@ -92,7 +100,7 @@ function Create({ session, worker, made }: { session: Session; worker: CoreWorke
       // your organization's recovery keys, from its signed policy verified against the log, are signed into the
       // request's keys: the recipient's page encrypts for the signed keys only
       const own = await ownPolicy(session);
-      const res = await withKey(worker, key, passphrase, async (k) => {
+      const res = await withKey(worker, unlocked ? null : key, passphrase, async (k) => {
         const keys = [k.publicLine];
         for (const rk of own?.recoveryKeys ?? []) if (!keys.includes(rk.line)) keys.push(rk.line);
         const request: DocRequest = { v: 1, id: requestId(), name: name.trim(), requester: session.email.toLowerCase(),
@@ -151,6 +159,7 @@ interface Opened { answers: [string, string][]; files: { name: string; url: stri
 function View({ id, session, worker }: { id: string; session: Session; worker: CoreWorker }) {
   const [d, setD] = useState<RequestState | null>(null);
   const [key, setKey] = useState<File | null>(null);
+  const { unlocked } = useUnlocked();
   const [passphrase, setPassphrase] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -165,11 +174,11 @@ function View({ id, session, worker }: { id: string; session: Session; worker: C
   };
   const open = async (e: Event) => {
     e.preventDefault();
-    if (!d || !key) return setError("Choose your key file.");
+    if (!d || (!key && !unlocked)) return setError("Choose your key file.");
     setBusy(true);
     setError(null);
     try {
-      setOpened(await withKey(worker, key, passphrase, async (k) => {
+      setOpened(await withKey(worker, unlocked ? null : key, passphrase, async (k) => {
         const ans = await worker.call("decrypt", { data: await item(0), keys: [k.handle] });
         const doc = JSON.parse(await ans.plaintext.text()) as Record<string, unknown>;
         await checkAnswers(d.request, doc);
