@@ -42,6 +42,8 @@ PUBLIC_ROUTES = {
     ("GET", "/api/v1/log/entries"),
     ("GET", "/api/v1/log/proof/inclusion"),
     ("GET", "/api/v1/log/proof/consistency"),
+    ("GET", "/api/v1/log/handovers"),  # log key hand-overs (docs/log.md section 9)
+    ("POST", "/api/v1/log/checkpoints"),  # a client or witness reports a checkpoint it kept (fork detection)
     # the key server's public key: authors seal online-policy shares to it (docs/keyserver.md)
     ("GET", "/api/v1/keyserver/key"),
     # the key shard stores verify store tokens with (docs/shards.md); POST /api/v1/shards/uses is not public:

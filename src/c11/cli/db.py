@@ -21,7 +21,7 @@ def _url(data_dir: str | None, config_file: str | None) -> str:
 
 @click.group("db")
 def db() -> None:
-    """Manage the server database schema (Alembic migrations)."""
+    """Manage the server database: schema (Alembic migrations), backup and restore, key rotation."""
 
 
 @db.command("upgrade")
@@ -47,3 +47,13 @@ def current(data_dir: str | None, config_file: str | None) -> None:
     rev, head = migrate.current(_url(data_dir, config_file)), migrate.head()
     state = "up to date" if rev == head else f"behind (newest: {head}); run `c11 db upgrade`"
     click.echo(f"{rev or 'empty'} ({state})")
+
+
+def _add_operations() -> None:
+    from c11.cli.db_ops import backup_cmd, restore_cmd, rotate_log_key, rotate_token_key
+
+    for command in (backup_cmd, restore_cmd, rotate_log_key, rotate_token_key):
+        db.add_command(command)
+
+
+_add_operations()

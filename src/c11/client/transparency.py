@@ -28,8 +28,15 @@ from urllib.parse import urlsplit
 
 from c11.client._http import HttpCore
 from c11.errors import LogKeyChangedError, ProofError, ServerError
-from c11.log.checkpoint import Checkpoint, NoteVerifier, open_checkpoint, verify_checkpoint_consistency
+from c11.log.checkpoint import (
+    Checkpoint,
+    NoteVerifier,
+    open_checkpoint,
+    verify_checkpoint_consistency,
+    verify_checkpoint_inclusion,
+)
 from c11.log.entries import email_hash
+from c11.log.handover import Handover, follow_handovers
 from c11.log.merkle import leaf_hash, root_from_inclusion_proof, verify_consistency, verify_inclusion
 from c11.log.openings import verify_opening
 
@@ -73,6 +80,7 @@ class TrustStore:
     def __init__(self, folder: Path, server: str) -> None:
         self.folder = folder / "logs" / server_slug(server)
         self.key_path = self.folder / "log.pub"
+        self.retired_path = self.folder / "log.retired"
         self.checkpoint_path = self.folder / "checkpoint"
         self.published_path = self.folder / "published.json"
         self.group_keys_path = self.folder / "group-keys.json"
@@ -86,6 +94,19 @@ class TrustStore:
 
     def pin_key(self, vkey: str) -> None:
         _write_private(self.key_path, (vkey + "\n").encode("ascii"))
+
+    def retired_keys(self) -> list[str]:
+        """Keys this log handed over from (docs/log.md section 9): their old checkpoints still verify."""
+        try:
+            return [k for k in self.retired_path.read_text("ascii").split() if k]
+        except FileNotFoundError:
+            return []
+
+    def follow(self, new_key: str, old_keys: list[str]) -> None:
+        """Pin `new_key` after verified hand-overs from `old_keys` (kept as retired)."""
+        keys = [*self.retired_keys(), *(k for k in old_keys if k not in self.retired_keys())]
+        _write_private(self.retired_path, "".join(k + "\n" for k in keys).encode("ascii"))
+        self.pin_key(new_key)
 
     def stored_note(self) -> bytes | None:
         try:
@@ -193,6 +214,8 @@ class OpenedEntry:
 
 #: Most openings pages `LogAPI.openings` reads (500 each).
 MAX_OPENING_PAGES = 200
+#: Most key hand-overs a client follows from one answer.
+MAX_HANDOVERS = 100
 
 
 class LogAPI:
@@ -254,12 +277,21 @@ class LogAPI:
 
     # -- verification -----------------------------------------------------------------------------------
 
-    def open(self, note: bytes) -> Checkpoint:
-        """Open a signed checkpoint with the pinned key; a changed server key is `LogKeyChangedError`."""
+    def open(self, note: bytes, *, follow: bool = True) -> Checkpoint:
+        """Open a signed checkpoint with the pinned key (or a key it took over from); a checkpoint signed by a
+        new key is accepted after a verified hand-over chain from the pinned key (docs/log.md section 9); any
+        other changed server key is `LogKeyChangedError`."""
         verifier = self.verifier()
         try:
             return open_checkpoint(note, verifier)
         except ProofError as e:
+            for old in self.trust.retired_keys():
+                try:
+                    return open_checkpoint(note, old, origin=verifier.name)
+                except (ProofError, ValueError):
+                    continue
+            if follow and self._follow_handovers(verifier):
+                return self.open(note, follow=False)
             try:
                 announced = self.server_key()
             except Exception:
@@ -271,6 +303,51 @@ class LogAPI:
                     f"{self.trust.key_path} and run `c11 log verify`"
                 ) from None
             raise ProofError(f"bad checkpoint from {self._core.server}: {e}") from None
+
+    def _follow_handovers(self, pinned: NoteVerifier) -> bool:
+        """Follow the server's key hand-overs from `pinned`: each signed by the key before it, each entry proven
+        in a checkpoint signed by the last key. True if the pinned key moved; ProofError on a bad hand-over."""
+        try:
+            d = self._core.request("GET", "/api/v1/log/handovers", auth=False)
+        except ServerError:
+            return False
+        notes, rows = [], []
+        for h in d.get("handovers", [])[:MAX_HANDOVERS] if isinstance(d, dict) else []:
+            try:
+                entry = json.loads(h["entry"])
+                notes.append(entry["handover"].encode("utf-8"))
+                rows.append(h)
+            except (KeyError, TypeError, ValueError, AttributeError):
+                raise ProofError("malformed key hand-over entry from the server") from None
+        chain = follow_handovers(pinned, notes)
+        if not chain:
+            return False
+        newest = chain[-1].new
+        checkpoint = open_checkpoint(str(d.get("checkpoint", "")).encode("utf-8"), newest)
+        if d.get("tree_size") != checkpoint.size:
+            raise ProofError("hand-over answer's tree size differs from its checkpoint")
+        used = {n: r for n, r in zip(notes, rows, strict=True)}
+        for step in chain:
+            row = used[_step_note(step, notes)]
+            verify_checkpoint_inclusion(
+                checkpoint, leaf_hash(row["entry"].encode("utf-8")), row["index"], decode_hashes(row["inclusion_proof"])
+            )
+        self.trust.follow(str(newest), [str(step.old) for step in chain])
+        return True
+
+    def report(self, note: bytes) -> str | None:
+        """Tell the server about a checkpoint it signed that its tree no longer extends (so that it refuses to
+        sign a fork, docs/server.md "Backup and restore"); the server's verdict, or None if it did not answer."""
+        import httpx
+
+        try:
+            r = self._core._http.post(
+                "/api/v1/log/checkpoints", content=note, headers={"content-type": "text/plain; charset=utf-8"}
+            )
+            d = r.json()
+        except (httpx.HTTPError, ValueError):
+            return None
+        return str(d.get("verdict")) if isinstance(d, dict) and d.get("verdict") else None
 
     def accept(self, note: bytes, consistency: list[bytes] | None = None, known_size: int | None = None) -> LogCheck:
         """Accept a signed checkpoint: it must verify and extend the stored one; then it is stored.
@@ -293,13 +370,18 @@ class LogAPI:
                 ) from None
             if old is not None:
                 if new.size < old.size:
+                    self.report(stored or b"")
                     raise ProofError(
                         f"the log of {self._core.server} shrank from {old.size} to {new.size} "
                         "entries: it was rolled back or forked"
                     )
-                if consistency is None or known_size != old.size:
-                    consistency = self.consistency_proof(old.size, new.size)
-                verify_checkpoint_consistency(old, new, consistency)
+                try:
+                    if consistency is None or known_size != old.size:
+                        consistency = self.consistency_proof(old.size, new.size)
+                    verify_checkpoint_consistency(old, new, consistency)
+                except ProofError:
+                    self.report(stored or b"")
+                    raise
             if old is None or new.size > old.size:
                 trust.store_note(note)
         return LogCheck(old, new, note)
@@ -423,6 +505,14 @@ class LogAPI:
         opened = verify_opening(text, nonce, private)
         fields = {**{k: v for k, v in opened.entry.items() if k not in ("actor", "v")}, **opened.private}
         return OpenedEntry(index, opened.kind, opened.person, fields, text, check.current.size)
+
+
+def _step_note(step: Handover, notes: list[bytes]) -> bytes:
+    """The note among `notes` that states `step` (the hand-over from `step.old`)."""
+    for n in notes:
+        if n.split(b"\n")[2:3] == [str(step.old).encode("ascii")]:
+            return n
+    raise ProofError("hand-over note missing")
 
 
 def _short(vkey: str) -> str:

@@ -128,6 +128,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Origin (name) of the transparency log, fixed at first start. Default: <public-url host>/log.",
     ),
     Setting(
+        "log_highwater_file",
+        str,
+        None,
+        "File holding the largest checkpoint the log signed (restore safety); keep it off the database's disk. "
+        "Default: <data-dir>/log-highwater.",
+    ),
+    Setting(
         "keyserver_release_limit",
         int,
         600,
@@ -284,6 +291,7 @@ class Config:
     oidc_providers: tuple[OidcProvider, ...] = field(default_factory=tuple)
     config_file: str | None = None  # notifications (c11.notify.config) read their keys from it too
     log_origin: str | None = None
+    log_highwater_file: str | None = None
     keyserver_release_limit: int = 600
     invitation_ttl_days: int = 30
     operator_org: str | None = None

@@ -12,14 +12,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from c11.errors import ProofError
 from c11.server.auth import Principal, require_scope
 from c11.server.context import Ctx
 from c11.server.logsrv import openings
+from c11.server.logsrv.highwater import MAX_NOTE
 from c11.server.logsrv.models import LogEntry
 from c11.server.logsrv.service import MAX_PAGE, canonical_json, log_service
 from c11.server.orgs.permissions import OrgCaller, require_org_permission
@@ -156,6 +158,72 @@ def get_consistency(
             raise _out_of_range(f"need from <= to <= {current}")
         proof = svc.consistency_proof(s, first, second)
     return _json({"from": first, "to": second, "proof": [b64(h) for h in proof]})
+
+
+# -- key hand-overs and reported checkpoints (docs/log.md section 9, docs/server.md "Backup and restore") ----
+
+
+class HandoverOut(BaseModel):
+    index: int
+    entry: str = Field(description="The `logkey` entry text; its `handover` member is the signed hand-over note")
+    inclusion_proof: list[str]
+
+
+class HandoversOut(BaseModel):
+    tree_size: int
+    checkpoint: str
+    handovers: list[HandoverOut]
+
+
+@public.get("/handovers", response_model=HandoversOut, summary="The log's key hand-overs, with inclusion proofs")
+def get_handovers(ctx: Ctx) -> Response:
+    """Every log key hand-over (oldest first), each proven in the signed checkpoint of this answer: a client
+    that pinned an old key follows them to the current one."""
+    svc = log_service(ctx)
+    with ctx.db.session() as s:
+        size, note = svc.current_checkpoint(s)
+        rows = svc.handovers(s)
+        proofs, _ = svc.proofs(s, size, [i for i, _ in rows]) if rows else ([], None)
+    return _json(
+        {
+            "tree_size": size,
+            "checkpoint": note.decode("utf-8"),
+            "handovers": [
+                {"index": i, "entry": d, "inclusion_proof": [b64(h) for h in p]}
+                for (i, d), p in zip(rows, proofs, strict=True)
+            ],
+        }
+    )
+
+
+class WitnessOut(BaseModel):
+    verdict: str = Field(description="consistent, rolled-back or forked")
+
+
+@public.post(
+    "/checkpoints",
+    response_model=WitnessOut,
+    responses=responses(409, 413),
+    summary="Report a checkpoint of this log that a client or witness kept",
+    openapi_extra={"requestBody": {"content": {"text/plain": {}}, "required": True}},
+)
+async def report_checkpoint(request: Request, ctx: Ctx) -> Response:
+    """A signed checkpoint of this log (text/plain, at most 8 KiB). If the tree contradicts it (it is larger
+    than the tree, or has another root), the server records it and refuses from then on to append or to sign
+    a checkpoint that would fork the history that checkpoint shows (`409` `log-fork`)."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_NOTE:
+            raise Problem(413, "Too large", "A checkpoint note is at most 8 KiB.", "too-large")
+    svc = log_service(ctx)
+    try:
+        verdict = await run_in_threadpool(svc.witness, bytes(body))
+    except ProofError as e:
+        raise Problem(400, "Not a checkpoint of this log", str(e), "bad-checkpoint") from None
+    if verdict != "consistent":
+        raise Problem(409, "Log fork", svc.frozen or verdict, "log-fork", verdict=verdict)
+    return _json({"verdict": verdict})
 
 
 # -- openings of v2 entries (not public) ------------------------------------------------------------------

@@ -26,6 +26,7 @@ import os
 import queue
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -38,19 +39,30 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection, Engine, create_engine, insert, select, update
 from sqlalchemy.orm import Session
 
-from c11.errors import ConfigError
-from c11.log.checkpoint import Checkpoint, NoteSigner, NoteVerifier, sign_checkpoint
+from c11.errors import ConfigError, ProofError
+from c11.log.checkpoint import Checkpoint, NoteSigner, NoteVerifier, open_checkpoint, sign_checkpoint
 from c11.log.entries import canonical_json, email_hash, rfc3339
+from c11.log.handover import Handover, open_handover, sign_handover
 from c11.log.merkle import EMPTY_ROOT, MerkleTree, leaf_hash
 from c11.log.openings import ENTRY_VERSION, NONCE_SIZE, actor_commitment, admin_parts, private_text
 from c11.server.context import ServerContext
 from c11.server.db import utcnow
+from c11.server.logsrv.highwater import HighWater
 from c11.server.logsrv.models import LogEntry, LogNode, LogOpening, LogState
+from c11.server.problems import Problem
 
 _log = logging.getLogger("c11.server.log")
 __all__ = ["LogService", "LogWriter", "SqlHashStore", "append", "canonical_json", "email_hash", "log_service"]
 
 KEY_FILE = "log.key"
+#: The next log key, written before a rotation's log entry commits (docs/server.md, "Key rotation").
+NEXT_KEY_FILE = "log.key.next"
+#: Retired log keys keep their file as `log.key.retired-<key id>`: their checkpoints still verify.
+RETIRED_PREFIX = "log.key.retired-"
+#: The log entry kind of a key hand-over (docs/log.md section 9).
+HANDOVER_KIND = "logkey"
+#: How often (seconds) a server process looks for a new key file or a new high-water mark.
+REFRESH_SECONDS = 0.5
 #: Most entries one transaction of the append queue commits.
 MAX_BATCH = 2000
 #: Most entries one page of GET /log/entries returns.
@@ -287,12 +299,22 @@ class LogService:
     def __init__(self, ctx: ServerContext) -> None:
         cfg = ctx.config
         self.db = ctx.db
-        self.signer = load_or_create_key(
-            cfg.data_dir / "secrets", getattr(cfg, "log_origin", None) or None, cfg.base_url
-        )
+        self.secrets = cfg.data_dir / "secrets"
+        self.signer = load_or_create_key(self.secrets, getattr(cfg, "log_origin", None) or None, cfg.base_url)
         self.verifier: NoteVerifier = self.signer.verifier
         self.origin = self.signer.name
+        self.retired: list[NoteVerifier] = _retired_keys(self.secrets)
+        self._key_stamp = _stamp(self.secrets / KEY_FILE)
+        hw = getattr(cfg, "log_highwater_file", None)
+        self.highwater = HighWater(Path(hw) if hw else cfg.data_dir / "log-highwater")
+        self._hw_stamp: tuple[Any, ...] | None = None
+        self._hw_size = -1
+        self._refreshed = 0.0
+        #: Why the log refuses to append (and to sign past `_frozen_max`), or None (docs/server.md).
+        self.frozen: str | None = None
+        self._frozen_max = -1
         self._lock = threading.Lock()
+        self._key_lock = threading.Lock()
         self._inbox: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._writer_lock = threading.Lock()
@@ -307,10 +329,16 @@ class LogService:
             not self._postgres or not host or host in ("localhost", "127.0.0.1", "::1") or host.startswith("/")
         )
         self._init_state()
+        self._check_highwater()
 
     @property
     def verifier_key(self) -> str:
         return str(self.verifier)
+
+    @property
+    def verifiers(self) -> list[NoteVerifier]:
+        """Every key of this log: the current one first, then the retired ones (their checkpoints still count)."""
+        return [self.verifier, *self.retired]
 
     def _init_state(self) -> None:
         with self.db.session() as s:
@@ -326,12 +354,160 @@ class LogService:
                         updated_at=utcnow(),
                     )
                 )
-            elif state.verifier_key != self.verifier_key:
+            elif state.verifier_key != self.verifier_key and not self._finish_rotation(state.verifier_key):
                 raise ConfigError(
                     f"the database's log is signed by {state.verifier_key.split('+')[0]}+"
                     f"{state.verifier_key.split('+')[1]}, not by the key in {KEY_FILE} of this data folder; "
                     "copy the right secrets/log.key here"
                 )
+
+    # -- key rotation and the high-water mark ----------------------------------------------------------------
+
+    def _refresh(self) -> None:
+        """At most every REFRESH_SECONDS: load a rotated key file, re-check a high-water mark another process
+        (or a client's report) wrote. Cheap otherwise (two stat calls)."""
+        now = time.monotonic()
+        if now - self._refreshed < REFRESH_SECONDS:
+            return
+        self._refreshed = now
+        stamp = _stamp(self.secrets / KEY_FILE)
+        if stamp != self._key_stamp:
+            self._reload_key()
+        if self.highwater.stamp() != self._hw_stamp:
+            self._check_highwater()
+
+    def _reload_key(self) -> None:
+        with self._key_lock:
+            signer = load_or_create_key(self.secrets, self.origin, "")
+            self._key_stamp = _stamp(self.secrets / KEY_FILE)
+            if signer.signer_key() != self.signer.signer_key():
+                _log.info("log: now signing with %s+%08x", signer.name, signer.key_id)
+                self.signer, self.verifier = signer, signer.verifier
+                self._signed.clear()
+            self.retired = _retired_keys(self.secrets)
+
+    def _finish_rotation(self, state_key: str) -> bool:
+        """The database names the key in `log.key.next` (a rotation stopped after its log entry): install it."""
+        nxt = self.secrets / NEXT_KEY_FILE
+        try:
+            signer = NoteSigner.parse(nxt.read_text("ascii").strip())
+        except (OSError, ValueError):
+            return False
+        if str(signer.verifier) != state_key:
+            return False
+        _install_key(self.secrets, self.signer, nxt)
+        self._reload_key()
+        return True
+
+    def _check_highwater(self) -> None:
+        """Compare the tree with the high-water mark (and any recorded fork): set `frozen` accordingly."""
+        stamp = self.highwater.stamp()
+        try:
+            mark, fork = self.highwater.read(), self.highwater.read_fork()
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+        with self.db.session() as s:
+            size, root = self.state(s)
+            frozen, frozen_max = None, -1
+            if fork is not None:
+                frozen = (
+                    f"a client reported a checkpoint of {fork.checkpoint.size} entries signed by this log that this "
+                    f"database's tree contradicts (the log forked); see {self.highwater.fork_path}"
+                )
+            elif mark is not None:
+                cp = mark.checkpoint
+                self._verify_own(mark.note)
+                if cp.size > size:
+                    frozen, frozen_max = (
+                        f"the database holds {size} log entries but this log signed a checkpoint of {cp.size} "
+                        f"({self.highwater.path}): it was restored from an older backup; appending now would fork "
+                        "the log clients have seen",
+                        size,
+                    )
+                elif (root if cp.size == size else MerkleTree(SqlHashStore(s), size).root(cp.size)) != cp.root_hash:
+                    frozen = (
+                        f"the database's tree of {cp.size} entries differs from the checkpoint in "
+                        f"{self.highwater.path}: this is not the log it signed"
+                    )
+        if frozen != self.frozen:
+            (_log.error if frozen else _log.warning)("log: %s", frozen or "no longer frozen")
+        self.frozen, self._frozen_max = frozen, frozen_max
+        self._hw_stamp = stamp
+        self._hw_size = mark.checkpoint.size if mark is not None else -1
+
+    def _verify_own(self, note: bytes) -> Checkpoint:
+        """Open a checkpoint signed by any key of this log (current or retired); ProofError otherwise."""
+        error: Exception | None = None
+        for key in self.verifiers:
+            try:
+                return open_checkpoint(note, key, origin=self.origin)
+            except ProofError as e:
+                error = e
+        raise ProofError(f"not a checkpoint of this log ({error})")
+
+    def witness(self, note: bytes) -> str:
+        """A checkpoint a client or witness kept: "consistent" with this tree, else recorded as evidence
+        ("rolled-back": larger than the tree; "forked": a different tree) and the log freezes. ProofError if
+        it is not a checkpoint signed by this log."""
+        cp = self._verify_own(note)
+        with self.db.session() as s:
+            size, root = self.state(s)
+            if cp.size <= size:
+                at = root if cp.size == size else MerkleTree(SqlHashStore(s), size).root(cp.size)
+                if at == cp.root_hash:
+                    return "consistent"
+        if cp.size > size:
+            self.highwater.raise_to(cp, note)
+            verdict = "rolled-back"
+        else:
+            self.highwater.record_fork(note)
+            verdict = "forked"
+        self._check_highwater()
+        return verdict
+
+    def rotate_key(self) -> tuple[Handover, int]:
+        """Replace the log key without stopping: the old and new keys sign a hand-over that is appended to the
+        log (entry kind `logkey`) with the database's key in one transaction, then the new key file replaces
+        the old (kept as `log.key.retired-<id>`). Running server processes switch within REFRESH_SECONDS.
+        Returns the hand-over and its log index."""
+        self._reload_key()
+        old = self.signer
+        new = NoteSigner.generate(old.name)
+        note = sign_handover(old, new)
+        handover = open_handover(note, old.verifier)
+        nxt = self.secrets / NEXT_KEY_FILE
+        try:
+            fd = os.open(nxt, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            raise ConfigError(
+                f"{nxt} exists: another rotation is running or stopped half-way; start the server "
+                "once (it finishes a rotation whose entry committed) or remove the file"
+            ) from None
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(new.signer_key() + "\n")
+        try:
+            with self.transaction() as (s, log):
+                index = log.append(
+                    HANDOVER_KIND,
+                    {"handover": note.decode("utf-8"), "new": str(new.verifier), "old": str(old.verifier)},
+                )
+                s.execute(update(LogState).where(LogState.id == 1).values(verifier_key=str(new.verifier)))
+        except BaseException:
+            nxt.unlink(missing_ok=True)
+            raise
+        _install_key(self.secrets, old, nxt)
+        self._reload_key()
+        return handover, index
+
+    def handovers(self, s: Session | Connection, limit: int = 100) -> list[tuple[int, str]]:
+        """The `logkey` entries (index, entry text), oldest first."""
+        rows = s.execute(
+            select(LogEntry.idx, LogEntry.data)
+            .where(LogEntry.kind == HANDOVER_KIND)
+            .order_by(LogEntry.idx)
+            .limit(limit)
+        ).all()
+        return [(int(i), str(d)) for i, d in rows]
 
     # -- writing ------------------------------------------------------------------------------------------
 
@@ -344,6 +520,9 @@ class LogService:
             writer._flush()
 
     def _lock_state(self, s: Session) -> int:
+        self._refresh()
+        if self.frozen is not None:
+            raise _frozen_problem(self.frozen)
         if self._postgres:
             return s.execute(select(LogState.size).where(LogState.id == 1).with_for_update()).scalar_one()
         # SQLite: a write first takes the database write lock (waiting for other processes), then read.
@@ -444,13 +623,21 @@ class LogService:
 
     def signed_checkpoint(self, size: int, root: bytes) -> bytes:
         """The signed checkpoint of (size, root), cached (Ed25519 signatures are deterministic)."""
+        self._refresh()
+        if self.frozen is not None and size > self._frozen_max:
+            raise _frozen_problem(self.frozen)
         key = (size, root)
         note = self._signed.get(key)
         if note is None:
-            note = sign_checkpoint(Checkpoint(self.origin, size, root), self.signer)
+            checkpoint = Checkpoint(self.origin, size, root)
+            note = sign_checkpoint(checkpoint, self.signer)
             self._signed[key] = note
             while len(self._signed) > 64:
                 self._signed.popitem(last=False)
+            if size > self._hw_size:
+                self.highwater.raise_to(checkpoint, note)
+                self._hw_size = size
+                self._hw_stamp = self.highwater.stamp()
         return note
 
     def current_checkpoint(self, s: Session) -> tuple[int, bytes]:
@@ -491,6 +678,39 @@ class LogService:
     @staticmethod
     def consistency_proof(s: Session, size1: int, size2: int) -> list[bytes]:
         return MerkleTree(SqlHashStore(s), size2).consistency_proof(size1)
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_mtime_ns
+
+
+def _retired_keys(secrets_dir: Path) -> list[NoteVerifier]:
+    """The verifier keys of the retired key files, newest first."""
+    found = []
+    for path in secrets_dir.glob(RETIRED_PREFIX + "*"):
+        try:
+            found.append((path.stat().st_mtime_ns, NoteSigner.parse(path.read_text("ascii").strip()).verifier))
+        except (OSError, ValueError) as e:
+            raise ConfigError(f"cannot read the retired log key {path}: {e}") from None
+    return [v for _, v in sorted(found, key=lambda x: -x[0])]
+
+
+def _install_key(secrets_dir: Path, old: NoteSigner, nxt: Path) -> None:
+    """Keep the old key as retired, then put `nxt` in place of log.key (atomically: never no key file)."""
+    retired = secrets_dir / f"{RETIRED_PREFIX}{old.key_id:08x}"
+    if not retired.exists():
+        fd = os.open(retired, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(old.signer_key() + "\n")
+    os.replace(nxt, secrets_dir / KEY_FILE)
+
+
+def _frozen_problem(why: str) -> Problem:
+    return Problem(503, "Transparency log frozen", f"The log refuses to sign or append: {why}.", "log-frozen")
 
 
 def log_service(ctx: ServerContext) -> LogService:

@@ -1,0 +1,112 @@
+"""The log's high-water mark: the largest checkpoint this log is known to have signed, kept outside the database.
+
+A restored database backup may hold fewer entries than clients have seen. The server refuses to sign a
+checkpoint that does not extend the high-water mark (docs/server.md, "Backup and restore"); the mark is a file
+(`C11_LOG_HIGHWATER_FILE`, default `<data-dir>/log-highwater`) written whenever a larger checkpoint is signed
+or a client or witness reports one. Writers serialise on an advisory lock; the file is replaced atomically.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from c11.log.checkpoint import Checkpoint
+
+#: A checkpoint note is a few hundred bytes; a larger file is not ours.
+MAX_NOTE = 8192
+
+
+@dataclass(frozen=True)
+class Mark:
+    """The recorded checkpoint (already verified by whoever wrote it) and its signed note."""
+
+    checkpoint: Checkpoint
+    note: bytes
+
+
+class HighWater:
+    """The high-water mark file at `path`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        #: A checkpoint of this log that the database's tree contradicts (written once, removed by the operator).
+        self.fork_path = path.with_name(path.name + ".fork")
+
+    def stamp(self) -> tuple[tuple[int, int] | None, ...]:
+        """(inode, mtime in ns) of both files, to notice other processes' writes cheaply."""
+        return tuple(_stamp(p) for p in (self.path, self.fork_path))
+
+    def read(self) -> Mark | None:
+        """The recorded mark, or None (no file yet). A damaged file is a ValueError."""
+        return _read(self.path)
+
+    def read_fork(self) -> Mark | None:
+        """The recorded evidence of a fork, or None."""
+        return _read(self.fork_path)
+
+    def record_fork(self, note: bytes) -> None:
+        """Keep `note` (a verified checkpoint the tree contradicts) as evidence; the first one stays."""
+        with self._locked():
+            if not self.fork_path.exists():
+                _write(self.fork_path, note)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(f"{self.path}.lock", os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def raise_to(self, checkpoint: Checkpoint, note: bytes, *, force: bool = False) -> bool:
+        """Record `note` if its tree is larger than the recorded one (or `force`: evidence of a fork);
+        returns whether the file changed."""
+        with self._locked():
+            try:
+                current = self.read()
+            except ValueError:
+                current = None
+            if not force and current is not None and current.checkpoint.size >= checkpoint.size:
+                return False
+            _write(self.path, note)
+            return True
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_mtime_ns
+
+
+def _read(path: Path) -> Mark | None:
+    try:
+        with open(path, "rb") as f:
+            note = f.read(MAX_NOTE + 1)
+    except FileNotFoundError:
+        return None
+    if len(note) > MAX_NOTE:
+        raise ValueError(f"{path} is not a checkpoint note (too long)")
+    split = note.rfind(b"\n\n")
+    if split < 0:
+        raise ValueError(f"{path} is not a checkpoint note")
+    try:
+        return Mark(Checkpoint.from_text(note[: split + 1]), note)
+    except Exception as e:  # ProofError: a damaged file
+        raise ValueError(f"{path} is not a checkpoint note ({e})") from None
+
+
+def _write(path: Path, note: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(note)
+    os.replace(tmp, path)
