@@ -74,6 +74,7 @@ def make_engine(url: str) -> Engine:
         # No pool_pre_ping (a round trip at every checkout, ~1 in 3 of a key release's): `_check_out` below
         # pings only a connection that may be dead.
         engine = create_engine(url, pool_size=20, max_overflow=30)
+        event.listen(engine, "do_connect", _connect_patiently)
         event.listen(engine, "checkout", _check_out)
         event.listen(engine, "checkin", _checked_in)
         return engine
@@ -84,6 +85,29 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+#: How long a new PostgreSQL connection is retried while the server restarts (refused, starting up, shutting down)
+#: before the request fails: a restart of a few seconds delays the requests that need a new connection instead of
+#: failing them.
+CONNECT_PATIENCE_SECONDS = 10.0
+_RESTARTING = ("connection refused", "starting up", "shutting down", "not yet accepting connections", "recovery mode")
+
+
+def _connect_patiently(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+    """Connect, retrying (50 ms doubling to 500 ms, for CONNECT_PATIENCE_SECONDS) while the server is
+    restarting; any other error (a wrong password, an unknown database) is raised at once."""
+    deadline = time.monotonic() + CONNECT_PATIENCE_SECONDS
+    delay = 0.05
+    while True:
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except dialect.loaded_dbapi.OperationalError as e:
+            text = str(e).lower()
+            if not any(m in text for m in _RESTARTING) or time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
 
 #: A pooled connection unused for longer than this is pinged at checkout whatever its socket says.

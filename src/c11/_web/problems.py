@@ -124,8 +124,27 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _database_lost(exc: Exception) -> bool:
+    """The database connection failed or was cut (a restart, a network drop), as opposed to a bug."""
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(exc, sa_exc.DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
+    return isinstance(exc, sa_exc.DisconnectionError)
+
+
 async def _on_crash(request: Request, exc: Exception) -> JSONResponse:
     _log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    if _database_lost(exc):
+        # the transaction was rolled back by the database (or never reached it); a retry after the restart works
+        return problem_response(
+            request,
+            503,
+            "Service Unavailable",
+            "The database connection was lost (a restart?) before the request finished; what it changed may not have been saved. Try again.",
+            "database-unavailable",
+            {"Retry-After": "1"},
+        )
     return problem_response(request, 500, "Internal Server Error", None, None)
 
 
