@@ -333,6 +333,8 @@ class LogService:
 
     @property
     def verifier_key(self) -> str:
+        """The current verifier key (a rotated key file is picked up first)."""
+        self._refresh()
         return str(self.verifier)
 
     @property
@@ -350,11 +352,11 @@ class LogService:
                         size=0,
                         root_hash=EMPTY_ROOT,
                         origin=self.origin,
-                        verifier_key=self.verifier_key,
+                        verifier_key=str(self.verifier),
                         updated_at=utcnow(),
                     )
                 )
-            elif state.verifier_key != self.verifier_key and not self._finish_rotation(state.verifier_key):
+            elif state.verifier_key != str(self.verifier) and not self._finish_rotation(state.verifier_key):
                 raise ConfigError(
                     f"the database's log is signed by {state.verifier_key.split('+')[0]}+"
                     f"{state.verifier_key.split('+')[1]}, not by the key in {KEY_FILE} of this data folder; "

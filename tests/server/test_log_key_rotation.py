@@ -1,0 +1,125 @@
+"""Log key rotation without downtime (`c11 db rotate-log-key`, docs/log.md section 9): appends continue while it
+runs, clients that pinned the old key follow the signed hand-over, and a key change without one is refused."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from srvkit import BACKENDS, run_cli, server_config, start_server
+
+from c11.client import Client
+from c11.errors import LogKeyChangedError, ProofError
+from c11.log._note import NoteSigner, sign_note
+from c11.log.handover import Handover
+from c11.server.context import ServerContext
+from c11.server.db import Database
+from c11.server.logsrv.service import REFRESH_SECONDS, LogService
+
+
+def _svc(config: Any) -> LogService:
+    return LogService(ServerContext(config=config, db=Database(config.database_url), passwords=None))  # type: ignore[arg-type]
+
+
+def _client(url: str, state: Path) -> Client:
+    c = Client(url)
+    c.state_dir = state
+    return c
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_rotation_without_downtime_and_clients_follow(backend: str, empty_db: Any, tmp_path: Path) -> None:
+    url = empty_db(backend)
+    server = start_server(server_config(tmp_path / "data", url), backend)
+    svc = _svc(server.config)
+    c = _client(server.url, tmp_path / "client")
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def writer() -> None:
+        n = 0
+        while not stop.is_set():
+            try:
+                svc.append("test", {"n": n})
+            except BaseException as e:  # any failure during the rotation is downtime
+                errors.append(e)
+            n += 1
+            time.sleep(0.01)
+
+    try:
+        svc.append("test", {"n": -1})
+        first = c.log.verify()
+        old_key = c.log.trust.pinned_key()
+        t = threading.Thread(target=writer)
+        t.start()
+        try:
+            done = run_cli(
+                ["db", "rotate-log-key", "--data-dir", str(server.data_dir), "--json"],
+                tmp_path / "cli",
+                {"C11_DATABASE_URL": url},
+            )
+            time.sleep(REFRESH_SECONDS * 2 + 0.2)  # running processes notice the new key file
+        finally:
+            stop.set()
+            t.join()
+        assert done.returncode == 0, done.stderr
+        assert errors == []
+        out = json.loads(done.stdout)
+        assert out["old"] == old_key and out["new"] != old_key
+        assert c.log.server_key() == out["new"]  # the server signs with the new key now
+        check = c.log.verify()  # follows the hand-over, proves it in the log, and checks consistency
+        assert check.previous is not None and check.previous.size >= first.current.size
+        assert c.log.trust.pinned_key() == out["new"]
+        assert c.log.trust.retired_keys() == [old_key]
+        entry = json.loads(c.log.entries(out["log_index"], out["log_index"] + 1)[0][1])
+        assert entry["kind"] == "logkey" and entry["old"] == old_key and entry["new"] == out["new"]
+        assert c.log.prove(out["log_index"]).index == out["log_index"]
+        # a process started now checks the database's key against log.key: both name the new key
+        svc2 = _svc(server.config)
+        assert svc2.verifier_key == out["new"]
+        svc2.db.dispose()
+    finally:
+        c.close()
+        svc.db.dispose()
+        server.stop()
+
+
+def test_key_change_without_a_valid_hand_over_is_refused(empty_db: Any, tmp_path: Path) -> None:
+    url = empty_db("sqlite")
+    server = start_server(server_config(tmp_path / "data", url), "sqlite")
+    svc = _svc(server.config)
+    c = _client(server.url, tmp_path / "client")
+    try:
+        svc.append("test", {"n": 0})
+        c.log.verify()
+        pinned = c.log.trust.pinned_key()
+        secrets = server.data_dir / "secrets"
+        old = NoteSigner.parse((secrets / "log.key").read_text().strip())
+        evil = NoteSigner.generate(old.name)
+        # someone with the database but not the old key records a hand-over signed by the new key only
+        forged = sign_note(Handover(old.name, old.verifier, evil.verifier).to_text(), [evil])
+        with svc.transaction() as (_s, log):
+            log.append("logkey", {"handover": forged.decode(), "new": str(evil.verifier), "old": str(old.verifier)})
+        # ... and swaps the key file: the running server signs with it (no database check while running)
+        (secrets / "log.key").write_text(evil.signer_key() + "\n")
+        time.sleep(REFRESH_SECONDS * 2 + 0.2)
+        with pytest.raises(ProofError, match="not signed by the old key"):
+            c.log.verify()
+        assert c.log.trust.pinned_key() == pinned  # not followed
+        # without any hand-over entry at all, the known "key changed" error
+        c2 = _client(server.url, tmp_path / "other")
+        (tmp_path / "other").mkdir()
+        other = tmp_path / "other" / "logs" / (tmp_path / "client" / "logs").iterdir().__next__().name
+        other.mkdir(parents=True)
+        (other / "log.pub").write_text(str(NoteSigner.generate(old.name).verifier) + "\n")
+        with pytest.raises(LogKeyChangedError):
+            c2.log.verify()
+        c2.close()
+    finally:
+        c.close()
+        svc.db.dispose()
+        server.stop()
