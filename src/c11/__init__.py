@@ -25,7 +25,9 @@ release (`c11.online.releasing`). Imports are lazy: `import c11` loads no HTTP o
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # not typing's: importing typing costs more than the rest of `c11 --help`
+if TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.1.0"
 __all__ = ["Client", "__version__", "documents", "errors", "files", "keys", "online"]

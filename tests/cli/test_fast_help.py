@@ -62,3 +62,14 @@ def test_c11_help_imports_no_click(tmp_path):
     )
     slow = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert slow.returncode == 0 and slow.stdout == fast.stdout and "Commands:" in fast.stdout
+
+
+@pytest.mark.parametrize("value", [None, "", "abc", "0", "-3", "1", "60", "79", "80", "200"])
+def test_columns_are_shutils(value, monkeypatch):
+    import shutil
+
+    if value is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", value)
+    assert _fast.columns() == shutil.get_terminal_size().columns

@@ -18,11 +18,25 @@ OPTIONS = (("--version", "Show the version and exit."), ("-h, --help", "Show thi
 HELP_ARGS = (["--help"], ["-h"])
 
 
-def width() -> int:
-    """The text width Click's HelpFormatter uses: the terminal's columns (COLUMNS first), at most 80, less 2."""
-    import shutil  # what click.formatting calls
+def columns() -> int:
+    """shutil.get_terminal_size().columns without importing shutil (which costs more than Python's start-up here):
+    COLUMNS when it is a positive number, else the terminal's width of stdout, else 80."""
+    try:
+        n = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        n = 0
+    if n <= 0:
+        try:
+            n = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            n = 0
+        n = n or 80
+    return n
 
-    return max(min(shutil.get_terminal_size().columns, 80) - 2, 50)
+
+def width() -> int:
+    """The text width Click's HelpFormatter uses: the terminal's columns, at most 80, less 2 (at least 50)."""
+    return max(min(columns(), 80) - 2, 50)
 
 
 def _wrap(text: str, width: int, indent: str) -> list[str] | None:

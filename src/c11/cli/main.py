@@ -8,10 +8,11 @@ use (c11.cli._group), and `c11 --help` is printed without Click when it renders 
 from __future__ import annotations
 
 import sys
-from functools import cache
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # not typing's: `c11 --help` imports neither typing nor Click
 if TYPE_CHECKING:
+    from typing import Any
+
     import click
 
 #: name -> (module path, attribute, one-line help shown by `c11 --help`)
@@ -72,8 +73,8 @@ Quick start:
 """
 
 
-@cache
 def _cli() -> click.Group:
+    """The Click group (a new one each call: building it costs microseconds, importing Click milliseconds)."""
     from c11.cli._group import make_group
 
     return make_group(COMMANDS, GROUP_HELP)
