@@ -8,6 +8,8 @@
   by result, and, read from the database at each scrape, the log size and the outbox per status (queued,
   sending, sent, dead). Under `c11 serve --workers N` every worker writes its counters to
   `PROMETHEUS_MULTIPROC_DIR` (set by `c11 serve`), so whichever worker answers a scrape reports them all.
+* `GET /api/v1/operator/health`: the same checks in detail for admins of the operator organization (the web
+  app's /admin/health): version, database kind, migrations, log size and latest checkpoint, shard stores reachable.
 
 Metrics live in one `Metrics` per application (no module-level registry). docs/server.md "Operations".
 """
