@@ -12,48 +12,19 @@ from typing import Any
 import accountkit
 import pytest
 import sqlalchemy as sa
+from dnskit import Zone, dns_server
 from srvkit import E2E_BACKENDS, RunningServer, authed, backend_server
 
 
-class _Zone:
-    """dnslib resolver: TXT answers from `records` (name -> values); other names NXDOMAIN."""
-
-    def __init__(self) -> None:
-        self.records: dict[str, list[str]] = {}
-        self.queries: list[str] = []
-
-    def resolve(self, request: Any, handler: Any) -> Any:
-        from dnslib import QTYPE, RCODE, RR, TXT
-
-        reply = request.reply()
-        name = str(request.q.qname).rstrip(".").lower()
-        self.queries.append(name)
-        if name not in self.records:
-            reply.header.rcode = RCODE.NXDOMAIN
-        elif request.q.qtype == QTYPE.TXT:
-            for v in self.records[name]:
-                reply.add_answer(RR(request.q.qname, QTYPE.TXT, rdata=TXT(v), ttl=60))
-        return reply
-
-
 @pytest.fixture(scope="module")
-def zone() -> Iterator[tuple[_Zone, int]]:
-    from dnslib.server import DNSLogger, DNSServer
-
-    z = _Zone()
-    server = DNSServer(z, address="127.0.0.1", port=0, logger=DNSLogger(logf=lambda _: None))
-    server.start_thread()
-    try:
-        yield z, server.server.server_address[1]
-    finally:
-        server.stop()
+def zone() -> Iterator[Zone]:
+    with dns_server() as z:
+        yield z
 
 
 @pytest.fixture(scope="module", params=E2E_BACKENDS)
-def dns_server(
-    request: pytest.FixtureRequest, tmp_path_factory: Any, zone: tuple[_Zone, int]
-) -> Iterator[RunningServer]:
-    with backend_server(request, tmp_path_factory, "dns", dns_resolvers=f"127.0.0.1:{zone[1]}") as running:
+def c11_server(request: pytest.FixtureRequest, tmp_path_factory: Any, zone: Zone) -> Iterator[RunningServer]:
+    with backend_server(request, tmp_path_factory, "dns", dns_resolvers=zone.resolvers) as running:
         yield running
 
 
@@ -68,11 +39,11 @@ def _domain(tag: str) -> str:
     return f"{tag}-{time.monotonic_ns()}.test"
 
 
-def test_txt_record_proves_the_domain(dns_server, zone):
-    z, _ = zone
-    org, token = _admin(dns_server)
+def test_txt_record_proves_the_domain(c11_server, zone):
+    z = zone
+    org, token = _admin(c11_server)
     domain = _domain("acme")
-    with authed(dns_server, token) as h:
+    with authed(c11_server, token) as h:
         claim = h.post(f"/api/v1/org/domains/{domain}/dns")
         assert claim.status_code == 200, claim.text
         record = claim.json()["dns_record"]
@@ -98,7 +69,7 @@ def test_txt_record_proves_the_domain(dns_server, zone):
         again = h.post(f"/api/v1/org/domains/{domain}/dns")
         assert again.status_code == 409  # verified already
         assert h.post(f"/api/v1/org/domains/{domain}/dns/check").status_code == 404  # nothing pending
-    with accountkit.database(dns_server) as db, db.engine.connect() as c:
+    with accountkit.database(c11_server) as db, db.engine.connect() as c:
         logged = c.execute(
             sa.text("SELECT data FROM log_entries WHERE kind = 'admin' AND data LIKE :d ORDER BY idx"),
             {"d": f"%{domain}%"},
@@ -106,13 +77,13 @@ def test_txt_record_proves_the_domain(dns_server, zone):
         assert [x for x in logged if '"domain.verify"' in x or '"method":"dns"' in x]
 
 
-def test_another_claims_record_proves_nothing(dns_server, zone):
+def test_another_claims_record_proves_nothing(c11_server, zone):
     """The record of organization B's claim (or of a claim of another domain) does not prove A's claim."""
-    z, _ = zone
-    _, token_a = _admin(dns_server)
-    _, token_b = _admin(dns_server)
+    z = zone
+    _, token_a = _admin(c11_server)
+    _, token_b = _admin(c11_server)
     contested, other = _domain("contested"), _domain("other")
-    with authed(dns_server, token_a) as a, authed(dns_server, token_b) as b:
+    with authed(c11_server, token_a) as a, authed(c11_server, token_b) as b:
         rec_a = a.post(f"/api/v1/org/domains/{contested}/dns").json()["dns_record"]
         rec_a_other = a.post(f"/api/v1/org/domains/{other}/dns").json()["dns_record"]
         rec_b = b.post(f"/api/v1/org/domains/{contested}/dns").json()["dns_record"]
@@ -126,17 +97,17 @@ def test_another_claims_record_proves_nothing(dns_server, zone):
         assert a.get("/api/v1/org/domains").json()[0]["status"] == "pending"
 
 
-def test_without_config_permission_403(dns_server):
-    _, token = _admin(dns_server, "read:events-org")
-    with authed(dns_server, token) as h:
+def test_without_config_permission_403(c11_server):
+    _, token = _admin(c11_server, "read:events-org")
+    with authed(c11_server, token) as h:
         for path in ("/api/v1/org/domains/x.test/dns", "/api/v1/org/domains/x.test/dns/check"):
             r = h.post(path)
             assert r.status_code == 403, (path, r.text)
 
 
-def test_bad_domain_422_and_no_dns_answer_502(dns_server, monkeypatch):
-    _, token = _admin(dns_server)
-    with authed(dns_server, token) as h:
+def test_bad_domain_422_and_no_dns_answer_502(c11_server, monkeypatch):
+    _, token = _admin(c11_server)
+    with authed(c11_server, token) as h:
         assert h.post("/api/v1/org/domains/not_a_domain/dns").status_code == 422
     from c11.server.orgs import dnscheck
 

@@ -14,6 +14,7 @@ import accountkit
 import httpx
 import pytest
 from conftest import KEY_PASSPHRASE, Person
+from dnskit import dns_server
 from srvkit import PASSWORD, authed, run_cli, server_config, start_server
 
 ALL = [
@@ -222,6 +223,7 @@ def test_settings_policies_scim_signature_keys_domains(page, world, log_in, axe,
         pol = h.get("/api/v1/org").json()["policies"]
         assert pol["allow_member_listing"] is True and pol["default_expiry_days"] == 90
 
+    assert page.locator("[data-scim-endpoint]").inner_text() == f"{world.server.url}/scim/v2"  # before any token
     page.get_by_label("Token name").fill("entra-provisioning")
     page.get_by_role("button", name="Create token").click()
     token = page.locator("[data-scim-token]")
@@ -244,11 +246,147 @@ def test_settings_policies_scim_signature_keys_domains(page, world, log_in, axe,
 
     other = f"d{uuid.uuid4().hex[:8]}.example.org"
     page.get_by_label("Domain", exact=True).fill(other)
+    page.get_by_label("Prove it by").select_option("postmaster")
     page.get_by_role("button", name="Add domain").click()
     page.get_by_text(f"A confirmation link was mailed to postmaster@{other}").wait_for(timeout=30_000)
     assert f"{other} · pending" in page.get_by_role("list", name="Domains").inner_text()
     axe(page)
     screenshot(page, "settings-after")
+
+
+#: Per permission: the Admin sections shown and the parts of Settings shown (every other one absent).
+SECTIONS = ["Members", "Admins", "Usage", "Groups", "Recovery keys", "Settings"]
+SETTINGS_PARTS = ["Organization policies", "Domains", "Signature keys", "SCIM provisioning tokens"]
+SHOWN = {
+    "crud:config-org": (["Settings"], ["Organization policies", "Domains"]),
+    "crud:encryption-keys-org": ([], []),  # pre-loading members also needs crud:members-org: nothing alone
+    "crud:groups-org": (["Groups"], []),
+    "crud:groups-scim-tokens-org": (["Settings"], ["SCIM provisioning tokens"]),
+    "crud:invitations-org": (["Members"], []),  # the invitations and their Resend, not the member list
+    "crud:members-org": (["Members", "Admins"], []),
+    "crud:recovery-keys-org": (["Recovery keys"], []),
+    "crud:signature-keys-org": (["Settings"], ["Signature keys"]),
+    "read:events-org": (["Usage"], []),
+    "all": (SECTIONS, SETTINGS_PARTS),
+}
+#: One call per permission (bodies invalid on purpose: a holder gets 422, nothing changes); 403
+#: missing-permission for any admin without it. Pre-loading needs crud:members-org and crud:encryption-keys-org.
+PROBES = {
+    "crud:config-org": ("GET", "/api/v1/org/domains", None),
+    "crud:encryption-keys-org": ("POST", "/api/v1/org/members/preload", {}),
+    "crud:groups-org": ("POST", "/api/v1/org/groups", {}),
+    "crud:groups-scim-tokens-org": ("GET", "/api/v1/org/scim-tokens", None),
+    "crud:invitations-org": ("GET", "/api/v1/org/invitations", None),
+    "crud:members-org": ("GET", "/api/v1/org/members", None),
+    "crud:recovery-keys-org": ("POST", "/api/v1/org/recovery-keys", {}),
+    "crud:signature-keys-org": ("GET", "/api/v1/org/signature-keys", None),
+    "read:events-org": ("GET", "/api/v1/org/events", None),
+}
+
+
+@pytest.fixture(scope="module")
+def single(world) -> dict[str, Any]:  # noqa: ANN001
+    """An admin of the world's organization per permission, holding only that one ("all": every permission)."""
+    out: dict[str, Any] = {}
+    for perm in ALL:
+        account = accountkit.signup(world.server, perm.split(":")[1][:10], login=True)
+        accountkit.add_member(world.server, world.org, account.email, admin_permissions=perm)
+        out[perm] = account
+    out["all"] = accountkit.signup(world.server, "all-perms", login=True)
+    accountkit.add_member(world.server, world.org, out["all"].email, admin_permissions=" ".join(ALL))
+    out["invited"] = f"inv-{uuid.uuid4().hex[:8]}@{world.domain}"  # no account: an invitation, temporary key
+    with authed(world.server, world.root_token) as h:
+        assert h.post("/api/v1/org/members", json={"emails": [out["invited"]]}).status_code == 200
+    return out
+
+
+@pytest.mark.parametrize("perm", [*ALL, "all"])
+def test_each_permission_shows_its_controls_only_and_the_api_refuses_the_rest(
+    perm, page, world, single, log_in, axe, screenshot
+):  # noqa: ANN001
+    account = single[perm]
+    sections, parts = SHOWN[perm]
+    with authed(world.server, account.token) as h:
+        for p, (method, path, body) in PROBES.items():
+            r = h.request(method, path, json=body)
+            held = perm == "all" or (p == perm and p != "crud:encryption-keys-org")
+            if held:
+                assert r.status_code != 403, (perm, path, r.text)
+            else:
+                assert r.status_code == 403 and r.json()["type"].endswith("missing-permission"), (perm, path, r.text)
+    log_in(page, account.email)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Admin").click()
+    nav = page.get_by_role("navigation", name="Admin")
+    nav.get_by_role("link", name="Overview").wait_for(timeout=30_000)
+    shown = [x.strip() for x in nav.inner_text().split("\n") if x.strip()]
+    assert shown == ["Overview", *[x for x in SECTIONS if x in sections]], (perm, shown)
+    listed = page.get_by_role("main").inner_text()
+    assert (perm if perm != "all" else ALL[0]) in listed  # the overview lists what they hold
+    if "Settings" in sections:
+        nav.get_by_role("link", name="Settings").click()
+        page.get_by_role("heading", name=f"Settings of {world.org_name}").wait_for()
+        page.get_by_role("heading", name=parts[0]).wait_for(timeout=30_000)
+        for part in SETTINGS_PARTS:
+            assert page.get_by_role("heading", name=part, exact=True).count() == (part in parts), (perm, part)
+    if perm == "crud:invitations-org":  # the invitations, with Resend, but no member list and no adding
+        nav.get_by_role("link", name="Members").click()
+        page.get_by_role("heading", name=f"Invitations of {world.org_name}").wait_for(timeout=30_000)
+        row = page.get_by_role("list", name="Invitations").get_by_role("listitem", name=single["invited"])
+        assert "pending" in row.inner_text()
+        assert page.get_by_role("list", name="Members").count() == 0
+        assert page.get_by_role("button", name="Preview").count() == 0
+        axe(page)
+        row.get_by_role("button", name=f"Resend invitation to {single['invited']}").click()
+        page.get_by_text(f"{single['invited']}: invitation sent again.").wait_for(timeout=30_000)
+        assert "sent 2 times" in row.inner_text()
+        screenshot(page, "invitations")
+    if perm == "crud:encryption-keys-org":
+        axe(page)
+        screenshot(page, "overview-keys-only")
+
+
+def test_domain_proven_by_a_dns_txt_record(chromium, pg_schemas, tmp_path, axe, narrow, screenshot):
+    """Settings > Domains by DNS: the page shows the TXT record; "Check now" before it is published says what to
+    do; once a real DNS server on loopback (the server's dns_resolvers) answers it, the domain is verified."""
+    with dns_server() as zone:
+        server = start_server(
+            server_config(tmp_path / "data", pg_schemas.new(), dns_resolvers=zone.resolvers), "postgresql"
+        )
+        context = chromium.new_context(base_url=server.url)
+        try:
+            email = accountkit.signup(server, "dns-admin").email
+            accountkit.make_org(server, email, [])
+            page = context.new_page()
+            page.goto("/login")
+            page.get_by_label("Email", exact=True).fill(email)
+            page.get_by_label("Password", exact=True).fill(PASSWORD)
+            page.get_by_role("button", name="Log in").click()
+            page.get_by_text(f"Logged in as {email}").wait_for(timeout=30_000)
+            _open(page, "Settings")
+            domain = f"d{uuid.uuid4().hex[:8]}.example.net"
+            page.get_by_label("Domain", exact=True).fill(domain)
+            assert page.get_by_label("Prove it by").input_value() == "dns"  # the default
+            page.get_by_role("button", name="Add domain").click()
+            page.get_by_text(f"{domain} is pending: publish its DNS record").wait_for(timeout=30_000)
+            name = page.locator("[data-dns-name]").inner_text()
+            value = page.locator("[data-dns-value]").inner_text()
+            assert name == f"_c11-verification.{domain}" and value.startswith("c11-domain-verification=")
+            check = page.get_by_role("button", name=f"Check now the DNS record of {domain}")
+            check.click()
+            page.get_by_role("alert").get_by_text(f"No TXT record at {name}").wait_for(timeout=30_000)
+            axe(page)
+            screenshot(page, "dns-pending")
+            narrow(page, "dns-pending")
+            zone.records[name] = [value]
+            check.click()
+            page.get_by_text(f"{domain} is verified").wait_for(timeout=30_000)
+            assert f"{domain} · verified" in page.get_by_role("list", name="Domains").inner_text()
+            assert page.locator("[data-dns-name]").count() == 0 and name in zone.queries
+            axe(page)
+            screenshot(page, "dns-verified")
+        finally:
+            context.close()
+            server.stop()
 
 
 REC_PASS = "recovery key passphrase"

@@ -85,6 +85,9 @@ def rebuild(conn: Connection) -> None:
             f"WHERE actor IS NOT NULL GROUP BY org_id, {day}, actor, action"
         )
     )
+    if conn.dialect.name == "postgresql":  # statistics now: a plan for 4 rows over 400,000 sorts on disk
+        conn.execute(text("ANALYZE usage_daily"))
+        conn.execute(text("ANALYZE usage_daily_actors"))
 
 
 def split(since: datetime, until: datetime) -> tuple[tuple[str, str] | None, list[tuple[datetime, datetime]]]:

@@ -7,6 +7,7 @@ import { navigate } from "../router";
 import type { AdminRoute } from "./routes";
 import { can, loadOrg, type OrgInfo } from "./common";
 import { MembersPage } from "./Members";
+import { InvitationsPage } from "./Invitations";
 import { AdminsPage } from "./Admins";
 import { UsagePage } from "./Usage";
 import { SettingsPage } from "./Settings";
@@ -18,7 +19,7 @@ import "./admin.css";
 
 /** Sections and the permission each needs (any of them, for Settings). */
 const SECTIONS: readonly { to: AdminRoute; label: string; needs: readonly string[] }[] = [
-  { to: "/admin/members", label: "Members", needs: ["crud:members-org"] },
+  { to: "/admin/members", label: "Members", needs: ["crud:members-org", "crud:invitations-org"] },
   { to: "/admin/admins", label: "Admins", needs: ["crud:members-org"] },
   { to: "/admin/usage", label: "Usage", needs: ["read:events-org"] },
   { to: "/admin/groups", label: "Groups", needs: ["crud:groups-org"] },
@@ -55,7 +56,7 @@ export function AdminPage({ session, route, worker }: { session: Session | null;
   if (error) return <section aria-labelledby="admin-title"><h1 id="admin-title">Organization admin</h1><p role="alert" class="error">{error}</p></section>;
   if (org === null) return <p role="status">Loading your organization…</p>;
   const mine = [...SECTIONS, ...(operator ? OPERATOR_SECTIONS : [])].filter((s) => s.needs.some((p) => can(org, p)));
-  if (!org.you.is_admin || mine.length === 0) {
+  if (!org.you.is_admin) {
     return (
       <section aria-labelledby="admin-title">
         <h1 id="admin-title">{org.name}</h1>
@@ -66,7 +67,7 @@ export function AdminPage({ session, route, worker }: { session: Session | null;
   const current = mine.find((s) => s.to === route) ?? null;
   let page;
   switch (current?.to) {
-    case "/admin/members": page = <MembersPage session={session} org={org} />; break;
+    case "/admin/members": page = can(org, "crud:members-org") ? <MembersPage session={session} org={org} /> : <InvitationsPage session={session} org={org} />; break;
     case "/admin/admins": page = <AdminsPage session={session} org={org} />; break;
     case "/admin/usage": page = <UsagePage session={session} />; break;
     case "/admin/groups": page = <GroupsPage session={session} worker={worker} org={org} />; break;

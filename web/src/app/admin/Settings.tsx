@@ -63,43 +63,96 @@ function PoliciesPart({ session, org, onOrg }: { session: Session; org: OrgInfo;
   );
 }
 
-interface Domain { domain: string; status: string; method: string; mailbox: string | null; verified_at: string | null }
+interface DnsRecord { name: string; type: string; value: string }
+interface Domain { domain: string; status: string; method: string; mailbox: string | null; dns_record: DnsRecord | null; verified_at: string | null }
+
+/** The TXT record an admin publishes at their DNS host (copy-ready name and value). */
+function RecordToPublish({ d }: { d: Domain & { dns_record: DnsRecord } }) {
+  return (
+    <div class="secret" data-dns-record={d.domain}>
+      <p>Publish this DNS record at the host of {d.domain}, then press Check now (a new record may take minutes to an hour to be seen):</p>
+      <p>Name: <code data-dns-name>{d.dns_record.name}</code></p>
+      <p>Type: <code>{d.dns_record.type}</code></p>
+      <p>Value: <code data-dns-value>{d.dns_record.value}</code></p>
+    </div>
+  );
+}
 
 function DomainsPart({ session }: { session: Session }) {
   const [items, listError, reload] = useList<Domain>(session, "/api/v1/org/domains");
   const [domain, setDomain] = useState("");
-  const [mailbox, setMailbox] = useState("postmaster");
+  const [how, setHow] = useState("dns");
   const [note, setNote] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const claim = async (e: Event) => {
-    e.preventDefault();
+  const run = async (work: () => Promise<string>) => {
     setNote(null);
     setError(null);
     try {
-      const d = await api<Domain>("POST", "/api/v1/org/domains", { domain: domain.trim(), mailbox }, session);
+      const text = await work();
       await reload();
-      setNote(`A confirmation link was mailed to ${d.mailbox ?? mailbox}@${d.domain}: whoever reads that mailbox opens it to verify the domain.`);
-      setDomain("");
+      setNote(text);
     } catch (err) {
       setError(message(err));
+      await reload().catch(() => undefined);
     }
   };
+  const claim = (e: Event) => {
+    e.preventDefault();
+    const name = domain.trim();
+    void run(async () => {
+      if (how === "dns") {
+        const d = await api<Domain>("POST", `/api/v1/org/domains/${encodeURIComponent(name)}/dns`, undefined, session);
+        setDomain("");
+        return `${d.domain} is pending: publish its DNS record (below), then press Check now.`;
+      }
+      const d = await api<Domain>("POST", "/api/v1/org/domains", { domain: name, mailbox: how }, session);
+      setDomain("");
+      return `A confirmation link was mailed to ${d.mailbox ?? `${how}@${d.domain}`}: whoever reads that mailbox opens it to verify the domain.`;
+    });
+  };
+  const check = (name: string) => run(async () => {
+    await api<Domain>("POST", `/api/v1/org/domains/${encodeURIComponent(name)}/dns/check`, undefined, session);
+    return `${name} is verified: its addresses now join the organization when an admin adds them.`;
+  });
+  const forget = (name: string) => {
+    if (!window.confirm(`Forget ${name}? New addresses of it must accept an invitation again; members already added stay.`)) return;
+    void run(async () => {
+      await api("DELETE", `/api/v1/org/domains/${encodeURIComponent(name)}`, undefined, session);
+      return `${name} was removed.`;
+    });
+  };
+  const dnsFor = async (name: string) => run(async () => {
+    await api<Domain>("POST", `/api/v1/org/domains/${encodeURIComponent(name)}/dns`, undefined, session);
+    return `Publish the DNS record of ${name} (below), then press Check now.`;
+  });
   return (
     <section aria-labelledby="dom-title">
       <h2 id="dom-title">Domains</h2>
-      <p class="hint">Addresses of a verified domain join the organization when an admin adds them; others are invited to join.</p>
+      <p class="hint">Addresses of a verified domain join the organization when an admin adds them; others are invited to join.
+        Prove a domain with a DNS TXT record, or with a link mailed to its postmaster@ or admin@ mailbox.</p>
       {listError && <p role="alert" class="error">{listError}</p>}
       <ul class="rows" aria-label="Domains">
-        {items?.map((d) => <li key={d.domain}><strong>{d.domain}</strong> · {d.status}{d.verified_at ? ` since ${when(d.verified_at)}` : d.mailbox ? ` (link mailed to ${d.mailbox}@${d.domain})` : ""} · {d.method}</li>)}
+        {items?.map((d) => (
+          <li key={d.domain}>
+            <strong>{d.domain}</strong> · {d.status}{d.verified_at ? ` since ${when(d.verified_at)}` : d.mailbox ? ` (link mailed to ${d.mailbox})` : ""} · {d.method}
+            {d.status === "pending" && d.dns_record && <RecordToPublish d={d as Domain & { dns_record: DnsRecord }} />}
+            <div class="buttons">
+              {d.status === "pending" && d.dns_record && <button type="button" aria-label={`Check now the DNS record of ${d.domain}`} onClick={() => check(d.domain)}>Check now</button>}
+              {d.status === "pending" && !d.dns_record && <button type="button" aria-label={`Use a DNS record for ${d.domain}`} onClick={() => dnsFor(d.domain)}>Use a DNS record</button>}
+              <button type="button" class="danger" aria-label={`Forget ${d.domain}`} onClick={() => forget(d.domain)}>Forget</button>
+            </div>
+          </li>
+        ))}
       </ul>
       {items?.length === 0 && <p>No domains yet.</p>}
       <form onSubmit={claim} class="filters">
-        <div><label for="dom-name">Domain</label><input id="dom-name" type="text" required value={domain} onInput={(e) => setDomain((e.target as HTMLInputElement).value)} /></div>
+        <div><label for="dom-name">Domain</label><input id="dom-name" type="text" required maxLength={253} value={domain} onInput={(e) => setDomain((e.target as HTMLInputElement).value)} /></div>
         <div>
-          <label for="dom-box">Confirmation mail to</label>
-          <select id="dom-box" value={mailbox} onChange={(e) => setMailbox((e.target as HTMLSelectElement).value)}>
-            <option value="postmaster">postmaster@</option>
-            <option value="admin">admin@</option>
+          <label for="dom-box">Prove it by</label>
+          <select id="dom-box" value={how} onChange={(e) => setHow((e.target as HTMLSelectElement).value)}>
+            <option value="dns">a DNS TXT record</option>
+            <option value="postmaster">a link mailed to postmaster@</option>
+            <option value="admin">a link mailed to admin@</option>
           </select>
         </div>
         <div class="buttons"><button type="submit">Add domain</button></div>
@@ -178,6 +231,7 @@ function ScimPart({ session }: { session: Session }) {
     <section aria-labelledby="scim-title">
       <h2 id="scim-title">SCIM provisioning tokens</h2>
       <p class="hint">Entra ID or Okta provisions members with a token: paste the endpoint URL and the token into its provisioning settings.</p>
+      <p>Endpoint URL (Tenant URL in Entra ID, base URL in Okta): <code data-scim-endpoint>{`${window.location.origin}/scim/v2`}</code></p>
       {listError && <p role="alert" class="error">{listError}</p>}
       <ul class="rows" aria-label="SCIM tokens">
         {items?.map((t) => (
