@@ -8,6 +8,7 @@ and the shard stores. Claims and checks: docs/shards.md §4.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from joserfc import jwt
+from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
 
@@ -118,9 +119,147 @@ def issue(key: OKPKey, *, issuer: str, user_id: str, store: str, action: str, tt
     return Issued(token, jti, now + ttl)
 
 
+# -- key rotation (docs/shards.md, "Token key rotation") ------------------------------------------------------
+
+#: The hand-overs the server's token keys signed, oldest first (public; served with the key).
+HANDOVERS_FILE = "shard-token.handovers.json"
+#: `typ` of a hand-over JWS.
+HANDOVER_TYP = "c11-token-key-handover"
+#: How long after its hand-over a retired key still verifies tokens: the longest token lifetime + clock skew.
+RETIRED_GRACE = MAX_LIFETIME + 60
+MAX_HANDOVERS = 100
+
+
+@dataclass(frozen=True)
+class KeyHandover:
+    """The old token key's signed statement that `new` replaces it from time `at` (Unix seconds)."""
+
+    old: OKPKey
+    new: OKPKey
+    at: int
+    jws: str
+
+    @property
+    def old_kid(self) -> str:
+        return str(self.old.thumbprint())
+
+    @property
+    def new_kid(self) -> str:
+        return str(self.new.thumbprint())
+
+
+def sign_handover(old: OKPKey, new: OKPKey, at: int) -> str:
+    """A compact JWS by `old` over the canonical JSON {"at", "new": JWK, "old": JWK} (public members)."""
+    payload = json.dumps(
+        {"at": at, "new": public_jwk(new), "old": public_jwk(old)}, sort_keys=True, separators=(",", ":")
+    )
+    header = {"alg": ALG, "kid": old.thumbprint(), "typ": HANDOVER_TYP}
+    return str(jws.serialize_compact(header, payload, old, algorithms=[ALG]))
+
+
+def open_handover(value: str, old: OKPKey) -> KeyHandover:
+    """The hand-over `value` if `old` signed it and it names `old`; TokenError otherwise."""
+    if not isinstance(value, str) or len(value) > 4096:
+        raise TokenError("malformed key hand-over")
+    try:
+        obj = jws.deserialize_compact(value, old, algorithms=[ALG])
+        if obj.protected.get("typ") != HANDOVER_TYP:
+            raise ValueError("not a key hand-over")
+        d = json.loads(obj.payload)
+        new, stated, at = import_public(d["new"]), import_public(d["old"]), d["at"]
+    except (JoseError, ValueError, TypeError, KeyError):
+        raise TokenError("the key hand-over is not signed by the pinned token key") from None
+    if stated.thumbprint() != old.thumbprint() or not isinstance(at, int) or new.thumbprint() == old.thumbprint():
+        raise TokenError("the key hand-over does not hand over the pinned token key")
+    return KeyHandover(import_public(public_jwk(old)), new, at, value)
+
+
+def follow_handovers(pinned: OKPKey, values: list[str]) -> list[KeyHandover]:
+    """The hand-overs, in order, from `pinned` to the newest key (each signed by the key before it)."""
+    chain: list[KeyHandover] = []
+    current = pinned
+    for value in values[:MAX_HANDOVERS]:
+        try:
+            kid = jws.extract_compact(value.encode("ascii")).protected.get("kid")
+        except (JoseError, ValueError, AttributeError, UnicodeEncodeError):
+            raise TokenError("malformed key hand-over") from None
+        if kid != current.thumbprint():
+            continue
+        step = open_handover(value, current)
+        chain.append(step)
+        current = step.new
+    return chain
+
+
+def load_handovers(secrets_dir: Path) -> list[str]:
+    """The server's hand-overs (oldest first), [] before the first rotation."""
+    try:
+        d = json.loads((secrets_dir / HANDOVERS_FILE).read_text("ascii"))
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"cannot read {secrets_dir / HANDOVERS_FILE}: {e}") from None
+    if not isinstance(d, list) or not all(isinstance(x, str) for x in d):
+        raise ConfigError(f"{secrets_dir / HANDOVERS_FILE} is not a list of hand-overs")
+    return list(d)
+
+
+def rotate_key(secrets_dir: Path, now: int | None = None) -> KeyHandover:
+    """Make a new token key: the old one signs a hand-over (appended to HANDOVERS_FILE first), then the new key
+    file replaces the old one atomically. Running servers switch at their next token."""
+    old = load_or_create_key(secrets_dir)
+    new = OKPKey.generate_key("Ed25519")
+    at = int(time.time()) if now is None else now
+    value = sign_handover(old, new, at)
+    _write_private(secrets_dir / HANDOVERS_FILE, json.dumps([*load_handovers(secrets_dir), value], indent=1).encode())
+    _write_private(secrets_dir / KEY_FILE, new.as_pem(private=True))
+    _log.info("shards: the token key is now %s (was %s)", new.thumbprint(), old.thumbprint())
+    return open_handover(value, old)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+@dataclass(frozen=True)
+class TokenKeys:
+    """The keys that verify tokens: the current one, and retired ones until RETIRED_GRACE after their hand-over."""
+
+    current: OKPKey
+    retired: tuple[tuple[OKPKey, int], ...] = ()
+
+    @classmethod
+    def from_handovers(cls, current: OKPKey, chain: list[KeyHandover]) -> TokenKeys:
+        return cls(current, tuple((h.old, h.at) for h in chain))
+
+    def find(self, kid: object, now: int) -> OKPKey:
+        """The key named `kid`; TokenError if unknown or retired for longer than RETIRED_GRACE."""
+        if kid == self.current.thumbprint():
+            return self.current
+        for key, at in self.retired:
+            if kid == key.thumbprint():
+                if now > at + RETIRED_GRACE:
+                    raise TokenError("token signed by a retired key")
+                return key
+        raise TokenError("token signed by an unknown key")
+
+
+def token_kid(token: str) -> str | None:
+    """The `kid` of a token's header (not verified), or None."""
+    try:
+        kid = jws.extract_compact(token.encode("ascii")).protected.get("kid")
+    except (JoseError, ValueError, AttributeError, UnicodeEncodeError):
+        return None
+    return kid if isinstance(kid, str) else None
+
+
 def verify(
     token: str,
-    key: OKPKey,
+    key: OKPKey | TokenKeys,
     *,
     issuer: str,
     audience: str | None,
@@ -132,11 +271,13 @@ def verify(
     expiry check out; TokenError otherwise. Single use is up to the caller (it remembers `jti`)."""
     if not isinstance(token, str) or token.count(".") != 2 or len(token) > 4096:
         raise TokenError("malformed token")
+    now = int(time.time()) if now is None else now
+    if isinstance(key, TokenKeys):
+        key = key.find(token_kid(token), now)
     try:
         claims = dict(jwt.decode(token, key, algorithms=[ALG]).claims)
     except (JoseError, ValueError, TypeError):
         raise TokenError("bad token signature") from None
-    now = int(time.time()) if now is None else now
     for name, kind in (
         ("iss", str),
         ("sub", str),

@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import threading
+import time
 from typing import Any
 
 import httpx
@@ -29,6 +30,7 @@ class ServerTrust:
         self.path = config.data_dir / "server-key.json"
         self._key: OKPKey | None = None
         self._lock = threading.Lock()
+        self._followed = -1e9
         self.http = httpx.Client(base_url=config.server_url, timeout=15)
 
     def close(self) -> None:
@@ -73,9 +75,58 @@ class ServerTrust:
         _log.info("shard store: pinned the token key %s of %s", key.thumbprint(), self.config.server_url)
         return key
 
+    def keys(self) -> tokens.TokenKeys:
+        """The pinned key and the keys it took over from (their tokens stay valid until they expire)."""
+        current = self.key()
+        retired: list[tuple[OKPKey, int]] = []
+        try:
+            d = json.loads(self.path.read_text("utf-8"))
+            retired = [(tokens.import_public(r["jwk"]), int(r["at"])) for r in d.get("retired", [])]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        return tokens.TokenKeys(current, tuple(retired))
+
+    def _follow(self) -> bool:
+        """Fetch the server's token key hand-overs and follow them from the pinned key (at most every 30 s, so
+        tokens naming unknown keys cannot make the store hammer its server); True if the pinned key moved."""
+        with self._lock:
+            now = time.monotonic()
+            if now - self._followed < 30:
+                return False
+            self._followed = now
+            pinned = self._key or self._load_or_pin()
+            try:
+                r = self.http.get("/api/v1/shards/token-key")
+                r.raise_for_status()
+                values = r.json().get("handovers") or []
+            except (httpx.HTTPError, ValueError, AttributeError):
+                return False
+            chain = tokens.follow_handovers(pinned, [v for v in values if isinstance(v, str)])
+            if not chain:
+                return False
+            old = json.loads(self.path.read_text("utf-8")).get("retired", []) if self.path.exists() else []
+            retired = [*old, *({"jwk": tokens.public_jwk(h.old), "at": h.at} for h in chain)]
+            self._key = chain[-1].new
+            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+            tmp.write_text(
+                json.dumps(
+                    {"server": self.config.server_url, "jwk": tokens.public_jwk(self._key), "retired": retired},
+                    indent=2,
+                )
+            )
+            os.replace(tmp, self.path)
+            _log.info("shard store: followed the token key hand-over to %s", self._key.thumbprint())
+            return True
+
     def verify(self, token: str, action: str) -> dict[str, Any]:
-        """The claims of a store token for `action` at this store (not yet checked for reuse)."""
-        return tokens.verify(token, self.key(), issuer=self.config.server_url, audience=self.config.url, action=action)
+        """The claims of a store token for `action` at this store (not yet checked for reuse); a token signed by
+        a key the pinned key handed over to makes the store follow the hand-over first."""
+        keys = self.keys()
+        kid = tokens.token_kid(token)
+        if kid is not None and kid != keys.current.thumbprint() and all(kid != k.thumbprint() for k, _ in keys.retired):
+            if self._follow():
+                keys = self.keys()
+        return tokens.verify(token, keys, issuer=self.config.server_url, audience=self.config.url, action=action)
 
     def report(self, token: str) -> int:
         """Report the use of `token` to the server and prove its log entry; the log index, or TokenError

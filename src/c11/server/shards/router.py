@@ -64,7 +64,16 @@ def _json(obj: object, status: int = 200) -> Response:
 def token_key(ctx: Ctx) -> Response:
     """Shard stores verify store tokens with this key (they pin it at first use or by `--server-key`)."""
     svc = shard_service(ctx)
-    return _json({"issuer": svc.issuer, "alg": tokens.ALG, "jwk": tokens.public_jwk(svc.key)})
+    keys = svc.keys
+    return _json(
+        {
+            "issuer": svc.issuer,
+            "alg": tokens.ALG,
+            "jwk": tokens.public_jwk(keys.current),
+            # each signed by the key before it: a store that pinned an old key follows them (docs/shards.md)
+            "handovers": svc.handovers,
+        }
+    )
 
 
 class UseOut(BaseModel):

@@ -9,13 +9,18 @@ entries of its own shard directly, and those of the stores when a store reports 
 
 from __future__ import annotations
 
+import json
+import os
 from typing import Any
 
+from joserfc import jws
+from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from c11._web import shard_tokens as tokens
+from c11.errors import ConfigError
 from c11.log.entries import email_hash
 from c11.server.accounts.models import User
 from c11.server.context import ServerContext
@@ -37,11 +42,36 @@ class ShardService:
 
     def __init__(self, ctx: ServerContext) -> None:
         self.ctx = ctx
-        self.key: OKPKey = tokens.load_or_create_key(ctx.config.data_dir / "secrets")
+        self.secrets = ctx.config.data_dir / "secrets"
+        self._keys_stamp: tuple[int, int] | None = None
+        self._keys: tokens.TokenKeys | None = None
+        self.handovers: list[str] = []
+        self.keys  # noqa: B018 - creates the key at first start
         self.issuer = tokens.normalize_url(ctx.config.base_url)
         self.ttl = max(10, int(getattr(ctx.config, "shard_token_ttl_seconds", 300)))
         raw = getattr(ctx.config, "shard_stores", None) or ""
         self.stores = [tokens.normalize_url(u) for u in raw.split(",") if u.strip()]
+
+    @property
+    def keys(self) -> tokens.TokenKeys:
+        """The current token key and the retired ones (re-read when `c11 db rotate-token-key` replaced the file)."""
+        try:
+            st = os.stat(self.secrets / tokens.KEY_FILE)
+            stamp: tuple[int, int] | None = (st.st_ino, st.st_mtime_ns)
+        except FileNotFoundError:
+            stamp = None
+        if self._keys is None or stamp != self._keys_stamp:
+            current = tokens.load_or_create_key(self.secrets)
+            handovers = tokens.load_handovers(self.secrets)
+            chain = tokens.follow_handovers(_first_old(handovers), handovers) if handovers else []
+            self._keys = tokens.TokenKeys.from_handovers(current, chain)
+            self.handovers, self._keys_stamp = handovers, stamp
+        return self._keys
+
+    @property
+    def key(self) -> OKPKey:
+        """The key new tokens are signed with."""
+        return self.keys.current
 
     def issue(self, user_id: str, store: str, action: str) -> tokens.Issued:
         return tokens.issue(self.key, issuer=self.issuer, user_id=user_id, store=store, action=action, ttl=self.ttl)
@@ -54,7 +84,7 @@ class ShardService:
 
         TokenError if the token is not one of this server's (signature, issuer, expiry with 60 s leeway for
         the report's trip) or its user is gone."""
-        claims = tokens.verify(token, self.key, issuer=self.issuer, audience=None, leeway=60)
+        claims = tokens.verify(token, self.keys, issuer=self.issuer, audience=None, leeway=60)
         jti = claims["jti"]
         with self.ctx.db.session() as s:
             done = s.get(ShardTokenUse, jti)
@@ -84,6 +114,15 @@ class ShardService:
                 raise
             return done.log_index, claims
         return index, claims
+
+
+def _first_old(handovers: list[str]) -> OKPKey:
+    """The key the first hand-over hands over from (the server trusts its own secrets folder)."""
+    try:
+        payload = json.loads(jws.extract_compact(handovers[0].encode("ascii")).payload)
+        return tokens.import_public(payload["old"])
+    except (ValueError, KeyError, TypeError, JoseError) as e:
+        raise ConfigError(f"damaged {tokens.HANDOVERS_FILE}: {e}") from None
 
 
 def shard_service(ctx: ServerContext) -> ShardService:
