@@ -28,6 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "shards"))
 
 from graph_standin import GraphStandIn, make_pki  # noqa: E402
 from shardkit import free_port, start_store_thread  # noqa: E402
+from smtpkit import PASSWORD as SMTP_PASSWORD  # noqa: E402
+from smtpkit import USER as SMTP_USER  # noqa: E402
+from smtpkit import SmtpServer  # noqa: E402
 
 TENANT = "4b1e2c3d-5f6a-4b7c-8d9e-0f1a2b3c4d5e"
 CLIENT = "9c8b7a6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d"
@@ -43,6 +46,7 @@ class World:
     standin: GraphStandIn
     store_url: str
     dead_store: str
+    smtp: SmtpServer  # STARTTLS with a login, on the port of the server's SMTP settings (not started)
     operator: accountkit.Account  # admin of the operator organization (all permissions)
     other: accountkit.Account  # admin of another organization, holding crud:config-org there
     narrow_admin: accountkit.Account  # admin of the operator organization without crud:config-org
@@ -57,7 +61,12 @@ def world(tmp_path_factory: pytest.TempPathFactory, pg_schemas: Any, web_dist: P
     tmp = tmp_path_factory.mktemp("operator")
     pki = make_pki(tmp / "pki")
     toml = tmp / "c11.toml"
-    toml.write_text(f'graph_ca_bundle = "{pki.ca_pem}"\nmail_max_attempts = 1\ngraph_timeout = 10\n')
+    smtp = SmtpServer("starttls", cert=pki.cert_pem, key=pki.key_pem, auth=True)
+    toml.write_text(
+        f'graph_ca_bundle = "{pki.ca_pem}"\nmail_max_attempts = 1\ngraph_timeout = 10\n'
+        f'smtp_host = "127.0.0.1"\nsmtp_port = {smtp.port}\nsmtp_security = "starttls"\nsmtp_timeout = 5\n'
+        f'smtp_username = "{SMTP_USER}"\nsmtp_password = "{SMTP_PASSWORD}"\nsmtp_ca_bundle = "{pki.ca_pem}"\n'
+    )
     sock, store_sock = loopback_socket(), loopback_socket()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     store_url, dead_store = f"http://127.0.0.1:{store_sock.getsockname()[1]}", f"http://127.0.0.1:{free_port()}"
@@ -85,8 +94,9 @@ def world(tmp_path_factory: pytest.TempPathFactory, pg_schemas: Any, web_dist: P
         narrow_admin = accountkit.signup(server, "narrow", login=True)
         org_id = accountkit.make_org(server, operator.email, name=org_name)
         accountkit.add_member(server, org_id, narrow_admin.email, admin_permissions="crud:members-org")
-        yield World(server, standin, store_url, dead_store, operator, other_first, narrow_admin)
+        yield World(server, standin, store_url, dead_store, smtp, operator, other_first, narrow_admin)
     finally:
+        smtp.stop()
         standin.stop()
         store.stop()
         server.stop()
@@ -180,6 +190,37 @@ def test_other_admins_see_no_operator_pages_and_are_refused(op_page, world, log_
     assert httpx.get(world.server.url + "/api/v1/operator/health").status_code == 401
 
 
+def test_notifications_page_smtp_settings_and_test_send(op_page, world, log_in, axe, narrow, screenshot):
+    from playwright.sync_api import expect as expect_that
+
+    from c11.notify.config import store_values
+
+    store_values(world.server.data_dir, {"mail_transport": "smtp"})  # as `c11 notify` would switch it
+    page = op_page()
+    log_in(page, world.operator.email)
+    _open(page, "Notifications")
+    facts = page.get_by_role("definition")
+    facts.first.wait_for(timeout=30_000)
+    text = " ".join(facts.all_inner_texts())
+    assert f"127.0.0.1:{world.smtp.port}" in text and "STARTTLS" in text and "yes (user name and password set)" in text
+    assert SMTP_PASSWORD not in page.content()  # settings are shown, never the password
+    assert "sent" in page.get_by_role("list", name="Outbox counts").inner_text()
+    result = page.locator(".result-ok, .result-bad")
+    page.get_by_label("Send to").fill("ops@ourcompany.example")
+    page.get_by_role("button", name="Send test").click()  # the SMTP server is down
+    expect_that(result).to_contain_text("Not sent: Mail server unreachable.", timeout=60_000)
+    assert "ConnectionRefusedError" in result.inner_text()
+    axe(page)
+    screenshot(page, "smtp-unreachable")
+    world.smtp.start()
+    page.get_by_role("button", name="Send test").click()
+    expect_that(result).to_contain_text("Sent.", timeout=60_000)
+    assert any("ops@ourcompany.example" in r.rcpt_tos for r in world.smtp.received)
+    assert world.smtp.mechanisms  # it logged in, after STARTTLS
+    narrow(page, "smtp-sent")
+    store_values(world.server.data_dir, {"mail_transport": "outbox-folder"})
+
+
 def _test_send(page: Any, expect: str) -> str:
     from playwright.sync_api import expect as expect_that
 
@@ -203,6 +244,8 @@ def test_graph_guided_setup_to_a_test_send_and_outbox_retry(op_page, world, log_
     assert page.get_by_role("button", name="Save and use Microsoft Graph").is_disabled()
     assert page.get_by_role("button", name="Send test").is_disabled()
     assert page.get_by_role("button", name="Mark step 1 done").is_disabled()
+    axe(page)
+    screenshot(page, "graph-gated")
 
     # (1) the certificate: made on the server, its .cer downloaded and uploaded to the app registration
     page.get_by_role("button", name="Create the certificate").click()
