@@ -9,6 +9,14 @@ SeaweedFS (S3), side by side with the same uploads straight to SeaweedFS, in one
    file, POST, PATCH chunks of 20 MiB, completion) into a `c11 serve` process storing to the same SeaweedFS.
 The server's RSS is sampled every 50 ms (/proc); its growth over idle is reported.
 Targets: RSS growth <= 150 MiB (at most one part per upload in memory); throughput >= 50 % of SeaweedFS alone.
+
+    python bench/sharing.py --browser 1024     # 1 GiB through the browser end to end (instead of the above)
+
+--browser MIB: a `c11 serve` (SQLite, folder storage, loopback) and two people; in Debian's Chromium, the sender's
+context encrypts and uploads a MIB file on the Send page (streamed tus upload), the recipient's context opens the
+link and saves the decrypted file through the streamed download; the saved file's SHA-256 is checked. Side by side
+in the same run, the same file through the CLI (`c11 send`, `c11 receive`: the SDK). Reported: seconds and MiB/s
+of each step, the peak RSS of all the browser's processes (sampled every 100 ms) and of the server.
 """
 
 from __future__ import annotations
@@ -86,7 +94,12 @@ def main() -> int:
     ap.add_argument("--uploads", type=int, default=20)
     ap.add_argument("--mib", type=int, default=100)
     ap.add_argument("--part-mib", type=int, default=5)
+    ap.add_argument("--browser", type=int, metavar="MIB", help="MIB through the browser end to end instead")
     args = ap.parse_args()
+    if args.browser:
+        import _sharing_browser
+
+        return _sharing_browser.run(args.browser)
     from weedkit import start_weed
 
     from c11.client import Client

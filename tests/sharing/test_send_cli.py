@@ -71,7 +71,11 @@ def test_send_and_receive(srv: RunningServer, people: dict[str, Person], tmp_pat
     )
     show = alice.json("sends", "show", link)
     assert [(r["email"], r["status"], r["downloads"]) for r in show["recipients"]] == [(bob.email, "downloaded", 1)]
+    steps = show["recipients"][0]
+    assert steps["emailed_at"] <= steps["delivered_at"] <= steps["opened_at"] <= steps["downloaded_at"]
     assert show["state"] == "used up"
+    text = alice.ok("sends", "show", link).stdout  # the same steps for a person
+    assert "downloaded" in text and f"delivered {steps['delivered_at']}" in text and "opened " in text
     assert any(s["id"] == sent["id"] for s in alice.json("sends", "list"))
 
 

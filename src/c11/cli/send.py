@@ -200,7 +200,17 @@ def sends_show(link, as_json) -> None:
         return
     click.echo(f"{s['link']}: {s['state']}, {s['files']} file(s), {s['size']} bytes, {s['downloads']} download(s)")
     for r in s["recipients"]:
-        click.echo(f"  {r['email']:<40} {r['status']:<10} downloads {r['downloads']}")
+        times = "  ".join(
+            f"{what} {r[key]}"
+            for what, key in (("emailed", "emailed_at"), ("delivered", "delivered_at"), ("opened", "opened_at"))
+            if r.get(key)
+        )
+        last = f"  last download {r['downloaded_at']}" if r.get("downloaded_at") else ""
+        click.echo(f"  {r['email']:<40} {r['status']:<11} downloads {r['downloads']}  {times}{last}")
+    if s.get("revoked_at"):
+        click.echo(f"  revoked {s['revoked_at']} (log entry {s['revoked_log_index']})")
+    elif s["state"] == "expired":
+        click.echo(f"  expired {s['expires_at']}")
 
 
 @sends.command("revoke")

@@ -106,7 +106,8 @@ export interface SendDetail extends SendSummary {
   link: string;
   files: number;
   size: number;
-  recipients: { email: string; status: string; emailed_at: string | null; opened_at: string | null; downloaded_at: string | null; downloads: number }[];
+  /** Each recipient's latest step (emailed, delivered, undelivered, opened, downloaded, expired, revoked) and its times. */
+  recipients: { email: string; status: string; emailed_at: string | null; delivered_at: string | null; opened_at: string | null; downloaded_at: string | null; downloads: number }[];
 }
 
 export interface ReceivedSend {

@@ -25,7 +25,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from c11.log.entries import email_hash, rfc3339
-from c11.notify.outbox import SENT
+from c11.notify.outbox import DEAD, SENT
 from c11.server.accounts.models import User
 from c11.server.accounts.schemas import canonical_email
 from c11.server.auth import Principal
@@ -178,7 +178,9 @@ def _own(s: Session, who: Principal, send_id: str) -> Send:
     return row
 
 
-def _status(send: Send, r: SendRecipient, outbox: dict[str, str], now: datetime) -> str:
+def _status(send: Send, r: SendRecipient, mail: tuple[str, datetime | None] | None, now: datetime) -> str:
+    """The recipient's latest step: revoked, expired, downloaded, opened, then the email's: delivered (the mail
+    transport accepted it), undelivered (the outbox gave up on it) or emailed (queued)."""
     if send.revoked_at is not None:
         return "revoked"
     if send.expires_at is not None and send.expires_at <= now:
@@ -187,8 +189,10 @@ def _status(send: Send, r: SendRecipient, outbox: dict[str, str], now: datetime)
         return "downloaded"
     if r.opened_at is not None:
         return "opened"
-    if r.outbox_id is not None and outbox.get(r.outbox_id) == SENT:
+    if mail is not None and mail[0] == SENT:
         return "delivered"
+    if mail is not None and mail[0] == DEAD:
+        return "undelivered"
     return "emailed"
 
 
@@ -241,7 +245,12 @@ def show(ctx: ServerContext, who: Principal, send_id: str) -> dict[str, Any]:
             select(SendRecipient).where(SendRecipient.send_id == send_id).order_by(SendRecipient.email)
         ).all()
         ids = [r.outbox_id for r in rs if r.outbox_id]
-        outbox = dict(s.execute(select(OutboxMessage.id, OutboxMessage.status).where(OutboxMessage.id.in_(ids))).all())
+        outbox: dict[str, tuple[str, datetime | None]] = {
+            m: (status, sent)
+            for m, status, sent in s.execute(
+                select(OutboxMessage.id, OutboxMessage.status, OutboxMessage.sent_at).where(OutboxMessage.id.in_(ids))
+            ).all()
+        }
         version = s.get(SendVersion, (send_id, send.version))
     return {
         **_summary(send, now, len(rs)),
@@ -251,8 +260,9 @@ def show(ctx: ServerContext, who: Principal, send_id: str) -> dict[str, Any]:
         "recipients": [
             {
                 "email": r.email,
-                "status": _status(send, r, outbox, now),
+                "status": _status(send, r, outbox.get(r.outbox_id or ""), now),
                 "emailed_at": rfc3339(r.emailed_at) if r.emailed_at else None,
+                "delivered_at": _delivered_at(outbox.get(r.outbox_id or "")),
                 "opened_at": rfc3339(r.opened_at) if r.opened_at else None,
                 "downloaded_at": rfc3339(r.downloaded_at) if r.downloaded_at else None,
                 "downloads": r.downloads,
@@ -260,6 +270,11 @@ def show(ctx: ServerContext, who: Principal, send_id: str) -> dict[str, Any]:
             for r in rs
         ],
     }
+
+
+def _delivered_at(mail: tuple[str, datetime | None] | None) -> str | None:
+    """When the mail transport accepted the recipient's email, or None."""
+    return rfc3339(mail[1]) if mail is not None and mail[0] == SENT and mail[1] is not None else None
 
 
 def _delete_blobs(ctx: ServerContext, s: Session, blobs: list[Blob]) -> None:

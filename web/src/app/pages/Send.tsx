@@ -285,12 +285,14 @@ function Details({ detail, session, worker, done }: { detail: SendDetail; sessio
         expires {when(detail.expires_at)}{detail.revoked_at && <>; revoked {when(detail.revoked_at)} (log entry {detail.revoked_log_index})</>}.</p>
       <div class="scroll">
         <table class="requests">
-          <thead><tr><th scope="col">Recipient</th><th scope="col">Status</th><th scope="col">Opened</th><th scope="col">Downloaded</th><th scope="col">Downloads</th></tr></thead>
+          <thead><tr><th scope="col">Recipient</th><th scope="col">Status</th><th scope="col">Emailed</th><th scope="col">Delivered</th><th scope="col">Opened</th><th scope="col">Last download</th><th scope="col">Downloads</th></tr></thead>
           <tbody>
             {detail.recipients.map((r) => (
               <tr key={r.email}>
                 <td class="label">{r.email}</td>
                 <td data-testid={`status-${r.email}`}>{r.status}</td>
+                <td>{when(r.emailed_at)}</td>
+                <td>{when(r.delivered_at)}</td>
                 <td>{when(r.opened_at)}</td>
                 <td>{when(r.downloaded_at)}</td>
                 <td>{r.downloads}</td>
