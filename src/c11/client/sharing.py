@@ -59,6 +59,8 @@ CHUNK = 20 << 20
 #: Failed upload requests in a row before an upload gives up (0.5, 1, 2, 4, 8, 8… s apart: about a minute).
 UPLOAD_RETRIES = 10
 READ = 1 << 20
+#: Bytes per second a server is allowed, at least, to assemble a completed upload (its completion's timeout).
+COMPLETE_RATE = 2 << 20
 MAX_ENVELOPE = 1 << 20
 Progress = Callable[[int], None] | None
 
@@ -191,7 +193,14 @@ class SharingAPI:
                         raise
                     time.sleep(min(0.5 * 2 ** (failures - 1), 8.0))
                     offset = None
-        self._raw("POST", f"{location}/complete", json={"length": size, "sha256": digest}, headers=self._headers())
+        # completion assembles the object (a folder store copies every part into one file): give it time
+        self._raw(
+            "POST",
+            f"{location}/complete",
+            json={"length": size, "sha256": digest},
+            headers=self._headers(),
+            timeout=httpx.Timeout(max(120.0, size / COMPLETE_RATE)),
+        )
         return upload_id
 
     def offset(self, location: str) -> int:
