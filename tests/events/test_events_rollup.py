@@ -180,3 +180,48 @@ def test_chart_queries_equal_a_group_by_over_the_events(rollup_server, spread):
         )
         assert sum(d["total"] for d in service.daily(s, f)) > before + 999
         s.rollback()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_migration_0150_fills_the_rollups_from_existing_events(backend, empty_db):
+    """An upgrade over a database with events (at 0140) counts them into both rollups (the backfill)."""
+    import sqlalchemy as sa
+
+    from c11.server import migrate
+    from c11.server.db import make_engine
+
+    url = empty_db(backend)
+    migrate.upgrade(url, "0140")
+    engine = make_engine(url)
+    rows = [
+        ("o1", 1, datetime(2026, 5, 1, 23, 59, 59, tzinfo=UTC), "open", "a", "m1"),
+        ("o1", 2, datetime(2026, 5, 1, 0, 0, 0, tzinfo=UTC), "open", "a", None),
+        ("o1", 3, datetime(2026, 5, 2, 0, 0, 0, tzinfo=UTC), "open", "a", "m2"),
+        ("o1", 4, datetime(2026, 5, 2, 8, 0, 0, tzinfo=UTC), "expiry", None, None),
+        ("o1", 5, datetime(2026, 5, 2, 9, 0, 0, tzinfo=UTC), "share", "b", None),
+    ]
+    try:
+        with engine.begin() as c:
+            c.execute(
+                sa.text("INSERT INTO organizations (id, name, policies, created_at) VALUES ('o1', 'O', '{}', :t)"),
+                {"t": rows[0][2]},
+            )
+            c.execute(
+                UsageEvent.__table__.insert(),
+                [
+                    {"org_id": o, "log_index": i, "at": at, "action": a, "actor": who, "member_id": m, "detail": "{}"}
+                    for o, i, at, a, who, m in rows
+                ],
+            )
+        migrate.upgrade(engine)
+        with engine.connect() as c:
+            days = sorted(tuple(r) for r in c.execute(sa.text("SELECT day, action, n FROM usage_daily")))
+            actors = sorted(
+                tuple(r) for r in c.execute(sa.text("SELECT day, actor, action, member_id, n FROM usage_daily_actors"))
+            )
+    finally:
+        engine.dispose()
+    assert days == [("2026-05-01", "open", 2), ("2026-05-02", "expiry", 1), ("2026-05-02", "open", 1),
+                    ("2026-05-02", "share", 1)]  # fmt: skip
+    assert actors == [("2026-05-01", "a", "open", "m1", 2), ("2026-05-02", "a", "open", "m2", 1),
+                      ("2026-05-02", "b", "share", None, 1)]  # fmt: skip
