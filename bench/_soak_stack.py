@@ -184,10 +184,11 @@ defaults
     log global
     option dontlognull
     timeout connect 2s
-    timeout check 3s
+    timeout check 5s
     timeout client 60s
     timeout server 60s
-    timeout http-keep-alive 5s
+    # longer than a client's own idle limit (httpx: 5 s), so a client never reuses a connection being closed
+    timeout http-keep-alive 30s
     retries 3
     option redispatch 1
     # accepted (ms), backend/server, status, termination state, active time (ms), method, path
