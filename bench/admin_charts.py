@@ -157,14 +157,16 @@ def rebuild(url: str) -> float:
     return time.perf_counter() - t0
 
 
-def bench_api(base: str, token: str, since: str, until: str, runs: int) -> dict[str, list[float]]:
-    """The page's three calls, each alone over HTTP (one warm-up)."""
+def bench_api(base: str, token: str, since: str, until: str, runs: int, person: str) -> dict[str, list[float]]:
+    """The page's three calls, each alone over HTTP (one warm-up); and the per-day counts of one person (the
+    page's call when filtered by person)."""
     import httpx
 
     calls = {
         "daily": f"/api/v1/org/events/daily?since={since}&until={until}",
         "top": f"/api/v1/org/events/top?since={since}&until={until}",
         "events": f"/api/v1/org/events?since={since}&until={until}&limit=100",
+        "daily?user": f"/api/v1/org/events/daily?since={since}&until={until}&user={person}",
     }
     out: dict[str, list[float]] = {k: [] for k in calls}
     with httpx.Client(base_url=base, timeout=120, headers={"authorization": f"Bearer {token}"}) as c:
@@ -246,10 +248,10 @@ def main() -> None:
             print(f"per-day rollups recounted from the events (migration 0150's backfill) in {rebuild(url):.1f} s")
             if args.vacuum:
                 print(f"VACUUM ANALYZE usage_events (what autovacuum does to a table that grew) in {vacuum(url):.1f} s")
-            api = bench_api(base, login_token(base, admin), since, api_until, args.runs)
+            api = bench_api(base, login_token(base, admin), since, api_until, args.runs, world["members"][1][1])
             print(f"\n90-day window {since} .. {until}")
             for name, values in api.items():
-                print(f"  HTTP GET /api/v1/org/events{'' if name == 'events' else '/' + name:<7} {_stats(values)}")
+                print(f"  HTTP GET /api/v1/org/events{'' if name == 'events' else '/' + name:<12} {_stats(values)}")
             ms, fetched, total = bench_page(base, admin, since, until, args.runs)
             print(f"  Chromium: Show -> 3 answers       {_stats(fetched)}   (the server's part, seen by the page)")
             print(f"  Chromium: Show -> chart drawn     {_stats(ms)}   (goal: < 2000 ms; {total:,} events charted)")

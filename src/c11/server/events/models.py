@@ -70,6 +70,7 @@ class UsageDailyActor(Base):
     "most active people" chart. `member_id` is a member the actor was (any one, as `max(member_id)` of the events)."""
 
     __tablename__ = "usage_daily_actors"
+    __table_args__ = (Index("ix_usage_daily_actors_org_actor_day", "org_id", "actor", "day"),)
 
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[str] = mapped_column(String(10), primary_key=True)

@@ -42,6 +42,8 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("org_id", "day", "actor", "action", name="pk_usage_daily_actors"),
     )
+    # one person's days (the per-day chart filtered by person) without reading everyone's
+    op.create_index("ix_usage_daily_actors_org_actor_day", "usage_daily_actors", ["org_id", "actor", "day"])
     with op.batch_alter_table("org_domains") as t:
         t.add_column(sa.Column("dns_token", sa.String(64), nullable=True))
     # backfill: the same statements as c11.server.events.rollup.rebuild (kept here as they were at 0150)
@@ -66,5 +68,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("org_domains") as t:
         t.drop_column("dns_token")
+    op.drop_index("ix_usage_daily_actors_org_actor_day", table_name="usage_daily_actors")
     op.drop_table("usage_daily_actors")
     op.drop_table("usage_daily")
