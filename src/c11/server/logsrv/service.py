@@ -63,6 +63,8 @@ RETIRED_PREFIX = "log.key.retired-"
 HANDOVER_KIND = "logkey"
 #: How often (seconds) a server process looks for a new key file or a new high-water mark.
 REFRESH_SECONDS = 0.5
+#: How often (seconds) a server process at most writes a larger checkpoint to the high-water mark file.
+MARK_SECONDS = 1.0
 #: Most entries one transaction of the append queue commits.
 MAX_BATCH = 2000
 #: Most entries one page of GET /log/entries returns.
@@ -309,6 +311,8 @@ class LogService:
         self.highwater = HighWater(Path(hw) if hw else cfg.data_dir / "log-highwater")
         self._hw_stamp: tuple[Any, ...] | None = None
         self._hw_size = -1
+        self._hw_pending: tuple[Checkpoint, bytes] | None = None
+        self._hw_written = 0.0
         self._refreshed = 0.0
         #: Why the log refuses to append (and to sign past `_frozen_max`), or None (docs/server.md).
         self.frozen: str | None = None
@@ -613,7 +617,12 @@ class LogService:
         return self._read_engine
 
     def close(self) -> None:
-        """Release the read engine's connections (at application shutdown)."""
+        """Write the high-water mark and release the read engine's connections (at application shutdown)."""
+        if self._hw_pending is not None:
+            try:
+                self._write_mark()
+            except OSError as e:
+                _log.error("log: cannot write the high-water mark %s: %s", self.highwater.path, e)
         if self._read_engine is not None and self._read_engine is not self.db.engine and self._postgres:
             self._read_engine.dispose()
         self._read_engine = None
@@ -637,10 +646,19 @@ class LogService:
             while len(self._signed) > 64:
                 self._signed.popitem(last=False)
             if size > self._hw_size:
-                self.highwater.raise_to(checkpoint, note)
-                self._hw_size = size
-                self._hw_stamp = self.highwater.stamp()
+                self._hw_pending = (checkpoint, note)
+        if self._hw_pending is not None and time.monotonic() - self._hw_written >= MARK_SECONDS:
+            self._write_mark()
         return note
+
+    def _write_mark(self) -> None:
+        """Raise the high-water mark to the largest checkpoint signed (about 0.5 ms: at most every MARK_SECONDS)."""
+        pending, self._hw_pending = self._hw_pending, None
+        if pending is not None and pending[0].size > self._hw_size:
+            self.highwater.raise_to(*pending)
+            self._hw_size = pending[0].size
+            self._hw_stamp = self.highwater.stamp()
+        self._hw_written = time.monotonic()
 
     def current_checkpoint(self, s: Session) -> tuple[int, bytes]:
         """(size, signed checkpoint note) of the log now."""
