@@ -51,13 +51,15 @@ def add(s: Session, rows: Iterable[Mapping[str, Any]], postgres: bool) -> None:
         )
     if actors:
         qa = ins(UsageDailyActor)
-        new, old = qa.excluded.member_id, UsageDailyActor.member_id
+        new_id, old_id = qa.excluded.member_id, UsageDailyActor.member_id
         s.execute(
             qa.on_conflict_do_update(
                 index_elements=["org_id", "day", "actor", "action"],
                 set_={
                     "n": UsageDailyActor.n + qa.excluded.n,
-                    "member_id": case((old.is_(None), new), (new.is_(None), old), (new > old, new), else_=old),
+                    "member_id": case(
+                        (old_id.is_(None), new_id), (new_id.is_(None), old_id), (new_id > old_id, new_id), else_=old_id
+                    ),
                 },
             ),
             [
