@@ -30,6 +30,7 @@ def test_every_vector_passes_in_the_browser(results) -> None:  # type: ignore[no
         "merkle-rfc6962",
         "checkpoints",
         "log-actor",
+        "log-handover",
         "shares",
         "shares-v2",
         "orgrules",
@@ -46,6 +47,7 @@ def test_each_vector_group_ran(results, group: str) -> None:  # type: ignore[no-
         "orgpolicy": 19,
         "groupkeylog": 20,
         "requests": 18,
+        "log-handover": 7,
     }.get(group, 5)
 
 

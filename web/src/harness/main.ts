@@ -1,7 +1,7 @@
 /** The harness page: runs every committed vector in this browser and exposes the worker to the interop tests.
  *  Driven by tests/web/test_core_*.py through `window.c11harness`; nothing here is part of the app. */
 
-import { runCheckpoints, runDeterministic, runFiles, runGroups, runLogActor, runMerkle, runShares, runSharesV2, runSpec, runOrgRules, runOrgPolicy, runGroupKeyLog, runRequests, type Result } from "./vectors";
+import { runCheckpoints, runDeterministic, runFiles, runGroups, runLogActor, runLogHandover, runMerkle, runShares, runSharesV2, runSpec, runOrgRules, runOrgPolicy, runGroupKeyLog, runRequests, type Result } from "./vectors";
 import { startWorker } from "../worker/client";
 import { bench } from "./bench";
 import type { Op, Requests } from "../worker/protocol";
@@ -20,6 +20,7 @@ async function runAll(base: string, merkleFiles: string[]): Promise<Result[]> {
     ["groups", () => runGroups(base, results)],
     ["merkle", () => runMerkle(base, results, merkleFiles)],
     ["log-actor", () => runLogActor(base, results)],
+    ["log-handover", () => runLogHandover(base, results)],
     ["shares", () => runShares(base, results)],
     ["shares-v2", () => runSharesV2(base, results)],
     ["orgrules", () => runOrgRules(base, results)],

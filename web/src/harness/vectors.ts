@@ -19,6 +19,7 @@ import { canonicalJson, type Json } from "../core/canonicaljson";
 import { emailHash } from "../core/emailhash";
 import { leafHash, verifyInclusion, verifyConsistency } from "../core/merkle";
 import { actorCommitment, checkOpening } from "../core/logentry";
+import { followHandovers, openHandover } from "../core/handover";
 import { openBundle } from "../core/bundle";
 import type { KemName } from "../core/kem";
 import { unwrapGroupKey, type GroupKeyRef } from "../core/groupkey";
@@ -322,6 +323,27 @@ export async function runCheckpoints(base: string, results: Result[]) {
     refused(async () => openCheckpoint((await signNote(body, [k.log_signer])) + (await signNote(body + "x\n", [k.known1_signer])).split("\n\n")[1], k.log_verifier, undefined, [k.known1_verifier])),
   );
   await check(results, "checkpoints", "checkpoint with a non-canonical size", () => refused(async () => openCheckpoint(await signNote("Log\n05\n" + b64(new Uint8Array(32)) + "\n", [k.log_signer]), k.log_verifier)));
+}
+
+/** log-handover/vectors.json (docs/log.md §9): the valid hand-over opens with the old key and names the new one; every
+ *  invalid one is refused; a chain starting at the old key reaches the new key. */
+export async function runLogHandover(base: string, results: Result[]) {
+  const d = await json(base, "log-handover/vectors.json");
+  await check(results, "log-handover", "valid hand-over", async () => {
+    const h = await openHandover(d.note as string, d.old_verifier as string);
+    const chain = await followHandovers(d.old_verifier as string, [d.note as string]);
+    const ok = h.origin === d.origin && h.old === d.old_verifier && h.next === d.new_verifier && chain.length === 1 && chain[0]!.next === d.new_verifier;
+    return [ok, ok ? "ok" : "wrong origin or keys"];
+  });
+  for (const c of d.invalid as Case[])
+    await check(results, "log-handover", `refused: ${c.why as string}`, async () => {
+      try {
+        await openHandover(c.note as string, d.old_verifier as string);
+        return [false, "accepted"];
+      } catch (e) {
+        return [errorNames(e)[0] === "ProofError", errorNames(e).join("<")];
+      }
+    });
 }
 
 export async function runLogActor(base: string, results: Result[]) {
