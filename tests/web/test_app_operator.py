@@ -340,6 +340,17 @@ def test_graph_guided_setup_to_a_test_send_and_outbox_retry(op_page, world, log_
     screenshot(page, "graph-sent")
     narrow(page, "graph-sent")
 
+    # the other diagnoses: the certificate not (or no longer) uploaded, and throttling
+    uploaded_keys = list(app.keys)
+    app.keys.clear()
+    text = _test_send(page, "Not sent: Certificate not uploaded.")
+    assert "AADSTS700027" in text and uploaded.sha1.hex().upper() in text
+    app.keys.extend(uploaded_keys)
+    s.throttle(1, retry_after=3)
+    text = _test_send(page, "Not sent: Throttled by Microsoft Graph.")
+    assert "429" in text
+    _test_send(page, "Sent.")
+
     # certificate expiry and the renewal path: two live certificates
     certs = page.get_by_role("list", name="Certificates")
     assert "days left" in certs.inner_text() and "valid until" in certs.inner_text()
