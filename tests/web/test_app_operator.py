@@ -78,7 +78,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, pg_schemas: Any, web_dist: P
             database_url,
             operator_org=org_name,
             config_file=str(toml),
-            shard_stores=f"{store_url},{dead_store}",
+            shard_stores=f"{store_url},{dead_store},{url}",  # the last one is the c11 server itself
         ),
         port=sock.getsockname()[1],
     )
@@ -152,11 +152,13 @@ def test_server_health_page(op_page, world, log_in, axe, narrow, screenshot):
     size = int(checkpoint.splitlines()[1])
     assert f"{size:,} entries" in text and size >= 1
     stores = page.get_by_role("list", name="Shard stores")
-    up = stores.get_by_role("listitem", name=world.store_url).inner_text()
-    down = stores.get_by_role("listitem", name=world.dead_store).inner_text()
+    up = stores.get_by_role("listitem", name=world.store_url, exact=True).inner_text()
+    down = stores.get_by_role("listitem", name=world.dead_store, exact=True).inner_text()
     assert "OK" in up and f"reachable, c11 {__version__}" in up, up
     assert "Problem" in down and "unreachable (ConnectError)" in down, down
-    page.get_by_text("1 of 2 shard stores reachable.").wait_for()
+    itself = stores.get_by_role("listitem", name=world.server.url, exact=True).inner_text()
+    assert "answers, but is not a shard store" in itself, itself
+    page.get_by_text("1 of 3 shard stores reachable.").wait_for()
     axe(page)
     screenshot(page, "health")
     narrow(page, "health")

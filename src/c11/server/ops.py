@@ -281,9 +281,12 @@ async def _store_health(client: Any, url: str) -> dict[str, Any]:
         if r.status_code != 200:
             return {"url": url, "reachable": False, "detail": f"answered HTTP {r.status_code}"}
         try:
-            version = json.loads(body).get("version")
+            answer = json.loads(body)
+            version, is_store = answer.get("version"), "url" in answer and "server" in answer
         except (ValueError, AttributeError):
-            return {"url": url, "reachable": False, "detail": "answered something that is not a shard store"}
+            is_store = False
+        if not is_store:
+            return {"url": url, "reachable": False, "detail": "answers, but is not a shard store"}
         return {"url": url, "reachable": True, "version": str(version)[:40] if version else None, "detail": "ok"}
     except Exception as e:  # any network or TLS error: the store is unreachable from here (no secret in it)
         return {"url": url, "reachable": False, "detail": f"unreachable ({type(e).__name__})"}
