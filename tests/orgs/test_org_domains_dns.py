@@ -122,3 +122,25 @@ def test_bad_domain_422_and_no_dns_answer_502(c11_server, monkeypatch):
     ]
     with pytest.raises(ValueError):
         dnscheck.parse_resolvers("dns.example.com")
+
+
+def test_cli_add_dns_then_check(c11_server, zone, tmp_path):
+    """`c11 org domains add D --dns` prints the record; `check` fails in one line until it is published."""
+    import json
+
+    from orgkit import cli, login_cli, ok
+
+    account = accountkit.signup(c11_server, "dnscli")
+    accountkit.make_org(c11_server, account.email)
+    cfg = tmp_path / "cfg"
+    login_cli(c11_server, account.email, cfg)
+    domain = _domain("cli")
+    shown = ok(cli(cfg, "org", "domains", "add", domain, "--dns"))
+    record = json.loads(ok(cli(cfg, "org", "domains", "add", domain, "--dns", "--json")).stdout)["dns_record"]
+    assert f'{record["name"]}.  TXT  "{record["value"]}"' in shown.stdout
+    early = cli(cfg, "org", "domains", "check", domain)
+    assert early.returncode != 0 and record["name"] in early.stderr and "Traceback" not in early.stderr
+    zone.records[record["name"]] = [record["value"]]
+    assert f"{domain} is verified" in ok(cli(cfg, "org", "domains", "check", domain)).stderr
+    listed = json.loads(ok(cli(cfg, "org", "domains", "list", "--json")).stdout)
+    assert [(d["domain"], d["status"], d["method"]) for d in listed] == [(domain, "verified", "dns")]

@@ -26,6 +26,8 @@ def domains() -> None:
     Examples:
       c11 org domains add example.com                  # mails a link to postmaster@example.com
       c11 org domains add example.com --mailbox admin  # ... or to admin@example.com
+      c11 org domains add example.com --dns            # shows a DNS TXT record to publish
+      c11 org domains check example.com                # ... then the server reads it
       c11 org domains list
     """
 
@@ -59,11 +61,32 @@ def list_domains(as_json: bool) -> None:
     show_default=True,
     help="Who gets the confirmation link: postmaster@ or admin@ the domain.",
 )
-def add(domain: str, mailbox: str) -> None:
-    """Claim DOMAIN: a confirmation link is mailed to MAILBOX@DOMAIN; it is verified once confirmed."""
+@click.option("--dns", "by_dns", is_flag=True, help="Prove it by a DNS TXT record instead of a mailed link.")
+@click.option("--json", "as_json", is_flag=True, help="Print the claim as JSON.")
+def add(domain: str, mailbox: str, by_dns: bool, as_json: bool) -> None:
+    """Claim DOMAIN: a confirmation link is mailed to MAILBOX@DOMAIN, or (--dns) a TXT record is shown to
+    publish, then `c11 org domains check DOMAIN`; it is verified once confirmed."""
+    from c11.cli._output import emit_json
+
     with _client() as c:
-        d = c.org.claim_domain(domain, mailbox)
-    click.echo(f"{d['domain']}: pending; a confirmation link was mailed to {d['mailbox']} (valid 7 days)")
+        d = c.org.claim_domain_dns(domain) if by_dns else c.org.claim_domain(domain, mailbox)
+    if as_json:
+        emit_json(d)
+    elif by_dns:
+        r = d["dns_record"]
+        click.echo(f"{d['domain']}: pending; publish this DNS record, then run `c11 org domains check {d['domain']}`:")
+        click.echo(f'  {r["name"]}.  {r["type"]}  "{r["value"]}"')
+    else:
+        click.echo(f"{d['domain']}: pending; a confirmation link was mailed to {d['mailbox']} (valid 7 days)")
+
+
+@domains.command("check")
+@click.argument("domain")
+def check(domain: str) -> None:
+    """Have the server read DOMAIN's TXT record now (after `c11 org domains add DOMAIN --dns`)."""
+    with _client() as c:
+        d = c.org.check_domain_dns(domain)
+    click.echo(f"c11: {d['domain']} is verified (DNS)", err=True)
 
 
 @domains.command("remove")

@@ -207,6 +207,17 @@ class OrgAPI:
         someone reading it confirms. Then addresses of it join without their acceptance."""
         return json_object(self._core.request("POST", "/api/v1/org/domains", {"domain": domain, "mailbox": mailbox}))
 
+    def claim_domain_dns(self, domain: str) -> dict[str, Any]:
+        """Claim `domain` by DNS: the answer's `dns_record` ({"name", "type", "value"}) is the TXT record to
+        publish, then `check_domain_dns`. Asking again gives the same record while the claim is pending."""
+        return json_object(self._core.request("POST", f"/api/v1/org/domains/{quote(domain.strip(), safe='')}/dns"))
+
+    def check_domain_dns(self, domain: str) -> dict[str, Any]:
+        """Have the server read the domain's TXT record now: the verified domain, or a ServerError (409
+        `dns-record-missing` while the record is not seen; 502 when DNS does not answer)."""
+        path = f"/api/v1/org/domains/{quote(domain.strip(), safe='')}/dns/check"
+        return json_object(self._core.request("POST", path))
+
     def remove_domain(self, domain: str) -> None:
         self._core.request("DELETE", f"/api/v1/org/domains/{quote(domain.strip(), safe='')}")
 
