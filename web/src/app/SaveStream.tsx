@@ -3,7 +3,7 @@
  *  cancelled leaves no finished file and says so. */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { message } from "./api";
-import { chooseTarget, saveStream } from "./download";
+import { chooseTarget, saveHeld, saveStream, type HeldStream } from "./download";
 
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(n < 10 * 2 ** 20 ? 1 : 0)} MiB`;
 
@@ -16,8 +16,9 @@ export function SaveStream({ name, label, hint, total, open }: {
   hint?: string;
   /** Expected bytes, for the progress bar (null: unknown). */
   total: number | null;
-  /** A new stream of the content, asked only once the destination is chosen. */
-  open: () => Promise<ReadableStream<Uint8Array>>;
+  /** A new stream of the content, asked only once the destination is chosen; best a stream kept in the crypto
+   *  worker (`HeldStream`), which the worker then writes itself (no relay through the page). */
+  open: () => Promise<ReadableStream<Uint8Array> | HeldStream>;
 }) {
   const [done, setDone] = useState<number | null>(null);
   const [saved, setSaved] = useState<string | null>(null);
@@ -37,7 +38,9 @@ export function SaveStream({ name, label, hint, total, open }: {
       const target = await chooseTarget(name); // first: the picker needs this click's user activation
       if (!target) return;
       setDone(0);
-      const n = await saveStream(target, await open(), { signal: ctl.signal, onProgress: setDone });
+      const opts = { signal: ctl.signal, onProgress: setDone };
+      const source = await open();
+      const n = source instanceof ReadableStream ? await saveStream(target, source, opts) : await saveHeld(target, source, opts);
       setSaved(`Saved ${target.name} (${n.toLocaleString("en")} bytes).`);
     } catch (err) {
       setFailed(ctl.signal.aborted ? "Cancelled: nothing was kept." : `Not saved: ${message(err)}. Nothing was kept.`);

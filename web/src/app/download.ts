@@ -9,7 +9,9 @@
  *    the stream; a stream that errors makes the browser's download fail, so no finished file is left.
  *
  *  Either way the stream's errors (a segment or a signature that does not verify) reach the caller, and nothing that
- *  failed ends as a finished file. */
+ *  failed ends as a finished file. A stream produced in the crypto worker is best saved with `saveHeld`: the worker
+ *  writes it itself, and the page relays no byte (docs/web.md §7.1). */
+import type { CoreWorker } from "../worker/client";
 
 /** A file name safe to offer: the last path part of `name`, without control or reserved characters. */
 export function safeName(name: string | null | undefined, fallback: string): string {
@@ -84,6 +86,38 @@ export async function saveStream(target: SaveTarget, stream: ReadableStream<Uint
   return total;
 }
 
+/** A stream kept in the crypto worker (`CoreWorker.callHeld`), to be written by the worker itself. */
+export interface HeldStream {
+  worker: CoreWorker;
+  stream: number;
+}
+
+/** As `saveStream`, for a stream held in the crypto worker: the worker writes it to the picked file or hands it to
+ *  the download service worker over a MessageChannel, so no byte is relayed (cloned) through the page. */
+export async function saveHeld(target: SaveTarget, held: HeldStream, opts: SaveOptions = {}): Promise<number> {
+  let total = 0;
+  const onProgress = (n: number) => {
+    total = n;
+    opts.onProgress?.(n);
+  };
+  if (target.kind === "file" && !(target.handle instanceof FileSystemFileHandle)) {
+    // a picker polyfill's handle (not a browser's) cannot be sent to the worker: the page writes it as before
+    return saveStream(target, await held.worker.call("takeStream", { stream: held.stream }), opts);
+  }
+  if (target.kind === "file") {
+    try {
+      total = await held.worker.call("saveStream", { stream: held.stream, sink: { kind: "file", handle: target.handle } }, { signal: opts.signal, onProgress });
+    } catch (e) {
+      await removeIfEmpty(target.handle);
+      throw e;
+    }
+  } else {
+    await heldToDownload(target.name, held, onProgress, opts.signal);
+  }
+  opts.onProgress?.(total);
+  return total;
+}
+
 async function toFile(handle: FileSystemFileHandle, stream: ReadableStream<Uint8Array>, counter: TransformStream<Uint8Array, Uint8Array>, signal?: AbortSignal): Promise<void> {
   let writable: FileSystemWritableFileStream;
   try {
@@ -146,6 +180,62 @@ function downloadWorker(): Promise<ServiceWorker> {
 }
 
 const randomId = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+
+/** The download service worker offer and its hidden frame (see toDownload), the stream coming from the crypto
+ *  worker on a MessagePort. */
+async function heldToDownload(name: string, held: HeldStream, onProgress: (n: number) => void, signal?: AbortSignal): Promise<void> {
+  let sw: ServiceWorker;
+  try {
+    sw = await downloadWorker();
+  } catch (e) {
+    await held.worker.call("dropStream", { stream: held.stream });
+    throw e;
+  }
+  const id = randomId();
+  const channel = new MessageChannel();
+  const pipe = new MessageChannel();  // crypto worker -> download service worker: the stream itself
+  let started: () => void = () => {};
+  const requested = new Promise<void>((resolve) => (started = resolve));
+  const offered = new Promise<void>((resolve) => {
+    channel.port1.onmessage = (e: MessageEvent<{ offered?: string; started?: boolean }>) => {
+      if (e.data.offered === id) resolve();
+      if (e.data.started) started();
+    };
+  });
+  const stop = new AbortController();
+  if (signal?.aborted) stop.abort(signal.reason);
+  signal?.addEventListener("abort", () => stop.abort(signal.reason), { once: true });
+  sw.postMessage({ op: "offer", id, name }, [channel.port2, pipe.port2]);
+  const piping = held.worker.call("saveStream", { stream: held.stream, sink: { kind: "port", port: pipe.port1 } },
+    { transfer: [pipe.port1], signal: stop.signal, onProgress });
+  piping.catch(() => {});
+  const frame = document.createElement("iframe");
+  frame.hidden = true;
+  frame.title = "download";
+  frame.setAttribute("aria-hidden", "true");
+  const ping = setInterval(() => sw.postMessage({ op: "ping" }), 10_000);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([offered, piping]);
+    frame.src = SW_SCOPE + id;
+    document.body.appendChild(frame);
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("the download did not start")), START_TIMEOUT_MS);
+    });
+    await Promise.race([requested, timeout, piping]);
+    clearTimeout(timer);
+    await piping;
+  } catch (e) {
+    clearTimeout(timer);
+    stop.abort(e);  // cancels the worker's save: the download's body errors (if it had started)
+    await piping.catch(() => {});
+    throw e;
+  } finally {
+    clearInterval(ping);
+    channel.port1.close();
+    setTimeout(() => frame.remove(), 5_000);
+  }
+}
 
 async function toDownload(name: string, stream: ReadableStream<Uint8Array>, counter: TransformStream<Uint8Array, Uint8Array>, signal?: AbortSignal): Promise<void> {
   let sw: ServiceWorker;

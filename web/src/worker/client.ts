@@ -3,6 +3,9 @@
 
 import type { Op, Progress, Reply, Requests } from "./protocol";
 
+/** The ops whose result is a ReadableStream (what `callHeld` may keep in the worker). */
+export type StreamOp = { [O in Op]: Requests[O]["result"] extends ReadableStream ? O : never }[Op];
+
 export class WorkerError extends Error {
   constructor(
     message: string,
@@ -23,6 +26,9 @@ export interface CoreWorker {
   /** `transfer`: objects moved to the worker (a ReadableStream of a download, ArrayBuffers); `onProgress` gets the
    *  bytes produced so far; aborting `signal` cancels the request (it then rejects with a CancelledError). */
   call<O extends Op>(op: O, args: Requests[O]["args"], opts?: CallOptions): Promise<Requests[O]["result"]>;
+  /** An op whose result is a stream, kept in the worker: answers the stream's number for `saveStream` (the bytes
+   *  then go from the worker straight to the file or the download, never through the page). */
+  callHeld<O extends StreamOp>(op: O, args: Requests[O]["args"], opts?: CallOptions): Promise<number>;
   terminate(): void;
 }
 
@@ -42,15 +48,17 @@ export function startWorker(): CoreWorker {
     if (r.ok) p[0](r.result);
     else p[1](new WorkerError(r.error.message, r.error.names));
   };
+  const send = <T>(op: Op, args: unknown, opts: CallOptions, hold: boolean): Promise<T> => {
+    const n = ++id;
+    return new Promise((resolve, reject) => {
+      pending.set(n, [resolve as (v: unknown) => void, reject, opts.onProgress]);
+      opts.signal?.addEventListener("abort", () => w.postMessage({ cancel: n }), { once: true });
+      w.postMessage({ id: n, op, args, ...(hold ? { hold } : {}) }, opts.transfer ?? []);
+    });
+  };
   return {
-    call(op, args, opts = {}) {
-      const n = ++id;
-      return new Promise((resolve, reject) => {
-        pending.set(n, [resolve as (v: unknown) => void, reject, opts.onProgress]);
-        opts.signal?.addEventListener("abort", () => w.postMessage({ cancel: n }), { once: true });
-        w.postMessage({ id: n, op, args }, opts.transfer ?? []);
-      });
-    },
+    call: (op, args, opts = {}) => send(op, args, opts, false),
+    callHeld: (op, args, opts = {}) => send<number>(op, args, opts, true),
     terminate: () => w.terminate(),
   };
 }

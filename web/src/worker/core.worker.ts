@@ -17,12 +17,20 @@ import { parseKeyFile, writeKeyFile } from "../core/keyfile";
 import { parsePublicKey } from "../core/publickey";
 import { openBundle, writeBundleStream } from "../core/bundle";
 import { signedBytes as requestSignedBytes } from "../core/docrequest";
-import type { KeySummary, Op, Progress, Reply, Request, Requests } from "./protocol";
+import type { KeySummary, Op, Progress, Reply, Request, Requests, Sink } from "./protocol";
 
 const identities = new Map<number, Identity>();
 /** Files opened for streaming (`openFile`): their verified header and payload key, until `closeFile`. */
 const openedFiles = new Map<number, OpenedBlob>();
 let next = 1;
+/** Streams kept here for `saveStream` (a request made with `hold`), by number, until saved or dropped. */
+const heldStreams = new Map<number, ReadableStream<Uint8Array>>();
+function takeHeld(n: number): ReadableStream<Uint8Array> {
+  const s = heldStreams.get(n);
+  if (!s) throw new Error("unknown stream");
+  heldStreams.delete(n);
+  return s;
+}
 /** The session identity (`holdSession`) and the copies of it handed to pages (`sessionKey`), until `lockSession`. */
 const session: { handle: number | null; copies: Set<number> } = { handle: null, copies: new Set() };
 
@@ -85,6 +93,49 @@ async function blobOf(stream: ReadableStream<Uint8Array>, ctx: Ctx): Promise<Blo
   }
   ctx.progress(total);
   return new Blob(parts);
+}
+
+/** Write `source` to `sink` from this worker (docs/web.md §7.1: no relay through the page). A file: piped into its
+ *  `createWritable()` (the browser's swap file, moved into place only on close; aborted, so discarded, when the
+ *  source errors or the request is cancelled). A port: a counting stream is transferred to the download service
+ *  worker, which answers the download's request with it; an error or a cancel errors that stream, so the download
+ *  fails. Progress about every MiB; resolves with the bytes once the source closed cleanly. */
+async function writeTo(source: ReadableStream<Uint8Array>, sink: Sink, ctx: Ctx): Promise<number> {
+  let total = 0, reported = 0;
+  const counter = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, c) {
+      total += chunk.length;
+      if (total - reported >= 1 << 20) {
+        reported = total;
+        ctx.progress(total);
+      }
+      c.enqueue(chunk);
+    },
+  }, new ByteLengthQueuingStrategy({ highWaterMark: 8 << 20 }));
+  if (sink.kind === "file") {
+    let writable: FileSystemWritableFileStream;
+    try {
+      writable = await sink.handle.createWritable();
+    } catch (e) {
+      await source.cancel("the file could not be written");
+      throw e;
+    }
+    try {
+      await source.pipeThrough(counter, { signal: ctx.signal }).pipeTo(writable, { signal: ctx.signal });
+    } catch (e) {
+      await writable.abort().catch(() => {});
+      throw e;
+    }
+  } else {
+    sink.port.postMessage({ stream: counter.readable }, [counter.readable]);
+    try {
+      await source.pipeTo(counter.writable, { signal: ctx.signal });
+    } finally {
+      sink.port.close();
+    }
+  }
+  ctx.progress(total);
+  return total;
 }
 
 class CancelledError extends Error {
@@ -277,6 +328,18 @@ const handlers: Handlers = {
     const keys = await Promise.all(recipients.map(parsePublicKey));
     return writeBundleStream(files, { recipients: [me.public, ...keys], sender: me }, name);
   },
+  async saveStream({ stream, sink }, ctx) {
+    return writeTo(takeHeld(stream), sink, ctx);
+  },
+  async takeStream({ stream }) {
+    return takeHeld(stream);
+  },
+  async dropStream({ stream }) {
+    const s = heldStreams.get(stream);
+    heldStreams.delete(stream);
+    await s?.cancel("not saved").catch(() => {});
+    return null;
+  },
   async publicKeyOfSeed({ kem, encSeed, sigSeed }) {
     return (await makeIdentity("", kem, fromHex(encSeed), fromHex(sigSeed))).public.line;
   },
@@ -289,14 +352,19 @@ self.onmessage = async (ev: MessageEvent<Request | { cancel: number }>) => {
     running.get(ev.data.cancel)?.abort();
     return;
   }
-  const { id, op, args } = ev.data;
+  const { id, op, args, hold } = ev.data;
   const abort = new AbortController();
   running.set(id, abort);
   const post = (m: Reply | Progress, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(m, transfer);
   const ctx: Ctx = { signal: abort.signal, progress: (bytes) => post({ id, progress: bytes }) };
   let reply: Reply;
   try {
-    const result = await (handlers[op] as (a: unknown, c: Ctx) => Promise<unknown>)(args, ctx);
+    let result = await (handlers[op] as (a: unknown, c: Ctx) => Promise<unknown>)(args, ctx);
+    if (hold && result instanceof ReadableStream) {
+      const n = next++;
+      heldStreams.set(n, result as ReadableStream<Uint8Array>);
+      result = n;
+    }
     reply = { id, ok: true, result };
   } catch (e) {
     const names = e instanceof CancelledError ? ["CancelledError"] : errorNames(e);

@@ -1,5 +1,6 @@
 /** The download service worker (docs/web.md "Large files"): where the File System Access API is missing, the page
- *  hands it a ReadableStream (the file being decrypted or encrypted, segment by segment) under a random ID and then
+ *  hands it a ReadableStream (the file being decrypted or encrypted, segment by segment; or a MessagePort on which
+ *  the crypto worker sends that stream, so no byte passes through the page) under a random ID and then
  *  opens /assets/c11-download/<ID> in a hidden frame; this worker answers that request with the stream as an
  *  attachment, so the browser's download manager writes it to disk as it comes and nothing is held in memory.
  *  If the stream errors (a segment or the signature fails, or the person cancels), the answer's body errors and the
@@ -23,11 +24,21 @@ sw.addEventListener("install", () => void sw.skipWaiting());
 sw.addEventListener("message", (e: ExtendableMessageEvent) => {
   const d = e.data as { op?: string; id?: unknown; name?: unknown; stream?: unknown } | null;
   if (d?.op !== "offer") return; // "ping": a message keeps this worker alive during a long download
-  const port = e.ports[0];
-  if (!port || typeof d.id !== "string" || !/^[0-9a-f]{32}$/.test(d.id) || typeof d.name !== "string" || !(d.stream instanceof ReadableStream)) return;
-  const id = d.id;
-  offers.set(id, { stream: d.stream as ReadableStream<Uint8Array>, name: d.name, port });
-  port.postMessage({ offered: id });
+  const [port, source] = e.ports;
+  if (!port || typeof d.id !== "string" || !/^[0-9a-f]{32}$/.test(d.id) || typeof d.name !== "string") return;
+  const id = d.id, name = d.name;
+  const offer = (stream: ReadableStream<Uint8Array>) => {
+    offers.set(id, { stream, name, port });
+    port.postMessage({ offered: id });
+  };
+  if (d.stream instanceof ReadableStream) offer(d.stream as ReadableStream<Uint8Array>);
+  else if (source) {
+    // the stream comes on `source` straight from the crypto worker (the page relays no byte of it)
+    source.onmessage = (m: MessageEvent<{ stream?: unknown }>) => {
+      source.onmessage = null;
+      if (m.data?.stream instanceof ReadableStream) offer(m.data.stream as ReadableStream<Uint8Array>);
+    };
+  } else return;
   setTimeout(() => {
     const o = offers.get(id);
     if (!o) return;

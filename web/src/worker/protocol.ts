@@ -113,12 +113,25 @@ export interface Requests {
   closeFile: { args: { file: number }; result: null };
   /** A bundle (.c11.zip) as a stream of ZIP bytes, each file read segment by segment. */
   bundleStream: { args: { files: { path: string; data: Blob }[]; recipients: string[]; sender: number; name: string | null }; result: ReadableStream<Uint8Array> };
+  /** Write a stream held in the worker (an op called with `hold`: `CoreWorker.callHeld`) to `sink` from the worker
+   *  itself, without crossing the page (docs/web.md §7.1); answers the bytes written once the stream closed cleanly,
+   *  rejects with its error (the writable aborted, the download's body errored) otherwise. */
+  saveStream: { args: { stream: number; sink: Sink }; result: number };
+  /** A held stream handed to the page after all (transferred), for a sink the worker cannot write. */
+  takeStream: { args: { stream: number }; result: ReadableStream<Uint8Array> };
+  /** Cancel and forget a held stream that will not be saved. */
+  dropStream: { args: { stream: number }; result: null };
 }
+/** Where the worker writes a held stream: a file the person picked (its handle, File System Access API), or the
+ *  port on which the download service worker waits for the stream (download.sw.ts). */
+export type Sink = { kind: "file"; handle: FileSystemFileHandle } | { kind: "port"; port: MessagePort };
 export type Op = keyof Requests;
 export interface Request<O extends Op = Op> {
   id: number;
   op: O;
   args: Requests[O]["args"];
+  /** Keep a ReadableStream result in the worker and answer its number (for `saveStream`), instead of transferring it. */
+  hold?: boolean;
 }
 /** Sent while a request runs: bytes produced so far (encrypt, decrypt, bundles). */
 export interface Progress {

@@ -5,7 +5,7 @@ import { parseKeyFile } from "../../core/keyfile";
 import type { PublicKey } from "../../core/publickey";
 import { message, type Session } from "../api";
 import type { CoreWorker } from "../../worker/client";
-import { safeName } from "../download";
+import { safeName, type HeldStream } from "../download";
 import { SaveStream } from "../SaveStream";
 import { lookupWithOrg, lookupTemporary, newTrust } from "../registry";
 import { ApiError } from "../api";
@@ -21,7 +21,7 @@ import { borrowSessionKey, useUnlocked } from "../unlocked";
 interface Made {
   name: string;
   /** The encrypted file as it is made, read once by the save (streamed to disk: docs/web.md "Large files"). */
-  take: () => Promise<ReadableStream<Uint8Array>>;
+  take: () => Promise<ReadableStream<Uint8Array> | HeldStream>;
   discard: () => void;
   size: number;
   recipients: { email: string; fingerprint: string; temporary: boolean }[];
@@ -127,7 +127,7 @@ export function EncryptPage({ session, worker }: { session: Session | null; work
         const kf = await parseKeyFile(text, kfile.name);
         return worker.call("loadKeyFile", { text, passphrase: kf.encrypted ? passphrase : undefined });
       })(keyFile!);
-      let sealed: ReadableStream<Uint8Array> | null;
+      let sealed: ReadableStream<Uint8Array> | HeldStream | null;
       const metadata = { name: file.name, type: file.type || null, size: file.size, mtime: Math.floor(file.lastModified / 1000), kind: "file" as const };
       try {
         if (online) {  // the key server's part, registered before the file is offered (as `c11 encrypt --online`)
@@ -140,13 +140,13 @@ export function EncryptPage({ session, worker }: { session: Session | null; work
           setDocId(made.docId);
         } else
         // the worker adds the sender as a recipient and signs; the file is read and sealed as the stream is saved
-        sealed = await worker.call("sealStream", {
+        sealed = { worker, stream: await worker.callHeld("sealStream", {
           data: file,
           sender: sender.handle,
           recipients: plan.recipients.map((k) => k.line),
           temporary: found.filter((f) => f.temporary).map((f) => f.key.fingerprint),
           metadata: { name: file.name, type: file.type || null, size: file.size, mtime: Math.floor(file.lastModified / 1000), kind: "file" },
-        });
+        }) };  // kept in the worker, which writes it to the file or the download itself
       } finally {
         await worker.call("forget", { handle: sender.handle });
       }
@@ -161,7 +161,12 @@ export function EncryptPage({ session, worker }: { session: Session | null; work
           if (!s) throw new Error("encrypt again to save another copy");
           return s;
         },
-        discard: () => void sealed?.cancel("discarded").catch(() => {}),
+        discard: () => {
+          const s = sealed;
+          sealed = null;
+          if (s instanceof ReadableStream) void s.cancel("discarded").catch(() => {});
+          else if (s) void s.worker.call("dropStream", { stream: s.stream }).catch(() => {});
+        },
         size: file.size,
         recipients: found.map((f) => ({ email: f.email, fingerprint: f.key.fingerprint, temporary: f.temporary })),
         invited,

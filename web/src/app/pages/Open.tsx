@@ -178,7 +178,7 @@ function Opened({ result, worker }: { result: Result; worker: CoreWorker }) {
     <section aria-labelledby="opened-title" class="result">
       <h2 id="opened-title">Opened</h2>
       <Signer info={info} ownKey={result.ownKey} />
-      <SaveStream name={result.name} total={result.size} hint={result.size !== null ? `(${result.size.toLocaleString("en")} bytes)` : undefined} open={() => worker.call("readFile", { file: result.file })} />
+      <SaveStream name={result.name} total={result.size} hint={result.size !== null ? `(${result.size.toLocaleString("en")} bytes)` : undefined} open={async () => ({ worker, stream: await worker.callHeld("readFile", { file: result.file }) })} />
       {result.content && <Preview content={result.content} name={result.name} declared={info.metadata.type ?? null} />}
       {result.moved && (
         <div class="stack" role="status">
