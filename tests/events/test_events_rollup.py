@@ -18,7 +18,7 @@ from srvkit import BACKENDS, RunningServer, backend_server
 from c11.log.entries import email_hash
 from c11.server.events import rollup, service
 from c11.server.events.indexer import Indexer
-from c11.server.events.models import UsageDaily, UsageDailyActor, UsageEvent, UsageIndexState
+from c11.server.events.models import UsageDaily, UsageDailyActor, UsageDailyPerson, UsageEvent, UsageIndexState
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -27,7 +27,7 @@ def rollup_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
         yield running
 
 
-def _rollups(server: RunningServer, org: str) -> tuple[list, list]:
+def _rollups(server: RunningServer, org: str) -> tuple[list, list, list]:
     from sqlalchemy import select
 
     with database(server) as db, db.session() as s:
@@ -51,7 +51,21 @@ def _rollups(server: RunningServer, org: str) -> tuple[list, list]:
                 ).where(UsageDailyActor.org_id == org)
             )
         )
-    return days, actors
+        people = sorted(
+            tuple(r)
+            for r in s.execute(
+                select(
+                    UsageDailyPerson.day, UsageDailyPerson.actor, UsageDailyPerson.member_id, UsageDailyPerson.n
+                ).where(UsageDailyPerson.org_id == org)
+            )
+        )
+    # the people rollup is the actor rollup summed over actions
+    summed: dict = {}
+    for d, who, _, mid, n in actors:
+        n0, m0 = summed.get((d, who), (0, None))
+        summed[(d, who)] = (n0 + n, mid if m0 is None or (mid is not None and mid > m0) else m0)
+    assert people == sorted((d, who, m, n) for (d, who), (n, m) in summed.items())
+    return days, actors, people
 
 
 def test_indexer_keeps_the_rollups_and_a_reset_counts_nothing_twice(rollup_server, monkeypatch):
@@ -63,12 +77,12 @@ def test_indexer_keeps_the_rollups_and_a_reset_counts_nothing_twice(rollup_serve
     org = make_org(rollup_server, f"Rollup {uuid.uuid4().hex[:6]}", admin)
     ix = Indexer(server_ctx(rollup_server))
     ix.run()
-    days0, actors0 = _rollups(rollup_server, org)
+    days0, actors0, _ = _rollups(rollup_server, org)
     for _ in range(5):
         append_admin(rollup_server, org, "policies.update", email_hash(admin), org)
     append_admin(rollup_server, org, "member.add", "operator", email_hash("x@example.com"))
     assert ix.run() == 6
-    days, actors = _rollups(rollup_server, org)
+    days, actors, people = _rollups(rollup_server, org)
     today = rollup.day_of(datetime.now(UTC))
     n0 = sum(n for d, a, n in days0 if d == today and a == "admin")
     assert sum(n for d, a, n in days if d == today and a == "admin") == n0 + 6
@@ -80,11 +94,11 @@ def test_indexer_keeps_the_rollups_and_a_reset_counts_nothing_twice(rollup_serve
         with database(rollup_server) as db, db.session() as s:
             s.execute(update(UsageIndexState).values(next_idx=0))
         assert ix.run() > 0
-        assert _rollups(rollup_server, org) == (days, actors)
+        assert _rollups(rollup_server, org) == (days, actors, people)
     # rebuild (migration 0150's backfill) recounts the same numbers from the events
     with database(rollup_server) as db, db.engine.begin() as c:
         rollup.rebuild(c)
-    assert _rollups(rollup_server, org) == (days, actors)
+    assert _rollups(rollup_server, org) == (days, actors, people)
 
 
 ACTIONS = ("open", "protect", "share", "admin", "expiry")
@@ -219,9 +233,13 @@ def test_migration_0150_fills_the_rollups_from_existing_events(backend, empty_db
             actors = sorted(
                 tuple(r) for r in c.execute(sa.text("SELECT day, actor, action, member_id, n FROM usage_daily_actors"))
             )
+            people = sorted(
+                tuple(r) for r in c.execute(sa.text("SELECT day, actor, member_id, n FROM usage_daily_people"))
+            )
     finally:
         engine.dispose()
     assert days == [("2026-05-01", "open", 2), ("2026-05-02", "expiry", 1), ("2026-05-02", "open", 1),
                     ("2026-05-02", "share", 1)]  # fmt: skip
     assert actors == [("2026-05-01", "a", "open", "m1", 2), ("2026-05-02", "a", "open", "m2", 1),
                       ("2026-05-02", "b", "share", None, 1)]  # fmt: skip
+    assert people == [("2026-05-01", "a", "m1", 2), ("2026-05-02", "a", "m2", 1), ("2026-05-02", "b", None, 1)]

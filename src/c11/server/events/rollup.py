@@ -1,7 +1,7 @@
 """Per-day rollups of usage events: what the admin console's charts read instead of a million events.
 
 `usage_daily` counts an organization's events per UTC day and action; `usage_daily_actors` per UTC day,
-actor and action. The indexer adds the events it inserts (`add`, same transaction, only rows actually
+actor and action; `usage_daily_people` per UTC day and actor (the unfiltered "most active people"). The indexer adds the events it inserts (`add`, same transaction, only rows actually
 inserted), so the rollups never drift from `usage_events`. A chart query reads the whole UTC days of its
 range from the rollups and only the partial days at its edges (at most two days) from the events; a document
 filter, which the rollups do not keep, reads that document's events (the `doc_id` index bounds it).
@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from c11.server.events.models import UsageDaily, UsageDailyActor
+from c11.server.events.models import UsageDaily, UsageDailyActor, UsageDailyPerson
 
 
 def day_of(at: datetime) -> str:
@@ -32,6 +32,8 @@ def add(s: Session, rows: Iterable[Mapping[str, Any]], postgres: bool) -> None:
     days: Counter[tuple[str, str, str]] = Counter()
     actors: Counter[tuple[str, str, str, str]] = Counter()
     members: dict[tuple[str, str, str, str], str | None] = {}
+    people: Counter[tuple[str, str, str]] = Counter()
+    people_members: dict[tuple[str, str, str], str | None] = {}
     for r in rows:
         day = day_of(r["at"])
         days[(r["org_id"], day, r["action"])] += 1
@@ -40,6 +42,10 @@ def add(s: Session, rows: Iterable[Mapping[str, Any]], postgres: bool) -> None:
             actors[key] += 1
             mid, old = r["member_id"], members.get(key)
             members[key] = mid if old is None or (mid is not None and mid > old) else old
+            pkey = key[:3]
+            people[pkey] += 1
+            old = people_members.get(pkey)
+            people_members[pkey] = mid if old is None or (mid is not None and mid > old) else old
     ins = postgresql.insert if postgres else sqlite.insert
     if days:
         q = ins(UsageDaily)
@@ -67,11 +73,29 @@ def add(s: Session, rows: Iterable[Mapping[str, Any]], postgres: bool) -> None:
                 for (o, d, who, a), n in sorted(actors.items())
             ],
         )
+        qp = ins(UsageDailyPerson)
+        new_id, old_id = qp.excluded.member_id, UsageDailyPerson.member_id
+        s.execute(
+            qp.on_conflict_do_update(
+                index_elements=["org_id", "day", "actor"],
+                set_={
+                    "n": UsageDailyPerson.n + qp.excluded.n,
+                    "member_id": case(
+                        (old_id.is_(None), new_id), (new_id.is_(None), old_id), (new_id > old_id, new_id), else_=old_id
+                    ),
+                },
+            ),
+            [
+                {"org_id": o, "day": d, "actor": who, "member_id": people_members[(o, d, who)], "n": n}
+                for (o, d, who), n in sorted(people.items())
+            ],
+        )
 
 
 def rebuild(conn: Connection) -> None:
     """Recount both rollups from `usage_events` (events loaded without the indexer, e.g. by bench/events.py)."""
     day = "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD')" if conn.dialect.name == "postgresql" else "substr(at, 1, 10)"
+    conn.execute(delete(UsageDailyPerson))
     conn.execute(delete(UsageDailyActor))
     conn.execute(delete(UsageDaily))
     conn.execute(
@@ -87,9 +111,16 @@ def rebuild(conn: Connection) -> None:
             f"WHERE actor IS NOT NULL GROUP BY org_id, {day}, actor, action"
         )
     )
+    conn.execute(
+        text(
+            f"INSERT INTO usage_daily_people (org_id, day, actor, member_id, n) "
+            f"SELECT org_id, {day}, actor, max(member_id), count(*) FROM usage_events "
+            f"WHERE actor IS NOT NULL GROUP BY org_id, {day}, actor"
+        )
+    )
     if conn.dialect.name == "postgresql":  # statistics now: a plan for 4 rows over 400,000 sorts on disk
-        conn.execute(text("ANALYZE usage_daily"))
-        conn.execute(text("ANALYZE usage_daily_actors"))
+        for table in ("usage_daily", "usage_daily_actors", "usage_daily_people"):
+            conn.execute(text(f"ANALYZE {table}"))
 
 
 def split(since: datetime, until: datetime) -> tuple[tuple[str, str] | None, list[tuple[datetime, datetime]]]:

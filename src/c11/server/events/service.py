@@ -23,7 +23,7 @@ from c11.log.entries import email_hash, parse_rfc3339, rfc3339
 from c11.server.db import UTCDateTime
 from c11.server.events import rollup
 from c11.server.events.indexer import ACTIONS
-from c11.server.events.models import UsageDaily, UsageDailyActor, UsageEvent
+from c11.server.events.models import UsageDaily, UsageDailyActor, UsageDailyPerson, UsageEvent
 from c11.server.orgs.models import OrgMember
 from c11.server.problems import Problem
 
@@ -278,7 +278,7 @@ def _top_events(s: Session, f: EventFilter) -> list[tuple[str, str | None, int]]
 
 
 def _top_rollup(s: Session, f: EventFilter, whole: tuple[str, str]) -> list[tuple[str, str | None, int]]:
-    t = UsageDailyActor
+    t: Any = UsageDailyActor if f.actions or f.actor is not None else UsageDailyPerson
     q = select(t.actor, func.max(t.member_id), func.sum(t.n)).where(
         t.org_id == f.org_id, t.day >= whole[0], t.day < whole[1]
     )
