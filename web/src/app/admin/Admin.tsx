@@ -55,7 +55,8 @@ export function AdminPage({ session, route, worker }: { session: Session | null;
   }
   if (error) return <section aria-labelledby="admin-title"><h1 id="admin-title">Organization admin</h1><p role="alert" class="error">{error}</p></section>;
   if (org === null) return <p role="status">Loading your organization…</p>;
-  const mine = [...SECTIONS, ...(operator ? OPERATOR_SECTIONS : [])].filter((s) => s.needs.some((p) => can(org, p)));
+  const mine = SECTIONS.filter((s) => s.needs.some((p) => can(org, p)));
+  const ops = operator ? OPERATOR_SECTIONS.filter((s) => s.needs.some((p) => can(org, p))) : [];
   if (!org.you.is_admin) {
     return (
       <section aria-labelledby="admin-title">
@@ -64,7 +65,7 @@ export function AdminPage({ session, route, worker }: { session: Session | null;
       </section>
     );
   }
-  const current = mine.find((s) => s.to === route) ?? null;
+  const current = [...mine, ...ops].find((s) => s.to === route) ?? null;
   let page;
   switch (current?.to) {
     case "/admin/members": page = can(org, "crud:members-org") ? <MembersPage session={session} org={org} /> : <InvitationsPage session={session} org={org} />; break;
@@ -82,6 +83,11 @@ export function AdminPage({ session, route, worker }: { session: Session | null;
         <SubLink to="/admin" route={route}>Overview</SubLink>
         {mine.map((s) => <SubLink key={s.to} to={s.to} route={route}>{s.label}</SubLink>)}
       </nav>
+      {ops.length > 0 && (
+        <nav aria-label="Operator">
+          {ops.map((s) => <SubLink key={s.to} to={s.to} route={route}>{s.label}</SubLink>)}
+        </nav>
+      )}
       {page}
     </div>
   );
