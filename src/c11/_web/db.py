@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, create_engine, event, exc
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -65,15 +65,17 @@ class Database:
         self.engine.dispose()
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine; for SQLite, make the folder and set pragmas on every connection."""
+def make_engine(url: str | URL, **options: Any) -> Engine:
+    """Create an engine; for SQLite, make the folder and set pragmas on every connection. PostgreSQL engines
+    (`options` go to `create_engine`, e.g. a pool size or an isolation level) survive a database restart: new
+    connections wait for it, pooled ones it ended are replaced before use."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         # Enough pooled connections for the request thread pool (40 threads): overflow connections are
         # closed on return, so a small pool under load means a new PostgreSQL connection per request.
         # No pool_pre_ping (a round trip at every checkout, ~1 in 3 of a key release's): `_check_out` below
         # pings only a connection that may be dead.
-        engine = create_engine(url, pool_size=20, max_overflow=30)
+        engine = create_engine(url, **{"pool_size": 20, "max_overflow": 30, **options})
         event.listen(engine, "do_connect", _connect_patiently)
         event.listen(engine, "checkout", _check_out)
         event.listen(engine, "checkin", _checked_in)

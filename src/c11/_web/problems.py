@@ -14,6 +14,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from c11._web.db_outage import database_lost
+
 PROBLEM_JSON = "application/problem+json"
 _TYPE_BASE = "urn:c11:problem:"
 _log = logging.getLogger("c11.server")
@@ -124,18 +126,9 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _database_lost(exc: Exception) -> bool:
-    """The database connection failed or was cut (a restart, a network drop), as opposed to a bug."""
-    from sqlalchemy import exc as sa_exc
-
-    if isinstance(exc, sa_exc.DBAPIError):
-        return exc.connection_invalidated or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
-    return isinstance(exc, sa_exc.DisconnectionError)
-
-
 async def _on_crash(request: Request, exc: Exception) -> JSONResponse:
     _log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
-    if _database_lost(exc):
+    if database_lost(exc):
         # the transaction was rolled back by the database (or never reached it); a retry after the restart works
         return problem_response(
             request,

@@ -15,6 +15,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
 from c11 import __version__
+from c11._web.db_outage import RetryReadsMiddleware
 from c11.notify import service as notify_service
 from c11.server import _limits, migrate, ops, problems, webapp
 from c11.server.config import Config
@@ -127,6 +128,7 @@ def create_app(config: Config, services: Iterable[str] | None = None) -> FastAPI
     )
     app.state.ctx = ctx
     problems.install(app)
+    app.add_middleware(RetryReadsMiddleware)  # a read cut by a database restart runs again
     _limits.install(app)  # every request body capped per route, before it is read
     ops.install(app, ctx)  # request metrics (outermost middleware), /readyz, /metrics
     app.include_router(_base)

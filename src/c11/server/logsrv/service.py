@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, Engine, create_engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.orm import Session
 
 from c11.errors import ConfigError, ProofError
@@ -46,7 +46,7 @@ from c11.log.handover import Handover, open_handover, sign_handover
 from c11.log.merkle import EMPTY_ROOT, MerkleTree, leaf_hash
 from c11.log.openings import ENTRY_VERSION, NONCE_SIZE, actor_commitment, admin_parts, private_text
 from c11.server.context import ServerContext
-from c11.server.db import utcnow
+from c11.server.db import make_engine, utcnow
 from c11.server.logsrv.highwater import HighWater
 from c11.server.logsrv.models import LogEntry, LogNode, LogOpening, LogState
 from c11.server.problems import Problem
@@ -609,7 +609,8 @@ class LogService:
         if self._read_engine is None:
             url = self.db.engine.url
             if self._postgres:
-                self._read_engine = create_engine(
+                # make_engine: after a database restart its pooled connections are replaced, not used and failed
+                self._read_engine = make_engine(
                     url, isolation_level="AUTOCOMMIT", pool_size=10, max_overflow=20, pool_recycle=600
                 )
             else:

@@ -1,0 +1,57 @@
+"""What a database outage (a PostgreSQL restart, a dropped connection) costs a request: a read is run again.
+
+`database_lost(exc)` tells a lost connection from a bug. `RetryReadsMiddleware` runs a GET or HEAD again, once,
+when the database connection was lost before any of its answer was sent: a read changes nothing, so running it
+again is safe, and the new connection waits for a restarting server (`c11._web.db._connect_patiently`). A write
+cut this way is answered `503` `database-unavailable` (`c11._web.problems`): whether its commit happened is
+unknown, so only the client may decide to repeat it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+_log = logging.getLogger("c11.db")
+
+#: Methods whose requests are run again after a lost database connection.
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+
+def database_lost(exc: BaseException) -> bool:
+    """The database connection failed or was cut (a restart, a network drop), as opposed to a bug."""
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(exc, sa_exc.DBAPIError):
+        return bool(exc.connection_invalidated) or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
+    return isinstance(exc, sa_exc.DisconnectionError)
+
+
+class RetryReadsMiddleware:
+    """ASGI middleware: a GET/HEAD whose database connection was lost before its answer started runs once more."""
+
+    def __init__(self, app: Any, pause: float = 0.2) -> None:
+        self.app = app
+        self.pause = pause
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope.get("type") != "http" or scope.get("method") not in SAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Any) -> None:
+            nonlocal started
+            if message.get("type") == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as e:
+            if started or not database_lost(e):
+                raise
+            _log.warning("database connection lost on %s %s; running the read again", scope["method"], scope["path"])
+            await asyncio.sleep(self.pause)
+            await self.app(scope, receive, send)
