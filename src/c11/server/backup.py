@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from c11.errors import ConfigError, OutputExistsError
 from c11.server.config import Config
@@ -261,9 +262,8 @@ def restore(config: Config, archive: Path, *, progress: Progress | None = None) 
                 say("restoring the PostgreSQL database (pg_restore)")
                 uri, env, schema = _libpq(config.database_url)
                 _drop_empty_schema(config.database_url, schema)
-                _run(
-                    ["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "--dbname", uri, str(dump)], env
-                )
+                cmd = ["pg_restore", "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error"]
+                _run([*cmd, "--dbname", uri, str(dump)], env)  # one transaction: all or nothing
     secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(secrets_dir, 0o700)
     for name, data in secrets.items():
@@ -301,6 +301,10 @@ def _drop_empty_schema(url: str, schema: str | None) -> None:
     try:
         with engine.connect() as c:
             c.execute(text(f'DROP SCHEMA IF EXISTS "{schema.replace(chr(34), "")}"'))
+    except SQLAlchemyError as e:
+        raise BackupError(
+            f"the target schema {schema} is not empty ({type(e).__name__}): restore into an empty one"
+        ) from None
     finally:
         engine.dispose()
 
@@ -314,8 +318,11 @@ def _restore_sqlite(dump: Path, target: Path) -> None:
         dst = sqlite3.connect(target)
         try:
             src.backup(dst)
-        finally:
+        except BaseException:
             dst.close()
+            target.unlink(missing_ok=True)  # never a half-restored database
+            raise
+        dst.close()
     except sqlite3.DatabaseError as e:
         raise BackupError(f"the backup's SQLite database cannot be read ({e})") from None
     finally:
