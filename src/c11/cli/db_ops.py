@@ -29,6 +29,8 @@ def _log_service(data_dir: str | None, config_file: str | None) -> Iterator[Any]
     from c11.server.logsrv.service import log_service
 
     config = load_config({"data_dir": data_dir, "config_file": config_file})
+    if not (config.data_dir / "secrets" / "log.key").is_file():
+        raise ConfigError(f"{config.data_dir} has no secrets/log.key: pass the server's --data-dir (or --config)")
     rev, head = migrate.current(config.database_url), migrate.head()
     if rev != head:
         raise ConfigError(
