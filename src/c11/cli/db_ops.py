@@ -123,8 +123,14 @@ def rotate_log_key(data_dir: str | None, config_file: str | None, as_json: bool)
     The old and new keys sign a hand-over (docs/log.md section 9), appended to the log; running servers
     switch to the new key within a second; clients that pinned the old key follow the hand-over.
     """
+    from c11.errors import ConfigError
+    from c11.server.problems import Problem
+
     with _log_service(data_dir, config_file) as svc:
-        handover, index = svc.rotate_key()
+        try:
+            handover, index = svc.rotate_key()
+        except Problem as p:  # a frozen log (docs/server.md, "Backup and restore") appends nothing
+            raise ConfigError(p.detail or p.title) from None
     _emit(
         as_json,
         {"old": str(handover.old), "new": str(handover.new), "log_index": index},
