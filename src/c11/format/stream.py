@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING, BinaryIO, Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from c11._internal.pipeline import Pipeline, Slot
+from c11._internal.pipeline import Pipeline, Slot, aligned_buffer
 from c11.errors import BadSignatureError, IntegrityError, TruncatedError
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def _batches(src: IO[bytes], unit: int) -> Iterator[tuple[memoryview, bool]]:
     """Yield (chunk, is_final) for batches of whole units read from `src`, using one batch of
     look-ahead to know which is final. A chunk is only valid until the next one is requested."""
     size = max(1, BATCH // unit) * unit
-    bufs = [memoryview(bytearray(size)), memoryview(bytearray(size))]
+    bufs = [aligned_buffer(size), aligned_buffer(size)]  # page-aligned: the kernel copies into them faster
     cur, flip = bufs[0], 0
     n = _read_full(src, cur)
     while True:
