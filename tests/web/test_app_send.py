@@ -296,3 +296,99 @@ def test_browser_share_link_create_and_update(people, new_page, log_in, screensh
     r = bob.cli("receive", link, "-o", str(tmp_path / "in"))
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "in" / "terms.txt").read_text() == "terms v2, amended"
+
+
+def test_browser_upload_survives_a_server_kill(chromium, pg_schemas, web_dist, tmp_path: Path) -> None:
+    """A `c11 serve` process on PostgreSQL is killed (SIGKILL) while the Send page streams a PATCH, and started
+    again on the same port: the page resumes from the server's offset and the send completes; while it was
+    incomplete the store held no object. (Its own server: the module's runs inside the test process.)"""
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    from conftest import Person
+    from srvkit import server_config, start_server
+
+    from c11.server.storage import open_store
+
+    cfg = server_config(tmp_path / "data", pg_schemas.new())
+    first = start_server(cfg, "postgresql")  # migrates; the people sign up and publish keys through it
+    alice, bob = (Person(first, tag, tmp_path / "people") for tag in ("alice", "bob"))
+    port = first.config.port
+    first.stop()
+    env = {
+        **os.environ,
+        "C11_DATA_DIR": str(cfg.data_dir),
+        "C11_DATABASE_URL": cfg.database_url,
+        "C11_WEB_DIST": str(web_dist),
+    }
+    log = tmp_path / "serve.log"
+
+    def serve() -> subprocess.Popen[bytes]:
+        import httpx
+
+        with open(log, "ab") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "c11.cli.main", "serve", "--port", str(port)], env=env, stdout=out, stderr=out
+            )
+        for _ in range(600):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                    return proc
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, log.read_text()[-3000:]
+            threading.Event().wait(0.1)
+        raise AssertionError("the server did not start")
+
+    procs = [serve()]
+    killed = threading.Event()
+    uploads: list[str] = []
+    store = open_store(cfg)  # the served process's store: the folder under the same data directory
+    seen_while_down: list[int | None] = []
+
+    def kill_and_restart() -> None:
+        os.kill(procs[-1].pid, signal.SIGKILL)
+        procs[-1].wait()
+        killed.set()
+        seen_while_down.append(store.size("blobs/" + uploads[-1]))  # nothing visible
+        threading.Event().wait(2)  # down for a while: the page's retries fail to connect
+        procs.append(serve())
+
+    def on_request(req: Any) -> None:
+        if req.method == "PATCH" and "/api/v1/uploads/" in req.url:
+            uploads.append(req.url.rsplit("/", 1)[1])
+            if req.headers.get("upload-offset") not in (None, "0") and not killed.is_set() and len(procs) == 1:
+                threading.Thread(target=kill_and_restart, daemon=True).start()
+
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(20 * 2**20 + 4321))
+    context = chromium.new_context(base_url=f"http://127.0.0.1:{port}")
+    try:
+        page = context.new_page()
+        page.goto("/login")
+        page.get_by_label("Email", exact=True).fill(alice.email)
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_text(f"Logged in as {alice.email}").wait_for(timeout=60_000)
+        page.on("request", on_request)
+        page.get_by_role("navigation").get_by_role("link", name="Send").click()
+        page.get_by_label("People (email addresses)").fill(bob.email)
+        page.locator("#send-files").set_input_files(str(big))
+        page.locator("#send-key").set_input_files(str(alice.key))
+        page.locator("#send-pass").fill(KEY_PASSPHRASE)
+        page.get_by_role("button", name="Encrypt and send").click()
+        page.get_by_role("heading", name="Sent").or_(page.get_by_role("alert")).wait_for(timeout=180_000)
+        assert page.get_by_role("alert").count() == 0, page.get_by_role("alert").inner_text()
+        assert killed.is_set() and len(procs) == 2 and seen_while_down == [None]
+        link = page.get_by_test_id("send-link").inner_text()
+        r = bob.cli("receive", link, "-o", str(tmp_path / "in"))
+        assert r.returncode == 0, r.stderr
+        assert (tmp_path / "in" / "big.bin").read_bytes() == big.read_bytes()
+    finally:
+        context.close()
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+                p.wait(10)

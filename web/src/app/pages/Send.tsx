@@ -214,7 +214,7 @@ function History({ session, worker, sends, refresh }: { session: Session; worker
     <section aria-labelledby="history-title">
       <h2 id="history-title">Your sends and share links</h2>
       {sends === null ? <p>Loading…</p> : sends.length === 0 ? <p>None yet.</p> : (
-        <div class="scroll">
+        <div class="scroll" tabIndex={0} role="region" aria-label="Your sends and share links">
           <table class="requests" data-testid="sends">
             <thead><tr><th scope="col">Made</th><th scope="col">Kind</th><th scope="col">State</th><th scope="col">Downloads</th><th scope="col">Actions</th></tr></thead>
             <tbody>
@@ -283,7 +283,7 @@ function Details({ detail, session, worker, done }: { detail: SendDetail; sessio
       <p><code class="label">{detail.link}</code></p>
       <p class="hint">{detail.files} file{detail.files === 1 ? "" : "s"}, {detail.size.toLocaleString("en")} bytes of ciphertext; made {when(detail.created_at)};
         expires {when(detail.expires_at)}{detail.revoked_at && <>; revoked {when(detail.revoked_at)} (log entry {detail.revoked_log_index})</>}.</p>
-      <div class="scroll">
+      <div class="scroll" tabIndex={0} role="region" aria-label="Each recipient's status">
         <table class="requests">
           <thead><tr><th scope="col">Recipient</th><th scope="col">Status</th><th scope="col">Emailed</th><th scope="col">Delivered</th><th scope="col">Opened</th><th scope="col">Last download</th><th scope="col">Downloads</th></tr></thead>
           <tbody>
