@@ -288,16 +288,18 @@ class Checks:
         pg_done = [t for t, action, _ in self.soak.events if action == "restart done"]
         near_kill = lambda t: any(k - 0.5 <= t <= k + KILL_WINDOW for k, _ in kills)  # noqa: E731
         near_pg = lambda t: any(a - 0.5 <= t <= b + KILL_WINDOW for a, b in zip(pg_restarts, pg_done, strict=False))  # noqa: E731
-        bad, db_cut = [], []
+        bad, db_cut, kill_cut = [], [], []
         for op, t0, secs, outcome, status, detail in ops:
-            if outcome == "5xx" and "database-unavailable" in detail and near_pg(t0 + secs):
+            end = t0 + secs
+            if outcome == "5xx" and "database-unavailable" in detail and near_pg(end):
                 db_cut.append(op)  # its transaction was cut by the PostgreSQL restart: 503 with Retry-After
-            elif outcome == "5xx" and not (detail.startswith(("proxy", "via-store")) and near_kill(t0 + secs)):
+            elif outcome == "5xx" and detail.startswith(("proxy", "via-store")) and near_kill(end):
+                kill_cut.append(op)  # the proxy's 502 for a request the killed replica had taken
+            elif outcome == "reset" and near_kill(end):
+                kill_cut.append(op)
+            elif outcome in ("5xx", "reset"):
                 bad.append(f"{op} {status} {detail}")
-            if outcome == "reset" and not near_kill(t0 + secs):
-                bad.append(f"{op} reset {detail}")
         by_outcome = Counter(o[3] for o in ops)
-        resets = [o for o in ops if o[3] in ("reset", "5xx") and o[0] not in db_cut]
         self.figures["operations"] = dict(by_outcome)
         self.figures["operations_by_kind"] = dict(Counter(o[0] for o in ops))
         self.figures["refusals_4xx"] = dict(Counter(f"{o[0]} {o[4]}" for o in ops if o[3] == "4xx"))
@@ -306,11 +308,13 @@ class Checks:
             "no 5xx except connection resets at a replica kill (and 503 database-unavailable for transactions "
             "the PostgreSQL restart cut)",
             not bad,
-            f"{len(ops)} operations, {len(resets) - len(db_cut)} cut by a kill, {len(db_cut)} by the PostgreSQL "
+            f"{len(ops)} operations, {len(kill_cut)} cut by a kill ({dict(Counter(kill_cut))}), {len(db_cut)} by the PostgreSQL "
             f"restart ({dict(Counter(db_cut))}); other errors: {bad[:5]}",
         )
         # HAProxy's view: every request, by server, and the health changes
         requests, health = parse_haproxy(self.soak.haproxy.log)
+        end = max((t for t, action, what in self.soak.events if action == "load" and what == "finished"), default=0)
+        requests = [r for r in requests if not end or r["t"] <= end]  # not the checks' own proof requests
         self.requests = requests
         app_5xx = [
             r
