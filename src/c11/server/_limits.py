@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from c11._web import body_limits
 from c11._web.body_limits import DEFAULT_CAP, KiB, MiB, Scope
+from c11.server.ratelimits import RateLimits
 
 #: A route that authorizes its caller (an upload grant) before it reads, and stops at the length it was given.
 SELF_BOUNDED = 1 << 62
@@ -87,5 +88,7 @@ def _scim_too_large(scope: Scope, cap: int) -> Response | None:
 
 
 def install(app: FastAPI) -> None:
-    """Cap every request body of `app` (and answer a body over its cap with a 413 problem)."""
+    """Cap every request body of `app` (and answer a body over its cap with a 413 problem), and limit the
+    request rate per client address of the routes anyone can call (`c11.server.ratelimits`)."""
     body_limits.install(app, cap_for, default_cap=DEFAULT_CAP, for_caller=_for_caller, too_large=_scim_too_large)
+    app.add_middleware(RateLimits)  # outside the body caps: a request over its rate is refused unread

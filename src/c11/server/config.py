@@ -141,6 +141,20 @@ SETTINGS: tuple[Setting, ...] = (
         "Key releases (online policy) per user per minute and server process; 0: no limit.",
     ),
     Setting(
+        "rate_limits",
+        str,
+        None,
+        "Per-address request limits of the routes anyone can call, changed from the defaults "
+        "(docs/server.md, Limits): NAME=N/SECONDS or NAME=off, comma-separated (signup, reset, login, links, "
+        "invitations, reads, lookups); off: none.",
+    ),
+    Setting(
+        "rate_limit_loopback",
+        bool,
+        False,
+        "Apply the per-address rate limits to loopback clients too (default: this machine is not limited).",
+    ),
+    Setting(
         "invitation_ttl_days",
         int,
         30,
@@ -293,6 +307,8 @@ class Config:
     log_origin: str | None = None
     log_highwater_file: str | None = None
     keyserver_release_limit: int = 600
+    rate_limits: str | None = None
+    rate_limit_loopback: bool = False
     invitation_ttl_days: int = 30
     operator_org: str | None = None
     shard_stores: str | None = None
@@ -383,6 +399,9 @@ def _build(values: dict[str, Any], oidc_tables: Any, env: Mapping[str, str], src
     if values["mail_transport"] not in ("outbox-folder", "smtp", "graph"):
         raise ConfigError(f"unknown mail_transport {values['mail_transport']!r} (known: outbox-folder, smtp, graph)")
     parse_networks(values.get("trusted_proxies"))  # refuse a bad CIDR at start
+    from c11.server.ratelimits import parse_groups
+
+    parse_groups(values.get("rate_limits"))  # refuse a bad rate limit at start
     plain = {f.name for f in dataclasses.fields(Config)} - {"data_dir", "database_url", "oidc_providers"}
     kwargs = {k: values[k] for k in plain if k in values}
     kwargs.update(public_url=public, cookie_secure=bool(secure))

@@ -24,7 +24,8 @@ from c11.errors import C11Error, RecipientError
 from c11.format import online
 from c11.keys.publickey import PublicKey
 from c11.log.entries import canonical_json, email_hash, parse_rfc3339, rfc3339
-from c11.server.auth import Principal, authenticate, require_scope, require_user
+from c11.server import hotpath
+from c11.server.auth import Principal, require_scope, require_user
 from c11.server.context import Ctx
 from c11.server.db import utcnow
 from c11.server.keyserver.models import OnlineAccess, OnlineDocument, OnlineRecipient
@@ -118,11 +119,12 @@ class ReleaseOut(BaseModel):
 
 
 async def release_caller(request: Request) -> Principal:
-    """Dependency of the hot release route: `require_user` + `require_scope("documents:read")` in one worker
-    thread hop (the same checks, through `authenticate`)."""
+    """Dependency of the hot release route: `require_user` + `require_scope("documents:read")` in one step
+    (the same checks, through `hotpath.caller`: on the event loop when the database is near)."""
     principal = getattr(request.state, "principal", None)
     if principal is None:
-        principal = await run_in_threadpool(authenticate, request, request.app.state.ctx)
+        ctx = request.app.state.ctx
+        principal = await hotpath.run_near(ctx, hotpath.caller, request, ctx)
     if principal is None:
         raise unauthorized()
     request.state.principal = principal
@@ -166,9 +168,8 @@ async def release(
             sealed = online.seal_release(pk, policy.doc_id, b)
         except C11Error:
             sealed = None
-    # the decision and its log entry wait for the group commit: in a worker thread, not in the event loop
-    decision = await run_in_threadpool(
-        ks.recorder.decide,
+    # the decision and its log entry wait for the group commit (on the event loop: the writer thread wakes us)
+    decision = await ks.recorder.decide(
         ReleaseRequest(
             doc=doc,
             policy_digest=policy.digest(),

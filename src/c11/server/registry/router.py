@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import threading
+from collections import OrderedDict
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
@@ -17,9 +19,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from starlette.concurrency import run_in_threadpool
 
 from c11.errors import RecipientError
 from c11.keys.publickey import PublicKey
@@ -30,11 +31,10 @@ from c11.log.entries import (
     parse_rfc3339,
     publish_message,
 )
-from c11.server.accounts.models import LoginSession, User
+from c11.server import hotpath
 from c11.server.accounts.schemas import canonical_email
-from c11.server.auth import MACHINE_PREFIX, Principal, _bearer, authenticate, require_scope, require_user
+from c11.server.auth import Principal, require_scope, require_user
 from c11.server.context import Ctx, ServerContext
-from c11.server.credentials import digest
 from c11.server.db import utcnow
 from c11.server.logsrv.models import LogEntry
 from c11.server.logsrv.router import b64
@@ -43,7 +43,6 @@ from c11.server.orgs import lookup as org_lookup
 from c11.server.orgs import policies as org_policies
 from c11.server.problems import Problem, responses, unauthorized
 from c11.server.registry.models import RegistryKey, UsedProof
-from c11.server.scopes import SCOPES
 
 router = APIRouter(
     prefix="/api/v1/keys",
@@ -240,47 +239,9 @@ _LOOKUP = (
 )
 
 
-#: A CLI/SDK login session by its token hash (what `c11.server.auth._session` reads, as one Core query).
-_SESSION = (
-    select(
-        LoginSession.id,
-        LoginSession.expires_at,
-        User.id.label("user_id"),
-        User.email,
-        User.email_verified_at,
-        User.created_at,
-    )
-    .join(User, User.id == LoginSession.user_id)
-    .where(LoginSession.token_hash == bindparam("h"), LoginSession.kind == "bearer")
-)
-
-
-def _authenticate(request: Request, ctx: ServerContext) -> Principal | None:
-    """`c11.server.auth.authenticate`, with a fast path for the common case on this hot route: a login
-    session bearer token, checked with one query on the autocommit read engine (same rules as
-    `auth._session`: token hash, kind bearer, not expired, account not unverified past its time; all scopes). Anything else (machine tokens,
-    which also record their last use, and cookies) goes through `authenticate` itself."""
-    token = _bearer(request)
-    if token is None or token.startswith(MACHINE_PREFIX + "_"):
-        return authenticate(request, ctx)
-    with log_service(ctx).read_engine.connect() as conn:
-        row = conn.execute(_SESSION, {"h": digest(token)}).first()
-    now = utcnow()
-    if (
-        row is None
-        or row.expires_at <= now
-        or (
-            row.email_verified_at is None
-            and row.created_at <= now - timedelta(hours=ctx.config.unverified_account_hours)
-        )
-    ):  # as auth._unverified_expired
-        return None
-    return Principal(row.user_id, row.email, row.email_verified_at is not None, "bearer", row.id, frozenset(SCOPES))
-
-
 def _reader(request: Request) -> tuple[Principal, ServerContext]:
     ctx: ServerContext = request.app.state.ctx
-    principal = _authenticate(request, ctx)
+    principal = hotpath.caller(request, ctx)
     if principal is None:
         raise unauthorized()
     if not principal.has("keys:read"):
@@ -296,12 +257,29 @@ async def _read_access(request: Request) -> ServerContext:
     return (await _run(request.app.state.ctx, _reader, request))[1]
 
 
-async def _run(ctx: ServerContext, fn: Any, *args: Any) -> Any:
-    """Run a short database call on the event loop when the database is near (SQLite, PostgreSQL on this
-    host: the call costs less than a thread hop), else in the thread pool (`LogService.inline_reads`)."""
-    if log_service(ctx).inline_reads:
-        return fn(*args)
-    return await run_in_threadpool(fn, *args)
+_run = hotpath.run_near
+
+
+class _ProofCache:
+    """Inclusion proofs of key entries per (index, tree size), base64: a proof in a given tree never changes
+    (nodes are written once), and between two appends every lookup of a person asks for the same one."""
+
+    SIZE = 8192
+
+    def __init__(self, ctx: ServerContext) -> None:
+        self._proofs: OrderedDict[tuple[int, int], list[str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def inclusion(self, index: int, size: int) -> list[str] | None:
+        return self._proofs.get((index, size))
+
+    def keep(self, index: int, size: int, nodes: list[bytes]) -> list[str]:
+        proof = [b64(h) for h in nodes]
+        with self._lock:
+            self._proofs[(index, size)] = proof
+            while len(self._proofs) > self.SIZE:
+                self._proofs.popitem(last=False)
+        return proof
 
 
 ReadCtx = Annotated[ServerContext, Depends(_read_access)]
@@ -344,7 +322,13 @@ def _lookup(ctx: ServerContext, principal: Principal, email: str, known_size: in
                 "log-rollback",
                 tree_size=size,
             )
-        [proof], consistency = svc.proofs(conn, size, [row.log_index], known_size)
+        cache = ctx.service("registry_proofs", _ProofCache)
+        proof = cache.inclusion(row.log_index, size)
+        consistency = None
+        if proof is None or known_size is not None:
+            proofs, consistency = svc.proofs(conn, size, [] if proof is not None else [row.log_index], known_size)
+            if proof is None:
+                proof = cache.keep(row.log_index, size, proofs[0])
     extra = (
         {} if consistency is None else {"known_size": known_size, "consistency_proof": [b64(h) for h in consistency]}
     )
@@ -357,7 +341,7 @@ def _lookup(ctx: ServerContext, principal: Principal, email: str, known_size: in
             "entry": row.data,
             "tree_size": size,
             "checkpoint": svc.signed_checkpoint(size, bytes(row.root_hash)).decode("utf-8"),
-            "inclusion_proof": [b64(h) for h in proof],
+            "inclusion_proof": proof,
             **extra,
             **extra_org,
         }
