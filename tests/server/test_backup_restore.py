@@ -18,8 +18,9 @@ from srvkit import BACKENDS, PG_ADMIN_URL, db_from_template, run_cli, server_con
 
 from c11.client import Client
 from c11.client.transparency import server_slug
-from c11.errors import ProofError
+from c11.errors import OutputExistsError, ProofError
 from c11.server import migrate
+from c11.server.backup import BackupError, backup, restore
 from c11.server.context import ServerContext
 from c11.server.db import Database
 from c11.server.logsrv.service import LogService
@@ -78,10 +79,8 @@ def test_backup_restore_keeps_the_log_and_refuses_forks(backend: str, empty_db: 
             svc.append("test", {"n": i})
         assert late.log.verify().current.size == 8
         # an existing file is never overwritten
-        again = run_cli(
-            ["db", "backup", str(out), "--data-dir", str(server.data_dir)], tmp_path / "c", {"C11_DATABASE_URL": url}
-        )
-        assert again.returncode != 0 and "exists" in again.stderr and "Traceback" not in again.stderr
+        with pytest.raises(OutputExistsError):
+            backup(server.config, out)
     finally:
         svc.db.dispose()
         server.stop()
@@ -92,8 +91,8 @@ def test_backup_restore_keeps_the_log_and_refuses_forks(backend: str, empty_db: 
     restored = _cli(["db", "restore", str(out), "--data-dir", str(data2), "--json"], tmp_path, url2)
     assert restored["log_size"] == 5
     assert stat.S_IMODE((data2 / "secrets" / "log.key").stat().st_mode) == 0o600
-    refused = run_cli(["db", "restore", str(out), "--data-dir", str(data2)], tmp_path / "c", {"C11_DATABASE_URL": url2})
-    assert refused.returncode != 0 and "fresh data folder" in refused.stderr  # never over a live one
+    with pytest.raises(BackupError, match="fresh data folder"):  # never over a live one
+        restore(server_config(data2, url2), out)
 
     config2 = replace(server_config(data2, url2), migrate=False)
     server2 = start_server(config2, backend)
@@ -178,8 +177,6 @@ def test_a_fork_reported_after_restore_stops_all_signing(backend: str, empty_db:
     try:
         svc.append("test", {"n": 0})
         # the backup (library call, as the CLI does)
-        from c11.server.backup import backup, restore
-
         backup(config, tmp_path / "b.tar")
         for i in range(1, 4):
             svc.append("test", {"n": i})
@@ -210,8 +207,6 @@ def test_a_fork_reported_after_restore_stops_all_signing(backend: str, empty_db:
 
 
 def test_restore_refuses_what_is_not_a_backup(tmp_path: Path) -> None:
-    from c11.server.backup import BackupError, restore
-
     bad = tmp_path / "x.tar"
     with tarfile.open(bad, "w") as tar:
         tar.add(__file__, arcname="../../etc/passwd")
