@@ -234,7 +234,7 @@ class HAProxy:
         out = self.log.open("ab")
         self.proc = subprocess.Popen([exe, "-db", "-f", str(cfg)], stdout=out, stderr=subprocess.STDOUT)
         out.close()
-        _wait_http(f"{self.url}/readyz", self.proc, 30, "haproxy")
+        _wait_http(f"{self.url}/readyz", self.proc, 120, "haproxy")
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -279,7 +279,7 @@ class ShardStore:
             stderr=subprocess.STDOUT,
         )
         out.close()
-        _wait_http(f"{self.url}/healthz", self.proc, 60, "shard store")
+        _wait_http(f"{self.url}/healthz", self.proc, 300, "shard store")
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
