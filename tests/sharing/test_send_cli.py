@@ -91,6 +91,12 @@ def test_revoked_and_expired_sends_are_refused(srv: RunningServer, people: dict[
     link2 = alice.json("send", str(tmp_path / "x.txt"), "--to", carol.email, "--expires", "1h")["link"]
     _expire(srv, link2.rsplit("/", 1)[1])
     assert "expired" in carol.fails("receive", link2, "-o", str(tmp_path / "out2"))
+    assert alice.json("sends", "show", link2)["recipients"][0]["status"] == "expired"
+    link3 = alice.json("send", str(tmp_path / "x.txt"), "--to", carol.email)["link"]
+    _mail_with(srv, carol.email, link3)  # the transport is done with it (no race with the change below)
+    _email_given_up(srv, link3.rsplit("/", 1)[1])  # the outbox gave up on the email: the sender is told
+    shown = alice.json("sends", "show", link3)["recipients"][0]
+    assert shown["status"] == "undelivered" and shown["delivered_at"] is None
 
 
 def test_share_link_versions_and_revocation(srv: RunningServer, people: dict[str, Person], tmp_path: Path) -> None:
@@ -105,8 +111,14 @@ def test_share_link_versions_and_revocation(srv: RunningServer, people: dict[str
     got = bob.json("receive", link, "-o", str(tmp_path / "b"), "--force")
     assert got["version"] == 2 and (tmp_path / "b" / "plan.txt").read_text() == "version two"
     assert [s["id"] for s in alice.json("share", "list")] == [link.rsplit("/", 1)[1]]
+    latest = f"{srv.url}/api/v1/received/{link.rsplit('/', 1)[1]}/latest"  # what an open page polls
+    r = httpx.get(latest, headers={"authorization": f"Bearer {bob.token}"})
+    assert r.status_code == 200 and r.json()["version"] == 2, r.text
+    assert httpx.get(latest, headers={"authorization": f"Bearer {people['carol'].token}"}).status_code == 404
     index = alice.json("share", "revoke", link)["revoked_log_index"]
     assert "revoked" in bob.fails("receive", link, "-o", str(tmp_path / "b2"))
+    r = httpx.get(latest, headers={"authorization": f"Bearer {bob.token}"})
+    assert r.status_code == 410 and r.json()["type"].endswith("send-revoked"), r.text
     entry = _log_entry(srv, index)
     assert entry["action"] == "revoke" and entry["send"] == link.rsplit("/", 1)[1] and entry["kind"] == "send"
 
@@ -173,6 +185,21 @@ def _expire(srv: RunningServer, send_id: str) -> None:
     db = Database(srv.config.database_url)
     with db.session() as s:
         s.execute(update(Send).where(Send.id == send_id).values(expires_at=datetime.now(UTC) - timedelta(minutes=1)))
+    db.dispose()
+
+
+def _email_given_up(srv: RunningServer, send_id: str) -> None:
+    from sqlalchemy import select, update
+
+    from c11.notify.outbox import DEAD
+    from c11.server.db import Database
+    from c11.server.outbox.models import OutboxMessage
+    from c11.server.sharing.models import SendRecipient
+
+    db = Database(srv.config.database_url)
+    with db.session() as s:
+        ids = s.scalars(select(SendRecipient.outbox_id).where(SendRecipient.send_id == send_id)).all()
+        s.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(status=DEAD, sent_at=None))
     db.dispose()
 
 

@@ -267,7 +267,8 @@ export class NewerVersionError extends Error {
 
 /** Refuse to serve an opened link's files once the server has a newer version (or the link closed: its 410). */
 export async function checkLatest(session: Session, opened: Opened): Promise<void> {
-  const now = await receivedSend(session, opened.send.id);
+  // the light route: no envelope, no log entry (an open page asks every few seconds)
+  const now = await api<{ version: number }>("GET", `/api/v1/received/${idOf(opened.send.id)}/latest`, undefined, session);
   if (now.version !== opened.send.version) throw new NewerVersionError(now.version);
 }
 
@@ -345,7 +346,7 @@ export function sealedLength(head: Uint8Array, size: number): number {
 
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
 
-async function tusCall(method: string, url: string, session: Session, headers: Record<string, string>, body?: Blob): Promise<Response> {
+async function tusCall(method: string, url: string, session: Session, headers: Record<string, string>, body?: Uint8Array<ArrayBuffer>): Promise<Response> {
   let r: Response;
   try {
     r = await fetch(url, { method, body, headers: { "tus-resumable": "1.0.0", ...headers, authorization: `Bearer ${session.token}` }, credentials: "omit", cache: "no-store" });
@@ -374,8 +375,9 @@ export async function uploadSealed(stream: ReadableStream<Uint8Array>, size: num
   let held: Uint8Array[] = [];
   let heldBytes = 0;
   let ended = false;
-  /** The next piece of up to PIECE bytes (hashed), or null at the end. */
-  const nextPiece = async (): Promise<Blob | null> => {
+  /** The next piece of up to PIECE bytes (hashed), or null at the end. One ArrayBuffer rather than a Blob: the
+   *  page's garbage collector counts its bytes, so sent pieces are freed promptly. */
+  const nextPiece = async (): Promise<Uint8Array<ArrayBuffer> | null> => {
     while (!ended && heldBytes < PIECE) {
       const { value, done } = await reader.read();
       if (done) ended = true;
@@ -398,7 +400,13 @@ export async function uploadSealed(stream: ReadableStream<Uint8Array>, size: num
       taken += part.length;
     }
     heldBytes -= taken;
-    return new Blob(parts);
+    const piece = new Uint8Array(taken);
+    let at = 0;
+    for (const part of parts) {
+      piece.set(part, at);
+      at += part.length;
+    }
+    return piece;
   };
   let url = "";
   try {
@@ -423,7 +431,7 @@ export async function uploadSealed(stream: ReadableStream<Uint8Array>, size: num
     let start = 0;
     let piece = await nextPiece();
     while (piece) {
-      const end = start + piece.size;
+      const end = start + piece.length;
       if (end > length) throw new Error("the encrypted file is longer than its header says: not uploaded");
       const following = nextPiece();  // read and hash the next piece while this one is sent
       following.catch(() => {});
@@ -435,7 +443,7 @@ export async function uploadSealed(stream: ReadableStream<Uint8Array>, size: num
           if (!(known >= start && known <= end)) throw new Error(`the server lost part of the upload (it has ${known} bytes, ${start} were sent): start again`);
           if (known === end) break;
           const r = await tusCall("PATCH", url, session, { "upload-offset": String(known), "content-type": "application/offset+octet-stream" },
-            piece.slice(known - start));
+            piece.subarray(known - start));
           known = Number(r.headers.get("upload-offset"));
           failures = 0;
           onProgress?.(known, length);

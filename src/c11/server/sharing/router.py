@@ -2,8 +2,8 @@
 
 Senders: `POST /api/v1/sends`, `GET /api/v1/sends`, `GET /api/v1/sends/{id}`, `POST /api/v1/sends/{id}/revoke`,
 `POST /api/v1/sends/{id}/versions` (share links). Recipients (logged in with the email the link was sent to):
-`GET /api/v1/received/{id}` (sender, envelope, blobs) and `GET /api/v1/received/{id}/blobs/{blob}` (the
-ciphertext, with `Range`).
+`GET /api/v1/received/{id}` (sender, envelope, blobs), `GET /api/v1/received/{id}/latest` (the current version)
+and `GET /api/v1/received/{id}/blobs/{blob}` (the ciphertext, with `Range`).
 """
 
 from __future__ import annotations
@@ -101,6 +101,11 @@ def received(send_id: str, ctx: Ctx, who: Reader) -> dict[str, Any]:
     out = service.receive(ctx, who, send_id)
     out["envelope"] = base64.b64encode(out["envelope"]).decode()
     return out
+
+
+@router.get("/received/{send_id}/latest", summary="A send's or link's current version (what an open page polls)")
+def received_latest(send_id: str, ctx: Ctx, who: Reader) -> dict[str, Any]:
+    return service.latest(ctx, who, send_id)
 
 
 DOWNLOAD_HEADER = "X-C11-Download"

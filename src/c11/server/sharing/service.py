@@ -405,6 +405,17 @@ def _recipient(s: Session, who: Principal, send_id: str) -> tuple[Send, SendReci
     return send, r
 
 
+def latest(ctx: ServerContext, who: Principal, send_id: str) -> dict[str, Any]:
+    """A recipient's cheap look at a link (an open page asks it often): its current version, or the 410 that
+    `receive` would answer. Read only: no log entry, no envelope."""
+    with ctx.db.session() as s:
+        send, r = _recipient(s, who, send_id)
+        _refuse_closed(send)
+        if send.max_downloads is not None and r.downloads >= send.max_downloads:
+            raise _used_up()
+        return {"id": send.id, "kind": send.kind, "version": send.version}
+
+
 def receive(ctx: ServerContext, who: Principal, send_id: str) -> dict[str, Any]:
     """What a recipient sees: the sender, the latest envelope and its blobs (the first time: an `open` entry)."""
     with log_service(ctx).transaction() as (s, log):
