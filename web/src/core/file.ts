@@ -102,11 +102,13 @@ async function* sealedPieces(batches: AsyncGenerator<Batch>, header: Header, key
   let batch = await gather();
   while (batch.length) {
     const first = i;
-    const sealing = Promise.all(batch.map(([pt, last], j) => sealSegment(key, first + j, last, pt)));
+    // each segment is hashed as soon as it is sealed (the digests overlap the rest of the batch's AES calls)
+    const sealing = Promise.all(batch.map(([pt, last], j) => sealSegment(key, first + j, last, pt).then(async (ct) => [ct, await sha256(ct)] as const)));
     const next: Promise<Batch> = batch[batch.length - 1]![1] ? Promise.resolve([]) : gather();
     next.catch(() => {});
-    const sealed = await sealing;
-    hashes.push(...(await Promise.all(sealed.map(sha256))));
+    const done = await sealing;
+    const sealed = done.map((d) => d[0]);
+    hashes.push(...done.map((d) => d[1]));
     i += batch.length;
     yield sealed.length === 1 ? sealed[0]! : concat(...sealed);
     batch = await next;
