@@ -97,7 +97,7 @@ export function NotificationsPage({ session }: { session: Session }) {
         <>
           <h2>Outbox</h2>
           <ul class="counts" aria-label="Outbox counts">
-            {(["queued", "sending", "sent", "dead"] as const).map((k) => <li key={k}><strong>{st.counts[k] ?? 0}</strong> {k === "dead" ? "dead letters" : k}</li>)}
+            {(["queued", "sending", "sent", "dead"] as const).map((k) => <li key={k}><strong>{st.counts[k] ?? 0}</strong> {k === "dead" ? (st.counts[k] === 1 ? "dead letter" : "dead letters") : k}</li>)}
           </ul>
           <ul class="rows" aria-label="Waiting and dead messages">
             {st.messages.map((m) => (
