@@ -193,7 +193,8 @@ def start_serve(tmp: Path) -> tuple[subprocess.Popen, SimpleNamespace]:
         stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
-    wait_until_up(proc, f"{url}/healthz", timeout=300)  # a first start makes its keys and tables: slow on a busy machine
+    # a first start makes its keys and tables: slow on a busy machine
+    wait_until_up(proc, f"{url}/healthz", timeout=300)
     return proc, SimpleNamespace(url=url, data_dir=data)
 
 
