@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -348,6 +349,10 @@ def test_graph_guided_setup_to_a_test_send_and_outbox_retry(op_page, world, log_
     app.keys.clear()
     text = _test_send(page, "Not sent: Certificate not uploaded.")
     assert "AADSTS700027" in text and uploaded.sha1.hex().upper() in text
+    app.upload(der, end=datetime.now(UTC) - timedelta(days=1))  # Entra's copy ended yesterday
+    text = _test_send(page, "Not sent: Certificate expired.")
+    assert "The key used is expired" in text
+    app.keys.clear()
     app.keys.extend(uploaded_keys)
     s.throttle(1, retry_after=3)
     text = _test_send(page, "Not sent: Throttled by Microsoft Graph.")
