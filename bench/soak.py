@@ -335,7 +335,9 @@ class Checks:
         routed = []
         ok = True
         for k, name in kills:
-            down = next((t for t, s, st in health if s == name and st == "DOWN" and t >= k - 1), None)
+            before = [(t, st) for t, s, st in health if s == name and t < k]
+            already = before[-1][0] if before and before[-1][1] == "DOWN" else None  # a check timeout just before
+            down = already or next((t for t, s, st in health if s == name and st == "DOWN" and t >= k), None)
             up = next((t for t, s, st in health if s == name and st == "UP" and down and t > down), None)
             if down is None or up is None:
                 ok = False

@@ -7,6 +7,8 @@ acknowledged write present, one consistent log history, releases matched by log 
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,9 +19,12 @@ CHECKS = 11  # PASS/FAIL lines bench/soak.py prints
 
 def test_replicas_survive_kills_and_restarts_without_loss():
     cmd = [sys.executable, str(ROOT / "bench" / "soak.py"), "--duration", "30", "--threads", "4"]
-    cmd += ["--seed-users", "5", "--drain", "120", "--json"]
+    cmd += ["--seed-users", "5", "--drain", "120", "--json", "--keep"]  # the folder is kept when a check fails
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1500)
     out = r.stdout + r.stderr[-4000:]
+    folder = re.search(r"folder (\S+)", r.stdout)
+    if r.returncode == 0 and folder:
+        shutil.rmtree(folder.group(1), ignore_errors=True)
     verdicts = [line for line in r.stdout.splitlines() if line.startswith(("PASS:", "FAIL:"))]
     assert len(verdicts) == CHECKS, out
     assert all(v.startswith("PASS:") for v in verdicts), out
