@@ -20,7 +20,6 @@ from typing import Any
 
 from c11.errors import FormatError, UsageError
 from c11.keys.publickey import PublicKey
-from c11.log.entries import MAX_SEQ, canonical_json
 
 #: The `type` of an organization policy document.
 POLICY_DOCUMENT_TYPE = "c11-org-policy/v1"
@@ -74,6 +73,8 @@ def document_text(
 ) -> str:
     """The canonical text of a policy document from its parts (`key_lines`: public key lines as `line()` gives
     them); the server builds it from its rows this way, without parsing the keys."""
+    from c11.log.entries import canonical_json  # on use: an offline `c11 encrypt` imports no c11.log
+
     return canonical_json(
         {
             "default_expiry_days": default_expiry_days,
@@ -107,6 +108,8 @@ class PolicyDocument:
     @classmethod
     def parse(cls, text: str) -> PolicyDocument:
         """Strictly from its canonical text (anything else, or a key that does not parse: FormatError)."""
+        from c11.log.entries import MAX_SEQ, canonical_json
+
         if not isinstance(text, str) or len(text) > MAX_DOCUMENT:
             raise FormatError("an organization policy document is canonical JSON text of at most 1 MiB")
         try:

@@ -104,12 +104,12 @@ def default_paths() -> list[Path]:
 
 def load_many(paths: list[str] | tuple[str, ...]) -> list[Identity]:
     """Identities for decrypting: the given paths, or the defaults."""
-    from c11._internal.paths import keys_dir
-    from c11.client.key_lifecycle import temporary_paths  # temporary keys received at login (docs/keyserver.md)
+    chosen = [Path(p) for p in paths]
+    if not chosen:
+        from c11._internal.paths import keys_dir
+        from c11.client.key_lifecycle import temporary_paths  # temporary keys received at login (docs/keyserver.md)
 
-    chosen = [Path(p) for p in paths] or (
-        default_paths() + ([] if os.environ.get("C11_IDENTITY") else temporary_paths(keys_dir()))
-    )
+        chosen = default_paths() + ([] if os.environ.get("C11_IDENTITY") else temporary_paths(keys_dir()))
     if not chosen:
         raise KeyFileError("no key to decrypt with: pass -i KEYFILE (or set C11_IDENTITY, or log in with `c11 login`)")
     return [load(p) for p in chosen]

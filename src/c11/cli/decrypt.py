@@ -112,12 +112,15 @@ def _refuse_document(input_path: str | None) -> None:
     """UsageError for a Word/Excel/PDF/... file with c11-protected parts: `c11 unprotect` opens those."""
     from c11 import files
     from c11.errors import UsageError
-    from c11.indoc import api
 
-    if input_path in (None, "-") or not api.supported(input_path) or not Path(input_path).is_file():
+    if input_path in (None, "-") or not Path(input_path).is_file():
         return
     try:
         if files.sniff(Path(input_path)) in ("file", "armor"):
+            return  # a c11 file: the document handlers are not imported (they cost start-up)
+        from c11.indoc import api
+
+        if not api.supported(input_path):
             return
         api.read_envelope(input_path)
     except Exception:  # noqa: BLE001 - not a protected document: decrypt reports what it is

@@ -28,16 +28,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from c11.client.recovery import OrgInfo
-from c11.client.transparency import LogCheck, decode_hashes, server_slug
 from c11.errors import C11Error, FormatError, OrgPolicyUnavailableError, ProofError, ServerError
-from c11.log.checkpoint import Checkpoint, NoteVerifier, open_checkpoint
-from c11.log.entries import OrgPolicyEntry, org_policy_digest
-from c11.log.merkle import leaf_hash, verify_inclusion
-from c11.orgrules import OrgPolicy, PolicyDocument
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the log and the rules are imported on first use: an offline `c11 encrypt` needs neither
     from c11.client.client import Client
+    from c11.client.recovery import OrgInfo
+    from c11.client.transparency import LogCheck
+    from c11.log.checkpoint import Checkpoint, NoteVerifier
+    from c11.orgrules import OrgPolicy, PolicyDocument
 
 SERVER = "server"
 CACHE = "cache"
@@ -70,6 +68,8 @@ class SignedPolicy:
     @classmethod
     def from_json(cls, d: Any) -> SignedPolicy:
         """From `to_json`'s form (or the `policy` field of `GET /api/v1/org`); ProofError when malformed."""
+        from c11.client.transparency import decode_hashes
+
         if not isinstance(d, dict):
             raise ProofError("no signed organization policy")
         doc, entry, index, note = d.get("document"), d.get("entry"), d.get("log_index"), d.get("checkpoint")
@@ -83,6 +83,10 @@ class SignedPolicy:
 def verify_signed(signed: SignedPolicy, checkpoint: Checkpoint, org_id: str | None = None) -> PolicyDocument:
     """The document, once its entry is proven in `checkpoint` (already accepted) and commits to it, for
     `org_id` when given; ProofError otherwise."""
+    from c11.log.entries import OrgPolicyEntry, org_policy_digest
+    from c11.log.merkle import leaf_hash, verify_inclusion
+    from c11.orgrules import PolicyDocument
+
     verify_inclusion(
         leaf_hash(signed.entry.encode("utf-8")),
         signed.log_index,
@@ -120,6 +124,8 @@ class OwnPolicy:
 
 def from_info(info: OrgInfo) -> OrgPolicy:
     """An `OrgInfo` (server answer or registry lookup) as the rules' input."""
+    from c11.orgrules import OrgPolicy
+
     return OrgPolicy(info.name, tuple(info.recovery_keys), info.require_online, info.default_expiry_days)
 
 
@@ -130,6 +136,8 @@ class OrgPolicyStore:
         self.folder = Path(folder) / "orgs"
 
     def path(self, server: str) -> Path:
+        from c11.client.transparency import server_slug
+
         return self.folder / server_slug(server) / "policy.json"
 
     def _read(self, server: str) -> dict[str, Any] | None:
@@ -219,6 +227,8 @@ class OrgPolicyStore:
         path = self.path(server)
         if doc.get("policy") is None:
             return OwnPolicy(None, CACHE, doc["fetched_at"])
+        from c11.log.checkpoint import open_checkpoint
+
         try:
             if verifier is None:
                 raise ProofError("no log key is pinned for this server to verify it with")
@@ -310,6 +320,8 @@ def own_policy(
 
 def _pinned(client: Client) -> NoteVerifier | None:
     """The log key pinned for the client's server (no network), or None."""
+    from c11.log.checkpoint import NoteVerifier
+
     key = client.log.trust.pinned_key()
     try:
         return NoteVerifier.parse(key) if key else None

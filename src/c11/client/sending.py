@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from c11.client.org_policy import NONE, OrgPolicyStore, OwnPolicy, from_info, own_policy
-from c11.client.recovery import OrgInfo
 from c11.errors import NoKeyPublishedError, OnlinePolicyError, RecipientError, UnregisteredRecipientError, UsageError
 from c11.format.header import HeaderOptions
 from c11.keys.publickey import PREFIX, PublicKey
@@ -33,6 +32,7 @@ from c11.orgrules import OrgPolicy, RulesPlan, SendOptions, apply
 
 if TYPE_CHECKING:
     from c11.client.client import Client
+    from c11.client.recovery import OrgInfo
     from c11.format.header import Stanza
     from c11.format.online import OnlineSeal
     from c11.keys.identity import Identity
@@ -189,6 +189,8 @@ class Sending:
         self, email: str, invite: Callable[[str], bool] | None
     ) -> tuple[PublicKey, OrgInfo | None, bool, bool, str]:
         """(key, organization, temporary?, invited now?, warning) for an email recipient."""
+        from c11.client.recovery import OrgInfo  # with a client only: offline sending imports no HTTP layer
+
         c = self._need(f"{email}: looking a recipient up by email")
         try:
             record = c.registry.lookup_record(email)

@@ -18,7 +18,6 @@ import re
 import stat
 import struct
 import unicodedata
-import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,9 @@ from c11.errors import BadSignatureError, BundleError, NotC11FileError, UsageErr
 from c11.format import content, envelope, stream
 from c11.format.header import V1, Header, read_header
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # zipfile is imported on use: encrypting or decrypting one file needs no zip layer
+    import zipfile
+
     from _typeshed import WriteableBuffer
 
     from c11.keys.identity import Identity
@@ -106,6 +107,8 @@ def write(
 
     Entries are read from their `source` path, or from `sources[entry id]` (rotation).
     """
+    import zipfile
+
     if author is None:
         raise UsageError("a bundle is signed by its author: give the author's identity")
     with zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
@@ -135,6 +138,8 @@ def write(
 
 def zip_info(name: str) -> zipfile.ZipInfo:
     """A stored member with a fixed time stamp, as every bundle member is written."""
+    import zipfile
+
     zi = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
     zi.compress_type = zipfile.ZIP_STORED
     zi.external_attr = 0o100644 << 16
@@ -159,6 +164,8 @@ def _zip_errors(fn: Callable[_P, _R]) -> Callable[_P, _R]:
 
     @functools.wraps(fn)
     def wrapper(*args: _P.args, **kw: _P.kwargs) -> _R:
+        import zipfile
+
         try:
             return fn(*args, **kw)
         except (
@@ -179,6 +186,8 @@ class BundleReader:
 
     @_zip_errors
     def __init__(self, fileobj: BinaryIO) -> None:
+        import zipfile
+
         try:
             self.zf = zipfile.ZipFile(fileobj)
         except (zipfile.BadZipFile, OSError, ValueError) as e:
@@ -312,6 +321,8 @@ class BundleReader:
     @_zip_errors
     def copy_with_header(self, dst: BinaryIO, header: Header) -> None:
         """Rewrite the bundle with a new manifest header; entries and manifest payload unchanged."""
+        import zipfile
+
         with zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED, allowZip64=True) as out:
             for info in self.zf.infolist():
                 with self.zf.open(info) as src, out.open(zip_info(info.filename), "w", force_zip64=True) as w:

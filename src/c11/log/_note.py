@@ -13,7 +13,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from c11.errors import LogKeyError, ProofError
@@ -108,15 +107,14 @@ class NoteSigner:
             raise ValueError("an Ed25519 seed is 32 bytes")
         self._name = name
         self._private = Ed25519PrivateKey.from_private_bytes(bytes(seed))
-        public = self._private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        # raw bytes without importing `serialization`: its SSH key module (and what that imports) costs start-up
+        public = self._private.public_key().public_bytes_raw()
         self._verifier = NoteVerifier.from_public_key(name, public)
 
     @classmethod
     def generate(cls, name: str) -> NoteSigner:
         """A new random signer named ``name``."""
-        seed = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
-        )
+        seed = Ed25519PrivateKey.generate().private_bytes_raw()
         return cls(name, seed)
 
     @classmethod
@@ -156,9 +154,7 @@ class NoteSigner:
 
     def signer_key(self) -> str:
         """The signer key string (secret: it holds the private key)."""
-        seed = self._private.private_bytes(
-            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
-        )
+        seed = self._private.private_bytes_raw()
         return f"PRIVATE+KEY+{self._name}+{self.key_id:08x}+{_b64encode(bytes([ALG_ED25519]) + seed)}"
 
     def sign(self, message: bytes) -> bytes:
