@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from c11.client._http import HttpCore, json_object, json_objects
 from c11.client.transparency import LogAPI
 from c11.errors import AuthError
+
+if TYPE_CHECKING:
+    from c11.client.org_encpolicies import OrgEncryptionPoliciesAPI
 
 #: Every admin permission (the server's list; `set_admin(..., ALL)` designates a full admin).
 PERMISSIONS: tuple[str, ...] = (
@@ -135,6 +138,13 @@ class OrgAPI:
     def __init__(self, core: HttpCore, log: LogAPI) -> None:
         self._core = core
         self._log = log
+
+    @property
+    def encryption_policies(self) -> OrgEncryptionPoliciesAPI:
+        """Named recipient sets of your organization (docs/organizations.md "Encryption policies")."""
+        from c11.client.org_encpolicies import OrgEncryptionPoliciesAPI
+
+        return OrgEncryptionPoliciesAPI(self._core)
 
     def info(self) -> OrgInfo | None:
         """Your organization, or None when you are not a member of one."""

@@ -52,6 +52,7 @@ SERVICES: dict[str, tuple[str, ...]] = {
         "c11.server.orgs.signature_keys:router",
         "c11.server.orgs.domain_routes:router",
         "c11.server.orgs.domain_routes:confirm_router",
+        "c11.server.orgs.encpolicies:router",
         "c11.server.orgs.joining:router",
     ),
     "groups": ("c11.server.groups.router:router",),

@@ -100,3 +100,25 @@ class OrgGroupMember(Base):
         ForeignKey("org_members.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class OrgEncryptionPolicy(Base):
+    """A named recipient set of an organization, offered to every member when encrypting.
+
+    `emails` and `group_ids` are canonical JSON lists (sorted, de-duplicated). Only addresses and ids: clients
+    resolve each through the registry or the group-key log, as for recipients they type (docs/organizations.md).
+    """
+
+    __tablename__ = "org_encryption_policies"
+    __table_args__ = (UniqueConstraint("org_id", "name", name="uq_org_encryption_policies_org_id_name"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str | None] = mapped_column(String(500))
+    emails: Mapped[str] = mapped_column(Text, default="[]")
+    group_ids: Mapped[str] = mapped_column(Text, default="[]")
+    created_by: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(320))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
