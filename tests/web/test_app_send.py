@@ -6,6 +6,7 @@ updated by the CLI while the recipient's page is open serves the new version. ax
 from __future__ import annotations
 
 import os
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -142,7 +143,7 @@ def test_share_link_update_while_open(people, new_page, screenshot, tmp_path: Pa
     assert page.get_by_test_id("closed").inner_text() == "This link was revoked"
 
 
-def test_folder_link_tree_and_save_all(people, new_page, axe, narrow, screenshot, tmp_path: Path) -> None:
+def test_folder_link_tree_and_save_all(people, new_page, axe, narrow, screenshot, web_server, tmp_path: Path) -> None:
     """A folder share link: the tree with the names decrypted in the page; one file, or all of them as one ZIP
     streamed from the decrypted files (the browser's counterpart of the folder `c11 receive` writes)."""
     alice, bob = people["alice"], people["bob"]
@@ -185,6 +186,19 @@ def test_folder_link_tree_and_save_all(people, new_page, axe, narrow, screenshot
         assert z.testzip() is None
         assert {n: z.read(n) for n in z.namelist()} == files
     screenshot(page, "folder-saved")
+    # the server swaps a byte of big.bin's ciphertext: the ZIP save fails and says so, no ZIP holds a bad file
+    (stored,) = [
+        f
+        for f in (web_server.data_dir / "blobs").rglob("*")
+        if f.is_file() and 3_000_000 < f.stat().st_size < 3_100_000 and f.stat().st_mtime > time.time() - 600
+    ]
+    data = bytearray(stored.read_bytes())
+    data[len(data) // 2] ^= 1
+    stored.write_bytes(bytes(data))
+    page.get_by_role("link", name="Save all 4 files (project.zip)").click()
+    failed = page.get_by_role("alert").filter(has_text="Not saved")
+    failed.wait_for(timeout=60_000)
+    assert "not the one the sender listed" in failed.inner_text() and "Nothing was kept" in failed.inner_text()
 
 
 def test_expired_link_says_so(people, new_page, axe, screenshot, web_server, tmp_path: Path) -> None:
