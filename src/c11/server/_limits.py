@@ -72,9 +72,14 @@ async def _for_caller(scope: Scope, cap: int) -> int:
         except ScimError:
             return DEFAULT_CAP
         return cap
-    from c11.server.auth import authenticate
+    from c11.server import hotpath
 
-    principal = await run_in_threadpool(authenticate, Request(scope), ctx)
+    # one authentication per request: the route's dependencies (require_account, the release route's
+    # release_caller) find the principal in the request state instead of checking the credential again
+    request = Request(scope)
+    principal = await hotpath.run_near(ctx, hotpath.caller, request, ctx)
+    if principal is not None:
+        request.state.principal = principal
     return cap if principal is not None and principal.email_verified else DEFAULT_CAP
 
 
