@@ -41,7 +41,11 @@ import click
 @click.option("--force", is_flag=True, help="Overwrite an existing output.")
 @click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON.")
 @click.option(
-    "--policy", "policy_id", metavar="ID", help="Encrypt for the recipients of a saved policy (see `c11 policies`)."
+    "--policy",
+    "policy_id",
+    metavar="NAME|ID",
+    help="Encrypt for your organization's encryption policy NAME (`c11 org encryption-policies list`) "
+    "or a saved recent policy ID (`c11 policies`).",
 )
 @click.option(
     "--invite", "invite", is_flag=True, help="Invite recipients (emails) who are not registered yet, without asking."

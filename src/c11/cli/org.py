@@ -15,6 +15,11 @@ ORG_COMMANDS: dict[str, tuple[str, str, str]] = {
     "admins": ("c11.cli.org_members", "admins", "Designate and demote admins and their permissions."),
     "signature-keys": ("c11.cli.org_members", "signature_keys", "Members' signature keys: list, withdraw."),
     "groups": ("c11.cli.org_groups", "groups", "Groups as recipients: create, add and remove members."),
+    "encryption-policies": (
+        "c11.cli.org_encpolicies",
+        "encryption_policies",
+        "Named recipient sets members encrypt for (c11 encrypt --policy NAME).",
+    ),
     "domains": ("c11.cli.org_domains", "domains", "Email domains: verified ones join without being asked."),
     "join": ("c11.cli.org_domains", "join", "Invitations to join an organization: see its recovery keys, answer."),
     "recovery-key": ("c11.cli.org_recovery", "recovery_key", "Create, rotate and list recovery keys."),

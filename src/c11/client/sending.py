@@ -113,6 +113,8 @@ class Sending:
         self._client: Client | None = None
         self.store = store
         self.account = account
+        #: "NAME: recipients" of the organization encryption policy the last `resolve` used (shown to the sender)
+        self.org_policy_note: str | None = None
 
     def client(self) -> Client | None:
         if self._client is None and self._client_arg is not None:
@@ -156,12 +158,21 @@ class Sending:
                 invited.append(email.strip().lower())
 
         if request.policy_id:
-            saved = self._need(f"the encryption policy {request.policy_id}").policies.get(request.policy_id)
-            for m in saved.members:
-                if m.email:
-                    add_email(m.email)
-                elif m.public_key:
-                    add_key(PublicKey.parse(m.public_key))
+            shared = self._org_policy(request.policy_id)
+            if shared is not None:  # the organization's: each recipient resolved as if typed (proofs, group log)
+                self.org_policy_note = f"organization encryption policy {shared[0]!r}: {', '.join(shared[1])}"
+                for v in shared[1]:
+                    if v.startswith(GROUP_PREFIX):
+                        add_key(self.group_key(v))
+                    else:
+                        add_email(v)
+            else:
+                saved = self._need(f"the encryption policy {request.policy_id}").policies.get(request.policy_id)
+                for m in saved.members:
+                    if m.email:
+                        add_email(m.email)
+                    elif m.public_key:
+                        add_key(PublicKey.parse(m.public_key))
         for k in request.keys:
             add_key(k)
         for v in request.recipients:
@@ -177,6 +188,24 @@ class Sending:
             for k in read_recipients_file(Path(f)):
                 add_key(k)
         return keys, members, orgs, temporary, invited, warnings
+
+    def _org_policy(self, name_or_id: str) -> tuple[str, tuple[str, ...]] | None:
+        """(name, recipients: emails and group:NAME) of your organization's encryption policy `name_or_id`, or None
+        (no such policy, or not a member): then it names one of your own recent policies."""
+        from c11.errors import AuthError
+
+        c = self._need(f"the encryption policy {name_or_id}")
+        try:
+            policies = c.org.encryption_policies.list()
+        except AuthError:  # not a member of an organization (or a token without org:read)
+            return None
+        wanted = name_or_id.strip()
+        for p in policies:
+            if p.id == wanted or p.name.casefold() == wanted.casefold():
+                if not p.recipients:
+                    raise RecipientError(f"the encryption policy {p.name!r} has no recipients left (groups deleted)")
+                return p.name, p.recipients
+        return None
 
     def group_key(self, value: str) -> PublicKey:
         """`group:NAME`: the current key of a group of your organization (reaches all of its members)."""
@@ -233,6 +262,8 @@ class Sending:
         policies = ([own.policy] if own.policy is not None else []) + orgs
         rules = apply(policies, keys, SendOptions(request.online, request.expires))
         notes = [f"added recovery key of {a.org} ({a.key.fingerprint[:16]})" for a in rules.added]
+        if self.org_policy_note is not None and request.policy_id:
+            notes.insert(0, self.org_policy_note)
         if own.source == "cache" and own.policy is not None:
             when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(own.fetched_at or 0))
             notes.insert(0, f"the server is unreachable: applying {own.policy.name}'s policy as read on {when}")
