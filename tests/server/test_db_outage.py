@@ -203,3 +203,40 @@ def test_registry_lookups_survive_the_database_ending_the_read_pool(server: obje
                 "/api/v1/keys", params={"email": account.email}, headers={"authorization": f"Bearer {account.token}"}
             )
             assert r.status_code in (200, 404), r.text
+
+
+def test_a_cut_write_keeps_the_connection_open() -> None:
+    """The 503 of a write the database cut is answered by the middleware, not left to the server's error handler:
+    uvicorn closes a connection after an unhandled exception, and a client's next request on it would be reset
+    (the soak saw such resets next to the PostgreSQL restart)."""
+    from srvkit import loopback_socket, serve_in_thread
+
+    from c11._web.db_outage import RetryReadsMiddleware
+
+    app = FastAPI()
+    problems.install(app)
+    app.add_middleware(RetryReadsMiddleware, pause=0.01)
+
+    @app.post("/write")
+    def write() -> None:
+        raise _cut()
+
+    @app.get("/ok")
+    def ok() -> dict[str, bool]:
+        return {"ok": True}
+
+    sock = loopback_socket()
+    port = sock.getsockname()[1]
+    server, thread = serve_in_thread(app, sock)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
+            c.sendall(b"POST /write HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+            first = c.recv(65536)
+            assert first.startswith(b"HTTP/1.1 503") and b"database-unavailable" in first
+            assert b"connection: close" not in first.lower()
+            time.sleep(0.3)  # what a closing server would have done by now
+            c.sendall(b"GET /ok HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert c.recv(65536).startswith(b"HTTP/1.1 200")  # the same connection still answers
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -29,14 +29,15 @@ def database_lost(exc: BaseException) -> bool:
 
 
 class RetryReadsMiddleware:
-    """ASGI middleware: a GET/HEAD whose database connection was lost before its answer started runs once more."""
+    """ASGI middleware: a GET/HEAD whose database connection was lost before its answer started runs once more;
+    a write (or a read lost twice) is answered `503` `database-unavailable` here, the connection kept open."""
 
     def __init__(self, app: Any, pause: float = 0.2) -> None:
         self.app = app
         self.pause = pause
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope.get("type") != "http" or scope.get("method") not in SAFE_METHODS:
+        if scope.get("type") != "http":
             await self.app(scope, receive, send)
             return
         started = False
@@ -49,9 +50,29 @@ class RetryReadsMiddleware:
 
         try:
             await self.app(scope, receive, watch)
+            return
         except Exception as e:
             if started or not database_lost(e):
                 raise
-            _log.warning("database connection lost on %s %s; running the read again", scope["method"], scope["path"])
-            await asyncio.sleep(self.pause)
-            await self.app(scope, receive, send)
+            if scope.get("method") not in SAFE_METHODS:
+                await _unavailable(scope, receive, send)
+                return
+        _log.warning("database connection lost on %s %s; running the read again", scope["method"], scope["path"])
+        await asyncio.sleep(self.pause)
+        started = False
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as e:
+            if started or not database_lost(e):
+                raise
+            await _unavailable(scope, receive, send)
+
+
+async def _unavailable(scope: Any, receive: Any, send: Any) -> None:
+    """Answer the 503 problem here: an exception left to the server's error handler makes uvicorn close the
+    connection after the answer, and a client that sends its next request on it at that moment sees a reset."""
+    from starlette.requests import Request
+
+    from c11._web.problems import database_unavailable
+
+    await database_unavailable(Request(scope, receive))(scope, receive, send)

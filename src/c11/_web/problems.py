@@ -129,16 +129,22 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
 async def _on_crash(request: Request, exc: Exception) -> JSONResponse:
     _log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
     if database_lost(exc):
-        # the transaction was rolled back by the database (or never reached it); a retry after the restart works
-        return problem_response(
-            request,
-            503,
-            "Service Unavailable",
-            "The database connection was lost (a restart?) before the request finished; what it changed may not have been saved. Try again.",
-            "database-unavailable",
-            {"Retry-After": "1"},
-        )
+        return database_unavailable(request)
     return problem_response(request, 500, "Internal Server Error", None, None)
+
+
+def database_unavailable(request: Request | None) -> JSONResponse:
+    """503 `database-unavailable`: the database connection was lost during the request (c11._web.db_outage)."""
+    # the database rolled the transaction back, unless the cut came during its commit
+    return problem_response(
+        request,
+        503,
+        "Service Unavailable",
+        "The database connection was lost (a restart?) before the request finished; what it changed may not "
+        "have been saved. Try again.",
+        "database-unavailable",
+        {"Retry-After": "1"},
+    )
 
 
 def install(app: FastAPI) -> None:
