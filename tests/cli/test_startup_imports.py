@@ -41,6 +41,8 @@ NOT_BY_ENCRYPT = (
     "c11.client.recovery",
     "c11.client._http",
 )
+#: nor, writing to stdout, these standard modules (key-file warnings, temporary outputs)
+NOT_BY_ENCRYPT_TO_STDOUT = ("logging", "shutil", "tempfile")
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +94,8 @@ def test_offline_encrypt_imports_no_log_client_zip_or_documents(world):
         modules = _modules(world, args, stdin)
         assert "c11.format.envelope" in modules and "c11.client.sending" in modules  # the check sees the path
         assert _heavy(modules, NEVER + NOT_BY_ENCRYPT) == [], args
+        if "-o" not in args:
+            assert _heavy(modules, NOT_BY_ENCRYPT_TO_STDOUT) == []
     assert (w / "o.c11").stat().st_size > 0
 
 

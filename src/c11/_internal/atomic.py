@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -25,6 +23,8 @@ def publish(tmp: Path, path: Path, *, force: bool) -> None:
     """Move a finished temporary file or folder to `path`, never clobbering unless `force`."""
     if force:
         if path.is_dir() and not path.is_symlink() and tmp.is_dir():
+            import shutil
+
             shutil.rmtree(path)
         os.replace(tmp, path)
         return
@@ -56,6 +56,8 @@ def atomic_output(path: Path, *, force: bool = False, mode: int = 0o644, preallo
     if not force and (path.exists() or path.is_symlink()):
         _refuse_existing(path)
     parent = path.parent if str(path.parent) else Path(".")
+    import tempfile  # on use (with shutil): writing to stdout needs neither
+
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=parent)
     tmp = Path(name)
     try:
@@ -85,6 +87,9 @@ def atomic_dir(path: Path, *, force: bool = False) -> Iterator[Path]:
     path = Path(path)
     if not force and (path.exists() or path.is_symlink()):
         _refuse_existing(path)
+    import shutil
+    import tempfile
+
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent))
     try:
         yield tmp

@@ -9,7 +9,6 @@ import base64
 import binascii
 import calendar
 import json
-import logging
 import os
 import re
 import time
@@ -41,7 +40,6 @@ _FINGERPRINT = re.compile(r"[0-9a-f]{32}")
 #: Test suites only: a lower scrypt log_n for key files written without an explicit `ScryptCost` (a CLI run in a
 #: subprocess has no other way to get one). Logged as a warning at each use; docs/security.md.
 TEST_ONLY_SCRYPT_ENV = "C11_TEST_ONLY_INSECURE_SCRYPT_LOG_N"
-_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -68,7 +66,9 @@ class ScryptCost:
             return cls()
         if not raw.isdigit() or not 10 <= int(raw) <= SCRYPT_LOG_N:
             raise KeyFileError(f"{TEST_ONLY_SCRYPT_ENV} must be an integer from 10 to {SCRYPT_LOG_N}")
-        _log.warning(
+        import logging  # on use: logging costs every key-file load start-up
+
+        logging.getLogger(__name__).warning(
             "%s=%s: TEST-ONLY scrypt cost for a new key file; never use it for a real key", TEST_ONLY_SCRYPT_ENV, raw
         )
         return cls(log_n=int(raw))
