@@ -41,6 +41,7 @@ ADMIN_ROUTES = (
     "/admin/groups",
     "/admin/recovery",
     "/admin/settings",
+    "/admin/encryption-policies",
     "/admin/health",
     "/admin/notifications",
     "/admin/graph",

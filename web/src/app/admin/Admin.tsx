@@ -11,6 +11,7 @@ import { InvitationsPage } from "./Invitations";
 import { AdminsPage } from "./Admins";
 import { UsagePage } from "./Usage";
 import { SettingsPage } from "./Settings";
+import { EncryptionPoliciesPage } from "./EncryptionPolicies";
 import { RecoveryPage } from "./Recovery";
 import { GroupsPage } from "./Groups";
 import { OPERATOR_SECTIONS, OperatorPage, useIsOperator } from "./Operator";
@@ -24,6 +25,7 @@ const SECTIONS: readonly { to: AdminRoute; label: string; needs: readonly string
   { to: "/admin/usage", label: "Usage", needs: ["read:events-org"] },
   { to: "/admin/groups", label: "Groups", needs: ["crud:groups-org"] },
   { to: "/admin/recovery", label: "Recovery keys", needs: ["crud:recovery-keys-org"] },
+  { to: "/admin/encryption-policies", label: "Encryption policies", needs: ["crud:config-org"] },
   { to: "/admin/settings", label: "Settings", needs: ["crud:config-org", "crud:signature-keys-org", "crud:groups-scim-tokens-org"] },
 ];
 
@@ -73,6 +75,7 @@ export function AdminPage({ session, route, worker }: { session: Session | null;
     case "/admin/usage": page = <UsagePage session={session} />; break;
     case "/admin/groups": page = <GroupsPage session={session} worker={worker} org={org} />; break;
     case "/admin/recovery": page = <RecoveryPage session={session} worker={worker} />; break;
+    case "/admin/encryption-policies": page = <EncryptionPoliciesPage session={session} />; break;
     case "/admin/settings": page = <SettingsPage session={session} org={org} onOrg={setOrg} />; break;
     case "/admin/health": case "/admin/notifications": case "/admin/graph": page = <OperatorPage session={session} route={current.to} />; break;
     default: page = route === "/admin" ? <Overview org={org} /> : <p role="alert" class="error">You do not hold the permission this page needs.</p>;

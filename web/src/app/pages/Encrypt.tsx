@@ -3,7 +3,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { parseKeyFile } from "../../core/keyfile";
 import type { PublicKey } from "../../core/publickey";
-import { message, type Session } from "../api";
+import { api, message, type Session } from "../api";
 import type { CoreWorker } from "../../worker/client";
 import { safeName, type HeldStream } from "../download";
 import { SaveStream } from "../SaveStream";
@@ -17,6 +17,9 @@ import { browserPlan, confirmLeft, ownPolicyStatus } from "../orgpolicy";
 import type { OrgPolicy } from "../../core/orgrules";
 import { navigate } from "../router";
 import { borrowSessionKey, useUnlocked } from "../unlocked";
+
+/** An organization encryption policy as members read it (GET /api/v1/org/encryption-policies). */
+interface EncPolicy { id: string; name: string; description: string | null; recipients: string[] }
 
 interface Made {
   name: string;
@@ -44,6 +47,7 @@ export function EncryptPage({ session, worker }: { session: Session | null; work
   const [to, setTo] = useState("");
   const [inviteNew, setInviteNew] = useState(false);
   const [recent, setRecent] = useState<Policy[]>([]);
+  const [shared, setShared] = useState<EncPolicy[]>([]);  // the organization's encryption policies (F21)
   const [online, setOnline] = useState(false);
   const [expiry, setExpiry] = useState("");
   const [docId, setDocId] = useState<string | null>(null);
@@ -60,6 +64,8 @@ export function EncryptPage({ session, worker }: { session: Session | null; work
   useEffect(() => {  // F21: the recipient sets used recently (none without the policies service)
     if (session) recentPolicies(session).then(setRecent).catch(() => setRecent([]));
     if (session) ownPolicyStatus(session).then((o) => setLeftOrg(o.left)).catch(() => undefined);
+    // the organization's named sets: only addresses and group names; each is looked up with proofs below, as typed
+    if (session) api<EncPolicy[]>("GET", "/api/v1/org/encryption-policies", undefined, session).then(setShared).catch(() => setShared([]));
   }, [session]);
 
   if (!session) {
@@ -193,6 +199,20 @@ export function EncryptPage({ session, worker }: { session: Session | null; work
           <p id="enc-to-hint" class="hint">Separate addresses with commas or new lines. A group of your organization:
             <code>group:NAME</code>; a public key line (<code>c11:…</code>) is used as it is.</p>
         </div>
+        {shared.length > 0 && (
+          <div>
+            <label for="enc-shared">Organization encryption policies</label>
+            <select id="enc-shared" value="" aria-describedby="enc-shared-hint" onChange={(e) => {
+              const p = shared.find((x) => x.id === (e.currentTarget as HTMLSelectElement).value);
+              if (p) setTo(p.recipients.join(", "));
+            }}>
+              <option value="">Choose a policy of your organization…</option>
+              {shared.map((p) => <option key={p.id} value={p.id}>{p.name}{p.description ? ` — ${p.description}` : ""}</option>)}
+            </select>
+            <p id="enc-shared-hint" class="hint">Fills in the people above: check them before encrypting. Each is looked up
+              with proofs like a typed address; you and your organization's recovery keys are added as always.</p>
+          </div>
+        )}
         {recent.length > 0 && (
           <div>
             <label for="enc-recent">Recent recipients</label>
