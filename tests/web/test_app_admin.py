@@ -255,10 +255,10 @@ def test_settings_policies_scim_signature_keys_domains(page, world, log_in, axe,
 
 
 #: Per permission: the Admin sections shown and the parts of Settings shown (every other one absent).
-SECTIONS = ["Members", "Admins", "Usage", "Groups", "Recovery keys", "Settings"]
+SECTIONS = ["Members", "Admins", "Usage", "Groups", "Recovery keys", "Encryption policies", "Settings"]
 SETTINGS_PARTS = ["Organization policies", "Domains", "Signature keys", "SCIM provisioning tokens"]
 SHOWN = {
-    "crud:config-org": (["Settings"], ["Organization policies", "Domains"]),
+    "crud:config-org": (["Encryption policies", "Settings"], ["Organization policies", "Domains"]),
     "crud:encryption-keys-org": ([], []),  # pre-loading members also needs crud:members-org: nothing alone
     "crud:groups-org": (["Groups"], []),
     "crud:groups-scim-tokens-org": (["Settings"], ["SCIM provisioning tokens"]),
