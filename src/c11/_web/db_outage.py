@@ -1,10 +1,10 @@
 """What a database outage (a PostgreSQL restart, a dropped connection) costs a request: a read is run again.
 
-`database_lost(exc)` tells a lost connection from a bug. `RetryReadsMiddleware` runs a GET or HEAD again, once,
-when the database connection was lost before any of its answer was sent: a read changes nothing, so running it
+`RetryReadsMiddleware` runs a GET or HEAD again, once, when the database connection was lost (as
+`c11._web.problems.database_lost` tells) before any of its answer was sent: a read changes nothing, so running it
 again is safe, and the new connection waits for a restarting server (`c11._web.db._connect_patiently`). A write
-cut this way is answered `503` `database-unavailable` (`c11._web.problems`): whether its commit happened is
-unknown, so only the client may decide to repeat it.
+cut this way is answered `503` `database-unavailable` here: whether its commit happened is unknown, so only the
+client may decide to repeat it.
 """
 
 from __future__ import annotations
@@ -13,19 +13,14 @@ import asyncio
 import logging
 from typing import Any
 
+from starlette.requests import Request
+
+from c11._web.problems import database_lost, database_unavailable
+
 _log = logging.getLogger("c11.db")
 
 #: Methods whose requests are run again after a lost database connection.
 SAFE_METHODS = frozenset({"GET", "HEAD"})
-
-
-def database_lost(exc: BaseException) -> bool:
-    """The database connection failed or was cut (a restart, a network drop), as opposed to a bug."""
-    from sqlalchemy import exc as sa_exc
-
-    if isinstance(exc, sa_exc.DBAPIError):
-        return bool(exc.connection_invalidated) or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
-    return isinstance(exc, sa_exc.DisconnectionError)
 
 
 class RetryReadsMiddleware:
@@ -71,8 +66,4 @@ class RetryReadsMiddleware:
 async def _unavailable(scope: Any, receive: Any, send: Any) -> None:
     """Answer the 503 problem here: an exception left to the server's error handler makes uvicorn close the
     connection after the answer, and a client that sends its next request on it at that moment sees a reset."""
-    from starlette.requests import Request
-
-    from c11._web.problems import database_unavailable
-
     await database_unavailable(Request(scope, receive))(scope, receive, send)

@@ -14,8 +14,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from c11._web.db_outage import database_lost
-
 PROBLEM_JSON = "application/problem+json"
 _TYPE_BASE = "urn:c11:problem:"
 _log = logging.getLogger("c11.server")
@@ -124,6 +122,15 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(
         request, 422, "Unprocessable Content", "The request is not valid.", "validation", errors=errors
     )
+
+
+def database_lost(exc: BaseException) -> bool:
+    """The database connection failed or was cut (a restart, a network drop), as opposed to a bug."""
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(exc, sa_exc.DBAPIError):
+        return bool(exc.connection_invalidated) or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
+    return isinstance(exc, sa_exc.DisconnectionError)
 
 
 async def _on_crash(request: Request, exc: Exception) -> JSONResponse:
