@@ -34,6 +34,12 @@ def test_admin_adds_a_policy_member_encrypts_with_it(new_page, web_server, log_i
     page.get_by_text("Added Board: members now see it on the Encrypt page.").wait_for(timeout=30_000)
     row = page.get_by_role("list", name="Encryption policies of the organization").get_by_role("listitem")
     assert row.count() == 1 and bob.email in row.inner_text() and "Board papers" in row.inner_text()
+    row.get_by_role("button", name="Edit Board").click()  # edit: the form holds the policy, saved in place
+    assert page.get_by_label("Email addresses (one a line, or separated by commas)").input_value() == bob.email
+    page.get_by_label("Description (optional)").fill("Board papers, 2026")
+    page.get_by_role("button", name="Save policy").click()
+    page.get_by_text("Saved Board: members now see it on the Encrypt page.").wait_for(timeout=30_000)
+    assert "Board papers, 2026" in row.inner_text()
     axe(page)
     screenshot(page, "admin")
     narrow(page, "admin")
@@ -50,7 +56,7 @@ def test_admin_adds_a_policy_member_encrypts_with_it(new_page, web_server, log_i
     mp = new_page()
     log_in(mp, member.email)
     mp.get_by_role("navigation").get_by_role("link", name="Encrypt").click()
-    mp.get_by_label("Organization encryption policies").select_option(label="Board — Board papers")
+    mp.get_by_label("Organization encryption policies").select_option(label="Board — Board papers, 2026")
     assert mp.get_by_label("People (email addresses)").input_value() == bob.email  # the sender sees who
     plain = tmp_path / "minutes.txt"
     plain.write_text("board minutes, confidential")

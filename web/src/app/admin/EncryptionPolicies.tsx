@@ -100,9 +100,9 @@ export function EncryptionPoliciesPage({ session }: { session: Session }) {
       <form onSubmit={save} aria-labelledby="encpol-form-title">
         <h2 id="encpol-form-title">{editing ? `Edit ${editing.name}` : "Add a policy"}</h2>
         <label for="encpol-name">Name</label>
-        <input id="encpol-name" value={name} maxLength={100} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+        <input id="encpol-name" type="text" value={name} maxLength={100} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
         <label for="encpol-desc">Description (optional)</label>
-        <input id="encpol-desc" value={description} maxLength={500} onInput={(e) => setDescription((e.target as HTMLInputElement).value)} />
+        <input id="encpol-desc" type="text" value={description} maxLength={500} onInput={(e) => setDescription((e.target as HTMLInputElement).value)} />
         <label for="encpol-emails">Email addresses (one a line, or separated by commas)</label>
         <textarea id="encpol-emails" rows={3} value={emails} onInput={(e) => setEmails((e.target as HTMLTextAreaElement).value)} />
         <label for="encpol-groups">Groups of the organization (names, one a line)</label>
