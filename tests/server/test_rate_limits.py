@@ -4,16 +4,22 @@ only then), holds across two server processes for sign-ups (database), and leave
 
 from __future__ import annotations
 
+import logging
 import time
+from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
-from srvkit import server_config, start_server
+from sqlalchemy import event, func, insert, select
+from srvkit import server_config, sqlite_from_template, start_server
 
 from c11.errors import ConfigError
+from c11.server.accounts.models import LoginAttempt
 from c11.server.config import load_config
-from c11.server.ratelimits import group_of, parse_groups
+from c11.server.db import Database, utcnow
+from c11.server.ratelimits import RateLimiter, bucket_of, group_of, parse_groups
 
 
 def test_groups_cover_the_anonymous_routes_and_parse_overrides() -> None:
@@ -96,7 +102,10 @@ def test_signups_are_counted_across_processes(servers) -> None:  # type: ignore[
         assert b.post("/api/v1/accounts/signup/start", json=body, headers=_as("198.51.100.8")).status_code != 429
 
 
-def test_a_forwarded_address_from_an_untrusted_peer_is_not_believed(tmp_path: Path) -> None:
+def test_a_forwarded_address_from_an_untrusted_peer_is_not_believed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="c11.server.ratelimits")
     config = server_config(
         tmp_path, f"sqlite:///{tmp_path / 'c11.db'}", rate_limits="reads=2/60", rate_limit_loopback=True
     )
@@ -105,5 +114,40 @@ def test_a_forwarded_address_from_an_untrusted_peer_is_not_believed(tmp_path: Pa
         with httpx.Client(base_url=server.url) as h:
             codes = [h.get("/api/v1/log/key", headers=_as(f"203.0.113.{i}")).status_code for i in range(4)]
         assert codes == [200, 200, 429, 429]  # every request counts for the TCP peer, whatever it claims
+        warnings = [r.getMessage() for r in caplog.records if "trusted_proxies is unset" in r.getMessage()]
+        assert len(warnings) == 1 and "127.0.0.1" in warnings[0]  # said once per process, naming the proxy
     finally:
         server.stop()
+
+
+def test_ipv6_clients_count_by_their_64_and_ipv4_by_address() -> None:
+    assert bucket_of("2001:db8:1:2:aaaa::1") == bucket_of("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert bucket_of("2001:db8:1:3::1") != bucket_of("2001:db8:1:2::1")
+    assert bucket_of("::ffff:192.0.2.7") == bucket_of("192.0.2.7") == "192.0.2.7"
+    assert bucket_of("192.0.2.8") != bucket_of("192.0.2.7") and bucket_of("unknown") == "unknown"
+    limiter = RateLimiter(SimpleNamespace(config=SimpleNamespace(rate_limits=None)))  # type: ignore[arg-type]
+    login = limiter.groups["login"]
+    refused = sum(bool(limiter.take(login, f"2001:db8::{i:x}")) for i in range(1, 201))  # rotating in one /64
+    assert refused == 200 - login.limit
+    assert limiter.take(login, "2001:db8:0:1::1") == 0  # the next /64 has its own budget
+
+
+def test_the_shared_limit_purges_expired_rows_at_most_once_a_minute(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'rl.db'}"
+    sqlite_from_template(url)
+    db = Database(url)
+    limiter = RateLimiter(SimpleNamespace(db=db, config=SimpleNamespace(rate_limits="signup=3/3600")))  # type: ignore[arg-type]
+    signup = limiter.groups["signup"]
+    with db.session() as s:  # rows of the window from elsewhere, and an expired one
+        s.execute(
+            insert(LoginAttempt), [{"scope": "rl-signup", "key": f"addr:x{i}", "at": utcnow()} for i in range(50)]
+        )
+        s.add(LoginAttempt(scope="rl-signup", key="addr:old", at=utcnow() - timedelta(hours=2)))
+    deletes: list[str] = []
+    event.listen(db.engine, "before_cursor_execute", lambda *a: deletes.append(a[2]) if "DELETE" in a[2] else None)
+    waits = [limiter.take_shared(signup, f"2001:db8::{i:x}") for i in range(1, 6)]
+    assert waits[:3] == [0, 0, 0] and all(w > 3000 for w in waits[3:])  # one /64, counted in the database
+    assert len(deletes) == 1  # the first request purged; the next four only counted (index on scope, key, at)
+    with db.session() as s:
+        assert s.scalar(select(func.count()).where(LoginAttempt.key == "addr:old")) == 0
+        assert s.scalar(select(func.count()).where(LoginAttempt.key == "addr:2001:db8::/64")) == 3

@@ -1,7 +1,8 @@
 """Request rate limits per client address on the routes anyone can call (docs/server.md, Limits).
 
 Each limited route belongs to a group (`GROUPS`) with a limit of N requests per S seconds per client address
-(`client_address`: the TCP peer, or behind `trusted_proxies` their X-Forwarded-For). Over it, the answer is
+(`client_address`: the TCP peer, or behind `trusted_proxies` their X-Forwarded-For; an IPv6 client counts by its
+/64, `bucket_of`: one customer network holds 2^64 addresses). Over it, the answer is
 `429` `urn:c11:problem:rate-limited` with `Retry-After`, before the route runs or its body is read.
 
 * Low-rate groups that matter across processes (sign-up, password reset) are counted in the database
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 import math
 import re
 import threading
@@ -105,6 +107,34 @@ GROUPS: tuple[Group, ...] = (
 _ROUTES = [(g.name, m, re.compile(p)) for g in GROUPS for m, p in g.routes]
 _SPEC = re.compile(r"(?P<name>[a-z]+)=(?:(?P<off>off)|(?P<limit>\d{1,9})/(?P<seconds>\d{1,7}))")
 _MAX_BUCKETS = 100_000
+_PURGE_EVERY = 60.0  # seconds between deletions of expired shared-limit rows, per process and group
+_log = logging.getLogger("c11.server.ratelimits")
+
+
+def bucket_of(address: str) -> str:
+    """What a client's requests are counted under: an IPv4 address as it is, an IPv6 address by its /64.
+
+    An IPv4-mapped IPv6 address (`::ffff:192.0.2.1`) counts as its IPv4 address; anything that is not an address
+    (`unknown`) as it is.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
+def _proxied_without_trust(peer: str, forwarded: bool) -> bool:
+    """A request that came through a reverse proxy on this machine or a private network we do not trust."""
+    try:
+        ip = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    return forwarded and (ip.is_loopback or ip.is_private)
 
 
 def group_of(method: str, path: str) -> str | None:
@@ -144,6 +174,25 @@ class RateLimiter:
         self.loopback = bool(getattr(ctx.config, "rate_limit_loopback", False))
         self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
         self._lock = threading.Lock()
+        self._purged: dict[str, float] = {}  # scope -> time.monotonic() of this process's last purge
+        self._warned_proxy = False
+
+    def warn_untrusted_proxy(self, peer: str, forwarded: bool) -> None:
+        """Log once per process that requests come through a loopback/private proxy while `trusted_proxies` is unset.
+
+        Then every client has the proxy's address: exempt when it is on loopback (no limits at all), else one
+        bucket shared by every user (one abuser locks everyone out).
+        """
+        if self._warned_proxy or getattr(self.ctx.config, "trusted_proxies", None):
+            return
+        if _proxied_without_trust(peer, forwarded):
+            self._warned_proxy = True
+            _log.warning(
+                "requests come through a reverse proxy at %s (X-Forwarded-For) but trusted_proxies is unset: "
+                "rate limits count the proxy, not its clients (%s); set C11_TRUSTED_PROXIES (docs/server.md, Limits)",
+                peer,
+                "exempt: loopback" if not self.loopback and ipaddress.ip_address(peer).is_loopback else "one bucket",
+            )
 
     def exempt(self, address: str) -> bool:
         """A loopback client is not limited unless `rate_limit_loopback` is set."""
@@ -158,7 +207,7 @@ class RateLimiter:
         """0 if a request of `address` may go ahead (and counts it), else the seconds to wait (token bucket)."""
         rate = group.limit / group.seconds
         now = time.monotonic()
-        key = (group.name, address)
+        key = (group.name, bucket_of(address))
         with self._lock:
             tokens, last = self._buckets.get(key, (float(group.limit), now))
             tokens = min(float(group.limit), tokens + (now - last) * rate)
@@ -173,11 +222,19 @@ class RateLimiter:
 
     def take_shared(self, group: Group, address: str) -> int:
         """As `take`, counted in the database over a sliding window (holds across processes and replicas)."""
-        scope, key = f"rl-{group.name}"[:16], f"addr:{address}"[:320]
+        scope, key = f"rl-{group.name}"[:16], f"addr:{bucket_of(address)}"[:320]
         now = utcnow()
         since = now - timedelta(seconds=group.seconds)
         with self.ctx.db.session() as s:
-            s.execute(delete(LoginAttempt).where(LoginAttempt.scope == scope, LoginAttempt.at <= since))
+            # Expired rows go at most once a minute per process: that DELETE has no (scope, at) index to use and
+            # reads the whole scope; the count below uses the (scope, key, at) index and skips expired rows.
+            tick = time.monotonic()
+            with self._lock:
+                purge = tick - self._purged.get(scope, -_PURGE_EVERY) >= _PURGE_EVERY
+                if purge:
+                    self._purged[scope] = tick
+            if purge:
+                s.execute(delete(LoginAttempt).where(LoginAttempt.scope == scope, LoginAttempt.at <= since))
             count, oldest = s.execute(
                 select(func.count(), func.min(LoginAttempt.at)).where(
                     LoginAttempt.scope == scope, LoginAttempt.key == key, LoginAttempt.at > since
@@ -206,7 +263,10 @@ class RateLimits:
             return
         limiter = ctx.service("rate_limits", RateLimiter)
         group = limiter.groups.get(name)
-        address = client_address(Request(scope), ctx.config) if group is not None else ""
+        request = Request(scope)
+        address = client_address(request, ctx.config) if group is not None else ""
+        if group is not None and request.client is not None:
+            limiter.warn_untrusted_proxy(request.client.host, "x-forwarded-for" in request.headers)
         if group is None or limiter.exempt(address):
             await self.app(scope, receive, send)
             return
