@@ -123,3 +123,58 @@ def test_key_change_without_a_valid_hand_over_is_refused(empty_db: Any, tmp_path
         c.close()
         svc.db.dispose()
         server.stop()
+
+
+def test_a_retired_key_vouches_only_up_to_its_hand_over(empty_db: Any, tmp_path: Path) -> None:
+    """A rotated-away key (perhaps leaked: why it was rotated) signs a larger checkpoint: the client refuses it
+    and the server refuses it as a report (no freeze)."""
+    import httpx
+
+    from c11.log._tree import MemoryHashStore, MerkleTree
+    from c11.log.checkpoint import Checkpoint, sign_checkpoint
+
+    url = empty_db("sqlite")
+    server = start_server(server_config(tmp_path / "data", url), "sqlite")
+    svc = _svc(server.config)
+    c = _client(server.url, tmp_path / "client")
+    try:
+        for i in range(3):
+            svc.append("test", {"n": i})
+        c.log.verify()
+        old_key = c.log.trust.pinned_key()
+        _handover, index = svc.rotate_key()
+        time.sleep(REFRESH_SECONDS * 2 + 0.2)
+        svc.append("test", {"n": 99})
+        n = c.log.verify().current.size
+        assert c.log.trust.retired_bounds() == {old_key: index + 1}
+        stolen = NoteSigner.parse(next((server.data_dir / "secrets").glob("log.key.retired-*")).read_text().strip())
+        tree = MerkleTree(MemoryHashStore())
+        tree.append([t.encode() for _, t in c.log.entries(0, n)])
+        tree.append([b'{"kind":"key","evil":"attacker key for alice"}'])
+        forged = sign_checkpoint(Checkpoint(stolen.name, n + 1, tree.root(n + 1)), stolen)
+        before = c.log.trust.stored_note()
+        with pytest.raises(ProofError, match="retired log key"):
+            c.log.accept(forged, tree.consistency_proof(n), n)
+        assert c.log.trust.stored_note() == before
+        # an old checkpoint of the retired key (up to the hand-over) still verifies
+        old_tree = MerkleTree(MemoryHashStore())
+        old_tree.append([t.encode() for _, t in c.log.entries(0, index)])
+        old_note = sign_checkpoint(Checkpoint(stolen.name, index, old_tree.root(index)), stolen)
+        assert c.log.open(old_note).size == index
+        assert svc.witness(old_note) == "consistent"
+        # anonymously reporting a large checkpoint signed by the retired key changes nothing
+        big = MerkleTree(MemoryHashStore())
+        big.append([b"x"] * 5000)
+        r = httpx.post(
+            server.url + "/api/v1/log/checkpoints",
+            content=sign_checkpoint(Checkpoint(stolen.name, 5000, big.root(5000)), stolen),
+        )
+        assert r.status_code in (400, 422), r.text
+        time.sleep(REFRESH_SECONDS * 2 + 0.2)
+        svc._refresh()
+        assert svc.frozen is None
+        svc.append("test", {"n": 100})
+    finally:
+        c.close()
+        svc.db.dispose()
+        server.stop()

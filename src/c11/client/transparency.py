@@ -97,15 +97,30 @@ class TrustStore:
 
     def retired_keys(self) -> list[str]:
         """Keys this log handed over from (docs/log.md section 9): their old checkpoints still verify."""
-        try:
-            return [k for k in self.retired_path.read_text("ascii").split() if k]
-        except FileNotFoundError:
-            return []
+        return list(self.retired_bounds())
 
-    def follow(self, new_key: str, old_keys: list[str]) -> None:
-        """Pin `new_key` after verified hand-overs from `old_keys` (kept as retired)."""
-        keys = [*self.retired_keys(), *(k for k in old_keys if k not in self.retired_keys())]
-        _write_private(self.retired_path, "".join(k + "\n" for k in keys).encode("ascii"))
+    def retired_bounds(self) -> dict[str, int]:
+        """Each retired key and the largest tree it may vouch for (its hand-over entry's index + 1); a line
+        without a bound (a file written before bounds were kept) vouches for nothing."""
+        try:
+            lines = self.retired_path.read_text("ascii").splitlines()
+        except FileNotFoundError:
+            return {}
+        found: dict[str, int] = {}
+        for line in lines:
+            parts = line.split()
+            if parts:
+                found[parts[0]] = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else -1
+        return found
+
+    def follow(self, new_key: str, old_keys: list[str] | dict[str, int]) -> None:
+        """Pin `new_key` after verified hand-overs from `old_keys` (kept as retired, each with the tree size it
+        may vouch for at most: its hand-over's index + 1)."""
+        bounds = self.retired_bounds()
+        for k, bound in old_keys.items() if isinstance(old_keys, dict) else ((k, -1) for k in old_keys):
+            if k not in bounds or bounds[k] < 0:
+                bounds[k] = bound
+        _write_private(self.retired_path, "".join(f"{k} {b}\n" for k, b in bounds.items()).encode("ascii"))
         self.pin_key(new_key)
 
     def stored_note(self) -> bytes | None:
@@ -285,11 +300,17 @@ class LogAPI:
         try:
             return open_checkpoint(note, verifier)
         except ProofError as e:
-            for old in self.trust.retired_keys():
+            for old, bound in self.trust.retired_bounds().items():
                 try:
-                    return open_checkpoint(note, old, origin=verifier.name)
+                    cp = open_checkpoint(note, old, origin=verifier.name)
                 except (ProofError, ValueError):
                     continue
+                if cp.size > bound:  # a retired (perhaps leaked) key never vouches past its hand-over
+                    raise ProofError(
+                        f"bad checkpoint from {self._core.server}: signed by a retired log key for {cp.size} "
+                        f"entries, but that key was handed over at {max(bound, 0)}"
+                    ) from None
+                return cp
             if follow and self._follow_handovers(verifier):
                 return self.open(note, follow=False)
             try:
@@ -332,7 +353,9 @@ class LogAPI:
             verify_checkpoint_inclusion(
                 checkpoint, leaf_hash(row["entry"].encode("utf-8")), row["index"], decode_hashes(row["inclusion_proof"])
             )
-        self.trust.follow(str(newest), [str(step.old) for step in chain])
+        self.trust.follow(
+            str(newest), {str(step.old): int(used[_step_note(step, notes)]["index"]) + 1 for step in chain}
+        )
         return True
 
     def report(self, note: bytes) -> str | None:

@@ -21,6 +21,7 @@ Entries are canonical JSON (sorted keys, no spaces, ASCII) and never contain a p
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import queue
@@ -309,7 +310,12 @@ class LogService:
         self.signer = load_or_create_key(self.secrets, getattr(cfg, "log_origin", None) or None, cfg.base_url)
         self.verifier: NoteVerifier = self.signer.verifier
         self.origin = self.signer.name
-        self.retired: list[NoteVerifier] = _retired_keys(self.secrets)
+        #: Retired keys with the largest tree each may vouch for (its hand-over entry's index + 1), newest first.
+        self.retired: list[tuple[NoteVerifier, int]] = []
+        self._retired_stamp: tuple[Any, ...] | None = None
+        #: Held while signing and while a rotation installs the new key: no checkpoint past a hand-over is
+        #: signed with the key it retires.
+        self._sign_lock = threading.Lock()
         self._key_stamp = _stamp(self.secrets / KEY_FILE)
         hw = getattr(cfg, "log_highwater_file", None)
         self.highwater = HighWater(Path(hw) if hw else cfg.data_dir / "log-highwater")
@@ -337,6 +343,7 @@ class LogService:
             not self._postgres or not host or host in ("localhost", "127.0.0.1", "::1") or host.startswith("/")
         )
         self._init_state()
+        self._load_retired()
         self._check_highwater()
 
     @property
@@ -347,8 +354,25 @@ class LogService:
 
     @property
     def verifiers(self) -> list[NoteVerifier]:
-        """Every key of this log: the current one first, then the retired ones (their checkpoints still count)."""
-        return [self.verifier, *self.retired]
+        """Every key of this log: the current one first, then the retired ones (their checkpoints still count,
+        up to their hand-over: see `_verify_own`)."""
+        return [self.verifier, *(v for v, _ in self.retired)]
+
+    def _load_retired(self) -> None:
+        """The retired key files, each bounded by its hand-over entry in the database: a retired key vouches only
+        for trees of at most (hand-over index + 1) entries. A retired key without a hand-over here vouches for
+        nothing (docs/log.md section 9)."""
+        keys = _retired_keys(self.secrets)
+        bounds: dict[str, int] = {}
+        if keys:
+            with self.db.session() as s:
+                for index, text in self.handovers(s, limit=1000):
+                    try:
+                        old = json.loads(text)["old"]
+                    except (ValueError, KeyError, TypeError):
+                        continue
+                    bounds.setdefault(str(old), index + 1)
+        self.retired = [(v, bounds.get(str(v), -1)) for v in keys]
 
     def _init_state(self) -> None:
         with self.db.session() as s:
@@ -394,7 +418,7 @@ class LogService:
                 _log.info("log: now signing with %s+%08x", signer.name, signer.key_id)
                 self.signer, self.verifier = signer, signer.verifier
                 self._signed.clear()
-            self.retired = _retired_keys(self.secrets)
+            self._load_retired()
 
     def _finish_rotation(self, state_key: str) -> bool:
         """The database names the key in `log.key.next` (a rotation stopped after its log entry): install it."""
@@ -448,11 +472,19 @@ class LogService:
     def _verify_own(self, note: bytes) -> Checkpoint:
         """Open a checkpoint signed by any key of this log (current or retired); ProofError otherwise."""
         error: Exception | None = None
-        for key in self.verifiers:
+        for key, bound in [(self.verifier, None), *self.retired]:
             try:
-                return open_checkpoint(note, key, origin=self.origin)
+                cp = open_checkpoint(note, key, origin=self.origin)
             except ProofError as e:
                 error = e
+                continue
+            if bound is not None and cp.size > bound:
+                # a retired key (perhaps leaked: why it was rotated) never vouches past its hand-over
+                raise ProofError(
+                    f"not a checkpoint of this log: signed by a retired key for {cp.size} entries, but that key "
+                    f"was handed over at {bound}"
+                )
+            return cp
         raise ProofError(f"not a checkpoint of this log ({error})")
 
     def witness(self, note: bytes) -> str:
@@ -495,18 +527,19 @@ class LogService:
             ) from None
         with os.fdopen(fd, "w", encoding="ascii") as f:
             f.write(new.signer_key() + "\n")
-        try:
-            with self.transaction() as (s, log):
-                index = log.append(
-                    HANDOVER_KIND,
-                    {"handover": note.decode("utf-8"), "new": str(new.verifier), "old": str(old.verifier)},
-                )
-                s.execute(update(LogState).where(LogState.id == 1).values(verifier_key=str(new.verifier)))
-        except BaseException:
-            nxt.unlink(missing_ok=True)
-            raise
-        _install_key(self.secrets, old, nxt)
-        self._reload_key()
+        with self._sign_lock:  # no checkpoint past the hand-over is signed with the old key in this process
+            try:
+                with self.transaction() as (s, log):
+                    index = log.append(
+                        HANDOVER_KIND,
+                        {"handover": note.decode("utf-8"), "new": str(new.verifier), "old": str(old.verifier)},
+                    )
+                    s.execute(update(LogState).where(LogState.id == 1).values(verifier_key=str(new.verifier)))
+            except BaseException:
+                nxt.unlink(missing_ok=True)
+                raise
+            _install_key(self.secrets, old, nxt)
+            self._reload_key()
         return handover, index
 
     def handovers(self, s: Session | Connection, limit: int = 100) -> list[tuple[int, str]]:
@@ -645,8 +678,11 @@ class LogService:
         key = (size, root)
         note = self._signed.get(key)
         if note is None:
-            checkpoint = Checkpoint(self.origin, size, root)
-            note = sign_checkpoint(checkpoint, self.signer)
+            with self._sign_lock:
+                if _stamp(self.secrets / KEY_FILE) != self._key_stamp:  # another process rotated the key just now
+                    self._reload_key()
+                checkpoint = Checkpoint(self.origin, size, root)
+                note = sign_checkpoint(checkpoint, self.signer)
             self._signed[key] = note
             while len(self._signed) > 64:
                 self._signed.popitem(last=False)
