@@ -264,6 +264,37 @@ def test_rolled_back_or_swapped_envelopes_are_refused(
     assert not (tmp_path / "in3").exists() and not (tmp_path / "in4").exists()
 
 
+def test_a_newer_link_version_signed_by_another_account_is_refused(
+    srv: RunningServer, people: dict[str, Person], tmp_path: Path
+) -> None:
+    """The link's signer is pinned at the first verified receive: the server hands alice's link to carol (another
+    registered account) and carol adds version 2 — verified as "from carol", but not the pinned key: refused,
+    nothing written, even with --allow-unverified."""
+    from c11.server.accounts.models import User
+    from c11.server.sharing.models import Send
+
+    alice, bob, carol = people["alice"], people["bob"], people["carol"]
+    doc = tmp_path / "terms.txt"
+    doc.write_text("IBAN: ALICE")
+    link = alice.json("share", "create", str(doc), "--to", bob.email)["link"]
+    assert bob.json("receive", link, "-o", str(tmp_path / "in1"))["version"] == 1
+    from sqlalchemy import select
+
+    from c11.server.db import Database
+
+    db = Database(srv.config.database_url)
+    with db.session() as s:
+        carol_id = s.scalars(select(User.id).where(User.email == carol.email)).one()
+    db.dispose()
+    _db_update(srv, Send, Send.id == link.rsplit("/", 1)[1], sender_id=carol_id)
+    doc.write_text("IBAN: ATTACKER")
+    carol.ok("share", "update", link, str(doc))
+    for flags in ((), ("--allow-unverified",)):
+        err = bob.fails("receive", link, "-o", str(tmp_path / "in2"), *flags)
+        assert "signed by another key" in err and "first received" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "in2").exists()
+
+
 def test_a_send_not_signed_by_the_sending_account_is_refused(
     srv: RunningServer, people: dict[str, Person], tmp_path: Path
 ) -> None:

@@ -108,8 +108,10 @@ def receive(link, out_dir, identities, force, allow_unverified, as_json) -> None
     """Download and decrypt what LINK (https://server/r/ID) holds for you, into DIR.
 
     Refused, with nothing written, unless the envelope names this link and the version the server serves, that
-    version is not older than one this device received before (`<config dir>/received-versions.json`), and its
-    signer is the sending account's key (registry, log-proven; or a trusted key), unless --allow-unverified."""
+    version is not older than one this device received before (`<config dir>/received-versions.json`), its
+    signer is the key that signed the first version this device received verified (pinned there, whatever
+    --allow-unverified says), and its signer is the sending account's key (registry, log-proven; or a trusted key),
+    unless --allow-unverified."""
     from c11._internal.paths import config_dir
     from c11.cli import _signer
     from c11.cli._output import emit_json

@@ -488,13 +488,16 @@ def update_link(
 
 
 class SeenVersions:
-    """The highest version this device has seen of each link (server and ID), in a JSON file (the CLI's:
-    `<config dir>/received-versions.json`); not secret. A link served below it is a rollback and refused."""
+    """The highest version this device has seen of each link (server and ID) and the key that signed the first
+    verified one (the link's pinned signer), in a JSON file (the CLI's: `<config dir>/received-versions.json`);
+    not secret. A link served below that version is a rollback, and one signed by another key a substitution:
+    both refused. Entries are `{"v": version, "signer": fingerprint}` (a bare version from older releases is read
+    as unpinned)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def _load(self) -> dict[str, int]:
+    def _load(self) -> dict[str, tuple[int, str | None]]:
         try:
             with open(self.path, "rb") as f:
                 data = json.loads(f.read(4 << 20))
@@ -504,18 +507,31 @@ class SeenVersions:
             raise FormatError(f"{self.path}: damaged (remove it to start again)") from None
         if not isinstance(data, dict):
             raise FormatError(f"{self.path}: damaged (remove it to start again)")
-        return {str(k): int(v) for k, v in data.items() if isinstance(v, int)}
+        out: dict[str, tuple[int, str | None]] = {}
+        for k, v in data.items():
+            if isinstance(v, int):
+                out[str(k)] = (v, None)
+            elif isinstance(v, dict) and isinstance(v.get("v"), int):
+                signer = v.get("signer")
+                out[str(k)] = (v["v"], signer if isinstance(signer, str) else None)
+        return out
 
     def get(self, key: str) -> int:
-        return self._load().get(key, 0)
+        return self._load().get(key, (0, None))[0]
 
-    def record(self, key: str, version: int) -> None:
+    def signer(self, key: str) -> str | None:
+        """The fingerprint of the key that signed the first verified version of the link, if pinned."""
+        return self._load().get(key, (0, None))[1]
+
+    def record(self, key: str, version: int, signer: str | None = None) -> None:
+        """Remember `version` (if higher) and pin `signer` (if none is pinned yet)."""
         seen = self._load()
-        if seen.get(key, 0) >= version:
+        was, pinned = seen.get(key, (0, None))
+        if was >= version and (pinned is not None or signer is None):
             return
         seen.pop(key, None)
-        seen[key] = version  # newest last; the oldest are forgotten past MAX_SEEN
-        kept = dict(list(seen.items())[-MAX_SEEN:])
+        seen[key] = (max(was, version), pinned or signer)  # newest last; the oldest are forgotten past MAX_SEEN
+        kept = {k: {"v": v, "signer": s} if s else v for k, (v, s) in list(seen.items())[-MAX_SEEN:]}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + f".{secrets.token_hex(4)}.tmp")
         tmp.write_text(json.dumps(kept, separators=(",", ":")))
@@ -583,13 +599,20 @@ def receive_link(
     check = verifier.verify(got["sender"], signer, result.info.signature_valid)
     result.info.verified_sender = check.to_dict()
     verified = signed_by_account(check, got["sender"])
+    pinned = seen.signer(key) if seen is not None else None
+    if pinned is not None and not _same_digest(pinned, signer or ""):
+        raise BadSignatureError(
+            f"refused: version {env.version} of this link is signed by another key ({signer}) than the one that "
+            f"signed it when this device first received it ({pinned}), whoever the server says sent it "
+            f"({got['sender']}); nothing was written. If the sender really changed their key, ask them for a new link"
+        )
     if not verified and not allow_unverified:
         raise BadSignatureError(
             f"refused: the send is not signed by the key of the sending account {got['sender']} "
             f"({check.reason or 'another key'}); nothing was written"
         )
     if seen is not None:
-        seen.record(key, env.version)
+        seen.record(key, env.version, signer if verified else None)
     sizes = {b["id"]: int(b["size"]) for b in got["blobs"]}
     written: list[Path] = []
     targets = [(f, out_dir.joinpath(*safe_relative(f.path).parts)) for f in env.files]
