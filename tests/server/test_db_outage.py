@@ -71,6 +71,67 @@ def test_a_new_connection_waits_for_a_restarting_postgresql(pg_schemas: object) 
         t.join(timeout=5)
 
 
+def test_the_event_loop_never_waits_for_a_restarting_database(
+    pg_schemas: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read run on the event loop (hotpath.run_near with PostgreSQL on this host) while the database restarts:
+    the engine does not retry on the loop (it stalled every request of the worker for up to 10 s, review finding
+    14); the call runs again in a worker thread, whose connection waits for the database to come back."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from c11.server import hotpath
+
+    url = sa.make_url(pg_schemas.new())  # type: ignore[attr-defined]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    engine = webdb.make_engine(url.set(port=port).render_as_string(hide_password=False))
+    monkeypatch.setattr(hotpath, "log_service", lambda _ctx: SimpleNamespace(inline_reads=True))
+    stop = threading.Event()
+
+    def come_back() -> None:
+        time.sleep(1.0)
+        listener = socket.create_server(("127.0.0.1", port))
+        _forward(listener, (url.host or "127.0.0.1", url.port or 5432), stop)
+        listener.close()
+
+    threads: list[int] = []
+
+    def read() -> int:
+        threads.append(threading.get_ident())
+        with engine.connect() as c:
+            return int(c.execute(sa.text("SELECT 1")).scalar_one())
+
+    async def main() -> tuple[int, float]:
+        ticks: list[float] = []
+
+        async def tick() -> None:
+            while True:
+                ticks.append(time.monotonic())
+                await asyncio.sleep(0.05)
+
+        ticker = asyncio.create_task(tick())
+        await asyncio.sleep(0.1)
+        result = await hotpath.run_near(None, read)  # type: ignore[arg-type]
+        await asyncio.sleep(0.1)
+        ticker.cancel()
+        return result, max(b - a for a, b in zip(ticks, ticks[1:], strict=False))
+
+    t = threading.Thread(target=come_back, daemon=True)
+    t.start()
+    started = time.monotonic()
+    try:
+        result, stall = asyncio.run(main())
+    finally:
+        engine.dispose()
+        stop.set()
+        t.join(timeout=5)
+    assert result == 1 and time.monotonic() - started >= 0.9  # answered once the database was back
+    assert stall < 0.5  # the loop kept running meanwhile
+    assert len(threads) == 2 and threads[0] != threads[1]  # tried on the loop, then run in a worker thread
+
+
 def test_a_database_that_stays_down_fails_after_the_patience(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(webdb, "CONNECT_PATIENCE_SECONDS", 0.6)
     with socket.socket() as probe:

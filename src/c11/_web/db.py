@@ -96,9 +96,26 @@ CONNECT_PATIENCE_SECONDS = 10.0
 _RESTARTING = ("connection refused", "starting up", "shutting down", "not yet accepting connections", "recovery mode")
 
 
+class NotWaitingOnLoop(exc.DisconnectionError):
+    """A new PostgreSQL connection was refused (the server restarts) on a thread running an event loop: waiting
+    there would stall every request of the process, so the caller should run the call in a worker thread
+    (`c11.server.hotpath.run_near` does), where the connection is retried patiently."""
+
+
+def _on_event_loop() -> bool:
+    import asyncio  # only on a refused connection
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 def _connect_patiently(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
     """Connect, retrying (50 ms doubling to 500 ms, for CONNECT_PATIENCE_SECONDS) while the server is
-    restarting; any other error (a wrong password, an unknown database) is raised at once."""
+    restarting; any other error (a wrong password, an unknown database) is raised at once. On an event loop's
+    thread nothing is retried: a restarting server raises `NotWaitingOnLoop` at once."""
     deadline = time.monotonic() + CONNECT_PATIENCE_SECONDS
     delay = 0.05
     while True:
@@ -106,7 +123,11 @@ def _connect_patiently(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> 
             return dialect.connect(*cargs, **cparams)
         except dialect.loaded_dbapi.OperationalError as e:
             text = str(e).lower()
-            if not any(m in text for m in _RESTARTING) or time.monotonic() + delay > deadline:
+            if not any(m in text for m in _RESTARTING):
+                raise
+            if _on_event_loop():
+                raise NotWaitingOnLoop(f"database not reachable: {text.splitlines()[0] if text else e!r}") from e
+            if time.monotonic() + delay > deadline:
                 raise
             time.sleep(delay)
             delay = min(delay * 2, 0.5)

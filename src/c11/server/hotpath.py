@@ -15,6 +15,7 @@ from fastapi import Request
 from sqlalchemy import bindparam, select
 from starlette.concurrency import run_in_threadpool
 
+from c11._web.db import NotWaitingOnLoop
 from c11.server.accounts.models import LoginSession, User
 from c11.server.auth import MACHINE_PREFIX, Principal, _bearer, authenticate
 from c11.server.context import ServerContext
@@ -62,7 +63,14 @@ def caller(request: Request, ctx: ServerContext) -> Principal | None:
 
 async def run_near(ctx: ServerContext, fn: Any, *args: Any) -> Any:
     """Run a short database call on the event loop when the database is near (SQLite, PostgreSQL on this
-    host: the call costs less than a thread hop), else in the thread pool (`LogService.inline_reads`)."""
+    host: the call costs less than a thread hop), else in the thread pool (`LogService.inline_reads`).
+
+    The event loop never waits for the database: when a new connection is refused (PostgreSQL restarting),
+    the engine raises `NotWaitingOnLoop` at once and the call runs again in the thread pool, where the
+    connection is retried patiently (`c11._web.db.CONNECT_PATIENCE_SECONDS`)."""
     if log_service(ctx).inline_reads:
-        return fn(*args)
+        try:
+            return fn(*args)
+        except NotWaitingOnLoop:
+            pass
     return await run_in_threadpool(fn, *args)
