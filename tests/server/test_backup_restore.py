@@ -230,3 +230,38 @@ def test_pg_backup_needs_pg_dump(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     monkeypatch.setattr(b.shutil, "which", lambda _n: None)
     with pytest.raises(b.BackupError, match="postgresql-client"):
         b._run(["pg_dump"], {})
+
+
+def test_planted_partial_or_mark_temp_files_receive_nothing(empty_db: Any, tmp_path: Path) -> None:
+    """Another local user of a shared backup folder plants `.c11.tar.partial` (a hard link to a 0666 file of
+    theirs) or a symlink where the mark's temporary file goes: neither receives a byte."""
+    import os
+
+    from c11.log.checkpoint import Checkpoint, NoteSigner, sign_checkpoint
+    from c11.log.merkle import EMPTY_ROOT
+    from c11.server.logsrv.highwater import HighWater
+
+    url = empty_db("sqlite")
+    db_from_template(url)
+    cfg = server_config(tmp_path / "data", url)
+    LogService(ServerContext(config=cfg, db=Database(url), passwords=None)).close()  # type: ignore[arg-type]
+    shared = tmp_path / "backups"
+    shared.mkdir()
+    spy = tmp_path / "attacker-copy"
+    spy.write_bytes(b"")
+    os.chmod(spy, 0o666)
+    os.link(spy, shared / ".c11.tar.partial")
+    backup(cfg, shared / "c11.tar")
+    assert spy.read_bytes() == b""
+    assert stat.S_IMODE((shared / "c11.tar").stat().st_mode) == 0o600
+    with tarfile.open(shared / "c11.tar") as tar:
+        assert "secrets/log.key" in tar.getnames()
+    # the mark: no predictable temporary name to plant (pid-named before), and a planted one is never followed
+    mark = HighWater(tmp_path / "hw" / "log-highwater")
+    mark.path.parent.mkdir()
+    (mark.path.parent / f".log-highwater.{os.getpid()}.tmp").symlink_to(spy)
+    signer = NoteSigner.generate("example.org/log")
+    checkpoint = Checkpoint(signer.name, 0, EMPTY_ROOT)
+    note = sign_checkpoint(checkpoint, signer)
+    assert mark.raise_to(checkpoint, note)
+    assert spy.read_bytes() == b"" and mark.path.read_bytes() == note and not mark.path.is_symlink()

@@ -156,8 +156,9 @@ def backup(config: Config, out: Path, *, checkpoint: bytes | None = None, progre
             secrets=tuple(names),
         )
         say(f"writing {out}")
-        partial = out.with_name(f".{out.name}.partial")
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # inside the 0700 work folder, created exclusively (never a file or link someone planted), then linked
+        partial = work / f".{out.name}.partial"
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         try:
             with os.fdopen(fd, "wb") as f, tarfile.open(fileobj=f, mode="w") as tar:
                 _add_bytes(tar, "manifest.json", json.dumps(manifest.to_dict(), indent=2).encode() + b"\n")
