@@ -452,7 +452,8 @@ def test_group_key_made_in_the_browser_opens_files_for_members_in_the_cli(
     page, world, log_in, tmp_path, axe, narrow, screenshot
 ):
     erin, frank = Person(world.server, "erin", tmp_path), Person(world.server, "frank", tmp_path)
-    for p in (erin, frank):
+    mallory = Person(world.server, "mallory", tmp_path)  # a published key the admin never sees listed
+    for p in (erin, frank, mallory):
         accountkit.add_member(world.server, world.org, p.email)
     log_in(page, world.root.email)
     _open(page, "Groups")
@@ -490,11 +491,21 @@ def test_group_key_made_in_the_browser_opens_files_for_members_in_the_cli(
     group.get_by_text("Wrap the key (with your key file)").click()
     group.get_by_label("Your key file (.key)").set_input_files(str(world.root.key))
     group.get_by_label("Passphrase of your key file").fill(KEY_PASSPHRASE)
+    # the server (or another admin) adds mallory after the page listed the members: the click wraps only frank
+    with authed(world.server, world.root_token) as h:
+        assert h.post("/api/v1/org/groups/team/members", json={"emails": [mallory.email]}).status_code < 300
     group.get_by_role("button", name="Complete pending wraps").click()
     page.get_by_text("1 pending wraps of team completed.").wait_for(timeout=60_000)
+    done = page.get_by_text("1 pending wraps of team completed.").inner_text()
+    assert done.endswith(f"check them in the member list, then complete again): {mallory.email}.")
+    screenshot(page, "groups-unseen")
     r = frank.cli("decrypt", "-i", str(frank.key), "-o", str(out), str(made))
     assert r.returncode == 0, r.stderr
     assert out.read_text() == "the team's plan"
+    with authed(world.server, world.root_token) as h:
+        waiting = [w["email"] for w in h.get("/api/v1/org/group-pending").json()["wraps"] if w["group"] == "team"]
+    assert waiting == [mallory.email]
+    assert mallory.cli("decrypt", "-i", str(mallory.key), "-o", str(out), str(made)).returncode != 0
 
     group = page.get_by_role("listitem", name="Group team")
     group.get_by_role("button", name=f"Remove {frank.email} from team").click()

@@ -70,10 +70,15 @@ async function newGroupKey(worker: CoreWorker, session: Session, trust: PageTrus
 }
 
 /** Complete pending wraps of `name`: open your custody wrap of each version (its signer checked against the log)
- *  and wrap that version for the members still waiting. Returns how many wraps were stored. */
-async function completeWraps(worker: CoreWorker, session: Session, trust: PageTrust, me: number, name: string): Promise<number> {
-  const pending = (await api<{ wraps: Pending[] }>("GET", "/api/v1/org/group-pending", undefined, session)).wraps.filter((p) => p.group === name);
-  if (pending.length === 0) return 0;
+ *  and wrap that version for the members still waiting — only those in `shown`, the members the page listed as
+ *  waiting when you clicked: anyone the server (or another admin) added since is left pending, never given the
+ *  group key unseen. Returns how many wraps were stored and the waiting members left out. */
+async function completeWraps(worker: CoreWorker, session: Session, trust: PageTrust, me: number, name: string, shown: string[]): Promise<{ stored: number; unseen: string[] }> {
+  const seen = new Set(shown.map((e) => e.toLowerCase()));
+  const all = (await api<{ wraps: Pending[] }>("GET", "/api/v1/org/group-pending", undefined, session)).wraps.filter((p) => p.group === name);
+  const pending = all.filter((p) => seen.has(p.email.toLowerCase()));
+  const unseen = [...new Set(all.filter((p) => !seen.has(p.email.toLowerCase())).map((p) => p.email))];
+  if (pending.length === 0) return { stored: 0, unseen };
   const org = (await api<{ org_id: string }>("GET", "/api/v1/org/groups", undefined, session)).org_id;
   const mine = (await api<{ wraps: MyWrap[] }>("GET", "/api/v1/org/held-wraps", undefined, session)).wraps.filter((w) => w.group === name);
   let stored = 0;
@@ -96,7 +101,7 @@ async function completeWraps(worker: CoreWorker, session: Session, trust: PageTr
       void worker.call("forget", { handle: group.handle });
     }
   }
-  return stored;
+  return { stored, unseen };
 }
 
 function KeyFields({ id, onFile, pass, onPass }: { id: string; onFile: (f: File | null) => void; pass: string; onPass: (p: string) => void }) {
@@ -125,6 +130,7 @@ function GroupItem({ session, worker, trust, org, group, onChanged }: {
   const [pass, setPass] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const { unlocked } = useUnlocked();
   const id = `g-${group.name.replace(/[^a-zA-Z0-9_-]/g, "_")}`;
   const load = () => api<Detail>("GET", `/api/v1/org/groups/${encodeURIComponent(group.name)}`, undefined, session).then(setDetail);
   useEffect(() => { void load().catch((e) => setError(message(e))); }, [group]);
@@ -169,12 +175,18 @@ function GroupItem({ session, worker, trust, org, group, onChanged }: {
         <div class="buttons"><button type="submit" disabled={busy}>Add member</button></div>
       </form>
       <details>
-        <summary>Wrap the key (with your key file)</summary>
+        <summary>Wrap the key ({unlocked ? "with your unlocked key" : "with your key file"})</summary>
         <div class="stack">
           <KeyFields id={id} onFile={setFile} pass={pass} onPass={setPass} />
           <div class="buttons">
-            <button type="button" disabled={busy} onClick={() => run(() => withMyKey(worker, file, pass, async (me) =>
-              `${await completeWraps(worker, session, trust, me, group.name)} pending wraps of ${group.name} completed.`))}>Complete pending wraps</button>
+            <button type="button" disabled={busy || !detail} onClick={() => {
+              const shown = (detail?.members ?? []).filter((m) => !m.has_key).map((m) => m.email);  // as listed on screen now
+              void run(() => withMyKey(worker, file, pass, async (me) => {
+                const { stored, unseen } = await completeWraps(worker, session, trust, me, group.name, shown);
+                return `${stored} pending wraps of ${group.name} completed.` + (unseen.length
+                  ? ` Not wrapped (not listed here when you clicked; check them in the member list, then complete again): ${unseen.join(", ")}.` : "");
+              }));
+            }}>Complete pending wraps</button>
             <button type="button" class="secondary" disabled={busy} onClick={() => run(() => withMyKey(worker, file, pass, async (me) => {
               const d = await newGroupKey(worker, session, trust, me, group.name, org.you.email);
               return `New key of ${group.name} made in this browser: version ${d.key?.version}.`;
