@@ -346,7 +346,7 @@ export function sealedLength(head: Uint8Array, size: number): number {
 
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
 
-async function tusCall(method: string, url: string, session: Session, headers: Record<string, string>, body?: Uint8Array<ArrayBuffer>): Promise<Response> {
+async function tusCall(method: string, url: string, session: Session, headers: Record<string, string>, body?: Blob): Promise<Response> {
   let r: Response;
   try {
     r = await fetch(url, { method, body, headers: { "tus-resumable": "1.0.0", ...headers, authorization: `Bearer ${session.token}` }, credentials: "omit", cache: "no-store" });
@@ -375,9 +375,8 @@ export async function uploadSealed(stream: ReadableStream<Uint8Array>, size: num
   let held: Uint8Array[] = [];
   let heldBytes = 0;
   let ended = false;
-  /** The next piece of up to PIECE bytes (hashed), or null at the end. One ArrayBuffer rather than a Blob: the
-   *  page's garbage collector counts its bytes, so sent pieces are freed promptly. */
-  const nextPiece = async (): Promise<Uint8Array<ArrayBuffer> | null> => {
+  /** The next piece of up to PIECE bytes (hashed), or null at the end. */
+  const nextPiece = async (): Promise<Blob | null> => {
     while (!ended && heldBytes < PIECE) {
       const { value, done } = await reader.read();
       if (done) ended = true;
@@ -400,13 +399,7 @@ export async function uploadSealed(stream: ReadableStream<Uint8Array>, size: num
       taken += part.length;
     }
     heldBytes -= taken;
-    const piece = new Uint8Array(taken);
-    let at = 0;
-    for (const part of parts) {
-      piece.set(part, at);
-      at += part.length;
-    }
-    return piece;
+    return new Blob(parts);
   };
   let url = "";
   try {
@@ -431,7 +424,7 @@ export async function uploadSealed(stream: ReadableStream<Uint8Array>, size: num
     let start = 0;
     let piece = await nextPiece();
     while (piece) {
-      const end = start + piece.length;
+      const end = start + piece.size;
       if (end > length) throw new Error("the encrypted file is longer than its header says: not uploaded");
       const following = nextPiece();  // read and hash the next piece while this one is sent
       following.catch(() => {});
@@ -443,7 +436,7 @@ export async function uploadSealed(stream: ReadableStream<Uint8Array>, size: num
           if (!(known >= start && known <= end)) throw new Error(`the server lost part of the upload (it has ${known} bytes, ${start} were sent): start again`);
           if (known === end) break;
           const r = await tusCall("PATCH", url, session, { "upload-offset": String(known), "content-type": "application/offset+octet-stream" },
-            piece.subarray(known - start));
+            piece.slice(known - start));
           known = Number(r.headers.get("upload-offset"));
           failures = 0;
           onProgress?.(known, length);
