@@ -183,18 +183,21 @@ def test_a_cut_database_connection_is_a_503_problem_and_a_bug_a_500() -> None:
 
 
 def _cut() -> Exception:
-    return sa.exc.OperationalError("SELECT", {}, Exception("server closed the connection unexpectedly"))
+    """What SQLAlchemy raises when the driver found the connection broken (it invalidates the connection)."""
+    return sa.exc.OperationalError(
+        "SELECT", {}, Exception("server closed the connection unexpectedly"), connection_invalidated=True
+    )
 
 
 def test_a_read_cut_by_the_database_runs_again_and_a_write_does_not() -> None:
-    """GET/HEAD whose connection was lost before the answer started: run once more (it changes nothing). A write:
-    503 at once, run once (whether its commit happened is unknown; the client decides)."""
+    """An allow-listed GET/HEAD whose connection was lost before the answer started: run once more (it changes
+    nothing). A write: 503 at once, run once (whether its commit happened is unknown; the client decides)."""
     from c11._web.db_outage import RetryReadsMiddleware
 
     app = FastAPI()
     problems.install(app)
-    app.add_middleware(RetryReadsMiddleware, pause=0.01)
-    calls: dict[str, int] = {"read": 0, "write": 0, "down": 0, "bug": 0}
+    app.add_middleware(RetryReadsMiddleware, pause=0.01, retry=("/read", "/down", "/bug", "/slow"))
+    calls: dict[str, int] = {"read": 0, "write": 0, "down": 0, "bug": 0, "slow": 0, "count": 0}
 
     @app.get("/read")
     def read() -> dict[str, int]:
@@ -218,7 +221,21 @@ def test_a_read_cut_by_the_database_runs_again_and_a_write_does_not() -> None:
         calls["bug"] += 1
         raise ValueError("a bug")
 
+    @app.get("/slow")
+    def slow() -> None:  # a statement timeout: the query's own error, the connection is fine
+        calls["slow"] += 1
+        raise sa.exc.OperationalError("SELECT", {}, Exception("canceling statement due to statement timeout"))
+
+    @app.get("/count")
+    def count() -> None:  # a GET that writes (a counted download): not on the allow-list
+        calls["count"] += 1
+        raise _cut()
+
     with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.get("/slow")  # not a lost connection: 503, not run again (review finding 8)
+        assert r.status_code == 503 and calls["slow"] == 1
+        r = client.get("/count")  # a GET not known to be side-effect free: never run twice
+        assert r.status_code == 503 and calls["count"] == 1
         r = client.get("/read")
         assert r.status_code == 200 and r.json() == {"calls": 2}
         r = client.post("/write")
@@ -276,7 +293,7 @@ def test_a_cut_write_keeps_the_connection_open() -> None:
 
     app = FastAPI()
     problems.install(app)
-    app.add_middleware(RetryReadsMiddleware, pause=0.01)
+    app.add_middleware(RetryReadsMiddleware, pause=0.01, retry=("/ok",))
 
     @app.post("/write")
     def write() -> None:
@@ -301,3 +318,25 @@ def test_a_cut_write_keeps_the_connection_open() -> None:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_only_reads_that_change_nothing_are_allow_listed() -> None:
+    """The server's allow-list: public log/key reads and lookups; not downloads that count, logged shard fetches,
+    opened links (review finding 8)."""
+    import re
+
+    from c11.server.hotpath import RETRY_READS
+
+    def listed(path: str) -> bool:
+        return any(re.fullmatch(p, path) for p in RETRY_READS)
+
+    for path in ("/api/v1/keys", "/api/v1/keys/history", "/api/v1/log/checkpoint", "/api/v1/log/proof/inclusion"):
+        assert listed(path), path
+    for path in (
+        "/api/v1/received/abc/blobs/def",
+        "/api/v1/shards/shard",
+        "/api/v1/request-links/abc",
+        "/api/v1/accounts/verify",
+        "/api/v1/keys/../received/x",
+    ):
+        assert not listed(path), path

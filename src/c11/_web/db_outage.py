@@ -1,16 +1,20 @@
 """What a database outage (a PostgreSQL restart, a dropped connection) costs a request: a read is run again.
 
-`RetryReadsMiddleware` runs a GET or HEAD again, once, when the database connection was lost (as
-`c11._web.problems.database_lost` tells) before any of its answer was sent: a read changes nothing, so running it
-again is safe, and the new connection waits for a restarting server (`c11._web.db._connect_patiently`). A write
-cut this way is answered `503` `database-unavailable` here: whether its commit happened is unknown, so only the
-client may decide to repeat it.
+`RetryReadsMiddleware` runs a GET or HEAD of an allow-listed route (`retry`: path patterns of routes known to
+change nothing; many GETs do write: a counted download, a logged shard fetch) again, once, when its database
+connection was lost (`connection_lost`: the driver reported the connection broken, not a statement timeout or
+another error of the query) before any of its answer was sent; the new connection waits for a restarting
+server (`c11._web.db._connect_patiently`). Any other request the database failed (`c11._web.problems.
+database_lost`) is answered `503` `database-unavailable` here: whether a commit happened is unknown, so only
+the client may decide to repeat it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
+from collections.abc import Iterable
 from typing import Any
 
 from starlette.requests import Request
@@ -19,17 +23,33 @@ from c11._web.problems import database_lost, database_unavailable
 
 _log = logging.getLogger("c11.db")
 
-#: Methods whose requests are run again after a lost database connection.
+#: Methods whose requests may run again after a lost database connection (on an allow-listed route only).
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 
-class RetryReadsMiddleware:
-    """ASGI middleware: a GET/HEAD whose database connection was lost before its answer started runs once more;
-    a write (or a read lost twice) is answered `503` `database-unavailable` here, the connection kept open."""
+def connection_lost(exc: BaseException) -> bool:
+    """The database connection broke (a restart, a network drop): SQLAlchemy invalidated it or the pool could not
+    provide one. Not a query's own error (a statement timeout, a serialization failure), which may come again."""
+    from sqlalchemy import exc as sa_exc
 
-    def __init__(self, app: Any, pause: float = 0.2) -> None:
+    if isinstance(exc, sa_exc.DBAPIError):
+        return bool(exc.connection_invalidated)
+    return isinstance(exc, sa_exc.DisconnectionError)
+
+
+class RetryReadsMiddleware:
+    """ASGI middleware: a GET/HEAD of a route in `retry` (path regexes, matched in full) whose database connection
+    was lost before its answer started runs once more; any other request the database failed (or a read lost
+    twice) is answered `503` `database-unavailable` here, the connection kept open."""
+
+    def __init__(self, app: Any, pause: float = 0.2, retry: Iterable[str] = ()) -> None:
         self.app = app
         self.pause = pause
+        self.retry = tuple(re.compile(p) for p in retry)
+
+    def _may_retry(self, scope: Any) -> bool:
+        path = scope.get("path", "")
+        return scope.get("method") in SAFE_METHODS and any(p.fullmatch(path) for p in self.retry)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope.get("type") != "http":
@@ -49,7 +69,7 @@ class RetryReadsMiddleware:
         except Exception as e:
             if started or not database_lost(e):
                 raise
-            if scope.get("method") not in SAFE_METHODS:
+            if not (connection_lost(e) and self._may_retry(scope)):
                 await _unavailable(scope, receive, send)
                 return
         _log.warning("database connection lost on %s %s; running the read again", scope["method"], scope["path"])

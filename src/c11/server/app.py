@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from c11 import __version__
 from c11._web.db_outage import RetryReadsMiddleware
 from c11.notify import service as notify_service
-from c11.server import _limits, migrate, ops, problems, webapp
+from c11.server import _limits, hotpath, migrate, ops, problems, webapp
 from c11.server.config import Config
 from c11.server.context import ServerContext
 from c11.server.db import Database
@@ -129,7 +129,7 @@ def create_app(config: Config, services: Iterable[str] | None = None) -> FastAPI
     )
     app.state.ctx = ctx
     problems.install(app)
-    app.add_middleware(RetryReadsMiddleware)  # a read cut by a database restart runs again
+    app.add_middleware(RetryReadsMiddleware, retry=hotpath.RETRY_READS)  # an allow-listed read cut by a restart: again
     _limits.install(app)  # every request body capped per route, before it is read
     ops.install(app, ctx)  # request metrics (outermost middleware), /readyz, /metrics
     app.include_router(_base)

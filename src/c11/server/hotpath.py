@@ -39,6 +39,17 @@ _SESSION = (
 )
 
 
+#: GET/HEAD routes run again after a lost database connection (`c11._web.db_outage.RetryReadsMiddleware`): only
+#: routes known to change nothing. Not downloads that count, shard fetches that are logged, links that are opened.
+RETRY_READS = (
+    r"/api/v1/log/(key|checkpoint|entries|proof/inclusion|proof/consistency|handovers)",
+    r"/api/v1/keys(/history)?",
+    r"/api/v1/keyserver/key",
+    r"/api/v1/shards/token-key",
+    r"/api/v1/auth/oidc/providers",
+)
+
+
 def caller(request: Request, ctx: ServerContext) -> Principal | None:
     """`c11.server.auth.authenticate`, with a fast path for a login session bearer token: one query on the
     autocommit read engine (token hash, kind bearer, not expired, account not unverified past its time; all
