@@ -1,6 +1,7 @@
 """Organization encryption policies end to end (PostgreSQL), through the CLI: an admin adds one naming a member
 and a group, a member without the permission is refused, another member encrypts with `--policy NAME` and the
-recipients open the file; the server operator editing the stored list changes only what the sender is shown
+recipients open the file; a member's own saved policy of the same name wins (`org:NAME` picks the
+organization's); the server operator editing the stored list changes only what the sender is shown
 (each recipient is still resolved with registry proofs), never whose key is used without the sender seeing it."""
 
 from __future__ import annotations
@@ -37,6 +38,23 @@ def test_policy_from_admin_to_member_encryption(grp_server, tmp_path):
         ok(who.run("decrypt", "-o", str(tmp_path / f"out-{who.email}"), str(out)))
         assert (tmp_path / f"out-{who.email}").read_text() == "board minutes"
     assert "none of your keys" in fails(mallory.run("decrypt", "-o", str(tmp_path / "x"), str(out))).stderr
+
+    # an admin cannot shadow a member's own policy: your saved policy (by name or ID) wins over an organization
+    # policy of the same name; `org:NAME` always means the organization's; an unknown one is one clear line
+    mine = dave.client().policies.record([{"email": carol.email}], name="board")
+    carol_fp, bob_fp = carol.client().lookup(carol.email).fingerprint, bob.client().lookup(bob.email).fingerprint
+    for value in ("Board", mine.id):
+        own = tmp_path / f"own-{value}.c11"
+        r = ok(dave.run("encrypt", "--policy", value, "-o", str(own), str(plain)))
+        assert "organization encryption policy" not in r.stderr
+        fps = {x["fingerprint"] for x in files.inspect(own).recipients}
+        assert carol_fp in fps and bob_fp not in fps
+    r = ok(dave.run("encrypt", "--policy", "org:board", "-o", str(tmp_path / "org.c11"), str(plain)))
+    assert f"organization encryption policy 'Board': {bob.email}, group:finance" in r.stderr
+    assert bob_fp in {x["fingerprint"] for x in files.inspect(tmp_path / "org.c11").recipients}
+    r = fails(dave.run("encrypt", "--policy", "org:Nope", "-o", str(tmp_path / "nope.c11"), str(plain)))
+    assert "no encryption policy 'Nope'" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    dave.client().policies.delete(mine.id)  # without one of yours, `--policy Board` is the organization's again
 
     # the operator rewrites the stored list: the sender is shown the new recipient before anything is written
     from c11.server.orgs.models import OrgEncryptionPolicy

@@ -44,8 +44,8 @@ import click
     "--policy",
     "policy_id",
     metavar="NAME|ID",
-    help="Encrypt for your organization's encryption policy NAME (`c11 org encryption-policies list`) "
-    "or a saved recent policy ID (`c11 policies`).",
+    help="Encrypt for one of your saved policies by ID or name (`c11 policies`), else your organization's "
+    "encryption policy of that name; `org:NAME` always means the organization's (`c11 org encryption-policies list`).",
 )
 @click.option(
     "--invite", "invite", is_flag=True, help="Invite recipients (emails) who are not registered yet, without asking."

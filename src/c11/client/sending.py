@@ -17,6 +17,7 @@ Without a client (not logged in), only key lines and files resolve, and no organ
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +25,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from c11.client.org_policy import NONE, OrgPolicyStore, OwnPolicy, from_info, own_policy
-from c11.errors import NoKeyPublishedError, OnlinePolicyError, RecipientError, UnregisteredRecipientError, UsageError
+from c11.errors import (
+    NoKeyPublishedError,
+    OnlinePolicyError,
+    RecipientError,
+    ServerError,
+    UnregisteredRecipientError,
+    UsageError,
+)
 from c11.format.header import HeaderOptions
 from c11.keys.publickey import PREFIX, PublicKey
 from c11.keys.recipients_file import read_recipients_file
@@ -32,12 +40,15 @@ from c11.orgrules import OrgPolicy, RulesPlan, SendOptions, apply
 
 if TYPE_CHECKING:
     from c11.client.client import Client
+    from c11.client.policies import Policy
     from c11.client.recovery import OrgInfo
     from c11.format.header import Stanza
     from c11.format.online import OnlineSeal
     from c11.keys.identity import Identity
 
 GROUP_PREFIX = "group:"
+#: `--policy org:NAME`: always the organization's encryption policy NAME (never one of your own).
+ORG_POLICY_PREFIX = "org:"
 
 
 @dataclass(frozen=True)
@@ -158,7 +169,7 @@ class Sending:
                 invited.append(email.strip().lower())
 
         if request.policy_id:
-            shared = self._org_policy(request.policy_id)
+            saved, shared = self._policy(request.policy_id)
             if shared is not None:  # the organization's: each recipient resolved as if typed (proofs, group log)
                 self.org_policy_note = f"organization encryption policy {shared[0]!r}: {', '.join(shared[1])}"
                 for v in shared[1]:
@@ -166,8 +177,7 @@ class Sending:
                         add_key(self.group_key(v))
                     else:
                         add_email(v)
-            else:
-                saved = self._need(f"the encryption policy {request.policy_id}").policies.get(request.policy_id)
+            elif saved is not None:
                 for m in saved.members:
                     if m.email:
                         add_email(m.email)
@@ -189,9 +199,52 @@ class Sending:
                 add_key(k)
         return keys, members, orgs, temporary, invited, warnings
 
+    def _policy(self, value: str) -> tuple[Policy | None, tuple[str, tuple[str, ...]] | None]:
+        """(your own saved policy, None) or (None, (name, recipients) of an organization policy) for `--policy VALUE`.
+
+        One rule (docs/organizations.md "Encryption policies"): `org:NAME` (or `org:ID`) is always the
+        organization's policy; any other VALUE is first your own saved policy with that ID or name, and only
+        when you have none the organization's policy of that name or ID. So an organization admin cannot shadow
+        a policy of yours by giving an organization policy its name or ID."""
+        wanted = value.strip()
+        if wanted.casefold().startswith(ORG_POLICY_PREFIX):
+            name = wanted[len(ORG_POLICY_PREFIX) :].strip()
+            if not name:
+                raise RecipientError("give the organization policy's name: --policy org:NAME")
+            shared = self._org_policy(name)
+            if shared is None:
+                raise RecipientError(
+                    f"your organization has no encryption policy {name!r} (`c11 org encryption-policies list`)"
+                )
+            return None, shared
+        own = self._own_policy(wanted)
+        if own is not None:
+            return own, None
+        shared = self._org_policy(wanted)
+        if shared is None:
+            raise RecipientError(
+                f"no encryption policy {wanted!r}: neither one of yours (`c11 policies`) nor your organization's "
+                "(`c11 org encryption-policies list`)"
+            )
+        return None, shared
+
+    def _own_policy(self, wanted: str) -> Policy | None:
+        """Your own saved policy with ID `wanted`, else the most recent one named `wanted` (case-insensitive)."""
+        c = self._need(f"the encryption policy {wanted}")
+        if re.fullmatch(r"[0-9A-Za-z_-]{1,64}", wanted):
+            try:
+                return c.policies.get(wanted)
+            except ServerError as e:
+                if e.status not in (404, 422):
+                    raise
+        for p in c.policies.list(limit=200):
+            if p.name is not None and p.name.casefold() == wanted.casefold():
+                return p
+        return None
+
     def _org_policy(self, name_or_id: str) -> tuple[str, tuple[str, ...]] | None:
         """(name, recipients: emails and group:NAME) of your organization's encryption policy `name_or_id`, or None
-        (no such policy, or not a member): then it names one of your own recent policies."""
+        (no such policy, or not a member)."""
         from c11.errors import AuthError
 
         c = self._need(f"the encryption policy {name_or_id}")
