@@ -26,8 +26,9 @@ export function previewKind(name: string, declared: string | null): Kind {
   return null;
 }
 
-export function Preview({ content, name, declared }: { content: Blob; name: string; declared: string | null }) {
-  const [shown, setShown] = useState(false);
+/** `start`: shown at once (the person already asked for it, e.g. the link page's "Preview" button). */
+export function Preview({ content, name, declared, start = false }: { content: Blob; name: string; declared: string | null; start?: boolean }) {
+  const [shown, setShown] = useState(start);
   const [url, setUrl] = useState<string | null>(null);
   const kind = previewKind(name, declared);
   useEffect(() => {

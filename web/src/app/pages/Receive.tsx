@@ -12,6 +12,7 @@ import { newTrust } from "../registry";
 import { navigate } from "../router";
 import { safeName } from "../download";
 import { SaveStream } from "../SaveStream";
+import { ReceivePreview } from "./ReceivePreview";
 import { NewerVersionError, checkLatest, fileStream, linkId, openSend, receivedSend, zipStream, ZIP_MAX_BYTES, type EnvelopeFile, type Opened } from "../sharing";
 import { borrowSessionKey, useUnlocked } from "../unlocked";
 import type { ComponentChildren } from "preact";
@@ -259,10 +260,11 @@ function Received({ opened, worker, session, keys, reload }: { opened: Opened; w
       )}
       {(opened.verified || anyway) && (
         <div data-testid="send-files">
-          <Tree node={tree(envelope.files)} render={(f) => (
+          <Tree node={tree(envelope.files)} render={(f) => (<>
             <SaveStream name={safeName(f.path, "file")} label={`Save ${f.path}`} total={f.size} hint={`(${f.size.toLocaleString("en")} bytes)`}
               open={() => stream(f)} />
-          )} />
+            {opened.verified && <ReceivePreview file={f} open={stream} />}{/* never for an unverified sender */}
+          </>)} />
           {folder && total <= ZIP_MAX_BYTES && (
             <SaveStream name={folder} label={`Save all ${envelope.files.length} files (${folder})`} total={null}
               hint={`(${total.toLocaleString("en")} bytes, decrypted into one ZIP)`}
