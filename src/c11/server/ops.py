@@ -268,7 +268,17 @@ _STORE_TIMEOUT = 3.0
 
 
 async def _store_health(client: Any, url: str) -> dict[str, Any]:
-    """Whether the shard store at `url` answers its `/healthz` (its version when it does)."""
+    """Whether the shard store at `url` answers its `/healthz` (its version when it does), within `_STORE_TIMEOUT`
+    seconds in all (httpx's timeout is per read: a store trickling its body would hold the health answer)."""
+    import asyncio
+
+    try:
+        return await asyncio.wait_for(_probe_store(client, url), _STORE_TIMEOUT)
+    except TimeoutError:
+        return {"url": url, "reachable": False, "detail": f"no answer within {_STORE_TIMEOUT:g} s"}
+
+
+async def _probe_store(client: Any, url: str) -> dict[str, Any]:
     import json
 
     try:

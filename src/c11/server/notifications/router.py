@@ -1,12 +1,15 @@
 """Routes `/api/v1/org/notifications...`: what `c11 notify` does on the data directory, for admins over HTTP.
 
 Notification settings are server-wide, so only admins holding `crud:config-org` in the operator
-organization (C11_OPERATOR_ORG; default: the first organization created) may use them.
+organization (C11_OPERATOR_ORG; default: the first organization created, pinned by its id in
+`<data-dir>/operator-org` the first time it is asked for) may use them.
 """
 
 from __future__ import annotations
 
 import base64
+import os
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
@@ -28,13 +31,48 @@ router = APIRouter(prefix="/api/v1/org/notifications", tags=["notifications"], r
 _config_org = require_org_permission("crud:config-org")
 
 
+#: The file in the data folder that pins the operator organization's id when C11_OPERATOR_ORG is unset.
+OPERATOR_ORG_FILE = "operator-org"
+
+
+def operator_org_name(ctx: ServerContext) -> str | None:
+    """The operator organization's name: C11_OPERATOR_ORG, else the first organization created, pinned by id.
+
+    The first time there is one, the oldest organization's id is written to `<data-dir>/operator-org` and used
+    from then on: deleting that organization leaves no operator (None) instead of silently promoting the admins
+    of the next customer organization (review finding 13).
+    """
+    if ctx.config.operator_org:
+        return str(ctx.config.operator_org)
+    pin = ctx.config.data_dir / OPERATOR_ORG_FILE
+    with ctx.db.session() as s:
+        try:
+            pinned = pin.read_text(encoding="utf-8").strip()[:64]
+        except FileNotFoundError:
+            pinned = ""
+        if pinned:
+            return s.scalar(select(Organization.name).where(Organization.id == pinned))
+        row = s.execute(
+            select(Organization.id, Organization.name).order_by(Organization.created_at, Organization.id).limit(1)
+        ).first()
+    if row is None:
+        return None
+    pin.parent.mkdir(parents=True, exist_ok=True)
+    tmp = pin.with_name(f".{OPERATOR_ORG_FILE}.{uuid.uuid4().hex}")
+    tmp.write_text(str(row.id) + "\n", encoding="utf-8")
+    try:
+        os.link(tmp, pin)  # complete or absent; the first writer wins and a racing one reads the winner's
+    except FileExistsError:
+        return operator_org_name(ctx)
+    finally:
+        tmp.unlink()
+    return str(row.name)
+
+
 def _operator(caller: Annotated[OrgCaller, Depends(_config_org)], ctx: Ctx) -> OrgCaller:
     """The caller, who must also be an admin of the operator organization (server-wide settings)."""
-    with ctx.db.session() as s:
-        name = ctx.config.operator_org or s.scalar(
-            select(Organization.name).order_by(Organization.created_at, Organization.id).limit(1)
-        )
-    if caller.org_name != name:
+    name = operator_org_name(ctx)
+    if name is None or caller.org_name != name:
         raise Problem(
             403,
             "Forbidden",
