@@ -64,8 +64,6 @@ RETIRED_PREFIX = "log.key.retired-"
 HANDOVER_KIND = "logkey"
 #: How often (seconds) a server process looks for a new key file or a new high-water mark.
 REFRESH_SECONDS = 0.5
-#: How often (seconds) a server process at most writes a larger checkpoint to the high-water mark file.
-MARK_SECONDS = 1.0
 #: Most entries one transaction of the append queue commits.
 MAX_BATCH = 2000
 #: Most entries one page of GET /log/entries returns.
@@ -321,8 +319,8 @@ class LogService:
         self.highwater = HighWater(Path(hw) if hw else cfg.data_dir / "log-highwater")
         self._hw_stamp: tuple[Any, ...] | None = None
         self._hw_size = -1
-        self._hw_pending: tuple[Checkpoint, bytes] | None = None
-        self._hw_written = 0.0
+        #: Serialises writes of the mark by this process (a waiting caller whose tree is no larger skips its own).
+        self._mark_lock = threading.Lock()
         self._refreshed = 0.0
         #: Why the log refuses to append (and to sign past `_frozen_max`), or None (docs/server.md).
         self.frozen: str | None = None
@@ -655,12 +653,7 @@ class LogService:
         return self._read_engine
 
     def close(self) -> None:
-        """Write the high-water mark and release the read engine's connections (at application shutdown)."""
-        if self._hw_pending is not None:
-            try:
-                self._write_mark()
-            except OSError as e:
-                _log.error("log: cannot write the high-water mark %s: %s", self.highwater.path, e)
+        """Release the read engine's connections (at application shutdown; the mark is always written already)."""
         if self._read_engine is not None and self._read_engine is not self.db.engine and self._postgres:
             self._read_engine.dispose()
         self._read_engine = None
@@ -686,20 +679,26 @@ class LogService:
             self._signed[key] = note
             while len(self._signed) > 64:
                 self._signed.popitem(last=False)
-            if size > self._hw_size:
-                self._hw_pending = (checkpoint, note)
-        if self._hw_pending is not None and time.monotonic() - self._hw_written >= MARK_SECONDS:
-            self._write_mark()
+        if size > self._hw_size:
+            self._write_mark(Checkpoint(self.origin, size, root), note)
         return note
 
-    def _write_mark(self) -> None:
-        """Raise the high-water mark to the largest checkpoint signed (about 0.5 ms: at most every MARK_SECONDS)."""
-        pending, self._hw_pending = self._hw_pending, None
-        if pending is not None and pending[0].size > self._hw_size:
-            self.highwater.raise_to(*pending)
-            self._hw_size = pending[0].size
+    def _write_mark(self, checkpoint: Checkpoint, note: bytes) -> None:
+        """Raise the high-water mark to `checkpoint` (fsynced) before its note leaves this process: a crash never
+        leaves a handed-out checkpoint above the mark. Concurrent callers coalesce: after waiting, a caller
+        whose tree is no larger than the mark written meanwhile writes nothing."""
+        with self._mark_lock:
+            if checkpoint.size <= self._hw_size:
+                return
+            try:
+                self.highwater.raise_to(checkpoint, note)
+            except OSError as e:
+                _log.error("log: cannot write the high-water mark %s: %s", self.highwater.path, e)
+                raise Problem(
+                    503, "Transparency log unavailable", "The log cannot record its high-water mark.", "log-frozen"
+                ) from None
+            self._hw_size = checkpoint.size
             self._hw_stamp = self.highwater.stamp()
-        self._hw_written = time.monotonic()
 
     def current_checkpoint(self, s: Session) -> tuple[int, bytes]:
         """(size, signed checkpoint note) of the log now."""
