@@ -144,3 +144,49 @@ def test_cli_add_dns_then_check(c11_server, zone, tmp_path):
     assert f"{domain} is verified" in ok(cli(cfg, "org", "domains", "check", domain)).stderr
     listed = json.loads(ok(cli(cfg, "org", "domains", "list", "--json")).stdout)
     assert [(d["domain"], d["status"], d["method"]) for d in listed] == [(domain, "verified", "dns")]
+
+
+def test_a_pending_dns_claim_expires_and_checks_are_rate_limited(c11_server, zone):
+    """Review finding 10: a DNS claim older than DNS_TTL (30 days) proves nothing, even with its record published
+    (410 `claim-expired`; claiming again gives a new token); "check now" is limited per organization."""
+    from c11.server.orgs.domain_routes import DNS_CHECKS
+    from c11.server.orgs.domains import DNS_TTL
+    from c11.server.orgs.models import OrgDomain
+
+    z = zone
+    _, token = _admin(c11_server)
+    domain = _domain("stale")
+    with authed(c11_server, token) as h:
+        old = h.post(f"/api/v1/org/domains/{domain}/dns").json()["dns_record"]
+        z.records[old["name"]] = [old["value"]]
+        with accountkit.database(c11_server) as db, db.session() as s:
+            s.execute(
+                sa.update(OrgDomain).where(OrgDomain.domain == domain).values(created_at=_days_ago(DNS_TTL.days + 1))
+            )
+        r = h.post(f"/api/v1/org/domains/{domain}/dns/check")
+        assert r.status_code == 410 and r.json()["type"].endswith("claim-expired"), r.text
+        listed = {d["domain"]: d for d in h.get("/api/v1/org/domains").json()}
+        assert listed[domain]["status"] == "pending" and listed[domain]["dns_record"] is None
+        new = h.post(f"/api/v1/org/domains/{domain}/dns").json()["dns_record"]
+        assert new["value"] != old["value"]  # the old record stays useless
+        assert h.post(f"/api/v1/org/domains/{domain}/dns/check").status_code == 409
+        z.records[new["name"]] = [new["value"]]
+        assert h.post(f"/api/v1/org/domains/{domain}/dns/check").json()["status"] == "verified"
+
+    _, token = _admin(c11_server)  # another organization: its own budget
+    pending = _domain("busy")
+    with authed(c11_server, token) as h:
+        h.post(f"/api/v1/org/domains/{pending}/dns").raise_for_status()
+        codes = [h.post(f"/api/v1/org/domains/{pending}/dns/check").status_code for _ in range(DNS_CHECKS.limit + 1)]
+        assert codes[:-1] == [409] * DNS_CHECKS.limit and codes[-1] == 429
+        r = h.post(f"/api/v1/org/domains/{pending}/dns/check")
+        assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+        assert r.json()["type"].endswith("rate-limited")
+
+
+def _days_ago(days: int) -> Any:
+    from datetime import timedelta
+
+    from c11.server.db import utcnow
+
+    return utcnow() - timedelta(days=days)

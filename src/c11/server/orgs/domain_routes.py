@@ -21,12 +21,15 @@ from c11.server.logsrv.service import log_service
 from c11.server.orgs import dnscheck, domains, service
 from c11.server.orgs.models import Organization
 from c11.server.orgs.permissions import OrgCaller, require_org_permission
-from c11.server.problems import responses
+from c11.server.problems import Problem, responses
+from c11.server.ratelimits import Group, RateLimiter
 
 router = APIRouter(prefix="/api/v1/org/domains", tags=["organizations"], responses=responses(401, 403, 404, 409, 422))
 confirm_router = APIRouter(prefix=domains.CONFIRM_PATH, tags=["organizations"], responses=responses(404))
 Config = Annotated[OrgCaller, Depends(require_org_permission("crud:config-org"))]
 Token = Annotated[str, Query(max_length=200, description="The token of the mailed link")]
+#: "Check now" per organization and server process: each check sends DNS queries from the server.
+DNS_CHECKS = Group("dns-check", 10, 60, False, ())
 
 
 class DomainIn(BaseModel):
@@ -103,11 +106,21 @@ def claim_dns(domain: Annotated[str, Path(max_length=253)], caller: Config, ctx:
     "/{domain}/dns/check",
     response_model=DomainOut,
     summary="Check the DNS TXT record now",
-    responses=responses(502),
+    responses=responses(410, 429, 502),
 )
 def check_dns(domain: Annotated[str, Path(max_length=253)], caller: Config, ctx: Ctx) -> dict[str, Any]:
     """Reads the TXT records at `_c11-verification.<domain>` through the server's resolvers; verified when one
-    holds the claim's value (409 `dns-record-missing` otherwise; 502 when DNS does not answer)."""
+    holds the claim's value (409 `dns-record-missing` otherwise; 502 when DNS does not answer; 410 when the claim
+    expired; 429 past `DNS_CHECKS` per organization)."""
+    wait = ctx.service("rate_limits", RateLimiter).take(DNS_CHECKS, f"org:{caller.org_id}")
+    if wait:
+        raise Problem(
+            429,
+            "Too Many Requests",
+            f"At most {DNS_CHECKS.limit} DNS checks per {DNS_CHECKS.seconds} s per organization; retry in {wait} s.",
+            "rate-limited",
+            headers={"Retry-After": str(wait)},
+        )
     with ctx.db.session() as s:
         name = domains.check_domain(domain)
         token = domains.dns_token(s, caller.org_id, name)

@@ -29,6 +29,9 @@ from c11.server.problems import Problem
 MAILBOXES = ("postmaster", "admin")
 #: How long a confirmation link stays valid.
 LINK_TTL = timedelta(days=7)
+#: How long a pending DNS claim's token can prove the domain, from the claim (or its restart): a record published
+#: for an old claim, or left behind by a former holder of the domain's DNS, stops counting.
+DNS_TTL = timedelta(days=30)
 CONFIRM_PATH = "/api/v1/domain-confirmations"
 #: The DNS label under the domain where its TXT record goes, and the prefix of the record's value.
 DNS_LABEL = "_c11-verification"
@@ -155,14 +158,32 @@ def start_dns(s: Session, org: Organization, domain: str, by: str) -> tuple[OrgD
     row = _row(s, org.id, domain)
     if row is not None and row.status == "verified":
         raise Problem(409, "Conflict", f"{domain} is verified for your organization already.", "domain-verified")
+    now = utcnow()
     if row is None:
-        row = OrgDomain(org_id=org.id, domain=domain, method="dns", created_by=by)
+        row = OrgDomain(org_id=org.id, domain=domain, method="dns", created_by=by, created_at=now)
         s.add(row)
-    new = row.dns_token is None
-    if new:
+    new = row.dns_token is None or dns_expired(row)
+    if new:  # a new token, or one for an expired claim: the claim starts again (DNS_TTL from now)
         row.dns_token = secrets.token_urlsafe(32)
+        if row.token_hash is None or now - row.created_at > LINK_TTL:  # keep a live mailed link's own age
+            row.created_at = now
     s.flush()
     return row, new
+
+
+def dns_expired(row: OrgDomain) -> bool:
+    """Whether the claim's DNS token is past `DNS_TTL` (then it proves nothing; claiming again gives a new one)."""
+    return row.dns_token is not None and utcnow() - row.created_at > DNS_TTL
+
+
+def _expired_claim(domain: str) -> Problem:
+    return Problem(
+        410,
+        "Gone",
+        f"The DNS claim of {domain} is older than {DNS_TTL.days} days and expired; claim the domain by DNS again "
+        "for a new record to publish.",
+        "claim-expired",
+    )
 
 
 def dns_token(s: Session, org_id: str, domain: str) -> str:
@@ -172,15 +193,21 @@ def dns_token(s: Session, org_id: str, domain: str) -> str:
         raise Problem(
             404, "Not Found", f"Your organization has no pending DNS claim of {domain.strip().lower()}.", "no-domain"
         )
+    if dns_expired(row):
+        raise _expired_claim(row.domain)
     return row.dns_token
 
 
 def check_dns(s: Session, org_id: str, domain: str, token: str, values: list[str]) -> OrgDomain:
     """Verify the claim whose token was `token` when `values` (the TXT values read at `txt_name(domain)`) hold
-    exactly `txt_value(token)` (constant-time comparisons); 409 naming the record to publish otherwise."""
-    row = _row(s, org_id, check_domain(domain))
+    exactly `txt_value(token)` (constant-time comparisons); 409 naming the record to publish otherwise. The row is
+    read FOR UPDATE (PostgreSQL): of two checks at once, the second sees the claim verified (409 `stale`)."""
+    name = check_domain(domain)
+    row = s.scalar(select(OrgDomain).where(OrgDomain.org_id == org_id, OrgDomain.domain == name).with_for_update())
     if row is None or row.status != "pending" or row.dns_token is None or row.dns_token != token:
         raise Problem(409, "Conflict", f"The claim of {domain} changed meanwhile; reload and check again.", "stale")
+    if dns_expired(row):
+        raise _expired_claim(row.domain)
     want = txt_value(row.dns_token).encode()
     found = False
     for v in values:  # every value is compared (no early exit): the time says nothing about the token
@@ -239,7 +266,7 @@ def as_json(row: OrgDomain) -> dict[str, object]:
         "mailbox": row.mailbox,
         "dns_record": (
             {"name": txt_name(row.domain), "type": "TXT", "value": txt_value(row.dns_token)}
-            if row.status == "pending" and row.dns_token
+            if row.status == "pending" and row.dns_token and not dns_expired(row)
             else None
         ),
         "created_at": row.created_at.isoformat() if row.created_at else None,
