@@ -143,6 +143,53 @@ def test_share_link_update_while_open(people, new_page, screenshot, tmp_path: Pa
     assert page.get_by_test_id("closed").inner_text() == "This link was revoked"
 
 
+def test_share_link_version_by_another_signer_is_refused(
+    people, new_page, axe, narrow, screenshot, web_server, tmp_path: Path
+) -> None:
+    """The page pins the link's signer at the first verified open: the server hands alice's link to mallory
+    (another registered account) who adds version 2 — verified as "from mallory", but not the pinned key: the
+    page refuses it loudly and offers nothing to save."""
+    from sqlalchemy import select, update
+
+    from c11.server.accounts.models import User
+    from c11.server.db import Database
+    from c11.server.sharing.models import Send
+
+    alice, bob, mallory = people["alice"], people["bob"], people["mallory"]
+    doc = tmp_path / "terms.txt"
+    doc.write_text("IBAN: ALICE")
+    r = alice.cli("share", "create", str(doc), "--to", bob.email)
+    assert r.returncode == 0, r.stderr
+    link = next(w for w in r.stdout.split() if "/r/" in w)
+    page = new_page()
+    _open_link(page, link, bob)
+    assert page.get_by_test_id("sender").inner_text() == alice.email
+    db = Database(web_server.config.database_url)
+    with db.session() as s:
+        mallory_id = s.scalars(select(User.id).where(User.email == mallory.email)).one()
+        s.execute(update(Send).where(Send.id == link.rsplit("/", 1)[1]).values(sender_id=mallory_id))
+    db.dispose()
+    doc.write_text("IBAN: ATTACKER")
+    r = mallory.cli("share", "update", link, str(doc))
+    assert r.returncode == 0, r.stderr
+    page.get_by_role("button", name="Check for a newer version").click()
+    alert = page.get_by_role("alert")
+    alert.wait_for(timeout=30_000)
+    assert "version 2 of this link is signed by another key" in alert.inner_text(), alert.inner_text()
+    assert page.get_by_test_id("send-files").count() == 0 and page.get_by_test_id("sender").count() == 0
+    screenshot(page, "link-other-signer")
+    narrow(page, "link-other-signer")
+    axe(page)
+    # opened again (the key file once more): still refused, the pin is kept in this browser
+    page.locator("#recv-key").set_input_files(str(bob.key))
+    page.locator("#recv-pass").fill(KEY_PASSPHRASE)
+    first = alert.element_handle()
+    page.get_by_role("button", name="Open").click()
+    page.wait_for_function("el => !el.isConnected", arg=first, timeout=60_000)  # opened anew: the old alert went
+    page.get_by_role("alert").filter(has_text="signed by another key").wait_for(timeout=60_000)
+    assert page.get_by_test_id("send-files").count() == 0
+
+
 def test_folder_link_tree_and_save_all(people, new_page, axe, narrow, screenshot, web_server, tmp_path: Path) -> None:
     """A folder share link: the tree with the names decrypted in the page; one file, or all of them as one ZIP
     streamed from the decrypted files (the browser's counterpart of the folder `c11 receive` writes)."""

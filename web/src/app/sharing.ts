@@ -211,6 +211,9 @@ export interface Opened {
  *  rollback and refused, as the SDK's SeenVersions does. */
 const seenKey = (id: string) => `c11.sharing.seen.${location.origin}/r/${id}`;
 const seenVersion = (id: string): number => Number(localStorage.getItem(seenKey(id)) ?? "0") || 0;
+/** The key that signed the first verified version of each link this browser opened (the link's pinned signer, as
+ *  the SDK's SeenVersions keeps it): a version signed by another key is refused, whoever the server says sent it. */
+const signerKey = (id: string) => `c11.sharing.signer.${location.origin}/r/${id}`;
 
 /** Fetch and decrypt the envelope with `keys` (worker handles); the signer is verified when the sending account's
  *  registry key (its log proofs checked here) is the key that signed it. */
@@ -226,6 +229,9 @@ export async function openSend(worker: CoreWorker, session: Session, trust: Page
   if (envelope.version !== send.version) throw new Error(`the server says version ${send.version}, the signed envelope is version ${envelope.version}: refused`);
   const highest = seenVersion(id);
   if (envelope.version < highest) throw new Error(`the server served version ${envelope.version} of this link, older than version ${highest} this browser already opened: refused (a rollback)`);
+  const pinned = localStorage.getItem(signerKey(id));
+  if (pinned !== null && pinned !== info.authorKey)
+    throw new Error(`version ${envelope.version} of this link is signed by another key (${info.authorKey}) than the one that signed it when this browser first opened it (${pinned}), whoever the server says sent it (${send.sender}): refused, nothing is offered. If the sender really changed their key, ask them for a new link`);
   let verified = false;
   let senderKey: string | null = null;
   try {
@@ -235,6 +241,7 @@ export async function openSend(worker: CoreWorker, session: Session, trust: Page
   } catch (e) {
     if (!(e instanceof ApiError && e.status === 404)) throw e;  // a proof that fails is a refusal
   }
+  if (verified && pinned === null) localStorage.setItem(signerKey(id), info.authorKey);
   if (verified && envelope.version > highest) localStorage.setItem(seenKey(id), String(envelope.version));
   return { send, envelope, info, verified, senderKey, download: { id: null } };
 }
