@@ -74,7 +74,7 @@ def test_link_page_previews_after_authentication(
     page = new_page()
     _open_link(page, link, bob)
     page.get_by_role("button", name="Preview shot.png").click()
-    failed = page.get_by_role("alert").filter(has_text="No preview of shot.png")
+    failed = page.get_by_role("alert").filter(has_text="No preview: shot.png")
     failed.wait_for(timeout=60_000)
     assert "not the one the sender listed" in failed.inner_text(), failed.inner_text()
     assert (
@@ -82,3 +82,31 @@ def test_link_page_previews_after_authentication(
     )
     axe(page)
     screenshot(page, "link-preview-tampered")
+
+
+def test_no_preview_for_an_unverified_sender(people, new_page, web_server, tmp_path: Path) -> None:
+    """The server says mallory sent alice's send: the page says UNVERIFIED; offered anyway, the files can be saved
+    but none is previewed (the link page previews only for a verified sender)."""
+    from sqlalchemy import select, update
+
+    from c11.server.accounts.models import User
+    from c11.server.db import Database
+    from c11.server.sharing.models import Send
+
+    alice, bob, mallory = people["alice"], people["bob"], people["mallory"]
+    (tmp_path / "pic.png").write_bytes(_png(20, 20))
+    r = alice.cli("send", str(tmp_path / "pic.png"), "--to", bob.email)
+    assert r.returncode == 0, r.stderr
+    link = next(w for w in r.stdout.split() if "/r/" in w)
+    db = Database(web_server.config.database_url)
+    with db.session() as s:
+        mallory_id = s.scalars(select(User.id).where(User.email == mallory.email)).one()
+        s.execute(update(Send).where(Send.id == link.rsplit("/", 1)[1]).values(sender_id=mallory_id))
+    db.dispose()
+    page = new_page()
+    _open_link(page, link, bob)
+    assert "UNVERIFIED" in page.locator(".signer.unverified").inner_text()
+    page.get_by_label("I checked the signing key myself: offer the files anyway").check()
+    page.get_by_role("link", name="Save pic.png", exact=True).wait_for()
+    assert page.get_by_role("button", name="Preview pic.png").count() == 0
+    assert page.get_by_role("button", name="Show a preview").count() == 0

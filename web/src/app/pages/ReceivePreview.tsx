@@ -48,7 +48,7 @@ export function ReceivePreview({ file, open }: { file: EnvelopeFile; open: (f: E
       <button type="button" class="preview-button" aria-label={`Preview ${file.path}`} disabled={state.kind === "busy"} onClick={show}>
         {state.kind === "busy" ? "Checking…" : "Preview"}</button>
       {state.kind === "busy" && <span role="status" class="hint"> Downloading and checking {file.path}…</span>}
-      {state.kind === "failed" && <p role="alert" class="error">No preview of <span class="filename">{file.path}</span>: {state.error}</p>}
+      {state.kind === "failed" && <p role="alert" class="error">No preview: {state.error}</p>}
     </>
   );
 }
