@@ -399,7 +399,7 @@ def _build(values: dict[str, Any], oidc_tables: Any, env: Mapping[str, str], src
     if values["mail_transport"] not in ("outbox-folder", "smtp", "graph"):
         raise ConfigError(f"unknown mail_transport {values['mail_transport']!r} (known: outbox-folder, smtp, graph)")
     parse_networks(values.get("trusted_proxies"))  # refuse a bad CIDR at start
-    from c11.server.ratelimits import parse_groups
+    from c11.server.ratelimit_groups import parse_groups
 
     parse_groups(values.get("rate_limits"))  # refuse a bad rate limit at start
     plain = {f.name for f in dataclasses.fields(Config)} - {"data_dir", "database_url", "oidc_providers"}
