@@ -151,3 +151,24 @@ def test_the_shared_limit_purges_expired_rows_at_most_once_a_minute(tmp_path: Pa
     with db.session() as s:
         assert s.scalar(select(func.count()).where(LoginAttempt.key == "addr:old")) == 0
         assert s.scalar(select(func.count()).where(LoginAttempt.key == "addr:2001:db8::/64")) == 3
+
+
+def test_a_proxy_in_front_without_trusted_proxies_is_warned_about_at_start(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from c11.server.ratelimits import warn_at_start
+
+    caplog.set_level(logging.WARNING, logger="c11.server.ratelimits")
+
+    def config(**env: str):  # type: ignore[no-untyped-def]
+        return load_config(env={"C11_DATA_DIR": str(tmp_path), **env})
+
+    behind = {"C11_PUBLIC_URL": "https://c11.example.com"}
+    assert warn_at_start(config(**behind))  # listens on 127.0.0.1, reached by name: a local proxy
+    assert "trusted_proxies is unset" in caplog.text and "exempt: loopback" in caplog.text
+    assert warn_at_start(config(C11_HOST="10.1.2.3", **behind))  # a private address behind a load balancer
+    assert not warn_at_start(config(C11_TRUSTED_PROXIES="127.0.0.1/32", **behind))  # told whom to believe
+    assert not warn_at_start(config(C11_RATE_LIMITS="off", **behind))  # no limits to get wrong
+    assert not warn_at_start(config())  # a development server on loopback, reached there
+    assert not warn_at_start(config(C11_PUBLIC_URL="http://127.0.0.1:8080"))
+    assert not warn_at_start(config(C11_HOST="1.2.3.4", **behind))  # a public address: clients come directly

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from c11 import __version__
 from c11._web.db_outage import RetryReadsMiddleware
 from c11.notify import service as notify_service
-from c11.server import _limits, hotpath, migrate, ops, problems, webapp
+from c11.server import _limits, hotpath, migrate, ops, problems, ratelimits, webapp
 from c11.server.config import Config
 from c11.server.context import ServerContext
 from c11.server.db import Database
@@ -107,6 +107,7 @@ def create_app(config: Config, services: Iterable[str] | None = None) -> FastAPI
             rev, head = await run_in_threadpool(migrate.current, ctx.db.engine), migrate.head()
             if rev != head:
                 _log.warning("database at revision %s, this server needs %s: run `c11 db upgrade`", rev, head)
+        ratelimits.warn_at_start(config)  # behind a proxy without trusted_proxies: limits would be per-proxy
         notify_service.start_configured(notifier)  # delivery worker in this process (C11_MAIL_WORKER)
         try:
             yield

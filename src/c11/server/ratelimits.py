@@ -72,6 +72,38 @@ def _proxied_without_trust(peer: str, forwarded: bool) -> bool:
     return forwarded and (ip.is_loopback or ip.is_private)
 
 
+def warn_at_start(config: Any) -> bool:
+    """Log a warning (and say True) when the configuration itself shows a reverse proxy in front while
+    `trusted_proxies` is unset: the server listens on a loopback or private address and `public_url` names
+    another host. Then every client has the proxy's address (see `RateLimiter.warn_untrusted_proxy`)."""
+    from urllib.parse import urlsplit
+
+    if getattr(config, "trusted_proxies", None) or not parse_groups(getattr(config, "rate_limits", None)):
+        return False
+    try:
+        bind = ipaddress.ip_address(str(getattr(config, "host", "")))
+    except ValueError:
+        return False
+    public = (urlsplit(str(getattr(config, "public_url", "") or "")).hostname or "").strip("[]")
+    if not public or public == "localhost" or not (bind.is_loopback or bind.is_private):
+        return False
+    try:
+        if ipaddress.ip_address(public) == bind or ipaddress.ip_address(public).is_loopback:
+            return False
+    except ValueError:
+        pass  # a name: served through something else than this address
+    _log.warning(
+        "the server listens on %s and is reached as %s (a reverse proxy in front?) but trusted_proxies is unset: "
+        "rate limits count the proxy, not its clients (%s); set C11_TRUSTED_PROXIES (docs/server.md, Limits)",
+        bind,
+        public,
+        "exempt: loopback"
+        if bind.is_loopback and not getattr(config, "rate_limit_loopback", False)
+        else "one bucket for everyone",
+    )
+    return True
+
+
 class RateLimiter:
     """One per application (`ctx.service`): the groups in force and this process's token buckets."""
 
