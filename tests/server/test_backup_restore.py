@@ -123,6 +123,11 @@ def test_backup_restore_keeps_the_log_and_refuses_forks(backend: str, empty_db: 
         assert early.log.verify().current.size == 5
         r = early._core._http.post("/api/v1/log/checkpoints", content=b"not a checkpoint")
         assert r.status_code == 400 and r.json()["type"].endswith("bad-checkpoint")
+        # the operator cannot activate it over what `late` saw
+        done = run_cli(
+            ["db", "activate", "--data-dir", str(data2)], tmp_path / "cli-config", {"C11_DATABASE_URL": url2}
+        )
+        assert done.returncode != 0 and "not activated" in done.stderr and "Traceback" not in done.stderr
     finally:
         early.close(), late.close()
         svc2.db.dispose()
@@ -160,50 +165,90 @@ def test_a_kept_high_water_mark_freezes_the_restored_log_at_start(backend: str, 
         svc2.db.dispose()
     # the operator who finds the entries elsewhere, or accepts a new log, removes the mark: not done silently
     shutil.move(str(mark), str(tmp_path / "mark.old"))
-    svc3 = _svc(server_config(tmp_path / "data2", url2, log_highwater_file=str(mark)))
+    config3 = server_config(tmp_path / "data2", url2, log_highwater_file=str(mark))
+    svc3 = _svc(config3)
+    assert svc3.frozen is not None and "not active yet" in svc3.frozen  # restored: read-only until activated
+    svc3.db.dispose()
+    out = run_cli(
+        ["db", "activate", "--data-dir", str(tmp_path / "data2"), "--json"],
+        tmp_path / "cli-config",
+        {"C11_DATABASE_URL": url2, "C11_LOG_HIGHWATER_FILE": str(mark)},
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["activated"] is True
+    svc3 = _svc(config3)
     assert svc3.frozen is None
+    svc3.append("test", {"n": "new history"})
     svc3.db.dispose()
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_a_fork_reported_after_restore_stops_all_signing(backend: str, empty_db: Any, tmp_path: Path) -> None:
-    """The restored server appended before anyone told it (no mark kept): a client's older, larger checkpoint
-    proves the fork; the server then signs nothing, and every client's check fails loudly."""
+@pytest.mark.parametrize("backend", ["sqlite"])  # the live and the drill database side by side
+def test_restored_server_is_inactive_and_reports_do_not_freeze_an_active_one(
+    backend: str, empty_db: Any, tmp_path: Path
+) -> None:
+    """A restored copy (a restore drill, a staging copy) starts read-only: it appends nothing and signs nothing past
+    the backup, so it never hands out checkpoints that disagree with the live log. A report of a disagreeing
+    checkpoint (here: signed by an activated copy) to a live, active server is recorded and alerted, not a freeze:
+    the live server keeps appending and signing. Reported to a restored, not yet active server, a fork is
+    evidence that keeps it frozen."""
     url = empty_db(backend)
     config = server_config(tmp_path / "data", url)
     db_from_template(url)
     svc = _svc(config)
-    seen = tmp_path / "seen.note"
     try:
         svc.append("test", {"n": 0})
-        # the backup (library call, as the CLI does)
-        backup(config, tmp_path / "b.tar")
+        with svc.db.session() as s:
+            backup(config, tmp_path / "b.tar", checkpoint=svc.current_checkpoint(s)[1])  # as `c11 db backup` does
         for i in range(1, 4):
             svc.append("test", {"n": i})
         with svc.db.session() as s:
-            seen.write_bytes(svc.current_checkpoint(s)[1])  # a client kept the checkpoint of 4 entries
+            live_note = svc.current_checkpoint(s)[1]  # a client of the live server kept 4 entries
     finally:
         svc.db.dispose()
     url2 = _empty_target(backend, url, tmp_path)
     config2 = server_config(tmp_path / "data2", url2)
     restore(config2, tmp_path / "b.tar")
     migrate.upgrade(url2)
-    svc2 = _svc(config2)
+    drill = _svc(config2)
     try:
-        for i in range(1, 6):
-            svc2.append("test", {"n": f"other {i}"})  # a different history from entry 1 on
-        assert svc2.witness(seen.read_bytes()) == "forked"
-        assert svc2.frozen is not None and "forked" in svc2.frozen
-        with svc2.db.session() as s, pytest.raises(Problem):
-            svc2.current_checkpoint(s)
-        with pytest.raises(Problem):
-            svc2.append("test", {"n": "more"})
-        # a server process started later reads the evidence too
-        svc3 = _svc(config2)
-        assert svc3.frozen is not None
-        svc3.db.dispose()
+        assert drill.frozen is not None and "not active yet" in drill.frozen
+        mark = drill.highwater.read()  # seeded from the backup's checkpoint
+        assert mark is not None and mark.checkpoint.size == 1
+        with pytest.raises(Problem) as refused:
+            drill.append("test", {"n": "drill"})
+        assert refused.value.status == 503
+        with drill.db.session() as s:
+            assert drill.current_checkpoint(s)[0] == 1  # it still serves the backup's own checkpoint
+        # a client of the live server reports its checkpoint to the restored (inactive) copy: the mark rises
+        assert drill.witness(live_note) == "rolled-back"
+        assert drill.frozen is not None and "older backup" in drill.frozen
+        # the drill's operator moves the mark away and activates it anyway: a different history from entry 1 on
+        drill.highwater.path.unlink()
+        (config2.data_dir / "log-inactive").unlink()
+        drill._check_highwater()
+        assert drill.frozen is None
+        drill.append("test", {"n": "drill 1"})
+        with drill.db.session() as s:
+            drill_small = drill.current_checkpoint(s)[1]  # 2 entries: the live tree of 4 contradicts it
+        for i in range(2, 6):
+            drill.append("test", {"n": f"drill {i}"})
+        with drill.db.session() as s:
+            drill_big = drill.current_checkpoint(s)[1]  # 6 entries: larger than the live tree
     finally:
-        svc2.db.dispose()
+        drill.db.dispose()
+    live = _svc(config)
+    try:
+        # anyone posts the drill's checkpoints to the live server: recorded, alerted, not frozen
+        assert live.witness(drill_small) == "forked"
+        assert live.witness(drill_big) == "rolled-back"
+        assert live.witness(drill_big) == "rolled-back"  # deduplicated
+        assert live.frozen is None and live.reports_seen == 3
+        assert [r["verdict"] for r in live.highwater.reports()] == ["forked", "rolled-back"]
+        live.append("test", {"n": 4})
+        with live.db.session() as s:
+            assert live.current_checkpoint(s)[0] == 5
+    finally:
+        live.db.dispose()
 
 
 def test_restore_refuses_what_is_not_a_backup(tmp_path: Path) -> None:

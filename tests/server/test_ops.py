@@ -53,6 +53,7 @@ def test_readyz_and_metrics(server, user, tmp_path):
     released = "c11_keyserver_releases_total"
     assert _value(after, released, result="allowed") - _value(before, released, result="allowed") == 1
     assert _value(after, "c11_log_size") > _value(before, "c11_log_size")
+    assert _value(after, "c11_log_frozen") == 0 and _value(after, "c11_log_disagreeing_reports") == 0
     for status in ("queued", "sending", "sent", "dead"):
         assert ("c11_outbox_messages", (("status", status),)) in after
     assert (

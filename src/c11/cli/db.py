@@ -50,9 +50,9 @@ def current(data_dir: str | None, config_file: str | None) -> None:
 
 
 def _add_operations() -> None:
-    from c11.cli.db_ops import backup_cmd, restore_cmd, rotate_log_key, rotate_token_key
+    from c11.cli.db_ops import activate_cmd, backup_cmd, restore_cmd, rotate_log_key, rotate_token_key
 
-    for command in (backup_cmd, restore_cmd, rotate_log_key, rotate_token_key):
+    for command in (backup_cmd, restore_cmd, activate_cmd, rotate_log_key, rotate_token_key):
         db.add_command(command)
 
 

@@ -1,4 +1,4 @@
-"""`c11 db backup|restore|rotate-log-key|rotate-token-key`: operator commands on a server's data folder.
+"""`c11 db backup|restore|activate|rotate-log-key|rotate-token-key`: operator commands on a server's data folder.
 
 See docs/server.md, "Backup and restore" and "Key rotation". They act on the configured database and data folder
 (--data-dir, --config, C11_DATA_DIR, C11_DATABASE_URL), like `c11 serve`; the server may keep running.
@@ -96,9 +96,11 @@ def restore_cmd(archive: Path, data_dir: str | None, config_file: str | None, as
     """Restore a backup made by `c11 db backup` into a fresh data folder and an empty database.
 
     \b
-    Then start the server. Log entries written after the backup are gone from this server: it refuses to
-    append or to sign checkpoints beyond the backup if the high-water mark file (C11_LOG_HIGHWATER_FILE) or
-    a client shows it signed more (docs/server.md, "Backup and restore").
+    Then start the server: it serves the restored log read-only (no appends, nothing signed past the
+    backup) until `c11 db activate`, so a restore drill never signs over what clients of the live server saw.
+    Log entries written after the backup are gone from this server: it refuses to append or to sign
+    checkpoints beyond the backup if the high-water mark file (C11_LOG_HIGHWATER_FILE) or a client shows it
+    signed more (docs/server.md, "Backup and restore").
     """
     from c11.server import migrate
     from c11.server.backup import restore
@@ -110,7 +112,42 @@ def restore_cmd(archive: Path, data_dir: str | None, config_file: str | None, as
     _emit(
         as_json,
         {"restored": str(archive), **manifest.to_dict()},
-        f"restored {archive} into {config.data_dir}: {manifest.log_size} log entries (backup of {manifest.created})",
+        f"restored {archive} into {config.data_dir}: {manifest.log_size} log entries (backup of {manifest.created}); "
+        "read-only until `c11 db activate`",
+    )
+
+
+@click.command("activate")
+@server_options
+@_JSON
+def activate_cmd(data_dir: str | None, config_file: str | None, as_json: bool) -> None:
+    """Let a restored server append and sign again (after `c11 db restore`).
+
+    A restored server starts inactive: a restore drill or a staging copy never signs checkpoints that clients
+    of the real server could be shown. Activate it when it replaces the live server, after checking that its
+    high-water mark (C11_LOG_HIGHWATER_FILE, the mark the old machine kept) holds no more than the restored
+    tree (docs/server.md, "Backup and restore"). Refused while the mark or a reported fork shows entries lost.
+    """
+    from c11.errors import ConfigError
+    from c11.server.logsrv.highwater import INACTIVE_FILE
+
+    with _log_service(data_dir, config_file) as svc:
+        marker = svc.highwater.inactive_path or (Path(svc.secrets).parent / INACTIVE_FILE)
+        with svc.db.session() as s:
+            size, _root = svc.state(s)
+        mark = svc.highwater.read()
+        if svc.highwater.read_fork() is not None or (mark is not None and mark.checkpoint.size > size):
+            raise ConfigError(
+                f"not activated: {svc.frozen or 'the high-water mark shows more entries than this tree'}; "
+                "restore a newer backup"
+            )
+        existed = marker.exists()
+        marker.unlink(missing_ok=True)
+    _emit(
+        as_json,
+        {"activated": existed, "log_size": size, "mark": mark.checkpoint.size if mark else None},
+        f"{'activated' if existed else 'already active'}: {size} log entries"
+        + (f", high-water mark {mark.checkpoint.size}" if mark else ", no high-water mark"),
     )
 
 

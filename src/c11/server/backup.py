@@ -271,7 +271,30 @@ def restore(config: Config, archive: Path, *, progress: Progress | None = None) 
         fd = os.open(secrets_dir / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+    _mark_restored(config, manifest)
     return manifest
+
+
+def _mark_restored(config: Config, manifest: Manifest) -> None:
+    """A restored server starts inactive (no appends, nothing signed past its tree) until `c11 db activate`: a
+    restore drill or a staging copy never signs checkpoints the real server's clients could be shown. The
+    high-water mark is seeded from the backup's checkpoint when there is none (docs/server.md)."""
+    from c11.log.checkpoint import Checkpoint
+    from c11.server.logsrv.highwater import INACTIVE_FILE, HighWater
+
+    hw = getattr(config, "log_highwater_file", None)
+    mark = HighWater(Path(hw) if hw else config.data_dir / "log-highwater")
+    if manifest.checkpoint and not mark.path.exists():
+        note = manifest.checkpoint.encode("utf-8")
+        try:
+            checkpoint = Checkpoint.from_text(note[: note.rfind(b"\n\n") + 1])
+        except Exception:  # a damaged manifest checkpoint seeds nothing; the server verifies any mark anyway
+            checkpoint = None
+        if checkpoint is not None:
+            mark.raise_to(checkpoint, note)
+    fd = os.open(config.data_dir / INACTIVE_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(f"restored from the backup of {manifest.created}, {manifest.log_size} log entries\n")
 
 
 def _safe(name: str) -> bool:

@@ -30,6 +30,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import select, text
 from starlette.concurrency import run_in_threadpool
 
+from c11.errors import ConfigError
 from c11.notify import outbox
 from c11.server import migrate
 from c11.server.context import Ctx, ServerContext
@@ -60,6 +61,16 @@ class DatabaseCollector(Collector):
         log = GaugeMetricFamily("c11_log_size", "Entries in the transparency log.")
         log.add_metric([], float(size or 0))
         yield log
+        svc = log_service(self.ctx)  # created at application start
+        frozen = GaugeMetricFamily("c11_log_frozen", "1 while the transparency log refuses to append (log-frozen).")
+        frozen.add_metric([], 1.0 if svc.frozen else 0.0)
+        yield frozen
+        reports = GaugeMetricFamily(
+            "c11_log_disagreeing_reports",
+            "Checkpoints signed with this log's key that contradict its tree, reported to it (another copy signs).",
+        )
+        reports.add_metric([], float(len(svc.highwater.reports())))
+        yield reports
         box = GaugeMetricFamily(
             "c11_outbox_messages", "Outbox emails per status (queued = waiting, dead = given up).", labels=["status"]
         )
@@ -320,6 +331,16 @@ def _server_facts(ctx: ServerContext) -> dict[str, Any]:
             size, note = log_service(ctx).current_checkpoint(s)
         facts["log"].update(size=size, checkpoint=note.decode())
     except Exception as e:  # a schema behind this build, or no log key: the checks above say which
+        facts["log"]["error"] = type(e).__name__
+    try:
+        svc = log_service(ctx)
+        reports = svc.highwater.reports()
+        facts["log"].update(
+            frozen=svc.frozen,
+            disagreeing_reports=len(reports),
+            last_disagreeing_report=reports[-1] if reports else None,
+        )
+    except (OSError, ConfigError) as e:  # an unreadable mark folder: say so, the rest still answers
         facts["log"]["error"] = type(e).__name__
     return facts
 

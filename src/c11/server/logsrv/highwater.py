@@ -9,6 +9,7 @@ or a client or witness reports one. Writers serialise on an advisory lock; the f
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import secrets
 from collections.abc import Iterator
@@ -20,6 +21,11 @@ from c11.log.checkpoint import Checkpoint
 
 #: A checkpoint note is a few hundred bytes; a larger file is not ours.
 MAX_NOTE = 8192
+#: In the data folder: this server was restored from a backup and must not append or sign past its tree until
+#: the operator runs `c11 db activate` (docs/server.md, "Backup and restore").
+INACTIVE_FILE = "log-inactive"
+#: Most distinct disagreeing reports kept in `<mark>.reports` (evidence for the operator, not a freeze).
+MAX_REPORTS = 64
 
 
 @dataclass(frozen=True)
@@ -33,14 +39,57 @@ class Mark:
 class HighWater:
     """The high-water mark file at `path`."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, inactive: Path | None = None) -> None:
         self.path = path
         #: A checkpoint of this log that the database's tree contradicts (written once, removed by the operator).
         self.fork_path = path.with_name(path.name + ".fork")
+        #: Checkpoints reported to an active server that disagree with its tree (JSON lines; alerts, no freeze).
+        self.reports_path = path.with_name(path.name + ".reports")
+        #: The "restored, not activated" marker (see INACTIVE_FILE), if this server has one.
+        self.inactive_path = inactive
 
     def stamp(self) -> tuple[tuple[int, int] | None, ...]:
-        """(inode, mtime in ns) of both files, to notice other processes' writes cheaply."""
-        return tuple(_stamp(p) for p in (self.path, self.fork_path))
+        """(inode, mtime in ns) of the files, to notice other processes' writes cheaply."""
+        paths = [self.path, self.fork_path, *([self.inactive_path] if self.inactive_path else [])]
+        return tuple(_stamp(p) for p in paths)
+
+    def inactive(self) -> str | None:
+        """Why this restored server is not active yet (the marker's text), or None."""
+        if self.inactive_path is None:
+            return None
+        try:
+            with open(self.inactive_path, "rb") as f:
+                return f.read(MAX_NOTE).decode("utf-8", "replace").strip() or "restored from a backup"
+        except FileNotFoundError:
+            return None
+
+    def reports(self) -> list[dict[str, str]]:
+        """The disagreeing reports recorded (oldest first)."""
+        try:
+            with open(self.reports_path, "rb") as f:
+                lines = f.read(MAX_REPORTS * (2 * MAX_NOTE + 256)).splitlines()
+        except FileNotFoundError:
+            return []
+        found = []
+        for line in lines:
+            try:
+                d = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(d, dict):
+                found.append({str(k): str(v) for k, v in d.items()})
+        return found
+
+    def record_report(self, note: bytes, verdict: str, at: str) -> bool:
+        """Keep a disagreeing report (deduplicated, at most MAX_REPORTS); returns whether it was new."""
+        with self._locked():
+            known = self.reports()
+            text = note.decode("utf-8", "replace")
+            if any(r.get("note") == text for r in known) or len(known) >= MAX_REPORTS:
+                return False
+            known.append({"at": at, "verdict": verdict, "note": text})
+            _write(self.reports_path, b"".join(json.dumps(r, sort_keys=True).encode() + b"\n" for r in known))
+            return True
 
     def read(self) -> Mark | None:
         """The recorded mark, or None (no file yet). A damaged file is a ValueError."""

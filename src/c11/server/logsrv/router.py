@@ -209,8 +209,8 @@ class WitnessOut(BaseModel):
 )
 async def report_checkpoint(request: Request, ctx: Ctx) -> Response:
     """A signed checkpoint of this log (text/plain, at most 8 KiB). If the tree contradicts it (it is larger
-    than the tree, or has another root), the server records it and refuses from then on to append or to sign
-    a checkpoint that would fork the history that checkpoint shows (`409` `log-fork`)."""
+    than the tree, or has another root): `409` `log-fork` with the verdict. A restored server not yet activated
+    then refuses to append or to sign past it; an active one records and alerts only (docs/server.md)."""
     body = bytearray()
     async for chunk in request.stream():
         body += chunk

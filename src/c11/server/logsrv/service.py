@@ -48,7 +48,7 @@ from c11.log.merkle import EMPTY_ROOT, MerkleTree, leaf_hash
 from c11.log.openings import ENTRY_VERSION, NONCE_SIZE, actor_commitment, admin_parts, private_text
 from c11.server.context import ServerContext
 from c11.server.db import make_engine, utcnow
-from c11.server.logsrv.highwater import HighWater
+from c11.server.logsrv.highwater import INACTIVE_FILE, HighWater
 from c11.server.logsrv.models import LogEntry, LogNode, LogOpening, LogState
 from c11.server.problems import Problem
 
@@ -316,7 +316,9 @@ class LogService:
         self._sign_lock = threading.Lock()
         self._key_stamp = _stamp(self.secrets / KEY_FILE)
         hw = getattr(cfg, "log_highwater_file", None)
-        self.highwater = HighWater(Path(hw) if hw else cfg.data_dir / "log-highwater")
+        self.highwater = HighWater(Path(hw) if hw else cfg.data_dir / "log-highwater", cfg.data_dir / INACTIVE_FILE)
+        #: Disagreeing checkpoints reported to this process while active (alerts: see `witness`).
+        self.reports_seen = 0
         self._hw_stamp: tuple[Any, ...] | None = None
         self._hw_size = -1
         #: Serialises writes of the mark by this process (a waiting caller whose tree is no larger skips its own).
@@ -461,6 +463,13 @@ class LogService:
                         f"the database's tree of {cp.size} entries differs from the checkpoint in "
                         f"{self.highwater.path}: this is not the log it signed"
                     )
+            inactive = self.highwater.inactive()
+            if frozen is None and inactive is not None:
+                frozen, frozen_max = (
+                    f"this server was restored from a backup and is not active yet ({inactive[:200]}); once the "
+                    "high-water mark or the clients show it holds every entry they saw, run `c11 db activate`",
+                    size,
+                )
         if frozen != self.frozen:
             (_log.error if frozen else _log.warning)("log: %s", frozen or "no longer frozen")
         self.frozen, self._frozen_max = frozen, frozen_max
@@ -486,9 +495,16 @@ class LogService:
         raise ProofError(f"not a checkpoint of this log ({error})")
 
     def witness(self, note: bytes) -> str:
-        """A checkpoint a client or witness kept: "consistent" with this tree, else recorded as evidence
-        ("rolled-back": larger than the tree; "forked": a different tree) and the log freezes. ProofError if
-        it is not a checkpoint signed by this log."""
+        """A checkpoint a client or witness kept: "consistent" with this tree, else "rolled-back" (larger than
+        the tree) or "forked" (a different tree). ProofError if it is not a checkpoint signed by this log.
+
+        A restored server that is not active yet (`c11 db activate`) records it as what clients saw: the mark
+        rises, or the fork is kept as evidence, and the log stays frozen past it. An active server only records
+        and alerts (`<mark>.reports`, an error in the log, the `c11_log_disagreeing_reports` metric, operator
+        health): it wrote its own mark before handing out any checkpoint, so a checkpoint it signed cannot be
+        above its mark; one that disagrees was signed by another copy holding this key (a restore drill, a
+        staging copy, a stolen backup), and an anonymous report of it must not stop the real server
+        (docs/server.md, "Backup and restore")."""
         cp = self._verify_own(note)
         with self.db.session() as s:
             size, root = self.state(s)
@@ -496,13 +512,25 @@ class LogService:
                 at = root if cp.size == size else MerkleTree(SqlHashStore(s), size).root(cp.size)
                 if at == cp.root_hash:
                     return "consistent"
-        if cp.size > size:
-            self.highwater.raise_to(cp, note)
-            verdict = "rolled-back"
-        else:
-            self.highwater.record_fork(note)
-            verdict = "forked"
-        self._check_highwater()
+        verdict = "rolled-back" if cp.size > size else "forked"
+        if self.highwater.inactive() is not None:
+            if verdict == "rolled-back":
+                self.highwater.raise_to(cp, note)
+            else:
+                self.highwater.record_fork(note)
+            self._check_highwater()
+            return verdict
+        self.reports_seen += 1
+        if self.highwater.record_report(note, verdict, rfc3339(utcnow())):
+            _log.error(
+                "log: a checkpoint of %d entries signed by this log's key was reported that this tree of %d "
+                "entries contradicts (%s): another copy of this server signs with its key (a restore drill or "
+                "staging copy?); recorded in %s, not frozen",
+                cp.size,
+                size,
+                verdict,
+                self.highwater.reports_path,
+            )
         return verdict
 
     def rotate_key(self) -> tuple[Handover, int]:
