@@ -506,6 +506,24 @@ def test_group_key_made_in_the_browser_opens_files_for_members_in_the_cli(
         waiting = [w["email"] for w in h.get("/api/v1/org/group-pending").json()["wraps"] if w["group"] == "team"]
     assert waiting == [mallory.email]
     assert mallory.cli("decrypt", "-i", str(mallory.key), "-o", str(out), str(made)).returncode != 0
+    # the same at a rotation: nina, added after the page listed the members, is not wrapped to
+    nina = Person(world.server, "nina", tmp_path)
+    accountkit.add_member(world.server, world.org, nina.email)
+    group = page.get_by_role("listitem", name="Group team")
+    group.get_by_text(f"{mallory.email} · waiting for a wrap").wait_for(timeout=30_000)
+    group.get_by_text("Wrap the key (with your key file)").click()
+    group.get_by_label("Your key file (.key)").set_input_files(str(world.root.key))
+    group.get_by_label("Passphrase of your key file").fill(KEY_PASSPHRASE)
+    with authed(world.server, world.root_token) as h:
+        assert h.post("/api/v1/org/groups/team/members", json={"emails": [nina.email]}).status_code < 300
+    group.get_by_role("button", name="Rotate the key").click()
+    rotated = page.get_by_text("New key of team made in this browser: version 2.")
+    rotated.wait_for(timeout=60_000)
+    assert rotated.inner_text().endswith(f"then complete the pending wraps): {nina.email}.")
+    with authed(world.server, world.root_token) as h:
+        pending = h.get("/api/v1/org/group-pending").json()["wraps"]
+    waiting = {w["email"] for w in pending if w["group"] == "team" and w["version"] == 2}
+    assert nina.email in waiting and mallory.email not in waiting and frank.email not in waiting
 
     group = page.get_by_role("listitem", name="Group team")
     group.get_by_role("button", name=f"Remove {frank.email} from team").click()

@@ -50,20 +50,24 @@ async function keysOf(trust: PageTrust, session: Session, emails: string[]): Pro
   return out;
 }
 
-/** Make a new key for group `name` in the worker, wrap it to its members and to you, upload it (create or rotate). */
-async function newGroupKey(worker: CoreWorker, session: Session, trust: PageTrust, me: number, name: string, you: string): Promise<Detail> {
+/** Make a new key for group `name` in the worker, wrap it to its members and to you, upload it (create or rotate).
+ *  Only members in `shown` (those you typed or the page listed when you clicked) are wrapped to: anyone the server
+ *  lists besides is left pending (`unseen`), never given the key unseen. */
+async function newGroupKey(worker: CoreWorker, session: Session, trust: PageTrust, me: number, name: string, you: string, shown: string[]): Promise<Detail & { unseen: string[] }> {
   const d = await api<Detail>("GET", `/api/v1/org/groups/${encodeURIComponent(name)}`, undefined, session);
   const version = d.key ? d.key.version + 1 : 1;
+  const seen = new Set(shown.map((e) => e.toLowerCase()));
+  const unseen = (d.members ?? []).map((m) => m.email).filter((e) => !seen.has(e.toLowerCase()) && e.toLowerCase() !== you.toLowerCase());
   const group = await worker.call("generateKey", { label: `group:${d.name}`, kem: "mlkem768x25519" });
   try {
-    const emails = [...new Set([...(d.members ?? []).map((m) => m.email), you])];
+    const emails = [...new Set([...(d.members ?? []).map((m) => m.email).filter((e) => seen.has(e.toLowerCase())), you])];
     const keys = await keysOf(trust, session, emails);
     const wrapped = await worker.call("wrapGroupKey", { group: group.handle, ref: { org: d.org_id, group: d.name, version }, recipients: keys.map((k) => k.line), sender: me });
     const out = await api<Detail>("PUT", `/api/v1/org/groups/${encodeURIComponent(d.name)}/key`,
       { public_key: group.publicLine, wraps: keys.map((k, i) => ({ email: k.email, wrapped: wrapped[i] })) }, session);
     if (!out.key || out.key.version !== version || out.key.public_key !== group.publicLine)
       throw new Error("the server recorded another group key than the one made here");
-    return out;
+    return { ...out, unseen };
   } finally {
     void worker.call("forget", { handle: group.handle });
   }
@@ -187,10 +191,14 @@ function GroupItem({ session, worker, trust, org, group, onChanged }: {
                   ? ` Not wrapped (not listed here when you clicked; check them in the member list, then complete again): ${unseen.join(", ")}.` : "");
               }));
             }}>Complete pending wraps</button>
-            <button type="button" class="secondary" disabled={busy} onClick={() => run(() => withMyKey(worker, file, pass, async (me) => {
-              const d = await newGroupKey(worker, session, trust, me, group.name, org.you.email);
-              return `New key of ${group.name} made in this browser: version ${d.key?.version}.`;
-            }))}>Rotate the key</button>
+            <button type="button" class="secondary" disabled={busy || !detail} onClick={() => {
+              const shown = (detail?.members ?? []).map((m) => m.email);  // as listed on screen now
+              void run(() => withMyKey(worker, file, pass, async (me) => {
+                const d = await newGroupKey(worker, session, trust, me, group.name, org.you.email, shown);
+                return `New key of ${group.name} made in this browser: version ${d.key?.version}.` + (d.unseen.length
+                  ? ` Not wrapped (not listed here when you clicked; check them in the member list, then complete the pending wraps): ${d.unseen.join(", ")}.` : "");
+              }));
+            }}>Rotate the key</button>
           </div>
         </div>
       </details>
@@ -222,11 +230,12 @@ export function GroupsPage({ session, worker, org }: { session: Session; worker:
       const emails = members.split(/[\s,;]+/).filter((x) => x);
       const d = await withMyKey(worker, file, pass, async (me) => {
         await api("POST", "/api/v1/org/groups", { name: n, members: emails }, session);
-        return newGroupKey(worker, session, trust.current, me, n, org.you.email);
+        return newGroupKey(worker, session, trust.current, me, n, org.you.email, emails);
       });
       setName("");
       setMembers("");
-      await changed(`Group ${d.name} created; its key (${d.key?.fingerprint}) was made in this browser and wrapped to its members.`);
+      await changed(`Group ${d.name} created; its key (${d.key?.fingerprint}) was made in this browser and wrapped to its members.` +
+        (d.unseen.length ? ` Not wrapped (not among the members you typed): ${d.unseen.join(", ")}.` : ""));
     } catch (err) {
       setError(message(err));
     } finally {
