@@ -178,3 +178,49 @@ def test_a_retired_key_vouches_only_up_to_its_hand_over(empty_db: Any, tmp_path:
         c.close()
         svc.db.dispose()
         server.stop()
+
+
+def test_restoring_a_backup_from_before_a_rotation_is_a_clear_error(empty_db: Any, tmp_path: Path) -> None:
+    """The kept high-water mark is signed by the new key; a backup from before the rotation only has the old
+    (retired, perhaps leaked) one: `c11 db restore` refuses in one line, and so does a server start on such a
+    folder (a ConfigError naming what to do, not a ProofError)."""
+    from dataclasses import replace
+
+    from srvkit import db_from_template
+
+    from c11.errors import ConfigError
+
+    url = empty_db("sqlite")
+    db_from_template(url)
+    mark = tmp_path / "other-disk" / "log-highwater"
+    config = server_config(tmp_path / "data", url, log_highwater_file=str(mark))
+    svc = _svc(config)
+    env = {"C11_DATABASE_URL": url, "C11_LOG_HIGHWATER_FILE": str(mark)}
+    try:
+        svc.append("test", {"n": 0})
+        made = run_cli(
+            ["db", "backup", str(tmp_path / "b.tar"), "--data-dir", str(config.data_dir)], tmp_path / "cli", env
+        )
+        assert made.returncode == 0, made.stderr
+        svc.rotate_key()
+        with svc.db.session() as s:
+            svc.current_checkpoint(s)  # the mark: signed by the new key
+    finally:
+        svc.db.dispose()
+    url2 = f"sqlite:///{tmp_path / 'data2' / 'c11.db'}"
+    done = run_cli(
+        ["db", "restore", str(tmp_path / "b.tar"), "--data-dir", str(tmp_path / "data2")],
+        tmp_path / "cli",
+        {**env, "C11_DATABASE_URL": url2},
+    )
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "rotated its log key after this backup" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    # restored anyway without the mark check (mark put back afterwards): the server refuses to start, clearly
+    done = run_cli(
+        ["db", "restore", str(tmp_path / "b.tar"), "--data-dir", str(tmp_path / "data2")],
+        tmp_path / "cli",
+        {**env, "C11_DATABASE_URL": url2, "C11_LOG_HIGHWATER_FILE": str(tmp_path / "none")},
+    )
+    assert done.returncode == 0, done.stderr
+    with pytest.raises(ConfigError, match="rotated its log key after this backup"):
+        _svc(replace(server_config(tmp_path / "data2", url2, log_highwater_file=str(mark)), migrate=False))

@@ -248,6 +248,7 @@ def restore(config: Config, archive: Path, *, progress: Progress | None = None) 
                 raise BackupError(f"unexpected member {name!r} in the backup")
         if db_info is None or "log.key" not in secrets:
             raise BackupError("the backup lacks its database or secrets/log.key")
+        _check_mark_key(config, secrets)
         _require_empty(config.database_url)
         config.data_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=config.data_dir, prefix=".c11-restore-") as tmp:
@@ -275,6 +276,37 @@ def restore(config: Config, archive: Path, *, progress: Progress | None = None) 
     return manifest
 
 
+def _mark_path(config: Config) -> Path:
+    hw = getattr(config, "log_highwater_file", None)
+    return Path(hw) if hw else config.data_dir / "log-highwater"
+
+
+def _check_mark_key(config: Config, secrets: dict[str, bytes]) -> None:
+    """A kept high-water mark signed by a key the backup lacks: the log key was rotated after this backup."""
+    from c11.errors import ProofError
+    from c11.log.checkpoint import NoteSigner, open_checkpoint
+    from c11.server.logsrv.highwater import HighWater
+
+    try:
+        mark = HighWater(_mark_path(config)).read()
+    except ValueError as e:
+        raise BackupError(str(e)) from None
+    if mark is None:
+        return
+    for name, data in secrets.items():
+        if name == "log.key" or name.startswith("log.key.retired-"):
+            try:
+                open_checkpoint(mark.note, NoteSigner.parse(data.decode("ascii").strip()).verifier)
+                return
+            except (ProofError, ValueError):
+                continue
+    raise BackupError(
+        f"the high-water mark {_mark_path(config)} is signed by a log key "
+        "this backup lacks: the live server rotated its log key after this backup; restore a backup made after "
+        "the rotation"
+    )
+
+
 def _mark_restored(config: Config, manifest: Manifest) -> None:
     """A restored server starts inactive (no appends, nothing signed past its tree) until `c11 db activate`: a
     restore drill or a staging copy never signs checkpoints the real server's clients could be shown. The
@@ -282,8 +314,7 @@ def _mark_restored(config: Config, manifest: Manifest) -> None:
     from c11.log.checkpoint import Checkpoint
     from c11.server.logsrv.highwater import INACTIVE_FILE, HighWater
 
-    hw = getattr(config, "log_highwater_file", None)
-    mark = HighWater(Path(hw) if hw else config.data_dir / "log-highwater")
+    mark = HighWater(_mark_path(config))
     if manifest.checkpoint and not mark.path.exists():
         note = manifest.checkpoint.encode("utf-8")
         try:

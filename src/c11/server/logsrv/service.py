@@ -450,7 +450,14 @@ class LogService:
                 )
             elif mark is not None:
                 cp = mark.checkpoint
-                self._verify_own(mark.note)
+                try:
+                    self._verify_own(mark.note)
+                except ProofError:
+                    raise ConfigError(
+                        f"the high-water mark {self.highwater.path} is not signed by this data folder's log key "
+                        f"({self.verifier.name}+{self.verifier.key_id:08x}): the live server rotated its log key after "
+                        "this backup was made; restore a backup made after the rotation (with its secrets/log.key*)"
+                    ) from None
                 if cp.size > size:
                     frozen, frozen_max = (
                         f"the database holds {size} log entries but this log signed a checkpoint of {cp.size} "
