@@ -48,10 +48,14 @@ def test_old_tokens_stay_valid_until_they_expire_new_ones_use_the_new_key(tmp_pa
         assert tokens.verify(t.token, svc.keys, issuer=svc.issuer, audience=STORE)["jti"] == t.jti
     # the old key verifies only tokens presented within the longest lifetime after the hand-over
     late = out["at"] + tokens.RETIRED_GRACE + 1
-    forged = _forge(old_key, svc.issuer, iat=late - 10)
-    assert tokens.verify(forged, svc.keys, issuer=svc.issuer, audience=STORE, now=late - 10)  # still in grace
+    forged = _forge(old_key, svc.issuer, iat=out["at"])  # issued at the hand-over: still in grace
+    assert tokens.verify(forged, svc.keys, issuer=svc.issuer, audience=STORE, now=out["at"] + 200)
     with pytest.raises(tokens.TokenError, match="retired key"):
         tokens.verify(forged, svc.keys, issuer=svc.issuer, audience=STORE, now=late)
+    # the retired key (perhaps leaked) mints nothing issued after its hand-over, even within the grace
+    minted = _forge(old_key, svc.issuer, iat=out["at"] + 1)
+    with pytest.raises(tokens.TokenError, match="after its hand-over"):
+        tokens.verify(minted, svc.keys, issuer=svc.issuer, audience=STORE, now=out["at"] + 2)
     # a key nobody handed over to, even under a known kid, is refused
     stranger = OKPKey.generate_key("Ed25519")
     with pytest.raises(tokens.TokenError):

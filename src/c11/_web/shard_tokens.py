@@ -247,6 +247,13 @@ class TokenKeys:
                 return key
         raise TokenError("token signed by an unknown key")
 
+    def retired_at(self, kid: object) -> int | None:
+        """When the key named `kid` was handed over (None: the current key, or not known)."""
+        for key, at in self.retired:
+            if kid == key.thumbprint():
+                return at
+        return None
+
 
 def token_kid(token: str) -> str | None:
     """The `kid` of a token's header (not verified), or None."""
@@ -272,8 +279,11 @@ def verify(
     if not isinstance(token, str) or token.count(".") != 2 or len(token) > 4096:
         raise TokenError("malformed token")
     now = int(time.time()) if now is None else now
+    handed_over: int | None = None
     if isinstance(key, TokenKeys):
-        key = key.find(token_kid(token), now)
+        kid = token_kid(token)
+        handed_over = key.retired_at(kid)
+        key = key.find(kid, now)
     try:
         claims = dict(jwt.decode(token, key, algorithms=[ALG]).claims)
     except (JoseError, ValueError, TypeError):
@@ -299,6 +309,9 @@ def verify(
         raise TokenError("token expired")
     if claims["iat"] - 60 > now or claims["exp"] - claims["iat"] > MAX_LIFETIME:
         raise TokenError("token lifetime out of range")
+    if handed_over is not None and claims["iat"] > handed_over:
+        # a retired key (perhaps leaked: why it was rotated) issues nothing after its hand-over
+        raise TokenError("token issued by a retired key after its hand-over")
     if not 16 <= len(claims["jti"]) <= 64 or len(claims["sub"]) > 64:
         raise TokenError("token has a bad jti or subject")
     return claims
