@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from srvkit import BACKENDS, run_cli, server_config, start_server
 
 from c11.client import Client
@@ -18,6 +19,7 @@ from c11.log._note import NoteSigner, sign_note
 from c11.log.handover import Handover
 from c11.server.context import ServerContext
 from c11.server.db import Database
+from c11.server.logsrv.models import LogState
 from c11.server.logsrv.service import REFRESH_SECONDS, LogService
 
 
@@ -102,8 +104,9 @@ def test_key_change_without_a_valid_hand_over_is_refused(empty_db: Any, tmp_path
         evil = NoteSigner.generate(old.name)
         # someone with the database but not the old key records a hand-over signed by the new key only
         forged = sign_note(Handover(old.name, old.verifier, evil.verifier).to_text(), [evil])
-        with svc.transaction() as (_s, log):
+        with svc.transaction() as (s, log):
             log.append("logkey", {"handover": forged.decode(), "new": str(evil.verifier), "old": str(old.verifier)})
+            s.execute(sa.update(LogState).where(LogState.id == 1).values(verifier_key=str(evil.verifier)))
         # ... and swaps the key file: the running server signs with it (no database check while running)
         (secrets / "log.key").write_text(evil.signer_key() + "\n")
         time.sleep(REFRESH_SECONDS * 2 + 0.2)
@@ -224,3 +227,37 @@ def test_restoring_a_backup_from_before_a_rotation_is_a_clear_error(empty_db: An
     assert done.returncode == 0, done.stderr
     with pytest.raises(ConfigError, match="rotated its log key after this backup"):
         _svc(replace(server_config(tmp_path / "data2", url2, log_highwater_file=str(mark)), migrate=False))
+
+
+def test_a_replica_left_with_the_old_key_stops_signing(empty_db: Any, tmp_path: Path) -> None:
+    """A replica on its own data folder whose secrets/ was not updated after a rotation elsewhere refuses to sign
+    a new checkpoint with the retired key (503) instead of going on with it."""
+    import shutil
+
+    from srvkit import db_from_template
+
+    from c11.server.problems import Problem
+
+    url = empty_db("sqlite")
+    db_from_template(url)
+    primary = _svc(server_config(tmp_path / "a", url))
+    shutil.copytree(tmp_path / "a" / "secrets", tmp_path / "b" / "secrets")
+    replica = _svc(server_config(tmp_path / "b", url))
+    try:
+        primary.append("test", {"n": 0})
+        with replica.db.session() as s:
+            replica.current_checkpoint(s)  # same key: signs
+        primary.rotate_key()
+        primary.append("test", {"n": 1})
+        with replica.db.session() as s, pytest.raises(Problem) as refused:
+            replica.current_checkpoint(s)
+        assert refused.value.status == 503 and "log.key" in str(refused.value.detail)
+        # once the operator copies the key files, it signs with the new key
+        for f in (tmp_path / "a" / "secrets").glob("log.key*"):
+            shutil.copy2(f, tmp_path / "b" / "secrets" / f.name)
+        with replica.db.session() as s:
+            replica.current_checkpoint(s)
+        assert replica.verifier_key == primary.verifier_key
+    finally:
+        primary.db.dispose()
+        replica.db.dispose()

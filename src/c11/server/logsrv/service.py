@@ -709,6 +709,7 @@ class LogService:
             with self._sign_lock:
                 if _stamp(self.secrets / KEY_FILE) != self._key_stamp:  # another process rotated the key just now
                     self._reload_key()
+                self._check_database_key()
                 checkpoint = Checkpoint(self.origin, size, root)
                 note = sign_checkpoint(checkpoint, self.signer)
             self._signed[key] = note
@@ -717,6 +718,25 @@ class LogService:
         if size > self._hw_size:
             self._write_mark(Checkpoint(self.origin, size, root), note)
         return note
+
+    def _check_database_key(self) -> None:
+        """Before a new signature: the database must name this process's key as the log's (one indexed read,
+        next to the Ed25519 signature and the mark write). A replica whose secrets/ was not updated after a
+        rotation would otherwise go on signing with the retired key: it refuses (503) instead."""
+        with self.read_engine.connect() as c:
+            key = c.execute(select(LogState.verifier_key).where(LogState.id == 1)).scalar()
+        if key is None or key == str(self.verifier):
+            return
+        self._reload_key()
+        if key != str(self.verifier):
+            _log.error("log: the database names the log key %s, this process has %s", key, self.verifier)
+            raise Problem(
+                503,
+                "Transparency log unavailable",
+                "This server process's log key is not the log's current key (rotated elsewhere): copy "
+                "secrets/log.key and secrets/log.key.retired-* from the server that rotated it.",
+                "log-frozen",
+            )
 
     def _write_mark(self, checkpoint: Checkpoint, note: bytes) -> None:
         """Raise the high-water mark to `checkpoint` (fsynced) before its note leaves this process: a crash never
