@@ -110,3 +110,25 @@ def test_hand_over_statement_checks(tmp_path: Path) -> None:
     with pytest.raises(tokens.TokenError):
         tokens.open_handover("x" * 5000, a)
     assert tokens.follow_handovers(c, [h]) == []
+
+
+def test_revoke_now_leaves_the_old_key_nothing(tmp_path: Path) -> None:
+    """`rotate-token-key --revoke-now` (the old key leaked): tokens it signed stop verifying at once; a store
+    following the hand-over learns the same (the back-dated hand-over time is signed)."""
+    svc = _service(tmp_path / "data")
+    old_key = svc.key
+    before = svc.issue("u1", STORE, "get")
+    assert tokens.verify(before.token, svc.keys, issuer=svc.issuer, audience=STORE)
+    done = run_cli(
+        ["db", "rotate-token-key", "--data-dir", str(tmp_path / "data"), "--revoke-now", "--json"], tmp_path / "cli"
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["revoked"] is True and out["at"] < time.time() - tokens.RETIRED_GRACE
+    svc.issue("u1", STORE, "get")  # picks up the new key file
+    with pytest.raises(tokens.TokenError, match="retired key"):
+        tokens.verify(before.token, svc.keys, issuer=svc.issuer, audience=STORE)
+    with pytest.raises(tokens.TokenError):
+        tokens.verify(_forge(old_key, svc.issuer, int(time.time())), svc.keys, issuer=svc.issuer, audience=STORE)
+    chain = tokens.follow_handovers(old_key, tokens.load_handovers(tmp_path / "data" / "secrets"))
+    assert [h.at for h in chain] == [out["at"]]

@@ -204,15 +204,28 @@ def load_handovers(secrets_dir: Path) -> list[str]:
     return list(d)
 
 
-def rotate_key(secrets_dir: Path, now: int | None = None) -> KeyHandover:
+def rotate_key(secrets_dir: Path, now: int | None = None, *, revoke_now: bool = False) -> KeyHandover:
     """Make a new token key: the old one signs a hand-over (appended to HANDOVERS_FILE first), then the new key
-    file replaces the old one atomically. Running servers switch at their next token."""
-    old = load_or_create_key(secrets_dir)
-    new = OKPKey.generate_key("Ed25519")
-    at = int(time.time()) if now is None else now
-    value = sign_handover(old, new, at)
-    _write_private(secrets_dir / HANDOVERS_FILE, json.dumps([*load_handovers(secrets_dir), value], indent=1).encode())
-    _write_private(secrets_dir / KEY_FILE, new.as_pem(private=True))
+    file replaces the old one atomically. Running servers switch at their next token. With `revoke_now`, the
+    hand-over's time is back-dated by RETIRED_GRACE: the old key verifies no token from then on (a leak).
+    Concurrent rotations serialise on a lock file (none loses its hand-over)."""
+    import fcntl
+
+    secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    lock = os.open(secrets_dir / ".shard-token.lock", os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        old = load_or_create_key(secrets_dir)
+        new = OKPKey.generate_key("Ed25519")
+        at = int(time.time()) if now is None else now
+        if revoke_now:
+            at -= RETIRED_GRACE + 1
+        value = sign_handover(old, new, at)
+        handovers = json.dumps([*load_handovers(secrets_dir), value], indent=1).encode()
+        _write_private(secrets_dir / HANDOVERS_FILE, handovers)
+        _write_private(secrets_dir / KEY_FILE, new.as_pem(private=True))
+    finally:
+        os.close(lock)
     _log.info("shards: the token key is now %s (was %s)", new.thumbprint(), old.thumbprint())
     return open_handover(value, old)
 

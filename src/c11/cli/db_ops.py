@@ -178,21 +178,27 @@ def rotate_log_key(data_dir: str | None, config_file: str | None, as_json: bool)
 
 @click.command("rotate-token-key")
 @server_options
+@click.option(
+    "--revoke-now",
+    is_flag=True,
+    help="The old key verifies nothing from now on (it leaked): tokens it signed stop working at once.",
+)
 @_JSON
-def rotate_token_key(data_dir: str | None, config_file: str | None, as_json: bool) -> None:
+def rotate_token_key(data_dir: str | None, config_file: str | None, revoke_now: bool, as_json: bool) -> None:
     """Replace the key that signs shard store tokens, without downtime.
 
     New tokens use the new key; tokens signed with the old one stay valid until they expire (at most an
-    hour); shard stores that pinned the old key follow the hand-over it signs (docs/shards.md).
+    hour), unless --revoke-now; shard stores that pinned the old key follow the hand-over it signs
+    (docs/shards.md).
     """
     from c11._web import shard_tokens
     from c11.server.config import load_config
 
     config = load_config({"data_dir": data_dir, "config_file": config_file})
-    handover = shard_tokens.rotate_key(config.data_dir / "secrets")
+    handover = shard_tokens.rotate_key(config.data_dir / "secrets", revoke_now=revoke_now)
     _emit(
         as_json,
-        {"old": handover.old_kid, "new": handover.new_kid, "at": handover.at},
-        f"store tokens are now signed with key {handover.new_kid}; tokens of {handover.old_kid} stay valid "
-        "until they expire",
+        {"old": handover.old_kid, "new": handover.new_kid, "at": handover.at, "revoked": revoke_now},
+        f"store tokens are now signed with key {handover.new_kid}; tokens of {handover.old_kid} "
+        + ("no longer verify" if revoke_now else "stay valid until they expire"),
     )
