@@ -191,8 +191,10 @@ defaults
     timeout http-keep-alive 30s
     retries 3
     option redispatch 1
-    # accepted (ms), backend/server, status, termination state, active time (ms), method, path
-    log-format "R %Ts.%ms %s %ST %tsc %Ta %HM %HP"
+    # connection accepted (ms), backend/server, status, termination state, active time (ms), method, path,
+    # handshake and idle time before this request (ms): on a kept-alive connection the request starts at
+    # accept + %Th + %Ti, not at the accept
+    log-format "R %Ts.%ms %s %ST %tsc %Ta %HM %HP %Th %Ti"
 
 frontend c11
     bind 127.0.0.1:{port}

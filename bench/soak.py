@@ -215,7 +215,7 @@ class Soak:
 
 # -- the checks ---------------------------------------------------------------------------------------------
 
-HAPROXY_LINE = re.compile(r"\bR (\d+\.\d+) (\S+) (-?\d+) (\S+) (-?\d+) (\S+) (\S+)")
+HAPROXY_LINE = re.compile(r"\bR (\d+\.\d+) (\S+) (-?\d+) (\S+) (-?\d+) (\S+) (\S+)(?: (-?\d+) (-?\d+))?")
 HEALTH_LINE = re.compile(r"Server replicas/(r\d) is (DOWN|UP)")
 ISO = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d\d:?\d\d|Z)?)")
 ID_PART = re.compile(r"/[0-9a-f]{8}-[0-9a-f-]{27}|/\d+(?=/|$)")
@@ -228,12 +228,14 @@ def parse_haproxy(log: Path) -> tuple[list[dict[str, Any]], list[tuple[float, st
     for line in log.read_text(errors="replace").splitlines():
         m = HAPROXY_LINE.search(line)
         if m:
-            t, server, status, term, active, method, path = m.groups()
-            last_t = float(t)
+            accepted, server, status, term, active, method, path, handshake, idle = m.groups()
+            # the request's own start: a kept-alive connection's later requests were accepted long before
+            t = float(accepted) + (max(0, int(handshake or 0)) + max(0, int(idle or 0))) / 1000
+            last_t = t
             route = ID_PART.sub("/{id}", path.split("?", 1)[0])
             requests.append(
                 {
-                    "t": float(t),
+                    "t": t,
                     "server": server,
                     "status": int(status),
                     "term": term,

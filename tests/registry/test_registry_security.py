@@ -173,6 +173,9 @@ def test_edited_node_hash_is_detected(backend, own_server, empty_db, tmp_path):
     alice, bob, index = _two_users(server, tmp_path)
     ok(alice.run("log", "verify"))
     sql(server, "UPDATE log_nodes SET hash = :h WHERE level = 0 AND idx = :i", h=b"\x07" * 32, i=index ^ 1)
+    # the lookup in _two_users left bob's proof in the server's in-process proof cache; a restarted server (or
+    # one that never cached it) reads the edited node: drop the cache as a restart would
+    server._server.config.app.state.ctx._services.pop("registry_proofs", None)
     r = alice.run("registry", "lookup", bob)
     assert r.returncode == 1 and "does not verify" in r.stderr, r.stderr
     # a rewritten interior node makes the next checkpoint inconsistent with the one alice stored

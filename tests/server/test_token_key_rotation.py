@@ -106,7 +106,7 @@ def test_hand_over_statement_checks(tmp_path: Path) -> None:
         tokens.open_handover(h, c)  # not by this key
     head, body, sig = h.split(".")
     with pytest.raises(tokens.TokenError):
-        tokens.open_handover(f"{head}.{body}.{sig[:-2]}AA", a)
+        tokens.open_handover(f"{head}.{body}.{('B' if sig[0] == 'A' else 'A')}{sig[1:]}", a)  # first 6 bits changed
     with pytest.raises(tokens.TokenError):
         tokens.open_handover("x" * 5000, a)
     assert tokens.follow_handovers(c, [h]) == []
