@@ -11,10 +11,11 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from accountkit import database
-from conftest import KEY_PASSPHRASE
+from conftest import KEY_PASSPHRASE, Person
 from sqlalchemy import update
 from srvkit import new_email, outbox_message, text_body
 
+from c11.log.entries import canonical_json
 from c11.server.db import utcnow
 from c11.server.docrequests.models import DocRequest
 
@@ -200,18 +201,23 @@ def _sdk_ask(web_server, c, me, to: str, name: str, keys) -> str:  # noqa: ANN00
     return re.search(r"(https?://\S+/request#\S+)", text_body(outbox_message(web_server.data_dir, to))).group(1)
 
 
-def test_the_page_encrypts_only_for_signed_keys_and_the_link_s_request(web_server, new_page, tmp_path):
+def test_the_page_encrypts_only_for_signed_keys_and_the_link_s_request(
+    web_server, new_page, log_in, axe, screenshot, tmp_path
+):
     """Review findings 1 and 10: a server that injects an `org` (with its own recovery key) into the requester's
     lookup gets nothing: the answers are for the signed `keys` only (the requester's organization's recovery key
     among them, as `c11 request create` signs it: tests/requests/test_requests_flow.py); another genuine request
-    than the link's, or a request past its signed expiry, is refused."""
+    than the link's, or a request past its signed expiry, is refused. Issue 15: the web "New request" from a
+    template naming a group signs the group's log-verified key into `keys` (refusing, with nothing sent, a key the
+    log does not back), and a member of the group opens the answers with `c11 decrypt`."""
     import accountkit
 
     from c11.files import inspect
+    from c11.keys import keyfile
     from c11.keys.identity import Identity
 
     email = accountkit.signup(web_server, "orgasker").email
-    accountkit.make_org(web_server, email)
+    org_id = accountkit.make_org(web_server, email)
     me = Identity.generate(email, kem="x25519")
     with accountkit.client(web_server, email, state_dir=tmp_path / "asker-sdk") as a:
         a.publish(me)
@@ -264,3 +270,63 @@ def test_the_page_encrypts_only_for_signed_keys_and_the_link_s_request(web_serve
                 r["fingerprint"] for r in inspect(io.BytesIO(a.doc_requests._item_bytes(rid, n, 1 << 20))).recipients
             }
             assert evil.fingerprint not in got and rec.fingerprint in got, n
+
+        # issue 15: a template naming the group "hr" (the asker is not in it; hana is), made in the web page
+        hana = Person(web_server, "hrhana", tmp_path)
+        accountkit.add_member(web_server, org_id, hana.email)
+        a.groups.create("hr", [hana.email], identity=me)
+        group_key = a.groups.group_key("hr")
+        a.doc_requests.save_template({"name": "Onboarding", "sections": FORM, "groups": ["hr"]})
+        keyf = tmp_path / "asker.key"
+        keyf.write_bytes(keyfile.dumps(me, None))
+        to = new_email("ivan")
+        mine = new_page()
+        log_in(mine, email)
+        mine.get_by_role("navigation").get_by_role("link", name="Requests").click()
+        mine.get_by_label("Form", exact=True).select_option(label="Onboarding")
+        assert "hr" in mine.get_by_test_id("rq-groups").inner_text()
+        axe(mine)
+        mine.get_by_label("Request name (unique)").fill("Onboarding Ivan")
+        mine.get_by_label("Recipient's email").fill(to)
+        mine.locator("#rq-key").set_input_files(str(keyf))
+
+        # the server answers with its own key for the group: refused loudly, nothing signed or sent
+        def substitute(route):  # noqa: ANN001, ANN202
+            body = route.fetch().json()
+            record = json.loads(body["proof"]["record"])
+            record["public_key"] = evil.line()
+            body["public_key"], body["proof"]["record"] = evil.line(), canonical_json(record)
+            route.fulfill(json=body)
+
+        mine.route("**/api/v1/org/groups/*/key*", substitute)
+        mine.get_by_role("button", name="Sign and send the request").click()
+        alert = mine.locator("main").get_by_role("alert")
+        alert.wait_for(timeout=60_000)
+        assert "group:hr" in alert.inner_text() and "nothing was sent" in alert.inner_text(), alert.inner_text()
+        screenshot(mine, "group-key-refused")
+        assert not any(r["name"] == "Onboarding Ivan" for r in a.doc_requests.list())
+        mine.unroute("**/api/v1/org/groups/*/key*")
+        # honest: the group's key follows the asker's and the recovery key, as `c11 request create` signs them
+        mine.get_by_role("button", name="Sign and send the request").click()
+        mine.get_by_text(f"the link was emailed to {to}").wait_for(timeout=60_000)
+        screenshot(mine, "group-request-made")
+        made = next(r for r in a.doc_requests.list() if r["name"] == "Onboarding Ivan")
+        keys = a.doc_requests.show(made["id"])["request"]["keys"]
+        assert keys == [me.public.line(), rec.public_key.line(), group_key.line()]
+        # the recipient's browser encrypts for them; hana opens the answers with the group key wrapped for her
+        link = re.search(r"(https?://\S+/request#\S+)", text_body(outbox_message(web_server.data_dir, to))).group(1)
+        page = new_page()
+        page.goto(link)
+        page.get_by_label("Full name (required)").fill("Ivan Petrov")
+        page.get_by_label("Date of birth (required)").fill("1990-05-05")
+        page.get_by_label("Status (required)").select_option("single")
+        page.get_by_label("I agree to share these documents (required)").check()
+        page.get_by_label("Payslip (required)").set_input_files(str(slip))
+        page.get_by_role("button", name="Encrypt and send").click()
+        page.get_by_role("heading", name="Sent").wait_for(timeout=60_000)
+        sealed = tmp_path / "answers.c11"
+        sealed.write_bytes(a.doc_requests._item_bytes(made["id"], 0, 1 << 20))
+        opened = tmp_path / "answers.json"
+        r = hana.cli("decrypt", "-o", str(opened), str(sealed))
+        assert r.returncode == 0, r.stderr
+        assert json.loads(opened.read_text())["answers"]["full_name"] == "Ivan Petrov"

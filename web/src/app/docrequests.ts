@@ -7,7 +7,8 @@ import { sha256 as sha256Stream } from "@noble/hashes/sha2.js";
 import type { PublicKey } from "../core/publickey";
 import type { DocRequest } from "../core/docrequest";
 import { checkLinkRequest, verifyRequest } from "../core/docrequest";
-import { ApiError, api, type Session } from "./api";
+import { ApiError, api, message, type Session } from "./api";
+import { groupKey } from "./groups";
 import { loadLogTrust, storeCheckpoint } from "./logtrust";
 
 /** The link's capability: `#<request id>.<token>` in the emailed URL (never sent to the server as a URL). */
@@ -65,6 +66,22 @@ export async function openRequest(link: RequestLink): Promise<VerifiedRequest> {
   if (checkLinkRequest(state.request, link.id, new Date()) === "expired")
     throw new ApiError(410, "https://c11.dev/problems/request-expired", "This request's signed expiry has passed.");
   return { state, requesterKey: verified.publicKey, logIndex: Number(answer.log_index) };
+}
+
+/** The key lines of the groups a template names, each the group's current key verified in the log exactly as the
+ *  Encrypt page verifies `group:NAME` (groups.ts `groupKey`); `c11 request create` signs them into `keys` after the
+ *  requester's key and the recovery keys. A group whose key cannot be verified refuses the whole request: an Error
+ *  naming it, before anything is signed or sent. */
+export async function templateGroupKeys(session: Session, groups: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const name of groups) {
+    try {
+      out.push((await groupKey(session, name)).line);
+    } catch (e) {
+      throw new Error(`the key of group:${name} could not be verified (nothing was sent): ${message(e)}`);
+    }
+  }
+  return out;
 }
 
 const TUS = { "tus-resumable": "1.0.0" };

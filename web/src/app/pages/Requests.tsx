@@ -9,12 +9,12 @@ import type { CoreWorker } from "../../worker/client";
 import type { KeySummary } from "../../worker/protocol";
 import { ApiError, api, message, type Session } from "../api";
 import { safeName } from "../download";
-import type { Item, RequestState } from "../docrequests";
+import { templateGroupKeys, type Item, type RequestState } from "../docrequests";
 import { ownPolicy } from "../orgpolicy";
 import { useUnlocked } from "../unlocked";
 
 interface Listed { id: string; name: string; status: string; recipient_email: string; expires_at: string }
-interface Template { id: string; name: string; shared: boolean; sections: Section[]; message: string; expires_days: number; max_files: number; max_bytes: number }
+interface Template { id: string; name: string; shared: boolean; sections: Section[]; message: string; expires_days: number; max_files: number; max_bytes: number; groups?: string[] }
 
 const EXAMPLE: Section[] = [{ title: "Your details", fields: [
   { id: "full_name", label: "Full name", type: "text", required: true },
@@ -59,6 +59,8 @@ const requestId = (): string => {
 };
 const utc = (d: Date) => d.toISOString().replace(/\.\d+Z$/, "Z");
 
+const groupsOf = (templates: Template[], id: string): string[] => templates.find((x) => x.id === id)?.groups ?? [];
+
 function Create({ session, worker, made }: { session: Session; worker: CoreWorker; made: () => void }) {
   const [templates, setTemplates] = useState<Template[]>([]);
   const [template, setTemplate] = useState("");
@@ -100,9 +102,13 @@ function Create({ session, worker, made }: { session: Session; worker: CoreWorke
       // your organization's recovery keys, from its signed policy verified against the log, are signed into the
       // request's keys: the recipient's page encrypts for the signed keys only
       const own = await ownPolicy(session);
+      // then the template's groups (as `c11 request create`): each group's current key, verified in the log as the
+      // Encrypt page verifies it; one that cannot be verified refuses the request before anything is signed or sent
+      const groupKeys = await templateGroupKeys(session, t?.groups ?? []);
       const res = await withKey(worker, unlocked ? null : key, passphrase, async (k) => {
         const keys = [k.publicLine];
         for (const rk of own?.recoveryKeys ?? []) if (!keys.includes(rk.line)) keys.push(rk.line);
+        for (const line of groupKeys) if (!keys.includes(line)) keys.push(line);
         const request: DocRequest = { v: 1, id: requestId(), name: name.trim(), requester: session.email.toLowerCase(),
           recipient_name: recipientName.trim() || to.split("@")[0]!, recipient_email: to.trim().toLowerCase(),
           created_at: utc(now), expires_at: utc(expires), message: msg || t?.message || "", sections,
@@ -123,7 +129,7 @@ function Create({ session, worker, made }: { session: Session; worker: CoreWorke
     <section aria-labelledby="create-title">
       <h2 id="create-title">New request</h2>
       <p class="hint" data-testid="answers-not-authenticated">The answers are encrypted for you (and your organization's
-        recovery keys, signed into the request), but they are <strong>not authenticated</strong>: the server made the
+        recovery keys and the template's groups, signed into the request), but they are <strong>not authenticated</strong>: the server made the
         link, so it, or anyone who gets the link, could send answers and files of its own. Check anything that matters
         with the person by another way.</p>
       <form class="stack" onSubmit={submit} noValidate>
@@ -134,6 +140,10 @@ function Create({ session, worker, made }: { session: Session; worker: CoreWorke
             {templates.map((t) => <option key={t.id} value={t.id}>{t.name}{t.shared ? " (organization)" : ""}</option>)}
           </select>
         </div>
+        {groupsOf(templates, template).length > 0 && (
+          <p class="hint" data-testid="rq-groups">Also encrypted for the template's groups: {groupsOf(templates, template).join(", ")} (each
+            group's current key, checked in the transparency log).</p>
+        )}
         {!template && (
           <div>
             <label for="rq-form">Form sections (JSON: sections of typed fields, docs/sharing.md)</label>
