@@ -175,6 +175,13 @@ def test_admins_grant_what_you_hold_and_one_permission_admin(new_page, world, lo
 
 def test_usage_charts_csv_like_the_cli_and_log_proof(page, world, log_in, tmp_path, axe, narrow, screenshot):
     today = datetime.now(UTC).date()
+    # an admin change of root's own, so the test does not lean on the tests before it (xdist may run it alone)
+    with authed(world.server, world.root_token) as h:
+        r = h.post(
+            "/api/v1/org/encryption-policies",
+            json={"name": f"usage-{uuid.uuid4().hex[:8]}", "emails": [world.root.email]},
+        )
+    assert r.status_code == 201, r.text
     log_in(page, world.root.email)
     _open(page, "Usage")
     page.get_by_label("Person (email)").fill(world.root.email)
@@ -187,7 +194,8 @@ def test_usage_charts_csv_like_the_cli_and_log_proof(page, world, log_in, tmp_pa
     assert page.locator(".chart canvas").count() == 2  # per day, most active people
     events = page.get_by_role("list", name="Events").get_by_role("listitem")
     n = events.count()
-    assert n >= 4 and f"{n} events from" in status.inner_text()  # the admin changes of the tests before
+    # the world's set-up (and, on the same xdist worker, the tests before) made admin changes: at least one
+    assert n >= 1 and f"{n} events from" in status.inner_text()
     assert world.root.email in page.get_by_role("list", name="Most active people").inner_text()
     page.get_by_text("Events per day as a table").click()
     assert today.isoformat() in page.locator("table.data").inner_text()
