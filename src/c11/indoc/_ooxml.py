@@ -526,6 +526,9 @@ def _ser(root: etree._Element) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
+ser = _ser
+
+
 def relative_target(source: str, target: str) -> str:
     depth = source.count("/")
     return "../" * depth + target
@@ -589,12 +592,47 @@ def restore_structure(pkg: Package, prot: Protection, where: str, main: str) -> 
                     root.remove(r)
             pkg.set(name, _ser(root))
     # an editor may have renamed the props part; drop its item's rels
+    gone = {where}
     rn = pkg.rels_name(where)
     if pkg.has(rn) and where != ENVELOPE_PART:
         for _, typ, target, _ in pkg.relationships(where):
             if typ == REL_CUSTOM_XML_PROPS and pkg.has(target):
                 pkg.delete(target)
+                gone.add(target)
         pkg.delete(rn)
+    _drop_references(pkg, main, gone)
+
+
+def _drop_references(pkg: Package, main: str, gone: set[str]) -> None:
+    """Take relationships and content types naming deleted members out (a protection part Word
+    wrote for the add-in has no stash to restore them from). Nothing changes when none is left."""
+    rn = pkg.rels_name(main)
+    if pkg.has(rn):
+        root = parse_xml(pkg.read(rn), rn)
+        base = main.rpartition("/")[0]
+        drop = [
+            r
+            for r in root.iter(f"{{{NS_PKG_REL}}}Relationship")
+            if r.get("TargetMode", "Internal") != "External"
+            and resolve_target(base, r.get("Target", "")) in gone
+            and not pkg.has(resolve_target(base, r.get("Target", "")))
+        ]
+        if drop:
+            for r in drop:
+                root.remove(r)
+            pkg.set(rn, _ser(root))
+    name = "[Content_Types].xml"
+    if pkg.has(name):
+        root = parse_xml(pkg.read(name), name)
+        drop = [
+            o
+            for o in root.findall(f"{{{NS_CT}}}Override")
+            if (o.get("PartName") or "").lstrip("/") in gone and not pkg.has((o.get("PartName") or "").lstrip("/"))
+        ]
+        if drop:
+            for o in drop:
+                root.remove(o)
+            pkg.set(name, _ser(root))
 
 
 def check_not_protected(pkg: Package) -> None:

@@ -20,6 +20,7 @@ from lxml import etree
 from lxml.etree import _Element as Element
 
 from c11.errors import FormatError, IntegrityError, UsageError
+from c11.indoc import _flatopc
 from c11.indoc import _ooxml as ox
 from c11.indoc import parts as P
 from c11.indoc import selectors as S
@@ -719,6 +720,9 @@ class DocxHandler:
         placeholders.update(ox.thumbnail_placeholders(pkg, env))
         opened = P.open_parts(env, identities, placeholders)
         edits: dict[str, list[tuple[int, int, bytes]]] = {}
+        added: list[_flatopc.Addition] = []
+        taken_ids = {rid for rid, _, _, _ in pkg.relationships(ctx.main)}
+        taken_members = set(pkg.names())
         for loc, plain in opened.plaintexts.items():
             if ox.restore_thumbnail(pkg, loc, plain):
                 continue
@@ -728,8 +732,27 @@ class DocxHandler:
                 if key == "xml":
                     s, e = doc.span(el) if kind == "sdt" else doc.inner(el)
                     edits.setdefault(member, []).append((s, e, value))
-                elif key.startswith("member:") and pkg.has(key[7:]):
-                    pkg.set(key[7:], value)
+                elif key == "ooxml" and kind == "sdt" and member == ctx.main:
+                    parent = el.getparent()
+                    xml, add = _flatopc.body_content(
+                        value,
+                        inline=parent is not None and parent.tag == w("p"),
+                        taken_ids=taken_ids,
+                        taken_members=taken_members,
+                        main=ctx.main,
+                        prefix=env.doc_id.hex()[:8],
+                        label=f"{label}: part {loc}",
+                    )
+                    edits.setdefault(member, []).append((*doc.span(el), xml))
+                    added.append(add)
+                elif key.startswith("member:"):
+                    if pkg.has(key[7:]):
+                        pkg.set(key[7:], value)
+                else:
+                    raise FormatError(
+                        f"{label}: protected part {loc!r} holds content of a kind this version of c11 cannot "
+                        f"restore ({key!r} in {member}): update c11"
+                    )
         all_open = not opened.closed
         if all_open:
             for member, sdt in notes:
@@ -747,6 +770,8 @@ class DocxHandler:
         else:
             prot.envelope = ox.envelope_left(env, opened)
             pkg.set(where, prot.to_xml())
+        for add in added:  # after the structure is restored, which may put back the original .rels
+            _flatopc.apply(pkg, ctx.main, add)
         return pkg.to_bytes(), opened
 
 

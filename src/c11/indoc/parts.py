@@ -34,6 +34,7 @@ from c11.keys.publickey import PublicKey
 
 FORMAT = "c11-parts/v2"  # groups have version 2 headers and the author's content signatures
 FORMAT_V1 = "c11-parts/v1"
+FORMAT_V3 = "c11-parts/v3"  # as v2, and some part holds an entry an older reader would drop (Word's OOXML)
 PART_LABEL = b"part"
 MEDIA_TYPE = "application/vnd.c11.parts"
 
@@ -66,12 +67,15 @@ class Envelope:
     parts: list[SealedPart]
     note: str = ""
     header_bytes: list[bytes] = field(default_factory=list)
+    ooxml: bool = False  # format version 3: parts may hold `ooxml` entries (docs/indoc.md §5.1)
 
     def to_json(self) -> bytes:
         v1 = any(h.version == V1 for h in self.headers)
+        if v1 and self.ooxml:
+            raise FormatError("OOXML parts need version 2 headers")
         return json.dumps(
             {
-                "format": FORMAT_V1 if v1 else FORMAT,
+                "format": FORMAT_V1 if v1 else FORMAT_V3 if self.ooxml else FORMAT,
                 "doc_id": str(uuid.UUID(bytes=self.doc_id)),
                 "note": self.note,
                 "groups": [_b64(h.encode()) for h in self.headers],
@@ -94,7 +98,7 @@ class Envelope:
     def from_json(cls, data: bytes) -> Envelope:
         try:
             d = json.loads(data)
-            if d.get("format") not in (FORMAT, FORMAT_V1):
+            if d.get("format") not in (FORMAT, FORMAT_V1, FORMAT_V3):
                 raise FormatError(f"unsupported protected-parts format {d.get('format')!r}")
             doc_id = uuid.UUID(d["doc_id"]).bytes
             raws = [base64.b64decode(g, validate=True) for g in d["groups"]]
@@ -122,7 +126,7 @@ class Envelope:
             raise
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             raise FormatError("malformed protected-parts envelope") from None
-        env = cls(doc_id, headers, parts, str(d.get("note", "")), raws)
+        env = cls(doc_id, headers, parts, str(d.get("note", "")), raws, d["format"] == FORMAT_V3)
         env._check()
         return env
 
@@ -210,6 +214,7 @@ def seal(
     note: str = "",
     doc_id: bytes | None = None,
     include_sender: bool = True,
+    ooxml: bool = False,
 ) -> Envelope:
     """Encrypt parts, grouping those with the same recipients under one signed header."""
     doc_id = doc_id or uuid.uuid4().bytes
@@ -244,7 +249,7 @@ def seal(
         sealed.append(SealedPart(part.location, g, nonce, ct, ph))
     if len({p.location for p in sealed}) != len(sealed):
         raise FormatError("two parts share one location")
-    env = Envelope(doc_id, headers, sealed, note, [h.encode() for h in headers])
+    env = Envelope(doc_id, headers, sealed, note, [h.encode() for h in headers], ooxml)
     for g, h in enumerate(headers):
         h.content_signature = content.sign(h, part_hashes(env, g), sender)
     return env
@@ -339,7 +344,7 @@ def remaining(env: Envelope, opened: Opened) -> Envelope | None:
     ]
     headers = [env.headers[i] for i in keep]
     raws = [env.header_bytes[i] if i < len(env.header_bytes) else env.headers[i].encode() for i in keep]
-    return Envelope(env.doc_id, headers, parts, env.note, raws)
+    return Envelope(env.doc_id, headers, parts, env.note, raws, env.ooxml)
 
 
 def reencrypt(
@@ -367,7 +372,7 @@ def reencrypt(
         changed = True
     if not changed:
         raise NoMatchingKeyError("you are not a recipient of any protected part of this document")
-    return Envelope(env.doc_id, new_headers, env.parts, env.note, [h.encode() for h in new_headers])
+    return Envelope(env.doc_id, new_headers, env.parts, env.note, [h.encode() for h in new_headers], env.ooxml)
 
 
 def _in_header(h: Header, fp: str) -> bool:
