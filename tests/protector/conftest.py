@@ -1,0 +1,16 @@
+"""Session fixtures of the protector tests: the real storage servers (tests/protector/_servers.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from _servers import weedkit
+
+
+@pytest.fixture(scope="session")
+def weed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    w = weedkit.start_weed(tmp_path_factory.mktemp("protector-weed"))
+    yield w
+    w.stop()
