@@ -21,7 +21,7 @@ LAYERS: list[tuple[str, frozenset[str], bool]] = [
         False,
     ),
     ("web plumbing", frozenset({"_web"}), False),
-    ("clients and services", frozenset({"client", "server", "shardstore", "notify", "protector"}), True),
+    ("clients and services", frozenset({"client", "server", "shardstore", "notify", "protector", "enterprise"}), True),
     ("front ends", frozenset({"cli"}), False),
 ]
 
