@@ -26,6 +26,7 @@ STRICT = [
     "c11.client",
     "c11._web",
     "c11.notify",
+    "c11.desktop",
 ]
 
 

@@ -191,6 +191,11 @@ class KeyServerAPI:
     def document(self, doc_id: str | bytes) -> OnlineDocument:
         return OnlineDocument.from_json(self._core.request("GET", f"/api/v1/documents/{doc_uuid(doc_id)}"))
 
+    def documents(self, limit: int = 100) -> list[OnlineDocument]:
+        """The documents you registered (you are their author), newest first, at most `limit`."""
+        d = self._core.request("GET", f"/api/v1/documents?limit={int(limit)}")
+        return [OnlineDocument.from_json(x) for x in d["documents"]]
+
     def revoke(self, doc_id: str | bytes) -> OnlineDocument:
         """Nobody gets the key server's part any more (until `restore`)."""
         return OnlineDocument.from_json(self._core.request("POST", f"/api/v1/documents/{doc_uuid(doc_id)}/revoke"))

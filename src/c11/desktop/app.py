@@ -1,0 +1,48 @@
+"""Start the desktop app: hand files to a running app (single instance) or open the window.
+
+`c11 desktop [FILE...]` opens FILEs (protected ones in Open, others in Encrypt); `--encrypt FILE...` always
+adds them to Encrypt (the file manager's "Encrypt with c11" action).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+from PySide6.QtWidgets import QApplication
+
+from c11.desktop import instance
+from c11.desktop.window import MainWindow
+
+_OPEN, _ENCRYPT = "open:", "encrypt:"
+
+
+def _route(window: MainWindow, lines: list[str]) -> None:
+    for line in lines:
+        if line.startswith(_ENCRYPT):
+            window.encrypt_files([line[len(_ENCRYPT) :]])
+        elif line.startswith(_OPEN):
+            window.open_file(line[len(_OPEN) :])
+
+
+def run(paths: Sequence[str], *, encrypt: bool = False, server: str = "", tag: str = "") -> int:
+    """The app's main loop (returns its exit status); 0 at once when a running app took the files."""
+    prefix = _ENCRYPT if encrypt else _OPEN
+    lines = [prefix + os.path.abspath(p) for p in paths]
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+    app.setApplicationName("c11")
+    app.setApplicationDisplayName("c11")
+    app.setDesktopFileName("c11")
+    name = instance.socket_name(tag)
+    if instance.hand_over(lines, name):
+        return 0
+    window = MainWindow(server or os.environ.get("C11_SERVER", ""))
+    listener = instance.Listener(name, lambda got: _route(window, got))
+    window.show()
+    _route(window, lines)
+    try:
+        return int(app.exec())
+    finally:
+        listener.close()

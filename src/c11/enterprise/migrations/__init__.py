@@ -1,1 +1,0 @@
-"""Alembic migration scripts of the enterprise key server database; revisions e0001, e0002, ..."""
