@@ -21,7 +21,7 @@ LAYERS: list[tuple[str, frozenset[str], bool]] = [
         False,
     ),
     ("web plumbing", frozenset({"_web"}), False),
-    ("clients and services", frozenset({"client", "server", "shardstore", "notify"}), True),
+    ("clients and services", frozenset({"client", "server", "shardstore", "notify", "enterprise"}), True),
     ("front ends", frozenset({"cli", "desktop"}), False),
 ]
 

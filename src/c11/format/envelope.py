@@ -84,9 +84,22 @@ class IdentitySource(ABC):
         """The identities this source can give among `wanted` (the header's recipient key IDs)."""
 
 
+class StanzaOpener(ABC):
+    """A recipient key held elsewhere (an organization's enterprise key server, docs/enterprise.md): it opens its
+    own stanza of a header and returns the file key, which `unwrap` checks against the header's MAC."""
+
+    key_id: bytes
+    kem: str
+
+    @abstractmethod
+    def open_header(self, header: Header) -> bytes:
+        """The file key of `header` (whose stanza for `key_id` this opener can open), or a C11Error."""
+
+
 #: What decryption may use, always passed as an argument: identities (key files, cloud-stored, archived,
-#: group, recovery and temporary keys), sources of more identities, and a key server's release.
-Capability = Identity | IdentitySource | _online.Release
+#: group, recovery and temporary keys), sources of more identities, a key server's release, and openers of
+#: stanzas whose key stays on an enterprise key server.
+Capability = Identity | IdentitySource | _online.Release | StanzaOpener
 
 
 def known_stanza_type(name: str) -> bool:
@@ -264,10 +277,15 @@ def unwrap(header: Header, identities: Sequence[Capability]) -> bytes:
     keys = [c for c in identities if isinstance(c, Identity)]
     sources = [c for c in identities if isinstance(c, IdentitySource)]
     releases = [c for c in identities if isinstance(c, _online.Release)]
-    if len(keys) + len(sources) + len(releases) != len(identities):
+    openers = [c for c in identities if isinstance(c, StanzaOpener)]
+    if len(keys) + len(sources) + len(releases) + len(openers) != len(identities):
         odd = next(c for c in identities if not isinstance(c, (Identity, IdentitySource, _online.Release)))
         raise UsageError(f"cannot decrypt with a {type(odd).__name__}: pass identities, identity sources or a release")
     opened = _open_stanza(header, keys)
+    if opened is None and openers:
+        for op in openers:
+            if any(stanza_key_id(s) == op.key_id and s.type == op.kem for s in header.stanzas):
+                return _checked(header, op.open_header(header))
     if opened is None and sources:
         wanted = [kid for s in header.stanzas if (kid := stanza_key_id(s)) is not None]
         held = {i.public.key_id for i in keys}

@@ -1,0 +1,1 @@
+"""Alembic migration scripts of the enterprise key server database; revisions e0001, e0002, ..."""
