@@ -59,6 +59,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "receive": ("c11.cli.send", "receive", "Download and decrypt what a send or share link holds for you."),
     "sends": ("c11.cli.send", "sends", "Your sends: list, show each recipient's status, revoke."),
     "share": ("c11.cli.send", "share", "Share links to the latest version of a file or folder."),
+    "enterprise-keyserver": ("c11.cli.enterprise", "enterprise_keyserver", "The org's own HSM key server."),
     "desktop": ("c11.cli.desktop", "desktop", "Open the desktop app (needs the desktop extra)."),
 }
 

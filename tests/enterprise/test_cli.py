@@ -1,0 +1,83 @@
+"""`c11 enterprise-keyserver` as processes: the entry point the container runs, its one-line start-up errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from entkit import AUDIENCE, Hsm, mint
+
+from c11 import files
+from c11.client.enterprise import EnterpriseKey
+from c11.keys.identity import Identity
+from c11.keys.publickey import PublicKey
+
+C11 = [sys.executable, "-m", "c11.cli.main"]
+
+
+def _env(hsm: Hsm, data: Path, **more: str) -> dict[str, str]:
+    return {**os.environ, **hsm.env(), "C11E_DATA_DIR": str(data), "C11E_KEK": "pkcs11:cli-kek", **more}
+
+
+def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(C11 + args, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_wrong_pin_and_missing_key_fail_in_one_line(hsm: Hsm, tmp_path: Path) -> None:
+    r = _run(["enterprise-keyserver", "serve", "--port", "1"], _env(hsm, tmp_path, C11E_PKCS11_PIN="0000"))
+    assert r.returncode != 0 and r.stdout == ""
+    assert r.stderr.strip().count("\n") == 0 and "wrong PIN" in r.stderr, r.stderr
+    r = _run(["enterprise-keyserver", "serve"], _env(hsm, tmp_path, C11E_KEK="pkcs11:no-such-key"))
+    assert r.returncode != 0 and r.stderr.startswith("c11: error: no AES key labelled 'no-such-key'"), r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_serve_as_a_process(hsm: Hsm, idp: Any, tmp_path: Path) -> None:
+    env = _env(hsm, tmp_path, C11E_OIDC_ISSUER=idp.issuer, C11E_OIDC_AUDIENCE=AUDIENCE)
+    assert _run(["enterprise-keyserver", "kek", "create"], env).returncode == 0
+    r = _run(["enterprise-keyserver", "member", "add", "--json", "pat@corp.example"], env)
+    assert r.returncode == 0, r.stderr
+    pub = PublicKey.parse(json.loads(r.stdout)["public_key"])
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = (tmp_path / "server.log").open("w+")
+    proc = subprocess.Popen([*C11, "enterprise-keyserver", "serve", "--port", str(port)], env=env, stderr=log)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/readyz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, Path(log.name).read_text()
+            time.sleep(0.1)
+        blob = files.encrypt_bytes(b"from a process", [pub], Identity.generate())
+        key = EnterpriseKey(url, pub, lambda: mint(idp, "pat@corp.example"))
+        assert files.decrypt_bytes(blob, [key]).plaintext == b"from a process"
+        r2 = _run(["enterprise-keyserver", "member", "deactivate", "pat@corp.example"], env)
+        assert r2.returncode == 0, r2.stderr
+        assert httpx.get(f"{url}/v1/members/pat@corp.example/key").status_code == 404
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    lines = [json.loads(line) for line in Path(log.name).read_text().splitlines() if line.startswith("{")]
+    unwraps = [rec["log"] for rec in lines if rec["log"].get("event") == "unwrap"]
+    assert unwraps == [
+        {
+            "event": "unwrap",
+            "outcome": "released",
+            "reason": "ok",
+            "member": "pat@corp.example",
+            "doc_id": unwraps[0]["doc_id"],
+        }
+    ]
