@@ -35,6 +35,9 @@ _OPTIONAL = {
         "server",
     ),
     **dict.fromkeys(("lxml", "pikepdf", "PIL", "yaml"), "documents"),
+    **dict.fromkeys(
+        ("smbprotocol", "smbclient", "azure", "google", "keyring", "stdnum", "phonenumbers", "pypdf"), "protector"
+    ),
 }
 
 
