@@ -32,9 +32,6 @@ if TYPE_CHECKING:
 Progress = Callable[[int], None]
 Cancelled = Callable[[], bool]
 
-#: Seconds per registry request when checking a signer (opening a file must not hang offline).
-VERIFY_TIMEOUT = 3.0
-
 
 class CancelledError(C11Error):
     """The user cancelled a long action; nothing was written."""
@@ -200,12 +197,10 @@ class Workstation:
     # -- opening ----------------------------------------------------------------------------------------
 
     def verifier(self) -> SenderVerifier:
+        """Your trusted keys, then (signed in) your server's registry, each answer proven in its log."""
         if self.client is None:
             return SenderVerifier(self.trusted, None, no_registry_reason="offline: the registry was not asked")
-        from c11.client.client import Client
-
-        server, token = self.client.server, self.client.token
-        return SenderVerifier(self.trusted, lambda: Client(server, token, timeout=VERIFY_TIMEOUT))
+        return SenderVerifier(self.trusted, self.client)
 
     def inspect(self, path: Path) -> Opened:
         """The file's header, both signatures checked, and its signer verified (trusted keys, then the

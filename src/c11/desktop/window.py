@@ -529,6 +529,8 @@ class DocumentsPage(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setWordWrap(False)
         self.history = _named(QListWidget(), "Access history")
         self.refresh = _named(QPushButton("Re&fresh"), "Refresh")
         self.revoke = _named(QPushButton("Re&voke"), "Revoke", "Nobody can open it until you restore it")
@@ -624,7 +626,10 @@ class SettingsPage(QWidget):
         form.addRow("Account:", self.account)
         form.addRow("Key:", self.key)
         form.addRow("Trusted keys:", self.trusted)
-        form.addRow("", self.sign_out)
+        row = QHBoxLayout()
+        row.addWidget(self.sign_out)
+        row.addStretch(1)
+        form.addRow("", row)
 
     def refresh(self, ws: Workstation | None) -> None:
         if ws is None:
