@@ -32,6 +32,7 @@ from c11.protector.storage import NotFound, ObjectInfo, PreconditionFailed, Stor
 if TYPE_CHECKING:
     from c11.client.sending import Sending, SendPlan
     from c11.keys.identity import Identity
+    from c11.protector.detect import DetectRules
 
 #: the suffix of a whole-file protected object
 SUFFIX = ".c11"
@@ -410,3 +411,14 @@ class Protector:
     def _event(self, plan: SendPlan) -> None:
         if self.record_event is not None:
             self.record_event(plan)
+
+
+def detector_classifier(rules: DetectRules | None = None) -> Classifier:
+    """The detectors of `c11.protector.detect` under `rules` (the rules file's `[detect]` table) as a Classifier."""
+    from c11.protector.detect import classify
+
+    def run(key: str, data: bytes) -> Classification:
+        found = classify(key, data, rules)
+        return Classification(found.detectors, found.texts)
+
+    return run

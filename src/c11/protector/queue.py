@@ -27,8 +27,8 @@ DEFAULT_BATCH = 20
 #: a worker without a heartbeat for this long is dead: its jobs are retried
 DEFAULT_STALLED_AFTER = 10.0
 
-#: handler(connection, keys, rules_json): what a worker does with one job
-Handler = Callable[[str, list[str], list[dict[str, Any]]], None]
+#: handler(connection, keys, rules): what a worker does with one job (`rules`: the rules file's TOML text)
+Handler = Callable[[str, list[str], str], None]
 
 log = logging.getLogger("c11.protector.queue")
 
@@ -47,7 +47,7 @@ def make_app(url: str, handler: Handler | None = None) -> procrastinate.App:
     """A procrastinate app on the PostgreSQL database at `url`; `handler` runs the jobs (None: defer only)."""
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=_conninfo(url)))
 
-    def protect(connection: str, keys: list[str], rules: list[dict[str, Any]]) -> None:
+    def protect(connection: str, keys: list[str], rules: str) -> None:
         if handler is None:
             raise RuntimeError("this queue app only defers jobs")
         handler(connection, keys, rules)
@@ -82,12 +82,12 @@ def defer(
     app: procrastinate.App,
     connection: str,
     keys: Iterable[str],
-    rules: list[dict[str, Any]],
+    rules: str,
     *,
     batch: int = DEFAULT_BATCH,
     per_call: int = 500,
 ) -> int:
-    """Defer jobs of `batch` keys each (`per_call` jobs per database round trip); returns the number of keys."""
+    """Defer jobs of `batch` keys each, carrying the rules' TOML text (`per_call` jobs per database round trip); returns the number of keys."""
     task = app.tasks[TASK]
     n = 0
     with app.open():

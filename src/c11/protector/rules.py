@@ -9,6 +9,8 @@ A rules file (TOML) lists rules in order; the first whose `detectors` and `paths
     action = "protect-file"                  # or "protect-parts", or "report"
     recipients = ["group:finance", "c11:mlkem768x25519:..."]
 
+    [detect]                                 # optional: the detectors' settings (c11.protector.detect)
+
 `protect-file` replaces the object by `KEY.c11` for the recipients; `protect-parts` protects only the matched text
 inside the document (docx, xlsx, pdf, json, csv, yaml, md), which keeps its name and format; `report` records the
 finding only. Every protection also gets the organization's recovery keys (the SDK's organization rules).
@@ -19,11 +21,12 @@ from __future__ import annotations
 import fnmatch
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from c11.errors import UsageError
+from c11.protector.detect import DetectRules, rules_from
 
 PROTECT_FILE, PROTECT_PARTS, REPORT = "protect-file", "protect-parts", "report"
 ACTIONS = (PROTECT_FILE, PROTECT_PARTS, REPORT)
@@ -90,9 +93,12 @@ def _strings(v: Any, what: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Rules:
-    """The rules in order; `choose` gives the first that applies."""
+    """The rules in order (`choose` gives the first that applies), the detection settings of the same file's
+    `[detect]` table (c11.protector.detect), and the TOML text they came from (jobs carry it to the workers)."""
 
     rules: tuple[Rule, ...]
+    detect: DetectRules = field(default_factory=DetectRules)
+    text: str = ""
 
     def choose(self, key: str, found: Iterable[str]) -> Rule | None:
         found = tuple(found)
@@ -108,8 +114,25 @@ class Rules:
         return cls(tuple(Rule.from_json(d, f"rule {i + 1}") for i, d in enumerate(items)))
 
 
+def parse_rules(text: str, where: str = "rules") -> Rules:
+    """The rules of a TOML text: `[[rules]]` tables and an optional `[detect]` table (one-line `UsageError`)."""
+    if len(text) > MAX_RULES_FILE:
+        raise UsageError(f"{where}: rules file larger than {MAX_RULES_FILE} bytes")
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise UsageError(f"{where}: not a valid TOML rules file ({e})") from None
+    extra = set(doc) - {"rules", "detect"}
+    if extra:
+        raise UsageError(f"{where}: unknown top-level key {sorted(extra)[0]!r} (allowed: [[rules]], [detect])")
+    parsed = Rules.from_json(doc.get("rules", []))
+    if not parsed.rules:
+        raise UsageError(f"{where}: no [[rules]] table")
+    return Rules(parsed.rules, rules_from(doc.get("detect", {}), where), text)
+
+
 def load_rules(path: str | Path) -> Rules:
-    """The rules of a TOML file (`[[rules]]` tables); a one-line `UsageError` when it is unreadable or wrong."""
+    """The rules of a TOML file (`[[rules]]` tables, `[detect]`); a one-line `UsageError` when unreadable or wrong."""
     p = Path(path)
     try:
         with p.open("rb") as f:
@@ -119,12 +142,7 @@ def load_rules(path: str | Path) -> Rules:
     if len(raw) > MAX_RULES_FILE:
         raise UsageError(f"{p}: rules file larger than {MAX_RULES_FILE} bytes")
     try:
-        doc = tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise UsageError(f"{p}: not a valid TOML rules file ({e})") from None
-    if set(doc) - {"rules"}:
-        raise UsageError(f"{p}: only [[rules]] tables are allowed at the top level")
-    rules = Rules.from_json(doc.get("rules", []))
-    if not rules.rules:
-        raise UsageError(f"{p}: no [[rules]] table")
-    return rules
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{p}: the rules file is not UTF-8 text") from None
+    return parse_rules(text, str(p))
