@@ -210,9 +210,12 @@ def protect(src: bytes, alice: Identity, bob: Identity, carol: Identity) -> tupl
     env = P.seal(parts, [], alice, note=NOTE, doc_id=doc_id, ooxml=True)
     prot = ox.Protection(env, "docx")
     item_id = str(uuid.UUID(bytes=doc_id)).upper()
-    pkg.set("customXml/item1.xml", prot.to_xml())
+    n = 1
+    while pkg.has(f"customXml/item{n}.xml"):  # Word takes the first free name (python-docx's template has item1)
+        n += 1
+    pkg.set(f"customXml/item{n}.xml", prot.to_xml())
     pkg.set(
-        "customXml/itemProps1.xml",
+        f"customXml/itemProps{n}.xml",
         (
             '<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n'
             f'<ds:datastoreItem ds:itemID="{{{item_id}}}" xmlns:ds="{ox.NS_DS}"><ds:schemaRefs>'
@@ -220,20 +223,24 @@ def protect(src: bytes, alice: Identity, bob: Identity, carol: Identity) -> tupl
         ).encode(),
     )
     pkg.set(
-        "customXml/_rels/item1.xml.rels",
+        f"customXml/_rels/item{n}.xml.rels",
         (
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
             f'<Relationships xmlns="{ox.NS_PKG_REL}"><Relationship Id="rId1" Type="{ox.REL_CUSTOM_XML_PROPS}" '
-            'Target="itemProps1.xml"/></Relationships>'
+            f'Target="itemProps{n}.xml"/></Relationships>'
         ).encode(),
     )
     etree.SubElement(
-        rroot, f"{{{ox.NS_PKG_REL}}}Relationship", Id="rId900", Type=ox.REL_CUSTOM_XML, Target="../customXml/item1.xml"
+        rroot,
+        f"{{{ox.NS_PKG_REL}}}Relationship",
+        Id="rId900",
+        Type=ox.REL_CUSTOM_XML,
+        Target=f"../customXml/item{n}.xml",
     )
     pkg.set(rn, ox.ser(rroot))
     ct = ox.parse_xml(pkg.read("[Content_Types].xml"))
     etree.SubElement(
-        ct, f"{{{ox.NS_CT}}}Override", PartName="/customXml/itemProps1.xml", ContentType=ox.CT_CUSTOM_XML_PROPS
+        ct, f"{{{ox.NS_CT}}}Override", PartName=f"/customXml/itemProps{n}.xml", ContentType=ox.CT_CUSTOM_XML_PROPS
     )
     pkg.set("[Content_Types].xml", ox.ser(ct))
     return pkg.to_bytes(), flats

@@ -1,0 +1,299 @@
+"""The Word add-in's code (web/addin, docs/addin.md) in Chromium over FakeWord, a Word stand-in backed by real .docx
+files: documents it protects open with `c11 unprotect` with the same text and tables and nothing dangling, and render
+in LibreOffice with placeholders and the note; documents from `c11 protect` open in it; recipient changes made on
+one side are read on the other; the task pane (Office host stubbed) passes axe-core and is screenshotted."""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import io
+import re
+import shutil
+import subprocess
+import threading
+import zipfile
+from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import docx
+import pytest
+from lxml import etree
+
+from c11.indoc import _ooxml as ox
+from c11.indoc import api
+from c11.keys import keyfile
+
+ROOT = Path(__file__).resolve().parents[2]
+WEB = ROOT / "web"
+DIST = WEB / "dist-addin-harness"
+VEC = ROOT / "tests" / "vectors" / "indoc-ooxml"
+KEYS = ROOT / "tests" / "vectors" / "keys"
+SOURCES = ("addin", "src/core", "src/app", "vite.addin.config.ts", "package-lock.json")
+SHOTS = Path("/tmp/c11-addin-shots")
+NOTE = "HR only: ask Alice"
+SECRETS = ["SALARY-SECRET-1", "TABLE-SECRET-1", "TABLE-SECRET-2", "LINK-SECRET", "secret-review"]
+
+
+def _build() -> None:
+    """Build web/dist-addin-harness when missing or older than its sources (one process at a time)."""
+    if shutil.which("npx") is None or not (WEB / "node_modules").is_dir():
+        pytest.fail("the web dependencies are not installed (python3 dev.py setup)")
+    lock = ROOT / ".venv" / ".web-addin.lock"
+    lock.parent.mkdir(exist_ok=True)
+    with lock.open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        newest = max(
+            f.stat().st_mtime
+            for name in SOURCES
+            for f in ([WEB / name] if (WEB / name).is_file() else (WEB / name).rglob("*"))
+            if f.is_file()
+        )
+        page = DIST / "harness.html"
+        if page.is_file() and page.stat().st_mtime >= newest:
+            return
+        subprocess.run(
+            ["npx", "vite", "build", "-c", "vite.addin.config.ts", "--mode", "harness", "--logLevel", "error"],
+            cwd=WEB,
+            check=True,
+            timeout=300,
+        )
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet test server
+        pass
+
+
+@pytest.fixture(scope="module")
+def page(chromium: Any) -> Iterator[Any]:
+    _build()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(DIST)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    context = chromium.new_context(viewport={"width": 420, "height": 900})
+    p = context.new_page()
+    errors: list[str] = []
+    p.on("pageerror", lambda e: errors.append(str(e)))
+    # office.js comes from Microsoft's CDN, which tests cannot reach: the harness never needs it
+    p.route("https://appsforoffice.microsoft.com/**", lambda route: route.fulfill(status=200, body=""))
+    p.goto(f"http://127.0.0.1:{server.server_address[1]}/harness.html")
+    p.wait_for_function("window.c11addin !== undefined", timeout=30_000)
+    try:
+        yield p
+    finally:
+        context.close()
+        server.shutdown()
+        server.server_close()
+    assert not errors, errors
+
+
+@pytest.fixture(scope="module")
+def keys() -> dict[str, Any]:
+    out = {}
+    for name, path in (("alice", KEYS / "alice.key"), ("bob", KEYS / "bob.key"), ("carol", VEC / "carol.key")):
+        out[name] = {"json": path.read_text(), "id": keyfile.load(path).unlock(None), "path": path}
+        out[name]["line"] = out[name]["id"].public.line()
+    return out
+
+
+def call(page: Any, fn: str, *args: Any) -> Any:
+    r = page.evaluate(f"(args) => window.c11addin.{fn}(...args)", list(args))
+    if isinstance(r, dict) and "error" in r:
+        raise AssertionError(f"{fn}: {r['names']}: {r['error']}")
+    return r
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def content(data: bytes) -> tuple[list[str], list[list[str]]]:
+    d = docx.Document(io.BytesIO(data))
+    return [p.text for p in d.paragraphs], [[c.text for r in t.rows for c in r.cells] for t in d.tables]
+
+
+def check_package(data: bytes) -> dict[str, bytes]:
+    """No dangling relationship or content type, no c11 trace."""
+    z = zipfile.ZipFile(io.BytesIO(data))
+    names = set(z.namelist())
+    ct = etree.fromstring(z.read("[Content_Types].xml"))
+    defaults = {d.get("Extension").lower() for d in ct.findall(f"{{{ox.NS_CT}}}Default")}
+    overrides = {o.get("PartName").lstrip("/") for o in ct.findall(f"{{{ox.NS_CT}}}Override")}
+    assert overrides <= names, overrides - names
+    for n in names:
+        assert n in overrides or n.rsplit(".", 1)[-1].lower() in defaults, n
+    rels = etree.fromstring(z.read("word/_rels/document.xml.rels"))
+    for r in rels:
+        if r.get("TargetMode") != "External":
+            assert ox.resolve_target("word", r.get("Target")) in names, r.get("Target")
+    used = {u.decode() for u in re.findall(rb'r:(?:id|embed|link)="([^"]+)"', z.read("word/document.xml"))}
+    assert used <= {r.get("Id") for r in rels}
+    source = set(zipfile.ZipFile(VEC / "source.docx").namelist())
+    assert {n for n in names if n.startswith("customXml/")} == {n for n in source if n.startswith("customXml/")}
+    assert b"c11" not in z.read("word/document.xml")
+    return {n: z.read(n) for n in names}
+
+
+SOURCE = VEC / "source.docx"  # paragraphs, a heading section with a table, a picture, a hyperlink
+
+
+def addin_protect(page: Any, keys: dict[str, Any]) -> bytes:
+    """The Salaries section (paragraph + table) and the photo for bob, the link paragraph (selected) for carol."""
+    blocks = [p.text for p in docx.Document(SOURCE).paragraphs]
+    link = next(i for i, t in enumerate(blocks) if "LINK-SECRET" in t) + 1  # + the table before it
+    out = call(
+        page,
+        "protect",
+        b64(SOURCE.read_bytes()),
+        keys["alice"]["json"],
+        [keys["bob"]["line"]],
+        [
+            {"target": {"kind": "heading", "text": "Salaries"}},
+            {"target": {"kind": "heading", "text": "Badge photo"}},
+            {"target": {"kind": "selection"}, "recipients": [keys["carol"]["line"]]},
+        ],
+        NOTE,
+        [link, link],
+    )
+    return base64.b64decode(out)
+
+
+def test_addin_document_opens_with_c11_unprotect(page, keys, tmp_path):
+    protected = addin_protect(page, keys)
+    for s in SECRETS:
+        assert s.encode() not in protected, s
+    env = api.handler_for("x.docx").read_envelope(protected)
+    assert env is not None and env.ooxml and len(env.parts) == 3 and env.note == NOTE
+    whole = api.unprotect_document(protected, [keys["alice"]["id"]], format=".docx")
+    assert not whole.closed
+    assert content(whole.data) == content(SOURCE.read_bytes())
+    m = check_package(whole.data)
+    assert sum(n.startswith("word/media/") for n in m) == 1
+    assert (
+        'Target="https://hr.example.com/secret-review" TargetMode="External"'
+        in m["word/_rels/document.xml.rels"].decode()
+    )
+    # bob opens his two parts; carol's stays protected, then carol opens it
+    part = api.unprotect_document(protected, [keys["bob"]["id"]], format=".docx")
+    assert len(part.opened) == 2 and len(part.closed) == 1 and b"LINK-SECRET" not in part.data
+    rest = api.unprotect_document(part.data, [keys["carol"]["id"]], format=".docx")
+    assert content(rest.data) == content(SOURCE.read_bytes())
+    check_package(rest.data)
+
+
+def test_addin_document_renders_in_libreoffice(page, keys, tmp_path):
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None or shutil.which("pdftotext") is None:
+        pytest.skip("LibreOffice and pdftotext (deps/apt.txt)")
+    src = tmp_path / "addin.docx"
+    src.write_bytes(addin_protect(page, keys))
+    subprocess.run(
+        [soffice, "--headless", "--norestore", f"-env:UserInstallation=file://{tmp_path}/profile", "--convert-to",
+         "pdf", "--outdir", str(tmp_path), str(src)],
+        check=True, capture_output=True, timeout=240,
+    )  # fmt: skip
+    text = " ".join(
+        subprocess.run(["pdftotext", str(tmp_path / "addin.pdf"), "-"], capture_output=True, text=True).stdout.split()
+    )
+    assert text.count("Protected with c11: open it with c11 to read this part") == 3
+    assert NOTE in text and "This paragraph stays readable." in text
+    for s in SECRETS:
+        assert s not in text
+
+
+def test_c11_protect_document_opens_in_the_addin(page, keys):
+    alice, bob = keys["alice"]["id"], keys["bob"]["id"]
+    protected = api.protect_document(SOURCE, ['heading:"Salaries"'], [bob.public], alice, note=NOTE)
+    read = call(page, "read", b64(protected), keys["bob"]["json"])
+    lines = [line for p in read["parts"] for line in p["lines"]]
+    assert "Alice earns SALARY-SECRET-1 a year." in lines and "Alice | TABLE-SECRET-1" in lines
+    assert read["note"] == NOTE and read["senders"][0]["author"] == alice.label
+    info = call(page, "inspect", b64(protected))
+    assert info["parts"] >= 1 and info["note"] == NOTE
+    out = call(page, "unprotect", b64(protected), keys["bob"]["json"])
+    assert out["opened"] == 1 and out["closed"] == 0
+    data = base64.b64decode(out["docx"])
+    assert content(data) == content(SOURCE.read_bytes())
+    check_package(data)
+
+
+def test_addin_refuses_what_it_cannot_restore_and_changes_nothing(page, keys):
+    alice = keys["alice"]["id"]
+    protected = api.protect_document(SOURCE, ['heading:"Links"'], [], alice)  # a hyperlink in the part
+    r = page.evaluate("(a) => window.c11addin.unprotect(...a)", [b64(protected), keys["alice"]["json"]])
+    assert "command line" in r["error"]
+    # the committed vector (made as Word saves the add-in's work) reads in the add-in
+    read = call(page, "read", b64((VEC / "protected.docx").read_bytes()), keys["bob"]["json"])
+    assert len(read["parts"]) == 2 and len(read["closed"]) == 1
+    assert any("TABLE-SECRET-2" in line for p in read["parts"] for line in p["lines"])
+
+
+def test_recipient_changes_cross_both_ways(page, keys, tmp_path):
+    alice, carol = keys["alice"]["id"], keys["carol"]["id"]
+    # made by the add-in, carol added by c11 reencrypt, read by the add-in with carol's key
+    path = tmp_path / "addin.docx"
+    path.write_bytes(addin_protect(page, keys))
+    out = tmp_path / "re.docx"
+    api.reencrypt_document(path, alice, add=[carol.public], output=out)
+    read = call(page, "read", b64(out.read_bytes()), keys["carol"]["json"])
+    assert len(read["parts"]) == 3 and not read["closed"]
+    # made by c11 protect, carol added in the add-in, opened by c11 unprotect with carol's key
+    protected = api.protect_document(SOURCE, ['heading:"Salaries"'], [keys["bob"]["id"].public], alice)
+    reshared = base64.b64decode(
+        call(page, "reshare", b64(protected), keys["alice"]["json"], [keys["carol"]["line"]], [])
+    )
+    res = api.unprotect_document(reshared, [carol], format=".docx")
+    assert not res.closed and content(res.data) == content(SOURCE.read_bytes())
+
+
+def test_task_pane(page, keys, axe, tmp_path):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    directory = {"bob@example.com": keys["bob"]["line"], "alice@example.com": keys["alice"]["line"]}
+    page.evaluate(
+        "(a) => window.c11addin.showPane(...a)",
+        [b64(SOURCE.read_bytes()), "alice@example.com", directory, None, True],
+    )
+    page.get_by_role("heading", name="c11 for Word").wait_for()
+    page.get_by_text("Not protected with c11.").wait_for()
+    axe(page)
+    page.screenshot(path=str(SHOTS / "1-pane-unprotected.png"), full_page=True)
+    page.get_by_label("Your key file (.key)").set_input_files(str(keys["alice"]["path"]))
+    page.get_by_role("button", name="Unlock key").click()
+    page.get_by_text("Key unlocked").wait_for()
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("Signed in as alice@example.com").first.wait_for()
+    page.get_by_label("A heading's section").check()
+    page.get_by_label("Heading text").fill("Salaries")
+    page.get_by_label("Recipients (emails)").fill("bob@example.com")
+    page.get_by_label("Note shown to people who cannot open it").fill(NOTE)
+    page.get_by_role("button", name="Protect").click()
+    page.get_by_text("Protected 1 part(s) for 1 recipient(s).").wait_for()
+    page.get_by_text(f"Note from the author: {NOTE}").wait_for()
+    page.get_by_text("Sent by alice@example.com (verified in the registry)").wait_for()
+    page.get_by_role("button", name="Read protected parts").click()
+    page.get_by_text("Alice | TABLE-SECRET-1").wait_for()
+    axe(page)
+    page.screenshot(path=str(SHOTS / "2-pane-protected-read.png"), full_page=True)
+    protected = base64.b64decode(page.evaluate("() => window.c11addin.paneDocx()"))
+    res = api.unprotect_document(protected, [keys["bob"]["id"]], format=".docx")
+    assert content(res.data) == content(SOURCE.read_bytes())
+    # unprotect warns about AutoSave/version history and needs the confirmation
+    page.get_by_role("button", name="Unprotect the parts I can open").click()
+    page.get_by_role("alert").get_by_text("Confirm first").wait_for()
+    page.screenshot(path=str(SHOTS / "3-pane-unprotect-warning.png"), full_page=True)
+    page.get_by_label("I understand: unprotect anyway").check()
+    page.get_by_role("button", name="Unprotect the parts I can open").click()
+    page.get_by_text("Unprotected 1 part(s)").wait_for()
+    page.get_by_text("Not protected with c11.").wait_for()
+    final = base64.b64decode(page.evaluate("() => window.c11addin.paneDocx()"))
+    assert content(final) == content(SOURCE.read_bytes())
+    check_package(final)
+    # someone who signs with another key under alice's email is called out once the pane checks the registry
+    forged = {"alice@example.com": keys["carol"]["line"]}
+    page.evaluate("(a) => window.c11addin.showPane(...a)", [b64(protected), "bob@example.com", forged, None, False])
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("NOT the registry's key for this email").wait_for()
+    page.screenshot(path=str(SHOTS / "4-pane-forged-sender.png"), full_page=True)

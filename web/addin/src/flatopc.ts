@@ -1,0 +1,148 @@
+/** Word's flat OPC packages (`getOoxml` / `insertOoxml`) as the add-in reads and checks them (docs/indoc.md §5.1),
+ *  the same rules as Python's `c11.indoc._flatopc`: one main document part; only pictures (internal, base64) and
+ *  hyperlinks (external) may be referenced by the content. */
+
+import { FormatError } from "../../src/core/errors";
+
+export const NS_PKG = "http://schemas.microsoft.com/office/2006/xmlPackage";
+export const NS_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main";
+export const NS_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+export const NS_REL = "http://schemas.openxmlformats.org/package/2006/relationships";
+export const CT_MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml";
+export const REL_IMAGE = NS_R + "/image";
+export const REL_HYPERLINK = NS_R + "/hyperlink";
+
+export interface FlatPart {
+  name: string;
+  contentType: string;
+  xml: Element | null;
+  base64: string | null;
+}
+
+export interface Flat {
+  parts: Map<string, FlatPart>;
+  main: FlatPart;
+  /** The main part's relationships by ID: type, resolved target, mode. */
+  rels: Map<string, { type: string; target: string; mode: string }>;
+  /** The content: the body's children except the final section properties. */
+  blocks: Element[];
+}
+
+export function parseXml(text: string, what: string): Document {
+  const doc = new DOMParser().parseFromString(text, "application/xml");
+  if (doc.getElementsByTagName("parsererror").length || /<!DOCTYPE/i.test(text.slice(0, 4096))) throw new FormatError(`${what}: malformed XML`);
+  return doc;
+}
+
+export function resolveTarget(base: string, target: string): string {
+  const segs: string[] = [];
+  for (const s of (target.startsWith("/") ? target.slice(1) : base ? `${base}/${target}` : target).split("/")) {
+    if (s === "" || s === ".") continue;
+    if (s === "..") segs.pop();
+    else segs.push(s);
+  }
+  return segs.join("/");
+}
+
+const kids = (el: Element) => Array.from(el.children);
+
+export function readFlat(text: string, what = "OOXML part"): Flat {
+  const root = parseXml(text, what).documentElement;
+  if (root.namespaceURI !== NS_PKG || root.localName !== "package") throw new FormatError(`${what}: not a Word flat package (pkg:package)`);
+  const parts = new Map<string, FlatPart>();
+  for (const el of kids(root)) {
+    if (el.namespaceURI !== NS_PKG || el.localName !== "part") continue;
+    const name = (el.getAttributeNS(NS_PKG, "name") ?? "").replace(/^\//, "");
+    if (!name || parts.has(name)) throw new FormatError(`${what}: a part has no name or a name used twice`);
+    const xmlData = kids(el).find((k) => k.localName === "xmlData");
+    const bin = kids(el).find((k) => k.localName === "binaryData");
+    const xml = xmlData ? kids(xmlData) : [];
+    if (xmlData && xml.length !== 1) throw new FormatError(`${what}: part ${name} has no single XML root`);
+    parts.set(name, { name, contentType: el.getAttributeNS(NS_PKG, "contentType") ?? "", xml: xml[0] ?? null, base64: bin ? (bin.textContent ?? "").replace(/\s+/g, "") : null });
+  }
+  const mains = [...parts.values()].filter((p) => p.contentType === CT_MAIN && p.xml);
+  if (mains.length !== 1) throw new FormatError(`${what}: ${mains.length} main document parts (one expected)`);
+  const main = mains[0]!;
+  const dir = main.name.includes("/") ? main.name.slice(0, main.name.lastIndexOf("/")) : "";
+  const file = main.name.slice(dir.length ? dir.length + 1 : 0);
+  const rels = new Map<string, { type: string; target: string; mode: string }>();
+  const rp = parts.get(`${dir ? dir + "/" : ""}_rels/${file}.rels`);
+  for (const r of rp?.xml ? Array.from(rp.xml.getElementsByTagNameNS(NS_REL, "Relationship")) : []) {
+    const mode = r.getAttribute("TargetMode") ?? "Internal";
+    const t = r.getAttribute("Target") ?? "";
+    rels.set(r.getAttribute("Id") ?? "", { type: r.getAttribute("Type") ?? "", target: mode === "External" ? t : resolveTarget(dir, t), mode });
+  }
+  const body = main.xml!.getElementsByTagNameNS(NS_W, "body")[0];
+  if (!body) throw new FormatError(`${what}: no body`);
+  const blocks = kids(body).filter((b) => !(b.namespaceURI === NS_W && b.localName === "sectPr"));
+  return { parts, main, rels, blocks };
+}
+
+/** The relationship IDs the content uses (attributes in the r: namespace), in document order. */
+export function usedRelationships(blocks: Element[]): string[] {
+  const out: string[] = [];
+  for (const b of blocks)
+    for (const el of [b, ...Array.from(b.getElementsByTagName("*"))])
+      for (const a of Array.from(el.attributes)) if (a.namespaceURI === NS_R && !out.includes(a.value)) out.push(a.value);
+  return out;
+}
+
+/** Refuse content c11 cannot carry (before anything is changed): a relationship that is not a picture or a link. */
+export function checkCarried(flat: Flat, what: string): void {
+  for (const id of usedRelationships(flat.blocks)) {
+    const r = flat.rels.get(id);
+    if (!r) throw new FormatError(`${what} refers to relationship ${id} that Word did not include`);
+    const kind = r.type === REL_IMAGE && r.mode !== "External" ? "image" : r.type === REL_HYPERLINK && r.mode === "External" ? "link" : null;
+    if (!kind) throw new FormatError(`${what} holds content c11 cannot protect from Word yet (${r.type.split("/").pop()}): protect it with the c11 app or command line`);
+    if (kind === "image" && !flat.parts.get(r.target)?.base64) throw new FormatError(`${what}: Word did not include the picture ${r.target}`);
+  }
+}
+
+/** Paragraph texts of body content; a table row is its cells joined by " | ". */
+export function blockTexts(blocks: Element[]): string[] {
+  const out: string[] = [];
+  const text = (el: Element) => Array.from(el.getElementsByTagNameNS(NS_W, "t")).map((t) => t.textContent ?? "").join("");
+  for (const b of blocks) {
+    if (b.localName === "tbl") {
+      for (const tr of Array.from(b.getElementsByTagNameNS(NS_W, "tr"))) out.push(Array.from(tr.getElementsByTagNameNS(NS_W, "tc")).map(text).join(" | "));
+    } else if (b.localName === "p") out.push(text(b));
+    else for (const p of Array.from(b.getElementsByTagNameNS(NS_W, "p"))) out.push(text(p));
+  }
+  return out;
+}
+
+/** Common WordprocessingML prefixes, for reading a `c11 protect` part (original bytes cut out of document.xml). */
+const PREFIXES: Record<string, string> = {
+  w: NS_W,
+  r: NS_R,
+  wp: "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing",
+  a: "http://schemas.openxmlformats.org/drawingml/2006/main",
+  pic: "http://schemas.openxmlformats.org/drawingml/2006/picture",
+  mc: "http://schemas.openxmlformats.org/markup-compatibility/2006",
+  w14: "http://schemas.microsoft.com/office/word/2010/wordml",
+  w15: "http://schemas.microsoft.com/office/word/2012/wordml",
+  wp14: "http://schemas.microsoft.com/office/word/2010/wordprocessingDrawing",
+  v: "urn:schemas-microsoft-com:vml",
+  o: "urn:schemas-microsoft-com:office:office",
+  m: "http://schemas.openxmlformats.org/officeDocument/2006/math",
+};
+
+/** The blocks of an `xml` entry (a span of body XML written by `c11 protect`), parsed with Word's usual prefixes. */
+export function xmlEntryBlocks(xml: string, what: string): Element[] {
+  const decl = Object.entries(PREFIXES).map(([p, ns]) => ` xmlns:${p}="${ns}"`).join("");
+  const doc = parseXml(`<w:body${decl}>${xml}</w:body>`, what);
+  return kids(doc.documentElement);
+}
+
+/** A flat package with these blocks as its body (no relationships): what `insertOoxml` takes for a `c11 protect` part. */
+export function flatFromBlocks(blocks: Element[]): string {
+  const ser = new XMLSerializer();
+  const decl = Object.entries(PREFIXES).map(([p, ns]) => ` xmlns:${p}="${ns}"`).join("");
+  const body = blocks.map((b) => ser.serializeToString(b)).join("");
+  return (
+    `<?xml version="1.0" standalone="yes"?><pkg:package xmlns:pkg="${NS_PKG}">` +
+    `<pkg:part pkg:name="/_rels/.rels" pkg:contentType="application/vnd.openxmlformats-package.relationships+xml"><pkg:xmlData>` +
+    `<Relationships xmlns="${NS_REL}"><Relationship Id="rId1" Type="${NS_R}/officeDocument" Target="word/document.xml"/></Relationships></pkg:xmlData></pkg:part>` +
+    `<pkg:part pkg:name="/word/document.xml" pkg:contentType="${CT_MAIN}"><pkg:xmlData><w:document${decl}><w:body>${body}<w:sectPr/></w:body></w:document></pkg:xmlData></pkg:part></pkg:package>`
+  );
+}
