@@ -72,3 +72,49 @@ def check_storage(s: Storage) -> None:
         s.delete("a.txt")
     assert "a.txt" not in {o.key for o in s.list()}
     assert isinstance(s.versioning_enabled(), bool)
+
+
+#: planted secrets: none of them may appear in clear in a report
+PLANTED = {
+    "hr/staff.csv": b"name,ssn\nJo,536-22-8726\nAl,412-55-7398\n",
+    "hr/contacts.md": b"# Contacts\nwrite to jane.doe@example.org\n",
+    "finance/pay.txt": b"card 4111 1111 1111 1111 and IBAN DE89 3704 0044 0532 0130 00\n",
+    "deploy/id_ed25519": b"not even a key, but the name says what it is",
+    "notes/clean.txt": b"nothing to see: order 1234-5678, version 1.2.3, 2024-01-15\n",
+    "notes/done.txt.c11": b"a protected file is never classified: 536-22-8726",
+}
+CLEAR = ("536-22-8726", "412-55-7398", "jane.doe@example.org", "4111 1111 1111 1111", "DE89 3704 0044 0532 0130 00")
+
+
+def plant(s: Storage) -> None:
+    for k, v in PLANTED.items():
+        s.write(k, v)
+
+
+def check_scan(s: Storage) -> None:
+    """A scan of the planted objects counts each detector and folder, and shows nothing in clear."""
+    import json
+
+    from c11.protector.detect import DetectRules
+    from c11.protector.scan import scan
+
+    plant(s)
+    r = scan(s, "t", rules=DetectRules(), key=b"k" * 32, jobs=3)
+    doc = r.to_json()
+    assert doc["objects"] == len(PLANTED) and doc["files_with_findings"] == 4
+    assert doc["detectors"] == {
+        "email": {"matches": 1, "files": 1},
+        "iban": {"matches": 1, "files": 1},
+        "key_file": {"matches": 1, "files": 1},
+        "payment_card": {"matches": 1, "files": 1},
+        "us_ssn": {"matches": 2, "files": 1},
+    }
+    assert doc["folders"] == {
+        "deploy": {"key_file": 1},
+        "finance": {"iban": 1, "payment_card": 1},
+        "hr": {"email": 1, "us_ssn": 1},
+    }
+    assert doc["skipped"] == {"skip pattern": 1}
+    text = json.dumps(doc)
+    for secret in CLEAR:
+        assert secret not in text and secret.replace(" ", "") not in text

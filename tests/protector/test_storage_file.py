@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from _contract import check_storage
+from _contract import check_scan, check_storage
 
 from c11.protector.connections import Connection
 from c11.protector.storage import ChangesUnsupported, InvalidKey, NotFound, StorageError, open_storage
@@ -80,3 +80,7 @@ def test_bad_urls(tmp_path: Path) -> None:
         open_storage(Connection(name="x", url="file://server/share"))
     with pytest.raises(StorageError, match="unsupported storage URL scheme ftp://"):
         open_storage(Connection(name="x", url="ftp://host/x"))
+
+
+def test_scan(tmp_path: Path) -> None:
+    check_scan(_open(tmp_path))

@@ -33,6 +33,7 @@ __all__ = [
     "Match",
     "NameRule",
     "classify",
+    "classify_name",
     "entropy",
     "kind_of",
     "load_rules",
@@ -141,6 +142,8 @@ class Match:
         if self.detector == "payment_card":
             digits = re.sub(r"\D", "", t)
             return f"{self.kind} ****{digits[-4:]}"
+        if self.detector == "us_ssn":
+            return f"***-**-{t[-4:]}"
         if self.detector == "email":
             local, _, domain = t.partition("@")
             return f"{local[:1]}***@{domain}"
@@ -191,14 +194,7 @@ def classify(name: str, data: bytes, rules: DetectRules | None = None) -> Findin
     rules = rules or DetectRules()
     if rules.skipped(name):
         return Findings(skipped="skip pattern")
-    base = PurePosixPath(name).name.lower()
-    names = tuple(
-        r.name
-        for r in rules.names
-        if any(fnmatch.fnmatchcase(base, p.lower()) for p in r.patterns)
-        and len(data) >= r.min_size
-        and (r.max_size is None or len(data) <= r.max_size)
-    )
+    names = _names(name, len(data), rules)
     if len(data) > rules.max_size:
         return Findings(names=names, kind=kind_of(name, data[:8192]), skipped="too large")
     try:
@@ -218,6 +214,25 @@ def classify(name: str, data: bytes, rules: DetectRules | None = None) -> Findin
         if found and len(found) >= custom.threshold:
             matches += found
     return Findings(matches=tuple(matches), names=names, kind=kind)
+
+
+def classify_name(name: str, size: int, rules: DetectRules | None = None) -> Findings:
+    """The findings of an object not read (larger than `rules.max_size`): its name and size rules only."""
+    rules = rules or DetectRules()
+    if rules.skipped(name):
+        return Findings(skipped="skip pattern")
+    return Findings(names=_names(name, size, rules), kind=kind_of(name, b""), skipped="too large")
+
+
+def _names(name: str, size: int, rules: DetectRules) -> tuple[str, ...]:
+    base = PurePosixPath(name).name.lower()
+    return tuple(
+        r.name
+        for r in rules.names
+        if any(fnmatch.fnmatchcase(base, p.lower()) for p in r.patterns)
+        and size >= r.min_size
+        and (r.max_size is None or size <= r.max_size)
+    )
 
 
 def _finditer(custom: CustomDetector, text: str) -> Iterator[re.Match[str]]:
