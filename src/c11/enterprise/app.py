@@ -17,17 +17,17 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, insert, select, text
 from starlette.concurrency import run_in_threadpool
 
 from c11._web import problems
-from c11._web.db import Database
+from c11._web.db import Database, utcnow
 from c11._web.problems import Problem
 from c11.enterprise import members
 from c11.enterprise.identity import TokenRefused, TokenVerifier
 from c11.enterprise.kek import KeyRing, UnwrapError
 from c11.enterprise.models import AuditRecord, Member, RevokedDocument
-from c11.enterprise.unwrap import Refused, document_id, open_for
+from c11.enterprise.unwrap import Refused, open_header, parse_header
 from c11.errors import C11Error, FormatError
 from c11.format.enterprise import MAX_REQUEST, UnwrapRequest
 
@@ -72,37 +72,61 @@ def _refused() -> Problem:
 
 
 def _log(event: str, **fields: Any) -> None:
-    LOG.info(json.dumps({"event": event, **fields}, separators=(",", ":")))
+    if LOG.isEnabledFor(logging.INFO):
+        LOG.info(json.dumps({"event": event, **fields}, separators=(",", ":")))
+
+
+_M, _R = Member.__table__, RevokedDocument.__table__
+#: one round trip: the member (by email) and whether the document is revoked
+_MEMBER = (
+    select(_M.c.id, _M.c.active, _M.c.key_id, _M.c.kem, _M.c.created_at, _M.c.kek_id, _M.c.enc_wrapped)
+    .add_columns(_M.c.sig_wrapped, _M.c.email, _R.c.doc_id.is_not(None).label("revoked"))
+    .select_from(_M.outerjoin(_R, _R.c.doc_id == bindparam("doc")))
+    .where(_M.c.email == bindparam("email"))
+)
+_AUDIT = insert(AuditRecord.__table__)
 
 
 def _unwrap(svc: Services, token: str, req: UnwrapRequest, client: str | None) -> bytes | None:
-    """The answer for a request, or None (refused); writes exactly one audit record either way."""
-    audit = AuditRecord(outcome="refused", reason="", client=client, key_id=req.member_key_id.hex())
+    """The answer for a request, or None (refused); writes exactly one audit record either way, committed
+    before the answer leaves (one round trip reads the member and the document's revocation, one writes)."""
+    audit: dict[str, Any] = {
+        "at": utcnow(),
+        "outcome": "refused",
+        "reason": "",
+        "email": None,
+        "subject": None,
+        "member_id": None,
+        "doc_id": None,
+        "client": client,
+        "key_id": req.member_key_id.hex(),
+    }
     answer = None
-    with svc.db.session() as s:
+    with svc.db.engine.begin() as conn:
         try:
-            audit.doc_id = document_id(req).hex()
+            header = parse_header(req)
+            audit["doc_id"] = header.doc_id.hex()
             if svc.verifier is None:
                 raise Refused("no identity provider configured")
             who = svc.verifier.verify(token)
-            audit.email, audit.subject = who.email, who.subject
-            row = s.scalar(select(Member).where(Member.email == who.email))
+            audit["email"], audit["subject"] = who.email, who.subject
+            row = conn.execute(_MEMBER, {"doc": audit["doc_id"], "email": who.email}).first()
             if row is None:
                 raise Refused("not a member")
-            audit.member_id = row.id
+            audit["member_id"] = row.id
             if not row.active:
                 raise Refused("member deactivated")
-            if row.key_id != audit.key_id:
+            if row.key_id != audit["key_id"]:
                 raise Refused("key id is not the member's")
-            if s.get(RevokedDocument, audit.doc_id) is not None:
+            if row.revoked:
                 raise Refused("document revoked")
-            _, answer = open_for(req, members.identity(svc.ring, row))
-            audit.outcome, audit.reason = "released", "ok"
+            answer = open_header(req, header, members.identity(svc.ring, row))
+            audit["outcome"], audit["reason"] = "released", "ok"
         except (Refused, TokenRefused, UnwrapError) as e:
-            audit.reason = str(e)[:200]
+            audit["reason"] = str(e)[:200]
             answer = None
-        s.add(audit)
-    _log("unwrap", outcome=audit.outcome, reason=audit.reason, member=audit.email, doc_id=audit.doc_id)
+        conn.execute(_AUDIT, audit)
+    _log("unwrap", outcome=audit["outcome"], reason=audit["reason"], member=audit["email"], doc_id=audit["doc_id"])
     return answer
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -49,8 +50,9 @@ def add(db: Database, ring: KeyRing, email: str) -> Member:
     return row
 
 
-def identity(ring: KeyRing, row: Member) -> Identity:
-    """The member's private keys, unwrapped by the KEK the row names (inside the HSM for PKCS#11)."""
+def identity(ring: KeyRing, row: Any) -> Identity:
+    """The member's private keys (`row`: a Member or a result row with its columns), unwrapped by the KEK the row
+    names (inside the HSM for PKCS#11)."""
     kek = ring.get(row.kek_id)
     enc = kek.unwrap(row.enc_wrapped, aad(row.id, row.kek_id, "enc"))
     sig = kek.unwrap(row.sig_wrapped, aad(row.id, row.kek_id, "sig"))
