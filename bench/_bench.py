@@ -40,11 +40,45 @@ def bench_database(backend: str, tmp: Path) -> Iterator[str]:
     with admin.connect() as c:
         c.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}&application_name={schema}"
     finally:
         with admin.connect() as c:
             c.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
+
+
+def database_cpu(url: str) -> dict[int, float]:
+    """CPU seconds used so far by each PostgreSQL backend serving `url` (a `bench_database` URL: its connections
+    carry the schema as application_name; PostgreSQL runs on this host, /proc). {} for SQLite. A backend that
+    ends between two calls is missed (the pools keep theirs open during a run)."""
+    if not url.startswith("postgresql") or "application_name=" not in url:
+        return {}
+    import sqlalchemy as sa
+
+    name = url.rsplit("application_name=", 1)[1].split("&")[0]
+    engine = sa.create_engine(PG_URL)
+    try:
+        with engine.connect() as c:
+            pids = [
+                r[0]
+                for r in c.execute(sa.text("SELECT pid FROM pg_stat_activity WHERE application_name = :n"), {"n": name})
+            ]
+    finally:
+        engine.dispose()
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def cpu_between(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds the backends of `database_cpu` used between two readings (new backends from zero)."""
+    return sum(t - before.get(pid, 0.0) for pid, t in after.items())
 
 
 def wait_until_up(proc: subprocess.Popen, probe_url: str, timeout: float = 60) -> subprocess.Popen:

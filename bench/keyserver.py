@@ -20,7 +20,9 @@ c11_bench_<random> is created there and dropped at the end. The per-user release
 (C11_KEYSERVER_RELEASE_LIMIT=0): each connection asks far more often than a person would. The per-address
 rate limits (docs/server.md, Limits) do not apply: the load comes from loopback.
 The figure that survives a busy machine is the server's CPU per release (printed): compare it before and
-after a change. `--slow-clients 50` also checks the slow-client and head limits hold under the load.
+after a change. Also printed: the CPU per release of the PostgreSQL backends serving the run and of the load
+generator itself, and the share of the machine (all CPUs over the run's wall time) each of the three used:
+on 2 cores they compete, so the server never has the whole machine. `--slow-clients 50` also checks the slow-client and head limits hold under the load.
 `c11 serve` raises the garbage collector's thresholds: with Python's defaults the p99 here is ~200 ms.
 """
 
@@ -39,7 +41,7 @@ import time
 import uuid
 from pathlib import Path
 
-from _bench import ROOT, bench_database, free_port, read_answer, stop_servers, wait_until_up
+from _bench import ROOT, bench_database, cpu_between, database_cpu, free_port, read_answer, stop_servers, wait_until_up
 
 
 def seed(data_dir: Path, url: str, n: int) -> list[dict]:
@@ -188,7 +190,9 @@ def load_main(spec: dict) -> None:
             tasks.append(_connection(port, p, bodies, stop, warm, lat, samples, counts))
         await asyncio.gather(*tasks)
 
+    cpu = time.process_time()
     asyncio.run(run())
+    cpu = time.process_time() - cpu  # the generator's own CPU for every request it sent (warm-up included)
     lat.sort()
     # open sampled answers with the recipient's key: B combined with A must give the document's file key
     from c11.format import online
@@ -216,6 +220,7 @@ def load_main(spec: dict) -> None:
                 "p99_ms": round(lat[int(len(lat) * 0.99)] * 1000, 2),
                 "max_ms": round(lat[-1] * 1000, 2),
                 "verified_samples": verified,
+                "generator_cpu_s": round(cpu, 3),
             }
         )
     )
@@ -331,7 +336,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict:
             }
             spec_file = tmp / "load.json"
             spec_file.write_text(json.dumps(spec))
-            cpu_before = cpu_seconds(*servers)
+            cpu_before, db_before, wall = cpu_seconds(*servers), database_cpu(url), time.monotonic()
             slow: dict = {}
             if args.slow_clients:
                 import threading
@@ -348,7 +353,18 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict:
             if proc.returncode != 0:
                 raise RuntimeError(proc.stderr)
             load = json.loads(proc.stdout)
-            load["server_cpu_ms_per_release"] = round((cpu_seconds(*servers) - cpu_before) * 1000 / load["ok"], 3)
+            server_cpu, wall = cpu_seconds(*servers) - cpu_before, time.monotonic() - wall
+            db_cpu = cpu_between(db_before, database_cpu(url))
+            load["server_cpu_ms_per_release"] = round(server_cpu * 1000 / load["ok"], 3)
+            load["database_cpu_ms_per_release"] = round(db_cpu * 1000 / load["ok"], 3)
+            load["generator_cpu_ms_per_release"] = round(load["generator_cpu_s"] * 1000 / load["ok"], 3)
+            # the share of the machine (all its CPUs, over the load's wall time) each part used
+            machine = (os.cpu_count() or 1) * wall
+            load["machine_share"] = {
+                "server": round(server_cpu / machine, 3),
+                "database": round(db_cpu / machine, 3),
+                "generator": round(load["generator_cpu_s"] / machine, 3),
+            }
             if args.slow_clients:
                 slow_thread.join()
                 load.update(slow)
@@ -404,6 +420,8 @@ def main() -> None:
             f"[{backend}] releases answered 200: {r['ok']}; allowed release entries in the log: "
             f"{r['log_release_entries_allowed']} (equal: {r['ok'] == r['log_release_entries_allowed']}); "
             f"server CPU per release {r['server_cpu_ms_per_release']} ms; "
+            f"PostgreSQL backends {r['database_cpu_ms_per_release']} ms, load generator "
+            f"{r['generator_cpu_ms_per_release']} ms; share of the machine's CPU: {r['machine_share']}; "
             f"access rows: {r['access_rows']}; {r['verified_samples']} sampled answers opened and checked"
         )
         if "slow_clients" in r:

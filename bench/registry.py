@@ -17,7 +17,9 @@ PostgreSQL: C11_BENCH_PG_URL (default postgresql+psycopg://postgres@127.0.0.1:54
 c11_bench_<random> is created there and dropped at the end. The load comes from loopback, which the
 per-address rate limits leave alone by default (docs/server.md, Limits); with C11_RATE_LIMIT_LOOPBACK set,
 raise them for the run: C11_RATE_LIMITS=lookups=1000000/60. The figure that survives a busy machine is the
-server's CPU per lookup (printed): compare it before and after a change.
+server's CPU per lookup (printed): compare it before and after a change. Also printed: the CPU per lookup of
+the PostgreSQL backends serving the run and of the load generator, and the share of the machine (all CPUs over
+the run's wall time) each used: on 2 cores the three compete.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ import time
 import uuid
 from pathlib import Path
 
-from _bench import ROOT, bench_database, free_port, read_answer, stop_servers, wait_until_up
+from _bench import ROOT, bench_database, cpu_between, database_cpu, free_port, read_answer, stop_servers, wait_until_up
 
 # -- set-up ---------------------------------------------------------------------------------------------
 
@@ -211,6 +213,7 @@ async def _connection(
     warm: float,
     lat: list[float],
     samples: list[bytes],
+    sent: list[int],
 ) -> int:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     n = 0
@@ -229,6 +232,7 @@ async def _connection(
             writer.write(req)
             status, body = await read_answer(reader)
             done = time.perf_counter()
+            sent[0] += 1
             if status != 200:
                 raise RuntimeError(f"lookup answered {status}: {body[:200]!r}")
             if t >= warm:
@@ -245,15 +249,18 @@ def load_main(
 ) -> None:
     lat: list[float] = []
     samples: list[bytes] = []
+    sent = [0]
 
     async def run() -> list[int]:
         start = time.perf_counter()
         warm, stop = start + warmup, start + warmup + seconds
         return await asyncio.gather(
-            *[_connection(port, token, emails, known, stop, warm, lat, samples) for _ in range(concurrency)]
+            *[_connection(port, token, emails, known, stop, warm, lat, samples, sent) for _ in range(concurrency)]
         )
 
+    cpu = time.process_time()
     counts = asyncio.run(run())
+    cpu = time.process_time() - cpu  # the generator's own CPU for every lookup it sent (warm-up included)
     lat.sort()
     print(
         json.dumps(
@@ -265,6 +272,8 @@ def load_main(
                 "p90_ms": round(lat[int(len(lat) * 0.9)] * 1000, 2),
                 "p99_ms": round(lat[int(len(lat) * 0.99)] * 1000, 2),
                 "max_ms": round(lat[-1] * 1000, 2),
+                "sent": sent[0],
+                "generator_cpu_s": round(cpu, 3),
                 "samples": [s.decode() for s in samples],
             }
         )
@@ -333,7 +342,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict:
         port = free_port()
         server = start_server(tmp, url, port, args.workers)
         try:
-            cpu0 = proc_cpu(server.pid)
+            cpu0, db0, wall = proc_cpu(server.pid), database_cpu(url), time.monotonic()
             proc = subprocess.run(
                 [
                     sys.executable,
@@ -357,12 +366,19 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict:
             )
             if proc.returncode != 0:
                 raise RuntimeError(proc.stderr)
-            server_cpu = proc_cpu(server.pid) - cpu0
+            server_cpu, wall = proc_cpu(server.pid) - cpu0, time.monotonic() - wall
+            db_cpu = cpu_between(db0, database_cpu(url))
             load = json.loads(proc.stdout)
-            # CPU the server spent per lookup (warm-up included in both counts, approximately)
-            load["server_cpu_ms_per_lookup"] = round(
-                server_cpu * 1000 / (load["lookups"] * (1 + args.warmup / args.duration)), 3
-            )
+            # CPU per lookup: every lookup sent, warm-up included, as the CPU times
+            load["server_cpu_ms_per_lookup"] = round(server_cpu * 1000 / load["sent"], 3)
+            load["database_cpu_ms_per_lookup"] = round(db_cpu * 1000 / load["sent"], 3)
+            load["generator_cpu_ms_per_lookup"] = round(load["generator_cpu_s"] * 1000 / load["sent"], 3)
+            machine = (os.cpu_count() or 1) * wall  # the share of the machine's CPU each part used
+            load["machine_share"] = {
+                "server": round(server_cpu / machine, 3),
+                "database": round(db_cpu / machine, 3),
+                "generator": round(load["generator_cpu_s"] / machine, 3),
+            }
             samples = load.pop("samples")
             load["verified_samples"] = verify_samples(f"http://127.0.0.1:{port}", samples, emails, tmp / "client")
             result["lookups"] = {**load, "concurrency": args.concurrency, "workers": args.workers, "log_size": size}
@@ -405,7 +421,8 @@ def main() -> None:
             f"worker(s), log of {lk['log_size']}): {lk['per_second']}/s, p50 {lk['p50_ms']} ms, "
             f"p90 {lk['p90_ms']} ms, p99 {lk['p99_ms']} ms, max {lk['max_ms']} ms; "
             f"{lk['verified_samples']} sampled answers verified; server CPU {lk['server_cpu_ms_per_lookup']} ms "
-            f"per lookup"
+            f"per lookup, PostgreSQL backends {lk['database_cpu_ms_per_lookup']} ms, load generator "
+            f"{lk['generator_cpu_ms_per_lookup']} ms; share of the machine's CPU: {lk['machine_share']}"
         )
         met = "met" if lk["per_second"] >= 1000 and lk["p99_ms"] < 50 else "NOT met"
         print(

@@ -174,7 +174,7 @@ class AccessRecorder:
                 fps = list({p.key_fp for p in batch})
                 docs: dict[str, Any] = {}
                 members: set[tuple[str, str, str | None]] = set()
-                for d, digest, revoked, expires, eh, kf in s.execute(
+                for d, digest, revoked, expires, eh, kf in s.connection().execute(  # Core: no ORM compile step
                     select(
                         OnlineDocument.doc_id,
                         OnlineDocument.policy_digest,
@@ -232,7 +232,7 @@ class AccessRecorder:
                             "at": log.at,
                         }
                     )
-                s.execute(_ACCESS_INSERT, rows)
+                s.connection().execute(_ACCESS_INSERT, rows)
         except BaseException as e:  # every waiter of the batch sees the failure
             for p in batch:
                 p.error = e
