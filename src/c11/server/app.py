@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from c11 import __version__
 from c11._web.db_outage import RetryReadsMiddleware
 from c11.notify import service as notify_service
-from c11.server import _limits, addin, hotpath, migrate, ops, problems, ratelimits, webapp
+from c11.server import _limits, hotpath, migrate, ops, problems, ratelimits, webapp
 from c11.server.config import Config
 from c11.server.context import ServerContext
 from c11.server.db import Database
@@ -140,7 +140,6 @@ def create_app(config: Config, services: Iterable[str] | None = None) -> FastAPI
     app.include_router(_base)
     stores = tuple(u for u in (getattr(config, "shard_stores", None) or "").split(",") if u.strip())
     webapp.install(app, webapp.WebAssets.default(), stores)  # the browser app at / (web/dist; docs/web.md)
-    addin.install(app, webapp.WebAssets.default(), getattr(config, "public_url", "") or "")  # the Word add-in
     for spec in specs:
         if spec not in hotpath.FIRST:
             app.include_router(_router(spec))
