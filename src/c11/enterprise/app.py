@@ -84,7 +84,7 @@ _MEMBER = (
     .select_from(_M.outerjoin(_R, _R.c.doc_id == bindparam("doc")))
     .where(_M.c.email == bindparam("email"))
 )
-_AUDIT = insert(AuditRecord.__table__)
+_AUDIT = insert(AuditRecord)
 
 
 def _unwrap(svc: Services, token: str, req: UnwrapRequest, client: str | None) -> bytes | None:
