@@ -81,3 +81,20 @@ def test_serve_as_a_process(hsm: Hsm, idp: Any, tmp_path: Path) -> None:
             "doc_id": unwraps[0]["doc_id"],
         }
     ]
+
+
+def test_container_files_run_the_tested_entry_point() -> None:
+    """The Containerfile (not built here: no container engine) is multi-stage, non-root, checks /readyz, and runs
+    the command the test above runs; the compose sample keeps the root filesystem read-only."""
+    import yaml
+
+    root = Path(__file__).resolve().parents[2] / "deploy" / "enterprise"
+    lines = [ln.strip() for ln in (root / "Containerfile").read_text().splitlines() if ln and not ln.startswith("#")]
+    assert sum(ln.startswith("FROM ") for ln in lines) >= 2
+    user = [ln.split()[1] for ln in lines if ln.startswith("USER ")]
+    assert user and user[-1] not in ("root", "0")
+    assert any(ln.startswith("HEALTHCHECK") for ln in lines) and any("/readyz" in ln for ln in lines)
+    assert 'ENTRYPOINT ["c11", "enterprise-keyserver"]' in lines and 'CMD ["serve"]' in lines
+    compose = yaml.safe_load((root / "compose.yaml").read_text())
+    ks = compose["services"]["keyserver"]
+    assert ks["read_only"] is True and ks["environment"]["C11E_DATABASE_URL"].startswith("postgresql")
