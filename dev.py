@@ -86,6 +86,8 @@ _WEB_INPUTS = (
     "harness.html",
     "vite.config.ts",
     "vite.harness.config.ts",
+    "vite.addin.config.ts",
+    "addin",
     "tsconfig.json",
     "package.json",
     "package-lock.json",

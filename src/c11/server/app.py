@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from c11 import __version__
 from c11._web.db_outage import RetryReadsMiddleware
 from c11.notify import service as notify_service
-from c11.server import _limits, hotpath, migrate, ops, problems, ratelimits, webapp
+from c11.server import _limits, addin, hotpath, migrate, ops, problems, ratelimits, webapp
 from c11.server.config import Config
 from c11.server.context import ServerContext
 from c11.server.db import Database
@@ -129,10 +129,6 @@ def create_app(config: Config, services: Iterable[str] | None = None) -> FastAPI
         swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.ctx = ctx
-    specs = [spec for name in (services if services is not None else SERVICES) for spec in SERVICES[name]]
-    for spec in specs:  # the hot routes are matched first (hotpath.FIRST)
-        if spec in hotpath.FIRST:
-            app.include_router(_router(spec))
     problems.install(app)
     app.add_middleware(RetryReadsMiddleware, retry=hotpath.RETRY_READS)  # an allow-listed read cut by a restart: again
     _limits.install(app)  # every request body capped per route, before it is read
@@ -140,8 +136,9 @@ def create_app(config: Config, services: Iterable[str] | None = None) -> FastAPI
     app.include_router(_base)
     stores = tuple(u for u in (getattr(config, "shard_stores", None) or "").split(",") if u.strip())
     webapp.install(app, webapp.WebAssets.default(), stores)  # the browser app at / (web/dist; docs/web.md)
-    for spec in specs:
-        if spec not in hotpath.FIRST:
+    addin.install(app, webapp.WebAssets.default(), getattr(config, "public_url", "") or "")  # the Word add-in
+    for name in services if services is not None else SERVICES:
+        for spec in SERVICES[name]:
             app.include_router(_router(spec))
     return app
 
