@@ -129,6 +129,10 @@ def create_app(config: Config, services: Iterable[str] | None = None) -> FastAPI
         swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.ctx = ctx
+    specs = [spec for name in (services if services is not None else SERVICES) for spec in SERVICES[name]]
+    for spec in specs:  # the hot routes are matched first (hotpath.FIRST)
+        if spec in hotpath.FIRST:
+            app.include_router(_router(spec))
     problems.install(app)
     app.add_middleware(RetryReadsMiddleware, retry=hotpath.RETRY_READS)  # an allow-listed read cut by a restart: again
     _limits.install(app)  # every request body capped per route, before it is read
@@ -137,8 +141,8 @@ def create_app(config: Config, services: Iterable[str] | None = None) -> FastAPI
     stores = tuple(u for u in (getattr(config, "shard_stores", None) or "").split(",") if u.strip())
     webapp.install(app, webapp.WebAssets.default(), stores)  # the browser app at / (web/dist; docs/web.md)
     addin.install(app, webapp.WebAssets.default(), getattr(config, "public_url", "") or "")  # the Word add-in
-    for name in services if services is not None else SERVICES:
-        for spec in SERVICES[name]:
+    for spec in specs:
+        if spec not in hotpath.FIRST:
             app.include_router(_router(spec))
     return app
 
