@@ -47,6 +47,8 @@ __all__ = [
 #: URL scheme -> module holding its `open_location(location) -> Storage`
 SCHEMES: dict[str, str] = {
     "file": "c11.protector.storage._file",
+    "s3": "c11.protector.storage._s3",
+    "gs": "c11.protector.storage._gcs",
 }
 
 

@@ -1,0 +1,98 @@
+"""Real storage servers for the protector tests, each started on free loopback ports in a temporary folder and
+stopped by its own process id: SeaweedFS (S3), Samba (SMB), Azurite (Azure Blob), gcp-storage-emulator (GCS)."""
+
+from __future__ import annotations
+
+import importlib.util
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+TESTS = Path(__file__).resolve().parents[1]
+
+
+def _load(name: str, path: Path) -> ModuleType:
+    """A helper module of another test folder (tests/sharing/weedkit.py), loaded once by its path."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+#: SeaweedFS with S3 identities (one access key and secret), from the sharing tests
+weedkit = _load("weedkit", TESTS / "sharing" / "weedkit.py")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_port(proc: subprocess.Popen[bytes], port: int, log: Path, what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited: {log.read_text(errors='replace')[-2000:]}")
+        with socket.socket() as s:
+            s.settimeout(0.5)
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    stop(proc)
+    raise RuntimeError(f"{what} did not start in {timeout:.0f} s: {log.read_text(errors='replace')[-2000:]}")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """End a server this module started (its own process id), then reap it."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@dataclass
+class GCS:
+    """gcp-storage-emulator on loopback (in memory), with one bucket made for the tests."""
+
+    endpoint: str
+    bucket: str
+    proc: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        stop(self.proc)
+
+
+def start_gcs(tmp: Path) -> GCS:
+    exe = Path(sys.executable).parent / "gcp-storage-emulator"
+    port = free_port()
+    log = tmp / "gcs.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [
+                str(exe),
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--in-memory",
+                "--default-bucket",
+                "c11-gcs",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=tmp,
+        )
+    _wait_port(proc, port, log, "gcp-storage-emulator")
+    return GCS(f"http://127.0.0.1:{port}", "c11-gcs", proc)

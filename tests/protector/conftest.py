@@ -1,0 +1,23 @@
+"""Session fixtures of the protector tests: the real storage servers (tests/protector/_servers.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from _servers import GCS, start_gcs, weedkit
+
+
+@pytest.fixture(scope="session")
+def weed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    w = weedkit.start_weed(tmp_path_factory.mktemp("protector-weed"))
+    yield w
+    w.stop()
+
+
+@pytest.fixture(scope="session")
+def gcs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GCS]:
+    g = start_gcs(tmp_path_factory.mktemp("protector-gcs"))
+    yield g
+    g.stop()
