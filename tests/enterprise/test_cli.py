@@ -98,3 +98,39 @@ def test_container_files_run_the_tested_entry_point() -> None:
     compose = yaml.safe_load((root / "compose.yaml").read_text())
     ks = compose["services"]["keyserver"]
     assert ks["read_only"] is True and ks["environment"]["C11E_DATABASE_URL"].startswith("postgresql")
+
+
+def test_c11_decrypt_through_the_enterprise_key_server(idp: Any, tmp_path: Path) -> None:
+    """A member with no key of their own: `c11 decrypt` opens the file through the key server, and says so when
+    the server refuses or cannot be reached."""
+    from entkit import enterprise_config, start_enterprise
+
+    ent = start_enterprise(enterprise_config(idp, None, tmp_path / "ent"))
+    try:
+        r = httpx.post(
+            f"{ent.url}/v1/admin/members",
+            json={"email": "lee@corp.example"},
+            headers={"authorization": "Bearer admin-secret"},
+        )
+        pub = PublicKey.parse(r.json()["public_key"])
+        src = tmp_path / "plan.txt.c11"
+        src.write_bytes(
+            files.encrypt_bytes(b"the plan", [pub], Identity.generate("boss@corp.example"), name="plan.txt")
+        )
+        token = tmp_path / "token"
+        token.write_text(mint(idp, "lee@corp.example"))
+        env = {**os.environ, "C11_ENTERPRISE_KEYSERVER": ent.url, "C11_ENTERPRISE_TOKEN_FILE": str(token)}
+        env.pop("C11_IDENTITY", None)
+        r = subprocess.run(
+            [*C11, "decrypt", "-o", str(tmp_path / "plan.txt"), str(src)], env=env, capture_output=True, text=True
+        )
+        assert r.returncode == 0, r.stderr
+        assert (tmp_path / "plan.txt").read_bytes() == b"the plan"
+        token.write_text(mint(idp, "lee@corp.example", aud="someone-else"))
+        r = subprocess.run([*C11, "decrypt", "-o", "-", str(src)], env=env, capture_output=True, text=True)
+        assert r.returncode != 0 and "refused to open this file" in r.stderr and r.stdout == ""
+        assert "Traceback" not in r.stderr
+    finally:
+        ent.stop()
+    r = subprocess.run([*C11, "decrypt", "-o", "-", str(src)], env=env, capture_output=True, text=True)
+    assert r.returncode != 0 and "cannot be reached" in r.stderr and "Traceback" not in r.stderr

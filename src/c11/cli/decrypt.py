@@ -60,7 +60,9 @@ def decrypt(identities, output, force, as_json, trust_files, input_path) -> None
     ctx = click.get_current_context()
     release = ctx.with_resource(releasing())  # online policy: ask the key server
     groups = ctx.with_resource(opening_groups(ids))  # files for a group you are in
-    caps = [*ids, groups, release]
+    from c11.cli._enterprise import enterprise_keys  # C11_ENTERPRISE_KEYSERVER: keys held by your org
+
+    caps = [*ids, groups, release, *enterprise_keys()]
     from c11.errors import NoMatchingKeyError
 
     try:

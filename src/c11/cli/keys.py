@@ -274,7 +274,9 @@ def decrypting_identities(paths: tuple[str, ...], input_path: str | None) -> lis
             if not ids:
                 raise
             _warn(f"your cloud-stored or archived keys were not fetched: {e}")
-    if not ids:
+    from c11.cli._enterprise import configured
+
+    if not ids and not configured():  # an enterprise member may hold no key at all
         from c11.errors import KeyFileError
 
         raise KeyFileError("no key to decrypt with: pass -i KEYFILE (or set C11_IDENTITY, or log in with `c11 login`)")

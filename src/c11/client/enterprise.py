@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from urllib.parse import quote
 
 import httpx
 
 from c11.crypto.kem import HYBRID, kem_type
-from c11.errors import AuthError, ServerError
+from c11.errors import AuthError, ServerError, UsageError
 from c11.format.enterprise import UnwrapRequest, open_answer
 from c11.format.envelope import StanzaOpener
 from c11.format.header import Header
@@ -68,4 +69,42 @@ class EnterpriseKey(StanzaOpener):
         return open_answer(req, header.doc_id, kt.private_key(seed), r.content)
 
 
-__all__ = ["EnterpriseKey"]
+def token_email(token: str) -> str:
+    """The email claim of an IdP token, read without checking it (only to ask for the right public key: the
+    enterprise key server checks the token itself)."""
+    import base64
+    import json
+
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        email = claims["email"] if isinstance(claims, dict) else None
+    except (IndexError, ValueError, KeyError):
+        email = None
+    if not isinstance(email, str) or "@" not in email:
+        raise UsageError(
+            "the sign-in token is not a JWT with an email claim: get a new one from your identity provider"
+        )
+    return email.strip().lower()
+
+
+def member_key(server: str, email: str, *, transport: httpx.BaseTransport | None = None) -> PublicKey:
+    """The enterprise public key the key server holds for `email` (ServerError if it has none or is down)."""
+    server = server.rstrip("/")
+    try:
+        with httpx.Client(timeout=30.0, transport=transport) as h:
+            r = h.get(f"{server}/v1/members/{quote(email)}/key")
+    except httpx.HTTPError as e:
+        raise ServerError(
+            f"the enterprise key server {server} cannot be reached ({type(e).__name__}): "
+            "check your network or ask your IT department whether it is running"
+        ) from None
+    if r.status_code != 200:
+        raise ServerError(f"the enterprise key server {server} has no active key for {email}", r.status_code)
+    body = r.json()
+    if not isinstance(body, dict) or not isinstance(body.get("public_key"), str):
+        raise ServerError(f"the enterprise key server {server} answered without a public key", r.status_code)
+    return PublicKey.parse(body["public_key"])
+
+
+__all__ = ["EnterpriseKey", "member_key", "token_email"]

@@ -1,0 +1,51 @@
+"""The decryption capability of a member of an organization with an enterprise key server (docs/enterprise.md).
+
+Set C11_ENTERPRISE_KEYSERVER to its URL and C11_ENTERPRISE_TOKEN_FILE to a file holding your sign-in token from
+the organization's identity provider (read at each use, so a refreshed token is picked up).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+SERVER_VAR = "C11_ENTERPRISE_KEYSERVER"
+TOKEN_VAR = "C11_ENTERPRISE_TOKEN_FILE"
+
+
+def configured() -> bool:
+    return bool(os.environ.get(SERVER_VAR))
+
+
+def _token_reader(path: Path) -> Any:
+    from c11.errors import UsageError
+
+    def read() -> str:
+        try:
+            with path.open("rb") as f:
+                raw = f.read(16385)
+        except OSError as e:
+            raise UsageError(f"cannot read the sign-in token file {path} ({TOKEN_VAR}): {e.strerror}") from None
+        if len(raw) > 16384:
+            raise UsageError(f"the sign-in token file {path} is larger than a token (16 KiB)")
+        return raw.decode("ascii", "replace").strip()
+
+    return read
+
+
+def enterprise_keys() -> list[Any]:
+    """An EnterpriseKey for the configured key server and token, or [] when none is configured."""
+    server = os.environ.get(SERVER_VAR)
+    if not server:
+        return []
+    from c11.client.enterprise import EnterpriseKey, member_key, token_email
+    from c11.errors import UsageError
+
+    if not os.environ.get(TOKEN_VAR):
+        raise UsageError(
+            f"{SERVER_VAR} is set: also set {TOKEN_VAR} to a file holding your sign-in token from your "
+            "organization's identity provider"
+        )
+    token = _token_reader(Path(os.environ[TOKEN_VAR]))
+    return [EnterpriseKey(server, member_key(server, token_email(token())), token)]
