@@ -146,6 +146,13 @@ def test_unknown_entry_kind_is_refused(ids, tmp_path):
     ("edit", "message"),
     [
         (lambda x: x.replace(b"/relationships/image", b"/relationships/chart"), "does not carry"),
+        # a picture fetched from the web when the document opens (a tracking pixel) is not carried
+        (
+            lambda x: re.sub(
+                rb'(relationships/image" Target=")[^"]+"', rb'\1https://track.example/p.png" TargetMode="External"', x
+            ),
+            "does not carry",
+        ),
         (lambda x: x.replace(b'r:embed="rId1"', b'r:embed="rId77"'), "does not carry"),
         (lambda x: x.replace(b"<pkg:binaryData>", b"<pkg:binaryData>!!", 1), "base64"),
         (lambda x: x.replace(b"pkg:package", b"pkg:pakket"), "flat package"),

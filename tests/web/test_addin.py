@@ -25,6 +25,7 @@ from lxml import etree
 
 from c11.indoc import _ooxml as ox
 from c11.indoc import api
+from c11.indoc import parts as P
 from c11.keys import keyfile
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -229,6 +230,28 @@ def test_addin_refuses_what_it_cannot_restore_and_changes_nothing(page, keys):
     read = call(page, "read", b64((VEC / "protected.docx").read_bytes()), keys["bob"]["json"])
     assert len(read["parts"]) == 2 and len(read["closed"]) == 1
     assert any("TABLE-SECRET-2" in line for p in read["parts"] for line in p["lines"])
+
+
+def test_addin_refuses_a_web_loaded_picture(page, keys):
+    """A part whose OOXML loads a picture from the web when opened (a tracking pixel) is not restored."""
+    alice = keys["alice"]["id"]
+    data = (VEC / "protected.docx").read_bytes()
+    h = api.handler_for("x.docx")
+    env = h.read_envelope(data)
+    opened = P.open_parts(env, [alice])
+    flat = dict(ox.unpack(opened.plaintexts["word/document.xml#2"]))["ooxml"]
+    pixel = re.sub(
+        rb'(relationships/image" Target=")[^"]+"', rb'\1https://track.example/p.png" TargetMode="External"', flat
+    )
+    assert pixel != flat
+    parts = [
+        P.Part(p.location, ox.pack([("ooxml", pixel)]) if p.location.endswith("#2") else opened.plaintexts[p.location],
+               ox.PLACEHOLDER.encode(), [])
+        for p in env.parts
+    ]  # fmt: skip
+    forged = h.write_envelope(data, P.seal(parts, [], alice, note=env.note, doc_id=env.doc_id, ooxml=True))
+    r = page.evaluate("(a) => window.c11addin.unprotect(...a)", [b64(forged), keys["alice"]["json"]])
+    assert "web-loaded image" in r["error"]
 
 
 def test_recipient_changes_cross_both_ways(page, keys, tmp_path):

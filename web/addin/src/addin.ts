@@ -175,7 +175,11 @@ export async function unprotectDocument(word: WordAdapter, identities: Identity[
     const xml = entries.find(([k]) => k === "xml");
     const unknown = entries.find(([k]) => k !== "ooxml" && k !== "xml" && !k.startsWith("member:"));
     if (unknown) throw new FormatError(`protected part ${loc} holds content of a kind this add-in cannot restore (${unknown[0]}): update it`);
-    if (ooxml) plans.push({ tag: tags.get(loc)!, ooxml: fromUtf8(ooxml[1]) });
+    if (ooxml) {
+      const text = fromUtf8(ooxml[1]);
+      checkCarried(readFlat(text, `part ${loc}`), `part ${loc}`); // no web-loaded picture, chart or object comes back
+      plans.push({ tag: tags.get(loc)!, ooxml: text });
+    }
     else if (xml) {
       const blocks = xmlEntryBlocks(fromUtf8(xml[1]), `part ${loc}`);
       if (usedRelationships(blocks).length) throw new UsageError(`part ${loc} has pictures or links Word cannot restore from here: unprotect this document with the c11 app or command line`);

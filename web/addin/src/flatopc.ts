@@ -93,7 +93,7 @@ export function checkCarried(flat: Flat, what: string): void {
     const r = flat.rels.get(id);
     if (!r) throw new FormatError(`${what} refers to relationship ${id} that Word did not include`);
     const kind = r.type === REL_IMAGE && r.mode !== "External" ? "image" : r.type === REL_HYPERLINK && r.mode === "External" ? "link" : null;
-    if (!kind) throw new FormatError(`${what} holds content c11 cannot protect from Word yet (${r.type.split("/").pop()}): protect it with the c11 app or command line`);
+    if (!kind) throw new FormatError(`${what} holds content c11 does not carry from inside Word (${r.mode === "External" ? "web-loaded " : ""}${r.type.split("/").pop()}): use the c11 app or command line`);
     if (kind === "image" && !flat.parts.get(r.target)?.base64) throw new FormatError(`${what}: Word did not include the picture ${r.target}`);
   }
 }
