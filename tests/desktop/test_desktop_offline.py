@@ -216,8 +216,8 @@ def test_cancel_in_the_middle_of_a_large_file_leaves_nothing(qtbot, window, me, 
     page.add_paths([str(big)])
     seen: list[int] = []
 
-    def on_progress(n: object) -> None:
-        seen.append(int(n))  # type: ignore[call-overload]
+    def on_progress(n: float) -> None:
+        seen.append(int(n))
         if len(seen) == 1:
             page.busy.cancel.click()
 
@@ -254,3 +254,51 @@ def test_screenshots(qtbot, window, tab):
     window.tabs.setCurrentWidget(pages[tab])
     qtbot.wait(50)
     assert shot(window, tab).stat().st_size > 1000
+
+
+def test_change_recipients_add_remove_and_rotate(qtbot, window, me, tmp_path):
+    identity, key = me
+    friend, other = Identity.generate("friend@example.com"), Identity.generate("other@example.com")
+    path = tmp_path / "share.txt.c11"
+    path.write_bytes(files.encrypt_bytes(b"shared later\n", [other.public], identity))
+    _offline(qtbot, window, key)
+    window.open_file(str(path))
+    finish(qtbot, window)
+    page = window.open_page
+    page.add.setText(friend.public.line())
+    page.change.click()
+    finish(qtbot, window)
+    assert files.decrypt_bytes(path.read_bytes(), [friend]).plaintext == b"shared later\n"
+    rows = {page.recipients.item(i).data(Qt.ItemDataRole.UserRole): i for i in range(page.recipients.count())}
+    assert set(rows) == {identity.fingerprint, friend.fingerprint, other.fingerprint}
+    page.recipients.item(rows[other.fingerprint]).setSelected(True)
+    page.remove.click()
+    finish(qtbot, window)
+    fps = {r["fingerprint"] for r in files.inspect(path).recipients}
+    assert fps == {identity.fingerprint, friend.fingerprint}
+    before = path.read_bytes()
+    page.rotate.setChecked(True)
+    page.change.click()
+    finish(qtbot, window)
+    after = path.read_bytes()
+    assert after != before and files.decrypt_bytes(after, [friend]).plaintext == b"shared later\n"
+    assert files.inspect(path).content_signed
+
+
+def test_macos_file_open_event_reaches_the_window(qtbot, window, tmp_path):
+    from PySide6.QtGui import QFileOpenEvent
+
+    from c11.desktop.app import FileOpenFilter
+
+    plain = tmp_path / "dropped-on-the-dock.txt"
+    plain.write_text("x")
+    opener = FileOpenFilter(window)
+    app = QApplication.instance()
+    app.installEventFilter(opener)
+    try:
+        window.session = object()  # signed in (only its presence matters to routing)
+        QApplication.sendEvent(app, QFileOpenEvent(str(plain)))
+        assert window.encrypt_page.paths() == [plain]
+    finally:
+        window.session = None
+        app.removeEventFilter(opener)

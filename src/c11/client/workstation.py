@@ -219,20 +219,55 @@ class Workstation:
     ) -> Result:
         """Decrypt to `output` (a folder for a bundle) with your key, the group keys you hold and, for an
         online policy, the key server's part; nothing appears unless every signature verified."""
-        from c11 import online
-        from c11.client.groups import opening_groups
-
         with contextlib.ExitStack() as stack:
-            caps: list[Any] = [self.identity]
-            if self.client is not None:
-                c: Any = self.client  # the SDK's Client satisfies both protocols (read-only attributes)
-                caps.append(stack.enter_context(opening_groups(c, [self.identity], close=False)))
-                caps.append(stack.enter_context(online.releasing(c)))  # not closed: a client, not a factory
+            caps: list[Any] = [self.identity, *self._opening(stack)]
             result = files.decrypt_path(
                 Path(path), Path(output), caps, force=force, progress=_watch(progress, cancelled)
             )
         self.verifier().annotate(result.info)
         return result
+
+    def _opening(self, stack: contextlib.ExitStack) -> list[Any]:
+        """What opening a file may use besides your key: your groups' keys, the key server's release."""
+        if self.client is None:
+            return []
+        from c11 import online
+        from c11.client.groups import opening_groups
+
+        c: Any = self.client  # the SDK's Client satisfies both protocols (read-only attributes)
+        return [
+            stack.enter_context(opening_groups(c, [self.identity], close=False)),
+            stack.enter_context(online.releasing(c)),  # not closed: a client, not a factory
+        ]
+
+    def change_recipients(
+        self,
+        path: Path,
+        *,
+        add: Sequence[str] = (),
+        remove: Sequence[str] = (),
+        rotate: bool = False,
+        remove_self: bool = False,
+        progress: Progress | None = None,
+        cancelled: Cancelled | None = None,
+    ) -> FileInfo:
+        """`c11 reencrypt` in place, atomically: add recipients (as `plan`: emails through the registry, your
+        organization's recovery keys), remove key fingerprints, or rotate the file key (you sign as author).
+        Removing your own key needs `remove_self`."""
+        if not (add or remove or rotate):
+            raise UsageError("nothing to change: add or remove recipients, or rotate the key")
+        keys = self.sending().plan(SendRequest(tuple(add), (), allow_missing_org_policy=True)).keys if add else []
+        with contextlib.ExitStack() as stack:
+            return files.reencrypt(
+                Path(path),
+                self.identity,
+                add=keys,
+                remove=list(remove),
+                rotate=rotate,
+                progress=_watch(progress, cancelled),
+                remove_self=remove_self,
+                using=self._opening(stack),
+            )
 
     # -- online documents -------------------------------------------------------------------------------
 

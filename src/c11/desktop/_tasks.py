@@ -19,8 +19,11 @@ Work = Callable[[Callable[[int], None], Callable[[], bool]], Any]
 
 
 class _Signals(QObject):
-    progress = Signal(object)  # bytes done so far (int; object: beyond 2 GiB)
-    finished = Signal(object)
+    """Plain values only cross threads (PySide6 has mishandled Python objects in queued signals): the result
+    stays on the task, `finished` only says it is there."""
+
+    progress = Signal(float)  # bytes done so far (a float: exact to 2**53, beyond a 32-bit int)
+    finished = Signal()
     failed = Signal(str)
 
 
@@ -32,6 +35,7 @@ class Task(QRunnable):
         self.setAutoDelete(False)
         self.signals = _Signals()
         self._work = work
+        self.result: Any = None
         self._cancel = threading.Event()
         self._done = 0
         self._last = 0.0
@@ -49,7 +53,7 @@ class Task(QRunnable):
         now = time.monotonic()
         if now - self._last >= PROGRESS_EVERY:
             self._last = now
-            self.signals.progress.emit(self._done)
+            self.signals.progress.emit(float(self._done))
 
     def run(self) -> None:
         try:
@@ -62,8 +66,9 @@ class Task(QRunnable):
         except Exception as e:  # noqa: BLE001 - a worker must report, never die silently
             self.signals.failed.emit(f"unexpected error ({type(e).__name__}): {e}")
         else:
-            self.signals.progress.emit(self._done)
-            self.signals.finished.emit(result)
+            self.result = result
+            self.signals.progress.emit(float(self._done))
+            self.signals.finished.emit()
         finally:
             self.ended.set()
 
@@ -71,7 +76,7 @@ class Task(QRunnable):
 def start(pool: QThreadPool, work: Work, on_done: Callable[[Any], None], on_fail: Callable[[str], None]) -> Task:
     """Run `work` on `pool`, calling back on the UI thread."""
     task = Task(work)
-    task.signals.finished.connect(on_done)
+    task.signals.finished.connect(lambda: on_done(task.result))
     task.signals.failed.connect(on_fail)
     pool.start(task)
     return task

@@ -10,12 +10,17 @@ import os
 import sys
 from collections.abc import Sequence
 
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtGui import QFileOpenEvent
 from PySide6.QtWidgets import QApplication
 
 from c11.desktop import instance
 from c11.desktop.window import MainWindow
 
 _OPEN, _ENCRYPT = "open:", "encrypt:"
+#: Seconds a worker thread may hold the GIL while the UI thread waits (Python's default 5 ms): shorter keeps the
+#: window's event loop prompt while a worker encrypts (bench/desktop.py measures it).
+SWITCH_INTERVAL = 0.001
 
 
 def _route(window: MainWindow, lines: list[str]) -> None:
@@ -26,10 +31,26 @@ def _route(window: MainWindow, lines: list[str]) -> None:
             window.open_file(line[len(_OPEN) :])
 
 
+class FileOpenFilter(QObject):
+    """macOS delivers a double-clicked or dropped-on-the-Dock file as a QFileOpenEvent on the application, not as
+    an argument: route it to the window like a file handed over."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__()
+        self.window = window
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.FileOpen and isinstance(event, QFileOpenEvent) and event.file():
+            self.window.open_file(event.file())
+            return True
+        return False
+
+
 def run(paths: Sequence[str], *, encrypt: bool = False, server: str = "", tag: str = "") -> int:
     """The app's main loop (returns its exit status); 0 at once when a running app took the files."""
     prefix = _ENCRYPT if encrypt else _OPEN
     lines = [prefix + os.path.abspath(p) for p in paths]
+    sys.setswitchinterval(SWITCH_INTERVAL)
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("c11")
@@ -40,6 +61,8 @@ def run(paths: Sequence[str], *, encrypt: bool = False, server: str = "", tag: s
         return 0
     window = MainWindow(server or os.environ.get("C11_SERVER", ""))
     listener = instance.Listener(name, lambda got: _route(window, got))
+    opener = FileOpenFilter(window)
+    app.installEventFilter(opener)
     window.show()
     _route(window, lines)
     try:

@@ -24,7 +24,9 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QListWidgetItem,
     QMainWindow,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QRadioButton,
@@ -115,9 +117,9 @@ class _Busy:
         self.bar.setValue(0)
         self.cancel.setEnabled(True)
 
-        def progress(n: object) -> None:
+        def progress(n: float) -> None:
             if total:
-                self.bar.setValue(min(1000, int(int(n) * 1000 / total)))  # type: ignore[call-overload]
+                self.bar.setValue(min(1000, int(n * 1000 / total)))
 
         def finished(result: Any) -> None:
             self._end()
@@ -422,6 +424,15 @@ class OpenPage(QWidget):
         self.browse = _named(QPushButton("Bro&wse…"), "Choose where to decrypt")
         self.decrypt = _named(QPushButton("&Decrypt"), "Decrypt")
         self.busy = _Busy(window, "Decrypt")
+        self.recipients.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.add = _named(
+            QLineEdit(), "Add recipients", "Emails (registry lookup with proofs), group:NAME or c11:… key lines"
+        )
+        self.remove = _named(QPushButton("Re&move selected"), "Remove selected recipients")
+        self.rotate = _named(QCheckBox("R&otate the file key"), "Rotate the file key", "Re-encrypt everything")
+        self.change = _named(QPushButton("Change recipi&ents"), "Change recipients", "Rewrites the file in place")
+        self.remove.clicked.connect(lambda: self.change_recipients(remove_selected=True))
+        self.change.clicked.connect(lambda: self.change_recipients(remove_selected=False))
         self.choose.clicked.connect(self._choose)
         self.check.clicked.connect(lambda: self.open_path(self.path.text().strip()))
         self.path.returnPressed.connect(lambda: self.open_path(self.path.text().strip()))
@@ -446,6 +457,13 @@ class OpenPage(QWidget):
         layout.addWidget(self.signer)
         layout.addWidget(_label("&Recipients:", self.recipients))
         layout.addWidget(self.recipients, 1)
+        edit = QHBoxLayout()
+        edit.addWidget(_label("&Add:", self.add))
+        edit.addWidget(self.add, 1)
+        edit.addWidget(self.rotate)
+        edit.addWidget(self.change)
+        edit.addWidget(self.remove)
+        layout.addLayout(edit)
         layout.addLayout(out)
         layout.addLayout(actions)
         layout.addWidget(self.busy.bar)
@@ -487,7 +505,9 @@ class OpenPage(QWidget):
         for r in opened.info.recipients:  # the header names keys, not people (labels are not in it)
             fp = str(r.get("fingerprint") or "?")
             kind = safe_text(str(r.get("type") or ""))
-            self.recipients.addItem(f"{safe_text(fp)}  {kind}" + ("  (you)" if fp == mine else ""))
+            item = QListWidgetItem(f"{safe_text(fp)}  {kind}" + ("  (you)" if fp == mine else ""))
+            item.setData(Qt.ItemDataRole.UserRole, fp)
+            self.recipients.addItem(item)
         name = opened.path.name
         for suffix in (files.BUNDLE_SUFFIX, files.SUFFIX):
             if name.endswith(suffix) and len(name) > len(suffix):
@@ -497,6 +517,51 @@ class OpenPage(QWidget):
         size = f", {info.size:,} bytes" if info.size is not None else ""
         what = {"bundle": "A protected folder", "message": "A protected message"}.get(info.kind, "A protected file")
         self.busy.status.setText(f"{what}: {safe_text(info.name or name)}{size}. Decrypt to see its content.")
+
+    def change_recipients(self, remove_selected: bool) -> None:
+        """Add the typed recipients (and rotate, if checked), or remove the selected ones: `c11 reencrypt`."""
+        ws, opened = self.window_.session, self.opened
+        if ws is None or opened is None:
+            self.busy.status.setText("Open a protected file first (Check sender).")
+            return
+        remove = (
+            [str(i.data(Qt.ItemDataRole.UserRole)) for i in self.recipients.selectedItems()] if remove_selected else []
+        )
+        add = [] if remove_selected else [r.strip() for r in self.add.text().replace(";", ",").split(",") if r.strip()]
+        rotate = self.rotate.isChecked() and not remove_selected
+        if remove_selected and not remove:
+            self.busy.status.setText("Select the recipients to remove.")
+            return
+        if not (add or remove or rotate):
+            self.busy.status.setText("Type recipients to add, or check Rotate the file key.")
+            return
+        remove_self = ws.key.fingerprint in remove
+        if remove_self:
+            answer = QMessageBox.question(
+                self,
+                "Remove your own key?",
+                "You are removing your own key: you will no longer be able to open this file. Continue?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No,
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        path = opened.path
+        total = path.stat().st_size if rotate else None
+
+        def done(info: Any) -> None:
+            self.add.clear()
+            self.open_path(str(path))
+            self.window_.statusBar().showMessage(f"Updated {path.name}: {len(info.recipients)} recipient(s)")
+
+        self.busy.run(
+            lambda p, c: ws.change_recipients(
+                path, add=add, remove=remove, rotate=rotate, remove_self=remove_self, progress=p, cancelled=c
+            ),
+            done,
+            total,
+            "Changing the recipients…",
+        )
 
     def start(self) -> None:
         ws = self.window_.session
@@ -684,6 +749,8 @@ class MainWindow(QMainWindow):
         who = ws.email or "offline"
         self.statusBar().showMessage(f"Signed in: {who} — key {ws.key.fingerprint[:16]}… ({ws.key.source})")
         self.sign_in_page.busy.status.setText(f"Signed in as {who}.")
+        self.sign_in_page.password.clear()  # the session holds what it needs; the field keeps nothing
+        self.sign_in_page.passphrase.clear()
         self.settings_page.refresh(ws)
         self.tabs.setCurrentWidget(self.encrypt_page)
         pending = getattr(self, "_pending", [])
