@@ -107,4 +107,24 @@ def member_key(server: str, email: str, *, transport: httpx.BaseTransport | None
     return PublicKey.parse(body["public_key"])
 
 
-__all__ = ["EnterpriseKey", "member_key", "token_email"]
+def publish_proof(server: str, token: str, *, transport: httpx.BaseTransport | None = None) -> dict[str, str]:
+    """The member's proof of possession of their enterprise key, signed inside the enterprise key server, ready for
+    the c11 registry (`RegistryAPI.publish_signed`)."""
+    server = server.rstrip("/")
+    try:
+        with httpx.Client(timeout=30.0, transport=transport) as h:
+            r = h.post(f"{server}/v1/publish-proof", headers={"authorization": f"Bearer {token}"})
+    except httpx.HTTPError as e:
+        raise ServerError(f"the enterprise key server {server} cannot be reached ({type(e).__name__})") from None
+    if r.status_code == 403:
+        raise AuthError(f"the enterprise key server {server} refused: sign in again with your organization", 403)
+    if r.status_code != 200:
+        raise ServerError(f"the enterprise key server {server} answered HTTP {r.status_code}", r.status_code)
+    body = r.json()
+    keys = ("email", "public_key", "timestamp", "signature")
+    if not isinstance(body, dict) or not all(isinstance(body.get(k), str) for k in keys):
+        raise ServerError(f"the enterprise key server {server} answered without a proof", r.status_code)
+    return {k: body[k] for k in keys}
+
+
+__all__ = ["EnterpriseKey", "member_key", "publish_proof", "token_email"]

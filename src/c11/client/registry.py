@@ -109,6 +109,23 @@ class RegistryAPI:
         )
         return Published(d["email"], identity.public, d["log_index"], d["action"])
 
+    def publish_signed(self, proof: dict[str, str], storage: str = "cloud") -> Published:
+        """Publish a key whose proof of possession was signed elsewhere: an enterprise key, signed inside the
+        organization's enterprise key server (`c11.client.enterprise.publish_proof`); the key never leaves it."""
+        d = self._core.request("POST", "/api/v1/keys", {**proof, "storage": storage})
+        if d.get("public_key") != proof["public_key"]:
+            raise ProofError("the registry answered with another key than the one published")
+        key = PublicKey.parse(proof["public_key"])
+        self._log.trust.remember_published(
+            {
+                "fingerprint": key.fingerprint,
+                "public_key": proof["public_key"],
+                "email": d["email"],
+                "log_index": d["log_index"],
+            }
+        )
+        return Published(d["email"], key, d["log_index"], d["action"])
+
     def remove(self) -> None:
         """Remove your published key (logged)."""
         self._core.request("DELETE", "/api/v1/keys")

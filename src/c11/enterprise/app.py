@@ -5,12 +5,14 @@ Everything the app uses (database, key ring, token verifier) is passed to `creat
 
 from __future__ import annotations
 
+import base64
 import hmac
 import json
 import logging
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -30,6 +32,7 @@ from c11.enterprise.models import AuditRecord, Member, RevokedDocument
 from c11.enterprise.unwrap import Refused, open_header, parse_header
 from c11.errors import C11Error, FormatError
 from c11.format.enterprise import MAX_REQUEST, UnwrapRequest
+from c11.log.entries import publish_message, rfc3339
 
 REFUSED_DETAIL = "The enterprise key server does not release this key to you."
 LOG = logging.getLogger("c11.enterprise")
@@ -80,7 +83,7 @@ _M, _R = Member.__table__, RevokedDocument.__table__
 #: one round trip: the member (by email) and whether the document is revoked
 _MEMBER = (
     select(_M.c.id, _M.c.active, _M.c.key_id, _M.c.kem, _M.c.created_at, _M.c.kek_id, _M.c.enc_wrapped)
-    .add_columns(_M.c.sig_wrapped, _M.c.email, _R.c.doc_id.is_not(None).label("revoked"))
+    .add_columns(_M.c.sig_wrapped, _M.c.email, _M.c.public_line, _R.c.doc_id.is_not(None).label("revoked"))
     .select_from(_M.outerjoin(_R, _R.c.doc_id == bindparam("doc")))
     .where(_M.c.email == bindparam("email"))
 )
@@ -128,6 +131,40 @@ def _unwrap(svc: Services, token: str, req: UnwrapRequest, client: str | None) -
         conn.execute(_AUDIT, audit)
     _log("unwrap", outcome=audit["outcome"], reason=audit["reason"], member=audit["email"], doc_id=audit["doc_id"])
     return answer
+
+
+def _publish_proof(svc: Services, token: str) -> dict[str, str] | None:
+    """The member's proof of possession for publishing their enterprise key in the c11 registry (the one message
+    their signing key signs here: `publish_message` with the current time), or None (refused, audited)."""
+    audit: dict[str, Any] = {"at": utcnow(), "outcome": "refused", "reason": "publish-proof: "}
+    proof = None
+    with svc.db.engine.begin() as conn:
+        try:
+            if svc.verifier is None:
+                raise Refused("no identity provider configured")
+            who = svc.verifier.verify(token)
+            audit.update(email=who.email, subject=who.subject)
+            row = conn.execute(_MEMBER, {"doc": "", "email": who.email}).first()
+            if row is None or not row.active:
+                raise Refused("not an active member")
+            audit["member_id"], audit["key_id"] = row.id, row.key_id
+            ident = members.identity(svc.ring, row)
+            stamp = rfc3339(datetime.now(UTC), precise=True)
+            sig = ident.sign(publish_message(row.email, row.public_line, stamp))
+            proof = {
+                "email": row.email,
+                "public_key": row.public_line,
+                "timestamp": stamp,
+                "signature": base64.b64encode(sig).decode("ascii"),
+            }
+            audit["outcome"] = "signed"
+        except (Refused, TokenRefused, UnwrapError) as e:
+            audit["reason"] += str(e)[:150]
+        if audit["outcome"] == "signed":
+            audit["reason"] = "publish-proof"
+        conn.execute(_AUDIT, audit)
+    _log("publish-proof", outcome=audit["outcome"], member=audit.get("email"))
+    return proof
 
 
 def create_app(svc: Services) -> FastAPI:
@@ -190,6 +227,15 @@ def create_app(svc: Services) -> FastAPI:
         if answer is None:
             raise _refused()
         return Response(answer, media_type="application/json", headers={"cache-control": "no-store"})
+
+    @app.post("/v1/publish-proof")
+    async def publish_proof(request: Request) -> Response:
+        auth = request.headers.get("authorization", "")
+        token = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
+        proof = await run_in_threadpool(_publish_proof, svc, token)
+        if proof is None:
+            raise _refused()
+        return JSONResponse(proof, headers={"cache-control": "no-store"})
 
     @app.get("/v1/members/{email}/key")
     def member_key(email: str) -> dict[str, Any]:
