@@ -35,6 +35,9 @@ def check_storage(s: Storage) -> None:
     ]
     assert sorted(o.key for o in s.list("docs", page_size=3)) == sorted(k for k in keys if k.startswith("docs"))
     assert list(s.list("nothing/")) == []
+    for o in s.list(page_size=2):  # a listing's etag is the one stat gives, to hand back as if_match
+        st = s.stat(o.key)
+        assert (st.etag, st.size) == (o.etag, o.size), o.key
 
     st = s.stat("docs/b.csv")
     assert st.size == 8 and st.mtime is not None and st.mtime.tzinfo is not None

@@ -4,6 +4,8 @@ stopped by its own process id: SeaweedFS (S3), Samba (SMB), Azurite (Azure Blob)
 from __future__ import annotations
 
 import importlib.util
+import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -96,3 +98,79 @@ def start_gcs(tmp: Path) -> GCS:
         )
     _wait_port(proc, port, log, "gcp-storage-emulator")
     return GCS(f"http://127.0.0.1:{port}", "c11-gcs", proc)
+
+
+@dataclass
+class Samba:
+    """A private smbd (Debian's samba) on a loopback port: share `c11` at `root`, one user with a password."""
+
+    port: int
+    share: str
+    root: Path
+    username: str
+    password: str
+    proc: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        stop(self.proc)
+
+
+def start_samba(tmp: Path) -> Samba:
+    """Write an smb.conf of its own (own passdb, state and lock folders: nothing of the machine's Samba is used),
+    add the user with `smbpasswd`, start `smbd -F` and wait for its port. The Samba account is the current Unix
+    user (smbd maps every session to a Unix account; the tests run as root in CI)."""
+    import getpass
+
+    smbd = shutil.which("smbd") or "/usr/sbin/smbd"
+    smbpasswd = shutil.which("smbpasswd") or "/usr/bin/smbpasswd"
+    if not Path(smbd).exists():
+        raise RuntimeError("Samba is not installed: apt-get install samba (deps/apt.txt; python3 dev.py setup)")
+    user, password, port = getpass.getuser(), "c11-Smb-" + os.urandom(6).hex(), free_port()
+    for d in ("private", "lock", "state", "cache", "pid", "ncalrpc", "share"):
+        (tmp / d).mkdir(parents=True, exist_ok=True)
+    conf = tmp / "smb.conf"
+    conf.write_text(
+        f"""[global]
+  server role = standalone server
+  smb ports = {port}
+  bind interfaces only = yes
+  interfaces = 127.0.0.1
+  private dir = {tmp}/private
+  lock directory = {tmp}/lock
+  state directory = {tmp}/state
+  cache directory = {tmp}/cache
+  pid directory = {tmp}/pid
+  ncalrpc dir = {tmp}/ncalrpc
+  log file = {tmp}/log.%m
+  passdb backend = tdbsam:{tmp}/private/passdb.tdb
+  map to guest = never
+  load printers = no
+  printcap name = /dev/null
+  disable spoolss = yes
+  server min protocol = SMB2_10
+  registry shares = no
+[c11]
+  path = {tmp}/share
+  read only = no
+  valid users = {user}
+"""
+    )
+    added = subprocess.run(
+        [smbpasswd, "-c", str(conf), "-s", "-a", user],
+        input=f"{password}\n{password}\n".encode(),
+        capture_output=True,
+        timeout=60,
+    )
+    if added.returncode != 0:
+        raise RuntimeError(f"smbpasswd failed: {added.stderr.decode(errors='replace')[-500:]}")
+    log = tmp / "smbd.out"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [smbd, "-F", "--no-process-group", "--debug-stdout", "-s", str(conf)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=tmp,
+            process_group=0,  # smbd signals its whole process group when it stops: not pytest's
+        )
+    _wait_port(proc, port, log, "smbd")
+    return Samba(port, "c11", tmp / "share", user, password, proc)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _servers import GCS, start_gcs, weedkit
+from _servers import GCS, Samba, start_gcs, start_samba, weedkit
 
 
 @pytest.fixture(scope="session")
@@ -21,3 +21,10 @@ def gcs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GCS]:
     g = start_gcs(tmp_path_factory.mktemp("protector-gcs"))
     yield g
     g.stop()
+
+
+@pytest.fixture(scope="session")
+def samba(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Samba]:
+    s = start_samba(tmp_path_factory.mktemp("protector-smb"))
+    yield s
+    s.stop()

@@ -49,6 +49,7 @@ SCHEMES: dict[str, str] = {
     "file": "c11.protector.storage._file",
     "s3": "c11.protector.storage._s3",
     "gs": "c11.protector.storage._gcs",
+    "smb": "c11.protector.storage._smb",
 }
 
 
