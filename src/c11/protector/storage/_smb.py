@@ -19,6 +19,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
 from urllib.parse import unquote, urlsplit
 
+import smbclient  # type: ignore[import-untyped]
+from smbprotocol import exceptions as sx  # type: ignore[import-untyped]
+
 from c11.protector.storage._base import (
     DEFAULT_PAGE_SIZE,
     AuthFailed,
@@ -48,8 +51,6 @@ def _errno(e: BaseException) -> int | None:
 
 def _fail(e: BaseException, what: str) -> NoReturn:
     """Raise the typed error for an smbprotocol failure about `what`."""
-    from smbprotocol import exceptions as sx  # type: ignore[import-untyped]
-
     if isinstance(e, StorageError):
         raise e
     if isinstance(e, sx.LogonFailure | sx.SMBAuthenticationError):
@@ -97,8 +98,6 @@ class SMBStorage:
         """The connection of this thread (smbprotocol runs out of SMB credits when threads share one)."""
         cache: dict[str, Any] | None = getattr(self._local, "cache", None)
         if cache is None:
-            import smbclient  # type: ignore[import-untyped]
-
             cache = {}
             with self._lock:
                 self._caches.append(cache)
@@ -126,8 +125,6 @@ class SMBStorage:
 
     def list(self, prefix: str = "", *, page_size: int = DEFAULT_PAGE_SIZE) -> Iterator[ObjectInfo]:
         """Files under the root whose key starts with `prefix`, folder by folder (reparse points not followed)."""
-        import smbclient  # type: ignore[import-untyped]
-
         check_prefix(prefix)
         head, _, _ = prefix.rpartition("/")
         stack = [(self.base + "".join("\\" + p for p in head.split("/") if p), head + "/" if head else "")]
@@ -154,8 +151,6 @@ class SMBStorage:
                     yield self._make(key, (written - _EPOCH) // _US, int(info.end_of_file), int(info.file_id))
 
     def _stat(self, key: str) -> Any:
-        import smbclient  # type: ignore[import-untyped]
-
         path = self._path(key)
         try:
             st = smbclient.lstat(path, **self._kw())
@@ -171,8 +166,6 @@ class SMBStorage:
 
     def open_read(self, key: str) -> BinaryIO:
         """The file opened for reading."""
-        import smbclient  # type: ignore[import-untyped]
-
         self._stat(key)
         try:
             f: BinaryIO = smbclient.open_file(self._path(key), mode="rb", share_access="r", **self._kw())
@@ -191,8 +184,6 @@ class SMBStorage:
         mtime: datetime | None = None,
     ) -> ObjectInfo:
         """Write a temporary file beside the object, then rename it over the object."""
-        import smbclient  # type: ignore[import-untyped]
-
         path = self._path(key)
         parent, _, _ = path.rpartition("\\")
         tmp = f"{parent}\\{TMP_PREFIX}{secrets.token_hex(8)}"
@@ -227,8 +218,6 @@ class SMBStorage:
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:
         """Remove the file (after checking `if_match`, when given)."""
-        import smbclient  # type: ignore[import-untyped]
-
         st = self._stat(key)
         if if_match is not None and _stat_etag(st) != if_match:
             raise PreconditionFailed(f"{key}: changed since it was read")
@@ -252,8 +241,6 @@ class SMBStorage:
 
     def close(self) -> None:
         """Log off and close this storage's connections (of every thread that used it)."""
-        import smbclient  # type: ignore[import-untyped]
-
         with self._lock:
             caches, self._caches = self._caches, []
         for cache in caches:
@@ -271,8 +258,6 @@ class SMBStorage:
 
 def open_location(location: Location) -> SMBStorage:
     """A logged-on session to `smb://server[:port]/share/path` (`AuthFailed` if the logon is refused)."""
-    import smbclient  # type: ignore[import-untyped]
-
     parts = urlsplit(location.url)
     path = unquote(parts.path).strip("/")
     share, _, root = path.partition("/")
