@@ -320,3 +320,31 @@ def test_task_pane(page, keys, axe, tmp_path):
     page.get_by_role("button", name="Sign in").click()
     page.get_by_text("NOT the registry's key for this email").wait_for()
     page.screenshot(path=str(SHOTS / "4-pane-forged-sender.png"), full_page=True)
+
+
+def test_task_pane_adds_the_organization_recovery_keys(page, keys):
+    """The shared TypeScript org-rules function adds ACME's recovery key: its holder opens the part."""
+    org = {
+        "name": "ACME",
+        "recovery_keys": [keys["carol"]["line"]],
+        "require_online": False,
+        "default_expiry_days": None,
+    }
+    page.evaluate(
+        "(a) => window.c11addin.showPane(...a)",
+        [b64(SOURCE.read_bytes()), "alice@example.com", {"bob@example.com": keys["bob"]["line"]}, org, False, [1, 1]],
+    )
+    page.get_by_label("Your key file (.key)").set_input_files(str(keys["alice"]["path"]))
+    page.get_by_role("button", name="Unlock key").click()
+    page.get_by_text("Key unlocked").wait_for()
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("Recipients (emails)").fill("bob@example.com")
+    page.get_by_role("button", name="Protect").click()
+    page.get_by_text("including 1 recovery key(s)").wait_for()
+    page.get_by_text(
+        f"Recovery keys added by organization rules: ACME: {keys['carol']['id'].public.fingerprint}"
+    ).wait_for()
+    protected = base64.b64decode(page.evaluate("() => window.c11addin.paneDocx()"))
+    assert b"This paragraph stays readable." not in protected  # the selected paragraph (block 1)
+    res = api.unprotect_document(protected, [keys["carol"]["id"]], format=".docx")
+    assert not res.closed and content(res.data) == content(SOURCE.read_bytes())

@@ -148,6 +148,7 @@ export function Pane({ word, signIn }: { word: WordAdapter; signIn: () => Promis
       {busy && <p role="status">{busy}…</p>}
       {error && <p class="error" role="alert">{error}</p>}
       {done && <p class="result" role="status">{done}</p>}
+      {added.length > 0 && <p class="hint">Recovery keys added by organization rules: {added.join("; ")}</p>}
 
       <section aria-labelledby="h-doc">
         <h2 id="h-doc">This document</h2>
@@ -217,7 +218,6 @@ export function Pane({ word, signIn }: { word: WordAdapter; signIn: () => Promis
               Note shown to people who cannot open it
               <textarea rows={2} value={note} onInput={(e) => setNote((e.target as HTMLTextAreaElement).value)} />
             </label>
-            {added.length > 0 && <p class="hint">Recovery keys added by organization rules: {added.join("; ")}</p>}
             <button type="submit" disabled={!!busy}>Protect</button>
           </form>
         </section>
