@@ -27,6 +27,7 @@ STRICT = [
     "c11._web",
     "c11.notify",
     "c11.desktop",
+    "c11.enterprise",
 ]
 
 
