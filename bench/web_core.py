@@ -2,7 +2,10 @@
 included) against raw WebCrypto AES-256-GCM measured in the same page and run, and X-Wing encapsulate/decapsulate.
 
 Run with ``.venv/bin/python bench/web_core.py --size 256`` from the repository root (builds web/dist-harness when
-its sources changed; needs ``cd web && npm ci`` and /usr/bin/chromium). Prints one JSON object per size.
+its sources changed; needs ``cd web && npm ci`` and /usr/bin/chromium). Prints one JSON object per size, then one
+per size for the hashing alone (``hashBench``): the signed format's per-segment SHA-256 by WebCrypto ``digest``,
+by hash-wasm (WebAssembly) and by @noble/hashes, beside raw AES-GCM over the same segments, in the same page; and
+the encrypt pipeline stage by stage (``stageBench``: reads, + AES-GCM, + SHA-256, + chunking, the core's stream).
 """
 
 from __future__ import annotations
@@ -41,6 +44,12 @@ def main() -> None:
                     r["encrypt_vs_raw"] = round(r["encryptMiBs"] / r["rawAesGcmMiBs"], 2)
                     r["decrypt_vs_raw"] = round(r["decryptMiBs"] / r["rawAesGcmMiBs"], 2)
                     print(json.dumps(r), flush=True)
+                for size in sizes:
+                    h = page.evaluate("(n) => window.c11harness.hashBench(n)", size)
+                    print(json.dumps({"what": "per-segment SHA-256 (best of 2 rounds, MiB/s)", **h}), flush=True)
+                for size in sizes:
+                    st = page.evaluate("(n) => window.c11harness.stageBench(n)", size)
+                    print(json.dumps({"what": "encrypt stages, in-memory Blob (best of 2, MiB/s)", **st}), flush=True)
         finally:
             browser.close()
 

@@ -3,7 +3,7 @@
 
 import { runCheckpoints, runDeterministic, runFiles, runGroups, runLogActor, runLogHandover, runMerkle, runShares, runSharesV2, runSpec, runOrgRules, runOrgPolicy, runGroupKeyLog, runRequests, type Result } from "./vectors";
 import { startWorker } from "../worker/client";
-import { bench } from "./bench";
+import { bench, hashBench, stageBench } from "./bench";
 import type { Op, Requests } from "../worker/protocol";
 import { b64, fromB64 } from "../core/bytes";
 import { randomBytes } from "../core/primitives";
@@ -75,4 +75,4 @@ async function call(op: Op, args: Record<string, unknown>): Promise<unknown> {
   }
 }
 
-(window as unknown as { c11harness: object }).c11harness = { runAll, call, bench, ready: true };
+(window as unknown as { c11harness: object }).c11harness = { runAll, call, bench, hashBench, stageBench, ready: true };
