@@ -222,3 +222,18 @@ def test_unreachable_key_server_is_a_clear_client_error() -> None:
     blob = files.encrypt_bytes(b"x", [pub], Identity.generate())
     with pytest.raises(ServerError, match="cannot be reached"):
         files.decrypt_bytes(blob, [EnterpriseKey("http://127.0.0.1:9", pub, lambda: "t")])
+
+
+def test_bad_bodies_are_4xx_problems(idp: Any, tmp_path: Path) -> None:
+    ent = start_enterprise(enterprise_config(idp, None, tmp_path / "ent"))
+    try:
+        r = httpx.post(f"{ent.url}/v1/unwrap", content=b"not json")
+        assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json"
+        assert r.json()["detail"] == "unwrap request: not JSON"
+        r = httpx.post(f"{ent.url}/v1/unwrap", content=b"x" * (2 * 1024 * 1024 + 1))
+        assert r.status_code == 413
+        r = httpx.post(f"{ent.url}/v1/admin/members", json={"email": "a@b.example"})
+        assert r.status_code == 403  # no admin token
+        assert _audit(ent.services) == []  # nothing was an unwrap attempt
+    finally:
+        ent.stop()

@@ -27,7 +27,7 @@ from c11._web.db import Database, utcnow
 from c11._web.problems import Problem
 from c11.enterprise import members
 from c11.enterprise.identity import TokenRefused, TokenVerifier
-from c11.enterprise.kek import KeyRing, UnwrapError
+from c11.enterprise.kek import KekError, KeyRing, UnwrapError
 from c11.enterprise.models import AuditRecord, Member, RevokedDocument
 from c11.enterprise.unwrap import Refused, open_header, parse_header
 from c11.errors import C11Error, FormatError
@@ -125,7 +125,7 @@ def _unwrap(svc: Services, token: str, req: UnwrapRequest, client: str | None) -
                 raise Refused("document revoked")
             answer = open_header(req, header, members.identity(svc.ring, row))
             audit["outcome"], audit["reason"] = "released", "ok"
-        except (Refused, TokenRefused, UnwrapError) as e:
+        except (Refused, TokenRefused, UnwrapError, KekError) as e:
             audit["reason"] = str(e)[:200]
             answer = None
         conn.execute(_AUDIT, audit)
@@ -158,7 +158,7 @@ def _publish_proof(svc: Services, token: str) -> dict[str, str] | None:
                 "signature": base64.b64encode(sig).decode("ascii"),
             }
             audit["outcome"] = "signed"
-        except (Refused, TokenRefused, UnwrapError) as e:
+        except (Refused, TokenRefused, UnwrapError, KekError) as e:
             audit["reason"] += str(e)[:150]
         if audit["outcome"] == "signed":
             audit["reason"] = "publish-proof"
@@ -207,7 +207,10 @@ def create_app(svc: Services) -> FastAPI:
     @app.post("/v1/unwrap")
     async def unwrap(request: Request) -> Response:
         start = time.perf_counter()
-        if int(request.headers.get("content-length") or 0) > MAX_REQUEST:
+        declared = request.headers.get("content-length") or "0"
+        if not declared.isdigit():
+            raise Problem(400, "Bad Request", "Content-Length is not a number.", "enterprise-bad-request")
+        if int(declared) > MAX_REQUEST:
             raise Problem(413, "Content Too Large", "An unwrap request is at most 2 MiB.", "enterprise-too-large")
         body = bytearray()
         async for chunk in request.stream():
