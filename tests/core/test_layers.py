@@ -21,7 +21,7 @@ LAYERS: list[tuple[str, frozenset[str], bool]] = [
         False,
     ),
     ("web plumbing", frozenset({"_web"}), False),
-    ("clients and services", frozenset({"client", "server", "shardstore", "notify", "enterprise"}), True),
+    ("clients and services", frozenset({"client", "server", "shardstore", "notify", "protector", "enterprise"}), True),
     ("front ends", frozenset({"cli", "desktop"}), False),
 ]
 
@@ -29,6 +29,7 @@ LAYERS: list[tuple[str, frozenset[str], bool]] = [
 SIDEWAYS = {
     ("server", "notify"): "the server composes the notification service (its outbox) into its app",
     ("shardstore", "client"): "the shard store checks the c11 server's log as a client of it",
+    ("protector", "client"): "the Cloud Protector protects through the SDK's sending planner (organization rules)",
 }
 
 # Imports that break the contract today, each with the engineer who removes it. An entry no longer present in
