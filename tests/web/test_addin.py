@@ -348,3 +348,25 @@ def test_task_pane_adds_the_organization_recovery_keys(page, keys):
     assert b"This paragraph stays readable." not in protected  # the selected paragraph (block 1)
     res = api.unprotect_document(protected, [keys["carol"]["id"]], format=".docx")
     assert not res.closed and content(res.data) == content(SOURCE.read_bytes())
+
+
+def test_a_failed_protect_puts_the_document_back(page, keys):
+    """When Word refuses to store the envelope, the ranges come back as they were (no placeholder without an envelope)."""
+    r = page.evaluate(
+        "(a) => window.c11addin.protectFailing(...a)",
+        [
+            b64(SOURCE.read_bytes()),
+            keys["alice"]["json"],
+            [keys["bob"]["line"]],
+            [
+                {"target": {"kind": "heading", "text": "Salaries"}},
+                {"target": {"kind": "heading", "text": "Badge photo"}},
+            ],
+        ],
+    )
+    assert "custom XML part could not be added" in r["error"]
+    data = base64.b64decode(r["docx"])
+    assert content(data) == content(SOURCE.read_bytes())
+    m = check_package(data)
+    assert sum(n.startswith("word/media/") for n in m) == 1
+    assert api.handler_for("x.docx").read_envelope(data) is None

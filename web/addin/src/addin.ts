@@ -68,22 +68,39 @@ export async function protectDocument(word: WordAdapter, choices: Choice[], reci
       picked.push({ range, ooxml, recipients: c.recipients ?? null });
     }
   }
-  for (let k = picked.length - 1; k >= 0; k--) await word.protectRange(picked[k]!.range, `${PENDING}${k}`, PLACEHOLDER);
   const docId = newDocId();
   const prefix = hex(docId).slice(0, 16);
-  const controls = (await word.controls()).filter((c) => c.tag.startsWith(PENDING));
-  const parts: Part[] = [];
-  let n = 0;
-  for (const c of controls) {
-    const k = Number(c.tag.slice(PENDING.length));
-    const loc = `${MAIN}#${++n}`;
-    await word.setTag(c.tag, `c11:${prefix}:${loc}`);
-    parts.push({ location: loc, plaintext: packEntries([["ooxml", utf8(picked[k]!.ooxml)]]), placeholder: utf8(c.text), recipients: picked[k]!.recipients });
+  const tagOf = new Map<string, number>(); // control tag -> index in `picked`
+  try {
+    for (let k = picked.length - 1; k >= 0; k--) {
+      await word.protectRange(picked[k]!.range, `${PENDING}${k}`, PLACEHOLDER);
+      tagOf.set(`${PENDING}${k}`, k);
+    }
+    const controls = (await word.controls()).filter((c) => c.tag.startsWith(PENDING));
+    const parts: Part[] = [];
+    let n = 0;
+    for (const c of controls) {
+      const k = Number(c.tag.slice(PENDING.length));
+      const loc = `${MAIN}#${++n}`;
+      const tag = `c11:${prefix}:${loc}`;
+      await word.setTag(c.tag, tag);
+      tagOf.delete(c.tag);
+      tagOf.set(tag, k);
+      parts.push({ location: loc, plaintext: packEntries([["ooxml", utf8(picked[k]!.ooxml)]]), placeholder: utf8(c.text), recipients: picked[k]!.recipients });
+    }
+    await word.insertNote(note ? [BANNER, ...note.split(/\r?\n/).map((l, i) => (i ? l : `Note from the author: ${l}`))] : [BANNER]);
+    const env = await sealParts(parts, recipients, sender, note, { docId, ooxml: true });
+    await word.addCustomXml(protectionXml(env));
+    return env;
+  } catch (e) {
+    // never leave placeholders without an envelope: put every range back as Word gave it, remove the note
+    for (const c of await word.controls()) {
+      const k = tagOf.get(c.tag);
+      if (k !== undefined) await word.replaceControl(c.tag, picked[k]!.ooxml);
+      else if (c.tag === NOTE_TAG) await word.deleteControl(c.tag);
+    }
+    throw e;
   }
-  await word.insertNote(note ? [BANNER, ...note.split(/\r?\n/).map((l, i) => (i ? l : `Note from the author: ${l}`))] : [BANNER]);
-  const env = await sealParts(parts, recipients, sender, note, { docId, ooxml: true });
-  await word.addCustomXml(protectionXml(env));
-  return env;
 }
 
 /** Placeholders of the body's c11 controls by location, checked as the Python reader does (docs/indoc.md §5). */

@@ -24,6 +24,8 @@ export interface FakeOptions {
   history?: boolean | null;
   /** Requirement sets the fake host claims (default WordApi 1.4). */
   wordApi?: string;
+  /** Tests: `customXmlParts.add` fails as Word does when the document is read-only or the host gives up. */
+  failCustomXml?: boolean;
 }
 
 export class FakeWord implements WordAdapter {
@@ -307,6 +309,7 @@ export class FakeWord implements WordAdapter {
   }
 
   async addCustomXml(xml: string): Promise<string> {
+    if (this.opts.failCustomXml) throw new Error("GeneralException: the custom XML part could not be added");
     parseXml(xml, "custom XML");
     let n = 1;
     while (this.files.has(`customXml/item${n}.xml`)) n++;

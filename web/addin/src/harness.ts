@@ -36,6 +36,12 @@ const api = {
       await protectDocument(word, cs, await keys(recipients), await identity(keyJson), note);
       return b64(word.save());
     }),
+  /** Protect on a host whose customXmlParts.add fails: the error, and the document as left. */
+  protectFailing: async (docx: string, keyJson: string, recipients: string[], choices: { target: Target }[]) => {
+    const word = new FakeWord(fromB64(docx), { failCustomXml: true });
+    const r = await guard(async () => protectDocument(word, choices, await keys(recipients), await identity(keyJson), "a note"));
+    return { error: "error" in r ? r.error : null, docx: b64(word.save()) };
+  },
   read: (docx: string, keyJson: string) => guard(async () => readDocument(new FakeWord(fromB64(docx)), [await identity(keyJson)])),
   inspect: (docx: string) => guard(async () => inspectDocument(new FakeWord(fromB64(docx)))),
   unprotect: (docx: string, keyJson: string) =>
