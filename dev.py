@@ -124,6 +124,18 @@ def ensure_npm() -> None:
         stamp.write_text(digest)
 
 
+def ensure_test_npm() -> None:
+    """Install the Node servers the tests start (deps/npm: Azurite) with `npm ci` from its lock file."""
+    deps = ROOT / "deps" / "npm"
+    if not (deps / "package.json").exists() or not shutil.which("npm"):
+        return
+    stamp, digest = _stamp("npm-test", deps / "package.json", deps / "package-lock.json")
+    if not (deps / "node_modules").exists() or not stamp.exists() or stamp.read_text() != digest:
+        say("installing the tests' Node servers (deps/npm/package-lock.json)")
+        run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=deps)
+        stamp.write_text(digest)
+
+
 def ensure_postgres() -> None:
     """Start the machine's PostgreSQL cluster if it is installed but stopped."""
     if not shutil.which("pg_isready"):
@@ -147,6 +159,7 @@ def main(argv: list[str]) -> int:
         ensure_apt()
     ensure_npm()
     if cmd in {"test", "setup"}:
+        ensure_test_npm()
         ensure_postgres()
     if cmd == "setup":
         say(f"ready: {VENV / 'bin' / 'c11'}")

@@ -174,3 +174,54 @@ def start_samba(tmp: Path) -> Samba:
         )
     _wait_port(proc, port, log, "smbd")
     return Samba(port, "c11", tmp / "share", user, password, proc)
+
+
+@dataclass
+class Azurite:
+    """Azurite's blob service (npm, deps/npm) on loopback, in memory, with one account of its own and a
+    container made for the tests; shared-key auth with `key`."""
+
+    endpoint: str
+    account: str
+    key: str
+    container: str
+    proc: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        stop(self.proc)
+
+
+def start_azurite(tmp: Path) -> Azurite:
+    import base64
+
+    exe = TESTS.parent / "deps" / "npm" / "node_modules" / ".bin" / "azurite-blob"
+    if not exe.exists():
+        raise RuntimeError("Azurite is not installed: python3 dev.py setup (npm ci in deps/npm)")
+    account, key = "c11acct", base64.b64encode(os.urandom(32)).decode()
+    port = free_port()
+    log = tmp / "azurite.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [
+                str(exe),
+                "--blobHost",
+                "127.0.0.1",
+                "--blobPort",
+                str(port),
+                "--inMemoryPersistence",
+                "--disableTelemetry",
+                "--skipApiVersionCheck",
+                "--silent",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=tmp,
+            env={**os.environ, "AZURITE_ACCOUNTS": f"{account}:{key}"},
+        )
+    _wait_port(proc, port, log, "Azurite")
+    az = Azurite(f"http://127.0.0.1:{port}/{account}", account, key, "c11-test", proc)
+    from azure.storage.blob import BlobServiceClient
+
+    with BlobServiceClient(az.endpoint, credential={"account_name": account, "account_key": key}) as svc:
+        svc.create_container(az.container)
+    return az

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _servers import GCS, Samba, start_gcs, start_samba, weedkit
+from _servers import GCS, Azurite, Samba, start_azurite, start_gcs, start_samba, weedkit
 
 
 @pytest.fixture(scope="session")
@@ -28,3 +28,10 @@ def samba(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Samba]:
     s = start_samba(tmp_path_factory.mktemp("protector-smb"))
     yield s
     s.stop()
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
+    a = start_azurite(tmp_path_factory.mktemp("protector-azurite"))
+    yield a
+    a.stop()

@@ -50,6 +50,7 @@ SCHEMES: dict[str, str] = {
     "s3": "c11.protector.storage._s3",
     "gs": "c11.protector.storage._gcs",
     "smb": "c11.protector.storage._smb",
+    "azure": "c11.protector.storage._azure",
 }
 
 
