@@ -158,3 +158,18 @@ def test_manifest_without_public_url_uses_the_request(tmp_path):
     addin.install(app, WebAssets(dist))
     r = TestClient(app, base_url="https://docs.example.org").get("/addin/manifest.xml")
     assert manifest_problems(r.content, "https://docs.example.org") == []
+
+
+def test_c11_serve_answers_the_addin(web_server):
+    """The live server (create_app) mounts the add-in built by `npm run build` into web/dist/addin."""
+    import httpx
+
+    base = web_server.url.rstrip("/")
+    r = httpx.get(f"{base}/addin/manifest.xml", timeout=30)
+    assert r.status_code == 200, r.text
+    assert f'<SourceLocation DefaultValue="{base}/addin/taskpane.html"/>'.encode() in r.content
+    assert manifest_problems(r.content, base) == []
+    pane = httpx.get(f"{base}/addin/taskpane.html", timeout=30)
+    assert pane.status_code == 200 and "frame-ancestors 'self' https://" in pane.headers["content-security-policy"]
+    for src in re.findall(r'src="(/addin/assets/[^"]+\.js)"', pane.text):
+        assert httpx.get(base + src, timeout=30).status_code == 200
