@@ -123,7 +123,7 @@ def _unwrap(svc: Services, token: str, req: UnwrapRequest, client: str | None) -
                 raise Refused("key id is not the member's")
             if row.revoked:
                 raise Refused("document revoked")
-            answer = open_header(req, header, members.identity(svc.ring, row))
+            answer = open_header(req, header, row.kem, members.enc_seed(svc.ring, row))
             audit["outcome"], audit["reason"] = "released", "ok"
         except (Refused, TokenRefused, UnwrapError, KekError) as e:
             audit["reason"] = str(e)[:200]

@@ -59,6 +59,11 @@ def identity(ring: KeyRing, row: Any) -> Identity:
     return Identity(row.email, row.kem, enc, sig, row.created_at)
 
 
+def enc_seed(ring: KeyRing, row: Any) -> bytes:
+    """Only the member's X-Wing seed (what opening a stanza needs), unwrapped by the KEK the row names."""
+    return ring.get(row.kek_id).unwrap(row.enc_wrapped, aad(row.id, row.kek_id, "enc"))
+
+
 def set_active(db: Database, email: str, active: bool) -> None:
     """Deactivate (or reactivate) a member: a deactivated member's keys are never used."""
     with db.session() as s:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import io
 
-from c11.errors import C11Error
+from c11.crypto.kem import kem_type
+from c11.errors import C11Error, NoMatchingKeyError
 from c11.format import envelope
 from c11.format.enterprise import UnwrapRequest, seal_answer
 from c11.format.header import Header, read_header
@@ -34,13 +35,29 @@ def parse_header(request: UnwrapRequest) -> Header:
     return header
 
 
-def open_header(request: UnwrapRequest, header: Header, member: Identity) -> bytes:
-    """The answer body (file key sealed to the client) for `member`'s stanza of the parsed `header`, or Refused."""
+class _MemberStanza(envelope.StanzaOpener):
+    """The member's stanza opened here with their X-Wing seed (no public key derived: the key ID is the row's)."""
+
+    def __init__(self, key_id: bytes, kem: str, enc_seed: bytes) -> None:
+        self.key_id, self.kem, self._seed = key_id, kem, enc_seed
+
+    def open_header(self, header: Header) -> bytes:
+        for s in header.stanzas:
+            if envelope.stanza_key_id(s) == self.key_id and s.type == self.kem:
+                kt = kem_type(s.type)
+                body = s.body[envelope.KEY_ID_SIZE :]
+                return kt.open(kt.private_key(self._seed), body, envelope.stanza_info(s.type, header.doc_id))
+        raise NoMatchingKeyError("the member's key is not a recipient", envelope.recipient_fingerprints(header))
+
+
+def open_header(request: UnwrapRequest, header: Header, kem: str, enc_seed: bytes) -> bytes:
+    """The answer body (file key sealed to the client) for the member's stanza (`request.member_key_id`, of type
+    `kem`) of the parsed `header`, or Refused; the file key is checked against the header's MAC and commitment."""
     if any(envelope.has_key_transform(s.type) for s in header.stanzas if s.critical):
         raise Refused("online-policy document (not served by protocol v1)")
     try:
         envelope.verify_signature(header)
-        file_key = envelope.unwrap(header, [member])
+        file_key = envelope.unwrap(header, [_MemberStanza(request.member_key_id, kem, enc_seed)])
     except C11Error as e:
         raise Refused(type(e).__name__) from None
     return seal_answer(request, header.doc_id, file_key)
@@ -51,4 +68,4 @@ def open_for(request: UnwrapRequest, member: Identity) -> tuple[bytes, bytes]:
     header = parse_header(request)
     if member.public.key_id != request.member_key_id:
         raise Refused("key id is not the member's")
-    return header.doc_id, open_header(request, header, member)
+    return header.doc_id, open_header(request, header, member.kem, member.enc_seed)
