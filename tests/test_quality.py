@@ -28,6 +28,7 @@ STRICT = [
     "c11.notify",
     "c11.desktop",
     "c11.enterprise",
+    "c11.protector",
 ]
 
 
