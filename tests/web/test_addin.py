@@ -370,3 +370,16 @@ def test_a_failed_protect_puts_the_document_back(page, keys):
     m = check_package(data)
     assert sum(n.startswith("word/media/") for n in m) == 1
     assert api.handler_for("x.docx").read_envelope(data) is None
+
+
+def test_c11_protect_matches_in_a_sentence_open_in_the_addin(page, keys):
+    """`c11 protect --match` protects runs inside a paragraph: the pane reads them and puts them back in the sentence."""
+    alice = keys["alice"]["id"]
+    protected = api.protect_document(SOURCE, [], [], alice, matches=["SALARY-SECRET-1"])
+    assert b"SALARY-SECRET-1" not in protected
+    read = call(page, "read", b64(protected), keys["alice"]["json"])
+    assert any("SALARY-SECRET-1" in line for p in read["parts"] for line in p["lines"])
+    out = call(page, "unprotect", b64(protected), keys["alice"]["json"])
+    data = base64.b64decode(out["docx"])
+    assert content(data) == content(SOURCE.read_bytes())
+    check_package(data)

@@ -98,10 +98,13 @@ export function checkCarried(flat: Flat, what: string): void {
   }
 }
 
-/** Paragraph texts of body content; a table row is its cells joined by " | ". */
+const isBlock = (b: Element) => ["p", "tbl", "sdt", "customXml"].includes(b.localName);
+
+/** Paragraph texts of body content (runs cut out of a sentence give one line); a table row is its cells joined by " | ". */
 export function blockTexts(blocks: Element[]): string[] {
   const out: string[] = [];
   const text = (el: Element) => Array.from(el.getElementsByTagNameNS(NS_W, "t")).map((t) => t.textContent ?? "").join("");
+  if (blocks.length && !blocks.some(isBlock)) return [blocks.map((b) => (b.localName === "t" ? (b.textContent ?? "") : text(b))).join("")];
   for (const b of blocks) {
     if (b.localName === "tbl") {
       for (const tr of Array.from(b.getElementsByTagNameNS(NS_W, "tr"))) out.push(Array.from(tr.getElementsByTagNameNS(NS_W, "tc")).map(text).join(" | "));
@@ -134,11 +137,13 @@ export function xmlEntryBlocks(xml: string, what: string): Element[] {
   return kids(doc.documentElement);
 }
 
-/** A flat package with these blocks as its body (no relationships): what `insertOoxml` takes for a `c11 protect` part. */
+/** A flat package with these blocks as its body (no relationships): what `insertOoxml` takes for a `c11 protect` part.
+ *  Runs cut out of a sentence go into one paragraph, which Word merges into the sentence they came from. */
 export function flatFromBlocks(blocks: Element[]): string {
   const ser = new XMLSerializer();
   const decl = Object.entries(PREFIXES).map(([p, ns]) => ` xmlns:${p}="${ns}"`).join("");
-  const body = blocks.map((b) => ser.serializeToString(b)).join("");
+  const inner = blocks.map((b) => ser.serializeToString(b)).join("");
+  const body = blocks.some(isBlock) ? inner : `<w:p>${inner}</w:p>`;
   return (
     `<?xml version="1.0" standalone="yes"?><pkg:package xmlns:pkg="${NS_PKG}">` +
     `<pkg:part pkg:name="/_rels/.rels" pkg:contentType="application/vnd.openxmlformats-package.relationships+xml"><pkg:xmlData>` +

@@ -51,7 +51,7 @@ export class OfficeWord implements WordAdapter {
         const paras = body.paragraphs;
         paras.load("items/text,items/outlineLevel,items/tableNestingLevel");
         await ctx.sync();
-        const items = paras.items.filter((p) => p.tableNestingLevel === 0 || p.outlineLevel < 9);
+        const items = paras.items; // paragraphs in tables belong to the section, never end it
         const want = t.text.trim().toLowerCase();
         const isHead = (p: Word.Paragraph) => p.outlineLevel >= 1 && p.outlineLevel <= 9 && p.tableNestingLevel === 0;
         const i = items.findIndex((p) => isHead(p) && p.text.trim().toLowerCase() === want);
