@@ -139,7 +139,8 @@ def test_names_are_checked(tmp_path: Path) -> None:
 def _c11(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "c11.cli.main", "protector", *args],
-        env={**os.environ, **env},
+        # never the developer's own keyring: the fail backend, so secrets go to the encrypted file
+        env={**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring", **env},
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,

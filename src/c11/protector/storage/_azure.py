@@ -234,6 +234,6 @@ def open_location(location: Location) -> AzureStorage:
             connection_timeout=30,
             read_timeout=120,
         )
-    except ValueError as e:
-        raise AuthFailed(f"azure://{account}: the account key is not valid base64 ({e})") from None
+    except ValueError:
+        raise AuthFailed(f"azure://{account}: the account key is not valid base64") from None
     return AzureStorage(client, root)

@@ -212,8 +212,8 @@ def open_location(location: Location) -> GCSStorage:
             kwargs["credentials"] = service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
                 info, scopes=["https://www.googleapis.com/auth/devstorage.read_write"]
             )
-        except (ValueError, KeyError) as e:
-            raise AuthFailed(f"gs://{parts.netloc}: credentials_json is not a service account key ({e})") from None
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise AuthFailed(f"gs://{parts.netloc}: credentials_json is not a service account key") from None
         kwargs["project"] = kwargs["project"] or info.get("project_id")
     elif opts.get("endpoint"):
         from google.auth.credentials import AnonymousCredentials
