@@ -31,6 +31,7 @@ _OPTIONAL = {
             "botocore",
             "prometheus_client",
             "dns",
+            "pkcs11",
         ),
         "server",
     ),
