@@ -33,6 +33,8 @@ _NOT_TLD = {"png", "jpg", "jpeg", "gif", "svg", "webp", "css", "js", "ts", "map"
 
 
 def _emails(text: str, opts: DetectorOptions) -> Iterator[Hit]:
+    if "@" not in text:
+        return
     for m in _EMAIL.finditer(text):
         s = m.group()
         local, _, domain = s.rpartition("@")
@@ -162,6 +164,8 @@ _PUTTY = re.compile(r"PuTTY-User-Key-File-[23]: [\w-]+\r?\n(?:.*\r?\n){1,6}?Priv
 
 
 def _private_keys(text: str, opts: DetectorOptions) -> Iterator[Hit]:
+    if "PRIVATE KEY-----" not in text and "PuTTY-User-Key-File-" not in text:
+        return
     for m in _PEM.finditer(text):
         yield m.start(), m.end(), m.group(), m.group(1).split(" ")[0].lower() if " " in m.group(1) else "pkcs8"
     for m in _PUTTY.finditer(text):
@@ -173,6 +177,8 @@ _AWS_SECRET = re.compile(r"(?i)aws_?secret_?(?:access_?)?key[\"']?\s*[:=]\s*[\"'
 
 
 def _aws(text: str, opts: DetectorOptions) -> Iterator[Hit]:
+    if not any(p in text for p in ("AKIA", "ASIA", "ABIA", "ACCA")) and "secret" not in text.lower():
+        return
     for m in _AWS.finditer(text):
         if not m.group().endswith("EXAMPLE"):  # AWS's documentation placeholder AKIAIOSFODNN7EXAMPLE
             yield m.start(), m.end(), m.group(), "access_key_id"
@@ -187,6 +193,8 @@ _GITHUB = re.compile(
 
 
 def _github(text: str, opts: DetectorOptions) -> Iterator[Hit]:
+    if "gh" not in text and "github_pat_" not in text:
+        return
     for m in _GITHUB.finditer(text):
         body = m.group().split("_", 1)[1]
         if entropy(body) >= 3.5:
@@ -200,6 +208,8 @@ _SLACK = re.compile(
 
 
 def _slack(text: str, opts: DetectorOptions) -> Iterator[Hit]:
+    if "xox" not in text and "hooks.slack.com" not in text:
+        return
     for m in _SLACK.finditer(text):
         yield m.start(), m.end(), m.group(), "webhook" if m.group().startswith("https") else m.group()[:4]
 
@@ -230,11 +240,27 @@ def entropy(s: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in Counter(s).values())
 
 
+#: substrings without which neither token pattern can match (a cheap test before the regular expressions)
+_TOKEN_HINTS = ("k_live_", "glpat-", "AIza", "npm_", "pypi-", "sk-")
+_ASSIGNED_HINTS = ("key", "token", "secret")
+
+
 def _tokens(text: str, opts: DetectorOptions) -> Iterator[Hit]:
+    if any(h in text for h in _TOKEN_HINTS):
+        yield from _prefixed(text)
+    lower = text.lower()
+    if any(h in lower for h in _ASSIGNED_HINTS):
+        yield from _assigned(text)
+
+
+def _prefixed(text: str) -> Iterator[Hit]:
     for m in _PREFIXED.finditer(text):
         kind = m.lastgroup or "token"
         if entropy(m.group()) >= 3.5:
             yield m.start(), m.end(), m.group(), kind
+
+
+def _assigned(text: str) -> Iterator[Hit]:
     for m in _ASSIGNED.finditer(text):
         v = m.group(1)
         has_mix = any(c.isdigit() for c in v) and any(c.isalpha() for c in v)
