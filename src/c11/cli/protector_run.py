@@ -170,12 +170,12 @@ def _open(data_dir: str | None, name: str) -> Any:
     return open_storage(store(data_dir).get(name))
 
 
-def _keys(storage: Any, prefix: str) -> Iterator[str]:
+def _listed(storage: Any, prefix: str) -> Iterator[Any]:
     from c11.protector.protection import ignored
 
     for info in storage.list(prefix):
         if not ignored(info.key):
-            yield info.key
+            yield info
 
 
 def _summary(name: str, tally: _Tally, as_json: bool, dry_run: bool) -> None:
@@ -250,7 +250,7 @@ def run(
         app = Q.make_app(queue_url)
         Q.ensure_schema(app)
         with _open(data_dir, name) as s:
-            n = Q.defer(app, name, _keys(s, prefix), rules.text, batch=batch)
+            n = Q.defer(app, name, _listed(s, prefix), rules.text, batch=batch)
         if as_json:
             emit_json({"connection": name, "queued": n})
         else:
@@ -260,8 +260,8 @@ def run(
     tally = _Tally(as_json)
     try:
         p = ctx.protector(name, rules, max_size)
-        for key in _keys(p.storage, prefix):
-            tally.add(p.process(key))
+        for info in _listed(p.storage, prefix):
+            tally.add(p.process(info.key, info))
     finally:
         tally.done()
         ctx.close()
@@ -312,13 +312,13 @@ def worker(
 
     protectors: dict[tuple[str, str], Any] = {}  # one per connection and rules: plans made once
 
-    def handle(connection: str, keys: list[str], rules: str) -> None:
+    def handle(connection: str, objects: list[list[Any]], rules: str) -> None:
         p = protectors.get((connection, rules))
         if p is None:
             p = protectors[(connection, rules)] = ctx.protector(
                 connection, parse_rules(rules, "the job's rules"), max_size
             )
-        for out in Q.run_keys(p.process, locks, connection, keys):
+        for out in Q.run_objects(p.process, locks, connection, objects):
             if out.status == "failed":
                 click.echo(f"c11: {connection}: {out.key}: {out.reason}", err=True)
 
@@ -367,7 +367,7 @@ def watch(
       c11 protector watch docs --rules rules.toml --interval 300
       c11 protector watch docs --once --json
     """
-    from c11.protector.watch import changed_keys
+    from c11.protector.watch import changed
 
     rules = _rules(rules_file, name, data_dir)
     ctx = _Context(identity, _state(state_url or queue_url, data_dir), data_dir)
@@ -381,13 +381,13 @@ def watch(
         p = ctx.protector(name, rules, max_size)
         while True:
             tally = _Tally(as_json)
-            keys = changed_keys(p.storage, ctx.state, name, prefix)
+            listed = changed(p.storage, ctx.state, name, prefix)
             if app is not None:
-                n = Q.defer(app, name, keys, rules.text)
+                n = Q.defer(app, name, listed, rules.text)
                 tally.counts["queued"] = n
             else:
-                for key in keys:
-                    tally.add(p.process(key))
+                for info in listed:
+                    tally.add(p.process(info.key, info))
             tally.done()
             if once:
                 break

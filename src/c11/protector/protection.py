@@ -114,8 +114,10 @@ class Protector:
 
     # -- one object ---------------------------------------------------------------------------------------
 
-    def process(self, key: str) -> Outcome:
-        """Classify `key` and apply the first matching rule (or finish what a crashed attempt left)."""
+    def process(self, key: str, listed: ObjectInfo | None = None) -> Outcome:
+        """Classify `key` and apply the first matching rule (or finish what a crashed attempt left). `listed`:
+        the object's info from a listing (saves asking the backend again; every replacement is still conditional
+        on the ETag, so a stale listing cannot make it overwrite newer content)."""
         if ignored(key):
             return Outcome(key, "ignored")
         prior = self.state.get(self.connection, key)
@@ -123,11 +125,14 @@ class Protector:
             done = self._resume(key, prior)
             if done is not None:
                 return done
-        try:
-            info = self.storage.stat(key)
-        except NotFound:
-            return Outcome(key, "unchanged", reason="no longer exists")
-        prior = self.state.get(self.connection, key)
+            prior = self.state.get(self.connection, key)
+        if listed is not None and listed.key == key and listed.etag is not None:
+            info = listed
+        else:
+            try:
+                info = self.storage.stat(key)
+            except NotFound:
+                return Outcome(key, "unchanged", reason="no longer exists")
         if prior is not None and prior.status in S.FINAL and info.etag is not None:
             if info.etag in (prior.etag, prior.target_etag):
                 return Outcome(key, "unchanged", prior.action, prior.detectors, prior.target)
@@ -155,6 +160,13 @@ class Protector:
         if self.dry_run:
             target = key + SUFFIX if rule.action == PROTECT_FILE else key
             return Outcome(key, "would-protect", rule.action, found.detectors, target)
+        if info is listed:  # a listing has no content type: the backend's full metadata, and the same content
+            try:
+                info = self.storage.stat(key)
+            except NotFound:
+                return Outcome(key, "unchanged", reason="no longer exists")
+            if info.etag != listed.etag:
+                return Outcome(key, "unchanged", reason="changed since listed: looked at again by the next run")
         self.state.begin_attempt(self.connection, key, info.etag)
         try:
             if rule.action == PROTECT_FILE:

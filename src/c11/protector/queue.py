@@ -15,9 +15,13 @@ import contextlib
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import procrastinate
+
+from c11.protector.storage import ObjectInfo
+
+T = TypeVar("T")
 
 #: the queue the protector's jobs go to
 QUEUE = "c11-protector"
@@ -27,8 +31,9 @@ DEFAULT_BATCH = 20
 #: a worker without a heartbeat for this long is dead: its jobs are retried
 DEFAULT_STALLED_AFTER = 10.0
 
-#: handler(connection, keys, rules): what a worker does with one job (`rules`: the rules file's TOML text)
-Handler = Callable[[str, list[str], str], None]
+#: handler(connection, objects, rules): what a worker does with one job; `objects`: [key, etag, size] as listed,
+#: `rules`: the rules file's TOML text
+Handler = Callable[[str, list[list[Any]], str], None]
 
 log = logging.getLogger("c11.protector.queue")
 
@@ -47,10 +52,10 @@ def make_app(url: str, handler: Handler | None = None) -> procrastinate.App:
     """A procrastinate app on the PostgreSQL database at `url`; `handler` runs the jobs (None: defer only)."""
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=_conninfo(url)))
 
-    def protect(connection: str, keys: list[str], rules: str) -> None:
+    def protect(connection: str, objects: list[list[Any]], rules: str) -> None:
         if handler is None:
             raise RuntimeError("this queue app only defers jobs")
-        handler(connection, keys, rules)
+        handler(connection, objects, rules)
 
     app.task(
         name=TASK,
@@ -67,8 +72,8 @@ def ensure_schema(app: procrastinate.App) -> None:
             app.schema_manager.apply_schema()
 
 
-def batches(keys: Iterable[str], size: int) -> Iterator[list[str]]:
-    batch: list[str] = []
+def batches(keys: Iterable[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
     for k in keys:
         batch.append(k)
         if len(batch) >= size:
@@ -81,19 +86,19 @@ def batches(keys: Iterable[str], size: int) -> Iterator[list[str]]:
 def defer(
     app: procrastinate.App,
     connection: str,
-    keys: Iterable[str],
+    objects: Iterable[ObjectInfo],
     rules: str,
     *,
     batch: int = DEFAULT_BATCH,
     per_call: int = 500,
 ) -> int:
-    """Defer jobs of `batch` keys each, carrying the rules' TOML text (`per_call` jobs per database round trip); returns the number of keys."""
+    """Defer jobs of `batch` listed objects each, carrying the rules' TOML text (`per_call` jobs per database round trip); returns the number of keys."""
     task = app.tasks[TASK]
     n = 0
     with app.open():
         pending: list[dict[str, Any]] = []
-        for b in batches(keys, batch):
-            pending.append({"connection": connection, "keys": b, "rules": rules})
+        for b in batches(objects, batch):
+            pending.append({"connection": connection, "objects": [[o.key, o.etag, o.size] for o in b], "rules": rules})
             n += len(b)
             if len(pending) >= per_call:
                 task.batch_defer(*pending)
@@ -183,11 +188,14 @@ class KeyLocks:
             self._conn.close()
 
 
-def run_keys(process: Callable[[str], Any], locks: KeyLocks, connection: str, keys: Sequence[str]) -> list[Any]:
-    """Process each key under its lock (a key another worker holds is left to it)."""
+def run_objects(
+    process: Callable[[str, ObjectInfo | None], Any], locks: KeyLocks, connection: str, objects: Sequence[Sequence[Any]]
+) -> list[Any]:
+    """Process each job object ([key, etag, size] as listed) under its lock (one another worker holds is left
+    to it)."""
     out = []
-    for key in keys:
+    for key, etag, size in objects:
         with locks.hold(connection, key) as got:
             if got:
-                out.append(process(key))
+                out.append(process(key, ObjectInfo(key, size, etag=etag) if etag else None))
     return out

@@ -13,8 +13,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import DateTime, Engine, Integer, String, Text, create_engine, event, func, select, update
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    Integer,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 #: every status an object can have (docs/protector.md "State")
@@ -88,7 +103,8 @@ class ObjectState:
     attempts: int
 
     @classmethod
-    def of(cls, r: ObjectRow) -> ObjectState:
+    def of(cls, r: Any) -> ObjectState:
+        """From an `ObjectRow` or a result row of its table."""
         return cls(
             r.connection,
             r.key,
@@ -103,6 +119,9 @@ class ObjectState:
             r.doc_id,
             r.attempts,
         )
+
+
+_OBJECTS: Table = ObjectRow.__table__  # type: ignore[assignment]
 
 
 def _now() -> datetime:
@@ -149,25 +168,30 @@ class StateDB:
         self.engine.dispose()
 
     def get(self, connection: str, key: str) -> ObjectState | None:
-        with Session(self.engine) as s:
-            r = s.get(ObjectRow, (connection, key))
-            return None if r is None else ObjectState.of(r)
+        t = _OBJECTS
+        with self.engine.connect() as c:
+            r = c.execute(select(t).where(t.c.connection == connection, t.c.key == key)).first()
+        return None if r is None else ObjectState.of(r)
 
     def set(self, connection: str, key: str, status: str, **fields: object) -> None:
-        """Create or update the row of (connection, key): `status` and the given columns."""
+        """Create or update the row of (connection, key): `status` and the given columns (one UPDATE, or an
+        INSERT for a new object: plain SQL, the hot path of a scan)."""
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}")
         if "detectors" in fields and not isinstance(fields["detectors"], str | None):
             fields["detectors"] = ",".join(fields["detectors"])  # type: ignore[arg-type]
-        with Session(self.engine) as s, s.begin():
-            r = s.get(ObjectRow, (connection, key), with_for_update=True)
-            if r is None:
-                r = ObjectRow(connection=connection, key=key, attempts=0)
-                s.add(r)
-            r.status = status
-            r.updated_at = _now()
-            for k, v in fields.items():
-                setattr(r, k, v)
+        t = _OBJECTS
+        values = {"status": status, "updated_at": _now(), **fields}
+        for _ in range(3):
+            try:
+                with self.engine.begin() as c:
+                    done = c.execute(update(t).where(t.c.connection == connection, t.c.key == key).values(**values))
+                    if done.rowcount == 0:
+                        c.execute(insert(t).values(connection=connection, key=key, attempts=0, **values))
+                return
+            except IntegrityError:  # inserted concurrently: update it
+                continue
+        raise RuntimeError(f"{key}: could not record its state")
 
     def begin_attempt(self, connection: str, key: str, etag: str | None) -> int:
         """Count one more attempt at the object (returns the count)."""

@@ -20,15 +20,15 @@ def _changed(state: StateDB, connection: str, info: ObjectInfo) -> bool:
     return info.etag not in (row.etag, row.target_etag)
 
 
-def changed_keys(storage: Storage, state: StateDB, connection: str, prefix: str = "") -> Iterator[str]:
-    """Keys of the objects to look at again; a change feed's new cursor is saved once the feed is read to its end."""
+def changed(storage: Storage, state: StateDB, connection: str, prefix: str = "") -> Iterator[ObjectInfo]:
+    """The objects to look at again (as listed); a change feed's new cursor is saved once the feed is read to its end."""
     if storage.supports_changes:
         items, cursor = storage.changes(state.cursor(connection))
         for info in items:
             if info.key.startswith(prefix) and _changed(state, connection, info):
-                yield info.key
+                yield info
         state.set_cursor(connection, cursor)
         return
     for info in storage.list(prefix):
         if _changed(state, connection, info):
-            yield info.key
+            yield info
