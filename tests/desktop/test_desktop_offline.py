@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from desktopkit import cli, finish, shot
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
@@ -119,16 +119,17 @@ def test_keyboard_only_offline_encrypt_and_open(qtbot, window, me, tmp_path):
 
 
 def _drop(widget: QWidget, paths: list[Path]) -> None:
+    """What a file manager's drop delivers: a drag entering with file URLs, then the drop."""
     data = QMimeData()
     data.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    center = QPointF(widget.rect().center())
-    for etype in (QDropEvent.Type.DragEnter, QDropEvent.Type.Drop):
-        from PySide6.QtGui import QDragEnterEvent
-
-        cls = QDragEnterEvent if etype == QDropEvent.Type.DragEnter else QDropEvent
-        event = cls(center, Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
-        QApplication.sendEvent(widget, event)
-        assert event.isAccepted()
+    center = widget.rect().center()
+    buttons, mods = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(center, Qt.DropAction.CopyAction, data, buttons, mods)
+    QApplication.sendEvent(widget, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(QPointF(center), Qt.DropAction.CopyAction, data, buttons, mods)
+    QApplication.sendEvent(widget, drop)
+    assert drop.isAccepted()
 
 
 def _offline(qtbot, window, key: Path) -> None:

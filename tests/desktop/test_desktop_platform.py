@@ -89,3 +89,17 @@ def test_mime_type_by_name_and_by_magic(tmp_path):
     assert kind(renamed) == "application/vnd.c11"  # no extension: the magic bytes decide
     assert kind(message) == "application/vnd.c11.armored"
     assert kind(other) != "application/vnd.c11"
+
+
+def test_self_test_round_trips_through_the_app():
+    """`c11 desktop --self-test`: what the packaged build runs (packaging/desktop/build.py)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "QT_QPA_PLATFORM": "offscreen"}
+    r = subprocess.run(
+        [sys.executable, "-m", "c11.cli.main", "desktop", "--self-test"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert r.returncode == 0 and r.stdout.startswith("c11 desktop self-test: ok"), r.stdout + r.stderr
