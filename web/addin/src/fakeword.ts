@@ -62,7 +62,7 @@ export class FakeWord implements WordAdapter {
   private static isC11(b: Element): boolean {
     if (b.localName !== "sdt") return false;
     const tag = b.getElementsByTagNameNS(NS_W, "tag")[0]?.getAttributeNS(NS_W, "val") ?? "";
-    return tag.startsWith("c11") ;
+    return tag.startsWith("c11");
   }
 
   /** Tests: select body blocks from..to (inclusive, from 0), as the user would with the mouse. */
