@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,7 @@ def test_publish_encrypt_open_and_the_c11_server_holds_no_private_key(
     idp: Any, hsm: Hsm, tmp_path: Path, pg_schemas: Any
 ) -> None:
     from accountkit import client, signup
-    from srvkit import server_config, start_server
+    from srvkit import PASSWORD, run_cli, server_config, start_server
 
     c11 = start_server(server_config(tmp_path / "c11", pg_schemas.new()), "postgresql")
     ent = start_enterprise(enterprise_config(idp, hsm, tmp_path / "ent", pg_schemas.new(), kek="pkcs11:reg-kek"))
@@ -68,9 +69,16 @@ def test_publish_encrypt_open_and_the_c11_server_holds_no_private_key(
         # the proof is refused without a valid token, like an unwrap
         with pytest.raises(AuthError):
             publish_proof(ent.url, mint(idp, member.email, aud="other"))
-        with client(c11, member.email) as c:
-            published = c.registry.publish_signed(publish_proof(ent.url, mint(idp, member.email)))
-        assert published.public_key.line() == r.json()["public_key"]
+        # the member publishes with the CLI: logged in to the c11 server, the proof signed by the key server
+        token = tmp_path / "token"
+        token.write_text(mint(idp, member.email))
+        cfg, env = tmp_path / "member-cli", {"C11_PASSWORD": PASSWORD, "C11_PASSPHRASE": ""}
+        login = run_cli(["login", "--server", c11.url, "--email", member.email], cfg, env)
+        assert login.returncode == 0, login.stderr
+        env |= {"C11_ENTERPRISE_KEYSERVER": ent.url, "C11_ENTERPRISE_TOKEN_FILE": str(token)}
+        done = run_cli(["registry", "publish", "--enterprise", "--json"], cfg, env)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["public"] == r.json()["public_key"]
 
         sender = signup(c11, "sender")
         with client(c11, sender.email) as c:

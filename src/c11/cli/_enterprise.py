@@ -34,18 +34,32 @@ def _token_reader(path: Path) -> Any:
     return read
 
 
+def _configured_token() -> tuple[str, Any]:
+    from c11.errors import UsageError
+
+    server = os.environ.get(SERVER_VAR)
+    if not server or not os.environ.get(TOKEN_VAR):
+        raise UsageError(
+            f"set {SERVER_VAR} to your organization's enterprise key server and {TOKEN_VAR} to a file holding "
+            "your sign-in token from its identity provider"
+        )
+    return server, _token_reader(Path(os.environ[TOKEN_VAR]))
+
+
+def publish_proof() -> dict[str, str]:
+    """The proof of possession of your enterprise key, signed inside the configured enterprise key server."""
+    from c11.client.enterprise import publish_proof as fetch
+
+    server, token = _configured_token()
+    return fetch(server, token())
+
+
 def enterprise_keys() -> list[Any]:
     """An EnterpriseKey for the configured key server and token, or [] when none is configured."""
     server = os.environ.get(SERVER_VAR)
     if not server:
         return []
     from c11.client.enterprise import EnterpriseKey, member_key, token_email
-    from c11.errors import UsageError
 
-    if not os.environ.get(TOKEN_VAR):
-        raise UsageError(
-            f"{SERVER_VAR} is set: also set {TOKEN_VAR} to a file holding your sign-in token from your "
-            "organization's identity provider"
-        )
-    token = _token_reader(Path(os.environ[TOKEN_VAR]))
+    server, token = _configured_token()
     return [EnterpriseKey(server, member_key(server, token_email(token())), token)]

@@ -26,14 +26,26 @@ def registry() -> None:
 @click.option(
     "-i", "--identity", "identity", metavar="KEYFILE", help="Key file to publish (default: yours in the config dir)."
 )
+@click.option(
+    "--enterprise",
+    is_flag=True,
+    help="Publish the key your organization's enterprise key server holds for you (C11_ENTERPRISE_KEYSERVER, "
+    "C11_ENTERPRISE_TOKEN_FILE): it signs the proof of possession; the key never leaves it.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def publish(identity: str | None, as_json: bool) -> None:
+def publish(identity: str | None, enterprise: bool, as_json: bool) -> None:
     """Publish your public key for your account's email (signed with the key: proof of possession)."""
     from c11.cli import _identity
 
-    ident = _identity.load_sender(identity)
-    c = _client()
-    done = c.registry.publish(ident)
+    if enterprise:
+        from c11.cli._enterprise import publish_proof
+
+        proof = publish_proof()
+        done = _client().registry.publish_signed(proof)
+    else:
+        ident = _identity.load_sender(identity)
+        c = _client()
+        done = c.registry.publish(ident)
     if as_json:
         click.echo(
             json.dumps(
