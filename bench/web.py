@@ -15,7 +15,8 @@ Per size (default 256 and 1024 MiB; a random file on disk, picked with the page'
   of the origin private file system), one stage after another, with the time of each stage per MiB; every app
   figure also gets its ratio to that floor (vsRawFloor);
 * peak memory of the browser's processes while each operation runs (sum of RSS, and of PSS, of every Chromium
-  process under this script, sampled every 100 ms; the PSS at the peak by process type).
+  process under this script, sampled every 100 ms; the PSS at the peak by process type; the sum of anonymous
+  resident memory, which other Chromium instances on the machine do not change as they do PSS).
 
 Also: X-Wing encapsulate/decapsulate (the same @noble/post-quantum build, in the core's harness page), time to first
 (contentful) paint of the app at / on loopback (median of 5 fresh contexts) and the gzip size of its JavaScript.
@@ -131,6 +132,7 @@ class MemorySampler:
     def __init__(self) -> None:
         self.peak_rss = self.peak_pss = 0
         self.peak_by_kind: dict[str, int] = {}
+        self.peak_anon = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -177,10 +179,16 @@ class MemorySampler:
             by_kind[kind] = by_kind.get(kind, 0) + self._kib(p, "smaps_rollup", "Pss:")
         return sum(self._kib(p, "status", "VmRSS:") for p in pids), by_kind
 
+    def anon(self) -> int:
+        """Sum of anonymous resident memory (KiB): heaps and buffers, not the binary's or fonts' pages, whose PSS
+        share falls when other Chromium instances on the machine map the same files."""
+        return sum(self._kib(p, "status", "RssAnon:") for p in self._tree())
+
     def _run(self) -> None:
         while not self._stop.is_set():
             rss, by_kind = self._sample()
             pss = sum(by_kind.values())
+            self.peak_anon = max(self.peak_anon, self.anon())
             self.peak_rss = max(self.peak_rss, rss)
             if pss > self.peak_pss:
                 self.peak_pss, self.peak_by_kind = pss, by_kind
@@ -237,6 +245,7 @@ class MemorySampler:
         out: dict[str, Any] = {
             "peakRssMiB": round(self.peak_rss / 1024, 1),
             "peakPssMiB": round(self.peak_pss / 1024, 1),
+            "peakAnonMiB": round(self.peak_anon / 1024, 1),
             # where the peak PSS was, by process type (renderer: the page, its worker and the service worker)
             "peakPssByProcessMiB": {
                 k: round(v / 1024, 1) for k, v in sorted(self.peak_by_kind.items(), key=lambda kv: -kv[1])
@@ -443,6 +452,7 @@ def main() -> None:
                 try:
                     rss, by_kind = MemorySampler()._sample()
                     emit(what="browser idle", rssMiB=round(rss / 1024, 1), pssMiB=round(sum(by_kind.values()) / 1024, 1),
+                         anonMiB=round(MemorySampler().anon() / 1024, 1),
                          pssByProcessMiB={k: round(v / 1024, 1) for k, v in by_kind.items()})  # fmt: skip
                     for mib in sizes:
                         run_size(context, email, key, tmp, mib)
