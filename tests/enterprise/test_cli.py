@@ -27,7 +27,10 @@ def _env(hsm: Hsm, data: Path, **more: str) -> dict[str, str]:
 
 
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(C11 + args, env=env, capture_output=True, text=True, timeout=120)
+    """The real CLI as a fresh process (forked from a warmed-up one: tests/server/clifork.py)."""
+    from srvkit import run_cli
+
+    return run_cli(args, Path(env["C11E_DATA_DIR"]) / "cli", env, timeout=120)
 
 
 def test_wrong_pin_and_missing_key_fail_in_one_line(hsm: Hsm, tmp_path: Path) -> None:
@@ -119,18 +122,19 @@ def test_c11_decrypt_through_the_enterprise_key_server(idp: Any, tmp_path: Path)
         )
         token = tmp_path / "token"
         token.write_text(mint(idp, "lee@corp.example"))
-        env = {**os.environ, "C11_ENTERPRISE_KEYSERVER": ent.url, "C11_ENTERPRISE_TOKEN_FILE": str(token)}
-        env.pop("C11_IDENTITY", None)
-        r = subprocess.run(
-            [*C11, "decrypt", "-o", str(tmp_path / "plan.txt"), str(src)], env=env, capture_output=True, text=True
-        )
+        env = {
+            "C11E_DATA_DIR": str(tmp_path),
+            "C11_ENTERPRISE_KEYSERVER": ent.url,
+            "C11_ENTERPRISE_TOKEN_FILE": str(token),
+        }
+        r = _run(["decrypt", "-o", str(tmp_path / "plan.txt"), str(src)], env)
         assert r.returncode == 0, r.stderr
         assert (tmp_path / "plan.txt").read_bytes() == b"the plan"
         token.write_text(mint(idp, "lee@corp.example", aud="someone-else"))
-        r = subprocess.run([*C11, "decrypt", "-o", "-", str(src)], env=env, capture_output=True, text=True)
+        r = _run(["decrypt", "-o", "-", str(src)], env)
         assert r.returncode != 0 and "refused to open this file" in r.stderr and r.stdout == ""
         assert "Traceback" not in r.stderr
     finally:
         ent.stop()
-    r = subprocess.run([*C11, "decrypt", "-o", "-", str(src)], env=env, capture_output=True, text=True)
+    r = _run(["decrypt", "-o", "-", str(src)], env)
     assert r.returncode != 0 and "cannot be reached" in r.stderr and "Traceback" not in r.stderr
