@@ -4,6 +4,7 @@ offline against the rules of Microsoft's manifest schema that can be checked wit
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -173,3 +174,49 @@ def test_c11_serve_answers_the_addin(web_server):
     assert pane.status_code == 200 and "frame-ancestors 'self' https://" in pane.headers["content-security-policy"]
     for src in re.findall(r'src="(/addin/assets/[^"]+\.js)"', pane.text):
         assert httpx.get(base + src, timeout=30).status_code == 200
+
+
+OFFICE_STUB = """window.Office = {
+  onReady: (f) => Promise.resolve(f && f({ host: "Word" })),
+  context: { ui: { messageParent: (message, options) => { window.__sent = { message, options }; } } },
+};"""
+
+
+def test_sign_in_dialog_sends_the_session_to_the_pane(web_server, chromium, axe):
+    """login.html on the live server (Office.js stubbed: no Office here) logs in with OPAQUE and hands the session
+    to the pane with messageParent, restricted to the server's own origin."""
+    import accountkit
+    from srvkit import PASSWORD
+
+    email = accountkit.signup(web_server, "addin").email
+    context = chromium.new_context(base_url=web_server.url)
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.route(
+            "https://appsforoffice.microsoft.com/**",
+            lambda route: route.fulfill(status=200, content_type="text/javascript", body=OFFICE_STUB),
+        )
+        page.goto("/addin/login.html")
+        page.get_by_role("heading", name="Sign in to c11").wait_for()
+        axe(page)
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Sign in").wait_for()
+        sent = None
+        for _ in range(240):  # wait_for_function would eval a string, which the page's CSP forbids
+            sent = page.evaluate("() => window.__sent || null")
+            if sent or page.get_by_role("alert").count():
+                break
+            page.wait_for_timeout(250)
+        assert sent, page.get_by_role("alert").all_inner_texts()
+        origin = web_server.url.rstrip("/")
+        assert sent["options"] == {"targetOrigin": origin}
+        session = json.loads(sent["message"])
+        assert session["email"] == email and session["token"]
+        assert not errors, errors
+    finally:
+        context.close()
