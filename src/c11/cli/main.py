@@ -60,6 +60,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "sends": ("c11.cli.send", "sends", "Your sends: list, show each recipient's status, revoke."),
     "share": ("c11.cli.send", "share", "Share links to the latest version of a file or folder."),
     "enterprise-keyserver": ("c11.cli.enterprise", "enterprise_keyserver", "The org's own HSM key server."),
+    "protector": ("c11.cli.protector", "protector", "Cloud Protector: connect storage, find and protect files."),
     "desktop": ("c11.cli.desktop", "desktop", "Open the desktop app (needs the desktop extra)."),
 }
 
