@@ -106,6 +106,26 @@ def test_a_lost_connection_is_an_invalidated_dbapi_error(pg_schemas: Any) -> Non
         assert connection_lost(lost.value) and "secret-param" not in str(lost.value)
         again = hotpath.fetch_one(engine, "SELECT pg_backend_pid() + %s", (0,))
         assert again is not None and again != first
+        # on an open Connection (the registry lookup): the Connection is invalidated, and closes cleanly
+        with pytest.raises(sa.exc.DBAPIError) as lost, engine.connect() as conn:
+            row = hotpath.driver_row(
+                conn.connection.driver_connection,
+                conn.dialect,
+                conn.invalidate,
+                "SELECT pg_backend_pid() AS n",
+                (),
+                True,
+            )
+            pid = row.n
+            hotpath.driver_row(
+                conn.connection.driver_connection,
+                conn.dialect,
+                conn.invalidate,
+                "SELECT pg_terminate_backend(pg_backend_pid())",
+                (),
+            )
+        assert connection_lost(lost.value)
+        assert hotpath.fetch_one(engine, "SELECT pg_backend_pid() + %s", (0,)) != (pid,)  # a new connection
     finally:
         engine.dispose()
 

@@ -96,36 +96,50 @@ def caller(request: Request, ctx: ServerContext) -> Principal | None:
 
 def fetch_one(engine: Engine, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
     """The first row of `sql` (driver parameter style) run as a prepared statement on a pooled PostgreSQL driver
-    connection of `engine`, without SQLAlchemy's execution layer.
+    connection of `engine`, without SQLAlchemy's execution layer (`driver_row`).
 
     The pool's checkout rules still apply (a connection that may be dead is pinged and replaced; a refused new
-    connection on the event loop raises `NotWaitingOnLoop`). A driver error is raised as SQLAlchemy's
-    `DBAPIError` (parameters hidden), the connection invalidated when it was lost, as `Connection.execute` does,
-    so the outage handling (`c11._web.db_outage`) sees the same errors."""
+    connection on the event loop raises `NotWaitingOnLoop`)."""
     pooled = engine.raw_connection()
     try:
-        driver = pooled.driver_connection
-        try:
-            with driver.cursor() as cur:  # type: ignore[union-attr]
-                cur.execute(sql, params, prepare=True)
-                row: tuple[Any, ...] | None = cur.fetchone()
-                return row
-        except engine.dialect.loaded_dbapi.Error as e:
-            lost = bool(getattr(driver, "broken", False) or getattr(driver, "closed", False))
-            lost = lost or engine.dialect.is_disconnect(e, pooled.dbapi_connection, None)
-            if lost:
-                pooled.invalidate(e)
-            raise sa_exc.DBAPIError.instance(
-                sql,
-                params,
-                e,
-                engine.dialect.loaded_dbapi.Error,
-                hide_parameters=True,
-                connection_invalidated=lost,
-                dialect=engine.dialect,
-            ) from e
+        return driver_row(pooled.driver_connection, engine.dialect, pooled.invalidate, sql, params)
     finally:
         pooled.close()
+
+
+def driver_row(
+    driver: Any, dialect: Any, invalidate: Any, sql: str, params: tuple[Any, ...], named: bool = False
+) -> Any:
+    """The first row of `sql` run as a prepared statement on the PostgreSQL driver connection `driver` (of a pool
+    connection, or of an open `Connection`: `conn.connection.driver_connection`), a named tuple if `named`.
+
+    A driver error is raised as SQLAlchemy's `DBAPIError` (parameters hidden), after `invalidate(error)` when
+    the connection was lost (`pooled.invalidate`, `Connection.invalidate`), as `Connection.execute` does, so
+    the outage handling (`c11._web.db_outage`) sees the same errors."""
+    if named:
+        from psycopg.rows import namedtuple_row  # PostgreSQL only (the driver is imported already)
+
+        cursor = driver.cursor(row_factory=namedtuple_row)
+    else:
+        cursor = driver.cursor()
+    try:
+        with cursor as cur:
+            cur.execute(sql, params, prepare=True)
+            return cur.fetchone()
+    except dialect.loaded_dbapi.Error as e:
+        lost = bool(getattr(driver, "broken", False) or getattr(driver, "closed", False))
+        lost = lost or dialect.is_disconnect(e, driver, None)
+        if lost:
+            invalidate(e)
+        raise sa_exc.DBAPIError.instance(
+            sql,
+            params,
+            e,
+            dialect.loaded_dbapi.Error,
+            hide_parameters=True,
+            connection_invalidated=lost,
+            dialect=dialect,
+        ) from e
 
 
 async def run_near(ctx: ServerContext, fn: Any, *args: Any) -> Any:

@@ -237,6 +237,7 @@ _LOOKUP = (
     + org_lookup.JOINS
     + " WHERE r.email_hash = {ph}"
 )
+_PG_LOOKUP = _LOOKUP.format(ph="%s")
 
 
 def _reader(request: Request) -> tuple[Principal, ServerContext]:
@@ -303,10 +304,13 @@ def _lookup(ctx: ServerContext, principal: Principal, email: str, known_size: in
     email = canonical_email(email)  # one normal form; look-alike and invisible characters refused (422)
     svc = log_service(ctx)
     with svc.read_engine.connect() as conn:  # two queries: the key with the log state, then the proof nodes
-        ph = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        row = conn.exec_driver_sql(
-            _LOOKUP.format(ph=ph), (*org_lookup.join_params(principal, email), email_hash(email))
-        ).first()
+        params = (*org_lookup.join_params(principal, email), email_hash(email))
+        if conn.dialect.name == "postgresql":  # a prepared statement on the driver connection (hotpath.driver_row)
+            row = hotpath.driver_row(
+                conn.connection.driver_connection, conn.dialect, conn.invalidate, _PG_LOOKUP, params, named=True
+            )
+        else:
+            row = conn.exec_driver_sql(_LOOKUP.format(ph="?"), params).first()
         if row is None:
             raise Problem(404, "Not Found", "No key is published for this email address.", "no-key")
         if org_lookup.decide(row.t_status, row.t_org, row.t_policies, row.c_org, row.c_policies):
