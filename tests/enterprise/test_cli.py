@@ -130,6 +130,13 @@ def test_c11_decrypt_through_the_enterprise_key_server(idp: Any, tmp_path: Path)
         r = _run(["decrypt", "-o", str(tmp_path / "plan.txt"), str(src)], env)
         assert r.returncode == 0, r.stderr
         assert (tmp_path / "plan.txt").read_bytes() == b"the plan"
+        shown = _run(["inspect", str(src)], env)
+        assert (
+            f"{pub.fingerprint}  mlkem768x25519  ENTERPRISE KEY: held by your organization's key server" in shown.stdout
+        )
+        recipients = json.loads(_run(["inspect", "--json", str(src)], env).stdout)["recipients"]
+        assert [r.get("key_type") for r in recipients if r["fingerprint"] == pub.fingerprint] == ["enterprise"]
+        assert [r.get("key_type") for r in recipients if r["fingerprint"] != pub.fingerprint] == [None]
         token.write_text(mint(idp, "lee@corp.example", aud="someone-else"))
         r = _run(["decrypt", "-o", "-", str(src)], env)
         assert r.returncode != 0 and "refused to open this file" in r.stderr and r.stdout == ""

@@ -54,6 +54,16 @@ def publish_proof() -> dict[str, str]:
     return fetch(server, token())
 
 
+def enterprise_fingerprint() -> tuple[str, str] | None:
+    """(fingerprint of your enterprise key, key server URL) when one is configured, for `c11 inspect`."""
+    if not configured():
+        return None
+    from c11.client.enterprise import member_key, token_email
+
+    server, token = _configured_token()
+    return member_key(server, token_email(token())).fingerprint, server
+
+
 def enterprise_keys() -> list[Any]:
     """An EnterpriseKey for the configured key server and token, or [] when none is configured."""
     server = os.environ.get(SERVER_VAR)

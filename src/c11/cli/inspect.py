@@ -29,8 +29,15 @@ def inspect(path, as_json, trust_files) -> None:
     verifier = _signer.verifier(trust_files)
     check = verifier.annotate(info)
     resharer = verifier.resharer(info)
+    from c11.cli._enterprise import enterprise_fingerprint  # C11_ENTERPRISE_KEYSERVER: which key is held there
+
+    held = enterprise_fingerprint()
     if as_json:
-        emit_json(info.to_dict())
+        out = info.to_dict()
+        for r in out.get("recipients", []):
+            if held and r.get("fingerprint") == held[0]:
+                r["key_type"], r["key_server"] = "enterprise", held[1]
+        emit_json(out)
         return
     sig = "valid" if info.signature_valid else "INVALID (do not trust this file)"
     lines = [
@@ -50,6 +57,11 @@ def inspect(path, as_json, trust_files) -> None:
             "  TEMPORARY KEY: not zero-trust (held by the key server until they register); "
             "re-encrypt once they have: c11 reencrypt"
             if r.get("temporary")
+            else ""
+        )
+        + (
+            f"  ENTERPRISE KEY: held by your organization's key server {safe_text(held[1])}, which opens it"
+            if held and r["fingerprint"] == held[0]
             else ""
         )
         for r in info.recipients
