@@ -315,10 +315,10 @@ def worker(
     def handle(connection: str, objects: list[list[Any]], rules: str) -> None:
         p = protectors.get((connection, rules))
         if p is None:
-            p = protectors[(connection, rules)] = ctx.protector(
-                connection, parse_rules(rules, "the job's rules"), max_size
-            )
-        for out in Q.run_objects(p.process, locks, connection, objects):
+            p = ctx.protector(connection, parse_rules(rules, "the job's rules"), max_size)
+            p.lock = locks.for_connection(connection)
+            protectors[(connection, rules)] = p
+        for out in Q.run_objects(p.process, objects):
             if out.status == "failed":
                 click.echo(f"c11: {connection}: {out.key}: {out.reason}", err=True)
 

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from c11.keys.identity import Identity
     from c11.protector.detect import DetectRules
 
+#: `Outcome.status` of an object another worker holds (left to it)
+BUSY = "busy"
 #: the suffix of a whole-file protected object
 SUFFIX = ".c11"
 #: the name prefix of temporary objects (parts protection); the file:// backend never lists them
@@ -110,7 +112,10 @@ class Protector:
     record_event: Callable[[SendPlan], None] | None = None
     max_size: int = DEFAULT_MAX_SIZE
     dry_run: bool = False
+    #: lock(key) -> context manager yielding whether this process may work on `key` (workers sharing a state)
+    lock: Callable[[str], contextlib.AbstractContextManager[bool]] | None = None
     _plans: dict[str, SendPlan] = field(default_factory=dict, repr=False)
+    _new: bool = field(default=False, repr=False)
 
     # -- one object ---------------------------------------------------------------------------------------
 
@@ -122,9 +127,14 @@ class Protector:
             return Outcome(key, "ignored")
         prior = self.state.get(self.connection, key)
         if prior is not None and not self.dry_run and prior.status in (S.PROTECTING, S.VERIFIED):
-            done = self._resume(key, prior)
-            if done is not None:
-                return done
+            with self._locked(key) as got:
+                if not got:
+                    return Outcome(key, BUSY, reason="another worker is on it")
+                prior = self.state.get(self.connection, key)
+                if prior is not None and prior.status in (S.PROTECTING, S.VERIFIED):
+                    done = self._resume(key, prior)
+                    if done is not None:
+                        return done
             prior = self.state.get(self.connection, key)
         if listed is not None and listed.key == key and listed.etag is not None:
             info = listed
@@ -136,6 +146,7 @@ class Protector:
         if prior is not None and prior.status in S.FINAL and info.etag is not None:
             if info.etag in (prior.etag, prior.target_etag):
                 return Outcome(key, "unchanged", prior.action, prior.detectors, prior.target)
+        self._new = prior is None
         if info.size > self.max_size:
             return self._record(key, info, S.SKIPPED, reason=f"larger than {self.max_size} bytes")
         try:
@@ -167,19 +178,28 @@ class Protector:
                 return Outcome(key, "unchanged", reason="no longer exists")
             if info.etag != listed.etag:
                 return Outcome(key, "unchanged", reason="changed since listed: looked at again by the next run")
-        self.state.begin_attempt(self.connection, key, info.etag)
-        try:
-            if rule.action == PROTECT_FILE:
-                return self._protect_file(key, info, data, rule, found)
-            return self._protect_parts(key, info, data, rule, found)
-        except (C11Error, OSError) as e:
-            msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-            self.state.set(self.connection, key, S.FAILED, reason=msg[:500], etag=None, action=rule.action)
-            return Outcome(key, S.FAILED, rule.action, found.detectors, reason=msg)
+        with self._locked(key) as got:
+            if not got or self.state.get(self.connection, key) != prior:
+                return Outcome(key, BUSY, rule.action, found.detectors, reason="another worker is on it")
+            self.state.begin_attempt(self.connection, key, info.etag)
+            try:
+                if rule.action == PROTECT_FILE:
+                    return self._protect_file(key, info, data, rule, found)
+                return self._protect_parts(key, info, data, rule, found)
+            except (C11Error, OSError) as e:
+                msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+                self.state.set(self.connection, key, S.FAILED, reason=msg[:500], etag=None, action=rule.action)
+                return Outcome(key, S.FAILED, rule.action, found.detectors, reason=msg)
+
+    def _locked(self, key: str) -> contextlib.AbstractContextManager[bool]:
+        """The per-object lock of workers sharing a state database (always taken without one)."""
+        return self.lock(key) if self.lock is not None else contextlib.nullcontext(True)
 
     def _record(self, key: str, info: ObjectInfo, status: str, **fields: Any) -> Outcome:
         if not self.dry_run:
-            self.state.set(self.connection, key, status, etag=info.etag, mtime=info.mtime, size=info.size, **fields)
+            self.state.set(
+                self.connection, key, status, new=self._new, etag=info.etag, mtime=info.mtime, size=info.size, **fields
+            )
         return Outcome(key, status, detectors=fields.get("detectors", ()), reason=fields.get("reason"))
 
     # -- whole file -----------------------------------------------------------------------------------------

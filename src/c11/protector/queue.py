@@ -3,9 +3,9 @@
 `c11 protector run NAME --queue URL` lists the connection and defers one job per batch of keys; any number of
 `c11 protector worker --queue URL` processes (on any machines reaching the database) run them. A worker that dies
 (SIGKILL, power loss) stops sending heartbeats: the other workers find its job stalled and retry it, and the key
-being protected is finished or undone from the state database (`c11.protector.protection`). Each key is processed
-under a PostgreSQL advisory lock, so two workers never work on the same object at once; a killed worker's lock
-goes with its connection.
+being protected is finished or undone from the state database (`c11.protector.protection`). An object is
+protected (or a crashed attempt finished) only under a PostgreSQL advisory lock, so two workers never work on the
+same object at once; a killed worker's lock goes with its connection.
 """
 
 from __future__ import annotations
@@ -165,6 +165,10 @@ class KeyLocks:
     def __init__(self, engine: Any) -> None:
         self._conn = engine.connect() if engine.dialect.name == "postgresql" else None
 
+    def for_connection(self, connection: str) -> Callable[[str], contextlib.AbstractContextManager[bool]]:
+        """`lock(key)` for `Protector.lock`."""
+        return lambda key: self.hold(connection, key)
+
     @contextlib.contextmanager
     def hold(self, connection: str, key: str) -> Iterator[bool]:
         """Yields whether the lock was taken (False: another worker is on this key)."""
@@ -188,14 +192,6 @@ class KeyLocks:
             self._conn.close()
 
 
-def run_objects(
-    process: Callable[[str, ObjectInfo | None], Any], locks: KeyLocks, connection: str, objects: Sequence[Sequence[Any]]
-) -> list[Any]:
-    """Process each job object ([key, etag, size] as listed) under its lock (one another worker holds is left
-    to it)."""
-    out = []
-    for key, etag, size in objects:
-        with locks.hold(connection, key) as got:
-            if got:
-                out.append(process(key, ObjectInfo(key, size, etag=etag) if etag else None))
-    return out
+def run_objects(process: Callable[[str, ObjectInfo | None], Any], objects: Sequence[Sequence[Any]]) -> list[Any]:
+    """Process each job object ([key, etag, size] as listed)."""
+    return [process(key, ObjectInfo(key, size, etag=etag) if etag else None) for key, etag, size in objects]

@@ -173,9 +173,9 @@ class StateDB:
             r = c.execute(select(t).where(t.c.connection == connection, t.c.key == key)).first()
         return None if r is None else ObjectState.of(r)
 
-    def set(self, connection: str, key: str, status: str, **fields: object) -> None:
+    def set(self, connection: str, key: str, status: str, *, new: bool = False, **fields: object) -> None:
         """Create or update the row of (connection, key): `status` and the given columns (one UPDATE, or an
-        INSERT for a new object: plain SQL, the hot path of a scan)."""
+        INSERT for a new object; `new`: try the INSERT first. Plain SQL: the hot path of a scan)."""
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}")
         if "detectors" in fields and not isinstance(fields["detectors"], str | None):
@@ -185,11 +185,15 @@ class StateDB:
         for _ in range(3):
             try:
                 with self.engine.begin() as c:
+                    if new:
+                        c.execute(insert(t).values(connection=connection, key=key, attempts=0, **values))
+                        return
                     done = c.execute(update(t).where(t.c.connection == connection, t.c.key == key).values(**values))
                     if done.rowcount == 0:
                         c.execute(insert(t).values(connection=connection, key=key, attempts=0, **values))
                 return
-            except IntegrityError:  # inserted concurrently: update it
+            except IntegrityError:  # inserted meanwhile: update it
+                new = False
                 continue
         raise RuntimeError(f"{key}: could not record its state")
 
