@@ -103,3 +103,22 @@ def test_self_test_round_trips_through_the_app():
         check=False,
     )
     assert r.returncode == 0 and r.stdout.startswith("c11 desktop self-test: ok"), r.stdout + r.stderr
+
+
+def test_bench_smoke():
+    """bench/desktop.py runs end to end on a small file (its figures come from the full run: docs/desktop.md)."""
+    import json
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "QT_QPA_PLATFORM": "offscreen"}
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "desktop.py"), "--size-mib", "4", "--runs", "1", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout[r.stdout.index("{") :])
+    assert report["size_mib"] == 4 and report["app_wall_s"] > 0 and report["cli_wall_s"] > 0
+    assert report["event_loop_max_ms"] is None or report["event_loop_max_ms"] >= 0
