@@ -383,3 +383,23 @@ def test_c11_protect_matches_in_a_sentence_open_in_the_addin(page, keys):
     data = base64.b64decode(out["docx"])
     assert content(data) == content(SOURCE.read_bytes())
     check_package(data)
+
+
+def test_office_adapter_over_a_stubbed_office_host(page):
+    """officeword.ts itself (the adapter Word runs) against a stand-in Office host that enforces Office.js's
+    protocol (load + sync before reading, tracked objects across batches, locked controls): protect a heading's
+    section, read it, add a recipient, unprotect; and the "update Office" message below WordApi 1.4."""
+    r = call(page, "officeRoundTrip")
+    assert (
+        "SECRET" not in r["protectedText"]
+        and "Protected with c11: open it with c11 to read this part" in r["protectedText"]
+    )
+    assert "Note from the author: HR only" in r["protectedText"]
+    assert [t["title"] for t in r["tags"]] == ["Protected with c11", "Protected with c11"]
+    assert all(t["locked"] for t in r["tags"]) and r["tags"][0]["tag"] == "c11-note"
+    assert re.fullmatch(r"c11:[0-9a-f]{16}:word/document\.xml#1", r["tags"][1]["tag"])
+    assert r["read"][0]["lines"] == ["Alice earns SECRET-1.", "Name | Pay", "Alice | SECRET-2"]
+    assert r["readByCarol"] == 1 and r["history"] is True
+    assert r["done"] == {"opened": 1, "closed": 0}
+    assert r["after"] == r["before"] and r["parts"] == 0
+    assert "update Office" in r["old"]

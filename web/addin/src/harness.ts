@@ -12,6 +12,9 @@ import { h, render } from "preact";
 import { Pane, type Directory } from "./pane";
 import { policyFromJson } from "../../src/core/orgrules";
 import "./pane.css";
+import { OfficeWord } from "./officeword";
+import { StubHost, type Item } from "./officestub";
+import { generateIdentity } from "../../src/core/identity";
 
 let shown: FakeWord | null = null;
 
@@ -76,6 +79,30 @@ const api = {
     render(h(Pane, { word: shown, signIn: async () => dir }), root);
   },
   paneDocx: () => b64(shown!.save()),
+  /** The real Office adapter (officeword.ts) over the stubbed Office host: protect, read, change recipients,
+   *  unprotect; returns what the document looked like at each step. */
+  officeRoundTrip: () =>
+    guard(async () => {
+      const p = (text: string, outline = 10): Item => ({ kind: "p", text, outline });
+      const original: Item[] = [p("Pay review", 1), p("Public intro."), p("Salaries", 2), p("Alice earns SECRET-1."), { kind: "tbl", text: "Name | Pay\nAlice | SECRET-2", outline: 10 }, p("Other", 2), p("Public end.")];
+      const host = new StubHost(original.map((i) => ({ ...i })));
+      host.install();
+      const word = new OfficeWord();
+      const [alice, bob, carol] = await Promise.all([generateIdentity("alice@example.com", "x25519"), generateIdentity("bob@example.com", "x25519"), generateIdentity("carol@example.com", "x25519")]);
+      const before = host.textOf(host.body);
+      await protectDocument(word, [{ target: { kind: "heading", text: "Salaries" } }], [bob.public], alice, "HR only");
+      const protectedText = host.textOf(host.body);
+      const tags = host.body.filter((i) => i.kind === "cc").map((i) => ({ tag: i.tag, title: i.title, locked: !!i.cannotEdit && !!i.cannotDelete }));
+      const read = await readDocument(word, [bob]);
+      await changeRecipients(word, alice, [carol.public], []);
+      const readByCarol = await readDocument(word, [carol]);
+      const history = await word.keepsHistory();
+      const done = await unprotectDocument(word, [carol]);
+      const oldHost = new StubHost([], "1.3");
+      oldHost.install();
+      const old = new OfficeWord().unsupported();
+      return { before, protectedText, tags, read: read.parts, readByCarol: readByCarol.parts.length, history, done, after: host.textOf(host.body), parts: host.xmlParts.length, old };
+    }),
 };
 
 (window as unknown as { c11addin: typeof api }).c11addin = api;
