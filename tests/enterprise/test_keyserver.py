@@ -193,7 +193,10 @@ def test_kek_rotation_under_unwrap_load_loses_nothing(idp: Any, hsm: Hsm, pg_ent
     from c11.enterprise.kek import KeyRing
 
     other_ring = KeyRing(svc.ring.source, svc.ring.get(svc.ring.current.kek_id))
-    moved = members.rotate(svc.db, other_ring, new)
+    try:
+        moved = members.rotate(svc.db, other_ring, new)
+    finally:
+        new.close()  # PKCS#11 logins are per process: no session of this test outlives it
     done.set()
     for t in threads:
         t.join(timeout=60)
