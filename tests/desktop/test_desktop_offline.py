@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
     QApplication,
+    QComboBox,
     QLabel,
     QLineEdit,
     QProgressBar,
@@ -28,8 +29,13 @@ def _controls(root: QWidget) -> list[QWidget]:
     """The app's own controls (not the parts Qt builds inside a view, such as a table's corner button)."""
     found = []
     for w in root.findChildren(QWidget):
-        if isinstance(w, (QAbstractButton, QLineEdit, QAbstractItemView, QProgressBar)):
+        if isinstance(w, (QAbstractButton, QLineEdit, QAbstractItemView, QProgressBar, QComboBox)):
             parent = w.parent()
+            ancestor = parent
+            while ancestor is not None and not isinstance(ancestor, QComboBox):
+                ancestor = ancestor.parent()
+            if ancestor is not None:
+                continue  # a combo box's own pop-up list
             if isinstance(parent, QAbstractItemView) or (
                 parent is not None and isinstance(parent.parent(), QAbstractItemView)
             ):

@@ -80,6 +80,14 @@ def test_encrypt_for_an_email_online_then_revoke_and_restore(qtbot, window, worl
     assert (tmp / "bob.txt").read_text() == "the plan\n"
     assert f"signed by {alice.email} (registry, log-proven" in r.stderr
 
+    page.load_recent()  # the recipient set was saved as a policy: offered again
+    finish(qtbot, window)
+    offered = [page.recent.itemText(i) for i in range(page.recent.count())]
+    assert any(bob.email in o for o in offered), offered
+    page.recipients.clear()
+    page.recent.activated.emit(next(i for i, o in enumerate(offered) if bob.email in o))
+    assert bob.email in page.recipients.text()
+
     docs = window.documents_page
     window.tabs.setCurrentWidget(docs)
     docs.refresh.click()
@@ -137,3 +145,38 @@ def test_wrong_password_is_a_clear_message(qtbot, window, world):
     assert window.session is None
     status = page.busy.status.text()
     assert status.startswith("Error:") and "Traceback" not in status, status
+
+
+def test_unregistered_email_is_invited_when_the_user_agrees(qtbot, window, world, monkeypatch):
+    server, tmp = world["server"], world["tmp"]
+    alice, _, alice_key = world["alice"]
+    _sign_in(qtbot, window, server, alice, alice_key)
+    page = window.encrypt_page
+    asked: list[str] = []
+    monkeypatch.setattr(page, "ask_invite", lambda email: asked.append(email) or True)
+    doc = tmp / "welcome.txt"
+    doc.write_text("welcome aboard\n")
+    page.add_paths([str(doc)])
+    page.recipients.setText("newcomer@example.com")
+    page.encrypt.click()
+    finish(qtbot, window)
+    assert asked == ["newcomer@example.com"]
+    status = page.busy.status.text()
+    assert status.startswith("Wrote") and "Invited newcomer@example.com" in status, status
+    assert (tmp / "welcome.txt.c11").is_file()
+
+
+def test_declined_invitation_writes_nothing(qtbot, window, world, monkeypatch):
+    server, tmp = world["server"], world["tmp"]
+    alice, _, alice_key = world["alice"]
+    _sign_in(qtbot, window, server, alice, alice_key)
+    page = window.encrypt_page
+    monkeypatch.setattr(page, "ask_invite", lambda email: False)
+    doc = tmp / "private.txt"
+    doc.write_text("not for strangers\n")
+    page.add_paths([str(doc)])
+    page.recipients.setText("stranger@example.com")
+    page.encrypt.click()
+    finish(qtbot, window)
+    assert "stranger@example.com has no c11 key" in page.busy.status.text()
+    assert not (tmp / "private.txt.c11").exists()

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from c11._container import FileInfo, Result
     from c11.client.client import Client
     from c11.client.keyserver import Access, OnlineDocument
+    from c11.client.policies import Policy
     from c11.keys.identity import Identity
 
 Progress = Callable[[int], None]
@@ -268,6 +269,10 @@ class Workstation:
                 remove_self=remove_self,
                 using=self._opening(stack),
             )
+
+    def policies(self) -> list[Policy]:
+        """Your recent recipient sets (saved each time you encrypt while signed in), most recent first."""
+        return self._online().policies.list()
 
     # -- online documents -------------------------------------------------------------------------------
 

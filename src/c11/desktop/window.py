@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
     QCheckBox,
+    QComboBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -42,6 +43,7 @@ from c11._internal.display import safe_text
 from c11.client.sender import REGISTRY, REGISTRY_FORMER, TRUSTED, SenderCheck
 from c11.client.workstation import Opened, Workstation
 from c11.desktop import _tasks
+from c11.errors import UnregisteredRecipientError
 
 TITLE = "c11"
 
@@ -299,7 +301,10 @@ class EncryptPage(QWidget):
         self.add_folder.clicked.connect(self._pick_folder)
         self.remove.clicked.connect(self._remove)
         self.browse.clicked.connect(self._browse)
-        self.encrypt.clicked.connect(self.start)
+        self.encrypt.clicked.connect(lambda: self.start())
+        self.recent = _named(QComboBox(), "Recently used recipients", "Your recent recipient sets (signed in)")
+        self.recent.addItem("(choose a recent set of recipients)", None)
+        self.recent.activated.connect(self._use_recent)
 
         hint = QLabel("Drag files or folders onto this window, or add them:")
         hint.setAccessibleName("Drag files or folders onto this window, or add them")
@@ -310,6 +315,7 @@ class EncryptPage(QWidget):
         picks.addWidget(self.add_path, 1)
         form = QFormLayout()
         form.addRow(_label("Recipien&ts:", self.recipients), self.recipients)
+        form.addRow(_label("Recentl&y used:", self.recent), self.recent)
         form.addRow("", self.online)
         form.addRow(_label("E&xpires:", self.expires), self.expires)
         out = QHBoxLayout()
@@ -372,7 +378,41 @@ class EncryptPage(QWidget):
         if path:
             self.output.setText(path)
 
-    def start(self) -> None:
+    def ask_invite(self, email: str) -> bool:
+        """Whether to invite an email that has no key yet (it gets an invitation; a temporary key the key server
+        holds lets you encrypt for it now)."""
+        answer = QMessageBox.question(
+            self,
+            "Invite?",
+            f"{email} has no c11 key yet. Invite them (they get an email; you can encrypt for them now, to a "
+            "temporary key the key server holds until they register)?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.Yes,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def load_recent(self) -> None:
+        """Fill Recently used with your saved recipient sets (signed in only)."""
+        ws = self.window_.session
+        self.recent.clear()
+        self.recent.addItem("(choose a recent set of recipients)", None)
+        if ws is None or ws.client is None:
+            return
+
+        def fill(policies: list[Any]) -> None:
+            for pol in policies:
+                members = [m.email or m.public_key for m in pol.members if m.email or m.public_key]
+                self.recent.addItem(safe_text(pol.name or pol.describe(), 200), ", ".join(members))
+
+        task = _tasks.start(self.window_.pool, lambda _p, _c: ws.policies(), fill, lambda _m: None)
+        self.window_.tasks.append(task)
+
+    def _use_recent(self, index: int) -> None:
+        members = self.recent.itemData(index)
+        if members:
+            self.recipients.setText(members)
+
+    def start(self, invited: frozenset[str] = frozenset()) -> None:
         ws = self.window_.session
         if ws is None:
             self.busy.status.setText("Sign in first (Sign in tab).")
@@ -390,15 +430,26 @@ class EncryptPage(QWidget):
         total = sum(p.stat().st_size for p in inputs if p.is_file()) or None
 
         def work(progress: Callable[[int], None], cancelled: Callable[[], bool]) -> tuple[Any, Any]:
-            plan = ws.plan(wanted, online=online, expires=expires)
+            try:
+                plan = ws.plan(wanted, online=online, expires=expires, invite=lambda e: e.lower() in invited)
+            except UnregisteredRecipientError as e:
+                return None, e.email  # asked on the UI thread, then encrypted again
             info = ws.encrypt(inputs, output, plan, progress=progress, cancelled=cancelled)
             return plan, info
 
         def done(result: tuple[Any, Any]) -> None:
             plan, info = result
+            if plan is None:
+                if self.ask_invite(info):
+                    self.start(invited | {info.lower()})
+                else:
+                    self.busy.status.setText(f"{info} has no c11 key: invite them, or remove them from Recipients.")
+                return
+            invited_note = "".join(f" Invited {e} (invitation email sent)." for e in plan.invited)
             notes = "; ".join([*plan.notes, *plan.warnings])
             self.busy.status.setText(
-                f"Wrote {output} for {len(info.recipients)} recipient(s)." + (f" {notes}" if notes else "")
+                f"Wrote {output} for {len(info.recipients)} recipient(s).{invited_note}"
+                + (f" {notes}" if notes else "")
             )
 
         self.busy.run(work, done, total, f"Encrypting to {output.name}…")
@@ -753,6 +804,7 @@ class MainWindow(QMainWindow):
         self.sign_in_page.passphrase.clear()
         self.settings_page.refresh(ws)
         self.tabs.setCurrentWidget(self.encrypt_page)
+        self.encrypt_page.load_recent()
         pending = getattr(self, "_pending", [])
         self._pending: list[str] = []
         for p in pending:
