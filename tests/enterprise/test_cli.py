@@ -67,9 +67,15 @@ def test_serve_as_a_process(hsm: Hsm, idp: Any, tmp_path: Path) -> None:
         blob = files.encrypt_bytes(b"from a process", [pub], Identity.generate())
         key = EnterpriseKey(url, pub, lambda: mint(idp, "pat@corp.example"))
         assert files.decrypt_bytes(blob, [key]).plaintext == b"from a process"
+        records = [json.loads(x) for x in _run(["enterprise-keyserver", "audit", "--json"], env).stdout.splitlines()]
+        assert [(a["outcome"], a["member"]) for a in records] == [("released", "pat@corp.example")]
         r2 = _run(["enterprise-keyserver", "member", "deactivate", "pat@corp.example"], env)
         assert r2.returncode == 0, r2.stderr
         assert httpx.get(f"{url}/v1/members/pat@corp.example/key").status_code == 404
+        listed = json.loads(_run(["enterprise-keyserver", "member", "list", "--json"], env).stdout)
+        assert listed == [
+            {"email": "pat@corp.example", "active": False, "key_id": pub.key_id.hex(), "kek": "pkcs11:cli-kek"}
+        ]
     finally:
         proc.terminate()
         proc.wait(timeout=30)

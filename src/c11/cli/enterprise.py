@@ -200,3 +200,66 @@ def _set_active(email: str, active: bool, data_dir: str | None, config_file: str
     finally:
         db.dispose()
     click.echo(f"c11: {email} {'activated' if active else 'deactivated'}", err=True)
+
+
+@member.command("list", context_settings=_CTX)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_options
+def member_list(as_json: bool, data_dir: str | None, config_file: str | None) -> None:
+    """List members: email, state, key ID, master key."""
+    from sqlalchemy import select
+
+    from c11.enterprise.models import Member
+
+    db, _ = _members_db(data_dir, config_file, False)
+    try:
+        with db.session() as s:
+            rows = [
+                {"email": m.email, "active": m.active, "key_id": m.key_id, "kek": m.kek_id}
+                for m in s.scalars(select(Member).order_by(Member.email))
+            ]
+    finally:
+        db.dispose()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        click.echo(f"{r['email']}  {'active' if r['active'] else 'deactivated'}  {r['key_id']}  {r['kek']}")
+
+
+@enterprise_keyserver.command("audit", context_settings=_CTX)
+@click.option("--limit", type=click.IntRange(1, 100_000), default=100, show_default=True, help="Newest records.")
+@click.option("--member", "email", default=None, help="Only this member's records.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines, newest first.")
+@_options
+def audit(limit: int, email: str | None, as_json: bool, data_dir: str | None, config_file: str | None) -> None:
+    """The audit records of unwraps and proofs (released or refused, with the reason), newest first."""
+    from sqlalchemy import select
+
+    from c11.enterprise.models import AuditRecord
+
+    db, _ = _members_db(data_dir, config_file, False)
+    q = select(AuditRecord).order_by(AuditRecord.id.desc()).limit(limit)
+    if email:
+        q = q.where(AuditRecord.email == email.strip().lower())
+    try:
+        with db.session() as s:
+            rows = [
+                {
+                    "at": a.at.isoformat(),
+                    "outcome": a.outcome,
+                    "reason": a.reason,
+                    "member": a.email,
+                    "doc_id": a.doc_id,
+                    "key_id": a.key_id,
+                    "client": a.client,
+                }
+                for a in s.scalars(q)
+            ]
+    finally:
+        db.dispose()
+    for r in rows:
+        if as_json:
+            click.echo(json.dumps(r))
+        else:
+            click.echo(f"{r['at']}  {r['outcome']:<8}  {r['member'] or '-'}  {r['doc_id'] or '-'}  {r['reason']}")
