@@ -240,3 +240,18 @@ def test_bad_bodies_are_4xx_problems(idp: Any, tmp_path: Path) -> None:
         assert _audit(ent.services) == []  # nothing was an unwrap attempt
     finally:
         ent.stop()
+
+
+def test_cross_origin_requests_only_from_the_organizations_web_origin(idp: Any, tmp_path: Path) -> None:
+    ent = start_enterprise(enterprise_config(idp, None, tmp_path / "ent", cors_origin="https://c11.corp.example"))
+    try:
+        ask = {"access-control-request-method": "POST", "access-control-request-headers": "authorization,content-type"}
+        ok = httpx.options(f"{ent.url}/v1/unwrap", headers={"origin": "https://c11.corp.example", **ask})
+        assert ok.status_code == 200
+        assert ok.headers["access-control-allow-origin"] == "https://c11.corp.example"
+        other = httpx.options(f"{ent.url}/v1/unwrap", headers={"origin": "https://evil.example", **ask})
+        assert "access-control-allow-origin" not in other.headers
+        r = httpx.post(f"{ent.url}/v1/unwrap", content=b"{}", headers={"origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in r.headers  # a browser on another origin cannot read answers
+    finally:
+        ent.stop()
