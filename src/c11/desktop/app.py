@@ -90,7 +90,14 @@ def run(paths: Sequence[str], *, encrypt: bool = False, server: str = "", tag: s
     name = instance.socket_name(tag)
     if instance.hand_over(lines, name):
         return 0
-    window = MainWindow(server or os.environ.get("C11_SERVER", ""))
+    from c11.client import updates
+    from c11.errors import C11Error
+
+    try:
+        feed: updates.UpdateSettings | None = updates.settings()
+    except C11Error as e:  # unreadable admin settings: no check, and say why in Settings
+        feed = updates.UpdateSettings(None, (), False, str(e))
+    window = MainWindow(server or os.environ.get("C11_SERVER", ""), updates=feed)
     listener = instance.Listener(name, lambda got: _route(window, got))
     opener = FileOpenFilter(window)
     app.installEventFilter(opener)

@@ -38,9 +38,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from c11 import __version__ as c11_version
 from c11 import files
 from c11._internal.display import safe_text
+from c11.client import updates
 from c11.client.sender import REGISTRY, REGISTRY_FORMER, TRUSTED, SenderCheck
+from c11.client.updates import Release, UpdateSettings
 from c11.client.workstation import Opened, Workstation
 from c11.desktop import _tasks
 from c11.errors import UnregisteredRecipientError
@@ -732,7 +735,8 @@ class SettingsPage(QWidget):
         self.account = _named(QLabel("—"), "Account")
         self.key = _named(QLabel("—"), "Key status")
         self.trusted = _named(QLabel("—"), "Trusted keys")
-        for w in (self.server, self.account, self.key, self.trusted):
+        self.updates = _named(QLabel("—"), "Updates")
+        for w in (self.server, self.account, self.key, self.trusted, self.updates):
             w.setWordWrap(True)
             w.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.sign_out = _named(QPushButton("Sign o&ut"), "Sign out")
@@ -742,6 +746,7 @@ class SettingsPage(QWidget):
         form.addRow("Account:", self.account)
         form.addRow("Key:", self.key)
         form.addRow("Trusted keys:", self.trusted)
+        form.addRow("Updates:", self.updates)
         row = QHBoxLayout()
         row.addWidget(self.sign_out)
         row.addStretch(1)
@@ -762,7 +767,9 @@ class SettingsPage(QWidget):
 class MainWindow(QMainWindow):
     """The app's one window; `session` is the signed-in `Workstation` (None before signing in)."""
 
-    def __init__(self, default_server: str = "", pool: QThreadPool | None = None) -> None:
+    def __init__(
+        self, default_server: str = "", pool: QThreadPool | None = None, updates: UpdateSettings | None = None
+    ) -> None:
         super().__init__()
         self.setWindowTitle(TITLE)
         self.setAccessibleName("c11")
@@ -789,7 +796,35 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.settings_page.refresh(None)
         self.statusBar().showMessage("Not signed in")
+        self.check_updates(updates)
         self.resize(self.fontMetrics().averageCharWidth() * 110, self.fontMetrics().height() * 34)
+
+    def check_updates(self, settings: UpdateSettings | None) -> None:
+        """Ask the admin's signed release feed whether a newer version exists (shown, never installed)."""
+        label = self.settings_page.updates
+        if settings is None or not settings.enabled:
+            label.setText(f"not checked: {settings.off_reason if settings else 'no release feed configured'}")
+            return
+        running = c11_version
+
+        def shown(release: Release | None) -> None:
+            if release is None:
+                return
+            if release.newer:
+                text = f"c11 {release.version} is available: {release.url} (this is {running}; nothing is installed)"
+                self.statusBar().showMessage(safe_text(text, 300))
+            else:
+                text = f"up to date ({running}; the signed feed announces {release.version})"
+            label.setText(safe_text(text, 300))
+
+        label.setText("checking the signed release feed…")
+        task = _tasks.start(
+            self.pool,
+            lambda _p, _c: updates.check(settings, running),
+            shown,
+            lambda message: label.setText(f"not checked: {message}"),
+        )
+        self.tasks.append(task)
 
     # -- session ----------------------------------------------------------------------------------------
 

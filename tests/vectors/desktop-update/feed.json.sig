@@ -1,0 +1,1 @@
+Gys6DHDzPv6mMe38mVhf03cpNYpatjR3CSd5SlQEsTpDwgLqurmZEOqnado4Tij/DEre83wSlO/hSKw4I9ctAg==
