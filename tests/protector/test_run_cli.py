@@ -82,3 +82,5 @@ def test_run_errors_are_one_line(tmp_path: Path) -> None:
     assert r.returncode != 0 and "Traceback" not in r.stderr and "needs recipients" in r.stderr
     r = _c11(["protector", "run", "nosuch"], env)
     assert r.returncode != 0 and "Traceback" not in r.stderr and "--rules" in r.stderr
+    r = _c11(["protector", "worker", "--queue", "postgresql://db/q", "--state", "sqlite:////tmp/s.db"], env)
+    assert r.returncode != 0 and "Traceback" not in r.stderr and "state database" in r.stderr

@@ -307,6 +307,10 @@ def worker(
 
     if not queue_url:
         raise UsageError("a worker needs the queue: give --queue postgresql://... (or C11_PROTECTOR_QUEUE)")
+    if state_url and not state_url.startswith(("postgresql", "postgres")):
+        raise UsageError(
+            "workers share the state database: give --state postgresql://... (or leave it out: the queue's database)"
+        )
     ctx = _Context(identity, _state(state_url or queue_url, data_dir), data_dir)
     locks = Q.KeyLocks(ctx.state.engine)
 
