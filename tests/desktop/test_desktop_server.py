@@ -180,3 +180,29 @@ def test_declined_invitation_writes_nothing(qtbot, window, world, monkeypatch):
     finish(qtbot, window)
     assert "stranger@example.com has no c11 key" in page.busy.status.text()
     assert not (tmp / "private.txt.c11").exists()
+
+
+def test_machine_tokens_create_list_revoke(qtbot, window, world):
+    server = world["server"]
+    alice, _, alice_key = world["alice"]
+    _sign_in(qtbot, window, server, alice, alice_key)
+    page = window.settings_page
+    page.token_name.setText("ci-backup")
+    page.token_scopes.setText("documents:read keys:read")
+    page.create_token.click()
+    finish(qtbot, window)
+    secret = page.new_token.text()
+    assert secret and page.new_token.isReadOnly(), page.token_status.text()
+    rows = {page.tokens.item(r, 0).text(): r for r in range(page.tokens.rowCount())}
+    row = rows["ci-backup"]
+    assert page.tokens.item(row, 1).text() == "documents:read keys:read"
+    assert page.tokens.item(row, 3).text() == "active"
+    with Client(server.url, secret) as c:
+        assert c.whoami().email == alice.email  # the token shown once works
+    page.tokens.selectRow(row)
+    page.revoke_token.click()
+    finish(qtbot, window)
+    rows = {page.tokens.item(r, 0).text(): r for r in range(page.tokens.rowCount())}
+    assert page.tokens.item(rows["ci-backup"], 3).text() == "revoked"
+    window.sign_out()
+    assert page.new_token.text() == "" and page.tokens.rowCount() == 0

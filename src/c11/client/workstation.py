@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from c11.client.client import Client
     from c11.client.keyserver import Access, OnlineDocument
     from c11.client.policies import Policy
+    from c11.client.types import CreatedToken, MachineToken
     from c11.keys.identity import Identity
 
 Progress = Callable[[int], None]
@@ -273,6 +274,17 @@ class Workstation:
     def policies(self) -> list[Policy]:
         """Your recent recipient sets (saved each time you encrypt while signed in), most recent first."""
         return self._online().policies.list()
+
+    def tokens(self) -> list[MachineToken]:
+        """Your machine tokens (for scripts and CI)."""
+        return self._online().tokens.list()
+
+    def create_token(self, name: str, scopes: Sequence[str], days: int = 90) -> CreatedToken:
+        """A new machine token; its secret is in the result only (the server keeps a hash)."""
+        return self._online().tokens.create(name, scopes, days)
+
+    def revoke_token(self, token_id: str) -> None:
+        self._online().tokens.revoke(token_id)
 
     # -- online documents -------------------------------------------------------------------------------
 

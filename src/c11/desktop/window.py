@@ -751,11 +751,96 @@ class SettingsPage(QWidget):
         row.addWidget(self.sign_out)
         row.addStretch(1)
         form.addRow("", row)
+        self.tokens = _named(QTableWidget(0, 4), "Machine tokens")
+        self.tokens.setHorizontalHeaderLabels(["Name", "Scopes", "Expires", "State"])
+        self.tokens.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.tokens.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.tokens.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.tokens.verticalHeader().setVisible(False)
+        self.tokens.horizontalHeader().setStretchLastSection(True)
+        self.token_name = _named(QLineEdit(), "Token name", "What the token is for, e.g. ci-backup")
+        self.token_scopes = _named(
+            QLineEdit("documents:read"),
+            "Token scopes",
+            "Separated by spaces: keys:read, keys:write, documents:read, documents:write, tokens:manage",
+        )
+        self.create_token = _named(QPushButton("Crea&te token"), "Create token", "Valid 90 days")
+        self.revoke_token = _named(QPushButton("Re&voke token"), "Revoke selected token")
+        self.refresh_tokens = _named(QPushButton("Re&fresh tokens"), "Refresh tokens")
+        self.new_token = _named(QLineEdit(), "New token (shown once)", "Copy it now: it is not shown again")
+        self.new_token.setReadOnly(True)
+        self.token_status = _status()
+        self.create_token.clicked.connect(self._create)
+        self.revoke_token.clicked.connect(self._revoke)
+        self.refresh_tokens.clicked.connect(self.load_tokens)
+        form.addRow(_label("Machine to&kens:", self.tokens), self.tokens)
+        make = QHBoxLayout()
+        make.addWidget(_label("Na&me:", self.token_name))
+        make.addWidget(self.token_name, 1)
+        make.addWidget(_label("S&copes:", self.token_scopes))
+        make.addWidget(self.token_scopes, 1)
+        form.addRow("", make)
+        actions = QHBoxLayout()
+        for b in (self.create_token, self.revoke_token, self.refresh_tokens):
+            actions.addWidget(b)
+        actions.addStretch(1)
+        form.addRow("", actions)
+        form.addRow(_label("Ne&w token:", self.new_token), self.new_token)
+        form.addRow("", self.token_status)
+
+    def _run(self, work: _tasks.Work, done: Callable[[Any], None]) -> None:
+        def failed(message: str) -> None:
+            self.token_status.setText(f"Error: {message}")
+
+        self.window_.tasks.append(_tasks.start(self.window_.pool, work, done, failed))
+
+    def load_tokens(self) -> None:
+        ws = self.window_.session
+        if ws is None or ws.client is None:
+            self.token_status.setText("Sign in to your server to manage machine tokens.")
+            return
+        self._run(lambda _p, _c: ws.tokens(), self._fill)
+
+    def _fill(self, tokens: list[Any]) -> None:
+        self.tokens.setRowCount(len(tokens))
+        for row, t in enumerate(tokens):
+            state = "revoked" if t.revoked else "active"
+            cells = (safe_text(t.name, 100), " ".join(t.scopes), t.expires_at.strftime("%Y-%m-%d"), state)
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, t.id)
+                self.tokens.setItem(row, col, item)
+        self.token_status.setText(f"{len(tokens)} machine token(s).")
+
+    def _create(self) -> None:
+        ws, name = self.window_.session, self.token_name.text().strip()
+        scopes = self.token_scopes.text().split()
+        if ws is None or ws.client is None or not name or not scopes:
+            self.token_status.setText("Sign in, then give the token a name and its scopes.")
+            return
+
+        def made(created: Any) -> None:
+            self.new_token.setText(created.token)
+            self.token_name.clear()
+            self.load_tokens()
+
+        self._run(lambda _p, _c: ws.create_token(name, scopes), made)
+
+    def _revoke(self) -> None:
+        ws, rows = self.window_.session, self.tokens.selectionModel().selectedRows()
+        item = self.tokens.item(rows[0].row(), 0) if rows else None
+        if ws is None or item is None:
+            self.token_status.setText("Select a token to revoke.")
+            return
+        token_id = str(item.data(Qt.ItemDataRole.UserRole))
+        self._run(lambda _p, _c: ws.revoke_token(token_id), lambda _r: self.load_tokens())
 
     def refresh(self, ws: Workstation | None) -> None:
+        self.new_token.clear()
         if ws is None:
             for w in (self.server, self.account, self.key, self.trusted):
                 w.setText("— (not signed in)")
+            self.tokens.setRowCount(0)
             return
         self.server.setText(ws.server or "none (offline)")
         self.account.setText(safe_text(ws.email) if ws.email else "—")
@@ -838,6 +923,8 @@ class MainWindow(QMainWindow):
         self.sign_in_page.password.clear()  # the session holds what it needs; the field keeps nothing
         self.sign_in_page.passphrase.clear()
         self.settings_page.refresh(ws)
+        if ws.client is not None:
+            self.settings_page.load_tokens()
         self.tabs.setCurrentWidget(self.encrypt_page)
         self.encrypt_page.load_recent()
         pending = getattr(self, "_pending", [])
