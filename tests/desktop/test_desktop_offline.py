@@ -87,11 +87,12 @@ def test_keyboard_only_offline_encrypt_and_open(qtbot, window, me, tmp_path):
     doc.write_text("keyboard only\n")
     window.activateWindow()
     _alt(qtbot, window, Qt.Key.Key_F)  # Key &file on this device
-    assert window.sign_in_page.file.isChecked()
+    qtbot.waitUntil(window.sign_in_page.file.isChecked, timeout=5000)
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)  # from the radio button to the key file field
     assert QApplication.focusWidget() is window.sign_in_page.key_path
     qtbot.keyClicks(window.sign_in_page.key_path, str(key))
     _alt(qtbot, window, Qt.Key.Key_O)  # Use &offline
+    qtbot.waitUntil(lambda: bool(window.tasks), timeout=5000)  # the click comes after a short animation
     finish(qtbot, window)
     assert window.session is not None and window.session.key.fingerprint == identity.fingerprint
     assert window.tabs.currentWidget() is window.encrypt_page
@@ -104,6 +105,7 @@ def test_keyboard_only_offline_encrypt_and_open(qtbot, window, me, tmp_path):
     _alt(qtbot, window, Qt.Key.Key_T)  # Recipien&ts
     qtbot.keyClicks(QApplication.focusWidget(), friend.public.line())
     _alt(qtbot, window, Qt.Key.Key_E)  # &Encrypt
+    qtbot.waitUntil(lambda: len(window.tasks) >= 2, timeout=5000)
     finish(qtbot, window)
     assert "Wrote" in window.encrypt_page.busy.status.text(), window.encrypt_page.busy.status.text()
     out = Path(str(doc) + ".c11")
@@ -120,6 +122,7 @@ def test_keyboard_only_offline_encrypt_and_open(qtbot, window, me, tmp_path):
     QApplication.focusWidget().selectAll()
     qtbot.keyClicks(QApplication.focusWidget(), str(tmp_path / "back.txt"))
     _alt(qtbot, window, Qt.Key.Key_D)  # &Decrypt
+    qtbot.waitUntil(lambda: len(window.tasks) >= 4, timeout=5000)
     finish(qtbot, window)
     assert (tmp_path / "back.txt").read_text() == "keyboard only\n"
 
@@ -217,7 +220,7 @@ def test_cancel_in_the_middle_of_a_large_file_leaves_nothing(qtbot, window, me, 
     identity, key = me
     big = tmp_path / "big.bin"
     with open(big, "wb") as f:
-        f.truncate(512 << 20)  # sparse: reading it costs no disk
+        f.truncate(1 << 30)  # sparse: reading it costs no disk; large enough that Cancel lands mid-file
     _offline(qtbot, window, key)
     page = window.encrypt_page
     page.add_paths([str(big)])
@@ -232,7 +235,7 @@ def test_cancel_in_the_middle_of_a_large_file_leaves_nothing(qtbot, window, me, 
     window.tasks[-1].signals.progress.connect(on_progress)
     finish(qtbot, window)
     assert page.busy.status.text().startswith("Error: cancelled"), page.busy.status.text()
-    assert seen and max(seen) < (512 << 20)
+    assert seen and max(seen) < (1 << 30)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.bin", "me.key"]  # no .c11, no .part
 
 
