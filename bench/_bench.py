@@ -81,7 +81,7 @@ def cpu_between(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(t - before.get(pid, 0.0) for pid, t in after.items())
 
 
-def wait_until_up(proc: subprocess.Popen, probe_url: str, timeout: float = 60) -> subprocess.Popen:
+def wait_until_up(proc: subprocess.Popen, probe_url: str, timeout: float = 180) -> subprocess.Popen:
     """Return `proc` once GET `probe_url` answers 200; raise with the server's stderr if it exits first."""
     import httpx
 

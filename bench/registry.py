@@ -353,7 +353,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict:
                             "port": port,
                             "token": token,
                             "emails": emails,
-                            "known": size - 1000,
+                            "known": max(0, size - 1000),
                             "concurrency": args.concurrency,
                             "seconds": args.duration,
                             "warmup": args.warmup,
