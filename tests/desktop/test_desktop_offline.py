@@ -293,22 +293,3 @@ def test_change_recipients_add_remove_and_rotate(qtbot, window, me, tmp_path):
     after = path.read_bytes()
     assert after != before and files.decrypt_bytes(after, [friend]).plaintext == b"shared later\n"
     assert files.inspect(path).content_signed
-
-
-def test_macos_file_open_event_reaches_the_window(qtbot, window, tmp_path):
-    from PySide6.QtGui import QFileOpenEvent
-
-    from c11.desktop.app import FileOpenFilter
-
-    plain = tmp_path / "dropped-on-the-dock.txt"
-    plain.write_text("x")
-    opener = FileOpenFilter(window)
-    app = QApplication.instance()
-    app.installEventFilter(opener)
-    try:
-        window.session = object()  # signed in (only its presence matters to routing)
-        QApplication.sendEvent(app, QFileOpenEvent(str(plain)))
-        assert window.encrypt_page.paths() == [plain]
-    finally:
-        window.session = None
-        app.removeEventFilter(opener)

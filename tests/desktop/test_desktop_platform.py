@@ -122,3 +122,37 @@ def test_bench_smoke():
     report = json.loads(r.stdout[r.stdout.index("{") :])
     assert report["size_mib"] == 4 and report["app_wall_s"] > 0 and report["cli_wall_s"] > 0
     assert report["event_loop_max_ms"] is None or report["event_loop_max_ms"] >= 0
+
+
+FILE_OPEN = """
+import sys
+from pathlib import Path
+from PySide6.QtGui import QFileOpenEvent
+from PySide6.QtWidgets import QApplication
+from c11.desktop.app import FileOpenFilter
+from c11.desktop.window import MainWindow
+
+app = QApplication(sys.argv[:1])
+window = MainWindow()
+window.show()
+opener = FileOpenFilter(window)  # kept: an event filter must outlive its installation
+app.installEventFilter(opener)
+window.session = object()  # signed in (only its presence matters to routing)
+QApplication.sendEvent(app, QFileOpenEvent(sys.argv[1]))
+app.processEvents()
+print([str(p) for p in window.encrypt_page.paths()], window.tabs.currentWidget() is window.encrypt_page)
+window.session = None
+"""
+
+
+def test_macos_file_open_event_reaches_the_window(tmp_path):
+    """macOS hands a double-clicked file to the app as a QFileOpenEvent (no argument): it lands in the window (a
+    fresh process: the event goes to the application object, which other tests' windows share)."""
+    plain = tmp_path / "dropped-on-the-dock.txt"
+    plain.write_text("x")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "QT_QPA_PLATFORM": "offscreen"}
+    r = subprocess.run(
+        [sys.executable, "-c", FILE_OPEN, str(plain)], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == f"['{plain}'] True"

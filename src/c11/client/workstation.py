@@ -113,23 +113,57 @@ class Workstation:
         c = Client(server)
         try:
             result = c.login(email, password)
-            if key_file is not None:
-                identity = load_key_file(key_file, passphrase)
-                key = KeyStatus(identity.fingerprint, identity.label, "file", Path(key_file))
-            else:
-                c.shards.password = password
-                if not c.shards.status().fingerprint:
-                    raise KeyFileError(
-                        "this account has no cloud-stored key: choose your key file, or run `c11 login` once "
-                        "to create your key",
-                        reason="no-key",
-                    )
-                identity = c.shards.fetch_identity(None)
-                key = KeyStatus(identity.fingerprint, identity.label, "cloud")
+            c.shards.password = password
+            identity, key = cls._key(c, key_file, passphrase)
         except BaseException:
             c.close()
             raise
         return cls(identity, key, c, result.user.email)
+
+    @classmethod
+    def sign_in_oidc(
+        cls,
+        server: str,
+        provider: str,
+        open_url: Callable[[str], None],
+        key_file: str | Path | None = None,
+        passphrase: str | None = None,
+        timeout: float = 300.0,
+    ) -> Workstation:
+        """Log in through your organization's identity provider in the system browser (`open_url` shows the
+        page; the code comes back to a one-shot listener on 127.0.0.1, PKCE), then load your key as `sign_in`
+        (a cloud-stored key's stores log you in through the provider too)."""
+        from c11.client.client import Client
+
+        c = Client(server)
+        try:
+            offered = [str(p.get("name")) for p in c.providers()]
+            if provider not in offered:  # asked first: a browser sent to a missing provider never comes back
+                raise UsageError(
+                    f"{c.server} offers no identity provider {provider!r} (it offers: {', '.join(offered) or 'none'})",
+                    reason="no-such-provider",
+                )
+            result = c.login_oidc(provider, open_url, timeout)
+            c.shards.oidc_open = open_url
+            identity, key = cls._key(c, key_file, passphrase)
+        except BaseException:
+            c.close()
+            raise
+        return cls(identity, key, c, result.user.email)
+
+    @staticmethod
+    def _key(c: Client, key_file: str | Path | None, passphrase: str | None) -> tuple[Identity, KeyStatus]:
+        """The device key file when given, else the account's cloud-stored key."""
+        if key_file is not None:
+            identity = load_key_file(key_file, passphrase)
+            return identity, KeyStatus(identity.fingerprint, identity.label, "file", Path(key_file))
+        if not c.shards.status().fingerprint:
+            raise KeyFileError(
+                "this account has no cloud-stored key: choose your key file, or run `c11 login` once to create your key",
+                reason="no-key",
+            )
+        identity = c.shards.fetch_identity(None)
+        return identity, KeyStatus(identity.fingerprint, identity.label, "cloud")
 
     @classmethod
     def offline(cls, key_file: str | Path, passphrase: str | None = None) -> Workstation:

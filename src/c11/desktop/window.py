@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QThreadPool
+from PySide6.QtCore import Qt, QThreadPool, QTimer
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -175,7 +175,14 @@ class SignInPage(QWidget):
         self.offline = _named(
             QPushButton("Use &offline with the key file"), "Use offline", "No server: key lines and trusted keys only"
         )
+        self.provider = _named(QLineEdit(), "Identity provider", "The provider's name on your server (OIDC)")
+        self.oidc = _named(
+            QPushButton("Sign in through the provi&der"),
+            "Sign in through the identity provider",
+            "Opens your browser at your organization's sign-in page",
+        )
         self.busy = _Busy(window, "Sign in")
+        self.oidc.clicked.connect(self._sign_in_oidc)
         self.browse.clicked.connect(self._browse)
         self.sign_in.clicked.connect(self._sign_in)
         self.offline.clicked.connect(self._offline)
@@ -204,10 +211,15 @@ class SignInPage(QWidget):
         buttons.addWidget(self.sign_in)
         buttons.addWidget(self.offline)
         buttons.addStretch(1)
+        sso = QHBoxLayout()
+        sso.addWidget(_label("Pro&vider:", self.provider))
+        sso.addWidget(self.provider, 1)
+        sso.addWidget(self.oidc)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(keys)
         layout.addLayout(buttons)
+        layout.addLayout(sso)
         layout.addWidget(self.busy.bar)
         layout.addWidget(self.busy.status)
         layout.addStretch(1)
@@ -240,6 +252,22 @@ class SignInPage(QWidget):
             lambda _p, _c: Workstation.sign_in(server, email, password, key, passphrase),
             self.window_.signed_in,
             message=f"Signing in to {server}…",
+        )
+
+    def _sign_in_oidc(self) -> None:
+        server, provider = self.server.text().strip(), self.provider.text().strip()
+        if not (server and provider):
+            self.busy.status.setText("Enter the server and your identity provider's name.")
+            return
+        key, passphrase = self._key_file(), self.passphrase.text() or None
+        if self.file.isChecked() and not key:
+            self.busy.status.setText("Choose your key file (or pick the cloud-stored key).")
+            return
+        opener = self.window_.open_url
+        self.busy.run(
+            lambda _p, _c: Workstation.sign_in_oidc(server, provider, opener, key, passphrase),
+            self.window_.signed_in,
+            message=f"Continue in your browser: signing in through {provider}…",
         )
 
     def _offline(self) -> None:
@@ -849,6 +877,12 @@ class SettingsPage(QWidget):
         self.trusted.setText(f"{len(ws.trusted.entries)} key(s) in your trusted keys")
 
 
+def _system_browser(url: str) -> None:
+    import webbrowser
+
+    webbrowser.open(url)
+
+
 class MainWindow(QMainWindow):
     """The app's one window; `session` is the signed-in `Workstation` (None before signing in)."""
 
@@ -862,6 +896,8 @@ class MainWindow(QMainWindow):
         self.tasks: list[_tasks.Task] = []
         self.default_server = default_server
         self.session: Workstation | None = None
+        #: Opens a sign-in page in the system browser (called on a worker thread).
+        self.open_url: Callable[[str], None] = _system_browser
         self.tabs = _named(QTabWidget(), "Sections")
         self.sign_in_page = SignInPage(self)
         self.encrypt_page = EncryptPage(self)
@@ -944,8 +980,7 @@ class MainWindow(QMainWindow):
 
     def open_file(self, path: str) -> None:
         """A double-clicked (or handed-over) file: a protected one opens in Open, anything else goes to Encrypt."""
-        self.raise_()
-        self.activateWindow()
+        QTimer.singleShot(0, self._to_front)  # from the event loop, not from inside the event that brought the file
         if self.session is None:
             self._pending = [*getattr(self, "_pending", []), path]
             self.statusBar().showMessage(f"Sign in to open {Path(path).name}")
@@ -960,6 +995,11 @@ class MainWindow(QMainWindow):
         else:
             self.tabs.setCurrentWidget(self.encrypt_page)
             self.encrypt_page.add_paths([path])
+
+    def _to_front(self) -> None:
+        if self.isVisible():
+            self.raise_()
+            self.activateWindow()
 
     def encrypt_files(self, paths: list[str]) -> None:
         self.tabs.setCurrentWidget(self.encrypt_page)
