@@ -11,6 +11,7 @@
 * Compiled bytecode: the test processes and every Python process they start (CLI runs, servers) read and write it
   in one cache folder outside the work tree ($TMPDIR/c11-test-pycache-<uid>, or PYTHONPYCACHEPREFIX), also
   when PYTHONDONTWRITEBYTECODE is set: otherwise each of the suite's thousand-odd CLI runs compiles c11 anew.
+* With `-n` and no `--dist`, xdist spreads tests by work stealing (module worlds built once; docs/testing.md).
 * No test touches the real home: each pytest process points HOME and XDG_* at a temporary folder of its
   own (subprocesses inherit it), and a test after which the real ~/.config/c11 or ~/.local/share/c11*
   changed fails.
@@ -69,7 +70,17 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ[TEST_SCRYPT_ENV] = TEST_SCRYPT_LOG_N  # cheap key files (c11.keys.keyfile.ScryptCost.default)
     _share_default_ssl_context()
     _cache_bytecode()
+    _steal_work(config)
     config.stash[_real_home_key] = (Path(real), _snapshot(Path(real)))
+
+
+def _steal_work(config: pytest.Config) -> None:
+    """With `-n` and no `--dist` given, spread tests with xdist's worksteal: each worker starts on a contiguous
+    half and an idle one takes half of the other's queue, so a module's tests mostly run on one worker and its
+    module-scoped world is built once (`--dist load` starts round-robin: both workers built it)."""
+    given = any(a == "-d" or a.startswith(("--dist", "--tx")) for a in map(str, config.invocation_params.args))
+    if config.pluginmanager.hasplugin("xdist") and config.getoption("dist", "no") == "load" and not given:
+        config.option.dist = "worksteal"
 
 
 def _share_default_ssl_context() -> None:
