@@ -4,6 +4,7 @@ The real server fixtures come from tests/server (srvkit) and tests/registry (reg
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Iterator
@@ -20,6 +21,20 @@ pytest.importorskip("PySide6", reason="the desktop extra (PySide6) is not instal
 
 from c11.keys import keyfile  # noqa: E402
 from c11.keys.identity import Identity  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _collect_on_the_gui_thread() -> Iterator[None]:
+    """No automatic collection while a test runs (a server thread collecting Qt objects crashes PySide, as
+    c11.desktop._gc explains); the test's garbage is collected here, on the GUI thread."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.collect()
+        if was:
+            gc.enable()
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from PySide6.QtGui import QFileOpenEvent
 from PySide6.QtWidgets import QApplication
 
 from c11.desktop import instance
+from c11.desktop._gc import GuiThreadCollector
 from c11.desktop.window import MainWindow
 
 _OPEN, _ENCRYPT = "open:", "encrypt:"
@@ -58,6 +59,7 @@ def self_test() -> int:
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    GuiThreadCollector(app)
     window = MainWindow()
     with tempfile.TemporaryDirectory(prefix="c11-self-test-") as d:
         tmp = Path(d)
@@ -87,6 +89,7 @@ def run(paths: Sequence[str], *, encrypt: bool = False, server: str = "", tag: s
     app.setApplicationName("c11")
     app.setApplicationDisplayName("c11")
     app.setDesktopFileName("c11")
+    GuiThreadCollector(app)
     name = instance.socket_name(tag)
     if instance.hand_over(lines, name):
         return 0
