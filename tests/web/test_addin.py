@@ -254,6 +254,62 @@ def test_addin_refuses_a_web_loaded_picture(page, keys):
     assert "web-loaded image" in r["error"]
 
 
+def _forge_part2(keys: dict[str, Any], edit: Any) -> bytes:
+    """protected.docx with part #2's flat package changed by `edit` (resealed by alice, as a hostile sender would)."""
+    alice = keys["alice"]["id"]
+    data = (VEC / "protected.docx").read_bytes()
+    h = api.handler_for("x.docx")
+    env = h.read_envelope(data)
+    opened = P.open_parts(env, [alice])
+    flat = dict(ox.unpack(opened.plaintexts["word/document.xml#2"]))["ooxml"]
+    forged = edit(flat)
+    assert forged != flat
+    parts = [
+        P.Part(p.location, ox.pack([("ooxml", forged)]) if p.location.endswith("#2") else opened.plaintexts[p.location],
+               ox.PLACEHOLDER.encode(), [])
+        for p in env.parts
+    ]  # fmt: skip
+    return h.write_envelope(data, P.seal(parts, [], alice, note=env.note, doc_id=env.doc_id, ooxml=True))
+
+
+def test_addin_inserts_only_the_checked_content_and_its_pictures(page, keys):
+    """A sender's package with an unused web-loaded relationship and an extra part (settings pointing at it): Word
+    gets a package rebuilt from the body and its picture, none of the rest; a VML o:relid to the web is refused."""
+    evil = (
+        b'<ns1:Relationship Id="rId9" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+        b'attachedTemplate" Target="https://track.example/beacon.dotx" TargetMode="External"/>'
+        b'<ns1:Relationship Id="rId8" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+        b'image" Target="https://track.example/pixel.png" TargetMode="External"/></ns1:Relationships>'
+    )
+    extra = (
+        b'<pkg:part pkg:name="/word/settings.xml" pkg:contentType="application/vnd.openxmlformats-officedocument.'
+        b'wordprocessingml.settings+xml"><pkg:xmlData><w:settings xmlns:w="http://schemas.openxmlformats.org/'
+        b'wordprocessingml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+        b'<w:attachedTemplate r:id="rId9"/><w:docVars><w:docVar w:name="EVIL-PART" w:val="x"/></w:docVars>'
+        b"</w:settings></pkg:xmlData></pkg:part></pkg:package>"
+    )
+
+    def hostile(flat: bytes) -> bytes:
+        return flat.replace(b"</ns1:Relationships>", evil).replace(b"</pkg:package>", extra)
+
+    out = call(page, "unprotect", b64(_forge_part2(keys, hostile)), keys["alice"]["json"])
+    assert out["opened"] == 3 and len(out["inserted"]) == 3
+    for ooxml in out["inserted"]:
+        assert "track.example" not in ooxml and "EVIL-PART" not in ooxml and "settings" not in ooxml, ooxml[:2000]
+        assert "mso-application" not in ooxml  # never the sender's text
+    picture = next(x for x in out["inserted"] if "r:embed" in x)
+    assert picture.count("<pkg:part ") == 4 and "/word/media/c11-image1.png" in picture  # .rels, rels, body, picture
+    data = base64.b64decode(out["docx"])
+    assert b"track.example" not in b"".join(check_package(data).values())
+
+    def vml(flat: bytes) -> bytes:
+        shape = b'<w:p><w:r><w:pict><v:shape><v:imagedata o:relid="rId8"/></v:shape></w:pict></w:r></w:p><w:sectPr/>'
+        return hostile(flat).replace(b"<w:sectPr/>", shape)
+
+    r = page.evaluate("(a) => window.c11addin.unprotect(...a)", [b64(_forge_part2(keys, vml)), keys["alice"]["json"]])
+    assert "web-loaded image" in r["error"]
+
+
 def test_recipient_changes_cross_both_ways(page, keys, tmp_path):
     alice, carol = keys["alice"]["id"], keys["carol"]["id"]
     # made by the add-in, carol added by c11 reencrypt, read by the add-in with carol's key

@@ -120,6 +120,7 @@ def client(tmp_path):
     dist = tmp_path / "dist"
     shutil.copytree(PUBLIC, dist / "addin")  # what vite copies from web/addin/public
     (dist / "addin" / "taskpane.html").write_text("<!doctype html><title>c11 for Word</title>")
+    (dist / "addin" / "login.html").write_text("<!doctype html><title>Sign in</title>")
     app = FastAPI()
     problems.install(app)  # RFC 9457 answers, as in `c11 serve`
     addin.install(app, WebAssets(dist), "https://c11.example.com")
@@ -150,6 +151,19 @@ def test_pages_may_be_framed_by_office_only(client):
     missing = client.get("/addin/secret.html")
     assert missing.status_code == 404 and missing.headers["content-type"].startswith("application/problem+json")
     assert client.get("/addin/assets/../../manifest.xml").status_code == 404
+
+
+def test_login_page_may_not_be_framed(client):
+    """The sign-in dialog opens as its own window (displayInIframe: false): no tenant's page may frame it."""
+    csp = client.get("/addin/login.html").headers["content-security-policy"]
+    assert "frame-ancestors 'none';" in csp and "sharepoint" not in csp and "office.com" not in csp
+    assert "displayInIframe: false" in (ROOT / "web" / "addin" / "src" / "directory.ts").read_text()
+
+
+def test_manifest_is_never_kept_by_a_shared_cache(client):
+    """Without public_url the manifest's URL comes from the Host header: no cache may serve it to another request."""
+    r = client.get("/addin/manifest.xml")
+    assert r.headers["cache-control"] == "private, no-store" and r.headers["vary"] == "Host"
 
 
 def test_manifest_without_public_url_uses_the_request(tmp_path):

@@ -23,11 +23,14 @@ OFFICE_FRAMES = (
     "https://*.officeapps.live.com https://*.office.com https://*.office365.com https://*.microsoft365.com "
     "https://*.sharepoint.com https://*.officeonline.com"
 )
-CSP = (
+_CSP = (
     f"default-src 'self'; script-src 'self' 'wasm-unsafe-eval' {OFFICE_JS}; style-src 'self'; img-src 'self' data:; "
-    f"connect-src 'self'; worker-src 'self'; frame-ancestors 'self' {OFFICE_FRAMES}; base-uri 'none'; "
-    "object-src 'none'; form-action 'self'"
+    "connect-src 'self'; worker-src 'self'; frame-ancestors {}; base-uri 'none'; object-src 'none'; form-action 'self'"
 )
+CSP = _CSP.format(f"'self' {OFFICE_FRAMES}")
+#: The sign-in page opens as its own window (displayInIframe: false): nobody may frame it, as any tenant of
+#: *.sharepoint.com or *.office.com could otherwise show it inside a page of their own.
+LOGIN_CSP = _CSP.format("'none'")
 HEADERS = {
     "Content-Security-Policy": CSP,
     "Referrer-Policy": "no-referrer",
@@ -67,7 +70,13 @@ def _router(root: Path, public_url: str) -> APIRouter:
         return Response(
             body,
             media_type=MANIFEST_TYPE,
-            headers={"Cache-Control": "no-cache", "Content-Disposition": 'inline; filename="c11-word-manifest.xml"'},
+            # without public_url the URL comes from the request's Host header: no shared cache may keep one
+            # request's manifest for another (docs/addin.md: set public_url)
+            headers={
+                "Cache-Control": "private, no-store",
+                "Vary": "Host",
+                "Content-Disposition": 'inline; filename="c11-word-manifest.xml"',
+            },
         )
 
     @router.api_route("/addin/{name}", methods=["GET", "HEAD"])
@@ -76,7 +85,10 @@ def _router(root: Path, public_url: str) -> APIRouter:
             return FileResponse(root / name, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"})
         if name not in PAGES or not (root / name).is_file():
             raise not_found("page of the Word add-in")
-        return HTMLResponse((root / name).read_text(encoding="utf-8"), headers={**HEADERS, "Cache-Control": "no-cache"})
+        csp = {"Content-Security-Policy": LOGIN_CSP} if name == "login.html" else {}
+        return HTMLResponse(
+            (root / name).read_text(encoding="utf-8"), headers={**HEADERS, **csp, "Cache-Control": "no-cache"}
+        )
 
     @router.api_route("/addin/assets/{name:path}", methods=["GET", "HEAD"])
     def asset(name: str) -> Response:

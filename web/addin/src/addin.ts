@@ -11,7 +11,7 @@ import {
   envelopeFromJson, envelopeToJson, groupRecipients, newDocId, openParts, packEntries, remainingEnvelope, reshareParts, sealParts, unpackEntries,
   type OpenedParts, type Part, type PartsEnvelope,
 } from "../../src/core/parts";
-import { blockTexts, checkCarried, flatFromBlocks, parseXml, readFlat, usedRelationships, xmlEntryBlocks } from "./flatopc";
+import { blockTexts, checkCarried, flatFromBlocks, parseXml, readFlat, rebuildFlat, usedRelationships, xmlEntryBlocks } from "./flatopc";
 import type { BlockRange, Target, WordAdapter } from "./word";
 
 export const NS = "urn:c11:indoc:1";
@@ -193,9 +193,8 @@ export async function unprotectDocument(word: WordAdapter, identities: Identity[
     const unknown = entries.find(([k]) => k !== "ooxml" && k !== "xml" && !k.startsWith("member:"));
     if (unknown) throw new FormatError(`protected part ${loc} holds content of a kind this add-in cannot restore (${unknown[0]}): update it`);
     if (ooxml) {
-      const text = fromUtf8(ooxml[1]);
-      checkCarried(readFlat(text, `part ${loc}`), `part ${loc}`); // no web-loaded picture, chart or object comes back
-      plans.push({ tag: tags.get(loc)!, ooxml: text });
+      // rebuilt from the checked content and its pictures: no other part, relationship or web-loaded object comes back
+      plans.push({ tag: tags.get(loc)!, ooxml: rebuildFlat(fromUtf8(ooxml[1]), `part ${loc}`) });
     }
     else if (xml) {
       const blocks = xmlEntryBlocks(fromUtf8(xml[1]), `part ${loc}`);

@@ -16,11 +16,12 @@ export function serverDirectory(session: Session): Directory {
 }
 
 /** Sign in through the Office dialog API: login.html runs the OPAQUE login and sends the session back with
- *  `messageParent` (same origin: the message is accepted only from this server's page). */
+ *  `messageParent` (same origin: the message is accepted only from this server's page). The dialog is its own
+ *  window, never a frame (login.html may not be framed by anyone: frame-ancestors 'none'). */
 export function signInWithDialog(): Promise<Directory> {
   return new Promise((resolve, reject) => {
     const url = new URL("login.html", location.href).href;
-    Office.context.ui.displayDialogAsync(url, { height: 60, width: 30, displayInIframe: true }, (res) => {
+    Office.context.ui.displayDialogAsync(url, { height: 60, width: 30, displayInIframe: false }, (res) => {
       if (res.status !== Office.AsyncResultStatus.Succeeded) return reject(new Error(`The sign-in window did not open (${res.error.message}).`));
       const dialog = res.value;
       dialog.addEventHandler(Office.EventType.DialogMessageReceived, (arg) => {

@@ -36,6 +36,8 @@ export class FakeWord implements WordAdapter {
   private selection: [number, number] = [0, 0];
   private nextId = 1000;
   private handed = new Map<string, Element[]>();
+  /** Tests: every package `replaceControl` was given, as Word would get it. */
+  readonly inserted: string[] = [];
 
   constructor(docx: Uint8Array, private readonly opts: FakeOptions = {}) {
     this.files = new Map(Object.entries(unzipSync(docx)));
@@ -232,6 +234,7 @@ export class FakeWord implements WordAdapter {
 
   async replaceControl(tag: string, ooxml: string): Promise<void> {
     const sdt = this.find(tag);
+    this.inserted.push(ooxml);
     const flat = readFlat(ooxml, "insertOoxml");
     const taken = this.relMap();
     const map = new Map<string, string>();

@@ -87,15 +87,63 @@ export function usedRelationships(blocks: Element[]): string[] {
   return out;
 }
 
-/** Refuse content c11 cannot carry (before anything is changed): a relationship that is not a picture or a link. */
+const NS_O = "urn:schemas-microsoft-com:office:office";
+const NS_A = "http://schemas.openxmlformats.org/drawingml/2006/main";
+
+/** A picture body content uses, as a rebuilt package carries it (docs/indoc.md §5.1). */
+export interface CarriedImage {
+  id: string;
+  contentType: string;
+  base64: string;
+  ext: string;
+}
+
+/** What body content may refer to, checked: internal pictures (with their data) and external hyperlinks. */
+export interface Carried {
+  images: CarriedImage[];
+  links: { id: string; target: string }[];
+}
+
+/** Refuse content c11 cannot carry (before anything is changed): a relationship that is not a picture or a link,
+ *  used from an r: attribute or a VML o:relid; a link used as anything but a hyperlink. Returns what is carried. */
+export function carried(flat: Flat, what: string): Carried {
+  const out: Carried = { images: [], links: [] };
+  const seen = new Set<string>();
+  for (const b of flat.blocks)
+    for (const el of [b, ...Array.from(b.getElementsByTagName("*"))])
+      for (const a of Array.from(el.attributes)) {
+        if (a.namespaceURI !== NS_R && !(a.namespaceURI === NS_O && a.localName === "relid")) continue;
+        const id = a.value;
+        const r = flat.rels.get(id);
+        if (!r) throw new FormatError(`${what} refers to relationship ${id} that Word did not include`);
+        const kind = r.type === REL_IMAGE && r.mode !== "External" ? "image" : r.type === REL_HYPERLINK && r.mode === "External" ? "link" : null;
+        if (!kind) throw new FormatError(`${what} holds content c11 does not carry from inside Word (${r.mode === "External" ? "web-loaded " : ""}${r.type.split("/").pop()}): use the c11 app or command line`);
+        const hyperlink = a.namespaceURI === NS_R && a.localName === "id" && ((el.namespaceURI === NS_W && el.localName === "hyperlink") || (el.namespaceURI === NS_A && /^hlink(Click|Hover)$/.test(el.localName)));
+        if (kind === "link" && !hyperlink) throw new FormatError(`${what} holds content c11 does not carry from inside Word (a link used as web-loaded content): use the c11 app or command line`);
+        if (seen.has(id)) continue;
+        seen.add(id);
+        if (kind === "link") {
+          out.links.push({ id, target: r.target });
+          continue;
+        }
+        const part = flat.parts.get(r.target);
+        if (!part?.base64) throw new FormatError(`${what}: Word did not include the picture ${r.target}`);
+        if (!/^image\/[\w.+-]+$/i.test(part.contentType)) throw new FormatError(`${what}: the picture ${r.target} is not an image (${part.contentType})`);
+        const ext = r.target.includes(".") ? r.target.slice(r.target.lastIndexOf(".") + 1).toLowerCase() : "";
+        out.images.push({ id, contentType: part.contentType, base64: part.base64, ext: /^[a-z0-9]{1,8}$/.test(ext) ? ext : "bin" });
+      }
+  return out;
+}
+
 export function checkCarried(flat: Flat, what: string): void {
-  for (const id of usedRelationships(flat.blocks)) {
-    const r = flat.rels.get(id);
-    if (!r) throw new FormatError(`${what} refers to relationship ${id} that Word did not include`);
-    const kind = r.type === REL_IMAGE && r.mode !== "External" ? "image" : r.type === REL_HYPERLINK && r.mode === "External" ? "link" : null;
-    if (!kind) throw new FormatError(`${what} holds content c11 does not carry from inside Word (${r.mode === "External" ? "web-loaded " : ""}${r.type.split("/").pop()}): use the c11 app or command line`);
-    if (kind === "image" && !flat.parts.get(r.target)?.base64) throw new FormatError(`${what}: Word did not include the picture ${r.target}`);
-  }
+  carried(flat, what);
+}
+
+/** The package Word gets back for a part: rebuilt from the checked body content and the pictures it uses, never
+ *  the sender's package (no other part, relationship, setting or web-loaded object comes along). */
+export function rebuildFlat(text: string, what: string): string {
+  const flat = readFlat(text, what);
+  return flatFromBlocks(flat.blocks, carried(flat, what));
 }
 
 const isBlock = (b: Element) => ["p", "tbl", "sdt", "customXml"].includes(b.localName);
@@ -137,17 +185,34 @@ export function xmlEntryBlocks(xml: string, what: string): Element[] {
   return kids(doc.documentElement);
 }
 
-/** A flat package with these blocks as its body (no relationships): what `insertOoxml` takes for a `c11 protect` part.
- *  Runs cut out of a sentence go into one paragraph, which Word merges into the sentence they came from. */
-export function flatFromBlocks(blocks: Element[]): string {
+const attr = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+
+/** A flat package with these blocks as its body and only the given relationships (pictures with their data,
+ *  external hyperlinks): what `insertOoxml` takes for a part. Runs cut out of a sentence go into one paragraph,
+ *  which Word merges into the sentence they came from. */
+export function flatFromBlocks(blocks: Element[], rels: Carried = { images: [], links: [] }): string {
   const ser = new XMLSerializer();
   const decl = Object.entries(PREFIXES).map(([p, ns]) => ` xmlns:${p}="${ns}"`).join("");
   const inner = blocks.map((b) => ser.serializeToString(b)).join("");
   const body = blocks.some(isBlock) ? inner : `<w:p>${inner}</w:p>`;
+  const relType = "application/vnd.openxmlformats-package.relationships+xml";
+  const items = [
+    ...rels.images.map((im, k) => `<Relationship Id="${attr(im.id)}" Type="${REL_IMAGE}" Target="media/c11-image${k + 1}.${im.ext}"/>`),
+    ...rels.links.map((l) => `<Relationship Id="${attr(l.id)}" Type="${REL_HYPERLINK}" Target="${attr(l.target)}" TargetMode="External"/>`),
+  ];
+  const docRels = items.length
+    ? `<pkg:part pkg:name="/word/_rels/document.xml.rels" pkg:contentType="${relType}"><pkg:xmlData><Relationships xmlns="${NS_REL}">${items.join("")}</Relationships></pkg:xmlData></pkg:part>`
+    : "";
+  const media = rels.images
+    .map((im, k) => `<pkg:part pkg:name="/word/media/c11-image${k + 1}.${im.ext}" pkg:contentType="${attr(im.contentType)}" pkg:compression="store"><pkg:binaryData>${im.base64}</pkg:binaryData></pkg:part>`)
+    .join("");
   return (
     `<?xml version="1.0" standalone="yes"?><pkg:package xmlns:pkg="${NS_PKG}">` +
-    `<pkg:part pkg:name="/_rels/.rels" pkg:contentType="application/vnd.openxmlformats-package.relationships+xml"><pkg:xmlData>` +
+    `<pkg:part pkg:name="/_rels/.rels" pkg:contentType="${relType}"><pkg:xmlData>` +
     `<Relationships xmlns="${NS_REL}"><Relationship Id="rId1" Type="${NS_R}/officeDocument" Target="word/document.xml"/></Relationships></pkg:xmlData></pkg:part>` +
-    `<pkg:part pkg:name="/word/document.xml" pkg:contentType="${CT_MAIN}"><pkg:xmlData><w:document${decl}><w:body>${body}<w:sectPr/></w:body></w:document></pkg:xmlData></pkg:part></pkg:package>`
+    docRels +
+    `<pkg:part pkg:name="/word/document.xml" pkg:contentType="${CT_MAIN}"><pkg:xmlData><w:document${decl}><w:body>${body}<w:sectPr/></w:body></w:document></pkg:xmlData></pkg:part>` +
+    media +
+    `</pkg:package>`
   );
 }

@@ -51,7 +51,7 @@ const api = {
     guard(async () => {
       const word = new FakeWord(fromB64(docx));
       const r = await unprotectDocument(word, [await identity(keyJson)]);
-      return { ...r, docx: b64(word.save()) };
+      return { ...r, docx: b64(word.save()), inserted: word.inserted };
     }),
   reshare: (docx: string, keyJson: string, add: string[], remove: string[]) =>
     guard(async () => {
